@@ -1,0 +1,125 @@
+/**
+ * The enrollmentConfigurationAssignment entity (SPEC 1.1): which targets a
+ * device enrollment configuration is assigned to. Values of {@link Assignment}
+ * are the canonical Graph JSON representation, so writing one is `JSON.stringify`.
+ *
+ * @since 0.1.0
+ */
+import { Result, Schema } from "effect"
+import * as AssignmentTarget from "./AssignmentTarget.ts"
+import { type InvalidInput, invalid } from "./Errors.ts"
+import { Id } from "./Id.ts"
+import * as Json from "./Json.ts"
+import * as ODataType from "./ODataType.ts"
+import * as Validation from "./Validation.ts"
+
+/** The entity type's name. */
+export const typeName = "enrollmentConfigurationAssignment"
+
+/** Where an assignment comes from: assigned directly, or through a policy set. */
+export const AssignmentSource = Schema.Literals(["direct", "policySets"])
+export type AssignmentSource = typeof AssignmentSource.Type
+
+/** An assignment as stored and as returned. */
+export const Assignment = Schema.Struct({
+  "@odata.type": AssignmentTarget.ODataTypeOf(typeName),
+  id: Id,
+  target: Schema.NullOr(AssignmentTarget.AssignmentTarget),
+  source: AssignmentSource,
+  sourceId: Schema.NullOr(AssignmentTarget.BoundedString)
+}).annotate({ identifier: typeName })
+export type Assignment = typeof Assignment.Type
+
+/** What a create (POST) carries, once decoded: everything but the id is settled. */
+export interface AssignmentCreate {
+  readonly id: string | undefined
+  readonly target: AssignmentTarget.AssignmentTarget | null
+  readonly source: AssignmentSource
+  readonly sourceId: string | null
+}
+
+/** The properties the entity declares. */
+export const declared: ReadonlyArray<string> = ["id", "target", "source", "sourceId"]
+
+const decodeId = Validation.decoder(Id)
+const decodeSourceId = Validation.decoder(Schema.NullOr(AssignmentTarget.BoundedString))
+const decodeSource = Validation.decoder(AssignmentSource)
+const decodeWhole = Validation.decoder(Assignment)
+
+/** The top-level `@odata.type`, which may only name this entity type (either spelling). */
+export const checkODataType = (value: unknown): InvalidInput | undefined =>
+  ODataType.parse(value) === typeName ? undefined : invalid.typeNotAccepted("@odata.type", Json.show(value), [typeName])
+
+/** Decodes `source`; null is refused (it is not nullable) and the message lists the values. */
+export const decodeSourceValue = (value: unknown): Result.Result<AssignmentSource, InvalidInput> => {
+  if (value === null) return Result.fail(invalid.nullNotAllowed("source", "one of 'direct', 'policySets'"))
+  const r = decodeSource(value, "source")
+  return Result.isSuccess(r)
+    ? r
+    : Result.fail(invalid.value("source", "one of 'direct', 'policySets'", Json.show(value)))
+}
+
+/** Decodes `sourceId` (a string or null). */
+export const decodeSourceIdValue = (value: unknown) => decodeSourceId(value, "sourceId")
+
+/**
+ * Decodes the body of a create (SPEC 2): `target` must name a concrete type or be
+ * null, `source` defaults to `direct`, `id` is optional, unknown properties are
+ * refused and annotations ignored.
+ */
+export const decodeCreate = (body: unknown): Result.Result<AssignmentCreate, InvalidInput> => {
+  if (!Json.isObject(body)) return Result.fail(invalid.value("", "a JSON object", Json.show(body)))
+  let id: string | undefined
+  let target: AssignmentTarget.AssignmentTarget | null = null
+  let source: AssignmentSource = "direct"
+  let sourceId: string | null = null
+  for (const key of Object.keys(body)) {
+    const value = body[key]
+    switch (key) {
+      case "@odata.type": {
+        const e = checkODataType(value)
+        if (e) return Result.fail(e)
+        break
+      }
+      case "id": {
+        const r = decodeId(value, "id")
+        if (Result.isFailure(r)) return Result.fail(r.failure)
+        id = r.success
+        break
+      }
+      case "target": {
+        const r = AssignmentTarget.merge(null, value, "target")
+        if (Result.isFailure(r)) return Result.fail(r.failure)
+        target = r.success
+        break
+      }
+      case "source": {
+        const r = decodeSourceValue(value)
+        if (Result.isFailure(r)) return Result.fail(r.failure)
+        source = r.success
+        break
+      }
+      case "sourceId": {
+        const r = decodeSourceIdValue(value)
+        if (Result.isFailure(r)) return Result.fail(r.failure)
+        sourceId = r.success
+        break
+      }
+      default:
+        if (!ODataType.isAnnotation(key)) return Result.fail(invalid.unknown(key, key, typeName))
+    }
+  }
+  return Result.succeed({ id, target, source, sourceId })
+}
+
+/** The entity a create makes, once its id is settled. */
+export const make = (id: string, input: Omit<AssignmentCreate, "id">): Assignment => ({
+  "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment",
+  id,
+  target: input.target,
+  source: input.source,
+  sourceId: input.sourceId
+})
+
+/** Validates a whole assignment against the schema (SPEC 3.8). */
+export const validate = (value: unknown): Result.Result<Assignment, InvalidInput> => decodeWhole(value)

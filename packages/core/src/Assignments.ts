@@ -1,0 +1,128 @@
+/**
+ * The assignment use cases on any of the three path families: list, count, get,
+ * create, the typed PATCH (the product's centre) and delete.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option, Result } from "effect"
+import * as Assignment from "./Assignment.ts"
+import type { AssignmentFilter } from "./AssignmentFilter.ts"
+import * as AssignmentPatch from "./AssignmentPatch.ts"
+import { EntityAlreadyExists, EntityNotFound, type InvalidInput, PreconditionFailed, type StoreUnavailable } from "./Errors.ts"
+import * as ETag from "./ETag.ts"
+import * as Ids from "./Ids.ts"
+import * as Json from "./Json.ts"
+import * as Paths from "./Paths.ts"
+import { type Page, type PageRequest, Store } from "./Store.ts"
+
+/** Options of a write: an `If-Match` precondition. */
+export interface WriteOptions {
+  readonly ifMatch?: string | undefined
+}
+
+type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
+
+/** The assignments service. */
+export class Assignments extends Context.Service<Assignments, {
+  readonly list: (
+    tenant: string,
+    parent: Paths.Parent,
+    configurationId: string,
+    page: PageRequest,
+    filter?: AssignmentFilter
+  ) => Fx<Page<Assignment.Assignment>>
+  readonly count: (tenant: string, parent: Paths.Parent, configurationId: string, filter?: AssignmentFilter) => Fx<number>
+  readonly get: (tenant: string, parent: Paths.Parent, configurationId: string, id: string) => Fx<Assignment.Assignment>
+  readonly create: (
+    tenant: string,
+    parent: Paths.Parent,
+    configurationId: string,
+    body: unknown
+  ) => Fx<Assignment.Assignment, InvalidInput | EntityAlreadyExists>
+  readonly patch: (
+    tenant: string,
+    parent: Paths.Parent,
+    configurationId: string,
+    id: string,
+    body: unknown,
+    options?: WriteOptions
+  ) => Fx<Assignment.Assignment, InvalidInput | PreconditionFailed>
+  readonly remove: (
+    tenant: string,
+    parent: Paths.Parent,
+    configurationId: string,
+    id: string,
+    options?: WriteOptions
+  ) => Fx<void, PreconditionFailed>
+}>()("@enrollment/core/Assignments") {
+  /** The service over the {@link Store} in context. */
+  static readonly layer = Layer.effect(
+    Assignments,
+    Effect.gen(function*() {
+      const store = yield* Store
+      const notFound = (id: string) => new EntityNotFound({ entity: "enrollmentConfigurationAssignment", id })
+      const resolve = (tenant: string, parent: Paths.Parent, configurationId: string) =>
+        Paths.resolveConfiguration(store, tenant, parent, configurationId)
+
+      const precondition = (id: string, options: WriteOptions | undefined) =>
+      (current: Assignment.Assignment): PreconditionFailed | undefined =>
+        options?.ifMatch !== undefined && !ETag.matches(options.ifMatch, ETag.of(current))
+          ? new PreconditionFailed({ entity: "enrollmentConfigurationAssignment", id })
+          : undefined
+
+      return Assignments.of({
+        list: Effect.fn("Assignments.list")(function*(tenant, parent, configurationId, page, filter) {
+          yield* resolve(tenant, parent, configurationId)
+          return yield* store.assignments.list(tenant, configurationId, page, filter)
+        }),
+        count: Effect.fn("Assignments.count")(function*(tenant, parent, configurationId, filter) {
+          yield* resolve(tenant, parent, configurationId)
+          return yield* store.assignments.count(tenant, configurationId, filter)
+        }),
+        get: Effect.fn("Assignments.get")(function*(tenant, parent, configurationId, id) {
+          yield* resolve(tenant, parent, configurationId)
+          const a = yield* store.assignments.get(tenant, configurationId, id)
+          if (Option.isNone(a)) return yield* notFound(id)
+          return a.value
+        }),
+        create: Effect.fn("Assignments.create")(function*(tenant, parent, configurationId, body) {
+          yield* resolve(tenant, parent, configurationId)
+          const input = yield* Result.match(Assignment.decodeCreate(body), {
+            onFailure: Effect.fail,
+            onSuccess: Effect.succeed
+          })
+          const id = input.id ?? (yield* Ids.guid)
+          return yield* store.assignments.insert(tenant, configurationId, Assignment.make(id, input)).pipe(
+            Effect.catchTag("EntityAlreadyExists", () =>
+              Effect.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id })))
+          )
+        }),
+        patch: Effect.fn("Assignments.patch")(function*(tenant, parent, configurationId, id, body, options) {
+          yield* resolve(tenant, parent, configurationId)
+          const check = precondition(id, options)
+          const updated = yield* store.assignments.modify(tenant, configurationId, id, (
+            current
+          ): Result.Result<Assignment.Assignment, InvalidInput | PreconditionFailed> => {
+            const failed = check(current)
+            if (failed) return Result.fail(failed)
+            return Result.map(AssignmentPatch.patch(current, body), (next) => Json.equals(next, current) ? current : next)
+          })
+          if (Option.isNone(updated)) return yield* notFound(id)
+          return updated.value
+        }),
+        remove: Effect.fn("Assignments.remove")(function*(tenant, parent, configurationId, id, options) {
+          yield* resolve(tenant, parent, configurationId)
+          if (options?.ifMatch !== undefined) {
+            const check = precondition(id, options)
+            const current = yield* store.assignments.modify(tenant, configurationId, id, (c) => {
+              const failed = check(c)
+              return failed ? Result.fail(failed) : Result.succeed(c)
+            })
+            if (Option.isNone(current)) return yield* notFound(id)
+          }
+          if (!(yield* store.assignments.remove(tenant, configurationId, id))) return yield* notFound(id)
+        })
+      })
+    })
+  )
+}

@@ -1,0 +1,233 @@
+/**
+ * The deviceEnrollmentConfiguration entity (SPEC 1.4), abstract in Graph. Its
+ * base properties are typed and validated; a concrete derived type's own
+ * properties are kept as JSON and returned unchanged, so no data a client sends
+ * is lost. PATCH merges the typed base by the typed rules and the derived
+ * properties by RFC 7396.
+ *
+ * @since 0.1.0
+ */
+import { Result, Schema } from "effect"
+import { BoundedString } from "./AssignmentTarget.ts"
+import { type InvalidInput, invalid } from "./Errors.ts"
+import { Id } from "./Id.ts"
+import * as Json from "./Json.ts"
+import * as MergePatch from "./MergePatch.ts"
+import * as ODataType from "./ODataType.ts"
+import * as Validation from "./Validation.ts"
+
+/** The abstract entity type's name. */
+export const typeName = "deviceEnrollmentConfiguration"
+
+/** The kinds of enrollment configuration. */
+export const ConfigurationType = Schema.Literals([
+  "unknown",
+  "limit",
+  "platformRestrictions",
+  "windowsHelloForBusiness",
+  "defaultLimit",
+  "defaultPlatformRestrictions",
+  "defaultWindowsHelloForBusiness",
+  "defaultWindows10EnrollmentCompletionPageConfiguration",
+  "windows10EnrollmentCompletionPageConfiguration",
+  "deviceComanagementAuthorityConfiguration",
+  "singlePlatformRestriction",
+  "unknownFutureValue",
+  "enrollmentNotificationsConfiguration",
+  "windowsRestore"
+])
+export type ConfigurationType = typeof ConfigurationType.Type
+
+/**
+ * The concrete derived types, each with the configuration type a create gets
+ * when the client does not say (our choice; Graph leaves it to the service).
+ */
+export const derivedTypes = {
+  deviceEnrollmentLimitConfiguration: "limit",
+  deviceEnrollmentPlatformRestrictionsConfiguration: "platformRestrictions",
+  deviceEnrollmentPlatformRestrictionConfiguration: "singlePlatformRestriction",
+  deviceEnrollmentWindowsHelloForBusinessConfiguration: "windowsHelloForBusiness",
+  windows10EnrollmentCompletionPageConfiguration: "windows10EnrollmentCompletionPageConfiguration",
+  deviceComanagementAuthorityConfiguration: "deviceComanagementAuthorityConfiguration",
+  deviceEnrollmentNotificationConfiguration: "enrollmentNotificationsConfiguration",
+  windowsRestoreDeviceEnrollmentConfiguration: "windowsRestore"
+} as const satisfies Record<string, ConfigurationType>
+export type DerivedTypeName = keyof typeof derivedTypes
+
+/** The names of the derived types. */
+export const derivedTypeNames = Object.keys(derivedTypes) as ReadonlyArray<DerivedTypeName>
+
+const isDerived = (name: string | undefined): name is DerivedTypeName =>
+  name !== undefined && Object.hasOwn(derivedTypes, name)
+
+/** Int32, as Graph's Edm.Int32. */
+export const Int32 = Schema.Int.check(Schema.isBetween({ minimum: -2147483648, maximum: 2147483647 }))
+
+/** The typed base properties a client may set. */
+export const BaseFields = {
+  displayName: Schema.NullOr(BoundedString),
+  description: Schema.NullOr(BoundedString),
+  priority: Int32,
+  roleScopeTagIds: Schema.Array(BoundedString),
+  deviceEnrollmentConfigurationType: ConfigurationType
+}
+
+/** A configuration as stored and returned: the base, plus the derived type's own properties. */
+export const Configuration = Schema.StructWithRest(
+  Schema.Struct({
+    "@odata.type": Schema.String,
+    id: Id,
+    ...BaseFields,
+    createdDateTime: Schema.String,
+    lastModifiedDateTime: Schema.String,
+    version: Int32
+  }),
+  [Schema.Record(Schema.String, Json.Json)]
+).annotate({ identifier: typeName })
+export type Configuration = typeof Configuration.Type
+
+/** Properties set by the server: ignored when a client sends them. */
+export const serverManaged: ReadonlyArray<string> = ["createdDateTime", "lastModifiedDateTime", "version"]
+
+const baseNames = Object.keys(BaseFields) as ReadonlyArray<keyof typeof BaseFields>
+const baseDecoders = Object.fromEntries(baseNames.map((k) => [k, Validation.decoder(BaseFields[k])])) as {
+  readonly [K in keyof typeof BaseFields]: (u: unknown, path: string) => Result.Result<any, InvalidInput>
+}
+const decodeId = Validation.decoder(Id)
+const nullable: ReadonlySet<string> = new Set(["displayName", "description"])
+
+/** The typed and untyped parts of a body, each property checked. */
+interface Parts {
+  readonly id: string | undefined
+  readonly odataType: DerivedTypeName | undefined
+  readonly base: Partial<Record<keyof typeof BaseFields, unknown>>
+  readonly extra: Record<string, Json.Json>
+}
+
+const split = (body: unknown): Result.Result<Parts, InvalidInput> => {
+  if (!Json.isObject(body)) return Result.fail(invalid.value("", "a JSON object", Json.show(body)))
+  let id: string | undefined
+  let odataType: DerivedTypeName | undefined
+  const base: Record<string, unknown> = {}
+  const extra: Record<string, Json.Json> = {}
+  for (const key of Object.keys(body)) {
+    const value = body[key]
+    if (key === "@odata.type") {
+      const name = ODataType.parse(value)
+      if (!isDerived(name)) return Result.fail(invalid.typeNotAccepted("@odata.type", Json.show(value), derivedTypeNames))
+      odataType = name
+    } else if (key === "id") {
+      const r = decodeId(value, "id")
+      if (Result.isFailure(r)) return Result.fail(r.failure)
+      id = r.success
+    } else if (ODataType.isAnnotation(key) || serverManaged.includes(key)) {
+      continue
+    } else if (key === "assignments") {
+      return Result.fail(
+        invalid.value("assignments", "no inline assignments (use POST …/assignments or the assign action)", "a value")
+      )
+    } else if (Object.hasOwn(BaseFields, key)) {
+      const k = key as keyof typeof BaseFields
+      if (value === null && !nullable.has(k)) return Result.fail(invalid.nullNotAllowed(k, "a non-null value"))
+      const r = baseDecoders[k](value, k)
+      if (Result.isFailure(r)) return Result.fail(r.failure)
+      base[k] = r.success
+    } else {
+      if (Json.depth(value) > Json.maxDepth) {
+        return Result.fail(invalid.value(key, `at most ${Json.maxDepth} levels of nesting`, "deeper"))
+      }
+      MergePatch.setOwn(extra, key, value as Json.Json)
+    }
+  }
+  return Result.succeed({ id, odataType, base, extra })
+}
+
+/** What a create carries, once decoded. */
+export interface ConfigurationCreate {
+  readonly id: string | undefined
+  readonly odataType: DerivedTypeName
+  readonly displayName: string | null
+  readonly description: string | null
+  readonly priority: number
+  readonly roleScopeTagIds: ReadonlyArray<string>
+  readonly deviceEnrollmentConfigurationType: ConfigurationType
+  readonly extra: Record<string, Json.Json>
+}
+
+/** Decodes a create: `@odata.type` must name a concrete derived type; server-managed properties are ignored. */
+export const decodeCreate = (body: unknown): Result.Result<ConfigurationCreate, InvalidInput> =>
+  Result.flatMap(split(body), (p) => {
+    if (p.odataType === undefined) {
+      return Result.fail(invalid.typeNotAccepted("@odata.type", "nothing", derivedTypeNames))
+    }
+    return Result.succeed({
+      id: p.id,
+      odataType: p.odataType,
+      displayName: (p.base.displayName ?? null) as string | null,
+      description: (p.base.description ?? null) as string | null,
+      priority: (p.base.priority ?? 0) as number,
+      roleScopeTagIds: (p.base.roleScopeTagIds ?? []) as ReadonlyArray<string>,
+      deviceEnrollmentConfigurationType: (p.base.deviceEnrollmentConfigurationType ??
+        derivedTypes[p.odataType]) as ConfigurationType,
+      extra: p.extra
+    })
+  })
+
+/** The stored configuration a create makes, at time `now` (ISO 8601). */
+export const make = (id: string, input: ConfigurationCreate, now: string): Configuration => {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(input.extra)) MergePatch.setOwn(out, key, input.extra[key])
+  return Object.assign(out, {
+    "@odata.type": ODataType.format(input.odataType),
+    id,
+    displayName: input.displayName,
+    description: input.description,
+    priority: input.priority,
+    roleScopeTagIds: [...input.roleScopeTagIds],
+    deviceEnrollmentConfigurationType: input.deviceEnrollmentConfigurationType,
+    createdDateTime: now,
+    lastModifiedDateTime: now,
+    version: 1
+  }) as Configuration
+}
+
+const reserved = new Set(["@odata.type", "id", ...baseNames, ...serverManaged])
+
+/** The derived type's own properties of a stored configuration. */
+export const extraOf = (c: Configuration): Record<string, Json.Json> => {
+  const out: Record<string, Json.Json> = {}
+  for (const key of Object.keys(c)) if (!reserved.has(key)) MergePatch.setOwn(out, key, (c as any)[key])
+  return out
+}
+
+/**
+ * PATCH of a configuration: typed base properties replace (null only where
+ * nullable), `id` and `@odata.type` may only restate the stored values,
+ * server-managed properties are ignored, derived properties merge by RFC 7396.
+ * Returns the merged entity without touching `version` or the timestamps; the
+ * service stamps those when something changed.
+ */
+export const patch = (current: Configuration, payload: unknown): Result.Result<Configuration, InvalidInput> =>
+  Result.flatMap(split(payload), (p) => {
+    if (p.id !== undefined && p.id !== current.id) return Result.fail(invalid.readOnly("id"))
+    if (p.odataType !== undefined && ODataType.format(p.odataType) !== current["@odata.type"]) {
+      return Result.fail(invalid.readOnly("@odata.type"))
+    }
+    const extra = MergePatch.apply(extraOf(current), p.extra) as Record<string, Json.Json>
+    const out: Record<string, unknown> = {}
+    for (const key of Object.keys(extra)) MergePatch.setOwn(out, key, extra[key])
+    const base: Record<string, unknown> = {}
+    for (const k of baseNames) base[k] = Object.hasOwn(p.base, k) ? p.base[k] : current[k]
+    return Result.succeed(Object.assign(out, {
+      "@odata.type": current["@odata.type"],
+      id: current.id,
+      ...base,
+      createdDateTime: current.createdDateTime,
+      lastModifiedDateTime: current.lastModifiedDateTime,
+      version: current.version
+    }) as Configuration)
+  })
+
+/** Orders configurations as Graph does for a user: lowest priority first, then id. */
+export const byPriority = (a: Configuration, b: Configuration): number =>
+  a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

@@ -1,0 +1,156 @@
+/**
+ * The configuration use cases (tenant family): list, get, create, PATCH, delete
+ * (with its assignments), the `assign` action (replaces every assignment at once)
+ * and `setPriority`, and the configurations targeted to a user.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option, Result } from "effect"
+import * as Assignment from "./Assignment.ts"
+import * as Configuration from "./Configuration.ts"
+import {
+  EntityAlreadyExists,
+  EntityNotFound,
+  invalid,
+  type InvalidInput,
+  PreconditionFailed,
+  type StoreUnavailable
+} from "./Errors.ts"
+import * as ETag from "./ETag.ts"
+import * as Ids from "./Ids.ts"
+import * as Json from "./Json.ts"
+import * as Paths from "./Paths.ts"
+import { type Page, type PageRequest, Store } from "./Store.ts"
+import * as Validation from "./Validation.ts"
+
+type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
+type C = Configuration.Configuration
+
+const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> =>
+  Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
+
+const decodePriority = Validation.decoder(Configuration.Int32)
+
+/** The configurations service. */
+export class Configurations extends Context.Service<Configurations, {
+  readonly list: (tenant: string, page: PageRequest) => Fx<Page<C>>
+  readonly get: (tenant: string, id: string) => Fx<C>
+  readonly create: (tenant: string, body: unknown) => Fx<C, InvalidInput | EntityAlreadyExists>
+  readonly patch: (
+    tenant: string,
+    id: string,
+    body: unknown,
+    options?: { readonly ifMatch?: string | undefined }
+  ) => Fx<C, InvalidInput | PreconditionFailed>
+  readonly remove: (tenant: string, id: string) => Fx<void>
+  /** The `assign` action: `{"enrollmentConfigurationAssignments":[…]}` replaces the whole set atomically. */
+  readonly assign: (tenant: string, id: string, body: unknown) => Fx<void, InvalidInput>
+  /** The `setPriority` action: `{"priority": n}`. */
+  readonly setPriority: (tenant: string, id: string, body: unknown) => Fx<void, InvalidInput>
+  /** The configurations targeted to a user, lowest priority first. */
+  readonly forUser: (tenant: string, parent: Paths.Parent) => Fx<ReadonlyArray<C>>
+}>()("@enrollment/core/Configurations") {
+  /** The service over the {@link Store} in context. */
+  static readonly layer = Layer.effect(
+    Configurations,
+    Effect.gen(function*() {
+      const store = yield* Store
+      const notFound = (id: string) => new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id })
+
+      /** Stamps a changed configuration: version + 1 and a new modification time. */
+      const stamp = (current: C, next: C, now: string): C =>
+        Json.equals(next, current) ? current : { ...next, version: current.version + 1, lastModifiedDateTime: now }
+
+      const modify = <E>(tenant: string, id: string, f: (c: C) => Result.Result<C, E>) =>
+        Effect.gen(function*() {
+          const now = yield* Ids.now
+          const r = yield* store.configurations.modify(tenant, id, (c) => Result.map(f(c), (n) => stamp(c, n, now)))
+          if (Option.isNone(r)) return yield* notFound(id)
+          return r.value
+        })
+
+      return Configurations.of({
+        list: Effect.fn("Configurations.list")(function*(tenant, page) {
+          return yield* store.configurations.list(tenant, page)
+        }),
+        get: Effect.fn("Configurations.get")(function*(tenant, id) {
+          const c = yield* store.configurations.get(tenant, id)
+          if (Option.isNone(c)) return yield* notFound(id)
+          return c.value
+        }),
+        create: Effect.fn("Configurations.create")(function*(tenant, body) {
+          const input = yield* fromResult(Configuration.decodeCreate(body))
+          const id = input.id ?? (yield* Ids.guid)
+          const now = yield* Ids.now
+          return yield* store.configurations.insert(tenant, Configuration.make(id, input, now)).pipe(
+            Effect.catchTag("EntityAlreadyExists", () =>
+              Effect.fail(new EntityAlreadyExists({ entity: "deviceEnrollmentConfiguration", id })))
+          )
+        }),
+        patch: Effect.fn("Configurations.patch")(function*(tenant, id, body, options) {
+          return yield* modify(tenant, id, (c): Result.Result<C, InvalidInput | PreconditionFailed> => {
+            if (options?.ifMatch !== undefined && !ETag.matches(options.ifMatch, ETag.of(c))) {
+              return Result.fail(new PreconditionFailed({ entity: "deviceEnrollmentConfiguration", id }))
+            }
+            return Configuration.patch(c, body)
+          })
+        }),
+        remove: Effect.fn("Configurations.remove")(function*(tenant, id) {
+          if (!(yield* store.configurations.remove(tenant, id))) return yield* notFound(id)
+        }),
+        assign: Effect.fn("Configurations.assign")(function*(tenant, id, body) {
+          const c = yield* store.configurations.get(tenant, id)
+          if (Option.isNone(c)) return yield* notFound(id)
+          if (!Json.isObject(body)) return yield* invalid.value("", "a JSON object", Json.show(body))
+          for (const key of Object.keys(body)) {
+            if (key !== "enrollmentConfigurationAssignments" && !key.includes("@")) {
+              return yield* invalid.unknown(key, key, "assign action parameters")
+            }
+          }
+          const list = body.enrollmentConfigurationAssignments ?? []
+          if (!Array.isArray(list)) {
+            return yield* invalid.value("enrollmentConfigurationAssignments", "an array", Json.show(list))
+          }
+          const values: Array<Assignment.Assignment> = []
+          const seen = new Set<string>()
+          for (let i = 0; i < list.length; i++) {
+            const r = Assignment.decodeCreate(list[i])
+            if (Result.isFailure(r)) {
+              const reason = r.failure.reason
+              const path = `enrollmentConfigurationAssignments[${i}]${reason.path === "" ? "" : "."}${reason.path}`
+              return yield* Effect.fail(
+                new (r.failure.constructor as any)({ reason: new (reason.constructor as any)({ ...reason, path }) })
+              ) as Effect.Effect<never, InvalidInput>
+            }
+            const aid = r.success.id ?? (yield* Ids.guid)
+            if (seen.has(aid)) {
+              return yield* invalid.value(`enrollmentConfigurationAssignments[${i}].id`, "a unique id", Json.show(aid))
+            }
+            seen.add(aid)
+            values.push(Assignment.make(aid, r.success))
+          }
+          yield* store.assignments.replace(tenant, id, values)
+        }),
+        setPriority: Effect.fn("Configurations.setPriority")(function*(tenant, id, body) {
+          if (!Json.isObject(body)) return yield* invalid.value("", "a JSON object", Json.show(body))
+          for (const key of Object.keys(body)) {
+            if (key !== "priority" && !key.includes("@")) return yield* invalid.unknown(key, key, "setPriority parameters")
+          }
+          if (body.priority === null || body.priority === undefined) {
+            return yield* invalid.nullNotAllowed("priority", "an Int32")
+          }
+          const priority = yield* fromResult(decodePriority(body.priority, "priority"))
+          yield* modify(tenant, id, (c) => Result.succeed<C>(c.priority === priority ? c : { ...c, priority }))
+        }),
+        forUser: Effect.fn("Configurations.forUser")(function*(tenant, parent) {
+          const userId = yield* Paths.userOf(store, tenant, parent)
+          if (userId === undefined) return (yield* store.configurations.list(tenant, { limit: 1_000_000 })).items
+          const ids = yield* Paths.targetedConfigurationIds(store, tenant, userId)
+          const cs = yield* store.configurations.getMany(tenant, ids)
+          return [...cs].sort(Configuration.byPriority)
+        })
+      })
+    })
+  )
+}
+

@@ -1,0 +1,160 @@
+/**
+ * The directory use cases: users, groups and their members, and invitations
+ * (creating one creates its guest user in the same write).
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option, Result } from "effect"
+import * as Directory from "./Directory.ts"
+import {
+  EntityAlreadyExists,
+  EntityNotFound,
+  type InvalidInput,
+  type MemberAlreadyPresent,
+  PreconditionFailed,
+  type StoreUnavailable
+} from "./Errors.ts"
+import * as ETag from "./ETag.ts"
+import * as Ids from "./Ids.ts"
+import * as Json from "./Json.ts"
+import { type Page, type PageRequest, Store } from "./Store.ts"
+
+type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
+
+const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> =>
+  Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
+
+/** A member of a group, resolved to the object. */
+export type Member = Directory.User | Directory.Group
+
+/** The directory service. */
+export class DirectoryService extends Context.Service<DirectoryService, {
+  readonly createUser: (tenant: string, body: unknown) => Fx<Directory.User, InvalidInput | EntityAlreadyExists>
+  readonly getUser: (tenant: string, id: string) => Fx<Directory.User>
+  readonly listUsers: (tenant: string, page: PageRequest) => Fx<Page<Directory.User>>
+  readonly patchUser: (
+    tenant: string,
+    id: string,
+    body: unknown,
+    options?: { readonly ifMatch?: string | undefined }
+  ) => Fx<Directory.User, InvalidInput | PreconditionFailed>
+  readonly removeUser: (tenant: string, id: string) => Fx<void>
+  readonly createGroup: (tenant: string, body: unknown) => Fx<Directory.Group, InvalidInput | EntityAlreadyExists>
+  readonly getGroup: (tenant: string, id: string) => Fx<Directory.Group>
+  readonly listGroups: (tenant: string, page: PageRequest) => Fx<Page<Directory.Group>>
+  readonly removeGroup: (tenant: string, id: string) => Fx<void>
+  readonly members: (tenant: string, groupId: string, page: PageRequest) => Fx<Page<Member>>
+  readonly addMember: (tenant: string, groupId: string, memberId: string) => Fx<void, MemberAlreadyPresent>
+  readonly removeMember: (tenant: string, groupId: string, memberId: string) => Fx<void>
+  readonly createInvitation: (
+    tenant: string,
+    body: unknown,
+    redeemBase: string
+  ) => Fx<Directory.Invitation, InvalidInput | EntityAlreadyExists>
+  readonly getInvitation: (tenant: string, id: string) => Fx<Directory.Invitation>
+  readonly listInvitations: (tenant: string, page: PageRequest) => Fx<Page<Directory.Invitation>>
+  readonly invitedUser: (tenant: string, invitationId: string) => Fx<Directory.User>
+}>()("@enrollment/core/DirectoryService") {
+  /** The service over the {@link Store} in context. */
+  static readonly layer = Layer.effect(
+    DirectoryService,
+    Effect.gen(function*() {
+      const store = yield* Store
+      const found = <A>(entity: string, id: string) => (o: Option.Option<A>) =>
+        Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new EntityNotFound({ entity, id }))
+      const getUser = (tenant: string, id: string) => Effect.flatMap(store.users.get(tenant, id), found("user", id))
+      const getGroup = (tenant: string, id: string) => Effect.flatMap(store.groups.get(tenant, id), found("group", id))
+      const getInvitation = (tenant: string, id: string) =>
+        Effect.flatMap(store.invitations.get(tenant, id), found("invitation", id))
+
+      return DirectoryService.of({
+        createUser: Effect.fn("DirectoryService.createUser")(function*(tenant, body) {
+          const input = yield* fromResult(Directory.decodeUserCreate(body))
+          const id = input.id ?? (yield* Ids.guid)
+          return yield* store.users.insert(tenant, Directory.makeUser(id, input)).pipe(
+            Effect.catchTag("EntityAlreadyExists", () => Effect.fail(new EntityAlreadyExists({ entity: "user", id })))
+          )
+        }),
+        getUser: Effect.fn("DirectoryService.getUser")(function*(tenant, id) {
+          return yield* getUser(tenant, id)
+        }),
+        listUsers: Effect.fn("DirectoryService.listUsers")(function*(tenant, page) {
+          return yield* store.users.list(tenant, page)
+        }),
+        patchUser: Effect.fn("DirectoryService.patchUser")(function*(tenant, id, body, options) {
+          const r = yield* store.users.modify(tenant, id, (u): Result.Result<Directory.User, InvalidInput | PreconditionFailed> => {
+            if (options?.ifMatch !== undefined && !ETag.matches(options.ifMatch, ETag.of(u))) {
+              return Result.fail(new PreconditionFailed({ entity: "user", id }))
+            }
+            return Result.map(Directory.patchUser(u, body), (n) => Json.equals(n, u) ? u : n)
+          })
+          return yield* found<Directory.User>("user", id)(r)
+        }),
+        removeUser: Effect.fn("DirectoryService.removeUser")(function*(tenant, id) {
+          if (!(yield* store.users.remove(tenant, id))) return yield* new EntityNotFound({ entity: "user", id })
+        }),
+        createGroup: Effect.fn("DirectoryService.createGroup")(function*(tenant, body) {
+          const input = yield* fromResult(Directory.decodeGroupCreate(body))
+          const id = input.id ?? (yield* Ids.guid)
+          return yield* store.groups.insert(tenant, Directory.makeGroup(id, input)).pipe(
+            Effect.catchTag("EntityAlreadyExists", () => Effect.fail(new EntityAlreadyExists({ entity: "group", id })))
+          )
+        }),
+        getGroup: Effect.fn("DirectoryService.getGroup")(function*(tenant, id) {
+          return yield* getGroup(tenant, id)
+        }),
+        listGroups: Effect.fn("DirectoryService.listGroups")(function*(tenant, page) {
+          return yield* store.groups.list(tenant, page)
+        }),
+        removeGroup: Effect.fn("DirectoryService.removeGroup")(function*(tenant, id) {
+          if (!(yield* store.groups.remove(tenant, id))) return yield* new EntityNotFound({ entity: "group", id })
+        }),
+        members: Effect.fn("DirectoryService.members")(function*(tenant, groupId, page) {
+          yield* getGroup(tenant, groupId)
+          const refs = yield* store.groups.members(tenant, groupId, page)
+          const items: Array<Member> = []
+          for (const ref of refs.items) {
+            const o: Option.Option<Member> = ref.kind === "user"
+              ? yield* store.users.get(tenant, ref.id)
+              : yield* store.groups.get(tenant, ref.id)
+            if (Option.isSome(o)) items.push(o.value)
+          }
+          return { items, next: refs.next }
+        }),
+        addMember: Effect.fn("DirectoryService.addMember")(function*(tenant, groupId, memberId) {
+          yield* getGroup(tenant, groupId)
+          const asUser = yield* store.users.get(tenant, memberId)
+          const kind = Option.isSome(asUser)
+            ? "user" as const
+            : Option.isSome(yield* store.groups.get(tenant, memberId))
+            ? "group" as const
+            : undefined
+          if (kind === undefined) return yield* new EntityNotFound({ entity: "directoryObject", id: memberId })
+          yield* store.groups.addMember(tenant, groupId, { kind, id: memberId })
+        }),
+        removeMember: Effect.fn("DirectoryService.removeMember")(function*(tenant, groupId, memberId) {
+          yield* getGroup(tenant, groupId)
+          if (!(yield* store.groups.removeMember(tenant, groupId, memberId))) {
+            return yield* new EntityNotFound({ entity: "member", id: memberId })
+          }
+        }),
+        createInvitation: Effect.fn("DirectoryService.createInvitation")(function*(tenant, body, redeemBase) {
+          const input = yield* fromResult(Directory.decodeInvitationCreate(body))
+          const ids = { invitation: input.id ?? (yield* Ids.guid), user: yield* Ids.guid }
+          const { invitation, user } = Directory.invite(input, ids, redeemBase)
+          return yield* store.invitations.insert(tenant, invitation, user)
+        }),
+        getInvitation: Effect.fn("DirectoryService.getInvitation")(function*(tenant, id) {
+          return yield* getInvitation(tenant, id)
+        }),
+        listInvitations: Effect.fn("DirectoryService.listInvitations")(function*(tenant, page) {
+          return yield* store.invitations.list(tenant, page)
+        }),
+        invitedUser: Effect.fn("DirectoryService.invitedUser")(function*(tenant, invitationId) {
+          const inv = yield* getInvitation(tenant, invitationId)
+          return yield* Effect.flatMap(store.users.get(tenant, inv.invitedUserId), found("invitedUser", inv.invitedUserId))
+        })
+      })
+    })
+  )
+}

@@ -1,0 +1,154 @@
+/**
+ * The domain's errors. None of them carries an HTTP status: the HTTP face maps
+ * each tag to a status in one table. Every error has a `message` fit to show a
+ * person, naming what was wrong and where (a JSON path such as `target.groupId`).
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/** A property the type does not declare (the assignment is not an open type). */
+export class PropertyUnknown extends Schema.TaggedClass<PropertyUnknown>()("PropertyUnknown", {
+  path: Schema.String,
+  property: Schema.String,
+  typeName: Schema.String
+}) {
+  get message(): string {
+    return `${this.path}: '${this.property}' is not a property of ${this.typeName}`
+  }
+}
+
+/** A read-only property sent with a value other than the stored one. */
+export class PropertyReadOnly extends Schema.TaggedClass<PropertyReadOnly>()("PropertyReadOnly", {
+  path: Schema.String
+}) {
+  get message(): string {
+    return `${this.path}: the property is read-only and cannot be changed`
+  }
+}
+
+/** `null` for a property that is not nullable. */
+export class NullNotAllowed extends Schema.TaggedClass<NullNotAllowed>()("NullNotAllowed", {
+  path: Schema.String,
+  expected: Schema.String
+}) {
+  get message(): string {
+    return `${this.path}: null is not allowed, expected ${this.expected}`
+  }
+}
+
+/** A value of the wrong type or out of range. */
+export class ValueInvalid extends Schema.TaggedClass<ValueInvalid>()("ValueInvalid", {
+  path: Schema.String,
+  expected: Schema.String,
+  actual: Schema.String
+}) {
+  get message(): string {
+    return `${this.path === "" ? "body" : this.path}: expected ${this.expected}, got ${this.actual}`
+  }
+}
+
+/** A target with no concrete type where there is no current target to take it from. */
+export class TargetTypeRequired extends Schema.TaggedClass<TargetTypeRequired>()("TargetTypeRequired", {
+  path: Schema.String
+}) {
+  get message(): string {
+    return `${this.path}: a concrete target type is required (@odata.type)`
+  }
+}
+
+/** An `@odata.type` that does not name one of the accepted types. */
+export class TypeNotAccepted extends Schema.TaggedClass<TypeNotAccepted>()("TypeNotAccepted", {
+  path: Schema.String,
+  given: Schema.String,
+  accepted: Schema.Array(Schema.String)
+}) {
+  get message(): string {
+    return `${this.path}: '${this.given}' is not an accepted type; expected one of ${
+      this.accepted.map((a) => `#microsoft.graph.${a}`).join(", ")
+    }`
+  }
+}
+
+/** Why an input was refused. */
+export const InvalidInputReason = Schema.Union([
+  PropertyUnknown,
+  PropertyReadOnly,
+  NullNotAllowed,
+  ValueInvalid,
+  TargetTypeRequired,
+  TypeNotAccepted
+])
+export type InvalidInputReason = typeof InvalidInputReason.Type
+
+/** Input (a body, a key, a query value) that the domain refuses; `reason` says why. */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  reason: InvalidInputReason
+}) {
+  override get message(): string {
+    return this.reason.message
+  }
+}
+
+/** An entity that does not exist, or exists in another tenant (the two look alike). */
+export class EntityNotFound extends Schema.TaggedError<EntityNotFound>()("EntityNotFound", {
+  entity: Schema.String,
+  id: Schema.String
+}) {
+  override get message(): string {
+    return `${this.entity} '${this.id}' not found`
+  }
+}
+
+/** A create whose id is taken. */
+export class EntityAlreadyExists extends Schema.TaggedError<EntityAlreadyExists>()("EntityAlreadyExists", {
+  entity: Schema.String,
+  id: Schema.String
+}) {
+  override get message(): string {
+    return `${this.entity} '${this.id}' already exists`
+  }
+}
+
+/** An `If-Match` precondition that the stored entity does not meet. */
+export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>()("PreconditionFailed", {
+  entity: Schema.String,
+  id: Schema.String
+}) {
+  override get message(): string {
+    return `the ${this.entity} '${this.id}' has changed since the ETag given in If-Match`
+  }
+}
+
+/** A member added to a group it already belongs to (Graph answers this with a 400). */
+export class MemberAlreadyPresent extends Schema.TaggedError<MemberAlreadyPresent>()("MemberAlreadyPresent", {
+  groupId: Schema.String,
+  memberId: Schema.String
+}) {
+  override get message(): string {
+    return `One or more added object references already exist for the following modified properties: 'members' (group '${this.groupId}', member '${this.memberId}')`
+  }
+}
+
+/** The store cannot be reached or failed; the operation did not happen. */
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
+  cause: Schema.Defect()
+}) {
+  override get message(): string {
+    return "the store is unavailable"
+  }
+}
+
+/** Helpers to raise an {@link InvalidInput} with one reason. */
+export const invalid = {
+  unknown: (path: string, property: string, typeName: string) =>
+    new InvalidInput({ reason: new PropertyUnknown({ path, property, typeName }) }),
+  readOnly: (path: string) => new InvalidInput({ reason: new PropertyReadOnly({ path }) }),
+  nullNotAllowed: (path: string, expected: string) =>
+    new InvalidInput({ reason: new NullNotAllowed({ path, expected }) }),
+  value: (path: string, expected: string, actual: string) =>
+    new InvalidInput({ reason: new ValueInvalid({ path, expected, actual }) }),
+  targetTypeRequired: (path: string) => new InvalidInput({ reason: new TargetTypeRequired({ path }) }),
+  typeNotAccepted: (path: string, given: string, accepted: ReadonlyArray<string>) =>
+    new InvalidInput({ reason: new TypeNotAccepted({ path, given, accepted: [...accepted] }) })
+}

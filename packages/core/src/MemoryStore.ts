@@ -1,0 +1,190 @@
+/**
+ * The store port in memory: for tests and quick runs. JavaScript runs one
+ * callback at a time, so every method here is atomic by construction.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, Option, Result } from "effect"
+import type { Assignment } from "./Assignment.ts"
+import * as AssignmentFilter from "./AssignmentFilter.ts"
+import * as AssignmentTarget from "./AssignmentTarget.ts"
+import type { Configuration } from "./Configuration.ts"
+import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
+import { EntityAlreadyExists, MemberAlreadyPresent } from "./Errors.ts"
+import { type Change, type Page, type PageRequest, Store } from "./Store.ts"
+import type { Membership } from "./Targeting.ts"
+
+/** One ordered map of id to value, per tenant and scope. */
+class Table<A> {
+  private readonly scopes = new Map<string, Map<string, A>>()
+  scope(key: string, create = false): Map<string, A> | undefined {
+    let m = this.scopes.get(key)
+    if (m === undefined && create) this.scopes.set(key, m = new Map())
+    return m
+  }
+  dropScope(key: string) {
+    this.scopes.delete(key)
+  }
+  page(key: string, req: PageRequest, keep: (a: A) => boolean = () => true): Page<A> {
+    const m = this.scope(key)
+    if (m === undefined) return { items: [], next: undefined }
+    const ids = [...m.keys()].filter((id) => req.after === undefined || id > req.after).sort()
+    const items: Array<A> = []
+    let last: string | undefined
+    for (const id of ids) {
+      const v = m.get(id)!
+      if (!keep(v)) continue
+      if (items.length === req.limit) return { items, next: last }
+      items.push(v)
+      last = id
+    }
+    return { items, next: undefined }
+  }
+}
+
+const k = (...parts: ReadonlyArray<string>) => parts.join("\u0000")
+
+/** Makes a fresh, empty in-memory store. */
+export const make = Effect.sync(() => {
+  const configurations = new Table<Configuration>()
+  const assignments = new Table<Assignment>()
+  const users = new Table<User>()
+  const groups = new Table<Group>()
+  const invitations = new Table<Invitation>()
+  const members = new Table<MemberRef>()
+
+  const entitySet = <A extends { readonly id: string }>(table: Table<A>, entity: string, onRemove?: (t: string, id: string) => void) => ({
+    get: (tenant: string, id: string) => Effect.sync(() => Option.fromNullishOr(table.scope(tenant)?.get(id))),
+    list: (tenant: string, page: PageRequest) => Effect.sync(() => table.page(tenant, page)),
+    insert: (tenant: string, value: A) =>
+      Effect.suspend(() => {
+        const m = table.scope(tenant, true)!
+        if (m.has(value.id)) return Effect.fail(new EntityAlreadyExists({ entity, id: value.id }))
+        m.set(value.id, value)
+        return Effect.succeed(value)
+      }),
+    modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
+      Effect.suspend(() => {
+        const m = table.scope(tenant)
+        const current = m?.get(id)
+        if (m === undefined || current === undefined) return Effect.succeed(Option.none<A>())
+        const r = change(current)
+        if (Result.isFailure(r)) return Effect.fail(r.failure)
+        if (r.success !== current) m.set(id, r.success)
+        return Effect.succeed(Option.some(r.success))
+      }),
+    remove: (tenant: string, id: string) =>
+      Effect.sync(() => {
+        const removed = table.scope(tenant)?.delete(id) ?? false
+        if (removed) onRemove?.(tenant, id)
+        return removed
+      })
+  })
+
+  const removeMemberEverywhere = (tenant: string, memberId: string) => {
+    for (const g of groups.scope(tenant)?.keys() ?? []) members.scope(k(tenant, g))?.delete(memberId)
+  }
+
+  const concerning = (tenant: string, groupIds: ReadonlyArray<string>, configurationId?: string) =>
+    Effect.sync(() => {
+      const wanted = new Set(groupIds)
+      const out: Array<{ configurationId: string; assignment: Assignment }> = []
+      const cfgIds = configurationId === undefined ? [...(configurations.scope(tenant)?.keys() ?? [])] : [configurationId]
+      for (const c of cfgIds) {
+        for (const a of assignments.scope(k(tenant, c))?.values() ?? []) {
+          const t = a.target
+          if (t === null) continue
+          if (
+            AssignmentTarget.typeOf(t) === "allLicensedUsersAssignmentTarget" ||
+            (AssignmentTarget.isGroupTarget(t) && t.groupId !== null && wanted.has(t.groupId))
+          ) out.push({ configurationId: c, assignment: a })
+        }
+      }
+      return out
+    })
+
+  const cfgSet = entitySet(configurations, "deviceEnrollmentConfiguration", (t, id) => assignments.dropScope(k(t, id)))
+  const assignmentScope = (tenant: string, configurationId: string) => k(tenant, configurationId)
+
+  return Store.of({
+    configurations: {
+      ...cfgSet,
+      getMany: (tenant, ids) =>
+        Effect.sync(() => ids.flatMap((id) => {
+          const c = configurations.scope(tenant)?.get(id)
+          return c === undefined ? [] : [c]
+        }))
+    },
+    assignments: {
+      get: (tenant, c, id) => Effect.sync(() => Option.fromNullishOr(assignments.scope(assignmentScope(tenant, c))?.get(id))),
+      list: (tenant, c, page, filter) =>
+        Effect.sync(() =>
+          assignments.page(assignmentScope(tenant, c), page, filter ? (a) => AssignmentFilter.matches(filter, a) : undefined)
+        ),
+      count: (tenant, c, filter) =>
+        Effect.sync(() => {
+          let n = 0
+          for (const a of assignments.scope(assignmentScope(tenant, c))?.values() ?? []) {
+            if (!filter || AssignmentFilter.matches(filter, a)) n++
+          }
+          return n
+        }),
+      insert: (tenant, c, value) => entitySet(assignments, "enrollmentConfigurationAssignment").insert(assignmentScope(tenant, c), value),
+      modify: (tenant, c, id, change) => entitySet(assignments, "").modify(assignmentScope(tenant, c), id, change),
+      remove: (tenant, c, id) => Effect.sync(() => assignments.scope(assignmentScope(tenant, c))?.delete(id) ?? false),
+      replace: (tenant, c, values) =>
+        Effect.sync(() => {
+          const m = new Map<string, Assignment>()
+          for (const v of values) m.set(v.id, v)
+          assignments.dropScope(assignmentScope(tenant, c))
+          const scope = assignments.scope(assignmentScope(tenant, c), true)!
+          for (const [id, v] of m) scope.set(id, v)
+        }),
+      concerning
+    },
+    users: entitySet(users, "user", removeMemberEverywhere),
+    groups: {
+      ...entitySet(groups, "group", (t, id) => {
+        members.dropScope(k(t, id))
+        removeMemberEverywhere(t, id)
+      }),
+      members: (tenant, g, page) => Effect.sync(() => members.page(k(tenant, g), page)),
+      addMember: (tenant, g, member) =>
+        Effect.suspend(() => {
+          const m = members.scope(k(tenant, g), true)!
+          if (m.has(member.id)) return Effect.fail(new MemberAlreadyPresent({ groupId: g, memberId: member.id }))
+          m.set(member.id, { kind: member.kind, id: member.id })
+          return Effect.void
+        }),
+      removeMember: (tenant, g, memberId) => Effect.sync(() => members.scope(k(tenant, g))?.delete(memberId) ?? false),
+      groupsOf: (tenant, memberIds) =>
+        Effect.sync(() => {
+          const wanted = new Set(memberIds)
+          const out: Array<Membership> = []
+          for (const g of groups.scope(tenant)?.keys() ?? []) {
+            for (const id of members.scope(k(tenant, g))?.keys() ?? []) {
+              if (wanted.has(id)) out.push({ groupId: g, memberId: id })
+            }
+          }
+          return out
+        })
+    },
+    invitations: {
+      ...(({ insert: _, modify: __, ...rest }) => rest)(entitySet(invitations, "invitation")),
+      insert: (tenant, invitation, user) =>
+        Effect.suspend(() => {
+          const inv = invitations.scope(tenant, true)!
+          const us = users.scope(tenant, true)!
+          if (inv.has(invitation.id)) return Effect.fail(new EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
+          if (us.has(user.id)) return Effect.fail(new EntityAlreadyExists({ entity: "user", id: user.id }))
+          inv.set(invitation.id, invitation)
+          us.set(user.id, user)
+          return Effect.succeed(invitation)
+        })
+    },
+    ready: Effect.void
+  })
+})
+
+/** A layer with a fresh, empty in-memory store. */
+export const layer: Layer.Layer<Store> = Layer.effect(Store, make)

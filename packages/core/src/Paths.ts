@@ -1,0 +1,121 @@
+/**
+ * The three path families that reach the same stored assignments (SPEC 2), and
+ * the targeting queries that decide whether a configuration is visible under a
+ * user: `/deviceManagement/…` (tenant), `/users/{id}/…` (user) and
+ * `/invitations/{id}/invitedUser/…` (invitation, the seed's path).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option } from "effect"
+import type { Configuration } from "./Configuration.ts"
+import { EntityNotFound, type StoreUnavailable } from "./Errors.ts"
+import type { Store } from "./Store.ts"
+import * as Targeting from "./Targeting.ts"
+
+/** Which family a configuration is reached through. */
+export type Parent =
+  | { readonly _tag: "Tenant" }
+  | { readonly _tag: "User"; readonly userId: string }
+  | { readonly _tag: "Invitation"; readonly invitationId: string }
+
+/** `/deviceManagement/…` */
+export const tenant: Parent = { _tag: "Tenant" }
+/** `/users/{userId}/…` */
+export const user = (userId: string): Parent => ({ _tag: "User", userId })
+/** `/invitations/{invitationId}/invitedUser/…` */
+export const invitation = (invitationId: string): Parent => ({ _tag: "Invitation", invitationId })
+
+type StoreService = Store["Service"]
+
+/** The groups a user belongs to, directly or through nested groups (breadth first, one query a level). */
+export const groupsOfUser = Effect.fnUntraced(function*(store: StoreService, tenantId: string, userId: string) {
+  const seen = new Set<string>()
+  let frontier: ReadonlyArray<string> = [userId]
+  while (frontier.length > 0) {
+    const edges = yield* store.groups.groupsOf(tenantId, frontier)
+    const next: Array<string> = []
+    for (const e of edges) {
+      if (!seen.has(e.groupId)) {
+        seen.add(e.groupId)
+        next.push(e.groupId)
+      }
+    }
+    frontier = next
+  }
+  return seen as ReadonlySet<string>
+})
+
+/** True when configuration `configurationId` is targeted to the user (SPEC 4). */
+export const isTargeted = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  userId: string,
+  configurationId: string
+) {
+  const groups = yield* groupsOfUser(store, tenantId, userId)
+  const relevant = yield* store.assignments.concerning(tenantId, [...groups], configurationId)
+  return Targeting.isTargeted(relevant.map((r) => r.assignment), groups)
+})
+
+/** The ids of the configurations targeted to the user. */
+export const targetedConfigurationIds = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  userId: string
+) {
+  const groups = yield* groupsOfUser(store, tenantId, userId)
+  const relevant = yield* store.assignments.concerning(tenantId, [...groups])
+  const byConfiguration = new Map<string, Array<Targeting.Targetable>>()
+  for (const r of relevant) {
+    const list = byConfiguration.get(r.configurationId)
+    if (list) list.push(r.assignment)
+    else byConfiguration.set(r.configurationId, [r.assignment])
+  }
+  return [...byConfiguration].filter(([, as]) => Targeting.isTargeted(as, groups)).map(([id]) => id)
+})
+
+/** The user a parent names (none for the tenant family), or the first missing segment. */
+export const userOf = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  parent: Parent
+): Effect.fn.Return<string | undefined, EntityNotFound | StoreUnavailable> {
+  switch (parent._tag) {
+    case "Tenant":
+      return undefined
+    case "User": {
+      const u = yield* store.users.get(tenantId, parent.userId)
+      if (Option.isNone(u)) return yield* new EntityNotFound({ entity: "user", id: parent.userId })
+      return parent.userId
+    }
+    case "Invitation": {
+      const inv = yield* store.invitations.get(tenantId, parent.invitationId)
+      if (Option.isNone(inv)) return yield* new EntityNotFound({ entity: "invitation", id: parent.invitationId })
+      const u = yield* store.users.get(tenantId, inv.value.invitedUserId)
+      if (Option.isNone(u)) return yield* new EntityNotFound({ entity: "invitedUser", id: inv.value.invitedUserId })
+      return inv.value.invitedUserId
+    }
+  }
+})
+
+/**
+ * The configuration at `…/deviceEnrollmentConfigurations/{configurationId}` under
+ * a parent, or {@link EntityNotFound} naming the first segment that does not
+ * resolve. Under a user, a configuration not targeted to the user is not found.
+ */
+export const resolveConfiguration = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  parent: Parent,
+  configurationId: string
+): Effect.fn.Return<Configuration, EntityNotFound | StoreUnavailable> {
+  const userId = yield* userOf(store, tenantId, parent)
+  const c = yield* store.configurations.get(tenantId, configurationId)
+  if (Option.isNone(c)) {
+    return yield* new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId })
+  }
+  if (userId !== undefined && !(yield* isTargeted(store, tenantId, userId, configurationId))) {
+    return yield* new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId })
+  }
+  return c.value
+})

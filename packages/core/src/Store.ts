@@ -1,0 +1,110 @@
+/**
+ * The store port: what the domain needs from persistence, whatever the engine.
+ *
+ * Every method takes the tenant first and sees only that tenant's objects.
+ * Lists are keyset pages ordered by id. `modify` is an atomic read-modify-write:
+ * the store runs the pure `change` against the current value and writes its
+ * result with no other write in between, so concurrent PATCHes serialise and
+ * none is lost (SPEC 3.11). A `change` that returns the value it was given
+ * (the same reference) writes nothing. Infrastructure failures surface as
+ * {@link StoreUnavailable}.
+ *
+ * The conformance suite in `@enrollment/core/testing` states this contract as
+ * tests; every adapter runs it.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect, type Option, type Result } from "effect"
+import type { Assignment } from "./Assignment.ts"
+import type { AssignmentFilter } from "./AssignmentFilter.ts"
+import type { Configuration } from "./Configuration.ts"
+import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
+import type { EntityAlreadyExists, MemberAlreadyPresent, StoreUnavailable } from "./Errors.ts"
+import type { Membership } from "./Targeting.ts"
+
+/** A page request: items with id greater than `after`, at most `limit` of them. */
+export interface PageRequest {
+  readonly after?: string | undefined
+  readonly limit: number
+}
+
+/** A page: its items in id order, and the id to continue after when there are more. */
+export interface Page<A> {
+  readonly items: ReadonlyArray<A>
+  readonly next: string | undefined
+}
+
+/** A pure change of a stored value: the new value (or the same one for no change), or a refusal. */
+export type Change<A, E> = (current: A) => Result.Result<A, E>
+
+/** An assignment with the configuration it belongs to. */
+export interface AssignmentOf {
+  readonly configurationId: string
+  readonly assignment: Assignment
+}
+
+type Fx<A, E = never> = Effect.Effect<A, E | StoreUnavailable>
+
+/** Operations common to every top-level entity set. */
+export interface EntitySet<A> {
+  readonly get: (tenant: string, id: string) => Fx<Option.Option<A>>
+  readonly list: (tenant: string, page: PageRequest) => Fx<Page<A>>
+  readonly insert: (tenant: string, value: A) => Fx<A, EntityAlreadyExists>
+  readonly modify: <E>(tenant: string, id: string, change: Change<A, E>) => Fx<Option.Option<A>, E>
+  readonly remove: (tenant: string, id: string) => Fx<boolean>
+}
+
+/** The store port. */
+export class Store extends Context.Service<Store, {
+  /** Configurations; removing one removes its assignments. */
+  readonly configurations: EntitySet<Configuration> & {
+    readonly getMany: (tenant: string, ids: ReadonlyArray<string>) => Fx<ReadonlyArray<Configuration>>
+  }
+  /** Assignments, contained in a configuration. */
+  readonly assignments: {
+    readonly get: (tenant: string, configurationId: string, id: string) => Fx<Option.Option<Assignment>>
+    readonly list: (
+      tenant: string,
+      configurationId: string,
+      page: PageRequest,
+      filter?: AssignmentFilter
+    ) => Fx<Page<Assignment>>
+    readonly count: (tenant: string, configurationId: string, filter?: AssignmentFilter) => Fx<number>
+    readonly insert: (tenant: string, configurationId: string, value: Assignment) => Fx<Assignment, EntityAlreadyExists>
+    readonly modify: <E>(
+      tenant: string,
+      configurationId: string,
+      id: string,
+      change: Change<Assignment, E>
+    ) => Fx<Option.Option<Assignment>, E>
+    readonly remove: (tenant: string, configurationId: string, id: string) => Fx<boolean>
+    /** Replaces every assignment of a configuration at once (the `assign` action). */
+    readonly replace: (tenant: string, configurationId: string, values: ReadonlyArray<Assignment>) => Fx<void>
+    /**
+     * The assignments that can bear on the targeting of a user in `groupIds`:
+     * those targeting all licensed users, and the group and exclusion-group
+     * targets over one of `groupIds`; across all configurations, or only `configurationId`.
+     */
+    readonly concerning: (
+      tenant: string,
+      groupIds: ReadonlyArray<string>,
+      configurationId?: string
+    ) => Fx<ReadonlyArray<AssignmentOf>>
+  }
+  /** Users; removing one removes its memberships. */
+  readonly users: EntitySet<User>
+  /** Groups and their direct members; removing a group removes its memberships both ways. */
+  readonly groups: Omit<EntitySet<Group>, "modify"> & {
+    readonly members: (tenant: string, groupId: string, page: PageRequest) => Fx<Page<MemberRef>>
+    readonly addMember: (tenant: string, groupId: string, member: MemberRef) => Fx<void, MemberAlreadyPresent>
+    readonly removeMember: (tenant: string, groupId: string, memberId: string) => Fx<boolean>
+    /** The direct memberships of any of `memberIds`. */
+    readonly groupsOf: (tenant: string, memberIds: ReadonlyArray<string>) => Fx<ReadonlyArray<Membership>>
+  }
+  /** Invitations; inserting one inserts its guest user in the same write. */
+  readonly invitations: Omit<EntitySet<Invitation>, "insert" | "modify"> & {
+    readonly insert: (tenant: string, invitation: Invitation, user: User) => Fx<Invitation, EntityAlreadyExists>
+  }
+  /** Succeeds when the store can serve requests. */
+  readonly ready: Fx<void>
+}>()("@enrollment/core/Store") {}

@@ -1,0 +1,67 @@
+/**
+ * Turning schema decode failures into the domain's {@link InvalidInput}, with a
+ * message that says where (a JSON path like `target.groupId`) and what was found:
+ * `target.groupId: expected string | null, got 42`.
+ *
+ * @since 0.1.0
+ */
+import { Result, Schema, SchemaIssue } from "effect"
+import { InvalidInput, invalid } from "./Errors.ts"
+import * as Json from "./Json.ts"
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** A JSON path as Graph error messages write it: `a.b[0].c`. */
+export const joinPath = (base: string, segments: ReadonlyArray<PropertyKey>): string => {
+  let out = base
+  for (const s of segments) {
+    if (typeof s === "number") out += `[${s}]`
+    else out += out === "" ? String(s) : `.${String(s)}`
+  }
+  return out
+}
+
+const at = (value: unknown, segments: ReadonlyArray<PropertyKey>): unknown => {
+  let v: any = value
+  for (const s of segments) {
+    if (v === null || typeof v !== "object" || !Object.hasOwn(v, s as any)) return undefined
+    v = v[s as any]
+  }
+  return v
+}
+
+const lowerFirst = (s: string) => s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s
+
+/** The first problem of a schema issue, as an {@link InvalidInput} rooted at `path`. */
+export const fromIssue = (issue: SchemaIssue.Issue, input: unknown, path: string): InvalidInput => {
+  const first = formatter(issue).issues[0]
+  if (first === undefined) return invalid.value(path, "a valid value", Json.show(input))
+  const segments = (first.path ?? []).map((p: any) => (typeof p === "object" && p !== null ? p.key : p)) as Array<
+    PropertyKey
+  >
+  const where = joinPath(path, segments)
+  const actual = at(input, segments)
+  if (first.message === "Expected no excess property") {
+    const key = String(segments[segments.length - 1])
+    return invalid.unknown(where, key, "this type")
+  }
+  const expected = lowerFirst(first.message.replace(/^Expected /, ""))
+  if (actual === null) return invalid.nullNotAllowed(where, expected)
+  return invalid.value(where, expected, Json.show(actual))
+}
+
+const parseOptions = { onExcessProperty: "error", errors: "first" } as const
+
+/**
+ * A decoder for a schema that fails with {@link InvalidInput} rooted at a path.
+ * Build it once (it caches the compiled parser) and call it per value.
+ */
+export const decoder = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) => {
+  const decode = Schema.decodeUnknownResult(schema as any, parseOptions) as (
+    u: unknown
+  ) => Result.Result<S["Type"], Schema.SchemaError>
+  return (input: unknown, path: string = ""): Result.Result<S["Type"], InvalidInput> => {
+    const r = decode(input)
+    return Result.isSuccess(r) ? r as any : Result.fail(fromIssue(r.failure.issue, input, path))
+  }
+}

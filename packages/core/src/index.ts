@@ -1,0 +1,28 @@
+/**
+ * `@enrollment/core`: the domain of Microsoft Graph (beta) enrollment-configuration
+ * assignments. Pure: it imports `effect` and nothing else.
+ *
+ * @since 0.1.0
+ */
+export * as Assignment from "./Assignment.ts"
+export * as AssignmentFilter from "./AssignmentFilter.ts"
+export * as AssignmentPatch from "./AssignmentPatch.ts"
+export * as AssignmentTarget from "./AssignmentTarget.ts"
+export { Assignments } from "./Assignments.ts"
+export * as Configuration from "./Configuration.ts"
+export { Configurations } from "./Configurations.ts"
+export * as Directory from "./Directory.ts"
+export { DirectoryService } from "./DirectoryService.ts"
+export * as Errors from "./Errors.ts"
+export * as ETag from "./ETag.ts"
+export * as Id from "./Id.ts"
+export * as Ids from "./Ids.ts"
+export * as Json from "./Json.ts"
+export * as MemoryStore from "./MemoryStore.ts"
+export * as MergePatch from "./MergePatch.ts"
+export * as ODataType from "./ODataType.ts"
+export * as Paths from "./Paths.ts"
+export { Store } from "./Store.ts"
+export type { AssignmentOf, Change, EntitySet, Page, PageRequest } from "./Store.ts"
+export * as Targeting from "./Targeting.ts"
+export * as Validation from "./Validation.ts"
