@@ -121,5 +121,11 @@ export const make = (id: string, input: Omit<AssignmentCreate, "id">): Assignmen
   sourceId: input.sourceId
 })
 
-/** Validates a whole assignment against the schema (SPEC 3.8). */
-export const validate = (value: unknown): Result.Result<Assignment, InvalidInput> => decodeWhole(value)
+const isAssignment = Schema.is(Assignment)
+
+/**
+ * Validates a whole assignment against the schema (SPEC 3.8). The schema's type
+ * guard answers the common case; a full decode runs only to explain a failure.
+ */
+export const validate = (value: unknown): Result.Result<Assignment, InvalidInput> =>
+  isAssignment(value) ? Result.succeed(value) : decodeWhole(value)

@@ -75,12 +75,3 @@ export const equals = (a: unknown, b: unknown): boolean => {
   }
   return true
 }
-
-/** JSON text with object keys sorted, so equal values have equal text. */
-export const canonical = (value: unknown): string => {
-  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null"
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`
-  return `{${
-    Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as any)[k])}`).join(",")
-  }}`
-}

@@ -95,10 +95,3 @@ export const isTargetedTo = (
   memberships: Iterable<Membership>,
   userId: string
 ): boolean => isTargeted(assignments, transitiveGroups(userId, parentsIndex(memberships)))
-
-/**
- * The group ids that matter for a user's targeting: an assignment whose target is
- * not `allLicensedUsers` and not a group target over one of these cannot change
- * the answer, so a store may return only the relevant assignments.
- */
-export const relevantGroupIds = (groups: ReadonlySet<string>): ReadonlyArray<string> => [...groups]

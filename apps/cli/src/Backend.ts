@@ -1,0 +1,35 @@
+/**
+ * The backend a command runs against: the Graph API over HTTP (remote mode) or
+ * the store through the core services (local mode). Both take an
+ * {@link Operation} and answer its Graph JSON, so commands are written once.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type { CommandFailed } from "./Failure.ts"
+import type { Answer, Operation } from "./Operation.ts"
+
+/** The backend service. */
+export class Backend extends Context.Service<Backend, {
+  /** `remote <base url>` or `local <store>`, for messages. */
+  readonly describe: string
+  readonly run: (operation: Operation) => Effect.Effect<Answer, CommandFailed>
+}>()("@enrollment/cli/Backend") {}
+
+/** The remote mode's settings. */
+export interface RemoteSettings {
+  readonly baseUrl: string
+  readonly token: string
+  readonly debug: boolean
+}
+
+/** The local mode's settings. */
+export interface LocalSettings {
+  readonly store:
+    | { readonly _tag: "sqlite"; readonly filename: string }
+    | { readonly _tag: "postgres"; readonly url: string; readonly schema?: string | undefined }
+    | { readonly _tag: "memory" }
+  readonly tenant: string
+  readonly debug: boolean
+}

@@ -1,0 +1,199 @@
+/**
+ * Local mode: operations run directly on a store (SQLite file or PostgreSQL)
+ * through the core services, with the same validation and rules as the server.
+ * Answers are the Graph JSON the server would send (entities with
+ * `@odata.etag`, invitations without their internal user link).
+ *
+ * @since 0.1.0
+ */
+import { Assignments, Configurations, Directory, DirectoryService, ETag, MemoryStore, Store } from "@enrollment/core"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Backend, type LocalSettings } from "./Backend.ts"
+import { ofDomainTag } from "./ExitCode.ts"
+import { CommandFailed, usage } from "./Failure.ts"
+import { type Answer, type ListOptions, memberIdOf, type Operation } from "./Operation.ts"
+
+/** Where an invitation's redemption link points in local mode (no server to redeem at). */
+export const redeemBase = "https://enrollment.invalid/redeem"
+
+/** The store layer the settings name. Store adapters are loaded only when used. */
+export const storeLayer = (settings: LocalSettings): Layer.Layer<Store, CommandFailed> => {
+  const s = settings.store
+  const opened = (l: Layer.Layer<Store, unknown>): Layer.Layer<Store, CommandFailed> =>
+    Layer.catchCause(l, (cause) =>
+      Layer.unwrap(Effect.fail(
+        new CommandFailed({
+          code: "ServiceUnavailable",
+          detail: `cannot open the store (${describe(settings)})`,
+          exit: "other",
+          cause
+        })
+      )))
+  switch (s._tag) {
+    case "memory":
+      return MemoryStore.layer
+    case "sqlite":
+      return opened(Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter")).pipe(
+        Effect.map(({ SqliteStore }) => SqliteStore.layer({ filename: s.filename }))
+      )))
+    case "postgres":
+      return opened(Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter")).pipe(
+        Effect.map(({ PostgresStore }) => PostgresStore.layer({ url: s.url, ...(s.schema ? { schema: s.schema } : {}) }) as Layer.Layer<Store, unknown>)
+      )))
+  }
+}
+
+/** A short description of the store, without secrets. */
+export const describe = (settings: LocalSettings): string => {
+  const s = settings.store
+  switch (s._tag) {
+    case "memory":
+      return "local memory"
+    case "sqlite":
+      return `local sqlite ${s.filename}`
+    case "postgres":
+      return `local postgres ${s.url.replace(/\/\/[^@/]*@/, "//***@")}`
+  }
+}
+
+/** A domain error (or any other failure) as a {@link CommandFailed}. */
+export const fromDomain = (e: unknown): CommandFailed => {
+  if (e instanceof CommandFailed) return e
+  const tag = typeof e === "object" && e !== null && "_tag" in e ? String((e as any)._tag) : "Unknown"
+  const { code, exit } = ofDomainTag(tag)
+  const detail = e instanceof Error ? e.message : String(e)
+  return new CommandFailed({ code, detail, exit, cause: e })
+}
+
+const entity = (value: Record<string, any>): Answer => ({ _tag: "Entity", value: withETag(value) })
+const withETag = (value: Record<string, any>) => ({ "@odata.etag": ETag.of(value), ...value })
+const list = (items: ReadonlyArray<Record<string, any>>): Answer => ({ _tag: "List", items: items.map(withETag) })
+const none: Answer = { _tag: "None" }
+const invitation = (i: Directory.Invitation) => Directory.invitationView(i) as Record<string, any>
+
+/** Reads every page (or `top` items) of a keyset-paged list. */
+const all = <A, E>(
+  options: ListOptions,
+  page: (req: { after?: string | undefined; limit: number }) => Effect.Effect<{ items: ReadonlyArray<A>; next: string | undefined }, E>
+) =>
+  Effect.gen(function*() {
+    const out: Array<A> = []
+    let after: string | undefined
+    const top = options.top ?? Infinity
+    while (out.length < top) {
+      const p = yield* page({ after, limit: Math.min(999, top - out.length) })
+      out.push(...p.items)
+      if (p.next === undefined) break
+      after = p.next
+    }
+    return out
+  })
+
+/** The backend over the services in context. */
+export const make = (settings: LocalSettings) =>
+  Effect.gen(function*() {
+    const assignments = yield* Assignments
+    const configurations = yield* Configurations
+    const directory = yield* DirectoryService
+    const t = settings.tenant
+
+    const dispatch = (op: Operation): Effect.Effect<Answer, unknown> => {
+      switch (op._tag) {
+        case "assignments.list":
+          if (op.filter !== undefined) return Effect.fail(usage("--filter is only supported in remote mode"))
+          return Effect.map(all(op.list, (p) => assignments.list(t, op.parent, op.configurationId, p)), list)
+        case "assignments.get":
+          return Effect.map(assignments.get(t, op.parent, op.configurationId, op.id), entity)
+        case "assignments.create":
+          return Effect.map(assignments.create(t, op.parent, op.configurationId, op.body), entity)
+        case "assignments.patch":
+          return Effect.map(
+            assignments.patch(t, op.parent, op.configurationId, op.id, op.body, { ifMatch: op.ifMatch }),
+            entity
+          )
+        case "assignments.delete":
+          return Effect.as(assignments.remove(t, op.parent, op.configurationId, op.id, { ifMatch: op.ifMatch }), none)
+        case "configurations.list":
+          if (op.parent._tag === "Tenant") {
+            return Effect.map(all(op.list, (p) => configurations.list(t, p)), list)
+          }
+          return Effect.map(configurations.forUser(t, op.parent), (cs) =>
+            list(op.list.top === undefined ? cs : cs.slice(0, op.list.top)))
+        case "configurations.get":
+          return Effect.map(configurations.get(t, op.id), entity)
+        case "configurations.create":
+          return Effect.map(configurations.create(t, op.body), entity)
+        case "configurations.patch":
+          return Effect.map(configurations.patch(t, op.id, op.body, { ifMatch: op.ifMatch }), entity)
+        case "configurations.delete":
+          return Effect.as(configurations.remove(t, op.id), none)
+        case "configurations.assign":
+          return Effect.as(configurations.assign(t, op.id, op.body), none)
+        case "configurations.setPriority":
+          return Effect.as(configurations.setPriority(t, op.id, op.body), none)
+        case "users.list":
+          return Effect.map(all(op.list, (p) => directory.listUsers(t, p)), list)
+        case "users.get":
+          return Effect.map(directory.getUser(t, op.id), entity)
+        case "users.create":
+          return Effect.map(directory.createUser(t, op.body), entity)
+        case "users.patch":
+          return Effect.map(directory.patchUser(t, op.id, op.body, { ifMatch: op.ifMatch }), entity)
+        case "users.delete":
+          return Effect.as(directory.removeUser(t, op.id), none)
+        case "groups.list":
+          return Effect.map(all(op.list, (p) => directory.listGroups(t, p)), list)
+        case "groups.get":
+          return Effect.map(directory.getGroup(t, op.id), entity)
+        case "groups.create":
+          return Effect.map(directory.createGroup(t, op.body), entity)
+        case "groups.delete":
+          return Effect.as(directory.removeGroup(t, op.id), none)
+        case "members.list":
+          return Effect.map(all(op.list, (p) => directory.members(t, op.groupId, p)), list)
+        case "members.add": {
+          const memberId = memberIdOf(op.body)
+          if (memberId === undefined) {
+            return Effect.fail(
+              new CommandFailed({
+                code: "BadRequest",
+                detail: "@odata.id: expected a URL ending in directoryObjects/{id}, users/{id} or groups/{id}",
+                exit: "usage"
+              })
+            )
+          }
+          return Effect.as(directory.addMember(t, op.groupId, memberId), none)
+        }
+        case "members.remove":
+          return Effect.as(directory.removeMember(t, op.groupId, op.memberId), none)
+        case "invitations.list":
+          return Effect.map(all(op.list, (p) => directory.listInvitations(t, p)), (is) => list(is.map(invitation)))
+        case "invitations.get":
+          return Effect.map(directory.getInvitation(t, op.id), (i) => entity(invitation(i)))
+        case "invitations.create":
+          return Effect.map(directory.createInvitation(t, op.body, redeemBase), (i) => entity(invitation(i)))
+        case "invitations.invitedUser":
+          return Effect.map(directory.invitedUser(t, op.invitationId), entity)
+      }
+    }
+
+    return Backend.of({
+      describe: describe(settings),
+      run: (op) =>
+        dispatch(op).pipe(
+          Effect.catchDefect((defect) => Effect.fail(new CommandFailed({ code: "InternalError", detail: String(defect), exit: "other", cause: defect }))),
+          Effect.mapError(fromDomain)
+        )
+    })
+  })
+
+/** The core services over the store the settings name. */
+export const servicesLayer = (settings: LocalSettings) =>
+  Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
+    Layer.provideMerge(storeLayer(settings))
+  )
+
+/** The local backend, with the core services it runs on. */
+export const layer = (settings: LocalSettings) =>
+  Layer.effect(Backend, make(settings)).pipe(Layer.provideMerge(servicesLayer(settings)))

@@ -1,0 +1,68 @@
+/**
+ * What a command asks of the service, independent of the mode: one value per
+ * Graph operation. Remote mode turns it into an HTTP request; local mode into a
+ * call of the core services. Both answer with the Graph JSON of the result, so
+ * the output of a command does not depend on the mode.
+ *
+ * @since 0.1.0
+ */
+import type { Paths } from "@enrollment/core"
+
+/** Which path family a configuration is reached through (SPEC 2). */
+export type Parent = Paths.Parent
+
+/** Options of a list: stop after `top` items (all pages otherwise). */
+export interface ListOptions {
+  readonly top?: number | undefined
+}
+
+/** Every operation the CLI can run. */
+export type Operation =
+  | { readonly _tag: "assignments.list"; readonly parent: Parent; readonly configurationId: string; readonly list: ListOptions; readonly filter?: string | undefined }
+  | { readonly _tag: "assignments.get"; readonly parent: Parent; readonly configurationId: string; readonly id: string }
+  | { readonly _tag: "assignments.create"; readonly parent: Parent; readonly configurationId: string; readonly body: unknown }
+  | { readonly _tag: "assignments.patch"; readonly parent: Parent; readonly configurationId: string; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
+  | { readonly _tag: "assignments.delete"; readonly parent: Parent; readonly configurationId: string; readonly id: string; readonly ifMatch?: string | undefined }
+  | { readonly _tag: "configurations.list"; readonly parent: Parent; readonly list: ListOptions }
+  | { readonly _tag: "configurations.get"; readonly id: string }
+  | { readonly _tag: "configurations.create"; readonly body: unknown }
+  | { readonly _tag: "configurations.patch"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
+  | { readonly _tag: "configurations.delete"; readonly id: string }
+  | { readonly _tag: "configurations.assign"; readonly id: string; readonly body: unknown }
+  | { readonly _tag: "configurations.setPriority"; readonly id: string; readonly body: unknown }
+  | { readonly _tag: "users.list"; readonly list: ListOptions }
+  | { readonly _tag: "users.get"; readonly id: string }
+  | { readonly _tag: "users.create"; readonly body: unknown }
+  | { readonly _tag: "users.patch"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
+  | { readonly _tag: "users.delete"; readonly id: string }
+  | { readonly _tag: "groups.list"; readonly list: ListOptions }
+  | { readonly _tag: "groups.get"; readonly id: string }
+  | { readonly _tag: "groups.create"; readonly body: unknown }
+  | { readonly _tag: "groups.delete"; readonly id: string }
+  | { readonly _tag: "members.list"; readonly groupId: string; readonly list: ListOptions }
+  | { readonly _tag: "members.add"; readonly groupId: string; readonly body: unknown }
+  | { readonly _tag: "members.remove"; readonly groupId: string; readonly memberId: string }
+  | { readonly _tag: "invitations.list"; readonly list: ListOptions }
+  | { readonly _tag: "invitations.get"; readonly id: string }
+  | { readonly _tag: "invitations.create"; readonly body: unknown }
+  | { readonly _tag: "invitations.invitedUser"; readonly invitationId: string }
+
+/** What an operation answers: one entity, a list of them, or nothing (204). */
+export type Answer =
+  | { readonly _tag: "Entity"; readonly value: Record<string, unknown> }
+  | { readonly _tag: "List"; readonly items: ReadonlyArray<Record<string, unknown>> }
+  | { readonly _tag: "None" }
+
+/** The id a `members.add` body names: the last segment of its `@odata.id` URL. */
+export const memberIdOf = (body: unknown): string | undefined => {
+  if (typeof body !== "object" || body === null) return undefined
+  const ref = (body as Record<string, unknown>)["@odata.id"]
+  if (typeof ref !== "string") return undefined
+  const m = /(?:^|\/)(?:directoryObjects|users|groups)\/([^/?#]+)\/?(?:[?#].*)?$/.exec(ref)
+  if (!m) return undefined
+  try {
+    return decodeURIComponent(m[1]!)
+  } catch {
+    return undefined
+  }
+}

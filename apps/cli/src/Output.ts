@@ -1,0 +1,198 @@
+/**
+ * Printing answers: `json` (the Graph JSON; a list prints as an array),
+ * `yaml`, or `table` (aligned columns chosen per entity type, targets written
+ * for people: `group g1 (filter f1 include)`). `--select a,b` keeps those
+ * properties, in that order.
+ *
+ * @since 0.1.0
+ */
+import type { Answer } from "./Operation.ts"
+
+/** An output format. */
+export type Format = "table" | "json" | "yaml"
+
+type Row = Record<string, unknown>
+
+/** The format to use: the one asked for, else a table on a terminal and JSON when piped. */
+export const formatOf = (asked: Format | undefined, isTTY: boolean): Format => asked ?? (isTTY ? "table" : "json")
+
+/** The `--select` list, trimmed, empty entries dropped. */
+export const parseSelect = (select: string | undefined): ReadonlyArray<string> | undefined => {
+  if (select === undefined) return undefined
+  const keys = select.split(",").map((s) => s.trim()).filter((s) => s !== "")
+  return keys.length === 0 ? undefined : keys
+}
+
+const pick = (row: Row, keys: ReadonlyArray<string> | undefined): Row => {
+  if (keys === undefined) return row
+  const out: Row = {}
+  for (const k of keys) out[k] = Object.hasOwn(row, k) ? row[k] : null
+  return out
+}
+
+const bareType = (t: unknown): string =>
+  typeof t === "string" ? t.replace(/^#?microsoft\.graph\./, "") : ""
+
+/** A target as a person reads it: `group g1 (filter f1 include)`, `all devices`, `-` for none. */
+export const targetText = (target: unknown): string => {
+  if (target === null || target === undefined || typeof target !== "object") return "-"
+  const t = target as Row
+  const id = (v: unknown) => (typeof v === "string" ? v : "-")
+  let text: string
+  switch (bareType(t["@odata.type"])) {
+    case "groupAssignmentTarget":
+      text = `group ${id(t.groupId)}`
+      break
+    case "exclusionGroupAssignmentTarget":
+      text = `exclusion group ${id(t.groupId)}`
+      break
+    case "allDevicesAssignmentTarget":
+      text = "all devices"
+      break
+    case "allLicensedUsersAssignmentTarget":
+      text = "all licensed users"
+      break
+    case "configurationManagerCollectionAssignmentTarget":
+      text = `collection ${id(t.collectionId)}`
+      break
+    default:
+      text = bareType(t["@odata.type"]) || "target"
+  }
+  const filterType = t.deviceAndAppManagementAssignmentFilterType
+  if (typeof filterType === "string" && filterType !== "none") {
+    text += ` (filter ${id(t.deviceAndAppManagementAssignmentFilterId)} ${filterType})`
+  }
+  return text
+}
+
+type Column = readonly [header: string, cell: (row: Row) => unknown]
+
+const col = (header: string, key: string): Column => [header, (r) => r[key]]
+
+const columnSets: Record<string, ReadonlyArray<Column>> = {
+  assignment: [col("ID", "id"), ["TARGET", (r) => targetText(r.target)], col("SOURCE", "source"), col("SOURCE ID", "sourceId")],
+  configuration: [
+    col("ID", "id"),
+    col("DISPLAY NAME", "displayName"),
+    ["TYPE", (r) => bareType(r["@odata.type"])],
+    col("PRIORITY", "priority"),
+    col("VERSION", "version"),
+    col("MODIFIED", "lastModifiedDateTime")
+  ],
+  user: [
+    col("ID", "id"),
+    col("DISPLAY NAME", "displayName"),
+    col("USER PRINCIPAL NAME", "userPrincipalName"),
+    col("MAIL", "mail"),
+    col("TYPE", "userType"),
+    col("ENABLED", "accountEnabled")
+  ],
+  group: [col("ID", "id"), col("DISPLAY NAME", "displayName"), col("MAIL NICKNAME", "mailNickname"), col("SECURITY", "securityEnabled")],
+  invitation: [
+    col("ID", "id"),
+    col("EMAIL", "invitedUserEmailAddress"),
+    col("DISPLAY NAME", "invitedUserDisplayName"),
+    col("TYPE", "invitedUserType"),
+    col("STATUS", "status")
+  ],
+  directoryObject: [col("ID", "id"), ["KIND", (r) => bareType(r["@odata.type"])], col("DISPLAY NAME", "displayName")]
+}
+
+const kindOf = (row: Row): string => {
+  const t = bareType(row["@odata.type"])
+  if (t === "enrollmentConfigurationAssignment") return "assignment"
+  if (t === "user" || t === "group" || t === "invitation") return t
+  if ("deviceEnrollmentConfigurationType" in row) return "configuration"
+  return "other"
+}
+
+const columnsFor = (rows: ReadonlyArray<Row>, select: ReadonlyArray<string> | undefined): ReadonlyArray<Column> => {
+  if (select !== undefined) {
+    return select.map((k): Column => [k.toUpperCase(), k === "target" ? (r) => targetText(r.target) : (r) => r[k]])
+  }
+  const kinds = new Set(rows.map(kindOf))
+  const kind = kinds.size === 1 ? [...kinds][0]! : [...kinds].every((k) => k === "user" || k === "group") ? "directoryObject" : "other"
+  const set = columnSets[kind]
+  if (set !== undefined) return set
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !k.startsWith("@odata.") || k === "@odata.type")
+  return keys.map((k) => col(k.toUpperCase(), k))
+}
+
+const cellText = (v: unknown): string => {
+  if (v === null || v === undefined) return "-"
+  if (typeof v === "string") return v.replace(/[\u0000-\u001f\u007f]/g, " ")
+  if (typeof v === "object") return JSON.stringify(v)
+  return String(v)
+}
+
+/** Rows as aligned columns, headers first. */
+export const table = (rows: ReadonlyArray<Row>, select?: ReadonlyArray<string>): string => {
+  const columns = columnsFor(rows, select)
+  const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => cellText(f(r))))]
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)))
+  return cells.map((line) => line.map((c, i) => (i === line.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd())
+    .join("\n") + "\n"
+}
+
+const plain = /^[A-Za-z0-9_][A-Za-z0-9_ ./+=-]*$/
+const reserved = /^(?:true|false|null|yes|no|on|off|y|n|~|[-+]?(?:\d[\d_]*(?:\.\d*)?(?:e[-+]?\d+)?|\.inf|\.nan|0x[0-9a-f]+|0o[0-7]+))$/i
+
+const yamlScalar = (v: unknown): string => {
+  if (v === null || v === undefined) return "null"
+  if (typeof v === "number" || typeof v === "boolean") return String(v)
+  const s = String(v)
+  return plain.test(s) && !s.endsWith(" ") && !reserved.test(s) ? s : JSON.stringify(s)
+}
+
+/** A JSON value as YAML (block style; strings quoted whenever a plain scalar could be misread). */
+export const yaml = (value: unknown, indent = ""): string => {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return `${indent}[]\n`
+    return value.map((item) => {
+      if (item !== null && typeof item === "object" && !(Array.isArray(item) && item.length === 0) && Object.keys(item).length > 0) {
+        const inner = yaml(item, `${indent}  `)
+        return `${indent}- ${inner.slice(indent.length + 2)}`
+      }
+      return `${indent}- ${inlineYaml(item)}\n`
+    }).join("")
+  }
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value)
+    if (entries.length === 0) return `${indent}{}\n`
+    return entries.map(([k, v]) => {
+      const key = yamlScalar(k)
+      if (v !== null && typeof v === "object" && (Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0)) {
+        return `${indent}${key}:\n${yaml(v, Array.isArray(v) ? indent : `${indent}  `)}`
+      }
+      return `${indent}${key}: ${inlineYaml(v)}\n`
+    }).join("")
+  }
+  return `${indent}${yamlScalar(value)}\n`
+}
+
+const inlineYaml = (v: unknown): string =>
+  Array.isArray(v) ? "[]" : v !== null && typeof v === "object" ? "{}" : yamlScalar(v)
+
+/** The text to print for an answer (empty for none). */
+export const render = (
+  answer: Answer,
+  options: { readonly format: Format; readonly select?: ReadonlyArray<string> | undefined }
+): string => {
+  const { format, select } = options
+  switch (answer._tag) {
+    case "None":
+      return ""
+    case "Entity": {
+      const value = pick(answer.value, select)
+      if (format === "json") return `${JSON.stringify(value, null, 2)}\n`
+      if (format === "yaml") return yaml(value)
+      return table([answer.value], select)
+    }
+    case "List": {
+      const items = answer.items.map((r) => pick(r, select))
+      if (format === "json") return `${JSON.stringify(items, null, 2)}\n`
+      if (format === "yaml") return yaml(items)
+      return table(answer.items, select)
+    }
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Remote mode: operations become Graph HTTP requests against `--base-url`
+ * (e.g. `http://127.0.0.1:8080/beta`), sent with `fetch`. Lists follow
+ * `@odata.nextLink`. With `--debug` the exchange is printed to stderr, the
+ * bearer token redacted.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Backend, type RemoteSettings } from "./Backend.ts"
+import { classOfStatus } from "./ExitCode.ts"
+import { CommandFailed } from "./Failure.ts"
+import type { Answer, Operation, Parent } from "./Operation.ts"
+
+/** One HTTP request of an operation. */
+export interface Request {
+  readonly method: "GET" | "POST" | "PATCH" | "DELETE"
+  readonly path: string
+  readonly query?: Record<string, string> | undefined
+  readonly body?: unknown
+  readonly headers?: Record<string, string> | undefined
+}
+
+const enc = encodeURIComponent
+
+const prefix = (parent: Parent): string => {
+  switch (parent._tag) {
+    case "Tenant":
+      return "deviceManagement"
+    case "User":
+      return `users/${enc(parent.userId)}`
+    case "Invitation":
+      return `invitations/${enc(parent.invitationId)}/invitedUser`
+  }
+}
+
+const ifMatch = (v: string | undefined) => v === undefined ? undefined : { "If-Match": v }
+
+/** The HTTP request of an operation (lists: their first page). */
+export const requestOf = (op: Operation): Request => {
+  switch (op._tag) {
+    case "assignments.list":
+    case "assignments.create": {
+      const path = `${prefix(op.parent)}/deviceEnrollmentConfigurations/${enc(op.configurationId)}/assignments`
+      if (op._tag === "assignments.create") return { method: "POST", path, body: op.body }
+      return { method: "GET", path, query: { ...topQuery(op.list.top), ...(op.filter ? { $filter: op.filter } : {}) } }
+    }
+    case "assignments.get":
+    case "assignments.patch":
+    case "assignments.delete": {
+      const path = `${prefix(op.parent)}/deviceEnrollmentConfigurations/${enc(op.configurationId)}/assignments/${enc(op.id)}`
+      if (op._tag === "assignments.get") return { method: "GET", path }
+      if (op._tag === "assignments.patch") return { method: "PATCH", path, body: op.body, headers: ifMatch(op.ifMatch) }
+      return { method: "DELETE", path, headers: ifMatch(op.ifMatch) }
+    }
+    case "configurations.list":
+      return { method: "GET", path: `${prefix(op.parent)}/deviceEnrollmentConfigurations`, query: topQuery(op.list.top) }
+    case "configurations.get":
+      return { method: "GET", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}` }
+    case "configurations.create":
+      return { method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: op.body }
+    case "configurations.patch":
+      return {
+        method: "PATCH",
+        path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}`,
+        body: op.body,
+        headers: ifMatch(op.ifMatch)
+      }
+    case "configurations.delete":
+      return { method: "DELETE", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}` }
+    case "configurations.assign":
+      return { method: "POST", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}/assign`, body: op.body }
+    case "configurations.setPriority":
+      return { method: "POST", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}/setPriority`, body: op.body }
+    case "users.list":
+      return { method: "GET", path: "users", query: topQuery(op.list.top) }
+    case "users.get":
+      return { method: "GET", path: `users/${enc(op.id)}` }
+    case "users.create":
+      return { method: "POST", path: "users", body: op.body }
+    case "users.patch":
+      return { method: "PATCH", path: `users/${enc(op.id)}`, body: op.body, headers: ifMatch(op.ifMatch) }
+    case "users.delete":
+      return { method: "DELETE", path: `users/${enc(op.id)}` }
+    case "groups.list":
+      return { method: "GET", path: "groups", query: topQuery(op.list.top) }
+    case "groups.get":
+      return { method: "GET", path: `groups/${enc(op.id)}` }
+    case "groups.create":
+      return { method: "POST", path: "groups", body: op.body }
+    case "groups.delete":
+      return { method: "DELETE", path: `groups/${enc(op.id)}` }
+    case "members.list":
+      return { method: "GET", path: `groups/${enc(op.groupId)}/members`, query: topQuery(op.list.top) }
+    case "members.add":
+      return { method: "POST", path: `groups/${enc(op.groupId)}/members/$ref`, body: op.body }
+    case "members.remove":
+      return { method: "DELETE", path: `groups/${enc(op.groupId)}/members/${enc(op.memberId)}/$ref` }
+    case "invitations.list":
+      return { method: "GET", path: "invitations", query: topQuery(op.list.top) }
+    case "invitations.get":
+      return { method: "GET", path: `invitations/${enc(op.id)}` }
+    case "invitations.create":
+      return { method: "POST", path: "invitations", body: op.body }
+    case "invitations.invitedUser":
+      return { method: "GET", path: `invitations/${enc(op.invitationId)}/invitedUser` }
+  }
+}
+
+const topQuery = (top: number | undefined): Record<string, string> =>
+  top === undefined ? {} : { $top: String(Math.min(top, 999)) }
+
+/** Drops the response-level `@odata.context` from an entity. */
+const strip = (value: Record<string, unknown>): Record<string, unknown> => {
+  const { "@odata.context": _, ...rest } = value
+  return rest
+}
+
+/** The printable form of headers, with the bearer token redacted. */
+export const redactHeaders = (headers: Iterable<[string, string]>): string =>
+  [...headers].map(([k, v]) => `${k}: ${k.toLowerCase() === "authorization" ? v.replace(/^(\S+)\s.*$/, "$1 [redacted]") : v}`)
+    .join("\n")
+
+interface Response {
+  readonly status: number
+  readonly body: unknown
+  readonly headers: Headers
+}
+
+/** A client of the Graph API at `settings.baseUrl`. */
+export const client = (settings: RemoteSettings) => {
+  const base = settings.baseUrl.replace(/\/+$/, "")
+  const debug = (text: string) => {
+    if (settings.debug) process.stderr.write(text.endsWith("\n") ? text : `${text}\n`)
+  }
+
+  const send = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined) =>
+    Effect.tryPromise({
+      try: async (signal): Promise<Response> => {
+        const headers = new Headers({ Accept: "application/json", Authorization: `Bearer ${settings.token}`, ...extra })
+        const text = body === undefined ? undefined : JSON.stringify(body)
+        if (text !== undefined) headers.set("Content-Type", "application/json")
+        debug(`> ${method} ${url}\n${redactHeaders(headers)}${text === undefined ? "" : `\n\n${text}`}\n`)
+        const res = await fetch(url, { method, headers, signal, ...(text === undefined ? {} : { body: text }) })
+        const raw = await res.text()
+        debug(`< ${res.status} ${res.statusText}\n${redactHeaders(res.headers)}${raw === "" ? "" : `\n\n${raw}`}\n`)
+        let parsed: unknown = undefined
+        if (raw !== "") {
+          try {
+            parsed = JSON.parse(raw)
+          } catch {
+            parsed = raw
+          }
+        }
+        return { status: res.status, body: parsed, headers: res.headers }
+      },
+      catch: (cause) =>
+        new CommandFailed({
+          code: "ConnectionFailed",
+          detail: `cannot reach ${base}: ${(cause as any)?.cause?.code ?? (cause as Error)?.message ?? String(cause)}`,
+          exit: "other",
+          cause
+        })
+    }).pipe(Effect.flatMap((res) => res.status >= 400 ? Effect.fail(failureOf(res)) : Effect.succeed(res)))
+
+  const urlOf = (req: Request) => {
+    const url = new URL(`${base}/${req.path}`)
+    for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, v)
+    return url.toString()
+  }
+
+  /** Sends one request; the raw response. */
+  const request = (req: Request) => send(req.method, urlOf(req), req.body, req.headers)
+
+  const run = (op: Operation): Effect.Effect<Answer, CommandFailed> =>
+    Effect.gen(function*() {
+      const req = requestOf(op)
+      const res = yield* request(req)
+      if (op._tag.endsWith(".list")) {
+        const top = (op as { list?: { top?: number } }).list?.top ?? Infinity
+        const items: Array<Record<string, unknown>> = []
+        let page = res.body as { value?: Array<Record<string, unknown>>; "@odata.nextLink"?: string }
+        for (;;) {
+          items.push(...(page.value ?? []))
+          const next = page["@odata.nextLink"]
+          if (items.length >= top || typeof next !== "string") break
+          page = (yield* send("GET", next, undefined, undefined)).body as typeof page
+        }
+        return { _tag: "List", items: items.slice(0, top) } as Answer
+      }
+      if (res.status === 204 || res.body === undefined || typeof res.body !== "object" || res.body === null) {
+        return { _tag: "None" } as Answer
+      }
+      return { _tag: "Entity", value: strip(res.body as Record<string, unknown>) } as Answer
+    })
+
+  return { base, request, run }
+}
+
+/** The Graph error of a failed response. */
+export const failureOf = (res: Response): CommandFailed => {
+  const error = (res.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error
+  const code = typeof error?.code === "string" ? error.code : `HTTP${res.status}`
+  const detail = typeof error?.message === "string"
+    ? error.message
+    : typeof res.body === "string" && res.body !== ""
+    ? res.body.slice(0, 200)
+    : `the service answered ${res.status}`
+  return new CommandFailed({ code, detail, exit: classOfStatus(res.status), status: res.status })
+}
+
+/** The remote backend. */
+export const layer = (settings: RemoteSettings) =>
+  Layer.succeed(Backend, Backend.of({ describe: `remote ${settings.baseUrl}`, run: client(settings).run }))

@@ -1,0 +1,442 @@
+/**
+ * The store port's contract as executable cases, written once and run by every
+ * adapter (memory, SQLite, PostgreSQL), like Effect's `KeyValueStoreTest.suite`.
+ * Each case runs against a fresh tenant id, so cases never see each other's data
+ * even on a shared database.
+ *
+ * Pure Effect: the core imports only `effect`, so the cases fail with a defect
+ * carrying a message; {@link suite} registers them with any test runner.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Exit, Layer, Option, Result } from "effect"
+import * as Assignment from "../Assignment.ts"
+import * as AssignmentTarget from "../AssignmentTarget.ts"
+import type { Configuration } from "../Configuration.ts"
+import * as ConfigurationModule from "../Configuration.ts"
+import * as Directory from "../Directory.ts"
+import { EntityAlreadyExists, MemberAlreadyPresent } from "../Errors.ts"
+import * as Ids from "../Ids.ts"
+import { Store } from "../Store.ts"
+
+/** One conformance case. */
+export interface Case {
+  readonly name: string
+  readonly run: Effect.Effect<void, unknown, Store>
+}
+
+/** Fails the case with `message` unless `condition` holds. */
+export const check = (condition: boolean, message: string): Effect.Effect<void> =>
+  condition ? Effect.void : Effect.die(new Error(message))
+
+/** Fails the case unless the two values have the same JSON. */
+export const checkEqual = (actual: unknown, expected: unknown, message: string): Effect.Effect<void> => {
+  const a = JSON.stringify(actual)
+  const e = JSON.stringify(expected)
+  return check(a === e, `${message}: expected ${e}, got ${a}`)
+}
+
+const tenantId = Effect.map(Ids.guid, (g) => `tenant-${g}`)
+
+/** A configuration value for tests. */
+export const configuration = (id: string, priority = 0): Configuration =>
+  ConfigurationModule.make(id, {
+    id,
+    odataType: "deviceEnrollmentLimitConfiguration",
+    displayName: `cfg ${id}`,
+    description: null,
+    priority,
+    roleScopeTagIds: ["0"],
+    deviceEnrollmentConfigurationType: "limit",
+    extra: { limit: 5 }
+  }, "2026-01-01T00:00:00.000Z")
+
+/** An assignment value for tests. */
+export const assignment = (
+  id: string,
+  target: AssignmentTarget.AssignmentTarget | null = AssignmentTarget.empty("allDevicesAssignmentTarget")
+): Assignment.Assignment => Assignment.make(id, { target, source: "direct", sourceId: null })
+
+/** A group target for tests. */
+export const groupTarget = (groupId: string, type: "groupAssignmentTarget" | "exclusionGroupAssignmentTarget" = "groupAssignmentTarget") =>
+  ({ ...AssignmentTarget.empty(type), groupId }) as AssignmentTarget.AssignmentTarget
+
+/** A user value for tests. */
+export const user = (id: string): Directory.User =>
+  Directory.makeUser(id, { displayName: id, userPrincipalName: `${id}@example.com`, mail: null, userType: "Member", accountEnabled: true })
+
+/** A group value for tests. */
+export const group = (id: string): Directory.Group =>
+  Directory.makeGroup(id, { displayName: id, description: null, mailNickname: id, securityEnabled: true })
+
+const withTenant = (f: (store: Store["Service"], tenant: string) => Effect.Effect<void, unknown>) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const tenant = yield* tenantId
+    yield* f(store, tenant)
+  })
+
+const flip = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.flip(self)
+
+/** The cases. */
+export const cases: ReadonlyArray<Case> = [
+  {
+    name: "stores and returns a configuration verbatim, derived properties included",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const c = configuration("c1")
+        yield* store.configurations.insert(t, c)
+        const got = yield* store.configurations.get(t, "c1")
+        yield* checkEqual(Option.getOrNull(got), c, "get after insert")
+        yield* check(Option.isNone(yield* store.configurations.get(t, "nope")), "unknown id is none")
+      })
+    )
+  },
+  {
+    name: "refuses a second insert with the same id and keeps the first",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c1", 1))
+        const e = yield* flip(store.configurations.insert(t, configuration("c1", 2)))
+        yield* check(e instanceof EntityAlreadyExists, `expected EntityAlreadyExists, got ${String(e)}`)
+        const got = yield* store.configurations.get(t, "c1")
+        yield* checkEqual(Option.map(got, (c) => c.priority), Option.some(1), "first insert kept")
+        yield* store.assignments.insert(t, "c1", assignment("a1"))
+        const e2 = yield* flip(store.assignments.insert(t, "c1", assignment("a1")))
+        yield* check(e2 instanceof EntityAlreadyExists, "duplicate assignment refused")
+      })
+    )
+  },
+  {
+    name: "pages by id with a keyset cursor that survives inserts",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        for (const id of ["a05", "a01", "a03", "a02", "a04"]) yield* store.assignments.insert(t, "c", assignment(id))
+        const p1 = yield* store.assignments.list(t, "c", { limit: 2 })
+        yield* checkEqual(p1.items.map((a) => a.id), ["a01", "a02"], "first page")
+        yield* checkEqual(p1.next, "a02", "first cursor")
+        yield* store.assignments.insert(t, "c", assignment("a00"))
+        const p2 = yield* store.assignments.list(t, "c", { limit: 2, after: p1.next })
+        yield* checkEqual(p2.items.map((a) => a.id), ["a03", "a04"], "second page unaffected by an insert before the cursor")
+        const p3 = yield* store.assignments.list(t, "c", { limit: 2, after: p2.next })
+        yield* checkEqual(p3.items.map((a) => a.id), ["a05"], "last page")
+        yield* checkEqual(p3.next, undefined, "no cursor after the last page")
+        const exact = yield* store.assignments.list(t, "c", { limit: 6 })
+        yield* checkEqual(exact.next, undefined, "a page that ends exactly at the last item has no cursor")
+      })
+    )
+  },
+  {
+    name: "modify applies a change atomically and returns the new value",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", assignment("a"))
+        const r = yield* store.assignments.modify(t, "c", "a", (a) => Result.succeed({ ...a, sourceId: "s1" }))
+        yield* checkEqual(Option.map(r, (a) => a.sourceId), Option.some("s1"), "returned value")
+        const got = yield* store.assignments.get(t, "c", "a")
+        yield* checkEqual(Option.map(got, (a) => a.sourceId), Option.some("s1"), "stored value")
+      })
+    )
+  },
+  {
+    name: "modify that refuses writes nothing and raises the refusal",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", assignment("a"))
+        const exit = yield* Effect.exit(store.assignments.modify(t, "c", "a", () => Result.fail("refused" as const)))
+        yield* check(Exit.isFailure(exit), "modify failed")
+        const got = yield* store.assignments.get(t, "c", "a")
+        yield* checkEqual(Option.getOrNull(got), assignment("a"), "unchanged")
+      })
+    )
+  },
+  {
+    name: "modify of a missing entity is none and runs no change",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        let ran = false
+        const r = yield* store.assignments.modify(t, "c", "a", (a) => {
+          ran = true
+          return Result.succeed(a)
+        })
+        yield* check(Option.isNone(r) && !ran, "none, change not run")
+        const u = yield* store.users.modify(t, "u", (x) => Result.succeed(x))
+        yield* check(Option.isNone(u), "users: none")
+      })
+    )
+  },
+  {
+    name: "concurrent modifies of one entity lose no update",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", { ...assignment("a"), sourceId: "0" })
+        const n = 40
+        yield* Effect.forEach(
+          Array.from({ length: n }, (_, i) => i),
+          () => store.assignments.modify(t, "c", "a", (a) => Result.succeed({ ...a, sourceId: String(Number(a.sourceId) + 1) })),
+          { concurrency: "unbounded", discard: true }
+        )
+        const got = yield* store.assignments.get(t, "c", "a")
+        yield* checkEqual(Option.map(got, (a) => a.sourceId), Option.some(String(n)), "every increment applied")
+      })
+    )
+  },
+  {
+    name: "filters and counts assignments by source, sourceId, type (with derived types) and groupId",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", assignment("a1", groupTarget("g1")))
+        yield* store.assignments.insert(t, "c", assignment("a2", groupTarget("g1", "exclusionGroupAssignmentTarget")))
+        yield* store.assignments.insert(t, "c", { ...assignment("a3"), source: "policySets", sourceId: "p1" })
+        yield* store.assignments.insert(t, "c", assignment("a4", null))
+        const ids = (f: Parameters<typeof store.assignments.list>[3]) =>
+          Effect.map(store.assignments.list(t, "c", { limit: 100 }, f), (p) => p.items.map((a) => a.id))
+        yield* checkEqual(yield* ids({ _tag: "SourceEq", value: "policySets" }), ["a3"], "source eq")
+        yield* checkEqual(yield* ids({ _tag: "SourceIdEq", value: "p1" }), ["a3"], "sourceId eq")
+        yield* checkEqual(
+          yield* ids({ _tag: "TargetIsOf", type: "groupAssignmentTarget" }),
+          ["a1", "a2"],
+          "isof group includes exclusion groups"
+        )
+        yield* checkEqual(yield* ids({ _tag: "TargetIsOf", type: "exclusionGroupAssignmentTarget" }), ["a2"], "isof exclusion")
+        yield* checkEqual(yield* ids({ _tag: "TargetGroupIdEq", value: "g1" }), ["a1", "a2"], "target/groupId eq")
+        yield* checkEqual(
+          yield* ids({
+            _tag: "And",
+            left: { _tag: "TargetGroupIdEq", value: "g1" },
+            right: { _tag: "TargetIsOf", type: "exclusionGroupAssignmentTarget" }
+          }),
+          ["a2"],
+          "and"
+        )
+        yield* checkEqual(
+          yield* ids({ _tag: "Or", left: { _tag: "SourceEq", value: "policySets" }, right: { _tag: "TargetGroupIdEq", value: "g1" } }),
+          ["a1", "a2", "a3"],
+          "or"
+        )
+        yield* checkEqual(yield* store.assignments.count(t, "c"), 4, "count all")
+        yield* checkEqual(yield* store.assignments.count(t, "c", { _tag: "SourceEq", value: "direct" }), 3, "count filtered")
+        const paged = yield* store.assignments.list(t, "c", { limit: 1 }, { _tag: "TargetGroupIdEq", value: "g1" })
+        yield* checkEqual([paged.items.map((a) => a.id), paged.next], [["a1"], "a1"], "filtered pages")
+      })
+    )
+  },
+  {
+    name: "replace swaps the whole set of a configuration's assignments",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.configurations.insert(t, configuration("d"))
+        yield* store.assignments.insert(t, "c", assignment("old"))
+        yield* store.assignments.insert(t, "d", assignment("other"))
+        yield* store.assignments.replace(t, "c", [assignment("n1"), assignment("n2")])
+        const p = yield* store.assignments.list(t, "c", { limit: 10 })
+        yield* checkEqual(p.items.map((a) => a.id), ["n1", "n2"], "replaced")
+        yield* checkEqual((yield* store.assignments.list(t, "d", { limit: 10 })).items.map((a) => a.id), ["other"], "others kept")
+        yield* store.assignments.replace(t, "c", [])
+        yield* checkEqual(yield* store.assignments.count(t, "c"), 0, "emptied")
+      })
+    )
+  },
+  {
+    name: "removing a configuration removes its assignments",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", assignment("a"))
+        yield* check(yield* store.configurations.remove(t, "c"), "removed")
+        yield* check(!(yield* store.configurations.remove(t, "c")), "second remove is false")
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* checkEqual(yield* store.assignments.count(t, "c"), 0, "assignments gone with it")
+      })
+    )
+  },
+  {
+    name: "concerning returns the assignments that can bear on a user in the given groups",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.configurations.insert(t, configuration("d"))
+        yield* store.assignments.insert(t, "c", assignment("inc", groupTarget("g1")))
+        yield* store.assignments.insert(t, "c", assignment("exc", groupTarget("g2", "exclusionGroupAssignmentTarget")))
+        yield* store.assignments.insert(t, "c", assignment("other", groupTarget("g9")))
+        yield* store.assignments.insert(t, "c", assignment("dev"))
+        yield* store.assignments.insert(t, "d", assignment("all", AssignmentTarget.empty("allLicensedUsersAssignmentTarget")))
+        const all = yield* store.assignments.concerning(t, ["g1", "g2"])
+        yield* checkEqual(
+          all.map((r) => `${r.configurationId}/${r.assignment.id}`).sort(),
+          ["c/exc", "c/inc", "d/all"],
+          "across configurations"
+        )
+        const onlyC = yield* store.assignments.concerning(t, ["g1", "g2"], "c")
+        yield* checkEqual(onlyC.map((r) => r.assignment.id).sort(), ["exc", "inc"], "one configuration")
+        const none = yield* store.assignments.concerning(t, [], "c")
+        yield* checkEqual(none.length, 0, "no groups, no all-users target")
+      })
+    )
+  },
+  {
+    name: "stores users, groups and memberships, nested groups included",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.users.insert(t, user("u1"))
+        yield* store.groups.insert(t, group("g1"))
+        yield* store.groups.insert(t, group("g2"))
+        yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+        yield* store.groups.addMember(t, "g2", { kind: "group", id: "g1" })
+        const again = yield* flip(store.groups.addMember(t, "g1", { kind: "user", id: "u1" }))
+        yield* check(again instanceof MemberAlreadyPresent, "adding an existing member is refused")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [{ groupId: "g1", memberId: "u1" }], "direct groups of u1")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["g1"]), [{ groupId: "g2", memberId: "g1" }], "groups of g1")
+        const members = yield* store.groups.members(t, "g1", { limit: 10 })
+        yield* checkEqual(members.items, [{ kind: "user", id: "u1" }], "members")
+        yield* check(yield* store.groups.removeMember(t, "g1", "u1"), "member removed")
+        yield* check(!(yield* store.groups.removeMember(t, "g1", "u1")), "second removal false")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [], "no groups left")
+      })
+    )
+  },
+  {
+    name: "removing a user or a group removes their memberships",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.users.insert(t, user("u1"))
+        yield* store.groups.insert(t, group("g1"))
+        yield* store.groups.insert(t, group("g2"))
+        yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+        yield* store.groups.addMember(t, "g2", { kind: "group", id: "g1" })
+        yield* check(yield* store.users.remove(t, "u1"), "user removed")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [], "user's memberships gone")
+        yield* check(yield* store.groups.remove(t, "g1"), "group removed")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["g1"]), [], "group's memberships gone")
+        yield* checkEqual((yield* store.groups.members(t, "g2", { limit: 10 })).items, [], "g2 lost its member g1")
+      })
+    )
+  },
+  {
+    name: "an invitation is stored with its guest user in one write",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const { invitation, user: guest } = Directory.invite(
+          {
+            id: undefined,
+            invitedUserEmailAddress: "x@example.com",
+            inviteRedirectUrl: "https://example.com",
+            invitedUserDisplayName: "X",
+            invitedUserType: "Guest",
+            sendInvitationMessage: false
+          },
+          { invitation: "i1", user: "u1" },
+          "https://redeem"
+        )
+        yield* store.invitations.insert(t, invitation, guest)
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.get(t, "i1")), invitation, "invitation")
+        yield* checkEqual(Option.getOrNull(yield* store.users.get(t, "u1")), guest, "its user")
+        const clash = Directory.invite(
+          {
+            id: undefined,
+            invitedUserEmailAddress: "y@example.com",
+            inviteRedirectUrl: "https://example.com",
+            invitedUserDisplayName: null,
+            invitedUserType: "Guest",
+            sendInvitationMessage: false
+          },
+          { invitation: "i2", user: "u1" },
+          "https://redeem"
+        )
+        const e = yield* flip(store.invitations.insert(t, clash.invitation, clash.user))
+        yield* check(e instanceof EntityAlreadyExists, "user id clash refused")
+        yield* check(Option.isNone(yield* store.invitations.get(t, "i2")), "and the invitation was not half-written")
+        yield* checkEqual((yield* store.invitations.list(t, { limit: 10 })).items.map((i) => i.id), ["i1"], "list")
+      })
+    )
+  },
+  {
+    name: "keeps every tenant's objects invisible to every other tenant",
+    run: Effect.gen(function*() {
+      const store = yield* Store
+      const a = yield* tenantId
+      const b = yield* tenantId
+      yield* store.configurations.insert(a, configuration("c"))
+      yield* store.assignments.insert(a, "c", assignment("x", groupTarget("g")))
+      yield* store.assignments.insert(a, "c", assignment("y", AssignmentTarget.empty("allLicensedUsersAssignmentTarget")))
+      yield* store.users.insert(a, user("u"))
+      yield* store.groups.insert(a, group("g"))
+      yield* store.groups.addMember(a, "g", { kind: "user", id: "u" })
+      const { invitation, user: guest } = Directory.invite(
+        {
+          id: undefined,
+          invitedUserEmailAddress: "x@example.com",
+          inviteRedirectUrl: "https://example.com",
+          invitedUserDisplayName: null,
+          invitedUserType: "Guest",
+          sendInvitationMessage: false
+        },
+        { invitation: "i", user: "gu" },
+        "https://redeem"
+      )
+      yield* store.invitations.insert(a, invitation, guest)
+      yield* check(Option.isNone(yield* store.configurations.get(b, "c")), "configurations.get")
+      yield* check((yield* store.configurations.list(b, { limit: 10 })).items.length === 0, "configurations.list")
+      yield* check((yield* store.configurations.getMany(b, ["c"])).length === 0, "configurations.getMany")
+      yield* check(Option.isNone(yield* store.configurations.modify(b, "c", (c) => Result.succeed(c))), "configurations.modify")
+      yield* check(Option.isNone(yield* store.assignments.get(b, "c", "x")), "assignments.get")
+      yield* check((yield* store.assignments.list(b, "c", { limit: 10 })).items.length === 0, "assignments.list")
+      yield* check((yield* store.assignments.count(b, "c")) === 0, "assignments.count")
+      yield* check(Option.isNone(yield* store.assignments.modify(b, "c", "x", (x) => Result.succeed(x))), "assignments.modify")
+      yield* check((yield* store.assignments.concerning(b, ["g"])).length === 0, "assignments.concerning")
+      yield* check((yield* store.assignments.concerning(b, ["g"], "c")).length === 0, "assignments.concerning one")
+      yield* check(Option.isNone(yield* store.users.get(b, "u")), "users.get")
+      yield* check((yield* store.users.list(b, { limit: 10 })).items.length === 0, "users.list")
+      yield* check(Option.isNone(yield* store.users.modify(b, "u", (x) => Result.succeed(x))), "users.modify")
+      yield* check(Option.isNone(yield* store.groups.get(b, "g")), "groups.get")
+      yield* check((yield* store.groups.list(b, { limit: 10 })).items.length === 0, "groups.list")
+      yield* check((yield* store.groups.members(b, "g", { limit: 10 })).items.length === 0, "groups.members")
+      yield* check((yield* store.groups.groupsOf(b, ["u"])).length === 0, "groups.groupsOf")
+      yield* check(!(yield* store.groups.removeMember(b, "g", "u")), "groups.removeMember")
+      yield* check(Option.isNone(yield* store.invitations.get(b, "i")), "invitations.get")
+      yield* check((yield* store.invitations.list(b, { limit: 10 })).items.length === 0, "invitations.list")
+      yield* check(!(yield* store.assignments.remove(b, "c", "x")), "assignments.remove")
+      yield* store.assignments.replace(b, "c", [])
+      yield* check(!(yield* store.users.remove(b, "u")), "users.remove")
+      yield* check(!(yield* store.groups.remove(b, "g")), "groups.remove")
+      yield* check(!(yield* store.invitations.remove(b, "i")), "invitations.remove")
+      yield* check(!(yield* store.configurations.remove(b, "c")), "configurations.remove")
+      // the other tenant may use the same ids freely
+      yield* store.configurations.insert(b, configuration("c"))
+      yield* store.users.insert(b, user("u"))
+      // and tenant A is untouched by everything above
+      yield* checkEqual(yield* store.assignments.count(a, "c"), 2, "tenant A's assignments intact")
+      yield* checkEqual((yield* store.groups.groupsOf(a, ["u"])).length, 1, "tenant A's membership intact")
+      yield* check(Option.isSome(yield* store.invitations.get(a, "i")), "tenant A's invitation intact")
+    })
+  },
+  {
+    name: "is ready when it can serve",
+    run: Effect.flatMap(Store, (s) => s.ready)
+  }
+]
+
+/** The test functions {@link suite} needs: those of vitest or @effect/vitest. */
+export interface Runner {
+  readonly describe: (name: string, body: () => void) => void
+  readonly it: (name: string, body: () => Promise<void>, timeout?: number) => void
+}
+
+/**
+ * Registers every case under `describe(name)`, each run against `layer` (built
+ * once per case, so a memory store starts empty; persistent stores are isolated
+ * by tenant).
+ */
+export const suite = <E>(name: string, layer: Layer.Layer<Store, E>, runner: Runner): void => {
+  runner.describe(name, () => {
+    for (const c of cases) {
+      runner.it(c.name, () => Effect.runPromise(Effect.provide(c.run, layer) as Effect.Effect<void, unknown>), 30_000)
+    }
+  })
+}

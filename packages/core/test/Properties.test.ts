@@ -1,0 +1,78 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Result, Schema } from "effect"
+import { Assignment, AssignmentPatch, AssignmentTarget, ETag } from "../src/index.ts"
+
+const encode = Schema.encodeSync(Assignment.Assignment)
+const decode = Schema.decodeUnknownSync(Assignment.Assignment)
+
+/** A PATCH payload drawn from the schemas: any subset of the properties, with valid values. */
+const Payload = Schema.Struct({
+  target: Schema.optionalKey(Schema.NullOr(AssignmentTarget.AssignmentTarget)),
+  source: Schema.optionalKey(Assignment.AssignmentSource),
+  sourceId: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+
+const TypeName = Schema.Literals(AssignmentTarget.concreteTypeNames as [AssignmentTarget.ConcreteTypeName, ...Array<AssignmentTarget.ConcreteTypeName>])
+
+describe("properties derived from the schemas", () => {
+  it.prop("encodes and decodes an assignment back to itself", [Assignment.Assignment], ([a]) => {
+    assert.deepStrictEqual(decode(encode(a)), a)
+    assert.deepStrictEqual(decode(JSON.parse(JSON.stringify(a))), a)
+  })
+
+  it.prop("patch(x, {}) is x, with the same ETag", [Assignment.Assignment], ([a]) => {
+    const r = AssignmentPatch.patch(a, {})
+    assert.isTrue(Result.isSuccess(r))
+    assert.deepStrictEqual(Result.getOrThrow(r), a)
+    assert.strictEqual(ETag.of(Result.getOrThrow(r)), ETag.of(a))
+  })
+
+  it.prop("never changes the id, and a valid payload always applies", [Assignment.Assignment, Payload], ([a, payload]) => {
+    const r = AssignmentPatch.patch(a, JSON.parse(JSON.stringify(payload)))
+    assert.isTrue(Result.isSuccess(r), Result.isFailure(r) ? r.failure.message : "")
+    const next = Result.getOrThrow(r)
+    assert.strictEqual(next.id, a.id)
+    for (const key of ["source", "sourceId"] as const) {
+      assert.deepStrictEqual(next[key], key in payload ? payload[key] : a[key])
+    }
+  })
+
+  it.prop(
+    "a type switch keeps exactly the properties of the shared ancestors",
+    [AssignmentTarget.AssignmentTarget, TypeName],
+    ([target, to]) => {
+      const a = Assignment.make("a", { target, source: "direct", sourceId: null })
+      const next = Result.getOrThrow(AssignmentPatch.patch(a, { target: { "@odata.type": `microsoft.graph.${to}` } })).target!
+      const from = AssignmentTarget.typeOf(target)
+      const shared = AssignmentTarget.sharedProperties(from, to)
+      assert.strictEqual(AssignmentTarget.typeOf(next), to)
+      assert.deepStrictEqual(Object.keys(next).sort(), ["@odata.type", ...AssignmentTarget.propertiesOf(to)].sort())
+      for (const p of AssignmentTarget.propertiesOf(to)) {
+        const expected = shared.includes(p) ? (target as any)[p] : AssignmentTarget.properties[p].initial
+        assert.deepStrictEqual((next as any)[p], expected, p)
+      }
+    }
+  )
+
+  it.prop("the ETag changes exactly when the entity changes", [Assignment.Assignment, Schema.String], ([a, s]) => {
+    assert.strictEqual(ETag.of(JSON.parse(JSON.stringify(a))), ETag.of(a))
+    const changed = { ...a, sourceId: a.sourceId === s ? `${s}!` : s }
+    assert.notStrictEqual(ETag.of(changed), ETag.of(a))
+  })
+})
+
+describe("ETag", () => {
+  it("matches If-Match lists, the wildcard and weak/strong forms", () => {
+    const tag = ETag.of({ a: 1 })
+    assert.isTrue(ETag.matches("*", tag))
+    assert.isTrue(ETag.matches(tag, tag))
+    assert.isTrue(ETag.matches(tag.replace(/^W\//, ""), tag))
+    assert.isTrue(ETag.matches(`W/"nope", ${tag}`, tag))
+    assert.isFalse(ETag.matches(`W/"nope"`, tag))
+  })
+
+  it("does not depend on key order", () => {
+    assert.strictEqual(ETag.of({ a: 1, b: [1, { c: 2, d: 3 }] }), ETag.of({ b: [1, { d: 3, c: 2 }], a: 1 }))
+    assert.notStrictEqual(ETag.of({ a: 1 }), ETag.of({ a: 2 }))
+  })
+})

@@ -1,0 +1,277 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { Assignments, Configurations, DirectoryService, ETag, MemoryStore, Paths } from "../src/index.ts"
+
+const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
+  Layer.provideMerge(MemoryStore.layer)
+)
+const T = "tenant-1"
+
+const limitCfg = (id: string, priority = 0) => ({
+  "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+  id,
+  displayName: id,
+  priority,
+  limit: 3
+})
+
+/** A tenant with: user u in group inner, inner in outer; an invitation i whose guest user is in outer. */
+const world = Effect.gen(function*() {
+  const dir = yield* DirectoryService
+  const cfgs = yield* Configurations
+  yield* dir.createUser(T, { id: "u", displayName: "U" })
+  yield* dir.createGroup(T, { id: "inner" })
+  yield* dir.createGroup(T, { id: "outer" })
+  yield* dir.addMember(T, "inner", "u")
+  yield* dir.addMember(T, "outer", "inner")
+  const inv = yield* dir.createInvitation(T, { id: "i", invitedUserEmailAddress: "g@example.com", inviteRedirectUrl: "https://example.com" }, "https://redeem")
+  yield* dir.addMember(T, "outer", inv.invitedUserId)
+  yield* cfgs.create(T, limitCfg("c", 5))
+  yield* cfgs.assign(T, "c", {
+    enrollmentConfigurationAssignments: [
+      { id: "a1", target: { "@odata.type": "#microsoft.graph.groupAssignmentTarget", groupId: "outer" } }
+    ]
+  })
+  return inv
+})
+
+describe("the services over the memory store", () => {
+  it.effect("patches an assignment through the invitation path (the seed operation)", () =>
+    Effect.gen(function*() {
+      yield* world
+      const svc = yield* Assignments
+      const next = yield* svc.patch(T, Paths.invitation("i"), "c", "a1", {
+        "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment",
+        target: { "@odata.type": "microsoft.graph.exclusionGroupAssignmentTarget" },
+        source: "policySets",
+        sourceId: "Source Id value"
+      })
+      assert.strictEqual(next.source, "policySets")
+      assert.deepStrictEqual(next.target, {
+        "@odata.type": "#microsoft.graph.exclusionGroupAssignmentTarget",
+        deviceAndAppManagementAssignmentFilterId: null,
+        deviceAndAppManagementAssignmentFilterType: "none",
+        groupId: "outer"
+      })
+      // now the configuration excludes the guest: it no longer resolves under the invitation
+      const e = yield* Effect.flip(svc.get(T, Paths.invitation("i"), "c", "a1"))
+      assert.strictEqual(e._tag, "EntityNotFound")
+      assert.strictEqual(e.message, "deviceEnrollmentConfiguration 'c' not found")
+      // but the tenant path still sees it
+      assert.strictEqual((yield* svc.get(T, Paths.tenant, "c", "a1")).source, "policySets")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("names the first missing segment of a path", () =>
+    Effect.gen(function*() {
+      yield* world
+      const svc = yield* Assignments
+      const msg = (p: Paths.Parent, c: string, a: string) => Effect.map(Effect.flip(svc.get(T, p, c, a)), (e) => e.message)
+      assert.strictEqual(yield* msg(Paths.invitation("x"), "c", "a1"), "invitation 'x' not found")
+      assert.strictEqual(yield* msg(Paths.user("x"), "c", "a1"), "user 'x' not found")
+      assert.strictEqual(yield* msg(Paths.tenant, "x", "a1"), "deviceEnrollmentConfiguration 'x' not found")
+      assert.strictEqual(yield* msg(Paths.user("u"), "c", "x"), "enrollmentConfigurationAssignment 'x' not found")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("resolves the user family only for configurations targeted to the user", () =>
+    Effect.gen(function*() {
+      yield* world
+      const svc = yield* Assignments
+      const cfgs = yield* Configurations
+      yield* cfgs.create(T, limitCfg("untargeted"))
+      yield* cfgs.create(T, limitCfg("everyone", 1))
+      yield* cfgs.assign(T, "everyone", {
+        enrollmentConfigurationAssignments: [{ target: { "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget" } }]
+      })
+      assert.strictEqual((yield* svc.list(T, Paths.user("u"), "c", { limit: 10 })).items.length, 1)
+      const e = yield* Effect.flip(svc.list(T, Paths.user("u"), "untargeted", { limit: 10 }))
+      assert.strictEqual(e._tag, "EntityNotFound")
+      const forUser = yield* cfgs.forUser(T, Paths.user("u"))
+      assert.deepStrictEqual(forUser.map((c) => c.id), ["everyone", "c"], "lowest priority first")
+      const forGuest = yield* cfgs.forUser(T, Paths.invitation("i"))
+      assert.deepStrictEqual(forGuest.map((c) => c.id), ["everyone", "c"])
+      assert.strictEqual((yield* cfgs.forUser(T, Paths.tenant)).length, 3)
+    }).pipe(Effect.provide(services)))
+
+  it.effect("creates with a server id or the client's, and refuses a taken id", () =>
+    Effect.gen(function*() {
+      yield* world
+      const svc = yield* Assignments
+      const made = yield* svc.create(T, Paths.tenant, "c", { source: "direct" })
+      assert.match(made.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      assert.strictEqual(made.target, null)
+      const mine = yield* svc.create(T, Paths.user("u"), "c", { id: "mine", target: { "@odata.type": "#microsoft.graph.allDevicesAssignmentTarget" } })
+      assert.strictEqual(mine.id, "mine")
+      const e = yield* Effect.flip(svc.create(T, Paths.tenant, "c", { id: "mine" }))
+      assert.strictEqual(e._tag, "EntityAlreadyExists")
+      const bad = yield* Effect.flip(svc.create(T, Paths.tenant, "c", { id: "x", bogus: 1 }))
+      assert.strictEqual(bad._tag, "InvalidInput")
+      assert.strictEqual(yield* svc.count(T, Paths.tenant, "c"), 3)
+      assert.strictEqual(yield* svc.count(T, Paths.tenant, "c", { _tag: "SourceEq", value: "policySets" }), 0)
+    }).pipe(Effect.provide(services)))
+
+  it.effect("applies If-Match: a stale ETag is refused and nothing changes; * matches", () =>
+    Effect.gen(function*() {
+      yield* world
+      const svc = yield* Assignments
+      const before = yield* svc.get(T, Paths.tenant, "c", "a1")
+      const tag = ETag.of(before)
+      const after = yield* svc.patch(T, Paths.tenant, "c", "a1", { sourceId: "s1" }, { ifMatch: tag })
+      const stale = yield* Effect.flip(svc.patch(T, Paths.tenant, "c", "a1", { sourceId: "s2" }, { ifMatch: tag }))
+      assert.strictEqual(stale._tag, "PreconditionFailed")
+      assert.deepStrictEqual(yield* svc.get(T, Paths.tenant, "c", "a1"), after)
+      yield* svc.patch(T, Paths.tenant, "c", "a1", { sourceId: "s3" }, { ifMatch: "*" })
+      const noop = yield* svc.patch(T, Paths.tenant, "c", "a1", {})
+      assert.strictEqual(noop.sourceId, "s3")
+      const del = yield* Effect.flip(svc.remove(T, Paths.tenant, "c", "a1", { ifMatch: tag }))
+      assert.strictEqual(del._tag, "PreconditionFailed")
+      yield* svc.remove(T, Paths.tenant, "c", "a1", { ifMatch: ETag.of(yield* svc.get(T, Paths.tenant, "c", "a1")) })
+      assert.strictEqual((yield* Effect.flip(svc.remove(T, Paths.tenant, "c", "a1")))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(svc.patch(T, Paths.tenant, "c", "a1", {})))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(svc.remove(T, Paths.tenant, "c", "zz", { ifMatch: "*" })))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("serialises concurrent PATCHes: each If-Match race has one winner", () =>
+    Effect.gen(function*() {
+      yield* world
+      const svc = yield* Assignments
+      const tag = ETag.of(yield* svc.get(T, Paths.tenant, "c", "a1"))
+      const results = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => Effect.result(svc.patch(T, Paths.tenant, "c", "a1", { sourceId: `w${i}` }, { ifMatch: tag })),
+        { concurrency: "unbounded" }
+      )
+      const winners = results.filter((r) => r._tag === "Success")
+      assert.strictEqual(winners.length, 1)
+      const final = yield* svc.get(T, Paths.tenant, "c", "a1")
+      assert.deepStrictEqual(final, (winners[0] as any).success)
+    }).pipe(Effect.provide(services)))
+})
+
+describe("configurations", () => {
+  it.effect("creates, patches (typed base + RFC 7396 derived properties) and stamps version and time", () =>
+    Effect.gen(function*() {
+      const cfgs = yield* Configurations
+      const c = yield* cfgs.create(T, { ...limitCfg("c"), version: 99, createdDateTime: "1999-01-01T00:00:00Z", nested: { a: 1, b: 2 } })
+      assert.strictEqual(c.version, 1)
+      assert.notStrictEqual(c.createdDateTime, "1999-01-01T00:00:00Z")
+      assert.strictEqual(c.deviceEnrollmentConfigurationType, "limit")
+      const p = yield* cfgs.patch(T, "c", { displayName: "renamed", nested: { a: null, c: 3 }, limit: 4 })
+      assert.strictEqual(p.displayName, "renamed")
+      assert.strictEqual(p.version, 2)
+      assert.deepStrictEqual((p as any).nested, { b: 2, c: 3 })
+      assert.strictEqual((p as any).limit, 4)
+      const same = yield* cfgs.patch(T, "c", {})
+      assert.strictEqual(same.version, 2, "a no-op does not bump the version")
+      const bad = yield* Effect.flip(cfgs.patch(T, "c", { priority: null }))
+      assert.strictEqual(bad._tag, "InvalidInput")
+      const typeChange = yield* Effect.flip(cfgs.patch(T, "c", { "@odata.type": "#microsoft.graph.windowsRestoreDeviceEnrollmentConfiguration" }))
+      assert.strictEqual(typeChange._tag, "InvalidInput")
+      const stale = yield* Effect.flip(cfgs.patch(T, "c", { displayName: "x" }, { ifMatch: ETag.of(c) }))
+      assert.strictEqual(stale._tag, "PreconditionFailed")
+      yield* cfgs.setPriority(T, "c", { priority: 7 })
+      assert.strictEqual((yield* cfgs.get(T, "c")).priority, 7)
+      assert.strictEqual((yield* Effect.flip(cfgs.setPriority(T, "c", { priority: 1.5 })))._tag, "InvalidInput")
+      assert.strictEqual((yield* Effect.flip(cfgs.setPriority(T, "c", {})))._tag, "InvalidInput")
+      assert.strictEqual((yield* Effect.flip(cfgs.setPriority(T, "c", { priority: 1, other: 1 })))._tag, "InvalidInput")
+      assert.strictEqual((yield* cfgs.list(T, { limit: 10 })).items.length, 1)
+      yield* cfgs.remove(T, "c")
+      assert.strictEqual((yield* Effect.flip(cfgs.get(T, "c")))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(cfgs.remove(T, "c")))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("refuses abstract or unknown configuration types and inline assignments", () =>
+    Effect.gen(function*() {
+      const cfgs = yield* Configurations
+      for (const body of [
+        { displayName: "x" },
+        { "@odata.type": "#microsoft.graph.deviceEnrollmentConfiguration" },
+        { ...limitCfg("x"), assignments: [] },
+        { ...limitCfg("x"), priority: "high" },
+        { ...limitCfg("x"), roleScopeTagIds: [1] },
+        "nope"
+      ]) {
+        assert.strictEqual((yield* Effect.flip(cfgs.create(T, body)))._tag, "InvalidInput", JSON.stringify(body))
+      }
+      yield* cfgs.create(T, limitCfg("x"))
+      assert.strictEqual((yield* Effect.flip(cfgs.create(T, limitCfg("x"))))._tag, "EntityAlreadyExists")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("assign replaces every assignment at once and validates all of them first", () =>
+    Effect.gen(function*() {
+      yield* world
+      const cfgs = yield* Configurations
+      const svc = yield* Assignments
+      const bad = yield* Effect.flip(cfgs.assign(T, "c", {
+        enrollmentConfigurationAssignments: [
+          { target: { "@odata.type": "#microsoft.graph.allDevicesAssignmentTarget" } },
+          { target: { "@odata.type": "#microsoft.graph.groupAssignmentTarget", collectionId: "x" } }
+        ]
+      }))
+      assert.strictEqual(bad._tag, "InvalidInput")
+      assert.include(bad.message, "enrollmentConfigurationAssignments[1].target.collectionId")
+      assert.deepStrictEqual((yield* svc.list(T, Paths.tenant, "c", { limit: 10 })).items.map((a) => a.id), ["a1"])
+      const dup = yield* Effect.flip(cfgs.assign(T, "c", { enrollmentConfigurationAssignments: [{ id: "d" }, { id: "d" }] }))
+      assert.strictEqual(dup._tag, "InvalidInput")
+      for (const body of [[], { enrollmentConfigurationAssignments: 1 }, { other: [] }]) {
+        assert.strictEqual((yield* Effect.flip(cfgs.assign(T, "c", body)))._tag, "InvalidInput")
+      }
+      yield* cfgs.assign(T, "c", { enrollmentConfigurationAssignments: [{ id: "n1" }, { id: "n2", source: "policySets" }] })
+      assert.deepStrictEqual((yield* svc.list(T, Paths.tenant, "c", { limit: 10 })).items.map((a) => a.id), ["n1", "n2"])
+      assert.strictEqual((yield* Effect.flip(cfgs.assign(T, "nope", { enrollmentConfigurationAssignments: [] })))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+})
+
+describe("directory", () => {
+  it.effect("creates an invitation with its guest user, and reaches the user through it", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      const inv = yield* dir.createInvitation(T, { invitedUserEmailAddress: "a@b.c", inviteRedirectUrl: "https://x", invitedUserDisplayName: "A" }, "https://redeem")
+      assert.strictEqual(inv.status, "PendingAcceptance")
+      assert.strictEqual(inv.invitedUserType, "Guest")
+      const guest = yield* dir.invitedUser(T, inv.id)
+      assert.strictEqual(guest.userType, "Guest")
+      assert.strictEqual(guest.mail, "a@b.c")
+      assert.deepStrictEqual(yield* dir.getInvitation(T, inv.id), inv)
+      assert.strictEqual((yield* dir.listInvitations(T, { limit: 5 })).items.length, 1)
+      for (const body of [{ inviteRedirectUrl: "https://x" }, { invitedUserEmailAddress: "nope", inviteRedirectUrl: "https://x" }, { invitedUserEmailAddress: "a@b.c", inviteRedirectUrl: "https://x", status: "Completed" }]) {
+        assert.strictEqual((yield* Effect.flip(dir.createInvitation(T, body, "r")))._tag, "InvalidInput")
+      }
+      assert.strictEqual((yield* Effect.flip(dir.invitedUser(T, "missing")))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("manages users and groups, members included", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      yield* dir.createUser(T, { id: "u1", displayName: "One" })
+      yield* dir.createUser(T, { id: "u2" })
+      yield* dir.createGroup(T, { id: "g1", displayName: "G" })
+      yield* dir.createGroup(T, { id: "g2" })
+      yield* dir.addMember(T, "g1", "u1")
+      yield* dir.addMember(T, "g1", "g2")
+      assert.strictEqual((yield* Effect.flip(dir.addMember(T, "g1", "u1")))._tag, "MemberAlreadyPresent")
+      assert.strictEqual((yield* Effect.flip(dir.addMember(T, "g1", "ghost")))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(dir.addMember(T, "ghost", "u1")))._tag, "EntityNotFound")
+      const members = yield* dir.members(T, "g1", { limit: 10 })
+      assert.deepStrictEqual(members.items.map((m) => m["@odata.type"]), ["#microsoft.graph.group", "#microsoft.graph.user"])
+      yield* dir.removeMember(T, "g1", "g2")
+      assert.strictEqual((yield* Effect.flip(dir.removeMember(T, "g1", "g2")))._tag, "EntityNotFound")
+      const patched = yield* dir.patchUser(T, "u1", { displayName: "Uno", accountEnabled: false })
+      assert.strictEqual(patched.displayName, "Uno")
+      assert.strictEqual((yield* Effect.flip(dir.patchUser(T, "u1", { id: "other" })))._tag, "InvalidInput")
+      assert.strictEqual((yield* Effect.flip(dir.patchUser(T, "u1", { userType: "Robot" })))._tag, "InvalidInput")
+      assert.strictEqual((yield* Effect.flip(dir.patchUser(T, "u1", { mail: "x" }, { ifMatch: "W/\"old\"" })))._tag, "PreconditionFailed")
+      assert.strictEqual((yield* Effect.flip(dir.patchUser(T, "nobody", {})))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(dir.createUser(T, { id: "u1" })))._tag, "EntityAlreadyExists")
+      assert.strictEqual((yield* Effect.flip(dir.createGroup(T, { id: "g1" })))._tag, "EntityAlreadyExists")
+      assert.strictEqual((yield* Effect.flip(dir.createGroup(T, { securityEnabled: "yes" })))._tag, "InvalidInput")
+      assert.strictEqual((yield* dir.listUsers(T, { limit: 10 })).items.length, 2)
+      assert.strictEqual((yield* dir.listGroups(T, { limit: 10 })).items.length, 2)
+      assert.strictEqual((yield* dir.getGroup(T, "g1")).displayName, "G")
+      assert.strictEqual((yield* dir.getUser(T, "u2")).userType, "Member")
+      yield* dir.removeUser(T, "u1")
+      yield* dir.removeGroup(T, "g2")
+      assert.strictEqual((yield* Effect.flip(dir.removeUser(T, "u1")))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(dir.removeGroup(T, "g2")))._tag, "EntityNotFound")
+      assert.strictEqual((yield* dir.members(T, "g1", { limit: 10 })).items.length, 0)
+    }).pipe(Effect.provide(services)))
+})

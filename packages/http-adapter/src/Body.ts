@@ -1,0 +1,123 @@
+/**
+ * Request bodies from untrusted clients (SPEC 8): a byte limit enforced while
+ * reading (the rest is never buffered), strict UTF-8, a nesting-depth limit
+ * checked on the bytes before `JSON.parse` runs, and JSON objects whose
+ * prototype-named keys stay ordinary own properties.
+ *
+ * @since 0.1.0
+ */
+import type { IncomingMessage } from "node:http"
+import * as Problem from "./Problem.ts"
+
+/** Default body limit: 1 MiB. */
+export const defaultLimit = 1024 * 1024
+
+/** Deepest JSON nesting accepted. */
+export const maxDepth = 64
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** The outcome of reading a body: its bytes, or a problem to answer with. */
+export type ReadResult = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly problem: Problem.Problem }
+
+/**
+ * Reads the body up to `limit` bytes. A declared `Content-Length` over the limit
+ * is refused before a byte is read; a body that grows past it is refused as soon
+ * as it does, and reading stops there.
+ */
+export const read = (req: IncomingMessage, limit: number): Promise<ReadResult> => {
+  const declared = req.headers["content-length"]
+  if (declared !== undefined) {
+    const n = Number(declared)
+    if (!Number.isSafeInteger(n) || n < 0) return Promise.resolve({ ok: false, problem: Problem.badRequest("Invalid Content-Length") })
+    if (n > limit) {
+      req.pause()
+      return Promise.resolve({ ok: false, problem: Problem.tooLarge(limit) })
+    }
+  }
+  return new Promise((resolve) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let done = false
+    const finish = (r: ReadResult) => {
+      if (done) return
+      done = true
+      req.off("data", onData)
+      req.off("end", onEnd)
+      req.off("error", onError)
+      resolve(r)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        req.pause()
+        chunks.length = 0
+        finish({ ok: false, problem: Problem.tooLarge(limit) })
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => finish({ ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) })
+    const onError = () => finish({ ok: false, problem: Problem.badRequest("The request body could not be read") })
+    req.on("data", onData)
+    req.on("end", onEnd)
+    req.on("error", onError)
+  })
+}
+
+/** The deepest nesting of `[`/`{` in JSON text, ignoring brackets inside strings; stops counting past `limit`. */
+export const depthOf = (text: string, limit: number = maxDepth): number => {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92 /* \ */) i++
+      else if (c === 34 /* " */) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91) {
+      if (++depth > max) {
+        max = depth
+        if (max > limit) return max
+      }
+    } else if (c === 125 || c === 93) depth--
+  }
+  return max
+}
+
+/** The outcome of parsing: a JSON value, or a 400. */
+export type ParseResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problem: Problem.Problem }
+
+/**
+ * Decodes and parses a JSON body. An empty body, invalid UTF-8, nesting deeper
+ * than {@link maxDepth} or malformed JSON is a 400. `JSON.parse` defines every
+ * member, `__proto__` included, as an own data property, so no key reaches a
+ * prototype here; the domain copies objects only with own-property writes.
+ */
+export const parse = (bytes: Uint8Array): ParseResult => {
+  if (bytes.length === 0) return { ok: false, problem: Problem.badRequest("A request body is required") }
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    return { ok: false, problem: Problem.badRequest("The request body is not valid UTF-8") }
+  }
+  if (text.trim() === "") return { ok: false, problem: Problem.badRequest("A request body is required") }
+  if (depthOf(text) > maxDepth) {
+    return { ok: false, problem: Problem.badRequest(`The JSON body is nested deeper than ${maxDepth} levels`) }
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch (e) {
+    return { ok: false, problem: Problem.badRequest(`The request body is not valid JSON: ${(e as Error).message.slice(0, 200)}`) }
+  }
+}
+
+/** True for `application/json`, with any parameters (`charset`, `odata.metadata`, …). */
+export const isJson = (contentType: string | undefined): boolean => {
+  if (contentType === undefined) return false
+  const semi = contentType.indexOf(";")
+  const media = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase()
+  return media === "application/json"
+}

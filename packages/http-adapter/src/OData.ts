@@ -1,0 +1,265 @@
+/**
+ * The OData envelope (SPEC 5): system query options, the `$filter` subset on
+ * assignment lists, `$select`, opaque keyset `$skiptoken`s, and the
+ * `@odata.context` / `@odata.etag` annotations.
+ *
+ * @since 0.1.0
+ */
+import { AssignmentFilter, AssignmentTarget, ETag, ODataType } from "@enrollment/core"
+import * as Problem from "./Problem.ts"
+
+type Filter = AssignmentFilter.AssignmentFilter
+
+/** The query options a route accepts. */
+export type QueryKind = "none" | "entity" | "collection" | "assignments"
+
+/** Parsed system query options. */
+export interface Query {
+  readonly top: number | undefined
+  readonly after: string | undefined
+  readonly count: boolean
+  readonly select: ReadonlyArray<string> | undefined
+  readonly filter: Filter | undefined
+}
+
+export const emptyQuery: Query = { top: undefined, after: undefined, count: false, select: undefined, filter: undefined }
+
+/** Default and largest page sizes. */
+export const defaultPageSize = 100
+export const maxPageSize = 999
+
+const allowed: Record<QueryKind, ReadonlySet<string>> = {
+  none: new Set(),
+  entity: new Set(["$select"]),
+  collection: new Set(["$top", "$skiptoken", "$count", "$select"]),
+  assignments: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"])
+}
+
+/** Query result: options or a 400. */
+export type QueryResult = { readonly ok: true; readonly query: Query } | { readonly ok: false; readonly problem: Problem.Problem }
+
+const bad = (message: string): QueryResult => ({ ok: false, problem: Problem.badRequest(message) })
+
+/** `$skiptoken` for a page that continues after `id`: base64url of the id. */
+export const skipToken = (id: string): string => Buffer.from(id, "utf8").toString("base64url")
+
+/** Parses the query string (without `?`) for a route of the given kind; `selectable` lists the properties `$select` may name. */
+export const parseQuery = (search: string, kind: QueryKind, selectable: ReadonlyArray<string>): QueryResult => {
+  if (search === "") return { ok: true, query: emptyQuery }
+  const params = new URLSearchParams(search)
+  let top: number | undefined
+  let after: string | undefined
+  let count = false
+  let select: Array<string> | undefined
+  let filter: Filter | undefined
+  const seen = new Set<string>()
+  for (const [rawKey, value] of params) {
+    const key = rawKey.trim()
+    if (!key.startsWith("$")) continue
+    if (seen.has(key)) return bad(`The query option '${key}' is given more than once`)
+    seen.add(key)
+    if (!allowed[kind].has(key)) return bad(`The query option '${key}' is not supported on this resource`)
+    switch (key) {
+      case "$top": {
+        if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > maxPageSize) {
+          return bad(`$top: expected an integer from 1 to ${maxPageSize}, got '${value.slice(0, 40)}'`)
+        }
+        top = Number(value)
+        break
+      }
+      case "$skiptoken": {
+        const id = /^[A-Za-z0-9_-]{1,400}$/.test(value) ? Buffer.from(value, "base64url").toString("utf8") : ""
+        if (id === "" || skipToken(id) !== value) return bad("$skiptoken: the token is not valid")
+        after = id
+        break
+      }
+      case "$count": {
+        if (value !== "true" && value !== "false") return bad(`$count: expected true or false, got '${value.slice(0, 40)}'`)
+        count = value === "true"
+        break
+      }
+      case "$select": {
+        const names = value.split(",").map((s) => s.trim())
+        for (const n of names) {
+          if (!selectable.includes(n)) return bad(`$select: '${n.slice(0, 80)}' is not a property of this resource`)
+        }
+        select = names
+        break
+      }
+      case "$filter": {
+        const r = parseFilter(value)
+        if (!r.ok) return r
+        filter = r.filter
+        break
+      }
+    }
+  }
+  return { ok: true, query: { top, after, count, select, filter } }
+}
+
+// ----- $filter -------------------------------------------------------------
+
+type Token =
+  | { readonly t: "word"; readonly v: string }
+  | { readonly t: "string"; readonly v: string }
+  | { readonly t: "("; readonly v: "(" }
+  | { readonly t: ")"; readonly v: ")" }
+  | { readonly t: ","; readonly v: "," }
+
+const unsupported = (expr: string) => bad(`unsupported $filter expression: '${expr.slice(0, 200)}'; supported: source eq '…', sourceId eq '…', target/groupId eq '…', isof(target,'microsoft.graph.<targetType>'), joined with and / or and parentheses`)
+
+const tokenize = (text: string): Array<Token> | undefined => {
+  const out: Array<Token> = []
+  let i = 0
+  while (i < text.length) {
+    const c = text[i]!
+    if (c === " " || c === "\t") {
+      i++
+    } else if (c === "(" || c === ")" || c === ",") {
+      out.push({ t: c, v: c } as Token)
+      i++
+    } else if (c === "'") {
+      let v = ""
+      i++
+      for (;;) {
+        if (i >= text.length) return undefined
+        if (text[i] === "'") {
+          if (text[i + 1] === "'") {
+            v += "'"
+            i += 2
+            continue
+          }
+          i++
+          break
+        }
+        v += text[i]
+        i++
+      }
+      out.push({ t: "string", v })
+    } else {
+      const m = /^[A-Za-z_#.$][A-Za-z0-9_#./$]*/.exec(text.slice(i))
+      if (m === null) return undefined
+      out.push({ t: "word", v: m[0] })
+      i += m[0].length
+    }
+  }
+  return out
+}
+
+/** Parses the supported `$filter` subset into the core's {@link AssignmentFilter}. */
+export const parseFilter = (text: string): { readonly ok: true; readonly filter: Filter } | { readonly ok: false; readonly problem: Problem.Problem } => {
+  if (text.length > 2000) return unsupported(text) as any
+  const tokens = tokenize(text)
+  if (tokens === undefined || tokens.length === 0) return unsupported(text) as any
+  let pos = 0
+  let depth = 0
+  const peek = () => tokens[pos]
+  const word = (w: string) => {
+    const t = tokens[pos]
+    if (t !== undefined && t.t === "word" && t.v === w) {
+      pos++
+      return true
+    }
+    return false
+  }
+  const expect = (t: Token["t"]) => {
+    const tok = tokens[pos]
+    if (tok === undefined || tok.t !== t) throw new Error("syntax")
+    pos++
+    return tok
+  }
+  const parseOr = (): Filter => {
+    let left = parseAnd()
+    while (word("or")) left = { _tag: "Or", left, right: parseAnd() }
+    return left
+  }
+  const parseAnd = (): Filter => {
+    let left = parsePrimary()
+    while (word("and")) left = { _tag: "And", left, right: parsePrimary() }
+    return left
+  }
+  const literal = (): string | null => {
+    const t = peek()
+    if (t?.t === "word" && t.v === "null") {
+      pos++
+      return null
+    }
+    return expect("string").v
+  }
+  const parsePrimary = (): Filter => {
+    const t = peek()
+    if (t === undefined) throw new Error("syntax")
+    if (t.t === "(") {
+      if (++depth > 16) throw new Error("depth")
+      pos++
+      const inner = parseOr()
+      expect(")")
+      depth--
+      return inner
+    }
+    if (t.t !== "word") throw new Error("syntax")
+    pos++
+    switch (t.v) {
+      case "isof": {
+        expect("(")
+        const arg = expect("word")
+        if (arg.v !== "target") throw new Error("isof")
+        expect(",")
+        const name = ODataType.parse(expect("string").v)
+        if (name === undefined || !AssignmentTarget.isTypeName(name)) throw new Error("type")
+        expect(")")
+        return { _tag: "TargetIsOf", type: name }
+      }
+      case "source": {
+        if (!word("eq")) throw new Error("op")
+        const v = literal()
+        if (v === null) throw new Error("null")
+        return { _tag: "SourceEq", value: v }
+      }
+      case "sourceId": {
+        if (!word("eq")) throw new Error("op")
+        return { _tag: "SourceIdEq", value: literal() }
+      }
+      case "target/groupId": {
+        if (!word("eq")) throw new Error("op")
+        return { _tag: "TargetGroupIdEq", value: literal() }
+      }
+      default:
+        throw new Error("field")
+    }
+  }
+  try {
+    const f = parseOr()
+    if (pos !== tokens.length) return unsupported(text) as any
+    return { ok: true, filter: f }
+  } catch {
+    return unsupported(text) as any
+  }
+}
+
+// ----- representation ------------------------------------------------------
+
+/** `<base>/$metadata#<path>`. */
+export const context = (base: string, path: string): string => `${base}/$metadata#${path}`
+
+/** A key in parenthesis form: `('id')`, quotes doubled. */
+export const key = (id: string): string => `('${id.replaceAll("'", "''")}')`
+
+/**
+ * One entity as written: `@odata.context` (when given), `@odata.etag`, then the
+ * entity's own members (their `@odata.type` first), projected by `$select`
+ * (which always keeps `@odata.type` and `id`).
+ */
+export const entity = (value: Record<string, unknown>, select: ReadonlyArray<string> | undefined, ctx?: string): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  if (ctx !== undefined) out["@odata.context"] = ctx
+  out["@odata.etag"] = ETag.of(value)
+  if (select === undefined) {
+    for (const k of Object.keys(value)) Object.defineProperty(out, k, { value: value[k], enumerable: true, writable: true, configurable: true })
+  } else {
+    out["@odata.type"] = value["@odata.type"]
+    out.id = value.id
+    for (const k of select) if (Object.hasOwn(value, k)) out[k] = value[k]
+  }
+  return out
+}

@@ -1,0 +1,66 @@
+/**
+ * The permission sets of SPEC 7: an operation needs any one of its set, taken
+ * from the token's `scp` (delegated, space-separated) or `roles` (application).
+ *
+ * @since 0.1.0
+ */
+
+/** A set of permissions of which any one suffices, with a name for messages. */
+export interface PermissionSet {
+  readonly name: string
+  readonly anyOf: ReadonlyArray<string>
+}
+
+const set = (name: string, anyOf: ReadonlyArray<string>): PermissionSet => ({ name, anyOf })
+
+/** Read assignments and configurations. */
+export const readConfiguration = set("read assignments and configurations", [
+  "DeviceManagementServiceConfig.Read.All",
+  "DeviceManagementServiceConfig.ReadWrite.All",
+  "DeviceManagementConfiguration.Read.All",
+  "DeviceManagementConfiguration.ReadWrite.All"
+])
+/** Write assignments and configurations. */
+export const writeConfiguration = set("write assignments and configurations", [
+  "DeviceManagementServiceConfig.ReadWrite.All",
+  "DeviceManagementConfiguration.ReadWrite.All"
+])
+/** Create invitations. */
+export const createInvitation = set("create invitations", ["User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"])
+/** Read users and invitations. */
+export const readUsers = set("read users", ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"])
+/** Read groups and their members. */
+export const readGroups = set("read groups", [
+  "Group.Read.All",
+  "Group.ReadWrite.All",
+  "GroupMember.Read.All",
+  "GroupMember.ReadWrite.All",
+  "Directory.Read.All",
+  "Directory.ReadWrite.All"
+])
+/** Write users. */
+export const writeUsers = set("write users", ["User.ReadWrite.All", "Directory.ReadWrite.All"])
+/** Write groups. */
+export const writeGroups = set("write groups", ["Group.ReadWrite.All", "Directory.ReadWrite.All"])
+/** Write group memberships. */
+export const writeMembers = set("write group memberships", ["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"])
+
+/** True when the granted permissions include one of the set. */
+export const allows = (granted: ReadonlySet<string>, required: PermissionSet): boolean => {
+  for (const p of required.anyOf) if (granted.has(p)) return true
+  return false
+}
+
+/** Every permission named by any set (for tokens minted for operators and tests). */
+export const all: ReadonlyArray<string> = [
+  ...new Set([
+    ...readConfiguration.anyOf,
+    ...writeConfiguration.anyOf,
+    ...createInvitation.anyOf,
+    ...readUsers.anyOf,
+    ...readGroups.anyOf,
+    ...writeUsers.anyOf,
+    ...writeGroups.anyOf,
+    ...writeMembers.anyOf
+  ])
+]

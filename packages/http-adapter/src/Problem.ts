@@ -1,0 +1,96 @@
+/**
+ * HTTP problems: the one table that decides the status and Graph error code of
+ * every failure, domain or protocol (SPEC 6). Domain errors carry no status;
+ * this module is the only place a domain error tag meets an HTTP status.
+ *
+ * @since 0.1.0
+ */
+
+/** A failure ready to be written: status, Graph error code, message and extra headers. */
+export interface Problem {
+  readonly status: number
+  readonly code: string
+  readonly message: string
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/** Seconds a client should wait after a 503 before trying again. */
+export const storeRetryAfterSeconds = 5
+
+/**
+ * Domain error tag → status and code. A tag not listed here is a defect (500).
+ * The message is the domain error's own (`error.message`), which names the
+ * property path; StoreUnavailable hides its cause.
+ */
+export const domainTable: Readonly<Record<string, { readonly status: number; readonly code: string; readonly headers?: Record<string, string> }>> = {
+  InvalidInput: { status: 400, code: "BadRequest" },
+  EntityNotFound: { status: 404, code: "itemNotFound" },
+  EntityAlreadyExists: { status: 409, code: "Conflict" },
+  PreconditionFailed: { status: 412, code: "preconditionFailed" },
+  MemberAlreadyPresent: { status: 400, code: "BadRequest" },
+  StoreUnavailable: { status: 503, code: "ServiceUnavailable", headers: { "retry-after": String(storeRetryAfterSeconds) } }
+}
+
+/** The problem for a domain error (anything with a `_tag` from {@link domainTable}), or undefined for a defect. */
+export const fromDomain = (error: unknown): Problem | undefined => {
+  if (typeof error !== "object" || error === null) return undefined
+  const tag = (error as { _tag?: unknown })._tag
+  if (typeof tag !== "string" || !Object.hasOwn(domainTable, tag)) return undefined
+  const entry = domainTable[tag]!
+  const message = tag === "StoreUnavailable" ? "The service is temporarily unavailable; try again later." : String((error as Error).message)
+  return { status: entry.status, code: entry.code, message, headers: entry.headers }
+}
+
+/** Protocol problems: raised by the HTTP face itself. */
+export const badRequest = (message: string): Problem => ({ status: 400, code: "BadRequest", message })
+export const unauthorized = (message: string): Problem => ({
+  status: 401,
+  code: "InvalidAuthenticationToken",
+  message,
+  headers: { "www-authenticate": 'Bearer realm="enrollment", error="invalid_token"' }
+})
+export const forbidden = (message: string): Problem => ({ status: 403, code: "Authorization_RequestDenied", message })
+export const notFound = (message: string): Problem => ({ status: 404, code: "itemNotFound", message })
+export const methodNotAllowed = (method: string, allow: ReadonlyArray<string>): Problem => ({
+  status: 405,
+  code: "MethodNotAllowed",
+  message: `The HTTP method '${method}' is not allowed on this resource; allowed: ${allow.join(", ")}`,
+  headers: { allow: allow.join(", ") }
+})
+export const tooLarge = (limit: number): Problem => ({
+  status: 413,
+  code: "RequestEntityTooLarge",
+  message: `The request body exceeds the limit of ${limit} bytes`,
+  headers: { connection: "close" }
+})
+export const unsupportedMediaType = (given: string | undefined): Problem => ({
+  status: 415,
+  code: "UnsupportedMediaType",
+  message: `The request body must be JSON with Content-Type 'application/json'${given ? `, got '${given.slice(0, 100)}'` : ""}`
+})
+export const tooManyRequests = (retryAfterSeconds: number): Problem => ({
+  status: 429,
+  code: "TooManyRequests",
+  message: "Too many requests; slow down and retry after the time given in Retry-After",
+  headers: { "retry-after": String(retryAfterSeconds) }
+})
+export const internal: Problem = {
+  status: 500,
+  code: "InternalServerError",
+  message: "An internal error occurred; quote the request-id when reporting it"
+}
+export const unavailable = (message: string): Problem => ({
+  status: 503,
+  code: "ServiceUnavailable",
+  message,
+  headers: { "retry-after": String(storeRetryAfterSeconds) }
+})
+
+/** The error body of SPEC 6. */
+export const body = (p: Problem, requestId: string, clientRequestId: string, date: string) => ({
+  error: {
+    code: p.code,
+    message: p.message,
+    innerError: { date, "request-id": requestId, "client-request-id": clientRequestId }
+  }
+})

@@ -1,0 +1,106 @@
+/**
+ * A lean router over the route table: a trie of path segments, built once.
+ * Literal segments win over parameters (so `assignments/$count` is never read
+ * as an id); keys may be written `/x/{id}` or `/x('{id}')`, and a key written
+ * in parenthesis form only ever matches a parameter.
+ *
+ * @since 0.1.0
+ */
+
+/** A path template: literal segments and `{name}` parameters. */
+export interface Template {
+  readonly method: string
+  readonly path: string
+}
+
+interface Node<R> {
+  readonly literals: Map<string, Node<R>>
+  param: { readonly name: string; readonly node: Node<R> } | undefined
+  readonly routes: Map<string, R>
+}
+
+const node = <R>(): Node<R> => ({ literals: new Map(), param: undefined, routes: new Map() })
+
+/** A matched route with its parameters. */
+export type Match<R> =
+  | { readonly _tag: "Found"; readonly route: R; readonly params: Record<string, string> }
+  | { readonly _tag: "MethodNotAllowed"; readonly allow: ReadonlyArray<string> }
+  | { readonly _tag: "NotFound"; readonly segment: string }
+  | { readonly _tag: "BadPath"; readonly message: string }
+
+/** A decoded path segment; `quoted` when it came from the `('…')` key form. */
+interface Segment {
+  readonly text: string
+  readonly quoted: boolean
+}
+
+const parenKey = /^([A-Za-z$][A-Za-z0-9_.$]*)\('((?:[^']|'')*)'\)$/
+
+/** Splits a raw path (after the prefix, starting with `/`) into decoded segments; undefined when malformed. */
+export const segments = (raw: string): Array<Segment> | undefined => {
+  const out: Array<Segment> = []
+  const parts = raw.split("/")
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i]!
+    if (p === "" && i === parts.length - 1 && i > 1) break // one trailing slash
+    let text: string
+    try {
+      text = p.includes("%") ? decodeURIComponent(p) : p
+    } catch {
+      return undefined
+    }
+    const m = text.endsWith("')") ? parenKey.exec(text) : null
+    if (m !== null) {
+      out.push({ text: m[1]!, quoted: false })
+      out.push({ text: m[2]!.replaceAll("''", "'"), quoted: true })
+    } else {
+      out.push({ text, quoted: false })
+    }
+  }
+  return out
+}
+
+/** Builds a router from routes with templates. */
+export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
+  const root = node<R>()
+  for (const r of routes) {
+    let n = root
+    for (const seg of r.path.split("/").slice(1)) {
+      if (seg.startsWith("{")) {
+        const name = seg.slice(1, -1)
+        if (n.param === undefined) n.param = { name, node: node() }
+        else if (n.param.name !== name) throw new Error(`conflicting parameter names at ${r.path}`)
+        n = n.param.node
+      } else {
+        let next = n.literals.get(seg)
+        if (next === undefined) n.literals.set(seg, next = node())
+        n = next
+      }
+    }
+    if (n.routes.has(r.method)) throw new Error(`duplicate route ${r.method} ${r.path}`)
+    n.routes.set(r.method, r)
+  }
+  return {
+    match: (method: string, rawPath: string): Match<R> => {
+      const segs = segments(rawPath)
+      if (segs === undefined) return { _tag: "BadPath", message: "The request path is not validly percent-encoded" }
+      let n = root
+      const params: Record<string, string> = {}
+      for (const s of segs) {
+        const lit = s.quoted ? undefined : n.literals.get(s.text)
+        if (lit !== undefined) {
+          n = lit
+        } else if (n.param !== undefined) {
+          params[n.param.name] = s.text
+          n = n.param.node
+        } else {
+          return { _tag: "NotFound", segment: s.text }
+        }
+      }
+      const route = n.routes.get(method)
+      if (route !== undefined) return { _tag: "Found", route, params }
+      if (n.routes.size === 0) return { _tag: "NotFound", segment: segs.length > 0 ? segs[segs.length - 1]!.text : "" }
+      return { _tag: "MethodNotAllowed", allow: [...n.routes.keys()] }
+    }
+  }
+}

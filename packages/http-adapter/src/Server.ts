@@ -1,0 +1,273 @@
+/**
+ * The lean HTTP server: a `node:http` request listener over the route table.
+ * Per request it matches the path in a prebuilt trie, authenticates (cached
+ * JWTs answer synchronously), rate-limits, parses the JSON body once, runs the
+ * handler Effect with a context built once at start, and writes the answer
+ * with one `JSON.stringify`. Every failure goes through {@link Problem}.
+ *
+ * @since 0.1.0
+ */
+import type { Context } from "effect"
+import { Cause, Effect, Exit } from "effect"
+import { randomUUID } from "node:crypto"
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http"
+import * as Auth from "./Auth.ts"
+import * as Body from "./Body.ts"
+import * as Docs from "./Docs.ts"
+import * as OData from "./OData.ts"
+import * as OpenApi from "./OpenApi.ts"
+import * as Permissions from "./Permissions.ts"
+import * as Problem from "./Problem.ts"
+import * as RateLimit from "./RateLimit.ts"
+import * as Router from "./Router.ts"
+import { type Ctx, type Reply, type Route, routes as allRoutes, ready, type Services } from "./Routes.ts"
+
+/** One line of the request log. Never holds the token. */
+export interface RequestLog {
+  readonly method: string
+  readonly route: string
+  readonly status: number
+  readonly durationMs: number
+  readonly requestId: string
+  readonly tenant: string | undefined
+  /** For 500s: the defect, to log next to the request-id (never sent to the client). */
+  readonly defect?: unknown
+}
+
+/** How the handler is set up. */
+export interface HandlerOptions {
+  /** The services, built once (e.g. from a `ManagedRuntime`). */
+  readonly context: Context.Context<Services>
+  readonly auth: Auth.AuthOptions | Auth.Verifier
+  readonly rateLimit?: RateLimit.RateLimitOptions | undefined
+  /** Body limit in bytes (default 1 MiB). */
+  readonly bodyLimit?: number | undefined
+  /** `https://host` to build absolute URLs from; default: the request's scheme and Host header. */
+  readonly publicUrl?: string | undefined
+  /** Called once per finished request. */
+  readonly log?: ((entry: RequestLog) => void) | undefined
+}
+
+const JSON_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+const router = Router.make(allRoutes)
+const hostPattern = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/
+
+const firstHeader = (v: string | Array<string> | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
+
+const wantsMinimal = (prefer: string | undefined): boolean => {
+  if (prefer === undefined) return false
+  for (const p of prefer.split(",")) if (p.trim().toLowerCase().replace(/\s+/g, "") === "return=minimal") return true
+  return false
+}
+
+/** Makes the request listener. */
+export const makeHandler = (options: HandlerOptions): RequestListener => {
+  const verifier: Auth.Verifier = "verify" in options.auth ? options.auth : Auth.make(options.auth)
+  const limiter = RateLimit.make(options.rateLimit ?? RateLimit.defaults)
+  const bodyLimit = options.bodyLimit ?? Body.defaultLimit
+  const log = options.log
+  const context = options.context
+  const run = Effect.runForkWith(context)
+  let openApiText: string | undefined
+  const docsHtml = Docs.html
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now()
+    const requestId = randomUUID()
+    const clientHeader = firstHeader(req.headers["client-request-id"])
+    const clientRequestId = clientHeader !== undefined && clientHeader.length <= 200 && /^[\x20-\x7e]+$/.test(clientHeader)
+      ? clientHeader
+      : requestId
+    const method = req.method ?? "GET"
+    let routeName = "unmatched"
+    let tenant: string | undefined
+    let defect: unknown
+
+    res.setHeader("request-id", requestId)
+    res.setHeader("client-request-id", clientRequestId)
+    if (log !== undefined) {
+      res.on("finish", () =>
+        log({
+          method,
+          route: routeName,
+          status: res.statusCode,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          requestId,
+          tenant,
+          ...(defect !== undefined ? { defect } : {})
+        }))
+    }
+
+    const send = (status: number, body: string, type: string, headers?: Readonly<Record<string, string>>) => {
+      if (res.headersSent) return
+      if (headers !== undefined) for (const k in headers) res.setHeader(k, headers[k]!)
+      res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) })
+      res.end(body)
+    }
+    const fail = (p: Problem.Problem) => {
+      send(p.status, JSON.stringify(Problem.body(p, requestId, clientRequestId, new Date().toISOString())), "application/json; charset=utf-8", p.headers)
+      if (p.status === 413) {
+        // Stop reading: the rest of the body is never buffered.
+        res.once("finish", () => req.socket.destroySoon?.() ?? req.socket.end())
+      }
+    }
+
+    try {
+      const url = req.url ?? "/"
+      const q = url.indexOf("?")
+      const rawPath = q === -1 ? url : url.slice(0, q)
+      const search = q === -1 ? "" : url.slice(q + 1)
+
+      if (!rawPath.startsWith("/beta/") && rawPath !== "/beta") {
+        if (rawPath === "/health" && (method === "GET" || method === "HEAD")) {
+          routeName = "/health"
+          return send(200, JSON.stringify({ status: "ok" }), "application/json; charset=utf-8")
+        }
+        if (rawPath === "/ready" && (method === "GET" || method === "HEAD")) {
+          routeName = "/ready"
+          const fiber = run(ready)
+          fiber.addObserver((exit) =>
+            Exit.isSuccess(exit)
+              ? send(200, JSON.stringify({ status: "ready" }), "application/json; charset=utf-8")
+              : fail(Problem.unavailable("The store is not ready"))
+          )
+          return
+        }
+        if ((rawPath === "/docs" || rawPath === "/docs/") && method === "GET") {
+          routeName = "/docs"
+          return send(200, docsHtml, "text/html; charset=utf-8", {
+            "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
+          })
+        }
+        return fail(Problem.notFound(`Resource not found for the segment '${rawPath.split("/")[1]?.slice(0, 100) ?? ""}'`))
+      }
+      const path = rawPath.slice(5) || "/"
+      if (path === "/openapi.json" && method === "GET") {
+        routeName = "/beta/openapi.json"
+        openApiText ??= JSON.stringify(OpenApi.document(allRoutes))
+        return send(200, openApiText, "application/json; charset=utf-8")
+      }
+
+      const m = router.match(method, path)
+      if (m._tag === "BadPath") return fail(Problem.badRequest(m.message))
+      if (m._tag === "NotFound") return fail(Problem.notFound(`Resource not found for the segment '${m.segment.slice(0, 100)}'`))
+      if (m._tag === "MethodNotAllowed") return fail(Problem.methodNotAllowed(method, m.allow))
+      const route = m.route
+      routeName = `${route.method} /beta${route.path}`
+
+      const authed = verifier.verify(firstHeader(req.headers.authorization))
+      if (authed instanceof Promise) {
+        authed.then((a) => afterAuth(route, m.params, a, path, search), (e) => {
+          defect = e
+          fail(Problem.internal)
+        })
+      } else {
+        afterAuth(route, m.params, authed, path, search)
+      }
+    } catch (e) {
+      defect = e
+      fail(Problem.internal)
+    }
+
+    function afterAuth(route: Route, params: Record<string, string>, a: Auth.AuthResult, path: string, search: string) {
+      if (!a.ok) return fail(a.problem)
+      const principal = a.principal
+      tenant = principal.tenant
+      const wait = limiter.take(`${principal.tenant}\u0000${principal.subject}`)
+      if (wait > 0) return fail(Problem.tooManyRequests(wait))
+      if (!Permissions.allows(principal.permissions, route.permission)) {
+        return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs one of ${route.permission.anyOf.join(", ")}`))
+      }
+      const parsed = OData.parseQuery(search, route.query, route.selectable)
+      if (!parsed.ok) return fail(parsed.problem)
+      if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
+      const contentType = firstHeader(req.headers["content-type"])
+      if (!Body.isJson(contentType)) {
+        // Nothing declared and nothing sent: a missing body, not a wrong type.
+        if (contentType === undefined && (req.headers["content-length"] === "0" || req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined)) {
+          return fail(Problem.badRequest("A request body is required"))
+        }
+        return fail(Problem.unsupportedMediaType(contentType))
+      }
+      Body.read(req, bodyLimit).then((r) => {
+        if (!r.ok) return fail(r.problem)
+        const p = Body.parse(r.bytes)
+        if (!p.ok) return fail(p.problem)
+        runRoute(route, params, principal.tenant, p.value, parsed.query, path, search)
+      }, (e) => {
+        defect = e
+        fail(Problem.internal)
+      })
+    }
+
+    function baseUrl(): string {
+      if (options.publicUrl !== undefined) return `${options.publicUrl}/beta`
+      const host = firstHeader(req.headers.host)
+      const scheme = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http"
+      return `${scheme}://${host !== undefined && hostPattern.test(host) ? host : "localhost"}/beta`
+    }
+
+    function runRoute(route: Route, params: Record<string, string>, tenantId: string, body: unknown, query: OData.Query, path: string, search: string) {
+      const base = baseUrl()
+      const ctx: Ctx = {
+        params,
+        tenant: tenantId,
+        body,
+        query,
+        base,
+        path,
+        ifMatch: firstHeader(req.headers["if-match"])
+      }
+      const fiber = run(route.handler(ctx))
+      const exit = fiber.pollUnsafe()
+      if (exit !== undefined) reply(route, ctx, exit, search)
+      else fiber.addObserver((e) => reply(route, ctx, e, search))
+    }
+
+    function reply(route: Route, ctx: Ctx, exit: Exit.Exit<Reply, unknown>, search: string) {
+      if (Exit.isFailure(exit)) {
+        const cause = exit.cause
+        const failure = cause.reasons.find(Cause.isFailReason)
+        const p = failure !== undefined ? Problem.fromDomain(failure.error) : undefined
+        if (p !== undefined) return fail(p)
+        defect = failure !== undefined ? failure.error : Cause.squash(cause)
+        return fail(Problem.internal)
+      }
+      const r = exit.value
+      const minimal = (route.method === "PATCH" || route.method === "POST") && wantsMinimal(firstHeader(req.headers.prefer))
+      switch (r._tag) {
+        case "NoContent":
+          res.writeHead(204)
+          return res.end()
+        case "Text":
+          return send(200, r.text, "text/plain; charset=utf-8")
+        case "Entity": {
+          const out = OData.entity(r.value, ctx.query.select, OData.context(ctx.base, r.context))
+          const headers: Record<string, string> = { etag: out["@odata.etag"] as string, "odata-version": "4.0" }
+          if (r.status === 201) headers.location = `${ctx.base}${ctx.path.replace(/\/$/, "")}/${encodeURIComponent(String(r.value.id))}`
+          if (minimal) {
+            for (const k in headers) res.setHeader(k, headers[k]!)
+            res.setHeader("preference-applied", "return=minimal")
+            res.writeHead(204)
+            return res.end()
+          }
+          return send(r.status, JSON.stringify(out), JSON_TYPE, headers)
+        }
+        case "Collection": {
+          const out: Record<string, unknown> = { "@odata.context": OData.context(ctx.base, r.context) }
+          if (r.count !== undefined) out["@odata.count"] = r.count
+          out.value = r.items.map((i) => OData.entity(i, ctx.query.select))
+          if (r.next !== undefined) {
+            const params = new URLSearchParams(search)
+            params.delete("$skiptoken")
+            params.set("$skiptoken", OData.skipToken(r.next))
+            out["@odata.nextLink"] = `${ctx.base}${ctx.path}?${params.toString().replaceAll("%24", "$")}`
+          }
+          return send(200, JSON.stringify(out), JSON_TYPE, { "odata-version": "4.0" })
+        }
+      }
+    }
+  }
+}
+
+

@@ -1,0 +1,468 @@
+/**
+ * The store port on PostgreSQL, through `@effect/sql-pg`: for several server
+ * processes sharing one database.
+ *
+ * A `modify` is one transaction that locks the row (`SELECT … FOR UPDATE`),
+ * runs the pure `change` on what it read and writes the result, so concurrent
+ * PATCHes from any process serialise and none is lost. Primary keys include
+ * the tenant; every statement is scoped by `tenant_id`. Ids are `COLLATE "C"`,
+ * so pages are in bytewise order, as in SQLite and (for ASCII ids) the memory
+ * store. Migrations are versioned in `schema_migrations` and applied under a
+ * transaction-level advisory lock, so processes starting together do not race.
+ * Transactions that the engine aborts as a serialisation failure or deadlock
+ * (possible under SERIALIZABLE, e.g. on CockroachDB) are retried: `change`
+ * is pure, so running it again is safe.
+ *
+ * @since 0.1.0
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Option, Redacted, Result } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import { isSqlError, type SqlError } from "effect/sql/SqlError"
+import type { Assignment } from "../../core/src/Assignment.ts"
+import type * as AssignmentFilter from "../../core/src/AssignmentFilter.ts"
+import type { Configuration } from "../../core/src/Configuration.ts"
+import type { Group, Invitation, MemberRef, User } from "../../core/src/Directory.ts"
+import { EntityAlreadyExists, MemberAlreadyPresent, type StoreUnavailable } from "../../core/src/Errors.ts"
+import * as Store from "../../core/src/Store.ts"
+import type { Membership } from "../../core/src/Targeting.ts"
+import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
+import { assignmentColumns, fetchLimit, lastById, parse, toPage, unavailable } from "./StoreSql.ts"
+
+/** How to reach the database. */
+export interface Options {
+  /** A `postgres://` URL; keep it `Redacted` when it carries a password. */
+  readonly url: Redacted.Redacted<string> | string
+  /** The PostgreSQL schema to create (when missing) and use; `public` when not given. */
+  readonly schema?: string | undefined
+  /** The pool's size (default 10). */
+  readonly maxConnections?: number | undefined
+}
+
+/** One schema change, applied once and recorded in `schema_migrations`. */
+export interface Migration {
+  readonly version: number
+  readonly name: string
+  /** Statements run in order; `$schema` stands for the quoted schema name. */
+  readonly statements: ReadonlyArray<string>
+}
+
+const entityTable = (name: string) =>
+  `CREATE TABLE $schema.${name} (
+    tenant_id text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    version integer NOT NULL,
+    data text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+  )`
+
+/** The schema, as ordered migrations. JSON is kept as `text`: `jsonb` would reorder keys. */
+export const migrations: ReadonlyArray<Migration> = [
+  {
+    version: 1,
+    name: "initial",
+    statements: [
+      entityTable("configurations"),
+      entityTable("users"),
+      entityTable("groups"),
+      entityTable("invitations"),
+      `CREATE TABLE $schema.assignments (
+        tenant_id text COLLATE "C" NOT NULL,
+        configuration_id text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        version integer NOT NULL,
+        source text NOT NULL,
+        source_id text,
+        target_type text,
+        group_id text COLLATE "C",
+        data text NOT NULL,
+        PRIMARY KEY (tenant_id, configuration_id, id)
+      )`,
+      "CREATE INDEX assignments_by_target_type ON $schema.assignments (tenant_id, target_type)",
+      "CREATE INDEX assignments_by_group ON $schema.assignments (tenant_id, group_id)",
+      `CREATE TABLE $schema.memberships (
+        tenant_id text COLLATE "C" NOT NULL,
+        group_id text COLLATE "C" NOT NULL,
+        member_id text COLLATE "C" NOT NULL,
+        member_kind text NOT NULL,
+        PRIMARY KEY (tenant_id, group_id, member_id)
+      )`,
+      "CREATE INDEX memberships_by_member ON $schema.memberships (tenant_id, member_id)"
+    ]
+  }
+]
+
+/** A quoted SQL identifier. */
+const quote = (identifier: string): string => `"${identifier.replaceAll("\"", "\"\"")}"`
+
+/** A signed 64-bit advisory lock key for the schema (FNV-1a), as a decimal string. */
+export const lockKey = (schema: string): string => {
+  let h = 0xcbf29ce484222325n
+  for (const byte of new TextEncoder().encode(`@enrollment/store-adapter:${schema}`)) {
+    h = BigInt.asUintN(64, (h ^ BigInt(byte)) * 0x100000001b3n)
+  }
+  return BigInt.asIntN(64, h).toString()
+}
+
+type Row = Record<string, unknown>
+
+const isConflict = (e: unknown): boolean =>
+  isSqlError(e) && (e.reason._tag === "SerializationError" || e.reason._tag === "DeadlockError")
+
+/** Turns the engine's errors into `StoreUnavailable`, leaving domain errors as they are. */
+const orUnavailable = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R> =>
+  Effect.catchIf(self, isSqlError, (e) => Effect.fail(unavailable(e))) as any
+
+/**
+ * Makes the store over the `PgClient` in context, in `options.schema`, first
+ * bringing the schema up to date.
+ */
+export const make = (
+  options: { readonly schema?: string | undefined } = {}
+): Effect.Effect<Store.Store["Service"], StoreUnavailable, PgClient.PgClient> =>
+  Effect.gen(function*() {
+    const sql = yield* PgClient.PgClient
+    const schema = options.schema ?? "public"
+    const s = quote(schema)
+    const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
+    /** Runs `self` in one transaction, again when the engine aborted it as a conflict. */
+    const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, times: 20 }))
+
+    yield* orUnavailable(migrateWith(sql, schema))
+
+    const entitySet = <A extends { readonly id: string }>(
+      table: "configurations" | "users" | "groups" | "invitations",
+      entity: string,
+      onRemove?: (tenant: string, id: string) => Effect.Effect<unknown, SqlError>
+    ) => {
+      const t = `${s}.${table}`
+      const getSql = `SELECT data FROM ${t} WHERE tenant_id = $1 AND id = $2`
+      const insertRow = (tenant: string, value: A) =>
+        Effect.map(
+          query(
+            `INSERT INTO ${t} (tenant_id, id, version, data) VALUES ($1, $2, 1, $3) ON CONFLICT DO NOTHING RETURNING id`,
+            [tenant, value.id, JSON.stringify(value)]
+          ),
+          (rows) => rows.length > 0
+        )
+      return {
+        insertRow,
+        get: (tenant: string, id: string) =>
+          orUnavailable(Effect.map(query(getSql, [tenant, id]), (rows) =>
+            rows.length === 0 ? Option.none<A>() : Option.some(parse<A>(rows[0]!.data)))),
+        list: (tenant: string, page: Store.PageRequest) =>
+          orUnavailable(Effect.map(
+            page.after === undefined
+              ? query(`SELECT id, data FROM ${t} WHERE tenant_id = $1 ORDER BY id LIMIT $2`, [tenant, fetchLimit(page)])
+              : query(
+                `SELECT id, data FROM ${t} WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+                [tenant, page.after, fetchLimit(page)]
+              ),
+            (rows) => toPage(rows, page, (r) => parse<A>(r.data), (r) => r.id as string)
+          )),
+        insert: (tenant: string, value: A) =>
+          orUnavailable(Effect.flatMap(insertRow(tenant, value), (inserted) =>
+            inserted ? Effect.succeed(value) : Effect.fail(new EntityAlreadyExists({ entity, id: value.id })))),
+        modify: <E>(tenant: string, id: string, change: Store.Change<A, E>) =>
+          orUnavailable(transaction(Effect.gen(function*() {
+            const rows = yield* query(`${getSql} FOR UPDATE`, [tenant, id])
+            if (rows.length === 0) return Option.none<A>()
+            const current = parse<A>(rows[0]!.data)
+            const r = change(current)
+            if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
+            if (r.success !== current) {
+              yield* query(
+                `UPDATE ${t} SET data = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2`,
+                [tenant, id, JSON.stringify(r.success)]
+              )
+            }
+            return Option.some(r.success)
+          }))),
+        remove: (tenant: string, id: string) => {
+          const remove = Effect.map(
+            query(`DELETE FROM ${t} WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenant, id]),
+            (rows) => rows.length > 0
+          )
+          return orUnavailable(
+            onRemove === undefined ? remove : transaction(Effect.tap(remove, (removed) =>
+              removed ? onRemove(tenant, id) : Effect.void))
+          )
+        }
+      }
+    }
+
+    const a = `${s}.assignments`
+    const m = `${s}.memberships`
+    const aGetSql = `SELECT data FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
+    const removeAssignmentsOf = (tenant: string, configurationId: string) =>
+      query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2`, [tenant, configurationId])
+    const insertAssignment = (tenant: string, configurationId: string, value: Assignment) =>
+      Effect.map(
+        query(
+          `INSERT INTO ${a} (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
+           VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
+          [tenant, configurationId, value.id, ...assignmentColumns(value), JSON.stringify(value)]
+        ),
+        (rows) => rows.length > 0
+      )
+    /** The WHERE clause and parameters of an assignment list or count. */
+    const assignmentWhere = (
+      tenant: string,
+      configurationId: string,
+      after: string | undefined,
+      filter: AssignmentFilter.AssignmentFilter | undefined
+    ) => {
+      const params: Array<unknown> = [tenant, configurationId]
+      const bind = (v: unknown) => {
+        params.push(v)
+        return `$${params.length}`
+      }
+      let where = "tenant_id = $1 AND configuration_id = $2"
+      if (after !== undefined) where += ` AND id > ${bind(after)}`
+      if (filter !== undefined) where += ` AND ${AssignmentFilterSql.toSql(filter, bind)}`
+      return { where, params, bind }
+    }
+    // As in the memory store, only memberships in groups that exist are seen or removed through the member.
+    const groupExists = `EXISTS (SELECT 1 FROM ${s}.groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id)`
+    const removeMemberEverywhere = (tenant: string, memberId: string) =>
+      query(`DELETE FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}`, [tenant, memberId])
+
+    const configurations = entitySet<Configuration>(
+      "configurations",
+      "deviceEnrollmentConfiguration",
+      removeAssignmentsOf
+    )
+    const users = entitySet<User>("users", "user", removeMemberEverywhere)
+    const groups = entitySet<Group>("groups", "group", (tenant, id) =>
+      Effect.andThen(
+        query(`DELETE FROM ${m} WHERE tenant_id = $1 AND group_id = $2`, [tenant, id]),
+        removeMemberEverywhere(tenant, id)
+      ))
+    const invitations = entitySet<Invitation>("invitations", "invitation")
+
+    return Store.Store.of({
+      configurations: {
+        get: configurations.get,
+        list: configurations.list,
+        insert: configurations.insert,
+        modify: configurations.modify,
+        remove: configurations.remove,
+        getMany: (tenant, ids) =>
+          orUnavailable(Effect.map(
+            query(`SELECT id, data FROM ${s}.configurations WHERE tenant_id = $1 AND id = ANY($2::text[])`, [tenant, [
+              ...ids
+            ]]),
+            (rows) => {
+              const found = new Map<string, Configuration>()
+              for (const r of rows) found.set(r.id as string, parse(r.data))
+              return ids.flatMap((id) => {
+                const c = found.get(id)
+                return c === undefined ? [] : [c]
+              })
+            }
+          ))
+      },
+      assignments: {
+        get: (tenant, configurationId, id) =>
+          orUnavailable(Effect.map(query(aGetSql, [tenant, configurationId, id]), (rows) =>
+            rows.length === 0 ? Option.none() : Option.some(parse<Assignment>(rows[0]!.data)))),
+        list: (tenant, configurationId, page, filter) => {
+          const { bind, params, where } = assignmentWhere(tenant, configurationId, page.after, filter)
+          const text = `SELECT id, data FROM ${a} WHERE ${where} ORDER BY id LIMIT ${bind(fetchLimit(page))}`
+          return orUnavailable(Effect.map(
+            query(text, params),
+            (rows) => toPage(rows, page, (r) => parse<Assignment>(r.data), (r) => r.id as string)
+          ))
+        },
+        count: (tenant, configurationId, filter) => {
+          const { params, where } = assignmentWhere(tenant, configurationId, undefined, filter)
+          return orUnavailable(Effect.map(
+            query(`SELECT count(*) AS n FROM ${a} WHERE ${where}`, params),
+            (rows) => Number(rows[0]!.n)
+          ))
+        },
+        insert: (tenant, configurationId, value) =>
+          orUnavailable(Effect.flatMap(insertAssignment(tenant, configurationId, value), (inserted) =>
+            inserted
+              ? Effect.succeed(value)
+              : Effect.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id: value.id })))),
+        modify: (tenant, configurationId, id, change) =>
+          orUnavailable(transaction(Effect.gen(function*() {
+            const rows = yield* query(`${aGetSql} FOR UPDATE`, [tenant, configurationId, id])
+            if (rows.length === 0) return Option.none()
+            const current = parse<Assignment>(rows[0]!.data)
+            const r = change(current)
+            if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
+            const next = r.success
+            if (next !== current) {
+              yield* query(
+                `UPDATE ${a} SET data = $4, version = version + 1, source = $5, source_id = $6, target_type = $7,
+                 group_id = $8 WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`,
+                [tenant, configurationId, id, JSON.stringify(next), ...assignmentColumns(next)]
+              )
+            }
+            return Option.some(next)
+          }))),
+        remove: (tenant, configurationId, id) =>
+          orUnavailable(Effect.map(
+            query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3 RETURNING id`, [
+              tenant,
+              configurationId,
+              id
+            ]),
+            (rows) => rows.length > 0
+          )),
+        replace: (tenant, configurationId, values) =>
+          orUnavailable(transaction(Effect.gen(function*() {
+            yield* removeAssignmentsOf(tenant, configurationId)
+            for (const v of lastById(values)) yield* insertAssignment(tenant, configurationId, v)
+          }))),
+        concerning: (tenant, groupIds, configurationId) => {
+          const params: Array<unknown> = [tenant, [...groupIds]]
+          const scope = configurationId === undefined
+            ? `EXISTS (SELECT 1 FROM ${s}.configurations c WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`
+            : `a.configuration_id = $${params.push(configurationId)}`
+          return orUnavailable(Effect.map(
+            query(
+              `SELECT a.configuration_id, a.data FROM ${a} AS a
+               WHERE a.tenant_id = $1
+                 AND (a.target_type = 'allLicensedUsersAssignmentTarget' OR a.group_id = ANY($2::text[]))
+                 AND ${scope}
+               ORDER BY a.configuration_id, a.id`,
+              params
+            ),
+            (rows) =>
+              rows.map((r) => ({ configurationId: r.configuration_id as string, assignment: parse<Assignment>(r.data) }))
+          ))
+        }
+      },
+      users: {
+        get: users.get,
+        list: users.list,
+        insert: users.insert,
+        modify: users.modify,
+        remove: users.remove
+      },
+      groups: {
+        get: groups.get,
+        list: groups.list,
+        insert: groups.insert,
+        remove: groups.remove,
+        members: (tenant, groupId, page) =>
+          orUnavailable(Effect.map(
+            page.after === undefined
+              ? query(
+                `SELECT member_id, member_kind FROM ${m} WHERE tenant_id = $1 AND group_id = $2
+                 ORDER BY member_id LIMIT $3`,
+                [tenant, groupId, fetchLimit(page)]
+              )
+              : query(
+                `SELECT member_id, member_kind FROM ${m} WHERE tenant_id = $1 AND group_id = $2 AND member_id > $3
+                 ORDER BY member_id LIMIT $4`,
+                [tenant, groupId, page.after, fetchLimit(page)]
+              ),
+            (rows) =>
+              toPage(
+                rows,
+                page,
+                (r): MemberRef => ({ kind: r.member_kind as MemberRef["kind"], id: r.member_id as string }),
+                (r) => r.member_id as string
+              )
+          )),
+        addMember: (tenant, groupId, member) =>
+          orUnavailable(Effect.flatMap(
+            query(
+              `INSERT INTO ${m} (tenant_id, group_id, member_id, member_kind) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING RETURNING member_id`,
+              [tenant, groupId, member.id, member.kind]
+            ),
+            (rows) =>
+              rows.length > 0 ? Effect.void : Effect.fail(new MemberAlreadyPresent({ groupId, memberId: member.id }))
+          )),
+        removeMember: (tenant, groupId, memberId) =>
+          orUnavailable(Effect.map(
+            query(`DELETE FROM ${m} WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3 RETURNING member_id`, [
+              tenant,
+              groupId,
+              memberId
+            ]),
+            (rows) => rows.length > 0
+          )),
+        groupsOf: (tenant, memberIds) =>
+          orUnavailable(Effect.map(
+            query(
+              `SELECT m.group_id, m.member_id FROM ${m} AS m
+               WHERE m.tenant_id = $1 AND m.member_id = ANY($2::text[]) AND ${groupExists}
+               ORDER BY m.group_id, m.member_id`,
+              [tenant, [...memberIds]]
+            ),
+            (rows) => rows.map((r): Membership => ({ groupId: r.group_id as string, memberId: r.member_id as string }))
+          ))
+      },
+      invitations: {
+        get: invitations.get,
+        list: invitations.list,
+        remove: invitations.remove,
+        insert: (tenant, invitation, user) =>
+          orUnavailable(transaction(Effect.gen(function*() {
+            if (!(yield* invitations.insertRow(tenant, invitation))) {
+              return yield* new EntityAlreadyExists({ entity: "invitation", id: invitation.id })
+            }
+            if (!(yield* users.insertRow(tenant, user))) {
+              return yield* new EntityAlreadyExists({ entity: "user", id: user.id })
+            }
+            return invitation
+          })))
+      },
+      ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
+    })
+  })
+
+/**
+ * Applies the migrations `schema` lacks, in one transaction under an advisory
+ * lock, and returns the versions it applied (none when the schema is current).
+ */
+export const migrateWith = (sql: PgClient.PgClient, schema: string): Effect.Effect<ReadonlyArray<number>, SqlError> => {
+  const s = quote(schema)
+  return sql.withTransaction(Effect.gen(function*() {
+    yield* sql.unsafe("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey(schema)])
+    const exists = yield* sql.unsafe("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema])
+    if (exists.length === 0) yield* sql.unsafe(`CREATE SCHEMA ${s}`).unprepared
+    yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`).unprepared
+    const done = new Set(
+      (yield* sql.unsafe<Row>(`SELECT version FROM ${s}.schema_migrations`)).map((r) => Number(r.version))
+    )
+    const applied: Array<number> = []
+    for (const m of migrations) {
+      if (done.has(m.version)) continue
+      for (const statement of m.statements) yield* sql.unsafe(statement.replaceAll("$schema", s)).unprepared
+      yield* sql.unsafe(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name])
+      applied.push(m.version)
+    }
+    return applied
+  }))
+}
+
+/** The store over a `PgClient` provided from outside (its pool shared with other users). */
+export const layerClient = (
+  options: { readonly schema?: string | undefined } = {}
+): Layer.Layer<Store.Store, StoreUnavailable, PgClient.PgClient> => Layer.effect(Store.Store, make(options))
+
+/** The store on the database at `options.url`, with its own connection pool. */
+export const layer = (options: Options): Layer.Layer<Store.Store, StoreUnavailable> =>
+  Layer.effect(
+    Store.Store,
+    Effect.gen(function*() {
+      const client = yield* PgClient.make({
+        url: Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url),
+        maxConnections: options.maxConnections ?? 10,
+        applicationName: "@enrollment/store-adapter"
+      }).pipe(Effect.mapError(unavailable))
+      return yield* Effect.provideService(make({ schema: options.schema }), PgClient.PgClient, client)
+    })
+  ).pipe(Layer.provide(Reactivity.layer))

@@ -1,0 +1,58 @@
+/**
+ * What the SQL stores share: the row shape of an assignment, keyset paging
+ * from a `LIMIT n + 1` read, and the mapping of engine failures to
+ * `StoreUnavailable`.
+ *
+ * Every entity is stored as the JSON text of its value, verbatim (the values
+ * are the canonical Graph JSON, so key order and content come back exactly as
+ * given), next to the columns the port looks it up by.
+ *
+ * @since 0.1.0
+ */
+import * as AssignmentFilter from "../../core/src/AssignmentFilter.ts"
+import type { Assignment } from "../../core/src/Assignment.ts"
+import { StoreUnavailable } from "../../core/src/Errors.ts"
+import type * as Store from "../../core/src/Store.ts"
+
+/** The indexed columns of an assignment, in the order the statements bind them. */
+export const assignmentColumns = (a: Assignment): readonly [string, string | null, string | null, string | null] => {
+  const c = AssignmentFilter.columnsOf(a)
+  return [c.source, c.sourceId, c.targetType, c.groupId]
+}
+
+/** The row limit to ask the engine for: one more than the page, to learn whether more exist. */
+export const fetchLimit = (page: Store.PageRequest): number =>
+  // A negative limit never fills a page in the memory store: every item comes back.
+  page.limit < 0 ? 2_147_483_647 : Math.floor(page.limit) + 1
+
+/**
+ * A page from rows read with {@link fetchLimit}: at most `limit` items, and the
+ * id of the last one when more exist (never when the page is empty).
+ */
+export const toPage = <R, A>(
+  rows: ReadonlyArray<R>,
+  page: Store.PageRequest,
+  item: (row: R) => A,
+  idOf: (row: R) => string
+): Store.Page<A> => {
+  const limit = page.limit < 0 ? rows.length : Math.floor(page.limit)
+  const more = rows.length > limit
+  const kept = more ? rows.slice(0, limit) : rows
+  return {
+    items: kept.map(item),
+    next: more && kept.length > 0 ? idOf(kept[kept.length - 1]!) : undefined
+  }
+}
+
+/** The store failed; the operation did not happen (or, for a lost commit acknowledgement, may have). */
+export const unavailable = (cause: unknown): StoreUnavailable => new StoreUnavailable({ cause })
+
+/** Reads stored JSON text back into the value it was written from. */
+export const parse = <A>(text: unknown): A => JSON.parse(text as string) as A
+
+/** Keeps the last value given for each id, in id order of first appearance (as a Map does). */
+export const lastById = <A extends { readonly id: string }>(values: ReadonlyArray<A>): ReadonlyArray<A> => {
+  const m = new Map<string, A>()
+  for (const v of values) m.set(v.id, v)
+  return [...m.values()]
+}

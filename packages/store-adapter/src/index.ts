@@ -1,0 +1,15 @@
+/**
+ * The store port of `@enrollment/core`, on SQLite (embedded, the default) and
+ * on PostgreSQL (several server processes sharing one database).
+ *
+ * @since 0.1.0
+ */
+
+/** The store on a SQLite file through `node:sqlite`. */
+export * as SqliteStore from "./SqliteStore.ts"
+
+/** The store on PostgreSQL through `@effect/sql-pg`. */
+export * as PostgresStore from "./PostgresStore.ts"
+
+/** An assignment `$filter` as a SQL condition. */
+export * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
