@@ -255,6 +255,7 @@ export const entity = (value: Record<string, unknown>, select: ReadonlyArray<str
   if (ctx !== undefined) out["@odata.context"] = ctx
   out["@odata.etag"] = ETag.of(value)
   if (select === undefined) {
+    if (value["@odata.type"] !== undefined) out["@odata.type"] = value["@odata.type"]
     for (const k of Object.keys(value)) Object.defineProperty(out, k, { value: value[k], enumerable: true, writable: true, configurable: true })
   } else {
     out["@odata.type"] = value["@odata.type"]

@@ -1,0 +1,96 @@
+/**
+ * Request bodies: `--body` as inline JSON, `@file.json`, or `-` for standard
+ * input; and the expanded flags (`--target-type group --group-id g …`) that
+ * build the common bodies without writing JSON. Flags win over `--body` where
+ * both say something.
+ *
+ * @since 0.1.0
+ */
+import { readFile } from "node:fs/promises"
+import * as Effect from "effect/Effect"
+import { usage } from "./Failure.ts"
+
+const readStdin = async (): Promise<string> => {
+  const chunks: Array<Buffer> = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString("utf8")
+}
+
+/** The text of a `--body` value. */
+export const text = (raw: string) =>
+  Effect.tryPromise({
+    try: () => raw === "-" ? readStdin() : raw.startsWith("@") ? readFile(raw.slice(1), "utf8") : Promise.resolve(raw),
+    catch: (e) => usage(`--body: cannot read ${raw === "-" ? "standard input" : raw.slice(1)}: ${(e as Error).message}`)
+  })
+
+/** Parses JSON text, or a usage error naming the source. */
+export const parseJson = (source: string, text: string) =>
+  Effect.try({
+    try: () => JSON.parse(text) as unknown,
+    catch: (e) => usage(`${source}: invalid JSON: ${(e as Error).message}`)
+  })
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+
+/**
+ * The body of a request: `--body` (if given) with the expanded flags merged in
+ * (a `target` object from flags merges into the body's target). With neither,
+ * `fallback` (for PATCH: `{}`; for create: `{}` too, the service says what is missing).
+ */
+export const resolve = (raw: string | undefined, fields: Record<string, unknown>, fallback: unknown = {}) =>
+  Effect.gen(function*() {
+    const base = raw === undefined ? undefined : yield* Effect.flatMap(text(raw), (t) => parseJson("--body", t))
+    if (Object.keys(fields).length === 0) return base === undefined ? fallback : base
+    if (base !== undefined && !isObject(base)) return yield* usage("--body must be a JSON object when combined with other flags")
+    const out: Record<string, unknown> = { ...base }
+    for (const [k, v] of Object.entries(fields)) {
+      out[k] = k === "target" && isObject(v) && isObject(out.target) ? { ...out.target, ...v } : v
+    }
+    return out
+  })
+
+/** The target types the `--target-type` flag takes, and the Graph types they name (`none`: no target). */
+export const targetTypes = {
+  group: "groupAssignmentTarget",
+  "exclusion-group": "exclusionGroupAssignmentTarget",
+  "all-devices": "allDevicesAssignmentTarget",
+  "all-licensed-users": "allLicensedUsersAssignmentTarget",
+  "configuration-manager-collection": "configurationManagerCollectionAssignmentTarget",
+  none: null
+} as const
+export type TargetTypeFlag = keyof typeof targetTypes
+
+/** The expanded assignment flags. */
+export interface AssignmentFlags {
+  readonly targetType?: TargetTypeFlag | undefined
+  readonly groupId?: string | undefined
+  readonly collectionId?: string | undefined
+  readonly filterId?: string | undefined
+  readonly filterType?: "none" | "include" | "exclude" | undefined
+  readonly source?: "direct" | "policySets" | undefined
+  readonly sourceId?: string | undefined
+  readonly id?: string | undefined
+}
+
+/** The partial assignment body the expanded flags describe. */
+export const assignmentFields = (f: AssignmentFlags): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  if (f.id !== undefined) out.id = f.id
+  const target: Record<string, unknown> = {}
+  if (f.targetType !== undefined && targetTypes[f.targetType] !== null) {
+    target["@odata.type"] = `#microsoft.graph.${targetTypes[f.targetType]}`
+  }
+  if (f.groupId !== undefined) target.groupId = f.groupId
+  if (f.collectionId !== undefined) target.collectionId = f.collectionId
+  if (f.filterId !== undefined) target.deviceAndAppManagementAssignmentFilterId = f.filterId
+  if (f.filterType !== undefined) target.deviceAndAppManagementAssignmentFilterType = f.filterType
+  if (f.targetType === "none") out.target = null
+  else if (Object.keys(target).length > 0) out.target = target
+  if (f.source !== undefined) out.source = f.source
+  if (f.sourceId !== undefined) out.sourceId = f.sourceId
+  return out
+}
+
+/** Drops undefined entries (flags not given). */
+export const defined = (fields: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))

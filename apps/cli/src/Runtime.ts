@@ -1,0 +1,152 @@
+/**
+ * What a command does once parsed: choose the mode from the settings, build the
+ * backend, run the operation and print its answer. Loaded by the entry point
+ * only when a command runs, so `--help` stays fast.
+ *
+ * @since 0.1.0
+ */
+import { readFile } from "node:fs/promises"
+import * as path from "node:path"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Backend, type LocalSettings } from "./Backend.ts"
+import { CommandFailed, usage } from "./Failure.ts"
+import type { Operation } from "./Operation.ts"
+import * as Output from "./Output.ts"
+import { defaultDataDir, defaultTenant, type Globals, secretFile, sqliteFile, withEnvironment } from "./Settings.ts"
+
+export * as Body from "./Body.ts"
+
+/** The mode the settings choose. */
+export type Mode =
+  | { readonly _tag: "Remote"; readonly baseUrl: string }
+  | { readonly _tag: "Local"; readonly settings: LocalSettings }
+
+/** Chooses the mode: flags first, then the environment; naming both a base URL and a store is a usage error. */
+export const modeOf = (raw: Globals): Effect.Effect<Mode, CommandFailed> => {
+  const g = withEnvironment(raw)
+  const pick = (source: Globals, from: string): Effect.Effect<Mode | undefined, CommandFailed> => {
+    const local = source.store !== undefined || source.databaseUrl !== undefined
+    if (source.baseUrl !== undefined && local) {
+      return Effect.fail(usage(`${from} name both a base URL (remote mode) and a store (local mode); choose one`))
+    }
+    if (source.baseUrl !== undefined) return Effect.succeed({ _tag: "Remote", baseUrl: source.baseUrl })
+    if (local) return Effect.map(localSettings(g, source), (settings) => ({ _tag: "Local", settings }))
+    return Effect.succeed(undefined)
+  }
+  return Effect.gen(function*() {
+    const mode = (yield* pick(g.fromFlags, "the flags")) ?? (yield* pick(
+      { ...g, baseUrl: g.fromFlags.baseUrl ?? process.env.ENROLLCTL_BASE_URL ?? undefined },
+      "the ENROLLCTL_* variables"
+    ))
+    if (mode === undefined) {
+      return yield* usage(
+        "no backend: pass --base-url URL (remote, or ENROLLCTL_BASE_URL) or --store sqlite [--data-dir DIR] / --database-url URL (local)"
+      )
+    }
+    return mode
+  })
+}
+
+const localSettings = (g: Globals, source: Globals): Effect.Effect<LocalSettings, CommandFailed> => {
+  const store = source.store ?? (source.databaseUrl !== undefined ? "postgres" : g.store ?? "sqlite")
+  const tenant = g.tenant ?? defaultTenant
+  const debug = g.debug
+  switch (store) {
+    case "sqlite":
+      return Effect.succeed({
+        store: { _tag: "sqlite", filename: path.join(g.dataDir ?? defaultDataDir, sqliteFile) },
+        tenant,
+        debug
+      })
+    case "postgres": {
+      const url = g.databaseUrl
+      if (url === undefined) return Effect.fail(usage("--store postgres needs --database-url (or ENROLLCTL_DATABASE_URL)"))
+      return Effect.succeed({ store: { _tag: "postgres", url }, tenant, debug })
+    }
+    case "memory":
+      return Effect.succeed({ store: { _tag: "memory" }, tenant, debug })
+    default:
+      return Effect.fail(usage(`--store: expected sqlite, postgres or memory, got '${String(store)}'`))
+  }
+}
+
+/** Reads the server's HS256 secret from its data directory. */
+export const readSecret = (dataDir: string) =>
+  Effect.tryPromise({
+    try: () => readFile(path.join(dataDir, secretFile), "utf8"),
+    catch: (e) =>
+      new CommandFailed({
+        code: "SecretUnavailable",
+        detail: `cannot read the server's secret ${path.join(dataDir, secretFile)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        exit: "auth"
+      })
+  }).pipe(Effect.map((s) => s.trim()))
+
+/** Mints an HS256 token with the server's secret (the http-adapter's own minting). */
+export const mint = (options: {
+  readonly dataDir: string
+  readonly tenant: string
+  readonly scopes?: ReadonlyArray<string> | undefined
+  readonly roles?: ReadonlyArray<string> | undefined
+  readonly subject?: string | undefined
+  readonly expiresIn?: string | number | undefined
+}) =>
+  Effect.gen(function*() {
+    const secret = yield* readSecret(options.dataDir)
+    const { Token } = yield* Effect.promise(() => import("@enrollment/http-adapter"))
+    return yield* Effect.tryPromise({
+      try: () =>
+        Token.mint({
+          secret,
+          tenant: options.tenant,
+          scopes: options.scopes,
+          roles: options.roles,
+          subject: options.subject,
+          expiresIn: options.expiresIn
+        }),
+      catch: (e) => usage(`cannot mint a token: ${(e as Error).message}`)
+    })
+  })
+
+/** The backend the settings choose. */
+export const backendLayer = (raw: Globals): Layer.Layer<Backend, CommandFailed> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const mode = yield* modeOf(raw)
+    const g = withEnvironment(raw)
+    if (mode._tag === "Local") {
+      const Local = yield* Effect.promise(() => import("./Local.ts"))
+      return Local.layer(mode.settings) as Layer.Layer<Backend, CommandFailed>
+    }
+    const token = g.token ?? (yield* mint({
+      dataDir: g.dataDir ?? defaultDataDir,
+      tenant: g.tenant ?? defaultTenant,
+      expiresIn: "10m"
+    }).pipe(
+      Effect.mapError((e) =>
+        new CommandFailed({
+          code: e.code,
+          detail: `no token: pass --token (or ENROLLCTL_TOKEN), or --data-dir of a server with a local secret (${e.detail})`,
+          exit: "auth"
+        })
+      )
+    ))
+    const Remote = yield* Effect.promise(() => import("./Remote.ts"))
+    return Remote.layer({ baseUrl: mode.baseUrl, token, debug: g.debug })
+  }))
+
+/** Prints text to standard output. */
+export const print = (text: string) => Effect.sync(() => { if (text !== "") process.stdout.write(text) })
+
+/** Runs an operation on the chosen backend and prints its answer. */
+export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFailed>) =>
+  Effect.gen(function*() {
+    const operation = yield* plan
+    const g = withEnvironment(raw)
+    const answer = yield* Effect.gen(function*() {
+      const backend = yield* Backend
+      return yield* backend.run(operation)
+    }).pipe(Effect.provide(backendLayer(raw)))
+    const format = Output.formatOf(g.output, process.stdout.isTTY === true)
+    yield* print(Output.render(answer, { format, select: Output.parseSelect(g.select) }))
+  })

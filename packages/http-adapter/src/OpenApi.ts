@@ -1,0 +1,149 @@
+/**
+ * The OpenAPI 3.1 description of the `/beta` face, generated from the route
+ * table (paths, methods, permissions, query options) and the core's schemas
+ * (Schema → JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import type { Route } from "./Routes.ts"
+
+type Json = Record<string, unknown>
+
+const toRef = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replaceAll("#/$defs/", "#/components/schemas/"))
+
+const errorSchema = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message", "innerError"],
+      properties: {
+        code: { type: "string" },
+        message: { type: "string" },
+        innerError: {
+          type: "object",
+          properties: {
+            date: { type: "string", format: "date-time" },
+            "request-id": { type: "string" },
+            "client-request-id": { type: "string" }
+          }
+        }
+      }
+    }
+  }
+}
+
+const queryParams: Record<string, Json> = {
+  $top: { name: "$top", in: "query", schema: { type: "integer", minimum: 1, maximum: 999 }, description: "Page size (default 100)" },
+  $skiptoken: { name: "$skiptoken", in: "query", schema: { type: "string" }, description: "Opaque continuation token from @odata.nextLink" },
+  $count: { name: "$count", in: "query", schema: { type: "boolean" }, description: "Include @odata.count" },
+  $select: { name: "$select", in: "query", schema: { type: "string" }, description: "Comma-separated properties" },
+  $filter: {
+    name: "$filter",
+    in: "query",
+    schema: { type: "string" },
+    description: "source eq '…', sourceId eq '…', target/groupId eq '…', isof(target,'microsoft.graph.X'), and / or, parentheses"
+  }
+}
+const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
+  none: [],
+  entity: ["$select"],
+  collection: ["$top", "$skiptoken", "$count", "$select"],
+  assignments: ["$top", "$skiptoken", "$count", "$select", "$filter"]
+}
+
+const errorResponses = (route: Route): Json => {
+  const out: Json = {}
+  const add = (status: number, description: string) => {
+    out[String(status)] = { description, content: { "application/json": { schema: { $ref: "#/components/schemas/error" } } } }
+  }
+  add(400, "BadRequest")
+  add(401, "InvalidAuthenticationToken")
+  add(403, "Authorization_RequestDenied")
+  add(404, "itemNotFound")
+  if (route.method === "PATCH" || route.method === "DELETE") add(412, "preconditionFailed")
+  if (route.method === "POST") add(409, "Conflict")
+  if (route.request !== undefined) {
+    add(413, "RequestEntityTooLarge")
+    add(415, "UnsupportedMediaType")
+  }
+  add(429, "TooManyRequests")
+  add(503, "ServiceUnavailable")
+  return out
+}
+
+/** The OpenAPI 3.1 document for the routes. */
+export const document = (routes: ReadonlyArray<Route>): Json => {
+  const components: Record<string, unknown> = { error: errorSchema }
+  const schemaRef = (s: Schema.Top): unknown => {
+    const doc = Schema.toJsonSchemaDocument(s as any)
+    for (const [k, v] of Object.entries(doc.definitions)) components[k] = toRef(v)
+    return toRef(doc.schema)
+  }
+  const paths: Record<string, Json> = {}
+  for (const r of routes) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string", minLength: 1, maxLength: 128 },
+      description: "Key; the OData form x('{key}') addresses the same entity"
+    }))
+    const success: Json = { description: r.response.status === 204 ? "No Content" : r.response.status === 201 ? "Created" : "OK" }
+    if (r.response.text) success.content = { "text/plain": { schema: { type: "integer" } } }
+    else if (r.response.schema !== undefined) {
+      const one = schemaRef(r.response.schema)
+      success.content = {
+        "application/json": {
+          schema: r.response.collection
+            ? {
+              type: "object",
+              properties: {
+                "@odata.context": { type: "string" },
+                "@odata.count": { type: "integer" },
+                "@odata.nextLink": { type: "string" },
+                value: { type: "array", items: one }
+              }
+            }
+            : one
+        }
+      }
+    }
+    const op: Json = {
+      operationId: r.operationId,
+      summary: r.summary,
+      tags: [r.tag],
+      description: `Permissions (any one): ${r.permission.anyOf.join(", ")}`,
+      security: [{ bearer: [] }],
+      parameters: [
+        ...params,
+        ...queryFor[r.query].map((q) => queryParams[q]),
+        ...(r.method === "PATCH" || r.method === "DELETE" ? [{ name: "If-Match", in: "header", schema: { type: "string" } }] : []),
+        ...(r.method === "PATCH" || r.method === "POST" ? [{ name: "Prefer", in: "header", schema: { type: "string", example: "return=minimal" } }] : [])
+      ],
+      responses: { [String(r.response.status)]: success, ...errorResponses(r) }
+    }
+    if (r.request !== undefined) {
+      op.requestBody = { required: true, content: { "application/json": { schema: schemaRef(r.request) } } }
+    }
+    const p = `/beta${r.path}`
+    paths[p] ??= {}
+    paths[p][r.method.toLowerCase()] = op
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Enrollment configuration assignments (Microsoft Graph beta face)",
+      version: "0.1.0",
+      description: "The Graph (beta) endpoints for device enrollment configurations, their assignments, and the directory objects they target."
+    },
+    servers: [{ url: "/" }],
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } }
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Test support: an in-process server on an ephemeral port over a fresh store,
+ * with an HS256 secret, and a small fetch wrapper that mints tokens.
+ */
+import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
+import { Layer, ManagedRuntime } from "effect"
+import { Listen, Server, Token } from "../src/index.ts"
+
+export const secret = "test-secret-of-at-least-32-bytes-long!!"
+
+export interface TestServer {
+  readonly url: string
+  readonly base: string
+  readonly close: () => Promise<void>
+  readonly token: (options?: { tenant?: string; scopes?: ReadonlyArray<string>; roles?: ReadonlyArray<string>; subject?: string }) => Promise<string>
+  readonly request: (method: string, path: string, options?: {
+    body?: unknown
+    raw?: string | Uint8Array
+    headers?: Record<string, string>
+    tenant?: string
+    scopes?: ReadonlyArray<string>
+    token?: string | null
+  }) => Promise<{ status: number; headers: Headers; text: string; json: any }>
+  readonly logs: Array<Server.RequestLog>
+}
+
+export const start = async (options: {
+  store?: Layer.Layer<Store>
+  rateLimit?: { ratePerSecond: number; burst: number }
+  bodyLimit?: number
+  tls?: { cert: string; key: string }
+} = {}): Promise<TestServer> => {
+  const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
+    Layer.provideMerge(options.store ?? MemoryStore.layer)
+  )
+  const runtime = ManagedRuntime.make(services)
+  const context = await runtime.context()
+  const logs: Array<Server.RequestLog> = []
+  const handler = Server.makeHandler({
+    context,
+    auth: { hs256Secret: secret },
+    rateLimit: options.rateLimit,
+    bodyLimit: options.bodyLimit,
+    log: (l) => logs.push(l)
+  })
+  const running = await Listen.listen(handler, { port: 0, tls: options.tls })
+  const tokens = new Map<string, string>()
+  const token: TestServer["token"] = async (o = {}) => {
+    const key = JSON.stringify(o)
+    let t = tokens.get(key)
+    if (t === undefined) {
+      t = await Token.mint({ secret, tenant: o.tenant ?? "tenant-a", scopes: o.scopes, roles: o.roles, subject: o.subject ?? "tester" })
+      tokens.set(key, t)
+    }
+    return t
+  }
+  const request: TestServer["request"] = async (method, path, o = {}) => {
+    const headers: Record<string, string> = { ...o.headers }
+    if (o.token !== null) {
+      headers.authorization ??= `Bearer ${o.token ?? (await token({ tenant: o.tenant, scopes: o.scopes }))}`
+    }
+    let body: string | Uint8Array | undefined = o.raw
+    if (o.body !== undefined) {
+      body = JSON.stringify(o.body)
+      headers["content-type"] ??= "application/json"
+    }
+    const res = await fetch(`${running.url}${path.startsWith("/") ? path : `/beta/${path}`}`, { method, headers, body })
+    const text = await res.text()
+    let json: any
+    try {
+      json = text === "" ? undefined : JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: res.status, headers: res.headers, text, json }
+  }
+  return {
+    url: running.url,
+    base: `${running.url}/beta`,
+    close: async () => {
+      await running.close(2000)
+      await runtime.dispose()
+    },
+    token,
+    request,
+    logs
+  }
+}
+
+/** Asserts the SPEC 6 error shape and returns the error. */
+export const errorOf = (r: { json: any; headers: Headers }) => {
+  const e = r.json?.error
+  if (typeof e?.code !== "string" || typeof e?.message !== "string" || typeof e?.innerError?.["request-id"] !== "string" ||
+    typeof e?.innerError?.date !== "string" || typeof e?.innerError?.["client-request-id"] !== "string") {
+    throw new Error(`not an error body: ${JSON.stringify(r.json)}`)
+  }
+  if (r.headers.get("request-id") !== e.innerError["request-id"]) throw new Error("request-id header and body differ")
+  return e as { code: string; message: string }
+}
