@@ -106,12 +106,19 @@ const kindOf = (row: Row): string => {
   return "other"
 }
 
-const columnsFor = (rows: ReadonlyArray<Row>, select: ReadonlyArray<string> | undefined): ReadonlyArray<Column> => {
+/** The kind of entity an operation answers with (for the columns of an empty table). */
+export const kindOfOperation = (tag: string): string => {
+  const noun = tag.split(".")[0]
+  if (tag === "invitations.invitedUser") return "user"
+  return ({ assignments: "assignment", configurations: "configuration", users: "user", groups: "group", members: "directoryObject", invitations: "invitation" } as Record<string, string>)[noun ?? ""] ?? "other"
+}
+
+const columnsFor = (rows: ReadonlyArray<Row>, select: ReadonlyArray<string> | undefined, hint?: string): ReadonlyArray<Column> => {
   if (select !== undefined) {
     return select.map((k): Column => [k.toUpperCase(), k === "target" ? (r) => targetText(r.target) : (r) => r[k]])
   }
   const kinds = new Set(rows.map(kindOf))
-  const kind = kinds.size === 1 ? [...kinds][0]! : [...kinds].every((k) => k === "user" || k === "group") ? "directoryObject" : "other"
+  const kind = rows.length === 0 && hint !== undefined ? hint : kinds.size === 1 ? [...kinds][0]! : [...kinds].every((k) => k === "user" || k === "group") ? "directoryObject" : "other"
   const set = columnSets[kind]
   if (set !== undefined) return set
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !k.startsWith("@odata.") || k === "@odata.type")
@@ -126,8 +133,8 @@ const cellText = (v: unknown): string => {
 }
 
 /** Rows as aligned columns, headers first. */
-export const table = (rows: ReadonlyArray<Row>, select?: ReadonlyArray<string>): string => {
-  const columns = columnsFor(rows, select)
+export const table = (rows: ReadonlyArray<Row>, select?: ReadonlyArray<string>, hint?: string): string => {
+  const columns = columnsFor(rows, select, hint)
   const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => cellText(f(r))))]
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)))
   return cells.map((line) => line.map((c, i) => (i === line.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd())
@@ -176,9 +183,9 @@ const inlineYaml = (v: unknown): string =>
 /** The text to print for an answer (empty for none). */
 export const render = (
   answer: Answer,
-  options: { readonly format: Format; readonly select?: ReadonlyArray<string> | undefined }
+  options: { readonly format: Format; readonly select?: ReadonlyArray<string> | undefined; readonly kind?: string | undefined }
 ): string => {
-  const { format, select } = options
+  const { format, select, kind } = options
   switch (answer._tag) {
     case "None":
       return ""
@@ -186,13 +193,13 @@ export const render = (
       const value = pick(answer.value, select)
       if (format === "json") return `${JSON.stringify(value, null, 2)}\n`
       if (format === "yaml") return yaml(value)
-      return table([answer.value], select)
+      return table([answer.value], select, kind)
     }
     case "List": {
       const items = answer.items.map((r) => pick(r, select))
       if (format === "json") return `${JSON.stringify(items, null, 2)}\n`
       if (format === "yaml") return yaml(items)
-      return table(answer.items, select)
+      return table(answer.items, select, kind)
     }
   }
 }

@@ -165,7 +165,7 @@ export const client = (settings: RemoteSettings) => {
     }).pipe(Effect.flatMap((res) => res.status >= 400 ? Effect.fail(failureOf(res)) : Effect.succeed(res)))
 
   const urlOf = (req: Request) => {
-    const url = new URL(`${base}/${req.path}`)
+    const url = new URL(/^https?:\/\//.test(req.path) ? req.path : `${base}/${req.path}`)
     for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, v)
     return url.toString()
   }

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Backend, type LocalSettings } from "./Backend.ts"
+import { Backend, type LocalSettings, type RemoteSettings } from "./Backend.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import type { Operation } from "./Operation.ts"
 import * as Output from "./Output.ts"
@@ -109,15 +109,15 @@ export const mint = (options: {
     })
   })
 
-/** The backend the settings choose. */
-export const backendLayer = (raw: Globals): Layer.Layer<Backend, CommandFailed> =>
-  Layer.unwrap(Effect.gen(function*() {
+/** The settings of the chosen mode, the remote token resolved (given, or minted from the local secret). */
+export const resolveMode = (raw: Globals): Effect.Effect<
+  { readonly _tag: "Remote"; readonly settings: RemoteSettings } | { readonly _tag: "Local"; readonly settings: LocalSettings },
+  CommandFailed
+> =>
+  Effect.gen(function*() {
     const mode = yield* modeOf(raw)
+    if (mode._tag === "Local") return mode
     const g = withEnvironment(raw)
-    if (mode._tag === "Local") {
-      const Local = yield* Effect.promise(() => import("./Local.ts"))
-      return Local.layer(mode.settings) as Layer.Layer<Backend, CommandFailed>
-    }
     const token = g.token ?? (yield* mint({
       dataDir: g.dataDir ?? defaultDataDir,
       tenant: g.tenant ?? defaultTenant,
@@ -131,8 +131,19 @@ export const backendLayer = (raw: Globals): Layer.Layer<Backend, CommandFailed> 
         })
       )
     ))
+    return { _tag: "Remote" as const, settings: { baseUrl: mode.baseUrl, token, debug: g.debug } }
+  })
+
+/** The backend the settings choose. */
+export const backendLayer = (raw: Globals): Layer.Layer<Backend, CommandFailed> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const mode = yield* resolveMode(raw)
+    if (mode._tag === "Local") {
+      const Local = yield* Effect.promise(() => import("./Local.ts"))
+      return Local.layer(mode.settings) as Layer.Layer<Backend, CommandFailed>
+    }
     const Remote = yield* Effect.promise(() => import("./Remote.ts"))
-    return Remote.layer({ baseUrl: mode.baseUrl, token, debug: g.debug })
+    return Remote.layer(mode.settings)
   }))
 
 /** Prints text to standard output. */
@@ -148,5 +159,36 @@ export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFail
       return yield* backend.run(operation)
     }).pipe(Effect.provide(backendLayer(raw)))
     const format = Output.formatOf(g.output, process.stdout.isTTY === true)
-    yield* print(Output.render(answer, { format, select: Output.parseSelect(g.select) }))
+    yield* print(Output.render(answer, { format, select: Output.parseSelect(g.select), kind: Output.kindOfOperation(operation._tag) }))
   })
+
+/** `enrollctl token`: mints with the server's secret and prints the token only. */
+export const token = (
+  raw: Globals,
+  options: { readonly scopes?: string | undefined; readonly roles?: string | undefined; readonly subject?: string | undefined; readonly expiresIn: string }
+) =>
+  Effect.gen(function*() {
+    const g = withEnvironment(raw)
+    const words = (s: string | undefined) => s === undefined ? undefined : s.split(/[\s,]+/).filter((w) => w !== "")
+    const expiresIn = /^\d+$/.test(options.expiresIn) ? Number(options.expiresIn) : options.expiresIn
+    if (typeof expiresIn === "string" && !/^\d+\s*(?:s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i.test(expiresIn)) {
+      return yield* usage(`--expires-in: expected seconds or a span like 30m, 1h, 7d; got '${options.expiresIn}'`)
+    }
+    const jwt = yield* mint({
+      dataDir: g.dataDir ?? defaultDataDir,
+      tenant: g.tenant ?? defaultTenant,
+      scopes: words(options.scopes),
+      roles: words(options.roles),
+      subject: options.subject,
+      expiresIn
+    })
+    yield* print(`${jwt}\n`)
+  })
+
+/** `enrollctl import FILE`. */
+export const bulkImport = (raw: Globals, file: string) =>
+  Effect.flatMap(Effect.promise(() => import("./Bulk.ts")), (Bulk) => Bulk.importFile(raw, file))
+
+/** `enrollctl export`. */
+export const bulkExport = (raw: Globals) =>
+  Effect.flatMap(Effect.promise(() => import("./Bulk.ts")), (Bulk) => Bulk.exportTenant(raw))

@@ -8,6 +8,7 @@
 import * as http from "node:http"
 import * as https from "node:https"
 import type { AddressInfo } from "node:net"
+import { onClientError } from "./Server.ts"
 
 /** Where and how to listen. */
 export interface ListenOptions {
@@ -32,6 +33,7 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
     const server: http.Server = options.tls !== undefined
       ? https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000 }, handler) as unknown as http.Server
       : http.createServer({ keepAliveTimeout: 65_000 }, handler)
+    server.on("clientError", onClientError)
     server.once("error", reject)
     server.listen(options.port, options.host ?? "127.0.0.1", () => {
       server.off("error", reject)

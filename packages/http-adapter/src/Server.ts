@@ -271,3 +271,25 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
 }
 
 
+
+/**
+ * Answers requests Node refuses before the handler runs (malformed HTTP,
+ * headers over the size limit) in the error shape rather than with an empty body.
+ */
+export const onClientError = (error: NodeJS.ErrnoException, socket: import("node:stream").Duplex): void => {
+  if (!socket.writable || (error.code === "ECONNRESET")) {
+    socket.destroy()
+    return
+  }
+  const tooLarge = error.code === "HPE_HEADER_OVERFLOW"
+  const p: Problem.Problem = tooLarge
+    ? { status: 431, code: "RequestHeaderFieldsTooLarge", message: "The request headers are too large" }
+    : Problem.badRequest("The request is not valid HTTP")
+  const requestId = randomUUID()
+  const body = JSON.stringify(Problem.body(p, requestId, requestId, new Date().toISOString()))
+  socket.end(
+    `HTTP/1.1 ${p.status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `request-id: ${requestId}\r\nclient-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`
+  )
+}

@@ -12,7 +12,7 @@ export interface TestServer {
   readonly url: string
   readonly base: string
   readonly close: () => Promise<void>
-  readonly token: (options?: { tenant?: string; scopes?: ReadonlyArray<string>; roles?: ReadonlyArray<string>; subject?: string }) => Promise<string>
+  readonly token: (options?: { tenant?: string | undefined; scopes?: ReadonlyArray<string> | undefined; roles?: ReadonlyArray<string> | undefined; subject?: string | undefined }) => Promise<string>
   readonly request: (method: string, path: string, options?: {
     body?: unknown
     raw?: string | Uint8Array
@@ -64,7 +64,7 @@ export const start = async (options: {
       body = JSON.stringify(o.body)
       headers["content-type"] ??= "application/json"
     }
-    const res = await fetch(`${running.url}${path.startsWith("/") ? path : `/beta/${path}`}`, { method, headers, body })
+    const res = await fetch(`${running.url}${path.startsWith("/") ? path : `/beta/${path}`}`, { method, headers, ...(body !== undefined ? { body: body as any } : {}) })
     const text = await res.text()
     let json: any
     try {

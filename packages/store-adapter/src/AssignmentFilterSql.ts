@@ -11,8 +11,7 @@
  *
  * @since 0.1.0
  */
-import type * as AssignmentFilter from "../../core/src/AssignmentFilter.ts"
-import * as AssignmentTarget from "../../core/src/AssignmentTarget.ts"
+import { AssignmentTarget, type AssignmentFilter } from "@enrollment/core"
 
 /** Records a bound value and returns its placeholder. */
 export type Bind = (value: string) => string

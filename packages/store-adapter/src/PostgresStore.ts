@@ -16,18 +16,12 @@
  * @since 0.1.0
  */
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Option, Redacted, Result } from "effect"
+import { Effect, Layer, Option, Redacted, Result, Schedule } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import type { Assignment } from "../../core/src/Assignment.ts"
-import type * as AssignmentFilter from "../../core/src/AssignmentFilter.ts"
-import type { Configuration } from "../../core/src/Configuration.ts"
-import type { Group, Invitation, MemberRef, User } from "../../core/src/Directory.ts"
-import { EntityAlreadyExists, MemberAlreadyPresent, type StoreUnavailable } from "../../core/src/Errors.ts"
-import * as Store from "../../core/src/Store.ts"
-import type { Membership } from "../../core/src/Targeting.ts"
+import { Errors, Store, type Assignment, type AssignmentFilter, type Change, type Configuration, type Directory, type PageRequest, type Targeting } from "@enrollment/core"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
-import { assignmentColumns, fetchLimit, lastById, parse, toPage, unavailable } from "./StoreSql.ts"
+import { assignmentColumns, fetchLimit, lastById, parse, toPage, unavailable, withSpans } from "./StoreSql.ts"
 
 /** How to reach the database. */
 export interface Options {
@@ -106,11 +100,14 @@ export const lockKey = (schema: string): string => {
 
 type Row = Record<string, unknown>
 
+/** Waits a little, growing and jittered, before running an aborted transaction again. */
+const conflictBackoff = Schedule.exponential("2 millis").pipe(Schedule.jittered)
+
 const isConflict = (e: unknown): boolean =>
   isSqlError(e) && (e.reason._tag === "SerializationError" || e.reason._tag === "DeadlockError")
 
-/** Turns the engine's errors into `StoreUnavailable`, leaving domain errors as they are. */
-const orUnavailable = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | StoreUnavailable, R> =>
+/** Turns the engine's errors into `Errors.StoreUnavailable`, leaving domain errors as they are. */
+const orUnavailable = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | Errors.StoreUnavailable, R> =>
   Effect.catchIf(self, isSqlError, (e) => Effect.fail(unavailable(e))) as any
 
 /**
@@ -119,7 +116,7 @@ const orUnavailable = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
  */
 export const make = (
   options: { readonly schema?: string | undefined } = {}
-): Effect.Effect<Store.Store["Service"], StoreUnavailable, PgClient.PgClient> =>
+): Effect.Effect<Store["Service"], Errors.StoreUnavailable, PgClient.PgClient> =>
   Effect.gen(function*() {
     const sql = yield* PgClient.PgClient
     const schema = options.schema ?? "public"
@@ -127,7 +124,7 @@ export const make = (
     const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
     /** Runs `self` in one transaction, again when the engine aborted it as a conflict. */
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, times: 20 }))
+      sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, times: 10, schedule: conflictBackoff }))
 
     yield* orUnavailable(migrateWith(sql, schema))
 
@@ -151,7 +148,7 @@ export const make = (
         get: (tenant: string, id: string) =>
           orUnavailable(Effect.map(query(getSql, [tenant, id]), (rows) =>
             rows.length === 0 ? Option.none<A>() : Option.some(parse<A>(rows[0]!.data)))),
-        list: (tenant: string, page: Store.PageRequest) =>
+        list: (tenant: string, page: PageRequest) =>
           orUnavailable(Effect.map(
             page.after === undefined
               ? query(`SELECT id, data FROM ${t} WHERE tenant_id = $1 ORDER BY id LIMIT $2`, [tenant, fetchLimit(page)])
@@ -163,8 +160,8 @@ export const make = (
           )),
         insert: (tenant: string, value: A) =>
           orUnavailable(Effect.flatMap(insertRow(tenant, value), (inserted) =>
-            inserted ? Effect.succeed(value) : Effect.fail(new EntityAlreadyExists({ entity, id: value.id })))),
-        modify: <E>(tenant: string, id: string, change: Store.Change<A, E>) =>
+            inserted ? Effect.succeed(value) : Effect.fail(new Errors.EntityAlreadyExists({ entity, id: value.id })))),
+        modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
           orUnavailable(transaction(Effect.gen(function*() {
             const rows = yield* query(`${getSql} FOR UPDATE`, [tenant, id])
             if (rows.length === 0) return Option.none<A>()
@@ -197,7 +194,7 @@ export const make = (
     const aGetSql = `SELECT data FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
     const removeAssignmentsOf = (tenant: string, configurationId: string) =>
       query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2`, [tenant, configurationId])
-    const insertAssignment = (tenant: string, configurationId: string, value: Assignment) =>
+    const insertAssignment = (tenant: string, configurationId: string, value: Assignment.Assignment) =>
       Effect.map(
         query(
           `INSERT INTO ${a} (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
@@ -228,20 +225,20 @@ export const make = (
     const removeMemberEverywhere = (tenant: string, memberId: string) =>
       query(`DELETE FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}`, [tenant, memberId])
 
-    const configurations = entitySet<Configuration>(
+    const configurations = entitySet<Configuration.Configuration>(
       "configurations",
       "deviceEnrollmentConfiguration",
       removeAssignmentsOf
     )
-    const users = entitySet<User>("users", "user", removeMemberEverywhere)
-    const groups = entitySet<Group>("groups", "group", (tenant, id) =>
+    const users = entitySet<Directory.User>("users", "user", removeMemberEverywhere)
+    const groups = entitySet<Directory.Group>("groups", "group", (tenant, id) =>
       Effect.andThen(
         query(`DELETE FROM ${m} WHERE tenant_id = $1 AND group_id = $2`, [tenant, id]),
         removeMemberEverywhere(tenant, id)
       ))
-    const invitations = entitySet<Invitation>("invitations", "invitation")
+    const invitations = entitySet<Directory.Invitation>("invitations", "invitation")
 
-    return Store.Store.of({
+    return Store.of(withSpans("PostgresStore", {
       configurations: {
         get: configurations.get,
         list: configurations.list,
@@ -254,7 +251,7 @@ export const make = (
               ...ids
             ]]),
             (rows) => {
-              const found = new Map<string, Configuration>()
+              const found = new Map<string, Configuration.Configuration>()
               for (const r of rows) found.set(r.id as string, parse(r.data))
               return ids.flatMap((id) => {
                 const c = found.get(id)
@@ -266,13 +263,13 @@ export const make = (
       assignments: {
         get: (tenant, configurationId, id) =>
           orUnavailable(Effect.map(query(aGetSql, [tenant, configurationId, id]), (rows) =>
-            rows.length === 0 ? Option.none() : Option.some(parse<Assignment>(rows[0]!.data)))),
+            rows.length === 0 ? Option.none() : Option.some(parse<Assignment.Assignment>(rows[0]!.data)))),
         list: (tenant, configurationId, page, filter) => {
           const { bind, params, where } = assignmentWhere(tenant, configurationId, page.after, filter)
           const text = `SELECT id, data FROM ${a} WHERE ${where} ORDER BY id LIMIT ${bind(fetchLimit(page))}`
           return orUnavailable(Effect.map(
             query(text, params),
-            (rows) => toPage(rows, page, (r) => parse<Assignment>(r.data), (r) => r.id as string)
+            (rows) => toPage(rows, page, (r) => parse<Assignment.Assignment>(r.data), (r) => r.id as string)
           ))
         },
         count: (tenant, configurationId, filter) => {
@@ -286,12 +283,12 @@ export const make = (
           orUnavailable(Effect.flatMap(insertAssignment(tenant, configurationId, value), (inserted) =>
             inserted
               ? Effect.succeed(value)
-              : Effect.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id: value.id })))),
+              : Effect.fail(new Errors.EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id: value.id })))),
         modify: (tenant, configurationId, id, change) =>
           orUnavailable(transaction(Effect.gen(function*() {
             const rows = yield* query(`${aGetSql} FOR UPDATE`, [tenant, configurationId, id])
             if (rows.length === 0) return Option.none()
-            const current = parse<Assignment>(rows[0]!.data)
+            const current = parse<Assignment.Assignment>(rows[0]!.data)
             const r = change(current)
             if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
             const next = r.success
@@ -333,7 +330,7 @@ export const make = (
               params
             ),
             (rows) =>
-              rows.map((r) => ({ configurationId: r.configuration_id as string, assignment: parse<Assignment>(r.data) }))
+              rows.map((r) => ({ configurationId: r.configuration_id as string, assignment: parse<Assignment.Assignment>(r.data) }))
           ))
         }
       },
@@ -366,7 +363,7 @@ export const make = (
               toPage(
                 rows,
                 page,
-                (r): MemberRef => ({ kind: r.member_kind as MemberRef["kind"], id: r.member_id as string }),
+                (r): Directory.MemberRef => ({ kind: r.member_kind as Directory.MemberRef["kind"], id: r.member_id as string }),
                 (r) => r.member_id as string
               )
           )),
@@ -378,7 +375,7 @@ export const make = (
               [tenant, groupId, member.id, member.kind]
             ),
             (rows) =>
-              rows.length > 0 ? Effect.void : Effect.fail(new MemberAlreadyPresent({ groupId, memberId: member.id }))
+              rows.length > 0 ? Effect.void : Effect.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
           )),
         removeMember: (tenant, groupId, memberId) =>
           orUnavailable(Effect.map(
@@ -397,7 +394,7 @@ export const make = (
                ORDER BY m.group_id, m.member_id`,
               [tenant, [...memberIds]]
             ),
-            (rows) => rows.map((r): Membership => ({ groupId: r.group_id as string, memberId: r.member_id as string }))
+            (rows) => rows.map((r): Targeting.Membership => ({ groupId: r.group_id as string, memberId: r.member_id as string }))
           ))
       },
       invitations: {
@@ -407,16 +404,16 @@ export const make = (
         insert: (tenant, invitation, user) =>
           orUnavailable(transaction(Effect.gen(function*() {
             if (!(yield* invitations.insertRow(tenant, invitation))) {
-              return yield* new EntityAlreadyExists({ entity: "invitation", id: invitation.id })
+              return yield* new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id })
             }
             if (!(yield* users.insertRow(tenant, user))) {
-              return yield* new EntityAlreadyExists({ entity: "user", id: user.id })
+              return yield* new Errors.EntityAlreadyExists({ entity: "user", id: user.id })
             }
             return invitation
           })))
       },
       ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
-    })
+    }))
   })
 
 /**
@@ -451,12 +448,12 @@ export const migrateWith = (sql: PgClient.PgClient, schema: string): Effect.Effe
 /** The store over a `PgClient` provided from outside (its pool shared with other users). */
 export const layerClient = (
   options: { readonly schema?: string | undefined } = {}
-): Layer.Layer<Store.Store, StoreUnavailable, PgClient.PgClient> => Layer.effect(Store.Store, make(options))
+): Layer.Layer<Store, Errors.StoreUnavailable, PgClient.PgClient> => Layer.effect(Store, make(options))
 
 /** The store on the database at `options.url`, with its own connection pool. */
-export const layer = (options: Options): Layer.Layer<Store.Store, StoreUnavailable> =>
+export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavailable> =>
   Layer.effect(
-    Store.Store,
+    Store,
     Effect.gen(function*() {
       const client = yield* PgClient.make({
         url: Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url),

@@ -20,15 +20,9 @@ import { mkdirSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
-import type { Assignment } from "../../core/src/Assignment.ts"
-import type * as AssignmentFilter from "../../core/src/AssignmentFilter.ts"
-import type { Configuration } from "../../core/src/Configuration.ts"
-import type { Group, Invitation, MemberRef, User } from "../../core/src/Directory.ts"
-import { EntityAlreadyExists, MemberAlreadyPresent, type StoreUnavailable } from "../../core/src/Errors.ts"
-import * as Store from "../../core/src/Store.ts"
-import type { Membership } from "../../core/src/Targeting.ts"
+import { Errors, Store, type Assignment, type AssignmentFilter, type Change, type Configuration, type Directory, type PageRequest, type Targeting } from "@enrollment/core"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
-import { assignmentColumns, fetchLimit, lastById, parse, toPage, unavailable } from "./StoreSql.ts"
+import { assignmentColumns, fetchLimit, lastById, parse, toPage, unavailable, withSpans } from "./StoreSql.ts"
 
 /** How to open the store. */
 export interface Options {
@@ -142,6 +136,7 @@ export const open = (options: Options): DatabaseSync => {
     db.exec("PRAGMA journal_mode = WAL")
     db.exec(`PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`)
     db.exec("PRAGMA foreign_keys = ON")
+    db.exec("PRAGMA cache_size = -65536")
     migrate(db)
     return db
   } catch (e) {
@@ -159,8 +154,8 @@ class ChangeDefect {
 }
 
 /** Runs synchronous store code: what it throws is the store failing, except a `change` that threw (a defect). */
-const run = <A, E = never>(f: () => Result.Result<A, E>): Effect.Effect<A, E | StoreUnavailable> =>
-  Effect.suspend((): Effect.Effect<A, E | StoreUnavailable> => {
+const run = <A, E = never>(f: () => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+  Effect.suspend((): Effect.Effect<A, E | Errors.StoreUnavailable> => {
     let r: Result.Result<A, E>
     try {
       r = f()
@@ -172,7 +167,7 @@ const run = <A, E = never>(f: () => Result.Result<A, E>): Effect.Effect<A, E | S
 
 const ok = Result.succeed
 
-const applyChange = <A, E>(change: Store.Change<A, E>, current: A): Result.Result<A, E> => {
+const applyChange = <A, E>(change: Change<A, E>, current: A): Result.Result<A, E> => {
   try {
     return change(current)
   } catch (e) {
@@ -197,7 +192,7 @@ const statementCache = (db: DatabaseSync, capacity = 256) => {
 }
 
 /** Makes the store over an open database (its schema current). The caller owns `db`. */
-export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
+export const fromDatabase = (db: DatabaseSync): Store["Service"] => {
   const prepared = statementCache(db)
   const rowsOf = (sql: string, params: ReadonlyArray<SQLInputValue>) => prepared(sql).all(...params)
 
@@ -223,7 +218,7 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
           const row = get.get(tenant, id)
           return ok(row === undefined ? Option.none<A>() : Option.some(parse<A>(row.data)))
         }),
-      list: (tenant: string, page: Store.PageRequest) =>
+      list: (tenant: string, page: PageRequest) =>
         run(() => {
           const rows = page.after === undefined
             ? first.all(tenant, fetchLimit(page))
@@ -232,9 +227,9 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
         }),
       insert: (tenant: string, value: A) =>
         run(() =>
-          insertRow(tenant, value) ? ok(value) : Result.fail(new EntityAlreadyExists({ entity, id: value.id }))
+          insertRow(tenant, value) ? ok(value) : Result.fail(new Errors.EntityAlreadyExists({ entity, id: value.id }))
         ),
-      modify: <E>(tenant: string, id: string, change: Store.Change<A, E>) =>
+      modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
         run(() =>
           transact(db, (): Result.Result<Option.Option<A>, E> => {
             const row = get.get(tenant, id)
@@ -269,19 +264,23 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
   )
   const aRemove = db.prepare("DELETE FROM assignments WHERE tenant_id = ? AND configuration_id = ? AND id = ?")
   const aRemoveAll = db.prepare("DELETE FROM assignments WHERE tenant_id = ? AND configuration_id = ?")
-  const concerningSql = (one: boolean) =>
-    `SELECT a.configuration_id, a.data FROM assignments a
-     WHERE a.tenant_id = ?
-       AND (a.target_type = 'allLicensedUsersAssignmentTarget' OR a.group_id IN (SELECT value FROM json_each(?)))
-       AND ${
-      one
-        ? "a.configuration_id = ?"
-        : "EXISTS (SELECT 1 FROM configurations c WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)"
-    }
-     ORDER BY a.configuration_id, a.id`
+  // The two kinds of target that concern a user are read through their own index each (the
+  // planner, without statistics on a young file, would rather scan the tenant), and never overlap:
+  // all-licensed-users targets have no group id.
+  const concerningSql = (one: boolean) => {
+    const scope = one
+      ? "a.configuration_id = ?"
+      : "EXISTS (SELECT 1 FROM configurations c WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)"
+    return `SELECT a.configuration_id, a.id, a.data FROM assignments a INDEXED BY assignments_by_target_type
+       WHERE a.tenant_id = ? AND a.target_type = 'allLicensedUsersAssignmentTarget' AND ${scope}
+     UNION ALL
+     SELECT a.configuration_id, a.id, a.data FROM assignments a INDEXED BY assignments_by_group
+       WHERE a.tenant_id = ? AND a.group_id IN (SELECT value FROM json_each(?)) AND ${scope}
+     ORDER BY 1, 2`
+  }
   const aConcerningAll = db.prepare(concerningSql(false))
   const aConcerningOne = db.prepare(concerningSql(true))
-  const aInsertRow = (tenant: string, configurationId: string, a: Assignment): boolean =>
+  const aInsertRow = (tenant: string, configurationId: string, a: Assignment.Assignment): boolean =>
     aInsert.run(tenant, configurationId, a.id, ...assignmentColumns(a), JSON.stringify(a)).changes > 0
 
   /** The WHERE clause and parameters of an assignment list or count. */
@@ -323,11 +322,11 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
   const mRemoveOfGroup = db.prepare("DELETE FROM memberships WHERE tenant_id = ? AND group_id = ?")
   // As in the memory store, only memberships in groups that exist are seen or removed through the member.
   const mRemoveMember = db.prepare(
-    `DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?
+    `DELETE FROM memberships INDEXED BY memberships_by_member WHERE tenant_id = ? AND member_id = ?
      AND EXISTS (SELECT 1 FROM groups g WHERE g.tenant_id = memberships.tenant_id AND g.id = memberships.group_id)`
   )
   const mGroupsOf = db.prepare(
-    `SELECT m.group_id, m.member_id FROM memberships m
+    `SELECT m.group_id, m.member_id FROM memberships m INDEXED BY memberships_by_member
      WHERE m.tenant_id = ? AND m.member_id IN (SELECT value FROM json_each(?))
        AND EXISTS (SELECT 1 FROM groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id)
      ORDER BY m.group_id, m.member_id`
@@ -337,19 +336,19 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
   )
   const ping = db.prepare("SELECT 1")
 
-  const configurations = entitySet<Configuration>(
+  const configurations = entitySet<Configuration.Configuration>(
     "configurations",
     "deviceEnrollmentConfiguration",
     (tenant, id) => aRemoveAll.run(tenant, id)
   )
-  const users = entitySet<User>("users", "user", (tenant, id) => mRemoveMember.run(tenant, id))
-  const groups = entitySet<Group>("groups", "group", (tenant, id) => {
+  const users = entitySet<Directory.User>("users", "user", (tenant, id) => mRemoveMember.run(tenant, id))
+  const groups = entitySet<Directory.Group>("groups", "group", (tenant, id) => {
     mRemoveOfGroup.run(tenant, id)
     mRemoveMember.run(tenant, id)
   })
-  const invitations = entitySet<Invitation>("invitations", "invitation")
+  const invitations = entitySet<Directory.Invitation>("invitations", "invitation")
 
-  return Store.Store.of({
+  return Store.of(withSpans("SqliteStore", {
     configurations: {
       get: configurations.get,
       list: configurations.list,
@@ -358,7 +357,7 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
       remove: configurations.remove,
       getMany: (tenant, ids) =>
         run(() => {
-          const found = new Map<string, Configuration>()
+          const found = new Map<string, Configuration.Configuration>()
           for (const r of cGetMany.all(tenant, JSON.stringify(ids))) found.set(r.id as string, parse(r.data))
           return ok(ids.flatMap((id) => {
             const c = found.get(id)
@@ -370,14 +369,14 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
       get: (tenant, configurationId, id) =>
         run(() => {
           const row = aGet.get(tenant, configurationId, id)
-          return ok(row === undefined ? Option.none() : Option.some(parse<Assignment>(row.data)))
+          return ok(row === undefined ? Option.none() : Option.some(parse<Assignment.Assignment>(row.data)))
         }),
       list: (tenant, configurationId, page, filter) =>
         run(() => {
           const { params, where } = assignmentWhere(tenant, configurationId, page.after, filter)
           params.push(fetchLimit(page))
           const rows = rowsOf(`SELECT id, data FROM assignments WHERE ${where} ORDER BY id LIMIT ?`, params)
-          return ok(toPage(rows, page, (r) => parse<Assignment>(r.data), (r) => r.id as string))
+          return ok(toPage(rows, page, (r) => parse<Assignment.Assignment>(r.data), (r) => r.id as string))
         }),
       count: (tenant, configurationId, filter) =>
         run(() => {
@@ -388,14 +387,14 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
         run(() =>
           aInsertRow(tenant, configurationId, value)
             ? ok(value)
-            : Result.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id: value.id }))
+            : Result.fail(new Errors.EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id: value.id }))
         ),
       modify: (tenant, configurationId, id, change) =>
         run(() =>
           transact(db, () => {
             const row = aGet.get(tenant, configurationId, id)
             if (row === undefined) return ok(Option.none())
-            const current = parse<Assignment>(row.data)
+            const current = parse<Assignment.Assignment>(row.data)
             const r = applyChange(change, current)
             if (Result.isFailure(r)) return Result.fail(r.failure)
             const next = r.success
@@ -418,11 +417,11 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
       concerning: (tenant, groupIds, configurationId) =>
         run(() => {
           const rows = configurationId === undefined
-            ? aConcerningAll.all(tenant, JSON.stringify(groupIds))
-            : aConcerningOne.all(tenant, JSON.stringify(groupIds), configurationId)
+            ? aConcerningAll.all(tenant, tenant, JSON.stringify(groupIds))
+            : aConcerningOne.all(tenant, configurationId, tenant, JSON.stringify(groupIds), configurationId)
           return ok(rows.map((r) => ({
             configurationId: r.configuration_id as string,
-            assignment: parse<Assignment>(r.data)
+            assignment: parse<Assignment.Assignment>(r.data)
           })))
         })
     },
@@ -446,7 +445,7 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
           return ok(toPage(
             rows,
             page,
-            (r): MemberRef => ({ kind: r.member_kind as MemberRef["kind"], id: r.member_id as string }),
+            (r): Directory.MemberRef => ({ kind: r.member_kind as Directory.MemberRef["kind"], id: r.member_id as string }),
             (r) => r.member_id as string
           ))
         }),
@@ -454,12 +453,12 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
         run(() =>
           mAdd.run(tenant, groupId, member.id, member.kind).changes > 0
             ? ok(undefined)
-            : Result.fail(new MemberAlreadyPresent({ groupId, memberId: member.id }))
+            : Result.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
         ),
       removeMember: (tenant, groupId, memberId) => run(() => ok(mRemove.run(tenant, groupId, memberId).changes > 0)),
       groupsOf: (tenant, memberIds) =>
         run(() =>
-          ok(mGroupsOf.all(tenant, JSON.stringify(memberIds)).map((r): Membership => ({
+          ok(mGroupsOf.all(tenant, JSON.stringify(memberIds)).map((r): Targeting.Membership => ({
             groupId: r.group_id as string,
             memberId: r.member_id as string
           })))
@@ -473,21 +472,21 @@ export const fromDatabase = (db: DatabaseSync): Store.Store["Service"] => {
         run(() =>
           transact(db, () => {
             if (!invitations.insertRow(tenant, invitation)) {
-              return Result.fail(new EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
+              return Result.fail(new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
             }
             if (!users.insertRow(tenant, user)) {
-              return Result.fail(new EntityAlreadyExists({ entity: "user", id: user.id }))
+              return Result.fail(new Errors.EntityAlreadyExists({ entity: "user", id: user.id }))
             }
             return ok(invitation)
           })
         )
     },
     ready: run(() => ok(void ping.get()))
-  })
+  }))
 }
 
 /** Opens the store for the life of the scope: the file is opened (and migrated) at acquire and closed at release. */
-export const make = (options: Options): Effect.Effect<Store.Store["Service"], StoreUnavailable, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<Store["Service"], Errors.StoreUnavailable, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
       Effect.try({ try: () => open(options), catch: unavailable }),
@@ -497,4 +496,4 @@ export const make = (options: Options): Effect.Effect<Store.Store["Service"], St
   )
 
 /** The store on the SQLite file `options.filename`. */
-export const layer = (options: Options): Layer.Layer<Store.Store, StoreUnavailable> => Layer.effect(Store.Store, make(options))
+export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavailable> => Layer.effect(Store, make(options))

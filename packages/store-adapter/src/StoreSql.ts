@@ -9,19 +9,17 @@
  *
  * @since 0.1.0
  */
-import * as AssignmentFilter from "../../core/src/AssignmentFilter.ts"
-import type { Assignment } from "../../core/src/Assignment.ts"
-import { StoreUnavailable } from "../../core/src/Errors.ts"
-import type * as Store from "../../core/src/Store.ts"
+import { Effect } from "effect"
+import { AssignmentFilter, Errors, type Assignment, type Page, type PageRequest } from "@enrollment/core"
 
 /** The indexed columns of an assignment, in the order the statements bind them. */
-export const assignmentColumns = (a: Assignment): readonly [string, string | null, string | null, string | null] => {
+export const assignmentColumns = (a: Assignment.Assignment): readonly [string, string | null, string | null, string | null] => {
   const c = AssignmentFilter.columnsOf(a)
   return [c.source, c.sourceId, c.targetType, c.groupId]
 }
 
 /** The row limit to ask the engine for: one more than the page, to learn whether more exist. */
-export const fetchLimit = (page: Store.PageRequest): number =>
+export const fetchLimit = (page: PageRequest): number =>
   // A negative limit never fills a page in the memory store: every item comes back.
   page.limit < 0 ? 2_147_483_647 : Math.floor(page.limit) + 1
 
@@ -31,10 +29,10 @@ export const fetchLimit = (page: Store.PageRequest): number =>
  */
 export const toPage = <R, A>(
   rows: ReadonlyArray<R>,
-  page: Store.PageRequest,
+  page: PageRequest,
   item: (row: R) => A,
   idOf: (row: R) => string
-): Store.Page<A> => {
+): Page<A> => {
   const limit = page.limit < 0 ? rows.length : Math.floor(page.limit)
   const more = rows.length > limit
   const kept = more ? rows.slice(0, limit) : rows
@@ -45,7 +43,7 @@ export const toPage = <R, A>(
 }
 
 /** The store failed; the operation did not happen (or, for a lost commit acknowledgement, may have). */
-export const unavailable = (cause: unknown): StoreUnavailable => new StoreUnavailable({ cause })
+export const unavailable = (cause: unknown): Errors.StoreUnavailable => new Errors.StoreUnavailable({ cause })
 
 /** Reads stored JSON text back into the value it was written from. */
 export const parse = <A>(text: unknown): A => JSON.parse(text as string) as A
@@ -55,4 +53,26 @@ export const lastById = <A extends { readonly id: string }>(values: ReadonlyArra
   const m = new Map<string, A>()
   for (const v of values) m.set(v.id, v)
   return [...m.values()]
+}
+
+/**
+ * The store with every method traced as a span named `<name>.<set>.<method>`
+ * (e.g. `SqliteStore.assignments.modify`), as `Effect.fn` names service
+ * methods. Stack traces are not captured: on SQLite they would double the cost
+ * of a call.
+ */
+export const withSpans = <S extends object>(name: string, store: S): S => {
+  const options = { captureStackTrace: false } as const
+  const wrap = (value: unknown, path: string): unknown => {
+    if (Effect.isEffect(value)) return Effect.withSpan(value, path, options)
+    if (typeof value === "function") {
+      const method = value as (...args: Array<unknown>) => Effect.Effect<unknown, unknown>
+      return (...args: Array<unknown>) => Effect.withSpan(method(...args), path, options)
+    }
+    if (typeof value === "object" && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wrap(v, `${path}.${k}`)]))
+    }
+    return value
+  }
+  return wrap(store, name) as S
 }

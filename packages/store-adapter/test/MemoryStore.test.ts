@@ -1,5 +1,5 @@
 import { describe, it } from "@effect/vitest"
-import * as MemoryStore from "../../core/src/MemoryStore.ts"
+import { MemoryStore } from "@enrollment/core"
 import { behaviour } from "./StoreBehaviour.ts"
 
 // The reference: the adapters' behaviour cases must hold for the memory store first.

@@ -9,17 +9,14 @@
  */
 import { assert, type Vitest } from "@effect/vitest"
 import { Effect, Option, Result } from "effect"
-import type { Assignment } from "../../core/src/Assignment.ts"
-import * as AssignmentFilter from "../../core/src/AssignmentFilter.ts"
-import type * as AssignmentTarget from "../../core/src/AssignmentTarget.ts"
-import * as Store from "../../core/src/Store.ts"
-import { assignment, configuration, freshTenant, group, invitation, target, user } from "./fixtures.ts"
+import { AssignmentFilter, Store, type Assignment, type AssignmentOf, type AssignmentTarget, type Page, type PageRequest } from "@enrollment/core"
+import { assignment, configuration, freshTenant, group, invitation, target, user } from "./fixtures/entities.ts"
 
-type It = Vitest.MethodsNonLive<Store.Store>
+type It = Vitest.MethodsNonLive<Store>
 
 /** Every page of a list, following `next`. */
 const collect = <A>(
-  fetch: (page: Store.PageRequest) => Effect.Effect<Store.Page<A>, unknown>,
+  fetch: (page: PageRequest) => Effect.Effect<Page<A>, unknown>,
   limit: number
 ): Effect.Effect<ReadonlyArray<A>, unknown> =>
   Effect.gen(function*() {
@@ -41,7 +38,7 @@ const byId = <A extends { readonly id: string }>(xs: ReadonlyArray<A>): Readonly
 const ids = (xs: ReadonlyArray<{ readonly id: string }>) => xs.map((x) => x.id)
 
 /** A spread of assignments covering every target type and column value the filters look at. */
-const spread: ReadonlyArray<Assignment> = [
+const spread: ReadonlyArray<Assignment.Assignment> = [
   assignment("a01", target("allDevicesAssignmentTarget")),
   assignment("a02", target("allLicensedUsersAssignmentTarget"), { source: "policySets", sourceId: "ps1" }),
   assignment("a03", target("groupAssignmentTarget", "g1")),
@@ -91,13 +88,13 @@ const filters: ReadonlyArray<AssignmentFilter.AssignmentFilter> = [
 export const behaviour = (it: It) => {
   it.effect("is ready", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       yield* store.ready
     }))
 
   it.effect("stores an entity verbatim and finds it by id", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       const c = configuration("c1", "Zürich \u2028 \"quoted\" 😀")
       assert.isTrue(Option.isNone(yield* store.configurations.get(t, "c1")))
@@ -110,7 +107,7 @@ export const behaviour = (it: It) => {
 
   it.effect("refuses to insert a taken id and keeps the first value", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       yield* store.users.insert(t, user("u1", "first"))
       const e = yield* Effect.flip(store.users.insert(t, user("u1", "second")))
@@ -124,7 +121,7 @@ export const behaviour = (it: It) => {
 
   it.effect("pages in id order and gives next only when more items exist", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       for (const id of ["c", "a", "e", "B", "b", "d", "a-b", "a_b"]) yield* store.groups.insert(t, group(id))
       const expected = ["B", "a", "a-b", "a_b", "b", "c", "d", "e"]
@@ -145,7 +142,7 @@ export const behaviour = (it: It) => {
 
   it.effect("modify: none when absent, the change's error with nothing written, the new value when it succeeds", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       const none = yield* store.users.modify(t, "u1", () => Result.succeed(user("u1", "x")))
       assert.isTrue(Option.isNone(none))
@@ -163,7 +160,7 @@ export const behaviour = (it: It) => {
 
   it.effect("removes once", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c1"))
       assert.isTrue(yield* store.configurations.remove(t, "c1"))
@@ -174,7 +171,7 @@ export const behaviour = (it: It) => {
 
   it.effect("getMany answers in the order asked, skipping unknown ids", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       for (const id of ["c1", "c2", "c3"]) yield* store.configurations.insert(t, configuration(id))
       assert.deepStrictEqual(ids(yield* store.configurations.getMany(t, ["c3", "x", "c1", "c3"])), ["c3", "c1", "c3"])
@@ -183,7 +180,7 @@ export const behaviour = (it: It) => {
 
   it.effect("assignments: insert, get, refuse a taken id, modify, remove, within one configuration", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c1"))
       yield* store.configurations.insert(t, configuration("c2"))
@@ -210,7 +207,7 @@ export const behaviour = (it: It) => {
 
   it.effect("assignment lists and counts filter exactly as AssignmentFilter.matches does", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c1"))
       for (const a of spread) yield* store.assignments.insert(t, "c1", a)
@@ -229,7 +226,7 @@ export const behaviour = (it: It) => {
 
   it.effect("replace swaps every assignment of one configuration, the last of a repeated id winning", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       yield* store.assignments.insert(t, "c1", assignment("old"))
       yield* store.assignments.insert(t, "c2", assignment("kept"))
@@ -248,7 +245,7 @@ export const behaviour = (it: It) => {
 
   it.effect("removing a configuration removes its assignments", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c1"))
       yield* store.configurations.insert(t, configuration("c2"))
@@ -262,7 +259,7 @@ export const behaviour = (it: It) => {
 
   it.effect("concerning: all-licensed-users and group targets over the groups, in existing configurations", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c1"))
       yield* store.configurations.insert(t, configuration("c2"))
@@ -271,7 +268,7 @@ export const behaviour = (it: It) => {
       yield* store.assignments.insert(t, "c2", assignment("b2", target("allDevicesAssignmentTarget")))
       // Assignments of a configuration that does not exist only show when it is named.
       yield* store.assignments.insert(t, "ghost", assignment("z", target("allLicensedUsersAssignmentTarget")))
-      const show = (xs: ReadonlyArray<Store.AssignmentOf>) =>
+      const show = (xs: ReadonlyArray<AssignmentOf>) =>
         xs.map((x) => `${x.configurationId}/${x.assignment.id}`).sort()
       assert.deepStrictEqual(
         show(yield* store.assignments.concerning(t, ["g1", "g2"])),
@@ -286,7 +283,7 @@ export const behaviour = (it: It) => {
 
   it.effect("group members: add, refuse a repeat, page, remove", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       yield* store.groups.insert(t, group("g1"))
       yield* store.groups.addMember(t, "g1", { kind: "user", id: "u2" })
@@ -305,7 +302,7 @@ export const behaviour = (it: It) => {
 
   it.effect("groupsOf gives the direct memberships; removing a user or a group removes its memberships", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       for (const g of ["g1", "g2", "g3"]) yield* store.groups.insert(t, group(g))
       for (const u of ["u1", "u2"]) yield* store.users.insert(t, user(u))
@@ -328,7 +325,7 @@ export const behaviour = (it: It) => {
 
   it.effect("an invitation is inserted with its user, or neither is", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const t = freshTenant()
       const first = invitation("i1", "guest1")
       assert.deepStrictEqual(yield* store.invitations.insert(t, first.invitation, first.user), first.invitation)
@@ -347,7 +344,7 @@ export const behaviour = (it: It) => {
 
   it.effect("keeps every tenant's data invisible to the others, for every method", () =>
     Effect.gen(function*() {
-      const store = yield* Store.Store
+      const store = yield* Store
       const a = freshTenant("a")
       const b = freshTenant("b")
       // Tenant A has one of everything, under ids tenant B will ask for.

@@ -1,0 +1,31 @@
+# The enrollment server: Graph (beta) face over SQLite (default) or PostgreSQL.
+# Build:  docker build -t enrollment-server .
+# Run:    docker run -p 8080:8080 -v enrollment-data:/data enrollment-server
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+RUN corepack enable && corepack prepare pnpm@12.4.2 --activate
+COPY pnpm-lock.yaml pnpm-workspace.yaml package.json tsconfig.base.json ./
+COPY packages/core/package.json packages/core/
+COPY packages/store-adapter/package.json packages/store-adapter/
+COPY packages/http-adapter/package.json packages/http-adapter/
+COPY apps/server/package.json apps/server/
+COPY apps/cli/package.json apps/cli/
+RUN pnpm install --frozen-lockfile --prod --filter @enrollment/server... --filter @enrollment/cli...
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data STORE=sqlite LOG_FORMAT=json
+WORKDIR /app
+COPY --from=deps /app /app
+COPY packages/core/src packages/core/src
+COPY packages/store-adapter/src packages/store-adapter/src
+COPY packages/http-adapter/src packages/http-adapter/src
+COPY apps/server/src apps/server/src
+COPY apps/cli apps/cli
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+STOPSIGNAL SIGTERM
+CMD ["node", "apps/server/src/main.ts"]

@@ -1,0 +1,531 @@
+/**
+ * Whole-tenant export and import as JSON lines, one record a line:
+ *
+ * ```
+ * {"kind":"user","value":{…user}}
+ * {"kind":"group","value":{…group}}
+ * {"kind":"invitation","value":{…invitation},"invitedUser":{…its guest user}}
+ * {"kind":"member","groupId":"g","memberId":"u"}
+ * {"kind":"configuration","value":{…configuration}}
+ * {"kind":"assignment","configurationId":"c","value":{…assignment}}
+ * ```
+ *
+ * Import validates every record with the core's schemas and checks every
+ * reference and id before it writes anything; then it writes, and on any write
+ * failure undoes what it wrote (compensating deletes, newest first). Local mode
+ * writes the records as they are (ids, versions, timestamps, invitation state
+ * kept). Remote mode goes through the API, which sets server-managed fields
+ * anew and gives re-created invitations new guest users (memberships follow
+ * them); Graph has no DELETE for invitations, so a rolled-back remote import
+ * can leave invitations behind (their guest users are deleted).
+ *
+ * @since 0.1.0
+ */
+import { readFile } from "node:fs/promises"
+import { Assignment, Configuration, Directory, Id, Json, Store, Validation } from "@enrollment/core"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import { CommandFailed, usage } from "./Failure.ts"
+import * as Local from "./Local.ts"
+import * as Remote from "./Remote.ts"
+import { print, resolveMode } from "./Runtime.ts"
+import type { Globals } from "./Settings.ts"
+
+type Obj = Record<string, unknown>
+
+/** One record of an export. */
+export type Record_ =
+  | { readonly kind: "user"; readonly value: Directory.User }
+  | { readonly kind: "group"; readonly value: Directory.Group }
+  | { readonly kind: "invitation"; readonly value: Directory.Invitation; readonly invitedUser: Directory.User }
+  | { readonly kind: "member"; readonly groupId: string; readonly memberId: string }
+  | { readonly kind: "configuration"; readonly value: Configuration.Configuration }
+  | { readonly kind: "assignment"; readonly configurationId: string; readonly value: Assignment.Assignment }
+
+/** The order records are written in (a record only refers to earlier kinds). */
+const order = ["user", "group", "configuration", "assignment", "invitation", "member"] as const
+
+// ---------------------------------------------------------------------------
+// Progress on a terminal
+
+/** A progress bar on stderr, drawn only when stderr is a terminal. */
+export const progress = (label: string, total: number) => {
+  const tty = process.stderr.isTTY === true
+  let done = 0
+  let last = 0
+  const draw = (force = false) => {
+    if (!tty) return
+    const now = Date.now()
+    if (!force && now - last < 50) return
+    last = now
+    const width = 30
+    const filled = total === 0 ? width : Math.round((done / total) * width)
+    process.stderr.write(`\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total}`)
+  }
+  draw(true)
+  return {
+    tick: () => {
+      done++
+      draw(done === total)
+    },
+    end: () => {
+      if (tty) {
+        draw(true)
+        process.stderr.write("\n")
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+
+const withoutAnnotations = (v: unknown): unknown => {
+  if (!Json.isObject(v)) return v
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k === "@odata.type" || !k.startsWith("@odata.")))
+}
+
+const decodeUser = Validation.decoder(Directory.User)
+const decodeGroup = Validation.decoder(Directory.Group)
+const decodeInvitation = Validation.decoder(Directory.Invitation)
+const decodeConfiguration = Validation.decoder(Configuration.Configuration)
+const decodeId = Validation.decoder(Id.Id)
+
+const invalidLine = (line: number, message: string) =>
+  new CommandFailed({ code: "BadRequest", detail: `line ${line}: ${message}`, exit: "usage" })
+
+const check = <A>(line: number, r: Result.Result<A, { readonly message: string }>, where = ""): Effect.Effect<A, CommandFailed> =>
+  Result.isSuccess(r)
+    ? Effect.succeed(r.success)
+    : Effect.fail(invalidLine(line, `${where}${r.failure.message}`))
+
+/** Parses and validates one line into a record. */
+export const parseLine = (line: number, text: string): Effect.Effect<Record_, CommandFailed> =>
+  Effect.gen(function*() {
+    let raw: unknown
+    try {
+      raw = JSON.parse(text)
+    } catch (e) {
+      return yield* invalidLine(line, `invalid JSON: ${(e as Error).message}`)
+    }
+    if (!Json.isObject(raw)) return yield* invalidLine(line, "expected a JSON object")
+    if (Json.depth(raw) > Json.maxDepth) return yield* invalidLine(line, `nesting deeper than ${Json.maxDepth}`)
+    const value = withoutAnnotations(raw.value)
+    switch (raw.kind) {
+      case "user":
+        return { kind: "user", value: yield* check(line, decodeUser(value, "value")) }
+      case "group":
+        return { kind: "group", value: yield* check(line, decodeGroup(value, "value")) }
+      case "invitation": {
+        const invitedUser = yield* check(line, decodeUser(withoutAnnotations(raw.invitedUser), "invitedUser"))
+        const v = yield* check(
+          line,
+          decodeInvitation(Json.isObject(value) ? { ...value, invitedUserId: invitedUser.id } : value, "value")
+        )
+        return { kind: "invitation", value: v, invitedUser }
+      }
+      case "member":
+        return {
+          kind: "member",
+          groupId: yield* check(line, decodeId(raw.groupId, "groupId")),
+          memberId: yield* check(line, decodeId(raw.memberId, "memberId"))
+        }
+      case "configuration": {
+        const v = yield* check(line, decodeConfiguration(value, "value"))
+        yield* check(line, Configuration.decodeCreate(value))
+        return { kind: "configuration", value: v }
+      }
+      case "assignment": {
+        const configurationId = yield* check(line, decodeId(raw.configurationId, "configurationId"))
+        yield* check(line, Assignment.decodeCreate(value))
+        const v = yield* check(line, Assignment.validate(value))
+        return { kind: "assignment", configurationId, value: v }
+      }
+      default:
+        return yield* invalidLine(
+          line,
+          `kind: expected one of user, group, invitation, member, configuration, assignment; got ${Json.show(raw.kind)}`
+        )
+    }
+  })
+
+/** What the target already holds, asked per id (for conflicts and references). */
+interface Existing {
+  readonly has: (kind: "user" | "group" | "invitation" | "configuration", id: string) => Effect.Effect<boolean, CommandFailed>
+  readonly hasAssignment: (configurationId: string, id: string) => Effect.Effect<boolean, CommandFailed>
+}
+
+/** Checks ids and references of all records, against each other and the target. */
+const checkAll = (records: ReadonlyArray<{ readonly line: number; readonly record: Record_ }>, existing: Existing) =>
+  Effect.gen(function*() {
+    const seen = new Map<string, number>()
+    const users = new Set<string>()
+    const groups = new Set<string>()
+    const configurations = new Set<string>()
+    const conflict = (line: number, what: string, id: string) =>
+      new CommandFailed({ code: "Conflict", detail: `line ${line}: ${what} '${id}' already exists`, exit: "conflict" })
+    const claim = (line: number, key: string, what: string, id: string) => {
+      const before = seen.get(key)
+      if (before !== undefined) return Effect.fail(invalidLine(line, `${what} '${id}' is also on line ${before}`))
+      seen.set(key, line)
+      return Effect.void
+    }
+    for (const { line, record: r } of records) {
+      switch (r.kind) {
+        case "user":
+        case "group":
+        case "configuration": {
+          yield* claim(line, `${r.kind === "configuration" ? "c" : "d"}:${r.value.id}`, r.kind, r.value.id)
+          if (r.kind === "user") users.add(r.value.id)
+          if (r.kind === "group") groups.add(r.value.id)
+          if (r.kind === "configuration") configurations.add(r.value.id)
+          if (r.kind !== "configuration" && (yield* existing.has(r.kind === "user" ? "group" : "user", r.value.id))) {
+            return yield* conflict(line, "directory object", r.value.id)
+          }
+          if (yield* existing.has(r.kind, r.value.id)) return yield* conflict(line, r.kind, r.value.id)
+          break
+        }
+        case "invitation": {
+          yield* claim(line, `i:${r.value.id}`, "invitation", r.value.id)
+          yield* claim(line, `d:${r.invitedUser.id}`, "user", r.invitedUser.id)
+          users.add(r.invitedUser.id)
+          if (yield* existing.has("invitation", r.value.id)) return yield* conflict(line, "invitation", r.value.id)
+          if (yield* existing.has("user", r.invitedUser.id)) return yield* conflict(line, "user", r.invitedUser.id)
+          break
+        }
+        case "assignment":
+          yield* claim(line, `a:${r.configurationId}/${r.value.id}`, "assignment", r.value.id)
+          break
+        case "member":
+          yield* claim(line, `m:${r.groupId}/${r.memberId}`, "membership", `${r.groupId}/${r.memberId}`)
+          break
+      }
+    }
+    for (const { line, record: r } of records) {
+      if (r.kind === "assignment") {
+        if (!configurations.has(r.configurationId) && !(yield* existing.has("configuration", r.configurationId))) {
+          return yield* invalidLine(line, `configuration '${r.configurationId}' is neither in the file nor in the tenant`)
+        }
+        if (!configurations.has(r.configurationId) && (yield* existing.hasAssignment(r.configurationId, r.value.id))) {
+          return yield* conflict(line, "assignment", r.value.id)
+        }
+      }
+      if (r.kind === "member") {
+        if (!groups.has(r.groupId) && !(yield* existing.has("group", r.groupId))) {
+          return yield* invalidLine(line, `group '${r.groupId}' is neither in the file nor in the tenant`)
+        }
+        if (!groups.has(r.groupId)) {
+          return yield* invalidLine(line, `group '${r.groupId}' is not in the file: import adds members only to groups it creates`)
+        }
+        if (
+          !users.has(r.memberId) && !groups.has(r.memberId) &&
+          !(yield* existing.has("user", r.memberId)) && !(yield* existing.has("group", r.memberId))
+        ) {
+          return yield* invalidLine(line, `member '${r.memberId}' is neither in the file nor in the tenant`)
+        }
+      }
+    }
+    return { users, groups }
+  })
+
+const readAll = (file: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      if (file !== "-") return readFile(file, "utf8")
+      const chunks: Array<Buffer> = []
+      for await (const c of process.stdin) chunks.push(c as Buffer)
+      return Buffer.concat(chunks).toString("utf8")
+    },
+    catch: (e) => usage(`cannot read ${file}: ${(e as Error).message}`)
+  })
+
+// ---------------------------------------------------------------------------
+// Writers: one write per record, each with its undo
+
+interface Writer {
+  readonly existing: Existing
+  readonly write: (r: Record_) => Effect.Effect<Effect.Effect<void, unknown>, CommandFailed>
+}
+
+const localWriter = (store: Store["Service"], tenant: string): Writer => {
+  const fail = (e: unknown) => Local.fromDomain(e)
+  const isUser = (id: string) => Effect.map(store.users.get(tenant, id), Option.isSome)
+  return {
+    existing: {
+      has: (kind, id) => {
+        const found: Effect.Effect<boolean, unknown> = kind === "user"
+          ? Effect.map(store.users.get(tenant, id), Option.isSome)
+          : kind === "group"
+          ? Effect.map(store.groups.get(tenant, id), Option.isSome)
+          : kind === "invitation"
+          ? Effect.map(store.invitations.get(tenant, id), Option.isSome)
+          : Effect.map(store.configurations.get(tenant, id), Option.isSome)
+        return Effect.mapError(found, fail)
+      },
+      hasAssignment: (c, id) => Effect.mapError(Effect.map(store.assignments.get(tenant, c, id), Option.isSome), fail)
+    },
+    write: (r) => {
+      const run = (): Effect.Effect<Effect.Effect<void, unknown>, unknown> => {
+        switch (r.kind) {
+          case "user":
+            return Effect.as(store.users.insert(tenant, r.value), Effect.asVoid(store.users.remove(tenant, r.value.id)))
+          case "group":
+            return Effect.as(store.groups.insert(tenant, r.value), Effect.asVoid(store.groups.remove(tenant, r.value.id)))
+          case "configuration":
+            return Effect.as(
+              store.configurations.insert(tenant, r.value),
+              Effect.asVoid(store.configurations.remove(tenant, r.value.id))
+            )
+          case "assignment":
+            return Effect.as(
+              store.assignments.insert(tenant, r.configurationId, r.value),
+              Effect.asVoid(store.assignments.remove(tenant, r.configurationId, r.value.id))
+            )
+          case "invitation":
+            return Effect.as(
+              store.invitations.insert(tenant, r.value, r.invitedUser),
+              Effect.asVoid(Effect.andThen(store.invitations.remove(tenant, r.value.id), store.users.remove(tenant, r.invitedUser.id)))
+            )
+          case "member":
+            return Effect.gen(function*() {
+              const kind = (yield* isUser(r.memberId)) ? "user" as const : "group" as const
+              yield* store.groups.addMember(tenant, r.groupId, { kind, id: r.memberId })
+              return Effect.asVoid(store.groups.removeMember(tenant, r.groupId, r.memberId))
+            })
+        }
+      }
+      return Effect.mapError(run(), fail)
+    }
+  }
+}
+
+const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
+  const enc = encodeURIComponent
+  const exists = (path: string) =>
+    api.request({ method: "GET", path }).pipe(
+      Effect.as(true),
+      Effect.catchIf((e) => e.status === 404, () => Effect.succeed(false))
+    )
+  const del = (path: string) => Effect.asVoid(api.request({ method: "DELETE", path }))
+  const invitedUsers = new Map<string, string>()
+  const strip = (v: Obj, keys: ReadonlyArray<string>) => Object.fromEntries(Object.entries(v).filter(([k]) => !keys.includes(k)))
+  return {
+    existing: {
+      has: (kind, id) =>
+        exists(
+          kind === "user"
+            ? `users/${enc(id)}`
+            : kind === "group"
+            ? `groups/${enc(id)}`
+            : kind === "invitation"
+            ? `invitations/${enc(id)}`
+            : `deviceManagement/deviceEnrollmentConfigurations/${enc(id)}`
+        ),
+      hasAssignment: (c, id) => exists(`deviceManagement/deviceEnrollmentConfigurations/${enc(c)}/assignments/${enc(id)}`)
+    },
+    write: (r) => {
+      switch (r.kind) {
+        case "user":
+          return Effect.as(api.request({ method: "POST", path: "users", body: r.value }), del(`users/${enc(r.value.id)}`))
+        case "group":
+          return Effect.as(api.request({ method: "POST", path: "groups", body: r.value }), del(`groups/${enc(r.value.id)}`))
+        case "configuration":
+          return Effect.as(
+            api.request({ method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: strip(r.value, Configuration.serverManaged) }),
+            del(`deviceManagement/deviceEnrollmentConfigurations/${enc(r.value.id)}`)
+          )
+        case "assignment": {
+          const base = `deviceManagement/deviceEnrollmentConfigurations/${enc(r.configurationId)}/assignments`
+          return Effect.as(api.request({ method: "POST", path: base, body: r.value }), del(`${base}/${enc(r.value.id)}`))
+        }
+        case "invitation":
+          return Effect.gen(function*() {
+            const v = r.value
+            yield* api.request({
+              method: "POST",
+              path: "invitations",
+              body: {
+                id: v.id,
+                invitedUserEmailAddress: v.invitedUserEmailAddress,
+                inviteRedirectUrl: v.inviteRedirectUrl,
+                invitedUserDisplayName: v.invitedUserDisplayName,
+                invitedUserType: v.invitedUserType,
+                sendInvitationMessage: v.sendInvitationMessage
+              }
+            })
+            const user = yield* api.request({ method: "GET", path: `invitations/${enc(v.id)}/invitedUser` })
+            const newId = String((user.body as Obj).id)
+            invitedUsers.set(r.invitedUser.id, newId)
+            return del(`users/${enc(newId)}`)
+          })
+        case "member": {
+          const memberId = invitedUsers.get(r.memberId) ?? r.memberId
+          return Effect.as(
+            api.request({
+              method: "POST",
+              path: `groups/${enc(r.groupId)}/members/$ref`,
+              body: { "@odata.id": `${api.base}/directoryObjects/${enc(memberId)}` }
+            }),
+            del(`groups/${enc(r.groupId)}/members/${enc(memberId)}/$ref`)
+          )
+        }
+      }
+    }
+  }
+}
+
+/** Validates, checks, then writes all records or none. */
+const importWith = (text: string, writer: Writer) =>
+  Effect.gen(function*() {
+    const lines = text.split("\n")
+    const records: Array<{ line: number; record: Record_ }> = []
+    const nonEmpty = lines.filter((l) => l.trim() !== "").length
+    const validating = progress("validating", nonEmpty)
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i]!.trim() === "") continue
+      records.push({ line: i + 1, record: yield* parseLine(i + 1, lines[i]!).pipe(Effect.tapError(() => Effect.sync(validating.end))) })
+      validating.tick()
+    }
+    validating.end()
+    yield* checkAll(records, writer.existing)
+    const sorted = [...records].sort((a, b) => order.indexOf(a.record.kind) - order.indexOf(b.record.kind))
+    const undo: Array<Effect.Effect<void, unknown>> = []
+    const writing = progress("importing", sorted.length)
+    for (const { line, record } of sorted) {
+      const written = yield* Effect.result(writer.write(record))
+      if (Result.isFailure(written)) {
+        writing.end()
+        const leftovers: Array<string> = []
+        for (const u of undo.reverse()) {
+          const r = yield* Effect.result(u)
+          if (Result.isFailure(r)) leftovers.push(String((r.failure as any)?.message ?? r.failure))
+        }
+        const e = written.failure
+        return yield* new CommandFailed({
+          code: e.code,
+          detail: `line ${line}: ${e.detail}; nothing was imported${
+            leftovers.length === 0 ? "" : ` (but ${leftovers.length} undo step(s) failed: ${leftovers.join("; ")})`
+          }`,
+          exit: e.exit
+        })
+      }
+      undo.push(written.success)
+      writing.tick()
+    }
+    writing.end()
+    const counts: Record<string, number> = {}
+    for (const { record } of records) counts[record.kind] = (counts[record.kind] ?? 0) + 1
+    process.stderr.write(`imported ${order.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}(s)`).join(", ") || "nothing"}\n`)
+  })
+
+/** `enrollctl import FILE`. */
+export const importFile = (raw: Globals, file: string) =>
+  Effect.gen(function*() {
+    const text = yield* readAll(file)
+    const mode = yield* resolveMode(raw)
+    if (mode._tag === "Remote") return yield* importWith(text, remoteWriter(Remote.client(mode.settings)))
+    const settings = mode.settings
+    yield* Effect.gen(function*() {
+      const store = yield* Store
+      yield* importWith(text, localWriter(store, settings.tenant))
+    }).pipe(Effect.provide(Local.storeLayer(settings)))
+  })
+
+// ---------------------------------------------------------------------------
+// Export
+
+const line = (r: Record_) => `${JSON.stringify(r)}\n`
+
+const pages = <A, E>(page: (req: { after?: string | undefined; limit: number }) => Effect.Effect<{ items: ReadonlyArray<A>; next: string | undefined }, E>) =>
+  Effect.gen(function*() {
+    const out: Array<A> = []
+    let after: string | undefined
+    for (;;) {
+      const p = yield* page({ after, limit: 999 })
+      out.push(...p.items)
+      if (p.next === undefined) return out
+      after = p.next
+    }
+  })
+
+const exportLocal = (store: Store["Service"], t: string) =>
+  Effect.gen(function*() {
+    const invitations = yield* pages((p) => store.invitations.list(t, p))
+    const invited = new Set(invitations.map((i) => i.invitedUserId))
+    for (const u of yield* pages((p) => store.users.list(t, p))) if (!invited.has(u.id)) yield* print(line({ kind: "user", value: u }))
+    const groups = yield* pages((p) => store.groups.list(t, p))
+    for (const g of groups) yield* print(line({ kind: "group", value: g }))
+    for (const i of invitations) {
+      const user = yield* store.users.get(t, i.invitedUserId)
+      if (Option.isNone(user)) continue
+      const { invitedUserId: _, ...view } = i
+      yield* print(line({ kind: "invitation", value: view as any, invitedUser: user.value }))
+    }
+    for (const g of groups) {
+      for (const m of yield* pages((p) => store.groups.members(t, g.id, p))) {
+        yield* print(line({ kind: "member", groupId: g.id, memberId: m.id }))
+      }
+    }
+    for (const c of yield* pages((p) => store.configurations.list(t, p))) {
+      yield* print(line({ kind: "configuration", value: c }))
+      for (const a of yield* pages((p) => store.assignments.list(t, c.id, p))) {
+        yield* print(line({ kind: "assignment", configurationId: c.id, value: a }))
+      }
+    }
+  }).pipe(Effect.mapError(Local.fromDomain))
+
+const exportRemote = (api: ReturnType<typeof Remote.client>) =>
+  Effect.gen(function*() {
+    const enc = encodeURIComponent
+    const listAll = (path: string) =>
+      Effect.gen(function*() {
+        const out: Array<Obj> = []
+        let res = yield* api.request({ method: "GET", path, query: { $top: "999" } })
+        for (;;) {
+          const body = res.body as { value?: Array<Obj>; "@odata.nextLink"?: string }
+          out.push(...(body.value ?? []).map(clean))
+          const next = body["@odata.nextLink"]
+          if (typeof next !== "string") return out
+          res = yield* api.request({ method: "GET", path: next })
+        }
+      })
+    const clean = (v: Obj): Obj => Object.fromEntries(Object.entries(v).filter(([k]) => k === "@odata.type" || !k.startsWith("@odata.")))
+    const invitations = yield* listAll("invitations")
+    const invitedUsers = new Map<string, Obj>()
+    for (const i of invitations) {
+      const u = yield* api.request({ method: "GET", path: `invitations/${enc(String(i.id))}/invitedUser` })
+      invitedUsers.set(String(i.id), clean(u.body as Obj))
+    }
+    const invitedIds = new Set([...invitedUsers.values()].map((u) => String(u.id)))
+    for (const u of yield* listAll("users")) if (!invitedIds.has(String(u.id))) yield* print(line({ kind: "user", value: u as any }))
+    const groups = yield* listAll("groups")
+    for (const g of groups) yield* print(line({ kind: "group", value: g as any }))
+    for (const i of invitations) {
+      const u = invitedUsers.get(String(i.id))
+      if (u !== undefined) yield* print(line({ kind: "invitation", value: i as any, invitedUser: u as any }))
+    }
+    for (const g of groups) {
+      for (const m of yield* listAll(`groups/${enc(String(g.id))}/members`)) {
+        yield* print(line({ kind: "member", groupId: String(g.id), memberId: String(m.id) }))
+      }
+    }
+    for (const c of yield* listAll("deviceManagement/deviceEnrollmentConfigurations")) {
+      yield* print(line({ kind: "configuration", value: c as any }))
+      for (const a of yield* listAll(`deviceManagement/deviceEnrollmentConfigurations/${enc(String(c.id))}/assignments`)) {
+        yield* print(line({ kind: "assignment", configurationId: String(c.id), value: a as any }))
+      }
+    }
+  })
+
+/** `enrollctl export`. */
+export const exportTenant = (raw: Globals) =>
+  Effect.gen(function*() {
+    const mode = yield* resolveMode(raw)
+    if (mode._tag === "Remote") return yield* exportRemote(Remote.client(mode.settings))
+    const settings = mode.settings
+    yield* Effect.gen(function*() {
+      const store = yield* Store
+      yield* exportLocal(store, settings.tenant)
+    }).pipe(Effect.provide(Local.storeLayer(settings)))
+  })

@@ -1,0 +1,652 @@
+/**
+ * `enrollctl`: the operator CLI of the enrollment-configuration-assignment
+ * service. Commands mirror Microsoft's Graph CLI (`mgc`): kebab-case nouns that
+ * follow the URL, HTTP-style verbs, `--<entity>-id` flags and `--body`. Every
+ * command runs remote (Graph HTTP API) or local (directly on the store).
+ *
+ * This module only declares the commands: what runs them (core, stores, HTTP)
+ * is imported when a command runs, so `--help` answers fast.
+ *
+ * @since 0.1.0
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Argument from "effect/cli/Argument"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import { ExitCode, type ExitClass } from "./ExitCode.ts"
+import type { Operation, Parent } from "./Operation.ts"
+import type { Globals } from "./Settings.ts"
+
+type Rt = typeof import("./Runtime.ts")
+type Failed = import("./Failure.ts").CommandFailed
+
+const version = "0.1.0"
+const opt = Option.getOrUndefined
+
+// ---------------------------------------------------------------------------
+// Global flags, shared by every command (accepted before or after the command)
+
+const root = Command.make("enrollctl").pipe(
+  Command.withSharedFlags({
+    baseUrl: Flag.String("base-url").pipe(
+      Flag.withDescription("Remote mode: the Graph API base URL, e.g. http://127.0.0.1:8080/beta (env ENROLLCTL_BASE_URL)"),
+      Flag.optional
+    ),
+    token: Flag.String("token").pipe(
+      Flag.withDescription("Remote mode: bearer token (env ENROLLCTL_TOKEN); default: minted from the secret in --data-dir"),
+      Flag.optional
+    ),
+    dataDir: Flag.String("data-dir").pipe(
+      Flag.withDescription("The server's data directory: SQLite file and local secret (env ENROLLCTL_DATA_DIR; default ./data)"),
+      Flag.optional
+    ),
+    store: Flag.Literals("store", ["sqlite", "postgres", "memory"]).pipe(
+      Flag.withDescription("Local mode: operate directly on this store (env ENROLLCTL_STORE)"),
+      Flag.optional
+    ),
+    databaseUrl: Flag.String("database-url").pipe(
+      Flag.withDescription("Local mode on PostgreSQL: postgres://… (env ENROLLCTL_DATABASE_URL)"),
+      Flag.optional
+    ),
+    tenant: Flag.String("tenant").pipe(
+      Flag.withDescription("Tenant id for local mode and minted tokens (env ENROLLCTL_TENANT; default 00000000-0000-0000-0000-000000000001)"),
+      Flag.optional
+    ),
+    output: Flag.Literals("output", ["table", "json", "yaml"]).pipe(
+      Flag.withAlias("o"),
+      Flag.withDescription("Output format (default: table on a terminal, json when piped)"),
+      Flag.optional
+    ),
+    select: Flag.String("select").pipe(Flag.withDescription("Properties to print, comma-separated: id,target"), Flag.optional),
+    debug: Flag.Boolean("debug").pipe(
+      Flag.withDescription("Print the HTTP exchange (token redacted) and error details to stderr"),
+      Flag.withDefault(false)
+    )
+  }),
+  Command.withDescription(
+    "Operate the enrollment-configuration-assignment service (Microsoft Graph beta), remotely over its HTTP API or locally on its store."
+  ),
+  Command.withExamples([
+    {
+      command: "enrollctl --base-url http://127.0.0.1:8080/beta --data-dir ./data device-management device-enrollment-configurations list",
+      description: "List configurations on a local server, with a token minted from its secret"
+    },
+    {
+      command: "enrollctl --store sqlite --data-dir ./data users list -o json",
+      description: "List users directly in the SQLite store"
+    }
+  ])
+)
+
+const globalsOf = (g: Command.Command.Config.Infer<{}> & Record<string, any>): Globals => ({
+  baseUrl: opt(g.baseUrl),
+  token: opt(g.token),
+  dataDir: opt(g.dataDir),
+  store: opt(g.store),
+  databaseUrl: opt(g.databaseUrl),
+  tenant: opt(g.tenant),
+  output: opt(g.output),
+  select: opt(g.select),
+  debug: g.debug
+})
+
+const loadRuntime: Effect.Effect<Rt> = Effect.promise(() => import("./Runtime.ts"))
+
+interface Doc {
+  readonly description: string
+  readonly examples: ReadonlyArray<{ readonly command: string; readonly description: string }>
+}
+
+type Plan<F extends Command.Command.FlagConfig> = (
+  input: Command.Command.Config.Infer<F>,
+  rt: Rt
+) => Effect.Effect<Operation, Failed>
+
+/** A command that runs one operation. */
+const leaf = <const N extends string, const F extends Command.Command.FlagConfig>(
+  name: N,
+  flags: F,
+  doc: Doc,
+  plan: Plan<F>
+) =>
+  Command.make(name, flags, (input) =>
+    Effect.gen(function*() {
+      const g = yield* root
+      const rt = yield* loadRuntime
+      yield* rt.execute(globalsOf(g), plan(input, rt))
+    })).pipe(Command.withDescription(doc.description), Command.withExamples(doc.examples))
+
+const group = <const N extends string>(name: N, description: string) =>
+  Command.make(name).pipe(Command.withDescription(description))
+
+// ---------------------------------------------------------------------------
+// Reusable flags
+
+const id = (name: string, what: string) => Flag.String(name).pipe(Flag.withDescription(`The ${what}'s id`))
+const cfgId = id("device-enrollment-configuration-id", "device enrollment configuration")
+const assignmentId = id("enrollment-configuration-assignment-id", "enrollment configuration assignment")
+const body = Flag.String("body").pipe(
+  Flag.withDescription("Request body: JSON, @file.json, or - for standard input"),
+  Flag.optional
+)
+const ifMatch = Flag.String("if-match").pipe(
+  Flag.withDescription("Only if the entity's ETag matches (W/\"…\", or * for any)"),
+  Flag.optional
+)
+const top = Flag.Int("top").pipe(Flag.withDescription("At most this many items (default: all, following every page)"), Flag.optional)
+const str = (name: string, description: string) => Flag.String(name).pipe(Flag.withDescription(description), Flag.optional)
+
+const assignmentFlags = {
+  targetType: Flag.Literals("target-type", [
+    "group",
+    "exclusion-group",
+    "all-devices",
+    "all-licensed-users",
+    "configuration-manager-collection",
+    "none"
+  ]).pipe(Flag.withDescription("Target type (none: no target); builds target.@odata.type"), Flag.optional),
+  groupId: str("group-id", "Target group id (group, exclusion-group)"),
+  collectionId: str("collection-id", "Target collection id (configuration-manager-collection)"),
+  filterId: str("filter-id", "Assignment filter id (target.deviceAndAppManagementAssignmentFilterId)"),
+  filterType: Flag.Literals("filter-type", ["none", "include", "exclude"]).pipe(
+    Flag.withDescription("Assignment filter type"),
+    Flag.optional
+  ),
+  source: Flag.Literals("source", ["direct", "policySets"]).pipe(Flag.withDescription("Assignment source"), Flag.optional),
+  sourceId: str("source-id", "Policy set id when the source is policySets")
+}
+
+const assignmentFieldsOf = (rt: Rt, i: Record<string, any>) =>
+  rt.Body.assignmentFields({
+    targetType: opt(i.targetType),
+    groupId: opt(i.groupId),
+    collectionId: opt(i.collectionId),
+    filterId: opt(i.filterId),
+    filterType: opt(i.filterType),
+    source: opt(i.source),
+    sourceId: opt(i.sourceId)
+  })
+
+// ---------------------------------------------------------------------------
+// Assignments, on the three path families
+
+interface Family {
+  readonly path: string
+  readonly parentExample: string
+  readonly parentFlags: Command.Command.FlagConfig
+  readonly parentOf: (input: any) => Parent
+}
+
+const tenantFamily: Family = {
+  path: "enrollctl device-management device-enrollment-configurations",
+  parentExample: "",
+  parentFlags: {},
+  parentOf: () => ({ _tag: "Tenant" })
+}
+const userFamily: Family = {
+  path: "enrollctl users device-enrollment-configurations",
+  parentExample: " --user-id u1",
+  parentFlags: { userId: id("user-id", "user") },
+  parentOf: (i) => ({ _tag: "User", userId: i.userId })
+}
+const invitationFamily: Family = {
+  path: "enrollctl invitations invited-user device-enrollment-configurations",
+  parentExample: " --invitation-id i1",
+  parentFlags: { invitationId: id("invitation-id", "invitation") },
+  parentOf: (i) => ({ _tag: "Invitation", invitationId: i.invitationId })
+}
+
+const assignments = (f: Family) => {
+  const p = `${f.path} assignments`
+  const x = f.parentExample
+  const where = f === tenantFamily ? "" : " (reached through the user: the configuration must be targeted to it)"
+  return group("assignments", `Assignments of a device enrollment configuration${where}`).pipe(
+    Command.withSubcommands([
+      leaf("list", { ...f.parentFlags, cfgId, top, filter: str("filter", "OData $filter, e.g. \"source eq 'direct'\" (remote mode)") }, {
+        description: `List the assignments of a configuration${where}`,
+        examples: [
+          { command: `${p} list${x} --device-enrollment-configuration-id C`, description: "List every assignment" },
+          { command: `${p} list${x} --device-enrollment-configuration-id C -o json --select id,target`, description: "Only ids and targets, as JSON" }
+        ]
+      }, (i) =>
+        Effect.succeed({
+          _tag: "assignments.list",
+          parent: f.parentOf(i),
+          configurationId: i.cfgId,
+          list: { top: opt(i.top) },
+          filter: opt(i.filter)
+        })),
+      leaf("get", { ...f.parentFlags, cfgId, assignmentId }, {
+        description: "Get one assignment",
+        examples: [{
+          command: `${p} get${x} --device-enrollment-configuration-id C --enrollment-configuration-assignment-id A`,
+          description: "Show assignment A"
+        }]
+      }, (i) =>
+        Effect.succeed({ _tag: "assignments.get", parent: f.parentOf(i), configurationId: i.cfgId, id: i.assignmentId })),
+      leaf("create", { ...f.parentFlags, cfgId, body, ...assignmentFlags }, {
+        description: "Create an assignment (POST): --body, or the target flags",
+        examples: [
+          {
+            command: `${p} create${x} --device-enrollment-configuration-id C --target-type group --group-id g1 --filter-id f1 --filter-type include`,
+            description: "Assign to group g1 with an include filter"
+          },
+          {
+            command: `${p} create${x} --device-enrollment-configuration-id C --body @assignment.json`,
+            description: "Create from a JSON file"
+          }
+        ]
+      }, (i, rt) =>
+        Effect.map(rt.Body.resolve(opt(i.body), assignmentFieldsOf(rt, i)), (b) => ({
+          _tag: "assignments.create",
+          parent: f.parentOf(i),
+          configurationId: i.cfgId,
+          body: b
+        }))),
+      leaf("patch", { ...f.parentFlags, cfgId, assignmentId, body, ifMatch, ...assignmentFlags }, {
+        description: "Update an assignment (PATCH, merged by Graph's typed rules): --body, or the target flags",
+        examples: [
+          {
+            command: `${p} patch${x} --device-enrollment-configuration-id C --enrollment-configuration-assignment-id A --body '{"target":{"@odata.type":"#microsoft.graph.groupAssignmentTarget","groupId":"g"}}'`,
+            description: "Point the assignment at group g"
+          },
+          {
+            command: `${p} patch${x} --device-enrollment-configuration-id C --enrollment-configuration-assignment-id A --target-type exclusion-group`,
+            description: "Turn a group target into an exclusion (groupId and filter are kept)"
+          }
+        ]
+      }, (i, rt) =>
+        Effect.map(rt.Body.resolve(opt(i.body), assignmentFieldsOf(rt, i)), (b) => ({
+          _tag: "assignments.patch",
+          parent: f.parentOf(i),
+          configurationId: i.cfgId,
+          id: i.assignmentId,
+          body: b,
+          ifMatch: opt(i.ifMatch)
+        }))),
+      leaf("delete", { ...f.parentFlags, cfgId, assignmentId, ifMatch }, {
+        description: "Delete an assignment",
+        examples: [{
+          command: `${p} delete${x} --device-enrollment-configuration-id C --enrollment-configuration-assignment-id A`,
+          description: "Delete assignment A"
+        }]
+      }, (i) =>
+        Effect.succeed({
+          _tag: "assignments.delete",
+          parent: f.parentOf(i),
+          configurationId: i.cfgId,
+          id: i.assignmentId,
+          ifMatch: opt(i.ifMatch)
+        }))
+    ])
+  )
+}
+
+/** Configurations reached through a user (list only), with their assignments. */
+const userConfigurations = (f: Family) =>
+  group("device-enrollment-configurations", "The device enrollment configurations targeted to the user, lowest priority first").pipe(
+    Command.withSubcommands([
+      leaf("list", { ...f.parentFlags, top }, {
+        description: "List the configurations targeted to the user, lowest priority first",
+        examples: [{ command: `${f.path} list${f.parentExample}`, description: "What reaches this user" }]
+      }, (i) => Effect.succeed({ _tag: "configurations.list", parent: f.parentOf(i), list: { top: opt(i.top) } })),
+      assignments(f)
+    ])
+  )
+
+// ---------------------------------------------------------------------------
+// Configurations (tenant family)
+
+const configurationFlags = {
+  displayName: str("display-name", "displayName"),
+  description: str("description", "description"),
+  priority: Flag.Int("priority").pipe(Flag.withDescription("priority (lower wins)"), Flag.optional)
+}
+const configurationFields = (rt: Rt, i: Record<string, any>, type?: string) =>
+  rt.Body.defined({
+    ...(type === undefined ? {} : { "@odata.type": `#microsoft.graph.${type}` }),
+    displayName: opt(i.displayName),
+    description: opt(i.description),
+    priority: opt(i.priority)
+  })
+
+const C = "enrollctl device-management device-enrollment-configurations"
+const configurations = group("device-enrollment-configurations", "Device enrollment configurations and their assignments").pipe(
+  Command.withSubcommands([
+    leaf("list", { top }, {
+      description: "List the tenant's configurations",
+      examples: [{ command: `${C} list`, description: "Every configuration" }]
+    }, (i) => Effect.succeed({ _tag: "configurations.list", parent: { _tag: "Tenant" }, list: { top: opt(i.top) } })),
+    leaf("get", { cfgId }, {
+      description: "Get one configuration",
+      examples: [{ command: `${C} get --device-enrollment-configuration-id C -o yaml`, description: "Show C as YAML" }]
+    }, (i) => Effect.succeed({ _tag: "configurations.get", id: i.cfgId })),
+    leaf("create", {
+      body,
+      type: Flag.String("type").pipe(
+        Flag.withDescription("Concrete type, e.g. deviceEnrollmentLimitConfiguration (builds @odata.type)"),
+        Flag.optional
+      ),
+      ...configurationFlags
+    }, {
+      description: "Create a configuration: --body, or --type with the property flags",
+      examples: [
+        { command: `${C} create --type deviceEnrollmentLimitConfiguration --display-name Limit --priority 1`, description: "A device limit configuration" },
+        { command: `${C} create --body @configuration.json`, description: "From a file" }
+      ]
+    }, (i, rt) =>
+      Effect.map(rt.Body.resolve(opt(i.body), configurationFields(rt, i, opt(i.type))), (b) => ({ _tag: "configurations.create", body: b }))),
+    leaf("patch", { cfgId, body, ifMatch, ...configurationFlags }, {
+      description: "Update a configuration (PATCH)",
+      examples: [{ command: `${C} patch --device-enrollment-configuration-id C --display-name "New name"`, description: "Rename C" }]
+    }, (i, rt) =>
+      Effect.map(rt.Body.resolve(opt(i.body), configurationFields(rt, i)), (b) => ({
+        _tag: "configurations.patch",
+        id: i.cfgId,
+        body: b,
+        ifMatch: opt(i.ifMatch)
+      }))),
+    leaf("delete", { cfgId }, {
+      description: "Delete a configuration and its assignments",
+      examples: [{ command: `${C} delete --device-enrollment-configuration-id C`, description: "Delete C" }]
+    }, (i) => Effect.succeed({ _tag: "configurations.delete", id: i.cfgId })),
+    leaf("assign", { cfgId, body }, {
+      description: "Replace every assignment of a configuration at once (the assign action)",
+      examples: [{
+        command:
+          `${C} assign --device-enrollment-configuration-id C --body '{"enrollmentConfigurationAssignments":[{"target":{"@odata.type":"#microsoft.graph.allLicensedUsersAssignmentTarget"}}]}'`,
+        description: "Assign C to all licensed users only"
+      }]
+    }, (i, rt) => Effect.map(rt.Body.resolve(opt(i.body), {}), (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b }))),
+    leaf("set-priority", { cfgId, body, priority: configurationFlags.priority }, {
+      description: "Set a configuration's priority (the setPriority action)",
+      examples: [{ command: `${C} set-priority --device-enrollment-configuration-id C --priority 2`, description: "Give C priority 2" }]
+    }, (i, rt) =>
+      Effect.map(rt.Body.resolve(opt(i.body), rt.Body.defined({ priority: opt(i.priority) })), (b) => ({
+        _tag: "configurations.setPriority",
+        id: i.cfgId,
+        body: b
+      }))),
+    assignments(tenantFamily)
+  ])
+)
+
+// ---------------------------------------------------------------------------
+// Directory: users, groups and members, invitations
+
+const userFlags = {
+  displayName: str("display-name", "displayName"),
+  userPrincipalName: str("user-principal-name", "userPrincipalName"),
+  mail: str("mail", "mail"),
+  userType: Flag.Literals("user-type", ["Member", "Guest"]).pipe(Flag.withDescription("userType"), Flag.optional),
+  accountEnabled: Flag.Boolean("account-enabled").pipe(Flag.withDescription("accountEnabled (--no-account-enabled: false)"), Flag.optional)
+}
+const userFields = (rt: Rt, i: Record<string, any>) =>
+  rt.Body.defined({
+    displayName: opt(i.displayName),
+    userPrincipalName: opt(i.userPrincipalName),
+    mail: opt(i.mail),
+    userType: opt(i.userType),
+    accountEnabled: opt(i.accountEnabled)
+  })
+const userId = id("user-id", "user")
+
+const users = group("users", "Users, and the configurations and assignments that reach them").pipe(
+  Command.withSubcommands([
+    leaf("list", { top }, {
+      description: "List users",
+      examples: [{ command: "enrollctl users list", description: "Every user" }]
+    }, (i) => Effect.succeed({ _tag: "users.list", list: { top: opt(i.top) } })),
+    leaf("get", { userId }, {
+      description: "Get one user",
+      examples: [{ command: "enrollctl users get --user-id u1", description: "Show user u1" }]
+    }, (i) => Effect.succeed({ _tag: "users.get", id: i.userId })),
+    leaf("create", { body, ...userFlags }, {
+      description: "Create a user",
+      examples: [{ command: "enrollctl users create --display-name Ada --user-principal-name ada@contoso.com", description: "Create Ada" }]
+    }, (i, rt) => Effect.map(rt.Body.resolve(opt(i.body), userFields(rt, i)), (b) => ({ _tag: "users.create", body: b }))),
+    leaf("patch", { userId, body, ifMatch, ...userFlags }, {
+      description: "Update a user (PATCH)",
+      examples: [{ command: "enrollctl users patch --user-id u1 --no-account-enabled", description: "Disable u1" }]
+    }, (i, rt) =>
+      Effect.map(rt.Body.resolve(opt(i.body), userFields(rt, i)), (b) => ({
+        _tag: "users.patch",
+        id: i.userId,
+        body: b,
+        ifMatch: opt(i.ifMatch)
+      }))),
+    leaf("delete", { userId }, {
+      description: "Delete a user (and its memberships)",
+      examples: [{ command: "enrollctl users delete --user-id u1", description: "Delete u1" }]
+    }, (i) => Effect.succeed({ _tag: "users.delete", id: i.userId })),
+    userConfigurations(userFamily)
+  ])
+)
+
+const groupId = id("group-id", "group")
+const groups = group("groups", "Groups and their members").pipe(
+  Command.withSubcommands([
+    leaf("list", { top }, {
+      description: "List groups",
+      examples: [{ command: "enrollctl groups list", description: "Every group" }]
+    }, (i) => Effect.succeed({ _tag: "groups.list", list: { top: opt(i.top) } })),
+    leaf("get", { groupId }, {
+      description: "Get one group",
+      examples: [{ command: "enrollctl groups get --group-id g1", description: "Show group g1" }]
+    }, (i) => Effect.succeed({ _tag: "groups.get", id: i.groupId })),
+    leaf("create", {
+      body,
+      displayName: str("display-name", "displayName"),
+      description: str("description", "description"),
+      mailNickname: str("mail-nickname", "mailNickname"),
+      securityEnabled: Flag.Boolean("security-enabled").pipe(Flag.withDescription("securityEnabled"), Flag.optional)
+    }, {
+      description: "Create a group",
+      examples: [{ command: "enrollctl groups create --display-name Sales --mail-nickname sales", description: "Create Sales" }]
+    }, (i, rt) =>
+      Effect.map(
+        rt.Body.resolve(
+          opt(i.body),
+          rt.Body.defined({
+            displayName: opt(i.displayName),
+            description: opt(i.description),
+            mailNickname: opt(i.mailNickname),
+            securityEnabled: opt(i.securityEnabled)
+          })
+        ),
+        (b) => ({ _tag: "groups.create", body: b })
+      )),
+    leaf("delete", { groupId }, {
+      description: "Delete a group (and its memberships)",
+      examples: [{ command: "enrollctl groups delete --group-id g1", description: "Delete g1" }]
+    }, (i) => Effect.succeed({ _tag: "groups.delete", id: i.groupId })),
+    group("members", "A group's direct members (users or groups)").pipe(
+      Command.withSubcommands([
+        leaf("list", { groupId, top }, {
+          description: "List a group's direct members",
+          examples: [{ command: "enrollctl groups members list --group-id g1", description: "Members of g1" }]
+        }, (i) => Effect.succeed({ _tag: "members.list", groupId: i.groupId, list: { top: opt(i.top) } })),
+        group("ref", "Membership references").pipe(
+          Command.withSubcommands([
+            leaf("create", {
+              groupId,
+              directoryObjectId: str("directory-object-id", "The member's id (a user or a group)"),
+              body
+            }, {
+              description: "Add a member (POST …/members/$ref)",
+              examples: [
+                { command: "enrollctl groups members ref create --group-id g1 --directory-object-id u1", description: "Add u1 to g1" },
+                {
+                  command: "enrollctl groups members ref create --group-id g1 --body '{\"@odata.id\":\"https://graph.microsoft.com/beta/directoryObjects/u1\"}'",
+                  description: "The same, with Graph's body"
+                }
+              ]
+            }, (i, rt) => {
+              const member = opt(i.directoryObjectId)
+              return Effect.map(
+                rt.Body.resolve(
+                  opt(i.body),
+                  member === undefined ? {} : { "@odata.id": `https://graph.microsoft.com/beta/directoryObjects/${encodeURIComponent(member)}` }
+                ),
+                (b) => ({ _tag: "members.add", groupId: i.groupId, body: b })
+              )
+            }),
+            leaf("delete", { groupId, directoryObjectId: id("directory-object-id", "member") }, {
+              description: "Remove a member (DELETE …/members/{id}/$ref)",
+              examples: [{ command: "enrollctl groups members ref delete --group-id g1 --directory-object-id u1", description: "Remove u1 from g1" }]
+            }, (i) => Effect.succeed({ _tag: "members.remove", groupId: i.groupId, memberId: i.directoryObjectId }))
+          ])
+        )
+      ])
+    )
+  ])
+)
+
+const invitationId = id("invitation-id", "invitation")
+const invitations = group("invitations", "Invitations of guest users, and what reaches the invited user").pipe(
+  Command.withSubcommands([
+    leaf("list", { top }, {
+      description: "List invitations",
+      examples: [{ command: "enrollctl invitations list", description: "Every invitation" }]
+    }, (i) => Effect.succeed({ _tag: "invitations.list", list: { top: opt(i.top) } })),
+    leaf("get", { invitationId }, {
+      description: "Get one invitation",
+      examples: [{ command: "enrollctl invitations get --invitation-id i1", description: "Show invitation i1" }]
+    }, (i) => Effect.succeed({ _tag: "invitations.get", id: i.invitationId })),
+    leaf("create", {
+      body,
+      invitedUserEmailAddress: str("invited-user-email-address", "invitedUserEmailAddress (required)"),
+      inviteRedirectUrl: str("invite-redirect-url", "inviteRedirectUrl (required)"),
+      invitedUserDisplayName: str("invited-user-display-name", "invitedUserDisplayName"),
+      sendInvitationMessage: Flag.Boolean("send-invitation-message").pipe(Flag.withDescription("sendInvitationMessage"), Flag.optional)
+    }, {
+      description: "Invite a guest (creates the invitation and its guest user)",
+      examples: [{
+        command: "enrollctl invitations create --invited-user-email-address ada@fabrikam.com --invite-redirect-url https://myapps.microsoft.com",
+        description: "Invite Ada"
+      }]
+    }, (i, rt) =>
+      Effect.map(
+        rt.Body.resolve(
+          opt(i.body),
+          rt.Body.defined({
+            invitedUserEmailAddress: opt(i.invitedUserEmailAddress),
+            inviteRedirectUrl: opt(i.inviteRedirectUrl),
+            invitedUserDisplayName: opt(i.invitedUserDisplayName),
+            sendInvitationMessage: opt(i.sendInvitationMessage)
+          })
+        ),
+        (b) => ({ _tag: "invitations.create", body: b })
+      )),
+    group("invited-user", "The user an invitation created").pipe(
+      Command.withSubcommands([
+        leaf("get", { invitationId }, {
+          description: "Get the invited user",
+          examples: [{ command: "enrollctl invitations invited-user get --invitation-id i1", description: "Who i1 invited" }]
+        }, (i) => Effect.succeed({ _tag: "invitations.invitedUser", invitationId: i.invitationId })),
+        userConfigurations(invitationFamily)
+      ])
+    )
+  ])
+)
+
+// ---------------------------------------------------------------------------
+// token, import, export
+
+const token = Command.make("token", {
+  scopes: str("scopes", "Delegated permissions, space-separated (default: every permission the service knows)"),
+  roles: str("roles", "Application permissions, space-separated (instead of scopes)"),
+  subject: str("subject", "The token's subject (default local-operator)"),
+  expiresIn: Flag.String("expires-in").pipe(Flag.withDescription("Lifetime: 3600, 30m, 1h, 7d"), Flag.withDefault("1h"))
+}, (i) =>
+  Effect.gen(function*() {
+    const g = globalsOf(yield* root)
+    const rt = yield* loadRuntime
+    yield* rt.token(g, {
+      scopes: opt(i.scopes),
+      roles: opt(i.roles),
+      subject: opt(i.subject),
+      expiresIn: i.expiresIn
+    })
+  })).pipe(
+    Command.withDescription("Mint an HS256 token with the local server's secret (DATA_DIR/auth-secret); prints the token only"),
+    Command.withExamples([
+      { command: "enrollctl token --data-dir ./data --tenant T --scopes \"DeviceManagementServiceConfig.ReadWrite.All\"", description: "A token for tenant T" },
+      { command: "export ENROLLCTL_TOKEN=$(enrollctl token --data-dir ./data --expires-in 8h)", description: "Use it for the session" }
+    ])
+  )
+
+const importCommand = Command.make("import", {
+  file: Argument.String("file").pipe(Argument.withDescription("JSON lines file (- for standard input)"))
+}, (i) =>
+  Effect.gen(function*() {
+    const g = globalsOf(yield* root)
+    const rt = yield* loadRuntime
+    yield* rt.bulkImport(g, i.file)
+  })).pipe(
+    Command.withDescription(
+      "Import a whole tenant from JSON lines (users, groups, members, invitations, configurations, assignments): validated first, then written all or nothing"
+    ),
+    Command.withExamples([
+      { command: "enrollctl --store sqlite --data-dir ./data import tenant.jsonl", description: "Into the local store" },
+      { command: "enrollctl --base-url http://127.0.0.1:8080/beta import tenant.jsonl", description: "Through the API" }
+    ])
+  )
+
+const exportCommand = Command.make("export", {}, () =>
+  Effect.gen(function*() {
+    const g = globalsOf(yield* root)
+    const rt = yield* loadRuntime
+    yield* rt.bulkExport(g)
+  })).pipe(
+    Command.withDescription("Export the whole tenant as JSON lines on standard output"),
+    Command.withExamples([
+      { command: "enrollctl --store sqlite --data-dir ./data export > tenant.jsonl", description: "Save the tenant" }
+    ])
+  )
+
+// ---------------------------------------------------------------------------
+
+const command = root.pipe(
+  Command.withSubcommands([
+    group("device-management", "Device management (Intune)").pipe(Command.withSubcommands([configurations])),
+    users,
+    groups,
+    invitations,
+    token,
+    importCommand,
+    exportCommand
+  ])
+)
+
+const isCliError = (e: unknown): boolean => typeof e === "object" && e !== null && "~effect/cli/CliError" in e
+
+/** Prints a failure (stack only with --debug) and answers its exit code. */
+const report = (cause: Cause.Cause<unknown>): number => {
+  const debug = process.argv.includes("--debug")
+  const error = Cause.findErrorOption(cause)
+  if (Option.isSome(error)) {
+    const e = error.value as any
+    if (isCliError(e)) {
+      // Parse errors were already printed by the CLI framework.
+      return e._tag === "ShowHelp" && (e.errors?.length ?? 0) === 0 ? 0 : ExitCode.usage
+    }
+    if (e?._tag === "CommandFailed") {
+      process.stderr.write(`error ${e.code}: ${e.detail}\n`)
+      if (debug && e.cause !== undefined) process.stderr.write(`${e.cause?.stack ?? String(e.cause)}\n`)
+      return ExitCode[e.exit as ExitClass] ?? 1
+    }
+  }
+  const squashed = Cause.squash(cause) as any
+  process.stderr.write(`error InternalError: ${squashed?.message ?? String(squashed)}\n`)
+  if (debug) process.stderr.write(`${Cause.pretty(cause)}\n`)
+  return ExitCode.other
+}
+
+const program = command.pipe(Command.run({ version }), Effect.provide(NodeServices.layer))
+const exit = await Effect.runPromiseExit(program)
+process.exitCode = Exit.isSuccess(exit) ? 0 : report(exit.cause)

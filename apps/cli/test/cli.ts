@@ -1,0 +1,53 @@
+/**
+ * Driving the real CLI as a user would: each call spawns `bin/enrollctl.js`
+ * under the running Node (24, type stripping), with its own environment.
+ */
+import { spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const shim = fileURLToPath(new URL("../bin/enrollctl.js", import.meta.url))
+export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
+
+export interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+  readonly ms: number
+  json<A = any>(): A
+}
+
+/** Runs `enrollctl ...args`; `input` goes to standard input. ENROLLCTL_* of the caller are not inherited. */
+export const enrollctl = (
+  args: ReadonlyArray<string>,
+  options: { readonly input?: string; readonly env?: Record<string, string>; readonly cwd?: string } = {}
+): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) env[k] = v
+    const started = performance.now()
+    const child = spawn(process.execPath, [shim, ...args], {
+      env: { ...env, ...options.env },
+      cwd: options.cwd ?? process.cwd(),
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d))
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
+    child.on("error", reject)
+    child.on("close", (code) =>
+      resolve({
+        code: code ?? -1,
+        stdout,
+        stderr,
+        ms: performance.now() - started,
+        json: () => JSON.parse(stdout)
+      }))
+    child.stdin.end(options.input ?? "")
+  })
+
+/** A fresh temporary directory. */
+export const tempDir = (prefix = "enrollctl-") => mkdtempSync(path.join(tmpdir(), prefix))

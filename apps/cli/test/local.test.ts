@@ -1,0 +1,229 @@
+/**
+ * The CLI in local mode, on a real SQLite file, spawned as a user runs it.
+ */
+import { writeFileSync } from "node:fs"
+import * as path from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { enrollctl, tempDir } from "./cli.ts"
+
+const dir = tempDir()
+const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", ...args])
+const DM = ["device-management", "device-enrollment-configurations"]
+const groupTarget = { "@odata.type": "#microsoft.graph.groupAssignmentTarget", groupId: "g1" }
+
+describe("help, version, completions", () => {
+  it("answers --help fast, with examples", async () => {
+    await enrollctl(["--help"]) // warm the compile cache
+    const r = await enrollctl(["--help"])
+    assert.strictEqual(r.code, 0)
+    assert.include(r.stdout, "EXAMPLES")
+    assert.include(r.stdout, "device-management")
+    console.log(`enrollctl --help: ${r.ms.toFixed(0)} ms (process wall time)`)
+    assert.isBelow(r.ms, 1500)
+  })
+
+  it("prints examples in the help of every command", async () => {
+    const commands = [
+      [...DM, "assign"],
+      [...DM, "assignments", "patch"],
+      ["users", "device-enrollment-configurations", "assignments", "list"],
+      ["invitations", "invited-user", "device-enrollment-configurations", "assignments", "patch"],
+      ["groups", "members", "ref", "create"],
+      ["invitations", "create"],
+      ["token"],
+      ["import"]
+    ]
+    const results = await Promise.all(commands.map((c) => enrollctl([...c, "--help"])))
+    results.forEach((r, i) => {
+      assert.strictEqual(r.code, 0, commands[i]!.join(" "))
+      assert.include(r.stdout, "EXAMPLES", commands[i]!.join(" "))
+    })
+  })
+
+  it("prints its version and completion scripts", async () => {
+    const [v, bash, zsh, fish] = await Promise.all([
+      enrollctl(["--version"]),
+      enrollctl(["--completions", "bash"]),
+      enrollctl(["--completions", "zsh"]),
+      enrollctl(["--completions", "fish"])
+    ])
+    assert.include(v.stdout, "0.1.0")
+    for (const r of [bash, zsh, fish]) {
+      assert.strictEqual(r.code, 0)
+      assert.include(r.stdout, "enrollctl")
+    }
+  })
+
+  it("exits 2 on a usage error, and when no backend is chosen", async () => {
+    const missing = await local(...DM, "assignments", "get", "--device-enrollment-configuration-id", "c1")
+    assert.strictEqual(missing.code, 2)
+    assert.include(missing.stderr, "--enrollment-configuration-assignment-id")
+    const none = await enrollctl(["users", "list"])
+    assert.strictEqual(none.code, 2)
+    assert.include(none.stderr, "no backend")
+  })
+})
+
+describe("local mode on SQLite", () => {
+  beforeAll(async () => {
+    for (
+      const args of [
+        [...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--display-name", "Limit", "--priority", "1", "--body", '{"id":"c1"}'],
+        ["groups", "create", "--display-name", "Sales", "--body", '{"id":"g1"}'],
+        ["users", "create", "--display-name", "Ada", "--body", '{"id":"u1"}'],
+        ["invitations", "create", "--invited-user-email-address", "bob@fabrikam.com", "--invite-redirect-url", "https://myapps.microsoft.com", "--body", '{"id":"i1"}'],
+        ["groups", "members", "ref", "create", "--group-id", "g1", "--directory-object-id", "u1"]
+      ]
+    ) {
+      const r = await local(...args)
+      assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
+    }
+    const guest = await local("invitations", "invited-user", "get", "--invitation-id", "i1")
+    const r = await local("groups", "members", "ref", "create", "--group-id", "g1", "--body", JSON.stringify({ "@odata.id": `https://graph.microsoft.com/beta/directoryObjects/${guest.json().id}` }))
+    assert.strictEqual(r.code, 0, r.stderr)
+  })
+
+  it("creates an assignment from the expanded flags", async () => {
+    const r = await local(...DM, "assignments", "create", "--device-enrollment-configuration-id", "c1", "--target-type", "group", "--group-id", "g1", "--filter-id", "f1", "--filter-type", "include", "--body", '{"id":"a1"}')
+    assert.strictEqual(r.code, 0, r.stderr)
+    const a = r.json()
+    assert.deepStrictEqual(a.target, {
+      "@odata.type": "#microsoft.graph.groupAssignmentTarget",
+      deviceAndAppManagementAssignmentFilterId: "f1",
+      deviceAndAppManagementAssignmentFilterType: "include",
+      groupId: "g1"
+    })
+    assert.strictEqual(a.source, "direct")
+    assert.match(a["@odata.etag"], /^W\/"/)
+  })
+
+  it("patches through the seed's invitation path, keeping groupId on a type switch", async () => {
+    const r = await local(
+      "invitations", "invited-user", "device-enrollment-configurations", "assignments", "patch",
+      "--invitation-id", "i1", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1",
+      "--body", JSON.stringify({ target: { "@odata.type": "#microsoft.graph.groupAssignmentTarget" }, source: "direct" })
+    )
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.strictEqual(r.json().target.groupId, "g1")
+  })
+
+  it("reads --body from a file and from standard input", async () => {
+    const file = path.join(dir, "patch.json")
+    writeFileSync(file, JSON.stringify({ target: groupTarget, sourceId: "from-file" }))
+    const fromFile = await local(...DM, "assignments", "patch", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1", "--body", `@${file}`)
+    assert.strictEqual(fromFile.json().sourceId, "from-file")
+    const stdin = await enrollctl(
+      ["--store", "sqlite", "--data-dir", dir, "-o", "json", "users", "device-enrollment-configurations", "assignments", "patch", "--user-id", "u1", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1", "--body", "-"],
+      { input: JSON.stringify({ sourceId: "from-stdin" }) }
+    )
+    assert.strictEqual(stdin.code, 0, stdin.stderr)
+    assert.strictEqual(stdin.json().sourceId, "from-stdin")
+  })
+
+  it("prints the domain's code and message, with an exit code per class and no stack trace", async () => {
+    const bad = await local(...DM, "assignments", "patch", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1", "--body", '{"source":"String"}')
+    assert.strictEqual(bad.code, 2)
+    assert.include(bad.stderr, "error BadRequest:")
+    assert.include(bad.stderr, "'direct', 'policySets'")
+    assert.notInclude(bad.stderr, "    at ")
+
+    const missing = await local("invitations", "invited-user", "device-enrollment-configurations", "assignments", "get", "--invitation-id", "nope", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1")
+    assert.strictEqual(missing.code, 3)
+    assert.include(missing.stderr, "error itemNotFound: invitation 'nope' not found")
+
+    const conflict = await local(...DM, "assignments", "create", "--device-enrollment-configuration-id", "c1", "--target-type", "all-devices", "--body", '{"id":"a1"}')
+    assert.strictEqual(conflict.code, 4)
+    assert.include(conflict.stderr, "error Conflict:")
+
+    const stale = await local(...DM, "assignments", "patch", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1", "--if-match", 'W/"stale"', "--source-id", "x")
+    assert.strictEqual(stale.code, 4)
+    assert.include(stale.stderr, "error preconditionFailed:")
+
+    const badJson = await local(...DM, "assignments", "patch", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1", "--body", "{nope")
+    assert.strictEqual(badJson.code, 2)
+    assert.include(badJson.stderr, "--body: invalid JSON")
+  })
+
+  it("lists what reaches a user, and honours --select and yaml", async () => {
+    const cfgs = await local("users", "device-enrollment-configurations", "list", "--user-id", "u1")
+    assert.deepStrictEqual(cfgs.json().map((c: any) => c.id), ["c1"])
+    const selected = await local(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c1", "--select", "id,source")
+    assert.deepStrictEqual(selected.json(), [{ id: "a1", source: "direct" }])
+    const yaml = await enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "yaml", ...DM, "get", "--device-enrollment-configuration-id", "c1"])
+    assert.include(yaml.stdout, "id: c1\n")
+    assert.include(yaml.stdout, '"@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration"')
+  })
+
+  it("prints a readable table", async () => {
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "table", ...DM, "assignments", "list", "--device-enrollment-configuration-id", "c1"])
+    const [header, row] = r.stdout.split("\n")
+    assert.match(header!, /^ID\s+TARGET\s+SOURCE\s+SOURCE ID$/)
+    assert.include(row!, "group g1 (filter f1 include)")
+  })
+
+  it("runs the configuration actions", async () => {
+    const setPriority = await local(...DM, "set-priority", "--device-enrollment-configuration-id", "c1", "--priority", "7")
+    assert.strictEqual(setPriority.code, 0, setPriority.stderr)
+    assert.strictEqual((await local(...DM, "get", "--device-enrollment-configuration-id", "c1")).json().priority, 7)
+    await local(...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"c2"}')
+    const assign = await local(...DM, "assign", "--device-enrollment-configuration-id", "c2", "--body", JSON.stringify({ enrollmentConfigurationAssignments: [{ id: "x1", target: { "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget" } }] }))
+    assert.strictEqual(assign.code, 0, assign.stderr)
+    const list = await local(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c2")
+    assert.deepStrictEqual(list.json().map((a: any) => a.id), ["x1"])
+    const del = await local(...DM, "delete", "--device-enrollment-configuration-id", "c2")
+    assert.strictEqual(del.code, 0)
+    assert.strictEqual(del.stdout, "")
+  })
+})
+
+describe("import and export", () => {
+  it("exports a tenant and imports it into an empty store unchanged", async () => {
+    const exported = await local("export")
+    assert.strictEqual(exported.code, 0, exported.stderr)
+    const kinds = exported.stdout.trim().split("\n").map((l) => JSON.parse(l).kind)
+    for (const k of ["user", "group", "invitation", "member", "configuration", "assignment"]) assert.include(kinds, k)
+    const other = tempDir()
+    const file = path.join(other, "tenant.jsonl")
+    writeFileSync(file, exported.stdout)
+    const imported = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
+    assert.strictEqual(imported.code, 0, imported.stderr)
+    const again = await enrollctl(["--store", "sqlite", "--data-dir", other, "export"])
+    assert.strictEqual(again.stdout, exported.stdout)
+    const twice = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
+    assert.strictEqual(twice.code, 4)
+    assert.include(twice.stderr, "already exists")
+  })
+
+  it("validates everything before writing: a bad line writes nothing", async () => {
+    const other = tempDir()
+    const file = path.join(other, "bad.jsonl")
+    writeFileSync(file, [
+      JSON.stringify({ kind: "user", value: { "@odata.type": "#microsoft.graph.user", id: "v1", displayName: null, userPrincipalName: null, mail: null, userType: "Member", accountEnabled: true } }),
+      JSON.stringify({ kind: "configuration", value: { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "k1", displayName: null, description: null, priority: 0, roleScopeTagIds: [], deviceEnrollmentConfigurationType: "limit", createdDateTime: "2026-01-01T00:00:00.000Z", lastModifiedDateTime: "2026-01-01T00:00:00.000Z", version: 1 } }),
+      JSON.stringify({ kind: "assignment", configurationId: "k1", value: { "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment", id: "b1", target: null, source: "String", sourceId: null } })
+    ].join("\n"))
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "line 3:")
+    const users = await enrollctl(["--store", "sqlite", "--data-dir", other, "-o", "json", "users", "list"])
+    assert.deepStrictEqual(users.json(), [])
+  })
+
+  it("undoes what it wrote when a write fails", async () => {
+    const other = tempDir()
+    // Prepare the store, then make the store refuse one assignment, as a failing disk or a constraint would.
+    assert.strictEqual((await enrollctl(["--store", "sqlite", "--data-dir", other, "users", "list"])).code, 0)
+    const db = new DatabaseSync(path.join(other, "enrollment.sqlite"))
+    db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON assignments WHEN NEW.id = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+    db.close()
+    const exported = (await local("export")).stdout
+    const file = path.join(other, "tenant.jsonl")
+    writeFileSync(file, exported + JSON.stringify({ kind: "assignment", configurationId: "c1", value: { "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment", id: "boom", target: null, source: "direct", sourceId: null } }) + "\n")
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
+    assert.notStrictEqual(r.code, 0)
+    assert.include(r.stderr, "nothing was imported")
+    const after = await enrollctl(["--store", "sqlite", "--data-dir", other, "export"])
+    assert.strictEqual(after.stdout, "")
+  })
+})

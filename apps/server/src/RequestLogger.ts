@@ -1,0 +1,46 @@
+/**
+ * One structured line per request (method, route template, status, duration,
+ * request-id, tenant; never the token), as JSON or as a readable line, with
+ * defects logged next to their request-id.
+ *
+ * @since 0.1.0
+ */
+import type { Server } from "@enrollment/http-adapter"
+
+const levelOf = (status: number) => (status >= 500 ? "error" : status >= 400 ? "warn" : "info")
+const rank = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const
+
+/** A request-log sink writing to `write` (stdout by default). */
+export const make = (options: {
+  readonly format: "pretty" | "json"
+  readonly level: keyof typeof rank
+  readonly write?: (line: string) => void
+}) => {
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`))
+  const min = rank[options.level]
+  return (entry: Server.RequestLog): void => {
+    const level = levelOf(entry.status)
+    if (rank[level] < min) return
+    const defect = entry.defect === undefined
+      ? undefined
+      : entry.defect instanceof Error
+      ? `${entry.defect.name}: ${entry.defect.message}\n${entry.defect.stack ?? ""}`
+      : String(entry.defect)
+    if (options.format === "json") {
+      write(JSON.stringify({
+        time: new Date().toISOString(),
+        level,
+        msg: "request",
+        method: entry.method,
+        route: entry.route,
+        status: entry.status,
+        durationMs: entry.durationMs,
+        requestId: entry.requestId,
+        tenant: entry.tenant ?? null,
+        ...(defect !== undefined ? { defect } : {})
+      }))
+    } else {
+      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${entry.method} ${entry.route} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId} tenant=${entry.tenant ?? "-"}${defect !== undefined ? `\n${defect}` : ""}`)
+    }
+  }
+}

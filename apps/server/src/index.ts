@@ -1,0 +1,10 @@
+/**
+ * `@enrollment/server`: the deployable server, composed from environment
+ * configuration. `main.ts` runs it; tests start it in-process through {@link App.start}.
+ *
+ * @since 0.1.0
+ */
+export * as App from "./App.ts"
+export * as RequestLogger from "./RequestLogger.ts"
+export * as Secret from "./Secret.ts"
+export * as ServerConfig from "./ServerConfig.ts"

@@ -1,0 +1,42 @@
+/**
+ * The server's entry point: validate the environment, start, and stop
+ * gracefully on SIGTERM / SIGINT (stop accepting, finish in-flight requests,
+ * close the store, exit 0).
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import * as App from "./App.ts"
+import { load } from "./ServerConfig.ts"
+
+const say = (line: string) => process.stderr.write(`${line}\n`)
+
+const config = await Effect.runPromise(Effect.result(load)).then((r) => {
+  if (r._tag === "Failure") {
+    say(r.failure.message)
+    process.exit(2)
+  }
+  return r.success
+})
+
+let app: App.App
+try {
+  app = await App.start(config, say)
+} catch (e) {
+  say(`cannot start: ${e instanceof Error ? e.message : String(e)}`)
+  process.exit(1)
+}
+say(`enrollment server listening on ${app.url}/beta (store: ${config.store}); docs at ${app.url}/docs`)
+
+let stopping = false
+const stop = (signal: string) => {
+  if (stopping) return
+  stopping = true
+  say(`${signal}: stopping (finishing in-flight requests)`)
+  app.stop().then(() => process.exit(0), (e) => {
+    say(`error while stopping: ${String(e)}`)
+    process.exit(1)
+  })
+}
+process.on("SIGTERM", () => stop("SIGTERM"))
+process.on("SIGINT", () => stop("SIGINT"))

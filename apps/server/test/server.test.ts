@@ -1,0 +1,95 @@
+/**
+ * The composed server: configuration validated from the environment, the
+ * zero-config secret (0600, reused), SQLite by default, graceful stop, and a
+ * child process that exits 0 on SIGTERM.
+ */
+import { Token } from "@enrollment/http-adapter"
+import { ConfigProvider, Effect } from "effect"
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "vitest"
+import { App, ServerConfig } from "../src/index.ts"
+
+const load = (env: Record<string, string>) =>
+  Effect.runPromise(Effect.result(ServerConfig.load).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))))
+
+describe("configuration", () => {
+  it("reports every bad value, one line each", async () => {
+    const r = await load({ PORT: "99999", STORE: "mysql", LOG_FORMAT: "xml", RATE_LIMIT_BURST: "-1", AUTH_HS256_SECRET: "short" })
+    assert.strictEqual(r._tag, "Failure")
+    const problems = (r as any).failure.problems as Array<string>
+    for (const v of ["PORT", "STORE", "LOG_FORMAT"]) assert.ok(problems.some((p) => p.startsWith(`${v}:`)), v)
+  })
+  it("defaults to SQLite in ./data on 127.0.0.1:8080", async () => {
+    const r = await load({})
+    assert.strictEqual(r._tag, "Success")
+    const c = (r as any).success
+    assert.deepStrictEqual([c.store, c.dataDir, c.host, c.port], ["sqlite", "./data", "127.0.0.1", 8080])
+  })
+  it("needs DATABASE_URL for STORE=postgres", async () => {
+    const r = await load({ STORE: "postgres" })
+    assert.include((r as any).failure.message, "DATABASE_URL")
+  })
+})
+
+describe("server", () => {
+  it("starts on SQLite with a zero-config secret (0600, reused) and serves the seed PATCH", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-"))
+    const r = await load({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "none" })
+    const config = (r as any).success
+    const app = await App.start(config)
+    try {
+      const file = path.join(dataDir, "auth-secret")
+      assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600)
+      assert.ok(fs.existsSync(path.join(dataDir, "enrollment.sqlite")))
+      const secret = fs.readFileSync(file, "utf8").trim()
+      const token = await Token.mint({ secret, tenant: "t1" })
+      const call = (method: string, p: string, body?: unknown) =>
+        fetch(`${app.url}/beta/${p}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+        })
+      assert.strictEqual((await fetch(`${app.url}/beta/users`)).status, 401)
+      assert.strictEqual((await call("POST", "deviceManagement/deviceEnrollmentConfigurations", { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "c1" })).status, 201)
+      assert.strictEqual((await call("POST", "invitations", { id: "i1", invitedUserEmailAddress: "g@example.com", inviteRedirectUrl: "https://example.com" })).status, 201)
+      assert.strictEqual((await call("POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", { id: "a1", target: { "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget" } })).status, 201)
+      const p = await call("PATCH", "invitations/i1/invitedUser/deviceEnrollmentConfigurations/c1/assignments/a1", { source: "policySets", sourceId: "ps" })
+      assert.strictEqual(p.status, 200)
+      assert.strictEqual((await fetch(`${app.url}/ready`)).status, 200)
+    } finally {
+      await app.stop()
+    }
+    const again = App.authOptions(config)
+    assert.strictEqual(again.created, false)
+  })
+
+  it("runs as a child process and exits 0 on SIGTERM", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-child-"))
+    const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
+    const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_FORMAT: "json" }, stdio: ["ignore", "pipe", "pipe"] })
+    let err = ""
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on("data", (d) => {
+        err += d
+        const m = /listening on (\S+)\/beta/.exec(err)
+        if (m) resolve(m[1]!)
+      })
+      child.on("exit", (code) => reject(new Error(`exited ${code}: ${err}`)))
+    })
+    let out = ""
+    child.stdout.on("data", (d) => (out += d))
+    assert.strictEqual((await fetch(`${url}/health`)).status, 200)
+    const code = await new Promise<number | null>((resolve) => {
+      child.on("exit", (c) => resolve(c))
+      child.kill("SIGTERM")
+    })
+    assert.strictEqual(code, 0)
+    const line = JSON.parse(out.trim().split("\n")[0]!)
+    assert.deepStrictEqual([line.method, line.route, line.status], ["GET", "/health", 200])
+    assert.ok(line.requestId)
+  })
+})

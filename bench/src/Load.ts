@@ -1,0 +1,113 @@
+/**
+ * The load generator: autocannon's programmatic API, run in this process
+ * (which `main.ts` pins to the other core), with a warm-up, a per-request body
+ * hook, and the server's RSS and open fds sampled while the load runs.
+ *
+ * @since 0.1.0
+ */
+import autocannon from "autocannon"
+import { fdCount, rss } from "./Proc.ts"
+
+/** What one load run measured. */
+export interface LoadResult {
+  readonly name: string
+  /** Mean requests per second over the run. */
+  readonly rps: number
+  readonly total: number
+  readonly p50: number
+  readonly p99: number
+  /** Answers outside 2xx, and socket errors/timeouts. */
+  readonly non2xx: number
+  readonly errors: number
+  readonly statusCodes: Readonly<Record<string, number>>
+  /** The server's peak and mean RSS in bytes while the load ran (0 when no pid was given). */
+  readonly rssPeak: number
+  readonly rssMean: number
+  readonly fdsAfter: number
+}
+
+/** One request shape. */
+export interface RequestSpec {
+  readonly method: "GET" | "PATCH" | "POST" | "DELETE"
+  readonly path: string
+  readonly headers?: Readonly<Record<string, string>>
+  /** A fixed body, or a body made per request (`n` counts requests of this run). */
+  readonly body?: string | ((n: number) => string)
+}
+
+/** How to load. */
+export interface LoadOptions {
+  readonly name: string
+  readonly url: string
+  readonly connections: number
+  readonly seconds: number
+  /** Seconds of load before the measured run (not counted); default 2. */
+  readonly warmupSeconds?: number
+  /** One shape, or several taken in turn by each connection. */
+  readonly requests: RequestSpec | ReadonlyArray<RequestSpec>
+  /** The server process, to sample RSS and fds. */
+  readonly pid?: number | undefined
+  /** Requests in flight per connection (default 1). */
+  readonly pipelining?: number
+}
+
+const toAutocannon = (specs: ReadonlyArray<RequestSpec>) => {
+  let n = 0
+  return specs.map((s) => {
+    const headers = { ...(s.body !== undefined ? { "content-type": "application/json" } : {}), ...s.headers }
+    const base: Record<string, unknown> = { method: s.method, path: s.path, headers }
+    if (typeof s.body === "string") base.body = s.body
+    if (typeof s.body === "function") {
+      const make = s.body
+      base.setupRequest = (req: Record<string, unknown>) => ({ ...req, body: make(n++) })
+    }
+    return base
+  })
+}
+
+const once = (url: string, connections: number, seconds: number, specs: ReadonlyArray<RequestSpec>, pipelining: number) =>
+  autocannon({
+    url,
+    connections,
+    duration: seconds,
+    pipelining,
+    requests: toAutocannon(specs) as any,
+    timeout: 10
+  }) as unknown as Promise<any>
+
+/** Runs a warm-up and then the measured load. */
+export const run = async (options: LoadOptions): Promise<LoadResult> => {
+  const specs = Array.isArray(options.requests) ? options.requests : [options.requests as RequestSpec]
+  const pipelining = options.pipelining ?? 1
+  const warm = options.warmupSeconds ?? 2
+  if (warm > 0) await once(options.url, options.connections, warm, specs, pipelining)
+  let peak = 0
+  let sum = 0
+  let samples = 0
+  const sample = () => {
+    if (options.pid === undefined) return
+    const r = rss(options.pid)
+    if (r > peak) peak = r
+    sum += r
+    samples++
+  }
+  const timer = setInterval(sample, 200)
+  const r = await once(options.url, options.connections, options.seconds, specs, pipelining)
+  clearInterval(timer)
+  sample()
+  const codes: Record<string, number> = {}
+  for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) codes[code] = (v as { count: number }).count
+  return {
+    name: options.name,
+    rps: r.requests.average,
+    total: r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    statusCodes: codes,
+    rssPeak: peak,
+    rssMean: samples === 0 ? 0 : sum / samples,
+    fdsAfter: options.pid === undefined ? -1 : fdCount(options.pid)
+  }
+}

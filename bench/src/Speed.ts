@@ -1,0 +1,130 @@
+/**
+ * Speed (ISSUE 6): PATCH and GET of one assignment on the seed's path through
+ * the whole stack (token, decode, typed merge, durable SQLite commit, encode)
+ * at 50 connections, against a bare node:http server answering a fixed JSON
+ * body, Fastify with an in-memory merge and json-server, all measured in this
+ * run with the server on core 0 and autocannon on core 1. Also the server's
+ * RSS under the PATCH load against the bare server's, and latency at one
+ * connection (what a single client sees).
+ *
+ * @since 0.1.0
+ */
+import * as Api from "./Api.ts"
+import * as Baselines from "./Baselines.ts"
+import * as Load from "./Load.ts"
+import { type Child, startServer } from "./Proc.ts"
+import { fmt, mib, record, table, verdict } from "./Report.ts"
+
+/** A PATCH body that always changes the entity: a new sourceId every request. */
+export const patchBody = (n: number) => `{"source":"policySets","sourceId":"${n % 2 === 0 ? "a" : "b"}${n}"}`
+
+const seedPath = "/beta/invitations/i/invitedUser/deviceEnrollmentConfigurations/c/assignments/bench-0"
+
+export interface SpeedOptions {
+  readonly seconds: number
+  readonly connections?: number
+}
+
+const measure = async (name: string, child: Child, path: string, seconds: number, connections: number, headers: Record<string, string> = {}) => {
+  const patch = await Load.run({
+    name: `${name} PATCH`,
+    url: child.url,
+    connections,
+    seconds,
+    pid: child.pid,
+    requests: { method: "PATCH", path, headers, body: patchBody }
+  })
+  const get = await Load.run({
+    name: `${name} GET`,
+    url: child.url,
+    connections,
+    seconds,
+    pid: child.pid,
+    requests: { method: "GET", path, headers }
+  })
+  return { patch, get }
+}
+
+/** Runs the speed benchmark and records its verdicts. */
+export const run = async (options: SpeedOptions) => {
+  const c = options.connections ?? 50
+  const s = options.seconds
+  const rows: Array<Load.LoadResult> = []
+
+  const bare = await Baselines.bare()
+  const b = await measure("bare node:http", bare, seedPath, s, c)
+  await bare.kill()
+  rows.push(b.patch, b.get)
+
+  const fastify = await Baselines.fastify()
+  const f = await measure("fastify (Map)", fastify, seedPath, s, c)
+  await fastify.kill()
+  rows.push(f.patch, f.get)
+
+  let js: { patch: Load.LoadResult; get: Load.LoadResult } | undefined
+  const jsonServer = await Baselines.jsonServer()
+  if (jsonServer === undefined) console.log("json-server is not installed: its rows are left out")
+  else {
+    js = await measure("json-server 0.17", jsonServer, Baselines.jsonServerPath, s, c)
+    await jsonServer.kill()
+    rows.push(js.patch, js.get)
+  }
+
+  const server = await startServer({ store: "sqlite" })
+  const seeded = await Api.seed(server.url)
+  const auth = { authorization: `Bearer ${seeded.token}` }
+  const e = await measure("enrollment (SQLite)", server, seeded.pathOf("bench-0"), s, c, auth)
+  rows.push(e.patch, e.get)
+  const single = await Load.run({
+    name: "enrollment (SQLite) PATCH, 1 connection",
+    url: server.url,
+    connections: 1,
+    seconds: Math.max(3, Math.round(s / 2)),
+    pid: server.pid,
+    requests: { method: "PATCH", path: seeded.pathOf("bench-0"), headers: auth, body: patchBody }
+  })
+  rows.push(single)
+  await server.kill()
+
+  table(`speed: ${c} connections, ${s} s each (server on core 0, autocannon on core 1)`, [
+    "run",
+    "req/s",
+    "x bare",
+    "x fastify",
+    "x json-server",
+    "p50 ms",
+    "p99 ms",
+    "RSS peak MiB",
+    "non-2xx",
+    "errors"
+  ], rows.map((r) => {
+    const isGet = r.name.endsWith("GET")
+    const base = isGet ? b.get : b.patch
+    const fb = isGet ? f.get : f.patch
+    const jb = js === undefined ? undefined : isGet ? js.get : js.patch
+    return [
+      r.name,
+      r.rps,
+      fmt(r.rps / base.rps) + "x",
+      fmt(r.rps / fb.rps) + "x",
+      jb === undefined ? "-" : fmt(r.rps / jb.rps) + "x",
+      r.p50,
+      r.p99,
+      mib(r.rssPeak),
+      r.non2xx,
+      r.errors
+    ]
+  }))
+  record("speed", { connections: c, seconds: s, rows })
+
+  const patchRatio = e.patch.rps / b.patch.rps
+  const getRatio = e.get.rps / b.get.rps
+  const rssRatio = e.patch.rssPeak / b.patch.rssPeak
+  verdict("PATCH (seed path, SQLite) >= 0.5x bare at 50 connections", `${fmt(e.patch.rps)} vs ${fmt(b.patch.rps)} req/s = ${fmt(patchRatio)}x`, patchRatio >= 0.5)
+  verdict("GET of one assignment >= 0.6x bare", `${fmt(e.get.rps)} vs ${fmt(b.get.rps)} req/s = ${fmt(getRatio)}x`, getRatio >= 0.6)
+  verdict("PATCH p99 < 5 ms at 50 connections", `p50 ${e.patch.p50} ms, p99 ${e.patch.p99} ms`, e.patch.p99 < 5)
+  verdict("PATCH p99 < 5 ms at 1 connection", `p50 ${single.p50} ms, p99 ${single.p99} ms`, single.p99 < 5)
+  verdict("PATCH answers all 2xx under load", `${e.patch.non2xx} non-2xx, ${e.patch.errors} errors; GET ${e.get.non2xx}/${e.get.errors}`, e.patch.non2xx + e.patch.errors + e.get.non2xx + e.get.errors === 0)
+  verdict("RSS under 50-connection PATCH load <= 2x bare", `${fmt(mib(e.patch.rssPeak))} vs ${fmt(mib(b.patch.rssPeak))} MiB = ${fmt(rssRatio)}x`, rssRatio <= 2)
+  return { bare: b, fastify: f, jsonServer: js, enrollment: e, single }
+}

@@ -1,0 +1,56 @@
+/**
+ * `pnpm bench`: every benchmark of ISSUE 6 in one run, each printing its
+ * figure as a ratio to a baseline measured in the same run, then the verdicts.
+ * This process (the load generator) pins itself to core 1; servers run on
+ * core 0.
+ *
+ * Environment:
+ * - `BENCH_ONLY`: comma list of sections (speed, startup, scale, postgres,
+ *   profile, crash, races, hostile, soak); default all.
+ * - `BENCH_SECONDS`: seconds per load run (default 10).
+ * - `SCALE_ROWS`: rows of the large table (default 1000000).
+ * - `CRASH_KILLS`: SIGKILLs per store (default 50).
+ * - `HOSTILE_REQUESTS`: default 10000.
+ * - `SOAK_SECONDS`: soak duration (default 600).
+ * - `DATABASE_URL`: PostgreSQL sections are skipped, with a line, when unset.
+ *
+ * @since 0.1.0
+ */
+import { spawnSync } from "node:child_process"
+import { canPin } from "./Proc.ts"
+
+if (canPin && process.env.BENCH_PINNED !== "1") {
+  const r = spawnSync("taskset", ["-c", "1", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, BENCH_PINNED: "1" }
+  })
+  process.exit(r.status ?? 1)
+}
+
+const { finish, record } = await import("./Report.ts")
+const int = (name: string, fallback: number) => {
+  const v = process.env[name]
+  const n = v === undefined || v === "" ? fallback : Number(v)
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${v}`)
+  return n
+}
+const only = (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
+const wants = (section: string) => only.length === 0 || only.includes(section)
+const seconds = int("BENCH_SECONDS", 10)
+const databaseUrl = process.env.DATABASE_URL
+
+console.log(`bench: ${seconds} s per load run; sections: ${only.length === 0 ? "all" : only.join(", ")}`)
+record("settings", { seconds, only, databaseUrl: databaseUrl !== undefined })
+
+if (wants("speed")) await (await import("./Speed.ts")).run({ seconds })
+if (wants("startup")) await (await import("./Startup.ts")).run()
+if (wants("scale")) await (await import("./Scale.ts")).run({ seconds, rows: int("SCALE_ROWS", 1_000_000) })
+if (wants("postgres")) await (await import("./Postgres.ts")).run({ seconds, databaseUrl })
+if (wants("profile")) await (await import("./Profile.ts")).run({ seconds })
+if (wants("crash")) await (await import("./Crash.ts")).bench({ kills: int("CRASH_KILLS", 50), databaseUrl })
+if (wants("races")) await (await import("./Races.ts")).bench()
+if (wants("hostile")) await (await import("./Hostile.ts")).bench({ requests: int("HOSTILE_REQUESTS", 10_000) })
+if (wants("soak")) await (await import("./Soak.ts")).run({ seconds: int("SOAK_SECONDS", 600) })
+
+const verdicts = finish(only.length === 0 ? "latest" : `latest-${only.join("-")}`)
+process.exit(verdicts.some((v) => v.met === false) ? 1 : 0)

@@ -1,0 +1,482 @@
+/**
+ * The HTTP behaviour of SPEC 2, 3, 5, 6, 7 over real HTTP, written once and run
+ * against every store (memory, SQLite, PostgreSQL when DATABASE_URL is set).
+ */
+import type { Store } from "@enrollment/core"
+import type { Layer } from "effect"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { errorOf, start, type TestServer } from "./support.ts"
+
+const G = "#microsoft.graph."
+const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
+
+export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
+  describe(`HTTP on ${name}`, () => {
+    let s: TestServer
+    let invitedUserId: string
+    const inv = (c = "c1") => `invitations/i1/invitedUser/deviceEnrollmentConfigurations/${c}/assignments`
+    const tenantA = (c = "c1") => `${cfgs}/${c}/assignments`
+
+    const groupTarget = { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1", deviceAndAppManagementAssignmentFilterId: "f1", deviceAndAppManagementAssignmentFilterType: "include" }
+
+    /** Puts assignment a1 back to a known target through the tenant path. */
+    const reset = async (target: unknown) => {
+      await s.request("DELETE", `${tenantA()}/a1`)
+      const r = await s.request("POST", tenantA(), { body: { id: "a1", target } })
+      assert.strictEqual(r.status, 201, r.text)
+    }
+    const patchSeed = (body: unknown, headers?: Record<string, string>) =>
+      s.request("PATCH", `${inv()}/a1`, { body, ...(headers ? { headers } : {}) })
+
+    beforeAll(async () => {
+      s = await start({ store: store() })
+      const ok = (r: { status: number; text: string }, status: number) => assert.strictEqual(r.status, status, r.text)
+      ok(await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", displayName: "Limit", priority: 2, limit: 5 } }), 201)
+      ok(await s.request("POST", "invitations", { body: { id: "i1", invitedUserEmailAddress: "guest@example.com", inviteRedirectUrl: "https://example.com" } }), 201)
+      const u = await s.request("GET", "invitations/i1/invitedUser")
+      ok(u, 200)
+      invitedUserId = u.json.id
+      ok(await s.request("POST", "groups", { body: { id: "g1", displayName: "Guests" } }), 201)
+      ok(await s.request("POST", "groups/g1/members/$ref", { body: { "@odata.id": `https://graph.microsoft.com/beta/directoryObjects/${invitedUserId}` } }), 204)
+      // keeps c1 targeted to the invited user whatever a1 becomes
+      ok(await s.request("POST", tenantA(), { body: { id: "keep", target: { "@odata.type": `${G}allLicensedUsersAssignmentTarget` } } }), 201)
+      ok(await s.request("POST", tenantA(), { body: { id: "a1", target: groupTarget } }), 201)
+    })
+    afterAll(async () => {
+      await s?.close()
+    })
+
+    describe("PATCH on the invitation path (SPEC 3 worked examples)", () => {
+      const cases: ReadonlyArray<[string, unknown, unknown, Record<string, unknown> | string]> = [
+        ["merges groupId into the current group target", groupTarget, { groupId: "g2" }, { ...groupTarget, groupId: "g2" }],
+        ["switches to an exclusion group keeping groupId and the filter", groupTarget, { "@odata.type": `${G}exclusionGroupAssignmentTarget` }, { ...groupTarget, "@odata.type": `${G}exclusionGroupAssignmentTarget` }],
+        ["switches to all devices keeping only the filter", groupTarget, { "@odata.type": "microsoft.graph.allDevicesAssignmentTarget" }, { "@odata.type": `${G}allDevicesAssignmentTarget`, deviceAndAppManagementAssignmentFilterId: "f1", deviceAndAppManagementAssignmentFilterType: "include" }],
+        ["switches all devices to a group with groupId null", { "@odata.type": `${G}allDevicesAssignmentTarget` }, { "@odata.type": `${G}groupAssignmentTarget` }, { "@odata.type": `${G}groupAssignmentTarget`, groupId: null, deviceAndAppManagementAssignmentFilterId: null, deviceAndAppManagementAssignmentFilterType: "none" }],
+        ["refuses collectionId on a group target", groupTarget, { collectionId: "c1" }, "collectionId"],
+        ["refuses a target without a concrete type when there is none", null, { groupId: "g1" }, "a concrete target type is required"],
+        ["merges through the abstract base type", groupTarget, { "@odata.type": "microsoft.graph.deviceAndAppManagementAssignmentTarget", deviceAndAppManagementAssignmentFilterType: "exclude" }, { ...groupTarget, deviceAndAppManagementAssignmentFilterType: "exclude" }],
+        ["refuses an unknown target type naming the accepted types", groupTarget, { "@odata.type": `${G}somethingElse` }, "#microsoft.graph.groupAssignmentTarget"]
+      ]
+      for (const [title, stored, payload, expected] of cases) {
+        it(title, async () => {
+          await reset(stored)
+          const r = await patchSeed({ target: payload })
+          if (typeof expected === "string") {
+            assert.strictEqual(r.status, 400, r.text)
+            const e = errorOf(r)
+            assert.strictEqual(e.code, "BadRequest")
+            assert.include(e.message, expected)
+            const after = await s.request("GET", `${tenantA()}/a1`)
+            assert.deepStrictEqual(after.json.target, stored === null ? null : (await s.request("GET", `${tenantA()}/a1`)).json.target)
+          } else {
+            assert.strictEqual(r.status, 200, r.text)
+            assert.deepStrictEqual(r.json.target, expected)
+            assert.strictEqual(r.json["@odata.type"], `${G}enrollmentConfigurationAssignment`)
+            assert.strictEqual(r.headers.get("etag"), r.json["@odata.etag"])
+            assert.match(r.json["@odata.context"], /\/\$metadata#invitations\('i1'\)\/invitedUser\/deviceEnrollmentConfigurations\('c1'\)\/assignments\/\$entity$/)
+          }
+        })
+      }
+    })
+
+    describe("PATCH protocol", () => {
+      it("answers the seed body with source 'String' by a 400 listing direct and policySets, and leaves the entity", async () => {
+        await reset(groupTarget)
+        const before = await s.request("GET", `${tenantA()}/a1`)
+        const seed = {
+          "@odata.type": `${G}enrollmentConfigurationAssignment`,
+          target: { "@odata.type": "microsoft.graph.deviceAndAppManagementAssignmentTarget" },
+          source: "String",
+          sourceId: "Source Id value"
+        }
+        const r = await patchSeed(seed)
+        assert.strictEqual(r.status, 400)
+        const e = errorOf(r)
+        assert.include(e.message, "direct")
+        assert.include(e.message, "policySets")
+        assert.include(e.message, "source")
+        const after = await s.request("GET", `${tenantA()}/a1`)
+        assert.strictEqual(after.json["@odata.etag"], before.json["@odata.etag"])
+        const ok = await patchSeed({ ...seed, source: "policySets" })
+        assert.strictEqual(ok.status, 200, ok.text)
+        assert.strictEqual(ok.json.source, "policySets")
+        assert.strictEqual(ok.json.sourceId, "Source Id value")
+        assert.strictEqual(ok.json.target.groupId, "g1")
+      })
+      it("answers 204 with Preference-Applied for Prefer: return=minimal", async () => {
+        await reset(groupTarget)
+        const r = await patchSeed({ sourceId: "x" }, { prefer: "return=minimal" })
+        assert.strictEqual(r.status, 204)
+        assert.strictEqual(r.text, "")
+        assert.strictEqual(r.headers.get("preference-applied"), "return=minimal")
+        assert.ok(r.headers.get("etag"))
+        assert.strictEqual((await s.request("GET", `${tenantA()}/a1`)).json.sourceId, "x")
+      })
+      it("honours If-Match: 412 on a stale tag, success on the current tag and on *", async () => {
+        await reset(groupTarget)
+        const cur = await s.request("GET", `${tenantA()}/a1`)
+        const stale = await patchSeed({ sourceId: "y" }, { "if-match": 'W/"stale"' })
+        assert.strictEqual(stale.status, 412)
+        assert.strictEqual(errorOf(stale).code, "preconditionFailed")
+        const ok = await patchSeed({ sourceId: "y" }, { "if-match": cur.headers.get("etag")! })
+        assert.strictEqual(ok.status, 200)
+        assert.notStrictEqual(ok.headers.get("etag"), cur.headers.get("etag"))
+        const star = await patchSeed({ sourceId: "z" }, { "if-match": "*" })
+        assert.strictEqual(star.status, 200)
+        const del = await s.request("DELETE", `${tenantA()}/a1`, { headers: { "if-match": cur.headers.get("etag")! } })
+        assert.strictEqual(del.status, 412)
+      })
+      it("treats {} as a no-op that keeps the ETag", async () => {
+        await reset(groupTarget)
+        const cur = await s.request("GET", `${tenantA()}/a1`)
+        const r = await patchSeed({})
+        assert.strictEqual(r.status, 200)
+        assert.strictEqual(r.headers.get("etag"), cur.headers.get("etag"))
+        assert.deepStrictEqual(r.json.target, cur.json.target)
+      })
+      it("refuses unknown properties, a changed id and null source", async () => {
+        await reset(groupTarget)
+        assert.include(errorOf(await patchSeed({ foo: 1 })).message, "foo")
+        assert.strictEqual((await patchSeed({ id: "other" })).status, 400)
+        assert.strictEqual((await patchSeed({ id: "a1" })).status, 200)
+        assert.strictEqual((await patchSeed({ source: null })).status, 400)
+      })
+      it("needs a JSON content type (415) and a body (400)", async () => {
+        const t = await s.request("PATCH", `${inv()}/a1`, { raw: "{}", headers: { "content-type": "text/plain" } })
+        assert.strictEqual(t.status, 415)
+        assert.strictEqual(errorOf(t).code, "UnsupportedMediaType")
+        const withParams = await s.request("PATCH", `${inv()}/a1`, { raw: "{}", headers: { "content-type": "application/json; charset=utf-8; odata.metadata=minimal" } })
+        assert.strictEqual(withParams.status, 200)
+        const empty = await s.request("PATCH", `${inv()}/a1`, { raw: "", headers: { "content-type": "application/json" } })
+        assert.strictEqual(empty.status, 400)
+        const none = await s.request("PATCH", `${inv()}/a1`)
+        assert.strictEqual(none.status, 400)
+        errorOf(none)
+      })
+    })
+
+    describe("paths and keys", () => {
+      it("addresses the same entity on all three families and in both key forms", async () => {
+        await reset(groupTarget)
+        const paths = [
+          `${tenantA()}/a1`,
+          `deviceManagement/deviceEnrollmentConfigurations('c1')/assignments('a1')`,
+          `users/${invitedUserId}/deviceEnrollmentConfigurations/c1/assignments/a1`,
+          `users('${invitedUserId}')/deviceEnrollmentConfigurations('c1')/assignments('a1')`,
+          `${inv()}/a1`,
+          `invitations('i1')/invitedUser/deviceEnrollmentConfigurations('c1')/assignments('a1')`
+        ]
+        const tags = new Set<string>()
+        for (const p of paths) {
+          const r = await s.request("GET", p)
+          assert.strictEqual(r.status, 200, `${p}: ${r.text}`)
+          tags.add(r.json["@odata.etag"])
+        }
+        assert.strictEqual(tags.size, 1)
+      })
+      it("answers 404 naming the first missing segment", async () => {
+        const cases: Array<[string, string]> = [
+          ["invitations/nope/invitedUser/deviceEnrollmentConfigurations/c1/assignments/a1", "invitation 'nope' not found"],
+          ["invitations/i1/invitedUser/deviceEnrollmentConfigurations/nope/assignments/a1", "deviceEnrollmentConfiguration 'nope'"],
+          ["invitations/i1/invitedUser/deviceEnrollmentConfigurations/c1/assignments/nope", "'nope' not found"],
+          ["users/nope/deviceEnrollmentConfigurations/c1/assignments", "user 'nope' not found"],
+          ["nothingHere", "nothingHere"]
+        ]
+        for (const [p, message] of cases) {
+          const r = await s.request("GET", p)
+          assert.strictEqual(r.status, 404, p)
+          const e = errorOf(r)
+          assert.strictEqual(e.code, "itemNotFound")
+          assert.include(e.message, message)
+        }
+      })
+      it("hides a configuration not targeted to the user on the user path", async () => {
+        await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "untargeted" } })
+        const r = await s.request("GET", `users/${invitedUserId}/deviceEnrollmentConfigurations/untargeted/assignments`)
+        assert.strictEqual(r.status, 404)
+        assert.strictEqual((await s.request("GET", `${cfgs}/untargeted/assignments`)).status, 200)
+      })
+      it("answers another tenant's objects exactly as missing ones", async () => {
+        for (const p of [`${tenantA()}/a1`, `${cfgs}/c1`, "invitations/i1", `${inv()}/a1`, "groups/g1", `users/${invitedUserId}`]) {
+          const r = await s.request("GET", p, { tenant: "tenant-b" })
+          assert.strictEqual(r.status, 404, p)
+        }
+        const w = await s.request("PATCH", `${tenantA()}/a1`, { tenant: "tenant-b", body: { sourceId: "evil" } })
+        assert.strictEqual(w.status, 404)
+        assert.notStrictEqual((await s.request("GET", `${tenantA()}/a1`)).json.sourceId, "evil")
+      })
+      it("refuses a malformed id with 400", async () => {
+        const r = await s.request("GET", `${tenantA()}/${"x".repeat(129)}`)
+        assert.strictEqual(r.status, 400)
+        assert.strictEqual((await s.request("GET", `${tenantA()}/a%2Fb`)).status, 400)
+        assert.strictEqual((await s.request("GET", `${tenantA()}/a%01b`)).status, 400)
+      })
+      it("answers 405 with Allow for a known path and a wrong method", async () => {
+        const r = await s.request("PUT", `${tenantA()}/a1`, { body: {} })
+        assert.strictEqual(r.status, 405)
+        assert.strictEqual(errorOf(r).code, "MethodNotAllowed")
+        assert.include(r.headers.get("allow")!, "PATCH")
+      })
+    })
+
+    describe("assignments: create, list, delete, OData options", () => {
+      it("creates with 201, Location and a generated GUID; 409 on an existing id; 400 on an abstract target", async () => {
+        const r = await s.request("POST", tenantA(), { body: { target: { "@odata.type": `${G}allDevicesAssignmentTarget` } } })
+        assert.strictEqual(r.status, 201)
+        assert.match(r.json.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        assert.strictEqual(r.json.source, "direct")
+        assert.strictEqual(r.headers.get("location"), `${s.base}/${tenantA()}/${r.json.id}`)
+        assert.strictEqual((await s.request("GET", r.headers.get("location")!.slice(s.base.length + 1))).status, 200)
+        const dup = await s.request("POST", tenantA(), { body: { id: r.json.id } })
+        assert.strictEqual(dup.status, 409)
+        assert.strictEqual(errorOf(dup).code, "Conflict")
+        const abs = await s.request("POST", tenantA(), { body: { target: { "@odata.type": `${G}deviceAndAppManagementAssignmentTarget` } } })
+        assert.strictEqual(abs.status, 400)
+        const minimal = await s.request("POST", tenantA(), { body: {}, headers: { prefer: "return=minimal" } })
+        assert.strictEqual(minimal.status, 204)
+        assert.ok(minimal.headers.get("location"))
+        assert.strictEqual(minimal.headers.get("preference-applied"), "return=minimal")
+        assert.strictEqual((await s.request("DELETE", `${tenantA()}/${r.json.id}`)).status, 204)
+        assert.strictEqual((await s.request("DELETE", `${tenantA()}/${r.json.id}`)).status, 404)
+      })
+      it("pages with $top and a keyset $skiptoken that stays correct while inserting", async () => {
+        await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "paging" } })
+        const ids = ["p2", "p4", "p6", "p8", "pa"]
+        for (const id of ids) await s.request("POST", tenantA("paging"), { body: { id } })
+        const seen: Array<string> = []
+        let url: string | undefined = `${tenantA("paging")}?$top=2`
+        let round = 0
+        while (url !== undefined) {
+          const r = await s.request("GET", url)
+          assert.strictEqual(r.status, 200, r.text)
+          seen.push(...r.json.value.map((a: any) => a.id))
+          const next: string | undefined = r.json["@odata.nextLink"]
+          if (next !== undefined) {
+            assert.ok(next.startsWith(`${s.base}/`), next)
+            assert.include(next, "$top=2")
+            url = next.slice(s.base.length + 1)
+          } else url = undefined
+          // inserts before and after the cursor while paging
+          if (round++ === 0) {
+            await s.request("POST", tenantA("paging"), { body: { id: "p1" } })
+            await s.request("POST", tenantA("paging"), { body: { id: "p9" } })
+          }
+        }
+        assert.deepStrictEqual(seen, ["p2", "p4", "p6", "p8", "p9", "pa"])
+        const bad = await s.request("GET", `${tenantA("paging")}?$skiptoken=%%%`)
+        assert.strictEqual(bad.status, 400)
+      })
+      it("counts with $count=true and at …/assignments/$count as text/plain", async () => {
+        const list = await s.request("GET", `${tenantA("paging")}?$count=true&$top=1`)
+        assert.strictEqual(list.json["@odata.count"], 7)
+        assert.strictEqual(list.json.value.length, 1)
+        const c = await s.request("GET", `${tenantA("paging")}/$count`)
+        assert.strictEqual(c.status, 200)
+        assert.match(c.headers.get("content-type")!, /^text\/plain/)
+        assert.strictEqual(c.text, "7")
+        const viaInvitation = await s.request("GET", `${inv()}/$count`)
+        assert.strictEqual(viaInvitation.status, 200)
+      })
+      it("selects properties with $select and refuses unknown ones", async () => {
+        await reset(groupTarget)
+        const r = await s.request("GET", `${tenantA()}/a1?$select=source`)
+        assert.strictEqual(r.status, 200)
+        assert.deepStrictEqual(Object.keys(r.json).sort(), ["@odata.context", "@odata.etag", "@odata.type", "id", "source"].sort())
+        const l = await s.request("GET", `${tenantA()}?$select=target,source`)
+        assert.ok(l.json.value.every((a: any) => !("sourceId" in a) && "target" in a))
+        const bad = await s.request("GET", `${tenantA()}/a1?$select=nope`)
+        assert.strictEqual(bad.status, 400)
+        assert.include(errorOf(bad).message, "nope")
+      })
+      it("filters with the supported $filter subset and refuses the rest", async () => {
+        await reset(groupTarget)
+        await s.request("POST", tenantA(), { body: { id: "ex", target: { "@odata.type": `${G}exclusionGroupAssignmentTarget`, groupId: "g9" }, source: "policySets", sourceId: "ps1" } })
+        const ids = async (f: string) => {
+          const r = await s.request("GET", `${tenantA()}?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(r.status, 200, `${f}: ${r.text}`)
+          return r.json.value.map((a: any) => a.id).sort()
+        }
+        assert.deepStrictEqual(await ids("source eq 'policySets'"), ["ex"])
+        assert.deepStrictEqual(await ids("sourceId eq 'ps1'"), ["ex"])
+        assert.deepStrictEqual(await ids("isof(target,'microsoft.graph.groupAssignmentTarget')"), ["a1", "ex"])
+        assert.deepStrictEqual(await ids("isof(target,'#microsoft.graph.exclusionGroupAssignmentTarget')"), ["ex"])
+        assert.deepStrictEqual(await ids("target/groupId eq 'g1'"), ["a1"])
+        assert.deepStrictEqual(await ids("(target/groupId eq 'g1' or source eq 'policySets') and isof(target,'microsoft.graph.groupAssignmentTarget')"), ["a1", "ex"])
+        assert.deepStrictEqual(await ids("source eq 'direct' and target/groupId eq 'g9'"), [])
+        const count = await s.request("GET", `${tenantA()}?$count=true&$filter=${encodeURIComponent("source eq 'policySets'")}`)
+        assert.strictEqual(count.json["@odata.count"], 1)
+        for (const f of ["startswith(source,'d')", "source ne 'direct'", "id eq 'a1'", "source eq", "source eq 'x' and", "(source eq 'x'"]) {
+          const r = await s.request("GET", `${tenantA()}?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(r.status, 400, f)
+          assert.include(errorOf(r).message, "unsupported $filter expression")
+        }
+        await s.request("DELETE", `${tenantA()}/ex`)
+      })
+      it("refuses unknown or bad query options", async () => {
+        for (const q of ["$expand=x", "$orderby=id", "$top=0", "$top=1000", "$top=abc", "$count=yes", "$top=1&$top=2"]) {
+          const r = await s.request("GET", `${tenantA()}?${q}`)
+          assert.strictEqual(r.status, 400, q)
+          errorOf(r)
+        }
+        assert.strictEqual((await s.request("GET", `${tenantA()}/a1?$top=1`)).status, 400)
+        assert.strictEqual((await s.request("GET", `${tenantA()}?$top=999`)).status, 200)
+      })
+    })
+
+    describe("configurations", () => {
+      it("creates, gets, patches (version and ETag move), sets priority and deletes with assignments", async () => {
+        const c = await s.request("POST", cfgs, { body: { "@odata.type": "microsoft.graph.windows10EnrollmentCompletionPageConfiguration", displayName: "ESP", showInstallationProgress: true, version: 99 } })
+        assert.strictEqual(c.status, 201, c.text)
+        assert.strictEqual(c.json.version, 1)
+        assert.strictEqual(c.json.showInstallationProgress, true)
+        assert.strictEqual(c.json["@odata.type"], `${G}windows10EnrollmentCompletionPageConfiguration`)
+        const id = c.json.id
+        const p = await s.request("PATCH", `${cfgs}/${id}`, { body: { description: "d" } })
+        assert.strictEqual(p.status, 200)
+        assert.strictEqual(p.json.version, 2)
+        assert.notStrictEqual(p.headers.get("etag"), c.headers.get("etag"))
+        assert.strictEqual((await s.request("POST", `${cfgs}/${id}/setPriority`, { body: { priority: 7 } })).status, 204)
+        assert.strictEqual((await s.request("GET", `${cfgs}('${id}')`)).json.priority, 7)
+        assert.strictEqual((await s.request("POST", `${cfgs}/${id}/setPriority`, { body: { priority: "high" } })).status, 400)
+        await s.request("POST", `${cfgs}/${id}/assignments`, { body: { id: "x1" } })
+        assert.strictEqual((await s.request("DELETE", `${cfgs}/${id}`)).status, 204)
+        assert.strictEqual((await s.request("GET", `${cfgs}/${id}/assignments/x1`)).status, 404)
+        const abstract = await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentConfiguration` } })
+        assert.strictEqual(abstract.status, 400)
+        const list = await s.request("GET", `${cfgs}?$count=true&$select=displayName`)
+        assert.strictEqual(list.status, 200)
+        assert.strictEqual(list.json["@odata.count"], list.json.value.length)
+      })
+      it("replaces every assignment with the assign action", async () => {
+        await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "assignme" } })
+        await s.request("POST", tenantA("assignme"), { body: { id: "old" } })
+        const r = await s.request("POST", `${cfgs}/assignme/assign`, {
+          body: { enrollmentConfigurationAssignments: [{ id: "n1", target: { "@odata.type": `${G}allDevicesAssignmentTarget` } }, { id: "n2" }] }
+        })
+        assert.strictEqual(r.status, 204, r.text)
+        const l = await s.request("GET", tenantA("assignme"))
+        assert.deepStrictEqual(l.json.value.map((a: any) => a.id), ["n1", "n2"])
+        const bad = await s.request("POST", `${cfgs}/assignme/assign`, { body: { enrollmentConfigurationAssignments: [{ source: "nope" }] } })
+        assert.strictEqual(bad.status, 400)
+        assert.include(errorOf(bad).message, "enrollmentConfigurationAssignments[0]")
+        assert.strictEqual((await s.request("GET", tenantA("assignme"))).json.value.length, 2)
+      })
+      it("lists the configurations targeted to a user, lowest priority first", async () => {
+        await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "first", priority: 1 } })
+        await s.request("POST", tenantA("first"), { body: { target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1" } } })
+        const r = await s.request("GET", `users/${invitedUserId}/deviceEnrollmentConfigurations`)
+        assert.strictEqual(r.status, 200, r.text)
+        const ids = r.json.value.map((c: any) => c.id)
+        assert.deepStrictEqual(ids.slice(0, 2), ["first", "c1"])
+        assert.notInclude(ids, "untargeted")
+        const viaInv = await s.request("GET", "invitations/i1/invitedUser/deviceEnrollmentConfigurations")
+        assert.deepStrictEqual(viaInv.json.value.map((c: any) => c.id), ids)
+        assert.match(viaInv.json["@odata.context"], /#invitations\('i1'\)\/invitedUser\/deviceEnrollmentConfigurations$/)
+      })
+    })
+
+    describe("directory", () => {
+      it("creates an invitation with its guest user, hides invitedUserId", async () => {
+        const r = await s.request("POST", "invitations", { body: { invitedUserEmailAddress: "x@example.com", inviteRedirectUrl: "https://example.com/x", invitedUserDisplayName: "X" } })
+        assert.strictEqual(r.status, 201, r.text)
+        assert.strictEqual(r.json.status, "PendingAcceptance")
+        assert.notProperty(r.json, "invitedUserId")
+        assert.match(r.json.inviteRedeemUrl, /^http:\/\/127\.0\.0\.1:\d+\/redeem\?invitation=/)
+        const u = await s.request("GET", `invitations/${r.json.id}/invitedUser`)
+        assert.strictEqual(u.json.userType, "Guest")
+        assert.strictEqual(u.json.mail, "x@example.com")
+        const list = await s.request("GET", "invitations?$count=true")
+        assert.ok(list.json.value.every((i: any) => !("invitedUserId" in i)))
+        assert.strictEqual((await s.request("POST", "invitations", { body: { inviteRedirectUrl: "https://e.com" } })).status, 400)
+      })
+      it("creates, lists, patches and deletes users", async () => {
+        const u = await s.request("POST", "users", { body: { id: "u1", displayName: "U", userPrincipalName: "u@example.com" } })
+        assert.strictEqual(u.status, 201)
+        const p = await s.request("PATCH", "users/u1", { body: { accountEnabled: false } })
+        assert.strictEqual(p.json.accountEnabled, false)
+        const l = await s.request("GET", "users?$select=displayName&$top=999")
+        assert.ok(l.json.value.some((x: any) => x.id === "u1"))
+        assert.strictEqual((await s.request("DELETE", "users/u1")).status, 204)
+        assert.strictEqual((await s.request("GET", "users/u1")).status, 404)
+      })
+      it("manages groups and members by reference", async () => {
+        await s.request("POST", "users", { body: { id: "m1" } })
+        await s.request("POST", "groups", { body: { id: "g2" } })
+        for (const ref of [`${s.base}/users/m1`, "groups/g1", "https://graph.microsoft.com/beta/directoryObjects('m1x')"]) {
+          if (ref.includes("m1x")) {
+            const r = await s.request("POST", "groups/g2/members/$ref", { body: { "@odata.id": ref } })
+            assert.strictEqual(r.status, 404)
+          } else {
+            const r = await s.request("POST", "groups/g2/members/$ref", { body: { "@odata.id": ref } })
+            assert.strictEqual(r.status, 204, r.text)
+          }
+        }
+        const again = await s.request("POST", "groups/g2/members/$ref", { body: { "@odata.id": "users/m1" } })
+        assert.strictEqual(again.status, 400)
+        assert.strictEqual((await s.request("POST", "groups/g2/members/$ref", { body: { "@odata.id": "https://x/beta/devices/m1" } })).status, 400)
+        const members = await s.request("GET", "groups/g2/members")
+        assert.deepStrictEqual(members.json.value.map((m: any) => m.id).sort(), ["g1", "m1"])
+        assert.strictEqual((await s.request("DELETE", "groups/g2/members/m1/$ref")).status, 204)
+        assert.strictEqual((await s.request("DELETE", "groups/g2/members/m1/$ref")).status, 404)
+        assert.strictEqual((await s.request("GET", "groups/g2")).status, 200)
+        assert.strictEqual((await s.request("DELETE", "groups/g2")).status, 204)
+        assert.strictEqual((await s.request("GET", "groups?$count=true")).status, 200)
+      })
+    })
+
+    describe("authentication and permissions", () => {
+      it("answers 401 with WWW-Authenticate for missing, malformed, badly signed, expired, unsigned and tenantless tokens", async () => {
+        const jose = await import("jose")
+        const key = new TextEncoder().encode("another-secret-of-at-least-32-bytes!!")
+        const wrongKey = await new jose.SignJWT({ tid: "tenant-a", scp: "DeviceManagementConfiguration.ReadWrite.All" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(key)
+        const { secret } = await import("./support.ts")
+        const sk = new TextEncoder().encode(secret)
+        const expired = await new jose.SignJWT({ tid: "tenant-a", scp: "DeviceManagementConfiguration.ReadWrite.All" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime(Math.floor(Date.now() / 1000) - 3600).sign(sk)
+        const noTid = await new jose.SignJWT({ scp: "DeviceManagementConfiguration.ReadWrite.All" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(sk)
+        const unsigned = new jose.UnsecuredJWT({ tid: "tenant-a", scp: "DeviceManagementConfiguration.ReadWrite.All" }).setExpirationTime("1h").encode()
+        for (const auth of [undefined, "Basic abc", "Bearer ", "Bearer not.a.jwt", `Bearer ${wrongKey}`, `Bearer ${expired}`, `Bearer ${noTid}`, `Bearer ${unsigned}`]) {
+          const r = await s.request("GET", `${tenantA()}/a1`, auth === undefined ? { token: null } : { headers: { authorization: auth } })
+          assert.strictEqual(r.status, 401, String(auth))
+          assert.strictEqual(errorOf(r).code, "InvalidAuthenticationToken")
+          assert.match(r.headers.get("www-authenticate")!, /^Bearer/)
+        }
+      })
+      it("answers 403 for a valid token without the permission", async () => {
+        const read = { scopes: ["DeviceManagementConfiguration.Read.All"] }
+        assert.strictEqual((await s.request("GET", `${tenantA()}/a1`, read)).status, 200)
+        const w = await s.request("PATCH", `${tenantA()}/a1`, { ...read, body: { sourceId: "no" } })
+        assert.strictEqual(w.status, 403)
+        assert.strictEqual(errorOf(w).code, "Authorization_RequestDenied")
+        assert.strictEqual((await s.request("GET", "users", read)).status, 403)
+        assert.strictEqual((await s.request("POST", "invitations", { scopes: ["User.Invite.All"], body: { invitedUserEmailAddress: "r@e.com", inviteRedirectUrl: "https://e.com" } })).status, 201)
+        const roles = await s.token({ roles: ["DeviceManagementServiceConfig.ReadWrite.All"] })
+        assert.strictEqual((await s.request("PATCH", `${tenantA()}/a1`, { token: roles, body: {} })).status, 200)
+      })
+      it("serves health, readiness and the API description without a token", async () => {
+        for (const p of ["/health", "/ready", "/beta/openapi.json", "/docs"]) {
+          const r = await s.request("GET", p, { token: null })
+          assert.strictEqual(r.status, 200, p)
+        }
+      })
+    })
+
+    describe("envelope", () => {
+      it("sends a new request-id on every response and echoes client-request-id", async () => {
+        const a = await s.request("GET", `${tenantA()}/a1`, { headers: { "client-request-id": "mine-123" } })
+        assert.strictEqual(a.headers.get("client-request-id"), "mine-123")
+        const b = await s.request("GET", "nothing", { token: null })
+        assert.match(b.headers.get("request-id")!, /^[0-9a-f-]{36}$/)
+        assert.strictEqual(b.headers.get("client-request-id"), b.headers.get("request-id"))
+        assert.notStrictEqual(a.headers.get("request-id"), b.headers.get("request-id"))
+        assert.strictEqual(errorOf(b).code, "itemNotFound")
+      })
+      it("logs one line per request with the route template and tenant, never the token", async () => {
+        await s.request("GET", `${tenantA()}/a1`)
+        const last = s.logs[s.logs.length - 1]!
+        assert.strictEqual(last.route, "GET /beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments/{assignmentId}")
+        assert.strictEqual(last.tenant, "tenant-a")
+        assert.strictEqual(last.status, 200)
+        assert.notInclude(JSON.stringify(s.logs), "eyJ")
+      })
+    })
+  })

@@ -1,0 +1,63 @@
+/**
+ * The API description: OpenAPI 3.1 generated from the route table, and the
+ * offline /docs page rendered by a headless Chromium (skipped with a note when
+ * no Chromium is installed).
+ */
+import { MemoryStore } from "@enrollment/core"
+import { execFile } from "node:child_process"
+import * as fs from "node:fs"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { Routes } from "../src/index.ts"
+import { start, type TestServer } from "./support.ts"
+
+const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p))
+
+describe("API description", () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await start({ store: MemoryStore.layer })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it("describes every route of the table as OpenAPI 3.1, without auth", async () => {
+    const r = await s.request("GET", "/beta/openapi.json", { token: null })
+    assert.strictEqual(r.status, 200)
+    const doc = r.json
+    assert.strictEqual(doc.openapi, "3.1.0")
+    const ops = Object.values(doc.paths).flatMap((p: any) => Object.values(p)) as Array<any>
+    assert.strictEqual(ops.length, Routes.routes.length)
+    assert.strictEqual(new Set(ops.map((o) => o.operationId)).size, ops.length)
+    const seed = doc.paths["/beta/invitations/{invitationId}/invitedUser/deviceEnrollmentConfigurations/{configurationId}/assignments/{assignmentId}"].patch
+    assert.ok(seed.requestBody)
+    assert.ok(seed.responses["200"].content["application/json"].schema)
+    assert.ok(seed.responses["412"])
+    assert.ok(doc.components.schemas.enrollmentConfigurationAssignment)
+    assert.ok(doc.components.schemas.groupAssignmentTarget)
+    assert.notInclude(JSON.stringify(doc), "#/$defs/")
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!)
+    for (const ref of refs) assert.ok(doc.components.schemas[ref], `dangling $ref ${ref}`)
+  })
+
+  it("serves /docs as a self-contained page", async () => {
+    const r = await s.request("GET", "/docs", { token: null })
+    assert.strictEqual(r.status, 200)
+    assert.match(r.headers.get("content-type")!, /^text\/html/)
+    assert.notMatch(r.text, /<script[^>]+src=|<link[^>]+href="http/)
+  })
+
+  it.skipIf(chromium === undefined)("renders every operation in headless Chromium", async () => {
+    const dom = await new Promise<string>((resolve, reject) => {
+      execFile(chromium!, [
+        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--virtual-time-budget=5000", "--dump-dom", `${s.url}/docs`
+      ], { timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
+    })
+    const ready = /data-ready="(\d+)"/.exec(dom)
+    assert.ok(ready, "the page did not finish rendering")
+    assert.strictEqual(Number(ready[1]), Routes.routes.length)
+    assert.include(dom, "updateAssignmentViaInvitation")
+  }, 90_000)
+})
+if (chromium === undefined) console.log("headless Chromium check skipped: no /usr/bin/chromium (apt-get install chromium)")

@@ -1,0 +1,132 @@
+import { PgClient } from "@effect/sql-pg"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { StoreConformance } from "@enrollment/core/testing"
+import { Effect, Layer, Option, Redacted, Result } from "effect"
+import { Store } from "@enrollment/core"
+import * as PostgresStore from "../src/PostgresStore.ts"
+import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
+import { behaviour } from "./StoreBehaviour.ts"
+
+const url = process.env.DATABASE_URL
+if (url === undefined || url === "") console.log("PostgreSQL tests skipped: DATABASE_URL is not set")
+
+/** A schema of its own for each part of each run, dropped at the end. */
+const run = `store_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+const schemas: Array<string> = []
+const freshSchema = (label: string) => {
+  const s = `${run}_${label}`
+  schemas.push(s)
+  return s
+}
+
+const client = () => PgClient.layer({ url: Redacted.make(url!), maxConnections: 2 })
+
+/** Runs SQL as the tests' own client (not through the store). */
+const direct = <A>(f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>): Effect.Effect<A, unknown> =>
+  Effect.gen(function*() {
+    return yield* f(yield* PgClient.PgClient)
+  }).pipe(Effect.provide(client()))
+
+afterAll(async () => {
+  if (url === undefined || url === "" || schemas.length === 0) return
+  await Effect.runPromise(direct((sql) =>
+    Effect.forEach(schemas, (s) => sql.unsafe(`DROP SCHEMA IF EXISTS "${s}" CASCADE`).unprepared, { discard: true })
+  ))
+})
+
+const storeLayer = (schema: string, maxConnections = 4) =>
+  PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections })
+
+describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
+  if (url !== undefined && url !== "") {
+    StoreConformance.suite("conformance", storeLayer(freshSchema("conformance"), 2), { describe, it })
+  }
+
+  it.layer(storeLayer(freshSchema("behaviour")), { timeout: "30 seconds" })("port behaviour", (it) => behaviour(it))
+
+  it.effect("records its migrations once, even when several processes start at the same time", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("migrations")
+      // Three pools at once stand for three server processes starting together.
+      yield* Effect.all(
+        [1, 2, 3].map(() => Effect.scoped(Layer.build(storeLayer(schema, 1)))),
+        { concurrency: "unbounded", discard: true }
+      )
+      const rows = yield* direct((sql) =>
+        sql.unsafe<{ version: number; applied_at: Date }>(
+          `SELECT version, applied_at FROM "${schema}".schema_migrations ORDER BY version`
+        )
+      )
+      assert.deepStrictEqual(rows.map((r) => r.version), PostgresStore.migrations.map((m) => m.version))
+      yield* Effect.scoped(Layer.build(storeLayer(schema, 1)))
+      const again = yield* direct((sql) => PostgresStore.migrateWith(sql, schema))
+      assert.deepStrictEqual(again, [], "a second start applies nothing")
+      const after = yield* direct((sql) =>
+        sql.unsafe<{ version: number; applied_at: Date }>(
+          `SELECT version, applied_at FROM "${schema}".schema_migrations ORDER BY version`
+        )
+      )
+      assert.deepStrictEqual(after, rows)
+    }), { timeout: 30_000 })
+
+  it.effect("writes nothing for an unchanged value and counts versions for changed ones", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("versions")
+      const t = freshTenant()
+      yield* Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.configurations.insert(t, configuration("c1"))
+        yield* store.configurations.modify(t, "c1", (c) => Result.succeed(c))
+        yield* Effect.flip(store.configurations.modify(t, "c1", () => Result.fail("no")))
+        yield* store.configurations.modify(t, "c1", (c) => Result.succeed({ ...c, displayName: "x" }))
+      }).pipe(Effect.provide(storeLayer(schema, 1)))
+      const rows = yield* direct((sql) =>
+        sql.unsafe<{ version: number }>(`SELECT version FROM "${schema}".configurations WHERE tenant_id = $1`, [t])
+      )
+      assert.deepStrictEqual(rows.map((r) => r.version), [2])
+    }), { timeout: 30_000 })
+
+  it.effect("fails with StoreUnavailable when the database cannot be reached", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(
+        PostgresStore.layer({ url: "postgres://nobody@127.0.0.1:1/none", schema: "x" })
+      )))
+      assert.strictEqual(error._tag, "StoreUnavailable")
+    }), { timeout: 30_000 })
+
+  it.effect("serialises concurrent modifies over several connections and two pools: no update is lost", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("concurrency")
+      const t = freshTenant()
+      const patchAll = (label: string, n: number) =>
+        Effect.gen(function*() {
+          const store = yield* Store
+          yield* Effect.forEach(
+            Array.from({ length: n }, (_, i) => `${label}${i}`),
+            (mark) =>
+              store.assignments.modify(t, "cfg", "x", (a) => Result.succeed({ ...a, sourceId: `${a.sourceId},${mark}` })),
+            { concurrency: "unbounded", discard: true }
+          )
+        })
+      yield* Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "" }))
+      }).pipe(Effect.provide(storeLayer(schema, 1)))
+      // Two pools of 6 connections: two processes' worth of concurrent transactions on one row.
+      yield* Effect.all([
+        patchAll("a", 60).pipe(Effect.provide(storeLayer(schema, 6))),
+        patchAll("b", 60).pipe(Effect.provide(storeLayer(schema, 6)))
+      ], { concurrency: "unbounded", discard: true })
+      const final = yield* Effect.gen(function*() {
+        const store = yield* Store
+        return Option.getOrThrow(yield* store.assignments.get(t, "cfg", "x"))
+      }).pipe(Effect.provide(storeLayer(schema, 1)))
+      const marks = final.sourceId!.split(",").slice(1)
+      assert.strictEqual(marks.length, 120)
+      assert.strictEqual(new Set(marks).size, 120)
+      const version = yield* direct((sql) =>
+        sql.unsafe<{ version: number }>(`SELECT version FROM "${schema}".assignments WHERE tenant_id = $1`, [t])
+      )
+      assert.strictEqual(version[0]!.version, 121)
+    }), { timeout: 60_000 })
+})
