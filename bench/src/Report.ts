@@ -24,7 +24,7 @@ export const table = (title: string, header: ReadonlyArray<string>, rows: Readon
 
 /** A number with sensible precision. */
 export const fmt = (n: number): string =>
-  !Number.isFinite(n) ? String(n) : Math.abs(n) >= 100 ? Math.round(n).toString() : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2)
+  !Number.isFinite(n) || Number.isInteger(n) ? String(n) : Math.abs(n) >= 100 ? Math.round(n).toString() : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2)
 
 export const mib = (bytes: number) => bytes / (1024 * 1024)
 

@@ -48,7 +48,7 @@ if (wants("scale")) await (await import("./Scale.ts")).run({ seconds, rows: int(
 if (wants("postgres")) await (await import("./Postgres.ts")).run({ seconds, databaseUrl })
 if (wants("profile")) await (await import("./Profile.ts")).run({ seconds })
 if (wants("crash")) await (await import("./Crash.ts")).bench({ kills: int("CRASH_KILLS", 50), databaseUrl })
-if (wants("races")) await (await import("./Races.ts")).bench()
+if (wants("races")) await (await import("./Races.ts")).bench({ databaseUrl })
 if (wants("hostile")) await (await import("./Hostile.ts")).bench({ requests: int("HOSTILE_REQUESTS", 10_000) })
 if (wants("soak")) await (await import("./Soak.ts")).run({ seconds: int("SOAK_SECONDS", 600) })
 

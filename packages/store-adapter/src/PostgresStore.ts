@@ -16,12 +16,33 @@
  * @since 0.1.0
  */
 import { PgClient } from "@effect/sql-pg"
+import {
+  Assignment,
+  Errors,
+  Store,
+  type AssignmentFilter,
+  type Change,
+  type Configuration,
+  type Directory,
+  type PageRequest
+} from "@enrollment/core"
 import { Effect, Layer, Option, Redacted, Result, Schedule } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { Errors, Store, type Assignment, type AssignmentFilter, type Change, type Configuration, type Directory, type PageRequest, type Targeting } from "@enrollment/core"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
-import { assignmentColumns, fetchLimit, lastById, parse, toPage, unavailable, withSpans } from "./StoreSql.ts"
+import {
+  assignmentColumns,
+  fetchLimit,
+  lastById,
+  parse,
+  type Row,
+  toAssignmentOf,
+  toMemberRef,
+  toMembership,
+  toPage,
+  unavailable,
+  withSpans
+} from "./StoreSql.ts"
 
 /** How to reach the database. */
 export interface Options {
@@ -98,17 +119,17 @@ export const lockKey = (schema: string): string => {
   return BigInt.asIntN(64, h).toString()
 }
 
-type Row = Record<string, unknown>
-
 /** Waits a little, growing and jittered, before running an aborted transaction again. */
 const conflictBackoff = Schedule.exponential("2 millis").pipe(Schedule.jittered)
 
 const isConflict = (e: unknown): boolean =>
   isSqlError(e) && (e.reason._tag === "SerializationError" || e.reason._tag === "DeadlockError")
 
-/** Turns the engine's errors into `Errors.StoreUnavailable`, leaving domain errors as they are. */
-const orUnavailable = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | Errors.StoreUnavailable, R> =>
-  Effect.catchIf(self, isSqlError, (e) => Effect.fail(unavailable(e))) as any
+/** Turns the engine's errors into `StoreUnavailable`, leaving domain errors as they are. */
+const orUnavailable = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, SqlError> | Errors.StoreUnavailable, R> =>
+  Effect.mapError(self, (e) => isSqlError(e) ? unavailable(e) : e as Exclude<E, SqlError>)
 
 /**
  * Makes the store over the `PgClient` in context, in `options.schema`, first
@@ -138,7 +159,8 @@ export const make = (
       const insertRow = (tenant: string, value: A) =>
         Effect.map(
           query(
-            `INSERT INTO ${t} (tenant_id, id, version, data) VALUES ($1, $2, 1, $3) ON CONFLICT DO NOTHING RETURNING id`,
+            `INSERT INTO ${t} (tenant_id, id, version, data) VALUES ($1, $2, 1, $3)
+             ON CONFLICT DO NOTHING RETURNING id`,
             [tenant, value.id, JSON.stringify(value)]
           ),
           (rows) => rows.length > 0
@@ -283,7 +305,7 @@ export const make = (
           orUnavailable(Effect.flatMap(insertAssignment(tenant, configurationId, value), (inserted) =>
             inserted
               ? Effect.succeed(value)
-              : Effect.fail(new Errors.EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id: value.id })))),
+              : Effect.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id })))),
         modify: (tenant, configurationId, id, change) =>
           orUnavailable(transaction(Effect.gen(function*() {
             const rows = yield* query(`${aGetSql} FOR UPDATE`, [tenant, configurationId, id])
@@ -318,7 +340,8 @@ export const make = (
         concerning: (tenant, groupIds, configurationId) => {
           const params: Array<unknown> = [tenant, [...groupIds]]
           const scope = configurationId === undefined
-            ? `EXISTS (SELECT 1 FROM ${s}.configurations c WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`
+            ? `EXISTS (SELECT 1 FROM ${s}.configurations c
+               WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`
             : `a.configuration_id = $${params.push(configurationId)}`
           return orUnavailable(Effect.map(
             query(
@@ -329,8 +352,7 @@ export const make = (
                ORDER BY a.configuration_id, a.id`,
               params
             ),
-            (rows) =>
-              rows.map((r) => ({ configurationId: r.configuration_id as string, assignment: parse<Assignment.Assignment>(r.data) }))
+            (rows) => rows.map(toAssignmentOf)
           ))
         }
       },
@@ -363,7 +385,7 @@ export const make = (
               toPage(
                 rows,
                 page,
-                (r): Directory.MemberRef => ({ kind: r.member_kind as Directory.MemberRef["kind"], id: r.member_id as string }),
+                toMemberRef,
                 (r) => r.member_id as string
               )
           )),
@@ -375,7 +397,9 @@ export const make = (
               [tenant, groupId, member.id, member.kind]
             ),
             (rows) =>
-              rows.length > 0 ? Effect.void : Effect.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
+              rows.length > 0
+                ? Effect.void
+                : Effect.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
           )),
         removeMember: (tenant, groupId, memberId) =>
           orUnavailable(Effect.map(
@@ -394,7 +418,7 @@ export const make = (
                ORDER BY m.group_id, m.member_id`,
               [tenant, [...memberIds]]
             ),
-            (rows) => rows.map((r): Targeting.Membership => ({ groupId: r.group_id as string, memberId: r.member_id as string }))
+            (rows) => rows.map(toMembership)
           ))
       },
       invitations: {

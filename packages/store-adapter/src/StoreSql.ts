@@ -9,11 +9,25 @@
  *
  * @since 0.1.0
  */
+import {
+  AssignmentFilter,
+  Errors,
+  type Assignment,
+  type AssignmentOf,
+  type Directory,
+  type Page,
+  type PageRequest,
+  type Targeting
+} from "@enrollment/core"
 import { Effect } from "effect"
-import { AssignmentFilter, Errors, type Assignment, type Page, type PageRequest } from "@enrollment/core"
+
+/** A row as the drivers return it. */
+export type Row = Record<string, unknown>
 
 /** The indexed columns of an assignment, in the order the statements bind them. */
-export const assignmentColumns = (a: Assignment.Assignment): readonly [string, string | null, string | null, string | null] => {
+export const assignmentColumns = (
+  a: Assignment.Assignment
+): readonly [source: string, sourceId: string | null, targetType: string | null, groupId: string | null] => {
   const c = AssignmentFilter.columnsOf(a)
   return [c.source, c.sourceId, c.targetType, c.groupId]
 }
@@ -47,6 +61,24 @@ export const unavailable = (cause: unknown): Errors.StoreUnavailable => new Erro
 
 /** Reads stored JSON text back into the value it was written from. */
 export const parse = <A>(text: unknown): A => JSON.parse(text as string) as A
+
+/** A `(configuration_id, data)` row of an assignment. */
+export const toAssignmentOf = (r: Row): AssignmentOf => ({
+  configurationId: r.configuration_id as string,
+  assignment: parse(r.data)
+})
+
+/** A `(member_id, member_kind)` row. */
+export const toMemberRef = (r: Row): Directory.MemberRef => ({
+  kind: r.member_kind as Directory.MemberRef["kind"],
+  id: r.member_id as string
+})
+
+/** A `(group_id, member_id)` row. */
+export const toMembership = (r: Row): Targeting.Membership => ({
+  groupId: r.group_id as string,
+  memberId: r.member_id as string
+})
 
 /** Keeps the last value given for each id, in id order of first appearance (as a Map does). */
 export const lastById = <A extends { readonly id: string }>(values: ReadonlyArray<A>): ReadonlyArray<A> => {

@@ -1,8 +1,8 @@
 import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Effect, Layer, Option, Redacted, Result } from "effect"
-import { Store } from "@enrollment/core"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
@@ -128,5 +128,39 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
         sql.unsafe<{ version: number }>(`SELECT version FROM "${schema}".assignments WHERE tenant_id = $1`, [t])
       )
       assert.strictEqual(version[0]!.version, 121)
+    }), { timeout: 60_000 })
+
+  // Live clock: the retries back off with real sleeps.
+  it.live("retries the transactions SERIALIZABLE isolation aborts, so concurrent modifies still all land", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("serializable")
+      const t = freshTenant()
+      // As on CockroachDB, where every transaction is SERIALIZABLE: concurrent writers of a row abort (40001).
+      const serializable = (maxConnections: number) =>
+        PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
+          url: Redacted.make(url!),
+          maxConnections,
+          startupParameters: { default_transaction_isolation: "serializable" }
+        })))
+      yield* Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "0" }))
+      }).pipe(Effect.provide(serializable(1)))
+      const increments = (n: number) =>
+        Effect.gen(function*() {
+          const store = yield* Store
+          yield* Effect.forEach(
+            Array.from({ length: n }),
+            () =>
+              store.assignments.modify(t, "cfg", "x", (a) => Result.succeed({ ...a, sourceId: String(Number(a.sourceId) + 1) })),
+            { concurrency: "unbounded", discard: true }
+          )
+        }).pipe(Effect.provide(serializable(3)))
+      yield* Effect.all([increments(20), increments(20)], { concurrency: "unbounded", discard: true })
+      const final = yield* Effect.gen(function*() {
+        const store = yield* Store
+        return Option.getOrThrow(yield* store.assignments.get(t, "cfg", "x"))
+      }).pipe(Effect.provide(serializable(1)))
+      assert.strictEqual(final.sourceId, "40")
     }), { timeout: 60_000 })
 })

@@ -5,9 +5,9 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Effect, Exit, Layer, Option, Result } from "effect"
-import { Store } from "@enrollment/core"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
@@ -117,6 +117,37 @@ describe("SqliteStore", () => {
       assert.isFalse(db.isTransaction)
       assert.strictEqual(version(), 2)
       yield* store.configurations.insert(t, configuration("c2"))
+    }))
+
+  it.effect("commits concurrent writes together, and a refused or throwing write in the batch undoes only itself", () =>
+    Effect.gen(function*() {
+      const db = SqliteStore.open({ filename: join(dir, "group", "store.db") })
+      yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+      const store = SqliteStore.fromDatabase(db)
+      const t = freshTenant()
+      yield* store.configurations.insert(t, configuration("c"))
+      const exits = yield* Effect.all([
+        Effect.exit(store.assignments.insert(t, "c", assignment("a1"))),
+        Effect.exit(store.assignments.insert(t, "c", assignment("a2"))),
+        // a refusal after the write's own statement ran: the savepoint undoes it
+        Effect.exit(store.configurations.modify(t, "c", (c) => {
+          db.prepare("UPDATE configurations SET version = 99 WHERE tenant_id = ? AND id = 'c'").run(t)
+          return Result.fail("refused" as const)
+        })),
+        Effect.exit(store.configurations.modify(t, "c", () => {
+          throw new Error("bug in change")
+        })),
+        Effect.exit(store.assignments.insert(t, "c", assignment("a3")))
+      ], { concurrency: "unbounded" })
+      assert.deepStrictEqual(exits.map((e) => Exit.isSuccess(e)), [true, true, false, false, true])
+      assert.isTrue(Exit.hasDies(exits[3]!), "a throwing change is a defect")
+      assert.strictEqual(
+        Number(db.prepare("SELECT version FROM configurations WHERE tenant_id = ? AND id = 'c'").get(t)!.version),
+        1,
+        "the refused write's own statements were rolled back"
+      )
+      assert.strictEqual(yield* store.assignments.count(t, "c"), 3)
+      assert.isFalse(db.isTransaction)
     }))
 
   it.effect("serialises concurrent modifies from many fibers: no update is lost", () =>

@@ -8,8 +8,16 @@
  * filter translation, ordering and tenant isolation per method.)
  */
 import { assert, type Vitest } from "@effect/vitest"
+import {
+  AssignmentFilter,
+  Store,
+  type Assignment,
+  type AssignmentOf,
+  type AssignmentTarget,
+  type Page,
+  type PageRequest
+} from "@enrollment/core"
 import { Effect, Option, Result } from "effect"
-import { AssignmentFilter, Store, type Assignment, type AssignmentOf, type AssignmentTarget, type Page, type PageRequest } from "@enrollment/core"
 import { assignment, configuration, freshTenant, group, invitation, target, user } from "./fixtures/entities.ts"
 
 type It = Vitest.MethodsNonLive<Store>

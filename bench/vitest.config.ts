@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // The fault tests start server processes and kill them: one file at a time keeps a 2-core machine predictable.
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 60_000
+  }
+})
