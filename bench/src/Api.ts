@@ -43,7 +43,7 @@ export const request = async (
     body = JSON.stringify(options.body)
     headers["content-type"] ??= "application/json"
   }
-  const res = await fetch(`${url}${path}`, { method, headers, body })
+  const res = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) })
   const text = await res.text()
   let json: any
   try {

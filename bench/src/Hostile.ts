@@ -198,7 +198,7 @@ export const run = async (options: { requests: number; seed?: number; server?: S
     const worker = async () => {
       while (next < cases.length) {
         const c = cases[next++]!
-        const r = await Http.send(server.url, c.method, c.path, { headers: c.headers, ...(c.body !== undefined ? { body: c.body } : {}), agent: c.mayReset ? undefined : agent })
+        const r = await Http.send(server.url, c.method, c.path, { headers: c.headers, ...(c.body !== undefined ? { body: c.body } : {}), ...(c.mayReset ? {} : { agent }) })
         const key = r.ok ? String(r.status) : `closed (${r.error})`
         const k = (byKind[c.kind] ??= {})
         k[key] = (k[key] ?? 0) + 1

@@ -14,7 +14,9 @@ import {
   Directory,
   DirectoryService,
   Errors,
+  Id,
   type Page,
+  type PageRequest,
   Paths,
   Store
 } from "@enrollment/core"
@@ -70,21 +72,20 @@ export interface Route {
 
 const ids = (ctx: Ctx, ...names: ReadonlyArray<string>) => {
   for (const n of names) {
-    const v = ctx.params[n]!
-    if (!Schema.is(Schema.String)(v) || !isId(v)) {
-      return Effect.fail(Errors.invalid.value(n, "an id of 1 to 128 characters without '/' or control characters", JSON.stringify(v.slice(0, 60))))
+    const v: string = ctx.params[n]!
+    if (!Id.isId(v)) {
+      return Effect.fail(Errors.invalid.value(n, "an id of 1 to 128 characters without '/' or control characters", JSON.stringify(String(v).slice(0, 60))))
     }
   }
   return Effect.void
 }
-const isId = (s: string) => s.length >= 1 && s.length <= 128 && !/[/\u0000-\u001f\u007f]/.test(s)
 
 const page = (ctx: Ctx) => ({ after: ctx.query.after, limit: ctx.query.top ?? OData.defaultPageSize })
 
 const entity = (status: 200 | 201, value: Record<string, unknown>, context: string): Reply => ({ _tag: "Entity", status, value, context })
-const collection = <A extends Record<string, unknown>>(p: Page<A>, context: string, count?: number, map?: (a: A) => Record<string, unknown>): Reply => ({
+const collection = <A extends Record<string, unknown>>(p: Page<A>, context: string, count?: number): Reply => ({
   _tag: "Collection",
-  items: map ? p.items.map(map) : p.items,
+  items: p.items,
   next: p.next,
   count,
   context
@@ -179,13 +180,13 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
     `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations${OData.key(ctx.params.configurationId!)}/assignments`
   const check = (ctx: Ctx, ...more: ReadonlyArray<string>) => ids(ctx, ...f.parentParams, "configurationId", ...more)
   const tag = "enrollmentConfigurationAssignment"
-  const op = (verb: string) => `${verb}Assignment${f.name === "tenant" ? "" : `Via${cap(f.name)}`}`
+  const op = (verb: string, plural = false) => `${verb}Assignment${plural ? "s" : ""}${f.name === "tenant" ? "" : `Via${cap(f.name)}`}`
   const where = f.name === "tenant" ? "" : f.name === "user" ? " (through a user it is targeted to)" : " (through an invitation's invited user)"
   return [
     {
       method: "GET",
       path: coll,
-      operationId: op("list"),
+      operationId: op("list", true),
       summary: `List the assignments of a configuration${where}`,
       tag,
       permission: Permissions.readConfiguration,
@@ -207,7 +208,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
     {
       method: "GET",
       path: `${coll}/$count`,
-      operationId: op("count"),
+      operationId: op("count", true),
       summary: `Count the assignments of a configuration${where} (text/plain)`,
       tag,
       permission: Permissions.readConfiguration,
@@ -307,137 +308,185 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
   ]
 }
 
-const cfgColl = "/deviceManagement/deviceEnrollmentConfigurations"
-const cfgOne = `${cfgColl}/{configurationId}`
 const cfgCtx = "deviceManagement/deviceEnrollmentConfigurations"
 
+/** What the routes of one entity set share: paths, names, schema, permissions and the view written out. */
+interface EntitySet<A> {
+  /** The collection path, e.g. `/users`. */
+  readonly path: string
+  /** The key parameter, e.g. `userId`. */
+  readonly param: string
+  /** The entity set in `@odata.context`, e.g. `users`. */
+  readonly context: string
+  readonly tag: string
+  /** Singular and plural nouns for operation ids (`getUser`, `listUsers`). */
+  readonly noun: string
+  readonly plural: string
+  /** A person's words for one and for many, for summaries. */
+  readonly one: string
+  readonly many: string
+  readonly schema: Schema.Top
+  readonly props: ReadonlyArray<string>
+  readonly read: Permissions.PermissionSet
+  readonly write: Permissions.PermissionSet
+  /** What is written for a stored value (default: the value itself). */
+  readonly view?: ((a: A) => Record<string, unknown>) | undefined
+}
+
+type Op<A> = Effect.Effect<A, unknown, Services>
+const keyPath = <A>(s: EntitySet<A>) => `${s.path}/{${s.param}}`
+const viewOf = <A>(s: EntitySet<A>, a: A) => (s.view ? s.view(a) : a as Record<string, unknown>)
+
+const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Page<A>>): Route => ({
+  method: "GET",
+  path: s.path,
+  operationId: `list${s.plural}`,
+  summary: `List ${s.many}`,
+  tag: s.tag,
+  permission: s.read,
+  query: "collection",
+  selectable: s.props,
+  request: undefined,
+  response: { status: 200, schema: s.schema, collection: true },
+  handler: (ctx) =>
+    Effect.gen(function*() {
+      const p = yield* list(ctx, page(ctx))
+      const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg)) : undefined
+      return collection({ items: p.items.map((a) => viewOf(s, a)), next: p.next }, s.context, count)
+    })
+})
+
+const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Route => ({
+  method: "GET",
+  path: keyPath(s),
+  operationId: `get${s.noun}`,
+  summary: `Get ${s.one}`,
+  tag: s.tag,
+  permission: s.read,
+  query: "entity",
+  selectable: s.props,
+  request: undefined,
+  response: { status: 200, schema: s.schema },
+  handler: (ctx) =>
+    Effect.gen(function*() {
+      yield* ids(ctx, s.param)
+      return entity(200, viewOf(s, yield* get(ctx, ctx.params[s.param]!)), `${s.context}/$entity`)
+    })
+})
+
+const createRoute = <A>(s: EntitySet<A>, summary: string, create: (ctx: Ctx) => Op<A>): Route => ({
+  method: "POST",
+  path: s.path,
+  operationId: `create${s.noun}`,
+  summary,
+  tag: s.tag,
+  permission: s.write,
+  query: "none",
+  selectable: [],
+  request: s.schema,
+  response: { status: 201, schema: s.schema },
+  handler: (ctx) => Effect.map(create(ctx), (a) => entity(201, viewOf(s, a), `${s.context}/$entity`))
+})
+
+const patchRoute = <A>(s: EntitySet<A>, patch: (ctx: Ctx, id: string) => Op<A>): Route => ({
+  method: "PATCH",
+  path: keyPath(s),
+  operationId: `update${s.noun}`,
+  summary: `Update ${s.one}`,
+  tag: s.tag,
+  permission: s.write,
+  query: "none",
+  selectable: [],
+  request: s.schema,
+  response: { status: 200, schema: s.schema },
+  handler: (ctx) =>
+    Effect.gen(function*() {
+      yield* ids(ctx, s.param)
+      return entity(200, viewOf(s, yield* patch(ctx, ctx.params[s.param]!)), `${s.context}/$entity`)
+    })
+})
+
+/** A route answering 204 on success: a DELETE or an action, on one entity of the set. */
+const commandRoute = <A>(
+  s: EntitySet<A>,
+  options: {
+    readonly method: "POST" | "DELETE"
+    readonly suffix: string
+    readonly operationId: string
+    readonly summary: string
+    readonly request: Schema.Top | undefined
+    readonly permission?: Permissions.PermissionSet
+    readonly params?: ReadonlyArray<string>
+  },
+  run: (ctx: Ctx, id: string) => Op<void>
+): Route => ({
+  method: options.method,
+  path: `${keyPath(s)}${options.suffix}`,
+  operationId: options.operationId,
+  summary: options.summary,
+  tag: s.tag,
+  permission: options.permission ?? s.write,
+  query: "none",
+  selectable: [],
+  request: options.request,
+  response: { status: 204 },
+  handler: (ctx) =>
+    Effect.gen(function*() {
+      yield* ids(ctx, s.param, ...(options.params ?? []))
+      yield* run(ctx, ctx.params[s.param]!)
+      return noContent
+    })
+})
+
+const deleteRoute = <A>(s: EntitySet<A>, summary: string, remove: (ctx: Ctx, id: string) => Op<void>): Route =>
+  commandRoute(s, { method: "DELETE", suffix: "", operationId: `delete${s.noun}`, summary, request: undefined }, remove)
+
+const configurations: EntitySet<Configuration.Configuration> = {
+  path: "/deviceManagement/deviceEnrollmentConfigurations",
+  param: "configurationId",
+  context: cfgCtx,
+  tag: "deviceEnrollmentConfiguration",
+  noun: "Configuration",
+  plural: "Configurations",
+  one: "a device enrollment configuration",
+  many: "device enrollment configurations",
+  schema: Configuration.Configuration,
+  props: configurationProps,
+  read: Permissions.readConfiguration,
+  write: Permissions.writeConfiguration
+}
+
 const configurationRoutes: ReadonlyArray<Route> = [
-  {
-    method: "GET",
-    path: cfgColl,
-    operationId: "listConfigurations",
-    summary: "List device enrollment configurations",
-    tag: "deviceEnrollmentConfiguration",
-    permission: Permissions.readConfiguration,
-    query: "collection",
-    selectable: configurationProps,
-    request: undefined,
-    response: { status: 200, schema: Configuration.Configuration, collection: true },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        const svc = yield* Configurations
-        const p = yield* svc.list(ctx.tenant, page(ctx))
-        const count = ctx.query.count ? yield* countAll((pg) => svc.list(ctx.tenant, pg)) : undefined
-        return collection(p, cfgCtx, count)
-      })
-  },
-  {
-    method: "GET",
-    path: cfgOne,
-    operationId: "getConfiguration",
-    summary: "Get a device enrollment configuration",
-    tag: "deviceEnrollmentConfiguration",
-    permission: Permissions.readConfiguration,
-    query: "entity",
-    selectable: configurationProps,
-    request: undefined,
-    response: { status: 200, schema: Configuration.Configuration },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "configurationId")
-        const c = yield* (yield* Configurations).get(ctx.tenant, ctx.params.configurationId!)
-        return entity(200, c, `${cfgCtx}/$entity`)
-      })
-  },
-  {
+  listRoute(configurations, (ctx, p) => Effect.flatMap(Configurations, (svc) => svc.list(ctx.tenant, p))),
+  getRoute(configurations, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.get(ctx.tenant, id))),
+  createRoute(
+    configurations,
+    "Create a device enrollment configuration (@odata.type names a concrete derived type)",
+    (ctx) => Effect.flatMap(Configurations, (svc) => svc.create(ctx.tenant, ctx.body))
+  ),
+  patchRoute(
+    configurations,
+    (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.patch(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))
+  ),
+  deleteRoute(
+    configurations,
+    "Delete a device enrollment configuration and its assignments",
+    (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.remove(ctx.tenant, id))
+  ),
+  commandRoute(configurations, {
     method: "POST",
-    path: cfgColl,
-    operationId: "createConfiguration",
-    summary: "Create a device enrollment configuration (@odata.type names a concrete derived type)",
-    tag: "deviceEnrollmentConfiguration",
-    permission: Permissions.writeConfiguration,
-    query: "none",
-    selectable: [],
-    request: Configuration.Configuration,
-    response: { status: 201, schema: Configuration.Configuration },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        const c = yield* (yield* Configurations).create(ctx.tenant, ctx.body)
-        return entity(201, c, `${cfgCtx}/$entity`)
-      })
-  },
-  {
-    method: "PATCH",
-    path: cfgOne,
-    operationId: "updateConfiguration",
-    summary: "Update a device enrollment configuration",
-    tag: "deviceEnrollmentConfiguration",
-    permission: Permissions.writeConfiguration,
-    query: "none",
-    selectable: [],
-    request: Configuration.Configuration,
-    response: { status: 200, schema: Configuration.Configuration },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "configurationId")
-        const c = yield* (yield* Configurations).patch(ctx.tenant, ctx.params.configurationId!, ctx.body, { ifMatch: ctx.ifMatch })
-        return entity(200, c, `${cfgCtx}/$entity`)
-      })
-  },
-  {
-    method: "DELETE",
-    path: cfgOne,
-    operationId: "deleteConfiguration",
-    summary: "Delete a device enrollment configuration and its assignments",
-    tag: "deviceEnrollmentConfiguration",
-    permission: Permissions.writeConfiguration,
-    query: "none",
-    selectable: [],
-    request: undefined,
-    response: { status: 204 },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "configurationId")
-        yield* (yield* Configurations).remove(ctx.tenant, ctx.params.configurationId!)
-        return noContent
-      })
-  },
-  {
-    method: "POST",
-    path: `${cfgOne}/assign`,
+    suffix: "/assign",
     operationId: "assignConfiguration",
     summary: "Replace every assignment of a configuration at once",
-    tag: "deviceEnrollmentConfiguration",
-    permission: Permissions.writeConfiguration,
-    query: "none",
-    selectable: [],
-    request: AssignParameters,
-    response: { status: 204 },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "configurationId")
-        yield* (yield* Configurations).assign(ctx.tenant, ctx.params.configurationId!, ctx.body)
-        return noContent
-      })
-  },
-  {
+    request: AssignParameters
+  }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.assign(ctx.tenant, id, ctx.body))),
+  commandRoute(configurations, {
     method: "POST",
-    path: `${cfgOne}/setPriority`,
+    suffix: "/setPriority",
     operationId: "setConfigurationPriority",
     summary: "Set the priority of a configuration",
-    tag: "deviceEnrollmentConfiguration",
-    permission: Permissions.writeConfiguration,
-    query: "none",
-    selectable: [],
-    request: Priority,
-    response: { status: 204 },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "configurationId")
-        yield* (yield* Configurations).setPriority(ctx.tenant, ctx.params.configurationId!, ctx.body)
-        return noContent
-      })
-  }
+    request: Priority
+  }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.setPriority(ctx.tenant, id, ctx.body)))
 ]
 
 const forUserRoute = (f: Family): Route => ({
@@ -490,304 +539,123 @@ const decodeReference = (body: unknown) => {
   const ref = (body as Record<string, unknown>)["@odata.id"]
   if (typeof ref !== "string") return Effect.fail(Errors.invalid.value("@odata.id", "a URL string", JSON.stringify(ref)?.slice(0, 60) ?? "nothing"))
   const id = referencedId(ref)
-  if (id === undefined || !isId(id)) {
+  if (id === undefined || !Id.isId(id)) {
     return Effect.fail(Errors.invalid.value("@odata.id", "a URL ending in directoryObjects/{id}, users/{id} or groups/{id}", JSON.stringify(ref.slice(0, 60))))
   }
   return Effect.succeed(id)
 }
 
+const invitations: EntitySet<Directory.Invitation> = {
+  path: "/invitations",
+  param: "invitationId",
+  context: "invitations",
+  tag: "invitation",
+  noun: "Invitation",
+  plural: "Invitations",
+  one: "an invitation",
+  many: "invitations",
+  schema: InvitationView,
+  props: invitationProps,
+  read: Permissions.readUsers,
+  write: Permissions.createInvitation,
+  view: Directory.invitationView
+}
+
+const users: EntitySet<Directory.User> = {
+  path: "/users",
+  param: "userId",
+  context: "users",
+  tag: "user",
+  noun: "User",
+  plural: "Users",
+  one: "a user",
+  many: "users",
+  schema: Directory.User,
+  props: userProps,
+  read: Permissions.readUsers,
+  write: Permissions.writeUsers
+}
+
+const groups: EntitySet<Directory.Group> = {
+  path: "/groups",
+  param: "groupId",
+  context: "groups",
+  tag: "group",
+  noun: "Group",
+  plural: "Groups",
+  one: "a group",
+  many: "groups",
+  schema: Directory.Group,
+  props: groupProps,
+  read: Permissions.readGroups,
+  write: Permissions.writeGroups
+}
+
+/** Runs `f` with the directory service. */
+const directory = <A>(f: (svc: DirectoryService["Service"]) => Op<A>): Op<A> => Effect.flatMap(DirectoryService, f)
+
+const members: EntitySet<Directory.User | Directory.Group> = {
+  ...groups,
+  view: undefined,
+  path: "/groups/{groupId}/members",
+  param: "memberId",
+  context: "directoryObjects",
+  noun: "GroupMember",
+  plural: "GroupMembers",
+  one: "a member of a group",
+  many: "the direct members of a group (users and groups)",
+  schema: Schema.Union([Directory.User, Directory.Group]),
+  props: [...new Set([...userProps, ...groupProps])]
+}
+
 const directoryRoutes: ReadonlyArray<Route> = [
-  // invitations
+  createRoute(
+    invitations,
+    "Invite a guest: creates the invitation and its guest user",
+    (ctx) => directory((svc) => svc.createInvitation(ctx.tenant, ctx.body, `${ctx.base.replace(/\/beta$/, "")}/redeem`))
+  ),
+  listRoute(invitations, (ctx, p) => directory((svc) => svc.listInvitations(ctx.tenant, p))),
+  getRoute(invitations, (ctx, id) => directory((svc) => svc.getInvitation(ctx.tenant, id))),
   {
-    method: "POST",
-    path: "/invitations",
-    operationId: "createInvitation",
-    summary: "Invite a guest: creates the invitation and its guest user",
-    tag: "invitation",
-    permission: Permissions.createInvitation,
-    query: "none",
-    selectable: [],
-    request: InvitationView,
-    response: { status: 201, schema: InvitationView },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        const inv = yield* (yield* DirectoryService).createInvitation(ctx.tenant, ctx.body, `${ctx.base.replace(/\/beta$/, "")}/redeem`)
-        return entity(201, Directory.invitationView(inv), "invitations/$entity")
-      })
-  },
-  {
-    method: "GET",
-    path: "/invitations",
-    operationId: "listInvitations",
-    summary: "List invitations",
-    tag: "invitation",
-    permission: Permissions.readUsers,
-    query: "collection",
-    selectable: invitationProps,
-    request: undefined,
-    response: { status: 200, schema: InvitationView, collection: true },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        const svc = yield* DirectoryService
-        const p = yield* svc.listInvitations(ctx.tenant, page(ctx))
-        const count = ctx.query.count ? yield* countAll((pg) => svc.listInvitations(ctx.tenant, pg)) : undefined
-        return collection(p, "invitations", count, Directory.invitationView)
-      })
-  },
-  {
-    method: "GET",
-    path: "/invitations/{invitationId}",
-    operationId: "getInvitation",
-    summary: "Get an invitation",
-    tag: "invitation",
-    permission: Permissions.readUsers,
-    query: "entity",
-    selectable: invitationProps,
-    request: undefined,
-    response: { status: 200, schema: InvitationView },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "invitationId")
-        const inv = yield* (yield* DirectoryService).getInvitation(ctx.tenant, ctx.params.invitationId!)
-        return entity(200, Directory.invitationView(inv), "invitations/$entity")
-      })
-  },
-  {
-    method: "GET",
+    ...getRoute(
+      { ...users, path: "/invitations", param: "invitationId", noun: "InvitedUser", one: "the user an invitation created" },
+      (ctx, id) => directory((svc) => svc.invitedUser(ctx.tenant, id))
+    ),
     path: "/invitations/{invitationId}/invitedUser",
-    operationId: "getInvitedUser",
-    summary: "Get the user an invitation created",
-    tag: "invitation",
-    permission: Permissions.readUsers,
-    query: "entity",
-    selectable: userProps,
-    request: undefined,
-    response: { status: 200, schema: Directory.User },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "invitationId")
-        const u = yield* (yield* DirectoryService).invitedUser(ctx.tenant, ctx.params.invitationId!)
-        return entity(200, u, "users/$entity")
-      })
+    tag: "invitation"
   },
-  // users
+  createRoute(users, "Create a user", (ctx) => directory((svc) => svc.createUser(ctx.tenant, ctx.body))),
+  listRoute(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p))),
+  getRoute(users, (ctx, id) => directory((svc) => svc.getUser(ctx.tenant, id))),
+  patchRoute(users, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))),
+  deleteRoute(users, "Delete a user", (ctx, id) => directory((svc) => svc.removeUser(ctx.tenant, id))),
+  createRoute(groups, "Create a group", (ctx) => directory((svc) => svc.createGroup(ctx.tenant, ctx.body))),
+  listRoute(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p))),
+  getRoute(groups, (ctx, id) => directory((svc) => svc.getGroup(ctx.tenant, id))),
+  deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id))),
   {
+    ...listRoute(members, (ctx, p) =>
+      Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))),
+    operationId: "listGroupMembers"
+  },
+  commandRoute(groups, {
     method: "POST",
-    path: "/users",
-    operationId: "createUser",
-    summary: "Create a user",
-    tag: "user",
-    permission: Permissions.writeUsers,
-    query: "none",
-    selectable: [],
-    request: Directory.User,
-    response: { status: 201, schema: Directory.User },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        const u = yield* (yield* DirectoryService).createUser(ctx.tenant, ctx.body)
-        return entity(201, u, "users/$entity")
-      })
-  },
-  {
-    method: "GET",
-    path: "/users",
-    operationId: "listUsers",
-    summary: "List users",
-    tag: "user",
-    permission: Permissions.readUsers,
-    query: "collection",
-    selectable: userProps,
-    request: undefined,
-    response: { status: 200, schema: Directory.User, collection: true },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        const svc = yield* DirectoryService
-        const p = yield* svc.listUsers(ctx.tenant, page(ctx))
-        const count = ctx.query.count ? yield* countAll((pg) => svc.listUsers(ctx.tenant, pg)) : undefined
-        return collection(p, "users", count)
-      })
-  },
-  {
-    method: "GET",
-    path: "/users/{userId}",
-    operationId: "getUser",
-    summary: "Get a user",
-    tag: "user",
-    permission: Permissions.readUsers,
-    query: "entity",
-    selectable: userProps,
-    request: undefined,
-    response: { status: 200, schema: Directory.User },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "userId")
-        return entity(200, yield* (yield* DirectoryService).getUser(ctx.tenant, ctx.params.userId!), "users/$entity")
-      })
-  },
-  {
-    method: "PATCH",
-    path: "/users/{userId}",
-    operationId: "updateUser",
-    summary: "Update a user",
-    tag: "user",
-    permission: Permissions.writeUsers,
-    query: "none",
-    selectable: [],
-    request: Directory.User,
-    response: { status: 200, schema: Directory.User },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "userId")
-        const u = yield* (yield* DirectoryService).patchUser(ctx.tenant, ctx.params.userId!, ctx.body, { ifMatch: ctx.ifMatch })
-        return entity(200, u, "users/$entity")
-      })
-  },
-  {
-    method: "DELETE",
-    path: "/users/{userId}",
-    operationId: "deleteUser",
-    summary: "Delete a user",
-    tag: "user",
-    permission: Permissions.writeUsers,
-    query: "none",
-    selectable: [],
-    request: undefined,
-    response: { status: 204 },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "userId")
-        yield* (yield* DirectoryService).removeUser(ctx.tenant, ctx.params.userId!)
-        return noContent
-      })
-  },
-  // groups
-  {
-    method: "POST",
-    path: "/groups",
-    operationId: "createGroup",
-    summary: "Create a group",
-    tag: "group",
-    permission: Permissions.writeGroups,
-    query: "none",
-    selectable: [],
-    request: Directory.Group,
-    response: { status: 201, schema: Directory.Group },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        return entity(201, yield* (yield* DirectoryService).createGroup(ctx.tenant, ctx.body), "groups/$entity")
-      })
-  },
-  {
-    method: "GET",
-    path: "/groups",
-    operationId: "listGroups",
-    summary: "List groups",
-    tag: "group",
-    permission: Permissions.readGroups,
-    query: "collection",
-    selectable: groupProps,
-    request: undefined,
-    response: { status: 200, schema: Directory.Group, collection: true },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        const svc = yield* DirectoryService
-        const p = yield* svc.listGroups(ctx.tenant, page(ctx))
-        const count = ctx.query.count ? yield* countAll((pg) => svc.listGroups(ctx.tenant, pg)) : undefined
-        return collection(p, "groups", count)
-      })
-  },
-  {
-    method: "GET",
-    path: "/groups/{groupId}",
-    operationId: "getGroup",
-    summary: "Get a group",
-    tag: "group",
-    permission: Permissions.readGroups,
-    query: "entity",
-    selectable: groupProps,
-    request: undefined,
-    response: { status: 200, schema: Directory.Group },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "groupId")
-        return entity(200, yield* (yield* DirectoryService).getGroup(ctx.tenant, ctx.params.groupId!), "groups/$entity")
-      })
-  },
-  {
-    method: "DELETE",
-    path: "/groups/{groupId}",
-    operationId: "deleteGroup",
-    summary: "Delete a group",
-    tag: "group",
-    permission: Permissions.writeGroups,
-    query: "none",
-    selectable: [],
-    request: undefined,
-    response: { status: 204 },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "groupId")
-        yield* (yield* DirectoryService).removeGroup(ctx.tenant, ctx.params.groupId!)
-        return noContent
-      })
-  },
-  {
-    method: "GET",
-    path: "/groups/{groupId}/members",
-    operationId: "listGroupMembers",
-    summary: "List the direct members of a group (users and groups)",
-    tag: "group",
-    permission: Permissions.readGroups,
-    query: "collection",
-    selectable: [...new Set([...userProps, ...groupProps])],
-    request: undefined,
-    response: { status: 200, schema: Schema.Union([Directory.User, Directory.Group]), collection: true },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "groupId")
-        const svc = yield* DirectoryService
-        const p = yield* svc.members(ctx.tenant, ctx.params.groupId!, page(ctx))
-        const count = ctx.query.count ? yield* countAll((pg) => svc.members(ctx.tenant, ctx.params.groupId!, pg)) : undefined
-        return collection(p as Page<Record<string, unknown>>, "directoryObjects", count)
-      })
-  },
-  {
-    method: "POST",
-    path: "/groups/{groupId}/members/$ref",
+    suffix: "/members/$ref",
     operationId: "addGroupMember",
     summary: "Add a member to a group by reference",
-    tag: "group",
-    permission: Permissions.writeMembers,
-    query: "none",
-    selectable: [],
     request: Reference,
-    response: { status: 204 },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "groupId")
-        const memberId = yield* decodeReference(ctx.body)
-        yield* (yield* DirectoryService).addMember(ctx.tenant, ctx.params.groupId!, memberId)
-        return noContent
-      })
-  },
-  {
+    permission: Permissions.writeMembers
+  }, (ctx, id) =>
+    Effect.flatMap(decodeReference(ctx.body), (memberId) => directory((svc) => svc.addMember(ctx.tenant, id, memberId)))),
+  commandRoute(groups, {
     method: "DELETE",
-    path: "/groups/{groupId}/members/{memberId}/$ref",
+    suffix: "/members/{memberId}/$ref",
     operationId: "removeGroupMember",
     summary: "Remove a member from a group",
-    tag: "group",
-    permission: Permissions.writeMembers,
-    query: "none",
-    selectable: [],
     request: undefined,
-    response: { status: 204 },
-    handler: (ctx) =>
-      Effect.gen(function*() {
-        yield* ids(ctx, "groupId", "memberId")
-        yield* (yield* DirectoryService).removeMember(ctx.tenant, ctx.params.groupId!, ctx.params.memberId!)
-        return noContent
-      })
-  }
+    permission: Permissions.writeMembers,
+    params: ["memberId"]
+  }, (ctx, id) => directory((svc) => svc.removeMember(ctx.tenant, id, ctx.params.memberId!)))
 ]
 
 /** Every route of the `/beta` face. */
