@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { dirname } from "node:path"
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
 import { type Auth, Listen, Server } from "@enrollment/http-adapter"
 import { PostgresStore, SqliteStore } from "@enrollment/store-adapter"
@@ -81,7 +82,7 @@ export const start = async (config: ServerConfig, say: (line: string) => void = 
   }
   const auth = authOptions(config)
   if (auth.secretFile !== undefined) {
-    say(`${auth.created ? "created" : "using"} the local signing secret ${auth.secretFile} (no AUTH_* setting); mint a token with: pnpm --filter @enrollment/cli exec enrollctl token`)
+    say(`${auth.created ? "created" : "using"} the local signing secret ${auth.secretFile} (no AUTH_* setting); mint a token with: pnpm enrollctl token --data-dir ${path.dirname(auth.secretFile)}`)
   }
   const handler = Server.makeHandler({
     context,

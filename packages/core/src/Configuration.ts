@@ -174,10 +174,8 @@ export const decodeCreate = (body: unknown): Result.Result<ConfigurationCreate, 
   })
 
 /** The stored configuration a create makes, at time `now` (ISO 8601). */
-export const make = (id: string, input: ConfigurationCreate, now: string): Configuration => {
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(input.extra)) MergePatch.setOwn(out, key, input.extra[key])
-  return Object.assign(out, {
+export const make = (id: string, input: ConfigurationCreate, now: string): Configuration =>
+  withExtra({
     "@odata.type": ODataType.format(input.odataType),
     id,
     displayName: input.displayName,
@@ -188,7 +186,12 @@ export const make = (id: string, input: ConfigurationCreate, now: string): Confi
     createdDateTime: now,
     lastModifiedDateTime: now,
     version: 1
-  }) as Configuration
+  }, input.extra)
+
+/** The base properties first, then the derived type's own (as Graph writes them). */
+const withExtra = (base: Record<string, unknown>, extra: Record<string, Json.Json>): Configuration => {
+  for (const key of Object.keys(extra)) MergePatch.setOwn(base, key, extra[key])
+  return base as Configuration
 }
 
 const reserved = new Set(["@odata.type", "id", ...baseNames, ...serverManaged])
@@ -213,19 +216,12 @@ export const patch = (current: Configuration, payload: unknown): Result.Result<C
     if (p.odataType !== undefined && ODataType.format(p.odataType) !== current["@odata.type"]) {
       return Result.fail(invalid.readOnly("@odata.type"))
     }
-    const extra = MergePatch.apply(extraOf(current), p.extra) as Record<string, Json.Json>
-    const out: Record<string, unknown> = {}
-    for (const key of Object.keys(extra)) MergePatch.setOwn(out, key, extra[key])
-    const base: Record<string, unknown> = {}
+    const base: Record<string, unknown> = { "@odata.type": current["@odata.type"], id: current.id }
     for (const k of baseNames) base[k] = Object.hasOwn(p.base, k) ? p.base[k] : current[k]
-    return Result.succeed(Object.assign(out, {
-      "@odata.type": current["@odata.type"],
-      id: current.id,
-      ...base,
-      createdDateTime: current.createdDateTime,
-      lastModifiedDateTime: current.lastModifiedDateTime,
-      version: current.version
-    }) as Configuration)
+    base.createdDateTime = current.createdDateTime
+    base.lastModifiedDateTime = current.lastModifiedDateTime
+    base.version = current.version
+    return Result.succeed(withExtra(base, MergePatch.apply(extraOf(current), p.extra) as Record<string, Json.Json>))
   })
 
 /** Orders configurations as Graph does for a user: lowest priority first, then id. */
