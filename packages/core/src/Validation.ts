@@ -32,6 +32,23 @@ const at = (value: unknown, segments: ReadonlyArray<PropertyKey>): unknown => {
 
 const lowerFirst = (s: string) => s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s
 
+const article: Readonly<Record<string, string>> = {
+  string: "a string",
+  number: "a number",
+  boolean: "a boolean",
+  object: "an object",
+  array: "an array",
+  null: "null"
+}
+
+/** Schema's "string | null" as a person says it: "a string or null". */
+const readable = (expected: string): string => {
+  const parts = expected.split(" | ")
+  if (!parts.every((p) => Object.hasOwn(article, p))) return expected
+  const words = parts.map((p) => article[p]!)
+  return words.length === 1 ? words[0]! : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`
+}
+
 /** The first problem of a schema issue, as an {@link InvalidInput} rooted at `path`. */
 export const fromIssue = (issue: SchemaIssue.Issue, input: unknown, path: string): InvalidInput => {
   const first = formatter(issue).issues[0]
@@ -45,7 +62,7 @@ export const fromIssue = (issue: SchemaIssue.Issue, input: unknown, path: string
     const key = String(segments[segments.length - 1])
     return invalid.unknown(where, key, "this type")
   }
-  const expected = lowerFirst(first.message.replace(/^Expected /, ""))
+  const expected = readable(lowerFirst(first.message.replace(/^Expected /, "")))
   if (actual === null) return invalid.nullNotAllowed(where, expected)
   return invalid.value(where, expected, Json.show(actual))
 }

@@ -164,8 +164,8 @@ describe("typed PATCH of an assignment (SPEC 3)", () => {
 
     it("says where a wrongly typed value is and what it was", () => {
       const e = fails(stored(), { target: { groupId: 42 } })
-      assert.strictEqual(e.message, "target.groupId: expected string | null, got 42")
-      assert.strictEqual(fails(stored(), { sourceId: { a: 1 } }).message, `sourceId: expected string | null, got {"a":1}`)
+      assert.strictEqual(e.message, "target.groupId: expected a string or null, got 42")
+      assert.strictEqual(fails(stored(), { sourceId: { a: 1 } }).message, `sourceId: expected a string or null, got {"a":1}`)
       assert.strictEqual(fails(stored(), { target: "group" }).reason._tag, "ValueInvalid")
     })
 
