@@ -1,7 +1,7 @@
 /**
  * Turning schema decode failures into the domain's {@link InvalidInput}, with a
  * message that says where (a JSON path like `target.groupId`) and what was found:
- * `target.groupId: expected string | null, got 42`.
+ * `target.groupId: expected a string or null, got 42`.
  *
  * @since 0.1.0
  */
