@@ -61,11 +61,13 @@ export interface App {
 /** Starts the server for a configuration; `say` receives start-up notes. */
 export const start = async (config: ServerConfig, say: (line: string) => void = () => {}): Promise<App> => {
   if (config.store === "sqlite") fs.mkdirSync(config.dataDir, { recursive: true })
+  // Without an OTLP endpoint nobody reads spans: tracing is off when the services are
+  // built, so their methods and the store's open no span at all on the hot path.
   const tracing = Option.isSome(config.otlpEndpoint)
     ? Otlp.layerJson({ baseUrl: config.otlpEndpoint.value.href.replace(/\/$/, ""), resource: { serviceName: "enrollment-server" } }).pipe(
       Layer.provide(FetchHttpClient.layer)
     )
-    : Layer.empty
+    : Layer.succeed(References.TracerEnabled, false)
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(storeLayer(config)),
     Layer.provideMerge(tracing)
@@ -74,8 +76,6 @@ export const start = async (config: ServerConfig, say: (line: string) => void = 
   let context
   try {
     context = await runtime.context()
-    // Without an OTLP endpoint nobody reads spans: skip building them on the hot path.
-    if (Option.isNone(config.otlpEndpoint)) context = Context.add(context, References.TracerEnabled, false)
   } catch (e) {
     await runtime.dispose()
     throw e

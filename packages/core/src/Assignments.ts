@@ -11,6 +11,7 @@ import * as AssignmentPatch from "./AssignmentPatch.ts"
 import { EntityAlreadyExists, EntityNotFound, type InvalidInput, PreconditionFailed, type StoreUnavailable } from "./Errors.ts"
 import * as ETag from "./ETag.ts"
 import * as Ids from "./Ids.ts"
+import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
 import * as Paths from "./Paths.ts"
 import { type Page, type PageRequest, Store } from "./Store.ts"
@@ -60,6 +61,7 @@ export class Assignments extends Context.Service<Assignments, {
     Assignments,
     Effect.gen(function*() {
       const store = yield* Store
+      const fn = yield* Traced.fn
       const notFound = (id: string) => new EntityNotFound({ entity: "enrollmentConfigurationAssignment", id })
       const resolve = (tenant: string, parent: Paths.Parent, configurationId: string) =>
         Paths.resolveConfiguration(store, tenant, parent, configurationId)
@@ -71,21 +73,21 @@ export class Assignments extends Context.Service<Assignments, {
           : undefined
 
       return Assignments.of({
-        list: Effect.fn("Assignments.list")(function*(tenant, parent, configurationId, page, filter) {
+        list: fn("Assignments.list")(function*(tenant, parent, configurationId, page, filter) {
           yield* resolve(tenant, parent, configurationId)
           return yield* store.assignments.list(tenant, configurationId, page, filter)
         }),
-        count: Effect.fn("Assignments.count")(function*(tenant, parent, configurationId, filter) {
+        count: fn("Assignments.count")(function*(tenant, parent, configurationId, filter) {
           yield* resolve(tenant, parent, configurationId)
           return yield* store.assignments.count(tenant, configurationId, filter)
         }),
-        get: Effect.fn("Assignments.get")(function*(tenant, parent, configurationId, id) {
+        get: fn("Assignments.get")(function*(tenant, parent, configurationId, id) {
           yield* resolve(tenant, parent, configurationId)
           const a = yield* store.assignments.get(tenant, configurationId, id)
           if (Option.isNone(a)) return yield* notFound(id)
           return a.value
         }),
-        create: Effect.fn("Assignments.create")(function*(tenant, parent, configurationId, body) {
+        create: fn("Assignments.create")(function*(tenant, parent, configurationId, body) {
           yield* resolve(tenant, parent, configurationId)
           const input = yield* Result.match(Assignment.decodeCreate(body), {
             onFailure: Effect.fail,
@@ -97,7 +99,7 @@ export class Assignments extends Context.Service<Assignments, {
               Effect.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id })))
           )
         }),
-        patch: Effect.fn("Assignments.patch")(function*(tenant, parent, configurationId, id, body, options) {
+        patch: fn("Assignments.patch")(function*(tenant, parent, configurationId, id, body, options) {
           yield* resolve(tenant, parent, configurationId)
           const check = precondition(id, options)
           const updated = yield* store.assignments.modify(tenant, configurationId, id, (
@@ -110,7 +112,7 @@ export class Assignments extends Context.Service<Assignments, {
           if (Option.isNone(updated)) return yield* notFound(id)
           return updated.value
         }),
-        remove: Effect.fn("Assignments.remove")(function*(tenant, parent, configurationId, id, options) {
+        remove: fn("Assignments.remove")(function*(tenant, parent, configurationId, id, options) {
           yield* resolve(tenant, parent, configurationId)
           if (options?.ifMatch !== undefined) {
             const check = precondition(id, options)

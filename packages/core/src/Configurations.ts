@@ -18,6 +18,7 @@ import {
 } from "./Errors.ts"
 import * as ETag from "./ETag.ts"
 import * as Ids from "./Ids.ts"
+import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
 import * as Paths from "./Paths.ts"
 import { type Page, type PageRequest, Store } from "./Store.ts"
@@ -55,6 +56,7 @@ export class Configurations extends Context.Service<Configurations, {
     Configurations,
     Effect.gen(function*() {
       const store = yield* Store
+      const fn = yield* Traced.fn
       const notFound = (id: string) => new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id })
 
       /** Stamps a changed configuration: version + 1 and a new modification time. */
@@ -70,15 +72,15 @@ export class Configurations extends Context.Service<Configurations, {
         })
 
       return Configurations.of({
-        list: Effect.fn("Configurations.list")(function*(tenant, page) {
+        list: fn("Configurations.list")(function*(tenant, page) {
           return yield* store.configurations.list(tenant, page)
         }),
-        get: Effect.fn("Configurations.get")(function*(tenant, id) {
+        get: fn("Configurations.get")(function*(tenant, id) {
           const c = yield* store.configurations.get(tenant, id)
           if (Option.isNone(c)) return yield* notFound(id)
           return c.value
         }),
-        create: Effect.fn("Configurations.create")(function*(tenant, body) {
+        create: fn("Configurations.create")(function*(tenant, body) {
           const input = yield* fromResult(Configuration.decodeCreate(body))
           const id = input.id ?? (yield* Ids.guid)
           const now = yield* Ids.now
@@ -87,7 +89,7 @@ export class Configurations extends Context.Service<Configurations, {
               Effect.fail(new EntityAlreadyExists({ entity: "deviceEnrollmentConfiguration", id })))
           )
         }),
-        patch: Effect.fn("Configurations.patch")(function*(tenant, id, body, options) {
+        patch: fn("Configurations.patch")(function*(tenant, id, body, options) {
           return yield* modify(tenant, id, (c): Result.Result<C, InvalidInput | PreconditionFailed> => {
             if (options?.ifMatch !== undefined && !ETag.matches(options.ifMatch, ETag.of(c))) {
               return Result.fail(new PreconditionFailed({ entity: "deviceEnrollmentConfiguration", id }))
@@ -95,10 +97,10 @@ export class Configurations extends Context.Service<Configurations, {
             return Configuration.patch(c, body)
           })
         }),
-        remove: Effect.fn("Configurations.remove")(function*(tenant, id) {
+        remove: fn("Configurations.remove")(function*(tenant, id) {
           if (!(yield* store.configurations.remove(tenant, id))) return yield* notFound(id)
         }),
-        assign: Effect.fn("Configurations.assign")(function*(tenant, id, body) {
+        assign: fn("Configurations.assign")(function*(tenant, id, body) {
           const c = yield* store.configurations.get(tenant, id)
           if (Option.isNone(c)) return yield* notFound(id)
           if (!Json.isObject(body)) return yield* invalid.value("", "a JSON object", Json.show(body))
@@ -131,7 +133,7 @@ export class Configurations extends Context.Service<Configurations, {
           }
           yield* store.assignments.replace(tenant, id, values)
         }),
-        setPriority: Effect.fn("Configurations.setPriority")(function*(tenant, id, body) {
+        setPriority: fn("Configurations.setPriority")(function*(tenant, id, body) {
           if (!Json.isObject(body)) return yield* invalid.value("", "a JSON object", Json.show(body))
           for (const key of Object.keys(body)) {
             if (key !== "priority" && !key.includes("@")) return yield* invalid.unknown(key, key, "setPriority parameters")
@@ -142,7 +144,7 @@ export class Configurations extends Context.Service<Configurations, {
           const priority = yield* fromResult(decodePriority(body.priority, "priority"))
           yield* modify(tenant, id, (c) => Result.succeed<C>(c.priority === priority ? c : { ...c, priority }))
         }),
-        forUser: Effect.fn("Configurations.forUser")(function*(tenant, parent) {
+        forUser: fn("Configurations.forUser")(function*(tenant, parent) {
           const userId = yield* Paths.userOf(store, tenant, parent)
           if (userId === undefined) return (yield* store.configurations.list(tenant, { limit: 1_000_000 })).items
           const ids = yield* Paths.targetedConfigurationIds(store, tenant, userId)

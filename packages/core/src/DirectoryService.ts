@@ -16,6 +16,7 @@ import {
 } from "./Errors.ts"
 import * as ETag from "./ETag.ts"
 import * as Ids from "./Ids.ts"
+import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
 import { type Page, type PageRequest, Store } from "./Store.ts"
 
@@ -60,6 +61,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
     DirectoryService,
     Effect.gen(function*() {
       const store = yield* Store
+      const fn = yield* Traced.fn
       const found = <A>(entity: string, id: string) => (o: Option.Option<A>) =>
         Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new EntityNotFound({ entity, id }))
       const getUser = (tenant: string, id: string) => Effect.flatMap(store.users.get(tenant, id), found("user", id))
@@ -68,20 +70,20 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         Effect.flatMap(store.invitations.get(tenant, id), found("invitation", id))
 
       return DirectoryService.of({
-        createUser: Effect.fn("DirectoryService.createUser")(function*(tenant, body) {
+        createUser: fn("DirectoryService.createUser")(function*(tenant, body) {
           const input = yield* fromResult(Directory.decodeUserCreate(body))
           const id = input.id ?? (yield* Ids.guid)
           return yield* store.users.insert(tenant, Directory.makeUser(id, input)).pipe(
             Effect.catchTag("EntityAlreadyExists", () => Effect.fail(new EntityAlreadyExists({ entity: "user", id })))
           )
         }),
-        getUser: Effect.fn("DirectoryService.getUser")(function*(tenant, id) {
+        getUser: fn("DirectoryService.getUser")(function*(tenant, id) {
           return yield* getUser(tenant, id)
         }),
-        listUsers: Effect.fn("DirectoryService.listUsers")(function*(tenant, page) {
+        listUsers: fn("DirectoryService.listUsers")(function*(tenant, page) {
           return yield* store.users.list(tenant, page)
         }),
-        patchUser: Effect.fn("DirectoryService.patchUser")(function*(tenant, id, body, options) {
+        patchUser: fn("DirectoryService.patchUser")(function*(tenant, id, body, options) {
           const r = yield* store.users.modify(tenant, id, (u): Result.Result<Directory.User, InvalidInput | PreconditionFailed> => {
             if (options?.ifMatch !== undefined && !ETag.matches(options.ifMatch, ETag.of(u))) {
               return Result.fail(new PreconditionFailed({ entity: "user", id }))
@@ -90,26 +92,26 @@ export class DirectoryService extends Context.Service<DirectoryService, {
           })
           return yield* found<Directory.User>("user", id)(r)
         }),
-        removeUser: Effect.fn("DirectoryService.removeUser")(function*(tenant, id) {
+        removeUser: fn("DirectoryService.removeUser")(function*(tenant, id) {
           if (!(yield* store.users.remove(tenant, id))) return yield* new EntityNotFound({ entity: "user", id })
         }),
-        createGroup: Effect.fn("DirectoryService.createGroup")(function*(tenant, body) {
+        createGroup: fn("DirectoryService.createGroup")(function*(tenant, body) {
           const input = yield* fromResult(Directory.decodeGroupCreate(body))
           const id = input.id ?? (yield* Ids.guid)
           return yield* store.groups.insert(tenant, Directory.makeGroup(id, input)).pipe(
             Effect.catchTag("EntityAlreadyExists", () => Effect.fail(new EntityAlreadyExists({ entity: "group", id })))
           )
         }),
-        getGroup: Effect.fn("DirectoryService.getGroup")(function*(tenant, id) {
+        getGroup: fn("DirectoryService.getGroup")(function*(tenant, id) {
           return yield* getGroup(tenant, id)
         }),
-        listGroups: Effect.fn("DirectoryService.listGroups")(function*(tenant, page) {
+        listGroups: fn("DirectoryService.listGroups")(function*(tenant, page) {
           return yield* store.groups.list(tenant, page)
         }),
-        removeGroup: Effect.fn("DirectoryService.removeGroup")(function*(tenant, id) {
+        removeGroup: fn("DirectoryService.removeGroup")(function*(tenant, id) {
           if (!(yield* store.groups.remove(tenant, id))) return yield* new EntityNotFound({ entity: "group", id })
         }),
-        members: Effect.fn("DirectoryService.members")(function*(tenant, groupId, page) {
+        members: fn("DirectoryService.members")(function*(tenant, groupId, page) {
           yield* getGroup(tenant, groupId)
           const refs = yield* store.groups.members(tenant, groupId, page)
           const items: Array<Member> = []
@@ -121,7 +123,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
           }
           return { items, next: refs.next }
         }),
-        addMember: Effect.fn("DirectoryService.addMember")(function*(tenant, groupId, memberId) {
+        addMember: fn("DirectoryService.addMember")(function*(tenant, groupId, memberId) {
           yield* getGroup(tenant, groupId)
           const asUser = yield* store.users.get(tenant, memberId)
           const kind = Option.isSome(asUser)
@@ -132,25 +134,25 @@ export class DirectoryService extends Context.Service<DirectoryService, {
           if (kind === undefined) return yield* new EntityNotFound({ entity: "directoryObject", id: memberId })
           yield* store.groups.addMember(tenant, groupId, { kind, id: memberId })
         }),
-        removeMember: Effect.fn("DirectoryService.removeMember")(function*(tenant, groupId, memberId) {
+        removeMember: fn("DirectoryService.removeMember")(function*(tenant, groupId, memberId) {
           yield* getGroup(tenant, groupId)
           if (!(yield* store.groups.removeMember(tenant, groupId, memberId))) {
             return yield* new EntityNotFound({ entity: "member", id: memberId })
           }
         }),
-        createInvitation: Effect.fn("DirectoryService.createInvitation")(function*(tenant, body, redeemBase) {
+        createInvitation: fn("DirectoryService.createInvitation")(function*(tenant, body, redeemBase) {
           const input = yield* fromResult(Directory.decodeInvitationCreate(body))
           const ids = { invitation: input.id ?? (yield* Ids.guid), user: yield* Ids.guid }
           const { invitation, user } = Directory.invite(input, ids, redeemBase)
           return yield* store.invitations.insert(tenant, invitation, user)
         }),
-        getInvitation: Effect.fn("DirectoryService.getInvitation")(function*(tenant, id) {
+        getInvitation: fn("DirectoryService.getInvitation")(function*(tenant, id) {
           return yield* getInvitation(tenant, id)
         }),
-        listInvitations: Effect.fn("DirectoryService.listInvitations")(function*(tenant, page) {
+        listInvitations: fn("DirectoryService.listInvitations")(function*(tenant, page) {
           return yield* store.invitations.list(tenant, page)
         }),
-        invitedUser: Effect.fn("DirectoryService.invitedUser")(function*(tenant, invitationId) {
+        invitedUser: fn("DirectoryService.invitedUser")(function*(tenant, invitationId) {
           const inv = yield* getInvitation(tenant, invitationId)
           return yield* Effect.flatMap(store.users.get(tenant, inv.invitedUserId), found("invitedUser", inv.invitedUserId))
         })

@@ -26,7 +26,7 @@ import {
   type Directory,
   type PageRequest
 } from "@enrollment/core"
-import { Effect, Layer, Option, Redacted, Result, Schedule } from "effect"
+import { Effect, Layer, Option, Redacted, References, Result, Schedule } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
@@ -140,6 +140,7 @@ export const make = (
 ): Effect.Effect<Store["Service"], Errors.StoreUnavailable, PgClient.PgClient> =>
   Effect.gen(function*() {
     const sql = yield* PgClient.PgClient
+    const traced = yield* References.TracerEnabled
     const schema = options.schema ?? "public"
     const s = quote(schema)
     const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
@@ -437,7 +438,7 @@ export const make = (
           })))
       },
       ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
-    }))
+    }, traced))
   })
 
 /**

@@ -91,9 +91,11 @@ export const lastById = <A extends { readonly id: string }>(values: ReadonlyArra
  * The store with every method traced as a span named `<name>.<set>.<method>`
  * (e.g. `SqliteStore.assignments.modify`), as `Effect.fn` names service
  * methods. Stack traces are not captured: on SQLite they would double the cost
- * of a call.
+ * of a call. With `enabled` false (tracing off when the store was built) the
+ * store is returned as it is: even a disabled span costs about 2 µs a call.
  */
-export const withSpans = <S extends object>(name: string, store: S): S => {
+export const withSpans = <S extends object>(name: string, store: S, enabled: boolean): S => {
+  if (!enabled) return store
   const options = { captureStackTrace: false } as const
   const wrap = (value: unknown, path: string): unknown => {
     if (Effect.isEffect(value)) return Effect.withSpan(value, path, options)

@@ -139,8 +139,8 @@ describe("SqliteStore", () => {
         })),
         Effect.exit(store.assignments.insert(t, "c", assignment("a3")))
       ], { concurrency: "unbounded" })
-      assert.deepStrictEqual(exits.map((e) => Exit.isSuccess(e)), [true, true, false, false, true])
-      assert.isTrue(Exit.hasDies(exits[3]!), "a throwing change is a defect")
+      assert.deepStrictEqual(exits.map((e: Exit.Exit<unknown, unknown>) => Exit.isSuccess(e)), [true, true, false, false, true])
+      assert.isTrue(Exit.hasDies(exits[3]! as Exit.Exit<unknown, unknown>), "a throwing change is a defect")
       assert.strictEqual(
         Number(db.prepare("SELECT version FROM configurations WHERE tenant_id = ? AND id = 'c'").get(t)!.version),
         1,
