@@ -20,6 +20,7 @@ import * as ETag from "./ETag.ts"
 import * as Ids from "./Ids.ts"
 import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
+import * as ODataType from "./ODataType.ts"
 import * as Paths from "./Paths.ts"
 import { type Page, type PageRequest, Store } from "./Store.ts"
 import * as Validation from "./Validation.ts"
@@ -105,7 +106,7 @@ export class Configurations extends Context.Service<Configurations, {
           if (Option.isNone(c)) return yield* notFound(id)
           if (!Json.isObject(body)) return yield* invalid.value("", "a JSON object", Json.show(body))
           for (const key of Object.keys(body)) {
-            if (key !== "enrollmentConfigurationAssignments" && !key.includes("@")) {
+            if (key !== "enrollmentConfigurationAssignments" && !ODataType.isAnnotation(key)) {
               return yield* invalid.unknown(key, key, "assign action parameters")
             }
           }
@@ -136,7 +137,7 @@ export class Configurations extends Context.Service<Configurations, {
         setPriority: fn("Configurations.setPriority")(function*(tenant, id, body) {
           if (!Json.isObject(body)) return yield* invalid.value("", "a JSON object", Json.show(body))
           for (const key of Object.keys(body)) {
-            if (key !== "priority" && !key.includes("@")) return yield* invalid.unknown(key, key, "setPriority parameters")
+            if (key !== "priority" && !ODataType.isAnnotation(key)) return yield* invalid.unknown(key, key, "setPriority parameters")
           }
           if (body.priority === null || body.priority === undefined) {
             return yield* invalid.nullNotAllowed("priority", "an Int32")

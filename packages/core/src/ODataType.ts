@@ -25,5 +25,12 @@ export const parse = (value: unknown): string | undefined => {
   return rest !== undefined && /^[A-Za-z][A-Za-z0-9_]*$/.test(rest) ? rest : undefined
 }
 
-/** True for a member name that is an instance or property annotation (`@odata.x`, `prop@odata.x`). */
-export const isAnnotation = (key: string): boolean => key.includes("@")
+const annotation = /^(?:[A-Za-z_][A-Za-z0-9_]*)?@[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/
+
+/**
+ * True for a member name that is an OData instance or property annotation:
+ * `@odata.etag`, `source@odata.type`, `@microsoft.graph.x` (a namespace-qualified
+ * term after `@`). Anything else with an `@` in it (`x@y`) is an ordinary,
+ * undeclared property.
+ */
+export const isAnnotation = (key: string): boolean => key.includes("@") && annotation.test(key)

@@ -134,6 +134,13 @@ describe("typed PATCH of an assignment (SPEC 3)", () => {
       assert.deepStrictEqual(next.target, group("g3"))
     })
 
+    it("refuses a member with an @ that is not an OData annotation", () => {
+      for (const key of ["x@y", "@", "source@", "@odata", "a.b@odata.type"]) {
+        assert.strictEqual(fails(stored(), { [key]: 1 }).reason._tag, "PropertyUnknown", key)
+      }
+      ok(stored(), { "@microsoft.graph.conflictBehavior": "x", "target@odata.type": "#x" })
+    })
+
     it("refuses an undeclared property, naming it", () => {
       const e = fails(stored(), { intent: "apply" })
       assert.strictEqual(e.reason._tag, "PropertyUnknown")
