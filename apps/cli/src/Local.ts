@@ -6,12 +6,12 @@
  *
  * @since 0.1.0
  */
-import { Assignments, Configurations, Directory, DirectoryService, ETag, MemoryStore, Store } from "@enrollment/core"
+import { type AssignmentFilter, Assignments, Configurations, Directory, DirectoryService, ETag, MemoryStore, Store } from "@enrollment/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Backend, type LocalSettings } from "./Backend.ts"
-import { ofDomainTag } from "./ExitCode.ts"
-import { CommandFailed, usage } from "./Failure.ts"
+import { classOfStatus, ofDomainTag } from "./ExitCode.ts"
+import { CommandFailed } from "./Failure.ts"
 import { type Answer, type ListOptions, memberIdOf, type Operation } from "./Operation.ts"
 
 /** Where an invitation's redemption link points in local mode (no server to redeem at). */
@@ -53,7 +53,7 @@ export const describe = (settings: LocalSettings): string => {
     case "sqlite":
       return `local sqlite ${s.filename}`
     case "postgres":
-      return `local postgres ${s.url.replace(/\/\/[^@/]*@/, "//***@")}`
+      return `local postgres ${s.url.replace(/\/\/[^@/]*@/, "//***@")}${s.schema === undefined ? "" : ` schema ${s.schema}`}`
   }
 }
 
@@ -71,6 +71,23 @@ const withETag = (value: Record<string, any>) => ({ "@odata.etag": ETag.of(value
 const list = (items: ReadonlyArray<Record<string, any>>): Answer => ({ _tag: "List", items: items.map(withETag) })
 const none: Answer = { _tag: "None" }
 const invitation = (i: Directory.Invitation) => Directory.invitationView(i) as Record<string, any>
+
+/**
+ * Parses `--filter` with the server's own `$filter` parser (the http-adapter's
+ * `OData.parseFilter`, loaded only when a filter is given), so that both modes
+ * accept the same grammar and refuse the rest with the server's error:
+ * `BadRequest` (a usage error, exit 2).
+ */
+export const parseFilter = (text: string | undefined): Effect.Effect<AssignmentFilter.AssignmentFilter | undefined, CommandFailed> => {
+  if (text === undefined) return Effect.succeed(undefined)
+  return Effect.flatMap(Effect.promise(() => import("@enrollment/http-adapter")), ({ OData }) => {
+    const r = OData.parseFilter(text)
+    if (r.ok) return Effect.succeed(r.filter)
+    return Effect.fail(
+      new CommandFailed({ code: r.problem.code, detail: r.problem.message, exit: classOfStatus(r.problem.status), status: r.problem.status })
+    )
+  })
+}
 
 /** Reads every page (or `top` items) of a keyset-paged list. */
 const all = <A, E>(
@@ -101,8 +118,8 @@ export const make = (settings: LocalSettings) =>
     const dispatch = (op: Operation): Effect.Effect<Answer, unknown> => {
       switch (op._tag) {
         case "assignments.list":
-          if (op.filter !== undefined) return Effect.fail(usage("--filter is only supported in remote mode"))
-          return Effect.map(all(op.list, (p) => assignments.list(t, op.parent, op.configurationId, p)), list)
+          return Effect.flatMap(parseFilter(op.filter), (filter) =>
+            Effect.map(all(op.list, (p) => assignments.list(t, op.parent, op.configurationId, p, filter)), list))
         case "assignments.get":
           return Effect.map(assignments.get(t, op.parent, op.configurationId, op.id), entity)
         case "assignments.create":

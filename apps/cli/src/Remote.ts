@@ -44,7 +44,7 @@ export const requestOf = (op: Operation): Request => {
     case "assignments.create": {
       const path = `${prefix(op.parent)}/deviceEnrollmentConfigurations/${enc(op.configurationId)}/assignments`
       if (op._tag === "assignments.create") return { method: "POST", path, body: op.body }
-      return { method: "GET", path, query: { ...topQuery(op.list.top), ...(op.filter ? { $filter: op.filter } : {}) } }
+      return { method: "GET", path, query: { ...topQuery(op.list.top), ...(op.filter === undefined ? {} : { $filter: op.filter }) } }
     }
     case "assignments.get":
     case "assignments.patch":

@@ -48,10 +48,13 @@ export const modeOf = (raw: Globals): Effect.Effect<Mode, CommandFailed> => {
   })
 }
 
-const localSettings = (g: Globals, source: Globals): Effect.Effect<LocalSettings, CommandFailed> => {
+const localSettings = (g: ReturnType<typeof withEnvironment>, source: Globals): Effect.Effect<LocalSettings, CommandFailed> => {
   const store = source.store ?? (source.databaseUrl !== undefined ? "postgres" : g.store ?? "sqlite")
   const tenant = g.tenant ?? defaultTenant
   const debug = g.debug
+  if (store !== "postgres" && g.fromFlags.databaseSchema !== undefined) {
+    return Effect.fail(usage(`--database-schema applies to PostgreSQL only (--database-url), not to --store ${String(store)}`))
+  }
   switch (store) {
     case "sqlite":
       return Effect.succeed({
@@ -62,7 +65,8 @@ const localSettings = (g: Globals, source: Globals): Effect.Effect<LocalSettings
     case "postgres": {
       const url = g.databaseUrl
       if (url === undefined) return Effect.fail(usage("--store postgres needs --database-url (or ENROLLCTL_DATABASE_URL)"))
-      return Effect.succeed({ store: { _tag: "postgres", url }, tenant, debug })
+      const schema = g.databaseSchema
+      return Effect.succeed({ store: { _tag: "postgres", url, ...(schema === undefined ? {} : { schema }) }, tenant, debug })
     }
     case "memory":
       return Effect.succeed({ store: { _tag: "memory" }, tenant, debug })

@@ -26,6 +26,7 @@ export interface Globals {
   readonly dataDir?: string | undefined
   readonly store?: "sqlite" | "postgres" | "memory" | undefined
   readonly databaseUrl?: string | undefined
+  readonly databaseSchema?: string | undefined
   readonly tenant?: string | undefined
   readonly output?: "table" | "json" | "yaml" | undefined
   readonly select?: string | undefined
@@ -45,6 +46,7 @@ export const withEnvironment = (g: Globals): Globals & { readonly fromFlags: Glo
   dataDir: g.dataDir ?? env("ENROLLCTL_DATA_DIR"),
   store: g.store ?? (env("ENROLLCTL_STORE") as Globals["store"]),
   databaseUrl: g.databaseUrl ?? env("ENROLLCTL_DATABASE_URL"),
+  databaseSchema: g.databaseSchema ?? env("ENROLLCTL_DATABASE_SCHEMA"),
   tenant: g.tenant ?? env("ENROLLCTL_TENANT"),
   output: g.output ?? (env("ENROLLCTL_OUTPUT") as Globals["output"]),
   select: g.select,

@@ -52,6 +52,10 @@ const root = Command.make("enrollctl").pipe(
       Flag.withDescription("Local mode on PostgreSQL: postgres://… (env ENROLLCTL_DATABASE_URL)"),
       Flag.optional
     ),
+    databaseSchema: Flag.String("database-schema").pipe(
+      Flag.withDescription("Local mode on PostgreSQL: the schema to create (when missing) and use (env ENROLLCTL_DATABASE_SCHEMA; default public)"),
+      Flag.optional
+    ),
     tenant: Flag.String("tenant").pipe(
       Flag.withDescription("Tenant id for local mode and minted tokens (env ENROLLCTL_TENANT; default 00000000-0000-0000-0000-000000000001)"),
       Flag.optional
@@ -88,6 +92,7 @@ const globalsOf = (g: Command.Command.Config.Infer<{}> & Record<string, any>): G
   dataDir: opt(g.dataDir),
   store: opt(g.store),
   databaseUrl: opt(g.databaseUrl),
+  databaseSchema: opt(g.databaseSchema),
   tenant: opt(g.tenant),
   output: opt(g.output),
   select: opt(g.select),
@@ -206,7 +211,7 @@ const assignments = (f: Family) => {
   const where = f === tenantFamily ? "" : " (reached through the user: the configuration must be targeted to it)"
   return group("assignments", `Assignments of a device enrollment configuration${where}`).pipe(
     Command.withSubcommands([
-      leaf("list", { ...f.parentFlags, cfgId, top, filter: str("filter", "OData $filter, e.g. \"source eq 'direct'\" (remote mode)") }, {
+      leaf("list", { ...f.parentFlags, cfgId, top, filter: str("filter", "OData $filter, e.g. \"source eq 'direct'\" or \"isof(target,'microsoft.graph.groupAssignmentTarget')\" (the server's grammar, both modes)") }, {
         description: `List the assignments of a configuration${where}`,
         examples: [
           { command: `${p} list${x} --device-enrollment-configuration-id C`, description: "List every assignment" },

@@ -51,3 +51,39 @@ export const enrollctl = (
 
 /** A fresh temporary directory. */
 export const tempDir = (prefix = "enrollctl-") => mkdtempSync(path.join(tmpdir(), prefix))
+
+/**
+ * The `--filter` data set both modes are checked on: one configuration whose
+ * assignments cover every filtered property, and what each filter selects.
+ */
+export const filterFixture = (() => {
+  const DM = ["device-management", "device-enrollment-configurations"]
+  const t = (type: string, groupId?: string) => ({ "@odata.type": `#microsoft.graph.${type}`, ...(groupId ? { groupId } : {}) })
+  const assignments = [
+    { id: "f1", target: t("groupAssignmentTarget", "g1"), source: "direct" },
+    { id: "f2", target: t("exclusionGroupAssignmentTarget", "g2"), source: "direct" },
+    { id: "f3", target: t("allDevicesAssignmentTarget"), source: "policySets", sourceId: "ps1" },
+    { id: "f4", target: t("groupAssignmentTarget", "g1"), source: "policySets", sourceId: "ps1" },
+    { id: "f5", target: null, source: "direct" },
+    { id: "f6", target: t("allLicensedUsersAssignmentTarget"), source: "direct" }
+  ]
+  return {
+    configurationId: "cf",
+    /** The commands that create the data set. */
+    setup: [
+      [...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"cf"}'],
+      [...DM, "assign", "--device-enrollment-configuration-id", "cf", "--body", JSON.stringify({ enrollmentConfigurationAssignments: assignments })]
+    ],
+    /** The list command with a filter. */
+    list: (filter: string) => [...DM, "assignments", "list", "--device-enrollment-configuration-id", "cf", "--filter", filter, "--select", "id"],
+    /** Filters and the ids they select. */
+    cases: [
+      { filter: "source eq 'policySets'", ids: ["f3", "f4"] },
+      // Exclusion-group targets derive from group targets, so isof includes them.
+      { filter: "isof(target,'microsoft.graph.groupAssignmentTarget')", ids: ["f1", "f2", "f4"] },
+      { filter: "target/groupId eq 'g1'", ids: ["f1", "f4"] },
+      { filter: "source eq 'direct' and (target/groupId eq 'g2' or isof(target,'microsoft.graph.allLicensedUsersAssignmentTarget'))", ids: ["f2", "f6"] }
+    ],
+    unsupported: "displayName eq 'x'"
+  }
+})()

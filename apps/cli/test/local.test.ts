@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, tempDir } from "./cli.ts"
+import { enrollctl, filterFixture, tempDir } from "./cli.ts"
 
 const dir = tempDir()
 const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", ...args])
@@ -174,6 +174,38 @@ describe("local mode on SQLite", () => {
     const del = await local(...DM, "delete", "--device-enrollment-configuration-id", "c2")
     assert.strictEqual(del.code, 0)
     assert.strictEqual(del.stdout, "")
+  })
+})
+
+describe("--filter in local mode (the server's $filter parser)", () => {
+  const filterDir = tempDir()
+  const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", filterDir, "-o", "json", ...args])
+
+  beforeAll(async () => {
+    for (const args of filterFixture.setup) {
+      const r = await at(...args)
+      assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
+    }
+  })
+
+  it("selects by source, target type (derived types included) and group id, with and / or", async () => {
+    const results = await Promise.all(filterFixture.cases.map((c) => at(...filterFixture.list(c.filter))))
+    results.forEach((r, i) => {
+      const c = filterFixture.cases[i]!
+      assert.strictEqual(r.code, 0, `${c.filter}: ${r.stderr}`)
+      assert.deepStrictEqual(r.json().map((a: any) => a.id).sort(), c.ids, c.filter)
+    })
+  })
+
+  it("refuses an unsupported expression as the server does: BadRequest, exit 2", async () => {
+    const [bad, empty] = await Promise.all([at(...filterFixture.list(filterFixture.unsupported)), at(...filterFixture.list(""))])
+    for (const r of [bad, empty]) {
+      assert.strictEqual(r.code, 2)
+      assert.include(r.stderr, "error BadRequest: unsupported $filter expression:")
+      assert.include(r.stderr, "supported: source eq")
+      assert.strictEqual(r.stdout, "")
+    }
+    assert.include(bad.stderr, "'displayName eq 'x''")
   })
 })
 

@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from "node:fs"
 import { type AddressInfo, createServer } from "node:net"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, repoRoot, tempDir } from "./cli.ts"
+import { enrollctl, filterFixture, repoRoot, tempDir } from "./cli.ts"
 
 const serverMain = path.join(repoRoot, "apps/server/src/main.ts")
 const available = existsSync(serverMain)
@@ -121,6 +121,27 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     const down = await enrollctl(["--base-url", "http://127.0.0.1:9/beta", "--token", "x", "users", "list"])
     assert.strictEqual(down.code, 1)
     assert.include(down.stderr, "cannot reach")
+  })
+
+  it("filters assignment lists as local mode does, on the same data", async () => {
+    // The same data set and expectations as local.test.ts, in a tenant of its own.
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", "tenant-filter", "-o", "json", ...args])
+    for (const args of filterFixture.setup) {
+      const r = await at(...args)
+      assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
+    }
+    const results = await Promise.all(filterFixture.cases.map((c) => at(...filterFixture.list(c.filter))))
+    results.forEach((r, i) => {
+      const c = filterFixture.cases[i]!
+      assert.strictEqual(r.code, 0, `${c.filter}: ${r.stderr}`)
+      assert.deepStrictEqual(r.json().map((a: any) => a.id).sort(), c.ids, c.filter)
+    })
+    const [bad, empty] = await Promise.all([at(...filterFixture.list(filterFixture.unsupported)), at(...filterFixture.list(""))])
+    for (const r of [bad, empty]) {
+      assert.strictEqual(r.code, 2)
+      assert.include(r.stderr, "error BadRequest: unsupported $filter expression:")
+    }
+    assert.include(bad.stderr, "'displayName eq 'x''")
   })
 
   it("exports through the API and imports into another tenant", async () => {

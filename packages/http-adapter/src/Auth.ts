@@ -20,6 +20,12 @@ export interface AuthOptions {
   readonly cacheSize?: number | undefined
   /** Clock skew tolerated on `exp` / `nbf`, in seconds (default 30). */
   readonly clockToleranceSeconds?: number | undefined
+  /**
+   * After a JWKS fetch, how long a token naming an unknown `kid` is refused
+   * without fetching again, in seconds (default 30, jose's): bounds the fetches
+   * forged kids can cause; a rotated key is picked up once it has passed.
+   */
+  readonly jwksCooldownSeconds?: number | undefined
 }
 
 /** Who is calling: tenant, subject and granted permissions. */
@@ -67,12 +73,17 @@ export const make = (options: AuthOptions): Verifier => {
     throw new Error("authentication needs an HS256 secret or a JWKS URL")
   }
   const secret = typeof options.hs256Secret === "string" ? new TextEncoder().encode(options.hs256Secret) : options.hs256Secret
-  const jwks = options.jwksUrl !== undefined ? jose.createRemoteJWKSet(new URL(options.jwksUrl)) : undefined
+  const jwks = options.jwksUrl !== undefined
+    ? jose.createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: (options.jwksCooldownSeconds ?? 30) * 1000 })
+    : undefined
   const tolerance = options.clockToleranceSeconds ?? 30
   const verifyOptions = {
     ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
     ...(options.audience !== undefined ? { audience: options.audience } : {}),
-    clockTolerance: tolerance
+    clockTolerance: tolerance,
+    // SPEC 7: `exp` is verified, so a token must carry one (Entra ID tokens always do);
+    // a token without it would otherwise be valid, and cached, forever.
+    requiredClaims: ["exp"]
   }
   const capacity = options.cacheSize ?? 10_000
   const cache = new Map<string, Principal>()

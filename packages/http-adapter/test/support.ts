@@ -4,7 +4,7 @@
  */
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
 import { Layer, ManagedRuntime } from "effect"
-import { Listen, Server, Token } from "../src/index.ts"
+import { type Auth, Listen, Server, Token } from "../src/index.ts"
 
 export const secret = "test-secret-of-at-least-32-bytes-long!!"
 
@@ -29,6 +29,8 @@ export const start = async (options: {
   rateLimit?: { ratePerSecond: number; burst: number }
   bodyLimit?: number
   tls?: { cert: string; key: string }
+  /** How tokens are verified (default: HS256 with `secret`). */
+  auth?: Auth.AuthOptions
 } = {}): Promise<TestServer> => {
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(options.store ?? MemoryStore.layer)
@@ -38,7 +40,7 @@ export const start = async (options: {
   const logs: Array<Server.RequestLog> = []
   const handler = Server.makeHandler({
     context,
-    auth: { hs256Secret: secret },
+    auth: options.auth ?? { hs256Secret: secret },
     rateLimit: options.rateLimit,
     bodyLimit: options.bodyLimit,
     log: (l) => logs.push(l)

@@ -1,0 +1,103 @@
+/**
+ * The CLI in local mode on PostgreSQL (`--database-url`), spawned as a user
+ * runs it, in a schema of its own (`--database-schema`) dropped at the end.
+ * Needs DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test).
+ */
+import { PgClient } from "@effect/sql-pg"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { enrollctl, filterFixture } from "./cli.ts"
+
+const url = process.env.DATABASE_URL
+const enabled = url !== undefined && url !== ""
+if (!enabled) console.log("PostgreSQL CLI tests skipped: DATABASE_URL is not set")
+
+const schema = `cli_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+const DM = ["device-management", "device-enrollment-configurations"]
+const INV = ["invitations", "invited-user", "device-enrollment-configurations", "assignments"]
+const pg = (...args: ReadonlyArray<string>) => enrollctl(["--database-url", url!, "--database-schema", schema, "-o", "json", ...args])
+
+describe.skipIf(!enabled)("local mode on PostgreSQL", () => {
+  afterAll(async () => {
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const sql = yield* PgClient.PgClient
+        yield* sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url!), maxConnections: 1 })))
+    )
+  })
+
+  it("creates, patches through the invitation path, lists and deletes", async () => {
+    const ok = async (...args: ReadonlyArray<string>) => {
+      const r = await pg(...args)
+      assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
+      return r
+    }
+    // The first command creates the schema (migrations) before the others run at once.
+    await ok(...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--display-name", "Limit", "--priority", "1", "--body", '{"id":"c1"}')
+    await Promise.all([
+      ok("invitations", "create", "--invited-user-email-address", "bob@fabrikam.com", "--invite-redirect-url", "https://myapps.microsoft.com", "--body", '{"id":"i1"}'),
+      ok(...DM, "assignments", "create", "--device-enrollment-configuration-id", "c1", "--target-type", "group", "--group-id", "g1", "--body", '{"id":"a1"}'),
+      // Targets c1 to every licensed user, the invited guest included, so the invitation path resolves.
+      ok(...DM, "assignments", "create", "--device-enrollment-configuration-id", "c1", "--target-type", "all-licensed-users", "--body", '{"id":"a2"}')
+    ])
+
+    const patched = await ok(
+      ...INV, "patch", "--invitation-id", "i1", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1",
+      "--target-type", "exclusion-group", "--filter-id", "f1", "--filter-type", "include"
+    )
+    assert.deepStrictEqual(patched.json().target, {
+      "@odata.type": "#microsoft.graph.exclusionGroupAssignmentTarget",
+      deviceAndAppManagementAssignmentFilterId: "f1",
+      deviceAndAppManagementAssignmentFilterType: "include",
+      groupId: "g1"
+    })
+
+    const [listed, viaGuest, filtered] = await Promise.all([
+      ok(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c1"),
+      ok(...INV, "list", "--invitation-id", "i1", "--device-enrollment-configuration-id", "c1", "--select", "id"),
+      ok(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c1", "--filter", "isof(target,'microsoft.graph.groupAssignmentTarget')", "--select", "id")
+    ])
+    assert.deepStrictEqual(listed.json().map((a: any) => a.id), ["a1", "a2"])
+    assert.strictEqual(listed.json()[0].target["@odata.type"], "#microsoft.graph.exclusionGroupAssignmentTarget")
+    assert.deepStrictEqual(viaGuest.json(), [{ id: "a1" }, { id: "a2" }])
+    assert.deepStrictEqual(filtered.json(), [{ id: "a1" }])
+
+    const deleted = await ok(...DM, "assignments", "delete", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1")
+    assert.strictEqual(deleted.stdout, "")
+    const [after, gone] = await Promise.all([
+      ok(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c1", "--select", "id"),
+      pg(...DM, "assignments", "get", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1")
+    ])
+    assert.deepStrictEqual(after.json(), [{ id: "a2" }])
+    assert.strictEqual(gone.code, 3)
+    assert.include(gone.stderr, "error itemNotFound:")
+  })
+
+  it("works in the schema it names, not in public", async () => {
+    const tables = await Effect.runPromise(
+      Effect.gen(function*() {
+        const sql = yield* PgClient.PgClient
+        return yield* sql.unsafe<{ table_name: string }>(
+          "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
+          [schema]
+        )
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url!), maxConnections: 1 })))
+    )
+    assert.include(tables.map((t) => t.table_name), "assignments")
+  })
+
+  it("filters as the server does, on the shared data set", async () => {
+    for (const args of filterFixture.setup) {
+      const r = await pg(...args)
+      assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
+    }
+    const results = await Promise.all(filterFixture.cases.map((c) => pg(...filterFixture.list(c.filter))))
+    results.forEach((r, i) => {
+      const c = filterFixture.cases[i]!
+      assert.strictEqual(r.code, 0, `${c.filter}: ${r.stderr}`)
+      assert.deepStrictEqual(r.json().map((a: any) => a.id).sort(), c.ids, c.filter)
+    })
+  })
+})
