@@ -62,17 +62,28 @@ export const decodeSourceValue = (value: unknown): Result.Result<AssignmentSourc
 /** Decodes `sourceId` (a string or null). */
 export const decodeSourceIdValue = (value: unknown) => decodeSourceId(value, "sourceId")
 
+/** The members of an assignment other than its key. */
+export interface Members {
+  readonly target: AssignmentTarget.AssignmentTarget | null
+  readonly source: AssignmentSource
+  readonly sourceId: string | null
+}
+
 /**
- * Decodes the body of a create (SPEC 2): `target` must name a concrete type or be
- * null, `source` defaults to `direct`, `id` is optional, unknown properties are
- * refused and annotations ignored.
+ * Applies the members of a body onto `state` by the typed rules (SPEC 3), for
+ * both a create (onto the defaults) and a PATCH (onto the stored entity): the
+ * entity's own `@odata.type` in either spelling, `target` by
+ * {@link AssignmentTarget.merge}, `source` and `sourceId` replaced, annotations
+ * ignored, anything else refused. `id` is the caller's rule: `onId` refuses a
+ * value or accepts it. Nothing is applied unless every member is valid.
  */
-export const decodeCreate = (body: unknown): Result.Result<AssignmentCreate, InvalidInput> => {
+export const applyMembers = (
+  state: Members,
+  body: unknown,
+  onId: (value: unknown) => InvalidInput | undefined
+): Result.Result<Members, InvalidInput> => {
   if (!Json.isObject(body)) return Result.fail(invalid.value("", "a JSON object", Json.show(body)))
-  let id: string | undefined
-  let target: AssignmentTarget.AssignmentTarget | null = null
-  let source: AssignmentSource = "direct"
-  let sourceId: string | null = null
+  let { source, sourceId, target } = state
   for (const key of Object.keys(body)) {
     const value = body[key]
     switch (key) {
@@ -82,13 +93,12 @@ export const decodeCreate = (body: unknown): Result.Result<AssignmentCreate, Inv
         break
       }
       case "id": {
-        const r = decodeId(value, "id")
-        if (Result.isFailure(r)) return Result.fail(r.failure)
-        id = r.success
+        const e = onId(value)
+        if (e) return Result.fail(e)
         break
       }
       case "target": {
-        const r = AssignmentTarget.merge(null, value, "target")
+        const r = AssignmentTarget.merge(target, value, "target")
         if (Result.isFailure(r)) return Result.fail(r.failure)
         target = r.success
         break
@@ -109,7 +119,26 @@ export const decodeCreate = (body: unknown): Result.Result<AssignmentCreate, Inv
         if (!ODataType.isAnnotation(key)) return Result.fail(invalid.unknown(key, key, typeName))
     }
   }
-  return Result.succeed({ id, target, source, sourceId })
+  return Result.succeed({ target, source, sourceId })
+}
+
+/** What a create starts from: no target, a direct assignment. */
+const defaults: Members = { target: null, source: "direct", sourceId: null }
+
+/**
+ * Decodes the body of a create (SPEC 2): `target` must name a concrete type or be
+ * null, `source` defaults to `direct`, `id` is optional, unknown properties are
+ * refused and annotations ignored.
+ */
+export const decodeCreate = (body: unknown): Result.Result<AssignmentCreate, InvalidInput> => {
+  let id: string | undefined
+  const members = applyMembers(defaults, body, (value) => {
+    const r = decodeId(value, "id")
+    if (Result.isFailure(r)) return r.failure
+    id = r.success
+    return undefined
+  })
+  return Result.map(members, (m) => ({ id, ...m }))
 }
 
 /** The entity a create makes, once its id is settled. */
