@@ -1,6 +1,7 @@
 /**
  * Bulk loading assignments straight into a SQLite data file through the store
- * adapter (its row format, its columns), in one transaction: a million rows
+ * adapter (its row format, its columns): chunks of inserts issued together, so
+ * the store's group commit writes each chunk in one transaction. A million rows
  * in seconds, where the HTTP API would take minutes.
  *
  * @since 0.1.0
@@ -14,30 +15,30 @@ import { DatabaseSync } from "node:sqlite"
 export const bulkId = (i: number) => `bulk-${String(i).padStart(7, "0")}`
 
 /** Adds `rows` group-targeted assignments to configuration `configurationId` of `tenant`; the server must be stopped. */
-export const load = (file: string, tenant: string, configurationId: string, rows: number): number => {
+export const load = async (file: string, tenant: string, configurationId: string, rows: number): Promise<number> => {
   const t = performance.now()
   const db = SqliteStore.open({ filename: file, synchronous: "NORMAL" })
   try {
-    const store = SqliteStore.fromDatabase(db)
-    db.exec("BEGIN IMMEDIATE")
-    for (let i = 0; i < rows; i++) {
-      Effect.runSync(store.assignments.insert(tenant, configurationId, {
-        "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment",
-        id: bulkId(i),
-        target: {
-          "@odata.type": "#microsoft.graph.groupAssignmentTarget",
-          deviceAndAppManagementAssignmentFilterId: null,
-          deviceAndAppManagementAssignmentFilterType: "none",
-          groupId: `group-${i % 5000}`
-        },
-        source: i % 3 === 0 ? "policySets" : "direct",
-        sourceId: i % 3 === 0 ? `set-${i % 97}` : null
-      } as never))
+    const store = SqliteStore.fromDatabase(db, { traced: false })
+    const chunk = 10_000
+    for (let start = 0; start < rows; start += chunk) {
+      const ids = Array.from({ length: Math.min(chunk, rows - start) }, (_, k) => start + k)
+      await Effect.runPromise(Effect.forEach(ids, (i) =>
+        store.assignments.insert(tenant, configurationId, {
+          "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment",
+          id: bulkId(i),
+          target: {
+            "@odata.type": "#microsoft.graph.groupAssignmentTarget",
+            deviceAndAppManagementAssignmentFilterId: null,
+            deviceAndAppManagementAssignmentFilterType: "none",
+            groupId: `group-${i % 5000}`
+          },
+          source: i % 3 === 0 ? "policySets" : "direct",
+          sourceId: i % 3 === 0 ? `set-${i % 97}` : null
+        } as never), { concurrency: "unbounded", discard: true }))
     }
-    db.exec("COMMIT")
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
   } finally {
-    if (db.isTransaction) db.exec("ROLLBACK")
     db.close()
   }
   return performance.now() - t

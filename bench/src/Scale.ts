@@ -18,7 +18,7 @@ const prepare = async (rows: number) => {
   const first = await startServer({ store: "sqlite" })
   const seeded = await Api.seed(first.url)
   await first.kill()
-  const loadMs = Bulk.load(first.file, Api.tenant, seeded.configurationId, rows)
+  const loadMs = await Bulk.load(first.file, Api.tenant, seeded.configurationId, rows)
   console.log(`scale: loaded ${rows} assignments in ${fmt(loadMs / 1000)} s`)
   const server = await restartServer(first)
   return { server, seeded, loadMs }
