@@ -3,13 +3,16 @@
 # Run:    docker run -p 8080:8080 -v enrollment-data:/data enrollment-server
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
-RUN corepack enable && corepack prepare pnpm@12.4.2 --activate
+RUN npm i -g pnpm@12.4.2
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json tsconfig.base.json ./
 COPY packages/core/package.json packages/core/
 COPY packages/store-adapter/package.json packages/store-adapter/
 COPY packages/http-adapter/package.json packages/http-adapter/
 COPY apps/server/package.json apps/server/
 COPY apps/cli/package.json apps/cli/
+# every workspace member's manifest, so the frozen lockfile matches the workspace
+COPY bench/package.json bench/
+COPY tools/package.json tools/
 RUN pnpm install --frozen-lockfile --prod --filter @enrollment/server... --filter @enrollment/cli...
 
 FROM node:24-bookworm-slim AS runtime
