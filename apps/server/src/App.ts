@@ -25,7 +25,10 @@ export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> =>
     case "memory":
       return MemoryStore.layer
     case "sqlite":
-      return SqliteStore.layer({ filename: path.resolve(config.dataDir, "enrollment.sqlite") })
+      return SqliteStore.layer({
+        filename: path.resolve(config.dataDir, "enrollment.sqlite"),
+        synchronous: config.sqliteSynchronous
+      })
     case "postgres":
       return PostgresStore.layer({
         url: Option.getOrThrow(config.databaseUrl),

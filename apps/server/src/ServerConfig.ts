@@ -18,6 +18,8 @@ export interface ServerConfig {
   readonly dataDir: string
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly databaseSchema: Option.Option<string>
+  /** SQLite durability: FULL (default) survives power loss; NORMAL survives a killed process only. */
+  readonly sqliteSynchronous: "FULL" | "NORMAL"
   readonly hs256Secret: Option.Option<Redacted.Redacted<string>>
   readonly jwksUrl: Option.Option<URL>
   readonly issuer: Option.Option<string>
@@ -43,6 +45,7 @@ const settings = {
   dataDir: [Config.NonEmptyString("DATA_DIR").pipe(Config.withDefault("./data")), "DATA_DIR", "a directory path"],
   databaseUrl: [Config.option(Config.Redacted("DATABASE_URL")), "DATABASE_URL", "a postgres:// URL"],
   databaseSchema: [Config.option(Config.NonEmptyString("DATABASE_SCHEMA")), "DATABASE_SCHEMA", "a PostgreSQL schema name"],
+  sqliteSynchronous: [Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault("FULL" as const)), "SQLITE_SYNCHRONOUS", "FULL or NORMAL"],
   hs256Secret: [Config.option(Config.Redacted("AUTH_HS256_SECRET")), "AUTH_HS256_SECRET", "a secret of at least 32 characters"],
   jwksUrl: [Config.option(Config.URL("AUTH_JWKS_URL")), "AUTH_JWKS_URL", "an https:// URL of a JWKS"],
   issuer: [Config.option(Config.NonEmptyString("AUTH_ISSUER")), "AUTH_ISSUER", "the expected iss claim"],

@@ -18,16 +18,25 @@ const load = (env: Record<string, string>) =>
 
 describe("configuration", () => {
   it("reports every bad value, one line each", async () => {
-    const r = await load({ PORT: "99999", STORE: "mysql", LOG_FORMAT: "xml", RATE_LIMIT_BURST: "-1", AUTH_HS256_SECRET: "short" })
+    const r = await load({
+      PORT: "99999",
+      STORE: "mysql",
+      LOG_FORMAT: "xml",
+      RATE_LIMIT_BURST: "-1",
+      AUTH_HS256_SECRET: "short",
+      SQLITE_SYNCHRONOUS: "sometimes"
+    })
     assert.strictEqual(r._tag, "Failure")
     const problems = (r as any).failure.problems as Array<string>
-    for (const v of ["PORT", "STORE", "LOG_FORMAT"]) assert.ok(problems.some((p) => p.startsWith(`${v}:`)), v)
+    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS"]) {
+      assert.ok(problems.some((p) => p.startsWith(`${v}:`)), `${v} in ${JSON.stringify(problems)}`)
+    }
   })
   it("defaults to SQLite in ./data on 127.0.0.1:8080", async () => {
     const r = await load({})
     assert.strictEqual(r._tag, "Success")
     const c = (r as any).success
-    assert.deepStrictEqual([c.store, c.dataDir, c.host, c.port], ["sqlite", "./data", "127.0.0.1", 8080])
+    assert.deepStrictEqual([c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous], ["sqlite", "./data", "127.0.0.1", 8080, "FULL"])
   })
   it("needs DATABASE_URL for STORE=postgres", async () => {
     const r = await load({ STORE: "postgres" })
