@@ -160,6 +160,9 @@ export const spawnReady = async (options: SpawnOptions): Promise<Child> => {
   }
 }
 
+/** The Node flags of the documented start command (`pnpm start`, the Dockerfile). */
+export const serverNodeFlags: ReadonlyArray<string> = ["--max-semi-space-size=4"]
+
 /** How to start the enrollment server (its documented environment). */
 export interface ServerOptions {
   readonly store: "sqlite" | "postgres" | "memory"
@@ -208,7 +211,8 @@ export const startServer = async (options: ServerOptions): Promise<Server> => {
     ...options.env
   }
   const child = await spawnReady({
-    argv: [node, ...(options.nodeFlags ?? []), serverMain],
+    // The V8 flags `pnpm start` and the Dockerfile run the server with (a 4 MiB young generation).
+    argv: [node, ...serverNodeFlags, ...(options.nodeFlags ?? []), serverMain],
     env,
     cpu: "cpu" in options ? options.cpu : 0,
     port,
