@@ -8,7 +8,8 @@ import { httpSuite } from "./HttpSuite.ts"
 const url = process.env.DATABASE_URL
 if (url === undefined || url === "") {
   console.log("HTTP on PostgreSQL skipped: DATABASE_URL is not set")
-  describe.skip("HTTP on PostgreSQL", () => it("needs DATABASE_URL", () => {}))
+  // Reported as skipped (not silently absent) on a machine without PostgreSQL.
+  describe.skipIf(true)("HTTP on PostgreSQL", () => it("needs DATABASE_URL", () => {}))
 } else {
   /** A schema of this run's own, dropped at the end (after the suite has closed its server and pool). */
   const schema = `http_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`
