@@ -65,6 +65,21 @@ export const groupTarget = (groupId: string, type: "groupAssignmentTarget" | "ex
 export const user = (id: string): Directory.User =>
   Directory.makeUser(id, { displayName: id, userPrincipalName: `${id}@example.com`, mail: null, userType: "Member", accountEnabled: true })
 
+/** An invitation `invitationId` and its guest user `userId`, for tests. */
+export const invite = (invitationId: string, userId: string, email: string, displayName: string | null = null) =>
+  Directory.invite(
+    {
+      id: undefined,
+      invitedUserEmailAddress: email,
+      inviteRedirectUrl: "https://example.com",
+      invitedUserDisplayName: displayName,
+      invitedUserType: "Guest",
+      sendInvitationMessage: false
+    },
+    { invitation: invitationId, user: userId },
+    "https://redeem"
+  )
+
 /** A group value for tests. */
 export const group = (id: string): Directory.Group =>
   Directory.makeGroup(id, { displayName: id, description: null, mailNickname: id, securityEnabled: true })
@@ -322,33 +337,11 @@ export const cases: ReadonlyArray<Case> = [
     name: "an invitation is stored with its guest user in one write",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
-        const { invitation, user: guest } = Directory.invite(
-          {
-            id: undefined,
-            invitedUserEmailAddress: "x@example.com",
-            inviteRedirectUrl: "https://example.com",
-            invitedUserDisplayName: "X",
-            invitedUserType: "Guest",
-            sendInvitationMessage: false
-          },
-          { invitation: "i1", user: "u1" },
-          "https://redeem"
-        )
+        const { invitation, user: guest } = invite("i1", "u1", "x@example.com", "X")
         yield* store.invitations.insert(t, invitation, guest)
         yield* checkEqual(Option.getOrNull(yield* store.invitations.get(t, "i1")), invitation, "invitation")
         yield* checkEqual(Option.getOrNull(yield* store.users.get(t, "u1")), guest, "its user")
-        const clash = Directory.invite(
-          {
-            id: undefined,
-            invitedUserEmailAddress: "y@example.com",
-            inviteRedirectUrl: "https://example.com",
-            invitedUserDisplayName: null,
-            invitedUserType: "Guest",
-            sendInvitationMessage: false
-          },
-          { invitation: "i2", user: "u1" },
-          "https://redeem"
-        )
+        const clash = invite("i2", "u1", "y@example.com")
         const e = yield* flip(store.invitations.insert(t, clash.invitation, clash.user))
         yield* check(e instanceof EntityAlreadyExists, "user id clash refused")
         yield* check(Option.isNone(yield* store.invitations.get(t, "i2")), "and the invitation was not half-written")
@@ -368,18 +361,7 @@ export const cases: ReadonlyArray<Case> = [
       yield* store.users.insert(a, user("u"))
       yield* store.groups.insert(a, group("g"))
       yield* store.groups.addMember(a, "g", { kind: "user", id: "u" })
-      const { invitation, user: guest } = Directory.invite(
-        {
-          id: undefined,
-          invitedUserEmailAddress: "x@example.com",
-          inviteRedirectUrl: "https://example.com",
-          invitedUserDisplayName: null,
-          invitedUserType: "Guest",
-          sendInvitationMessage: false
-        },
-        { invitation: "i", user: "gu" },
-        "https://redeem"
-      )
+      const { invitation, user: guest } = invite("i", "gu", "x@example.com")
       yield* store.invitations.insert(a, invitation, guest)
       yield* check(Option.isNone(yield* store.configurations.get(b, "c")), "configurations.get")
       yield* check((yield* store.configurations.list(b, { limit: 10 })).items.length === 0, "configurations.list")
