@@ -93,6 +93,16 @@ const withTenant = (f: (store: Store["Service"], tenant: string) => Effect.Effec
 
 const flip = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.flip(self)
 
+/** User u1 in group g1, and g1 in group g2. */
+const nestedGroups = (store: Store["Service"], t: string) =>
+  Effect.gen(function*() {
+    yield* store.users.insert(t, user("u1"))
+    yield* store.groups.insert(t, group("g1"))
+    yield* store.groups.insert(t, group("g2"))
+    yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+    yield* store.groups.addMember(t, "g2", { kind: "group", id: "g1" })
+  })
+
 /** The cases. */
 export const cases: ReadonlyArray<Case> = [
   {
@@ -299,11 +309,7 @@ export const cases: ReadonlyArray<Case> = [
     name: "stores users, groups and memberships, nested groups included",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
-        yield* store.users.insert(t, user("u1"))
-        yield* store.groups.insert(t, group("g1"))
-        yield* store.groups.insert(t, group("g2"))
-        yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
-        yield* store.groups.addMember(t, "g2", { kind: "group", id: "g1" })
+        yield* nestedGroups(store, t)
         const again = yield* flip(store.groups.addMember(t, "g1", { kind: "user", id: "u1" }))
         yield* check(again instanceof MemberAlreadyPresent, "adding an existing member is refused")
         yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [{ groupId: "g1", memberId: "u1" }], "direct groups of u1")
@@ -320,11 +326,7 @@ export const cases: ReadonlyArray<Case> = [
     name: "removing a user or a group removes their memberships",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
-        yield* store.users.insert(t, user("u1"))
-        yield* store.groups.insert(t, group("g1"))
-        yield* store.groups.insert(t, group("g2"))
-        yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
-        yield* store.groups.addMember(t, "g2", { kind: "group", id: "g1" })
+        yield* nestedGroups(store, t)
         yield* check(yield* store.users.remove(t, "u1"), "user removed")
         yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [], "user's memberships gone")
         yield* check(yield* store.groups.remove(t, "g1"), "group removed")
