@@ -12,6 +12,7 @@ import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
 import { EntityAlreadyExists, MemberAlreadyPresent } from "./Errors.ts"
 import { type Change, type Page, type PageRequest, Store } from "./Store.ts"
+import * as Targeting from "./Targeting.ts"
 import type { Membership } from "./Targeting.ts"
 
 /** One ordered map of id to value, per tenant and scope. */
@@ -171,6 +172,12 @@ export const make = Effect.sync(() => {
     },
     invitations: {
       ...(({ insert: _, modify: __, ...rest }) => rest)(entitySet(invitations, "invitation")),
+      invitedUserOf: (tenant, invitationId) =>
+        Effect.sync(() => {
+          const inv = invitations.scope(tenant)?.get(invitationId)
+          if (inv === undefined) return Option.none()
+          return Option.some({ userId: inv.invitedUserId, exists: users.scope(tenant)?.has(inv.invitedUserId) ?? false })
+        }),
       insert: (tenant, invitation, user) =>
         Effect.suspend(() => {
           const inv = invitations.scope(tenant, true)!
@@ -182,6 +189,19 @@ export const make = Effect.sync(() => {
           return Effect.succeed(invitation)
         })
     },
+    targetingOf: (tenant, userId, configurationId) =>
+      Effect.flatMap(
+        Effect.sync(() => {
+          // only memberships in groups that exist count, as in groupsOf
+          const parents = (id: string) => {
+            const out: Array<string> = []
+            for (const g of groups.scope(tenant)?.keys() ?? []) if (members.scope(k(tenant, g))?.has(id)) out.push(g)
+            return out
+          }
+          return [...Targeting.transitiveGroups(userId, parents)].sort()
+        }),
+        (gs) => Effect.map(concerning(tenant, gs, configurationId), (assignments) => ({ groups: gs, assignments }))
+      ),
     ready: Effect.void
   })
 })

@@ -27,24 +27,6 @@ export const invitation = (invitationId: string): Parent => ({ _tag: "Invitation
 
 type StoreService = Store["Service"]
 
-/** The groups a user belongs to, directly or through nested groups (breadth first, one query a level). */
-export const groupsOfUser = Effect.fnUntraced(function*(store: StoreService, tenantId: string, userId: string) {
-  const seen = new Set<string>()
-  let frontier: ReadonlyArray<string> = [userId]
-  while (frontier.length > 0) {
-    const edges = yield* store.groups.groupsOf(tenantId, frontier)
-    const next: Array<string> = []
-    for (const e of edges) {
-      if (!seen.has(e.groupId)) {
-        seen.add(e.groupId)
-        next.push(e.groupId)
-      }
-    }
-    frontier = next
-  }
-  return seen as ReadonlySet<string>
-})
-
 /** True when configuration `configurationId` is targeted to the user (SPEC 4). */
 export const isTargeted = Effect.fnUntraced(function*(
   store: StoreService,
@@ -52,9 +34,8 @@ export const isTargeted = Effect.fnUntraced(function*(
   userId: string,
   configurationId: string
 ) {
-  const groups = yield* groupsOfUser(store, tenantId, userId)
-  const relevant = yield* store.assignments.concerning(tenantId, [...groups], configurationId)
-  return Targeting.isTargeted(relevant.map((r) => r.assignment), groups)
+  const inputs = yield* store.targetingOf(tenantId, userId, configurationId)
+  return Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
 })
 
 /** The ids of the configurations targeted to the user. */
@@ -63,10 +44,10 @@ export const targetedConfigurationIds = Effect.fnUntraced(function*(
   tenantId: string,
   userId: string
 ) {
-  const groups = yield* groupsOfUser(store, tenantId, userId)
-  const relevant = yield* store.assignments.concerning(tenantId, [...groups])
+  const inputs = yield* store.targetingOf(tenantId, userId)
+  const groups = new Set(inputs.groups)
   const byConfiguration = new Map<string, Array<Targeting.Targetable>>()
-  for (const r of relevant) {
+  for (const r of inputs.assignments) {
     const list = byConfiguration.get(r.configurationId)
     if (list) list.push(r.assignment)
     else byConfiguration.set(r.configurationId, [r.assignment])
@@ -89,11 +70,10 @@ export const userOf = Effect.fnUntraced(function*(
       return parent.userId
     }
     case "Invitation": {
-      const inv = yield* store.invitations.get(tenantId, parent.invitationId)
-      if (Option.isNone(inv)) return yield* new EntityNotFound({ entity: "invitation", id: parent.invitationId })
-      const u = yield* store.users.get(tenantId, inv.value.invitedUserId)
-      if (Option.isNone(u)) return yield* new EntityNotFound({ entity: "invitedUser", id: inv.value.invitedUserId })
-      return inv.value.invitedUserId
+      const invited = yield* store.invitations.invitedUserOf(tenantId, parent.invitationId)
+      if (Option.isNone(invited)) return yield* new EntityNotFound({ entity: "invitation", id: parent.invitationId })
+      if (!invited.value.exists) return yield* new EntityNotFound({ entity: "invitedUser", id: invited.value.userId })
+      return invited.value.userId
     }
   }
 })

@@ -37,6 +37,20 @@ export interface Page<A> {
 /** A pure change of a stored value: the new value (or the same one for no change), or a refusal. */
 export type Change<A, E> = (current: A) => Result.Result<A, E>
 
+/** What the targeting of one user needs (see {@link Store} `targetingOf`). */
+export interface TargetingInputs {
+  /** The groups the user is in, directly or through nested groups (each once; only groups that exist). */
+  readonly groups: ReadonlyArray<string>
+  /** The assignments that can bear on the user, as `assignments.concerning` over `groups`. */
+  readonly assignments: ReadonlyArray<AssignmentOf>
+}
+
+/** The user an invitation created, and whether that user still exists. */
+export interface InvitedUser {
+  readonly userId: string
+  readonly exists: boolean
+}
+
 /** An assignment with the configuration it belongs to. */
 export interface AssignmentOf {
   readonly configurationId: string
@@ -104,7 +118,16 @@ export class Store extends Context.Service<Store, {
   /** Invitations; inserting one inserts its guest user in the same write. */
   readonly invitations: Omit<EntitySet<Invitation>, "insert" | "modify"> & {
     readonly insert: (tenant: string, invitation: Invitation, user: User) => Fx<Invitation, EntityAlreadyExists>
+    /** The invitation's invited user in one read: none when the invitation does not exist. */
+    readonly invitedUserOf: (tenant: string, invitationId: string) => Fx<Option.Option<InvitedUser>>
   }
+  /**
+   * The inputs of a user's targeting in one read: the user's transitive groups
+   * (cycles allowed) and the assignments `concerning` them, across all
+   * configurations or only `configurationId`. The decision stays in the core
+   * ({@link Targeting.isTargeted}).
+   */
+  readonly targetingOf: (tenant: string, userId: string, configurationId?: string) => Fx<TargetingInputs>
   /** Succeeds when the store can serve requests. */
   readonly ready: Fx<void>
 }>()("@enrollment/core/Store") {}

@@ -245,6 +245,35 @@ export const make = (
     }
     // As in the memory store, only memberships in groups that exist are seen or removed through the member.
     const groupExists = `EXISTS (SELECT 1 FROM ${s}.groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id)`
+    /** The assignments that can bear on a user in `groupIds` (the port's `concerning`). */
+    const concerning = (tenant: string, groupIds: ReadonlyArray<string>, configurationId: string | undefined) => {
+      const params: Array<unknown> = [tenant, [...groupIds]]
+      const scope = configurationId === undefined
+        ? `EXISTS (SELECT 1 FROM ${s}.configurations c
+           WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`
+        : `a.configuration_id = $${params.push(configurationId)}`
+      return Effect.map(
+        query(
+          `SELECT a.configuration_id, a.data FROM ${a} AS a
+           WHERE a.tenant_id = $1
+             AND (a.target_type = 'allLicensedUsersAssignmentTarget' OR a.group_id = ANY($2::text[]))
+             AND ${scope}
+           ORDER BY a.configuration_id, a.id`,
+          params
+        ),
+        (rows) => rows.map(toAssignmentOf)
+      )
+    }
+    // A user's groups, transitively, in one statement: UNION (not UNION ALL) visits each group
+    // once, so membership cycles end; only memberships in groups that exist count (as in groupsOf).
+    const transitiveGroupsSql = `WITH RECURSIVE t(id) AS (
+        SELECT m.group_id FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}
+        UNION
+        SELECT m.group_id FROM t JOIN ${m} AS m ON m.tenant_id = $1 AND m.member_id = t.id WHERE ${groupExists}
+      ) SELECT id FROM t ORDER BY id`
+    const invitedUserSql = `SELECT (i.data::jsonb ->> 'invitedUserId') AS user_id,
+        EXISTS (SELECT 1 FROM ${s}.users u WHERE u.tenant_id = i.tenant_id AND u.id = (i.data::jsonb ->> 'invitedUserId')) AS present
+      FROM ${s}.invitations AS i WHERE i.tenant_id = $1 AND i.id = $2`
     const removeMemberEverywhere = (tenant: string, memberId: string) =>
       query(`DELETE FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}`, [tenant, memberId])
 
@@ -338,24 +367,7 @@ export const make = (
             yield* removeAssignmentsOf(tenant, configurationId)
             for (const v of lastById(values)) yield* insertAssignment(tenant, configurationId, v)
           }))),
-        concerning: (tenant, groupIds, configurationId) => {
-          const params: Array<unknown> = [tenant, [...groupIds]]
-          const scope = configurationId === undefined
-            ? `EXISTS (SELECT 1 FROM ${s}.configurations c
-               WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`
-            : `a.configuration_id = $${params.push(configurationId)}`
-          return orUnavailable(Effect.map(
-            query(
-              `SELECT a.configuration_id, a.data FROM ${a} AS a
-               WHERE a.tenant_id = $1
-                 AND (a.target_type = 'allLicensedUsersAssignmentTarget' OR a.group_id = ANY($2::text[]))
-                 AND ${scope}
-               ORDER BY a.configuration_id, a.id`,
-              params
-            ),
-            (rows) => rows.map(toAssignmentOf)
-          ))
-        }
+        concerning: (tenant, groupIds, configurationId) => orUnavailable(concerning(tenant, groupIds, configurationId))
       },
       users: {
         get: users.get,
@@ -426,6 +438,12 @@ export const make = (
         get: invitations.get,
         list: invitations.list,
         remove: invitations.remove,
+        invitedUserOf: (tenant, invitationId) =>
+          orUnavailable(Effect.map(query(invitedUserSql, [tenant, invitationId]), (rows) =>
+            rows.length === 0
+              ? Option.none()
+              : Option.some({ userId: String(rows[0]!.user_id), exists: rows[0]!.present === true })
+          )),
         insert: (tenant, invitation, user) =>
           orUnavailable(transaction(Effect.gen(function*() {
             if (!(yield* invitations.insertRow(tenant, invitation))) {
@@ -437,6 +455,11 @@ export const make = (
             return invitation
           })))
       },
+      targetingOf: (tenant, userId, configurationId) =>
+        orUnavailable(Effect.gen(function*() {
+          const groupIds = (yield* query(transitiveGroupsSql, [tenant, userId])).map((r) => String(r.id))
+          return { groups: groupIds, assignments: yield* concerning(tenant, groupIds, configurationId) }
+        })),
       ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
     }, traced))
   })

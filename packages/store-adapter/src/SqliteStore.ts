@@ -371,6 +371,28 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
   }
   const aConcerningAll = db.prepare(concerningSql(false))
   const aConcerningOne = db.prepare(concerningSql(true))
+  const concerning = (tenant: string, groupIds: ReadonlyArray<string>, configurationId: string | undefined) =>
+    (configurationId === undefined
+      ? aConcerningAll.all(tenant, tenant, JSON.stringify(groupIds))
+      : aConcerningOne.all(tenant, configurationId, tenant, JSON.stringify(groupIds), configurationId)).map(toAssignmentOf)
+  // A user's groups, transitively, in one statement: UNION (not UNION ALL) visits each group
+  // once, so membership cycles end; only memberships in groups that exist count (as in groupsOf).
+  const tGroups = db.prepare(
+    `WITH RECURSIVE g(id) AS (
+       SELECT m.group_id FROM memberships m INDEXED BY memberships_by_member
+        WHERE m.tenant_id = :tenant AND m.member_id = :member
+          AND EXISTS (SELECT 1 FROM groups x WHERE x.tenant_id = m.tenant_id AND x.id = m.group_id)
+       UNION
+       SELECT m.group_id FROM g JOIN memberships m INDEXED BY memberships_by_member
+           ON m.tenant_id = :tenant AND m.member_id = g.id
+        WHERE EXISTS (SELECT 1 FROM groups x WHERE x.tenant_id = m.tenant_id AND x.id = m.group_id)
+     ) SELECT id FROM g ORDER BY id`
+  )
+  const iInvitedUser = db.prepare(
+    `SELECT json_extract(i.data, '$.invitedUserId') AS user_id,
+            EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = i.tenant_id AND u.id = json_extract(i.data, '$.invitedUserId')) AS present
+       FROM invitations i WHERE i.tenant_id = ? AND i.id = ?`
+  )
   const aInsertRow = (tenant: string, configurationId: string, a: Assignment.Assignment): boolean =>
     aInsert.run(tenant, configurationId, a.id, ...assignmentColumns(a), JSON.stringify(a)).changes > 0
 
@@ -501,13 +523,7 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
           for (const a of lastById(values)) aInsertRow(tenant, configurationId, a)
           return ok(undefined)
         }),
-      concerning: (tenant, groupIds, configurationId) =>
-        run(() => {
-          const rows = configurationId === undefined
-            ? aConcerningAll.all(tenant, tenant, JSON.stringify(groupIds))
-            : aConcerningOne.all(tenant, configurationId, tenant, JSON.stringify(groupIds), configurationId)
-          return ok(rows.map(toAssignmentOf))
-        })
+      concerning: (tenant, groupIds, configurationId) => run(() => ok(concerning(tenant, groupIds, configurationId)))
     },
     users: {
       get: users.get,
@@ -544,6 +560,11 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
       get: invitations.get,
       list: invitations.list,
       remove: invitations.remove,
+      invitedUserOf: (tenant, invitationId) =>
+        run(() => {
+          const row = iInvitedUser.get(tenant, invitationId)
+          return ok(row === undefined ? Option.none() : Option.some({ userId: String(row.user_id), exists: Number(row.present) === 1 }))
+        }),
       insert: (tenant, invitation, user) =>
         write(() => {
           if (!invitations.insertRow(tenant, invitation)) {
@@ -555,6 +576,11 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
           return ok(invitation)
         })
     },
+    targetingOf: (tenant, userId, configurationId) =>
+      run(() => {
+        const groupIds = tGroups.all({ tenant, member: userId }).map((r) => r.id as string)
+        return ok({ groups: groupIds, assignments: concerning(tenant, groupIds, configurationId) })
+      }),
     ready: run(() => ok(void ping.get()))
   }, options.traced ?? true))
 }

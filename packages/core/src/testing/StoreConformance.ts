@@ -352,6 +352,49 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "targetingOf reads a user's transitive groups (cycles and missing groups too) and the assignments concerning them",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* nestedGroups(store, t) // u1 in g1, g1 in g2
+        yield* store.groups.insert(t, group("g3"))
+        yield* store.groups.addMember(t, "g3", { kind: "group", id: "g2" })
+        yield* store.groups.addMember(t, "g1", { kind: "group", id: "g3" }) // a cycle g1 → g2 → g3 → g1
+        yield* store.groups.insert(t, group("gone"))
+        yield* store.groups.addMember(t, "gone", { kind: "user", id: "u1" })
+        yield* store.groups.remove(t, "gone")
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.configurations.insert(t, configuration("d"))
+        yield* store.assignments.insert(t, "c", assignment("inc", groupTarget("g3")))
+        yield* store.assignments.insert(t, "c", assignment("other", groupTarget("g9")))
+        yield* store.assignments.insert(t, "d", assignment("all", AssignmentTarget.empty("allLicensedUsersAssignmentTarget")))
+        const all = yield* store.targetingOf(t, "u1")
+        yield* checkEqual([...all.groups].sort(), ["g1", "g2", "g3"], "transitive groups, each once")
+        yield* checkEqual(
+          all.assignments.map((r) => `${r.configurationId}/${r.assignment.id}`).sort(),
+          ["c/inc", "d/all"],
+          "concerning assignments across configurations"
+        )
+        const one = yield* store.targetingOf(t, "u1", "c")
+        yield* checkEqual(one.assignments.map((r) => r.assignment.id), ["inc"], "one configuration")
+        const nobody = yield* store.targetingOf(t, "nobody", "d")
+        yield* checkEqual([nobody.groups, nobody.assignments.map((r) => r.assignment.id)], [[], ["all"]], "a user in no group")
+      })
+    )
+  },
+  {
+    name: "invitedUserOf finds an invitation's user and says whether it still exists",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const { invitation, user: guest } = invite("i1", "u1", "x@example.com")
+        yield* store.invitations.insert(t, invitation, guest)
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.invitedUserOf(t, "i1")), { userId: "u1", exists: true }, "found")
+        yield* store.users.remove(t, "u1")
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.invitedUserOf(t, "i1")), { userId: "u1", exists: false }, "user gone")
+        yield* check(Option.isNone(yield* store.invitations.invitedUserOf(t, "nope")), "no invitation")
+      })
+    )
+  },
+  {
     name: "keeps every tenant's objects invisible to every other tenant",
     run: Effect.gen(function*() {
       const store = yield* Store
@@ -382,6 +425,9 @@ export const cases: ReadonlyArray<Case> = [
       yield* check((yield* store.groups.list(b, { limit: 10 })).items.length === 0, "groups.list")
       yield* check((yield* store.groups.members(b, "g", { limit: 10 })).items.length === 0, "groups.members")
       yield* check((yield* store.groups.groupsOf(b, ["u"])).length === 0, "groups.groupsOf")
+      const foreign = yield* store.targetingOf(b, "u")
+      yield* check(foreign.groups.length === 0 && foreign.assignments.length === 0, "targetingOf")
+      yield* check(Option.isNone(yield* store.invitations.invitedUserOf(b, "i")), "invitations.invitedUserOf")
       yield* check(!(yield* store.groups.removeMember(b, "g", "u")), "groups.removeMember")
       yield* check(Option.isNone(yield* store.invitations.get(b, "i")), "invitations.get")
       yield* check((yield* store.invitations.list(b, { limit: 10 })).items.length === 0, "invitations.list")
