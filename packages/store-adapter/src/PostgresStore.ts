@@ -32,6 +32,7 @@ import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
 import {
   assignmentColumns,
+  entityMethods,
   fetchLimit,
   lastById,
   parse,
@@ -292,11 +293,7 @@ export const make = (
 
     return Store.of(withSpans("PostgresStore", {
       configurations: {
-        get: configurations.get,
-        list: configurations.list,
-        insert: configurations.insert,
-        modify: configurations.modify,
-        remove: configurations.remove,
+        ...entityMethods(configurations),
         getMany: (tenant, ids) =>
           orUnavailable(Effect.map(
             query(`SELECT id, data FROM ${s}.configurations WHERE tenant_id = $1 AND id = ANY($2::text[])`, [tenant, [
@@ -370,17 +367,10 @@ export const make = (
         concerning: (tenant, groupIds, configurationId) => orUnavailable(concerning(tenant, groupIds, configurationId))
       },
       users: {
-        get: users.get,
-        list: users.list,
-        insert: users.insert,
-        modify: users.modify,
-        remove: users.remove
+        ...entityMethods(users)
       },
       groups: {
-        get: groups.get,
-        list: groups.list,
-        insert: groups.insert,
-        remove: groups.remove,
+        ...(({ modify: _, ...rest }) => rest)(entityMethods(groups)),
         members: (tenant, groupId, page) =>
           orUnavailable(Effect.map(
             page.after === undefined

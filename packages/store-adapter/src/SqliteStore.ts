@@ -40,6 +40,7 @@ import { Effect, Layer, Option, References, Result, type Scope } from "effect"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
 import {
   assignmentColumns,
+  entityMethods,
   fetchLimit,
   lastById,
   parse,
@@ -463,11 +464,7 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
 
   return Store.of(withSpans("SqliteStore", {
     configurations: {
-      get: configurations.get,
-      list: configurations.list,
-      insert: configurations.insert,
-      modify: configurations.modify,
-      remove: configurations.remove,
+      ...entityMethods(configurations),
       getMany: (tenant, ids) =>
         run(() => {
           const found = new Map<string, Configuration.Configuration>()
@@ -526,17 +523,10 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
       concerning: (tenant, groupIds, configurationId) => run(() => ok(concerning(tenant, groupIds, configurationId)))
     },
     users: {
-      get: users.get,
-      list: users.list,
-      insert: users.insert,
-      modify: users.modify,
-      remove: users.remove
+      ...entityMethods(users)
     },
     groups: {
-      get: groups.get,
-      list: groups.list,
-      insert: groups.insert,
-      remove: groups.remove,
+      ...(({ modify: _, ...rest }) => rest)(entityMethods(groups)),
       members: (tenant, groupId, page) =>
         run(() => {
           const rows = page.after === undefined

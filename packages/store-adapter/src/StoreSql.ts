@@ -80,6 +80,20 @@ export const toMembership = (r: Row): Targeting.Membership => ({
   memberId: r.member_id as string
 })
 
+/**
+ * The port's entity-set methods of an adapter's entity set, without its
+ * adapter-only helpers (such as `insertRow`).
+ */
+export const entityMethods = <S extends { readonly get: unknown; readonly list: unknown; readonly insert: unknown; readonly modify: unknown; readonly remove: unknown }>(
+  set: S
+): Pick<S, "get" | "list" | "insert" | "modify" | "remove"> => ({
+  get: set.get,
+  list: set.list,
+  insert: set.insert,
+  modify: set.modify,
+  remove: set.remove
+})
+
 /** Keeps the last value given for each id, in id order of first appearance (as a Map does). */
 export const lastById = <A extends { readonly id: string }>(values: ReadonlyArray<A>): ReadonlyArray<A> => {
   const m = new Map<string, A>()
