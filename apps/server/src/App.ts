@@ -27,7 +27,8 @@ export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> =>
     case "sqlite":
       return SqliteStore.layer({
         filename: path.resolve(config.dataDir, "enrollment.sqlite"),
-        synchronous: config.sqliteSynchronous
+        synchronous: config.sqliteSynchronous,
+        cacheEntries: config.sqliteCacheEntries
       })
     case "postgres":
       return PostgresStore.layer({

@@ -20,6 +20,8 @@ export interface ServerConfig {
   readonly databaseSchema: Option.Option<string>
   /** SQLite durability: FULL (default) survives power loss; NORMAL survives a killed process only. */
   readonly sqliteSynchronous: "FULL" | "NORMAL"
+  /** Entries of the SQLite store's read cache; 0 turns it off. */
+  readonly sqliteCacheEntries: number
   readonly hs256Secret: Option.Option<Redacted.Redacted<string>>
   readonly jwksUrl: Option.Option<URL>
   readonly issuer: Option.Option<string>
@@ -46,6 +48,7 @@ const settings = {
   databaseUrl: [Config.option(Config.Redacted("DATABASE_URL")), "DATABASE_URL", "a postgres:// URL"],
   databaseSchema: [Config.option(Config.NonEmptyString("DATABASE_SCHEMA")), "DATABASE_SCHEMA", "a PostgreSQL schema name"],
   sqliteSynchronous: [Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault("FULL" as const)), "SQLITE_SYNCHRONOUS", "FULL or NORMAL"],
+  sqliteCacheEntries: [Config.Int("SQLITE_CACHE_ENTRIES").pipe(Config.withDefault(20_000)), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
   hs256Secret: [Config.option(Config.Redacted("AUTH_HS256_SECRET")), "AUTH_HS256_SECRET", "a secret of at least 32 characters"],
   jwksUrl: [Config.option(Config.URL("AUTH_JWKS_URL")), "AUTH_JWKS_URL", "an https:// URL of a JWKS"],
   issuer: [Config.option(Config.NonEmptyString("AUTH_ISSUER")), "AUTH_ISSUER", "the expected iss claim"],
@@ -89,6 +92,9 @@ export const load: Effect.Effect<ServerConfig, ConfigInvalid> = Effect.gen(funct
     if (c.port !== undefined && c.port < 0 || c.port > 65535) problems.push(`PORT: expected a port number from 0 to 65535, got ${c.port}`)
     for (const [k, v] of [["RATE_LIMIT_PER_SECOND", c.rateLimitPerSecond], ["RATE_LIMIT_BURST", c.rateLimitBurst], ["BODY_LIMIT_BYTES", c.bodyLimitBytes]] as const) {
       if (v !== undefined && v <= 0) problems.push(`${k}: expected a positive integer, got ${v}`)
+    }
+    if (c.sqliteCacheEntries !== undefined && c.sqliteCacheEntries < 0) {
+      problems.push(`SQLITE_CACHE_ENTRIES: expected a whole number of entries (0 turns the cache off), got ${c.sqliteCacheEntries}`)
     }
     if (c.tlsCertFile !== undefined && c.tlsKeyFile !== undefined && Option.isSome(c.tlsCertFile) !== Option.isSome(c.tlsKeyFile)) {
       problems.push("TLS_CERT_FILE / TLS_KEY_FILE: set both or neither")

@@ -24,11 +24,12 @@ describe("configuration", () => {
       LOG_FORMAT: "xml",
       RATE_LIMIT_BURST: "-1",
       AUTH_HS256_SECRET: "short",
-      SQLITE_SYNCHRONOUS: "sometimes"
+      SQLITE_SYNCHRONOUS: "sometimes",
+      SQLITE_CACHE_ENTRIES: "-5"
     })
     assert.strictEqual(r._tag, "Failure")
     const problems = (r as any).failure.problems as Array<string>
-    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS"]) {
+    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES"]) {
       assert.ok(problems.some((p) => p.startsWith(`${v}:`)), `${v} in ${JSON.stringify(problems)}`)
     }
   })
@@ -36,7 +37,7 @@ describe("configuration", () => {
     const r = await load({})
     assert.strictEqual(r._tag, "Success")
     const c = (r as any).success
-    assert.deepStrictEqual([c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous], ["sqlite", "./data", "127.0.0.1", 8080, "FULL"])
+    assert.deepStrictEqual([c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous, c.sqliteCacheEntries], ["sqlite", "./data", "127.0.0.1", 8080, "FULL", 20_000])
   })
   it("needs DATABASE_URL for STORE=postgres", async () => {
     const r = await load({ STORE: "postgres" })

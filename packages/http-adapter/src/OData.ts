@@ -264,3 +264,40 @@ export const entity = (value: Record<string, unknown>, select: ReadonlyArray<str
   }
   return out
 }
+
+/** An entity's representation without its context: its ETag and its JSON text from `@odata.etag` on. */
+interface Written {
+  readonly etag: string
+  readonly json: string
+}
+
+/**
+ * Representations already written, by entity value. Store values are never
+ * changed in place (a change makes a new value), so an entity read again (from
+ * the store's cache, or answered by a PATCH that changed nothing) is written
+ * without walking it again.
+ */
+const written = new WeakMap<object, Written>()
+
+/**
+ * The JSON text of {@link entity} with its context, and its ETag: the same
+ * text as `JSON.stringify(entity(value, select, ctx))`.
+ */
+export const entityJson = (
+  value: Record<string, unknown>,
+  select: ReadonlyArray<string> | undefined,
+  ctx: string
+): Written => {
+  if (select !== undefined) {
+    const out = entity(value, select, ctx)
+    return { etag: out["@odata.etag"] as string, json: JSON.stringify(out) }
+  }
+  let w = written.get(value)
+  if (w === undefined) {
+    const out = entity(value, undefined)
+    w = { etag: out["@odata.etag"] as string, json: JSON.stringify(out) }
+    written.set(value, w)
+  }
+  return { etag: w.etag, json: `{"@odata.context":${JSON.stringify(ctx)},${w.json.slice(1)}` }
+}
+

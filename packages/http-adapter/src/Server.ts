@@ -48,7 +48,8 @@ export interface HandlerOptions {
   readonly log?: ((entry: RequestLog) => void) | undefined
 }
 
-const JSON_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+/** SPEC 5: what Graph answers, without the parameters no client reads (every byte is written per answer). */
+const JSON_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
 const router = Router.make(allRoutes)
 const hostPattern = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/
 
@@ -83,8 +84,6 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     let tenant: string | undefined
     let defect: unknown
 
-    res.setHeader("request-id", requestId)
-    res.setHeader("client-request-id", clientRequestId)
     if (log !== undefined) {
       res.on("finish", () =>
         log({
@@ -98,10 +97,15 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         }))
     }
 
+    /** Writes the status and headers, with the request ids every answer carries, in one call (no `setHeader`). */
+    const head = (status: number, headers: Record<string, string | number>) => {
+      headers["request-id"] = requestId
+      headers["client-request-id"] = clientRequestId
+      res.writeHead(status, headers)
+    }
     const send = (status: number, body: string, type: string, headers?: Readonly<Record<string, string>>) => {
       if (res.headersSent) return
-      if (headers !== undefined) for (const k in headers) res.setHeader(k, headers[k]!)
-      res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) })
+      head(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body) })
       res.end(body)
     }
     const fail = (p: Problem.Problem) => {
@@ -237,21 +241,20 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       const minimal = (route.method === "PATCH" || route.method === "POST") && wantsMinimal(firstHeader(req.headers.prefer))
       switch (r._tag) {
         case "NoContent":
-          res.writeHead(204)
+          head(204, {})
           return res.end()
         case "Text":
           return send(200, r.text, "text/plain; charset=utf-8")
         case "Entity": {
-          const out = OData.entity(r.value, ctx.query.select, OData.context(ctx.base, r.context))
-          const headers: Record<string, string> = { etag: out["@odata.etag"] as string, "odata-version": "4.0" }
+          const out = OData.entityJson(r.value, ctx.query.select, OData.context(ctx.base, r.context))
+          const headers: Record<string, string> = { etag: out.etag, "odata-version": "4.0" }
           if (r.status === 201) headers.location = `${ctx.base}${ctx.path.replace(/\/$/, "")}/${encodeURIComponent(String(r.value.id))}`
           if (minimal) {
-            for (const k in headers) res.setHeader(k, headers[k]!)
-            res.setHeader("preference-applied", "return=minimal")
-            res.writeHead(204)
+            headers["preference-applied"] = "return=minimal"
+            head(204, headers)
             return res.end()
           }
-          return send(r.status, JSON.stringify(out), JSON_TYPE, headers)
+          return send(r.status, out.json, JSON_TYPE, headers)
         }
         case "Collection": {
           const out: Record<string, unknown> = { "@odata.context": OData.context(ctx.base, r.context) }

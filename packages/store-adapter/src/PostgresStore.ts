@@ -2,16 +2,37 @@
  * The store port on PostgreSQL, through `@effect/sql-pg`: for several server
  * processes sharing one database.
  *
- * A `modify` is one transaction that locks the row (`SELECT … FOR UPDATE`),
- * runs the pure `change` on what it read and writes the result, so concurrent
- * PATCHes from any process serialise and none is lost. Primary keys include
- * the tenant; every statement is scoped by `tenant_id`. Ids are `COLLATE "C"`,
- * so pages are in bytewise order, as in SQLite and (for ASCII ids) the memory
- * store. Migrations are versioned in `schema_migrations` and applied under a
- * transaction-level advisory lock, so processes starting together do not race.
- * Transactions that the engine aborts as a serialisation failure or deadlock
- * (possible under SERIALIZABLE, e.g. on CockroachDB) are retried: `change`
- * is pure, so running it again is safe.
+ * A `modify` is an optimistic compare-and-set with write combining. It reads
+ * the row (`data`, `version`) with no lock, runs the pure `change` in
+ * JavaScript and writes the result with one autocommit
+ * `UPDATE … WHERE <key> AND version = $v AND data = $read`: the write lands
+ * only if the row still holds exactly the text `change` was applied to, so
+ * no concurrent write is lost or mixed in (the text as well as the version,
+ * because a row removed and inserted again starts at version 1 once more).
+ * Modifies of one row from this process queue behind the round in progress
+ * and form the next round: their changes run in arrival order, each on the
+ * value the previous one left, and one compare-and-set writes the last value
+ * (`version` grows by the number of changes), so a hot row costs one commit
+ * per round instead of one locking transaction per PATCH. Every modify of a
+ * round answers after that commit, with the value it produced. A round starts
+ * from the value the previous round wrote (its compare-and-set still checks
+ * it; a round with nothing to write reads afresh instead, as nothing would
+ * check it). When the compare-and-set finds the row changed (another process
+ * wrote or removed it) or the engine aborts it as a conflict, the round runs
+ * once more in a transaction that locks the row (`SELECT … FOR UPDATE`),
+ * which nothing can overtake, so every modify ends after at most two rounds;
+ * a round that finds the row gone answers none without running any change.
+ * Transactions the engine aborts as a serialisation failure or deadlock
+ * (possible under SERIALIZABLE, e.g. on CockroachDB) are retried with a
+ * jittered backoff: the changes are pure, so running them again is safe.
+ *
+ * Primary keys include the tenant; every statement is scoped by `tenant_id`.
+ * Ids are `COLLATE "C"`, so pages are in bytewise order, as in SQLite and (for
+ * ASCII ids) the memory store. Migrations are versioned in `schema_migrations`
+ * and applied under a transaction-level advisory lock, so processes starting
+ * together do not race. The statements of the hot paths are built once, so
+ * the driver prepares each once per connection; `targetingOf` is one
+ * statement (the recursive groups and the assignments concerning them).
  *
  * @since 0.1.0
  */
@@ -21,12 +42,13 @@ import {
   Errors,
   Store,
   type AssignmentFilter,
+  type AssignmentOf,
   type Change,
   type Configuration,
   type Directory,
   type PageRequest
 } from "@enrollment/core"
-import { Effect, Layer, Option, Redacted, References, Result, Schedule } from "effect"
+import { Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
@@ -132,6 +154,157 @@ const orUnavailable = <A, E, R>(
 ): Effect.Effect<A, Exclude<E, SqlError> | Errors.StoreUnavailable, R> =>
   Effect.mapError(self, (e) => isSqlError(e) ? unavailable(e) : e as Exclude<E, SqlError>)
 
+/** A row as read or written: its value, the JSON text it is stored as, and its version. */
+interface Stored<A> {
+  readonly value: A
+  readonly data: string
+  readonly version: number
+}
+
+/** The row of a `SELECT data, version`, parsed, or `undefined` when there is none. */
+const toStored = <A>(rows: ReadonlyArray<Row>): Stored<A> | undefined =>
+  rows.length === 0
+    ? undefined
+    : { value: parse<A>(rows[0]!.data), data: rows[0]!.data as string, version: Number(rows[0]!.version) }
+
+/** The new version a compare-and-set returned, or `undefined` when it wrote nothing. */
+const versionOf = (rows: ReadonlyArray<Row>): number | undefined =>
+  rows.length === 0 ? undefined : Number(rows[0]!.version)
+
+/** A modify waiting for its row's next write: its change, and where its outcome goes. */
+interface Waiting<A> {
+  readonly change: Change<A, unknown>
+  readonly done: Deferred.Deferred<Option.Option<A>, unknown>
+  cancelled: boolean
+}
+
+/** How one table's rows are read and compare-and-set, by key. */
+interface RowAccess<K, A> {
+  /** The row, or `undefined` when there is none; `lock` reads it `FOR UPDATE` (in a transaction). */
+  readonly read: (key: K, lock: boolean) => Effect.Effect<Stored<A> | undefined, SqlError>
+  /** Writes `to` (as `data`, `changes` versions on) when the row still is `from`: the new version, or `undefined`. */
+  readonly write: (key: K, from: Stored<A>, to: A, data: string, changes: number) => Effect.Effect<number | undefined, SqlError>
+}
+
+/** The compare-and-set found the row changed (or gone) since it was read. */
+const moved = { _tag: "RowMoved" } as const
+
+/**
+ * The changes of a round, in order, each on the value the previous one left:
+ * their outcomes, the value to store, and how many of them changed it.
+ */
+const applyAll = <A>(from: A, batch: ReadonlyArray<Waiting<A>>) => {
+  let value = from
+  let changes = 0
+  const outcomes = batch.map((w): Exit.Exit<Option.Option<A>, unknown> => {
+    let r: Result.Result<A, unknown>
+    try {
+      r = w.change(value)
+    } catch (defect) {
+      return Exit.die(defect)
+    }
+    if (Result.isFailure(r)) return Exit.fail(r.failure)
+    if (r.success !== value) {
+      value = r.success
+      changes++
+    }
+    return Exit.succeed(Option.some(value))
+  })
+  return { value, changes, outcomes }
+}
+
+/**
+ * Read-modify-write of one table's rows: `modify` per key, as the port's
+ * `modify`. See the module comment for why it is safe.
+ */
+const rowWriter = <K, A>(
+  access: RowAccess<K, A>,
+  transaction: <X, E>(self: Effect.Effect<X, E>) => Effect.Effect<X, E | SqlError>
+) => {
+  /** The modifies waiting for the round in progress on a row, by row. */
+  const queues = new Map<string, Array<Waiting<A>>>()
+
+  /** One round: `batch` applied to the row and written by one compare-and-set, or `moved`. */
+  const round = (key: K, batch: ReadonlyArray<Waiting<A>>, known: Stored<A> | undefined, lock: boolean) =>
+    Effect.flatMap(
+      known === undefined ? access.read(key, lock) : Effect.succeed(known),
+      (from): Effect.Effect<
+        { readonly stored: Stored<A> | undefined; readonly outcomes: ReadonlyArray<Exit.Exit<Option.Option<A>, unknown>> },
+        SqlError | typeof moved
+      > => {
+        if (from === undefined) {
+          return Effect.succeed({ stored: undefined, outcomes: batch.map(() => Exit.succeed(Option.none())) })
+        }
+        const { changes, outcomes, value } = applyAll(from.value, batch)
+        // Nothing to write, so nothing checks the row: a value carried from the last round
+        // may be stale (another process may have written since), so read it afresh.
+        if (changes === 0) {
+          return known === undefined ? Effect.succeed({ stored: from, outcomes }) : round(key, batch, undefined, lock)
+        }
+        const data = JSON.stringify(value)
+        return Effect.flatMap(access.write(key, from, value, data, changes), (version) =>
+          version === undefined
+            ? Effect.fail(moved)
+            : Effect.succeed({ stored: { value, data, version }, outcomes }))
+      }
+    )
+
+  /**
+   * Settles `batch`: one compare-and-set round (from `known`, what the last
+   * round here wrote, or else from a fresh read); when the row moved under it
+   * (another process wrote it), one round under the row lock, which nothing
+   * can overtake.
+   */
+  const settle = (key: K, batch: ReadonlyArray<Waiting<A>>, known: Stored<A> | undefined) =>
+    round(key, batch, known, false).pipe(
+      Effect.catchIf(
+        (e) => e === moved || isConflict(e),
+        () =>
+          transaction(round(key, batch, undefined, true)).pipe(Effect.catchIf(
+            (e): e is typeof moved => e === moved,
+            () => Effect.die(new Error("PostgresStore: a row changed under its lock"))
+          ))
+      )
+    )
+
+  /** Runs rounds on a row until no modify waits for it; from the second on, in a fiber of its own. */
+  const drain = (id: string, key: K, queue: Array<Waiting<A>>, known: Stored<A> | undefined): Effect.Effect<void> => {
+    const batch = queue.splice(0).filter((w) => !w.cancelled)
+    const settled = batch.length === 0 ? Effect.succeed({ stored: known, outcomes: [] }) : settle(key, batch, known)
+    return Effect.flatMap(Effect.exit(settled), (exit) => {
+      let after: Stored<A> | undefined
+      if (Exit.isSuccess(exit)) {
+        after = exit.value.stored
+        exit.value.outcomes.forEach((o, i) => Deferred.doneUnsafe(batch[i]!.done, o))
+      } else {
+        for (const w of batch) Deferred.doneUnsafe(w.done, exit as Exit.Exit<never, unknown>)
+      }
+      if (queue.length === 0) {
+        queues.delete(id)
+        return Effect.void
+      }
+      return Effect.asVoid(Effect.forkDetach(drain(id, key, queue, after)))
+    })
+  }
+
+  return <E>(id: string, key: K, change: Change<A, E>): Effect.Effect<Option.Option<A>, E | SqlError> =>
+    Effect.suspend(() => {
+      const w: Waiting<A> = { change, done: Deferred.makeUnsafe(), cancelled: false }
+      const outcome = Effect.onInterrupt(
+        Deferred.await(w.done) as Effect.Effect<Option.Option<A>, E | SqlError>,
+        () => Effect.sync(() => { w.cancelled = true })
+      )
+      const queue = queues.get(id)
+      if (queue !== undefined) {
+        queue.push(w)
+        return outcome
+      }
+      const fresh = [w]
+      queues.set(id, fresh)
+      return Effect.andThen(Effect.uninterruptible(drain(id, key, fresh, undefined)), outcome)
+    })
+}
+
 /**
  * Makes the store over the `PgClient` in context, in `options.schema`, first
  * bringing the schema up to date.
@@ -167,6 +340,15 @@ export const make = (
           ),
           (rows) => rows.length > 0
         )
+      const readSql = `SELECT data, version FROM ${t} WHERE tenant_id = $1 AND id = $2`
+      const lockSql = `${readSql} FOR UPDATE`
+      const writeSql = `UPDATE ${t} SET data = $3, version = version + $4
+        WHERE tenant_id = $1 AND id = $2 AND version = $5 AND data = $6 RETURNING version`
+      const modify = rowWriter<readonly [tenant: string, id: string], A>({
+        read: (key, lock) => Effect.map(query(lock ? lockSql : readSql, key), toStored<A>),
+        write: (key, from, _to, data, changes) =>
+          Effect.map(query(writeSql, [...key, data, changes, from.version, from.data]), versionOf)
+      }, transaction)
       return {
         insertRow,
         get: (tenant: string, id: string) =>
@@ -186,20 +368,7 @@ export const make = (
           orUnavailable(Effect.flatMap(insertRow(tenant, value), (inserted) =>
             inserted ? Effect.succeed(value) : Effect.fail(new Errors.EntityAlreadyExists({ entity, id: value.id })))),
         modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
-          orUnavailable(transaction(Effect.gen(function*() {
-            const rows = yield* query(`${getSql} FOR UPDATE`, [tenant, id])
-            if (rows.length === 0) return Option.none<A>()
-            const current = parse<A>(rows[0]!.data)
-            const r = change(current)
-            if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
-            if (r.success !== current) {
-              yield* query(
-                `UPDATE ${t} SET data = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2`,
-                [tenant, id, JSON.stringify(r.success)]
-              )
-            }
-            return Option.some(r.success)
-          }))),
+          orUnavailable(modify(`${tenant}\u0000${id}`, [tenant, id], change)),
         remove: (tenant: string, id: string) => {
           const remove = Effect.map(
             query(`DELETE FROM ${t} WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenant, id]),
@@ -216,6 +385,19 @@ export const make = (
     const a = `${s}.assignments`
     const m = `${s}.memberships`
     const aGetSql = `SELECT data FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
+    const aReadSql = `SELECT data, version FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
+    const aLockSql = `${aReadSql} FOR UPDATE`
+    const aWriteSql = `UPDATE ${a} SET data = $4, version = version + $5, source = $6, source_id = $7, target_type = $8,
+        group_id = $9 WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3 AND version = $10 AND data = $11
+      RETURNING version`
+    const modifyAssignment = rowWriter<readonly [tenant: string, configurationId: string, id: string], Assignment.Assignment>({
+      read: (key, lock) => Effect.map(query(lock ? aLockSql : aReadSql, key), toStored<Assignment.Assignment>),
+      write: (key, from, to, data, changes) =>
+        Effect.map(
+          query(aWriteSql, [...key, data, changes, ...assignmentColumns(to), from.version, from.data]),
+          versionOf
+        )
+    }, transaction)
     const removeAssignmentsOf = (tenant: string, configurationId: string) =>
       query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2`, [tenant, configurationId])
     const insertAssignment = (tenant: string, configurationId: string, value: Assignment.Assignment) =>
@@ -246,35 +428,56 @@ export const make = (
     }
     // As in the memory store, only memberships in groups that exist are seen or removed through the member.
     const groupExists = `EXISTS (SELECT 1 FROM ${s}.groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id)`
+    const allLicensed = "a.target_type = 'allLicensedUsersAssignmentTarget'"
+    const inSomeConfiguration = `EXISTS (SELECT 1 FROM ${s}.configurations c
+      WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`
+    const concerningSql = (groups: string, scope: string) =>
+      `SELECT a.configuration_id, a.data FROM ${a} AS a
+       WHERE a.tenant_id = $1 AND (${allLicensed} OR a.group_id = ANY(${groups})) AND ${scope}
+       ORDER BY a.configuration_id, a.id`
+    const concerningAnywhereSql = concerningSql("$2::text[]", inSomeConfiguration)
+    const concerningInSql = concerningSql("$2::text[]", "a.configuration_id = $3")
     /** The assignments that can bear on a user in `groupIds` (the port's `concerning`). */
-    const concerning = (tenant: string, groupIds: ReadonlyArray<string>, configurationId: string | undefined) => {
-      const params: Array<unknown> = [tenant, [...groupIds]]
-      const scope = configurationId === undefined
-        ? `EXISTS (SELECT 1 FROM ${s}.configurations c
-           WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`
-        : `a.configuration_id = $${params.push(configurationId)}`
-      return Effect.map(
-        query(
-          `SELECT a.configuration_id, a.data FROM ${a} AS a
-           WHERE a.tenant_id = $1
-             AND (a.target_type = 'allLicensedUsersAssignmentTarget' OR a.group_id = ANY($2::text[]))
-             AND ${scope}
-           ORDER BY a.configuration_id, a.id`,
-          params
-        ),
+    const concerning = (tenant: string, groupIds: ReadonlyArray<string>, configurationId: string | undefined) =>
+      Effect.map(
+        configurationId === undefined
+          ? query(concerningAnywhereSql, [tenant, [...groupIds]])
+          : query(concerningInSql, [tenant, [...groupIds], configurationId]),
         (rows) => rows.map(toAssignmentOf)
       )
-    }
-    // A user's groups, transitively, in one statement: UNION (not UNION ALL) visits each group
-    // once, so membership cycles end; only memberships in groups that exist count (as in groupsOf).
-    const transitiveGroupsSql = `WITH RECURSIVE t(id) AS (
+    // A user's groups, transitively: UNION (not UNION ALL) visits each group once, so
+    // membership cycles end; only memberships in groups that exist count (as in groupsOf).
+    // With them, in the same statement, the assignments concerning them: one row per group
+    // (no configuration_id) first, then one per assignment.
+    const targetingSql = (scope: string) =>
+      `WITH RECURSIVE t(id) AS (
         SELECT m.group_id FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}
         UNION
         SELECT m.group_id FROM t JOIN ${m} AS m ON m.tenant_id = $1 AND m.member_id = t.id WHERE ${groupExists}
-      ) SELECT id FROM t ORDER BY id`
-    const invitedUserSql = `SELECT (i.data::jsonb ->> 'invitedUserId') AS user_id,
-        EXISTS (SELECT 1 FROM ${s}.users u WHERE u.tenant_id = i.tenant_id AND u.id = (i.data::jsonb ->> 'invitedUserId')) AS present
-      FROM ${s}.invitations AS i WHERE i.tenant_id = $1 AND i.id = $2`
+      )
+      SELECT * FROM (SELECT NULL::text COLLATE "C" AS configuration_id, id, NULL::text AS data FROM t ORDER BY id) AS g
+      UNION ALL
+      SELECT * FROM (
+        SELECT a.configuration_id, a.id, a.data FROM ${a} AS a
+        WHERE a.tenant_id = $1 AND (${allLicensed} OR a.group_id IN (SELECT id FROM t)) AND ${scope}
+        ORDER BY a.configuration_id, a.id
+      ) AS x`
+    const targetingAnywhereSql = targetingSql(inSomeConfiguration)
+    const targetingInSql = targetingSql("a.configuration_id = $3")
+    const toTargetingInputs = (rows: ReadonlyArray<Row>) => {
+      const groups: Array<string> = []
+      const assignments: Array<AssignmentOf> = []
+      for (const r of rows) {
+        if (r.configuration_id === null) groups.push(r.id as string)
+        else assignments.push(toAssignmentOf(r))
+      }
+      return { groups, assignments }
+    }
+    // `json`, not `jsonb`: the text is scanned once for the one field, not converted whole.
+    const invitedUserSql = `SELECT v.user_id,
+        EXISTS (SELECT 1 FROM ${s}.users u WHERE u.tenant_id = i.tenant_id AND u.id = v.user_id) AS present
+      FROM ${s}.invitations AS i CROSS JOIN LATERAL (SELECT i.data::json ->> 'invitedUserId' AS user_id) AS v
+      WHERE i.tenant_id = $1 AND i.id = $2`
     const removeMemberEverywhere = (tenant: string, memberId: string) =>
       query(`DELETE FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}`, [tenant, memberId])
 
@@ -334,22 +537,7 @@ export const make = (
               ? Effect.succeed(value)
               : Effect.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id })))),
         modify: (tenant, configurationId, id, change) =>
-          orUnavailable(transaction(Effect.gen(function*() {
-            const rows = yield* query(`${aGetSql} FOR UPDATE`, [tenant, configurationId, id])
-            if (rows.length === 0) return Option.none()
-            const current = parse<Assignment.Assignment>(rows[0]!.data)
-            const r = change(current)
-            if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
-            const next = r.success
-            if (next !== current) {
-              yield* query(
-                `UPDATE ${a} SET data = $4, version = version + 1, source = $5, source_id = $6, target_type = $7,
-                 group_id = $8 WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`,
-                [tenant, configurationId, id, JSON.stringify(next), ...assignmentColumns(next)]
-              )
-            }
-            return Option.some(next)
-          }))),
+          orUnavailable(modifyAssignment(`${tenant}\u0000${configurationId}\u0000${id}`, [tenant, configurationId, id], change)),
         remove: (tenant, configurationId, id) =>
           orUnavailable(Effect.map(
             query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3 RETURNING id`, [
@@ -446,10 +634,12 @@ export const make = (
           })))
       },
       targetingOf: (tenant, userId, configurationId) =>
-        orUnavailable(Effect.gen(function*() {
-          const groupIds = (yield* query(transitiveGroupsSql, [tenant, userId])).map((r) => String(r.id))
-          return { groups: groupIds, assignments: yield* concerning(tenant, groupIds, configurationId) }
-        })),
+        orUnavailable(Effect.map(
+          configurationId === undefined
+            ? query(targetingAnywhereSql, [tenant, userId])
+            : query(targetingInSql, [tenant, userId, configurationId]),
+          toTargetingInputs
+        )),
       ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
     }, traced))
   })

@@ -9,21 +9,29 @@
  * second process waits up to `busyTimeout` for the lock). A failed
  * transaction is always rolled back before the error leaves.
  *
- * Durability: WAL journal with `synchronous=FULL` by default, so an
- * acknowledged write survives power loss as well as a killed process.
+ * Durability: WAL journal; by default (`synchronous: "FULL"`) an acknowledged
+ * write survives power loss. The COMMIT writes the WAL without waiting for the
+ * disk, and the group commit acknowledges a batch once an `fdatasync` of the
+ * WAL file, run on the libuv thread pool, has made it durable (see
+ * {@link groupCommit}); readers can see a committed write up to one sync
+ * before its writer hears of it.
  *
  * Group commit: every write is queued and the writes that arrive in the same
- * turn of the event loop are committed together, one transaction and one fsync
- * for all of them, each inside its own savepoint (so one write's refusal or
- * failure undoes only that write). A write is acknowledged only after the
- * COMMIT that holds it returned. Under concurrent load this turns one fsync per
- * write into one per batch; a lone write waits no longer than before.
- * `synchronous: "NORMAL"` survives a killed process (SIGKILL, OOM) but may
- * lose the last writes on power loss; see the package README for the cost.
+ * turn of the event loop are committed together, one transaction for all of
+ * them, each inside its own savepoint (so one write's refusal or failure
+ * undoes only that write). Under concurrent load this turns one sync per
+ * write into one per batch, and the event loop serves on while the disk works.
+ * `synchronous: "NORMAL"` acknowledges at COMMIT without a sync: it survives a
+ * killed process (SIGKILL, OOM) but may lose the last writes on power loss.
+ *
+ * Read cache: stored values and each user's targeting inputs are kept in a
+ * bounded {@link ReadCache} holding committed state only, made current with
+ * other connections' commits through `PRAGMA data_version` (see
+ * {@link fromDatabase}). The package README has the rules.
  *
  * @since 0.1.0
  */
-import { mkdirSync } from "node:fs"
+import { closeSync, fdatasync, mkdirSync, openSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import {
@@ -31,6 +39,7 @@ import {
   Errors,
   Store,
   type AssignmentFilter,
+  type AssignmentOf,
   type Change,
   type Configuration,
   type Directory,
@@ -38,6 +47,7 @@ import {
 } from "@enrollment/core"
 import { Effect, Layer, Option, References, Result, type Scope } from "effect"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
+import { ReadCache, Staged } from "./ReadCache.ts"
 import {
   assignmentColumns,
   entityMethods,
@@ -60,7 +70,12 @@ export interface Options {
   readonly synchronous?: "FULL" | "NORMAL" | undefined
   /** How long a write waits for another process's write lock, in milliseconds (default 5000). */
   readonly busyTimeout?: number | undefined
+  /** Entries of the read cache (default {@link defaultCacheEntries}); 0 turns it off. */
+  readonly cacheEntries?: number | undefined
 }
+
+/** Stored values and derived answers the read cache keeps by default (a few MiB). */
+export const defaultCacheEntries = 20_000
 
 /** One schema change, applied once and recorded in `schema_migrations`. */
 export interface Migration {
@@ -183,7 +198,7 @@ class ChangeDefect {
 }
 
 /** Runs synchronous store code: what it throws is the store failing, except a `change` that threw (a defect). */
-const run = <A, E = never>(f: () => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+const runSync = <A, E = never>(f: () => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
   Effect.suspend((): Effect.Effect<A, E | Errors.StoreUnavailable> => {
     let r: Result.Result<A, E>
     try {
@@ -206,21 +221,45 @@ const applyChange = <A, E>(change: Change<A, E>, current: A): Result.Result<A, E
 
 /** A write waiting for the next group commit. */
 interface Pending {
-  readonly work: () => Result.Result<unknown, unknown>
+  readonly work: (staged: Staged) => Result.Result<unknown, unknown>
   readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
 }
 
+/** The outcome of one write of a batch. */
+type Outcome = Result.Result<unknown, unknown> | { readonly thrown: unknown }
+
+/**
+ * Makes committed WAL frames durable: calls `done` once everything written to
+ * the file before the call is on stable storage (or with the error that kept it
+ * from being). Runs off the event loop.
+ */
+export type Sync = (done: (error: unknown) => void) => void
+
 /**
  * Group commit (see the module doc): `write(work)` queues `work` and resolves
- * once the transaction that ran it has committed. Each work runs synchronously
- * inside a savepoint of the batch's transaction; its failure rolls back to the
- * savepoint, a throw is the store failing (or a defect for a thrown `change`),
- * and a failed COMMIT fails every write of the batch (none of them happened).
+ * once the transaction that ran it has committed, and, with a `sync`, once
+ * that commit is durable. Each work runs synchronously inside a savepoint of
+ * the batch's transaction; its failure rolls back to the savepoint, a throw is
+ * the store failing (or a defect for a thrown `change`), and a failed COMMIT
+ * fails every write of the batch (none of them happened). A work stages its
+ * changes to the read cache; the cache takes them once the COMMIT returned,
+ * and only those of the works that succeeded.
+ *
+ * With a `sync`, the COMMIT itself does not wait for the disk: the batches
+ * committed while one sync runs wait for the next, which starts as soon as the
+ * running one ends (so one sync serves every batch committed before it began,
+ * and the event loop keeps serving while the disk works). A failed sync fails
+ * the writes it was to make durable and every later operation: the store can
+ * no longer say what is on disk.
  */
-const groupCommit = (db: DatabaseSync) => {
+const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync: Sync | undefined) => {
   let queue: Array<Pending> = []
   let scheduled = false
-  const settle = (item: Pending, outcome: Result.Result<unknown, unknown> | { readonly thrown: unknown }) => {
+  /** Committed batches waiting for the next sync. */
+  let unsynced: Array<() => void> = []
+  let syncing = false
+  let broken: unknown
+  const settle = (item: Pending, outcome: Outcome) => {
     if ("thrown" in outcome) {
       const cause = outcome.thrown
       item.resume(cause instanceof ChangeDefect ? Effect.die(cause.cause) : Effect.fail(unavailable(cause)))
@@ -228,39 +267,75 @@ const groupCommit = (db: DatabaseSync) => {
       item.resume(Result.isSuccess(outcome) ? Effect.succeed(outcome.success) : Effect.fail(outcome.failure))
     }
   }
+  const startSync = (sync: Sync) => {
+    syncing = true
+    const waiting = unsynced
+    unsynced = []
+    sync((error) => {
+      syncing = false
+      if (error !== undefined && error !== null) broken ??= error
+      for (const acknowledge of waiting) acknowledge()
+      if (unsynced.length > 0) startSync(sync)
+    })
+  }
   const flush = () => {
     scheduled = false
     const batch = queue
     queue = []
-    try {
-      db.exec("BEGIN IMMEDIATE")
-    } catch (thrown) {
-      for (const item of batch) settle(item, { thrown })
+    if (broken !== undefined) {
+      for (const item of batch) settle(item, { thrown: broken })
       return
     }
-    const outcomes: Array<Result.Result<unknown, unknown> | { readonly thrown: unknown }> = []
     try {
-      for (const item of batch) {
-        db.exec("SAVEPOINT w")
-        let outcome: Result.Result<unknown, unknown> | { readonly thrown: unknown }
-        try {
-          outcome = item.work()
-        } catch (thrown) {
-          outcome = { thrown }
-        }
-        if (!("thrown" in outcome) && Result.isSuccess(outcome)) db.exec("RELEASE w")
-        else db.exec("ROLLBACK TO w; RELEASE w")
-        outcomes.push(outcome)
-      }
-      db.exec("COMMIT")
+      db.exec("BEGIN IMMEDIATE")
+      begun()
     } catch (thrown) {
       if (db.isTransaction) db.exec("ROLLBACK")
       for (const item of batch) settle(item, { thrown })
       return
     }
-    for (let i = 0; i < batch.length; i++) settle(batch[i]!, outcomes[i]!)
+    const staged = new Staged()
+    const outcomes: Array<Outcome> = []
+    try {
+      for (const item of batch) {
+        db.exec("SAVEPOINT w")
+        let outcome: Outcome
+        try {
+          outcome = item.work(staged)
+        } catch (thrown) {
+          outcome = { thrown }
+        }
+        if (!("thrown" in outcome) && Result.isSuccess(outcome)) {
+          db.exec("RELEASE w")
+          staged.keep()
+        } else {
+          db.exec("ROLLBACK TO w; RELEASE w")
+          staged.drop()
+        }
+        outcomes.push(outcome)
+      }
+      db.exec("COMMIT")
+    } catch (thrown) {
+      if (db.isTransaction) db.exec("ROLLBACK")
+      // Whatever the engine did, the cache must not outlive what is stored.
+      cache.clear()
+      for (const item of batch) settle(item, { thrown })
+      return
+    }
+    // Later batches build on this one, so the cache takes it now; its writers hear once it is durable.
+    staged.commit(cache)
+    const acknowledge = () => {
+      for (let i = 0; i < batch.length; i++) {
+        const outcome = outcomes[i]!
+        // Refused writes changed nothing: their answer does not depend on the disk.
+        settle(batch[i]!, broken !== undefined && !("thrown" in outcome) && Result.isSuccess(outcome) ? { thrown: broken } : outcome)
+      }
+    }
+    if (sync === undefined) return acknowledge()
+    unsynced.push(acknowledge)
+    if (!syncing) startSync(sync)
   }
-  return <A, E = never>(work: () => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+  const write = <A, E = never>(work: (staged: Staged) => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
     Effect.callback<A, E | Errors.StoreUnavailable>((resume) => {
       queue.push({ work, resume: resume as Pending["resume"] })
       if (!scheduled) {
@@ -268,6 +343,7 @@ const groupCommit = (db: DatabaseSync) => {
         setImmediate(flush)
       }
     })
+  return { write, broken: () => broken }
 }
 
 /** Prepares each statement text once and keeps the most recently used ones (filters make a few variants). */
@@ -286,15 +362,87 @@ const statementCache = (db: DatabaseSync, capacity = 256) => {
   }
 }
 
+/** How {@link fromDatabase} builds the store. */
+export interface StoreOptions {
+  /** Spans per store call (default true; the layer passes whether tracing is on). */
+  readonly traced?: boolean | undefined
+  /** Entries of the read cache (default {@link defaultCacheEntries}); 0 turns it off. */
+  readonly cacheEntries?: number | undefined
+  /**
+   * How committed writes are made durable before they are acknowledged (see
+   * {@link groupCommit}); without one, a write is acknowledged when its COMMIT
+   * returns, as durable as the connection's `synchronous` setting makes it.
+   */
+  readonly sync?: Sync | undefined
+}
+
+/** `text` with its length in front: keys built from several of these cannot collide. */
+const part = (text: string) => `${text.length}:${text}`
+
 /** Makes the store over an open database (its schema current). The caller owns `db`. */
-export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: boolean | undefined } = {}): Store["Service"] => {
+export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Store["Service"] => {
   const prepared = statementCache(db)
-  const write = groupCommit(db)
   const rowsOf = (sql: string, params: ReadonlyArray<SQLInputValue>) => prepared(sql).all(...params)
+
+  // The read cache (see ReadCache): made current once per synchronous run of reads (one
+  // request's lookups) and at the start of every write batch, by asking whether another
+  // connection committed since the last look.
+  const cache = new ReadCache(options.cacheEntries ?? defaultCacheEntries)
+  const dataVersion = db.prepare("PRAGMA data_version")
+  dataVersion.setReturnArrays(true)
+  let seenVersion: unknown
+  let looked = false
+  const forget = () => {
+    looked = false
+  }
+  const look = () => {
+    const version = (dataVersion.get() as unknown as ReadonlyArray<unknown>)[0]
+    if (version !== seenVersion) {
+      seenVersion = version
+      cache.clear()
+    }
+  }
+  const fresh = () => {
+    if (looked || cache.capacity === 0) return
+    looked = true
+    queueMicrotask(forget)
+    look()
+  }
+  const { broken, write } = groupCommit(db, cache, () => {
+    // The batch holds the write lock: nobody else can commit until it ends.
+    if (cache.capacity > 0) look()
+  }, options.sync)
+  /** A read: fails once a sync failed (what is on disk is then unknown). */
+  const run = <A, E = never>(f: () => Result.Result<A, E>) =>
+    runSync(() => {
+      const b = broken()
+      if (b !== undefined) throw b
+      return f()
+    })
+  /** A read through the cache: `load` reads the database, and what it finds is kept. */
+  const cached = <A>(key: string, load: () => A | undefined): A | undefined => {
+    fresh()
+    let v = cache.get(key) as A | undefined
+    if (v === undefined) {
+      v = load()
+      if (v !== undefined) cache.set(key, v)
+    }
+    return v
+  }
+  const optionOf = <A>(v: A | undefined): Option.Option<A> => (v === undefined ? Option.none() : Option.some(v))
+
+  /** What a write to an entity set changes besides the entity's own key. */
+  interface Effects {
+    /** Inserting one changes targeting (groups, and configurations for the all-configurations query). */
+    readonly insertTouches: boolean
+    /** What removing one does: targeting changes (its memberships went), or rows of other tables went. */
+    readonly remove: "Touch" | "Clear" | "None"
+  }
 
   const entitySet = <A extends { readonly id: string }>(
     table: "configurations" | "users" | "groups" | "invitations",
     entity: string,
+    effects: Effects,
     onRemove?: (tenant: string, id: string) => void
   ) => {
     const get = db.prepare(`SELECT data FROM ${table} WHERE tenant_id = ? AND id = ?`)
@@ -305,15 +453,23 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
     )
     const update = db.prepare(`UPDATE ${table} SET data = ?, version = version + 1 WHERE tenant_id = ? AND id = ?`)
     const remove = db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND id = ?`)
-    const insertRow = (tenant: string, value: A): boolean =>
-      insert.run(tenant, value.id, JSON.stringify(value)).changes > 0
+    const keyOf = (tenant: string, id: string) => `${table}|${part(tenant)}${id}`
+    const load = (tenant: string, id: string): A | undefined => {
+      const row = get.get(tenant, id)
+      return row === undefined ? undefined : parse<A>(row.data)
+    }
+    const lookup = (tenant: string, id: string) => cached(keyOf(tenant, id), () => load(tenant, id))
+    /** Inserts inside a write; false when the id is taken. */
+    const insertRow = (staged: Staged, tenant: string, value: A): boolean => {
+      if (insert.run(tenant, value.id, JSON.stringify(value)).changes === 0) return false
+      staged.stage({ _tag: "Put", key: keyOf(tenant, value.id), value })
+      if (effects.insertTouches) staged.stage({ _tag: "Touch", tenant })
+      return true
+    }
     return {
       insertRow,
-      get: (tenant: string, id: string) =>
-        run(() => {
-          const row = get.get(tenant, id)
-          return ok(row === undefined ? Option.none<A>() : Option.some(parse<A>(row.data)))
-        }),
+      lookup,
+      get: (tenant: string, id: string) => run(() => ok(optionOf(lookup(tenant, id)))),
       list: (tenant: string, page: PageRequest) =>
         run(() => {
           const rows = page.after === undefined
@@ -322,23 +478,30 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
           return ok(toPage(rows, page, (r) => parse<A>(r.data), (r) => r.id as string))
         }),
       insert: (tenant: string, value: A) =>
-        write(() =>
-          insertRow(tenant, value) ? ok(value) : Result.fail(new Errors.EntityAlreadyExists({ entity, id: value.id }))
+        write((staged) =>
+          insertRow(staged, tenant, value) ? ok(value) : Result.fail(new Errors.EntityAlreadyExists({ entity, id: value.id }))
         ),
       modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
-        write((): Result.Result<Option.Option<A>, E> => {
-            const row = get.get(tenant, id)
-            if (row === undefined) return ok(Option.none())
-            const current = parse<A>(row.data)
-            const r = applyChange(change, current)
-            if (Result.isFailure(r)) return Result.fail(r.failure)
-            if (r.success !== current) update.run(JSON.stringify(r.success), tenant, id)
-            return ok(Option.some(r.success))
-          }),
+        write((staged): Result.Result<Option.Option<A>, E> => {
+          const key = keyOf(tenant, id)
+          const current = staged.read(cache, key, () => load(tenant, id))
+          if (current === undefined) return ok(Option.none())
+          const r = applyChange(change, current)
+          if (Result.isFailure(r)) return Result.fail(r.failure)
+          if (r.success !== current) {
+            update.run(JSON.stringify(r.success), tenant, id)
+            staged.stage({ _tag: "Put", key, value: r.success })
+          }
+          return ok(Option.some(r.success))
+        }),
       remove: (tenant: string, id: string) =>
-        write(() => {
+        write((staged) => {
           const removed = remove.run(tenant, id).changes > 0
-          if (removed) onRemove?.(tenant, id)
+          if (removed) {
+            onRemove?.(tenant, id)
+            staged.stage({ _tag: "Delete", key: keyOf(tenant, id) })
+            if (effects.remove !== "None") staged.stage(effects.remove === "Touch" ? { _tag: "Touch", tenant } : { _tag: "Clear" })
+          }
           return ok(removed)
         })
     }
@@ -350,28 +513,40 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
     `INSERT INTO assignments (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
      VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
   )
+  // Two updates: the usual PATCH leaves the target's columns alone, and then their indexes are not rewritten.
   const aUpdate = db.prepare(
     `UPDATE assignments SET data = ?, version = version + 1, source = ?, source_id = ?, target_type = ?, group_id = ?
      WHERE tenant_id = ? AND configuration_id = ? AND id = ?`
   )
+  const aUpdateSameTarget = db.prepare(
+    `UPDATE assignments SET data = ?, version = version + 1, source = ?, source_id = ?
+     WHERE tenant_id = ? AND configuration_id = ? AND id = ?`
+  )
   const aRemove = db.prepare("DELETE FROM assignments WHERE tenant_id = ? AND configuration_id = ? AND id = ?")
   const aRemoveAll = db.prepare("DELETE FROM assignments WHERE tenant_id = ? AND configuration_id = ?")
+  const aKey = (tenant: string, configurationId: string, id: string) => `assignments|${part(tenant)}${part(configurationId)}${id}`
+  const aLoad = (tenant: string, configurationId: string, id: string): Assignment.Assignment | undefined => {
+    const row = aGet.get(tenant, configurationId, id)
+    return row === undefined ? undefined : parse<Assignment.Assignment>(row.data)
+  }
+  const aLookup = (tenant: string, configurationId: string, id: string) =>
+    cached(aKey(tenant, configurationId, id), () => aLoad(tenant, configurationId, id))
   // The two kinds of target that concern a user are read through their own index each (the
   // planner, without statistics on a young file, would rather scan the tenant), and never overlap:
   // all-licensed-users targets have no group id.
-  const concerningSql = (one: boolean) => {
+  const concerningSql = (one: boolean, columns: string) => {
     const scope = one
       ? "a.configuration_id = ?"
       : "EXISTS (SELECT 1 FROM configurations c WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)"
-    return `SELECT a.configuration_id, a.id, a.data FROM assignments a INDEXED BY assignments_by_target_type
+    return `SELECT ${columns} FROM assignments a INDEXED BY assignments_by_target_type
        WHERE a.tenant_id = ? AND a.target_type = 'allLicensedUsersAssignmentTarget' AND ${scope}
      UNION ALL
-     SELECT a.configuration_id, a.id, a.data FROM assignments a INDEXED BY assignments_by_group
+     SELECT ${columns} FROM assignments a INDEXED BY assignments_by_group
        WHERE a.tenant_id = ? AND a.group_id IN (SELECT value FROM json_each(?)) AND ${scope}
      ORDER BY 1, 2`
   }
-  const aConcerningAll = db.prepare(concerningSql(false))
-  const aConcerningOne = db.prepare(concerningSql(true))
+  const aConcerningAll = db.prepare(concerningSql(false, "a.configuration_id, a.id, a.data"))
+  const aConcerningOne = db.prepare(concerningSql(true, "a.configuration_id, a.id, a.data"))
   const concerning = (tenant: string, groupIds: ReadonlyArray<string>, configurationId: string | undefined) =>
     (configurationId === undefined
       ? aConcerningAll.all(tenant, tenant, JSON.stringify(groupIds))
@@ -389,13 +564,47 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
         WHERE EXISTS (SELECT 1 FROM groups x WHERE x.tenant_id = m.tenant_id AND x.id = m.group_id)
      ) SELECT id FROM g ORDER BY id`
   )
-  const iInvitedUser = db.prepare(
-    `SELECT json_extract(i.data, '$.invitedUserId') AS user_id,
-            EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = i.tenant_id AND u.id = json_extract(i.data, '$.invitedUserId')) AS present
-       FROM invitations i WHERE i.tenant_id = ? AND i.id = ?`
-  )
-  const aInsertRow = (tenant: string, configurationId: string, a: Assignment.Assignment): boolean =>
-    aInsert.run(tenant, configurationId, a.id, ...assignmentColumns(a), JSON.stringify(a)).changes > 0
+  /**
+   * A user's targeting inputs, as cached: the groups and which assignments concern them
+   * (by key), stamped with the tenant's targeting generation. The assignments themselves
+   * are read through the cache on every use, so their content is always current.
+   */
+  interface TargetingEntry {
+    readonly generation: number
+    readonly groups: ReadonlyArray<string>
+    readonly concerning: ReadonlyArray<{ readonly configurationId: string; readonly id: string }>
+  }
+  const targetingOf = (tenant: string, userId: string, configurationId: string | undefined) => {
+    fresh()
+    const key = `${configurationId === undefined ? "targeting*" : `targeting:${part(configurationId)}`}|${part(tenant)}${userId}`
+    const generation = cache.generation(tenant)
+    let entry = cache.get(key) as TargetingEntry | undefined
+    if (entry === undefined || entry.generation !== generation) {
+      const groups = tGroups.all({ tenant, member: userId }).map((r) => r.id as string)
+      const rows = concerning(tenant, groups, configurationId)
+      for (const r of rows) cache.set(aKey(tenant, r.configurationId, r.assignment.id), r.assignment)
+      entry = { generation, groups, concerning: rows.map((r) => ({ configurationId: r.configurationId, id: r.assignment.id })) }
+      cache.set(key, entry)
+      return { groups, assignments: rows }
+    }
+    const assignments: Array<AssignmentOf> = []
+    for (const c of entry.concerning) {
+      const a = aLookup(tenant, c.configurationId, c.id)
+      // Gone without a generation change cannot happen through this store; read afresh if it does.
+      if (a === undefined) {
+        cache.apply({ _tag: "Touch", tenant })
+        return targetingOf(tenant, userId, configurationId)
+      }
+      assignments.push({ configurationId: c.configurationId, assignment: a })
+    }
+    return { groups: entry.groups, assignments }
+  }
+  const aInsertRow = (staged: Staged, tenant: string, configurationId: string, a: Assignment.Assignment): boolean => {
+    if (aInsert.run(tenant, configurationId, a.id, ...assignmentColumns(a), JSON.stringify(a)).changes === 0) return false
+    staged.stage({ _tag: "Put", key: aKey(tenant, configurationId, a.id), value: a })
+    staged.stage({ _tag: "Touch", tenant })
+    return true
+  }
 
   /** The WHERE clause and parameters of an assignment list or count. */
   const assignmentWhere = (
@@ -450,17 +659,24 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
   )
   const ping = db.prepare("SELECT 1")
 
+  // A configuration's removal takes its assignments (Clear); a user's or group's takes memberships (Touch).
   const configurations = entitySet<Configuration.Configuration>(
     "configurations",
     "deviceEnrollmentConfiguration",
+    { insertTouches: true, remove: "Clear" },
     (tenant, id) => aRemoveAll.run(tenant, id)
   )
-  const users = entitySet<Directory.User>("users", "user", (tenant, id) => mRemoveMember.run(tenant, id))
-  const groups = entitySet<Directory.Group>("groups", "group", (tenant, id) => {
+  const users = entitySet<Directory.User>(
+    "users",
+    "user",
+    { insertTouches: false, remove: "Touch" },
+    (tenant, id) => mRemoveMember.run(tenant, id)
+  )
+  const groups = entitySet<Directory.Group>("groups", "group", { insertTouches: true, remove: "Touch" }, (tenant, id) => {
     mRemoveOfGroup.run(tenant, id)
     mRemoveMember.run(tenant, id)
   })
-  const invitations = entitySet<Directory.Invitation>("invitations", "invitation")
+  const invitations = entitySet<Directory.Invitation>("invitations", "invitation", { insertTouches: false, remove: "None" })
 
   return Store.of(withSpans("SqliteStore", {
     configurations: {
@@ -476,11 +692,7 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
         })
     },
     assignments: {
-      get: (tenant, configurationId, id) =>
-        run(() => {
-          const row = aGet.get(tenant, configurationId, id)
-          return ok(row === undefined ? Option.none() : Option.some(parse<Assignment.Assignment>(row.data)))
-        }),
+      get: (tenant, configurationId, id) => run(() => ok(optionOf(aLookup(tenant, configurationId, id)))),
       list: (tenant, configurationId, page, filter) =>
         run(() => {
           const { params, where } = assignmentWhere(tenant, configurationId, page.after, filter)
@@ -494,30 +706,47 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
           return ok(Number(rowsOf(`SELECT count(*) AS n FROM assignments WHERE ${where}`, params)[0]!.n))
         }),
       insert: (tenant, configurationId, value) =>
-        write(() =>
-          aInsertRow(tenant, configurationId, value)
+        write((staged) =>
+          aInsertRow(staged, tenant, configurationId, value)
             ? ok(value)
             : Result.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id }))
         ),
       modify: (tenant, configurationId, id, change) =>
-        write(() => {
-            const row = aGet.get(tenant, configurationId, id)
-            if (row === undefined) return ok(Option.none())
-            const current = parse<Assignment.Assignment>(row.data)
-            const r = applyChange(change, current)
-            if (Result.isFailure(r)) return Result.fail(r.failure)
-            const next = r.success
-            if (next !== current) {
-              aUpdate.run(JSON.stringify(next), ...assignmentColumns(next), tenant, configurationId, id)
+        write((staged) => {
+          const key = aKey(tenant, configurationId, id)
+          const current = staged.read(cache, key, () => aLoad(tenant, configurationId, id))
+          if (current === undefined) return ok(Option.none())
+          const r = applyChange(change, current)
+          if (Result.isFailure(r)) return Result.fail(r.failure)
+          const next = r.success
+          if (next !== current) {
+            const [source, sourceId, targetType, groupId] = assignmentColumns(next)
+            const before = assignmentColumns(current)
+            const data = JSON.stringify(next)
+            if (before[2] === targetType && before[3] === groupId) {
+              aUpdateSameTarget.run(data, source, sourceId, tenant, configurationId, id)
+            } else {
+              aUpdate.run(data, source, sourceId, targetType, groupId, tenant, configurationId, id)
+              staged.stage({ _tag: "Touch", tenant })
             }
-            return ok(Option.some(next))
-          }),
+            staged.stage({ _tag: "Put", key, value: next })
+          }
+          return ok(Option.some(next))
+        }),
       remove: (tenant, configurationId, id) =>
-        write(() => ok(aRemove.run(tenant, configurationId, id).changes > 0)),
+        write((staged) => {
+          const removed = aRemove.run(tenant, configurationId, id).changes > 0
+          if (removed) {
+            staged.stage({ _tag: "Delete", key: aKey(tenant, configurationId, id) })
+            staged.stage({ _tag: "Touch", tenant })
+          }
+          return ok(removed)
+        }),
       replace: (tenant, configurationId, values) =>
-        write(() => {
+        write((staged) => {
           aRemoveAll.run(tenant, configurationId)
-          for (const a of lastById(values)) aInsertRow(tenant, configurationId, a)
+          staged.stage({ _tag: "Clear" })
+          for (const a of lastById(values)) aInsertRow(staged, tenant, configurationId, a)
           return ok(undefined)
         }),
       concerning: (tenant, groupIds, configurationId) => run(() => ok(concerning(tenant, groupIds, configurationId)))
@@ -535,12 +764,19 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
           return ok(toPage(rows, page, toMemberRef, (r) => r.member_id as string))
         }),
       addMember: (tenant, groupId, member) =>
-        write(() =>
-          mAdd.run(tenant, groupId, member.id, member.kind).changes > 0
-            ? ok(undefined)
-            : Result.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
-        ),
-      removeMember: (tenant, groupId, memberId) => write(() => ok(mRemove.run(tenant, groupId, memberId).changes > 0)),
+        write((staged) => {
+          if (mAdd.run(tenant, groupId, member.id, member.kind).changes === 0) {
+            return Result.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
+          }
+          staged.stage({ _tag: "Touch", tenant })
+          return ok(undefined)
+        }),
+      removeMember: (tenant, groupId, memberId) =>
+        write((staged) => {
+          const removed = mRemove.run(tenant, groupId, memberId).changes > 0
+          if (removed) staged.stage({ _tag: "Touch", tenant })
+          return ok(removed)
+        }),
       groupsOf: (tenant, memberIds) =>
         run(() =>
           ok(mGroupsOf.all(tenant, JSON.stringify(memberIds)).map(toMembership))
@@ -552,38 +788,63 @@ export const fromDatabase = (db: DatabaseSync, options: { readonly traced?: bool
       remove: invitations.remove,
       invitedUserOf: (tenant, invitationId) =>
         run(() => {
-          const row = iInvitedUser.get(tenant, invitationId)
-          return ok(row === undefined ? Option.none() : Option.some({ userId: String(row.user_id), exists: Number(row.present) === 1 }))
+          const invitation = invitations.lookup(tenant, invitationId)
+          if (invitation === undefined) return ok(Option.none())
+          const userId = invitation.invitedUserId
+          return ok(Option.some({ userId, exists: users.lookup(tenant, userId) !== undefined }))
         }),
       insert: (tenant, invitation, user) =>
-        write(() => {
-          if (!invitations.insertRow(tenant, invitation)) {
+        write((staged) => {
+          if (!invitations.insertRow(staged, tenant, invitation)) {
             return Result.fail(new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
           }
-          if (!users.insertRow(tenant, user)) {
+          if (!users.insertRow(staged, tenant, user)) {
             return Result.fail(new Errors.EntityAlreadyExists({ entity: "user", id: user.id }))
           }
           return ok(invitation)
         })
     },
-    targetingOf: (tenant, userId, configurationId) =>
-      run(() => {
-        const groupIds = tGroups.all({ tenant, member: userId }).map((r) => r.id as string)
-        return ok({ groups: groupIds, assignments: concerning(tenant, groupIds, configurationId) })
-      }),
+    targetingOf: (tenant, userId, configurationId) => run(() => ok(targetingOf(tenant, userId, configurationId))),
     ready: run(() => ok(void ping.get()))
   }, options.traced ?? true))
+}
+
+/**
+ * fsync of the database's WAL file on the libuv thread pool. The file is
+ * opened at the first sync (it exists once a transaction has committed) and
+ * stays open: it is the same file for as long as the database is open.
+ */
+export const walSync = (filename: string): { readonly sync: Sync; readonly close: () => void } => {
+  let fd: number | undefined
+  return {
+    sync: (done) => {
+      try {
+        fd ??= openSync(`${resolve(filename)}-wal`, "r")
+      } catch (error) {
+        return done(error)
+      }
+      fdatasync(fd, (error) => done(error ?? undefined))
+    },
+    close: () => {
+      if (fd !== undefined) closeSync(fd)
+      fd = undefined
+    }
+  }
 }
 
 /** Opens the store for the life of the scope: the file is opened (and migrated) at acquire and closed at release. */
 export const make = (options: Options): Effect.Effect<Store["Service"], Errors.StoreUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const traced = yield* References.TracerEnabled
+    const durable = options.synchronous !== "NORMAL" && options.filename !== ":memory:"
+    // Durable writes: the COMMIT writes the WAL without waiting for the disk (synchronous=NORMAL),
+    // and the group commit fsyncs the WAL off the event loop before it acknowledges.
     const db = yield* Effect.acquireRelease(
-      Effect.try({ try: () => open(options), catch: unavailable }),
+      Effect.try({ try: () => open(durable ? { ...options, synchronous: "NORMAL" } : options), catch: unavailable }),
       (db) => Effect.sync(() => db.close())
     )
-    return fromDatabase(db, { traced })
+    const sync = durable ? yield* Effect.acquireRelease(Effect.sync(() => walSync(options.filename)), (s) => Effect.sync(s.close)) : undefined
+    return fromDatabase(db, { traced, cacheEntries: options.cacheEntries, sync: sync?.sync })
   })
 
 /** The store on the SQLite file `options.filename`. */

@@ -2,7 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
-import { Effect, Layer, Option, Redacted, Result } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Redacted, Result } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
@@ -129,6 +129,86 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       )
       assert.strictEqual(version[0]!.version, 121)
     }), { timeout: 60_000 })
+
+  it.effect("gives each of many concurrent modifies of one row the value it produced, in one serial order", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("rounds")
+      const t = freshTenant()
+      const n = 30
+      const returned = yield* Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "" }))
+        return yield* Effect.forEach(
+          Array.from({ length: n }, (_, i) => `m${i}`),
+          (mark) => store.assignments.modify(t, "cfg", "x", (a) => Result.succeed({ ...a, sourceId: `${a.sourceId},${mark}` })),
+          { concurrency: "unbounded" }
+        )
+      }).pipe(Effect.provide(storeLayer(schema, 2)))
+      // Each modify saw the value the one before it left: sorted by length, each extends the last by one mark.
+      const values = returned.map((r) => Option.getOrThrow(r).sourceId!).sort((x, y) => x.length - y.length)
+      values.forEach((v, i) => {
+        assert.strictEqual(v.split(",").length, i + 2)
+        if (i > 0) assert.isTrue(v.startsWith(`${values[i - 1]},`), "extends the previous value")
+      })
+      const rows = yield* direct((sql) =>
+        sql.unsafe<{ version: number; data: string }>(`SELECT version, data FROM "${schema}".assignments WHERE tenant_id = $1`, [t])
+      )
+      assert.strictEqual(rows[0]!.version, n + 1, "one version per change")
+      assert.strictEqual(JSON.parse(rows[0]!.data).sourceId, values[n - 1])
+    }), { timeout: 30_000 })
+
+  it.effect("fails only the modify whose change refuses or throws; the others of its round land", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("refusals")
+      const t = freshTenant()
+      yield* Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "0" }))
+        const exits = yield* Effect.forEach(
+          Array.from({ length: 12 }, (_, i) => i),
+          (i) =>
+            Effect.exit(store.assignments.modify(t, "cfg", "x", (a) => {
+              if (i % 4 === 1) return Result.fail(`refused ${i}`)
+              if (i % 4 === 3) throw new Error(`thrown ${i}`)
+              return Result.succeed({ ...a, sourceId: String(Number(a.sourceId) + 1) })
+            })),
+          { concurrency: "unbounded" }
+        )
+        exits.forEach((exit, i) => {
+          if (i % 4 === 1) {
+            assert.isTrue(Exit.isFailure(exit) && !Exit.hasDies(exit), `modify ${i} refused`)
+            if (Exit.isFailure(exit)) assert.strictEqual(Cause.squash(exit.cause), `refused ${i}`)
+          }
+          else if (i % 4 === 3) assert.isTrue(Exit.hasDies(exit), `modify ${i} died`)
+          else assert.isTrue(Exit.isSuccess(exit), `modify ${i} landed`)
+        })
+        const final = Option.getOrThrow(yield* store.assignments.get(t, "cfg", "x"))
+        assert.strictEqual(final.sourceId, "6")
+      }).pipe(Effect.provide(storeLayer(schema, 2)))
+    }), { timeout: 30_000 })
+
+  it.effect("answers none to the modifies a concurrent remove overtakes, and writes nothing back", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("removed")
+      const t = freshTenant()
+      yield* Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "0" }))
+        const results = yield* Effect.all([
+          Effect.forEach(
+            Array.from({ length: 20 }),
+            () => store.assignments.modify(t, "cfg", "x", (a) => Result.succeed({ ...a, sourceId: String(Number(a.sourceId) + 1) })),
+            { concurrency: "unbounded" }
+          ),
+          Effect.andThen(Effect.yieldNow, store.assignments.remove(t, "cfg", "x"))
+        ], { concurrency: "unbounded" })
+        assert.isTrue(results[1], "removed")
+        assert.isTrue(Option.isNone(yield* store.assignments.get(t, "cfg", "x")), "stays removed")
+        // Those that landed did so before the remove, in one order: their values are 1..k.
+        const landed = results[0].filter(Option.isSome).map((a) => Number(a.value.sourceId)).sort((x, y) => x - y)
+        assert.deepStrictEqual(landed, landed.map((_, i) => i + 1))
+      }).pipe(Effect.provide(storeLayer(schema, 2)))
+    }), { timeout: 30_000 })
 
   // Live clock: the retries back off with real sleeps.
   it.live("retries the transactions SERIALIZABLE isolation aborts, so concurrent modifies still all land", () =>

@@ -7,9 +7,10 @@ import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
-import { Effect, Exit, Layer, Option, Result } from "effect"
+import { Effect, Exit, Fiber, Layer, Option, Result } from "effect"
+import { ReadCache } from "../src/ReadCache.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
-import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
+import { assignment, configuration, freshTenant, group, invitation, target, user } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "store-adapter-sqlite-"))
@@ -51,6 +52,9 @@ const seedCounter = (filename: string, tenant: string) =>
     const store = yield* Store
     yield* store.assignments.insert(tenant, "cfg", assignment("counter", null, { sourceId: "0" }))
   }).pipe(Effect.provide(SqliteStore.layer({ filename })))
+
+/** One turn of the event loop: a group commit runs, and the read cache looks again for other connections' commits. */
+const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 describe("SqliteStore", () => {
   StoreConformance.suite("conformance", SqliteStore.layer({ filename: join(dir, "conformance", "store.db") }), {
@@ -220,4 +224,206 @@ describe("SqliteStore", () => {
         db.close()
       }
     }), { timeout: 60_000 })
+
+  describe("read cache", () => {
+    /** Two connections to one file, each with its own store and cache (as two processes would have). */
+    const twoStores = (name: string) =>
+      Effect.gen(function*() {
+        const filename = join(dir, "cache", name, "store.db")
+        const dbs = [SqliteStore.open({ filename }), SqliteStore.open({ filename })]
+        yield* Effect.addFinalizer(() => Effect.sync(() => dbs.forEach((db) => db.close())))
+        return dbs.map((db) => SqliteStore.fromDatabase(db)) as [Store["Service"], Store["Service"]]
+      })
+
+    it.effect("sees what another connection committed, for values and for targeting", () =>
+      Effect.gen(function*() {
+        const [a, b] = yield* twoStores("other")
+        const t = freshTenant()
+        const { invitation: inv, user: u } = invitation("i1", "u1")
+        yield* a.invitations.insert(t, inv, u)
+        yield* a.configurations.insert(t, configuration("c"))
+        yield* a.groups.insert(t, group("g"))
+        yield* a.assignments.insert(t, "c", assignment("x", target("groupAssignmentTarget", "g")))
+        // a reads everything once: now cached
+        assert.strictEqual(Option.getOrThrow(yield* a.assignments.get(t, "c", "x")).sourceId, null)
+        assert.deepStrictEqual((yield* a.targetingOf(t, "u1", "c")).groups, [])
+        assert.isTrue(Option.getOrThrow(yield* a.invitations.invitedUserOf(t, "i1")).exists)
+
+        yield* b.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: "from b" }))
+        yield* b.groups.addMember(t, "g", { kind: "user", id: "u1" })
+        yield* b.users.remove(t, "u1")
+        yield* nextTurn
+        assert.strictEqual(Option.getOrThrow(yield* a.assignments.get(t, "c", "x")).sourceId, "from b")
+        const targeting = yield* a.targetingOf(t, "u1", "c")
+        assert.deepStrictEqual(targeting.groups, [], "the user is gone, and its memberships with it")
+        assert.isFalse(Option.getOrThrow(yield* a.invitations.invitedUserOf(t, "i1")).exists)
+        // and a write of a builds on what b wrote, not on its own cached copy
+        yield* a.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: `${x.sourceId} + a` }))
+        yield* nextTurn
+        assert.strictEqual(Option.getOrThrow(yield* b.assignments.get(t, "c", "x")).sourceId, "from b + a")
+      }))
+
+    it.effect("targeting follows this store's own writes: memberships, target changes, removals", () =>
+      Effect.gen(function*() {
+        const [store] = yield* twoStores("own")
+        const t = freshTenant()
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.groups.insert(t, group("g"))
+        yield* store.users.insert(t, user("u"))
+        yield* store.assignments.insert(t, "c", assignment("x", target("groupAssignmentTarget", "g")))
+        const concerning = () => Effect.map(store.targetingOf(t, "u", "c"), (r) => r.assignments.map((x) => x.assignment.id))
+        assert.deepStrictEqual(yield* concerning(), [])
+        yield* store.groups.addMember(t, "g", { kind: "user", id: "u" })
+        assert.deepStrictEqual(yield* concerning(), ["x"], "a new membership")
+        yield* store.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: "s" }))
+        const [hit] = (yield* store.targetingOf(t, "u", "c")).assignments
+        assert.strictEqual(hit!.assignment.sourceId, "s", "targeting answers the current assignment, not a cached copy")
+        yield* store.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, target: target("groupAssignmentTarget", "other") }))
+        assert.deepStrictEqual(yield* concerning(), [], "a target change")
+        yield* store.assignments.insert(t, "c", assignment("y", target("allLicensedUsersAssignmentTarget")))
+        assert.deepStrictEqual(yield* concerning(), ["y"], "a new assignment")
+        yield* store.assignments.replace(t, "c", [assignment("z", target("groupAssignmentTarget", "g"))])
+        assert.deepStrictEqual(yield* concerning(), ["z"], "a replace")
+        assert.isTrue(Option.isNone(yield* store.assignments.get(t, "c", "y")), "replaced assignments are gone from the cache too")
+        yield* store.groups.remove(t, "g")
+        assert.deepStrictEqual(yield* concerning(), [], "a removed group")
+        yield* store.configurations.remove(t, "c")
+        assert.isTrue(Option.isNone(yield* store.assignments.get(t, "c", "z")), "a removed configuration takes its assignments")
+      }))
+
+    it.effect("a refused or throwing write in a batch leaves no trace, and the batch's later writes see its earlier ones", () =>
+      Effect.gen(function*() {
+        const [store, other] = yield* twoStores("batch")
+        const t = freshTenant()
+        yield* store.assignments.insert(t, "c", assignment("x", null, { sourceId: "0" }))
+        assert.strictEqual(Option.getOrThrow(yield* store.assignments.get(t, "c", "x")).sourceId, "0")
+        const append = (mark: string) => store.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: `${x.sourceId},${mark}` }))
+        const exits = yield* Effect.all([
+          Effect.exit(append("1")),
+          Effect.exit(store.assignments.modify(t, "c", "x", () => Result.fail("refused" as const))),
+          Effect.exit(store.assignments.modify(t, "c", "x", () => {
+            throw new Error("bug in change")
+          })),
+          Effect.exit(store.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: "never" })).pipe(
+            Effect.andThen(store.assignments.modify(t, "c", "x", () => Result.fail("refused" as const)))
+          )),
+          Effect.exit(append("2"))
+        ], { concurrency: "unbounded" })
+        assert.deepStrictEqual(exits.map((e: Exit.Exit<unknown, unknown>) => Exit.isSuccess(e)), [true, false, false, false, true])
+        const cached = Option.getOrThrow(yield* store.assignments.get(t, "c", "x")).sourceId
+        yield* nextTurn
+        const stored = Option.getOrThrow(yield* other.assignments.get(t, "c", "x")).sourceId
+        assert.strictEqual(stored, cached, "the cache holds what is stored")
+        assert.isTrue(stored === "never,2" || stored === "0,1,2" || stored!.startsWith("0,1"), `stored ${stored}`)
+        assert.notInclude(stored!, "refused")
+      }))
+
+    it.effect("a cache of 0 entries is off, and the cache stays within its bound", () =>
+      Effect.gen(function*() {
+        const filename = join(dir, "cache", "bound", "store.db")
+        const db = SqliteStore.open({ filename })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const off = SqliteStore.fromDatabase(db, { cacheEntries: 0 })
+        const t = freshTenant()
+        yield* off.configurations.insert(t, configuration("c"))
+        db.prepare("UPDATE configurations SET data = json_set(data, '$.displayName', 'direct') WHERE tenant_id = ?").run(t)
+        assert.strictEqual(Option.getOrThrow(yield* off.configurations.get(t, "c")).displayName, "direct", "read from the file every time")
+        const cache = new ReadCache(2)
+        for (const k of ["a", "b", "c", "d"]) cache.set(k, k)
+        assert.strictEqual(cache.size, 2)
+        assert.deepStrictEqual([cache.get("a"), cache.get("c"), cache.get("d")], [undefined, "c", "d"], "the oldest go first")
+        const before = cache.generation("t")
+        cache.apply({ _tag: "Touch", tenant: "t" })
+        const touched = cache.generation("t")
+        assert.notStrictEqual(touched, before)
+        cache.clear()
+        assert.notStrictEqual(cache.generation("t"), touched, "a generation is never handed out twice")
+        assert.notStrictEqual(cache.generation("t"), before)
+      }))
+  })
+
+  describe("durable acknowledgement (sync)", () => {
+    /** A sync the test completes by hand. */
+    const manualSync = () => {
+      const waiting: Array<(error: unknown) => void> = []
+      const sync: SqliteStore.Sync = (done) => void waiting.push(done)
+      /** Lets the event loop turn until `n` syncs wait (forked writes start, then their batch commits). */
+      const syncsWaiting = (n: number) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 100 && waiting.length < n; i++) yield* nextTurn
+          assert.strictEqual(waiting.length, n, `${n} sync(s) waiting`)
+        })
+      return { sync, waiting, syncsWaiting }
+    }
+
+    it.effect("acknowledges a write only once the sync after its COMMIT is done; batches committed meanwhile share the next", () =>
+      Effect.gen(function*() {
+        const db = SqliteStore.open({ filename: join(dir, "sync", "ok", "store.db"), synchronous: "NORMAL" })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const { sync, syncsWaiting, waiting } = manualSync()
+        const store = SqliteStore.fromDatabase(db, { sync })
+        const t = freshTenant()
+        const first = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+        yield* syncsWaiting(1)
+        assert.isUndefined(first.pollUnsafe(), "not acknowledged before the sync is done")
+        assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 1, "committed: later batches build on it")
+        const second = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a2")))
+        const third = yield* Effect.forkChild(Effect.andThen(nextTurn, store.assignments.insert(t, "c", assignment("a3"))))
+        for (let i = 0; i < 10; i++) yield* nextTurn
+        assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 3, "both later batches committed")
+        assert.strictEqual(waiting.length, 1, "no second sync while one runs")
+        waiting.shift()!(undefined)
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(first)))
+        assert.isUndefined(second.pollUnsafe(), "committed after the first sync began: waits for the next")
+        assert.strictEqual(waiting.length, 1, "the next sync started as the first ended")
+        waiting.shift()!(undefined)
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(second)))
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(third)))
+        assert.strictEqual(yield* store.assignments.count(t, "c"), 3)
+      }))
+
+    it.effect("a failed sync fails the writes it was to make durable, and the store with them", () =>
+      Effect.gen(function*() {
+        const db = SqliteStore.open({ filename: join(dir, "sync", "fail", "store.db"), synchronous: "NORMAL" })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const { sync, syncsWaiting, waiting } = manualSync()
+        const store = SqliteStore.fromDatabase(db, { sync })
+        const t = freshTenant()
+        const write = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+        const refused = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+        yield* syncsWaiting(1)
+        waiting.shift()!(new Error("EIO"))
+        const failed = yield* Fiber.await(write)
+        assert.isTrue(Exit.isFailure(failed) && String(failed.cause).includes("StoreUnavailable"), "the write may not be on disk")
+        const refusal = yield* Fiber.await(refused)
+        assert.isTrue(Exit.isFailure(refusal) && String(refusal.cause).includes("EntityAlreadyExists"), "a refusal wrote nothing")
+        const read = yield* Effect.exit(store.assignments.count(t, "c"))
+        assert.isTrue(Exit.isFailure(read) && String(read.cause).includes("StoreUnavailable"), "later reads fail")
+        const later = yield* Effect.exit(store.assignments.insert(t, "c", assignment("a2")))
+        assert.isTrue(Exit.isFailure(later) && String(later.cause).includes("StoreUnavailable"), "later writes fail")
+      }))
+
+    it.effect("the durable layer (the server's) syncs the WAL file and stores what it acknowledged", () =>
+      Effect.gen(function*() {
+        const filename = join(dir, "sync", "layer", "store.db")
+        const t = freshTenant()
+        yield* Effect.gen(function*() {
+          const store = yield* Store
+          yield* Effect.forEach(["a", "b", "c"], (id) => store.assignments.insert(t, "cfg", assignment(id)), { concurrency: "unbounded" })
+        }).pipe(Effect.provide(SqliteStore.layer({ filename })))
+        const db = new DatabaseSync(filename)
+        try {
+          assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments WHERE tenant_id = ?").get(t)!.n, 3)
+        } finally {
+          db.close()
+        }
+        const synced = (file: string) =>
+          Effect.promise(() => new Promise<unknown>((resolve) => SqliteStore.walSync(file).sync(resolve)))
+        const kept = SqliteStore.open({ filename })
+        yield* Effect.addFinalizer(() => Effect.sync(() => kept.close()))
+        kept.exec("CREATE TABLE IF NOT EXISTS probe (x); INSERT INTO probe VALUES (1)")
+        assert.isUndefined(yield* synced(filename), "an open database's WAL syncs")
+        assert.include(String(yield* synced(join(dir, "sync", "nowhere.db"))), "ENOENT", "a missing WAL is an error, not a silent success")
+      }))
+  })
 })
