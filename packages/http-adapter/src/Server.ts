@@ -246,7 +246,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         case "Text":
           return send(200, r.text, "text/plain; charset=utf-8")
         case "Entity": {
-          const out = OData.entityJson(r.value, ctx.query.select, OData.context(ctx.base, r.context))
+          const out = OData.entityJson(r.value, ctx.query.select, OData.context(ctx.base, r.context), route.method === "GET")
           const headers: Record<string, string> = { etag: out.etag, "odata-version": "4.0" }
           if (r.status === 201) headers.location = `${ctx.base}${ctx.path.replace(/\/$/, "")}/${encodeURIComponent(String(r.value.id))}`
           if (minimal) {
