@@ -36,8 +36,14 @@ export class ReadCache {
     this.capacity = Math.max(0, Math.floor(capacity))
   }
 
+  /** Entries held. */
   get size(): number {
     return this.values.size
+  }
+
+  /** Tenants with a targeting generation of their own. */
+  get tenants(): number {
+    return this.generations.size
   }
 
   get(key: string): unknown {
@@ -74,6 +80,8 @@ export class ReadCache {
       case "Delete":
         return void this.values.delete(change.key)
       case "Touch":
+        // Bounded too (one entry per tenant written to): past the bound, start over.
+        if (!this.generations.has(change.tenant) && this.generations.size >= Math.max(this.capacity, 1024)) this.clear()
         return void this.generations.set(change.tenant, this.nextGeneration())
       case "Clear":
         return this.clear()

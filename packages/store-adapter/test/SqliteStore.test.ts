@@ -339,6 +339,14 @@ describe("SqliteStore", () => {
         cache.clear()
         assert.notStrictEqual(cache.generation("t"), touched, "a generation is never handed out twice")
         assert.notStrictEqual(cache.generation("t"), before)
+        for (let i = 0; i < 5000; i++) cache.apply({ _tag: "Touch", tenant: `tenant ${i}` })
+        assert.isAtMost(cache.tenants, 1024, "per-tenant generations are bounded as well")
+        const seen = new Set<number>()
+        for (let i = 0; i < 3000; i++) {
+          cache.apply({ _tag: "Touch", tenant: "t" })
+          seen.add(cache.generation("t"))
+        }
+        assert.strictEqual(seen.size, 3000, "every touch is a new generation")
       }))
   })
 
