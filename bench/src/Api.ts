@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Token } from "@enrollment/http-adapter"
+import { Client, Token } from "@enrollment/http-adapter"
 import { secret } from "./Proc.ts"
 
 /** The tenant every benchmark writes to. */
@@ -22,37 +22,15 @@ export const token = (options: { tenant?: string; subject?: string; secret?: str
   })
 
 /** An answer. */
-export interface Answer {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  readonly json: any
-}
+export type Answer = Client.Answer
 
 /** One JSON request. */
-export const request = async (
+export const request = (
   url: string,
   method: string,
   path: string,
   options: { token?: string | undefined; body?: unknown; headers?: Record<string, string> } = {}
-): Promise<Answer> => {
-  const headers: Record<string, string> = { ...options.headers }
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
-  let body: string | undefined
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body)
-    headers["content-type"] ??= "application/json"
-  }
-  const res = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) })
-  const text = await res.text()
-  let json: any
-  try {
-    json = text === "" ? undefined : JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, text, json }
-}
+): Promise<Answer> => Client.request(method, `${url}${path}`, options)
 
 const expect = (a: Answer, status: number, what: string): Answer => {
   if (a.status !== status) throw new Error(`${what}: expected ${status}, got ${a.status} ${a.text.slice(0, 400)}`)

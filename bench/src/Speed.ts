@@ -26,22 +26,17 @@ export interface SpeedOptions {
 }
 
 const measure = async (name: string, child: Child, path: string, seconds: number, connections: number, headers: Record<string, string> = {}) => {
-  const patch = await Load.run({
-    name: `${name} PATCH`,
-    url: child.url,
-    connections,
-    seconds,
-    pid: child.pid,
-    requests: { method: "PATCH", path, headers, body: patchBody }
-  })
-  const get = await Load.run({
-    name: `${name} GET`,
-    url: child.url,
-    connections,
-    seconds,
-    pid: child.pid,
-    requests: { method: "GET", path, headers }
-  })
+  const run = (method: "PATCH" | "GET") =>
+    Load.run({
+      name: `${name} ${method}`,
+      url: child.url,
+      connections,
+      seconds,
+      pid: child.pid,
+      requests: { method, path, headers, ...(method === "PATCH" ? { body: patchBody } : {}) }
+    })
+  const patch = await run("PATCH")
+  const get = await run("GET")
   return { patch, get }
 }
 

@@ -6,6 +6,7 @@
  */
 export * as Auth from "./Auth.ts"
 export * as Body from "./Body.ts"
+export * as Client from "./Client.ts"
 export * as Docs from "./Docs.ts"
 export * as Listen from "./Listen.ts"
 export * as OData from "./OData.ts"

@@ -4,7 +4,7 @@
  */
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
 import { Layer, ManagedRuntime } from "effect"
-import { type Auth, Listen, Server, Token } from "../src/index.ts"
+import { type Auth, Client, Listen, Server, Token } from "../src/index.ts"
 
 export const secret = "test-secret-of-at-least-32-bytes-long!!"
 
@@ -20,7 +20,7 @@ export interface TestServer {
     tenant?: string
     scopes?: ReadonlyArray<string>
     token?: string | null
-  }) => Promise<{ status: number; headers: Headers; text: string; json: any }>
+  }) => Promise<Client.Answer>
   readonly logs: Array<Server.RequestLog>
 }
 
@@ -56,26 +56,13 @@ export const start = async (options: {
     }
     return t
   }
-  const request: TestServer["request"] = async (method, path, o = {}) => {
-    const headers: Record<string, string> = { ...o.headers }
-    if (o.token !== null) {
-      headers.authorization ??= `Bearer ${o.token ?? (await token({ tenant: o.tenant, scopes: o.scopes }))}`
-    }
-    let body: string | Uint8Array | undefined = o.raw
-    if (o.body !== undefined) {
-      body = JSON.stringify(o.body)
-      headers["content-type"] ??= "application/json"
-    }
-    const res = await fetch(`${running.url}${path.startsWith("/") ? path : `/beta/${path}`}`, { method, headers, ...(body !== undefined ? { body: body as any } : {}) })
-    const text = await res.text()
-    let json: any
-    try {
-      json = text === "" ? undefined : JSON.parse(text)
-    } catch {
-      json = undefined
-    }
-    return { status: res.status, headers: res.headers, text, json }
-  }
+  const request: TestServer["request"] = async (method, path, o = {}) =>
+    Client.request(method, `${running.url}${path.startsWith("/") ? path : `/beta/${path}`}`, {
+      token: o.token === null ? undefined : o.token ?? (o.headers?.authorization === undefined ? await token({ tenant: o.tenant, scopes: o.scopes }) : undefined),
+      body: o.body,
+      raw: o.raw,
+      headers: o.headers
+    })
   return {
     url: running.url,
     base: `${running.url}/beta`,
