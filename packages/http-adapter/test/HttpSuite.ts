@@ -110,6 +110,8 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual(r.text, "")
         assert.strictEqual(r.headers.get("preference-applied"), "return=minimal")
         assert.ok(r.headers.get("etag"))
+        assert.match(r.headers.get("request-id")!, /^[0-9a-f-]{36}$/, "a 204 carries the request ids too (SPEC 5)")
+        assert.strictEqual(r.headers.get("client-request-id"), r.headers.get("request-id"))
         assert.strictEqual((await s.request("GET", `${tenantA()}/a1`)).json.sourceId, "x")
       })
       it("honours If-Match: 412 on a stale tag, success on the current tag and on *", async () => {
@@ -469,6 +471,7 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual(b.headers.get("client-request-id"), b.headers.get("request-id"))
         assert.notStrictEqual(a.headers.get("request-id"), b.headers.get("request-id"))
         assert.strictEqual(errorOf(b).code, "itemNotFound")
+        assert.strictEqual(a.headers.get("content-type"), "application/json; odata.metadata=minimal; charset=utf-8")
       })
       it("logs one line per request with the route template and tenant, never the token", async () => {
         await s.request("GET", `${tenantA()}/a1`)
