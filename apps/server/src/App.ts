@@ -93,6 +93,7 @@ export const start = async (config: ServerConfig, say: (line: string) => void = 
     auth: auth.options,
     rateLimit: { ratePerSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
     bodyLimit: config.bodyLimitBytes,
+    answerCacheBytes: config.responseCacheBytes,
     publicUrl: Option.getOrUndefined(config.publicUrl),
     log: RequestLogger.make({ format: config.logFormat, level: config.logLevel })
   })

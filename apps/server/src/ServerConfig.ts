@@ -22,6 +22,8 @@ export interface ServerConfig {
   readonly sqliteSynchronous: "FULL" | "NORMAL"
   /** Entries of the SQLite store's read cache; 0 turns it off. */
   readonly sqliteCacheEntries: number
+  /** Bytes of GET answers kept until their tenant's data changes; 0 keeps none. */
+  readonly responseCacheBytes: number
   readonly hs256Secret: Option.Option<Redacted.Redacted<string>>
   readonly jwksUrl: Option.Option<URL>
   readonly issuer: Option.Option<string>
@@ -49,6 +51,7 @@ const settings = {
   databaseSchema: [Config.option(Config.NonEmptyString("DATABASE_SCHEMA")), "DATABASE_SCHEMA", "a PostgreSQL schema name"],
   sqliteSynchronous: [Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault("FULL" as const)), "SQLITE_SYNCHRONOUS", "FULL or NORMAL"],
   sqliteCacheEntries: [Config.Int("SQLITE_CACHE_ENTRIES").pipe(Config.withDefault(20_000)), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
+  responseCacheBytes: [Config.Int("RESPONSE_CACHE_BYTES").pipe(Config.withDefault(16_777_216)), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
   hs256Secret: [Config.option(Config.Redacted("AUTH_HS256_SECRET")), "AUTH_HS256_SECRET", "a secret of at least 32 characters"],
   jwksUrl: [Config.option(Config.URL("AUTH_JWKS_URL")), "AUTH_JWKS_URL", "an https:// URL of a JWKS"],
   issuer: [Config.option(Config.NonEmptyString("AUTH_ISSUER")), "AUTH_ISSUER", "the expected iss claim"],
@@ -95,6 +98,9 @@ export const load: Effect.Effect<ServerConfig, ConfigInvalid> = Effect.gen(funct
     }
     if (c.sqliteCacheEntries !== undefined && c.sqliteCacheEntries < 0) {
       problems.push(`SQLITE_CACHE_ENTRIES: expected a whole number of entries (0 turns the cache off), got ${c.sqliteCacheEntries}`)
+    }
+    if (c.responseCacheBytes !== undefined && c.responseCacheBytes < 0) {
+      problems.push(`RESPONSE_CACHE_BYTES: expected a whole number of bytes (0 keeps no answers), got ${c.responseCacheBytes}`)
     }
     if (c.tlsCertFile !== undefined && c.tlsKeyFile !== undefined && Option.isSome(c.tlsCertFile) !== Option.isSome(c.tlsKeyFile)) {
       problems.push("TLS_CERT_FILE / TLS_KEY_FILE: set both or neither")

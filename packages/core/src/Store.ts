@@ -130,4 +130,15 @@ export class Store extends Context.Service<Store, {
   readonly targetingOf: (tenant: string, userId: string, configurationId?: string) => Fx<TargetingInputs>
   /** Succeeds when the store can serve requests. */
   readonly ready: Fx<void>
+  /**
+   * Optional: a cheap, synchronous stamp of the tenant's stored data. It differs after
+   * every committed change of the tenant's data, by this process or by any other, and
+   * never takes a value it had before, so an answer derived from the tenant's data in one
+   * synchronous run may be kept while the stamp read in that run is unchanged. `NaN`
+   * (equal to nothing) when the store cannot say. Absent when the store cannot tell
+   * cheaply (PostgreSQL: other processes write without notice); callers then keep nothing.
+   *
+   * @since 0.2.0
+   */
+  readonly stampOf?: ((tenant: string) => number) | undefined
 }>()("@enrollment/core/Store") {}

@@ -7,10 +7,11 @@
  *
  * @since 0.1.0
  */
-import type { Context } from "effect"
-import { Cause, Effect, Exit } from "effect"
+import { Store } from "@enrollment/core"
+import { Cause, Context, Effect, Exit } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http"
+import { type Answer, AnswerCache } from "./AnswerCache.ts"
 import * as Auth from "./Auth.ts"
 import * as Body from "./Body.ts"
 import * as Docs from "./Docs.ts"
@@ -47,6 +48,11 @@ export interface HandlerOptions {
   readonly publicUrl?: string | undefined
   /** Called once per finished request. */
   readonly log?: ((entry: RequestLog) => void) | undefined
+  /**
+   * Bytes of GET answers kept until the tenant's data changes (see {@link AnswerCache});
+   * default 16 MiB, 0 keeps none. Only over a store with `stampOf`.
+   */
+  readonly answerCacheBytes?: number | undefined
 }
 
 /** SPEC 5: what Graph answers, without the parameters no client reads (every byte is written per answer). */
@@ -70,6 +76,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   const log = options.log
   const context = options.context
   const run = Effect.runForkWith(context)
+  const stampOf = Context.get(context, Store).stampOf
+  const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
   let openApiText: string | undefined
   const docsHtml = Docs.html
   // Handlers run in batches: the requests read in one turn of the event loop start together
@@ -240,9 +248,22 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
 
     function start(route: Route, ctx: Ctx, search: string) {
       try {
+        // A GET's answer depends only on the tenant's data and the request line (tenant, path,
+        // query, base URL): it is served again while the tenant's stamp has not moved.
+        let keep: ((a: Answer) => void) | undefined
+        if (answers !== undefined && route.method === "GET") {
+          const key = `${ctx.tenant}\u0000${ctx.base}\u0000${ctx.path}\u0000${search}`
+          const stamp = stampOf!(ctx.tenant)
+          const hit = answers.get(key, stamp)
+          if (hit !== undefined) return send(hit.status, hit.body, hit.type, hit.headers)
+          // Kept only when made in this synchronous run, at the stamp read above.
+          keep = (a) => {
+            if (stampOf!(ctx.tenant) === stamp) answers.set(key, stamp, a)
+          }
+        }
         const fiber = run(route.handler(ctx))
         const exit = fiber.pollUnsafe()
-        if (exit !== undefined) reply(route, ctx, exit, search)
+        if (exit !== undefined) reply(route, ctx, exit, search, keep)
         else fiber.addObserver((e) => reply(route, ctx, e, search))
       } catch (e) {
         defect = e
@@ -250,7 +271,12 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       }
     }
 
-    function reply(route: Route, ctx: Ctx, exit: Exit.Exit<Reply, unknown>, search: string) {
+    function answer(a: Answer, keep: ((a: Answer) => void) | undefined) {
+      keep?.(a)
+      send(a.status, a.body, a.type, a.headers)
+    }
+
+    function reply(route: Route, ctx: Ctx, exit: Exit.Exit<Reply, unknown>, search: string, keep?: (a: Answer) => void) {
       if (Exit.isFailure(exit)) {
         const cause = exit.cause
         const failure = cause.reasons.find(Cause.isFailReason)
@@ -266,7 +292,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           head(204, {})
           return res.end()
         case "Text":
-          return send(200, r.text, "text/plain; charset=utf-8")
+          return answer({ status: 200, body: r.text, type: "text/plain; charset=utf-8", headers: undefined }, keep)
         case "Entity": {
           const out = OData.entityJson(r.value, ctx.query.select, OData.context(ctx.base, r.context), route.method === "GET")
           const headers: Record<string, string> = { etag: out.etag, "odata-version": "4.0" }
@@ -276,7 +302,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
             head(204, headers)
             return res.end()
           }
-          return send(r.status, out.json, JSON_TYPE, headers)
+          return answer({ status: r.status, body: out.json, type: JSON_TYPE, headers }, keep)
         }
         case "Collection": {
           const out: Record<string, unknown> = { "@odata.context": OData.context(ctx.base, r.context) }
@@ -288,7 +314,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
             params.set("$skiptoken", OData.skipToken(r.next))
             out["@odata.nextLink"] = `${ctx.base}${ctx.path}?${params.toString().replaceAll("%24", "$")}`
           }
-          return send(200, JSON.stringify(out), JSON_TYPE, { "odata-version": "4.0" })
+          return answer({ status: 200, body: JSON.stringify(out), type: JSON_TYPE, headers: { "odata-version": "4.0" } }, keep)
         }
       }
     }

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+export * as AnswerCache from "./AnswerCache.ts"
 export * as Auth from "./Auth.ts"
 export * as Body from "./Body.ts"
 export * as Client from "./Client.ts"

@@ -31,6 +31,7 @@ export const start = async (options: {
   tls?: { cert: string; key: string }
   /** How tokens are verified (default: HS256 with `secret`). */
   auth?: Auth.AuthOptions
+  answerCacheBytes?: number
 } = {}): Promise<TestServer> => {
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(options.store ?? MemoryStore.layer)
@@ -43,6 +44,7 @@ export const start = async (options: {
     auth: options.auth ?? { hs256Secret: secret },
     rateLimit: options.rateLimit,
     bodyLimit: options.bodyLimit,
+    answerCacheBytes: options.answerCacheBytes,
     log: (l) => logs.push(l)
   })
   const running = await Listen.listen(handler, { port: 0, tls: options.tls })

@@ -25,11 +25,12 @@ export type Change =
   /** A write whose effect on cached keys is not listed (bulk deletes): drop everything. */
   | { readonly _tag: "Clear" }
 
-/** A bounded map of committed values, with per-tenant targeting generations. */
+/** A bounded map of committed values, with per-tenant targeting generations and data stamps. */
 export class ReadCache {
   readonly capacity: number
   private readonly values = new Map<string, unknown>()
   private readonly generations = new Map<string, number>()
+  private readonly stamps = new Map<string, number>()
   private epoch = 0
 
   constructor(capacity: number) {
@@ -66,9 +67,26 @@ export class ReadCache {
     return this.generations.get(tenant) ?? this.epoch
   }
 
+  /**
+   * The tenant's data stamp: changes with every committed write of the tenant
+   * ({@link bump}) and every clear. Never repeats, across clears too.
+   */
+  stamp(tenant: string): number {
+    return this.stamps.get(tenant) ?? this.epoch
+  }
+
+  /** A write of the tenant committed. */
+  bump(tenant: string): void {
+    if (this.capacity === 0) return
+    // Bounded (one entry per tenant written to): past the bound, start over.
+    if (!this.stamps.has(tenant) && this.stamps.size >= Math.max(this.capacity, 1024)) this.clear()
+    this.stamps.set(tenant, this.nextGeneration())
+  }
+
   clear(): void {
     this.values.clear()
     this.generations.clear()
+    this.stamps.clear()
     // Past every generation handed out, so no stamp taken before the clear matches again.
     this.epoch = this.nextGeneration()
   }

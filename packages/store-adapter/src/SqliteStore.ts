@@ -221,6 +221,8 @@ const applyChange = <A, E>(change: Change<A, E>, current: A): Result.Result<A, E
 
 /** A write waiting for the next group commit. */
 interface Pending {
+  /** The tenant whose data the write changes (its stamp moves when the write commits). */
+  readonly tenant: string
   readonly work: (staged: Staged) => Result.Result<unknown, unknown>
   readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
 }
@@ -236,7 +238,7 @@ type Outcome = Result.Result<unknown, unknown> | { readonly thrown: unknown }
 export type Sync = (done: (error: unknown) => void) => void
 
 /**
- * Group commit (see the module doc): `write(work)` queues `work` and resolves
+ * Group commit (see the module doc): `write(tenant, work)` queues `work` and resolves
  * once the transaction that ran it has committed, and, with a `sync`, once
  * that commit is durable. Each work runs synchronously inside a savepoint of
  * the batch's transaction; its failure rolls back to the savepoint, a throw is
@@ -324,6 +326,10 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     }
     // Later batches build on this one, so the cache takes it now; its writers hear once it is durable.
     staged.commit(cache)
+    for (let i = 0; i < batch.length; i++) {
+      const outcome = outcomes[i]!
+      if (!("thrown" in outcome) && Result.isSuccess(outcome)) cache.bump(batch[i]!.tenant)
+    }
     const acknowledge = () => {
       for (let i = 0; i < batch.length; i++) {
         const outcome = outcomes[i]!
@@ -335,9 +341,9 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     unsynced.push(acknowledge)
     if (!syncing) startSync(sync)
   }
-  const write = <A, E = never>(work: (staged: Staged) => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+  const write = <A, E = never>(tenant: string, work: (staged: Staged) => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
     Effect.callback<A, E | Errors.StoreUnavailable>((resume) => {
-      queue.push({ work, resume: resume as Pending["resume"] })
+      queue.push({ tenant, work, resume: resume as Pending["resume"] })
       if (!scheduled) {
         scheduled = true
         setImmediate(flush)
@@ -478,11 +484,11 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(toPage(rows, page, (r) => parse<A>(r.data), (r) => r.id as string))
         }),
       insert: (tenant: string, value: A) =>
-        write((staged) =>
+        write(tenant, (staged) =>
           insertRow(staged, tenant, value) ? ok(value) : Result.fail(new Errors.EntityAlreadyExists({ entity, id: value.id }))
         ),
       modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
-        write((staged): Result.Result<Option.Option<A>, E> => {
+        write(tenant, (staged): Result.Result<Option.Option<A>, E> => {
           const key = keyOf(tenant, id)
           const current = staged.read(cache, key, () => load(tenant, id))
           if (current === undefined) return ok(Option.none())
@@ -495,7 +501,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(Option.some(r.success))
         }),
       remove: (tenant: string, id: string) =>
-        write((staged) => {
+        write(tenant, (staged) => {
           const removed = remove.run(tenant, id).changes > 0
           if (removed) {
             onRemove?.(tenant, id)
@@ -706,13 +712,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(Number(rowsOf(`SELECT count(*) AS n FROM assignments WHERE ${where}`, params)[0]!.n))
         }),
       insert: (tenant, configurationId, value) =>
-        write((staged) =>
+        write(tenant, (staged) =>
           aInsertRow(staged, tenant, configurationId, value)
             ? ok(value)
             : Result.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id }))
         ),
       modify: (tenant, configurationId, id, change) =>
-        write((staged) => {
+        write(tenant, (staged) => {
           const key = aKey(tenant, configurationId, id)
           const current = staged.read(cache, key, () => aLoad(tenant, configurationId, id))
           if (current === undefined) return ok(Option.none())
@@ -734,7 +740,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(Option.some(next))
         }),
       remove: (tenant, configurationId, id) =>
-        write((staged) => {
+        write(tenant, (staged) => {
           const removed = aRemove.run(tenant, configurationId, id).changes > 0
           if (removed) {
             staged.stage({ _tag: "Delete", key: aKey(tenant, configurationId, id) })
@@ -743,7 +749,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(removed)
         }),
       replace: (tenant, configurationId, values) =>
-        write((staged) => {
+        write(tenant, (staged) => {
           aRemoveAll.run(tenant, configurationId)
           staged.stage({ _tag: "Clear" })
           for (const a of lastById(values)) aInsertRow(staged, tenant, configurationId, a)
@@ -764,7 +770,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(toPage(rows, page, toMemberRef, (r) => r.member_id as string))
         }),
       addMember: (tenant, groupId, member) =>
-        write((staged) => {
+        write(tenant, (staged) => {
           if (mAdd.run(tenant, groupId, member.id, member.kind).changes === 0) {
             return Result.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
           }
@@ -772,7 +778,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(undefined)
         }),
       removeMember: (tenant, groupId, memberId) =>
-        write((staged) => {
+        write(tenant, (staged) => {
           const removed = mRemove.run(tenant, groupId, memberId).changes > 0
           if (removed) staged.stage({ _tag: "Touch", tenant })
           return ok(removed)
@@ -794,7 +800,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(Option.some({ userId, exists: users.lookup(tenant, userId) !== undefined }))
         }),
       insert: (tenant, invitation, user) =>
-        write((staged) => {
+        write(tenant, (staged) => {
           if (!invitations.insertRow(staged, tenant, invitation)) {
             return Result.fail(new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
           }
@@ -805,6 +811,16 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
         })
     },
     targetingOf: (tenant, userId, configurationId) => run(() => ok(targetingOf(tenant, userId, configurationId))),
+    // Current with other processes through the same look as the cache; none without the cache.
+    stampOf: cache.capacity === 0 ? undefined : (tenant: string) => {
+      if (broken() !== undefined) return Number.NaN
+      try {
+        fresh()
+      } catch {
+        return Number.NaN
+      }
+      return cache.stamp(tenant)
+    },
     ready: run(() => ok(void ping.get()))
   }, options.traced ?? true))
 }

@@ -118,7 +118,8 @@ export const withSpans = <S extends object>(name: string, store: S, enabled: boo
       return (...args: Array<unknown>) => Effect.withSpan(method(...args), path, options)
     }
     if (typeof value === "object" && value !== null) {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wrap(v, `${path}.${k}`)]))
+      // `stampOf` is synchronous (it answers a number, not an Effect): nothing to trace.
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "stampOf" ? v : wrap(v, `${path}.${k}`)]))
     }
     return value
   }

@@ -318,6 +318,39 @@ describe("SqliteStore", () => {
         assert.notInclude(stored!, "refused")
       }))
 
+    it.effect("stampOf moves with every committed write of the tenant, here or by another connection, and only then", () =>
+      Effect.gen(function*() {
+        const [a, b] = yield* twoStores("stamp")
+        const t = freshTenant()
+        const u = freshTenant()
+        const stamp = (tenant: string) => a.stampOf!(tenant)
+        yield* a.configurations.insert(t, configuration("c"))
+        yield* a.assignments.insert(t, "c", assignment("x"))
+        yield* nextTurn
+        const s0 = stamp(t)
+        yield* a.assignments.get(t, "c", "x")
+        yield* nextTurn
+        assert.strictEqual(stamp(t), s0, "reads leave it")
+        yield* a.assignments.modify(t, "c", "x", () => Result.fail("refused" as const)).pipe(Effect.exit)
+        yield* nextTurn
+        assert.strictEqual(stamp(t), s0, "a refused write leaves it")
+        yield* a.assignments.insert(u, "c", assignment("y"))
+        yield* nextTurn
+        assert.strictEqual(stamp(t), s0, "another tenant's write leaves it")
+        yield* a.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: "1" }))
+        yield* nextTurn
+        const s1 = stamp(t)
+        assert.notStrictEqual(s1, s0, "this store's write moves it")
+        yield* b.groups.insert(t, group("g"))
+        yield* nextTurn
+        const s2 = stamp(t)
+        assert.notStrictEqual(s2, s1, "another connection's write moves it")
+        assert.notStrictEqual(s2, s0, "and it never comes back to an earlier value")
+        const db = SqliteStore.open({ filename: join(dir, "cache", "stamp-off", "store.db") })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        assert.isUndefined(SqliteStore.fromDatabase(db, { cacheEntries: 0 }).stampOf, "without the cache it cannot see other connections cheaply")
+      }))
+
     it.effect("a cache of 0 entries is off, and the cache stays within its bound", () =>
       Effect.gen(function*() {
         const filename = join(dir, "cache", "bound", "store.db")
@@ -347,6 +380,18 @@ describe("SqliteStore", () => {
           seen.add(cache.generation("t"))
         }
         assert.strictEqual(seen.size, 3000, "every touch is a new generation")
+        const stamps = new Set<number>([cache.stamp("s")])
+        for (let i = 0; i < 3000; i++) {
+          const before = cache.stamp("s")
+          cache.bump(i % 2 === 0 ? "s" : `tenant ${i}`)
+          const after = cache.stamp("s")
+          if (i % 2 === 0) assert.notStrictEqual(after, before, "a write of the tenant moves its stamp")
+          if (after !== before) {
+            assert.isFalse(stamps.has(after), "a stamp is never handed out twice, across clears too")
+            stamps.add(after)
+          }
+        }
+        assert.isAtLeast(stamps.size, 1501)
       }))
   })
 
