@@ -5,6 +5,11 @@
  * handler Effect with a context built once at start, and writes the answer
  * with one `JSON.stringify`. Every failure goes through {@link Problem}.
  *
+ * The handlers of the requests read in one event-loop turn start together
+ * right after it, in one synchronous run (see `runBatch`). A GET's answer is
+ * kept ({@link AnswerCache}) and served again while the store's stamp of the
+ * tenant's data (`Store.stampOf`) has not moved.
+ *
  * @since 0.1.0
  */
 import { Store } from "@enrollment/core"
