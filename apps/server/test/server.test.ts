@@ -25,11 +25,12 @@ describe("configuration", () => {
       RATE_LIMIT_BURST: "-1",
       AUTH_HS256_SECRET: "short",
       SQLITE_SYNCHRONOUS: "sometimes",
-      SQLITE_CACHE_ENTRIES: "-5"
+      SQLITE_CACHE_ENTRIES: "-5",
+      RESPONSE_CACHE_BYTES: "-1"
     })
     assert.strictEqual(r._tag, "Failure")
     const problems = (r as any).failure.problems as Array<string>
-    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES"]) {
+    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES", "RESPONSE_CACHE_BYTES"]) {
       assert.ok(problems.some((p) => p.startsWith(`${v}:`)), `${v} in ${JSON.stringify(problems)}`)
     }
   })
@@ -37,7 +38,7 @@ describe("configuration", () => {
     const r = await load({})
     assert.strictEqual(r._tag, "Success")
     const c = (r as any).success
-    assert.deepStrictEqual([c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous, c.sqliteCacheEntries], ["sqlite", "./data", "127.0.0.1", 8080, "FULL", 20_000])
+    assert.deepStrictEqual([c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous, c.sqliteCacheEntries, c.responseCacheBytes], ["sqlite", "./data", "127.0.0.1", 8080, "FULL", 20_000, 16 * 1024 * 1024])
   })
   it("needs DATABASE_URL for STORE=postgres", async () => {
     const r = await load({ STORE: "postgres" })
