@@ -8,6 +8,7 @@
  * - `BENCH_ONLY`: comma list of sections (speed, startup, scale, postgres,
  *   profile, crash, races, hostile, soak); default all.
  * - `BENCH_SECONDS`: seconds per load run (default 10).
+ * - `BENCH_ROUNDS`: rounds of the speed section's alternating comparison (default 7).
  * - `SCALE_ROWS`: rows of the large table (default 1000000).
  * - `CRASH_KILLS`: SIGKILLs per store (default 50).
  * - `HOSTILE_REQUESTS`: default 10000.
@@ -42,7 +43,7 @@ const databaseUrl = process.env.DATABASE_URL
 console.log(`bench: ${seconds} s per load run; sections: ${only.length === 0 ? "all" : only.join(", ")}`)
 record("settings", { seconds, only, databaseUrl: databaseUrl !== undefined })
 
-if (wants("speed")) await (await import("./Speed.ts")).run({ seconds })
+if (wants("speed")) await (await import("./Speed.ts")).run({ seconds, rounds: int("BENCH_ROUNDS", 7) })
 if (wants("startup")) await (await import("./Startup.ts")).run()
 if (wants("scale")) await (await import("./Scale.ts")).run({ seconds, rows: int("SCALE_ROWS", 1_000_000) })
 if (wants("postgres")) await (await import("./Postgres.ts")).run({ seconds, databaseUrl })
