@@ -111,3 +111,44 @@ export const run = async (options: LoadOptions): Promise<LoadResult> => {
     fdsAfter: options.pid === undefined ? -1 : fdCount(options.pid)
   }
 }
+
+/** What {@link alternate} measured. */
+export interface Alternation {
+  /** The runs of each side, round by round. */
+  readonly a: ReadonlyArray<LoadResult>
+  readonly b: ReadonlyArray<LoadResult>
+  /** `b.rps / a.rps` of each round. */
+  readonly ratios: ReadonlyArray<number>
+  readonly median: number
+  readonly min: number
+  readonly max: number
+}
+
+const median = (xs: ReadonlyArray<number>) => {
+  const sorted = [...xs].sort((x, y) => x - y)
+  const m = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2
+}
+
+/**
+ * A ratio a noisy host cannot fake: `a` and `b` (two servers both running, or two
+ * workloads of one) are loaded in turn, `seconds` each after a short warm-up,
+ * `rounds` times, and the verdict is the median of the per-round ratios `b / a`.
+ * A slow minute of the host then hits both sides of a ratio; sequential runs a
+ * minute apart carry the host's noise into it.
+ */
+export const alternate = async (
+  a: Omit<LoadOptions, "seconds" | "warmupSeconds">,
+  b: Omit<LoadOptions, "seconds" | "warmupSeconds">,
+  rounds: number,
+  seconds = 2
+): Promise<Alternation> => {
+  const as: Array<LoadResult> = []
+  const bs: Array<LoadResult> = []
+  for (let r = 0; r < Math.max(1, rounds); r++) {
+    as.push(await run({ ...a, seconds, warmupSeconds: 0.5 }))
+    bs.push(await run({ ...b, seconds, warmupSeconds: 0.5 }))
+  }
+  const ratios = as.map((x, i) => bs[i]!.rps / x.rps)
+  return { a: as, b: bs, ratios, median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) }
+}

@@ -15,7 +15,7 @@ import { join, resolve } from "node:path"
 export const root = resolve(import.meta.dirname, "../..")
 
 /** The server's entry point (apps/server). */
-export const serverMain = join(root, "apps/server/src/main.ts")
+export const serverMain = join(root, "apps/server/bin/server.js")
 
 /** The node binary running this script (Node 24, which runs .ts directly). */
 export const node = process.execPath
@@ -188,7 +188,7 @@ export interface Server extends Child {
 }
 
 /**
- * Starts `apps/server/src/main.ts` with `STORE`, `DATA_DIR`, `DATABASE_URL`,
+ * Starts `apps/server/bin/server.js` (the entry `pnpm start` runs) with `STORE`, `DATA_DIR`, `DATABASE_URL`,
  * `AUTH_HS256_SECRET`, `PORT`, `HOST`; the rate limit is raised (the limiter
  * still runs) and the request log is quiet unless `env` says otherwise.
  */

@@ -27,45 +27,6 @@ export interface SpeedOptions {
   readonly rounds?: number
 }
 
-const median = (xs: ReadonlyArray<number>) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  const m = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2
-}
-
-/**
- * The throughput ratios taken so that a slow minute of the host hits both sides:
- * the bare server and ours both running (both on the server core), loaded in
- * turn for 2 s each, round after round; the verdict is the median of the
- * per-round ratios. (The sequential 10 s runs of the table are a minute or more
- * apart: on a noisy host their ratios carry the noise.)
- */
-const alternating = async (bare: Child, ours: Child, oursPath: string, headers: Record<string, string>, rounds: number, connections: number) => {
-  const ratios = { PATCH: [] as Array<number>, GET: [] as Array<number> }
-  const rates = { PATCH: [] as Array<[number, number]>, GET: [] as Array<[number, number]> }
-  for (let r = 0; r < rounds; r++) {
-    for (const method of ["PATCH", "GET"] as const) {
-      const once = (child: Child, path: string, h: Record<string, string>) =>
-        Load.run({
-          name: `alternating ${method}`,
-          url: child.url,
-          connections,
-          seconds: 2,
-          warmupSeconds: 0.5,
-          requests: { method, path, headers: h, ...(method === "PATCH" ? { body: patchBody } : {}) }
-        })
-      const base = await once(bare, seedPath, {})
-      const mine = await once(ours, oursPath, headers)
-      ratios[method].push(mine.rps / base.rps)
-      rates[method].push([base.rps, mine.rps])
-    }
-  }
-  return {
-    patch: { median: median(ratios.PATCH), min: Math.min(...ratios.PATCH), max: Math.max(...ratios.PATCH), rates: rates.PATCH },
-    get: { median: median(ratios.GET), min: Math.min(...ratios.GET), max: Math.max(...ratios.GET), rates: rates.GET }
-  }
-}
-
 const measure = async (name: string, child: Child, path: string, seconds: number, connections: number, headers: Record<string, string> = {}) => {
   const run = (method: "PATCH" | "GET") =>
     Load.run({
@@ -119,9 +80,27 @@ export const run = async (options: SpeedOptions) => {
     requests: { method: "PATCH", path: seeded.pathOf("bench-0"), headers: auth, body: patchBody }
   })
   rows.push(single)
+  // The throughput verdicts: bare and ours loaded in turn (see Load.alternate); the sequential
+  // 10 s runs above are a minute or more apart, and on a noisy host their ratios carry the noise.
   const rounds = options.rounds ?? 7
-  const alt = await alternating(bare, server, seeded.pathOf("bench-0"), auth, rounds, c)
+  const alternating = (method: "PATCH" | "GET") =>
+    Load.alternate(
+      { name: `bare ${method}`, url: bare.url, connections: c, requests: { method, path: seedPath, ...(method === "PATCH" ? { body: patchBody } : {}) } },
+      { name: `enrollment ${method}`, url: server.url, connections: c, requests: { method, path: seeded.pathOf("bench-0"), headers: auth, ...(method === "PATCH" ? { body: patchBody } : {}) } },
+      rounds
+    )
+  const alt = { patch: await alternating("PATCH"), get: await alternating("GET") }
   await server.kill()
+  // For the record, no verdict: a GET whose answer is not kept (the first after a write of its
+  // tenant) runs the whole handler path; a server that keeps no answers shows its rate.
+  const cold = await startServer({ store: "sqlite", env: { RESPONSE_CACHE_BYTES: "0" } })
+  const coldSeeded = await Api.seed(cold.url)
+  const uncached = await Load.alternate(
+    { name: "bare GET", url: bare.url, connections: c, requests: { method: "GET", path: seedPath } },
+    { name: "enrollment GET, answers not kept", url: cold.url, connections: c, requests: { method: "GET", path: coldSeeded.pathOf("bench-0"), headers: { authorization: `Bearer ${coldSeeded.token}` } } },
+    rounds
+  )
+  await cold.kill()
   await bare.kill()
 
   table(`speed: ${c} connections, ${s} s each (server on core 0, autocannon on core 1)`, [
@@ -159,11 +138,10 @@ export const run = async (options: SpeedOptions) => {
     "lowest",
     "highest",
     "rounds (bare / enrollment req/s)"
-  ], (["PATCH", "GET"] as const).map((m) => {
-    const a = m === "PATCH" ? alt.patch : alt.get
-    return [m, fmt(a.median) + "x", fmt(a.min) + "x", fmt(a.max) + "x", a.rates.map(([x, y]) => `${Math.round(x)}/${Math.round(y)}`).join(" ")]
+  ], ([["PATCH", alt.patch], ["GET", alt.get], ["GET, answers not kept (RESPONSE_CACHE_BYTES=0)", uncached]] as const).map(([m, a]) => {
+    return [m, fmt(a.median) + "x", fmt(a.min) + "x", fmt(a.max) + "x", a.a.map((x, i) => `${Math.round(x.rps)}/${Math.round(a.b[i]!.rps)}`).join(" ")]
   }))
-  record("speed", { connections: c, seconds: s, rows, alternating: { rounds, ...alt } })
+  record("speed", { connections: c, seconds: s, rows, alternating: { rounds, ...alt, uncached } })
 
   const patchRatio = e.patch.rps / b.patch.rps
   const getRatio = e.get.rps / b.get.rps

@@ -9,10 +9,10 @@
 import { dirname } from "node:path"
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
 import { type Auth, Listen, Server } from "@enrollment/http-adapter"
-import { PostgresStore, SqliteStore } from "@enrollment/store-adapter"
-import { Context, Layer, ManagedRuntime, Option, Redacted, References } from "effect"
-import { FetchHttpClient } from "effect/http"
-import { Otlp } from "effect/observability"
+// Only the default store is loaded with the server; PostgreSQL (and its driver) and the OTLP
+// exporter are imported when the configuration names them, which keeps start-up short.
+import * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
+import { Context, Effect, Layer, ManagedRuntime, Option, Redacted, References } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as RequestLogger from "./RequestLogger.ts"
@@ -31,10 +31,14 @@ export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> =>
         cacheEntries: config.sqliteCacheEntries
       })
     case "postgres":
-      return PostgresStore.layer({
-        url: Option.getOrThrow(config.databaseUrl),
-        schema: Option.getOrUndefined(config.databaseSchema)
-      })
+      return Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter/PostgresStore")).pipe(
+        Effect.map((PostgresStore) =>
+          PostgresStore.layer({
+            url: Option.getOrThrow(config.databaseUrl),
+            schema: Option.getOrUndefined(config.databaseSchema)
+          })
+        )
+      ))
   }
 }
 
@@ -67,10 +71,15 @@ export const start = async (config: ServerConfig, say: (line: string) => void = 
   if (config.store === "sqlite") fs.mkdirSync(config.dataDir, { recursive: true })
   // Without an OTLP endpoint nobody reads spans: tracing is off when the services are
   // built, so their methods and the store's open no span at all on the hot path.
-  const tracing = Option.isSome(config.otlpEndpoint)
-    ? Otlp.layerJson({ baseUrl: config.otlpEndpoint.value.href.replace(/\/$/, ""), resource: { serviceName: "enrollment-server" } }).pipe(
-      Layer.provide(FetchHttpClient.layer)
-    )
+  const otlp = config.otlpEndpoint
+  const tracing = Option.isSome(otlp)
+    ? Layer.unwrap(Effect.promise(() => Promise.all([import("effect/observability"), import("effect/http")])).pipe(
+      Effect.map(([{ Otlp }, { FetchHttpClient }]) =>
+        Otlp.layerJson({ baseUrl: otlp.value.href.replace(/\/$/, ""), resource: { serviceName: "enrollment-server" } }).pipe(
+          Layer.provide(FetchHttpClient.layer)
+        )
+      )
+    ))
     : Layer.succeed(References.TracerEnabled, false)
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(storeLayer(config)),

@@ -7,6 +7,7 @@ import { Token } from "@enrollment/http-adapter"
 import { ConfigProvider, Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -78,9 +79,37 @@ describe("server", () => {
     assert.strictEqual(again.created, false)
   })
 
-  it("runs as a child process and exits 0 on SIGTERM", async () => {
+  it("exports its spans to the OTLP endpoint it is given (the exporter is loaded only then)", async () => {
+    const posts: Array<{ url: string; body: string }> = []
+    const collector = http.createServer((req, res) => {
+      let body = ""
+      req.on("data", (d) => (body += d))
+      req.on("end", () => {
+        posts.push({ url: req.url ?? "", body })
+        res.writeHead(200, { "content-type": "application/json" }).end("{}")
+      })
+    })
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve))
+    const port = (collector.address() as { port: number }).port
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-otlp-"))
+    const r = await load({ PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "none", OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` })
+    const app = await App.start((r as any).success)
+    try {
+      const token = await Token.mint({ secret: fs.readFileSync(path.join(dataDir, "auth-secret"), "utf8").trim(), tenant: "t1" })
+      const res = await fetch(`${app.url}/beta/deviceManagement/deviceEnrollmentConfigurations/c1/assignments/a1`, { headers: { authorization: `Bearer ${token}` } })
+      assert.strictEqual(res.status, 404)
+    } finally {
+      await app.stop()
+      collector.close()
+    }
+    const traces = posts.filter((p) => p.url === "/v1/traces")
+    assert.isAbove(traces.length, 0, "spans were exported when the server stopped")
+    assert.include(traces.map((p) => p.body).join(""), "Assignments.get")
+  })
+
+  it("runs as a child process through its entry point (bin/server.js) and exits 0 on SIGTERM", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-child-"))
-    const main = fileURLToPath(new URL("../src/main.ts", import.meta.url))
+    const main = fileURLToPath(new URL("../bin/server.js", import.meta.url)) // what `pnpm start` runs
     const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_FORMAT: "json" }, stdio: ["ignore", "pipe", "pipe"] })
     let err = ""
     const url = await new Promise<string>((resolve, reject) => {
