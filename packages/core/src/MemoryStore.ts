@@ -54,6 +54,15 @@ export const make = Effect.sync(() => {
   const invitations = new Table<Invitation>()
   const members = new Table<MemberRef>()
 
+  // The port's stampOf: one process holds every value, so a per-tenant counter moved by each
+  // write is exact. Scope keys start with the tenant (see `k`).
+  const stamps = new Map<string, number>()
+  let written = 0
+  const bump = (scopeKey: string) => {
+    const end = scopeKey.indexOf("\u0000")
+    stamps.set(end === -1 ? scopeKey : scopeKey.slice(0, end), ++written)
+  }
+
   const entitySet = <A extends { readonly id: string }>(table: Table<A>, entity: string, onRemove?: (t: string, id: string) => void) => ({
     get: (tenant: string, id: string) => Effect.sync(() => Option.fromNullishOr(table.scope(tenant)?.get(id))),
     list: (tenant: string, page: PageRequest) => Effect.sync(() => table.page(tenant, page)),
@@ -62,6 +71,7 @@ export const make = Effect.sync(() => {
         const m = table.scope(tenant, true)!
         if (m.has(value.id)) return Effect.fail(new EntityAlreadyExists({ entity, id: value.id }))
         m.set(value.id, value)
+        bump(tenant)
         return Effect.succeed(value)
       }),
     modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
@@ -71,13 +81,19 @@ export const make = Effect.sync(() => {
         if (m === undefined || current === undefined) return Effect.succeed(Option.none<A>())
         const r = change(current)
         if (Result.isFailure(r)) return Effect.fail(r.failure)
-        if (r.success !== current) m.set(id, r.success)
+        if (r.success !== current) {
+          m.set(id, r.success)
+          bump(tenant)
+        }
         return Effect.succeed(Option.some(r.success))
       }),
     remove: (tenant: string, id: string) =>
       Effect.sync(() => {
         const removed = table.scope(tenant)?.delete(id) ?? false
-        if (removed) onRemove?.(tenant, id)
+        if (removed) {
+          onRemove?.(tenant, id)
+          bump(tenant)
+        }
         return removed
       })
   })
@@ -132,9 +148,15 @@ export const make = Effect.sync(() => {
         }),
       insert: (tenant, c, value) => entitySet(assignments, "enrollmentConfigurationAssignment").insert(assignmentScope(tenant, c), value),
       modify: (tenant, c, id, change) => entitySet(assignments, "").modify(assignmentScope(tenant, c), id, change),
-      remove: (tenant, c, id) => Effect.sync(() => assignments.scope(assignmentScope(tenant, c))?.delete(id) ?? false),
+      remove: (tenant, c, id) =>
+        Effect.sync(() => {
+          const removed = assignments.scope(assignmentScope(tenant, c))?.delete(id) ?? false
+          if (removed) bump(tenant)
+          return removed
+        }),
       replace: (tenant, c, values) =>
         Effect.sync(() => {
+          bump(tenant)
           const m = new Map<string, Assignment>()
           for (const v of values) m.set(v.id, v)
           assignments.dropScope(assignmentScope(tenant, c))
@@ -155,9 +177,15 @@ export const make = Effect.sync(() => {
           const m = members.scope(k(tenant, g), true)!
           if (m.has(member.id)) return Effect.fail(new MemberAlreadyPresent({ groupId: g, memberId: member.id }))
           m.set(member.id, { kind: member.kind, id: member.id })
+          bump(tenant)
           return Effect.void
         }),
-      removeMember: (tenant, g, memberId) => Effect.sync(() => members.scope(k(tenant, g))?.delete(memberId) ?? false),
+      removeMember: (tenant, g, memberId) =>
+        Effect.sync(() => {
+          const removed = members.scope(k(tenant, g))?.delete(memberId) ?? false
+          if (removed) bump(tenant)
+          return removed
+        }),
       groupsOf: (tenant, memberIds) =>
         Effect.sync(() => {
           const wanted = new Set(memberIds)
@@ -186,6 +214,7 @@ export const make = Effect.sync(() => {
           if (us.has(user.id)) return Effect.fail(new EntityAlreadyExists({ entity: "user", id: user.id }))
           inv.set(invitation.id, invitation)
           us.set(user.id, user)
+          bump(tenant)
           return Effect.succeed(invitation)
         })
     },
@@ -202,7 +231,8 @@ export const make = Effect.sync(() => {
         }),
         (gs) => Effect.map(concerning(tenant, gs, configurationId), (assignments) => ({ groups: gs, assignments }))
       ),
-    ready: Effect.void
+    ready: Effect.void,
+    stampOf: (tenant) => stamps.get(tenant) ?? 0
   })
 })
 

@@ -447,6 +447,52 @@ export const cases: ReadonlyArray<Case> = [
     })
   },
   {
+    name: "stampOf, where offered, moves with every committed write of the tenant, never repeats, and stays for reads and others' writes",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const stampOf = store.stampOf
+        if (stampOf === undefined) return
+        const other = yield* tenantId
+        const seen = new Set<number>([stampOf(t)])
+        let last = stampOf(t)
+        const moves = (what: string, write: Effect.Effect<unknown, unknown>) =>
+          Effect.gen(function*() {
+            yield* write
+            const now = stampOf(t)
+            yield* check(!seen.has(now), `${what}: the stamp moved to a new value (${last} -> ${now})`)
+            seen.add(now)
+            last = now
+          })
+        const stays = (what: string, effect: Effect.Effect<unknown, unknown>) =>
+          Effect.gen(function*() {
+            yield* Effect.exit(effect)
+            yield* checkEqual(stampOf(t), last, `${what}: the stamp stayed`)
+          })
+        yield* moves("configuration insert", store.configurations.insert(t, configuration("c1")))
+        yield* moves("configuration modify", store.configurations.modify(t, "c1", (c) => Result.succeed({ ...c, priority: 3 })))
+        yield* moves("assignment insert", store.assignments.insert(t, "c1", assignment("a1")))
+        yield* moves("assignment modify", store.assignments.modify(t, "c1", "a1", (a) => Result.succeed({ ...a, sourceId: "s" })))
+        yield* moves("assignment replace", store.assignments.replace(t, "c1", [assignment("a2")]))
+        yield* moves("assignment remove", store.assignments.remove(t, "c1", "a2"))
+        yield* moves("user insert", store.users.insert(t, user("u1")))
+        yield* moves("group insert", store.groups.insert(t, group("g1")))
+        yield* moves("member add", store.groups.addMember(t, "g1", { kind: "user", id: "u1" }))
+        yield* moves("member remove", store.groups.removeMember(t, "g1", "u1"))
+        yield* moves("group remove", store.groups.remove(t, "g1"))
+        yield* moves("user remove", store.users.remove(t, "u1"))
+        const { invitation: inv, user: guest } = invite("i1", "guest1", "guest@example.com")
+        yield* moves("invitation insert", store.invitations.insert(t, inv, guest))
+        yield* moves("invitation remove", store.invitations.remove(t, "i1"))
+        yield* moves("configuration remove", store.configurations.remove(t, "c1"))
+        yield* stays("reads", Effect.all([store.configurations.list(t, { limit: 10 }), store.assignments.get(t, "c1", "a1"), store.targetingOf(t, "u1")]))
+        yield* moves("user insert", store.users.insert(t, user("u2")))
+        yield* stays("a refused insert", store.users.insert(t, user("u2")))
+        yield* stays("a refused change", store.users.modify(t, "u2", () => Result.fail("refused" as const)))
+        yield* stays("another tenant's write", store.configurations.insert(other, configuration("c1")))
+      })
+    )
+  },
+  {
     name: "is ready when it can serve",
     run: Effect.flatMap(Store, (s) => s.ready)
   }
