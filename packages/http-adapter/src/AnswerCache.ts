@@ -20,6 +20,7 @@ export interface Answer {
 }
 
 interface Entry {
+  readonly scope: string
   readonly stamp: number
   readonly answer: Answer
   readonly bytes: number
@@ -50,19 +51,23 @@ export class AnswerCache {
     return this.entries.size
   }
 
-  /** The answer kept for `key` if it was made at `stamp`; a stale one is dropped. */
-  get(key: string, stamp: number): Answer | undefined {
+  /**
+   * The answer kept for `key` in `scope` if it was made at `stamp`; a stale one is dropped.
+   * A key holds one answer: the scope (what else the answer depends on, compared whole)
+   * must be the one it was kept with.
+   */
+  get(key: string, stamp: number, scope = ""): Answer | undefined {
     const e = this.entries.get(key)
-    if (e === undefined) return undefined
+    if (e === undefined || e.scope !== scope) return undefined
     if (e.stamp === stamp) return e.answer
     this.remove(key, e)
     return undefined
   }
 
-  /** Keeps `answer`, made from the data at `stamp`, for `key`. */
-  set(key: string, stamp: number, answer: Answer): void {
+  /** Keeps `answer`, made from the data at `stamp`, for `key` in `scope` (replacing what the key held). */
+  set(key: string, stamp: number, answer: Answer, scope = ""): void {
     if (Number.isNaN(stamp)) return
-    const bytes = cost(key, answer)
+    const bytes = cost(key, answer) + 2 * scope.length
     if (bytes * 16 > this.budget) return
     const old = this.entries.get(key)
     if (old !== undefined) this.remove(key, old)
@@ -70,7 +75,7 @@ export class AnswerCache {
       const [k, e] = this.entries.entries().next().value!
       this.remove(k, e)
     }
-    this.entries.set(key, { stamp, answer, bytes })
+    this.entries.set(key, { scope, stamp, answer, bytes })
     this.used += bytes
   }
 

@@ -41,6 +41,12 @@ export interface Principal {
 /** The verification result. */
 export type AuthResult = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly problem: Problem.Problem }
 
+/** A verified token in the cache: its principal and the answer given for it. */
+interface Verified {
+  readonly principal: Principal
+  readonly result: AuthResult
+}
+
 /** A verifier: synchronous on a cache hit, a promise otherwise. */
 export interface Verifier {
   readonly verify: (authorization: string | undefined) => AuthResult | Promise<AuthResult>
@@ -86,14 +92,30 @@ export const make = (options: AuthOptions): Verifier => {
     requiredClaims: ["exp"]
   }
   const capacity = options.cacheSize ?? 10_000
-  const cache = new Map<string, Principal>()
+  // Verified tokens, each with its (immutable) answer, made once.
+  const cache = new Map<string, Verified>()
+  // The last Authorization header that hit the cache: a client sends the same header on every
+  // request, and comparing it is cheaper than hashing the token for the map.
+  let lastHeader: string | undefined
+  let lastToken = ""
+  let last: Verified | undefined
 
-  const remember = (token: string, p: Principal) => {
+  const remember = (token: string, principal: Principal) => {
     if (cache.size >= capacity) {
       const oldest = cache.keys().next().value
       if (oldest !== undefined) cache.delete(oldest)
     }
-    cache.set(token, p)
+    cache.set(token, { principal, result: { ok: true, principal } })
+  }
+  /** A cached token's answer now: its verdict, or expired (and forgotten). */
+  const current = (token: string, v: Verified): AuthResult => {
+    const now = Date.now()
+    const p = v.principal
+    if (now < p.expiresAt + tolerance * 1000 && now + tolerance * 1000 >= p.notBefore) return v.result
+    cache.delete(token)
+    lastHeader = last = undefined
+    lastToken = ""
+    return fail("The bearer token has expired")
   }
 
   const slow = async (token: string): Promise<AuthResult> => {
@@ -128,6 +150,7 @@ export const make = (options: AuthOptions): Verifier => {
   return {
     verify: (authorization) => {
       if (authorization === undefined || authorization === "") return fail("Access token is empty: send Authorization: Bearer <token>")
+      if (authorization === lastHeader) return current(lastToken, last!)
       if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== "bearer ") {
         return fail("The Authorization header must use the Bearer scheme")
       }
@@ -135,10 +158,10 @@ export const make = (options: AuthOptions): Verifier => {
       if (token === "" || token.length > 16384) return fail("The bearer token is malformed")
       const hit = cache.get(token)
       if (hit !== undefined) {
-        const now = Date.now()
-        if (now < hit.expiresAt + tolerance * 1000 && now + tolerance * 1000 >= hit.notBefore) return { ok: true, principal: hit }
-        cache.delete(token)
-        return fail("The bearer token has expired")
+        lastHeader = authorization
+        lastToken = token
+        last = hit
+        return current(token, hit)
       }
       return slow(token)
     }

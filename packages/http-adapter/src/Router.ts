@@ -60,6 +60,9 @@ export const segments = (raw: string): Array<Segment> | undefined => {
   return out
 }
 
+/** How many resolved paths a router remembers. */
+const memoSize = 1024
+
 /** Builds a router from routes with templates. */
 export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
   const root = node<R>()
@@ -80,27 +83,53 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
     if (n.routes.has(r.method)) throw new Error(`duplicate route ${r.method} ${r.path}`)
     n.routes.set(r.method, r)
   }
+  /** Where a path leads: the node it ends on and its parameters (frozen: shared by every match of the path). */
+  interface Resolved {
+    readonly node: Node<R>
+    readonly params: Readonly<Record<string, string>>
+    /** The `Found` of each method, made once. */
+    readonly found: Map<string, Match<R>>
+  }
+  const resolve = (rawPath: string): Resolved | Match<R> => {
+    const segs = segments(rawPath)
+    if (segs === undefined) return { _tag: "BadPath", message: "The request path is not validly percent-encoded" }
+    let n = root
+    const params: Record<string, string> = {}
+    for (const s of segs) {
+      const lit = s.quoted ? undefined : n.literals.get(s.text)
+      if (lit !== undefined) {
+        n = lit
+      } else if (n.param !== undefined) {
+        params[n.param.name] = s.text
+        n = n.param.node
+      } else {
+        return { _tag: "NotFound", segment: s.text }
+      }
+    }
+    if (n.routes.size === 0) return { _tag: "NotFound", segment: segs.length > 0 ? segs[segs.length - 1]!.text : "" }
+    return { node: n, params: Object.freeze(params), found: new Map() }
+  }
+  // Paths that led to routes, most recent last: clients ask for the same paths again and again,
+  // and a lookup costs less than splitting and decoding the path. Bounded, oldest dropped first.
+  const recent = new Map<string, Resolved>()
   return {
     match: (method: string, rawPath: string): Match<R> => {
-      const segs = segments(rawPath)
-      if (segs === undefined) return { _tag: "BadPath", message: "The request path is not validly percent-encoded" }
-      let n = root
-      const params: Record<string, string> = {}
-      for (const s of segs) {
-        const lit = s.quoted ? undefined : n.literals.get(s.text)
-        if (lit !== undefined) {
-          n = lit
-        } else if (n.param !== undefined) {
-          params[n.param.name] = s.text
-          n = n.param.node
-        } else {
-          return { _tag: "NotFound", segment: s.text }
-        }
+      let r = recent.get(rawPath)
+      if (r === undefined) {
+        const resolved = resolve(rawPath)
+        if ("_tag" in resolved) return resolved
+        if (recent.size >= memoSize) recent.delete(recent.keys().next().value!)
+        recent.set(rawPath, r = resolved)
       }
-      const route = n.routes.get(method)
-      if (route !== undefined) return { _tag: "Found", route, params }
-      if (n.routes.size === 0) return { _tag: "NotFound", segment: segs.length > 0 ? segs[segs.length - 1]!.text : "" }
-      return { _tag: "MethodNotAllowed", allow: [...n.routes.keys()] }
+      let m = r.found.get(method)
+      if (m === undefined) {
+        const route = r.node.routes.get(method)
+        m = route !== undefined
+          ? { _tag: "Found", route, params: r.params }
+          : { _tag: "MethodNotAllowed", allow: [...r.node.routes.keys()] }
+        r.found.set(method, m)
+      }
+      return m
     }
   }
 }

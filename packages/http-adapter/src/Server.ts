@@ -84,6 +84,41 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   const stampOf = Context.get(context, Store).stampOf
   const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
   let openApiText: string | undefined
+  // Per-request strings a client sends the same way every time, made once for the last one seen:
+  // the base URL (from the Host header), the rate limiter's client key, a kept answer's scope.
+  const publicBase = options.publicUrl !== undefined ? `${options.publicUrl}/beta` : undefined
+  let lastHost: string | undefined
+  let lastScheme = ""
+  let lastBase = ""
+  const baseOf = (host: string | undefined, scheme: string): string => {
+    if (publicBase !== undefined) return publicBase
+    if (host !== lastHost || scheme !== lastScheme) {
+      lastHost = host
+      lastScheme = scheme
+      lastBase = `${scheme}://${host !== undefined && hostPattern.test(host) ? host : "localhost"}/beta`
+    }
+    return lastBase
+  }
+  let lastPrincipal: Auth.Principal | undefined
+  let lastClient = ""
+  const clientOf = (p: Auth.Principal): string => {
+    if (p !== lastPrincipal) {
+      lastPrincipal = p
+      lastClient = `${p.tenant}\u0000${p.subject}`
+    }
+    return lastClient
+  }
+  let scopeTenant = ""
+  let scopeBase = ""
+  let lastScope = ""
+  const scopeOf = (tenant: string, base: string): string => {
+    if (tenant !== scopeTenant || base !== scopeBase) {
+      scopeTenant = tenant
+      scopeBase = base
+      lastScope = `${tenant}\u0000${base}`
+    }
+    return lastScope
+  }
   const docsHtml = Docs.html
   // Handlers run in batches: the requests read in one turn of the event loop start together
   // right after it (`setImmediate`), in one synchronous run. Requests are answered in the
@@ -203,7 +238,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (!a.ok) return fail(a.problem)
       const principal = a.principal
       tenant = principal.tenant
-      const wait = limiter.take(`${principal.tenant}\u0000${principal.subject}`)
+      const wait = limiter.take(clientOf(principal))
       if (wait > 0) return fail(Problem.tooManyRequests(wait))
       if (!Permissions.allows(principal.permissions, route.permission)) {
         return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs one of ${route.permission.anyOf.join(", ")}`))
@@ -231,10 +266,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     }
 
     function baseUrl(): string {
-      if (options.publicUrl !== undefined) return `${options.publicUrl}/beta`
-      const host = firstHeader(req.headers.host)
-      const scheme = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http"
-      return `${scheme}://${host !== undefined && hostPattern.test(host) ? host : "localhost"}/beta`
+      return baseOf(firstHeader(req.headers.host), (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http")
     }
 
     function runRoute(route: Route, params: Record<string, string>, tenantId: string, body: unknown, query: OData.Query, path: string, search: string) {
@@ -253,17 +285,19 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
 
     function start(route: Route, ctx: Ctx, search: string) {
       try {
-        // A GET's answer depends only on the tenant's data and the request line (tenant, path,
-        // query, base URL): it is served again while the tenant's stamp has not moved.
+        // A GET's answer depends only on the tenant's data and the request (its target, which
+        // holds the path and query, the tenant and the base URL): it is served again while the
+        // tenant's stamp has not moved.
         let keep: ((a: Answer) => void) | undefined
         if (answers !== undefined && route.method === "GET") {
-          const key = `${ctx.tenant}\u0000${ctx.base}\u0000${ctx.path}\u0000${search}`
+          const key = req.url ?? ""
+          const scope = scopeOf(ctx.tenant, ctx.base)
           const stamp = stampOf!(ctx.tenant)
-          const hit = answers.get(key, stamp)
+          const hit = answers.get(key, stamp, scope)
           if (hit !== undefined) return send(hit.status, hit.body, hit.type, hit.headers)
           // Kept only when made in this synchronous run, at the stamp read above.
           keep = (a) => {
-            if (stampOf!(ctx.tenant) === stamp) answers.set(key, stamp, a)
+            if (stampOf!(ctx.tenant) === stamp) answers.set(key, stamp, a, scope)
           }
         }
         const fiber = run(route.handler(ctx))

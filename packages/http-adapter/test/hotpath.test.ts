@@ -1,0 +1,159 @@
+/**
+ * What the request path remembers between requests, checked to stay correct:
+ * the verifier's last Authorization header (a remembered token still expires,
+ * and another client's header never gets its principal), the router's resolved
+ * paths (shared parameters are frozen, every method and every outcome of the
+ * path stays right, and past its bound a path resolves again), and kept GET
+ * answers by scope (another Host or another tenant on the same path never gets
+ * an answer made for someone else).
+ */
+import { afterEach, assert, describe, it, vi } from "@effect/vitest"
+import * as http from "node:http"
+import { Auth, Router, Token } from "../src/index.ts"
+import { AnswerCache } from "../src/AnswerCache.ts"
+import { secret, start } from "./support.ts"
+
+const G = "#microsoft.graph."
+
+describe("Auth: a remembered header", () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  const verified = async (v: Auth.Verifier, header: string) => {
+    const r = await v.verify(header)
+    if (!r.ok) throw new Error(`refused: ${r.problem.message}`)
+    return r.principal
+  }
+
+  it("answers each client's header with its own principal, and still expires", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] })
+    const t0 = Date.UTC(2026, 10, 28, 12)
+    vi.setSystemTime(t0)
+    const v = Auth.make({ hs256Secret: secret, clockToleranceSeconds: 0 })
+    const a = `Bearer ${await Token.mint({ secret, tenant: "tenant-a", subject: "alice", expiresIn: 120 })}`
+    const b = `Bearer ${await Token.mint({ secret, tenant: "tenant-b", subject: "bob", expiresIn: 3600 })}`
+    // First sight verifies the signature (a promise); then the cache answers synchronously.
+    assert.instanceOf(v.verify(a), Promise)
+    assert.strictEqual((await verified(v, a)).tenant, "tenant-a")
+    const again = v.verify(a)
+    assert.notInstanceOf(again, Promise)
+    assert.strictEqual((await verified(v, b)).tenant, "tenant-b")
+    // Alternating clients: each header keeps its own principal.
+    for (let i = 0; i < 4; i++) {
+      assert.strictEqual((await verified(v, a)).subject, "alice")
+      assert.strictEqual((await verified(v, a)).subject, "alice")
+      assert.strictEqual((await verified(v, b)).subject, "bob")
+    }
+    // The same header twice in a row (the remembered one), then past its expiry.
+    assert.strictEqual((await verified(v, a)).tenant, "tenant-a")
+    assert.strictEqual((await verified(v, a)).tenant, "tenant-a")
+    vi.setSystemTime(t0 + 121_000)
+    for (let i = 0; i < 2; i++) {
+      const r = await v.verify(a)
+      assert.isFalse(r.ok, "an expired token is refused, remembered or not")
+      if (!r.ok) {
+        assert.strictEqual(r.problem.status, 401)
+        assert.include(r.problem.message, "expired")
+      }
+    }
+    assert.strictEqual((await verified(v, b)).tenant, "tenant-b", "another client's token is unaffected")
+    // The scheme is case-insensitive on every path, remembered or not.
+    const lower = b.replace("Bearer ", "bearer ")
+    assert.strictEqual((await verified(v, lower)).subject, "bob")
+    assert.strictEqual((await verified(v, lower)).subject, "bob")
+  })
+})
+
+describe("Router: resolved paths", () => {
+  const routes = [
+    { method: "GET", path: "/things/{thingId}" },
+    { method: "PATCH", path: "/things/{thingId}" },
+    { method: "GET", path: "/things/$count" },
+    { method: "GET", path: "/things/{thingId}/parts/{partId}" }
+  ] as const
+  const found = (m: Router.Match<(typeof routes)[number]>) => {
+    if (m._tag !== "Found") throw new Error(`expected Found, got ${m._tag}`)
+    return m
+  }
+
+  it("gives every method and every outcome of a path again, with frozen shared parameters", () => {
+    const r = Router.make(routes)
+    for (let i = 0; i < 3; i++) {
+      const get = found(r.match("GET", "/things/t1/parts/p%2F2"))
+      assert.deepStrictEqual(get.params, { thingId: "t1", partId: "p/2" })
+      assert.isTrue(Object.isFrozen(get.params), "parameters shared between requests cannot be changed")
+      assert.strictEqual(found(r.match("PATCH", "/things('t''1')")).params.thingId, "t'1")
+      assert.strictEqual(found(r.match("GET", "/things/$count")).route.path, "/things/$count")
+      // One path, three methods: each its own outcome.
+      assert.strictEqual(found(r.match("GET", "/things/t1")).route.method, "GET")
+      assert.strictEqual(found(r.match("PATCH", "/things/t1")).route.method, "PATCH")
+      const post = r.match("POST", "/things/t1")
+      assert.strictEqual(post._tag, "MethodNotAllowed")
+      if (post._tag === "MethodNotAllowed") assert.sameMembers([...post.allow], ["GET", "PATCH"])
+      assert.strictEqual(r.match("GET", "/things/t1/nope")._tag, "NotFound")
+      assert.strictEqual(r.match("GET", "/things/%E0%A4%A")._tag, "BadPath")
+      assert.strictEqual(r.match("GET", "/things/t1/parts")._tag, "NotFound")
+    }
+  })
+
+  it("resolves a path again once more paths than it remembers have passed", () => {
+    const r = Router.make(routes)
+    const first = found(r.match("GET", "/things/first"))
+    for (let i = 0; i < 5000; i++) assert.strictEqual(found(r.match("GET", `/things/t${i}`)).params.thingId, `t${i}`)
+    const again = found(r.match("GET", "/things/first"))
+    assert.deepStrictEqual(again.params, first.params)
+    assert.strictEqual(again.route, first.route)
+  })
+})
+
+describe("kept answers by scope", () => {
+  it("AnswerCache: a key answers only in the scope it was kept in", () => {
+    const c = new AnswerCache(1 << 20)
+    const answer = { status: 200, body: "for a", type: "application/json", headers: undefined }
+    c.set("/beta/x", 1, answer, "tenant-a\u0000http://h1/beta")
+    assert.strictEqual(c.get("/beta/x", 1, "tenant-a\u0000http://h1/beta")?.body, "for a")
+    assert.isUndefined(c.get("/beta/x", 1, "tenant-b\u0000http://h1/beta"))
+    assert.isUndefined(c.get("/beta/x", 1, "tenant-a\u0000http://h2/beta"))
+    c.set("/beta/x", 1, { ...answer, body: "for b" }, "tenant-b\u0000http://h1/beta")
+    assert.strictEqual(c.size, 1, "a key holds one answer")
+    assert.isUndefined(c.get("/beta/x", 1, "tenant-a\u0000http://h1/beta"))
+    assert.strictEqual(c.get("/beta/x", 1, "tenant-b\u0000http://h1/beta")?.body, "for b")
+  })
+
+  it("the server never serves an answer kept for another Host or another tenant", async () => {
+    const s = await start()
+    try {
+      const ok = (r: { status: number; text: string }, status: number) => assert.strictEqual(r.status, status, r.text)
+      for (const tenant of ["tenant-a", "tenant-b"]) {
+        ok(await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", { tenant, body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", displayName: "Limit", limit: 5 } }), 201)
+        ok(await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", { tenant, body: { id: "a1", source: "policySets", sourceId: tenant, target: { "@odata.type": `${G}allDevicesAssignmentTarget` } } }), 201)
+      }
+      const one = "/beta/deviceManagement/deviceEnrollmentConfigurations/c1/assignments/a1"
+      const port = new URL(s.url).port
+      const get = (tenant: string, host: string) =>
+        s.token({ tenant }).then((token) =>
+          new Promise<{ status: number; json: any }>((resolve, reject) => {
+            const req = http.request({ host: "127.0.0.1", port, path: one, headers: { host, authorization: `Bearer ${token}` } }, (res) => {
+              let text = ""
+              res.setEncoding("utf8")
+              res.on("data", (c) => (text += c))
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }))
+            })
+            req.on("error", reject)
+            req.end()
+          })
+        )
+      for (let round = 0; round < 2; round++) {
+        for (const [tenant, host] of [["tenant-a", "one.example"], ["tenant-a", "two.example:8443"], ["tenant-b", "one.example"], ["tenant-b", "two.example:8443"]] as const) {
+          const r = await get(tenant, host)
+          assert.strictEqual(r.status, 200)
+          assert.strictEqual(r.json.sourceId, tenant, "the tenant's own data")
+          assert.isTrue(String(r.json["@odata.context"]).startsWith(`http://${host}/beta/$metadata#`), `the context names ${host}`)
+        }
+      }
+    } finally {
+      await s.close()
+    }
+  })
+})
