@@ -9,7 +9,7 @@
 import { Effect, Option } from "effect"
 import type { Configuration } from "./Configuration.ts"
 import { EntityNotFound, type StoreUnavailable } from "./Errors.ts"
-import type { Store } from "./Store.ts"
+import type { Store, TargetingInputs } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
 
 /** Which family a configuration is reached through. */
@@ -34,9 +34,12 @@ export const isTargeted = Effect.fnUntraced(function*(
   userId: string,
   configurationId: string
 ) {
-  const inputs = yield* store.targetingOf(tenantId, userId, configurationId)
-  return Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
+  return targeted(yield* store.targetingOf(tenantId, userId, configurationId))
 })
+
+/** Whether targeting inputs read for one configuration target their user. */
+const targeted = (inputs: TargetingInputs): boolean =>
+  Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
 
 /** The ids of the configurations targeted to the user. */
 export const targetedConfigurationIds = Effect.fnUntraced(function*(
@@ -89,6 +92,22 @@ export const resolveConfiguration = Effect.fnUntraced(function*(
   parent: Parent,
   configurationId: string
 ): Effect.fn.Return<Configuration, EntityNotFound | StoreUnavailable> {
+  if (parent._tag !== "Tenant" && store.resolveConfiguration !== undefined) {
+    // The same decisions as below, in the same order, on one read of everything they need.
+    const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
+    if (Option.isNone(r.user)) {
+      return yield* (parent._tag === "Invitation"
+        ? new EntityNotFound({ entity: "invitation", id: parent.invitationId })
+        : new EntityNotFound({ entity: "user", id: parent.userId }))
+    }
+    if (!r.user.value.exists) {
+      return yield* new EntityNotFound({ entity: parent._tag === "Invitation" ? "invitedUser" : "user", id: r.user.value.userId })
+    }
+    if (Option.isNone(r.configuration) || !targeted(r.targeting)) {
+      return yield* new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId })
+    }
+    return r.configuration.value
+  }
   const userId = yield* userOf(store, tenantId, parent)
   const c = yield* store.configurations.get(tenantId, configurationId)
   if (Option.isNone(c)) {

@@ -20,6 +20,7 @@ import type { AssignmentFilter } from "./AssignmentFilter.ts"
 import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
 import type { EntityAlreadyExists, MemberAlreadyPresent, StoreUnavailable } from "./Errors.ts"
+import type { Parent } from "./Paths.ts"
 import type { Membership } from "./Targeting.ts"
 
 /** A page request: items with id greater than `after`, at most `limit` of them. */
@@ -49,6 +50,24 @@ export interface TargetingInputs {
 export interface InvitedUser {
   readonly userId: string
   readonly exists: boolean
+}
+
+/**
+ * What resolving a configuration under a user's path reads (see {@link Store}
+ * `resolveConfiguration`), all in one read.
+ *
+ * @since 0.2.0
+ */
+export interface ConfigurationResolution {
+  /**
+   * The path's user: for an invitation, its invited user (none when the
+   * invitation does not exist); for a user, that id and whether it exists.
+   */
+  readonly user: Option.Option<InvitedUser>
+  /** The configuration, none when it does not exist. */
+  readonly configuration: Option.Option<Configuration>
+  /** `targetingOf(tenant, user, configurationId)`, read in the same snapshot. */
+  readonly targeting: TargetingInputs
 }
 
 /** An assignment with the configuration it belongs to. */
@@ -128,6 +147,19 @@ export class Store extends Context.Service<Store, {
    * ({@link Targeting.isTargeted}).
    */
   readonly targetingOf: (tenant: string, userId: string, configurationId?: string) => Fx<TargetingInputs>
+  /**
+   * Optional: everything resolving `configurationId` under a user's or an invitation's
+   * path reads (the invited user or the user's existence, the configuration, the user's
+   * targeting inputs in it), in one read, for stores whose every call is a round trip.
+   * It answers what `invitations.invitedUserOf` / `users.get`, `configurations.get` and
+   * `targetingOf` answer (the conformance suite checks it); callers without it make
+   * those calls.
+   *
+   * @since 0.2.0
+   */
+  readonly resolveConfiguration?:
+    | ((tenant: string, parent: Exclude<Parent, { readonly _tag: "Tenant" }>, configurationId: string) => Fx<ConfigurationResolution>)
+    | undefined
   /** Succeeds when the store can serve requests. */
   readonly ready: Fx<void>
   /**

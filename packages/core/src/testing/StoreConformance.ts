@@ -17,7 +17,8 @@ import * as ConfigurationModule from "../Configuration.ts"
 import * as Directory from "../Directory.ts"
 import { EntityAlreadyExists, MemberAlreadyPresent } from "../Errors.ts"
 import * as Ids from "../Ids.ts"
-import { Store } from "../Store.ts"
+import * as Paths from "../Paths.ts"
+import { Store, type TargetingInputs } from "../Store.ts"
 
 /** One conformance case. */
 export interface Case {
@@ -489,6 +490,84 @@ export const cases: ReadonlyArray<Case> = [
         yield* stays("a refused insert", store.users.insert(t, user("u2")))
         yield* stays("a refused change", store.users.modify(t, "u2", () => Result.fail("refused" as const)))
         yield* stays("another tenant's write", store.configurations.insert(other, configuration("c1")))
+      })
+    )
+  },
+  {
+    name: "resolveConfiguration, where offered, answers what the separate reads answer, and the path resolves the same",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const resolve = store.resolveConfiguration
+        if (resolve === undefined) return
+        yield* store.configurations.insert(t, configuration("c1"))
+        yield* store.configurations.insert(t, configuration("c2"))
+        for (const id of ["u1", "u2"]) yield* store.users.insert(t, user(id))
+        for (const id of ["g1", "g2", "g3"]) yield* store.groups.insert(t, group(id))
+        // u1 in g1, g1 in g2 (nested), g2 in g1 (a cycle); guest1 in g3
+        yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+        yield* store.groups.addMember(t, "g2", { kind: "group", id: "g1" })
+        yield* store.groups.addMember(t, "g1", { kind: "group", id: "g2" })
+        const i1 = invite("i1", "guest1", "guest1@example.com")
+        yield* store.invitations.insert(t, i1.invitation, i1.user)
+        yield* store.groups.addMember(t, "g3", { kind: "user", id: "guest1" })
+        const i2 = invite("i2", "guest2", "guest2@example.com")
+        yield* store.invitations.insert(t, i2.invitation, i2.user)
+        yield* store.users.remove(t, "guest2")
+        yield* store.assignments.insert(t, "c1", assignment("all", AssignmentTarget.empty("allLicensedUsersAssignmentTarget")))
+        yield* store.assignments.insert(t, "c1", assignment("to-g2", groupTarget("g2")))
+        yield* store.assignments.insert(t, "c1", assignment("not-g1", groupTarget("g1", "exclusionGroupAssignmentTarget")))
+        yield* store.assignments.insert(t, "c1", assignment("to-missing", groupTarget("g9")))
+        yield* store.assignments.insert(t, "c2", assignment("to-g3", groupTarget("g3")))
+        yield* store.assignments.insert(t, "c2", assignment("devices"))
+        // another tenant's rows under the same ids must not show
+        const other = yield* tenantId
+        yield* store.configurations.insert(other, configuration("c1"))
+        yield* store.assignments.insert(other, "c1", assignment("theirs", AssignmentTarget.empty("allLicensedUsersAssignmentTarget")))
+
+        const sorted = (i: TargetingInputs) => ({
+          groups: [...i.groups].sort(),
+          assignments: i.assignments.map((a) => `${a.configurationId}/${a.assignment.id}`).sort()
+        })
+        const parents: ReadonlyArray<Exclude<Paths.Parent, { readonly _tag: "Tenant" }>> = [
+          { _tag: "User", userId: "u1" },
+          { _tag: "User", userId: "u2" },
+          { _tag: "User", userId: "nobody" },
+          { _tag: "Invitation", invitationId: "i1" },
+          { _tag: "Invitation", invitationId: "i2" },
+          { _tag: "Invitation", invitationId: "i-missing" }
+        ]
+        const separate: Store["Service"] = { ...store, resolveConfiguration: undefined }
+        for (const parent of parents) {
+          for (const configurationId of ["c1", "c2", "c-missing"]) {
+            const where = `${JSON.stringify(parent)} / ${configurationId}`
+            const r = yield* resolve(t, parent, configurationId)
+            const user = parent._tag === "Invitation"
+              ? yield* store.invitations.invitedUserOf(t, parent.invitationId)
+              : Option.some({ userId: parent.userId, exists: Option.isSome(yield* store.users.get(t, parent.userId)) })
+            yield* checkEqual(r.user, user, `${where}: the user`)
+            yield* checkEqual(r.configuration, yield* store.configurations.get(t, configurationId), `${where}: the configuration`)
+            if (Option.isSome(user)) {
+              yield* checkEqual(
+                sorted(r.targeting),
+                sorted(yield* store.targetingOf(t, user.value.userId, configurationId)),
+                `${where}: the targeting inputs`
+              )
+            }
+            // and the domain decides the same from it as from the separate reads
+            const one = yield* Effect.exit(Paths.resolveConfiguration(store, t, parent, configurationId))
+            const three = yield* Effect.exit(Paths.resolveConfiguration(separate, t, parent, configurationId))
+            yield* checkEqual(one, three, `${where}: the path's outcome`)
+          }
+        }
+        // the cases above reach every outcome: found, and each not-found
+        const outcomes = new Set<string>()
+        for (const parent of parents) {
+          for (const configurationId of ["c1", "c2", "c-missing"]) {
+            const e = yield* Effect.exit(Paths.resolveConfiguration(store, t, parent, configurationId))
+            outcomes.add(Exit.isSuccess(e) ? "found" : JSON.stringify(Exit.isFailure(e) ? (e.cause as any).reasons?.[0]?.error?.entity : "?"))
+          }
+        }
+        yield* checkEqual([...outcomes].sort(), ["\"deviceEnrollmentConfiguration\"", "\"invitation\"", "\"invitedUser\"", "\"user\"", "found"], "outcomes reached")
       })
     )
   },
