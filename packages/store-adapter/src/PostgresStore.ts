@@ -451,19 +451,23 @@ export const make = (
     // membership cycles end; only memberships in groups that exist count (as in groupsOf).
     // With them, in the same statement, the assignments concerning them: one row per group
     // (no configuration_id) first, then one per assignment.
-    const targetingSql = (scope: string) =>
-      `WITH RECURSIVE t(id) AS (
-        SELECT m.group_id FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}
+    /** The recursive `t(id)`: the transitive groups of the members `member` names (`= $2`, `IN (…)`). */
+    const groupsOf = (member: string) =>
+      `t(id) AS (
+        SELECT m.group_id FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id ${member} AND ${groupExists}
         UNION
         SELECT m.group_id FROM t JOIN ${m} AS m ON m.tenant_id = $1 AND m.member_id = t.id WHERE ${groupExists}
-      )
-      SELECT * FROM (SELECT NULL::text COLLATE "C" AS configuration_id, id, NULL::text AS data FROM t ORDER BY id) AS g
+      )`
+    /** The rows `toTargetingInputs` reads, over `t`, for the assignments in `scope`. */
+    const targetingRows = (scope: string) =>
+      `SELECT * FROM (SELECT NULL::text COLLATE "C" AS configuration_id, id, NULL::text AS data FROM t ORDER BY id) AS g
       UNION ALL
       SELECT * FROM (
         SELECT a.configuration_id, a.id, a.data FROM ${a} AS a
         WHERE a.tenant_id = $1 AND (${allLicensed} OR a.group_id IN (SELECT id FROM t)) AND ${scope}
         ORDER BY a.configuration_id, a.id
       ) AS x`
+    const targetingSql = (scope: string) => `WITH RECURSIVE ${groupsOf("= $2")} ${targetingRows(scope)}`
     const targetingAnywhereSql = targetingSql(inSomeConfiguration)
     const targetingInSql = targetingSql("a.configuration_id = $3")
     const toTargetingInputs = (rows: ReadonlyArray<Row>) => {
@@ -483,27 +487,17 @@ export const make = (
     // `resolveConfiguration`: the path's user, the configuration and the user's targeting inputs
     // in it, in one statement (one snapshot, one round trip instead of three). Rows by `kind`:
     // 'u' the user (id, present; none when the invitation does not exist), 'c' the
-    // configuration, 'g' the user's transitive groups, 'a' the assignments concerning them.
+    // configuration, 't' the rows of `targetingOf` for the user in the configuration.
     const resolveSql = (user: string) =>
       `WITH RECURSIVE v(user_id) AS (${user}),
       u(id) AS (SELECT us.id FROM ${s}.users AS us JOIN v ON us.tenant_id = $1 AND us.id = v.user_id),
-      t(id) AS (
-        SELECT m.group_id FROM ${m} AS m JOIN u ON m.tenant_id = $1 AND m.member_id = u.id WHERE ${groupExists}
-        UNION
-        SELECT m.group_id FROM t JOIN ${m} AS m ON m.tenant_id = $1 AND m.member_id = t.id WHERE ${groupExists}
-      )
+      ${groupsOf("IN (SELECT id FROM u)")}
       SELECT 'u' AS kind, NULL::text COLLATE "C" AS configuration_id, v.user_id COLLATE "C" AS id, NULL::text AS data,
         EXISTS (SELECT 1 FROM u) AS present FROM v
       UNION ALL
       SELECT 'c', NULL, c.id, c.data, NULL FROM ${s}.configurations AS c WHERE c.tenant_id = $1 AND c.id = $3
       UNION ALL
-      SELECT * FROM (SELECT 'g', NULL::text COLLATE "C", id, NULL::text, NULL::boolean FROM t ORDER BY id) AS g
-      UNION ALL
-      SELECT * FROM (
-        SELECT 'a', a.configuration_id, a.id, a.data, NULL::boolean FROM ${a} AS a
-        WHERE a.tenant_id = $1 AND (${allLicensed} OR a.group_id IN (SELECT id FROM t)) AND a.configuration_id = $3
-        ORDER BY a.configuration_id, a.id
-      ) AS x`
+      SELECT 't', r.configuration_id, r.id, r.data, NULL FROM (${targetingRows("a.configuration_id = $3")}) AS r`
     const resolveInvitationSql = resolveSql(
       `SELECT i.data::json ->> 'invitedUserId' FROM ${s}.invitations AS i WHERE i.tenant_id = $1 AND i.id = $2`
     )
@@ -511,24 +505,13 @@ export const make = (
     const toResolution = (rows: ReadonlyArray<Row>): ConfigurationResolution => {
       let user = Option.none<InvitedUser>()
       let configuration = Option.none<Configuration.Configuration>()
-      const groups: Array<string> = []
-      const assignments: Array<AssignmentOf> = []
+      const targeting: Array<Row> = []
       for (const r of rows) {
-        switch (r.kind) {
-          case "u":
-            user = Option.some({ userId: String(r.id), exists: r.present === true })
-            break
-          case "c":
-            configuration = Option.some(parse<Configuration.Configuration>(r.data))
-            break
-          case "g":
-            groups.push(r.id as string)
-            break
-          default:
-            assignments.push(toAssignmentOf(r))
-        }
+        if (r.kind === "u") user = Option.some({ userId: String(r.id), exists: r.present === true })
+        else if (r.kind === "c") configuration = Option.some(parse<Configuration.Configuration>(r.data))
+        else targeting.push(r)
       }
-      return { user, configuration, targeting: { groups, assignments } }
+      return { user, configuration, targeting: toTargetingInputs(targeting) }
     }
     const removeMemberEverywhere = (tenant: string, memberId: string) =>
       query(`DELETE FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}`, [tenant, memberId])
