@@ -9,7 +9,7 @@
 import { Effect, Option } from "effect"
 import type { Configuration } from "./Configuration.ts"
 import { EntityNotFound, type StoreUnavailable } from "./Errors.ts"
-import type { Store, TargetingInputs } from "./Store.ts"
+import type { InvitedUser, Store, TargetingInputs } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
 
 /** Which family a configuration is reached through. */
@@ -58,6 +58,24 @@ export const targetedConfigurationIds = Effect.fnUntraced(function*(
   return [...byConfiguration].filter(([, as]) => Targeting.isTargeted(as, groups)).map(([id]) => id)
 })
 
+/** The parents that name a user: a user's path or an invitation's. */
+export type UserParent = Exclude<Parent, { readonly _tag: "Tenant" }>
+
+/** The user `parent` names, from what was read of it, or the first segment that does not resolve. */
+const presentUser = (parent: UserParent, user: Option.Option<InvitedUser>): Effect.Effect<string, EntityNotFound> => {
+  if (Option.isNone(user)) {
+    return Effect.fail(
+      parent._tag === "Invitation"
+        ? new EntityNotFound({ entity: "invitation", id: parent.invitationId })
+        : new EntityNotFound({ entity: "user", id: parent.userId })
+    )
+  }
+  if (!user.value.exists) {
+    return Effect.fail(new EntityNotFound({ entity: parent._tag === "Invitation" ? "invitedUser" : "user", id: user.value.userId }))
+  }
+  return Effect.succeed(user.value.userId)
+}
+
 /** The user a parent names (none for the tenant family), or the first missing segment. */
 export const userOf = Effect.fnUntraced(function*(
   store: StoreService,
@@ -67,17 +85,10 @@ export const userOf = Effect.fnUntraced(function*(
   switch (parent._tag) {
     case "Tenant":
       return undefined
-    case "User": {
-      const u = yield* store.users.get(tenantId, parent.userId)
-      if (Option.isNone(u)) return yield* new EntityNotFound({ entity: "user", id: parent.userId })
-      return parent.userId
-    }
-    case "Invitation": {
-      const invited = yield* store.invitations.invitedUserOf(tenantId, parent.invitationId)
-      if (Option.isNone(invited)) return yield* new EntityNotFound({ entity: "invitation", id: parent.invitationId })
-      if (!invited.value.exists) return yield* new EntityNotFound({ entity: "invitedUser", id: invited.value.userId })
-      return invited.value.userId
-    }
+    case "User":
+      return yield* presentUser(parent, Option.some({ userId: parent.userId, exists: Option.isSome(yield* store.users.get(tenantId, parent.userId)) }))
+    case "Invitation":
+      return yield* presentUser(parent, yield* store.invitations.invitedUserOf(tenantId, parent.invitationId))
   }
 })
 
@@ -85,6 +96,8 @@ export const userOf = Effect.fnUntraced(function*(
  * The configuration at `…/deviceEnrollmentConfigurations/{configurationId}` under
  * a parent, or {@link EntityNotFound} naming the first segment that does not
  * resolve. Under a user, a configuration not targeted to the user is not found.
+ * With a store that offers `resolveConfiguration`, a user's path is resolved from
+ * that one read; otherwise from separate reads. The decisions are the same code.
  */
 export const resolveConfiguration = Effect.fnUntraced(function*(
   store: StoreService,
@@ -92,29 +105,17 @@ export const resolveConfiguration = Effect.fnUntraced(function*(
   parent: Parent,
   configurationId: string
 ): Effect.fn.Return<Configuration, EntityNotFound | StoreUnavailable> {
+  const notFound = () => new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId })
   if (parent._tag !== "Tenant" && store.resolveConfiguration !== undefined) {
-    // The same decisions as below, in the same order, on one read of everything they need.
     const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
-    if (Option.isNone(r.user)) {
-      return yield* (parent._tag === "Invitation"
-        ? new EntityNotFound({ entity: "invitation", id: parent.invitationId })
-        : new EntityNotFound({ entity: "user", id: parent.userId }))
-    }
-    if (!r.user.value.exists) {
-      return yield* new EntityNotFound({ entity: parent._tag === "Invitation" ? "invitedUser" : "user", id: r.user.value.userId })
-    }
-    if (Option.isNone(r.configuration) || !targeted(r.targeting)) {
-      return yield* new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId })
-    }
+    yield* presentUser(parent, r.user)
+    if (Option.isNone(r.configuration) || !targeted(r.targeting)) return yield* notFound()
     return r.configuration.value
   }
   const userId = yield* userOf(store, tenantId, parent)
   const c = yield* store.configurations.get(tenantId, configurationId)
-  if (Option.isNone(c)) {
-    return yield* new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId })
-  }
-  if (userId !== undefined && !(yield* isTargeted(store, tenantId, userId, configurationId))) {
-    return yield* new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId })
+  if (Option.isNone(c) || (userId !== undefined && !(yield* isTargeted(store, tenantId, userId, configurationId)))) {
+    return yield* notFound()
   }
   return c.value
 })

@@ -20,7 +20,7 @@ import type { AssignmentFilter } from "./AssignmentFilter.ts"
 import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
 import type { EntityAlreadyExists, MemberAlreadyPresent, StoreUnavailable } from "./Errors.ts"
-import type { Parent } from "./Paths.ts"
+import type { UserParent } from "./Paths.ts"
 import type { Membership } from "./Targeting.ts"
 
 /** A page request: items with id greater than `after`, at most `limit` of them. */
@@ -158,7 +158,7 @@ export class Store extends Context.Service<Store, {
    * @since 0.2.0
    */
   readonly resolveConfiguration?:
-    | ((tenant: string, parent: Exclude<Parent, { readonly _tag: "Tenant" }>, configurationId: string) => Fx<ConfigurationResolution>)
+    | ((tenant: string, parent: UserParent, configurationId: string) => Fx<ConfigurationResolution>)
     | undefined
   /** Succeeds when the store can serve requests. */
   readonly ready: Fx<void>

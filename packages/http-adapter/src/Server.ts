@@ -73,6 +73,23 @@ const wantsMinimal = (prefer: string | undefined): boolean => {
   return false
 }
 
+/** `make` of the last arguments seen: made again only when one of them changes. */
+const rememberLast = <A, B, R>(make: (a: A, b: B) => R): (a: A, b: B) => R => {
+  let seen = false
+  let lastA: A | undefined
+  let lastB: B | undefined
+  let last: R | undefined
+  return (a, b) => {
+    if (!seen || a !== lastA || b !== lastB) {
+      seen = true
+      lastA = a
+      lastB = b
+      last = make(a, b)
+    }
+    return last!
+  }
+}
+
 /** Makes the request listener. */
 export const makeHandler = (options: HandlerOptions): RequestListener => {
   const verifier: Auth.Verifier = "verify" in options.auth ? options.auth : Auth.make(options.auth)
@@ -87,38 +104,12 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   // Per-request strings a client sends the same way every time, made once for the last one seen:
   // the base URL (from the Host header), the rate limiter's client key, a kept answer's scope.
   const publicBase = options.publicUrl !== undefined ? `${options.publicUrl}/beta` : undefined
-  let lastHost: string | undefined
-  let lastScheme = ""
-  let lastBase = ""
-  const baseOf = (host: string | undefined, scheme: string): string => {
-    if (publicBase !== undefined) return publicBase
-    if (host !== lastHost || scheme !== lastScheme) {
-      lastHost = host
-      lastScheme = scheme
-      lastBase = `${scheme}://${host !== undefined && hostPattern.test(host) ? host : "localhost"}/beta`
-    }
-    return lastBase
-  }
-  let lastPrincipal: Auth.Principal | undefined
-  let lastClient = ""
-  const clientOf = (p: Auth.Principal): string => {
-    if (p !== lastPrincipal) {
-      lastPrincipal = p
-      lastClient = `${p.tenant}\u0000${p.subject}`
-    }
-    return lastClient
-  }
-  let scopeTenant = ""
-  let scopeBase = ""
-  let lastScope = ""
-  const scopeOf = (tenant: string, base: string): string => {
-    if (tenant !== scopeTenant || base !== scopeBase) {
-      scopeTenant = tenant
-      scopeBase = base
-      lastScope = `${tenant}\u0000${base}`
-    }
-    return lastScope
-  }
+  const baseFor = rememberLast((host: string | undefined, scheme: string) =>
+    `${scheme}://${host !== undefined && hostPattern.test(host) ? host : "localhost"}/beta`
+  )
+  const baseOf = (host: string | undefined, scheme: string): string => publicBase ?? baseFor(host, scheme)
+  const clientOf = rememberLast((tenant: string, subject: string) => `${tenant}\u0000${subject}`)
+  const scopeOf = rememberLast((tenant: string, base: string) => `${tenant}\u0000${base}`)
   const docsHtml = Docs.html
   // Handlers run in batches: the requests read in one turn of the event loop start together
   // right after it (`setImmediate`), in one synchronous run. Requests are answered in the
@@ -238,7 +229,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (!a.ok) return fail(a.problem)
       const principal = a.principal
       tenant = principal.tenant
-      const wait = limiter.take(clientOf(principal))
+      const wait = limiter.take(clientOf(principal.tenant, principal.subject))
       if (wait > 0) return fail(Problem.tooManyRequests(wait))
       if (!Permissions.allows(principal.permissions, route.permission)) {
         return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs one of ${route.permission.anyOf.join(", ")}`))

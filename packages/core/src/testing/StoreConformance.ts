@@ -528,7 +528,7 @@ export const cases: ReadonlyArray<Case> = [
           groups: [...i.groups].sort(),
           assignments: i.assignments.map((a) => `${a.configurationId}/${a.assignment.id}`).sort()
         })
-        const parents: ReadonlyArray<Exclude<Paths.Parent, { readonly _tag: "Tenant" }>> = [
+        const parents: ReadonlyArray<Paths.UserParent> = [
           { _tag: "User", userId: "u1" },
           { _tag: "User", userId: "u2" },
           { _tag: "User", userId: "nobody" },
