@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import autocannon from "autocannon"
+import { readFileSync } from "node:fs"
 import { fdCount, rss } from "./Proc.ts"
 
 /** What one load run measured. */
@@ -24,6 +25,12 @@ export interface LoadResult {
   readonly rssPeak: number
   readonly rssMean: number
   readonly fdsAfter: number
+  /**
+   * The share of the server core's time that was not idle while the load ran
+   * (0–1; undefined without `/proc/stat`). Well under 1 means the server waited
+   * for its clients: the load generator, not the server, set the rate.
+   */
+  readonly serverCoreBusy: number | undefined
 }
 
 /** One request shape. */
@@ -49,7 +56,26 @@ export interface LoadOptions {
   readonly pid?: number | undefined
   /** Requests in flight per connection (default 1). */
   readonly pipelining?: number
+  /** The core the server is pinned to, whose busy share is measured (default 0, as `Proc` pins). */
+  readonly serverCore?: number
 }
+
+/** The idle and total jiffies of one core so far, from `/proc/stat` (undefined where there is none). */
+const coreTimes = (core: number): { idle: number; total: number } | undefined => {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${core} `))
+    if (line === undefined) return undefined
+    const f = line.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal: idle and iowait are time the core had nothing to run.
+    return { idle: f[3]! + f[4]!, total: f.slice(0, 8).reduce((a, b) => a + b, 0) }
+  } catch {
+    return undefined
+  }
+}
+
+/** The busy share of a core between two readings. */
+const busyBetween = (a: ReturnType<typeof coreTimes>, b: ReturnType<typeof coreTimes>): number | undefined =>
+  a === undefined || b === undefined || b.total === a.total ? undefined : 1 - (b.idle - a.idle) / (b.total - a.total)
 
 const toAutocannon = (specs: ReadonlyArray<RequestSpec>) => {
   let n = 0
@@ -92,7 +118,9 @@ export const run = async (options: LoadOptions): Promise<LoadResult> => {
     samples++
   }
   const timer = setInterval(sample, 200)
+  const before = coreTimes(options.serverCore ?? 0)
   const r = await once(options.url, options.connections, options.seconds, specs, pipelining)
+  const after = coreTimes(options.serverCore ?? 0)
   clearInterval(timer)
   sample()
   const codes: Record<string, number> = {}
@@ -108,7 +136,8 @@ export const run = async (options: LoadOptions): Promise<LoadResult> => {
     statusCodes: codes,
     rssPeak: peak,
     rssMean: samples === 0 ? 0 : sum / samples,
-    fdsAfter: options.pid === undefined ? -1 : fdCount(options.pid)
+    fdsAfter: options.pid === undefined ? -1 : fdCount(options.pid),
+    serverCoreBusy: busyBetween(before, after)
   }
 }
 

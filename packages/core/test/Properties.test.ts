@@ -71,6 +71,27 @@ describe("ETag", () => {
     assert.isFalse(ETag.matches(`W/"nope"`, tag))
   })
 
+  it("gives the same values as every earlier version (clients keep ETags across an upgrade)", () => {
+    const assignment = {
+      "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment",
+      id: "bench-0",
+      target: {
+        "@odata.type": "#microsoft.graph.groupAssignmentTarget",
+        deviceAndAppManagementAssignmentFilterId: null,
+        deviceAndAppManagementAssignmentFilterType: "none",
+        groupId: "g0"
+      },
+      source: "policySets",
+      sourceId: "a1"
+    }
+    assert.strictEqual(ETag.of(assignment), `W/"yjnwy6mwiob1"`)
+    assert.strictEqual(ETag.of({ a: 1 }), `W/"10st8511372wos"`)
+    assert.strictEqual(ETag.of([1, "x", true, false, null, { b: 2.5, a: "\u00e9\u2603" }]), `W/"4fijzf6ubjzb"`)
+    assert.strictEqual(ETag.of(""), `W/"10ftlpj1leu3x7"`)
+    assert.strictEqual(ETag.of({ z: { y: [] }, x: -0.125e-7, u: undefined }), `W/"9gxzsm3dlntd"`)
+    assert.strictEqual(ETag.of({ long: "x".repeat(70000), n: 12345.5 }), `W/"1x2fifn13yz24j"`)
+  })
+
   it("does not depend on key order", () => {
     assert.strictEqual(ETag.of({ a: 1, b: [1, { c: 2, d: 3 }] }), ETag.of({ b: [1, { d: 3, c: 2 }], a: 1 }))
     assert.notStrictEqual(ETag.of({ a: 1 }), ETag.of({ a: 2 }))

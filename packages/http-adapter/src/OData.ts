@@ -280,6 +280,26 @@ interface Written {
  */
 const written = new WeakMap<object, Written>()
 
+/** True when `@odata.type` is the value's first member, as in every entity the core makes. */
+const typeFirst = (value: Record<string, unknown>): boolean => {
+  for (const k in value) return k === "@odata.type" && value[k] !== undefined
+  return false
+}
+
+/**
+ * {@link entity}'s text without its context. An entity whose `@odata.type` comes
+ * first is written as it is, after its ETag: the same members in the same order,
+ * without copying it into a new object first.
+ */
+const write = (value: Record<string, unknown>): Written => {
+  if (!typeFirst(value)) {
+    const out = entity(value, undefined)
+    return { etag: out["@odata.etag"] as string, json: JSON.stringify(out) }
+  }
+  const etag = ETag.of(value)
+  return { etag, json: `{"@odata.etag":${JSON.stringify(etag)},${JSON.stringify(value).slice(1)}` }
+}
+
 /**
  * The JSON text of {@link entity} with its context, and its ETag: the same
  * text as `JSON.stringify(entity(value, select, ctx))`. With `remember`, the
@@ -291,15 +311,14 @@ export const entityJson = (
   ctx: string,
   remember: boolean
 ): Written => {
-  if (select !== undefined || !remember) {
+  if (select !== undefined) {
     const out = entity(value, select, ctx)
     return { etag: out["@odata.etag"] as string, json: JSON.stringify(out) }
   }
-  let w = written.get(value)
+  let w = remember ? written.get(value) : undefined
   if (w === undefined) {
-    const out = entity(value, undefined)
-    w = { etag: out["@odata.etag"] as string, json: JSON.stringify(out) }
-    written.set(value, w)
+    w = write(value)
+    if (remember) written.set(value, w)
   }
   return { etag: w.etag, json: `{"@odata.context":${JSON.stringify(ctx)},${w.json.slice(1)}` }
 }

@@ -5,11 +5,13 @@
  * paths (shared parameters are frozen, every method and every outcome of the
  * path stays right, and past its bound a path resolves again), and kept GET
  * answers by scope (another Host or another tenant on the same path never gets
- * an answer made for someone else).
+ * an answer made for someone else). And the written entity: its text, made
+ * without copying the entity, is the text of the entity's representation.
  */
 import { afterEach, assert, describe, it, vi } from "@effect/vitest"
 import * as http from "node:http"
-import { Auth, Router, Token } from "../src/index.ts"
+import { Assignment, ETag } from "@enrollment/core"
+import { Auth, OData, Router, Token } from "../src/index.ts"
 import { AnswerCache } from "../src/AnswerCache.ts"
 import { secret, start } from "./support.ts"
 
@@ -155,5 +157,29 @@ describe("kept answers by scope", () => {
     } finally {
       await s.close()
     }
+  })
+})
+
+describe("OData.entityJson: the written text", () => {
+  const ctx = "https://graph.example/beta/$metadata#deviceManagement/deviceEnrollmentConfigurations('c')/assignments/$entity"
+  /** What is written: the representation `OData.entity` builds, stringified. */
+  const expected = (value: Record<string, unknown>) => ({ etag: ETag.of(value), json: JSON.stringify(OData.entity(value, undefined, ctx)) })
+
+  it.prop("is the representation's text for every assignment, kept or not", [Assignment.Assignment], ([a]) => {
+    const value = a as unknown as Record<string, unknown>
+    assert.deepStrictEqual(OData.entityJson(value, undefined, ctx, false), expected(value))
+    assert.deepStrictEqual(OData.entityJson(value, undefined, ctx, true), expected(value))
+    // Kept: the second writing is the same text.
+    assert.deepStrictEqual(OData.entityJson(value, undefined, ctx, true), expected(value))
+  })
+
+  it("puts @odata.type first whatever the value's order, and keeps a __proto__ member as data", () => {
+    const reordered = JSON.parse('{"id":"a1","__proto__":{"x":1},"@odata.type":"#microsoft.graph.enrollmentConfigurationAssignment","source":"direct"}')
+    const out = OData.entityJson(reordered, undefined, ctx, false)
+    assert.deepStrictEqual(out, expected(reordered))
+    assert.deepStrictEqual(Object.keys(JSON.parse(out.json)), ["@odata.context", "@odata.etag", "@odata.type", "id", "__proto__", "source"])
+    const typeFirst = JSON.parse('{"@odata.type":"#microsoft.graph.enrollmentConfigurationAssignment","__proto__":{"x":1},"id":"a1"}')
+    assert.deepStrictEqual(OData.entityJson(typeFirst, undefined, ctx, false), expected(typeFirst))
+    assert.deepStrictEqual(JSON.parse(OData.entityJson(typeFirst, undefined, ctx, false).json).__proto__, { x: 1 })
   })
 })

@@ -43,7 +43,9 @@ import {
   type Change,
   type Configuration,
   type Directory,
-  type PageRequest
+  type InvitedUser,
+  type PageRequest,
+  type TargetingInputs
 } from "@enrollment/core"
 import { Effect, Layer, Option, References, Result, type Scope } from "effect"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
@@ -255,6 +257,12 @@ export type Sync = (done: (error: unknown) => void) => void
  * no longer say what is on disk.
  */
 const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync: Sync | undefined) => {
+  // Prepared once: `exec` compiles its text on every call, and these run per write.
+  const begin = db.prepare("BEGIN IMMEDIATE")
+  const commit = db.prepare("COMMIT")
+  const savepoint = db.prepare("SAVEPOINT w")
+  const release = db.prepare("RELEASE w")
+  const rollbackTo = db.prepare("ROLLBACK TO w")
   let queue: Array<Pending> = []
   let scheduled = false
   /** Committed batches waiting for the next sync. */
@@ -289,7 +297,7 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
       return
     }
     try {
-      db.exec("BEGIN IMMEDIATE")
+      begin.run()
       begun()
     } catch (thrown) {
       if (db.isTransaction) db.exec("ROLLBACK")
@@ -300,7 +308,7 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     const outcomes: Array<Outcome> = []
     try {
       for (const item of batch) {
-        db.exec("SAVEPOINT w")
+        savepoint.run()
         let outcome: Outcome
         try {
           outcome = item.work(staged)
@@ -308,15 +316,16 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
           outcome = { thrown }
         }
         if (!("thrown" in outcome) && Result.isSuccess(outcome)) {
-          db.exec("RELEASE w")
+          release.run()
           staged.keep()
         } else {
-          db.exec("ROLLBACK TO w; RELEASE w")
+          rollbackTo.run()
+          release.run()
           staged.drop()
         }
         outcomes.push(outcome)
       }
-      db.exec("COMMIT")
+      commit.run()
     } catch (thrown) {
       if (db.isTransaction) db.exec("ROLLBACK")
       // Whatever the engine did, the cache must not outlive what is stored.
@@ -381,6 +390,9 @@ export interface StoreOptions {
    */
   readonly sync?: Sync | undefined
 }
+
+/** The targeting inputs of a path whose user does not resolve: nothing reads them. */
+const noTargeting: TargetingInputs = { groups: [], assignments: [] }
 
 /** `text` with its length in front: keys built from several of these cannot collide. */
 const part = (text: string) => `${text.length}:${text}`
@@ -683,6 +695,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     mRemoveMember.run(tenant, id)
   })
   const invitations = entitySet<Directory.Invitation>("invitations", "invitation", { insertTouches: false, remove: "None" })
+  /** The invitation's invited user and whether it is still present; none when the invitation does not exist. */
+  const invitedUserOf = (tenant: string, invitationId: string): Option.Option<InvitedUser> => {
+    const invitation = invitations.lookup(tenant, invitationId)
+    if (invitation === undefined) return Option.none()
+    const userId = invitation.invitedUserId
+    return Option.some({ userId, exists: users.lookup(tenant, userId) !== undefined })
+  }
 
   return Store.of(withSpans("SqliteStore", {
     configurations: {
@@ -792,13 +811,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       get: invitations.get,
       list: invitations.list,
       remove: invitations.remove,
-      invitedUserOf: (tenant, invitationId) =>
-        run(() => {
-          const invitation = invitations.lookup(tenant, invitationId)
-          if (invitation === undefined) return ok(Option.none())
-          const userId = invitation.invitedUserId
-          return ok(Option.some({ userId, exists: users.lookup(tenant, userId) !== undefined }))
-        }),
+      invitedUserOf: (tenant, invitationId) => run(() => ok(invitedUserOf(tenant, invitationId))),
       insert: (tenant, invitation, user) =>
         write(tenant, (staged) => {
           if (!invitations.insertRow(staged, tenant, invitation)) {
@@ -811,6 +824,19 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
         })
     },
     targetingOf: (tenant, userId, configurationId) => run(() => ok(targetingOf(tenant, userId, configurationId))),
+    // The same cached reads as the separate calls, in one synchronous run: one store call per path
+    // instead of three (each a step of the caller's fiber), and one look at other processes' commits.
+    resolveConfiguration: (tenant, parent, configurationId) =>
+      run(() => {
+        const user = parent._tag === "Invitation"
+          ? invitedUserOf(tenant, parent.invitationId)
+          : Option.some({ userId: parent.userId, exists: users.lookup(tenant, parent.userId) !== undefined })
+        return ok({
+          user,
+          configuration: optionOf(configurations.lookup(tenant, configurationId)),
+          targeting: Option.isSome(user) ? targetingOf(tenant, user.value.userId, configurationId) : noTargeting
+        })
+      }),
     // Current with other processes through the same look as the cache; none without the cache.
     stampOf: cache.capacity === 0 ? undefined : (tenant: string) => {
       if (broken() !== undefined) return Number.NaN
