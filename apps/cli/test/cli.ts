@@ -19,16 +19,26 @@ export interface Run {
   json<A = any>(): A
 }
 
-/** Runs `enrollctl ...args`; `input` goes to standard input. ENROLLCTL_* of the caller are not inherited. */
+/**
+ * Runs `enrollctl ...args` (the shim, which runs the install's bundle while it is
+ * current, or `script`); `input` goes to standard input. ENROLLCTL_* of the caller
+ * are not inherited.
+ */
 export const enrollctl = (
   args: ReadonlyArray<string>,
-  options: { readonly input?: string; readonly env?: Record<string, string>; readonly cwd?: string } = {}
+  options: {
+    readonly input?: string
+    readonly env?: Record<string, string>
+    readonly cwd?: string
+    /** What to run instead of the shim (a bundle's entry). */
+    readonly script?: string
+  } = {}
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) env[k] = v
     const started = performance.now()
-    const child = spawn(process.execPath, [shim, ...args], {
+    const child = spawn(process.execPath, [options.script ?? shim, ...args], {
       env: { ...env, ...options.env },
       cwd: options.cwd ?? process.cwd(),
       stdio: ["pipe", "pipe", "pipe"]
