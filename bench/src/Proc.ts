@@ -176,6 +176,8 @@ export interface ServerOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Extra node flags, e.g. `--cpu-prof`. */
   readonly nodeFlags?: ReadonlyArray<string>
+  /** The server entry point to run (default this tree's {@link serverMain}; another checkout's to compare). */
+  readonly main?: string | undefined
   readonly timeoutMs?: number | undefined
 }
 
@@ -193,7 +195,8 @@ export interface Server extends Child {
  * still runs) and the request log is quiet unless `env` says otherwise.
  */
 export const startServer = async (options: ServerOptions): Promise<Server> => {
-  if (!existsSync(serverMain)) throw new Error(`the server entry point ${serverMain} does not exist yet`)
+  const main = options.main ?? serverMain
+  if (!existsSync(main)) throw new Error(`the server entry point ${main} does not exist`)
   const dataDir = options.dataDir ?? tempDir("data")
   const port = options.port ?? (await freePort())
   const env: Record<string, string | undefined> = {
@@ -212,7 +215,7 @@ export const startServer = async (options: ServerOptions): Promise<Server> => {
   }
   const child = await spawnReady({
     // The V8 flags `pnpm start` and the Dockerfile run the server with (a 4 MiB young generation).
-    argv: [node, ...serverNodeFlags, ...(options.nodeFlags ?? []), serverMain],
+    argv: [node, ...serverNodeFlags, ...(options.nodeFlags ?? []), main],
     env,
     cpu: "cpu" in options ? options.cpu : 0,
     port,

@@ -6,7 +6,7 @@
  *
  * Environment:
  * - `BENCH_ONLY`: comma list of sections (speed, startup, scale, postgres,
- *   profile, crash, races, hostile, soak); default all.
+ *   profile, crash, races, hostile, soak, compare); default all.
  * - `BENCH_SECONDS`: seconds per load run (default 10).
  * - `BENCH_ROUNDS`: rounds of the alternating comparisons (speed, scale; default 7).
  * - `SCALE_ROWS`: rows of the large table (default 1000000).
@@ -14,6 +14,8 @@
  * - `HOSTILE_REQUESTS`: default 10000.
  * - `SOAK_SECONDS`: soak duration (default 600).
  * - `DATABASE_URL`: PostgreSQL sections are skipped, with a line, when unset.
+ * - `BENCH_BASE`: another checkout's root (installed); the `compare` section
+ *   then loads its server and this tree's in turn (skipped, with a line, when unset).
  *
  * @since 0.1.0
  */
@@ -52,6 +54,7 @@ if (wants("crash")) await (await import("./Crash.ts")).bench({ kills: int("CRASH
 if (wants("races")) await (await import("./Races.ts")).bench({ databaseUrl })
 if (wants("hostile")) await (await import("./Hostile.ts")).bench({ requests: int("HOSTILE_REQUESTS", 10_000) })
 if (wants("soak")) await (await import("./Soak.ts")).run({ seconds: int("SOAK_SECONDS", 600) })
+if (wants("compare")) await (await import("./Compare.ts")).run({ base: process.env.BENCH_BASE, rounds: int("BENCH_ROUNDS", 7) })
 
 const verdicts = finish(only.length === 0 ? "latest" : `latest-${only.join("-")}`)
 process.exit(verdicts.some((v) => v.met === false) ? 1 : 0)
