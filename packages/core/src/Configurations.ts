@@ -64,13 +64,12 @@ export class Configurations extends Context.Service<Configurations, {
       const stamp = (current: C, next: C, now: string): C =>
         Json.equals(next, current) ? current : { ...next, version: current.version + 1, lastModifiedDateTime: now }
 
-      const modify = <E>(tenant: string, id: string, f: (c: C) => Result.Result<C, E>) =>
-        Effect.gen(function*() {
-          const now = yield* Ids.now
-          const r = yield* store.configurations.modify(tenant, id, (c) => Result.map(f(c), (n) => stamp(c, n, now)))
-          if (Option.isNone(r)) return yield* notFound(id)
-          return r.value
-        })
+      const modify = Effect.fnUntraced(function*<E>(tenant: string, id: string, f: (c: C) => Result.Result<C, E>) {
+        const now = yield* Ids.now
+        const r = yield* store.configurations.modify(tenant, id, (c) => Result.map(f(c), (n) => stamp(c, n, now)))
+        if (Option.isNone(r)) return yield* notFound(id)
+        return r.value
+      })
 
       return Configurations.of({
         list: fn("Configurations.list")(function*(tenant, page) {

@@ -93,17 +93,16 @@ const collection = <A extends Record<string, unknown>>(p: Page<A>, context: stri
 const noContent: Reply = { _tag: "NoContent" }
 
 /** Counts a whole entity set by paging through it (for `$count=true` on directory lists). */
-const countAll = <A>(list: (page: { after?: string | undefined; limit: number }) => Effect.Effect<Page<A>, any, any>) =>
-  Effect.gen(function*() {
-    let n = 0
-    let after: string | undefined
-    for (;;) {
-      const p = yield* list({ after, limit: 1000 })
-      n += p.items.length
-      if (p.next === undefined) return n
-      after = p.next
-    }
-  })
+const countAll = Effect.fnUntraced(function*<A>(list: (page: { after?: string | undefined; limit: number }) => Effect.Effect<Page<A>, any, any>) {
+  let n = 0
+  let after: string | undefined
+  for (;;) {
+    const p = yield* list({ after, limit: 1000 })
+    n += p.items.length
+    if (p.next === undefined) return n
+    after = p.next
+  }
+})
 
 const assignmentProps = ["id", "target", "source", "sourceId"]
 const configurationProps = [
@@ -194,16 +193,15 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       selectable: assignmentProps,
       request: undefined,
       response: { status: 200, schema: Assignment.Assignment, collection: true },
-      handler: (ctx) =>
-        Effect.gen(function*() {
-          yield* check(ctx)
-          const svc = yield* Assignments
-          const p = yield* svc.list(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, page(ctx), ctx.query.filter)
-          const count = ctx.query.count
-            ? yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.query.filter)
-            : undefined
-          return collection(p, ctxOf(ctx), count)
-        })
+      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+        yield* check(ctx)
+        const svc = yield* Assignments
+        const p = yield* svc.list(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, page(ctx), ctx.query.filter)
+        const count = ctx.query.count
+          ? yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.query.filter)
+          : undefined
+        return collection(p, ctxOf(ctx), count)
+      })
     },
     {
       method: "GET",
@@ -216,13 +214,12 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       selectable: [],
       request: undefined,
       response: { status: 200, text: true },
-      handler: (ctx) =>
-        Effect.gen(function*() {
-          yield* check(ctx)
-          const svc = yield* Assignments
-          const n = yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!)
-          return { _tag: "Text", text: String(n) } as const
-        })
+      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+        yield* check(ctx)
+        const svc = yield* Assignments
+        const n = yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!)
+        return { _tag: "Text", text: String(n) } as const
+      })
     },
     {
       method: "GET",
@@ -235,12 +232,11 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       selectable: assignmentProps,
       request: undefined,
       response: { status: 200, schema: Assignment.Assignment },
-      handler: (ctx) =>
-        Effect.gen(function*() {
-          yield* check(ctx, "assignmentId")
-          const a = yield* (yield* Assignments).get(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!)
-          return entity(200, a, `${ctxOf(ctx)}/$entity`)
-        })
+      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+        yield* check(ctx, "assignmentId")
+        const a = yield* (yield* Assignments).get(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!)
+        return entity(200, a, `${ctxOf(ctx)}/$entity`)
+      })
     },
     {
       method: "POST",
@@ -253,12 +249,11 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       selectable: [],
       request: Assignment.Assignment,
       response: { status: 201, schema: Assignment.Assignment },
-      handler: (ctx) =>
-        Effect.gen(function*() {
-          yield* check(ctx)
-          const a = yield* (yield* Assignments).create(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.body)
-          return entity(201, a, `${ctxOf(ctx)}/$entity`)
-        })
+      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+        yield* check(ctx)
+        const a = yield* (yield* Assignments).create(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.body)
+        return entity(201, a, `${ctxOf(ctx)}/$entity`)
+      })
     },
     {
       method: "PATCH",
@@ -271,19 +266,18 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       selectable: [],
       request: Assignment.Assignment,
       response: { status: 200, schema: Assignment.Assignment },
-      handler: (ctx) =>
-        Effect.gen(function*() {
-          yield* check(ctx, "assignmentId")
-          const a = yield* (yield* Assignments).patch(
-            ctx.tenant,
-            f.parent(ctx),
-            ctx.params.configurationId!,
-            ctx.params.assignmentId!,
-            ctx.body,
-            { ifMatch: ctx.ifMatch }
-          )
-          return entity(200, a, `${ctxOf(ctx)}/$entity`)
-        })
+      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+        yield* check(ctx, "assignmentId")
+        const a = yield* (yield* Assignments).patch(
+          ctx.tenant,
+          f.parent(ctx),
+          ctx.params.configurationId!,
+          ctx.params.assignmentId!,
+          ctx.body,
+          { ifMatch: ctx.ifMatch }
+        )
+        return entity(200, a, `${ctxOf(ctx)}/$entity`)
+      })
     },
     {
       method: "DELETE",
@@ -296,14 +290,13 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       selectable: [],
       request: undefined,
       response: { status: 204 },
-      handler: (ctx) =>
-        Effect.gen(function*() {
-          yield* check(ctx, "assignmentId")
-          yield* (yield* Assignments).remove(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!, {
-            ifMatch: ctx.ifMatch
-          })
-          return noContent
+      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+        yield* check(ctx, "assignmentId")
+        yield* (yield* Assignments).remove(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!, {
+          ifMatch: ctx.ifMatch
         })
+        return noContent
+      })
     }
   ]
 }
@@ -348,12 +341,11 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
   selectable: s.props,
   request: undefined,
   response: { status: 200, schema: s.schema, collection: true },
-  handler: (ctx) =>
-    Effect.gen(function*() {
-      const p = yield* list(ctx, page(ctx))
-      const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg)) : undefined
-      return collection({ items: p.items.map((a) => viewOf(s, a)), next: p.next }, s.context, count)
-    })
+  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+    const p = yield* list(ctx, page(ctx))
+    const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg)) : undefined
+    return collection({ items: p.items.map((a) => viewOf(s, a)), next: p.next }, s.context, count)
+  })
 })
 
 const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Route => ({
@@ -367,11 +359,10 @@ const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Rou
   selectable: s.props,
   request: undefined,
   response: { status: 200, schema: s.schema },
-  handler: (ctx) =>
-    Effect.gen(function*() {
-      yield* ids(ctx, s.param)
-      return entity(200, viewOf(s, yield* get(ctx, ctx.params[s.param]!)), `${s.context}/$entity`)
-    })
+  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+    yield* ids(ctx, s.param)
+    return entity(200, viewOf(s, yield* get(ctx, ctx.params[s.param]!)), `${s.context}/$entity`)
+  })
 })
 
 const createRoute = <A>(s: EntitySet<A>, summary: string, create: (ctx: Ctx) => Op<A>): Route => ({
@@ -399,11 +390,10 @@ const patchRoute = <A>(s: EntitySet<A>, patch: (ctx: Ctx, id: string) => Op<A>):
   selectable: [],
   request: s.schema,
   response: { status: 200, schema: s.schema },
-  handler: (ctx) =>
-    Effect.gen(function*() {
-      yield* ids(ctx, s.param)
-      return entity(200, viewOf(s, yield* patch(ctx, ctx.params[s.param]!)), `${s.context}/$entity`)
-    })
+  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+    yield* ids(ctx, s.param)
+    return entity(200, viewOf(s, yield* patch(ctx, ctx.params[s.param]!)), `${s.context}/$entity`)
+  })
 })
 
 /** A route answering 204 on success: a DELETE or an action, on one entity of the set. */
@@ -430,12 +420,11 @@ const commandRoute = <A>(
   selectable: [],
   request: options.request,
   response: { status: 204 },
-  handler: (ctx) =>
-    Effect.gen(function*() {
-      yield* ids(ctx, s.param, ...(options.params ?? []))
-      yield* run(ctx, ctx.params[s.param]!)
-      return noContent
-    })
+  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+    yield* ids(ctx, s.param, ...(options.params ?? []))
+    yield* run(ctx, ctx.params[s.param]!)
+    return noContent
+  })
 })
 
 const deleteRoute = <A>(s: EntitySet<A>, summary: string, remove: (ctx: Ctx, id: string) => Op<void>): Route =>
@@ -500,16 +489,15 @@ const forUserRoute = (f: Family): Route => ({
   selectable: configurationProps,
   request: undefined,
   response: { status: 200, schema: Configuration.Configuration, collection: true },
-  handler: (ctx) =>
-    Effect.gen(function*() {
-      yield* ids(ctx, ...f.parentParams)
-      const all = yield* (yield* Configurations).forUser(ctx.tenant, f.parent(ctx))
-      const limit = ctx.query.top ?? OData.defaultPageSize
-      const start = ctx.query.after === undefined ? 0 : all.findIndex((c) => c.id === ctx.query.after) + 1
-      const items = all.slice(start, start + limit)
-      const next = start + limit < all.length ? items[items.length - 1]!.id : undefined
-      return collection({ items, next }, `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations`, ctx.query.count ? all.length : undefined)
-    })
+  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+    yield* ids(ctx, ...f.parentParams)
+    const all = yield* (yield* Configurations).forUser(ctx.tenant, f.parent(ctx))
+    const limit = ctx.query.top ?? OData.defaultPageSize
+    const start = ctx.query.after === undefined ? 0 : all.findIndex((c) => c.id === ctx.query.after) + 1
+    const items = all.slice(start, start + limit)
+    const next = start + limit < all.length ? items[items.length - 1]!.id : undefined
+    return collection({ items, next }, `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations`, ctx.query.count ? all.length : undefined)
+  })
 })
 
 /** Extracts the object id from an `@odata.id` reference URL (absolute or relative). */

@@ -528,6 +528,24 @@ export const make = (
         removeMemberEverywhere(tenant, id)
       ))
     const invitations = entitySet<Directory.Invitation>("invitations", "invitation")
+    // Made once, not per call (a generator function made per call costs more than the work it frames).
+    const replaceAssignments = Effect.fnUntraced(function*(
+      tenant: string,
+      configurationId: string,
+      values: ReadonlyArray<Assignment.Assignment>
+    ) {
+      yield* removeAssignmentsOf(tenant, configurationId)
+      for (const v of lastById(values)) yield* insertAssignment(tenant, configurationId, v)
+    })
+    const insertInvitation = Effect.fnUntraced(function*(tenant: string, invitation: Directory.Invitation, user: Directory.User) {
+      if (!(yield* invitations.insertRow(tenant, invitation))) {
+        return yield* new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id })
+      }
+      if (!(yield* users.insertRow(tenant, user))) {
+        return yield* new Errors.EntityAlreadyExists({ entity: "user", id: user.id })
+      }
+      return invitation
+    })
 
     return Store.of(withSpans("PostgresStore", {
       configurations: {
@@ -582,11 +600,7 @@ export const make = (
             ]),
             (rows) => rows.length > 0
           )),
-        replace: (tenant, configurationId, values) =>
-          orUnavailable(transaction(Effect.gen(function*() {
-            yield* removeAssignmentsOf(tenant, configurationId)
-            for (const v of lastById(values)) yield* insertAssignment(tenant, configurationId, v)
-          }))),
+        replace: (tenant, configurationId, values) => orUnavailable(transaction(replaceAssignments(tenant, configurationId, values))),
         concerning: (tenant, groupIds, configurationId) => orUnavailable(concerning(tenant, groupIds, configurationId))
       },
       users: {
@@ -657,16 +671,7 @@ export const make = (
               ? Option.none()
               : Option.some({ userId: String(rows[0]!.user_id), exists: rows[0]!.present === true })
           )),
-        insert: (tenant, invitation, user) =>
-          orUnavailable(transaction(Effect.gen(function*() {
-            if (!(yield* invitations.insertRow(tenant, invitation))) {
-              return yield* new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id })
-            }
-            if (!(yield* users.insertRow(tenant, user))) {
-              return yield* new Errors.EntityAlreadyExists({ entity: "user", id: user.id })
-            }
-            return invitation
-          })))
+        insert: (tenant, invitation, user) => orUnavailable(transaction(insertInvitation(tenant, invitation, user)))
       },
       targetingOf: (tenant, userId, configurationId) =>
         orUnavailable(Effect.map(
