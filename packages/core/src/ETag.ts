@@ -58,11 +58,18 @@ const value = (v: unknown): void => {
         return char(0x5d)
       }
       const keys = Object.keys(v)
-      for (let i = 1; i < keys.length; i++) {
-        if (keys[i - 1]! > keys[i]!) {
-          keys.sort()
-          break
+      // Sorted by UTF-16 code units, the order of `keys.sort()`. For the few members of an
+      // entity an insertion sort in place, which allocates nothing (the built-in sort does);
+      // past a few dozen (quadratic there), the built-in sort.
+      if (keys.length > 24) keys.sort()
+      else for (let i = 1; i < keys.length; i++) {
+        const k = keys[i]!
+        let j = i - 1
+        while (j >= 0 && keys[j]! > k) {
+          keys[j + 1] = keys[j]!
+          j--
         }
+        keys[j + 1] = k
       }
       char(0x7b)
       for (const k of keys) {

@@ -89,7 +89,28 @@ describe("ETag", () => {
     assert.strictEqual(ETag.of(""), `W/"10ftlpj1leu3x7"`)
     assert.strictEqual(ETag.of({ z: { y: [] }, x: -0.125e-7, u: undefined }), `W/"9gxzsm3dlntd"`)
     assert.strictEqual(ETag.of({ long: "x".repeat(70000), n: 12345.5 }), `W/"1x2fifn13yz24j"`)
+    // Members out of order, in objects small (sorted in place) and large (the built-in sort),
+    // with keys that order by UTF-16 code units (a surrogate pair, "~", "", "@", upper case).
+    const big: Record<string, number> = {}
+    for (let i = 40; i > 0; i--) big[`k${String.fromCharCode(0x41 + (i * 7) % 50)}${i}`] = i
+    assert.strictEqual(ETag.of(big), `W/"1efh5ef19sn29r"`)
+    assert.strictEqual(
+      ETag.of({ "\u00e9": 1, b: [{ z: 1, "@a": 2, Z: 3, "\ud83d\ude00": 4, "~": 5, "": 6 }], a: null, "@odata.type": "#x" }),
+      `W/"1j4y5ih9yvxo9"`
+    )
   })
+
+  it.prop(
+    "does not depend on the order of members, small objects or large",
+    [Schema.Record(Schema.String, Schema.Number), Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 40 }))],
+    ([record, extra]) => {
+      const o: Record<string, number> = { ...record }
+      for (let i = 0; i < extra; i++) o[`m${i}`] = i
+      const reversed: Record<string, number> = {}
+      for (const k of Object.keys(o).reverse()) reversed[k] = o[k]!
+      assert.strictEqual(ETag.of(reversed), ETag.of(o))
+    }
+  )
 
   it("does not depend on key order", () => {
     assert.strictEqual(ETag.of({ a: 1, b: [1, { c: 2, d: 3 }] }), ETag.of({ b: [1, { d: 3, c: 2 }], a: 1 }))
