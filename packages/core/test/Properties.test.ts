@@ -104,10 +104,15 @@ describe("ETag", () => {
     "does not depend on the order of members, small objects or large",
     [Schema.Record(Schema.String, Schema.Number), Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 40 }))],
     ([record, extra]) => {
-      const o: Record<string, number> = { ...record }
-      for (let i = 0; i < extra; i++) o[`m${i}`] = i
-      const reversed: Record<string, number> = {}
-      for (const k of Object.keys(o).reverse()) reversed[k] = o[k]!
+      // Built with own data properties throughout (`fromEntries`): a `__proto__` key stays a member.
+      const entries = [...Object.entries(record), ...Array.from({ length: extra }, (_, i) => [`m${i}`, i] as const)]
+      const o = Object.fromEntries(entries)
+      const reversed = Object.fromEntries(Object.entries(o).reverse())
+      // The same members (a `__proto__` key included); in the other order, except that
+      // integer-like keys always come first in JavaScript.
+      assert.deepStrictEqual(Object.keys(reversed).sort(), Object.keys(o).sort())
+      const named = (x: object) => Object.keys(x).filter((k) => !/^(0|[1-9]\d*)$/.test(k))
+      assert.deepStrictEqual(named(reversed), named(o).reverse())
       assert.strictEqual(ETag.of(reversed), ETag.of(o))
     }
   )
