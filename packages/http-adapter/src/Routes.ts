@@ -67,6 +67,11 @@ export interface Route {
   readonly request: Schema.Top | undefined
   /** Success status and response schema for the description. */
   readonly response: { readonly status: number; readonly schema?: Schema.Top | undefined; readonly collection?: boolean; readonly text?: boolean }
+  /**
+   * The route's work. Written `Effect.fnUntraced(function*(ctx) { … })`, made once with the
+   * route table: an `Effect.gen` inside an arrow would make a generator function per request,
+   * which cost the server about a tenth of its PATCH and GET rate (BENCHMARKS.md).
+   */
   readonly handler: (ctx: Ctx) => Effect.Effect<Reply, unknown, Services>
 }
 
