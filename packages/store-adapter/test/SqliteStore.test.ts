@@ -418,9 +418,11 @@ describe("SqliteStore", () => {
         assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 3, "both later batches committed")
         assert.strictEqual(waiting.length, 1, "no second sync while one runs")
         waiting.shift()!(undefined)
+        assert.strictEqual(waiting.length, 0, "the next sync waits for the turn's own batch to commit")
+        yield* nextTurn
+        assert.strictEqual(waiting.length, 1, "the next sync started in the turn the first ended")
         assert.isTrue(Exit.isSuccess(yield* Fiber.await(first)))
         assert.isUndefined(second.pollUnsafe(), "committed after the first sync began: waits for the next")
-        assert.strictEqual(waiting.length, 1, "the next sync started as the first ended")
         waiting.shift()!(undefined)
         assert.isTrue(Exit.isSuccess(yield* Fiber.await(second)))
         assert.isTrue(Exit.isSuccess(yield* Fiber.await(third)))
