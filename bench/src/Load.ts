@@ -7,7 +7,7 @@
  */
 import autocannon from "autocannon"
 import { readFileSync } from "node:fs"
-import { fdCount, rss } from "./Proc.ts"
+import { cpuTime, fdCount, rss } from "./Proc.ts"
 
 /** What one load run measured. */
 export interface LoadResult {
@@ -31,6 +31,12 @@ export interface LoadResult {
    * for its clients: the load generator, not the server, set the rate.
    */
   readonly serverCoreBusy: number | undefined
+  /**
+   * The server process's CPU time per answered request while the load ran, user and
+   * system, in microseconds (undefined without a `pid` or `/proc`). What a request costs
+   * the server whatever the rate: comparable across runs where req/s is not.
+   */
+  readonly serverCpuPerRequest: { readonly userUs: number; readonly systemUs: number } | undefined
 }
 
 /** One request shape. */
@@ -119,7 +125,9 @@ export const run = async (options: LoadOptions): Promise<LoadResult> => {
   }
   const timer = setInterval(sample, 200)
   const before = coreTimes(options.serverCore ?? 0)
+  const cpuBefore = options.pid === undefined ? undefined : cpuTime(options.pid)
   const r = await once(options.url, options.connections, options.seconds, specs, pipelining)
+  const cpuAfter = options.pid === undefined ? undefined : cpuTime(options.pid)
   const after = coreTimes(options.serverCore ?? 0)
   clearInterval(timer)
   sample()
@@ -137,7 +145,13 @@ export const run = async (options: LoadOptions): Promise<LoadResult> => {
     rssPeak: peak,
     rssMean: samples === 0 ? 0 : sum / samples,
     fdsAfter: options.pid === undefined ? -1 : fdCount(options.pid),
-    serverCoreBusy: busyBetween(before, after)
+    serverCoreBusy: busyBetween(before, after),
+    serverCpuPerRequest: cpuBefore === undefined || cpuAfter === undefined || r.requests.total === 0
+      ? undefined
+      : {
+        userUs: (cpuAfter.userUs - cpuBefore.userUs) / r.requests.total,
+        systemUs: (cpuAfter.systemUs - cpuBefore.systemUs) / r.requests.total
+      }
   }
 }
 

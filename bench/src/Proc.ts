@@ -57,6 +57,22 @@ export const rss = (pid: number): number => {
   }
 }
 
+/**
+ * The CPU time a process has used so far, user and system, in microseconds (from
+ * `/proc/<pid>/stat`, whose clock ticks are Linux's fixed `USER_HZ` of 100 a second);
+ * undefined when the process is gone or there is no `/proc`.
+ */
+export const cpuTime = (pid: number): { readonly userUs: number; readonly systemUs: number } | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // After the command name (in parentheses, which may hold spaces): state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return { userUs: Number(f[11]) * 10_000, systemUs: Number(f[12]) * 10_000 }
+  } catch {
+    return undefined
+  }
+}
+
 /** Open file descriptors of a process (-1 when it is gone). */
 export const fdCount = (pid: number): number => {
   try {

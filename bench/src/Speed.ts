@@ -20,6 +20,11 @@ export const patchBody = (n: number) => `{"source":"policySets","sourceId":"${n 
 
 /** A run's server-core busy share, as printed. */
 const busy = (r: Load.LoadResult): string => r.serverCoreBusy === undefined ? "-" : `${Math.round(100 * r.serverCoreBusy)} %`
+/** The server's CPU time per request, user + system µs. */
+const cpu = (r: Load.LoadResult): string => {
+  const c = r.serverCpuPerRequest
+  return c === undefined ? "-" : `${fmt(c.userUs + c.systemUs)} (${fmt(c.userUs)} + ${fmt(c.systemUs)})`
+}
 
 const seedPath = "/beta/invitations/i/invitedUser/deviceEnrollmentConfigurations/c/assignments/bench-0"
 
@@ -128,7 +133,8 @@ export const run = async (options: SpeedOptions) => {
     "RSS peak MiB",
     "non-2xx",
     "errors",
-    "server core busy"
+    "server core busy",
+    "server CPU µs/req (user + sys)"
   ], rows.map((r) => {
     const isGet = r.name.endsWith("GET")
     const base = isGet ? b.get : b.patch
@@ -145,7 +151,8 @@ export const run = async (options: SpeedOptions) => {
       mib(r.rssPeak),
       r.non2xx,
       r.errors,
-      busy(r)
+      busy(r),
+      cpu(r)
     ]
   }))
   table(`speed, alternating: bare and enrollment (SQLite) loaded in turn, 2 s each, ${rounds} rounds (median of the per-round ratios)`, [
