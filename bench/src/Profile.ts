@@ -4,6 +4,12 @@
  * writes the profile, and this prints self time per function and per area
  * (file or package), so what does not need to be there is visible.
  *
+ * The profile covers the server's whole life; only the samples taken while the
+ * measured load ran are counted (start-up, seeding and the warm-up are left
+ * out). A sample's time is the profile's `startTime` plus the deltas before it,
+ * in microseconds of the monotonic clock every process here shares
+ * (`process.hrtime`), so the window is read in this process.
+ *
  * @since 0.1.0
  */
 import { readdirSync, readFileSync } from "node:fs"
@@ -19,14 +25,36 @@ interface ProfileNode {
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
 }
 
-/** Self time per function and per area, in % of the profile. */
-export const summarize = (file: string, top = 25) => {
-  const p = JSON.parse(readFileSync(file, "utf8")) as { nodes: Array<ProfileNode>; samples: Array<number>; timeDeltas: Array<number> }
+/** A span of the monotonic clock, in microseconds (see {@link now}). */
+export interface Window {
+  readonly fromUs: number
+  readonly toUs: number
+}
+
+/** Now, in microseconds of the monotonic clock V8's profiles are stamped with. */
+export const now = (): number => Number(process.hrtime.bigint() / 1000n)
+
+/**
+ * Self time per function and per area, in % of the profile's samples, or of those
+ * taken within `window` only. `samples` and `windowSamples` say how many there were.
+ */
+export const summarize = (file: string, top = 25, window?: Window) => {
+  const p = JSON.parse(readFileSync(file, "utf8")) as {
+    nodes: Array<ProfileNode>
+    samples: Array<number>
+    timeDeltas: Array<number>
+    startTime: number
+  }
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
   const self = new Map<number, number>()
   let total = 0
+  let at = p.startTime
+  let counted = 0
   for (let i = 0; i < p.samples.length; i++) {
     const dt = p.timeDeltas[i] ?? 0
+    at += dt
+    if (window !== undefined && (at < window.fromUs || at > window.toUs)) continue
+    counted++
     self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + dt)
     total += dt
   }
@@ -51,7 +79,7 @@ export const summarize = (file: string, top = 25) => {
   }
   const pct = (m: Map<string, number>) =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => ({ what: k, selfPct: (100 * v) / total }))
-  return { totalMs: total / 1000, functions: pct(fns), areas: pct(areas) }
+  return { totalMs: total / 1000, samples: p.samples.length, windowSamples: counted, functions: pct(fns), areas: pct(areas) }
 }
 
 /** Profiles the server under PATCH load, then under GET load. */
@@ -61,23 +89,32 @@ export const run = async (options: { seconds: number }) => {
     const dir = tempDir("cpuprof")
     const server = await startServer({ store: "sqlite", nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`] })
     const seeded = await Api.seed(server.url)
-    await Load.run({
-      name: `profile ${method}`,
-      url: server.url,
-      connections: 50,
-      seconds: options.seconds,
-      warmupSeconds: 1,
-      requests: { method, path: seeded.pathOf("bench-0"), headers: { authorization: `Bearer ${seeded.token}` }, ...(method === "PATCH" ? { body: patchBody } : {}) }
-    })
+    const load = (seconds: number) =>
+      Load.run({
+        name: `profile ${method}`,
+        url: server.url,
+        connections: 50,
+        seconds,
+        warmupSeconds: 0,
+        requests: { method, path: seeded.pathOf("bench-0"), headers: { authorization: `Bearer ${seeded.token}` }, ...(method === "PATCH" ? { body: patchBody } : {}) }
+      })
+    await load(1) // the warm-up, left out of the figures like start-up and seeding
+    const fromUs = now()
+    await load(options.seconds)
+    const window = { fromUs, toUs: now() }
     await server.kill("SIGTERM")
     const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"))
     if (file === undefined) {
       console.log(`profile: the server wrote no profile for ${method} (did it exit cleanly on SIGTERM?)`)
       continue
     }
-    const s = summarize(join(dir, file))
+    const s = summarize(join(dir, file), 25, window)
     results[method] = s
-    table(`profile: ${method} on the seed path, self time by area (${join(dir, file)})`, ["area", "self %"], s.areas.slice(0, 15).map((a) => [a.what, a.selfPct]))
+    table(
+      `profile: ${method} on the seed path, self time by area, the ${s.windowSamples} samples of the measured load (of ${s.samples}; ${join(dir, file)})`,
+      ["area", "self %"],
+      s.areas.slice(0, 15).map((a) => [a.what, a.selfPct])
+    )
     table(`profile: ${method}, self time by function (top 25)`, ["function", "self %"], s.functions.map((f) => [f.what, f.selfPct]))
   }
   record("profile", results)
