@@ -5,7 +5,8 @@
  * running, loaded in turn on the seed path (see Load.alternate): PATCH, and GET
  * with answers not kept (so it runs the handler path). The median of the
  * per-round ratios this / base is what a change bought; the rounds show the
- * host's noise, and a median inside them is no finding.
+ * host's noise, and a median inside them is no finding. Beside it, the same
+ * rounds' server CPU time per request, base over this (see Load.capacity).
  *
  * @since 0.2.1
  */
@@ -35,9 +36,10 @@ export const run = async (options: CompareOptions) => {
   const ours = await startServer({ store: "sqlite", env })
   try {
     const [b, o] = [await Api.seed(base.url), await Api.seed(ours.url)]
-    const side = (name: string, url: string, seeded: Api.Seeded, method: "PATCH" | "GET") => ({
+    const side = (name: string, server: { readonly url: string; readonly pid: number }, seeded: Api.Seeded, method: "PATCH" | "GET") => ({
       name,
-      url,
+      url: server.url,
+      pid: server.pid,
       connections: 50,
       requests: {
         method,
@@ -47,23 +49,33 @@ export const run = async (options: CompareOptions) => {
       }
     })
     const results = {
-      patch: await Load.alternate(side("base PATCH", base.url, b, "PATCH"), side("this PATCH", ours.url, o, "PATCH"), options.rounds),
-      get: await Load.alternate(side("base GET", base.url, b, "GET"), side("this GET", ours.url, o, "GET"), options.rounds)
+      patch: await Load.alternate(side("base PATCH", base, b, "PATCH"), side("this PATCH", ours, o, "PATCH"), options.rounds),
+      get: await Load.alternate(side("base GET", base, b, "GET"), side("this GET", ours, o, "GET"), options.rounds)
     }
     table(`compare: this tree's server / ${options.base}'s, loaded in turn, 2 s each, ${options.rounds} rounds (answers not kept)`, [
       "request",
       "median this / base",
       "lowest",
       "highest",
+      "CPU / req, base / this",
       "rounds (base / this req/s)"
-    ], ([["PATCH, seed path", results.patch], ["GET, seed path", results.get]] as const).map(([what, a]) => [
-      what,
-      fmt(a.median) + "x",
-      fmt(a.min) + "x",
-      fmt(a.max) + "x",
-      a.a.map((x, i) => `${Math.round(x.rps)}/${Math.round(a.b[i]!.rps)}`).join(" ")
-    ]))
-    record("compare", { base: options.base, rounds: options.rounds, ...results })
+    ], ([["PATCH, seed path", results.patch], ["GET, seed path", results.get]] as const).map(([what, a]) => {
+      const cap = Load.capacity(a)
+      return [
+        what,
+        fmt(a.median) + "x",
+        fmt(a.min) + "x",
+        fmt(a.max) + "x",
+        cap === undefined ? "-" : `${fmt(cap.median)}x (${fmt(cap.min)}-${fmt(cap.max)}x)`,
+        a.a.map((x, i) => `${Math.round(x.rps)}/${Math.round(a.b[i]!.rps)}`).join(" ")
+      ]
+    }))
+    record("compare", {
+      base: options.base,
+      rounds: options.rounds,
+      ...results,
+      capacity: { patch: Load.capacity(results.patch), get: Load.capacity(results.get) }
+    })
   } finally {
     await base.kill()
     await ours.kill()

@@ -156,21 +156,55 @@ export const run = async (options: LoadOptions): Promise<LoadResult> => {
 }
 
 /** What {@link alternate} measured. */
-export interface Alternation {
+export interface Alternation extends Spread {
   /** The runs of each side, round by round. */
   readonly a: ReadonlyArray<LoadResult>
   readonly b: ReadonlyArray<LoadResult>
   /** `b.rps / a.rps` of each round. */
   readonly ratios: ReadonlyArray<number>
-  readonly median: number
-  readonly min: number
-  readonly max: number
 }
 
 const median = (xs: ReadonlyArray<number>) => {
   const sorted = [...xs].sort((x, y) => x - y)
   const m = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2
+}
+
+/** The median and range of per-round ratios. */
+export interface Spread {
+  readonly ratios: ReadonlyArray<number>
+  readonly median: number
+  readonly min: number
+  readonly max: number
+}
+
+const spread = (ratios: ReadonlyArray<number>): Spread => ({
+  ratios,
+  median: median(ratios),
+  min: Math.min(...ratios),
+  max: Math.max(...ratios)
+})
+
+/** A run's server CPU time per request, user + system µs (undefined when it was not read). */
+export const cpuPerRequest = (r: LoadResult): number | undefined =>
+  r.serverCpuPerRequest === undefined ? undefined : r.serverCpuPerRequest.userUs + r.serverCpuPerRequest.systemUs
+
+/**
+ * `b`'s capacity against `a`'s, round by round: `a`'s server CPU time per request over
+ * `b`'s. On one core a CPU-bound server answers at most one request per its CPU time per
+ * request, so this is the throughput ratio the two servers would show if each were driven
+ * to its own limit, whichever of them the load generator held back. Undefined when a
+ * round's CPU time was not read (no `pid`, no `/proc`).
+ */
+export const capacity = (alt: Alternation): Spread | undefined => {
+  const ratios: Array<number> = []
+  for (let i = 0; i < alt.a.length; i++) {
+    const a = cpuPerRequest(alt.a[i]!)
+    const b = cpuPerRequest(alt.b[i]!)
+    if (a === undefined || b === undefined || b <= 0) return undefined
+    ratios.push(a / b)
+  }
+  return ratios.length === 0 ? undefined : spread(ratios)
 }
 
 /**
@@ -192,6 +226,5 @@ export const alternate = async (
     as.push(await run({ ...a, seconds, warmupSeconds: 0.5 }))
     bs.push(await run({ ...b, seconds, warmupSeconds: 0.5 }))
   }
-  const ratios = as.map((x, i) => bs[i]!.rps / x.rps)
-  return { a: as, b: bs, ratios, median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) }
+  return { a: as, b: bs, ...spread(as.map((x, i) => bs[i]!.rps / x.rps)) }
 }
