@@ -9,26 +9,110 @@
  * another connection commits (SQLite's `PRAGMA data_version`), so a second
  * process or an operator's `enrollctl` on the same file is seen at once.
  *
- * Bounded: past `capacity` entries the oldest inserted entry goes first.
- * Values are shared between callers and must be treated as immutable (as the
- * store port's values are everywhere).
+ * Values are kept by {@link Key}: tenant, space, group and id, in nested maps,
+ * so a lookup hashes the strings it is given and builds none. (One key string
+ * built per lookup was flattened and hashed anew every time: 0.5–0.65 µs a
+ * lookup in-process, against 0.06 µs nested, with five to seven lookups per
+ * request; BENCHMARKS.md.)
+ *
+ * Bounded: past `capacity` entries, an entry of the tenant, space and group
+ * cached longest goes first (insertion order at each level). Values are shared
+ * between callers and must be treated as immutable (as the store port's values
+ * are everywhere).
  *
  * @since 0.1.0
  */
 
+/**
+ * Where a value is kept: its tenant; its space (a table, or a kind of derived
+ * answer); a group within the space (an assignment's configuration, or "" where
+ * there is none); and its id. Four separate strings, so no two keys collide.
+ */
+export interface Key {
+  readonly tenant: string
+  readonly space: string
+  readonly group: string
+  readonly id: string
+}
+
 /** One change a write makes to the cache once its transaction commits. */
 export type Change =
-  | { readonly _tag: "Put"; readonly key: string; readonly value: unknown }
-  | { readonly _tag: "Delete"; readonly key: string }
+  | { readonly _tag: "Put"; readonly key: Key; readonly value: unknown }
+  | { readonly _tag: "Delete"; readonly key: Key }
   /** What decides targeting changed in the tenant (memberships, groups, assignment targets). */
   | { readonly _tag: "Touch"; readonly tenant: string }
   /** A write whose effect on cached keys is not listed (bulk deletes): drop everything. */
   | { readonly _tag: "Clear" }
 
+/** Values by tenant, space, group and id, in nested maps. */
+class Nested<V> {
+  private readonly root = new Map<string, Map<string, Map<string, Map<string, V>>>>()
+  private count = 0
+
+  get size(): number {
+    return this.count
+  }
+
+  get(tenant: string, space: string, group: string, id: string): V | undefined {
+    return this.root.get(tenant)?.get(space)?.get(group)?.get(id)
+  }
+
+  /** Sets the value; true when the key was not held. */
+  set(tenant: string, space: string, group: string, id: string, value: V): boolean {
+    let spaces = this.root.get(tenant)
+    if (spaces === undefined) this.root.set(tenant, spaces = new Map())
+    let groups = spaces.get(space)
+    if (groups === undefined) spaces.set(space, groups = new Map())
+    let ids = groups.get(group)
+    if (ids === undefined) groups.set(group, ids = new Map())
+    const before = ids.size
+    ids.set(id, value)
+    if (ids.size === before) return false
+    this.count++
+    return true
+  }
+
+  /** Removes the key (and the maps it leaves empty); true when it was held. */
+  delete(tenant: string, space: string, group: string, id: string): boolean {
+    const spaces = this.root.get(tenant)
+    const groups = spaces?.get(space)
+    const ids = groups?.get(group)
+    if (ids === undefined || !ids.delete(id)) return false
+    this.count--
+    if (ids.size === 0) {
+      groups!.delete(group)
+      if (groups!.size === 0) {
+        spaces!.delete(space)
+        if (spaces!.size === 0) this.root.delete(tenant)
+      }
+    }
+    return true
+  }
+
+  /** Removes the first entry in insertion order at every level: one of those held longest. */
+  evictOne(): void {
+    for (const [tenant, spaces] of this.root) {
+      for (const [space, groups] of spaces) {
+        for (const [group, ids] of groups) {
+          for (const id of ids.keys()) {
+            this.delete(tenant, space, group, id)
+            return
+          }
+        }
+      }
+    }
+  }
+
+  clear(): void {
+    this.root.clear()
+    this.count = 0
+  }
+}
+
 /** A bounded map of committed values, with per-tenant targeting generations and data stamps. */
 export class ReadCache {
   readonly capacity: number
-  private readonly values = new Map<string, unknown>()
+  private readonly values = new Nested<unknown>()
   private readonly generations = new Map<string, number>()
   private readonly stamps = new Map<string, number>()
   private epoch = 0
@@ -47,16 +131,13 @@ export class ReadCache {
     return this.generations.size
   }
 
-  get(key: string): unknown {
-    return this.values.get(key)
+  get(tenant: string, space: string, group: string, id: string): unknown {
+    return this.values.get(tenant, space, group, id)
   }
 
-  set(key: string, value: unknown): void {
+  set(tenant: string, space: string, group: string, id: string, value: unknown): void {
     if (this.capacity === 0) return
-    if (!this.values.has(key) && this.values.size >= this.capacity) {
-      this.values.delete(this.values.keys().next().value!)
-    }
-    this.values.set(key, value)
+    if (this.values.set(tenant, space, group, id, value) && this.values.size > this.capacity) this.values.evictOne()
   }
 
   /**
@@ -93,10 +174,14 @@ export class ReadCache {
 
   apply(change: Change): void {
     switch (change._tag) {
-      case "Put":
-        return this.set(change.key, change.value)
-      case "Delete":
-        return void this.values.delete(change.key)
+      case "Put": {
+        const k = change.key
+        return this.set(k.tenant, k.space, k.group, k.id, change.value)
+      }
+      case "Delete": {
+        const k = change.key
+        return void this.values.delete(k.tenant, k.space, k.group, k.id)
+      }
       case "Touch":
         // Bounded too (one entry per tenant written to): past the bound, start over.
         if (!this.generations.has(change.tenant) && this.generations.size >= Math.max(this.capacity, 1024)) this.clear()
@@ -121,19 +206,19 @@ const Gone: unique symbol = Symbol("Gone")
  * write's, kept apart until it succeeds.
  */
 export class Staged {
-  private readonly overlay = new Map<string, unknown>()
+  private readonly overlay = new Nested<unknown>()
   private readonly done: Array<Change> = []
   private current: Array<Change> = []
   /** After a `Clear`, later writes of the batch read the database only. */
   private bypass = false
 
-  /** Reads `key` as the batch sees it: its own writes first, then the cache, then `load` (not cached). */
-  read<A>(cache: ReadCache, key: string, load: () => A | undefined): A | undefined {
+  /** Reads a key as the batch sees it: its own writes first, then the cache, then `load` (not cached). */
+  read<A>(cache: ReadCache, tenant: string, space: string, group: string, id: string, load: () => A | undefined): A | undefined {
     if (this.bypass) return load()
-    const mine = this.overlay.get(key)
+    const mine = this.overlay.get(tenant, space, group, id)
     if (mine === Gone) return undefined
     if (mine !== undefined) return mine as A
-    const cached = cache.get(key)
+    const cached = cache.get(tenant, space, group, id)
     return cached !== undefined ? (cached as A) : load()
   }
 
@@ -145,8 +230,8 @@ export class Staged {
   keep(): void {
     for (const c of this.current) {
       this.done.push(c)
-      if (c._tag === "Put") this.overlay.set(c.key, c.value)
-      else if (c._tag === "Delete") this.overlay.set(c.key, Gone)
+      if (c._tag === "Put") this.overlay.set(c.key.tenant, c.key.space, c.key.group, c.key.id, c.value)
+      else if (c._tag === "Delete") this.overlay.set(c.key.tenant, c.key.space, c.key.group, c.key.id, Gone)
       else if (c._tag === "Clear") {
         this.bypass = true
         this.overlay.clear()

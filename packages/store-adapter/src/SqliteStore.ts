@@ -49,7 +49,7 @@ import {
 } from "@enrollment/core"
 import { Effect, Layer, Option, References, Result, type Scope } from "effect"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
-import { ReadCache, Staged } from "./ReadCache.ts"
+import { type Key, ReadCache, Staged } from "./ReadCache.ts"
 import {
   assignmentColumns,
   entityMethods,
@@ -402,9 +402,6 @@ export interface StoreOptions {
 /** The targeting inputs of a path whose user does not resolve: nothing reads them. */
 const noTargeting: TargetingInputs = { groups: [], assignments: [] }
 
-/** `text` with its length in front: keys built from several of these cannot collide. */
-const part = (text: string) => `${text.length}:${text}`
-
 /** Makes the store over an open database (its schema current). The caller owns `db`. */
 export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Store["Service"] => {
   const prepared = statementCache(db)
@@ -445,13 +442,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       if (b !== undefined) throw b
       return f()
     })
-  /** A read through the cache: `load` reads the database, and what it finds is kept. */
-  const cached = <A>(key: string, load: () => A | undefined): A | undefined => {
+  /** A read through the cache (see {@link Key}): `load` reads the database, and what it finds is kept. */
+  const cached = <A>(tenant: string, space: string, group: string, id: string, load: () => A | undefined): A | undefined => {
     fresh()
-    let v = cache.get(key) as A | undefined
+    let v = cache.get(tenant, space, group, id) as A | undefined
     if (v === undefined) {
       v = load()
-      if (v !== undefined) cache.set(key, v)
+      if (v !== undefined) cache.set(tenant, space, group, id, v)
     }
     return v
   }
@@ -479,12 +476,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     )
     const update = db.prepare(`UPDATE ${table} SET data = ?, version = version + 1 WHERE tenant_id = ? AND id = ?`)
     const remove = db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND id = ?`)
-    const keyOf = (tenant: string, id: string) => `${table}|${part(tenant)}${id}`
+    // An entity set's values are the space named after its table, with no groups.
+    const keyOf = (tenant: string, id: string): Key => ({ tenant, space: table, group: "", id })
     const load = (tenant: string, id: string): A | undefined => {
       const row = get.get(tenant, id)
       return row === undefined ? undefined : parse<A>(row.data)
     }
-    const lookup = (tenant: string, id: string) => cached(keyOf(tenant, id), () => load(tenant, id))
+    const lookup = (tenant: string, id: string) => cached(tenant, table, "", id, () => load(tenant, id))
     /** Inserts inside a write; false when the id is taken. */
     const insertRow = (staged: Staged, tenant: string, value: A): boolean => {
       if (insert.run(tenant, value.id, JSON.stringify(value)).changes === 0) return false
@@ -509,14 +507,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
         ),
       modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
         write(tenant, (staged): Result.Result<Option.Option<A>, E> => {
-          const key = keyOf(tenant, id)
-          const current = staged.read(cache, key, () => load(tenant, id))
+          const current = staged.read(cache, tenant, table, "", id, () => load(tenant, id))
           if (current === undefined) return ok(Option.none())
           const r = applyChange(change, current)
           if (Result.isFailure(r)) return Result.fail(r.failure)
           if (r.success !== current) {
             update.run(JSON.stringify(r.success), tenant, id)
-            staged.stage({ _tag: "Put", key, value: r.success })
+            staged.stage({ _tag: "Put", key: keyOf(tenant, id), value: r.success })
           }
           return ok(Option.some(r.success))
         }),
@@ -550,13 +547,14 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
   )
   const aRemove = db.prepare("DELETE FROM assignments WHERE tenant_id = ? AND configuration_id = ? AND id = ?")
   const aRemoveAll = db.prepare("DELETE FROM assignments WHERE tenant_id = ? AND configuration_id = ?")
-  const aKey = (tenant: string, configurationId: string, id: string) => `assignments|${part(tenant)}${part(configurationId)}${id}`
+  // Assignments are grouped by configuration in the cache, as in the table.
+  const aKey = (tenant: string, configurationId: string, id: string): Key => ({ tenant, space: "assignments", group: configurationId, id })
   const aLoad = (tenant: string, configurationId: string, id: string): Assignment.Assignment | undefined => {
     const row = aGet.get(tenant, configurationId, id)
     return row === undefined ? undefined : parse<Assignment.Assignment>(row.data)
   }
   const aLookup = (tenant: string, configurationId: string, id: string) =>
-    cached(aKey(tenant, configurationId, id), () => aLoad(tenant, configurationId, id))
+    cached(tenant, "assignments", configurationId, id, () => aLoad(tenant, configurationId, id))
   // The two kinds of target that concern a user are read through their own index each (the
   // planner, without statistics on a young file, would rather scan the tenant), and never overlap:
   // all-licensed-users targets have no group id.
@@ -602,15 +600,17 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
   }
   const targetingOf = (tenant: string, userId: string, configurationId: string | undefined) => {
     fresh()
-    const key = `${configurationId === undefined ? "targeting*" : `targeting:${part(configurationId)}`}|${part(tenant)}${userId}`
+    // By user, in the space of one configuration's targeting or of all configurations'.
+    const space = configurationId === undefined ? "targeting*" : "targeting"
+    const group = configurationId ?? ""
     const generation = cache.generation(tenant)
-    let entry = cache.get(key) as TargetingEntry | undefined
+    let entry = cache.get(tenant, space, group, userId) as TargetingEntry | undefined
     if (entry === undefined || entry.generation !== generation) {
       const groups = tGroups.all({ tenant, member: userId }).map((r) => r.id as string)
       const rows = concerning(tenant, groups, configurationId)
-      for (const r of rows) cache.set(aKey(tenant, r.configurationId, r.assignment.id), r.assignment)
+      for (const r of rows) cache.set(tenant, "assignments", r.configurationId, r.assignment.id, r.assignment)
       entry = { generation, groups, concerning: rows.map((r) => ({ configurationId: r.configurationId, id: r.assignment.id })) }
-      cache.set(key, entry)
+      cache.set(tenant, space, group, userId, entry)
       return { groups, assignments: rows }
     }
     const assignments: Array<AssignmentOf> = []
@@ -746,8 +746,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
         ),
       modify: (tenant, configurationId, id, change) =>
         write(tenant, (staged) => {
-          const key = aKey(tenant, configurationId, id)
-          const current = staged.read(cache, key, () => aLoad(tenant, configurationId, id))
+          const current = staged.read(cache, tenant, "assignments", configurationId, id, () => aLoad(tenant, configurationId, id))
           if (current === undefined) return ok(Option.none())
           const r = applyChange(change, current)
           if (Result.isFailure(r)) return Result.fail(r.failure)
@@ -762,7 +761,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
               aUpdate.run(data, source, sourceId, targetType, groupId, tenant, configurationId, id)
               staged.stage({ _tag: "Touch", tenant })
             }
-            staged.stage({ _tag: "Put", key, value: next })
+            staged.stage({ _tag: "Put", key: aKey(tenant, configurationId, id), value: next })
           }
           return ok(Option.some(next))
         }),

@@ -354,9 +354,38 @@ describe("SqliteStore", () => {
         db.prepare("UPDATE configurations SET data = json_set(data, '$.displayName', 'direct') WHERE tenant_id = ?").run(t)
         assert.strictEqual(Option.getOrThrow(yield* off.configurations.get(t, "c")).displayName, "direct", "read from the file every time")
         const cache = new ReadCache(2)
-        for (const k of ["a", "b", "c", "d"]) cache.set(k, k)
+        for (const k of ["a", "b", "c", "d"]) cache.set("t", "s", "", k, k)
         assert.strictEqual(cache.size, 2)
-        assert.deepStrictEqual([cache.get("a"), cache.get("c"), cache.get("d")], [undefined, "c", "d"], "the oldest go first")
+        assert.deepStrictEqual(
+          [cache.get("t", "s", "", "a"), cache.get("t", "s", "", "c"), cache.get("t", "s", "", "d")],
+          [undefined, "c", "d"],
+          "the oldest go first"
+        )
+        // Keys are four separate strings: none of these collide, as joined texts could.
+        const wide = new ReadCache(100)
+        const keys = [["ab", "s", "", "c"], ["a", "s", "", "bc"], ["a", "sb", "", "c"], ["a", "s", "b", "c"], ["a", "s", "", "b"]] as const
+        for (const [t, sp, g, id] of keys) wide.set(t, sp, g, id, `${t}/${sp}/${g}/${id}`)
+        assert.strictEqual(wide.size, keys.length)
+        for (const [t, sp, g, id] of keys) assert.strictEqual(wide.get(t, sp, g, id), `${t}/${sp}/${g}/${id}`)
+        // Bounded across tenants, spaces and groups, the entries held longest going first; an
+        // overwrite is not a new entry, and a delete frees its place.
+        const mixed = new ReadCache(3)
+        mixed.set("t1", "s", "g", "x", 1)
+        mixed.set("t2", "s", "", "y", 2)
+        mixed.set("t1", "s", "g", "x", 3)
+        mixed.set("t1", "r", "", "z", 4)
+        assert.strictEqual(mixed.size, 3, "an overwrite is not a new entry")
+        mixed.set("t3", "s", "h", "w", 5)
+        assert.strictEqual(mixed.size, 3)
+        assert.isUndefined(mixed.get("t1", "s", "g", "x"), "the first tenant's first entry went first")
+        assert.deepStrictEqual([mixed.get("t2", "s", "", "y"), mixed.get("t1", "r", "", "z"), mixed.get("t3", "s", "h", "w")], [2, 4, 5])
+        mixed.apply({ _tag: "Delete", key: { tenant: "t2", space: "s", group: "", id: "y" } })
+        mixed.set("t4", "s", "", "v", 6)
+        assert.strictEqual(mixed.size, 3, "a delete freed a place")
+        assert.deepStrictEqual([mixed.get("t1", "r", "", "z"), mixed.get("t3", "s", "h", "w"), mixed.get("t4", "s", "", "v")], [4, 5, 6])
+        for (let i = 0; i < 50; i++) mixed.set(`tenant ${i % 7}`, `space ${i % 3}`, `group ${i % 5}`, `id ${i}`, i)
+        assert.strictEqual(mixed.size, 3, "still within its bound")
+        assert.strictEqual(mixed.get("tenant 0", "space 1", "group 4", "id 49"), 49, "the newest entry stays")
         const before = cache.generation("t")
         cache.apply({ _tag: "Touch", tenant: "t" })
         const touched = cache.generation("t")
