@@ -1,0 +1,51 @@
+/**
+ * The read cache against a model: a plain map of every value set and not deleted. Under
+ * any sequence of sets, deletes and clears, the cache holds at most its bound, never
+ * answers a value the model does not hold for that key (an evicted key answers nothing),
+ * and, with room for every key, answers exactly what the model holds.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Schema } from "effect"
+import { ReadCache } from "../src/ReadCache.ts"
+
+// Two names per level, so that sequences revisit keys and keys share levels.
+const Part = Schema.Literals(["a", "b"])
+const Op = Schema.Union([
+  Schema.Struct({ op: Schema.Literal("set"), key: Schema.Tuple([Part, Part, Part, Part]), value: Schema.Int }),
+  Schema.Struct({ op: Schema.Literal("delete"), key: Schema.Tuple([Part, Part, Part, Part]) }),
+  Schema.Struct({ op: Schema.Literal("clear") })
+])
+const Capacity = Schema.Literals([1, 3, 1000])
+/** Sequences long enough to fill a small cache several times over. */
+const Ops = Schema.Array(Op).check(Schema.isMinLength(8))
+
+const name = (k: ReadonlyArray<string>) => JSON.stringify(k)
+
+describe("ReadCache", () => {
+  it.prop("agrees with a map of what was set, within its bound", [Ops, Capacity], ([ops, capacity]) => {
+    const cache = new ReadCache(capacity)
+    const model = new Map<string, { readonly key: readonly [string, string, string, string]; readonly value: number }>()
+    for (const o of ops) {
+      if (o.op === "set") {
+        cache.set(...o.key, o.value)
+        model.set(name(o.key), { key: o.key, value: o.value })
+      } else if (o.op === "delete") {
+        const [tenant, space, group, id] = o.key
+        cache.apply({ _tag: "Delete", key: { tenant, space, group, id } })
+        model.delete(name(o.key))
+      } else {
+        cache.clear()
+        model.clear()
+      }
+      assert.isAtMost(cache.size, capacity)
+      for (const { key, value } of model.values()) {
+        const held = cache.get(...key)
+        if (capacity >= 1000) assert.strictEqual(held, value)
+        else if (held !== undefined) assert.strictEqual(held, value)
+      }
+      if (capacity >= 1000) assert.strictEqual(cache.size, model.size)
+      if (o.op === "delete") assert.isUndefined(cache.get(...o.key))
+      if (o.op === "set") assert.strictEqual(cache.get(...o.key), o.value, "the newest entry stays")
+    }
+  })
+})
