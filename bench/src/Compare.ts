@@ -66,7 +66,7 @@ export const run = async (options: CompareOptions) => {
         fmt(a.median) + "x",
         fmt(a.min) + "x",
         fmt(a.max) + "x",
-        cap === undefined ? "-" : `${fmt(cap.median)}x (${fmt(cap.min)}-${fmt(cap.max)}x)`,
+        cap === undefined ? "-" : Load.spreadText(cap, fmt),
         a.a.map((x, i) => `${Math.round(x.rps)}/${Math.round(a.b[i]!.rps)}`).join(" ")
       ]
     }))

@@ -178,6 +178,9 @@ export interface Spread {
   readonly max: number
 }
 
+/** A spread as the tables print it: `0.48x (0.35-0.61x)`. */
+export const spreadText = (s: Spread, digits: (n: number) => string): string => `${digits(s.median)}x (${digits(s.min)}-${digits(s.max)}x)`
+
 const spread = (ratios: ReadonlyArray<number>): Spread => ({
   ratios,
   median: median(ratios),

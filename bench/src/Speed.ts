@@ -24,7 +24,7 @@ const busy = (r: Load.LoadResult): string => r.serverCoreBusy === undefined ? "-
 /** The server's CPU time per request, user + system µs. */
 const cpu = (r: Load.LoadResult): string => {
   const c = r.serverCpuPerRequest
-  return c === undefined ? "-" : `${fmt(c.userUs + c.systemUs)} (${fmt(c.userUs)} + ${fmt(c.systemUs)})`
+  return c === undefined ? "-" : `${fmt(Load.cpuPerRequest(r)!)} (${fmt(c.userUs)} + ${fmt(c.systemUs)})`
 }
 
 /**
@@ -189,7 +189,7 @@ export const run = async (options: SpeedOptions) => {
       fmt(a.median) + "x",
       fmt(a.min) + "x",
       fmt(a.max) + "x",
-      cap === undefined ? "-" : `${fmt(cap.median)}x (${fmt(cap.min)}-${fmt(cap.max)}x)`,
+      cap === undefined ? "-" : Load.spreadText(cap, fmt),
       bareBusy.length === 0 ? "-" : `${Math.round(100 * Math.min(...bareBusy))}-${Math.round(100 * Math.max(...bareBusy))} %`,
       a.a.map((x, i) => `${Math.round(x.rps)}/${Math.round(a.b[i]!.rps)}`).join(" ")
     ]
