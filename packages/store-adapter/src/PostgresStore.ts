@@ -54,6 +54,7 @@ import { Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Sc
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
+import { keyOf, sharedReads } from "./SharedReads.ts"
 import {
   assignmentColumns,
   entityMethods,
@@ -320,6 +321,8 @@ export const make = (
     const schema = options.schema ?? "public"
     const s = quote(schema)
     const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
+    // Reads in a transaction (of a caller sharing the pool's client) are never shared.
+    const shared = sharedReads(sql.transactionService)
     /** Runs `self` in one transaction, again when the engine aborted it as a conflict. */
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) =>
       sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, times: 10, schedule: conflictBackoff }))
@@ -354,8 +357,11 @@ export const make = (
       return {
         insertRow,
         get: (tenant: string, id: string) =>
-          orUnavailable(Effect.map(query(getSql, [tenant, id]), (rows) =>
-            rows.length === 0 ? Option.none<A>() : Option.some(parse<A>(rows[0]!.data)))),
+          orUnavailable(shared(
+            keyOf(table, tenant, id),
+            Effect.map(query(getSql, [tenant, id]), (rows) =>
+              rows.length === 0 ? Option.none<A>() : Option.some(parse<A>(rows[0]!.data)))
+          )),
         list: (tenant: string, page: PageRequest) =>
           orUnavailable(Effect.map(
             page.after === undefined
@@ -567,8 +573,11 @@ export const make = (
       },
       assignments: {
         get: (tenant, configurationId, id) =>
-          orUnavailable(Effect.map(query(aGetSql, [tenant, configurationId, id]), (rows) =>
-            rows.length === 0 ? Option.none() : Option.some(parse<Assignment.Assignment>(rows[0]!.data)))),
+          orUnavailable(shared(
+            keyOf("assignments", tenant, configurationId, id),
+            Effect.map(query(aGetSql, [tenant, configurationId, id]), (rows) =>
+              rows.length === 0 ? Option.none() : Option.some(parse<Assignment.Assignment>(rows[0]!.data)))
+          )),
         list: (tenant, configurationId, page, filter) => {
           const { bind, params, where } = assignmentWhere(tenant, configurationId, page.after, filter)
           const text = `SELECT id, data FROM ${a} WHERE ${where} ORDER BY id LIMIT ${bind(fetchLimit(page))}`
@@ -681,12 +690,17 @@ export const make = (
           toTargetingInputs
         )),
       resolveConfiguration: (tenant, parent, configurationId) =>
-        orUnavailable(Effect.map(
+        orUnavailable(
           parent._tag === "Invitation"
-            ? query(resolveInvitationSql, [tenant, parent.invitationId, configurationId])
-            : query(resolveUserSql, [tenant, parent.userId, configurationId]),
-          toResolution
-        )),
+            ? shared(
+              keyOf("resolve invitation", tenant, parent.invitationId, configurationId),
+              Effect.map(query(resolveInvitationSql, [tenant, parent.invitationId, configurationId]), toResolution)
+            )
+            : shared(
+              keyOf("resolve user", tenant, parent.userId, configurationId),
+              Effect.map(query(resolveUserSql, [tenant, parent.userId, configurationId]), toResolution)
+            )
+        ),
       ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
     }, traced))
   })

@@ -2,7 +2,7 @@ import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
-import { Cause, Effect, Exit, Layer, Option, Redacted, Result } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
@@ -129,6 +129,25 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       )
       assert.strictEqual(version[0]!.version, 121)
     }), { timeout: 60_000 })
+
+  it.effect("reads started together (one shared query) see a write another process acknowledged before they asked", () => {
+    const schema = freshSchema("shared")
+    return Effect.gen(function*() {
+      const t = freshTenant()
+      const other = yield* Layer.build(storeLayer(schema, 1)).pipe(Effect.map((c) => Context.get(c, Store)))
+      yield* other.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "v0" }))
+      const context = yield* Effect.context<Store>()
+      const store = Context.get(context, Store)
+      assert.strictEqual(Option.getOrThrow(yield* store.assignments.get(t, "cfg", "x")).sourceId, "v0")
+      yield* other.assignments.modify(t, "cfg", "x", (a) => Result.succeed({ ...a, sourceId: "v1" }))
+      // Started in one synchronous run, as the server starts the requests of one turn.
+      const fibers = Array.from({ length: 8 }, (_, i) =>
+        Effect.runForkWith(context)(i % 2 === 0 ? store.assignments.get(t, "cfg", "x") : store.assignments.get(t, "cfg", "y")))
+      const answers = yield* Effect.forEach(fibers, (f) => Fiber.join(f))
+      answers.forEach((a, i) =>
+        assert.deepStrictEqual(Option.map(a, (v) => v.sourceId), i % 2 === 0 ? Option.some("v1") : Option.none()))
+    }).pipe(Effect.scoped, Effect.provide(storeLayer(schema, 2)))
+  }, { timeout: 30_000 })
 
   it.effect("gives each of many concurrent modifies of one row the value it produced, in one serial order", () =>
     Effect.gen(function*() {
