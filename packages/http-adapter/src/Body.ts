@@ -26,14 +26,10 @@ export type ReadResult = { readonly ok: true; readonly bytes: Buffer } | { reado
  * as it does, and reading stops there.
  */
 export const read = (req: IncomingMessage, limit: number): Promise<ReadResult> => {
-  const declared = req.headers["content-length"]
-  if (declared !== undefined) {
-    const n = Number(declared)
-    if (!Number.isSafeInteger(n) || n < 0) return Promise.resolve({ ok: false, problem: Problem.badRequest("Invalid Content-Length") })
-    if (n > limit) {
-      req.pause()
-      return Promise.resolve({ ok: false, problem: Problem.tooLarge(limit) })
-    }
+  const refused = refuseDeclared(req, limit)
+  if (refused !== undefined) {
+    req.pause()
+    return Promise.resolve(refused)
   }
   return new Promise((resolve) => {
     const chunks: Array<Buffer> = []
@@ -63,6 +59,35 @@ export const read = (req: IncomingMessage, limit: number): Promise<ReadResult> =
     req.on("end", onEnd)
     req.on("error", onError)
   })
+}
+
+/** A problem with the declared `Content-Length` (not a number, or over the limit), or `undefined`. */
+const refuseDeclared = (req: IncomingMessage, limit: number): ReadResult | undefined => {
+  const declared = req.headers["content-length"]
+  if (declared === undefined) return undefined
+  const n = Number(declared)
+  if (!Number.isSafeInteger(n) || n < 0) return { ok: false, problem: Problem.badRequest("Invalid Content-Length") }
+  return n > limit ? { ok: false, problem: Problem.tooLarge(limit) } : undefined
+}
+
+const empty = Buffer.alloc(0)
+
+/**
+ * The body, taken in one synchronous call, when all of it has already arrived
+ * (`req.complete`: the HTTP parser has read the request's last byte and holds
+ * the body in the request's buffer); `undefined` while more is to come, to be
+ * read with {@link read}. A body usually arrives with its headers, so by the
+ * time a handler runs (after the turn that read it) this takes it without
+ * stream events or a promise. What the parser buffered unread is bounded by the
+ * stream's high-water mark (past it the parser stops reading the socket), so a
+ * large body is never complete here, and the limit is checked all the same.
+ */
+export const readNow = (req: IncomingMessage, limit: number): ReadResult | undefined => {
+  if (!req.complete) return undefined
+  const refused = refuseDeclared(req, limit)
+  if (refused !== undefined) return refused
+  const bytes = (req.read() as Buffer | null) ?? empty
+  return bytes.length > limit ? { ok: false, problem: Problem.tooLarge(limit) } : { ok: true, bytes }
 }
 
 /** The deepest nesting of `[`/`{` in JSON text, ignoring brackets inside strings; stops counting past `limit`. */

@@ -6,9 +6,12 @@
  * with one `JSON.stringify`. Every failure goes through {@link Problem}.
  *
  * The handlers of the requests read in one event-loop turn start together
- * right after it, in one synchronous run (see `runBatch`). A GET's answer is
- * kept ({@link AnswerCache}) and served again while the store's stamp of the
- * tenant's data (`Store.stampOf`) has not moved.
+ * right after it, in one synchronous run (see `runBatch`). A body that came
+ * with its headers has been read by then, and is taken from the request's
+ * buffer in one call (`Body.readNow`), with no stream events or promise; a
+ * body still arriving is read as it comes and its request joins a later run.
+ * A GET's answer is kept ({@link AnswerCache}) and served again while the
+ * store's stamp of the tenant's data (`Store.stampOf`) has not moved.
  *
  * @since 0.1.0
  */
@@ -121,6 +124,9 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     const starts = batch
     batch = []
     for (const start of starts) start()
+  }
+  const enqueueStart = (start: () => void) => {
+    if (batch.push(start) === 1) setImmediate(runBatch)
   }
 
   return (req: IncomingMessage, res: ServerResponse) => {
@@ -245,14 +251,29 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         }
         return fail(Problem.unsupportedMediaType(contentType))
       }
-      Body.read(req, bodyLimit).then((r) => {
+      const withBody = (r: Body.ReadResult, now: boolean) => {
         if (!r.ok) return fail(r.problem)
         const p = Body.parse(r.bytes)
         if (!p.ok) return fail(p.problem)
-        runRoute(route, params, principal.tenant, p.value, parsed.query, path, search)
-      }, (e) => {
-        defect = e
-        fail(Problem.internal)
+        const ctx = contextOf(params, principal.tenant, p.value, parsed.query, path)
+        if (now) start(route, ctx, search)
+        else enqueue(route, ctx, search)
+      }
+      // The body is taken when the batch runs: by then the parser has usually read all of
+      // it (it came with the headers), and it is taken synchronously; else it is read as it
+      // comes and the request joins a later batch.
+      enqueueStart(() => {
+        try {
+          const now = Body.readNow(req, bodyLimit)
+          if (now !== undefined) return withBody(now, true)
+          Body.read(req, bodyLimit).then((r) => withBody(r, false), (e) => {
+            defect = e
+            fail(Problem.internal)
+          })
+        } catch (e) {
+          defect = e
+          fail(Problem.internal)
+        }
       })
     }
 
@@ -260,18 +281,24 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       return baseOf(firstHeader(req.headers.host), (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http")
     }
 
-    function runRoute(route: Route, params: Record<string, string>, tenantId: string, body: unknown, query: OData.Query, path: string, search: string) {
-      const base = baseUrl()
-      const ctx: Ctx = {
+    function contextOf(params: Record<string, string>, tenantId: string, body: unknown, query: OData.Query, path: string): Ctx {
+      return {
         params,
         tenant: tenantId,
         body,
         query,
-        base,
+        base: baseUrl(),
         path,
         ifMatch: firstHeader(req.headers["if-match"])
       }
-      if (batch.push(() => start(route, ctx, search)) === 1) setImmediate(runBatch)
+    }
+
+    function runRoute(route: Route, params: Record<string, string>, tenantId: string, body: unknown, query: OData.Query, path: string, search: string) {
+      enqueue(route, contextOf(params, tenantId, body, query, path), search)
+    }
+
+    function enqueue(route: Route, ctx: Ctx, search: string) {
+      enqueueStart(() => start(route, ctx, search))
     }
 
     function start(route: Route, ctx: Ctx, search: string) {

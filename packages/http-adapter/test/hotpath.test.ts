@@ -10,6 +10,7 @@
  */
 import { afterEach, assert, describe, it, vi } from "@effect/vitest"
 import * as http from "node:http"
+import * as net from "node:net"
 import { Assignment, ETag } from "@enrollment/core"
 import { Auth, OData, Router, Token } from "../src/index.ts"
 import { AnswerCache } from "../src/AnswerCache.ts"
@@ -181,5 +182,85 @@ describe("OData.entityJson: the written text", () => {
     const typeFirst = JSON.parse('{"@odata.type":"#microsoft.graph.enrollmentConfigurationAssignment","__proto__":{"x":1},"id":"a1"}')
     assert.deepStrictEqual(OData.entityJson(typeFirst, undefined, ctx, false), expected(typeFirst))
     assert.deepStrictEqual(JSON.parse(OData.entityJson(typeFirst, undefined, ctx, false).json).__proto__, { x: 1 })
+  })
+})
+
+describe("the request body: taken at once when it came with its headers, read as it comes otherwise", () => {
+  const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
+  const one = `${cfgs}/c1/assignments/a1`
+  const setUp = async (bodyLimit?: number) => {
+    const s = await start(bodyLimit === undefined ? {} : { bodyLimit })
+    await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1" } })
+    await s.request("POST", `${cfgs}/c1/assignments`, { body: { id: "a1", target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1" } } })
+    return s
+  }
+  /** Writes `parts` to one connection, `gapMs` apart, and answers all the server sent until it closed. */
+  const exchange = (url: string, parts: ReadonlyArray<string>, gapMs = 0) =>
+    new Promise<string>((resolve, reject) => {
+      const { port } = new URL(url)
+      let data = ""
+      const socket = net.connect(Number(port), "127.0.0.1", async () => {
+        for (const p of parts) {
+          socket.write(p)
+          if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs))
+        }
+      })
+      socket.on("data", (d) => (data += d.toString()))
+      socket.on("close", () => resolve(data))
+      socket.on("error", reject)
+    })
+  const patch = (token: string, body: string, close: boolean, headers = `Content-Length: ${Buffer.byteLength(body)}\r\n`) =>
+    `PATCH /beta/${one} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\n${headers}${close ? "Connection: close\r\n" : ""}\r\n`
+  const sourceIdNow = async (s: Awaited<ReturnType<typeof setUp>>) => (await s.request("GET", one)).json.sourceId
+
+  it("applies a body sent with its headers, and one sent in pieces after them", async () => {
+    const s = await setUp()
+    try {
+      const token = await s.token()
+      const together = JSON.stringify({ sourceId: "together" })
+      const answer = await exchange(s.url, [patch(token, together, true) + together])
+      assert.match(answer, /^HTTP\/1\.1 200/)
+      assert.include(answer, '"sourceId":"together"')
+      assert.strictEqual(await sourceIdNow(s), "together")
+
+      const later = JSON.stringify({ sourceId: "in-pieces" })
+      const late = await exchange(s.url, [patch(token, later, true), later.slice(0, 5), later.slice(5)], 60)
+      assert.match(late, /^HTTP\/1\.1 200/)
+      assert.include(late, '"sourceId":"in-pieces"')
+      assert.strictEqual(await sourceIdNow(s), "in-pieces")
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("answers pipelined PATCHes on one connection in order, each with its own body", async () => {
+    const s = await setUp()
+    try {
+      const token = await s.token()
+      const bodies = ["p1", "p2", "p3"].map((id) => JSON.stringify({ sourceId: id }))
+      const answer = await exchange(s.url, [bodies.map((b, i) => patch(token, b, i === bodies.length - 1) + b).join("")])
+      const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1])
+      assert.deepStrictEqual(statuses, ["200", "200", "200"])
+      const order = ["p1", "p2", "p3"].map((id) => answer.indexOf(`"sourceId":"${id}"`))
+      assert.isTrue(order[0]! >= 0 && order[0]! < order[1]! && order[1]! < order[2]!, answer)
+      assert.strictEqual(await sourceIdNow(s), "p3")
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("refuses a body over the limit that arrived whole with its headers (chunked, no declared length)", async () => {
+    const s = await setUp(100)
+    try {
+      const token = await s.token()
+      const body = JSON.stringify({ sourceId: "x".repeat(200) })
+      const chunked = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`
+      const answer = await exchange(s.url, [patch(token, body, true, "Transfer-Encoding: chunked\r\n") + chunked])
+      assert.match(answer, /^HTTP\/1\.1 413/)
+      assert.include(answer, "RequestEntityTooLarge")
+      assert.isNull(await sourceIdNow(s), "nothing was written")
+    } finally {
+      await s.close()
+    }
   })
 })

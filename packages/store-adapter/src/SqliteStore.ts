@@ -226,6 +226,8 @@ interface Pending {
   /** The tenant whose data the write changes (its stamp moves when the write commits). */
   readonly tenant: string
   readonly work: (staged: Staged) => Result.Result<unknown, unknown>
+  /** The work writes with at most one statement, as its last act (see {@link groupCommit}). */
+  readonly oneStatement: boolean
   readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
 }
 
@@ -243,7 +245,11 @@ export type Sync = (done: (error: unknown) => void) => void
  * Group commit (see the module doc): `write(tenant, work)` queues `work` and resolves
  * once the transaction that ran it has committed, and, with a `sync`, once
  * that commit is durable. Each work runs synchronously inside a savepoint of
- * the batch's transaction; its failure rolls back to the savepoint, a throw is
+ * the batch's transaction, unless it writes with one statement as its last act
+ * (`oneStatement`: a modify): SQLite undoes a failed statement by itself, and a
+ * work that fails before it wrote nothing, so the savepoint would undo nothing
+ * (when the engine ends the whole transaction instead, the batch fails as
+ * below). A work's failure rolls back to its savepoint, a throw is
  * the store failing (or a defect for a thrown `change`), and a failed COMMIT
  * fails every write of the batch (none of them happened). A work stages its
  * changes to the read cache; the cache takes them once the COMMIT returned,
@@ -316,19 +322,24 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     const outcomes: Array<Outcome> = []
     try {
       for (const item of batch) {
-        savepoint.run()
+        const guarded = !item.oneStatement
+        if (guarded) savepoint.run()
         let outcome: Outcome
         try {
           outcome = item.work(staged)
         } catch (thrown) {
+          // A failed statement undid itself, unless the engine rolled the transaction back.
+          if (!guarded && !db.isTransaction) throw thrown
           outcome = { thrown }
         }
         if (!("thrown" in outcome) && Result.isSuccess(outcome)) {
-          release.run()
+          if (guarded) release.run()
           staged.keep()
         } else {
-          rollbackTo.run()
-          release.run()
+          if (guarded) {
+            rollbackTo.run()
+            release.run()
+          }
           staged.drop()
         }
         outcomes.push(outcome)
@@ -358,9 +369,13 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     unsynced.push(acknowledge)
     if (!syncing) startSync(sync)
   }
-  const write = <A, E = never>(tenant: string, work: (staged: Staged) => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+  const write = <A, E = never>(
+    tenant: string,
+    work: (staged: Staged) => Result.Result<A, E>,
+    oneStatement = false
+  ): Effect.Effect<A, E | Errors.StoreUnavailable> =>
     Effect.callback<A, E | Errors.StoreUnavailable>((resume) => {
-      queue.push({ tenant, work, resume: resume as Pending["resume"] })
+      queue.push({ tenant, work, oneStatement, resume: resume as Pending["resume"] })
       if (!scheduled) {
         scheduled = true
         setImmediate(flush)
@@ -512,11 +527,11 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           const r = applyChange(change, current)
           if (Result.isFailure(r)) return Result.fail(r.failure)
           if (r.success !== current) {
-            update.run(JSON.stringify(r.success), tenant, id)
             staged.stage({ _tag: "Put", key: keyOf(tenant, id), value: r.success })
+            update.run(JSON.stringify(r.success), tenant, id)
           }
           return ok(Option.some(r.success))
-        }),
+        }, true),
       remove: (tenant: string, id: string) =>
         write(tenant, (staged) => {
           const removed = remove.run(tenant, id).changes > 0
@@ -755,16 +770,17 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
             const [source, sourceId, targetType, groupId] = assignmentColumns(next)
             const before = assignmentColumns(current)
             const data = JSON.stringify(next)
+            // Staged first: the statement is this work's last act (it runs without a savepoint).
+            staged.stage({ _tag: "Put", key: aKey(tenant, configurationId, id), value: next })
             if (before[2] === targetType && before[3] === groupId) {
               aUpdateSameTarget.run(data, source, sourceId, tenant, configurationId, id)
             } else {
-              aUpdate.run(data, source, sourceId, targetType, groupId, tenant, configurationId, id)
               staged.stage({ _tag: "Touch", tenant })
+              aUpdate.run(data, source, sourceId, targetType, groupId, tenant, configurationId, id)
             }
-            staged.stage({ _tag: "Put", key: aKey(tenant, configurationId, id), value: next })
           }
           return ok(Option.some(next))
-        }),
+        }, true),
       remove: (tenant, configurationId, id) =>
         write(tenant, (staged) => {
           const removed = aRemove.run(tenant, configurationId, id).changes > 0

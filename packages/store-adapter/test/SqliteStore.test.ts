@@ -130,14 +130,13 @@ describe("SqliteStore", () => {
       const store = SqliteStore.fromDatabase(db)
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c"))
+      const { invitation: taken, user: existing } = invitation("i1", "u1")
+      yield* store.users.insert(t, existing)
       const exits = yield* Effect.all([
         Effect.exit(store.assignments.insert(t, "c", assignment("a1"))),
         Effect.exit(store.assignments.insert(t, "c", assignment("a2"))),
-        // a refusal after the write's own statement ran: the savepoint undoes it
-        Effect.exit(store.configurations.modify(t, "c", (c) => {
-          db.prepare("UPDATE configurations SET version = 99 WHERE tenant_id = ? AND id = 'c'").run(t)
-          return Result.fail("refused" as const)
-        })),
+        // refused after its first statement ran (the invitation's row; its user exists): the savepoint undoes it
+        Effect.exit(store.invitations.insert(t, taken, existing)),
         Effect.exit(store.configurations.modify(t, "c", () => {
           throw new Error("bug in change")
         })),
@@ -146,8 +145,8 @@ describe("SqliteStore", () => {
       assert.deepStrictEqual(exits.map((e: Exit.Exit<unknown, unknown>) => Exit.isSuccess(e)), [true, true, false, false, true])
       assert.isTrue(Exit.hasDies(exits[3]! as Exit.Exit<unknown, unknown>), "a throwing change is a defect")
       assert.strictEqual(
-        Number(db.prepare("SELECT version FROM configurations WHERE tenant_id = ? AND id = 'c'").get(t)!.version),
-        1,
+        Number(db.prepare("SELECT count(*) AS n FROM invitations WHERE tenant_id = ?").get(t)!.n),
+        0,
         "the refused write's own statements were rolled back"
       )
       assert.strictEqual(yield* store.assignments.count(t, "c"), 3)
@@ -316,6 +315,42 @@ describe("SqliteStore", () => {
         assert.strictEqual(stored, cached, "the cache holds what is stored")
         assert.isTrue(stored === "never,2" || stored === "0,1,2" || stored!.startsWith("0,1"), `stored ${stored}`)
         assert.notInclude(stored!, "refused")
+      }))
+
+    it.effect("a modify (no savepoint of its own) whose UPDATE the engine refuses fails alone; one that rolls the engine's transaction back fails its whole batch", () =>
+      Effect.gen(function*() {
+        const filename = join(dir, "cache", "refusing", "store.db")
+        const db = SqliteStore.open({ filename })
+        const reader = SqliteStore.open({ filename })
+        yield* Effect.addFinalizer(() => Effect.sync(() => [db, reader].forEach((d) => d.close())))
+        // The engine refuses one statement (ABORT undoes it alone) or the whole transaction (ROLLBACK).
+        db.exec(`CREATE TRIGGER refuse_statement BEFORE UPDATE ON assignments WHEN NEW.source_id = 'abort'
+          BEGIN SELECT RAISE(ABORT, 'refused statement'); END`)
+        db.exec(`CREATE TRIGGER refuse_transaction BEFORE UPDATE ON assignments WHEN NEW.source_id = 'rollback'
+          BEGIN SELECT RAISE(ROLLBACK, 'refused transaction'); END`)
+        const [store, other] = [SqliteStore.fromDatabase(db), SqliteStore.fromDatabase(reader)]
+        const t = freshTenant()
+        for (const id of ["x", "y", "z"]) yield* store.assignments.insert(t, "c", assignment(id, null, { sourceId: "0" }))
+        const set = (id: string, sourceId: string) =>
+          Effect.exit(store.assignments.modify(t, "c", id, (a) => Result.succeed({ ...a, sourceId })))
+        const sourceIds = (s: Store["Service"]) =>
+          Effect.forEach(["x", "y", "z"], (id) => Effect.map(s.assignments.get(t, "c", id), (a) => Option.getOrThrow(a).sourceId))
+
+        const one = yield* Effect.all([set("x", "1"), set("y", "abort"), set("z", "1")], { concurrency: "unbounded" })
+        assert.deepStrictEqual(one.map((e: Exit.Exit<unknown, unknown>) => Exit.isSuccess(e)), [true, false, true])
+        assert.deepStrictEqual(yield* sourceIds(store), ["1", "0", "1"], "this store's cache")
+        yield* nextTurn
+        assert.deepStrictEqual(yield* sourceIds(other), ["1", "0", "1"], "what is stored")
+
+        const all = yield* Effect.all([set("x", "2"), set("y", "rollback"), set("z", "2")], { concurrency: "unbounded" })
+        assert.deepStrictEqual(all.map((e: Exit.Exit<unknown, unknown>) => Exit.isSuccess(e)), [false, false, false])
+        assert.isFalse(db.isTransaction, "no transaction left open")
+        assert.deepStrictEqual(yield* sourceIds(store), ["1", "0", "1"], "this store's cache")
+        yield* nextTurn
+        assert.deepStrictEqual(yield* sourceIds(other), ["1", "0", "1"], "what is stored")
+        // And the store goes on.
+        assert.isTrue(Exit.isSuccess(yield* set("y", "3")))
+        assert.deepStrictEqual(yield* sourceIds(store), ["1", "3", "1"])
       }))
 
     // The per-write contract of stampOf is the conformance suite's; here what only SQLite has:
