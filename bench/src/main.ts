@@ -8,7 +8,9 @@
  * - `BENCH_ONLY`: comma list of sections (speed, startup, scale, postgres,
  *   profile, crash, races, hostile, soak, compare); default all.
  * - `BENCH_SECONDS`: seconds per load run (default 10).
- * - `BENCH_ROUNDS`: rounds of the alternating comparisons (speed, scale; default 7).
+ * - `BENCH_ROUNDS`: rounds of the alternating comparisons (speed, compare; default 7).
+ * - `SCALE_ROUNDS`: rounds of the scale section's comparisons (default 15: its five
+ *   comparisons of two equal figures spread widely round to round on a noisy host).
  * - `SCALE_ROWS`: rows of the large table (default 1000000).
  * - `CRASH_KILLS`: SIGKILLs per store (default 50).
  * - `HOSTILE_REQUESTS`: default 10000.
@@ -47,7 +49,7 @@ record("settings", { seconds, only, databaseUrl: databaseUrl !== undefined })
 
 if (wants("speed")) await (await import("./Speed.ts")).run({ seconds, rounds: int("BENCH_ROUNDS", 7) })
 if (wants("startup")) await (await import("./Startup.ts")).run()
-if (wants("scale")) await (await import("./Scale.ts")).run({ rounds: int("BENCH_ROUNDS", 7), rows: int("SCALE_ROWS", 1_000_000) })
+if (wants("scale")) await (await import("./Scale.ts")).run({ rounds: int("SCALE_ROUNDS", 15), rows: int("SCALE_ROWS", 1_000_000) })
 if (wants("postgres")) await (await import("./Postgres.ts")).run({ seconds, databaseUrl })
 if (wants("profile")) await (await import("./Profile.ts")).run({ seconds })
 if (wants("crash")) await (await import("./Crash.ts")).bench({ kills: int("CRASH_KILLS", 50), databaseUrl })

@@ -129,7 +129,8 @@ export const parse = (bytes: Uint8Array): ParseResult => {
     return { ok: false, problem: Problem.badRequest("The request body is not valid UTF-8") }
   }
   if (text.trim() === "") return { ok: false, problem: Problem.badRequest("A request body is required") }
-  if (depthOf(text) > maxDepth) {
+  // Each level takes a byte, so a body of at most `maxDepth` bytes cannot nest deeper.
+  if (bytes.length > maxDepth && depthOf(text) > maxDepth) {
     return { ok: false, problem: Problem.badRequest(`The JSON body is nested deeper than ${maxDepth} levels`) }
   }
   try {
