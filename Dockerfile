@@ -10,7 +10,11 @@ COPY packages/store-adapter/package.json packages/store-adapter/
 COPY packages/http-adapter/package.json packages/http-adapter/
 COPY apps/server/package.json apps/server/
 COPY apps/cli/package.json apps/cli/
-# its postinstall: without dev dependencies it finds no bundler, says so, and enrollctl runs from its sources
+COPY packages/launch/package.json packages/launch/
+# the apps' postinstall (their bundles, through packages/launch): without dev dependencies it
+# finds no bundler, says so, and the server and enrollctl run from their sources
+COPY packages/launch/src packages/launch/src/
+COPY apps/server/scripts apps/server/scripts/
 COPY apps/cli/scripts apps/cli/scripts/
 # every workspace member's manifest, so the frozen lockfile matches the workspace
 COPY bench/package.json bench/

@@ -5,7 +5,6 @@
  */
 import { Token } from "@enrollment/http-adapter"
 import { ConfigProvider, Effect } from "effect"
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
@@ -13,6 +12,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "vitest"
 import { App, ServerConfig } from "../src/index.ts"
+import { startChild } from "./child.ts"
 
 const load = (env: Record<string, string>) =>
   Effect.runPromise(Effect.result(ServerConfig.load).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))))
@@ -110,25 +110,10 @@ describe("server", () => {
   it("runs as a child process through its entry point (bin/server.js) and exits 0 on SIGTERM", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-child-"))
     const main = fileURLToPath(new URL("../bin/server.js", import.meta.url)) // what `pnpm start` runs
-    const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_FORMAT: "json" }, stdio: ["ignore", "pipe", "pipe"] })
-    let err = ""
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr.on("data", (d) => {
-        err += d
-        const m = /listening on (\S+)\/beta/.exec(err)
-        if (m) resolve(m[1]!)
-      })
-      child.on("exit", (code) => reject(new Error(`exited ${code}: ${err}`)))
-    })
-    let out = ""
-    child.stdout.on("data", (d) => (out += d))
-    assert.strictEqual((await fetch(`${url}/health`)).status, 200)
-    const code = await new Promise<number | null>((resolve) => {
-      child.on("exit", (c) => resolve(c))
-      child.kill("SIGTERM")
-    })
-    assert.strictEqual(code, 0)
-    const line = JSON.parse(out.trim().split("\n")[0]!)
+    const s = await startChild(main, { PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_FORMAT: "json" })
+    assert.strictEqual((await fetch(`${s.url}/health`)).status, 200)
+    assert.strictEqual(await s.stop(), 0)
+    const line = JSON.parse(s.stdout().trim().split("\n")[0]!)
     assert.deepStrictEqual([line.method, line.route, line.status], ["GET", "/health", 200])
     assert.ok(line.requestId)
   })
