@@ -33,6 +33,8 @@
  * together do not race. The statements of the hot paths are built once, so
  * the driver prepares each once per connection; `targetingOf` is one
  * statement (the recursive groups and the assignments concerning them).
+ * Reads of one key asked for in the same synchronous run share one query
+ * (`resolveConfiguration` and the `get`s; see {@link sharedReads}).
  *
  * @since 0.1.0
  */
