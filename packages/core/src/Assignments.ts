@@ -82,8 +82,7 @@ export class Assignments extends Context.Service<Assignments, {
           return yield* store.assignments.count(tenant, configurationId, filter)
         }),
         get: fn("Assignments.get")(function*(tenant, parent, configurationId, id) {
-          yield* resolve(tenant, parent, configurationId)
-          const a = yield* store.assignments.get(tenant, configurationId, id)
+          const a = yield* Paths.resolveAssignment(store, tenant, parent, configurationId, id)
           if (Option.isNone(a)) return yield* notFound(id)
           return a.value
         }),

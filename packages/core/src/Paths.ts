@@ -7,9 +7,10 @@
  * @since 0.1.0
  */
 import { Effect, Option } from "effect"
+import type { Assignment } from "./Assignment.ts"
 import type { Configuration } from "./Configuration.ts"
 import { EntityNotFound, type StoreUnavailable } from "./Errors.ts"
-import type { InvitedUser, Store, TargetingInputs } from "./Store.ts"
+import type { ConfigurationResolution, InvitedUser, Store, TargetingInputs } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
 
 /** Which family a configuration is reached through. */
@@ -105,17 +106,52 @@ export const resolveConfiguration = Effect.fnUntraced(function*(
   parent: Parent,
   configurationId: string
 ): Effect.fn.Return<Configuration, EntityNotFound | StoreUnavailable> {
-  const notFound = () => new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId })
   if (parent._tag !== "Tenant" && store.resolveConfiguration !== undefined) {
-    const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
-    yield* presentUser(parent, r.user)
-    if (Option.isNone(r.configuration) || !targeted(r.targeting)) return yield* notFound()
-    return r.configuration.value
+    return yield* resolved(parent, configurationId, yield* store.resolveConfiguration(tenantId, parent, configurationId))
   }
   const userId = yield* userOf(store, tenantId, parent)
   const c = yield* store.configurations.get(tenantId, configurationId)
   if (Option.isNone(c) || (userId !== undefined && !(yield* isTargeted(store, tenantId, userId, configurationId)))) {
-    return yield* notFound()
+    return yield* configurationNotFound(configurationId)
   }
   return c.value
+})
+
+const configurationNotFound = (configurationId: string) =>
+  Effect.fail(new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId }))
+
+/** The configuration a one-read resolution found, or the first segment that does not resolve. */
+const resolved = (
+  parent: UserParent,
+  configurationId: string,
+  r: ConfigurationResolution
+): Effect.Effect<Configuration, EntityNotFound> =>
+  Effect.flatMap(presentUser(parent, r.user), () =>
+    Option.isNone(r.configuration) || !targeted(r.targeting)
+      ? configurationNotFound(configurationId)
+      : Effect.succeed(r.configuration.value))
+
+/**
+ * The assignment `assignmentId` of the configuration at the path (none when the
+ * configuration has no such assignment), once the path resolves as
+ * {@link resolveConfiguration} resolves it. With a store whose one-read resolution
+ * also reads the assignment, a user's or an invitation's path takes one read.
+ *
+ * @since 0.2.3
+ */
+export const resolveAssignment = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  parent: Parent,
+  configurationId: string,
+  assignmentId: string
+): Effect.fn.Return<Option.Option<Assignment>, EntityNotFound | StoreUnavailable> {
+  if (parent._tag !== "Tenant" && store.resolveConfiguration !== undefined) {
+    const r = yield* store.resolveConfiguration(tenantId, parent, configurationId, assignmentId)
+    yield* resolved(parent, configurationId, r)
+    if (r.assignment !== undefined) return r.assignment
+  } else {
+    yield* resolveConfiguration(store, tenantId, parent, configurationId)
+  }
+  return yield* store.assignments.get(tenantId, configurationId, assignmentId)
 })

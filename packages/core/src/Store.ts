@@ -68,6 +68,15 @@ export interface ConfigurationResolution {
   readonly configuration: Option.Option<Configuration>
   /** `targetingOf(tenant, user, configurationId)`, read in the same snapshot. */
   readonly targeting: TargetingInputs
+  /**
+   * When `resolveConfiguration` was asked for an assignment: what
+   * `assignments.get(tenant, configurationId, assignmentId)` answers, read in the
+   * same snapshot. Absent when not asked for, or when the store does not offer it
+   * (callers then read it separately).
+   *
+   * @since 0.2.3
+   */
+  readonly assignment?: Option.Option<Assignment> | undefined
 }
 
 /** An assignment with the configuration it belongs to. */
@@ -153,12 +162,14 @@ export class Store extends Context.Service<Store, {
    * targeting inputs in it), in one read, for stores whose every call is a round trip.
    * It answers what `invitations.invitedUserOf` / `users.get`, `configurations.get` and
    * `targetingOf` answer (the conformance suite checks it); callers without it make
-   * those calls.
+   * those calls. With `assignmentId` (since 0.2.3) it may read that assignment of the
+   * configuration in the same read (`assignment` in the answer), so a GET of an
+   * assignment on such a path is one read.
    *
    * @since 0.2.0
    */
   readonly resolveConfiguration?:
-    | ((tenant: string, parent: UserParent, configurationId: string) => Fx<ConfigurationResolution>)
+    | ((tenant: string, parent: UserParent, configurationId: string, assignmentId?: string) => Fx<ConfigurationResolution>)
     | undefined
   /** Succeeds when the store can serve requests. */
   readonly ready: Fx<void>

@@ -53,7 +53,7 @@ describe("GET answers over SQLite", () => {
   const other = SqliteStore.fromDatabase(SqliteStore.open({ filename }))
   const store = SqliteStore.fromDatabase(db)
   let reads = 0
-  // Counts the domain's reads of the assignment: a kept answer makes none.
+  // Counts the domain's reads of the assignment, alone or with its path's resolution: a kept answer makes none.
   const counting: Store["Service"] = {
     ...store,
     assignments: {
@@ -62,6 +62,10 @@ describe("GET answers over SQLite", () => {
         reads++
         return store.assignments.get(...args)
       }
+    },
+    resolveConfiguration: (tenant, parent, configurationId, assignmentId) => {
+      if (assignmentId !== undefined) reads++
+      return store.resolveConfiguration!(tenant, parent, configurationId, assignmentId)
     }
   }
   let s: TestServer

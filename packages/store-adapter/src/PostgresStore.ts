@@ -496,7 +496,8 @@ export const make = (
     // in it, in one statement (one snapshot, one round trip instead of three). Rows by `kind`:
     // 'u' the user (id, present; none when the invitation does not exist), 'c' the
     // configuration, 't' the rows of `targetingOf` for the user in the configuration.
-    const resolveSql = (user: string) =>
+    // With an assignment id ($4), 'a' is that assignment of the configuration, when it exists.
+    const resolveSql = (user: string, withAssignment: boolean) =>
       `WITH RECURSIVE v(user_id) AS (${user}),
       u(id) AS (SELECT us.id FROM ${s}.users AS us JOIN v ON us.tenant_id = $1 AND us.id = v.user_id),
       ${groupsOf("IN (SELECT id FROM u)")}
@@ -505,22 +506,36 @@ export const make = (
       UNION ALL
       SELECT 'c', NULL, c.id, c.data, NULL FROM ${s}.configurations AS c WHERE c.tenant_id = $1 AND c.id = $3
       UNION ALL
-      SELECT 't', r.configuration_id, r.id, r.data, NULL FROM (${targetingRows("a.configuration_id = $3")}) AS r`
-    const resolveInvitationSql = resolveSql(
+      SELECT 't', r.configuration_id, r.id, r.data, NULL FROM (${targetingRows("a.configuration_id = $3")}) AS r${
+        withAssignment
+          ? `
+      UNION ALL
+      SELECT 'a', NULL, one.id, one.data, NULL FROM ${a} AS one
+      WHERE one.tenant_id = $1 AND one.configuration_id = $3 AND one.id = $4`
+          : ""
+      }`
+    const invitedUserIdSql =
       `SELECT i.data::json ->> 'invitedUserId' FROM ${s}.invitations AS i WHERE i.tenant_id = $1 AND i.id = $2`
-    )
-    const resolveUserSql = resolveSql("SELECT $2::text")
-    const toResolution = (rows: ReadonlyArray<Row>): ConfigurationResolution => {
+    const resolveInvitationSql = resolveSql(invitedUserIdSql, false)
+    const resolveInvitationAssignmentSql = resolveSql(invitedUserIdSql, true)
+    const resolveUserSql = resolveSql("SELECT $2::text", false)
+    const resolveUserAssignmentSql = resolveSql("SELECT $2::text", true)
+    /** The rows of a resolution; `asked` when it was asked for an assignment ('a' rows). */
+    const toResolution = (rows: ReadonlyArray<Row>, asked: boolean): ConfigurationResolution => {
       let user = Option.none<InvitedUser>()
       let configuration = Option.none<Configuration.Configuration>()
+      let assignment = asked ? Option.none<Assignment.Assignment>() : undefined
       const targeting: Array<Row> = []
       for (const r of rows) {
         if (r.kind === "u") user = Option.some({ userId: String(r.id), exists: r.present === true })
         else if (r.kind === "c") configuration = Option.some(parse<Configuration.Configuration>(r.data))
+        else if (r.kind === "a") assignment = Option.some(parse<Assignment.Assignment>(r.data))
         else targeting.push(r)
       }
-      return { user, configuration, targeting: toTargetingInputs(targeting) }
+      return { user, configuration, targeting: toTargetingInputs(targeting), assignment }
     }
+    const toResolutionOnly = (rows: ReadonlyArray<Row>) => toResolution(rows, false)
+    const toResolutionWithAssignment = (rows: ReadonlyArray<Row>) => toResolution(rows, true)
     const removeMemberEverywhere = (tenant: string, memberId: string) =>
       query(`DELETE FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id = $2 AND ${groupExists}`, [tenant, memberId])
 
@@ -691,18 +706,29 @@ export const make = (
             : query(targetingInSql, [tenant, userId, configurationId]),
           toTargetingInputs
         )),
-      resolveConfiguration: (tenant, parent, configurationId) =>
-        orUnavailable(
-          parent._tag === "Invitation"
-            ? shared(
-              keyOf("resolve invitation", tenant, parent.invitationId, configurationId),
-              Effect.map(query(resolveInvitationSql, [tenant, parent.invitationId, configurationId]), toResolution)
-            )
-            : shared(
-              keyOf("resolve user", tenant, parent.userId, configurationId),
-              Effect.map(query(resolveUserSql, [tenant, parent.userId, configurationId]), toResolution)
-            )
-        ),
+      resolveConfiguration: (tenant, parent, configurationId, assignmentId) => {
+        const [kind, id] = parent._tag === "Invitation" ? ["invitation", parent.invitationId] : ["user", parent.userId]
+        const read = assignmentId === undefined
+          ? Effect.map(
+            query(kind === "invitation" ? resolveInvitationSql : resolveUserSql, [tenant, id, configurationId]),
+            toResolutionOnly
+          )
+          : Effect.map(
+            query(kind === "invitation" ? resolveInvitationAssignmentSql : resolveUserAssignmentSql, [
+              tenant,
+              id,
+              configurationId,
+              assignmentId
+            ]),
+            toResolutionWithAssignment
+          )
+        return orUnavailable(shared(
+          assignmentId === undefined
+            ? keyOf("resolve", kind, tenant, id, configurationId)
+            : keyOf("resolve with an assignment", kind, tenant, id, configurationId, assignmentId),
+          read
+        ))
+      },
       ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
     }, traced))
   })

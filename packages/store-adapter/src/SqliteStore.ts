@@ -849,7 +849,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     targetingOf: (tenant, userId, configurationId) => run(() => ok(targetingOf(tenant, userId, configurationId))),
     // The same cached reads as the separate calls, in one synchronous run: one store call per path
     // instead of three (each a step of the caller's fiber), and one look at other processes' commits.
-    resolveConfiguration: (tenant, parent, configurationId) =>
+    resolveConfiguration: (tenant, parent, configurationId, assignmentId) =>
       run(() => {
         const user = parent._tag === "Invitation"
           ? invitedUserOf(tenant, parent.invitationId)
@@ -857,7 +857,8 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
         return ok({
           user,
           configuration: optionOf(configurations.lookup(tenant, configurationId)),
-          targeting: Option.isSome(user) ? targetingOf(tenant, user.value.userId, configurationId) : noTargeting
+          targeting: Option.isSome(user) ? targetingOf(tenant, user.value.userId, configurationId) : noTargeting,
+          assignment: assignmentId === undefined ? undefined : optionOf(aLookup(tenant, configurationId, assignmentId))
         })
       }),
     // Current with other processes through the same look as the cache; none without the cache.

@@ -100,6 +100,25 @@ export const behaviour = (it: It) => {
       yield* store.ready
     }))
 
+  it.effect("the one-read resolution, where offered, reads an assignment asked for in the same read", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      const resolve = store.resolveConfiguration
+      if (resolve === undefined) return // the memory store reads separately
+      const t = freshTenant()
+      const { invitation: inv, user: guest } = invitation("i1", "guest1")
+      yield* store.invitations.insert(t, inv, guest)
+      yield* store.configurations.insert(t, configuration("c1"))
+      const a1 = assignment("a1")
+      yield* store.assignments.insert(t, "c1", a1)
+      for (const parent of [{ _tag: "Invitation", invitationId: "i1" }, { _tag: "User", userId: "guest1" }] as const) {
+        assert.deepStrictEqual((yield* resolve(t, parent, "c1", "a1")).assignment, Option.some(a1))
+        assert.deepStrictEqual((yield* resolve(t, parent, "c1", "nope")).assignment, Option.none())
+        assert.deepStrictEqual((yield* resolve(t, parent, "c-missing", "a1")).assignment, Option.none())
+        assert.isUndefined((yield* resolve(t, parent, "c1")).assignment, "not asked, not read")
+      }
+    }))
+
   it.effect("stores an entity verbatim and finds it by id", () =>
     Effect.gen(function*() {
       const store = yield* Store

@@ -494,7 +494,7 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
-    name: "resolveConfiguration, where offered, answers what the separate reads answer, and the path resolves the same",
+    name: "resolveConfiguration, where offered, answers what the separate reads answer (an assignment asked for included), and the path resolves the same",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         const resolve = store.resolveConfiguration
@@ -557,6 +557,19 @@ export const cases: ReadonlyArray<Case> = [
             const one = yield* Effect.exit(Paths.resolveConfiguration(store, t, parent, configurationId))
             const three = yield* Effect.exit(Paths.resolveConfiguration(separate, t, parent, configurationId))
             yield* checkEqual(one, three, `${where}: the path's outcome`)
+            // asked for an assignment too: the same answers, and the assignment as assignments.get has it
+            for (const assignmentId of ["all", "to-g3", "theirs", "nope"]) {
+              const withIt = yield* resolve(t, parent, configurationId, assignmentId)
+              yield* checkEqual([withIt.user, withIt.configuration, sorted(withIt.targeting)], [r.user, r.configuration, sorted(r.targeting)], `${where} / ${assignmentId}: the rest`)
+              if (withIt.assignment !== undefined) {
+                yield* checkEqual(withIt.assignment, yield* store.assignments.get(t, configurationId, assignmentId), `${where} / ${assignmentId}: the assignment`)
+              }
+              yield* checkEqual(
+                yield* Effect.exit(Paths.resolveAssignment(store, t, parent, configurationId, assignmentId)),
+                yield* Effect.exit(Paths.resolveAssignment(separate, t, parent, configurationId, assignmentId)),
+                `${where} / ${assignmentId}: the assignment's path`
+              )
+            }
           }
         }
         // the cases above reach every outcome: found, and each not-found
