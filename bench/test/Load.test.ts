@@ -1,9 +1,12 @@
 /**
  * The load runner's per-request server CPU: a server that burns 2 ms of its CPU time per request
  * is measured at about that, a bare one at far less, and a process that is gone reads as
- * unknown rather than zero.
+ * unknown rather than zero. And its bodies that change from request to request: made before
+ * the load, each connection's own, sent in turn.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import * as Baselines from "../src/Baselines.ts"
 import * as Load from "../src/Load.ts"
 import { cpuTime, freePort, node, spawnReady } from "../src/Proc.ts"
@@ -46,5 +49,62 @@ describe("server CPU per request", () => {
       await bare.kill()
     }
     assert.isUndefined(cpuTime(burning.pid), "a process that is gone has no CPU time to read")
+  })
+})
+
+describe("bodies that change from request to request", () => {
+  it("are each connection's own, in turn, so two PATCHes in a row never carry the same body", async () => {
+    // What arrives, per connection, in order.
+    const seen = new Map<object, Array<string>>()
+    const order: Array<string> = []
+    const server = createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (c: Buffer) => chunks.push(c))
+      req.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8")
+        const mine = seen.get(req.socket) ?? []
+        mine.push(body)
+        seen.set(req.socket, mine)
+        order.push(body)
+        res.end("{}")
+      })
+    })
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done))
+    const port = (server.address() as AddressInfo).port
+    try {
+      const make = (n: number) => `{"n":${n}}`
+      await Load.run({
+        name: "bodies",
+        url: `http://127.0.0.1:${port}`,
+        connections: 4,
+        seconds: 1,
+        warmupSeconds: 0,
+        requests: { method: "PATCH", path: "/", body: make }
+      })
+      assert.strictEqual(seen.size, 4)
+      const per = Load.bodiesPerConnection
+      const firsts = new Set<number>()
+      for (const bodies of seen.values()) {
+        assert.isAbove(bodies.length, per, "every connection went round its bodies at least once")
+        const ns = bodies.map((b) => JSON.parse(b).n as number)
+        const first = ns[0]!
+        assert.strictEqual(first % per, 0, "a connection starts at its own first body")
+        firsts.add(first)
+        // In turn, round and round: the k-th request carries body first + k mod per.
+        ns.forEach((n, k) => assert.strictEqual(n, first + (k % per)))
+      }
+      assert.strictEqual(firsts.size, 4, "no two connections share their bodies")
+      for (let i = 1; i < order.length; i++) assert.notStrictEqual(order[i], order[i - 1])
+    } finally {
+      await new Promise((done) => server.close(done))
+    }
+  })
+
+  it("keep fixed bodies and body-less requests as they are", () => {
+    const specs = [{ method: "GET" as const, path: "/a" }, { method: "PATCH" as const, path: "/b", body: "{}" }]
+    assert.deepStrictEqual(Load.requestsOf(specs, 3), [
+      { method: "GET", path: "/a", headers: {} },
+      { method: "PATCH", path: "/b", headers: { "content-type": "application/json" }, body: "{}" }
+    ])
   })
 })
