@@ -1,7 +1,8 @@
 /**
  * The speed section's throughput verdict: the capacity ratio (server CPU time per request,
  * bare over ours) read round by round, and a verdict met only when it and the req/s ratio
- * both reach the target, so a load generator that holds the bare server back cannot pass it.
+ * both reach the target, so a load generator that holds the bare server back cannot pass it,
+ * and the speed table's runs too, against the bare server's fastest.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Load from "../src/Load.ts"
@@ -61,6 +62,20 @@ describe("throughput verdict", () => {
     const both = Speed.throughput(alternation([[40_000, 20, 24_000, 36], [40_000, 20, 22_000, 38], [40_000, 20, 21_000, 39]]), 0.5)
     assert.isTrue(both.met)
     assert.include(both.text, "median 0.53x")
+  })
+
+  it("is missed when the rounds pass but the table's runs, against the bare server's fastest, do not", () => {
+    // Rounds run as the host slowed: both alternating measures pass; the table's 10 s runs, at full speed, do not.
+    const alt = alternation([[20_000, 40, 12_000, 60], [20_000, 40, 12_000, 60], [20_000, 40, 12_000, 60]])
+    assert.isTrue(Speed.throughput(alt, 0.5).met)
+    const slowBare = run(24_000, 30)
+    const fastBare = run(35_000, 28)
+    const missed = Speed.throughput(alt, 0.5, { ours: run(12_600, 74), bare: [slowBare, fastBare] })
+    assert.isFalse(missed.met)
+    assert.include(missed.text, "sequential 12600 vs 35000 req/s = 0.36x")
+    const met = Speed.throughput(alt, 0.5, { ours: run(18_000, 50), bare: [slowBare, fastBare] })
+    assert.isTrue(met.met)
+    assert.include(met.text, "= 0.51x")
   })
 
   it("falls back to the req/s ratio alone, and says so, without CPU times", () => {
