@@ -234,13 +234,13 @@ export const run = async (options: SpeedOptions) => {
     `\nPATCH baseline: the bare server's core was ${busy(b.patch)} busy under a new body per request and ${busy(bareFixed)} with one fixed body ` +
       `(${fmt(bareFixed.rps)} req/s); against the fixed-body bare, ours is ${fmt(fixedRatio)}x. A bare core well under 100 % busy ` +
       `means the load generator set the bare's rate, and the PATCH req/s ratio is then generous: the verdicts also ` +
-      `take the capacity ratio (the bare server's CPU time per request over ours, same rounds), which depends far less on the generator.`
+      `take the capacity ratio (the bare server's CPU time per request over ours, same rounds), which depends far less on the generator, ` +
+      `and the table's runs against the bare server's fastest.`
   )
 
   const patchRatio = e.patch.rps / b.patch.rps
   const rssRatio = e.patch.rssPeak / b.patch.rssPeak
-  // The verdicts take the alternating comparison's two measures (see `throughput`); the
-  // sequential ratios are printed beside them.
+  // The verdicts take the alternating comparison's two measures and the table's runs (see `throughput`).
   const patchVerdict = throughput(alt.patch, 0.5, { ours: e.patch, bare: [b.patch, bareFixed] })
   const getVerdict = throughput(alt.get, 0.6, { ours: e.get, bare: [b.get] })
   verdict("PATCH (seed path, SQLite) >= 0.5x bare at 50 connections", `${patchVerdict.text}; ${fmt(patchRatio)}x the bare with changing bodies (its core ${busy(b.patch)} busy), ${fmt(fixedRatio)}x with one fixed body`, patchVerdict.met)
