@@ -493,6 +493,57 @@ describe("SqliteStore", () => {
         assert.strictEqual(yield* store.assignments.count(t, "c"), 3)
       }))
 
+    it.effect("under load the next sync waits for a share of the writes in flight, or for the turns to go quiet", () =>
+      Effect.gen(function*() {
+        const db = SqliteStore.open({ filename: join(dir, "sync", "batch", "store.db"), synchronous: "NORMAL" })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const { sync, syncsWaiting, waiting } = manualSync()
+        const store = SqliteStore.fromDatabase(db, { sync })
+        const t = freshTenant()
+        let n = 0
+        const writes = (k: number) =>
+          Effect.forEach(Array.from({ length: k }), () => Effect.forkChild(store.assignments.insert(t, "c", assignment(`a${n++}`))))
+        const first = yield* writes(10)
+        yield* syncsWaiting(1)
+        const second = yield* writes(10)
+        for (let i = 0; i < 5; i++) yield* nextTurn
+        // 20 writes in flight when the first sync ends: the next starts at 12 unsynced writes.
+        assert.strictEqual(SqliteStore.syncTarget(20), 12)
+        waiting.shift()!(undefined)
+        for (const f of first) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
+        // The 10 unsynced writes wait for more, and so does the 11th, for a turn or two.
+        yield* nextTurn
+        assert.strictEqual(waiting.length, 0, "10 unsynced writes, below the target: no sync yet")
+        const third = yield* writes(1)
+        yield* nextTurn
+        yield* nextTurn
+        assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 21)
+        assert.strictEqual(waiting.length, 0, "11 unsynced writes: still no sync")
+        // The 12th starts it.
+        const fourth = yield* writes(1)
+        yield* syncsWaiting(1)
+        assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 22)
+        waiting.shift()!(undefined)
+        for (const f of [...second, ...third, ...fourth]) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
+        // 12 in flight at that sync's end: a lone write then waits only for the turns to go quiet.
+        const lone = yield* writes(1)
+        let turns = 0
+        while (waiting.length === 0 && turns < 100) {
+          yield* nextTurn
+          turns++
+        }
+        assert.strictEqual(waiting.length, 1, "the lone write's sync started")
+        assert.isAtLeast(turns, SqliteStore.quietTurns, "after the quiet turns")
+        assert.isAtMost(turns, SqliteStore.quietTurns + 3, "and no later")
+        waiting.shift()!(undefined)
+        for (const f of lone) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
+        // Nothing else in flight at that sync's end: the next write's sync starts as it commits.
+        const single = yield* writes(1)
+        yield* syncsWaiting(1)
+        waiting.shift()!(undefined)
+        for (const f of single) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
+      }))
+
     it.effect("a failed sync fails the writes it was to make durable, and the store with them", () =>
       Effect.gen(function*() {
         const db = SqliteStore.open({ filename: join(dir, "sync", "fail", "store.db"), synchronous: "NORMAL" })
