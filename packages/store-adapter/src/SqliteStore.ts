@@ -437,12 +437,16 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
  * The unsynced writes that start the next sync at once: a share of the writes in
  * flight when the last sync ended (at least one). 0.6 leaves the other writers' work
  * for the core while the sync runs: with 50 writers, a sync of about 30 writes.
+ *
+ * @since 0.2.4
  */
 export const syncTarget = (inFlight: number): number => Math.max(1, Math.floor(inFlight * 0.6))
 
 /**
  * Turns of the event loop that commit nothing new after which a waiting sync starts
  * below its target: a lone writer waits a few turns (microseconds), not for a timer.
+ *
+ * @since 0.2.4
  */
 export const quietTurns = 4
 
