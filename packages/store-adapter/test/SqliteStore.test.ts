@@ -464,13 +464,18 @@ describe("SqliteStore", () => {
         })
       return { sync, waiting, syncsWaiting }
     }
+    /** A store on a new file whose syncs the test completes by hand (see `manualSync`). */
+    const manualStore = (name: string) =>
+      Effect.gen(function*() {
+        const db = SqliteStore.open({ filename: join(dir, "sync", name, "store.db"), synchronous: "NORMAL" })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const manual = manualSync()
+        return { db, store: SqliteStore.fromDatabase(db, { sync: manual.sync }), ...manual }
+      })
 
     it.effect("acknowledges a write only once the sync after its COMMIT is done; batches committed meanwhile share the next", () =>
       Effect.gen(function*() {
-        const db = SqliteStore.open({ filename: join(dir, "sync", "ok", "store.db"), synchronous: "NORMAL" })
-        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
-        const { sync, syncsWaiting, waiting } = manualSync()
-        const store = SqliteStore.fromDatabase(db, { sync })
+        const { db, store, syncsWaiting, waiting } = yield* manualStore("ok")
         const t = freshTenant()
         const first = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
         yield* syncsWaiting(1)
@@ -495,10 +500,7 @@ describe("SqliteStore", () => {
 
     it.effect("under load the next sync waits for a share of the writes in flight, or for the turns to go quiet", () =>
       Effect.gen(function*() {
-        const db = SqliteStore.open({ filename: join(dir, "sync", "batch", "store.db"), synchronous: "NORMAL" })
-        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
-        const { sync, syncsWaiting, waiting } = manualSync()
-        const store = SqliteStore.fromDatabase(db, { sync })
+        const { db, store, syncsWaiting, waiting } = yield* manualStore("batch")
         const t = freshTenant()
         let n = 0
         const writes = (k: number) =>
@@ -546,10 +548,7 @@ describe("SqliteStore", () => {
 
     it.effect("a failed sync fails the writes it was to make durable, and the store with them", () =>
       Effect.gen(function*() {
-        const db = SqliteStore.open({ filename: join(dir, "sync", "fail", "store.db"), synchronous: "NORMAL" })
-        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
-        const { sync, syncsWaiting, waiting } = manualSync()
-        const store = SqliteStore.fromDatabase(db, { sync })
+        const { db, store, syncsWaiting, waiting } = yield* manualStore("fail")
         const t = freshTenant()
         const write = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
         const refused = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
