@@ -312,6 +312,7 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     const waiting = unsynced
     unsynced = []
     unsyncedWrites = 0
+    quiet = 0
     sync((error) => {
       syncing = false
       if (error !== undefined && error !== null) broken ??= error
@@ -327,10 +328,9 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
   /** Starts the sync of the unsynced batches once there are enough of them or the server is quiet. */
   const maybeSync = () => {
     if (sync === undefined || syncing || unsynced.length === 0) return
-    if (unsyncedWrites >= target) return startSync(sync)
+    if (unsyncedWrites >= target || quiet >= quietTurns) return startSync(sync)
     if (!watching) {
       watching = true
-      quiet = 0
       seenCommits = commits
       setImmediate(watch)
     }
@@ -338,15 +338,9 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
   // One look per turn of the event loop (its check phase) while the sync waits.
   const watch = () => {
     watching = false
-    if (sync === undefined || syncing || unsynced.length === 0) return
-    if (commits === seenCommits) quiet++
-    else {
-      quiet = 0
-      seenCommits = commits
-    }
-    if (unsyncedWrites >= target || quiet >= quietTurns) return startSync(sync)
-    watching = true
-    setImmediate(watch)
+    if (syncing || unsynced.length === 0) return
+    quiet = commits === seenCommits ? quiet + 1 : 0
+    maybeSync()
   }
   const flush = () => {
     scheduled = false
