@@ -16,13 +16,14 @@
  * {@link groupCommit}); readers can see a committed write up to one sync
  * before its writer hears of it.
  *
- * Group commit: every write is queued and the writes that arrive in the same
- * turn of the event loop are committed together, one transaction for all of
- * them, each inside its own savepoint (so one write's refusal or failure
- * undoes only that write). Under concurrent load this turns one sync per
- * write into one per batch, and the event loop serves on while the disk works.
- * `synchronous: "NORMAL"` acknowledges at COMMIT without a sync: it survives a
- * killed process (SIGKILL, OOM) but may lose the last writes on power loss.
+ * Group commit: every write is queued, and the writes queued for one sync are
+ * committed together as it begins, one transaction for all of them, each
+ * inside its own savepoint when it needs one (so one write's refusal or
+ * failure undoes only that write). Under concurrent load this turns one sync
+ * and one COMMIT per write into one per batch, and the event loop serves on
+ * while the disk works. `synchronous: "NORMAL"` commits each turn's writes and
+ * acknowledges at COMMIT without a sync: it survives a killed process
+ * (SIGKILL, OOM) but may lose the last writes on power loss.
  *
  * Read cache: stored values and each user's targeting inputs are kept in a
  * bounded {@link ReadCache} holding committed state only, made current with
@@ -255,11 +256,15 @@ export type Sync = (done: (error: unknown) => void) => void
  * changes to the read cache; the cache takes them once the COMMIT returned,
  * and only those of the works that succeeded.
  *
- * With a `sync`, the COMMIT itself does not wait for the disk: the batches
- * committed while one sync runs wait for the next, which starts once the running
- * one has ended and the event loop's turn has committed its own batch (so one
- * sync serves every batch committed before it began, and the event loop keeps
- * serving while the disk works). A failed sync fails
+ * With a `sync`, the writes wait in the queue, uncommitted, until the sync that
+ * will make them durable begins: it commits them all in one transaction (its
+ * COMMIT does not wait for the disk) and then syncs the WAL. A write queued while
+ * a sync runs could not be acknowledged before the next one anyway, so it costs no
+ * latency to commit it only then, and one COMMIT per sync instead of one per turn
+ * of the event loop writes each changed page to the WAL once per sync: at 50
+ * connections updating one assignment, one WAL frame a sync instead of about five
+ * (since 0.2.5). The next sync starts once the running one has ended and the event
+ * loop's turn has queued its own writes (so they join it). A failed sync fails
  * the writes it was to make durable and every later operation: the store can
  * no longer say what is on disk.
  *
@@ -268,11 +273,11 @@ export type Sync = (done: (error: unknown) => void) => void
  * second), so under load the next sync waits for more writes
  * ({@link syncTarget}): for a share of the writes that were in flight when the
  * last sync ended, or until the event loop has passed {@link quietTurns} turns
- * that committed nothing new (the server has no more writes to take for now). A
- * lone writer's sync starts at its COMMIT (nothing else was in flight), or a few
- * turns after it when the last sync ended amid more writes; 50 writers' syncs
- * cover 1.7 times as many writes each (324 syncs a second instead of 553 at the
- * same PATCH rate), 10 writers' 1.5 times.
+ * that queued nothing new (the server has no more writes to take for now). A
+ * lone writer's sync starts in the turn it was queued (nothing else was in
+ * flight), or a few turns after it when the last sync ended amid more writes;
+ * 50 writers' syncs cover 1.7 times as many writes each (324 syncs a second
+ * instead of 553 at the same PATCH rate), 10 writers' 1.5 times.
  */
 const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync: Sync | undefined) => {
   // Prepared once: `exec` compiles its text on every call, and these run per write.
@@ -283,17 +288,12 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
   const rollbackTo = db.prepare("ROLLBACK TO w")
   let queue: Array<Pending> = []
   let scheduled = false
-  /** Committed batches waiting for the next sync. */
-  let unsynced: Array<() => void> = []
-  /** Writes in `unsynced`. */
-  let unsyncedWrites = 0
   /** Writes handed to `write` and not yet settled. */
   let inFlight = 0
-  /** Unsynced writes that start the next sync at once (see {@link syncTarget}). */
+  /** Queued writes that start the next sync at once (see {@link syncTarget}). */
   let target = 1
-  /** Batches committed so far, and the count the waiting sync last saw. */
-  let commits = 0
-  let seenCommits = 0
+  /** The queue's length when the waiting sync last looked, and the turns since it last grew. */
+  let seenQueued = 0
   let quiet = 0
   let watching = false
   let syncing = false
@@ -307,48 +307,16 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
       item.resume(Result.isSuccess(outcome) ? Effect.succeed(outcome.success) : Effect.fail(outcome.failure))
     }
   }
-  const startSync = (sync: Sync) => {
-    syncing = true
-    const waiting = unsynced
-    unsynced = []
-    unsyncedWrites = 0
-    quiet = 0
-    sync((error) => {
-      syncing = false
-      if (error !== undefined && error !== null) broken ??= error
-      // Before the acknowledgements: the writes in flight now are this sync's, the ones
-      // committed or queued since it began, and nothing of what its writers send next.
-      target = syncTarget(inFlight)
-      for (const acknowledge of waiting) acknowledge()
-      // The next sync starts in this turn's check phase at the earliest, not here: the batch
-      // this turn's flush commits (it is queued before) joins it.
-      if (unsynced.length > 0) setImmediate(maybeSync)
-    })
-  }
-  /** Starts the sync of the unsynced batches once there are enough of them or the server is quiet. */
-  const maybeSync = () => {
-    if (sync === undefined || syncing || unsynced.length === 0) return
-    if (unsyncedWrites >= target || quiet >= quietTurns) return startSync(sync)
-    if (!watching) {
-      watching = true
-      seenCommits = commits
-      setImmediate(watch)
-    }
-  }
-  // One look per turn of the event loop (its check phase) while the sync waits.
-  const watch = () => {
-    watching = false
-    if (syncing || unsynced.length === 0) return
-    quiet = commits === seenCommits ? quiet + 1 : 0
-    maybeSync()
-  }
-  const flush = () => {
-    scheduled = false
+  /**
+   * Commits the queued writes in one transaction and returns what tells their writers,
+   * or settles them at once when the transaction could not commit (undefined then).
+   */
+  const commitQueue = (): (() => void) | undefined => {
     const batch = queue
     queue = []
     if (broken !== undefined) {
       for (const item of batch) settle(item, { thrown: broken })
-      return
+      return undefined
     }
     try {
       begin.run()
@@ -356,7 +324,7 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     } catch (thrown) {
       if (db.isTransaction) db.exec("ROLLBACK")
       for (const item of batch) settle(item, { thrown })
-      return
+      return undefined
     }
     const staged = new Staged()
     const outcomes: Array<Outcome> = []
@@ -390,25 +358,61 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
       // Whatever the engine did, the cache must not outlive what is stored.
       cache.clear()
       for (const item of batch) settle(item, { thrown })
-      return
+      return undefined
     }
-    // Later batches build on this one, so the cache takes it now; its writers hear once it is durable.
+    // Later transactions build on this one, so the cache takes it now; its writers hear once it is durable.
     staged.commit(cache)
     for (let i = 0; i < batch.length; i++) {
       const outcome = outcomes[i]!
       if (!("thrown" in outcome) && Result.isSuccess(outcome)) cache.bump(batch[i]!.tenant)
     }
-    const acknowledge = () => {
+    return () => {
       for (let i = 0; i < batch.length; i++) {
         const outcome = outcomes[i]!
         // Refused writes changed nothing: their answer does not depend on the disk.
         settle(batch[i]!, broken !== undefined && !("thrown" in outcome) && Result.isSuccess(outcome) ? { thrown: broken } : outcome)
       }
     }
-    if (sync === undefined) return acknowledge()
-    unsynced.push(acknowledge)
-    unsyncedWrites += batch.length
-    commits++
+  }
+  /** Commits the queue and syncs: its writers hear once the sync is done. */
+  const startSync = (sync: Sync) => {
+    const acknowledge = commitQueue()
+    if (acknowledge === undefined) return
+    syncing = true
+    quiet = 0
+    sync((error) => {
+      syncing = false
+      if (error !== undefined && error !== null) broken ??= error
+      // Before the acknowledgements: the writes in flight now are this sync's and the ones
+      // queued since it began, and nothing of what its writers send next.
+      target = syncTarget(inFlight)
+      acknowledge()
+      // The next sync starts in this turn's check phase at the earliest, not here: the writes
+      // this turn's requests make (they are queued before) join it.
+      if (queue.length > 0) setImmediate(maybeSync)
+    })
+  }
+  /** Starts the next sync once enough writes are queued or the server is quiet. */
+  const maybeSync = () => {
+    if (sync === undefined || syncing || queue.length === 0) return
+    if (queue.length >= target || quiet >= quietTurns) return startSync(sync)
+    if (!watching) {
+      watching = true
+      seenQueued = queue.length
+      setImmediate(watch)
+    }
+  }
+  // One look per turn of the event loop (its check phase) while the sync waits.
+  const watch = () => {
+    watching = false
+    if (syncing || queue.length === 0) return
+    quiet = queue.length === seenQueued ? quiet + 1 : 0
+    maybeSync()
+  }
+  /** The check phase after writes were queued: without a sync, they commit and are acknowledged now. */
+  const turn = () => {
+    scheduled = false
+    if (sync === undefined) return commitQueue()?.()
     maybeSync()
   }
   const write = <A, E = never>(
@@ -421,14 +425,14 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
       queue.push({ tenant, work, oneStatement, resume: resume as Pending["resume"] })
       if (!scheduled) {
         scheduled = true
-        setImmediate(flush)
+        setImmediate(turn)
       }
     })
   return { write, broken: () => broken }
 }
 
 /**
- * The unsynced writes that start the next sync at once: a share of the writes in
+ * The queued writes that start the next sync at once: a share of the writes in
  * flight when the last sync ended (at least one). 0.6 leaves the other writers' work
  * for the core while the sync runs: with 50 writers, a sync of about 30 writes.
  *
@@ -437,7 +441,7 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
 export const syncTarget = (inFlight: number): number => Math.max(1, Math.floor(inFlight * 0.6))
 
 /**
- * Turns of the event loop that commit nothing new after which a waiting sync starts
+ * Turns of the event loop that queue no new write after which a waiting sync starts
  * below its target: a lone writer waits a few turns (microseconds), not for a timer.
  *
  * @since 0.2.4

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -473,29 +473,63 @@ describe("SqliteStore", () => {
         return { db, store: SqliteStore.fromDatabase(db, { sync: manual.sync }), ...manual }
       })
 
-    it.effect("acknowledges a write only once the sync after its COMMIT is done; batches committed meanwhile share the next", () =>
+    it.effect("acknowledges a write only once the sync after its COMMIT is done; writes queued meanwhile commit together as the next begins", () =>
       Effect.gen(function*() {
         const { db, store, syncsWaiting, waiting } = yield* manualStore("ok")
         const t = freshTenant()
+        const stored = () => db.prepare("SELECT count(*) AS n FROM assignments").get()!.n
         const first = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
         yield* syncsWaiting(1)
         assert.isUndefined(first.pollUnsafe(), "not acknowledged before the sync is done")
-        assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 1, "committed: later batches build on it")
+        assert.strictEqual(stored(), 1, "committed as its sync began: later writes build on it")
         const second = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a2")))
         const third = yield* Effect.forkChild(Effect.andThen(nextTurn, store.assignments.insert(t, "c", assignment("a3"))))
         for (let i = 0; i < 10; i++) yield* nextTurn
-        assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 3, "both later batches committed")
+        assert.strictEqual(stored(), 1, "writes made while a sync runs wait, uncommitted, for the next")
         assert.strictEqual(waiting.length, 1, "no second sync while one runs")
         waiting.shift()!(undefined)
-        assert.strictEqual(waiting.length, 0, "the next sync waits for the turn's own batch to commit")
+        assert.strictEqual(waiting.length, 0, "the next sync waits for the writes of the turn the first ended")
+        assert.strictEqual(stored(), 1)
         yield* nextTurn
         assert.strictEqual(waiting.length, 1, "the next sync started in the turn the first ended")
+        assert.strictEqual(stored(), 3, "with both queued writes, committed as it began")
         assert.isTrue(Exit.isSuccess(yield* Fiber.await(first)))
-        assert.isUndefined(second.pollUnsafe(), "committed after the first sync began: waits for the next")
+        assert.isUndefined(second.pollUnsafe(), "made after the first sync began: waits for the next")
         waiting.shift()!(undefined)
         assert.isTrue(Exit.isSuccess(yield* Fiber.await(second)))
         assert.isTrue(Exit.isSuccess(yield* Fiber.await(third)))
         assert.strictEqual(yield* store.assignments.count(t, "c"), 3)
+      }))
+
+    it.effect("writes queued for one sync commit in one transaction, each refusal undoing only itself", () =>
+      Effect.gen(function*() {
+        const { db, store, syncsWaiting, waiting } = yield* manualStore("one-transaction")
+        const t = freshTenant()
+        // Each COMMIT appends the pages it changed to the WAL as frames (no checkpoint runs at
+        // this size): writes committed one by one would append their pages once each.
+        const wal = `${db.location()!}-wal`
+        const frameBytes = Number(db.prepare("PRAGMA page_size").get()!.page_size) + 24
+        const frames = () => statSync(wal).size / frameBytes
+        const start = frames()
+        const first = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a0")))
+        yield* syncsWaiting(1)
+        const one = frames() - start
+        const queued = yield* Effect.forEach(
+          ["a1", "a2", "a0", "a3"],
+          (id) => Effect.forkChild(store.assignments.insert(t, "c", assignment(id)))
+        )
+        for (let i = 0; i < 5; i++) yield* nextTurn
+        const before = frames()
+        waiting.shift()!(undefined)
+        yield* syncsWaiting(1)
+        const four = frames() - before
+        waiting.shift()!(undefined)
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(first)))
+        const exits = yield* Effect.forEach(queued, Fiber.await)
+        assert.deepStrictEqual(exits.map(Exit.isSuccess), [true, true, false, true], "the taken id is refused, the others stored")
+        assert.isAbove(one, 0)
+        assert.strictEqual(four, one, "one COMMIT for the four: the pages one insert changes, once")
+        assert.strictEqual(yield* store.assignments.count(t, "c"), 4)
       }))
 
     it.effect("under load the next sync waits for a share of the writes in flight, or for the turns to go quiet", () =>
@@ -509,18 +543,18 @@ describe("SqliteStore", () => {
         yield* syncsWaiting(1)
         const second = yield* writes(10)
         for (let i = 0; i < 5; i++) yield* nextTurn
-        // 20 writes in flight when the first sync ends: the next starts at 12 unsynced writes.
+        // 20 writes in flight when the first sync ends: the next starts at 12 queued writes.
         assert.strictEqual(SqliteStore.syncTarget(20), 12)
         waiting.shift()!(undefined)
         for (const f of first) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
         // The 10 unsynced writes wait for more, and so does the 11th, for a turn or two.
         yield* nextTurn
-        assert.strictEqual(waiting.length, 0, "10 unsynced writes, below the target: no sync yet")
+        assert.strictEqual(waiting.length, 0, "10 queued writes, below the target: no sync yet")
         const third = yield* writes(1)
         yield* nextTurn
         yield* nextTurn
-        assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 21)
-        assert.strictEqual(waiting.length, 0, "11 unsynced writes: still no sync")
+        assert.strictEqual(db.prepare("SELECT count(*) AS n FROM assignments").get()!.n, 10, "the queued writes wait, uncommitted")
+        assert.strictEqual(waiting.length, 0, "11 queued writes: still no sync")
         // The 12th starts it.
         const fourth = yield* writes(1)
         yield* syncsWaiting(1)
