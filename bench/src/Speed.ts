@@ -107,6 +107,21 @@ export const run = async (options: SpeedOptions) => {
   const ours = (method: "PATCH" | "GET") => load("enrollment (SQLite)", server, seeded.pathOf("bench-0"), method, s, c, auth)
   const barePatch = await load("bare node:http", bare, seedPath, "PATCH", s, c)
   const oursPatch = await ours("PATCH")
+  // For the record, no verdict: the same server acknowledging at COMMIT, without the WAL's sync
+  // (`SQLITE_SYNCHRONOUS=NORMAL`: a write survives a killed process, not a power loss), loaded
+  // right after ours: what the durable sync costs on this machine, in the same minutes.
+  const unsynced = await startServer({ store: "sqlite", env: { SQLITE_SYNCHRONOUS: "NORMAL" } })
+  const unsyncedSeeded = await Api.seed(unsynced.url)
+  const noSyncPatch = await load(
+    "enrollment (SQLite, SQLITE_SYNCHRONOUS=NORMAL: no sync)",
+    unsynced,
+    unsyncedSeeded.pathOf("bench-0"),
+    "PATCH",
+    s,
+    c,
+    { authorization: `Bearer ${unsyncedSeeded.token}` }
+  )
+  await unsynced.kill()
   // The same bare server loaded with one fixed body, which autocannon builds once: the bodies
   // of the other PATCH rows change per request, built before the load (see Load.bodiesPerConnection),
   // and the bare server should answer both alike; a gap means the generator set its rate.
@@ -136,7 +151,7 @@ export const run = async (options: SpeedOptions) => {
     rows.push(js.patch, js.get)
   }
 
-  rows.push(e.patch, e.get)
+  rows.push(e.patch, noSyncPatch, e.get)
   const single = await Load.run({
     name: "enrollment (SQLite) PATCH, 1 connection",
     url: server.url,
@@ -236,6 +251,12 @@ export const run = async (options: SpeedOptions) => {
       `means the load generator set the bare's rate, and the PATCH req/s ratio is then generous: the verdicts also ` +
       `take the capacity ratio (the bare server's CPU time per request over ours, same rounds), which depends far less on the generator, ` +
       `and the table's runs against the bare server's fastest.`
+  )
+
+  console.log(
+    `The durable sync: ours acknowledging after the WAL's fdatasync ran at ${fmt(e.patch.rps / noSyncPatch.rps)}x the rate of the same ` +
+      `server acknowledging at COMMIT (SQLITE_SYNCHRONOUS=NORMAL, ${fmt(noSyncPatch.rps)} req/s, ${fmt(noSyncPatch.rps / b.patch.rps)}x the bare server; ` +
+      `CPU per request ${cpu(e.patch)} against ${cpu(noSyncPatch)} µs).`
   )
 
   const patchRatio = e.patch.rps / b.patch.rps
