@@ -91,6 +91,13 @@ const measure = async (name: string, child: Child, path: string, seconds: number
   return { patch, get }
 }
 
+/** Our server on a new SQLite data directory (with `env`), seeded: the seed path's assignment and the token's header. */
+const seededServer = async (env?: Readonly<Record<string, string>>) => {
+  const server = await startServer({ store: "sqlite", ...(env !== undefined ? { env } : {}) })
+  const seeded = await Api.seed(server.url)
+  return { server, path: seeded.pathOf("bench-0"), auth: { authorization: `Bearer ${seeded.token}` } }
+}
+
 /** Runs the speed benchmark and records its verdicts. */
 export const run = async (options: SpeedOptions) => {
   const c = options.connections ?? 50
@@ -98,30 +105,19 @@ export const run = async (options: SpeedOptions) => {
   const rows: Array<Load.LoadResult> = []
 
   const bare = await Baselines.bare()
-  const server = await startServer({ store: "sqlite" })
-  const seeded = await Api.seed(server.url)
-  const auth = { authorization: `Bearer ${seeded.token}` }
+  const { server, path, auth } = await seededServer()
   // The bare server and ours loaded one right after the other, method by method (ours idles at
   // no cost meanwhile): the verdicts read these pairs too (see `throughput`), and on a host whose
   // speed drifts, runs seconds apart compare better than runs minutes apart.
-  const ours = (method: "PATCH" | "GET") => load("enrollment (SQLite)", server, seeded.pathOf("bench-0"), method, s, c, auth)
+  const ours = (method: "PATCH" | "GET") => load("enrollment (SQLite)", server, path, method, s, c, auth)
   const barePatch = await load("bare node:http", bare, seedPath, "PATCH", s, c)
   const oursPatch = await ours("PATCH")
   // For the record, no verdict: the same server acknowledging at COMMIT, without the WAL's sync
   // (`SQLITE_SYNCHRONOUS=NORMAL`: a write survives a killed process, not a power loss), loaded
   // right after ours: what the durable sync costs on this machine, in the same minutes.
-  const unsynced = await startServer({ store: "sqlite", env: { SQLITE_SYNCHRONOUS: "NORMAL" } })
-  const unsyncedSeeded = await Api.seed(unsynced.url)
-  const noSyncPatch = await load(
-    "enrollment (SQLite, SQLITE_SYNCHRONOUS=NORMAL: no sync)",
-    unsynced,
-    unsyncedSeeded.pathOf("bench-0"),
-    "PATCH",
-    s,
-    c,
-    { authorization: `Bearer ${unsyncedSeeded.token}` }
-  )
-  await unsynced.kill()
+  const unsynced = await seededServer({ SQLITE_SYNCHRONOUS: "NORMAL" })
+  const noSyncPatch = await load("enrollment (SQLite, SQLITE_SYNCHRONOUS=NORMAL: no sync)", unsynced.server, unsynced.path, "PATCH", s, c, unsynced.auth)
+  await unsynced.server.kill()
   // The same bare server loaded with one fixed body, which autocannon builds once: the bodies
   // of the other PATCH rows change per request, built before the load (see Load.bodiesPerConnection),
   // and the bare server should answer both alike; a gap means the generator set its rate.
@@ -158,7 +154,7 @@ export const run = async (options: SpeedOptions) => {
     connections: 1,
     seconds: Math.max(3, Math.round(s / 2)),
     pid: server.pid,
-    requests: { method: "PATCH", path: seeded.pathOf("bench-0"), headers: auth, body: patchBody }
+    requests: { method: "PATCH", path, headers: auth, body: patchBody }
   })
   rows.push(single)
   // The throughput verdicts: bare and ours also loaded in turn, 2 s at a time (see Load.alternate);
@@ -167,21 +163,20 @@ export const run = async (options: SpeedOptions) => {
   const alternating = (method: "PATCH" | "GET") =>
     Load.alternate(
       { name: `bare ${method}`, url: bare.url, pid: bare.pid, connections: c, requests: { method, path: seedPath, ...(method === "PATCH" ? { body: patchBody } : {}) } },
-      { name: `enrollment ${method}`, url: server.url, pid: server.pid, connections: c, requests: { method, path: seeded.pathOf("bench-0"), headers: auth, ...(method === "PATCH" ? { body: patchBody } : {}) } },
+      { name: `enrollment ${method}`, url: server.url, pid: server.pid, connections: c, requests: { method, path, headers: auth, ...(method === "PATCH" ? { body: patchBody } : {}) } },
       rounds
     )
   const alt = { patch: await alternating("PATCH"), get: await alternating("GET") }
   await server.kill()
   // For the record, no verdict: a GET whose answer is not kept (the first after a write of its
   // tenant) runs the whole handler path; a server that keeps no answers shows its rate.
-  const cold = await startServer({ store: "sqlite", env: { RESPONSE_CACHE_BYTES: "0" } })
-  const coldSeeded = await Api.seed(cold.url)
+  const cold = await seededServer({ RESPONSE_CACHE_BYTES: "0" })
   const uncached = await Load.alternate(
     { name: "bare GET", url: bare.url, pid: bare.pid, connections: c, requests: { method: "GET", path: seedPath } },
-    { name: "enrollment GET, answers not kept", url: cold.url, pid: cold.pid, connections: c, requests: { method: "GET", path: coldSeeded.pathOf("bench-0"), headers: { authorization: `Bearer ${coldSeeded.token}` } } },
+    { name: "enrollment GET, answers not kept", url: cold.server.url, pid: cold.server.pid, connections: c, requests: { method: "GET", path: cold.path, headers: cold.auth } },
     rounds
   )
-  await cold.kill()
+  await cold.server.kill()
   await bare.kill()
 
   table(`speed: ${c} connections, ${s} s each (server on core 0, autocannon on core 1)`, [

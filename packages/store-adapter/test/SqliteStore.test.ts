@@ -547,7 +547,7 @@ describe("SqliteStore", () => {
         assert.strictEqual(SqliteStore.syncTarget(20), 12)
         waiting.shift()!(undefined)
         for (const f of first) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
-        // The 10 unsynced writes wait for more, and so does the 11th, for a turn or two.
+        // The 10 queued writes wait for more, and so does the 11th, for a turn or two.
         yield* nextTurn
         assert.strictEqual(waiting.length, 0, "10 queued writes, below the target: no sync yet")
         const third = yield* writes(1)
