@@ -1,13 +1,15 @@
 /**
- * The load generator: autocannon's programmatic API, run in this process
- * (which `main.ts` pins to the other core), with a warm-up, bodies that change
- * from request to request (made before the load), and the server's RSS and open
- * fds sampled while the load runs.
+ * The load generator: autocannon's programmatic API, run for each load in a new
+ * process of its own (`LoadWorker.ts`; it inherits this process's core, which
+ * `main.ts` pins to the other one), with a warm-up, bodies that change from
+ * request to request (made before the load), and the server's RSS, open fds and
+ * CPU time sampled here while the measured part runs.
  *
  * @since 0.1.0
  */
-import autocannon from "autocannon"
+import { fork } from "node:child_process"
 import { readFileSync } from "node:fs"
+import type { Job, Message } from "./LoadWorker.ts"
 import { cpuTime, fdCount, rss } from "./Proc.ts"
 
 /** What one load run measured. */
@@ -114,36 +116,29 @@ export const requestsOf = (specs: ReadonlyArray<RequestSpec>, connection: number
   return out
 }
 
-const once = (url: string, connections: number, seconds: number, specs: ReadonlyArray<RequestSpec>, pipelining: number) => {
-  const varying = specs.some((s) => typeof s.body === "function")
-  // autocannon takes no per-connection requests with pipelining (nothing here pipelines such bodies).
-  if (varying && pipelining > 1) throw new Error("bodies made per request need pipelining 1")
-  let connection = 0
-  return autocannon({
-    url,
-    connections,
-    duration: seconds,
-    pipelining,
-    requests: requestsOf(specs, 0) as any,
-    // Each connection's own requests, set before it sends its first (the first connection keeps connection 0's).
-    ...(varying
-      ? {
-        setupClient: (client: { setRequests: (r: Array<Record<string, unknown>>) => void }) => {
-          const mine = connection++
-          if (mine > 0) client.setRequests(requestsOf(specs, mine))
-        }
-      }
-      : {}),
-    timeout: 10
-  } as any) as unknown as Promise<any>
-}
+const worker = new URL("./LoadWorker.ts", import.meta.url)
+
+/**
+ * Runs the warm-up and the measured load in a new generator process, calling
+ * `measuring` as the measured part begins; resolves with what it measured.
+ */
+const generate = (job: Job, measuring: () => void) =>
+  new Promise<Extract<Message, { phase: "done" }>["measured"]>((resolve, reject) => {
+    const child = fork(worker, [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    child.on("message", (m: Message) => (m.phase === "measuring" ? measuring() : resolve(m.measured)))
+    child.once("error", reject)
+    // After its report this settles nothing (a promise settles once); before it, the run failed.
+    child.once("exit", (code, signal) => reject(new Error(`the load generator exited (${signal ?? code}) before it reported`)))
+    child.send(job)
+  })
 
 /** Runs a warm-up and then the measured load. */
 export const run = async (options: LoadOptions): Promise<LoadResult> => {
   const specs = Array.isArray(options.requests) ? options.requests : [options.requests as RequestSpec]
   const pipelining = options.pipelining ?? 1
-  const warm = options.warmupSeconds ?? 2
-  if (warm > 0) await once(options.url, options.connections, warm, specs, pipelining)
+  const varying = specs.some((s) => typeof s.body === "function")
+  // autocannon takes no per-connection requests with pipelining (nothing here pipelines such bodies).
+  if (varying && pipelining > 1) throw new Error("bodies made per request need pipelining 1")
   let peak = 0
   let sum = 0
   let samples = 0
@@ -154,34 +149,45 @@ export const run = async (options: LoadOptions): Promise<LoadResult> => {
     sum += r
     samples++
   }
-  const timer = setInterval(sample, 200)
-  const before = coreTimes(options.serverCore ?? 0)
-  const cpuBefore = options.pid === undefined ? undefined : cpuTime(options.pid)
-  const r = await once(options.url, options.connections, options.seconds, specs, pipelining)
+  let timer: ReturnType<typeof setInterval> | undefined
+  let before: ReturnType<typeof coreTimes>
+  let cpuBefore: ReturnType<typeof cpuTime>
+  const r = await generate({
+    url: options.url,
+    connections: options.connections,
+    pipelining,
+    warmupSeconds: options.warmupSeconds ?? 2,
+    seconds: options.seconds,
+    perConnection: varying
+      ? Array.from({ length: options.connections }, (_, i) => requestsOf(specs, i))
+      : [requestsOf(specs, 0)]
+  }, () => {
+    timer = setInterval(sample, 200)
+    before = coreTimes(options.serverCore ?? 0)
+    cpuBefore = options.pid === undefined ? undefined : cpuTime(options.pid)
+  })
   const cpuAfter = options.pid === undefined ? undefined : cpuTime(options.pid)
   const after = coreTimes(options.serverCore ?? 0)
   clearInterval(timer)
   sample()
-  const codes: Record<string, number> = {}
-  for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) codes[code] = (v as { count: number }).count
   return {
     name: options.name,
-    rps: r.requests.average,
-    total: r.requests.total,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
+    rps: r.rps,
+    total: r.total,
+    p50: r.p50,
+    p99: r.p99,
     non2xx: r.non2xx,
-    errors: r.errors + r.timeouts,
-    statusCodes: codes,
+    errors: r.errors,
+    statusCodes: r.statusCodes,
     rssPeak: peak,
     rssMean: samples === 0 ? 0 : sum / samples,
     fdsAfter: options.pid === undefined ? -1 : fdCount(options.pid),
     serverCoreBusy: busyBetween(before, after),
-    serverCpuPerRequest: cpuBefore === undefined || cpuAfter === undefined || r.requests.total === 0
+    serverCpuPerRequest: cpuBefore === undefined || cpuAfter === undefined || r.total === 0
       ? undefined
       : {
-        userUs: (cpuAfter.userUs - cpuBefore.userUs) / r.requests.total,
-        systemUs: (cpuAfter.systemUs - cpuBefore.systemUs) / r.requests.total
+        userUs: (cpuAfter.userUs - cpuBefore.userUs) / r.total,
+        systemUs: (cpuAfter.systemUs - cpuBefore.systemUs) / r.total
       }
   }
 }
