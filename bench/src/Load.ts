@@ -9,21 +9,12 @@
  */
 import { fork } from "node:child_process"
 import { readFileSync } from "node:fs"
-import type { Job, Message } from "./LoadWorker.ts"
+import type { Job, Measured, Message } from "./LoadWorker.ts"
 import { cpuTime, fdCount, rss } from "./Proc.ts"
 
-/** What one load run measured. */
-export interface LoadResult {
+/** What one load run measured: the generator's figures ({@link Measured}) and the server's. */
+export interface LoadResult extends Measured {
   readonly name: string
-  /** Mean requests per second over the run. */
-  readonly rps: number
-  readonly total: number
-  readonly p50: number
-  readonly p99: number
-  /** Answers outside 2xx, and socket errors/timeouts. */
-  readonly non2xx: number
-  readonly errors: number
-  readonly statusCodes: Readonly<Record<string, number>>
   /** The server's peak and mean RSS in bytes while the load ran (0 when no pid was given). */
   readonly rssPeak: number
   readonly rssMean: number
@@ -123,7 +114,7 @@ const worker = new URL("./LoadWorker.ts", import.meta.url)
  * `measuring` as the measured part begins; resolves with what it measured.
  */
 const generate = (job: Job, measuring: () => void) =>
-  new Promise<Extract<Message, { phase: "done" }>["measured"]>((resolve, reject) => {
+  new Promise<Measured>((resolve, reject) => {
     const child = fork(worker, [], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] })
     child.on("message", (m: Message) => (m.phase === "measuring" ? measuring() : resolve(m.measured)))
     child.once("error", reject)
@@ -172,13 +163,7 @@ export const run = async (options: LoadOptions): Promise<LoadResult> => {
   sample()
   return {
     name: options.name,
-    rps: r.rps,
-    total: r.total,
-    p50: r.p50,
-    p99: r.p99,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    statusCodes: r.statusCodes,
+    ...r,
     rssPeak: peak,
     rssMean: samples === 0 ? 0 : sum / samples,
     fdsAfter: options.pid === undefined ? -1 : fdCount(options.pid),

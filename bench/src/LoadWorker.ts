@@ -23,10 +23,13 @@ export interface Job {
 
 /** What the measured run gave, as the worker sends it back. */
 export interface Measured {
+  /** Mean requests per second over the run. */
   readonly rps: number
   readonly total: number
+  /** Latency percentiles, ms. */
   readonly p50: number
   readonly p99: number
+  /** Answers outside 2xx, and socket errors/timeouts. */
   readonly non2xx: number
   readonly errors: number
   readonly statusCodes: Readonly<Record<string, number>>

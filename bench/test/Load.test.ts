@@ -1,7 +1,8 @@
 /**
  * The load runner's per-request server CPU: a server that burns 2 ms of its CPU time per request
- * is measured at about that, a bare one at far less, and a process that is gone reads as
- * unknown rather than zero. And its bodies that change from request to request: made before
+ * is measured at about that, a bare one at far less, a process that is gone reads as
+ * unknown rather than zero, and the warm-up (run by the generator's own process, which
+ * says when the measured part begins) is not counted. And its bodies that change from request to request: made before
  * the load, each connection's own, sent in turn.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -49,6 +50,32 @@ describe("server CPU per request", () => {
       await bare.kill()
     }
     assert.isUndefined(cpuTime(burning.pid), "a process that is gone has no CPU time to read")
+  })
+})
+
+describe("the measured part", () => {
+  it("is what the server's CPU is read around: a warm-up's cost is not counted", async () => {
+    // Burns 2 ms of CPU per request for the first 1.5 s after its first request (the readiness
+    // probe), then none: the warm-up (2 s) takes all the burning, the measured second none of it.
+    const port = await freePort()
+    const server = await spawnReady({
+      argv: [node, "-e", burner.replace("const start = process.cpuUsage()", "if ((globalThis.t0 ??= Date.now()) + 1500 < Date.now()) { req.resume(); return req.on('end', () => res.end('{}')) }\n  const start = process.cpuUsage()")],
+      env: { PORT: String(port) },
+      cpu: undefined,
+      port,
+      readyPath: "/"
+    })
+    const perRequest = (r: Load.LoadResult) => r.serverCpuPerRequest!.userUs + r.serverCpuPerRequest!.systemUs
+    try {
+      const warmed = await Load.run({ name: "warmed", url: server.url, connections: 2, seconds: 1, warmupSeconds: 2, pid: server.pid, requests: { method: "GET", path: "/" } })
+      // The same load again, long after the burning: what an unburdened request costs.
+      const plain = await load(server.url, server.pid)
+      assert.isAbove(warmed.total, 100)
+      // Counted, the warm-up's 1.5 s of burning would add more than the measured second's own CPU.
+      assert.isBelow(perRequest(warmed), 1.6 * perRequest(plain))
+    } finally {
+      await server.kill()
+    }
   })
 })
 
