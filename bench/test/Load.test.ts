@@ -1,9 +1,9 @@
 /**
- * The load runner's per-request server CPU: a server that burns 2 ms of its CPU time per request
- * is measured at about that, a bare one at far less, a process that is gone reads as
- * unknown rather than zero, and the warm-up (run by the generator's own process, which
- * says when the measured part begins) is not counted. And its bodies that change from request to request: made before
- * the load, each connection's own, sent in turn.
+ * The load runner's per-request server CPU: a server that burns 2 ms of its CPU time per
+ * request is measured at about that, a bare one at far less, a process that is gone reads as
+ * unknown rather than zero, and the warm-up (run by the generator's own process, which says
+ * when the measured part begins) is not counted. And its bodies that change from request to
+ * request: made before the load, each connection's own, sent in turn.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { createServer } from "node:http"
