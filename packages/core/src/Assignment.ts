@@ -150,7 +150,7 @@ export const make = (id: string, input: Omit<AssignmentCreate, "id">): Assignmen
   sourceId: input.sourceId
 })
 
-const isAssignment = Schema.is(Assignment)
+const isAssignment = Validation.guard(Assignment)
 
 /**
  * Validates a whole assignment against the schema (SPEC 3.8). The schema's type

@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Result, Schema, SchemaIssue } from "effect"
+import { Result, Schema, SchemaAST, SchemaIssue } from "effect"
+import * as SchemaJITCompiler from "effect/schema/SchemaJITCompiler"
 import { InvalidInput, invalid } from "./Errors.ts"
 import * as Json from "./Json.ts"
 
@@ -68,6 +69,20 @@ export const fromIssue = (issue: SchemaIssue.Issue, input: unknown, path: string
 }
 
 const parseOptions = { onExcessProperty: "error", errors: "first" } as const
+
+/**
+ * `Schema.is(schema)`, compiled: Effect's JIT schema compiler turns the schema's
+ * type side into one function (it falls back to the interpreter where it cannot),
+ * for guards that run on every request. The verdicts are the interpreter's (a test
+ * compares them on generated values); what changes is the cost: an assignment is
+ * checked in about a third of the time (`bench/`, BENCHMARKS.md).
+ *
+ * @since 0.2.4
+ */
+export const guard = <S extends Schema.Top>(schema: S): (u: unknown) => u is S["Type"] => {
+  SchemaJITCompiler.enable(SchemaAST.toType(schema.ast))
+  return Schema.is(schema)
+}
 
 /**
  * A decoder for a schema that fails with {@link InvalidInput} rooted at a path.

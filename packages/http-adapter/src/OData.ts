@@ -320,6 +320,18 @@ export const entityJson = (
     w = write(value)
     if (remember) written.set(value, w)
   }
-  return { etag: w.etag, json: `{"@odata.context":${JSON.stringify(ctx)},${w.json.slice(1)}` }
+  return { etag: w.etag, json: `${contextMember(ctx)}${w.json.slice(1)}` }
+}
+
+let lastContext: string | undefined
+let lastMember = ""
+
+/** `{"@odata.context":<ctx>,`, made again only when the context is not the last one's. */
+const contextMember = (ctx: string): string => {
+  if (ctx !== lastContext) {
+    lastContext = ctx
+    lastMember = `{"@odata.context":${JSON.stringify(ctx)},`
+  }
+  return lastMember
 }
 

@@ -177,11 +177,27 @@ const families: ReadonlyArray<Family> = [
 
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
 
+/**
+ * A string made from a request's path parameters, made once per parameters object: the
+ * router hands every request of one path the same frozen object (and forgets it with the
+ * path), so the `@odata.context` of a path is built once, not on every request.
+ */
+const perPath = (make: (ctx: Ctx) => string) => {
+  const made = new WeakMap<object, string>()
+  return (ctx: Ctx): string => {
+    let s = made.get(ctx.params)
+    if (s === undefined) made.set(ctx.params, s = make(ctx))
+    return s
+  }
+}
+
 const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
   const coll = `${f.prefix}/deviceEnrollmentConfigurations/{configurationId}/assignments`
   const one = `${coll}/{assignmentId}`
-  const ctxOf = (ctx: Ctx) =>
+  const ctxOf = perPath((ctx) =>
     `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations${OData.key(ctx.params.configurationId!)}/assignments`
+  )
+  const entityCtxOf = perPath((ctx) => `${ctxOf(ctx)}/$entity`)
   const check = (ctx: Ctx, ...more: ReadonlyArray<string>) => ids(ctx, ...f.parentParams, "configurationId", ...more)
   const tag = "enrollmentConfigurationAssignment"
   const op = (verb: string, plural = false) => `${verb}Assignment${plural ? "s" : ""}${f.name === "tenant" ? "" : `Via${cap(f.name)}`}`
@@ -240,7 +256,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
         yield* check(ctx, "assignmentId")
         const a = yield* (yield* Assignments).get(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!)
-        return entity(200, a, `${ctxOf(ctx)}/$entity`)
+        return entity(200, a, entityCtxOf(ctx))
       })
     },
     {
@@ -257,7 +273,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
         yield* check(ctx)
         const a = yield* (yield* Assignments).create(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.body)
-        return entity(201, a, `${ctxOf(ctx)}/$entity`)
+        return entity(201, a, entityCtxOf(ctx))
       })
     },
     {
@@ -281,7 +297,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
           ctx.body,
           { ifMatch: ctx.ifMatch }
         )
-        return entity(200, a, `${ctxOf(ctx)}/$entity`)
+        return entity(200, a, entityCtxOf(ctx))
       })
     },
     {

@@ -17,7 +17,7 @@
  */
 import { Store } from "@enrollment/core"
 import { Cause, Context, Effect, Exit } from "effect"
-import { randomUUID } from "node:crypto"
+import { randomInt, randomUUID } from "node:crypto"
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http"
 import { type Answer, AnswerCache } from "./AnswerCache.ts"
 import * as Auth from "./Auth.ts"
@@ -93,10 +93,28 @@ const rememberLast = <A, B, R>(make: (a: A, b: B) => R): (a: A, b: B) => R => {
   }
 }
 
+/**
+ * Request ids (SPEC 5: every answer carries a new GUID). A random version-4 GUID is drawn
+ * once, and its last 48 bits count up from a random start: unique within the process and,
+ * with 74 random bits besides, across processes and restarts. One short string per request,
+ * where `randomUUID` assembles its text from 20 pieces (BENCHMARKS.md).
+ *
+ * @since 0.2.4
+ */
+export const requestIds = (): (() => string) => {
+  const prefix = randomUUID().slice(0, 24)
+  let n = randomInt(2 ** 47)
+  return () => {
+    n = n === 2 ** 48 - 1 ? 0 : n + 1
+    return prefix + n.toString(16).padStart(12, "0")
+  }
+}
+
 /** Makes the request listener. */
 export const makeHandler = (options: HandlerOptions): RequestListener => {
   const verifier: Auth.Verifier = "verify" in options.auth ? options.auth : Auth.make(options.auth)
   const limiter = RateLimit.make(options.rateLimit ?? RateLimit.defaults)
+  const nextRequestId = requestIds()
   const bodyLimit = options.bodyLimit ?? Body.defaultLimit
   const log = options.log
   const context = options.context
@@ -105,7 +123,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
   let openApiText: string | undefined
   // Per-request strings a client sends the same way every time, made once for the last one seen:
-  // the base URL (from the Host header), the rate limiter's client key, a kept answer's scope.
+  // the base URL (from the Host header), the rate limiter's client key, a kept answer's scope,
+  // an answer's `@odata.context` (its path part is made once per path, see `Routes`).
   const publicBase = options.publicUrl !== undefined ? `${options.publicUrl}/beta` : undefined
   const baseFor = rememberLast((host: string | undefined, scheme: string) =>
     `${scheme}://${host !== undefined && hostPattern.test(host) ? host : "localhost"}/beta`
@@ -113,6 +132,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   const baseOf = (host: string | undefined, scheme: string): string => publicBase ?? baseFor(host, scheme)
   const clientOf = rememberLast((tenant: string, subject: string) => `${tenant}\u0000${subject}`)
   const scopeOf = rememberLast((tenant: string, base: string) => `${tenant}\u0000${base}`)
+  const contextOfAnswer = rememberLast(OData.context)
   const docsHtml = Docs.html
   // Handlers run in batches: the requests read in one turn of the event loop start together
   // right after it (`setImmediate`), in one synchronous run. Requests are answered in the
@@ -131,7 +151,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
 
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = log !== undefined ? performance.now() : 0
-    const requestId = randomUUID()
+    const requestId = nextRequestId()
     const clientHeader = firstHeader(req.headers["client-request-id"])
     const clientRequestId = clientHeader !== undefined && clientHeader.length <= 200 && /^[\x20-\x7e]+$/.test(clientHeader)
       ? clientHeader
@@ -351,7 +371,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         case "Text":
           return answer({ status: 200, body: r.text, type: "text/plain; charset=utf-8", headers: undefined }, keep)
         case "Entity": {
-          const out = OData.entityJson(r.value, ctx.query.select, OData.context(ctx.base, r.context), route.method === "GET")
+          const out = OData.entityJson(r.value, ctx.query.select, contextOfAnswer(ctx.base, r.context), route.method === "GET")
           const headers: Record<string, string> = { etag: out.etag, "odata-version": "4.0" }
           if (r.status === 201) headers.location = `${ctx.base}${ctx.path.replace(/\/$/, "")}/${encodeURIComponent(String(r.value.id))}`
           if (minimal) {
@@ -362,7 +382,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           return answer({ status: r.status, body: out.json, type: JSON_TYPE, headers }, keep)
         }
         case "Collection": {
-          const out: Record<string, unknown> = { "@odata.context": OData.context(ctx.base, r.context) }
+          const out: Record<string, unknown> = { "@odata.context": contextOfAnswer(ctx.base, r.context) }
           if (r.count !== undefined) out["@odata.count"] = r.count
           out.value = r.items.map((i) => OData.entity(i, ctx.query.select))
           if (r.next !== undefined) {

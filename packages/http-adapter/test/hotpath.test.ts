@@ -12,7 +12,7 @@ import { afterEach, assert, describe, it, vi } from "@effect/vitest"
 import * as http from "node:http"
 import * as net from "node:net"
 import { Assignment, ETag } from "@enrollment/core"
-import { Auth, OData, Router, Token } from "../src/index.ts"
+import { Auth, OData, Router, Server, Token } from "../src/index.ts"
 import { AnswerCache } from "../src/AnswerCache.ts"
 import { secret, start } from "./support.ts"
 
@@ -182,6 +182,78 @@ describe("OData.entityJson: the written text", () => {
     const typeFirst = JSON.parse('{"@odata.type":"#microsoft.graph.enrollmentConfigurationAssignment","__proto__":{"x":1},"id":"a1"}')
     assert.deepStrictEqual(OData.entityJson(typeFirst, undefined, ctx, false), expected(typeFirst))
     assert.deepStrictEqual(JSON.parse(OData.entityJson(typeFirst, undefined, ctx, false).json).__proto__, { x: 1 })
+  })
+})
+
+describe("an answer's @odata.context: made once per path, right for every path", () => {
+  it("OData.entityJson writes each context given, in turns", () => {
+    const value = JSON.parse('{"@odata.type":"#microsoft.graph.enrollmentConfigurationAssignment","id":"a1","source":"direct"}')
+    const contexts = ["http://h/beta/$metadata#x('1')/$entity", "http://h/beta/$metadata#x('2')/$entity", "http://h/beta/$metadata#x(\'\"q\")/$entity"]
+    for (let round = 0; round < 2; round++) {
+      for (const ctx of [...contexts, contexts[0]!, contexts[0]!]) {
+        assert.strictEqual(JSON.parse(OData.entityJson(value, undefined, ctx, false).json)["@odata.context"], ctx)
+      }
+    }
+  })
+
+  it("the server answers each path with its own context, through every family and Host, in turns", async () => {
+    const s = await start()
+    try {
+      const ok = (r: { status: number; text: string }, status: number) => assert.strictEqual(r.status, status, r.text)
+      for (const c of ["c1", "c'2"]) {
+        ok(await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: c, displayName: "Limit", limit: 5 } }), 201)
+        ok(await s.request("POST", `deviceManagement/deviceEnrollmentConfigurations/${encodeURIComponent(c)}/assignments`, { body: { id: "a1", target: { "@odata.type": `${G}allLicensedUsersAssignmentTarget` } } }), 201)
+      }
+      const user = (await s.request("POST", "users", { body: { displayName: "U", userPrincipalName: "u@example.com" } })).json.id as string
+      const port = new URL(s.url).port
+      const token = await s.token()
+      const patch = (path: string, host: string) =>
+        new Promise<{ status: number; json: any }>((resolve, reject) => {
+          const body = JSON.stringify({ sourceId: `${host}${path}` })
+          const req = http.request({ host: "127.0.0.1", port, method: "PATCH", path, headers: { host, authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+            let text = ""
+            res.setEncoding("utf8")
+            res.on("data", (c) => (text += c))
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }))
+          })
+          req.on("error", reject)
+          req.end(body)
+        })
+      const paths = [
+        ["/beta/deviceManagement/deviceEnrollmentConfigurations/c1/assignments/a1", "deviceManagement/deviceEnrollmentConfigurations('c1')/assignments/$entity"],
+        ["/beta/deviceManagement/deviceEnrollmentConfigurations/c'2/assignments/a1", "deviceManagement/deviceEnrollmentConfigurations('c''2')/assignments/$entity"],
+        [`/beta/users/${user}/deviceEnrollmentConfigurations/c1/assignments/a1`, `users('${user}')/deviceEnrollmentConfigurations('c1')/assignments/$entity`]
+      ] as const
+      for (let round = 0; round < 2; round++) {
+        for (const host of ["one.example", "two.example:8443"]) {
+          for (const [path, context] of [...paths, paths[0], paths[0]]) {
+            const r = await patch(path, host)
+            assert.strictEqual(r.status, 200, JSON.stringify(r.json))
+            assert.strictEqual(r.json["@odata.context"], `http://${host}/beta/$metadata#${context}`)
+            assert.strictEqual(r.json.sourceId, `${host}${path}`, "the answer is this request's")
+          }
+        }
+      }
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+describe("request ids", () => {
+  it("are GUIDs (version 4), all different, and another handler's differ from the first's", () => {
+    const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+    const next = Server.requestIds()
+    const seen = new Set<string>()
+    for (let i = 0; i < 10_000; i++) {
+      const id = next()
+      assert.match(id, guid)
+      seen.add(id)
+    }
+    assert.strictEqual(seen.size, 10_000)
+    const other = Server.requestIds()()
+    assert.match(other, guid)
+    assert.notStrictEqual(other.slice(0, 24), [...seen][0]!.slice(0, 24), "another handler draws another prefix")
   })
 })
 
