@@ -240,6 +240,34 @@ describe("an answer's @odata.context: made once per path, right for every path",
   })
 })
 
+describe("a path's malformed ids", () => {
+  it("refuses a malformed id on every request of its path, and serves the well-formed path between", async () => {
+    const s = await start()
+    try {
+      assert.strictEqual((await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", displayName: "Limit", limit: 5 } })).status, 201)
+      assert.strictEqual((await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", { body: { id: "a1", target: null } })).status, 201)
+      const long = "x".repeat(129)
+      for (let round = 0; round < 3; round++) {
+        for (const bad of ["%01", long]) {
+          for (const method of ["GET", "PATCH"]) {
+            const r = await s.request(method, `deviceManagement/deviceEnrollmentConfigurations/c1/assignments/${bad}`, method === "PATCH" ? { body: { sourceId: "x" } } : {})
+            assert.strictEqual(r.status, 400, `${method} ${bad.slice(0, 5)}: ${r.text}`)
+            assert.include(r.json.error.message, "assignmentId")
+          }
+          const list = await s.request("GET", `deviceManagement/deviceEnrollmentConfigurations/${bad}/assignments`)
+          assert.strictEqual(list.status, 400, list.text)
+          assert.include(list.json.error.message, "configurationId")
+        }
+        const ok = await s.request("PATCH", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments/a1", { body: { sourceId: `r${round}` } })
+        assert.strictEqual(ok.status, 200, ok.text)
+        assert.strictEqual(ok.json.sourceId, `r${round}`)
+      }
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describe("request ids", () => {
   it("are GUIDs (version 4), all different, and another handler's differ from the first's", () => {
     const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
