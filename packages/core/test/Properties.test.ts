@@ -62,6 +62,16 @@ describe("properties derived from the schemas", () => {
 })
 
 describe("ETag", () => {
+  it.prop("writes a 32-bit digest in base 36 as Number#toString(36) does", [Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 2 ** 32 - 1 }))], ([n]) => {
+    assert.strictEqual(ETag.base36(n), n.toString(36))
+  })
+
+  it("writes the edges of the two parts as Number#toString(36) does", () => {
+    for (const n of [0, 1, 35, 36, 36 ** 4 - 1, 36 ** 4, 36 ** 4 + 1, 2 ** 30 - 1, 2 ** 30, 2 ** 31, 36 ** 6, 2 ** 32 - 1]) {
+      assert.strictEqual(ETag.base36(n), n.toString(36), String(n))
+    }
+  })
+
   it("matches If-Match lists, the wildcard and weak/strong forms", () => {
     const tag = ETag.of({ a: 1 })
     assert.isTrue(ETag.matches("*", tag))

@@ -283,6 +283,16 @@ describe("request ids", () => {
     assert.match(other, guid)
     assert.notStrictEqual(other.slice(0, 24), [...seen][0]!.slice(0, 24), "another handler draws another prefix")
   })
+
+  it("count up in their last 48 bits, carrying between the halves and wrapping at the end", () => {
+    const tail = (from: number, n: number) => {
+      const next = Server.requestIds(from)
+      return Array.from({ length: n }, () => next().slice(24))
+    }
+    assert.deepStrictEqual(tail(2 ** 24 - 2, 3), ["000000fffffe", "000000ffffff", "000001000000"])
+    assert.deepStrictEqual(tail(2 ** 48 - 2, 3), ["fffffffffffe", "ffffffffffff", "000000000000"])
+    assert.deepStrictEqual(tail(0x123456abcdef, 2), ["123456abcdef", "123456abcdf0"])
+  })
 })
 
 describe("the request body: taken at once when it came with its headers, read as it comes otherwise", () => {
