@@ -112,15 +112,21 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
   // Paths that led to routes, most recent last: clients ask for the same paths again and again,
   // and a lookup costs less than splitting and decoding the path. Bounded, oldest dropped first.
   const recent = new Map<string, Resolved>()
+  // The last path asked for, compared before the map is asked: a new request's path is a new
+  // string, and comparing it costs less than hashing it for the lookup.
+  let lastPath: string | undefined
+  let last: Resolved | undefined
   return {
     match: (method: string, rawPath: string): Match<R> => {
-      let r = recent.get(rawPath)
+      let r = rawPath === lastPath ? last : recent.get(rawPath)
       if (r === undefined) {
         const resolved = resolve(rawPath)
         if ("_tag" in resolved) return resolved
         if (recent.size >= memoSize) recent.delete(recent.keys().next().value!)
         recent.set(rawPath, r = resolved)
       }
+      lastPath = rawPath
+      last = r
       let m = r.found.get(method)
       if (m === undefined) {
         const route = r.node.routes.get(method)
