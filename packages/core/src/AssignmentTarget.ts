@@ -208,11 +208,16 @@ export const schemas: { readonly [N in ConcreteTypeName]: Schema.Codec<Assignmen
 export const typeOf = (target: AssignmentTarget): ConcreteTypeName =>
   target["@odata.type"].slice(17) as ConcreteTypeName
 
+/** The `@odata.type` of every group target type, exclusion groups included, as decoded targets write it. */
+const groupTypes: ReadonlySet<string> = new Set(descendants("groupAssignmentTarget").map(ODataType.format))
+
 /** True for a group target, exclusion groups included (they are group targets). */
 export const isGroupTarget = (
   target: AssignmentTarget | null
 ): target is GroupAssignmentTarget | ExclusionGroupAssignmentTarget =>
-  target !== null && isA(typeOf(target), "groupAssignmentTarget")
+  // A set of the written types: `isA(typeOf(target), …)` looked the type's name up
+  // in the hierarchy by a new string, a string-table search, on every call (every write).
+  target !== null && groupTypes.has(target["@odata.type"])
 
 /** True for an exclusion group target. */
 export const isExclusionTarget = (target: AssignmentTarget | null): target is ExclusionGroupAssignmentTarget =>

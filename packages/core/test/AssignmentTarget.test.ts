@@ -9,6 +9,10 @@ describe("the target hierarchy", () => {
     assert.isTrue(AssignmentTarget.isGroupTarget(AssignmentTarget.empty("groupAssignmentTarget")))
     assert.isFalse(AssignmentTarget.isGroupTarget(AssignmentTarget.empty("allDevicesAssignmentTarget")))
     assert.isFalse(AssignmentTarget.isA("groupAssignmentTarget", "exclusionGroupAssignmentTarget"))
+    for (const name of AssignmentTarget.concreteTypeNames) {
+      assert.strictEqual(AssignmentTarget.isGroupTarget(AssignmentTarget.empty(name)), AssignmentTarget.isA(name, "groupAssignmentTarget"), name)
+    }
+    assert.isFalse(AssignmentTarget.isGroupTarget(null))
   })
 
   it("lists the types derived from a type, itself included", () => {
