@@ -178,16 +178,17 @@ const families: ReadonlyArray<Family> = [
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
 
 /**
- * A string made from a request's path parameters, made once per parameters object: the
+ * What a request's path parameters alone decide, made once per parameters object: the
  * router hands every request of one path the same frozen object (and forgets it with the
- * path), so the `@odata.context` of a path is built once, not on every request.
+ * path), so a path's `@odata.context` is built, and its ids checked, once, not on every
+ * request. `make` must read nothing of the request but its parameters.
  */
-const perPath = (make: (ctx: Ctx) => string) => {
-  const made = new WeakMap<object, string>()
-  return (ctx: Ctx): string => {
-    let s = made.get(ctx.params)
-    if (s === undefined) made.set(ctx.params, s = make(ctx))
-    return s
+const perPath = <A>(make: (ctx: Ctx) => A) => {
+  const made = new WeakMap<object, A>()
+  return (ctx: Ctx): A => {
+    let a = made.get(ctx.params)
+    if (a === undefined) made.set(ctx.params, a = make(ctx))
+    return a
   }
 }
 
@@ -198,7 +199,9 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
     `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations${OData.key(ctx.params.configurationId!)}/assignments`
   )
   const entityCtxOf = perPath((ctx) => `${ctxOf(ctx)}/$entity`)
-  const check = (ctx: Ctx, ...more: ReadonlyArray<string>) => ids(ctx, ...f.parentParams, "configurationId", ...more)
+  // The ids of the collection's path, and of one assignment's path (which has its own parameters).
+  const check = perPath((ctx) => ids(ctx, ...f.parentParams, "configurationId"))
+  const checkOne = perPath((ctx) => ids(ctx, ...f.parentParams, "configurationId", "assignmentId"))
   const tag = "enrollmentConfigurationAssignment"
   const op = (verb: string, plural = false) => `${verb}Assignment${plural ? "s" : ""}${f.name === "tenant" ? "" : `Via${cap(f.name)}`}`
   const where = f.name === "tenant" ? "" : f.name === "user" ? " (through a user it is targeted to)" : " (through an invitation's invited user)"
@@ -254,7 +257,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       request: undefined,
       response: { status: 200, schema: Assignment.Assignment },
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
-        yield* check(ctx, "assignmentId")
+        yield* checkOne(ctx)
         const a = yield* (yield* Assignments).get(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!)
         return entity(200, a, entityCtxOf(ctx))
       })
@@ -288,7 +291,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       request: Assignment.Assignment,
       response: { status: 200, schema: Assignment.Assignment },
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
-        yield* check(ctx, "assignmentId")
+        yield* checkOne(ctx)
         const a = yield* (yield* Assignments).patch(
           ctx.tenant,
           f.parent(ctx),
@@ -312,7 +315,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       request: undefined,
       response: { status: 204 },
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
-        yield* check(ctx, "assignmentId")
+        yield* checkOne(ctx)
         yield* (yield* Assignments).remove(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!, {
           ifMatch: ctx.ifMatch
         })

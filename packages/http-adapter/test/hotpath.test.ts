@@ -240,7 +240,7 @@ describe("an answer's @odata.context: made once per path, right for every path",
   })
 })
 
-describe("a path's malformed ids", () => {
+describe("a path's ids: checked once per path, the verdict right on every request", () => {
   it("refuses a malformed id on every request of its path, and serves the well-formed path between", async () => {
     const s = await start()
     try {
