@@ -104,7 +104,8 @@ export const start = async (config: ServerConfig, say: (line: string) => void = 
     bodyLimit: config.bodyLimitBytes,
     answerCacheBytes: config.responseCacheBytes,
     publicUrl: Option.getOrUndefined(config.publicUrl),
-    log: RequestLogger.make({ format: config.logFormat, level: config.logLevel })
+    log: RequestLogger.make({ format: config.logFormat, level: config.logLevel }),
+    logFrom: RequestLogger.lowestStatus(config.logLevel)
   })
   const tls = Option.isSome(config.tlsCertFile) && Option.isSome(config.tlsKeyFile)
     ? { cert: fs.readFileSync(config.tlsCertFile.value), key: fs.readFileSync(config.tlsKeyFile.value) }

@@ -10,6 +10,13 @@ import type { Server } from "@enrollment/http-adapter"
 const levelOf = (status: number) => (status >= 500 ? "error" : status >= 400 ? "warn" : "info")
 const rank = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const
 
+/**
+ * The lowest status a sink of `level` writes (`Server.HandlerOptions.logFrom`): every
+ * request at `debug` and `info`, failures from `warn` on (4xx and 5xx), 5xx at `error`.
+ */
+export const lowestStatus = (level: keyof typeof rank): number =>
+  level === "none" ? Number.POSITIVE_INFINITY : level === "error" ? 500 : level === "warn" ? 400 : 0
+
 /** A request-log sink writing to `write` (stdout by default). */
 export const make = (options: {
   readonly format: "pretty" | "json"

@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "vitest"
-import { App, ServerConfig } from "../src/index.ts"
+import { App, RequestLogger, ServerConfig } from "../src/index.ts"
 import { startChild } from "./child.ts"
 
 const load = (env: Record<string, string>) =>
@@ -116,5 +116,34 @@ describe("server", () => {
     const line = JSON.parse(s.stdout().trim().split("\n")[0]!)
     assert.deepStrictEqual([line.method, line.route, line.status], ["GET", "/health", 200])
     assert.ok(line.requestId)
+  })
+})
+
+describe("the request log", () => {
+  it("writes a request at the statuses its level keeps, and lowestStatus names the lowest", () => {
+    for (const level of ["debug", "info", "warn", "error", "none"] as const) {
+      const lines: Array<string> = []
+      const log = RequestLogger.make({ format: "json", level, write: (l) => lines.push(l) })
+      for (const status of [200, 204, 304, 399, 400, 404, 412, 499, 500, 503]) {
+        lines.length = 0
+        log({ method: "GET", route: "GET /beta/x", status, durationMs: 1, requestId: "r", tenant: undefined })
+        assert.strictEqual(lines.length === 1, status >= RequestLogger.lowestStatus(level), `${level} ${status}`)
+      }
+    }
+  })
+
+  it("at warn, the server logs failures with their route and makes no line for a success", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-log-"))
+    const main = fileURLToPath(new URL("../bin/server.js", import.meta.url))
+    const s = await startChild(main, { PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_FORMAT: "json", LOG_LEVEL: "warn" })
+    assert.strictEqual((await fetch(`${s.url}/health`)).status, 200)
+    assert.strictEqual((await fetch(`${s.url}/beta/deviceManagement/deviceEnrollmentConfigurations`)).status, 401)
+    assert.strictEqual((await fetch(`${s.url}/nope`)).status, 404)
+    assert.strictEqual(await s.stop(), 0)
+    const lines = s.stdout().trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((l) => l.msg === "request")
+    assert.deepStrictEqual(lines.map((l) => [l.method, l.route, l.status]), [
+      ["GET", "GET /beta/deviceManagement/deviceEnrollmentConfigurations", 401],
+      ["GET", "unmatched", 404]
+    ])
   })
 })

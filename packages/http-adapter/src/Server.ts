@@ -54,8 +54,13 @@ export interface HandlerOptions {
   readonly bodyLimit?: number | undefined
   /** `https://host` to build absolute URLs from; default: the request's scheme and Host header. */
   readonly publicUrl?: string | undefined
-  /** Called once per finished request. */
+  /** Called once per finished request (from `logFrom` on). */
   readonly log?: ((entry: RequestLog) => void) | undefined
+  /**
+   * The lowest status `log` is called for (default 0: every request). A sink that writes
+   * only failures says so here, and no entry is made for the answers it would drop.
+   */
+  readonly logFrom?: number | undefined
   /**
    * Bytes of GET answers kept until the tenant's data changes (see {@link AnswerCache});
    * default 16 MiB, 0 keeps none. Only over a store with `stampOf`.
@@ -127,6 +132,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   const nextRequestId = requestIds()
   const bodyLimit = options.bodyLimit ?? Body.defaultLimit
   const log = options.log
+  const logFrom = options.logFrom ?? 0
   const context = options.context
   const run = Effect.runForkWith(context)
   const stampOf = Context.get(context, Store).stampOf
@@ -167,7 +173,9 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       ? clientHeader
       : requestId
     const method = req.method ?? "GET"
+    // The route's log name, made only for a request that is logged.
     let routeName = "unmatched"
+    let matched: Route | undefined
     let tenant: string | undefined
     let defect: unknown
 
@@ -179,10 +187,10 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       headers["request-id"] = requestId
       headers["client-request-id"] = clientRequestId
       res.writeHead(status, headers)
-      if (log !== undefined) {
+      if (log !== undefined && status >= logFrom) {
         log({
           method,
-          route: routeName,
+          route: matched !== undefined ? `${matched.method} /beta${matched.path}` : routeName,
           status,
           durationMs: Math.round((performance.now() - started) * 100) / 100,
           requestId,
@@ -245,7 +253,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (m._tag === "NotFound") return fail(Problem.notFound(`Resource not found for the segment '${m.segment.slice(0, 100)}'`))
       if (m._tag === "MethodNotAllowed") return fail(Problem.methodNotAllowed(method, m.allow))
       const route = m.route
-      routeName = `${route.method} /beta${route.path}`
+      matched = route
 
       const authed = verifier.verify(firstHeader(req.headers.authorization))
       if (authed instanceof Promise) {
