@@ -143,6 +143,7 @@ export const parse = (bytes: Uint8Array): ParseResult => {
 /** True for `application/json`, with any parameters (`charset`, `odata.metadata`, …). */
 export const isJson = (contentType: string | undefined): boolean => {
   if (contentType === undefined) return false
+  if (contentType === "application/json") return true // what most clients send: no slicing, no lowering
   const semi = contentType.indexOf(";")
   const media = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase()
   return media === "application/json"
