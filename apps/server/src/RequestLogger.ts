@@ -11,11 +11,12 @@ const levelOf = (status: number) => (status >= 500 ? "error" : status >= 400 ? "
 const rank = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const
 
 /**
- * The lowest status a sink of `level` writes (`Server.HandlerOptions.logFrom`): every
- * request at `debug` and `info`, failures from `warn` on (4xx and 5xx), 5xx at `error`.
+ * The lowest status a sink of `level` writes (`Server.HandlerOptions.logFrom`), read off
+ * the same `levelOf` the sink filters by: every request at `debug` and `info`, failures
+ * from `warn` on (4xx and 5xx), 5xx at `error`, none at `none`.
  */
 export const lowestStatus = (level: keyof typeof rank): number =>
-  level === "none" ? Number.POSITIVE_INFINITY : level === "error" ? 500 : level === "warn" ? 400 : 0
+  [0, 400, 500].find((status) => rank[levelOf(status)] >= rank[level]) ?? Number.POSITIVE_INFINITY
 
 /** A request-log sink writing to `write` (stdout by default). */
 export const make = (options: {

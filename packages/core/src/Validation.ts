@@ -73,9 +73,9 @@ const parseOptions = { onExcessProperty: "error", errors: "first" } as const
 /**
  * `Schema.is(schema)`, compiled: Effect's JIT schema compiler turns the schema's
  * type side into one function (it falls back to the interpreter where it cannot),
- * for guards that run on every request. The verdicts are the interpreter's (a test
- * compares them on generated values); what changes is the cost: an assignment is
- * checked in about a third of the time (`bench/`, BENCHMARKS.md).
+ * for guards that run on every request. The verdicts are the schema's (tests: every
+ * generated assignment passes, each kind of broken one is refused); what changes is
+ * the cost: an assignment is checked in about a third of the time (BENCHMARKS.md).
  *
  * @since 0.2.4
  */
