@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Config, Effect, Option, Redacted } from "effect"
+import * as V8Tuning from "./V8Tuning.ts"
 
 /** Where the data lives. */
 export type StoreKind = "sqlite" | "postgres" | "memory"
@@ -37,6 +38,8 @@ export interface ServerConfig {
   readonly publicUrl: Option.Option<string>
   readonly tlsCertFile: Option.Option<string>
   readonly tlsKeyFile: Option.Option<string>
+  /** V8's young-generation collection with helper threads: `auto` (off on one CPU), `on`, `off` (see `V8Tuning`). */
+  readonly v8ParallelScavenge: V8Tuning.ParallelScavenge
 }
 
 const positiveInt = (name: string, fallback: number) => Config.Int(name).pipe(Config.withDefault(fallback))
@@ -64,7 +67,12 @@ const settings = {
   bodyLimitBytes: [positiveInt("BODY_LIMIT_BYTES", 1024 * 1024), "BODY_LIMIT_BYTES", "a positive integer (bytes)"],
   publicUrl: [Config.option(Config.URL("PUBLIC_URL").pipe(Config.map((u) => u.origin))), "PUBLIC_URL", "the server's public origin, e.g. https://graph.example.com"],
   tlsCertFile: [Config.option(Config.NonEmptyString("TLS_CERT_FILE")), "TLS_CERT_FILE", "a PEM certificate file"],
-  tlsKeyFile: [Config.option(Config.NonEmptyString("TLS_KEY_FILE")), "TLS_KEY_FILE", "a PEM private key file"]
+  tlsKeyFile: [Config.option(Config.NonEmptyString("TLS_KEY_FILE")), "TLS_KEY_FILE", "a PEM private key file"],
+  v8ParallelScavenge: [
+    Config.Literals(V8Tuning.parallelScavengeSettings, "V8_PARALLEL_SCAVENGE").pipe(Config.withDefault("auto" as const)),
+    "V8_PARALLEL_SCAVENGE",
+    "one of auto, on, off"
+  ]
 } as const
 
 /** A configuration that could not be read: one line per bad value. */

@@ -8,6 +8,7 @@
 import { Effect } from "effect"
 import * as App from "./App.ts"
 import { load } from "./ServerConfig.ts"
+import * as V8Tuning from "./V8Tuning.ts"
 
 const say = (line: string) => process.stderr.write(`${line}\n`)
 
@@ -18,6 +19,12 @@ const config = await Effect.runPromise(Effect.result(load)).then((r) => {
   }
   return r.success
 })
+
+// Before the server is built: its collections from here on follow the setting.
+const gc = V8Tuning.apply(config.v8ParallelScavenge)
+if (config.v8ParallelScavenge === "auto" && !gc.parallelScavenge) {
+  say(`one CPU available: young-generation garbage collection on the main thread (V8_PARALLEL_SCAVENGE=auto)`)
+}
 
 let app: App.App
 try {

@@ -27,11 +27,12 @@ describe("configuration", () => {
       AUTH_HS256_SECRET: "short",
       SQLITE_SYNCHRONOUS: "sometimes",
       SQLITE_CACHE_ENTRIES: "-5",
-      RESPONSE_CACHE_BYTES: "-1"
+      RESPONSE_CACHE_BYTES: "-1",
+      V8_PARALLEL_SCAVENGE: "maybe"
     })
     assert.strictEqual(r._tag, "Failure")
     const problems = (r as any).failure.problems as Array<string>
-    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES", "RESPONSE_CACHE_BYTES"]) {
+    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES", "RESPONSE_CACHE_BYTES", "V8_PARALLEL_SCAVENGE"]) {
       assert.ok(problems.some((p) => p.startsWith(`${v}:`)), `${v} in ${JSON.stringify(problems)}`)
     }
   })
@@ -39,7 +40,10 @@ describe("configuration", () => {
     const r = await load({})
     assert.strictEqual(r._tag, "Success")
     const c = (r as any).success
-    assert.deepStrictEqual([c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous, c.sqliteCacheEntries, c.responseCacheBytes], ["sqlite", "./data", "127.0.0.1", 8080, "FULL", 20_000, 16 * 1024 * 1024])
+    assert.deepStrictEqual(
+      [c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous, c.sqliteCacheEntries, c.responseCacheBytes, c.v8ParallelScavenge],
+      ["sqlite", "./data", "127.0.0.1", 8080, "FULL", 20_000, 16 * 1024 * 1024, "auto"]
+    )
   })
   it("needs DATABASE_URL for STORE=postgres", async () => {
     const r = await load({ STORE: "postgres" })
