@@ -8,9 +8,10 @@
  * `availableParallelism` reads since 1.49), those tasks cannot run beside the
  * main thread: they take turns with it on the one core, and every scavenge
  * costs thread wake-ups and context switches on top of its work. There the
- * server collects on its main thread alone (`--no-parallel-scavenge`), which
- * took about 3 % off the CPU of a PATCH on the bench's machine (BENCHMARKS.md);
- * with more CPUs the helpers run in parallel and V8's default stays.
+ * server collects on its main thread alone (`--no-parallel-scavenge`): a fifth
+ * fewer thread switches under PATCH load, and about 3 % of a PATCH's CPU on the
+ * bench's machine at full speed (BENCHMARKS.md); with more CPUs the helpers run
+ * in parallel and V8's default stays.
  *
  * V8 reads the flag at every scavenge, so setting it at start-up, before the
  * server is built, applies from then on (a test counts the tasks).
