@@ -10,6 +10,7 @@
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
+import { prepare } from "./Apps.ts"
 import { node, root, startServer, tempDir } from "./Proc.ts"
 import { fmt, record, table, verdict } from "./Report.ts"
 
@@ -24,19 +25,6 @@ const timeIt = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string
 const stats = (xs: ReadonlyArray<number>) => {
   const s = [...xs].sort((a, b) => a - b)
   return { median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]! }
-}
-
-/**
- * What an app's entry point runs: its install's bundle while it is current, else its sources.
- * A tree whose sources changed since its install gets the bundle built again first, as an
- * install would (the targets are the apps as installed); without the bundler the app runs its
- * sources, and the form says so.
- */
-const prepare = async (app: "cli" | "server") => {
-  const { entry } = (await import(join(root, `apps/${app}/bin/entry.ts`))) as { entry: () => string }
-  const stale = entry().endsWith("/src/main.ts")
-  if (stale) spawnSync(node, [join(root, `apps/${app}/scripts/bundle.mjs`)], { cwd: root, stdio: "ignore" })
-  return entry().endsWith("/src/main.ts") ? "sources" : stale ? "bundle, built again for this run" : "bundle"
 }
 
 export const run = async (times = 5) => {
