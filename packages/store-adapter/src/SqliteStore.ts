@@ -273,7 +273,11 @@ export type Sync = (done: (error: unknown) => void) => void
  * second), so under load the next sync waits for more writes
  * ({@link syncTarget}): for a share of the writes that were in flight when the
  * last sync ended, or until the event loop has passed {@link quietTurns} turns
- * that queued nothing new (the server has no more writes to take for now). A
+ * that queued nothing new (the server has no more writes to take for now). The
+ * write that reaches the share starts the sync at once, in the middle of the
+ * event loop's turn (since 0.2.6; before, in the turn's check phase): the
+ * requests the turn has yet to read are then served while the disk works,
+ * instead of the core waiting for the sync with every writer in it. A
  * lone writer's sync starts in the turn it was queued (nothing else was in
  * flight), or a few turns after it when the last sync ended amid more writes;
  * 50 writers' syncs cover 1.7 times as many writes each (324 syncs a second
@@ -423,6 +427,11 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     Effect.callback<A, E | Errors.StoreUnavailable>((resume) => {
       inFlight++
       queue.push({ tenant, work, oneStatement, resume: resume as Pending["resume"] })
+      // Under load the write that reaches the target starts the sync here, amid the turn's reads,
+      // rather than in its check phase: the requests the turn has yet to read are served while the
+      // disk works (their writes join the next sync). A target of 1 (no load) waits for the check
+      // phase, so that a burst after a quiet spell shares one sync.
+      if (sync !== undefined && !syncing && target > 1 && queue.length >= target) return startSync(sync)
       if (!scheduled) {
         scheduled = true
         setImmediate(turn)

@@ -580,6 +580,34 @@ describe("SqliteStore", () => {
         for (const f of single) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
       }))
 
+    it.effect("under load the write that reaches the target starts the sync in its own turn; a write after it waits for the next", () =>
+      Effect.gen(function*() {
+        const { db, store, syncsWaiting, waiting } = yield* manualStore("in-turn")
+        const t = freshTenant()
+        const stored = () => db.prepare("SELECT count(*) AS n FROM assignments").get()!.n
+        let n = 0
+        const writes = (k: number) =>
+          Effect.forEach(Array.from({ length: k }), () => Effect.forkChild(store.assignments.insert(t, "c", assignment(`a${n++}`))))
+        const first = yield* writes(10)
+        yield* syncsWaiting(1)
+        const second = yield* writes(10)
+        for (let i = 0; i < 5; i++) yield* nextTurn
+        waiting.shift()!(undefined)
+        for (const f of first) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
+        // 20 in flight when the sync ended: a target of 12, and 10 queued. Three more writes in one
+        // turn: the second of them is the 12th, and starts the sync before the third is queued.
+        const third = yield* writes(3)
+        yield* syncsWaiting(1)
+        assert.strictEqual(stored(), 22, "the sync took the writes up to its target, and not the one after it")
+        waiting.shift()!(undefined)
+        for (const f of [...second, ...third.slice(0, 2)]) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
+        assert.isUndefined(third[2]!.pollUnsafe(), "the write after the target waits for the next sync")
+        yield* syncsWaiting(1)
+        assert.strictEqual(stored(), 23)
+        waiting.shift()!(undefined)
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(third[2]!)))
+      }))
+
     it.effect("a failed sync fails the writes it was to make durable, and the store with them", () =>
       Effect.gen(function*() {
         const { db, store, syncsWaiting, waiting } = yield* manualStore("fail")
