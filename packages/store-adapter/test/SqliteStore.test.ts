@@ -473,6 +473,26 @@ describe("SqliteStore", () => {
         return { db, store: SqliteStore.fromDatabase(db, { sync: manual.sync }), ...manual }
       })
 
+    /**
+     * A store whose first sync ended with 20 writes in flight (so the next sync's target is 12):
+     * the 10 in that sync acknowledged, 10 more (`queued`) waiting; `writes(k)` forks k more inserts.
+     */
+    const twentyInFlight = (name: string) =>
+      Effect.gen(function*() {
+        const manual = yield* manualStore(name)
+        const t = freshTenant()
+        let n = 0
+        const writes = (k: number) =>
+          Effect.forEach(Array.from({ length: k }), () => Effect.forkChild(manual.store.assignments.insert(t, "c", assignment(`a${n++}`))))
+        const first = yield* writes(10)
+        yield* manual.syncsWaiting(1)
+        const queued = yield* writes(10)
+        for (let i = 0; i < 5; i++) yield* nextTurn
+        manual.waiting.shift()!(undefined)
+        for (const f of first) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
+        return { ...manual, writes, queued }
+      })
+
     it.effect("acknowledges a write only once the sync after its COMMIT is done; writes queued meanwhile commit together as the next begins", () =>
       Effect.gen(function*() {
         const { db, store, syncsWaiting, waiting } = yield* manualStore("ok")
@@ -534,19 +554,9 @@ describe("SqliteStore", () => {
 
     it.effect("under load the next sync waits for a share of the writes in flight, or for the turns to go quiet", () =>
       Effect.gen(function*() {
-        const { db, store, syncsWaiting, waiting } = yield* manualStore("batch")
-        const t = freshTenant()
-        let n = 0
-        const writes = (k: number) =>
-          Effect.forEach(Array.from({ length: k }), () => Effect.forkChild(store.assignments.insert(t, "c", assignment(`a${n++}`))))
-        const first = yield* writes(10)
-        yield* syncsWaiting(1)
-        const second = yield* writes(10)
-        for (let i = 0; i < 5; i++) yield* nextTurn
-        // 20 writes in flight when the first sync ends: the next starts at 12 queued writes.
+        const { db, syncsWaiting, waiting, writes, queued: second } = yield* twentyInFlight("batch")
+        // 20 writes were in flight when the first sync ended: the next starts at 12 queued writes.
         assert.strictEqual(SqliteStore.syncTarget(20), 12)
-        waiting.shift()!(undefined)
-        for (const f of first) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
         // The 10 queued writes wait for more, and so does the 11th, for a turn or two.
         yield* nextTurn
         assert.strictEqual(waiting.length, 0, "10 queued writes, below the target: no sync yet")
@@ -582,18 +592,8 @@ describe("SqliteStore", () => {
 
     it.effect("under load the write that reaches the target starts the sync in its own turn; a write after it waits for the next", () =>
       Effect.gen(function*() {
-        const { db, store, syncsWaiting, waiting } = yield* manualStore("in-turn")
-        const t = freshTenant()
+        const { db, syncsWaiting, waiting, writes, queued: second } = yield* twentyInFlight("in-turn")
         const stored = () => db.prepare("SELECT count(*) AS n FROM assignments").get()!.n
-        let n = 0
-        const writes = (k: number) =>
-          Effect.forEach(Array.from({ length: k }), () => Effect.forkChild(store.assignments.insert(t, "c", assignment(`a${n++}`))))
-        const first = yield* writes(10)
-        yield* syncsWaiting(1)
-        const second = yield* writes(10)
-        for (let i = 0; i < 5; i++) yield* nextTurn
-        waiting.shift()!(undefined)
-        for (const f of first) assert.isTrue(Exit.isSuccess(yield* Fiber.await(f)))
         // 20 in flight when the sync ended: a target of 12, and 10 queued. Three more writes in one
         // turn: the second of them is the 12th, and starts the sync before the third is queued.
         const third = yield* writes(3)
