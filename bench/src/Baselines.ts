@@ -13,16 +13,25 @@ import { type Child, freePort, node, spawnReady, tempDir } from "./Proc.ts"
 
 const here = import.meta.dirname
 
+/**
+ * The baselines run with V8's memory reducer off, as the enrollment server does
+ * (`serverNodeFlags`): its collection at a quiet moment, such as a baseline's wait
+ * between alternating rounds, leaves Node's own `process.nextTick` on a slow path for
+ * the rest of the process (about 2.5 µs a request; BENCHMARKS.md, "from 17:01"), and a
+ * baseline slowed by it would flatter every ratio against it.
+ */
+export const baselineNodeFlags: ReadonlyArray<string> = ["--no-memory-reducer"]
+
 /** The bare node:http server. */
 export const bare = async (cpu: number | undefined = 0): Promise<Child> => {
   const port = await freePort()
-  return spawnReady({ argv: [node, join(here, "baselines/Bare.ts")], env: { PORT: String(port) }, cpu, port, readyPath: "/" })
+  return spawnReady({ argv: [node, ...baselineNodeFlags, join(here, "baselines/Bare.ts")], env: { PORT: String(port) }, cpu, port, readyPath: "/" })
 }
 
 /** Fastify with an in-memory Map. */
 export const fastify = async (cpu: number | undefined = 0): Promise<Child> => {
   const port = await freePort()
-  return spawnReady({ argv: [node, join(here, "baselines/Fastify.ts")], env: { PORT: String(port), NODE_ENV: "production" }, cpu, port, readyPath: "/ready" })
+  return spawnReady({ argv: [node, ...baselineNodeFlags, join(here, "baselines/Fastify.ts")], env: { PORT: String(port), NODE_ENV: "production" }, cpu, port, readyPath: "/ready" })
 }
 
 /** The path json-server answers one assignment on. */
@@ -50,7 +59,7 @@ export const jsonServer = async (cpu: number | undefined = 0): Promise<Child | u
   }))
   const port = await freePort()
   return spawnReady({
-    argv: [node, bin, "--quiet", "--port", String(port), "--host", "127.0.0.1", db],
+    argv: [node, ...baselineNodeFlags, bin, "--quiet", "--port", String(port), "--host", "127.0.0.1", db],
     cpu,
     port,
     readyPath: jsonServerPath,

@@ -177,7 +177,7 @@ export const spawnReady = async (options: SpawnOptions): Promise<Child> => {
 }
 
 /** The Node flags of the documented start command (`pnpm start`, the Dockerfile). */
-export const serverNodeFlags: ReadonlyArray<string> = ["--max-semi-space-size=4", "--heap-growing-percent=80"]
+export const serverNodeFlags: ReadonlyArray<string> = ["--max-semi-space-size=4", "--heap-growing-percent=80", "--no-memory-reducer"]
 
 /** How to start the enrollment server (its documented environment). */
 export interface ServerOptions {
