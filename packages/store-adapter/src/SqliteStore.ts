@@ -263,8 +263,9 @@ export type Sync = (done: (error: unknown) => void) => void
  * latency to commit it only then, and one COMMIT per sync instead of one per turn
  * of the event loop writes each changed page to the WAL once per sync: at 50
  * connections updating one assignment, one WAL frame a sync instead of about five
- * (since 0.2.5). The next sync starts once the running one has ended and the event
- * loop's turn has queued its own writes (so they join it). A failed sync fails
+ * (since 0.2.5). The next sync starts once the running one has ended: when a write
+ * reaches its target, or else in the check phase of the turn it ended in, once that
+ * turn has queued its own writes (so they join it). A failed sync fails
  * the writes it was to make durable and every later operation: the store can
  * no longer say what is on disk.
  *
@@ -391,8 +392,8 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
       // queued since it began, and nothing of what its writers send next.
       target = syncTarget(inFlight)
       acknowledge()
-      // The next sync starts in this turn's check phase at the earliest, not here: the writes
-      // this turn's requests make (they are queued before) join it.
+      // Not here: the next sync starts when a write of this turn reaches the target, or else in
+      // this turn's check phase, so the writes this turn's requests make join it.
       if (queue.length > 0) setImmediate(maybeSync)
     })
   }
