@@ -49,6 +49,16 @@ export const resolve = (raw: string | undefined, fields: Record<string, unknown>
     return out
   })
 
+/**
+ * `--body` for a command that must not run without one (the assign action
+ * replaces a whole set: a forgotten flag must not be sent as `{}`): the parsed
+ * body, or a usage error that says `what` to send.
+ */
+export const required = (raw: string | undefined, what: string) =>
+  raw === undefined
+    ? Effect.fail(usage(`--body is required: ${what}`))
+    : Effect.flatMap(text(raw), (t) => parseJson("--body", t))
+
 /** The target types the `--target-type` flag takes, and the Graph types they name (`none`: no target). */
 export const targetTypes = {
   group: "groupAssignmentTarget",

@@ -4,11 +4,16 @@
  * ```
  * {"kind":"user","value":{…user}}
  * {"kind":"group","value":{…group}}
- * {"kind":"invitation","value":{…invitation},"invitedUser":{…its guest user}}
+ * {"kind":"invitation","value":{…invitation},"invitedUser":{…its guest user} or null}
  * {"kind":"member","groupId":"g","memberId":"u"}
  * {"kind":"configuration","value":{…configuration}}
  * {"kind":"assignment","configurationId":"c","value":{…assignment}}
  * ```
+ *
+ * An invitation whose guest user was deleted (Graph allows it) is exported
+ * with `"invitedUser":null`, and imported as it was: the invitation, without a
+ * user (the guest user a create makes is written and deleted again, as it was
+ * in the tenant the record came from).
  *
  * Import validates every record with the core's schemas and checks every
  * reference and id before it writes anything; then it writes, and on any write
@@ -22,7 +27,7 @@
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
-import { Assignment, Configuration, Directory, Id, Json, Store, Validation } from "@enrollment/core"
+import { Assignment, Configuration, Directory, Id, Ids, Json, Store, Validation } from "@enrollment/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
@@ -38,7 +43,12 @@ type Obj = Record<string, unknown>
 export type Record_ =
   | { readonly kind: "user"; readonly value: Directory.User }
   | { readonly kind: "group"; readonly value: Directory.Group }
-  | { readonly kind: "invitation"; readonly value: Directory.Invitation; readonly invitedUser: Directory.User }
+  | {
+    readonly kind: "invitation"
+    readonly value: Directory.Invitation
+    /** Its guest user; null when that user was deleted (then `value.invitedUserId` is a new id that names no user). */
+    readonly invitedUser: Directory.User | null
+  }
   | { readonly kind: "member"; readonly groupId: string; readonly memberId: string }
   | { readonly kind: "configuration"; readonly value: Configuration.Configuration }
   | { readonly kind: "assignment"; readonly configurationId: string; readonly value: Assignment.Assignment }
@@ -118,11 +128,14 @@ export const parseLine = (line: number, text: string): Effect.Effect<Record_, Co
       case "group":
         return { kind: "group", value: yield* check(line, decodeGroup(value, "value")) }
       case "invitation": {
-        const invitedUser = yield* check(line, decodeUser(withoutAnnotations(raw.invitedUser), "invitedUser"))
-        const v = yield* check(
-          line,
-          decodeInvitation(Json.isObject(value) ? { ...value, invitedUserId: invitedUser.id } : value, "value")
-        )
+        if (raw.invitedUser === undefined) {
+          return yield* invalidLine(line, "invitedUser: expected the guest user, or null when it was deleted; got nothing")
+        }
+        const invitedUser = raw.invitedUser === null
+          ? null
+          : yield* check(line, decodeUser(withoutAnnotations(raw.invitedUser), "invitedUser"))
+        const invitedUserId = invitedUser === null ? yield* Ids.guid : invitedUser.id
+        const v = yield* check(line, decodeInvitation(Json.isObject(value) ? { ...value, invitedUserId } : value, "value"))
         return { kind: "invitation", value: v, invitedUser }
       }
       case "member":
@@ -188,10 +201,14 @@ const checkAll = (records: ReadonlyArray<{ readonly line: number; readonly recor
         }
         case "invitation": {
           yield* claim(line, `i:${r.value.id}`, "invitation", r.value.id)
-          yield* claim(line, `d:${r.invitedUser.id}`, "user", r.invitedUser.id)
-          users.add(r.invitedUser.id)
+          if (r.invitedUser !== null) {
+            yield* claim(line, `d:${r.invitedUser.id}`, "user", r.invitedUser.id)
+            users.add(r.invitedUser.id)
+          }
           if (yield* existing.has("invitation", r.value.id)) return yield* conflict(line, "invitation", r.value.id)
-          if (yield* existing.has("user", r.invitedUser.id)) return yield* conflict(line, "user", r.invitedUser.id)
+          if (r.invitedUser !== null && (yield* existing.has("user", r.invitedUser.id))) {
+            return yield* conflict(line, "user", r.invitedUser.id)
+          }
           break
         }
         case "assignment":
@@ -282,11 +299,30 @@ const localWriter = (store: Store["Service"], tenant: string): Writer => {
               store.assignments.insert(tenant, r.configurationId, r.value),
               Effect.asVoid(store.assignments.remove(tenant, r.configurationId, r.value.id))
             )
-          case "invitation":
-            return Effect.as(
-              store.invitations.insert(tenant, r.value, r.invitedUser),
-              Effect.asVoid(Effect.andThen(store.invitations.remove(tenant, r.value.id), store.users.remove(tenant, r.invitedUser.id)))
-            )
+          case "invitation": {
+            const v = r.value
+            const removeInvitation = Effect.asVoid(store.invitations.remove(tenant, v.id))
+            if (r.invitedUser !== null) {
+              return Effect.as(
+                store.invitations.insert(tenant, v, r.invitedUser),
+                Effect.asVoid(Effect.andThen(removeInvitation, store.users.remove(tenant, r.invitedUser.id)))
+              )
+            }
+            // Its guest user was deleted: the store writes an invitation with its user, so
+            // write the user a create makes (under the record's new id) and delete it again.
+            const guest = Directory.makeUser(v.invitedUserId, {
+              displayName: v.invitedUserDisplayName,
+              userPrincipalName: null,
+              mail: v.invitedUserEmailAddress,
+              userType: v.invitedUserType,
+              accountEnabled: true
+            })
+            return Effect.flatMap(store.invitations.insert(tenant, v, guest), () =>
+              store.users.remove(tenant, guest.id).pipe(
+                Effect.tapError(() => Effect.ignore(Effect.andThen(removeInvitation, store.users.remove(tenant, guest.id)))),
+                Effect.as(removeInvitation)
+              ))
+          }
           case "member":
             return Effect.gen(function*() {
               const kind = (yield* isUser(r.memberId)) ? "user" as const : "group" as const
@@ -356,6 +392,11 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
             })
             const user = yield* api.request({ method: "GET", path: `invitations/${enc(v.id)}/invitedUser` })
             const newId = String((user.body as Obj).id)
+            if (r.invitedUser === null) {
+              // Its guest user was deleted: delete the one the create made (Graph has no DELETE for invitations).
+              yield* del(`users/${enc(newId)}`)
+              return Effect.void
+            }
             invitedUsers.set(r.invitedUser.id, newId)
             return del(`users/${enc(newId)}`)
           })
@@ -458,9 +499,8 @@ const exportLocal = (store: Store["Service"], t: string) =>
     for (const g of groups) yield* print(line({ kind: "group", value: g }))
     for (const i of invitations) {
       const user = yield* store.users.get(t, i.invitedUserId)
-      if (Option.isNone(user)) continue
       const { invitedUserId: _, ...view } = i
-      yield* print(line({ kind: "invitation", value: view as any, invitedUser: user.value }))
+      yield* print(line({ kind: "invitation", value: view as any, invitedUser: Option.getOrNull(user) }))
     }
     for (const g of groups) {
       for (const m of yield* pages((p) => store.groups.members(t, g.id, p))) {
@@ -494,16 +534,19 @@ const exportRemote = (api: ReturnType<typeof Remote.client>) =>
     const invitations = yield* listAll("invitations")
     const invitedUsers = new Map<string, Obj>()
     for (const i of invitations) {
-      const u = yield* api.request({ method: "GET", path: `invitations/${enc(String(i.id))}/invitedUser` })
-      invitedUsers.set(String(i.id), clean(u.body as Obj))
+      // 404: the guest user was deleted; the invitation is exported without it.
+      const u = yield* api.request({ method: "GET", path: `invitations/${enc(String(i.id))}/invitedUser` }).pipe(
+        Effect.map((res) => clean(res.body as Obj)),
+        Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined))
+      )
+      if (u !== undefined) invitedUsers.set(String(i.id), u)
     }
     const invitedIds = new Set([...invitedUsers.values()].map((u) => String(u.id)))
     for (const u of yield* listAll("users")) if (!invitedIds.has(String(u.id))) yield* print(line({ kind: "user", value: u as any }))
     const groups = yield* listAll("groups")
     for (const g of groups) yield* print(line({ kind: "group", value: g as any }))
     for (const i of invitations) {
-      const u = invitedUsers.get(String(i.id))
-      if (u !== undefined) yield* print(line({ kind: "invitation", value: i as any, invitedUser: u as any }))
+      yield* print(line({ kind: "invitation", value: i as any, invitedUser: (invitedUsers.get(String(i.id)) ?? null) as any }))
     }
     for (const g of groups) {
       for (const m of yield* listAll(`groups/${enc(String(g.id))}/members`)) {

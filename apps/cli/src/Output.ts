@@ -2,7 +2,10 @@
  * Printing answers: `json` (the Graph JSON; a list prints as an array),
  * `yaml`, or `table` (aligned columns chosen per entity type, targets written
  * for people: `group g1 (filter f1 include)`). `--select a,b` keeps those
- * properties, in that order.
+ * properties, in that order, as the server's `$select` names them: `*` keeps
+ * every property, and a derived type's property behind its cast
+ * (`microsoft.graph.deviceEnrollmentLimitConfiguration/limit`) prints as the
+ * property (`limit`), from entities of that type.
  *
  * @since 0.1.0
  */
@@ -23,10 +26,28 @@ export const parseSelect = (select: string | undefined): ReadonlyArray<string> |
   return keys.length === 0 ? undefined : keys
 }
 
+/** The projection a `--select` list asks for: none (every property) when it names `*`. */
+const projection = (select: ReadonlyArray<string> | undefined): ReadonlyArray<string> | undefined =>
+  select === undefined || select.includes("*") ? undefined : select
+
+/** The name a `--select` item prints under: `p` for a cast `microsoft.graph.T/p`. */
+const selectedName = (item: string): string => item.slice(item.indexOf("/") + 1)
+
+/**
+ * The selected properties of a row, absent ones as null. A cast that names
+ * another type than the row's selects nothing from it (two casts may name the
+ * same property of two types).
+ */
 const pick = (row: Row, keys: ReadonlyArray<string> | undefined): Row => {
   if (keys === undefined) return row
   const out: Row = {}
-  for (const k of keys) out[k] = Object.hasOwn(row, k) ? row[k] : null
+  for (const k of keys) {
+    const slash = k.indexOf("/")
+    const name = selectedName(k)
+    const ofRow = slash === -1 || bareType(row["@odata.type"]) === bareType(k.slice(0, slash))
+    if (ofRow && Object.hasOwn(row, name)) out[name] = row[name]
+    else if (!Object.hasOwn(out, name)) out[name] = null
+  }
   return out
 }
 
@@ -115,7 +136,10 @@ export const kindOfOperation = (tag: string): string => {
 
 const columnsFor = (rows: ReadonlyArray<Row>, select: ReadonlyArray<string> | undefined, hint?: string): ReadonlyArray<Column> => {
   if (select !== undefined) {
-    return select.map((k): Column => [k.toUpperCase(), k === "target" ? (r) => targetText(r.target) : (r) => r[k]])
+    return [...new Set(select.map(selectedName))].map((name): Column => [
+      name.toUpperCase(),
+      name === "target" && select.includes("target") ? (r) => targetText(r.target) : (r) => pick(r, select)[name]
+    ])
   }
   const kinds = new Set(rows.map(kindOf))
   const kind = rows.length === 0 && hint !== undefined ? hint : kinds.size === 1 ? [...kinds][0]! : [...kinds].every((k) => k === "user" || k === "group") ? "directoryObject" : "other"
@@ -185,7 +209,8 @@ export const render = (
   answer: Answer,
   options: { readonly format: Format; readonly select?: ReadonlyArray<string> | undefined; readonly kind?: string | undefined }
 ): string => {
-  const { format, select, kind } = options
+  const { format, kind } = options
+  const select = projection(options.select)
   switch (answer._tag) {
     case "None":
       return ""

@@ -13,6 +13,7 @@ import { Backend, type LocalSettings, type RemoteSettings } from "./Backend.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import type { Operation } from "./Operation.ts"
 import * as Output from "./Output.ts"
+import * as Select from "./Select.ts"
 import { defaultDataDir, defaultTenant, type Globals, secretFile, sqliteFile, withEnvironment } from "./Settings.ts"
 
 export * as Body from "./Body.ts"
@@ -158,12 +159,14 @@ export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFail
   Effect.gen(function*() {
     const operation = yield* plan
     const g = withEnvironment(raw)
+    const select = Output.parseSelect(g.select)
+    yield* Select.check(operation, select)
     const answer = yield* Effect.gen(function*() {
       const backend = yield* Backend
       return yield* backend.run(operation)
     }).pipe(Effect.provide(backendLayer(raw)))
     const format = Output.formatOf(g.output, process.stdout.isTTY === true)
-    yield* print(Output.render(answer, { format, select: Output.parseSelect(g.select), kind: Output.kindOfOperation(operation._tag) }))
+    yield* print(Output.render(answer, { format, select, kind: Output.kindOfOperation(operation._tag) }))
   })
 
 /** `enrollctl token`: mints with the server's secret and prints the token only. */

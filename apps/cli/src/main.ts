@@ -65,7 +65,12 @@ const root = Command.make("enrollctl").pipe(
       Flag.withDescription("Output format (default: table on a terminal, json when piped)"),
       Flag.optional
     ),
-    select: Flag.String("select").pipe(Flag.withDescription("Properties to print, comma-separated: id,target"), Flag.optional),
+    select: Flag.String("select").pipe(
+      Flag.withDescription(
+        "Properties to print, comma-separated, as the server's $select takes them: id,target; * for all; microsoft.graph.<derived type>/<property>"
+      ),
+      Flag.optional
+    ),
     debug: Flag.Boolean("debug").pipe(
       Flag.withDescription("Print the HTTP exchange (token redacted) and error details to stderr"),
       Flag.withDefault(false)
@@ -136,6 +141,17 @@ const cfgId = id("device-enrollment-configuration-id", "device enrollment config
 const assignmentId = id("enrollment-configuration-assignment-id", "enrollment configuration assignment")
 const body = Flag.String("body").pipe(
   Flag.withDescription("Request body: JSON, @file.json, or - for standard input"),
+  Flag.optional
+)
+/**
+ * What the assign action takes: the whole new set (it replaces every assignment).
+ * Its `--body` is required; it is parsed as optional so that a missing one fails
+ * with this text (`Body.required`) rather than the parser's bare "missing flag".
+ */
+const assignBodyText =
+  `the assign action replaces every assignment of the configuration with {"enrollmentConfigurationAssignments":[…]} (an empty array clears the set)`
+const assignBody = Flag.String("body").pipe(
+  Flag.withDescription(`Required: ${assignBodyText}; JSON, @file.json, or - for standard input`),
   Flag.optional
 )
 const ifMatch = Flag.String("if-match").pipe(
@@ -359,14 +375,21 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
       description: "Delete a configuration and its assignments",
       examples: [{ command: `${C} delete --device-enrollment-configuration-id C`, description: "Delete C" }]
     }, (i) => Effect.succeed({ _tag: "configurations.delete", id: i.cfgId })),
-    leaf("assign", { cfgId, body }, {
-      description: "Replace every assignment of a configuration at once (the assign action)",
-      examples: [{
-        command:
-          `${C} assign --device-enrollment-configuration-id C --body '{"enrollmentConfigurationAssignments":[{"target":{"@odata.type":"#microsoft.graph.allLicensedUsersAssignmentTarget"}}]}'`,
-        description: "Assign C to all licensed users only"
-      }]
-    }, (i, rt) => Effect.map(rt.Body.resolve(opt(i.body), {}), (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b }))),
+    leaf("assign", { cfgId, body: assignBody }, {
+      description: "Replace every assignment of a configuration at once (the assign action); --body is required",
+      examples: [
+        {
+          command:
+            `${C} assign --device-enrollment-configuration-id C --body '{"enrollmentConfigurationAssignments":[{"target":{"@odata.type":"#microsoft.graph.allLicensedUsersAssignmentTarget"}}]}'`,
+          description: "Assign C to all licensed users only"
+        },
+        {
+          command: `${C} assign --device-enrollment-configuration-id C --body '{"enrollmentConfigurationAssignments":[]}'`,
+          description: "Remove every assignment of C"
+        }
+      ]
+    }, (i, rt) =>
+      Effect.map(rt.Body.required(opt(i.body), assignBodyText), (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b }))),
     leaf("set-priority", { cfgId, body, priority: configurationFlags.priority }, {
       description: "Set a configuration's priority (the setPriority action)",
       examples: [{ command: `${C} set-priority --device-enrollment-configuration-id C --priority 2`, description: "Give C priority 2" }]

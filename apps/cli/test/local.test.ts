@@ -177,6 +177,78 @@ describe("local mode on SQLite", () => {
   })
 })
 
+describe("assign needs its --body", () => {
+  const assignDir = tempDir()
+  const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", assignDir, "-o", "json", ...args])
+
+  it("refuses assign without --body, saying what the body is, and keeps the assignments", async () => {
+    assert.strictEqual((await at(...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"c4"}')).code, 0)
+    const set = await at(...DM, "assign", "--device-enrollment-configuration-id", "c4", "--body", JSON.stringify({ enrollmentConfigurationAssignments: [{ id: "k1", target: null }] }))
+    assert.strictEqual(set.code, 0, set.stderr)
+    const r = await at(...DM, "assign", "--device-enrollment-configuration-id", "c4")
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "error Usage: --body is required")
+    assert.include(r.stderr, '{"enrollmentConfigurationAssignments":[…]}')
+    assert.include(r.stderr, "an empty array clears the set")
+    const list = await at(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c4", "--select", "id")
+    assert.deepStrictEqual(list.json(), [{ id: "k1" }])
+  })
+
+  it("clears the set with an empty array", async () => {
+    const r = await at(...DM, "assign", "--device-enrollment-configuration-id", "c4", "--body", '{"enrollmentConfigurationAssignments":[]}')
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.deepStrictEqual((await at(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c4")).json(), [])
+  })
+})
+
+describe("--select in local mode (the server's $select rules)", () => {
+  const selectDir = tempDir()
+  const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", selectDir, ...args])
+
+  beforeAll(async () => {
+    for (
+      const args of [
+        ["users", "create", "--display-name", "Ada", "--body", '{"id":"u1"}'],
+        [...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"c1","limit":5}'],
+        [...DM, "create", "--type", "windowsRestoreDeviceEnrollmentConfiguration", "--body", '{"id":"c2","limit":9}']
+      ]
+    ) {
+      const r = await at(...args)
+      assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
+    }
+  })
+
+  it("refuses an unknown property with the server's BadRequest, exit 2, naming it", async () => {
+    const r = await at("-o", "table", "users", "list", "--select", "id,bogus")
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "error BadRequest: $select: 'bogus' is not a property of this resource")
+    assert.strictEqual(r.stdout, "")
+    const one = await at("-o", "json", "users", "get", "--user-id", "u1", "--select", "nope")
+    assert.strictEqual(one.code, 2)
+    assert.include(one.stderr, "'nope'")
+  })
+
+  it("refuses it before a write", async () => {
+    const r = await at("-o", "json", "users", "create", "--body", '{"id":"u2"}', "--select", "id,bogus")
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "'bogus'")
+    assert.strictEqual((await at("users", "get", "--user-id", "u2")).code, 3)
+  })
+
+  it("takes * and a derived type's property behind its cast", async () => {
+    const all = await at("-o", "json", "users", "get", "--user-id", "u1", "--select", "*")
+    assert.strictEqual(all.code, 0, all.stderr)
+    assert.strictEqual(all.json().displayName, "Ada")
+    assert.strictEqual(all.json()["@odata.type"], "#microsoft.graph.user")
+    const limit = await at("-o", "json", ...DM, "list", "--select", "id,microsoft.graph.deviceEnrollmentLimitConfiguration/limit")
+    assert.strictEqual(limit.code, 0, limit.stderr)
+    assert.deepStrictEqual(limit.json(), [{ id: "c1", limit: 5 }, { id: "c2", limit: null }])
+    const table = await at("-o", "table", ...DM, "list", "--select", "id,microsoft.graph.deviceEnrollmentLimitConfiguration/limit,microsoft.graph.windowsRestoreDeviceEnrollmentConfiguration/limit")
+    assert.strictEqual(table.code, 0, table.stderr)
+    assert.deepStrictEqual(table.stdout.split("\n").map((l) => l.split(/\s+/)), [["ID", "LIMIT"], ["c1", "5"], ["c2", "9"], [""]])
+  })
+})
+
 describe("--filter in local mode (the server's $filter parser)", () => {
   const filterDir = tempDir()
   const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", filterDir, "-o", "json", ...args])
@@ -225,6 +297,45 @@ describe("import and export", () => {
     const twice = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
     assert.strictEqual(twice.code, 4)
     assert.include(twice.stderr, "already exists")
+  })
+
+  it("exports an invitation whose guest user was deleted, and imports it back without a user", async () => {
+    const from = tempDir()
+    const at = (d: string, ...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", d, "-o", "json", ...args])
+    for (const id of ["i1", "i2"]) {
+      const r = await at(from, "invitations", "create", "--invited-user-email-address", `${id}@fabrikam.com`, "--invite-redirect-url", "https://myapps.microsoft.com", "--body", JSON.stringify({ id }))
+      assert.strictEqual(r.code, 0, r.stderr)
+    }
+    const guest = (await at(from, "invitations", "invited-user", "get", "--invitation-id", "i1")).json()
+    assert.strictEqual((await at(from, "users", "delete", "--user-id", guest.id)).code, 0)
+
+    const exported = await at(from, "export")
+    assert.strictEqual(exported.code, 0, exported.stderr)
+    const records = exported.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    const invitations = records.filter((r) => r.kind === "invitation")
+    assert.deepStrictEqual(invitations.map((r) => [r.value.id, r.invitedUser === null]), [["i1", true], ["i2", false]])
+    assert.notInclude(exported.stdout, guest.id)
+
+    const to = tempDir()
+    const file = path.join(to, "tenant.jsonl")
+    writeFileSync(file, exported.stdout)
+    const imported = await at(to, "import", file)
+    assert.strictEqual(imported.code, 0, imported.stderr)
+    assert.strictEqual((await at(to, "export")).stdout, exported.stdout)
+    assert.strictEqual((await at(to, "invitations", "get", "--invitation-id", "i1")).code, 0)
+    const gone = await at(to, "invitations", "invited-user", "get", "--invitation-id", "i1")
+    assert.strictEqual(gone.code, 3)
+    assert.include(gone.stderr, "error itemNotFound: invitedUser")
+    assert.deepStrictEqual((await at(to, "users", "list", "--select", "mail")).json(), [{ mail: "i2@fabrikam.com" }])
+  })
+
+  it("refuses an invitation line without invitedUser", async () => {
+    const other = tempDir()
+    const file = path.join(other, "bad.jsonl")
+    writeFileSync(file, JSON.stringify({ kind: "invitation", value: { "@odata.type": "#microsoft.graph.invitation", id: "i1", invitedUserEmailAddress: "a@b.c", inviteRedirectUrl: "https://x.y", invitedUserDisplayName: null, invitedUserType: "Guest", sendInvitationMessage: false, inviteRedeemUrl: "https://x.y/r", status: "PendingAcceptance" } }) + "\n")
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "line 1: invitedUser: expected the guest user, or null when it was deleted")
   })
 
   it("validates everything before writing: a bad line writes nothing", async () => {

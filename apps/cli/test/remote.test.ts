@@ -144,6 +144,74 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     assert.include(bad.stderr, "'displayName eq 'x''")
   })
 
+  it("refuses assign without --body before sending anything", async () => {
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", "tenant-assign", "-o", "json", ...args])
+    assert.strictEqual((await at(...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"c4"}')).code, 0)
+    const set = await at(...DM, "assign", "--device-enrollment-configuration-id", "c4", "--body", JSON.stringify({ enrollmentConfigurationAssignments: [{ id: "k1", target: null }] }))
+    assert.strictEqual(set.code, 0, set.stderr)
+    const r = await at(...DM, "assign", "--device-enrollment-configuration-id", "c4", "--debug")
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "error Usage: --body is required")
+    assert.include(r.stderr, '{"enrollmentConfigurationAssignments":[…]}')
+    assert.include(r.stderr, "an empty array clears the set")
+    assert.notInclude(r.stderr, "> POST")
+    const list = await at(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c4", "--select", "id")
+    assert.deepStrictEqual(list.json(), [{ id: "k1" }])
+  })
+
+  it("refuses an unknown --select property as the server and local mode do", async () => {
+    const tenant = "tenant-select"
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, ...args])
+    const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dataDir, "--tenant", tenant, ...args])
+    assert.strictEqual((await at("users", "create", "--body", '{"id":"u1"}')).code, 0)
+    const token = (await enrollctl(["token", "--data-dir", dataDir, "--tenant", tenant])).stdout.trim()
+    const res = await fetch(`${baseUrl}/users?$select=id,bogus`, { headers: { Authorization: `Bearer ${token}` } })
+    assert.strictEqual(res.status, 400)
+    const server = ((await res.json()) as { error: { code: string; message: string } }).error
+    const [remoteRun, localRun] = await Promise.all([
+      at("-o", "table", "users", "list", "--select", "id,bogus"),
+      local("-o", "table", "users", "list", "--select", "id,bogus")
+    ])
+    for (const r of [remoteRun, localRun]) {
+      assert.strictEqual(r.code, 2)
+      assert.strictEqual(r.stderr, `error ${server.code}: ${server.message}\n`)
+      assert.include(r.stderr, "'bogus'")
+      assert.strictEqual(r.stdout, "")
+    }
+    const created = await at("-o", "json", "users", "create", "--body", '{"id":"u2"}', "--select", "bogus")
+    assert.strictEqual(created.code, 2)
+    assert.strictEqual((await at("users", "get", "--user-id", "u2")).code, 3)
+  })
+
+  it("exports an invitation whose guest user was deleted, as local mode does, and imports it back", async () => {
+    const tenant = "tenant-dangling"
+    const at = (t: string, ...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", t, "-o", "json", ...args])
+    for (const id of ["i1", "i2"]) {
+      const r = await at(tenant, "invitations", "create", "--invited-user-email-address", `${id}@fabrikam.com`, "--invite-redirect-url", "https://myapps.microsoft.com", "--body", JSON.stringify({ id }))
+      assert.strictEqual(r.code, 0, r.stderr)
+    }
+    const guest = (await at(tenant, "invitations", "invited-user", "get", "--invitation-id", "i1")).json()
+    assert.strictEqual((await at(tenant, "users", "delete", "--user-id", guest.id)).code, 0)
+
+    const exported = await at(tenant, "export")
+    assert.strictEqual(exported.code, 0, exported.stderr)
+    const invitations = exported.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.kind === "invitation")
+    assert.deepStrictEqual(invitations.map((r) => [r.value.id, r.invitedUser === null]), [["i1", true], ["i2", false]])
+    const local = await enrollctl(["--store", "sqlite", "--data-dir", dataDir, "--tenant", tenant, "export"])
+    assert.strictEqual(local.code, 0, local.stderr)
+    assert.strictEqual(local.stdout, exported.stdout)
+
+    const file = path.join(dataDir, "dangling.jsonl")
+    writeFileSync(file, exported.stdout)
+    const imported = await at("tenant-dangling-b", "import", file)
+    assert.strictEqual(imported.code, 0, imported.stderr)
+    assert.strictEqual((await at("tenant-dangling-b", "invitations", "invited-user", "get", "--invitation-id", "i1")).code, 3)
+    const users = await at("tenant-dangling-b", "users", "list", "--select", "mail")
+    assert.deepStrictEqual(users.json(), [{ mail: "i2@fabrikam.com" }])
+    const again = (await at("tenant-dangling-b", "export")).stdout.trim().split("\n").map((l) => JSON.parse(l))
+    assert.deepStrictEqual(again.filter((r) => r.kind === "invitation").map((r) => [r.value.id, r.invitedUser === null]), [["i1", true], ["i2", false]])
+  })
+
   it("exports through the API and imports into another tenant", async () => {
     const exported = await remote("export")
     assert.strictEqual(exported.code, 0, exported.stderr)

@@ -109,7 +109,15 @@ export class Configurations extends Context.Service<Configurations, {
               return yield* invalid.unknown(key, key, "assign action parameters")
             }
           }
-          const list = body.enrollmentConfigurationAssignments ?? []
+          // The action replaces the whole set: a missing or null list is refused, never read as
+          // an empty one (a forgotten parameter must not delete every assignment).
+          const list = body.enrollmentConfigurationAssignments
+          if (list === undefined) {
+            return yield* invalid.required("enrollmentConfigurationAssignments", "an array (an empty one removes every assignment)")
+          }
+          if (list === null) {
+            return yield* invalid.nullNotAllowed("enrollmentConfigurationAssignments", "an array (an empty one removes every assignment)")
+          }
           if (!Array.isArray(list)) {
             return yield* invalid.value("enrollmentConfigurationAssignments", "an array", Json.show(list))
           }
@@ -138,9 +146,8 @@ export class Configurations extends Context.Service<Configurations, {
           for (const key of Object.keys(body)) {
             if (key !== "priority" && !ODataType.isAnnotation(key)) return yield* invalid.unknown(key, key, "setPriority parameters")
           }
-          if (body.priority === null || body.priority === undefined) {
-            return yield* invalid.nullNotAllowed("priority", "an Int32")
-          }
+          if (body.priority === undefined) return yield* invalid.required("priority", "an Int32")
+          if (body.priority === null) return yield* invalid.nullNotAllowed("priority", "an Int32")
           const priority = yield* fromResult(decodePriority(body.priority, "priority"))
           yield* modify(tenant, id, (c) => Result.succeed<C>(c.priority === priority ? c : { ...c, priority }))
         }),

@@ -172,8 +172,8 @@ export const decodeGroupCreate = (body: unknown): Result.Result<GroupCreate, Inv
 const decodeInvitationBody = flat({
   typeName: "invitation",
   fields: {
-    invitedUserEmailAddress: BoundedString.check(Schema.isPattern(/^[^@\s]+@[^@\s]+$/)),
-    inviteRedirectUrl: BoundedString.check(Schema.isPattern(/^https?:\/\/\S+$/)),
+    invitedUserEmailAddress: BoundedString.check(Schema.isPattern(/^[^@\s]+@[^@\s]+$/, { expected: "an email address" })),
+    inviteRedirectUrl: BoundedString.check(Schema.isPattern(/^https?:\/\/\S+$/, { expected: "an http or https URL" })),
     invitedUserDisplayName: NullableString,
     invitedUserType: UserType,
     sendInvitationMessage: Schema.Boolean

@@ -9,6 +9,7 @@ import * as Directory from "./Directory.ts"
 import {
   EntityAlreadyExists,
   EntityNotFound,
+  invalid,
   type InvalidInput,
   type MemberAlreadyPresent,
   PreconditionFailed,
@@ -45,7 +46,8 @@ export class DirectoryService extends Context.Service<DirectoryService, {
   readonly listGroups: (tenant: string, page: PageRequest) => Fx<Page<Directory.Group>>
   readonly removeGroup: (tenant: string, id: string) => Fx<void>
   readonly members: (tenant: string, groupId: string, page: PageRequest) => Fx<Page<Member>>
-  readonly addMember: (tenant: string, groupId: string, memberId: string) => Fx<void, MemberAlreadyPresent>
+  /** Fails with {@link InvalidInput} for the group itself (since 0.3.0), as Graph refuses it. */
+  readonly addMember: (tenant: string, groupId: string, memberId: string) => Fx<void, MemberAlreadyPresent | InvalidInput>
   readonly removeMember: (tenant: string, groupId: string, memberId: string) => Fx<void>
   readonly createInvitation: (
     tenant: string,
@@ -125,6 +127,9 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         }),
         addMember: fn("DirectoryService.addMember")(function*(tenant, groupId, memberId) {
           yield* getGroup(tenant, groupId)
+          if (memberId === groupId) {
+            return yield* invalid.value("@odata.id", "a directory object other than the group itself", Json.show(memberId))
+          }
           const asUser = yield* store.users.get(tenant, memberId)
           const kind = Option.isSome(asUser)
             ? "user" as const

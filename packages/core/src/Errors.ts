@@ -63,10 +63,12 @@ export class TypeNotAccepted extends Schema.TaggedClass<TypeNotAccepted>()("Type
   given: Schema.String,
   accepted: Schema.Array(Schema.String)
 }) {
+  /** `given` is the value as JSON (`"#microsoft.graph.x"`), or `nothing` when none was sent. */
   get message(): string {
-    return `${this.path}: '${this.given}' is not an accepted type; expected one of ${
-      this.accepted.map((a) => `#microsoft.graph.${a}`).join(", ")
-    }`
+    const accepted = this.accepted.map((a) => `#microsoft.graph.${a}`).join(", ")
+    return this.given === "nothing"
+      ? `${this.path}: a type is required; expected one of ${accepted}`
+      : `${this.path}: ${this.given} is not an accepted type; expected one of ${accepted}`
   }
 }
 
@@ -148,6 +150,9 @@ export const invalid = {
     new InvalidInput({ reason: new NullNotAllowed({ path, expected }) }),
   value: (path: string, expected: string, actual: string) =>
     new InvalidInput({ reason: new ValueInvalid({ path, expected, actual }) }),
+  /** A required property that was not sent: `priority: expected an Int32, got nothing` (since 0.3.0). */
+  required: (path: string, expected: string) =>
+    new InvalidInput({ reason: new ValueInvalid({ path, expected, actual: "nothing" }) }),
   targetTypeRequired: (path: string) => new InvalidInput({ reason: new TargetTypeRequired({ path }) }),
   typeNotAccepted: (path: string, given: string, accepted: ReadonlyArray<string>) =>
     new InvalidInput({ reason: new TypeNotAccepted({ path, given, accepted: [...accepted] }) })

@@ -5,11 +5,14 @@
  */
 import { Schema } from "effect"
 
-/** A key of any entity. */
-export const Id = Schema.String.check(
-  Schema.isMinLength(1),
-  Schema.isMaxLength(128),
-  Schema.isPattern(/^[^/\u0000-\u001f\u007f]+$/)
+/** What a malformed key is told it should be. */
+const expected = "an id of 1 to 128 characters without '/' or control characters"
+
+/** A key of any entity. A value that is not a string at all is told the same as a malformed one. */
+export const Id = Schema.String.annotate({ message: `Expected ${expected}` }).check(
+  Schema.isMinLength(1, { expected }),
+  Schema.isMaxLength(128, { expected }),
+  Schema.isPattern(/^[^/\u0000-\u001f\u007f]+$/, { expected })
 ).annotate({ identifier: "Id", description: "1 to 128 characters, no '/', no control characters" })
 export type Id = typeof Id.Type
 

@@ -42,9 +42,17 @@ const article: Readonly<Record<string, string>> = {
   null: "null"
 }
 
-/** Schema's "string | null" as a person says it: "a string or null". */
+const stringLiteral = /^"((?:[^"\\]|\\.)*)"$/
+
+/**
+ * Schema's "string | null" as a person says it: "a string or null"; a union of
+ * string literals (`"none" | "include"`) as "one of 'none', 'include'".
+ */
 const readable = (expected: string): string => {
   const parts = expected.split(" | ")
+  if (parts.every((p) => stringLiteral.test(p))) {
+    return `one of ${parts.map((p) => `'${JSON.parse(p) as string}'`).join(", ")}`
+  }
   if (!parts.every((p) => Object.hasOwn(article, p))) return expected
   const words = parts.map((p) => article[p]!)
   return words.length === 1 ? words[0]! : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`
@@ -63,6 +71,7 @@ export const fromIssue = (issue: SchemaIssue.Issue, input: unknown, path: string
     const key = String(segments[segments.length - 1])
     return invalid.unknown(where, key, "this type")
   }
+  if (first.message === "Missing key") return invalid.required(where, "a value")
   const expected = readable(lowerFirst(first.message.replace(/^Expected /, "")))
   if (actual === null) return invalid.nullNotAllowed(where, expected)
   return invalid.value(where, expected, Json.show(actual))

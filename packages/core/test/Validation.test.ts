@@ -66,3 +66,30 @@ describe("Validation.guard (the compiled type guard)", () => {
     }
   })
 })
+
+describe("Validation messages (what a person reads in a 400)", () => {
+  const decode = Validation.decoder(
+    Schema.Struct({ kind: Schema.Literals(["none", "include", "exclude"]), name: Schema.String, other: Schema.NullOr(Schema.Number) })
+  )
+  const message = (input: unknown) => {
+    const r = decode(input)
+    assert.ok(Result.isFailure(r), JSON.stringify(input))
+    return r.failure.message
+  }
+  it("writes a union of string literals as a list of the values", () => {
+    assert.strictEqual(message({ kind: "maybe", name: "n", other: null }), `kind: expected one of 'none', 'include', 'exclude', got "maybe"`)
+  })
+  it("tells a missing key from a null one", () => {
+    assert.strictEqual(message({ kind: "none", other: null }), "name: expected a value, got nothing")
+    assert.strictEqual(message({ kind: "none", name: null, other: null }), "name: null is not allowed, expected a string")
+  })
+  it("says what an id must be, whatever was sent", () => {
+    const id = Validation.decoder(Assignment.Assignment.fields.id)
+    const expected = "an id of 1 to 128 characters without '/' or control characters"
+    for (const [input, shown] of [["a/b", `"a/b"`], ["", `""`], [5, "5"], ["x".repeat(129), `"${"x".repeat(56)}...`]] as const) {
+      const r = id(input, "id")
+      assert.ok(Result.isFailure(r))
+      assert.strictEqual(r.failure.message, `id: expected ${expected}, got ${shown}`)
+    }
+  })
+})

@@ -10,8 +10,11 @@ import * as Problem from "./Problem.ts"
 
 type Filter = AssignmentFilter.AssignmentFilter
 
-/** The query options a route accepts. */
-export type QueryKind = "none" | "entity" | "collection" | "assignments"
+/**
+ * The query options a route accepts: `count` is an assignment collection's
+ * `/$count` segment, which takes `$filter` (a count of what the filter keeps).
+ */
+export type QueryKind = "none" | "entity" | "collection" | "assignments" | "count"
 
 /** Parsed system query options. */
 export interface Query {
@@ -32,7 +35,51 @@ const allowed: Record<QueryKind, ReadonlySet<string>> = {
   none: new Set(),
   entity: new Set(["$select"]),
   collection: new Set(["$top", "$skiptoken", "$count", "$select"]),
-  assignments: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"])
+  assignments: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"]),
+  count: new Set(["$filter"])
+}
+
+/**
+ * Every system query option OData defines. Graph's beta endpoint takes them with
+ * or without their `$`, and OData 4.01 reads their names in any case: `$TOP`,
+ * `top` and `$top` are one option. A name outside this list without a `$` is a
+ * custom query option, which OData lets a service ignore.
+ */
+const systemOptions: ReadonlySet<string> = new Set([
+  "$apply",
+  "$compute",
+  "$count",
+  "$deltatoken",
+  "$expand",
+  "$filter",
+  "$format",
+  "$index",
+  "$levels",
+  "$orderby",
+  "$schemaversion",
+  "$search",
+  "$select",
+  "$skip",
+  "$skiptoken",
+  "$top"
+])
+
+/** The option a query parameter's name stands for (`$top` for `top` or `$TOP`), or undefined for a custom option. */
+export const optionName = (rawKey: string): string | undefined => {
+  const key = rawKey.trim().toLowerCase()
+  if (key.startsWith("$")) return key
+  return systemOptions.has(`$${key}`) ? `$${key}` : undefined
+}
+
+/**
+ * What a route's `$select` may name besides its properties: the properties of its
+ * entities' derived types, written as OData writes them, behind a type cast
+ * (`microsoft.graph.deviceEnrollmentLimitConfiguration/limit`). The derived types'
+ * own properties are kept as JSON and not declared (SPEC 1.4), so any name is taken
+ * after a cast to one of `types`; the entities of other types leave it out.
+ */
+export interface DerivedSelect {
+  readonly types: ReadonlyArray<string>
 }
 
 /** Query result: options or a 400. */
@@ -43,8 +90,38 @@ const bad = (message: string): QueryResult => ({ ok: false, problem: Problem.bad
 /** `$skiptoken` for a page that continues after `id`: base64url of the id. */
 export const skipToken = (id: string): string => Buffer.from(id, "utf8").toString("base64url")
 
-/** Parses the query string (without `?`) for a route of the given kind; `selectable` lists the properties `$select` may name. */
-export const parseQuery = (search: string, kind: QueryKind, selectable: ReadonlyArray<string>): QueryResult => {
+const propertyName = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
+
+/** One `$select` item: a property, `*`, or a derived type's property behind its cast; else the 400's message. */
+const selectItem = (n: string, selectable: ReadonlyArray<string>, derived: DerivedSelect | undefined): string | undefined => {
+  if (n === "*" || selectable.includes(n)) return undefined
+  const slash = n.indexOf("/")
+  if (derived !== undefined && slash !== -1) {
+    const type = ODataType.parse(n.slice(0, slash))
+    if (type === undefined || !derived.types.includes(type)) {
+      return `$select: '${n.slice(0, 80)}' does not name a derived type of this resource; expected one of ${derived.types.map((t) => `microsoft.graph.${t}`).join(", ")}`
+    }
+    const prop = n.slice(slash + 1)
+    if (propertyName.test(prop)) return undefined
+    return `$select: '${n.slice(0, 80)}' does not name a property after its type cast`
+  }
+  const hint = derived !== undefined && propertyName.test(n)
+    ? `; a derived type's property is selected behind its type, e.g. microsoft.graph.${derived.types[0]}/${n}`
+    : ""
+  return `$select: '${n.slice(0, 80)}' is not a property of this resource${hint}`
+}
+
+/**
+ * Parses the query string (without `?`) for a route of the given kind; `selectable` lists
+ * the properties `$select` may name, and `derived` the derived types whose properties it may
+ * name behind a cast. Option names are read as {@link optionName} reads them.
+ */
+export const parseQuery = (
+  search: string,
+  kind: QueryKind,
+  selectable: ReadonlyArray<string>,
+  derived?: DerivedSelect
+): QueryResult => {
   if (search === "") return { ok: true, query: emptyQuery }
   const params = new URLSearchParams(search)
   let top: number | undefined
@@ -54,11 +131,12 @@ export const parseQuery = (search: string, kind: QueryKind, selectable: Readonly
   let filter: Filter | undefined
   const seen = new Set<string>()
   for (const [rawKey, value] of params) {
-    const key = rawKey.trim()
-    if (!key.startsWith("$")) continue
+    const key = optionName(rawKey)
+    if (key === undefined) continue
+    const shown = rawKey.trim().slice(0, 40)
     if (seen.has(key)) return bad(`The query option '${key}' is given more than once`)
     seen.add(key)
-    if (!allowed[kind].has(key)) return bad(`The query option '${key}' is not supported on this resource`)
+    if (!allowed[kind].has(key)) return bad(`The query option '${shown}' is not supported on this resource`)
     switch (key) {
       case "$top": {
         if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > maxPageSize) {
@@ -81,9 +159,11 @@ export const parseQuery = (search: string, kind: QueryKind, selectable: Readonly
       case "$select": {
         const names = value.split(",").map((s) => s.trim())
         for (const n of names) {
-          if (!selectable.includes(n)) return bad(`$select: '${n.slice(0, 80)}' is not a property of this resource`)
+          const refused = selectItem(n, selectable, derived)
+          if (refused !== undefined) return bad(refused)
         }
-        select = names
+        // `*` is every structural property: the same as no `$select`.
+        select = names.includes("*") ? undefined : names
         break
       }
       case "$filter": {
@@ -260,7 +340,16 @@ export const entity = (value: Record<string, unknown>, select: ReadonlyArray<str
   } else {
     out["@odata.type"] = value["@odata.type"]
     out.id = value.id
-    for (const k of select) if (Object.hasOwn(value, k)) out[k] = value[k]
+    for (const k of select) {
+      const slash = k.indexOf("/")
+      if (slash === -1) {
+        if (Object.hasOwn(value, k)) out[k] = value[k]
+      } else {
+        // A derived type's property behind its cast: only from entities of that type.
+        const prop = k.slice(slash + 1)
+        if (ODataType.parse(value["@odata.type"]) === ODataType.parse(k.slice(0, slash)) && Object.hasOwn(value, prop)) out[prop] = value[prop]
+      }
+    }
   }
   return out
 }

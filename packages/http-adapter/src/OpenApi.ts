@@ -39,7 +39,12 @@ const queryParams: Record<string, Json> = {
   $top: { name: "$top", in: "query", schema: { type: "integer", minimum: 1, maximum: 999 }, description: "Page size (default 100)" },
   $skiptoken: { name: "$skiptoken", in: "query", schema: { type: "string" }, description: "Opaque continuation token from @odata.nextLink" },
   $count: { name: "$count", in: "query", schema: { type: "boolean" }, description: "Include @odata.count" },
-  $select: { name: "$select", in: "query", schema: { type: "string" }, description: "Comma-separated properties" },
+  $select: {
+    name: "$select",
+    in: "query",
+    schema: { type: "string" },
+    description: "Comma-separated properties, or *; a configuration's derived-type property behind its cast (microsoft.graph.deviceEnrollmentLimitConfiguration/limit)"
+  },
   $filter: {
     name: "$filter",
     in: "query",
@@ -51,7 +56,8 @@ const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
   none: [],
   entity: ["$select"],
   collection: ["$top", "$skiptoken", "$count", "$select"],
-  assignments: ["$top", "$skiptoken", "$count", "$select", "$filter"]
+  assignments: ["$top", "$skiptoken", "$count", "$select", "$filter"],
+  count: ["$filter"]
 }
 
 const errorResponses = (route: Route): Json => {

@@ -93,20 +93,36 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
   const resolve = (rawPath: string): Resolved | Match<R> => {
     const segs = segments(rawPath)
     if (segs === undefined) return { _tag: "BadPath", message: "The request path is not validly percent-encoded" }
-    let n = root
     const params: Record<string, string> = {}
-    for (const s of segs) {
+    // The segment a 404 names: the one where the walk that got furthest stopped.
+    let stoppedAt = -1
+    // A literal segment wins where a route lies behind it; else the segment is tried as the
+    // parameter (a collection's `/$count` is a route, and an entity whose id is `$count` is
+    // still reached through the paths below it).
+    const walk = (n: Node<R>, i: number): Node<R> | undefined => {
+      if (i === segs.length) {
+        if (n.routes.size > 0) return n
+        stoppedAt = Math.max(stoppedAt, i - 1)
+        return undefined
+      }
+      const s = segs[i]!
       const lit = s.quoted ? undefined : n.literals.get(s.text)
       if (lit !== undefined) {
-        n = lit
-      } else if (n.param !== undefined) {
-        params[n.param.name] = s.text
-        n = n.param.node
-      } else {
-        return { _tag: "NotFound", segment: s.text }
+        const found = walk(lit, i + 1)
+        if (found !== undefined) return found
       }
+      if (n.param !== undefined) {
+        const found = walk(n.param.node, i + 1)
+        if (found !== undefined) {
+          params[n.param.name] = s.text
+          return found
+        }
+      }
+      if (lit === undefined && n.param === undefined) stoppedAt = Math.max(stoppedAt, i)
+      return undefined
     }
-    if (n.routes.size === 0) return { _tag: "NotFound", segment: segs.length > 0 ? segs[segs.length - 1]!.text : "" }
+    const n = walk(root, 0)
+    if (n === undefined) return { _tag: "NotFound", segment: stoppedAt >= 0 ? segs[stoppedAt]!.text : "" }
     return { node: n, params: Object.freeze(params), found: new Map() }
   }
   // Paths that led to routes, most recent last: clients ask for the same paths again and again,

@@ -63,6 +63,8 @@ export interface Route {
   readonly permission: Permissions.PermissionSet
   readonly query: OData.QueryKind
   readonly selectable: ReadonlyArray<string>
+  /** The derived types whose properties `$select` may name behind a cast (configurations). */
+  readonly derived?: OData.DerivedSelect | undefined
   /** Request body schema for the description; a route with one requires a JSON body. */
   readonly request: Schema.Top | undefined
   /** Success status and response schema for the description. */
@@ -231,17 +233,17 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       method: "GET",
       path: `${coll}/$count`,
       operationId: op("count", true),
-      summary: `Count the assignments of a configuration${where} (text/plain)`,
+      summary: `Count the assignments of a configuration${where} (text/plain; $filter counts what it keeps)`,
       tag,
       permission: Permissions.readConfiguration,
-      query: "none",
+      query: "count",
       selectable: [],
       request: undefined,
       response: { status: 200, text: true },
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
         yield* check(ctx)
         const svc = yield* Assignments
-        const n = yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!)
+        const n = yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.query.filter)
         return { _tag: "Text", text: String(n) } as const
       })
     },
@@ -344,6 +346,8 @@ interface EntitySet<A> {
   readonly many: string
   readonly schema: Schema.Top
   readonly props: ReadonlyArray<string>
+  /** The derived types whose properties `$select` may name behind a cast. */
+  readonly derived?: OData.DerivedSelect | undefined
   readonly read: Permissions.PermissionSet
   readonly write: Permissions.PermissionSet
   /** What is written for a stored value (default: the value itself). */
@@ -363,6 +367,7 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
   permission: s.read,
   query: "collection",
   selectable: s.props,
+  derived: s.derived,
   request: undefined,
   response: { status: 200, schema: s.schema, collection: true },
   handler: Effect.fnUntraced(function*(ctx: Ctx) {
@@ -371,6 +376,36 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
     return collection({ items: p.items.map((a) => viewOf(s, a)), next: p.next }, s.context, count)
   })
 })
+
+/**
+ * `GET <collection>/$count` as text (SPEC 5: what Kiota's `count` request builders ask for;
+ * the segment is never taken for an id).
+ */
+const countRoute = (
+  options: { readonly path: string; readonly operationId: string; readonly summary: string; readonly tag: string; readonly permission: Permissions.PermissionSet },
+  count: (ctx: Ctx) => Op<number>
+): Route => ({
+  method: "GET",
+  path: `${options.path}/$count`,
+  operationId: options.operationId,
+  summary: `${options.summary} (text/plain)`,
+  tag: options.tag,
+  permission: options.permission,
+  query: "none",
+  selectable: [],
+  request: undefined,
+  response: { status: 200, text: true },
+  handler: (ctx) => Effect.map(count(ctx), (n): Reply => ({ _tag: "Text", text: String(n) }))
+})
+
+/** The list of an entity set and its `/$count`, from one page reader. */
+const listAndCount = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Page<A>>): ReadonlyArray<Route> => [
+  listRoute(s, list),
+  countRoute(
+    { path: s.path, operationId: `count${s.plural}`, summary: `Count ${s.many}`, tag: s.tag, permission: s.read },
+    (ctx) => countAll((pg) => list(ctx, pg))
+  )
+]
 
 const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Route => ({
   method: "GET",
@@ -381,6 +416,7 @@ const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Rou
   permission: s.read,
   query: "entity",
   selectable: s.props,
+  derived: s.derived,
   request: undefined,
   response: { status: 200, schema: s.schema },
   handler: Effect.fnUntraced(function*(ctx: Ctx) {
@@ -465,12 +501,13 @@ const configurations: EntitySet<Configuration.Configuration> = {
   many: "device enrollment configurations",
   schema: Configuration.Configuration,
   props: configurationProps,
+  derived: { types: Configuration.derivedTypeNames },
   read: Permissions.readConfiguration,
   write: Permissions.writeConfiguration
 }
 
 const configurationRoutes: ReadonlyArray<Route> = [
-  listRoute(configurations, (ctx, p) => Effect.flatMap(Configurations, (svc) => svc.list(ctx.tenant, p))),
+  ...listAndCount(configurations, (ctx, p) => Effect.flatMap(Configurations, (svc) => svc.list(ctx.tenant, p))),
   getRoute(configurations, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.get(ctx.tenant, id))),
   createRoute(
     configurations,
@@ -502,27 +539,68 @@ const configurationRoutes: ReadonlyArray<Route> = [
   }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.setPriority(ctx.tenant, id, ctx.body)))
 ]
 
-const forUserRoute = (f: Family): Route => ({
-  method: "GET",
-  path: `${f.prefix}/deviceEnrollmentConfigurations`,
-  operationId: `listConfigurationsVia${cap(f.name)}`,
-  summary: `List the configurations targeted to ${f.name === "user" ? "a user" : "an invitation's invited user"}, lowest priority first`,
-  tag: "deviceEnrollmentConfiguration",
-  permission: Permissions.readConfiguration,
-  query: "collection",
-  selectable: configurationProps,
-  request: undefined,
-  response: { status: 200, schema: Configuration.Configuration, collection: true },
-  handler: Effect.fnUntraced(function*(ctx: Ctx) {
-    yield* ids(ctx, ...f.parentParams)
-    const all = yield* (yield* Configurations).forUser(ctx.tenant, f.parent(ctx))
-    const limit = ctx.query.top ?? OData.defaultPageSize
-    const start = ctx.query.after === undefined ? 0 : all.findIndex((c) => c.id === ctx.query.after) + 1
-    const items = all.slice(start, start + limit)
-    const next = start + limit < all.length ? items[items.length - 1]!.id : undefined
-    return collection({ items, next }, `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations`, ctx.query.count ? all.length : undefined)
-  })
-})
+/**
+ * Where a page of a user's configurations continues: after the (priority, id) of the last
+ * one sent, the order the list is in. A keyset, so the next page is right while other
+ * writes happen (SPEC 5): a configuration that moved or went since is not sent twice and
+ * does not make others be skipped.
+ */
+const priorityKey = (c: Configuration.Configuration): string => JSON.stringify([c.priority, c.id])
+
+const afterPriorityKey = (token: string | undefined) => {
+  if (token === undefined) return Effect.succeed(undefined)
+  let key: unknown
+  try {
+    key = JSON.parse(token)
+  } catch {
+    key = undefined
+  }
+  return Array.isArray(key) && key.length === 2 && Number.isInteger(key[0]) && typeof key[1] === "string"
+    ? Effect.succeed({ priority: key[0] as number, id: key[1] as string })
+    : Effect.fail(Errors.invalid.value("$skiptoken", "a token from this list's @odata.nextLink", "another list's token"))
+}
+
+const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
+  const path = `${f.prefix}/deviceEnrollmentConfigurations`
+  const whom = f.name === "user" ? "a user" : "an invitation's invited user"
+  const targeted = (ctx: Ctx) =>
+    Effect.flatMap(ids(ctx, ...f.parentParams), () => Effect.flatMap(Configurations, (svc) => svc.forUser(ctx.tenant, f.parent(ctx))))
+  return [
+    {
+      method: "GET",
+      path,
+      operationId: `listConfigurationsVia${cap(f.name)}`,
+      summary: `List the configurations targeted to ${whom}, lowest priority first`,
+      tag: "deviceEnrollmentConfiguration",
+      permission: Permissions.readConfiguration,
+      query: "collection",
+      selectable: configurationProps,
+      derived: { types: Configuration.derivedTypeNames },
+      request: undefined,
+      response: { status: 200, schema: Configuration.Configuration, collection: true },
+      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+        const all = yield* targeted(ctx)
+        const after = yield* afterPriorityKey(ctx.query.after)
+        const limit = ctx.query.top ?? OData.defaultPageSize
+        // `all` is sorted by (priority, id): the page starts at the first configuration past the key.
+        const start = after === undefined
+          ? 0
+          : all.findIndex((c) => c.priority > after.priority || (c.priority === after.priority && c.id > after.id))
+        const rest = start === -1 ? [] : all.slice(start)
+        const items = rest.slice(0, limit)
+        const next = rest.length > limit ? priorityKey(items[items.length - 1]!) : undefined
+        return collection({ items, next }, `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations`, ctx.query.count ? all.length : undefined)
+      })
+    },
+    countRoute({
+      path,
+      operationId: `countConfigurationsVia${cap(f.name)}`,
+      summary: `Count the configurations targeted to ${whom}`,
+      tag: "deviceEnrollmentConfiguration",
+      permission: Permissions.readConfiguration
+    }, (ctx) => Effect.map(targeted(ctx), (all) => all.length))
+  ]
+}
 
 /** Extracts the object id from an `@odata.id` reference URL (absolute or relative). */
 export const referencedId = (ref: string): string | undefined => {
@@ -626,7 +704,7 @@ const directoryRoutes: ReadonlyArray<Route> = [
     "Invite a guest: creates the invitation and its guest user",
     (ctx) => directory((svc) => svc.createInvitation(ctx.tenant, ctx.body, `${ctx.base.replace(/\/beta$/, "")}/redeem`))
   ),
-  listRoute(invitations, (ctx, p) => directory((svc) => svc.listInvitations(ctx.tenant, p))),
+  ...listAndCount(invitations, (ctx, p) => directory((svc) => svc.listInvitations(ctx.tenant, p))),
   getRoute(invitations, (ctx, id) => directory((svc) => svc.getInvitation(ctx.tenant, id))),
   {
     ...getRoute(
@@ -637,19 +715,18 @@ const directoryRoutes: ReadonlyArray<Route> = [
     tag: "invitation"
   },
   createRoute(users, "Create a user", (ctx) => directory((svc) => svc.createUser(ctx.tenant, ctx.body))),
-  listRoute(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p))),
+  ...listAndCount(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p))),
   getRoute(users, (ctx, id) => directory((svc) => svc.getUser(ctx.tenant, id))),
   patchRoute(users, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))),
   deleteRoute(users, "Delete a user", (ctx, id) => directory((svc) => svc.removeUser(ctx.tenant, id))),
   createRoute(groups, "Create a group", (ctx) => directory((svc) => svc.createGroup(ctx.tenant, ctx.body))),
-  listRoute(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p))),
+  ...listAndCount(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p))),
   getRoute(groups, (ctx, id) => directory((svc) => svc.getGroup(ctx.tenant, id))),
   deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id))),
-  {
-    ...listRoute(members, (ctx, p) =>
-      Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))),
-    operationId: "listGroupMembers"
-  },
+  ...listAndCount(
+    members,
+    (ctx, p) => Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))
+  ),
   commandRoute(groups, {
     method: "POST",
     suffix: "/members/$ref",
@@ -674,8 +751,8 @@ const directoryRoutes: ReadonlyArray<Route> = [
 export const routes: ReadonlyArray<Route> = [
   ...families.flatMap(assignmentRoutes),
   ...configurationRoutes,
-  forUserRoute(families[1]!),
-  forUserRoute(families[2]!),
+  ...forUserRoutes(families[1]!),
+  ...forUserRoutes(families[2]!),
   ...directoryRoutes
 ]
 

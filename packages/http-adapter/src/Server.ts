@@ -248,10 +248,11 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         return send(200, openApiText, "application/json; charset=utf-8")
       }
 
-      const m = router.match(method, path)
+      // HEAD is a GET whose answer's body Node leaves out (RFC 9110 9.3.2).
+      const m = router.match(method === "HEAD" ? "GET" : method, path)
       if (m._tag === "BadPath") return fail(Problem.badRequest(m.message))
       if (m._tag === "NotFound") return fail(Problem.notFound(`Resource not found for the segment '${m.segment.slice(0, 100)}'`))
-      if (m._tag === "MethodNotAllowed") return fail(Problem.methodNotAllowed(method, m.allow))
+      if (m._tag === "MethodNotAllowed") return fail(Problem.methodNotAllowed(method, m.allow.includes("GET") ? [...m.allow, "HEAD"] : m.allow))
       const route = m.route
       matched = route
 
@@ -278,7 +279,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (!Permissions.allows(principal.permissions, route.permission)) {
         return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs one of ${route.permission.anyOf.join(", ")}`))
       }
-      const parsed = OData.parseQuery(search, route.query, route.selectable)
+      const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived)
       if (!parsed.ok) return fail(parsed.problem)
       if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
       const contentType = firstHeader(req.headers["content-type"])
@@ -405,7 +406,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           out.value = r.items.map((i) => OData.entity(i, ctx.query.select))
           if (r.next !== undefined) {
             const params = new URLSearchParams(search)
-            params.delete("$skiptoken")
+            // The token came under any spelling of its name (`skiptoken`, `$SkipToken`): one is kept.
+            for (const k of [...params.keys()]) if (OData.optionName(k) === "$skiptoken") params.delete(k)
             params.set("$skiptoken", OData.skipToken(r.next))
             out["@odata.nextLink"] = `${ctx.base}${ctx.path}?${params.toString().replaceAll("%24", "$")}`
           }

@@ -426,6 +426,158 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
       })
     })
 
+    describe("found in review (2026-11-29)", () => {
+      it("refuses an assign action without its list, or with null, and keeps the assignments", async () => {
+        await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "keepall" } })
+        await s.request("POST", tenantA("keepall"), { body: { id: "k1" } })
+        for (const body of [{}, { enrollmentConfigurationAssignments: null }]) {
+          const r = await s.request("POST", `${cfgs}/keepall/assign`, { body })
+          assert.strictEqual(r.status, 400, JSON.stringify(body))
+          assert.include(errorOf(r).message, "enrollmentConfigurationAssignments")
+        }
+        assert.include(errorOf(await s.request("POST", `${cfgs}/keepall/assign`, { body: {} })).message, "got nothing")
+        assert.deepStrictEqual((await s.request("GET", tenantA("keepall"))).json.value.map((a: any) => a.id), ["k1"])
+        const cleared = await s.request("POST", `${cfgs}/keepall/assign`, { body: { enrollmentConfigurationAssignments: [] } })
+        assert.strictEqual(cleared.status, 204)
+        assert.strictEqual((await s.request("GET", `${tenantA("keepall")}/$count`)).text, "0")
+      })
+      it("tells a missing parameter from a null one", async () => {
+        const missing = await s.request("POST", `${cfgs}/c1/setPriority`, { body: {} })
+        assert.strictEqual(missing.status, 400)
+        assert.strictEqual(errorOf(missing).message, "priority: expected an Int32, got nothing")
+        const nul = await s.request("POST", `${cfgs}/c1/setPriority`, { body: { priority: null } })
+        assert.strictEqual(errorOf(nul).message, "priority: null is not allowed, expected an Int32")
+        const badId = await s.request("POST", tenantA(), { body: { id: "bad/id" } })
+        assert.strictEqual(errorOf(badId).message, `id: expected an id of 1 to 128 characters without '/' or control characters, got "bad/id"`)
+        const numId = await s.request("POST", tenantA(), { body: { id: 5 } })
+        assert.strictEqual(errorOf(numId).message, "id: expected an id of 1 to 128 characters without '/' or control characters, got 5")
+        const email = await s.request("POST", "invitations", { body: { invitedUserEmailAddress: "nope", inviteRedirectUrl: "https://e.com" } })
+        assert.strictEqual(errorOf(email).message, `invitedUserEmailAddress: expected an email address, got "nope"`)
+        const filterType = await s.request("POST", tenantA(), {
+          body: { target: { "@odata.type": `${G}allDevicesAssignmentTarget`, deviceAndAppManagementAssignmentFilterType: "bogus" } }
+        })
+        assert.include(errorOf(filterType).message, "expected one of 'none', 'include', 'exclude', got \"bogus\"")
+        const type = await s.request("POST", tenantA(), { body: { target: { "@odata.type": `${G}somethingElse` } } })
+        assert.match(errorOf(type).message, /^target\.@odata\.type: "#microsoft\.graph\.somethingElse" is not an accepted type; expected one of /)
+      })
+      it("pages a user's configurations by (priority, id), right while priorities change and configurations go", async () => {
+        const u = "pager"
+        assert.strictEqual((await s.request("POST", "users", { body: { id: u } })).status, 201)
+        await s.request("POST", "groups", { body: { id: "gpager" } })
+        await s.request("POST", "groups/gpager/members/$ref", { body: { "@odata.id": `users/${u}` } })
+        // Priorities below every other configuration's: the user's list starts with these.
+        const made: Array<[string, number]> = [["q1", -106], ["q2", -105], ["q3", -104], ["q4", -103], ["q5", -102], ["q6", -101]]
+        for (const [id, priority] of made) {
+          assert.strictEqual((await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id, priority } })).status, 201)
+          await s.request("POST", tenantA(id), { body: { target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "gpager" } } })
+        }
+        const page = async (url: string) => {
+          const r = await s.request("GET", url)
+          assert.strictEqual(r.status, 200, r.text)
+          const next: string | undefined = r.json["@odata.nextLink"]
+          return { ids: r.json.value.map((c: any) => c.id), next: next?.slice(s.base.length + 1) }
+        }
+        const first = await page(`users/${u}/deviceEnrollmentConfigurations?$top=2`)
+        assert.deepStrictEqual(first.ids, ["q1", "q2"])
+        // The last one sent moves behind the rest, and the next one goes: the rest still comes once each.
+        assert.strictEqual((await s.request("POST", `${cfgs}/q2/setPriority`, { body: { priority: -50 } })).status, 204)
+        assert.strictEqual((await s.request("DELETE", `${cfgs}/q3`)).status, 204)
+        const second = await page(first.next!)
+        assert.deepStrictEqual(second.ids, ["q4", "q5"])
+        const third = await page(second.next!)
+        assert.deepStrictEqual(third.ids, ["q6", "q2"])
+        // A token of another list (an assignment list's: an id alone) is refused, not read as the start.
+        const foreign = await s.request("GET", `users/${u}/deviceEnrollmentConfigurations?$skiptoken=eHh4`)
+        assert.strictEqual(foreign.status, 400)
+        assert.include(errorOf(foreign).message, "$skiptoken")
+        const count = await s.request("GET", `users/${u}/deviceEnrollmentConfigurations/$count`)
+        assert.strictEqual(count.status, 200)
+        const all = (await s.request("GET", `users/${u}/deviceEnrollmentConfigurations?$top=999`)).json.value
+        assert.strictEqual(count.text, String(all.length))
+        assert.notInclude(all.map((c: any) => c.id), "q3")
+      })
+      it("counts with $filter at …/assignments/$count", async () => {
+        await reset(groupTarget)
+        const f = encodeURIComponent("target/groupId eq 'g1'")
+        const c = await s.request("GET", `${tenantA()}/$count?$filter=${f}`)
+        assert.strictEqual(c.status, 200, c.text)
+        const l = await s.request("GET", `${tenantA()}?$count=true&$filter=${f}`)
+        assert.strictEqual(c.text, String(l.json["@odata.count"]))
+        assert.strictEqual((await s.request("GET", `${tenantA()}/$count?$filter=${encodeURIComponent("id eq 'x'")}`)).status, 400)
+        assert.strictEqual((await s.request("GET", `${tenantA()}/$count?$top=1`)).status, 400)
+      })
+      it("answers /$count on every collection, and still reaches an entity whose id is $count", async () => {
+        for (const path of ["users", "groups", "invitations", cfgs, "groups/g1/members", `invitations/i1/invitedUser/deviceEnrollmentConfigurations`]) {
+          const c = await s.request("GET", `${path}/$count`)
+          assert.strictEqual(c.status, 200, `${path}: ${c.text}`)
+          assert.match(c.headers.get("content-type")!, /^text\/plain/)
+          const l = await s.request("GET", `${path}?$count=true`)
+          assert.strictEqual(c.text, String(l.json["@odata.count"]), path)
+        }
+        assert.strictEqual((await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "$count" } })).status, 201)
+        assert.strictEqual((await s.request("GET", `${cfgs}('$count')`)).json.id, "$count")
+        assert.strictEqual((await s.request("POST", `${cfgs}/$count/assignments`, { body: { id: "dc" } })).status, 201)
+        assert.strictEqual((await s.request("GET", `${cfgs}/$count/assignments/dc`)).status, 200)
+        assert.strictEqual((await s.request("DELETE", `${cfgs}('$count')`)).status, 204)
+      })
+      it("selects every property with *, and a configuration's derived property behind its type cast", async () => {
+        const star = await s.request("GET", `${cfgs}/c1?$select=*`)
+        assert.strictEqual(star.status, 200, star.text)
+        assert.strictEqual(star.json.limit, 5)
+        const cast = await s.request("GET", `${cfgs}/c1?$select=displayName,microsoft.graph.deviceEnrollmentLimitConfiguration/limit`)
+        assert.strictEqual(cast.status, 200, cast.text)
+        assert.deepStrictEqual(Object.keys(cast.json).sort(), ["@odata.context", "@odata.etag", "@odata.type", "displayName", "id", "limit"].sort())
+        const other = await s.request("GET", `${cfgs}/c1?$select=microsoft.graph.windowsRestoreDeviceEnrollmentConfiguration/limit`)
+        assert.strictEqual(other.status, 200)
+        assert.notProperty(other.json, "limit")
+        const bare = await s.request("GET", `${cfgs}/c1?$select=limit`)
+        assert.strictEqual(bare.status, 400)
+        assert.include(errorOf(bare).message, "microsoft.graph.")
+        for (const q of ["microsoft.graph.user/limit", "microsoft.graph.deviceEnrollmentLimitConfiguration/", "nope.x/limit"]) {
+          assert.strictEqual((await s.request("GET", `${cfgs}/c1?$select=${q}`)).status, 400, q)
+        }
+        assert.strictEqual((await s.request("GET", `${tenantA()}/a1?$select=microsoft.graph.deviceEnrollmentLimitConfiguration/limit`)).status, 400)
+        assert.strictEqual((await s.request("GET", `users/${invitedUserId}/deviceEnrollmentConfigurations?$select=*`)).status, 200)
+      })
+      it("serves HEAD wherever GET is served, and lists it in Allow", async () => {
+        const get = await s.request("GET", `${tenantA()}/a1`)
+        const head = await s.request("HEAD", `${tenantA()}/a1`)
+        assert.strictEqual(head.status, 200)
+        assert.strictEqual(head.text, "")
+        assert.strictEqual(head.headers.get("etag"), get.headers.get("etag"))
+        assert.strictEqual(head.headers.get("content-length"), String(Buffer.byteLength(get.text)))
+        assert.strictEqual((await s.request("HEAD", `${tenantA()}/nope`)).status, 404)
+        const put = await s.request("PUT", `${tenantA()}/a1`, { body: {} })
+        assert.include(put.headers.get("allow")!, "HEAD")
+      })
+      it("refuses a group as its own member", async () => {
+        const r = await s.request("POST", "groups/g1/members/$ref", { body: { "@odata.id": "groups/g1" } })
+        assert.strictEqual(r.status, 400)
+        assert.include(errorOf(r).message, "other than the group itself")
+        const members = await s.request("GET", "groups/g1/members")
+        assert.ok(members.json.value.every((m: any) => m.id !== "g1"))
+      })
+      it("reads system query options in any case and without their $ (Graph beta)", async () => {
+        for (const q of ["$TOP=1", "top=1", "Top=1"]) {
+          const r = await s.request("GET", `${tenantA()}?${q}`)
+          assert.strictEqual(r.status, 200, `${q}: ${r.text}`)
+          assert.strictEqual(r.json.value.length, 1, q)
+          const next: string = r.json["@odata.nextLink"]
+          const again = await s.request("GET", next.slice(s.base.length + 1))
+          assert.strictEqual(again.status, 200, `${q} next: ${again.text}`)
+        }
+        const skip = (await s.request("GET", `${tenantA()}?$top=1`)).json["@odata.nextLink"] as string
+        const token = new URL(skip).searchParams.get("$skiptoken")!
+        const spelled = await s.request("GET", `${tenantA()}?top=1&SkipToken=${token}`)
+        assert.strictEqual(spelled.status, 200, spelled.text)
+        const link = new URL(spelled.json["@odata.nextLink"])
+        assert.deepStrictEqual([...link.searchParams.keys()].filter((k) => k.toLowerCase().endsWith("skiptoken")), ["$skiptoken"])
+        assert.strictEqual((await s.request("GET", `${tenantA()}?$top=1&top=2`)).status, 400)
+        assert.strictEqual((await s.request("GET", `${tenantA()}?EXPAND=x`)).status, 400)
+        assert.strictEqual((await s.request("GET", `${tenantA()}?custom=1`)).status, 200)
+      })
+    })
+
     describe("authentication and permissions", () => {
       it("answers 401 with WWW-Authenticate for missing, malformed, badly signed, expired, unsigned and tenantless tokens", async () => {
         const jose = await import("jose")
