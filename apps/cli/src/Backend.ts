@@ -27,7 +27,14 @@ export interface RemoteSettings {
 /** The local mode's settings. */
 export interface LocalSettings {
   readonly store:
-    | { readonly _tag: "sqlite"; readonly filename: string }
+    | {
+      readonly _tag: "sqlite"
+      readonly filename: string
+      /** How the data directory was named (`--data-dir DIR`, `ENROLLCTL_DATA_DIR=DIR`, the default), for messages. */
+      readonly named?: string | undefined
+      /** Create the file (and its directory) when missing: only `import --create`; otherwise a missing file is refused. */
+      readonly create?: boolean | undefined
+    }
     | { readonly _tag: "postgres"; readonly url: string; readonly schema?: string | undefined }
     | { readonly _tag: "memory" }
   readonly tenant: string

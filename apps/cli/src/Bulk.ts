@@ -416,8 +416,10 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
   }
 }
 
-/** Validates, checks, then writes all records or none. */
-const importWith = (text: string, writer: Writer) =>
+type Numbered = ReadonlyArray<{ readonly line: number; readonly record: Record_ }>
+
+/** Parses and validates every line. */
+const parseAll = (text: string): Effect.Effect<Numbered, CommandFailed> =>
   Effect.gen(function*() {
     const lines = text.split("\n")
     const records: Array<{ line: number; record: Record_ }> = []
@@ -429,6 +431,15 @@ const importWith = (text: string, writer: Writer) =>
       validating.tick()
     }
     validating.end()
+    return records
+  })
+
+/** A target that holds nothing yet: the store `import --create` is about to make. */
+const nothing: Existing = { has: () => Effect.succeed(false), hasAssignment: () => Effect.succeed(false) }
+
+/** Checks, then writes all records or none. */
+const importWith = (records: Numbered, writer: Writer) =>
+  Effect.gen(function*() {
     yield* checkAll(records, writer.existing)
     const sorted = [...records].sort((a, b) => order.indexOf(a.record.kind) - order.indexOf(b.record.kind))
     const undo: Array<Effect.Effect<void, unknown>> = []
@@ -460,16 +471,27 @@ const importWith = (text: string, writer: Writer) =>
     process.stderr.write(`imported ${order.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}(s)`).join(", ") || "nothing"}\n`)
   })
 
-/** `enrollctl import FILE`. */
-export const importFile = (raw: Globals, file: string) =>
+/**
+ * `enrollctl import [--create] FILE`. With `create` (local mode), a SQLite store
+ * that is not there is made, once every line and reference has been checked;
+ * without it, a missing one is refused as every local command refuses it.
+ */
+export const importFile = (raw: Globals, file: string, options: { readonly create: boolean }) =>
   Effect.gen(function*() {
     const text = yield* readAll(file)
     const mode = yield* resolveMode(raw)
-    if (mode._tag === "Remote") return yield* importWith(text, remoteWriter(Remote.client(mode.settings)))
-    const settings = mode.settings
+    if (mode._tag === "Remote") {
+      if (options.create) return yield* usage("import --create applies to local mode (--store sqlite): the server makes its own store")
+      return yield* importWith(yield* parseAll(text), remoteWriter(Remote.client(mode.settings)))
+    }
+    const s = mode.settings.store
+    const settings = options.create && s._tag === "sqlite" ? { ...mode.settings, store: { ...s, create: true } } : mode.settings
+    const records = yield* parseAll(text)
+    // Nothing is made for a file that would be refused.
+    if (Local.isNew(settings)) yield* checkAll(records, nothing)
     yield* Effect.gen(function*() {
       const store = yield* Store
-      yield* importWith(text, localWriter(store, settings.tenant))
+      yield* importWith(records, localWriter(store, settings.tenant))
     }).pipe(Effect.provide(Local.storeLayer(settings)))
   })
 

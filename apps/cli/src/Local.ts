@@ -6,7 +6,10 @@
  *
  * @since 0.1.0
  */
+import { accessSync, constants, existsSync, statSync } from "node:fs"
+import * as path from "node:path"
 import { type AssignmentFilter, Assignments, Configurations, Directory, DirectoryService, ETag, MemoryStore, Store } from "@enrollment/core"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Backend, type LocalSettings } from "./Backend.ts"
@@ -20,29 +23,134 @@ export const redeemBase = "https://enrollment.invalid/redeem"
 /** The store layer the settings name. Store adapters are loaded only when used. */
 export const storeLayer = (settings: LocalSettings): Layer.Layer<Store, CommandFailed> => {
   const s = settings.store
-  const opened = (l: Layer.Layer<Store, unknown>): Layer.Layer<Store, CommandFailed> =>
-    Layer.catchCause(l, (cause) =>
-      Layer.unwrap(Effect.fail(
-        new CommandFailed({
-          code: "ServiceUnavailable",
-          detail: `cannot open the store (${describe(settings)})`,
-          exit: "other",
-          cause
-        })
-      )))
+  const secret = s._tag === "postgres" ? s.url : undefined
+  const opened = (
+    l: Layer.Layer<Store, unknown>,
+    why: (error: unknown) => string = (e) => reasonOf(e, secret)
+  ): Layer.Layer<Store, CommandFailed> =>
+    Layer.catchCause(l, (cause) => {
+      const error = Cause.squash(cause)
+      return Layer.unwrap(Effect.fail(error instanceof CommandFailed ? error : cannotOpen(settings, why(error), error)))
+    })
   switch (s._tag) {
     case "memory":
       return MemoryStore.layer
     case "sqlite":
-      return opened(Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter")).pipe(
-        Effect.map(({ SqliteStore }) => SqliteStore.layer({ filename: s.filename }))
-      )))
+      return opened(
+        Layer.unwrap(Effect.gen(function*() {
+          yield* present(settings, s)
+          const { SqliteStore } = yield* Effect.promise(() => import("@enrollment/store-adapter"))
+          return SqliteStore.layer({ filename: s.filename })
+        })),
+        (e) => sqliteReason(s.filename, e)
+      )
     case "postgres":
       return opened(Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter")).pipe(
         Effect.map(({ PostgresStore }) => PostgresStore.layer({ url: s.url, ...(s.schema ? { schema: s.schema } : {}) }) as Layer.Layer<Store, unknown>)
       )))
   }
 }
+
+type SqliteSettings = Extract<LocalSettings["store"], { readonly _tag: "sqlite" }>
+
+const cannotOpen = (settings: LocalSettings, reason: string, cause: unknown) =>
+  new CommandFailed({ code: "ServiceUnavailable", detail: `cannot open the store (${describe(settings)}): ${reason}`, exit: "other", cause })
+
+/**
+ * Refuses a SQLite file that is not there (unless the settings create it): the
+ * store would make an empty one, and a mistyped `--data-dir` must not look like
+ * an empty tenant. Only the server (on its first start) and `import --create`
+ * make a store.
+ */
+const present = (settings: LocalSettings, s: SqliteSettings): Effect.Effect<void, CommandFailed> =>
+  Effect.suspend(() => {
+    try {
+      if (statSync(s.filename).isFile()) return Effect.void
+      return Effect.fail(cannotOpen(settings, `${s.filename} is not a file`, undefined))
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code !== "ENOENT" && code !== "ENOTDIR") return Effect.fail(cannotOpen(settings, reasonOf(e), e))
+      if (s.create === true) return Effect.void
+      return Effect.fail(
+        new CommandFailed({
+          code: "StoreNotFound",
+          detail: `no store at ${path.resolve(s.filename)} (${s.named ?? "--data-dir"}): the server creates it on its first start ` +
+            `with that data directory, and enrollctl only by import --create FILE`,
+          exit: "usage"
+        })
+      )
+    }
+  })
+
+/** Whether the settings name a SQLite store that `import --create` is about to make. */
+export const isNew = (settings: LocalSettings): boolean =>
+  settings.store._tag === "sqlite" && settings.store.create === true && !existsSync(settings.store.filename)
+
+/**
+ * SQLite's reason, made precise where it says only that it cannot open or write
+ * the file: which access is refused (the file, or its directory, where the
+ * journal is written).
+ */
+const sqliteReason = (filename: string, error: unknown): string => {
+  const reason = reasonOf(error)
+  if (!/unable to open database file|readonly database/.test(reason)) return reason
+  const checks: ReadonlyArray<readonly [string, number]> = [
+    [filename, constants.R_OK | constants.W_OK],
+    [path.dirname(filename), constants.W_OK | constants.X_OK]
+  ]
+  for (const [p, mode] of checks) {
+    try {
+      accessSync(p, mode)
+    } catch (e) {
+      return `${reason} (${reasonOf(e)})`
+    }
+  }
+  return reason
+}
+
+const messageOf = (e: unknown): string => {
+  // A connect over several addresses (localhost: ::1 and 127.0.0.1) fails with one error per address.
+  if (e instanceof AggregateError && e.message === "") return [...new Set(e.errors.map(messageOf))].join("; ")
+  if (typeof e === "object" && e !== null && "message" in e) return String(e.message)
+  return String(e)
+}
+
+/**
+ * Why something failed, in one line: the innermost message among the error's
+ * causes (`connect ECONNREFUSED 127.0.0.1:5432`, `database "x" does not exist`,
+ * `file is not a database`, `EACCES: permission denied, …`), without the
+ * password of `url` or of any `//user:password@` in it.
+ */
+export const reasonOf = (error: unknown, url?: string): string => {
+  let reason = messageOf(error)
+  let e: unknown = error
+  for (let depth = 0; depth < 10 && typeof e === "object" && e !== null && "cause" in e && e.cause !== undefined; depth++) {
+    e = e.cause
+    const m = messageOf(e)
+    if (m !== "") reason = m
+  }
+  return redact(reason.replace(/\s+/g, " ").trim(), url)
+}
+
+/** `text` without the password of `url` (nor `url` itself), and without any `//user:password@` or `password=` value. */
+const redact = (text: string, url: string | undefined): string => {
+  let out = text
+  if (url !== undefined) {
+    out = out.replaceAll(url, redactUrl(url))
+    try {
+      const password = new URL(url).password
+      // A very short password would blank out ordinary words; the patterns below still catch it in a URL.
+      if (password.length >= 4) out = out.replaceAll(password, "***").replaceAll(decodeURIComponent(password), "***")
+    } catch {
+      // not a URL: nothing more to find
+    }
+  }
+  return redactUrl(out)
+}
+
+/** A connection URL (or text holding one) with its credentials hidden: `postgres://***@host/db`. */
+const redactUrl = (text: string): string =>
+  text.replace(/\/\/[^\s@/]*@/g, "//***@").replace(/([?&]password=)[^&\s]*/gi, "$1***")
 
 /** A short description of the store, without secrets. */
 export const describe = (settings: LocalSettings): string => {
@@ -53,7 +161,7 @@ export const describe = (settings: LocalSettings): string => {
     case "sqlite":
       return `local sqlite ${s.filename}`
     case "postgres":
-      return `local postgres ${s.url.replace(/\/\/[^@/]*@/, "//***@")}${s.schema === undefined ? "" : ` schema ${s.schema}`}`
+      return `local postgres ${redactUrl(s.url)}${s.schema === undefined ? "" : ` schema ${s.schema}`}`
   }
 }
 
@@ -63,7 +171,9 @@ export const fromDomain = (e: unknown): CommandFailed => {
   const tag = typeof e === "object" && e !== null && "_tag" in e ? String((e as any)._tag) : "Unknown"
   const { code, exit } = ofDomainTag(tag)
   const detail = e instanceof Error ? e.message : String(e)
-  return new CommandFailed({ code, detail, exit, cause: e })
+  // A store failure says why (the engine's message), not only that the store is unavailable.
+  const why = tag === "StoreUnavailable" ? reasonOf(e) : detail
+  return new CommandFailed({ code, detail: why === detail ? detail : `${detail}: ${why}`, exit, cause: e })
 }
 
 const entity = (value: Record<string, any>): Answer => ({ _tag: "Entity", value: withETag(value) })

@@ -14,7 +14,7 @@ import { CommandFailed, usage } from "./Failure.ts"
 import type { Operation } from "./Operation.ts"
 import * as Output from "./Output.ts"
 import * as Select from "./Select.ts"
-import { defaultDataDir, defaultTenant, type Globals, secretFile, sqliteFile, withEnvironment } from "./Settings.ts"
+import { defaultDataDir, defaultTenant, given, type Globals, type Resolved, secretFile, sqliteFile, withEnvironment } from "./Settings.ts"
 
 export * as Body from "./Body.ts"
 
@@ -23,23 +23,26 @@ export type Mode =
   | { readonly _tag: "Remote"; readonly baseUrl: string }
   | { readonly _tag: "Local"; readonly settings: LocalSettings }
 
-/** Chooses the mode: flags first, then the environment; naming both a base URL and a store is a usage error. */
-export const modeOf = (raw: Globals): Effect.Effect<Mode, CommandFailed> => {
+/** The globals of a run, the environment filled in; a value its flag would refuse is a usage error naming where it came from. */
+export const settingsOf = (raw: Globals): Effect.Effect<Resolved, CommandFailed> => {
   const g = withEnvironment(raw)
-  const pick = (source: Globals, from: string): Effect.Effect<Mode | undefined, CommandFailed> => {
-    const local = source.store !== undefined || source.databaseUrl !== undefined
-    if (source.baseUrl !== undefined && local) {
-      return Effect.fail(usage(`${from} name both a base URL (remote mode) and a store (local mode); choose one`))
+  return "refused" in g ? Effect.fail(usage(g.refused)) : Effect.succeed(g)
+}
+
+/** Chooses the mode: flags first, then the environment; naming both a base URL and a store is a usage error. */
+export const modeOf = (raw: Globals): Effect.Effect<Mode, CommandFailed> =>
+  Effect.gen(function*() {
+    const g = yield* settingsOf(raw)
+    const pick = (source: Globals, from: string): Effect.Effect<Mode | undefined, CommandFailed> => {
+      const local = source.store !== undefined || source.databaseUrl !== undefined
+      if (source.baseUrl !== undefined && local) {
+        return Effect.fail(usage(`${from} name both a base URL (remote mode) and a store (local mode); choose one`))
+      }
+      if (source.baseUrl !== undefined) return Effect.succeed({ _tag: "Remote", baseUrl: source.baseUrl })
+      if (local) return Effect.map(localSettings(g, source), (settings) => ({ _tag: "Local", settings }))
+      return Effect.succeed(undefined)
     }
-    if (source.baseUrl !== undefined) return Effect.succeed({ _tag: "Remote", baseUrl: source.baseUrl })
-    if (local) return Effect.map(localSettings(g, source), (settings) => ({ _tag: "Local", settings }))
-    return Effect.succeed(undefined)
-  }
-  return Effect.gen(function*() {
-    const mode = (yield* pick(g.fromFlags, "the flags")) ?? (yield* pick(
-      { ...g, baseUrl: g.fromFlags.baseUrl ?? process.env.ENROLLCTL_BASE_URL ?? undefined },
-      "the ENROLLCTL_* variables"
-    ))
+    const mode = (yield* pick(g.fromFlags, "the flags")) ?? (yield* pick(g, "the ENROLLCTL_* variables"))
     if (mode === undefined) {
       return yield* usage(
         "no backend: pass --base-url URL (remote, or ENROLLCTL_BASE_URL) or --store sqlite [--data-dir DIR] / --database-url URL (local)"
@@ -47,32 +50,35 @@ export const modeOf = (raw: Globals): Effect.Effect<Mode, CommandFailed> => {
     }
     return mode
   })
-}
 
-const localSettings = (g: ReturnType<typeof withEnvironment>, source: Globals): Effect.Effect<LocalSettings, CommandFailed> => {
+const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSettings, CommandFailed> => {
   const store = source.store ?? (source.databaseUrl !== undefined ? "postgres" : g.store ?? "sqlite")
   const tenant = g.tenant ?? defaultTenant
   const debug = g.debug
   if (store !== "postgres" && g.fromFlags.databaseSchema !== undefined) {
-    return Effect.fail(usage(`--database-schema applies to PostgreSQL only (--database-url), not to --store ${String(store)}`))
+    return Effect.fail(usage(`--database-schema applies to PostgreSQL only (--database-url), not to ${given(g, "store", store)}`))
   }
   switch (store) {
-    case "sqlite":
+    case "sqlite": {
+      const dataDir = g.dataDir ?? defaultDataDir
       return Effect.succeed({
-        store: { _tag: "sqlite", filename: path.join(g.dataDir ?? defaultDataDir, sqliteFile) },
+        store: {
+          _tag: "sqlite",
+          filename: path.join(dataDir, sqliteFile),
+          named: g.dataDir === undefined ? `the default data directory ${defaultDataDir}` : given(g, "dataDir", dataDir)
+        },
         tenant,
         debug
       })
+    }
     case "postgres": {
       const url = g.databaseUrl
-      if (url === undefined) return Effect.fail(usage("--store postgres needs --database-url (or ENROLLCTL_DATABASE_URL)"))
+      if (url === undefined) return Effect.fail(usage(`${given(g, "store", store)} needs --database-url (or ENROLLCTL_DATABASE_URL)`))
       const schema = g.databaseSchema
       return Effect.succeed({ store: { _tag: "postgres", url, ...(schema === undefined ? {} : { schema }) }, tenant, debug })
     }
     case "memory":
       return Effect.succeed({ store: { _tag: "memory" }, tenant, debug })
-    default:
-      return Effect.fail(usage(`--store: expected sqlite, postgres or memory, got '${String(store)}'`))
   }
 }
 
@@ -122,7 +128,7 @@ export const resolveMode = (raw: Globals): Effect.Effect<
   Effect.gen(function*() {
     const mode = yield* modeOf(raw)
     if (mode._tag === "Local") return mode
-    const g = withEnvironment(raw)
+    const g = yield* settingsOf(raw)
     const token = g.token ?? (yield* mint({
       dataDir: g.dataDir ?? defaultDataDir,
       tenant: g.tenant ?? defaultTenant,
@@ -157,8 +163,8 @@ export const print = (text: string) => Effect.sync(() => { if (text !== "") proc
 /** Runs an operation on the chosen backend and prints its answer. */
 export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFailed>) =>
   Effect.gen(function*() {
+    const g = yield* settingsOf(raw)
     const operation = yield* plan
-    const g = withEnvironment(raw)
     const select = Output.parseSelect(g.select)
     yield* Select.check(operation, select)
     const answer = yield* Effect.gen(function*() {
@@ -175,7 +181,7 @@ export const token = (
   options: { readonly scopes?: string | undefined; readonly roles?: string | undefined; readonly subject?: string | undefined; readonly expiresIn: string }
 ) =>
   Effect.gen(function*() {
-    const g = withEnvironment(raw)
+    const g = yield* settingsOf(raw)
     const words = (s: string | undefined) => s === undefined ? undefined : s.split(/[\s,]+/).filter((w) => w !== "")
     const expiresIn = /^\d+$/.test(options.expiresIn) ? Number(options.expiresIn) : options.expiresIn
     if (typeof expiresIn === "string" && !/^\d+\s*(?:s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i.test(expiresIn)) {
@@ -192,9 +198,9 @@ export const token = (
     yield* print(`${jwt}\n`)
   })
 
-/** `enrollctl import FILE`. */
-export const bulkImport = (raw: Globals, file: string) =>
-  Effect.flatMap(Effect.promise(() => import("./Bulk.ts")), (Bulk) => Bulk.importFile(raw, file))
+/** `enrollctl import [--create] FILE`. */
+export const bulkImport = (raw: Globals, file: string, options: { readonly create: boolean }) =>
+  Effect.flatMap(Effect.promise(() => import("./Bulk.ts")), (Bulk) => Bulk.importFile(raw, file, options))
 
 /** `enrollctl export`. */
 export const bulkExport = (raw: Globals) =>

@@ -19,18 +19,52 @@ export const sqliteFile = "enrollment.sqlite"
 /** The server's HS256 secret file of a data directory. */
 export const secretFile = "auth-secret"
 
+/** The stores `--store` (and `ENROLLCTL_STORE`) names. */
+export const stores = ["sqlite", "postgres", "memory"] as const
+
+/** The formats `--output` (and `ENROLLCTL_OUTPUT`) names. */
+export const outputs = ["table", "json", "yaml"] as const
+
 /** The global flags as parsed (absent ones undefined). */
 export interface Globals {
   readonly baseUrl?: string | undefined
   readonly token?: string | undefined
   readonly dataDir?: string | undefined
-  readonly store?: "sqlite" | "postgres" | "memory" | undefined
+  readonly store?: (typeof stores)[number] | undefined
   readonly databaseUrl?: string | undefined
   readonly databaseSchema?: string | undefined
   readonly tenant?: string | undefined
-  readonly output?: "table" | "json" | "yaml" | undefined
+  readonly output?: (typeof outputs)[number] | undefined
   readonly select?: string | undefined
   readonly debug: boolean
+}
+
+/** The globals a variable can give, with the flag and the variable that give each. */
+const sources = {
+  baseUrl: ["--base-url", "ENROLLCTL_BASE_URL"],
+  token: ["--token", "ENROLLCTL_TOKEN"],
+  dataDir: ["--data-dir", "ENROLLCTL_DATA_DIR"],
+  store: ["--store", "ENROLLCTL_STORE"],
+  databaseUrl: ["--database-url", "ENROLLCTL_DATABASE_URL"],
+  databaseSchema: ["--database-schema", "ENROLLCTL_DATABASE_SCHEMA"],
+  tenant: ["--tenant", "ENROLLCTL_TENANT"],
+  output: ["--output", "ENROLLCTL_OUTPUT"]
+} as const
+type FromEither = keyof typeof sources
+
+/** The globals of a run: flags first, then the `ENROLLCTL_*` variables; `fromFlags` holds the flags alone. */
+export interface Resolved extends Globals {
+  readonly fromFlags: Globals
+}
+
+/** The flag or the variable a global's value came from (the flag when neither gave one), to name in messages. */
+export const origin = (g: Resolved, key: FromEither): string =>
+  g.fromFlags[key] === undefined && env(sources[key][1]) !== undefined ? sources[key][1] : sources[key][0]
+
+/** A global's value as the operator gave it: `--data-dir ./x`, or `ENROLLCTL_DATA_DIR=./x`. */
+export const given = (g: Resolved, key: FromEither, value: string): string => {
+  const name = origin(g, key)
+  return name.startsWith("-") ? `${name} ${value}` : `${name}=${value}`
 }
 
 const env = (name: string): string | undefined => {
@@ -38,17 +72,52 @@ const env = (name: string): string | undefined => {
   return v === undefined || v === "" ? undefined : v
 }
 
-/** The globals with the environment filled in where a flag is absent. */
-export const withEnvironment = (g: Globals): Globals & { readonly fromFlags: Globals } => ({
-  fromFlags: g,
-  baseUrl: g.baseUrl ?? env("ENROLLCTL_BASE_URL"),
-  token: g.token ?? env("ENROLLCTL_TOKEN"),
-  dataDir: g.dataDir ?? env("ENROLLCTL_DATA_DIR"),
-  store: g.store ?? (env("ENROLLCTL_STORE") as Globals["store"]),
-  databaseUrl: g.databaseUrl ?? env("ENROLLCTL_DATABASE_URL"),
-  databaseSchema: g.databaseSchema ?? env("ENROLLCTL_DATABASE_SCHEMA"),
-  tenant: g.tenant ?? env("ENROLLCTL_TENANT"),
-  output: g.output ?? (env("ENROLLCTL_OUTPUT") as Globals["output"]),
-  select: g.select,
-  debug: g.debug
-})
+const listed = (values: ReadonlyArray<string>) => `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`
+
+const oneOf = <A extends string>(values: ReadonlyArray<A>, v: string | undefined): v is A | undefined =>
+  v === undefined || (values as ReadonlyArray<string>).includes(v)
+
+const isUrl = (v: string, protocols: ReadonlyArray<string>): boolean => {
+  try {
+    return protocols.includes(new URL(v).protocol)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The globals with the environment filled in where a flag is absent, or, when
+ * a value is one its flag would refuse (or that could not work: a base URL that
+ * is not http(s), a database URL that is not postgres), why, naming the flag or
+ * the variable it came from. An empty variable counts as unset.
+ */
+export const withEnvironment = (g: Globals): Resolved | { readonly refused: string } => {
+  const store = g.store ?? env("ENROLLCTL_STORE")
+  const output = g.output ?? env("ENROLLCTL_OUTPUT")
+  const resolved = {
+    fromFlags: g,
+    baseUrl: g.baseUrl ?? env("ENROLLCTL_BASE_URL"),
+    token: g.token ?? env("ENROLLCTL_TOKEN"),
+    dataDir: g.dataDir ?? env("ENROLLCTL_DATA_DIR"),
+    store: undefined,
+    databaseUrl: g.databaseUrl ?? env("ENROLLCTL_DATABASE_URL"),
+    databaseSchema: g.databaseSchema ?? env("ENROLLCTL_DATABASE_SCHEMA"),
+    tenant: g.tenant ?? env("ENROLLCTL_TENANT"),
+    output: undefined,
+    select: g.select,
+    debug: g.debug
+  }
+  const name = (key: FromEither) => origin(resolved, key)
+  if (!oneOf(stores, store)) return { refused: `${name("store")}: expected ${listed(stores)}, got '${store}'` }
+  if (!oneOf(outputs, output)) return { refused: `${name("output")}: expected ${listed(outputs)}, got '${output}'` }
+  if (resolved.baseUrl !== undefined && !isUrl(resolved.baseUrl, ["http:", "https:"])) {
+    return {
+      refused: `${name("baseUrl")}: expected the Graph API's http(s) URL, e.g. http://127.0.0.1:8080/beta; got '${resolved.baseUrl}'`
+    }
+  }
+  if (resolved.databaseUrl !== undefined && !isUrl(resolved.databaseUrl, ["postgres:", "postgresql:"])) {
+    // Not echoed: it may hold a password.
+    return { refused: `${name("databaseUrl")}: expected a PostgreSQL URL, postgres://user@host:5432/database` }
+  }
+  return { ...resolved, store, output }
+}

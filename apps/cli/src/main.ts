@@ -19,7 +19,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { ExitCode, type ExitClass } from "./ExitCode.ts"
 import type { Operation, Parent } from "./Operation.ts"
-import type { Globals } from "./Settings.ts"
+import { type Globals, outputs, stores } from "./Settings.ts"
 
 type Rt = typeof import("./Runtime.ts")
 type Failed = import("./Failure.ts").CommandFailed
@@ -44,7 +44,7 @@ const root = Command.make("enrollctl").pipe(
       Flag.withDescription("The server's data directory: SQLite file and local secret (env ENROLLCTL_DATA_DIR; default ./data)"),
       Flag.optional
     ),
-    store: Flag.Literals("store", ["sqlite", "postgres", "memory"]).pipe(
+    store: Flag.Literals("store", stores).pipe(
       Flag.withDescription("Local mode: operate directly on this store (env ENROLLCTL_STORE)"),
       Flag.optional
     ),
@@ -60,7 +60,7 @@ const root = Command.make("enrollctl").pipe(
       Flag.withDescription("Tenant id for local mode and minted tokens (env ENROLLCTL_TENANT; default 00000000-0000-0000-0000-000000000001)"),
       Flag.optional
     ),
-    output: Flag.Literals("output", ["table", "json", "yaml"]).pipe(
+    output: Flag.Literals("output", outputs).pipe(
       Flag.withAlias("o"),
       Flag.withDescription("Output format (default: table on a terminal, json when piped)"),
       Flag.optional
@@ -609,18 +609,25 @@ const token = Command.make("token", {
   )
 
 const importCommand = Command.make("import", {
+  create: Flag.Boolean("create").pipe(
+    Flag.withDescription(
+      "Local mode on SQLite: make the store (DIR/enrollment.sqlite, and DIR) when it is missing, once the file has been checked; without it a missing store is refused"
+    ),
+    Flag.withDefault(false)
+  ),
   file: Argument.String("file").pipe(Argument.withDescription("JSON lines file (- for standard input)"))
 }, (i) =>
   Effect.gen(function*() {
     const g = globalsOf(yield* root)
     const rt = yield* loadRuntime
-    yield* rt.bulkImport(g, i.file)
+    yield* rt.bulkImport(g, i.file, { create: i.create })
   })).pipe(
     Command.withDescription(
       "Import a whole tenant from JSON lines (users, groups, members, invitations, configurations, assignments): validated first, then written all or nothing"
     ),
     Command.withExamples([
       { command: "enrollctl --store sqlite --data-dir ./data import tenant.jsonl", description: "Into the local store" },
+      { command: "enrollctl --store sqlite --data-dir ./restored import --create tenant.jsonl", description: "Restore into a new store" },
       { command: "enrollctl --base-url http://127.0.0.1:8080/beta import tenant.jsonl", description: "Through the API" }
     ])
   )

@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { entry } from "../bin/entry.ts"
 import { bundle } from "../scripts/bundle.mjs"
-import { enrollctl, tempDir } from "./cli.ts"
+import { enrollctl, storeDir, tempDir } from "./cli.ts"
 
 const cli = tempDir("enrollctl-bundle-")
 const dist = path.join(cli, "dist")
@@ -63,7 +63,7 @@ describe("the bundle", () => {
       assert.deepStrictEqual([b.code, b.stdout, b.stderr], [s.code, s.stdout, s.stderr], args.join(" "))
     }
     // The local store and the services are loaded on demand (their own chunks): a session through them.
-    const data = tempDir()
+    const data = await storeDir({ script })
     const local = ["--store", "sqlite", "--data-dir", data]
     const DM = ["device-management", "device-enrollment-configurations"]
     const steps = [

@@ -32,13 +32,16 @@ export const enrollctl = (
     readonly cwd?: string
     /** What to run instead of the shim (a bundle's entry). */
     readonly script?: string
+    /** A command that runs Node for the CLI, e.g. `setpriv …` to run it as another user. */
+    readonly via?: ReadonlyArray<string>
   } = {}
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) env[k] = v
     const started = performance.now()
-    const child = spawn(process.execPath, [options.script ?? shim, ...args], {
+    const [command, ...before] = [...(options.via ?? []), process.execPath]
+    const child = spawn(command!, [...before, options.script ?? shim, ...args], {
       env: { ...env, ...options.env },
       cwd: options.cwd ?? process.cwd(),
       stdio: ["pipe", "pipe", "pipe"]
@@ -61,6 +64,17 @@ export const enrollctl = (
 
 /** A fresh temporary directory. */
 export const tempDir = (prefix = "enrollctl-") => mkdtempSync(path.join(tmpdir(), prefix))
+
+/**
+ * A fresh data directory holding an empty SQLite store, made the documented
+ * way (local mode opens only a store that exists): `import --create` of nothing.
+ */
+export const storeDir = async (options: { readonly script?: string } = {}): Promise<string> => {
+  const dir = tempDir()
+  const r = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", "--create", "-"], options)
+  if (r.code !== 0) throw new Error(`cannot make a store in ${dir}: ${r.stderr}`)
+  return dir
+}
 
 /**
  * The `--filter` data set both modes are checked on: one configuration whose

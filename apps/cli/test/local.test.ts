@@ -1,13 +1,14 @@
 /**
  * The CLI in local mode, on a real SQLite file, spawned as a user runs it.
  */
-import { writeFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, filterFixture, tempDir } from "./cli.ts"
+import { enrollctl, filterFixture, storeDir, tempDir } from "./cli.ts"
 
-const dir = tempDir()
+const dir = await storeDir()
 const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", ...args])
 const DM = ["device-management", "device-enrollment-configurations"]
 const groupTarget = { "@odata.type": "#microsoft.graph.groupAssignmentTarget", groupId: "g1" }
@@ -178,8 +179,12 @@ describe("local mode on SQLite", () => {
 })
 
 describe("assign needs its --body", () => {
-  const assignDir = tempDir()
+  let assignDir = ""
   const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", assignDir, "-o", "json", ...args])
+
+  beforeAll(async () => {
+    assignDir = await storeDir()
+  })
 
   it("refuses assign without --body, saying what the body is, and keeps the assignments", async () => {
     assert.strictEqual((await at(...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"c4"}')).code, 0)
@@ -202,10 +207,11 @@ describe("assign needs its --body", () => {
 })
 
 describe("--select in local mode (the server's $select rules)", () => {
-  const selectDir = tempDir()
+  let selectDir = ""
   const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", selectDir, ...args])
 
   beforeAll(async () => {
+    selectDir = await storeDir()
     for (
       const args of [
         ["users", "create", "--display-name", "Ada", "--body", '{"id":"u1"}'],
@@ -250,10 +256,11 @@ describe("--select in local mode (the server's $select rules)", () => {
 })
 
 describe("--filter in local mode (the server's $filter parser)", () => {
-  const filterDir = tempDir()
+  let filterDir = ""
   const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", filterDir, "-o", "json", ...args])
 
   beforeAll(async () => {
+    filterDir = await storeDir()
     for (const args of filterFixture.setup) {
       const r = await at(...args)
       assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
@@ -290,7 +297,7 @@ describe("import and export", () => {
     const other = tempDir()
     const file = path.join(other, "tenant.jsonl")
     writeFileSync(file, exported.stdout)
-    const imported = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
+    const imported = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", "--create", file])
     assert.strictEqual(imported.code, 0, imported.stderr)
     const again = await enrollctl(["--store", "sqlite", "--data-dir", other, "export"])
     assert.strictEqual(again.stdout, exported.stdout)
@@ -300,7 +307,7 @@ describe("import and export", () => {
   })
 
   it("exports an invitation whose guest user was deleted, and imports it back without a user", async () => {
-    const from = tempDir()
+    const from = await storeDir()
     const at = (d: string, ...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", d, "-o", "json", ...args])
     for (const id of ["i1", "i2"]) {
       const r = await at(from, "invitations", "create", "--invited-user-email-address", `${id}@fabrikam.com`, "--invite-redirect-url", "https://myapps.microsoft.com", "--body", JSON.stringify({ id }))
@@ -319,7 +326,7 @@ describe("import and export", () => {
     const to = tempDir()
     const file = path.join(to, "tenant.jsonl")
     writeFileSync(file, exported.stdout)
-    const imported = await at(to, "import", file)
+    const imported = await at(to, "import", "--create", file)
     assert.strictEqual(imported.code, 0, imported.stderr)
     assert.strictEqual((await at(to, "export")).stdout, exported.stdout)
     assert.strictEqual((await at(to, "invitations", "get", "--invitation-id", "i1")).code, 0)
@@ -339,7 +346,7 @@ describe("import and export", () => {
   })
 
   it("validates everything before writing: a bad line writes nothing", async () => {
-    const other = tempDir()
+    const other = await storeDir()
     const file = path.join(other, "bad.jsonl")
     writeFileSync(file, [
       JSON.stringify({ kind: "user", value: { "@odata.type": "#microsoft.graph.user", id: "v1", displayName: null, userPrincipalName: null, mail: null, userType: "Member", accountEnabled: true } }),
@@ -354,9 +361,8 @@ describe("import and export", () => {
   })
 
   it("undoes what it wrote when a write fails", async () => {
-    const other = tempDir()
-    // Prepare the store, then make the store refuse one assignment, as a failing disk or a constraint would.
-    assert.strictEqual((await enrollctl(["--store", "sqlite", "--data-dir", other, "users", "list"])).code, 0)
+    const other = await storeDir()
+    // Make the store refuse one assignment, as a failing disk or a constraint would.
     const db = new DatabaseSync(path.join(other, "enrollment.sqlite"))
     db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON assignments WHEN NEW.id = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END`)
     db.close()
@@ -366,7 +372,153 @@ describe("import and export", () => {
     const r = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
     assert.notStrictEqual(r.code, 0)
     assert.include(r.stderr, "nothing was imported")
+    assert.include(r.stderr, "the store is unavailable: refused")
     const after = await enrollctl(["--store", "sqlite", "--data-dir", other, "export"])
     assert.strictEqual(after.stdout, "")
+  })
+})
+
+describe("a store that cannot be opened says why", () => {
+  const oneLine = (stderr: string) => assert.strictEqual(stderr.trim().split("\n").length, 1, stderr)
+
+  it("gives the connection's reason for PostgreSQL, in one line, without the password", async () => {
+    for (const url of ["postgres://postgres:hunter2secret@127.0.0.1:1/x", "postgres://postgres@127.0.0.1:1/x?password=hunter2secret"]) {
+      const r = await enrollctl(["--database-url", url, "users", "list"])
+      assert.strictEqual(r.code, 1, r.stderr)
+      assert.include(r.stderr, "error ServiceUnavailable: cannot open the store (local postgres postgres://***@127.0.0.1:1/x")
+      assert.include(r.stderr, ": connect ECONNREFUSED 127.0.0.1:1")
+      assert.notInclude(r.stderr, "hunter2secret")
+      oneLine(r.stderr)
+    }
+  })
+
+  it("says a SQLite file is not a database", async () => {
+    const data = tempDir()
+    writeFileSync(path.join(data, "enrollment.sqlite"), "not a database\n".repeat(100))
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", data, "users", "list"])
+    assert.strictEqual(r.code, 1)
+    assert.include(r.stderr, `error ServiceUnavailable: cannot open the store (local sqlite ${path.join(data, "enrollment.sqlite")}): file is not a database`)
+    oneLine(r.stderr)
+  })
+
+  // As root every file is readable: the CLI then runs as nobody (setpriv), which cannot read root's 0600 file.
+  const root = process.getuid?.() === 0
+  const setpriv = root && spawnSync("setpriv", ["--version"]).status === 0
+  if (root && !setpriv) console.log("SKIPPED permission test: running as root without setpriv")
+  it.skipIf(root && !setpriv)("says permission denied when the file cannot be read", async () => {
+    const parent = tempDir()
+    chmodSync(parent, 0o755)
+    const data = path.join(parent, "data")
+    const made = await enrollctl(["--store", "sqlite", "--data-dir", data, "import", "--create", "-"])
+    assert.strictEqual(made.code, 0, made.stderr)
+    const file = path.join(data, "enrollment.sqlite")
+    chmodSync(file, root ? 0o600 : 0o000)
+    const via = root ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : undefined
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", data, "users", "list"], via === undefined ? {} : { via })
+    assert.strictEqual(r.code, 1, r.stderr)
+    assert.include(r.stderr, `error ServiceUnavailable: cannot open the store (local sqlite ${file}): `)
+    assert.include(r.stderr, "EACCES: permission denied")
+    oneLine(r.stderr)
+  })
+})
+
+describe("a data directory without a store", () => {
+  const user = JSON.stringify({ kind: "user", value: { "@odata.type": "#microsoft.graph.user", id: "v1", displayName: "Vera", userPrincipalName: null, mail: null, userType: "Member", accountEnabled: true } })
+
+  it("is refused, naming the file and how a store is made, and nothing is created", async () => {
+    const typo = path.join(tempDir(), "typo")
+    for (const args of [["users", "list"], ["export"], [...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"c1"}']]) {
+      const r = await enrollctl(["--store", "sqlite", "--data-dir", typo, "-o", "json", ...args])
+      assert.strictEqual(r.code, 2, args.join(" "))
+      assert.strictEqual(r.stdout, "")
+      assert.include(r.stderr, `error StoreNotFound: no store at ${path.join(typo, "enrollment.sqlite")} (--data-dir ${typo}): `)
+      assert.include(r.stderr, "the server creates it on its first start")
+      assert.include(r.stderr, "import --create")
+    }
+    assert.isFalse(existsSync(typo))
+  })
+
+  it("names ENROLLCTL_DATA_DIR, or the default, when the directory came from there", async () => {
+    const cwd = tempDir()
+    const fromEnv = await enrollctl(["--store", "sqlite", "users", "list"], { cwd, env: { ENROLLCTL_DATA_DIR: "typo" } })
+    assert.strictEqual(fromEnv.code, 2)
+    assert.include(fromEnv.stderr, "(ENROLLCTL_DATA_DIR=typo)")
+    const byDefault = await enrollctl(["--store", "sqlite", "users", "list"], { cwd })
+    assert.strictEqual(byDefault.code, 2)
+    assert.include(byDefault.stderr, `no store at ${path.join(cwd, "data", "enrollment.sqlite")} (the default data directory ./data)`)
+    assert.isFalse(existsSync(path.join(cwd, "typo")))
+    assert.isFalse(existsSync(path.join(cwd, "data")))
+  })
+
+  it("import makes a store only with --create, once every line and reference is checked", async () => {
+    const parent = tempDir()
+    const fresh = path.join(parent, "restored")
+    const good = path.join(parent, "good.jsonl")
+    const dangling = path.join(parent, "dangling.jsonl")
+    writeFileSync(good, `${user}\n`)
+    writeFileSync(dangling, `${JSON.stringify({ kind: "member", groupId: "nope", memberId: "v1" })}\n`)
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", fresh, "-o", "json", ...args])
+
+    const plain = await at("import", good)
+    assert.strictEqual(plain.code, 2)
+    assert.include(plain.stderr, "error StoreNotFound:")
+    const refused = await at("import", "--create", dangling)
+    assert.strictEqual(refused.code, 2)
+    assert.include(refused.stderr, "line 1: group 'nope' is neither in the file nor in the tenant")
+    assert.isFalse(existsSync(fresh))
+
+    const created = await at("import", "--create", good)
+    assert.strictEqual(created.code, 0, created.stderr)
+    assert.deepStrictEqual((await at("users", "list", "--select", "id")).json(), [{ id: "v1" }])
+    // An existing store is used as it is: its ids conflict as they would without --create.
+    const again = await at("import", "--create", good)
+    assert.strictEqual(again.code, 4)
+    assert.include(again.stderr, "error Conflict: line 1: user 'v1' already exists")
+  })
+
+  it("refuses import --create in remote mode, before anything is sent", async () => {
+    const file = path.join(tempDir(), "t.jsonl")
+    writeFileSync(file, `${user}\n`)
+    const r = await enrollctl(["--base-url", "http://127.0.0.1:1/beta", "--token", "t", "import", "--create", file])
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "error Usage: import --create applies to local mode")
+  })
+})
+
+describe("ENROLLCTL_* variables are checked as their flags are", () => {
+  it("refuses a value its flag would refuse, naming the variable", async () => {
+    const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
+      [{ ENROLLCTL_STORE: "memory", ENROLLCTL_OUTPUT: "bogus" }, "error Usage: ENROLLCTL_OUTPUT: expected table, json or yaml, got 'bogus'"],
+      [{ ENROLLCTL_STORE: "nope" }, "error Usage: ENROLLCTL_STORE: expected sqlite, postgres or memory, got 'nope'"],
+      [{ ENROLLCTL_BASE_URL: "not-a-url", ENROLLCTL_TOKEN: "t" }, "error Usage: ENROLLCTL_BASE_URL: expected the Graph API's http(s) URL"],
+      [{ ENROLLCTL_DATABASE_URL: "mysql://u:hunter2secret@h/db" }, "error Usage: ENROLLCTL_DATABASE_URL: expected a PostgreSQL URL"]
+    ]
+    const results = await Promise.all(cases.map(([env]) => enrollctl(["users", "list"], { env })))
+    results.forEach((r, i) => {
+      const [env, message] = cases[i]!
+      assert.strictEqual(r.code, 2, JSON.stringify(env))
+      assert.strictEqual(r.stdout, "")
+      assert.include(r.stderr, message)
+      assert.notInclude(r.stderr, "--store")
+      assert.notInclude(r.stderr, "hunter2secret")
+    })
+  })
+
+  it("names the flag when the flag gave the value", async () => {
+    const r = await enrollctl(["--base-url", "not-a-url", "--token", "t", "users", "list"])
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "error Usage: --base-url: expected the Graph API's http(s) URL")
+  })
+
+  it("lets a flag win over its variable, takes a valid variable, and counts an empty one as unset", async () => {
+    const flagWins = await enrollctl(["--store", "memory", "-o", "json", "users", "list"], { env: { ENROLLCTL_OUTPUT: "bogus" } })
+    assert.strictEqual(flagWins.code, 0, flagWins.stderr)
+    assert.deepStrictEqual(flagWins.json(), [])
+    const yaml = await enrollctl(["users", "create", "--display-name", "Ada"], { env: { ENROLLCTL_STORE: "memory", ENROLLCTL_OUTPUT: "yaml" } })
+    assert.strictEqual(yaml.code, 0, yaml.stderr)
+    assert.include(yaml.stdout, "displayName: Ada\n")
+    const empty = await enrollctl(["-o", "json", "users", "list"], { env: { ENROLLCTL_BASE_URL: "", ENROLLCTL_STORE: "memory" } })
+    assert.strictEqual(empty.code, 0, empty.stderr)
+    assert.deepStrictEqual(empty.json(), [])
   })
 })

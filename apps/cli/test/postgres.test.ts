@@ -100,4 +100,16 @@ describe.skipIf(!enabled)("local mode on PostgreSQL", () => {
       assert.deepStrictEqual(r.json().map((a: any) => a.id).sort(), c.ids, c.filter)
     })
   })
+
+  it("says why it cannot open a database that does not exist, without the password", async () => {
+    const missing = new URL(url!)
+    missing.pathname = `/${schema}_missing`
+    missing.password = "hunter2secret"
+    const r = await enrollctl(["--database-url", missing.href, "users", "list"])
+    assert.strictEqual(r.code, 1, r.stderr)
+    assert.include(r.stderr, `error ServiceUnavailable: cannot open the store (local postgres postgres://***@`)
+    assert.include(r.stderr, `: database "${schema}_missing" does not exist`)
+    assert.notInclude(r.stderr, "hunter2secret")
+    assert.strictEqual(r.stderr.trim().split("\n").length, 1)
+  })
 })

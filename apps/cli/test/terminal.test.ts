@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { enrollctl, shim, tempDir } from "./cli.ts"
+import { enrollctl, shim, storeDir, tempDir } from "./cli.ts"
 
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0
 if (!hasTmux) console.log("SKIPPED terminal test: tmux is not installed (apt-get install -y tmux)")
@@ -29,7 +29,7 @@ describe.skipIf(!hasTmux)("in a terminal", () => {
   })
 
   it("prints a table by default and a progress bar while importing", async () => {
-    const source = tempDir()
+    const source = await storeDir()
     const store = ["--store", "sqlite", "--data-dir", source]
     const DM = ["device-management", "device-enrollment-configurations"]
     await enrollctl([...store, ...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"c1"}'])
@@ -56,7 +56,7 @@ describe.skipIf(!hasTmux)("in a terminal", () => {
     assert.strictEqual(rows[header + 1]!.indexOf("group"), col)
     assert.strictEqual(rows[header + 2]!.indexOf("all devices"), col)
 
-    tmux("send-keys", "-t", session, `clear; ${cli} --store sqlite --data-dir '${target}' import '${file}'; echo IMPORT-$((1+1))-DONE`, "Enter")
+    tmux("send-keys", "-t", session, `clear; ${cli} --store sqlite --data-dir '${target}' import --create '${file}'; echo IMPORT-$((1+1))-DONE`, "Enter")
     const screen = await screenUntil("IMPORT-2-DONE")
     assert.match(screen, /importing \[#{30}\] 203\/203/, screen)
     assert.include(screen, "imported 200 user(s), 1 configuration(s), 2 assignment(s)")

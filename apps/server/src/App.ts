@@ -6,7 +6,6 @@
  *
  * @since 0.1.0
  */
-import { dirname } from "node:path"
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
 import { type Auth, Listen, Server } from "@enrollment/http-adapter"
 // Only the default store is loaded with the server; PostgreSQL (and its driver) and the OTLP
@@ -15,9 +14,13 @@ import * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
 import { Context, Effect, Layer, ManagedRuntime, Option, Redacted, References } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as DataDir from "./DataDir.ts"
 import * as RequestLogger from "./RequestLogger.ts"
 import * as Secret from "./Secret.ts"
-import type { ServerConfig } from "./ServerConfig.ts"
+import { ConfigInvalid, type ServerConfig } from "./ServerConfig.ts"
+import type * as ServerLog from "./ServerLog.ts"
+import * as TlsFiles from "./TlsFiles.ts"
 
 /** The store layer the configuration names. */
 export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> => {
@@ -26,7 +29,7 @@ export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> =>
       return MemoryStore.layer
     case "sqlite":
       return SqliteStore.layer({
-        filename: path.resolve(config.dataDir, "enrollment.sqlite"),
+        filename: path.resolve(config.dataDir, DataDir.sqliteFileName),
         synchronous: config.sqliteSynchronous,
         cacheEntries: config.sqliteCacheEntries
       })
@@ -58,17 +61,73 @@ export const authOptions = (config: ServerConfig): { readonly options: Auth.Auth
   return { options: { ...common, hs256Secret: s.secret }, secretFile: s.file, created: s.created }
 }
 
+/** In-flight requests get this long at a stop; then their connections are closed. */
+export const drainMillis = 10_000
+
+/**
+ * Then the store (and the trace exporter, when tracing) get this long to close: a
+ * database that stopped answering must not keep the process from exiting.
+ */
+export const closeMillis = 3_000
+
+/** The store (or the trace exporter) had not closed {@link closeMillis} after a stop began closing it. */
+export class CloseTimeout extends Error {}
+
 /** A started server. */
 export interface App {
   readonly url: string
   readonly port: number
-  /** Graceful stop: no new connections, in-flight requests finish, then the store closes. */
+  /**
+   * Graceful stop: no new connections, in-flight requests finish ({@link drainMillis} at
+   * most), then the store closes ({@link closeMillis} at most, else a {@link CloseTimeout}).
+   */
   readonly stop: () => Promise<void>
 }
 
-/** Starts the server for a configuration; `say` receives start-up notes. */
-export const start = async (config: ServerConfig, say: (line: string) => void = () => {}): Promise<App> => {
-  if (config.store === "sqlite") fs.mkdirSync(config.dataDir, { recursive: true })
+/** `p` as a word of a shell command: quoted when it holds anything a shell would read. */
+const shellWord = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replaceAll("'", "'\\''")}'`)
+
+/** `p` relative to the working directory when it lies below it, else absolute. */
+const shown = (p: string) => {
+  const r = path.relative(process.cwd(), p)
+  return shellWord(r === "" ? "." : r.startsWith("..") || path.isAbsolute(r) ? p : r)
+}
+
+/**
+ * The command that mints a token from the zero-config secret, where the server runs: the
+ * CLI beside it through `node` (the Docker image has no pnpm; from a checkout `pnpm enrollctl`
+ * runs the same file), else `enrollctl` on the PATH.
+ */
+export const tokenCommand = (dataDir: string): string => {
+  const cli = fileURLToPath(new URL("../../cli/bin/enrollctl.js", import.meta.url))
+  return fs.existsSync(cli) ? `node ${shown(cli)} token --data-dir ${shown(dataDir)}` : `enrollctl token --data-dir ${shellWord(dataDir)}`
+}
+
+/**
+ * Starts the server for a configuration; `say` receives start-up notes. A bad file
+ * (`DATA_DIR` not a directory, an unusable TLS file) fails with {@link ConfigInvalid}
+ * before the store opens.
+ */
+export const start = async (config: ServerConfig, say: ServerLog.Say = () => {}): Promise<App> => {
+  const problems: Array<string> = []
+  const check = <A>(f: () => A): A | undefined => {
+    try {
+      return f()
+    } catch (e) {
+      if (!(e instanceof ConfigInvalid)) throw e
+      problems.push(...e.problems)
+      return undefined
+    }
+  }
+  const tls = Option.isSome(config.tlsCertFile) && Option.isSome(config.tlsKeyFile)
+    ? check(() => TlsFiles.read(Option.getOrThrow(config.tlsCertFile), Option.getOrThrow(config.tlsKeyFile)))
+    : undefined
+  // The data directory holds the SQLite file and the zero-config secret.
+  const zeroConfig = Option.isNone(config.hs256Secret) && Option.isNone(config.jwksUrl)
+  const dataDir = config.store === "sqlite" || zeroConfig ? check(() => DataDir.prepare(config.dataDir)) : undefined
+  if (problems.length > 0) throw new ConfigInvalid(problems)
+  if (dataDir?.created) say(`created the data directory ${dataDir.path} (mode 0700)`)
+  if (config.store === "sqlite" && dataDir !== undefined) DataDir.sqliteFile(dataDir.path)
   // Without an OTLP endpoint nobody reads spans: tracing is off when the services are
   // built, so their methods and the store's open no span at all on the hot path.
   const otlp = config.otlpEndpoint
@@ -95,7 +154,7 @@ export const start = async (config: ServerConfig, say: (line: string) => void = 
   }
   const auth = authOptions(config)
   if (auth.secretFile !== undefined) {
-    say(`${auth.created ? "created" : "using"} the local signing secret ${auth.secretFile} (no AUTH_* setting); mint a token with: pnpm enrollctl token --data-dir ${path.dirname(auth.secretFile)}`)
+    say(`${auth.created ? "created" : "using"} the local signing secret ${auth.secretFile} (no AUTH_* setting); mint a token with: ${tokenCommand(path.dirname(auth.secretFile))}`)
   }
   const handler = Server.makeHandler({
     context,
@@ -107,9 +166,6 @@ export const start = async (config: ServerConfig, say: (line: string) => void = 
     log: RequestLogger.make({ format: config.logFormat, level: config.logLevel }),
     logFrom: RequestLogger.lowestStatus(config.logLevel)
   })
-  const tls = Option.isSome(config.tlsCertFile) && Option.isSome(config.tlsKeyFile)
-    ? { cert: fs.readFileSync(config.tlsCertFile.value), key: fs.readFileSync(config.tlsKeyFile.value) }
-    : undefined
   let running: Listen.Running
   try {
     running = await Listen.listen(handler, { port: config.port, host: config.host, tls })
@@ -121,8 +177,18 @@ export const start = async (config: ServerConfig, say: (line: string) => void = 
     url: running.url,
     port: running.port,
     stop: async () => {
-      await running.close(10_000)
-      await runtime.dispose()
+      // Idle keep-alive connections are closed as they go idle (`Listen`), so a drain ends
+      // once the requests in flight are answered.
+      await running.close(drainMillis)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const closed = await Promise.race([
+        runtime.dispose().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), closeMillis)))
+      ]).finally(() => clearTimeout(timer))
+      if (!closed) {
+        const what = Option.isSome(otlp) ? `the store (STORE=${config.store}) and the trace exporter` : `the store (STORE=${config.store})`
+        throw new CloseTimeout(`${what} did not close within ${closeMillis / 1000} s`)
+      }
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * One structured line per request (method, route template, status, duration,
  * request-id, tenant; never the token), as JSON or as a readable line, with
- * defects logged next to their request-id.
+ * defects logged next to their request-id. Successful health probes are kept
+ * for `debug`.
  *
  * @since 0.1.0
  */
@@ -9,6 +10,17 @@ import type { Server } from "@enrollment/http-adapter"
 
 const levelOf = (status: number) => (status >= 500 ? "error" : status >= 400 ? "warn" : "info")
 const rank = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const
+
+/**
+ * The probes a load balancer or Docker's HEALTHCHECK sends every few seconds: logged at
+ * `debug` while they succeed (at `info` they would fill the log), at their failure's level
+ * when they fail.
+ */
+const probes: ReadonlySet<string> = new Set(["/health", "/ready"])
+
+/** A request's log level: by its status, and a successful probe's is `debug`. */
+export const levelOfEntry = (entry: Pick<Server.RequestLog, "route" | "status">): keyof typeof rank =>
+  entry.status < 400 && probes.has(entry.route) ? "debug" : levelOf(entry.status)
 
 /**
  * The lowest status a sink of `level` writes (`Server.HandlerOptions.logFrom`), read off
@@ -27,7 +39,7 @@ export const make = (options: {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`))
   const min = rank[options.level]
   return (entry: Server.RequestLog): void => {
-    const level = levelOf(entry.status)
+    const level = levelOfEntry(entry)
     if (rank[level] < min) return
     const defect = entry.defect === undefined
       ? undefined
@@ -48,7 +60,9 @@ export const make = (options: {
         ...(defect !== undefined ? { defect } : {})
       }))
     } else {
-      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${entry.method} ${entry.route} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId} tenant=${entry.tenant ?? "-"}${defect !== undefined ? `\n${defect}` : ""}`)
+      // A matched route's name starts with its method (`GET /beta/users`): the method once, unless it differs (HEAD on a GET route).
+      const what = entry.route.startsWith(`${entry.method} `) ? entry.route : `${entry.method} ${entry.route}`
+      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${what} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId} tenant=${entry.tenant ?? "-"}${defect !== undefined ? `\n${defect}` : ""}`)
     }
   }
 }

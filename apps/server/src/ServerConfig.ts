@@ -1,11 +1,17 @@
 /**
  * The server's configuration, read once from the environment with effect
  * `Config` and validated at start: every bad value is reported, one clear
- * line each, before anything runs. Secrets are `Redacted`.
+ * line each, before anything runs. Secrets are `Redacted`, and never echoed.
+ *
+ * An empty variable counts as unset where the setting has no default
+ * (`DATABASE_URL=`, `AUTH_JWKS_URL=`, …: what a compose file writes for a variable
+ * the host does not have); a setting with a default must be unset or have a
+ * value (`PORT=` is an error, not 8080).
  *
  * @since 0.1.0
  */
-import { Config, Effect, Option, Redacted } from "effect"
+import { Config, ConfigProvider, Effect, Option, Redacted, Schema } from "effect"
+import * as path from "node:path"
 import * as V8Tuning from "./V8Tuning.ts"
 
 /** Where the data lives. */
@@ -35,37 +41,48 @@ export interface ServerConfig {
   readonly rateLimitPerSecond: number
   readonly rateLimitBurst: number
   readonly bodyLimitBytes: number
+  /** The public origin (`https://host[:port]`, no path). */
   readonly publicUrl: Option.Option<string>
   readonly tlsCertFile: Option.Option<string>
   readonly tlsKeyFile: Option.Option<string>
   /** V8's young-generation collection with helper threads: `auto` (off on one CPU), `on`, `off` (see `V8Tuning`). */
   readonly v8ParallelScavenge: V8Tuning.ParallelScavenge
+  /** Variables that are set but have no effect with this store (see {@link unusedWarning}). */
+  readonly unused: ReadonlyArray<string>
 }
 
-const positiveInt = (name: string, fallback: number) => Config.Int(name).pipe(Config.withDefault(fallback))
+/**
+ * A whole number in decimal digits, nothing else: `1e3`, `0x50`, `80.0`, ` 80` and
+ * `-1` are refused (JavaScript's number parsing would take the first three).
+ */
+const wholeNumber = (name: string, fallback: number) =>
+  Config.schema(Schema.String.check(Schema.isPattern(/^[0-9]{1,15}$/)), name).pipe(Config.map(Number), Config.withDefault(fallback))
+
+const publicUrlExpected = "the server's public origin (scheme, host and optional port), e.g. https://graph.example.com"
 
 /** One setting: its variable, its config, and how to say what is expected. */
 const settings = {
-  port: [Config.Int("PORT").pipe(Config.withDefault(8080)), "PORT", "a port number from 0 to 65535"],
+  port: [wholeNumber("PORT", 8080), "PORT", "a port number from 0 to 65535 (0: any free port)"],
   host: [Config.NonEmptyString("HOST").pipe(Config.withDefault("127.0.0.1")), "HOST", "a host name or address"],
   store: [Config.Literals(["sqlite", "postgres", "memory"], "STORE").pipe(Config.withDefault("sqlite" as const)), "STORE", "one of sqlite, postgres, memory"],
   dataDir: [Config.NonEmptyString("DATA_DIR").pipe(Config.withDefault("./data")), "DATA_DIR", "a directory path"],
-  databaseUrl: [Config.option(Config.Redacted("DATABASE_URL")), "DATABASE_URL", "a postgres:// URL"],
+  databaseUrl: [Config.option(Config.Redacted("DATABASE_URL")), "DATABASE_URL", "a postgres:// or postgresql:// URL"],
   databaseSchema: [Config.option(Config.NonEmptyString("DATABASE_SCHEMA")), "DATABASE_SCHEMA", "a PostgreSQL schema name"],
   sqliteSynchronous: [Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault("FULL" as const)), "SQLITE_SYNCHRONOUS", "FULL or NORMAL"],
-  sqliteCacheEntries: [Config.Int("SQLITE_CACHE_ENTRIES").pipe(Config.withDefault(20_000)), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
-  responseCacheBytes: [Config.Int("RESPONSE_CACHE_BYTES").pipe(Config.withDefault(16_777_216)), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
+  sqliteCacheEntries: [wholeNumber("SQLITE_CACHE_ENTRIES", 20_000), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
+  responseCacheBytes: [wholeNumber("RESPONSE_CACHE_BYTES", 16_777_216), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
   hs256Secret: [Config.option(Config.Redacted("AUTH_HS256_SECRET")), "AUTH_HS256_SECRET", "a secret of at least 32 characters"],
-  jwksUrl: [Config.option(Config.URL("AUTH_JWKS_URL")), "AUTH_JWKS_URL", "an https:// URL of a JWKS"],
+  // http:// too: a JWKS served inside a trusted network (a local identity provider, a test's key server).
+  jwksUrl: [Config.option(Config.URL("AUTH_JWKS_URL")), "AUTH_JWKS_URL", "an http:// or https:// URL of a JWKS"],
   issuer: [Config.option(Config.NonEmptyString("AUTH_ISSUER")), "AUTH_ISSUER", "the expected iss claim"],
   audience: [Config.option(Config.NonEmptyString("AUTH_AUDIENCE")), "AUTH_AUDIENCE", "the expected aud claim"],
   logLevel: [Config.Literals(["debug", "info", "warn", "error", "none"], "LOG_LEVEL").pipe(Config.withDefault("info" as const)), "LOG_LEVEL", "one of debug, info, warn, error, none"],
   logFormat: [Config.Literals(["pretty", "json"], "LOG_FORMAT").pipe(Config.withDefault("json" as const)), "LOG_FORMAT", "one of pretty, json"],
   otlpEndpoint: [Config.option(Config.URL("OTEL_EXPORTER_OTLP_ENDPOINT")), "OTEL_EXPORTER_OTLP_ENDPOINT", "an http(s):// URL of an OTLP/HTTP collector"],
-  rateLimitPerSecond: [positiveInt("RATE_LIMIT_PER_SECOND", 2000), "RATE_LIMIT_PER_SECOND", "a positive integer (requests per second per client)"],
-  rateLimitBurst: [positiveInt("RATE_LIMIT_BURST", 4000), "RATE_LIMIT_BURST", "a positive integer (burst size per client)"],
-  bodyLimitBytes: [positiveInt("BODY_LIMIT_BYTES", 1024 * 1024), "BODY_LIMIT_BYTES", "a positive integer (bytes)"],
-  publicUrl: [Config.option(Config.URL("PUBLIC_URL").pipe(Config.map((u) => u.origin))), "PUBLIC_URL", "the server's public origin, e.g. https://graph.example.com"],
+  rateLimitPerSecond: [wholeNumber("RATE_LIMIT_PER_SECOND", 2000), "RATE_LIMIT_PER_SECOND", "a positive integer (requests per second per client)"],
+  rateLimitBurst: [wholeNumber("RATE_LIMIT_BURST", 4000), "RATE_LIMIT_BURST", "a positive integer (burst size per client)"],
+  bodyLimitBytes: [wholeNumber("BODY_LIMIT_BYTES", 1024 * 1024), "BODY_LIMIT_BYTES", "a positive integer (bytes)"],
+  publicUrl: [Config.option(Config.NonEmptyString("PUBLIC_URL")), "PUBLIC_URL", publicUrlExpected],
   tlsCertFile: [Config.option(Config.NonEmptyString("TLS_CERT_FILE")), "TLS_CERT_FILE", "a PEM certificate file"],
   tlsKeyFile: [Config.option(Config.NonEmptyString("TLS_KEY_FILE")), "TLS_KEY_FILE", "a PEM private key file"],
   v8ParallelScavenge: [
@@ -74,6 +91,9 @@ const settings = {
     "one of auto, on, off"
   ]
 } as const
+
+/** Variables whose value is never echoed in a message. */
+const secrets: ReadonlySet<string> = new Set(["DATABASE_URL", "AUTH_HS256_SECRET"])
 
 /** A configuration that could not be read: one line per bad value. */
 export class ConfigInvalid extends Error {
@@ -84,36 +104,139 @@ export class ConfigInvalid extends Error {
   }
 }
 
-/** Reads and validates the configuration from the current `ConfigProvider` (the environment by default). */
-export const load: Effect.Effect<ServerConfig, ConfigInvalid> = Effect.gen(function*() {
+/** What is wrong with `DATABASE_URL` for the PostgreSQL store, if anything; never its password. */
+export const databaseUrlProblem = (url: string): string | undefined => {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return `DATABASE_URL: expected ${settings.databaseUrl[2]}, got a value that is not a URL`
+  }
+  if (u.protocol === "postgres:" || u.protocol === "postgresql:") return undefined
+  const scheme = /^[a-z][a-z0-9+.-]{0,19}:$/i.test(u.protocol) ? `a URL with the scheme ${u.protocol}` : "another kind of URL"
+  return `DATABASE_URL: expected ${settings.databaseUrl[2]}, got ${scheme}`
+}
+
+/**
+ * What is wrong with a `DATABASE_SCHEMA`, if anything: PostgreSQL reserves `pg_…` and
+ * `information_schema` for itself, and silently cuts a name to 63 bytes (two long names
+ * would then share one schema).
+ */
+export const databaseSchemaProblem = (schema: string): string | undefined => {
+  const expected = "a PostgreSQL schema name of at most 63 bytes, not information_schema or pg_… (reserved for PostgreSQL)"
+  if (/^pg_/i.test(schema) || schema.toLowerCase() === "information_schema") {
+    return `DATABASE_SCHEMA: expected ${expected}, got ${JSON.stringify(schema)}`
+  }
+  const bytes = Buffer.byteLength(schema, "utf8")
+  if (bytes > 63) return `DATABASE_SCHEMA: expected ${expected}, got a name of ${bytes} bytes (PostgreSQL would cut it to 63)`
+  return undefined
+}
+
+/**
+ * `PUBLIC_URL` as an origin, or what is wrong with it. Only an origin is used (the
+ * server serves `/beta` at the root), so a path, query, fragment or user is refused
+ * rather than dropped; a single trailing `/` is allowed.
+ */
+export const publicOrigin = (value: string): { readonly origin: string } | { readonly problem: string } => {
+  let u: URL
+  try {
+    u = new URL(value)
+  } catch {
+    return { problem: `PUBLIC_URL: expected ${publicUrlExpected}, got ${JSON.stringify(value.slice(0, 80))}` }
+  }
+  const shown = u.username !== "" || u.password !== "" ? "a URL with a user name or password" : JSON.stringify(value.slice(0, 80))
+  if (u.protocol !== "http:" && u.protocol !== "https:") return { problem: `PUBLIC_URL: expected ${publicUrlExpected}, got ${shown}` }
+  if (u.pathname !== "/" || value.includes("?") || value.includes("#") || u.username !== "" || u.password !== "") {
+    return { problem: `PUBLIC_URL: must be an origin (scheme, host and optional port, e.g. https://graph.example.com), without a path, query, fragment or user; got ${shown}` }
+  }
+  return { origin: u.origin }
+}
+
+/** Reads and validates the configuration from `env` (the process's environment by default). */
+export const load = (env: Readonly<Record<string, string | undefined>> = process.env): Effect.Effect<ServerConfig, ConfigInvalid> =>
+  read(env).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({
+    env: Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined))
+  }))))
+
+/** The settings through `Config`; `env` itself for what the provider hides (an empty value) and what a message may echo. */
+const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | undefined>>) {
   const out: Record<string, unknown> = {}
   const problems: Array<string> = []
+  const given = (variable: string) => env[variable] !== undefined && env[variable] !== ""
   for (const [key, [config, variable, expected]] of Object.entries(settings)) {
     const r = yield* Effect.result(config as Config.Config<unknown>)
-    if (r._tag === "Success") out[key] = r.success
-    else problems.push(`${variable}: expected ${expected}, got ${JSON.stringify(String(process.env[variable] ?? "").slice(0, 80))}`)
+    const got = env[variable] === "" ? "an empty value" : secrets.has(variable) ? "a value" : JSON.stringify(String(env[variable] ?? "").slice(0, 80))
+    if (r._tag === "Failure") problems.push(`${variable}: expected ${expected}, got ${got}`)
+    // The provider reads "" as unset; a setting with a default is not silently given it.
+    else if (env[variable] === "" && !Option.isOption(r.success)) problems.push(`${variable}: expected ${expected}, got an empty value (unset it for the default)`)
+    else out[key] = r.success
   }
-  const c = out as unknown as ServerConfig
-  {
-    if (c.store === "postgres" && c.databaseUrl !== undefined && Option.isNone(c.databaseUrl)) problems.push("DATABASE_URL: required when STORE=postgres")
-    if (c.hs256Secret !== undefined && Option.isSome(c.hs256Secret) && Redacted.value(c.hs256Secret.value).length < 32) {
-      problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters")
+  const c = out as unknown as Omit<ServerConfig, "unused">
+  if (c.store === "postgres" && c.databaseUrl !== undefined) {
+    if (Option.isNone(c.databaseUrl)) problems.push("DATABASE_URL: required when STORE=postgres")
+    else {
+      const problem = databaseUrlProblem(Redacted.value(c.databaseUrl.value))
+      if (problem !== undefined) problems.push(problem)
     }
-    if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && !/^https?:$/.test(c.jwksUrl.value.protocol)) problems.push("AUTH_JWKS_URL: expected an http(s) URL")
-    if (c.port !== undefined && c.port < 0 || c.port > 65535) problems.push(`PORT: expected a port number from 0 to 65535, got ${c.port}`)
-    for (const [k, v] of [["RATE_LIMIT_PER_SECOND", c.rateLimitPerSecond], ["RATE_LIMIT_BURST", c.rateLimitBurst], ["BODY_LIMIT_BYTES", c.bodyLimitBytes]] as const) {
-      if (v !== undefined && v <= 0) problems.push(`${k}: expected a positive integer, got ${v}`)
-    }
-    if (c.sqliteCacheEntries !== undefined && c.sqliteCacheEntries < 0) {
-      problems.push(`SQLITE_CACHE_ENTRIES: expected a whole number of entries (0 turns the cache off), got ${c.sqliteCacheEntries}`)
-    }
-    if (c.responseCacheBytes !== undefined && c.responseCacheBytes < 0) {
-      problems.push(`RESPONSE_CACHE_BYTES: expected a whole number of bytes (0 keeps no answers), got ${c.responseCacheBytes}`)
-    }
-    if (c.tlsCertFile !== undefined && c.tlsKeyFile !== undefined && Option.isSome(c.tlsCertFile) !== Option.isSome(c.tlsKeyFile)) {
-      problems.push("TLS_CERT_FILE / TLS_KEY_FILE: set both or neither")
-    }
+  }
+  if (c.store === "postgres" && c.databaseSchema !== undefined && Option.isSome(c.databaseSchema)) {
+    const problem = databaseSchemaProblem(c.databaseSchema.value)
+    if (problem !== undefined) problems.push(problem)
+  }
+  if (c.hs256Secret !== undefined && Option.isSome(c.hs256Secret) && Redacted.value(c.hs256Secret.value).length < 32) {
+    problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters")
+  }
+  if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && !/^https?:$/.test(c.jwksUrl.value.protocol)) {
+    problems.push(`AUTH_JWKS_URL: expected ${settings.jwksUrl[2]}, got a URL with the scheme ${c.jwksUrl.value.protocol}`)
+  }
+  if (c.port !== undefined && c.port > 65535) problems.push(`PORT: expected ${settings.port[2]}, got ${c.port}`)
+  for (const [k, v] of [["RATE_LIMIT_PER_SECOND", c.rateLimitPerSecond], ["RATE_LIMIT_BURST", c.rateLimitBurst], ["BODY_LIMIT_BYTES", c.bodyLimitBytes]] as const) {
+    if (v !== undefined && v <= 0) problems.push(`${k}: expected a positive integer, got ${v}`)
+  }
+  let publicUrl = c.publicUrl
+  if (publicUrl !== undefined && Option.isSome(publicUrl)) {
+    const o = publicOrigin(publicUrl.value)
+    if ("problem" in o) problems.push(o.problem)
+    else publicUrl = Option.some(o.origin)
+  }
+  if (c.tlsCertFile !== undefined && c.tlsKeyFile !== undefined && Option.isSome(c.tlsCertFile) !== Option.isSome(c.tlsKeyFile)) {
+    problems.push("TLS_CERT_FILE / TLS_KEY_FILE: set both or neither")
   }
   if (problems.length > 0) return yield* Effect.fail(new ConfigInvalid(problems))
-  return c
+  const unused = [
+    ...(c.store !== "postgres" ? ["DATABASE_URL", "DATABASE_SCHEMA"] : []),
+    ...(c.store !== "sqlite" ? ["SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES"] : []),
+    // Answers are kept only over a store that can tell when a tenant's data changed.
+    ...(c.store === "postgres" ? ["RESPONSE_CACHE_BYTES"] : [])
+  ].filter(given)
+  return { ...c, publicUrl, unused }
 })
+
+/** Where the store keeps the data, for a person: the SQLite file, PostgreSQL's host and database, or memory. */
+export const dataLocation = (config: ServerConfig): string => {
+  switch (config.store) {
+    case "sqlite":
+      return `in ${path.resolve(config.dataDir, "enrollment.sqlite")}`
+    case "memory":
+      return "in memory (lost on exit)"
+    case "postgres": {
+      const url = Option.map(config.databaseUrl, (u) => new URL(Redacted.value(u)))
+      const where = Option.match(url, {
+        onNone: () => "",
+        onSome: (u) => ` at ${u.host === "" ? "the local socket" : u.host}${u.pathname.length > 1 ? u.pathname : ""}`
+      })
+      return `in PostgreSQL${where}, schema ${Option.getOrElse(config.databaseSchema, () => "public")}`
+    }
+  }
+}
+
+/**
+ * The start-up warning for variables that are set but not used with this store
+ * (`DATABASE_URL` over SQLite, `SQLITE_SYNCHRONOUS` over PostgreSQL, …), naming
+ * the store used and where its data goes; none when every set variable is used.
+ * A warning, not a refusal: CI and the bench export `DATABASE_URL` to every process.
+ */
+export const unusedWarning = (config: ServerConfig): string | undefined =>
+  config.unused.length === 0
+    ? undefined
+    : `${config.unused.join(", ")} ${config.unused.length === 1 ? "is" : "are"} set but not used with STORE=${config.store}: the data is ${dataLocation(config)}`

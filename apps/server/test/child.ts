@@ -1,11 +1,19 @@
 /** Test support: the server as a child process (what `pnpm start` runs), started and stopped. */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import * as net from "node:net"
+import { fileURLToPath } from "node:url"
 
-/** A running server process: its URL, what it has written to stdout so far, and a stop (its exit code). */
+/** What `pnpm start` runs. */
+export const serverBin = fileURLToPath(new URL("../bin/server.js", import.meta.url))
+
+/** A running server process: its URL, what it has written so far, and a stop (its exit code). */
 export interface Child {
   readonly child: ChildProcessWithoutNullStreams
   readonly url: string
   readonly stdout: () => string
+  readonly stderr: () => string
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>
   readonly stop: () => Promise<number | null>
 }
 
@@ -15,6 +23,7 @@ export const startChild = async (script: string, env: Readonly<Record<string, st
   let err = ""
   let out = ""
   child.stdout.on("data", (d) => (out += d))
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)))
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on("data", (d) => {
       err += d
@@ -23,10 +32,33 @@ export const startChild = async (script: string, env: Readonly<Record<string, st
     })
     child.on("exit", (code) => reject(new Error(`exited ${code}: ${err}`)))
   })
-  const stop = () =>
-    new Promise<number | null>((resolve) => {
-      child.on("exit", (c) => resolve(c))
-      child.kill("SIGTERM")
-    })
-  return { child, url, stdout: () => out, stop }
+  const stop = () => {
+    child.kill("SIGTERM")
+    return exited
+  }
+  return { child, url, stdout: () => out, stderr: () => err, exited, stop }
 }
+
+/** Runs `script` with `env` until it exits (killed after `timeoutMs`): its exit code and output. */
+export const runToExit = (script: string, env: Readonly<Record<string, string>>, timeoutMs = 20_000) =>
+  new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (d) => (out += d))
+    child.stderr.on("data", (d) => (err += d))
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout: out, stderr: err })
+    })
+  })
+
+/** A local port nothing listens on right now. */
+export const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })

@@ -4,7 +4,7 @@
  * child process that exits 0 on SIGTERM.
  */
 import { Token } from "@enrollment/http-adapter"
-import { ConfigProvider, Effect } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
@@ -14,8 +14,7 @@ import { assert, describe, it } from "vitest"
 import { App, RequestLogger, ServerConfig } from "../src/index.ts"
 import { startChild } from "./child.ts"
 
-const load = (env: Record<string, string>) =>
-  Effect.runPromise(Effect.result(ServerConfig.load).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))))
+const load = (env: Record<string, string>) => Effect.runPromise(Effect.result(ServerConfig.load(env)))
 
 describe("configuration", () => {
   it("reports every bad value, one line each", async () => {
@@ -48,6 +47,84 @@ describe("configuration", () => {
   it("needs DATABASE_URL for STORE=postgres", async () => {
     const r = await load({ STORE: "postgres" })
     assert.include((r as any).failure.message, "DATABASE_URL")
+  })
+  const problemsOf = async (env: Record<string, string>) => {
+    const r = await load(env)
+    return r._tag === "Failure" ? (r.failure as ServerConfig.ConfigInvalid).problems : []
+  }
+  it("takes a port in decimal digits only, 0 to 65535, and refuses an empty PORT", async () => {
+    for (const port of ["1e3", "0x50", "80.0", " 80", "-1", "65536", ""]) {
+      const problems = await problemsOf({ PORT: port })
+      assert.strictEqual(problems.length, 1, `PORT=${port}`)
+      assert.match(problems[0]!, /^PORT: expected a port number from 0 to 65535/)
+    }
+    assert.include((await problemsOf({ PORT: "" }))[0], "got an empty value")
+    for (const [port, n] of [["0", 0], ["80", 80], ["65535", 65535]] as const) {
+      const r = await load({ PORT: port })
+      assert.strictEqual((r as any).success.port, n)
+    }
+  })
+  it("refuses an empty value for a setting with a default, and reads an empty optional one as unset", async () => {
+    assert.match((await problemsOf({ STORE: "" }))[0]!, /^STORE: .*got an empty value/)
+    assert.match((await problemsOf({ RATE_LIMIT_BURST: "" }))[0]!, /^RATE_LIMIT_BURST: .*got an empty value/)
+    const r = await load({ DATABASE_URL: "", AUTH_JWKS_URL: "", PUBLIC_URL: "" })
+    assert.strictEqual(r._tag, "Success")
+    assert.deepStrictEqual((r as any).success.unused, [])
+  })
+  it("with STORE=postgres, refuses a DATABASE_URL that is not a postgres:// or postgresql:// URL, without echoing it", async () => {
+    for (const url of ["notaurl", "mysql://app:sekrit@db/x", "http://app:sekrit@db/x"]) {
+      const problems = await problemsOf({ STORE: "postgres", DATABASE_URL: url })
+      assert.strictEqual(problems.length, 1, url)
+      assert.match(problems[0]!, /^DATABASE_URL: expected a postgres:\/\/ or postgresql:\/\/ URL, got /)
+      assert.notInclude(problems[0], "sekrit")
+      assert.notInclude(problems[0], "notaurl")
+    }
+    for (const url of ["postgres://app:sekrit@db/x", "postgresql://db:6543/x"]) assert.deepStrictEqual(await problemsOf({ STORE: "postgres", DATABASE_URL: url }), [])
+  })
+  it("refuses a DATABASE_SCHEMA PostgreSQL reserves or would cut to 63 bytes", async () => {
+    const postgres = { STORE: "postgres", DATABASE_URL: "postgres://db/x" }
+    for (const schema of ["information_schema", "pg_catalog", "pg_mine", "PG_Mine", "s".repeat(64), "é".repeat(32)]) {
+      const problems = await problemsOf({ ...postgres, DATABASE_SCHEMA: schema })
+      assert.strictEqual(problems.length, 1, schema)
+      assert.match(problems[0]!, /^DATABASE_SCHEMA: expected a PostgreSQL schema name of at most 63 bytes/)
+    }
+    for (const schema of ["public", "tenant_a", "s".repeat(63), "pgx"]) assert.deepStrictEqual(await problemsOf({ ...postgres, DATABASE_SCHEMA: schema }), [])
+  })
+  it("takes PUBLIC_URL as an origin only: a path, query or fragment is refused, not dropped", async () => {
+    for (const url of ["https://graph.example.com/prefix", "https://graph.example.com/beta/", "https://graph.example.com?x=1", "https://graph.example.com/#top", "https://graph.example.com//"]) {
+      const problems = await problemsOf({ PUBLIC_URL: url })
+      assert.strictEqual(problems.length, 1, url)
+      assert.match(problems[0]!, /^PUBLIC_URL: must be an origin/)
+    }
+    assert.match((await problemsOf({ PUBLIC_URL: "graph.example.com" }))[0]!, /^PUBLIC_URL: expected the server's public origin/)
+    for (const [url, origin] of [["https://graph.example.com", "https://graph.example.com"], ["https://graph.example.com/", "https://graph.example.com"], ["http://h:8443", "http://h:8443"]]) {
+      const r = await load({ PUBLIC_URL: url! })
+      assert.strictEqual((r as any).success.publicUrl.value, origin)
+    }
+  })
+  it("says AUTH_JWKS_URL takes an http:// or https:// URL, as both are accepted", async () => {
+    for (const url of ["ftp://keys.example.com/jwks", "not a url"]) {
+      assert.match((await problemsOf({ AUTH_JWKS_URL: url }))[0]!, /^AUTH_JWKS_URL: expected an http:\/\/ or https:\/\/ URL of a JWKS, got /)
+    }
+    for (const url of ["http://idp.internal/keys", "https://login.microsoftonline.com/t/discovery/v2.0/keys"]) assert.deepStrictEqual(await problemsOf({ AUTH_JWKS_URL: url }), [])
+  })
+  it("names the settings the store does not use, and where the data goes instead", async () => {
+    const warning = async (env: Record<string, string>) => ServerConfig.unusedWarning((await load(env) as any).success)
+    assert.strictEqual(
+      await warning({ DATABASE_URL: "postgres://app:sekrit@db:5432/x", DATA_DIR: "/srv/data" }),
+      `DATABASE_URL is set but not used with STORE=sqlite: the data is in ${path.resolve("/srv/data/enrollment.sqlite")}`
+    )
+    assert.strictEqual(
+      await warning({ STORE: "postgres", DATABASE_URL: "postgres://app:sekrit@db:5432/x", SQLITE_SYNCHRONOUS: "NORMAL", SQLITE_CACHE_ENTRIES: "5" }),
+      "SQLITE_SYNCHRONOUS, SQLITE_CACHE_ENTRIES are set but not used with STORE=postgres: the data is in PostgreSQL at db:5432/x, schema public"
+    )
+    assert.strictEqual(
+      await warning({ STORE: "memory", DATABASE_SCHEMA: "s" }),
+      "DATABASE_SCHEMA is set but not used with STORE=memory: the data is in memory (lost on exit)"
+    )
+    // DATA_DIR also holds the zero-config secret, so it is used whatever the store.
+    assert.strictEqual(await warning({ STORE: "memory", DATA_DIR: "/srv/data" }), undefined)
+    assert.strictEqual(await warning({}), undefined)
   })
 })
 
@@ -116,9 +193,11 @@ describe("server", () => {
     const main = fileURLToPath(new URL("../bin/server.js", import.meta.url)) // what `pnpm start` runs
     const s = await startChild(main, { PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_FORMAT: "json" })
     assert.strictEqual((await fetch(`${s.url}/health`)).status, 200)
+    assert.strictEqual((await fetch(`${s.url}/docs`)).status, 200)
     assert.strictEqual(await s.stop(), 0)
+    // A successful probe is logged at debug only, so the first line at info is the page's.
     const line = JSON.parse(s.stdout().trim().split("\n")[0]!)
-    assert.deepStrictEqual([line.method, line.route, line.status], ["GET", "/health", 200])
+    assert.deepStrictEqual([line.level, line.method, line.route, line.status], ["info", "GET", "/docs", 200])
     assert.ok(line.requestId)
   })
 })
@@ -134,6 +213,30 @@ describe("the request log", () => {
         assert.strictEqual(lines.length === 1, status >= RequestLogger.lowestStatus(level), `${level} ${status}`)
       }
     }
+  })
+
+  it("logs a successful /health or /ready probe at debug only, and a failing one at its failure's level", () => {
+    const logged = (level: "debug" | "info", route: string, status: number) => {
+      const lines: Array<string> = []
+      RequestLogger.make({ format: "json", level, write: (l) => lines.push(l) })({ method: "GET", route, status, durationMs: 1, requestId: "r", tenant: undefined })
+      return lines.map((l) => JSON.parse(l).level)
+    }
+    assert.deepStrictEqual(logged("info", "/health", 200), [])
+    assert.deepStrictEqual(logged("info", "/ready", 200), [])
+    assert.deepStrictEqual(logged("debug", "/ready", 200), ["debug"])
+    assert.deepStrictEqual(logged("info", "/ready", 503), ["error"])
+    assert.deepStrictEqual(logged("info", "GET /beta/users", 200), ["info"])
+  })
+
+  it("in the pretty format, names the method once (twice only when it differs from the route's)", () => {
+    const line = (method: string, route: string, status: number) => {
+      const lines: Array<string> = []
+      RequestLogger.make({ format: "pretty", level: "debug", write: (l) => lines.push(l) })({ method, route, status, durationMs: 1, requestId: "r", tenant: "t" })
+      return lines[0]!.split(" ").slice(1, 6).filter((w) => w !== "").join(" ")
+    }
+    assert.strictEqual(line("GET", "GET /beta/users", 429), "WARN GET /beta/users 429")
+    assert.strictEqual(line("GET", "unmatched", 404), "WARN GET unmatched 404")
+    assert.strictEqual(line("HEAD", "GET /beta/users", 200), "INFO HEAD GET /beta/users")
   })
 
   it("at warn, the server logs failures with their route and makes no line for a success", async () => {

@@ -38,8 +38,13 @@ export interface Principal {
   readonly notBefore: number
 }
 
-/** The verification result. */
-export type AuthResult = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly problem: Problem.Problem }
+/**
+ * The verification result. A refusal that is the server's fault (the JWKS could not be
+ * fetched) is a 503, with `cause` saying why for the log (never sent to the client).
+ */
+export type AuthResult =
+  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: false; readonly problem: Problem.Problem; readonly cause?: string | undefined }
 
 /** A verified token in the cache: its principal and the answer given for it. */
 interface Verified {
@@ -53,6 +58,15 @@ export interface Verifier {
 }
 
 const fail = (message: string): AuthResult => ({ ok: false, problem: Problem.unauthorized(message) })
+
+/**
+ * Whether a verification failure is the key set's fetch failing (unreachable, too slow, not
+ * a JWKS): the token was not judged, so the answer is a 503, not a 401 that would tell the
+ * client its token is bad.
+ */
+const keySetUnavailable = (e: unknown): boolean =>
+  e instanceof jose.errors.JWKSTimeout || e instanceof jose.errors.JWKSInvalid ||
+  !(e instanceof jose.errors.JOSEError) || e.code === "ERR_JOSE_GENERIC"
 
 const principalOf = (payload: jose.JWTPayload): AuthResult => {
   const tid = payload.tid
@@ -140,9 +154,14 @@ export const make = (options: AuthOptions): Verifier => {
     } catch (e) {
       if (e instanceof jose.errors.JWTExpired) return fail("The bearer token has expired")
       if (e instanceof jose.errors.JWTClaimValidationFailed) return fail(`The bearer token was refused: ${e.message}`)
-      if (e instanceof jose.errors.JWKSTimeout || e instanceof jose.errors.JOSEError === false) {
-        return fail("The bearer token could not be verified")
+      if (alg !== "HS256" && keySetUnavailable(e)) {
+        return {
+          ok: false,
+          problem: Problem.unavailable("The keys that verify tokens cannot be fetched right now; try again later"),
+          cause: `the JWKS could not be fetched: ${Problem.causeChain(e)}`
+        }
       }
+      if (!(e instanceof jose.errors.JOSEError)) return fail("The bearer token could not be verified")
       return fail("The bearer token signature is invalid")
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Serving the handler: plain HTTP, or HTTPS when a certificate and key are
  * given; a graceful close that stops accepting, lets in-flight requests
- * finish and then closes idle keep-alive connections.
+ * finish, and closes keep-alive connections as they go idle (all of them at
+ * the limit).
  *
  * @since 0.1.0
  */
@@ -46,12 +47,18 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
         url,
         close: (timeoutMs = 10_000) =>
           new Promise<void>((done) => {
+            // A keep-alive connection whose request finishes while draining goes idle, and
+            // `server.close` would wait for it until the limit: close such connections as they
+            // go idle.
+            const sweep = setInterval(() => server.closeIdleConnections(), 50)
             const timer = setTimeout(() => {
+              clearInterval(sweep)
               server.closeAllConnections()
               done()
             }, timeoutMs)
             timer.unref()
             server.close(() => {
+              clearInterval(sweep)
               clearTimeout(timer)
               done()
             })

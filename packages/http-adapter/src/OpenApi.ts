@@ -129,7 +129,14 @@ export const document = (routes: ReadonlyArray<Route>): Json => {
         ...(r.method === "PATCH" || r.method === "DELETE" ? [{ name: "If-Match", in: "header", schema: { type: "string" } }] : []),
         ...(r.method === "PATCH" || r.method === "POST" ? [{ name: "Prefer", in: "header", schema: { type: "string", example: "return=minimal" } }] : [])
       ],
-      responses: { [String(r.response.status)]: success, ...errorResponses(r) }
+      responses: {
+        [String(r.response.status)]: success,
+        // SPEC 5: Prefer: return=minimal answers a write that would send its entity with 204.
+        ...((r.method === "PATCH" || r.method === "POST") && r.response.status !== 204
+          ? { "204": { description: "No Content (with Prefer: return=minimal; Preference-Applied says so)" } }
+          : {}),
+        ...errorResponses(r)
+      }
     }
     if (r.request !== undefined) {
       op.requestBody = { required: true, content: { "application/json": { schema: schemaRef(r.request) } } }

@@ -86,6 +86,36 @@ export const unavailable = (message: string): Problem => ({
   headers: { "retry-after": String(storeRetryAfterSeconds) }
 })
 
+const messageOf = (e: unknown): string => {
+  if (e instanceof AggregateError && e.message === "") {
+    // Node's connect over several addresses (localhost: ::1 and 127.0.0.1) fails with one error per address.
+    return [...new Set(e.errors.map(messageOf))].join("; ")
+  }
+  if (typeof e === "object" && e !== null && "message" in e) return String(e.message)
+  return String(e)
+}
+
+/**
+ * Why something failed, in one line for an operator's log: the error's own message
+ * and its innermost cause's when that says something more (`the store is unavailable:
+ * connect ECONNREFUSED 127.0.0.1:5432`, `the JWKS …: fetch failed: …`), no stack trace,
+ * and no password of a `//user:password@` in it. Never sent to a client.
+ *
+ * @since 0.3.0
+ */
+export const causeChain = (error: unknown): string => {
+  const top = messageOf(error)
+  let inner: string | undefined
+  let e: unknown = error
+  for (let depth = 0; depth < 8 && typeof e === "object" && e !== null && "cause" in e && e.cause !== undefined; depth++) {
+    e = e.cause
+    const m = messageOf(e)
+    if (m !== "") inner = m
+  }
+  const line = inner === undefined || inner === top || top.endsWith(inner) ? top : top === "" ? inner : `${top}: ${inner}`
+  return line.replace(/\s*\n\s*/g, " ").replace(/(\/\/[^\s/:@]*):[^\s/@]*@/g, "$1:***@")
+}
+
 /** The error body of SPEC 6. */
 export const body = (p: Problem, requestId: string, clientRequestId: string, date: string) => ({
   error: {

@@ -40,7 +40,11 @@ export interface RequestLog {
   readonly durationMs: number
   readonly requestId: string
   readonly tenant: string | undefined
-  /** For 500s: the defect, to log next to the request-id (never sent to the client). */
+  /**
+   * For 500s the defect, and for 503s what was unavailable and why (the store's or the
+   * key set's error, e.g. `connect ECONNREFUSED 127.0.0.1:5432`): logged next to the
+   * request-id, never sent to the client.
+   */
   readonly defect?: unknown
 }
 
@@ -123,6 +127,15 @@ export const requestIds = (from: number = randomInt(2 ** 47)): (() => string) =>
     }
     return id
   }
+}
+
+/** How long `/ready` waits for the store before it answers 503 (a probe's own timeout is often 1–2 s). */
+export const readyTimeoutMillis = 2_000
+
+/** Why the store was unavailable, for the log: {@link Problem.causeChain} of the failure. */
+const unavailableCause = (cause: Cause.Cause<unknown>): string => {
+  const failure = cause.reasons.find(Cause.isFailReason)
+  return Problem.causeChain(failure !== undefined ? failure.error : Cause.squash(cause))
 }
 
 /** Makes the request listener. */
@@ -225,12 +238,23 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         }
         if (rawPath === "/ready" && (method === "GET" || method === "HEAD")) {
           routeName = "/ready"
+          // Answered within the bound whatever the store does: a check still waiting then is
+          // interrupted and not waited for (a store that stopped answering may not stop).
           const fiber = run(ready)
-          fiber.addObserver((exit) =>
-            Exit.isSuccess(exit)
-              ? send(200, JSON.stringify({ status: "ready" }), "application/json; charset=utf-8")
-              : fail(Problem.unavailable("The store is not ready"))
-          )
+          let late = false
+          const timer = setTimeout(() => {
+            late = true
+            defect = `the store did not answer within ${readyTimeoutMillis} ms`
+            fail(Problem.unavailable("The store is not ready"))
+            fiber.interruptUnsafe()
+          }, readyTimeoutMillis)
+          fiber.addObserver((exit) => {
+            clearTimeout(timer)
+            if (late) return
+            if (Exit.isSuccess(exit)) return send(200, JSON.stringify({ status: "ready" }), "application/json; charset=utf-8")
+            defect = unavailableCause(exit.cause)
+            fail(Problem.unavailable("The store is not ready"))
+          })
           return
         }
         if ((rawPath === "/docs" || rawPath === "/docs/") && method === "GET") {
@@ -271,7 +295,10 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     }
 
     function afterAuth(route: Route, params: Record<string, string>, a: Auth.AuthResult, path: string, search: string) {
-      if (!a.ok) return fail(a.problem)
+      if (!a.ok) {
+        if (a.cause !== undefined) defect = a.cause
+        return fail(a.problem)
+      }
       const principal = a.principal
       tenant = principal.tenant
       const wait = limiter.take(clientOf(principal.tenant, principal.subject))
@@ -377,7 +404,10 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         const cause = exit.cause
         const failure = cause.reasons.find(Cause.isFailReason)
         const p = failure !== undefined ? Problem.fromDomain(failure.error) : undefined
-        if (p !== undefined) return fail(p)
+        if (p !== undefined) {
+          if (p.status === 503) defect = unavailableCause(cause)
+          return fail(p)
+        }
         defect = failure !== undefined ? failure.error : Cause.squash(cause)
         return fail(Problem.internal)
       }

@@ -219,3 +219,45 @@ describe("JWT verification against a JWKS", () => {
     assert.isAtMost(hits - before, 1, `${hits - before} JWKS fetches for 20 unknown kids`)
   })
 })
+
+describe("a JWKS that cannot be fetched", () => {
+  it("answers 503 (not 401: the token was never judged) and logs why, for a closed port and for an answer that is no JWKS", async () => {
+    // A port with nothing listening: taken, then closed.
+    const probe = http.createServer()
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve))
+    const closedPort = (probe.address() as AddressInfo).port
+    await new Promise<void>((resolve) => probe.close(() => resolve()))
+    const broken = http.createServer((_req, res) => {
+      res.writeHead(500, { "content-type": "text/plain" })
+      res.end("down")
+    })
+    await new Promise<void>((resolve) => broken.listen(0, "127.0.0.1", resolve))
+    const key = await signer("RS256", "k-1")
+    try {
+      for (const [url, why] of [
+        [`http://127.0.0.1:${closedPort}/keys`, "ECONNREFUSED"],
+        [`http://127.0.0.1:${(broken.address() as AddressInfo).port}/keys`, "200"]
+      ] as const) {
+        const s = await start({ auth: { jwksUrl: url, issuer, audience } })
+        try {
+          const r = await s.request("GET", "/beta/users", { token: await sign(key) })
+          assert.strictEqual(r.status, 503, `${url}: ${r.text}`)
+          assert.strictEqual(errorOf(r).code, "ServiceUnavailable")
+          assert.ok(r.headers.get("retry-after"))
+          assert.notInclude(r.text, "127.0.0.1", "the cause stays in the log")
+          const logged = s.logs.find((l) => l.status === 503)
+          assert.ok(logged !== undefined)
+          assert.include(String(logged.defect), "the JWKS could not be fetched")
+          assert.include(String(logged.defect), why)
+          // A token that is bad on its face is still a 401: nothing needs fetching to refuse it.
+          assert.strictEqual((await s.request("GET", "/beta/users", { token: "not-a-jwt" })).status, 401)
+        } finally {
+          await s.close()
+        }
+      }
+    } finally {
+      broken.closeAllConnections()
+      await new Promise<void>((resolve) => broken.close(() => resolve()))
+    }
+  })
+})

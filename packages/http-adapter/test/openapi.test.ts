@@ -33,6 +33,14 @@ describe("API description", () => {
     assert.ok(seed.requestBody)
     assert.ok(seed.responses["200"].content["application/json"].schema)
     assert.ok(seed.responses["412"])
+    assert.ok(seed.responses["204"], "Prefer: return=minimal answers 204")
+    const create = doc.paths["/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments"].post
+    assert.ok(create.responses["201"] && create.responses["204"])
+    const count = doc.paths["/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments/$count"].get
+    assert.deepStrictEqual(count.parameters.filter((p: any) => p.in === "query").map((p: any) => p.name), ["$filter"])
+    for (const coll of ["/beta/users/$count", "/beta/groups/$count", "/beta/invitations/$count", "/beta/deviceManagement/deviceEnrollmentConfigurations/$count"]) {
+      assert.ok(doc.paths[coll]?.get?.responses["200"].content["text/plain"], coll)
+    }
     assert.ok(doc.components.schemas.enrollmentConfigurationAssignment)
     assert.ok(doc.components.schemas.groupAssignmentTarget)
     assert.notInclude(JSON.stringify(doc), "#/$defs/")

@@ -52,13 +52,14 @@ import {
   type InvitedUser,
   type PageRequest
 } from "@enrollment/core"
-import { Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule } from "effect"
+import { Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
 import { keyOf, sharedReads } from "./SharedReads.ts"
 import {
   assignmentColumns,
+  deadline,
   entityMethods,
   fetchLimit,
   lastById,
@@ -69,6 +70,7 @@ import {
   toMembership,
   toPage,
   unavailable,
+  withDeadline,
   withSpans
 } from "./StoreSql.ts"
 
@@ -80,7 +82,19 @@ export interface Options {
   readonly schema?: string | undefined
   /** The pool's size (default 10). */
   readonly maxConnections?: number | undefined
+  /**
+   * How long a store call waits for PostgreSQL before it fails with `StoreUnavailable`
+   * (default {@link defaultTimeoutMillis}); the call is abandoned, not waited for (see
+   * `StoreSql.deadline`). A new connection has 5 s to open (the client's default).
+   */
+  readonly timeoutMillis?: number | undefined
 }
+
+/** The default of `Options.timeoutMillis`: 30 s, well inside a Graph client's 100 s. */
+export const defaultTimeoutMillis = 30_000
+
+/** The longest the layer's release waits for the pool to close its connections. */
+const closeMillis = 5_000
 
 /** One schema change, applied once and recorded in `schema_migrations`. */
 export interface Migration {
@@ -315,7 +329,7 @@ const rowWriter = <K, A>(
  * bringing the schema up to date.
  */
 export const make = (
-  options: { readonly schema?: string | undefined } = {}
+  options: { readonly schema?: string | undefined; readonly timeoutMillis?: number | undefined } = {}
 ): Effect.Effect<Store["Service"], Errors.StoreUnavailable, PgClient.PgClient> =>
   Effect.gen(function*() {
     const sql = yield* PgClient.PgClient
@@ -570,7 +584,7 @@ export const make = (
       return invitation
     })
 
-    return Store.of(withSpans("PostgresStore", {
+    return Store.of(withDeadline(withSpans("PostgresStore", {
       configurations: {
         ...entityMethods(configurations),
         getMany: (tenant, ids) =>
@@ -730,7 +744,7 @@ export const make = (
         ))
       },
       ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
-    }, traced))
+    }, traced), options.timeoutMillis ?? defaultTimeoutMillis))
   })
 
 /**
@@ -772,11 +786,26 @@ export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavaila
   Layer.effect(
     Store,
     Effect.gen(function*() {
+      // The pool lives in a scope of its own whose close is bounded like a call: closing
+      // connections to a server that stopped answering would otherwise never end, and a
+      // process shutting down would hang with it.
+      const pool = yield* Scope.make()
+      const timeoutMillis = options.timeoutMillis ?? defaultTimeoutMillis
+      yield* Effect.addFinalizer((exit) =>
+        deadline(Scope.close(pool, exit), Math.min(timeoutMillis, closeMillis)).pipe(
+          Effect.catch(() =>
+            Effect.logWarning(`PostgreSQL: the pool did not close within ${Math.min(timeoutMillis, closeMillis)} ms; left to close in the background`)
+          )
+        ))
       const client = yield* PgClient.make({
         url: Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url),
         maxConnections: options.maxConnections ?? 10,
         applicationName: "@enrollment/store-adapter"
-      }).pipe(Effect.mapError(unavailable))
-      return yield* Effect.provideService(make({ schema: options.schema }), PgClient.PgClient, client)
+      }).pipe(Scope.provide(pool), Effect.mapError(unavailable))
+      return yield* Effect.provideService(
+        make({ schema: options.schema, timeoutMillis: options.timeoutMillis }),
+        PgClient.PgClient,
+        client
+      )
     })
   ).pipe(Layer.provide(Reactivity.layer))

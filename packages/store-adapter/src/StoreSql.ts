@@ -102,6 +102,50 @@ export const lastById = <A extends { readonly id: string }>(values: ReadonlyArra
 }
 
 /**
+ * `self`, or a {@link Errors.StoreUnavailable} once `millis` have passed without its
+ * answer. The caller is answered at the deadline; `self` is interrupted in the
+ * background and not waited for: an interrupted query on a connection whose peer
+ * stopped answering (a network black hole) can hang in its cleanup (a ROLLBACK that
+ * never returns), and the request must not hang with it.
+ *
+ * @since 0.2.7
+ */
+export const deadline = <A, E>(self: Effect.Effect<A, E>, millis: number): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+  Effect.withFiber((parent) =>
+    Effect.callback<A, E | Errors.StoreUnavailable>((resume) => {
+      const fiber = Effect.runForkWith(parent.context)(self)
+      const timer = setTimeout(() => {
+        resume(Effect.fail(unavailable(new Error(`the database did not answer within ${millis} ms`))))
+        fiber.interruptUnsafe()
+      }, millis)
+      fiber.addObserver((exit) => {
+        clearTimeout(timer)
+        resume(exit)
+      })
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        fiber.interruptUnsafe()
+      })
+    })
+  )
+
+/** The store with every method's effect under a {@link deadline} of `millis` (`stampOf`, synchronous, as it is). */
+export const withDeadline = <S extends object>(store: S, millis: number): S => {
+  const wrap = (value: unknown): unknown => {
+    if (Effect.isEffect(value)) return deadline(value as Effect.Effect<unknown, unknown>, millis)
+    if (typeof value === "function") {
+      const method = value as (...args: Array<unknown>) => Effect.Effect<unknown, unknown>
+      return (...args: Array<unknown>) => deadline(method(...args), millis)
+    }
+    if (typeof value === "object" && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "stampOf" ? v : wrap(v)]))
+    }
+    return value
+  }
+  return wrap(store) as S
+}
+
+/**
  * The store with every method traced as a span named `<name>.<set>.<method>`
  * (e.g. `SqliteStore.assignments.modify`), as `Effect.fn` names service
  * methods. Stack traces are not captured: on SQLite they would double the cost

@@ -1,4 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
+import * as net from "node:net"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
@@ -68,6 +69,52 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       )
       assert.deepStrictEqual(after, rows)
     }), { timeout: 30_000 })
+
+  it("answers StoreUnavailable within its deadline when PostgreSQL stops answering (a network black hole), and the layer closes", async () => {
+    // A proxy in front of PostgreSQL that forwards until told to stop, then swallows every byte.
+    const target = new URL(url!)
+    let blackHole = false
+    const sockets = new Set<net.Socket>()
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname)
+      sockets.add(client).add(upstream)
+      client.on("data", (b) => blackHole || upstream.write(b))
+      upstream.on("data", (b) => blackHole || client.write(b))
+      for (const s of [client, upstream]) s.on("error", () => {})
+    })
+    await new Promise<void>((ok) => proxy.listen(0, "127.0.0.1", ok))
+    const proxied = new URL(url!)
+    proxied.hostname = "127.0.0.1"
+    proxied.port = String((proxy.address() as net.AddressInfo).port)
+    const schema = freshSchema("deadline")
+    // Migrate through the real server first: the layer below then only reads.
+    await Effect.runPromise(Effect.scoped(Layer.build(storeLayer(schema, 1))))
+    const layer = PostgresStore.layer({ url: Redacted.make(proxied.toString()), schema, maxConnections: 1, timeoutMillis: 300 })
+    const t = freshTenant()
+    const begun = Date.now()
+    try {
+      const exit = await Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
+        const ctx = yield* Layer.build(layer)
+        const store = Context.get(ctx, Store)
+        assert.deepStrictEqual(Option.isNone(yield* store.configurations.get(t, "c1")), true)
+        blackHole = true
+        const started = Date.now()
+        const failed = yield* Effect.flip(store.configurations.get(t, "c1"))
+        const waited = Date.now() - started
+        assert.strictEqual(failed._tag, "StoreUnavailable")
+        assert.ok(waited >= 250 && waited < 2_000, `failed after ${waited} ms`)
+        assert.include(String((failed.cause as Error).message), "did not answer within 300 ms")
+        const ready = yield* Effect.flip(store.ready)
+        assert.strictEqual(ready._tag, "StoreUnavailable")
+      })))
+      assert.ok(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+      // The layer's release (closing the pool over the black hole) ends within its bound.
+      assert.ok(Date.now() - begun < 12_000, `closed after ${Date.now() - begun} ms`)
+    } finally {
+      for (const s of sockets) s.destroy()
+      proxy.close()
+    }
+  }, 30_000)
 
   it.effect("writes nothing for an unchanged value and counts versions for changed ones", () =>
     Effect.gen(function*() {

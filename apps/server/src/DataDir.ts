@@ -1,0 +1,87 @@
+/**
+ * The data directory (`DATA_DIR`): it holds the SQLite file and the zero-config
+ * signing secret, so every tenant's data. The server makes it when it is
+ * missing, mode 0700 (its user only), and makes the SQLite file 0600 (SQLite
+ * gives its `-wal` and `-shm` files the database file's mode); a directory or
+ * file the operator made keeps its mode. A path that is not a directory is a
+ * bad setting; one this user cannot read and write says so.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { getSystemErrorMessage } from "node:util"
+import { ConfigInvalid } from "./ServerConfig.ts"
+
+/** The SQLite file's name inside the data directory. */
+export const sqliteFileName = "enrollment.sqlite"
+
+/** The data directory cannot be used (not a configuration mistake: permissions, a read-only disk, …). */
+export class DataDirUnusable extends Error {
+  readonly dir: string
+  constructor(dir: string, reason: string) {
+    super(`DATA_DIR ${dir}: ${reason}`)
+    this.dir = dir
+  }
+}
+
+/** What a failed file-system call says, without Node's `EACCES: …, mkdir '…'` wrapping. */
+export const systemMessage = (e: unknown): string => {
+  const errno = (e as NodeJS.ErrnoException).errno
+  if (typeof errno === "number") {
+    try {
+      return getSystemErrorMessage(errno)
+    } catch {
+      // an errno Node does not name
+    }
+  }
+  return e instanceof Error ? e.message : String(e)
+}
+
+const codeOf = (e: unknown) => (e as NodeJS.ErrnoException).code
+
+const notADirectory = (dir: string) => new ConfigInvalid([`DATA_DIR: ${dir} is not a directory`])
+
+/**
+ * Makes sure `dir` is a directory this process can read and write, making it (0700)
+ * when missing; the absolute path and whether it was made here.
+ */
+export const prepare = (dir: string): { readonly path: string; readonly created: boolean } => {
+  const abs = path.resolve(dir)
+  let created = false
+  try {
+    if (!fs.statSync(abs).isDirectory()) throw notADirectory(abs)
+  } catch (e) {
+    if (e instanceof ConfigInvalid) throw e
+    if (codeOf(e) === "ENOTDIR") throw notADirectory(abs)
+    if (codeOf(e) !== "ENOENT") throw new DataDirUnusable(abs, systemMessage(e))
+    try {
+      created = fs.mkdirSync(abs, { recursive: true, mode: 0o700 }) !== undefined
+    } catch (e) {
+      // A file where a directory should be (on the way, or made at the same moment).
+      if (codeOf(e) === "ENOTDIR" || codeOf(e) === "EEXIST") throw notADirectory(abs)
+      throw new DataDirUnusable(abs, `cannot be made: ${systemMessage(e)}`)
+    }
+  }
+  try {
+    fs.accessSync(abs, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
+  } catch (e) {
+    throw new DataDirUnusable(abs, `${systemMessage(e)} (the server reads and writes it)`)
+  }
+  return { path: abs, created }
+}
+
+/**
+ * The SQLite file in `dir`, made empty with mode 0600 when missing (SQLite starts a
+ * database in an empty file); an existing file is left as it is, but must be readable
+ * and writable.
+ */
+export const sqliteFile = (dir: string): string => {
+  const file = path.join(dir, sqliteFileName)
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600))
+  } catch (e) {
+    throw new DataDirUnusable(dir, `${sqliteFileName}: ${systemMessage(e)}`)
+  }
+  return file
+}

@@ -1,0 +1,163 @@
+/**
+ * Starting the server as an operator does: a start that fails says why in one
+ * line (the store's own reason, never a password) and exits 1; a bad file
+ * setting exits 2 naming it; the server's own lines follow LOG_FORMAT; settings
+ * the store does not use are named in one warning; the data directory it makes
+ * is its user's only; the token hint names a command that exists.
+ */
+import * as crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Effect, Option, Redacted } from "effect"
+import { assert, describe, it } from "vitest"
+import { App, Reason, ServerConfig } from "../src/index.ts"
+import { closedPort, runToExit, serverBin, startChild } from "./child.ts"
+
+const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `server-${prefix}-`))
+const config = async (env: Record<string, string>) => Effect.runPromise(ServerConfig.load(env))
+/** Lines written to stderr, none of them a stack trace's. */
+const lines = (stderr: string) => stderr.trim().split("\n")
+
+describe("a start that fails", () => {
+  it("says why the store is unavailable: a SQLite file that is not a database", async () => {
+    const dataDir = tmp("corrupt")
+    fs.writeFileSync(path.join(dataDir, "enrollment.sqlite"), "this is not a database, and it is long enough for SQLite to read a header from it".repeat(4))
+    const r = await runToExit(serverBin, { PORT: "0", DATA_DIR: dataDir, LOG_FORMAT: "pretty", DATABASE_URL: "" })
+    assert.strictEqual(r.code, 1, r.stderr)
+    assert.deepStrictEqual(lines(r.stderr), ["cannot start: the store is unavailable: file is not a database"])
+  })
+
+  it("says why PostgreSQL cannot be reached, without the password", async () => {
+    const port = await closedPort()
+    const r = await runToExit(serverBin, {
+      PORT: "0",
+      STORE: "postgres",
+      DATABASE_URL: `postgres://app:sekrit-pass@127.0.0.1:${port}/db`,
+      AUTH_HS256_SECRET: "x".repeat(32),
+      LOG_FORMAT: "pretty"
+    })
+    assert.strictEqual(r.code, 1, r.stderr)
+    assert.deepStrictEqual(lines(r.stderr), [`cannot start: the store is unavailable: connect ECONNREFUSED 127.0.0.1:${port}`])
+  })
+
+  it("with LOG_FORMAT=json, says it as one JSON line", async () => {
+    const dataDir = tmp("corrupt-json")
+    fs.writeFileSync(path.join(dataDir, "enrollment.sqlite"), "not a database ".repeat(20))
+    const r = await runToExit(serverBin, { PORT: "0", DATA_DIR: dataDir, LOG_FORMAT: "json", DATABASE_URL: "" })
+    assert.strictEqual(r.code, 1, r.stderr)
+    const [line, ...rest] = lines(r.stderr).map((l) => JSON.parse(l))
+    assert.deepStrictEqual(rest, [])
+    assert.deepStrictEqual([line.level, line.msg], ["error", "cannot start: the store is unavailable: file is not a database"])
+  })
+
+  it("a DATA_DIR that is a file is a bad setting (exit 2), not a mkdir error", async () => {
+    const file = path.join(tmp("file"), "data")
+    fs.writeFileSync(file, "")
+    const r = await runToExit(serverBin, { PORT: "0", DATA_DIR: file, LOG_FORMAT: "pretty" })
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.include(r.stderr, `DATA_DIR: ${file} is not a directory`)
+    assert.notInclude(r.stderr, "EEXIST")
+  })
+
+  it("a STORE=postgres DATABASE_URL that is not a postgres:// URL is a bad setting (exit 2), never echoed", async () => {
+    for (const url of ["notaurl", "mysql://app:sekrit-pass@db/x"]) {
+      const r = await runToExit(serverBin, { PORT: "0", STORE: "postgres", DATABASE_URL: url, LOG_FORMAT: "pretty" })
+      assert.strictEqual(r.code, 2, r.stderr)
+      assert.include(r.stderr, "DATABASE_URL: expected a postgres:// or postgresql:// URL")
+      assert.notInclude(r.stderr, "sekrit")
+      assert.notInclude(r.stderr, "notaurl")
+    }
+  })
+})
+
+describe("the reason given", () => {
+  it("is the error's message and its innermost cause's, on one line, without a connection URL's password", () => {
+    const inner = new Error("password authentication failed for postgres://app:hunter22@db/x\nat line 2")
+    const e = Object.assign(new Error("the store is unavailable"), { cause: { message: "PgConnection: Failed to connect", cause: inner } })
+    assert.strictEqual(
+      Reason.of(e),
+      "the store is unavailable: password authentication failed for postgres://app:***@db/x at line 2"
+    )
+    const refused = new AggregateError([new Error("connect ECONNREFUSED ::1:5432"), new Error("connect ECONNREFUSED 127.0.0.1:5432")], "")
+    assert.strictEqual(Reason.of(Object.assign(new Error("the store is unavailable"), { cause: refused })), "the store is unavailable: connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432")
+    const url = Option.some(Redacted.make("postgres://app:hunter22@db/x"))
+    assert.strictEqual(Reason.of(new Error("no: hunter22 postgres://app:hunter22@db/x"), url), "no: *** (DATABASE_URL)")
+  })
+})
+
+describe("bad files", () => {
+  it("name TLS_CERT_FILE or TLS_KEY_FILE and the file: garbage, missing, or the two swapped", async () => {
+    const dir = tmp("tls")
+    const { privateKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" })
+    const keyPem = path.join(dir, "key.pem")
+    fs.writeFileSync(keyPem, privateKey.export({ type: "pkcs8", format: "pem" }))
+    const garbage = path.join(dir, "garbage.pem")
+    fs.writeFileSync(garbage, "not a certificate")
+    const certLike = path.join(dir, "cert.pem")
+    fs.writeFileSync(certLike, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    const problems = async (cert: string, key: string) => {
+      const c = await config({ PORT: "0", STORE: "memory", AUTH_HS256_SECRET: "x".repeat(32), TLS_CERT_FILE: cert, TLS_KEY_FILE: key })
+      const e = await App.start(c).then((app) => app.stop().then(() => undefined), (e: unknown) => e)
+      assert.instanceOf(e, ServerConfig.ConfigInvalid)
+      return (e as ServerConfig.ConfigInvalid).problems
+    }
+    const bad = await problems(garbage, keyPem)
+    assert.strictEqual(bad.length, 1, JSON.stringify(bad))
+    assert.match(bad[0]!, new RegExp(`^TLS_CERT_FILE: ${garbage} is not a PEM certificate`))
+    const swapped = await problems(keyPem, certLike)
+    assert.deepStrictEqual(swapped, [
+      `TLS_CERT_FILE: ${keyPem} is not a PEM certificate (it holds a private key: are TLS_CERT_FILE and TLS_KEY_FILE swapped?)`,
+      `TLS_KEY_FILE: ${certLike} is not a PEM private key (it holds a certificate: are TLS_CERT_FILE and TLS_KEY_FILE swapped?)`
+    ])
+    const missing = await problems(path.join(dir, "nope.pem"), keyPem)
+    assert.deepStrictEqual(missing, [`TLS_CERT_FILE: cannot read ${path.join(dir, "nope.pem")}: no such file or directory`])
+  })
+})
+
+describe("a start that works", () => {
+  it("writes its own lines as JSON with LOG_FORMAT=json, and as text with pretty", async () => {
+    for (const format of ["json", "pretty"] as const) {
+      const s = await startChild(serverBin, { PORT: "0", DATA_DIR: tmp("format"), STORE: "memory", LOG_FORMAT: format, DATABASE_URL: "postgres://ci@db/x" })
+      const code = await s.stop()
+      assert.strictEqual(code, 0, `${format}: ${s.stderr()}`)
+      const out = lines(s.stderr())
+      assert.isAtLeast(out.length, 4, s.stderr())
+      if (format === "json") {
+        const parsed = out.map((l) => JSON.parse(l))
+        assert.deepStrictEqual(parsed.filter((l) => l.level === "warn").map((l) => l.msg), [
+          "DATABASE_URL is set but not used with STORE=memory: the data is in memory (lost on exit)"
+        ])
+        assert.include(parsed.at(-1).msg, "stopped")
+        assert.ok(parsed.every((l) => typeof l.time === "string"))
+      } else {
+        assert.ok(out.every((l) => !l.startsWith("{")), s.stderr())
+        assert.include(out, "warning: DATABASE_URL is set but not used with STORE=memory: the data is in memory (lost on exit)")
+      }
+    }
+  })
+
+  it("makes the data directory 0700 and the SQLite file 0600, and leaves a directory it did not make as it is", async () => {
+    const parent = tmp("modes")
+    const made = path.join(parent, "made", "data")
+    const app = await App.start(await config({ PORT: "0", DATA_DIR: made, LOG_LEVEL: "none" }))
+    await app.stop()
+    assert.strictEqual(fs.statSync(made).mode & 0o777, 0o700)
+    for (const f of fs.readdirSync(made)) assert.strictEqual(fs.statSync(path.join(made, f)).mode & 0o777, 0o600, f)
+    const own = path.join(parent, "own")
+    fs.mkdirSync(own, { mode: 0o750 })
+    fs.chmodSync(own, 0o750)
+    const again = await App.start(await config({ PORT: "0", DATA_DIR: own, LOG_LEVEL: "none" }))
+    await again.stop()
+    assert.strictEqual(fs.statSync(own).mode & 0o777, 0o750)
+  })
+
+  it("hints at a token command that exists where it runs (node and the CLI's file, no pnpm)", () => {
+    const command = App.tokenCommand(path.resolve("data"))
+    const m = /^node (\S+) token --data-dir (\S+)$/.exec(command)
+    assert.ok(m, command)
+    assert.ok(fs.existsSync(path.resolve(m[1]!)), command)
+    assert.ok(m[1]!.endsWith(path.join("apps", "cli", "bin", "enrollctl.js")), command)
+    assert.strictEqual(m[2], "data")
+  })
+})
