@@ -111,3 +111,19 @@ export const filterFixture = (() => {
     unsupported: "displayName eq 'x'"
   }
 })()
+
+/**
+ * Two invitations, `i1` and `i2`, then `i1`'s guest user deleted (Graph allows it), through
+ * `at` (the CLI in one mode and tenant, printing JSON): the dangling invitation export must keep.
+ * Answers the deleted user's id.
+ */
+export const inviteTwoAndDeleteFirstGuest = async (at: (...args: ReadonlyArray<string>) => Promise<Run>): Promise<string> => {
+  for (const id of ["i1", "i2"]) {
+    const r = await at("invitations", "create", "--invited-user-email-address", `${id}@fabrikam.com`, "--invite-redirect-url", "https://myapps.microsoft.com", "--body", JSON.stringify({ id }))
+    if (r.code !== 0) throw new Error(`invitations create ${id}: ${r.stderr}`)
+  }
+  const guest = (await at("invitations", "invited-user", "get", "--invitation-id", "i1")).json()
+  const deleted = await at("users", "delete", "--user-id", guest.id)
+  if (deleted.code !== 0) throw new Error(`users delete: ${deleted.stderr}`)
+  return String(guest.id)
+}

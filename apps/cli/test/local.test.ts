@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, filterFixture, storeDir, tempDir } from "./cli.ts"
+import { enrollctl, filterFixture, inviteTwoAndDeleteFirstGuest, storeDir, tempDir } from "./cli.ts"
 
 const dir = await storeDir()
 const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", ...args])
@@ -309,19 +309,14 @@ describe("import and export", () => {
   it("exports an invitation whose guest user was deleted, and imports it back without a user", async () => {
     const from = await storeDir()
     const at = (d: string, ...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", d, "-o", "json", ...args])
-    for (const id of ["i1", "i2"]) {
-      const r = await at(from, "invitations", "create", "--invited-user-email-address", `${id}@fabrikam.com`, "--invite-redirect-url", "https://myapps.microsoft.com", "--body", JSON.stringify({ id }))
-      assert.strictEqual(r.code, 0, r.stderr)
-    }
-    const guest = (await at(from, "invitations", "invited-user", "get", "--invitation-id", "i1")).json()
-    assert.strictEqual((await at(from, "users", "delete", "--user-id", guest.id)).code, 0)
+    const deletedGuest = await inviteTwoAndDeleteFirstGuest((...args) => at(from, ...args))
 
     const exported = await at(from, "export")
     assert.strictEqual(exported.code, 0, exported.stderr)
     const records = exported.stdout.trim().split("\n").map((l) => JSON.parse(l))
     const invitations = records.filter((r) => r.kind === "invitation")
     assert.deepStrictEqual(invitations.map((r) => [r.value.id, r.invitedUser === null]), [["i1", true], ["i2", false]])
-    assert.notInclude(exported.stdout, guest.id)
+    assert.notInclude(exported.stdout, deletedGuest)
 
     const to = tempDir()
     const file = path.join(to, "tenant.jsonl")

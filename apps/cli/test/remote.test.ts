@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from "node:fs"
 import { type AddressInfo, createServer } from "node:net"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, filterFixture, repoRoot, tempDir } from "./cli.ts"
+import { enrollctl, filterFixture, inviteTwoAndDeleteFirstGuest, repoRoot, tempDir } from "./cli.ts"
 
 const serverMain = path.join(repoRoot, "apps/server/src/main.ts")
 const available = existsSync(serverMain)
@@ -186,12 +186,7 @@ describe.skipIf(!available)("remote mode against the real server", () => {
   it("exports an invitation whose guest user was deleted, as local mode does, and imports it back", async () => {
     const tenant = "tenant-dangling"
     const at = (t: string, ...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", t, "-o", "json", ...args])
-    for (const id of ["i1", "i2"]) {
-      const r = await at(tenant, "invitations", "create", "--invited-user-email-address", `${id}@fabrikam.com`, "--invite-redirect-url", "https://myapps.microsoft.com", "--body", JSON.stringify({ id }))
-      assert.strictEqual(r.code, 0, r.stderr)
-    }
-    const guest = (await at(tenant, "invitations", "invited-user", "get", "--invitation-id", "i1")).json()
-    assert.strictEqual((await at(tenant, "users", "delete", "--user-id", guest.id)).code, 0)
+    await inviteTwoAndDeleteFirstGuest((...args) => at(tenant, ...args))
 
     const exported = await at(tenant, "export")
     assert.strictEqual(exported.code, 0, exported.stderr)
