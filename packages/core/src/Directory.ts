@@ -116,7 +116,7 @@ const flat = <F extends Fields>(options: {
     }
     if (mode === "create") {
       for (const k of options.required ?? []) {
-        if (!Object.hasOwn(values, k)) return Result.fail(invalid.value(k, "a value (the property is required)", "nothing"))
+        if (!Object.hasOwn(values, k)) return Result.fail(invalid.required(k, "a value"))
       }
       for (const [k, v] of Object.entries(options.defaults)) if (!Object.hasOwn(values, k)) values[k] = v
     }
