@@ -16,7 +16,9 @@
  * @since 0.1.0
  */
 import { Store } from "@enrollment/core"
-import { Cause, Context, Effect, Exit } from "effect"
+import { Cause, Context, Effect, Exit, Option, References } from "effect"
+import * as Headers from "effect/http/Headers"
+import * as HttpTraceContext from "effect/http/HttpTraceContext"
 import { randomInt, randomUUID } from "node:crypto"
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http"
 import { type Answer, AnswerCache } from "./AnswerCache.ts"
@@ -149,6 +151,9 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   const context = options.context
   const run = Effect.runForkWith(context)
   const stampOf = Context.get(context, Store).stampOf
+  // Read once: with tracing on (an OTLP exporter configured), each request's work runs in a
+  // server span named by its route, continuing the caller's trace (`traceparent`, or B3).
+  const traced = Context.get(context, References.TracerEnabled)
   const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
   let openApiText: string | undefined
   // Per-request strings a client sends the same way every time, made once for the last one seen:
@@ -384,7 +389,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
             if (stampOf!(ctx.tenant) === stamp) answers.set(key, stamp, a, scope)
           }
         }
-        const fiber = run(route.handler(ctx))
+        const fiber = run(traced ? serverSpan(route, ctx) : route.handler(ctx))
         const exit = fiber.pollUnsafe()
         if (exit !== undefined) reply(route, ctx, exit, search, keep)
         else fiber.addObserver((e) => reply(route, ctx, e, search))
@@ -392,6 +397,25 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         defect = e
         fail(Problem.internal)
       }
+    }
+
+    /** The route's work in a server span: the caller's trace continued, the route's template as its name. */
+    function serverSpan(route: Route, ctx: Ctx) {
+      // Node's header names are lower case already; a repeated traceparent (Node joins them) is
+      // not a valid one, and the request starts a trace of its own.
+      const parent = HttpTraceContext.fromHeaders(Headers.fromRecordUnsafe(req.headers as Record<string, string>))
+      return Effect.withSpan(route.handler(ctx), `${route.method} /beta${route.path}`, {
+        kind: "server",
+        attributes: {
+          "http.request.method": method,
+          "http.route": `/beta${route.path}`,
+          "url.path": `/beta${ctx.path}`,
+          "request.id": requestId,
+          "enrollment.tenant": ctx.tenant
+        },
+        captureStackTrace: false,
+        ...(Option.isSome(parent) ? { parent: parent.value } : {})
+      })
     }
 
     function answer(a: Answer, keep: ((a: Answer) => void) | undefined) {

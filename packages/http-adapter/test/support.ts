@@ -32,11 +32,13 @@ export const start = async (options: {
   /** How tokens are verified (default: HS256 with `secret`). */
   auth?: Auth.AuthOptions
   answerCacheBytes?: number
+  /** More of the context the handler runs with (e.g. a tracer). */
+  extra?: Layer.Layer<never>
 } = {}): Promise<TestServer> => {
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(options.store ?? MemoryStore.layer)
   )
-  const runtime = ManagedRuntime.make(services)
+  const runtime = ManagedRuntime.make(options.extra === undefined ? services : Layer.merge(services, options.extra))
   const context = await runtime.context()
   const logs: Array<Server.RequestLog> = []
   const handler = Server.makeHandler({
