@@ -127,3 +127,26 @@ export const inviteTwoAndDeleteFirstGuest = async (at: (...args: ReadonlyArray<s
   if (deleted.code !== 0) throw new Error(`users delete: ${deleted.stderr}`)
   return String(guest.id)
 }
+
+/**
+ * Makes configuration c4 holding one assignment (k1), runs `assign` on it without `--body`
+ * (with `extra` flags), checks the usage error says what to send and that the set is as it
+ * was, and answers the run (for a mode's own checks). `at` runs the CLI printing JSON.
+ */
+export const assignWithoutBody = async (at: (...args: ReadonlyArray<string>) => Promise<Run>, ...extra: ReadonlyArray<string>): Promise<Run> => {
+  const DM = ["device-management", "device-enrollment-configurations"]
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new Error(what)
+  }
+  check((await at(...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"c4"}')).code === 0, "create c4")
+  const set = await at(...DM, "assign", "--device-enrollment-configuration-id", "c4", "--body", JSON.stringify({ enrollmentConfigurationAssignments: [{ id: "k1", target: null }] }))
+  check(set.code === 0, `assign k1: ${set.stderr}`)
+  const r = await at(...DM, "assign", "--device-enrollment-configuration-id", "c4", ...extra)
+  check(r.code === 2, `exit ${r.code}, expected 2: ${r.stderr}`)
+  for (const text of ["error Usage: --body is required", '{"enrollmentConfigurationAssignments":[…]}', "an empty array clears the set"]) {
+    check(r.stderr.includes(text), `stderr lacks ${text}: ${r.stderr}`)
+  }
+  const list = await at(...DM, "assignments", "list", "--device-enrollment-configuration-id", "c4", "--select", "id")
+  check(JSON.stringify(list.json()) === JSON.stringify([{ id: "k1" }]), `the set changed: ${list.stdout}`)
+  return r
+}
