@@ -35,7 +35,13 @@ export interface LocalSettings {
       /** Create the file (and its directory) when missing: only `import --create`; otherwise a missing file is refused. */
       readonly create?: boolean | undefined
     }
-    | { readonly _tag: "postgres"; readonly url: string; readonly schema?: string | undefined }
+    | {
+      readonly _tag: "postgres"
+      readonly url: string
+      readonly schema?: string | undefined
+      /** Make the schema's store when it holds none: only `import --create`; otherwise a schema without one is refused. */
+      readonly create?: boolean | undefined
+    }
     | { readonly _tag: "memory" }
   readonly tenant: string
   readonly debug: boolean

@@ -12,8 +12,9 @@
  *
  * An invitation whose guest user was deleted (Graph allows it) is exported
  * with `"invitedUser":null`, and imported as it was: the invitation, without a
- * user (the guest user a create makes is written and deleted again, as it was
- * in the tenant the record came from).
+ * user. Locally that is one write (the store takes an invitation without its
+ * user); remotely, Graph's create makes a guest user, which is deleted again, as
+ * in the tenant the record came from.
  *
  * Import validates every record with the core's schemas and checks every
  * reference and id before it writes anything; then it writes, and on any write
@@ -308,20 +309,8 @@ const localWriter = (store: Store["Service"], tenant: string): Writer => {
                 Effect.asVoid(Effect.andThen(removeInvitation, store.users.remove(tenant, r.invitedUser.id)))
               )
             }
-            // Its guest user was deleted: the store writes an invitation with its user, so
-            // write the user a create makes (under the record's new id) and delete it again.
-            const guest = Directory.makeUser(v.invitedUserId, {
-              displayName: v.invitedUserDisplayName,
-              userPrincipalName: null,
-              mail: v.invitedUserEmailAddress,
-              userType: v.invitedUserType,
-              accountEnabled: true
-            })
-            return Effect.flatMap(store.invitations.insert(tenant, v, guest), () =>
-              store.users.remove(tenant, guest.id).pipe(
-                Effect.tapError(() => Effect.ignore(Effect.andThen(removeInvitation, store.users.remove(tenant, guest.id)))),
-                Effect.as(removeInvitation)
-              ))
+            // Its guest user was deleted: the invitation alone, as it was exported.
+            return Effect.as(store.invitations.insert(tenant, v), removeInvitation)
           }
           case "member":
             return Effect.gen(function*() {
@@ -472,23 +461,24 @@ const importWith = (records: Numbered, writer: Writer) =>
   })
 
 /**
- * `enrollctl import [--create] FILE`. With `create` (local mode), a SQLite store
- * that is not there is made, once every line and reference has been checked;
- * without it, a missing one is refused as every local command refuses it.
+ * `enrollctl import [--create] FILE`. With `create` (local mode), a store that is
+ * not there (a SQLite file, or a PostgreSQL schema's tables) is made, once every
+ * line and reference has been checked; without it, a missing one is refused as
+ * every local command refuses it.
  */
 export const importFile = (raw: Globals, file: string, options: { readonly create: boolean }) =>
   Effect.gen(function*() {
     const text = yield* readAll(file)
     const mode = yield* resolveMode(raw)
     if (mode._tag === "Remote") {
-      if (options.create) return yield* usage("import --create applies to local mode (--store sqlite): the server makes its own store")
+      if (options.create) return yield* usage("import --create applies to local mode (--store sqlite or postgres): the server makes its own store")
       return yield* importWith(yield* parseAll(text), remoteWriter(Remote.client(mode.settings)))
     }
     const s = mode.settings.store
-    const settings = options.create && s._tag === "sqlite" ? { ...mode.settings, store: { ...s, create: true } } : mode.settings
+    const settings = options.create && s._tag !== "memory" ? { ...mode.settings, store: { ...s, create: true } } : mode.settings
     const records = yield* parseAll(text)
     // Nothing is made for a file that would be refused.
-    if (Local.isNew(settings)) yield* checkAll(records, nothing)
+    if (yield* Local.isNew(settings)) yield* checkAll(records, nothing)
     yield* Effect.gen(function*() {
       const store = yield* Store
       yield* importWith(records, localWriter(store, settings.tenant))

@@ -9,6 +9,7 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs"
 import * as path from "node:path"
 import { type AssignmentFilter, Assignments, Configurations, Directory, DirectoryService, ETag, MemoryStore, Store } from "@enrollment/core"
+import * as Credentials from "@enrollment/store-adapter/Credentials"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -46,9 +47,42 @@ export const storeLayer = (settings: LocalSettings): Layer.Layer<Store, CommandF
       )
     case "postgres":
       return opened(Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter")).pipe(
-        Effect.map(({ PostgresStore }) => PostgresStore.layer({ url: s.url, ...(s.schema ? { schema: s.schema } : {}) }) as Layer.Layer<Store, unknown>)
+        Effect.map(({ PostgresStore }) =>
+          PostgresStore.layer({ url: s.url, ...(s.schema ? { schema: s.schema } : {}), create: s.create === true }).pipe(
+            Layer.catchTag("StoreNotFound", () => Layer.unwrap(Effect.fail(noPostgresStore(settings, s))))
+          ) as Layer.Layer<Store, unknown>
+        )
       )))
   }
+}
+
+type PostgresSettings = Extract<LocalSettings["store"], { readonly _tag: "postgres" }>
+
+/**
+ * A PostgreSQL schema that holds no store, refused as a missing SQLite file is: a
+ * mistyped `--database-schema` must not make an empty schema and look like an empty tenant.
+ */
+const noPostgresStore = (settings: LocalSettings, s: PostgresSettings) =>
+  new CommandFailed({
+    code: "StoreNotFound",
+    detail: `no store in schema '${s.schema ?? "public"}' (${describe(settings)}; --database-schema): the server creates it ` +
+      `on its first start with that DATABASE_SCHEMA, and enrollctl only by import --create FILE`,
+    exit: "usage"
+  })
+
+/**
+ * Whether the settings name a store that `import --create` is about to make: a SQLite
+ * file that is not there, or a PostgreSQL schema that holds no store (opened to see).
+ */
+export const isNew = (settings: LocalSettings): Effect.Effect<boolean, CommandFailed> => {
+  const s = settings.store
+  if (s._tag === "sqlite") return Effect.sync(() => s.create === true && !existsSync(s.filename))
+  if (s._tag !== "postgres" || s.create !== true) return Effect.succeed(false)
+  const probe = storeLayer({ ...settings, store: { ...s, create: false } })
+  return Effect.scoped(Layer.build(probe)).pipe(
+    Effect.as(false),
+    Effect.catchIf((e) => e.code === "StoreNotFound", () => Effect.succeed(true))
+  )
 }
 
 type SqliteSettings = Extract<LocalSettings["store"], { readonly _tag: "sqlite" }>
@@ -81,10 +115,6 @@ const present = (settings: LocalSettings, s: SqliteSettings): Effect.Effect<void
       )
     }
   })
-
-/** Whether the settings name a SQLite store that `import --create` is about to make. */
-export const isNew = (settings: LocalSettings): boolean =>
-  settings.store._tag === "sqlite" && settings.store.create === true && !existsSync(settings.store.filename)
 
 /**
  * SQLite's reason, made precise where it says only that it cannot open or write
@@ -119,7 +149,7 @@ const messageOf = (e: unknown): string => {
  * Why something failed, in one line: the innermost message among the error's
  * causes (`connect ECONNREFUSED 127.0.0.1:5432`, `database "x" does not exist`,
  * `file is not a database`, `EACCES: permission denied, …`), without the
- * password of `url` or of any `//user:password@` in it.
+ * credentials of `url` or of any other URL in it (`Credentials.redact`).
  */
 export const reasonOf = (error: unknown, url?: string): string => {
   let reason = messageOf(error)
@@ -129,28 +159,8 @@ export const reasonOf = (error: unknown, url?: string): string => {
     const m = messageOf(e)
     if (m !== "") reason = m
   }
-  return redact(reason.replace(/\s+/g, " ").trim(), url)
+  return Credentials.redact(reason.replace(/\s+/g, " ").trim(), url)
 }
-
-/** `text` without the password of `url` (nor `url` itself), and without any `//user:password@` or `password=` value. */
-const redact = (text: string, url: string | undefined): string => {
-  let out = text
-  if (url !== undefined) {
-    out = out.replaceAll(url, redactUrl(url))
-    try {
-      const password = new URL(url).password
-      // A very short password would blank out ordinary words; the patterns below still catch it in a URL.
-      if (password.length >= 4) out = out.replaceAll(password, "***").replaceAll(decodeURIComponent(password), "***")
-    } catch {
-      // not a URL: nothing more to find
-    }
-  }
-  return redactUrl(out)
-}
-
-/** A connection URL (or text holding one) with its credentials hidden: `postgres://***@host/db`. */
-const redactUrl = (text: string): string =>
-  text.replace(/\/\/[^\s@/]*@/g, "//***@").replace(/([?&]password=)[^&\s]*/gi, "$1***")
 
 /** A short description of the store, without secrets. */
 export const describe = (settings: LocalSettings): string => {
@@ -161,7 +171,7 @@ export const describe = (settings: LocalSettings): string => {
     case "sqlite":
       return `local sqlite ${s.filename}`
     case "postgres":
-      return `local postgres ${redactUrl(s.url)}${s.schema === undefined ? "" : ` schema ${s.schema}`}`
+      return `local postgres ${Credentials.redactUrls(s.url)}${s.schema === undefined ? "" : ` schema ${s.schema}`}`
   }
 }
 

@@ -53,7 +53,7 @@ const root = Command.make("enrollctl").pipe(
       Flag.optional
     ),
     databaseSchema: Flag.String("database-schema").pipe(
-      Flag.withDescription("Local mode on PostgreSQL: the schema to create (when missing) and use (env ENROLLCTL_DATABASE_SCHEMA; default public)"),
+      Flag.withDescription("Local mode on PostgreSQL: the schema that holds the store (env ENROLLCTL_DATABASE_SCHEMA; default public); made only by import --create"),
       Flag.optional
     ),
     tenant: Flag.String("tenant").pipe(
@@ -611,7 +611,7 @@ const token = Command.make("token", {
 const importCommand = Command.make("import", {
   create: Flag.Boolean("create").pipe(
     Flag.withDescription(
-      "Local mode on SQLite: make the store (DIR/enrollment.sqlite, and DIR) when it is missing, once the file has been checked; without it a missing store is refused"
+      "Local mode: make the store (SQLite: DIR/enrollment.sqlite, and DIR; PostgreSQL: the schema and its tables) when it is missing, once the file has been checked; without it a missing store is refused"
     ),
     Flag.withDefault(false)
   ),

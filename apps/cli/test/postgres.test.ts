@@ -4,7 +4,10 @@
  * Needs DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test).
  */
 import { PgClient } from "@effect/sql-pg"
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { enrollctl, filterFixture } from "./cli.ts"
@@ -17,15 +20,61 @@ const schema = `cli_test_${Date.now().toString(36)}_${Math.random().toString(36)
 const DM = ["device-management", "device-enrollment-configurations"]
 const INV = ["invitations", "invited-user", "device-enrollment-configurations", "assignments"]
 const pg = (...args: ReadonlyArray<string>) => enrollctl(["--database-url", url!, "--database-schema", schema, "-o", "json", ...args])
+/** Schemas of other tests here, dropped at the end with the main one. */
+const others = [`${schema}_typo`, `${schema}_new`, `${schema}_refused`]
+
+/** Runs SQL as the test's own client. */
+const direct = <A>(f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      return yield* f(yield* PgClient.PgClient)
+    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url!), maxConnections: 1 })))
+  )
+const schemaExists = async (name: string) =>
+  (await direct((sql) => sql.unsafe("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [name]))).length === 1
 
 describe.skipIf(!enabled)("local mode on PostgreSQL", () => {
+  // The store is made as an operator makes one: by import --create (an empty file here).
+  beforeAll(async () => {
+    const empty = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "enrollctl-pg-")), "empty.jsonl")
+    fs.writeFileSync(empty, "")
+    const r = await pg("import", "--create", empty)
+    assert.strictEqual(r.code, 0, r.stderr)
+  })
+
   afterAll(async () => {
-    await Effect.runPromise(
-      Effect.gen(function*() {
-        const sql = yield* PgClient.PgClient
-        yield* sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared
-      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url!), maxConnections: 1 })))
+    await direct((sql) =>
+      Effect.forEach([schema, ...others], (s) => sql.unsafe(`DROP SCHEMA IF EXISTS "${s}" CASCADE`).unprepared, { discard: true })
     )
+  })
+
+  it("refuses a schema that holds no store (a mistyped --database-schema), and makes nothing", async () => {
+    const typo = others[0]!
+    const r = await enrollctl(["--database-url", url!, "--database-schema", typo, "users", "list"])
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.include(r.stderr, `error StoreNotFound: no store in schema '${typo}' (local postgres `)
+    assert.include(r.stderr, "enrollctl only by import --create FILE")
+    assert.isFalse(await schemaExists(typo), "no schema was made")
+  })
+
+  it("import --create makes the schema's store only for a file that passes its checks", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "enrollctl-pg-"))
+    const bad = path.join(dir, "bad.jsonl")
+    fs.writeFileSync(bad, `${JSON.stringify({ kind: "member", groupId: "nope", memberId: "u1" })}\n`)
+    const refused = await enrollctl(["--database-url", url!, "--database-schema", others[2]!, "import", "--create", bad])
+    assert.strictEqual(refused.code, 2, refused.stderr)
+    assert.isFalse(await schemaExists(others[2]!), "a refused file leaves nothing behind")
+
+    const good = path.join(dir, "good.jsonl")
+    fs.writeFileSync(good, `${JSON.stringify({
+      kind: "user",
+      value: { "@odata.type": "#microsoft.graph.user", id: "u1", displayName: "Ada", userPrincipalName: null, mail: null, userType: "Member", accountEnabled: true }
+    })}\n`)
+    const made = await enrollctl(["--database-url", url!, "--database-schema", others[1]!, "import", "--create", good])
+    assert.strictEqual(made.code, 0, made.stderr)
+    const listed = await enrollctl(["--database-url", url!, "--database-schema", others[1]!, "-o", "json", "users", "list"])
+    assert.strictEqual(listed.code, 0, listed.stderr)
+    assert.deepStrictEqual(listed.json().map((u: any) => u.id), ["u1"])
   })
 
   it("creates, patches through the invitation path, lists and deletes", async () => {
@@ -34,7 +83,6 @@ describe.skipIf(!enabled)("local mode on PostgreSQL", () => {
       assert.strictEqual(r.code, 0, `${args.join(" ")}: ${r.stderr}`)
       return r
     }
-    // The first command creates the schema (migrations) before the others run at once.
     await ok(...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--display-name", "Limit", "--priority", "1", "--body", '{"id":"c1"}')
     await Promise.all([
       ok("invitations", "create", "--invited-user-email-address", "bob@fabrikam.com", "--invite-redirect-url", "https://myapps.microsoft.com", "--body", '{"id":"i1"}'),

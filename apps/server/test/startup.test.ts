@@ -77,12 +77,16 @@ describe("the reason given", () => {
     const e = Object.assign(new Error("the store is unavailable"), { cause: { message: "PgConnection: Failed to connect", cause: inner } })
     assert.strictEqual(
       Reason.of(e),
-      "the store is unavailable: password authentication failed for postgres://app:***@db/x at line 2"
+      "the store is unavailable: password authentication failed for postgres://***@db/x at line 2"
     )
     const refused = new AggregateError([new Error("connect ECONNREFUSED ::1:5432"), new Error("connect ECONNREFUSED 127.0.0.1:5432")], "")
     assert.strictEqual(Reason.of(Object.assign(new Error("the store is unavailable"), { cause: refused })), "the store is unavailable: connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432")
     const url = Option.some(Redacted.make("postgres://app:hunter22@db/x"))
     assert.strictEqual(Reason.of(new Error("no: hunter22 postgres://app:hunter22@db/x"), url), "no: *** (DATABASE_URL)")
+    // A password given as a parameter is as secret as one in the user part.
+    const inQuery = Option.some(Redacted.make("postgres://app@db/x?password=hunter23"))
+    assert.strictEqual(Reason.of(new Error("no: hunter23 at postgres://app@db/x?password=hunter23"), inQuery), "no: *** at (DATABASE_URL)")
+    assert.strictEqual(Reason.of(new Error("failed for postgresql://other:pw@h/y?sslmode=require&password=p2")), "failed for postgresql://***@h/y?sslmode=require&password=***")
   })
 })
 

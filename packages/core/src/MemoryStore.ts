@@ -211,9 +211,9 @@ export const make = Effect.sync(() => {
           const inv = invitations.scope(tenant, true)!
           const us = users.scope(tenant, true)!
           if (inv.has(invitation.id)) return Effect.fail(new EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
-          if (us.has(user.id)) return Effect.fail(new EntityAlreadyExists({ entity: "user", id: user.id }))
+          if (user !== undefined && us.has(user.id)) return Effect.fail(new EntityAlreadyExists({ entity: "user", id: user.id }))
           inv.set(invitation.id, invitation)
-          us.set(user.id, user)
+          if (user !== undefined) us.set(user.id, user)
           bump(tenant)
           return Effect.succeed(invitation)
         })

@@ -145,7 +145,15 @@ export class Store extends Context.Service<Store, {
   }
   /** Invitations; inserting one inserts its guest user in the same write. */
   readonly invitations: Omit<EntitySet<Invitation>, "insert" | "modify"> & {
-    readonly insert: (tenant: string, invitation: Invitation, user: User) => Fx<Invitation, EntityAlreadyExists>
+    /**
+     * Stores the invitation and its guest `user` in one write, all or nothing. Without
+     * `user` the invitation is stored alone: one whose invited user was deleted (as an
+     * export keeps it, to be imported again); its `invitedUserId` then names no user,
+     * as after `users.remove`. `EntityAlreadyExists` names the invitation or the user.
+     *
+     * @since 0.1.0 (`user` optional since 0.4.0)
+     */
+    readonly insert: (tenant: string, invitation: Invitation, user?: User) => Fx<Invitation, EntityAlreadyExists>
     /** The invitation's invited user in one read: none when the invitation does not exist. */
     readonly invitedUserOf: (tenant: string, invitationId: string) => Fx<Option.Option<InvitedUser>>
   }

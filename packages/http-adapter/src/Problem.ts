@@ -99,7 +99,8 @@ const messageOf = (e: unknown): string => {
  * Why something failed, in one line for an operator's log: the error's own message
  * and its innermost cause's when that says something more (`the store is unavailable:
  * connect ECONNREFUSED 127.0.0.1:5432`, `the JWKS …: fetch failed: …`), no stack trace,
- * and no password of a `//user:password@` in it. Never sent to a client.
+ * and no credentials of a URL in it (`//user:password@` as `//***@`, `password=` values).
+ * Never sent to a client.
  *
  * @since 0.3.0
  */
@@ -113,7 +114,8 @@ export const causeChain = (error: unknown): string => {
     if (m !== "") inner = m
   }
   const line = inner === undefined || inner === top || top.endsWith(inner) ? top : top === "" ? inner : `${top}: ${inner}`
-  return line.replace(/\s*\n\s*/g, " ").replace(/(\/\/[^\s/:@]*):[^\s/@]*@/g, "$1:***@")
+  // A URL's credentials hidden as the server's and the CLI's reasons hide them (`Credentials.redactUrls`).
+  return line.replace(/\s*\n\s*/g, " ").replace(/\/\/[^\s@/]*@/g, "//***@").replace(/([?&]password=)[^&\s]*/gi, "$1***")
 }
 
 /** The error body of SPEC 6. */

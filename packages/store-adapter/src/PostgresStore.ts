@@ -52,7 +52,7 @@ import {
   type InvitedUser,
   type PageRequest
 } from "@enrollment/core"
-import { Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Scope } from "effect"
+import { Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
@@ -80,6 +80,13 @@ export interface Options {
   readonly url: Redacted.Redacted<string> | string
   /** The PostgreSQL schema to create (when missing) and use; `public` when not given. */
   readonly schema?: string | undefined
+  /**
+   * Whether a schema that holds no store yet (no `schema_migrations` table, or no schema)
+   * is made (default true, as a server's first start does). With `false` it fails with
+   * {@link StoreNotFound}: an operator's tool opening a store that must exist, where a
+   * mistyped schema name must not look like an empty tenant (since 0.2.8).
+   */
+  readonly create?: boolean | undefined
   /** The pool's size (default 10). */
   readonly maxConnections?: number | undefined
   /**
@@ -88,6 +95,19 @@ export interface Options {
    * `StoreSql.deadline`). A new connection has 5 s to open (the client's default).
    */
   readonly timeoutMillis?: number | undefined
+}
+
+/**
+ * The schema holds no store, and `Options.create` is false: nothing was made.
+ *
+ * @since 0.2.8
+ */
+export class StoreNotFound extends Schema.TaggedError<StoreNotFound>()("StoreNotFound", {
+  schema: Schema.String
+}) {
+  override get message(): string {
+    return `schema '${this.schema}' holds no store`
+  }
 }
 
 /** The default of `Options.timeoutMillis`: 30 s, well inside a Graph client's 100 s. */
@@ -329,8 +349,12 @@ const rowWriter = <K, A>(
  * bringing the schema up to date.
  */
 export const make = (
-  options: { readonly schema?: string | undefined; readonly timeoutMillis?: number | undefined } = {}
-): Effect.Effect<Store["Service"], Errors.StoreUnavailable, PgClient.PgClient> =>
+  options: {
+    readonly schema?: string | undefined
+    readonly timeoutMillis?: number | undefined
+    readonly create?: boolean | undefined
+  } = {}
+): Effect.Effect<Store["Service"], Errors.StoreUnavailable | StoreNotFound, PgClient.PgClient> =>
   Effect.gen(function*() {
     const sql = yield* PgClient.PgClient
     const traced = yield* References.TracerEnabled
@@ -343,7 +367,7 @@ export const make = (
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) =>
       sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, times: 10, schedule: conflictBackoff }))
 
-    yield* orUnavailable(migrateWith(sql, schema))
+    yield* orUnavailable(migrateWith(sql, schema, { create: options.create }))
 
     const entitySet = <A extends { readonly id: string }>(
       table: "configurations" | "users" | "groups" | "invitations",
@@ -574,11 +598,11 @@ export const make = (
       yield* removeAssignmentsOf(tenant, configurationId)
       for (const v of lastById(values)) yield* insertAssignment(tenant, configurationId, v)
     })
-    const insertInvitation = Effect.fnUntraced(function*(tenant: string, invitation: Directory.Invitation, user: Directory.User) {
+    const insertInvitation = Effect.fnUntraced(function*(tenant: string, invitation: Directory.Invitation, user: Directory.User | undefined) {
       if (!(yield* invitations.insertRow(tenant, invitation))) {
         return yield* new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id })
       }
-      if (!(yield* users.insertRow(tenant, user))) {
+      if (user !== undefined && !(yield* users.insertRow(tenant, user))) {
         return yield* new Errors.EntityAlreadyExists({ entity: "user", id: user.id })
       }
       return invitation
@@ -750,11 +774,24 @@ export const make = (
 /**
  * Applies the migrations `schema` lacks, in one transaction under an advisory
  * lock, and returns the versions it applied (none when the schema is current).
+ * With `create: false`, a schema holding no store (no `schema_migrations`) is
+ * {@link StoreNotFound}, and nothing is made.
  */
-export const migrateWith = (sql: PgClient.PgClient, schema: string): Effect.Effect<ReadonlyArray<number>, SqlError> => {
+export const migrateWith = (
+  sql: PgClient.PgClient,
+  schema: string,
+  options: { readonly create?: boolean | undefined } = {}
+): Effect.Effect<ReadonlyArray<number>, SqlError | StoreNotFound> => {
   const s = quote(schema)
   return sql.withTransaction(Effect.gen(function*() {
     yield* sql.unsafe("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey(schema)])
+    if (options.create === false) {
+      const store = yield* sql.unsafe(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'schema_migrations'",
+        [schema]
+      )
+      if (store.length === 0) return yield* new StoreNotFound({ schema })
+    }
     const exists = yield* sql.unsafe("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema])
     if (exists.length === 0) yield* sql.unsafe(`CREATE SCHEMA ${s}`).unprepared
     yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
@@ -778,11 +815,11 @@ export const migrateWith = (sql: PgClient.PgClient, schema: string): Effect.Effe
 
 /** The store over a `PgClient` provided from outside (its pool shared with other users). */
 export const layerClient = (
-  options: { readonly schema?: string | undefined } = {}
-): Layer.Layer<Store, Errors.StoreUnavailable, PgClient.PgClient> => Layer.effect(Store, make(options))
+  options: { readonly schema?: string | undefined; readonly create?: boolean | undefined } = {}
+): Layer.Layer<Store, Errors.StoreUnavailable | StoreNotFound, PgClient.PgClient> => Layer.effect(Store, make(options))
 
 /** The store on the database at `options.url`, with its own connection pool. */
-export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavailable> =>
+export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavailable | StoreNotFound> =>
   Layer.effect(
     Store,
     Effect.gen(function*() {
@@ -803,7 +840,7 @@ export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavaila
         applicationName: "@enrollment/store-adapter"
       }).pipe(Scope.provide(pool), Effect.mapError(unavailable))
       return yield* Effect.provideService(
-        make({ schema: options.schema, timeoutMillis: options.timeoutMillis }),
+        make({ schema: options.schema, timeoutMillis: options.timeoutMillis, create: options.create }),
         PgClient.PgClient,
         client
       )

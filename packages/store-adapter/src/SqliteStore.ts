@@ -914,7 +914,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           if (!invitations.insertRow(staged, tenant, invitation)) {
             return Result.fail(new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
           }
-          if (!users.insertRow(staged, tenant, user)) {
+          if (user !== undefined && !users.insertRow(staged, tenant, user)) {
             return Result.fail(new Errors.EntityAlreadyExists({ entity: "user", id: user.id }))
           }
           return ok(invitation)

@@ -13,3 +13,6 @@ export * as PostgresStore from "./PostgresStore.ts"
 
 /** An assignment `$filter` as a SQL condition. */
 export * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
+
+/** Connection credentials kept out of what is printed. */
+export * as Credentials from "./Credentials.ts"

@@ -133,6 +133,27 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       assert.deepStrictEqual(rows.map((r) => r.version), [2])
     }), { timeout: 30_000 })
 
+  it.effect("with create: false, refuses a schema that holds no store (missing, or without its tables) and makes nothing", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("absent")
+      const open = (create: boolean | undefined) =>
+        Effect.scoped(Layer.build(PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections: 1, create })))
+      const schemaRows = () =>
+        direct((sql) => sql.unsafe("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema]))
+      const missing = yield* Effect.flip(open(false))
+      assert.strictEqual(missing._tag, "StoreNotFound")
+      assert.strictEqual(missing.message, `schema '${schema}' holds no store`)
+      assert.strictEqual((yield* schemaRows()).length, 0, "no schema was made")
+      // A schema that exists but holds none of the store's tables is no store either.
+      yield* direct((sql) => sql.unsafe(`CREATE SCHEMA "${schema}"`).unprepared)
+      assert.strictEqual((yield* Effect.flip(open(false)))._tag, "StoreNotFound")
+      const tables = yield* direct((sql) => sql.unsafe("SELECT 1 FROM information_schema.tables WHERE table_schema = $1", [schema]))
+      assert.strictEqual(tables.length, 0, "no table was made")
+      // Made by default (a server's first start), then opened with create: false.
+      yield* open(undefined)
+      yield* open(false)
+    }), { timeout: 30_000 })
+
   it.effect("fails with StoreUnavailable when the database cannot be reached", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Effect.scoped(Layer.build(

@@ -353,6 +353,20 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "an invitation is stored without a user when none is given (its guest was deleted)",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const { invitation } = invite("i1", "u1", "x@example.com")
+        yield* store.invitations.insert(t, invitation)
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.get(t, "i1")), invitation, "invitation")
+        yield* check(Option.isNone(yield* store.users.get(t, "u1")), "no user was written")
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.invitedUserOf(t, "i1")), { userId: "u1", exists: false }, "its user is missing")
+        const e = yield* flip(store.invitations.insert(t, invitation))
+        yield* check(e instanceof EntityAlreadyExists && e.entity === "invitation", "the same id again is refused")
+      })
+    )
+  },
+  {
     name: "targetingOf reads a user's transitive groups (cycles and missing groups too) and the assignments concerning them",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
