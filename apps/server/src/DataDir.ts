@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as Directories from "@enrollment/store-adapter/Directories"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { getSystemErrorMessage } from "node:util"
@@ -56,7 +57,8 @@ export const prepare = (dir: string): { readonly path: string; readonly created:
     if (codeOf(e) === "ENOTDIR") throw notADirectory(abs)
     if (codeOf(e) !== "ENOENT") throw new DataDirUnusable(abs, systemMessage(e))
     try {
-      created = fs.mkdirSync(abs, { recursive: true, mode: 0o700 }) !== undefined
+      // Not Node's recursive mkdir, which loops for ever under /proc or /sys (`Directories`).
+      created = Directories.make(abs, 0o700) !== undefined
     } catch (e) {
       // A file where a directory should be (on the way, or made at the same moment).
       if (codeOf(e) === "ENOTDIR" || codeOf(e) === "EEXIST") throw notADirectory(abs)

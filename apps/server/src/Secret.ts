@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as Directories from "@enrollment/store-adapter/Directories"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -16,7 +17,7 @@ export const fileName = "auth-secret"
 /** Reads the secret in `dataDir`, creating it (mode 0600) when missing. */
 export const ensure = (dataDir: string): { readonly secret: string; readonly file: string; readonly created: boolean } => {
   const file = path.resolve(dataDir, fileName)
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+  Directories.make(path.dirname(file), 0o700)
   try {
     const secret = fs.readFileSync(file, "utf8").trim()
     if (secret.length >= 32) return { secret, file, created: false }

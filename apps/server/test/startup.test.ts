@@ -60,6 +60,13 @@ describe("a start that fails", () => {
     assert.notInclude(r.stderr, "EEXIST")
   })
 
+  it("a DATA_DIR under /proc says it cannot be made and exits (Node's recursive mkdir loops there for ever)", async () => {
+    const dir = `/proc/enrollment-data-${process.pid}/data`
+    const r = await runToExit(serverBin, { PORT: "0", DATA_DIR: dir, LOG_FORMAT: "pretty" })
+    assert.strictEqual(r.code, 1, r.stderr)
+    assert.include(r.stderr, `DATA_DIR ${dir}: cannot be made: no such file or directory`)
+  })
+
   it("a STORE=postgres DATABASE_URL that is not a postgres:// URL is a bad setting (exit 2), never echoed", async () => {
     for (const url of ["notaurl", "mysql://app:sekrit-pass@db/x"]) {
       const r = await runToExit(serverBin, { PORT: "0", STORE: "postgres", DATABASE_URL: url, LOG_FORMAT: "pretty" })

@@ -32,7 +32,7 @@
  *
  * @since 0.1.0
  */
-import { closeSync, fdatasync, mkdirSync, openSync } from "node:fs"
+import { closeSync, fdatasync, openSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import {
@@ -50,6 +50,7 @@ import {
 } from "@enrollment/core"
 import { Effect, Layer, Option, References, Result, type Scope } from "effect"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
+import * as Directories from "./Directories.ts"
 import { type Key, ReadCache, Staged } from "./ReadCache.ts"
 import {
   assignmentColumns,
@@ -174,7 +175,7 @@ export const migrate = (db: DatabaseSync): ReadonlyArray<number> =>
 
 /** Opens the file with the store's settings and brings its schema up to date. */
 export const open = (options: Options): DatabaseSync => {
-  if (options.filename !== ":memory:") mkdirSync(dirname(resolve(options.filename)), { recursive: true })
+  if (options.filename !== ":memory:") Directories.make(dirname(resolve(options.filename)))
   const busyTimeout = Math.max(0, Math.floor(options.busyTimeout ?? 5000))
   const db = new DatabaseSync(options.filename, { timeout: busyTimeout, enableForeignKeyConstraints: true })
   try {

@@ -16,3 +16,6 @@ export * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
 
 /** Connection credentials kept out of what is printed. */
 export * as Credentials from "./Credentials.ts"
+
+/** Making a directory and its missing parents (without Node's recursive `mkdir`). */
+export * as Directories from "./Directories.ts"
