@@ -157,6 +157,23 @@ export const generate = async (server: Server, seeded: Api.Seeded, n: number, se
     ["wrong media type", () => ({ kind: "", method: "PATCH", path: one, headers: { ...auth, "content-type": pick(["text/plain", "application/xml", "multipart/form-data", "application/jsonx"]) }, body: validBody() })],
     ["wrong method or route", () => ({ kind: "", method: pick(["PUT", "POST", "OPTIONS", "TRACE"]), path: pick([one, `/beta/${text(10).replace(/[^a-z]/gi, "x")}`, "/beta/deviceManagement"]), headers: auth, body: validBody() })],
     ["bad query options", () => ({ kind: "", method: "GET", path: `${list}?${pick(["$top=abc", "$top=100000", "$filter=bogus%20eq", "$select=nope", "$skiptoken=%%%", "$orderby=id%20desc", "$count=maybe", "$expand=*"])}`, headers: auth })],
+    ["malformed batch with valid writes in it", () => {
+      // Every batch holds valid PATCHes of the seeded assignment and one defect of the batch
+      // itself: it is refused whole (400), and none of its writes may happen.
+      const write = (id: string) => ({ id, method: "PATCH", url: one.slice("/beta".length), headers: { "content-type": "application/json" }, body: JSON.parse(validBody()) })
+      const requests: Array<Record<string, unknown>> = [write("1"), write("2")]
+      switch (int(0, 7)) {
+        case 0: requests.push(write("1")); break
+        case 1: requests.push({ ...write("3"), dependsOn: [pick(["3", "nope", ""])] }); break
+        case 2: requests[0] = { ...requests[0], dependsOn: ["2"] }; requests[1] = { ...requests[1], dependsOn: ["1"] }; break
+        case 3: requests.push({ ...write("3"), url: `https://graph.microsoft.com${one}` }); break
+        case 4: requests.push({ id: "3", method: "POST", url: "/$batch", body: { requests: [write("x")] } }); break
+        case 5: for (let i = 3; i <= 21; i++) requests.push(write(String(i))); break
+        case 6: requests.push({ ...write("3"), method: pick(["TRACE", "HEAD", "OPTIONS", "", "PATCHX"]) }); break
+        default: requests.push({ ...write("3"), [pick(["atomicityGroup", "Id", "bogus"])]: "x" })
+      }
+      return { kind: "", method: "POST", path: "/beta/$batch", headers: auth, body: JSON.stringify({ requests }) }
+    }],
     ["invalid create", () => ({
       kind: "",
       method: "POST",

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import * as Batch from "./Batch.ts"
 import type { Route } from "./Routes.ts"
 
 type Json = Record<string, unknown>
@@ -80,8 +81,8 @@ const errorResponses = (route: Route): Json => {
   return out
 }
 
-/** The OpenAPI 3.1 document for the routes. */
-export const document = (routes: ReadonlyArray<Route>): Json => {
+/** The OpenAPI 3.1 document for the routes, and `POST /beta/$batch` with `batch` (since 0.4.0). */
+export const document = (routes: ReadonlyArray<Route>, options: { readonly batch?: boolean | undefined } = {}): Json => {
   const components: Record<string, unknown> = { error: errorSchema }
   const schemaRef = (s: Schema.Top): unknown => {
     const doc = Schema.toJsonSchemaDocument(s as any)
@@ -144,6 +145,29 @@ export const document = (routes: ReadonlyArray<Route>): Json => {
     const p = `/beta${r.path}`
     paths[p] ??= {}
     paths[p][r.method.toLowerCase()] = op
+  }
+  if (options.batch === true) {
+    const error = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/error" } } } })
+    paths["/beta/$batch"] = {
+      post: {
+        operationId: "batch",
+        summary: "Run up to 20 requests in one (JSON batching)",
+        tags: ["batch"],
+        description: `Each request runs as if sent alone, with this request's token (its own permission check and rate-limit token); ` +
+          `dependsOn orders them, and a request whose dependency failed is answered 424. A malformed batch is one 400 and runs nothing. ` +
+          `Methods: ${Batch.methods.join(", ")}; at most ${Batch.maxRequests} requests.`,
+        security: [{ bearer: [] }],
+        requestBody: { required: true, content: { "application/json": { schema: schemaRef(Batch.BatchRequest) } } },
+        responses: {
+          "200": { description: "OK: one answer per request", content: { "application/json": { schema: schemaRef(Batch.BatchResponse) } } },
+          "400": error("BadRequest"),
+          "401": error("InvalidAuthenticationToken"),
+          "413": error("RequestEntityTooLarge"),
+          "415": error("UnsupportedMediaType"),
+          "429": error("TooManyRequests")
+        }
+      }
+    }
   }
   return {
     openapi: "3.1.0",

@@ -23,6 +23,7 @@ import { randomInt, randomUUID } from "node:crypto"
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http"
 import { type Answer, AnswerCache } from "./AnswerCache.ts"
 import * as Auth from "./Auth.ts"
+import * as Batch from "./Batch.ts"
 import * as Body from "./Body.ts"
 import * as Docs from "./Docs.ts"
 import * as OData from "./OData.ts"
@@ -183,7 +184,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     if (batch.push(start) === 1) setImmediate(runBatch)
   }
 
-  return (req: IncomingMessage, res: ServerResponse) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const started = log !== undefined ? performance.now() : 0
     const requestId = nextRequestId()
     const clientHeader = firstHeader(req.headers["client-request-id"])
@@ -273,8 +274,17 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       const path = rawPath.slice(5) || "/"
       if (path === "/openapi.json" && method === "GET") {
         routeName = "/beta/openapi.json"
-        openApiText ??= JSON.stringify(OpenApi.document(allRoutes))
+        openApiText ??= JSON.stringify(OpenApi.document(allRoutes, { batch: true }))
         return send(200, openApiText, "application/json; charset=utf-8")
+      }
+
+      if (path === "/$batch") {
+        routeName = "POST /beta/$batch"
+        if (method !== "POST") return fail(Problem.methodNotAllowed(method, ["POST"]))
+        return runBatchRequest(req, fail, send, requestId, clientRequestId, (n) => {
+          if (n.tenant !== undefined) tenant = n.tenant
+          if (n.defect !== undefined) defect = n.defect
+        })
       }
 
       // HEAD is a GET whose answer's body Node leaves out (RFC 9110 9.3.2).
@@ -470,9 +480,115 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       }
     }
   }
+  return listener
+
+  /**
+   * `POST /beta/$batch` (see {@link Batch}): the batch's own token, rate-limit token and
+   * body are checked, then each of its requests runs through `listener` as one sent alone
+   * (its own token check, permission, rate-limit token, request id and log line), with
+   * the batch's `Authorization` and `Host`, and its answer is collected.
+   */
+  function runBatchRequest(
+    req: IncomingMessage,
+    fail: (p: Problem.Problem) => void,
+    send: (status: number, body: string, type: string) => void,
+    requestId: string,
+    clientRequestId: string,
+    note: (n: { readonly tenant?: string; readonly defect?: unknown }) => void
+  ) {
+    const authorization = firstHeader(req.headers.authorization)
+    const internal = (defect: unknown) => {
+      note({ defect })
+      fail(Problem.internal)
+    }
+    const withAuth = (a: Auth.AuthResult) => {
+      if (!a.ok) {
+        if (a.cause !== undefined) note({ defect: a.cause })
+        return fail(a.problem)
+      }
+      note({ tenant: a.principal.tenant })
+      const wait = limiter.take(clientOf(a.principal.tenant, a.principal.subject))
+      if (wait > 0) return fail(Problem.tooManyRequests(wait))
+      const contentType = firstHeader(req.headers["content-type"])
+      if (!Body.isJson(contentType)) {
+        if (contentType === undefined && (req.headers["content-length"] === "0" || req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined)) {
+          return fail(Problem.badRequest("A request body is required"))
+        }
+        return fail(Problem.unsupportedMediaType(contentType))
+      }
+      const withBody = (r: Body.ReadResult) => {
+        if (!r.ok) return fail(r.problem)
+        const p = Body.parse(r.bytes)
+        if (!p.ok) return fail(p.problem)
+        const planned = Batch.plan(p.value)
+        if (!planned.ok) return fail(planned.problem)
+        const failedDependency = (step: Batch.Step, dependency: string): Batch.Written => ({
+          status: 424,
+          headers: { "content-type": "application/json; charset=utf-8" },
+          text: JSON.stringify(Problem.body(
+            { status: 424, code: "FailedDependency", message: `The request '${step.id}' depends on '${dependency}', which failed` },
+            requestId,
+            clientRequestId,
+            new Date().toISOString()
+          ))
+        })
+        Batch.run(planned.steps, (step) => dispatch(req, authorization, step), failedDependency).then(
+          (responses) => send(200, JSON.stringify({ responses }), "application/json; charset=utf-8"),
+          internal
+        )
+      }
+      const now = Body.readNow(req, bodyLimit)
+      if (now !== undefined) return withBody(now)
+      Body.read(req, bodyLimit).then(withBody, internal)
+    }
+    const authed = verifier.verify(authorization)
+    if (authed instanceof Promise) authed.then(withAuth, internal)
+    else withAuth(authed)
+  }
+
+  /** One request of a batch through `listener`: a request whose body has arrived, an answer that is collected. */
+  function dispatch(outer: IncomingMessage, authorization: string | undefined, step: Batch.Step): Promise<Batch.Written> {
+    return new Promise((resolve) => {
+      const headers: Record<string, string> = { ...step.headers }
+      if (authorization !== undefined) headers.authorization = authorization
+      const host = firstHeader(outer.headers.host)
+      if (host !== undefined) headers.host = host
+      if (step.body !== undefined) headers["content-length"] = String(step.body.length)
+      let body = step.body ?? null
+      const inner = {
+        method: step.method,
+        url: step.target,
+        headers,
+        complete: true,
+        socket: outer.socket,
+        read: () => {
+          const b = body
+          body = null
+          return b
+        },
+        pause: () => inner
+      }
+      let status = 200
+      let written: Record<string, string | number> = {}
+      const answer = {
+        headersSent: false,
+        writeHead(s: number, h?: Record<string, string | number>) {
+          status = s
+          written = h ?? {}
+          answer.headersSent = true
+          return answer
+        },
+        end(text?: string) {
+          resolve({ status, headers: written, text: text ?? "" })
+          return answer
+        },
+        // Only a 413 listens (to close the connection): the batch's connection stays open.
+        once: () => answer
+      }
+      listener(inner as unknown as IncomingMessage, answer as unknown as ServerResponse)
+    })
+  }
 }
-
-
 
 /**
  * Answers requests Node refuses before the handler runs (malformed HTTP,

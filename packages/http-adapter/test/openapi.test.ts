@@ -27,7 +27,8 @@ describe("API description", () => {
     const doc = r.json
     assert.strictEqual(doc.openapi, "3.1.0")
     const ops = Object.values(doc.paths).flatMap((p: any) => Object.values(p)) as Array<any>
-    assert.strictEqual(ops.length, Routes.routes.length)
+    // Every route of the table, and JSON batching (not a route: it runs routes).
+    assert.strictEqual(ops.length, Routes.routes.length + 1)
     assert.strictEqual(new Set(ops.map((o) => o.operationId)).size, ops.length)
     const seed = doc.paths["/beta/invitations/{invitationId}/invitedUser/deviceEnrollmentConfigurations/{configurationId}/assignments/{assignmentId}"].patch
     assert.ok(seed.requestBody)
@@ -64,7 +65,7 @@ describe("API description", () => {
     })
     const ready = /data-ready="(\d+)"/.exec(dom)
     assert.ok(ready, "the page did not finish rendering")
-    assert.strictEqual(Number(ready[1]), Routes.routes.length)
+    assert.strictEqual(Number(ready[1]), Routes.routes.length + 1)
     assert.include(dom, "updateAssignmentViaInvitation")
   }, 90_000)
 })

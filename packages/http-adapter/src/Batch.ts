@@ -1,0 +1,231 @@
+/**
+ * JSON batching, as Graph serves it at `POST /beta/$batch`: up to
+ * {@link maxRequests} requests in one body, each answered as if sent alone
+ * (its own authorization check, rate-limit token, validation and store write),
+ * with `dependsOn` ordering and `424 Failed Dependency` for a request whose
+ * dependency failed. The batch itself is checked whole before anything runs:
+ * a malformed batch (unknown or missing members, duplicate ids, a dependency
+ * on nothing or a cycle, an absolute URL, a batch in a batch) is one 400 and no
+ * request of it runs.
+ *
+ * This module is the batch's rules and shapes; `Server` runs each request
+ * through the same request listener as a request sent alone.
+ *
+ * @since 0.4.0
+ */
+import { Validation } from "@enrollment/core"
+import { Result, Schema } from "effect"
+import * as Body from "./Body.ts"
+import * as Problem from "./Problem.ts"
+
+/** The most requests one batch holds (Graph's limit). */
+export const maxRequests = 20
+
+/** The methods a batched request may use (Graph's). */
+export const methods: ReadonlyArray<string> = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+
+const StepId = Schema.String.check(
+  Schema.isMinLength(1, { expected: "an id of 1 to 128 characters" }),
+  Schema.isMaxLength(128, { expected: "an id of 1 to 128 characters" })
+)
+
+/** One request of a batch, as a client sends it. */
+export const RequestItem = Schema.Struct({
+  id: StepId,
+  method: Schema.String.annotate({ description: "GET, POST, PATCH, PUT or DELETE" }),
+  url: Schema.String.check(Schema.isMinLength(1, { expected: "a URL relative to the version root, as /users/{id}" }))
+    .annotate({ description: "Relative to the version root (/users/{id}); a leading /beta is accepted" }),
+  headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  body: Schema.optionalKey(Schema.Unknown.annotate({
+    description: "JSON, or a base64 string of the bytes of the Content-Type header given"
+  })),
+  dependsOn: Schema.optionalKey(Schema.Array(StepId))
+}).annotate({ identifier: "batchRequestItem" })
+
+/** The body of `POST /$batch`. */
+export const BatchRequest = Schema.Struct({
+  requests: Schema.Array(RequestItem)
+}).annotate({ identifier: "batchRequest" })
+
+/** One answer of a batch. */
+export const ResponseItem = Schema.Struct({
+  id: Schema.String,
+  status: Schema.Number,
+  headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  body: Schema.optionalKey(Schema.Unknown)
+}).annotate({ identifier: "batchResponseItem" })
+
+/** The answer of `POST /$batch` (200), one item per request, in the order sent. */
+export const BatchResponse = Schema.Struct({
+  responses: Schema.Array(ResponseItem)
+}).annotate({ identifier: "batchResponse" })
+
+/** A checked request of a batch, ready to run. */
+export interface Step {
+  readonly id: string
+  readonly method: string
+  /** The request target under the server's root: `/beta/…`, with its query. */
+  readonly target: string
+  /** Lower-case names; no Authorization, Host or framing headers (the batch's own are used). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Buffer | undefined
+  readonly dependsOn: ReadonlyArray<string>
+}
+
+/** An answer as the server wrote it: status, headers as given to `writeHead`, body text. */
+export interface Written {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | number>>
+  readonly text: string
+}
+
+/** One item of the batch's answer. */
+export type Answered = typeof ResponseItem.Type
+
+const decodeBatch = Validation.decoder(BatchRequest)
+
+/** Headers a batched request does not set for itself: the batch's own stand (its token, its host). */
+const ignoredHeaders = new Set(["authorization", "host", "content-length", "transfer-encoding", "connection", "expect"])
+
+/**
+ * Checks a parsed batch body and makes its steps; a 400 for a malformed batch,
+ * naming the member (`requests[2].dependsOn: …`).
+ */
+export const plan = (value: unknown): { readonly ok: true; readonly steps: ReadonlyArray<Step> } | {
+  readonly ok: false
+  readonly problem: Problem.Problem
+} => {
+  const bad = (message: string) => ({ ok: false as const, problem: Problem.badRequest(message) })
+  const decoded = decodeBatch(value)
+  if (Result.isFailure(decoded)) return { ok: false, problem: Problem.fromDomain(decoded.failure) ?? Problem.badRequest("Invalid batch") }
+  const items = decoded.success.requests
+  if (items.length === 0) return bad("requests: a batch needs at least one request")
+  if (items.length > maxRequests) return bad(`requests: a batch holds at most ${maxRequests} requests; got ${items.length}`)
+  const index = new Map<string, number>()
+  for (let i = 0; i < items.length; i++) {
+    const id = items[i]!.id
+    if (index.has(id)) return bad(`requests[${i}].id: '${id}' is the id of requests[${index.get(id)}] too; ids must be unique`)
+    index.set(id, i)
+  }
+  const steps: Array<Step> = []
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!
+    const at = `requests[${i}]`
+    const method = item.method.toUpperCase()
+    if (!methods.includes(method)) return bad(`${at}.method: expected one of ${methods.map((m) => `'${m}'`).join(", ")}; got '${item.method.slice(0, 20)}'`)
+    const target = targetOf(item.url)
+    if (target === undefined) return bad(`${at}.url: expected a URL relative to the version root, as /users/{id}; got '${item.url.slice(0, 200)}'`)
+    if (/^\/beta\/\$batch(?:[/?]|$)/i.test(target)) return bad(`${at}.url: a batch cannot hold a batch`)
+    const headers: Record<string, string> = {}
+    for (const [k, v] of Object.entries(item.headers ?? {})) {
+      const name = k.toLowerCase()
+      if (!ignoredHeaders.has(name)) headers[name] = v
+    }
+    let body: Buffer | undefined
+    if (item.body !== undefined) {
+      if (typeof item.body === "string" && !Body.isJson(headers["content-type"])) {
+        // Bytes of another type travel base64-encoded (Graph's rule).
+        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(item.body)) return bad(`${at}.body: expected JSON, or base64 text for a Content-Type other than JSON`)
+        body = Buffer.from(item.body, "base64")
+      } else {
+        body = Buffer.from(JSON.stringify(item.body), "utf8")
+        // A JSON body without a Content-Type is JSON all the same.
+        headers["content-type"] ??= "application/json"
+      }
+    }
+    for (const d of item.dependsOn ?? []) {
+      if (d === item.id) return bad(`${at}.dependsOn: a request cannot depend on itself`)
+      if (!index.has(d)) return bad(`${at}.dependsOn: no request of this batch has the id '${d}'`)
+    }
+    steps.push({ id: item.id, method, target, headers, body, dependsOn: item.dependsOn ?? [] })
+  }
+  const cycle = cycleOf(steps)
+  if (cycle !== undefined) return bad(`requests: dependsOn goes round in a circle (${cycle.join(" → ")})`)
+  return { ok: true, steps }
+}
+
+/** `/beta/…` for a URL relative to the version root (`/users/x`, `users/x`, `/beta/users/x`); undefined for an absolute one. */
+const targetOf = (url: string): string | undefined => {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url) || url.startsWith("//") || url.includes("\\")) return undefined
+  if (/[\u0000-\u0020\u007f]/.test(url)) return undefined
+  const rel = url.startsWith("/") ? url.slice(1) : url
+  const rest = /^beta(?=[/?]|$)/i.test(rel) ? rel.slice(4) : rel.length === 0 ? "" : `/${rel}`
+  return `/beta${rest.startsWith("?") ? `/${rest}` : rest}`
+}
+
+/** A chain of ids that depends on itself, or undefined. */
+const cycleOf = (steps: ReadonlyArray<Step>): ReadonlyArray<string> | undefined => {
+  const byId = new Map(steps.map((s) => [s.id, s]))
+  const state = new Map<string, "open" | "done">()
+  const path: Array<string> = []
+  const visit = (id: string): ReadonlyArray<string> | undefined => {
+    if (state.get(id) === "done") return undefined
+    if (state.get(id) === "open") return [...path.slice(path.indexOf(id)), id]
+    state.set(id, "open")
+    path.push(id)
+    for (const d of byId.get(id)!.dependsOn) {
+      const found = visit(d)
+      if (found !== undefined) return found
+    }
+    path.pop()
+    state.set(id, "done")
+    return undefined
+  }
+  for (const s of steps) {
+    const found = visit(s.id)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/**
+ * Runs the steps: each once every step it depends on has been answered, all others
+ * at once; a step one of whose dependencies failed (status 400 or more) is not run
+ * and is answered `424` (made by `failedDependency`). The answers come in the
+ * order of the steps.
+ */
+export const run = (
+  steps: ReadonlyArray<Step>,
+  dispatch: (step: Step) => Promise<Written>,
+  failedDependency: (step: Step, dependency: string) => Written
+): Promise<ReadonlyArray<Answered>> => {
+  const byId = new Map(steps.map((s) => [s.id, s]))
+  const answers = new Map<string, Promise<Written>>()
+  const answer = (step: Step): Promise<Written> => {
+    let p = answers.get(step.id)
+    if (p === undefined) {
+      p = Promise.all(step.dependsOn.map((d) => answer(byId.get(d)!))).then((done) => {
+        const failed = done.findIndex((w) => w.status >= 400)
+        return failed === -1 ? dispatch(step) : failedDependency(step, step.dependsOn[failed]!)
+      })
+      answers.set(step.id, p)
+    }
+    return p
+  }
+  return Promise.all(steps.map((s) => answer(s).then((w) => item(s.id, w))))
+}
+
+/** Header names as Graph writes them in a batch's answers (clients look for `Content-Type`). */
+const canonical: Readonly<Record<string, string>> = {
+  etag: "ETag",
+  "odata-version": "OData-Version",
+  "www-authenticate": "WWW-Authenticate",
+  "request-id": "request-id",
+  "client-request-id": "client-request-id"
+}
+const headerName = (name: string): string =>
+  canonical[name] ?? name.split("-").map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("-")
+
+/** A written answer as a batch item: headers by Graph's names, a JSON body as JSON, other text as text. */
+const item = (id: string, w: Written): Answered => {
+  const headers: Record<string, string> = {}
+  let json = false
+  for (const [k, v] of Object.entries(w.headers)) {
+    const name = k.toLowerCase()
+    if (name === "content-length") continue
+    if (name === "content-type") json = Body.isJson(String(v))
+    headers[headerName(name)] = String(v)
+  }
+  if (w.text === "") return { id, status: w.status, headers }
+  return { id, status: w.status, headers, body: json ? JSON.parse(w.text) : w.text }
+}

@@ -1,0 +1,244 @@
+/**
+ * JSON batching (`POST /beta/$batch`) on a real server: each request answered
+ * as if sent alone, `dependsOn` and 424, a malformed batch refused whole, the
+ * batch's token for every request (and each request's own permission), and
+ * Microsoft's Graph JavaScript client's `BatchRequestContent` as the client.
+ */
+import { MemoryStore } from "@enrollment/core"
+import { BatchRequestContent, BatchResponseContent, Client } from "@microsoft/microsoft-graph-client"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import * as Batch from "../src/Batch.ts"
+import { start, type TestServer } from "./support.ts"
+
+const G = "#microsoft.graph."
+const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
+const limit = { "@odata.type": `${G}deviceEnrollmentLimitConfiguration` }
+const allUsers = { "@odata.type": `${G}allLicensedUsersAssignmentTarget` }
+const JSON_HEADERS = { "Content-Type": "application/json" }
+
+const byId = (body: any): Record<string, any> => Object.fromEntries(body.responses.map((r: any) => [r.id, r]))
+
+describe("POST /beta/$batch", () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await start({ store: MemoryStore.layer })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+  const batch = (requests: ReadonlyArray<Record<string, unknown>>, options: { scopes?: ReadonlyArray<string>; tenant?: string } = {}) =>
+    s.request("POST", "$batch", { body: { requests }, ...options })
+
+  it("answers each request as if sent alone, in dependsOn order: create, assign, the seed PATCH, reads and $count", async () => {
+    const r = await batch([
+      { id: "cfg", method: "POST", url: `/${cfgs}`, headers: JSON_HEADERS, body: { ...limit, id: "b1", priority: 3 } },
+      { id: "inv", method: "POST", url: "invitations", headers: JSON_HEADERS, body: { id: "bi", invitedUserEmailAddress: "b@example.com", inviteRedirectUrl: "https://example.com" } },
+      { id: "all", method: "POST", url: `/${cfgs}/b1/assignments`, headers: JSON_HEADERS, body: { id: "ba", target: allUsers }, dependsOn: ["cfg"] },
+      {
+        id: "seed",
+        method: "PATCH",
+        url: "/beta/invitations/bi/invitedUser/deviceEnrollmentConfigurations/b1/assignments/ba",
+        headers: { "content-type": "application/json", Prefer: "return=representation" },
+        body: { source: "policySets", sourceId: "p1" },
+        dependsOn: ["all", "inv"]
+      },
+      { id: "count", method: "get", url: `/${cfgs}/b1/assignments/$count`, dependsOn: ["seed"] },
+      { id: "one", method: "GET", url: `/${cfgs}/b1/assignments/ba?$select=source,sourceId`, dependsOn: ["seed"] }
+    ])
+    assert.strictEqual(r.status, 200, r.text)
+    assert.deepStrictEqual(r.json.responses.map((x: any) => x.id), ["cfg", "inv", "all", "seed", "count", "one"], "in the order sent")
+    const a = byId(r.json)
+    assert.deepStrictEqual([a.cfg.status, a.inv.status, a.all.status, a.seed.status, a.count.status, a.one.status], [201, 201, 201, 200, 200, 200])
+    assert.strictEqual(a.cfg.headers.Location, `${s.base}/${cfgs}/b1`)
+    assert.match(a.seed.headers["Content-Type"], /^application\/json/)
+    assert.strictEqual(a.seed.headers.ETag, a.seed.body["@odata.etag"])
+    assert.match(a.seed.headers["request-id"], /^[0-9a-f-]{36}$/)
+    assert.notProperty(a.seed.headers, "Content-Length")
+    assert.deepStrictEqual([a.seed.body.source, a.seed.body.sourceId, a.seed.body.target["@odata.type"]], ["policySets", "p1", `${G}allLicensedUsersAssignmentTarget`])
+    assert.strictEqual(a.count.body, "1")
+    assert.match(a.count.headers["Content-Type"], /^text\/plain/)
+    // The same answer as the request sent alone, and what the batch wrote is there.
+    const alone = await s.request("GET", `${cfgs}/b1/assignments/ba?$select=source,sourceId`)
+    assert.deepStrictEqual(a.one.body, alone.json)
+    assert.deepStrictEqual([alone.json.source, alone.json.sourceId, alone.json["@odata.etag"]], ["policySets", "p1", a.seed.body["@odata.etag"]])
+    assert.notProperty(alone.json, "target")
+  })
+
+  it("answers 424 for a request whose dependency failed, and runs the others", async () => {
+    const r = await batch([
+      { id: "bad", method: "POST", url: `/${cfgs}`, headers: JSON_HEADERS, body: { ...limit, id: "b2", priority: "high" } },
+      { id: "after", method: "POST", url: `/${cfgs}/b2/assignments`, body: { id: "x", target: allUsers }, dependsOn: ["bad"] },
+      { id: "chain", method: "GET", url: `/${cfgs}/b2/assignments/x`, dependsOn: ["after"] },
+      { id: "free", method: "POST", url: `/${cfgs}`, body: { ...limit, id: "b3" } }
+    ])
+    assert.strictEqual(r.status, 200, r.text)
+    const a = byId(r.json)
+    assert.strictEqual(a.bad.status, 400)
+    assert.strictEqual(a.bad.body.error.code, "BadRequest")
+    assert.include(a.bad.body.error.message, "priority")
+    assert.deepStrictEqual([a.after.status, a.chain.status], [424, 424])
+    assert.strictEqual(a.after.body.error.code, "FailedDependency")
+    assert.include(a.after.body.error.message, "'bad'")
+    assert.include(a.chain.body.error.message, "'after'")
+    assert.strictEqual(a.free.status, 201, "a JSON body without Content-Type is JSON")
+    assert.strictEqual((await s.request("GET", `${cfgs}/b2`)).status, 404, "nothing of the failed chain was written")
+  })
+
+  it("refuses a malformed batch whole, naming what is wrong, and runs none of it", async () => {
+    const write = { id: "w", method: "POST", url: `/${cfgs}`, body: { ...limit, id: "never" } }
+    const cases: ReadonlyArray<[unknown, string]> = [
+      [{ requests: [write, { ...write, id: "w" }] }, "requests[1].id: 'w' is the id of requests[0] too"],
+      [{ requests: [write, { id: "d", method: "GET", url: "/users", dependsOn: ["nope"] }] }, "requests[1].dependsOn: no request of this batch has the id 'nope'"],
+      [{ requests: [{ ...write, dependsOn: ["w"] }] }, "requests[0].dependsOn: a request cannot depend on itself"],
+      [{ requests: [{ ...write, dependsOn: ["b"] }, { id: "b", method: "GET", url: "/users", dependsOn: ["w"] }] }, "dependsOn goes round in a circle (w → b → w)"],
+      [{ requests: [write, { id: "abs", method: "GET", url: "https://graph.microsoft.com/beta/users" }] }, "requests[1].url: expected a URL relative to the version root"],
+      [{ requests: [write, { id: "n", method: "POST", url: "/$batch", body: { requests: [] } }] }, "requests[1].url: a batch cannot hold a batch"],
+      [{ requests: [write, { id: "m", method: "TRACE", url: "/users" }] }, "requests[1].method: expected one of 'GET', 'POST', 'PATCH', 'PUT', 'DELETE'; got 'TRACE'"],
+      [{ requests: [write, { id: "u", method: "GET", url: "/users", atomicityGroup: "g" }] }, "atomicityGroup"],
+      [{ requests: [write, { method: "GET", url: "/users" }] }, "requests[1].id"],
+      [{ requests: [] }, "requests: a batch needs at least one request"],
+      [{ requests: Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: "GET", url: "/users" })) }, "at most 20 requests; got 21"],
+      [{ value: [] }, "'value' is not a property"],
+      [[write], ""]
+    ]
+    for (const [body, message] of cases) {
+      const r = await s.request("POST", "$batch", { body })
+      assert.strictEqual(r.status, 400, JSON.stringify(body).slice(0, 120))
+      assert.strictEqual(r.json.error.code, "BadRequest")
+      assert.include(r.json.error.message, message)
+    }
+    assert.strictEqual((await s.request("GET", `${cfgs}/never`)).status, 404)
+  })
+
+  it("takes the batch's token for every request, and checks each request's own permission and tenant", async () => {
+    const none = await s.request("POST", "$batch", { body: { requests: [{ id: "1", method: "GET", url: "/users" }] }, token: null })
+    assert.strictEqual(none.status, 401)
+    assert.strictEqual(none.json.error.code, "InvalidAuthenticationToken")
+    await s.request("POST", cfgs, { body: { ...limit, id: "b4" } })
+    const readOnly = await batch([
+      { id: "read", method: "GET", url: `/${cfgs}/b4` },
+      // A request's own Authorization header is not its token: the batch's is.
+      { id: "write", method: "PATCH", url: `/${cfgs}/b4`, headers: { Authorization: `Bearer ${await s.token()}` }, body: { displayName: "x" } }
+    ], { scopes: ["DeviceManagementServiceConfig.Read.All"] })
+    const a = byId(readOnly.json)
+    assert.strictEqual(a.read.status, 200)
+    assert.strictEqual(a.write.status, 403)
+    assert.strictEqual(a.write.body.error.code, "Authorization_RequestDenied")
+    const other = await batch([{ id: "x", method: "GET", url: `/${cfgs}/b4` }], { tenant: "tenant-b" })
+    assert.strictEqual(byId(other.json).x.status, 404, "another tenant's object is missing to it")
+  })
+
+  it("answers the batch's own errors in the Graph shape: wrong method, not JSON, unknown id forms", async () => {
+    const get = await s.request("GET", "$batch")
+    assert.strictEqual(get.status, 405)
+    assert.strictEqual(get.json.error.code, "MethodNotAllowed")
+    const text = await s.request("POST", "$batch", { raw: "{}", headers: { "content-type": "text/plain" } })
+    assert.strictEqual(text.status, 415)
+    const malformed = await s.request("POST", "$batch", { raw: "{", headers: { "content-type": "application/json" } })
+    assert.strictEqual(malformed.status, 400)
+    assert.include(malformed.json.error.message, "not valid JSON")
+  })
+
+  it("passes a base64 body of another type to the request as bytes (refused here as not JSON)", async () => {
+    const r = await batch([
+      { id: "t", method: "POST", url: `/${cfgs}`, headers: { "Content-Type": "text/plain" }, body: Buffer.from("hello").toString("base64") },
+      { id: "j", method: "POST", url: `/${cfgs}`, headers: { "Content-Type": "application/json" }, body: { ...limit, id: "b5" } }
+    ])
+    const a = byId(r.json)
+    assert.strictEqual(a.t.status, 415)
+    assert.strictEqual(a.t.body.error.code, "UnsupportedMediaType")
+    assert.strictEqual(a.j.status, 201)
+  })
+
+  it("counts each request against the caller's rate limit", async () => {
+    const limited = await start({ store: MemoryStore.layer, rateLimit: { ratePerSecond: 0.001, burst: 3 } })
+    try {
+      const r = await limited.request("POST", "$batch", {
+        body: { requests: ["1", "2", "3"].map((id) => ({ id, method: "GET", url: "/users" })) }
+      })
+      assert.strictEqual(r.status, 200, r.text)
+      const statuses = r.json.responses.map((x: any) => x.status)
+      // The batch took one token, two requests the others, the third is refused with Retry-After.
+      assert.deepStrictEqual(statuses, [200, 200, 429])
+      assert.match(r.json.responses[2].headers["Retry-After"], /^\d+$/)
+    } finally {
+      await limited.close()
+    }
+  })
+
+  it("logs each request of a batch as its own line, and the batch as one", async () => {
+    const before = s.logs.length
+    await batch([{ id: "1", method: "GET", url: "/users" }, { id: "2", method: "GET", url: "/groups" }])
+    const lines = s.logs.slice(before).map((l) => `${l.route} ${l.status}`)
+    assert.sameMembers(lines, ["GET /beta/users 200", "GET /beta/groups 200", "POST /beta/$batch 200"])
+  })
+
+  it("is described in the OpenAPI document", async () => {
+    const doc = await s.request("GET", "openapi.json", { token: null })
+    const op = doc.json.paths["/beta/$batch"].post
+    assert.strictEqual(op.operationId, "batch")
+    assert.deepStrictEqual(Object.keys(op.responses).sort(), ["200", "400", "401", "413", "415", "429"])
+    assert.strictEqual(doc.json.components.schemas.batchRequestItem.type, "object")
+    assert.include(op.description, `at most ${Batch.maxRequests} requests`)
+  })
+})
+
+describe("the Graph JavaScript client's BatchRequestContent (3.0.7)", () => {
+  let s: TestServer
+  let client: Client
+  let base: string
+  beforeAll(async () => {
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-"))
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost"
+    ], { stdio: "ignore" })
+    s = await start({
+      store: MemoryStore.layer,
+      tls: { key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"), cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8") }
+    })
+    base = `https://localhost:${new URL(s.url).port}/beta`
+    const token = await s.token()
+    client = Client.init({ authProvider: (done) => done(null, token), baseUrl: `https://localhost:${new URL(s.url).port}/`, defaultVersion: "beta", customHosts: new Set(["localhost"]) })
+    await s.request("POST", cfgs, { body: { ...limit, id: "c1" } })
+    await s.request("POST", `${cfgs}/c1/assignments`, { body: { id: "a1", target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1" } } })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it("sends a PATCH and a GET that depends on it, and reads both answers as Responses", async () => {
+    const content = new BatchRequestContent([
+      {
+        id: "patch",
+        request: new Request(`${base}/${cfgs}/c1/assignments/a1`, {
+          method: "PATCH",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ target: { "@odata.type": `${G}exclusionGroupAssignmentTarget` } })
+        })
+      },
+      { id: "get", request: new Request(`${base}/${cfgs}/c1/assignments`, { method: "GET" }), dependsOn: ["patch"] },
+      // The client accepts serial chains (each request on the one before) or one shared dependency.
+      { id: "missing", request: new Request(`${base}/${cfgs}/nope`, { method: "GET" }), dependsOn: ["get"] }
+    ])
+    const answer = new BatchResponseContent(await client.api("/$batch").post(await content.getContent()))
+    const patched: Response = answer.getResponseById("patch")
+    assert.strictEqual(patched.status, 200)
+    assert.deepStrictEqual(((await patched.json()) as any).target, {
+      "@odata.type": `${G}exclusionGroupAssignmentTarget`,
+      deviceAndAppManagementAssignmentFilterId: null,
+      deviceAndAppManagementAssignmentFilterType: "none",
+      groupId: "g1"
+    })
+    const listed: any = await answer.getResponseById("get").json()
+    assert.deepStrictEqual(listed.value.map((a: any) => a.target["@odata.type"]), [`${G}exclusionGroupAssignmentTarget`])
+    const missing: Response = answer.getResponseById("missing")
+    assert.strictEqual(missing.status, 404)
+    assert.strictEqual(((await missing.json()) as any).error.code, "itemNotFound")
+  })
+})
