@@ -23,6 +23,12 @@ export interface Query {
   readonly count: boolean
   readonly select: ReadonlyArray<string> | undefined
   readonly filter: Filter | undefined
+  /**
+   * The `@id` of a reference, as a `…/$ref?@id=<url>` request names the object it removes
+   * (the Graph SDKs' `ref.delete` builders); a custom option, read on every route and used
+   * only by the routes that remove a reference.
+   */
+  readonly ref?: string | undefined
 }
 
 export const emptyQuery: Query = { top: undefined, after: undefined, count: false, select: undefined, filter: undefined }
@@ -129,10 +135,17 @@ export const parseQuery = (
   let count = false
   let select: Array<string> | undefined
   let filter: Filter | undefined
+  let ref: string | undefined
   const seen = new Set<string>()
   for (const [rawKey, value] of params) {
     const key = optionName(rawKey)
-    if (key === undefined) continue
+    if (key === undefined) {
+      if (rawKey === "@id") {
+        if (ref !== undefined) return bad("The query option '@id' is given more than once")
+        ref = value
+      }
+      continue
+    }
     const shown = rawKey.trim().slice(0, 40)
     if (seen.has(key)) return bad(`The query option '${key}' is given more than once`)
     seen.add(key)
@@ -174,7 +187,7 @@ export const parseQuery = (
       }
     }
   }
-  return { ok: true, query: { top, after, count, select, filter } }
+  return { ok: true, query: ref === undefined ? { top, after, count, select, filter } : { top, after, count, select, filter, ref } }
 }
 
 // ----- $filter -------------------------------------------------------------

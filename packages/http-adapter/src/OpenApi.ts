@@ -127,6 +127,9 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       parameters: [
         ...params,
         ...queryFor[r.query].map((q) => queryParams[q]),
+        ...(r.method === "DELETE" && r.path.endsWith("/$ref")
+          ? [{ name: "@id", in: "query", required: true, schema: { type: "string" }, description: "The member's URL, as in @odata.id (…/directoryObjects/{id})" }]
+          : []),
         ...(r.method === "PATCH" || r.method === "DELETE" ? [{ name: "If-Match", in: "header", schema: { type: "string" } }] : []),
         ...(r.method === "PATCH" || r.method === "POST" ? [{ name: "Prefer", in: "header", schema: { type: "string", example: "return=minimal" } }] : [])
       ],

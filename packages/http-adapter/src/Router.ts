@@ -2,7 +2,10 @@
  * A lean router over the route table: a trie of path segments, built once.
  * Literal segments win over parameters (so `assignments/$count` is never read
  * as an id); keys may be written `/x/{id}` or `/x('{id}')`, and a key written
- * in parenthesis form only ever matches a parameter.
+ * in parenthesis form only ever matches a parameter. `x('{id}')` is the key form
+ * only where `x` is a literal segment with a parameter behind it: elsewhere the
+ * whole segment is the segment, so an id such as `a('b')` is reached as
+ * `/x/a('b')` (clients such as Kiota's send `'`, `(` and `)` unencoded).
  *
  * @since 0.1.0
  */
@@ -28,10 +31,15 @@ export type Match<R> =
   | { readonly _tag: "NotFound"; readonly segment: string }
   | { readonly _tag: "BadPath"; readonly message: string }
 
-/** A decoded path segment; `quoted` when it came from the `('…')` key form. */
+/**
+ * A decoded path segment. One written `name('key')` also carries its name and key (quotes
+ * undoubled): it is the key form where `name` is a literal segment with a parameter behind
+ * it, and else the whole text is the segment (an id may contain parentheses and quotes, and
+ * clients such as Kiota's send them unencoded: `assignments/a('b')` is the id `a('b')`).
+ */
 interface Segment {
   readonly text: string
-  readonly quoted: boolean
+  readonly paren: { readonly name: string; readonly key: string } | undefined
 }
 
 const parenKey = /^([A-Za-z$][A-Za-z0-9_.$]*)\('((?:[^']|'')*)'\)$/
@@ -50,12 +58,7 @@ export const segments = (raw: string): Array<Segment> | undefined => {
       return undefined
     }
     const m = text.endsWith("')") ? parenKey.exec(text) : null
-    if (m !== null) {
-      out.push({ text: m[1]!, quoted: false })
-      out.push({ text: m[2]!.replaceAll("''", "'"), quoted: true })
-    } else {
-      out.push({ text, quoted: false })
-    }
+    out.push({ text, paren: m !== null ? { name: m[1]!, key: m[2]!.replaceAll("''", "'") } : undefined })
   }
   return out
 }
@@ -106,7 +109,18 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
         return undefined
       }
       const s = segs[i]!
-      const lit = s.quoted ? undefined : n.literals.get(s.text)
+      if (s.paren !== undefined) {
+        // `name('key')`: the key of the collection `name`, when `name` is one here.
+        const coll = n.literals.get(s.paren.name)
+        if (coll?.param !== undefined) {
+          const found = walk(coll.param.node, i + 1)
+          if (found !== undefined) {
+            params[coll.param.name] = s.paren.key
+            return found
+          }
+        }
+      }
+      const lit = n.literals.get(s.text)
       if (lit !== undefined) {
         const found = walk(lit, i + 1)
         if (found !== undefined) return found
@@ -122,7 +136,10 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
       return undefined
     }
     const n = walk(root, 0)
-    if (n === undefined) return { _tag: "NotFound", segment: stoppedAt >= 0 ? segs[stoppedAt]!.text : "" }
+    if (n === undefined) {
+      const stopped = stoppedAt >= 0 ? segs[stoppedAt]! : undefined
+      return { _tag: "NotFound", segment: stopped === undefined ? "" : stopped.paren?.name ?? stopped.text }
+    }
     return { node: n, params: Object.freeze(params), found: new Map() }
   }
   // Paths that led to routes, most recent last: clients ask for the same paths again and again,

@@ -619,6 +619,16 @@ export const referencedId = (ref: string): string | undefined => {
   }
 }
 
+/** The object id a reference URL names (`where` is the body member or query option it came in). */
+const referenceId = (where: string, ref: unknown) => {
+  if (typeof ref !== "string") return Effect.fail(Errors.invalid.value(where, "a URL string", JSON.stringify(ref)?.slice(0, 60) ?? "nothing"))
+  const id = referencedId(ref)
+  if (id === undefined || !Id.isId(id)) {
+    return Effect.fail(Errors.invalid.value(where, "a URL ending in directoryObjects/{id}, users/{id} or groups/{id}", JSON.stringify(ref.slice(0, 60))))
+  }
+  return Effect.succeed(id)
+}
+
 const decodeReference = (body: unknown) => {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return Effect.fail(Errors.invalid.value("", "a JSON object with '@odata.id'", JSON.stringify(body)?.slice(0, 60) ?? "nothing"))
@@ -626,14 +636,14 @@ const decodeReference = (body: unknown) => {
   for (const k of Object.keys(body)) {
     if (k !== "@odata.id") return Effect.fail(Errors.invalid.unknown(k, k, "reference"))
   }
-  const ref = (body as Record<string, unknown>)["@odata.id"]
-  if (typeof ref !== "string") return Effect.fail(Errors.invalid.value("@odata.id", "a URL string", JSON.stringify(ref)?.slice(0, 60) ?? "nothing"))
-  const id = referencedId(ref)
-  if (id === undefined || !Id.isId(id)) {
-    return Effect.fail(Errors.invalid.value("@odata.id", "a URL ending in directoryObjects/{id}, users/{id} or groups/{id}", JSON.stringify(ref.slice(0, 60))))
-  }
-  return Effect.succeed(id)
+  return referenceId("@odata.id", (body as Record<string, unknown>)["@odata.id"])
 }
+
+/** The member a `DELETE …/members/$ref?@id=<url>` names (SPEC 2's other spelling of the removal). */
+const referenceOption = (ctx: Ctx) =>
+  ctx.query.ref === undefined
+    ? Effect.fail(Errors.invalid.required("@id", "the query option @id naming the member's URL (…/$ref?@id=<url>)"))
+    : referenceId("@id", ctx.query.ref)
 
 const invitations: EntitySet<Directory.Invitation> = {
   path: "/invitations",
@@ -744,7 +754,15 @@ const directoryRoutes: ReadonlyArray<Route> = [
     request: undefined,
     permission: Permissions.writeMembers,
     params: ["memberId"]
-  }, (ctx, id) => directory((svc) => svc.removeMember(ctx.tenant, id, ctx.params.memberId!)))
+  }, (ctx, id) => directory((svc) => svc.removeMember(ctx.tenant, id, ctx.params.memberId!))),
+  commandRoute(groups, {
+    method: "DELETE",
+    suffix: "/members/$ref",
+    operationId: "removeGroupMemberByReference",
+    summary: "Remove a member from a group, named by the query option @id (a URL as in @odata.id)",
+    request: undefined,
+    permission: Permissions.writeMembers
+  }, (ctx, id) => Effect.flatMap(referenceOption(ctx), (memberId) => directory((svc) => svc.removeMember(ctx.tenant, id, memberId))))
 ]
 
 /** Every route of the `/beta` face. */

@@ -6,13 +6,9 @@
  */
 import { MemoryStore } from "@enrollment/core"
 import { BatchRequestContent, BatchResponseContent, Client } from "@microsoft/microsoft-graph-client"
-import { execFileSync } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as Batch from "../src/Batch.ts"
-import { start, type TestServer } from "./support.ts"
+import { selfSigned, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -193,15 +189,7 @@ describe("the Graph JavaScript client's BatchRequestContent (3.0.7)", () => {
   let base: string
   beforeAll(async () => {
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-"))
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost"
-    ], { stdio: "ignore" })
-    s = await start({
-      store: MemoryStore.layer,
-      tls: { key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"), cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8") }
-    })
+    s = await start({ store: MemoryStore.layer, tls: selfSigned() })
     base = `https://localhost:${new URL(s.url).port}/beta`
     const token = await s.token()
     client = Client.init({ authProvider: (done) => done(null, token), baseUrl: `https://localhost:${new URL(s.url).port}/`, defaultVersion: "beta", customHosts: new Set(["localhost"]) })

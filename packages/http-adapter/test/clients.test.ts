@@ -16,26 +16,12 @@ import {
   serializeEnrollmentConfigurationAssignment
 } from "@microsoft/msgraph-beta-sdk/models/index.js"
 import { createInvitationsServiceClient } from "@microsoft/msgraph-beta-sdk-invitations"
-import { execFileSync } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { start, type TestServer } from "./support.ts"
+import { selfSigned, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
 
-const selfSigned = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-"))
-  const key = path.join(dir, "key.pem")
-  const cert = path.join(dir, "cert.pem")
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"
-  ], { stdio: "ignore" })
-  return { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") }
-}
 
 describe("Microsoft clients", () => {
   let s: TestServer

@@ -39,6 +39,8 @@ describe("API description", () => {
     assert.ok(create.responses["201"] && create.responses["204"])
     const count = doc.paths["/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments/$count"].get
     assert.deepStrictEqual(count.parameters.filter((p: any) => p.in === "query").map((p: any) => p.name), ["$filter"])
+    const byRef = doc.paths["/beta/groups/{groupId}/members/$ref"].delete
+    assert.deepStrictEqual(byRef.parameters.filter((p: any) => p.in === "query").map((p: any) => [p.name, p.required]), [["@id", true]])
     for (const coll of ["/beta/users/$count", "/beta/groups/$count", "/beta/invitations/$count", "/beta/deviceManagement/deviceEnrollmentConfigurations/$count"]) {
       assert.ok(doc.paths[coll]?.get?.responses["200"].content["text/plain"], coll)
     }

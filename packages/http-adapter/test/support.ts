@@ -4,9 +4,25 @@
  */
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
 import { Layer, ManagedRuntime } from "effect"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { type Auth, Client, Listen, Server, Token } from "../src/index.ts"
 
 export const secret = "test-secret-of-at-least-32-bytes-long!!"
+
+/** A self-signed certificate for localhost and 127.0.0.1 (the Graph JavaScript client sends tokens only over https). */
+export const selfSigned = (): { readonly key: string; readonly cert: string } => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-"))
+  const key = path.join(dir, "key.pem")
+  const cert = path.join(dir, "cert.pem")
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"
+  ], { stdio: "ignore" })
+  return { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") }
+}
 
 export interface TestServer {
   readonly url: string

@@ -1,0 +1,221 @@
+/**
+ * Every operation of SPEC 2 through @microsoft/microsoft-graph-client 3.0.7's
+ * `api(…)` chain, unmodified, pointed at the server over TLS (the client sends
+ * tokens only to https hosts it is told of), its PageIterator included.
+ */
+import { MemoryStore } from "@enrollment/core"
+import { Client, type GraphError, PageIterator, ResponseType } from "@microsoft/microsoft-graph-client"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { selfSigned, start, type TestServer } from "./support.ts"
+
+const G = "#microsoft.graph."
+const cfgs = "/deviceManagement/deviceEnrollmentConfigurations"
+
+
+/** The GraphError a call failed with. */
+const graphError = async (p: Promise<unknown>): Promise<GraphError> => {
+  try {
+    await p
+  } catch (e) {
+    return e as GraphError
+  }
+  throw new Error("expected the call to fail")
+}
+
+describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
+  let s: TestServer
+  let client: Client
+  let port: string
+  let guestId: string
+  const clientWith = (token: string) =>
+    Client.init({
+      authProvider: (done) => done(null, token),
+      baseUrl: `https://localhost:${port}/`,
+      defaultVersion: "beta",
+      customHosts: new Set(["localhost"])
+    })
+  beforeAll(async () => {
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"
+    s = await start({ store: MemoryStore.layer, tls: selfSigned() })
+    port = new URL(s.url).port
+    client = clientWith(await s.token())
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  const inv = (c = "c1") => `/invitations/i1/invitedUser/deviceEnrollmentConfigurations/${c}/assignments`
+
+  it("invites, and reads invitations and the invited user", async () => {
+    const created = await client.api("/invitations").post({ id: "i1", invitedUserEmailAddress: "guest@example.com", inviteRedirectUrl: "https://example.com", invitedUserDisplayName: "Guest" })
+    assert.strictEqual(created.status, "PendingAcceptance")
+    assert.match(created.inviteRedeemUrl, /^https:\/\/localhost:\d+\//)
+    assert.strictEqual((await client.api("/invitations/i1").get()).invitedUserDisplayName, "Guest")
+    const user = await client.api("/invitations/i1/invitedUser").select("id,userType").get()
+    guestId = user.id
+    assert.strictEqual(user.userType, "Guest")
+    const list = await client.api("/invitations").count(true).get()
+    assert.strictEqual(list["@odata.count"], 1)
+    assert.strictEqual(await client.api("/invitations/$count").get(), "1")
+  })
+
+  it("creates, lists, patches and deletes users", async () => {
+    await client.api("/users").post({ id: "u1", displayName: "Una" })
+    assert.strictEqual((await client.api("/users/u1").patch({ displayName: "Una B" })).displayName, "Una B")
+    const list = await client.api("/users").select(["id", "displayName"]).top(1).count(true).get()
+    assert.strictEqual(list["@odata.count"], 2)
+    assert.strictEqual(list.value.length, 1)
+    assert.isString(list["@odata.nextLink"])
+    const pages: Array<string> = []
+    await new PageIterator(client, list, (u) => {
+      pages.push(u.id)
+      return true
+    }).iterate()
+    assert.sameMembers(pages, ["u1", guestId])
+    const token = new URL(list["@odata.nextLink"]).searchParams.get("$skiptoken")!
+    const second = await client.api("/users").select("id").top(1).skipToken(token).get()
+    assert.deepStrictEqual(second.value.map((u: any) => u.id), [pages[1]])
+    await client.api("/users/u1").delete()
+    const e = await graphError(client.api("/users/u1").get())
+    assert.strictEqual(e.statusCode, 404)
+    assert.strictEqual(e.code, "itemNotFound")
+  })
+
+  it("manages groups and members by reference", async () => {
+    await client.api("/groups").post({ id: "g1", displayName: "Guests" })
+    await client.api("/groups").post({ id: "g2", displayName: "Nested" })
+    await client.api("/groups/g1/members/$ref").post({ "@odata.id": `https://graph.microsoft.com/beta/directoryObjects/${guestId}` })
+    await client.api("/groups/g1/members/$ref").post({ "@odata.id": `https://graph.microsoft.com/beta/groups/g2` })
+    const members = await client.api("/groups/g1/members").count(true).get()
+    assert.strictEqual(members["@odata.count"], 2)
+    assert.sameMembers(members.value.map((m: any) => m["@odata.type"]), [`${G}user`, `${G}group`])
+    const dup = await graphError(client.api("/groups/g1/members/$ref").post({ "@odata.id": `https://graph.microsoft.com/beta/directoryObjects/${guestId}` }))
+    assert.strictEqual(dup.statusCode, 400)
+    await client.api("/groups/g1/members/g2/$ref").delete()
+    assert.strictEqual(await client.api("/groups/g1/members/$count").get(), "1")
+    await client.api("/groups/g1/members/$ref").query({ "@id": `https://graph.microsoft.com/beta/directoryObjects/${guestId}` }).delete()
+    assert.strictEqual(await client.api("/groups/g1/members/$count").get(), "0")
+    await client.api("/groups/g1/members/$ref").post({ "@odata.id": `https://graph.microsoft.com/beta/directoryObjects/${guestId}` })
+    await client.api("/groups/g2").delete()
+    assert.deepStrictEqual((await client.api("/groups").get()).value.map((g: any) => g.id), ["g1"])
+  })
+
+  it("creates, patches, prioritises, assigns and deletes configurations", async () => {
+    const c = await client.api(cfgs).post({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", displayName: "Limit", priority: 2, limit: 5 })
+    assert.strictEqual(c.version, 1)
+    assert.strictEqual(c.limit, 5)
+    assert.isFalse(Number.isNaN(Date.parse(c.createdDateTime)))
+    const p = await client.api(`${cfgs}/c1`).patch({ limit: 6 })
+    assert.strictEqual(p.limit, 6)
+    assert.strictEqual(p.version, 2)
+    await client.api(`${cfgs}/c1/setPriority`).post({ priority: 1 })
+    assert.strictEqual((await client.api(`${cfgs}/c1`).select("priority").get()).priority, 1)
+    await client.api(`${cfgs}/c1/assign`).post({
+      enrollmentConfigurationAssignments: [{ id: "keep", target: { "@odata.type": "microsoft.graph.allLicensedUsersAssignmentTarget" } }]
+    })
+    assert.deepStrictEqual((await client.api(`${cfgs}/c1/assignments`).get()).value.map((a: any) => a.id), ["keep"])
+    await client.api(cfgs).post({ "@odata.type": `${G}windowsRestoreDeviceEnrollmentConfiguration`, id: "c2" })
+    assert.strictEqual(await client.api(`${cfgs}/$count`).get(), "2")
+    await client.api(`${cfgs}/c2`).delete()
+    const mine = await client.api(`/users/${guestId}/deviceEnrollmentConfigurations`).count(true).get()
+    assert.strictEqual(mine["@odata.count"], 1)
+    assert.strictEqual(mine.value[0].id, "c1")
+    assert.strictEqual(await client.api(`/invitations/i1/invitedUser/deviceEnrollmentConfigurations/$count`).get(), "1")
+  })
+
+  describe("assignments", () => {
+    for (const [family, p] of [["tenant", `${cfgs}/c1/assignments`], ["user", () => `/users/${guestId}/deviceEnrollmentConfigurations/c1/assignments`], ["invitation", inv()]] as const) {
+      it(`creates, lists, gets, patches and deletes on the ${family} path`, async () => {
+        const coll = typeof p === "string" ? p : p()
+        const id = `a-${family}`
+        const raw = await client.api(coll).responseType(ResponseType.RAW).post({ id, target: { "@odata.type": "microsoft.graph.groupAssignmentTarget", groupId: "g1" } })
+        assert.strictEqual(raw.status, 201)
+        assert.strictEqual(raw.headers.get("location"), `https://localhost:${port}/beta${coll}/${id}`)
+        const created = await raw.json()
+        assert.strictEqual(created.source, "direct")
+        assert.strictEqual(created["@odata.etag"], raw.headers.get("etag"))
+        const got = await client.api(`${coll}/${id}`).get()
+        assert.deepStrictEqual(got.target, { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1", deviceAndAppManagementAssignmentFilterId: null, deviceAndAppManagementAssignmentFilterType: "none" })
+        const patched = await client.api(`${coll}('${id}')`).patch({ target: { "@odata.type": `${G}allDevicesAssignmentTarget` }, source: "policySets", sourceId: "ps" })
+        assert.deepStrictEqual(patched.target, { "@odata.type": `${G}allDevicesAssignmentTarget`, deviceAndAppManagementAssignmentFilterId: null, deviceAndAppManagementAssignmentFilterType: "none" })
+        assert.strictEqual(patched.sourceId, "ps")
+        assert.strictEqual(await client.api(`${coll}/$count`).get(), "2")
+        await client.api(`${coll}/${id}`).delete()
+        assert.strictEqual((await graphError(client.api(`${coll}/${id}`).get())).statusCode, 404)
+      })
+    }
+
+    it("pages with top through the client's PageIterator, keeping filter, select and count", async () => {
+      for (let i = 0; i < 5; i++) {
+        await client.api(inv()).post({ id: `p${i}`, target: { "@odata.type": `${G}allDevicesAssignmentTarget` }, source: i < 3 ? "direct" : "policySets" })
+      }
+      const first = await client.api(inv()).filter("source eq 'direct'").select("id,source").top(2).count(true).get()
+      assert.strictEqual(first["@odata.count"], 4)
+      const seen: Array<any> = []
+      await new PageIterator(client, first, (a) => {
+        seen.push(a)
+        return true
+      }).iterate()
+      assert.sameMembers(seen.map((a) => a.id), ["keep", "p0", "p1", "p2"])
+      for (const a of seen) assert.deepStrictEqual(Object.keys(a).filter((k) => !k.startsWith("@")).sort(), ["id", "source"])
+    })
+
+    it("filters with every form of SPEC 5 and refuses the rest", async () => {
+      await client.api(`${inv()}/p4`).patch({ target: { "@odata.type": `${G}exclusionGroupAssignmentTarget`, groupId: "gx" }, sourceId: "ps4" })
+      const ids = async (f: string) => (await client.api(inv()).filter(f).get()).value.map((a: any) => a.id).sort()
+      assert.deepStrictEqual(await ids("source eq 'policySets'"), ["p3", "p4"])
+      assert.deepStrictEqual(await ids("sourceId eq 'ps4'"), ["p4"])
+      assert.deepStrictEqual(await ids("isof(target,'microsoft.graph.groupAssignmentTarget')"), ["p4"])
+      assert.deepStrictEqual(await ids("target/groupId eq 'gx'"), ["p4"])
+      assert.strictEqual(await client.api(`${inv()}/$count`).filter("source eq 'policySets'").get(), "2")
+      const e = await graphError(client.api(inv()).filter("source ne 'direct'").get())
+      assert.strictEqual(e.statusCode, 400)
+      assert.strictEqual(e.code, "BadRequest")
+      assert.include(e.message, "unsupported $filter")
+    })
+
+    it("answers Prefer: return=minimal with 204 and Preference-Applied", async () => {
+      const raw = await client.api(`${inv()}/p0`).header("Prefer", "return=minimal").responseType(ResponseType.RAW).patch({ sourceId: "m" })
+      assert.strictEqual(raw.status, 204)
+      assert.strictEqual(raw.headers.get("preference-applied"), "return=minimal")
+      assert.isUndefined(await client.api(`${inv()}/p1`).header("Prefer", "return=minimal").patch({ sourceId: "m" }))
+      assert.strictEqual((await client.api(`${inv()}/p1`).get()).sourceId, "m")
+    })
+
+    it("honours If-Match, surfacing 412 as a GraphError", async () => {
+      const got = await client.api(`${inv()}/p2`).get()
+      const stale = await graphError(client.api(`${inv()}/p2`).header("If-Match", `W/"stale"`).patch({ sourceId: "x" }))
+      assert.strictEqual(stale.statusCode, 412)
+      assert.strictEqual(stale.code, "preconditionFailed")
+      const ok = await client.api(`${inv()}/p2`).header("If-Match", got["@odata.etag"]).patch({ sourceId: "y" })
+      assert.strictEqual(ok.sourceId, "y")
+    })
+
+    it("surfaces the error body's code, message, request-id and date", async () => {
+      const seed = { "@odata.type": `${G}enrollmentConfigurationAssignment`, target: { "@odata.type": "microsoft.graph.deviceAndAppManagementAssignmentTarget" }, source: "String", sourceId: "Source Id value" }
+      const e = await graphError(client.api(`${inv()}/p3`).header("client-request-id", "mine").patch(seed))
+      assert.strictEqual(e.statusCode, 400)
+      assert.strictEqual(e.code, "BadRequest")
+      assert.include(e.message, "policySets")
+      assert.strictEqual(e.requestId, e.headers?.get("request-id"))
+      assert.strictEqual(e.headers?.get("client-request-id"), "mine")
+      assert.isFalse(Number.isNaN(e.date.getTime()))
+      assert.strictEqual(JSON.parse(e.body).innerError["client-request-id"], "mine")
+      const missing = await graphError(client.api("/invitations/nobody/invitedUser/deviceEnrollmentConfigurations/c1/assignments").get())
+      assert.strictEqual(missing.statusCode, 404)
+      assert.include(missing.message, "invitation 'nobody' not found")
+      const conflict = await graphError(client.api(inv()).post({ id: "p3" }))
+      assert.strictEqual(conflict.statusCode, 409)
+      assert.strictEqual(conflict.code, "Conflict")
+      const wrongMethod = await graphError(client.api(`${inv()}/p3`).put({}))
+      assert.strictEqual(wrongMethod.statusCode, 405)
+      assert.strictEqual(wrongMethod.code, "MethodNotAllowed")
+      const denied = await graphError(clientWith(await s.token({ scopes: ["User.Read.All"] })).api(inv()).get())
+      assert.strictEqual(denied.statusCode, 403)
+      assert.strictEqual(denied.code, "Authorization_RequestDenied")
+      const unauthenticated = await graphError(clientWith("not-a-jwt").api(inv()).get())
+      assert.strictEqual(unauthenticated.statusCode, 401)
+      assert.strictEqual(unauthenticated.code, "InvalidAuthenticationToken")
+    })
+  })
+})
