@@ -29,6 +29,8 @@ export interface Query {
    * only by the routes that remove a reference.
    */
   readonly ref?: string | undefined
+  /** The navigation properties `$expand` names (`*`: every one the route has), in the route's order; since 0.4.0. */
+  readonly expand?: ReadonlyArray<string> | undefined
 }
 
 export const emptyQuery: Query = { top: undefined, after: undefined, count: false, select: undefined, filter: undefined }
@@ -39,8 +41,8 @@ export const maxPageSize = 999
 
 const allowed: Record<QueryKind, ReadonlySet<string>> = {
   none: new Set(),
-  entity: new Set(["$select"]),
-  collection: new Set(["$top", "$skiptoken", "$count", "$select"]),
+  entity: new Set(["$select", "$expand"]),
+  collection: new Set(["$top", "$skiptoken", "$count", "$select", "$expand"]),
   assignments: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"]),
   count: new Set(["$filter"])
 }
@@ -120,13 +122,15 @@ const selectItem = (n: string, selectable: ReadonlyArray<string>, derived: Deriv
 /**
  * Parses the query string (without `?`) for a route of the given kind; `selectable` lists
  * the properties `$select` may name, and `derived` the derived types whose properties it may
- * name behind a cast. Option names are read as {@link optionName} reads them.
+ * name behind a cast, and `expandable` the navigation properties `$expand` may name (none:
+ * `$expand` is refused). Option names are read as {@link optionName} reads them.
  */
 export const parseQuery = (
   search: string,
   kind: QueryKind,
   selectable: ReadonlyArray<string>,
-  derived?: DerivedSelect
+  derived?: DerivedSelect,
+  expandable?: ReadonlyArray<string>
 ): QueryResult => {
   if (search === "") return { ok: true, query: emptyQuery }
   const params = new URLSearchParams(search)
@@ -136,6 +140,7 @@ export const parseQuery = (
   let select: Array<string> | undefined
   let filter: Filter | undefined
   let ref: string | undefined
+  let expand: ReadonlyArray<string> | undefined
   const seen = new Set<string>()
   for (const [rawKey, value] of params) {
     const key = optionName(rawKey)
@@ -149,7 +154,9 @@ export const parseQuery = (
     const shown = rawKey.trim().slice(0, 40)
     if (seen.has(key)) return bad(`The query option '${key}' is given more than once`)
     seen.add(key)
-    if (!allowed[kind].has(key)) return bad(`The query option '${shown}' is not supported on this resource`)
+    if (!allowed[kind].has(key) || key === "$expand" && (expandable === undefined || expandable.length === 0)) {
+      return bad(`The query option '${shown}' is not supported on this resource`)
+    }
     switch (key) {
       case "$top": {
         if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > maxPageSize) {
@@ -185,9 +192,41 @@ export const parseQuery = (
         filter = r.filter
         break
       }
+      case "$expand": {
+        const r = parseExpand(value, expandable!)
+        if (typeof r === "string") return bad(r)
+        expand = r
+        break
+      }
     }
   }
-  return { ok: true, query: ref === undefined ? { top, after, count, select, filter } : { top, after, count, select, filter, ref } }
+  const query: Query = { top, after, count, select, filter }
+  return { ok: true, query: ref === undefined && expand === undefined ? query : { ...query, ref, expand } }
+}
+
+/**
+ * `$expand`: navigation properties of the route (`*` for all), comma-separated; the
+ * names in the route's order, or the 400's message. Options inside an expansion
+ * (`assignments($select=id)`) are refused: the whole navigation is expanded.
+ */
+const parseExpand = (value: string, expandable: ReadonlyArray<string>): ReadonlyArray<string> | string => {
+  const names = new Set<string>()
+  for (const raw of value.split(",")) {
+    const n = raw.trim()
+    if (n === "*") {
+      for (const e of expandable) names.add(e)
+      continue
+    }
+    const paren = n.indexOf("(")
+    if (paren !== -1 && expandable.includes(n.slice(0, paren).trim())) {
+      return `$expand: options inside an expansion ('${n.slice(0, 80)}') are not supported; expand '${n.slice(0, paren).trim()}' whole`
+    }
+    if (!expandable.includes(n)) {
+      return `$expand: '${n.slice(0, 80)}' is not a navigation property of this resource; expected ${expandable.map((e) => `'${e}'`).join(", ")} or *`
+    }
+    names.add(n)
+  }
+  return expandable.filter((e) => names.has(e))
 }
 
 // ----- $filter -------------------------------------------------------------

@@ -127,6 +127,14 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       parameters: [
         ...params,
         ...queryFor[r.query].map((q) => queryParams[q]),
+        ...(r.expandable !== undefined && r.expandable.length > 0
+          ? [{
+            name: "$expand",
+            in: "query",
+            schema: { type: "string" },
+            description: `Navigation properties to include whole: ${r.expandable.join(", ")}, or * (no options inside an expansion)`
+          }]
+          : []),
         ...(r.method === "DELETE" && r.path.endsWith("/$ref")
           ? [{ name: "@id", in: "query", required: true, schema: { type: "string" }, description: "The member's URL, as in @odata.id (…/directoryObjects/{id})" }]
           : []),

@@ -42,13 +42,22 @@ export interface Ctx {
 
 /** What a handler answers. */
 export type Reply =
-  | { readonly _tag: "Entity"; readonly status: 200 | 201; readonly value: Record<string, unknown>; readonly context: string }
+  | {
+    readonly _tag: "Entity"
+    readonly status: 200 | 201
+    readonly value: Record<string, unknown>
+    readonly context: string
+    /** `$expand`ed navigation properties, written after the entity's own (they are not part of its ETag). */
+    readonly expanded?: Readonly<Record<string, unknown>> | undefined
+  }
   | {
     readonly _tag: "Collection"
     readonly items: ReadonlyArray<Record<string, unknown>>
     readonly next: string | undefined
     readonly count: number | undefined
     readonly context: string
+    /** Each item's `$expand`ed navigation properties, by position. */
+    readonly expanded?: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined
   }
   | { readonly _tag: "NoContent" }
   | { readonly _tag: "Text"; readonly text: string }
@@ -65,6 +74,8 @@ export interface Route {
   readonly selectable: ReadonlyArray<string>
   /** The derived types whose properties `$select` may name behind a cast (configurations). */
   readonly derived?: OData.DerivedSelect | undefined
+  /** The navigation properties `$expand` may name (none: `$expand` is refused). */
+  readonly expandable?: ReadonlyArray<string> | undefined
   /** Request body schema for the description; a route with one requires a JSON body. */
   readonly request: Schema.Top | undefined
   /** Success status and response schema for the description. */
@@ -89,13 +100,20 @@ const ids = (ctx: Ctx, ...names: ReadonlyArray<string>) => {
 
 const page = (ctx: Ctx) => ({ after: ctx.query.after, limit: ctx.query.top ?? OData.defaultPageSize })
 
-const entity = (status: 200 | 201, value: Record<string, unknown>, context: string): Reply => ({ _tag: "Entity", status, value, context })
-const collection = <A extends Record<string, unknown>>(p: Page<A>, context: string, count?: number): Reply => ({
+const entity = (status: 200 | 201, value: Record<string, unknown>, context: string, expanded?: Record<string, unknown>): Reply =>
+  expanded === undefined ? { _tag: "Entity", status, value, context } : { _tag: "Entity", status, value, context, expanded }
+const collection = <A extends Record<string, unknown>>(
+  p: Page<A>,
+  context: string,
+  count?: number,
+  expanded?: ReadonlyArray<Record<string, unknown>>
+): Reply => ({
   _tag: "Collection",
   items: p.items,
   next: p.next,
   count,
-  context
+  context,
+  ...(expanded === undefined ? {} : { expanded })
 })
 const noContent: Reply = { _tag: "NoContent" }
 
@@ -352,6 +370,22 @@ interface EntitySet<A> {
   readonly write: Permissions.PermissionSet
   /** What is written for a stored value (default: the value itself). */
   readonly view?: ((a: A) => Record<string, unknown>) | undefined
+  /** The navigation properties `$expand` may name, and how one entity's are read. */
+  readonly expand?: Expansion<A> | undefined
+}
+
+/** A set's navigation properties for `$expand`, and what they hold for one entity. */
+interface Expansion<A> {
+  readonly names: ReadonlyArray<string>
+  /** The members written for `names` of `a` (`assignments@odata.context`, `assignments`). */
+  readonly load: (ctx: Ctx, a: A, names: ReadonlyArray<string>) => Op<Record<string, unknown>>
+}
+
+/** The expansions `ctx` asks for, per item (undefined without `$expand`). */
+const expansionsOf = <A>(x: Expansion<A> | undefined, ctx: Ctx, items: ReadonlyArray<A>) => {
+  const names = ctx.query.expand
+  if (x === undefined || names === undefined) return Effect.succeed(undefined)
+  return Effect.forEach(items, (a) => x.load(ctx, a, names))
 }
 
 type Op<A> = Effect.Effect<A, unknown, Services>
@@ -368,12 +402,14 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
   query: "collection",
   selectable: s.props,
   derived: s.derived,
+  expandable: s.expand?.names,
   request: undefined,
   response: { status: 200, schema: s.schema, collection: true },
   handler: Effect.fnUntraced(function*(ctx: Ctx) {
     const p = yield* list(ctx, page(ctx))
     const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg)) : undefined
-    return collection({ items: p.items.map((a) => viewOf(s, a)), next: p.next }, s.context, count)
+    const expanded = yield* expansionsOf(s.expand, ctx, p.items)
+    return collection({ items: p.items.map((a) => viewOf(s, a)), next: p.next }, s.context, count, expanded)
   })
 })
 
@@ -417,11 +453,14 @@ const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Rou
   query: "entity",
   selectable: s.props,
   derived: s.derived,
+  expandable: s.expand?.names,
   request: undefined,
   response: { status: 200, schema: s.schema },
   handler: Effect.fnUntraced(function*(ctx: Ctx) {
     yield* ids(ctx, s.param)
-    return entity(200, viewOf(s, yield* get(ctx, ctx.params[s.param]!)), `${s.context}/$entity`)
+    const a = yield* get(ctx, ctx.params[s.param]!)
+    const expanded = yield* expansionsOf(s.expand, ctx, [a])
+    return entity(200, viewOf(s, a), `${s.context}/$entity`, expanded?.[0])
   })
 })
 
@@ -490,6 +529,31 @@ const commandRoute = <A>(
 const deleteRoute = <A>(s: EntitySet<A>, summary: string, remove: (ctx: Ctx, id: string) => Op<void>): Route =>
   commandRoute(s, { method: "DELETE", suffix: "", operationId: `delete${s.noun}`, summary, request: undefined }, remove)
 
+/**
+ * A configuration's `assignments`, for `$expand=assignments` (Intune's scripts list
+ * configurations with their assignments in one call): every assignment, in the list's
+ * order, with the collection's `@odata.context` as Graph writes it (under `setPath`, the
+ * path of the configurations' collection the request named).
+ */
+const assignmentsExpansion = (setPath: (ctx: Ctx) => string): Expansion<Configuration.Configuration> => ({
+  names: ["assignments"],
+  load: Effect.fnUntraced(function*(ctx: Ctx, c: Configuration.Configuration) {
+    const svc = yield* Assignments
+    const items: Array<Record<string, unknown>> = []
+    let after: string | undefined
+    for (;;) {
+      const p = yield* svc.list(ctx.tenant, Paths.tenant, c.id, { after, limit: OData.maxPageSize })
+      for (const a of p.items) items.push(OData.entity(a, undefined))
+      if (p.next === undefined) break
+      after = p.next
+    }
+    return {
+      "assignments@odata.context": OData.context(ctx.base, `${setPath(ctx)}${OData.key(c.id)}/assignments`),
+      assignments: items
+    }
+  })
+})
+
 const configurations: EntitySet<Configuration.Configuration> = {
   path: "/deviceManagement/deviceEnrollmentConfigurations",
   param: "configurationId",
@@ -503,7 +567,8 @@ const configurations: EntitySet<Configuration.Configuration> = {
   props: configurationProps,
   derived: { types: Configuration.derivedTypeNames },
   read: Permissions.readConfiguration,
-  write: Permissions.writeConfiguration
+  write: Permissions.writeConfiguration,
+  expand: assignmentsExpansion(() => cfgCtx)
 }
 
 const configurationRoutes: ReadonlyArray<Route> = [
@@ -565,6 +630,8 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
   const whom = f.name === "user" ? "a user" : "an invitation's invited user"
   const targeted = (ctx: Ctx) =>
     Effect.flatMap(ids(ctx, ...f.parentParams), () => Effect.flatMap(Configurations, (svc) => svc.forUser(ctx.tenant, f.parent(ctx))))
+  const setPath = (ctx: Ctx) => `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations`
+  const expansion = assignmentsExpansion(setPath)
   return [
     {
       method: "GET",
@@ -576,6 +643,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
       query: "collection",
       selectable: configurationProps,
       derived: { types: Configuration.derivedTypeNames },
+      expandable: expansion.names,
       request: undefined,
       response: { status: 200, schema: Configuration.Configuration, collection: true },
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
@@ -589,7 +657,31 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
         const rest = start === -1 ? [] : all.slice(start)
         const items = rest.slice(0, limit)
         const next = rest.length > limit ? priorityKey(items[items.length - 1]!) : undefined
-        return collection({ items, next }, `${f.contextPrefix(ctx)}/deviceEnrollmentConfigurations`, ctx.query.count ? all.length : undefined)
+        const expanded = yield* expansionsOf(expansion, ctx, items)
+        return collection({ items, next }, setPath(ctx), ctx.query.count ? all.length : undefined, expanded)
+      })
+    },
+    {
+      method: "GET",
+      path: `${path}/{configurationId}`,
+      operationId: `getConfigurationVia${cap(f.name)}`,
+      summary: `Get a configuration targeted to ${whom} (404 when it is not targeted)`,
+      tag: "deviceEnrollmentConfiguration",
+      permission: Permissions.readConfiguration,
+      query: "entity",
+      selectable: configurationProps,
+      derived: { types: Configuration.derivedTypeNames },
+      expandable: expansion.names,
+      request: undefined,
+      response: { status: 200, schema: Configuration.Configuration },
+      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+        yield* ids(ctx, "configurationId")
+        const id = ctx.params.configurationId!
+        // Answered as on the configuration's assignments path: not targeted is not found.
+        const c = (yield* targeted(ctx)).find((x) => x.id === id)
+        if (c === undefined) return yield* new Errors.EntityNotFound({ entity: "deviceEnrollmentConfiguration", id })
+        const expanded = yield* expansionsOf(expansion, ctx, [c])
+        return entity(200, c, `${setPath(ctx)}/$entity`, expanded?.[0])
       })
     },
     countRoute({
@@ -697,6 +789,7 @@ const directory = <A>(f: (svc: DirectoryService["Service"]) => Op<A>): Op<A> => 
 const members: EntitySet<Directory.User | Directory.Group> = {
   ...groups,
   view: undefined,
+  expand: undefined,
   path: "/groups/{groupId}/members",
   param: "memberId",
   context: "directoryObjects",

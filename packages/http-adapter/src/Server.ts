@@ -321,7 +321,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (!Permissions.allows(principal.permissions, route.permission)) {
         return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs one of ${route.permission.anyOf.join(", ")}`))
       }
-      const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived)
+      const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived, route.expandable)
       if (!parsed.ok) return fail(parsed.problem)
       if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
       const contentType = firstHeader(req.headers["content-type"])
@@ -455,6 +455,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           return answer({ status: 200, body: r.text, type: "text/plain; charset=utf-8", headers: undefined }, keep)
         case "Entity": {
           const out = OData.entityJson(r.value, ctx.query.select, contextOfAnswer(ctx.base, r.context), route.method === "GET")
+          // `$expand`ed members after the entity's own (not part of its ETag).
+          const json = r.expanded === undefined ? out.json : `${out.json.slice(0, -1)},${JSON.stringify(r.expanded).slice(1)}`
           const headers: Record<string, string> = { etag: out.etag, "odata-version": "4.0" }
           if (r.status === 201) headers.location = `${ctx.base}${ctx.path.replace(/\/$/, "")}/${encodeURIComponent(String(r.value.id))}`
           if (minimal) {
@@ -462,12 +464,16 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
             head(204, headers)
             return res.end()
           }
-          return answer({ status: r.status, body: out.json, type: JSON_TYPE, headers }, keep)
+          return answer({ status: r.status, body: json, type: JSON_TYPE, headers }, keep)
         }
         case "Collection": {
           const out: Record<string, unknown> = { "@odata.context": contextOfAnswer(ctx.base, r.context) }
           if (r.count !== undefined) out["@odata.count"] = r.count
-          out.value = r.items.map((i) => OData.entity(i, ctx.query.select))
+          const expanded = r.expanded
+          out.value = r.items.map((i, k) => {
+            const e = OData.entity(i, ctx.query.select)
+            return expanded === undefined ? e : Object.assign(e, expanded[k])
+          })
           if (r.next !== undefined) {
             const params = new URLSearchParams(search)
             // The token came under any spelling of its name (`skiptoken`, `$SkipToken`): one is kept.
