@@ -14,7 +14,7 @@ type Filter = AssignmentFilter.AssignmentFilter
  * The query options a route accepts: `count` is an assignment collection's
  * `/$count` segment, which takes `$filter` (a count of what the filter keeps).
  */
-export type QueryKind = "none" | "entity" | "collection" | "assignments" | "count"
+export type QueryKind = "none" | "entity" | "collection" | "assignments" | "count" | "directory"
 
 /** Parsed system query options. */
 export interface Query {
@@ -31,6 +31,8 @@ export interface Query {
   readonly ref?: string | undefined
   /** The navigation properties `$expand` names (`*`: every one the route has), in the route's order; since 0.4.0. */
   readonly expand?: ReadonlyArray<string> | undefined
+  /** A directory list's `$filter` (see {@link parseObjectFilter}); since 0.4.0. */
+  readonly where?: ObjectFilter | undefined
 }
 
 export const emptyQuery: Query = { top: undefined, after: undefined, count: false, select: undefined, filter: undefined }
@@ -44,7 +46,8 @@ const allowed: Record<QueryKind, ReadonlySet<string>> = {
   entity: new Set(["$select", "$expand"]),
   collection: new Set(["$top", "$skiptoken", "$count", "$select", "$expand"]),
   assignments: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"]),
-  count: new Set(["$filter"])
+  count: new Set(["$filter"]),
+  directory: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"])
 }
 
 /**
@@ -130,7 +133,8 @@ export const parseQuery = (
   kind: QueryKind,
   selectable: ReadonlyArray<string>,
   derived?: DerivedSelect,
-  expandable?: ReadonlyArray<string>
+  expandable?: ReadonlyArray<string>,
+  filterable?: FilterableProps
 ): QueryResult => {
   if (search === "") return { ok: true, query: emptyQuery }
   const params = new URLSearchParams(search)
@@ -141,6 +145,7 @@ export const parseQuery = (
   let filter: Filter | undefined
   let ref: string | undefined
   let expand: ReadonlyArray<string> | undefined
+  let where: ObjectFilter | undefined
   const seen = new Set<string>()
   for (const [rawKey, value] of params) {
     const key = optionName(rawKey)
@@ -187,6 +192,12 @@ export const parseQuery = (
         break
       }
       case "$filter": {
+        if (filterable !== undefined) {
+          const r = parseObjectFilter(value, filterable)
+          if (!r.ok) return r
+          where = r.filter
+          break
+        }
         const r = parseFilter(value)
         if (!r.ok) return r
         filter = r.filter
@@ -201,7 +212,7 @@ export const parseQuery = (
     }
   }
   const query: Query = { top, after, count, select, filter }
-  return { ok: true, query: ref === undefined && expand === undefined ? query : { ...query, ref, expand } }
+  return { ok: true, query: ref === undefined && expand === undefined && where === undefined ? query : { ...query, ref, expand, where } }
 }
 
 /**
@@ -366,6 +377,150 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
     return { ok: true, filter: f }
   } catch {
     return unsupported(text) as any
+  }
+}
+
+/** A `$filter` over an object's own properties, as a predicate on the object as written. */
+export type ObjectFilter = (o: Readonly<Record<string, unknown>>) => boolean
+
+/** The properties a directory list's `$filter` may name, and their types. */
+export type FilterableProps = Readonly<Record<string, "string" | "boolean">>
+
+/**
+ * A directory list's `$filter` (users, groups, invitations), as Graph's directory
+ * answers the common forms: `p eq v`, `p ne v`, `p in (v, …)`, `startswith(p,'x')`,
+ * `not`, `and`, `or` and parentheses, over the listed properties; `v` a string, `true`,
+ * `false` or `null`. Strings compare without regard to case, as the directory does
+ * (`userPrincipalName eq 'ADA@contoso.com'` finds `ada@contoso.com`).
+ */
+export const parseObjectFilter = (
+  text: string,
+  props: FilterableProps
+): { readonly ok: true; readonly filter: ObjectFilter } | { readonly ok: false; readonly problem: Problem.Problem } => {
+  const names = Object.keys(props)
+  const refuse = (why: string) =>
+    bad(`$filter: ${why}; supported: p eq v, p ne v, p in (v, …), startswith(p,'text'), not, and, or, parentheses, over ${names.join(", ")}`)
+  if (text.length > 2000) return refuse("the expression is too long") as any
+  const tokens = tokenize(text)
+  if (tokens === undefined || tokens.length === 0) return refuse(`'${text.slice(0, 200)}' is not an expression`) as any
+  let pos = 0
+  let depth = 0
+  class Refused {
+    readonly why: string
+    constructor(why: string) {
+      this.why = why
+    }
+  }
+  const peek = () => tokens[pos]
+  const word = (w: string) => {
+    const t = tokens[pos]
+    if (t !== undefined && t.t === "word" && t.v.toLowerCase() === w) {
+      pos++
+      return true
+    }
+    return false
+  }
+  const expect = (t: Token["t"], what: string) => {
+    const tok = tokens[pos]
+    if (tok === undefined || tok.t !== t) throw new Refused(`expected ${what} at '${tokens.slice(pos).map((x) => x.t === "string" ? `'${x.v}'` : x.v).join(" ").slice(0, 80)}'`)
+    pos++
+    return tok
+  }
+  const property = () => {
+    const t = expect("word", "a property")
+    if (!Object.hasOwn(props, t.v)) throw new Refused(`'${t.v.slice(0, 80)}' is not a property that can be filtered on`)
+    return t.v
+  }
+  const fold = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : v)
+  const literal = (p: string): string | boolean | null => {
+    const t = peek()
+    if (t?.t === "string") {
+      pos++
+      if (props[p] !== "string") throw new Refused(`${p} is ${props[p]}: compare it with true or false`)
+      return t.v.toLowerCase()
+    }
+    if (t?.t === "word" && ["true", "false", "null"].includes(t.v)) {
+      pos++
+      if (t.v === "null") return null
+      if (props[p] !== "boolean") throw new Refused(`${p} is a string: compare it with a quoted value`)
+      return t.v === "true"
+    }
+    throw new Refused(`expected a value for ${p}`)
+  }
+  const parseOr = (): ObjectFilter => {
+    let left = parseAnd()
+    while (word("or")) {
+      const a = left
+      const b = parseAnd()
+      left = (o) => a(o) || b(o)
+    }
+    return left
+  }
+  const parseAnd = (): ObjectFilter => {
+    let left = parseUnary()
+    while (word("and")) {
+      const a = left
+      const b = parseUnary()
+      left = (o) => a(o) && b(o)
+    }
+    return left
+  }
+  const parseUnary = (): ObjectFilter => {
+    if (word("not")) {
+      const inner = parseUnary()
+      return (o) => !inner(o)
+    }
+    return parsePrimary()
+  }
+  const parsePrimary = (): ObjectFilter => {
+    const t = peek()
+    if (t === undefined) throw new Refused("the expression ends too soon")
+    if (t.t === "(") {
+      if (++depth > 16) throw new Refused("parentheses nest too deep")
+      pos++
+      const inner = parseOr()
+      expect(")", "')'")
+      depth--
+      return inner
+    }
+    if (t.t === "word" && t.v.toLowerCase() === "startswith") {
+      pos++
+      expect("(", "'('")
+      const p = property()
+      if (props[p] !== "string") throw new Refused(`startswith takes a string property; ${p} is ${props[p]}`)
+      expect(",", "','")
+      const prefix = expect("string", "a quoted prefix").v.toLowerCase()
+      expect(")", "')'")
+      return (o) => typeof o[p] === "string" && (o[p] as string).toLowerCase().startsWith(prefix)
+    }
+    const p = property()
+    if (word("eq")) {
+      const v = literal(p)
+      return (o) => fold(o[p] ?? null) === v
+    }
+    if (word("ne")) {
+      const v = literal(p)
+      return (o) => fold(o[p] ?? null) !== v
+    }
+    if (word("in")) {
+      expect("(", "'(' after in")
+      const values = [literal(p)]
+      while (peek()?.t === ",") {
+        pos++
+        values.push(literal(p))
+      }
+      expect(")", "')'")
+      return (o) => values.includes(fold(o[p] ?? null) as string | boolean | null)
+    }
+    throw new Refused(`expected eq, ne or in after ${p}`)
+  }
+  try {
+    const f = parseOr()
+    if (pos !== tokens.length) return refuse(`unexpected '${tokens.slice(pos).map((x) => x.v).join(" ").slice(0, 80)}'`) as any
+    return { ok: true, filter: f }
+  } catch (e) {
+    if (e instanceof Refused) return refuse(e.why) as any
+    throw e
   }
 }
 

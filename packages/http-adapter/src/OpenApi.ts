@@ -58,7 +58,8 @@ const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
   entity: ["$select"],
   collection: ["$top", "$skiptoken", "$count", "$select"],
   assignments: ["$top", "$skiptoken", "$count", "$select", "$filter"],
-  count: ["$filter"]
+  count: ["$filter"],
+  directory: ["$top", "$skiptoken", "$count", "$select", "$filter"]
 }
 
 const errorResponses = (route: Route): Json => {
@@ -126,7 +127,14 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       security: [{ bearer: [] }],
       parameters: [
         ...params,
-        ...queryFor[r.query].map((q) => queryParams[q]),
+        ...queryFor[r.query].map((q) =>
+          q === "$filter" && r.filterable !== undefined
+            ? {
+              ...queryParams.$filter,
+              description: `p eq v, p ne v, p in (v, …), startswith(p,'text'), not, and, or, parentheses (strings without regard to case), over ${Object.keys(r.filterable).join(", ")}`
+            }
+            : queryParams[q]
+        ),
         ...(r.expandable !== undefined && r.expandable.length > 0
           ? [{
             name: "$expand",

@@ -76,6 +76,8 @@ export interface Route {
   readonly derived?: OData.DerivedSelect | undefined
   /** The navigation properties `$expand` may name (none: `$expand` is refused). */
   readonly expandable?: ReadonlyArray<string> | undefined
+  /** The properties a directory list's `$filter` may name (see `OData.parseObjectFilter`). */
+  readonly filterable?: OData.FilterableProps | undefined
   /** Request body schema for the description; a route with one requires a JSON body. */
   readonly request: Schema.Top | undefined
   /** Success status and response schema for the description. */
@@ -118,12 +120,16 @@ const collection = <A extends Record<string, unknown>>(
 const noContent: Reply = { _tag: "NoContent" }
 
 /** Counts a whole entity set by paging through it (for `$count=true` on directory lists). */
-const countAll = Effect.fnUntraced(function*<A>(list: (page: { after?: string | undefined; limit: number }) => Effect.Effect<Page<A>, any, any>) {
+const countAll = Effect.fnUntraced(function*<A>(
+  list: (page: { after?: string | undefined; limit: number }) => Effect.Effect<Page<A>, any, any>,
+  keep?: (a: A) => boolean
+) {
   let n = 0
   let after: string | undefined
   for (;;) {
     const p = yield* list({ after, limit: 1000 })
-    n += p.items.length
+    if (keep === undefined) n += p.items.length
+    else for (const a of p.items) if (keep(a)) n++
     if (p.next === undefined) return n
     after = p.next
   }
@@ -153,6 +159,9 @@ const invitationProps = [
   "inviteRedeemUrl",
   "status"
 ]
+/** What a directory list's `$filter` may name (every property that is a string or a Boolean). */
+const filterableOf = (props: ReadonlyArray<string>, booleans: ReadonlyArray<string>): OData.FilterableProps =>
+  Object.fromEntries(props.map((p) => [p, booleans.includes(p) ? "boolean" : "string"]))
 
 const AnyObject = Schema.Record(Schema.String, Schema.Unknown).annotate({ description: "a JSON object" })
 const Priority = Schema.Struct({ priority: Configuration.Int32 }).annotate({ identifier: "setPriorityParameters" })
@@ -372,7 +381,39 @@ interface EntitySet<A> {
   readonly view?: ((a: A) => Record<string, unknown>) | undefined
   /** The navigation properties `$expand` may name, and how one entity's are read. */
   readonly expand?: Expansion<A> | undefined
+  /** The properties its list's `$filter` may name; none: the list takes no `$filter`. */
+  readonly filterable?: OData.FilterableProps | undefined
 }
+
+/** How many objects one filtered page reads at most before it answers what it found (with a next link). */
+const filterScanLimit = 100_000
+
+/**
+ * A page of the objects `where` keeps: the store's pages read from `after` on, until
+ * `limit` are kept, the list ends, or {@link filterScanLimit} were read (then the page
+ * may hold fewer, even none, with a next link, as OData's server-driven paging allows).
+ */
+const filteredPage = Effect.fnUntraced(function*<A extends { readonly id: string }>(
+  list: (p: PageRequest) => Op<Page<A>>,
+  view: (a: A) => Record<string, unknown>,
+  where: OData.ObjectFilter,
+  after: string | undefined,
+  limit: number
+) {
+  const items: Array<A> = []
+  let read = 0
+  let cursor = after
+  for (;;) {
+    const p = yield* list({ after: cursor, limit: OData.maxPageSize })
+    for (const a of p.items) {
+      read++
+      if (where(view(a))) items.push(a)
+      if (items.length === limit || read === filterScanLimit) return { items, next: a.id } as Page<A>
+    }
+    if (p.next === undefined) return { items, next: undefined } as Page<A>
+    cursor = p.next
+  }
+})
 
 /** A set's navigation properties for `$expand`, and what they hold for one entity. */
 interface Expansion<A> {
@@ -399,15 +440,19 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
   summary: `List ${s.many}`,
   tag: s.tag,
   permission: s.read,
-  query: "collection",
+  query: s.filterable !== undefined ? "directory" : "collection",
   selectable: s.props,
   derived: s.derived,
   expandable: s.expand?.names,
+  filterable: s.filterable,
   request: undefined,
   response: { status: 200, schema: s.schema, collection: true },
   handler: Effect.fnUntraced(function*(ctx: Ctx) {
-    const p = yield* list(ctx, page(ctx))
-    const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg)) : undefined
+    const where = ctx.query.where
+    const p = where === undefined
+      ? yield* list(ctx, page(ctx))
+      : yield* filteredPage((pg) => list(ctx, pg) as Op<Page<A & { readonly id: string }>>, (a) => viewOf(s, a), where, ctx.query.after, page(ctx).limit)
+    const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg), where === undefined ? undefined : (a) => where(viewOf(s, a))) : undefined
     const expanded = yield* expansionsOf(s.expand, ctx, p.items)
     return collection({ items: p.items.map((a) => viewOf(s, a)), next: p.next }, s.context, count, expanded)
   })
@@ -418,7 +463,15 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
  * the segment is never taken for an id).
  */
 const countRoute = (
-  options: { readonly path: string; readonly operationId: string; readonly summary: string; readonly tag: string; readonly permission: Permissions.PermissionSet },
+  options: {
+    readonly path: string
+    readonly operationId: string
+    readonly summary: string
+    readonly tag: string
+    readonly permission: Permissions.PermissionSet
+    /** A directory list's `$filter` properties: the count is of what the filter keeps. */
+    readonly filterable?: OData.FilterableProps | undefined
+  },
   count: (ctx: Ctx) => Op<number>
 ): Route => ({
   method: "GET",
@@ -427,7 +480,8 @@ const countRoute = (
   summary: `${options.summary} (text/plain)`,
   tag: options.tag,
   permission: options.permission,
-  query: "none",
+  query: options.filterable !== undefined ? "count" : "none",
+  filterable: options.filterable,
   selectable: [],
   request: undefined,
   response: { status: 200, text: true },
@@ -438,8 +492,11 @@ const countRoute = (
 const listAndCount = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Page<A>>): ReadonlyArray<Route> => [
   listRoute(s, list),
   countRoute(
-    { path: s.path, operationId: `count${s.plural}`, summary: `Count ${s.many}`, tag: s.tag, permission: s.read },
-    (ctx) => countAll((pg) => list(ctx, pg))
+    { path: s.path, operationId: `count${s.plural}`, summary: `Count ${s.many}`, tag: s.tag, permission: s.read, filterable: s.filterable },
+    (ctx) => {
+      const where = ctx.query.where
+      return countAll((pg) => list(ctx, pg), where === undefined ? undefined : (a) => where(viewOf(s, a)))
+    }
   )
 ]
 
@@ -748,6 +805,7 @@ const invitations: EntitySet<Directory.Invitation> = {
   many: "invitations",
   schema: InvitationView,
   props: invitationProps,
+  filterable: filterableOf(invitationProps, ["sendInvitationMessage"]),
   read: Permissions.readUsers,
   write: Permissions.createInvitation,
   view: Directory.invitationView
@@ -764,6 +822,7 @@ const users: EntitySet<Directory.User> = {
   many: "users",
   schema: Directory.User,
   props: userProps,
+  filterable: filterableOf(userProps, ["accountEnabled"]),
   read: Permissions.readUsers,
   write: Permissions.writeUsers
 }
@@ -779,6 +838,7 @@ const groups: EntitySet<Directory.Group> = {
   many: "groups",
   schema: Directory.Group,
   props: groupProps,
+  filterable: filterableOf(groupProps, ["securityEnabled"]),
   read: Permissions.readGroups,
   write: Permissions.writeGroups
 }
@@ -790,6 +850,7 @@ const members: EntitySet<Directory.User | Directory.Group> = {
   ...groups,
   view: undefined,
   expand: undefined,
+  filterable: undefined,
   path: "/groups/{groupId}/members",
   param: "memberId",
   context: "directoryObjects",

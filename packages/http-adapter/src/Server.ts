@@ -321,7 +321,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (!Permissions.allows(principal.permissions, route.permission)) {
         return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs one of ${route.permission.anyOf.join(", ")}`))
       }
-      const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived, route.expandable)
+      const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived, route.expandable, route.filterable)
       if (!parsed.ok) return fail(parsed.problem)
       if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
       const contentType = firstHeader(req.headers["content-type"])
