@@ -189,6 +189,10 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && !/^https?:$/.test(c.jwksUrl.value.protocol)) {
     problems.push(`AUTH_JWKS_URL: expected ${settings.jwksUrl[2]}, got a URL with the scheme ${c.jwksUrl.value.protocol}`)
   }
+  if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && c.audience !== undefined && Option.isNone(c.audience)) {
+    // The key set (Entra ID's) signs tokens issued to every other application too.
+    problems.push("AUTH_AUDIENCE: required with AUTH_JWKS_URL (the key set signs tokens issued to other applications too): set it to this API's application id URI or client id")
+  }
   if (c.port !== undefined && c.port > 65535) problems.push(`PORT: expected ${settings.port[2]}, got ${c.port}`)
   for (const [k, v] of [["RATE_LIMIT_PER_SECOND", c.rateLimitPerSecond], ["RATE_LIMIT_BURST", c.rateLimitBurst], ["BODY_LIMIT_BYTES", c.bodyLimitBytes]] as const) {
     if (v !== undefined && v <= 0) problems.push(`${k}: expected a positive integer, got ${v}`)

@@ -106,7 +106,14 @@ describe("configuration", () => {
     for (const url of ["ftp://keys.example.com/jwks", "not a url"]) {
       assert.match((await problemsOf({ AUTH_JWKS_URL: url }))[0]!, /^AUTH_JWKS_URL: expected an http:\/\/ or https:\/\/ URL of a JWKS, got /)
     }
-    for (const url of ["http://idp.internal/keys", "https://login.microsoftonline.com/t/discovery/v2.0/keys"]) assert.deepStrictEqual(await problemsOf({ AUTH_JWKS_URL: url }), [])
+    for (const url of ["http://idp.internal/keys", "https://login.microsoftonline.com/t/discovery/v2.0/keys"]) {
+      assert.deepStrictEqual(await problemsOf({ AUTH_JWKS_URL: url, AUTH_AUDIENCE: "api://enrollment" }), [])
+    }
+  })
+  it("needs AUTH_AUDIENCE with AUTH_JWKS_URL: the key set signs other applications' tokens too", async () => {
+    const problems = await problemsOf({ AUTH_JWKS_URL: "https://login.microsoftonline.com/t/discovery/v2.0/keys" })
+    assert.deepStrictEqual(problems.map((p) => p.split(":")[0]), ["AUTH_AUDIENCE"])
+    assert.include(problems[0]!, "required with AUTH_JWKS_URL")
   })
   it("names the settings the store does not use, and where the data goes instead", async () => {
     const warning = async (env: Record<string, string>) => ServerConfig.unusedWarning((await load(env) as any).success)

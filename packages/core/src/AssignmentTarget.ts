@@ -27,8 +27,15 @@ import * as Validation from "./Validation.ts"
 export const FilterType = Schema.Literals(["none", "include", "exclude"])
 export type FilterType = typeof FilterType.Type
 
-/** A string of at most {@link Json.maxStringLength} characters (SPEC 8). */
-export const BoundedString = Schema.String.check(Schema.isMaxLength(Json.maxStringLength))
+/**
+ * A string of at most {@link Json.maxStringLength} characters (SPEC 8), without the
+ * character U+0000 (since 0.4.0), which no SQL text column takes: PostgreSQL refuses it,
+ * and the store would answer a client's value with a 503.
+ */
+export const BoundedString = Schema.String.check(
+  Schema.isMaxLength(Json.maxStringLength),
+  Schema.isPattern(/^[^\u0000]*$/, { expected: "a string without the character U+0000" })
+)
 
 /** Names of every type of the hierarchy, abstract base included. */
 export type TypeName =

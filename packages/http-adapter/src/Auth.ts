@@ -1,20 +1,31 @@
 /**
  * Bearer JWT verification (SPEC 7): HS256 against a shared secret, or RS256 /
  * ES256 against a JWKS (cached by jose, refreshed on an unknown `kid`);
- * `iss` / `aud` checked when configured; unsigned tokens refused. Verified
- * tokens are cached until they expire (bounded LRU keyed by the token string),
- * so the hot path does not verify a signature per request.
+ * `iss` / `aud` checked when configured, and an audience required with a JWKS
+ * (an identity provider's keys sign tokens for every application it serves);
+ * unsigned tokens refused. A delegated token's permissions are its `scp`, an
+ * application token's its `roles`. Verified tokens are cached until they
+ * expire (bounded, oldest first out, keyed by the token string), so the hot
+ * path does not verify a signature per request.
  *
  * @since 0.1.0
  */
 import * as jose from "jose"
 import * as Problem from "./Problem.ts"
 
-/** How tokens are verified. At least one of `hs256Secret` and `jwksUrl` is required. */
+/**
+ * How tokens are verified. At least one of `hs256Secret` and `jwksUrl` is required, and
+ * `jwksUrl` needs `audience` (since 0.4.0).
+ */
 export interface AuthOptions {
   readonly hs256Secret?: string | Uint8Array | undefined
   readonly jwksUrl?: string | undefined
   readonly issuer?: string | undefined
+  /**
+   * The `aud` a token must name (one member of an array suffices). Required with `jwksUrl`:
+   * a key set such as Microsoft Entra ID's signs the tokens of every application of every
+   * tenant, and without it a token issued to any other application would be accepted here.
+   */
   readonly audience?: string | undefined
   /** How many verified tokens to keep (default 10 000). */
   readonly cacheSize?: number | undefined
@@ -60,6 +71,25 @@ export interface Verifier {
 const fail = (message: string): AuthResult => ({ ok: false, problem: Problem.unauthorized(message) })
 
 /**
+ * A request that brought no bearer token at all (no header, or another scheme): RFC 6750
+ * 3.1 challenges it without an error code, which is for a token that was sent and refused.
+ */
+const challenge = (message: string): AuthResult => ({
+  ok: false,
+  problem: { ...Problem.unauthorized(message), headers: { "www-authenticate": 'Bearer realm="enrollment"' } }
+})
+const noToken = challenge("Access token is empty: send Authorization: Bearer <token>")
+const notBearer = challenge("The Authorization header must use the Bearer scheme")
+
+/**
+ * A tenant id the stores can key data by: 1 to 128 characters, no control characters (the
+ * stores and the rate limiter join keys with U+0000), well-formed Unicode (a lone surrogate
+ * would be stored as U+FFFD, and two such tenants as one). Entra ID's are GUIDs.
+ */
+const isTenantId = (tid: unknown): tid is string =>
+  typeof tid === "string" && tid.length > 0 && tid.length <= 128 && !/[\u0000-\u001f\u007f]/.test(tid) && tid.isWellFormed()
+
+/**
  * Whether a verification failure is the key set's fetch failing (unreachable, too slow, not
  * a JWKS): the token was not judged, so the answer is a 503, not a 401 that would tell the
  * client its token is bad.
@@ -70,10 +100,18 @@ const keySetUnavailable = (e: unknown): boolean =>
 
 const principalOf = (payload: jose.JWTPayload): AuthResult => {
   const tid = payload.tid
-  if (typeof tid !== "string" || tid === "") return fail("The token has no tenant (tid claim)")
+  if (tid === undefined || tid === "") return fail("The token has no tenant (tid claim)")
+  if (!isTenantId(tid)) return fail("The token's tenant (tid claim) is not a tenant id")
   const permissions = new Set<string>()
-  if (typeof payload.scp === "string") for (const s of payload.scp.split(" ")) if (s !== "") permissions.add(s)
-  if (Array.isArray(payload.roles)) for (const r of payload.roles) if (typeof r === "string") permissions.add(r)
+  // A token with `scp` is delegated: the application acts for a user, within the scopes the
+  // user consented to it. Its `roles` are then the user's own app roles, not permissions
+  // granted to the application, and granting them too would let any application the user
+  // signs in to exceed its consent. `roles` are the permissions of an application token.
+  if (typeof payload.scp === "string") {
+    for (const s of payload.scp.split(" ")) if (s !== "") permissions.add(s)
+  } else if (Array.isArray(payload.roles)) {
+    for (const r of payload.roles) if (typeof r === "string") permissions.add(r)
+  }
   const subject = typeof payload.sub === "string" ? payload.sub : typeof payload.oid === "string" ? payload.oid : ""
   return {
     ok: true,
@@ -91,6 +129,9 @@ const principalOf = (payload: jose.JWTPayload): AuthResult => {
 export const make = (options: AuthOptions): Verifier => {
   if (options.hs256Secret === undefined && options.jwksUrl === undefined) {
     throw new Error("authentication needs an HS256 secret or a JWKS URL")
+  }
+  if (options.jwksUrl !== undefined && (options.audience === undefined || options.audience === "")) {
+    throw new Error("authentication with a JWKS URL needs an audience: the key set signs tokens issued to other applications too")
   }
   const secret = typeof options.hs256Secret === "string" ? new TextEncoder().encode(options.hs256Secret) : options.hs256Secret
   const jwks = options.jwksUrl !== undefined
@@ -146,7 +187,7 @@ export const make = (options: AuthOptions): Verifier => {
       } else if ((alg === "RS256" || alg === "ES256") && jwks !== undefined) {
         payload = (await jose.jwtVerify(token, jwks, { ...verifyOptions, algorithms: ["RS256", "ES256"] })).payload
       } else {
-        return fail(`The token's signing algorithm '${String(alg)}' is not accepted`)
+        return fail(`The token's signing algorithm ${JSON.stringify(alg)?.slice(0, 40) ?? "(none)"} is not accepted`)
       }
       const r = principalOf(payload)
       if (r.ok) remember(token, r.principal)
@@ -168,10 +209,11 @@ export const make = (options: AuthOptions): Verifier => {
 
   return {
     verify: (authorization) => {
-      if (authorization === undefined || authorization === "") return fail("Access token is empty: send Authorization: Bearer <token>")
+      if (authorization === undefined || authorization === "") return noToken
       if (authorization === lastHeader) return current(lastToken, last!)
       if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== "bearer ") {
-        return fail("The Authorization header must use the Bearer scheme")
+        // "Bearer " with no token (Node trims the value to "Bearer") brings no token either.
+        return authorization.toLowerCase() === "bearer" ? noToken : notBearer
       }
       const token = authorization.slice(7).trim()
       if (token === "" || token.length > 16384) return fail("The bearer token is malformed")

@@ -1,8 +1,9 @@
 /**
  * Request bodies from untrusted clients (SPEC 8): a byte limit enforced while
- * reading (the rest is never buffered), strict UTF-8, a nesting-depth limit
- * checked on the bytes before `JSON.parse` runs, and JSON objects whose
- * prototype-named keys stay ordinary own properties.
+ * reading (the rest is never buffered), strict UTF-8 (and no unpaired surrogate
+ * written as a `\u` escape), a nesting-depth limit checked on the bytes before
+ * `JSON.parse` runs, and JSON objects whose prototype-named keys stay ordinary
+ * own properties.
  *
  * @since 0.1.0
  */
@@ -114,9 +115,29 @@ export const depthOf = (text: string, limit: number = maxDepth): number => {
 /** The outcome of parsing: a JSON value, or a 400. */
 export type ParseResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problem: Problem.Problem }
 
+/** True when every string of a parsed JSON value, keys included, is well-formed Unicode. */
+const wellFormed = (value: unknown): boolean => {
+  if (typeof value === "string") return value.isWellFormed()
+  if (typeof value !== "object" || value === null) return true
+  if (Array.isArray(value)) {
+    for (const v of value) if (!wellFormed(v)) return false
+    return true
+  }
+  for (const k in value) if (!k.isWellFormed() || !wellFormed((value as Record<string, unknown>)[k])) return false
+  return true
+}
+
+/**
+ * A `\u` escape of a surrogate (U+D800 to U+DFFF). Text decoded from valid UTF-8 holds no
+ * surrogate of its own, so this is the only way a parsed string can hold an unpaired one.
+ */
+const surrogateEscape = /\\u[dD][89a-fA-F]/
+
 /**
  * Decodes and parses a JSON body. An empty body, invalid UTF-8, nesting deeper
- * than {@link maxDepth} or malformed JSON is a 400. `JSON.parse` defines every
+ * than {@link maxDepth}, malformed JSON, or a string holding an unpaired
+ * surrogate (`"\ud800"`: no UTF-8 can encode it, so no store or header can
+ * carry it; I-JSON, RFC 7493, forbids it) is a 400. `JSON.parse` defines every
  * member, `__proto__` included, as an own data property, so no key reaches a
  * prototype here; the domain copies objects only with own-property writes.
  */
@@ -133,11 +154,17 @@ export const parse = (bytes: Uint8Array): ParseResult => {
   if (bytes.length > maxDepth && depthOf(text) > maxDepth) {
     return { ok: false, problem: Problem.badRequest(`The JSON body is nested deeper than ${maxDepth} levels`) }
   }
+  let value: unknown
   try {
-    return { ok: true, value: JSON.parse(text) }
+    value = JSON.parse(text)
   } catch (e) {
     return { ok: false, problem: Problem.badRequest(`The request body is not valid JSON: ${(e as Error).message.slice(0, 200)}`) }
   }
+  // Walked only when the text escapes a surrogate, which a body seldom does.
+  if (text.includes("\\u") && surrogateEscape.test(text) && !wellFormed(value)) {
+    return { ok: false, problem: Problem.badRequest("The request body is not valid Unicode: a \\u escape names an unpaired surrogate") }
+  }
+  return { ok: true, value }
 }
 
 /** True for `application/json`, with any parameters (`charset`, `odata.metadata`, …). */

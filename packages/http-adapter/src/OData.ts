@@ -172,7 +172,9 @@ export const parseQuery = (
       }
       case "$skiptoken": {
         const id = /^[A-Za-z0-9_-]{1,400}$/.test(value) ? Buffer.from(value, "base64url").toString("utf8") : ""
-        if (id === "" || skipToken(id) !== value) return bad("$skiptoken: the token is not valid")
+        // No token this server makes holds a control character (ids cannot), and a store
+        // must not be asked for one (PostgreSQL refuses U+0000 with an error, not a miss).
+        if (id === "" || skipToken(id) !== value || /[\u0000-\u001f]/.test(id)) return bad("$skiptoken: the token is not valid")
         after = id
         break
       }
@@ -278,6 +280,8 @@ const tokenize = (text: string): Array<Token> | undefined => {
         v += text[i]
         i++
       }
+      // U+0000 is in no stored value, and PostgreSQL refuses it in a query: no match, said so.
+      if (v.includes("\u0000")) return undefined
       out.push({ t: "string", v })
     } else {
       const m = /^[A-Za-z_#.$][A-Za-z0-9_#./$]*/.exec(text.slice(i))

@@ -29,15 +29,11 @@ export const writeConfiguration = set("write assignments and configurations", [
 export const createInvitation = set("create invitations", ["User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"])
 /** Read users and invitations. */
 export const readUsers = set("read users", ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"])
-/** Read groups and their members. */
-export const readGroups = set("read groups", [
-  "Group.Read.All",
-  "Group.ReadWrite.All",
-  "GroupMember.Read.All",
-  "GroupMember.ReadWrite.All",
-  "Directory.Read.All",
-  "Directory.ReadWrite.All"
-])
+/**
+ * Read groups and their members. SPEC 7 names Group.Read.All, Directory.Read.All and their
+ * ReadWrite: GroupMember.ReadWrite.All writes memberships and reads nothing (since 0.4.0).
+ */
+export const readGroups = set("read groups", ["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"])
 /** Write users. */
 export const writeUsers = set("write users", ["User.ReadWrite.All", "Directory.ReadWrite.All"])
 /** Write groups. */

@@ -223,7 +223,16 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       head(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body) })
       res.end(body)
     }
-    const fail = (p: Problem.Problem) => {
+    /**
+     * Answers with a problem; with `cause`, a fault (logged as the defect). A fault after the
+     * answer's head was written cannot be answered: the connection is closed instead.
+     */
+    const fail = (p: Problem.Problem, cause?: unknown) => {
+      if (cause !== undefined) defect = cause
+      if (res.headersSent) {
+        if (!res.writableEnded) res.destroy()
+        return
+      }
       send(p.status, JSON.stringify(Problem.body(p, requestId, clientRequestId, new Date().toISOString())), "application/json; charset=utf-8", p.headers)
       if (p.status === 413) {
         // Stop reading: the rest of the body is never buffered.
@@ -297,16 +306,19 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
 
       const authed = verifier.verify(firstHeader(req.headers.authorization))
       if (authed instanceof Promise) {
-        authed.then((a) => afterAuth(route, m.params, a, path, search), (e) => {
-          defect = e
-          fail(Problem.internal)
-        })
+        // What a callback throws fails this request, never the process (no unhandled rejection).
+        authed.then((a) => {
+          try {
+            afterAuth(route, m.params, a, path, search)
+          } catch (e) {
+            fail(Problem.internal, e)
+          }
+        }, (e) => fail(Problem.internal, e))
       } else {
         afterAuth(route, m.params, authed, path, search)
       }
     } catch (e) {
-      defect = e
-      fail(Problem.internal)
+      fail(Problem.internal, e)
     }
 
     function afterAuth(route: Route, params: Record<string, string>, a: Auth.AuthResult, path: string, search: string) {
@@ -347,13 +359,15 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         try {
           const now = Body.readNow(req, bodyLimit)
           if (now !== undefined) return withBody(now, true)
-          Body.read(req, bodyLimit).then((r) => withBody(r, false), (e) => {
-            defect = e
-            fail(Problem.internal)
-          })
+          Body.read(req, bodyLimit).then((r) => {
+            try {
+              withBody(r, false)
+            } catch (e) {
+              fail(Problem.internal, e)
+            }
+          }, (e) => fail(Problem.internal, e))
         } catch (e) {
-          defect = e
-          fail(Problem.internal)
+          fail(Problem.internal, e)
         }
       })
     }
@@ -402,10 +416,17 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         const fiber = run(traced ? serverSpan(route, ctx) : route.handler(ctx))
         const exit = fiber.pollUnsafe()
         if (exit !== undefined) reply(route, ctx, exit, search, keep)
-        else fiber.addObserver((e) => reply(route, ctx, e, search))
+        else {
+          fiber.addObserver((e) => {
+            try {
+              reply(route, ctx, e, search)
+            } catch (err) {
+              fail(Problem.internal, err)
+            }
+          })
+        }
       } catch (e) {
-        defect = e
-        fail(Problem.internal)
+        fail(Problem.internal, e)
       }
     }
 
@@ -496,16 +517,21 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
    */
   function runBatchRequest(
     req: IncomingMessage,
-    fail: (p: Problem.Problem) => void,
+    fail: (p: Problem.Problem, cause?: unknown) => void,
     send: (status: number, body: string, type: string) => void,
     requestId: string,
     clientRequestId: string,
     note: (n: { readonly tenant?: string; readonly defect?: unknown }) => void
   ) {
     const authorization = firstHeader(req.headers.authorization)
-    const internal = (defect: unknown) => {
-      note({ defect })
-      fail(Problem.internal)
+    const internal = (defect: unknown) => fail(Problem.internal, defect)
+    /** `f` for a promise's callback: what it throws fails the batch, never the process. */
+    const guard = <A>(f: (a: A) => void) => (a: A) => {
+      try {
+        f(a)
+      } catch (e) {
+        internal(e)
+      }
     }
     const withAuth = (a: Auth.AuthResult) => {
       if (!a.ok) {
@@ -539,16 +565,16 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           ))
         })
         Batch.run(planned.steps, (step) => dispatch(req, authorization, step), failedDependency).then(
-          (responses) => send(200, JSON.stringify({ responses }), "application/json; charset=utf-8"),
+          guard((responses) => send(200, JSON.stringify({ responses }), "application/json; charset=utf-8")),
           internal
         )
       }
       const now = Body.readNow(req, bodyLimit)
       if (now !== undefined) return withBody(now)
-      Body.read(req, bodyLimit).then(withBody, internal)
+      Body.read(req, bodyLimit).then(guard(withBody), internal)
     }
     const authed = verifier.verify(authorization)
-    if (authed instanceof Promise) authed.then(withAuth, internal)
+    if (authed instanceof Promise) authed.then(guard(withAuth), internal)
     else withAuth(authed)
   }
 
@@ -576,6 +602,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       }
       let status = 200
       let written: Record<string, string | number> = {}
+      let ended = false
       const answer = {
         headersSent: false,
         writeHead(s: number, h?: Record<string, string | number>) {
@@ -585,11 +612,23 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           return answer
         },
         end(text?: string) {
+          ended = true
           resolve({ status, headers: written, text: text ?? "" })
           return answer
         },
         // Only a 413 listens (to close the connection): the batch's connection stays open.
-        once: () => answer
+        once: () => answer,
+        get writableEnded() {
+          return ended
+        },
+        // A fault after the head was written: the request is answered with what it had.
+        destroy() {
+          if (!ended) {
+            ended = true
+            resolve({ status: status === 200 ? 500 : status, headers: written, text: "" })
+          }
+          return answer
+        }
       }
       listener(inner as unknown as IncomingMessage, answer as unknown as ServerResponse)
     })

@@ -13,7 +13,7 @@ export interface MintOptions {
   readonly tenant: string
   /** Delegated permissions (`scp`); default: every permission the service knows. */
   readonly scopes?: ReadonlyArray<string> | undefined
-  /** Application permissions (`roles`). */
+  /** Application permissions (`roles`); a token with scopes too is delegated, and the verifier reads only its `scp`. */
   readonly roles?: ReadonlyArray<string> | undefined
   readonly subject?: string | undefined
   /** Lifetime: seconds, or a jose time span such as "1h" (default "1h"). */

@@ -427,6 +427,23 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
     })
 
     describe("found in review (2026-11-29)", () => {
+      it("answers U+0000 in a value, a filter or a page token with a 400 on every store, never a 503", async () => {
+        const nul = Buffer.from("a\u0000b").toString("base64url")
+        for (const p of [`users?$skiptoken=${nul}`, `${cfgs}?$skiptoken=${nul}`, `${tenantA()}?$skiptoken=${nul}`, `${tenantA()}?$filter=sourceId%20eq%20'a%00b'`]) {
+          const r = await s.request("GET", p)
+          assert.strictEqual(r.status, 400, `${p}: ${r.text}`)
+        }
+        const before = (await s.request("GET", `${tenantA()}/a1`)).json
+        for (const body of [{ sourceId: "a\u0000b" }, { target: { groupId: "\u0000" } }]) {
+          const r = await s.request("PATCH", `${tenantA()}/a1`, { body })
+          assert.strictEqual(r.status, 400, `${JSON.stringify(body)}: ${r.text}`)
+          assert.include(errorOf(r).message, "without the character U+0000")
+        }
+        assert.deepStrictEqual((await s.request("GET", `${tenantA()}/a1`)).json, before, "nothing was written")
+        const created = await s.request("POST", tenantA(), { body: { id: "nul", sourceId: "\u0000" } })
+        assert.strictEqual(created.status, 400, created.text)
+      })
+
       it("refuses an assign action without its list, or with null, and keeps the assignments", async () => {
         await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "keepall" } })
         await s.request("POST", tenantA("keepall"), { body: { id: "k1" } })

@@ -1,0 +1,76 @@
+/**
+ * Security review of authorization: every route's permission set is the one
+ * SPEC 7's table names for its operation, no more (an extra permission is a
+ * grant the contract does not make) and no less, checked over the whole route
+ * table and, for the group reads, over HTTP.
+ */
+import { MemoryStore } from "@enrollment/core"
+import { assert, describe, it } from "vitest"
+import { Routes } from "../src/index.ts"
+import { errorOf, start } from "./support.ts"
+
+/** SPEC 7, row by row. */
+const spec = {
+  readConfiguration: [
+    "DeviceManagementServiceConfig.Read.All",
+    "DeviceManagementServiceConfig.ReadWrite.All",
+    "DeviceManagementConfiguration.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All"
+  ],
+  writeConfiguration: ["DeviceManagementServiceConfig.ReadWrite.All", "DeviceManagementConfiguration.ReadWrite.All"],
+  createInvitation: ["User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"],
+  // "User.Read.All, Group.Read.All (for groups), Directory.Read.All, or the matching ReadWrite"
+  readUsers: ["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+  readGroups: ["Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+  // "User.ReadWrite.All / Group.ReadWrite.All / GroupMember.ReadWrite.All, Directory.ReadWrite.All"
+  writeUsers: ["User.ReadWrite.All", "Directory.ReadWrite.All"],
+  writeGroups: ["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+  writeMembers: ["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"]
+} as const
+
+/** The SPEC 7 row of a route, from its method and path alone. */
+const rowOf = (method: string, path: string): keyof typeof spec => {
+  const read = method === "GET"
+  if (path.includes("deviceEnrollmentConfigurations")) return read ? "readConfiguration" : "writeConfiguration"
+  if (path.startsWith("/groups/{groupId}/members")) return read ? "readGroups" : "writeMembers"
+  if (path.startsWith("/groups")) return read ? "readGroups" : "writeGroups"
+  if (path.startsWith("/invitations")) return read ? "readUsers" : "createInvitation"
+  if (path.startsWith("/users")) return read ? "readUsers" : "writeUsers"
+  throw new Error(`no SPEC 7 row for ${method} ${path}`)
+}
+
+describe("security: permissions", () => {
+  it("gives every route exactly the permissions of its SPEC 7 row", () => {
+    const wrong: Array<string> = []
+    for (const r of Routes.routes) {
+      const row = rowOf(r.method, r.path)
+      const want = [...spec[row]].sort()
+      const got = [...r.permission.anyOf].sort()
+      if (JSON.stringify(got) !== JSON.stringify(want)) wrong.push(`${r.method} ${r.path}: ${got.join(", ")} (SPEC 7 ${row}: ${want.join(", ")})`)
+    }
+    assert.deepStrictEqual(wrong, [])
+    assert.isAbove(Routes.routes.length, 40)
+  })
+
+  it("does not let GroupMember permissions read groups or their members", async () => {
+    const s = await start({ store: MemoryStore.layer })
+    try {
+      assert.strictEqual((await s.request("POST", "groups", { body: { id: "g1", displayName: "g" } })).status, 201)
+      assert.strictEqual((await s.request("POST", "users", { body: { id: "u1", displayName: "u", mail: "u@example.com" } })).status, 201)
+      const members = { scopes: ["GroupMember.ReadWrite.All"] }
+      // Writing memberships is what the permission is for…
+      assert.strictEqual((await s.request("POST", "groups/g1/members/$ref", { ...members, body: { "@odata.id": "users/u1" } })).status, 204)
+      // …reading groups, and the users in them, is not.
+      for (const p of ["groups", "groups/g1", "groups/g1/members", "groups/$count"]) {
+        for (const scopes of [["GroupMember.ReadWrite.All"], ["GroupMember.Read.All"]]) {
+          const r = await s.request("GET", p, { scopes })
+          assert.strictEqual(r.status, 403, `${p} with ${scopes[0]}: ${r.text}`)
+          assert.strictEqual(errorOf(r).code, "Authorization_RequestDenied")
+        }
+      }
+      assert.strictEqual((await s.request("GET", "groups/g1/members", { scopes: ["Group.Read.All"] })).status, 200)
+    } finally {
+      await s.close()
+    }
+  })
+})
