@@ -22,8 +22,12 @@
  * writes the records as they are (ids, versions, timestamps, invitation state
  * kept). Remote mode goes through the API, which sets server-managed fields
  * anew and gives re-created invitations new guest users (memberships follow
- * them); Graph has no DELETE for invitations, so a rolled-back remote import
- * can leave invitations behind (their guest users are deleted).
+ * them; what differs on the exported guest, Graph's other properties included,
+ * is set on the new one by a PATCH); Graph has no DELETE for invitations, so a
+ * rolled-back remote import can leave invitations behind (their guest users are
+ * deleted). Users, groups and invitations carry Graph's properties beyond the
+ * modelled ones (core 0.4.0) both ways; a password (`passwordProfile`) is never
+ * stored, so never exported.
  *
  * @since 0.1.0
  */
@@ -376,17 +380,29 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
                 inviteRedirectUrl: v.inviteRedirectUrl,
                 invitedUserDisplayName: v.invitedUserDisplayName,
                 invitedUserType: v.invitedUserType,
-                sendInvitationMessage: v.sendInvitationMessage
+                sendInvitationMessage: v.sendInvitationMessage,
+                // Graph's other properties (`invitedUserMessageInfo`, …), as exported.
+                ...Object.fromEntries(Directory.extraProperties.invitation.filter((k) => Object.hasOwn(v, k)).map((k) => [k, v[k]]))
               }
             })
             const user = yield* api.request({ method: "GET", path: `invitations/${enc(v.id)}/invitedUser` })
-            const newId = String((user.body as Obj).id)
+            const made = user.body as Obj
+            const newId = String(made.id)
             if (r.invitedUser === null) {
               // Its guest user was deleted: delete the one the create made (Graph has no DELETE for invitations).
               yield* del(`users/${enc(newId)}`)
               return Effect.void
             }
             invitedUsers.set(r.invitedUser.id, newId)
+            // The guest as exported: what was changed on it after the invitation (Graph's other
+            // properties included) is set on the new one; its id is the server's.
+            const changed = Object.entries(r.invitedUser).filter(([k, x]) => k !== "id" && k !== "@odata.type" && !Json.equals(made[k], x))
+            if (changed.length > 0) {
+              // Refused: the new guest goes (this write has no undo yet); the invitation stays, as above.
+              yield* api.request({ method: "PATCH", path: `users/${enc(newId)}`, body: Object.fromEntries(changed) }).pipe(
+                Effect.tapError(() => Effect.ignore(del(`users/${enc(newId)}`)))
+              )
+            }
             return del(`users/${enc(newId)}`)
           })
         case "member": {

@@ -113,6 +113,40 @@ export const filterFixture = (() => {
 })()
 
 /**
+ * A user, a group and an invitation made from the bodies Graph documents, with
+ * properties beyond the modelled ones (core 0.4.0 keeps them): a user with
+ * `mailNickname` and a `passwordProfile` (never kept), a Microsoft 365 group with
+ * `groupTypes` and `mailEnabled`, an invitation with `invitedUserMessageInfo`; the
+ * guest's `department` set by PATCH. Made through `at` (the CLI in one mode and
+ * tenant, printing JSON). Answers what an export must carry.
+ */
+export const graphBodies = async (at: (...args: ReadonlyArray<string>) => Promise<Run>) => {
+  const expected = {
+    user: { id: "gu1", mailNickname: "AdeleV", businessPhones: ["+1 425 555 0109"], onPremisesExtensionAttributes: { extensionAttribute1: "x", extensionAttribute2: null } },
+    group: { id: "gg1", groupTypes: ["Unified"], mailEnabled: true, mailNickname: "library", securityEnabled: false },
+    invitation: { id: "gi1", invitedUserMessageInfo: { customizedMessageBody: "Welcome", messageLanguage: "en-US", ccRecipients: [{ emailAddress: { address: "cc@fabrikam.com" } }] } },
+    guest: { department: "Partners" }
+  }
+  const run = async (...args: ReadonlyArray<string>) => {
+    const r = await at(...args)
+    if (r.code !== 0) throw new Error(`${args.slice(0, 2).join(" ")}: ${r.stderr}`)
+    return r
+  }
+  await run("users", "create", "--display-name", "Adele Vance", "--body", JSON.stringify({
+    ...expected.user,
+    accountEnabled: true,
+    userPrincipalName: "AdeleV@contoso.com",
+    passwordProfile: { forceChangePasswordNextSignIn: true, password: "xWwvJ]6NMw+bWH-d" }
+  }))
+  await run("groups", "create", "--display-name", "Library Assist", "--body", JSON.stringify(expected.group))
+  await run("invitations", "create", "--invited-user-email-address", "admin@fabrikam.com", "--invite-redirect-url", "https://myapp.contoso.com", "--body", JSON.stringify(expected.invitation))
+  const guest = (await run("invitations", "invited-user", "get", "--invitation-id", "gi1")).json()
+  await run("users", "patch", "--user-id", String(guest.id), "--body", JSON.stringify(expected.guest))
+  await run("groups", "members", "ref", "create", "--group-id", "gg1", "--directory-object-id", String(guest.id))
+  return expected
+}
+
+/**
  * Two invitations, `i1` and `i2`, then `i1`'s guest user deleted (Graph allows it), through
  * `at` (the CLI in one mode and tenant, printing JSON): the dangling invitation export must keep.
  * Answers the deleted user's id.

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
-import { assignWithoutBody, enrollctl, filterFixture, inviteTwoAndDeleteFirstGuest, storeDir, tempDir } from "./cli.ts"
+import { assignWithoutBody, enrollctl, filterFixture, graphBodies, inviteTwoAndDeleteFirstGuest, storeDir, tempDir } from "./cli.ts"
 
 const dir = await storeDir()
 const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", ...args])
@@ -320,6 +320,42 @@ describe("import and export", () => {
     assert.strictEqual(gone.code, 3)
     assert.include(gone.stderr, "error itemNotFound: invitedUser")
     assert.deepStrictEqual((await at(to, "users", "list", "--select", "mail")).json(), [{ mail: "i2@fabrikam.com" }])
+  })
+
+  it("exports Graph's other properties of users, groups and invitations, never a password, and imports them back unchanged", async () => {
+    const from = await storeDir()
+    const at = (d: string, ...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", d, "-o", "json", ...args])
+    const expected = await graphBodies((...args) => at(from, ...args))
+
+    const exported = await at(from, "export")
+    assert.strictEqual(exported.code, 0, exported.stderr)
+    const records = exported.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    const one = (kind: string) => records.find((r) => r.kind === kind)!
+    assert.deepInclude(one("user").value, expected.user)
+    assert.deepInclude(one("group").value, expected.group)
+    assert.deepInclude(one("invitation").value, expected.invitation)
+    assert.deepInclude(one("invitation").invitedUser, expected.guest)
+    assert.notInclude(exported.stdout, "passwordProfile")
+    assert.notInclude(exported.stdout, "xWwvJ]6NMw+bWH-d")
+
+    const to = tempDir()
+    const file = path.join(to, "tenant.jsonl")
+    writeFileSync(file, exported.stdout)
+    const imported = await at(to, "import", "--create", file)
+    assert.strictEqual(imported.code, 0, imported.stderr)
+    assert.strictEqual((await at(to, "export")).stdout, exported.stdout)
+    assert.deepInclude((await at(to, "groups", "get", "--group-id", "gg1")).json() as object, expected.group)
+  })
+
+  it("refuses an import line with a property Graph does not declare, naming it", async () => {
+    const other = tempDir()
+    const file = path.join(other, "bad.jsonl")
+    const user = { "@odata.type": "#microsoft.graph.user", id: "u1", displayName: null, userPrincipalName: null, mail: null, userType: "Member", accountEnabled: true }
+    writeFileSync(file, `${JSON.stringify({ kind: "user", value: { ...user, mailNickname: "ok" } })}\n${JSON.stringify({ kind: "user", value: { ...user, id: "u2", favouriteColour: "blue" } })}\n`)
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", "--create", file])
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "line 2: value.favouriteColour")
+    assert.isFalse(existsSync(path.join(other, "store.db")), "nothing is made for a refused file")
   })
 
   it("refuses an invitation line without invitedUser", async () => {

@@ -97,25 +97,32 @@ const decodeId = Validation.decoder(Id)
 const nullable: ReadonlySet<string> = new Set(["displayName", "description"])
 
 /** The typed and untyped parts of a body, each property checked. */
-interface Parts {
+interface Parts<T extends string> {
   readonly id: string | undefined
-  readonly odataType: DerivedTypeName | undefined
+  readonly odataType: T | undefined
   readonly base: Partial<Record<keyof typeof BaseFields, unknown>>
   readonly extra: Record<string, Json.Json>
 }
 
-const split = (body: unknown): Result.Result<Parts, InvalidInput> => {
+/**
+ * Splits a body into its parts; `typeOf` decides its `@odata.type` (which names a
+ * create accepts differs from a PATCH's).
+ */
+const split = <T extends string>(
+  body: unknown,
+  typeOf: (value: unknown) => Result.Result<T, InvalidInput>
+): Result.Result<Parts<T>, InvalidInput> => {
   if (!Json.isObject(body)) return Result.fail(invalid.value("", "a JSON object", Json.show(body)))
   let id: string | undefined
-  let odataType: DerivedTypeName | undefined
+  let odataType: T | undefined
   const base: Record<string, unknown> = {}
   const extra: Record<string, Json.Json> = {}
   for (const key of Object.keys(body)) {
     const value = body[key]
     if (key === "@odata.type") {
-      const name = ODataType.parse(value)
-      if (!isDerived(name)) return Result.fail(invalid.typeNotAccepted("@odata.type", Json.show(value), derivedTypeNames))
-      odataType = name
+      const r = typeOf(value)
+      if (Result.isFailure(r)) return Result.fail(r.failure)
+      odataType = r.success
     } else if (key === "id") {
       const r = decodeId(value, "id")
       if (Result.isFailure(r)) return Result.fail(r.failure)
@@ -154,9 +161,25 @@ export interface ConfigurationCreate {
   readonly extra: Record<string, Json.Json>
 }
 
+/**
+ * An `@odata.type` value for a message: a type name in full (the longest derived
+ * type's is 62 characters as JSON, past the 60 at which `Json.show` cuts), anything
+ * else as `Json.show` writes it.
+ */
+const showType = (value: unknown): string =>
+  typeof value === "string" && value.length <= 128 ? JSON.stringify(value) : Json.show(value)
+
+/** A create's `@odata.type`: a concrete derived type (SPEC 2; the abstract base has no instances). */
+const createType = (value: unknown): Result.Result<DerivedTypeName, InvalidInput> => {
+  const name = ODataType.parse(value)
+  return isDerived(name)
+    ? Result.succeed(name)
+    : Result.fail(invalid.typeNotAccepted("@odata.type", showType(value), derivedTypeNames))
+}
+
 /** Decodes a create: `@odata.type` must name a concrete derived type; server-managed properties are ignored. */
 export const decodeCreate = (body: unknown): Result.Result<ConfigurationCreate, InvalidInput> =>
-  Result.flatMap(split(body), (p) => {
+  Result.flatMap(split(body, createType), (p) => {
     if (p.odataType === undefined) {
       return Result.fail(invalid.typeNotAccepted("@odata.type", "nothing", derivedTypeNames))
     }
@@ -204,18 +227,37 @@ export const extraOf = (c: Configuration): Record<string, Json.Json> => {
 }
 
 /**
- * PATCH of a configuration: typed base properties replace (null only where
- * nullable), `id` and `@odata.type` may only restate the stored values,
- * server-managed properties are ignored, derived properties merge by RFC 7396.
- * Returns the merged entity without touching `version` or the timestamps; the
- * service stamps those when something changed.
+ * The `@odata.type`s a PATCH of a configuration stored as `stored` accepts: the
+ * stored concrete type, or the abstract base type (Graph's own update samples and
+ * SDK snippets send it; as for a target's abstract type, SPEC 3 rule 7, it keeps the
+ * stored type). Any other type, another concrete derived type included, is
+ * refused, naming both types: OData 4.01 does not let an update change an entity's
+ * type (Protocol 11.4.3).
  */
-export const patch = (current: Configuration, payload: unknown): Result.Result<Configuration, InvalidInput> =>
-  Result.flatMap(split(payload), (p) => {
+const patchTypes = (stored: string): ReadonlyArray<string> => {
+  const name = ODataType.parse(stored)
+  return name === undefined || name === typeName ? [typeName] : [name, typeName]
+}
+
+/**
+ * PATCH of a configuration: typed base properties replace (null only where
+ * nullable), `id` may only restate the stored value, `@odata.type` may restate
+ * the stored type or name the abstract base type (either keeps the stored type;
+ * since 0.4.0, the base type was refused before), server-managed properties are
+ * ignored, derived properties merge by RFC 7396. Returns the merged entity without
+ * touching `version` or the timestamps; the service stamps those when something
+ * changed.
+ */
+export const patch = (current: Configuration, payload: unknown): Result.Result<Configuration, InvalidInput> => {
+  const accepted = patchTypes(current["@odata.type"])
+  const patchType = (value: unknown): Result.Result<string, InvalidInput> => {
+    const name = ODataType.parse(value)
+    return name !== undefined && accepted.includes(name)
+      ? Result.succeed(name)
+      : Result.fail(invalid.typeNotAccepted("@odata.type", showType(value), accepted))
+  }
+  return Result.flatMap(split(payload, patchType), (p) => {
     if (p.id !== undefined && p.id !== current.id) return Result.fail(invalid.readOnly("id"))
-    if (p.odataType !== undefined && ODataType.format(p.odataType) !== current["@odata.type"]) {
-      return Result.fail(invalid.readOnly("@odata.type"))
-    }
     const base: Record<string, unknown> = { "@odata.type": current["@odata.type"], id: current.id }
     for (const k of baseNames) base[k] = Object.hasOwn(p.base, k) ? p.base[k] : current[k]
     base.createdDateTime = current.createdDateTime
@@ -223,6 +265,7 @@ export const patch = (current: Configuration, payload: unknown): Result.Result<C
     base.version = current.version
     return Result.succeed(withExtra(base, MergePatch.apply(extraOf(current), p.extra) as Record<string, Json.Json>))
   })
+}
 
 /** Orders configurations as Graph does for a user: lowest priority first, then id. */
 export const byPriority = (a: Configuration, b: Configuration): number =>

@@ -9,7 +9,7 @@ const decode = Schema.decodeUnknownSync(Assignment.Assignment)
 const Payload = Schema.Struct({
   target: Schema.optionalKey(Schema.NullOr(AssignmentTarget.AssignmentTarget)),
   source: Schema.optionalKey(Assignment.AssignmentSource),
-  sourceId: Schema.optionalKey(Schema.NullOr(Schema.String))
+  sourceId: Schema.optionalKey(Schema.NullOr(AssignmentTarget.BoundedString))
 })
 
 const TypeName = Schema.Literals(AssignmentTarget.concreteTypeNames as [AssignmentTarget.ConcreteTypeName, ...Array<AssignmentTarget.ConcreteTypeName>])

@@ -159,6 +159,12 @@ const invitationProps = [
   "inviteRedeemUrl",
   "status"
 ]
+/**
+ * What `$select` may name on a directory object: the modelled properties, and the others
+ * Graph declares, which are kept as sent (`Directory.extraProperties`; never a write-only one).
+ */
+const selectableOf = (modelled: ReadonlyArray<string>, extra: ReadonlyArray<string>) => [...modelled, ...extra]
+
 /** What a directory list's `$filter` may name (every property that is a string or a Boolean). */
 const filterableOf = (props: ReadonlyArray<string>, booleans: ReadonlyArray<string>): OData.FilterableProps =>
   Object.fromEntries(props.map((p) => [p, booleans.includes(p) ? "boolean" : "string"]))
@@ -804,7 +810,7 @@ const invitations: EntitySet<Directory.Invitation> = {
   one: "an invitation",
   many: "invitations",
   schema: InvitationView,
-  props: invitationProps,
+  props: selectableOf(invitationProps, Directory.extraProperties.invitation),
   filterable: filterableOf(invitationProps, ["sendInvitationMessage"]),
   read: Permissions.readUsers,
   write: Permissions.createInvitation,
@@ -821,7 +827,7 @@ const users: EntitySet<Directory.User> = {
   one: "a user",
   many: "users",
   schema: Directory.User,
-  props: userProps,
+  props: selectableOf(userProps, Directory.extraProperties.user),
   filterable: filterableOf(userProps, ["accountEnabled"]),
   read: Permissions.readUsers,
   write: Permissions.writeUsers
@@ -837,7 +843,7 @@ const groups: EntitySet<Directory.Group> = {
   one: "a group",
   many: "groups",
   schema: Directory.Group,
-  props: groupProps,
+  props: selectableOf(groupProps, Directory.extraProperties.group),
   filterable: filterableOf(groupProps, ["securityEnabled"]),
   read: Permissions.readGroups,
   write: Permissions.writeGroups
@@ -859,7 +865,7 @@ const members: EntitySet<Directory.User | Directory.Group> = {
   one: "a member of a group",
   many: "the direct members of a group (users and groups)",
   schema: Schema.Union([Directory.User, Directory.Group]),
-  props: [...new Set([...userProps, ...groupProps])]
+  props: [...new Set([...selectableOf(userProps, Directory.extraProperties.user), ...selectableOf(groupProps, Directory.extraProperties.group)])]
 }
 
 const directoryRoutes: ReadonlyArray<Route> = [

@@ -119,6 +119,43 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "stores and returns users, groups and invitations verbatim, Graph's other properties included",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        // Graph's properties beyond the modelled ones are kept as JSON (core 0.4.0): every store
+        // must return them as written, through get, list and modify.
+        const u: Directory.User = {
+          ...user("u1"),
+          mailNickname: "u1",
+          businessPhones: ["+1 555 0100"],
+          onPremisesExtensionAttributes: { extensionAttribute1: "a", extensionAttribute2: null },
+          department: null,
+          // A control character inside a JSON value: stored as JSON text, where it is escaped.
+          employeeId: "e\u0000\u0001-1"
+        }
+        yield* store.users.insert(t, u)
+        yield* checkEqual(Option.getOrNull(yield* store.users.get(t, "u1")), u, "user get")
+        yield* checkEqual((yield* store.users.list(t, { limit: 10 })).items, [u], "user list")
+        const patched: Directory.User = { ...u, department: "Sales", jobTitle: "Lead" }
+        yield* store.users.modify(t, "u1", () => Result.succeed(patched))
+        yield* checkEqual(Option.getOrNull(yield* store.users.get(t, "u1")), patched, "user after modify")
+        const g: Directory.Group = { ...group("g1"), groupTypes: ["Unified"], mailEnabled: true, writebackConfiguration: { isEnabled: null } }
+        yield* store.groups.insert(t, g)
+        yield* checkEqual(Option.getOrNull(yield* store.groups.get(t, "g1")), g, "group get")
+        yield* checkEqual((yield* store.groups.list(t, { limit: 10 })).items, [g], "group list")
+        const { invitation, user: guest } = invite("i1", "gu1", "guest@example.com")
+        const inv: Directory.Invitation = {
+          ...invitation,
+          invitedUserMessageInfo: { customizedMessageBody: "Welcome", ccRecipients: [{ emailAddress: { address: "cc@example.com" } }] },
+          resetRedemption: false
+        }
+        yield* store.invitations.insert(t, inv, guest)
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.get(t, "i1")), inv, "invitation get")
+        yield* checkEqual((yield* store.invitations.list(t, { limit: 10 })).items, [inv], "invitation list")
+      })
+    )
+  },
+  {
     name: "refuses a second insert with the same id and keeps the first",
     run: withTenant((store, t) =>
       Effect.gen(function*() {

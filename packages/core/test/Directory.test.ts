@@ -1,0 +1,234 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Result } from "effect"
+import { Directory, DirectoryProperties, DirectoryService, ETag, MemoryStore, Validation } from "../src/index.ts"
+
+const services = DirectoryService.layer.pipe(Layer.provideMerge(MemoryStore.layer))
+const T = "tenant-1"
+
+/** Graph's create-user sample: the properties Graph requires, the password among them. */
+const graphUser = {
+  accountEnabled: true,
+  displayName: "Adele Vance",
+  mailNickname: "AdeleV",
+  userPrincipalName: "AdeleV@contoso.com",
+  passwordProfile: { forceChangePasswordNextSignIn: true, password: "xWwvJ]6NMw+bWH-d" }
+}
+
+/** Graph's create-group sample (a Microsoft 365 group). */
+const graphGroup = {
+  description: "Self help community for library",
+  displayName: "Library Assist",
+  groupTypes: ["Unified"],
+  mailEnabled: true,
+  mailNickname: "library",
+  securityEnabled: false
+}
+
+/** Graph's create-invitation sample with a customised message. */
+const graphInvitation = {
+  invitedUserEmailAddress: "admin@fabrikam.com",
+  inviteRedirectUrl: "https://myapp.contoso.com",
+  invitedUserMessageInfo: { customizedMessageBody: "Welcome", ccRecipients: [{ emailAddress: { address: "x@contoso.com" } }] }
+}
+
+const failure = <A>(r: Result.Result<A, { readonly message: string; readonly reason: { readonly _tag: string } }>) => {
+  if (Result.isSuccess(r)) return assert.fail(`expected a refusal, got ${JSON.stringify(r.success)}`)
+  return r.failure
+}
+
+const success = <A>(r: Result.Result<A, { readonly message: string }>) => {
+  if (Result.isFailure(r)) return assert.fail(`expected success, got: ${r.failure.message}`)
+  return r.success
+}
+
+/** A JSON value of `name`'s kind that differs per property, for round trips. */
+const sample = (name: string) => ({ name, nested: [1, "two", { three: null, four: true }] })
+
+describe("directory bodies with Graph's other properties", () => {
+  it.effect("creates a user from Graph's sample body: keeps mailNickname, never keeps the password", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      const u = yield* dir.createUser(T, { id: "u1", ...graphUser })
+      assert.strictEqual((u as any).mailNickname, "AdeleV")
+      assert.isFalse(Object.hasOwn(u, "passwordProfile"))
+      const got = yield* dir.getUser(T, "u1")
+      assert.deepStrictEqual(got, u)
+      assert.notInclude(JSON.stringify(got), "xWwvJ]6NMw+bWH-d")
+      assert.notInclude(JSON.stringify((yield* dir.listUsers(T, { limit: 10 })).items), "passwordProfile")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("creates a group from Graph's sample body, keeping groupTypes and mailEnabled", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      const g = yield* dir.createGroup(T, { id: "g1", ...graphGroup })
+      assert.deepStrictEqual((g as any).groupTypes, ["Unified"])
+      assert.strictEqual((g as any).mailEnabled, true)
+      assert.strictEqual(g.mailNickname, "library")
+      assert.strictEqual(g.securityEnabled, false)
+      assert.deepStrictEqual(yield* dir.getGroup(T, "g1"), g)
+      yield* dir.createUser(T, { id: "u1" })
+      yield* dir.addMember(T, "g1", "u1")
+      yield* dir.createGroup(T, { id: "g2", mailEnabled: false })
+      yield* dir.addMember(T, "g2", "g1")
+      const members = yield* dir.members(T, "g2", { limit: 10 })
+      assert.deepStrictEqual((members.items[0] as any).groupTypes, ["Unified"], "a member group is read with its properties")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("creates an invitation keeping invitedUserMessageInfo; its guest user does not take it", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      const inv = yield* dir.createInvitation(T, { id: "i1", ...graphInvitation, resetRedemption: false }, "https://redeem")
+      assert.deepStrictEqual((inv as any).invitedUserMessageInfo, graphInvitation.invitedUserMessageInfo)
+      assert.strictEqual((inv as any).resetRedemption, false)
+      assert.deepStrictEqual(yield* dir.getInvitation(T, "i1"), inv)
+      assert.deepStrictEqual(Directory.invitationView(inv).invitedUserMessageInfo, graphInvitation.invitedUserMessageInfo)
+      const guest = yield* dir.invitedUser(T, "i1")
+      assert.isFalse(Object.hasOwn(guest, "invitedUserMessageInfo"))
+    }).pipe(Effect.provide(services)))
+
+  it("keeps every structural property Graph declares beyond the modelled ones, unchanged", () => {
+    const extras = (names: ReadonlyArray<string>) => Object.fromEntries(names.map((n) => [n, sample(n)]))
+    const u = Directory.makeUser("u", success(Directory.decodeUserCreate(extras(Directory.extraProperties.user))))
+    for (const n of Directory.extraProperties.user) assert.deepStrictEqual((u as any)[n], sample(n), n)
+    const g = Directory.makeGroup("g", success(Directory.decodeGroupCreate(extras(Directory.extraProperties.group))))
+    for (const n of Directory.extraProperties.group) assert.deepStrictEqual((g as any)[n], sample(n), n)
+    const { invitation } = Directory.invite(
+      success(Directory.decodeInvitationCreate({ ...extras(Directory.extraProperties.invitation), ...graphInvitation, invitedUserMessageInfo: sample("m") })),
+      { invitation: "i", user: "u" },
+      "https://redeem"
+    )
+    assert.deepStrictEqual((invitation as any).invitedUserMessageInfo, sample("m"))
+    assert.deepStrictEqual((invitation as any).resetRedemption, sample("resetRedemption"))
+  })
+
+  it("the kept properties are exactly Graph's structural ones, without the modelled, read-only and write-only ones", () => {
+    assert.include(Directory.extraProperties.user, "mailNickname")
+    assert.include(Directory.extraProperties.group, "groupTypes")
+    assert.include(Directory.extraProperties.group, "mailEnabled")
+    assert.deepStrictEqual(Directory.extraProperties.invitation, ["invitedUserMessageInfo", "resetRedemption"])
+    for (const modelled of ["id", "displayName", "userPrincipalName", "mail", "userType", "accountEnabled", "passwordProfile"]) {
+      assert.notInclude(Directory.extraProperties.user, modelled)
+    }
+    assert.notInclude(Directory.extraProperties.group, "mailNickname")
+    assert.strictEqual(
+      Directory.extraProperties.user.length,
+      DirectoryProperties.user.structural.length - 7,
+      "id, the five modelled properties and passwordProfile"
+    )
+  })
+
+  it("refuses a property Graph does not declare on the type, naming it", () => {
+    const e = failure(Directory.decodeUserCreate({ ...graphUser, favouriteColour: "blue" }))
+    assert.strictEqual(e.reason._tag, "PropertyUnknown")
+    assert.strictEqual(e.message, "favouriteColour: 'favouriteColour' is not a property of user")
+    assert.strictEqual(failure(Directory.decodeGroupCreate({ ...graphGroup, jobTitle: "x" })).message, "jobTitle: 'jobTitle' is not a property of group")
+    assert.strictEqual(
+      failure(Directory.decodeInvitationCreate({ ...graphInvitation, groupTypes: [] })).message,
+      "groupTypes: 'groupTypes' is not a property of invitation"
+    )
+  })
+
+  it("refuses navigation properties with a message naming them", () => {
+    const cases: ReadonlyArray<readonly [Result.Result<unknown, any>, string]> = [
+      [Directory.decodeUserCreate({ ...graphUser, manager: { id: "m" } }), "manager"],
+      [Directory.decodeUserCreate({ memberOf: [] }), "memberOf"],
+      [Directory.decodeGroupCreate({ ...graphGroup, members: [{ id: "u1" }] }), "members"],
+      [Directory.decodeGroupCreate({ owners: null }), "owners"],
+      [Directory.decodeInvitationCreate({ ...graphInvitation, invitedUserSponsors: [{ id: "s" }] }), "invitedUserSponsors"]
+    ]
+    for (const [r, property] of cases) {
+      const e = failure(r)
+      assert.strictEqual(e.reason._tag, "ValueInvalid", property)
+      assert.match(e.message, new RegExp(`^${property}: .*the navigation property '${property}'`))
+    }
+    assert.include(failure(Directory.decodeGroupCreate({ members: [] })).message, "POST /groups/{id}/members/$ref")
+    const patched = failure(Directory.patchUser(Directory.makeUser("u", success(Directory.decodeUserCreate({}))), { manager: null }))
+    assert.include(patched.message, "navigation property 'manager'")
+  })
+
+  it("refuses @odata.bind annotations and ignores other annotations", () => {
+    const bind = failure(Directory.decodeGroupCreate({ ...graphGroup, "members@odata.bind": ["https://graph.microsoft.com/v1.0/users/u1"] }))
+    assert.strictEqual(bind.reason._tag, "ValueInvalid")
+    assert.match(bind.message, /^members@odata\.bind: expected no @odata\.bind annotation .*members\/\$ref/)
+    assert.include(failure(Directory.decodeUserCreate({ "manager@odata.bind": "https://x/users/m" })).message, "manager@odata.bind")
+    const g = success(Directory.decodeGroupCreate({ ...graphGroup, "groupTypes@odata.type": "#Collection(String)", "@odata.etag": "x" }))
+    assert.deepStrictEqual((g as any).groupTypes, ["Unified"])
+    assert.isFalse(Object.hasOwn(g, "groupTypes@odata.type"))
+  })
+
+  it("checks Graph's other properties as JSON values within the nesting limit", () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 65; i++) deep = [deep]
+    const e = failure(Directory.decodeUserCreate({ department: deep }))
+    assert.strictEqual(e.message, "department: expected at most 64 levels of nesting, got deeper")
+    assert.strictEqual(failure(Directory.decodeUserCreate({ passwordProfile: deep })).reason._tag, "ValueInvalid", "a write-only value is checked too")
+    for (const bad of [undefined, Number.NaN, () => 1, new Date(0), { x: undefined }]) {
+      assert.strictEqual(failure(Directory.decodeGroupCreate({ groupTypes: bad })).reason._tag, "ValueInvalid", String(bad))
+    }
+    let ok: unknown = 1
+    for (let i = 0; i < 64; i++) ok = [ok]
+    assert.deepStrictEqual((success(Directory.decodeUserCreate({ department: ok })) as any).department, ok)
+    // SPEC 8: a `__proto__` key inside a kept value stays data, never a prototype.
+    const u = Directory.makeUser("u", success(Directory.decodeUserCreate(JSON.parse('{"employeeOrgData":{"__proto__":{"polluted":true}}}'))))
+    assert.strictEqual(JSON.stringify((u as any).employeeOrgData), '{"__proto__":{"polluted":true}}')
+    assert.strictEqual(Object.getPrototypeOf((u as any).employeeOrgData), Object.prototype)
+    assert.strictEqual(failure(Directory.decodeUserCreate(JSON.parse('{"__proto__":{"polluted":true}}'))).reason._tag, "PropertyUnknown")
+  })
+
+  it("keeps the modelled properties' types and validation", () => {
+    assert.strictEqual(failure(Directory.decodeGroupCreate({ mailNickname: 42 })).reason._tag, "ValueInvalid")
+    assert.strictEqual(failure(Directory.decodeGroupCreate({ securityEnabled: null })).reason._tag, "NullNotAllowed")
+    assert.strictEqual(failure(Directory.decodeUserCreate({ accountEnabled: "yes" })).reason._tag, "ValueInvalid")
+    assert.strictEqual(failure(Directory.decodeUserCreate({ displayName: "x".repeat(4097) })).reason._tag, "ValueInvalid")
+    assert.strictEqual(failure(Directory.decodeInvitationCreate({ ...graphInvitation, status: "Completed" })).reason._tag, "PropertyReadOnly")
+    assert.strictEqual(failure(Directory.decodeInvitationCreate({ ...graphInvitation, invitedUser: { id: "u" } })).reason._tag, "PropertyReadOnly")
+  })
+
+  it.effect("a user PATCH merges Graph's other properties as the modelled ones: absent unchanged, present replaces, null sets null", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      const u = yield* dir.createUser(T, {
+        id: "u1",
+        ...graphUser,
+        department: "Sales",
+        onPremisesExtensionAttributes: { extensionAttribute1: "a", extensionAttribute2: "b" }
+      })
+      const p = yield* dir.patchUser(T, "u1", {
+        jobTitle: "Lead",
+        department: null,
+        onPremisesExtensionAttributes: { extensionAttribute1: "z" },
+        passwordProfile: { password: "n3w-Secret!" }
+      })
+      assert.strictEqual((p as any).jobTitle, "Lead")
+      assert.strictEqual((p as any).department, null)
+      assert.isTrue(Object.hasOwn(p, "department"), "null is stored, not a removal")
+      assert.deepStrictEqual((p as any).onPremisesExtensionAttributes, { extensionAttribute1: "z" }, "a present value replaces the stored one")
+      assert.strictEqual((p as any).mailNickname, "AdeleV", "absent: unchanged")
+      assert.isFalse(Object.hasOwn(p, "passwordProfile"))
+      assert.deepStrictEqual(yield* dir.getUser(T, "u1"), p)
+      assert.notStrictEqual(ETag.of(p), ETag.of(u))
+      const password = yield* dir.patchUser(T, "u1", { passwordProfile: { password: "again-1!" } })
+      assert.strictEqual(ETag.of(password), ETag.of(p), "a password change alone changes nothing stored")
+      assert.strictEqual(failure(Directory.patchUser(p, { department: Number.NaN })).reason._tag, "ValueInvalid")
+    }).pipe(Effect.provide(services)))
+})
+
+describe("the directory schemas (stored values, as the CLI's import decodes them)", () => {
+  const decodeUser = Validation.decoder(Directory.User)
+  const decodeGroup = Validation.decoder(Directory.Group)
+  const decodeInvitation = Validation.decoder(Directory.Invitation)
+
+  it("accept Graph's other properties and refuse undeclared, write-only and navigation ones", () => {
+    const u = Directory.makeUser("u", success(Directory.decodeUserCreate({ ...graphUser, department: { any: ["json"] } })))
+    assert.deepStrictEqual(success(decodeUser(u)), u)
+    assert.strictEqual(failure(decodeUser({ ...u, passwordProfile: { password: "x" } })).reason._tag, "PropertyUnknown")
+    assert.strictEqual(failure(decodeUser({ ...u, manager: null })).reason._tag, "PropertyUnknown")
+    assert.strictEqual(failure(decodeUser({ ...u, favouriteColour: "x" })).reason._tag, "PropertyUnknown")
+    const g = Directory.makeGroup("g", success(Directory.decodeGroupCreate(graphGroup)))
+    assert.deepStrictEqual(success(decodeGroup(g)), g)
+    assert.strictEqual(failure(decodeGroup({ ...g, members: [] })).reason._tag, "PropertyUnknown")
+    const { invitation } = Directory.invite(success(Directory.decodeInvitationCreate(graphInvitation)), { invitation: "i", user: "u" }, "https://r")
+    assert.deepStrictEqual(success(decodeInvitation(invitation)), invitation)
+    assert.strictEqual(failure(decodeInvitation({ ...invitation, invitedUserSponsors: [] })).reason._tag, "PropertyUnknown")
+  })
+})
