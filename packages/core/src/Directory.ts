@@ -295,14 +295,35 @@ export const decodeUserCreate = (body: unknown): Result.Result<UserCreate, Inval
   Result.map(decodeUserBody(body, "create"), ({ id, values }) => ({ id, ...(values as any) }))
 
 /**
+ * OData's PATCH of a complex value (4.01 §11.4.3): a JSON object sent over a stored JSON
+ * object merges member by member, recursively; anything else (a collection, a primitive,
+ * `null`) replaces. Keys are written as own properties (`__proto__` included).
+ */
+const mergeComplex = (current: unknown, sent: unknown): unknown => {
+  if (!Json.isObject(current) || !Json.isObject(sent)) return sent
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(current)) MergePatch.setOwn(out, k, current[k])
+  for (const k of Object.keys(sent)) MergePatch.setOwn(out, k, mergeComplex(Object.hasOwn(current, k) ? current[k] : undefined, sent[k]))
+  return out
+}
+
+/**
  * Applies a user PATCH: each present property replaces the stored one (`null` sets
- * null), Graph's other properties included; absent ones are unchanged.
+ * null); Graph's other properties likewise, except that a complex value (a JSON object,
+ * as `onPremisesExtensionAttributes`) sent over a stored one merges member by member, as
+ * OData has it (since 0.4.0); absent properties are unchanged.
  */
 export const patchUser = (current: User, body: unknown): Result.Result<User, InvalidInput> =>
-  Result.flatMap(decodeUserBody(body, "patch"), ({ id, values }) =>
-    id !== undefined && id !== current.id
-      ? Result.fail(invalid.readOnly("id"))
-      : Result.succeed({ ...current, ...values } as User))
+  Result.flatMap(decodeUserBody(body, "patch"), ({ id, values }) => {
+    if (id !== undefined && id !== current.id) return Result.fail(invalid.readOnly("id"))
+    const next: Record<string, unknown> = { ...current, ...values }
+    for (const key of extraProperties.user) {
+      if (Object.hasOwn(values, key) && Object.hasOwn(current, key)) {
+        MergePatch.setOwn(next, key, mergeComplex((current as Record<string, unknown>)[key], values[key]))
+      }
+    }
+    return Result.succeed(next as User)
+  })
 
 const decodeGroupBody = flat({
   typeName: "group",

@@ -184,25 +184,36 @@ describe("directory bodies with Graph's other properties", () => {
     assert.strictEqual(failure(Directory.decodeInvitationCreate({ ...graphInvitation, invitedUser: { id: "u" } })).reason._tag, "PropertyReadOnly")
   })
 
-  it.effect("a user PATCH merges Graph's other properties as the modelled ones: absent unchanged, present replaces, null sets null", () =>
+  it.effect("a user PATCH merges Graph's other properties: absent unchanged, present replaces, null sets null, a complex value member by member", () =>
     Effect.gen(function*() {
       const dir = yield* DirectoryService
       const u = yield* dir.createUser(T, {
         id: "u1",
         ...graphUser,
         department: "Sales",
-        onPremisesExtensionAttributes: { extensionAttribute1: "a", extensionAttribute2: "b" }
+        onPremisesExtensionAttributes: { extensionAttribute1: "a", extensionAttribute2: "b", extensionAttribute3: "c" },
+        businessPhones: ["1", "2"]
       })
       const p = yield* dir.patchUser(T, "u1", {
         jobTitle: "Lead",
         department: null,
-        onPremisesExtensionAttributes: { extensionAttribute1: "z" },
+        onPremisesExtensionAttributes: { extensionAttribute1: "z", extensionAttribute3: null, ["__proto__"]: { polluted: true } },
+        businessPhones: ["3"],
         passwordProfile: { password: "n3w-Secret!" }
       })
       assert.strictEqual((p as any).jobTitle, "Lead")
       assert.strictEqual((p as any).department, null)
       assert.isTrue(Object.hasOwn(p, "department"), "null is stored, not a removal")
-      assert.deepStrictEqual((p as any).onPremisesExtensionAttributes, { extensionAttribute1: "z" }, "a present value replaces the stored one")
+      // OData 4.01 §11.4.3: a complex value's members merge; null sets a member null; a collection replaces.
+      const ext = (p as any).onPremisesExtensionAttributes
+      assert.deepStrictEqual(
+        [ext.extensionAttribute1, ext.extensionAttribute2, ext.extensionAttribute3],
+        ["z", "b", null],
+        "a complex value merges member by member"
+      )
+      assert.isTrue(Object.hasOwn(ext, "__proto__"), "a __proto__ member stays an own property")
+      assert.isUndefined(({} as any).polluted)
+      assert.deepStrictEqual((p as any).businessPhones, ["3"], "a collection replaces")
       assert.strictEqual((p as any).mailNickname, "AdeleV", "absent: unchanged")
       assert.isFalse(Object.hasOwn(p, "passwordProfile"))
       assert.deepStrictEqual(yield* dir.getUser(T, "u1"), p)
