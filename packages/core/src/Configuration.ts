@@ -140,14 +140,20 @@ const split = <T extends string>(
       if (Result.isFailure(r)) return Result.fail(r.failure)
       base[k] = r.success
     } else {
-      if (Json.depth(value) > Json.maxDepth) {
-        return Result.fail(invalid.value(key, `at most ${Json.maxDepth} levels of nesting`, "deeper"))
-      }
+      // The bounds of typed values (SPEC 8) hold inside the derived type's own properties too (since 0.4.0).
+      const out = Json.unbounded(value, key)
+      if (out !== undefined) return Result.fail(invalid.value(out.path, out.expected, out.expected.startsWith("at most") ? "deeper" : "longer"))
       MergePatch.setOwn(extra, key, value as Json.Json)
     }
   }
   return Result.succeed({ id, odataType, base, extra })
 }
+
+/** `extra` when its JSON text is within {@link Json.maxUntypedBytes}, else the 400 (since 0.4.0). */
+const boundedExtra = (extra: Record<string, Json.Json>): Result.Result<Record<string, Json.Json>, InvalidInput> =>
+  JSON.stringify(extra).length > Json.maxUntypedBytes
+    ? Result.fail(invalid.value("", `the derived type's own properties within ${Json.maxUntypedBytes} bytes of JSON together`, "more"))
+    : Result.succeed(extra)
 
 /** What a create carries, once decoded. */
 export interface ConfigurationCreate {
@@ -183,6 +189,8 @@ export const decodeCreate = (body: unknown): Result.Result<ConfigurationCreate, 
     if (p.odataType === undefined) {
       return Result.fail(invalid.typeNotAccepted("@odata.type", "nothing", derivedTypeNames))
     }
+    const bounded = boundedExtra(p.extra)
+    if (Result.isFailure(bounded)) return Result.fail(bounded.failure)
     return Result.succeed({
       id: p.id,
       odataType: p.odataType,
@@ -263,7 +271,10 @@ export const patch = (current: Configuration, payload: unknown): Result.Result<C
     base.createdDateTime = current.createdDateTime
     base.lastModifiedDateTime = current.lastModifiedDateTime
     base.version = current.version
-    return Result.succeed(withExtra(base, MergePatch.apply(extraOf(current), p.extra) as Record<string, Json.Json>))
+    return Result.map(
+      boundedExtra(MergePatch.apply(extraOf(current), p.extra) as Record<string, Json.Json>),
+      (extra) => withExtra(base, extra)
+    )
   })
 }
 

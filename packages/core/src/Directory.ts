@@ -181,12 +181,12 @@ const isJson = (value: unknown): boolean => {
 }
 
 /** An untyped property's value, checked as a JSON value within the nesting limit (SPEC 8). */
-const checkJson = (value: unknown, path: string): InvalidInput | undefined =>
-  Json.depth(value) > Json.maxDepth
-    ? invalid.value(path, `at most ${Json.maxDepth} levels of nesting`, "deeper")
-    : isJson(value)
-    ? undefined
-    : invalid.value(path, "a JSON value", Json.show(value))
+const checkJson = (value: unknown, path: string): InvalidInput | undefined => {
+  // The bounds of typed values (SPEC 8) hold inside untyped ones too (since 0.4.0).
+  const out = Json.unbounded(value, path)
+  if (out !== undefined) return invalid.value(out.path, out.expected, out.expected.startsWith("at most") ? "deeper" : "longer")
+  return isJson(value) ? undefined : invalid.value(path, "a JSON value", Json.show(value))
+}
 
 /**
  * A small typed decoder for flat directory bodies: modelled properties are
@@ -206,13 +206,15 @@ const flat = <F extends Fields>(options: {
   readonly declared: DirectoryProperties.Declared
   readonly extra: ReadonlyArray<string>
   readonly writeOnly: ReadonlyArray<string>
+  /** Set by the server: accepted, checked and dropped (`DirectoryProperties.serverManaged`). */
+  readonly serverManaged: ReadonlyArray<string>
 }) => {
   const decoders = Object.fromEntries(
     Object.entries(options.fields).map(([k, s]) => [k, Validation.decoder(s as any)])
   ) as Record<string, (u: unknown, p: string) => Result.Result<unknown, InvalidInput>>
   const decodeId = Validation.decoder(Id)
   const extra: ReadonlySet<string> = new Set(options.extra)
-  const writeOnly: ReadonlySet<string> = new Set(options.writeOnly)
+  const writeOnly: ReadonlySet<string> = new Set([...options.writeOnly, ...options.serverManaged])
   const navigation: ReadonlySet<string> = new Set(options.declared.navigation)
   return (body: unknown, mode: "create" | "patch"): Result.Result<
     { id: string | undefined; values: Partial<{ [K in keyof F]: F[K]["Type"] }> & { readonly [k: string]: unknown } },
@@ -221,6 +223,7 @@ const flat = <F extends Fields>(options: {
     if (!Json.isObject(body)) return Result.fail(invalid.value("", "a JSON object", Json.show(body)))
     let id: string | undefined
     const values: Record<string, unknown> = {}
+    let untypedBytes = 0
     for (const key of Object.keys(body)) {
       const value = body[key]
       if (key === "@odata.type") {
@@ -246,10 +249,15 @@ const flat = <F extends Fields>(options: {
         const r = decoders[key]!(value, key)
         if (Result.isFailure(r)) return Result.fail(r.failure)
         values[key] = r.success
-      } else if (extra.has(key) || writeOnly.has(key)) {
+      } else if (writeOnly.has(key) || extra.has(key)) {
         const e = checkJson(value, key)
         if (e !== undefined) return Result.fail(e)
-        if (extra.has(key)) MergePatch.setOwn(values, key, value)
+        if (writeOnly.has(key)) continue
+        untypedBytes += key.length + (JSON.stringify(value)?.length ?? 0)
+        if (untypedBytes > Json.maxUntypedBytes) {
+          return Result.fail(invalid.value(key, `Graph's other properties of a ${options.typeName} within ${Json.maxUntypedBytes} bytes of JSON together`, "more"))
+        }
+        MergePatch.setOwn(values, key, value)
       } else if (navigation.has(key)) {
         return Result.fail(invalid.value(
           key,
@@ -284,7 +292,8 @@ const decodeUserBody = flat({
   defaults: { displayName: null, userPrincipalName: null, mail: null, userType: "Member", accountEnabled: true },
   declared: DirectoryProperties.user,
   extra: extraProperties.user,
-  writeOnly: DirectoryProperties.writeOnly.user
+  writeOnly: DirectoryProperties.writeOnly.user,
+  serverManaged: DirectoryProperties.serverManaged.user
 })
 
 /** What a user create carries: the modelled properties and Graph's others ({@link extraProperties}). */
@@ -317,10 +326,16 @@ export const patchUser = (current: User, body: unknown): Result.Result<User, Inv
   Result.flatMap(decodeUserBody(body, "patch"), ({ id, values }) => {
     if (id !== undefined && id !== current.id) return Result.fail(invalid.readOnly("id"))
     const next: Record<string, unknown> = { ...current, ...values }
+    let untypedBytes = 0
     for (const key of extraProperties.user) {
       if (Object.hasOwn(values, key) && Object.hasOwn(current, key)) {
         MergePatch.setOwn(next, key, mergeComplex((current as Record<string, unknown>)[key], values[key]))
       }
+      if (Object.hasOwn(next, key)) untypedBytes += key.length + (JSON.stringify(next[key])?.length ?? 0)
+    }
+    // The user as it would be stored, not only the body, keeps the bound (PATCHes add up).
+    if (untypedBytes > Json.maxUntypedBytes) {
+      return Result.fail(invalid.value("", `Graph's other properties of a user within ${Json.maxUntypedBytes} bytes of JSON together`, "more"))
     }
     return Result.succeed(next as User)
   })
@@ -331,7 +346,8 @@ const decodeGroupBody = flat({
   defaults: { displayName: null, description: null, mailNickname: null, securityEnabled: true },
   declared: DirectoryProperties.group,
   extra: extraProperties.group,
-  writeOnly: DirectoryProperties.writeOnly.group
+  writeOnly: DirectoryProperties.writeOnly.group,
+  serverManaged: DirectoryProperties.serverManaged.group
 })
 
 /** What a group create carries: the modelled properties and Graph's others ({@link extraProperties}). */
@@ -349,7 +365,8 @@ const decodeInvitationBody = flat({
   readOnly: [...invitationReadOnly, "invitedUser"],
   declared: DirectoryProperties.invitation,
   extra: extraProperties.invitation,
-  writeOnly: DirectoryProperties.writeOnly.invitation
+  writeOnly: DirectoryProperties.writeOnly.invitation,
+  serverManaged: DirectoryProperties.serverManaged.invitation
 })
 
 /** What an invitation create carries: the modelled properties and Graph's others ({@link extraProperties}). */

@@ -121,3 +121,29 @@ export const writeOnly = {
   group: [],
   invitation: []
 } as const satisfies Record<"user" | "group" | "invitation", ReadonlyArray<string>>
+
+/**
+ * Structural properties Graph sets itself and a client cannot (read-only in Graph's
+ * documentation of the types: creation and deletion times, sign-in activity, the
+ * on-premises synchronisation's, licences granted by actions, security identifiers).
+ * A body may carry them (clients send back what they read): they are accepted and
+ * dropped, never stored, as a configuration's server-managed properties are; `$select`
+ * may still name them (since 0.4.0).
+ */
+export const serverManaged = {
+  user: [
+    "createdDateTime", "deletedDateTime", "lastPasswordChangeDateTime", "signInActivity", "securityIdentifier",
+    "externalUserState", "externalUserStateChangeDateTime", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime",
+    "onPremisesSecurityIdentifier", "onPremisesProvisioningErrors", "onPremisesDistinguishedName", "onPremisesDomainName",
+    "onPremisesSamAccountName", "onPremisesUserPrincipalName", "refreshTokensValidFromDateTime",
+    "signInSessionsValidFromDateTime", "creationType", "assignedLicenses", "assignedPlans", "provisionedPlans",
+    "licenseAssignmentStates", "proxyAddresses", "imAddresses", "isManagementRestricted"
+  ],
+  group: [
+    "createdDateTime", "deletedDateTime", "renewedDateTime", "expirationDateTime", "securityIdentifier",
+    "onPremisesSyncEnabled", "onPremisesLastSyncDateTime", "onPremisesSecurityIdentifier", "onPremisesProvisioningErrors",
+    "onPremisesDomainName", "onPremisesNetBiosName", "onPremisesSamAccountName", "proxyAddresses", "mail",
+    "assignedLicenses", "hasMembersWithLicenseErrors", "membershipRuleProcessingStatus", "isManagementRestricted"
+  ],
+  invitation: []
+} as const satisfies Record<"user" | "group" | "invitation", ReadonlyArray<string>>

@@ -22,6 +22,40 @@ export const maxDepth = 64
 /** Longest string accepted in a typed property (SPEC 8), in UTF-16 code units. */
 export const maxStringLength = 4096
 
+/**
+ * Most bytes of JSON text the untyped members of one entity may take together (a
+ * configuration's derived-type properties, a directory object's other Graph properties;
+ * since 0.4.0): a list page of 999 entities stays answerable.
+ */
+export const maxUntypedBytes = 65_536
+
+/**
+ * Where an untyped value breaks the bounds of SPEC 8 as typed values keep them: the
+ * path (under `path`) of a string longer than {@link maxStringLength} or of a nesting
+ * deeper than {@link maxDepth}, and what was expected there; undefined when within.
+ */
+export const unbounded = (value: unknown, path: string): { readonly path: string; readonly expected: string } | undefined => {
+  // A nesting too deep is told at the value itself (its path would be as deep).
+  if (depth(value) > maxDepth) return { path, expected: `at most ${maxDepth} levels of nesting` }
+  const walk = (v: unknown, at: string): { readonly path: string; readonly expected: string } | undefined => {
+    if (typeof v === "string") return v.length > maxStringLength ? { path: at, expected: `a string of at most ${maxStringLength} characters` } : undefined
+    if (typeof v !== "object" || v === null) return undefined
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const r = walk(v[i], `${at}[${i}]`)
+        if (r !== undefined) return r
+      }
+      return undefined
+    }
+    for (const k of Object.keys(v)) {
+      const r = walk((v as Record<string, unknown>)[k], `${at}.${k}`)
+      if (r !== undefined) return r
+    }
+    return undefined
+  }
+  return walk(value, path)
+}
+
 /** Keys that would reach an object's prototype if assigned naively. */
 export const isPrototypeKey = (key: string): boolean =>
   key === "__proto__" || key === "constructor" || key === "prototype"

@@ -84,3 +84,19 @@ describe("Configurations.patch with the abstract base type", () => {
       assert.strictEqual(got.version, c.version + 1)
     }).pipe(Effect.provide(services)))
 })
+
+describe("a configuration's derived-type properties", () => {
+  it("are bounded as typed ones are: 4 KiB strings, and 64 KiB of JSON for them all, PATCHes included", () => {
+    const long = "x".repeat(4097)
+    const e = Configuration.decodeCreate({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, notes: { text: long } })
+    assert.isTrue(Result.isFailure(e))
+    if (Result.isSuccess(e)) return
+    assert.include(e.failure.message, "notes.text: expected a string of at most 4096 characters")
+    const chunk = Array.from({ length: 12 }, (_, i) => `${i}-${"y".repeat(4000)}`)
+    const big = Configuration.decodeCreate({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, a: chunk, b: chunk })
+    assert.isTrue(Result.isFailure(big) && big.failure.message.includes("within 65536 bytes of JSON together"))
+    // Each PATCH within the bound, together past it.
+    const first = ok(stored(), { a: chunk })
+    assert.include(fails(first, { b: chunk }).message, "within 65536 bytes of JSON together")
+  })
+})

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
-import { Directory, DirectoryProperties, DirectoryService, ETag, MemoryStore, Validation } from "../src/index.ts"
+import { Directory, DirectoryProperties, DirectoryService, ETag, Json, MemoryStore, Validation } from "../src/index.ts"
 
 const services = DirectoryService.layer.pipe(Layer.provideMerge(MemoryStore.layer))
 const T = "tenant-1"
@@ -88,10 +88,12 @@ describe("directory bodies with Graph's other properties", () => {
 
   it("keeps every structural property Graph declares beyond the modelled ones, unchanged", () => {
     const extras = (names: ReadonlyArray<string>) => Object.fromEntries(names.map((n) => [n, sample(n)]))
+    // Server-managed ones are accepted and dropped (the next test).
+    const kept = (names: ReadonlyArray<string>, managed: ReadonlyArray<string>) => names.filter((n) => !managed.includes(n))
     const u = Directory.makeUser("u", success(Directory.decodeUserCreate(extras(Directory.extraProperties.user))))
-    for (const n of Directory.extraProperties.user) assert.deepStrictEqual((u as any)[n], sample(n), n)
+    for (const n of kept(Directory.extraProperties.user, DirectoryProperties.serverManaged.user)) assert.deepStrictEqual((u as any)[n], sample(n), n)
     const g = Directory.makeGroup("g", success(Directory.decodeGroupCreate(extras(Directory.extraProperties.group))))
-    for (const n of Directory.extraProperties.group) assert.deepStrictEqual((g as any)[n], sample(n), n)
+    for (const n of kept(Directory.extraProperties.group, DirectoryProperties.serverManaged.group)) assert.deepStrictEqual((g as any)[n], sample(n), n)
     const { invitation } = Directory.invite(
       success(Directory.decodeInvitationCreate({ ...extras(Directory.extraProperties.invitation), ...graphInvitation, invitedUserMessageInfo: sample("m") })),
       { invitation: "i", user: "u" },
@@ -99,6 +101,36 @@ describe("directory bodies with Graph's other properties", () => {
     )
     assert.deepStrictEqual((invitation as any).invitedUserMessageInfo, sample("m"))
     assert.deepStrictEqual((invitation as any).resetRedemption, sample("resetRedemption"))
+  })
+
+  it("accepts and drops what Graph sets itself (creation times, sign-in activity, a group's mail), on create and PATCH", () => {
+    for (const names of [DirectoryProperties.serverManaged.user, DirectoryProperties.serverManaged.group]) {
+      for (const n of names) assert.include([...DirectoryProperties.user.structural, ...DirectoryProperties.group.structural], n, `${n} is declared by Graph`)
+    }
+    const spoofed = { createdDateTime: "1999-01-01T00:00:00Z", signInActivity: { lastSignInDateTime: "2000-01-01T00:00:00Z" }, securityIdentifier: "S-1-5-fake" }
+    const u = Directory.makeUser("u", success(Directory.decodeUserCreate({ ...graphUser, ...spoofed })))
+    for (const n of Object.keys(spoofed)) assert.isFalse(Object.hasOwn(u, n), n)
+    assert.strictEqual((u as any).mailNickname, graphUser.mailNickname)
+    const patched = success(Directory.patchUser(u, { ...spoofed, jobTitle: "Lead" }))
+    assert.deepStrictEqual(Object.keys(patched).filter((k) => k in spoofed), [])
+    assert.strictEqual((patched as any).jobTitle, "Lead")
+    const g = Directory.makeGroup("g", success(Directory.decodeGroupCreate({ ...graphGroup, mail: "x@contoso.com", createdDateTime: "1999-01-01T00:00:00Z" })))
+    assert.isFalse(Object.hasOwn(g, "mail"))
+    assert.isFalse(Object.hasOwn(g, "createdDateTime"))
+  })
+
+  it("bounds Graph's other properties as typed ones are bounded: 4 KiB strings, and 64 KiB of JSON for them all, PATCHes included", () => {
+    const long = "x".repeat(Json.maxStringLength + 1)
+    const e = failure(Directory.decodeUserCreate({ ...graphUser, onPremisesExtensionAttributes: { extensionAttribute1: long } }))
+    assert.strictEqual(e.reason._tag, "ValueInvalid")
+    assert.include(e.message, `onPremisesExtensionAttributes.extensionAttribute1: expected a string of at most ${Json.maxStringLength} characters`)
+    const chunk = (n: number) => Array.from({ length: 20 }, (_, i) => `${n}-${i}-${"y".repeat(4000)}`)
+    const tooMuch = failure(Directory.decodeUserCreate({ ...graphUser, businessPhones: chunk(1), otherMails: chunk(2) }))
+    assert.include(tooMuch.message, `within ${Json.maxUntypedBytes} bytes of JSON together`)
+    // Each PATCH within the bound, together past it.
+    const u = Directory.makeUser("u", success(Directory.decodeUserCreate({ ...graphUser, businessPhones: chunk(1).slice(0, 12) })))
+    const added = failure(Directory.patchUser(u, { otherMails: chunk(2).slice(0, 12) }))
+    assert.include(added.message, `within ${Json.maxUntypedBytes} bytes of JSON together`)
   })
 
   it("the kept properties are exactly Graph's structural ones, without the modelled, read-only and write-only ones", () => {
