@@ -15,6 +15,7 @@
  */
 import { Validation } from "@enrollment/core"
 import { Result, Schema } from "effect"
+import { maxHeaderSize } from "node:http"
 import * as Body from "./Body.ts"
 import * as Problem from "./Problem.ts"
 
@@ -24,6 +25,7 @@ export const maxRequests = 20
 /** The methods a batched request may use (Graph's). */
 export const methods: ReadonlyArray<string> = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
+/** A request's id: unique in its batch without regard to case, as Graph compares them. */
 const StepId = Schema.String.check(
   Schema.isMinLength(1, { expected: "an id of 1 to 128 characters" }),
   Schema.isMaxLength(128, { expected: "an id of 1 to 128 characters" })
@@ -34,10 +36,13 @@ export const RequestItem = Schema.Struct({
   id: StepId,
   method: Schema.String.annotate({ description: "GET, POST, PATCH, PUT or DELETE" }),
   url: Schema.String.check(Schema.isMinLength(1, { expected: "a URL relative to the version root, as /users/{id}" }))
-    .annotate({ description: "Relative to the version root (/users/{id}); a leading /beta is accepted" }),
+    .annotate({
+      description: "Relative to the version root (/users/{id}); a leading /beta is accepted, a space is read as %20; " +
+        `with the headers, no longer than a request sent alone may be (${maxHeaderSize} bytes)`
+    }),
   headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
   body: Schema.optionalKey(Schema.Unknown.annotate({
-    description: "JSON, or a base64 string of the bytes of the Content-Type header given"
+    description: "JSON, or a base64 (or base64url) string of the bytes of the Content-Type header given"
   })),
   dependsOn: Schema.optionalKey(Schema.Array(StepId))
 }).annotate({ identifier: "batchRequestItem" })
@@ -84,6 +89,14 @@ export type Answered = typeof ResponseItem.Type
 
 const decodeBatch = Validation.decoder(BatchRequest)
 
+/**
+ * The most bytes a request's line and headers may take (Node's header limit, 16 KiB unless
+ * the process says otherwise): a batched request carries no more than it could sent alone,
+ * so a batch cannot hand the listener a URL Node would refuse (431), whose `$select` alone
+ * could keep the event loop busy for seconds.
+ */
+export const maxHeadBytes: number = maxHeaderSize
+
 /** Headers a batched request does not set for itself: the batch's own stand (its token, its host). */
 const ignoredHeaders = new Set(["authorization", "host", "content-length", "transfer-encoding", "connection", "expect"])
 
@@ -101,11 +114,16 @@ export const plan = (value: unknown): { readonly ok: true; readonly steps: Reado
   const items = decoded.success.requests
   if (items.length === 0) return bad("requests: a batch needs at least one request")
   if (items.length > maxRequests) return bad(`requests: a batch holds at most ${maxRequests} requests; got ${items.length}`)
+  // Graph compares ids without regard to case: `A` and `a` are one id.
   const index = new Map<string, number>()
   for (let i = 0; i < items.length; i++) {
     const id = items[i]!.id
-    if (index.has(id)) return bad(`requests[${i}].id: '${id}' is the id of requests[${index.get(id)}] too; ids must be unique`)
-    index.set(id, i)
+    const key = id.toLowerCase()
+    const other = index.get(key)
+    if (other !== undefined) {
+      return bad(`requests[${i}].id: '${id}' is the id of requests[${other}] too; ids must be unique (without regard to case)`)
+    }
+    index.set(key, i)
   }
   const steps: Array<Step> = []
   for (let i = 0; i < items.length; i++) {
@@ -117,15 +135,21 @@ export const plan = (value: unknown): { readonly ok: true; readonly steps: Reado
     if (target === undefined) return bad(`${at}.url: expected a URL relative to the version root, as /users/{id}; got '${item.url.slice(0, 200)}'`)
     if (/^\/beta\/\$batch(?:[/?]|$)/i.test(target)) return bad(`${at}.url: a batch cannot hold a batch`)
     const headers: Record<string, string> = {}
+    let headBytes = Buffer.byteLength(`${method} ${target} HTTP/1.1\r\n`)
     for (const [k, v] of Object.entries(item.headers ?? {})) {
       const name = k.toLowerCase()
+      headBytes += Buffer.byteLength(`${k}: ${v}\r\n`)
       if (!ignoredHeaders.has(name)) headers[name] = v
+    }
+    if (headBytes > maxHeadBytes) {
+      return bad(`${at}: its URL and headers take ${headBytes} bytes; a request sent alone may take at most ${maxHeadBytes}`)
     }
     let body: Buffer | undefined
     if (item.body !== undefined) {
       if (typeof item.body === "string" && !Body.isJson(headers["content-type"])) {
-        // Bytes of another type travel base64-encoded (Graph's rule).
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(item.body)) return bad(`${at}.body: expected JSON, or base64 text for a Content-Type other than JSON`)
+        // Bytes of another type travel base64-encoded (Graph's rule), or in base64's URL-safe
+        // form (`-`, `_`), which Graph's documentation also names.
+        if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(item.body)) return bad(`${at}.body: expected JSON, or base64 text for a Content-Type other than JSON`)
         body = Buffer.from(item.body, "base64")
       } else {
         body = Buffer.from(JSON.stringify(item.body), "utf8")
@@ -133,21 +157,29 @@ export const plan = (value: unknown): { readonly ok: true; readonly steps: Reado
         headers["content-type"] ??= "application/json"
       }
     }
+    const dependsOn: Array<string> = []
     for (const d of item.dependsOn ?? []) {
-      if (d === item.id) return bad(`${at}.dependsOn: a request cannot depend on itself`)
-      if (!index.has(d)) return bad(`${at}.dependsOn: no request of this batch has the id '${d}'`)
+      const on = index.get(d.toLowerCase())
+      if (on === i) return bad(`${at}.dependsOn: a request cannot depend on itself`)
+      if (on === undefined) return bad(`${at}.dependsOn: no request of this batch has the id '${d}'`)
+      dependsOn.push(items[on]!.id)
     }
-    steps.push({ id: item.id, method, target, headers, body, dependsOn: item.dependsOn ?? [] })
+    steps.push({ id: item.id, method, target, headers, body, dependsOn })
   }
   const cycle = cycleOf(steps)
   if (cycle !== undefined) return bad(`requests: dependsOn goes round in a circle (${cycle.join(" → ")})`)
   return { ok: true, steps }
 }
 
-/** `/beta/…` for a URL relative to the version root (`/users/x`, `users/x`, `/beta/users/x`); undefined for an absolute one. */
-const targetOf = (url: string): string | undefined => {
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url) || url.startsWith("//") || url.includes("\\")) return undefined
-  if (/[\u0000-\u0020\u007f]/.test(url)) return undefined
+/**
+ * `/beta/…` for a URL relative to the version root (`/users/x`, `users/x`, `/beta/users/x`); undefined
+ * for an absolute one or one holding a control character. A space is taken as `%20`: Graph's own batch
+ * samples write `$filter=city eq null` unencoded in `url`.
+ */
+const targetOf = (raw: string): string | undefined => {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) || raw.startsWith("//") || raw.includes("\\")) return undefined
+  if (/[\u0000-\u001f\u007f]/.test(raw)) return undefined
+  const url = raw.replaceAll(" ", "%20")
   const rel = url.startsWith("/") ? url.slice(1) : url
   const rest = /^beta(?=[/?]|$)/i.test(rel) ? rel.slice(4) : rel.length === 0 ? "" : `/${rel}`
   return `/beta${rest.startsWith("?") ? `/${rest}` : rest}`

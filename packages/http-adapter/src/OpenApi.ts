@@ -7,7 +7,7 @@
  */
 import { Schema } from "effect"
 import * as Batch from "./Batch.ts"
-import type { Route } from "./Routes.ts"
+import { expandBudget, type Route } from "./Routes.ts"
 
 type Json = Record<string, unknown>
 
@@ -140,7 +140,9 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
             name: "$expand",
             in: "query",
             schema: { type: "string" },
-            description: `Navigation properties to include whole: ${r.expandable.join(", ")}, or * (no options inside an expansion)`
+            description: `Navigation properties to include whole: ${r.expandable.join(", ")}, or * (no options inside an expansion). ` +
+              `One answer expands at most ${expandBudget} related entities: past them a list's page ends early (with @odata.nextLink), ` +
+              `and one entity's expansion carries <navigation>@odata.nextLink to the rest`
           }]
           : []),
         ...(r.method === "DELETE" && r.path.endsWith("/$ref")

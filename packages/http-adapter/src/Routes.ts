@@ -421,19 +421,61 @@ const filteredPage = Effect.fnUntraced(function*<A extends { readonly id: string
   }
 })
 
+/**
+ * The most related entities (assignments) one answer expands. An entity's expansion holds at
+ * most this many, and a next link to the rest (`assignments@odata.nextLink`); a list's page ends
+ * after the entity whose expansion reaches it, with a next link (server-driven paging: Graph's
+ * pages shrink under `$expand` too). Unbounded, a page of configurations with thousands of
+ * assignments each was one answer of hundreds of megabytes: seconds of blocked event loop, and
+ * past V8's longest string a 500.
+ *
+ * @since 0.4.0
+ */
+export const expandBudget = 10_000
+
+/** One entity's expanded members, and how many related entities they hold. */
+interface Expanded {
+  readonly members: Record<string, unknown>
+  readonly size: number
+}
+
 /** A set's navigation properties for `$expand`, and what they hold for one entity. */
 interface Expansion<A> {
   readonly names: ReadonlyArray<string>
-  /** The members written for `names` of `a` (`assignments@odata.context`, `assignments`). */
-  readonly load: (ctx: Ctx, a: A, names: ReadonlyArray<string>) => Op<Record<string, unknown>>
+  /**
+   * The members written for `names` of `a` (`assignments@odata.context`, `assignments`), with at
+   * most {@link expandBudget} related entities.
+   */
+  readonly load: (ctx: Ctx, a: A, names: ReadonlyArray<string>) => Op<Expanded>
 }
 
-/** The expansions `ctx` asks for, per item (undefined without `$expand`). */
+/**
+ * The expansions `ctx` asks for (undefined without `$expand`), of the first items: each item's
+ * until {@link expandBudget} related entities are written, and always the first item's. A list
+ * ends its page after the last item expanded.
+ */
 const expansionsOf = <A>(x: Expansion<A> | undefined, ctx: Ctx, items: ReadonlyArray<A>) => {
   const names = ctx.query.expand
-  if (x === undefined || names === undefined) return Effect.succeed(undefined)
-  return Effect.forEach(items, (a) => x.load(ctx, a, names))
+  return x === undefined || names === undefined ? Effect.succeed(undefined) : expandWithin(x, ctx, items, names)
 }
+
+const expandWithin = Effect.fnUntraced(function*<A>(x: Expansion<A>, ctx: Ctx, items: ReadonlyArray<A>, names: ReadonlyArray<string>) {
+  const out: Array<Record<string, unknown>> = []
+  let size = 0
+  for (const a of items) {
+    if (size >= expandBudget) break
+    const e = yield* x.load(ctx, a, names)
+    out.push(e.members)
+    size += e.size
+  }
+  return out
+})
+
+/** `p` ending after the items expanded (`expanded` of its first items), with `next` after the last of them. */
+const expandedPage = <A>(p: Page<A>, expanded: ReadonlyArray<unknown> | undefined, keyOf: (a: A) => string): Page<A> =>
+  expanded === undefined || expanded.length === p.items.length
+    ? p
+    : { items: p.items.slice(0, expanded.length), next: keyOf(p.items[expanded.length - 1]!) }
 
 type Op<A> = Effect.Effect<A, unknown, Services>
 const keyPath = <A>(s: EntitySet<A>) => `${s.path}/{${s.param}}`
@@ -460,7 +502,8 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
       : yield* filteredPage((pg) => list(ctx, pg) as Op<Page<A & { readonly id: string }>>, (a) => viewOf(s, a), where, ctx.query.after, page(ctx).limit)
     const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg), where === undefined ? undefined : (a) => where(viewOf(s, a))) : undefined
     const expanded = yield* expansionsOf(s.expand, ctx, p.items)
-    return collection({ items: p.items.map((a) => viewOf(s, a)), next: p.next }, s.context, count, expanded)
+    const shown = expandedPage(p, expanded, (a) => (a as { readonly id: string }).id)
+    return collection({ items: shown.items.map((a) => viewOf(s, a)), next: shown.next }, s.context, count, expanded)
   })
 })
 
@@ -604,16 +647,28 @@ const assignmentsExpansion = (setPath: (ctx: Ctx) => string): Expansion<Configur
     const svc = yield* Assignments
     const items: Array<Record<string, unknown>> = []
     let after: string | undefined
+    let more = false
     for (;;) {
-      const p = yield* svc.list(ctx.tenant, Paths.tenant, c.id, { after, limit: OData.maxPageSize })
+      const p = yield* svc.list(ctx.tenant, Paths.tenant, c.id, { after, limit: Math.min(OData.maxPageSize, expandBudget - items.length) })
       for (const a of p.items) items.push(OData.entity(a, undefined))
       if (p.next === undefined) break
+      if (items.length >= expandBudget) {
+        more = true
+        break
+      }
       after = p.next
     }
-    return {
-      "assignments@odata.context": OData.context(ctx.base, `${setPath(ctx)}${OData.key(c.id)}/assignments`),
-      assignments: items
+    const members: Record<string, unknown> = {
+      "assignments@odata.context": OData.context(ctx.base, `${setPath(ctx)}${OData.key(c.id)}/assignments`)
     }
+    if (more) {
+      // The rest, from the configuration's assignments under the path the request named.
+      const at = ctx.path.replace(/\/$/, "")
+      const path = ctx.params.configurationId === undefined ? `${at}/${encodeURIComponent(c.id)}` : at
+      members["assignments@odata.nextLink"] = `${ctx.base}${path}/assignments?$skiptoken=${OData.skipToken(String(items[items.length - 1]!.id))}`
+    }
+    members.assignments = items
+    return { members, size: items.length }
   })
 })
 
@@ -721,7 +776,8 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
         const items = rest.slice(0, limit)
         const next = rest.length > limit ? priorityKey(items[items.length - 1]!) : undefined
         const expanded = yield* expansionsOf(expansion, ctx, items)
-        return collection({ items, next }, setPath(ctx), ctx.query.count ? all.length : undefined, expanded)
+        const shown = expandedPage({ items, next }, expanded, priorityKey)
+        return collection(shown, setPath(ctx), ctx.query.count ? all.length : undefined, expanded)
       })
     },
     {

@@ -82,6 +82,18 @@ const hostPattern = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 
 const firstHeader = (v: string | Array<string> | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
+/** The headers a trace context travels in (W3C, compact and multi-header B3): a batch hands them to its requests. */
+const traceHeaders: ReadonlyArray<string> = [
+  "traceparent",
+  "tracestate",
+  "b3",
+  "x-b3-traceid",
+  "x-b3-spanid",
+  "x-b3-parentspanid",
+  "x-b3-sampled",
+  "x-b3-flags"
+]
+
 const wantsMinimal = (prefer: string | undefined): boolean => {
   if (prefer === undefined) return false
   for (const p of prefer.split(",")) if (p.trim().toLowerCase().replace(/\s+/g, "") === "return=minimal") return true
@@ -582,6 +594,14 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   function dispatch(outer: IncomingMessage, authorization: string | undefined, step: Batch.Step): Promise<Batch.Written> {
     return new Promise((resolve) => {
       const headers: Record<string, string> = { ...step.headers }
+      // The batch's trace context, unless the request names its own: with tracing on, each
+      // request's span is then a child of the caller's span, in the caller's trace.
+      if (!traceHeaders.some((h) => Object.hasOwn(step.headers, h))) {
+        for (const h of traceHeaders) {
+          const v = firstHeader(outer.headers[h])
+          if (v !== undefined) headers[h] = v
+        }
+      }
       if (authorization !== undefined) headers.authorization = authorization
       const host = firstHeader(outer.headers.host)
       if (host !== undefined) headers.host = host
