@@ -23,6 +23,13 @@ export const text = (raw: string) =>
     catch: (e) => usage(`--body: cannot read ${raw === "-" ? "standard input" : raw.slice(1)}: ${(e as Error).message}`)
   })
 
+/** The text of a FILE argument (`-`: standard input), or a usage error naming it. */
+export const file = (name: string) =>
+  Effect.tryPromise({
+    try: () => name === "-" ? readStdin() : readFile(name, "utf8"),
+    catch: (e) => usage(`cannot read ${name === "-" ? "standard input" : name}: ${(e as Error).message}`)
+  })
+
 /** Parses JSON text, or a usage error naming the source. */
 export const parseJson = (source: string, text: string) =>
   Effect.try({

@@ -2,13 +2,16 @@
  * Local mode: operations run directly on a store (SQLite file or PostgreSQL)
  * through the core services, with the same validation and rules as the server.
  * Answers are the Graph JSON the server would send (entities with
- * `@odata.etag`, invitations without their internal user link).
+ * `@odata.etag`, invitations without their internal user link). Query options
+ * (`--filter`, `--expand`) are read by the server's own parser on the server's
+ * own route (`Query.ts`), and applied as the server applies them.
  *
  * @since 0.1.0
  */
 import { accessSync, constants, existsSync, statSync } from "node:fs"
 import * as path from "node:path"
-import { type AssignmentFilter, Assignments, Configurations, Directory, DirectoryService, ETag, MemoryStore, Store } from "@enrollment/core"
+import { type AssignmentFilter, Assignments, type Configuration, Configurations, Directory, DirectoryService, ETag, MemoryStore, Paths, Store } from "@enrollment/core"
+import type { OData } from "@enrollment/http-adapter"
 import * as Credentials from "@enrollment/store-adapter/Credentials"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -17,6 +20,7 @@ import { Backend, type LocalSettings } from "./Backend.ts"
 import { classOfStatus, ofDomainTag } from "./ExitCode.ts"
 import { CommandFailed } from "./Failure.ts"
 import { type Answer, type ListOptions, memberIdOf, type Operation } from "./Operation.ts"
+import * as Query from "./Query.ts"
 
 /** Where an invitation's redemption link points in local mode (no server to redeem at). */
 export const redeemBase = "https://enrollment.invalid/redeem"
@@ -209,6 +213,23 @@ export const parseFilter = (text: string | undefined): Effect.Effect<AssignmentF
   })
 }
 
+/**
+ * Parses a directory list's `--filter` as the server parses its `$filter`: the
+ * http-adapter's `OData.parseObjectFilter`, with the properties the list's route
+ * declares filterable (through `OData.parseQuery` on that route, see `Query.ts`).
+ * The predicate takes the object as the server writes it.
+ */
+export const parseObjectFilter = (op: Operation, text: string | undefined): Effect.Effect<OData.ObjectFilter | undefined, CommandFailed> =>
+  text === undefined ? Effect.succeed(undefined) : Effect.map(Query.parse(op, { $filter: text }), (q) => q?.where)
+
+/**
+ * Parses `--expand` as the server parses its `$expand` on the operation's route
+ * (`assignments`, or `*`; options inside an expansion refused): the navigation
+ * properties to write, or undefined without `--expand`.
+ */
+export const parseExpand = (op: Operation, text: string | undefined): Effect.Effect<ReadonlyArray<string> | undefined, CommandFailed> =>
+  text === undefined ? Effect.succeed(undefined) : Effect.map(Query.parse(op, { $expand: text }), (q) => q?.expand)
+
 /** Reads every page (or `top` items) of a keyset-paged list. */
 const all = <A, E>(
   options: ListOptions,
@@ -227,6 +248,22 @@ const all = <A, E>(
     return out
   })
 
+/**
+ * Reads every page (or `top` kept items) of a directory list as written (`view`),
+ * keeping what `keep` (a `--filter`) keeps, as the server's filtered pages do.
+ */
+const kept = <A, E>(
+  options: ListOptions,
+  page: (req: { after?: string | undefined; limit: number }) => Effect.Effect<{ items: ReadonlyArray<A>; next: string | undefined }, E>,
+  view: (a: A) => Record<string, any>,
+  keep: OData.ObjectFilter | undefined
+) => {
+  if (keep === undefined) return Effect.map(all(options, page), (items) => items.map(view))
+  const filtered = (req: { after?: string | undefined; limit: number }) =>
+    Effect.map(page({ after: req.after, limit: 999 }), (p) => ({ items: p.items.map(view).filter(keep), next: p.next }))
+  return Effect.map(all(options, filtered), (items) => options.top === undefined ? items : items.slice(0, options.top))
+}
+
 /** The backend over the services in context. */
 export const make = (settings: LocalSettings) =>
   Effect.gen(function*() {
@@ -234,6 +271,24 @@ export const make = (settings: LocalSettings) =>
     const configurations = yield* Configurations
     const directory = yield* DirectoryService
     const t = settings.tenant
+
+    /**
+     * The configurations with the navigation properties `names` written after their
+     * own members, as the server writes `$expand=assignments`: every assignment of
+     * each (read on the tenant path, as the server reads them), each written as the
+     * server writes an entity. No `assignments@odata.context`: the CLI prints no
+     * context in either mode (remote mode drops the server's).
+     */
+    const expand = (configs: ReadonlyArray<Configuration.Configuration>, names: ReadonlyArray<string> | undefined) => {
+      if (names === undefined || !names.includes("assignments")) return Effect.succeed(configs.map(withETag))
+      return Effect.flatMap(Effect.promise(() => import("@enrollment/http-adapter")), ({ OData }) =>
+        Effect.forEach(configs, (c) =>
+          Effect.map(
+            all({}, (p) => assignments.list(t, Paths.tenant, c.id, p)),
+            (as) => ({ ...withETag(c), assignments: as.map((a) => OData.entity(a, undefined)) })
+          )))
+    }
+    const expanded = (names: ReadonlyArray<string> | undefined) => names === undefined ? {} : { expanded: names }
 
     const dispatch = (op: Operation): Effect.Effect<Answer, unknown> => {
       switch (op._tag) {
@@ -252,13 +307,20 @@ export const make = (settings: LocalSettings) =>
         case "assignments.delete":
           return Effect.as(assignments.remove(t, op.parent, op.configurationId, op.id, { ifMatch: op.ifMatch }), none)
         case "configurations.list":
-          if (op.parent._tag === "Tenant") {
-            return Effect.map(all(op.list, (p) => configurations.list(t, p)), list)
-          }
-          return Effect.map(configurations.forUser(t, op.parent), (cs) =>
-            list(op.list.top === undefined ? cs : cs.slice(0, op.list.top)))
+          return Effect.gen(function*() {
+            const names = yield* parseExpand(op, op.expand)
+            const { parent, list: options } = op
+            const cs = parent._tag === "Tenant"
+              ? yield* all(options, (p) => configurations.list(t, p))
+              : (yield* configurations.forUser(t, parent)).slice(0, options.top)
+            return { _tag: "List", items: yield* expand(cs, names), ...expanded(names) } satisfies Answer
+          })
         case "configurations.get":
-          return Effect.map(configurations.get(t, op.id), entity)
+          return Effect.gen(function*() {
+            const names = yield* parseExpand(op, op.expand)
+            const [value] = yield* expand([yield* configurations.get(t, op.id)], names)
+            return { _tag: "Entity", value: value!, ...expanded(names) } satisfies Answer
+          })
         case "configurations.create":
           return Effect.map(configurations.create(t, op.body), entity)
         case "configurations.patch":
@@ -270,7 +332,8 @@ export const make = (settings: LocalSettings) =>
         case "configurations.setPriority":
           return Effect.as(configurations.setPriority(t, op.id, op.body), none)
         case "users.list":
-          return Effect.map(all(op.list, (p) => directory.listUsers(t, p)), list)
+          return Effect.flatMap(parseObjectFilter(op, op.filter), (keep) =>
+            Effect.map(kept(op.list, (p) => directory.listUsers(t, p), (u) => u, keep), list))
         case "users.get":
           return Effect.map(directory.getUser(t, op.id), entity)
         case "users.create":
@@ -280,7 +343,8 @@ export const make = (settings: LocalSettings) =>
         case "users.delete":
           return Effect.as(directory.removeUser(t, op.id), none)
         case "groups.list":
-          return Effect.map(all(op.list, (p) => directory.listGroups(t, p)), list)
+          return Effect.flatMap(parseObjectFilter(op, op.filter), (keep) =>
+            Effect.map(kept(op.list, (p) => directory.listGroups(t, p), (g) => g, keep), list))
         case "groups.get":
           return Effect.map(directory.getGroup(t, op.id), entity)
         case "groups.create":
@@ -305,7 +369,8 @@ export const make = (settings: LocalSettings) =>
         case "members.remove":
           return Effect.as(directory.removeMember(t, op.groupId, op.memberId), none)
         case "invitations.list":
-          return Effect.map(all(op.list, (p) => directory.listInvitations(t, p)), (is) => list(is.map(invitation)))
+          return Effect.flatMap(parseObjectFilter(op, op.filter), (keep) =>
+            Effect.map(kept(op.list, (p) => directory.listInvitations(t, p), invitation, keep), list))
         case "invitations.get":
           return Effect.map(directory.getInvitation(t, op.id), (i) => entity(invitation(i)))
         case "invitations.create":

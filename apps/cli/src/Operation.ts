@@ -23,34 +23,38 @@ export type Operation =
   | { readonly _tag: "assignments.create"; readonly parent: Parent; readonly configurationId: string; readonly body: unknown }
   | { readonly _tag: "assignments.patch"; readonly parent: Parent; readonly configurationId: string; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
   | { readonly _tag: "assignments.delete"; readonly parent: Parent; readonly configurationId: string; readonly id: string; readonly ifMatch?: string | undefined }
-  | { readonly _tag: "configurations.list"; readonly parent: Parent; readonly list: ListOptions }
-  | { readonly _tag: "configurations.get"; readonly id: string }
+  | { readonly _tag: "configurations.list"; readonly parent: Parent; readonly list: ListOptions; readonly expand?: string | undefined }
+  | { readonly _tag: "configurations.get"; readonly id: string; readonly expand?: string | undefined }
   | { readonly _tag: "configurations.create"; readonly body: unknown }
   | { readonly _tag: "configurations.patch"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
   | { readonly _tag: "configurations.delete"; readonly id: string }
   | { readonly _tag: "configurations.assign"; readonly id: string; readonly body: unknown }
   | { readonly _tag: "configurations.setPriority"; readonly id: string; readonly body: unknown }
-  | { readonly _tag: "users.list"; readonly list: ListOptions }
+  | { readonly _tag: "users.list"; readonly list: ListOptions; readonly filter?: string | undefined }
   | { readonly _tag: "users.get"; readonly id: string }
   | { readonly _tag: "users.create"; readonly body: unknown }
   | { readonly _tag: "users.patch"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
   | { readonly _tag: "users.delete"; readonly id: string }
-  | { readonly _tag: "groups.list"; readonly list: ListOptions }
+  | { readonly _tag: "groups.list"; readonly list: ListOptions; readonly filter?: string | undefined }
   | { readonly _tag: "groups.get"; readonly id: string }
   | { readonly _tag: "groups.create"; readonly body: unknown }
   | { readonly _tag: "groups.delete"; readonly id: string }
   | { readonly _tag: "members.list"; readonly groupId: string; readonly list: ListOptions }
   | { readonly _tag: "members.add"; readonly groupId: string; readonly body: unknown }
   | { readonly _tag: "members.remove"; readonly groupId: string; readonly memberId: string }
-  | { readonly _tag: "invitations.list"; readonly list: ListOptions }
+  | { readonly _tag: "invitations.list"; readonly list: ListOptions; readonly filter?: string | undefined }
   | { readonly _tag: "invitations.get"; readonly id: string }
   | { readonly _tag: "invitations.create"; readonly body: unknown }
   | { readonly _tag: "invitations.invitedUser"; readonly invitationId: string }
 
-/** What an operation answers: one entity, a list of them, or nothing (204). */
+/**
+ * What an operation answers: one entity, a list of them, or nothing (204).
+ * `expanded` names the navigation properties written into the entities
+ * (`--expand`: `assignments`), which `--select` keeps as the server's `$select` does.
+ */
 export type Answer =
-  | { readonly _tag: "Entity"; readonly value: Record<string, unknown> }
-  | { readonly _tag: "List"; readonly items: ReadonlyArray<Record<string, unknown>> }
+  | { readonly _tag: "Entity"; readonly value: Record<string, unknown>; readonly expanded?: ReadonlyArray<string> | undefined }
+  | { readonly _tag: "List"; readonly items: ReadonlyArray<Record<string, unknown>>; readonly expanded?: ReadonlyArray<string> | undefined }
   | { readonly _tag: "None" }
 
 /** The id a `members.add` body names: the last segment of its `@odata.id` URL. */

@@ -5,7 +5,10 @@
  * properties, in that order, as the server's `$select` names them: `*` keeps
  * every property, and a derived type's property behind its cast
  * (`microsoft.graph.deviceEnrollmentLimitConfiguration/limit`) prints as the
- * property (`limit`), from entities of that type.
+ * property (`limit`), from entities of that type. Expanded navigation
+ * properties (`--expand assignments`) print after the selected ones, as the
+ * server writes them after a `$select`; a table shows an assignments column
+ * with their targets.
  *
  * @since 0.1.0
  */
@@ -26,9 +29,13 @@ export const parseSelect = (select: string | undefined): ReadonlyArray<string> |
   return keys.length === 0 ? undefined : keys
 }
 
-/** The projection a `--select` list asks for: none (every property) when it names `*`. */
-const projection = (select: ReadonlyArray<string> | undefined): ReadonlyArray<string> | undefined =>
-  select === undefined || select.includes("*") ? undefined : select
+/**
+ * The projection a `--select` list asks for: none (every property) when it names `*`;
+ * expanded navigation properties are kept after the selected ones (the server's
+ * `$select` chooses an entity's own members only).
+ */
+const projection = (select: ReadonlyArray<string> | undefined, expanded: ReadonlyArray<string> = []): ReadonlyArray<string> | undefined =>
+  select === undefined || select.includes("*") ? undefined : [...select, ...expanded.filter((e) => !select.includes(e))]
 
 /** The name a `--select` item prints under: `p` for a cast `microsoft.graph.T/p`. */
 const selectedName = (item: string): string => item.slice(item.indexOf("/") + 1)
@@ -134,18 +141,39 @@ export const kindOfOperation = (tag: string): string => {
   return ({ assignments: "assignment", configurations: "configuration", users: "user", groups: "group", members: "directoryObject", invitations: "invitation" } as Record<string, string>)[noun ?? ""] ?? "other"
 }
 
-const columnsFor = (rows: ReadonlyArray<Row>, select: ReadonlyArray<string> | undefined, hint?: string): ReadonlyArray<Column> => {
+/** An expanded navigation property's column: `assignments` as their targets, `; `-separated. */
+const expandedColumn = (name: string): Column =>
+  name === "assignments"
+    ? ["ASSIGNMENTS", (r) => Array.isArray(r.assignments) && r.assignments.length > 0 ? r.assignments.map((a: Row) => targetText(a?.target)).join("; ") : undefined]
+    : col(name.toUpperCase(), name)
+
+const columnsFor = (
+  rows: ReadonlyArray<Row>,
+  select: ReadonlyArray<string> | undefined,
+  hint?: string,
+  expanded: ReadonlyArray<string> = []
+): ReadonlyArray<Column> => {
+  const navigation = expanded.map(expandedColumn)
   if (select !== undefined) {
-    return [...new Set(select.map(selectedName))].map((name): Column => [
-      name.toUpperCase(),
-      name === "target" && select.includes("target") ? (r) => targetText(r.target) : (r) => pick(r, select)[name]
-    ])
+    const own = select.filter((k) => !expanded.includes(k))
+    return [
+      ...[...new Set(own.map(selectedName))].map((name): Column => [
+        name.toUpperCase(),
+        name === "target" && own.includes("target") ? (r) => targetText(r.target) : (r) => pick(r, own)[name]
+      ]),
+      ...navigation
+    ]
   }
+  return [...ownColumns(rows, hint, expanded), ...navigation]
+}
+
+const ownColumns = (rows: ReadonlyArray<Row>, hint: string | undefined, expanded: ReadonlyArray<string>): ReadonlyArray<Column> => {
   const kinds = new Set(rows.map(kindOf))
   const kind = rows.length === 0 && hint !== undefined ? hint : kinds.size === 1 ? [...kinds][0]! : [...kinds].every((k) => k === "user" || k === "group") ? "directoryObject" : "other"
   const set = columnSets[kind]
   if (set !== undefined) return set
-  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !k.startsWith("@odata.") || k === "@odata.type")
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))]
+    .filter((k) => (!k.startsWith("@odata.") || k === "@odata.type") && !expanded.includes(k))
   return keys.map((k) => col(k.toUpperCase(), k))
 }
 
@@ -157,8 +185,8 @@ const cellText = (v: unknown): string => {
 }
 
 /** Rows as aligned columns, headers first. */
-export const table = (rows: ReadonlyArray<Row>, select?: ReadonlyArray<string>, hint?: string): string => {
-  const columns = columnsFor(rows, select, hint)
+export const table = (rows: ReadonlyArray<Row>, select?: ReadonlyArray<string>, hint?: string, expanded?: ReadonlyArray<string>): string => {
+  const columns = columnsFor(rows, select, hint, expanded)
   const cells = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => cellText(f(r))))]
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)))
   return cells.map((line) => line.map((c, i) => (i === line.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd())
@@ -210,21 +238,21 @@ export const render = (
   options: { readonly format: Format; readonly select?: ReadonlyArray<string> | undefined; readonly kind?: string | undefined }
 ): string => {
   const { format, kind } = options
-  const select = projection(options.select)
+  if (answer._tag === "None") return ""
+  const expanded = answer.expanded ?? []
+  const select = projection(options.select, expanded)
   switch (answer._tag) {
-    case "None":
-      return ""
     case "Entity": {
       const value = pick(answer.value, select)
       if (format === "json") return `${JSON.stringify(value, null, 2)}\n`
       if (format === "yaml") return yaml(value)
-      return table([answer.value], select, kind)
+      return table([answer.value], select, kind, expanded)
     }
     case "List": {
       const items = answer.items.map((r) => pick(r, select))
       if (format === "json") return `${JSON.stringify(items, null, 2)}\n`
       if (format === "yaml") return yaml(items)
-      return table(answer.items, select, kind)
+      return table(answer.items, select, kind, expanded)
     }
   }
 }

@@ -44,7 +44,7 @@ export const requestOf = (op: Operation): Request => {
     case "assignments.create": {
       const path = `${prefix(op.parent)}/deviceEnrollmentConfigurations/${enc(op.configurationId)}/assignments`
       if (op._tag === "assignments.create") return { method: "POST", path, body: op.body }
-      return { method: "GET", path, query: { ...topQuery(op.list.top), ...(op.filter === undefined ? {} : { $filter: op.filter }) } }
+      return { method: "GET", path, query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     }
     case "assignments.get":
     case "assignments.patch":
@@ -55,9 +55,13 @@ export const requestOf = (op: Operation): Request => {
       return { method: "DELETE", path, headers: ifMatch(op.ifMatch) }
     }
     case "configurations.list":
-      return { method: "GET", path: `${prefix(op.parent)}/deviceEnrollmentConfigurations`, query: topQuery(op.list.top) }
+      return {
+        method: "GET",
+        path: `${prefix(op.parent)}/deviceEnrollmentConfigurations`,
+        query: { ...topQuery(op.list.top), ...option("$expand", op.expand) }
+      }
     case "configurations.get":
-      return { method: "GET", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}` }
+      return { method: "GET", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}`, query: option("$expand", op.expand) }
     case "configurations.create":
       return { method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: op.body }
     case "configurations.patch":
@@ -74,7 +78,7 @@ export const requestOf = (op: Operation): Request => {
     case "configurations.setPriority":
       return { method: "POST", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}/setPriority`, body: op.body }
     case "users.list":
-      return { method: "GET", path: "users", query: topQuery(op.list.top) }
+      return { method: "GET", path: "users", query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     case "users.get":
       return { method: "GET", path: `users/${enc(op.id)}` }
     case "users.create":
@@ -84,7 +88,7 @@ export const requestOf = (op: Operation): Request => {
     case "users.delete":
       return { method: "DELETE", path: `users/${enc(op.id)}` }
     case "groups.list":
-      return { method: "GET", path: "groups", query: topQuery(op.list.top) }
+      return { method: "GET", path: "groups", query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     case "groups.get":
       return { method: "GET", path: `groups/${enc(op.id)}` }
     case "groups.create":
@@ -98,7 +102,7 @@ export const requestOf = (op: Operation): Request => {
     case "members.remove":
       return { method: "DELETE", path: `groups/${enc(op.groupId)}/members/${enc(op.memberId)}/$ref` }
     case "invitations.list":
-      return { method: "GET", path: "invitations", query: topQuery(op.list.top) }
+      return { method: "GET", path: "invitations", query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     case "invitations.get":
       return { method: "GET", path: `invitations/${enc(op.id)}` }
     case "invitations.create":
@@ -111,10 +115,37 @@ export const requestOf = (op: Operation): Request => {
 const topQuery = (top: number | undefined): Record<string, string> =>
   top === undefined ? {} : { $top: String(Math.min(top, 999)) }
 
-/** Drops the response-level `@odata.context` from an entity. */
+/** A query option given as a flag (`--filter`: `$filter`), sent as it was given; none when absent. */
+const option = (name: string, value: string | undefined): Record<string, string> => value === undefined ? {} : { [name]: value }
+
+const contextSuffix = "@odata.context"
+const nextLinkSuffix = "@odata.nextLink"
+
+/**
+ * An entity without its contexts: the response-level `@odata.context`, and the
+ * `<navigation>@odata.context` of each expanded navigation property (the CLI
+ * prints no context, in either mode: local mode has no service root to write one
+ * with; `--debug` shows them as the server sent them).
+ */
 const strip = (value: Record<string, unknown>): Record<string, unknown> => {
-  const { "@odata.context": _, ...rest } = value
-  return rest
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) if (!k.endsWith(contextSuffix)) out[k] = v
+  return out
+}
+
+/** The navigation properties the server expanded into these entities (each has its `<name>@odata.context`). */
+const expandedIn = (values: ReadonlyArray<Record<string, unknown>>): ReadonlyArray<string> | undefined => {
+  const names = new Set<string>()
+  for (const v of values) {
+    for (const k of Object.keys(v)) if (k.endsWith(contextSuffix) && k !== contextSuffix) names.add(k.slice(0, -contextSuffix.length))
+  }
+  return names.size === 0 ? undefined : [...names]
+}
+
+/** An answer of entities, their contexts dropped, naming what the server expanded into them. */
+const withExpanded = <A extends Answer>(answer: A, values: ReadonlyArray<Record<string, unknown>>): A => {
+  const expanded = expandedIn(values)
+  return expanded === undefined ? answer : { ...answer, expanded }
 }
 
 /** The printable form of headers, with the bearer token redacted. */
@@ -173,6 +204,33 @@ export const client = (settings: RemoteSettings) => {
   /** Sends one request; the raw response. */
   const request = (req: Request) => send(req.method, urlOf(req), req.body, req.headers)
 
+  /**
+   * An entity with its expansions made whole: an expansion the server cut short (it
+   * writes at most a budget of related entities, then `<name>@odata.nextLink`) is
+   * followed to its end, so that it holds every item, as local mode's does.
+   */
+  const whole = (value: Record<string, unknown>): Effect.Effect<Record<string, unknown>, CommandFailed> => {
+    const links = Object.keys(value).filter((k) => k.endsWith(nextLinkSuffix) && k !== nextLinkSuffix)
+    if (links.length === 0) return Effect.succeed(value)
+    return Effect.gen(function*() {
+      const rest: Record<string, Array<unknown>> = {}
+      for (const link of links) {
+        const name = link.slice(0, -nextLinkSuffix.length)
+        const items = Array.isArray(value[name]) ? [...(value[name] as Array<unknown>)] : []
+        let next = value[link]
+        while (typeof next === "string") {
+          const page = (yield* send("GET", next, undefined, undefined)).body as { value?: Array<unknown>; "@odata.nextLink"?: unknown }
+          items.push(...(page.value ?? []))
+          next = page["@odata.nextLink"]
+        }
+        rest[name] = items
+      }
+      const out: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(value)) if (!links.includes(k)) out[k] = Object.hasOwn(rest, k) ? rest[k] : v
+      return out
+    })
+  }
+
   const run = (op: Operation): Effect.Effect<Answer, CommandFailed> =>
     Effect.gen(function*() {
       const req = requestOf(op)
@@ -187,12 +245,14 @@ export const client = (settings: RemoteSettings) => {
           if (items.length >= top || typeof next !== "string") break
           page = (yield* send("GET", next, undefined, undefined)).body as typeof page
         }
-        return { _tag: "List", items: items.slice(0, top) } as Answer
+        const kept = yield* Effect.forEach(items.slice(0, top), whole)
+        return withExpanded<Answer>({ _tag: "List", items: kept.map(strip) }, kept)
       }
       if (res.status === 204 || res.body === undefined || typeof res.body !== "object" || res.body === null) {
         return { _tag: "None" } as Answer
       }
-      return { _tag: "Entity", value: strip(res.body as Record<string, unknown>) } as Answer
+      const value = yield* whole(res.body as Record<string, unknown>)
+      return withExpanded<Answer>({ _tag: "Entity", value: strip(value) }, [value])
     })
 
   return { base, request, run }

@@ -202,6 +202,10 @@ export const token = (
 export const bulkImport = (raw: Globals, file: string, options: { readonly create: boolean }) =>
   Effect.flatMap(Effect.promise(() => import("./Bulk.ts")), (Bulk) => Bulk.importFile(raw, file, options))
 
+/** `enrollctl batch FILE` (remote mode). */
+export const batch = (raw: Globals, file: string) =>
+  Effect.flatMap(Effect.promise(() => import("./Batch.ts")), (Batch) => Batch.send(raw, file))
+
 /** `enrollctl export`. */
 export const bulkExport = (raw: Globals) =>
   Effect.flatMap(Effect.promise(() => import("./Bulk.ts")), (Bulk) => Bulk.exportTenant(raw))

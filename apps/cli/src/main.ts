@@ -160,6 +160,17 @@ const ifMatch = Flag.String("if-match").pipe(
 )
 const top = Flag.Int("top").pipe(Flag.withDescription("At most this many items (default: all, following every page)"), Flag.optional)
 const str = (name: string, description: string) => Flag.String(name).pipe(Flag.withDescription(description), Flag.optional)
+/** `--filter` on a directory list: the server's `$filter` on that list (its route names the properties). */
+const directoryFilter = (properties: string) =>
+  str(
+    "filter",
+    `OData $filter, the server's directory grammar (both modes): p eq v, p ne v, p in (v, …), startswith(p,'text'), not, and, or, parentheses; over ${properties}; v a quoted string (compared without regard to case), true, false or null`
+  )
+/** `--expand` on configuration reads: the server's `$expand`. */
+const expand = str(
+  "expand",
+  "OData $expand: assignments (or *) writes each configuration's assignments after its own properties, as the server's $expand=assignments does (both modes)"
+)
 
 const assignmentFlags = {
   targetType: Flag.Literals("target-type", [
@@ -311,10 +322,14 @@ const assignments = (f: Family) => {
 const userConfigurations = (f: Family) =>
   group("device-enrollment-configurations", "The device enrollment configurations targeted to the user, lowest priority first").pipe(
     Command.withSubcommands([
-      leaf("list", { ...f.parentFlags, top }, {
-        description: "List the configurations targeted to the user, lowest priority first",
-        examples: [{ command: `${f.path} list${f.parentExample}`, description: "What reaches this user" }]
-      }, (i) => Effect.succeed({ _tag: "configurations.list", parent: f.parentOf(i), list: { top: opt(i.top) } })),
+      leaf("list", { ...f.parentFlags, top, expand }, {
+        description: "List the configurations targeted to the user, lowest priority first; --expand assignments adds each one's assignments",
+        examples: [
+          { command: `${f.path} list${f.parentExample}`, description: "What reaches this user" },
+          { command: `${f.path} list${f.parentExample} --expand assignments -o json`, description: "With every assignment of each configuration" }
+        ]
+      }, (i) =>
+        Effect.succeed({ _tag: "configurations.list", parent: f.parentOf(i), list: { top: opt(i.top) }, expand: opt(i.expand) })),
       assignments(f)
     ])
   )
@@ -338,14 +353,20 @@ const configurationFields = (rt: Rt, i: Record<string, any>, type?: string) =>
 const C = "enrollctl device-management device-enrollment-configurations"
 const configurations = group("device-enrollment-configurations", "Device enrollment configurations and their assignments").pipe(
   Command.withSubcommands([
-    leaf("list", { top }, {
-      description: "List the tenant's configurations",
-      examples: [{ command: `${C} list`, description: "Every configuration" }]
-    }, (i) => Effect.succeed({ _tag: "configurations.list", parent: { _tag: "Tenant" }, list: { top: opt(i.top) } })),
-    leaf("get", { cfgId }, {
-      description: "Get one configuration",
-      examples: [{ command: `${C} get --device-enrollment-configuration-id C -o yaml`, description: "Show C as YAML" }]
-    }, (i) => Effect.succeed({ _tag: "configurations.get", id: i.cfgId })),
+    leaf("list", { top, expand }, {
+      description: "List the tenant's configurations; --expand assignments adds each one's assignments",
+      examples: [
+        { command: `${C} list`, description: "Every configuration" },
+        { command: `${C} list --expand assignments -o json`, description: "Every configuration with its assignments, in one request" }
+      ]
+    }, (i) => Effect.succeed({ _tag: "configurations.list", parent: { _tag: "Tenant" }, list: { top: opt(i.top) }, expand: opt(i.expand) })),
+    leaf("get", { cfgId, expand }, {
+      description: "Get one configuration; --expand assignments adds its assignments",
+      examples: [
+        { command: `${C} get --device-enrollment-configuration-id C -o yaml`, description: "Show C as YAML" },
+        { command: `${C} get --device-enrollment-configuration-id C --expand assignments`, description: "C with its assignments (a table shows their targets)" }
+      ]
+    }, (i) => Effect.succeed({ _tag: "configurations.get", id: i.cfgId, expand: opt(i.expand) })),
     leaf("create", {
       body,
       type: Flag.String("type").pipe(
@@ -425,10 +446,14 @@ const userId = id("user-id", "user")
 
 const users = group("users", "Users, and the configurations and assignments that reach them").pipe(
   Command.withSubcommands([
-    leaf("list", { top }, {
-      description: "List users",
-      examples: [{ command: "enrollctl users list", description: "Every user" }]
-    }, (i) => Effect.succeed({ _tag: "users.list", list: { top: opt(i.top) } })),
+    leaf("list", { top, filter: directoryFilter("id, displayName, userPrincipalName, mail, userType, accountEnabled") }, {
+      description: "List users; --filter keeps those the server's $filter keeps",
+      examples: [
+        { command: "enrollctl users list", description: "Every user" },
+        { command: "enrollctl users list --filter \"userType eq 'Guest' and accountEnabled eq true\"", description: "Enabled guests" },
+        { command: "enrollctl users list --filter \"startswith(userPrincipalName,'ada')\"", description: "Users whose UPN starts with ada (any case)" }
+      ]
+    }, (i) => Effect.succeed({ _tag: "users.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
     leaf("get", { userId }, {
       description: "Get one user",
       examples: [{ command: "enrollctl users get --user-id u1", description: "Show user u1" }]
@@ -458,10 +483,14 @@ const users = group("users", "Users, and the configurations and assignments that
 const groupId = id("group-id", "group")
 const groups = group("groups", "Groups and their members").pipe(
   Command.withSubcommands([
-    leaf("list", { top }, {
-      description: "List groups",
-      examples: [{ command: "enrollctl groups list", description: "Every group" }]
-    }, (i) => Effect.succeed({ _tag: "groups.list", list: { top: opt(i.top) } })),
+    leaf("list", { top, filter: directoryFilter("id, displayName, description, mailNickname, securityEnabled") }, {
+      description: "List groups; --filter keeps those the server's $filter keeps",
+      examples: [
+        { command: "enrollctl groups list", description: "Every group" },
+        { command: "enrollctl groups list --filter \"displayName in ('Sales', 'Marketing')\"", description: "Two groups by name" },
+        { command: "enrollctl groups list --filter \"securityEnabled eq true and not startswith(mailNickname,'test')\"", description: "Security groups but the test ones" }
+      ]
+    }, (i) => Effect.succeed({ _tag: "groups.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
     leaf("get", { groupId }, {
       description: "Get one group",
       examples: [{ command: "enrollctl groups get --group-id g1", description: "Show group g1" }]
@@ -537,10 +566,18 @@ const groups = group("groups", "Groups and their members").pipe(
 const invitationId = id("invitation-id", "invitation")
 const invitations = group("invitations", "Invitations of guest users, and what reaches the invited user").pipe(
   Command.withSubcommands([
-    leaf("list", { top }, {
-      description: "List invitations",
-      examples: [{ command: "enrollctl invitations list", description: "Every invitation" }]
-    }, (i) => Effect.succeed({ _tag: "invitations.list", list: { top: opt(i.top) } })),
+    leaf("list", {
+      top,
+      filter: directoryFilter(
+        "id, invitedUserEmailAddress, inviteRedirectUrl, invitedUserDisplayName, invitedUserType, sendInvitationMessage, inviteRedeemUrl, status"
+      )
+    }, {
+      description: "List invitations; --filter keeps those the server's $filter keeps",
+      examples: [
+        { command: "enrollctl invitations list", description: "Every invitation" },
+        { command: "enrollctl invitations list --filter \"status eq 'PendingAcceptance'\"", description: "Invitations not redeemed yet" }
+      ]
+    }, (i) => Effect.succeed({ _tag: "invitations.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
     leaf("get", { invitationId }, {
       description: "Get one invitation",
       examples: [{ command: "enrollctl invitations get --invitation-id i1", description: "Show invitation i1" }]
@@ -632,6 +669,29 @@ const importCommand = Command.make("import", {
     ])
   )
 
+const batchCommand = Command.make("batch", {
+  file: Argument.String("file").pipe(
+    Argument.withDescription("The batch as Graph takes it, {\"requests\":[{\"id\",\"method\",\"url\",\"body\"?,\"dependsOn\"?}]} (- for standard input)")
+  )
+}, (i) =>
+  Effect.gen(function*() {
+    const g = globalsOf(yield* root)
+    const rt = yield* loadRuntime
+    yield* rt.batch(g, i.file)
+  })).pipe(
+    Command.withDescription(
+      "Remote mode: send a JSON batch (POST $batch, up to 20 requests) and print one response per request; fails (exit code of the first failure) when a request failed"
+    ),
+    Command.withExamples([
+      { command: "enrollctl --base-url http://127.0.0.1:8080/beta batch requests.json", description: "Send the batch in requests.json" },
+      {
+        command:
+          `echo '{"requests":[{"id":"1","method":"GET","url":"/users"},{"id":"2","method":"GET","url":"/groups"}]}' | enrollctl --base-url http://127.0.0.1:8080/beta batch - -o json`,
+        description: "Two reads in one request, from standard input"
+      }
+    ])
+  )
+
 const exportCommand = Command.make("export", {}, () =>
   Effect.gen(function*() {
     const g = globalsOf(yield* root)
@@ -654,7 +714,8 @@ const command = root.pipe(
     invitations,
     token,
     importCommand,
-    exportCommand
+    exportCommand,
+    batchCommand
   ])
 )
 

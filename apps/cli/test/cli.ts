@@ -184,3 +184,101 @@ export const assignWithoutBody = async (at: (...args: ReadonlyArray<string>) => 
   check(JSON.stringify(list.json()) === JSON.stringify([{ id: "k1" }]), `the set changed: ${list.stdout}`)
   return r
 }
+
+/**
+ * The directory `--filter` data set (users, groups, invitations) both modes are
+ * checked on, and what each filter keeps, as the server's `$filter` on those lists
+ * keeps it. Each invitation makes a guest user (`erin_fabrikam.com#EXT#`), so user
+ * lists are compared by `userPrincipalName`, which guests have deterministically.
+ */
+export const directoryFixture = (() => {
+  const body = (v: object) => ["--body", JSON.stringify(v)]
+  const invite = (id: string, email: string, name: string, send: boolean) => [
+    "invitations", "create", "--invited-user-email-address", email, "--invite-redirect-url", "https://myapps.microsoft.com",
+    ...body({ id, invitedUserDisplayName: name, sendInvitationMessage: send })
+  ]
+  const lists = {
+    users: { args: ["users", "list"], key: "userPrincipalName" },
+    groups: { args: ["groups", "list"], key: "id" },
+    invitations: { args: ["invitations", "list"], key: "id" }
+  } as const
+  type Kind = keyof typeof lists
+  const c = (kind: Kind, filter: string, keys: ReadonlyArray<string>) => ({ kind, filter, keys: [...keys].sort() })
+  return {
+    setup: [
+      ["users", "create", ...body({ id: "du1", displayName: "Ada Lovelace", userPrincipalName: "ada@contoso.com", userType: "Member", accountEnabled: true })],
+      ["users", "create", ...body({ id: "du2", displayName: "Bob", userPrincipalName: "bob@contoso.com", mail: "bob@contoso.com", userType: "Member", accountEnabled: false })],
+      ["users", "create", ...body({ id: "du3", displayName: "Adam", userPrincipalName: "adam@fabrikam.com", userType: "Guest", accountEnabled: true })],
+      ["groups", "create", ...body({ id: "dg1", displayName: "Sales", mailNickname: "sales", securityEnabled: true })],
+      ["groups", "create", ...body({ id: "dg2", displayName: "Sales EU", mailNickname: "sales-eu", securityEnabled: false, description: "Europe" })],
+      ["groups", "create", ...body({ id: "dg3", displayName: "Marketing", mailNickname: "mkt", securityEnabled: true })],
+      invite("di1", "erin@fabrikam.com", "Erin", false),
+      invite("di2", "frank@northwind.com", "Frank", true)
+    ],
+    /** The list command of a case, printing JSON of the case's key only. */
+    list: (kind: Kind, filter: string, ...extra: ReadonlyArray<string>) => [...lists[kind].args, "--filter", filter, "--select", lists[kind].key, ...extra],
+    /** The keys (UPNs, ids) a list printed. */
+    keysOf: (kind: Kind, printed: ReadonlyArray<Record<string, unknown>>) => printed.map((o) => String(o[lists[kind].key])).sort(),
+    cases: [
+      // Strings compare without regard to case.
+      c("users", "startswith(userPrincipalName,'ADA')", ["ada@contoso.com", "adam@fabrikam.com"]),
+      c("users", "userType eq 'Guest' and accountEnabled eq true", ["adam@fabrikam.com", "erin_fabrikam.com#EXT#", "frank_northwind.com#EXT#"]),
+      c("users", "accountEnabled eq false or mail eq 'ERIN@fabrikam.com'", ["bob@contoso.com", "erin_fabrikam.com#EXT#"]),
+      c("users", "mail eq null and not (userType eq 'Guest')", ["ada@contoso.com"]),
+      c("users", "id in ('du1', 'DU2', 'nope')", ["ada@contoso.com", "bob@contoso.com"]),
+      c("groups", "startswith(displayName,'sales')", ["dg1", "dg2"]),
+      c("groups", "securityEnabled eq true and not startswith(mailNickname,'sales')", ["dg3"]),
+      c("groups", "description ne null", ["dg2"]),
+      c("groups", "displayName in ('marketing', 'Sales')", ["dg1", "dg3"]),
+      c("invitations", "invitedUserEmailAddress eq 'FRANK@northwind.com'", ["di2"]),
+      c("invitations", "status eq 'PendingAcceptance'", ["di1", "di2"]),
+      c("invitations", "startswith(invitedUserDisplayName,'e') or sendInvitationMessage eq true", ["di1", "di2"]),
+      c("invitations", "sendInvitationMessage eq false", ["di1"])
+    ],
+    /** Expressions the server refuses, with a part of its message. */
+    refused: [
+      { kind: "users" as Kind, filter: "bogus eq 'x'", says: "'bogus' is not a property that can be filtered on" },
+      { kind: "users" as Kind, filter: "accountEnabled eq 'yes'", says: "accountEnabled is boolean: compare it with true or false" },
+      { kind: "groups" as Kind, filter: "", says: "'' is not an expression" },
+      { kind: "invitations" as Kind, filter: "source eq 'direct'", says: "'source' is not a property that can be filtered on" }
+    ]
+  }
+})()
+
+/**
+ * The `--expand assignments` data set: configuration xc1 with two assignments (a group
+ * and all licensed users, so it reaches every user, du1 and di1's guest included), xc2
+ * with none. Run after {@link directoryFixture}'s setup (the users and invitations).
+ */
+export const expandFixture = (() => {
+  const DM = ["device-management", "device-enrollment-configurations"]
+  const assignments = [
+    { id: "xa1", target: { "@odata.type": "#microsoft.graph.groupAssignmentTarget", groupId: "dg3" } },
+    { id: "xa2", target: { "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget" } }
+  ]
+  return {
+    setup: [
+      [...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--priority", "1", "--body", '{"id":"xc1","limit":3}'],
+      [...DM, "create", "--type", "deviceEnrollmentLimitConfiguration", "--priority", "2", "--body", '{"id":"xc2"}'],
+      [...DM, "assign", "--device-enrollment-configuration-id", "xc1", "--body", JSON.stringify({ enrollmentConfigurationAssignments: assignments })]
+    ],
+    get: [...DM, "get", "--device-enrollment-configuration-id", "xc1", "--expand", "assignments"],
+    list: [...DM, "list", "--expand", "assignments"],
+    viaUser: ["users", "device-enrollment-configurations", "list", "--user-id", "du1", "--expand", "*", "--select", "id"],
+    viaInvitation: ["invitations", "invited-user", "device-enrollment-configurations", "list", "--invitation-id", "di1", "--expand", "assignments", "--select", "id"],
+    /** xc1's assignments as its assignments list prints them. */
+    assignmentsOfXc1: [...DM, "assignments", "list", "--device-enrollment-configuration-id", "xc1"],
+    refused: [
+      { expand: "assignments($select=id)", says: "$expand: options inside an expansion ('assignments($select=id)') are not supported; expand 'assignments' whole" },
+      { expand: "target", says: "$expand: 'target' is not a navigation property of this resource; expected 'assignments' or *" }
+    ]
+  }
+})()
+
+/** Runs `commands` through `at`, failing on the first that fails. */
+export const runAll = async (at: (...args: ReadonlyArray<string>) => Promise<Run>, commands: ReadonlyArray<ReadonlyArray<string>>) => {
+  for (const args of commands) {
+    const r = await at(...args)
+    if (r.code !== 0) throw new Error(`${args.slice(0, 3).join(" ")}: exit ${r.code}: ${r.stderr}`)
+  }
+}

@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
-import { assignWithoutBody, enrollctl, filterFixture, graphBodies, inviteTwoAndDeleteFirstGuest, storeDir, tempDir } from "./cli.ts"
+import { Routes } from "@enrollment/http-adapter"
+import { assignWithoutBody, directoryFixture, enrollctl, expandFixture, filterFixture, graphBodies, inviteTwoAndDeleteFirstGuest, runAll, storeDir, tempDir } from "./cli.ts"
 
 const dir = await storeDir()
 const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", ...args])
@@ -33,12 +34,33 @@ describe("help, version, completions", () => {
       ["groups", "members", "ref", "create"],
       ["invitations", "create"],
       ["token"],
-      ["import"]
+      ["import"],
+      ["batch"],
+      ["users", "list"],
+      ["groups", "list"],
+      ["invitations", "list"],
+      [...DM, "list"],
+      [...DM, "get"],
+      ["invitations", "invited-user", "device-enrollment-configurations", "list"]
     ]
     const results = await Promise.all(commands.map((c) => enrollctl([...c, "--help"])))
     results.forEach((r, i) => {
       assert.strictEqual(r.code, 0, commands[i]!.join(" "))
       assert.include(r.stdout, "EXAMPLES", commands[i]!.join(" "))
+    })
+  })
+
+  it("names in each directory list's --filter help the properties the server's route filters on", async () => {
+    const lists = ["users", "groups", "invitations"]
+    const helps = await Promise.all(lists.map((l) => enrollctl([l, "list", "--help"])))
+    helps.forEach((r, i) => {
+      const route = Routes.routes.find((x) => x.method === "GET" && x.path === `/${lists[i]}`)!
+      const names = Object.keys(route.filterable!)
+      assert.isAbove(names.length, 0)
+      // The help wraps its lines: compare the text without its line breaks and indentation.
+      const flat = r.stdout.replace(/\s+/g, " ")
+      assert.include(flat, `over ${names.join(", ")};`, lists[i])
+      assert.include(flat, "--filter", lists[i])
     })
   })
 
@@ -276,6 +298,121 @@ describe("--filter in local mode (the server's $filter parser)", () => {
       assert.strictEqual(r.stdout, "")
     }
     assert.include(bad.stderr, "'displayName eq 'x''")
+  })
+})
+
+describe("--filter on users, groups and invitations in local mode (the server's directory $filter)", () => {
+  let dirDir = ""
+  const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dirDir, "-o", "json", ...args])
+
+  beforeAll(async () => {
+    dirDir = await storeDir()
+    await runAll(at, directoryFixture.setup)
+  })
+
+  it("keeps what the server's filter keeps: eq, ne, in, startswith, not, and, or, null, Booleans, any case", async () => {
+    const results = await Promise.all(directoryFixture.cases.map((c) => at(...directoryFixture.list(c.kind, c.filter))))
+    results.forEach((r, i) => {
+      const c = directoryFixture.cases[i]!
+      assert.strictEqual(r.code, 0, `${c.filter}: ${r.stderr}`)
+      assert.deepStrictEqual(directoryFixture.keysOf(c.kind, r.json()), c.keys, `${c.kind}: ${c.filter}`)
+    })
+  })
+
+  it("stops at --top items that the filter keeps", async () => {
+    const r = await at("users", "list", "--filter", "userType eq 'Guest'", "--top", "2", "--select", "userType")
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.deepStrictEqual(r.json(), [{ userType: "Guest" }, { userType: "Guest" }])
+  })
+
+  it("refuses what the server refuses, with its BadRequest message, exit 2, before printing anything", async () => {
+    const results = await Promise.all(directoryFixture.refused.map((c) => at(...directoryFixture.list(c.kind, c.filter))))
+    results.forEach((r, i) => {
+      const c = directoryFixture.refused[i]!
+      assert.strictEqual(r.code, 2, c.filter)
+      assert.match(r.stderr, /^error BadRequest: \$filter: /, c.filter)
+      assert.include(r.stderr, c.says, c.filter)
+      assert.include(r.stderr, "supported: p eq v, p ne v, p in (v, …), startswith(p,'text'), not, and, or, parentheses, over ", c.filter)
+      assert.strictEqual(r.stdout, "")
+    })
+  })
+})
+
+describe("--expand assignments in local mode (the server's $expand on configurations)", () => {
+  let expandDir = ""
+  const cli = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", expandDir, ...args])
+  const at = (...args: ReadonlyArray<string>) => cli("-o", "json", ...args)
+
+  beforeAll(async () => {
+    expandDir = await storeDir()
+    await runAll(at, [...directoryFixture.setup, ...expandFixture.setup])
+  })
+
+  it("writes a configuration's assignments after its own properties, as its assignments list prints them, without a context", async () => {
+    const [one, assignments, plain] = await Promise.all([
+      at(...expandFixture.get),
+      at(...expandFixture.assignmentsOfXc1),
+      at(...DM, "get", "--device-enrollment-configuration-id", "xc1")
+    ])
+    assert.strictEqual(one.code, 0, one.stderr)
+    const c = one.json()
+    assert.deepStrictEqual(c.assignments, assignments.json())
+    assert.deepStrictEqual(c.assignments.map((a: any) => a.id), ["xa1", "xa2"])
+    assert.match(c.assignments[0]["@odata.etag"], /^W\//)
+    assert.deepStrictEqual(Object.keys(c).at(-1), "assignments")
+    assert.notInclude(one.stdout, "@odata.context")
+    // The configuration itself is what a plain get prints (ETag included: the expansion is not part of it).
+    const { assignments: _, ...own } = c
+    assert.deepStrictEqual(own, plain.json())
+    assert.notProperty(plain.json(), "assignments")
+  })
+
+  it("expands every configuration of a list, those without assignments too, and keeps them under --select", async () => {
+    const r = await at(...expandFixture.list, "--select", "id,priority")
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.deepStrictEqual(r.json().map((c: any) => [c.id, c.priority, c.assignments.map((a: any) => a.id)]), [["xc1", 1, ["xa1", "xa2"]], ["xc2", 2, []]])
+    assert.deepStrictEqual(Object.keys(r.json()[0]), ["id", "priority", "assignments"])
+  })
+
+  it("expands the configurations that reach a user and an invited user (* too)", async () => {
+    const [user, invited] = await Promise.all([at(...expandFixture.viaUser), at(...expandFixture.viaInvitation)])
+    for (const r of [user, invited]) {
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.deepStrictEqual(r.json().map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), [["xc1", ["xa1", "xa2"]]])
+    }
+  })
+
+  it("shows the assignments' targets in a table column", async () => {
+    const r = await cli("-o", "table", ...expandFixture.list, "--select", "id")
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.deepStrictEqual(r.stdout.split("\n").map((l) => l.split(/\s{2,}/)), [["ID", "ASSIGNMENTS"], ["xc1", "group dg3; all licensed users"], ["xc2", "-"], [""]])
+    const yaml = await cli("-o", "yaml", ...expandFixture.get, "--select", "id")
+    assert.include(yaml.stdout, "assignments:\n- \"@odata.etag\"")
+  })
+
+  it("refuses what the server's $expand refuses, with its BadRequest message, exit 2", async () => {
+    const runs = await Promise.all(expandFixture.refused.flatMap((c) => [
+      at(...DM, "get", "--device-enrollment-configuration-id", "xc1", "--expand", c.expand),
+      at(...DM, "list", "--expand", c.expand)
+    ]))
+    runs.forEach((r, i) => {
+      const c = expandFixture.refused[Math.floor(i / 2)]!
+      assert.strictEqual(r.code, 2, c.expand)
+      assert.strictEqual(r.stderr, `error BadRequest: ${c.says}\n`)
+      assert.strictEqual(r.stdout, "")
+    })
+  })
+})
+
+describe("batch in local mode", () => {
+  it("is refused as a usage error: JSON batching is the HTTP API's", async () => {
+    const file = path.join(tempDir(), "batch.json")
+    writeFileSync(file, JSON.stringify({ requests: [{ id: "1", method: "POST", url: "/users", body: { id: "bx" } }] }))
+    const r = await local("batch", file)
+    assert.strictEqual(r.code, 2)
+    assert.strictEqual(r.stderr, "error Usage: batch applies to remote mode (--base-url): JSON batching is the HTTP API's ($batch); in local mode run the commands one by one\n")
+    assert.strictEqual(r.stdout, "")
+    assert.strictEqual((await local("users", "get", "--user-id", "bx")).code, 3)
   })
 })
 

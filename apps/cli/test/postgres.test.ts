@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { enrollctl, filterFixture } from "./cli.ts"
+import { directoryFixture, enrollctl, expandFixture, filterFixture, runAll } from "./cli.ts"
 
 const url = process.env.DATABASE_URL
 const enabled = url !== undefined && url !== ""
@@ -147,6 +147,41 @@ describe.skipIf(!enabled)("local mode on PostgreSQL", () => {
       assert.strictEqual(r.code, 0, `${c.filter}: ${r.stderr}`)
       assert.deepStrictEqual(r.json().map((a: any) => a.id).sort(), c.ids, c.filter)
     })
+  })
+
+  it("filters users, groups and invitations as the server does, on the shared data set", async () => {
+    // A tenant of its own: the other tests' users and invitations are not in its lists.
+    const at = (...args: ReadonlyArray<string>) => pg("--tenant", "tenant-directory", ...args)
+    await runAll(at, directoryFixture.setup)
+    const results = await Promise.all(directoryFixture.cases.map((c) => at(...directoryFixture.list(c.kind, c.filter))))
+    results.forEach((r, i) => {
+      const c = directoryFixture.cases[i]!
+      assert.strictEqual(r.code, 0, `${c.filter}: ${r.stderr}`)
+      assert.deepStrictEqual(directoryFixture.keysOf(c.kind, r.json()), c.keys, `${c.kind}: ${c.filter}`)
+    })
+    const refused = directoryFixture.refused[0]!
+    const bad = await at(...directoryFixture.list(refused.kind, refused.filter))
+    assert.strictEqual(bad.code, 2)
+    assert.include(bad.stderr, refused.says)
+  })
+
+  it("expands configurations' assignments as the server does", async () => {
+    const at = (...args: ReadonlyArray<string>) => pg("--tenant", "tenant-expand", ...args)
+    await runAll(at, [...directoryFixture.setup, ...expandFixture.setup])
+    const [one, assignments, list, viaUser, viaInvitation] = await Promise.all([
+      at(...expandFixture.get),
+      at(...expandFixture.assignmentsOfXc1),
+      at(...expandFixture.list, "--select", "id"),
+      at(...expandFixture.viaUser),
+      at(...expandFixture.viaInvitation)
+    ])
+    assert.strictEqual(one.code, 0, one.stderr)
+    assert.deepStrictEqual(one.json().assignments, assignments.json())
+    assert.deepStrictEqual(list.json().map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), [["xc1", ["xa1", "xa2"]], ["xc2", []]])
+    for (const r of [viaUser, viaInvitation]) {
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.deepStrictEqual(r.json().map((c: any) => [c.id, c.assignments.length]), [["xc1", 2]])
+    }
   })
 
   it("says why it cannot open a database that does not exist, without the password", async () => {

@@ -7,7 +7,18 @@ import { existsSync, writeFileSync } from "node:fs"
 import { type AddressInfo, createServer } from "node:net"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { assignWithoutBody, enrollctl, filterFixture, graphBodies, inviteTwoAndDeleteFirstGuest, repoRoot, tempDir } from "./cli.ts"
+import {
+  assignWithoutBody,
+  directoryFixture,
+  enrollctl,
+  expandFixture,
+  filterFixture,
+  graphBodies,
+  inviteTwoAndDeleteFirstGuest,
+  repoRoot,
+  runAll,
+  tempDir
+} from "./cli.ts"
 
 const serverMain = path.join(repoRoot, "apps/server/src/main.ts")
 const available = existsSync(serverMain)
@@ -142,6 +153,194 @@ describe.skipIf(!available)("remote mode against the real server", () => {
       assert.include(r.stderr, "error BadRequest: unsupported $filter expression:")
     }
     assert.include(bad.stderr, "'displayName eq 'x''")
+  })
+
+  /** The server's own 400 for `GET <path>?<query>` in `tenant`, asked without the CLI. */
+  const serverError = async (tenant: string, pathAndQuery: string) => {
+    const token = (await enrollctl(["token", "--data-dir", dataDir, "--tenant", tenant])).stdout.trim()
+    const res = await fetch(`${baseUrl}/${pathAndQuery}`, { headers: { Authorization: `Bearer ${token}` } })
+    assert.strictEqual(res.status, 400, pathAndQuery)
+    return ((await res.json()) as { error: { code: string; message: string } }).error
+  }
+
+  describe("--filter on users, groups and invitations", () => {
+    const tenant = "tenant-directory"
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    // Local mode on the server's own store, in the same tenant: the same data.
+    const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    beforeAll(() => runAll(at, directoryFixture.setup))
+
+    it("sends $filter and prints what the server keeps, as local mode does on the same store", async () => {
+      const cases = directoryFixture.cases
+      const remoteRuns = await Promise.all(cases.map((c) => at(...directoryFixture.list(c.kind, c.filter))))
+      const localRuns = await Promise.all(cases.map((c) => local(...directoryFixture.list(c.kind, c.filter))))
+      cases.forEach((c, i) => {
+        const r = remoteRuns[i]!
+        assert.strictEqual(r.code, 0, `${c.filter}: ${r.stderr}`)
+        assert.deepStrictEqual(directoryFixture.keysOf(c.kind, r.json()), c.keys, `${c.kind}: ${c.filter}`)
+        assert.strictEqual(localRuns[i]!.stdout, r.stdout, `local and remote differ on ${c.filter}`)
+      })
+      const top = ["users", "list", "--filter", "userType eq 'Guest'", "--top", "2", "--select", "id,userType"]
+      const [remoteTop, localTop] = await Promise.all([at(...top), local(...top)])
+      assert.strictEqual(remoteTop.code, 0, remoteTop.stderr)
+      assert.deepStrictEqual(remoteTop.json().map((u: any) => u.userType), ["Guest", "Guest"])
+      assert.strictEqual(localTop.stdout, remoteTop.stdout)
+    })
+
+    it("shows $filter in the request it sends", async () => {
+      const r = await at("groups", "list", "--filter", "mailNickname eq 'mkt'", "--debug")
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.include(r.stderr, `> GET ${baseUrl}/groups?%24filter=mailNickname+eq+%27mkt%27`)
+    })
+
+    it("refuses a bad expression with the server's 400 message, exit 2, in both modes", async () => {
+      for (const c of directoryFixture.refused) {
+        const server = await serverError(tenant, `${c.kind}?${new URLSearchParams({ $filter: c.filter })}`)
+        assert.include(server.message, c.says)
+        const [remoteRun, localRun] = await Promise.all([at(...directoryFixture.list(c.kind, c.filter)), local(...directoryFixture.list(c.kind, c.filter))])
+        for (const r of [remoteRun, localRun]) {
+          assert.strictEqual(r.code, 2, c.filter)
+          assert.strictEqual(r.stderr, `error ${server.code}: ${server.message}\n`)
+          assert.strictEqual(r.stdout, "")
+        }
+      }
+    })
+  })
+
+  describe("--expand assignments on configurations", () => {
+    const tenant = "tenant-expand"
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    beforeAll(() => runAll(at, [...directoryFixture.setup, ...expandFixture.setup]))
+
+    it("prints what local mode prints on the same store: each configuration with its assignments, no context", async () => {
+      for (const command of [expandFixture.get, expandFixture.list, expandFixture.viaUser, expandFixture.viaInvitation]) {
+        const [r, l] = await Promise.all([at(...command), local(...command)])
+        assert.strictEqual(r.code, 0, `${command.join(" ")}: ${r.stderr}`)
+        assert.strictEqual(l.stdout, r.stdout, command.join(" "))
+        assert.notInclude(r.stdout, "@odata.context")
+      }
+      const [one, assignments] = await Promise.all([at(...expandFixture.get), at(...expandFixture.assignmentsOfXc1)])
+      assert.deepStrictEqual(one.json().assignments, assignments.json())
+      const list = await at(...expandFixture.list, "--select", "id")
+      assert.deepStrictEqual(list.json().map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), [["xc1", ["xa1", "xa2"]], ["xc2", []]])
+    })
+
+    it("sends $expand, and drops the expansion's context the server sends", async () => {
+      const r = await at(...expandFixture.get, "--debug")
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.include(r.stderr, "?%24expand=assignments")
+      assert.include(r.stderr, '"assignments@odata.context":')
+      assert.notInclude(r.stdout, "assignments@odata.context")
+    })
+
+    it("follows an expansion the server cut short to its end, as local mode prints it whole", async () => {
+      // The server expands at most 10 000 assignments per answer (the http-adapter's
+      // expandBudget), then writes assignments@odata.nextLink: the CLI follows it.
+      const many = path.join(dataDir, "many-assignments.json")
+      writeFileSync(many, JSON.stringify({ enrollmentConfigurationAssignments: Array.from({ length: 10_001 }, () => ({ target: null })) }))
+      await runAll(at, [
+        ["device-management", "device-enrollment-configurations", "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"xbig"}'],
+        ["device-management", "device-enrollment-configurations", "assign", "--device-enrollment-configuration-id", "xbig", "--body", `@${many}`]
+      ])
+      const token = (await enrollctl(["token", "--data-dir", dataDir, "--tenant", tenant])).stdout.trim()
+      const raw = await (await fetch(`${baseUrl}/deviceManagement/deviceEnrollmentConfigurations/xbig?$expand=assignments`, { headers: { Authorization: `Bearer ${token}` } })).json() as Record<string, any>
+      // What is tested needs the server's cut (in the http-adapter's unreleased changes); said when it is not there.
+      if (typeof raw["assignments@odata.nextLink"] !== "string") console.log("NOTE: the server did not cut the expansion short: no next link followed")
+      else assert.isBelow(raw.assignments.length, 10_001)
+      const command = ["device-management", "device-enrollment-configurations", "get", "--device-enrollment-configuration-id", "xbig", "--expand", "assignments"]
+      const [r, l] = await Promise.all([at(...command), local(...command)])
+      assert.strictEqual(r.code, 0, r.stderr)
+      const c = r.json()
+      assert.strictEqual(c.assignments.length, 10_001)
+      assert.strictEqual(new Set(c.assignments.map((a: any) => a.id)).size, 10_001)
+      assert.notProperty(c, "assignments@odata.nextLink")
+      assert.strictEqual(l.stdout, r.stdout)
+    })
+
+    it("refuses a bad expansion with the server's 400 message, exit 2, in both modes", async () => {
+      for (const c of expandFixture.refused) {
+        const server = await serverError(tenant, `deviceManagement/deviceEnrollmentConfigurations?${new URLSearchParams({ $expand: c.expand })}`)
+        assert.strictEqual(server.message, c.says)
+        const command = ["device-management", "device-enrollment-configurations", "list", "--expand", c.expand]
+        const [remoteRun, localRun] = await Promise.all([at(...command), local(...command)])
+        for (const r of [remoteRun, localRun]) {
+          assert.strictEqual(r.code, 2, c.expand)
+          assert.strictEqual(r.stderr, `error ${server.code}: ${server.message}\n`)
+        }
+      }
+    })
+  })
+
+  describe("batch", () => {
+    const tenant = "tenant-batch"
+    const cli = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, ...args])
+    const write = (name: string, batch: unknown) => {
+      const file = path.join(dataDir, name)
+      writeFileSync(file, typeof batch === "string" ? batch : JSON.stringify(batch))
+      return file
+    }
+
+    it("sends a JSON batch file to $batch and prints one response per request, in order", async () => {
+      const file = write("batch-ok.json", {
+        requests: [
+          { id: "1", method: "POST", url: "/users", body: { id: "bu1", displayName: "Batch" } },
+          { id: "2", method: "PATCH", url: "/users/bu1", body: { displayName: "Batched" }, dependsOn: ["1"] },
+          { id: "3", method: "GET", url: "/users/bu1", dependsOn: ["2"] }
+        ]
+      })
+      const r = await cli("-o", "json", "batch", file, "--debug")
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.include(r.stderr, `> POST ${baseUrl}/$batch`)
+      const responses = r.json()
+      assert.deepStrictEqual(responses.map((x: any) => [x.id, x.status]), [["1", 201], ["2", 200], ["3", 200]])
+      assert.strictEqual(responses[2].body.displayName, "Batched")
+      assert.strictEqual((await cli("-o", "json", "users", "get", "--user-id", "bu1")).json().displayName, "Batched")
+    })
+
+    it("prints a table of ids, statuses and results, and fails with the first failure's code and exit code", async () => {
+      const batch = {
+        requests: [
+          { id: "a", method: "GET", url: "/users/bu1" },
+          { id: "b", method: "GET", url: "/groups/nope" },
+          { id: "c", method: "DELETE", url: "/users/bu1", dependsOn: ["b"] }
+        ]
+      }
+      // From standard input.
+      const run = await enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "table", "batch", "-"], { input: JSON.stringify(batch) })
+      assert.strictEqual(run.code, 3, run.stderr)
+      assert.deepStrictEqual(run.stdout.split("\n").map((l) => l.split(/\s{2,}/)), [
+        ["ID", "STATUS", "RESULT"],
+        ["a", "200", "user bu1"],
+        ["b", "404", "itemNotFound: group 'nope' not found"],
+        ["c", "424", "FailedDependency: The request 'c' depends on 'b', which failed"],
+        [""]
+      ])
+      assert.strictEqual(run.stderr, "error itemNotFound: request 'b' of the batch answered 404: group 'nope' not found (2 of 3 failed: 'b', 'c')\n")
+      // c did not run: bu1 is still there.
+      assert.strictEqual((await cli("users", "get", "--user-id", "bu1")).code, 0)
+    })
+
+    it("refuses a malformed batch with the server's 400 (exit 2), running none of it, and a file that is not JSON", async () => {
+      const file = write("batch-bad.json", {
+        requests: [
+          { id: "1", method: "POST", url: "/users", body: { id: "bu2" } },
+          { id: "1", method: "GET", url: "/users" }
+        ]
+      })
+      const r = await cli("batch", file)
+      assert.strictEqual(r.code, 2)
+      assert.match(r.stderr, /^error BadRequest: requests\[1\]\.id: /)
+      assert.strictEqual(r.stdout, "")
+      assert.strictEqual((await cli("users", "get", "--user-id", "bu2")).code, 3)
+      const notJson = await cli("batch", write("batch-text.json", "GET /users"))
+      assert.strictEqual(notJson.code, 2)
+      assert.include(notJson.stderr, "error Usage: ")
+      assert.include(notJson.stderr, "batch-text.json: invalid JSON")
+      const selected = await cli("batch", file, "--select", "id")
+      assert.strictEqual(selected.code, 2)
+      assert.include(selected.stderr, "error Usage: --select does not apply to batch")
+    })
   })
 
   it("refuses assign without --body before sending anything", async () => {
