@@ -1,35 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
 import { Directory, DirectoryProperties, DirectoryService, ETag, Json, MemoryStore, Validation } from "../src/index.ts"
+import { GraphSamples } from "../src/testing/index.ts"
 
 const services = DirectoryService.layer.pipe(Layer.provideMerge(MemoryStore.layer))
 const T = "tenant-1"
 
-/** Graph's create-user sample: the properties Graph requires, the password among them. */
-const graphUser = {
-  accountEnabled: true,
-  displayName: "Adele Vance",
-  mailNickname: "AdeleV",
-  userPrincipalName: "AdeleV@contoso.com",
-  passwordProfile: { forceChangePasswordNextSignIn: true, password: "xWwvJ]6NMw+bWH-d" }
-}
-
-/** Graph's create-group sample (a Microsoft 365 group). */
-const graphGroup = {
-  description: "Self help community for library",
-  displayName: "Library Assist",
-  groupTypes: ["Unified"],
-  mailEnabled: true,
-  mailNickname: "library",
-  securityEnabled: false
-}
-
-/** Graph's create-invitation sample with a customised message. */
-const graphInvitation = {
-  invitedUserEmailAddress: "admin@fabrikam.com",
-  inviteRedirectUrl: "https://myapp.contoso.com",
-  invitedUserMessageInfo: { customizedMessageBody: "Welcome", ccRecipients: [{ emailAddress: { address: "x@contoso.com" } }] }
-}
+const graphUser = GraphSamples.createUser
+const graphGroup = GraphSamples.createGroup
+const graphInvitation = GraphSamples.createInvitation
 
 const failure = <A>(r: Result.Result<A, { readonly message: string; readonly reason: { readonly _tag: string } }>) => {
   if (Result.isSuccess(r)) return assert.fail(`expected a refusal, got ${JSON.stringify(r.success)}`)

@@ -9,6 +9,7 @@
  * generated models write.
  */
 import { DirectoryProperties, MemoryStore, type Store } from "@enrollment/core"
+import { GraphSamples } from "@enrollment/core/testing"
 import { SqliteStore } from "@enrollment/store-adapter"
 import type { SerializationWriter } from "@microsoft/kiota-abstractions"
 import { GraphBetaRequestAdapter } from "@microsoft/msgraph-beta-sdk"
@@ -22,7 +23,6 @@ import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { errorOf, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
-const password = "xWwvJ]6NMw+bWH-d"
 
 // ----- what the SDK's generated models write ----------------------------------
 
@@ -99,35 +99,7 @@ const sdkBody = (serialize: Serialize, value: object): Record<string, unknown> =
   return JSON.parse(new TextDecoder().decode(writer.getSerializedContent()))
 }
 
-/** Graph's "Create user" sample: the properties Graph requires to create a user. */
-const createUserSample = {
-  accountEnabled: true,
-  displayName: "Adele Vance",
-  mailNickname: "AdeleV",
-  userPrincipalName: "AdeleV@contoso.com",
-  passwordProfile: { forceChangePasswordNextSignIn: true, password }
-}
-
-/** Graph's "Create a Microsoft 365 group" sample. */
-const createGroupSample = {
-  description: "Self help community for library",
-  displayName: "Library Assist",
-  groupTypes: ["Unified"],
-  mailEnabled: true,
-  mailNickname: "library",
-  securityEnabled: false
-}
-
-/** Graph's "Create invitation" sample, with the customised message its docs describe. */
-const createInvitationSample = {
-  invitedUserEmailAddress: "admin@fabrikam.com",
-  inviteRedirectUrl: "https://myapp.contoso.com",
-  invitedUserMessageInfo: {
-    customizedMessageBody: "Welcome to Contoso",
-    messageLanguage: "en-US",
-    ccRecipients: [{ emailAddress: { name: "Sponsor", address: "sponsor@contoso.com" } }]
-  }
-}
+const { createGroup: createGroupSample, createInvitation: createInvitationSample, createUser: createUserSample, password } = GraphSamples
 
 const stores: ReadonlyArray<readonly [string, () => Layer.Layer<Store>]> = [
   ["memory", () => MemoryStore.layer],

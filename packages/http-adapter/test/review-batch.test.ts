@@ -10,13 +10,13 @@ import { MemoryStore, Store } from "@enrollment/core"
 import { SqliteStore } from "@enrollment/store-adapter"
 import { PostgresStore } from "@enrollment/store-adapter"
 import { PgClient } from "@effect/sql-pg"
-import { Context, Effect, Layer, Redacted, References, Tracer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import { maxHeaderSize } from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { start, type TestServer } from "./support.ts"
+import { recordingTracer, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -111,18 +111,10 @@ describe("$batch: what Graph's documentation sends", () => {
 })
 
 describe("$batch: the caller's trace", () => {
-  const recorded: Array<Tracer.Span> = []
-  const native = Context.get(Context.empty(), Tracer.Tracer)
-  const recording = Tracer.make({
-    span: (options) => {
-      const span = native.span(options)
-      recorded.push(span)
-      return span
-    }
-  })
+  const { spans: recorded, layer: traced } = recordingTracer()
   let s: TestServer
   beforeAll(async () => {
-    s = await start({ extra: Layer.mergeAll(Layer.succeed(Tracer.Tracer, recording), Layer.succeed(References.TracerEnabled, true)) })
+    s = await start({ extra: traced() })
   })
   afterAll(async () => {
     await s?.close()

@@ -3,7 +3,7 @@
  * with an HS256 secret, and a small fetch wrapper that mints tokens.
  */
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
-import { Layer, ManagedRuntime } from "effect"
+import { Context, Layer, ManagedRuntime, References, Tracer } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -11,6 +11,25 @@ import * as path from "node:path"
 import { type Auth, Client, Listen, Server, Token } from "../src/index.ts"
 
 export const secret = "test-secret-of-at-least-32-bytes-long!!"
+
+/**
+ * Tracing on, with a tracer that records every span it makes: `spans` holds them (empty
+ * it between checks), `layer` goes to `start`'s `extra` (`enabled: false` to check that
+ * none is made).
+ */
+export const recordingTracer = () => {
+  const spans: Array<Tracer.Span> = []
+  const native = Context.get(Context.empty(), Tracer.Tracer)
+  const tracer = Tracer.make({
+    span: (options) => {
+      const span = native.span(options)
+      spans.push(span)
+      return span
+    }
+  })
+  const layer = (enabled = true) => Layer.mergeAll(Layer.succeed(Tracer.Tracer, tracer), Layer.succeed(References.TracerEnabled, enabled))
+  return { spans, layer }
+}
 
 /** A self-signed certificate for localhost and 127.0.0.1 (the Graph JavaScript client sends tokens only over https). */
 export const selfSigned = (): { readonly key: string; readonly cert: string } => {

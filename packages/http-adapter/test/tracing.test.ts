@@ -2,21 +2,10 @@
  * With tracing on, each request's work runs in a server span named by its route,
  * continuing the caller's W3C trace (`traceparent`); with it off, no span is made.
  */
-import { Context, Layer, References, Tracer } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { start, type TestServer } from "./support.ts"
+import { recordingTracer, start, type TestServer } from "./support.ts"
 
-const recorded: Array<Tracer.Span> = []
-const native = Context.get(Context.empty(), Tracer.Tracer)
-const recording = Tracer.make({
-  span: (options) => {
-    const span = native.span(options)
-    recorded.push(span)
-    return span
-  }
-})
-
-const servers = (enabled: boolean) => Layer.mergeAll(Layer.succeed(Tracer.Tracer, recording), Layer.succeed(References.TracerEnabled, enabled))
+const { spans: recorded, layer: servers } = recordingTracer()
 
 describe("request spans", () => {
   let on: TestServer

@@ -4,3 +4,4 @@
  * @since 0.1.0
  */
 export * as StoreConformance from "./StoreConformance.ts"
+export * as GraphSamples from "./GraphSamples.ts"
