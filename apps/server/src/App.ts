@@ -95,12 +95,29 @@ const shown = (p: string) => {
 
 /**
  * The command that mints a token from the zero-config secret, where the server runs: the
- * CLI beside it through `node` (the Docker image has no pnpm; from a checkout `pnpm enrollctl`
- * runs the same file), else `enrollctl` on the PATH.
+ * CLI beside it through the Node that runs the server (the Docker image has no pnpm; on a
+ * checkout `node` on the PATH may be an older Node than the one `pnpm install` brought, which
+ * the CLI needs; `pnpm enrollctl` runs the same file), else `enrollctl` on the PATH.
  */
 export const tokenCommand = (dataDir: string): string => {
   const cli = fileURLToPath(new URL("../../cli/bin/enrollctl.js", import.meta.url))
-  return fs.existsSync(cli) ? `node ${shown(cli)} token --data-dir ${shown(dataDir)}` : `enrollctl token --data-dir ${shellWord(dataDir)}`
+  return fs.existsSync(cli)
+    ? `${nodeCommand()} ${shown(cli)} token --data-dir ${shown(dataDir)}`
+    : `enrollctl token --data-dir ${shellWord(dataDir)}`
+}
+
+/** `node` when it is the Node that runs this process (the Docker image's), else that Node's path. */
+const nodeCommand = (): string => {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (dir === "") continue
+    try {
+      if (fs.realpathSync(path.join(dir, "node")) === fs.realpathSync(process.execPath)) return "node"
+      break // the first node on the PATH is another one
+    } catch {
+      // no node here: look further
+    }
+  }
+  return shown(process.execPath)
 }
 
 /**

@@ -163,12 +163,29 @@ describe("a start that works", () => {
     assert.strictEqual(fs.statSync(own).mode & 0o777, 0o750)
   })
 
-  it("hints at a token command that exists where it runs (node and the CLI's file, no pnpm)", () => {
-    const command = App.tokenCommand(path.resolve("data"))
-    const m = /^node (\S+) token --data-dir (\S+)$/.exec(command)
-    assert.ok(m, command)
-    assert.ok(fs.existsSync(path.resolve(m[1]!)), command)
-    assert.ok(m[1]!.endsWith(path.join("apps", "cli", "bin", "enrollctl.js")), command)
-    assert.strictEqual(m[2], "data")
+  it("hints at a token command that exists where it runs (the server's own Node and the CLI's file, no pnpm)", () => {
+    const hint = (PATH: string) => {
+      const saved = process.env.PATH
+      process.env.PATH = PATH
+      try {
+        const command = App.tokenCommand(path.resolve("data"))
+        const m = /^(\S+) (\S+) token --data-dir (\S+)$/.exec(command)
+        assert.ok(m, command)
+        assert.ok(fs.existsSync(path.resolve(m[2]!)), command)
+        assert.ok(m[2]!.endsWith(path.join("apps", "cli", "bin", "enrollctl.js")), command)
+        assert.strictEqual(m[3], "data")
+        return m[1]!
+      } finally {
+        process.env.PATH = saved
+      }
+    }
+    // The PATH's first node is this Node: `node`.
+    assert.strictEqual(hint(path.dirname(process.execPath)), "node")
+    // Another node first on the PATH (a machine's older Node, which the CLI refuses): this Node's own path.
+    const other = tmp("other-node")
+    fs.writeFileSync(path.join(other, "node"), "#!/bin/sh\necho v20.0.0\n", { mode: 0o755 })
+    const node = hint(`${other}${path.delimiter}${path.dirname(process.execPath)}`)
+    assert.notStrictEqual(node, "node")
+    assert.strictEqual(fs.realpathSync(path.resolve(node)), fs.realpathSync(process.execPath))
   })
 })
