@@ -94,16 +94,17 @@ const shown = (p: string) => {
 }
 
 /**
- * The command that mints a token from the zero-config secret, where the server runs: the
- * CLI beside it through the Node that runs the server (the Docker image has no pnpm; on a
- * checkout `node` on the PATH may be an older Node than the one `pnpm install` brought, which
- * the CLI needs; `pnpm enrollctl` runs the same file), else `enrollctl` on the PATH.
+ * The command that mints a token from the zero-config secret, as the operator can run it
+ * where the server runs: started by pnpm (`pnpm start` in a checkout, whose scripts run on
+ * the Node 24 that `pnpm install` brought, while the operator's shell may have an older
+ * `node`, which the CLI refuses), `pnpm enrollctl`; else the CLI beside the server through
+ * the Node that runs it (the Docker image has no pnpm); else `enrollctl` on the PATH.
  */
-export const tokenCommand = (dataDir: string): string => {
+export const tokenCommand = (dataDir: string, env: NodeJS.ProcessEnv = process.env): string => {
   const cli = fileURLToPath(new URL("../../cli/bin/enrollctl.js", import.meta.url))
-  return fs.existsSync(cli)
-    ? `${nodeCommand()} ${shown(cli)} token --data-dir ${shown(dataDir)}`
-    : `enrollctl token --data-dir ${shellWord(dataDir)}`
+  if (!fs.existsSync(cli)) return `enrollctl token --data-dir ${shellWord(dataDir)}`
+  if ((env.npm_config_user_agent ?? "").startsWith("pnpm/")) return `pnpm --silent enrollctl token --data-dir ${shown(dataDir)}`
+  return `${nodeCommand()} ${shown(cli)} token --data-dir ${shown(dataDir)}`
 }
 
 /** `node` when it is the Node that runs this process (the Docker image's), else that Node's path. */

@@ -164,11 +164,13 @@ describe("a start that works", () => {
   })
 
   it("hints at a token command that exists where it runs (the server's own Node and the CLI's file, no pnpm)", () => {
+    // Started by pnpm (`pnpm start`): the operator's shell may have an older node; pnpm runs the CLI on Node 24.
+    assert.strictEqual(App.tokenCommand(path.resolve("data"), { npm_config_user_agent: "pnpm/12.4.2 npm/? node/v24.21.0 linux x64" }), "pnpm --silent enrollctl token --data-dir data")
     const hint = (PATH: string) => {
       const saved = process.env.PATH
       process.env.PATH = PATH
       try {
-        const command = App.tokenCommand(path.resolve("data"))
+        const command = App.tokenCommand(path.resolve("data"), {})
         const m = /^(\S+) (\S+) token --data-dir (\S+)$/.exec(command)
         assert.ok(m, command)
         assert.ok(fs.existsSync(path.resolve(m[2]!)), command)
