@@ -10,7 +10,7 @@
  */
 import { accessSync, constants, existsSync, statSync } from "node:fs"
 import * as path from "node:path"
-import { type AssignmentFilter, Assignments, type Configuration, Configurations, Directory, DirectoryService, ETag, MemoryStore, Paths, Store } from "@enrollment/core"
+import { type AssignmentFilter, Assignments, type Configuration, Configurations, Directory, DirectoryService, ETag, Errors, MemoryStore, Paths, Store } from "@enrollment/core"
 import type { OData } from "@enrollment/http-adapter"
 import * as Credentials from "@enrollment/store-adapter/Credentials"
 import * as Cause from "effect/Cause"
@@ -318,7 +318,13 @@ export const make = (settings: LocalSettings) =>
         case "configurations.get":
           return Effect.gen(function*() {
             const names = yield* parseExpand(op, op.expand)
-            const [value] = yield* expand([yield* configurations.get(t, op.id)], names)
+            const { parent, id } = op
+            // Through a user, as the server answers: a configuration not targeted to the user is not found.
+            const c = parent._tag === "Tenant"
+              ? yield* configurations.get(t, id)
+              : (yield* configurations.forUser(t, parent)).find((x) => x.id === id)
+            if (c === undefined) return yield* new Errors.EntityNotFound({ entity: "deviceEnrollmentConfiguration", id })
+            const [value] = yield* expand([c], names)
             return { _tag: "Entity", value: value!, ...expanded(names) } satisfies Answer
           })
         case "configurations.create":

@@ -61,7 +61,7 @@ export const requestOf = (op: Operation): Request => {
         query: { ...topQuery(op.list.top), ...option("$expand", op.expand) }
       }
     case "configurations.get":
-      return { method: "GET", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}`, query: option("$expand", op.expand) }
+      return { method: "GET", path: `${prefix(op.parent)}/deviceEnrollmentConfigurations/${enc(op.id)}`, query: option("$expand", op.expand) }
     case "configurations.create":
       return { method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: op.body }
     case "configurations.patch":

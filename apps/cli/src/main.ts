@@ -318,7 +318,7 @@ const assignments = (f: Family) => {
   )
 }
 
-/** Configurations reached through a user (list only), with their assignments. */
+/** Configurations reached through a user (list and get), with their assignments. */
 const userConfigurations = (f: Family) =>
   group("device-enrollment-configurations", "The device enrollment configurations targeted to the user, lowest priority first").pipe(
     Command.withSubcommands([
@@ -330,6 +330,14 @@ const userConfigurations = (f: Family) =>
         ]
       }, (i) =>
         Effect.succeed({ _tag: "configurations.list", parent: f.parentOf(i), list: { top: opt(i.top) }, expand: opt(i.expand) })),
+      leaf("get", { ...f.parentFlags, cfgId, expand }, {
+        description: "Get one configuration through the user: not found when it is not targeted to the user (as on the server)",
+        examples: [
+          { command: `${f.path} get${f.parentExample} --device-enrollment-configuration-id C`, description: "Does C reach this user? (exit 3 when it does not)" },
+          { command: `${f.path} get${f.parentExample} --device-enrollment-configuration-id C --expand assignments -o json`, description: "C with the assignments that target it" }
+        ]
+      }, (i) =>
+        Effect.succeed({ _tag: "configurations.get", parent: f.parentOf(i), id: i.cfgId, expand: opt(i.expand) })),
       assignments(f)
     ])
   )
@@ -366,7 +374,7 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         { command: `${C} get --device-enrollment-configuration-id C -o yaml`, description: "Show C as YAML" },
         { command: `${C} get --device-enrollment-configuration-id C --expand assignments`, description: "C with its assignments (a table shows their targets)" }
       ]
-    }, (i) => Effect.succeed({ _tag: "configurations.get", id: i.cfgId, expand: opt(i.expand) })),
+    }, (i) => Effect.succeed({ _tag: "configurations.get", parent: { _tag: "Tenant" }, id: i.cfgId, expand: opt(i.expand) })),
     leaf("create", {
       body,
       type: Flag.String("type").pipe(

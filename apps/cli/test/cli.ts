@@ -266,6 +266,11 @@ export const expandFixture = (() => {
     list: [...DM, "list", "--expand", "assignments"],
     viaUser: ["users", "device-enrollment-configurations", "list", "--user-id", "du1", "--expand", "*", "--select", "id"],
     viaInvitation: ["invitations", "invited-user", "device-enrollment-configurations", "list", "--invitation-id", "di1", "--expand", "assignments", "--select", "id"],
+    /** xc1 through du1 and through di1's guest (it reaches every user), with its assignments. */
+    getViaUser: ["users", "device-enrollment-configurations", "get", "--user-id", "du1", "--device-enrollment-configuration-id", "xc1", "--expand", "assignments"],
+    getViaInvitation: ["invitations", "invited-user", "device-enrollment-configurations", "get", "--invitation-id", "di1", "--device-enrollment-configuration-id", "xc1"],
+    /** xc2 has no assignment: it reaches no user, so through a user it is not found. */
+    notTargeted: ["users", "device-enrollment-configurations", "get", "--user-id", "du1", "--device-enrollment-configuration-id", "xc2"],
     /** xc1's assignments as its assignments list prints them. */
     assignmentsOfXc1: [...DM, "assignments", "list", "--device-enrollment-configuration-id", "xc1"],
     refused: [

@@ -41,7 +41,8 @@ describe("help, version, completions", () => {
       ["invitations", "list"],
       [...DM, "list"],
       [...DM, "get"],
-      ["invitations", "invited-user", "device-enrollment-configurations", "list"]
+      ["invitations", "invited-user", "device-enrollment-configurations", "list"],
+      ["users", "device-enrollment-configurations", "get"]
     ]
     const results = await Promise.all(commands.map((c) => enrollctl([...c, "--help"])))
     results.forEach((r, i) => {
@@ -372,6 +373,26 @@ describe("--expand assignments in local mode (the server's $expand on configurat
     assert.strictEqual(r.code, 0, r.stderr)
     assert.deepStrictEqual(r.json().map((c: any) => [c.id, c.priority, c.assignments.map((a: any) => a.id)]), [["xc1", 1, ["xa1", "xa2"]], ["xc2", 2, []]])
     assert.deepStrictEqual(Object.keys(r.json()[0]), ["id", "priority", "assignments"])
+  })
+
+  it("gets a configuration through a user and an invited user it reaches, and not one it does not reach", async () => {
+    const [user, invited, tenant, missing] = await Promise.all([
+      at(...expandFixture.getViaUser),
+      at(...expandFixture.getViaInvitation),
+      at(...DM, "get", "--device-enrollment-configuration-id", "xc1"),
+      at(...expandFixture.notTargeted)
+    ])
+    assert.strictEqual(user.code, 0, user.stderr)
+    assert.strictEqual(invited.code, 0, invited.stderr)
+    assert.deepStrictEqual(user.json().assignments.map((a: any) => a.id), ["xa1", "xa2"])
+    const { assignments: _, ...own } = user.json()
+    assert.deepStrictEqual(own, tenant.json())
+    assert.deepStrictEqual(invited.json(), tenant.json())
+    assert.strictEqual(missing.code, 3)
+    assert.strictEqual(missing.stderr, "error itemNotFound: deviceEnrollmentConfiguration 'xc2' not found\n")
+    assert.strictEqual(missing.stdout, "")
+    // The configuration exists: through the tenant it is found.
+    assert.strictEqual((await at(...DM, "get", "--device-enrollment-configuration-id", "xc2")).code, 0)
   })
 
   it("expands the configurations that reach a user and an invited user (* too)", async () => {

@@ -156,10 +156,10 @@ describe.skipIf(!available)("remote mode against the real server", () => {
   })
 
   /** The server's own 400 for `GET <path>?<query>` in `tenant`, asked without the CLI. */
-  const serverError = async (tenant: string, pathAndQuery: string) => {
+  const serverError = async (tenant: string, pathAndQuery: string, status = 400) => {
     const token = (await enrollctl(["token", "--data-dir", dataDir, "--tenant", tenant])).stdout.trim()
     const res = await fetch(`${baseUrl}/${pathAndQuery}`, { headers: { Authorization: `Bearer ${token}` } })
-    assert.strictEqual(res.status, 400, pathAndQuery)
+    assert.strictEqual(res.status, status, pathAndQuery)
     return ((await res.json()) as { error: { code: string; message: string } }).error
   }
 
@@ -214,7 +214,7 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     beforeAll(() => runAll(at, [...directoryFixture.setup, ...expandFixture.setup]))
 
     it("prints what local mode prints on the same store: each configuration with its assignments, no context", async () => {
-      for (const command of [expandFixture.get, expandFixture.list, expandFixture.viaUser, expandFixture.viaInvitation]) {
+      for (const command of [expandFixture.get, expandFixture.list, expandFixture.viaUser, expandFixture.viaInvitation, expandFixture.getViaUser, expandFixture.getViaInvitation]) {
         const [r, l] = await Promise.all([at(...command), local(...command)])
         assert.strictEqual(r.code, 0, `${command.join(" ")}: ${r.stderr}`)
         assert.strictEqual(l.stdout, r.stdout, command.join(" "))
@@ -224,6 +224,17 @@ describe.skipIf(!available)("remote mode against the real server", () => {
       assert.deepStrictEqual(one.json().assignments, assignments.json())
       const list = await at(...expandFixture.list, "--select", "id")
       assert.deepStrictEqual(list.json().map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), [["xc1", ["xa1", "xa2"]], ["xc2", []]])
+    })
+
+    it("answers a configuration that does not reach the user as the server does, in both modes", async () => {
+      const server = await serverError(tenant, "users/du1/deviceEnrollmentConfigurations/xc2", 404)
+      assert.strictEqual(server.code, "itemNotFound")
+      const [r, l] = await Promise.all([at(...expandFixture.notTargeted), local(...expandFixture.notTargeted)])
+      for (const run of [r, l]) {
+        assert.strictEqual(run.code, 3)
+        assert.strictEqual(run.stderr, `error ${server.code}: ${server.message}\n`)
+        assert.strictEqual(run.stdout, "")
+      }
     })
 
     it("sends $expand, and drops the expansion's context the server sends", async () => {
