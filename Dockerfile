@@ -3,6 +3,10 @@
 # Run:    docker run --name enrollment --stop-timeout 20 -p 8080:8080 -v enrollment-data:/data enrollment-server
 # Token:  docker exec enrollment node apps/cli/bin/enrollctl.js token --data-dir /data
 #         (the runtime stage has no pnpm; the CLI reads the zero-config secret in /data)
+# Metrics: off by default and not exposed. `-e METRICS_PORT=9464 -e METRICS_HOST=0.0.0.0
+#         -p 127.0.0.1:9464:9464` serves Prometheus's /metrics on a listener of its own, without a
+#         token (so never on the API's port, and published to the host's loopback only here;
+#         apps/server/README.md, "Metrics").
 # Stop:   a stop lets in-flight requests finish (10 s at most) and then closes the store (3 s at
 #         most), so give it more than Docker's default 10 s: `docker stop -t 20`, `--stop-timeout 20`
 #         as above, or `stop_grace_period: 20s` in a compose file.
@@ -56,6 +60,7 @@ COPY --from=bundle /app/apps/cli/dist apps/cli/dist
 RUN mkdir -p -m 0700 /data && chown node:node /data
 USER node
 VOLUME ["/data"]
+# the API only: METRICS_PORT, when set, is published by whoever runs the image (see the top)
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

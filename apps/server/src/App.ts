@@ -2,14 +2,16 @@
  * The server composed from its configuration: the store (SQLite by default,
  * PostgreSQL or memory), the core services over it, optional OTLP tracing,
  * authentication (configured, or the zero-config secret in the data
- * directory), and the HTTP adapter listening on HTTP or HTTPS.
+ * directory), and the HTTP adapter listening on HTTP or HTTPS; with
+ * `METRICS_PORT`, a second listener for Prometheus (`MetricsEndpoint`).
  *
  * @since 0.1.0
  */
-import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
-import { type Auth, Listen, Server } from "@enrollment/http-adapter"
-// Only the default store is loaded with the server; PostgreSQL (and its driver) and the OTLP
-// exporter are imported when the configuration names them, which keeps start-up short.
+import { Assignments, Configurations, DirectoryService, MemoryStore, Store } from "@enrollment/core"
+import { type Auth, Listen, Metrics, Routes, Server } from "@enrollment/http-adapter"
+// Only the default store is loaded with the server; PostgreSQL (and its driver), the OTLP
+// exporter and the metrics endpoint (with prom-client) are imported when the configuration
+// names them, which keeps start-up short.
 import * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
 import { Context, Effect, Layer, ManagedRuntime, Option, Redacted, References } from "effect"
 import * as fs from "node:fs"
@@ -77,9 +79,12 @@ export class CloseTimeout extends Error {}
 export interface App {
   readonly url: string
   readonly port: number
+  /** `http://host:port/metrics` when `METRICS_PORT` is set: the Prometheus endpoint's own listener. */
+  readonly metricsUrl: string | undefined
   /**
-   * Graceful stop: no new connections, in-flight requests finish ({@link drainMillis} at
-   * most), then the store closes ({@link closeMillis} at most, else a {@link CloseTimeout}).
+   * Graceful stop: no new connections (on the API's listener and the metrics'), in-flight
+   * requests finish ({@link drainMillis} at most), then the store closes ({@link closeMillis}
+   * at most, else a {@link CloseTimeout}).
    */
   readonly stop: () => Promise<void>
 }
@@ -174,6 +179,8 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
   if (auth.secretFile !== undefined) {
     say(`${auth.created ? "created" : "using"} the local signing secret ${auth.secretFile} (no AUTH_* setting); mint a token with: ${tokenCommand(path.dirname(auth.secretFile))}`)
   }
+  // Counted only when someone reads the counts: without METRICS_PORT the listener has no recorder.
+  const metrics = Option.isSome(config.metricsPort) ? Metrics.make(Routes.routes) : undefined
   const handler = Server.makeHandler({
     context,
     auth: auth.options,
@@ -182,7 +189,8 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     answerCacheBytes: config.responseCacheBytes,
     publicUrl: Option.getOrUndefined(config.publicUrl),
     log: RequestLogger.make({ format: config.logFormat, level: config.logLevel }),
-    logFrom: RequestLogger.lowestStatus(config.logLevel)
+    logFrom: RequestLogger.lowestStatus(config.logLevel),
+    metrics
   })
   let running: Listen.Running
   try {
@@ -191,13 +199,27 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     await runtime.dispose()
     throw e
   }
+  let metricsRunning: Listen.Running | undefined
+  if (metrics !== undefined && Option.isSome(config.metricsPort)) {
+    try {
+      const MetricsEndpoint = await import("./MetricsEndpoint.ts")
+      const store = Context.get(context, Store)
+      const sqlite = SqliteStore.stats(store) !== undefined ? () => SqliteStore.stats(store) : undefined
+      metricsRunning = await Listen.listen(MetricsEndpoint.make({ recorder: metrics, sqlite }), { port: config.metricsPort.value, host: config.metricsHost })
+    } catch (e) {
+      await running.close(0)
+      await runtime.dispose()
+      throw new Error(`the metrics listener (METRICS_HOST ${config.metricsHost}, METRICS_PORT ${config.metricsPort.value}) could not start`, { cause: e })
+    }
+  }
   return {
     url: running.url,
     port: running.port,
+    metricsUrl: metricsRunning === undefined ? undefined : `${metricsRunning.url}/metrics`,
     stop: async () => {
       // Idle keep-alive connections are closed as they go idle (`Listen`), so a drain ends
-      // once the requests in flight are answered.
-      await running.close(drainMillis)
+      // once the requests in flight are answered (a scrape in flight too).
+      await Promise.all([running.close(drainMillis), metricsRunning?.close(drainMillis)])
       let timer: ReturnType<typeof setTimeout> | undefined
       const closed = await Promise.race([
         runtime.dispose().then(() => true),

@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Config, ConfigProvider, Effect, Option, Redacted, Schema } from "effect"
+import * as net from "node:net"
 import * as path from "node:path"
 import * as V8Tuning from "./V8Tuning.ts"
 
@@ -47,6 +48,10 @@ export interface ServerConfig {
   readonly tlsKeyFile: Option.Option<string>
   /** V8's young-generation collection with helper threads: `auto` (off on one CPU), `on`, `off` (see `V8Tuning`). */
   readonly v8ParallelScavenge: V8Tuning.ParallelScavenge
+  /** The port of the Prometheus endpoint's own listener (0: any free port); none: no metrics at all. */
+  readonly metricsPort: Option.Option<number>
+  /** Where the metrics listener listens (an address or host name, default `127.0.0.1`). */
+  readonly metricsHost: string
   /** Variables that are set but have no effect with this store (see {@link unusedWarning}). */
   readonly unused: ReadonlyArray<string>
 }
@@ -57,6 +62,10 @@ export interface ServerConfig {
  */
 const wholeNumber = (name: string, fallback: number) =>
   Config.schema(Schema.String.check(Schema.isPattern(/^[0-9]{1,15}$/)), name).pipe(Config.map(Number), Config.withDefault(fallback))
+
+/** A whole number in decimal digits, or nothing (unset or empty). */
+const optionalWholeNumber = (name: string) =>
+  Config.option(Config.schema(Schema.String.check(Schema.isPattern(/^[0-9]{1,15}$/)), name).pipe(Config.map(Number)))
 
 const publicUrlExpected = "the server's public origin (scheme, host and optional port), e.g. https://graph.example.com"
 
@@ -89,7 +98,9 @@ const settings = {
     Config.Literals(V8Tuning.parallelScavengeSettings, "V8_PARALLEL_SCAVENGE").pipe(Config.withDefault("auto" as const)),
     "V8_PARALLEL_SCAVENGE",
     "one of auto, on, off"
-  ]
+  ],
+  metricsPort: [optionalWholeNumber("METRICS_PORT"), "METRICS_PORT", "a port number from 0 to 65535 (0: any free port) for the metrics listener"],
+  metricsHost: [Config.NonEmptyString("METRICS_HOST").pipe(Config.withDefault("127.0.0.1")), "METRICS_HOST", "an IP address or host name (no scheme, port or brackets)"]
 } as const
 
 /** Variables whose value is never echoed in a message. */
@@ -152,6 +163,10 @@ export const publicOrigin = (value: string): { readonly origin: string } | { rea
   return { origin: u.origin }
 }
 
+/** An IP address (v4 or v6, without brackets) or a host name: what a listener binds to, nothing more. */
+const isHost = (value: string): boolean =>
+  net.isIP(value) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value)
+
 /** Reads and validates the configuration from `env` (the process's environment by default). */
 export const load = (env: Readonly<Record<string, string | undefined>> = process.env): Effect.Effect<ServerConfig, ConfigInvalid> =>
   read(env).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({
@@ -194,6 +209,18 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     problems.push("AUTH_AUDIENCE: required with AUTH_JWKS_URL (the key set signs tokens issued to other applications too): set it to this API's application id URI or client id")
   }
   if (c.port !== undefined && c.port > 65535) problems.push(`PORT: expected ${settings.port[2]}, got ${c.port}`)
+  if (c.metricsPort !== undefined && Option.isSome(c.metricsPort)) {
+    const port = c.metricsPort.value
+    if (port > 65535) problems.push(`METRICS_PORT: expected ${settings.metricsPort[2]}, got ${port}`)
+    // The metrics need a listener of their own: the API's port would refuse it (or, on another
+    // address of the same port, a reader of the configuration would take it for the API's).
+    else if (port !== 0 && port === c.port && c.metricsHost === c.host) {
+      problems.push(`METRICS_PORT: must differ from PORT (${port}) on the same host: the metrics are served by a listener of their own, never on the API's`)
+    }
+  }
+  if (c.metricsHost !== undefined && !isHost(c.metricsHost)) {
+    problems.push(`METRICS_HOST: expected ${settings.metricsHost[2]}, got ${JSON.stringify(c.metricsHost.slice(0, 80))}`)
+  }
   for (const [k, v] of [["RATE_LIMIT_PER_SECOND", c.rateLimitPerSecond], ["RATE_LIMIT_BURST", c.rateLimitBurst], ["BODY_LIMIT_BYTES", c.bodyLimitBytes]] as const) {
     if (v !== undefined && v <= 0) problems.push(`${k}: expected a positive integer, got ${v}`)
   }

@@ -70,4 +70,4 @@ const stop = (signal: keyof typeof signalled) => {
 process.on("SIGTERM", () => stop("SIGTERM"))
 process.on("SIGINT", () => stop("SIGINT"))
 // Announced once a signal would stop it gracefully: whoever waits for this line may signal at once.
-say(`enrollment server listening on ${app.url}/beta (store: ${config.store}); docs at ${app.url}/docs`)
+say(`enrollment server listening on ${app.url}/beta (store: ${config.store}); docs at ${app.url}/docs${app.metricsUrl !== undefined ? `; metrics at ${app.metricsUrl}` : ""}`)

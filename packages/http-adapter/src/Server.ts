@@ -26,6 +26,7 @@ import * as Auth from "./Auth.ts"
 import * as Batch from "./Batch.ts"
 import * as Body from "./Body.ts"
 import * as Docs from "./Docs.ts"
+import type * as Metrics from "./Metrics.ts"
 import * as OData from "./OData.ts"
 import * as OpenApi from "./OpenApi.ts"
 import * as Permissions from "./Permissions.ts"
@@ -73,6 +74,12 @@ export interface HandlerOptions {
    * default 16 MiB, 0 keeps none. Only over a store with `stampOf`.
    */
   readonly answerCacheBytes?: number | undefined
+  /**
+   * Where every answer is counted, by route and status, with its duration (see
+   * {@link Metrics}); without one nothing is counted or timed for it. A `$batch`'s
+   * requests are counted as themselves, besides the batch.
+   */
+  readonly metrics?: Metrics.Recorder | undefined
 }
 
 /** SPEC 5: what Graph answers, without the parameters no client reads (every byte is written per answer). */
@@ -161,6 +168,9 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   const bodyLimit = options.bodyLimit ?? Body.defaultLimit
   const log = options.log
   const logFrom = options.logFrom ?? 0
+  const metrics = options.metrics
+  // A request's arrival is timed only for someone who reads its duration.
+  const timed = log !== undefined || metrics !== undefined
   const context = options.context
   const run = Effect.runForkWith(context)
   const stampOf = Context.get(context, Store).stampOf
@@ -197,7 +207,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    const started = log !== undefined ? performance.now() : 0
+    const started = timed ? performance.now() : 0
     const requestId = nextRequestId()
     const clientHeader = firstHeader(req.headers["client-request-id"])
     const clientRequestId = clientHeader !== undefined && clientHeader.length <= 200 && /^[\x20-\x7e]+$/.test(clientHeader)
@@ -212,12 +222,14 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
 
     /**
      * Writes the status and headers, with the request ids every answer carries, in one call
-     * (no `setHeader`), and logs the request: every answer goes through here exactly once.
+     * (no `setHeader`), and counts and logs the request: every answer goes through here
+     * exactly once.
      */
     const head = (status: number, headers: Record<string, string | number>) => {
       headers["request-id"] = requestId
       headers["client-request-id"] = clientRequestId
       res.writeHead(status, headers)
+      if (metrics !== undefined) metrics.record(matched, routeName, method, status, (performance.now() - started) / 1000)
       if (log !== undefined && status >= logFrom) {
         log({
           method,

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type Auth, Client, Listen, Server, Token } from "../src/index.ts"
+import { type Auth, Client, Listen, type Metrics, Server, Token } from "../src/index.ts"
 
 export const secret = "test-secret-of-at-least-32-bytes-long!!"
 
@@ -69,6 +69,8 @@ export const start = async (options: {
   answerCacheBytes?: number
   /** More of the context the handler runs with (e.g. a tracer). */
   extra?: Layer.Layer<never>
+  /** Where the handler counts its answers. */
+  metrics?: Metrics.Recorder
 } = {}): Promise<TestServer> => {
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(options.store ?? MemoryStore.layer)
@@ -82,6 +84,7 @@ export const start = async (options: {
     rateLimit: options.rateLimit,
     bodyLimit: options.bodyLimit,
     answerCacheBytes: options.answerCacheBytes,
+    metrics: options.metrics,
     log: (l) => logs.push(l)
   })
   const running = await Listen.listen(handler, { port: 0, tls: options.tls })

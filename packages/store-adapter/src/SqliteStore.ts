@@ -23,7 +23,9 @@
  * and one COMMIT per write into one per batch, and the event loop serves on
  * while the disk works. `synchronous: "NORMAL"` commits each turn's writes and
  * acknowledges at COMMIT without a sync: it survives a killed process
- * (SIGKILL, OOM) but may lose the last writes on power loss.
+ * (SIGKILL, OOM) but may lose the last writes on power loss. {@link stats}
+ * tells what the syncs did (how many, the writes they made durable, failures,
+ * seconds in them): the disk's health as the writes see it.
  *
  * Read cache: stored values and each user's targeting inputs are kept in a
  * bounded {@link ReadCache} holding committed state only, made current with
@@ -233,6 +235,23 @@ interface Pending {
   readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
 }
 
+/**
+ * What the group commit's syncs have done since the store was made (see {@link stats}):
+ * the disk's health as the writes see it.
+ *
+ * @since 0.2.9
+ */
+export interface SyncStats {
+  /** Syncs of the WAL that ended (made durable or failed). */
+  readonly syncs: number
+  /** Writes acknowledged as durable by a sync that succeeded (refused writes, which changed nothing, are not counted). */
+  readonly syncedWrites: number
+  /** Syncs that failed (the store then fails every later operation). */
+  readonly failures: number
+  /** Seconds spent in syncs, from the start of each to its callback. */
+  readonly seconds: number
+}
+
 /** The outcome of one write of a batch. */
 type Outcome = Result.Result<unknown, unknown> | { readonly thrown: unknown }
 
@@ -286,6 +305,10 @@ export type Sync = (done: (error: unknown) => void) => void
  * instead of 553 at the same PATCH rate), 10 writers' 1.5 times.
  */
 const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync: Sync | undefined) => {
+  // Counted per sync, not per write (read through `stats`).
+  const counted = { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 }
+  /** The writes of the last committed batch that succeeded (what its sync makes durable). */
+  let committedWrites = 0
   // Prepared once: `exec` compiles its text on every call, and these run per write.
   const begin = db.prepare("BEGIN IMMEDIATE")
   const commit = db.prepare("COMMIT")
@@ -368,9 +391,13 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
     }
     // Later transactions build on this one, so the cache takes it now; its writers hear once it is durable.
     staged.commit(cache)
+    committedWrites = 0
     for (let i = 0; i < batch.length; i++) {
       const outcome = outcomes[i]!
-      if (!("thrown" in outcome) && Result.isSuccess(outcome)) cache.bump(batch[i]!.tenant)
+      if (!("thrown" in outcome) && Result.isSuccess(outcome)) {
+        cache.bump(batch[i]!.tenant)
+        committedWrites++
+      }
     }
     return () => {
       for (let i = 0; i < batch.length; i++) {
@@ -384,11 +411,18 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
   const startSync = (sync: Sync) => {
     const acknowledge = commitQueue()
     if (acknowledge === undefined) return
+    const writes = committedWrites
     syncing = true
     quiet = 0
+    const began = performance.now()
     sync((error) => {
+      const failed = error !== undefined && error !== null
+      counted.syncs++
+      counted.seconds += (performance.now() - began) / 1000
+      if (failed) counted.failures++
+      else counted.syncedWrites += writes
       syncing = false
-      if (error !== undefined && error !== null) broken ??= error
+      if (failed) broken ??= error
       // Before the acknowledgements: the writes in flight now are this sync's and the ones
       // queued since it began, and nothing of what its writers send next.
       target = syncTarget(inFlight)
@@ -439,7 +473,7 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
         setImmediate(turn)
       }
     })
-  return { write, broken: () => broken }
+  return { write, broken: () => broken, stats: (): SyncStats => ({ ...counted }) }
 }
 
 /**
@@ -521,7 +555,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     queueMicrotask(forget)
     look()
   }
-  const { broken, write } = groupCommit(db, cache, () => {
+  const { broken, stats: syncStats, write } = groupCommit(db, cache, () => {
     // The batch holds the write lock: nobody else can commit until it ends.
     if (cache.capacity > 0) look()
   }, options.sync)
@@ -801,7 +835,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     return Option.some({ userId, exists: users.lookup(tenant, userId) !== undefined })
   }
 
-  return Store.of(withSpans("SqliteStore", {
+  const store = Store.of(withSpans("SqliteStore", {
     configurations: {
       ...entityMethods(configurations),
       getMany: (tenant, ids) =>
@@ -948,7 +982,21 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     },
     ready: run(() => ok(void ping.get()))
   }, options.traced ?? true))
+  syncStatsOf.set(store, syncStats)
+  return store
 }
+
+/** The group commit's counters of each store made here (the `Store` port has no place for them). */
+const syncStatsOf = new WeakMap<Store["Service"], () => SyncStats>()
+
+/**
+ * What the group commit's syncs have done so far, read when asked (a copy), for a store
+ * made by {@link fromDatabase}, {@link make} or {@link layer}; undefined for any other store.
+ * Without a sync (`synchronous: "NORMAL"`, `:memory:`) every count stays 0.
+ *
+ * @since 0.2.9
+ */
+export const stats = (store: Store["Service"]): SyncStats | undefined => syncStatsOf.get(store)?.()
 
 /**
  * fsync of the database's WAL file on the libuv thread pool. The file is

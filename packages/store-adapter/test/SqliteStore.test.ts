@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Store } from "@enrollment/core"
+import { MemoryStore, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Effect, Exit, Fiber, Layer, Option, Result } from "effect"
 import { ReadCache } from "../src/ReadCache.ts"
@@ -626,6 +626,45 @@ describe("SqliteStore", () => {
         assert.isTrue(Exit.isFailure(later) && String(later.cause).includes("StoreUnavailable"), "later writes fail")
       }))
 
+    it.effect("counts the syncs, the writes they made durable, the failures and the seconds spent in them", () =>
+      Effect.gen(function*() {
+        const { store, syncsWaiting, waiting } = yield* manualStore("stats")
+        const t = freshTenant()
+        assert.deepStrictEqual(SqliteStore.stats(store), { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 })
+        // One sync for a write and a refusal (which wrote nothing), held for 30 ms.
+        const first = yield* Effect.forEach(["a1", "a1"], (id) => Effect.forkChild(store.assignments.insert(t, "c", assignment(id))))
+        yield* syncsWaiting(1)
+        assert.strictEqual(SqliteStore.stats(store)!.syncs, 0, "counted when it ends")
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 30)))
+        waiting.shift()!(undefined)
+        yield* Effect.forEach(first, Fiber.await)
+        const once = SqliteStore.stats(store)!
+        assert.deepStrictEqual([once.syncs, once.syncedWrites, once.failures], [1, 1, 0])
+        assert.isAtLeast(once.seconds, 0.025)
+        assert.isBelow(once.seconds, 10)
+        // A sync of two writes that fails: counted, and its writes are not durable.
+        const second = yield* Effect.forEach(["a2", "a3"], (id) => Effect.forkChild(store.assignments.insert(t, "c", assignment(id))))
+        yield* syncsWaiting(1)
+        waiting.shift()!(new Error("EIO"))
+        yield* Effect.forEach(second, Fiber.await)
+        const failed = SqliteStore.stats(store)!
+        assert.deepStrictEqual([failed.syncs, failed.syncedWrites, failed.failures], [2, 1, 1])
+        assert.isAtLeast(failed.seconds, once.seconds)
+      }))
+
+    it.effect("has no counts for another store, and zeros for a store without a sync", () =>
+      Effect.gen(function*() {
+        const memory = yield* Effect.gen(function*() {
+          return yield* Store
+        }).pipe(Effect.provide(MemoryStore.layer))
+        assert.isUndefined(SqliteStore.stats(memory))
+        const db = SqliteStore.open({ filename: ":memory:" })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const store = SqliteStore.fromDatabase(db)
+        yield* store.assignments.insert(freshTenant(), "c", assignment("a1"))
+        assert.deepStrictEqual(SqliteStore.stats(store), { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 })
+      }))
+
     it.effect("the durable layer (the server's) syncs the WAL file and stores what it acknowledged", () =>
       Effect.gen(function*() {
         const filename = join(dir, "sync", "layer", "store.db")
@@ -633,6 +672,11 @@ describe("SqliteStore", () => {
         yield* Effect.gen(function*() {
           const store = yield* Store
           yield* Effect.forEach(["a", "b", "c"], (id) => store.assignments.insert(t, "cfg", assignment(id)), { concurrency: "unbounded" })
+          // The store the layer gives (its methods in spans) has the counts of its syncs.
+          const stats = SqliteStore.stats(store)!
+          assert.strictEqual(stats.syncedWrites, 3)
+          assert.isAtLeast(stats.syncs, 1)
+          assert.strictEqual(stats.failures, 0)
         }).pipe(Effect.provide(SqliteStore.layer({ filename })))
         const db = new DatabaseSync(filename)
         try {

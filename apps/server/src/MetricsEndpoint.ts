@@ -1,0 +1,129 @@
+/**
+ * The Prometheus endpoint, opt-in (`METRICS_PORT`): a plain-HTTP listener of its
+ * own serving `GET /metrics` in the text exposition format 0.0.4, and nothing
+ * else. It asks for no token, which is why it is never on the API's port: the
+ * operator decides who reaches it by where it listens (`METRICS_HOST`,
+ * `127.0.0.1` by default).
+ *
+ * What it serves, read at scrape time: the HTTP adapter's request counts and
+ * durations per route ({@link Metrics}, rendered here), the SQLite group
+ * commit's syncs (`SqliteStore.stats`, through prom-client `collect` callbacks)
+ * and prom-client's default process metrics (CPU, memory, heap, event-loop lag,
+ * open file descriptors, garbage collection), all in a registry of its own.
+ * This module and prom-client are loaded only when metrics are asked for (it
+ * imports nothing else at run time, so the bundle keeps them in a chunk of
+ * their own).
+ *
+ * @since 0.1.0
+ */
+import type { Metrics } from "@enrollment/http-adapter"
+import type * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
+import type * as http from "node:http"
+import { collectDefaultMetrics, Counter, Registry } from "prom-client"
+
+/** The only path served. */
+export const path = "/metrics"
+
+/** A label value in the text format: backslash, double quote and line feed escaped. */
+const labelValue = (v: string) => v.replaceAll("\\", "\\\\").replaceAll("\"", "\\\"").replaceAll("\n", "\\n")
+
+/** A sample's number as Prometheus reads it (`+Inf`, `-Inf`, `NaN` spelt its way). */
+const number = (n: number) => (Number.isFinite(n) ? String(n) : Number.isNaN(n) ? "NaN" : n > 0 ? "+Inf" : "-Inf")
+
+/**
+ * The HTTP families from one reading of the recorder, so that a scrape's counter and
+ * histogram agree: `http_server_requests_total{method,route,status}` and
+ * `http_server_request_duration_seconds{method,route}`. Written here rather than through
+ * prom-client's `Histogram`, whose buckets can only be filled by observing values.
+ */
+export const httpText = (recorder: Metrics.Recorder): string => {
+  const series = recorder.series()
+  const les = recorder.bounds.map((b) => labelValue(number(b)))
+  const lines = [
+    "# HELP http_server_requests_total Requests answered, by method, route template and status.",
+    "# TYPE http_server_requests_total counter"
+  ]
+  for (const s of series) {
+    const labels = `method="${labelValue(s.method)}",route="${labelValue(s.route)}"`
+    for (const { count, status } of s.statuses) lines.push(`http_server_requests_total{${labels},status="${status}"} ${number(count)}`)
+  }
+  lines.push(
+    "# HELP http_server_request_duration_seconds From a request's arrival to its answer's head being written, by method and route template.",
+    "# TYPE http_server_request_duration_seconds histogram"
+  )
+  for (const s of series) {
+    const labels = `method="${labelValue(s.method)}",route="${labelValue(s.route)}"`
+    for (let i = 0; i < les.length; i++) lines.push(`http_server_request_duration_seconds_bucket{${labels},le="${les[i]}"} ${number(s.buckets[i]!)}`)
+    lines.push(
+      `http_server_request_duration_seconds_bucket{${labels},le="+Inf"} ${number(s.count)}`,
+      `http_server_request_duration_seconds_sum{${labels}} ${number(s.sum)}`,
+      `http_server_request_duration_seconds_count{${labels}} ${number(s.count)}`
+    )
+  }
+  return `${lines.join("\n")}\n`
+}
+
+/** The SQLite group commit's counters, each read from `SqliteStore.stats` when scraped. */
+const sqliteCounters: ReadonlyArray<{ readonly name: string; readonly help: string; readonly read: (s: SqliteStore.SyncStats) => number }> = [
+  { name: "enrollment_sqlite_syncs_total", help: "fdatasyncs of the SQLite WAL by the group commit (each makes a batch of writes durable), failed ones included.", read: (s) => s.syncs },
+  { name: "enrollment_sqlite_synced_writes_total", help: "Writes acknowledged as durable by a successful WAL sync.", read: (s) => s.syncedWrites },
+  { name: "enrollment_sqlite_sync_failures_total", help: "WAL syncs that failed (the store then refuses every operation until restarted).", read: (s) => s.failures },
+  { name: "enrollment_sqlite_sync_seconds_total", help: "Seconds spent in WAL syncs.", read: (s) => s.seconds }
+]
+
+/** What the endpoint reads when scraped. */
+export interface Sources {
+  /** The HTTP adapter's counts (`Server.HandlerOptions.metrics`). */
+  readonly recorder: Metrics.Recorder
+  /** The SQLite group commit's counters (`SqliteStore.stats` of the store); undefined over another store. */
+  readonly sqlite: (() => SqliteStore.SyncStats | undefined) | undefined
+}
+
+/**
+ * The registry of this endpoint (never prom-client's global one): the default process
+ * metrics, and the SQLite counters over a SQLite store.
+ */
+export const registry = (sources: Sources): Registry => {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const sqlite = sources.sqlite
+  if (sqlite !== undefined) {
+    for (const c of sqliteCounters) {
+      new Counter({
+        name: c.name,
+        help: c.help,
+        registers: [registry],
+        collect() {
+          const s = sqlite()
+          this.reset()
+          if (s !== undefined) this.inc(c.read(s))
+        }
+      })
+    }
+  }
+  return registry
+}
+
+/** The exposition of a scrape: the registry's metrics, then the HTTP families. */
+export const scrape = async (registry: Registry, recorder: Metrics.Recorder): Promise<string> =>
+  `${await registry.metrics()}${httpText(recorder)}`
+
+/** The listener's handler: `GET` (or `HEAD`) `/metrics`, 404 for any other path, 405 for another method. */
+export const handler = (registry: Registry, recorder: Metrics.Recorder): http.RequestListener => (req, res) => {
+  const url = req.url ?? "/"
+  const q = url.indexOf("?")
+  const text = (status: number, body: string, headers: Record<string, string> = {}) =>
+    res.writeHead(status, { ...headers, "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body)
+  if ((q === -1 ? url : url.slice(0, q)) !== path) return text(404, `Not found: this listener serves ${path} only\n`)
+  if (req.method !== "GET" && req.method !== "HEAD") return text(405, `Method not allowed: ${path} answers GET and HEAD\n`, { allow: "GET, HEAD" })
+  scrape(registry, recorder).then(
+    (body) => {
+      res.writeHead(200, { "content-type": registry.contentType, "content-length": Buffer.byteLength(body) })
+      res.end(req.method === "HEAD" ? undefined : body)
+    },
+    (e) => text(500, `The metrics could not be collected: ${e instanceof Error ? e.message : String(e)}\n`)
+  )
+}
+
+/** The listener of the endpoint over `sources` (served with `Listen.listen`, which drains at a stop like the API's). */
+export const make = (sources: Sources): http.RequestListener => handler(registry(sources), sources.recorder)
