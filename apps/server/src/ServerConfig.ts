@@ -54,6 +54,8 @@ export interface ServerConfig {
   readonly metricsHost: string
   /** Variables that are set but have no effect with this store (see {@link unusedWarning}). */
   readonly unused: ReadonlyArray<string>
+  /** `METRICS_HOST` is set without `METRICS_PORT`: no metrics listener (see {@link metricsHostWarning}). */
+  readonly metricsHostUnused: boolean
 }
 
 /**
@@ -186,7 +188,7 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     else if (env[variable] === "" && !Option.isOption(r.success)) problems.push(`${variable}: expected ${expected}, got an empty value (unset it for the default)`)
     else out[key] = r.success
   }
-  const c = out as unknown as Omit<ServerConfig, "unused">
+  const c = out as unknown as Omit<ServerConfig, "unused" | "metricsHostUnused">
   if (c.store === "postgres" && c.databaseUrl !== undefined) {
     if (Option.isNone(c.databaseUrl)) problems.push("DATABASE_URL: required when STORE=postgres")
     else {
@@ -240,7 +242,8 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     // Answers are kept only over a store that can tell when a tenant's data changed.
     ...(c.store === "postgres" ? ["RESPONSE_CACHE_BYTES"] : [])
   ].filter(given)
-  return { ...c, publicUrl, unused }
+  const metricsHostUnused = given("METRICS_HOST") && Option.isNone(c.metricsPort)
+  return { ...c, publicUrl, unused, metricsHostUnused }
 })
 
 /** Where the store keeps the data, for a person: the SQLite file, PostgreSQL's host and database, or memory. */
@@ -271,3 +274,12 @@ export const unusedWarning = (config: ServerConfig): string | undefined =>
   config.unused.length === 0
     ? undefined
     : `${config.unused.join(", ")} ${config.unused.length === 1 ? "is" : "are"} set but not used with STORE=${config.store}: the data is ${dataLocation(config)}`
+
+/**
+ * The start-up warning for `METRICS_HOST` without `METRICS_PORT`: the metrics are off (no
+ * listener), which an operator who set the host most likely did not mean.
+ */
+export const metricsHostWarning = (config: ServerConfig): string | undefined =>
+  config.metricsHostUnused
+    ? `METRICS_HOST is set but METRICS_PORT is not: no metrics listener (set METRICS_PORT to serve /metrics on ${config.metricsHost})`
+    : undefined

@@ -13,7 +13,7 @@
 import { Effect } from "effect"
 import * as App from "./App.ts"
 import * as Reason from "./Reason.ts"
-import { ConfigInvalid, load, unusedWarning } from "./ServerConfig.ts"
+import { ConfigInvalid, load, metricsHostWarning, unusedWarning } from "./ServerConfig.ts"
 import * as ServerLog from "./ServerLog.ts"
 import * as V8Tuning from "./V8Tuning.ts"
 
@@ -28,8 +28,9 @@ const config = await Effect.runPromise(Effect.result(load())).then((r) => {
 })
 const say = ServerLog.make(config.logFormat)
 
-const unused = unusedWarning(config)
-if (unused !== undefined) say(unused, "warn")
+for (const warning of [unusedWarning(config), metricsHostWarning(config)]) {
+  if (warning !== undefined) say(warning, "warn")
+}
 
 // Before the server is built: its collections from here on follow the setting.
 const gc = V8Tuning.apply(config.v8ParallelScavenge)

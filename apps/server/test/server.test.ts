@@ -133,6 +133,16 @@ describe("configuration", () => {
     assert.strictEqual(await warning({ STORE: "memory", DATA_DIR: "/srv/data" }), undefined)
     assert.strictEqual(await warning({}), undefined)
   })
+  it("warns when METRICS_HOST is set without METRICS_PORT (the metrics stay off)", async () => {
+    const warning = async (env: Record<string, string>) => ServerConfig.metricsHostWarning((await load(env) as any).success)
+    assert.strictEqual(
+      await warning({ METRICS_HOST: "0.0.0.0" }),
+      "METRICS_HOST is set but METRICS_PORT is not: no metrics listener (set METRICS_PORT to serve /metrics on 0.0.0.0)"
+    )
+    assert.strictEqual(await warning({ METRICS_HOST: "0.0.0.0", METRICS_PORT: "9464" }), undefined)
+    assert.strictEqual(await warning({ METRICS_PORT: "" }), undefined)
+    assert.strictEqual(await warning({}), undefined)
+  })
 })
 
 describe("server", () => {
