@@ -359,6 +359,8 @@ export const make = (settings: LocalSettings) =>
           return Effect.as(directory.removeGroup(t, op.id), none)
         case "members.list":
           return Effect.map(all(op.list, (p) => directory.members(t, op.groupId, p)), list)
+        case "memberOf.list":
+          return Effect.map(all(op.list, (p) => directory.memberOf(t, op.member, op.transitive, p)), list)
         case "members.add": {
           const memberId = memberIdOf(op.body)
           if (memberId === undefined) {

@@ -40,6 +40,12 @@ export type Operation =
   | { readonly _tag: "groups.create"; readonly body: unknown }
   | { readonly _tag: "groups.delete"; readonly id: string }
   | { readonly _tag: "members.list"; readonly groupId: string; readonly list: ListOptions }
+  | {
+    readonly _tag: "memberOf.list"
+    readonly member: { readonly kind: "user" | "group"; readonly id: string }
+    readonly transitive: boolean
+    readonly list: ListOptions
+  }
   | { readonly _tag: "members.add"; readonly groupId: string; readonly body: unknown }
   | { readonly _tag: "members.remove"; readonly groupId: string; readonly memberId: string }
   | { readonly _tag: "invitations.list"; readonly list: ListOptions; readonly filter?: string | undefined }

@@ -97,6 +97,12 @@ export const requestOf = (op: Operation): Request => {
       return { method: "DELETE", path: `groups/${enc(op.id)}` }
     case "members.list":
       return { method: "GET", path: `groups/${enc(op.groupId)}/members`, query: topQuery(op.list.top) }
+    case "memberOf.list":
+      return {
+        method: "GET",
+        path: `${op.member.kind === "user" ? "users" : "groups"}/${enc(op.member.id)}/${op.transitive ? "transitiveMemberOf" : "memberOf"}`,
+        query: topQuery(op.list.top)
+      }
     case "members.add":
       return { method: "POST", path: `groups/${enc(op.groupId)}/members/$ref`, body: op.body }
     case "members.remove":

@@ -451,6 +451,36 @@ const userFields = (rt: Rt, i: Record<string, any>) =>
     accountEnabled: opt(i.accountEnabled)
   })
 const userId = id("user-id", "user")
+const groupId = id("group-id", "group")
+
+/**
+ * `member-of list` and `transitive-member-of list` under users and groups: the groups an
+ * object is in (Graph's `memberOf`, `transitiveMemberOf`), for seeing why a configuration
+ * reaches a user.
+ */
+const memberOf = (kind: "user" | "group") => {
+  const noun = kind === "user" ? "users" : "groups"
+  const example = kind === "user" ? "--user-id u1" : "--group-id g1"
+  const idOf = (i: Record<string, any>): string => kind === "user" ? i.userId : i.groupId
+  const flags = kind === "user" ? { userId, top } : { groupId, top }
+  return ([false, true] as const).map((transitive) =>
+    group(transitive ? "transitive-member-of" : "member-of", transitive
+      ? `The groups the ${kind} is in, directly or through nested groups (what targeting reads)`
+      : `The groups the ${kind} is a direct member of`).pipe(
+      Command.withSubcommands([
+        leaf("list", flags, {
+          description: transitive
+            ? `List the groups the ${kind} is in, directly or through nested groups, each once`
+            : `List the groups the ${kind} is a direct member of`,
+          examples: [{
+            command: `enrollctl ${noun} ${transitive ? "transitive-member-of" : "member-of"} list ${example}`,
+            description: transitive ? "Every group whose group targets reach it" : "Its direct groups"
+          }]
+        }, (i) => Effect.succeed({ _tag: "memberOf.list", member: { kind, id: idOf(i) }, transitive, list: { top: opt(i.top) } }))
+      ])
+    )
+  )
+}
 
 const users = group("users", "Users, and the configurations and assignments that reach them").pipe(
   Command.withSubcommands([
@@ -484,11 +514,11 @@ const users = group("users", "Users, and the configurations and assignments that
       description: "Delete a user (and its memberships)",
       examples: [{ command: "enrollctl users delete --user-id u1", description: "Delete u1" }]
     }, (i) => Effect.succeed({ _tag: "users.delete", id: i.userId })),
+    ...memberOf("user"),
     userConfigurations(userFamily)
   ])
 )
 
-const groupId = id("group-id", "group")
 const groups = group("groups", "Groups and their members").pipe(
   Command.withSubcommands([
     leaf("list", { top, filter: directoryFilter("id, displayName, description, mailNickname, securityEnabled") }, {
@@ -529,6 +559,7 @@ const groups = group("groups", "Groups and their members").pipe(
       description: "Delete a group (and its memberships)",
       examples: [{ command: "enrollctl groups delete --group-id g1", description: "Delete g1" }]
     }, (i) => Effect.succeed({ _tag: "groups.delete", id: i.groupId })),
+    ...memberOf("group"),
     group("members", "A group's direct members (users or groups)").pipe(
       Command.withSubcommands([
         leaf("list", { groupId, top }, {

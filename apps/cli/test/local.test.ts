@@ -42,7 +42,9 @@ describe("help, version, completions", () => {
       [...DM, "list"],
       [...DM, "get"],
       ["invitations", "invited-user", "device-enrollment-configurations", "list"],
-      ["users", "device-enrollment-configurations", "get"]
+      ["users", "device-enrollment-configurations", "get"],
+      ["users", "transitive-member-of", "list"],
+      ["groups", "member-of", "list"]
     ]
     const results = await Promise.all(commands.map((c) => enrollctl([...c, "--help"])))
     results.forEach((r, i) => {

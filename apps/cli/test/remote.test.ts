@@ -207,6 +207,43 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     })
   })
 
+  describe("the groups a user or a group is in (member-of, transitive-member-of)", () => {
+    const tenant = "tenant-member-of"
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    const ref = (g: string, m: string) => ["groups", "members", "ref", "create", "--group-id", g, "--directory-object-id", m]
+    beforeAll(() =>
+      runAll(at, [
+        ["users", "create", "--body", '{"id":"mu"}'],
+        ...["mg1", "mg2", "mg3"].map((id) => ["groups", "create", "--body", JSON.stringify({ id, displayName: id })]),
+        // mu in mg1, mg1 in mg2, mg2 in mg3
+        ref("mg1", "mu"),
+        ref("mg2", "mg1"),
+        ref("mg3", "mg2")
+      ]))
+
+    it("prints the server's lists, as local mode does on the same store", async () => {
+      const cases = [
+        { args: ["users", "member-of", "list", "--user-id", "mu"], ids: ["mg1"] },
+        { args: ["users", "transitive-member-of", "list", "--user-id", "mu"], ids: ["mg1", "mg2", "mg3"] },
+        { args: ["users", "transitive-member-of", "list", "--user-id", "mu", "--top", "2"], ids: ["mg1", "mg2"] },
+        { args: ["groups", "member-of", "list", "--group-id", "mg1"], ids: ["mg2"] },
+        { args: ["groups", "transitive-member-of", "list", "--group-id", "mg1"], ids: ["mg2", "mg3"] }
+      ]
+      for (const c of cases) {
+        const [r, l] = await Promise.all([at(...c.args), local(...c.args)])
+        assert.strictEqual(r.code, 0, `${c.args.join(" ")}: ${r.stderr}`)
+        assert.deepStrictEqual(r.json().map((g: any) => g.id), c.ids, c.args.join(" "))
+        assert.strictEqual(l.stdout, r.stdout, c.args.join(" "))
+      }
+      const [r, l] = await Promise.all([at("users", "member-of", "list", "--user-id", "mg1"), local("users", "member-of", "list", "--user-id", "mg1")])
+      for (const run of [r, l]) {
+        assert.strictEqual(run.code, 3)
+        assert.strictEqual(run.stderr, "error itemNotFound: user 'mg1' not found\n")
+      }
+    })
+  })
+
   describe("--expand assignments on configurations", () => {
     const tenant = "tenant-expand"
     const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])

@@ -49,6 +49,20 @@ export class DirectoryService extends Context.Service<DirectoryService, {
   /** Fails with {@link InvalidInput} for the group itself (since 0.3.0), as Graph refuses it. */
   readonly addMember: (tenant: string, groupId: string, memberId: string) => Fx<void, MemberAlreadyPresent | InvalidInput>
   readonly removeMember: (tenant: string, groupId: string, memberId: string) => Fx<void>
+  /**
+   * The groups a user or a group is a member of (Graph's `memberOf`), or with `transitive`
+   * also through nested groups (`transitiveMemberOf`: what targeting reads, SPEC 4): each
+   * group once, never the object itself (a cycle of groups leads back to it), in id order,
+   * paged by id. Fails with {@link EntityNotFound} when the object does not exist.
+   *
+   * @since 0.5.0
+   */
+  readonly memberOf: (
+    tenant: string,
+    member: { readonly kind: "user" | "group"; readonly id: string },
+    transitive: boolean,
+    page: PageRequest
+  ) => Fx<Page<Directory.Group>>
   readonly createInvitation: (
     tenant: string,
     body: unknown,
@@ -144,6 +158,29 @@ export class DirectoryService extends Context.Service<DirectoryService, {
           if (!(yield* store.groups.removeMember(tenant, groupId, memberId))) {
             return yield* new EntityNotFound({ entity: "member", id: memberId })
           }
+        }),
+        memberOf: fn("DirectoryService.memberOf")(function*(tenant, member, transitive, page) {
+          yield* (member.kind === "user" ? getUser(tenant, member.id) : getGroup(tenant, member.id))
+          const seen = new Set<string>()
+          let frontier: ReadonlyArray<string> = [member.id]
+          while (frontier.length > 0) {
+            const next: Array<string> = []
+            for (const m of yield* store.groups.groupsOf(tenant, frontier)) {
+              if (m.groupId !== member.id && !seen.has(m.groupId)) {
+                seen.add(m.groupId)
+                next.push(m.groupId)
+              }
+            }
+            frontier = transitive ? next : []
+          }
+          const ids = [...seen].filter((id) => page.after === undefined || id > page.after).sort()
+          const items: Array<Directory.Group> = []
+          let i = 0
+          for (; i < ids.length && items.length < page.limit; i++) {
+            const g = yield* store.groups.get(tenant, ids[i]!)
+            if (Option.isSome(g)) items.push(g.value)
+          }
+          return { items, next: i < ids.length ? ids[i - 1] : undefined }
         }),
         createInvitation: fn("DirectoryService.createInvitation")(function*(tenant, body, redeemBase) {
           const input = yield* fromResult(Directory.decodeInvitationCreate(body))

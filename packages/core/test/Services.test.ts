@@ -274,4 +274,36 @@ describe("directory", () => {
       assert.strictEqual((yield* Effect.flip(dir.removeGroup(T, "g2")))._tag, "EntityNotFound")
       assert.strictEqual((yield* dir.members(T, "g1", { limit: 10 })).items.length, 0)
     }).pipe(Effect.provide(services)))
+
+  it.effect("lists the groups an object is in, directly and through nested groups, cycles included", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      yield* dir.createUser(T, { id: "m" })
+      for (const id of ["ga", "gb", "gc", "gd", "ge"]) yield* dir.createGroup(T, { id })
+      // m in gb and ga; gb in gc; gc in gd; gd in gb (a cycle); ge holds nothing of m's.
+      yield* dir.addMember(T, "gb", "m")
+      yield* dir.addMember(T, "ga", "m")
+      yield* dir.addMember(T, "gc", "gb")
+      yield* dir.addMember(T, "gd", "gc")
+      yield* dir.addMember(T, "gb", "gd")
+      const ids = (p: { readonly items: ReadonlyArray<{ readonly id: string }> }) => p.items.map((g) => g.id)
+      const user = { kind: "user", id: "m" } as const
+      assert.deepStrictEqual(ids(yield* dir.memberOf(T, user, false, { limit: 10 })), ["ga", "gb"])
+      assert.deepStrictEqual(ids(yield* dir.memberOf(T, user, true, { limit: 10 })), ["ga", "gb", "gc", "gd"])
+      // A group in a cycle is never listed among its own groups.
+      assert.deepStrictEqual(ids(yield* dir.memberOf(T, { kind: "group", id: "gb" }, true, { limit: 10 })), ["gc", "gd"])
+      assert.deepStrictEqual(ids(yield* dir.memberOf(T, { kind: "group", id: "gb" }, false, { limit: 10 })), ["gc"])
+      assert.deepStrictEqual(ids(yield* dir.memberOf(T, { kind: "group", id: "ge" }, true, { limit: 10 })), [])
+      // Paged by id: every group once, in order, with a next key while more follow.
+      const first = yield* dir.memberOf(T, user, true, { limit: 3 })
+      assert.deepStrictEqual([ids(first), first.next], [["ga", "gb", "gc"], "gc"])
+      const second = yield* dir.memberOf(T, user, true, { after: first.next, limit: 3 })
+      assert.deepStrictEqual([ids(second), second.next], [["gd"], undefined])
+      // The object must exist, as the kind it is named as.
+      assert.strictEqual((yield* Effect.flip(dir.memberOf(T, { kind: "user", id: "ga" }, false, { limit: 10 })))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(dir.memberOf(T, { kind: "group", id: "nope" }, true, { limit: 10 })))._tag, "EntityNotFound")
+      // What targeting reads is the transitive list.
+      yield* dir.removeMember(T, "gc", "gb")
+      assert.deepStrictEqual(ids(yield* dir.memberOf(T, user, true, { limit: 10 })), ["ga", "gb"])
+    }).pipe(Effect.provide(services)))
 })

@@ -924,6 +924,31 @@ const members: EntitySet<Directory.User | Directory.Group> = {
   props: [...new Set([...selectableOf(userProps, Directory.extraProperties.user), ...selectableOf(groupProps, Directory.extraProperties.group)])]
 }
 
+/**
+ * The groups a user or a group is in: `memberOf` (direct) and `transitiveMemberOf` (through
+ * nested groups too: what targeting reads, SPEC 4), for seeing why a configuration reaches a
+ * user. They answer groups, so they need a permission that reads groups (SPEC 7's group row).
+ */
+const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): ReadonlyArray<Route> =>
+  ([false, true] as const).flatMap((transitive) => {
+    const segment = transitive ? "transitiveMemberOf" : "memberOf"
+    const set: EntitySet<Directory.Group> = {
+      ...groups,
+      path: `${of.path}/{${of.param}}/${segment}`,
+      tag: of.tag,
+      noun: `${of.noun}${transitive ? "TransitiveMemberOf" : "MemberOf"}`,
+      plural: `${of.noun}${transitive ? "TransitiveMemberOf" : "MemberOf"}`,
+      context: "directoryObjects",
+      one: "a group",
+      many: `the groups ${of.one} is a member of${transitive ? ", directly or through nested groups" : " (direct memberships)"}`
+    }
+    return listAndCount(set, (ctx, p) =>
+      Effect.flatMap(
+        ids(ctx, of.param),
+        () => directory((svc) => svc.memberOf(ctx.tenant, { kind, id: ctx.params[of.param]! }, transitive, p))
+      ))
+  })
+
 const directoryRoutes: ReadonlyArray<Route> = [
   createRoute(
     invitations,
@@ -953,6 +978,8 @@ const directoryRoutes: ReadonlyArray<Route> = [
     members,
     (ctx, p) => Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))
   ),
+  ...memberOfRoutes(users as EntitySet<unknown>, "user"),
+  ...memberOfRoutes(groups as EntitySet<unknown>, "group"),
   commandRoute(groups, {
     method: "POST",
     suffix: "/members/$ref",

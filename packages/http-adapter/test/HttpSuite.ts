@@ -424,6 +424,51 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual((await s.request("DELETE", "groups/g2")).status, 204)
         assert.strictEqual((await s.request("GET", "groups?$count=true")).status, 200)
       })
+      it("lists the groups a user or a group is in, directly and transitively, paged, counted, tenant-bound", async () => {
+        const ok = (r: { status: number; text: string }, status: number) => assert.strictEqual(r.status, status, r.text)
+        ok(await s.request("POST", "users", { body: { id: "mo-u" } }), 201)
+        for (const id of ["mo-a", "mo-b", "mo-c"]) ok(await s.request("POST", "groups", { body: { id, displayName: id.toUpperCase() } }), 201)
+        // mo-u in mo-a; mo-a in mo-b; mo-b in mo-c; mo-c in mo-a (a cycle)
+        for (const [g, m] of [["mo-a", "users/mo-u"], ["mo-b", "groups/mo-a"], ["mo-c", "groups/mo-b"], ["mo-a", "groups/mo-c"]]) {
+          ok(await s.request("POST", `groups/${g}/members/$ref`, { body: { "@odata.id": m } }), 204)
+        }
+        const ids = (r: { json: any }) => r.json.value.map((g: any) => g.id)
+        const direct = await s.request("GET", "users/mo-u/memberOf")
+        ok(direct, 200)
+        assert.deepStrictEqual(ids(direct), ["mo-a"])
+        assert.strictEqual(direct.json["@odata.context"], `${s.base}/$metadata#directoryObjects`)
+        // Each group as the group's own GET writes it, without its context.
+        const { "@odata.context": _, ...groupA } = (await s.request("GET", "groups/mo-a")).json
+        assert.deepStrictEqual(direct.json.value[0], groupA)
+        assert.strictEqual(direct.json.value[0]["@odata.type"], `${G}group`)
+        assert.deepStrictEqual(ids(await s.request("GET", "users/mo-u/transitiveMemberOf")), ["mo-a", "mo-b", "mo-c"])
+        // A group in a cycle is not among its own groups.
+        assert.deepStrictEqual(ids(await s.request("GET", "groups/mo-a/transitiveMemberOf")), ["mo-b", "mo-c"])
+        assert.deepStrictEqual(ids(await s.request("GET", "groups/mo-a/memberOf")), ["mo-b"])
+        // Paged by id with a next link, counted, selected and filtered as other group lists are.
+        const first = await s.request("GET", "users/mo-u/transitiveMemberOf?$top=2&$count=true&$select=displayName")
+        ok(first, 200)
+        assert.deepStrictEqual(first.json.value.map((g: any) => g.displayName), ["MO-A", "MO-B"])
+        assert.strictEqual(first.json["@odata.count"], 3)
+        const next = await s.request("GET", first.json["@odata.nextLink"].slice(s.base.length + 1))
+        assert.deepStrictEqual(ids(next), ["mo-c"])
+        assert.notProperty(next.json, "@odata.nextLink")
+        const counted = await s.request("GET", "users/mo-u/transitiveMemberOf/$count")
+        assert.strictEqual(counted.text, "3")
+        assert.deepStrictEqual(ids(await s.request("GET", "users/mo-u/transitiveMemberOf?$filter=displayName eq 'MO-B'")), ["mo-b"])
+        // Not found: an unknown object, an object of the other kind, another tenant's.
+        assert.strictEqual((await s.request("GET", "users/nobody/memberOf")).status, 404)
+        assert.strictEqual((await s.request("GET", "users/mo-a/memberOf")).status, 404)
+        assert.strictEqual((await s.request("GET", "groups/mo-u/transitiveMemberOf")).status, 404)
+        assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { tenant: "tenant-b" })).status, 404)
+        // Groups are answered: a permission that reads users alone is not enough.
+        assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { scopes: ["User.Read.All"] })).status, 403)
+        assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { scopes: ["Group.Read.All"] })).status, 200)
+        assert.strictEqual((await s.request("POST", "users/mo-u/memberOf", { body: {} })).status, 405)
+        // A membership removed is gone from both lists.
+        ok(await s.request("DELETE", "groups/mo-b/members/mo-a/$ref"), 204)
+        assert.deepStrictEqual(ids(await s.request("GET", "users/mo-u/transitiveMemberOf")), ["mo-a"])
+      })
     })
 
     describe("found in review (2026-11-29)", () => {

@@ -32,6 +32,8 @@ const spec = {
 const rowOf = (method: string, path: string): keyof typeof spec => {
   const read = method === "GET"
   if (path.includes("deviceEnrollmentConfigurations")) return read ? "readConfiguration" : "writeConfiguration"
+  // The groups a user or a group is in: what is read is groups.
+  if (/\/(transitiveMemberOf|memberOf)(\/|$)/.test(path)) return "readGroups"
   if (path.startsWith("/groups/{groupId}/members")) return read ? "readGroups" : "writeMembers"
   if (path.startsWith("/groups")) return read ? "readGroups" : "writeGroups"
   if (path.startsWith("/invitations")) return read ? "readUsers" : "createInvitation"
