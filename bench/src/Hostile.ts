@@ -8,18 +8,21 @@
  * media types and query options. Every answer must be a 4xx (never 5xx, never
  * a success), the process must stay up, and the store file must be
  * byte-for-byte the same afterwards (SHA-256 of every table in key order).
+ * The server runs with its Prometheus endpoint on (`METRICS_PORT`): after the
+ * run every request series it shows must be labelled by a route of the table
+ * or one of the fixed names, so no client input became a label.
  *
  * @since 0.1.0
  */
 import { Assignment, AssignmentTarget } from "@enrollment/core"
 import { Effect, Schema } from "effect"
 import * as Arbitrary from "effect/Arbitrary"
-import { Token } from "@enrollment/http-adapter"
+import { Metrics, Routes, Token } from "@enrollment/http-adapter"
 import * as Api from "./Api.ts"
 import * as Bulk from "./Bulk.ts"
 import { prng } from "./Crash.ts"
 import * as Http from "./Http.ts"
-import { alive, secret, type Server, startServer } from "./Proc.ts"
+import { alive, freePort, secret, type Server, startServer } from "./Proc.ts"
 import { record, table, verdict } from "./Report.ts"
 
 /** A generated request and what may come back. */
@@ -42,6 +45,35 @@ export interface HostileResult {
   readonly rows: number
   readonly alive: boolean
   readonly ready: boolean
+  /** The metrics endpoint after the run (when this run started the server, with metrics on). */
+  readonly metrics?: MetricsSeen | undefined
+}
+
+/** What the metrics endpoint showed of the requests: its series, those not labelled by the route table, and the answers counted. */
+export interface MetricsSeen {
+  readonly series: number
+  /** `method route` of each series whose route is neither a route of the table nor a fixed name (must be none). */
+  readonly foreign: ReadonlyArray<string>
+  readonly answers: number
+}
+
+/** The route labels the server may write: each route's template, and the fixed names. */
+const knownRoutes: ReadonlySet<string> = new Set([...Routes.routes.map((r) => `/beta${r.path}`), ...Metrics.fixedRoutes.map((f) => f.route)])
+
+/** Reads the `http_server_requests_total` series of a scrape. */
+export const requestSeries = (text: string): MetricsSeen => {
+  const pairs = new Set<string>()
+  const foreign = new Set<string>()
+  let answers = 0
+  for (const line of text.split("\n")) {
+    const m = /^http_server_requests_total\{method="((?:[^"\\]|\\.)*)",route="((?:[^"\\]|\\.)*)",status="(\d+)"\} (\S+)$/.exec(line)
+    if (m === null) continue
+    const pair = `${m[1]} ${m[2]}`
+    pairs.add(pair)
+    if (!knownRoutes.has(m[2]!) || !(Metrics.methods.includes(m[1]!) || m[1] === Metrics.otherMethod)) foreign.add(pair)
+    answers += Number(m[4])
+  }
+  return { series: pairs.size, foreign: [...foreign], answers }
 }
 
 const Payload = Schema.Struct({
@@ -203,7 +235,8 @@ export const generate = async (server: Server, seeded: Api.Seeded, n: number, se
 
 /** Sends the cases (16 at a time) and checks the answers, the process and the store. */
 export const run = async (options: { requests: number; seed?: number; server?: Server; concurrency?: number }): Promise<HostileResult> => {
-  const server = options.server ?? (await startServer({ store: "sqlite" }))
+  const metricsPort = options.server === undefined ? await freePort() : undefined
+  const server = options.server ?? (await startServer({ store: "sqlite", env: { METRICS_PORT: String(metricsPort) } }))
   try {
     const seeded = await Api.seed(server.url, { assignments: 2 })
     const before = Bulk.digest(server.file)
@@ -231,7 +264,10 @@ export const run = async (options: { requests: number; seed?: number; server?: S
     const isAlive = alive(server.pid)
     const ready = await Http.send(server.url, "GET", "/ready").then((r) => r.ok && r.status === 200)
     const after = Bulk.digest(server.file)
-    return { requests: cases.length, byKind, failures, before: before.sha256, after: after.sha256, rows: after.rows, alive: isAlive, ready }
+    const scrape = metricsPort === undefined ? undefined : await Http.send(`http://127.0.0.1:${metricsPort}`, "GET", "/metrics")
+    if (scrape !== undefined && !(scrape.ok && scrape.status === 200)) failures.push(`metrics: GET /metrics -> ${scrape.ok ? scrape.status : scrape.error}`)
+    const metrics = scrape?.ok ? requestSeries(scrape.text) : undefined
+    return { requests: cases.length, byKind, failures, before: before.sha256, after: after.sha256, rows: after.rows, alive: isAlive, ready, metrics }
   } finally {
     if (options.server === undefined) await server.kill()
   }
@@ -242,6 +278,13 @@ export const bench = async (options: { requests: number }) => {
   table(`hostile input: ${r.requests} generated bad requests (SQLite)`, ["kind", "answers"], Object.entries(r.byKind).map(([k, v]) => [k, Object.entries(v).map(([s, n]) => `${s}:${n}`).join(" ")]))
   for (const f of r.failures.slice(0, 20)) console.log(`  failure: ${f}`)
   console.log(`store SHA-256 before ${r.before}\n                after  ${r.after} (${r.rows} rows)`)
+  const m = r.metrics
+  if (m !== undefined) console.log(`metrics: ${m.answers} answers counted in ${m.series} series, ${m.foreign.length} labelled by anything but the route table${m.foreign.length > 0 ? `: ${m.foreign.slice(0, 10).join("; ")}` : ""}`)
   record("hostile", r)
-  verdict(`hostile input: ${r.requests} bad requests, all 4xx, process up, store byte-identical`, `${r.failures.length} bad answers, alive ${r.alive && r.ready}, store ${r.before === r.after ? "identical" : "CHANGED"}`, r.failures.length === 0 && r.alive && r.ready && r.before === r.after)
+  const labelsBound = m !== undefined && m.foreign.length === 0
+  verdict(
+    `hostile input: ${r.requests} bad requests, all 4xx, process up, store byte-identical, metric labels from the route table only`,
+    `${r.failures.length} bad answers, alive ${r.alive && r.ready}, store ${r.before === r.after ? "identical" : "CHANGED"}, metrics ${m === undefined ? "not read" : `${m.series} series, ${m.foreign.length} foreign`}`,
+    r.failures.length === 0 && r.alive && r.ready && r.before === r.after && labelsBound
+  )
 }
