@@ -100,6 +100,23 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
     assert.deepStrictEqual((await client.api("/groups").get()).value.map((g: any) => g.id), ["g1"])
   })
 
+  it("reads the groups a user is in, directly and through nested groups, paging with the PageIterator", async () => {
+    await client.api("/groups").post({ id: "g3", displayName: "Outer" })
+    await client.api("/groups/g3/members/$ref").post({ "@odata.id": "https://graph.microsoft.com/beta/groups/g1" })
+    const direct = await client.api(`/users/${guestId}/memberOf`).select("id,displayName").get()
+    assert.deepStrictEqual(direct.value.map((g: any) => [g["@odata.type"], g.id, g.displayName]), [[`${G}group`, "g1", "Guests"]])
+    const seen: Array<string> = []
+    const first = await client.api(`/users/${guestId}/transitiveMemberOf`).top(1).count(true).get()
+    assert.strictEqual(first["@odata.count"], 2)
+    await new PageIterator(client, first, (g) => {
+      seen.push(g.id)
+      return true
+    }).iterate()
+    assert.deepStrictEqual(seen, ["g1", "g3"])
+    assert.strictEqual(await client.api(`/users/${guestId}/transitiveMemberOf/$count`).get(), "2")
+    await client.api("/groups/g3").delete()
+  })
+
   it("creates, patches, prioritises, assigns and deletes configurations", async () => {
     const c = await client.api(cfgs).post({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", displayName: "Limit", priority: 2, limit: 5 })
     assert.strictEqual(c.version, 1)
