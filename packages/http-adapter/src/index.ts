@@ -6,6 +6,7 @@
  */
 export * as AnswerCache from "./AnswerCache.ts"
 export * as Auth from "./Auth.ts"
+export * as Batch from "./Batch.ts"
 export * as Body from "./Body.ts"
 export * as Client from "./Client.ts"
 export * as Docs from "./Docs.ts"

@@ -8,6 +8,7 @@ import { MemoryStore } from "@enrollment/core"
 import { BatchRequestContent, BatchResponseContent, Client } from "@microsoft/microsoft-graph-client"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as Batch from "../src/Batch.ts"
+import * as Root from "../src/index.ts"
 import { selfSigned, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
@@ -228,5 +229,13 @@ describe("the Graph JavaScript client's BatchRequestContent (3.0.7)", () => {
     const missing: Response = answer.getResponseById("missing")
     assert.strictEqual(missing.status, 404)
     assert.strictEqual(((await missing.json()) as any).error.code, "itemNotFound")
+  })
+})
+
+describe("the Batch module", () => {
+  it("is exported from the package's root, as the README's module table has it", () => {
+    assert.strictEqual(Root.Batch, Batch)
+    assert.strictEqual(Root.Batch.maxRequests, 20)
+    assert.strictEqual(Root.Batch.maxHeadBytes, Batch.maxHeadBytes)
   })
 })

@@ -813,9 +813,16 @@ export const migrateWith = (
   }))
 }
 
-/** The store over a `PgClient` provided from outside (its pool shared with other users). */
+/**
+ * The store over a `PgClient` provided from outside (its pool shared with other users);
+ * `schema`, `timeoutMillis` and `create` as in {@link Options}.
+ */
 export const layerClient = (
-  options: { readonly schema?: string | undefined; readonly create?: boolean | undefined } = {}
+  options: {
+    readonly schema?: string | undefined
+    readonly timeoutMillis?: number | undefined
+    readonly create?: boolean | undefined
+  } = {}
 ): Layer.Layer<Store, Errors.StoreUnavailable | StoreNotFound, PgClient.PgClient> => Layer.effect(Store, make(options))
 
 /** The store on the database at `options.url`, with its own connection pool. */

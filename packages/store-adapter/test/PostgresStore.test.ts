@@ -3,7 +3,7 @@ import * as net from "node:net"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
@@ -113,6 +113,46 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     } finally {
       for (const s of sockets) s.destroy()
       proxy.close()
+    }
+  }, 30_000)
+
+  it("puts the calls of a store over a shared PgClient under layerClient's timeoutMillis", async () => {
+    // The same black hole as above, in front of a PgClient the caller provides.
+    const target = new URL(url!)
+    let blackHole = false
+    const sockets = new Set<net.Socket>()
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname)
+      sockets.add(client).add(upstream)
+      client.on("data", (b) => blackHole || upstream.write(b))
+      upstream.on("data", (b) => blackHole || client.write(b))
+      for (const s of [client, upstream]) s.on("error", () => {})
+    })
+    await new Promise<void>((ok) => proxy.listen(0, "127.0.0.1", ok))
+    const proxied = new URL(url!)
+    proxied.hostname = "127.0.0.1"
+    proxied.port = String((proxy.address() as net.AddressInfo).port)
+    const schema = freshSchema("deadline_client")
+    await Effect.runPromise(Effect.scoped(Layer.build(storeLayer(schema, 1))))
+    const layer = PostgresStore.layerClient({ schema, timeoutMillis: 300 }).pipe(
+      Layer.provide(PgClient.layer({ url: Redacted.make(proxied.toString()), maxConnections: 1 }))
+    )
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const store = Context.get(await Effect.runPromise(Layer.buildWithScope(layer, scope)), Store)
+      const t = freshTenant()
+      assert.isTrue(Option.isNone(await Effect.runPromise(store.configurations.get(t, "c1"))))
+      blackHole = true
+      const started = Date.now()
+      const failed = await Effect.runPromise(Effect.flip(store.configurations.get(t, "c1")))
+      const waited = Date.now() - started
+      assert.strictEqual(failed._tag, "StoreUnavailable")
+      assert.ok(waited >= 250 && waited < 2_000, `failed after ${waited} ms`)
+      assert.include(String((failed.cause as Error).message), "did not answer within 300 ms")
+    } finally {
+      for (const s of sockets) s.destroy()
+      proxy.close()
+      await Effect.runPromise(Effect.ignore(Effect.timeout(Scope.close(scope, Exit.void), "5 seconds")))
     }
   }, 30_000)
 
