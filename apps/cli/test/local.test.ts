@@ -2,7 +2,7 @@
  * The CLI in local mode, on a real SQLite file, spawned as a user runs it.
  */
 import { spawnSync } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
@@ -646,6 +646,9 @@ describe("a data directory without a store", () => {
     const created = await at("import", "--create", good)
     assert.strictEqual(created.code, 0, created.stderr)
     assert.deepStrictEqual((await at("users", "list", "--select", "id")).json(), [{ id: "v1" }])
+    // Private to its user, as the server makes its data directory: every tenant's data is in it.
+    assert.strictEqual(statSync(fresh).mode & 0o777, 0o700)
+    assert.strictEqual(statSync(path.join(fresh, "enrollment.sqlite")).mode & 0o777, 0o600)
     // An existing store is used as it is: its ids conflict as they would without --create.
     const again = await at("import", "--create", good)
     assert.strictEqual(again.code, 4)

@@ -34,7 +34,7 @@
  *
  * @since 0.1.0
  */
-import { closeSync, fdatasync, openSync } from "node:fs"
+import { closeSync, constants, fdatasync, openSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import {
@@ -175,9 +175,29 @@ export const migrate = (db: DatabaseSync): ReadonlyArray<number> =>
     return Result.succeed(applied)
   }))
 
-/** Opens the file with the store's settings and brings its schema up to date. */
+/**
+ * Makes a missing store private to its user: the directories it needs with mode 0700 and
+ * the file with 0600 (SQLite gives its `-wal` and `-shm` files the database file's mode),
+ * as the server's data directory is: the file holds every tenant's data. A directory or a
+ * file that is there keeps its mode (the operator chose it).
+ */
+const makePrivate = (filename: string): void => {
+  const file = resolve(filename)
+  Directories.make(dirname(file), 0o700)
+  try {
+    closeSync(openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600))
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+  }
+}
+
+/**
+ * Opens the file with the store's settings and brings its schema up to date. A store
+ * that is not there is made private to its user (since 0.2.9: directories 0700, the file
+ * 0600; before, as the process's umask allowed, usually readable by every user).
+ */
 export const open = (options: Options): DatabaseSync => {
-  if (options.filename !== ":memory:") Directories.make(dirname(resolve(options.filename)))
+  if (options.filename !== ":memory:") makePrivate(options.filename)
   const busyTimeout = Math.max(0, Math.floor(options.busyTimeout ?? 5000))
   const db = new DatabaseSync(options.filename, { timeout: busyTimeout, enableForeignKeyConstraints: true })
   try {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -71,6 +71,23 @@ describe("SqliteStore", () => {
       const exit = yield* Effect.exit(Effect.scoped(Layer.build(SqliteStore.layer({ filename: join(blocker, "x.db") }))))
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit)) assert.include(String(exit.cause), "StoreUnavailable")
+    }))
+
+  it.effect("makes a new store private to its user, and leaves an existing directory's or file's mode", () =>
+    Effect.gen(function*() {
+      const mode = (p: string) => statSync(p).mode & 0o777
+      // New: the directories it makes 0700, the file (and so SQLite's -wal and -shm) 0600.
+      const made = join(dir, "private", "nested")
+      yield* Effect.scoped(Effect.flatMap(Layer.build(SqliteStore.layer({ filename: join(made, "store.db") })), () => Effect.void))
+      assert.deepStrictEqual([mode(join(dir, "private")), mode(made), mode(join(made, "store.db"))], [0o700, 0o700, 0o600])
+      // There already: the operator's modes stay.
+      const shared = join(dir, "shared")
+      mkdirSync(shared, { mode: 0o755 })
+      chmodSync(shared, 0o755)
+      writeFileSync(join(shared, "store.db"), "")
+      chmodSync(join(shared, "store.db"), 0o640)
+      yield* Effect.scoped(Effect.flatMap(Layer.build(SqliteStore.layer({ filename: join(shared, "store.db") })), () => Effect.void))
+      assert.deepStrictEqual([mode(shared), mode(join(shared, "store.db"))], [0o755, 0o640])
     }))
 
   it.effect("records its migrations, and a second open applies none", () =>
