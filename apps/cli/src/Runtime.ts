@@ -102,6 +102,8 @@ export const mint = (options: {
   readonly roles?: ReadonlyArray<string> | undefined
   readonly subject?: string | undefined
   readonly expiresIn?: string | number | undefined
+  readonly audience?: string | undefined
+  readonly issuer?: string | undefined
 }) =>
   Effect.gen(function*() {
     const secret = yield* readSecret(options.dataDir)
@@ -114,7 +116,9 @@ export const mint = (options: {
           scopes: options.scopes,
           roles: options.roles,
           subject: options.subject,
-          expiresIn: options.expiresIn
+          expiresIn: options.expiresIn,
+          audience: options.audience,
+          issuer: options.issuer
         }),
       catch: (e) => usage(`cannot mint a token: ${(e as Error).message}`)
     })
@@ -178,7 +182,14 @@ export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFail
 /** `enrollctl token`: mints with the server's secret and prints the token only. */
 export const token = (
   raw: Globals,
-  options: { readonly scopes?: string | undefined; readonly roles?: string | undefined; readonly subject?: string | undefined; readonly expiresIn: string }
+  options: {
+    readonly scopes?: string | undefined
+    readonly roles?: string | undefined
+    readonly subject?: string | undefined
+    readonly expiresIn: string
+    readonly audience?: string | undefined
+    readonly issuer?: string | undefined
+  }
 ) =>
   Effect.gen(function*() {
     const g = yield* settingsOf(raw)
@@ -193,7 +204,9 @@ export const token = (
       scopes: words(options.scopes),
       roles: words(options.roles),
       subject: options.subject,
-      expiresIn
+      expiresIn,
+      audience: options.audience,
+      issuer: options.issuer
     })
     yield* print(`${jwt}\n`)
   })

@@ -665,7 +665,9 @@ const token = Command.make("token", {
   scopes: str("scopes", "Delegated permissions, space-separated (default: every permission the service knows)"),
   roles: str("roles", "Application permissions, space-separated (instead of scopes)"),
   subject: str("subject", "The token's subject (default local-operator)"),
-  expiresIn: Flag.String("expires-in").pipe(Flag.withDescription("Lifetime: 3600, 30m, 1h, 7d"), Flag.withDefault("1h"))
+  expiresIn: Flag.String("expires-in").pipe(Flag.withDescription("Lifetime: 3600, 30m, 1h, 7d"), Flag.withDefault("1h")),
+  audience: str("audience", "The token's aud claim: the server's AUTH_AUDIENCE, when it checks one (its start-up line names it)"),
+  issuer: str("issuer", "The token's iss claim: the server's AUTH_ISSUER, when it checks one")
 }, (i) =>
   Effect.gen(function*() {
     const g = globalsOf(yield* root)
@@ -674,7 +676,9 @@ const token = Command.make("token", {
       scopes: opt(i.scopes),
       roles: opt(i.roles),
       subject: opt(i.subject),
-      expiresIn: i.expiresIn
+      expiresIn: i.expiresIn,
+      audience: opt(i.audience),
+      issuer: opt(i.issuer)
     })
   })).pipe(
     Command.withDescription("Mint an HS256 token with the local server's secret (DATA_DIR/auth-secret); prints the token only"),

@@ -103,13 +103,22 @@ const shown = (p: string) => {
  * where the server runs: started by pnpm (`pnpm start` in a checkout, whose scripts run on
  * the Node 24 that `pnpm install` brought, while the operator's shell may have an older
  * `node`, which the CLI refuses), `pnpm enrollctl`; else the CLI beside the server through
- * the Node that runs it (the Docker image has no pnpm); else `enrollctl` on the PATH.
+ * the Node that runs it (the Docker image has no pnpm); else `enrollctl` on the PATH. With
+ * `claims` (the server's `AUTH_AUDIENCE` and `AUTH_ISSUER`, which it then checks) the
+ * command mints them too: without, every token it minted would be refused (401).
  */
-export const tokenCommand = (dataDir: string, env: NodeJS.ProcessEnv = process.env): string => {
+export const tokenCommand = (
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  claims: { readonly audience?: string | undefined; readonly issuer?: string | undefined } = {}
+): string => {
   const cli = fileURLToPath(new URL("../../cli/bin/enrollctl.js", import.meta.url))
-  if (!fs.existsSync(cli)) return `enrollctl token --data-dir ${shellWord(dataDir)}`
-  if ((env.npm_config_user_agent ?? "").startsWith("pnpm/")) return `pnpm --silent enrollctl token --data-dir ${shown(dataDir)}`
-  return `${nodeCommand()} ${shown(cli)} token --data-dir ${shown(dataDir)}`
+  const flags = `${claims.audience !== undefined ? ` --audience ${shellWord(claims.audience)}` : ""}${
+    claims.issuer !== undefined ? ` --issuer ${shellWord(claims.issuer)}` : ""
+  }`
+  if (!fs.existsSync(cli)) return `enrollctl token --data-dir ${shellWord(dataDir)}${flags}`
+  if ((env.npm_config_user_agent ?? "").startsWith("pnpm/")) return `pnpm --silent enrollctl token --data-dir ${shown(dataDir)}${flags}`
+  return `${nodeCommand()} ${shown(cli)} token --data-dir ${shown(dataDir)}${flags}`
 }
 
 /** `node` when it is the Node that runs this process (the Docker image's), else that Node's path. */
@@ -177,7 +186,11 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
   }
   const auth = authOptions(config)
   if (auth.secretFile !== undefined) {
-    say(`${auth.created ? "created" : "using"} the local signing secret ${auth.secretFile} (no AUTH_* setting); mint a token with: ${tokenCommand(path.dirname(auth.secretFile))}`)
+    const claims = { audience: Option.getOrUndefined(config.audience), issuer: Option.getOrUndefined(config.issuer) }
+    say(
+      `${auth.created ? "created" : "using"} the local signing secret ${auth.secretFile} (no AUTH_HS256_SECRET or AUTH_JWKS_URL); ` +
+        `mint a token with: ${tokenCommand(path.dirname(auth.secretFile), process.env, claims)}`
+    )
   }
   // Counted only when someone reads the counts: without METRICS_PORT the listener has no recorder.
   const metrics = Option.isSome(config.metricsPort) ? Metrics.make(Routes.routes) : undefined

@@ -1,5 +1,5 @@
 /**
- * The zero-config signing secret: with no AUTH_* setting the server still
+ * The zero-config signing secret: with neither AUTH_HS256_SECRET nor AUTH_JWKS_URL the server still
  * requires tokens, signed with a random HS256 secret it keeps in its data
  * directory (`auth-secret`, mode 0600), made on first start and reused after.
  * The CLI mints tokens from the same file.

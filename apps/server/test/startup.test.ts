@@ -5,15 +5,19 @@
  * the store does not use are named in one warning; the data directory it makes
  * is its user's only; the token hint names a command that exists.
  */
+import * as childProcess from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as util from "node:util"
 import { Effect, Option, Redacted } from "effect"
 import { assert, describe, it } from "vitest"
 import { App, Reason, ServerConfig } from "../src/index.ts"
 import { closedPort, runToExit, serverBin, startChild } from "./child.ts"
 
+const execFile = util.promisify(childProcess.execFile)
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `server-${prefix}-`))
 const config = async (env: Record<string, string>) => Effect.runPromise(ServerConfig.load(env))
 /** Lines written to stderr, none of them a stack trace's. */
@@ -161,6 +165,30 @@ describe("a start that works", () => {
     const again = await App.start(await config({ PORT: "0", DATA_DIR: own, LOG_LEVEL: "none" }))
     await again.stop()
     assert.strictEqual(fs.statSync(own).mode & 0o777, 0o750)
+  })
+
+  it("hints, with AUTH_AUDIENCE and AUTH_ISSUER over the local secret, at a token command that mints them (else every token is a 401)", async () => {
+    const dataDir = tmp("audience")
+    const said: Array<string> = []
+    const app = await App.start(
+      await config({ PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_LEVEL: "none", AUTH_AUDIENCE: "api://enrollment it's", AUTH_ISSUER: "https://issuer.example" }),
+      (line) => said.push(line)
+    )
+    try {
+      const hint = said.find((l) => l.includes("mint a token with: "))!
+      assert.include(hint, "(no AUTH_HS256_SECRET or AUTH_JWKS_URL)")
+      assert.match(hint, / --audience 'api:\/\/enrollment it'\\''s' --issuer https:\/\/issuer\.example$/)
+      // The CLI the hint names, through this Node, with the hint's claims and without them.
+      const cli = fileURLToPath(new URL("../../cli/bin/enrollctl.js", import.meta.url))
+      const run = async (claims: ReadonlyArray<string>) =>
+        (await execFile(process.execPath, [cli, "token", "--data-dir", dataDir, ...claims])).stdout.trim()
+      const status = async (token: string) =>
+        (await fetch(`${app.url}/beta/users`, { headers: { authorization: `Bearer ${token}` } })).status
+      assert.strictEqual(await status(await run(["--audience", "api://enrollment it's", "--issuer", "https://issuer.example"])), 200)
+      assert.strictEqual(await status(await run([])), 401)
+    } finally {
+      await app.stop()
+    }
   })
 
   it("hints at a token command that exists where it runs (the server's own Node and the CLI's file, no pnpm)", () => {
