@@ -703,7 +703,7 @@ const importCommand = Command.make("import", {
     yield* rt.bulkImport(g, i.file, { create: i.create })
   })).pipe(
     Command.withDescription(
-      "Import a whole tenant from JSON lines (users, groups, members, invitations, configurations, assignments): validated first, then written all or nothing"
+      "Import a whole tenant from JSON lines (users, groups, members, invitations, configurations, assignments): every line and reference checked first, then written; a failed write deletes what was written (remote mode cannot delete invitations: they stay)"
     ),
     Command.withExamples([
       { command: "enrollctl --store sqlite --data-dir ./data import tenant.jsonl", description: "Into the local store" },
