@@ -360,7 +360,7 @@ export const make = (settings: LocalSettings) =>
         case "members.list":
           return Effect.map(all(op.list, (p) => directory.members(t, op.groupId, p)), list)
         case "memberOf.list":
-          return Effect.map(all(op.list, (p) => directory.memberOf(t, op.member, op.transitive, p)), list)
+          return Effect.map(Effect.flatMap(directory.memberOf(t, op.member, op.transitive), (groupsOf) => all(op.list, groupsOf)), list)
         case "members.add": {
           const memberId = memberIdOf(op.body)
           if (memberId === undefined) {

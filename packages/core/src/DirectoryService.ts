@@ -29,6 +29,27 @@ const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> =>
 /** A member of a group, resolved to the object. */
 export type Member = Directory.User | Directory.Group
 
+/**
+ * The groups an object is in, as {@link DirectoryService} `memberOf` read them: pages of
+ * them by id (`after`, `limit`), each group as it is when its page is read (one removed
+ * since is left out).
+ *
+ * @since 0.5.0
+ */
+export type GroupsOf = (page: PageRequest) => Effect.Effect<Page<Directory.Group>, StoreUnavailable>
+
+/** The index of the first of the sorted `ids` greater than `after` (`ids.length` when none is). */
+const firstAfter = (ids: ReadonlyArray<string>, after: string): number => {
+  let lo = 0
+  let hi = ids.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (ids[mid]! > after) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
 /** The directory service. */
 export class DirectoryService extends Context.Service<DirectoryService, {
   readonly createUser: (tenant: string, body: unknown) => Fx<Directory.User, InvalidInput | EntityAlreadyExists>
@@ -52,17 +73,18 @@ export class DirectoryService extends Context.Service<DirectoryService, {
   /**
    * The groups a user or a group is a member of (Graph's `memberOf`), or with `transitive`
    * also through nested groups (`transitiveMemberOf`: what targeting reads, SPEC 4): each
-   * group once, never the object itself (a cycle of groups leads back to it), in id order,
-   * paged by id. Fails with {@link EntityNotFound} when the object does not exist.
+   * group once, never the object itself (a cycle of groups leads back to it), in id order.
+   * The memberships are read once, here; the answer's pages are read from that reading
+   * ({@link GroupsOf}), so a caller that reads many pages (a count, a filter) walks the
+   * membership graph once. Fails with {@link EntityNotFound} when the object does not exist.
    *
    * @since 0.5.0
    */
   readonly memberOf: (
     tenant: string,
     member: { readonly kind: "user" | "group"; readonly id: string },
-    transitive: boolean,
-    page: PageRequest
-  ) => Fx<Page<Directory.Group>>
+    transitive: boolean
+  ) => Fx<GroupsOf>
   readonly createInvitation: (
     tenant: string,
     body: unknown,
@@ -159,7 +181,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
             return yield* new EntityNotFound({ entity: "member", id: memberId })
           }
         }),
-        memberOf: fn("DirectoryService.memberOf")(function*(tenant, member, transitive, page) {
+        memberOf: fn("DirectoryService.memberOf")(function*(tenant, member, transitive) {
           yield* (member.kind === "user" ? getUser(tenant, member.id) : getGroup(tenant, member.id))
           const seen = new Set<string>()
           let frontier: ReadonlyArray<string> = [member.id]
@@ -173,14 +195,17 @@ export class DirectoryService extends Context.Service<DirectoryService, {
             }
             frontier = transitive ? next : []
           }
-          const ids = [...seen].filter((id) => page.after === undefined || id > page.after).sort()
-          const items: Array<Directory.Group> = []
-          let i = 0
-          for (; i < ids.length && items.length < page.limit; i++) {
-            const g = yield* store.groups.get(tenant, ids[i]!)
-            if (Option.isSome(g)) items.push(g.value)
-          }
-          return { items, next: i < ids.length ? ids[i - 1] : undefined }
+          const ids = [...seen].sort()
+          return (page: PageRequest) =>
+            Effect.gen(function*() {
+              const items: Array<Directory.Group> = []
+              let i = page.after === undefined ? 0 : firstAfter(ids, page.after)
+              for (; i < ids.length && items.length < page.limit; i++) {
+                const g = yield* store.groups.get(tenant, ids[i]!)
+                if (Option.isSome(g)) items.push(g.value)
+              }
+              return { items, next: i < ids.length ? ids[i - 1] : undefined }
+            })
         }),
         createInvitation: fn("DirectoryService.createInvitation")(function*(tenant, body, redeemBase) {
           const input = yield* fromResult(Directory.decodeInvitationCreate(body))

@@ -14,6 +14,7 @@ import {
   Directory,
   DirectoryService,
   Errors,
+  type GroupsOf,
   Id,
   type Page,
   type PageRequest,
@@ -928,9 +929,25 @@ const members: EntitySet<Directory.User | Directory.Group> = {
  * The groups a user or a group is in: `memberOf` (direct) and `transitiveMemberOf` (through
  * nested groups too: what targeting reads, SPEC 4), for seeing why a configuration reaches a
  * user. They answer groups, so they need a permission that reads groups (SPEC 7's group row).
+ * A request reads the memberships once: its `$count` or `$filter` reads many pages of them
+ * (every page walked the whole membership graph again, so a count of a user in 100 000
+ * groups walked it 100 times).
  */
 const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): ReadonlyArray<Route> =>
   ([false, true] as const).flatMap((transitive) => {
+    /** Each request's reading of the memberships, made by its first page (a request has one `Ctx`). */
+    const readings = new WeakMap<Ctx, GroupsOf>()
+    const read = (ctx: Ctx): Op<GroupsOf> => {
+      const done = readings.get(ctx)
+      if (done !== undefined) return Effect.succeed(done)
+      return Effect.flatMap(ids(ctx, of.param), () =>
+        directory((svc) =>
+          Effect.map(svc.memberOf(ctx.tenant, { kind, id: ctx.params[of.param]! }, transitive), (groupsOf) => {
+            readings.set(ctx, groupsOf)
+            return groupsOf
+          })
+        ))
+    }
     const segment = transitive ? "transitiveMemberOf" : "memberOf"
     const set: EntitySet<Directory.Group> = {
       ...groups,
@@ -942,11 +959,7 @@ const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): Readonl
       one: "a group",
       many: `the groups ${of.one} is a member of${transitive ? ", directly or through nested groups" : " (direct memberships)"}`
     }
-    return listAndCount(set, (ctx, p) =>
-      Effect.flatMap(
-        ids(ctx, of.param),
-        () => directory((svc) => svc.memberOf(ctx.tenant, { kind, id: ctx.params[of.param]! }, transitive, p))
-      ))
+    return listAndCount(set, (ctx, p) => Effect.flatMap(read(ctx), (groupsOf) => groupsOf(p)))
   })
 
 const directoryRoutes: ReadonlyArray<Route> = [

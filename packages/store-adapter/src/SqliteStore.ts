@@ -179,15 +179,20 @@ export const migrate = (db: DatabaseSync): ReadonlyArray<number> =>
  * Makes a missing store private to its user: the directories it needs with mode 0700 and
  * the file with 0600 (SQLite gives its `-wal` and `-shm` files the database file's mode),
  * as the server's data directory is: the file holds every tenant's data. A directory or a
- * file that is there keeps its mode (the operator chose it).
+ * file that is there keeps its mode (the operator chose it). The file is opened without
+ * `O_EXCL`, which would take a symbolic link to a file not made yet for the file: SQLite
+ * then made it where the link points, as the umask allowed.
  */
 const makePrivate = (filename: string): void => {
   const file = resolve(filename)
   Directories.make(dirname(file), 0o700)
   try {
-    closeSync(openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600))
+    // `O_CREAT` without `O_EXCL`: a file that is there is only opened, for reading (it may be
+    // read-only) and without waiting (a FIFO would wait for a writer).
+    closeSync(openSync(file, constants.O_RDONLY | constants.O_CREAT | constants.O_NONBLOCK, 0o600))
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+    // Not a file (a directory): SQLite says why it cannot open it.
+    if ((e as NodeJS.ErrnoException).code !== "EISDIR") throw e
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -89,6 +89,21 @@ describe("SqliteStore", () => {
       yield* Effect.scoped(Effect.flatMap(Layer.build(SqliteStore.layer({ filename: join(shared, "store.db") })), () => Effect.void))
       assert.deepStrictEqual([mode(shared), mode(join(shared, "store.db"))], [0o755, 0o640])
     }))
+
+  it("makes a new store private through a symbolic link to a file that is not there yet", () => {
+    // A link placing the file on another disk, made before the store: the file is made
+    // where it points, 0600 (SQLite made it as the umask allowed, usually 0644).
+    const target = join(dir, "linked", "target")
+    mkdirSync(target, { recursive: true })
+    const link = join(dir, "linked", "store.db")
+    symlinkSync(join(target, "store.db"), link)
+    SqliteStore.open({ filename: link }).close()
+    assert.strictEqual(statSync(join(target, "store.db")).mode & 0o777, 0o600)
+    // A link to a store that is there changes nothing.
+    chmodSync(join(target, "store.db"), 0o640)
+    SqliteStore.open({ filename: link }).close()
+    assert.strictEqual(statSync(join(target, "store.db")).mode & 0o777, 0o640)
+  })
 
   it.effect("records its migrations, and a second open applies none", () =>
     Effect.gen(function*() {
