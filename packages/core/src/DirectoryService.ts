@@ -52,6 +52,11 @@ const firstAfter = (ids: ReadonlyArray<string>, after: string): number => {
 
 /** The directory service. */
 export class DirectoryService extends Context.Service<DirectoryService, {
+  /**
+   * Users and groups share one id space, as Graph's directory objects do (memberships and
+   * targeting name a member by its id alone): an id a group has is taken for a user, and
+   * the other way round (`EntityAlreadyExists` of a `directoryObject`, since 0.5.0).
+   */
   readonly createUser: (tenant: string, body: unknown) => Fx<Directory.User, InvalidInput | EntityAlreadyExists>
   readonly getUser: (tenant: string, id: string) => Fx<Directory.User>
   readonly listUsers: (tenant: string, page: PageRequest) => Fx<Page<Directory.User>>
@@ -104,6 +109,16 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new EntityNotFound({ entity, id }))
       const getUser = (tenant: string, id: string) => Effect.flatMap(store.users.get(tenant, id), found("user", id))
       const getGroup = (tenant: string, id: string) => Effect.flatMap(store.groups.get(tenant, id), found("group", id))
+      /** A page of the groups `ids` (sorted) names, those still there, from `page.after` on. */
+      const groupsPage = Effect.fnUntraced(function*(tenant: string, ids: ReadonlyArray<string>, page: PageRequest) {
+        const items: Array<Directory.Group> = []
+        let i = page.after === undefined ? 0 : firstAfter(ids, page.after)
+        for (; i < ids.length && items.length < page.limit; i++) {
+          const g = yield* store.groups.get(tenant, ids[i]!)
+          if (Option.isSome(g)) items.push(g.value)
+        }
+        return { items, next: i < ids.length ? ids[i - 1] : undefined } as Page<Directory.Group>
+      })
       const getInvitation = (tenant: string, id: string) =>
         Effect.flatMap(store.invitations.get(tenant, id), found("invitation", id))
 
@@ -111,6 +126,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         createUser: fn("DirectoryService.createUser")(function*(tenant, body) {
           const input = yield* fromResult(Directory.decodeUserCreate(body))
           const id = input.id ?? (yield* Ids.guid)
+          if (Option.isSome(yield* store.groups.get(tenant, id))) return yield* new EntityAlreadyExists({ entity: "directoryObject", id })
           return yield* store.users.insert(tenant, Directory.makeUser(id, input)).pipe(
             Effect.catchTag("EntityAlreadyExists", () => Effect.fail(new EntityAlreadyExists({ entity: "user", id })))
           )
@@ -136,6 +152,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         createGroup: fn("DirectoryService.createGroup")(function*(tenant, body) {
           const input = yield* fromResult(Directory.decodeGroupCreate(body))
           const id = input.id ?? (yield* Ids.guid)
+          if (Option.isSome(yield* store.users.get(tenant, id))) return yield* new EntityAlreadyExists({ entity: "directoryObject", id })
           return yield* store.groups.insert(tenant, Directory.makeGroup(id, input)).pipe(
             Effect.catchTag("EntityAlreadyExists", () => Effect.fail(new EntityAlreadyExists({ entity: "group", id })))
           )
@@ -196,16 +213,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
             frontier = transitive ? next : []
           }
           const ids = [...seen].sort()
-          return (page: PageRequest) =>
-            Effect.gen(function*() {
-              const items: Array<Directory.Group> = []
-              let i = page.after === undefined ? 0 : firstAfter(ids, page.after)
-              for (; i < ids.length && items.length < page.limit; i++) {
-                const g = yield* store.groups.get(tenant, ids[i]!)
-                if (Option.isSome(g)) items.push(g.value)
-              }
-              return { items, next: i < ids.length ? ids[i - 1] : undefined }
-            })
+          return (page: PageRequest) => groupsPage(tenant, ids, page)
         }),
         createInvitation: fn("DirectoryService.createInvitation")(function*(tenant, body, redeemBase) {
           const input = yield* fromResult(Directory.decodeInvitationCreate(body))

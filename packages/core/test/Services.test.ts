@@ -263,6 +263,11 @@ describe("directory", () => {
       assert.strictEqual((yield* Effect.flip(dir.patchUser(T, "nobody", {})))._tag, "EntityNotFound")
       assert.strictEqual((yield* Effect.flip(dir.createUser(T, { id: "u1" })))._tag, "EntityAlreadyExists")
       assert.strictEqual((yield* Effect.flip(dir.createGroup(T, { id: "g1" })))._tag, "EntityAlreadyExists")
+      // One id space for users and groups: a member is named by its id alone.
+      const taken = yield* Effect.flip(dir.createGroup(T, { id: "u2" }))
+      assert.deepStrictEqual([taken._tag, taken.message], ["EntityAlreadyExists", "directoryObject 'u2' already exists"])
+      assert.strictEqual((yield* Effect.flip(dir.createUser(T, { id: "g2" })))._tag, "EntityAlreadyExists")
+      assert.strictEqual((yield* dir.createUser("tenant-other", { id: "g2" })).id, "g2")
       assert.strictEqual((yield* Effect.flip(dir.createGroup(T, { securityEnabled: "yes" })))._tag, "InvalidInput")
       assert.strictEqual((yield* dir.listUsers(T, { limit: 10 })).items.length, 2)
       assert.strictEqual((yield* dir.listGroups(T, { limit: 10 })).items.length, 2)

@@ -413,6 +413,10 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
             assert.strictEqual(r.status, 204, r.text)
           }
         }
+        // Users and groups share one id space (a member is named by its id alone).
+        const sameId = await s.request("POST", "users", { body: { id: "g2" } })
+        assert.deepStrictEqual([sameId.status, sameId.json.error.code, sameId.json.error.message], [409, "Conflict", "directoryObject 'g2' already exists"])
+        assert.strictEqual((await s.request("POST", "groups", { body: { id: "m1" } })).status, 409)
         const again = await s.request("POST", "groups/g2/members/$ref", { body: { "@odata.id": "users/m1" } })
         assert.strictEqual(again.status, 400)
         assert.strictEqual((await s.request("POST", "groups/g2/members/$ref", { body: { "@odata.id": "https://x/beta/devices/m1" } })).status, 400)
