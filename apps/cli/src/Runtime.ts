@@ -169,6 +169,10 @@ export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFail
   Effect.gen(function*() {
     const g = yield* settingsOf(raw)
     const operation = yield* plan
+    // Both modes alike: remote mode would send `$top=0`, which the server refuses.
+    if ("list" in operation && operation.list.top !== undefined && operation.list.top < 1) {
+      return yield* usage(`--top: expected a positive integer, got ${operation.list.top}`)
+    }
     const select = Output.parseSelect(g.select)
     yield* Select.check(operation, select)
     const answer = yield* Effect.gen(function*() {
@@ -194,6 +198,9 @@ export const token = (
   Effect.gen(function*() {
     const g = yield* settingsOf(raw)
     const words = (s: string | undefined) => s === undefined ? undefined : s.split(/[\s,]+/).filter((w) => w !== "")
+    for (const [flag, value] of [["--audience", options.audience], ["--issuer", options.issuer]] as const) {
+      if (value !== undefined && value.trim() === "") return yield* usage(`${flag}: expected the server's value, got an empty one`)
+    }
     const expiresIn = /^\d+$/.test(options.expiresIn) ? Number(options.expiresIn) : options.expiresIn
     if (typeof expiresIn === "string" && !/^\d+\s*(?:s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i.test(expiresIn)) {
       return yield* usage(`--expires-in: expected seconds or a span like 30m, 1h, 7d; got '${options.expiresIn}'`)

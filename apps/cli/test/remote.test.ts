@@ -397,6 +397,18 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     assert.notInclude(r.stderr, "> POST")
   })
 
+  it("refuses --top below 1 in both modes alike, before anything is sent, and an empty --audience", async () => {
+    const remote = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--debug", ...args])
+    const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dataDir, ...args])
+    for (const r of [await remote("users", "list", "--top", "0"), await local("users", "list", "--top", "0"), await local("groups", "list", "--top", "-3")]) {
+      assert.strictEqual(r.code, 2)
+      assert.match(r.stderr, /^error Usage: --top: expected a positive integer, got -?\d+\n$/)
+      assert.strictEqual(r.stdout, "")
+    }
+    const empty = await enrollctl(["token", "--data-dir", dataDir, "--audience", " "])
+    assert.deepStrictEqual([empty.code, empty.stderr, empty.stdout], [2, "error Usage: --audience: expected the server's value, got an empty one\n", ""])
+  })
+
   it("refuses an unknown --select property as the server and local mode do", async () => {
     const tenant = "tenant-select"
     const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, ...args])
