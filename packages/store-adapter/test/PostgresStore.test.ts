@@ -14,6 +14,37 @@ if (url === undefined || url === "") console.log("PostgreSQL tests skipped: DATA
 /** A schema of its own for each part of each run, dropped at the end. */
 const run = `store_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
 const schemas: Array<string> = []
+/**
+ * A proxy in front of PostgreSQL at `target` that forwards until `swallow()`, then swallows
+ * every byte (a network black hole); `url` is the database URL through it.
+ */
+const blackHoleProxy = async (target: string) => {
+  const to = new URL(target)
+  let swallowing = false
+  const sockets = new Set<net.Socket>()
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(Number(to.port || 5432), to.hostname)
+    sockets.add(client).add(upstream)
+    client.on("data", (b) => swallowing || upstream.write(b))
+    upstream.on("data", (b) => swallowing || client.write(b))
+    for (const s of [client, upstream]) s.on("error", () => {})
+  })
+  await new Promise<void>((ok) => proxy.listen(0, "127.0.0.1", ok))
+  const proxied = new URL(target)
+  proxied.hostname = "127.0.0.1"
+  proxied.port = String((proxy.address() as net.AddressInfo).port)
+  return {
+    url: proxied.toString(),
+    swallow: () => {
+      swallowing = true
+    },
+    close: () => {
+      for (const s of sockets) s.destroy()
+      proxy.close()
+    }
+  }
+}
+
 const freshSchema = (label: string) => {
   const s = `${run}_${label}`
   schemas.push(s)
@@ -71,25 +102,11 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     }), { timeout: 30_000 })
 
   it("answers StoreUnavailable within its deadline when PostgreSQL stops answering (a network black hole), and the layer closes", async () => {
-    // A proxy in front of PostgreSQL that forwards until told to stop, then swallows every byte.
-    const target = new URL(url!)
-    let blackHole = false
-    const sockets = new Set<net.Socket>()
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 5432), target.hostname)
-      sockets.add(client).add(upstream)
-      client.on("data", (b) => blackHole || upstream.write(b))
-      upstream.on("data", (b) => blackHole || client.write(b))
-      for (const s of [client, upstream]) s.on("error", () => {})
-    })
-    await new Promise<void>((ok) => proxy.listen(0, "127.0.0.1", ok))
-    const proxied = new URL(url!)
-    proxied.hostname = "127.0.0.1"
-    proxied.port = String((proxy.address() as net.AddressInfo).port)
+    const hole = await blackHoleProxy(url!)
     const schema = freshSchema("deadline")
     // Migrate through the real server first: the layer below then only reads.
     await Effect.runPromise(Effect.scoped(Layer.build(storeLayer(schema, 1))))
-    const layer = PostgresStore.layer({ url: Redacted.make(proxied.toString()), schema, maxConnections: 1, timeoutMillis: 300 })
+    const layer = PostgresStore.layer({ url: Redacted.make(hole.url), schema, maxConnections: 1, timeoutMillis: 300 })
     const t = freshTenant()
     const begun = Date.now()
     try {
@@ -97,7 +114,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
         const ctx = yield* Layer.build(layer)
         const store = Context.get(ctx, Store)
         assert.deepStrictEqual(Option.isNone(yield* store.configurations.get(t, "c1")), true)
-        blackHole = true
+        hole.swallow()
         const started = Date.now()
         const failed = yield* Effect.flip(store.configurations.get(t, "c1"))
         const waited = Date.now() - started
@@ -111,38 +128,23 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       // The layer's release (closing the pool over the black hole) ends within its bound.
       assert.ok(Date.now() - begun < 12_000, `closed after ${Date.now() - begun} ms`)
     } finally {
-      for (const s of sockets) s.destroy()
-      proxy.close()
+      hole.close()
     }
   }, 30_000)
 
   it("puts the calls of a store over a shared PgClient under layerClient's timeoutMillis", async () => {
-    // The same black hole as above, in front of a PgClient the caller provides.
-    const target = new URL(url!)
-    let blackHole = false
-    const sockets = new Set<net.Socket>()
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 5432), target.hostname)
-      sockets.add(client).add(upstream)
-      client.on("data", (b) => blackHole || upstream.write(b))
-      upstream.on("data", (b) => blackHole || client.write(b))
-      for (const s of [client, upstream]) s.on("error", () => {})
-    })
-    await new Promise<void>((ok) => proxy.listen(0, "127.0.0.1", ok))
-    const proxied = new URL(url!)
-    proxied.hostname = "127.0.0.1"
-    proxied.port = String((proxy.address() as net.AddressInfo).port)
+    const hole = await blackHoleProxy(url!)
     const schema = freshSchema("deadline_client")
     await Effect.runPromise(Effect.scoped(Layer.build(storeLayer(schema, 1))))
     const layer = PostgresStore.layerClient({ schema, timeoutMillis: 300 }).pipe(
-      Layer.provide(PgClient.layer({ url: Redacted.make(proxied.toString()), maxConnections: 1 }))
+      Layer.provide(PgClient.layer({ url: Redacted.make(hole.url), maxConnections: 1 }))
     )
     const scope = Effect.runSync(Scope.make())
     try {
       const store = Context.get(await Effect.runPromise(Layer.buildWithScope(layer, scope)), Store)
       const t = freshTenant()
       assert.isTrue(Option.isNone(await Effect.runPromise(store.configurations.get(t, "c1"))))
-      blackHole = true
+      hole.swallow()
       const started = Date.now()
       const failed = await Effect.runPromise(Effect.flip(store.configurations.get(t, "c1")))
       const waited = Date.now() - started
@@ -150,8 +152,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       assert.ok(waited >= 250 && waited < 2_000, `failed after ${waited} ms`)
       assert.include(String((failed.cause as Error).message), "did not answer within 300 ms")
     } finally {
-      for (const s of sockets) s.destroy()
-      proxy.close()
+      hole.close()
       await Effect.runPromise(Effect.ignore(Effect.timeout(Scope.close(scope, Exit.void), "5 seconds")))
     }
   }, 30_000)
