@@ -359,6 +359,8 @@ export const make = (settings: LocalSettings) =>
           return Effect.as(directory.removeGroup(t, op.id), none)
         case "members.list":
           return Effect.map(all(op.list, (p) => directory.members(t, op.groupId, p)), list)
+        case "transitiveMembers.list":
+          return Effect.map(Effect.flatMap(directory.transitiveMembers(t, op.groupId), (membersOf) => all(op.list, membersOf)), list)
         case "memberOf.list":
           return Effect.map(Effect.flatMap(directory.memberOf(t, op.member, op.transitive), (groupsOf) => all(op.list, groupsOf)), list)
         case "members.add": {

@@ -40,6 +40,7 @@ export type Operation =
   | { readonly _tag: "groups.create"; readonly body: unknown }
   | { readonly _tag: "groups.delete"; readonly id: string }
   | { readonly _tag: "members.list"; readonly groupId: string; readonly list: ListOptions }
+  | { readonly _tag: "transitiveMembers.list"; readonly groupId: string; readonly list: ListOptions }
   | {
     readonly _tag: "memberOf.list"
     readonly member: { readonly kind: "user" | "group"; readonly id: string }

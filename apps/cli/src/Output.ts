@@ -138,7 +138,7 @@ const kindOf = (row: Row): string => {
 export const kindOfOperation = (tag: string): string => {
   const noun = tag.split(".")[0]
   if (tag === "invitations.invitedUser") return "user"
-  return ({ assignments: "assignment", configurations: "configuration", users: "user", groups: "group", members: "directoryObject", invitations: "invitation" } as Record<string, string>)[noun ?? ""] ?? "other"
+  return ({ assignments: "assignment", configurations: "configuration", users: "user", groups: "group", members: "directoryObject", memberOf: "group", transitiveMembers: "directoryObject", invitations: "invitation" } as Record<string, string>)[noun ?? ""] ?? "other"
 }
 
 /** An expanded navigation property's column: `assignments` as their targets, `; `-separated. */

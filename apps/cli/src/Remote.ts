@@ -97,6 +97,8 @@ export const requestOf = (op: Operation): Request => {
       return { method: "DELETE", path: `groups/${enc(op.id)}` }
     case "members.list":
       return { method: "GET", path: `groups/${enc(op.groupId)}/members`, query: topQuery(op.list.top) }
+    case "transitiveMembers.list":
+      return { method: "GET", path: `groups/${enc(op.groupId)}/transitiveMembers`, query: topQuery(op.list.top) }
     case "memberOf.list":
       return {
         method: "GET",

@@ -560,6 +560,14 @@ const groups = group("groups", "Groups and their members").pipe(
       examples: [{ command: "enrollctl groups delete --group-id g1", description: "Delete g1" }]
     }, (i) => Effect.succeed({ _tag: "groups.delete", id: i.groupId })),
     ...memberOf("group"),
+    group("transitive-members", "A group's members, and the members of the groups in it (nested ones too)").pipe(
+      Command.withSubcommands([
+        leaf("list", { groupId, top }, {
+          description: "List the users and groups in a group, directly or through nested groups, each once: the users a group target reaches",
+          examples: [{ command: "enrollctl groups transitive-members list --group-id g1 --select id,displayName", description: "Everyone g1 reaches" }]
+        }, (i) => Effect.succeed({ _tag: "transitiveMembers.list", groupId: i.groupId, list: { top: opt(i.top) } }))
+      ])
+    ),
     group("members", "A group's direct members (users or groups)").pipe(
       Command.withSubcommands([
         leaf("list", { groupId, top }, {

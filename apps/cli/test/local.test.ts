@@ -44,7 +44,8 @@ describe("help, version, completions", () => {
       ["invitations", "invited-user", "device-enrollment-configurations", "list"],
       ["users", "device-enrollment-configurations", "get"],
       ["users", "transitive-member-of", "list"],
-      ["groups", "member-of", "list"]
+      ["groups", "member-of", "list"],
+      ["groups", "transitive-members", "list"]
     ]
     const results = await Promise.all(commands.map((c) => enrollctl([...c, "--help"])))
     results.forEach((r, i) => {

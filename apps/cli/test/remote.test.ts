@@ -228,7 +228,9 @@ describe.skipIf(!available)("remote mode against the real server", () => {
         { args: ["users", "transitive-member-of", "list", "--user-id", "mu"], ids: ["mg1", "mg2", "mg3"] },
         { args: ["users", "transitive-member-of", "list", "--user-id", "mu", "--top", "2"], ids: ["mg1", "mg2"] },
         { args: ["groups", "member-of", "list", "--group-id", "mg1"], ids: ["mg2"] },
-        { args: ["groups", "transitive-member-of", "list", "--group-id", "mg1"], ids: ["mg2", "mg3"] }
+        { args: ["groups", "transitive-member-of", "list", "--group-id", "mg1"], ids: ["mg2", "mg3"] },
+        { args: ["groups", "transitive-members", "list", "--group-id", "mg3"], ids: ["mg1", "mg2", "mu"] },
+        { args: ["groups", "transitive-members", "list", "--group-id", "mg3", "--top", "1"], ids: ["mg1"] }
       ]
       for (const c of cases) {
         const [r, l] = await Promise.all([at(...c.args), local(...c.args)])

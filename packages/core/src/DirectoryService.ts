@@ -38,6 +38,15 @@ export type Member = Directory.User | Directory.Group
  */
 export type GroupsOf = (page: PageRequest) => Effect.Effect<Page<Directory.Group>, StoreUnavailable>
 
+/**
+ * The members of a group and of the groups in it, as {@link DirectoryService}
+ * `transitiveMembers` read them: pages of them by id, each as it is when its page is read
+ * (one removed since is left out).
+ *
+ * @since 0.5.0
+ */
+export type MembersOf = (page: PageRequest) => Effect.Effect<Page<Member>, StoreUnavailable>
+
 /** The index of the first of the sorted `ids` greater than `after` (`ids.length` when none is). */
 const firstAfter = (ids: ReadonlyArray<string>, after: string): number => {
   let lo = 0
@@ -90,6 +99,16 @@ export class DirectoryService extends Context.Service<DirectoryService, {
     member: { readonly kind: "user" | "group"; readonly id: string },
     transitive: boolean
   ) => Fx<GroupsOf>
+  /**
+   * The members of a group and of every group in it, nested ones included (Graph's
+   * `transitiveMembers`): the users a group target reaches (SPEC 4), and the groups between.
+   * Each object once, never the group itself (a cycle leads back to it), in id order; read
+   * once here, paged from that reading ({@link MembersOf}). Fails with {@link EntityNotFound}
+   * when the group does not exist.
+   *
+   * @since 0.5.0
+   */
+  readonly transitiveMembers: (tenant: string, groupId: string) => Fx<MembersOf>
   readonly createInvitation: (
     tenant: string,
     body: unknown,
@@ -109,16 +128,23 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new EntityNotFound({ entity, id }))
       const getUser = (tenant: string, id: string) => Effect.flatMap(store.users.get(tenant, id), found("user", id))
       const getGroup = (tenant: string, id: string) => Effect.flatMap(store.groups.get(tenant, id), found("group", id))
-      /** A page of the groups `ids` (sorted) names, those still there, from `page.after` on. */
-      const groupsPage = Effect.fnUntraced(function*(tenant: string, ids: ReadonlyArray<string>, page: PageRequest) {
-        const items: Array<Directory.Group> = []
+      /** A page of the objects `ids` (sorted) names, each of its kind, those still there, from `page.after` on. */
+      const objectsPage = Effect.fnUntraced(function*(
+        tenant: string,
+        ids: ReadonlyArray<string>,
+        kindOf: (id: string) => Directory.MemberRef["kind"],
+        page: PageRequest
+      ) {
+        const items: Array<Member> = []
         let i = page.after === undefined ? 0 : firstAfter(ids, page.after)
         for (; i < ids.length && items.length < page.limit; i++) {
-          const g = yield* store.groups.get(tenant, ids[i]!)
-          if (Option.isSome(g)) items.push(g.value)
+          const id = ids[i]!
+          const o: Option.Option<Member> = kindOf(id) === "user" ? yield* store.users.get(tenant, id) : yield* store.groups.get(tenant, id)
+          if (Option.isSome(o)) items.push(o.value)
         }
-        return { items, next: i < ids.length ? ids[i - 1] : undefined } as Page<Directory.Group>
+        return { items, next: i < ids.length ? ids[i - 1] : undefined } as Page<Member>
       })
+      const asGroup = (): Directory.MemberRef["kind"] => "group"
       const getInvitation = (tenant: string, id: string) =>
         Effect.flatMap(store.invitations.get(tenant, id), found("invitation", id))
 
@@ -213,7 +239,27 @@ export class DirectoryService extends Context.Service<DirectoryService, {
             frontier = transitive ? next : []
           }
           const ids = [...seen].sort()
-          return (page: PageRequest) => groupsPage(tenant, ids, page)
+          return (page: PageRequest) => objectsPage(tenant, ids, asGroup, page) as Effect.Effect<Page<Directory.Group>, StoreUnavailable>
+        }),
+        transitiveMembers: fn("DirectoryService.transitiveMembers")(function*(tenant, groupId) {
+          yield* getGroup(tenant, groupId)
+          const kinds = new Map<string, Directory.MemberRef["kind"]>()
+          const queue: Array<string> = [groupId]
+          while (queue.length > 0) {
+            const group = queue.pop()!
+            let after: string | undefined
+            do {
+              const p = yield* store.groups.members(tenant, group, { after, limit: 1000 })
+              for (const ref of p.items) {
+                if (ref.id === groupId || kinds.has(ref.id)) continue
+                kinds.set(ref.id, ref.kind)
+                if (ref.kind === "group") queue.push(ref.id)
+              }
+              after = p.next
+            } while (after !== undefined)
+          }
+          const ids = [...kinds.keys()].sort()
+          return (page: PageRequest) => objectsPage(tenant, ids, (id) => kinds.get(id)!, page)
         }),
         createInvitation: fn("DirectoryService.createInvitation")(function*(tenant, body, redeemBase) {
           const input = yield* fromResult(Directory.decodeInvitationCreate(body))

@@ -280,6 +280,33 @@ describe("directory", () => {
       assert.strictEqual((yield* dir.members(T, "g1", { limit: 10 })).items.length, 0)
     }).pipe(Effect.provide(services)))
 
+  it.effect("lists a group's members through nested groups, each once, cycles included, paged by id", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      for (const id of ["tu1", "tu2", "tu3"]) yield* dir.createUser(T, { id })
+      for (const id of ["tg1", "tg2", "tg3", "tg4"]) yield* dir.createGroup(T, { id })
+      // tg1 holds tu1 and tg2; tg2 holds tu2, tu1 and tg3; tg3 holds tg1 (a cycle); tg4 holds tu3 and is not in tg1.
+      for (const [g, m] of [["tg1", "tu1"], ["tg1", "tg2"], ["tg2", "tu2"], ["tg2", "tu1"], ["tg2", "tg3"], ["tg3", "tg1"], ["tg4", "tu3"]]) {
+        yield* dir.addMember(T, g!, m!)
+      }
+      const read = yield* dir.transitiveMembers(T, "tg1")
+      const all = yield* read({ limit: 10 })
+      assert.deepStrictEqual(all.items.map((m) => [m.id, m["@odata.type"]]), [
+        ["tg2", "#microsoft.graph.group"],
+        ["tg3", "#microsoft.graph.group"],
+        ["tu1", "#microsoft.graph.user"],
+        ["tu2", "#microsoft.graph.user"]
+      ])
+      const first = yield* read({ limit: 3 })
+      assert.deepStrictEqual([first.items.map((m) => m.id), first.next], [["tg2", "tg3", "tu1"], "tu1"])
+      assert.deepStrictEqual((yield* read({ after: "tu1", limit: 3 })).items.map((m) => m.id), ["tu2"])
+      // An object removed after the reading is left out of the pages read later.
+      yield* dir.removeUser(T, "tu2")
+      assert.deepStrictEqual((yield* read({ limit: 10 })).items.map((m) => m.id), ["tg2", "tg3", "tu1"])
+      assert.deepStrictEqual((yield* (yield* dir.transitiveMembers(T, "tg4"))({ limit: 10 })).items.map((m) => m.id), ["tu3"])
+      assert.strictEqual((yield* Effect.flip(dir.transitiveMembers(T, "tu1")))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+
   it.effect("lists the groups an object is in, directly and through nested groups, cycles included", () =>
     Effect.gen(function*() {
       const dir = yield* DirectoryService

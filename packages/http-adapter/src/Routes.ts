@@ -15,6 +15,7 @@ import {
   DirectoryService,
   Errors,
   type GroupsOf,
+  type MembersOf,
   Id,
   type Page,
   type PageRequest,
@@ -926,28 +927,33 @@ const members: EntitySet<Directory.User | Directory.Group> = {
 }
 
 /**
+ * A reading made once per request, by its first page: a `$count` or `$filter` reads many
+ * pages of a membership walk, and each page walked the whole membership graph again (a count
+ * of a user in 100 000 groups walked it 100 times). A request has one `Ctx`.
+ */
+const oncePerRequest = <R>(read: (ctx: Ctx) => Op<R>) => {
+  const readings = new WeakMap<Ctx, R>()
+  return (ctx: Ctx): Op<R> => {
+    const done = readings.get(ctx)
+    if (done !== undefined) return Effect.succeed(done)
+    return Effect.map(read(ctx), (r) => {
+      readings.set(ctx, r)
+      return r
+    })
+  }
+}
+
+/**
  * The groups a user or a group is in: `memberOf` (direct) and `transitiveMemberOf` (through
  * nested groups too: what targeting reads, SPEC 4), for seeing why a configuration reaches a
  * user. They answer groups, so they need a permission that reads groups (SPEC 7's group row).
- * A request reads the memberships once: its `$count` or `$filter` reads many pages of them
- * (every page walked the whole membership graph again, so a count of a user in 100 000
- * groups walked it 100 times).
+ * A request reads the memberships once ({@link oncePerRequest}).
  */
 const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): ReadonlyArray<Route> =>
   ([false, true] as const).flatMap((transitive) => {
-    /** Each request's reading of the memberships, made by its first page (a request has one `Ctx`). */
-    const readings = new WeakMap<Ctx, GroupsOf>()
-    const read = (ctx: Ctx): Op<GroupsOf> => {
-      const done = readings.get(ctx)
-      if (done !== undefined) return Effect.succeed(done)
-      return Effect.flatMap(ids(ctx, of.param), () =>
-        directory((svc) =>
-          Effect.map(svc.memberOf(ctx.tenant, { kind, id: ctx.params[of.param]! }, transitive), (groupsOf) => {
-            readings.set(ctx, groupsOf)
-            return groupsOf
-          })
-        ))
-    }
+    const read = oncePerRequest((ctx): Op<GroupsOf> =>
+      Effect.flatMap(ids(ctx, of.param), () => directory((svc) => svc.memberOf(ctx.tenant, { kind, id: ctx.params[of.param]! }, transitive)))
+    )
     const segment = transitive ? "transitiveMemberOf" : "memberOf"
     const set: EntitySet<Directory.Group> = {
       ...groups,
@@ -961,6 +967,24 @@ const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): Readonl
     }
     return listAndCount(set, (ctx, p) => Effect.flatMap(read(ctx), (groupsOf) => groupsOf(p)))
   })
+
+/**
+ * `GET /groups/{id}/transitiveMembers`: the members of a group and of the groups in it, the
+ * users a group target reaches (SPEC 4), read once per request ({@link oncePerRequest}).
+ */
+const transitiveMembersRoutes = (() => {
+  const read = oncePerRequest((ctx): Op<MembersOf> =>
+    Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.transitiveMembers(ctx.tenant, ctx.params.groupId!)))
+  )
+  const set: EntitySet<Directory.User | Directory.Group> = {
+    ...members,
+    path: "/groups/{groupId}/transitiveMembers",
+    noun: "GroupTransitiveMember",
+    plural: "GroupTransitiveMembers",
+    many: "the members of a group and of the groups in it, nested ones included (users and groups)"
+  }
+  return listAndCount(set, (ctx, p) => Effect.flatMap(read(ctx), (membersOf) => membersOf(p)))
+})()
 
 const directoryRoutes: ReadonlyArray<Route> = [
   createRoute(
@@ -993,6 +1017,7 @@ const directoryRoutes: ReadonlyArray<Route> = [
   ),
   ...memberOfRoutes(users as EntitySet<unknown>, "user"),
   ...memberOfRoutes(groups as EntitySet<unknown>, "group"),
+  ...transitiveMembersRoutes,
   commandRoute(groups, {
     method: "POST",
     suffix: "/members/$ref",

@@ -469,9 +469,21 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { scopes: ["User.Read.All"] })).status, 403)
         assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { scopes: ["Group.Read.All"] })).status, 200)
         assert.strictEqual((await s.request("POST", "users/mo-u/memberOf", { body: {} })).status, 405)
+        // From the group's side: every member through nested groups, users and groups, the group itself left out.
+        const down = await s.request("GET", "groups/mo-c/transitiveMembers?$count=true")
+        ok(down, 200)
+        assert.deepStrictEqual(down.json.value.map((m: any) => [m.id, m["@odata.type"]]), [["mo-a", `${G}group`], ["mo-b", `${G}group`], ["mo-u", `${G}user`]])
+        assert.strictEqual(down.json["@odata.count"], 3)
+        assert.strictEqual((await s.request("GET", "groups/mo-c/transitiveMembers/$count")).text, "3")
+        const downFirst = await s.request("GET", "groups/mo-c/transitiveMembers?$top=2&$select=id")
+        assert.deepStrictEqual(ids(downFirst), ["mo-a", "mo-b"])
+        assert.deepStrictEqual(ids(await s.request("GET", downFirst.json["@odata.nextLink"].slice(s.base.length + 1))), ["mo-u"])
+        assert.strictEqual((await s.request("GET", "groups/mo-u/transitiveMembers")).status, 404)
+        assert.strictEqual((await s.request("GET", "groups/mo-c/transitiveMembers", { scopes: ["User.Read.All"] })).status, 403)
         // A membership removed is gone from both lists.
         ok(await s.request("DELETE", "groups/mo-b/members/mo-a/$ref"), 204)
         assert.deepStrictEqual(ids(await s.request("GET", "users/mo-u/transitiveMemberOf")), ["mo-a"])
+        assert.deepStrictEqual(ids(await s.request("GET", "groups/mo-c/transitiveMembers")), ["mo-b"])
       })
     })
 

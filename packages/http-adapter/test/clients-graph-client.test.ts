@@ -114,6 +114,9 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
     }).iterate()
     assert.deepStrictEqual(seen, ["g1", "g3"])
     assert.strictEqual(await client.api(`/users/${guestId}/transitiveMemberOf/$count`).get(), "2")
+    // And from the outer group down: the group between and the guest.
+    const down = await client.api("/groups/g3/transitiveMembers").select("id").get()
+    assert.deepStrictEqual(down.value.map((m: any) => [m["@odata.type"], m.id]), [[`${G}group`, "g1"], [`${G}user`, guestId]].sort((a, b) => (a[1]! < b[1]! ? -1 : 1)))
     await client.api("/groups/g3").delete()
   })
 

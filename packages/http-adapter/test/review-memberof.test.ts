@@ -100,3 +100,58 @@ describe("memberOf over thousands of groups", () => {
     assert.strictEqual(groupsOfCalls, 2 * pages)
   })
 })
+
+describe("transitiveMembers over thousands of members", () => {
+  /** Calls of the store's `groups.members`: a walk reads each group's members page by page. */
+  let membersCalls = 0
+  /** Group `top` holding `n` users and group `inner`, which holds user `x` and `top` (a cycle). */
+  const store = Layer.effect(
+    Store,
+    Effect.gen(function*() {
+      const s = yield* MemoryStore.make
+      const group = (name: string) => Directory.makeGroup(name, Result.getOrThrow(Directory.decodeGroupCreate({ displayName: name })))
+      const user = (id: string) => Directory.makeUser(id, Result.getOrThrow(Directory.decodeUserCreate({ displayName: id })))
+      yield* s.groups.insert(tenant, group("top"))
+      yield* s.groups.insert(tenant, group("inner"))
+      for (let i = 0; i < n; i++) {
+        yield* s.users.insert(tenant, user(`u${String(i).padStart(5, "0")}`))
+        yield* s.groups.addMember(tenant, "top", { kind: "user", id: `u${String(i).padStart(5, "0")}` })
+      }
+      yield* s.users.insert(tenant, user("x"))
+      yield* s.groups.addMember(tenant, "top", { kind: "group", id: "inner" })
+      yield* s.groups.addMember(tenant, "inner", { kind: "user", id: "x" })
+      yield* s.groups.addMember(tenant, "inner", { kind: "group", id: "top" })
+      return Store.of({
+        ...s,
+        groups: {
+          ...s.groups,
+          members: (t, g, p) =>
+            Effect.suspend(() => {
+              membersCalls++
+              return s.groups.members(t, g, p)
+            })
+        }
+      })
+    }).pipe(Effect.orDie)
+  )
+  let s: TestServer
+  beforeAll(async () => {
+    s = await start({ store })
+  })
+  afterAll(() => s.close())
+
+  /** One walk: `top`'s members in pages of 1 000 (3), then `inner`'s (1). */
+  const oneWalk = 4
+
+  it("walks the members once for a /$count and for a page with $count=true, and pages them all once", async () => {
+    membersCalls = 0
+    const count = await s.request("GET", "groups/top/transitiveMembers/$count")
+    assert.strictEqual(count.text, String(n + 2))
+    assert.strictEqual(membersCalls, oneWalk)
+    membersCalls = 0
+    const page = await s.request("GET", "groups/top/transitiveMembers?$top=2&$count=true&$select=id")
+    assert.strictEqual(page.json["@odata.count"], n + 2)
+    assert.deepStrictEqual(page.json.value.map((m: { id: string }) => m.id), ["inner", "u00000"])
+    assert.strictEqual(membersCalls, oneWalk)
+  })
+})
