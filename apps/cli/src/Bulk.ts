@@ -211,6 +211,9 @@ const checkAll = (records: ReadonlyArray<{ readonly line: number; readonly recor
             users.add(r.invitedUser.id)
           }
           if (yield* existing.has("invitation", r.value.id)) return yield* conflict(line, "invitation", r.value.id)
+          if (r.invitedUser !== null && (yield* existing.has("group", r.invitedUser.id))) {
+            return yield* conflict(line, "directory object", r.invitedUser.id)
+          }
           if (r.invitedUser !== null && (yield* existing.has("user", r.invitedUser.id))) {
             return yield* conflict(line, "user", r.invitedUser.id)
           }

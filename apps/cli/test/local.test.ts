@@ -553,6 +553,24 @@ describe("import and export", () => {
     const after = await enrollctl(["--store", "sqlite", "--data-dir", other, "export"])
     assert.strictEqual(after.stdout, "")
   })
+
+  it("refuses an invitation whose guest user has the id of a group in the tenant (one id space)", async () => {
+    const dir = path.join(tempDir(), "store")
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dir, ...args])
+    const group = path.join(path.dirname(dir), "group.jsonl")
+    writeFileSync(group, `${JSON.stringify({ kind: "group", value: { "@odata.type": "#microsoft.graph.group", id: "gx", displayName: null, description: null, mailNickname: null, securityEnabled: true } })}\n`)
+    assert.strictEqual((await at("import", "--create", group)).code, 0)
+    const invitation = path.join(path.dirname(dir), "invitation.jsonl")
+    writeFileSync(invitation, `${JSON.stringify({
+      kind: "invitation",
+      value: { "@odata.type": "#microsoft.graph.invitation", id: "ix", invitedUserEmailAddress: "x@fabrikam.com", inviteRedirectUrl: "https://x", invitedUserDisplayName: null, invitedUserType: "Guest", sendInvitationMessage: false, inviteRedeemUrl: "https://x/redeem?invitation=ix", status: "PendingAcceptance" },
+      invitedUser: { "@odata.type": "#microsoft.graph.user", id: "gx", displayName: null, userPrincipalName: null, mail: "x@fabrikam.com", userType: "Guest", accountEnabled: true }
+    })}\n`)
+    const r = await at("import", invitation)
+    assert.strictEqual(r.code, 4, r.stderr)
+    assert.include(r.stderr, "error Conflict: line 1: directory object 'gx' already exists")
+    assert.strictEqual((await at("users", "get", "--user-id", "gx")).code, 3)
+  })
 })
 
 describe("a store that cannot be opened says why", () => {
