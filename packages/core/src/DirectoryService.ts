@@ -7,7 +7,7 @@
 import { Context, Effect, Layer, Option, Result } from "effect"
 import * as Directory from "./Directory.ts"
 import {
-  EntityAlreadyExists,
+  type EntityAlreadyExists,
   EntityNotFound,
   invalid,
   type InvalidInput,
@@ -64,7 +64,8 @@ export class DirectoryService extends Context.Service<DirectoryService, {
   /**
    * Users and groups share one id space, as Graph's directory objects do (memberships and
    * targeting name a member by its id alone): an id a group has is taken for a user, and
-   * the other way round (`EntityAlreadyExists` of a `directoryObject`, since 0.5.0).
+   * the other way round (`EntityAlreadyExists` of a `directoryObject`, since 0.5.0; decided
+   * by the store in the insert's write since 0.6.0, so concurrent creates cannot both pass).
    */
   readonly createUser: (tenant: string, body: unknown) => Fx<Directory.User, InvalidInput | EntityAlreadyExists>
   readonly getUser: (tenant: string, id: string) => Fx<Directory.User>
@@ -91,6 +92,8 @@ export class DirectoryService extends Context.Service<DirectoryService, {
    * The memberships are read once, here; the answer's pages are read from that reading
    * ({@link GroupsOf}), so a caller that reads many pages (a count, a filter) walks the
    * membership graph once. Fails with {@link EntityNotFound} when the object does not exist.
+   * With `transitive`, a store that offers `groups.transitiveGroupsOf` answers the walk in one
+   * read (since 0.6.0); the others are walked one nesting level a read, with the same answer.
    *
    * @since 0.5.0
    */
@@ -152,10 +155,8 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         createUser: fn("DirectoryService.createUser")(function*(tenant, body) {
           const input = yield* fromResult(Directory.decodeUserCreate(body))
           const id = input.id ?? (yield* Ids.guid)
-          if (Option.isSome(yield* store.groups.get(tenant, id))) return yield* new EntityAlreadyExists({ entity: "directoryObject", id })
-          return yield* store.users.insert(tenant, Directory.makeUser(id, input)).pipe(
-            Effect.catchTag("EntityAlreadyExists", () => Effect.fail(new EntityAlreadyExists({ entity: "user", id })))
-          )
+          // The store refuses an id a user or a group has, in the insert's write (see Store).
+          return yield* store.users.insert(tenant, Directory.makeUser(id, input))
         }),
         getUser: fn("DirectoryService.getUser")(function*(tenant, id) {
           return yield* getUser(tenant, id)
@@ -178,10 +179,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         createGroup: fn("DirectoryService.createGroup")(function*(tenant, body) {
           const input = yield* fromResult(Directory.decodeGroupCreate(body))
           const id = input.id ?? (yield* Ids.guid)
-          if (Option.isSome(yield* store.users.get(tenant, id))) return yield* new EntityAlreadyExists({ entity: "directoryObject", id })
-          return yield* store.groups.insert(tenant, Directory.makeGroup(id, input)).pipe(
-            Effect.catchTag("EntityAlreadyExists", () => Effect.fail(new EntityAlreadyExists({ entity: "group", id })))
-          )
+          return yield* store.groups.insert(tenant, Directory.makeGroup(id, input))
         }),
         getGroup: fn("DirectoryService.getGroup")(function*(tenant, id) {
           return yield* getGroup(tenant, id)
@@ -227,16 +225,22 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         memberOf: fn("DirectoryService.memberOf")(function*(tenant, member, transitive) {
           yield* (member.kind === "user" ? getUser(tenant, member.id) : getGroup(tenant, member.id))
           const seen = new Set<string>()
-          let frontier: ReadonlyArray<string> = [member.id]
-          while (frontier.length > 0) {
-            const next: Array<string> = []
-            for (const m of yield* store.groups.groupsOf(tenant, frontier)) {
-              if (m.groupId !== member.id && !seen.has(m.groupId)) {
-                seen.add(m.groupId)
-                next.push(m.groupId)
+          const transitiveGroupsOf = store.groups.transitiveGroupsOf
+          if (transitive && transitiveGroupsOf !== undefined) {
+            // One read where the store offers it (PostgreSQL: one round trip instead of one per level).
+            for (const g of yield* transitiveGroupsOf(tenant, member.id)) seen.add(g)
+          } else {
+            let frontier: ReadonlyArray<string> = [member.id]
+            while (frontier.length > 0) {
+              const next: Array<string> = []
+              for (const m of yield* store.groups.groupsOf(tenant, frontier)) {
+                if (m.groupId !== member.id && !seen.has(m.groupId)) {
+                  seen.add(m.groupId)
+                  next.push(m.groupId)
+                }
               }
+              frontier = transitive ? next : []
             }
-            frontier = transitive ? next : []
           }
           const ids = [...seen].sort()
           return (page: PageRequest) => objectsPage(tenant, ids, asGroup, page) as Effect.Effect<Page<Directory.Group>, StoreUnavailable>

@@ -63,11 +63,26 @@ export const make = Effect.sync(() => {
     stamps.set(end === -1 ? scopeKey : scopeKey.slice(0, end), ++written)
   }
 
-  const entitySet = <A extends { readonly id: string }>(table: Table<A>, entity: string, onRemove?: (t: string, id: string) => void) => ({
+  /**
+   * Users and groups share one id space (see {@link Store}): the refusal of `id` when
+   * `other`, the other kind's table, has it in the tenant.
+   */
+  const takenBy = (other: Table<unknown> | undefined, tenant: string, id: string): EntityAlreadyExists | undefined =>
+    other?.scope(tenant)?.has(id) ? new EntityAlreadyExists({ entity: "directoryObject", id }) : undefined
+
+  const entitySet = <A extends { readonly id: string }>(
+    table: Table<A>,
+    entity: string,
+    onRemove?: (t: string, id: string) => void,
+    /** The table whose ids this set's inserts may not take (users' and groups' each other's). */
+    sharesIdsWith?: Table<unknown>
+  ) => ({
     get: (tenant: string, id: string) => Effect.sync(() => Option.fromNullishOr(table.scope(tenant)?.get(id))),
     list: (tenant: string, page: PageRequest) => Effect.sync(() => table.page(tenant, page)),
     insert: (tenant: string, value: A) =>
       Effect.suspend(() => {
+        const taken = takenBy(sharesIdsWith, tenant, value.id)
+        if (taken !== undefined) return Effect.fail(taken)
         const m = table.scope(tenant, true)!
         if (m.has(value.id)) return Effect.fail(new EntityAlreadyExists({ entity, id: value.id }))
         m.set(value.id, value)
@@ -165,12 +180,12 @@ export const make = Effect.sync(() => {
         }),
       concerning
     },
-    users: entitySet(users, "user", removeMemberEverywhere),
+    users: entitySet(users, "user", removeMemberEverywhere, groups),
     groups: {
       ...entitySet(groups, "group", (t, id) => {
         members.dropScope(k(t, id))
         removeMemberEverywhere(t, id)
-      }),
+      }, users),
       members: (tenant, g, page) => Effect.sync(() => members.page(k(tenant, g), page)),
       addMember: (tenant, g, member) =>
         Effect.suspend(() => {
@@ -211,6 +226,8 @@ export const make = Effect.sync(() => {
           const inv = invitations.scope(tenant, true)!
           const us = users.scope(tenant, true)!
           if (inv.has(invitation.id)) return Effect.fail(new EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
+          const taken = user === undefined ? undefined : takenBy(groups, tenant, user.id)
+          if (taken !== undefined) return Effect.fail(taken)
           if (user !== undefined && us.has(user.id)) return Effect.fail(new EntityAlreadyExists({ entity: "user", id: user.id }))
           inv.set(invitation.id, invitation)
           if (user !== undefined) us.set(user.id, user)

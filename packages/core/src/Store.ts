@@ -9,6 +9,14 @@
  * (the same reference) writes nothing. Infrastructure failures surface as
  * {@link StoreUnavailable}.
  *
+ * Users and groups share one id space, as Graph's directory objects do
+ * (memberships and targeting name a member by its id alone): an insert of a user
+ * (`users.insert`, or an invitation's guest user) whose id a group of the tenant
+ * has, or of a group whose id a user has, is refused with `EntityAlreadyExists`
+ * of a `directoryObject` and writes nothing. The store decides it in the same
+ * atomic write as the insert (since 0.6.0), so two concurrent creates of one id,
+ * one as each kind, cannot both succeed, even from two processes.
+ *
  * The conformance suite in `@enrollment/core/testing` states this contract as
  * tests; every adapter runs it.
  *
@@ -133,15 +141,34 @@ export class Store extends Context.Service<Store, {
       configurationId?: string
     ) => Fx<ReadonlyArray<AssignmentOf>>
   }
-  /** Users; removing one removes its memberships. */
+  /**
+   * Users; removing one removes its memberships. `insert` refuses an id the user has
+   * with `EntityAlreadyExists` of a `user`, and an id a group has with one of a
+   * `directoryObject` (since 0.6.0), deciding both in the insert's atomic write.
+   */
   readonly users: EntitySet<User>
-  /** Groups and their direct members; removing a group removes its memberships both ways. */
+  /**
+   * Groups and their direct members; removing a group removes its memberships both ways.
+   * `insert` refuses an id a group has with `EntityAlreadyExists` of a `group`, and an id a
+   * user has with one of a `directoryObject` (since 0.6.0), in the insert's atomic write.
+   */
   readonly groups: Omit<EntitySet<Group>, "modify"> & {
     readonly members: (tenant: string, groupId: string, page: PageRequest) => Fx<Page<MemberRef>>
     readonly addMember: (tenant: string, groupId: string, member: MemberRef) => Fx<void, MemberAlreadyPresent>
     readonly removeMember: (tenant: string, groupId: string, memberId: string) => Fx<boolean>
     /** The direct memberships of any of `memberIds`. */
     readonly groupsOf: (tenant: string, memberIds: ReadonlyArray<string>) => Fx<ReadonlyArray<Membership>>
+    /**
+     * Optional: the groups `memberId` (a user or a group) is in, directly or through nested
+     * groups, in one read, for stores whose every call is a round trip. Each group once, in
+     * no particular order; only groups that exist (as in `groupsOf`); a cycle of groups ends,
+     * and `memberId` itself is never among them. It answers what walking `groupsOf` one
+     * nesting level at a time answers (the conformance suite checks it); callers without it
+     * walk.
+     *
+     * @since 0.6.0
+     */
+    readonly transitiveGroupsOf?: ((tenant: string, memberId: string) => Fx<ReadonlyArray<string>>) | undefined
   }
   /** Invitations; inserting one inserts its guest user in the same write. */
   readonly invitations: Omit<EntitySet<Invitation>, "insert" | "modify"> & {
@@ -149,9 +176,12 @@ export class Store extends Context.Service<Store, {
      * Stores the invitation and its guest `user` in one write, all or nothing. Without
      * `user` the invitation is stored alone: one whose invited user was deleted (as an
      * export keeps it, to be imported again); its `invitedUserId` then names no user,
-     * as after `users.remove`. `EntityAlreadyExists` names the invitation or the user.
+     * as after `users.remove`. `EntityAlreadyExists` names the `invitation` whose id is
+     * taken, the `user` whose id a user has, or (since 0.6.0) a `directoryObject` when a
+     * group has the user's id: users and groups share one id space, as in `users.insert`.
+     * A refusal writes neither the invitation nor the user.
      *
-     * @since 0.1.0 (`user` optional since 0.4.0)
+     * @since 0.1.0 (`user` optional since 0.4.0; the group check since 0.6.0)
      */
     readonly insert: (tenant: string, invitation: Invitation, user?: User) => Fx<Invitation, EntityAlreadyExists>
     /** The invitation's invited user in one read: none when the invitation does not exist. */

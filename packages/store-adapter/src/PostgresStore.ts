@@ -172,14 +172,25 @@ export const migrations: ReadonlyArray<Migration> = [
 /** A quoted SQL identifier. */
 const quote = (identifier: string): string => `"${identifier.replaceAll("\"", "\"\"")}"`
 
-/** A signed 64-bit advisory lock key for the schema (FNV-1a), as a decimal string. */
-export const lockKey = (schema: string): string => {
+/** The signed 64-bit FNV-1a hash of `text`'s UTF-8 bytes, as a decimal string: an advisory lock key. */
+const fnv1a = (text: string): string => {
   let h = 0xcbf29ce484222325n
-  for (const byte of new TextEncoder().encode(`@enrollment/store-adapter:${schema}`)) {
+  for (const byte of new TextEncoder().encode(text)) {
     h = BigInt.asUintN(64, (h ^ BigInt(byte)) * 0x100000001b3n)
   }
   return BigInt.asIntN(64, h).toString()
 }
+
+/** A signed 64-bit advisory lock key for the schema (FNV-1a), as a decimal string. */
+export const lockKey = (schema: string): string => fnv1a(`@enrollment/store-adapter:${schema}`)
+
+/**
+ * The advisory lock key of a directory object's id in a tenant: the same for a user and a
+ * group, so their inserts of one id take one lock (see `entitySet` in {@link make}). Two
+ * (tenant, id) pairs that share a key only wait for each other.
+ */
+const directoryIdLockKey = (schema: string, tenant: string, id: string): string =>
+  fnv1a(`@enrollment/store-adapter:${schema}:directoryObject\u0000${tenant}\u0000${id}`)
 
 /** Waits a little, growing and jittered, before running an aborted transaction again. */
 const conflictBackoff = Schedule.exponential("2 millis").pipe(Schedule.jittered)
@@ -369,22 +380,62 @@ export const make = (
 
     yield* orUnavailable(migrateWith(sql, schema, { create: options.create }))
 
+    // Users and groups share one id space (the port's rule): an insert of either must not take
+    // an id the other kind has, even when two processes insert one id as a user and as a group
+    // at the same moment. Under READ COMMITTED a check and then an insert is not enough: neither
+    // transaction sees the other's uncommitted row, and the two tables' keys cannot catch it.
+    // So both kinds' inserts of one (tenant, id) first take one transaction-level advisory lock
+    // (`directoryIdLockKey`), and only then check the other table and insert, in one statement
+    // whose snapshot is taken after the lock was granted: a transaction that held the lock had
+    // committed before it let go, so the check sees its row. Chosen over a table of the shared
+    // ids (one key over both kinds): that needs a migration with a backfill, which a store written
+    // before core 0.5.0 (where a user and a group could share an id) would fail, and a second row
+    // to write and remove with every user and group. The lock costs a directory insert three
+    // round trips more (BEGIN, the lock, COMMIT) and nothing anywhere else: assignment writes and
+    // reads never take it. Under SERIALIZABLE (CockroachDB) the statement's snapshot is the
+    // transaction's, taken before the lock, but the engine then sees the two transactions' reads
+    // and writes as write skew and aborts one, which `transaction` runs again and which then
+    // finds the other's row.
     const entitySet = <A extends { readonly id: string }>(
       table: "configurations" | "users" | "groups" | "invitations",
       entity: string,
-      onRemove?: (tenant: string, id: string) => Effect.Effect<unknown, SqlError>
+      onRemove?: (tenant: string, id: string) => Effect.Effect<unknown, SqlError>,
+      /** The table whose ids this set's inserts may not take (users' and groups' each other's). */
+      sharesIdsWith?: "users" | "groups"
     ) => {
       const t = `${s}.${table}`
       const getSql = `SELECT data FROM ${t} WHERE tenant_id = $1 AND id = $2`
-      const insertRow = (tenant: string, value: A) =>
-        Effect.map(
-          query(
-            `INSERT INTO ${t} (tenant_id, id, version, data) VALUES ($1, $2, 1, $3)
-             ON CONFLICT DO NOTHING RETURNING id`,
-            [tenant, value.id, JSON.stringify(value)]
-          ),
-          (rows) => rows.length > 0
-        )
+      const taken = (id: string) => new Errors.EntityAlreadyExists({ entity, id })
+      const insertSql = `INSERT INTO ${t} (tenant_id, id, version, data) VALUES ($1, $2, 1, $3)
+        ON CONFLICT DO NOTHING RETURNING id`
+      /** Inserts `value`: undefined, or the refusal when the id is taken. */
+      const insertAlone = (tenant: string, value: A): Effect.Effect<Errors.EntityAlreadyExists | undefined, SqlError> =>
+        Effect.map(query(insertSql, [tenant, value.id, JSON.stringify(value)]), (rows) => rows.length > 0 ? undefined : taken(value.id))
+      /**
+       * Inserts `value` unless the id is taken in this set or in `other`: undefined, or the
+       * refusal. It must run in a transaction: the lock it takes is held to the transaction's end.
+       */
+      const insertUnlessIn = (other: "users" | "groups") => {
+        const checkAndInsertSql = `WITH other AS (
+            SELECT 1 FROM ${s}.${other} WHERE tenant_id = $1::text AND id = $2::text
+          ), inserted AS (
+            INSERT INTO ${t} (tenant_id, id, version, data) SELECT $1::text, $2::text, 1, $3::text
+            WHERE NOT EXISTS (SELECT 1 FROM other)
+            ON CONFLICT DO NOTHING RETURNING id
+          )
+          SELECT EXISTS (SELECT 1 FROM other) AS other, EXISTS (SELECT 1 FROM inserted) AS inserted`
+        return (tenant: string, value: A): Effect.Effect<Errors.EntityAlreadyExists | undefined, SqlError> =>
+          Effect.andThen(
+            query("SELECT pg_advisory_xact_lock($1::bigint)", [directoryIdLockKey(schema, tenant, value.id)]),
+            Effect.map(query(checkAndInsertSql, [tenant, value.id, JSON.stringify(value)]), (rows) =>
+              rows[0]!.other === true
+                ? new Errors.EntityAlreadyExists({ entity: "directoryObject", id: value.id })
+                : rows[0]!.inserted === true
+                ? undefined
+                : taken(value.id))
+          )
+      }
+      const insertRow = sharesIdsWith === undefined ? insertAlone : insertUnlessIn(sharesIdsWith)
       const readSql = `SELECT data, version FROM ${t} WHERE tenant_id = $1 AND id = $2`
       const lockSql = `${readSql} FOR UPDATE`
       const writeSql = `UPDATE ${t} SET data = $3, version = version + $4
@@ -412,9 +463,11 @@ export const make = (
               ),
             (rows) => toPage(rows, page, (r) => parse<A>(r.data), (r) => r.id as string)
           )),
-        insert: (tenant: string, value: A) =>
-          orUnavailable(Effect.flatMap(insertRow(tenant, value), (inserted) =>
-            inserted ? Effect.succeed(value) : Effect.fail(new Errors.EntityAlreadyExists({ entity, id: value.id })))),
+        insert: (tenant: string, value: A) => {
+          const inserted = Effect.flatMap(insertRow(tenant, value), (refused) =>
+            refused === undefined ? Effect.succeed(value) : Effect.fail(refused))
+          return orUnavailable(sharesIdsWith === undefined ? inserted : transaction(inserted))
+        },
         modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
           orUnavailable(modify(`${tenant}\u0000${id}`, [tenant, id], change)),
         remove: (tenant: string, id: string) => {
@@ -514,6 +567,9 @@ export const make = (
         ORDER BY a.configuration_id, a.id
       ) AS x`
     const targetingSql = (scope: string) => `WITH RECURSIVE ${groupsOf("= $2")} ${targetingRows(scope)}`
+    // `groups.transitiveGroupsOf`: the same recursion for any member, the member itself left out
+    // (a cycle of groups leads back to it).
+    const transitiveGroupsSql = `WITH RECURSIVE ${groupsOf("= $2")} SELECT id FROM t WHERE id <> $2 ORDER BY id`
     const targetingAnywhereSql = targetingSql(inSomeConfiguration)
     const targetingInSql = targetingSql("a.configuration_id = $3")
     const toTargetingInputs = (rows: ReadonlyArray<Row>) => {
@@ -582,12 +638,12 @@ export const make = (
       "deviceEnrollmentConfiguration",
       removeAssignmentsOf
     )
-    const users = entitySet<Directory.User>("users", "user", removeMemberEverywhere)
+    const users = entitySet<Directory.User>("users", "user", removeMemberEverywhere, "groups")
     const groups = entitySet<Directory.Group>("groups", "group", (tenant, id) =>
       Effect.andThen(
         query(`DELETE FROM ${m} WHERE tenant_id = $1 AND group_id = $2`, [tenant, id]),
         removeMemberEverywhere(tenant, id)
-      ))
+      ), "users")
     const invitations = entitySet<Directory.Invitation>("invitations", "invitation")
     // Made once, not per call (a generator function made per call costs more than the work it frames).
     const replaceAssignments = Effect.fnUntraced(function*(
@@ -598,13 +654,11 @@ export const make = (
       yield* removeAssignmentsOf(tenant, configurationId)
       for (const v of lastById(values)) yield* insertAssignment(tenant, configurationId, v)
     })
+    // In one transaction (the caller's): a refused user rolls the invitation back with it.
     const insertInvitation = Effect.fnUntraced(function*(tenant: string, invitation: Directory.Invitation, user: Directory.User | undefined) {
-      if (!(yield* invitations.insertRow(tenant, invitation))) {
-        return yield* new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id })
-      }
-      if (user !== undefined && !(yield* users.insertRow(tenant, user))) {
-        return yield* new Errors.EntityAlreadyExists({ entity: "user", id: user.id })
-      }
+      const refused = (yield* invitations.insertRow(tenant, invitation)) ??
+        (user === undefined ? undefined : yield* users.insertRow(tenant, user))
+      if (refused !== undefined) return yield* refused
       return invitation
     })
 
@@ -723,7 +777,9 @@ export const make = (
               [tenant, [...memberIds]]
             ),
             (rows) => rows.map(toMembership)
-          ))
+          )),
+        transitiveGroupsOf: (tenant, memberId) =>
+          orUnavailable(Effect.map(query(transitiveGroupsSql, [tenant, memberId]), (rows) => rows.map((r) => r.id as string)))
       },
       invitations: {
         get: invitations.get,

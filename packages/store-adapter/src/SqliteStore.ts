@@ -615,9 +615,15 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     table: "configurations" | "users" | "groups" | "invitations",
     entity: string,
     effects: Effects,
-    onRemove?: (tenant: string, id: string) => void
+    onRemove?: (tenant: string, id: string) => void,
+    /** The table whose ids this set's inserts may not take: users and groups share one id space (see the port). */
+    sharesIdsWith?: "users" | "groups"
   ) => {
     const get = db.prepare(`SELECT data FROM ${table} WHERE tenant_id = ? AND id = ?`)
+    // Read inside the insert's write: the batch holds the file's write lock (BEGIN IMMEDIATE), so
+    // no other connection can add the id between this read and the insert, and a write earlier in
+    // the same batch is seen (the cache is not: it takes a batch's changes only at COMMIT).
+    const otherHas = sharesIdsWith === undefined ? undefined : db.prepare(`SELECT 1 FROM ${sharesIdsWith} WHERE tenant_id = ? AND id = ?`)
     const first = db.prepare(`SELECT id, data FROM ${table} WHERE tenant_id = ? ORDER BY id LIMIT ?`)
     const after = db.prepare(`SELECT id, data FROM ${table} WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`)
     const insert = db.prepare(
@@ -632,12 +638,17 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       return row === undefined ? undefined : parse<A>(row.data)
     }
     const lookup = (tenant: string, id: string) => cached(tenant, table, "", id, () => load(tenant, id))
-    /** Inserts inside a write; false when the id is taken. */
-    const insertRow = (staged: Staged, tenant: string, value: A): boolean => {
-      if (insert.run(tenant, value.id, JSON.stringify(value)).changes === 0) return false
+    /** Inserts inside a write: undefined, or the refusal when the id is taken (by this set, or the one it shares ids with). */
+    const insertRow = (staged: Staged, tenant: string, value: A): Errors.EntityAlreadyExists | undefined => {
+      if (otherHas?.get(tenant, value.id) !== undefined) {
+        return new Errors.EntityAlreadyExists({ entity: "directoryObject", id: value.id })
+      }
+      if (insert.run(tenant, value.id, JSON.stringify(value)).changes === 0) {
+        return new Errors.EntityAlreadyExists({ entity, id: value.id })
+      }
       staged.stage({ _tag: "Put", key: keyOf(tenant, value.id), value })
       if (effects.insertTouches) staged.stage({ _tag: "Touch", tenant })
-      return true
+      return undefined
     }
     return {
       insertRow,
@@ -651,9 +662,10 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(toPage(rows, page, (r) => parse<A>(r.data), (r) => r.id as string))
         }),
       insert: (tenant: string, value: A) =>
-        write(tenant, (staged) =>
-          insertRow(staged, tenant, value) ? ok(value) : Result.fail(new Errors.EntityAlreadyExists({ entity, id: value.id }))
-        ),
+        write(tenant, (staged) => {
+          const refused = insertRow(staged, tenant, value)
+          return refused === undefined ? ok(value) : Result.fail(refused)
+        }),
       modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
         write(tenant, (staged): Result.Result<Option.Option<A>, E> => {
           const current = staged.read(cache, tenant, table, "", id, () => load(tenant, id))
@@ -845,12 +857,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     "users",
     "user",
     { insertTouches: false, remove: "Touch" },
-    (tenant, id) => mRemoveMember.run(tenant, id)
+    (tenant, id) => mRemoveMember.run(tenant, id),
+    "groups"
   )
   const groups = entitySet<Directory.Group>("groups", "group", { insertTouches: true, remove: "Touch" }, (tenant, id) => {
     mRemoveOfGroup.run(tenant, id)
     mRemoveMember.run(tenant, id)
-  })
+  }, "users")
   const invitations = entitySet<Directory.Invitation>("invitations", "invitation", { insertTouches: false, remove: "None" })
   /** The invitation's invited user and whether it is still present; none when the invitation does not exist. */
   const invitedUserOf = (tenant: string, invitationId: string): Option.Option<InvitedUser> => {
@@ -962,7 +975,11 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       groupsOf: (tenant, memberIds) =>
         run(() =>
           ok(mGroupsOf.all(tenant, JSON.stringify(memberIds)).map(toMembership))
-        )
+        ),
+      // The statement of a user's targeting groups serves any member: one store call instead of
+      // one a nesting level. The member itself is left out (a cycle of groups leads back to it).
+      transitiveGroupsOf: (tenant, memberId) =>
+        run(() => ok(tGroups.all({ tenant, member: memberId }).flatMap((r) => r.id === memberId ? [] : [r.id as string])))
     },
     invitations: {
       get: invitations.get,
@@ -971,13 +988,10 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       invitedUserOf: (tenant, invitationId) => run(() => ok(invitedUserOf(tenant, invitationId))),
       insert: (tenant, invitation, user) =>
         write(tenant, (staged) => {
-          if (!invitations.insertRow(staged, tenant, invitation)) {
-            return Result.fail(new Errors.EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
-          }
-          if (user !== undefined && !users.insertRow(staged, tenant, user)) {
-            return Result.fail(new Errors.EntityAlreadyExists({ entity: "user", id: user.id }))
-          }
-          return ok(invitation)
+          // In the write's savepoint: a refused user rolls the invitation back with it.
+          const refused = invitations.insertRow(staged, tenant, invitation) ??
+            (user === undefined ? undefined : users.insertRow(staged, tenant, user))
+          return refused === undefined ? ok(invitation) : Result.fail(refused)
         })
     },
     targetingOf: (tenant, userId, configurationId) => run(() => ok(targetingOf(tenant, userId, configurationId))),

@@ -1,7 +1,7 @@
 import { PgClient } from "@effect/sql-pg"
 import * as net from "node:net"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Store } from "@enrollment/core"
+import { Errors, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
@@ -238,6 +238,61 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       )
       assert.strictEqual(version[0]!.version, 121)
     }), { timeout: 60_000 })
+
+  // Two pools stand for two server processes on one database. Each round inserts one id as a
+  // user through one and as a group through the other at the same moment (rounds overlap, so
+  // many transactions are in flight at once); the kinds swap pools every round.
+  for (const isolation of ["read committed", "serializable"] as const) {
+    it.live(`lets exactly one of a user and a group created with one id at the same moment by two processes in (${isolation})`, () =>
+      Effect.gen(function*() {
+        const schema = freshSchema(`idspace_${isolation.replace(" ", "_")}`)
+        const t = freshTenant()
+        const pool = (maxConnections: number) =>
+          PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
+            url: Redacted.make(url!),
+            maxConnections,
+            startupParameters: { default_transaction_isolation: isolation }
+          })))
+        const open = (maxConnections: number) => Effect.map(Layer.build(pool(maxConnections)), (c) => Context.get(c, Store))
+        const one = yield* open(8)
+        const two = yield* open(8)
+        const rounds = isolation === "serializable" ? 150 : 400
+        const outcomes = yield* Effect.forEach(
+          Array.from({ length: rounds }, (_, i) => `x${i}`),
+          (id, i) => {
+            const [users, groups] = i % 2 === 0 ? [one, two] : [two, one]
+            return Effect.all([
+              Effect.exit(Effect.asVoid(users.users.insert(t, StoreConformance.user(id)))),
+              Effect.exit(Effect.asVoid(groups.groups.insert(t, StoreConformance.group(id))))
+            ], { concurrency: "unbounded" })
+          },
+          { concurrency: 16 }
+        )
+        outcomes.forEach(([asUser, asGroup], i) => {
+          assert.strictEqual([asUser, asGroup].filter(Exit.isSuccess).length, 1, `round ${i}: exactly one insert succeeds`)
+          const refused = Exit.isFailure(asUser) ? asUser : asGroup
+          assert.deepStrictEqual(
+            Exit.isFailure(refused) ? Cause.squash(refused.cause) : undefined,
+            new Errors.EntityAlreadyExists({ entity: "directoryObject", id: `x${i}` }),
+            `round ${i}: the other is refused as a directoryObject`
+          )
+        })
+        const both = yield* direct((sql) =>
+          sql.unsafe<{ n: string }>(
+            `SELECT count(*) AS n FROM "${schema}".users u JOIN "${schema}".groups g USING (tenant_id, id) WHERE tenant_id = $1`,
+            [t]
+          )
+        )
+        assert.strictEqual(Number(both[0]!.n), 0, "no id is both a user and a group")
+        const stored = yield* direct((sql) =>
+          sql.unsafe<{ n: string }>(
+            `SELECT (SELECT count(*) FROM "${schema}".users WHERE tenant_id = $1) + (SELECT count(*) FROM "${schema}".groups WHERE tenant_id = $1) AS n`,
+            [t]
+          )
+        )
+        assert.strictEqual(Number(stored[0]!.n), rounds, "one object per id")
+      }).pipe(Effect.scoped), { timeout: 60_000 })
+  }
 
   it.effect("reads started together (one shared query) see a write another process acknowledged before they asked", () => {
     const schema = freshSchema("shared")

@@ -9,12 +9,13 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Layer, Option, Result } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Result } from "effect"
 import * as Assignment from "../Assignment.ts"
 import * as AssignmentTarget from "../AssignmentTarget.ts"
 import type { Configuration } from "../Configuration.ts"
 import * as ConfigurationModule from "../Configuration.ts"
 import * as Directory from "../Directory.ts"
+import * as DirectoryService from "../DirectoryService.ts"
 import { EntityAlreadyExists, MemberAlreadyPresent } from "../Errors.ts"
 import * as Ids from "../Ids.ts"
 import * as Paths from "../Paths.ts"
@@ -93,6 +94,9 @@ const withTenant = (f: (store: Store["Service"], tenant: string) => Effect.Effec
   })
 
 const flip = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.flip(self)
+
+/** What an `EntityAlreadyExists` names (`[entity, id]`), or what else the failure was. */
+const alreadyExists = (e: unknown): unknown => e instanceof EntityAlreadyExists ? [e.entity, e.id] : String(e)
 
 /** User u1 in group g1, and g1 in group g2. */
 const nestedGroups = (store: Store["Service"], t: string) =>
@@ -404,6 +408,164 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "refuses a user whose id a group has, and a group whose id a user has, as a directoryObject, writing nothing",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.groups.insert(t, group("x1"))
+        yield* store.users.insert(t, user("x2"))
+        const asUser = yield* flip(store.users.insert(t, user("x1")))
+        yield* checkEqual(alreadyExists(asUser), ["directoryObject", "x1"], "a user with a group's id")
+        const asGroup = yield* flip(store.groups.insert(t, group("x2")))
+        yield* checkEqual(alreadyExists(asGroup), ["directoryObject", "x2"], "a group with a user's id")
+        yield* check(Option.isNone(yield* store.users.get(t, "x1")), "no user x1 was written")
+        yield* check(Option.isNone(yield* store.groups.get(t, "x2")), "no group x2 was written")
+        yield* checkEqual((yield* store.users.list(t, { limit: 10 })).items.map((u) => u.id), ["x2"], "users")
+        yield* checkEqual((yield* store.groups.list(t, { limit: 10 })).items.map((g) => g.id), ["x1"], "groups")
+        // the same kind is refused as before, naming its kind
+        yield* checkEqual(alreadyExists(yield* flip(store.users.insert(t, user("x2")))), ["user", "x2"], "a second user x2")
+        yield* checkEqual(alreadyExists(yield* flip(store.groups.insert(t, group("x1")))), ["group", "x1"], "a second group x1")
+        // the id space is the tenant's: another tenant may take the ids as the other kind
+        const other = yield* tenantId
+        yield* store.users.insert(other, user("x1"))
+        yield* store.groups.insert(other, group("x2"))
+        // and an id is free again once its object is removed
+        yield* check(yield* store.groups.remove(t, "x1"), "group x1 removed")
+        yield* store.users.insert(t, user("x1"))
+        yield* checkEqual(Option.map(yield* store.users.get(t, "x1"), (u) => u.id), Option.some("x1"), "user x1 after the group went")
+      })
+    )
+  },
+  {
+    name: "lets exactly one of a user and a group inserted with one id at the same time in",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        // All started together: a store that batches writes (SQLite's group commit) gets both in one batch.
+        const ids = Array.from({ length: 20 }, (_, i) => `same${i}`)
+        const outcomes = yield* Effect.forEach(ids, (id, i) => {
+          const asUser = Effect.exit(Effect.asVoid(store.users.insert(t, user(id))))
+          const asGroup = Effect.exit(Effect.asVoid(store.groups.insert(t, group(id))))
+          return Effect.all(i % 2 === 0 ? [asUser, asGroup] : [asGroup, asUser], { concurrency: "unbounded" })
+        }, { concurrency: "unbounded" })
+        for (const [i, pair] of outcomes.entries()) {
+          yield* checkEqual(pair.filter(Exit.isSuccess).length, 1, `${ids[i]}: one of the two inserted`)
+          const refused = pair.find(Exit.isFailure)
+          yield* checkEqual(
+            alreadyExists(refused === undefined ? undefined : Cause.squash(refused.cause)),
+            ["directoryObject", ids[i]],
+            `${ids[i]}: the other refused`
+          )
+        }
+        const users = (yield* store.users.list(t, { limit: 100 })).items.map((u) => u.id)
+        const groups = (yield* store.groups.list(t, { limit: 100 })).items.map((g) => g.id)
+        yield* checkEqual([...users, ...groups].sort(), [...ids].sort(), "each id stored once, as one kind")
+      })
+    )
+  },
+  {
+    name: "refuses an invitation whose guest user's id a group has, as a directoryObject, and writes neither",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.groups.insert(t, group("g1"))
+        const { invitation, user: guest } = invite("i1", "g1", "x@example.com")
+        const e = yield* flip(store.invitations.insert(t, invitation, guest))
+        yield* checkEqual(alreadyExists(e), ["directoryObject", "g1"], "the refusal")
+        yield* check(Option.isNone(yield* store.invitations.get(t, "i1")), "the invitation was not written")
+        yield* checkEqual((yield* store.invitations.list(t, { limit: 10 })).items, [], "no invitations")
+        yield* check(Option.isNone(yield* store.users.get(t, "g1")), "no user g1 was written")
+        yield* checkEqual(Option.map(yield* store.groups.get(t, "g1"), (g) => g.id), Option.some("g1"), "the group is kept")
+        // nothing of the refused write holds the invitation's id: with another guest it is stored
+        const again = invite("i1", "u1", "x@example.com")
+        yield* store.invitations.insert(t, again.invitation, again.user)
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.get(t, "i1")), again.invitation, "the invitation, with a free id for its guest")
+        yield* checkEqual(Option.getOrNull(yield* store.users.get(t, "u1")), again.user, "its guest")
+      })
+    )
+  },
+  {
+    name: "transitiveGroupsOf, where offered, answers what walking groupsOf answers (nested, cyclic and missing groups), and memberOf pages the same",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const transitiveGroupsOf = store.groups.transitiveGroupsOf
+        if (transitiveGroupsOf === undefined) return
+        for (const id of ["u1", "u2"]) yield* store.users.insert(t, user(id))
+        for (const id of ["g1", "g2", "g3", "g4", "g5", "g6", "g7"]) yield* store.groups.insert(t, group(id))
+        const add = (groupId: string, kind: "user" | "group", id: string) => store.groups.addMember(t, groupId, { kind, id })
+        // u1 in g1 and g5; g1 in g2, g2 in g3, g3 in g1 (a cycle); g2 in g4; g4 in g4 (itself)
+        yield* add("g1", "user", "u1")
+        yield* add("g5", "user", "u1")
+        yield* add("g2", "group", "g1")
+        yield* add("g3", "group", "g2")
+        yield* add("g1", "group", "g3")
+        yield* add("g4", "group", "g2")
+        yield* add("g4", "group", "g4")
+        // u1 in gx, a group that does not exist, and gx in g6: g6 is not reached through it
+        yield* add("gx", "user", "u1")
+        yield* add("g6", "group", "gx")
+        // g5 in g7, and g7 removed: its memberships go with it
+        yield* add("g7", "group", "g5")
+        yield* store.groups.remove(t, "g7")
+        // the same ids in another tenant must not show
+        const other = yield* tenantId
+        yield* store.groups.insert(other, group("g9"))
+        yield* store.groups.addMember(other, "g9", { kind: "user", id: "u1" })
+
+        /** The reference: groupsOf one level at a time, as DirectoryService walks without it. */
+        const walk = (memberId: string) =>
+          Effect.gen(function*() {
+            const seen = new Set<string>()
+            let frontier: ReadonlyArray<string> = [memberId]
+            while (frontier.length > 0) {
+              const next: Array<string> = []
+              for (const m of yield* store.groups.groupsOf(t, frontier)) {
+                if (m.groupId !== memberId && !seen.has(m.groupId)) {
+                  seen.add(m.groupId)
+                  next.push(m.groupId)
+                }
+              }
+              frontier = next
+            }
+            return [...seen].sort()
+          })
+        const expected: Record<string, ReadonlyArray<string>> = {
+          u1: ["g1", "g2", "g3", "g4", "g5"],
+          u2: [],
+          g1: ["g2", "g3", "g4"],
+          g2: ["g1", "g3", "g4"],
+          g4: [],
+          g5: [],
+          gx: ["g6"],
+          nobody: []
+        }
+        for (const [id, groups] of Object.entries(expected)) {
+          const answer = yield* transitiveGroupsOf(t, id)
+          yield* checkEqual(answer.length, new Set(answer).size, `${id}: each group once`)
+          yield* checkEqual([...answer].sort(), yield* walk(id), `${id}: as the walk`)
+          yield* checkEqual([...answer].sort(), groups, `${id}: the groups`)
+        }
+        yield* checkEqual(yield* transitiveGroupsOf(other, "u1"), ["g9"], "the other tenant's")
+
+        // DirectoryService answers the same pages with it as without it
+        const walked: Store["Service"] = { ...store, groups: { ...store.groups, transitiveGroupsOf: undefined } }
+        const pages = (s: Store["Service"], kind: "user" | "group", id: string) =>
+          Effect.gen(function*() {
+            const directory = yield* DirectoryService.DirectoryService
+            const groupsOf = yield* directory.memberOf(t, { kind, id }, true)
+            const out: Array<unknown> = []
+            let after: string | undefined
+            do {
+              const page = yield* groupsOf({ after, limit: 2 })
+              out.push([page.items.map((g) => g.id), page.next])
+              after = page.next
+            } while (after !== undefined)
+            return out
+          }).pipe(Effect.provide(DirectoryService.DirectoryService.layer.pipe(Layer.provide(Layer.succeed(Store, s)))))
+        for (const [kind, id] of [["user", "u1"], ["group", "g1"], ["group", "g4"], ["user", "u2"]] as const) {
+          yield* checkEqual(yield* pages(store, kind, id), yield* pages(walked, kind, id), `memberOf ${kind} ${id}: the same pages`)
+        }
+      })
+    )
+  },
+  {
     name: "targetingOf reads a user's transitive groups (cycles and missing groups too) and the assignments concerning them",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
@@ -539,6 +701,7 @@ export const cases: ReadonlyArray<Case> = [
         yield* stays("reads", Effect.all([store.configurations.list(t, { limit: 10 }), store.assignments.get(t, "c1", "a1"), store.targetingOf(t, "u1")]))
         yield* moves("user insert", store.users.insert(t, user("u2")))
         yield* stays("a refused insert", store.users.insert(t, user("u2")))
+        yield* stays("a group refused for a user's id", store.groups.insert(t, group("u2")))
         yield* stays("a refused change", store.users.modify(t, "u2", () => Result.fail("refused" as const)))
         yield* stays("another tenant's write", store.configurations.insert(other, configuration("c1")))
       })
