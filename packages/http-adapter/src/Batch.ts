@@ -22,6 +22,14 @@ import * as Problem from "./Problem.ts"
 /** The most requests one batch holds (Graph's limit). */
 export const maxRequests = 20
 
+/**
+ * The most levels a batch body may nest: a request's own body may nest as deep as
+ * it could sent alone ({@link Body.maxDepth}), under the batch's three levels (the
+ * batch object, its `requests` array, the request object). Each request's body is
+ * checked against `Body.maxDepth` again when it is dispatched, as if sent alone.
+ */
+export const maxDepth: number = Body.maxDepth + 3
+
 /** The methods a batched request may use (Graph's). */
 export const methods: ReadonlyArray<string> = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 

@@ -135,13 +135,14 @@ const surrogateEscape = /\\u[dD][89a-fA-F]/
 
 /**
  * Decodes and parses a JSON body. An empty body, invalid UTF-8, nesting deeper
- * than {@link maxDepth}, malformed JSON, or a string holding an unpaired
+ * than `depth` ({@link maxDepth} unless a caller adds the levels of its own
+ * wrapper, as `$batch` does), malformed JSON, or a string holding an unpaired
  * surrogate (`"\ud800"`: no UTF-8 can encode it, so no store or header can
  * carry it; I-JSON, RFC 7493, forbids it) is a 400. `JSON.parse` defines every
  * member, `__proto__` included, as an own data property, so no key reaches a
  * prototype here; the domain copies objects only with own-property writes.
  */
-export const parse = (bytes: Uint8Array): ParseResult => {
+export const parse = (bytes: Uint8Array, depth: number = maxDepth): ParseResult => {
   if (bytes.length === 0) return { ok: false, problem: Problem.badRequest("A request body is required") }
   let text: string
   try {
@@ -150,9 +151,9 @@ export const parse = (bytes: Uint8Array): ParseResult => {
     return { ok: false, problem: Problem.badRequest("The request body is not valid UTF-8") }
   }
   if (text.trim() === "") return { ok: false, problem: Problem.badRequest("A request body is required") }
-  // Each level takes a byte, so a body of at most `maxDepth` bytes cannot nest deeper.
-  if (bytes.length > maxDepth && depthOf(text) > maxDepth) {
-    return { ok: false, problem: Problem.badRequest(`The JSON body is nested deeper than ${maxDepth} levels`) }
+  // Each level takes a byte, so a body of at most `depth` bytes cannot nest deeper.
+  if (bytes.length > depth && depthOf(text, depth) > depth) {
+    return { ok: false, problem: Problem.badRequest(`The JSON body is nested deeper than ${depth} levels`) }
   }
   let value: unknown
   try {

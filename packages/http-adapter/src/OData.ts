@@ -12,9 +12,11 @@ type Filter = AssignmentFilter.AssignmentFilter
 
 /**
  * The query options a route accepts: `count` is an assignment collection's
- * `/$count` segment, which takes `$filter` (a count of what the filter keeps).
+ * `/$count` segment, which takes `$filter` (a count of what the filter keeps);
+ * `references` a collection of entity references (`…/members/$ref`), paged and
+ * counted but with no properties to select or filter (since 0.6.0).
  */
-export type QueryKind = "none" | "entity" | "collection" | "assignments" | "count" | "directory"
+export type QueryKind = "none" | "entity" | "collection" | "assignments" | "count" | "directory" | "references"
 
 /** Parsed system query options. */
 export interface Query {
@@ -47,7 +49,8 @@ const allowed: Record<QueryKind, ReadonlySet<string>> = {
   collection: new Set(["$top", "$skiptoken", "$count", "$select", "$expand"]),
   assignments: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"]),
   count: new Set(["$filter"]),
-  directory: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"])
+  directory: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"]),
+  references: new Set(["$top", "$skiptoken", "$count"])
 }
 
 /**

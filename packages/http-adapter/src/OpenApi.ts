@@ -59,7 +59,8 @@ const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
   collection: ["$top", "$skiptoken", "$count", "$select"],
   assignments: ["$top", "$skiptoken", "$count", "$select", "$filter"],
   count: ["$filter"],
-  directory: ["$top", "$skiptoken", "$count", "$select", "$filter"]
+  directory: ["$top", "$skiptoken", "$count", "$select", "$filter"],
+  references: ["$top", "$skiptoken", "$count"]
 }
 
 const errorResponses = (route: Route): Json => {
@@ -123,7 +124,8 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       operationId: r.operationId,
       summary: r.summary,
       tags: [r.tag],
-      description: `Permissions (any one): ${r.permission.anyOf.join(", ")}`,
+      description: `Permissions (any one): ${r.permission.anyOf.join(", ")}` +
+        (r.aliases === undefined ? "" : `. Also served at ${r.aliases.map((a) => `/beta${a}`).join(", ")}`),
       security: [{ bearer: [] }],
       parameters: [
         ...params,

@@ -6,6 +6,8 @@
  * only where `x` is a literal segment with a parameter behind it: elsewhere the
  * whole segment is the segment, so an id such as `a('b')` is reached as
  * `/x/a('b')` (clients such as Kiota's send `'`, `(` and `)` unencoded).
+ * A route may be reached by other templates too (its `aliases`): they are put in
+ * the trie when it is built, and matching does not change.
  *
  * @since 0.1.0
  */
@@ -14,6 +16,11 @@
 export interface Template {
   readonly method: string
   readonly path: string
+  /**
+   * Other templates that reach the same route, with the same parameters (a type cast's
+   * `graph.user` for `microsoft.graph.user`); since 0.6.0.
+   */
+  readonly aliases?: ReadonlyArray<string> | undefined
 }
 
 interface Node<R> {
@@ -70,21 +77,23 @@ const memoSize = 1024
 export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
   const root = node<R>()
   for (const r of routes) {
-    let n = root
-    for (const seg of r.path.split("/").slice(1)) {
-      if (seg.startsWith("{")) {
-        const name = seg.slice(1, -1)
-        if (n.param === undefined) n.param = { name, node: node() }
-        else if (n.param.name !== name) throw new Error(`conflicting parameter names at ${r.path}`)
-        n = n.param.node
-      } else {
-        let next = n.literals.get(seg)
-        if (next === undefined) n.literals.set(seg, next = node())
-        n = next
+    for (const path of r.aliases === undefined ? [r.path] : [r.path, ...r.aliases]) {
+      let n = root
+      for (const seg of path.split("/").slice(1)) {
+        if (seg.startsWith("{")) {
+          const name = seg.slice(1, -1)
+          if (n.param === undefined) n.param = { name, node: node() }
+          else if (n.param.name !== name) throw new Error(`conflicting parameter names at ${path}`)
+          n = n.param.node
+        } else {
+          let next = n.literals.get(seg)
+          if (next === undefined) n.literals.set(seg, next = node())
+          n = next
+        }
       }
+      if (n.routes.has(r.method)) throw new Error(`duplicate route ${r.method} ${path}`)
+      n.routes.set(r.method, r)
     }
-    if (n.routes.has(r.method)) throw new Error(`duplicate route ${r.method} ${r.path}`)
-    n.routes.set(r.method, r)
   }
   /** Where a path leads: the node it ends on and its parameters (frozen: shared by every match of the path). */
   interface Resolved {

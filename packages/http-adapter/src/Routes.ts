@@ -60,6 +60,8 @@ export type Reply =
     readonly context: string
     /** Each item's `$expand`ed navigation properties, by position. */
     readonly expanded?: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined
+    /** The items are entity references (`{"@odata.id": …}`), written as they are; since 0.6.0. */
+    readonly references?: boolean | undefined
   }
   | { readonly _tag: "NoContent" }
   | { readonly _tag: "Text"; readonly text: string }
@@ -68,6 +70,12 @@ export type Reply =
 export interface Route {
   readonly method: "GET" | "POST" | "PATCH" | "DELETE"
   readonly path: string
+  /**
+   * Other paths that reach the route, with the same parameters: a type cast's segment as the
+   * Graph SDKs write it (`graph.user` for `microsoft.graph.user`). The router puts them in its
+   * trie when it is built; the route keeps its one `path` for metrics, logs and traces; since 0.6.0.
+   */
+  readonly aliases?: ReadonlyArray<string> | undefined
   readonly operationId: string
   readonly summary: string
   readonly tag: string
@@ -393,32 +401,43 @@ interface EntitySet<A> {
   readonly filterable?: OData.FilterableProps | undefined
 }
 
-/** How many objects one filtered page reads at most before it answers what it found (with a next link). */
+/** How many objects one filtered or cast page reads at most before it answers what it kept (with a next link). */
 const filterScanLimit = 100_000
 
 /**
- * A page of the objects `where` keeps: the store's pages read from `after` on, until
- * `limit` are kept, the list ends, or {@link filterScanLimit} were read (then the page
- * may hold fewer, even none, with a next link, as OData's server-driven paging allows).
+ * A page of the objects `keep` keeps, from a list that holds others too: a `$filter`'s, or a
+ * type cast's (`…/members/microsoft.graph.user`, where `keep` says which are of the type). The
+ * list's pages are read from `page.after` on until `page.limit` are kept or the list ends. Each
+ * read asks for twice what is still missing and at least twice the last read, up to the largest
+ * page, so a small page of a mixed list reads little and a sparse one few times. A page holds
+ * fewer only at the end of the list, or past {@link filterScanLimit} objects read (then, maybe
+ * none, with a next link, as OData's server-driven paging allows). Its next link is after the
+ * last object it holds, so the next page neither repeats nor skips one; a full page has none
+ * when nothing more can be kept (the rest of the list read held none).
  */
-const filteredPage = Effect.fnUntraced(function*<A extends { readonly id: string }>(
+const keptPage = Effect.fnUntraced(function*<A extends { readonly id: string }, B extends A>(
   list: (p: PageRequest) => Op<Page<A>>,
-  view: (a: A) => Record<string, unknown>,
-  where: OData.ObjectFilter,
-  after: string | undefined,
-  limit: number
+  keep: (a: A) => a is B,
+  page: PageRequest
 ) {
-  const items: Array<A> = []
+  const items: Array<B> = []
   let read = 0
-  let cursor = after
+  let cursor = page.after
+  let asked = 0
   for (;;) {
-    const p = yield* list({ after: cursor, limit: OData.maxPageSize })
-    for (const a of p.items) {
+    asked = Math.min(OData.maxPageSize, Math.max(2 * (page.limit - items.length), 2 * asked))
+    const p = yield* list({ after: cursor, limit: asked })
+    for (let i = 0; i < p.items.length; i++) {
+      const a = p.items[i]!
       read++
-      if (where(view(a))) items.push(a)
-      if (items.length === limit || read === filterScanLimit) return { items, next: a.id } as Page<A>
+      if (keep(a)) items.push(a)
+      if (items.length === page.limit || read === filterScanLimit) {
+        let more = p.next !== undefined
+        for (let j = i + 1; !more && j < p.items.length; j++) more = keep(p.items[j]!)
+        return { items, next: more ? a.id : undefined } as Page<B>
+      }
     }
-    if (p.next === undefined) return { items, next: undefined } as Page<A>
+    if (p.next === undefined) return { items, next: undefined } as Page<B>
     cursor = p.next
   }
 })
@@ -501,7 +520,7 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
     const where = ctx.query.where
     const p = where === undefined
       ? yield* list(ctx, page(ctx))
-      : yield* filteredPage((pg) => list(ctx, pg) as Op<Page<A & { readonly id: string }>>, (a) => viewOf(s, a), where, ctx.query.after, page(ctx).limit)
+      : yield* keptPage((pg) => list(ctx, pg) as Op<Page<A & { readonly id: string }>>, (a): a is A & { readonly id: string } => where(viewOf(s, a)), page(ctx))
     const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg), where === undefined ? undefined : (a) => where(viewOf(s, a))) : undefined
     const expanded = yield* expansionsOf(s.expand, ctx, p.items)
     const shown = expandedPage(p, expanded, (a) => (a as { readonly id: string }).id)
@@ -926,6 +945,40 @@ const members: EntitySet<Directory.User | Directory.Group> = {
   props: [...new Set([...selectableOf(userProps, Directory.extraProperties.user), ...selectableOf(groupProps, Directory.extraProperties.group)])]
 }
 
+/** The directory types a type cast may name: the kinds of object the directory holds. */
+type CastType = "user" | "group"
+
+const isUser = (m: Directory.User | Directory.Group): m is Directory.User => m["@odata.type"] === "#microsoft.graph.user"
+const isGroup = (m: Directory.User | Directory.Group): m is Directory.Group => m["@odata.type"] === "#microsoft.graph.group"
+
+/**
+ * A type cast on a directory collection (`/groups/{id}/members/microsoft.graph.user`): the
+ * objects of one type in `of`, written as that type's own set writes them, with its `$select`
+ * and `$filter`, and the `@odata.context` Graph writes for a cast (`…$metadata#users`, not
+ * `directoryObjects`). `many` says, for summaries, which objects it holds.
+ */
+const castOf = <A>(of: EntitySet<unknown>, type: CastType, many: string): EntitySet<A> => {
+  const set = (type === "user" ? users : groups) as EntitySet<unknown>
+  return {
+    ...(set as EntitySet<A>),
+    path: `${of.path}/microsoft.graph.${type}`,
+    tag: of.tag,
+    noun: `${of.noun}As${cap(type)}`,
+    plural: `${of.plural}As${cap(type)}`,
+    many,
+    read: of.read,
+    expand: undefined
+  }
+}
+
+/**
+ * `routes` also reached where their paths cast with `microsoft.graph.` written `graph.`: the
+ * alias Graph's `$metadata` declares for its namespace, and what the Kiota-generated Graph SDKs
+ * send (`…/members/graph.user`). One route each, so metrics and logs count both spellings as one.
+ */
+const castAliases = (routes: ReadonlyArray<Route>): ReadonlyArray<Route> =>
+  routes.map((r) => ({ ...r, aliases: [r.path.replace("/microsoft.graph.", "/graph.")] }))
+
 /**
  * A reading made once per request, by its first page: a `$count` or `$filter` reads many
  * pages of a membership walk, and each page walked the whole membership graph again (a count
@@ -944,10 +997,76 @@ const oncePerRequest = <R>(read: (ctx: Ctx) => Op<R>) => {
 }
 
 /**
+ * `GET /groups/{id}/members`, and its casts to users and to groups (`…/members/microsoft.graph.user`,
+ * `…/microsoft.graph.group`, each also `graph.user`, `graph.group`), each with `/$count`: a cast
+ * reads the members' pages and keeps the objects of its type ({@link keptPage}).
+ */
+const membersRoutes = (() => {
+  const list = (ctx: Ctx, p: PageRequest): Op<Page<Directory.User | Directory.Group>> =>
+    Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))
+  const of = members as EntitySet<unknown>
+  return [
+    ...listAndCount(members, list),
+    ...castAliases(listAndCount(
+      castOf<Directory.User>(of, "user", "the users among the direct members of a group"),
+      (ctx, p) => keptPage((q) => list(ctx, q), isUser, p)
+    )),
+    ...castAliases(listAndCount(
+      castOf<Directory.Group>(of, "group", "the groups among the direct members of a group"),
+      (ctx, p) => keptPage((q) => list(ctx, q), isGroup, p)
+    ))
+  ]
+})()
+
+/** The `@odata.id` of a directory object: the URL `POST …/members/$ref` takes (SPEC 2). */
+const referenceTo = (ctx: Ctx, id: string) => ({ "@odata.id": `${ctx.base}/directoryObjects/${encodeURIComponent(id)}` })
+
+const ReferenceRead = Schema.Struct({ "@odata.id": Schema.String }).annotate({
+  identifier: "directoryObjectReference",
+  description: "An entity reference: the directory object's URL, <base>/directoryObjects/{id}"
+})
+
+/**
+ * `GET /groups/{id}/members/$ref`: the direct members as entity references, OData's
+ * `Collection($ref)` (`{"@odata.id": "<base>/directoryObjects/{id}"}` each), in the members'
+ * order, paged and counted as `/members` is. Each URL is one `POST …/members/$ref` takes back.
+ */
+const memberReferencesRoute: Route = {
+  method: "GET",
+  path: "/groups/{groupId}/members/$ref",
+  operationId: "listGroupMemberReferences",
+  summary: "List the direct members of a group as references (@odata.id of each)",
+  tag: groups.tag,
+  permission: groups.read,
+  query: "references",
+  selectable: [],
+  request: undefined,
+  response: { status: 200, schema: ReferenceRead, collection: true },
+  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+    yield* ids(ctx, "groupId")
+    const svc = yield* DirectoryService
+    const list = (p: PageRequest) => svc.members(ctx.tenant, ctx.params.groupId!, p)
+    const p = yield* list(page(ctx))
+    const count = ctx.query.count ? yield* countAll(list) : undefined
+    const reply: Reply = {
+      _tag: "Collection",
+      items: p.items.map((m) => referenceTo(ctx, m.id)),
+      next: p.next,
+      count,
+      context: "Collection($ref)",
+      references: true
+    }
+    return reply
+  })
+}
+
+/**
  * The groups a user or a group is in: `memberOf` (direct) and `transitiveMemberOf` (through
  * nested groups too: what targeting reads, SPEC 4), for seeing why a configuration reaches a
  * user. They answer groups, so they need a permission that reads groups (SPEC 7's group row).
- * A request reads the memberships once ({@link oncePerRequest}).
+ * A request reads the memberships once ({@link oncePerRequest}). Each also cast to groups
+ * (`…/memberOf/microsoft.graph.group`, or `graph.group`): the same groups, since a user or a
+ * group is in nothing else here, written as Graph writes a cast (`…$metadata#groups`).
  */
 const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): ReadonlyArray<Route> =>
   ([false, true] as const).flatMap((transitive) => {
@@ -965,12 +1084,14 @@ const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): Readonl
       one: "a group",
       many: `the groups ${of.one} is a member of${transitive ? ", directly or through nested groups" : " (direct memberships)"}`
     }
-    return listAndCount(set, (ctx, p) => Effect.flatMap(read(ctx), (groupsOf) => groupsOf(p)))
+    const list = (ctx: Ctx, p: PageRequest) => Effect.flatMap(read(ctx), (groupsOf) => groupsOf(p))
+    return [...listAndCount(set, list), ...castAliases(listAndCount(castOf(set as EntitySet<unknown>, "group", set.many), list))]
   })
 
 /**
  * `GET /groups/{id}/transitiveMembers`: the members of a group and of the groups in it, the
- * users a group target reaches (SPEC 4), read once per request ({@link oncePerRequest}).
+ * users a group target reaches (SPEC 4), read once per request ({@link oncePerRequest}); and
+ * its casts to users and to groups, as on `/members`.
  */
 const transitiveMembersRoutes = (() => {
   const read = oncePerRequest((ctx): Op<MembersOf> =>
@@ -983,7 +1104,18 @@ const transitiveMembersRoutes = (() => {
     plural: "GroupTransitiveMembers",
     many: "the members of a group and of the groups in it, nested ones included (users and groups)"
   }
-  return listAndCount(set, (ctx, p) => Effect.flatMap(read(ctx), (membersOf) => membersOf(p)))
+  const of = set as EntitySet<unknown>
+  return [
+    ...listAndCount(set, (ctx, p) => Effect.flatMap(read(ctx), (membersOf) => membersOf(p))),
+    ...castAliases(listAndCount(
+      castOf<Directory.User>(of, "user", "the users in a group and in the groups in it, nested ones included: the users a group target reaches"),
+      (ctx, p) => Effect.flatMap(read(ctx), (membersOf) => keptPage(membersOf, isUser, p))
+    )),
+    ...castAliases(listAndCount(
+      castOf<Directory.Group>(of, "group", "the groups in a group and in the groups in it, nested ones included"),
+      (ctx, p) => Effect.flatMap(read(ctx), (membersOf) => keptPage(membersOf, isGroup, p))
+    ))
+  ]
 })()
 
 const directoryRoutes: ReadonlyArray<Route> = [
@@ -1011,10 +1143,8 @@ const directoryRoutes: ReadonlyArray<Route> = [
   ...listAndCount(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p))),
   getRoute(groups, (ctx, id) => directory((svc) => svc.getGroup(ctx.tenant, id))),
   deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id))),
-  ...listAndCount(
-    members,
-    (ctx, p) => Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))
-  ),
+  ...membersRoutes,
+  memberReferencesRoute,
   ...memberOfRoutes(users as EntitySet<unknown>, "user"),
   ...memberOfRoutes(groups as EntitySet<unknown>, "group"),
   ...transitiveMembersRoutes,

@@ -89,6 +89,9 @@ const hostPattern = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 
 const firstHeader = (v: string | Array<string> | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
+/** A `client-request-id` the answer echoes: at most 200 printable ASCII characters (else the answer's own id is echoed). */
+const validClientRequestId = (v: string): boolean => v.length <= 200 && /^[\x20-\x7e]+$/.test(v)
+
 /** The headers a trace context travels in (W3C, compact and multi-header B3): a batch hands them to its requests. */
 const traceHeaders: ReadonlyArray<string> = [
   "traceparent",
@@ -210,9 +213,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     const started = timed ? performance.now() : 0
     const requestId = nextRequestId()
     const clientHeader = firstHeader(req.headers["client-request-id"])
-    const clientRequestId = clientHeader !== undefined && clientHeader.length <= 200 && /^[\x20-\x7e]+$/.test(clientHeader)
-      ? clientHeader
-      : requestId
+    const clientRequestId = clientHeader !== undefined && validClientRequestId(clientHeader) ? clientHeader : requestId
     const method = req.method ?? "GET"
     // The route's log name, made only for a request that is logged.
     let routeName = "unmatched"
@@ -515,7 +516,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           const out: Record<string, unknown> = { "@odata.context": contextOfAnswer(ctx.base, r.context) }
           if (r.count !== undefined) out["@odata.count"] = r.count
           const expanded = r.expanded
-          out.value = r.items.map((i, k) => {
+          // Entity references (`…/$ref`) are written as they are: no ETag, no type, nothing to select.
+          out.value = r.references === true ? r.items : r.items.map((i, k) => {
             const e = OData.entity(i, ctx.query.select)
             return expanded === undefined ? e : Object.assign(e, expanded[k])
           })
@@ -574,20 +576,27 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       }
       const withBody = (r: Body.ReadResult) => {
         if (!r.ok) return fail(r.problem)
-        const p = Body.parse(r.bytes)
+        const p = Body.parse(r.bytes, Batch.maxDepth)
         if (!p.ok) return fail(p.problem)
         const planned = Batch.plan(p.value)
         if (!planned.ok) return fail(planned.problem)
-        const failedDependency = (step: Batch.Step, dependency: string): Batch.Written => ({
-          status: 424,
-          headers: { "content-type": "application/json; charset=utf-8" },
-          text: JSON.stringify(Problem.body(
-            { status: 424, code: "FailedDependency", message: `The request '${step.id}' depends on '${dependency}', which failed` },
-            requestId,
-            clientRequestId,
-            new Date().toISOString()
-          ))
-        })
+        // An answer of its own, with ids of its own, as each request sent alone gets (the
+        // request's `client-request-id` when it names a valid one).
+        const failedDependency = (step: Batch.Step, dependency: string): Batch.Written => {
+          const id = nextRequestId()
+          const named = step.headers["client-request-id"]
+          const clientId = named !== undefined && validClientRequestId(named) ? named : id
+          return {
+            status: 424,
+            headers: { "content-type": "application/json; charset=utf-8", "request-id": id, "client-request-id": clientId },
+            text: JSON.stringify(Problem.body(
+              { status: 424, code: "FailedDependency", message: `The request '${step.id}' depends on '${dependency}', which failed` },
+              id,
+              clientId,
+              new Date().toISOString()
+            ))
+          }
+        }
         Batch.run(planned.steps, (step) => dispatch(req, authorization, step), failedDependency).then(
           guard((responses) => send(200, JSON.stringify({ responses }), "application/json; charset=utf-8")),
           internal

@@ -485,6 +485,161 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.deepStrictEqual(ids(await s.request("GET", "users/mo-u/transitiveMemberOf")), ["mo-a"])
         assert.deepStrictEqual(ids(await s.request("GET", "groups/mo-c/transitiveMembers")), ["mo-b"])
       })
+
+      describe("type casts and references (a tenant of their own)", () => {
+        const T = { tenant: "tenant-cast" }
+        const ok = (r: { status: number; text: string }, status: number) => assert.strictEqual(r.status, status, r.text)
+        const get = (p: string, o: { scopes?: ReadonlyArray<string> } = {}) => s.request("GET", p, { ...T, ...o })
+        const users = ["cm0", "cm2", "cm4", "cm6", "cm8"]
+        const groups = ["cm1", "cm3", "cm5", "cm7", "cm9"]
+        /** Every page from `path` on, following each next link: the ids of each page, and the links. */
+        const pages = async (path: string) => {
+          const ids: Array<Array<string>> = []
+          const links: Array<string> = []
+          let at: string | undefined = path
+          while (at !== undefined) {
+            const r = await get(at)
+            ok(r, 200)
+            ids.push(r.json.value.map((m: any) => m.id ?? m["@odata.id"]))
+            const next: string | undefined = r.json["@odata.nextLink"]
+            if (next !== undefined) links.push(next)
+            at = next?.slice(s.base.length + 1)
+            assert.isBelow(ids.length, 20, "paging ends")
+          }
+          return { ids, links }
+        }
+
+        beforeAll(async () => {
+          // castg holds five users and five groups, their ids interleaved (cm0 a user, cm1 a group, …);
+          // cm1 holds cn0, a user castg reaches only through it.
+          ok(await s.request("POST", "groups", { ...T, body: { id: "castg", displayName: "Cast" } }), 201)
+          for (let i = 0; i < 10; i++) {
+            const set = i % 2 === 0 ? "users" : "groups"
+            ok(await s.request("POST", set, { ...T, body: { id: `cm${i}`, displayName: `CM${i}` } }), 201)
+            ok(await s.request("POST", "groups/castg/members/$ref", { ...T, body: { "@odata.id": `${set}/cm${i}` } }), 204)
+          }
+          ok(await s.request("POST", "users", { ...T, body: { id: "cn0", displayName: "CN0" } }), 201)
+          ok(await s.request("POST", "groups/cm1/members/$ref", { ...T, body: { "@odata.id": "users/cn0" } }), 204)
+        })
+
+        it("pages a cast of mixed members in full pages, its next links keeping the cast, $top and the key form", async () => {
+          const u = await pages("groups/castg/members/microsoft.graph.user?$top=2")
+          assert.deepStrictEqual(u.ids, [["cm0", "cm2"], ["cm4", "cm6"], ["cm8"]])
+          for (const l of u.links) assert.isTrue(l.startsWith(`${s.base}/groups/castg/members/microsoft.graph.user?$top=2&$skiptoken=`), l)
+          const g = await pages("groups/castg/members/microsoft.graph.group?$top=2")
+          assert.deepStrictEqual(g.ids, [["cm1", "cm3"], ["cm5", "cm7"], ["cm9"]])
+          assert.deepStrictEqual((await pages("groups/castg/members/microsoft.graph.group?$top=3")).ids, [["cm1", "cm3", "cm5"], ["cm7", "cm9"]])
+          // The namespace alias the Graph SDKs write, and the parenthesis key: the same pages, each link as sent.
+          const alias = await pages("groups('castg')/members/graph.user?$top=2")
+          assert.deepStrictEqual(alias.ids, u.ids)
+          for (const l of alias.links) assert.isTrue(l.startsWith(`${s.base}/groups('castg')/members/graph.user?$top=2&$skiptoken=`), l)
+          assert.deepStrictEqual((await pages("groups/castg/members/microsoft.graph.user")).ids, [users])
+        })
+
+        it("writes a cast as the type's own set: its context, its objects whole, its $select and $filter", async () => {
+          const r = await get("groups/castg/members/microsoft.graph.user?$count=true&$top=1")
+          ok(r, 200)
+          assert.strictEqual(r.json["@odata.context"], `${s.base}/$metadata#users`)
+          assert.strictEqual(r.json["@odata.count"], 5)
+          const { "@odata.context": _, ...cm0 } = (await get("users/cm0")).json
+          assert.deepStrictEqual(r.json.value, [cm0])
+          const g = await get("groups/castg/members/microsoft.graph.group?$select=displayName")
+          assert.strictEqual(g.json["@odata.context"], `${s.base}/$metadata#groups`)
+          assert.deepStrictEqual(g.json.value.map((x: any) => [x["@odata.type"], x.id, x.displayName]), groups.map((id) => [`${G}group`, id, id.toUpperCase()]))
+          // A cast selects and filters what its type has; the uncast members take no $filter.
+          const notUser = await get("groups/castg/members/microsoft.graph.user?$select=securityEnabled")
+          ok(notUser, 400)
+          assert.include(errorOf(notUser).message, "securityEnabled")
+          ok(await get("groups/castg/members?$select=securityEnabled"), 200)
+          const f = encodeURIComponent("displayName in ('CM2', 'CM3', 'CM8')")
+          assert.deepStrictEqual((await pages(`groups/castg/members/microsoft.graph.user?$filter=${f}&$top=1`)).ids, [["cm2"], ["cm8"]])
+          assert.deepStrictEqual((await pages(`groups/castg/members/microsoft.graph.group?$filter=${f}`)).ids, [["cm3"]])
+          assert.strictEqual((await get(`groups/castg/members/microsoft.graph.user/$count?$filter=${f}`)).text, "2")
+        })
+
+        it("counts a cast with /$count, through nested groups too, and casts what an object is in to groups", async () => {
+          assert.strictEqual((await get("groups/castg/members/microsoft.graph.user/$count")).text, "5")
+          assert.strictEqual((await get("groups/castg/members/graph.group/$count")).text, "5")
+          assert.strictEqual((await get("groups/castg/members/$count")).text, "10")
+          const t = await pages("groups/castg/transitiveMembers/microsoft.graph.user?$top=4")
+          assert.deepStrictEqual(t.ids, [["cm0", "cm2", "cm4", "cm6"], ["cm8", "cn0"]])
+          for (const l of t.links) assert.isTrue(l.startsWith(`${s.base}/groups/castg/transitiveMembers/microsoft.graph.user?`), l)
+          assert.strictEqual((await get("groups/castg/transitiveMembers/microsoft.graph.user/$count")).text, "6")
+          assert.deepStrictEqual((await pages("groups/castg/transitiveMembers/graph.group?$top=2")).ids, [["cm1", "cm3"], ["cm5", "cm7"], ["cm9"]])
+          const tf = await get(`groups/castg/transitiveMembers/microsoft.graph.user?$count=true&$filter=${encodeURIComponent("startswith(displayName,'cn')")}`)
+          assert.deepStrictEqual([tf.json.value.map((x: any) => x.id), tf.json["@odata.count"]], [["cn0"], 1])
+          const of = await get("users/cn0/transitiveMemberOf/microsoft.graph.group?$count=true")
+          ok(of, 200)
+          assert.strictEqual(of.json["@odata.context"], `${s.base}/$metadata#groups`)
+          assert.deepStrictEqual([of.json.value.map((x: any) => x.id), of.json["@odata.count"]], [["castg", "cm1"], 2])
+          assert.deepStrictEqual((await pages("users/cn0/memberOf/microsoft.graph.group")).ids, [["cm1"]])
+          assert.strictEqual((await get("groups/cm1/memberOf/graph.group/$count")).text, "1")
+          assert.strictEqual((await get("groups('cm1')/transitiveMemberOf/microsoft.graph.group/$count")).text, "1")
+        })
+
+        it("answers a cast it does not serve, a missing group and a permission short of groups as Graph's errors, never a 500", async () => {
+          for (const p of [
+            "groups/castg/members/microsoft.graph.device",
+            "groups/castg/members/microsoft.graph.device/$count",
+            "groups/castg/transitiveMembers/microsoft.graph.servicePrincipal",
+            "users/cm0/memberOf/microsoft.graph.user",
+            "users/cm0/memberOf/microsoft.graph.directoryRole",
+            "groups/castg/members/microsoft.graph.User"
+          ]) {
+            const r = await get(p)
+            assert.strictEqual(r.status, 404, `${p}: ${r.text}`)
+            assert.strictEqual(errorOf(r).code, "itemNotFound", p)
+            assert.include(errorOf(r).message, "Resource not found for the segment", p)
+          }
+          assert.include(errorOf(await get("users/cm0/memberOf/microsoft.graph.user")).message, "'microsoft.graph.user'")
+          assert.strictEqual((await get("groups/nothere/members/microsoft.graph.user")).status, 404)
+          assert.strictEqual((await get("groups/cm0/members/microsoft.graph.user")).status, 404, "cm0 is a user")
+          assert.strictEqual((await s.request("GET", "groups/castg/members/microsoft.graph.user")).status, 404, "another tenant's group")
+          const denied = await get("groups/castg/members/microsoft.graph.user", { scopes: ["User.Read.All"] })
+          assert.strictEqual(denied.status, 403)
+          assert.strictEqual(errorOf(denied).code, "Authorization_RequestDenied")
+          ok(await get("groups/castg/members/microsoft.graph.user", { scopes: ["GroupMember.Read.All", "Group.Read.All"] }), 200)
+          assert.strictEqual((await s.request("POST", "groups/castg/members/microsoft.graph.user", { ...T, body: {} })).status, 405)
+        })
+
+        it("still reaches a member whose id is a cast's segment, by the paths below it", async () => {
+          ok(await s.request("POST", "users", { ...T, body: { id: "microsoft.graph.user" } }), 201)
+          ok(await s.request("POST", "groups", { ...T, body: { id: "castid" } }), 201)
+          ok(await s.request("POST", "groups/castid/members/$ref", { ...T, body: { "@odata.id": "users/microsoft.graph.user" } }), 204)
+          assert.deepStrictEqual((await pages("groups/castid/members/microsoft.graph.user")).ids, [["microsoft.graph.user"]])
+          ok(await s.request("DELETE", "groups/castid/members/microsoft.graph.user/$ref", T), 204)
+          assert.strictEqual((await get("groups/castid/members/$count")).text, "0")
+        })
+
+        it("lists members as references: Collection($ref), paged and counted, each @odata.id one POST …/$ref takes back", async () => {
+          const first = await get("groups/castg/members/$ref?$top=4&$count=true")
+          ok(first, 200)
+          assert.strictEqual(first.json["@odata.context"], `${s.base}/$metadata#Collection($ref)`)
+          assert.strictEqual(first.json["@odata.count"], 10)
+          assert.deepStrictEqual(first.json.value, ["cm0", "cm1", "cm2", "cm3"].map((id) => ({ "@odata.id": `${s.base}/directoryObjects/${id}` })))
+          const all = await pages("groups/castg/members/$ref?$top=4")
+          assert.deepStrictEqual(all.ids.flat(), [...users, ...groups].sort().map((id) => `${s.base}/directoryObjects/${id}`))
+          assert.deepStrictEqual(all.ids.map((p) => p.length), [4, 4, 2])
+          for (const l of all.links) assert.isTrue(l.startsWith(`${s.base}/groups/castg/members/$ref?$top=4&$skiptoken=`), l)
+          // The references name what they name: added to another group, the same members.
+          ok(await s.request("POST", "groups", { ...T, body: { id: "castcopy" } }), 201)
+          for (const ref of all.ids.flat()) ok(await s.request("POST", "groups/castcopy/members/$ref", { ...T, body: { "@odata.id": ref } }), 204)
+          assert.deepStrictEqual((await pages("groups/castcopy/members?$select=id")).ids, [[...users, ...groups].sort()])
+          // An id is written percent-encoded in its URL, and read back.
+          ok(await s.request("POST", "users", { ...T, body: { id: "a b'c" } }), 201)
+          ok(await s.request("POST", "groups/castcopy/members/$ref", { ...T, body: { "@odata.id": "users/a%20b'c" } }), 204)
+          const odd = await get("groups/castcopy/members/$ref?$top=1")
+          assert.deepStrictEqual(odd.json.value, [{ "@odata.id": `${s.base}/directoryObjects/a%20b'c` }])
+          ok(await s.request("DELETE", `groups/castcopy/members/$ref?@id=${encodeURIComponent(odd.json.value[0]["@odata.id"])}`, T), 204)
+          // No properties to select or filter; an empty group, a missing one, and the permission to read groups.
+          ok(await get("groups/castg/members/$ref?$select=id"), 400)
+          ok(await get("groups/castg/members/$ref?$filter=id eq 'cm0'"), 400)
+          assert.deepStrictEqual((await get("groups/castid/members/$ref")).json.value, [])
+          assert.strictEqual((await get("groups/nothere/members/$ref")).status, 404)
+          assert.strictEqual((await get("groups/castg/members/$ref", { scopes: ["User.Read.All"] })).status, 403)
+          assert.strictEqual((await s.request("HEAD", "groups/castg/members/$ref", T)).status, 200)
+        })
+      })
     })
 
     describe("found in review (2026-11-29)", () => {

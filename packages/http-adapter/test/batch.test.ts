@@ -85,6 +85,54 @@ describe("POST /beta/$batch", () => {
     assert.strictEqual((await s.request("GET", `${cfgs}/b2`)).status, 404, "nothing of the failed chain was written")
   })
 
+  it("gives a 424 answer ids of its own, as a request sent alone gets, echoing the request's client-request-id", async () => {
+    const r = await batch([
+      { id: "bad", method: "GET", url: `/${cfgs}/missing-424` },
+      { id: "named", method: "GET", url: "/users", headers: { "client-request-id": "mine-1" }, dependsOn: ["bad"] },
+      { id: "plain", method: "GET", url: "/users", dependsOn: ["bad"] }
+    ], {})
+    assert.strictEqual(r.status, 200, r.text)
+    const a = byId(r.json)
+    assert.deepStrictEqual([a.bad.status, a.named.status, a.plain.status], [404, 424, 424])
+    const outer = r.headers.get("request-id")
+    const ids = [a.bad, a.named, a.plain].map((x: any) => x.headers["request-id"])
+    for (const id of ids) assert.match(id, /^[0-9a-f-]{36}$/)
+    assert.strictEqual(new Set([outer, ...ids]).size, 4, "every answer has a request id of its own")
+    assert.strictEqual(a.named.headers["client-request-id"], "mine-1")
+    assert.strictEqual(a.plain.headers["client-request-id"], a.plain.headers["request-id"])
+    assert.strictEqual(a.named.body.error.innerError["request-id"], a.named.headers["request-id"])
+    assert.strictEqual(a.named.body.error.innerError["client-request-id"], "mine-1")
+  })
+
+  it("takes a request's body as deep as it could be sent alone (64 levels under the batch's three), and refuses a deeper one whole", async () => {
+    const nest = (levels: number): unknown => {
+      let v: unknown = 1
+      for (let i = 1; i < levels; i++) v = [v]
+      return { displayName: v }
+    }
+    const r = await batch([
+      { id: "deep", method: "PATCH", url: "/users/nobody-deep", body: nest(64) },
+      { id: "fine", method: "GET", url: "/users" }
+    ])
+    assert.strictEqual(r.status, 200, r.text)
+    const a = byId(r.json)
+    // 64 levels (the object and 63 of its value) pass the body's check and reach the route: the user is not there.
+    assert.strictEqual(a.deep.status, 404, JSON.stringify(a.deep.body))
+    assert.strictEqual(a.fine.status, 200)
+    assert.strictEqual((await s.request("PATCH", "users/nobody-deep", { body: nest(64) })).status, 404, "the same body sent alone")
+    // A body refused alone makes the batch malformed: one 400, nothing run.
+    const deeper = await batch([
+      { id: "w", method: "POST", url: "/users", body: { id: "never-deep" } },
+      { id: "deeper", method: "PATCH", url: "/users/nobody-deep", body: nest(65) }
+    ])
+    assert.strictEqual(deeper.status, 400)
+    assert.include(deeper.json.error.message, `nested deeper than ${Batch.maxDepth} levels`)
+    assert.strictEqual((await s.request("PATCH", "users/nobody-deep", { body: nest(65) })).status, 400, "the same body sent alone")
+    assert.strictEqual((await s.request("GET", "users/never-deep")).status, 404, "nothing of the batch ran")
+    const alone = await batch([{ id: "w", method: "POST", url: "/users", body: { id: "never-deep" } }])
+    assert.strictEqual(byId(alone.json).w.status, 201, "the batch's other request is one that runs")
+  })
+
   it("refuses a malformed batch whole, naming what is wrong, and runs none of it", async () => {
     const write = { id: "w", method: "POST", url: `/${cfgs}`, body: { ...limit, id: "never" } }
     const cases: ReadonlyArray<[unknown, string]> = [

@@ -120,6 +120,53 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
     await client.api("/groups/g3").delete()
   })
 
+  it("casts a group's mixed members to users or groups and lists them as references, paging with the PageIterator", async () => {
+    // gc holds x0, x2, x4 (users) and x1, x3, x5 (groups), ids interleaved.
+    await client.api("/groups").post({ id: "gc", displayName: "Cast" })
+    for (let i = 0; i < 6; i++) {
+      const set = i % 2 === 0 ? "users" : "groups"
+      await client.api(`/${set}`).post({ id: `x${i}`, displayName: `X${i}` })
+      await client.api("/groups/gc/members/$ref").post({ "@odata.id": `https://graph.microsoft.com/beta/${set}/x${i}` })
+    }
+    /** Every item from `first` on, through the PageIterator, and how many pages it read. */
+    const iterate = async (first: any, pick: (item: any) => string) => {
+      const seen: Array<string> = []
+      await new PageIterator(client, first, (item) => {
+        seen.push(pick(item))
+        return true
+      }).iterate()
+      return seen
+    }
+    const users = await client.api("/groups/gc/members/microsoft.graph.user").top(2).count(true).select("id,displayName").get()
+    assert.strictEqual(users["@odata.context"], `https://localhost:${port}/beta/$metadata#users`)
+    assert.strictEqual(users["@odata.count"], 3)
+    assert.deepStrictEqual(users.value.map((u: any) => [u["@odata.type"], u.id]), [[`${G}user`, "x0"], [`${G}user`, "x2"]])
+    assert.include(users["@odata.nextLink"], "/members/microsoft.graph.user?")
+    assert.deepStrictEqual(await iterate(users, (u) => u.id), ["x0", "x2", "x4"])
+    // The alias the Graph SDKs write, with a $filter on the user's own properties.
+    const groups = await client.api("/groups/gc/members/graph.group").top(1).get()
+    assert.deepStrictEqual(await iterate(groups, (g) => `${g["@odata.type"]} ${g.id}`), ["x1", "x3", "x5"].map((id) => `${G}group ${id}`))
+    const filtered = await client.api("/groups/gc/members/microsoft.graph.user").filter("displayName eq 'X4'").get()
+    assert.deepStrictEqual(filtered.value.map((u: any) => u.id), ["x4"])
+    assert.strictEqual(await client.api("/groups/gc/members/microsoft.graph.group/$count").get(), "3")
+    assert.strictEqual(await client.api("/groups/gc/transitiveMembers/microsoft.graph.user/$count").get(), "3")
+    assert.deepStrictEqual((await client.api("/users/x0/memberOf/microsoft.graph.group").get()).value.map((g: any) => g.id), ["gc"])
+    const unknown = await graphError(client.api("/groups/gc/members/microsoft.graph.device").get())
+    assert.strictEqual(unknown.statusCode, 404)
+    assert.strictEqual(unknown.code, "itemNotFound")
+    // GET …/members/$ref: entity references, paged.
+    const refs = await client.api("/groups/gc/members/$ref").top(4).count(true).get()
+    assert.strictEqual(refs["@odata.context"], `https://localhost:${port}/beta/$metadata#Collection($ref)`)
+    assert.strictEqual(refs["@odata.count"], 6)
+    const all = await iterate(refs, (r) => r["@odata.id"])
+    assert.deepStrictEqual(all, [0, 1, 2, 3, 4, 5].map((i) => `https://localhost:${port}/beta/directoryObjects/x${i}`))
+    // Each reference is what a removal by @id takes.
+    await client.api("/groups/gc/members/$ref").query({ "@id": all[0]! }).delete()
+    assert.strictEqual(await client.api("/groups/gc/members/microsoft.graph.user/$count").get(), "2")
+    for (let i = 0; i < 6; i++) await client.api(`/${i % 2 === 0 ? "users" : "groups"}/x${i}`).delete()
+    await client.api("/groups/gc").delete()
+  })
+
   it("creates, patches, prioritises, assigns and deletes configurations", async () => {
     const c = await client.api(cfgs).post({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", displayName: "Limit", priority: 2, limit: 5 })
     assert.strictEqual(c.version, 1)

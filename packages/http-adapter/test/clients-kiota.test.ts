@@ -247,6 +247,9 @@ const configurationsNavigation = (prefix: string, writable: boolean): Navigation
 const usersCollection = collectionMetadata("/users", createUserCollectionResponseFromDiscriminatorValue as Factory, createUserFromDiscriminatorValue as Factory, serializeUser as Serializer)
 const groupsCollection = collectionMetadata("/groups", createGroupCollectionResponseFromDiscriminatorValue as Factory, createGroupFromDiscriminatorValue as Factory, serializeGroup as Serializer)
 const membersCollection = collectionMetadata("/groups/{group%2Did}/members", createDirectoryObjectCollectionResponseFromDiscriminatorValue as Factory, undefined, undefined)
+/** The members' type casts as the generator writes them: `graph.user`, the namespace's alias. */
+const membersAsUsers = collectionMetadata("/groups/{group%2Did}/members/graph.user", createUserCollectionResponseFromDiscriminatorValue as Factory, undefined, undefined)
+const membersAsGroups = collectionMetadata("/groups/{group%2Did}/members/graph.group", createGroupCollectionResponseFromDiscriminatorValue as Factory, undefined, undefined)
 const invitationsCollection = collectionMetadata("/invitations", createInvitationCollectionResponseFromDiscriminatorValue as Factory, createInvitationFromDiscriminatorValue as Factory, serializeInvitation as Serializer)
 
 const navigation: Record<string, NavigationMetadata> = {
@@ -276,6 +279,8 @@ const navigation: Record<string, NavigationMetadata> = {
             requestsMetadata: membersCollection.requests,
             navigationMetadata: {
               count: membersCollection.count,
+              graphUser: { requestsMetadata: membersAsUsers.requests, navigationMetadata: { count: membersAsUsers.count } },
+              graphGroup: { requestsMetadata: membersAsGroups.requests, navigationMetadata: { count: membersAsGroups.count } },
               ref: {
                 requestsMetadata: {
                   ...actionMetadata("/groups/{group%2Did}/members/$ref", serializeReferenceCreate as Serializer).requestsMetadata,
@@ -377,6 +382,8 @@ interface GraphClient {
   groups: CollectionBuilder<GroupCollectionResponse, Group> & {
     byGroupId(id: string): ItemBuilder<Group> & {
       members: ListBuilder<DirectoryObjectCollectionResponse> & {
+        graphUser: ListBuilder<UserCollectionResponse>
+        graphGroup: ListBuilder<GroupCollectionResponse>
         ref: {
           post(body: ReferenceCreate, c?: RequestConfiguration<object>): Promise<void>
           delete(c: RequestConfiguration<{ id?: string }>): Promise<void>
@@ -492,6 +499,31 @@ describe("Kiota beta SDK request builders", () => {
     assert.strictEqual((await odataError(graph.groups.byGroupId("g2").get())).responseStatusCode, 404)
     const list = await graph.groups.get()
     assert.deepStrictEqual(list?.value?.map((x) => x.id), ["g1"])
+  })
+
+  it("casts a group's members to users and to groups with the graphUser and graphGroup builders, paging with the PageIterator", async () => {
+    const PageIterator = await loadPageIterator()
+    await graph.groups.post({ id: "gk", displayName: "Cast" } as Group)
+    for (let i = 0; i < 6; i++) {
+      if (i % 2 === 0) await graph.users.post({ id: `k${i}`, displayName: `K${i}` } as User)
+      else await graph.groups.post({ id: `k${i}`, displayName: `K${i}` } as Group)
+      await graph.groups.byGroupId("gk").members.ref.post({ odataId: `https://graph.microsoft.com/beta/directoryObjects/k${i}` })
+    }
+    const members = graph.groups.byGroupId("gk").members
+    const first = await members.graphUser.get({ queryParameters: { top: 2, count: true, select: ["id", "displayName"] } })
+    assert.strictEqual(first?.odataCount, 3)
+    const seen: Array<User> = []
+    await new PageIterator<User>(adapter, first!, (u) => {
+      seen.push(u)
+      return true
+    }, createUserCollectionResponseFromDiscriminatorValue as Factory, errorMappings).iterate()
+    assert.deepStrictEqual(seen.map((u) => [u.odataType, u.id, u.displayName]), [0, 2, 4].map((i) => [`${G}user`, `k${i}`, `K${i}`]))
+    const groups = await members.graphGroup.get({ queryParameters: { filter: "displayName ne 'K3'" } })
+    assert.deepStrictEqual(groups?.value?.map((g) => g.id), ["k1", "k5"])
+    assert.strictEqual(await members.graphUser.count.get(), 3)
+    assert.strictEqual(await members.graphGroup.count.get({ queryParameters: { filter: "startswith(displayName,'k')" } }), 3)
+    for (let i = 0; i < 6; i++) await (i % 2 === 0 ? graph.users.byUserId(`k${i}`) : graph.groups.byGroupId(`k${i}`)).delete()
+    await graph.groups.byGroupId("gk").delete()
   })
 
   it("removes a member with the ref builder's delete, naming it by its URL in @id", async () => {

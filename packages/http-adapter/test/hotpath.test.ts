@@ -108,6 +108,23 @@ describe("Router: resolved paths", () => {
     assert.deepStrictEqual(again.params, first.params)
     assert.strictEqual(again.route, first.route)
   })
+
+  it("reaches a route by each of its aliases, with the same parameters, an id the alias spells still an id", () => {
+    const cast = { method: "GET", path: "/things/{thingId}/parts/ns.kind", aliases: ["/things/{thingId}/parts/n.kind"] }
+    const r = Router.make<Router.Template>([...routes, cast])
+    const at = (p: string) => {
+      const m = r.match("GET", p)
+      if (m._tag !== "Found") throw new Error(`${p}: ${m._tag}`)
+      return m
+    }
+    for (const p of ["/things/t1/parts/ns.kind", "/things/t1/parts/n.kind", "/things('t1')/parts/n.kind"]) {
+      assert.strictEqual(at(p).route, cast, p)
+      assert.deepStrictEqual(at(p).params, { thingId: "t1" }, p)
+    }
+    // The alias is a literal segment: a part whose id is another name is still reached as a part.
+    assert.deepStrictEqual(at("/things/t1/parts/x.kind").params, { thingId: "t1", partId: "x.kind" })
+    assert.throws(() => Router.make([...routes, cast, { method: "GET", path: "/things/{thingId}/parts/n.kind" }]), /duplicate route GET \/things\/\{thingId\}\/parts\/n\.kind/)
+  })
 })
 
 describe("kept answers by scope", () => {

@@ -147,6 +147,27 @@ describe("Metrics: the listener", () => {
     }
   })
 
+  it("counts a type cast by its one template, whichever spelling of the cast the client sent", async () => {
+    const recorder = Metrics.make(Routes.routes)
+    const s = await start({ store: MemoryStore.layer, metrics: recorder })
+    try {
+      assert.strictEqual((await s.request("POST", "groups", { body: { id: "g1" } })).status, 201)
+      for (const p of ["groups/g1/members/microsoft.graph.user", "groups/g1/members/graph.user", "groups('g1')/members/graph.user", "groups/nope/members/graph.user"]) {
+        await s.request("GET", p)
+      }
+      assert.strictEqual((await s.request("GET", "groups/g1/members/graph.user/$count")).text, "0")
+      assert.strictEqual((await s.request("GET", "groups/g1/members/microsoft.graph.device")).status, 404)
+      assert.deepStrictEqual(summary(recorder), [
+        "POST /beta/groups 201×1",
+        "GET /beta/groups/{groupId}/members/microsoft.graph.user 200×3 404×1",
+        "GET /beta/groups/{groupId}/members/microsoft.graph.user/$count 200×1",
+        "GET unmatched 404×1"
+      ])
+    } finally {
+      await s.close()
+    }
+  })
+
   const order = (line: string) => {
     const [method, route] = line.split(" ")
     const inTable = Routes.routes.findIndex((r) => `/beta${r.path}` === route)

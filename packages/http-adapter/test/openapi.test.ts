@@ -41,6 +41,15 @@ describe("API description", () => {
     assert.deepStrictEqual(count.parameters.filter((p: any) => p.in === "query").map((p: any) => p.name), ["$filter"])
     const byRef = doc.paths["/beta/groups/{groupId}/members/$ref"].delete
     assert.deepStrictEqual(byRef.parameters.filter((p: any) => p.in === "query").map((p: any) => [p.name, p.required]), [["@id", true]])
+    // Type casts: one path each, naming the alias the Graph SDKs send; a cast takes its type's $filter.
+    const cast = doc.paths["/beta/groups/{groupId}/members/microsoft.graph.user"].get
+    assert.include(cast.description, "/beta/groups/{groupId}/members/graph.user")
+    assert.include(cast.parameters.find((p: any) => p.name === "$filter").description, "userPrincipalName")
+    assert.notProperty(doc.paths, "/beta/groups/{groupId}/members/graph.user")
+    for (const p of ["/beta/users/{userId}/memberOf/microsoft.graph.group/$count", "/beta/groups/{groupId}/transitiveMembers/microsoft.graph.group"]) assert.ok(doc.paths[p]?.get, p)
+    const references = doc.paths["/beta/groups/{groupId}/members/$ref"].get
+    assert.deepStrictEqual(references.parameters.filter((p: any) => p.in === "query").map((p: any) => p.name), ["$top", "$skiptoken", "$count"])
+    assert.deepStrictEqual(Object.keys(references.responses["200"].content["application/json"].schema.properties.value.items), ["$ref"])
     for (const coll of ["/beta/users/$count", "/beta/groups/$count", "/beta/invitations/$count", "/beta/deviceManagement/deviceEnrollmentConfigurations/$count"]) {
       assert.ok(doc.paths[coll]?.get?.responses["200"].content["text/plain"], coll)
     }
