@@ -32,10 +32,12 @@
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
-import { Assignment, Configuration, Directory, Id, Ids, Json, Store, Validation } from "@enrollment/core"
+import { Assignment, Configuration, Directory, DirectoryService, Id, Ids, Json, ODataType, Store, Validation } from "@enrollment/core"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Local from "./Local.ts"
 import * as Remote from "./Remote.ts"
@@ -101,11 +103,54 @@ const withoutAnnotations = (v: unknown): unknown => {
   return Object.fromEntries(Object.entries(v).filter(([k]) => k === "@odata.type" || !k.startsWith("@odata.")))
 }
 
+/**
+ * `v` with its `@odata.type` in the written spelling (`#microsoft.graph.X`) when it names
+ * `name` in either spelling the server accepts (SPEC 1.3), as the server stores what a POST
+ * sends; any other value is left for the decoder to refuse.
+ */
+const canonicalType = (v: unknown, name: string): unknown =>
+  Json.isObject(v) && ODataType.parse(v["@odata.type"]) === name ? { ...v, "@odata.type": ODataType.format(name) } : v
+
 const decodeUser = Validation.decoder(Directory.User)
 const decodeGroup = Validation.decoder(Directory.Group)
 const decodeInvitation = Validation.decoder(Directory.Invitation)
 const decodeConfiguration = Validation.decoder(Configuration.Configuration)
 const decodeId = Validation.decoder(Id.Id)
+
+/** Whether the calendar has the date and the clock the time (`Date.parse` rolls 2026-02-30 over to March). */
+const dateTimeExists = (text: string): boolean => {
+  const [y, mo, d, h, mi, s] = (text.match(/\d+/g) ?? []).slice(0, 6).map(Number) as Array<number>
+  const day = new Date(Date.UTC(y!, mo! - 1, d!))
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo! - 1 && day.getUTCDate() === d && h! < 24 && mi! < 60 && s! < 60
+}
+
+/**
+ * The server-managed properties of a configuration, which local import keeps: what the server
+ * writes (an ISO 8601 date and time; a version from 1 up). Core types them as a string and an
+ * Int32 only.
+ */
+const decodeDateTime = Validation.decoder(
+  Schema.String.check(
+    Schema.isPattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/, {
+      expected: "a date and time such as 2024-05-01T12:00:00.000Z"
+    }),
+    Schema.makeFilter(dateTimeExists, { expected: "a date and time that exists" })
+  )
+)
+const decodeVersion = Validation.decoder(Configuration.Int32.check(Schema.isGreaterThanOrEqualTo(1, { expected: "an integer from 1 up" })))
+
+/** What a POST of the invitation sends (remote import), and what the server's create checks. */
+const invitationCreateBody = (v: Obj): Obj => ({
+  ...(v["@odata.type"] === undefined ? {} : { "@odata.type": v["@odata.type"] }),
+  id: v.id,
+  invitedUserEmailAddress: v.invitedUserEmailAddress,
+  inviteRedirectUrl: v.inviteRedirectUrl,
+  invitedUserDisplayName: v.invitedUserDisplayName,
+  invitedUserType: v.invitedUserType,
+  sendInvitationMessage: v.sendInvitationMessage,
+  // Graph's other properties (`invitedUserMessageInfo`, …), as exported.
+  ...Object.fromEntries(Directory.extraProperties.invitation.filter((k) => Object.hasOwn(v, k)).map((k) => [k, v[k]]))
+})
 
 const invalidLine = (line: number, message: string) =>
   new CommandFailed({ code: "BadRequest", detail: `line ${line}: ${message}`, exit: "usage" })
@@ -115,7 +160,13 @@ const check = <A>(line: number, r: Result.Result<A, { readonly message: string }
     ? Effect.succeed(r.success)
     : Effect.fail(invalidLine(line, `${where}${r.failure.message}`))
 
-/** Parses and validates one line into a record. */
+/**
+ * Parses and validates one line into a record: against the stored entity's schema, and with
+ * the rules the server's create applies to the same value (its create decoder: email and URL
+ * patterns, bounds of Graph's other properties, a concrete configuration type; a group is not
+ * its own member), so that local import takes what remote import takes. `@odata.type` may be
+ * written either way the server accepts, and is kept as the server writes it.
+ */
 export const parseLine = (line: number, text: string): Effect.Effect<Record_, CommandFailed> =>
   Effect.gen(function*() {
     let raw: unknown
@@ -127,32 +178,47 @@ export const parseLine = (line: number, text: string): Effect.Effect<Record_, Co
     if (!Json.isObject(raw)) return yield* invalidLine(line, "expected a JSON object")
     if (Json.depth(raw) > Json.maxDepth) return yield* invalidLine(line, `nesting deeper than ${Json.maxDepth}`)
     const value = withoutAnnotations(raw.value)
+    const user = (u: unknown, where: string) =>
+      Effect.gen(function*() {
+        const v = yield* check(line, decodeUser(canonicalType(u, "user"), where))
+        yield* check(line, Directory.decodeUserCreate(v), `${where}.`)
+        return v
+      })
     switch (raw.kind) {
       case "user":
-        return { kind: "user", value: yield* check(line, decodeUser(value, "value")) }
-      case "group":
-        return { kind: "group", value: yield* check(line, decodeGroup(value, "value")) }
+        return { kind: "user", value: yield* user(value, "value") }
+      case "group": {
+        const v = yield* check(line, decodeGroup(canonicalType(value, "group"), "value"))
+        yield* check(line, Directory.decodeGroupCreate(v), "value.")
+        return { kind: "group", value: v }
+      }
       case "invitation": {
         if (raw.invitedUser === undefined) {
           return yield* invalidLine(line, "invitedUser: expected the guest user, or null when it was deleted; got nothing")
         }
-        const invitedUser = raw.invitedUser === null
-          ? null
-          : yield* check(line, decodeUser(withoutAnnotations(raw.invitedUser), "invitedUser"))
+        const invitedUser = raw.invitedUser === null ? null : yield* user(withoutAnnotations(raw.invitedUser), "invitedUser")
         const invitedUserId = invitedUser === null ? yield* Ids.guid : invitedUser.id
-        const v = yield* check(line, decodeInvitation(Json.isObject(value) ? { ...value, invitedUserId } : value, "value"))
+        const typed = canonicalType(value, "invitation")
+        const v = yield* check(line, decodeInvitation(Json.isObject(typed) ? { ...typed, invitedUserId } : typed, "value"))
+        yield* check(line, Directory.decodeInvitationCreate(invitationCreateBody(v)), "value.")
         return { kind: "invitation", value: v, invitedUser }
       }
-      case "member":
-        return {
-          kind: "member",
-          groupId: yield* check(line, decodeId(raw.groupId, "groupId")),
-          memberId: yield* check(line, decodeId(raw.memberId, "memberId"))
+      case "member": {
+        const groupId = yield* check(line, decodeId(raw.groupId, "groupId"))
+        const memberId = yield* check(line, decodeId(raw.memberId, "memberId"))
+        // The server's rule (DirectoryService.addMember): a group is not a member of itself.
+        if (memberId === groupId) {
+          return yield* invalidLine(line, `memberId: expected a directory object other than the group itself, got ${Json.show(memberId)}`)
         }
+        return { kind: "member", groupId, memberId }
+      }
       case "configuration": {
         const v = yield* check(line, decodeConfiguration(value, "value"))
-        yield* check(line, Configuration.decodeCreate(value))
-        return { kind: "configuration", value: v }
+        const created = yield* check(line, Configuration.decodeCreate(value), "value.")
+        yield* check(line, decodeDateTime(v.createdDateTime, "value.createdDateTime"))
+        yield* check(line, decodeDateTime(v.lastModifiedDateTime, "value.lastModifiedDateTime"))
+        yield* check(line, decodeVersion(v.version, "value.version"))
+        return { kind: "configuration", value: { ...v, "@odata.type": ODataType.format(created.odataType) } }
       }
       case "assignment": {
         const configurationId = yield* check(line, decodeId(raw.configurationId, "configurationId"))
@@ -374,20 +440,8 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
         case "invitation":
           return Effect.gen(function*() {
             const v = r.value
-            yield* api.request({
-              method: "POST",
-              path: "invitations",
-              body: {
-                id: v.id,
-                invitedUserEmailAddress: v.invitedUserEmailAddress,
-                inviteRedirectUrl: v.inviteRedirectUrl,
-                invitedUserDisplayName: v.invitedUserDisplayName,
-                invitedUserType: v.invitedUserType,
-                sendInvitationMessage: v.sendInvitationMessage,
-                // Graph's other properties (`invitedUserMessageInfo`, …), as exported.
-                ...Object.fromEntries(Directory.extraProperties.invitation.filter((k) => Object.hasOwn(v, k)).map((k) => [k, v[k]]))
-              }
-            })
+            const { "@odata.type": _, ...body } = invitationCreateBody(v)
+            yield* api.request({ method: "POST", path: "invitations", body })
             const user = yield* api.request({ method: "GET", path: `invitations/${enc(v.id)}/invitedUser` })
             const made = user.body as Obj
             const newId = String(made.id)
@@ -429,7 +483,8 @@ type Numbered = ReadonlyArray<{ readonly line: number; readonly record: Record_ 
 /** Parses and validates every line. */
 const parseAll = (text: string): Effect.Effect<Numbered, CommandFailed> =>
   Effect.gen(function*() {
-    const lines = text.split("\n")
+    // A leading byte order mark (PowerShell 5.1 writes one) is not part of the first line.
+    const lines = text.replace(/^\uFEFF/, "").split("\n")
     const records: Array<{ line: number; record: Record_ }> = []
     const nonEmpty = lines.filter((l) => l.trim() !== "").length
     const validating = progress("validating", nonEmpty)
@@ -521,7 +576,13 @@ const pages = <A, E>(page: (req: { after?: string | undefined; limit: number }) 
     }
   })
 
-const exportLocal = (store: Store["Service"], t: string) =>
+/**
+ * The local export. Members are read through the core's member list, which the server's
+ * `GET /groups/{id}/members` answers with: a membership whose member is gone (left by a
+ * delete that raced an add) is not written, as remote export does not write it, and the
+ * file imports again.
+ */
+const exportLocal = (store: Store["Service"], directory: DirectoryService["Service"], t: string) =>
   Effect.gen(function*() {
     const invitations = yield* pages((p) => store.invitations.list(t, p))
     const invited = new Set(invitations.map((i) => i.invitedUserId))
@@ -534,7 +595,7 @@ const exportLocal = (store: Store["Service"], t: string) =>
       yield* print(line({ kind: "invitation", value: view as any, invitedUser: Option.getOrNull(user) }))
     }
     for (const g of groups) {
-      for (const m of yield* pages((p) => store.groups.members(t, g.id, p))) {
+      for (const m of yield* pages((p) => directory.members(t, g.id, p))) {
         yield* print(line({ kind: "member", groupId: g.id, memberId: m.id }))
       }
     }
@@ -599,7 +660,6 @@ export const exportTenant = (raw: Globals) =>
     if (mode._tag === "Remote") return yield* exportRemote(Remote.client(mode.settings))
     const settings = mode.settings
     yield* Effect.gen(function*() {
-      const store = yield* Store
-      yield* exportLocal(store, settings.tenant)
-    }).pipe(Effect.provide(Local.storeLayer(settings)))
+      yield* exportLocal(yield* Store, yield* DirectoryService, settings.tenant)
+    }).pipe(Effect.provide(DirectoryService.layer.pipe(Layer.provideMerge(Local.storeLayer(settings)))))
   })

@@ -19,7 +19,7 @@ import * as Layer from "effect/Layer"
 import { Backend, type LocalSettings } from "./Backend.ts"
 import { classOfStatus, ofDomainTag } from "./ExitCode.ts"
 import { CommandFailed } from "./Failure.ts"
-import { type Answer, type ListOptions, memberIdOf, type Operation } from "./Operation.ts"
+import { type Answer, type ListOptions, memberIdOf, type MemberType, type Operation } from "./Operation.ts"
 import * as Query from "./Query.ts"
 
 /** Where an invitation's redemption link points in local mode (no server to redeem at). */
@@ -264,6 +264,10 @@ const kept = <A, E>(
   return Effect.map(all(options, filtered), (items) => options.top === undefined ? items : items.slice(0, options.top))
 }
 
+/** `--type`: the members of that type, as the server's cast keeps them (none: every member). */
+const ofType = (type: MemberType | undefined): OData.ObjectFilter | undefined =>
+  type === undefined ? undefined : (m) => m["@odata.type"] === `#microsoft.graph.${type}`
+
 /** The backend over the services in context. */
 export const make = (settings: LocalSettings) =>
   Effect.gen(function*() {
@@ -358,9 +362,12 @@ export const make = (settings: LocalSettings) =>
         case "groups.delete":
           return Effect.as(directory.removeGroup(t, op.id), none)
         case "members.list":
-          return Effect.map(all(op.list, (p) => directory.members(t, op.groupId, p)), list)
+          return Effect.map(kept(op.list, (p) => directory.members(t, op.groupId, p), (m) => m, ofType(op.type)), list)
         case "transitiveMembers.list":
-          return Effect.map(Effect.flatMap(directory.transitiveMembers(t, op.groupId), (membersOf) => all(op.list, membersOf)), list)
+          return Effect.map(
+            Effect.flatMap(directory.transitiveMembers(t, op.groupId), (membersOf) => kept(op.list, membersOf, (m) => m, ofType(op.type))),
+            list
+          )
         case "memberOf.list":
           return Effect.map(Effect.flatMap(directory.memberOf(t, op.member, op.transitive), (groupsOf) => all(op.list, groupsOf)), list)
         case "members.add": {

@@ -16,6 +16,9 @@ export interface ListOptions {
   readonly top?: number | undefined
 }
 
+/** The type a member list is narrowed to (`--type`: Graph's cast, `…/members/microsoft.graph.user`). */
+export type MemberType = "user" | "group"
+
 /** Every operation the CLI can run. */
 export type Operation =
   | { readonly _tag: "assignments.list"; readonly parent: Parent; readonly configurationId: string; readonly list: ListOptions; readonly filter?: string | undefined }
@@ -39,8 +42,8 @@ export type Operation =
   | { readonly _tag: "groups.get"; readonly id: string }
   | { readonly _tag: "groups.create"; readonly body: unknown }
   | { readonly _tag: "groups.delete"; readonly id: string }
-  | { readonly _tag: "members.list"; readonly groupId: string; readonly list: ListOptions }
-  | { readonly _tag: "transitiveMembers.list"; readonly groupId: string; readonly list: ListOptions }
+  | { readonly _tag: "members.list"; readonly groupId: string; readonly list: ListOptions; readonly type?: MemberType | undefined }
+  | { readonly _tag: "transitiveMembers.list"; readonly groupId: string; readonly list: ListOptions; readonly type?: MemberType | undefined }
   | {
     readonly _tag: "memberOf.list"
     readonly member: { readonly kind: "user" | "group"; readonly id: string }

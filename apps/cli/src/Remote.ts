@@ -2,7 +2,9 @@
  * Remote mode: operations become Graph HTTP requests against `--base-url`
  * (e.g. `http://127.0.0.1:8080/beta`), sent with `fetch`. Lists follow
  * `@odata.nextLink`. With `--debug` the exchange is printed to stderr, the
- * bearer token redacted.
+ * bearer token redacted. Every request the server throttles (429) or cannot
+ * serve for now (503) is retried as its `Retry-After` says, within the bounds
+ * of {@link retry}.
  *
  * @since 0.1.0
  */
@@ -11,7 +13,7 @@ import * as Layer from "effect/Layer"
 import { Backend, type RemoteSettings } from "./Backend.ts"
 import { classOfStatus } from "./ExitCode.ts"
 import { CommandFailed } from "./Failure.ts"
-import type { Answer, Operation, Parent } from "./Operation.ts"
+import type { Answer, MemberType, Operation, Parent } from "./Operation.ts"
 
 /** One HTTP request of an operation. */
 export interface Request {
@@ -96,9 +98,9 @@ export const requestOf = (op: Operation): Request => {
     case "groups.delete":
       return { method: "DELETE", path: `groups/${enc(op.id)}` }
     case "members.list":
-      return { method: "GET", path: `groups/${enc(op.groupId)}/members`, query: topQuery(op.list.top) }
+      return { method: "GET", path: `groups/${enc(op.groupId)}/members${cast(op.type)}`, query: topQuery(op.list.top) }
     case "transitiveMembers.list":
-      return { method: "GET", path: `groups/${enc(op.groupId)}/transitiveMembers`, query: topQuery(op.list.top) }
+      return { method: "GET", path: `groups/${enc(op.groupId)}/transitiveMembers${cast(op.type)}`, query: topQuery(op.list.top) }
     case "memberOf.list":
       return {
         method: "GET",
@@ -119,6 +121,9 @@ export const requestOf = (op: Operation): Request => {
       return { method: "GET", path: `invitations/${enc(op.invitationId)}/invitedUser` }
   }
 }
+
+/** The cast segment narrowing a member list to one type (none: every member). */
+const cast = (type: MemberType | undefined): string => (type === undefined ? "" : `/microsoft.graph.${type}`)
 
 const topQuery = (top: number | undefined): Record<string, string> =>
   top === undefined ? {} : { $top: String(Math.min(top, 999)) }
@@ -174,7 +179,7 @@ export const client = (settings: RemoteSettings) => {
     if (settings.debug) process.stderr.write(text.endsWith("\n") ? text : `${text}\n`)
   }
 
-  const send = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined) =>
+  const once = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined) =>
     Effect.tryPromise({
       try: async (signal): Promise<Response> => {
         const headers = new Headers({ Accept: "application/json", Authorization: `Bearer ${settings.token}`, ...extra })
@@ -201,7 +206,23 @@ export const client = (settings: RemoteSettings) => {
           exit: "other",
           cause
         })
-    }).pipe(Effect.flatMap((res) => res.status >= 400 ? Effect.fail(failureOf(res)) : Effect.succeed(res)))
+    })
+
+  /** Sends a request, retrying it on 429 and 503 as {@link retry} says; a status of 400 or more fails. */
+  const send = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined) => {
+    const attempt = (retries: number, waitedMs: number): Effect.Effect<Response, CommandFailed> =>
+      Effect.flatMap(once(method, url, body, extra), (res) => {
+        if (res.status < 400) return Effect.succeed(res)
+        if (!retry.statuses.includes(res.status)) return Effect.fail(failureOf(res))
+        const waitMs = retryAfterMs(res.headers.get("retry-after"), retries)
+        if (retries >= retry.retries || waitedMs + waitMs > retry.budgetMs) {
+          return Effect.fail(gaveUp(failureOf(res), retries, waitedMs, waitMs))
+        }
+        debug(`(${res.status}: retry ${retries + 1} of at most ${retry.retries} in ${waitMs / 1000} s)`)
+        return Effect.andThen(Effect.sleep(waitMs), Effect.suspend(() => attempt(retries + 1, waitedMs + waitMs)))
+      })
+    return attempt(0, 0)
+  }
 
   const urlOf = (req: Request) => {
     const url = new URL(/^https?:\/\//.test(req.path) ? req.path : `${base}/${req.path}`)
@@ -264,6 +285,43 @@ export const client = (settings: RemoteSettings) => {
     })
 
   return { base, request, run }
+}
+
+/**
+ * How a request the server throttled (429) or could not serve for now (503, its store
+ * unreachable) is retried, as Graph asks clients to: after the `Retry-After` it sends
+ * (seconds, or an HTTP date), else 1 s doubling on each retry; at most `retries` times and
+ * `budgetMs` of waiting in all for one request. A wait the budget cannot hold is not started:
+ * the answer stands at once, its message saying how long the server asked to wait. Writes
+ * are retried too: the server throttles before it runs a request, and a store call that
+ * fails writes nothing. Only a commit whose answer was lost escapes that: the retry of such
+ * a create is then refused as existing (409) when it names its id (import's always do), and
+ * makes a second object when it does not.
+ */
+export const retry: {
+  readonly statuses: ReadonlyArray<number>
+  readonly retries: number
+  readonly budgetMs: number
+  readonly firstBackoffMs: number
+} = { statuses: [429, 503], retries: 5, budgetMs: 60_000, firstBackoffMs: 1_000 }
+
+/** The wait a `Retry-After` header asks for, in ms; without a readable one, the backoff of retry `n` (0-based). */
+export const retryAfterMs = (header: string | null, n: number, now: number = Date.now()): number => {
+  const text = header?.trim() ?? ""
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const date = Date.parse(text)
+  if (text !== "" && !Number.isNaN(date)) return Math.max(0, date - now)
+  return retry.firstBackoffMs * 2 ** n
+}
+
+/** A failure after retries: what the server last answered, and what the CLI waited and why it stopped. */
+const gaveUp = (e: CommandFailed, retries: number, waitedMs: number, askedMs: number): CommandFailed => {
+  const waited = `${retries} ${retries === 1 ? "retry" : "retries"} over ${Math.round(waitedMs / 1000)} s`
+  const why = retries >= retry.retries
+    ? `still ${e.status} after ${waited}`
+    : `${retries === 0 ? "not retried" : `stopped after ${waited}`}: the server asks to wait ${Math.ceil(askedMs / 1000)} s, ` +
+      `past the ${retry.budgetMs / 1000} s enrollctl waits for one request`
+  return new CommandFailed({ code: e.code, detail: `${e.detail} (${why})`, exit: e.exit, ...(e.status === undefined ? {} : { status: e.status }) })
 }
 
 /** The Graph error of a failed response. */

@@ -161,8 +161,24 @@ export const backendLayer = (raw: Globals): Layer.Layer<Backend, CommandFailed> 
     return Remote.layer(mode.settings)
   }))
 
+/**
+ * A reader that stops early (`enrollctl export | head -1`) closes the pipe, and the next
+ * write to it fails with EPIPE. enrollctl then stops there, quietly, with exit 0, as Node
+ * command-line tools do (Node ignores SIGPIPE, so nothing stops it the way `cat` is
+ * stopped): the reader had what it wanted. Any other error of standard output stays fatal.
+ */
+const onStdoutError = (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0)
+  throw e
+}
+
 /** Prints text to standard output. */
-export const print = (text: string) => Effect.sync(() => { if (text !== "") process.stdout.write(text) })
+export const print = (text: string) =>
+  Effect.sync(() => {
+    if (text === "") return
+    if (process.stdout.listenerCount("error", onStdoutError) === 0) process.stdout.on("error", onStdoutError)
+    process.stdout.write(text)
+  })
 
 /** Runs an operation on the chosen backend and prints its answer. */
 export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFailed>) =>

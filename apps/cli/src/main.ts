@@ -166,6 +166,11 @@ const directoryFilter = (properties: string) =>
     "filter",
     `OData $filter, the server's directory grammar (both modes): p eq v, p ne v, p in (v, …), startswith(p,'text'), not, and, or, parentheses; over ${properties}; v a quoted string (compared without regard to case), true, false or null`
   )
+/** `--type` on a member list: only the users or the groups (the server's cast, `…/members/microsoft.graph.user`). */
+const memberType = Flag.Literals("type", ["user", "group"]).pipe(
+  Flag.withDescription("Only the members of this type: user or group (the server's type cast, …/members/microsoft.graph.user; both modes)"),
+  Flag.optional
+)
 /** `--expand` on configuration reads: the server's `$expand`. */
 const expand = str(
   "expand",
@@ -562,18 +567,24 @@ const groups = group("groups", "Groups and their members").pipe(
     ...memberOf("group"),
     group("transitive-members", "A group's members, and the members of the groups in it (nested ones too)").pipe(
       Command.withSubcommands([
-        leaf("list", { groupId, top }, {
+        leaf("list", { groupId, top, type: memberType }, {
           description: "List the users and groups in a group, directly or through nested groups, each once: the users a group target reaches",
-          examples: [{ command: "enrollctl groups transitive-members list --group-id g1 --select id,displayName", description: "Everyone g1 reaches" }]
-        }, (i) => Effect.succeed({ _tag: "transitiveMembers.list", groupId: i.groupId, list: { top: opt(i.top) } }))
+          examples: [
+            { command: "enrollctl groups transitive-members list --group-id g1 --select id,displayName", description: "Everyone g1 reaches" },
+            { command: "enrollctl groups transitive-members list --group-id g1 --type user", description: "The users a group target on g1 reaches" }
+          ]
+        }, (i) => Effect.succeed({ _tag: "transitiveMembers.list", groupId: i.groupId, list: { top: opt(i.top) }, type: opt(i.type) }))
       ])
     ),
     group("members", "A group's direct members (users or groups)").pipe(
       Command.withSubcommands([
-        leaf("list", { groupId, top }, {
+        leaf("list", { groupId, top, type: memberType }, {
           description: "List a group's direct members",
-          examples: [{ command: "enrollctl groups members list --group-id g1", description: "Members of g1" }]
-        }, (i) => Effect.succeed({ _tag: "members.list", groupId: i.groupId, list: { top: opt(i.top) } })),
+          examples: [
+            { command: "enrollctl groups members list --group-id g1", description: "Members of g1" },
+            { command: "enrollctl groups members list --group-id g1 --type group", description: "The groups in g1" }
+          ]
+        }, (i) => Effect.succeed({ _tag: "members.list", groupId: i.groupId, list: { top: opt(i.top) }, type: opt(i.type) })),
         group("ref", "Membership references").pipe(
           Command.withSubcommands([
             leaf("create", {

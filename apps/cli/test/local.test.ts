@@ -45,7 +45,8 @@ describe("help, version, completions", () => {
       ["users", "device-enrollment-configurations", "get"],
       ["users", "transitive-member-of", "list"],
       ["groups", "member-of", "list"],
-      ["groups", "transitive-members", "list"]
+      ["groups", "transitive-members", "list"],
+      ["groups", "members", "list"]
     ]
     const results = await Promise.all(commands.map((c) => enrollctl([...c, "--help"])))
     results.forEach((r, i) => {
@@ -89,6 +90,12 @@ describe("help, version, completions", () => {
     const none = await enrollctl(["users", "list"])
     assert.strictEqual(none.code, 2)
     assert.include(none.stderr, "no backend")
+  })
+
+  it("takes user or group as a member list's --type, and nothing else", async () => {
+    const r = await local("groups", "members", "list", "--group-id", "g1", "--type", "device")
+    assert.strictEqual(r.code, 2)
+    assert.include(r.stderr, "--type")
   })
 })
 

@@ -230,7 +230,13 @@ describe.skipIf(!available)("remote mode against the real server", () => {
         { args: ["groups", "member-of", "list", "--group-id", "mg1"], ids: ["mg2"] },
         { args: ["groups", "transitive-member-of", "list", "--group-id", "mg1"], ids: ["mg2", "mg3"] },
         { args: ["groups", "transitive-members", "list", "--group-id", "mg3"], ids: ["mg1", "mg2", "mu"] },
-        { args: ["groups", "transitive-members", "list", "--group-id", "mg3", "--top", "1"], ids: ["mg1"] }
+        { args: ["groups", "transitive-members", "list", "--group-id", "mg3", "--top", "1"], ids: ["mg1"] },
+        // --type: the server's casts (…/microsoft.graph.user), and the same members kept locally.
+        { args: ["groups", "transitive-members", "list", "--group-id", "mg3", "--type", "user"], ids: ["mu"] },
+        { args: ["groups", "transitive-members", "list", "--group-id", "mg3", "--type", "group", "--top", "1"], ids: ["mg1"] },
+        { args: ["groups", "members", "list", "--group-id", "mg2", "--type", "group"], ids: ["mg1"] },
+        { args: ["groups", "members", "list", "--group-id", "mg2", "--type", "user"], ids: [] },
+        { args: ["groups", "members", "list", "--group-id", "mg1", "--type", "user"], ids: ["mu"] }
       ]
       for (const c of cases) {
         const [r, l] = await Promise.all([at(...c.args), local(...c.args)])

@@ -1,0 +1,307 @@
+/**
+ * Import and export at their edges: remote requests that the server throttles (429) or
+ * cannot serve for now (503) are retried as `Retry-After` says, within bounds; local export
+ * writes only memberships whose member exists, as remote export does; local import applies
+ * the server's create rules; a byte order mark opens a file; a reader that stops early
+ * (`export | head -1`) ends the export quietly.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { createServer as createHttpServer, type Server } from "node:http"
+import { type AddressInfo, createServer } from "node:net"
+import * as path from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { retryAfterMs } from "../src/Remote.ts"
+import { defaultTenant } from "../src/Settings.ts"
+import { enrollctl, repoRoot, shim, storeDir, tempDir } from "./cli.ts"
+
+const DM = ["device-management", "device-enrollment-configurations"]
+
+const jsonl = (records: ReadonlyArray<unknown>) => records.map((r) => `${JSON.stringify(r)}\n`).join("")
+
+/** A file of `text` in a fresh directory. */
+const fileOf = (text: string, name = "tenant.jsonl") => {
+  const file = path.join(tempDir(), name)
+  writeFileSync(file, text)
+  return file
+}
+
+const user = (id: string) => ({
+  kind: "user",
+  value: { "@odata.type": "#microsoft.graph.user", id, displayName: id, userPrincipalName: `${id}@contoso.com`, mail: null, userType: "Member", accountEnabled: true }
+})
+const group = (id: string) => ({
+  kind: "group",
+  value: { "@odata.type": "#microsoft.graph.group", id, displayName: id, description: null, mailNickname: null, securityEnabled: true }
+})
+const configuration = (value: Record<string, unknown> = {}) => ({
+  kind: "configuration",
+  value: {
+    "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+    id: "c1",
+    displayName: null,
+    description: null,
+    priority: 0,
+    roleScopeTagIds: [],
+    deviceEnrollmentConfigurationType: "limit",
+    createdDateTime: "2026-01-01T00:00:00.000Z",
+    lastModifiedDateTime: "2026-01-02T00:00:00.000Z",
+    version: 3,
+    ...value
+  }
+})
+
+// ---------------------------------------------------------------------------
+// Servers
+
+const serverMain = path.join(repoRoot, "apps/server/src/main.ts")
+
+/** A port free right now (the server refuses PORT=0). */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer()
+    s.on("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+
+/** The real server (apps/server) on SQLite in `dataDir`, with `env` added; answers its base URL. */
+const startServer = async (dataDir: string, env: Record<string, string>, started: Array<ChildProcess>) => {
+  const port = await freePort()
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [serverMain], {
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    started.push(child)
+    let out = ""
+    const onData = (d: string) => {
+      out += d
+      const m = /listening on (http:\/\/\S+\/beta)/.exec(out)
+      if (m) resolve(m[1]!)
+    }
+    child.stderr.setEncoding("utf8").on("data", onData)
+    child.stdout.setEncoding("utf8").on("data", onData)
+    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)))
+  })
+}
+
+/** An HTTP server that answers every request with `status` and `headers`, counting them. */
+const stub = async (status: number, headers: Record<string, string>) => {
+  let requests = 0
+  const server: Server = createHttpServer((req, res) => {
+    requests++
+    req.resume()
+    res.writeHead(status, { "content-type": "application/json", ...headers })
+    res.end(JSON.stringify({ error: { code: status === 429 ? "TooManyRequests" : "ServiceUnavailable", message: "Try again later" } }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/beta`,
+    requests: () => requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+describe("remote requests retry 429 and 503 as Retry-After says", () => {
+  const started: Array<ChildProcess> = []
+  const dataDir = tempDir("enrollctl-throttled-")
+  let baseUrl = ""
+  /** The CLI against a server that takes 5 requests a second, 10 at once. */
+  const at = async (tenant: string, scopes: string, ...args: ReadonlyArray<string>) => {
+    const token = await enrollctl(["token", "--data-dir", dataDir, "--tenant", tenant, "--scopes", scopes])
+    assert.strictEqual(token.code, 0, token.stderr)
+    return enrollctl(["--base-url", baseUrl, "--token", token.stdout.trim(), "-o", "json", ...args])
+  }
+  const all = "Directory.ReadWrite.All DeviceManagementServiceConfig.ReadWrite.All"
+
+  beforeAll(async () => {
+    baseUrl = await startServer(dataDir, { RATE_LIMIT_PER_SECOND: "5", RATE_LIMIT_BURST: "10" }, started)
+  })
+  afterAll(() => {
+    for (const child of started) child.kill("SIGTERM")
+  })
+
+  it("imports through a server that throttles it, waiting as told", async () => {
+    // 8 existence checks and 4 creates: past the burst of 10.
+    const r = await at("t-throttled", all, "import", fileOf(jsonl(["u1", "u2", "u3", "u4"].map(user))))
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.strictEqual(r.stderr, "imported 4 user(s)\n")
+    const users = await at("t-throttled", all, "users", "list", "--select", "id")
+    assert.strictEqual(users.code, 0, users.stderr)
+    assert.deepStrictEqual(users.json(), [{ id: "u1" }, { id: "u2" }, { id: "u3" }, { id: "u4" }])
+  })
+
+  it("undoes a refused import through the throttling too, and says only what failed", async () => {
+    // Users may be written, groups only read: the group's create is refused (403) after the users'.
+    const file = fileOf(jsonl([...["v1", "v2", "v3", "v4"].map(user), group("gv")]))
+    const r = await at("t-undo", "User.ReadWrite.All Group.Read.All", "import", file)
+    assert.strictEqual(r.code, 5, r.stderr)
+    assert.include(r.stderr, "error Authorization_RequestDenied: line 5: ")
+    assert.include(r.stderr, "; nothing was imported\n")
+    assert.notInclude(r.stderr, "undo step")
+    assert.notInclude(r.stderr, "TooManyRequests")
+    assert.deepStrictEqual((await at("t-undo", all, "users", "list")).json(), [])
+  })
+
+  it("refuses a group that is its own member before sending a write, as local import does", async () => {
+    const r = await at("t-self", all, "import", fileOf(jsonl([group("gx"), { kind: "member", groupId: "gx", memberId: "gx" }])))
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.strictEqual(r.stderr, "error BadRequest: line 2: memberId: expected a directory object other than the group itself, got \"gx\"\n")
+    assert.deepStrictEqual((await at("t-self", all, "groups", "list")).json(), [])
+  })
+
+  it("gives up after 5 retries, saying so", async () => {
+    const s = await stub(429, { "retry-after": "0" })
+    try {
+      const r = await enrollctl(["--base-url", s.baseUrl, "--token", "t", "users", "list"])
+      assert.strictEqual(r.code, 1)
+      assert.strictEqual(r.stderr, "error TooManyRequests: Try again later (still 429 after 5 retries over 0 s)\n")
+      assert.strictEqual(s.requests(), 6)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("does not start a wait longer than its budget of 60 s for one request", async () => {
+    const s = await stub(503, { "retry-after": "3600" })
+    try {
+      const r = await enrollctl(["--base-url", s.baseUrl, "--token", "t", "users", "get", "--user-id", "u1"])
+      assert.strictEqual(r.code, 1)
+      assert.strictEqual(
+        r.stderr,
+        "error ServiceUnavailable: Try again later (not retried: the server asks to wait 3600 s, past the 60 s enrollctl waits for one request)\n"
+      )
+      assert.strictEqual(s.requests(), 1)
+      assert.isBelow(r.ms, 10_000)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("reads Retry-After as seconds or an HTTP date, and backs off from 1 s without one", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z")
+    assert.strictEqual(retryAfterMs("7", 0, now), 7_000)
+    assert.strictEqual(retryAfterMs("Thu, 01 Jan 2026 00:00:03 GMT", 0, now), 3_000)
+    assert.strictEqual(retryAfterMs("Wed, 31 Dec 2025 23:59:00 GMT", 0, now), 0)
+    assert.deepStrictEqual([0, 1, 2].map((n) => retryAfterMs(null, n, now)), [1_000, 2_000, 4_000])
+    assert.strictEqual(retryAfterMs("soon", 1, now), 2_000)
+  })
+})
+
+describe("local export writes only memberships whose member exists", () => {
+  it("leaves out a membership whose member is gone, so that the export imports again", async () => {
+    const dir = tempDir()
+    const at = (d: string, ...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", d, ...args])
+    const made = await at(dir, "import", "--create", fileOf(jsonl([user("u1"), group("g1"), { kind: "member", groupId: "g1", memberId: "u1" }])))
+    assert.strictEqual(made.code, 0, made.stderr)
+    // What a store written before core 0.6.0 can hold (a delete racing an add there could leave
+    // them; the store refuses them since): memberships naming a user and a group that do not exist.
+    const db = new DatabaseSync(path.join(dir, "enrollment.sqlite"))
+    const insert = db.prepare("INSERT INTO memberships (tenant_id, group_id, member_id, member_kind) VALUES (?, ?, ?, ?)")
+    insert.run(defaultTenant, "g1", "gone-user", "user")
+    insert.run(defaultTenant, "g1", "gone-group", "group")
+    db.close()
+    const exported = await at(dir, "export")
+    assert.strictEqual(exported.code, 0, exported.stderr)
+    const members = exported.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.kind === "member")
+    assert.deepStrictEqual(members, [{ kind: "member", groupId: "g1", memberId: "u1" }])
+    const to = tempDir()
+    const imported = await at(to, "import", "--create", fileOf(exported.stdout))
+    assert.strictEqual(imported.code, 0, imported.stderr)
+    assert.strictEqual((await at(to, "export")).stdout, exported.stdout)
+  })
+})
+
+describe("local import applies the server's create rules", () => {
+  const importInto = async (records: ReadonlyArray<unknown>) => {
+    const dir = await storeDir()
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", fileOf(jsonl(records))])
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", ...args])
+    return { r, at }
+  }
+
+  it("refuses a group that is its own member, naming the line, and imports nothing", async () => {
+    const { at, r } = await importInto([group("gx"), { kind: "member", groupId: "gx", memberId: "gx" }])
+    assert.strictEqual(r.code, 2)
+    assert.strictEqual(r.stderr, "error BadRequest: line 2: memberId: expected a directory object other than the group itself, got \"gx\"\n")
+    assert.deepStrictEqual((await at("groups", "list")).json(), [])
+  })
+
+  it("takes @odata.type without its # and keeps it as the server writes it", async () => {
+    const { at, r } = await importInto([
+      { ...user("u1"), value: { ...user("u1").value, "@odata.type": "microsoft.graph.user" } },
+      { ...group("g1"), value: { ...group("g1").value, "@odata.type": "microsoft.graph.group" } },
+      configuration({ "@odata.type": "microsoft.graph.deviceEnrollmentLimitConfiguration" })
+    ])
+    assert.strictEqual(r.code, 0, r.stderr)
+    assert.strictEqual((await at(...DM, "get", "--device-enrollment-configuration-id", "c1")).json()["@odata.type"], "#microsoft.graph.deviceEnrollmentLimitConfiguration")
+    assert.strictEqual((await at("users", "get", "--user-id", "u1")).json()["@odata.type"], "#microsoft.graph.user")
+    assert.strictEqual((await at("groups", "get", "--group-id", "g1")).json()["@odata.type"], "#microsoft.graph.group")
+  })
+
+  it("keeps a configuration's timestamps and version only when the server could have written them", async () => {
+    const cases = [
+      { value: { createdDateTime: "yesterday" }, says: "value.createdDateTime: expected a date and time such as 2024-05-01T12:00:00.000Z, got \"yesterday\"" },
+      { value: { lastModifiedDateTime: "2026-02-30T00:00:00Z" }, says: "value.lastModifiedDateTime: expected a date and time that exists" },
+      { value: { version: 0 }, says: "value.version: expected an integer from 1 up, got 0" },
+      { value: { "@odata.type": "#microsoft.graph.deviceEnrollmentConfiguration" }, says: "value.@odata.type: \"#microsoft.graph.deviceEnrollmentConfiguration\" is not an accepted type" }
+    ]
+    for (const c of cases) {
+      const { at, r } = await importInto([user("u1"), configuration(c.value)])
+      assert.strictEqual(r.code, 2, JSON.stringify(c.value))
+      assert.include(r.stderr, `error BadRequest: line 2: ${c.says}`)
+      assert.deepStrictEqual((await at("users", "list")).json(), [])
+    }
+    const { at, r } = await importInto([configuration({ createdDateTime: "2017-01-01T00:00:42.7177692-08:00" })])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const kept = (await at(...DM, "get", "--device-enrollment-configuration-id", "c1")).json()
+    assert.deepInclude(kept, { createdDateTime: "2017-01-01T00:00:42.7177692-08:00", lastModifiedDateTime: "2026-01-02T00:00:00.000Z", version: 3 })
+  })
+
+  it("refuses an invitation the server's create refuses", async () => {
+    const invitation = {
+      kind: "invitation",
+      value: { "@odata.type": "#microsoft.graph.invitation", id: "i1", invitedUserEmailAddress: "not-an-address", inviteRedirectUrl: "https://myapps.microsoft.com", invitedUserDisplayName: null, invitedUserType: "Guest", sendInvitationMessage: false, inviteRedeemUrl: "https://x/r", status: "PendingAcceptance" },
+      invitedUser: null
+    }
+    const { at, r } = await importInto([invitation])
+    assert.strictEqual(r.code, 2)
+    assert.strictEqual(r.stderr, "error BadRequest: line 1: value.invitedUserEmailAddress: expected an email address, got \"not-an-address\"\n")
+    assert.deepStrictEqual((await at("invitations", "list")).json(), [])
+  })
+})
+
+describe("reading and writing JSON lines", () => {
+  it("takes a file that starts with a byte order mark (PowerShell 5.1 writes one), from a file and standard input", async () => {
+    const text = `\uFEFF${jsonl([user("u1"), user("u2")])}`
+    const fromFile = await enrollctl(["--store", "sqlite", "--data-dir", tempDir(), "import", "--create", fileOf(text)])
+    assert.strictEqual(fromFile.code, 0, fromFile.stderr)
+    assert.strictEqual(fromFile.stderr, "imported 2 user(s)\n")
+    const dir = tempDir()
+    const fromStdin = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", "--create", "-"], { input: text })
+    assert.strictEqual(fromStdin.code, 0, fromStdin.stderr)
+    const users = await enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", "users", "list", "--select", "id"])
+    assert.deepStrictEqual(users.json(), [{ id: "u1" }, { id: "u2" }])
+  })
+
+  it("stops quietly with exit 0 when the reader of export closes the pipe (export | head -1)", async () => {
+    const dir = tempDir()
+    // Far more than a pipe holds (64 KiB), so that export is still writing when head has gone.
+    const users = Array.from({ length: 3000 }, (_, i) => user(`user${String(i).padStart(4, "0")}`))
+    const made = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", "--create", fileOf(jsonl(users))])
+    assert.strictEqual(made.code, 0, made.stderr)
+    const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`
+    const r = spawnSync("bash", ["-c", `set -o pipefail; ${[process.execPath, shim, "--store", "sqlite", "--data-dir", dir, "export"].map(quote).join(" ")} | head -1`], {
+      encoding: "utf8"
+    })
+    assert.strictEqual(r.stderr, "")
+    assert.strictEqual(r.status, 0)
+    assert.deepStrictEqual(JSON.parse(r.stdout), users[0])
+  })
+})
