@@ -48,6 +48,10 @@ export class Assignments extends Context.Service<Assignments, {
     body: unknown,
     options?: WriteOptions
   ) => Fx<Assignment.Assignment, InvalidInput | PreconditionFailed>
+  /**
+   * With `ifMatch`, removes the assignment only when its ETag matches, decided in the store's
+   * removal (since 0.6.0; before, a PATCH could land between the check and the removal).
+   */
   readonly remove: (
     tenant: string,
     parent: Paths.Parent,
@@ -93,6 +97,9 @@ export class Assignments extends Context.Service<Assignments, {
             onSuccess: Effect.succeed
           })
           const id = input.id ?? (yield* Ids.guid)
+          // The store refuses the insert when the configuration is gone by now (EntityNotFound of
+          // the configuration, as `resolve` answers), in the insert's write: a removal of the
+          // configuration at the same moment cannot leave the assignment behind (see Store).
           return yield* store.assignments.insert(tenant, configurationId, Assignment.make(id, input)).pipe(
             Effect.catchTag("EntityAlreadyExists", () =>
               Effect.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id })))
@@ -113,15 +120,9 @@ export class Assignments extends Context.Service<Assignments, {
         }),
         remove: fn("Assignments.remove")(function*(tenant, parent, configurationId, id, options) {
           yield* resolve(tenant, parent, configurationId)
-          if (options?.ifMatch !== undefined) {
-            const check = precondition(id, options)
-            const current = yield* store.assignments.modify(tenant, configurationId, id, (c) => {
-              const failed = check(c)
-              return failed ? Result.fail(failed) : Result.succeed(c)
-            })
-            if (Option.isNone(current)) return yield* notFound(id)
-          }
-          if (!(yield* store.assignments.remove(tenant, configurationId, id))) return yield* notFound(id)
+          // If-Match is checked inside the store's removal: no write can come between the two.
+          const check = ETag.precondition(options?.ifMatch, Assignment.typeName, id)
+          if (!(yield* store.assignments.remove(tenant, configurationId, id, check))) return yield* notFound(id)
         })
       })
     })

@@ -44,7 +44,11 @@ export class Configurations extends Context.Service<Configurations, {
     body: unknown,
     options?: { readonly ifMatch?: string | undefined }
   ) => Fx<C, InvalidInput | PreconditionFailed>
-  readonly remove: (tenant: string, id: string) => Fx<void>
+  /**
+   * Removes the configuration and its assignments. With `ifMatch` (since 0.6.0), only when its
+   * ETag matches (else {@link PreconditionFailed}, nothing removed), decided in the store's removal.
+   */
+  readonly remove: (tenant: string, id: string, options?: { readonly ifMatch?: string | undefined }) => Fx<void, PreconditionFailed>
   /** The `assign` action: `{"enrollmentConfigurationAssignments":[…]}` replaces the whole set atomically. */
   readonly assign: (tenant: string, id: string, body: unknown) => Fx<void, InvalidInput>
   /** The `setPriority` action: `{"priority": n}`. */
@@ -97,8 +101,9 @@ export class Configurations extends Context.Service<Configurations, {
             return Configuration.patch(c, body)
           })
         }),
-        remove: fn("Configurations.remove")(function*(tenant, id) {
-          if (!(yield* store.configurations.remove(tenant, id))) return yield* notFound(id)
+        remove: fn("Configurations.remove")(function*(tenant, id, options) {
+          const check = ETag.precondition(options?.ifMatch, Configuration.typeName, id)
+          if (!(yield* store.configurations.remove(tenant, id, check))) return yield* notFound(id)
         }),
         assign: fn("Configurations.assign")(function*(tenant, id, body) {
           const c = yield* store.configurations.get(tenant, id)
@@ -139,6 +144,8 @@ export class Configurations extends Context.Service<Configurations, {
             seen.add(aid)
             values.push(Assignment.make(aid, r.success))
           }
+          // Refused by the store (EntityNotFound, as above) when the configuration is gone by now,
+          // in the replacement's write: a removal at the same moment leaves no assignment behind.
           yield* store.assignments.replace(tenant, id, values)
         }),
         setPriority: fn("Configurations.setPriority")(function*(tenant, id, body) {

@@ -76,13 +76,23 @@ export class DirectoryService extends Context.Service<DirectoryService, {
     body: unknown,
     options?: { readonly ifMatch?: string | undefined }
   ) => Fx<Directory.User, InvalidInput | PreconditionFailed>
-  readonly removeUser: (tenant: string, id: string) => Fx<void>
+  /**
+   * Removes the user and its memberships. With `ifMatch` (since 0.6.0), only when its ETag
+   * matches (else {@link PreconditionFailed}, nothing removed), decided in the store's removal.
+   */
+  readonly removeUser: (tenant: string, id: string, options?: { readonly ifMatch?: string | undefined }) => Fx<void, PreconditionFailed>
   readonly createGroup: (tenant: string, body: unknown) => Fx<Directory.Group, InvalidInput | EntityAlreadyExists>
   readonly getGroup: (tenant: string, id: string) => Fx<Directory.Group>
   readonly listGroups: (tenant: string, page: PageRequest) => Fx<Page<Directory.Group>>
-  readonly removeGroup: (tenant: string, id: string) => Fx<void>
+  /** As `removeUser`, for a group and its memberships both ways (`ifMatch` since 0.6.0). */
+  readonly removeGroup: (tenant: string, id: string, options?: { readonly ifMatch?: string | undefined }) => Fx<void, PreconditionFailed>
   readonly members: (tenant: string, groupId: string, page: PageRequest) => Fx<Page<Member>>
-  /** Fails with {@link InvalidInput} for the group itself (since 0.3.0), as Graph refuses it. */
+  /**
+   * Fails with {@link InvalidInput} for the group itself (since 0.3.0), as Graph refuses it.
+   * The store checks the group and the member again in the membership's write (since 0.6.0):
+   * one removed meanwhile is {@link EntityNotFound} (of the `group`, or of a `directoryObject`),
+   * as when it was missing from the start, and no membership is left behind.
+   */
   readonly addMember: (tenant: string, groupId: string, memberId: string) => Fx<void, MemberAlreadyPresent | InvalidInput>
   readonly removeMember: (tenant: string, groupId: string, memberId: string) => Fx<void>
   /**
@@ -173,8 +183,9 @@ export class DirectoryService extends Context.Service<DirectoryService, {
           })
           return yield* found<Directory.User>("user", id)(r)
         }),
-        removeUser: fn("DirectoryService.removeUser")(function*(tenant, id) {
-          if (!(yield* store.users.remove(tenant, id))) return yield* new EntityNotFound({ entity: "user", id })
+        removeUser: fn("DirectoryService.removeUser")(function*(tenant, id, options) {
+          const check = ETag.precondition(options?.ifMatch, "user", id)
+          if (!(yield* store.users.remove(tenant, id, check))) return yield* new EntityNotFound({ entity: "user", id })
         }),
         createGroup: fn("DirectoryService.createGroup")(function*(tenant, body) {
           const input = yield* fromResult(Directory.decodeGroupCreate(body))
@@ -187,8 +198,9 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         listGroups: fn("DirectoryService.listGroups")(function*(tenant, page) {
           return yield* store.groups.list(tenant, page)
         }),
-        removeGroup: fn("DirectoryService.removeGroup")(function*(tenant, id) {
-          if (!(yield* store.groups.remove(tenant, id))) return yield* new EntityNotFound({ entity: "group", id })
+        removeGroup: fn("DirectoryService.removeGroup")(function*(tenant, id, options) {
+          const check = ETag.precondition(options?.ifMatch, "group", id)
+          if (!(yield* store.groups.remove(tenant, id, check))) return yield* new EntityNotFound({ entity: "group", id })
         }),
         members: fn("DirectoryService.members")(function*(tenant, groupId, page) {
           yield* getGroup(tenant, groupId)
@@ -214,6 +226,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
             ? "group" as const
             : undefined
           if (kind === undefined) return yield* new EntityNotFound({ entity: "directoryObject", id: memberId })
+          // The store checks the group and the member again in the membership's write (see Store).
           yield* store.groups.addMember(tenant, groupId, { kind, id: memberId })
         }),
         removeMember: fn("DirectoryService.removeMember")(function*(tenant, groupId, memberId) {

@@ -6,6 +6,8 @@
  *
  * @since 0.1.0
  */
+import { Result } from "effect"
+import { PreconditionFailed } from "./Errors.ts"
 
 const PRIME = 0x01000193
 
@@ -119,3 +121,20 @@ export const matches = (ifMatch: string, etag: string): boolean => {
   const want = strip(etag)
   return trimmed.split(",").some((t) => strip(t) === want)
 }
+
+/**
+ * The check of an `If-Match` header on the stored value of `entity` `id`: none without a
+ * header; otherwise it refuses with {@link PreconditionFailed} unless the value's ETag
+ * {@link matches}. Given to a store's `remove` (a `Store` `Check`), it is decided inside the
+ * removal's own write.
+ *
+ * @since 0.6.0
+ */
+export const precondition = (
+  ifMatch: string | undefined,
+  entity: string,
+  id: string
+): ((current: unknown) => Result.Result<void, PreconditionFailed>) | undefined =>
+  ifMatch === undefined
+    ? undefined
+    : (current) => matches(ifMatch, of(current)) ? Result.void : Result.fail(new PreconditionFailed({ entity, id }))

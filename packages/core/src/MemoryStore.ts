@@ -10,8 +10,8 @@ import * as AssignmentFilter from "./AssignmentFilter.ts"
 import * as AssignmentTarget from "./AssignmentTarget.ts"
 import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
-import { EntityAlreadyExists, MemberAlreadyPresent } from "./Errors.ts"
-import { type Change, type Page, type PageRequest, Store } from "./Store.ts"
+import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent } from "./Errors.ts"
+import { type Change, type Check, type Page, type PageRequest, Store } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
 import type { Membership } from "./Targeting.ts"
 
@@ -70,6 +70,19 @@ export const make = Effect.sync(() => {
   const takenBy = (other: Table<unknown> | undefined, tenant: string, id: string): EntityAlreadyExists | undefined =>
     other?.scope(tenant)?.has(id) ? new EntityAlreadyExists({ entity: "directoryObject", id }) : undefined
 
+  /** A removal's check of the value `m` holds at `id`: its refusal, or undefined (also when there is none). */
+  const checked = <A, E>(m: Map<string, A> | undefined, id: string, check: Check<A, E> | undefined) => {
+    if (check === undefined) return undefined
+    const current = m?.get(id)
+    if (current === undefined) return undefined
+    const r = check(current)
+    return Result.isFailure(r) ? r : undefined
+  }
+
+  /** The refusal of a child's insert under configuration `c` when it does not exist (see {@link Store}). */
+  const configurationMissing = (tenant: string, c: string) =>
+    configurations.scope(tenant)?.has(c) ? undefined : new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: c })
+
   const entitySet = <A extends { readonly id: string }>(
     table: Table<A>,
     entity: string,
@@ -102,14 +115,17 @@ export const make = Effect.sync(() => {
         }
         return Effect.succeed(Option.some(r.success))
       }),
-    remove: (tenant: string, id: string) =>
-      Effect.sync(() => {
-        const removed = table.scope(tenant)?.delete(id) ?? false
+    remove: <E = never>(tenant: string, id: string, check?: Check<A, E>) =>
+      Effect.suspend(() => {
+        const m = table.scope(tenant)
+        const refused = checked(m, id, check)
+        if (refused !== undefined) return Effect.fail(refused.failure)
+        const removed = m?.delete(id) ?? false
         if (removed) {
           onRemove?.(tenant, id)
           bump(tenant)
         }
-        return removed
+        return Effect.succeed(removed)
       })
   })
 
@@ -161,22 +177,34 @@ export const make = Effect.sync(() => {
           }
           return n
         }),
-      insert: (tenant, c, value) => entitySet(assignments, "enrollmentConfigurationAssignment").insert(assignmentScope(tenant, c), value),
+      insert: (tenant, c, value) =>
+        Effect.suspend(() => {
+          // When it runs, not when it is made: the configuration may go in between.
+          const missing = configurationMissing(tenant, c)
+          if (missing !== undefined) return Effect.fail<EntityNotFound | EntityAlreadyExists>(missing)
+          return entitySet(assignments, "enrollmentConfigurationAssignment").insert(assignmentScope(tenant, c), value)
+        }),
       modify: (tenant, c, id, change) => entitySet(assignments, "").modify(assignmentScope(tenant, c), id, change),
-      remove: (tenant, c, id) =>
-        Effect.sync(() => {
-          const removed = assignments.scope(assignmentScope(tenant, c))?.delete(id) ?? false
+      remove: (tenant, c, id, check) =>
+        Effect.suspend(() => {
+          const m = assignments.scope(assignmentScope(tenant, c))
+          const refused = checked(m, id, check)
+          if (refused !== undefined) return Effect.fail(refused.failure)
+          const removed = m?.delete(id) ?? false
           if (removed) bump(tenant)
-          return removed
+          return Effect.succeed(removed)
         }),
       replace: (tenant, c, values) =>
-        Effect.sync(() => {
+        Effect.suspend(() => {
+          const missing = configurationMissing(tenant, c)
+          if (missing !== undefined) return Effect.fail(missing)
           bump(tenant)
           const m = new Map<string, Assignment>()
           for (const v of values) m.set(v.id, v)
           assignments.dropScope(assignmentScope(tenant, c))
           const scope = assignments.scope(assignmentScope(tenant, c), true)!
           for (const [id, v] of m) scope.set(id, v)
+          return Effect.void
         }),
       concerning
     },
@@ -188,7 +216,11 @@ export const make = Effect.sync(() => {
       }, users),
       members: (tenant, g, page) => Effect.sync(() => members.page(k(tenant, g), page)),
       addMember: (tenant, g, member) =>
-        Effect.suspend(() => {
+        Effect.suspend((): Effect.Effect<void, EntityNotFound | MemberAlreadyPresent> => {
+          if (!groups.scope(tenant)?.has(g)) return Effect.fail(new EntityNotFound({ entity: "group", id: g }))
+          if (!(member.kind === "user" ? users : groups).scope(tenant)?.has(member.id)) {
+            return Effect.fail(new EntityNotFound({ entity: "directoryObject", id: member.id }))
+          }
           const m = members.scope(k(tenant, g), true)!
           if (m.has(member.id)) return Effect.fail(new MemberAlreadyPresent({ groupId: g, memberId: member.id }))
           m.set(member.id, { kind: member.kind, id: member.id })

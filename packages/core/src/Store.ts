@@ -17,6 +17,20 @@
  * atomic write as the insert (since 0.6.0), so two concurrent creates of one id,
  * one as each kind, cannot both succeed, even from two processes.
  *
+ * A child is stored only under a parent that exists (since 0.6.0): an assignment
+ * (`assignments.insert`, `assignments.replace`) under its configuration, a membership
+ * (`groups.addMember`) under its group and of a member that exists as the kind it names.
+ * The store checks the parent in the same atomic write as the insert and refuses with
+ * `EntityNotFound` of the missing parent, writing nothing. A removal of the parent that
+ * runs at the same moment, even in another process, then either comes first (the insert
+ * is refused) or takes the child with it (removing a configuration removes its
+ * assignments, a group or a user its memberships): no child outlives its parent, so a
+ * parent created again with the same id starts with none.
+ *
+ * Every `remove` takes an optional {@link Check} of the stored value (an `If-Match`),
+ * run inside the removal's own write: a refusal removes nothing, and no write of the
+ * entity can come between the check and the removal (since 0.6.0).
+ *
  * The conformance suite in `@enrollment/core/testing` states this contract as
  * tests; every adapter runs it.
  *
@@ -27,7 +41,7 @@ import type { Assignment } from "./Assignment.ts"
 import type { AssignmentFilter } from "./AssignmentFilter.ts"
 import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
-import type { EntityAlreadyExists, MemberAlreadyPresent, StoreUnavailable } from "./Errors.ts"
+import type { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, StoreUnavailable } from "./Errors.ts"
 import type { UserParent } from "./Paths.ts"
 import type { Membership } from "./Targeting.ts"
 
@@ -45,6 +59,16 @@ export interface Page<A> {
 
 /** A pure change of a stored value: the new value (or the same one for no change), or a refusal. */
 export type Change<A, E> = (current: A) => Result.Result<A, E>
+
+/**
+ * A pure condition on a stored value that a `remove` checks inside its own write (an
+ * `If-Match`): a success lets the removal go on, a failure refuses it (the removal fails
+ * with it and removes nothing). Not run when there is nothing to remove. A check that
+ * throws is a defect, as a `change` that throws is.
+ *
+ * @since 0.6.0
+ */
+export type Check<A, E> = (current: A) => Result.Result<void, E>
 
 /** What the targeting of one user needs (see {@link Store} `targetingOf`). */
 export interface TargetingInputs {
@@ -101,12 +125,19 @@ export interface EntitySet<A> {
   readonly list: (tenant: string, page: PageRequest) => Fx<Page<A>>
   readonly insert: (tenant: string, value: A) => Fx<A, EntityAlreadyExists>
   readonly modify: <E>(tenant: string, id: string, change: Change<A, E>) => Fx<Option.Option<A>, E>
-  readonly remove: (tenant: string, id: string) => Fx<boolean>
+  /**
+   * Removes the entity (and what goes with it): true, or false when there was none. With
+   * `check`, only when the stored value passes it, decided in the removal's write (since 0.6.0).
+   */
+  readonly remove: <E = never>(tenant: string, id: string, check?: Check<A, E>) => Fx<boolean, E>
 }
 
 /** The store port. */
 export class Store extends Context.Service<Store, {
-  /** Configurations; removing one removes its assignments. */
+  /**
+   * Configurations; removing one removes its assignments, in the same atomic write as the
+   * configuration (an assignment inserted at the same moment is refused or removed with it).
+   */
   readonly configurations: EntitySet<Configuration> & {
     readonly getMany: (tenant: string, ids: ReadonlyArray<string>) => Fx<ReadonlyArray<Configuration>>
   }
@@ -120,16 +151,36 @@ export class Store extends Context.Service<Store, {
       filter?: AssignmentFilter
     ) => Fx<Page<Assignment>>
     readonly count: (tenant: string, configurationId: string, filter?: AssignmentFilter) => Fx<number>
-    readonly insert: (tenant: string, configurationId: string, value: Assignment) => Fx<Assignment, EntityAlreadyExists>
+    /**
+     * Inserts an assignment of the configuration: `EntityAlreadyExists` when the configuration
+     * has one with its id, and (since 0.6.0) `EntityNotFound` of the
+     * `deviceEnrollmentConfiguration` when the configuration does not exist, checked in the
+     * insert's atomic write (see {@link Store}).
+     */
+    readonly insert: (
+      tenant: string,
+      configurationId: string,
+      value: Assignment
+    ) => Fx<Assignment, EntityAlreadyExists | EntityNotFound>
     readonly modify: <E>(
       tenant: string,
       configurationId: string,
       id: string,
       change: Change<Assignment, E>
     ) => Fx<Option.Option<Assignment>, E>
-    readonly remove: (tenant: string, configurationId: string, id: string) => Fx<boolean>
-    /** Replaces every assignment of a configuration at once (the `assign` action). */
-    readonly replace: (tenant: string, configurationId: string, values: ReadonlyArray<Assignment>) => Fx<void>
+    /** As `EntitySet.remove`: with `check`, only when the stored assignment passes it (since 0.6.0). */
+    readonly remove: <E = never>(
+      tenant: string,
+      configurationId: string,
+      id: string,
+      check?: Check<Assignment, E>
+    ) => Fx<boolean, E>
+    /**
+     * Replaces every assignment of a configuration at once (the `assign` action). Refused
+     * with `EntityNotFound` of the `deviceEnrollmentConfiguration` when the configuration does
+     * not exist (since 0.6.0), checked in the replacement's atomic write, as `insert` does.
+     */
+    readonly replace: (tenant: string, configurationId: string, values: ReadonlyArray<Assignment>) => Fx<void, EntityNotFound>
     /**
      * The assignments that can bear on the targeting of a user in `groupIds`:
      * those targeting all licensed users, and the group and exclusion-group
@@ -142,19 +193,27 @@ export class Store extends Context.Service<Store, {
     ) => Fx<ReadonlyArray<AssignmentOf>>
   }
   /**
-   * Users; removing one removes its memberships. `insert` refuses an id the user has
+   * Users; removing one removes its memberships (in the removal's atomic write). `insert` refuses an id the user has
    * with `EntityAlreadyExists` of a `user`, and an id a group has with one of a
    * `directoryObject` (since 0.6.0), deciding both in the insert's atomic write.
    */
   readonly users: EntitySet<User>
   /**
-   * Groups and their direct members; removing a group removes its memberships both ways.
+   * Groups and their direct members; removing a group removes its memberships both ways
+   * (in the removal's atomic write).
    * `insert` refuses an id a group has with `EntityAlreadyExists` of a `group`, and an id a
    * user has with one of a `directoryObject` (since 0.6.0), in the insert's atomic write.
    */
   readonly groups: Omit<EntitySet<Group>, "modify"> & {
     readonly members: (tenant: string, groupId: string, page: PageRequest) => Fx<Page<MemberRef>>
-    readonly addMember: (tenant: string, groupId: string, member: MemberRef) => Fx<void, MemberAlreadyPresent>
+    /**
+     * Adds `member` to the group: `MemberAlreadyPresent` when it is in it, and (since 0.6.0)
+     * `EntityNotFound` of the `group` when the group does not exist, or of a `directoryObject`
+     * when no object of the member's kind has its id, checked in the insert's atomic write (see
+     * {@link Store}): a removal of the group or of the member at the same moment is either seen
+     * or takes the membership with it.
+     */
+    readonly addMember: (tenant: string, groupId: string, member: MemberRef) => Fx<void, MemberAlreadyPresent | EntityNotFound>
     readonly removeMember: (tenant: string, groupId: string, memberId: string) => Fx<boolean>
     /** The direct memberships of any of `memberIds`. */
     readonly groupsOf: (tenant: string, memberIds: ReadonlyArray<string>) => Fx<ReadonlyArray<Membership>>

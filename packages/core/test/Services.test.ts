@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { Assignments, Configurations, DirectoryService, ETag, MemoryStore, type PageRequest, Paths } from "../src/index.ts"
+import { Effect, Layer, Option } from "effect"
+import { Assignments, Configurations, DirectoryService, ETag, MemoryStore, type PageRequest, Paths, Store } from "../src/index.ts"
+import type { StoreUnavailable } from "../src/Errors.ts"
 
 const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
   Layer.provideMerge(MemoryStore.layer)
@@ -351,5 +352,111 @@ describe("directory", () => {
       yield* dir.removeMember(T, "gf", "m")
       yield* dir.removeMember(T, "gb", "m")
       assert.deepStrictEqual(ids(yield* page(user, true, { limit: 10 })), ["ga"])
+    }).pipe(Effect.provide(services)))
+})
+
+/**
+ * The memory store, except that its reads of configurations, groups and users still answer
+ * what they held before `vanish` removed one: a removal that lands between a service's check
+ * of a parent and its write of the child (another request, another process).
+ */
+const vanishing = Effect.gen(function*() {
+  const store = yield* MemoryStore.make
+  const stale = new Map<string, unknown>()
+  const remember = <A>(key: string, read: Effect.Effect<Option.Option<A>, StoreUnavailable>) =>
+    Effect.map(read, (o) => Option.isSome(o) || !stale.has(key) ? o : Option.some(stale.get(key) as A))
+  const vanish = (kind: "configuration" | "group" | "user", id: string) =>
+    Effect.gen(function*() {
+      const set = kind === "configuration" ? store.configurations : kind === "group" ? store.groups : store.users
+      stale.set(`${kind}/${id}`, Option.getOrThrow(yield* (set.get as (t: string, id: string) => Effect.Effect<Option.Option<unknown>>)(T, id)))
+      yield* set.remove(T, id)
+    })
+  const wrapped: Store["Service"] = {
+    ...store,
+    configurations: { ...store.configurations, get: (t, id) => remember(`configuration/${id}`, store.configurations.get(t, id)) },
+    groups: { ...store.groups, get: (t, id) => remember(`group/${id}`, store.groups.get(t, id)) },
+    users: { ...store.users, get: (t, id) => remember(`user/${id}`, store.users.get(t, id)) }
+  }
+  return { wrapped, vanish }
+})
+
+describe("a parent removed between the service's check and the child's write", () => {
+  const run = <A, E>(
+    f: (vanish: (kind: "configuration" | "group" | "user", id: string) => Effect.Effect<void, unknown>) => Effect.Effect<A, E, Assignments | Configurations | DirectoryService | Store>
+  ) =>
+    Effect.gen(function*() {
+      const { vanish, wrapped } = yield* vanishing
+      return yield* f(vanish).pipe(Effect.provide(
+        Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(Layer.provideMerge(Layer.succeed(Store, wrapped)))
+      ))
+    })
+
+  it.effect("answers 404 of the configuration to an assignment's create and to assign, and stores nothing", () =>
+    run((vanish) =>
+      Effect.gen(function*() {
+        const cfgs = yield* Configurations
+        const svc = yield* Assignments
+        yield* cfgs.create(T, limitCfg("c"))
+        yield* vanish("configuration", "c")
+        // The service still reads the configuration (the stale read), the store's insert refuses.
+        const created = yield* Effect.flip(svc.create(T, Paths.tenant, "c", { id: "a", target: null }))
+        assert.deepStrictEqual([created._tag, created.message], ["EntityNotFound", "deviceEnrollmentConfiguration 'c' not found"])
+        const assigned = yield* Effect.flip(cfgs.assign(T, "c", { enrollmentConfigurationAssignments: [{ id: "a", target: null }] }))
+        assert.deepStrictEqual([assigned._tag, assigned.message], ["EntityNotFound", "deviceEnrollmentConfiguration 'c' not found"])
+        yield* cfgs.create(T, limitCfg("c2"))
+        assert.strictEqual(yield* svc.count(T, Paths.tenant, "c2"), 0)
+      })
+    ))
+
+  it.effect("answers 404 of the group or the member to a membership's add, and stores nothing", () =>
+    run((vanish) =>
+      Effect.gen(function*() {
+        const dir = yield* DirectoryService
+        yield* dir.createGroup(T, { id: "g" })
+        yield* dir.createGroup(T, { id: "h" })
+        yield* dir.createUser(T, { id: "u", displayName: "U" })
+        yield* dir.createUser(T, { id: "v", displayName: "V" })
+        yield* vanish("group", "g")
+        const inGone = yield* Effect.flip(dir.addMember(T, "g", "u"))
+        assert.deepStrictEqual([inGone._tag, inGone.message], ["EntityNotFound", "group 'g' not found"])
+        yield* vanish("user", "v")
+        const goneMember = yield* Effect.flip(dir.addMember(T, "h", "v"))
+        assert.deepStrictEqual([goneMember._tag, goneMember.message], ["EntityNotFound", "directoryObject 'v' not found"])
+        const store = yield* Store
+        assert.deepStrictEqual(yield* store.groups.groupsOf(T, ["u", "v"]), [])
+      })
+    ))
+})
+
+describe("If-Match on removals", () => {
+  it.effect("removes a configuration, a user or a group only when the ETag matches (a list, weak or not, or *), else refuses and keeps it", () =>
+    Effect.gen(function*() {
+      yield* world
+      const cfgs = yield* Configurations
+      const dir = yield* DirectoryService
+      const assignments = yield* Assignments
+      const stale = 'W/"stale"'
+      // A configuration (with its assignments)
+      const c0 = yield* cfgs.get(T, "c")
+      yield* cfgs.patch(T, "c", { displayName: "changed" })
+      const refused = yield* Effect.flip(cfgs.remove(T, "c", { ifMatch: ETag.of(c0) }))
+      assert.deepStrictEqual([refused._tag, refused.message], ["PreconditionFailed", "the deviceEnrollmentConfiguration 'c' has changed since the ETag given in If-Match"])
+      assert.strictEqual(yield* assignments.count(T, Paths.tenant, "c"), 1, "its assignments are kept")
+      const strong = ETag.of(yield* cfgs.get(T, "c")).replace(/^W\//, "")
+      yield* cfgs.remove(T, "c", { ifMatch: `${stale}, ${strong}` })
+      assert.strictEqual((yield* Effect.flip(cfgs.get(T, "c")))._tag, "EntityNotFound")
+      // A user (with its memberships)
+      assert.strictEqual((yield* Effect.flip(dir.removeUser(T, "u", { ifMatch: stale })))._tag, "PreconditionFailed")
+      assert.deepStrictEqual((yield* (yield* dir.memberOf(T, { kind: "user", id: "u" }, false))({ limit: 10 })).items.map((g) => g.id), ["inner"])
+      yield* dir.removeUser(T, "u", { ifMatch: ETag.of(yield* dir.getUser(T, "u")) })
+      assert.strictEqual((yield* Effect.flip(dir.getUser(T, "u")))._tag, "EntityNotFound")
+      // A group
+      assert.strictEqual((yield* Effect.flip(dir.removeGroup(T, "outer", { ifMatch: stale })))._tag, "PreconditionFailed")
+      assert.strictEqual((yield* dir.members(T, "outer", { limit: 10 })).items.length, 2, "its members are kept")
+      yield* dir.removeGroup(T, "outer", { ifMatch: "*" })
+      assert.strictEqual((yield* Effect.flip(dir.getGroup(T, "outer")))._tag, "EntityNotFound")
+      // A missing entity is 404 whatever If-Match says
+      assert.strictEqual((yield* Effect.flip(dir.removeGroup(T, "outer", { ifMatch: "*" })))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(cfgs.remove(T, "c", { ifMatch: stale })))._tag, "EntityNotFound")
     }).pipe(Effect.provide(services)))
 })

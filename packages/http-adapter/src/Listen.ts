@@ -2,13 +2,14 @@
  * Serving the handler: plain HTTP, or HTTPS when a certificate and key are
  * given; a graceful close that stops accepting, lets in-flight requests
  * finish, and closes keep-alive connections as they go idle (all of them at
- * the limit).
+ * the limit), after a short grace ({@link idleGraceMillis}) in which a request
+ * already sent on an idle connection is still read and answered.
  *
  * @since 0.1.0
  */
 import * as http from "node:http"
 import * as https from "node:https"
-import type { AddressInfo } from "node:net"
+import * as net from "node:net"
 import { onClientError } from "./Server.ts"
 
 /** Where and how to listen. */
@@ -24,9 +25,25 @@ export interface Running {
   readonly port: number
   /** `http(s)://host:port` */
   readonly url: string
-  /** Stops accepting, waits for in-flight requests (at most `timeoutMs`), then resolves. */
-  readonly close: (timeoutMs?: number) => Promise<void>
+  /**
+   * Stops accepting, waits for in-flight requests (at most `timeoutMs`), then resolves. Idle
+   * keep-alive connections are closed after `graceMs` (default {@link idleGraceMillis}; since 0.6.0).
+   */
+  readonly close: (timeoutMs?: number, graceMs?: number) => Promise<void>
 }
+
+/**
+ * How long a close leaves idle keep-alive connections open (at most; never past the close's
+ * limit): a request a client sent on one just before the stop may still sit in the kernel's
+ * buffer, unread, and the connection then looks idle. Closing it at once resets that request,
+ * which the client cannot tell from one that ran (a PATCH or POST it cannot safely repeat);
+ * within the grace it is read and answered, with `Connection: close`, as is every request
+ * answered after the close began. A request sent after the grace on a connection still open
+ * meets a closed connection, as on any server that stops.
+ *
+ * @since 0.6.0
+ */
+export const idleGraceMillis = 500
 
 /** Starts listening. */
 export const listen = (handler: http.RequestListener, options: ListenOptions): Promise<Running> =>
@@ -38,31 +55,39 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
     server.once("error", reject)
     server.listen(options.port, options.host ?? "127.0.0.1", () => {
       server.off("error", reject)
-      const port = (server.address() as AddressInfo).port
+      const port = (server.address() as net.AddressInfo).port
       const host = options.host === undefined || options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host
       const url = `${options.tls !== undefined ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`
       resolve({
         server,
         port,
         url,
-        close: (timeoutMs = 10_000) =>
+        close: (timeoutMs = 10_000, graceMs = idleGraceMillis) =>
           new Promise<void>((done) => {
-            // A keep-alive connection whose request finishes while draining goes idle, and
-            // `server.close` would wait for it until the limit: close such connections as they
-            // go idle.
-            const sweep = setInterval(() => server.closeIdleConnections(), 50)
+            // Every answer from now on closes its connection.
+            server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader("connection", "close"))
+            let sweep: ReturnType<typeof setInterval> | undefined
+            const grace = setTimeout(() => {
+              // A keep-alive connection whose request finishes while draining goes idle, and
+              // the close would wait for it until the limit: close such connections as they go idle.
+              server.closeIdleConnections()
+              sweep = setInterval(() => server.closeIdleConnections(), 50)
+            }, Math.min(graceMs, timeoutMs))
             const timer = setTimeout(() => {
+              clearTimeout(grace)
               clearInterval(sweep)
               server.closeAllConnections()
               done()
             }, timeoutMs)
             timer.unref()
-            server.close(() => {
+            // `net.Server`'s close, not `http.Server`'s: that one also closes the idle
+            // connections at once (Node 19 on), which is what the grace is for.
+            net.Server.prototype.close.call(server, () => {
+              clearTimeout(grace)
               clearInterval(sweep)
               clearTimeout(timer)
               done()
             })
-            server.closeIdleConnections()
           })
       })
     })

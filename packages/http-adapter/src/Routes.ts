@@ -653,6 +653,11 @@ const commandRoute = <A>(
   })
 })
 
+/**
+ * The DELETE of one entity. Every entity answers with an ETag, so `remove` is given the
+ * request's `If-Match` (`ctx.ifMatch`) and the store decides it in the removal's write
+ * (SPEC 3.10's forms: `*`, weak tags, lists): 412 when it does not match (since 0.6.0).
+ */
 const deleteRoute = <A>(s: EntitySet<A>, summary: string, remove: (ctx: Ctx, id: string) => Op<void>): Route =>
   commandRoute(s, { method: "DELETE", suffix: "", operationId: `delete${s.noun}`, summary, request: undefined }, remove)
 
@@ -725,7 +730,7 @@ const configurationRoutes: ReadonlyArray<Route> = [
   deleteRoute(
     configurations,
     "Delete a device enrollment configuration and its assignments",
-    (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.remove(ctx.tenant, id))
+    (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.remove(ctx.tenant, id, { ifMatch: ctx.ifMatch }))
   ),
   commandRoute(configurations, {
     method: "POST",
@@ -1138,11 +1143,11 @@ const directoryRoutes: ReadonlyArray<Route> = [
   ...listAndCount(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p))),
   getRoute(users, (ctx, id) => directory((svc) => svc.getUser(ctx.tenant, id))),
   patchRoute(users, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))),
-  deleteRoute(users, "Delete a user", (ctx, id) => directory((svc) => svc.removeUser(ctx.tenant, id))),
+  deleteRoute(users, "Delete a user", (ctx, id) => directory((svc) => svc.removeUser(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
   createRoute(groups, "Create a group", (ctx) => directory((svc) => svc.createGroup(ctx.tenant, ctx.body))),
   ...listAndCount(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p))),
   getRoute(groups, (ctx, id) => directory((svc) => svc.getGroup(ctx.tenant, id))),
-  deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id))),
+  deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
   ...membersRoutes,
   memberReferencesRoute,
   ...memberOfRoutes(users as EntitySet<unknown>, "user"),

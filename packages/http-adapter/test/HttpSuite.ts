@@ -811,6 +811,172 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
       })
     })
 
+    describe("a parent deleted while a child is created (the store checks the parent in the child's write)", () => {
+      it("never leaves an assignment or a membership for a configuration, group or user made again with the same id", async () => {
+        const ok = (r: { status: number; text: string }, status: number) => assert.strictEqual(r.status, status, r.text)
+        const limit = (id: string) => ({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id })
+        const directoryObject = (id: string) => ({ "@odata.id": `${s.base}/directoryObjects/${id}` })
+        ok(await s.request("POST", "users", { body: { id: "orphan-u", displayName: "U", userPrincipalName: "orphan-u@example.com" } }), 201)
+        ok(await s.request("POST", "groups", { body: { id: "orphan-g", displayName: "G" } }), 201)
+        for (let i = 0; i < 20; i++) {
+          const [c, g, u] = [`orphan-c${i}`, `orphan-g${i}`, `orphan-u${i}`]
+          ok(await s.request("POST", cfgs, { body: limit(c) }), 201)
+          ok(await s.request("POST", "groups", { body: { id: g, displayName: g } }), 201)
+          ok(await s.request("POST", "users", { body: { id: u, displayName: u, userPrincipalName: `${u}@example.com` } }), 201)
+          const answers = await Promise.all([
+            s.request("POST", `${cfgs}/${c}/assignments`, { body: { id: "a", target: null } }),
+            s.request("DELETE", `${cfgs}/${c}`),
+            s.request("POST", `groups/${g}/members/$ref`, { body: directoryObject("orphan-u") }),
+            s.request("DELETE", `groups/${g}`),
+            s.request("POST", "groups/orphan-g/members/$ref", { body: directoryObject(u) }),
+            s.request("DELETE", `users/${u}`)
+          ])
+          answers.forEach((r, k) => assert.include(k % 2 === 0 ? [201, 204, 404] : [204], r.status, `${i}.${k}: ${r.text}`))
+          ok(await s.request("POST", cfgs, { body: limit(c) }), 201)
+          ok(await s.request("POST", "groups", { body: { id: g, displayName: g } }), 201)
+          ok(await s.request("POST", "users", { body: { id: u, displayName: u, userPrincipalName: `${u}@example.com` } }), 201)
+          assert.deepStrictEqual((await s.request("GET", `${cfgs}/${c}/assignments`)).json.value, [], `${c} made again has no assignment`)
+          assert.deepStrictEqual((await s.request("GET", `groups/${g}/members`)).json.value, [], `${g} made again has no member`)
+          assert.deepStrictEqual((await s.request("GET", `users/${u}/memberOf`)).json.value, [], `${u} made again is in no group`)
+        }
+      })
+    })
+
+    describe("If-Match on DELETE (SPEC 3.10: decided in the store's removal)", () => {
+      // Each entity with an ETag, its DELETE path, how to make it, and how to change it (a new ETag).
+      const kinds: ReadonlyArray<{
+        readonly name: string
+        readonly path: string
+        readonly make: () => Promise<void>
+        readonly change?: () => Promise<void>
+        /** What must still be there after a refused DELETE (its children), and be gone after a 204. */
+        readonly children?: string
+      }> = [
+        {
+          name: "an assignment",
+          path: `${cfgs}/im-c/assignments/im-a`,
+          make: async () => {
+            await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "im-c" } })
+            assert.strictEqual((await s.request("POST", `${cfgs}/im-c/assignments`, { body: { id: "im-a", target: null } })).status, 201)
+          },
+          change: async () => {
+            assert.strictEqual((await s.request("PATCH", `${cfgs}/im-c/assignments/im-a`, { body: { sourceId: "changed" } })).status, 200)
+          }
+        },
+        {
+          name: "a configuration",
+          path: `${cfgs}/im-cfg`,
+          make: async () => {
+            assert.strictEqual((await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "im-cfg" } })).status, 201)
+            assert.strictEqual((await s.request("POST", `${cfgs}/im-cfg/assignments`, { body: { id: "child", target: null } })).status, 201)
+          },
+          change: async () => {
+            assert.strictEqual((await s.request("PATCH", `${cfgs}/im-cfg`, { body: { displayName: "changed" } })).status, 200)
+          },
+          children: `${cfgs}/im-cfg/assignments/child`
+        },
+        {
+          name: "a user",
+          path: "users/im-u",
+          make: async () => {
+            assert.strictEqual((await s.request("POST", "users", { body: { id: "im-u", displayName: "U", userPrincipalName: "im-u@example.com" } })).status, 201)
+            await s.request("POST", "groups", { body: { id: "im-users", displayName: "Users" } })
+            assert.strictEqual((await s.request("POST", "groups/im-users/members/$ref", { body: { "@odata.id": `${s.base}/directoryObjects/im-u` } })).status, 204)
+          },
+          change: async () => {
+            assert.strictEqual((await s.request("PATCH", "users/im-u", { body: { displayName: "changed" } })).status, 200)
+          },
+          children: "users/im-u/memberOf"
+        },
+        {
+          name: "a group",
+          path: "groups/im-g",
+          make: async () => {
+            assert.strictEqual((await s.request("POST", "groups", { body: { id: "im-g", displayName: "G" } })).status, 201)
+            await s.request("POST", "users", { body: { id: "im-member", displayName: "M", userPrincipalName: "im-member@example.com" } })
+            assert.strictEqual((await s.request("POST", "groups/im-g/members/$ref", { body: { "@odata.id": `${s.base}/directoryObjects/im-member` } })).status, 204)
+          },
+          children: "groups/im-g/members"
+        }
+      ]
+      for (const k of kinds) {
+        it(`refuses the DELETE of ${k.name} with a stale or changed ETag (412, nothing removed), and takes a current one, * or a list naming it`, async () => {
+          await k.make()
+          const before = await s.request("GET", k.path)
+          assert.strictEqual(before.status, 200, before.text)
+          const etag = before.headers.get("etag")!
+          assert.match(etag, /^W\/"/)
+          const kept = async (why: string) => {
+            assert.strictEqual((await s.request("GET", k.path)).status, 200, `${k.name} kept: ${why}`)
+            if (k.children !== undefined) {
+              const c = await s.request("GET", k.children)
+              assert.strictEqual(c.status, 200, `${k.children}: ${c.text}`)
+              if (Array.isArray(c.json.value)) assert.strictEqual(c.json.value.length, 1, `its children kept: ${why}`)
+            }
+          }
+          const stale = await s.request("DELETE", k.path, { headers: { "if-match": 'W/"stale"' } })
+          assert.strictEqual(stale.status, 412, stale.text)
+          assert.strictEqual(errorOf(stale).code, "preconditionFailed")
+          await kept("a stale tag")
+          const list = `W/"other", "another"`
+          assert.strictEqual((await s.request("DELETE", k.path, { headers: { "if-match": list } })).status, 412)
+          await kept("a list without its tag")
+          let current = etag
+          if (k.change !== undefined) {
+            await k.change()
+            const refused = await s.request("DELETE", k.path, { headers: { "if-match": etag } })
+            assert.strictEqual(refused.status, 412, "the ETag from before a change")
+            await kept("the ETag from before a change")
+            current = (await s.request("GET", k.path)).headers.get("etag")!
+            assert.notStrictEqual(current, etag)
+          }
+          // The current tag, written strong and in a list, matches (weak comparison).
+          const ok = await s.request("DELETE", k.path, { headers: { "if-match": `W/"stale", ${current.replace(/^W\//, "")}` } })
+          assert.strictEqual(ok.status, 204, ok.text)
+          assert.strictEqual((await s.request("GET", k.path)).status, 404)
+          if (k.children !== undefined && k.name !== "a user" && k.name !== "a group") {
+            assert.strictEqual((await s.request("GET", k.children)).status, 404, "its children went with it")
+          }
+          // Made again: * matches any existing entity, and a missing one is 404 whatever If-Match says.
+          await k.make()
+          assert.strictEqual((await s.request("DELETE", k.path, { headers: { "if-match": "*" } })).status, 204)
+          const missing = await s.request("DELETE", k.path, { headers: { "if-match": "*" } })
+          assert.strictEqual(missing.status, 404)
+          assert.strictEqual(errorOf(missing).code, "itemNotFound")
+          await k.make()
+          assert.strictEqual((await s.request("DELETE", k.path)).status, 204, "no If-Match: removed as before")
+        })
+      }
+      it("lets exactly one of a PATCH and a DELETE carrying the ETag from before it win, sent at the same time", async () => {
+        await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "im-race" } })
+        const both: Array<string> = []
+        for (let i = 0; i < 30; i++) {
+          const path = `${cfgs}/im-race/assignments/r${i}`
+          const created = await s.request("POST", `${cfgs}/im-race/assignments`, { body: { id: `r${i}`, target: null } })
+          const etag = created.headers.get("etag")!
+          const [patch, del] = await Promise.all([
+            s.request("PATCH", path, { body: { sourceId: "changed" } }),
+            s.request("DELETE", path, { headers: { "if-match": etag } })
+          ])
+          const after = await s.request("GET", path)
+          if (patch.status === 200 && del.status === 204) both.push(`r${i}`)
+          // Either the PATCH came first (the DELETE's tag is stale: 412, the change kept) or the DELETE did (the PATCH finds nothing: 404).
+          assert.deepStrictEqual(
+            [patch.status, del.status, after.status],
+            patch.status === 200 ? [200, 412, 200] : [404, 204, 404],
+            `r${i}: ${patch.status} ${del.status} ${after.status}`
+          )
+        }
+        assert.deepStrictEqual(both, [], "never both")
+      })
+      it("a user's and a group's memberships go with them", async () => {
+        const memberOf = await s.request("GET", "groups/im-users/members")
+        assert.deepStrictEqual(memberOf.json.value.map((m: { id: string }) => m.id), [], "the removed user is no member")
+        await s.request("POST", "groups", { body: { id: "im-g", displayName: "G" } })
+        assert.deepStrictEqual((await s.request("GET", "groups/im-g/members")).json.value, [], "a group made again has no members")
+      })
+    })
+
     describe("authentication and permissions", () => {
       it("answers 401 with WWW-Authenticate for missing, malformed, badly signed, expired, unsigned and tenantless tokens", async () => {
         const jose = await import("jose")

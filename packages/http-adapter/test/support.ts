@@ -109,7 +109,7 @@ export const start = async (options: {
     url: running.url,
     base: `${running.url}/beta`,
     close: async () => {
-      await running.close(2000)
+      await running.close(2000, 50)
       await runtime.dispose()
     },
     token,

@@ -46,13 +46,14 @@ import {
   type AssignmentFilter,
   type AssignmentOf,
   type Change,
-  type Configuration,
+  type Check,
+  Configuration,
   type ConfigurationResolution,
   type Directory,
   type InvitedUser,
   type PageRequest
 } from "@enrollment/core"
-import { Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
@@ -198,11 +199,42 @@ const conflictBackoff = Schedule.exponential("2 millis").pipe(Schedule.jittered)
 const isConflict = (e: unknown): boolean =>
   isSqlError(e) && (e.reason._tag === "SerializationError" || e.reason._tag === "DeadlockError")
 
-/** Turns the engine's errors into `StoreUnavailable`, leaving domain errors as they are. */
+/**
+ * The engine's error a cause carries as a defect, when every defect in it is one (and it was
+ * not interrupted); undefined otherwise. `withTransaction` (effect's SqlClient) ends a failed
+ * transaction with a ROLLBACK and turns a failed ROLLBACK into a defect (`Effect.orDie`), in
+ * place of the failure it was rolling back: a connection lost inside a transaction (the
+ * statement fails, and the ROLLBACK on the dead connection fails too) ends as a defect
+ * carrying the ROLLBACK's `SqlError`. A failed COMMIT whose cleanup fails dies the same way.
+ */
+const engineDefect = (cause: Cause.Cause<unknown>): SqlError | undefined => {
+  let found: SqlError | undefined
+  for (const reason of cause.reasons) {
+    if (Cause.isInterruptReason(reason)) return undefined
+    if (Cause.isDieReason(reason)) {
+      if (!isSqlError(reason.defect)) return undefined
+      found ??= reason.defect
+    }
+  }
+  return found
+}
+
+/**
+ * Turns the engine's errors into `StoreUnavailable`, leaving domain errors as they are: its
+ * failures, and its defects (see {@link engineDefect}): the database failing is a 503 to the
+ * caller, not a bug. Any other defect (a `change` or a `check` that threw, an invariant
+ * broken) stays a defect, and a cause holding one is left whole.
+ */
 const orUnavailable = <A, E, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<A, Exclude<E, SqlError> | Errors.StoreUnavailable, R> =>
-  Effect.mapError(self, (e) => isSqlError(e) ? unavailable(e) : e as Exclude<E, SqlError>)
+  Effect.catchCause(
+    Effect.mapError(self, (e) => isSqlError(e) ? unavailable(e) : e as Exclude<E, SqlError>),
+    (cause) => {
+      const defect = engineDefect(cause)
+      return defect === undefined ? Effect.failCause(cause) : Effect.fail(unavailable(defect))
+    }
+  )
 
 /** A row as read or written: its value, the JSON text it is stored as, and its version. */
 interface Stored<A> {
@@ -470,15 +502,27 @@ export const make = (
         },
         modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
           orUnavailable(modify(`${tenant}\u0000${id}`, [tenant, id], change)),
-        remove: (tenant: string, id: string) => {
+        remove: <E = never>(tenant: string, id: string, check?: Check<A, E>) => {
+          // The entity's row goes first, its children (`onRemove`) after, in separate statements
+          // of one transaction: the DELETE waits for the key-share locks of children's inserts in
+          // flight (`insertUnderParent`, `addMember`), and the children's DELETE, a statement of
+          // its own, takes a snapshot after they committed, so it sees their rows (why this is
+          // sound: the comment above `conflicts`). Keep this order.
           const remove = Effect.map(
             query(`DELETE FROM ${t} WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenant, id]),
             (rows) => rows.length > 0
           )
-          return orUnavailable(
-            onRemove === undefined ? remove : transaction(Effect.tap(remove, (removed) =>
-              removed ? onRemove(tenant, id) : Effect.void))
-          )
+          const removeAll = onRemove === undefined ? remove : Effect.tap(remove, (removed) =>
+            removed ? onRemove(tenant, id) : Effect.void)
+          if (check === undefined) return orUnavailable(onRemove === undefined ? remove : transaction(removeAll))
+          // With a check: the row is read locked (FOR UPDATE: a concurrent modify's compare-and-set
+          // waits, then finds it gone), checked, and removed, in one transaction.
+          return orUnavailable(transaction(Effect.flatMap(query(lockSql, [tenant, id]), (rows): Effect.Effect<boolean, E | SqlError> => {
+            const current = toStored<A>(rows)
+            if (current === undefined) return Effect.succeed(false)
+            const passed = check(current.value)
+            return Result.isFailure(passed) ? Effect.fail(passed.failure) : removeAll
+          })))
         }
       }
     }
@@ -488,6 +532,7 @@ export const make = (
     const aGetSql = `SELECT data FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
     const aReadSql = `SELECT data, version FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
     const aLockSql = `${aReadSql} FOR UPDATE`
+    const aRemoveSql = `DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3 RETURNING id`
     const aWriteSql = `UPDATE ${a} SET data = $4, version = version + $5, source = $6, source_id = $7, target_type = $8,
         group_id = $9 WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3 AND version = $10 AND data = $11
       RETURNING version`
@@ -501,15 +546,68 @@ export const make = (
     }, transaction)
     const removeAssignmentsOf = (tenant: string, configurationId: string) =>
       query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2`, [tenant, configurationId])
-    const insertAssignment = (tenant: string, configurationId: string, value: Assignment.Assignment) =>
-      Effect.map(
-        query(
-          `INSERT INTO ${a} (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
-           VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id`,
-          [tenant, configurationId, value.id, ...assignmentColumns(value), JSON.stringify(value)]
-        ),
-        (rows) => rows.length > 0
+    // A child is stored only under a parent that exists (the port's rule), even when another
+    // process removes the parent at the same moment. Under READ COMMITTED a check and then an
+    // insert is not enough: the removal's DELETE of the children does not see the insert's row
+    // while it is uncommitted, and the insert's check does not see the removal's uncommitted
+    // DELETE. So a child's insert locks its parent's row FOR KEY SHARE in the statement that
+    // inserts (one statement, its own transaction, one round trip), and a parent's removal
+    // DELETEs the parent's row first and its children after, in a later statement of the same
+    // transaction (see `entitySet`'s remove). Either the insert takes the key-share lock first:
+    // the removal's DELETE of the parent waits for the insert's commit, and its DELETE of the
+    // children, a later statement with a snapshot of its own, sees the child and removes it. Or
+    // the removal's DELETE locks the row first: the insert's FOR KEY SHARE waits for the
+    // removal's commit, then finds the row deleted (READ COMMITTED re-reads a row locked this
+    // way), and the insert writes nothing: refused. FOR KEY SHARE conflicts only with a DELETE or
+    // a key change: a configuration's PATCH (an UPDATE of `data`) and other inserts do not wait.
+    // Under SERIALIZABLE (CockroachDB) the engine aborts one of the two instead (a serialization
+    // failure), which is run again (`conflicts`), and then sees the other's outcome.
+    /** Runs one statement again when the engine aborted it as a conflict (a statement is its own transaction). */
+    const conflicts = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      Effect.retry(self, { while: isConflict, times: 10, schedule: conflictBackoff })
+    const assignmentValues = "$1::text, $2::text, $3::text, 1, $4::text, $5::text, $6::text, $7::text, $8::text"
+    const insertAssignmentSql = `INSERT INTO ${a} (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
+      VALUES (${assignmentValues}) ON CONFLICT DO NOTHING RETURNING id`
+    const parentSql = `SELECT 1 FROM ${s}.configurations WHERE tenant_id = $1::text AND id = $2::text FOR KEY SHARE`
+    const insertUnderParentSql = `WITH parent AS (${parentSql}), inserted AS (
+        INSERT INTO ${a} (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
+        SELECT ${assignmentValues} WHERE EXISTS (SELECT 1 FROM parent)
+        ON CONFLICT DO NOTHING RETURNING id
       )
+      SELECT EXISTS (SELECT 1 FROM parent) AS parent, EXISTS (SELECT 1 FROM inserted) AS inserted`
+    const assignmentParams = (tenant: string, configurationId: string, value: Assignment.Assignment) =>
+      [tenant, configurationId, value.id, ...assignmentColumns(value), JSON.stringify(value)]
+    /** Inserts an assignment where its configuration is known to exist (locked by the caller's transaction). */
+    const insertAssignment = (tenant: string, configurationId: string, value: Assignment.Assignment) =>
+      query(insertAssignmentSql, assignmentParams(tenant, configurationId, value))
+    const configurationMissing = (configurationId: string) =>
+      new Errors.EntityNotFound({ entity: Configuration.typeName, id: configurationId })
+    /** The port's `assignments.insert`: under its configuration's key-share lock, in one statement. */
+    const insertUnderParent = (tenant: string, configurationId: string, value: Assignment.Assignment) =>
+      Effect.flatMap(
+        conflicts(query(insertUnderParentSql, assignmentParams(tenant, configurationId, value))),
+        (rows): Effect.Effect<Assignment.Assignment, Errors.EntityNotFound | Errors.EntityAlreadyExists> =>
+          rows[0]!.parent !== true
+            ? Effect.fail(configurationMissing(configurationId))
+            : rows[0]!.inserted === true
+            ? Effect.succeed(value)
+            : Effect.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id }))
+      )
+    // A membership's insert locks its group's row and its member's (a user's or a group's) the same way.
+    const addMemberSql = (memberTable: "users" | "groups") =>
+      `WITH parent AS (
+          SELECT 1 FROM ${s}.groups WHERE tenant_id = $1::text AND id = $2::text FOR KEY SHARE
+        ), member AS (
+          SELECT 1 FROM ${s}.${memberTable} WHERE tenant_id = $1::text AND id = $3::text FOR KEY SHARE
+        ), inserted AS (
+          INSERT INTO ${m} (tenant_id, group_id, member_id, member_kind) SELECT $1::text, $2::text, $3::text, $4::text
+          WHERE EXISTS (SELECT 1 FROM parent) AND EXISTS (SELECT 1 FROM member)
+          ON CONFLICT DO NOTHING RETURNING member_id
+        )
+        SELECT EXISTS (SELECT 1 FROM parent) AS parent, EXISTS (SELECT 1 FROM member) AS member,
+          EXISTS (SELECT 1 FROM inserted) AS inserted`
+    const addUserSql = addMemberSql("users")
+    const addGroupSql = addMemberSql("groups")
     /** The WHERE clause and parameters of an assignment list or count. */
     const assignmentWhere = (
       tenant: string,
@@ -646,11 +744,20 @@ export const make = (
       ), "users")
     const invitations = entitySet<Directory.Invitation>("invitations", "invitation")
     // Made once, not per call (a generator function made per call costs more than the work it frames).
+    // In a transaction (the caller's): the configuration's row is locked FOR UPDATE first and held
+    // until the replacement commits. That lock conflicts with itself and with an insert's FOR KEY
+    // SHARE (see above), so two replacements, or a replacement and an insert, of one configuration
+    // run one after the other: under READ COMMITTED the waiting one's DELETE, a statement after
+    // the lock was granted, sees what the other committed and removes it (with a shared lock, two
+    // replacements each deleted what they saw and both sets were left). A configuration's PATCH
+    // takes the same lock, and waits as long as one `assign`.
+    const replaceLockSql = `SELECT 1 FROM ${s}.configurations WHERE tenant_id = $1::text AND id = $2::text FOR UPDATE`
     const replaceAssignments = Effect.fnUntraced(function*(
       tenant: string,
       configurationId: string,
       values: ReadonlyArray<Assignment.Assignment>
     ) {
+      if ((yield* query(replaceLockSql, [tenant, configurationId])).length === 0) return yield* configurationMissing(configurationId)
       yield* removeAssignmentsOf(tenant, configurationId)
       for (const v of lastById(values)) yield* insertAssignment(tenant, configurationId, v)
     })
@@ -702,22 +809,20 @@ export const make = (
             (rows) => Number(rows[0]!.n)
           ))
         },
-        insert: (tenant, configurationId, value) =>
-          orUnavailable(Effect.flatMap(insertAssignment(tenant, configurationId, value), (inserted) =>
-            inserted
-              ? Effect.succeed(value)
-              : Effect.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id })))),
+        insert: (tenant, configurationId, value) => orUnavailable(insertUnderParent(tenant, configurationId, value)),
         modify: (tenant, configurationId, id, change) =>
           orUnavailable(modifyAssignment(`${tenant}\u0000${configurationId}\u0000${id}`, [tenant, configurationId, id], change)),
-        remove: (tenant, configurationId, id) =>
-          orUnavailable(Effect.map(
-            query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3 RETURNING id`, [
-              tenant,
-              configurationId,
-              id
-            ]),
-            (rows) => rows.length > 0
-          )),
+        remove: <E = never>(tenant: string, configurationId: string, id: string, check?: Check<Assignment.Assignment, E>) => {
+          const remove = Effect.map(query(aRemoveSql, [tenant, configurationId, id]), (rows) => rows.length > 0)
+          if (check === undefined) return orUnavailable(remove)
+          // As the entity sets' remove with a check: read locked, checked and removed in one transaction.
+          return orUnavailable(transaction(Effect.flatMap(query(aLockSql, [tenant, configurationId, id]), (rows): Effect.Effect<boolean, E | SqlError> => {
+            const current = toStored<Assignment.Assignment>(rows)
+            if (current === undefined) return Effect.succeed(false)
+            const passed = check(current.value)
+            return Result.isFailure(passed) ? Effect.fail(passed.failure) : remove
+          })))
+        },
         replace: (tenant, configurationId, values) => orUnavailable(transaction(replaceAssignments(tenant, configurationId, values))),
         concerning: (tenant, groupIds, configurationId) => orUnavailable(concerning(tenant, groupIds, configurationId))
       },
@@ -749,13 +854,13 @@ export const make = (
           )),
         addMember: (tenant, groupId, member) =>
           orUnavailable(Effect.flatMap(
-            query(
-              `INSERT INTO ${m} (tenant_id, group_id, member_id, member_kind) VALUES ($1, $2, $3, $4)
-               ON CONFLICT DO NOTHING RETURNING member_id`,
-              [tenant, groupId, member.id, member.kind]
-            ),
-            (rows) =>
-              rows.length > 0
+            conflicts(query(member.kind === "user" ? addUserSql : addGroupSql, [tenant, groupId, member.id, member.kind])),
+            (rows): Effect.Effect<void, Errors.EntityNotFound | Errors.MemberAlreadyPresent> =>
+              rows[0]!.parent !== true
+                ? Effect.fail(new Errors.EntityNotFound({ entity: "group", id: groupId }))
+                : rows[0]!.member !== true
+                ? Effect.fail(new Errors.EntityNotFound({ entity: "directoryObject", id: member.id }))
+                : rows[0]!.inserted === true
                 ? Effect.void
                 : Effect.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
           )),

@@ -44,7 +44,8 @@ import {
   type AssignmentFilter,
   type AssignmentOf,
   type Change,
-  type Configuration,
+  type Check,
+  Configuration,
   type Directory,
   type InvitedUser,
   type PageRequest,
@@ -242,7 +243,7 @@ const runSync = <A, E = never>(f: () => Result.Result<A, E>): Effect.Effect<A, E
 
 const ok = Result.succeed
 
-const applyChange = <A, E>(change: Change<A, E>, current: A): Result.Result<A, E> => {
+const applyChange = <A, B, E>(change: (current: A) => Result.Result<B, E>, current: A): Result.Result<B, E> => {
   try {
     return change(current)
   } catch (e) {
@@ -620,6 +621,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     sharesIdsWith?: "users" | "groups"
   ) => {
     const get = db.prepare(`SELECT data FROM ${table} WHERE tenant_id = ? AND id = ?`)
+    const exists = db.prepare(`SELECT 1 FROM ${table} WHERE tenant_id = ? AND id = ?`)
     // Read inside the insert's write: the batch holds the file's write lock (BEGIN IMMEDIATE), so
     // no other connection can add the id between this read and the insert, and a write earlier in
     // the same batch is seen (the cache is not: it takes a batch's changes only at COMMIT).
@@ -653,6 +655,11 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     return {
       insertRow,
       lookup,
+      /**
+       * Whether the entity exists, read from the database: inside a write (the parent check of a
+       * child's insert), where the batch holds the file's write lock and sees its earlier writes.
+       */
+      has: (tenant: string, id: string): boolean => exists.get(tenant, id) !== undefined,
       get: (tenant: string, id: string) => run(() => ok(optionOf(lookup(tenant, id)))),
       list: (tenant: string, page: PageRequest) =>
         run(() => {
@@ -678,8 +685,16 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           }
           return ok(Option.some(r.success))
         }, true),
-      remove: (tenant: string, id: string) =>
-        write(tenant, (staged) => {
+      remove: <E = never>(tenant: string, id: string, check?: Check<A, E>) =>
+        write(tenant, (staged): Result.Result<boolean, E> => {
+          // The check reads the value as this write sees it (a change earlier in the batch
+          // included), under the write lock: nothing can come between it and the removal.
+          if (check !== undefined) {
+            const current = staged.read(cache, tenant, table, "", id, () => load(tenant, id))
+            if (current === undefined) return ok(false)
+            const passed = applyChange(check, current)
+            if (Result.isFailure(passed)) return Result.fail(passed.failure)
+          }
           const removed = remove.run(tenant, id).changes > 0
           if (removed) {
             onRemove?.(tenant, id)
@@ -786,6 +801,9 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     }
     return { groups: entry.groups, assignments }
   }
+  /** The refusal of a child's write under a configuration that does not exist. */
+  const configurationMissing = (configurationId: string) =>
+    new Errors.EntityNotFound({ entity: Configuration.typeName, id: configurationId })
   const aInsertRow = (staged: Staged, tenant: string, configurationId: string, a: Assignment.Assignment): boolean => {
     if (aInsert.run(tenant, configurationId, a.id, ...assignmentColumns(a), JSON.stringify(a)).changes === 0) return false
     staged.stage({ _tag: "Put", key: aKey(tenant, configurationId, a.id), value: a })
@@ -901,11 +919,14 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(Number(rowsOf(`SELECT count(*) AS n FROM assignments WHERE ${where}`, params)[0]!.n))
         }),
       insert: (tenant, configurationId, value) =>
-        write(tenant, (staged) =>
-          aInsertRow(staged, tenant, configurationId, value)
+        write(tenant, (staged): Result.Result<Assignment.Assignment, Errors.EntityAlreadyExists | Errors.EntityNotFound> => {
+          // The parent is checked in the insert's write (the port's rule): a removal of the
+          // configuration is a write too, so it comes wholly before or after this one.
+          if (!configurations.has(tenant, configurationId)) return Result.fail(configurationMissing(configurationId))
+          return aInsertRow(staged, tenant, configurationId, value)
             ? ok(value)
             : Result.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id }))
-        ),
+        }),
       modify: (tenant, configurationId, id, change) =>
         write(tenant, (staged) => {
           const current = staged.read(cache, tenant, "assignments", configurationId, id, () => aLoad(tenant, configurationId, id))
@@ -928,8 +949,15 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           }
           return ok(Option.some(next))
         }, true),
-      remove: (tenant, configurationId, id) =>
-        write(tenant, (staged) => {
+      remove: <E = never>(tenant: string, configurationId: string, id: string, check?: Check<Assignment.Assignment, E>) =>
+        write(tenant, (staged): Result.Result<boolean, E> => {
+          // As the entity sets' remove: the check on the value this write sees, under the write lock.
+          if (check !== undefined) {
+            const current = staged.read(cache, tenant, "assignments", configurationId, id, () => aLoad(tenant, configurationId, id))
+            if (current === undefined) return ok(false)
+            const passed = applyChange(check, current)
+            if (Result.isFailure(passed)) return Result.fail(passed.failure)
+          }
           const removed = aRemove.run(tenant, configurationId, id).changes > 0
           if (removed) {
             staged.stage({ _tag: "Delete", key: aKey(tenant, configurationId, id) })
@@ -939,6 +967,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
         }),
       replace: (tenant, configurationId, values) =>
         write(tenant, (staged) => {
+          if (!configurations.has(tenant, configurationId)) return Result.fail(configurationMissing(configurationId))
           aRemoveAll.run(tenant, configurationId)
           staged.stage({ _tag: "Clear" })
           for (const a of lastById(values)) aInsertRow(staged, tenant, configurationId, a)
@@ -959,7 +988,12 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return ok(toPage(rows, page, toMemberRef, (r) => r.member_id as string))
         }),
       addMember: (tenant, groupId, member) =>
-        write(tenant, (staged) => {
+        write(tenant, (staged): Result.Result<void, Errors.MemberAlreadyPresent | Errors.EntityNotFound> => {
+          // The group and the member are checked in the membership's write (the port's rule).
+          if (!groups.has(tenant, groupId)) return Result.fail(new Errors.EntityNotFound({ entity: "group", id: groupId }))
+          if (!(member.kind === "user" ? users : groups).has(tenant, member.id)) {
+            return Result.fail(new Errors.EntityNotFound({ entity: "directoryObject", id: member.id }))
+          }
           if (mAdd.run(tenant, groupId, member.id, member.kind).changes === 0) {
             return Result.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
           }

@@ -5,7 +5,8 @@ import { Errors, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
-import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
+import type { Row } from "../src/StoreSql.ts"
+import { assignment, configuration, freshTenant, group, user } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
 
 const url = process.env.DATABASE_URL
@@ -15,17 +16,31 @@ if (url === undefined || url === "") console.log("PostgreSQL tests skipped: DATA
 const run = `store_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
 const schemas: Array<string> = []
 /**
- * A proxy in front of PostgreSQL at `target` that forwards until `swallow()`, then swallows
- * every byte (a network black hole); `url` is the database URL through it.
+ * A proxy in front of PostgreSQL at `target`, for faults: it forwards until `swallow()`, then
+ * swallows every byte (a network black hole); or, after `cutOn(text)`, it cuts the connection
+ * whose client sends `text` (in a statement or a parameter value), before PostgreSQL gets those
+ * bytes: the connection is lost in the middle of what it was doing. `url` is the database URL
+ * through it.
  */
-const blackHoleProxy = async (target: string) => {
+const faultProxy = async (target: string) => {
   const to = new URL(target)
   let swallowing = false
+  let cut: { readonly text: string; readonly done: () => void } | undefined
   const sockets = new Set<net.Socket>()
   const proxy = net.createServer((client) => {
     const upstream = net.connect(Number(to.port || 5432), to.hostname)
     sockets.add(client).add(upstream)
-    client.on("data", (b) => swallowing || upstream.write(b))
+    client.on("data", (b) => {
+      if (swallowing) return
+      if (cut !== undefined && b.toString("latin1").includes(cut.text)) {
+        const { done } = cut
+        cut = undefined
+        client.destroy()
+        upstream.destroy()
+        return done()
+      }
+      upstream.write(b)
+    })
     upstream.on("data", (b) => swallowing || client.write(b))
     for (const s of [client, upstream]) s.on("error", () => {})
   })
@@ -38,6 +53,8 @@ const blackHoleProxy = async (target: string) => {
     swallow: () => {
       swallowing = true
     },
+    /** Cuts the next connection that sends `text`; the promise settles when it has. */
+    cutOn: (text: string) => new Promise<void>((done) => (cut = { text, done })),
     close: () => {
       for (const s of sockets) s.destroy()
       proxy.close()
@@ -102,7 +119,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     }), { timeout: 30_000 })
 
   it("answers StoreUnavailable within its deadline when PostgreSQL stops answering (a network black hole), and the layer closes", async () => {
-    const hole = await blackHoleProxy(url!)
+    const hole = await faultProxy(url!)
     const schema = freshSchema("deadline")
     // Migrate through the real server first: the layer below then only reads.
     await Effect.runPromise(Effect.scoped(Layer.build(storeLayer(schema, 1))))
@@ -133,7 +150,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   }, 30_000)
 
   it("puts the calls of a store over a shared PgClient under layerClient's timeoutMillis", async () => {
-    const hole = await blackHoleProxy(url!)
+    const hole = await faultProxy(url!)
     const schema = freshSchema("deadline_client")
     await Effect.runPromise(Effect.scoped(Layer.build(storeLayer(schema, 1))))
     const layer = PostgresStore.layerClient({ schema, timeoutMillis: 300 }).pipe(
@@ -154,6 +171,57 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     } finally {
       hole.close()
       await Effect.runPromise(Effect.ignore(Effect.timeout(Scope.close(scope, Exit.void), "5 seconds")))
+    }
+  }, 30_000)
+
+  it("answers StoreUnavailable (not a defect) when the connection is lost inside a transaction, which leaves nothing", async () => {
+    const proxy = await faultProxy(url!)
+    const schema = freshSchema("cut")
+    const t = freshTenant()
+    const s = `"${schema}"`
+    // Made through the real server: the stores below only read and write.
+    await Effect.runPromise(Effect.gen(function*() {
+      const store = yield* Store
+      for (const id of ["c1", "c2"]) {
+        yield* store.configurations.insert(t, configuration(id))
+        yield* store.assignments.insert(t, id, assignment("old"))
+      }
+      yield* store.users.insert(t, user("u1"))
+      yield* store.groups.insert(t, group("g1"))
+      yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+    }).pipe(Effect.provide(storeLayer(schema, 1))))
+    const rows = (text: string) =>
+      Effect.runPromise(direct((sql) => sql.unsafe<Row>(text.replaceAll("$s", s), [t]))).then((r) => r.map((x) => Object.values(x).join("/")))
+    // Each write runs on a store of its own (a new connection: its statements are sent in full),
+    // and its connection is cut when it sends the statement named, after the transaction's first.
+    const cutWhile = async (text: string, write: (store: Store["Service"]) => Effect.Effect<unknown, unknown>) => {
+      const cut = proxy.cutOn(text)
+      const exit = await Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(PostgresStore.layer({ url: Redacted.make(proxy.url), schema, maxConnections: 1 }))
+        return yield* write(Context.get(context, Store))
+      })))
+      await cut
+      assert.isTrue(Exit.isFailure(exit), `${text}: failed`)
+      if (Exit.isFailure(exit)) {
+        assert.isFalse(Exit.hasDies(exit), `${text}: not a defect: ${Cause.pretty(exit.cause)}`)
+        assert.strictEqual((Cause.squash(exit.cause) as { _tag?: string })._tag, "StoreUnavailable", text)
+      }
+    }
+    try {
+      // the assign action: cut at the first new assignment, after the old ones were deleted
+      await cutWhile("cut-new", (store) => store.assignments.replace(t, "c1", [assignment("cut-new")]))
+      // a user's create: cut at the check-and-insert, after the id's advisory lock
+      await cutWhile("cut-user", (store) => store.users.insert(t, user("cut-user")))
+      // a configuration's removal: cut at its assignments' DELETE, after its own row's
+      await cutWhile(`DELETE FROM ${s}.assignments`, (store) => store.configurations.remove(t, "c2"))
+      // a user's removal with a check: cut at its DELETE, after the locking read
+      await cutWhile(`DELETE FROM ${s}.users`, (store) => store.users.remove(t, "u1", () => Result.void))
+      assert.deepStrictEqual(await rows("SELECT configuration_id, id FROM $s.assignments WHERE tenant_id = $1 ORDER BY 1, 2"), ["c1/old", "c2/old"])
+      assert.deepStrictEqual(await rows("SELECT id FROM $s.configurations WHERE tenant_id = $1 ORDER BY 1"), ["c1", "c2"])
+      assert.deepStrictEqual(await rows("SELECT id FROM $s.users WHERE tenant_id = $1 ORDER BY 1"), ["u1"])
+      assert.deepStrictEqual(await rows("SELECT group_id, member_id FROM $s.memberships WHERE tenant_id = $1"), ["g1/u1"])
+    } finally {
+      proxy.close()
     }
   }, 30_000)
 
@@ -219,6 +287,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
         })
       yield* Effect.gen(function*() {
         const store = yield* Store
+        yield* store.configurations.insert(t, configuration("cfg"))
         yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "" }))
       }).pipe(Effect.provide(storeLayer(schema, 1)))
       // Two pools of 6 connections: two processes' worth of concurrent transactions on one row.
@@ -294,11 +363,118 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       }).pipe(Effect.scoped), { timeout: 60_000 })
   }
 
+  // Two pools stand for two server processes on one database. Each round removes a parent through
+  // one while the other inserts a child under it, at the same moment: an assignment under a
+  // configuration, a membership in a group, a membership of a user (the pools swap every round).
+  for (const isolation of ["read committed", "serializable"] as const) {
+    it.live(`leaves no child behind when two processes remove its parent and insert it at the same moment (${isolation})`, () =>
+      Effect.gen(function*() {
+        const schema = freshSchema(`orphans_${isolation.replace(" ", "_")}`)
+        const t = freshTenant()
+        const pool = (maxConnections: number) =>
+          PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
+            url: Redacted.make(url!),
+            maxConnections,
+            startupParameters: { default_transaction_isolation: isolation }
+          })))
+        const open = (maxConnections: number) => Effect.map(Layer.build(pool(maxConnections)), (c) => Context.get(c, Store))
+        const one = yield* open(8)
+        const two = yield* open(8)
+        const rounds = isolation === "serializable" ? 100 : 300
+        const ids = Array.from({ length: rounds }, (_, i) => i)
+        yield* one.groups.insert(t, group("g"))
+        yield* one.users.insert(t, user("u"))
+        yield* Effect.forEach(ids, (i) =>
+          Effect.all([
+            one.configurations.insert(t, configuration(`c${i}`)),
+            one.groups.insert(t, group(`g${i}`)),
+            one.users.insert(t, user(`u${i}`))
+          ]), { concurrency: 8, discard: true })
+        const outcomes = yield* Effect.forEach(ids, (i) => {
+          const [removes, inserts] = i % 2 === 0 ? [one, two] : [two, one]
+          const race = (remove: Effect.Effect<boolean, unknown>, insert: Effect.Effect<unknown, unknown>) =>
+            Effect.all([Effect.exit(remove), Effect.exit(insert)], { concurrency: "unbounded" })
+          return Effect.all([
+            race(removes.configurations.remove(t, `c${i}`), inserts.assignments.insert(t, `c${i}`, assignment("a"))),
+            race(removes.groups.remove(t, `g${i}`), inserts.groups.addMember(t, `g${i}`, { kind: "user", id: "u" })),
+            race(removes.users.remove(t, `u${i}`), inserts.groups.addMember(t, "g", { kind: "user", id: `u${i}` }))
+          ], { concurrency: "unbounded" })
+        }, { concurrency: 16 })
+        const refusals = new Map<string, number>()
+        outcomes.forEach((round, i) =>
+          round.forEach(([removed, inserted], k) => {
+            assert.isTrue(Exit.isSuccess(removed) && removed.value, `round ${i}.${k}: removed`)
+            if (Exit.isFailure(inserted)) {
+              const e = Cause.squash(inserted.cause)
+              assert.instanceOf(e, Errors.EntityNotFound, `round ${i}.${k}: ${String(e)}`)
+              const key = (e as Errors.EntityNotFound).entity
+              refusals.set(key, (refusals.get(key) ?? 0) + 1)
+            }
+          }))
+        const count = (text: string) =>
+          Effect.map(direct((sql) => sql.unsafe<{ n: string }>(text.replaceAll("$s", `"${schema}"`), [t])), (r) => Number(r[0]!.n))
+        const orphans = {
+          assignments: yield* count(`SELECT count(*) AS n FROM $s.assignments a WHERE a.tenant_id = $1
+            AND NOT EXISTS (SELECT 1 FROM $s.configurations c WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`),
+          inGroups: yield* count(`SELECT count(*) AS n FROM $s.memberships m WHERE m.tenant_id = $1
+            AND NOT EXISTS (SELECT 1 FROM $s.groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id)`),
+          ofUsers: yield* count(`SELECT count(*) AS n FROM $s.memberships m WHERE m.tenant_id = $1 AND m.member_kind = 'user'
+            AND NOT EXISTS (SELECT 1 FROM $s.users u WHERE u.tenant_id = m.tenant_id AND u.id = m.member_id)`)
+        }
+        assert.deepStrictEqual(orphans, { assignments: 0, inGroups: 0, ofUsers: 0 }, `no orphans (refusals: ${JSON.stringify([...refusals])})`)
+        // and so the parents made again start empty
+        yield* Effect.forEach(ids, (i) =>
+          Effect.all([
+            one.configurations.insert(t, configuration(`c${i}`)),
+            one.groups.insert(t, group(`g${i}`)),
+            one.users.insert(t, user(`u${i}`))
+          ]), { concurrency: 8, discard: true })
+        assert.strictEqual(yield* count("SELECT count(*) AS n FROM $s.assignments WHERE tenant_id = $1"), 0)
+        assert.strictEqual(yield* count("SELECT count(*) AS n FROM $s.memberships WHERE tenant_id = $1"), 0)
+      }).pipe(Effect.scoped), { timeout: 120_000 })
+  }
+
+  // Two pools stand for two server processes on one database. Each round replaces one
+  // configuration's assignments through both at the same moment (the `assign` action), with
+  // sets of server-made ids that share nothing: the set left is one of the two, whole.
+  for (const isolation of ["read committed", "serializable"] as const) {
+    it.live(`leaves one whole set when two processes replace a configuration's assignments at the same moment (${isolation})`, () =>
+      Effect.gen(function*() {
+        const schema = freshSchema(`replace_${isolation.replace(" ", "_")}`)
+        const t = freshTenant()
+        const pool = (maxConnections: number) =>
+          PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
+            url: Redacted.make(url!),
+            maxConnections,
+            startupParameters: { default_transaction_isolation: isolation }
+          })))
+        const open = (maxConnections: number) => Effect.map(Layer.build(pool(maxConnections)), (c) => Context.get(c, Store))
+        const one = yield* open(8)
+        const two = yield* open(8)
+        const rounds = isolation === "serializable" ? 40 : 120
+        const ids = Array.from({ length: rounds }, (_, i) => i)
+        yield* Effect.forEach(ids, (i) => one.configurations.insert(t, configuration(`r${i}`)), { concurrency: 8, discard: true })
+        const set = (tag: string) => [assignment(`${tag}0`), assignment(`${tag}1`), assignment(`${tag}2`)]
+        yield* Effect.forEach(ids, (i) =>
+          Effect.all([
+            one.assignments.replace(t, `r${i}`, set(`A${i}-`)),
+            two.assignments.replace(t, `r${i}`, set(`B${i}-`))
+          ], { concurrency: "unbounded" }), { concurrency: 16, discard: true })
+        const mixed: Array<string> = []
+        for (const i of ids) {
+          const left = (yield* one.assignments.list(t, `r${i}`, { limit: 100 })).items.map((a) => a.id).join(",")
+          if (left !== `A${i}-0,A${i}-1,A${i}-2` && left !== `B${i}-0,B${i}-1,B${i}-2`) mixed.push(`r${i}: ${left}`)
+        }
+        assert.deepStrictEqual(mixed, [], "each configuration holds one caller's set, whole")
+      }).pipe(Effect.scoped), { timeout: 120_000 })
+  }
+
   it.effect("reads started together (one shared query) see a write another process acknowledged before they asked", () => {
     const schema = freshSchema("shared")
     return Effect.gen(function*() {
       const t = freshTenant()
       const other = yield* Layer.build(storeLayer(schema, 1)).pipe(Effect.map((c) => Context.get(c, Store)))
+      yield* other.configurations.insert(t, configuration("cfg"))
       yield* other.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "v0" }))
       const context = yield* Effect.context<Store>()
       const store = Context.get(context, Store)
@@ -320,6 +496,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       const n = 30
       const returned = yield* Effect.gen(function*() {
         const store = yield* Store
+        yield* store.configurations.insert(t, configuration("cfg"))
         yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "" }))
         return yield* Effect.forEach(
           Array.from({ length: n }, (_, i) => `m${i}`),
@@ -346,6 +523,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       const t = freshTenant()
       yield* Effect.gen(function*() {
         const store = yield* Store
+        yield* store.configurations.insert(t, configuration("cfg"))
         yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "0" }))
         const exits = yield* Effect.forEach(
           Array.from({ length: 12 }, (_, i) => i),
@@ -376,6 +554,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       const t = freshTenant()
       yield* Effect.gen(function*() {
         const store = yield* Store
+        yield* store.configurations.insert(t, configuration("cfg"))
         yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "0" }))
         const results = yield* Effect.all([
           Effect.forEach(
@@ -407,6 +586,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
         })))
       yield* Effect.gen(function*() {
         const store = yield* Store
+        yield* store.configurations.insert(t, configuration("cfg"))
         yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "0" }))
       }).pipe(Effect.provide(serializable(1)))
       const increments = (n: number) =>

@@ -50,6 +50,7 @@ const counterValue = (db: DatabaseSync, tenant: string): number =>
 const seedCounter = (filename: string, tenant: string) =>
   Effect.gen(function*() {
     const store = yield* Store
+    yield* store.configurations.insert(tenant, configuration("cfg"))
     yield* store.assignments.insert(tenant, "cfg", assignment("counter", null, { sourceId: "0" }))
   }).pipe(Effect.provide(SqliteStore.layer({ filename })))
 
@@ -189,6 +190,7 @@ describe("SqliteStore", () => {
     Effect.gen(function*() {
       const store = yield* Store
       const t = freshTenant()
+      yield* store.configurations.insert(t, configuration("cfg"))
       yield* store.assignments.insert(t, "cfg", assignment("x", null, { sourceId: "" }))
       const n = 200
       yield* Effect.forEach(
@@ -281,6 +283,7 @@ describe("SqliteStore", () => {
         assert.isTrue(Option.getOrThrow(yield* a.invitations.invitedUserOf(t, "i1")).exists)
 
         yield* b.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: "from b" }))
+        // b's write checks the group and the user in the database, where a wrote them
         yield* b.groups.addMember(t, "g", { kind: "user", id: "u1" })
         yield* b.users.remove(t, "u1")
         yield* nextTurn
@@ -292,6 +295,35 @@ describe("SqliteStore", () => {
         yield* a.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: `${x.sourceId} + a` }))
         yield* nextTurn
         assert.strictEqual(Option.getOrThrow(yield* b.assignments.get(t, "c", "x")).sourceId, "from b + a")
+      }))
+
+    it.effect("refuses a child whose parent another connection removed, though this one read the parent before", () =>
+      Effect.gen(function*() {
+        const [a, b] = yield* twoStores("parents")
+        const t = freshTenant()
+        yield* a.configurations.insert(t, configuration("c"))
+        yield* a.groups.insert(t, group("g"))
+        yield* a.users.insert(t, user("u"))
+        yield* a.users.insert(t, user("v"))
+        // b reads each parent once: now in its cache
+        const read = yield* Effect.all([b.configurations.get(t, "c"), b.groups.get(t, "g"), b.users.get(t, "v")])
+        assert.deepStrictEqual(read.map((o: Option.Option<unknown>) => Option.isSome(o)), [true, true, true])
+        yield* a.configurations.remove(t, "c")
+        yield* a.groups.remove(t, "g")
+        yield* a.users.remove(t, "v")
+        // b's writes check the parents in the file, under its write lock, not in its cache
+        assert.deepInclude(yield* Effect.flip(b.assignments.insert(t, "c", assignment("x"))), { entity: "deviceEnrollmentConfiguration", id: "c" })
+        assert.deepInclude(yield* Effect.flip(b.assignments.replace(t, "c", [assignment("y")])), { entity: "deviceEnrollmentConfiguration", id: "c" })
+        assert.deepInclude(yield* Effect.flip(b.groups.addMember(t, "g", { kind: "user", id: "u" })), { entity: "group", id: "g" })
+        yield* a.groups.insert(t, group("h"))
+        assert.deepInclude(yield* Effect.flip(b.groups.addMember(t, "h", { kind: "user", id: "v" })), { entity: "directoryObject", id: "v" })
+        yield* nextTurn
+        yield* a.configurations.insert(t, configuration("c"))
+        yield* a.groups.insert(t, group("g"))
+        yield* a.users.insert(t, user("v"))
+        assert.strictEqual(yield* a.assignments.count(t, "c"), 0)
+        assert.deepStrictEqual((yield* a.groups.members(t, "g", { limit: 10 })).items, [])
+        assert.deepStrictEqual(yield* a.groups.groupsOf(t, ["u", "v"]), [])
       }))
 
     it.effect("targeting follows this store's own writes: memberships, target changes, removals", () =>
@@ -326,6 +358,7 @@ describe("SqliteStore", () => {
       Effect.gen(function*() {
         const [store, other] = yield* twoStores("batch")
         const t = freshTenant()
+        yield* store.configurations.insert(t, configuration("c"))
         yield* store.assignments.insert(t, "c", assignment("x", null, { sourceId: "0" }))
         assert.strictEqual(Option.getOrThrow(yield* store.assignments.get(t, "c", "x")).sourceId, "0")
         const append = (mark: string) => store.assignments.modify(t, "c", "x", (x) => Result.succeed({ ...x, sourceId: `${x.sourceId},${mark}` }))
@@ -362,6 +395,7 @@ describe("SqliteStore", () => {
           BEGIN SELECT RAISE(ROLLBACK, 'refused transaction'); END`)
         const [store, other] = [SqliteStore.fromDatabase(db), SqliteStore.fromDatabase(reader)]
         const t = freshTenant()
+        yield* store.configurations.insert(t, configuration("c"))
         for (const id of ["x", "y", "z"]) yield* store.assignments.insert(t, "c", assignment(id, null, { sourceId: "0" }))
         const set = (id: string, sourceId: string) =>
           Effect.exit(store.assignments.modify(t, "c", id, (a) => Result.succeed({ ...a, sourceId })))
@@ -496,6 +530,13 @@ describe("SqliteStore", () => {
         })
       return { sync, waiting, syncsWaiting }
     }
+    /**
+     * Stores configuration `id` of tenant `t` straight into the file, not through the store (no
+     * write of its own, no sync to count): the parent the tests' assignments need.
+     */
+    const seedConfiguration = (db: DatabaseSync, t: string, id = "c") =>
+      void db.prepare("INSERT INTO configurations (tenant_id, id, version, data) VALUES (?, ?, 1, ?)")
+        .run(t, id, JSON.stringify(configuration(id)))
     /** A store on a new file whose syncs the test completes by hand (see `manualSync`). */
     const manualStore = (name: string) =>
       Effect.gen(function*() {
@@ -513,6 +554,7 @@ describe("SqliteStore", () => {
       Effect.gen(function*() {
         const manual = yield* manualStore(name)
         const t = freshTenant()
+        seedConfiguration(manual.db, t)
         let n = 0
         const writes = (k: number) =>
           Effect.forEach(Array.from({ length: k }), () => Effect.forkChild(manual.store.assignments.insert(t, "c", assignment(`a${n++}`))))
@@ -529,6 +571,7 @@ describe("SqliteStore", () => {
       Effect.gen(function*() {
         const { db, store, syncsWaiting, waiting } = yield* manualStore("ok")
         const t = freshTenant()
+        seedConfiguration(db, t)
         const stored = () => db.prepare("SELECT count(*) AS n FROM assignments").get()!.n
         const first = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
         yield* syncsWaiting(1)
@@ -557,6 +600,7 @@ describe("SqliteStore", () => {
       Effect.gen(function*() {
         const { db, store, syncsWaiting, waiting } = yield* manualStore("one-transaction")
         const t = freshTenant()
+        seedConfiguration(db, t)
         // Each COMMIT appends the pages it changed to the WAL as frames (no checkpoint runs at
         // this size): writes committed one by one would append their pages once each.
         const wal = `${db.location()!}-wal`
@@ -644,6 +688,7 @@ describe("SqliteStore", () => {
       Effect.gen(function*() {
         const { db, store, syncsWaiting, waiting } = yield* manualStore("fail")
         const t = freshTenant()
+        seedConfiguration(db, t)
         const write = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
         const refused = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
         yield* syncsWaiting(1)
@@ -660,8 +705,9 @@ describe("SqliteStore", () => {
 
     it.effect("counts the syncs, the writes they made durable, the failures and the seconds spent in them", () =>
       Effect.gen(function*() {
-        const { store, syncsWaiting, waiting } = yield* manualStore("stats")
+        const { db, store, syncsWaiting, waiting } = yield* manualStore("stats")
         const t = freshTenant()
+        seedConfiguration(db, t)
         assert.deepStrictEqual(SqliteStore.stats(store), { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 })
         // One sync for a write and a refusal (which wrote nothing), held for 30 ms.
         const first = yield* Effect.forEach(["a1", "a1"], (id) => Effect.forkChild(store.assignments.insert(t, "c", assignment(id))))
@@ -693,7 +739,7 @@ describe("SqliteStore", () => {
         const db = SqliteStore.open({ filename: ":memory:" })
         yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
         const store = SqliteStore.fromDatabase(db)
-        yield* store.assignments.insert(freshTenant(), "c", assignment("a1"))
+        yield* store.configurations.insert(freshTenant(), configuration("c"))
         assert.deepStrictEqual(SqliteStore.stats(store), { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 })
       }))
 
@@ -703,10 +749,11 @@ describe("SqliteStore", () => {
         const t = freshTenant()
         yield* Effect.gen(function*() {
           const store = yield* Store
+          yield* store.configurations.insert(t, configuration("cfg"))
           yield* Effect.forEach(["a", "b", "c"], (id) => store.assignments.insert(t, "cfg", assignment(id)), { concurrency: "unbounded" })
           // The store the layer gives (its methods in spans) has the counts of its syncs.
           const stats = SqliteStore.stats(store)!
-          assert.strictEqual(stats.syncedWrites, 3)
+          assert.strictEqual(stats.syncedWrites, 4, "the configuration and its three assignments")
           assert.isAtLeast(stats.syncs, 1)
           assert.strictEqual(stats.failures, 0)
         }).pipe(Effect.provide(SqliteStore.layer({ filename })))

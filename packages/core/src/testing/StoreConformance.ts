@@ -16,7 +16,8 @@ import type { Configuration } from "../Configuration.ts"
 import * as ConfigurationModule from "../Configuration.ts"
 import * as Directory from "../Directory.ts"
 import * as DirectoryService from "../DirectoryService.ts"
-import { EntityAlreadyExists, MemberAlreadyPresent } from "../Errors.ts"
+import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, PreconditionFailed } from "../Errors.ts"
+import * as ETag from "../ETag.ts"
 import * as Ids from "../Ids.ts"
 import * as Paths from "../Paths.ts"
 import { Store, type TargetingInputs } from "../Store.ts"
@@ -97,6 +98,19 @@ const flip = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.flip(self)
 
 /** What an `EntityAlreadyExists` names (`[entity, id]`), or what else the failure was. */
 const alreadyExists = (e: unknown): unknown => e instanceof EntityAlreadyExists ? [e.entity, e.id] : String(e)
+
+/** What an `EntityNotFound` names (`[entity, id]`), or what else the failure was. */
+const notFound = (e: unknown): unknown => e instanceof EntityNotFound ? [e.entity, e.id] : String(e)
+
+/** What a `PreconditionFailed` names (`[entity, id]`), or what else the failure was. */
+const preconditionFailed = (e: unknown): unknown => e instanceof PreconditionFailed ? [e.entity, e.id] : String(e)
+
+/** What an exit was: "ok", or what its failure named (as {@link notFound}), or the defect. */
+const outcome = (exit: Exit.Exit<unknown, unknown>): unknown =>
+  Exit.isSuccess(exit) ? "ok" : Cause.hasDies(exit.cause) ? `defect: ${String(Cause.squash(exit.cause))}` : notFound(Cause.squash(exit.cause))
+
+/** The `If-Match` check of `value`'s ETag as it was, as the services make it. */
+const ifMatch = (entity: string, value: { readonly id: string }) => ETag.precondition(ETag.of(value), entity, value.id)!
 
 /** User u1 in group g1, and g1 in group g2. */
 const nestedGroups = (store: Store["Service"], t: string) =>
@@ -378,6 +392,239 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "refuses an assignment under a configuration that does not exist (insert and replace), as EntityNotFound of it, writing nothing",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const missing = ["deviceEnrollmentConfiguration", "c"]
+        yield* checkEqual(notFound(yield* flip(store.assignments.insert(t, "c", assignment("a1")))), missing, "insert")
+        yield* checkEqual(notFound(yield* flip(store.assignments.replace(t, "c", [assignment("a2")]))), missing, "replace")
+        yield* checkEqual(notFound(yield* flip(store.assignments.replace(t, "c", []))), missing, "an empty replace")
+        yield* checkEqual(yield* store.assignments.count(t, "c"), 0, "nothing was written")
+        // nothing of the refused writes waits for a configuration made with that id later
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* checkEqual(yield* store.assignments.count(t, "c"), 0, "a configuration made later has no assignments")
+        yield* store.assignments.insert(t, "c", assignment("a1"))
+        // nor once the configuration is removed
+        yield* check(yield* store.configurations.remove(t, "c"), "removed")
+        yield* checkEqual(notFound(yield* flip(store.assignments.insert(t, "c", assignment("a3")))), missing, "insert after the removal")
+        yield* checkEqual(notFound(yield* flip(store.assignments.replace(t, "c", [assignment("a4")]))), missing, "replace after the removal")
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* checkEqual(yield* store.assignments.count(t, "c"), 0, "the configuration made again has none")
+        // another tenant's configuration of that id is no parent
+        const other = yield* tenantId
+        yield* checkEqual(notFound(yield* flip(store.assignments.insert(other, "c", assignment("a1")))), missing, "another tenant's")
+      })
+    )
+  },
+  {
+    name: "refuses a membership in a group that does not exist, or of a member that is not there as its kind, writing nothing",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.users.insert(t, user("u1"))
+        yield* store.groups.insert(t, group("g1"))
+        const add = (groupId: string, kind: "user" | "group", id: string) =>
+          Effect.map(flip(store.groups.addMember(t, groupId, { kind, id })), notFound)
+        yield* checkEqual(yield* add("gx", "user", "u1"), ["group", "gx"], "a group that does not exist")
+        yield* checkEqual(yield* add("gx", "user", "ux"), ["group", "gx"], "the group is named first")
+        yield* checkEqual(yield* add("g1", "user", "ux"), ["directoryObject", "ux"], "a user that does not exist")
+        yield* checkEqual(yield* add("g1", "group", "gy"), ["directoryObject", "gy"], "a group member that does not exist")
+        yield* checkEqual(yield* add("g1", "group", "u1"), ["directoryObject", "u1"], "a user named as a group")
+        yield* store.groups.insert(t, group("g2"))
+        yield* checkEqual(yield* add("g1", "user", "g2"), ["directoryObject", "g2"], "a group named as a user")
+        yield* checkEqual((yield* store.groups.members(t, "g1", { limit: 10 })).items, [], "g1 has no members")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["u1", "g2", "ux", "gy"]), [], "nobody is in a group")
+        // nothing waits for objects made with those ids later
+        yield* store.groups.insert(t, group("gx"))
+        yield* store.users.insert(t, user("ux"))
+        yield* checkEqual((yield* store.groups.members(t, "gx", { limit: 10 })).items, [], "a group made later has no members")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["ux"]), [], "a user made later is in no group")
+        // and once a member is removed, it cannot be added
+        yield* store.groups.addMember(t, "g1", { kind: "user", id: "ux" })
+        yield* check(yield* store.users.remove(t, "ux"), "ux removed")
+        yield* checkEqual(yield* add("g1", "user", "ux"), ["directoryObject", "ux"], "a removed user")
+        yield* check(yield* store.groups.remove(t, "gx"), "gx removed")
+        yield* checkEqual(yield* add("gx", "user", "u1"), ["group", "gx"], "a removed group")
+      })
+    )
+  },
+  {
+    name: "leaves no child behind when its parent is removed at the same time as the child is inserted: a parent made again starts empty",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        // Each round starts a removal of a parent and an insert of its child together, in both
+        // orders (a store that serves calls at once, such as PostgreSQL's pool, races them).
+        const rounds = Array.from({ length: 12 }, (_, i) => i)
+        const together = <A, B>(i: number, remove: Effect.Effect<A, unknown>, insert: Effect.Effect<B, unknown>) =>
+          Effect.map(
+            Effect.all(i % 2 === 0 ? [Effect.exit(remove), Effect.exit(insert)] : [Effect.exit(insert), Effect.exit(remove)], {
+              concurrency: "unbounded"
+            }),
+            (exits) => i % 2 === 0 ? exits : [exits[1]!, exits[0]!]
+          )
+        const config = (i: number) => `c${i}`
+        for (const id of rounds.map(config)) yield* store.configurations.insert(t, configuration(id))
+        yield* store.users.insert(t, user("u"))
+        for (const i of rounds) {
+          yield* store.groups.insert(t, group(`g${i}`))
+          yield* store.users.insert(t, user(`u${i}`))
+        }
+        yield* store.groups.insert(t, group("g"))
+        const outcomes = yield* Effect.forEach(rounds, (i) =>
+          Effect.all([
+            together(i, store.configurations.remove(t, config(i)), store.assignments.insert(t, config(i), assignment("a"))),
+            together(i, store.groups.remove(t, `g${i}`), store.groups.addMember(t, `g${i}`, { kind: "user", id: "u" })),
+            together(i, store.users.remove(t, `u${i}`), store.groups.addMember(t, "g", { kind: "user", id: `u${i}` }))
+          ], { concurrency: "unbounded" }), { concurrency: "unbounded" })
+        for (const [i, [assignmentRound, groupRound, userRound]] of outcomes.entries()) {
+          const expect = (round: ReadonlyArray<Exit.Exit<unknown, unknown>>, parent: unknown, what: string) =>
+            Effect.gen(function*() {
+              yield* checkEqual(outcome(round[0]!), "ok", `${what} ${i}: the removal`)
+              const inserted = outcome(round[1]!)
+              yield* check(inserted === "ok" || JSON.stringify(inserted) === JSON.stringify(parent), `${what} ${i}: the insert is done or refused, got ${JSON.stringify(inserted)}`)
+            })
+          yield* expect(assignmentRound!, ["deviceEnrollmentConfiguration", config(i)], "configuration")
+          yield* expect(groupRound!, ["group", `g${i}`], "group")
+          yield* expect(userRound!, ["directoryObject", `u${i}`], "user")
+        }
+        // Made again with the same ids, every parent starts with no child.
+        for (const i of rounds) {
+          yield* store.configurations.insert(t, configuration(config(i)))
+          yield* checkEqual(yield* store.assignments.count(t, config(i)), 0, `configuration ${i} made again`)
+          yield* store.groups.insert(t, group(`g${i}`))
+          yield* checkEqual((yield* store.groups.members(t, `g${i}`, { limit: 10 })).items, [], `group ${i} made again`)
+          yield* store.users.insert(t, user(`u${i}`))
+          yield* checkEqual(yield* store.groups.groupsOf(t, [`u${i}`]), [], `user ${i} made again`)
+        }
+        yield* checkEqual((yield* store.groups.members(t, "g", { limit: 100 })).items, [], "g holds none of the removed users")
+      })
+    )
+  },
+  {
+    name: "leaves no assignment behind when the assign action's replace runs at the same time as its configuration's removal",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const rounds = Array.from({ length: 12 }, (_, i) => `c${i}`)
+        for (const id of rounds) {
+          yield* store.configurations.insert(t, configuration(id))
+          yield* store.assignments.insert(t, id, assignment("old"))
+        }
+        const outcomes = yield* Effect.forEach(rounds, (id, i) => {
+          const remove = Effect.exit(store.configurations.remove(t, id))
+          const replace = Effect.exit(store.assignments.replace(t, id, [assignment("n1"), assignment("n2")]))
+          return Effect.all(i % 2 === 0 ? [remove, replace] : [replace, remove], { concurrency: "unbounded" })
+        }, { concurrency: "unbounded" })
+        for (const [i, id] of rounds.entries()) {
+          const results = outcomes[i]!.map(outcome)
+          yield* check(
+            results.includes("ok") && results.every((r) => r === "ok" || JSON.stringify(r) === JSON.stringify(["deviceEnrollmentConfiguration", id])),
+            `${id}: removed, and the replace done or refused: ${JSON.stringify(results)}`
+          )
+          yield* store.configurations.insert(t, configuration(id))
+          yield* checkEqual(yield* store.assignments.count(t, id), 0, `${id} made again`)
+        }
+      })
+    )
+  },
+  {
+    name: "remove with a check removes only what passes it, on the value stored at the removal (a change since the value was read refuses it)",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* nestedGroups(store, t) // u1 in g1, g1 in g2
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", assignment("a"))
+        // Read, then changed by another writer, then removed with the check of what was read
+        // (an If-Match with the ETag of the value read): refused, and nothing removed.
+        const a0 = Option.getOrThrow(yield* store.assignments.get(t, "c", "a"))
+        yield* store.assignments.modify(t, "c", "a", (a) => Result.succeed({ ...a, sourceId: "changed" }))
+        const staleA = yield* flip(store.assignments.remove(t, "c", "a", ifMatch(Assignment.typeName, a0)))
+        yield* checkEqual(preconditionFailed(staleA), [Assignment.typeName, "a"], "assignment: the stale check")
+        yield* checkEqual(Option.map(yield* store.assignments.get(t, "c", "a"), (a) => a.sourceId), Option.some("changed"), "assignment kept")
+
+        const c0 = Option.getOrThrow(yield* store.configurations.get(t, "c"))
+        yield* store.configurations.modify(t, "c", (c) => Result.succeed({ ...c, priority: 7 }))
+        const staleC = yield* flip(store.configurations.remove(t, "c", ifMatch("deviceEnrollmentConfiguration", c0)))
+        yield* checkEqual(preconditionFailed(staleC), ["deviceEnrollmentConfiguration", "c"], "configuration: the stale check")
+        yield* check(Option.isSome(yield* store.configurations.get(t, "c")), "configuration kept")
+        yield* checkEqual(yield* store.assignments.count(t, "c"), 1, "and its assignments")
+
+        const u0 = Option.getOrThrow(yield* store.users.get(t, "u1"))
+        yield* store.users.modify(t, "u1", (u) => Result.succeed({ ...u, displayName: "changed" }))
+        const staleU = yield* flip(store.users.remove(t, "u1", ifMatch("user", u0)))
+        yield* checkEqual(preconditionFailed(staleU), ["user", "u1"], "user: the stale check")
+        yield* check(Option.isSome(yield* store.users.get(t, "u1")), "user kept")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [{ groupId: "g1", memberId: "u1" }], "and its memberships")
+
+        // A group has no modify: a check that refuses stands for a changed one.
+        const staleG = yield* flip(store.groups.remove(t, "g1", () => Result.fail("refused" as const)))
+        yield* checkEqual(staleG, "refused", "group: the refusal")
+        yield* check(Option.isSome(yield* store.groups.get(t, "g1")), "group kept")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["g1"]), [{ groupId: "g2", memberId: "g1" }], "and its memberships both ways")
+        yield* checkEqual((yield* store.groups.members(t, "g1", { limit: 10 })).items.map((m) => m.id), ["u1"], "its members")
+
+        // A check that throws is a defect (a bug of the caller), and removes nothing.
+        const thrown = yield* Effect.exit(store.users.remove(t, "u1", () => {
+          throw new Error("a bug")
+        }))
+        yield* check(Exit.isFailure(thrown) && Cause.hasDies(thrown.cause), `a throwing check dies, got ${String(thrown)}`)
+        yield* check(Option.isSome(yield* store.users.get(t, "u1")), "user kept after a throwing check")
+
+        // No check runs when there is nothing to remove.
+        let ran = false
+        const never = () => {
+          ran = true
+          return Result.fail("ran" as const)
+        }
+        yield* check(!(yield* store.users.remove(t, "nobody", never)), "a missing user: false")
+        yield* check(!(yield* store.assignments.remove(t, "c", "nothing", never)), "a missing assignment: false")
+        yield* check(!ran, "no check ran")
+
+        // The check of the value as it is lets each go, with what goes with it.
+        const now = <A extends { readonly id: string }>(entity: string, o: Option.Option<A>) => ifMatch(entity, Option.getOrThrow(o))
+        yield* check(yield* store.assignments.remove(t, "c", "a", now(Assignment.typeName, yield* store.assignments.get(t, "c", "a"))), "assignment removed")
+        yield* store.assignments.insert(t, "c", assignment("b"))
+        yield* check(yield* store.configurations.remove(t, "c", now("deviceEnrollmentConfiguration", yield* store.configurations.get(t, "c"))), "configuration removed")
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* checkEqual(yield* store.assignments.count(t, "c"), 0, "its assignments went with it")
+        yield* check(yield* store.users.remove(t, "u1", now("user", yield* store.users.get(t, "u1"))), "user removed")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [], "its memberships went with it")
+        yield* check(yield* store.groups.remove(t, "g1", () => Result.void), "group removed")
+        yield* checkEqual(yield* store.groups.groupsOf(t, ["g1"]), [], "its memberships went with it")
+      })
+    )
+  },
+  {
+    name: "a conditional removal and a change of one entity started together serialise: the check sees the change or the change finds nothing",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        const ids = Array.from({ length: 12 }, (_, i) => `a${i}`)
+        for (const id of ids) yield* store.assignments.insert(t, "c", assignment(id))
+        // Each removal carries the check of the value before the change (a PATCH and a DELETE
+        // with the pre-PATCH ETag sent at the same time): exactly one of the two may win.
+        const outcomes = yield* Effect.forEach(ids, (id, i) => {
+          const before = assignment(id)
+          const change = Effect.exit(store.assignments.modify(t, "c", id, (a) => Result.succeed({ ...a, sourceId: "changed" })))
+          const remove = Effect.exit(store.assignments.remove(t, "c", id, ifMatch(Assignment.typeName, before)))
+          return i % 2 === 0
+            ? Effect.all([change, remove], { concurrency: "unbounded" })
+            : Effect.map(Effect.all([remove, change], { concurrency: "unbounded" }), ([r, c]) => [c, r] as const)
+        }, { concurrency: "unbounded" })
+        for (const [i, [changed, removed]] of outcomes.entries()) {
+          const id = ids[i]!
+          const stored = yield* store.assignments.get(t, "c", id)
+          if (Option.isSome(stored)) {
+            yield* check(Exit.isSuccess(changed) && Option.isSome(changed.value), `${id}: kept, so the change landed`)
+            yield* checkEqual(Exit.isFailure(removed) ? preconditionFailed(Cause.squash(removed.cause)) : "removed", [Assignment.typeName, id], `${id}: and the removal was refused`)
+            yield* checkEqual(stored.value.sourceId, "changed", `${id}: the change is stored`)
+          } else {
+            yield* check(Exit.isSuccess(removed) && removed.value, `${id}: gone, so the removal passed`)
+            yield* check(Exit.isSuccess(changed) && Option.isNone(changed.value), `${id}: and the change found nothing`)
+          }
+        }
+      })
+    )
+  },
+  {
     name: "an invitation is stored with its guest user in one write",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
@@ -482,13 +729,13 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
-    name: "transitiveGroupsOf, where offered, answers what walking groupsOf answers (nested, cyclic and missing groups), and memberOf pages the same",
+    name: "transitiveGroupsOf, where offered, answers what walking groupsOf answers (nested, cyclic and removed groups), and memberOf pages the same",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         const transitiveGroupsOf = store.groups.transitiveGroupsOf
         if (transitiveGroupsOf === undefined) return
         for (const id of ["u1", "u2"]) yield* store.users.insert(t, user(id))
-        for (const id of ["g1", "g2", "g3", "g4", "g5", "g6", "g7"]) yield* store.groups.insert(t, group(id))
+        for (const id of ["g1", "g2", "g3", "g4", "g5", "g6", "g7", "gx"]) yield* store.groups.insert(t, group(id))
         const add = (groupId: string, kind: "user" | "group", id: string) => store.groups.addMember(t, groupId, { kind, id })
         // u1 in g1 and g5; g1 in g2, g2 in g3, g3 in g1 (a cycle); g2 in g4; g4 in g4 (itself)
         yield* add("g1", "user", "u1")
@@ -498,15 +745,19 @@ export const cases: ReadonlyArray<Case> = [
         yield* add("g1", "group", "g3")
         yield* add("g4", "group", "g2")
         yield* add("g4", "group", "g4")
-        // u1 in gx, a group that does not exist, and gx in g6: g6 is not reached through it
+        // u1 in gx, and gx in g6, and gx removed: g6 is not reached through it (a membership in
+        // a group that does not exist, which a store written before core 0.6.0 may hold, is not
+        // made through the port any more: the store refuses it)
         yield* add("gx", "user", "u1")
         yield* add("g6", "group", "gx")
+        yield* store.groups.remove(t, "gx")
         // g5 in g7, and g7 removed: its memberships go with it
         yield* add("g7", "group", "g5")
         yield* store.groups.remove(t, "g7")
         // the same ids in another tenant must not show
         const other = yield* tenantId
         yield* store.groups.insert(other, group("g9"))
+        yield* store.users.insert(other, user("u1"))
         yield* store.groups.addMember(other, "g9", { kind: "user", id: "u1" })
 
         /** The reference: groupsOf one level at a time, as DirectoryService walks without it. */
@@ -533,7 +784,7 @@ export const cases: ReadonlyArray<Case> = [
           g2: ["g1", "g3", "g4"],
           g4: [],
           g5: [],
-          gx: ["g6"],
+          gx: [],
           nobody: []
         }
         for (const [id, groups] of Object.entries(expected)) {
@@ -646,7 +897,9 @@ export const cases: ReadonlyArray<Case> = [
       yield* check(Option.isNone(yield* store.invitations.get(b, "i")), "invitations.get")
       yield* check((yield* store.invitations.list(b, { limit: 10 })).items.length === 0, "invitations.list")
       yield* check(!(yield* store.assignments.remove(b, "c", "x")), "assignments.remove")
-      yield* store.assignments.replace(b, "c", [])
+      yield* checkEqual(notFound(yield* flip(store.assignments.replace(b, "c", []))), ["deviceEnrollmentConfiguration", "c"], "assignments.replace")
+      yield* checkEqual(notFound(yield* flip(store.assignments.insert(b, "c", assignment("z")))), ["deviceEnrollmentConfiguration", "c"], "assignments.insert")
+      yield* checkEqual(notFound(yield* flip(store.groups.addMember(b, "g", { kind: "user", id: "u" }))), ["group", "g"], "groups.addMember")
       yield* check(!(yield* store.users.remove(b, "u")), "users.remove")
       yield* check(!(yield* store.groups.remove(b, "g")), "groups.remove")
       yield* check(!(yield* store.invitations.remove(b, "i")), "invitations.remove")
@@ -703,6 +956,10 @@ export const cases: ReadonlyArray<Case> = [
         yield* stays("a refused insert", store.users.insert(t, user("u2")))
         yield* stays("a group refused for a user's id", store.groups.insert(t, group("u2")))
         yield* stays("a refused change", store.users.modify(t, "u2", () => Result.fail("refused" as const)))
+        yield* stays("a refused removal", store.users.remove(t, "u2", () => Result.fail("refused" as const)))
+        yield* stays("an assignment refused for a missing configuration", store.assignments.insert(t, "c9", assignment("a9")))
+        yield* stays("a replace refused for a missing configuration", store.assignments.replace(t, "c9", []))
+        yield* stays("a membership refused for a missing group", store.groups.addMember(t, "g9", { kind: "user", id: "u2" }))
         yield* stays("another tenant's write", store.configurations.insert(other, configuration("c1")))
       })
     )
