@@ -336,7 +336,7 @@ export const make = (settings: LocalSettings) =>
         case "configurations.patch":
           return Effect.map(configurations.patch(t, op.id, op.body, { ifMatch: op.ifMatch }), entity)
         case "configurations.delete":
-          return Effect.as(configurations.remove(t, op.id), none)
+          return Effect.as(configurations.remove(t, op.id, { ifMatch: op.ifMatch }), none)
         case "configurations.assign":
           return Effect.as(configurations.assign(t, op.id, op.body), none)
         case "configurations.setPriority":
@@ -351,7 +351,7 @@ export const make = (settings: LocalSettings) =>
         case "users.patch":
           return Effect.map(directory.patchUser(t, op.id, op.body, { ifMatch: op.ifMatch }), entity)
         case "users.delete":
-          return Effect.as(directory.removeUser(t, op.id), none)
+          return Effect.as(directory.removeUser(t, op.id, { ifMatch: op.ifMatch }), none)
         case "groups.list":
           return Effect.flatMap(parseObjectFilter(op, op.filter), (keep) =>
             Effect.map(kept(op.list, (p) => directory.listGroups(t, p), (g) => g, keep), list))
@@ -360,7 +360,7 @@ export const make = (settings: LocalSettings) =>
         case "groups.create":
           return Effect.map(directory.createGroup(t, op.body), entity)
         case "groups.delete":
-          return Effect.as(directory.removeGroup(t, op.id), none)
+          return Effect.as(directory.removeGroup(t, op.id, { ifMatch: op.ifMatch }), none)
         case "members.list":
           return Effect.map(kept(op.list, (p) => directory.members(t, op.groupId, p), (m) => m, ofType(op.type)), list)
         case "transitiveMembers.list":

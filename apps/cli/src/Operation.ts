@@ -30,18 +30,18 @@ export type Operation =
   | { readonly _tag: "configurations.get"; readonly parent: Parent; readonly id: string; readonly expand?: string | undefined }
   | { readonly _tag: "configurations.create"; readonly body: unknown }
   | { readonly _tag: "configurations.patch"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
-  | { readonly _tag: "configurations.delete"; readonly id: string }
+  | { readonly _tag: "configurations.delete"; readonly id: string; readonly ifMatch?: string | undefined }
   | { readonly _tag: "configurations.assign"; readonly id: string; readonly body: unknown }
   | { readonly _tag: "configurations.setPriority"; readonly id: string; readonly body: unknown }
   | { readonly _tag: "users.list"; readonly list: ListOptions; readonly filter?: string | undefined }
   | { readonly _tag: "users.get"; readonly id: string }
   | { readonly _tag: "users.create"; readonly body: unknown }
   | { readonly _tag: "users.patch"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
-  | { readonly _tag: "users.delete"; readonly id: string }
+  | { readonly _tag: "users.delete"; readonly id: string; readonly ifMatch?: string | undefined }
   | { readonly _tag: "groups.list"; readonly list: ListOptions; readonly filter?: string | undefined }
   | { readonly _tag: "groups.get"; readonly id: string }
   | { readonly _tag: "groups.create"; readonly body: unknown }
-  | { readonly _tag: "groups.delete"; readonly id: string }
+  | { readonly _tag: "groups.delete"; readonly id: string; readonly ifMatch?: string | undefined }
   | { readonly _tag: "members.list"; readonly groupId: string; readonly list: ListOptions; readonly type?: MemberType | undefined }
   | { readonly _tag: "transitiveMembers.list"; readonly groupId: string; readonly list: ListOptions; readonly type?: MemberType | undefined }
   | {

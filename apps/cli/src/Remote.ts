@@ -74,7 +74,7 @@ export const requestOf = (op: Operation): Request => {
         headers: ifMatch(op.ifMatch)
       }
     case "configurations.delete":
-      return { method: "DELETE", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}` }
+      return { method: "DELETE", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}`, headers: ifMatch(op.ifMatch) }
     case "configurations.assign":
       return { method: "POST", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}/assign`, body: op.body }
     case "configurations.setPriority":
@@ -88,7 +88,7 @@ export const requestOf = (op: Operation): Request => {
     case "users.patch":
       return { method: "PATCH", path: `users/${enc(op.id)}`, body: op.body, headers: ifMatch(op.ifMatch) }
     case "users.delete":
-      return { method: "DELETE", path: `users/${enc(op.id)}` }
+      return { method: "DELETE", path: `users/${enc(op.id)}`, headers: ifMatch(op.ifMatch) }
     case "groups.list":
       return { method: "GET", path: "groups", query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     case "groups.get":
@@ -96,7 +96,7 @@ export const requestOf = (op: Operation): Request => {
     case "groups.create":
       return { method: "POST", path: "groups", body: op.body }
     case "groups.delete":
-      return { method: "DELETE", path: `groups/${enc(op.id)}` }
+      return { method: "DELETE", path: `groups/${enc(op.id)}`, headers: ifMatch(op.ifMatch) }
     case "members.list":
       return { method: "GET", path: `groups/${enc(op.groupId)}/members${cast(op.type)}`, query: topQuery(op.list.top) }
     case "transitiveMembers.list":

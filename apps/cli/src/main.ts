@@ -405,10 +405,13 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         body: b,
         ifMatch: opt(i.ifMatch)
       }))),
-    leaf("delete", { cfgId }, {
+    leaf("delete", { cfgId, ifMatch }, {
       description: "Delete a configuration and its assignments",
-      examples: [{ command: `${C} delete --device-enrollment-configuration-id C`, description: "Delete C" }]
-    }, (i) => Effect.succeed({ _tag: "configurations.delete", id: i.cfgId })),
+      examples: [
+        { command: `${C} delete --device-enrollment-configuration-id C`, description: "Delete C" },
+        { command: `${C} delete --device-enrollment-configuration-id C --if-match 'W/"…"'`, description: "Delete C only if it is still the version read (else exit 4)" }
+      ]
+    }, (i) => Effect.succeed({ _tag: "configurations.delete", id: i.cfgId, ifMatch: opt(i.ifMatch) })),
     leaf("assign", { cfgId, body: assignBody }, {
       description: "Replace every assignment of a configuration at once (the assign action); --body is required",
       examples: [
@@ -515,10 +518,10 @@ const users = group("users", "Users, and the configurations and assignments that
         body: b,
         ifMatch: opt(i.ifMatch)
       }))),
-    leaf("delete", { userId }, {
+    leaf("delete", { userId, ifMatch }, {
       description: "Delete a user (and its memberships)",
       examples: [{ command: "enrollctl users delete --user-id u1", description: "Delete u1" }]
-    }, (i) => Effect.succeed({ _tag: "users.delete", id: i.userId })),
+    }, (i) => Effect.succeed({ _tag: "users.delete", id: i.userId, ifMatch: opt(i.ifMatch) })),
     ...memberOf("user"),
     userConfigurations(userFamily)
   ])
@@ -560,10 +563,10 @@ const groups = group("groups", "Groups and their members").pipe(
         ),
         (b) => ({ _tag: "groups.create", body: b })
       )),
-    leaf("delete", { groupId }, {
+    leaf("delete", { groupId, ifMatch }, {
       description: "Delete a group (and its memberships)",
       examples: [{ command: "enrollctl groups delete --group-id g1", description: "Delete g1" }]
-    }, (i) => Effect.succeed({ _tag: "groups.delete", id: i.groupId })),
+    }, (i) => Effect.succeed({ _tag: "groups.delete", id: i.groupId, ifMatch: opt(i.ifMatch) })),
     ...memberOf("group"),
     group("transitive-members", "A group's members, and the members of the groups in it (nested ones too)").pipe(
       Command.withSubcommands([

@@ -252,6 +252,35 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     })
   })
 
+  describe("delete --if-match on configurations, users and groups", () => {
+    const tenant = "tenant-delete-if-match"
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    const kinds = [
+      { create: [...DM, "create", "--body"], body: (id: string) => JSON.stringify({ "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id }), del: [...DM, "delete", "--device-enrollment-configuration-id"], get: [...DM, "get", "--device-enrollment-configuration-id"] },
+      { create: ["users", "create", "--body"], body: (id: string) => JSON.stringify({ id }), del: ["users", "delete", "--user-id"], get: ["users", "get", "--user-id"] },
+      { create: ["groups", "create", "--body"], body: (id: string) => JSON.stringify({ id, displayName: id }), del: ["groups", "delete", "--group-id"], get: ["groups", "get", "--group-id"] }
+    ]
+
+    it("refuses a stale --if-match with exit 4 and deletes with a matching one, in both modes", async () => {
+      for (const [mode, run] of [["remote", at], ["local", local]] as const) {
+        for (const [n, k] of kinds.entries()) {
+          const id = `${mode}-${n}`
+          const made = await run(...k.create, k.body(id))
+          assert.strictEqual(made.code, 0, `${mode} ${k.del.join(" ")}: ${made.stderr}`)
+          const etag = made.json()["@odata.etag"] as string
+          const stale = await run(...k.del, id, "--if-match", 'W/"stale"')
+          assert.strictEqual(stale.code, 4, `${mode} ${k.del.join(" ")}: ${stale.stderr}`)
+          assert.include(stale.stderr, "error preconditionFailed:")
+          assert.strictEqual((await run(...k.get, id)).code, 0, `${mode} ${k.del.join(" ")}: still there`)
+          const fresh = await run(...k.del, id, "--if-match", etag)
+          assert.strictEqual(fresh.code, 0, `${mode} ${k.del.join(" ")}: ${fresh.stderr}`)
+          assert.strictEqual((await run(...k.get, id)).code, 3, `${mode} ${k.del.join(" ")}: gone`)
+        }
+      }
+    })
+  })
+
   describe("--expand assignments on configurations", () => {
     const tenant = "tenant-expand"
     const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
