@@ -74,7 +74,7 @@ const publicUrlExpected = "the server's public origin (scheme, host and optional
 /** One setting: its variable, its config, and how to say what is expected. */
 const settings = {
   port: [wholeNumber("PORT", 8080), "PORT", "a port number from 0 to 65535 (0: any free port)"],
-  host: [Config.NonEmptyString("HOST").pipe(Config.withDefault("127.0.0.1")), "HOST", "a host name or address"],
+  host: [Config.NonEmptyString("HOST").pipe(Config.withDefault("127.0.0.1")), "HOST", "an IP address or host name to listen on (no scheme, port or brackets)"],
   store: [Config.Literals(["sqlite", "postgres", "memory"], "STORE").pipe(Config.withDefault("sqlite" as const)), "STORE", "one of sqlite, postgres, memory"],
   dataDir: [Config.NonEmptyString("DATA_DIR").pipe(Config.withDefault("./data")), "DATA_DIR", "a directory path"],
   databaseUrl: [Config.option(Config.Redacted("DATABASE_URL")), "DATABASE_URL", "a postgres:// or postgresql:// URL"],
@@ -165,9 +165,14 @@ export const publicOrigin = (value: string): { readonly origin: string } | { rea
   return { origin: u.origin }
 }
 
-/** An IP address (v4 or v6, without brackets) or a host name: what a listener binds to, nothing more. */
+/**
+ * An IP address (v4 or v6, without brackets) or a host name: what a listener binds to, nothing
+ * more. Digits and dots alone are an IPv4 address or nothing (`999.1.1.1` is no host name).
+ */
 const isHost = (value: string): boolean =>
-  net.isIP(value) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value)
+  net.isIP(value) !== 0 ||
+  (!/^[0-9.]+$/.test(value) &&
+    /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value))
 
 /** Reads and validates the configuration from `env` (the process's environment by default). */
 export const load = (env: Readonly<Record<string, string | undefined>> = process.env): Effect.Effect<ServerConfig, ConfigInvalid> =>
@@ -219,6 +224,13 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     else if (port !== 0 && port === c.port && c.metricsHost === c.host) {
       problems.push(`METRICS_PORT: must differ from PORT (${port}) on the same host: the metrics are served by a listener of their own, never on the API's`)
     }
+  }
+  if (c.host !== undefined && !isHost(c.host)) {
+    problems.push(`HOST: expected ${settings.host[2]}, got ${JSON.stringify(c.host.slice(0, 80))}`)
+  }
+  // `localhost:4318` parses as a URL whose scheme is `localhost:`: refused here, not left to send no traces.
+  if (c.otlpEndpoint !== undefined && Option.isSome(c.otlpEndpoint) && !/^https?:$/.test(c.otlpEndpoint.value.protocol)) {
+    problems.push(`OTEL_EXPORTER_OTLP_ENDPOINT: expected ${settings.otlpEndpoint[2]}, got ${JSON.stringify(c.otlpEndpoint.value.href.slice(0, 80))}`)
   }
   if (c.metricsHost !== undefined && !isHost(c.metricsHost)) {
     problems.push(`METRICS_HOST: expected ${settings.metricsHost[2]}, got ${JSON.stringify(c.metricsHost.slice(0, 80))}`)

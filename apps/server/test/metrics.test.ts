@@ -66,6 +66,35 @@ describe("metrics configuration", () => {
   })
 })
 
+describe("listener and exporter settings", () => {
+  it("names a HOST that is no address or host name, and takes the ones that are", async () => {
+    for (const host of ["not a host", "999.1.1.1", "1.2.3", "http://0.0.0.0", "127.0.0.1:8080", "[::1]"]) {
+      const problems = await problemsOf({ HOST: host })
+      assert.strictEqual(problems.length, 1, `HOST=${host}: ${problems}`)
+      assert.match(problems[0]!, /^HOST: expected an IP address or host name to listen on/)
+    }
+    for (const host of ["0.0.0.0", "::", "::1", "10.1.2.3", "api.internal", "localhost", "host-1"]) {
+      assert.deepStrictEqual(await problemsOf({ HOST: host }), [], host)
+    }
+  })
+
+  it("names an OTEL_EXPORTER_OTLP_ENDPOINT without an http(s) scheme (localhost:4318 parses as a URL of scheme localhost:)", async () => {
+    for (const endpoint of ["localhost:4318", "collector:4318/v1/traces", "ftp://collector:4318"]) {
+      const problems = await problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint })
+      assert.strictEqual(problems.length, 1, `${endpoint}: ${problems}`)
+      assert.match(problems[0]!, /^OTEL_EXPORTER_OTLP_ENDPOINT: expected an http\(s\):\/\/ URL/)
+    }
+    assert.deepStrictEqual(await problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:4318" }), [])
+  })
+
+  it("a bad HOST stops the server with exit 2 before it listens, naming the variable", async () => {
+    const r = await runToExit(serverBin, { PORT: "0", HOST: "999.1.1.1", DATA_DIR: tmp("host-config"), STORE: "memory", LOG_FORMAT: "pretty" })
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.include(r.stderr, "HOST:")
+    assert.notInclude(r.stderr, "listening on")
+  })
+})
+
 /** The samples of a text exposition: each line's name and labels (as written) to its value. */
 const samples = (text: string): Map<string, number> => {
   const out = new Map<string, number>()
