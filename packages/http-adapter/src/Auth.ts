@@ -125,7 +125,13 @@ const principalOf = (payload: jose.JWTPayload): AuthResult => {
   }
 }
 
-/** Makes a verifier. Throws when neither a secret nor a JWKS URL is given (the server never runs without auth). */
+/** The fewest bytes an HS256 secret may have: the size of SHA-256's output (RFC 7518 3.2); since 0.6.0. */
+export const minSecretBytes = 32
+
+/**
+ * Makes a verifier. Throws when neither a secret nor a JWKS URL is given (the server never runs
+ * without auth), and (since 0.6.0) when the HS256 secret is shorter than {@link minSecretBytes}.
+ */
 export const make = (options: AuthOptions): Verifier => {
   if (options.hs256Secret === undefined && options.jwksUrl === undefined) {
     throw new Error("authentication needs an HS256 secret or a JWKS URL")
@@ -134,6 +140,11 @@ export const make = (options: AuthOptions): Verifier => {
     throw new Error("authentication with a JWKS URL needs an audience: the key set signs tokens issued to other applications too")
   }
   const secret = typeof options.hs256Secret === "string" ? new TextEncoder().encode(options.hs256Secret) : options.hs256Secret
+  // RFC 7518 3.2: an HS256 key of at least the hash's size. A shorter one can be guessed offline
+  // from any token it signed; the server's settings refuse it too, and so does the library.
+  if (secret !== undefined && secret.byteLength < minSecretBytes) {
+    throw new Error(`an HS256 secret needs at least ${minSecretBytes} bytes (RFC 7518 3.2); this one has ${secret.byteLength}`)
+  }
   const jwks = options.jwksUrl !== undefined
     ? jose.createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: (options.jwksCooldownSeconds ?? 30) * 1000 })
     : undefined

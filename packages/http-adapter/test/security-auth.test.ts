@@ -108,4 +108,12 @@ describe("security: verifier configuration", () => {
     Auth.make({ jwksUrl: "https://login.example.test/keys", audience: "api://enrollment" })
     Auth.make({ hs256Secret: secret })
   })
+
+  it("refuses an HS256 secret shorter than 32 bytes (RFC 7518 3.2), as a string (its UTF-8 bytes) or bytes", () => {
+    assert.throws(() => Auth.make({ hs256Secret: "x" }), /at least 32 bytes .*this one has 1/)
+    assert.throws(() => Auth.make({ hs256Secret: "s".repeat(31) }), /at least 32 bytes/)
+    assert.throws(() => Auth.make({ hs256Secret: new Uint8Array(16) }), /at least 32 bytes/)
+    Auth.make({ hs256Secret: "s".repeat(32) })
+    Auth.make({ hs256Secret: "é".repeat(16) })
+  })
 })
