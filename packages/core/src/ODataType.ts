@@ -25,7 +25,13 @@ export const parse = (value: unknown): string | undefined => {
   return rest !== undefined && /^[A-Za-z][A-Za-z0-9_]*$/.test(rest) ? rest : undefined
 }
 
-const annotation = /^(?:[A-Za-z_][A-Za-z0-9_]*)?@[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$/
+/**
+ * The member names {@link isAnnotation} takes, as a regular expression's source: what an API
+ * description's `patternProperties` allows beside an entity's declared properties (since 0.6.0).
+ */
+export const annotationPattern = "^(?:[A-Za-z_][A-Za-z0-9_]*)?@[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)+$"
+
+const annotation = new RegExp(annotationPattern)
 
 /**
  * True for a member name that is an OData instance or property annotation:

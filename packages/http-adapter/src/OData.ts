@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { AssignmentFilter, AssignmentTarget, ETag, ODataType } from "@enrollment/core"
+import { Assignment, AssignmentFilter, AssignmentTarget, ETag, ODataType } from "@enrollment/core"
 import * as Problem from "./Problem.ts"
 
 type Filter = AssignmentFilter.AssignmentFilter
@@ -254,7 +254,22 @@ type Token =
   | { readonly t: ")"; readonly v: ")" }
   | { readonly t: ","; readonly v: "," }
 
-const unsupported = (expr: string) => bad(`unsupported $filter expression: '${expr.slice(0, 200)}'; supported: source eq '…', sourceId eq '…', target/groupId eq '…', isof(target,'microsoft.graph.<targetType>'), joined with and / or and parentheses`)
+const unsupported = (expr: string) => bad(`unsupported $filter expression: '${expr.slice(0, 200)}'; supported: source eq '…', sourceId eq '…', target/groupId eq '…', isof(target,microsoft.graph.<targetType>) (the type quoted or not), joined with and / or and parentheses`)
+
+/** The members of `source`'s enum type, as a filter compares them (case-sensitive, as OData's enum members are). */
+const sources: ReadonlyArray<string> = Assignment.AssignmentSource.literals
+
+/**
+ * The target type an `isof` names: a qualified name as OData's grammar writes it
+ * (`microsoft.graph.groupAssignmentTarget`) or quoted as a string, in either `@odata.type`
+ * spelling (`#microsoft.graph.…` too), with the namespace or its alias `graph` (as in path
+ * casts); undefined for anything else.
+ */
+const isofType = (arg: Token): AssignmentTarget.TypeName | undefined => {
+  if (arg.t !== "word" && arg.t !== "string") return undefined
+  const name = ODataType.parse(arg.v.replace(/^(#?)graph\./, "$1microsoft.graph."))
+  return name !== undefined && AssignmentTarget.isTypeName(name) ? name : undefined
+}
 
 const tokenize = (text: string): Array<Token> | undefined => {
   const out: Array<Token> = []
@@ -294,6 +309,14 @@ const tokenize = (text: string): Array<Token> | undefined => {
     }
   }
   return out
+}
+
+/** A `source` literal that is no member of its enum. */
+class NotAMember {
+  readonly value: string
+  constructor(value: string) {
+    this.value = value
+  }
 }
 
 /** Parses the supported `$filter` subset into the core's {@link AssignmentFilter}. */
@@ -355,8 +378,10 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
         const arg = expect("word")
         if (arg.v !== "target") throw new Error("isof")
         expect(",")
-        const name = ODataType.parse(expect("string").v)
-        if (name === undefined || !AssignmentTarget.isTypeName(name)) throw new Error("type")
+        const type = peek()
+        const name = type === undefined ? undefined : isofType(type)
+        if (name === undefined) throw new Error("type")
+        pos++
         expect(")")
         return { _tag: "TargetIsOf", type: name }
       }
@@ -364,6 +389,8 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
         if (!word("eq")) throw new Error("op")
         const v = literal()
         if (v === null) throw new Error("null")
+        // An enum's literal that is no member of it is a 400, as Graph answers it, not an empty list.
+        if (!sources.includes(v)) throw new NotAMember(v)
         return { _tag: "SourceEq", value: v }
       }
       case "sourceId": {
@@ -382,7 +409,10 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
     const f = parseOr()
     if (pos !== tokens.length) return unsupported(text) as any
     return { ok: true, filter: f }
-  } catch {
+  } catch (e) {
+    if (e instanceof NotAMember) {
+      return bad(`$filter: '${e.value.slice(0, 80)}' is not a value of source (deviceAndAppManagementAssignmentSource); expected one of ${sources.map((v) => `'${v}'`).join(", ")}`) as any
+    }
     return unsupported(text) as any
   }
 }

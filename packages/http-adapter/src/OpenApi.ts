@@ -1,7 +1,10 @@
 /**
  * The OpenAPI 3.1 description of the `/beta` face, generated from the route
  * table (paths, methods, permissions, query options) and the core's schemas
- * (Schema → JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
+ * (Schema → JSON Schema 2020-12, which OpenAPI 3.1 uses as is). Answers are
+ * described by the entities' schemas; request bodies by `Requests` (what each
+ * write accepts), where a property the schema does not declare is refused, as
+ * the server refuses it.
  *
  * @since 0.1.0
  */
@@ -50,7 +53,8 @@ const queryParams: Record<string, Json> = {
     name: "$filter",
     in: "query",
     schema: { type: "string" },
-    description: "source eq '…', sourceId eq '…', target/groupId eq '…', isof(target,'microsoft.graph.X'), and / or, parentheses"
+    description: "source eq '…' (direct or policySets), sourceId eq '…', target/groupId eq '…', " +
+      "isof(target,microsoft.graph.X) (X quoted or not; graph.X too), and / or, parentheses"
   }
 }
 const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
@@ -86,9 +90,17 @@ const errorResponses = (route: Route): Json => {
 /** The OpenAPI 3.1 document for the routes, and `POST /beta/$batch` with `batch` (since 0.4.0). */
 export const document = (routes: ReadonlyArray<Route>, options: { readonly batch?: boolean | undefined } = {}): Json => {
   const components: Record<string, unknown> = { error: errorSchema }
-  const schemaRef = (s: Schema.Top): unknown => {
-    const doc = Schema.toJsonSchemaDocument(s as any)
-    for (const [k, v] of Object.entries(doc.definitions)) components[k] = toRef(v)
+  const schemaRef = (s: Schema.Top, request = false): unknown => {
+    const doc = Schema.toJsonSchemaDocument(s as any, request ? { onExcessProperty: "error" } : undefined)
+    for (const [k, v] of Object.entries(doc.definitions)) {
+      const schema = toRef(v)
+      // One name, one schema: a request schema reusing an answer's identifier (rendered
+      // closed) would silently replace the answer's open one.
+      if (k in components && JSON.stringify(components[k]) !== JSON.stringify(schema)) {
+        throw new Error(`OpenApi: two schemas are named '${k}'; give the request's its own identifier`)
+      }
+      components[k] = schema
+    }
     return toRef(doc.schema)
   }
   const paths: Record<string, Json> = {}
@@ -98,7 +110,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       in: "path",
       required: true,
       schema: { type: "string", minLength: 1, maxLength: 128 },
-      description: "Key; the OData form x('{key}') addresses the same entity"
+      description: "Key: 1 to 128 UTF-16 code units, no '/', no control characters; the OData form x('{key}') addresses the same entity"
     }))
     const success: Json = { description: r.response.status === 204 ? "No Content" : r.response.status === 201 ? "Created" : "OK" }
     if (r.response.text) success.content = { "text/plain": { schema: { type: "integer" } } }
@@ -163,7 +175,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       }
     }
     if (r.request !== undefined) {
-      op.requestBody = { required: true, content: { "application/json": { schema: schemaRef(r.request) } } }
+      op.requestBody = { required: true, content: { "application/json": { schema: schemaRef(r.request, true) } } }
     }
     const p = `/beta${r.path}`
     paths[p] ??= {}
@@ -197,7 +209,9 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
     info: {
       title: "Enrollment configuration assignments (Microsoft Graph beta face)",
       version: "0.1.0",
-      description: "The Graph (beta) endpoints for device enrollment configurations, their assignments, and the directory objects they target."
+      description: "The Graph (beta) endpoints for device enrollment configurations, their assignments, and the directory objects they target. " +
+        "Lengths (ids: 1 to 128; typed strings: at most 4096) are counted in UTF-16 code units, as the server counts them; " +
+        "JSON Schema's minLength and maxLength count code points, so a string with characters beyond U+FFFF may pass them and still be refused."
     },
     servers: [{ url: "/" }],
     paths,

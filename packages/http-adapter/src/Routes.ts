@@ -25,6 +25,7 @@ import {
 import { Effect, Schema } from "effect"
 import * as OData from "./OData.ts"
 import * as Permissions from "./Permissions.ts"
+import * as Requests from "./Requests.ts"
 
 /** The services handlers need. */
 export type Services = Assignments | Configurations | DirectoryService | Store
@@ -88,7 +89,10 @@ export interface Route {
   readonly expandable?: ReadonlyArray<string> | undefined
   /** The properties a directory list's `$filter` may name (see `OData.parseObjectFilter`). */
   readonly filterable?: OData.FilterableProps | undefined
-  /** Request body schema for the description; a route with one requires a JSON body. */
+  /**
+   * The request body's schema, for the description only (`Requests`: what the route accepts,
+   * not the entity it answers); a route with one requires a JSON body.
+   */
   readonly request: Schema.Top | undefined
   /** Success status and response schema for the description. */
   readonly response: { readonly status: number; readonly schema?: Schema.Top | undefined; readonly collection?: boolean; readonly text?: boolean }
@@ -180,11 +184,6 @@ const filterableOf = (props: ReadonlyArray<string>, booleans: ReadonlyArray<stri
   Object.fromEntries(props.map((p) => [p, booleans.includes(p) ? "boolean" : "string"]))
 
 const AnyObject = Schema.Record(Schema.String, Schema.Unknown).annotate({ description: "a JSON object" })
-const Priority = Schema.Struct({ priority: Configuration.Int32 }).annotate({ identifier: "setPriorityParameters" })
-const AssignParameters = Schema.Struct({
-  enrollmentConfigurationAssignments: Schema.Array(Assignment.Assignment)
-}).annotate({ identifier: "assignParameters" })
-const Reference = Schema.Struct({ "@odata.id": Schema.String }).annotate({ identifier: "referenceCreate" })
 const InvitationView = Directory.Invitation.mapFields(({ invitedUserId: _, ...rest }) => rest).annotate({ identifier: "invitation" })
 
 /** A family of assignment paths: its prefix template, how it names its parent, and its context prefix. */
@@ -316,7 +315,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       permission: Permissions.writeConfiguration,
       query: "none",
       selectable: [],
-      request: Assignment.Assignment,
+      request: Requests.AssignmentCreate,
       response: { status: 201, schema: Assignment.Assignment },
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
         yield* check(ctx)
@@ -333,7 +332,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       permission: Permissions.writeConfiguration,
       query: "none",
       selectable: [],
-      request: Assignment.Assignment,
+      request: Requests.AssignmentUpdate,
       response: { status: 200, schema: Assignment.Assignment },
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
         yield* checkOne(ctx)
@@ -591,7 +590,8 @@ const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Rou
   })
 })
 
-const createRoute = <A>(s: EntitySet<A>, summary: string, create: (ctx: Ctx) => Op<A>): Route => ({
+/** The create (POST) of an entity of the set; `request` is what its body may hold (`Requests`). */
+const createRoute = <A>(s: EntitySet<A>, summary: string, request: Schema.Top, create: (ctx: Ctx) => Op<A>): Route => ({
   method: "POST",
   path: s.path,
   operationId: `create${s.noun}`,
@@ -600,12 +600,13 @@ const createRoute = <A>(s: EntitySet<A>, summary: string, create: (ctx: Ctx) => 
   permission: s.write,
   query: "none",
   selectable: [],
-  request: s.schema,
+  request,
   response: { status: 201, schema: s.schema },
   handler: (ctx) => Effect.map(create(ctx), (a) => entity(201, viewOf(s, a), `${s.context}/$entity`))
 })
 
-const patchRoute = <A>(s: EntitySet<A>, patch: (ctx: Ctx, id: string) => Op<A>): Route => ({
+/** The PATCH of one entity of the set; `request` is what its body may hold (`Requests`). */
+const patchRoute = <A>(s: EntitySet<A>, request: Schema.Top, patch: (ctx: Ctx, id: string) => Op<A>): Route => ({
   method: "PATCH",
   path: keyPath(s),
   operationId: `update${s.noun}`,
@@ -614,7 +615,7 @@ const patchRoute = <A>(s: EntitySet<A>, patch: (ctx: Ctx, id: string) => Op<A>):
   permission: s.write,
   query: "none",
   selectable: [],
-  request: s.schema,
+  request,
   response: { status: 200, schema: s.schema },
   handler: Effect.fnUntraced(function*(ctx: Ctx) {
     yield* ids(ctx, s.param)
@@ -721,10 +722,12 @@ const configurationRoutes: ReadonlyArray<Route> = [
   createRoute(
     configurations,
     "Create a device enrollment configuration (@odata.type names a concrete derived type)",
+    Requests.ConfigurationCreate,
     (ctx) => Effect.flatMap(Configurations, (svc) => svc.create(ctx.tenant, ctx.body))
   ),
   patchRoute(
     configurations,
+    Requests.ConfigurationUpdate,
     (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.patch(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))
   ),
   deleteRoute(
@@ -737,14 +740,14 @@ const configurationRoutes: ReadonlyArray<Route> = [
     suffix: "/assign",
     operationId: "assignConfiguration",
     summary: "Replace every assignment of a configuration at once",
-    request: AssignParameters
+    request: Requests.AssignParameters
   }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.assign(ctx.tenant, id, ctx.body))),
   commandRoute(configurations, {
     method: "POST",
     suffix: "/setPriority",
     operationId: "setConfigurationPriority",
     summary: "Set the priority of a configuration",
-    request: Priority
+    request: Requests.PriorityParameters
   }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.setPriority(ctx.tenant, id, ctx.body)))
 ]
 
@@ -1127,6 +1130,7 @@ const directoryRoutes: ReadonlyArray<Route> = [
   createRoute(
     invitations,
     "Invite a guest: creates the invitation and its guest user",
+    Requests.InvitationCreate,
     (ctx) => directory((svc) => svc.createInvitation(ctx.tenant, ctx.body, `${ctx.base.replace(/\/beta$/, "")}/redeem`))
   ),
   ...listAndCount(invitations, (ctx, p) => directory((svc) => svc.listInvitations(ctx.tenant, p))),
@@ -1139,12 +1143,12 @@ const directoryRoutes: ReadonlyArray<Route> = [
     path: "/invitations/{invitationId}/invitedUser",
     tag: "invitation"
   },
-  createRoute(users, "Create a user", (ctx) => directory((svc) => svc.createUser(ctx.tenant, ctx.body))),
+  createRoute(users, "Create a user", Requests.UserWrite, (ctx) => directory((svc) => svc.createUser(ctx.tenant, ctx.body))),
   ...listAndCount(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p))),
   getRoute(users, (ctx, id) => directory((svc) => svc.getUser(ctx.tenant, id))),
-  patchRoute(users, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))),
+  patchRoute(users, Requests.UserWrite, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))),
   deleteRoute(users, "Delete a user", (ctx, id) => directory((svc) => svc.removeUser(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
-  createRoute(groups, "Create a group", (ctx) => directory((svc) => svc.createGroup(ctx.tenant, ctx.body))),
+  createRoute(groups, "Create a group", Requests.GroupWrite, (ctx) => directory((svc) => svc.createGroup(ctx.tenant, ctx.body))),
   ...listAndCount(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p))),
   getRoute(groups, (ctx, id) => directory((svc) => svc.getGroup(ctx.tenant, id))),
   deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
@@ -1158,7 +1162,7 @@ const directoryRoutes: ReadonlyArray<Route> = [
     suffix: "/members/$ref",
     operationId: "addGroupMember",
     summary: "Add a member to a group by reference",
-    request: Reference,
+    request: Requests.ReferenceCreate,
     permission: Permissions.writeMembers
   }, (ctx, id) =>
     Effect.flatMap(decodeReference(ctx.body), (memberId) => directory((svc) => svc.addMember(ctx.tenant, id, memberId)))),

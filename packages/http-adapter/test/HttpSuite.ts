@@ -307,12 +307,47 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.deepStrictEqual(await ids("source eq 'direct' and target/groupId eq 'g9'"), [])
         const count = await s.request("GET", `${tenantA()}?$count=true&$filter=${encodeURIComponent("source eq 'policySets'")}`)
         assert.strictEqual(count.json["@odata.count"], 1)
-        for (const f of ["startswith(source,'d')", "source ne 'direct'", "id eq 'a1'", "source eq", "source eq 'x' and", "(source eq 'x'"]) {
+        for (const f of ["startswith(source,'d')", "source ne 'direct'", "id eq 'a1'", "source eq", "source eq 'direct' and", "(source eq 'direct'"]) {
           const r = await s.request("GET", `${tenantA()}?$filter=${encodeURIComponent(f)}`)
           assert.strictEqual(r.status, 400, f)
           assert.include(errorOf(r).message, "unsupported $filter expression")
         }
         await s.request("DELETE", `${tenantA()}/ex`)
+      })
+      it("takes isof's type as OData writes it: unquoted, quoted, and with the graph alias", async () => {
+        await reset(groupTarget)
+        const ex = await s.request("POST", tenantA(), { body: { id: "ex", target: { "@odata.type": `${G}exclusionGroupAssignmentTarget`, groupId: "g9" } } })
+        assert.strictEqual(ex.status, 201, ex.text)
+        const ids = async (f: string, path = tenantA()) => {
+          const r = await s.request("GET", `${path}?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(r.status, 200, `${f}: ${r.text}`)
+          return r.json.value.map((a: any) => a.id).sort()
+        }
+        for (const type of ["microsoft.graph.groupAssignmentTarget", "graph.groupAssignmentTarget", "#microsoft.graph.groupAssignmentTarget", "'graph.groupAssignmentTarget'"]) {
+          assert.deepStrictEqual(await ids(`isof(target,${type})`), ["a1", "ex"], type)
+        }
+        assert.deepStrictEqual(await ids("isof(target, microsoft.graph.exclusionGroupAssignmentTarget) and source eq 'direct'"), ["ex"])
+        assert.deepStrictEqual(await ids("isof(target,graph.allDevicesAssignmentTarget) or target/groupId eq 'g1'"), ["a1"])
+        // The seed's path family filters in the same store query.
+        assert.deepStrictEqual(await ids("isof(target,graph.exclusionGroupAssignmentTarget)", inv()), ["ex"])
+        const count = await s.request("GET", `${tenantA()}/$count?$filter=${encodeURIComponent("isof(target,graph.exclusionGroupAssignmentTarget)")}`)
+        assert.strictEqual(count.text, "1")
+        for (const f of ["isof(target,microsoft.graph.somethingElse)", "isof(target,contoso.groupAssignmentTarget)", "isof(target,groupAssignmentTarget)", "isof(source,graph.groupAssignmentTarget)"]) {
+          const r = await s.request("GET", `${tenantA()}?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(r.status, 400, f)
+          assert.include(errorOf(r).message, "unsupported $filter expression")
+        }
+        await s.request("DELETE", `${tenantA()}/ex`)
+      })
+      it("refuses a source that is not a member of its enum, naming the members", async () => {
+        for (const f of ["source eq 'bogus'", "source eq 'Direct'", "source eq 'direct' or source eq 'String'"]) {
+          for (const path of [tenantA(), `${tenantA()}/$count`]) {
+            const r = await s.request("GET", `${path}?$filter=${encodeURIComponent(f)}`)
+            assert.strictEqual(r.status, 400, `${path} ${f}`)
+            assert.include(errorOf(r).message, "is not a value of source")
+            assert.include(errorOf(r).message, "'direct', 'policySets'")
+          }
+        }
       })
       it("refuses unknown or bad query options", async () => {
         for (const q of ["$expand=x", "$orderby=id", "$top=0", "$top=1000", "$top=abc", "$count=yes", "$top=1&$top=2"]) {

@@ -3,11 +3,13 @@
  * offline /docs page rendered by a headless Chromium (skipped with a note when
  * no Chromium is installed).
  */
-import { MemoryStore } from "@enrollment/core"
+import { MemoryStore, ODataType } from "@enrollment/core"
+import { GraphSamples } from "@enrollment/core/testing"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { Routes } from "../src/index.ts"
+import { OpenApi, Routes } from "../src/index.ts"
+import { bodyChecker } from "./RequestBodies.ts"
 import { start, type TestServer } from "./support.ts"
 
 const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p))
@@ -80,4 +82,235 @@ describe("API description", () => {
     assert.include(dom, "updateAssignmentViaInvitation")
   }, 90_000)
 })
+
+/**
+ * One request body and what the server answers it: `valid` is whether the served
+ * description says it is accepted. A body refused for its shape (an unknown property, a
+ * wrong type, a missing required one, an abstract create target) must not validate; one
+ * refused only because of the stored state (a target property the stored type lacks, a
+ * type the stored configuration is not) validates, and says `state`.
+ */
+interface Case {
+  readonly method: "POST" | "PATCH"
+  readonly path: string
+  readonly body: unknown
+  readonly status: number
+  readonly valid: boolean
+  readonly what: string
+  readonly state?: true
+}
+
+const G = "#microsoft.graph."
+const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
+const seed = "invitations/i1/invitedUser/deviceEnrollmentConfigurations/c1/assignments/a1"
+const tenantA = `${cfgs}/c1/assignments`
+const abstractTarget = { "@odata.type": "microsoft.graph.deviceAndAppManagementAssignmentTarget" }
+const groupG1 = { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1", deviceAndAppManagementAssignmentFilterId: "f1", deviceAndAppManagementAssignmentFilterType: "include" }
+
+const ok = (method: Case["method"], path: string, status: number, what: string, body: unknown): Case => ({ method, path, body, status, valid: true, what })
+const refused = (method: Case["method"], path: string, what: string, body: unknown): Case => ({ method, path, body, status: 400, valid: false, what })
+const byState = (method: Case["method"], path: string, what: string, body: unknown): Case => ({ method, path, body, status: 400, valid: true, what, state: true })
+
+/** In order: each case runs on the state the ones before it left. */
+const cases: ReadonlyArray<Case> = [
+  // README, "Try the seed operation" (and apps/server's README), in its order.
+  ok("POST", cfgs, 201, "README: the configuration create", { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", displayName: "Limit", limit: 5 }),
+  ok("POST", "invitations", 201, "README: the invitation create", { id: "i1", invitedUserEmailAddress: "guest@example.com", inviteRedirectUrl: "https://example.com" }),
+  ok("POST", tenantA, 201, "README: the assignment create", { id: "a1", target: { "@odata.type": `${G}allLicensedUsersAssignmentTarget` } }),
+  ok("PATCH", seed, 200, "README: the seed PATCH (the abstract base type as target)", {
+    "@odata.type": `${G}enrollmentConfigurationAssignment`,
+    target: abstractTarget,
+    source: "direct",
+    sourceId: "Source Id value"
+  }),
+  ok("PATCH", seed, 200, "apps/server README: the seed PATCH without a target", { "@odata.type": `${G}enrollmentConfigurationAssignment`, source: "direct", sourceId: "Source Id value" }),
+  refused("PATCH", seed, "the seed page's own sample (source 'String', SPEC 3)", { "@odata.type": `${G}enrollmentConfigurationAssignment`, target: abstractTarget, source: "String", sourceId: "String" }),
+  // SPEC 3's rules, through the seed's path.
+  ok("PATCH", seed, 200, "SPEC 3.9: {} changes nothing", {}),
+  ok("PATCH", seed, 200, "SPEC 3.5: source alone", { source: "policySets" }),
+  ok("PATCH", seed, 200, "SPEC 3.6: null for a nullable property", { source: "direct", sourceId: null }),
+  ok("PATCH", seed, 200, "SPEC 3.2: annotations are ignored", { "@odata.etag": "W/\"x\"", "sourceId@odata.type": "#String", "@microsoft.graph.tips": "x", sourceId: "s" }),
+  ok("PATCH", seed, 200, "SPEC 3.4: id equal to the key", { id: "a1", "@odata.type": "microsoft.graph.enrollmentConfigurationAssignment" }),
+  refused("PATCH", seed, "SPEC 3.6: null for source", { source: null }),
+  refused("PATCH", seed, "SPEC 3.3: an undeclared property", { nope: 1 }),
+  refused("PATCH", seed, "SPEC 3.3: a name with @ that is no annotation", { "x@y": 1 }),
+  refused("PATCH", seed, "SPEC 3.2: another entity's @odata.type", { "@odata.type": `${G}user` }),
+  refused("PATCH", seed, "SPEC 3.7: a target type that does not exist", { target: { "@odata.type": `${G}somethingElse` } }),
+  refused("PATCH", seed, "a target that is not an object", { target: "group" }),
+  refused("PATCH", seed, "sourceId of the wrong type", { sourceId: 5 }),
+  refused("PATCH", seed, "SPEC 3.7: a property the named type does not declare", { target: { "@odata.type": `${G}groupAssignmentTarget`, collectionId: "c" } }),
+  refused("PATCH", seed, "SPEC 3.6: null for the filter type", { target: { deviceAndAppManagementAssignmentFilterType: null } }),
+  refused("PATCH", seed, "a filter type that is not one", { target: { deviceAndAppManagementAssignmentFilterType: "sometimes" } }),
+  // SPEC 3's worked examples, each from its stored target (put there by a create).
+  ...([
+    [groupG1, { groupId: "g2" }, 200],
+    [groupG1, { "@odata.type": `${G}exclusionGroupAssignmentTarget` }, 200],
+    [groupG1, { "@odata.type": "microsoft.graph.allDevicesAssignmentTarget" }, 200],
+    [{ "@odata.type": `${G}allDevicesAssignmentTarget` }, { "@odata.type": `${G}groupAssignmentTarget` }, 200],
+    [groupG1, { collectionId: "c1" }, 400],
+    [null, { groupId: "g1" }, 400],
+    [groupG1, { ...abstractTarget, deviceAndAppManagementAssignmentFilterType: "exclude" }, 200]
+  ] as const).flatMap(([stored, target, status], i): ReadonlyArray<Case> => [
+    ok("POST", tenantA, 201, `SPEC 3's worked example ${i + 1}: its stored target`, { id: `w${i}`, target: stored }),
+    status === 200
+      ? ok("PATCH", `${tenantA}/w${i}`, 200, `SPEC 3's worked example ${i + 1}`, { target })
+      : byState("PATCH", `${tenantA}/w${i}`, `SPEC 3's worked example ${i + 1} (the stored target decides)`, { target })
+  ]),
+  // Assignment creates (SPEC 2).
+  ok("POST", tenantA, 201, "an assignment create with nothing (source direct, target null, a new id)", {}),
+  ok("POST", tenantA, 201, "an assignment create without a target", { target: null, source: "policySets", sourceId: "ps1" }),
+  refused("POST", tenantA, "SPEC 2: a create naming the abstract target type", { target: abstractTarget }),
+  refused("POST", tenantA, "SPEC 2: a create with a target without a type", { target: { groupId: "g1" } }),
+  refused("POST", tenantA, "SPEC 2: a create with an unknown property", { source: "direct", bogus: true }),
+  // Configurations.
+  ok("POST", cfgs, 201, "apps/server README: a configuration create without the derived type's properties", { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c2", displayName: "Limit" }),
+  ok("POST", cfgs, 201, "a configuration create: the other spelling, base and derived properties", {
+    "@odata.type": "microsoft.graph.windows10EnrollmentCompletionPageConfiguration",
+    priority: 1,
+    roleScopeTagIds: ["0"],
+    showInstallationProgress: true
+  }),
+  ok("POST", cfgs, 201, "a configuration create carrying the server's properties (ignored)", {
+    "@odata.type": `${G}deviceEnrollmentLimitConfiguration`,
+    createdDateTime: "2020-01-01T00:00:00Z",
+    lastModifiedDateTime: "2020-01-01T00:00:00Z",
+    version: 7
+  }),
+  refused("POST", cfgs, "a configuration create without @odata.type", { displayName: "x" }),
+  refused("POST", cfgs, "a configuration create of the abstract type", { "@odata.type": `${G}deviceEnrollmentConfiguration` }),
+  refused("POST", cfgs, "a configuration create with a priority that is not an Int32", { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, priority: "high" }),
+  refused("POST", cfgs, "a configuration create with a display name that is not a string", { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, displayName: 5 }),
+  refused("POST", cfgs, "a configuration create with inline assignments", { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, assignments: [] }),
+  ok("PATCH", `${cfgs}/c1`, 200, "a configuration PATCH of a base and a derived property", { displayName: "Renamed", limit: 7 }),
+  ok("PATCH", `${cfgs}/c1`, 200, "Graph's update sample: the abstract type", { "@odata.type": `${G}deviceEnrollmentConfiguration`, priority: 4 }),
+  ok("PATCH", `${cfgs}/c1`, 200, "a configuration PATCH setting a nullable property to null", { description: null }),
+  ok("PATCH", `${cfgs}/c1`, 200, "a configuration PATCH of nothing", {}),
+  refused("PATCH", `${cfgs}/c1`, "a configuration PATCH setting priority to null", { priority: null }),
+  refused("PATCH", `${cfgs}/c1`, "a configuration PATCH naming another entity type", { "@odata.type": `${G}user` }),
+  refused("PATCH", `${cfgs}/c1`, "a configuration PATCH with roleScopeTagIds not an array", { roleScopeTagIds: "0" }),
+  byState("PATCH", `${cfgs}/c1`, "a configuration PATCH naming another derived type (the stored type decides)", { "@odata.type": `${G}windowsRestoreDeviceEnrollmentConfiguration` }),
+  // The assign and setPriority actions.
+  ok("POST", `${cfgs}/c2/assign`, 204, "apps/cli README: assign nothing", { enrollmentConfigurationAssignments: [] }),
+  ok("POST", `${cfgs}/c2/assign`, 204, "assign items without ids", {
+    enrollmentConfigurationAssignments: [{ target: { "@odata.type": `${G}allDevicesAssignmentTarget` } }, { source: "policySets", sourceId: "ps" }, {}]
+  }),
+  refused("POST", `${cfgs}/c2/assign`, "assign without its list", {}),
+  refused("POST", `${cfgs}/c2/assign`, "assign with a null list", { enrollmentConfigurationAssignments: null }),
+  refused("POST", `${cfgs}/c2/assign`, "assign an item with the abstract target type", { enrollmentConfigurationAssignments: [{ target: abstractTarget }] }),
+  refused("POST", `${cfgs}/c2/assign`, "assign an item with an unknown property", { enrollmentConfigurationAssignments: [{ nope: 1 }] }),
+  refused("POST", `${cfgs}/c2/assign`, "assign with an unknown parameter", { enrollmentConfigurationAssignments: [], x: 1 }),
+  ok("POST", `${cfgs}/c2/setPriority`, 204, "setPriority", { priority: 3 }),
+  refused("POST", `${cfgs}/c2/setPriority`, "setPriority without a priority", {}),
+  refused("POST", `${cfgs}/c2/setPriority`, "setPriority to null", { priority: null }),
+  refused("POST", `${cfgs}/c2/setPriority`, "setPriority to a fraction", { priority: 1.5 }),
+  refused("POST", `${cfgs}/c2/setPriority`, "setPriority to a string", { priority: "1" }),
+  refused("POST", `${cfgs}/c2/setPriority`, "setPriority with an unknown parameter", { priority: 1, x: 1 }),
+  // Invitations.
+  ok("POST", "invitations", 201, "Graph's invitation sample", GraphSamples.createInvitation),
+  refused("POST", "invitations", "an invitation without its redirect URL", { invitedUserEmailAddress: "a@example.com" }),
+  refused("POST", "invitations", "an invitation with a status", { invitedUserEmailAddress: "a@example.com", inviteRedirectUrl: "https://example.com", status: "Completed" }),
+  refused("POST", "invitations", "an invitation with a redeem URL", { invitedUserEmailAddress: "a@example.com", inviteRedirectUrl: "https://example.com", inviteRedeemUrl: "https://x" }),
+  refused("POST", "invitations", "an invitation with its invited user", { invitedUserEmailAddress: "a@example.com", inviteRedirectUrl: "https://example.com", invitedUser: {} }),
+  refused("POST", "invitations", "an invitation to no address", { invitedUserEmailAddress: "nope", inviteRedirectUrl: "https://example.com" }),
+  refused("POST", "invitations", "an invitation redirecting to no http URL", { invitedUserEmailAddress: "a@example.com", inviteRedirectUrl: "ftp://example.com" }),
+  refused("POST", "invitations", "an invitation with an unknown property", { invitedUserEmailAddress: "a@example.com", inviteRedirectUrl: "https://example.com", x: 1 }),
+  // Users.
+  ok("POST", "users", 201, "Graph's user sample (a password, write-only)", GraphSamples.createUser),
+  ok("POST", "users", 201, "a user create with an id", { id: "u1", displayName: "Ada" }),
+  ok("POST", "users", 201, "a user create with nothing", {}),
+  ok("POST", "users", 201, "a user create carrying server-set properties", { "@odata.type": "microsoft.graph.user", displayName: "B", createdDateTime: "2020-01-01T00:00:00Z" }),
+  refused("POST", "users", "a user type that is not one", { userType: "Admin" }),
+  refused("POST", "users", "accountEnabled not a Boolean", { accountEnabled: "yes" }),
+  refused("POST", "users", "a navigation property", { memberOf: [] }),
+  refused("POST", "users", "an @odata.bind", { "manager@odata.bind": "https://graph.microsoft.com/v1.0/users/u1" }),
+  refused("POST", "users", "a property Graph does not declare", { nope: 1 }),
+  refused("POST", "users", "another type", { "@odata.type": `${G}group` }),
+  ok("PATCH", "users/u1", 200, "a user PATCH of {displayName}", { displayName: "Ada Lovelace" }),
+  ok("PATCH", "users/u1", 200, "a user PATCH of Graph's other properties", { jobTitle: "Analyst", onPremisesExtensionAttributes: { extensionAttribute1: "x" } }),
+  ok("PATCH", "users/u1", 200, "a user PATCH to null and with its own id", { id: "u1", mail: null }),
+  refused("PATCH", "users/u1", "a user PATCH of userType to null", { userType: null }),
+  refused("PATCH", "users/u1", "a user PATCH of accountEnabled to null", { accountEnabled: null }),
+  ok("POST", "users/u1/deviceEnrollmentConfigurations/c1/assignments", 201, "an assignment create through a user (c1 targets every user)", {
+    target: { "@odata.type": `${G}allLicensedUsersAssignmentTarget` }
+  }),
+  ok("POST", "users", 201, "a user create, for a membership", { id: "u2" }),
+  // Groups and members.
+  ok("POST", "groups", 201, "Graph's group sample", GraphSamples.createGroup),
+  ok("POST", "groups", 201, "a group create", { id: "g1", displayName: "Guests" }),
+  refused("POST", "groups", "a group with members", { members: [] }),
+  refused("POST", "groups", "a group binding members", { "members@odata.bind": ["https://graph.microsoft.com/v1.0/users/u1"] }),
+  refused("POST", "groups", "securityEnabled not a Boolean", { securityEnabled: "no" }),
+  ok("POST", "groups/g1/members/$ref", 204, "a member by an absolute URL", { "@odata.id": "https://graph.microsoft.com/beta/directoryObjects/u1" }),
+  ok("POST", "groups/g1/members/$ref", 204, "a member by a relative URL", { "@odata.id": "users('u2')" }),
+  byState("POST", "groups/g1/members/$ref", "a member already there", { "@odata.id": "directoryObjects/u1" }),
+  refused("POST", "groups/g1/members/$ref", "a reference with another member", { "@odata.id": "directoryObjects/u1", "@odata.type": `${G}user` }),
+  refused("POST", "groups/g1/members/$ref", "a reference that is not a string", { "@odata.id": 5 }),
+  refused("POST", "groups/g1/members/$ref", "no reference", {})
+]
+
+describe("API description of request bodies", () => {
+  let s: TestServer
+  let doc: any
+  beforeAll(async () => {
+    s = await start({ store: MemoryStore.layer })
+    doc = (await s.request("GET", "/beta/openapi.json", { token: null })).json
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it("serves the document the route table makes (so other tests may check bodies against it)", () => {
+    assert.deepStrictEqual(doc, OpenApi.document(Routes.routes, { batch: true }))
+  })
+
+  it("validates every body the server accepts, and none it refuses for its shape", async () => {
+    const check = bodyChecker(doc)
+    const wrong: Array<string> = []
+    for (const c of cases) {
+      const r = await s.request(c.method, c.path, { body: c.body })
+      assert.strictEqual(r.status, c.status, `${c.what}: ${r.text}`)
+      const checked = check(c.method, `/${c.path}`, c.body)
+      assert.ok(checked, `${c.what}: no request schema for ${c.method} ${c.path}`)
+      if ((checked.errors.length === 0) !== c.valid) {
+        wrong.push(`${c.what} (${c.method} ${c.path}, answered ${r.status}): ${c.valid ? `does not validate: ${checked.errors.join("; ")}` : "validates"}`)
+      }
+    }
+    assert.deepStrictEqual(wrong, [])
+  })
+
+  it("refuses to build a document where a request schema would take an answer's name", () => {
+    const seedRoute = Routes.routes.find((r) => r.operationId === "updateAssignmentViaInvitation")!
+    // The entity's own schema as a request body renders closed: it would replace the open answer.
+    const clash = { ...seedRoute, operationId: "clash", path: "/clash", request: seedRoute.response.schema }
+    assert.throws(() => OpenApi.document([seedRoute, clash]), /two schemas are named '\w+'/)
+  })
+
+  it("describes writes apart from answers: the entity answered, the body taken", () => {
+    const schemas = doc.components.schemas
+    const body = (path: string, method: string) => doc.paths[`/beta${path}`][method].requestBody.content["application/json"].schema.$ref
+    const answer = (path: string, method: string, status: string) => doc.paths[`/beta${path}`][method].responses[status].content["application/json"].schema.$ref
+    const one = "/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments/{assignmentId}"
+    assert.strictEqual(body(one, "patch"), "#/components/schemas/enrollmentConfigurationAssignmentUpdate")
+    assert.strictEqual(body(one.replace("/{assignmentId}", ""), "post"), "#/components/schemas/enrollmentConfigurationAssignmentCreate")
+    // The answers are the entity's, every member present, as before.
+    assert.strictEqual(answer(one, "patch", "200"), "#/components/schemas/enrollmentConfigurationAssignment")
+    assert.deepStrictEqual(schemas.enrollmentConfigurationAssignment.required, ["@odata.type", "id", "target", "source", "sourceId"])
+    const update = schemas.enrollmentConfigurationAssignmentUpdate
+    assert.strictEqual(update.required, undefined)
+    assert.strictEqual(update.additionalProperties, false)
+    assert.deepStrictEqual(Object.keys(update.patternProperties), [ODataType.annotationPattern])
+    assert.include(JSON.stringify(schemas.deviceAndAppManagementAssignmentTargetUpdate), "deviceAndAppManagementAssignmentTargetMerge")
+    assert.notInclude(JSON.stringify(schemas.deviceAndAppManagementAssignmentTargetCreate), "deviceAndAppManagementAssignmentTargetMerge")
+    // Server-set properties: optional and readOnly; a secret: writeOnly; the invitation's two required members.
+    assert.strictEqual(schemas.deviceEnrollmentConfigurationCreate.properties.version.readOnly, true)
+    assert.deepStrictEqual(schemas.deviceEnrollmentConfigurationCreate.required, ["@odata.type"])
+    assert.strictEqual(schemas.userWrite.properties.createdDateTime.readOnly, true)
+    assert.strictEqual(schemas.userWrite.properties.passwordProfile.writeOnly, true)
+    assert.deepStrictEqual(schemas.invitationCreate.required, ["invitedUserEmailAddress", "inviteRedirectUrl"])
+    assert.notProperty(schemas.invitationCreate.properties, "status")
+    // Lengths: the server counts UTF-16 code units, JSON Schema code points; the document says so.
+    assert.include(doc.info.description, "UTF-16 code units")
+  })
+})
+
 if (chromium === undefined) console.log("headless Chromium check skipped: no /usr/bin/chromium (apt-get install chromium)")

@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { type Auth, Client, Listen, type Metrics, Server, Token } from "../src/index.ts"
+import { servedBodies } from "./RequestBodies.ts"
 
 export const secret = "test-secret-of-at-least-32-bytes-long!!"
 
@@ -98,13 +99,17 @@ export const start = async (options: {
     }
     return t
   }
-  const request: TestServer["request"] = async (method, path, o = {}) =>
-    Client.request(method, `${running.url}${path.startsWith("/") ? path : `/beta/${path}`}`, {
+  const request: TestServer["request"] = async (method, path, o = {}) => {
+    const full = path.startsWith("/") ? path : `/beta/${path}`
+    const answer = await Client.request(method, `${running.url}${full}`, {
       token: o.token === null ? undefined : o.token ?? (o.headers?.authorization === undefined ? await token({ tenant: o.tenant, scopes: o.scopes }) : undefined),
       body: o.body,
       raw: o.raw,
       headers: o.headers
     })
+    describedAsAccepted(method, full, o, answer)
+    return answer
+  }
   return {
     url: running.url,
     base: `${running.url}/beta`,
@@ -115,6 +120,47 @@ export const start = async (options: {
     token,
     request,
     logs
+  }
+}
+
+/**
+ * Every write body the server accepts in these tests is one the OpenAPI document describes
+ * as accepted: a body answered 2xx (a `$batch`'s, and each of its requests answered 2xx)
+ * that does not validate against its operation's request schema (`RequestBodies`) fails
+ * the test that sent it.
+ */
+const describedAsAccepted = (
+  method: string,
+  path: string,
+  o: { body?: unknown; raw?: string | Uint8Array },
+  answer: Client.Answer
+) => {
+  if (answer.status < 200 || answer.status > 299 || !path.startsWith("/beta/")) return
+  let body = o.body
+  if (body === undefined && o.raw !== undefined) {
+    try {
+      body = JSON.parse((typeof o.raw === "string" ? o.raw : new TextDecoder().decode(o.raw)).replace(/^\uFEFF/, ""))
+    } catch {
+      return
+    }
+  }
+  if (body === undefined) return
+  const check = (method: string, path: string, body: unknown, status: number) => {
+    const checked = servedBodies()(method, path, body)
+    if (checked !== undefined && checked.errors.length > 0) {
+      throw new Error(`${method} /beta${path} was answered ${status}, but its body does not validate against ${checked.operation}'s ` +
+        `request schema in /beta/openapi.json: ${checked.errors.join("; ")}; body: ${JSON.stringify(body).slice(0, 300)}`)
+    }
+  }
+  check(method, path.slice("/beta".length), body, answer.status)
+  if (path.split("?")[0] === "/beta/$batch" && Array.isArray((body as any)?.requests) && Array.isArray(answer.json?.responses)) {
+    for (const r of (body as any).requests) {
+      const status = answer.json.responses.find((a: any) => String(a.id).toLowerCase() === String(r.id).toLowerCase())?.status
+      if (typeof r.url !== "string" || typeof r.method !== "string" || typeof r.body !== "object" || r.body === null) continue
+      if (typeof status !== "number" || status < 200 || status > 299) continue
+      const url = r.url.replace(/^\/?(?:beta\/)?/, "/")
+      check(r.method.toUpperCase(), url, r.body, status)
+    }
   }
 }
 
