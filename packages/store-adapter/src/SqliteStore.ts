@@ -5,9 +5,17 @@
  * `DatabaseSync` is synchronous and JavaScript runs one callback at a time, so
  * a read-modify-write done synchronously inside one `BEGIN IMMEDIATE … COMMIT`
  * cannot interleave with another fiber; `BEGIN IMMEDIATE` takes the file's
- * write lock first, so it cannot interleave with another process either (a
- * second process waits up to `busyTimeout` for the lock). A failed
+ * write lock first, so it cannot interleave with another process either. A failed
  * transaction is always rolled back before the error leaves.
+ *
+ * Locks held by other connections (another server process, `enrollctl` in local
+ * mode, a `sqlite3` shell, a backup) are never waited for on the event loop: a
+ * wait there is a wait of every request. The store's connection has no busy
+ * timeout; a batch of writes whose `BEGIN IMMEDIATE` finds the write lock taken
+ * stays queued and is tried again from a timer, and so is a read that finds the
+ * file locked (another process's WAL recovery), each for up to `busyTimeout`
+ * (see {@link groupCommit} and {@link runSync}). Only {@link open} waits in
+ * place, at start-up.
  *
  * Durability: WAL journal; by default (`synchronous: "FULL"`) an acknowledged
  * write survives power loss. The COMMIT writes the WAL without waiting for the
@@ -75,11 +83,36 @@ export interface Options {
   readonly filename: string
   /** `FULL` (default): acknowledged writes survive power loss. `NORMAL`: they survive a killed process only. */
   readonly synchronous?: "FULL" | "NORMAL" | undefined
-  /** How long a write waits for another process's write lock, in milliseconds (default 5000). */
+  /**
+   * How long an operation waits for a lock another connection holds, in milliseconds (default
+   * {@link defaultBusyTimeout}): a write for the write lock, a read for another process's WAL
+   * recovery. Waited from timers, never on the event loop, except by {@link open} (the
+   * migrations, at start-up). 0: an operation that finds the file locked fails at once.
+   */
   readonly busyTimeout?: number | undefined
   /** Entries of the read cache (default {@link defaultCacheEntries}); 0 turns it off. */
   readonly cacheEntries?: number | undefined
 }
+
+/** How long an operation waits for another connection's lock by default, in milliseconds. */
+export const defaultBusyTimeout = 5000
+
+/** Milliseconds to a locked operation's first retry; each next waits twice as long, up to {@link lastRetryMillis}. */
+const firstRetryMillis = 1
+/** The longest wait between two tries of a locked operation, in milliseconds. */
+const lastRetryMillis = 50
+
+/** The delay after `delay` between two tries of a locked operation. */
+const nextRetry = (delay: number) => Math.min(delay * 2, lastRetryMillis)
+
+/** Whether the engine refused because another connection holds a lock (`SQLITE_BUSY` and its extended codes). */
+const isBusy = (e: unknown): boolean => {
+  const code = (e as { readonly errcode?: unknown } | null)?.errcode
+  return typeof code === "number" && (code & 0xff) === 5
+}
+
+/** Milliseconds the store waits for another connection's lock: `busyTimeout`, a whole number, at least 0. */
+const busyMillis = (busyTimeout: number | undefined) => Math.max(0, Math.floor(busyTimeout ?? defaultBusyTimeout))
 
 /** Stored values and derived answers the read cache keeps by default (a few MiB). */
 export const defaultCacheEntries = 20_000
@@ -201,10 +234,15 @@ const makePrivate = (filename: string): void => {
  * Opens the file with the store's settings and brings its schema up to date. A store
  * that is not there is made private to its user (since 0.2.9: directories 0700, the file
  * 0600; before, as the process's umask allowed, usually readable by every user).
+ *
+ * The connection waits in place for a lock another connection holds, up to `busyTimeout`
+ * (SQLite's `busy_timeout`): the migrations run before anything is served, and a caller
+ * using the connection directly gets SQLite's usual behaviour. {@link fromDatabase} turns
+ * that wait off: the store waits from timers instead.
  */
 export const open = (options: Options): DatabaseSync => {
   if (options.filename !== ":memory:") makePrivate(options.filename)
-  const busyTimeout = Math.max(0, Math.floor(options.busyTimeout ?? 5000))
+  const busyTimeout = busyMillis(options.busyTimeout)
   const db = new DatabaseSync(options.filename, { timeout: busyTimeout, enableForeignKeyConstraints: true })
   try {
     db.exec(`PRAGMA busy_timeout = ${busyTimeout}`)
@@ -229,16 +267,53 @@ class ChangeDefect {
   }
 }
 
-/** Runs synchronous store code: what it throws is the store failing, except a `change` that threw (a defect). */
-const runSync = <A, E = never>(f: () => Result.Result<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+/** What a throw of synchronous store code is: the store failing, or a defect for a `change` that threw. */
+const thrownEffect = (cause: unknown): Effect.Effect<never, Errors.StoreUnavailable> =>
+  cause instanceof ChangeDefect ? Effect.die(cause.cause) : Effect.fail(unavailable(cause))
+
+const resultEffect = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> =>
+  Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
+
+/**
+ * Runs synchronous store code: what it throws is the store failing, except a `change` that threw (a defect).
+ * Code that finds the file locked by another connection (`SQLITE_BUSY`) is run again from a timer, after 1 ms,
+ * then twice as long each time up to 50 ms, until `busyTimeout` ms have passed since it first did: the event
+ * loop serves on meanwhile. Only reads run here, and a read finds the file locked only while another
+ * process recovers the WAL (it holds the write and recovery locks of the `-shm` file); readers never wait for
+ * a writer in WAL mode.
+ */
+const runSync = <A, E = never>(f: () => Result.Result<A, E>, busyTimeout: number): Effect.Effect<A, E | Errors.StoreUnavailable> =>
   Effect.suspend((): Effect.Effect<A, E | Errors.StoreUnavailable> => {
     let r: Result.Result<A, E>
     try {
       r = f()
     } catch (cause) {
-      return cause instanceof ChangeDefect ? Effect.die(cause.cause) : Effect.fail(unavailable(cause))
+      return isBusy(cause) && busyTimeout > 0 ? runWhenUnlocked(f, busyTimeout) : thrownEffect(cause)
     }
-    return Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
+    return resultEffect(r)
+  })
+
+/** {@link runSync}'s tries after the first found the file locked. */
+const runWhenUnlocked = <A, E>(f: () => Result.Result<A, E>, busyTimeout: number): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+  Effect.callback<A, E | Errors.StoreUnavailable>((resume) => {
+    const began = performance.now()
+    let delay = firstRetryMillis
+    const attempt = () => {
+      let r: Result.Result<A, E>
+      try {
+        r = f()
+      } catch (cause) {
+        if (isBusy(cause) && performance.now() - began < busyTimeout) {
+          delay = nextRetry(delay)
+          timer = setTimeout(attempt, delay)
+          return
+        }
+        return resume(thrownEffect(cause))
+      }
+      resume(resultEffect(r))
+    }
+    let timer = setTimeout(attempt, delay)
+    return Effect.sync(() => clearTimeout(timer))
   })
 
 const ok = Result.succeed
@@ -329,8 +404,19 @@ export type Sync = (done: (error: unknown) => void) => void
  * flight), or a few turns after it when the last sync ended amid more writes;
  * 50 writers' syncs cover 1.7 times as many writes each (324 syncs a second
  * instead of 553 at the same PATCH rate), 10 writers' 1.5 times.
+ *
+ * When another connection holds the file's write lock, the batch's `BEGIN IMMEDIATE`
+ * fails at once (the connection has no busy timeout) and the queue waits for it from a
+ * timer (see {@link waitForLock}): nothing of it has run, later writes join it, and
+ * it is committed, synced and acknowledged as any batch once the lock is taken.
  */
-const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync: Sync | undefined) => {
+const groupCommit = (
+  db: DatabaseSync,
+  cache: ReadCache,
+  begun: () => void,
+  sync: Sync | undefined,
+  busyTimeout: number
+) => {
   // Counted per sync, not per write (read through `stats`).
   const counted = { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 }
   /** The writes of the last committed batch that succeeded (what its sync makes durable). */
@@ -353,6 +439,23 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
   let watching = false
   let syncing = false
   let broken: unknown
+  /** While the queue waits for another connection's write lock: the timer of its next try (see {@link waitForLock}). */
+  let lockTimer: ReturnType<typeof setTimeout> | undefined
+  /** The delay of the try after that one. */
+  let lockDelay = firstRetryMillis
+  /** When each of the queue's first writes first found the lock taken, in the queue's order (the longest wait first). */
+  let lockWaits: Array<number> = []
+  /** Takes the queue for a batch: whatever happens to the batch, its writes wait for the lock no more. */
+  const takeQueue = () => {
+    const batch = queue
+    queue = []
+    // Only after a wait (a delay grows only while writes wait): nothing to reset otherwise.
+    if (lockWaits.length > 0) {
+      lockWaits = []
+      lockDelay = firstRetryMillis
+    }
+    return batch
+  }
   const settle = (item: Pending, outcome: Outcome) => {
     inFlight--
     if ("thrown" in outcome) {
@@ -367,10 +470,10 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
    * or settles them at once when the transaction could not commit (undefined then).
    */
   const commitQueue = (): (() => void) | undefined => {
-    const batch = queue
-    queue = []
+    // Waiting for another connection's write lock: the queue's next try commits it.
+    if (lockTimer !== undefined) return undefined
     if (broken !== undefined) {
-      for (const item of batch) settle(item, { thrown: broken })
+      for (const item of takeQueue()) settle(item, { thrown: broken })
       return undefined
     }
     try {
@@ -378,9 +481,14 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
       begun()
     } catch (thrown) {
       if (db.isTransaction) db.exec("ROLLBACK")
-      for (const item of batch) settle(item, { thrown })
+      if (isBusy(thrown)) {
+        waitForLock(thrown)
+        return undefined
+      }
+      for (const item of takeQueue()) settle(item, { thrown })
       return undefined
     }
+    const batch = takeQueue()
     const staged = new Staged()
     const outcomes: Array<Outcome> = []
     try {
@@ -432,6 +540,42 @@ const groupCommit = (db: DatabaseSync, cache: ReadCache, begun: () => void, sync
         settle(batch[i]!, broken !== undefined && !("thrown" in outcome) && Result.isSuccess(outcome) ? { thrown: broken } : outcome)
       }
     }
+  }
+  /**
+   * Another connection holds the file's write lock (`busy`, the refusal of the batch's
+   * `BEGIN IMMEDIATE`): the queue stays as it is, nothing of it having run, and is tried
+   * again from a timer, after 1 ms, then twice as long each time up to 50 ms, while the
+   * event loop serves on (reads need no write lock in WAL mode). Writes queued meanwhile
+   * join it, and no batch is committed or synced before it: writes keep their order. A
+   * write that has waited `busyTimeout` since it first found the lock taken fails with
+   * `StoreUnavailable` (give or take the last try's delay); they are the queue's first,
+   * the longest waiting, and were never committed, so no acknowledged write is undone.
+   */
+  const waitForLock = (busy: unknown) => {
+    const now = performance.now()
+    while (lockWaits.length < queue.length) lockWaits.push(now)
+    let expired = 0
+    while (expired < queue.length && now - lockWaits[expired]! >= busyTimeout) expired++
+    const failed = queue.slice(0, expired)
+    if (expired > 0) {
+      queue = queue.slice(expired)
+      lockWaits = lockWaits.slice(expired)
+    }
+    // Settled last: a writer that hears may write again at once, and finds the wait as it is.
+    if (queue.length > 0) {
+      lockTimer = setTimeout(retryLock, lockDelay)
+      lockDelay = nextRetry(lockDelay)
+    } else {
+      lockDelay = firstRetryMillis
+    }
+    for (const item of failed) settle(item, { thrown: busy })
+  }
+  /** The queue's next try at the write lock: it commits (and syncs) the whole queue, whatever its size. */
+  const retryLock = () => {
+    lockTimer = undefined
+    // No sync runs while the queue waits: none starts without a commit.
+    if (sync === undefined) commitQueue()?.()
+    else startSync(sync)
   }
   /** Commits the queue and syncs: its writers hear once the sync is done. */
   const startSync = (sync: Sync) => {
@@ -547,13 +691,24 @@ export interface StoreOptions {
    * returns, as durable as the connection's `synchronous` setting makes it.
    */
   readonly sync?: Sync | undefined
+  /**
+   * How long an operation waits for a lock another connection holds, from timers, in
+   * milliseconds (default {@link defaultBusyTimeout}; see {@link Options.busyTimeout}).
+   */
+  readonly busyTimeout?: number | undefined
 }
 
 /** The targeting inputs of a path whose user does not resolve: nothing reads them. */
 const noTargeting: TargetingInputs = { groups: [], assignments: [] }
 
-/** Makes the store over an open database (its schema current). The caller owns `db`. */
+/**
+ * Makes the store over an open database (its schema current). The caller owns `db`. The
+ * connection's busy timeout is set to 0: the store waits for other connections' locks from
+ * timers, never on the event loop (`busyTimeout`; see {@link runSync} and {@link groupCommit}).
+ */
 export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Store["Service"] => {
+  db.exec("PRAGMA busy_timeout = 0")
+  const busyTimeout = busyMillis(options.busyTimeout)
   const prepared = statementCache(db)
   const rowsOf = (sql: string, params: ReadonlyArray<SQLInputValue>) => prepared(sql).all(...params)
 
@@ -577,21 +732,22 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
   }
   const fresh = () => {
     if (looked || cache.capacity === 0) return
+    // Looked only once the look succeeded: a look that found the file locked is made again by the next read.
+    look()
     looked = true
     queueMicrotask(forget)
-    look()
   }
   const { broken, stats: syncStats, write } = groupCommit(db, cache, () => {
     // The batch holds the write lock: nobody else can commit until it ends.
     if (cache.capacity > 0) look()
-  }, options.sync)
-  /** A read: fails once a sync failed (what is on disk is then unknown). */
+  }, options.sync, busyTimeout)
+  /** A read: fails once a sync failed (what is on disk is then unknown); waits for another process's WAL recovery (see {@link runSync}). */
   const run = <A, E = never>(f: () => Result.Result<A, E>) =>
     runSync(() => {
       const b = broken()
       if (b !== undefined) throw b
       return f()
-    })
+    }, busyTimeout)
   /** A read through the cache (see {@link Key}): `load` reads the database, and what it finds is kept. */
   const cached = <A>(tenant: string, space: string, group: string, id: string, load: () => A | undefined): A | undefined => {
     fresh()
@@ -1106,7 +1262,7 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
       (db) => Effect.sync(() => db.close())
     )
     const sync = durable ? yield* Effect.acquireRelease(Effect.sync(() => walSync(options.filename)), (s) => Effect.sync(s.close)) : undefined
-    return fromDatabase(db, { traced, cacheEntries: options.cacheEntries, sync: sync?.sync })
+    return fromDatabase(db, { traced, cacheEntries: options.cacheEntries, sync: sync?.sync, busyTimeout: options.busyTimeout })
   })
 
 /** The store on the SQLite file `options.filename`. */

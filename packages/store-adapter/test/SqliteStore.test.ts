@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -17,6 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), "store-adapter-sqlite-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const worker = fileURLToPath(new URL("./fixtures/sqlite-worker.ts", import.meta.url))
+const shmLocks = fileURLToPath(new URL("./fixtures/shm-locks.py", import.meta.url))
 
 /** Runs the worker; resolves with its stdout lines once it exits (or once `kill` says to kill it). */
 const runWorker = (
@@ -56,6 +57,27 @@ const seedCounter = (filename: string, tenant: string) =>
 
 /** One turn of the event loop: a group commit runs, and the read cache looks again for other connections' commits. */
 const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/** A sync the test completes by hand. */
+const manualSync = () => {
+  const waiting: Array<(error: unknown) => void> = []
+  const sync: SqliteStore.Sync = (done) => void waiting.push(done)
+  /** Lets the event loop turn until `n` syncs wait (forked writes start, then their batch commits). */
+  const syncsWaiting = (n: number) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 100 && waiting.length < n; i++) yield* nextTurn
+      assert.strictEqual(waiting.length, n, `${n} sync(s) waiting`)
+    })
+  return { sync, waiting, syncsWaiting }
+}
+
+/**
+ * Stores configuration `id` of tenant `t` straight into the file, not through the store (no
+ * write of its own, no sync to count): the parent the tests' assignments need.
+ */
+const seedConfiguration = (db: DatabaseSync, t: string, id = "c") =>
+  void db.prepare("INSERT INTO configurations (tenant_id, id, version, data) VALUES (?, ?, 1, ?)")
+    .run(t, id, JSON.stringify(configuration(id)))
 
 describe("SqliteStore", () => {
   StoreConformance.suite("conformance", SqliteStore.layer({ filename: join(dir, "conformance", "store.db") }), {
@@ -518,25 +540,6 @@ describe("SqliteStore", () => {
   })
 
   describe("durable acknowledgement (sync)", () => {
-    /** A sync the test completes by hand. */
-    const manualSync = () => {
-      const waiting: Array<(error: unknown) => void> = []
-      const sync: SqliteStore.Sync = (done) => void waiting.push(done)
-      /** Lets the event loop turn until `n` syncs wait (forked writes start, then their batch commits). */
-      const syncsWaiting = (n: number) =>
-        Effect.gen(function*() {
-          for (let i = 0; i < 100 && waiting.length < n; i++) yield* nextTurn
-          assert.strictEqual(waiting.length, n, `${n} sync(s) waiting`)
-        })
-      return { sync, waiting, syncsWaiting }
-    }
-    /**
-     * Stores configuration `id` of tenant `t` straight into the file, not through the store (no
-     * write of its own, no sync to count): the parent the tests' assignments need.
-     */
-    const seedConfiguration = (db: DatabaseSync, t: string, id = "c") =>
-      void db.prepare("INSERT INTO configurations (tenant_id, id, version, data) VALUES (?, ?, 1, ?)")
-        .run(t, id, JSON.stringify(configuration(id)))
     /** A store on a new file whose syncs the test completes by hand (see `manualSync`). */
     const manualStore = (name: string) =>
       Effect.gen(function*() {
@@ -770,6 +773,170 @@ describe("SqliteStore", () => {
         kept.exec("CREATE TABLE IF NOT EXISTS probe (x); INSERT INTO probe VALUES (1)")
         assert.isUndefined(yield* synced(filename), "an open database's WAL syncs")
         assert.include(String(yield* synced(join(dir, "sync", "nowhere.db"))), "ENOENT", "a missing WAL is an error, not a silent success")
+      }))
+  })
+
+  describe("another connection holding the file's locks", () => {
+    /** One timer's wait: the event loop runs the timers due (a write waiting for the lock tries again from one). */
+    const aTimer = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 10)))
+    /** Lets timers run until `done()`, at most about 5 s (a waiting write tries again every 50 ms at most). */
+    const until = (done: () => boolean, what: string) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < 1000 && !done(); i++) yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 5)))
+        assert.isTrue(done(), what)
+      })
+    /**
+     * A store on a new file, durable as the server's (unless `options` give a sync), configuration
+     * `c` of tenant `t` in it, and a second connection to the file, as another process, a `sqlite3`
+     * shell or a backup holds one: `hold` takes the file's write lock (`BEGIN IMMEDIATE`), `release`
+     * lets it go. The store waits 1 s for a lock unless `options` say otherwise (a lock here is let go
+     * at once or held on purpose); `open` is given the same wait, which it waits in SQLite.
+     */
+    const lockedStore = (name: string, options: SqliteStore.StoreOptions = {}) =>
+      Effect.gen(function*() {
+        const filename = join(dir, "locked", name, "store.db")
+        const busyTimeout = options.busyTimeout ?? 1_000
+        const db = SqliteStore.open({ filename, synchronous: "NORMAL", busyTimeout })
+        const other = new DatabaseSync(filename)
+        const wal = SqliteStore.walSync(filename)
+        yield* Effect.addFinalizer(() => Effect.sync(() => [other, db].forEach((d) => d.close())))
+        yield* Effect.addFinalizer(() => Effect.sync(wal.close))
+        const store = SqliteStore.fromDatabase(db, { sync: wal.sync, ...options, busyTimeout })
+        const t = freshTenant()
+        seedConfiguration(db, t)
+        return { db, store, t, other, hold: () => other.exec("BEGIN IMMEDIATE"), release: () => other.exec("ROLLBACK") }
+      })
+
+    it.effect("answers reads at once while another connection holds the write lock, a write waiting meanwhile", () =>
+      Effect.gen(function*() {
+        const { hold, other, release, store, t } = yield* lockedStore("reads")
+        yield* store.users.insert(t, user("u"))
+        yield* store.assignments.insert(t, "c", assignment("x", target("allLicensedUsersAssignmentTarget"), { sourceId: "0" }))
+        hold()
+        const write = yield* Effect.forkChild(store.assignments.modify(t, "c", "x", (a) => Result.succeed({ ...a, sourceId: "1" })))
+        yield* nextTurn
+        yield* nextTurn
+        // Cached and uncached reads, the stamp (a look at other connections' commits) and the ping.
+        assert.strictEqual(Option.getOrThrow(yield* store.assignments.get(t, "c", "x")).sourceId, "0")
+        assert.strictEqual(yield* store.assignments.count(t, "c"), 1)
+        assert.deepStrictEqual((yield* store.assignments.list(t, "c", { limit: 10 })).items.map((a) => a.id), ["x"])
+        assert.deepStrictEqual((yield* store.targetingOf(t, "u", "c")).assignments.map((a) => a.assignment.id), ["x"])
+        assert.isTrue(Option.isSome(yield* store.users.get(t, "u")))
+        assert.isFalse(Number.isNaN(store.stampOf!(t)))
+        yield* store.ready
+        assert.isUndefined(write.pollUnsafe(), "the write still waits for the lock")
+        assert.isTrue(other.isTransaction, "which is still held")
+        release()
+        assert.strictEqual(Option.getOrThrow(yield* Fiber.join(write)).sourceId, "1")
+        assert.strictEqual(Option.getOrThrow(yield* store.assignments.get(t, "c", "x")).sourceId, "1")
+      }))
+
+    it.effect("commits a waiting write once the lock is let go, with the writes queued meanwhile, and acknowledges them after their sync", () =>
+      Effect.gen(function*() {
+        const manual = manualSync()
+        const { db, hold, other, store, t } = yield* lockedStore("lands", { sync: manual.sync })
+        const stored = () => db.prepare("SELECT id FROM assignments WHERE tenant_id = ? ORDER BY id").all(t).map((r) => r.id)
+        hold()
+        const first = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+        yield* nextTurn
+        yield* nextTurn
+        yield* aTimer
+        assert.isUndefined(first.pollUnsafe(), "the write waits for the lock")
+        assert.deepStrictEqual([manual.waiting.length, stored()], [0, []], "nothing committed, nothing to sync")
+        // Queued while the first waits, under a configuration the lock's holder makes before it lets go:
+        // the waiting writes come after the holder's transaction, and see it.
+        const second = yield* Effect.forkChild(store.assignments.insert(t, "d", assignment("a2")))
+        yield* aTimer
+        other.prepare("INSERT INTO configurations (tenant_id, id, version, data) VALUES (?, 'd', 1, ?)")
+          .run(t, JSON.stringify(configuration("d")))
+        other.exec("COMMIT")
+        yield* until(() => manual.waiting.length > 0, "a sync began once the lock was let go")
+        assert.strictEqual(manual.waiting.length, 1, "one sync for both writes")
+        assert.deepStrictEqual(stored(), ["a1", "a2"], "committed together as it began")
+        assert.isUndefined(first.pollUnsafe(), "not acknowledged before the sync is done")
+        assert.isUndefined(second.pollUnsafe())
+        manual.waiting.shift()!(undefined)
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(first)))
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(second)))
+      }))
+
+    it.effect("fails a write that waited busyTimeout for the lock with StoreUnavailable, and goes on once the lock is let go", () =>
+      Effect.gen(function*() {
+        const { db, hold, other, release, store, t } = yield* lockedStore("deadline", { busyTimeout: 50 })
+        hold()
+        const write = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+        yield* nextTurn
+        yield* nextTurn
+        yield* aTimer
+        assert.isUndefined(write.pollUnsafe(), "it waits from timers, not in SQLite's busy handler")
+        const failed = yield* Fiber.await(write)
+        assert.isTrue(other.isTransaction, "it failed while the lock was held")
+        assert.isTrue(Exit.isFailure(failed) && String(failed.cause).includes("StoreUnavailable"), String(failed))
+        assert.strictEqual(yield* store.assignments.count(t, "c"), 0, "nothing of it is stored")
+        release()
+        yield* store.assignments.insert(t, "c", assignment("a2"))
+        assert.deepStrictEqual((yield* store.assignments.list(t, "c", { limit: 10 })).items.map((a) => a.id), ["a2"])
+        assert.isFalse(db.isTransaction)
+      }))
+
+    it.effect("keeps the event loop turning while a write waits for the lock", () =>
+      Effect.gen(function*() {
+        const { hold, release, store, t } = yield* lockedStore("turning")
+        hold()
+        const write = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+        yield* nextTurn
+        const seen: Array<string> = []
+        const state = () => (write.pollUnsafe() === undefined ? "the write waits" : "the write settled")
+        yield* Effect.promise(() =>
+          new Promise<void>((resolve) => {
+            setImmediate(() => seen.push(`an immediate: ${state()}`))
+            setTimeout(() => {
+              seen.push(`a timer: ${state()}`)
+              resolve()
+            }, 20)
+          })
+        )
+        assert.deepStrictEqual(seen, ["an immediate: the write waits", "a timer: the write waits"])
+        release()
+        yield* Fiber.join(write)
+        assert.strictEqual(yield* store.assignments.count(t, "c"), 1)
+      }))
+
+    const python = spawnSync("python3", ["-c", "import fcntl"]).status === 0
+    if (!python) console.log("SqliteStore: python3 is not available here; the WAL recovery test is skipped")
+    it.effect.skipIf(!python)("a read that finds another process recovering the WAL waits for it from timers, and then answers", () =>
+      Effect.gen(function*() {
+        const { db, store, t } = yield* lockedStore("recovery")
+        yield* store.assignments.insert(t, "c", assignment("a1"))
+        // Another process recovering the WAL: the WAL-index header (two copies, the -shm file's first
+        // 96 bytes) does not hold, and it holds the index's write and recovery locks (bytes 120, 122).
+        const shm = `${db.location()!}-shm`
+        const fd = openSync(shm, "r+")
+        try {
+          const byte = Buffer.alloc(1)
+          readSync(fd, byte, 0, 1, 16)
+          byte[0]! ^= 0xff
+          writeSync(fd, byte, 0, 1, 16)
+        } finally {
+          closeSync(fd)
+        }
+        const holder = spawn("python3", [shmLocks, shm, "120,122"], { stdio: ["pipe", "pipe", "inherit"] })
+        yield* Effect.addFinalizer(() => Effect.sync(() => holder.kill()))
+        yield* Effect.promise(() =>
+          new Promise<void>((resolve, reject) => {
+            holder.stdout.once("data", () => resolve())
+            holder.once("exit", (code) => reject(new Error(`the lock holder exited ${code}`)))
+          })
+        )
+        const read = yield* Effect.forkChild(store.assignments.count(t, "c"))
+        yield* nextTurn
+        yield* aTimer
+        yield* store.ready
+        assert.isTrue(Number.isNaN(store.stampOf!(t)), "no stamp while other connections' commits cannot be looked at")
+        assert.isUndefined(read.pollUnsafe(), "the read waits for the recovery, the event loop serving on")
+        holder.stdin.end()
+        assert.strictEqual(yield* Fiber.join(read), 1, "and answers once it is done (here the read recovers the WAL itself)")
+        assert.isFalse(Number.isNaN(store.stampOf!(t)))
       }))
   })
 })
