@@ -45,8 +45,8 @@ class Table<A> {
 
 const k = (...parts: ReadonlyArray<string>) => parts.join("\u0000")
 
-/** Makes a fresh, empty in-memory store. */
-export const make = Effect.sync(() => {
+/** Makes a fresh, empty in-memory store (`stampOf` included; not `transitiveGroupsOf` nor `resolveConfiguration`). */
+export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
   const configurations = new Table<Configuration>()
   const assignments = new Table<Assignment>()
   const users = new Table<User>()

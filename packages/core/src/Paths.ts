@@ -26,10 +26,18 @@ export const user = (userId: string): Parent => ({ _tag: "User", userId })
 /** `/invitations/{invitationId}/invitedUser/…` */
 export const invitation = (invitationId: string): Parent => ({ _tag: "Invitation", invitationId })
 
+// The exported functions below are typed where they are declared, so that their declarations
+// (`dist/Paths.d.ts`) name the port, `Store["Service"]`, instead of spelling out its every method
+// at each use, as an inferred type would.
 type StoreService = Store["Service"]
 
 /** True when configuration `configurationId` is targeted to the user (SPEC 4). */
-export const isTargeted = Effect.fnUntraced(function*(
+export const isTargeted: (
+  store: Store["Service"],
+  tenantId: string,
+  userId: string,
+  configurationId: string
+) => Effect.Effect<boolean, StoreUnavailable> = Effect.fnUntraced(function*(
   store: StoreService,
   tenantId: string,
   userId: string,
@@ -43,7 +51,11 @@ const targeted = (inputs: TargetingInputs): boolean =>
   Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
 
 /** The ids of the configurations targeted to the user. */
-export const targetedConfigurationIds = Effect.fnUntraced(function*(
+export const targetedConfigurationIds: (
+  store: Store["Service"],
+  tenantId: string,
+  userId: string
+) => Effect.Effect<Array<string>, StoreUnavailable> = Effect.fnUntraced(function*(
   store: StoreService,
   tenantId: string,
   userId: string
@@ -78,7 +90,11 @@ const presentUser = (parent: UserParent, user: Option.Option<InvitedUser>): Effe
 }
 
 /** The user a parent names (none for the tenant family), or the first missing segment. */
-export const userOf = Effect.fnUntraced(function*(
+export const userOf: (
+  store: Store["Service"],
+  tenantId: string,
+  parent: Parent
+) => Effect.Effect<string | undefined, EntityNotFound | StoreUnavailable> = Effect.fnUntraced(function*(
   store: StoreService,
   tenantId: string,
   parent: Parent
@@ -100,7 +116,12 @@ export const userOf = Effect.fnUntraced(function*(
  * With a store that offers `resolveConfiguration`, a user's path is resolved from
  * that one read; otherwise from separate reads. The decisions are the same code.
  */
-export const resolveConfiguration = Effect.fnUntraced(function*(
+export const resolveConfiguration: (
+  store: Store["Service"],
+  tenantId: string,
+  parent: Parent,
+  configurationId: string
+) => Effect.Effect<Configuration, EntityNotFound | StoreUnavailable> = Effect.fnUntraced(function*(
   store: StoreService,
   tenantId: string,
   parent: Parent,
@@ -139,7 +160,13 @@ const resolved = (
  *
  * @since 0.2.3
  */
-export const resolveAssignment = Effect.fnUntraced(function*(
+export const resolveAssignment: (
+  store: Store["Service"],
+  tenantId: string,
+  parent: Parent,
+  configurationId: string,
+  assignmentId: string
+) => Effect.Effect<Option.Option<Assignment>, EntityNotFound | StoreUnavailable> = Effect.fnUntraced(function*(
   store: StoreService,
   tenantId: string,
   parent: Parent,

@@ -31,6 +31,16 @@
  * run inside the removal's own write: a refusal removes nothing, and no write of the
  * entity can come between the check and the removal (since 0.6.0).
  *
+ * A refusal names what it refuses with the names the services answer (the HTTP face
+ * writes them in its error messages): `EntityAlreadyExists` of a
+ * `deviceEnrollmentConfiguration`, an `enrollmentConfigurationAssignment`, a `user`, a
+ * `group` or an `invitation` for an id its own set has, and of a `directoryObject` for a
+ * user's or a group's id the other kind has; `EntityNotFound` of the
+ * `deviceEnrollmentConfiguration` for an assignment's missing configuration, and of the
+ * `group` or a `directoryObject` for a membership's missing group or member;
+ * `MemberAlreadyPresent` of the group and the member. The conformance suite checks the
+ * name and the id of every refusal it provokes (since 0.6.0).
+ *
  * The conformance suite in `@enrollment/core/testing` states this contract as
  * tests; every adapter runs it.
  *

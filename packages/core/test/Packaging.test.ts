@@ -32,7 +32,7 @@ describe("the packed package", () => {
 
     const manifest = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8"))
     assert.deepStrictEqual(manifest.exports["."], { types: "./dist/index.d.ts", default: "./dist/index.js" })
-    assert.strictEqual(manifest.peerDependencies.effect, "^4.1.0")
+    assert.strictEqual(manifest.peerDependencies.effect, "~4.1.0")
     assert.notProperty(manifest.dependencies ?? {}, "effect")
     assert.notInclude(JSON.stringify(manifest), "workspace:")
 

@@ -94,20 +94,65 @@ const withTenant = (f: (store: Store["Service"], tenant: string) => Effect.Effec
     yield* f(store, tenant)
   })
 
-const flip = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.flip(self)
+/** A value as a case's message shows it: an error as its tag and message, anything else as JSON (cut at 200 characters). */
+const show = (value: unknown): string => {
+  if (value instanceof Error) return `${"_tag" in value ? String(value._tag) : value.name}: ${value.message}`
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? String(value)
+  } catch {
+    text = String(value)
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}
 
-/** What an `EntityAlreadyExists` names (`[entity, id]`), or what else the failure was. */
-const alreadyExists = (e: unknown): unknown => e instanceof EntityAlreadyExists ? [e.entity, e.id] : String(e)
+/**
+ * Runs `self`, the store call the case names `op`, which is to fail with what `expected` says:
+ * answers its failure. Fails the case when it succeeds instead, saying so ("expected users.remove
+ * to fail with PreconditionFailed of user 'u1', it succeeded with true").
+ *
+ * @since 0.6.0
+ */
+export const failure = <A, E, R>(op: string, expected: string, self: Effect.Effect<A, E, R>): Effect.Effect<E, never, R> =>
+  Effect.matchEffect(self, {
+    onFailure: Effect.succeed,
+    onSuccess: (a) => Effect.die(new Error(`expected ${op} to fail with ${expected}, it succeeded with ${show(a)}`))
+  })
 
-/** What an `EntityNotFound` names (`[entity, id]`), or what else the failure was. */
-const notFound = (e: unknown): unknown => e instanceof EntityNotFound ? [e.entity, e.id] : String(e)
+/** A refusal of the port: of an entity (not found, already there, its check refused) or of a member already in a group. */
+export type Refusal = EntityAlreadyExists | EntityNotFound | PreconditionFailed | MemberAlreadyPresent
 
-/** What a `PreconditionFailed` names (`[entity, id]`), or what else the failure was. */
-const preconditionFailed = (e: unknown): unknown => e instanceof PreconditionFailed ? [e.entity, e.id] : String(e)
+const refusalTags: ReadonlySet<unknown> = new Set(["EntityAlreadyExists", "EntityNotFound", "PreconditionFailed", "MemberAlreadyPresent"])
 
-/** What an exit was: "ok", or what its failure named (as {@link notFound}), or the defect. */
-const outcome = (exit: Exit.Exit<unknown, unknown>): unknown =>
-  Exit.isSuccess(exit) ? "ok" : Cause.hasDies(exit.cause) ? `defect: ${String(Cause.squash(exit.cause))}` : notFound(Cause.squash(exit.cause))
+/** What a failure names: a refusal's tag with its entity and id (a member's group and member), else the failure as {@link show} has it. */
+const named = (e: unknown): string => {
+  if (typeof e !== "object" || e === null || !refusalTags.has((e as { readonly _tag?: unknown })._tag)) return show(e)
+  const r = e as { readonly _tag: string; readonly entity?: unknown; readonly id?: unknown; readonly groupId?: unknown; readonly memberId?: unknown }
+  return r._tag === "MemberAlreadyPresent"
+    ? `MemberAlreadyPresent of '${String(r.memberId)}' in group '${String(r.groupId)}'`
+    : `${r._tag} of ${String(r.entity)} '${String(r.id)}'`
+}
+
+/**
+ * Runs `self`, the store call the case names `op`, which is to refuse with `expected`: the same
+ * tag, naming the same entity and id (the names the core's services answer with, see the `Store`
+ * port), or the same group and member. Fails the case otherwise, saying what the call did
+ * instead: "expected users.insert to fail with EntityAlreadyExists of user 'x2', it failed with
+ * EntityAlreadyExists of thing 'x2'", or "…, it succeeded with {…}".
+ *
+ * @since 0.6.0
+ */
+export const refuses = <A, E, R>(op: string, expected: Refusal, self: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
+  Effect.flatMap(failure(op, named(expected), self), (e) =>
+    check(named(e) === named(expected), `expected ${op} to fail with ${named(expected)}, it failed with ${named(e)}`))
+
+/** What an exit was: "ok", what its failure named (as {@link refuses} names it), or the defect. */
+const outcome = (exit: Exit.Exit<unknown, unknown>): string =>
+  Exit.isSuccess(exit) ? "ok" : Cause.hasDies(exit.cause) ? `defect: ${String(Cause.squash(exit.cause))}` : named(Cause.squash(exit.cause))
+
+const notFound = (entity: string, id: string) => new EntityNotFound({ entity, id })
+const alreadyExists = (entity: string, id: string) => new EntityAlreadyExists({ entity, id })
+const preconditionFailed = (entity: string, id: string) => new PreconditionFailed({ entity, id })
 
 /** The `If-Match` check of `value`'s ETag as it was, as the services make it. */
 const ifMatch = (entity: string, value: { readonly id: string }) => ETag.precondition(ETag.of(value), entity, value.id)!
@@ -178,13 +223,26 @@ export const cases: ReadonlyArray<Case> = [
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         yield* store.configurations.insert(t, configuration("c1", 1))
-        const e = yield* flip(store.configurations.insert(t, configuration("c1", 2)))
-        yield* check(e instanceof EntityAlreadyExists, `expected EntityAlreadyExists, got ${String(e)}`)
+        yield* refuses(
+          "configurations.insert of a taken id",
+          alreadyExists("deviceEnrollmentConfiguration", "c1"),
+          store.configurations.insert(t, configuration("c1", 2))
+        )
         const got = yield* store.configurations.get(t, "c1")
         yield* checkEqual(Option.map(got, (c) => c.priority), Option.some(1), "first insert kept")
         yield* store.assignments.insert(t, "c1", assignment("a1"))
-        const e2 = yield* flip(store.assignments.insert(t, "c1", assignment("a1")))
-        yield* check(e2 instanceof EntityAlreadyExists, "duplicate assignment refused")
+        yield* refuses(
+          "assignments.insert of a taken id",
+          alreadyExists("enrollmentConfigurationAssignment", "a1"),
+          store.assignments.insert(t, "c1", assignment("a1"))
+        )
+        // the same id under another configuration is another assignment
+        yield* store.configurations.insert(t, configuration("c2"))
+        yield* store.assignments.insert(t, "c2", assignment("a1"))
+        yield* store.users.insert(t, user("u1"))
+        yield* refuses("users.insert of a taken id", alreadyExists("user", "u1"), store.users.insert(t, user("u1")))
+        yield* store.groups.insert(t, group("g1"))
+        yield* refuses("groups.insert of a taken id", alreadyExists("group", "g1"), store.groups.insert(t, group("g1")))
       })
     )
   },
@@ -227,8 +285,12 @@ export const cases: ReadonlyArray<Case> = [
       Effect.gen(function*() {
         yield* store.configurations.insert(t, configuration("c"))
         yield* store.assignments.insert(t, "c", assignment("a"))
-        const exit = yield* Effect.exit(store.assignments.modify(t, "c", "a", () => Result.fail("refused" as const)))
-        yield* check(Exit.isFailure(exit), "modify failed")
+        const refusal = yield* failure(
+          "assignments.modify with a refusing change",
+          "the change's refusal",
+          store.assignments.modify(t, "c", "a", () => Result.fail("refused" as const))
+        )
+        yield* checkEqual(refusal, "refused", "modify fails with the change's refusal")
         const got = yield* store.assignments.get(t, "c", "a")
         yield* checkEqual(Option.getOrNull(got), assignment("a"), "unchanged")
       })
@@ -366,8 +428,11 @@ export const cases: ReadonlyArray<Case> = [
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         yield* nestedGroups(store, t)
-        const again = yield* flip(store.groups.addMember(t, "g1", { kind: "user", id: "u1" }))
-        yield* check(again instanceof MemberAlreadyPresent, "adding an existing member is refused")
+        yield* refuses(
+          "groups.addMember of a member already in the group",
+          new MemberAlreadyPresent({ groupId: "g1", memberId: "u1" }),
+          store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+        )
         yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [{ groupId: "g1", memberId: "u1" }], "direct groups of u1")
         yield* checkEqual(yield* store.groups.groupsOf(t, ["g1"]), [{ groupId: "g2", memberId: "g1" }], "groups of g1")
         const members = yield* store.groups.members(t, "g1", { limit: 10 })
@@ -395,10 +460,10 @@ export const cases: ReadonlyArray<Case> = [
     name: "refuses an assignment under a configuration that does not exist (insert and replace), as EntityNotFound of it, writing nothing",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
-        const missing = ["deviceEnrollmentConfiguration", "c"]
-        yield* checkEqual(notFound(yield* flip(store.assignments.insert(t, "c", assignment("a1")))), missing, "insert")
-        yield* checkEqual(notFound(yield* flip(store.assignments.replace(t, "c", [assignment("a2")]))), missing, "replace")
-        yield* checkEqual(notFound(yield* flip(store.assignments.replace(t, "c", []))), missing, "an empty replace")
+        const missing = notFound("deviceEnrollmentConfiguration", "c")
+        yield* refuses("assignments.insert", missing, store.assignments.insert(t, "c", assignment("a1")))
+        yield* refuses("assignments.replace", missing, store.assignments.replace(t, "c", [assignment("a2")]))
+        yield* refuses("assignments.replace with no assignments", missing, store.assignments.replace(t, "c", []))
         yield* checkEqual(yield* store.assignments.count(t, "c"), 0, "nothing was written")
         // nothing of the refused writes waits for a configuration made with that id later
         yield* store.configurations.insert(t, configuration("c"))
@@ -406,13 +471,13 @@ export const cases: ReadonlyArray<Case> = [
         yield* store.assignments.insert(t, "c", assignment("a1"))
         // nor once the configuration is removed
         yield* check(yield* store.configurations.remove(t, "c"), "removed")
-        yield* checkEqual(notFound(yield* flip(store.assignments.insert(t, "c", assignment("a3")))), missing, "insert after the removal")
-        yield* checkEqual(notFound(yield* flip(store.assignments.replace(t, "c", [assignment("a4")]))), missing, "replace after the removal")
+        yield* refuses("assignments.insert after the removal", missing, store.assignments.insert(t, "c", assignment("a3")))
+        yield* refuses("assignments.replace after the removal", missing, store.assignments.replace(t, "c", [assignment("a4")]))
         yield* store.configurations.insert(t, configuration("c"))
         yield* checkEqual(yield* store.assignments.count(t, "c"), 0, "the configuration made again has none")
         // another tenant's configuration of that id is no parent
         const other = yield* tenantId
-        yield* checkEqual(notFound(yield* flip(store.assignments.insert(other, "c", assignment("a1")))), missing, "another tenant's")
+        yield* refuses("assignments.insert under another tenant's configuration", missing, store.assignments.insert(other, "c", assignment("a1")))
       })
     )
   },
@@ -422,15 +487,16 @@ export const cases: ReadonlyArray<Case> = [
       Effect.gen(function*() {
         yield* store.users.insert(t, user("u1"))
         yield* store.groups.insert(t, group("g1"))
-        const add = (groupId: string, kind: "user" | "group", id: string) =>
-          Effect.map(flip(store.groups.addMember(t, groupId, { kind, id })), notFound)
-        yield* checkEqual(yield* add("gx", "user", "u1"), ["group", "gx"], "a group that does not exist")
-        yield* checkEqual(yield* add("gx", "user", "ux"), ["group", "gx"], "the group is named first")
-        yield* checkEqual(yield* add("g1", "user", "ux"), ["directoryObject", "ux"], "a user that does not exist")
-        yield* checkEqual(yield* add("g1", "group", "gy"), ["directoryObject", "gy"], "a group member that does not exist")
-        yield* checkEqual(yield* add("g1", "group", "u1"), ["directoryObject", "u1"], "a user named as a group")
+        /** The membership of `kind` `id` in `groupId` (`what` it is), refused as `missing` (of a `group` or a `directoryObject`). */
+        const refused = (what: string, groupId: string, kind: "user" | "group", id: string, missing: EntityNotFound) =>
+          refuses(`groups.addMember of ${what}`, missing, store.groups.addMember(t, groupId, { kind, id }))
+        yield* refused("a group that does not exist", "gx", "user", "u1", notFound("group", "gx"))
+        yield* refused("a missing user to a missing group (the group is named first)", "gx", "user", "ux", notFound("group", "gx"))
+        yield* refused("a user that does not exist", "g1", "user", "ux", notFound("directoryObject", "ux"))
+        yield* refused("a group member that does not exist", "g1", "group", "gy", notFound("directoryObject", "gy"))
+        yield* refused("a user named as a group", "g1", "group", "u1", notFound("directoryObject", "u1"))
         yield* store.groups.insert(t, group("g2"))
-        yield* checkEqual(yield* add("g1", "user", "g2"), ["directoryObject", "g2"], "a group named as a user")
+        yield* refused("a group named as a user", "g1", "user", "g2", notFound("directoryObject", "g2"))
         yield* checkEqual((yield* store.groups.members(t, "g1", { limit: 10 })).items, [], "g1 has no members")
         yield* checkEqual(yield* store.groups.groupsOf(t, ["u1", "g2", "ux", "gy"]), [], "nobody is in a group")
         // nothing waits for objects made with those ids later
@@ -441,9 +507,9 @@ export const cases: ReadonlyArray<Case> = [
         // and once a member is removed, it cannot be added
         yield* store.groups.addMember(t, "g1", { kind: "user", id: "ux" })
         yield* check(yield* store.users.remove(t, "ux"), "ux removed")
-        yield* checkEqual(yield* add("g1", "user", "ux"), ["directoryObject", "ux"], "a removed user")
+        yield* refused("a removed user", "g1", "user", "ux", notFound("directoryObject", "ux"))
         yield* check(yield* store.groups.remove(t, "gx"), "gx removed")
-        yield* checkEqual(yield* add("gx", "user", "u1"), ["group", "gx"], "a removed group")
+        yield* refused("a removed group", "gx", "user", "u1", notFound("group", "gx"))
       })
     )
   },
@@ -476,15 +542,19 @@ export const cases: ReadonlyArray<Case> = [
             together(i, store.users.remove(t, `u${i}`), store.groups.addMember(t, "g", { kind: "user", id: `u${i}` }))
           ], { concurrency: "unbounded" }), { concurrency: "unbounded" })
         for (const [i, [assignmentRound, groupRound, userRound]] of outcomes.entries()) {
-          const expect = (round: ReadonlyArray<Exit.Exit<unknown, unknown>>, parent: unknown, what: string) =>
+          const expect = (round: ReadonlyArray<Exit.Exit<unknown, unknown>>, missing: EntityNotFound, what: string) =>
             Effect.gen(function*() {
               yield* checkEqual(outcome(round[0]!), "ok", `${what} ${i}: the removal`)
               const inserted = outcome(round[1]!)
-              yield* check(inserted === "ok" || JSON.stringify(inserted) === JSON.stringify(parent), `${what} ${i}: the insert is done or refused, got ${JSON.stringify(inserted)}`)
+              yield* check(
+                inserted === "ok" || inserted === named(missing),
+                `${what} ${i}: expected the insert to succeed or to fail with ${named(missing)}, ` +
+                  `it ${inserted === "ok" ? "succeeded" : `failed with ${inserted}`}`
+              )
             })
-          yield* expect(assignmentRound!, ["deviceEnrollmentConfiguration", config(i)], "configuration")
-          yield* expect(groupRound!, ["group", `g${i}`], "group")
-          yield* expect(userRound!, ["directoryObject", `u${i}`], "user")
+          yield* expect(assignmentRound!, notFound("deviceEnrollmentConfiguration", config(i)), "configuration")
+          yield* expect(groupRound!, notFound("group", `g${i}`), "group")
+          yield* expect(userRound!, notFound("directoryObject", `u${i}`), "user")
         }
         // Made again with the same ids, every parent starts with no child.
         for (const i of rounds) {
@@ -515,9 +585,10 @@ export const cases: ReadonlyArray<Case> = [
         }, { concurrency: "unbounded" })
         for (const [i, id] of rounds.entries()) {
           const results = outcomes[i]!.map(outcome)
+          const missing = named(notFound("deviceEnrollmentConfiguration", id))
           yield* check(
-            results.includes("ok") && results.every((r) => r === "ok" || JSON.stringify(r) === JSON.stringify(["deviceEnrollmentConfiguration", id])),
-            `${id}: removed, and the replace done or refused: ${JSON.stringify(results)}`
+            results.includes("ok") && results.every((r) => r === "ok" || r === missing),
+            `${id}: expected the removal to succeed and the replace to succeed or to fail with ${missing}, got ${JSON.stringify(results)}`
           )
           yield* store.configurations.insert(t, configuration(id))
           yield* checkEqual(yield* store.assignments.count(t, id), 0, `${id} made again`)
@@ -536,27 +607,36 @@ export const cases: ReadonlyArray<Case> = [
         // (an If-Match with the ETag of the value read): refused, and nothing removed.
         const a0 = Option.getOrThrow(yield* store.assignments.get(t, "c", "a"))
         yield* store.assignments.modify(t, "c", "a", (a) => Result.succeed({ ...a, sourceId: "changed" }))
-        const staleA = yield* flip(store.assignments.remove(t, "c", "a", ifMatch(Assignment.typeName, a0)))
-        yield* checkEqual(preconditionFailed(staleA), [Assignment.typeName, "a"], "assignment: the stale check")
+        yield* refuses(
+          "assignments.remove with a stale check",
+          preconditionFailed(Assignment.typeName, "a"),
+          store.assignments.remove(t, "c", "a", ifMatch(Assignment.typeName, a0))
+        )
         yield* checkEqual(Option.map(yield* store.assignments.get(t, "c", "a"), (a) => a.sourceId), Option.some("changed"), "assignment kept")
 
         const c0 = Option.getOrThrow(yield* store.configurations.get(t, "c"))
         yield* store.configurations.modify(t, "c", (c) => Result.succeed({ ...c, priority: 7 }))
-        const staleC = yield* flip(store.configurations.remove(t, "c", ifMatch("deviceEnrollmentConfiguration", c0)))
-        yield* checkEqual(preconditionFailed(staleC), ["deviceEnrollmentConfiguration", "c"], "configuration: the stale check")
+        yield* refuses(
+          "configurations.remove with a stale check",
+          preconditionFailed("deviceEnrollmentConfiguration", "c"),
+          store.configurations.remove(t, "c", ifMatch("deviceEnrollmentConfiguration", c0))
+        )
         yield* check(Option.isSome(yield* store.configurations.get(t, "c")), "configuration kept")
         yield* checkEqual(yield* store.assignments.count(t, "c"), 1, "and its assignments")
 
         const u0 = Option.getOrThrow(yield* store.users.get(t, "u1"))
         yield* store.users.modify(t, "u1", (u) => Result.succeed({ ...u, displayName: "changed" }))
-        const staleU = yield* flip(store.users.remove(t, "u1", ifMatch("user", u0)))
-        yield* checkEqual(preconditionFailed(staleU), ["user", "u1"], "user: the stale check")
+        yield* refuses("users.remove with a stale check", preconditionFailed("user", "u1"), store.users.remove(t, "u1", ifMatch("user", u0)))
         yield* check(Option.isSome(yield* store.users.get(t, "u1")), "user kept")
         yield* checkEqual(yield* store.groups.groupsOf(t, ["u1"]), [{ groupId: "g1", memberId: "u1" }], "and its memberships")
 
         // A group has no modify: a check that refuses stands for a changed one.
-        const staleG = yield* flip(store.groups.remove(t, "g1", () => Result.fail("refused" as const)))
-        yield* checkEqual(staleG, "refused", "group: the refusal")
+        const staleG = yield* failure(
+          "groups.remove with a refusing check",
+          "the check's refusal",
+          store.groups.remove(t, "g1", () => Result.fail("refused" as const))
+        )
+        yield* checkEqual(staleG, "refused", "group: the check's refusal")
         yield* check(Option.isSome(yield* store.groups.get(t, "g1")), "group kept")
         yield* checkEqual(yield* store.groups.groupsOf(t, ["g1"]), [{ groupId: "g2", memberId: "g1" }], "and its memberships both ways")
         yield* checkEqual((yield* store.groups.members(t, "g1", { limit: 10 })).items.map((m) => m.id), ["u1"], "its members")
@@ -614,7 +694,7 @@ export const cases: ReadonlyArray<Case> = [
           const stored = yield* store.assignments.get(t, "c", id)
           if (Option.isSome(stored)) {
             yield* check(Exit.isSuccess(changed) && Option.isSome(changed.value), `${id}: kept, so the change landed`)
-            yield* checkEqual(Exit.isFailure(removed) ? preconditionFailed(Cause.squash(removed.cause)) : "removed", [Assignment.typeName, id], `${id}: and the removal was refused`)
+            yield* checkEqual(outcome(removed), named(preconditionFailed(Assignment.typeName, id)), `${id}: and the removal was refused`)
             yield* checkEqual(stored.value.sourceId, "changed", `${id}: the change is stored`)
           } else {
             yield* check(Exit.isSuccess(removed) && removed.value, `${id}: gone, so the removal passed`)
@@ -633,8 +713,7 @@ export const cases: ReadonlyArray<Case> = [
         yield* checkEqual(Option.getOrNull(yield* store.invitations.get(t, "i1")), invitation, "invitation")
         yield* checkEqual(Option.getOrNull(yield* store.users.get(t, "u1")), guest, "its user")
         const clash = invite("i2", "u1", "y@example.com")
-        const e = yield* flip(store.invitations.insert(t, clash.invitation, clash.user))
-        yield* check(e instanceof EntityAlreadyExists, "user id clash refused")
+        yield* refuses("invitations.insert of a guest with a user's id", alreadyExists("user", "u1"), store.invitations.insert(t, clash.invitation, clash.user))
         yield* check(Option.isNone(yield* store.invitations.get(t, "i2")), "and the invitation was not half-written")
         yield* checkEqual((yield* store.invitations.list(t, { limit: 10 })).items.map((i) => i.id), ["i1"], "list")
       })
@@ -649,8 +728,10 @@ export const cases: ReadonlyArray<Case> = [
         yield* checkEqual(Option.getOrNull(yield* store.invitations.get(t, "i1")), invitation, "invitation")
         yield* check(Option.isNone(yield* store.users.get(t, "u1")), "no user was written")
         yield* checkEqual(Option.getOrNull(yield* store.invitations.invitedUserOf(t, "i1")), { userId: "u1", exists: false }, "its user is missing")
-        const e = yield* flip(store.invitations.insert(t, invitation))
-        yield* check(e instanceof EntityAlreadyExists && e.entity === "invitation", "the same id again is refused")
+        yield* refuses("invitations.insert of a taken id", alreadyExists("invitation", "i1"), store.invitations.insert(t, invitation))
+        const { user: guest } = invite("i1", "u2", "y@example.com")
+        yield* refuses("invitations.insert of a taken id with a guest", alreadyExists("invitation", "i1"), store.invitations.insert(t, invitation, guest))
+        yield* check(Option.isNone(yield* store.users.get(t, "u2")), "and its guest was not written")
       })
     )
   },
@@ -660,17 +741,15 @@ export const cases: ReadonlyArray<Case> = [
       Effect.gen(function*() {
         yield* store.groups.insert(t, group("x1"))
         yield* store.users.insert(t, user("x2"))
-        const asUser = yield* flip(store.users.insert(t, user("x1")))
-        yield* checkEqual(alreadyExists(asUser), ["directoryObject", "x1"], "a user with a group's id")
-        const asGroup = yield* flip(store.groups.insert(t, group("x2")))
-        yield* checkEqual(alreadyExists(asGroup), ["directoryObject", "x2"], "a group with a user's id")
+        yield* refuses("users.insert of a group's id", alreadyExists("directoryObject", "x1"), store.users.insert(t, user("x1")))
+        yield* refuses("groups.insert of a user's id", alreadyExists("directoryObject", "x2"), store.groups.insert(t, group("x2")))
         yield* check(Option.isNone(yield* store.users.get(t, "x1")), "no user x1 was written")
         yield* check(Option.isNone(yield* store.groups.get(t, "x2")), "no group x2 was written")
         yield* checkEqual((yield* store.users.list(t, { limit: 10 })).items.map((u) => u.id), ["x2"], "users")
         yield* checkEqual((yield* store.groups.list(t, { limit: 10 })).items.map((g) => g.id), ["x1"], "groups")
         // the same kind is refused as before, naming its kind
-        yield* checkEqual(alreadyExists(yield* flip(store.users.insert(t, user("x2")))), ["user", "x2"], "a second user x2")
-        yield* checkEqual(alreadyExists(yield* flip(store.groups.insert(t, group("x1")))), ["group", "x1"], "a second group x1")
+        yield* refuses("users.insert of a second user x2", alreadyExists("user", "x2"), store.users.insert(t, user("x2")))
+        yield* refuses("groups.insert of a second group x1", alreadyExists("group", "x1"), store.groups.insert(t, group("x1")))
         // the id space is the tenant's: another tenant may take the ids as the other kind
         const other = yield* tenantId
         yield* store.users.insert(other, user("x1"))
@@ -697,8 +776,8 @@ export const cases: ReadonlyArray<Case> = [
           yield* checkEqual(pair.filter(Exit.isSuccess).length, 1, `${ids[i]}: one of the two inserted`)
           const refused = pair.find(Exit.isFailure)
           yield* checkEqual(
-            alreadyExists(refused === undefined ? undefined : Cause.squash(refused.cause)),
-            ["directoryObject", ids[i]],
+            refused === undefined ? "none refused" : outcome(refused),
+            named(alreadyExists("directoryObject", ids[i]!)),
             `${ids[i]}: the other refused`
           )
         }
@@ -714,8 +793,11 @@ export const cases: ReadonlyArray<Case> = [
       Effect.gen(function*() {
         yield* store.groups.insert(t, group("g1"))
         const { invitation, user: guest } = invite("i1", "g1", "x@example.com")
-        const e = yield* flip(store.invitations.insert(t, invitation, guest))
-        yield* checkEqual(alreadyExists(e), ["directoryObject", "g1"], "the refusal")
+        yield* refuses(
+          "invitations.insert of a guest with a group's id",
+          alreadyExists("directoryObject", "g1"),
+          store.invitations.insert(t, invitation, guest)
+        )
         yield* check(Option.isNone(yield* store.invitations.get(t, "i1")), "the invitation was not written")
         yield* checkEqual((yield* store.invitations.list(t, { limit: 10 })).items, [], "no invitations")
         yield* check(Option.isNone(yield* store.users.get(t, "g1")), "no user g1 was written")
@@ -897,9 +979,9 @@ export const cases: ReadonlyArray<Case> = [
       yield* check(Option.isNone(yield* store.invitations.get(b, "i")), "invitations.get")
       yield* check((yield* store.invitations.list(b, { limit: 10 })).items.length === 0, "invitations.list")
       yield* check(!(yield* store.assignments.remove(b, "c", "x")), "assignments.remove")
-      yield* checkEqual(notFound(yield* flip(store.assignments.replace(b, "c", []))), ["deviceEnrollmentConfiguration", "c"], "assignments.replace")
-      yield* checkEqual(notFound(yield* flip(store.assignments.insert(b, "c", assignment("z")))), ["deviceEnrollmentConfiguration", "c"], "assignments.insert")
-      yield* checkEqual(notFound(yield* flip(store.groups.addMember(b, "g", { kind: "user", id: "u" }))), ["group", "g"], "groups.addMember")
+      yield* refuses("assignments.replace", notFound("deviceEnrollmentConfiguration", "c"), store.assignments.replace(b, "c", []))
+      yield* refuses("assignments.insert", notFound("deviceEnrollmentConfiguration", "c"), store.assignments.insert(b, "c", assignment("z")))
+      yield* refuses("groups.addMember", notFound("group", "g"), store.groups.addMember(b, "g", { kind: "user", id: "u" }))
       yield* check(!(yield* store.users.remove(b, "u")), "users.remove")
       yield* check(!(yield* store.groups.remove(b, "g")), "groups.remove")
       yield* check(!(yield* store.invitations.remove(b, "i")), "invitations.remove")
@@ -930,9 +1012,10 @@ export const cases: ReadonlyArray<Case> = [
             seen.add(now)
             last = now
           })
+        /** `effect`, a read or a refused write (its refusal checked), leaves the stamp where it was. */
         const stays = (what: string, effect: Effect.Effect<unknown, unknown>) =>
           Effect.gen(function*() {
-            yield* Effect.exit(effect)
+            yield* effect
             yield* checkEqual(stampOf(t), last, `${what}: the stamp stayed`)
           })
         yield* moves("configuration insert", store.configurations.insert(t, configuration("c1")))
@@ -953,13 +1036,26 @@ export const cases: ReadonlyArray<Case> = [
         yield* moves("configuration remove", store.configurations.remove(t, "c1"))
         yield* stays("reads", Effect.all([store.configurations.list(t, { limit: 10 }), store.assignments.get(t, "c1", "a1"), store.targetingOf(t, "u1")]))
         yield* moves("user insert", store.users.insert(t, user("u2")))
-        yield* stays("a refused insert", store.users.insert(t, user("u2")))
-        yield* stays("a group refused for a user's id", store.groups.insert(t, group("u2")))
-        yield* stays("a refused change", store.users.modify(t, "u2", () => Result.fail("refused" as const)))
-        yield* stays("a refused removal", store.users.remove(t, "u2", () => Result.fail("refused" as const)))
-        yield* stays("an assignment refused for a missing configuration", store.assignments.insert(t, "c9", assignment("a9")))
-        yield* stays("a replace refused for a missing configuration", store.assignments.replace(t, "c9", []))
-        yield* stays("a membership refused for a missing group", store.groups.addMember(t, "g9", { kind: "user", id: "u2" }))
+        yield* stays("a refused insert", refuses("users.insert of a taken id", alreadyExists("user", "u2"), store.users.insert(t, user("u2"))))
+        yield* stays(
+          "a group refused for a user's id",
+          refuses("groups.insert of a user's id", alreadyExists("directoryObject", "u2"), store.groups.insert(t, group("u2")))
+        )
+        yield* stays(
+          "a refused change",
+          failure("users.modify with a refusing change", "its refusal", store.users.modify(t, "u2", () => Result.fail("refused" as const)))
+        )
+        yield* stays(
+          "a refused removal",
+          failure("users.remove with a refusing check", "its refusal", store.users.remove(t, "u2", () => Result.fail("refused" as const)))
+        )
+        const missing = notFound("deviceEnrollmentConfiguration", "c9")
+        yield* stays("an assignment refused for a missing configuration", refuses("assignments.insert", missing, store.assignments.insert(t, "c9", assignment("a9"))))
+        yield* stays("a replace refused for a missing configuration", refuses("assignments.replace", missing, store.assignments.replace(t, "c9", [])))
+        yield* stays(
+          "a membership refused for a missing group",
+          refuses("groups.addMember", notFound("group", "g9"), store.groups.addMember(t, "g9", { kind: "user", id: "u2" }))
+        )
         yield* stays("another tenant's write", store.configurations.insert(other, configuration("c1")))
       })
     )
@@ -1078,12 +1174,18 @@ export interface Runner {
 /**
  * Registers every case under `describe(name)`, each run against `layer` (built
  * once per case, so a memory store starts empty; persistent stores are isolated
- * by tenant).
+ * by tenant). A case fails with an `Error` whose message says what went wrong: a
+ * check's, or a store call that failed where the case expected it to succeed.
  */
 export const suite = <E>(name: string, layer: Layer.Layer<Store, E>, runner: Runner): void => {
   runner.describe(name, () => {
     for (const c of cases) {
-      runner.it(c.name, () => Effect.runPromise(Effect.provide(c.run, layer) as Effect.Effect<void, unknown>), 30_000)
+      runner.it(c.name, () => Effect.runPromise(run(c, layer)), 30_000)
     }
   })
 }
+
+/** Runs one case on `layer`; a failure (not a check's: those are defects) becomes a defect whose message names it. */
+const run = <E>(c: Case, layer: Layer.Layer<Store, E>): Effect.Effect<void> =>
+  Effect.catch(Effect.provide(c.run, layer), (e: unknown) =>
+    Effect.die(new Error(`a store call the case expected to succeed (or the layer) failed with ${show(e)}`, { cause: e })))

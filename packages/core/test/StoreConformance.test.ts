@@ -1,0 +1,112 @@
+/**
+ * What a failing conformance case says: the suite names the store call, what it was to do and
+ * what it did instead, so that an adapter's author reads the fix from the failure.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Layer } from "effect"
+import { Errors, MemoryStore, Store } from "../src/index.ts"
+import { StoreConformance } from "../src/testing/index.ts"
+
+/** The message a case fails with, or "passed". */
+const outcome = (self: Effect.Effect<unknown, unknown>) =>
+  Effect.map(Effect.exit(self), (exit) => Exit.isSuccess(exit) ? "passed" : (Cause.squash(exit.cause) as Error).message)
+
+/** The memory store with some of its methods replaced. */
+const patched = (f: (store: Store["Service"]) => Store["Service"]) =>
+  Layer.effect(Store, Effect.map(MemoryStore.make, f))
+
+/** Runs the suite's case `name` on `layer` as a test runner would; answers its error's message, or "passed". */
+const runCase = (name: string, layer: Layer.Layer<Store>): Promise<string> => {
+  let body: (() => Promise<void>) | undefined
+  StoreConformance.suite("s", layer, {
+    describe: (_, f) => f(),
+    it: (n, f) => {
+      if (n === name) body = f
+    }
+  })
+  return body!().then(() => "passed", (e: Error) => e.message)
+}
+
+describe("StoreConformance's messages", () => {
+  it.effect("a call that was to be refused and succeeded names the call, the refusal and the value", () =>
+    Effect.gen(function*() {
+      const expected = new Errors.PreconditionFailed({ entity: "user", id: "u1" })
+      assert.strictEqual(
+        yield* outcome(StoreConformance.refuses("users.remove with a stale check", expected, Effect.succeed(true))),
+        "expected users.remove with a stale check to fail with PreconditionFailed of user 'u1', it succeeded with true"
+      )
+      assert.strictEqual(
+        yield* outcome(StoreConformance.refuses("groups.addMember", expected, Effect.void)),
+        "expected groups.addMember to fail with PreconditionFailed of user 'u1', it succeeded with undefined"
+      )
+    }))
+
+  it.effect("a refusal of another name, tag or shape says what it was", () =>
+    Effect.gen(function*() {
+      const expected = new Errors.EntityAlreadyExists({ entity: "user", id: "x2" })
+      const refusedAs = (e: unknown) => outcome(StoreConformance.refuses("users.insert", expected, Effect.fail(e)))
+      assert.strictEqual(
+        yield* refusedAs(new Errors.EntityAlreadyExists({ entity: "thing", id: "x2" })),
+        "expected users.insert to fail with EntityAlreadyExists of user 'x2', it failed with EntityAlreadyExists of thing 'x2'"
+      )
+      assert.strictEqual(
+        yield* refusedAs(new Errors.MemberAlreadyPresent({ groupId: "g", memberId: "x2" })),
+        "expected users.insert to fail with EntityAlreadyExists of user 'x2', it failed with MemberAlreadyPresent of 'x2' in group 'g'"
+      )
+      assert.strictEqual(
+        yield* refusedAs(new Errors.StoreUnavailable({ cause: "down" })),
+        "expected users.insert to fail with EntityAlreadyExists of user 'x2', it failed with StoreUnavailable: the store is unavailable"
+      )
+      assert.strictEqual(yield* refusedAs({ no: "tag" }), "expected users.insert to fail with EntityAlreadyExists of user 'x2', it failed with {\"no\":\"tag\"}")
+      assert.strictEqual(yield* refusedAs(expected), "passed")
+    }))
+
+  it.effect("failure answers the failure, and a success cut to 200 characters", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* StoreConformance.failure("x", "its refusal", Effect.fail("refused")), "refused")
+      const message = yield* outcome(StoreConformance.failure("x", "its refusal", Effect.succeed("a".repeat(300))))
+      assert.strictEqual(message, `expected x to fail with its refusal, it succeeded with "${"a".repeat(199)}…`)
+      const cyclic: Record<string, unknown> = {}
+      cyclic.self = cyclic
+      assert.strictEqual(
+        yield* outcome(StoreConformance.failure("x", "its refusal", Effect.succeed(cyclic))),
+        "expected x to fail with its refusal, it succeeded with [object Object]"
+      )
+    }))
+
+  it("a store that names a refusal otherwise fails the case that provokes it, saying so", async () => {
+    const thing = patched((s) => ({
+      ...s,
+      configurations: {
+        ...s.configurations,
+        insert: (t, c) =>
+          Effect.catchTag(s.configurations.insert(t, c), "EntityAlreadyExists", (e) =>
+            Effect.fail(new Errors.EntityAlreadyExists({ entity: "thing", id: e.id })))
+      }
+    }))
+    assert.strictEqual(
+      await runCase("refuses a second insert with the same id and keeps the first", thing),
+      "expected configurations.insert of a taken id to fail with EntityAlreadyExists of deviceEnrollmentConfiguration 'c1', it failed with EntityAlreadyExists of thing 'c1'"
+    )
+    assert.strictEqual(await runCase("refuses a second insert with the same id and keeps the first", MemoryStore.layer), "passed")
+  })
+
+  it("a store whose removal ignores its check fails with the call and what it answered", async () => {
+    const ignoresChecks = patched((s) => ({ ...s, users: { ...s.users, remove: (t, id) => s.users.remove(t, id) } }))
+    assert.strictEqual(
+      await runCase("remove with a check removes only what passes it, on the value stored at the removal (a change since the value was read refuses it)", ignoresChecks),
+      "expected users.remove with a stale check to fail with PreconditionFailed of user 'u1', it succeeded with true"
+    )
+  })
+
+  it("a store call that fails where the case expected a success fails the case naming the failure", async () => {
+    const down = patched((s) => ({
+      ...s,
+      users: { ...s.users, insert: () => Effect.fail(new Errors.StoreUnavailable({ cause: "connection reset" })) }
+    }))
+    assert.strictEqual(
+      await runCase("refuses a second insert with the same id and keeps the first", down),
+      "a store call the case expected to succeed (or the layer) failed with StoreUnavailable: the store is unavailable"
+    )
+  })
+})
