@@ -5,16 +5,16 @@
  * the server's create rules; a byte order mark opens a file; a reader that stops early
  * (`export | head -1`) ends the export quietly.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { createServer as createHttpServer, type Server } from "node:http"
-import { type AddressInfo, createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { retryAfterMs } from "../src/Remote.ts"
 import { defaultTenant } from "../src/Settings.ts"
-import { enrollctl, repoRoot, shim, storeDir, tempDir } from "./cli.ts"
+import { enrollctl, shim, startServer, storeDir, tempDir } from "./cli.ts"
 
 const DM = ["device-management", "device-enrollment-configurations"]
 
@@ -55,40 +55,6 @@ const configuration = (value: Record<string, unknown> = {}) => ({
 // ---------------------------------------------------------------------------
 // Servers
 
-const serverMain = path.join(repoRoot, "apps/server/src/main.ts")
-
-/** A port free right now (the server refuses PORT=0). */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer()
-    s.on("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-
-/** The real server (apps/server) on SQLite in `dataDir`, with `env` added; answers its base URL. */
-const startServer = async (dataDir: string, env: Record<string, string>, started: Array<ChildProcess>) => {
-  const port = await freePort()
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [serverMain], {
-      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    started.push(child)
-    let out = ""
-    const onData = (d: string) => {
-      out += d
-      const m = /listening on (http:\/\/\S+\/beta)/.exec(out)
-      if (m) resolve(m[1]!)
-    }
-    child.stderr.setEncoding("utf8").on("data", onData)
-    child.stdout.setEncoding("utf8").on("data", onData)
-    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)))
-  })
-}
-
 /** An HTTP server that answers every request with `status` and `headers`, counting them. */
 const stub = async (status: number, headers: Record<string, string>) => {
   let requests = 0
@@ -121,7 +87,7 @@ describe("remote requests retry 429 and 503 as Retry-After says", () => {
   const all = "Directory.ReadWrite.All DeviceManagementServiceConfig.ReadWrite.All"
 
   beforeAll(async () => {
-    baseUrl = await startServer(dataDir, { RATE_LIMIT_PER_SECOND: "5", RATE_LIMIT_BURST: "10" }, started)
+    baseUrl = await startServer(dataDir, { RATE_LIMIT_PER_SECOND: "5", RATE_LIMIT_BURST: "10" }, (c) => started.push(c))
   })
   afterAll(() => {
     for (const child of started) child.kill("SIGTERM")

@@ -2,14 +2,53 @@
  * Driving the real CLI as a user would: each call spawns `bin/enrollctl.js`
  * under the running Node (24, type stripping), with its own environment.
  */
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
+import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 export const shim = fileURLToPath(new URL("../bin/enrollctl.js", import.meta.url))
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
+
+/** The server's entry (apps/server), run from its sources. */
+export const serverMain = path.join(repoRoot, "apps/server/src/main.ts")
+
+/** A port free right now (the server refuses PORT=0). */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer()
+    s.on("error", reject)
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+
+/**
+ * The real server (apps/server) on SQLite in `dataDir` on a free port, with `env` added; answers
+ * its base URL once it listens. `started` receives the process (for the caller to stop).
+ */
+export const startServer = async (dataDir: string, env: Record<string, string>, started: (child: ChildProcess) => void) => {
+  const port = await freePort()
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [serverMain], {
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    started(child)
+    let out = ""
+    const onData = (d: string) => {
+      out += d
+      const m = /listening on (http:\/\/\S+\/beta)/.exec(out)
+      if (m) resolve(m[1]!)
+    }
+    child.stderr.setEncoding("utf8").on("data", onData)
+    child.stdout.setEncoding("utf8").on("data", onData)
+    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)))
+  })
+}
 
 export interface Run {
   readonly code: number

@@ -2,9 +2,8 @@
  * The CLI in remote mode against the real server (apps/server) on an
  * ephemeral port, with tokens minted from the server's own secret file.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { existsSync, writeFileSync } from "node:fs"
-import { type AddressInfo, createServer } from "node:net"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import {
@@ -15,12 +14,12 @@ import {
   filterFixture,
   graphBodies,
   inviteTwoAndDeleteFirstGuest,
-  repoRoot,
   runAll,
+  serverMain,
+  startServer,
   tempDir
 } from "./cli.ts"
 
-const serverMain = path.join(repoRoot, "apps/server/src/main.ts")
 const available = existsSync(serverMain)
 if (!available) console.log(`SKIPPED remote-mode tests: ${serverMain} does not exist yet`)
 
@@ -28,43 +27,12 @@ const dataDir = tempDir("enrollctl-server-")
 let server: ChildProcess | undefined
 let baseUrl = ""
 
-/** A port free right now (the server refuses PORT=0). */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer()
-    s.on("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-
-const startServer = async () => {
-  const port = await freePort()
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [serverMain], {
-      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    server = child
-    let err = ""
-    const onData = (d: string) => {
-      err += d
-      const m = /listening on (http:\/\/\S+\/beta)/.exec(err)
-      if (m) resolve(m[1]!)
-    }
-    child.stderr.setEncoding("utf8").on("data", onData)
-    child.stdout.setEncoding("utf8").on("data", onData)
-    child.on("exit", (code) => reject(new Error(`server exited ${code}: ${err}`)))
-  })
-}
-
 const remote = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "-o", "json", ...args])
 const DM = ["device-management", "device-enrollment-configurations"]
 
 describe.skipIf(!available)("remote mode against the real server", () => {
   beforeAll(async () => {
-    baseUrl = await startServer()
+    baseUrl = await startServer(dataDir, {}, (c) => (server = c))
   })
   afterAll(() => {
     server?.kill("SIGTERM")

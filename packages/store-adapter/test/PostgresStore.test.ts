@@ -16,6 +16,22 @@ if (url === undefined || url === "") console.log("PostgreSQL tests skipped: DATA
 const run = `store_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
 const schemas: Array<string> = []
 /**
+ * Two stores over the schema, each with a pool of 8 connections of its own whose transactions run
+ * at `isolation`: two server processes on one database, for races between processes.
+ */
+const twoProcesses = (schema: string, isolation: "read committed" | "serializable") => {
+  const open = Effect.map(
+    Layer.build(PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
+      url: Redacted.make(url!),
+      maxConnections: 8,
+      startupParameters: { default_transaction_isolation: isolation }
+    })))),
+    (c) => Context.get(c, Store)
+  )
+  return Effect.all([open, open])
+}
+
+/**
  * A proxy in front of PostgreSQL at `target`, for faults: it forwards until `swallow()`, then
  * swallows every byte (a network black hole); or, after `cutOn(text)`, it cuts the connection
  * whose client sends `text` (in a statement or a parameter value), before PostgreSQL gets those
@@ -316,15 +332,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       Effect.gen(function*() {
         const schema = freshSchema(`idspace_${isolation.replace(" ", "_")}`)
         const t = freshTenant()
-        const pool = (maxConnections: number) =>
-          PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
-            url: Redacted.make(url!),
-            maxConnections,
-            startupParameters: { default_transaction_isolation: isolation }
-          })))
-        const open = (maxConnections: number) => Effect.map(Layer.build(pool(maxConnections)), (c) => Context.get(c, Store))
-        const one = yield* open(8)
-        const two = yield* open(8)
+        const [one, two] = yield* twoProcesses(schema, isolation)
         const rounds = isolation === "serializable" ? 150 : 400
         const outcomes = yield* Effect.forEach(
           Array.from({ length: rounds }, (_, i) => `x${i}`),
@@ -371,15 +379,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       Effect.gen(function*() {
         const schema = freshSchema(`orphans_${isolation.replace(" ", "_")}`)
         const t = freshTenant()
-        const pool = (maxConnections: number) =>
-          PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
-            url: Redacted.make(url!),
-            maxConnections,
-            startupParameters: { default_transaction_isolation: isolation }
-          })))
-        const open = (maxConnections: number) => Effect.map(Layer.build(pool(maxConnections)), (c) => Context.get(c, Store))
-        const one = yield* open(8)
-        const two = yield* open(8)
+        const [one, two] = yield* twoProcesses(schema, isolation)
         const rounds = isolation === "serializable" ? 100 : 300
         const ids = Array.from({ length: rounds }, (_, i) => i)
         yield* one.groups.insert(t, group("g"))
@@ -442,15 +442,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       Effect.gen(function*() {
         const schema = freshSchema(`replace_${isolation.replace(" ", "_")}`)
         const t = freshTenant()
-        const pool = (maxConnections: number) =>
-          PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
-            url: Redacted.make(url!),
-            maxConnections,
-            startupParameters: { default_transaction_isolation: isolation }
-          })))
-        const open = (maxConnections: number) => Effect.map(Layer.build(pool(maxConnections)), (c) => Context.get(c, Store))
-        const one = yield* open(8)
-        const two = yield* open(8)
+        const [one, two] = yield* twoProcesses(schema, isolation)
         const rounds = isolation === "serializable" ? 40 : 120
         const ids = Array.from({ length: rounds }, (_, i) => i)
         yield* Effect.forEach(ids, (i) => one.configurations.insert(t, configuration(`r${i}`)), { concurrency: 8, discard: true })
