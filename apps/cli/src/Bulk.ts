@@ -517,9 +517,11 @@ const importWith = (records: Numbered, writer: Writer) =>
           if (Result.isFailure(r)) leftovers.push(String((r.failure as any)?.message ?? r.failure))
         }
         const e = written.failure
+        // A write answered 503 may have landed (see Remote's `retry`): the records before it are
+        // undone, and it is named for the operator to check.
         return yield* new CommandFailed({
           code: e.code,
-          detail: `line ${line}: ${e.detail}; nothing was imported${
+          detail: `line ${line}: ${e.detail}; ${e.status === 503 ? `the records before it were undone; line ${line}'s may be in the tenant` : "nothing was imported"}${
             leftovers.length === 0 ? "" : ` (but ${leftovers.length} undo step(s) failed: ${leftovers.join("; ")})`
           }`,
           exit: e.exit

@@ -213,7 +213,7 @@ export const client = (settings: RemoteSettings) => {
     const attempt = (retries: number, waitedMs: number): Effect.Effect<Response, CommandFailed> =>
       Effect.flatMap(once(method, url, body, extra), (res) => {
         if (res.status < 400) return Effect.succeed(res)
-        if (!retry.statuses.includes(res.status)) return Effect.fail(failureOf(res))
+        if (!retried(method, res.status)) return Effect.fail(res.status === 503 ? maybeWritten(failureOf(res)) : failureOf(res))
         const waitMs = retryAfterMs(res.headers.get("retry-after"), retries)
         if (retries >= retry.retries || waitedMs + waitMs > retry.budgetMs) {
           return Effect.fail(gaveUp(failureOf(res), retries, waitedMs, waitMs))
@@ -292,11 +292,10 @@ export const client = (settings: RemoteSettings) => {
  * unreachable) is retried, as Graph asks clients to: after the `Retry-After` it sends
  * (seconds, or an HTTP date), else 1 s doubling on each retry; at most `retries` times and
  * `budgetMs` of waiting in all for one request. A wait the budget cannot hold is not started:
- * the answer stands at once, its message saying how long the server asked to wait. Writes
- * are retried too: the server throttles before it runs a request, and a store call that
- * fails writes nothing. Only a commit whose answer was lost escapes that: the retry of such
- * a create is then refused as existing (409) when it names its id (import's always do), and
- * makes a second object when it does not.
+ * the answer stands at once, its message saying how long the server asked to wait. A 429 is
+ * retried for every method: the server throttles before it runs anything. A 503 only for a
+ * read (`GET`, `HEAD`): a write's 503 can come after its commit (the store's connection lost
+ * as it answered), and its retry would make a second object, or be refused as existing.
  */
 export const retry: {
   readonly statuses: ReadonlyArray<number>
@@ -304,6 +303,10 @@ export const retry: {
   readonly budgetMs: number
   readonly firstBackoffMs: number
 } = { statuses: [429, 503], retries: 5, budgetMs: 60_000, firstBackoffMs: 1_000 }
+
+/** Whether an answer of `status` to a request of `method` is retried (see {@link retry}). */
+export const retried = (method: string, status: number): boolean =>
+  status === 429 || (status === 503 && (method === "GET" || method === "HEAD"))
 
 /** The wait a `Retry-After` header asks for, in ms; without a readable one, the backoff of retry `n` (0-based). */
 export const retryAfterMs = (header: string | null, n: number, now: number = Date.now()): number => {
@@ -313,6 +316,15 @@ export const retryAfterMs = (header: string | null, n: number, now: number = Dat
   if (text !== "" && !Number.isNaN(date)) return Math.max(0, date - now)
   return retry.firstBackoffMs * 2 ** n
 }
+
+/** A write's 503, not retried: what the server said, and that the write may have landed. */
+const maybeWritten = (e: CommandFailed): CommandFailed =>
+  new CommandFailed({
+    code: e.code,
+    detail: `${e.detail} (a write's 503 is not retried: it may have been written; check before sending it again)`,
+    exit: e.exit,
+    ...(e.status === undefined ? {} : { status: e.status })
+  })
 
 /** A failure after retries: what the server last answered, and what the CLI waited and why it stopped. */
 const gaveUp = (e: CommandFailed, retries: number, waitedMs: number, askedMs: number): CommandFailed => {

@@ -134,6 +134,25 @@ describe("remote requests retry 429 and 503 as Retry-After says", () => {
     }
   })
 
+  it("retries a read's 503, not a write's (it may have landed), and says so", async () => {
+    const s = await stub(503, { "retry-after": "0" })
+    try {
+      const read = await enrollctl(["--base-url", s.baseUrl, "--token", "t", "users", "list"])
+      assert.strictEqual(read.code, 1)
+      assert.strictEqual(read.stderr, "error ServiceUnavailable: Try again later (still 503 after 5 retries over 0 s)\n")
+      assert.strictEqual(s.requests(), 6)
+      const write = await enrollctl(["--base-url", s.baseUrl, "--token", "t", "users", "create", "--body", '{"id":"u1"}'])
+      assert.strictEqual(write.code, 1)
+      assert.strictEqual(
+        write.stderr,
+        "error ServiceUnavailable: Try again later (a write's 503 is not retried: it may have been written; check before sending it again)\n"
+      )
+      assert.strictEqual(s.requests(), 7, "the write was sent once")
+    } finally {
+      await s.close()
+    }
+  })
+
   it("does not start a wait longer than its budget of 60 s for one request", async () => {
     const s = await stub(503, { "retry-after": "3600" })
     try {

@@ -9,7 +9,7 @@
  */
 import * as http from "node:http"
 import * as https from "node:https"
-import * as net from "node:net"
+import type * as net from "node:net"
 import { onClientError } from "./Server.ts"
 
 /** Where and how to listen. */
@@ -58,14 +58,18 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
       const port = (server.address() as net.AddressInfo).port
       const host = options.host === undefined || options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host
       const url = `${options.tls !== undefined ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`
+      let closing = false
       resolve({
         server,
         port,
         url,
         close: (timeoutMs = 10_000, graceMs = idleGraceMillis) =>
           new Promise<void>((done) => {
-            // Every answer from now on closes its connection.
-            server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader("connection", "close"))
+            // Every answer from now on closes its connection (hooked once, however often close is called).
+            if (!closing) {
+              closing = true
+              server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader("connection", "close"))
+            }
             let sweep: ReturnType<typeof setInterval> | undefined
             const grace = setTimeout(() => {
               // A keep-alive connection whose request finishes while draining goes idle, and
@@ -80,14 +84,20 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
               done()
             }, timeoutMs)
             timer.unref()
-            // `net.Server`'s close, not `http.Server`'s: that one also closes the idle
-            // connections at once (Node 19 on), which is what the grace is for.
-            net.Server.prototype.close.call(server, () => {
-              clearTimeout(grace)
-              clearInterval(sweep)
-              clearTimeout(timer)
-              done()
-            })
+            // `http.Server`'s close stops accepting and clears its own timers, and (Node 19 on)
+            // closes the idle connections at once, which is what the grace is for: that one
+            // step is left out here, by shadowing it for the call.
+            server.closeIdleConnections = () => {}
+            try {
+              server.close(() => {
+                clearTimeout(grace)
+                clearInterval(sweep)
+                clearTimeout(timer)
+                done()
+              })
+            } finally {
+              delete (server as { closeIdleConnections?: unknown }).closeIdleConnections
+            }
           })
       })
     })

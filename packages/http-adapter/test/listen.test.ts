@@ -91,4 +91,20 @@ describe("Listen.close", () => {
     assert.isBelow(took, 2_000)
     assert.strictEqual(await c.next(), "closed")
   })
+
+  it("stops Node's own timers of the server at the close (its connections check), as http.Server's close does", async () => {
+    const running = await Listen.listen(handler, { port: 0 })
+    const c = connection(running.port)
+    c.send("/first")
+    assert.match(await c.next(), /^HTTP\/1\.1 200/)
+    // Node keeps the headers-timeout check in an interval under an internal symbol; read it if it is there.
+    const key = Object.getOwnPropertySymbols(running.server).find((k) => k.description === "http.server.connectionsCheckingInterval")
+    const check = key === undefined ? undefined : (running.server as unknown as Record<symbol, { _destroyed?: boolean }>)[key]
+    await running.close(5_000, 50)
+    if (check !== undefined) assert.strictEqual(check._destroyed, true, "the connections check is stopped")
+    // Closing again neither throws nor hooks the request listener twice.
+    await running.close(1_000, 0).catch(() => {})
+    assert.strictEqual(running.server.listeners("request").length, 2)
+  })
 })
+

@@ -558,8 +558,10 @@ export const make = (
     // children, a later statement with a snapshot of its own, sees the child and removes it. Or
     // the removal's DELETE locks the row first: the insert's FOR KEY SHARE waits for the
     // removal's commit, then finds the row deleted (READ COMMITTED re-reads a row locked this
-    // way), and the insert writes nothing: refused. FOR KEY SHARE conflicts only with a DELETE or
-    // a key change: a configuration's PATCH (an UPDATE of `data`) and other inserts do not wait.
+    // way), and the insert writes nothing: refused. FOR KEY SHARE conflicts with a DELETE, a key
+    // change and a FOR UPDATE: other inserts and a configuration's PATCH's plain UPDATE of `data`
+    // (FOR NO KEY UPDATE) do not wait; the row locks a PATCH's retried round, a checked removal
+    // and a replacement take (FOR UPDATE) do, as long as the one statement of the insert.
     // Under SERIALIZABLE (CockroachDB) the engine aborts one of the two instead (a serialization
     // failure), which is run again (`conflicts`), and then sees the other's outcome.
     /** Runs one statement again when the engine aborted it as a conflict (a statement is its own transaction). */
