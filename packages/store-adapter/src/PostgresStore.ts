@@ -223,18 +223,32 @@ const engineDefect = (cause: Cause.Cause<unknown>): SqlError | undefined => {
  * Turns the engine's errors into `StoreUnavailable`, leaving domain errors as they are: its
  * failures, and its defects (see {@link engineDefect}): the database failing is a 503 to the
  * caller, not a bug. Any other defect (a `change` or a `check` that threw, an invariant
- * broken) stays a defect, and a cause holding one is left whole.
+ * broken) stays a defect, and a cause holding one is left whole; so does an engine error that
+ * says the statement is wrong ({@link isOurs}), failure or defect: a 500, not a 503.
  */
 const orUnavailable = <A, E, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<A, Exclude<E, SqlError> | Errors.StoreUnavailable, R> =>
   Effect.catchCause(
-    Effect.mapError(self, (e) => isSqlError(e) ? unavailable(e) : e as Exclude<E, SqlError>),
+    Effect.mapError(
+      Effect.catchIf(self, (e): e is Extract<E, SqlError> => isSqlError(e) && isOurs(e), (e) => Effect.die(e)),
+      (e) => isSqlError(e) ? unavailable(e) : e as Exclude<E, SqlError>
+    ),
     (cause) => {
       const defect = engineDefect(cause)
-      return defect === undefined ? Effect.failCause(cause) : Effect.fail(unavailable(defect))
+      return defect === undefined || isOurs(defect) ? Effect.failCause(cause) : Effect.fail(unavailable(defect))
     }
   )
+
+/**
+ * An engine error that says the statement is wrong rather than the database unavailable: SQL
+ * that does not parse, a constraint the store's own writes should never break, a permission the
+ * schema's user lacks. It is a defect (500, logged as one), not a 503 a client would retry for
+ * ever. Connection, timeout, lock, conflict and unclassified errors stay `StoreUnavailable`.
+ */
+const isOurs = (e: SqlError): boolean =>
+  e.reason._tag === "SqlSyntaxError" || e.reason._tag === "UniqueViolation" || e.reason._tag === "ConstraintError" ||
+  e.reason._tag === "AuthorizationError"
 
 /** A row as read or written: its value, the JSON text it is stored as, and its version. */
 interface Stored<A> {

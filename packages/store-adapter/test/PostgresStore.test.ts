@@ -241,6 +241,29 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     }
   }, 30_000)
 
+  it.effect("makes an engine error that says the statement is wrong a defect (500), not StoreUnavailable (a 503 retried for ever)", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("wrong")
+      const t = freshTenant()
+      const layer = storeLayer(schema, 1)
+      yield* Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.users.insert(t, user("ok"))
+      }).pipe(Effect.provide(layer))
+      // A constraint the store's own writes do not expect: a schema changed under the store.
+      yield* direct((sql) => sql.unsafe(`ALTER TABLE "${schema}".users ADD CONSTRAINT no_forbidden CHECK (id <> 'forbidden')`))
+      const exit = yield* Effect.exit(Effect.gen(function*() {
+        const store = yield* Store
+        return yield* store.users.insert(t, user("forbidden"))
+      }).pipe(Effect.provide(layer)))
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const defects = exit.cause.reasons.filter(Cause.isDieReason).map((r) => r.defect as { reason?: { _tag?: string } })
+        assert.deepStrictEqual(defects.map((d) => d.reason?._tag), ["ConstraintError"], String(Cause.pretty(exit.cause)))
+        assert.isFalse(exit.cause.reasons.some(Cause.isFailReason), "no StoreUnavailable")
+      }
+    }), { timeout: 30_000 })
+
   it.effect("writes nothing for an unchanged value and counts versions for changed ones", () =>
     Effect.gen(function*() {
       const schema = freshSchema("versions")
