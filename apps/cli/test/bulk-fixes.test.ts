@@ -169,6 +169,39 @@ describe("remote requests retry 429 and 503 as Retry-After says", () => {
     }
   })
 
+  it("does not retry an import's create answered 503 (it may have landed): undoes the records before it and names it", async () => {
+    // A server whose store fails as it answers the second create: existence checks find nothing,
+    // the first create lands, the second is a 503, the undo's delete lands.
+    const seen: Array<string> = []
+    const server: Server = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`)
+      req.resume()
+      const answer = (status: number, body?: unknown) => {
+        res.writeHead(status, body === undefined ? {} : { "content-type": "application/json" })
+        res.end(body === undefined ? undefined : JSON.stringify(body))
+      }
+      if (req.method === "GET") return answer(404, { error: { code: "itemNotFound", message: "not found" } })
+      if (req.method === "DELETE") return answer(204)
+      const creates = seen.filter((r) => r.startsWith("POST")).length
+      if (creates === 1) return answer(201, { ...user("w1"), "@odata.type": "#microsoft.graph.user" })
+      return answer(503, { error: { code: "ServiceUnavailable", message: "The store is unavailable" } })
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/beta`
+      const r = await enrollctl(["--base-url", base, "--token", "t", "import", fileOf(jsonl(["w1", "w2"].map(user)))])
+      assert.strictEqual(r.code, 1, r.stderr)
+      assert.strictEqual(
+        r.stderr,
+        "error ServiceUnavailable: line 2: The store is unavailable (a write's 503 is not retried: it may have been written; check before sending it again); " +
+          "the records before it were undone; line 2's may be in the tenant\n"
+      )
+      assert.deepStrictEqual(seen.filter((x) => !x.startsWith("GET")), ["POST /beta/users", "POST /beta/users", "DELETE /beta/users/w1"])
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
   it("reads Retry-After as seconds or an HTTP date, and backs off from 1 s without one", () => {
     const now = Date.parse("2026-01-01T00:00:00Z")
     assert.strictEqual(retryAfterMs("7", 0, now), 7_000)
