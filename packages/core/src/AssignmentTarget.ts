@@ -34,7 +34,7 @@ export type FilterType = typeof FilterType.Type
  */
 export const BoundedString = Schema.String.check(
   Schema.isMaxLength(Json.maxStringLength),
-  Schema.isPattern(/^[^\u0000]*$/, { expected: "a string without the character U+0000" })
+  Schema.isPattern(/^[^\u0000]*$/u, { expected: "a string without the character U+0000" })
 )
 
 /** Names of every type of the hierarchy, abstract base included. */

@@ -12,7 +12,7 @@ const expected = "an id of 1 to 128 characters without '/' or control characters
 export const Id = Schema.String.annotate({ message: `Expected ${expected}` }).check(
   Schema.isMinLength(1, { expected }),
   Schema.isMaxLength(128, { expected }),
-  Schema.isPattern(/^[^/\u0000-\u001f\u007f]+$/, { expected })
+  Schema.isPattern(/^[^/\u0000-\u001f\u007f]+$/u, { expected })
 ).annotate({ identifier: "Id", description: "1 to 128 characters, no '/', no control characters" })
 export type Id = typeof Id.Type
 

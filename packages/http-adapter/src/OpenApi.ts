@@ -109,7 +109,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       name: m[1],
       in: "path",
       required: true,
-      schema: { type: "string", minLength: 1, maxLength: 128 },
+      schema: { type: "string", minLength: 1, maxLength: 128, pattern: "^[^/\\u0000-\\u001f\\u007f]+$" },
       description: "Key: 1 to 128 UTF-16 code units, no '/', no control characters; the OData form x('{key}') addresses the same entity"
     }))
     const success: Json = { description: r.response.status === 204 ? "No Content" : r.response.status === 201 ? "Created" : "OK" }
@@ -192,7 +192,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
           `dependsOn orders them, and a request whose dependency failed is answered 424. A malformed batch is one 400 and runs nothing. ` +
           `Methods: ${Batch.methods.join(", ")}; at most ${Batch.maxRequests} requests.`,
         security: [{ bearer: [] }],
-        requestBody: { required: true, content: { "application/json": { schema: schemaRef(Batch.BatchRequest) } } },
+        requestBody: { required: true, content: { "application/json": { schema: schemaRef(Batch.BatchRequest, true) } } },
         responses: {
           "200": { description: "OK: one answer per request", content: { "application/json": { schema: schemaRef(Batch.BatchResponse) } } },
           "400": error("BadRequest"),

@@ -162,6 +162,15 @@ const cases: ReadonlyArray<Case> = [
   refused("POST", tenantA, "SPEC 2: a create naming the abstract target type", { target: abstractTarget }),
   refused("POST", tenantA, "SPEC 2: a create with a target without a type", { target: { groupId: "g1" } }),
   refused("POST", tenantA, "SPEC 2: a create with an unknown property", { source: "direct", bogus: true }),
+  // SPEC 2: ids are 1–128 characters, no '/', no control characters (the document's Id pattern).
+  refused("POST", tenantA, "SPEC 2: an id with '/'", { id: "a/b" }),
+  refused("POST", tenantA, "SPEC 2: an id with a control character", { id: "a\u0001b" }),
+  refused("POST", tenantA, "SPEC 2: an id with DEL", { id: "a\u007fb" }),
+  refused("POST", `${cfgs}/c1/assign`, "SPEC 2: an assign item's id with '/'", { enrollmentConfigurationAssignments: [{ id: "a/b" }] }),
+  refused("PATCH", seed, "a sourceId holding U+0000", { sourceId: "s\u0000x" }),
+  refused("PATCH", seed, "a target's groupId holding U+0000", { target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g\u0000x" } }),
+  refused("POST", "$batch", "a batch with a member it does not declare", { requests: [{ id: "1", method: "GET", url: "/users" }], bogus: 2 }),
+  refused("POST", "$batch", "a batch request with a member it does not declare", { requests: [{ id: "1", method: "GET", url: "/users", foo: 1 }] }),
   // Configurations.
   ok("POST", cfgs, 201, "apps/server README: a configuration create without the derived type's properties", { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c2", displayName: "Limit" }),
   ok("POST", cfgs, 201, "a configuration create: the other spelling, base and derived properties", {
