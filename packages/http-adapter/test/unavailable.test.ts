@@ -7,8 +7,8 @@
 import { PgClient } from "@effect/sql-pg"
 import { Errors, MemoryStore, Store } from "@enrollment/core"
 import { PostgresStore } from "@enrollment/store-adapter"
+import * as PgFaultProxy from "@enrollment/tools/PgFaultProxy"
 import { Effect, Layer, Redacted } from "effect"
-import * as net from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as Server from "../src/Server.ts"
 import { errorOf, start, type TestServer } from "./support.ts"
@@ -59,52 +59,14 @@ describe("a store that fails or stops answering", () => {
 
 const url = process.env.DATABASE_URL
 
-/**
- * A proxy in front of PostgreSQL that cuts, once asked, the connection whose client sends a
- * given text for the `nth` time (a parameter value: an id), before PostgreSQL gets those bytes.
- */
-const cuttingProxy = async (target: string) => {
-  const to = new URL(target)
-  let cut: { readonly text: string; nth: number; readonly done: () => void } | undefined
-  const sockets = new Set<net.Socket>()
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(Number(to.port || 5432), to.hostname)
-    sockets.add(client).add(upstream)
-    client.on("data", (b) => {
-      if (cut !== undefined && b.toString("latin1").includes(cut.text) && --cut.nth === 0) {
-        const { done } = cut
-        cut = undefined
-        client.destroy()
-        upstream.destroy()
-        return done()
-      }
-      upstream.write(b)
-    })
-    upstream.on("data", (b) => client.write(b))
-    for (const s of [client, upstream]) s.on("error", () => {})
-  })
-  await new Promise<void>((ok) => proxy.listen(0, "127.0.0.1", ok))
-  const proxied = new URL(target)
-  proxied.hostname = "127.0.0.1"
-  proxied.port = String((proxy.address() as net.AddressInfo).port)
-  return {
-    url: proxied.toString(),
-    cutOn: (text: string, nth = 1) => new Promise<void>((done) => (cut = { text, nth, done })),
-    close: () => {
-      for (const s of sockets) s.destroy()
-      proxy.close()
-    }
-  }
-}
-
 describe.skipIf(url === undefined || url === "")("PostgreSQL losing its connection inside a transaction", () => {
   const schema = `http_cut_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`
   const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
   const limit = (id: string) => ({ "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id })
   let s: TestServer
-  let proxy: Awaited<ReturnType<typeof cuttingProxy>>
+  let proxy: PgFaultProxy.PgFaultProxy
   beforeAll(async () => {
-    proxy = await cuttingProxy(url!)
+    proxy = await PgFaultProxy.start(url!)
     s = await start({ store: PostgresStore.layer({ url: proxy.url, schema, maxConnections: 2 }) as Layer.Layer<Store> })
   })
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { PgClient } from "@effect/sql-pg"
-import * as net from "node:net"
+import * as PgFaultProxy from "@enrollment/tools/PgFaultProxy"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Errors, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
@@ -31,52 +31,7 @@ const twoProcesses = (schema: string, isolation: "read committed" | "serializabl
   return Effect.all([open, open])
 }
 
-/**
- * A proxy in front of PostgreSQL at `target`, for faults: it forwards until `swallow()`, then
- * swallows every byte (a network black hole); or, after `cutOn(text)`, it cuts the connection
- * whose client sends `text` (in a statement or a parameter value), before PostgreSQL gets those
- * bytes: the connection is lost in the middle of what it was doing. `url` is the database URL
- * through it.
- */
-const faultProxy = async (target: string) => {
-  const to = new URL(target)
-  let swallowing = false
-  let cut: { readonly text: string; readonly done: () => void } | undefined
-  const sockets = new Set<net.Socket>()
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(Number(to.port || 5432), to.hostname)
-    sockets.add(client).add(upstream)
-    client.on("data", (b) => {
-      if (swallowing) return
-      if (cut !== undefined && b.toString("latin1").includes(cut.text)) {
-        const { done } = cut
-        cut = undefined
-        client.destroy()
-        upstream.destroy()
-        return done()
-      }
-      upstream.write(b)
-    })
-    upstream.on("data", (b) => swallowing || client.write(b))
-    for (const s of [client, upstream]) s.on("error", () => {})
-  })
-  await new Promise<void>((ok) => proxy.listen(0, "127.0.0.1", ok))
-  const proxied = new URL(target)
-  proxied.hostname = "127.0.0.1"
-  proxied.port = String((proxy.address() as net.AddressInfo).port)
-  return {
-    url: proxied.toString(),
-    swallow: () => {
-      swallowing = true
-    },
-    /** Cuts the next connection that sends `text`; the promise settles when it has. */
-    cutOn: (text: string) => new Promise<void>((done) => (cut = { text, done })),
-    close: () => {
-      for (const s of sockets) s.destroy()
-      proxy.close()
-    }
-  }
-}
+const faultProxy = PgFaultProxy.start
 
 const freshSchema = (label: string) => {
   const s = `${run}_${label}`
