@@ -17,6 +17,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import { Id } from "@enrollment/core"
 import { ExitCode, type ExitClass } from "./ExitCode.ts"
 import type { Operation, Parent } from "./Operation.ts"
 import { type Globals, outputs, stores } from "./Settings.ts"
@@ -136,7 +137,9 @@ const group = <const N extends string>(name: N, description: string) =>
 // ---------------------------------------------------------------------------
 // Reusable flags
 
-const id = (name: string, what: string) => Flag.String(name).pipe(Flag.withDescription(`The ${what}'s id`))
+/** An id flag, checked as the server checks a key (SPEC 2: 1–128 characters, no '/', no control characters) in both modes. */
+const id = (name: string, what: string) =>
+  Flag.String(name).pipe(Flag.withSchema(Id.Id), Flag.withDescription(`The ${what}'s id: 1 to 128 characters, no '/', no control characters`))
 const cfgId = id("device-enrollment-configuration-id", "device enrollment configuration")
 const assignmentId = id("enrollment-configuration-assignment-id", "enrollment configuration assignment")
 const body = Flag.String("body").pipe(

@@ -220,6 +220,20 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     })
   })
 
+  it("refuses an id the server would refuse ('/', a control character, 129 characters) as a usage error, exit 2, in both modes", async () => {
+    const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "memory", ...args])
+    for (const bad of ["a/b", "a\u0001b", "x".repeat(129)]) {
+      for (const run of [remote, local]) {
+        const r = await run("users", "get", "--user-id", bad)
+        assert.strictEqual(r.code, 2, `${JSON.stringify(bad)}: ${r.stderr}`)
+        assert.include(r.stderr, "Invalid value for flag --user-id")
+        assert.include(r.stderr, "Expected an id of 1 to 128 characters without '/' or control characters")
+      }
+    }
+    const fine = await remote("users", "get", "--user-id", "x".repeat(128))
+    assert.strictEqual(fine.code, 3, fine.stderr)
+  })
+
   describe("delete --if-match on configurations, users and groups", () => {
     const tenant = "tenant-delete-if-match"
     const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
