@@ -463,6 +463,10 @@ const userFields = (rt: Rt, i: Record<string, any>) =>
   })
 const userId = id("user-id", "user")
 const groupId = id("group-id", "group")
+/** A member list of a group (direct or transitive), `--type` narrowing it to users or groups. */
+const memberList = (tag: "members.list" | "transitiveMembers.list", description: string, examples: Doc["examples"]) =>
+  leaf("list", { groupId, top, type: memberType }, { description, examples }, (i) =>
+    Effect.succeed({ _tag: tag, groupId: i.groupId, list: { top: opt(i.top) }, type: opt(i.type) }))
 
 /**
  * `member-of list` and `transitive-member-of list` under users and groups: the groups an
@@ -573,24 +577,18 @@ const groups = group("groups", "Groups and their members").pipe(
     ...memberOf("group"),
     group("transitive-members", "A group's members, and the members of the groups in it (nested ones too)").pipe(
       Command.withSubcommands([
-        leaf("list", { groupId, top, type: memberType }, {
-          description: "List the users and groups in a group, directly or through nested groups, each once: the users a group target reaches",
-          examples: [
-            { command: "enrollctl groups transitive-members list --group-id g1 --select id,displayName", description: "Everyone g1 reaches" },
-            { command: "enrollctl groups transitive-members list --group-id g1 --type user", description: "The users a group target on g1 reaches" }
-          ]
-        }, (i) => Effect.succeed({ _tag: "transitiveMembers.list", groupId: i.groupId, list: { top: opt(i.top) }, type: opt(i.type) }))
+        memberList("transitiveMembers.list", "List the users and groups in a group, directly or through nested groups, each once: the users a group target reaches", [
+          { command: "enrollctl groups transitive-members list --group-id g1 --select id,displayName", description: "Everyone g1 reaches" },
+          { command: "enrollctl groups transitive-members list --group-id g1 --type user", description: "The users a group target on g1 reaches" }
+        ])
       ])
     ),
     group("members", "A group's direct members (users or groups)").pipe(
       Command.withSubcommands([
-        leaf("list", { groupId, top, type: memberType }, {
-          description: "List a group's direct members",
-          examples: [
-            { command: "enrollctl groups members list --group-id g1", description: "Members of g1" },
-            { command: "enrollctl groups members list --group-id g1 --type group", description: "The groups in g1" }
-          ]
-        }, (i) => Effect.succeed({ _tag: "members.list", groupId: i.groupId, list: { top: opt(i.top) }, type: opt(i.type) })),
+        memberList("members.list", "List a group's direct members", [
+          { command: "enrollctl groups members list --group-id g1", description: "Members of g1" },
+          { command: "enrollctl groups members list --group-id g1 --type group", description: "The groups in g1" }
+        ]),
         group("ref", "Membership references").pipe(
           Command.withSubcommands([
             leaf("create", {

@@ -16,10 +16,17 @@ if (url === undefined || url === "") console.log("PostgreSQL tests skipped: DATA
 const run = `store_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
 const schemas: Array<string> = []
 /**
- * Two stores over the schema, each with a pool of 8 connections of its own whose transactions run
- * at `isolation`: two server processes on one database, for races between processes.
+ * A race between two server processes on one database: a schema and a tenant of their own, two
+ * stores over it, each with a pool of 8 connections of its own whose transactions run at
+ * `isolation`, and the rounds' numbers (`rounds[0]` under read committed, `rounds[1]` under
+ * serializable, whose aborted transactions are run again and make a round slower).
  */
-const twoProcesses = (schema: string, isolation: "read committed" | "serializable") => {
+const processRace = Effect.fnUntraced(function*(
+  label: string,
+  isolation: "read committed" | "serializable",
+  rounds: readonly [number, number]
+) {
+  const schema = freshSchema(`${label}_${isolation.replace(" ", "_")}`)
   const open = Effect.map(
     Layer.build(PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
       url: Redacted.make(url!),
@@ -28,8 +35,10 @@ const twoProcesses = (schema: string, isolation: "read committed" | "serializabl
     })))),
     (c) => Context.get(c, Store)
   )
-  return Effect.all([open, open])
-}
+  const [one, two] = yield* Effect.all([open, open])
+  const n = isolation === "serializable" ? rounds[1] : rounds[0]
+  return { schema, t: freshTenant(), one, two, ids: Array.from({ length: n }, (_, i) => i) }
+})
 
 const faultProxy = PgFaultProxy.start
 
@@ -308,12 +317,9 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   for (const isolation of ["read committed", "serializable"] as const) {
     it.live(`lets exactly one of a user and a group created with one id at the same moment by two processes in (${isolation})`, () =>
       Effect.gen(function*() {
-        const schema = freshSchema(`idspace_${isolation.replace(" ", "_")}`)
-        const t = freshTenant()
-        const [one, two] = yield* twoProcesses(schema, isolation)
-        const rounds = isolation === "serializable" ? 150 : 400
+        const { schema, t, one, two, ids } = yield* processRace("idspace", isolation, [400, 150])
         const outcomes = yield* Effect.forEach(
-          Array.from({ length: rounds }, (_, i) => `x${i}`),
+          ids.map((i) => `x${i}`),
           (id, i) => {
             const [users, groups] = i % 2 === 0 ? [one, two] : [two, one]
             return Effect.all([
@@ -345,7 +351,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
             [t]
           )
         )
-        assert.strictEqual(Number(stored[0]!.n), rounds, "one object per id")
+        assert.strictEqual(Number(stored[0]!.n), ids.length, "one object per id")
       }).pipe(Effect.scoped), { timeout: 60_000 })
   }
 
@@ -355,11 +361,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   for (const isolation of ["read committed", "serializable"] as const) {
     it.live(`leaves no child behind when two processes remove its parent and insert it at the same moment (${isolation})`, () =>
       Effect.gen(function*() {
-        const schema = freshSchema(`orphans_${isolation.replace(" ", "_")}`)
-        const t = freshTenant()
-        const [one, two] = yield* twoProcesses(schema, isolation)
-        const rounds = isolation === "serializable" ? 100 : 300
-        const ids = Array.from({ length: rounds }, (_, i) => i)
+        const { schema, t, one, two, ids } = yield* processRace("orphans", isolation, [300, 100])
         yield* one.groups.insert(t, group("g"))
         yield* one.users.insert(t, user("u"))
         yield* Effect.forEach(ids, (i) =>
@@ -418,11 +420,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   for (const isolation of ["read committed", "serializable"] as const) {
     it.live(`leaves one whole set when two processes replace a configuration's assignments at the same moment (${isolation})`, () =>
       Effect.gen(function*() {
-        const schema = freshSchema(`replace_${isolation.replace(" ", "_")}`)
-        const t = freshTenant()
-        const [one, two] = yield* twoProcesses(schema, isolation)
-        const rounds = isolation === "serializable" ? 40 : 120
-        const ids = Array.from({ length: rounds }, (_, i) => i)
+        const { t, one, two, ids } = yield* processRace("replace", isolation, [120, 40])
         yield* Effect.forEach(ids, (i) => one.configurations.insert(t, configuration(`r${i}`)), { concurrency: 8, discard: true })
         const set = (tag: string) => [assignment(`${tag}0`), assignment(`${tag}1`), assignment(`${tag}2`)]
         yield* Effect.forEach(ids, (i) =>
