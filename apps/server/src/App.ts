@@ -83,8 +83,9 @@ export interface App {
   readonly metricsUrl: string | undefined
   /**
    * Graceful stop: no new connections (on the API's listener and the metrics'), in-flight
-   * requests finish ({@link drainMillis} at most), then the store closes ({@link closeMillis}
-   * at most, else a {@link CloseTimeout}).
+   * requests finish ({@link drainMillis} at most), what the metrics endpoint started is
+   * stopped (prom-client's event-loop monitor and GC observer), then the store closes
+   * ({@link closeMillis} at most, else a {@link CloseTimeout}).
    */
   readonly stop: () => Promise<void>
 }
@@ -213,13 +214,18 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     throw e
   }
   let metricsRunning: Listen.Running | undefined
+  // What the metrics endpoint started (prom-client's event-loop monitor and GC observer), stopped with the server.
+  let releaseMetrics = () => {}
   if (metrics !== undefined && Option.isSome(config.metricsPort)) {
     try {
       const MetricsEndpoint = await import("./MetricsEndpoint.ts")
       const store = Context.get(context, Store)
       const sqlite = SqliteStore.stats(store) !== undefined ? () => SqliteStore.stats(store) : undefined
-      metricsRunning = await Listen.listen(MetricsEndpoint.make({ recorder: metrics, sqlite }), { port: config.metricsPort.value, host: config.metricsHost })
+      const endpoint = MetricsEndpoint.make({ recorder: metrics, sqlite })
+      releaseMetrics = endpoint.release
+      metricsRunning = await Listen.listen(endpoint.listener, { port: config.metricsPort.value, host: config.metricsHost })
     } catch (e) {
+      releaseMetrics()
       await running.close(0)
       await runtime.dispose()
       throw new Error(`the metrics listener (METRICS_HOST ${config.metricsHost}, METRICS_PORT ${config.metricsPort.value}) could not start`, { cause: e })
@@ -231,8 +237,13 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     metricsUrl: metricsRunning === undefined ? undefined : `${metricsRunning.url}/metrics`,
     stop: async () => {
       // Idle keep-alive connections are closed as they go idle (`Listen`), so a drain ends
-      // once the requests in flight are answered (a scrape in flight too).
-      await Promise.all([running.close(drainMillis), metricsRunning?.close(drainMillis)])
+      // once the requests in flight are answered (a scrape in flight too); then the metrics'
+      // monitors stop, whatever the drain did.
+      try {
+        await Promise.all([running.close(drainMillis), metricsRunning?.close(drainMillis)])
+      } finally {
+        releaseMetrics()
+      }
       let timer: ReturnType<typeof setTimeout> | undefined
       const closed = await Promise.race([
         runtime.dispose().then(() => true),

@@ -10,15 +10,19 @@
  * commit's syncs (`SqliteStore.stats`, through prom-client `collect` callbacks)
  * and prom-client's default process metrics (CPU, memory, heap, event-loop lag,
  * open file descriptors, garbage collection), all in a registry of its own.
+ * Two of those run between scrapes (an event-loop delay monitor and a GC
+ * observer): {@link Endpoint.release} stops them, so a process that starts and
+ * stops the server many times keeps none of them from its past servers.
  * This module and prom-client are loaded only when metrics are asked for (it
- * imports nothing else at run time, so the bundle keeps them in a chunk of
- * their own).
+ * imports nothing else at run time but `node:perf_hooks`, so the bundle keeps
+ * them in a chunk of their own).
  *
  * @since 0.1.0
  */
 import type { Metrics } from "@enrollment/http-adapter"
 import type * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
 import type * as http from "node:http"
+import perfHooks from "node:perf_hooks"
 import { collectDefaultMetrics, Counter, Registry } from "prom-client"
 
 /** The only path served. */
@@ -79,13 +83,61 @@ export interface Sources {
   readonly sqlite: (() => SqliteStore.SyncStats | undefined) | undefined
 }
 
+/** The `node:perf_hooks` functions prom-client's default metrics start their monitors with (its module object, as `require` gives it). */
+const hooks = perfHooks as {
+  monitorEventLoopDelay: typeof perfHooks.monitorEventLoopDelay
+  PerformanceObserver: typeof perfHooks.PerformanceObserver
+}
+
+/**
+ * prom-client's default metrics, registered in `registry`, and the function that stops what
+ * they leave running: `collectDefaultMetrics` enables an event-loop delay histogram
+ * (`monitorEventLoopDelay`, sampled from a libuv timer) and a `PerformanceObserver` of GC
+ * entries, and returns neither, so nothing could stop them; they outlive the registry and
+ * pile up with every registry made. Their constructors are wrapped for the one synchronous
+ * call (nothing else runs meanwhile), so what prom-client makes is kept; every other default
+ * metric is read at scrape time and holds nothing. After the release the two metrics keep
+ * their last values.
+ */
+const defaultMetrics = (registry: Registry): (() => void) => {
+  const histograms: Array<perfHooks.ELDHistogram> = []
+  const observers: Array<perfHooks.PerformanceObserver> = []
+  const { monitorEventLoopDelay, PerformanceObserver } = hooks
+  hooks.monitorEventLoopDelay = (options) => {
+    const h = monitorEventLoopDelay(options)
+    histograms.push(h)
+    return h
+  }
+  hooks.PerformanceObserver = class extends PerformanceObserver {
+    constructor(callback: perfHooks.PerformanceObserverCallback) {
+      super(callback)
+      observers.push(this)
+    }
+  }
+  const release = () => {
+    for (const h of histograms.splice(0)) h.disable()
+    for (const o of observers.splice(0)) o.disconnect()
+  }
+  try {
+    collectDefaultMetrics({ register: registry })
+  } catch (e) {
+    release()
+    throw e
+  } finally {
+    hooks.monitorEventLoopDelay = monitorEventLoopDelay
+    hooks.PerformanceObserver = PerformanceObserver
+  }
+  return release
+}
+
 /**
  * The registry of this endpoint (never prom-client's global one): the default process
- * metrics, and the SQLite counters over a SQLite store.
+ * metrics, and the SQLite counters over a SQLite store; with the function that stops the
+ * default metrics' monitors (see {@link Endpoint.release}).
  */
-export const registry = (sources: Sources): Registry => {
+export const registry = (sources: Sources): { readonly registry: Registry; readonly release: () => void } => {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
+  const release = defaultMetrics(registry)
   const sqlite = sources.sqlite
   if (sqlite !== undefined) {
     for (const c of sqliteCounters) {
@@ -101,7 +153,7 @@ export const registry = (sources: Sources): Registry => {
       })
     }
   }
-  return registry
+  return { registry, release }
 }
 
 /** The exposition of a scrape: the registry's metrics, then the HTTP families. */
@@ -125,5 +177,21 @@ export const handler = (registry: Registry, recorder: Metrics.Recorder): http.Re
   )
 }
 
-/** The listener of the endpoint over `sources` (served with `Listen.listen`, which drains at a stop like the API's). */
-export const make = (sources: Sources): http.RequestListener => handler(registry(sources), sources.recorder)
+/** The endpoint: its request listener, and what stops what it started. */
+export interface Endpoint {
+  /** Served with `Listen.listen`, which drains at a stop like the API's. */
+  readonly listener: http.RequestListener
+  /**
+   * Stops the event-loop delay monitor and the GC observer that prom-client's default metrics
+   * started (they would otherwise run, and be kept, until the process exits). Call it once the
+   * listener is closed (a scrape after it reads the two metrics' last values); again, it does
+   * nothing. `App`'s stop calls it.
+   */
+  readonly release: () => void
+}
+
+/** The endpoint over `sources`. */
+export const make = (sources: Sources): Endpoint => {
+  const { registry: r, release } = registry(sources)
+  return { listener: handler(r, sources.recorder), release }
+}

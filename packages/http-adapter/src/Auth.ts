@@ -82,6 +82,52 @@ const noToken = challenge("Access token is empty: send Authorization: Bearer <to
 const notBearer = challenge("The Authorization header must use the Bearer scheme")
 
 /**
+ * The answer to a request that carries more than one `Authorization` header (see
+ * {@link repeatsAuthorization}), whatever they hold: a 401 `InvalidAuthenticationToken`,
+ * challenged with RFC 6750's `invalid_request` (a request that repeats a parameter or sends
+ * more than one token).
+ *
+ * @since 0.6.1
+ */
+export const repeatedAuthorization: AuthResult = {
+  ok: false,
+  problem: {
+    ...Problem.unauthorized("The request has more than one Authorization header; send exactly one"),
+    headers: { "www-authenticate": 'Bearer realm="enrollment", error="invalid_request"' }
+  }
+}
+
+/**
+ * Whether a request carries more than one `Authorization` header, read from its header lines
+ * as sent (`IncomingMessage.rawHeaders`: names and values in turns). Node's
+ * `req.headers.authorization` is the first one alone (it drops the others), while a proxy in
+ * front may have judged another: such a request is refused ({@link repeatedAuthorization}),
+ * never authenticated by one of its tokens. Cheap enough for every request: a name is looked
+ * at only for its length and, at the length of `authorization`, its first two letters; the
+ * names are compared exactly (lower-cased) only when two such come, which in practice is a
+ * request with two `Authorization` headers. Without raw headers (a `$batch`'s request, whose
+ * headers are an object: one `authorization` at most, the batch's own, checked when the batch
+ * came) it is false.
+ *
+ * @since 0.6.1
+ */
+export const repeatsAuthorization = (rawHeaders: ReadonlyArray<string> | undefined): boolean => {
+  if (rawHeaders === undefined) return false
+  let candidates = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!
+    // 13 characters, starting "au" in any case.
+    if (name.length === 13 && (name.charCodeAt(0) | 0x20) === 0x61 && (name.charCodeAt(1) | 0x20) === 0x75) candidates++
+  }
+  if (candidates < 2) return false
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length === 13 && rawHeaders[i]!.toLowerCase() === "authorization" && ++n > 1) return true
+  }
+  return false
+}
+
+/**
  * A tenant id the stores can key data by: 1 to 128 characters, no control characters (the
  * stores and the rate limiter join keys with U+0000), well-formed Unicode (a lone surrogate
  * would be stored as U+FFFD, and two such tenants as one). Entra ID's are GUIDs.

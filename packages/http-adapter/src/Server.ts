@@ -329,7 +329,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       const route = m.route
       matched = route
 
-      const authed = verifier.verify(firstHeader(req.headers.authorization))
+      // Two Authorization headers are refused, never read as the first (Node's `headers` keeps only it).
+      const authed = Auth.repeatsAuthorization(req.rawHeaders) ? Auth.repeatedAuthorization : verifier.verify(firstHeader(req.headers.authorization))
       if (authed instanceof Promise) {
         // What a callback throws fails this request, never the process (no unhandled rejection).
         authed.then((a) => {
@@ -537,9 +538,10 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
 
   /**
    * `POST /beta/$batch` (see {@link Batch}): the batch's own token, rate-limit token and
-   * body are checked, then each of its requests runs through `listener` as one sent alone
-   * (its own token check, permission, rate-limit token, request id and log line), with
-   * the batch's `Authorization` and `Host`, and its answer is collected.
+   * body are checked (more than one `Authorization` header is a 401 for the whole batch),
+   * then each of its requests runs through `listener` as one sent alone (its own token
+   * check, permission, rate-limit token, request id and log line), with the batch's
+   * `Authorization` and `Host`, and its answer is collected.
    */
   function runBatchRequest(
     req: IncomingMessage,
@@ -606,7 +608,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (now !== undefined) return withBody(now)
       Body.read(req, bodyLimit).then(guard(withBody), internal)
     }
-    const authed = verifier.verify(authorization)
+    // The batch's own Authorization headers: more than one is refused before any of its requests runs.
+    const authed = Auth.repeatsAuthorization(req.rawHeaders) ? Auth.repeatedAuthorization : verifier.verify(authorization)
     if (authed instanceof Promise) authed.then(guard(withAuth), internal)
     else withAuth(authed)
   }
