@@ -10,6 +10,7 @@
  */
 import { Schema } from "effect"
 import * as Batch from "./Batch.ts"
+import * as Requests from "./Requests.ts"
 import { expandBudget, type Route } from "./Routes.ts"
 
 type Json = Record<string, unknown>
@@ -160,7 +161,13 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
           }]
           : []),
         ...(r.method === "DELETE" && r.path.endsWith("/$ref")
-          ? [{ name: "@id", in: "query", required: true, schema: { type: "string" }, description: "The member's URL, as in @odata.id (…/directoryObjects/{id})" }]
+          ? [{
+            name: "@id",
+            in: "query",
+            required: true,
+            schema: { type: "string", pattern: Requests.referencePattern },
+            description: "The member's URL, as in @odata.id (…/directoryObjects/{id}), by the same rule"
+          }]
           : []),
         ...(r.method === "PATCH" || r.method === "DELETE" ? [{ name: "If-Match", in: "header", schema: { type: "string" } }] : []),
         ...(r.method === "PATCH" || r.method === "POST" ? [{ name: "Prefer", in: "header", schema: { type: "string", example: "return=minimal" } }] : [])

@@ -7,7 +7,9 @@
  * allows nothing else (SPEC 3.3). Derived from the core's schemas and data (the target
  * hierarchy, the entities' fields, Graph's property lists), following the rules of the
  * core's decoders, which stay the authority: these schemas validate nothing on the
- * request path (`OpenApi` renders them once, with excess properties refused).
+ * request path (`OpenApi` renders them once, with excess properties refused). One rule is
+ * both: {@link referencePattern}, a reference's URL, which the server checks with the very
+ * expression the document gives (since 0.6.1).
  *
  * JSON Schema counts a string's length in code points, the decoders in UTF-16 code units
  * (as JavaScript does): a string with characters beyond U+FFFF may pass `maxLength` and
@@ -211,9 +213,61 @@ export const InvitationCreate = directoryBody(Directory.Invitation, "invitation"
   description: "invitedUserType defaults to Guest, sendInvitationMessage to false; status and inviteRedeemUrl are the server's (refused when sent)"
 })
 
-/** `POST /groups/{id}/members/$ref`: the member's URL, and nothing else. */
+// ----- references ----------------------------------------------------------------
+
+const hex = "[0-9A-Fa-f]"
+/** A UTF-8 continuation byte, percent-encoded. */
+const cont = `%[89ABab]${hex}`
+/** The first two bytes of a 4-byte UTF-8 sequence (U+10000 to U+10FFFF), percent-encoded: one UTF-16 code unit of two. */
+const astralHead = `%(?:[Ff]0%[9ABab]${hex}|[Ff][1-3]${cont}|[Ff]4%8${hex})`
+/**
+ * One UTF-16 code unit of a key, written percent-encoded: an ASCII character but `/` and the
+ * controls; a 2- or 3-byte UTF-8 sequence (no overlong form, no surrogate); or half of a 4-byte
+ * one, the two halves together (a character beyond U+FFFF is two code units, as the server
+ * counts an id's length).
+ */
+const escapedUnit = `%(?:2[0-9A-Ea-e]|[3-6]${hex}|7[0-9A-Ea-e])` +
+  `|%(?:[Cc][2-9A-Fa-f]|[Dd]${hex})${cont}` +
+  `|%(?:[Ee]0%[ABab]${hex}|[Ee][1-9A-Ca-c]${cont}|[Ee][Dd]%[89]${hex}|[Ee][EFef]${cont})${cont}` +
+  `|${astralHead}(?=${cont}${cont})|(?<=${astralHead})${cont}${cont}`
+/**
+ * A character of a key written as it is: not a control, a space, `%`, a delimiter of the URL
+ * (`/`, `?`, `#`), `\` (a URL parser reads it as `/`), nor a character beyond U+FFFF (which is
+ * written percent-encoded, so that its two code units are counted), `'` too in a quoted key.
+ */
+const plain = (quoted: boolean) => `[^\\u0000-\\u0020\\u007F/\\\\?#%\\uD800-\\uDFFF\\u{10000}-\\u{10FFFF}${quoted ? "'" : ""}]`
+
+/** A URL's authority: maybe user information, a host (a name or an IPv6 address), maybe a port. */
+const authority = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=:]*@)?(?:[A-Za-z0-9\\-._~]+|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]*)?"
+
+/**
+ * The rule of a reference's URL: what `POST …/members/$ref` takes as `@odata.id` and `DELETE
+ * …/members/$ref?@id=` as `@id` (SPEC 2), checked by the server with this very expression (the
+ * `u` flag: Effect's JSON Schema leaves out a pattern without it) and described with it, so a
+ * client that validates against the document accepts exactly what the server does (since 0.6.1).
+ * An absolute `http(s)` URL (any host) or a relative one (its first segment without `:`), whose
+ * path ends in `directoryObjects/{id}`, `users/{id}` or `groups/{id}`, or with the key in
+ * OData's form, `groups('{id}')` (a quote doubled), maybe with one `/` after it, then maybe a
+ * query or a fragment (not read). The key is 1 to 128 UTF-16 code units once percent-decoded
+ * (a doubled quote counts once), without `/` or a control character (the `Id` rule), and is not
+ * `.` or `..` (dot segments, which a URL parser removes).
+ * The first capture is a key after `/`, the second a quoted one.
+ */
+export const referencePattern = `^(?:(?:[Hh][Tt][Tt][Pp][Ss]?:)?\\/\\/${authority}(?=\\/)|(?!\\/\\/)(?![^/?#]*:))` +
+  "(?:[^?#\\\\\\u0000-\\u0020\\u007F]*?\\/)?(?:directoryObjects|users|groups)" +
+  `(?:\\/(?!(?:\\.|%2[Ee]){1,2}(?:[/?#]|$))((?:${plain(false)}|${escapedUnit}){1,128})` +
+  `|\\('((?:''|${plain(true)}|${escapedUnit}){1,128})'\\))` +
+  "\\/?(?:[?#][\\s\\S]*)?$"
+
+/** `POST /groups/{id}/members/$ref`: the member's URL ({@link referencePattern}), and nothing else. */
 export const ReferenceCreate = Schema.Struct({
-  "@odata.id": Schema.String.annotate({
-    description: "An absolute or relative URL whose path ends in directoryObjects/{id}, users/{id} or groups/{id}"
+  "@odata.id": Schema.String.check(
+    Schema.isPattern(new RegExp(referencePattern, "u"), {
+      expected: "a URL ending in directoryObjects/{id}, users/{id} or groups/{id}"
+    })
+  ).annotate({
+    description: "An absolute (http or https, any host) or relative URL whose path ends in directoryObjects/{id}, users/{id} or " +
+      "groups/{id} (or groups('{id}')), then maybe / and a query: the id percent-encoded as in a URL (a character beyond U+FFFF " +
+      "encoded), 1 to 128 UTF-16 code units once decoded, without / or control characters, not . or .."
   })
 }).annotate({ identifier: "referenceCreate" })

@@ -8,6 +8,11 @@
  * `/x/a('b')` (clients such as Kiota's send `'`, `(` and `)` unencoded).
  * A route may be reached by other templates too (its `aliases`): they are put in
  * the trie when it is built, and matching does not change.
+ * Where the literal's route has none of the request's method, a route of that method
+ * behind the parameter is taken (since 0.6.1): `DELETE …/members/microsoft.graph.user/$ref`
+ * removes the member whose id is `microsoft.graph.user`, while `GET` there is the cast's
+ * references. Not behind a `$` segment: `PATCH …/assignments/$count` stays a 405. This is
+ * read only when the method misses, once per path and method: a matched request pays nothing.
  *
  * @since 0.1.0
  */
@@ -151,6 +156,44 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
     }
     return { node: n, params: Object.freeze(params), found: new Map() }
   }
+  /**
+   * Every node with routes the path can end on, in the order `resolve` prefers them (its choice
+   * first), with the parameters of each: for a method the first of them has not. A `name('key')`
+   * key, and a literal `$` segment (`$count`, `$ref`), that lead somewhere are not tried as
+   * anything else, as `resolve` does not; another literal is tried as the parameter too.
+   */
+  const ends = (segs: ReadonlyArray<Segment>) => {
+    const out: Array<{ readonly node: Node<R>; readonly params: Record<string, string> }> = []
+    const from = (n: Node<R>, i: number, params: Record<string, string>): void => {
+      if (i === segs.length) {
+        if (n.routes.size > 0) out.push({ node: n, params })
+        return
+      }
+      const s = segs[i]!
+      const before = out.length
+      if (s.paren !== undefined) {
+        const coll = n.literals.get(s.paren.name)
+        if (coll?.param !== undefined) from(coll.param.node, i + 1, { ...params, [coll.param.name]: s.paren.key })
+        if (out.length > before) return
+      }
+      const lit = n.literals.get(s.text)
+      if (lit !== undefined) from(lit, i + 1, params)
+      if (n.param !== undefined && !(s.text.startsWith("$") && out.length > before)) {
+        from(n.param.node, i + 1, { ...params, [n.param.name]: s.text })
+      }
+    }
+    from(root, 0, {})
+    return out
+  }
+  /** A method the resolved node has no route of: a route of it elsewhere on the path, or 405 with every method the path has. */
+  const otherwise = (rawPath: string, method: string, r: Resolved): Match<R> => {
+    const all = ends(segments(rawPath)!)
+    const other = all.find((e) => e.node.routes.has(method))
+    if (other !== undefined) return { _tag: "Found", route: other.node.routes.get(method)!, params: Object.freeze(other.params) }
+    const allow = new Set(r.node.routes.keys())
+    for (const e of all) for (const m of e.node.routes.keys()) allow.add(m)
+    return { _tag: "MethodNotAllowed", allow: [...allow] }
+  }
   // Paths that led to routes, most recent last: clients ask for the same paths again and again,
   // and a lookup costs less than splitting and decoding the path. Bounded, oldest dropped first.
   const recent = new Map<string, Resolved>()
@@ -172,9 +215,7 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
       let m = r.found.get(method)
       if (m === undefined) {
         const route = r.node.routes.get(method)
-        m = route !== undefined
-          ? { _tag: "Found", route, params: r.params }
-          : { _tag: "MethodNotAllowed", allow: [...r.node.routes.keys()] }
+        m = route !== undefined ? { _tag: "Found", route, params: r.params } : otherwise(rawPath, method, r)
         r.found.set(method, m)
       }
       return m

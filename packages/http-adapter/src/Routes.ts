@@ -17,6 +17,7 @@ import {
   type GroupsOf,
   type MembersOf,
   Id,
+  Json,
   type Page,
   type PageRequest,
   Paths,
@@ -842,21 +843,20 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
   ]
 }
 
-/** Extracts the object id from an `@odata.id` reference URL (absolute or relative). */
+/** How `referencedId` reads a reference: `Requests.referencePattern`, the rule the document describes. */
+const reference = new RegExp(Requests.referencePattern, "u")
+
+/**
+ * The object id an `@odata.id` reference URL (absolute or relative) names, percent-decoded (a
+ * quoted key's doubled quotes undoubled); undefined when the URL does not follow the rule
+ * (`Requests.referencePattern`, since 0.6.1: the pattern the OpenAPI document gives it, so a
+ * body validated against the document is one the server takes). The pattern admits only whole
+ * UTF-8 escapes and ids the `Id` rule allows.
+ */
 export const referencedId = (ref: string): string | undefined => {
-  let path: string
-  try {
-    path = new URL(ref, "http://reference.invalid/beta/").pathname
-  } catch {
-    return undefined
-  }
-  const m = /\/(?:directoryObjects|users|groups)(?:\/([^/]+)|\('((?:[^']|'')+)'\))\/?$/.exec(path)
+  const m = reference.exec(ref)
   if (m === null) return undefined
-  try {
-    return m[1] !== undefined ? decodeURIComponent(m[1]) : decodeURIComponent(m[2]!).replaceAll("''", "'")
-  } catch {
-    return undefined
-  }
+  return m[1] !== undefined ? decodeURIComponent(m[1]) : decodeURIComponent(m[2]!).replaceAll("''", "'")
 }
 
 /** The object id a reference URL names (`where` is the body member or query option it came in). */
@@ -864,7 +864,12 @@ const referenceId = (where: string, ref: unknown) => {
   if (typeof ref !== "string") return Effect.fail(Errors.invalid.value(where, "a URL string", JSON.stringify(ref)?.slice(0, 60) ?? "nothing"))
   const id = referencedId(ref)
   if (id === undefined || !Id.isId(id)) {
-    return Effect.fail(Errors.invalid.value(where, "a URL ending in directoryObjects/{id}, users/{id} or groups/{id}", JSON.stringify(ref.slice(0, 60))))
+    return Effect.fail(Errors.invalid.value(
+      where,
+      "an http(s) or relative URL ending in directoryObjects/{id}, users/{id} or groups/{id}, the id percent-encoded " +
+        "(1 to 128 characters, no '/' or control characters)",
+      JSON.stringify(ref.slice(0, 60))
+    ))
   }
   return Effect.succeed(id)
 }
@@ -953,7 +958,7 @@ const members: EntitySet<Directory.User | Directory.Group> = {
   props: [...new Set([...selectableOf(userProps, Directory.extraProperties.user), ...selectableOf(groupProps, Directory.extraProperties.group)])]
 }
 
-/** The directory types a type cast may name: the kinds of object the directory holds. */
+/** The directory types a type cast may name that the directory holds: users and groups. */
 type CastType = "user" | "group"
 
 const isUser = (m: Directory.User | Directory.Group): m is Directory.User => m["@odata.type"] === "#microsoft.graph.user"
@@ -988,6 +993,152 @@ const castAliases = (routes: ReadonlyArray<Route>): ReadonlyArray<Route> =>
   routes.map((r) => ({ ...r, aliases: [r.path.replace("/microsoft.graph.", "/graph.")] }))
 
 /**
+ * The directory types Graph casts these collections to that this directory holds none of (it
+ * keeps users and groups; since 0.6.1): a cast to one is served as Graph serves it, an empty
+ * list. Each with its entity set (the cast's `@odata.context`, `$metadata#devices`) and its
+ * properties as Graph declares them, by kind: the strings and Booleans a `$filter` may compare,
+ * and the others `$select` may also name. Data, not a model: what the generated models of
+ * `@microsoft/msgraph-beta-sdk` 1.0.0-preview.81 write (`serializeDevice`, …, after
+ * `serializeDirectoryObject`; navigation properties left out), as core's `DirectoryProperties`
+ * are for users and groups; `test/casts-empty.test.ts` derives them again from the installed SDK.
+ *
+ * @since 0.6.1
+ */
+export const typesNotHeld = {
+  application: {
+    set: "applications",
+    strings: [
+      "id", "appId", "createdByAppId", "defaultRedirectUri", "description", "disabledByMicrosoftStatus", "displayName",
+      "groupMembershipClaims", "notes", "publisherDomain", "samlMetadataUrl", "serviceManagementReference", "signInAudience",
+      "uniqueName"
+    ],
+    booleans: ["isDeviceOnlyAuthSupported", "isDisabled", "isFallbackPublicClient"],
+    others: [
+      "deletedDateTime", "api", "appRoles", "authenticationBehaviors", "certification", "createdDateTime", "identifierUris", "info",
+      "keyCredentials", "logo", "managerApplications", "nativeAuthenticationApisEnabled", "onPremisesPublishing", "optionalClaims",
+      "parentalControlSettings", "passwordCredentials", "publicClient", "requestSignatureVerification", "requiredResourceAccess",
+      "servicePrincipalLockConfiguration", "signInAudienceRestrictions", "spa", "tags", "tokenEncryptionKeyId", "verifiedPublisher",
+      "web", "windows"
+    ]
+  },
+  device: {
+    set: "devices",
+    strings: [
+      "id", "deviceCategory", "deviceId", "deviceMetadata", "deviceOwnership", "displayName", "domainName", "enrollmentProfileName",
+      "enrollmentType", "kind", "managementType", "manufacturer", "mdmAppId", "model", "name", "onPremisesSecurityIdentifier",
+      "operatingSystem", "operatingSystemVersion", "platform", "profileType", "status", "trustType"
+    ],
+    booleans: ["accountEnabled", "isCompliant", "isManaged", "isManagementRestricted", "isRooted", "onPremisesSyncEnabled"],
+    others: [
+      "deletedDateTime", "alternativeNames", "alternativeSecurityIds", "approximateLastSignInDateTime", "complianceExpirationDateTime",
+      "deviceVersion", "extensionAttributes", "hostnames", "onPremisesLastSyncDateTime", "physicalIds", "registrationDateTime",
+      "systemLabels"
+    ]
+  },
+  orgContact: {
+    set: "contacts",
+    strings: ["id", "companyName", "department", "displayName", "givenName", "jobTitle", "mail", "mailNickname", "surname"],
+    booleans: ["onPremisesSyncEnabled"],
+    others: [
+      "deletedDateTime", "addresses", "onPremisesLastSyncDateTime", "onPremisesProvisioningErrors", "phones", "proxyAddresses",
+      "serviceProvisioningErrors"
+    ]
+  },
+  servicePrincipal: {
+    set: "servicePrincipals",
+    strings: [
+      "id", "appDescription", "appDisplayName", "appId", "applicationTemplateId", "createdByAppId", "description",
+      "disabledByMicrosoftStatus", "displayName", "errorUrl", "homepage", "loginUrl", "logoutUrl", "notes", "preferredSingleSignOnMode",
+      "preferredTokenSigningKeyThumbprint", "publisherName", "samlMetadataUrl", "servicePrincipalType", "signInAudience"
+    ],
+    booleans: ["accountEnabled", "appRoleAssignmentRequired", "isDisabled"],
+    others: [
+      "deletedDateTime", "addIns", "alternativeNames", "appOwnerOrganizationId", "appRoles", "customSecurityAttributes", "info",
+      "keyCredentials", "notificationEmailAddresses", "passwordCredentials", "passwordSingleSignOnSettings",
+      "preferredTokenSigningKeyEndDateTime", "publishedPermissionScopes", "replyUrls", "samlSingleSignOnSettings",
+      "servicePrincipalNames", "tags", "tokenEncryptionKeyId", "verifiedPublisher"
+    ]
+  },
+  directoryRole: {
+    set: "directoryRoles",
+    strings: ["id", "description", "displayName", "roleTemplateId"],
+    booleans: [],
+    others: ["deletedDateTime"]
+  },
+  administrativeUnit: {
+    set: "administrativeUnits",
+    strings: ["id", "description", "displayName", "membershipRule", "membershipRuleProcessingState", "membershipType", "visibility"],
+    booleans: ["isMemberManagementRestricted"],
+    others: ["deletedDateTime"]
+  }
+} as const satisfies Record<string, {
+  readonly set: string
+  readonly strings: ReadonlyArray<string>
+  readonly booleans: ReadonlyArray<string>
+  readonly others: ReadonlyArray<string>
+}>
+
+/** A directory type this directory holds none of. */
+export type TypeNotHeld = keyof typeof typesNotHeld
+
+/**
+ * The casts Graph offers on each collection beyond users and groups (its beta SDKs' request
+ * builders and PowerShell cmdlets, and its reference pages: a group's members are "users,
+ * contacts, devices, service principals, and other groups", applications too in the SDKs; what
+ * an object is a member of, "groups, directory roles, and administrative units").
+ */
+const membersNotHeld: ReadonlyArray<TypeNotHeld> = ["application", "device", "orgContact", "servicePrincipal"]
+const containersNotHeld: ReadonlyArray<TypeNotHeld> = ["administrativeUnit", "directoryRole"]
+
+/** The objects of a type the directory holds none of, as an answer describes them: Graph's properties, any JSON. */
+const notHeldSchema = (type: TypeNotHeld) => {
+  const t = typesNotHeld[type]
+  return Schema.Struct({
+    "@odata.type": Schema.Literal(`#microsoft.graph.${type}`),
+    id: Id.Id,
+    ...Object.fromEntries([...t.strings, ...t.booleans, ...t.others].filter((p) => p !== "id").map((p) => [p, Schema.optionalKey(Json.Json)]))
+  }).annotate({
+    identifier: type,
+    description: `Graph's ${type}. This directory holds users and groups only: a list cast to ${type} is always empty`
+  })
+}
+
+/** No objects: the page of a cast to a type the directory holds none of. */
+const nothing: Page<never> = { items: [], next: undefined }
+
+/**
+ * A cast on `of` to a type the directory holds none of (`…/members/microsoft.graph.device`), and
+ * its `/$count`, each also spelled `graph.`: after the checks a cast to users or groups makes
+ * (`parent` fails when the object whose collection it is does not exist; the permission; the
+ * query options, `$select` and `$filter` of the type's properties), an empty list and a count
+ * of 0, as Graph answers a cast to a type the collection holds none of. `where` says, after the
+ * type's plural, which objects it would hold.
+ */
+const castToNoneOf = (of: EntitySet<unknown>, type: TypeNotHeld, where: string, parent: (ctx: Ctx) => Op<unknown>): ReadonlyArray<Route> => {
+  const t = typesNotHeld[type]
+  const set: EntitySet<never> = {
+    path: `${of.path}/microsoft.graph.${type}`,
+    param: of.param,
+    context: t.set,
+    tag: of.tag,
+    noun: `${of.noun}As${cap(type)}`,
+    plural: `${of.plural}As${cap(type)}`,
+    one: `an object of type ${type}`,
+    many: `the ${t.set} ${where} (none: this directory holds users and groups only)`,
+    schema: notHeldSchema(type),
+    props: [...t.strings, ...t.booleans, ...t.others],
+    filterable: filterableOf([...t.strings, ...t.booleans], t.booleans),
+    read: of.read,
+    write: of.write
+  }
+  return castAliases(listAndCount(set, (ctx) => Effect.as(parent(ctx), nothing)))
+}
+
+/** The group a path names (`groupId`), checked to exist: the parent of its members' lists. */
+const groupOf = (ctx: Ctx): Op<Directory.Group> =>
+  Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.getGroup(ctx.tenant, ctx.params.groupId!)))
+
+/**
  * A reading made once per request, by its first page: a `$count` or `$filter` reads many
  * pages of a membership walk, and each page walked the whole membership graph again (a count
  * of a user in 100 000 groups walked it 100 times). A request has one `Ctx`.
@@ -1004,28 +1155,6 @@ const oncePerRequest = <R>(read: (ctx: Ctx) => Op<R>) => {
   }
 }
 
-/**
- * `GET /groups/{id}/members`, and its casts to users and to groups (`…/members/microsoft.graph.user`,
- * `…/microsoft.graph.group`, each also `graph.user`, `graph.group`), each with `/$count`: a cast
- * reads the members' pages and keeps the objects of its type ({@link keptPage}).
- */
-const membersRoutes = (() => {
-  const list = (ctx: Ctx, p: PageRequest): Op<Page<Directory.User | Directory.Group>> =>
-    Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))
-  const of = members as EntitySet<unknown>
-  return [
-    ...listAndCount(members, list),
-    ...castAliases(listAndCount(
-      castOf<Directory.User>(of, "user", "the users among the direct members of a group"),
-      (ctx, p) => keptPage((q) => list(ctx, q), isUser, p)
-    )),
-    ...castAliases(listAndCount(
-      castOf<Directory.Group>(of, "group", "the groups among the direct members of a group"),
-      (ctx, p) => keptPage((q) => list(ctx, q), isGroup, p)
-    ))
-  ]
-})()
-
 /** The `@odata.id` of a directory object: the URL `POST …/members/$ref` takes (SPEC 2). */
 const referenceTo = (ctx: Ctx, id: string) => ({ "@odata.id": `${ctx.base}/directoryObjects/${encodeURIComponent(id)}` })
 
@@ -1035,15 +1164,19 @@ const ReferenceRead = Schema.Struct({ "@odata.id": Schema.String }).annotate({
 })
 
 /**
- * `GET /groups/{id}/members/$ref`: the direct members as entity references, OData's
- * `Collection($ref)` (`{"@odata.id": "<base>/directoryObjects/{id}"}` each), in the members'
- * order, paged and counted as `/members` is. Each URL is one `POST …/members/$ref` takes back.
+ * `GET <members>/$ref`: the objects `list` pages as entity references, OData's `Collection($ref)`
+ * (`{"@odata.id": "<base>/directoryObjects/{id}"}` each), in its order, paged and counted as
+ * the list is. Each URL is one `POST …/members/$ref` takes back. A reference has no properties:
+ * `$select` and `$filter` are refused.
  */
-const memberReferencesRoute: Route = {
+const referencesRoute = (
+  options: { readonly path: string; readonly operationId: string; readonly summary: string },
+  list: (ctx: Ctx, p: PageRequest) => Op<Page<{ readonly id: string }>>
+): Route => ({
   method: "GET",
-  path: "/groups/{groupId}/members/$ref",
-  operationId: "listGroupMemberReferences",
-  summary: "List the direct members of a group as references (@odata.id of each)",
+  path: options.path,
+  operationId: options.operationId,
+  summary: options.summary,
   tag: groups.tag,
   permission: groups.read,
   query: "references",
@@ -1051,11 +1184,8 @@ const memberReferencesRoute: Route = {
   request: undefined,
   response: { status: 200, schema: ReferenceRead, collection: true },
   handler: Effect.fnUntraced(function*(ctx: Ctx) {
-    yield* ids(ctx, "groupId")
-    const svc = yield* DirectoryService
-    const list = (p: PageRequest) => svc.members(ctx.tenant, ctx.params.groupId!, p)
-    const p = yield* list(page(ctx))
-    const count = ctx.query.count ? yield* countAll(list) : undefined
+    const p = yield* list(ctx, page(ctx))
+    const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg)) : undefined
     const reply: Reply = {
       _tag: "Collection",
       items: p.items.map((m) => referenceTo(ctx, m.id)),
@@ -1066,7 +1196,50 @@ const memberReferencesRoute: Route = {
     }
     return reply
   })
-}
+})
+
+/**
+ * `GET /groups/{id}/members`, and its casts (`…/members/microsoft.graph.user`, each also
+ * `graph.user`), each with `/$count`: to users and to groups, which read the members' pages and
+ * keep the objects of their type ({@link keptPage}); to the types Graph's members may also be,
+ * which this directory holds none of ({@link castToNoneOf}). And the members as references,
+ * `GET /groups/{id}/members/$ref`, and the same under each cast (`…/microsoft.graph.user/$ref`:
+ * the references of the cast's members; since 0.6.1).
+ */
+const membersRoutes = (() => {
+  const list = (ctx: Ctx, p: PageRequest): Op<Page<Directory.User | Directory.Group>> =>
+    Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))
+  const usersIn = (ctx: Ctx, p: PageRequest) => keptPage((q) => list(ctx, q), isUser, p)
+  const groupsIn = (ctx: Ctx, p: PageRequest) => keptPage((q) => list(ctx, q), isGroup, p)
+  const of = members as EntitySet<unknown>
+  const where = "among the direct members of a group"
+  /** The references of a cast's members: `many` says which, for the summary. */
+  const references = (cast: string, many: string, read: (ctx: Ctx, p: PageRequest) => Op<Page<{ readonly id: string }>>) =>
+    referencesRoute({
+      path: `/groups/{groupId}/members/microsoft.graph.${cast}/$ref`,
+      operationId: `listGroupMemberReferencesAs${cap(cast)}`,
+      summary: `List ${many} as references (@odata.id of each)`
+    }, read)
+  return [
+    ...listAndCount(members, list),
+    ...castAliases(listAndCount(castOf<Directory.User>(of, "user", "the users among the direct members of a group"), usersIn)),
+    ...castAliases(listAndCount(castOf<Directory.Group>(of, "group", "the groups among the direct members of a group"), groupsIn)),
+    ...membersNotHeld.flatMap((type) => castToNoneOf(of, type, where, groupOf)),
+    referencesRoute({
+      path: "/groups/{groupId}/members/$ref",
+      operationId: "listGroupMemberReferences",
+      summary: "List the direct members of a group as references (@odata.id of each)"
+    }, list),
+    ...castAliases([
+      references("user", `the users ${where}`, usersIn),
+      references("group", `the groups ${where}`, groupsIn),
+      ...membersNotHeld.map((type) =>
+        references(type, `the ${typesNotHeld[type].set} ${where} (none: this directory holds users and groups only)`, (ctx) =>
+          Effect.as(groupOf(ctx), nothing))
+      )
+    ])
+  ]
+})()
 
 /**
  * The groups a user or a group is in: `memberOf` (direct) and `transitiveMemberOf` (through
@@ -1074,13 +1247,18 @@ const memberReferencesRoute: Route = {
  * user. They answer groups, so they need a permission that reads groups (SPEC 7's group row).
  * A request reads the memberships once ({@link oncePerRequest}). Each also cast to groups
  * (`…/memberOf/microsoft.graph.group`, or `graph.group`): the same groups, since a user or a
- * group is in nothing else here, written as Graph writes a cast (`…$metadata#groups`).
+ * group is in nothing else here, written as Graph writes a cast (`…$metadata#groups`); and to
+ * the other types Graph says an object may be a member of, directory roles and administrative
+ * units, which this directory holds none of ({@link castToNoneOf}).
  */
 const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): ReadonlyArray<Route> =>
   ([false, true] as const).flatMap((transitive) => {
     const read = oncePerRequest((ctx): Op<GroupsOf> =>
       Effect.flatMap(ids(ctx, of.param), () => directory((svc) => svc.memberOf(ctx.tenant, { kind, id: ctx.params[of.param]! }, transitive)))
     )
+    const exists = (ctx: Ctx): Op<unknown> =>
+      Effect.flatMap(ids(ctx, of.param), () =>
+        directory((svc): Op<unknown> => kind === "user" ? svc.getUser(ctx.tenant, ctx.params[of.param]!) : svc.getGroup(ctx.tenant, ctx.params[of.param]!)))
     const segment = transitive ? "transitiveMemberOf" : "memberOf"
     const set: EntitySet<Directory.Group> = {
       ...groups,
@@ -1093,13 +1271,18 @@ const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): Readonl
       many: `the groups ${of.one} is a member of${transitive ? ", directly or through nested groups" : " (direct memberships)"}`
     }
     const list = (ctx: Ctx, p: PageRequest) => Effect.flatMap(read(ctx), (groupsOf) => groupsOf(p))
-    return [...listAndCount(set, list), ...castAliases(listAndCount(castOf(set as EntitySet<unknown>, "group", set.many), list))]
+    const where = `${of.one} is a member of${transitive ? ", directly or through nested groups" : ""}`
+    return [
+      ...listAndCount(set, list),
+      ...castAliases(listAndCount(castOf(set as EntitySet<unknown>, "group", set.many), list)),
+      ...containersNotHeld.flatMap((type) => castToNoneOf(set as EntitySet<unknown>, type, where, exists))
+    ]
   })
 
 /**
  * `GET /groups/{id}/transitiveMembers`: the members of a group and of the groups in it, the
  * users a group target reaches (SPEC 4), read once per request ({@link oncePerRequest}); and
- * its casts to users and to groups, as on `/members`.
+ * its casts, as on `/members`.
  */
 const transitiveMembersRoutes = (() => {
   const read = oncePerRequest((ctx): Op<MembersOf> =>
@@ -1122,7 +1305,8 @@ const transitiveMembersRoutes = (() => {
     ...castAliases(listAndCount(
       castOf<Directory.Group>(of, "group", "the groups in a group and in the groups in it, nested ones included"),
       (ctx, p) => Effect.flatMap(read(ctx), (membersOf) => keptPage(membersOf, isGroup, p))
-    ))
+    )),
+    ...membersNotHeld.flatMap((type) => castToNoneOf(of, type, "in a group and in the groups in it, nested ones included", groupOf))
   ]
 })()
 
@@ -1153,7 +1337,6 @@ const directoryRoutes: ReadonlyArray<Route> = [
   getRoute(groups, (ctx, id) => directory((svc) => svc.getGroup(ctx.tenant, id))),
   deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
   ...membersRoutes,
-  memberReferencesRoute,
   ...memberOfRoutes(users as EntitySet<unknown>, "user"),
   ...memberOfRoutes(groups as EntitySet<unknown>, "group"),
   ...transitiveMembersRoutes,

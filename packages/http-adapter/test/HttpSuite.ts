@@ -613,12 +613,13 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         })
 
         it("answers a cast it does not serve, a missing group and a permission short of groups as Graph's errors, never a 500", async () => {
+          // A type Graph offers there but this service holds none of is an empty collection (since 0.6.1).
+          assert.deepStrictEqual((await get("groups/castg/members/microsoft.graph.device")).json.value, [])
+          assert.strictEqual((await get("groups/castg/members/microsoft.graph.device/$count")).text, "0")
           for (const p of [
-            "groups/castg/members/microsoft.graph.device",
-            "groups/castg/members/microsoft.graph.device/$count",
-            "groups/castg/transitiveMembers/microsoft.graph.servicePrincipal",
+            "groups/castg/members/microsoft.graph.administrativeUnit",
             "users/cm0/memberOf/microsoft.graph.user",
-            "users/cm0/memberOf/microsoft.graph.directoryRole",
+            "users/cm0/memberOf/microsoft.graph.device",
             "groups/castg/members/microsoft.graph.User"
           ]) {
             const r = await get(p)

@@ -151,7 +151,8 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
     assert.strictEqual(await client.api("/groups/gc/members/microsoft.graph.group/$count").get(), "3")
     assert.strictEqual(await client.api("/groups/gc/transitiveMembers/microsoft.graph.user/$count").get(), "3")
     assert.deepStrictEqual((await client.api("/users/x0/memberOf/microsoft.graph.group").get()).value.map((g: any) => g.id), ["gc"])
-    const unknown = await graphError(client.api("/groups/gc/members/microsoft.graph.device").get())
+    assert.deepStrictEqual((await client.api("/groups/gc/members/microsoft.graph.device").get()).value, [])
+    const unknown = await graphError(client.api("/groups/gc/members/microsoft.graph.Device").get())
     assert.strictEqual(unknown.statusCode, 404)
     assert.strictEqual(unknown.code, "itemNotFound")
     // GET …/members/$ref: entity references, paged.

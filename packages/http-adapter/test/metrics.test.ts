@@ -156,7 +156,7 @@ describe("Metrics: the listener", () => {
         await s.request("GET", p)
       }
       assert.strictEqual((await s.request("GET", "groups/g1/members/graph.user/$count")).text, "0")
-      assert.strictEqual((await s.request("GET", "groups/g1/members/microsoft.graph.device")).status, 404)
+      assert.strictEqual((await s.request("GET", "groups/g1/members/microsoft.graph.Device")).status, 404)
       assert.deepStrictEqual(summary(recorder), [
         "POST /beta/groups 201×1",
         "GET /beta/groups/{groupId}/members/microsoft.graph.user 200×3 404×1",
