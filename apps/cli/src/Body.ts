@@ -2,7 +2,9 @@
  * Request bodies: `--body` as inline JSON, `@file.json`, or `-` for standard
  * input; and the expanded flags (`--target-type group --group-id g …`) that
  * build the common bodies without writing JSON. Flags win over `--body` where
- * both say something.
+ * both say something (a target's properties merge into the body's target); flags
+ * that contradict each other (`--target-type none` with a target's property) are
+ * a usage error.
  *
  * @since 0.1.0
  */
@@ -106,6 +108,29 @@ export const assignmentFields = (f: AssignmentFlags): Record<string, unknown> =>
   if (f.source !== undefined) out.source = f.source
   if (f.sourceId !== undefined) out.sourceId = f.sourceId
   return out
+}
+
+/** The flags that set a property of the target, which `--target-type none` (no target) leaves nowhere to go. */
+const targetPropertyFlags = [
+  ["groupId", "--group-id"],
+  ["collectionId", "--collection-id"],
+  ["filterId", "--filter-id"],
+  ["filterType", "--filter-type"]
+] as const
+
+/**
+ * The body of an assignment's create or PATCH: `--body` (if given) with the expanded flags
+ * merged in, the flags winning ({@link resolve}). `--target-type none` with a target's
+ * property (`--group-id`, …) is a usage error: the property would be dropped with the target.
+ */
+export const assignment = (raw: string | undefined, f: AssignmentFlags) => {
+  const given = f.targetType === "none" ? targetPropertyFlags.filter(([k]) => f[k] !== undefined).map(([, flag]) => flag) : []
+  if (given.length > 0) {
+    return Effect.fail(
+      usage(`--target-type none removes the target, so ${given.join(", ")} would be dropped: give the target's type (e.g. --target-type group), or leave ${given.length === 1 ? "it" : "them"} out`)
+    )
+  }
+  return resolve(raw, assignmentFields(f))
 }
 
 /** Drops undefined entries (flags not given). */

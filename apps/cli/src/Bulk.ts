@@ -18,7 +18,9 @@
  *
  * Import validates every record with the core's schemas and checks every
  * reference and id before it writes anything; then it writes, and on any write
- * failure undoes what it wrote (compensating deletes, newest first). Local mode
+ * failure, or SIGINT or SIGTERM, undoes what it wrote (compensating deletes,
+ * newest first); what an undo leaves (a step that fails, or is stopped by a
+ * signal) is named, kind, id and line. Local mode
  * writes the records as they are (ids, versions, timestamps, invitation state
  * kept). Remote mode goes through the API, which sets server-managed fields
  * anew and gives re-created invitations new guest users (memberships follow
@@ -29,6 +31,12 @@
  * modelled ones (core 0.4.0) both ways; a password (`passwordProfile`) is never
  * stored, so never exported.
  *
+ * Remote export makes each kind of read it needs once before it writes a line, so
+ * that a token without a permission fails with nothing written; a failure after
+ * that (the network) leaves a prefix of the lines on standard output, and a
+ * non-zero exit. An import file may be UTF-8 or, with its byte order mark, UTF-16
+ * (PowerShell 5.1 writes UTF-16LE).
+ *
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
@@ -38,6 +46,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Local from "./Local.ts"
 import * as Remote from "./Remote.ts"
@@ -323,20 +332,44 @@ const checkAll = (records: ReadonlyArray<{ readonly line: number; readonly recor
 const readAll = (file: string) =>
   Effect.tryPromise({
     try: async () => {
-      if (file !== "-") return readFile(file, "utf8")
+      if (file !== "-") return readFile(file)
       const chunks: Array<Buffer> = []
       for await (const c of process.stdin) chunks.push(c as Buffer)
-      return Buffer.concat(chunks).toString("utf8")
+      return Buffer.concat(chunks)
     },
     catch: (e) => usage(`cannot read ${file}: ${(e as Error).message}`)
-  })
+  }).pipe(Effect.flatMap((bytes) => decodeText(bytes, file)))
+
+/**
+ * The text of an import file. UTF-8, a leading byte order mark skipped (by {@link parseAll}); or
+ * UTF-16 with its byte order mark, little-endian (`FF FE`: what PowerShell 5.1's `>` and
+ * `Out-File` write) or big-endian (`FE FF`), decoded. UTF-16 that does not decode (an odd number
+ * of bytes, a lone surrogate) and UTF-32 are refused: a usage error asking for UTF-8.
+ */
+const decodeText = (bytes: Uint8Array, file: string): Effect.Effect<string, CommandFailed> => {
+  const [a, b, c, d] = bytes
+  const refused = (what: string) =>
+    usage(`cannot read ${file}: ${what}; save it as UTF-8 (PowerShell: Out-File -Encoding utf8, or Set-Content -Encoding utf8)`)
+  if ((a === 0xff && b === 0xfe && c === 0 && d === 0) || (a === 0 && b === 0 && c === 0xfe && d === 0xff)) {
+    return Effect.fail(refused("it is UTF-32 (its byte order mark says so), which import does not read"))
+  }
+  const utf16 = a === 0xff && b === 0xfe ? "UTF-16LE" : a === 0xfe && b === 0xff ? "UTF-16BE" : undefined
+  if (utf16 === undefined) return Effect.succeed(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+  try {
+    // The decoder drops the byte order mark.
+    return Effect.succeed(new TextDecoder(utf16.toLowerCase(), { fatal: true }).decode(bytes))
+  } catch {
+    return Effect.fail(refused(`it starts as ${utf16} (its byte order mark) but is not valid ${utf16}`))
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Writers: one write per record, each with its undo
 
 interface Writer {
   readonly existing: Existing
-  readonly write: (r: Record_) => Effect.Effect<Effect.Effect<void, unknown>, CommandFailed>
+  /** Writes the record; answers its undo. */
+  readonly write: (r: Record_) => Effect.Effect<Effect.Effect<void, CommandFailed>, CommandFailed>
 }
 
 const localWriter = (store: Store["Service"], tenant: string): Writer => {
@@ -393,13 +426,12 @@ const localWriter = (store: Store["Service"], tenant: string): Writer => {
             })
         }
       }
-      return Effect.mapError(run(), fail)
+      return Effect.mapError(Effect.map(run(), (undo) => Effect.mapError(undo, fail)), fail)
     }
   }
 }
 
 const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
-  const enc = encodeURIComponent
   const exists = (path: string) =>
     api.request({ method: "GET", path }).pipe(
       Effect.as(true),
@@ -413,41 +445,44 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
       has: (kind, id) =>
         exists(
           kind === "user"
-            ? `users/${enc(id)}`
+            ? Remote.key("users", id)
             : kind === "group"
-            ? `groups/${enc(id)}`
+            ? Remote.key("groups", id)
             : kind === "invitation"
-            ? `invitations/${enc(id)}`
-            : `deviceManagement/deviceEnrollmentConfigurations/${enc(id)}`
+            ? Remote.key("invitations", id)
+            : `deviceManagement/${Remote.key("deviceEnrollmentConfigurations", id)}`
         ),
-      hasAssignment: (c, id) => exists(`deviceManagement/deviceEnrollmentConfigurations/${enc(c)}/assignments/${enc(id)}`)
+      hasAssignment: (c, id) => exists(`deviceManagement/${Remote.key("deviceEnrollmentConfigurations", c)}/${Remote.key("assignments", id)}`)
     },
     write: (r) => {
       switch (r.kind) {
         case "user":
-          return Effect.as(api.request({ method: "POST", path: "users", body: r.value }), del(`users/${enc(r.value.id)}`))
+          return Effect.as(api.request({ method: "POST", path: "users", body: r.value }), del(Remote.key("users", r.value.id)))
         case "group":
-          return Effect.as(api.request({ method: "POST", path: "groups", body: r.value }), del(`groups/${enc(r.value.id)}`))
+          return Effect.as(api.request({ method: "POST", path: "groups", body: r.value }), del(Remote.key("groups", r.value.id)))
         case "configuration":
           return Effect.as(
             api.request({ method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: strip(r.value, Configuration.serverManaged) }),
-            del(`deviceManagement/deviceEnrollmentConfigurations/${enc(r.value.id)}`)
+            del(`deviceManagement/${Remote.key("deviceEnrollmentConfigurations", r.value.id)}`)
           )
         case "assignment": {
-          const base = `deviceManagement/deviceEnrollmentConfigurations/${enc(r.configurationId)}/assignments`
-          return Effect.as(api.request({ method: "POST", path: base, body: r.value }), del(`${base}/${enc(r.value.id)}`))
+          const configuration = `deviceManagement/${Remote.key("deviceEnrollmentConfigurations", r.configurationId)}`
+          return Effect.as(
+            api.request({ method: "POST", path: `${configuration}/assignments`, body: r.value }),
+            del(`${configuration}/${Remote.key("assignments", r.value.id)}`)
+          )
         }
         case "invitation":
           return Effect.gen(function*() {
             const v = r.value
             const { "@odata.type": _, ...body } = invitationCreateBody(v)
             yield* api.request({ method: "POST", path: "invitations", body })
-            const user = yield* api.request({ method: "GET", path: `invitations/${enc(v.id)}/invitedUser` })
+            const user = yield* api.request({ method: "GET", path: `${Remote.key("invitations", v.id)}/invitedUser` })
             const made = user.body as Obj
             const newId = String(made.id)
             if (r.invitedUser === null) {
               // Its guest user was deleted: delete the one the create made (Graph has no DELETE for invitations).
-              yield* del(`users/${enc(newId)}`)
+              yield* del(Remote.key("users", newId))
               return Effect.void
             }
             invitedUsers.set(r.invitedUser.id, newId)
@@ -456,21 +491,21 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
             const changed = Object.entries(r.invitedUser).filter(([k, x]) => k !== "id" && k !== "@odata.type" && !Json.equals(made[k], x))
             if (changed.length > 0) {
               // Refused: the new guest goes (this write has no undo yet); the invitation stays, as above.
-              yield* api.request({ method: "PATCH", path: `users/${enc(newId)}`, body: Object.fromEntries(changed) }).pipe(
-                Effect.tapError(() => Effect.ignore(del(`users/${enc(newId)}`)))
+              yield* api.request({ method: "PATCH", path: Remote.key("users", newId), body: Object.fromEntries(changed) }).pipe(
+                Effect.tapError(() => Effect.ignore(del(Remote.key("users", newId))))
               )
             }
-            return del(`users/${enc(newId)}`)
+            return del(Remote.key("users", newId))
           })
         case "member": {
           const memberId = invitedUsers.get(r.memberId) ?? r.memberId
           return Effect.as(
             api.request({
               method: "POST",
-              path: `groups/${enc(r.groupId)}/members/$ref`,
-              body: { "@odata.id": `${api.base}/directoryObjects/${enc(memberId)}` }
+              path: `${Remote.key("groups", r.groupId)}/members/$ref`,
+              body: { "@odata.id": `${api.base}/${Remote.key("directoryObjects", memberId)}` }
             }),
-            del(`groups/${enc(r.groupId)}/members/${enc(memberId)}/$ref`)
+            del(`${Remote.key("groups", r.groupId)}/${Remote.key("members", memberId)}/$ref`)
           )
         }
       }
@@ -500,41 +535,239 @@ const parseAll = (text: string): Effect.Effect<Numbered, CommandFailed> =>
 /** A target that holds nothing yet: the store `import --create` is about to make. */
 const nothing: Existing = { has: () => Effect.succeed(false), hasAssignment: () => Effect.succeed(false) }
 
-/** Checks, then writes all records or none. */
-const importWith = (records: Numbered, writer: Writer) =>
-  Effect.gen(function*() {
+// ---------------------------------------------------------------------------
+// Signals while an import writes
+
+/** The signals that stop an import, with their numbers: a shell shows a process they end as 128 + the number (130, 143). */
+const stopSignals = { SIGINT: 2, SIGTERM: 15 } as const
+type StopSignal = keyof typeof stopSignals
+
+/** The signals received while an import writes and undoes. */
+interface Signals {
+  /** Those received so far, in order. */
+  readonly received: ReadonlyArray<StopSignal>
+  /** Succeeds with the `n`th signal once it has come (at once if it has). */
+  readonly reach: (n: number) => Effect.Effect<StopSignal>
+}
+
+/**
+ * SIGINT and SIGTERM, trapped for the scope (an import's writes and their undo): counted
+ * instead of ending the process half way, for the import to stop where it is and undo what it
+ * wrote. The entry point leaves signals to Node (it runs the program with `runPromiseExit`), so
+ * outside this scope they end the process at once, as before: nothing is written there.
+ */
+const trapSignals: Effect.Effect<Signals, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => {
+    const received: Array<StopSignal> = []
+    const waiting = new Set<() => void>()
+    const listeners = (Object.keys(stopSignals) as Array<StopSignal>).map((signal) => {
+      const listener = () => {
+        received.push(signal)
+        for (const wake of [...waiting]) wake()
+      }
+      process.on(signal, listener)
+      return [signal, listener] as const
+    })
+    const signals: Signals = {
+      received,
+      reach: (n) =>
+        Effect.callback<StopSignal>((resume) => {
+          const wake = () => {
+            if (received.length < n) return
+            waiting.delete(wake)
+            resume(Effect.succeed(received[n - 1]!))
+          }
+          waiting.add(wake)
+          wake()
+          return Effect.sync(() => waiting.delete(wake))
+        })
+    }
+    return { signals, listeners }
+  }),
+  ({ listeners }) =>
+    Effect.sync(() => {
+      for (const [signal, listener] of listeners) process.off(signal, listener)
+    })
+).pipe(Effect.map(({ signals }) => signals))
+
+/** An import a signal stopped: the error line to print, and the signal the process then ends by. */
+class ImportInterrupted extends Schema.TaggedError<ImportInterrupted>()("ImportInterrupted", {
+  signal: Schema.Literals(["SIGINT", "SIGTERM"]),
+  code: Schema.String,
+  detail: Schema.String
+}) {}
+
+/**
+ * Prints the error and ends the process by its signal, with the signal's default action, as a
+ * process that had not trapped it would have ended: a shell shows 130 for SIGINT, 143 for
+ * SIGTERM, and a script running enrollctl stops too (bash stops a loop whose command died of
+ * SIGINT, not one whose command exited 130). Run once the store is closed.
+ */
+const endBy = (e: ImportInterrupted): Effect.Effect<never> =>
+  Effect.suspend(() => {
+    process.stderr.write(`error ${e.code}: ${e.detail}\n`)
+    process.kill(process.pid, e.signal)
+    // Should the signal not end it (a listener elsewhere), the same status as an exit code.
+    process.exitCode = 128 + stopSignals[e.signal]
+    return Effect.never
+  })
+
+// ---------------------------------------------------------------------------
+// Writing, and undoing
+
+/** How many records an error names at most; past it, every record is also listed above the error, one a line. */
+const listedAtMost = 10
+
+/** A record as messages name it: its kind, its id and its line in the file (and a note). */
+const nameOf = ({ line, note, record: r }: { readonly line: number; readonly record: Record_; readonly note?: string | undefined }): string => {
+  const where = `(line ${line}${note === undefined ? "" : `; ${note}`})`
+  switch (r.kind) {
+    case "member":
+      return `member '${r.memberId}' of group '${r.groupId}' ${where}`
+    case "assignment":
+      return `assignment '${r.value.id}' of configuration '${r.configurationId}' ${where}`
+    default:
+      return `${r.kind} '${r.value.id}' ${where}`
+  }
+}
+
+/** Records named in a message: all of them, or the first {@link listedAtMost} and how many more (then each is on a line of its own above). */
+const nameAll = (records: ReadonlyArray<Parameters<typeof nameOf>[0]>): string => {
+  const names = records.slice(0, listedAtMost).map(nameOf).join(", ")
+  return records.length <= listedAtMost ? names : `${names} and ${records.length - listedAtMost} more (each listed above)`
+}
+
+/** Distinct messages with how often each came, the first few. */
+const tally = (messages: ReadonlyArray<string>): string => {
+  const counts = new Map<string, number>()
+  for (const m of messages) counts.set(m, (counts.get(m) ?? 0) + 1)
+  const shown = [...counts].slice(0, 3).map(([m, n]) => (n === 1 ? m : `${m} (${n} times)`))
+  return counts.size > 3 ? `${shown.join("; ")}; and ${counts.size - 3} other error(s)` : shown.join("; ")
+}
+
+/**
+ * Whether a write that failed may have landed all the same: the server answered 503 (its store
+ * lost as it answered; see Remote's `retry`), or the connection broke once the request may have
+ * reached the server (a refused connection sent nothing). A write a second signal cut off may
+ * have landed too.
+ */
+const mayHaveLanded = (e: CommandFailed): boolean =>
+  e.status === 503 || (e.code === "ConnectionFailed" && (e.cause as { readonly cause?: { readonly code?: unknown } } | undefined)?.cause?.code !== "ECONNREFUSED")
+
+type Written = Numbered[number] & { readonly undo: Effect.Effect<void, CommandFailed> }
+
+/**
+ * Checks, then writes all records or none. A write that fails stops the writes, and what was
+ * written is undone, newest first. So does SIGINT or SIGTERM (see {@link trapSignals}): the
+ * write in flight is let finish (its undo is then known), and the process ends by the signal
+ * once the undo is done. A signal during an undo stops it (the second, when a signal started
+ * it): what remains is named, kind, id and line. A second signal while the interrupted write
+ * is still in flight stops it too (it may have landed, and is named so).
+ */
+const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, CommandFailed | ImportInterrupted> =>
+  Effect.scoped(Effect.gen(function*() {
     yield* checkAll(records, writer.existing)
     const sorted = [...records].sort((a, b) => order.indexOf(a.record.kind) - order.indexOf(b.record.kind))
-    const undo: Array<Effect.Effect<void, unknown>> = []
+    const signals = yield* trapSignals
+    const written: Array<Written> = []
+    let failed: { readonly line: number; readonly error: CommandFailed } | undefined
+    let cut: Numbered[number] | undefined
     const writing = progress("importing", sorted.length)
-    for (const { line, record } of sorted) {
-      const written = yield* Effect.result(writer.write(record))
-      if (Result.isFailure(written)) {
-        writing.end()
-        const leftovers: Array<string> = []
-        for (const u of undo.reverse()) {
-          const r = yield* Effect.result(u)
-          if (Result.isFailure(r)) leftovers.push(String((r.failure as any)?.message ?? r.failure))
-        }
-        const e = written.failure
-        // A write answered 503 may have landed (see Remote's `retry`): the records before it are
-        // undone, and it is named for the operator to check.
-        return yield* new CommandFailed({
-          code: e.code,
-          detail: `line ${line}: ${e.detail}; ${e.status === 503 ? `the records before it were undone; line ${line}'s may be in the tenant` : "nothing was imported"}${
-            leftovers.length === 0 ? "" : ` (but ${leftovers.length} undo step(s) failed: ${leftovers.join("; ")})`
-          }`,
-          exit: e.exit
-        })
+    for (const item of sorted) {
+      if (signals.received.length > 0) break
+      const outcome = yield* Effect.raceFirst(Effect.result(writer.write(item.record)), Effect.as(signals.reach(2), "cut" as const))
+      if (outcome === "cut") {
+        cut = item
+        break
       }
-      undo.push(written.success)
+      if (Result.isFailure(outcome)) {
+        failed = { line: item.line, error: outcome.failure }
+        break
+      }
+      written.push({ ...item, undo: outcome.success })
       writing.tick()
     }
     writing.end()
-    const counts: Record<string, number> = {}
-    for (const { record } of records) counts[record.kind] = (counts[record.kind] ?? 0) + 1
-    process.stderr.write(`imported ${order.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}(s)`).join(", ") || "nothing"}\n`)
-  })
+    const signal = signals.received[0]
+    if (failed === undefined && signal === undefined) {
+      const counts: Record<string, number> = {}
+      for (const { record } of records) counts[record.kind] = (counts[record.kind] ?? 0) + 1
+      process.stderr.write(`imported ${order.filter((k) => counts[k]).map((k) => `${counts[k]} ${k}(s)`).join(", ") || "nothing"}\n`)
+      return
+    }
+
+    // Undo, newest first, until the signal that stops it: the first, or the second when a signal stopped the writes.
+    const stopAt = signal === undefined ? 1 : 2
+    if (signal !== undefined && signals.received.length < stopAt) {
+      process.stderr.write(
+        `${signal}: stopping the import; undoing the ${written.length} record(s) written, newest first ` +
+          `(SIGINT or SIGTERM again stops the undo and lists what remains)\n`
+      )
+    }
+    // What remains, with a note for a record whose undo was cut off in flight.
+    const remain = new Map<Written, string | undefined>()
+    const undoErrors: Array<string> = []
+    let undone = 0
+    let stoppedBy: StopSignal | undefined
+    const undoing = signal === undefined ? undefined : progress("undoing", written.length)
+    for (let i = written.length - 1; i >= 0; i--) {
+      const w = written[i]!
+      // The signal that stops the undo lets the step in flight finish, so that what remains is
+      // known; one more cuts it off.
+      const r = signals.received.length >= stopAt
+        ? ("stopped" as const)
+        : yield* Effect.raceFirst(Effect.result(w.undo), Effect.as(signals.reach(stopAt + 1), "cut" as const))
+      if (r === "stopped" || r === "cut") {
+        stoppedBy = signals.received[stopAt - 1]
+        for (const older of written.slice(0, i + 1)) remain.set(older, undefined)
+        if (r === "cut") remain.set(w, "its undo was cut off: it may be gone")
+        break
+      }
+      if (Result.isFailure(r)) {
+        remain.set(w, undefined)
+        undoErrors.push(r.failure.message)
+      } else {
+        undone++
+      }
+      undoing?.tick()
+    }
+    undoing?.end()
+
+    const left = written.filter((w) => remain.has(w)).map((w) => ({ ...w, note: remain.get(w) }))
+    if (left.length > listedAtMost) {
+      process.stderr.write(left.map((w) => `remains: ${nameOf(w)}\n`).join(""))
+    }
+    const unsure = failed !== undefined && mayHaveLanded(failed.error) ? failed.line : cut?.line
+    const count = written.length
+    const undoFailures = undoErrors.length === 0 ? "" : `; the undo failed with: ${tally(undoErrors)}`
+    let summary: string
+    if (left.length > 0) {
+      const why = stoppedBy === undefined
+        ? `after a failed undo (${undone} of the ${count} written were undone)`
+        : `(${stopAt === 2 ? `a second ${stoppedBy}` : stoppedBy} stopped the undo ${
+          undone === 0 ? "before any was undone" : `after undoing ${undone} of the ${count} written`
+        }${undoErrors.length === 0 ? "" : `; ${undoErrors.length} undo step(s) failed`})`
+      summary = `${left.length} record(s) remain ${why}: ${nameAll(left)}${undoFailures}`
+    } else if (unsure !== undefined) {
+      summary = count === 0 ? "nothing else was written" : "the records before it were undone"
+    } else if (signal !== undefined) {
+      summary = count === 0 ? "nothing was written" : `all ${count} were undone: nothing was imported`
+    } else {
+      summary = "nothing was imported"
+    }
+    const detail = [
+      failed !== undefined
+        ? `line ${failed.line}: ${failed.error.detail}`
+        : `${signal} stopped the import after ${count} of ${sorted.length} record(s) were written`,
+      summary,
+      ...(unsure === undefined
+        ? []
+        : [cut === undefined ? `line ${unsure}'s may be in the tenant` : `a second ${signals.received[1]} cut off the write of line ${unsure}: it may be in the tenant`])
+    ].join("; ")
+    const ending = stoppedBy ?? signal
+    if (ending !== undefined) return yield* new ImportInterrupted({ signal: ending, code: failed?.error.code ?? "Interrupted", detail })
+    return yield* new CommandFailed({ code: failed!.error.code, detail, exit: failed!.error.exit })
+  }))
 
 /**
  * `enrollctl import [--create] FILE`. With `create` (local mode), a store that is
@@ -559,7 +792,10 @@ export const importFile = (raw: Globals, file: string, options: { readonly creat
       const store = yield* Store
       yield* importWith(records, localWriter(store, settings.tenant))
     }).pipe(Effect.provide(Local.storeLayer(settings)))
-  })
+  }).pipe(
+    // Here, outside the store's scope: the store is closed before the process ends.
+    Effect.catchTag("ImportInterrupted", endBy)
+  )
 
 // ---------------------------------------------------------------------------
 // Export
@@ -611,7 +847,6 @@ const exportLocal = (store: Store["Service"], directory: DirectoryService["Servi
 
 const exportRemote = (api: ReturnType<typeof Remote.client>) =>
   Effect.gen(function*() {
-    const enc = encodeURIComponent
     const listAll = (path: string) =>
       Effect.gen(function*() {
         const out: Array<Obj> = []
@@ -629,11 +864,23 @@ const exportRemote = (api: ReturnType<typeof Remote.client>) =>
     const invitedUsers = new Map<string, Obj>()
     for (const i of invitations) {
       // 404: the guest user was deleted; the invitation is exported without it.
-      const u = yield* api.request({ method: "GET", path: `invitations/${enc(String(i.id))}/invitedUser` }).pipe(
+      const u = yield* api.request({ method: "GET", path: `${Remote.key("invitations", String(i.id))}/invitedUser` }).pipe(
         Effect.map((res) => clean(res.body as Obj)),
         Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined))
       )
       if (u !== undefined) invitedUsers.set(String(i.id), u)
+    }
+    // Every other kind of read the export makes, once, cheaply, before its first line: a token
+    // without a permission one of them needs fails here, with nothing written (the users are read
+    // whole before they are written, as the invitations and their guests were above). A failure
+    // after this (the network, the server) still stops the export part way, its output a prefix.
+    const first = (path: string) =>
+      Effect.map(api.request({ method: "GET", path, query: { $top: "1" } }), (res) => (res.body as { value?: Array<Obj> }).value?.[0])
+    const someGroup = yield* first("groups")
+    const someConfiguration = yield* first("deviceManagement/deviceEnrollmentConfigurations")
+    if (someGroup !== undefined) yield* first(`${Remote.key("groups", String(someGroup.id))}/members`)
+    if (someConfiguration !== undefined) {
+      yield* first(`deviceManagement/${Remote.key("deviceEnrollmentConfigurations", String(someConfiguration.id))}/assignments`)
     }
     const invitedIds = new Set([...invitedUsers.values()].map((u) => String(u.id)))
     for (const u of yield* listAll("users")) if (!invitedIds.has(String(u.id))) yield* print(line({ kind: "user", value: u as any }))
@@ -643,13 +890,13 @@ const exportRemote = (api: ReturnType<typeof Remote.client>) =>
       yield* print(line({ kind: "invitation", value: i as any, invitedUser: (invitedUsers.get(String(i.id)) ?? null) as any }))
     }
     for (const g of groups) {
-      for (const m of yield* listAll(`groups/${enc(String(g.id))}/members`)) {
+      for (const m of yield* listAll(`${Remote.key("groups", String(g.id))}/members`)) {
         yield* print(line({ kind: "member", groupId: String(g.id), memberId: String(m.id) }))
       }
     }
     for (const c of yield* listAll("deviceManagement/deviceEnrollmentConfigurations")) {
       yield* print(line({ kind: "configuration", value: c as any }))
-      for (const a of yield* listAll(`deviceManagement/deviceEnrollmentConfigurations/${enc(String(c.id))}/assignments`)) {
+      for (const a of yield* listAll(`deviceManagement/${Remote.key("deviceEnrollmentConfigurations", String(c.id))}/assignments`)) {
         yield* print(line({ kind: "assignment", configurationId: String(c.id), value: a as any }))
       }
     }

@@ -22,8 +22,14 @@ import { CommandFailed } from "./Failure.ts"
 import { type Answer, type ListOptions, memberIdOf, type MemberType, type Operation } from "./Operation.ts"
 import * as Query from "./Query.ts"
 
-/** Where an invitation's redemption link points in local mode (no server to redeem at). */
-export const redeemBase = "https://enrollment.invalid/redeem"
+/**
+ * The base of an invitation's `inviteRedeemUrl` (`<base>?invitation=<id>`, made by core's
+ * `Directory.invite`), as the server makes it on `POST /invitations`: its origin and `/redeem`
+ * (http-adapter `Routes`). The server's origin is its `PUBLIC_URL`, else the request's scheme
+ * and `Host`, and `http://localhost` for a request that names no usable host; local mode has
+ * no request, so it writes what the server writes for that one.
+ */
+export const redeemBase = "http://localhost/redeem"
 
 /** The store layer the settings name. Store adapters are loaded only when used. */
 export const storeLayer = (settings: LocalSettings): Layer.Layer<Store, CommandFailed> => {

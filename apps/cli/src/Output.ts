@@ -194,7 +194,15 @@ export const table = (rows: ReadonlyArray<Row>, select?: ReadonlyArray<string>, 
 }
 
 const plain = /^[A-Za-z0-9_][A-Za-z0-9_ ./+=-]*$/
-const reserved = /^(?:true|false|null|yes|no|on|off|y|n|~|[-+]?(?:\d[\d_]*(?:\.\d*)?(?:e[-+]?\d+)?|\.inf|\.nan|0x[0-9a-f]+|0o[0-7]+))$/i
+/**
+ * Plain scalars a YAML 1.1 or 1.2 reader takes for something other than a string (the
+ * characters `plain` allows rule out the rest: `~`, `.inf`, signs, times with `:`):
+ * booleans (1.1's `y`, `yes`, `on`, … too), null, numbers in every base either version reads
+ * (1.1's `_` separators, `0b…`, and its float that may hold several dots), and 1.1's dates
+ * (`2024-01-01`; a timestamp with a time holds `:`).
+ */
+const reserved =
+  /^(?:true|false|null|yes|no|on|off|y|n|[\d_]+(?:\.[\d_.]*)?(?:e[-+]?\d+)?|0x[\da-f_]+|0o[0-7_]+|0b[01_]+|\d{4}-\d\d?-\d\d?(?:[t ].*)?)$/i
 
 const yamlScalar = (v: unknown): string => {
   if (v === null || v === undefined) return "null"

@@ -6,14 +6,21 @@
  * serve for now (503) is retried as its `Retry-After` says, within the bounds
  * of {@link retry}.
  *
+ * Its credentials too (below): the token remote mode sends, given (checked
+ * against `--tenant`) or minted with the server's HS256 secret, and `enrollctl
+ * token`, which mints one.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { Backend, type RemoteSettings } from "./Backend.ts"
 import { classOfStatus } from "./ExitCode.ts"
-import { CommandFailed } from "./Failure.ts"
+import { CommandFailed, usage } from "./Failure.ts"
 import type { Answer, MemberType, Operation, Parent } from "./Operation.ts"
+import { mint as mintFromDataDir, modeOf, print, settingsOf } from "./Runtime.ts"
+import { defaultDataDir, defaultTenant, type Globals, given, origin, type Resolved, withEnvironment } from "./Settings.ts"
 
 /** One HTTP request of an operation. */
 export interface Request {
@@ -24,16 +31,23 @@ export interface Request {
   readonly headers?: Record<string, string> | undefined
 }
 
-const enc = encodeURIComponent
+/**
+ * A key's path under its collection: `users/u1`, the id percent-encoded. An id `.` or `..` (a
+ * valid key, SPEC 2) is written in the parenthesis form, `users('.')`, which addresses the same
+ * entity: as a path segment of its own, every URL parser reads it as a dot segment and drops it
+ * (`users/.` would ask for the list of users, `users/..` for the service root).
+ */
+export const key = (collection: string, id: string): string =>
+  id === "." || id === ".." ? `${collection}('${id}')` : `${collection}/${encodeURIComponent(id)}`
 
 const prefix = (parent: Parent): string => {
   switch (parent._tag) {
     case "Tenant":
       return "deviceManagement"
     case "User":
-      return `users/${enc(parent.userId)}`
+      return key("users", parent.userId)
     case "Invitation":
-      return `invitations/${enc(parent.invitationId)}/invitedUser`
+      return `${key("invitations", parent.invitationId)}/invitedUser`
   }
 }
 
@@ -44,14 +58,14 @@ export const requestOf = (op: Operation): Request => {
   switch (op._tag) {
     case "assignments.list":
     case "assignments.create": {
-      const path = `${prefix(op.parent)}/deviceEnrollmentConfigurations/${enc(op.configurationId)}/assignments`
+      const path = `${prefix(op.parent)}/${key("deviceEnrollmentConfigurations", op.configurationId)}/assignments`
       if (op._tag === "assignments.create") return { method: "POST", path, body: op.body }
       return { method: "GET", path, query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     }
     case "assignments.get":
     case "assignments.patch":
     case "assignments.delete": {
-      const path = `${prefix(op.parent)}/deviceEnrollmentConfigurations/${enc(op.configurationId)}/assignments/${enc(op.id)}`
+      const path = `${prefix(op.parent)}/${key("deviceEnrollmentConfigurations", op.configurationId)}/${key("assignments", op.id)}`
       if (op._tag === "assignments.get") return { method: "GET", path }
       if (op._tag === "assignments.patch") return { method: "PATCH", path, body: op.body, headers: ifMatch(op.ifMatch) }
       return { method: "DELETE", path, headers: ifMatch(op.ifMatch) }
@@ -63,62 +77,62 @@ export const requestOf = (op: Operation): Request => {
         query: { ...topQuery(op.list.top), ...option("$expand", op.expand) }
       }
     case "configurations.get":
-      return { method: "GET", path: `${prefix(op.parent)}/deviceEnrollmentConfigurations/${enc(op.id)}`, query: option("$expand", op.expand) }
+      return { method: "GET", path: `${prefix(op.parent)}/${key("deviceEnrollmentConfigurations", op.id)}`, query: option("$expand", op.expand) }
     case "configurations.create":
       return { method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: op.body }
     case "configurations.patch":
       return {
         method: "PATCH",
-        path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}`,
+        path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}`,
         body: op.body,
         headers: ifMatch(op.ifMatch)
       }
     case "configurations.delete":
-      return { method: "DELETE", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}`, headers: ifMatch(op.ifMatch) }
+      return { method: "DELETE", path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}`, headers: ifMatch(op.ifMatch) }
     case "configurations.assign":
-      return { method: "POST", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}/assign`, body: op.body }
+      return { method: "POST", path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}/assign`, body: op.body }
     case "configurations.setPriority":
-      return { method: "POST", path: `deviceManagement/deviceEnrollmentConfigurations/${enc(op.id)}/setPriority`, body: op.body }
+      return { method: "POST", path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}/setPriority`, body: op.body }
     case "users.list":
       return { method: "GET", path: "users", query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     case "users.get":
-      return { method: "GET", path: `users/${enc(op.id)}` }
+      return { method: "GET", path: key("users", op.id) }
     case "users.create":
       return { method: "POST", path: "users", body: op.body }
     case "users.patch":
-      return { method: "PATCH", path: `users/${enc(op.id)}`, body: op.body, headers: ifMatch(op.ifMatch) }
+      return { method: "PATCH", path: key("users", op.id), body: op.body, headers: ifMatch(op.ifMatch) }
     case "users.delete":
-      return { method: "DELETE", path: `users/${enc(op.id)}`, headers: ifMatch(op.ifMatch) }
+      return { method: "DELETE", path: key("users", op.id), headers: ifMatch(op.ifMatch) }
     case "groups.list":
       return { method: "GET", path: "groups", query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     case "groups.get":
-      return { method: "GET", path: `groups/${enc(op.id)}` }
+      return { method: "GET", path: key("groups", op.id) }
     case "groups.create":
       return { method: "POST", path: "groups", body: op.body }
     case "groups.delete":
-      return { method: "DELETE", path: `groups/${enc(op.id)}`, headers: ifMatch(op.ifMatch) }
+      return { method: "DELETE", path: key("groups", op.id), headers: ifMatch(op.ifMatch) }
     case "members.list":
-      return { method: "GET", path: `groups/${enc(op.groupId)}/members${cast(op.type)}`, query: topQuery(op.list.top) }
+      return { method: "GET", path: `${key("groups", op.groupId)}/members${cast(op.type)}`, query: topQuery(op.list.top) }
     case "transitiveMembers.list":
-      return { method: "GET", path: `groups/${enc(op.groupId)}/transitiveMembers${cast(op.type)}`, query: topQuery(op.list.top) }
+      return { method: "GET", path: `${key("groups", op.groupId)}/transitiveMembers${cast(op.type)}`, query: topQuery(op.list.top) }
     case "memberOf.list":
       return {
         method: "GET",
-        path: `${op.member.kind === "user" ? "users" : "groups"}/${enc(op.member.id)}/${op.transitive ? "transitiveMemberOf" : "memberOf"}`,
+        path: `${key(op.member.kind === "user" ? "users" : "groups", op.member.id)}/${op.transitive ? "transitiveMemberOf" : "memberOf"}`,
         query: topQuery(op.list.top)
       }
     case "members.add":
-      return { method: "POST", path: `groups/${enc(op.groupId)}/members/$ref`, body: op.body }
+      return { method: "POST", path: `${key("groups", op.groupId)}/members/$ref`, body: op.body }
     case "members.remove":
-      return { method: "DELETE", path: `groups/${enc(op.groupId)}/members/${enc(op.memberId)}/$ref` }
+      return { method: "DELETE", path: `${key("groups", op.groupId)}/${key("members", op.memberId)}/$ref` }
     case "invitations.list":
       return { method: "GET", path: "invitations", query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     case "invitations.get":
-      return { method: "GET", path: `invitations/${enc(op.id)}` }
+      return { method: "GET", path: key("invitations", op.id) }
     case "invitations.create":
       return { method: "POST", path: "invitations", body: op.body }
     case "invitations.invitedUser":
-      return { method: "GET", path: `invitations/${enc(op.invitationId)}/invitedUser` }
+      return { method: "GET", path: `${key("invitations", op.invitationId)}/invitedUser` }
   }
 }
 
@@ -351,3 +365,185 @@ export const failureOf = (res: Response): CommandFailed => {
 /** The remote backend. */
 export const layer = (settings: RemoteSettings) =>
   Layer.succeed(Backend, Backend.of({ describe: `remote ${settings.baseUrl}`, run: client(settings).run }))
+
+// ---------------------------------------------------------------------------
+// Credentials: the token remote mode sends, and `enrollctl token`
+
+/**
+ * The tenant a token names (its `tid` claim), read without verifying the token (the server
+ * verifies it), or why it cannot be read. Only a signed JWT's payload is read: the middle one
+ * of three base64url segments, a JSON object.
+ */
+export const claimedTenant = (token: string): { readonly tid: string } | { readonly unreadable: string } => {
+  const parts = token.split(".")
+  if (parts.length !== 3) {
+    return { unreadable: parts.length === 5 ? "it is encrypted (a JWE)" : "it is not a JWT (header.payload.signature)" }
+  }
+  let payload: unknown
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(parts[1]!)) throw new Error("not base64url")
+    payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(parts[1]!, "base64url")))
+  } catch {
+    return { unreadable: "its payload is not base64url-encoded JSON" }
+  }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return { unreadable: "its payload is not a JSON object" }
+  const tid = (payload as Record<string, unknown>).tid
+  if (typeof tid !== "string" || tid === "") return { unreadable: "it has no tid claim" }
+  return { tid }
+}
+
+/**
+ * Refuses a tenant given (`--tenant`, `ENROLLCTL_TENANT`) with a token (`--token`,
+ * `ENROLLCTL_TOKEN`) for another tenant: the server takes the tenant from the token alone, so
+ * the command would run in the token's tenant, not the one named. A token whose tenant cannot be
+ * read is refused with a tenant too (nothing says they agree). Without a tenant, any token goes.
+ */
+export const checkTenant = (g: Resolved): Effect.Effect<void, CommandFailed> => {
+  if (g.token === undefined || g.tenant === undefined) return Effect.void
+  const claimed = claimedTenant(g.token)
+  const tenant = given(g, "tenant", g.tenant)
+  const token = origin(g, "token")
+  const remedy = `the server takes the tenant from the token: leave out ${origin(g, "tenant")}, or pass a token for that tenant ` +
+    `(enrollctl token --tenant ${g.tenant})`
+  if ("unreadable" in claimed) {
+    return Effect.fail(usage(`${tenant}: the token (${token}) cannot be checked for it: ${claimed.unreadable}; ${remedy}`))
+  }
+  if (claimed.tid !== g.tenant) {
+    return Effect.fail(usage(`${tenant} names another tenant than the token (${token}), whose tid is ${JSON.stringify(claimed.tid)}; ${remedy}`))
+  }
+  return Effect.void
+}
+
+/** The variable the server reads its HS256 secret from; `enrollctl token` and remote mode read it too. */
+export const secretVariable = "AUTH_HS256_SECRET"
+
+/** Where the HS256 secret that signs a minted token comes from. */
+export type SecretSource =
+  | { readonly _tag: "Variable"; readonly secret: string }
+  | { readonly _tag: "DataDir"; readonly dataDir: string }
+
+/**
+ * The secret a minted token is signed with: the file `DIR/auth-secret` of `--data-dir DIR` (the
+ * flag: flags win); else `AUTH_HS256_SECRET`, when set (not empty), as the server reads it; else
+ * the file of `ENROLLCTL_DATA_DIR`, or of `./data`.
+ */
+export const secretSourceOf = (g: Resolved): SecretSource => {
+  const variable = process.env[secretVariable]
+  if (g.fromFlags.dataDir === undefined && variable !== undefined && variable !== "") return { _tag: "Variable", secret: variable }
+  return { _tag: "DataDir", dataDir: g.dataDir ?? defaultDataDir }
+}
+
+/** What a minted token says (the http-adapter's `Token.mint` options, without the secret). */
+interface Claims {
+  readonly tenant: string
+  readonly scopes?: ReadonlyArray<string> | undefined
+  readonly roles?: ReadonlyArray<string> | undefined
+  readonly subject?: string | undefined
+  readonly expiresIn?: string | number | undefined
+  readonly audience?: string | undefined
+  readonly issuer?: string | undefined
+}
+
+/**
+ * Mints an HS256 token with the secret `source` names (the http-adapter's own minting). A secret
+ * from `AUTH_HS256_SECRET` shorter than the server takes (`Auth.minSecretBytes`) is refused, naming
+ * the variable; the file is read as the server writes it.
+ */
+export const mint = (source: SecretSource, claims: Claims): Effect.Effect<string, CommandFailed> => {
+  if (source._tag === "DataDir") return mintFromDataDir({ dataDir: source.dataDir, ...claims })
+  return Effect.gen(function*() {
+    const { Auth, Token } = yield* Effect.promise(() => import("@enrollment/http-adapter"))
+    const bytes = new TextEncoder().encode(source.secret).byteLength
+    if (bytes < Auth.minSecretBytes) {
+      return yield* usage(`${secretVariable}: expected a secret of at least ${Auth.minSecretBytes} bytes, as the server requires; this one has ${bytes}`)
+    }
+    return yield* Effect.tryPromise({
+      try: () => Token.mint({ secret: source.secret, ...claims }),
+      catch: (e) => usage(`cannot mint a token: ${(e as Error).message}`)
+    })
+  })
+}
+
+/**
+ * The globals of a run with remote mode's token settled, before the command runs: a token given
+ * is checked against a tenant given ({@link checkTenant}); without one, a secret in
+ * `AUTH_HS256_SECRET` ({@link secretSourceOf}) mints one for `--tenant` (10 minutes), which the
+ * globals then carry. Otherwise they are left as they are: local mode, a refused setting or no
+ * mode (the command reports it where it always has), or a token to mint from the data directory's
+ * file (the runtime's `resolveMode` mints it).
+ */
+export const settle = (raw: Globals): Effect.Effect<Globals, CommandFailed> =>
+  Effect.gen(function*() {
+    const g = withEnvironment(raw)
+    if ("refused" in g) return raw
+    const mode = yield* Effect.option(modeOf(raw))
+    if (Option.isNone(mode) || mode.value._tag !== "Remote") return raw
+    if (g.token !== undefined) {
+      yield* checkTenant(g)
+      return raw
+    }
+    const source = secretSourceOf(g)
+    if (source._tag === "DataDir") return raw
+    return { ...raw, token: yield* mint(source, { tenant: g.tenant ?? defaultTenant, expiresIn: "10m" }) }
+  })
+
+/** What `enrollctl token` is asked for, as its flags give it. */
+export interface TokenOptions {
+  readonly scopes?: string | undefined
+  readonly roles?: string | undefined
+  readonly subject?: string | undefined
+  readonly expiresIn: string
+  readonly audience?: string | undefined
+  readonly issuer?: string | undefined
+}
+
+const spans = /^(\d+)\s*(?:s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i
+
+/**
+ * `enrollctl token`: mints with the server's secret ({@link secretSourceOf}) and prints the token
+ * only. Refused (usage, exit 2): a lifetime that is not positive; `--scopes` with `--roles` (the
+ * server reads only the scopes of a token with both); a name that is none of the service's
+ * permissions (the http-adapter's `Permissions.all`, what the server grants by), which the
+ * server would ignore.
+ */
+export const token = (raw: Globals, options: TokenOptions) =>
+  Effect.gen(function*() {
+    const g = yield* settingsOf(raw)
+    const words = (s: string | undefined) => s === undefined ? undefined : s.split(/[\s,]+/).filter((w) => w !== "")
+    for (const [flag, value] of [["--audience", options.audience], ["--issuer", options.issuer]] as const) {
+      if (value !== undefined && value.trim() === "") return yield* usage(`${flag}: expected the server's value, got an empty one`)
+    }
+    const seconds = /^\d+$/.test(options.expiresIn)
+    const span = seconds ? null : spans.exec(options.expiresIn)
+    const amount = seconds ? Number(options.expiresIn) : span === null ? undefined : Number(span[1])
+    if (amount === undefined || amount < 1) {
+      return yield* usage(`--expires-in: expected a positive lifetime, seconds or a span like 30m, 1h, 7d; got '${options.expiresIn}'`)
+    }
+    if (options.scopes !== undefined && options.roles !== undefined) {
+      return yield* usage(
+        "--scopes and --roles: a token is delegated (scopes) or an application's (roles), not both; the server reads only the scopes of a token with both"
+      )
+    }
+    const scopes = words(options.scopes)
+    const roles = words(options.roles)
+    const { Permissions } = yield* Effect.promise(() => import("@enrollment/http-adapter"))
+    for (const [flag, names] of [["--scopes", scopes], ["--roles", roles]] as const) {
+      const unknown = (names ?? []).filter((n) => !Permissions.all.includes(n))
+      if (unknown.length > 0) {
+        return yield* usage(
+          `${flag}: ${unknown.map((n) => `'${n}'`).join(", ")} ${unknown.length === 1 ? "is not a permission" : "are not permissions"} the service knows; ` +
+            `it knows ${Permissions.all.join(", ")}`
+        )
+      }
+    }
+    const jwt = yield* mint(secretSourceOf(g), {
+      tenant: g.tenant ?? defaultTenant,
+      scopes,
+      roles,
+      subject: options.subject,
+      expiresIn: seconds ? amount : options.expiresIn,
+      audience: options.audience,
+      issuer: options.issuer
+    })
+    yield* print(`${jwt}\n`)
+  })

@@ -165,11 +165,15 @@ export const backendLayer = (raw: Globals): Layer.Layer<Backend, CommandFailed> 
  * A reader that stops early (`enrollctl export | head -1`) closes the pipe, and the next
  * write to it fails with EPIPE. enrollctl then stops there, quietly, with exit 0, as Node
  * command-line tools do (Node ignores SIGPIPE, so nothing stops it the way `cat` is
- * stopped): the reader had what it wanted. Any other error of standard output stays fatal.
+ * stopped): the reader had what it wanted. Any other error of standard output (a full disk,
+ * ENOSPC) is fatal: it prints as every error does, on standard error, without a stack unless
+ * --debug, and enrollctl stops with exit 1 (what it wrote so far is incomplete).
  */
 const onStdoutError = (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(0)
-  throw e
+  process.stderr.write(`error OutputFailed: cannot write the output: ${e.message}\n`)
+  if (process.argv.includes("--debug")) process.stderr.write(`${e.stack ?? String(e)}\n`)
+  process.exit(1)
 }
 
 /** Prints text to standard output. */
@@ -197,41 +201,6 @@ export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFail
     }).pipe(Effect.provide(backendLayer(raw)))
     const format = Output.formatOf(g.output, process.stdout.isTTY === true)
     yield* print(Output.render(answer, { format, select, kind: Output.kindOfOperation(operation._tag) }))
-  })
-
-/** `enrollctl token`: mints with the server's secret and prints the token only. */
-export const token = (
-  raw: Globals,
-  options: {
-    readonly scopes?: string | undefined
-    readonly roles?: string | undefined
-    readonly subject?: string | undefined
-    readonly expiresIn: string
-    readonly audience?: string | undefined
-    readonly issuer?: string | undefined
-  }
-) =>
-  Effect.gen(function*() {
-    const g = yield* settingsOf(raw)
-    const words = (s: string | undefined) => s === undefined ? undefined : s.split(/[\s,]+/).filter((w) => w !== "")
-    for (const [flag, value] of [["--audience", options.audience], ["--issuer", options.issuer]] as const) {
-      if (value !== undefined && value.trim() === "") return yield* usage(`${flag}: expected the server's value, got an empty one`)
-    }
-    const expiresIn = /^\d+$/.test(options.expiresIn) ? Number(options.expiresIn) : options.expiresIn
-    if (typeof expiresIn === "string" && !/^\d+\s*(?:s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i.test(expiresIn)) {
-      return yield* usage(`--expires-in: expected seconds or a span like 30m, 1h, 7d; got '${options.expiresIn}'`)
-    }
-    const jwt = yield* mint({
-      dataDir: g.dataDir ?? defaultDataDir,
-      tenant: g.tenant ?? defaultTenant,
-      scopes: words(options.scopes),
-      roles: words(options.roles),
-      subject: options.subject,
-      expiresIn,
-      audience: options.audience,
-      issuer: options.issuer
-    })
-    yield* print(`${jwt}\n`)
   })
 
 /** `enrollctl import [--create] FILE`. */

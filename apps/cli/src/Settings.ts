@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { Id } from "@enrollment/core"
 
 /** The tenant local mode works in when `--tenant` is not given (remote mode takes it from the token). */
 export const defaultTenant = "00000000-0000-0000-0000-000000000001"
@@ -72,6 +73,21 @@ const env = (name: string): string | undefined => {
   return v === undefined || v === "" ? undefined : v
 }
 
+/**
+ * Whether a tenant id is one the server can serve: core's key rule (`Id`: 1 to 128 characters,
+ * no `/`, no control characters). The server takes a token's `tid` by the same length and
+ * control-character rule (http-adapter `Auth`, not exported); `/` is refused here as in every
+ * id the CLI takes. Data written under any other tenant (`''`) could never be read back.
+ */
+export const isTenant = (tenant: string): boolean => Id.isId(tenant)
+
+/**
+ * Whether a base URL is the service root the server names in its own links (`<origin>/beta`:
+ * `@odata.nextLink`, `Location`), a trailing `/` allowed. Any other path reaches none of its routes:
+ * the server would answer a missing segment (404), which reads as a missing entity.
+ */
+const isServiceRoot = (url: string): boolean => /\/beta\/*$/.test(new URL(url).pathname)
+
 const listed = (values: ReadonlyArray<string>) => `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`
 
 const oneOf = <A extends string>(values: ReadonlyArray<A>, v: string | undefined): v is A | undefined =>
@@ -113,6 +129,16 @@ export const withEnvironment = (g: Globals): Resolved | { readonly refused: stri
   if (resolved.baseUrl !== undefined && !isUrl(resolved.baseUrl, ["http:", "https:"])) {
     return {
       refused: `${name("baseUrl")}: expected the Graph API's http(s) URL, e.g. http://127.0.0.1:8080/beta; got '${resolved.baseUrl}'`
+    }
+  }
+  if (resolved.baseUrl !== undefined && !isServiceRoot(resolved.baseUrl)) {
+    return {
+      refused: `${name("baseUrl")}: expected the service root, ending in /beta (e.g. http://127.0.0.1:8080/beta); got '${resolved.baseUrl}'`
+    }
+  }
+  if (resolved.tenant !== undefined && !isTenant(resolved.tenant)) {
+    return {
+      refused: `${name("tenant")}: expected a tenant id of 1 to 128 characters without '/' or control characters; got ${JSON.stringify(resolved.tenant)}`
     }
   }
   if (resolved.databaseUrl !== undefined && !isUrl(resolved.databaseUrl, ["postgres:", "postgresql:"])) {

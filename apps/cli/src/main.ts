@@ -10,15 +10,18 @@
  * @since 0.1.0
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Argument from "effect/cli/Argument"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Id } from "@enrollment/core"
 import { ExitCode, type ExitClass } from "./ExitCode.ts"
+import { usage } from "./Failure.ts"
 import type { Operation, Parent } from "./Operation.ts"
 import { type Globals, outputs, stores } from "./Settings.ts"
 
@@ -38,7 +41,9 @@ const root = Command.make("enrollctl").pipe(
       Flag.optional
     ),
     token: Flag.String("token").pipe(
-      Flag.withDescription("Remote mode: bearer token (env ENROLLCTL_TOKEN); default: minted from the secret in --data-dir"),
+      Flag.withDescription(
+        "Remote mode: bearer token (env ENROLLCTL_TOKEN); default: minted from the server's secret (--data-dir's auth-secret, else AUTH_HS256_SECRET, else the data directory's)"
+      ),
       Flag.optional
     ),
     dataDir: Flag.String("data-dir").pipe(
@@ -58,7 +63,9 @@ const root = Command.make("enrollctl").pipe(
       Flag.optional
     ),
     tenant: Flag.String("tenant").pipe(
-      Flag.withDescription("Tenant id for local mode and minted tokens (env ENROLLCTL_TENANT; default 00000000-0000-0000-0000-000000000001)"),
+      Flag.withDescription(
+        "Tenant id for local mode and minted tokens (env ENROLLCTL_TENANT; default 00000000-0000-0000-0000-000000000001): 1 to 128 characters, no '/', no control characters; with --token, the token's own tenant (tid)"
+      ),
       Flag.optional
     ),
     output: Flag.Literals("output", outputs).pipe(
@@ -106,6 +113,18 @@ const globalsOf = (g: Command.Command.Config.Infer<{}> & Record<string, any>): G
 })
 
 const loadRuntime: Effect.Effect<Rt> = Effect.promise(() => import("./Runtime.ts"))
+const loadRemote: Effect.Effect<typeof import("./Remote.ts")> = Effect.promise(() => import("./Remote.ts"))
+
+/**
+ * The runtime, and the globals of the run with remote mode's token settled (`Remote.settle`: a
+ * token given checked against a tenant given, or one minted from `AUTH_HS256_SECRET`).
+ */
+const prepared = Effect.gen(function*() {
+  const g = globalsOf(yield* root)
+  const rt = yield* loadRuntime
+  const Remote = yield* loadRemote
+  return { rt, raw: yield* Remote.settle(g) }
+})
 
 interface Doc {
   readonly description: string
@@ -126,9 +145,8 @@ const leaf = <const N extends string, const F extends Command.Command.FlagConfig
 ) =>
   Command.make(name, flags, (input) =>
     Effect.gen(function*() {
-      const g = yield* root
-      const rt = yield* loadRuntime
-      yield* rt.execute(globalsOf(g), plan(input, rt))
+      const { raw, rt } = yield* prepared
+      yield* rt.execute(raw, plan(input, rt))
     })).pipe(Command.withDescription(doc.description), Command.withExamples(doc.examples))
 
 const group = <const N extends string>(name: N, description: string) =>
@@ -144,6 +162,13 @@ const cfgId = id("device-enrollment-configuration-id", "device enrollment config
 const assignmentId = id("enrollment-configuration-assignment-id", "enrollment configuration assignment")
 const body = Flag.String("body").pipe(
   Flag.withDescription("Request body: JSON, @file.json, or - for standard input"),
+  Flag.optional
+)
+/** An assignment's `--body`, which the target flags are merged into (`Body.assignment`). */
+const assignmentBody = Flag.String("body").pipe(
+  Flag.withDescription(
+    "Request body: JSON, @file.json, or - for standard input; target flags given with it are merged in and win (their target properties over the body's target's)"
+  ),
   Flag.optional
 )
 /**
@@ -188,7 +213,12 @@ const assignmentFlags = {
     "all-licensed-users",
     "configuration-manager-collection",
     "none"
-  ]).pipe(Flag.withDescription("Target type (none: no target); builds target.@odata.type"), Flag.optional),
+  ]).pipe(
+    Flag.withDescription(
+      "Target type; builds target.@odata.type (over --body's). none: no target, so not with --group-id, --collection-id, --filter-id or --filter-type"
+    ),
+    Flag.optional
+  ),
   groupId: str("group-id", "Target group id (group, exclusion-group)"),
   collectionId: str("collection-id", "Target collection id (configuration-manager-collection)"),
   filterId: str("filter-id", "Assignment filter id (target.deviceAndAppManagementAssignmentFilterId)"),
@@ -200,8 +230,9 @@ const assignmentFlags = {
   sourceId: str("source-id", "Policy set id when the source is policySets")
 }
 
-const assignmentFieldsOf = (rt: Rt, i: Record<string, any>) =>
-  rt.Body.assignmentFields({
+/** An assignment's body: `--body` with the target flags merged in (a usage error where they contradict each other). */
+const assignmentBodyOf = (rt: Rt, i: Record<string, any>) =>
+  rt.Body.assignment(opt(i.body), {
     targetType: opt(i.targetType),
     groupId: opt(i.groupId),
     collectionId: opt(i.collectionId),
@@ -268,7 +299,7 @@ const assignments = (f: Family) => {
         }]
       }, (i) =>
         Effect.succeed({ _tag: "assignments.get", parent: f.parentOf(i), configurationId: i.cfgId, id: i.assignmentId })),
-      leaf("create", { ...f.parentFlags, cfgId, body, ...assignmentFlags }, {
+      leaf("create", { ...f.parentFlags, cfgId, body: assignmentBody, ...assignmentFlags }, {
         description: "Create an assignment (POST): --body, or the target flags",
         examples: [
           {
@@ -281,13 +312,13 @@ const assignments = (f: Family) => {
           }
         ]
       }, (i, rt) =>
-        Effect.map(rt.Body.resolve(opt(i.body), assignmentFieldsOf(rt, i)), (b) => ({
+        Effect.map(assignmentBodyOf(rt, i), (b) => ({
           _tag: "assignments.create",
           parent: f.parentOf(i),
           configurationId: i.cfgId,
           body: b
         }))),
-      leaf("patch", { ...f.parentFlags, cfgId, assignmentId, body, ifMatch, ...assignmentFlags }, {
+      leaf("patch", { ...f.parentFlags, cfgId, assignmentId, body: assignmentBody, ifMatch, ...assignmentFlags }, {
         description: "Update an assignment (PATCH, merged by Graph's typed rules): --body, or the target flags",
         examples: [
           {
@@ -300,7 +331,7 @@ const assignments = (f: Family) => {
           }
         ]
       }, (i, rt) =>
-        Effect.map(rt.Body.resolve(opt(i.body), assignmentFieldsOf(rt, i)), (b) => ({
+        Effect.map(assignmentBodyOf(rt, i), (b) => ({
           _tag: "assignments.patch",
           parent: f.parentOf(i),
           configurationId: i.cfgId,
@@ -593,7 +624,7 @@ const groups = group("groups", "Groups and their members").pipe(
           Command.withSubcommands([
             leaf("create", {
               groupId,
-              directoryObjectId: str("directory-object-id", "The member's id (a user or a group)"),
+              directoryObjectId: id("directory-object-id", "member").pipe(Flag.optional),
               body
             }, {
               description: "Add a member (POST …/members/$ref)",
@@ -685,17 +716,17 @@ const invitations = group("invitations", "Invitations of guest users, and what r
 // token, import, export
 
 const token = Command.make("token", {
-  scopes: str("scopes", "Delegated permissions, space-separated (default: every permission the service knows)"),
-  roles: str("roles", "Application permissions, space-separated (instead of scopes)"),
+  scopes: str("scopes", "Delegated permissions (scp), space-separated, each one the service knows (default: every one it knows)"),
+  roles: str("roles", "Application permissions (roles), space-separated, each one the service knows: an application token; not with --scopes"),
   subject: str("subject", "The token's subject (default local-operator)"),
-  expiresIn: Flag.String("expires-in").pipe(Flag.withDescription("Lifetime: 3600, 30m, 1h, 7d"), Flag.withDefault("1h")),
+  expiresIn: Flag.String("expires-in").pipe(Flag.withDescription("Lifetime, more than 0: 3600 (seconds), 30m, 1h, 7d"), Flag.withDefault("1h")),
   audience: str("audience", "The token's aud claim: the server's AUTH_AUDIENCE, when it checks one (its start-up line names it)"),
   issuer: str("issuer", "The token's iss claim: the server's AUTH_ISSUER, when it checks one")
 }, (i) =>
   Effect.gen(function*() {
     const g = globalsOf(yield* root)
-    const rt = yield* loadRuntime
-    yield* rt.token(g, {
+    const Remote = yield* loadRemote
+    yield* Remote.token(g, {
       scopes: opt(i.scopes),
       roles: opt(i.roles),
       subject: opt(i.subject),
@@ -704,10 +735,13 @@ const token = Command.make("token", {
       issuer: opt(i.issuer)
     })
   })).pipe(
-    Command.withDescription("Mint an HS256 token with the local server's secret (DATA_DIR/auth-secret); prints the token only"),
+    Command.withDescription(
+      "Mint an HS256 token with the server's secret (--data-dir's DIR/auth-secret; else AUTH_HS256_SECRET, the server's variable, when set; else ./data/auth-secret); prints the token only"
+    ),
     Command.withExamples([
       { command: "enrollctl token --data-dir ./data --tenant T --scopes \"DeviceManagementServiceConfig.ReadWrite.All\"", description: "A token for tenant T" },
-      { command: "export ENROLLCTL_TOKEN=$(enrollctl token --data-dir ./data --expires-in 8h)", description: "Use it for the session" }
+      { command: "export ENROLLCTL_TOKEN=$(enrollctl token --data-dir ./data --expires-in 8h)", description: "Use it for the session" },
+      { command: "AUTH_HS256_SECRET=… enrollctl token --roles \"User.Read.All\"", description: "An application token for a server started with AUTH_HS256_SECRET" }
     ])
   )
 
@@ -721,9 +755,8 @@ const importCommand = Command.make("import", {
   file: Argument.String("file").pipe(Argument.withDescription("JSON lines file (- for standard input)"))
 }, (i) =>
   Effect.gen(function*() {
-    const g = globalsOf(yield* root)
-    const rt = yield* loadRuntime
-    yield* rt.bulkImport(g, i.file, { create: i.create })
+    const { raw, rt } = yield* prepared
+    yield* rt.bulkImport(raw, i.file, { create: i.create })
   })).pipe(
     Command.withDescription(
       "Import a whole tenant from JSON lines (users, groups, members, invitations, configurations, assignments): every line and reference checked first, then written; a failed write deletes what was written (remote mode cannot delete invitations: they stay)"
@@ -741,9 +774,8 @@ const batchCommand = Command.make("batch", {
   )
 }, (i) =>
   Effect.gen(function*() {
-    const g = globalsOf(yield* root)
-    const rt = yield* loadRuntime
-    yield* rt.batch(g, i.file)
+    const { raw, rt } = yield* prepared
+    yield* rt.batch(raw, i.file)
   })).pipe(
     Command.withDescription(
       "Remote mode: send a JSON batch (POST $batch, up to 20 requests) and print one response per request; fails (exit code of the first failure) when a request failed"
@@ -760,11 +792,15 @@ const batchCommand = Command.make("batch", {
 
 const exportCommand = Command.make("export", {}, () =>
   Effect.gen(function*() {
-    const g = globalsOf(yield* root)
-    const rt = yield* loadRuntime
-    yield* rt.bulkExport(g)
+    const { raw, rt } = yield* prepared
+    // JSON lines, whole records: what import reads back. ENROLLCTL_OUTPUT, a default for answers, is not read.
+    if (raw.select !== undefined) return yield* usage("--select does not apply to export: it writes whole records, one JSON line each, as import reads them")
+    if (raw.output !== undefined && raw.output !== "json") {
+      return yield* usage(`-o ${raw.output} does not apply to export: it writes JSON lines, as import reads them`)
+    }
+    yield* rt.bulkExport(raw)
   })).pipe(
-    Command.withDescription("Export the whole tenant as JSON lines on standard output"),
+    Command.withDescription("Export the whole tenant as JSON lines on standard output (no --select, no -o table or yaml)"),
     Command.withExamples([
       { command: "enrollctl --store sqlite --data-dir ./data export > tenant.jsonl", description: "Save the tenant" }
     ])
@@ -787,6 +823,36 @@ const command = root.pipe(
 
 const isCliError = (e: unknown): boolean => typeof e === "object" && e !== null && "~effect/cli/CliError" in e
 
+/**
+ * A mistake the CLI framework found in the command line, in one line: its message, the
+ * suggestions it adds on lines of their own (`Did you mean this?`) folded in, control
+ * characters written as `\xNN`.
+ */
+const usageLine = (e: { readonly message: string; readonly suggestions?: ReadonlyArray<string> }): string => {
+  const suggestions = e.suggestions ?? []
+  const listed = `\n\n  Did you mean this?\n    ${suggestions.join("\n    ")}`
+  const text = suggestions.length > 0 && e.message.endsWith(listed)
+    ? `${e.message.slice(0, -listed.length)}; did you mean ${suggestions.join(" or ")}?`
+    : e.message
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+}
+
+/**
+ * Where the CLI framework's own output goes. Help (`--help`, or a command named without its
+ * subcommand) and the version print as it prints them, on standard output. A mistake it finds
+ * in the command line (a flag missing, unknown or with a bad value, an unknown subcommand) prints
+ * as every error does, `error Usage: <message> (see <command> --help)`, on standard error alone:
+ * `enrollctl users get > user.json` leaves no help text in the file. Exit 2 ({@link report}).
+ */
+const presenter = CliOutput.layerPresenter({
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.sync(() => {
+        process.stderr.write(`error Usage: ${event.errors.map(usageLine).join("; ")} (see ${event.commandPath.join(" ")} --help)\n`)
+      })
+      : CliOutput.defaultPresenter.present(event)
+})
+
 /** Prints a failure (stack only with --debug) and answers its exit code. */
 const report = (cause: Cause.Cause<unknown>): number => {
   const debug = process.argv.includes("--debug")
@@ -794,8 +860,10 @@ const report = (cause: Cause.Cause<unknown>): number => {
   if (Option.isSome(error)) {
     const e = error.value as any
     if (isCliError(e)) {
-      // Parse errors were already printed by the CLI framework.
-      return e._tag === "ShowHelp" && (e.errors?.length ?? 0) === 0 ? 0 : ExitCode.usage
+      // A mistake in the command line was printed by the presenter; help alone is no failure.
+      if (e._tag === "ShowHelp") return (e.errors?.length ?? 0) === 0 ? 0 : ExitCode.usage
+      process.stderr.write(`error Usage: ${usageLine(e)}\n`)
+      return ExitCode.usage
     }
     if (e?._tag === "CommandFailed") {
       process.stderr.write(`error ${e.code}: ${e.detail}\n`)
@@ -809,6 +877,6 @@ const report = (cause: Cause.Cause<unknown>): number => {
   return ExitCode.other
 }
 
-const program = command.pipe(Command.run({ version }), Effect.provide(NodeServices.layer))
+const program = command.pipe(Command.run({ version }), Effect.provide(Layer.merge(NodeServices.layer, presenter)))
 const exit = await Effect.runPromiseExit(program)
 process.exitCode = Exit.isSuccess(exit) ? 0 : report(exit.cause)

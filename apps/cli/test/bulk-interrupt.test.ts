@@ -1,0 +1,175 @@
+/**
+ * An import interrupted by a signal (Ctrl-C is SIGINT; SIGTERM is what `kill`, systemd and
+ * container runtimes send) stops writing, undoes what it wrote, says so, and ends by the signal
+ * (a shell shows 130 or 143); a second signal stops the undo and names what remains. Each case
+ * runs the real CLI as a subprocess and sends it a real signal while it writes: remote mode
+ * against the real server, local mode on a real SQLite file.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { constants } from "node:os"
+import * as path from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { defaultTenant } from "../src/Settings.ts"
+import { enrollctl, shim, startServer, storeDir, tempDir } from "./cli.ts"
+
+const user = (id: string) => ({
+  kind: "user",
+  value: { "@odata.type": "#microsoft.graph.user", id, displayName: id, userPrincipalName: `${id}@contoso.com`, mail: null, userType: "Member", accountEnabled: true }
+})
+
+/** A file of `n` users, `u1` on line 1 to `un` on line n. */
+const usersFile = (n: number) => {
+  const file = path.join(tempDir(), "users.jsonl")
+  writeFileSync(file, Array.from({ length: n }, (_, i) => `${JSON.stringify(user(`u${i + 1}`))}\n`).join(""))
+  return file
+}
+
+/** The ids of the users a tenant holds in a SQLite store, read from the file itself. */
+const usersIn = (file: string, tenant: string): Set<string> => {
+  const db = new DatabaseSync(file, { readOnly: true })
+  try {
+    return new Set(db.prepare("SELECT id FROM users WHERE tenant_id = ?").all(tenant).map((r) => String(r.id)))
+  } finally {
+    db.close()
+  }
+}
+
+const until = async (what: string, ok: () => boolean, ms = 30_000) => {
+  const end = Date.now() + ms
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+interface Ended {
+  /** The status a shell shows: the exit code, or 128 + the number of the signal that ended the process. */
+  readonly status: number
+  readonly stderr: string
+}
+
+/** `enrollctl ...args` as a subprocess, its stderr readable while it runs. */
+const start = (args: ReadonlyArray<string>) => {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) env[k] = v
+  const child: ChildProcess = spawn(process.execPath, [shim, ...args], { env, stdio: ["ignore", "pipe", "pipe"] })
+  let stderr = ""
+  child.stderr!.setEncoding("utf8").on("data", (d) => (stderr += d))
+  child.stdout!.resume()
+  const ended = new Promise<Ended>((resolve, reject) => {
+    child.on("error", reject)
+    child.on("close", (code, signal) =>
+      resolve({ status: code ?? 128 + constants.signals[signal as keyof typeof constants.signals], stderr }))
+  })
+  return { child, ended, stderr: () => stderr }
+}
+
+/** The users named as remaining (`user 'u7' (line 7)`), each checked to carry its own line. */
+const namedUsers = (stderr: string): Set<string> => {
+  const ids = new Set<string>()
+  for (const m of stderr.matchAll(/user '(u(\d+))' \(line (\d+)\)/g)) {
+    assert.strictEqual(m[2], m[3], `${m[0]} names its line`)
+    ids.add(m[1]!)
+  }
+  return ids
+}
+
+/** The two modes, each on a SQLite file the test reads: the server's, or the CLI's own. */
+interface Mode {
+  readonly name: string
+  /** The CLI's arguments for a tenant (a store for it, in local mode). */
+  readonly cli: (tenant: string) => Promise<ReadonlyArray<string>>
+  /** The users the tenant holds. */
+  readonly users: (tenant: string) => Set<string>
+  /** How many users a file holds for the import to be still writing when the signal comes (local writes are faster). */
+  readonly size: number
+}
+
+const started: Array<ChildProcess> = []
+const serverDir = tempDir("enrollctl-interrupt-server-")
+let baseUrl = ""
+const localDirs = new Map<string, string>()
+
+const modes: ReadonlyArray<Mode> = [
+  {
+    name: "remote",
+    cli: async (tenant) => ["--base-url", baseUrl, "--data-dir", serverDir, "--tenant", tenant],
+    users: (tenant) => usersIn(path.join(serverDir, "enrollment.sqlite"), tenant),
+    size: 300
+  },
+  {
+    name: "local",
+    cli: async (tenant) => {
+      const dir = localDirs.get(tenant) ?? (await storeDir())
+      localDirs.set(tenant, dir)
+      return ["--store", "sqlite", "--data-dir", dir]
+    },
+    users: (tenant) => usersIn(path.join(localDirs.get(tenant)!, "enrollment.sqlite"), defaultTenant),
+    size: 1000
+  }
+]
+
+beforeAll(async () => {
+  baseUrl = await startServer(serverDir, {}, (c) => started.push(c))
+})
+afterAll(() => {
+  for (const child of started) child.kill("SIGTERM")
+})
+
+describe.each(modes)("an import interrupted by a signal ($name mode)", (mode) => {
+  for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    it(`stops writing on ${signal}, undoes what it wrote, says so, and ends with ${status}`, async () => {
+      const tenant = `t-${mode.name}-${signal}`
+      const cli = await mode.cli(tenant)
+      const file = usersFile(mode.size)
+      const run = start([...cli, "import", file])
+      await until("30 users written", () => mode.users(tenant).size >= 30)
+      run.child.kill(signal)
+      const r = await run.ended
+      assert.strictEqual(r.status, status, r.stderr)
+      const m = new RegExp(
+        `^error Interrupted: (SIG\\w+) stopped the import after (\\d+) of ${mode.size} record\\(s\\) were written; all (\\d+) were undone: nothing was imported\n$`,
+        "m"
+      ).exec(r.stderr)
+      assert.isNotNull(m, r.stderr)
+      assert.strictEqual(m![1], signal)
+      assert.strictEqual(m![2], m![3])
+      assert.isAtLeast(Number(m![2]), 30)
+      assert.include(r.stderr, `${signal}: stopping the import; undoing the ${m![2]} record(s) written, newest first`)
+      assert.deepStrictEqual([...mode.users(tenant)], [])
+      // Nothing is left to conflict with: the same file imports whole.
+      const again = await enrollctl([...cli, "import", file])
+      assert.strictEqual(again.code, 0, again.stderr)
+      assert.strictEqual(again.stderr, `imported ${mode.size} user(s)\n`)
+      assert.strictEqual(mode.users(tenant).size, mode.size)
+    }, 90_000)
+  }
+
+  it("stops the undo on a second SIGINT and names every record that remains, with its line", async () => {
+    const tenant = `t-${mode.name}-twice`
+    const cli = await mode.cli(tenant)
+    const run = start([...cli, "import", usersFile(900)])
+    await until("300 users written", () => mode.users(tenant).size >= 300)
+    run.child.kill("SIGINT")
+    await until("the undo to start", () => run.stderr().includes("again stops the undo"))
+    run.child.kill("SIGINT")
+    const r = await run.ended
+    assert.strictEqual(r.status, 130, r.stderr)
+    const m = /^error Interrupted: SIGINT stopped the import after (\d+) of 900 record\(s\) were written; (\d+) record\(s\) remain \(a second SIGINT stopped the undo after undoing (\d+) of the (\d+) written\): user 'u1' \(line 1\), /m
+      .exec(r.stderr)
+    assert.isNotNull(m, r.stderr.slice(-2000))
+    const [written, remain, undone] = [Number(m![1]), Number(m![2]), Number(m![3])]
+    assert.strictEqual(Number(m![4]), written)
+    assert.strictEqual(remain + undone, written)
+    assert.isAbove(remain, 10, "the undo was stopped part way")
+    // Past ten, the error names ten and how many more, and every one is on a line of its own above it.
+    assert.include(r.stderr, ` and ${remain - 10} more (each listed above)\n`)
+    assert.strictEqual(r.stderr.split("\n").filter((l) => l.startsWith("remains: user ")).length, remain)
+    // What it names is what the tenant holds: the oldest records, which the undo (newest first) had not reached.
+    const held = mode.users(tenant)
+    assert.deepStrictEqual([...namedUsers(r.stderr)].sort(), [...held].sort())
+    assert.deepStrictEqual([...held].sort(), Array.from({ length: remain }, (_, i) => `u${i + 1}`).sort())
+  }, 90_000)
+})
