@@ -19,7 +19,7 @@ import { Backend, type RemoteSettings } from "./Backend.ts"
 import { classOfStatus } from "./ExitCode.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import type { Answer, MemberType, Operation, Parent } from "./Operation.ts"
-import { mint as mintFromDataDir, modeOf, print, settingsOf } from "./Runtime.ts"
+import { type Claims, mint as mintFromDataDir, modeOf, print, settingsOf } from "./Runtime.ts"
 import { defaultDataDir, defaultTenant, type Globals, given, origin, type Resolved, withEnvironment } from "./Settings.ts"
 
 /** One HTTP request of an operation. */
@@ -431,17 +431,6 @@ export const secretSourceOf = (g: Resolved): SecretSource => {
   const variable = process.env[secretVariable]
   if (g.fromFlags.dataDir === undefined && variable !== undefined && variable !== "") return { _tag: "Variable", secret: variable }
   return { _tag: "DataDir", dataDir: g.dataDir ?? defaultDataDir }
-}
-
-/** What a minted token says (the http-adapter's `Token.mint` options, without the secret). */
-interface Claims {
-  readonly tenant: string
-  readonly scopes?: ReadonlyArray<string> | undefined
-  readonly roles?: ReadonlyArray<string> | undefined
-  readonly subject?: string | undefined
-  readonly expiresIn?: string | number | undefined
-  readonly audience?: string | undefined
-  readonly issuer?: string | undefined
 }
 
 /**

@@ -94,9 +94,8 @@ export const readSecret = (dataDir: string) =>
       })
   }).pipe(Effect.map((s) => s.trim()))
 
-/** Mints an HS256 token with the server's secret (the http-adapter's own minting). */
-export const mint = (options: {
-  readonly dataDir: string
+/** What a minted token says (the http-adapter's `Token.mint` options, without the secret). */
+export interface Claims {
   readonly tenant: string
   readonly scopes?: ReadonlyArray<string> | undefined
   readonly roles?: ReadonlyArray<string> | undefined
@@ -104,22 +103,15 @@ export const mint = (options: {
   readonly expiresIn?: string | number | undefined
   readonly audience?: string | undefined
   readonly issuer?: string | undefined
-}) =>
+}
+
+/** Mints an HS256 token with the server's secret, read from `dataDir` (the http-adapter's own minting). */
+export const mint = ({ dataDir, ...claims }: Claims & { readonly dataDir: string }) =>
   Effect.gen(function*() {
-    const secret = yield* readSecret(options.dataDir)
+    const secret = yield* readSecret(dataDir)
     const { Token } = yield* Effect.promise(() => import("@enrollment/http-adapter"))
     return yield* Effect.tryPromise({
-      try: () =>
-        Token.mint({
-          secret,
-          tenant: options.tenant,
-          scopes: options.scopes,
-          roles: options.roles,
-          subject: options.subject,
-          expiresIn: options.expiresIn,
-          audience: options.audience,
-          issuer: options.issuer
-        }),
+      try: () => Token.mint({ secret, ...claims }),
       catch: (e) => usage(`cannot mint a token: ${(e as Error).message}`)
     })
   })

@@ -6,7 +6,6 @@
  * (`export | head -1`) ends the export quietly.
  */
 import { type ChildProcess, spawnSync } from "node:child_process"
-import { writeFileSync } from "node:fs"
 import { createServer as createHttpServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
@@ -14,27 +13,10 @@ import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { retryAfterMs } from "../src/Remote.ts"
 import { defaultTenant } from "../src/Settings.ts"
-import { enrollctl, shim, startServer, storeDir, tempDir } from "./cli.ts"
+import { enrollctl, fileOf, groupLine as group, jsonl, shim, startServer, storeDir, tempDir, userLine as user } from "./cli.ts"
 
 const DM = ["device-management", "device-enrollment-configurations"]
 
-const jsonl = (records: ReadonlyArray<unknown>) => records.map((r) => `${JSON.stringify(r)}\n`).join("")
-
-/** A file of `text` in a fresh directory. */
-const fileOf = (text: string, name = "tenant.jsonl") => {
-  const file = path.join(tempDir(), name)
-  writeFileSync(file, text)
-  return file
-}
-
-const user = (id: string) => ({
-  kind: "user",
-  value: { "@odata.type": "#microsoft.graph.user", id, displayName: id, userPrincipalName: `${id}@contoso.com`, mail: null, userType: "Member", accountEnabled: true }
-})
-const group = (id: string) => ({
-  kind: "group",
-  value: { "@odata.type": "#microsoft.graph.group", id, displayName: id, description: null, mailNickname: null, securityEnabled: true }
-})
 const configuration = (value: Record<string, unknown> = {}) => ({
   kind: "configuration",
   value: {

@@ -12,12 +12,7 @@ import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { defaultTenant } from "../src/Settings.ts"
-import { enrollctl, shim, startServer, storeDir, tempDir } from "./cli.ts"
-
-const user = (id: string) => ({
-  kind: "user",
-  value: { "@odata.type": "#microsoft.graph.user", id, displayName: id, userPrincipalName: `${id}@contoso.com`, mail: null, userType: "Member", accountEnabled: true }
-})
+import { enrollctl, shim, startServer, storeDir, tempDir, userLine as user } from "./cli.ts"
 
 /** A file of `n` users, `u1` on line 1 to `un` on line n. */
 const usersFile = (n: number) => {

@@ -5,30 +5,13 @@
  * UTF-16 (PowerShell 5.1's `>`) is read, and one that cannot be read says to save it as UTF-8.
  */
 import { type ChildProcess, spawnSync } from "node:child_process"
-import { writeFileSync } from "node:fs"
 import { createServer as createHttpServer, type IncomingMessage, request as httpRequest, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, shim, startServer, storeDir, tempDir } from "./cli.ts"
+import { enrollctl, fileOf, groupLine as group, jsonl, shim, startServer, storeDir, tempDir, userLine as user } from "./cli.ts"
 
-const jsonl = (records: ReadonlyArray<unknown>) => records.map((r) => `${JSON.stringify(r)}\n`).join("")
-
-const fileOf = (content: string | Uint8Array, name = "tenant.jsonl") => {
-  const file = path.join(tempDir(), name)
-  writeFileSync(file, content)
-  return file
-}
-
-const user = (id: string) => ({
-  kind: "user",
-  value: { "@odata.type": "#microsoft.graph.user", id, displayName: id, userPrincipalName: `${id}@contoso.com`, mail: null, userType: "Member", accountEnabled: true }
-})
-const group = (id: string) => ({
-  kind: "group",
-  value: { "@odata.type": "#microsoft.graph.group", id, displayName: id, description: null, mailNickname: null, securityEnabled: true }
-})
 const users = (n: number) => Array.from({ length: n }, (_, i) => user(`u${i + 1}`))
 
 const ids = (r: { json(): Array<{ id: string }> }) => r.json().map((u) => u.id).sort()

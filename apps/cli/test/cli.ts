@@ -3,7 +3,7 @@
  * under the running Node (24, type stripping), with its own environment.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, writeFileSync } from "node:fs"
 import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -326,3 +326,25 @@ export const runAll = async (at: (...args: ReadonlyArray<string>) => Promise<Run
     if (r.code !== 0) throw new Error(`${args.slice(0, 3).join(" ")}: exit ${r.code}: ${r.stderr}`)
   }
 }
+
+/** Import lines: one JSON record a line. */
+export const jsonl = (records: ReadonlyArray<unknown>) => records.map((r) => `${JSON.stringify(r)}\n`).join("")
+
+/** A file of `content` in a fresh directory. */
+export const fileOf = (content: string | Uint8Array, name = "tenant.jsonl") => {
+  const file = path.join(tempDir(), name)
+  writeFileSync(file, content)
+  return file
+}
+
+/** An import line of a user whose id, name and address derive from `id`. */
+export const userLine = (id: string) => ({
+  kind: "user",
+  value: { "@odata.type": "#microsoft.graph.user", id, displayName: id, userPrincipalName: `${id}@contoso.com`, mail: null, userType: "Member", accountEnabled: true }
+})
+
+/** An import line of a security group named `id`. */
+export const groupLine = (id: string) => ({
+  kind: "group",
+  value: { "@odata.type": "#microsoft.graph.group", id, displayName: id, description: null, mailNickname: null, securityEnabled: true }
+})
