@@ -696,8 +696,10 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
       return
     }
 
-    // Undo, newest first, until the signal that stops it: the first, or the second when a signal stopped the writes.
-    const stopAt = signal === undefined ? 1 : 2
+    // Undo, newest first, until the signal that stops it: after a failed write the first; after a
+    // signal that stopped the writes the next one, the third when a second signal cut off the write
+    // in flight (two quick Ctrl-Cs stop the writes, and the undo still runs).
+    const stopAt = signal === undefined ? 1 : cut === undefined ? 2 : 3
     if (signal !== undefined && signals.received.length < stopAt) {
       process.stderr.write(
         `${signal}: stopping the import; undoing the ${written.length} record(s) written, newest first ` +
@@ -744,7 +746,7 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
     if (left.length > 0) {
       const why = stoppedBy === undefined
         ? `after a failed undo (${undone} of the ${count} written were undone)`
-        : `(${stopAt === 2 ? `a second ${stoppedBy}` : stoppedBy} stopped the undo ${
+        : `(${stopAt === 1 ? stoppedBy : `a ${stopAt === 2 ? "second" : "third"} ${stoppedBy}`} stopped the undo ${
           undone === 0 ? "before any was undone" : `after undoing ${undone} of the ${count} written`
         }${undoErrors.length === 0 ? "" : `; ${undoErrors.length} undo step(s) failed`})`
       summary = `${left.length} record(s) remain ${why}: ${nameAll(left)}${undoFailures}`

@@ -7,6 +7,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
+import { createServer, request } from "node:http"
+import type { AddressInfo } from "node:net"
 import { constants } from "node:os"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -167,4 +169,43 @@ describe.each(modes)("an import interrupted by a signal ($name mode)", (mode) =>
     assert.deepStrictEqual([...namedUsers(r.stderr)].sort(), [...held].sort())
     assert.deepStrictEqual([...held].sort(), Array.from({ length: remain }, (_, i) => `u${i + 1}`).sort())
   }, 90_000)
+})
+
+describe("an import whose write in flight a second signal cuts off (remote mode)", () => {
+  it("still undoes what was written: the second signal stops the writes, a third would stop the undo", async () => {
+    // A proxy in front of the real server that holds the 4th user's create and every one after it.
+    let creates = 0
+    const held: Array<() => void> = []
+    const proxy = createServer((req, res) => {
+      const forward = () => {
+        const out = request(new URL(req.url!, baseUrl), { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers)
+          answer.pipe(res)
+        })
+        req.pipe(out)
+      }
+      if (req.method === "POST" && req.url === "/beta/users" && ++creates >= 4) held.push(forward)
+      else forward()
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve))
+    try {
+      const via = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/beta`
+      const run = start(["--base-url", via, "--data-dir", serverDir, "--tenant", "t-cut", "import", usersFile(10)])
+      await until("the 4th create to be held", () => held.length > 0)
+      run.child.kill("SIGINT")
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      run.child.kill("SIGINT")
+      const ended = await run.ended
+      assert.strictEqual(ended.status, 130, ended.stderr)
+      // The three written were undone; the held 4th never reached the server.
+      assert.deepStrictEqual([...usersIn(path.join(serverDir, "enrollment.sqlite"), "t-cut")], [])
+      assert.include(ended.stderr, "SIGINT: stopping the import; undoing the 3 record(s) written")
+      assert.include(ended.stderr, "error Interrupted: SIGINT stopped the import after 3 of 10 record(s) were written")
+      assert.include(ended.stderr, "a second SIGINT cut off the write of line 4: it may be in the tenant")
+      assert.notInclude(ended.stderr, "record(s) remain")
+    } finally {
+      proxy.closeAllConnections()
+      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+    }
+  })
 })
