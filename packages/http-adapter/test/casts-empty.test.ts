@@ -7,9 +7,9 @@
  * still a 404. And the types' properties, checked against the installed beta SDK's models.
  */
 import { MemoryStore } from "@enrollment/core"
-import type { SerializationWriter } from "@microsoft/kiota-abstractions"
 import * as Models from "@microsoft/msgraph-beta-sdk/models/index.js"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { calls, isEntity, type Serialize } from "./SdkModels.ts"
 import { Routes } from "../src/index.ts"
 import { errorOf, start, type TestServer } from "./support.ts"
 
@@ -147,27 +147,6 @@ describe("a cast to a directory type this directory holds none of", () => {
 })
 
 // ----- the types' properties, from the SDK's generated models ----------------------
-
-type Serialize = (writer: SerializationWriter, value?: object | null, isSerializingDerivedType?: boolean) => void
-
-/** The writer calls a serializer makes for an empty value: every property it declares, in order, with the method writing it. */
-const calls = (serialize: Serialize) => {
-  const out: Array<{ readonly method: string; readonly name: unknown; readonly serializer: unknown }> = []
-  const writer = new Proxy({}, {
-    get: (_, method) => (...args: Array<unknown>) => {
-      out.push({ method: String(method), name: args[0], serializer: args[2] })
-    }
-  }) as SerializationWriter
-  serialize(writer, {}, false)
-  return out
-}
-
-/** An entity type's serializer starts as `serializeEntity` does: a value it writes is a navigation property. */
-const isEntity = (serialize: unknown): boolean => {
-  if (typeof serialize !== "function") return false
-  const c = calls(serialize as Serialize)
-  return c[0]?.name === "id" && c[1]?.name === "@odata.type" && c[2]?.method === "writeAdditionalData"
-}
 
 /** A type's structural properties by kind: strings, Booleans, and the others (navigation properties left out). */
 const declared = (serialize: Serialize) => {

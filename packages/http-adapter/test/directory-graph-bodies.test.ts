@@ -11,7 +11,6 @@
 import { DirectoryProperties, MemoryStore, type Store } from "@enrollment/core"
 import { GraphSamples } from "@enrollment/core/testing"
 import { SqliteStore } from "@enrollment/store-adapter"
-import type { SerializationWriter } from "@microsoft/kiota-abstractions"
 import { GraphBetaRequestAdapter } from "@microsoft/msgraph-beta-sdk"
 import * as Models from "@microsoft/msgraph-beta-sdk/models/index.js"
 import type { Layer } from "effect"
@@ -20,37 +19,13 @@ import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { calls, isEntity, type Serialize } from "./SdkModels.ts"
 import { errorOf, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 
 // ----- what the SDK's generated models write ----------------------------------
 
-type Serialize = (writer: SerializationWriter, value?: object | null, isSerializingDerivedType?: boolean) => void
-interface Call {
-  readonly method: string
-  readonly name: unknown
-  readonly serializer: unknown
-}
-
-/** The writer calls a serializer makes for an empty value: every property it declares, in order. */
-const calls = (serialize: Serialize): ReadonlyArray<Call> => {
-  const out: Array<Call> = []
-  const writer = new Proxy({}, {
-    get: (_, method) => (...args: Array<unknown>) => {
-      out.push({ method: String(method), name: args[0], serializer: args[2] })
-    }
-  }) as SerializationWriter
-  serialize(writer, {}, false)
-  return out
-}
-
-/** An entity type's serializer starts as `serializeEntity` does: `id`, `@odata.type`, the additional data. */
-const isEntity = (serialize: unknown): boolean => {
-  if (typeof serialize !== "function") return false
-  const c = calls(serialize as Serialize)
-  return c[0]?.name === "id" && c[1]?.name === "@odata.type" && c[2]?.method === "writeAdditionalData"
-}
 
 /** The structural and navigation properties a serializer writes (a navigation property's value is an entity). */
 const declared = (serialize: Serialize) => {
