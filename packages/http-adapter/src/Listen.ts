@@ -3,7 +3,9 @@
  * given; a graceful close that stops accepting, lets in-flight requests
  * finish, and closes keep-alive connections as they go idle (all of them at
  * the limit), after a short grace ({@link idleGraceMillis}) in which a request
- * already sent on an idle connection is still read and answered.
+ * already sent on an idle connection is still read and answered. A client that
+ * half-closes its connection right after a request still gets the answer
+ * ({@link answersHalfClosed}, since 0.6.1).
  *
  * @since 0.1.0
  */
@@ -45,12 +47,37 @@ export interface Running {
  */
 export const idleGraceMillis = 500
 
+/**
+ * Lets `server` answer a request whose client half-closed the connection (sent its FIN, as
+ * `shutdown(SHUT_WR)` or `socket.end()` does) right after sending it, and returns it. Node's
+ * HTTP servers end their side of the connection as soon as the client's FIN is read
+ * (`httpAllowHalfOpen` is `false` by default), whatever request is still being answered: an
+ * answer written after the FIN was read (a token verified for the first time, a store that
+ * answers asynchronously, a `$batch` whose requests run one after another) is lost, and the client sees the connection close
+ * without a byte. With it on, Node marks the answer in progress (or the last one queued, for
+ * pipelined requests) as the connection's last, writes it, and closes then; a connection with
+ * nothing in progress is closed at once, as before. Nothing changes per request: Node reads
+ * the flag only when a FIN arrives. (An HTTPS server also needs `allowHalfOpen: true` in its
+ * options, which its TLS sockets take; {@link listen} passes it.)
+ *
+ * @since 0.6.1
+ */
+export const answersHalfClosed = <S extends http.Server>(server: S): S => {
+  // A property of Node's `http.Server` (and `https.Server`) that `@types/node` does not declare.
+  const flags = server as S & { httpAllowHalfOpen: boolean }
+  flags.httpAllowHalfOpen = true
+  return server
+}
+
 /** Starts listening. */
 export const listen = (handler: http.RequestListener, options: ListenOptions): Promise<Running> =>
   new Promise((resolve, reject) => {
+    // `allowHalfOpen` (TLS: the socket's own; plain TCP sockets of `http.Server` have it already)
+    // and `httpAllowHalfOpen`: see {@link answersHalfClosed}.
     const server: http.Server = options.tls !== undefined
-      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000 }, handler) as unknown as http.Server
+      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000, allowHalfOpen: true }, handler) as unknown as http.Server
       : http.createServer({ keepAliveTimeout: 65_000 }, handler)
+    answersHalfClosed(server)
     server.on("clientError", onClientError)
     server.once("error", reject)
     server.listen(options.port, options.host ?? "127.0.0.1", () => {

@@ -1,7 +1,9 @@
 /**
  * The OData envelope (SPEC 5): system query options, the `$filter` subset on
  * assignment lists, `$select`, opaque keyset `$skiptoken`s, and the
- * `@odata.context` / `@odata.etag` annotations.
+ * `@odata.context` / `@odata.etag` annotations. Property names in `$select`,
+ * `$expand` and `$filter` are read without regard to case, as Graph reads them,
+ * and stand for the declared names.
  *
  * @since 0.1.0
  */
@@ -106,6 +108,49 @@ export const skipToken = (id: string): string => Buffer.from(id, "utf8").toStrin
 
 const propertyName = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
+/** Several declared names equal a query's name without regard to case (none do in this service's tables). */
+class AmbiguousName {
+  readonly names: ReadonlyArray<string>
+  constructor(names: ReadonlyArray<string>) {
+    this.names = names
+  }
+}
+
+/** Each name list's case-folded index, made the first time a name of the list is not found as written. */
+const foldedIndexes = new WeakMap<object, ReadonlyMap<string, string | AmbiguousName>>()
+
+const foldedIndex = (owner: object, names: Iterable<string>): ReadonlyMap<string, string | AmbiguousName> => {
+  let index = foldedIndexes.get(owner)
+  if (index === undefined) {
+    const made = new Map<string, string | AmbiguousName>()
+    for (const n of names) {
+      const key = n.toLowerCase()
+      const other = made.get(key)
+      if (other === undefined || other === n) made.set(key, n)
+      else made.set(key, new AmbiguousName([...(typeof other === "string" ? [other] : other.names), n]))
+    }
+    index = made
+    foldedIndexes.set(owner, index)
+  }
+  return index
+}
+
+/**
+ * The declared name a query's property name stands for, as Graph's OData layer resolves one
+ * (case-insensitive resolution, OData Core's `ODataUriResolver`): the name as written when the
+ * list declares it (callers look for that first, and pay nothing more), else the one declared
+ * name equal to it without regard to case (`DisplayName`, `displayname` → `displayName`);
+ * `undefined` for none, {@link AmbiguousName} when several declared names differ only in case.
+ * `owner` keys the list's folded index (the list itself, or the object whose keys it is), made
+ * once; a look-up is then a lower-casing and a map read.
+ */
+const foldedName = (name: string, owner: object, names: Iterable<string>): string | AmbiguousName | undefined =>
+  foldedIndex(owner, names).get(name.toLowerCase())
+
+/** Why a name that folds to several declared names is refused. */
+const ambiguous = (name: string, a: AmbiguousName): string =>
+  `'${name.slice(0, 80)}' names ${a.names.map((n) => `'${n}'`).join(" and ")}, which differ only in case; write one as it is declared`
+
 /** One `$select` item: a property, `*`, or a derived type's property behind its cast; else the 400's message. */
 const selectItem = (n: string, selectable: ReadonlyArray<string>, derived: DerivedSelect | undefined): string | undefined => {
   if (n === "*" || selectable.includes(n)) return undefined
@@ -188,7 +233,17 @@ export const parseQuery = (
       }
       case "$select": {
         const names = value.split(",").map((s) => s.trim())
-        for (const n of names) {
+        for (let i = 0; i < names.length; i++) {
+          const n = names[i]!
+          if (n === "*" || selectable.includes(n)) continue
+          // Not declared as written: the declared name it equals without regard to case, as Graph
+          // reads it (`DisplayName`), so that the answer's members are the declared names.
+          const folded = foldedName(n, selectable, selectable)
+          if (typeof folded === "string") {
+            names[i] = folded
+            continue
+          }
+          if (folded !== undefined) return bad(`$select: ${ambiguous(n, folded)}`)
           const refused = selectItem(n, selectable, derived)
           if (refused !== undefined) return bad(refused)
         }
@@ -220,8 +275,13 @@ export const parseQuery = (
   return { ok: true, query: ref === undefined && expand === undefined && where === undefined ? query : { ...query, ref, expand, where } }
 }
 
+/** `name` as `names` declares it: itself, or the one declared name equal to it without regard to case ({@link foldedName}). */
+const declared = (name: string, names: ReadonlyArray<string>): string | AmbiguousName | undefined =>
+  names.includes(name) ? name : foldedName(name, names, names)
+
 /**
- * `$expand`: navigation properties of the route (`*` for all), comma-separated; the
+ * `$expand`: navigation properties of the route (`*` for all), comma-separated, their names
+ * without regard to case (since 0.6.1; `Assignments` expands `assignments`); the
  * names in the route's order, or the 400's message. Options inside an expansion
  * (`assignments($select=id)`) are refused: the whole navigation is expanded.
  */
@@ -234,13 +294,16 @@ const parseExpand = (value: string, expandable: ReadonlyArray<string>): Readonly
       continue
     }
     const paren = n.indexOf("(")
-    if (paren !== -1 && expandable.includes(n.slice(0, paren).trim())) {
-      return `$expand: options inside an expansion ('${n.slice(0, 80)}') are not supported; expand '${n.slice(0, paren).trim()}' whole`
+    if (paren !== -1) {
+      const nav = declared(n.slice(0, paren).trim(), expandable)
+      if (typeof nav === "string") return `$expand: options inside an expansion ('${n.slice(0, 80)}') are not supported; expand '${nav}' whole`
     }
-    if (!expandable.includes(n)) {
+    const nav = declared(n, expandable)
+    if (nav instanceof AmbiguousName) return `$expand: ${ambiguous(n, nav)}`
+    if (nav === undefined) {
       return `$expand: '${n.slice(0, 80)}' is not a navigation property of this resource; expected ${expandable.map((e) => `'${e}'`).join(", ")} or *`
     }
-    names.add(n)
+    names.add(nav)
   }
   return expandable.filter((e) => names.has(e))
 }
@@ -311,6 +374,28 @@ const tokenize = (text: string): Array<Token> | undefined => {
   return out
 }
 
+/**
+ * The properties (and the property path) the assignment `$filter` names, by their names without
+ * regard to case: Graph resolves a `$filter`'s property names as its `$select`'s (`Source eq
+ * 'direct'`, `target/GroupId eq 'g1'`); since 0.6.1.
+ */
+const assignmentFilterNames: ReadonlyMap<string, string> = new Map(
+  ["source", "sourceId", "target", "target/groupId"].map((n) => [n.toLowerCase(), n])
+)
+
+/** A `$filter` word as the parser reads it: a property's declared name when it names one in any case, else the word as written. */
+const assignmentFilterName = (word: string): string => {
+  switch (word) {
+    case "isof":
+    case "source":
+    case "sourceId":
+    case "target":
+    case "target/groupId":
+      return word
+  }
+  return assignmentFilterNames.get(word.toLowerCase()) ?? word
+}
+
 /** A `source` literal that is no member of its enum. */
 class NotAMember {
   readonly value: string
@@ -372,11 +457,11 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
     }
     if (t.t !== "word") throw new Error("syntax")
     pos++
-    switch (t.v) {
+    switch (assignmentFilterName(t.v)) {
       case "isof": {
         expect("(")
         const arg = expect("word")
-        if (arg.v !== "target") throw new Error("isof")
+        if (assignmentFilterName(arg.v) !== "target") throw new Error("isof")
         expect(",")
         const type = peek()
         const name = type === undefined ? undefined : isofType(type)
@@ -465,8 +550,12 @@ export const parseObjectFilter = (
   }
   const property = () => {
     const t = expect("word", "a property")
-    if (!Object.hasOwn(props, t.v)) throw new Refused(`'${t.v.slice(0, 80)}' is not a property that can be filtered on`)
-    return t.v
+    if (Object.hasOwn(props, t.v)) return t.v
+    // Its declared name, when it names one without regard to case (`DisplayName`), as Graph reads it.
+    const folded = foldedName(t.v, props, names)
+    if (typeof folded === "string") return folded
+    if (folded !== undefined) throw new Refused(ambiguous(t.v, folded))
+    throw new Refused(`'${t.v.slice(0, 80)}' is not a property that can be filtered on`)
   }
   const fold = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : v)
   const literal = (p: string): string | boolean | null => {
