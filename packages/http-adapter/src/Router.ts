@@ -13,6 +13,12 @@
  * removes the member whose id is `microsoft.graph.user`, while `GET` there is the cast's
  * references. Not behind a `$` segment: `PATCH …/assignments/$count` stays a 405. This is
  * read only when the method misses, once per path and method: a matched request pays nothing.
+ * Literal segments are matched in any case, as Graph does (`/Users`, `…/transitivemembers`,
+ * since 0.6.1): the segment as written first, then a parameter, then the one literal it folds
+ * to (none where two would fold alike). This is read only when the path is first resolved, so
+ * it costs a matched request nothing, and the route matched is the declared one (its answers'
+ * `@odata.context` and `Location` name its declared segments). Only names fold: a cast's type
+ * name (`microsoft.graph.user`) and a `$` segment keep their case, and ids (parameters) never fold.
  *
  * @since 0.1.0
  */
@@ -30,11 +36,33 @@ export interface Template {
 
 interface Node<R> {
   readonly literals: Map<string, Node<R>>
+  /** The literals by their lower-case text, made once the trie is built; `null` where two fold alike. */
+  readonly folded: Map<string, Node<R> | null>
   param: { readonly name: string; readonly node: Node<R> } | undefined
   readonly routes: Map<string, R>
 }
 
-const node = <R>(): Node<R> => ({ literals: new Map(), param: undefined, routes: new Map() })
+const node = <R>(): Node<R> => ({ literals: new Map(), folded: new Map(), param: undefined, routes: new Map() })
+
+/** The literals that fold: navigation and collection names (`users`, `invitedUser`). */
+const foldable = /^[A-Za-z][A-Za-z0-9]*$/
+
+/** Fills every node's `folded` from its literals (once, after the trie is built). */
+const fold = <R>(n: Node<R>): void => {
+  for (const [text, next] of n.literals) {
+    // Names only: a cast's type name and a `$` segment keep their case.
+    if (foldable.test(text)) {
+      const key = text.toLowerCase()
+      n.folded.set(key, n.folded.has(key) ? null : next)
+    }
+    fold(next)
+  }
+  if (n.param !== undefined) fold(n.param.node)
+}
+
+/** The literal `text` names in another case: only where none is written as it is. */
+const foldedLiteral = <R>(n: Node<R>, text: string): Node<R> | undefined =>
+  n.literals.has(text) ? undefined : n.folded.get(text.toLowerCase()) ?? undefined
 
 /** A matched route with its parameters. */
 export type Match<R> =
@@ -100,6 +128,7 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
       n.routes.set(r.method, r)
     }
   }
+  fold(root)
   /** Where a path leads: the node it ends on and its parameters (frozen: shared by every match of the path). */
   interface Resolved {
     readonly node: Node<R>
@@ -125,7 +154,7 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
       const s = segs[i]!
       if (s.paren !== undefined) {
         // `name('key')`: the key of the collection `name`, when `name` is one here.
-        const coll = n.literals.get(s.paren.name)
+        const coll = n.literals.get(s.paren.name) ?? foldedLiteral(n, s.paren.name)
         if (coll?.param !== undefined) {
           const found = walk(coll.param.node, i + 1)
           if (found !== undefined) {
@@ -146,7 +175,13 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
           return found
         }
       }
-      if (lit === undefined && n.param === undefined) stoppedAt = Math.max(stoppedAt, i)
+      // The literal written in another case (`/Users`): after the parameter, so an id is never read as one.
+      const other = lit === undefined ? foldedLiteral(n, s.text) : undefined
+      if (other !== undefined) {
+        const found = walk(other, i + 1)
+        if (found !== undefined) return found
+      }
+      if (lit === undefined && other === undefined && n.param === undefined) stoppedAt = Math.max(stoppedAt, i)
       return undefined
     }
     const n = walk(root, 0)
@@ -172,7 +207,7 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
       const s = segs[i]!
       const before = out.length
       if (s.paren !== undefined) {
-        const coll = n.literals.get(s.paren.name)
+        const coll = n.literals.get(s.paren.name) ?? foldedLiteral(n, s.paren.name)
         if (coll?.param !== undefined) from(coll.param.node, i + 1, { ...params, [coll.param.name]: s.paren.key })
         if (out.length > before) return
       }
@@ -181,6 +216,8 @@ export const make = <R extends Template>(routes: ReadonlyArray<R>) => {
       if (n.param !== undefined && !(s.text.startsWith("$") && out.length > before)) {
         from(n.param.node, i + 1, { ...params, [n.param.name]: s.text })
       }
+      const other = lit === undefined ? foldedLiteral(n, s.text) : undefined
+      if (other !== undefined) from(other, i + 1, params)
     }
     from(root, 0, {})
     return out
