@@ -64,12 +64,14 @@ import {
   entityMethods,
   fetchLimit,
   lastById,
+  newestUnknown,
   parse,
   type Row,
   toAssignmentOf,
   toMemberRef,
   toMembership,
   toPage,
+  tooNew,
   unavailable,
   withDeadline,
   withSpans
@@ -984,12 +986,14 @@ export const make = (
  * With `create: false`, a schema holding no store (no `schema_migrations`) is
  * {@link StoreNotFound}, and nothing is made. With `through`, only the migrations
  * up to that version are applied (since 0.3.1): a store as an earlier release left it.
+ * A store that records a version this release does not know (a newer release migrated
+ * it) is `StoreUnavailable`, and nothing is changed (since 0.3.1).
  */
 export const migrateWith = (
   sql: PgClient.PgClient,
   schema: string,
   options: { readonly create?: boolean | undefined; readonly through?: number | undefined } = {}
-): Effect.Effect<ReadonlyArray<number>, SqlError | StoreNotFound> => {
+): Effect.Effect<ReadonlyArray<number>, SqlError | StoreNotFound | Errors.StoreUnavailable> => {
   const s = quote(schema)
   return sql.withTransaction(Effect.gen(function*() {
     yield* sql.unsafe("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey(schema)])
@@ -1010,6 +1014,10 @@ export const migrateWith = (
     const done = new Set(
       (yield* sql.unsafe<Row>(`SELECT version FROM ${s}.schema_migrations`)).map((r) => Number(r.version))
     )
+    // A newer release's store: this one would write it without what its later migrations made,
+    // so it is not opened at all (since 0.3.1); the transaction rolls back, nothing is changed.
+    const unknown = newestUnknown(done, migrations)
+    if (unknown !== undefined) return yield* Effect.fail(unavailable(new Error(tooNew(unknown, migrations))))
     const applied: Array<number> = []
     for (const m of migrations) {
       if (done.has(m.version) || m.version > (options.through ?? Infinity)) continue

@@ -59,6 +59,33 @@ export const toPage = <R, A>(
 /** The store failed; the operation did not happen (or, for a lost commit acknowledgement, may have). */
 export const unavailable = (cause: unknown): Errors.StoreUnavailable => new Errors.StoreUnavailable({ cause })
 
+/**
+ * The newest of `recorded` (a store's applied migrations) that `known` (a release's migrations) does not list: a
+ * migration of a newer release; undefined when there is none.
+ *
+ * @since 0.3.1
+ */
+export const newestUnknown = (
+  recorded: Iterable<number>,
+  known: ReadonlyArray<{ readonly version: number }>
+): number | undefined => {
+  let newest: number | undefined
+  for (const v of recorded) {
+    if (!known.some((m) => m.version === v) && (newest === undefined || v > newest)) newest = v
+  }
+  return newest
+}
+
+/**
+ * Why a store a newer release migrated is not opened (a store at `version`, which this release does not know).
+ *
+ * @since 0.3.1
+ */
+export const tooNew = (version: number, known: ReadonlyArray<{ readonly version: number }>): string =>
+  `the store's schema is at version ${version}, which this release does not know (it knows up to ${
+    Math.max(0, ...known.map((m) => m.version))
+  }): a newer release wrote it; run that release or a later one (nothing was changed)`
+
 /** Reads stored JSON text back into the value it was written from. */
 export const parse = <A>(text: unknown): A => JSON.parse(text as string) as A
 

@@ -266,6 +266,34 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       yield* open(false)
     }), { timeout: 30_000 })
 
+  it.effect("refuses a store a newer release migrated (a version it does not know), and changes nothing", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("future")
+      const t = freshTenant()
+      yield* Effect.gen(function*() {
+        yield* (yield* Store).configurations.insert(t, configuration("c"))
+      }).pipe(Effect.provide(storeLayer(schema, 1)))
+      // A newer release's migration: recorded, with what it made (here, a column).
+      const newer = Math.max(...PostgresStore.migrations.map((m) => m.version)) + 1
+      yield* direct((sql) =>
+        Effect.all([
+          sql.unsafe(`ALTER TABLE "${schema}".configurations ADD COLUMN etag text NOT NULL DEFAULT ''`).unprepared,
+          sql.unsafe(`INSERT INTO "${schema}".schema_migrations (version, name) VALUES ($1, 'newer')`, [newer])
+        ])
+      )
+      const before = yield* direct((sql) => sql.unsafe<Row>(`SELECT * FROM "${schema}".schema_migrations ORDER BY version`))
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(storeLayer(schema, 1))))
+      assert.strictEqual(error._tag, "StoreUnavailable")
+      assert.include(String((error.cause as Error).message), `the store's schema is at version ${newer}, which this release does not know`)
+      const direct_ = yield* Effect.flip(direct((sql) => PostgresStore.migrateWith(sql, schema)))
+      assert.strictEqual((direct_ as { _tag?: string })._tag, "StoreUnavailable", "migrateWith refuses it too")
+      assert.deepStrictEqual(
+        yield* direct((sql) => sql.unsafe<Row>(`SELECT * FROM "${schema}".schema_migrations ORDER BY version`)),
+        before,
+        "nothing recorded"
+      )
+    }), { timeout: 30_000 })
+
   it.effect("fails with StoreUnavailable when the database cannot be reached", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Effect.scoped(Layer.build(

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process"
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
+import { pbkdf2 } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -7,7 +8,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { MemoryStore, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
-import { Effect, Exit, Fiber, Layer, Option, Result } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Result, Scope } from "effect"
 import { ReadCache } from "../src/ReadCache.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import { assignment, configuration, freshTenant, group, invitation, target, user } from "./fixtures/entities.ts"
@@ -54,6 +55,16 @@ const seedCounter = (filename: string, tenant: string) =>
     yield* store.configurations.insert(tenant, configuration("cfg"))
     yield* store.assignments.insert(tenant, "cfg", assignment("counter", null, { sourceId: "0" }))
   }).pipe(Effect.provide(SqliteStore.layer({ filename })))
+
+/** The files this process has open (Linux: what `/proc/self/fd` leads to). */
+const openFiles = (): ReadonlyArray<string> =>
+  readdirSync("/proc/self/fd").flatMap((fd) => {
+    try {
+      return [readlinkSync(join("/proc/self/fd", fd))]
+    } catch {
+      return []
+    }
+  })
 
 /** One turn of the event loop: a group commit runs, and the read cache looks again for other connections' commits. */
 const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
@@ -152,6 +163,32 @@ describe("SqliteStore", () => {
       const db = new DatabaseSync(filename)
       assert.deepStrictEqual(SqliteStore.migrate(db), [])
       db.close()
+    }))
+
+  it.effect("refuses a store a newer release migrated (a version it does not know), and changes nothing", () =>
+    Effect.gen(function*() {
+      const filename = join(dir, "future", "store.db")
+      const t = freshTenant()
+      yield* Effect.gen(function*() {
+        yield* (yield* Store).configurations.insert(t, configuration("c"))
+      }).pipe(Effect.provide(SqliteStore.layer({ filename })))
+      // A newer release's migration: recorded, with what it made (here, a column).
+      const newer = Math.max(...SqliteStore.migrations.map((m) => m.version)) + 1
+      const db = new DatabaseSync(filename)
+      db.exec("ALTER TABLE configurations ADD COLUMN etag TEXT NOT NULL DEFAULT ''")
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'newer', 'then')").run(newer)
+      const recorded = () => db.prepare("SELECT * FROM schema_migrations ORDER BY version").all().map((r) => ({ ...r }))
+      const before = recorded()
+      try {
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(SqliteStore.layer({ filename }))))
+        assert.strictEqual(error._tag, "StoreUnavailable")
+        assert.include(String((error.cause as Error).message), `the store's schema is at version ${newer}, which this release does not know`)
+        assert.throws(() => SqliteStore.migrate(db), /which this release does not know/)
+        assert.deepStrictEqual(recorded(), before, "nothing recorded")
+        assert.isFalse(db.isTransaction)
+      } finally {
+        db.close()
+      }
     }))
 
   it.effect("writes nothing for an unchanged value, and never leaves a transaction open", () =>
@@ -773,6 +810,100 @@ describe("SqliteStore", () => {
         kept.exec("CREATE TABLE IF NOT EXISTS probe (x); INSERT INTO probe VALUES (1)")
         assert.isUndefined(yield* synced(filename), "an open database's WAL syncs")
         assert.include(String(yield* synced(join(dir, "sync", "nowhere.db"))), "ENOENT", "a missing WAL is an error, not a silent success")
+      }))
+
+    it.live("answers StoreUnavailable to the writes still queued when its scope closes (a server stopping), storing none", () =>
+      Effect.gen(function*() {
+        const filename = join(dir, "sync", "closing", "store.db")
+        const t = freshTenant()
+        const scope = yield* Scope.make()
+        const store = yield* SqliteStore.make({ filename }).pipe(Scope.provide(scope))
+        yield* store.configurations.insert(t, configuration("c0"))
+        // Queued for the next turn's commit, and the store closed before it: the commit's `BEGIN`
+        // met a closed database, and its throw escaped from an immediate (the process ended).
+        const writes = yield* Effect.forEach(["c1", "c2", "c3"], (id) => Effect.forkChild(store.configurations.insert(t, configuration(id))))
+        yield* Scope.close(scope, Exit.void)
+        for (const f of writes) {
+          const exit = yield* Fiber.await(f).pipe(Effect.timeout("2 seconds"))
+          assert.isTrue(Exit.isFailure(exit) && !Exit.hasDies(exit), "failed, not a defect")
+          if (Exit.isFailure(exit)) assert.strictEqual((Cause.squash(exit.cause) as { _tag?: string })._tag, "StoreUnavailable")
+        }
+        const db = new DatabaseSync(filename)
+        try {
+          assert.deepStrictEqual(db.prepare("SELECT id FROM configurations WHERE tenant_id = ?").all(t).map((r) => r.id), ["c0"])
+        } finally {
+          db.close()
+        }
+      }))
+
+    it("closes the WAL's descriptor only once a running sync has ended, which then answers as it went", async () => {
+      const filename = join(dir, "sync", "close-under-sync", "store.db")
+      const db = SqliteStore.open({ filename })
+      try {
+        db.exec("CREATE TABLE probe (x); INSERT INTO probe VALUES (1)")
+        const wal = SqliteStore.walSync(filename)
+        await new Promise((resolve) => wal.sync(resolve)) // the descriptor is open from the first sync on
+        // Every thread of libuv's pool busy: the next `fdatasync` waits for one, and `close` comes
+        // first. Closed at once, the descriptor was gone when it ran (EBADF, or another file's number).
+        const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+        const busy = Array.from({ length: threads }, () =>
+          new Promise((resolve) => pbkdf2("p", "s", 200_000, 32, "sha256", resolve)))
+        const synced = new Promise((resolve) => wal.sync(resolve))
+        wal.close()
+        await Promise.all(busy)
+        assert.isUndefined(await synced, "the sync ended as it went")
+        const after = await new Promise((resolve) => wal.sync(resolve))
+        assert.include(String(after), "closed", "no sync after close")
+      } finally {
+        db.close()
+      }
+    })
+
+    it.effect("fails a write whose WAL was removed under the store (its directory deleted), and the store with it", () =>
+      Effect.gen(function*() {
+        // `rm -rf` of the data directory while the server runs: SQLite writes on into the files it
+        // has open, and their syncs succeed, but no restart will find them (every write since lost).
+        const place = join(dir, "sync", "removed")
+        const t = freshTenant()
+        const store = yield* SqliteStore.make({ filename: join(place, "store.db") })
+        yield* store.configurations.insert(t, configuration("c0"))
+        rmSync(place, { recursive: true, force: true })
+        const lost = yield* Effect.flip(store.configurations.insert(t, configuration("c1")))
+        assert.strictEqual(lost._tag, "StoreUnavailable")
+        assert.include(String((lost.cause as Error).message), "was removed while the store had it open")
+        assert.strictEqual((yield* Effect.flip(store.ready))._tag, "StoreUnavailable", "ready says no: restart it")
+        assert.deepInclude(SqliteStore.stats(store), { syncedWrites: 1, failures: 1 })
+      }))
+
+    it.effect("a store opened through a symbolic link syncs the WAL SQLite writes, where the link leads", () =>
+      Effect.gen(function*() {
+        // The file moved to another disk, a link left in its place: SQLite follows the link and
+        // writes its WAL next to the file, so the WAL beside the link is not there (the first
+        // sync failed, and the store with it), or is the move's leftover (synced in its place:
+        // writes acknowledged as durable whose WAL was never synced).
+        const real = join(dir, "sync", "moved", "disk")
+        const place = join(dir, "sync", "moved", "data")
+        mkdirSync(real, { recursive: true })
+        mkdirSync(place, { recursive: true })
+        const link = join(place, "store.db")
+        symlinkSync(join(real, "store.db"), link)
+        const t = freshTenant()
+        const writeThrough = Effect.scoped(Effect.gen(function*() {
+          const store = yield* SqliteStore.make({ filename: link })
+          yield* store.configurations.insert(t, configuration(`c${SqliteStore.stats(store)!.syncs}-${Math.random()}`))
+          assert.deepInclude(SqliteStore.stats(store), { syncedWrites: 1, failures: 0 })
+          return openFiles()
+        }))
+        assert.include(yield* writeThrough, join(real, "store.db-wal"))
+        // A stale WAL beside the link is left alone: the syncs' descriptor is not on it.
+        writeFileSync(`${link}-wal`, "")
+        assert.notInclude(yield* writeThrough, `${link}-wal`)
+        const db = new DatabaseSync(join(real, "store.db"))
+        try {
+          assert.strictEqual(db.prepare("SELECT count(*) AS n FROM configurations WHERE tenant_id = ?").get(t)!.n, 2)
+        } finally {
+          db.close()
+        }
       }))
   })
 
