@@ -18,7 +18,7 @@
  *
  * Import validates every record with the core's schemas and checks every
  * reference and id before it writes anything; then it writes, and on any write
- * failure, or SIGINT or SIGTERM, undoes what it wrote (compensating deletes,
+ * failure, or SIGINT, SIGTERM or SIGHUP, undoes what it wrote (compensating deletes,
  * newest first); what an undo leaves (a step that fails, or is stopped by a
  * signal) is named, kind, id and line. Local mode
  * writes the records as they are (ids, versions, timestamps, invitation state
@@ -27,15 +27,15 @@
  * them; what differs on the exported guest, Graph's other properties included,
  * is set on the new one by a PATCH); Graph has no DELETE for invitations, so a
  * rolled-back remote import can leave invitations behind (their guest users are
- * deleted). Users, groups and invitations carry Graph's properties beyond the
- * modelled ones (core 0.4.0) both ways; a password (`passwordProfile`) is never
- * stored, so never exported.
+ * deleted), which its error names. Users, groups and invitations carry Graph's
+ * properties beyond the modelled ones (core 0.4.0) both ways; a password
+ * (`passwordProfile`) is never stored, so never exported.
  *
  * Remote export makes each kind of read it needs once before it writes a line, so
  * that a token without a permission fails with nothing written; a failure after
  * that (the network) leaves a prefix of the lines on standard output, and a
  * non-zero exit. An import file may be UTF-8 or, with its byte order mark, UTF-16
- * (PowerShell 5.1 writes UTF-16LE).
+ * (PowerShell 5.1 writes UTF-16LE); bytes that are not UTF-8 are refused, naming the line.
  *
  * @since 0.1.0
  */
@@ -344,7 +344,9 @@ const readAll = (file: string) =>
  * The text of an import file. UTF-8, a leading byte order mark skipped (by {@link parseAll}); or
  * UTF-16 with its byte order mark, little-endian (`FF FE`: what PowerShell 5.1's `>` and
  * `Out-File` write) or big-endian (`FE FF`), decoded. UTF-16 that does not decode (an odd number
- * of bytes, a lone surrogate) and UTF-32 are refused: a usage error asking for UTF-8.
+ * of bytes, a lone surrogate) and UTF-32 are refused: a usage error asking for UTF-8. Bytes that
+ * are not UTF-8 (a file saved as Windows-1252 or Latin-1) are invalid input, as a line that is
+ * not JSON is ({@link notUtf8}): decoded with replacement characters, they would be written.
  */
 const decodeText = (bytes: Uint8Array, file: string): Effect.Effect<string, CommandFailed> => {
   const [a, b, c, d] = bytes
@@ -354,7 +356,14 @@ const decodeText = (bytes: Uint8Array, file: string): Effect.Effect<string, Comm
     return Effect.fail(refused("it is UTF-32 (its byte order mark says so), which import does not read"))
   }
   const utf16 = a === 0xff && b === 0xfe ? "UTF-16LE" : a === 0xfe && b === 0xff ? "UTF-16BE" : undefined
-  if (utf16 === undefined) return Effect.succeed(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+  if (utf16 === undefined) {
+    try {
+      // Kept, for parseAll to skip.
+      return Effect.succeed(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes))
+    } catch {
+      return Effect.fail(notUtf8(bytes, file))
+    }
+  }
   try {
     // The decoder drops the byte order mark.
     return Effect.succeed(new TextDecoder(utf16.toLowerCase(), { fatal: true }).decode(bytes))
@@ -363,13 +372,83 @@ const decodeText = (bytes: Uint8Array, file: string): Effect.Effect<string, Comm
   }
 }
 
+/**
+ * Where UTF-8 decoding of `bytes` fails: the offset of the first byte that does not belong to a
+ * well-formed sequence (RFC 3629: no overlong form, no surrogate, nothing past U+10FFFF), or
+ * undefined when they are all UTF-8.
+ */
+const firstInvalidUtf8 = (bytes: Uint8Array): number | undefined => {
+  let i = 0
+  while (i < bytes.length) {
+    const lead = bytes[i]!
+    if (lead < 0x80) {
+      i++
+      continue
+    }
+    // The sequence's length, and the range of its second byte (which rules out overlong forms,
+    // surrogates and code points past U+10FFFF).
+    const [n, low, high] = lead >= 0xc2 && lead <= 0xdf
+      ? [2, 0x80, 0xbf]
+      : lead === 0xe0
+      ? [3, 0xa0, 0xbf]
+      : lead === 0xed
+      ? [3, 0x80, 0x9f]
+      : lead >= 0xe1 && lead <= 0xef
+      ? [3, 0x80, 0xbf]
+      : lead === 0xf0
+      ? [4, 0x90, 0xbf]
+      : lead === 0xf4
+      ? [4, 0x80, 0x8f]
+      : lead >= 0xf1 && lead <= 0xf3
+      ? [4, 0x80, 0xbf]
+      : [0, 0, 0]
+    if (n === 0) return i
+    const second = bytes[i + 1]
+    if (second === undefined || second < low || second > high) return i
+    for (let k = 2; k < n; k++) {
+      const next = bytes[i + k]
+      if (next === undefined || next < 0x80 || next > 0xbf) return i
+    }
+    i += n
+  }
+  return undefined
+}
+
+/**
+ * Bytes that are not UTF-8, as invalid input (exit 2) naming the line (as every refused line is
+ * named), the file, and the first byte that does not decode and its offset (from 0).
+ */
+const notUtf8 = (bytes: Uint8Array, file: string): CommandFailed => {
+  const at = firstInvalidUtf8(bytes) ?? 0
+  let line = 1
+  for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++
+  const byte = `0x${bytes[at]!.toString(16).toUpperCase().padStart(2, "0")}`
+  return invalidLine(
+    line,
+    `not UTF-8: byte ${byte} at offset ${at} of ${file === "-" ? "standard input" : file} starts no UTF-8 character; ` +
+      "save the file as UTF-8 (PowerShell: Out-File -Encoding utf8, or Set-Content -Encoding utf8)"
+  )
+}
+
 // ---------------------------------------------------------------------------
 // Writers: one write per record, each with its undo
 
+/** An undo step; `cut` ends a wait to retry its request at once (see {@link Writer}). */
+type Undo = (cut: Effect.Effect<never, WaitCut>) => Effect.Effect<void, CommandFailed | WaitCut>
+
 interface Writer {
   readonly existing: Existing
-  /** Writes the record; answers its undo. */
-  readonly write: (r: Record_) => Effect.Effect<Effect.Effect<void, CommandFailed>, CommandFailed>
+  /**
+   * Writes the record; answers its undo. `cut` fails when a wait to retry one of its requests is
+   * to end at once (a stop signal): the write then fails with its {@link WaitCut}.
+   */
+  readonly write: (r: Record_, cut: Effect.Effect<never, WaitCut>) => Effect.Effect<Undo, CommandFailed | WaitCut>
+  /**
+   * Why (a part of) the record stays in the tenant once written, whatever its undo does, or once
+   * its write stopped part way; undefined when its undo removes it whole. Remote mode: an
+   * invitation once created (Graph has no DELETE for invitations).
+   */
+  readonly stays: (r: Record_) => string | undefined
 }
 
 const localWriter = (store: Store["Service"], tenant: string): Writer => {
@@ -426,8 +505,9 @@ const localWriter = (store: Store["Service"], tenant: string): Writer => {
             })
         }
       }
-      return Effect.mapError(Effect.map(run(), (undo) => Effect.mapError(undo, fail)), fail)
-    }
+      return Effect.mapError(Effect.map(run(), (undo): Undo => () => Effect.mapError(undo, fail)), fail)
+    },
+    stays: () => undefined
   }
 }
 
@@ -438,7 +518,12 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
       Effect.catchIf((e) => e.status === 404, () => Effect.succeed(false))
     )
   const del = (path: string) => Effect.asVoid(api.request({ method: "DELETE", path }))
+  /** An undo that deletes `path`, its wait to retry cut as it says. */
+  const undoBy = (path: string): Undo => (cut) => Effect.asVoid(api.request({ method: "DELETE", path }, cut))
   const invitedUsers = new Map<string, string>()
+  /** The invitations created (Graph has no DELETE for them), with what stays of each. */
+  const invited = new Map<string, string>()
+  const noDelete = "Graph has no DELETE for invitations"
   const strip = (v: Obj, keys: ReadonlyArray<string>) => Object.fromEntries(Object.entries(v).filter(([k]) => !keys.includes(k)))
   return {
     existing: {
@@ -454,48 +539,52 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
         ),
       hasAssignment: (c, id) => exists(`deviceManagement/${Remote.key("deviceEnrollmentConfigurations", c)}/${Remote.key("assignments", id)}`)
     },
-    write: (r) => {
+    write: (r, cut) => {
       switch (r.kind) {
         case "user":
-          return Effect.as(api.request({ method: "POST", path: "users", body: r.value }), del(Remote.key("users", r.value.id)))
+          return Effect.as(api.request({ method: "POST", path: "users", body: r.value }, cut), undoBy(Remote.key("users", r.value.id)))
         case "group":
-          return Effect.as(api.request({ method: "POST", path: "groups", body: r.value }), del(Remote.key("groups", r.value.id)))
+          return Effect.as(api.request({ method: "POST", path: "groups", body: r.value }, cut), undoBy(Remote.key("groups", r.value.id)))
         case "configuration":
           return Effect.as(
-            api.request({ method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: strip(r.value, Configuration.serverManaged) }),
-            del(`deviceManagement/${Remote.key("deviceEnrollmentConfigurations", r.value.id)}`)
+            api.request({ method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: strip(r.value, Configuration.serverManaged) }, cut),
+            undoBy(`deviceManagement/${Remote.key("deviceEnrollmentConfigurations", r.value.id)}`)
           )
         case "assignment": {
           const configuration = `deviceManagement/${Remote.key("deviceEnrollmentConfigurations", r.configurationId)}`
           return Effect.as(
-            api.request({ method: "POST", path: `${configuration}/assignments`, body: r.value }),
-            del(`${configuration}/${Remote.key("assignments", r.value.id)}`)
+            api.request({ method: "POST", path: `${configuration}/assignments`, body: r.value }, cut),
+            undoBy(`${configuration}/${Remote.key("assignments", r.value.id)}`)
           )
         }
         case "invitation":
           return Effect.gen(function*() {
             const v = r.value
             const { "@odata.type": _, ...body } = invitationCreateBody(v)
-            yield* api.request({ method: "POST", path: "invitations", body })
-            const user = yield* api.request({ method: "GET", path: `${Remote.key("invitations", v.id)}/invitedUser` })
+            yield* api.request({ method: "POST", path: "invitations", body }, cut)
+            invited.set(v.id, `${noDelete}; its guest user, not read, remains too`)
+            const user = yield* api.request({ method: "GET", path: `${Remote.key("invitations", v.id)}/invitedUser` }, cut)
             const made = user.body as Obj
             const newId = String(made.id)
+            invited.set(v.id, noDelete)
+            const guestStays = () => Effect.sync(() => invited.set(v.id, `${noDelete}; its guest user '${newId}' remains too`))
             if (r.invitedUser === null) {
               // Its guest user was deleted: delete the one the create made (Graph has no DELETE for invitations).
-              yield* del(Remote.key("users", newId))
-              return Effect.void
+              // Let finish, not cut: a guest left would not be known.
+              yield* del(Remote.key("users", newId)).pipe(Effect.tapError(guestStays))
+              return () => Effect.void
             }
             invitedUsers.set(r.invitedUser.id, newId)
             // The guest as exported: what was changed on it after the invitation (Graph's other
             // properties included) is set on the new one; its id is the server's.
             const changed = Object.entries(r.invitedUser).filter(([k, x]) => k !== "id" && k !== "@odata.type" && !Json.equals(made[k], x))
             if (changed.length > 0) {
-              // Refused: the new guest goes (this write has no undo yet); the invitation stays, as above.
-              yield* api.request({ method: "PATCH", path: Remote.key("users", newId), body: Object.fromEntries(changed) }).pipe(
-                Effect.tapError(() => Effect.ignore(del(Remote.key("users", newId))))
+              // Refused (or cut): the new guest goes (this write has no undo yet); the invitation stays, as above.
+              yield* api.request({ method: "PATCH", path: Remote.key("users", newId), body: Object.fromEntries(changed) }, cut).pipe(
+                Effect.tapError(() => Effect.ignore(del(Remote.key("users", newId)).pipe(Effect.tapError(guestStays))))
               )
             }
-            return del(Remote.key("users", newId))
+            return undoBy(Remote.key("users", newId))
           })
         case "member": {
           const memberId = invitedUsers.get(r.memberId) ?? r.memberId
@@ -504,12 +593,13 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
               method: "POST",
               path: `${Remote.key("groups", r.groupId)}/members/$ref`,
               body: { "@odata.id": `${api.base}/${Remote.key("directoryObjects", memberId)}` }
-            }),
-            del(`${Remote.key("groups", r.groupId)}/${Remote.key("members", memberId)}/$ref`)
+            }, cut),
+            undoBy(`${Remote.key("groups", r.groupId)}/${Remote.key("members", memberId)}/$ref`)
           )
         }
       }
-    }
+    },
+    stays: (r) => r.kind === "invitation" ? invited.get(r.value.id) : undefined
   }
 }
 
@@ -538,9 +628,19 @@ const nothing: Existing = { has: () => Effect.succeed(false), hasAssignment: () 
 // ---------------------------------------------------------------------------
 // Signals while an import writes
 
-/** The signals that stop an import, with their numbers: a shell shows a process they end as 128 + the number (130, 143). */
-const stopSignals = { SIGINT: 2, SIGTERM: 15 } as const
+/**
+ * The signals that stop an import, with their numbers: a shell shows a process they end as 128 +
+ * the number (130, 143, 129). SIGHUP is what a closed terminal or a dropped ssh session sends.
+ */
+const stopSignals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
 type StopSignal = keyof typeof stopSignals
+const StopSignal = Schema.Literals(Object.keys(stopSignals) as Array<StopSignal>)
+
+/**
+ * A wait to retry a request (remote mode, after a 429) that the signal stopping the import cut
+ * short: the request was not sent again, so nothing of it landed.
+ */
+class WaitCut extends Schema.TaggedError<WaitCut>()("WaitCut", { signal: StopSignal }) {}
 
 /** The signals received while an import writes and undoes. */
 interface Signals {
@@ -551,10 +651,18 @@ interface Signals {
 }
 
 /**
- * SIGINT and SIGTERM, trapped for the scope (an import's writes and their undo): counted
+ * A failed write to standard error, ignored: after SIGHUP the terminal is gone, and every write to
+ * it fails (EIO), which Node reports as an `error` event that, unheard, would end the process half
+ * way through the undo. There is no one left to tell.
+ */
+const ignoreStderrError = () => {}
+
+/**
+ * SIGINT, SIGTERM and SIGHUP, trapped for the scope (an import's writes and their undo): counted
  * instead of ending the process half way, for the import to stop where it is and undo what it
- * wrote. The entry point leaves signals to Node (it runs the program with `runPromiseExit`), so
- * outside this scope they end the process at once, as before: nothing is written there.
+ * wrote; a failed write to standard error is ignored meanwhile ({@link ignoreStderrError}). The
+ * entry point leaves signals to Node (it runs the program with `runPromiseExit`), so outside this
+ * scope they end the process at once, as before: nothing is written there.
  */
 const trapSignals: Effect.Effect<Signals, never, Scope.Scope> = Effect.acquireRelease(
   Effect.sync(() => {
@@ -568,6 +676,7 @@ const trapSignals: Effect.Effect<Signals, never, Scope.Scope> = Effect.acquireRe
       process.on(signal, listener)
       return [signal, listener] as const
     })
+    process.stderr.on("error", ignoreStderrError)
     const signals: Signals = {
       received,
       reach: (n) =>
@@ -587,12 +696,13 @@ const trapSignals: Effect.Effect<Signals, never, Scope.Scope> = Effect.acquireRe
   ({ listeners }) =>
     Effect.sync(() => {
       for (const [signal, listener] of listeners) process.off(signal, listener)
+      process.stderr.off("error", ignoreStderrError)
     })
 ).pipe(Effect.map(({ signals }) => signals))
 
 /** An import a signal stopped: the error line to print, and the signal the process then ends by. */
 class ImportInterrupted extends Schema.TaggedError<ImportInterrupted>()("ImportInterrupted", {
-  signal: Schema.Literals(["SIGINT", "SIGTERM"]),
+  signal: StopSignal,
   code: Schema.String,
   detail: Schema.String
 }) {}
@@ -600,11 +710,13 @@ class ImportInterrupted extends Schema.TaggedError<ImportInterrupted>()("ImportI
 /**
  * Prints the error and ends the process by its signal, with the signal's default action, as a
  * process that had not trapped it would have ended: a shell shows 130 for SIGINT, 143 for
- * SIGTERM, and a script running enrollctl stops too (bash stops a loop whose command died of
- * SIGINT, not one whose command exited 130). Run once the store is closed.
+ * SIGTERM, 129 for SIGHUP, and a script running enrollctl stops too (bash stops a loop whose
+ * command died of SIGINT, not one whose command exited 130). Run once the store is closed. After
+ * SIGHUP the error line may reach no terminal: its failure is ignored.
  */
 const endBy = (e: ImportInterrupted): Effect.Effect<never> =>
   Effect.suspend(() => {
+    process.stderr.on("error", ignoreStderrError)
     process.stderr.write(`error ${e.code}: ${e.detail}\n`)
     process.kill(process.pid, e.signal)
     // Should the signal not end it (a listener elsewhere), the same status as an exit code.
@@ -654,34 +766,42 @@ const tally = (messages: ReadonlyArray<string>): string => {
 const mayHaveLanded = (e: CommandFailed): boolean =>
   e.status === 503 || (e.code === "ConnectionFailed" && (e.cause as { readonly cause?: { readonly code?: unknown } } | undefined)?.cause?.code !== "ECONNREFUSED")
 
-type Written = Numbered[number] & { readonly undo: Effect.Effect<void, CommandFailed> }
+type Written = Numbered[number] & { readonly undo: Undo }
 
 /**
  * Checks, then writes all records or none. A write that fails stops the writes, and what was
- * written is undone, newest first. So does SIGINT or SIGTERM (see {@link trapSignals}): the
- * write in flight is let finish (its undo is then known), and the process ends by the signal
- * once the undo is done. A signal during an undo stops it (the second, when a signal started
- * it): what remains is named, kind, id and line. A second signal while the interrupted write
- * is still in flight stops it too (it may have landed, and is named so).
+ * written is undone, newest first. So does SIGINT, SIGTERM or SIGHUP (see {@link trapSignals}): the
+ * write in flight is let finish (its undo is then known), but not a wait to retry it (after a
+ * 429), which the signal ends at once (the request is not sent again); the process ends by the
+ * signal once the undo is done. A signal during an undo stops it (the second, when a signal
+ * started it), a wait to retry its step too: what remains is named, kind, id and line. A second
+ * signal while the interrupted write is still in flight stops it too (it may have landed, and is
+ * named so). What an undo cannot remove (the writer's `stays`: remote invitations) is named as
+ * remaining, as is the part of a stopped write that stays.
  */
 const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, CommandFailed | ImportInterrupted> =>
   Effect.scoped(Effect.gen(function*() {
     yield* checkAll(records, writer.existing)
     const sorted = [...records].sort((a, b) => order.indexOf(a.record.kind) - order.indexOf(b.record.kind))
     const signals = yield* trapSignals
+    /** Fails once the `n`th signal has come: a wait to retry then ends at once. */
+    const cutAt = (n: number) => Effect.flatMap(signals.reach(n), (signal) => Effect.fail(new WaitCut({ signal })))
     const written: Array<Written> = []
-    let failed: { readonly line: number; readonly error: CommandFailed } | undefined
+    let failed: (Numbered[number] & { readonly error: CommandFailed }) | undefined
     let cut: Numbered[number] | undefined
+    // A write whose wait to retry the first signal ended: not sent again.
+    let notRetried: Numbered[number] | undefined
     const writing = progress("importing", sorted.length)
     for (const item of sorted) {
       if (signals.received.length > 0) break
-      const outcome = yield* Effect.raceFirst(Effect.result(writer.write(item.record)), Effect.as(signals.reach(2), "cut" as const))
+      const outcome = yield* Effect.raceFirst(Effect.result(writer.write(item.record, cutAt(1))), Effect.as(signals.reach(2), "cut" as const))
       if (outcome === "cut") {
         cut = item
         break
       }
       if (Result.isFailure(outcome)) {
-        failed = { line: item.line, error: outcome.failure }
+        if (outcome.failure._tag === "WaitCut") notRetried = item
+        else failed = { ...item, error: outcome.failure }
         break
       }
       written.push({ ...item, undo: outcome.success })
@@ -703,10 +823,10 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
     if (signal !== undefined && signals.received.length < stopAt) {
       process.stderr.write(
         `${signal}: stopping the import; undoing the ${written.length} record(s) written, newest first ` +
-          `(SIGINT or SIGTERM again stops the undo and lists what remains)\n`
+          `(SIGINT, SIGTERM or SIGHUP again stops the undo and lists what remains)\n`
       )
     }
-    // What remains, with a note for a record whose undo was cut off in flight.
+    // What remains, with a note for a record whose undo was cut off in flight, or that stays.
     const remain = new Map<Written, string | undefined>()
     const undoErrors: Array<string> = []
     let undone = 0
@@ -715,19 +835,22 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
     for (let i = written.length - 1; i >= 0; i--) {
       const w = written[i]!
       // The signal that stops the undo lets the step in flight finish, so that what remains is
-      // known; one more cuts it off.
+      // known (a wait to retry it ends: the step is not done); one more cuts it off.
       const r = signals.received.length >= stopAt
         ? ("stopped" as const)
-        : yield* Effect.raceFirst(Effect.result(w.undo), Effect.as(signals.reach(stopAt + 1), "cut" as const))
-      if (r === "stopped" || r === "cut") {
+        : yield* Effect.raceFirst(Effect.result(w.undo(cutAt(stopAt))), Effect.as(signals.reach(stopAt + 1), "cut" as const))
+      const failure = typeof r === "string" || Result.isSuccess(r) ? undefined : r.failure
+      if (r === "stopped" || r === "cut" || failure?._tag === "WaitCut") {
         stoppedBy = signals.received[stopAt - 1]
         for (const older of written.slice(0, i + 1)) remain.set(older, undefined)
         if (r === "cut") remain.set(w, "its undo was cut off: it may be gone")
         break
       }
-      if (Result.isFailure(r)) {
+      if (failure !== undefined) {
         remain.set(w, undefined)
-        undoErrors.push(r.failure.message)
+        undoErrors.push(failure.message)
+      } else if (writer.stays(w.record) !== undefined) {
+        remain.set(w, writer.stays(w.record))
       } else {
         undone++
       }
@@ -735,21 +858,29 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
     }
     undoing?.end()
 
-    const left = written.filter((w) => remain.has(w)).map((w) => ({ ...w, note: remain.get(w) }))
+    // The record whose write stopped part way (failed, not retried, cut off), when a part of it stays.
+    const partway = failed ?? notRetried ?? cut
+    const stays = partway === undefined ? undefined : writer.stays(partway.record)
+    const left = [
+      ...written.filter((w) => remain.has(w)).map((w) => ({ ...w, note: remain.get(w) })),
+      ...(partway === undefined || stays === undefined ? [] : [{ ...partway, note: `${stays}; its write stopped part way` }])
+    ]
     if (left.length > listedAtMost) {
       process.stderr.write(left.map((w) => `remains: ${nameOf(w)}\n`).join(""))
     }
-    const unsure = failed !== undefined && mayHaveLanded(failed.error) ? failed.line : cut?.line
+    const unsure = stays !== undefined ? undefined : failed !== undefined && mayHaveLanded(failed.error) ? failed.line : cut?.line
     const count = written.length
     const undoFailures = undoErrors.length === 0 ? "" : `; the undo failed with: ${tally(undoErrors)}`
     let summary: string
     if (left.length > 0) {
-      const why = stoppedBy === undefined
-        ? `after a failed undo (${undone} of the ${count} written were undone)`
-        : `(${stopAt === 1 ? stoppedBy : `a ${stopAt === 2 ? "second" : "third"} ${stoppedBy}`} stopped the undo ${
+      const why = stoppedBy !== undefined
+        ? ` (${stopAt === 1 ? stoppedBy : `a ${stopAt === 2 ? "second" : "third"} ${stoppedBy}`} stopped the undo ${
           undone === 0 ? "before any was undone" : `after undoing ${undone} of the ${count} written`
         }${undoErrors.length === 0 ? "" : `; ${undoErrors.length} undo step(s) failed`})`
-      summary = `${left.length} record(s) remain ${why}: ${nameAll(left)}${undoFailures}`
+        : count === 0
+        ? ""
+        : ` after ${undoErrors.length === 0 ? "the undo" : "a failed undo"} (${undone} of the ${count} written were undone)`
+      summary = `${left.length} record(s) remain${why}: ${nameAll(left)}${undoFailures}`
     } else if (unsure !== undefined) {
       summary = count === 0 ? "nothing else was written" : "the records before it were undone"
     } else if (signal !== undefined) {
@@ -760,7 +891,9 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
     const detail = [
       failed !== undefined
         ? `line ${failed.line}: ${failed.error.detail}`
-        : `${signal} stopped the import after ${count} of ${sorted.length} record(s) were written`,
+        : `${signal} stopped the import after ${count} of ${sorted.length} record(s) were written${
+          notRetried === undefined ? "" : ` (the write of line ${notRetried.line}, waiting to be retried, was not sent again)`
+        }`,
       summary,
       ...(unsure === undefined
         ? []

@@ -376,19 +376,17 @@ export const make = (settings: LocalSettings) =>
           )
         case "memberOf.list":
           return Effect.map(Effect.flatMap(directory.memberOf(t, op.member, op.transitive), (groupsOf) => all(op.list, groupsOf)), list)
-        case "members.add": {
-          const memberId = memberIdOf(op.body)
-          if (memberId === undefined) {
-            return Effect.fail(
-              new CommandFailed({
-                code: "BadRequest",
-                detail: "@odata.id: expected a URL ending in directoryObjects/{id}, users/{id} or groups/{id}",
-                exit: "usage"
-              })
-            )
-          }
-          return Effect.as(directory.addMember(t, op.groupId, memberId), none)
-        }
+        case "members.add":
+          return Effect.flatMap(memberIdOf(op.body), (memberId): Effect.Effect<Answer, unknown> =>
+            memberId === undefined
+              ? Effect.fail(
+                new CommandFailed({
+                  code: "BadRequest",
+                  detail: "@odata.id: expected a URL ending in directoryObjects/{id}, users/{id} or groups/{id}",
+                  exit: "usage"
+                })
+              )
+              : Effect.as(directory.addMember(t, op.groupId, memberId), none))
         case "members.remove":
           return Effect.as(directory.removeMember(t, op.groupId, op.memberId), none)
         case "invitations.list":

@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import type { Paths } from "@enrollment/core"
+import { Id, type Paths } from "@enrollment/core"
+import * as Effect from "effect/Effect"
 
 /** Which path family a configuration is reached through (SPEC 2). */
 export type Parent = Paths.Parent
@@ -67,16 +68,20 @@ export type Answer =
   | { readonly _tag: "List"; readonly items: ReadonlyArray<Record<string, unknown>>; readonly expanded?: ReadonlyArray<string> | undefined }
   | { readonly _tag: "None" }
 
-/** The id a `members.add` body names: the last segment of its `@odata.id` URL. */
-export const memberIdOf = (body: unknown): string | undefined => {
-  if (typeof body !== "object" || body === null) return undefined
+/**
+ * The id a `members.add` body names, read as the server reads it: its `@odata.id` by the
+ * http-adapter's `Routes.referencedId`, which matches `Requests.referencePattern` (the rule the
+ * server checks and its OpenAPI document gives), and then the key rule (`Id`); undefined for a
+ * body the server refuses with a 400. So local mode takes exactly the references the server
+ * takes (`groups('g1')` too), and refuses the same (an `ftp:` URL, a dot segment, an id past 128
+ * characters). The http-adapter is loaded only here, when a reference is added.
+ */
+export const memberIdOf = (body: unknown): Effect.Effect<string | undefined> => {
+  if (typeof body !== "object" || body === null) return Effect.succeed(undefined)
   const ref = (body as Record<string, unknown>)["@odata.id"]
-  if (typeof ref !== "string") return undefined
-  const m = /(?:^|\/)(?:directoryObjects|users|groups)\/([^/?#]+)\/?(?:[?#].*)?$/.exec(ref)
-  if (!m) return undefined
-  try {
-    return decodeURIComponent(m[1]!)
-  } catch {
-    return undefined
-  }
+  if (typeof ref !== "string") return Effect.succeed(undefined)
+  return Effect.map(Effect.promise(() => import("@enrollment/http-adapter")), ({ Routes }) => {
+    const id = Routes.referencedId(ref)
+    return id !== undefined && Id.isId(id) ? id : undefined
+  })
 }

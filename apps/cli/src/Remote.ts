@@ -222,9 +222,20 @@ export const client = (settings: RemoteSettings) => {
         })
     })
 
-  /** Sends a request, retrying it on 429 and 503 as {@link retry} says; a status of 400 or more fails. */
-  const send = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined) => {
-    const attempt = (retries: number, waitedMs: number): Effect.Effect<Response, CommandFailed> =>
+  /**
+   * Sends a request, retrying it on 429 and 503 as {@link retry} says; a status of 400 or more
+   * fails. `cut` fails when a wait for a retry is to end at once (import's stop signal), failing
+   * the request with its error: the request is not sent again, and nothing of it landed (a
+   * retried answer is one whose request did nothing). A request on the wire is not cut.
+   */
+  const send = <E = never>(
+    method: string,
+    url: string,
+    body: unknown,
+    extra: Record<string, string> | undefined,
+    cut: Effect.Effect<never, E> = Effect.never
+  ) => {
+    const attempt = (retries: number, waitedMs: number): Effect.Effect<Response, CommandFailed | E> =>
       Effect.flatMap(once(method, url, body, extra), (res) => {
         if (res.status < 400) return Effect.succeed(res)
         if (!retried(method, res.status)) return Effect.fail(res.status === 503 ? maybeWritten(failureOf(res)) : failureOf(res))
@@ -233,7 +244,7 @@ export const client = (settings: RemoteSettings) => {
           return Effect.fail(gaveUp(failureOf(res), retries, waitedMs, waitMs))
         }
         debug(`(${res.status}: retry ${retries + 1} of at most ${retry.retries} in ${waitMs / 1000} s)`)
-        return Effect.andThen(Effect.sleep(waitMs), Effect.suspend(() => attempt(retries + 1, waitedMs + waitMs)))
+        return Effect.andThen(Effect.raceFirst(Effect.sleep(waitMs), cut), Effect.suspend(() => attempt(retries + 1, waitedMs + waitMs)))
       })
     return attempt(0, 0)
   }
@@ -244,8 +255,8 @@ export const client = (settings: RemoteSettings) => {
     return url.toString()
   }
 
-  /** Sends one request; the raw response. */
-  const request = (req: Request) => send(req.method, urlOf(req), req.body, req.headers)
+  /** Sends one request; the raw response. A wait for a retry ends when `cut` fails (see `send`). */
+  const request = <E = never>(req: Request, cut?: Effect.Effect<never, E>) => send(req.method, urlOf(req), req.body, req.headers, cut)
 
   /**
    * An entity with its expansions made whole: an expansion the server cut short (it

@@ -637,13 +637,16 @@ const groups = group("groups", "Groups and their members").pipe(
               ]
             }, (i, rt) => {
               const member = opt(i.directoryObjectId)
-              return Effect.map(
-                rt.Body.resolve(
-                  opt(i.body),
-                  member === undefined ? {} : { "@odata.id": `https://graph.microsoft.com/beta/directoryObjects/${encodeURIComponent(member)}` }
-                ),
-                (b) => ({ _tag: "members.add", groupId: i.groupId, body: b })
-              )
+              // The member's URL as remote mode writes a key (`Remote.key`): an id `.` or `..` in the
+              // parenthesis form, which the server's reference rule takes (a dot segment it refuses).
+              return Effect.flatMap(loadRemote, (Remote) =>
+                Effect.map(
+                  rt.Body.resolve(
+                    opt(i.body),
+                    member === undefined ? {} : { "@odata.id": `https://graph.microsoft.com/beta/${Remote.key("directoryObjects", member)}` }
+                  ),
+                  (b) => ({ _tag: "members.add", groupId: i.groupId, body: b })
+                ))
             }),
             leaf("delete", { groupId, directoryObjectId: id("directory-object-id", "member") }, {
               description: "Remove a member (DELETE …/members/{id}/$ref)",

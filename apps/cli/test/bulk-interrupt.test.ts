@@ -1,12 +1,14 @@
 /**
  * An import interrupted by a signal (Ctrl-C is SIGINT; SIGTERM is what `kill`, systemd and
- * container runtimes send) stops writing, undoes what it wrote, says so, and ends by the signal
- * (a shell shows 130 or 143); a second signal stops the undo and names what remains. Each case
- * runs the real CLI as a subprocess and sends it a real signal while it writes: remote mode
- * against the real server, local mode on a real SQLite file.
+ * container runtimes send; SIGHUP what a closed terminal or a dropped ssh session sends) stops
+ * writing, undoes what it wrote, says so, and ends by the signal (a shell shows 130, 143 or 129);
+ * a second signal stops the undo and names what remains; a wait to retry a throttled request
+ * ends at once. Each case runs the real CLI as a subprocess and sends it a real signal while it
+ * writes: remote mode against the real server, local mode on a real SQLite file; a hang-up closes
+ * the real terminal (tmux) the import runs in.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer, request } from "node:http"
 import type { AddressInfo } from "node:net"
 import { constants } from "node:os"
@@ -116,7 +118,7 @@ afterAll(() => {
 })
 
 describe.each(modes)("an import interrupted by a signal ($name mode)", (mode) => {
-  for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
     it(`stops writing on ${signal}, undoes what it wrote, says so, and ends with ${status}`, async () => {
       const tenant = `t-${mode.name}-${signal}`
       const cli = await mode.cli(tenant)
@@ -208,4 +210,97 @@ describe("an import whose write in flight a second signal cuts off (remote mode)
       await new Promise<void>((resolve) => proxy.close(() => resolve()))
     }
   })
+})
+
+const hasTmux = spawnSync("tmux", ["-V"]).status === 0
+if (!hasTmux) console.log("SKIPPED hang-up test: tmux is not installed (apt-get install -y tmux)")
+
+/** Whether process `pid` has ended (gone, or a zombie not yet reaped). */
+const ended = (pid: number) => {
+  const stat = `/proc/${pid}/stat`
+  if (!existsSync(stat)) return true
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(stat, "utf8"))
+  } catch {
+    return true
+  }
+}
+
+describe.skipIf(!hasTmux)("an import whose terminal is closed (local mode)", () => {
+  it("undoes what it wrote though it can no longer write to the terminal, and ends", async () => {
+    // A tmux server of its own: killing it closes the terminal, and the kernel sends SIGHUP.
+    const socket = `enrollctl-hangup-${process.pid}`
+    const tmux = (...args: ReadonlyArray<string>) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8" })
+    const dir = await storeDir()
+    const file = usersFile(1000)
+    const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`
+    try {
+      // exec: the CLI is the terminal's process, as in an ssh session; it draws its progress bar there.
+      tmux("new-session", "-d", "-x", "120", "-y", "20", `exec ${[process.execPath, shim, "--store", "sqlite", "--data-dir", dir, "import", file].map(quote).join(" ")}`)
+      const pid = Number(tmux("list-panes", "-F", "#{pane_pid}").trim())
+      const users = () => usersIn(path.join(dir, "enrollment.sqlite"), defaultTenant)
+      await until("30 users written", () => users().size >= 30)
+      tmux("kill-server")
+      await until("the import to end", () => ended(pid))
+      assert.deepStrictEqual([...users()], [], "everything written was undone")
+    } finally {
+      spawnSync("tmux", ["-L", socket, "kill-server"])
+    }
+  }, 90_000)
+})
+
+describe("a wait to retry a throttled request (remote mode)", () => {
+  it("ends at once on a signal: the write waiting is not sent again, and the undo's step waiting is stopped by the next signal", async () => {
+    // A proxy in front of the real server: it answers u3's first create, and the undo's first
+    // delete (u2's), 429 with a Retry-After of 30 s (within the 60 s enrollctl waits).
+    const seen: Array<string> = []
+    const throttle = new Set(["POST /beta/users u3", "DELETE /beta/users/u2"])
+    const proxy = createServer((req, res) => {
+      let body = ""
+      req.setEncoding("utf8").on("data", (d) => (body += d))
+      req.on("end", () => {
+        const key = `${req.method} ${req.url}${req.method === "POST" ? ` ${JSON.parse(body).id}` : ""}`
+        seen.push(key)
+        if (throttle.delete(key)) {
+          res.writeHead(429, { "content-type": "application/json", "retry-after": "30" })
+          res.end(JSON.stringify({ error: { code: "TooManyRequests", message: "Too many requests" } }))
+          return
+        }
+        const out = request(new URL(req.url!, baseUrl), { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers)
+          answer.pipe(res)
+        })
+        out.end(body)
+      })
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve))
+    try {
+      const via = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/beta`
+      const run = start(["--base-url", via, "--data-dir", serverDir, "--tenant", "t-retry", "import", usersFile(5)])
+      await until("u3's create to be throttled", () => seen.includes("POST /beta/users u3"))
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const first = Date.now()
+      run.child.kill("SIGINT")
+      await until("the undo's delete to be throttled", () => seen.includes("DELETE /beta/users/u2"))
+      assert.isBelow(Date.now() - first, 10_000, "the first signal ended the wait to retry the create")
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const second = Date.now()
+      run.child.kill("SIGINT")
+      const r = await run.ended
+      assert.isBelow(Date.now() - second, 10_000, "the second signal ended the wait to retry the delete")
+      assert.strictEqual(r.status, 130, r.stderr)
+      assert.strictEqual(
+        r.stderr.split("\n").filter((l) => l.startsWith("error ")).join("\n"),
+        "error Interrupted: SIGINT stopped the import after 2 of 5 record(s) were written " +
+          "(the write of line 3, waiting to be retried, was not sent again); " +
+          "2 record(s) remain (a second SIGINT stopped the undo before any was undone): user 'u1' (line 1), user 'u2' (line 2)"
+      )
+      // u3's create was sent once, and nothing after it; u2's delete once.
+      assert.deepStrictEqual(seen.filter((k) => !k.startsWith("GET")), ["POST /beta/users u1", "POST /beta/users u2", "POST /beta/users u3", "DELETE /beta/users/u2"])
+      assert.deepStrictEqual([...usersIn(path.join(serverDir, "enrollment.sqlite"), "t-retry")].sort(), ["u1", "u2"])
+    } finally {
+      proxy.closeAllConnections()
+      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+    }
+  }, 90_000)
 })

@@ -2,7 +2,9 @@
  * What import and export say is what happened: an undo that fails names every record it left
  * (kind, id, line), in both modes; a remote export a token cannot finish writes nothing; an id
  * twice in a file and an id the tenant holds fail as the README says; an import file saved as
- * UTF-16 (PowerShell 5.1's `>`) is read, and one that cannot be read says to save it as UTF-8.
+ * UTF-16 (PowerShell 5.1's `>`) is read, and one that cannot be read says to save it as UTF-8;
+ * one whose bytes are not UTF-8 is refused, naming the line, the file and the byte, with nothing
+ * written; a remote import's undo names the invitations it cannot delete.
  */
 import { type ChildProcess, spawnSync } from "node:child_process"
 import { createServer as createHttpServer, type IncomingMessage, request as httpRequest, type Server } from "node:http"
@@ -139,6 +141,71 @@ describe("an undo that fails names what it left", () => {
   })
 })
 
+describe("a remote import's undo names the invitations it cannot delete", () => {
+  /** An import line of an invitation `id` with its guest user. */
+  const invitation = (id: string) => ({
+    kind: "invitation",
+    value: {
+      "@odata.type": "#microsoft.graph.invitation", id, invitedUserEmailAddress: `${id}@fabrikam.com`, inviteRedirectUrl: "https://myapps.microsoft.com",
+      invitedUserDisplayName: null, invitedUserType: "Guest", sendInvitationMessage: false, inviteRedeemUrl: "https://x/r", status: "PendingAcceptance"
+    },
+    invitedUser: { ...user(`${id}-guest`).value, userPrincipalName: `${id}_fabrikam.com#EXT#`, mail: `${id}@fabrikam.com`, userType: "Guest" }
+  })
+
+  it("says which invitations remain after the undo of a failed write, not that nothing was imported", async () => {
+    // The membership's write (written after the invitations) is refused; the undo deletes the
+    // users and the guests, and cannot delete the invitations.
+    const proxy = await proxyTo(baseUrl, (req, answer) => req.method === "POST" && req.url?.endsWith("/members/$ref") ? answer(500, "InternalServerError", "injected") : "forward")
+    try {
+      const file = fileOf(jsonl([user("u1"), group("g1"), invitation("i1"), invitation("i2"), { kind: "member", groupId: "g1", memberId: "u1" }]))
+      const r = await proxy.enrollctl("t-invitations-stay", ["import", file])
+      assert.strictEqual(r.code, 1, r.stderr)
+      assert.strictEqual(
+        r.stderr,
+        "error InternalServerError: line 5: injected; 2 record(s) remain after the undo (2 of the 4 written were undone): " +
+          "invitation 'i1' (line 3; Graph has no DELETE for invitations), invitation 'i2' (line 4; Graph has no DELETE for invitations)\n"
+      )
+      assert.notInclude(r.stderr, "nothing was imported")
+      // What it names is what the tenant holds: the invitations, without their guests.
+      assert.deepStrictEqual(ids(await remote("t-invitations-stay", ["invitations", "list", "--select", "id"])), ["i1", "i2"])
+      assert.deepStrictEqual(ids(await remote("t-invitations-stay", ["users", "list", "--select", "id"])), [])
+      assert.deepStrictEqual(ids(await remote("t-invitations-stay", ["groups", "list", "--select", "id"])), [])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it("names an invitation whose write stopped after its create, and its guest user, which it could not read", async () => {
+    // The invitation is created; reading its guest user fails, so the write fails part way.
+    const proxy = await proxyTo(baseUrl, (req, answer) => req.method === "GET" && req.url?.endsWith("/invitedUser") ? answer(500, "InternalServerError", "injected") : "forward")
+    try {
+      const r = await proxy.enrollctl("t-invitation-partway", ["import", fileOf(jsonl([user("u1"), invitation("i1")]))])
+      assert.strictEqual(r.code, 1, r.stderr)
+      assert.strictEqual(
+        r.stderr,
+        "error InternalServerError: line 2: injected; 1 record(s) remain after the undo (1 of the 1 written were undone): " +
+          "invitation 'i1' (line 2; Graph has no DELETE for invitations; its guest user, not read, remains too; its write stopped part way)\n"
+      )
+      assert.deepStrictEqual(ids(await remote("t-invitation-partway", ["invitations", "list", "--select", "id"])), ["i1"])
+      const users = (await remote("t-invitation-partway", ["users", "list", "--select", "userPrincipalName"])).json()
+      assert.deepStrictEqual(users, [{ userPrincipalName: "i1_fabrikam.com#EXT#" }], "u1 was undone; the guest stays")
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it("still says nothing was imported when no invitation was written", async () => {
+    const proxy = await proxyTo(baseUrl, (req, answer) => req.method === "POST" && req.url === "/beta/groups" ? answer(500, "InternalServerError", "injected") : "forward")
+    try {
+      const r = await proxy.enrollctl("t-no-invitation", ["import", fileOf(jsonl([user("u1"), group("g1"), invitation("i1")]))])
+      assert.strictEqual(r.code, 1, r.stderr)
+      assert.strictEqual(r.stderr, "error InternalServerError: line 2: injected; nothing was imported\n")
+    } finally {
+      await proxy.close()
+    }
+  })
+})
+
 describe("remote export checks every read it needs before its first line", () => {
   it("writes nothing when the token cannot read one kind of record, whichever it is", async () => {
     const tenant = "t-export-denied"
@@ -216,5 +283,57 @@ describe("an import file in UTF-16", () => {
       const after = await enrollctl(["--store", "sqlite", "--data-dir", dir, "users", "list"])
       assert.strictEqual(after.code, 2, "no store was made")
     }
+  })
+})
+
+describe("an import file whose bytes are not UTF-8", () => {
+  // Line 2 as a Windows-1252 (or Latin-1) editor saves it: "José" with é as the single byte E9.
+  const [before, after] = jsonl([user("u1"), { ...user("u2"), value: { ...user("u2").value, displayName: "Jos\u00e9" } }, user("u3")]).split("\u00e9")
+  const latin1 = Buffer.concat([Buffer.from(before!, "utf8"), Buffer.from([0xe9]), Buffer.from(after!, "utf8")])
+  const offset = Buffer.byteLength(before!, "utf8")
+  const remedy = "save the file as UTF-8 (PowerShell: Out-File -Encoding utf8, or Set-Content -Encoding utf8)"
+
+  it("is invalid input naming the line, the file and the byte, and nothing is written or made", async () => {
+    // Into a store that exists: nothing written.
+    const dir = await storeDir()
+    const file = fileOf(latin1)
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", file])
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.strictEqual(r.stderr, `error BadRequest: line 2: not UTF-8: byte 0xE9 at offset ${offset} of ${file} starts no UTF-8 character; ${remedy}\n`)
+    const listed = await enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", "users", "list"])
+    assert.deepStrictEqual(listed.json(), [])
+    // With --create: no store is made.
+    const fresh = path.join(tempDir(), "store")
+    const created = await enrollctl(["--store", "sqlite", "--data-dir", fresh, "import", "--create", file])
+    assert.strictEqual(created.code, 2)
+    assert.strictEqual((await enrollctl(["--store", "sqlite", "--data-dir", fresh, "users", "list"])).code, 2, "no store was made")
+    // From standard input (the bytes as they are), and a sequence cut short at the end of the file.
+    const fromStdin = spawnSync(process.execPath, [shim, "--store", "sqlite", "--data-dir", dir, "import", "-"], { input: latin1, encoding: "utf8" })
+    assert.strictEqual(fromStdin.status, 2)
+    assert.strictEqual(fromStdin.stderr, `error BadRequest: line 2: not UTF-8: byte 0xE9 at offset ${offset} of standard input starts no UTF-8 character; ${remedy}\n`)
+    const text = jsonl([user("u1")])
+    const cutShort = fileOf(Buffer.concat([Buffer.from(text), Buffer.from([0xe2, 0x82])]))
+    const short = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", cutShort])
+    assert.strictEqual(short.code, 2)
+    assert.strictEqual(short.stderr, `error BadRequest: line 2: not UTF-8: byte 0xE2 at offset ${Buffer.byteLength(text)} of ${cutShort} starts no UTF-8 character; ${remedy}\n`)
+    assert.deepStrictEqual((await enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", "users", "list"])).json(), [])
+  })
+
+  it("is refused in remote mode before anything is sent", async () => {
+    const file = fileOf(latin1)
+    const r = await remote("t-latin1", ["import", file])
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.strictEqual(r.stderr, `error BadRequest: line 2: not UTF-8: byte 0xE9 at offset ${offset} of ${file} starts no UTF-8 character; ${remedy}\n`)
+    assert.deepStrictEqual(ids(await remote("t-latin1", ["users", "list", "--select", "id"])), [])
+  })
+
+  it("still takes UTF-8 with its byte order mark, non-ASCII characters and U+FFFD written as UTF-8 kept", async () => {
+    const dir = await storeDir()
+    const names = ["Jos\u00e9", "\u00c5sa \ud83d\ude00", "x\ufffdy"]
+    const text = `\uFEFF${jsonl(names.map((displayName, i) => ({ ...user(`n${i}`), value: { ...user(`n${i}`).value, displayName } })))}`
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", fileOf(Buffer.from(text, "utf8"))])
+    assert.strictEqual(r.code, 0, r.stderr)
+    const listed = await enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", "users", "list", "--select", "displayName"])
+    assert.deepStrictEqual(listed.json().map((u: { displayName: string }) => u.displayName), names)
   })
 })

@@ -12,7 +12,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { yaml } from "../src/Output.ts"
-import { enrollctl, serverMain, shim, startServer, storeDir, tempDir } from "./cli.ts"
+import { enrollctl, fileOf, groupLine, jsonl, serverMain, shim, startServer, storeDir, tempDir, userLine } from "./cli.ts"
 
 const DM = ["device-management", "device-enrollment-configurations"]
 const defaultTenant = "00000000-0000-0000-0000-000000000001"
@@ -289,6 +289,40 @@ describe.skipIf(!remoteAvailable)("remote mode", () => {
       assert.strictEqual(r.code, 2, r.stderr)
       assert.match(r.stderr, /^error Usage: Invalid value for flag --directory-object-id: /)
       assert.notInclude(r.stderr, "> POST")
+    }
+  })
+
+  it("reads a member's @odata.id in local mode by the server's rule: takes what the server takes, refuses what it refuses", async () => {
+    const local = await storeDir()
+    const modes = {
+      local: (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", local, "-o", "json", ...args]),
+      remote: (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", "t-refs", "-o", "json", ...args])
+    }
+    const refs = [
+      // A normal reference, as Graph's clients send it, and a relative one.
+      { ref: "https://graph.microsoft.com/beta/directoryObjects/u1", exit: 0 },
+      { ref: "users/u2", exit: 0 },
+      // OData's key form, which the old rule refused (exit 2).
+      { ref: "https://graph.microsoft.com/beta/groups('g2')", exit: 0 },
+      // Not an http(s) URL, which the old rule took (exit 0: u3 was added).
+      { ref: "ftp://graph.microsoft.com/beta/users/u3", exit: 2 },
+      // A dot segment, and an id that decodes to one with '/': the old rule looked them up (exit 3).
+      { ref: "https://graph.microsoft.com/beta/users/..", exit: 2 },
+      { ref: "https://graph.microsoft.com/beta/users/u1%2Fx", exit: 2 }
+    ]
+    for (const [mode, at] of Object.entries(modes)) {
+      const made = await at("import", fileOf(jsonl([userLine("u1"), userLine("u2"), userLine("u3"), userLine("."), groupLine("g1"), groupLine("g2")])))
+      assert.strictEqual(made.code, 0, `${mode}: ${made.stderr}`)
+      for (const { exit, ref } of refs) {
+        const r = await at("groups", "members", "ref", "create", "--group-id", "g1", "--body", JSON.stringify({ "@odata.id": ref }))
+        assert.strictEqual(r.code, exit, `${mode}: ${ref}: ${r.stderr}`)
+        if (exit === 2) assert.match(r.stderr, /^error BadRequest: @odata\.id: expected /, `${mode}: ${ref}`)
+      }
+      // --directory-object-id . names the member in the key form, directoryObjects('.'), which the rule takes.
+      const dot = await at("groups", "members", "ref", "create", "--group-id", "g1", "--directory-object-id", ".")
+      assert.strictEqual(dot.code, 0, `${mode}: ${dot.stderr}`)
+      const members = (await at("groups", "members", "list", "--group-id", "g1", "--select", "id")).json()
+      assert.deepStrictEqual(members.map((m: { id: string }) => m.id).sort(), [".", "g2", "u1", "u2"], mode)
     }
   })
 
