@@ -16,6 +16,7 @@ import * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
 import { Context, Effect, Layer, ManagedRuntime, Option, Redacted, References } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import type * as NodeTls from "node:tls"
 import { fileURLToPath } from "node:url"
 import * as DataDir from "./DataDir.ts"
 import * as RequestLogger from "./RequestLogger.ts"
@@ -82,10 +83,17 @@ export interface App {
   /** `http://host:port/metrics` when `METRICS_PORT` is set: the Prometheus endpoint's own listener. */
   readonly metricsUrl: string | undefined
   /**
+   * With HTTPS: reads `TLS_CERT_FILE` and `TLS_KEY_FILE` again, with the start's checks, and serves
+   * them to new connections (a renewed certificate, without a restart); a {@link ConfigInvalid}
+   * naming what is wrong leaves the ones in use. Undefined over plain HTTP.
+   */
+  readonly reloadTls: (() => { readonly notBefore: Date; readonly notAfter: Date }) | undefined
+  /**
    * Graceful stop: no new connections (on the API's listener and the metrics'), in-flight
    * requests finish ({@link drainMillis} at most), what the metrics endpoint started is
    * stopped (prom-client's event-loop monitor and GC observer), then the store closes
-   * ({@link closeMillis} at most, else a {@link CloseTimeout}).
+   * ({@link closeMillis} at most, else a {@link CloseTimeout}). Connections still open at the
+   * drain's limit are closed, and `start`'s `say` gets a warning saying so.
    */
   readonly stop: () => Promise<void>
 }
@@ -155,10 +163,15 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
   const tls = Option.isSome(config.tlsCertFile) && Option.isSome(config.tlsKeyFile)
     ? check(() => TlsFiles.read(Option.getOrThrow(config.tlsCertFile), Option.getOrThrow(config.tlsKeyFile)))
     : undefined
-  // The data directory holds the SQLite file and the zero-config secret.
+  // The data directory holds the SQLite file and the zero-config secret. Without SQLite, a secret
+  // already there is only read: the directory may then be read-only (a read-only mount, a
+  // Kubernetes Secret volume, one DATA_DIR that several processes share).
   const zeroConfig = Option.isNone(config.hs256Secret) && Option.isNone(config.jwksUrl)
-  const dataDir = config.store === "sqlite" || zeroConfig ? check(() => DataDir.prepare(config.dataDir)) : undefined
+  const readOnly = config.store !== "sqlite" && fs.existsSync(path.resolve(config.dataDir, Secret.fileName))
+  const dataDir = config.store === "sqlite" || zeroConfig ? check(() => DataDir.prepare(config.dataDir, { readOnly })) : undefined
   if (problems.length > 0) throw new ConfigInvalid(problems)
+  const tlsWarning = tls === undefined ? undefined : TlsFiles.validityWarning(Option.getOrThrow(config.tlsCertFile), tls)
+  if (tlsWarning !== undefined) say(tlsWarning, "warn")
   if (dataDir?.created) say(`created the data directory ${dataDir.path} (mode 0700)`)
   if (config.store === "sqlite" && dataDir !== undefined) DataDir.sqliteFile(dataDir.path)
   // Without an OTLP endpoint nobody reads spans: tracing is off when the services are
@@ -192,6 +205,11 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
       `${auth.created ? "created" : "using"} the local signing secret ${auth.secretFile} (no AUTH_HS256_SECRET or AUTH_JWKS_URL); ` +
         `mint a token with: ${tokenCommand(path.dirname(auth.secretFile), process.env, claims)}`
     )
+    // Whoever reads the secret can mint a token with every permission in every tenant.
+    const mode = fs.statSync(auth.secretFile).mode & 0o777
+    if ((mode & 0o077) !== 0) {
+      say(`the local signing secret ${auth.secretFile} has mode 0${mode.toString(8)}: other users can read it and mint tokens; chmod 600 it`, "warn")
+    }
   }
   // Counted only when someone reads the counts: without METRICS_PORT the listener has no recorder.
   const metrics = Option.isSome(config.metricsPort) ? Metrics.make(Routes.routes) : undefined
@@ -235,14 +253,25 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     url: running.url,
     port: running.port,
     metricsUrl: metricsRunning === undefined ? undefined : `${metricsRunning.url}/metrics`,
+    reloadTls: tls === undefined ? undefined : () => {
+      const files = TlsFiles.read(Option.getOrThrow(config.tlsCertFile), Option.getOrThrow(config.tlsKeyFile))
+      ;(running.server as unknown as NodeTls.Server).setSecureContext({ cert: files.cert, key: files.key })
+      return files
+    },
     stop: async () => {
       // Idle keep-alive connections are closed as they go idle (`Listen`), so a drain ends
       // once the requests in flight are answered (a scrape in flight too); then the metrics'
       // monitors stop, whatever the drain did.
+      const began = Date.now()
       try {
         await Promise.all([running.close(drainMillis), metricsRunning?.close(drainMillis)])
       } finally {
         releaseMetrics()
+      }
+      // The drain ran to its limit: the connections still open were closed, and a request still
+      // in flight on one was cut off unanswered (its client saw a closed connection).
+      if (Date.now() - began >= drainMillis) {
+        say(`connections still open after ${drainMillis / 1000} s were closed: a request still in flight on one got no answer`, "warn")
       }
       let timer: ReturnType<typeof setTimeout> | undefined
       const closed = await Promise.race([

@@ -44,10 +44,11 @@ const codeOf = (e: unknown) => (e as NodeJS.ErrnoException).code
 const notADirectory = (dir: string) => new ConfigInvalid([`DATA_DIR: ${dir} is not a directory`])
 
 /**
- * Makes sure `dir` is a directory this process can read and write, making it (0700)
- * when missing; the absolute path and whether it was made here.
+ * Makes sure `dir` is a directory this process can read and write (read only, with
+ * `readOnly`: a directory whose files are only read, on a read-only mount say), making
+ * it (0700) when missing; the absolute path and whether it was made here.
  */
-export const prepare = (dir: string): { readonly path: string; readonly created: boolean } => {
+export const prepare = (dir: string, options: { readonly readOnly?: boolean } = {}): { readonly path: string; readonly created: boolean } => {
   const abs = path.resolve(dir)
   let created = false
   try {
@@ -66,9 +67,9 @@ export const prepare = (dir: string): { readonly path: string; readonly created:
     }
   }
   try {
-    fs.accessSync(abs, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
+    fs.accessSync(abs, options.readOnly === true ? fs.constants.R_OK | fs.constants.X_OK : fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
   } catch (e) {
-    throw new DataDirUnusable(abs, `${systemMessage(e)} (the server reads and writes it)`)
+    throw new DataDirUnusable(abs, `${systemMessage(e)} (the server ${options.readOnly === true ? "reads" : "reads and writes"} it)`)
   }
   return { path: abs, created }
 }

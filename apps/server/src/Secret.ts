@@ -26,12 +26,25 @@ export const ensure = (dataDir: string): { readonly secret: string; readonly fil
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e
   }
   const secret = randomBytes(48).toString("base64url")
+  // Written whole beside it, then linked into place: a write that fails (a full disk) must not
+  // leave an empty or cut secret, which every later start would refuse until someone deleted it.
+  // (A random name: processes on one shared directory may share a PID, 1 in every container.)
+  const temporary = `${file}.${randomBytes(6).toString("hex")}.tmp`
   try {
-    fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" })
+    const fd = fs.openSync(temporary, "wx", 0o600)
+    try {
+      fs.writeFileSync(fd, `${secret}\n`)
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    fs.linkSync(temporary, file)
   } catch (e) {
     // Another process made it first: use theirs.
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return { secret: fs.readFileSync(file, "utf8").trim(), file, created: false }
-    throw e
+    if ((e as NodeJS.ErrnoException).code === "EEXIST" && fs.existsSync(file)) return { secret: fs.readFileSync(file, "utf8").trim(), file, created: false }
+    throw new Error(`${file}: the signing secret could not be written: ${(e as Error).message}`, { cause: e })
+  } finally {
+    fs.rmSync(temporary, { force: true })
   }
   return { secret, file, created: true }
 }

@@ -108,6 +108,14 @@ const settings = {
 /** Variables whose value is never echoed in a message. */
 const secrets: ReadonlySet<string> = new Set(["DATABASE_URL", "AUTH_HS256_SECRET"])
 
+/**
+ * A value as a message echoes it: quoted, its first 80 characters, and without what looks like
+ * a URL's credentials (`user:token@` at the start or after `//`), since a collector or key-set
+ * URL may carry them (`instance:token@otlp.example.com` with its scheme forgotten parses as a
+ * URL of the scheme `instance:`).
+ */
+export const echo = (value: string): string => JSON.stringify(value.replace(/(^|\/\/)[^\s/@]*@/g, "$1***@").slice(0, 80))
+
 /** A configuration that could not be read: one line per bad value. */
 export class ConfigInvalid extends Error {
   readonly problems: ReadonlyArray<string>
@@ -155,9 +163,9 @@ export const publicOrigin = (value: string): { readonly origin: string } | { rea
   try {
     u = new URL(value)
   } catch {
-    return { problem: `PUBLIC_URL: expected ${publicUrlExpected}, got ${JSON.stringify(value.slice(0, 80))}` }
+    return { problem: `PUBLIC_URL: expected ${publicUrlExpected}, got ${echo(value)}` }
   }
-  const shown = u.username !== "" || u.password !== "" ? "a URL with a user name or password" : JSON.stringify(value.slice(0, 80))
+  const shown = u.username !== "" || u.password !== "" ? "a URL with a user name or password" : echo(value)
   if (u.protocol !== "http:" && u.protocol !== "https:") return { problem: `PUBLIC_URL: expected ${publicUrlExpected}, got ${shown}` }
   if (u.pathname !== "/" || value.includes("?") || value.includes("#") || u.username !== "" || u.password !== "") {
     return { problem: `PUBLIC_URL: must be an origin (scheme, host and optional port, e.g. https://graph.example.com), without a path, query, fragment or user; got ${shown}` }
@@ -187,7 +195,7 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   const given = (variable: string) => env[variable] !== undefined && env[variable] !== ""
   for (const [key, [config, variable, expected]] of Object.entries(settings)) {
     const r = yield* Effect.result(config as Config.Config<unknown>)
-    const got = env[variable] === "" ? "an empty value" : secrets.has(variable) ? "a value" : JSON.stringify(String(env[variable] ?? "").slice(0, 80))
+    const got = env[variable] === "" ? "an empty value" : secrets.has(variable) ? "a value" : echo(String(env[variable] ?? ""))
     if (r._tag === "Failure") problems.push(`${variable}: expected ${expected}, got ${got}`)
     // The provider reads "" as unset; a setting with a default is not silently given it.
     else if (env[variable] === "" && !Option.isOption(r.success)) problems.push(`${variable}: expected ${expected}, got an empty value (unset it for the default)`)
@@ -226,14 +234,17 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     }
   }
   if (c.host !== undefined && !isHost(c.host)) {
-    problems.push(`HOST: expected ${settings.host[2]}, got ${JSON.stringify(c.host.slice(0, 80))}`)
+    problems.push(`HOST: expected ${settings.host[2]}, got ${echo(c.host)}`)
   }
   // `localhost:4318` parses as a URL whose scheme is `localhost:`: refused here, not left to send no traces.
   if (c.otlpEndpoint !== undefined && Option.isSome(c.otlpEndpoint) && !/^https?:$/.test(c.otlpEndpoint.value.protocol)) {
-    problems.push(`OTEL_EXPORTER_OTLP_ENDPOINT: expected ${settings.otlpEndpoint[2]}, got ${JSON.stringify(c.otlpEndpoint.value.href.slice(0, 80))}`)
+    problems.push(`OTEL_EXPORTER_OTLP_ENDPOINT: expected ${settings.otlpEndpoint[2]}, got ${echo(c.otlpEndpoint.value.href)}`)
+  } else if (c.otlpEndpoint !== undefined && Option.isSome(c.otlpEndpoint) && (c.otlpEndpoint.value.username !== "" || c.otlpEndpoint.value.password !== "")) {
+    // The exporter's HTTP client (fetch) refuses such a URL: every export would fail, unseen.
+    problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a user name or password cannot be used (the exporter's HTTP client refuses credentials in a URL, so no trace would be sent)")
   }
   if (c.metricsHost !== undefined && !isHost(c.metricsHost)) {
-    problems.push(`METRICS_HOST: expected ${settings.metricsHost[2]}, got ${JSON.stringify(c.metricsHost.slice(0, 80))}`)
+    problems.push(`METRICS_HOST: expected ${settings.metricsHost[2]}, got ${echo(c.metricsHost)}`)
   }
   for (const [k, v] of [["RATE_LIMIT_PER_SECOND", c.rateLimitPerSecond], ["RATE_LIMIT_BURST", c.rateLimitBurst], ["BODY_LIMIT_BYTES", c.bodyLimitBytes]] as const) {
     if (v !== undefined && v <= 0) problems.push(`${k}: expected a positive integer, got ${v}`)
@@ -294,4 +305,14 @@ export const unusedWarning = (config: ServerConfig): string | undefined =>
 export const metricsHostWarning = (config: ServerConfig): string | undefined =>
   config.metricsHostUnused
     ? `METRICS_HOST is set but METRICS_PORT is not: no metrics listener (set METRICS_PORT to serve /metrics on ${config.metricsHost})`
+    : undefined
+
+/**
+ * The start-up warning for `AUTH_HS256_SECRET` and `AUTH_JWKS_URL` set together: tokens signed with
+ * either are accepted, so whoever holds the shared secret can mint tokens next to the identity
+ * provider's (a test secret left in a production environment, say). Allowed, but never unseen.
+ */
+export const authWarning = (config: ServerConfig): string | undefined =>
+  Option.isSome(config.hs256Secret) && Option.isSome(config.jwksUrl)
+    ? "AUTH_HS256_SECRET and AUTH_JWKS_URL are both set: tokens signed with the shared secret are accepted as well as the key set's (unset AUTH_HS256_SECRET to accept only the identity provider's)"
     : undefined

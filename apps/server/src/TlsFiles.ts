@@ -2,7 +2,8 @@
  * The certificate and key for HTTPS (`TLS_CERT_FILE`, `TLS_KEY_FILE`), read and
  * checked before anything else starts: a file that cannot be read, that holds
  * something else (the two swapped, say), or a key that is not the certificate's,
- * is reported naming the variable and the file.
+ * is reported naming the variable and the file. Read again on SIGHUP (a renewed
+ * certificate), with the same checks.
  *
  * @since 0.1.0
  */
@@ -15,8 +16,11 @@ import { ConfigInvalid } from "./ServerConfig.ts"
 const privateKeyPem = /-----BEGIN [A-Z ]*PRIVATE KEY-----/
 const certificatePem = /-----BEGIN CERTIFICATE-----/
 
-/** Reads and checks the pair; a {@link ConfigInvalid} naming each bad one. */
-export const read = (certFile: string, keyFile: string): { readonly cert: Buffer; readonly key: Buffer } => {
+/** Reads and checks the pair; a {@link ConfigInvalid} naming each bad one. `notBefore` and `notAfter` are the certificate's. */
+export const read = (
+  certFile: string,
+  keyFile: string
+): { readonly cert: Buffer; readonly key: Buffer; readonly notBefore: Date; readonly notAfter: Date } => {
   const problems: Array<string> = []
   const load = (variable: string, file: string) => {
     try {
@@ -58,5 +62,13 @@ export const read = (certFile: string, keyFile: string): { readonly cert: Buffer
     }
   }
   if (problems.length > 0) throw new ConfigInvalid(problems)
-  return { cert: cert!, key: key! }
+  return { cert: cert!, key: key!, notBefore: new Date(certificate!.validFrom), notAfter: new Date(certificate!.validTo) }
 }
+
+/** A warning when the certificate is not valid at `now` (expired, or not yet valid): clients will refuse it. */
+export const validityWarning = (certFile: string, files: { readonly notBefore: Date; readonly notAfter: Date }, now: Date = new Date()): string | undefined =>
+  now > files.notAfter
+    ? `TLS_CERT_FILE ${certFile}: the certificate expired at ${files.notAfter.toISOString()}; clients will refuse it (renew it, then send SIGHUP)`
+    : now < files.notBefore
+    ? `TLS_CERT_FILE ${certFile}: the certificate is not valid before ${files.notBefore.toISOString()}; clients will refuse it until then`
+    : undefined

@@ -17,9 +17,15 @@ export interface Child {
   readonly stop: () => Promise<number | null>
 }
 
+/** Who the child runs as (another user than the test's: `uid` and `gid`). */
+export interface As {
+  readonly uid?: number
+  readonly gid?: number
+}
+
 /** Runs `script` with `env` and waits for its "listening on" line. */
-export const startChild = async (script: string, env: Readonly<Record<string, string>>): Promise<Child> => {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] })
+export const startChild = async (script: string, env: Readonly<Record<string, string>>, as: As = {}): Promise<Child> => {
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"], ...as })
   let err = ""
   let out = ""
   child.stdout.on("data", (d) => (out += d))
@@ -40,9 +46,9 @@ export const startChild = async (script: string, env: Readonly<Record<string, st
 }
 
 /** Runs `script` with `env` until it exits (killed after `timeoutMs`): its exit code and output. */
-export const runToExit = (script: string, env: Readonly<Record<string, string>>, timeoutMs = 20_000) =>
+export const runToExit = (script: string, env: Readonly<Record<string, string>>, timeoutMs = 20_000, as: As = {}) =>
   new Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], ...as })
     let out = ""
     let err = ""
     child.stdout.on("data", (d) => (out += d))

@@ -81,6 +81,43 @@ describe("configuration", () => {
     }
     for (const url of ["postgres://app:sekrit@db/x", "postgresql://db:6543/x"]) assert.deepStrictEqual(await problemsOf({ STORE: "postgres", DATABASE_URL: url }), [])
   })
+  it("never echoes what looks like a URL's credentials in a bad value (a collector's or key set's token)", async () => {
+    const cases = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: "instance:s3cr3t-token@otlp.example.com/otlp",
+      AUTH_JWKS_URL: "https//app:s3cr3t-token@login.example.com/keys",
+      PUBLIC_URL: "admin:s3cr3t-token@graph.example.com",
+      HOST: "admin:s3cr3t-token@graph.example.com"
+    }
+    for (const [variable, value] of Object.entries(cases)) {
+      const problems = await problemsOf({ [variable]: value, AUTH_AUDIENCE: "api://x" })
+      assert.strictEqual(problems.length, 1, `${variable}: ${problems}`)
+      assert.match(problems[0]!, new RegExp(`^${variable}: `))
+      assert.notInclude(problems[0], "s3cr3t", variable)
+      assert.include(problems[0], "***@", variable)
+    }
+  })
+
+  it("refuses an OTEL_EXPORTER_OTLP_ENDPOINT with credentials, which its HTTP client would refuse at every export", async () => {
+    const problems = await problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://instance:s3cr3t@otlp.example.com/otlp" })
+    assert.deepStrictEqual(problems, [
+      "OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a user name or password cannot be used (the exporter's HTTP client refuses credentials in a URL, so no trace would be sent)"
+    ])
+  })
+
+  it("warns when AUTH_HS256_SECRET and AUTH_JWKS_URL are both set: tokens signed with either are accepted", async () => {
+    const jwks = { AUTH_JWKS_URL: "https://login.example.com/keys", AUTH_AUDIENCE: "api://x" }
+    const both = await load({ ...jwks, AUTH_HS256_SECRET: "k".repeat(40) })
+    assert.strictEqual(both._tag, "Success")
+    assert.strictEqual(
+      ServerConfig.authWarning((both as any).success),
+      "AUTH_HS256_SECRET and AUTH_JWKS_URL are both set: tokens signed with the shared secret are accepted as well as the key set's (unset AUTH_HS256_SECRET to accept only the identity provider's)"
+    )
+    for (const env of [jwks, { AUTH_HS256_SECRET: "k".repeat(40) }, {}]) {
+      const r = await load(env)
+      assert.isUndefined(ServerConfig.authWarning((r as any).success), JSON.stringify(env))
+    }
+  })
+
   it("refuses a DATABASE_SCHEMA PostgreSQL reserves or would cut to 63 bytes", async () => {
     const postgres = { STORE: "postgres", DATABASE_URL: "postgres://db/x" }
     for (const schema of ["information_schema", "pg_catalog", "pg_mine", "PG_Mine", "s".repeat(64), "é".repeat(32)]) {

@@ -86,6 +86,28 @@ describe("stopping", () => {
     }
   })
 
+  it("a request still in flight when the drain's time is up is cut off, and the stop says so", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-cut-"))
+    const s = await startChild(serverBin, { PORT: "0", DATA_DIR: dataDir, AUTH_HS256_SECRET: secret, LOG_FORMAT: "pretty", LOG_LEVEL: "none" })
+    const request = await stuckRequest(s.url)
+    try {
+      await new Promise((r) => setTimeout(r, 100))
+      const sent = Date.now()
+      s.child.kill("SIGTERM")
+      assert.strictEqual(await s.exited, 0, s.stderr())
+      assert.isAtLeast(Date.now() - sent, App.drainMillis - 100)
+      assert.strictEqual(request.received(), "", "never answered")
+      const lines = s.stderr().trim().split("\n")
+      assert.deepStrictEqual(lines.slice(-2), [
+        `warning: connections still open after ${App.drainMillis / 1000} s were closed: a request still in flight on one got no answer`,
+        "stopped"
+      ])
+    } finally {
+      request.socket.destroy()
+      s.child.kill("SIGKILL")
+    }
+  }, 20_000)
+
   // PostgreSQL behind a TCP proxy that, once told, stops forwarding (and closes nothing): a network black hole.
   const databaseUrl = process.env.DATABASE_URL
   if (databaseUrl === undefined || databaseUrl === "") {

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url"
 import * as util from "node:util"
 import { Effect, Option, Redacted } from "effect"
 import { assert, describe, it } from "vitest"
-import { App, Reason, ServerConfig } from "../src/index.ts"
+import { App, Reason, Secret, ServerConfig, TlsFiles } from "../src/index.ts"
 import { closedPort, runToExit, serverBin, startChild } from "./child.ts"
 
 const execFile = util.promisify(childProcess.execFile)
@@ -130,6 +130,21 @@ describe("bad files", () => {
   })
 })
 
+describe("the TLS certificate's dates", () => {
+  it("warn when the certificate has expired or is not valid yet, and say nothing while it is valid", () => {
+    const dates = { notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2026-03-01T00:00:00Z") }
+    assert.strictEqual(
+      TlsFiles.validityWarning("/etc/tls/cert.pem", dates, new Date("2026-03-02T00:00:00Z")),
+      "TLS_CERT_FILE /etc/tls/cert.pem: the certificate expired at 2026-03-01T00:00:00.000Z; clients will refuse it (renew it, then send SIGHUP)"
+    )
+    assert.strictEqual(
+      TlsFiles.validityWarning("/etc/tls/cert.pem", dates, new Date("2025-12-31T00:00:00Z")),
+      "TLS_CERT_FILE /etc/tls/cert.pem: the certificate is not valid before 2026-01-01T00:00:00.000Z; clients will refuse it until then"
+    )
+    assert.isUndefined(TlsFiles.validityWarning("/etc/tls/cert.pem", dates, new Date("2026-02-01T00:00:00Z")))
+  })
+})
+
 describe("a start that works", () => {
   it("writes its own lines as JSON with LOG_FORMAT=json, and as text with pretty", async () => {
     for (const format of ["json", "pretty"] as const) {
@@ -166,6 +181,90 @@ describe("a start that works", () => {
     await again.stop()
     assert.strictEqual(fs.statSync(own).mode & 0o777, 0o750)
   })
+
+  // A full disk needs a small file system of its own: a tmpfs, which only root may mount.
+  const canMount = process.getuid?.() === 0 && (() => {
+    const probe = tmp("mount-probe")
+    const ok = childProcess.spawnSync("mount", ["-t", "tmpfs", "-o", "size=8k", "tmpfs", probe]).status === 0
+    if (ok) childProcess.spawnSync("umount", [probe])
+    return ok
+  })()
+  it.skipIf(!canMount)("a secret that cannot be written (a full disk) leaves no file behind, and the next start makes one", () => {
+    const dir = tmp("full")
+    childProcess.execFileSync("mount", ["-t", "tmpfs", "-o", "size=8k", "tmpfs", dir])
+    try {
+      const filler = path.join(dir, "filler")
+      try {
+        fs.writeFileSync(filler, Buffer.alloc(64 * 1024))
+      } catch {
+        // full: what the test wants
+      }
+      const file = path.join(dir, "auth-secret")
+      assert.throws(() => Secret.ensure(dir), `${file}: the signing secret could not be written: ENOSPC`)
+      assert.deepStrictEqual(fs.readdirSync(dir), ["filler"])
+      fs.rmSync(filler)
+      const made = Secret.ensure(dir)
+      assert.isTrue(made.created)
+      assert.strictEqual(fs.readFileSync(file, "utf8"), `${made.secret}\n`)
+      assert.strictEqual(Secret.ensure(dir).secret, made.secret)
+    } finally {
+      childProcess.spawnSync("umount", [dir])
+    }
+  })
+
+  it("warns when the local signing secret can be read by other users", async () => {
+    const dataDir = tmp("secret-mode")
+    fs.writeFileSync(path.join(dataDir, "auth-secret"), `${"k".repeat(48)}\n`)
+    fs.chmodSync(path.join(dataDir, "auth-secret"), 0o644)
+    const said: Array<[string, string | undefined]> = []
+    const app = await App.start(await config({ PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_LEVEL: "none" }), (line, level) => said.push([line, level]))
+    await app.stop()
+    const secretFile = path.join(dataDir, "auth-secret")
+    assert.deepStrictEqual(said.filter(([, level]) => level === "warn"), [
+      [`the local signing secret ${secretFile} has mode 0644: other users can read it and mint tokens; chmod 600 it`, "warn"]
+    ])
+    fs.chmodSync(secretFile, 0o600)
+    const quiet: Array<string | undefined> = []
+    const again = await App.start(await config({ PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_LEVEL: "none" }), (_, level) => quiet.push(level))
+    await again.stop()
+    assert.notInclude(quiet, "warn")
+  })
+
+  // Another user than the server's owns the directory: as root, the server runs as nobody (root
+  // writes anywhere); otherwise the test's user takes its own write permission away.
+  it("without SQLite, reads a local secret that is already there from a directory it cannot write, and serves", async () => {
+    const dataDir = tmp("read-only")
+    fs.writeFileSync(path.join(dataDir, "auth-secret"), `${"k".repeat(48)}\n`, { mode: 0o400 })
+    const root = process.getuid?.() === 0
+    const as = root ? { uid: 65534, gid: 65534 } : {}
+    if (root) {
+      fs.chmodSync(path.dirname(dataDir), 0o755)
+      for (const f of [dataDir, path.join(dataDir, "auth-secret")]) fs.chownSync(f, 65534, 65534)
+    }
+    fs.chmodSync(dataDir, 0o500)
+    try {
+      for (const store of ["memory", "postgres"].filter((s) => s === "memory" || (process.env.DATABASE_URL ?? "") !== "")) {
+        const s = await startChild(
+          serverBin,
+          { PORT: "0", DATA_DIR: dataDir, STORE: store, DATABASE_SCHEMA: "server_read_only_test", LOG_FORMAT: "pretty", LOG_LEVEL: "none" },
+          as
+        )
+        try {
+          assert.strictEqual((await fetch(`${s.url}/ready`)).status, 200, store)
+          assert.include(s.stderr(), `using the local signing secret ${dataDir}/auth-secret`)
+          assert.strictEqual(await s.stop(), 0, s.stderr())
+        } finally {
+          s.child.kill("SIGKILL")
+        }
+      }
+      // SQLite writes there: refused, saying why.
+      const r = await runToExit(serverBin, { PORT: "0", DATA_DIR: dataDir, LOG_FORMAT: "pretty" }, 20_000, as)
+      assert.strictEqual(r.code, 1, r.stderr)
+      assert.match(r.stderr, /^cannot start: DATA_DIR .*: permission denied \(the server reads and writes it\)$/m)
+    } finally {
+      fs.chmodSync(dataDir, 0o700)
+    }
+  }, 30_000)
 
   it("hints, with AUTH_AUDIENCE and AUTH_ISSUER over the local secret, at a token command that mints them (else every token is a 401)", async () => {
     const dataDir = tmp("audience")
