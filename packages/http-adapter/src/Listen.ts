@@ -3,7 +3,8 @@
  * given; a graceful close that stops accepting, lets in-flight requests
  * finish, and closes keep-alive connections as they go idle (all of them at
  * the limit), after a short grace ({@link idleGraceMillis}) in which a request
- * already sent on an idle connection is still read and answered. A client that
+ * already sent on an idle connection is still read and answered; a connection
+ * that has sent nothing by then is closed with the idle ones (since 0.6.1). A client that
  * half-closes its connection right after a request still gets the answer
  * ({@link answersHalfClosed}, since 0.6.1).
  *
@@ -78,6 +79,19 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
       ? https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000, allowHalfOpen: true }, handler) as unknown as http.Server
       : http.createServer({ keepAliveTimeout: 65_000 }, handler)
     answersHalfClosed(server)
+    // The connections that may never send a request (a load balancer's TCP check, a client's
+    // pre-opened pool): Node counts one as busy from its start until its first request is
+    // answered, so its close would wait for them until the limit. Per connection, not per request;
+    // over TLS, once the handshake is done (a connection still in its handshake waits for the limit).
+    const connections = new Set<net.Socket>()
+    server.on(options.tls !== undefined ? "secureConnection" : "connection", (socket: net.Socket) => {
+      connections.add(socket)
+      socket.once("close", () => connections.delete(socket))
+    })
+    /** Closes the connections that have not sent a byte of a request (a TLS socket counts what it decrypted). */
+    const closeUnused = () => {
+      for (const socket of connections) if (socket.bytesRead === 0) socket.destroy()
+    }
     server.on("clientError", onClientError)
     server.once("error", reject)
     server.listen(options.port, options.host ?? "127.0.0.1", () => {
@@ -101,8 +115,13 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
             const grace = setTimeout(() => {
               // A keep-alive connection whose request finishes while draining goes idle, and
               // the close would wait for it until the limit: close such connections as they go idle.
+              // So are those that sent nothing in the grace: Node does not count them as idle.
               server.closeIdleConnections()
-              sweep = setInterval(() => server.closeIdleConnections(), 50)
+              closeUnused()
+              sweep = setInterval(() => {
+                server.closeIdleConnections()
+                closeUnused()
+              }, 50)
             }, Math.min(graceMs, timeoutMs))
             const timer = setTimeout(() => {
               clearTimeout(grace)

@@ -1,12 +1,15 @@
 /**
  * The graceful close on real sockets: a request a client sent on an idle keep-alive
  * connection just as the close began is still read and answered (with `Connection: close`),
- * not reset; idle connections are closed once the grace is over, and the close then ends.
+ * not reset; idle connections, and those that never sent a request, are closed once the grace
+ * is over, and the close then ends.
  */
 import * as http from "node:http"
 import * as net from "node:net"
+import * as tls from "node:tls"
 import { assert, describe, it } from "vitest"
 import * as Listen from "../src/Listen.ts"
+import { selfSigned } from "./support.ts"
 
 /** A raw keep-alive connection: `send` writes a request, `next` resolves with the next answer's head (or how the connection ended). */
 const connection = (port: number) => {
@@ -91,6 +94,44 @@ describe("Listen.close", () => {
     assert.isBelow(took, 2_000)
     assert.strictEqual(await c.next(), "closed")
   })
+
+  for (const scheme of ["http", "https"] as const) {
+    it(`closes a connection that never sent a request once the grace is over, and the close resolves then (${scheme})`, async () => {
+      const running = await Listen.listen(handler, { port: 0, ...(scheme === "https" ? { tls: selfSigned() } : {}) })
+      // A load balancer's TCP check, or a pool's pre-opened connection: connected (TLS: handshake
+      // done), nothing sent. Beside it, one that is still sending its request's head is left alone.
+      const open = async () => {
+        if (scheme === "http") {
+          const socket = net.connect(running.port, "127.0.0.1")
+          await new Promise((r) => socket.once("connect", r))
+          return socket
+        }
+        const socket = tls.connect({ port: running.port, host: "127.0.0.1", rejectUnauthorized: false })
+        await new Promise((r) => socket.once("secureConnect", r))
+        return socket
+      }
+      const silent = await open()
+      const sending = await open()
+      sending.write("GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+      const silentClosed = new Promise<number>((r) => silent.once("close", () => r(Date.now())))
+      silent.on("error", () => {})
+      sending.on("error", () => {})
+      let sendingClosed = false
+      sending.once("close", () => (sendingClosed = true))
+      const started = Date.now()
+      const closed = running.close(3_000, 100)
+      const at = await silentClosed
+      assert.isAtLeast(at - started, 90, "it has the grace to send a request")
+      assert.isBelow(at - started, 1_000, "then it is closed, not waited for until the limit")
+      assert.isFalse(sendingClosed, "a request still arriving is not cut at the grace")
+      sending.end("\r\n")
+      const head = await new Promise<string>((r) => sending.once("data", (d) => r(String(d))))
+      assert.match(head, /^HTTP\/1\.1 200/, "and it is answered")
+      await closed
+      assert.isBelow(Date.now() - started, 2_000, "the close ends once its connections are closed")
+      sending.destroy()
+    })
+  }
 
   it("stops Node's own timers of the server at the close (its connections check), as http.Server's close does", async () => {
     const running = await Listen.listen(handler, { port: 0 })
