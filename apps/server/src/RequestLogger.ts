@@ -57,12 +57,17 @@ export const make = (options: {
         durationMs: entry.durationMs,
         requestId: entry.requestId,
         tenant: entry.tenant ?? null,
+        client: entry.clientAddress ?? null,
+        ...(entry.forwardedFor !== undefined ? { forwardedFor: entry.forwardedFor } : {}),
+        ...(entry.userAgent !== undefined ? { userAgent: entry.userAgent } : {}),
         ...(defect !== undefined ? { defect } : {})
       }))
     } else {
       // A matched route's name starts with its method (`GET /beta/users`): the method once, unless it differs (HEAD on a GET route).
       const what = entry.route.startsWith(`${entry.method} `) ? entry.route : `${entry.method} ${entry.route}`
-      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${what} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId} tenant=${entry.tenant ?? "-"}${defect !== undefined ? `\n${defect}` : ""}`)
+      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${what} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId} tenant=${entry.tenant ?? "-"} client=${entry.clientAddress ?? "-"}${
+        entry.forwardedFor !== undefined ? ` forwarded-for=${JSON.stringify(entry.forwardedFor)}` : ""
+      }${entry.userAgent !== undefined ? ` user-agent=${JSON.stringify(entry.userAgent)}` : ""}${defect !== undefined ? `\n${defect}` : ""}`)
     }
   }
 }

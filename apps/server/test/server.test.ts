@@ -282,6 +282,23 @@ describe("the request log", () => {
     assert.deepStrictEqual(logged("info", "GET /beta/users", 200), ["info"])
   })
 
+  it("names the caller in both formats: the connection's address, and the User-Agent and X-Forwarded-For when sent", () => {
+    const entry = { method: "GET", route: "GET /beta/users", status: 200, durationMs: 1, requestId: "r", tenant: "t", clientAddress: "10.1.2.3" }
+    const lines: Array<string> = []
+    const json = RequestLogger.make({ format: "json", level: "info", write: (l) => lines.push(l) })
+    json({ ...entry, userAgent: "kiota-typescript/1.0", forwardedFor: "203.0.113.7" })
+    json({ ...entry, clientAddress: undefined })
+    const [sent, bare] = lines.map((l) => JSON.parse(l))
+    assert.strictEqual(sent.client, "10.1.2.3")
+    assert.strictEqual(sent.userAgent, "kiota-typescript/1.0")
+    assert.strictEqual(sent.forwardedFor, "203.0.113.7")
+    assert.strictEqual(bare.client, null, "a socket already closed has no address")
+    assert.isFalse("userAgent" in bare || "forwardedFor" in bare, "nothing for what was not sent")
+    const pretty: Array<string> = []
+    RequestLogger.make({ format: "pretty", level: "info", write: (l) => pretty.push(l) })({ ...entry, userAgent: "a \"quoted\" agent" })
+    assert.match(pretty[0]!, / client=10\.1\.2\.3 user-agent="a \\"quoted\\" agent"$/)
+  })
+
   it("in the pretty format, names the method once (twice only when it differs from the route's)", () => {
     const line = (method: string, route: string, status: number) => {
       const lines: Array<string> = []

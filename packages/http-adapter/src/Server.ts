@@ -44,6 +44,15 @@ export interface RequestLog {
   readonly durationMs: number
   readonly requestId: string
   readonly tenant: string | undefined
+  /** The address the connection came from: the client's, or a proxy's in front of the server (since 0.6.1). */
+  readonly clientAddress?: string | undefined
+  /**
+   * `X-Forwarded-For` as sent, when sent (at most 200 characters): who a proxy says the client
+   * was, for tracing a request back; nothing is decided by it (since 0.6.1).
+   */
+  readonly forwardedFor?: string | undefined
+  /** `User-Agent` as sent, when sent (at most 200 characters; since 0.6.1). */
+  readonly userAgent?: string | undefined
   /**
    * For 500s the defect, and for 503s what was unavailable and why (the store's or the
    * key set's error, e.g. `connect ECONNREFUSED 127.0.0.1:5432`): logged next to the
@@ -88,6 +97,12 @@ const router = Router.make(allRoutes)
 const hostPattern = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/
 
 const firstHeader = (v: string | Array<string> | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
+
+/** A header's text for the request log: the first of repeated ones, at most 200 characters. */
+const clipped = (v: string | Array<string> | undefined): string | undefined => {
+  const text = firstHeader(v)
+  return text === undefined || text.length <= 200 ? text : `${text.slice(0, 200)}…`
+}
 
 /** A `client-request-id` the answer echoes: at most 200 printable ASCII characters (else the answer's own id is echoed). */
 const validClientRequestId = (v: string): boolean => v.length <= 200 && /^[\x20-\x7e]+$/.test(v)
@@ -239,6 +254,9 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           durationMs: Math.round((performance.now() - started) * 100) / 100,
           requestId,
           tenant,
+          clientAddress: req.socket.remoteAddress,
+          forwardedFor: clipped(req.headers["x-forwarded-for"]),
+          userAgent: clipped(req.headers["user-agent"]),
           ...(defect !== undefined ? { defect } : {})
         })
       }
