@@ -5,6 +5,7 @@
  */
 import { MemoryStore, ODataType } from "@enrollment/core"
 import { GraphSamples } from "@enrollment/core/testing"
+import SwaggerParser from "@apidevtools/swagger-parser"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -270,6 +271,20 @@ describe("API description of request bodies", () => {
 
   it("serves the document the route table makes (so other tests may check bodies against it)", () => {
     assert.deepStrictEqual(doc, OpenApi.document(Routes.routes, { batch: true }))
+  })
+
+  it("is a valid OpenAPI 3.1 document by the specification's own schema, every $ref resolving (as generators read it)", async () => {
+    // A copy: the validator dereferences in place.
+    const checked = await SwaggerParser.validate(structuredClone(doc)) as { openapi?: string; paths?: Record<string, unknown> }
+    assert.strictEqual(checked.openapi, "3.1.0")
+    assert.strictEqual(Object.keys(checked.paths ?? {}).length, Object.keys(doc.paths).length)
+    // The check can fail: a document with a dangling reference is refused.
+    const broken = structuredClone(doc)
+    broken.paths["/beta/users"].get.responses["200"].content["application/json"].schema = { $ref: "#/components/schemas/NoSuchSchema" }
+    await SwaggerParser.validate(broken).then(
+      () => assert.fail("a dangling $ref validated"),
+      (e: Error) => assert.match(e.message, /NoSuchSchema/)
+    )
   })
 
   it("validates every body the server accepts, and none it refuses for its shape", async () => {
