@@ -14,6 +14,9 @@ import * as path from "node:path"
 /** The file name of the secret inside the data directory. */
 export const fileName = "auth-secret"
 
+/** What `link` fails with where the file system has no hard links. */
+const noLinks = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"])
+
 /** Reads the secret in `dataDir`, creating it (mode 0600) when missing. */
 export const ensure = (dataDir: string): { readonly secret: string; readonly file: string; readonly created: boolean } => {
   const file = path.resolve(dataDir, fileName)
@@ -38,7 +41,15 @@ export const ensure = (dataDir: string): { readonly secret: string; readonly fil
     } finally {
       fs.closeSync(fd)
     }
-    fs.linkSync(temporary, file)
+    try {
+      fs.linkSync(temporary, file)
+    } catch (e) {
+      // A file system without hard links (some network and FUSE mounts): moved into place instead,
+      // unless another process made one meanwhile (a narrower race than the link's, never a cut file).
+      if (!noLinks.has((e as NodeJS.ErrnoException).code ?? "")) throw e
+      if (fs.existsSync(file)) throw Object.assign(new Error("exists"), { code: "EEXIST" })
+      fs.renameSync(temporary, file)
+    }
   } catch (e) {
     // Another process made it first: use theirs.
     if ((e as NodeJS.ErrnoException).code === "EEXIST" && fs.existsSync(file)) return { secret: fs.readFileSync(file, "utf8").trim(), file, created: false }
