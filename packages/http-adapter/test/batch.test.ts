@@ -9,7 +9,7 @@ import { BatchRequestContent, BatchResponseContent, Client } from "@microsoft/mi
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as Batch from "../src/Batch.ts"
 import * as Root from "../src/index.ts"
-import { selfSigned, start, type TestServer } from "./support.ts"
+import { graphClient, selfSigned, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -241,7 +241,7 @@ describe("the Graph JavaScript client's BatchRequestContent (3.0.7)", () => {
     s = await start({ store: MemoryStore.layer, tls: selfSigned() })
     base = `https://localhost:${new URL(s.url).port}/beta`
     const token = await s.token()
-    client = Client.init({ authProvider: (done) => done(null, token), baseUrl: `https://localhost:${new URL(s.url).port}/`, defaultVersion: "beta", customHosts: new Set(["localhost"]) })
+    client = graphClient(s, token)
     await s.request("POST", cfgs, { body: { ...limit, id: "c1" } })
     await s.request("POST", `${cfgs}/c1/assignments`, { body: { id: "a1", target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1" } } })
   })

@@ -4,9 +4,9 @@
  * tokens only to https hosts it is told of), its PageIterator included.
  */
 import { MemoryStore } from "@enrollment/core"
-import { Client, type GraphError, PageIterator, ResponseType } from "@microsoft/microsoft-graph-client"
+import { type Client, type GraphError, PageIterator, ResponseType } from "@microsoft/microsoft-graph-client"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { selfSigned, start, type TestServer } from "./support.ts"
+import { graphClient, selfSigned, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "/deviceManagement/deviceEnrollmentConfigurations"
@@ -27,13 +27,7 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
   let client: Client
   let port: string
   let guestId: string
-  const clientWith = (token: string) =>
-    Client.init({
-      authProvider: (done) => done(null, token),
-      baseUrl: `https://localhost:${port}/`,
-      defaultVersion: "beta",
-      customHosts: new Set(["localhost"])
-    })
+  const clientWith = (token: string) => graphClient(s, token)
   beforeAll(async () => {
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"
     s = await start({ store: MemoryStore.layer, tls: selfSigned() })

@@ -5,7 +5,7 @@
  * serialisers; the invitations fluent package).
  */
 import { MemoryStore } from "@enrollment/core"
-import { Client } from "@microsoft/microsoft-graph-client"
+import type { Client } from "@microsoft/microsoft-graph-client"
 import { type AuthenticationProvider, HttpMethod, RequestInformation } from "@microsoft/kiota-abstractions"
 import { GraphBetaRequestAdapter } from "@microsoft/msgraph-beta-sdk"
 import {
@@ -17,7 +17,7 @@ import {
 } from "@microsoft/msgraph-beta-sdk/models/index.js"
 import { createInvitationsServiceClient } from "@microsoft/msgraph-beta-sdk-invitations"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { selfSigned, start, type TestServer } from "./support.ts"
+import { graphClient, selfSigned, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -43,12 +43,7 @@ describe("Microsoft clients", () => {
     let client: Client
     beforeAll(async () => {
       const token = await s.token()
-      client = Client.init({
-        authProvider: (done) => done(null, token),
-        baseUrl: `https://localhost:${new URL(s.url).port}/`,
-        defaultVersion: "beta",
-        customHosts: new Set(["localhost"])
-      })
+      client = graphClient(s, token)
     })
     it("creates an invitation and reads its invited user", async () => {
       const inv = await client.api("/invitations").post({ id: "i1", invitedUserEmailAddress: "g@example.com", inviteRedirectUrl: "https://example.com" })

@@ -4,9 +4,8 @@
  * client's `expand`; a configuration under a user's path (404 when not targeted).
  */
 import { MemoryStore } from "@enrollment/core"
-import { Client } from "@microsoft/microsoft-graph-client"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { selfSigned, start, type TestServer } from "./support.ts"
+import { graphClient, selfSigned, start, succeeds, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -18,11 +17,7 @@ describe("$expand=assignments", () => {
   beforeAll(async () => {
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"
     s = await start({ store: MemoryStore.layer, tls: selfSigned() })
-    const ok = async (method: string, path: string, body: unknown) => {
-      const r = await s.request(method, path, { body })
-      assert.include([200, 201, 204], r.status, `${method} ${path}: ${r.text}`)
-      return r
-    }
+    const ok = (method: string, path: string, body: unknown) => succeeds(s, method, path, body)
     await ok("POST", cfgs, { ...limit, id: "c1", displayName: "One", priority: 1 })
     await ok("POST", cfgs, { ...limit, id: "c2", displayName: "Two", priority: 2 })
     await ok("POST", `${cfgs}/c1/assignments`, { id: "all", target: { "@odata.type": `${G}allLicensedUsersAssignmentTarget` } })
@@ -112,12 +107,7 @@ describe("$expand=assignments", () => {
 
   it("is what the Graph JavaScript client's expand() asks for", async () => {
     const token = await s.token()
-    const client = Client.init({
-      authProvider: (done) => done(null, token),
-      baseUrl: `https://localhost:${new URL(s.url).port}/`,
-      defaultVersion: "beta",
-      customHosts: new Set(["localhost"])
-    })
+    const client = graphClient(s, token)
     const list = await client.api(`/${cfgs}`).expand("assignments").select(["id", "displayName"]).get()
     assert.deepStrictEqual(list.value.map((c: any) => [c.id, c.assignments.length]), [["c1", 2], ["c2", 0]])
   })

@@ -7,10 +7,10 @@
  * JavaScript client.
  */
 import { MemoryStore } from "@enrollment/core"
-import { Client, type GraphError } from "@microsoft/microsoft-graph-client"
+import type { Client, GraphError } from "@microsoft/microsoft-graph-client"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as OData from "../src/OData.ts"
-import { errorOf, selfSigned, start, type TestServer } from "./support.ts"
+import { errorOf, graphClient, selfSigned, start, succeeds, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -24,10 +24,7 @@ describe("property names in query options, in any case", () => {
   beforeAll(async () => {
     process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"
     s = await start({ store: MemoryStore.layer, tls: selfSigned() })
-    const ok = async (method: string, path: string, body: unknown) => {
-      const r = await s.request(method, path, { body })
-      assert.include([200, 201, 204], r.status, `${method} ${path}: ${r.text}`)
-    }
+    const ok = (method: string, path: string, body: unknown) => succeeds(s, method, path, body)
     await ok("POST", cfgs, { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", displayName: "One", priority: 1, limit: 5 })
     await ok("POST", `${cfgs}/c1/assignments`, { id: "a1", target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1" } })
     await ok("POST", `${cfgs}/c1/assignments`, { id: "a2", target: { "@odata.type": `${G}allLicensedUsersAssignmentTarget` }, source: "policySets", sourceId: "p1" })
@@ -39,12 +36,7 @@ describe("property names in query options, in any case", () => {
     await ok("POST", "groups/g2/members/$ref", { "@odata.id": "/users/u1" })
     await ok("POST", "groups/g2/members/$ref", { "@odata.id": "/users/u2" })
     const token = await s.token()
-    client = Client.init({
-      authProvider: (done) => done(null, token),
-      baseUrl: `https://localhost:${new URL(s.url).port}/`,
-      defaultVersion: "beta",
-      customHosts: new Set(["localhost"])
-    })
+    client = graphClient(s, token)
   })
   afterAll(async () => {
     await s?.close()

@@ -3,6 +3,7 @@
  * with an HS256 secret, and a small fetch wrapper that mints tokens.
  */
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
+import { Client as GraphClient } from "@microsoft/microsoft-graph-client"
 import { Context, Layer, ManagedRuntime, References, Tracer } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -162,6 +163,26 @@ const describedAsAccepted = (
       check(r.method.toUpperCase(), url, r.body, status)
     }
   }
+}
+
+/**
+ * Microsoft's Graph JavaScript client (`@microsoft/microsoft-graph-client`) pointed at a server
+ * started with `tls` (its host named `localhost`, as the client's custom hosts need), sending
+ * `token`: the same client a Graph user's code makes.
+ */
+export const graphClient = (s: TestServer, token: string): GraphClient =>
+  GraphClient.init({
+    authProvider: (done) => done(null, token),
+    baseUrl: `https://localhost:${new URL(s.url).port}/`,
+    defaultVersion: "beta",
+    customHosts: new Set(["localhost"])
+  })
+
+/** Sends a write and asserts it succeeded (200, 201 or 204); the answer. */
+export const succeeds = async (s: TestServer, method: string, path: string, body: unknown) => {
+  const r = await s.request(method, path, { body })
+  if (![200, 201, 204].includes(r.status)) throw new Error(`${method} ${path}: ${r.status} ${r.text}`)
+  return r
 }
 
 /** Asserts the SPEC 6 error shape and returns the error. */
