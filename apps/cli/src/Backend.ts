@@ -9,6 +9,7 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { CommandFailed } from "./Failure.ts"
 import type { Answer, Operation } from "./Operation.ts"
+import type { Timeout } from "./Settings.ts"
 
 /** The backend service. */
 export class Backend extends Context.Service<Backend, {
@@ -21,6 +22,8 @@ export class Backend extends Context.Service<Backend, {
 export interface RemoteSettings {
   readonly baseUrl: string
   readonly token: string
+  /** How long one attempt of a request may take, headers and body (`--timeout`, `ENROLLCTL_TIMEOUT`). */
+  readonly timeout: Timeout
   readonly debug: boolean
 }
 

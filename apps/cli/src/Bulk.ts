@@ -436,6 +436,9 @@ const notUtf8 = (bytes: Uint8Array, file: string): CommandFailed => {
 /** An undo step; `cut` ends a wait to retry its request at once (see {@link Writer}). */
 type Undo = (cut: Effect.Effect<never, WaitCut>) => Effect.Effect<void, CommandFailed | WaitCut>
 
+/** The undo of a write that failed but may have landed: whether it found the record (and removed it). */
+type UndoUnsure = (cut: Effect.Effect<never, WaitCut>) => Effect.Effect<boolean, CommandFailed | WaitCut>
+
 interface Writer {
   readonly existing: Existing
   /**
@@ -449,6 +452,13 @@ interface Writer {
    * invitation once created (Graph has no DELETE for invitations).
    */
   readonly stays: (r: Record_) => string | undefined
+  /**
+   * The undo of the record's write when it failed but may have landed (a 503, an answer that did
+   * not come in time, a connection broken once sent: `CommandFailed.mayHaveLanded`): it removes
+   * the record if it is there; undefined when no such undo is known (local mode, whose failed
+   * writes did not land; a remote invitation, which Graph cannot delete).
+   */
+  readonly undoUnsure: (r: Record_) => UndoUnsure | undefined
 }
 
 const localWriter = (store: Store["Service"], tenant: string): Writer => {
@@ -507,7 +517,8 @@ const localWriter = (store: Store["Service"], tenant: string): Writer => {
       }
       return Effect.mapError(Effect.map(run(), (undo): Undo => () => Effect.mapError(undo, fail)), fail)
     },
-    stays: () => undefined
+    stays: () => undefined,
+    undoUnsure: () => undefined
   }
 }
 
@@ -521,6 +532,25 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
   /** An undo that deletes `path`, its wait to retry cut as it says. */
   const undoBy = (path: string): Undo => (cut) => Effect.asVoid(api.request({ method: "DELETE", path }, cut))
   const invitedUsers = new Map<string, string>()
+  const configurationPath = (id: string) => `deviceManagement/${Remote.key("deviceEnrollmentConfigurations", id)}`
+  const memberOf = (r: Extract<Record_, { kind: "member" }>) => invitedUsers.get(r.memberId) ?? r.memberId
+  /** What deletes the record (every kind but an invitation, which Graph cannot delete). */
+  const deletePath = (r: Record_): string | undefined => {
+    switch (r.kind) {
+      case "user":
+        return Remote.key("users", r.value.id)
+      case "group":
+        return Remote.key("groups", r.value.id)
+      case "configuration":
+        return configurationPath(r.value.id)
+      case "assignment":
+        return `${configurationPath(r.configurationId)}/${Remote.key("assignments", r.value.id)}`
+      case "member":
+        return `${Remote.key("groups", r.groupId)}/${Remote.key("members", memberOf(r))}/$ref`
+      case "invitation":
+        return undefined
+    }
+  }
   /** The invitations created (Graph has no DELETE for them), with what stays of each. */
   const invited = new Map<string, string>()
   const noDelete = "Graph has no DELETE for invitations"
@@ -542,21 +572,19 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
     write: (r, cut) => {
       switch (r.kind) {
         case "user":
-          return Effect.as(api.request({ method: "POST", path: "users", body: r.value }, cut), undoBy(Remote.key("users", r.value.id)))
+          return Effect.as(api.request({ method: "POST", path: "users", body: r.value }, cut), undoBy(deletePath(r)!))
         case "group":
-          return Effect.as(api.request({ method: "POST", path: "groups", body: r.value }, cut), undoBy(Remote.key("groups", r.value.id)))
+          return Effect.as(api.request({ method: "POST", path: "groups", body: r.value }, cut), undoBy(deletePath(r)!))
         case "configuration":
           return Effect.as(
             api.request({ method: "POST", path: "deviceManagement/deviceEnrollmentConfigurations", body: strip(r.value, Configuration.serverManaged) }, cut),
-            undoBy(`deviceManagement/${Remote.key("deviceEnrollmentConfigurations", r.value.id)}`)
+            undoBy(deletePath(r)!)
           )
-        case "assignment": {
-          const configuration = `deviceManagement/${Remote.key("deviceEnrollmentConfigurations", r.configurationId)}`
+        case "assignment":
           return Effect.as(
-            api.request({ method: "POST", path: `${configuration}/assignments`, body: r.value }, cut),
-            undoBy(`${configuration}/${Remote.key("assignments", r.value.id)}`)
+            api.request({ method: "POST", path: `${configurationPath(r.configurationId)}/assignments`, body: r.value }, cut),
+            undoBy(deletePath(r)!)
           )
-        }
         case "invitation":
           return Effect.gen(function*() {
             const v = r.value
@@ -586,20 +614,28 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
             }
             return undoBy(Remote.key("users", newId))
           })
-        case "member": {
-          const memberId = invitedUsers.get(r.memberId) ?? r.memberId
+        case "member":
           return Effect.as(
             api.request({
               method: "POST",
               path: `${Remote.key("groups", r.groupId)}/members/$ref`,
-              body: { "@odata.id": `${api.base}/${Remote.key("directoryObjects", memberId)}` }
+              body: { "@odata.id": `${api.base}/${Remote.key("directoryObjects", memberOf(r))}` }
             }, cut),
-            undoBy(`${Remote.key("groups", r.groupId)}/${Remote.key("members", memberId)}/$ref`)
+            undoBy(deletePath(r)!)
           )
-        }
       }
     },
-    stays: (r) => r.kind === "invitation" ? invited.get(r.value.id) : undefined
+    stays: (r) => r.kind === "invitation" ? invited.get(r.value.id) : undefined,
+    // The undo's DELETE: answered 404, nothing was there to undo.
+    undoUnsure: (r) => {
+      const path = deletePath(r)
+      if (path === undefined) return undefined
+      return (cut) =>
+        api.request({ method: "DELETE", path }, cut).pipe(
+          Effect.as(true),
+          Effect.catchIf((e): e is CommandFailed => e._tag === "CommandFailed" && e.status === 404, () => Effect.succeed(false))
+        )
+    }
   }
 }
 
@@ -758,13 +794,14 @@ const tally = (messages: ReadonlyArray<string>): string => {
 }
 
 /**
- * Whether a write that failed may have landed all the same: the server answered 503 (its store
- * lost as it answered; see Remote's `retry`), or the connection broke once the request may have
- * reached the server (a refused connection sent nothing). A write a second signal cut off may
- * have landed too.
+ * Whether a write that failed may have landed all the same, as remote mode marks it
+ * (`CommandFailed.mayHaveLanded`): the server answered 503 (its store lost as it answered; see
+ * Remote's `retry`), its answer did not come within the timeout (`--timeout`), or the connection
+ * broke once the request may have reached the server (a refused connection sent nothing). Its
+ * undo is tried too (the writer's `undoUnsure`). A write a second signal cut off may have landed
+ * too (named so; its undo is not tried).
  */
-const mayHaveLanded = (e: CommandFailed): boolean =>
-  e.status === 503 || (e.code === "ConnectionFailed" && (e.cause as { readonly cause?: { readonly code?: unknown } } | undefined)?.cause?.code !== "ECONNREFUSED")
+const mayHaveLanded = (e: CommandFailed): boolean => e.mayHaveLanded === true
 
 type Written = Numbered[number] & { readonly undo: Undo }
 
@@ -826,14 +863,26 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
           `(SIGINT, SIGTERM or SIGHUP again stops the undo and lists what remains)\n`
       )
     }
+    // A failed write that may have landed is undone too, first (it is the newest): removed if it
+    // is there. Whether it was there, once known.
+    const undoUnsure = failed !== undefined && mayHaveLanded(failed.error) && writer.stays(failed.record) === undefined
+      ? writer.undoUnsure(failed.record)
+      : undefined
+    let unsureFound: boolean | undefined
+    const unsureStep: Written | undefined = failed === undefined || undoUnsure === undefined ? undefined : {
+      line: failed.line,
+      record: failed.record,
+      undo: (stop) => Effect.map(undoUnsure(stop), (found) => void (unsureFound = found))
+    }
+    const steps = unsureStep === undefined ? written : [...written, unsureStep]
     // What remains, with a note for a record whose undo was cut off in flight, or that stays.
     const remain = new Map<Written, string | undefined>()
     const undoErrors: Array<string> = []
     let undone = 0
     let stoppedBy: StopSignal | undefined
     const undoing = signal === undefined ? undefined : progress("undoing", written.length)
-    for (let i = written.length - 1; i >= 0; i--) {
-      const w = written[i]!
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const w = steps[i]!
       // The signal that stops the undo lets the step in flight finish, so that what remains is
       // known (a wait to retry it ends: the step is not done); one more cuts it off.
       const r = signals.received.length >= stopAt
@@ -842,7 +891,7 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
       const failure = typeof r === "string" || Result.isSuccess(r) ? undefined : r.failure
       if (r === "stopped" || r === "cut" || failure?._tag === "WaitCut") {
         stoppedBy = signals.received[stopAt - 1]
-        for (const older of written.slice(0, i + 1)) remain.set(older, undefined)
+        for (const older of steps.slice(0, i + 1)) remain.set(older, undefined)
         if (r === "cut") remain.set(w, "its undo was cut off: it may be gone")
         break
       }
@@ -851,24 +900,44 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
         undoErrors.push(failure.message)
       } else if (writer.stays(w.record) !== undefined) {
         remain.set(w, writer.stays(w.record))
-      } else {
+      } else if (w !== unsureStep) {
         undone++
       }
-      undoing?.tick()
+      if (w !== unsureStep) undoing?.tick()
     }
     undoing?.end()
+    // The failed write that may have landed, when its undo did not settle it: named as remaining.
+    if (unsureStep !== undefined && remain.has(unsureStep)) {
+      const note = remain.get(unsureStep)
+      remain.set(unsureStep, `its write may have landed${note === undefined ? "" : `; ${note}`}`)
+    }
 
     // The record whose write stopped part way (failed, not retried, cut off), when a part of it stays.
     const partway = failed ?? notRetried ?? cut
     const stays = partway === undefined ? undefined : writer.stays(partway.record)
     const left = [
-      ...written.filter((w) => remain.has(w)).map((w) => ({ ...w, note: remain.get(w) })),
+      ...steps.filter((w) => remain.has(w)).map((w) => ({ ...w, note: remain.get(w) })),
       ...(partway === undefined || stays === undefined ? [] : [{ ...partway, note: `${stays}; its write stopped part way` }])
     ]
     if (left.length > listedAtMost) {
       process.stderr.write(left.map((w) => `remains: ${nameOf(w)}\n`).join(""))
     }
-    const unsure = stays !== undefined ? undefined : failed !== undefined && mayHaveLanded(failed.error) ? failed.line : cut?.line
+    // A write that may be in the tenant, and whose undo was not tried (a write cut off in flight).
+    const unsure = stays !== undefined || unsureStep !== undefined
+      ? undefined
+      : failed !== undefined && mayHaveLanded(failed.error)
+      ? failed.line
+      : cut?.line
+    // What the undo of a failed write that may have landed found. Without an answer (a timeout, a
+    // broken connection) the server may still be at the write: a record not found may come later.
+    const unanswered = failed?.error.status === undefined
+    const settled = unsureFound === undefined || remain.has(unsureStep!)
+      ? undefined
+      : unsureFound
+      ? `line ${failed!.line}'s had landed, and was undone too`
+      : `line ${failed!.line}'s was not in the tenant when undone (its DELETE answered 404)${
+        unanswered ? ", but the server, which did not answer, may still be writing it" : ""
+      }`
     const count = written.length
     const undoFailures = undoErrors.length === 0 ? "" : `; the undo failed with: ${tally(undoErrors)}`
     let summary: string
@@ -881,7 +950,7 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
         ? ""
         : ` after ${undoErrors.length === 0 ? "the undo" : "a failed undo"} (${undone} of the ${count} written were undone)`
       summary = `${left.length} record(s) remain${why}: ${nameAll(left)}${undoFailures}`
-    } else if (unsure !== undefined) {
+    } else if (unsure !== undefined || (unsureFound === false && unanswered)) {
       summary = count === 0 ? "nothing else was written" : "the records before it were undone"
     } else if (signal !== undefined) {
       summary = count === 0 ? "nothing was written" : `all ${count} were undone: nothing was imported`
@@ -895,6 +964,7 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
           notRetried === undefined ? "" : ` (the write of line ${notRetried.line}, waiting to be retried, was not sent again)`
         }`,
       summary,
+      ...(settled === undefined ? [] : [settled]),
       ...(unsure === undefined
         ? []
         : [cut === undefined ? `line ${unsure}'s may be in the tenant` : `a second ${signals.received[1]} cut off the write of line ${unsure}: it may be in the tenant`])

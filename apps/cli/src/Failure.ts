@@ -14,6 +14,11 @@ export class CommandFailed extends Schema.TaggedError<CommandFailed>()("CommandF
   detail: Schema.String,
   exit: Schema.Literals(["other", "usage", "notFound", "conflict", "auth"]),
   status: Schema.optional(Schema.Number),
+  /**
+   * A write that failed, but may have been applied all the same (remote mode: a 503, an answer
+   * that did not come in time, a connection that broke once the request was sent).
+   */
+  mayHaveLanded: Schema.optional(Schema.Boolean),
   cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {

@@ -4,7 +4,9 @@
  * `@odata.nextLink`. With `--debug` the exchange is printed to stderr, the
  * bearer token redacted. Every request the server throttles (429) or cannot
  * serve for now (503) is retried as its `Retry-After` says, within the bounds
- * of {@link retry}.
+ * of {@link retry}. Each attempt of a request has the run's timeout (`--timeout`,
+ * `ENROLLCTL_TIMEOUT`, default 100 s) to be answered whole, headers and body, else it is aborted
+ * and fails ({@link timedOut}); the waits between retries are bounded by the retry budget instead.
  *
  * Its credentials too (below): the token remote mode sends, given (checked
  * against `--tenant`) or minted with the server's HS256 secret, and `enrollctl
@@ -20,7 +22,7 @@ import { classOfStatus } from "./ExitCode.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import type { Answer, MemberType, Operation, Parent } from "./Operation.ts"
 import { type Claims, mint as mintFromDataDir, modeOf, print, settingsOf } from "./Runtime.ts"
-import { defaultDataDir, defaultTenant, type Globals, given, origin, type Resolved, withEnvironment } from "./Settings.ts"
+import { defaultDataDir, defaultTenant, type Globals, given, origin, type Resolved, type Timeout, withEnvironment } from "./Settings.ts"
 
 /** One HTTP request of an operation. */
 export interface Request {
@@ -193,34 +195,58 @@ export const client = (settings: RemoteSettings) => {
     if (settings.debug) process.stderr.write(text.endsWith("\n") ? text : `${text}\n`)
   }
 
-  const once = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined) =>
-    Effect.tryPromise({
+  const { timeout } = settings
+  const limit = timeout.ms === undefined
+    ? `no timeout of enrollctl's own: ${timeout.from} is 0`
+    : `timeout ${timeout.seconds} s: ${timeout.from === "the default" ? "the default" : timeout.from}`
+
+  /**
+   * One attempt of a request: its answer, headers and body, read whole within the timeout
+   * (`--timeout`), else the request is aborted and fails with {@link timedOut}.
+   */
+  const once = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined) => {
+    const expired = new AbortController()
+    return Effect.tryPromise({
       try: async (signal): Promise<Response> => {
-        const headers = new Headers({ Accept: "application/json", Authorization: `Bearer ${settings.token}`, ...extra })
-        const text = body === undefined ? undefined : JSON.stringify(body)
-        if (text !== undefined) headers.set("Content-Type", "application/json")
-        debug(`> ${method} ${url}\n${redactHeaders(headers)}${text === undefined ? "" : `\n\n${text}`}\n`)
-        const res = await fetch(url, { method, headers, signal, ...(text === undefined ? {} : { body: text }) })
-        const raw = await res.text()
-        debug(`< ${res.status} ${res.statusText}\n${redactHeaders(res.headers)}${raw === "" ? "" : `\n\n${raw}`}\n`)
-        let parsed: unknown = undefined
-        if (raw !== "") {
-          try {
-            parsed = JSON.parse(raw)
-          } catch {
-            parsed = raw
+        const timer = timeout.ms === undefined ? undefined : setTimeout(() => expired.abort(), timeout.ms)
+        try {
+          const headers = new Headers({ Accept: "application/json", Authorization: `Bearer ${settings.token}`, ...extra })
+          const text = body === undefined ? undefined : JSON.stringify(body)
+          if (text !== undefined) headers.set("Content-Type", "application/json")
+          debug(`> ${method} ${url} (${limit})\n${redactHeaders(headers)}${text === undefined ? "" : `\n\n${text}`}\n`)
+          const res = await fetch(url, { method, headers, signal: AbortSignal.any([signal, expired.signal]), ...(text === undefined ? {} : { body: text }) })
+          const raw = await res.text()
+          debug(`< ${res.status} ${res.statusText}\n${redactHeaders(res.headers)}${raw === "" ? "" : `\n\n${raw}`}\n`)
+          let parsed: unknown = undefined
+          if (raw !== "") {
+            try {
+              parsed = JSON.parse(raw)
+            } catch {
+              parsed = raw
+            }
           }
+          return { status: res.status, body: parsed, headers: res.headers }
+        } finally {
+          clearTimeout(timer)
         }
-        return { status: res.status, body: parsed, headers: res.headers }
       },
-      catch: (cause) =>
-        new CommandFailed({
+      catch: (cause) => {
+        if (expired.signal.aborted) {
+          debug(`(no complete answer within ${timeout.seconds} s: the request was aborted)`)
+          return timedOut(method, url, timeout, cause)
+        }
+        const code = (cause as any)?.cause?.code
+        return new CommandFailed({
           code: "ConnectionFailed",
-          detail: `cannot reach ${base}: ${(cause as any)?.cause?.code ?? (cause as Error)?.message ?? String(cause)}`,
+          detail: `cannot reach ${base}: ${code ?? (cause as Error)?.message ?? String(cause)}`,
           exit: "other",
+          // A refused connection sent nothing; any other break may have come once the server had it.
+          ...(isWrite(method) && code !== "ECONNREFUSED" ? { mayHaveLanded: true } : {}),
           cause
         })
+      }
     })
+  }
 
   /**
    * Sends a request, retrying it on 429 and 503 as {@link retry} says; a status of 400 or more
@@ -342,14 +368,38 @@ export const retryAfterMs = (header: string | null, n: number, now: number = Dat
   return retry.firstBackoffMs * 2 ** n
 }
 
-/** A write's 503, not retried: what the server said, and that the write may have landed. */
-const maybeWritten = (e: CommandFailed): CommandFailed =>
+/** Whether a request of `method` writes (anything but a read, `GET` or `HEAD`). */
+const isWrite = (method: string): boolean => method !== "GET" && method !== "HEAD"
+
+/**
+ * A write's failure that is not retried because the write may have landed (a 503; an answer that
+ * did not come in time): what happened, and that it may have been written, `why` it is not retried.
+ */
+const maybeWritten = (e: CommandFailed, why = "a write's 503 is not retried"): CommandFailed =>
   new CommandFailed({
     code: e.code,
-    detail: `${e.detail} (a write's 503 is not retried: it may have been written; check before sending it again)`,
+    detail: `${e.detail} (${why}: it may have been written; check before sending it again)`,
     exit: e.exit,
-    ...(e.status === undefined ? {} : { status: e.status })
+    mayHaveLanded: true,
+    ...(e.status === undefined ? {} : { status: e.status }),
+    ...(e.cause === undefined ? {} : { cause: e.cause })
   })
+
+/**
+ * A request whose answer did not come whole within the timeout, and was aborted: exit class
+ * `other`, as a connection failure. A write's may have landed (the server may have done it and
+ * not answered in time), and says so ({@link maybeWritten}); it is not retried.
+ */
+const timedOut = (method: string, url: string, timeout: Timeout, cause: unknown): CommandFailed => {
+  const from = timeout.from === "the default" ? "the default; --timeout SECONDS or ENROLLCTL_TIMEOUT sets it" : timeout.from
+  const e = new CommandFailed({
+    code: "RequestTimedOut",
+    detail: `${method} ${new URL(url).pathname}: no complete answer within ${timeout.seconds} s (${from}); the request was abandoned`,
+    exit: "other",
+    cause
+  })
+  return isWrite(method) ? maybeWritten(e, "a write that timed out is not retried") : e
+}
 
 /** A failure after retries: what the server last answered, and what the CLI waited and why it stopped. */
 const gaveUp = (e: CommandFailed, retries: number, waitedMs: number, askedMs: number): CommandFailed => {

@@ -14,7 +14,17 @@ import { CommandFailed, usage } from "./Failure.ts"
 import type { Operation } from "./Operation.ts"
 import * as Output from "./Output.ts"
 import * as Select from "./Select.ts"
-import { defaultDataDir, defaultTenant, given, type Globals, type Resolved, secretFile, sqliteFile, withEnvironment } from "./Settings.ts"
+import {
+  defaultDataDir,
+  defaultTenant,
+  given,
+  type Globals,
+  type Resolved,
+  secretFile,
+  sqliteFile,
+  timeoutOf,
+  withEnvironment
+} from "./Settings.ts"
 
 export * as Body from "./Body.ts"
 
@@ -57,6 +67,10 @@ const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSetting
   const debug = g.debug
   if (store !== "postgres" && g.fromFlags.databaseSchema !== undefined) {
     return Effect.fail(usage(`--database-schema applies to PostgreSQL only (--database-url), not to ${given(g, "store", store)}`))
+  }
+  // As --database-schema: the flag, given where it does nothing, is refused; the variable is ignored.
+  if (g.fromFlags.timeout !== undefined) {
+    return Effect.fail(usage(`--timeout applies to remote mode only (--base-url): local mode sends no requests`))
   }
   switch (store) {
     case "sqlite": {
@@ -138,7 +152,7 @@ export const resolveMode = (raw: Globals): Effect.Effect<
         })
       )
     ))
-    return { _tag: "Remote" as const, settings: { baseUrl: mode.baseUrl, token, debug: g.debug } }
+    return { _tag: "Remote" as const, settings: { baseUrl: mode.baseUrl, token, timeout: timeoutOf(g), debug: g.debug } }
   })
 
 /** The backend the settings choose. */

@@ -23,6 +23,16 @@ export const secretFile = "auth-secret"
 /** The stores `--store` (and `ENROLLCTL_STORE`) names. */
 export const stores = ["sqlite", "postgres", "memory"] as const
 
+/**
+ * How long remote mode waits for one attempt of a request (its answer's headers and body), in
+ * seconds, when neither `--timeout` nor `ENROLLCTL_TIMEOUT` says: the Microsoft Graph SDKs'
+ * default request timeout.
+ */
+export const defaultTimeoutSeconds = 100
+
+/** The longest `--timeout` a Node timer can hold (2^31 - 1 ms, about 24 days), in seconds. */
+export const maxTimeoutSeconds = 2_147_483
+
 /** The formats `--output` (and `ENROLLCTL_OUTPUT`) names. */
 export const outputs = ["table", "json", "yaml"] as const
 
@@ -36,6 +46,8 @@ export interface Globals {
   readonly databaseSchema?: string | undefined
   readonly tenant?: string | undefined
   readonly output?: (typeof outputs)[number] | undefined
+  /** Remote mode: seconds to wait for one attempt of a request, as given (`0`: no limit of enrollctl's own). */
+  readonly timeout?: string | undefined
   readonly select?: string | undefined
   readonly debug: boolean
 }
@@ -49,7 +61,8 @@ const sources = {
   databaseUrl: ["--database-url", "ENROLLCTL_DATABASE_URL"],
   databaseSchema: ["--database-schema", "ENROLLCTL_DATABASE_SCHEMA"],
   tenant: ["--tenant", "ENROLLCTL_TENANT"],
-  output: ["--output", "ENROLLCTL_OUTPUT"]
+  output: ["--output", "ENROLLCTL_OUTPUT"],
+  timeout: ["--timeout", "ENROLLCTL_TIMEOUT"]
 } as const
 type FromEither = keyof typeof sources
 
@@ -88,6 +101,36 @@ export const isTenant = (tenant: string): boolean => Id.isId(tenant)
  */
 const isServiceRoot = (url: string): boolean => /\/beta\/*$/.test(new URL(url).pathname)
 
+/**
+ * The seconds a timeout names: a number, decimals allowed (`30`, `2.5`, `.5`), from 0 (no limit
+ * of enrollctl's own) to {@link maxTimeoutSeconds}; undefined for anything else.
+ */
+const timeoutSeconds = (text: string): number | undefined => {
+  if (!/^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text)) return undefined
+  const seconds = Number(text)
+  return seconds <= maxTimeoutSeconds ? seconds : undefined
+}
+
+/** Remote mode's wait for one attempt of a request, and how it was set, for messages. */
+export interface Timeout {
+  /** In milliseconds; undefined: no limit of enrollctl's own (`0`). */
+  readonly ms: number | undefined
+  /** The seconds, as messages write them (`0.5`, `100`). */
+  readonly seconds: number
+  /** Where it came from: `--timeout`, `ENROLLCTL_TIMEOUT`, or the default. */
+  readonly from: string
+}
+
+/**
+ * The timeout of a run's remote requests: `--timeout`, else `ENROLLCTL_TIMEOUT`, else
+ * {@link defaultTimeoutSeconds}; `0` sets none. The value was checked by {@link withEnvironment}.
+ */
+export const timeoutOf = (g: Resolved): Timeout => {
+  const seconds = g.timeout === undefined ? defaultTimeoutSeconds : timeoutSeconds(g.timeout) ?? defaultTimeoutSeconds
+  const from = g.timeout === undefined ? "the default" : origin(g, "timeout")
+  return { ms: seconds === 0 ? undefined : Math.max(1, Math.round(seconds * 1000)), seconds, from }
+}
+
 const listed = (values: ReadonlyArray<string>) => `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`
 
 const oneOf = <A extends string>(values: ReadonlyArray<A>, v: string | undefined): v is A | undefined =>
@@ -120,6 +163,7 @@ export const withEnvironment = (g: Globals): Resolved | { readonly refused: stri
     databaseSchema: g.databaseSchema ?? env("ENROLLCTL_DATABASE_SCHEMA"),
     tenant: g.tenant ?? env("ENROLLCTL_TENANT"),
     output: undefined,
+    timeout: g.timeout ?? env("ENROLLCTL_TIMEOUT"),
     select: g.select,
     debug: g.debug
   }
@@ -139,6 +183,12 @@ export const withEnvironment = (g: Globals): Resolved | { readonly refused: stri
   if (resolved.tenant !== undefined && !isTenant(resolved.tenant)) {
     return {
       refused: `${name("tenant")}: expected a tenant id of 1 to 128 characters without '/' or control characters; got ${JSON.stringify(resolved.tenant)}`
+    }
+  }
+  if (resolved.timeout !== undefined && timeoutSeconds(resolved.timeout) === undefined) {
+    return {
+      refused: `${name("timeout")}: expected seconds to wait for a request, a number such as 30 or 2.5 ` +
+        `(0: no limit; at most ${maxTimeoutSeconds}); got ${JSON.stringify(resolved.timeout)}`
     }
   }
   if (resolved.databaseUrl !== undefined && !isUrl(resolved.databaseUrl, ["postgres:", "postgresql:"])) {

@@ -73,6 +73,12 @@ const root = Command.make("enrollctl").pipe(
       Flag.withDescription("Output format (default: table on a terminal, json when piped)"),
       Flag.optional
     ),
+    timeout: Flag.String("timeout").pipe(
+      Flag.withDescription(
+        "Remote mode: seconds to wait for one attempt of a request, its whole answer (env ENROLLCTL_TIMEOUT; default 100; decimals allowed; 0: no limit of enrollctl's own)"
+      ),
+      Flag.optional
+    ),
     select: Flag.String("select").pipe(
       Flag.withDescription(
         "Properties to print, comma-separated, as the server's $select takes them: id,target; * for all; microsoft.graph.<derived type>/<property>"
@@ -108,6 +114,7 @@ const globalsOf = (g: Command.Command.Config.Infer<{}> & Record<string, any>): G
   databaseSchema: opt(g.databaseSchema),
   tenant: opt(g.tenant),
   output: opt(g.output),
+  timeout: opt(g.timeout),
   select: opt(g.select),
   debug: g.debug
 })

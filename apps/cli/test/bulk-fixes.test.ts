@@ -151,9 +151,10 @@ describe("remote requests retry 429 and 503 as Retry-After says", () => {
     }
   })
 
-  it("does not retry an import's create answered 503 (it may have landed): undoes the records before it and names it", async () => {
-    // A server whose store fails as it answers the second create: existence checks find nothing,
-    // the first create lands, the second is a 503, the undo's delete lands.
+  it("does not retry an import's create answered 503 (it may have landed): undoes it too, and the records before it", async () => {
+    // A server whose store fails as it answers the second create (which did not land): existence
+    // checks find nothing, the first create lands, the second is a 503; the undo's delete of the
+    // second finds nothing, that of the first lands.
     const seen: Array<string> = []
     const server: Server = createHttpServer((req, res) => {
       seen.push(`${req.method} ${req.url}`)
@@ -163,7 +164,8 @@ describe("remote requests retry 429 and 503 as Retry-After says", () => {
         res.end(body === undefined ? undefined : JSON.stringify(body))
       }
       if (req.method === "GET") return answer(404, { error: { code: "itemNotFound", message: "not found" } })
-      if (req.method === "DELETE") return answer(204)
+      if (req.method === "DELETE" && req.url === "/beta/users/w1") return answer(204)
+      if (req.method === "DELETE") return answer(404, { error: { code: "itemNotFound", message: "not found" } })
       const creates = seen.filter((r) => r.startsWith("POST")).length
       if (creates === 1) return answer(201, { ...user("w1"), "@odata.type": "#microsoft.graph.user" })
       return answer(503, { error: { code: "ServiceUnavailable", message: "The store is unavailable" } })
@@ -176,9 +178,14 @@ describe("remote requests retry 429 and 503 as Retry-After says", () => {
       assert.strictEqual(
         r.stderr,
         "error ServiceUnavailable: line 2: The store is unavailable (a write's 503 is not retried: it may have been written; check before sending it again); " +
-          "the records before it were undone; line 2's may be in the tenant\n"
+          "nothing was imported; line 2's was not in the tenant when undone (its DELETE answered 404)\n"
       )
-      assert.deepStrictEqual(seen.filter((x) => !x.startsWith("GET")), ["POST /beta/users", "POST /beta/users", "DELETE /beta/users/w1"])
+      assert.deepStrictEqual(seen.filter((x) => !x.startsWith("GET")), [
+        "POST /beta/users",
+        "POST /beta/users",
+        "DELETE /beta/users/w2",
+        "DELETE /beta/users/w1"
+      ])
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
