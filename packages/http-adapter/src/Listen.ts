@@ -58,8 +58,10 @@ export const idleGraceMillis = 500
  * without a byte. With it on, Node marks the answer in progress (or the last one queued, for
  * pipelined requests) as the connection's last, writes it, and closes then; a connection with
  * nothing in progress is closed at once, as before. Nothing changes per request: Node reads
- * the flag only when a FIN arrives. (An HTTPS server also needs `allowHalfOpen: true` in its
- * options, which its TLS sockets take; {@link listen} passes it.)
+ * the flag only when a FIN arrives. (Over HTTPS each TLS socket also needs `allowHalfOpen`, set on
+ * `secureConnection` as {@link listen} does: not `allowHalfOpen: true` in the server's options, which
+ * keeps half-open, until the handshake's timeout, a connection whose client sends its FIN before
+ * the handshake is done, as a load balancer's TCP check does.)
  *
  * @since 0.6.1
  */
@@ -73,10 +75,10 @@ export const answersHalfClosed = <S extends http.Server>(server: S): S => {
 /** Starts listening. */
 export const listen = (handler: http.RequestListener, options: ListenOptions): Promise<Running> =>
   new Promise((resolve, reject) => {
-    // `allowHalfOpen` (TLS: the socket's own; plain TCP sockets of `http.Server` have it already)
-    // and `httpAllowHalfOpen`: see {@link answersHalfClosed}.
+    // `httpAllowHalfOpen`, and over TLS the socket's own `allowHalfOpen`, set once its handshake is
+    // done (below): see {@link answersHalfClosed}.
     const server: http.Server = options.tls !== undefined
-      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000, allowHalfOpen: true }, handler) as unknown as http.Server
+      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000 }, handler) as unknown as http.Server
       : http.createServer({ keepAliveTimeout: 65_000 }, handler)
     answersHalfClosed(server)
     // The connections that may never send a request (a load balancer's TCP check, a client's
@@ -85,6 +87,12 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
     // over TLS, once the handshake is done (a connection still in its handshake waits for the limit).
     const connections = new Set<net.Socket>()
     server.on(options.tls !== undefined ? "secureConnection" : "connection", (socket: net.Socket) => {
+      // A TLS socket half-open from here on, not from its start (`allowHalfOpen` in the server's
+      // options): one whose client sends its FIN before the handshake is done (a load balancer's
+      // TCP check) is then still ended at once by Node, instead of held half-open until the
+      // handshake's timeout (120 s), and every close with it until the limit. Read when the FIN
+      // comes, so setting it here is in time: a request comes only after the handshake.
+      if (options.tls !== undefined) socket.allowHalfOpen = true
       connections.add(socket)
       socket.once("close", () => connections.delete(socket))
     })

@@ -47,11 +47,12 @@ export interface RequestLog {
   /** The address the connection came from: the client's, or a proxy's in front of the server (since 0.6.1). */
   readonly clientAddress?: string | undefined
   /**
-   * `X-Forwarded-For` as sent, when sent (at most 200 characters): who a proxy says the client
-   * was, for tracing a request back; nothing is decided by it (since 0.6.1).
+   * `X-Forwarded-For` as sent, when sent (at most 200 characters, any character but printable
+   * ASCII written `\xNN`): who a proxy says the client was, for tracing a request back; nothing is
+   * decided by it (since 0.6.1).
    */
   readonly forwardedFor?: string | undefined
-  /** `User-Agent` as sent, when sent (at most 200 characters; since 0.6.1). */
+  /** `User-Agent` as sent, when sent (at most 200 characters, any character but printable ASCII written `\xNN`; since 0.6.1). */
   readonly userAgent?: string | undefined
   /**
    * For 500s the defect, and for 503s what was unavailable and why (the store's or the
@@ -98,10 +99,23 @@ const hostPattern = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?
 
 const firstHeader = (v: string | Array<string> | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
-/** A header's text for the request log: the first of repeated ones, at most 200 characters. */
+/** A character a log line should not carry as it is: anything but printable ASCII. */
+const unprintable = /[^\x20-\x7e]/
+const unprintables = /[^\x20-\x7e]/g
+
+/**
+ * A header's text for the request log: the first of repeated ones, at most 200 characters, each
+ * character that is not printable ASCII written `\xNN`. Node passes a value's bytes 0x80-0xFF on
+ * as U+0080-U+00FF, and a tab: U+0085 breaks a line for Unicode-aware log tools and U+009B is a
+ * terminal's CSI, and `JSON.stringify` leaves them as they are. Only a value that has one pays for
+ * more than the test.
+ */
 const clipped = (v: string | Array<string> | undefined): string | undefined => {
   const text = firstHeader(v)
-  return text === undefined || text.length <= 200 ? text : `${text.slice(0, 200)}…`
+  if (text === undefined) return undefined
+  const cut = text.length <= 200 ? text : text.slice(0, 200)
+  const shown = unprintable.test(cut) ? cut.replace(unprintables, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`) : cut
+  return cut === text ? shown : `${shown}…`
 }
 
 /** A `client-request-id` the answer echoes: at most 200 printable ASCII characters (else the answer's own id is echoed). */
@@ -230,6 +244,9 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     const clientHeader = firstHeader(req.headers["client-request-id"])
     const clientRequestId = clientHeader !== undefined && validClientRequestId(clientHeader) ? clientHeader : requestId
     const method = req.method ?? "GET"
+    // Read at the start, only where requests are logged: once the client has gone (a reset before
+    // the answer) the socket no longer knows it. Node asks the kernel once per connection and keeps it.
+    const clientAddress = log !== undefined ? req.socket.remoteAddress : undefined
     // The route's log name, made only for a request that is logged.
     let routeName = "unmatched"
     let matched: Route | undefined
@@ -254,7 +271,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           durationMs: Math.round((performance.now() - started) * 100) / 100,
           requestId,
           tenant,
-          clientAddress: req.socket.remoteAddress,
+          clientAddress,
           forwardedFor: clipped(req.headers["x-forwarded-for"]),
           userAgent: clipped(req.headers["user-agent"]),
           ...(defect !== undefined ? { defect } : {})

@@ -133,6 +133,22 @@ describe("Listen.close", () => {
     })
   }
 
+  it("ends at once a connection to HTTPS whose client sends its FIN before any handshake (a TCP check), and the close does not wait for it", async () => {
+    const running = await Listen.listen(handler, { port: 0, tls: selfSigned() })
+    const socket = net.connect(running.port, "127.0.0.1")
+    socket.on("error", () => {})
+    await new Promise((r) => socket.once("connect", r))
+    const sent = Date.now()
+    const closed = new Promise<number>((r) => socket.once("close", () => r(Date.now() - sent)))
+    socket.end()
+    const after = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 2_000))])
+    assert.isBelow(after, 1_000, "ended by the server, not held half-open until the handshake's timeout")
+    const started = Date.now()
+    await running.close(3_000, 100)
+    assert.isBelow(Date.now() - started, 1_000, "the close does not wait for it until the limit")
+    socket.destroy()
+  })
+
   it("stops Node's own timers of the server at the close (its connections check), as http.Server's close does", async () => {
     const running = await Listen.listen(handler, { port: 0 })
     const c = connection(running.port)

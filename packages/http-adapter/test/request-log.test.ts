@@ -4,6 +4,7 @@
  * operator behind a proxy can trace a request back to its caller.
  */
 import { MemoryStore } from "@enrollment/core"
+import * as net from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { start, type TestServer } from "./support.ts"
 
@@ -34,5 +35,50 @@ describe("the request log's caller", () => {
     assert.strictEqual(entry.clientAddress, "127.0.0.1")
     assert.strictEqual(entry.forwardedFor, undefined)
     assert.strictEqual(entry.userAgent, `${"u".repeat(200)}…`)
+  })
+
+  it("writes a header's control and non-ASCII characters escaped, so that no client can break or forge a log line (NEL, CSI)", async () => {
+    const port = Number(new URL(s.url).port)
+    const token = await s.token()
+    const before = s.logs.length
+    // Node passes bytes 0x80-0xFF of a header's value (obs-text) on as U+0080-U+00FF: U+0085 is a line
+    // break to Unicode-aware log tools, U+009B a terminal's CSI; JSON.stringify leaves both as they are.
+    const head = Buffer.concat([
+      Buffer.from(`GET /beta/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\nUser-Agent: ok/1`),
+      Buffer.from([0x85]),
+      Buffer.from("level=error msg=forged\tx"),
+      Buffer.from([0x9b, 0x32, 0x4a]),
+      Buffer.from("\r\nX-Forwarded-For: 203.0.113.7"),
+      Buffer.from([0x85, 0xe9]),
+      Buffer.from("\r\n\r\n")
+    ])
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1", () => socket.end(head))
+      socket.on("data", () => {})
+      socket.on("error", reject)
+      socket.on("close", () => resolve())
+    })
+    assert.isAbove(s.logs.length, before)
+    const entry = last()
+    assert.strictEqual(entry.status, 200)
+    assert.strictEqual(entry.userAgent, "ok/1\\x85level=error msg=forged\\x09x\\x9b2J")
+    assert.strictEqual(entry.forwardedFor, "203.0.113.7\\x85\\xe9")
+  })
+
+  it("names the address of a client that went away before its answer (half a body sent, then a reset)", async () => {
+    const port = Number(new URL(s.url).port)
+    const token = await s.token({ subject: "request-log-gone" })
+    const socket = net.connect(port, "127.0.0.1")
+    socket.on("error", () => {})
+    await new Promise((r) => socket.once("connect", r))
+    const before = s.logs.length
+    socket.write(`PATCH /beta/deviceManagement/deviceEnrollmentConfigurations/c1 HTTP/1.1\r\nHost: x\r\n` +
+      `User-Agent: gone/1.0\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`)
+    await new Promise((r) => setTimeout(r, 100))
+    socket.resetAndDestroy()
+    for (let i = 0; i < 40 && s.logs.length === before; i++) await new Promise((r) => setTimeout(r, 25))
+    const entry = last()
+    assert.strictEqual(entry.userAgent, "gone/1.0", "its entry")
+    assert.strictEqual(entry.clientAddress, "127.0.0.1", "the connection's address, read while it was there")
   })
 })

@@ -42,7 +42,7 @@
  *
  * @since 0.1.0
  */
-import { closeSync, constants, fdatasync, fstatSync, openSync } from "node:fs"
+import { closeSync, constants, existsSync, fdatasync, fstatSync, openSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import {
@@ -1305,9 +1305,12 @@ const unlinked = (fd: number, path: string): Error | undefined => {
  * A sync fails when the WAL has no name any more (since 0.3.1): its directory was removed
  * under the running store (an operator's `rm -rf`, a cleaner of a temporary directory), and
  * `fdatasync` succeeded on a file no restart will find, each write acknowledged and lost.
+ * Not for a sync that ends after `close` while the database file is there: the database's own
+ * close (the last connection) checkpoints the WAL into it and removes the WAL.
  */
 export const walSync = (filename: string): { readonly sync: Sync; readonly close: () => void } => {
-  const wal = `${resolve(filename)}-wal`
+  const database = resolve(filename)
+  const wal = `${database}-wal`
   let fd: number | undefined
   /** Syncs begun and not ended, and whether `close` was called: the descriptor is closed once none runs. */
   let running = 0
@@ -1327,7 +1330,10 @@ export const walSync = (filename: string): { readonly sync: Sync; readonly close
       running++
       const synced = fd
       fdatasync(synced, (error) => {
-        const failed = error ?? unlinked(synced, wal)
+        // After `close`, SQLite's own close may have checkpointed the WAL into the database file
+        // and removed it (the last connection does): no link then is no loss while the database
+        // file is there. Looked at only for a sync that ends after `close`.
+        const failed = error ?? ((closed && existsSync(database)) ? undefined : unlinked(synced, wal))
         if (--running === 0 && closed) closeFile()
         done(failed)
       })

@@ -859,6 +859,34 @@ describe("SqliteStore", () => {
       }
     })
 
+    it.live("acknowledges a write whose sync ends after the store closed: SQLite's close checkpointed and removed the WAL, the write is in the file", () =>
+      Effect.gen(function*() {
+        // A server stopping with a sync still waiting for a thread of libuv's pool: the release closes
+        // the database, whose close (the last connection) checkpoints the WAL into the file and removes
+        // it. The sync then finds the WAL without a link, which is no loss here: the write is stored.
+        const filename = join(dir, "sync", "closed-under-sync", "store.db")
+        const t = freshTenant()
+        const scope = yield* Scope.make()
+        const store = yield* SqliteStore.make({ filename }).pipe(Scope.provide(scope))
+        yield* store.configurations.insert(t, configuration("c0"))
+        const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+        const busy = Array.from({ length: threads }, () =>
+          new Promise((resolve) => pbkdf2("p", "s", 300_000, 32, "sha256", resolve)))
+        const write = yield* Effect.forkChild(store.configurations.insert(t, configuration("c1")))
+        yield* nextTurn
+        yield* nextTurn
+        yield* Scope.close(scope, Exit.void)
+        yield* Effect.promise(() => Promise.all(busy))
+        const exit = yield* Fiber.await(write).pipe(Effect.timeout("5 seconds"))
+        const db = new DatabaseSync(filename)
+        try {
+          assert.deepStrictEqual(db.prepare("SELECT id FROM configurations WHERE tenant_id = ? ORDER BY id").all(t).map((r) => r.id), ["c0", "c1"])
+        } finally {
+          db.close()
+        }
+        assert.isTrue(Exit.isSuccess(exit), `stored, so acknowledged (was: ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : ""})`)
+      }))
+
     it.effect("fails a write whose WAL was removed under the store (its directory deleted), and the store with it", () =>
       Effect.gen(function*() {
         // `rm -rf` of the data directory while the server runs: SQLite writes on into the files it
