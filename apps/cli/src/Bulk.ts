@@ -797,7 +797,7 @@ const tally = (messages: ReadonlyArray<string>): string => {
  * Whether a write that failed may have landed all the same, as remote mode marks it
  * (`CommandFailed.mayHaveLanded`): the server answered 503 (its store lost as it answered; see
  * Remote's `retry`), its answer did not come within the timeout (`--timeout`), or the connection
- * broke once the request may have reached the server (a refused connection sent nothing). Its
+ * broke once the request may have reached the server (a connection never made, refused say, sent nothing). Its
  * undo is tried too (the writer's `undoUnsure`). A write a second signal cut off may have landed
  * too (named so; its undo is not tried).
  */

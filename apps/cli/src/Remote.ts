@@ -236,14 +236,15 @@ export const client = (settings: RemoteSettings) => {
           return timedOut(method, url, timeout, cause)
         }
         const code = (cause as any)?.cause?.code
-        return new CommandFailed({
+        const e = new CommandFailed({
           code: "ConnectionFailed",
           detail: `cannot reach ${base}: ${code ?? (cause as Error)?.message ?? String(cause)}`,
           exit: "other",
-          // A refused connection sent nothing; any other break may have come once the server had it.
-          ...(isWrite(method) && code !== "ECONNREFUSED" ? { mayHaveLanded: true } : {}),
           cause
         })
+        // A connection that was never made sent nothing; any other break may have come once the
+        // server had the write, and the message says so, as a timed-out write's does.
+        return isWrite(method) && !neverSent(cause) ? maybeWritten(e, "a write whose connection broke once sent is not retried") : e
       }
     })
   }
@@ -368,12 +369,26 @@ export const retryAfterMs = (header: string | null, n: number, now: number = Dat
   return retry.firstBackoffMs * 2 ** n
 }
 
+/**
+ * Whether a failed request's error `code` says the connection was never made, so nothing of the
+ * request reached the server: refused, no such host or route, the connect timed out, the TLS
+ * handshake failed (a certificate not trusted, or not for this host), or fetch refused it first.
+ */
+const neverSent = (cause: unknown): boolean => {
+  const inner = (cause as any)?.cause
+  const code = inner?.code
+  // fetch's own refusal of a port before connecting (`--base-url http://host:1/beta`) has no code.
+  if (typeof code !== "string") return inner instanceof Error && inner.message === "bad port"
+  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"].includes(code) ||
+    /CERT|TLS|SSL|^UNABLE_TO_|^EPROTO$/.test(code)
+}
+
 /** Whether a request of `method` writes (anything but a read, `GET` or `HEAD`). */
 const isWrite = (method: string): boolean => method !== "GET" && method !== "HEAD"
 
 /**
  * A write's failure that is not retried because the write may have landed (a 503; an answer that
- * did not come in time): what happened, and that it may have been written, `why` it is not retried.
+ * did not come in time; a connection broken once sent): what happened, and that it may have been written, `why` it is not retried.
  */
 const maybeWritten = (e: CommandFailed, why = "a write's 503 is not retried"): CommandFailed =>
   new CommandFailed({

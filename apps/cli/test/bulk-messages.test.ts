@@ -135,7 +135,7 @@ describe("an undo that fails names what it left", () => {
       assert.strictEqual(r.code, 1, r.stderr)
       assert.match(
         r.stderr,
-        /^error ConnectionFailed: line 3: cannot reach http:\/\/127\.0\.0\.1:\d+\/beta: \S+; nothing was imported; line 3's had landed, and was undone too\n$/
+        /^error ConnectionFailed: line 3: cannot reach http:\/\/127\.0\.0\.1:\d+\/beta: \S+ \(a write whose connection broke once sent is not retried: it may have been written; check before sending it again\); nothing was imported; line 3's had landed, and was undone too\n$/
       )
       assert.deepStrictEqual(ids(await remote("t-write-lost", ["users", "list", "--select", "id"])), [])
     } finally {

@@ -161,6 +161,48 @@ describe("a remote request that gets no answer in time", () => {
   })
 })
 
+describe("a remote request whose connection breaks after it was sent", () => {
+  /** Reads each request whole, then closes its connection without a word. */
+  const breaking = () => serve((req) => req.on("end", () => req.socket.destroy()))
+
+  it("says a write may have been written, as a timed-out write does, and does not send it again", async () => {
+    const s = await breaking()
+    try {
+      for (const args of [
+        ["users", "patch", "--user-id", "u1", "--body", '{"displayName":"x"}'],
+        ["users", "create", "--body", '{"id":"u1","displayName":"x"}'],
+        ["users", "delete", "--user-id", "u1"]
+      ]) {
+        const r = await at(s.baseUrl, args)
+        assert.strictEqual(r.code, 1, r.stderr)
+        assert.match(
+          r.stderr,
+          /^error ConnectionFailed: cannot reach http:\/\/127\.0\.0\.1:\d+\/beta: \S+ \(a write whose connection broke once sent is not retried: it may have been written; check before sending it again\)\n$/,
+          args.join(" ")
+        )
+      }
+      assert.deepStrictEqual(s.requests.map((r) => r.split(" ")[0]), ["PATCH", "POST", "DELETE"], "each sent once")
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("says no such thing of a read, nor of a write whose connection was refused (nothing was sent)", async () => {
+    const s = await breaking()
+    try {
+      const read = await at(s.baseUrl, ["users", "list"])
+      assert.strictEqual(read.code, 1, read.stderr)
+      assert.match(read.stderr, /^error ConnectionFailed: cannot reach http:\/\/127\.0\.0\.1:\d+\/beta: \S+\n$/)
+    } finally {
+      await s.close()
+    }
+    // The port just closed: nothing listens there now.
+    const refused = await at(s.baseUrl, ["users", "delete", "--user-id", "u1"])
+    assert.strictEqual(refused.code, 1, refused.stderr)
+    assert.match(refused.stderr, /^error ConnectionFailed: cannot reach http:\/\/127\.0\.0\.1:\d+\/beta: ECONNREFUSED\n$/)
+  })
+})
+
 describe("--timeout and ENROLLCTL_TIMEOUT are checked", () => {
   const refusal = (name: string, value: string) =>
     `error Usage: ${name}: expected seconds to wait for a request, a number such as 30 or 2.5 (0: no limit; at most 2147483); got ${

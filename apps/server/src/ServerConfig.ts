@@ -110,11 +110,12 @@ const secrets: ReadonlySet<string> = new Set(["DATABASE_URL", "AUTH_HS256_SECRET
 
 /**
  * A value as a message echoes it: quoted, its first 80 characters, and without what looks like
- * a URL's credentials (`user:token@` at the start or after `//`), since a collector or key-set
+ * a URL's credentials (`user:token@` at the start or after `//`, up to its last `@`: a password
+ * may hold one, and URL parsers split at the last), since a collector or key-set
  * URL may carry them (`instance:token@otlp.example.com` with its scheme forgotten parses as a
  * URL of the scheme `instance:`).
  */
-export const echo = (value: string): string => JSON.stringify(value.replace(/(^|\/\/)[^\s/@]*@/g, "$1***@").slice(0, 80))
+export const echo = (value: string): string => JSON.stringify(value.replace(/(^|\/\/)[^\s/]*@/g, "$1***@").slice(0, 80))
 
 /** A configuration that could not be read: one line per bad value. */
 export class ConfigInvalid extends Error {

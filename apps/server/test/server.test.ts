@@ -88,6 +88,20 @@ describe("configuration", () => {
       PUBLIC_URL: "admin:s3cr3t-token@graph.example.com",
       HOST: "admin:s3cr3t-token@graph.example.com"
     }
+    // A password with an '@' of its own, not percent-encoded (URL parsers split at the last '@'):
+    // none of it is shown either.
+    const at = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: "instance:s3cr3t@token@otlp.example.com/otlp",
+      PUBLIC_URL: "admin:s3cr3t@token@graph.example.com",
+      HOST: "admin:s3cr3t@token@graph.example.com"
+    }
+    for (const [variable, value] of Object.entries(at)) {
+      const problems = await problemsOf({ [variable]: value, AUTH_AUDIENCE: "api://x" })
+      assert.strictEqual(problems.length, 1, `${variable}: ${problems}`)
+      assert.notInclude(problems[0], "s3cr3t", variable)
+      assert.notInclude(problems[0], "token", variable)
+      assert.include(problems[0], "***@", variable)
+    }
     for (const [variable, value] of Object.entries(cases)) {
       const problems = await problemsOf({ [variable]: value, AUTH_AUDIENCE: "api://x" })
       assert.strictEqual(problems.length, 1, `${variable}: ${problems}`)
