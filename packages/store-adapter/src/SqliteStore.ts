@@ -485,6 +485,8 @@ const groupCommit = (
   let quiet = 0
   let watching = false
   let syncing = false
+  /** When the running sync began (`performance.now()`). */
+  let syncBegan = 0
   let broken: unknown
   /** While the queue waits for another connection's write lock: the timer of its next try (see {@link waitForLock}). */
   let lockTimer: ReturnType<typeof setTimeout> | undefined
@@ -636,6 +638,7 @@ const groupCommit = (
     syncing = true
     quiet = 0
     const began = performance.now()
+    syncBegan = began
     sync((error) => {
       const failed = error !== undefined && error !== null
       counted.syncs++
@@ -694,7 +697,9 @@ const groupCommit = (
         setImmediate(turn)
       }
     })
-  return { write, broken: () => broken, stats: (): SyncStats => ({ ...counted }) }
+  /** How long the running sync has taken so far, in milliseconds; 0 when none runs. */
+  const syncRunning = (): number => (syncing ? performance.now() - syncBegan : 0)
+  return { write, broken: () => broken, syncRunning, stats: (): SyncStats => ({ ...counted }) }
 }
 
 /**
@@ -743,11 +748,24 @@ export interface StoreOptions {
    */
   readonly sync?: Sync | undefined
   /**
+   * How long a sync may run before `ready` answers that the store is unavailable, in
+   * milliseconds (default {@link defaultSyncStallMillis}; since 0.3.1).
+   */
+  readonly syncStallMillis?: number | undefined
+  /**
    * How long an operation waits for a lock another connection holds, from timers, in
    * milliseconds (default {@link defaultBusyTimeout}; see {@link Options.busyTimeout}).
    */
   readonly busyTimeout?: number | undefined
 }
+
+/**
+ * A sync of the WAL still running after this long (a stalled or failing disk: a sync takes
+ * milliseconds) makes `ready` fail, naming it, so that a load balancer or an orchestrator takes
+ * the server out of rotation while its writes wait; reads are still served, and the writes are
+ * acknowledged once the sync ends. Since 0.3.1.
+ */
+export const defaultSyncStallMillis = 10_000
 
 /** The targeting inputs of a path whose user does not resolve: nothing reads them. */
 const noTargeting: TargetingInputs = { groups: [], assignments: [] }
@@ -760,6 +778,7 @@ const noTargeting: TargetingInputs = { groups: [], assignments: [] }
 export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Store["Service"] => {
   db.exec("PRAGMA busy_timeout = 0")
   const busyTimeout = busyMillis(options.busyTimeout)
+  const syncStallMillis = options.syncStallMillis ?? defaultSyncStallMillis
   const prepared = statementCache(db)
   const rowsOf = (sql: string, params: ReadonlyArray<SQLInputValue>) => prepared(sql).all(...params)
 
@@ -788,7 +807,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     looked = true
     queueMicrotask(forget)
   }
-  const { broken, stats: syncStats, write } = groupCommit(db, cache, () => {
+  const { broken, syncRunning, stats: syncStats, write } = groupCommit(db, cache, () => {
     // The batch holds the write lock: nobody else can commit until it ends.
     if (cache.capacity > 0) look()
   }, options.sync, busyTimeout)
@@ -1260,7 +1279,14 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       }
       return cache.stamp(tenant)
     },
-    ready: run(() => ok(void ping.get()))
+    // Also not ready while a sync of the WAL has run past its bound: every write waits for it.
+    ready: run(() => {
+      const running = syncRunning()
+      if (running > syncStallMillis) {
+        throw new Error(`a sync of the WAL has not finished for ${(running / 1000).toFixed(1)} s (a stalled disk?): writes wait for it`)
+      }
+      return ok(void ping.get())
+    })
   }, options.traced ?? true))
   syncStatsOf.set(store, syncStats)
   return store

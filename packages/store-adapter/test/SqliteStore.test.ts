@@ -636,6 +636,30 @@ describe("SqliteStore", () => {
         assert.strictEqual(yield* store.assignments.count(t, "c"), 3)
       }))
 
+    it.effect("is not ready while a sync has run past its bound (a stalled disk), still serves reads, and is ready again once it ends", () =>
+      Effect.gen(function*() {
+        const db = SqliteStore.open({ filename: join(dir, "sync", "stalled", "store.db"), synchronous: "NORMAL" })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const manual = manualSync()
+        const store = SqliteStore.fromDatabase(db, { sync: manual.sync, syncStallMillis: 200 })
+        const t = freshTenant()
+        seedConfiguration(db, t)
+        yield* store.ready
+        const write = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+        yield* manual.syncsWaiting(1)
+        yield* store.ready
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 250)))
+        const stalled = yield* Effect.exit(store.ready)
+        assert.isTrue(Exit.isFailure(stalled), "not ready with the sync past 200 ms")
+        if (Exit.isFailure(stalled)) assert.match(String(Cause.squash(stalled.cause)), /StoreUnavailable/)
+        if (Exit.isFailure(stalled)) assert.match(String((Cause.squash(stalled.cause) as { cause?: unknown }).cause), /a sync of the WAL has not finished for 0\.\d s \(a stalled disk\?\): writes wait for it/)
+        assert.isTrue(Option.isSome(yield* store.configurations.get(t, "c")), "reads are served meanwhile")
+        assert.isUndefined(write.pollUnsafe(), "the write waits for its sync")
+        manual.waiting.shift()!(undefined)
+        assert.isTrue(Exit.isSuccess(yield* Fiber.await(write)))
+        yield* store.ready
+      }))
+
     it.effect("writes queued for one sync commit in one transaction, each refusal undoing only itself", () =>
       Effect.gen(function*() {
         const { db, store, syncsWaiting, waiting } = yield* manualStore("one-transaction")
