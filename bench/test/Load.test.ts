@@ -68,11 +68,13 @@ describe("the measured part", () => {
     const perRequest = (r: Load.LoadResult) => r.serverCpuPerRequest!.userUs + r.serverCpuPerRequest!.systemUs
     try {
       const warmed = await Load.run({ name: "warmed", url: server.url, connections: 2, seconds: 1, warmupSeconds: 2, pid: server.pid, requests: { method: "GET", path: "/" } })
-      // The same load again, long after the burning: what an unburdened request costs.
-      const plain = await load(server.url, server.pid)
       assert.isAbove(warmed.total, 100)
-      // Counted, the warm-up's 1.5 s of burning would add more than the measured second's own CPU.
-      assert.isBelow(perRequest(warmed), 1.6 * perRequest(plain))
+      // The CPU read around the measured second: its main thread's second at most, and V8's
+      // helpers' share (the first runs of the code after the burning are compiled then). Counted,
+      // the warm-up's 1.5 s of burning alone would be more. (Not a ratio to a later, unburdened
+      // run: on a noisy host the compilation alone moved that by more than half.)
+      const measuredUs = perRequest(warmed) * warmed.total
+      assert.isBelow(measuredUs, 1_500_000, `${Math.round(measuredUs / 1000)} ms of CPU read around the measured second`)
     } finally {
       await server.kill()
     }
