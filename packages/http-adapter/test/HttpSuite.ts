@@ -5,7 +5,7 @@
 import type { Store } from "@enrollment/core"
 import type { Layer } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { errorOf, start, type TestServer } from "./support.ts"
+import { errorOf, pages as pagesOf, start, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -528,21 +528,7 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         const users = ["cm0", "cm2", "cm4", "cm6", "cm8"]
         const groups = ["cm1", "cm3", "cm5", "cm7", "cm9"]
         /** Every page from `path` on, following each next link: the ids of each page, and the links. */
-        const pages = async (path: string) => {
-          const ids: Array<Array<string>> = []
-          const links: Array<string> = []
-          let at: string | undefined = path
-          while (at !== undefined) {
-            const r = await get(at)
-            ok(r, 200)
-            ids.push(r.json.value.map((m: any) => m.id ?? m["@odata.id"]))
-            const next: string | undefined = r.json["@odata.nextLink"]
-            if (next !== undefined) links.push(next)
-            at = next?.slice(s.base.length + 1)
-            assert.isBelow(ids.length, 20, "paging ends")
-          }
-          return { ids, links }
-        }
+        const pages = (path: string) => pagesOf(s, get, path)
 
         beforeAll(async () => {
           // castg holds five users and five groups, their ids interleaved (cm0 a user, cm1 a group, …);

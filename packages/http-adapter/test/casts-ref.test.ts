@@ -7,7 +7,7 @@
  */
 import { MemoryStore } from "@enrollment/core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { errorOf, start, type TestServer } from "./support.ts"
+import { errorOf, pages as pagesOf, start, type TestServer } from "./support.ts"
 
 describe("$ref under a type cast", () => {
   let s: TestServer
@@ -15,21 +15,7 @@ describe("$ref under a type cast", () => {
   const ok = (r: { status: number; text: string }, status: number, what = "") => assert.strictEqual(r.status, status, `${what} ${r.text}`)
   const ref = (id: string) => ({ "@odata.id": `${s.base}/directoryObjects/${encodeURIComponent(id)}` })
   /** Every page from `path` on, following each next link: the `@odata.id`s of each page, and the links. */
-  const pages = async (path: string) => {
-    const ids: Array<Array<string>> = []
-    const links: Array<string> = []
-    let at: string | undefined = path
-    while (at !== undefined) {
-      const r = await get(at)
-      ok(r, 200, at)
-      ids.push(r.json.value.map((m: any) => m["@odata.id"]))
-      const next: string | undefined = r.json["@odata.nextLink"]
-      if (next !== undefined) links.push(next)
-      at = next?.slice(s.base.length + 1)
-      assert.isBelow(ids.length, 20, "paging ends")
-    }
-    return { ids, links }
-  }
+  const pages = (path: string) => pagesOf(s, get, path)
   // rg holds users r0, r2, r4, r6 (one of them named with a space) and groups r1, r3, r5.
   const users = ["r0", "r2", "r4 x", "r6"]
   const groups = ["r1", "r3", "r5"]

@@ -178,6 +178,26 @@ export const graphClient = (s: TestServer, token: string): GraphClient =>
     customHosts: new Set(["localhost"])
   })
 
+/**
+ * Every page of a list from `path` on, read with `get` and following each `@odata.nextLink`: each
+ * page's ids (an entity's `id`, a reference's `@odata.id`) and the next links, in order.
+ */
+export const pages = async (s: TestServer, get: (path: string) => Promise<Client.Answer>, path: string) => {
+  const ids: Array<Array<string>> = []
+  const links: Array<string> = []
+  let at: string | undefined = path
+  while (at !== undefined) {
+    const r = await get(at)
+    if (r.status !== 200) throw new Error(`GET ${at}: ${r.status} ${r.text}`)
+    ids.push(r.json.value.map((m: any) => m.id ?? m["@odata.id"]))
+    const next: string | undefined = r.json["@odata.nextLink"]
+    if (next !== undefined) links.push(next)
+    at = next?.slice(s.base.length + 1)
+    if (ids.length >= 20) throw new Error(`GET ${path}: paging does not end`)
+  }
+  return { ids, links }
+}
+
 /** Sends a write and asserts it succeeded (200, 201 or 204); the answer. */
 export const succeeds = async (s: TestServer, method: string, path: string, body: unknown) => {
   const r = await s.request(method, path, { body })
