@@ -40,6 +40,11 @@
  * other connections' commits through `PRAGMA data_version` (see
  * {@link fromDatabase}). The package README has the rules.
  *
+ * Failures: what a statement throws is `StoreUnavailable`, whose cause says what happened
+ * to the files in an operator's terms for a corrupt file, a full disk, a read-only file and
+ * an I/O error ({@link SqliteFailure}), looked at only once something was thrown. The first
+ * corruption a statement meets is remembered, and `ready` fails with it from then on.
+ *
  * @since 0.1.0
  */
 import { closeSync, constants, existsSync, fdatasync, fstatSync, openSync } from "node:fs"
@@ -63,6 +68,7 @@ import { Effect, Layer, Option, References, Result, type Scope } from "effect"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
 import * as Directories from "./Directories.ts"
 import { type Key, ReadCache, Staged } from "./ReadCache.ts"
+import * as SqliteFailure from "./SqliteFailure.ts"
 import {
   assignmentColumns,
   entityMethods,
@@ -314,9 +320,15 @@ class ChangeDefect {
   }
 }
 
-/** What a throw of synchronous store code is: the store failing, or a defect for a `change` that threw. */
-const thrownEffect = (cause: unknown): Effect.Effect<never, Errors.StoreUnavailable> =>
-  cause instanceof ChangeDefect ? Effect.die(cause.cause) : Effect.fail(unavailable(cause))
+/**
+ * How a store turns what its statements threw into its failure (see {@link fromDatabase}): called only
+ * once an operation failed, never on a path that succeeds.
+ */
+type Failed = (cause: unknown) => Errors.StoreUnavailable
+
+/** What a throw of synchronous store code is: the store failing (`failed`), or a defect for a `change` that threw. */
+const thrownEffect = (cause: unknown, failed: Failed): Effect.Effect<never, Errors.StoreUnavailable> =>
+  cause instanceof ChangeDefect ? Effect.die(cause.cause) : Effect.fail(failed(cause))
 
 const resultEffect = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> =>
   Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
@@ -329,19 +341,27 @@ const resultEffect = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> =>
  * process recovers the WAL (it holds the write and recovery locks of the `-shm` file); readers never wait for
  * a writer in WAL mode.
  */
-const runSync = <A, E = never>(f: () => Result.Result<A, E>, busyTimeout: number): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+const runSync = <A, E = never>(
+  f: () => Result.Result<A, E>,
+  busyTimeout: number,
+  failed: Failed
+): Effect.Effect<A, E | Errors.StoreUnavailable> =>
   Effect.suspend((): Effect.Effect<A, E | Errors.StoreUnavailable> => {
     let r: Result.Result<A, E>
     try {
       r = f()
     } catch (cause) {
-      return isBusy(cause) && busyTimeout > 0 ? runWhenUnlocked(f, busyTimeout) : thrownEffect(cause)
+      return isBusy(cause) && busyTimeout > 0 ? runWhenUnlocked(f, busyTimeout, failed) : thrownEffect(cause, failed)
     }
     return resultEffect(r)
   })
 
 /** {@link runSync}'s tries after the first found the file locked. */
-const runWhenUnlocked = <A, E>(f: () => Result.Result<A, E>, busyTimeout: number): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+const runWhenUnlocked = <A, E>(
+  f: () => Result.Result<A, E>,
+  busyTimeout: number,
+  failed: Failed
+): Effect.Effect<A, E | Errors.StoreUnavailable> =>
   Effect.callback<A, E | Errors.StoreUnavailable>((resume) => {
     const began = performance.now()
     let delay = firstRetryMillis
@@ -355,7 +375,7 @@ const runWhenUnlocked = <A, E>(f: () => Result.Result<A, E>, busyTimeout: number
           timer = setTimeout(attempt, delay)
           return
         }
-        return resume(thrownEffect(cause))
+        return resume(thrownEffect(cause, failed))
       }
       resume(resultEffect(r))
     }
@@ -462,7 +482,8 @@ const groupCommit = (
   cache: ReadCache,
   begun: () => void,
   sync: Sync | undefined,
-  busyTimeout: number
+  busyTimeout: number,
+  failed: Failed
 ) => {
   // Counted per sync, not per write (read through `stats`).
   const counted = { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 }
@@ -508,8 +529,7 @@ const groupCommit = (
   const settle = (item: Pending, outcome: Outcome) => {
     inFlight--
     if ("thrown" in outcome) {
-      const cause = outcome.thrown
-      item.resume(cause instanceof ChangeDefect ? Effect.die(cause.cause) : Effect.fail(unavailable(cause)))
+      item.resume(thrownEffect(outcome.thrown, failed))
     } else {
       item.resume(Result.isSuccess(outcome) ? Effect.succeed(outcome.success) : Effect.fail(outcome.failure))
     }
@@ -552,8 +572,10 @@ const groupCommit = (
         try {
           outcome = item.work(staged)
         } catch (thrown) {
-          // A failed statement undid itself, unless the engine rolled the transaction back.
-          if (!guarded && !db.isTransaction) throw thrown
+          // A failed statement undid itself, unless the engine rolled the transaction back (SQLITE_FULL,
+          // some I/O errors): then the whole batch fails with this error. Guarded works too (since
+          // 0.3.1): their ROLLBACK TO found no savepoint, and the batch failed with `no such savepoint`.
+          if (!db.isTransaction) throw thrown
           outcome = { thrown }
         }
         if (!("thrown" in outcome) && Result.isSuccess(outcome)) {
@@ -807,17 +829,31 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     looked = true
     queueMicrotask(forget)
   }
+  /** The first corruption a statement met (since 0.3.1): `ready` fails with it from then on. */
+  let corrupt: SqliteFailure.SqliteFailure | undefined
+  /**
+   * What a statement threw, as the store's failure: a SQLite error of a code an operator acts on said
+   * in the operator's terms ({@link SqliteFailure.describe}; the server logs it), and a corruption
+   * remembered. Only ever called once an operation failed: nothing is added to a path that succeeds.
+   */
+  const failed: Failed = (cause) => {
+    const described = SqliteFailure.describe(cause)
+    if (corrupt === undefined && described instanceof SqliteFailure.SqliteFailure && described.kind === "corrupt") {
+      corrupt = described
+    }
+    return unavailable(described)
+  }
   const { broken, syncRunning, stats: syncStats, write } = groupCommit(db, cache, () => {
     // The batch holds the write lock: nobody else can commit until it ends.
     if (cache.capacity > 0) look()
-  }, options.sync, busyTimeout)
+  }, options.sync, busyTimeout, failed)
   /** A read: fails once a sync failed (what is on disk is then unknown); waits for another process's WAL recovery (see {@link runSync}). */
   const run = <A, E = never>(f: () => Result.Result<A, E>) =>
     runSync(() => {
       const b = broken()
       if (b !== undefined) throw b
       return f()
-    }, busyTimeout)
+    }, busyTimeout, failed)
   /** A read through the cache (see {@link Key}): `load` reads the database, and what it finds is kept. */
   const cached = <A>(tenant: string, space: string, group: string, id: string, load: () => A | undefined): A | undefined => {
     fresh()
@@ -1279,8 +1315,10 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       }
       return cache.stamp(tenant)
     },
-    // Also not ready while a sync of the WAL has run past its bound: every write waits for it.
+    // Also not ready once a statement met a corrupt file (since 0.3.1; `SELECT 1` reads no page, so
+    // it would say yes), and while a sync of the WAL has run past its bound: every write waits for it.
     ready: run(() => {
+      if (corrupt !== undefined) throw corrupt
       const running = syncRunning()
       if (running > syncStallMillis) {
         throw new Error(`a sync of the WAL has not finished for ${(running / 1000).toFixed(1)} s (a stalled disk?): writes wait for it`)

@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { MemoryStore, Store } from "@enrollment/core"
+import { type Errors, MemoryStore, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Effect, Exit, Fiber, Layer, Option, Result, Scope } from "effect"
 import { ReadCache } from "../src/ReadCache.ts"
@@ -1120,6 +1120,82 @@ describe("SqliteStore", () => {
         holder.stdin.end()
         assert.strictEqual(yield* Fiber.join(read), 1, "and answers once it is done (here the read recovers the WAL itself)")
         assert.isFalse(Number.isNaN(store.stampOf!(t)))
+      }))
+  })
+
+  describe("a file that fails: what the operator is told", () => {
+    /** The message of a `StoreUnavailable`'s cause: what the server logs next to the 503's request id, and `/ready`'s. */
+    const causeOf = (e: { readonly _tag: string; readonly cause?: unknown }): string => {
+      assert.strictEqual(e._tag, "StoreUnavailable")
+      return String((e.cause as Error).message)
+    }
+
+    it.effect("is not ready once a statement met a corrupt file, naming it, and serves what it can still read", () =>
+      Effect.gen(function*() {
+        // A store as the server has it, closed, and then a page of it overwritten (a bad disk, a
+        // copy taken while written, a bug of another tool): the `assignments` table's root page.
+        const filename = join(dir, "failing", "corrupt", "store.db")
+        const t = freshTenant()
+        yield* Effect.scoped(Effect.gen(function*() {
+          const store = yield* SqliteStore.make({ filename })
+          yield* store.configurations.insert(t, configuration("c"))
+          yield* store.configurations.insert(t, configuration("d"))
+          for (const id of ["a1", "a2", "a3"]) yield* store.assignments.insert(t, "c", assignment(id))
+        }))
+        const reader = new DatabaseSync(filename, { readOnly: true })
+        const root = Number(reader.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'assignments'").get()!.rootpage)
+        const pageSize = Number(reader.prepare("PRAGMA page_size").get()!.page_size)
+        reader.close()
+        const fd = openSync(filename, "r+")
+        writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (root - 1) * pageSize)
+        closeSync(fd)
+
+        const store = yield* SqliteStore.make({ filename })
+        yield* store.ready // Nothing has read the damaged page yet (open reads the header and the schema).
+        const corrupt = "the database file is corrupt (or the disk failed to read it): database disk image is malformed (SQLITE_CORRUPT)"
+        assert.strictEqual(causeOf(yield* Effect.flip(store.assignments.get(t, "c", "a2"))), corrupt)
+        assert.strictEqual(causeOf(yield* Effect.flip(store.ready)), corrupt, "ready says no, and why: the load balancer takes the server out")
+        assert.isTrue(Option.isSome(yield* store.configurations.get(t, "d")), "what is not damaged is still served")
+        assert.strictEqual(causeOf(yield* Effect.flip(store.assignments.insert(t, "c", assignment("a4")))), corrupt, "a write meets it too")
+        assert.strictEqual(causeOf(yield* Effect.flip(store.ready)), corrupt, "and ready stays no: the file is still corrupt")
+      }))
+
+    it.effect("says the disk is full, and stays ready: a write succeeds again once there is room", () =>
+      Effect.gen(function*() {
+        // `max_page_count` makes SQLite answer SQLITE_FULL as a full disk does (a 3 MiB tmpfs gave the same error).
+        const db = SqliteStore.open({ filename: join(dir, "failing", "full", "store.db"), synchronous: "NORMAL" })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const store = SqliteStore.fromDatabase(db)
+        const t = freshTenant()
+        seedConfiguration(db, t)
+        db.exec(`PRAGMA max_page_count = ${Number(db.prepare("PRAGMA page_count").get()!.page_count)}`)
+        let refused: Errors.StoreUnavailable | undefined
+        for (let i = 0; i < 50 && refused === undefined; i++) {
+          const exit = yield* Effect.exit(store.assignments.insert(t, "c", assignment(`a${i}`, null, { sourceId: "x".repeat(3000) })))
+          if (Exit.isFailure(exit)) refused = Cause.squash(exit.cause) as Errors.StoreUnavailable
+        }
+        assert.isDefined(refused, "the file could not grow")
+        assert.strictEqual(causeOf(refused!), "the disk is full: database or disk is full (SQLITE_FULL)")
+        yield* store.ready
+        db.exec("PRAGMA max_page_count = 1000000")
+        yield* store.assignments.insert(t, "c", assignment("after"))
+      }))
+
+    it.effect("says the file is read-only, and stays ready (reads are served)", () =>
+      Effect.gen(function*() {
+        // A file the process may read but not write is opened read-only by SQLite (see the README).
+        const filename = join(dir, "failing", "read-only", "store.db")
+        const t = freshTenant()
+        const writer = SqliteStore.open({ filename })
+        seedConfiguration(writer, t)
+        writer.close()
+        const db = new DatabaseSync(filename, { readOnly: true })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const store = SqliteStore.fromDatabase(db)
+        const refused = yield* Effect.flip(store.assignments.insert(t, "c", assignment("a1")))
+        assert.strictEqual(causeOf(refused), "the database file or its directory is read-only: attempt to write a readonly database (SQLITE_READONLY)")
+        yield* store.ready
+        assert.isTrue(Option.isSome(yield* store.configurations.get(t, "c")))
       }))
   })
 })
