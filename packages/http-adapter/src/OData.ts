@@ -655,6 +655,29 @@ export const parseObjectFilter = (
 /** `<base>/$metadata#<path>`. */
 export const context = (base: string, path: string): string => `${base}/$metadata#${path}`
 
+const entitySuffix = "/$entity"
+
+/**
+ * The context of an answer under `$select` (since 0.6.1): `path` (an answer's context after
+ * `#`) with the select list where OData's context URL grammar puts it, after the entity set or
+ * path and before `/$entity`, as Graph writes it: `users(displayName)/$entity`,
+ * `users(displayName,mail)`, `deviceManagement/deviceEnrollmentConfigurations('c1')/assignments(source)`.
+ * The names as {@link parseQuery} read them (declared names), each once, in the order selected; a
+ * derived type's property behind its cast with the cast as a qualified name
+ * (`microsoft.graph.<type>/<property>`, whichever `@odata.type` spelling was sent). Made per
+ * request, and only for answers under `$select`: one without keeps the context made once per path.
+ */
+export const selectedContext = (path: string, select: ReadonlyArray<string>): string => {
+  const names: Array<string> = []
+  for (const n of select) {
+    const slash = n.indexOf("/")
+    const name = slash === -1 ? n : `${ODataType.namespace}.${ODataType.parse(n.slice(0, slash)) ?? n.slice(0, slash)}${n.slice(slash)}`
+    if (!names.includes(name)) names.push(name)
+  }
+  const list = `(${names.join(",")})`
+  return path.endsWith(entitySuffix) ? `${path.slice(0, -entitySuffix.length)}${list}${entitySuffix}` : `${path}${list}`
+}
+
 /** A key in parenthesis form: `('id')`, quotes doubled. */
 export const key = (id: string): string => `('${id.replaceAll("'", "''")}')`
 

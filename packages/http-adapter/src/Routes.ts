@@ -942,11 +942,30 @@ const groups: EntitySet<Directory.Group> = {
 /** Runs `f` with the directory service. */
 const directory = <A>(f: (svc: DirectoryService["Service"]) => Op<A>): Op<A> => Effect.flatMap(DirectoryService, f)
 
+/**
+ * What a `$filter` may name on a collection of several types: each type's filterable properties.
+ * A property one type does not have is null on its objects when a filter reads it (`o[p] ?? null`),
+ * as OData reads an open type's absent property (Graph's `directoryObject`, `user` and `group` are
+ * open types): `userType eq 'Guest'` on a group's members keeps guest users, never a group. Throws
+ * when building if two types give one property different kinds (none here).
+ */
+const filterableOfEach = (...each: ReadonlyArray<OData.FilterableProps | undefined>): OData.FilterableProps => {
+  const out: Record<string, "string" | "boolean"> = {}
+  for (const props of each) {
+    for (const [p, kind] of Object.entries(props ?? {})) {
+      if (out[p] !== undefined && out[p] !== kind) throw new Error(`$filter: '${p}' is ${out[p]} on one type and ${kind} on another`)
+      out[p] = kind
+    }
+  }
+  return out
+}
+
 const members: EntitySet<Directory.User | Directory.Group> = {
   ...groups,
   view: undefined,
   expand: undefined,
-  filterable: undefined,
+  // Users' and groups' (since 0.6.1; before, none: the uncast members took no `$filter`).
+  filterable: filterableOfEach(users.filterable, groups.filterable),
   path: "/groups/{groupId}/members",
   param: "memberId",
   context: "directoryObjects",

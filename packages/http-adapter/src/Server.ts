@@ -536,7 +536,11 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         case "Text":
           return answer({ status: 200, body: r.text, type: "text/plain; charset=utf-8", headers: undefined }, keep)
         case "Entity": {
-          const out = OData.entityJson(r.value, ctx.query.select, contextOfAnswer(ctx.base, r.context), route.method === "GET")
+          // Under `$select` the context names the selected properties (made for the request);
+          // without, it is the one remembered for the path.
+          const select = ctx.query.select
+          const context = select === undefined ? contextOfAnswer(ctx.base, r.context) : OData.context(ctx.base, OData.selectedContext(r.context, select))
+          const out = OData.entityJson(r.value, select, context, route.method === "GET")
           // `$expand`ed members after the entity's own (not part of its ETag).
           const json = r.expanded === undefined ? out.json : `${out.json.slice(0, -1)},${JSON.stringify(r.expanded).slice(1)}`
           const headers: Record<string, string> = { etag: out.etag, "odata-version": "4.0" }
@@ -549,12 +553,15 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           return answer({ status: r.status, body: json, type: JSON_TYPE, headers }, keep)
         }
         case "Collection": {
-          const out: Record<string, unknown> = { "@odata.context": contextOfAnswer(ctx.base, r.context) }
+          const select = ctx.query.select
+          const out: Record<string, unknown> = {
+            "@odata.context": select === undefined ? contextOfAnswer(ctx.base, r.context) : OData.context(ctx.base, OData.selectedContext(r.context, select))
+          }
           if (r.count !== undefined) out["@odata.count"] = r.count
           const expanded = r.expanded
           // Entity references (`…/$ref`) are written as they are: no ETag, no type, nothing to select.
           out.value = r.references === true ? r.items : r.items.map((i, k) => {
-            const e = OData.entity(i, ctx.query.select)
+            const e = OData.entity(i, select)
             return expanded === undefined ? e : Object.assign(e, expanded[k])
           })
           if (r.next !== undefined) {

@@ -565,9 +565,9 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
           const { "@odata.context": _, ...cm0 } = (await get("users/cm0")).json
           assert.deepStrictEqual(r.json.value, [cm0])
           const g = await get("groups/castg/members/microsoft.graph.group?$select=displayName")
-          assert.strictEqual(g.json["@odata.context"], `${s.base}/$metadata#groups`)
+          assert.strictEqual(g.json["@odata.context"], `${s.base}/$metadata#groups(displayName)`)
           assert.deepStrictEqual(g.json.value.map((x: any) => [x["@odata.type"], x.id, x.displayName]), groups.map((id) => [`${G}group`, id, id.toUpperCase()]))
-          // A cast selects and filters what its type has; the uncast members take no $filter.
+          // A cast selects and filters what its type has; the uncast members both types' (since 0.6.1).
           const notUser = await get("groups/castg/members/microsoft.graph.user?$select=securityEnabled")
           ok(notUser, 400)
           assert.include(errorOf(notUser).message, "securityEnabled")
@@ -576,6 +576,10 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
           assert.deepStrictEqual((await pages(`groups/castg/members/microsoft.graph.user?$filter=${f}&$top=1`)).ids, [["cm2"], ["cm8"]])
           assert.deepStrictEqual((await pages(`groups/castg/members/microsoft.graph.group?$filter=${f}`)).ids, [["cm3"]])
           assert.strictEqual((await get(`groups/castg/members/microsoft.graph.user/$count?$filter=${f}`)).text, "2")
+          assert.deepStrictEqual((await pages(`groups/castg/members?$filter=${f}&$top=2`)).ids, [["cm2", "cm3"], ["cm8"]])
+          assert.strictEqual((await get(`groups/castg/members/$count?$filter=${f}`)).text, "3")
+          const fn = encodeURIComponent("startswith(displayName,'cn') or securityEnabled eq true and displayName eq 'CM1'")
+          assert.deepStrictEqual((await pages(`groups/castg/transitiveMembers?$filter=${fn}`)).ids, [["cm1", "cn0"]])
         })
 
         it("counts a cast with /$count, through nested groups too, and casts what an object is in to groups", async () => {

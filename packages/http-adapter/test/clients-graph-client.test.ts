@@ -132,7 +132,7 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
       return seen
     }
     const users = await client.api("/groups/gc/members/microsoft.graph.user").top(2).count(true).select("id,displayName").get()
-    assert.strictEqual(users["@odata.context"], `https://localhost:${port}/beta/$metadata#users`)
+    assert.strictEqual(users["@odata.context"], `https://localhost:${port}/beta/$metadata#users(id,displayName)`)
     assert.strictEqual(users["@odata.count"], 3)
     assert.deepStrictEqual(users.value.map((u: any) => [u["@odata.type"], u.id]), [[`${G}user`, "x0"], [`${G}user`, "x2"]])
     assert.include(users["@odata.nextLink"], "/members/microsoft.graph.user?")

@@ -522,6 +522,14 @@ describe("Kiota beta SDK request builders", () => {
     assert.deepStrictEqual(groups?.value?.map((g) => g.id), ["k1", "k5"])
     assert.strictEqual(await members.graphUser.count.get(), 3)
     assert.strictEqual(await members.graphGroup.count.get({ queryParameters: { filter: "startswith(displayName,'k')" } }), 3)
+    // The uncast builder's filter, as Graph's docs send it (an advanced query): users and groups together.
+    const some = await members.get({
+      queryParameters: { count: true, filter: "startswith(displayName, 'k') and not (displayName in ('K0', 'K5'))" },
+      headers: { ConsistencyLevel: "eventual" }
+    })
+    assert.deepStrictEqual(some?.value?.map((m) => [m.odataType, m.id]), [[`${G}group`, "k1"], [`${G}user`, "k2"], [`${G}group`, "k3"], [`${G}user`, "k4"]])
+    assert.strictEqual(some?.odataCount, 4)
+    assert.strictEqual(await members.count.get({ queryParameters: { filter: "securityEnabled eq true" } }), 3)
     for (let i = 0; i < 6; i++) await (i % 2 === 0 ? graph.users.byUserId(`k${i}`) : graph.groups.byGroupId(`k${i}`)).delete()
     await graph.groups.byGroupId("gk").delete()
   })

@@ -87,7 +87,8 @@ describe("$filter on directory lists", () => {
       ["users?$filter=displayName gt 'a'", "expected eq, ne or in after displayName"],
       ["users?$filter=displayName eq 'a' extra", "unexpected 'extra'"],
       ["users?$filter=(displayName eq 'a'", "expected ')'"],
-      ["groups/g1/members?$filter=displayName eq 'a'", "The query option '$filter' is not supported on this resource"]
+      ["groups/g1/members?$filter=surname eq 'a'", "'surname' is not a property that can be filtered on"],
+      ["groups/g1/members/$ref?$filter=displayName eq 'a'", "The query option '$filter' is not supported on this resource"]
     ]
     for (const [p, message] of cases) {
       const r = await s.request("GET", p.replaceAll(" ", "%20"))

@@ -78,7 +78,7 @@ describe("$expand=assignments", () => {
     )
     const one = await s.request("GET", "invitations/i1/invitedUser/deviceEnrollmentConfigurations/c1?$expand=assignments&$select=priority")
     assert.strictEqual(one.status, 200, one.text)
-    assert.strictEqual(one.json["@odata.context"], `${s.base}/$metadata#invitations('i1')/invitedUser/deviceEnrollmentConfigurations/$entity`)
+    assert.strictEqual(one.json["@odata.context"], `${s.base}/$metadata#invitations('i1')/invitedUser/deviceEnrollmentConfigurations(priority)/$entity`)
     assert.deepStrictEqual([one.json.priority, one.json.assignments.length], [1, 2])
     const plain = await s.request("GET", `users/${guest}/deviceEnrollmentConfigurations/c1`)
     assert.strictEqual(plain.headers.get("etag"), (await s.request("GET", `${cfgs}/c1`)).headers.get("etag"))
