@@ -11,7 +11,8 @@
  * batch). When one failed, the command fails after printing every response:
  * `error <code>: …` for the first failure (a `424 FailedDependency` only when
  * nothing else failed: it follows another failure), with the exit code of its
- * status's class. Local mode has no batching (it is the HTTP API's; run the
+ * status's class. A batch of reads (`GET` only) writes nothing, and its failure says nothing of
+ * the kind ({@link writes}). Local mode has no batching (it is the HTTP API's; run the
  * commands one by one): a usage error, before the file is read.
  *
  * @since 0.1.0
@@ -63,6 +64,18 @@ const failureOf = (responses: ReadonlyArray<Row>): CommandFailed | undefined => 
   })
 }
 
+/**
+ * Whether a batch may write: whether one of its requests has a method that writes (`POST`,
+ * `PATCH`, `PUT`, `DELETE`, in any case, as the server reads it). A batch of reads (`GET`) writes
+ * nothing though it is sent as a `POST`: its failure (no answer in time, a broken connection)
+ * does not say that it may have been written, and its 503 is retried as a read's. A request
+ * without a method writes nothing: the server refuses the whole batch before anything runs.
+ */
+export const writes = (body: unknown): boolean => {
+  const requests = isObject(body) ? body.requests : undefined
+  return Array.isArray(requests) && requests.some((r) => isObject(r) && typeof r.method === "string" && Remote.isWrite(r.method))
+}
+
 /** Sends the batch in `file` and prints its responses. */
 export const send = (raw: Globals, file: string) =>
   Effect.gen(function*() {
@@ -73,7 +86,7 @@ export const send = (raw: Globals, file: string) =>
       return yield* usage("batch applies to remote mode (--base-url): JSON batching is the HTTP API's ($batch); in local mode run the commands one by one")
     }
     const body = yield* Effect.flatMap(Body.file(file), (text) => Body.parseJson(file === "-" ? "standard input" : file, text))
-    const res = yield* Remote.client(mode.settings).request({ method: "POST", path: "$batch", body })
+    const res = yield* Remote.client(mode.settings).request({ method: "POST", path: "$batch", body, writes: writes(body) })
     const responses = isObject(res.body) ? res.body.responses : undefined
     if (!Array.isArray(responses) || !responses.every(isObject)) {
       return yield* new CommandFailed({ code: "InvalidResponse", detail: "the $batch answer holds no responses array", exit: "other" })

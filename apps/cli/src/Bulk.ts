@@ -1055,13 +1055,15 @@ const exportRemote = (api: ReturnType<typeof Remote.client>) =>
     const listAll = (path: string) =>
       Effect.gen(function*() {
         const out: Array<Obj> = []
+        let url = path
         let res = yield* api.request({ method: "GET", path, query: { $top: "999" } })
         for (;;) {
-          const body = res.body as { value?: Array<Obj>; "@odata.nextLink"?: string }
-          out.push(...(body.value ?? []).map(clean))
-          const next = body["@odata.nextLink"]
-          if (typeof next !== "string") return out
-          res = yield* api.request({ method: "GET", path: next })
+          // A page that is none (a web page at the base URL) fails: never an empty tenant.
+          const page = yield* Remote.pageOf(res, new URL(url, `${api.base}/`).href)
+          out.push(...page.value.map(clean))
+          if (page.next === undefined) return out
+          url = page.next
+          res = yield* api.request({ method: "GET", path: page.next })
         }
       })
     const clean = (v: Obj): Obj => Object.fromEntries(Object.entries(v).filter(([k]) => k === "@odata.type" || !k.startsWith("@odata.")))
@@ -1080,7 +1082,8 @@ const exportRemote = (api: ReturnType<typeof Remote.client>) =>
     // whole before they are written, as the invitations and their guests were above). A failure
     // after this (the network, the server) still stops the export part way, its output a prefix.
     const first = (path: string) =>
-      Effect.map(api.request({ method: "GET", path, query: { $top: "1" } }), (res) => (res.body as { value?: Array<Obj> }).value?.[0])
+      Effect.flatMap(api.request({ method: "GET", path, query: { $top: "1" } }), (res) =>
+        Effect.map(Remote.pageOf(res, `${api.base}/${path}`), (page) => page.value[0] as Obj | undefined))
     const someGroup = yield* first("groups")
     const someConfiguration = yield* first("deviceManagement/deviceEnrollmentConfigurations")
     if (someGroup !== undefined) yield* first(`${Remote.key("groups", String(someGroup.id))}/members`)

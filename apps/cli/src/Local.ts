@@ -377,16 +377,8 @@ export const make = (settings: LocalSettings) =>
         case "memberOf.list":
           return Effect.map(Effect.flatMap(directory.memberOf(t, op.member, op.transitive), (groupsOf) => all(op.list, groupsOf)), list)
         case "members.add":
-          return Effect.flatMap(memberIdOf(op.body), (memberId): Effect.Effect<Answer, unknown> =>
-            memberId === undefined
-              ? Effect.fail(
-                new CommandFailed({
-                  code: "BadRequest",
-                  detail: "@odata.id: expected a URL ending in directoryObjects/{id}, users/{id} or groups/{id}",
-                  exit: "usage"
-                })
-              )
-              : Effect.as(directory.addMember(t, op.groupId, memberId), none))
+          // The body is read first, as the server reads it before it looks the group up.
+          return Effect.flatMap(memberIdOf(op.body), (memberId) => Effect.as(directory.addMember(t, op.groupId, memberId), none))
         case "members.remove":
           return Effect.as(directory.removeMember(t, op.groupId, op.memberId), none)
         case "invitations.list":

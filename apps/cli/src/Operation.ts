@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Id, type Paths } from "@enrollment/core"
+import { Errors, Id, type Paths } from "@enrollment/core"
 import * as Effect from "effect/Effect"
 
 /** Which path family a configuration is reached through (SPEC 2). */
@@ -69,19 +69,36 @@ export type Answer =
   | { readonly _tag: "None" }
 
 /**
- * The id a `members.add` body names, read as the server reads it: its `@odata.id` by the
- * http-adapter's `Routes.referencedId`, which matches `Requests.referencePattern` (the rule the
- * server checks and its OpenAPI document gives), and then the key rule (`Id`); undefined for a
- * body the server refuses with a 400. So local mode takes exactly the references the server
- * takes (`groups('g1')` too), and refuses the same (an `ftp:` URL, a dot segment, an id past 128
- * characters). The http-adapter is loaded only here, when a reference is added.
+ * The id a `members.add` body names, read as the server reads it (the http-adapter's
+ * `decodeReference` in `Routes`, step by step): a JSON object, with no member but `@odata.id`
+ * (`{"@odata.id": …, "other": 1}` is refused, naming `other`), whose `@odata.id` is a string
+ * that the http-adapter's `Routes.referencedId` reads (it matches `Requests.referencePattern`,
+ * the rule the server checks and its OpenAPI document gives) to an id the key rule (`Id`)
+ * takes. Each refusal is the server's 400 with the server's message (`InvalidInput`, through
+ * core's `Errors.invalid`), so local mode takes exactly the references the server takes
+ * (`groups('g1')` too), and refuses the same (an `ftp:` URL, a dot segment, an id past 128
+ * characters, another member) the same way. The http-adapter is loaded only here, when a
+ * reference is added.
  */
-export const memberIdOf = (body: unknown): Effect.Effect<string | undefined> => {
-  if (typeof body !== "object" || body === null) return Effect.succeed(undefined)
+export const memberIdOf = (body: unknown): Effect.Effect<string, Errors.InvalidInput> => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return Effect.fail(Errors.invalid.value("", "a JSON object with '@odata.id'", JSON.stringify(body)?.slice(0, 60) ?? "nothing"))
+  }
+  for (const k of Object.keys(body)) {
+    if (k !== "@odata.id") return Effect.fail(Errors.invalid.unknown(k, k, "reference"))
+  }
   const ref = (body as Record<string, unknown>)["@odata.id"]
-  if (typeof ref !== "string") return Effect.succeed(undefined)
-  return Effect.map(Effect.promise(() => import("@enrollment/http-adapter")), ({ Routes }) => {
+  if (typeof ref !== "string") {
+    return Effect.fail(Errors.invalid.value("@odata.id", "a URL string", JSON.stringify(ref)?.slice(0, 60) ?? "nothing"))
+  }
+  return Effect.flatMap(Effect.promise(() => import("@enrollment/http-adapter")), ({ Routes }) => {
     const id = Routes.referencedId(ref)
-    return id !== undefined && Id.isId(id) ? id : undefined
+    if (id !== undefined && Id.isId(id)) return Effect.succeed(id)
+    return Effect.fail(Errors.invalid.value(
+      "@odata.id",
+      "an http(s) or relative URL ending in directoryObjects/{id}, users/{id} or groups/{id}, the id percent-encoded " +
+        "(1 to 128 characters, no '/' or control characters)",
+      JSON.stringify(ref.slice(0, 60))
+    ))
   })
 }

@@ -22,7 +22,17 @@ import { classOfStatus } from "./ExitCode.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import type { Answer, MemberType, Operation, Parent } from "./Operation.ts"
 import { type Claims, mint as mintFromDataDir, modeOf, print, settingsOf } from "./Runtime.ts"
-import { defaultDataDir, defaultTenant, type Globals, given, origin, type Resolved, type Timeout, withEnvironment } from "./Settings.ts"
+import {
+  defaultDataDir,
+  defaultTenant,
+  type Globals,
+  given,
+  headerValueProblem,
+  origin,
+  type Resolved,
+  type Timeout,
+  withEnvironment
+} from "./Settings.ts"
 
 /** One HTTP request of an operation. */
 export interface Request {
@@ -31,6 +41,13 @@ export interface Request {
   readonly query?: Record<string, string> | undefined
   readonly body?: unknown
   readonly headers?: Record<string, string> | undefined
+  /**
+   * Whether the request may write, where its method alone does not say: a `POST $batch` writes
+   * only when one of its requests does (`Batch.writes`). Without it, the method says
+   * ({@link isWrite}). A request that does not write is never said to "may have been written",
+   * and its 503 is retried as a read's.
+   */
+  readonly writes?: boolean | undefined
 }
 
 /**
@@ -184,8 +201,11 @@ export const redactHeaders = (headers: Iterable<[string, string]>): string =>
 
 interface Response {
   readonly status: number
+  /** The body parsed as JSON; its text when it is not JSON; undefined when empty. */
   readonly body: unknown
   readonly headers: Headers
+  /** Whether the body is text that is not JSON (a web page, say). */
+  readonly notJson?: boolean | undefined
 }
 
 /** A client of the Graph API at `settings.baseUrl`. */
@@ -204,8 +224,10 @@ export const client = (settings: RemoteSettings) => {
    * One attempt of a request: its answer, headers and body, read whole within the timeout
    * (`--timeout`), else the request is aborted and fails with {@link timedOut}.
    */
-  const once = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined) => {
+  const once = (method: string, url: string, body: unknown, extra: Record<string, string> | undefined, writes: boolean) => {
     const expired = new AbortController()
+    // Whether fetch was called: a failure before (the headers refused) sent nothing.
+    let called = false
     return Effect.tryPromise({
       try: async (signal): Promise<Response> => {
         const timer = timeout.ms === undefined ? undefined : setTimeout(() => expired.abort(), timeout.ms)
@@ -214,18 +236,21 @@ export const client = (settings: RemoteSettings) => {
           const text = body === undefined ? undefined : JSON.stringify(body)
           if (text !== undefined) headers.set("Content-Type", "application/json")
           debug(`> ${method} ${url} (${limit})\n${redactHeaders(headers)}${text === undefined ? "" : `\n\n${text}`}\n`)
+          called = true
           const res = await fetch(url, { method, headers, signal: AbortSignal.any([signal, expired.signal]), ...(text === undefined ? {} : { body: text }) })
           const raw = await res.text()
           debug(`< ${res.status} ${res.statusText}\n${redactHeaders(res.headers)}${raw === "" ? "" : `\n\n${raw}`}\n`)
           let parsed: unknown = undefined
+          let notJson = false
           if (raw !== "") {
             try {
               parsed = JSON.parse(raw)
             } catch {
               parsed = raw
+              notJson = true
             }
           }
-          return { status: res.status, body: parsed, headers: res.headers }
+          return { status: res.status, body: parsed, headers: res.headers, notJson }
         } finally {
           clearTimeout(timer)
         }
@@ -233,18 +258,20 @@ export const client = (settings: RemoteSettings) => {
       catch: (cause) => {
         if (expired.signal.aborted) {
           debug(`(no complete answer within ${timeout.seconds} s: the request was aborted)`)
-          return timedOut(method, url, timeout, cause)
+          return timedOut(method, url, timeout, cause, writes)
         }
         const code = (cause as any)?.cause?.code
         const e = new CommandFailed({
           code: "ConnectionFailed",
-          detail: `cannot reach ${base}: ${code ?? (cause as Error)?.message ?? String(cause)}`,
+          detail: `cannot reach ${base}: ${code ?? (badPort(cause) ? refusedPort(url) : undefined) ?? (cause as Error)?.message ?? String(cause)}`,
           exit: "other",
           cause
         })
         // A connection that was never made sent nothing; any other break may have come once the
-        // server had the write, and the message says so, as a timed-out write's does.
-        return isWrite(method) && !neverSent(cause) ? maybeWritten(e, "a write whose connection broke once sent is not retried") : e
+        // server had the write, and the message says so, as a timed-out write's does. A request
+        // that writes nothing (a read; a batch of reads, sent as a POST) says that instead.
+        if (!called || neverSent(cause)) return e
+        return writes ? maybeWritten(e, "a write whose connection broke once sent is not retried") : wroteNothing(method, e)
       }
     })
   }
@@ -260,12 +287,14 @@ export const client = (settings: RemoteSettings) => {
     url: string,
     body: unknown,
     extra: Record<string, string> | undefined,
-    cut: Effect.Effect<never, E> = Effect.never
+    cut: Effect.Effect<never, E> = Effect.never,
+    writes: boolean = isWrite(method)
   ) => {
     const attempt = (retries: number, waitedMs: number): Effect.Effect<Response, CommandFailed | E> =>
-      Effect.flatMap(once(method, url, body, extra), (res) => {
-        if (res.status < 400) return Effect.succeed(res)
-        if (!retried(method, res.status)) return Effect.fail(res.status === 503 ? maybeWritten(failureOf(res)) : failureOf(res))
+      Effect.flatMap(once(method, url, body, extra, writes), (res) => {
+        if (res.status < 400) return res.notJson === true ? Effect.fail(notTheService(method, url, res, writes)) : Effect.succeed(res)
+        // Not retried, a 503 is a write's (a read's is retried): it may have been written.
+        if (!retried(method, res.status, writes)) return Effect.fail(res.status === 503 ? maybeWritten(failureOf(res)) : failureOf(res))
         const waitMs = retryAfterMs(res.headers.get("retry-after"), retries)
         if (retries >= retry.retries || waitedMs + waitMs > retry.budgetMs) {
           return Effect.fail(gaveUp(failureOf(res), retries, waitedMs, waitMs))
@@ -283,7 +312,8 @@ export const client = (settings: RemoteSettings) => {
   }
 
   /** Sends one request; the raw response. A wait for a retry ends when `cut` fails (see `send`). */
-  const request = <E = never>(req: Request, cut?: Effect.Effect<never, E>) => send(req.method, urlOf(req), req.body, req.headers, cut)
+  const request = <E = never>(req: Request, cut?: Effect.Effect<never, E>) =>
+    send(req.method, urlOf(req), req.body, req.headers, cut, req.writes ?? isWrite(req.method))
 
   /**
    * An entity with its expansions made whole: an expansion the server cut short (it
@@ -300,9 +330,9 @@ export const client = (settings: RemoteSettings) => {
         const items = Array.isArray(value[name]) ? [...(value[name] as Array<unknown>)] : []
         let next = value[link]
         while (typeof next === "string") {
-          const page = (yield* send("GET", next, undefined, undefined)).body as { value?: Array<unknown>; "@odata.nextLink"?: unknown }
-          items.push(...(page.value ?? []))
-          next = page["@odata.nextLink"]
+          const page = yield* pageOf(yield* send("GET", next, undefined, undefined), next)
+          items.push(...page.value)
+          next = page.next
         }
         rest[name] = items
       }
@@ -319,12 +349,12 @@ export const client = (settings: RemoteSettings) => {
       if (op._tag.endsWith(".list")) {
         const top = (op as { list?: { top?: number } }).list?.top ?? Infinity
         const items: Array<Record<string, unknown>> = []
-        let page = res.body as { value?: Array<Record<string, unknown>>; "@odata.nextLink"?: string }
+        let page = yield* pageOf(res, urlOf(req))
         for (;;) {
-          items.push(...(page.value ?? []))
-          const next = page["@odata.nextLink"]
-          if (items.length >= top || typeof next !== "string") break
-          page = (yield* send("GET", next, undefined, undefined)).body as typeof page
+          items.push(...page.value)
+          const next = page.next
+          if (items.length >= top || next === undefined) break
+          page = yield* pageOf(yield* send("GET", next, undefined, undefined), next)
         }
         const kept = yield* Effect.forEach(items.slice(0, top), whole)
         return withExpanded<Answer>({ _tag: "List", items: kept.map(strip) }, kept)
@@ -346,8 +376,9 @@ export const client = (settings: RemoteSettings) => {
  * `budgetMs` of waiting in all for one request. A wait the budget cannot hold is not started:
  * the answer stands at once, its message saying how long the server asked to wait. A 429 is
  * retried for every method: the server throttles before it runs anything. A 503 only for a
- * read (`GET`, `HEAD`): a write's 503 can come after its commit (the store's connection lost
- * as it answered), and its retry would make a second object, or be refused as existing.
+ * request that does not write (a `GET`; a `POST $batch` of reads only): a write's 503 can come
+ * after its commit (the store's connection lost as it answered), and its retry would make a
+ * second object, or be refused as existing.
  */
 export const retry: {
   readonly statuses: ReadonlyArray<number>
@@ -356,9 +387,12 @@ export const retry: {
   readonly firstBackoffMs: number
 } = { statuses: [429, 503], retries: 5, budgetMs: 60_000, firstBackoffMs: 1_000 }
 
-/** Whether an answer of `status` to a request of `method` is retried (see {@link retry}). */
-export const retried = (method: string, status: number): boolean =>
-  status === 429 || (status === 503 && (method === "GET" || method === "HEAD"))
+/**
+ * Whether an answer of `status` to a request of `method` is retried (see {@link retry});
+ * `writes` says whether the request may write, when its method alone does not ({@link Request.writes}).
+ */
+export const retried = (method: string, status: number, writes: boolean = isWrite(method)): boolean =>
+  status === 429 || (status === 503 && !writes)
 
 /** The wait a `Retry-After` header asks for, in ms; without a readable one, the backoff of retry `n` (0-based). */
 export const retryAfterMs = (header: string | null, n: number, now: number = Date.now()): number => {
@@ -372,19 +406,51 @@ export const retryAfterMs = (header: string | null, n: number, now: number = Dat
 /**
  * Whether a failed request's error `code` says the connection was never made, so nothing of the
  * request reached the server: refused, no such host or route, the connect timed out, the TLS
- * handshake failed (a certificate not trusted, or not for this host), or fetch refused it first.
+ * handshake failed (a certificate not trusted, or not for this host), or fetch refused it first
+ * (a port it does not connect to, an argument it cannot send).
  */
 const neverSent = (cause: unknown): boolean => {
   const inner = (cause as any)?.cause
   const code = inner?.code
   // fetch's own refusal of a port before connecting (`--base-url http://host:1/beta`) has no code.
-  if (typeof code !== "string") return inner instanceof Error && inner.message === "bad port"
-  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"].includes(code) ||
+  if (typeof code !== "string") return badPort(cause)
+  // UND_ERR_INVALID_ARG: fetch refused the request (a header value it cannot send) before connecting.
+  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_INVALID_ARG"]
+    .includes(code) ||
     /CERT|TLS|SSL|^UNABLE_TO_|^EPROTO$/.test(code)
 }
 
-/** Whether a request of `method` writes (anything but a read, `GET` or `HEAD`). */
-const isWrite = (method: string): boolean => method !== "GET" && method !== "HEAD"
+/** The methods that write: only a request of one of these may have written anything. */
+export const writeMethods: ReadonlyArray<string> = ["POST", "PATCH", "PUT", "DELETE"]
+
+/** Whether fetch refused the request's port before connecting: its "bad port", which has no code. */
+const badPort = (cause: unknown): boolean => {
+  const inner = (cause as any)?.cause
+  return inner instanceof Error && inner.message === "bad port"
+}
+
+/**
+ * Why fetch did not connect to the port of `url`: the Fetch standard's list of blocked ports
+ * (1, 6000, 6665–6669, …), which Node's fetch applies too. Its own message says only "fetch failed".
+ */
+const refusedPort = (url: string): string =>
+  `fetch does not connect to port ${new URL(url).port} (one of the ports the Fetch standard blocks); serve the API on another port`
+
+/** Whether a request of `method` writes (`POST`, `PATCH`, `PUT`, `DELETE`; any case, as a batch may write it). */
+export const isWrite = (method: string): boolean => writeMethods.includes(method.toUpperCase())
+
+/**
+ * A failure of a request sent with a write's method that writes nothing (a `POST $batch` of
+ * reads only; see {@link Request.writes}): it says so, where a write's says it may have been written.
+ */
+const wroteNothing = (method: string, e: CommandFailed): CommandFailed =>
+  !isWrite(method) ? e : new CommandFailed({
+    code: e.code,
+    detail: `${e.detail} (a batch of reads: nothing was written)`,
+    exit: e.exit,
+    ...(e.status === undefined ? {} : { status: e.status }),
+    ...(e.cause === undefined ? {} : { cause: e.cause })
+  })
 
 /**
  * A write's failure that is not retried because the write may have landed (a 503; an answer that
@@ -403,9 +469,11 @@ const maybeWritten = (e: CommandFailed, why = "a write's 503 is not retried"): C
 /**
  * A request whose answer did not come whole within the timeout, and was aborted: exit class
  * `other`, as a connection failure. A write's may have landed (the server may have done it and
- * not answered in time), and says so ({@link maybeWritten}); it is not retried.
+ * not answered in time), and says so ({@link maybeWritten}); it is not retried. A request that
+ * writes nothing (`writes` false) says nothing of the kind, and a batch of reads, sent with a
+ * write's method, says that nothing was written ({@link wroteNothing}).
  */
-const timedOut = (method: string, url: string, timeout: Timeout, cause: unknown): CommandFailed => {
+const timedOut = (method: string, url: string, timeout: Timeout, cause: unknown, writes: boolean): CommandFailed => {
   const from = timeout.from === "the default" ? "the default; --timeout SECONDS or ENROLLCTL_TIMEOUT sets it" : timeout.from
   const e = new CommandFailed({
     code: "RequestTimedOut",
@@ -413,7 +481,7 @@ const timedOut = (method: string, url: string, timeout: Timeout, cause: unknown)
     exit: "other",
     cause
   })
-  return isWrite(method) ? maybeWritten(e, "a write that timed out is not retried") : e
+  return writes ? maybeWritten(e, "a write that timed out is not retried") : wroteNothing(method, e)
 }
 
 /** A failure after retries: what the server last answered, and what the CLI waited and why it stopped. */
@@ -424,6 +492,49 @@ const gaveUp = (e: CommandFailed, retries: number, waitedMs: number, askedMs: nu
     : `${retries === 0 ? "not retried" : `stopped after ${waited}`}: the server asks to wait ${Math.ceil(askedMs / 1000)} s, ` +
       `past the ${retry.budgetMs / 1000} s enrollctl waits for one request`
   return new CommandFailed({ code: e.code, detail: `${e.detail} (${why})`, exit: e.exit, ...(e.status === undefined ? {} : { status: e.status }) })
+}
+
+/**
+ * A successful answer (2xx) whose body is not JSON: not the service's (every answer the CLI asks
+ * for is JSON, or empty), but a web page of whatever answers at the base URL (a sign-in page, a
+ * site that serves one page for every path). It fails (exit 1), saying what came, rather than
+ * reading as an empty list or an empty tenant. A write's may have been written.
+ */
+const notTheService = (method: string, url: string, res: Response, writes: boolean): CommandFailed => {
+  const type = res.headers.get("content-type")?.split(";")[0]?.trim() || "no content type"
+  const text = String(res.body).replace(/\s+/g, " ").trim()
+  const e = new CommandFailed({
+    code: "InvalidResponse",
+    detail: `${method} ${new URL(url).pathname} answered ${res.status} with ${type}, not JSON: is the base URL the service's root? ` +
+      `(the answer begins ${JSON.stringify(text.slice(0, 60))})`,
+    exit: "other",
+    status: res.status
+  })
+  return writes ? maybeWritten(e, "a write answered so is not retried") : wroteNothing(method, e)
+}
+
+/**
+ * One page of a list as the service writes it, `{"value":[…],"@odata.nextLink"?}`, or an
+ * `InvalidResponse` (exit 1) for a successful answer that is none (JSON of another service):
+ * a list is never read as empty because its answer was not a list.
+ */
+export const pageOf = (
+  res: Response,
+  url: string
+): Effect.Effect<{ readonly value: ReadonlyArray<Record<string, unknown>>; readonly next: string | undefined }, CommandFailed> => {
+  const body = res.body as { value?: unknown; "@odata.nextLink"?: unknown } | undefined
+  if (typeof body !== "object" || body === null || !Array.isArray(body.value)) {
+    return Effect.fail(
+      new CommandFailed({
+        code: "InvalidResponse",
+        detail: `GET ${new URL(url).pathname} answered ${res.status} without the list's "value" array: is the base URL the service's root?`,
+        exit: "other",
+        status: res.status
+      })
+    )
+  }
+  const next = body["@odata.nextLink"]
+  return Effect.succeed({ value: body.value as ReadonlyArray<Record<string, unknown>>, next: typeof next === "string" ? next : undefined })
 }
 
 /** The Graph error of a failed response. */
@@ -544,6 +655,13 @@ export const settle = (raw: Globals): Effect.Effect<Globals, CommandFailed> =>
     const mode = yield* Effect.option(modeOf(raw))
     if (Option.isNone(mode) || mode.value._tag !== "Remote") return raw
     if (g.token !== undefined) {
+      // fetch refuses such a token before it connects, with a message that holds the token.
+      const unsendable = headerValueProblem(g.token)
+      if (unsendable !== undefined) {
+        return yield* usage(
+          `${origin(g, "token")}: expected a bearer token an HTTP header can carry (a JWT: header.payload.signature); this one holds ${unsendable}`
+        )
+      }
       yield* checkTenant(g)
       return raw
     }

@@ -19,6 +19,7 @@ import {
   defaultTenant,
   given,
   type Globals,
+  headerValueProblem,
   type Resolved,
   secretFile,
   sqliteFile,
@@ -65,6 +66,11 @@ const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSetting
   const store = source.store ?? (source.databaseUrl !== undefined ? "postgres" : g.store ?? "sqlite")
   const tenant = g.tenant ?? defaultTenant
   const debug = g.debug
+  // A database URL named with another store would be dropped, and the command would run on that
+  // store (`--store memory`: an empty one) while the operator reads PostgreSQL in the command line.
+  if (store !== "postgres" && g.fromFlags.databaseUrl !== undefined) {
+    return Effect.fail(usage(`--database-url applies to PostgreSQL only (--store postgres, or no --store), not to ${given(g, "store", store)}`))
+  }
   if (store !== "postgres" && g.fromFlags.databaseSchema !== undefined) {
     return Effect.fail(usage(`--database-schema applies to PostgreSQL only (--database-url), not to ${given(g, "store", store)}`))
   }
@@ -198,6 +204,13 @@ export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFail
     // Both modes alike: remote mode would send `$top=0`, which the server refuses.
     if ("list" in operation && operation.list.top !== undefined && operation.list.top < 1) {
       return yield* usage(`--top: expected a positive integer, got ${operation.list.top}`)
+    }
+    // Both modes alike: remote mode cannot send an If-Match header that holds such a character
+    // (fetch refuses it), so local mode, which could compare it, refuses it too.
+    const ifMatch = "ifMatch" in operation ? operation.ifMatch : undefined
+    const unsendable = ifMatch === undefined ? undefined : headerValueProblem(ifMatch)
+    if (unsendable !== undefined) {
+      return yield* usage(`--if-match: expected an ETag (W/"…") or *, which an HTTP header can carry; this one holds ${unsendable}`)
     }
     const select = Output.parseSelect(g.select)
     yield* Select.check(operation, select)

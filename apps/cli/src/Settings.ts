@@ -131,6 +131,25 @@ export const timeoutOf = (g: Resolved): Timeout => {
   return { ms: seconds === 0 ? undefined : Math.max(1, Math.round(seconds * 1000)), seconds, from }
 }
 
+/**
+ * What keeps `value` from being sent as an HTTP header's value, or undefined when nothing does.
+ * The rule is `fetch`'s: the spaces, tabs and line breaks around the value are dropped, and what
+ * is left may hold tabs, spaces, visible ASCII and the characters U+0080 to U+00FF (sent as one
+ * byte each), nothing else. `fetch` refuses anything else before it connects, with a message that
+ * holds the value (a token's too), so remote mode checks first (`--token`, `--if-match`):
+ * `a line break (U+000A) at index 7`.
+ */
+export const headerValueProblem = (value: string): string | undefined => {
+  const start = value.length - value.replace(/^[\t\n\r ]+/, "").length
+  const inner = value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "")
+  const bad = /[^\t\x20-\x7e\x80-\xff]/.exec(inner)
+  if (bad === null) return undefined
+  const c = bad[0].charCodeAt(0)
+  const u = `U+${c.toString(16).toUpperCase().padStart(4, "0")}`
+  const what = c > 0xff ? `a character beyond U+00FF (${u})` : c === 0x0a || c === 0x0d ? `a line break (${u})` : `a control character (${u})`
+  return `${what} at index ${start + bad.index}`
+}
+
 const listed = (values: ReadonlyArray<string>) => `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`
 
 const oneOf = <A extends string>(values: ReadonlyArray<A>, v: string | undefined): v is A | undefined =>
