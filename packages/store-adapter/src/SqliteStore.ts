@@ -483,7 +483,7 @@ const groupCommit = (
   begun: () => void,
   sync: Sync | undefined,
   busyTimeout: number,
-  failed: Failed
+  failure: Failed
 ) => {
   // Counted per sync, not per write (read through `stats`).
   const counted = { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 }
@@ -529,7 +529,7 @@ const groupCommit = (
   const settle = (item: Pending, outcome: Outcome) => {
     inFlight--
     if ("thrown" in outcome) {
-      item.resume(thrownEffect(outcome.thrown, failed))
+      item.resume(thrownEffect(outcome.thrown, failure))
     } else {
       item.resume(Result.isSuccess(outcome) ? Effect.succeed(outcome.success) : Effect.fail(outcome.failure))
     }
