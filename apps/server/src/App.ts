@@ -1,9 +1,10 @@
 /**
  * The server composed from its configuration: the store (SQLite by default,
- * PostgreSQL or memory), the core services over it, optional OTLP tracing,
- * authentication (configured, or the zero-config secret in the data
- * directory), and the HTTP adapter listening on HTTP or HTTPS; with
- * `METRICS_PORT`, a second listener for Prometheus (`MetricsEndpoint`).
+ * PostgreSQL or memory), the core services over it, optional OTLP tracing
+ * (`OtlpExport`, which says when exports fail), authentication (configured,
+ * or the zero-config secret in the data directory), and the HTTP adapter
+ * listening on HTTP or HTTPS; with `METRICS_PORT`, a second listener for
+ * Prometheus (`MetricsEndpoint`).
  *
  * @since 0.1.0
  */
@@ -175,15 +176,13 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
   if (dataDir?.created) say(`created the data directory ${dataDir.path} (mode 0700)`)
   if (config.store === "sqlite" && dataDir !== undefined) DataDir.sqliteFile(dataDir.path)
   // Without an OTLP endpoint nobody reads spans: tracing is off when the services are
-  // built, so their methods and the store's open no span at all on the hot path.
+  // built, so their methods and the store's open no span at all on the hot path. With one, an
+  // export that fails (the collector unreachable, or answering 500) is said once per outage, and
+  // its end once (`OtlpExport`).
   const otlp = config.otlpEndpoint
   const tracing = Option.isSome(otlp)
-    ? Layer.unwrap(Effect.promise(() => Promise.all([import("effect/observability"), import("effect/http")])).pipe(
-      Effect.map(([{ Otlp }, { FetchHttpClient }]) =>
-        Otlp.layerJson({ baseUrl: otlp.value.href.replace(/\/$/, ""), resource: { serviceName: "enrollment-server" } }).pipe(
-          Layer.provide(FetchHttpClient.layer)
-        )
-      )
+    ? Layer.unwrap(Effect.promise(() => import("./OtlpExport.ts")).pipe(
+      Effect.map((OtlpExport) => OtlpExport.layer({ endpoint: otlp.value, say }))
     ))
     : Layer.succeed(References.TracerEnabled, false)
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(

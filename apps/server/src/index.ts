@@ -7,6 +7,7 @@
 export * as App from "./App.ts"
 export * as DataDir from "./DataDir.ts"
 export * as MetricsEndpoint from "./MetricsEndpoint.ts"
+export * as OtlpExport from "./OtlpExport.ts"
 export * as Reason from "./Reason.ts"
 export * as RequestLogger from "./RequestLogger.ts"
 export * as Secret from "./Secret.ts"

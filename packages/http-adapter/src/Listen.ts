@@ -4,7 +4,8 @@
  * finish, and closes keep-alive connections as they go idle (all of them at
  * the limit), after a short grace ({@link idleGraceMillis}) in which a request
  * already sent on an idle connection is still read and answered; a connection
- * that has sent nothing by then is closed with the idle ones (since 0.6.1). A client that
+ * that has sent nothing by then is closed with the idle ones (since 0.6.1), over HTTPS also one
+ * still in its TLS handshake (since 0.6.1). A client that
  * half-closes its connection right after a request still gets the answer
  * ({@link answersHalfClosed}, since 0.6.1).
  *
@@ -84,21 +85,46 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
     // The connections that may never send a request (a load balancer's TCP check, a client's
     // pre-opened pool): Node counts one as busy from its start until its first request is
     // answered, so its close would wait for them until the limit. Per connection, not per request;
-    // over TLS, once the handshake is done (a connection still in its handshake waits for the limit).
+    // over TLS, once the handshake is done (before, see `handshaking`).
     const connections = new Set<net.Socket>()
+    // Over TLS, the connections whose handshake is not done (a TCP check that connected and sent
+    // nothing, a client that sent part of its ClientHello): Node's TLS server holds their raw TCP
+    // sockets until the handshake's timeout (120 s), and the close would wait for them until its
+    // limit. Keyed by the client's address and port, the one thing the raw socket and the TLS
+    // socket made over it both say in Node's public API: the entry goes when the handshake is done
+    // (`secureConnection`) or the connection closes.
+    const handshaking = new Map<string, net.Socket>()
+    const peer = (socket: net.Socket) => `${socket.remoteAddress}|${socket.remotePort}`
+    if (options.tls !== undefined) {
+      server.on("connection", (raw: net.Socket) => {
+        if (raw.remoteAddress === undefined) return // already gone: nothing to close
+        const key = peer(raw)
+        handshaking.set(key, raw)
+        raw.once("close", () => {
+          if (handshaking.get(key) === raw) handshaking.delete(key)
+        })
+      })
+    }
     server.on(options.tls !== undefined ? "secureConnection" : "connection", (socket: net.Socket) => {
-      // A TLS socket half-open from here on, not from its start (`allowHalfOpen` in the server's
-      // options): one whose client sends its FIN before the handshake is done (a load balancer's
-      // TCP check) is then still ended at once by Node, instead of held half-open until the
-      // handshake's timeout (120 s), and every close with it until the limit. Read when the FIN
-      // comes, so setting it here is in time: a request comes only after the handshake.
-      if (options.tls !== undefined) socket.allowHalfOpen = true
+      if (options.tls !== undefined) {
+        handshaking.delete(peer(socket))
+        // A TLS socket half-open from here on, not from its start (`allowHalfOpen` in the server's
+        // options): one whose client sends its FIN before the handshake is done (a load balancer's
+        // TCP check) is then still ended at once by Node, instead of held half-open until the
+        // handshake's timeout (120 s), and every close with it until the limit. Read when the FIN
+        // comes, so setting it here is in time: a request comes only after the handshake.
+        socket.allowHalfOpen = true
+      }
       connections.add(socket)
       socket.once("close", () => connections.delete(socket))
     })
-    /** Closes the connections that have not sent a byte of a request (a TLS socket counts what it decrypted). */
+    /**
+     * Closes the connections that have not sent a byte of a request (a TLS socket counts what it
+     * decrypted), and over TLS those still in their handshake (they cannot have sent one).
+     */
     const closeUnused = () => {
       for (const socket of connections) if (socket.bytesRead === 0) socket.destroy()
+      for (const raw of handshaking.values()) raw.destroy()
     }
     server.on("clientError", onClientError)
     server.once("error", reject)
@@ -123,7 +149,8 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
             const grace = setTimeout(() => {
               // A keep-alive connection whose request finishes while draining goes idle, and
               // the close would wait for it until the limit: close such connections as they go idle.
-              // So are those that sent nothing in the grace: Node does not count them as idle.
+              // So are those that sent nothing in the grace (over TLS, also those whose handshake is
+              // not done): Node does not count them as idle.
               server.closeIdleConnections()
               closeUnused()
               sweep = setInterval(() => {
