@@ -28,6 +28,15 @@ export interface Options {
   readonly say: ServerLog.Say
 }
 
+/**
+ * How long a stop's last export of each signal may take (Effect's default is 3 s, the whole of the
+ * server's `closeMillis`: with the collector down, a stop then raced its own bound, and lost it on a
+ * slow host, exiting 1). The three signals' last exports run one after another: with the
+ * collector down a stop spends at most 2.25 s on them, within `closeMillis` with room for the
+ * store's close. A collector that answers takes each in one request, in milliseconds.
+ */
+export const flushMillis = 750
+
 /** The signals, each with its path below the endpoint and what an outage loses of it. */
 const signals = {
   traces: { path: "/v1/traces", lost: "spans" },
@@ -114,10 +123,10 @@ export const layer = (options: Options): Layer.Layer<OtlpExporter.Flusher> => {
   const metrics = on("metrics")
   const logs = on("logs")
   return Layer.mergeAll(
-    Layer.effect(Tracer.Tracer)(watched(OtlpTracer.make({ url: traces.url, resource }), traces.watch)),
-    Layer.effectDiscard(watched(OtlpMetrics.make({ url: metrics.url, resource }), metrics.watch)),
+    Layer.effect(Tracer.Tracer)(watched(OtlpTracer.make({ url: traces.url, resource, shutdownTimeout: flushMillis }), traces.watch)),
+    Layer.effectDiscard(watched(OtlpMetrics.make({ url: metrics.url, resource, shutdownTimeout: flushMillis }), metrics.watch)),
     // Beside the process's loggers (Effect's console logger), as `Otlp.layer` installs it.
-    Logger.layer([watched(OtlpLogger.make({ url: logs.url, resource }), logs.watch)], { mergeWithExisting: true })
+    Logger.layer([watched(OtlpLogger.make({ url: logs.url, resource, shutdownTimeout: flushMillis }), logs.watch)], { mergeWithExisting: true })
   ).pipe(
     Layer.provideMerge(OtlpExporter.layerFlusher),
     Layer.provide(OtlpSerialization.layerJson),

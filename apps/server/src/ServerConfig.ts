@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Config, ConfigProvider, Effect, Option, Redacted, Schema } from "effect"
+import { Body } from "@enrollment/http-adapter"
 import * as net from "node:net"
 import * as path from "node:path"
 import * as V8Tuning from "./V8Tuning.ts"
@@ -92,7 +93,7 @@ const settings = {
   otlpEndpoint: [Config.option(Config.URL("OTEL_EXPORTER_OTLP_ENDPOINT")), "OTEL_EXPORTER_OTLP_ENDPOINT", "an http(s):// URL of an OTLP/HTTP collector"],
   rateLimitPerSecond: [wholeNumber("RATE_LIMIT_PER_SECOND", 2000), "RATE_LIMIT_PER_SECOND", "a positive integer (requests per second per client)"],
   rateLimitBurst: [wholeNumber("RATE_LIMIT_BURST", 4000), "RATE_LIMIT_BURST", "a positive integer (burst size per client)"],
-  bodyLimitBytes: [wholeNumber("BODY_LIMIT_BYTES", 1024 * 1024), "BODY_LIMIT_BYTES", "a positive integer (bytes)"],
+  bodyLimitBytes: [wholeNumber("BODY_LIMIT_BYTES", Body.defaultLimit), "BODY_LIMIT_BYTES", "a positive integer (bytes)"],
   publicUrl: [Config.option(Config.NonEmptyString("PUBLIC_URL")), "PUBLIC_URL", publicUrlExpected],
   tlsCertFile: [Config.option(Config.NonEmptyString("TLS_CERT_FILE")), "TLS_CERT_FILE", "a PEM certificate file"],
   tlsKeyFile: [Config.option(Config.NonEmptyString("TLS_KEY_FILE")), "TLS_KEY_FILE", "a PEM private key file"],

@@ -183,4 +183,26 @@ describe("the server with an OTLP endpoint", () => {
     }
     assert.lengthOf(about("/v1/traces", "warn"), 1, JSON.stringify(lines))
   }, 30_000)
+
+  it("stops within its bound with the collector down: a stop's last exports are given up on in time", async () => {
+    const port = await closedPort()
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-otlp-stop-"))
+    const secret = "k".repeat(40)
+    const r = await Effect.runPromise(ServerConfig.load({ PORT: "0", STORE: "memory", DATA_DIR: dataDir, AUTH_HS256_SECRET: secret, LOG_LEVEL: "none", OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` }))
+    const app = await App.start(r, () => {})
+    // Spans waiting to be sent: the stop's last export of traces has something to send, as has
+    // the one of metrics (Effect sends its snapshot whatever it holds).
+    const token = await Token.mint({ secret, tenant: "t1" })
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${app.url}/beta/deviceManagement/deviceEnrollmentConfigurations/c1/assignments`, { headers: { authorization: `Bearer ${token}` } })
+      assert.strictEqual(res.status, 404)
+    }
+    const began = Date.now()
+    // Before, each last export was given Effect's 3 s, all of `App.closeMillis`: the stop raced its
+    // own bound (3.5 s here, exit 0 or, on a slower host, a CloseTimeout and exit 1).
+    await app.stop()
+    const took = Date.now() - began
+    assert.isBelow(took, App.closeMillis, `the stop took ${took} ms`)
+    assert.isBelow(OtlpExport.flushMillis * 3, App.closeMillis)
+  }, 30_000)
 })
