@@ -10,27 +10,46 @@
  */
 import { readFile } from "node:fs/promises"
 import * as Effect from "effect/Effect"
+import * as Encoding from "./Encoding.ts"
 import { usage } from "./Failure.ts"
 
-const readStdin = async (): Promise<string> => {
+const readStdin = async (): Promise<Buffer> => {
   const chunks: Array<Buffer> = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString("utf8")
+  return Buffer.concat(chunks)
 }
 
-/** The text of a `--body` value. */
-export const text = (raw: string) =>
+/**
+ * The text of a file (`-`: standard input) read as import reads one ({@link Encoding.decode}):
+ * UTF-8, its byte order mark dropped, or UTF-16 with its byte order mark; anything else a usage
+ * error (exit 2) after `prefix` (`--body: `), bytes that are not UTF-8 naming the line and the
+ * first byte that does not decode.
+ */
+const read = (name: string, prefix: string) =>
   Effect.tryPromise({
-    try: () => raw === "-" ? readStdin() : raw.startsWith("@") ? readFile(raw.slice(1), "utf8") : Promise.resolve(raw),
-    catch: (e) => usage(`--body: cannot read ${raw === "-" ? "standard input" : raw.slice(1)}: ${(e as Error).message}`)
-  })
+    try: () => name === "-" ? readStdin() : readFile(name),
+    catch: (e) => usage(`${prefix}cannot read ${name === "-" ? "standard input" : name}: ${(e as Error).message}`)
+  }).pipe(Effect.flatMap((bytes) => {
+    const decoded = Encoding.decode(bytes, name)
+    if (decoded.ok) return Effect.succeed(decoded.text)
+    const { refusal } = decoded
+    return Effect.fail(usage(
+      refusal._tag === "NotUtf8"
+        ? `${prefix}line ${refusal.line}: ${refusal.detail}`
+        : `${prefix}cannot read ${name === "-" ? "standard input" : name}: ${refusal.detail}`
+    ))
+  }))
 
-/** The text of a FILE argument (`-`: standard input), or a usage error naming it. */
-export const file = (name: string) =>
-  Effect.tryPromise({
-    try: () => name === "-" ? readStdin() : readFile(name, "utf8"),
-    catch: (e) => usage(`cannot read ${name === "-" ? "standard input" : name}: ${(e as Error).message}`)
-  })
+/**
+ * The text of a `--body` value: inline, `@file` or `-` (standard input), the file's read as import
+ * reads one ({@link read}). An inline body's byte order mark (`--body "$(cat body.json)"` of a file
+ * that has one) is dropped too.
+ */
+export const text = (raw: string) =>
+  raw === "-" || raw.startsWith("@") ? read(raw === "-" ? "-" : raw.slice(1), "--body: ") : Effect.succeed(raw.replace(/^\uFEFF/, ""))
+
+/** The text of a FILE argument (`-`: standard input), read as import reads one, or a usage error naming it. */
+export const file = (name: string) => read(name, "")
 
 /** Parses JSON text, or a usage error naming the source. */
 export const parseJson = (source: string, text: string) =>

@@ -47,6 +47,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Encoding from "./Encoding.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Local from "./Local.ts"
 import * as Remote from "./Remote.ts"
@@ -341,93 +342,16 @@ const readAll = (file: string) =>
   }).pipe(Effect.flatMap((bytes) => decodeText(bytes, file)))
 
 /**
- * The text of an import file. UTF-8, a leading byte order mark skipped (by {@link parseAll}); or
- * UTF-16 with its byte order mark, little-endian (`FF FE`: what PowerShell 5.1's `>` and
- * `Out-File` write) or big-endian (`FE FF`), decoded. UTF-16 that does not decode (an odd number
- * of bytes, a lone surrogate) and UTF-32 are refused: a usage error asking for UTF-8. Bytes that
- * are not UTF-8 (a file saved as Windows-1252 or Latin-1) are invalid input, as a line that is
- * not JSON is ({@link notUtf8}): decoded with replacement characters, they would be written.
+ * The text of an import file, read as every file enrollctl reads ({@link Encoding.decode}): UTF-8
+ * (its byte order mark dropped) or UTF-16 with its byte order mark. Bytes that are not UTF-8 are
+ * invalid input, as a line that is not JSON is, naming the line; a file that cannot be read
+ * otherwise (UTF-32, UTF-16 that does not decode) is a usage error asking for UTF-8.
  */
 const decodeText = (bytes: Uint8Array, file: string): Effect.Effect<string, CommandFailed> => {
-  const [a, b, c, d] = bytes
-  const refused = (what: string) =>
-    usage(`cannot read ${file}: ${what}; save it as UTF-8 (PowerShell: Out-File -Encoding utf8, or Set-Content -Encoding utf8)`)
-  if ((a === 0xff && b === 0xfe && c === 0 && d === 0) || (a === 0 && b === 0 && c === 0xfe && d === 0xff)) {
-    return Effect.fail(refused("it is UTF-32 (its byte order mark says so), which import does not read"))
-  }
-  const utf16 = a === 0xff && b === 0xfe ? "UTF-16LE" : a === 0xfe && b === 0xff ? "UTF-16BE" : undefined
-  if (utf16 === undefined) {
-    try {
-      // Kept, for parseAll to skip.
-      return Effect.succeed(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes))
-    } catch {
-      return Effect.fail(notUtf8(bytes, file))
-    }
-  }
-  try {
-    // The decoder drops the byte order mark.
-    return Effect.succeed(new TextDecoder(utf16.toLowerCase(), { fatal: true }).decode(bytes))
-  } catch {
-    return Effect.fail(refused(`it starts as ${utf16} (its byte order mark) but is not valid ${utf16}`))
-  }
-}
-
-/**
- * Where UTF-8 decoding of `bytes` fails: the offset of the first byte that does not belong to a
- * well-formed sequence (RFC 3629: no overlong form, no surrogate, nothing past U+10FFFF), or
- * undefined when they are all UTF-8.
- */
-const firstInvalidUtf8 = (bytes: Uint8Array): number | undefined => {
-  let i = 0
-  while (i < bytes.length) {
-    const lead = bytes[i]!
-    if (lead < 0x80) {
-      i++
-      continue
-    }
-    // The sequence's length, and the range of its second byte (which rules out overlong forms,
-    // surrogates and code points past U+10FFFF).
-    const [n, low, high] = lead >= 0xc2 && lead <= 0xdf
-      ? [2, 0x80, 0xbf]
-      : lead === 0xe0
-      ? [3, 0xa0, 0xbf]
-      : lead === 0xed
-      ? [3, 0x80, 0x9f]
-      : lead >= 0xe1 && lead <= 0xef
-      ? [3, 0x80, 0xbf]
-      : lead === 0xf0
-      ? [4, 0x90, 0xbf]
-      : lead === 0xf4
-      ? [4, 0x80, 0x8f]
-      : lead >= 0xf1 && lead <= 0xf3
-      ? [4, 0x80, 0xbf]
-      : [0, 0, 0]
-    if (n === 0) return i
-    const second = bytes[i + 1]
-    if (second === undefined || second < low || second > high) return i
-    for (let k = 2; k < n; k++) {
-      const next = bytes[i + k]
-      if (next === undefined || next < 0x80 || next > 0xbf) return i
-    }
-    i += n
-  }
-  return undefined
-}
-
-/**
- * Bytes that are not UTF-8, as invalid input (exit 2) naming the line (as every refused line is
- * named), the file, and the first byte that does not decode and its offset (from 0).
- */
-const notUtf8 = (bytes: Uint8Array, file: string): CommandFailed => {
-  const at = firstInvalidUtf8(bytes) ?? 0
-  let line = 1
-  for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++
-  const byte = `0x${bytes[at]!.toString(16).toUpperCase().padStart(2, "0")}`
-  return invalidLine(
-    line,
-    `not UTF-8: byte ${byte} at offset ${at} of ${file === "-" ? "standard input" : file} starts no UTF-8 character; ` +
-      "save the file as UTF-8 (PowerShell: Out-File -Encoding utf8, or Set-Content -Encoding utf8)"
-  )
+  const decoded = Encoding.decode(bytes, file, "import")
+  if (decoded.ok) return Effect.succeed(decoded.text)
+  const { refusal } = decoded
+  return Effect.fail(refusal._tag === "NotUtf8" ? invalidLine(refusal.line, refusal.detail) : usage(`cannot read ${file}: ${refusal.detail}`))
 }
 
 // ---------------------------------------------------------------------------
@@ -644,8 +568,8 @@ type Numbered = ReadonlyArray<{ readonly line: number; readonly record: Record_ 
 /** Parses and validates every line. */
 const parseAll = (text: string): Effect.Effect<Numbered, CommandFailed> =>
   Effect.gen(function*() {
-    // A leading byte order mark (PowerShell 5.1 writes one) is not part of the first line.
-    const lines = text.replace(/^\uFEFF/, "").split("\n")
+    // The text holds no byte order mark (PowerShell 5.1 writes one): decodeText dropped it.
+    const lines = text.split("\n")
     const records: Array<{ line: number; record: Record_ }> = []
     const nonEmpty = lines.filter((l) => l.trim() !== "").length
     const validating = progress("validating", nonEmpty)

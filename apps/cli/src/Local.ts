@@ -19,7 +19,7 @@ import * as Layer from "effect/Layer"
 import { Backend, type LocalSettings } from "./Backend.ts"
 import { classOfStatus, ofDomainTag } from "./ExitCode.ts"
 import { CommandFailed } from "./Failure.ts"
-import { type Answer, type ListOptions, memberIdOf, type MemberType, type Operation } from "./Operation.ts"
+import { type Answer, bodyOf, type ListOptions, memberIdOf, type MemberType, type Operation } from "./Operation.ts"
 import * as Query from "./Query.ts"
 
 /**
@@ -236,6 +236,24 @@ export const parseObjectFilter = (op: Operation, text: string | undefined): Effe
 export const parseExpand = (op: Operation, text: string | undefined): Effect.Effect<ReadonlyArray<string> | undefined, CommandFailed> =>
   text === undefined ? Effect.succeed(undefined) : Effect.map(Query.parse(op, { $expand: text }), (q) => q?.expand)
 
+/**
+ * Refuses a request body the server would refuse for its size, before anything is read or written:
+ * the server reads at most the http-adapter's `Body.defaultLimit` bytes of a body (1 MiB, unless
+ * its `BODY_LIMIT_BYTES` says otherwise) and answers a longer one with 413, its
+ * `Problem.tooLarge`: `RequestEntityTooLarge`, exit 2. Counted as remote mode sends the body: its
+ * JSON, in UTF-8. The http-adapter is loaded only for an operation that has a body.
+ */
+export const checkBodySize = (op: Operation): Effect.Effect<void, CommandFailed> => {
+  const body = bodyOf(op)
+  if (body === undefined) return Effect.void
+  const bytes = Buffer.byteLength(JSON.stringify(body), "utf8")
+  return Effect.flatMap(Effect.promise(() => import("@enrollment/http-adapter")), ({ Body, Problem }) => {
+    if (bytes <= Body.defaultLimit) return Effect.void
+    const problem = Problem.tooLarge(Body.defaultLimit)
+    return Effect.fail(new CommandFailed({ code: problem.code, detail: problem.message, exit: classOfStatus(problem.status), status: problem.status }))
+  })
+}
+
 /** Reads every page (or `top` items) of a keyset-paged list. */
 const all = <A, E>(
   options: ListOptions,
@@ -396,7 +414,8 @@ export const make = (settings: LocalSettings) =>
     return Backend.of({
       describe: describe(settings),
       run: (op) =>
-        dispatch(op).pipe(
+        // The server refuses a body over its limit before it reads the store.
+        Effect.andThen(checkBodySize(op), Effect.suspend(() => dispatch(op))).pipe(
           Effect.catchDefect((defect) => Effect.fail(new CommandFailed({ code: "InternalError", detail: String(defect), exit: "other", cause: defect }))),
           Effect.mapError(fromDomain)
         )

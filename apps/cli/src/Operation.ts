@@ -58,6 +58,9 @@ export type Operation =
   | { readonly _tag: "invitations.create"; readonly body: unknown }
   | { readonly _tag: "invitations.invitedUser"; readonly invitationId: string }
 
+/** The request body an operation sends (remote mode sends its JSON), or undefined when it sends none. */
+export const bodyOf = (op: Operation): unknown => ("body" in op ? op.body : undefined)
+
 /**
  * What an operation answers: one entity, a list of them, or nothing (204).
  * `expanded` names the navigation properties written into the entities

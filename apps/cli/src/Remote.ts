@@ -680,17 +680,43 @@ export interface TokenOptions {
   readonly issuer?: string | undefined
 }
 
+/**
+ * The global flags `enrollctl token` does not read (it reads `--data-dir`, `--tenant` and
+ * `--debug`), each refused as a flag given where it does nothing is (`--timeout` in local mode);
+ * their variables are ignored.
+ */
+const notReadByToken: ReadonlyArray<readonly [keyof Globals, string]> = [
+  ["baseUrl", "--base-url"],
+  ["token", "--token"],
+  ["store", "--store"],
+  ["databaseUrl", "--database-url"],
+  ["databaseSchema", "--database-schema"],
+  ["output", "--output"],
+  ["timeout", "--timeout"],
+  ["select", "--select"]
+]
+
+const listed = (flags: ReadonlyArray<string>): string =>
+  flags.length === 1 ? flags[0]! : `${flags.slice(0, -1).join(", ")} and ${flags.at(-1)}`
+
 const spans = /^(\d+)\s*(?:s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i
 
 /**
  * `enrollctl token`: mints with the server's secret ({@link secretSourceOf}) and prints the token
- * only. Refused (usage, exit 2): a lifetime that is not positive; `--scopes` with `--roles` (the
- * server reads only the scopes of a token with both); a name that is none of the service's
- * permissions (the http-adapter's `Permissions.all`, what the server grants by), which the
- * server would ignore.
+ * only. Refused (usage, exit 2): a global flag it does not read ({@link notReadByToken}); a
+ * lifetime that is not positive; `--scopes` with `--roles` (the server reads only the scopes of a
+ * token with both); a name that is none of the service's permissions (the http-adapter's
+ * `Permissions.all`, what the server grants by), which the server would ignore.
  */
 export const token = (raw: Globals, options: TokenOptions) =>
   Effect.gen(function*() {
+    const ignored = notReadByToken.filter(([key]) => raw[key] !== undefined).map(([, flag]) => flag)
+    if (ignored.length > 0) {
+      return yield* usage(
+        `${listed(ignored)} ${ignored.length === 1 ? "does" : "do"} not apply to token: it mints a token here with the server's secret ` +
+          `and prints it alone (it sends no request and opens no store); it reads --data-dir, --tenant and --debug`
+      )
+    }
     const g = yield* settingsOf(raw)
     const words = (s: string | undefined) => s === undefined ? undefined : s.split(/[\s,]+/).filter((w) => w !== "")
     for (const [flag, value] of [["--audience", options.audience], ["--issuer", options.issuer]] as const) {

@@ -20,6 +20,7 @@ import {
   given,
   type Globals,
   headerValueProblem,
+  origin,
   type Resolved,
   secretFile,
   sqliteFile,
@@ -49,7 +50,13 @@ export const modeOf = (raw: Globals): Effect.Effect<Mode, CommandFailed> =>
       if (source.baseUrl !== undefined && local) {
         return Effect.fail(usage(`${from} name both a base URL (remote mode) and a store (local mode); choose one`))
       }
-      if (source.baseUrl !== undefined) return Effect.succeed({ _tag: "Remote", baseUrl: source.baseUrl })
+      if (source.baseUrl !== undefined) {
+        // As with another store: the flag, given where no store is opened, is refused; the variable is ignored.
+        if (g.fromFlags.databaseSchema !== undefined) {
+          return Effect.fail(usage(`--database-schema applies to PostgreSQL only (--database-url), not to remote mode (${origin(g, "baseUrl")})`))
+        }
+        return Effect.succeed({ _tag: "Remote", baseUrl: source.baseUrl })
+      }
       if (local) return Effect.map(localSettings(g, source), (settings) => ({ _tag: "Local", settings }))
       return Effect.succeed(undefined)
     }
@@ -74,9 +81,18 @@ const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSetting
   if (store !== "postgres" && g.fromFlags.databaseSchema !== undefined) {
     return Effect.fail(usage(`--database-schema applies to PostgreSQL only (--database-url), not to ${given(g, "store", store)}`))
   }
+  // The data directory holds the SQLite file (and remote mode's secret): with another store it
+  // would be dropped, as the operator reads a directory in the command line.
+  if (store !== "sqlite" && g.fromFlags.dataDir !== undefined) {
+    const named = source.store === undefined && store === "postgres" ? `PostgreSQL (${origin(g, "databaseUrl")})` : given(g, "store", store)
+    return Effect.fail(usage(`--data-dir applies to SQLite (--store sqlite) and to remote mode's token, not to ${named}`))
+  }
   // As --database-schema: the flag, given where it does nothing, is refused; the variable is ignored.
   if (g.fromFlags.timeout !== undefined) {
     return Effect.fail(usage(`--timeout applies to remote mode only (--base-url): local mode sends no requests`))
+  }
+  if (g.fromFlags.token !== undefined) {
+    return Effect.fail(usage(`--token applies to remote mode only (--base-url): local mode runs on the store, with no token`))
   }
   switch (store) {
     case "sqlite": {

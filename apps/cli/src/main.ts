@@ -47,7 +47,7 @@ const root = Command.make("enrollctl").pipe(
       Flag.optional
     ),
     dataDir: Flag.String("data-dir").pipe(
-      Flag.withDescription("The server's data directory: SQLite file and local secret (env ENROLLCTL_DATA_DIR; default ./data)"),
+      Flag.withDescription("The server's data directory: SQLite file and local secret (env ENROLLCTL_DATA_DIR; default ./data); not with --store memory or PostgreSQL"),
       Flag.optional
     ),
     store: Flag.Literals("store", stores).pipe(
@@ -746,7 +746,7 @@ const token = Command.make("token", {
     })
   })).pipe(
     Command.withDescription(
-      "Mint an HS256 token with the server's secret (--data-dir's DIR/auth-secret; else AUTH_HS256_SECRET, the server's variable, when set; else ./data/auth-secret); prints the token only"
+      "Mint an HS256 token with the server's secret (--data-dir's DIR/auth-secret; else AUTH_HS256_SECRET, the server's variable, when set; else ./data/auth-secret); prints the token only. Of the global flags it takes --data-dir, --tenant and --debug"
     ),
     Command.withExamples([
       { command: "enrollctl token --data-dir ./data --tenant T --scopes \"DeviceManagementServiceConfig.ReadWrite.All\"", description: "A token for tenant T" },
