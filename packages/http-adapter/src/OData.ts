@@ -91,11 +91,19 @@ export const optionName = (rawKey: string): string | undefined => {
  * What a route's `$select` may name besides its properties: the properties of its
  * entities' derived types, written as OData writes them, behind a type cast
  * (`microsoft.graph.deviceEnrollmentLimitConfiguration/limit`). The derived types'
- * own properties are kept as JSON and not declared (SPEC 1.4), so any name is taken
+ * own properties are kept as JSON, not validated (SPEC 1.4), so any name is taken
  * after a cast to one of `types`; the entities of other types leave it out.
  */
 export interface DerivedSelect {
   readonly types: ReadonlyArray<string>
+  /**
+   * The properties each type declares (Graph's, its base type's included), by type: a name
+   * after the type's cast that is not written as declared is read as the one declared name it
+   * equals without regard to case, as a property without a cast is (`…Configuration/Limit`
+   * selects `limit`); a name that equals none is taken as written, as before (a property kept as
+   * sent). Since 0.6.1; without it, every name is taken as written.
+   */
+  readonly properties?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
 }
 
 /** Query result: options or a 400. */
@@ -151,23 +159,35 @@ const foldedName = (name: string, owner: object, names: Iterable<string>): strin
 const ambiguous = (name: string, a: AmbiguousName): string =>
   `'${name.slice(0, 80)}' names ${a.names.map((n) => `'${n}'`).join(" and ")}, which differ only in case; write one as it is declared`
 
-/** One `$select` item: a property, `*`, or a derived type's property behind its cast; else the 400's message. */
-const selectItem = (n: string, selectable: ReadonlyArray<string>, derived: DerivedSelect | undefined): string | undefined => {
-  if (n === "*" || selectable.includes(n)) return undefined
+/** A `$select` item read: the name it stands for, or the 400's message. */
+type SelectItem = { readonly ok: true; readonly name: string } | { readonly ok: false; readonly message: string }
+
+/**
+ * One `$select` item not declared as written (nor `*`): a derived type's property behind its cast,
+ * the property as its type declares it ({@link DerivedSelect.properties}; the cast as sent); else
+ * the 400's message.
+ */
+const selectItem = (n: string, selectable: ReadonlyArray<string>, derived: DerivedSelect | undefined): SelectItem => {
   const slash = n.indexOf("/")
   if (derived !== undefined && slash !== -1) {
     const type = ODataType.parse(n.slice(0, slash))
     if (type === undefined || !derived.types.includes(type)) {
-      return `$select: '${n.slice(0, 80)}' does not name a derived type of this resource; expected one of ${derived.types.map((t) => `microsoft.graph.${t}`).join(", ")}`
+      return {
+        ok: false,
+        message: `$select: '${n.slice(0, 80)}' does not name a derived type of this resource; expected one of ${derived.types.map((t) => `microsoft.graph.${t}`).join(", ")}`
+      }
     }
     const prop = n.slice(slash + 1)
-    if (propertyName.test(prop)) return undefined
-    return `$select: '${n.slice(0, 80)}' does not name a property after its type cast`
+    if (!propertyName.test(prop)) return { ok: false, message: `$select: '${n.slice(0, 80)}' does not name a property after its type cast` }
+    const props = derived.properties?.[type]
+    const resolved = props === undefined ? undefined : declared(prop, props)
+    if (resolved instanceof AmbiguousName) return { ok: false, message: `$select: ${ambiguous(n, resolved)}` }
+    return { ok: true, name: resolved === undefined || resolved === prop ? n : `${n.slice(0, slash + 1)}${resolved}` }
   }
   const hint = derived !== undefined && propertyName.test(n)
     ? `; a derived type's property is selected behind its type, e.g. microsoft.graph.${derived.types[0]}/${n}`
     : ""
-  return `$select: '${n.slice(0, 80)}' is not a property of this resource${hint}`
+  return { ok: false, message: `$select: '${n.slice(0, 80)}' is not a property of this resource${hint}` }
 }
 
 /**
@@ -244,8 +264,9 @@ export const parseQuery = (
             continue
           }
           if (folded !== undefined) return bad(`$select: ${ambiguous(n, folded)}`)
-          const refused = selectItem(n, selectable, derived)
-          if (refused !== undefined) return bad(refused)
+          const item = selectItem(n, selectable, derived)
+          if (!item.ok) return bad(item.message)
+          names[i] = item.name
         }
         // `*` is every structural property: the same as no `$select`.
         select = names.includes("*") ? undefined : names

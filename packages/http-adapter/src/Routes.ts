@@ -162,6 +162,48 @@ const configurationProps = [
   "roleScopeTagIds",
   "deviceEnrollmentConfigurationType"
 ]
+/**
+ * The properties each derived configuration type declares beside the base type's, as Graph
+ * declares them: what the generated models of `@microsoft/msgraph-beta-sdk` 1.0.0-preview.81
+ * write after `serializeDeviceEnrollmentConfiguration` (`test/select-cast-case.test.ts` derives
+ * them again from the installed SDK). Stored as sent and not validated (SPEC 1.4); this table
+ * only lets `$select` read a name after a cast as declared (`…LimitConfiguration/Limit` is
+ * `limit`), as it reads the base's.
+ *
+ * @since 0.6.1
+ */
+export const derivedConfigurationProperties = {
+  deviceEnrollmentLimitConfiguration: ["limit"],
+  deviceEnrollmentPlatformRestrictionsConfiguration: [
+    "androidForWorkRestriction", "androidRestriction", "iosRestriction", "macOSRestriction", "macRestriction", "tvosRestriction",
+    "visionOSRestriction", "windowsHomeSkuRestriction", "windowsMobileRestriction", "windowsRestriction"
+  ],
+  deviceEnrollmentPlatformRestrictionConfiguration: ["platformRestriction", "platformType"],
+  deviceEnrollmentWindowsHelloForBusinessConfiguration: [
+    "enhancedBiometricsState", "enhancedSignInSecurity", "pinExpirationInDays", "pinLowercaseCharactersUsage", "pinMaximumLength",
+    "pinMinimumLength", "pinPreviousBlockCount", "pinSpecialCharactersUsage", "pinUppercaseCharactersUsage", "remotePassportEnabled",
+    "securityDeviceRequired", "securityKeyForSignIn", "state", "unlockWithBiometricsEnabled"
+  ],
+  windows10EnrollmentCompletionPageConfiguration: [
+    "allowDeviceResetOnInstallFailure", "allowDeviceUseOnInstallFailure", "allowLogCollectionOnInstallFailure",
+    "allowNonBlockingAppInstallation", "blockDeviceSetupRetryByUser", "customErrorMessage", "disableUserStatusTrackingAfterFirstUser",
+    "installProgressTimeoutInMinutes", "installQualityUpdates", "selectedMobileAppIds", "showInstallationProgress",
+    "trackInstallProgressForAutopilotOnly"
+  ],
+  deviceComanagementAuthorityConfiguration: ["configurationManagerAgentCommandLineArgument", "installConfigurationManagerAgent", "managedDeviceAuthority"],
+  deviceEnrollmentNotificationConfiguration: [
+    "brandingOptions", "defaultLocale", "notificationMessageTemplateId", "notificationTemplates", "platformType", "templateType"
+  ],
+  windowsRestoreDeviceEnrollmentConfiguration: ["state"]
+} as const satisfies Record<Configuration.DerivedTypeName, ReadonlyArray<string>>
+
+/** What `$select` may name behind a cast to a derived configuration type: the type's properties and the base's. */
+const configurationCasts: OData.DerivedSelect = {
+  types: Configuration.derivedTypeNames,
+  properties: Object.fromEntries(
+    Configuration.derivedTypeNames.map((t) => [t, [...configurationProps, ...derivedConfigurationProperties[t]]])
+  )
+}
 const userProps = ["id", "displayName", "userPrincipalName", "mail", "userType", "accountEnabled"]
 const groupProps = ["id", "displayName", "description", "mailNickname", "securityEnabled"]
 const invitationProps = [
@@ -711,7 +753,7 @@ const configurations: EntitySet<Configuration.Configuration> = {
   many: "device enrollment configurations",
   schema: Configuration.Configuration,
   props: configurationProps,
-  derived: { types: Configuration.derivedTypeNames },
+  derived: configurationCasts,
   read: Permissions.readConfiguration,
   write: Permissions.writeConfiguration,
   expand: assignmentsExpansion(() => cfgCtx)
@@ -790,7 +832,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
       permission: Permissions.readConfiguration,
       query: "collection",
       selectable: configurationProps,
-      derived: { types: Configuration.derivedTypeNames },
+      derived: configurationCasts,
       expandable: expansion.names,
       request: undefined,
       response: { status: 200, schema: Configuration.Configuration, collection: true },
@@ -819,7 +861,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
       permission: Permissions.readConfiguration,
       query: "entity",
       selectable: configurationProps,
-      derived: { types: Configuration.derivedTypeNames },
+      derived: configurationCasts,
       expandable: expansion.names,
       request: undefined,
       response: { status: 200, schema: Configuration.Configuration },

@@ -1,26 +1,33 @@
 /**
  * A SQLite error said in an operator's terms: what happened to the store's files (corrupt, a full
- * disk, read-only, an I/O error), SQLite's own message and the result code's name, e.g. `the disk is
- * full: database or disk is full (SQLITE_FULL)`. This is the message the server logs next to a
- * 503's request id and `/ready`'s refusal (the cause of `StoreUnavailable`); clients never see it.
+ * disk, read-only, an I/O error) or to SQLite (out of memory), SQLite's own message and the result
+ * code's name, e.g. `the disk is full: database or disk is full (SQLITE_FULL)`. This is the message
+ * the server logs next to a 503's request id and `/ready`'s refusal (the cause of
+ * `StoreUnavailable`); clients never see it.
  *
  * `node:sqlite` errors carry SQLite's extended result code (`errcode`) and its text (`errstr`); the
  * primary code is its low byte. Only errors of the codes below are described; any other error (the
  * file locked by another connection, `SQLITE_BUSY`, among them) is left as it is. Called only when
  * an operation failed: nothing runs on a path that succeeds.
  *
+ * A failed sync of the WAL (the store's own `fdatasync`, not SQLite's) is said in the same terms by
+ * {@link describeSync} (a {@link SyncFailure}), with what the store does from then on.
+ *
  * @since 0.3.1
  */
 
-/** What happened, by the primary result code. */
-export type Kind = "corrupt" | "full" | "readOnly" | "io"
+/** What happened, by the primary result code (and, for `memory`, `SQLITE_IOERR_NOMEM`). */
+export type Kind = "corrupt" | "full" | "readOnly" | "io" | "memory"
 
+const SQLITE_NOMEM = 7
 const SQLITE_READONLY = 8
 const SQLITE_IOERR = 10
 const SQLITE_CORRUPT = 11
 const SQLITE_FULL = 13
 const SQLITE_NOTADB = 26
 const SQLITE_READONLY_DBMOVED = SQLITE_READONLY | (4 << 8)
+/** An allocation failed in SQLite's file layer: memory, not the disk, though its primary code is `SQLITE_IOERR`. */
+const SQLITE_IOERR_NOMEM = SQLITE_IOERR | (12 << 8)
 
 /** The kind of a primary result code; undefined for codes not described. */
 const kinds: ReadonlyMap<number, Kind> = new Map<number, Kind>([
@@ -28,8 +35,12 @@ const kinds: ReadonlyMap<number, Kind> = new Map<number, Kind>([
   [SQLITE_NOTADB, "corrupt"],
   [SQLITE_FULL, "full"],
   [SQLITE_READONLY, "readOnly"],
-  [SQLITE_IOERR, "io"]
+  [SQLITE_IOERR, "io"],
+  [SQLITE_NOMEM, "memory"]
 ])
+
+/** The kind of an extended result code, where it is not its primary code's (since 0.3.1). */
+const extendedKinds: ReadonlyMap<number, Kind> = new Map<number, Kind>([[SQLITE_IOERR_NOMEM, "memory"]])
 
 /** The names of the result codes described, extended ones included (`sqlite3.h`). */
 const names: ReadonlyMap<number, string> = new Map([
@@ -39,6 +50,7 @@ const names: ReadonlyMap<number, string> = new Map([
   [SQLITE_CORRUPT | (3 << 8), "SQLITE_CORRUPT_INDEX"],
   [SQLITE_NOTADB, "SQLITE_NOTADB"],
   [SQLITE_FULL, "SQLITE_FULL"],
+  [SQLITE_NOMEM, "SQLITE_NOMEM"],
   [SQLITE_READONLY, "SQLITE_READONLY"],
   [SQLITE_READONLY | (1 << 8), "SQLITE_READONLY_RECOVERY"],
   [SQLITE_READONLY | (2 << 8), "SQLITE_READONLY_CANTLOCK"],
@@ -62,7 +74,8 @@ const meanings: Readonly<Record<Kind, string>> = {
   corrupt: "the database file is corrupt (or the disk failed to read it)",
   full: "the disk is full",
   readOnly: "the database file or its directory is read-only",
-  io: "an I/O error on the database's files"
+  io: "an I/O error on the database's files",
+  memory: "SQLite ran out of memory"
 }
 
 /** A SQLite error of a described code, in an operator's terms (see the module doc). */
@@ -77,6 +90,9 @@ export class SqliteFailure extends Error {
   constructor(kind: Kind, errcode: number, errstr: string, sqliteMessage: string) {
     const meaning = errcode === SQLITE_READONLY_DBMOVED
       ? "the database file was moved or removed while the store had it open"
+      : errcode === SQLITE_IOERR_NOMEM
+      // SQLite's text is its primary code's, `disk I/O error`: said here that the disk is not at fault.
+      ? "SQLite ran out of memory (in its file layer; not an error of the disk)"
       : meanings[kind]
     // An extended code this table does not name (a later SQLite's): the primary code's name, and the number.
     const code = names.get(errcode) ?? `${names.get(errcode & 0xff)!}, extended code ${errcode}`
@@ -96,7 +112,7 @@ export const describe = (error: unknown): unknown => {
   if (error instanceof SqliteFailure) return error
   const errcode = (error as { readonly errcode?: unknown } | null)?.errcode
   if (typeof errcode !== "number") return error
-  const kind = kinds.get(errcode & 0xff)
+  const kind = extendedKinds.get(errcode) ?? kinds.get(errcode & 0xff)
   if (kind === undefined) return error
   const errstr = (error as { readonly errstr?: unknown }).errstr
   const message = (error as { readonly message?: unknown }).message
@@ -106,4 +122,61 @@ export const describe = (error: unknown): unknown => {
     typeof errstr === "string" ? errstr : "",
     typeof message === "string" && message !== "" ? message : typeof errstr === "string" ? errstr : "no message"
   )
+}
+
+// ----- a failed sync of the WAL ---------------------------------------------------
+
+/** What a file system error code of a failed sync means, by Node's `code` (since 0.3.1). */
+const syncMeanings: ReadonlyMap<string, readonly [Kind, string]> = new Map<string, readonly [Kind, string]>([
+  ["EIO", ["io", "an I/O error syncing the WAL to disk"]],
+  // `fdatasync` reports them when the space is found missing only as the data is written back: a
+  // thin-provisioned or network disk, a loop device whose file's file system filled up.
+  ["ENOSPC", ["full", "the disk is full: the WAL could not be synced to it"]],
+  ["EDQUOT", ["full", "the disk quota is used up: the WAL could not be synced to disk"]],
+  // ext4 gone read-only after an error, mounted `errors=remount-ro` (seen on Linux 6.18).
+  ["EROFS", ["readOnly", "the file system went read-only: the WAL could not be synced to disk"]]
+])
+
+/** What the store does once a sync failed (see `groupCommit` in `SqliteStore`). */
+const afterSync = "the writes were not made durable, and the store fails them and every later operation " +
+  "(reads and ready included) until it is opened again (a restart)"
+
+/**
+ * A failed sync of the WAL, in an operator's terms (since 0.3.1): what happened, what the store
+ * does from then on, then the file system's error as Node says it, e.g. `an I/O error syncing the
+ * WAL to disk; the writes were not made durable, and the store fails them and every later operation
+ * (reads and ready included) until it is opened again (a restart): EIO: i/o error, fdatasync`.
+ */
+export class SyncFailure extends Error {
+  override readonly name = "SyncFailure"
+  /** What happened. */
+  readonly kind: Kind
+  /** The file system's error code, as Node gave it (`EIO`). */
+  readonly code: string
+  /**
+   * The sync's error, as it was (Node's, with its `errno`, `syscall` and stack). Kept under its own
+   * name, not as the standard `cause`: the server's log (`Problem.causeChain`) and `enrollctl`
+   * (`reasonOf`) print the innermost cause's message, which would be Node's text again.
+   */
+  readonly error: unknown
+  constructor(kind: Kind, code: string, meaning: string, error: unknown) {
+    const message = (error as { readonly message?: unknown }).message
+    super(`${meaning}; ${afterSync}: ${typeof message === "string" && message !== "" ? message : code}`)
+    this.kind = kind
+    this.code = code
+    this.error = error
+  }
+}
+
+/**
+ * The error a sync of the WAL reported, said in an operator's terms when its code is one described
+ * here (`EIO`, `ENOSPC`, `EDQUOT`, `EROFS`; a {@link SyncFailure}); any other error (`EBADF`, the
+ * store's own `… was removed while the store had it open`), unchanged. Called only once a sync failed.
+ */
+export const describeSync = (error: unknown): unknown => {
+  if (error instanceof SyncFailure) return error
+  const code = (error as { readonly code?: unknown } | null)?.code
+  if (typeof code !== "string") return error
+  const described = syncMeanings.get(code)
+  return described === undefined ? error : new SyncFailure(described[0], code, described[1], error)
 }

@@ -42,8 +42,10 @@
  *
  * Failures: what a statement throws is `StoreUnavailable`, whose cause says what happened
  * to the files in an operator's terms for a corrupt file, a full disk, a read-only file and
- * an I/O error ({@link SqliteFailure}), looked at only once something was thrown. The first
- * corruption a statement meets is remembered, and `ready` fails with it from then on.
+ * an I/O error, and SQLite running out of memory ({@link SqliteFailure}), looked at only once
+ * something was thrown. The first corruption a statement meets is remembered, and `ready`
+ * fails with it from then on. A failed sync of the WAL is said in the same terms
+ * ({@link SqliteFailure.describeSync}), and fails every later operation.
  *
  * @since 0.1.0
  */
@@ -668,7 +670,9 @@ const groupCommit = (
       if (failed) counted.failures++
       else counted.syncedWrites += writes
       syncing = false
-      if (failed) broken ??= error
+      // Said in an operator's terms (EIO, a full disk, a read-only file system; since 0.3.1): the
+      // failure every later operation gets, and the server logs.
+      if (failed) broken ??= SqliteFailure.describeSync(error)
       // Before the acknowledgements: the writes in flight now are this sync's and the ones
       // queued since it began, and nothing of what its writers send next.
       target = syncTarget(inFlight)

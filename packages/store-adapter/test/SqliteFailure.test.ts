@@ -57,6 +57,25 @@ describe("SqliteFailure", () => {
     )
   })
 
+  it("says SQLite running out of memory as such, SQLITE_IOERR_NOMEM (an extended code of IOERR) too", () => {
+    // SQLite's text of IOERR_NOMEM is its primary code's: the message says the disk is not at fault.
+    const ioNomem = SqliteFailure.describe(sqliteError(10 | (12 << 8), "disk I/O error")) as SqliteFailure.SqliteFailure
+    assert.strictEqual(
+      messageOf(ioNomem),
+      "SQLite ran out of memory (in its file layer; not an error of the disk): disk I/O error (SQLITE_IOERR_NOMEM)"
+    )
+    assert.strictEqual(ioNomem.kind, "memory")
+    // What SQLite's API makes of it (`apiHandleError`), and of any allocation that failed.
+    const nomem = SqliteFailure.describe(sqliteError(7, "out of memory")) as SqliteFailure.SqliteFailure
+    assert.strictEqual(messageOf(nomem), "SQLite ran out of memory: out of memory (SQLITE_NOMEM)")
+    assert.strictEqual(nomem.kind, "memory")
+    // The other extended codes of IOERR stay I/O errors.
+    assert.strictEqual(
+      messageOf(SqliteFailure.describe(sqliteError(10 | (11 << 8), "disk I/O error"))),
+      "an I/O error on the database's files: disk I/O error (SQLITE_IOERR_BLOCKED)"
+    )
+  })
+
   it("keeps the code, the kind and SQLite's text, and describes a described error as it is", () => {
     const described = SqliteFailure.describe(sqliteError(13, "database or disk is full")) as SqliteFailure.SqliteFailure
     assert.deepInclude(described, { kind: "full", errcode: 13, errstr: "database or disk is full" })
@@ -87,5 +106,68 @@ describe("SqliteFailure", () => {
     db.close()
     assert.strictEqual((thrown as { errcode?: unknown }).errcode, 1811)
     assert.strictEqual(SqliteFailure.describe(thrown), thrown)
+  })
+})
+
+/** An error as Node's `fs` makes it for a failed `fdatasync`. */
+const fsError = (code: string, errno: number, text: string) =>
+  Object.assign(new Error(`${code}: ${text}, fdatasync`), { code, errno, syscall: "fdatasync" })
+
+describe("SqliteFailure.describeSync", () => {
+  const after = "the writes were not made durable, and the store fails them and every later operation " +
+    "(reads and ready included) until it is opened again (a restart)"
+  const described = (e: unknown): SqliteFailure.SyncFailure => {
+    const d = SqliteFailure.describeSync(e)
+    assert.instanceOf(d, SqliteFailure.SyncFailure)
+    return d as SqliteFailure.SyncFailure
+  }
+
+  it("says an I/O error, a full disk, a used-up quota and a read-only file system syncing the WAL, and what the store does then", () => {
+    const cases: ReadonlyArray<[ReturnType<typeof fsError>, SqliteFailure.Kind, string]> = [
+      [fsError("EIO", -5, "i/o error"), "io", `an I/O error syncing the WAL to disk; ${after}: EIO: i/o error, fdatasync`],
+      [
+        fsError("ENOSPC", -28, "no space left on device"),
+        "full",
+        `the disk is full: the WAL could not be synced to it; ${after}: ENOSPC: no space left on device, fdatasync`
+      ],
+      [
+        fsError("EDQUOT", -122, "disk quota exceeded"),
+        "full",
+        `the disk quota is used up: the WAL could not be synced to disk; ${after}: EDQUOT: disk quota exceeded, fdatasync`
+      ],
+      [
+        fsError("EROFS", -30, "read-only file system"),
+        "readOnly",
+        `the file system went read-only: the WAL could not be synced to disk; ${after}: EROFS: read-only file system, fdatasync`
+      ]
+    ]
+    for (const [error, kind, message] of cases) {
+      const d = described(error)
+      assert.strictEqual(d.message, message)
+      assert.strictEqual(d.kind, kind)
+      assert.strictEqual(d.code, error.code)
+    }
+  })
+
+  it("keeps the sync's error as it was, out of the cause chain the logs read (whose innermost message they print)", () => {
+    const error = fsError("EIO", -5, "i/o error")
+    const d = described(error)
+    assert.strictEqual(d.error, error)
+    assert.isUndefined(d.cause)
+    assert.strictEqual(SqliteFailure.describeSync(d), d)
+  })
+
+  it("leaves any other error as it is: another code, the store's own, a SQLite error, anything else", () => {
+    for (const e of [
+      fsError("EBADF", -9, "bad file descriptor"),
+      new Error("/data/store.db-wal was removed while the store had it open: what is written to it is lost"),
+      new Error("the store is closed"),
+      sqliteError(10, "disk I/O error"),
+      "EIO",
+      undefined,
+      null
+    ]) {
+      assert.strictEqual(SqliteFailure.describeSync(e), e)
+    }
   })
 })

@@ -10,6 +10,7 @@ import { type Errors, MemoryStore, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Effect, Exit, Fiber, Layer, Option, Result, Scope } from "effect"
 import { ReadCache } from "../src/ReadCache.ts"
+import * as SqliteFailure from "../src/SqliteFailure.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import { assignment, configuration, freshTenant, group, invitation, target, user } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
@@ -765,6 +766,37 @@ describe("SqliteStore", () => {
         assert.isTrue(Exit.isFailure(read) && String(read.cause).includes("StoreUnavailable"), "later reads fail")
         const later = yield* Effect.exit(store.assignments.insert(t, "c", assignment("a2")))
         assert.isTrue(Exit.isFailure(later) && String(later.cause).includes("StoreUnavailable"), "later writes fail")
+      }))
+
+    it.effect("says a failed sync in an operator's terms, to the writes it covered and to every later operation, ready included", () =>
+      Effect.gen(function*() {
+        const { db, store, syncsWaiting, waiting } = yield* manualStore("fail-said")
+        const t = freshTenant()
+        seedConfiguration(db, t)
+        const write = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+        yield* syncsWaiting(1)
+        // What Node's `fdatasync` gives on a disk that failed the write-back (seen on an ext4 shut down under the store).
+        const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO", errno: -5, syscall: "fdatasync" })
+        waiting.shift()!(eio)
+        const said = "an I/O error syncing the WAL to disk; the writes were not made durable, and the store fails them and every " +
+          "later operation (reads and ready included) until it is opened again (a restart): EIO: i/o error, fdatasync"
+        const causeOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
+          assert.isTrue(Exit.isFailure(exit))
+          const failure = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause) as Errors.StoreUnavailable
+          assert.strictEqual(failure._tag, "StoreUnavailable")
+          return failure.cause
+        }
+        for (const exit of [
+          yield* Fiber.await(write),
+          yield* Effect.exit(store.assignments.count(t, "c")),
+          yield* Effect.exit(store.assignments.insert(t, "c", assignment("a2"))),
+          yield* Effect.exit(store.ready)
+        ]) {
+          const cause = causeOf(exit)
+          assert.instanceOf(cause, SqliteFailure.SyncFailure)
+          assert.strictEqual((cause as Error).message, said)
+          assert.strictEqual((cause as SqliteFailure.SyncFailure).error, eio, "the sync's error kept as it was")
+        }
       }))
 
     it.effect("counts the syncs, the writes they made durable, the failures and the seconds spent in them", () =>
