@@ -88,6 +88,14 @@ const errorResponses = (route: Route): Json => {
   return out
 }
 
+/**
+ * The document's `info.version`: this package's release, whose routes and schemas it describes
+ * (a test keeps it equal to `package.json`'s; before 0.6.1 it said 0.1.0 whatever the release).
+ *
+ * @since 0.6.1
+ */
+export const version = "0.6.1"
+
 /** The OpenAPI 3.1 document for the routes, and `POST /beta/$batch` with `batch` (since 0.4.0). */
 export const document = (routes: ReadonlyArray<Route>, options: { readonly batch?: boolean | undefined } = {}): Json => {
   const components: Record<string, unknown> = { error: errorSchema }
@@ -215,7 +223,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
     openapi: "3.1.0",
     info: {
       title: "Enrollment configuration assignments (Microsoft Graph beta face)",
-      version: "0.1.0",
+      version,
       description: "The Graph (beta) endpoints for device enrollment configurations, their assignments, and the directory objects they target. " +
         "Lengths (ids: 1 to 128; typed strings: at most 4096) are counted in UTF-16 code units, as the server counts them; " +
         "JSON Schema's minLength and maxLength count code points, so a string with characters beyond U+FFFF may pass them and still be refused."

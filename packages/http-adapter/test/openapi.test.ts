@@ -29,6 +29,10 @@ describe("API description", () => {
     assert.strictEqual(r.status, 200)
     const doc = r.json
     assert.strictEqual(doc.openapi, "3.1.0")
+    // The release whose routes it describes.
+    const release = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
+    assert.strictEqual(doc.info.version, release)
+    assert.strictEqual(OpenApi.version, release)
     const ops = Object.values(doc.paths).flatMap((p: any) => Object.values(p)) as Array<any>
     // Every route of the table, and JSON batching (not a route: it runs routes).
     assert.strictEqual(ops.length, Routes.routes.length + 1)
