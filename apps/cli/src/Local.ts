@@ -71,12 +71,19 @@ type PostgresSettings = Extract<LocalSettings["store"], { readonly _tag: "postgr
 /**
  * A PostgreSQL schema that holds no store, refused as a missing SQLite file is: a
  * mistyped `--database-schema` must not make an empty schema and look like an empty tenant.
+ * The message names the schema as it was given (`--database-schema S`,
+ * `ENROLLCTL_DATABASE_SCHEMA=S`), or, when none was, says `public` is the default and
+ * where a server started with a `DATABASE_SCHEMA` keeps its store.
  */
 const noPostgresStore = (settings: LocalSettings, s: PostgresSettings) =>
   new CommandFailed({
     code: "StoreNotFound",
-    detail: `no store in schema '${s.schema ?? "public"}' (${describe(settings)}; --database-schema): the server creates it ` +
-      `on its first start with that DATABASE_SCHEMA, and enrollctl only by import --create FILE`,
+    detail: s.schema === undefined
+      ? `no store in schema 'public' (${describe(settings)}; the default schema: no --database-schema or ENROLLCTL_DATABASE_SCHEMA given): ` +
+        `the server creates it on its first start without DATABASE_SCHEMA, and enrollctl only by import --create FILE; ` +
+        `for a server started with DATABASE_SCHEMA=S, pass --database-schema S`
+      : `no store in schema '${s.schema}' (${describe(settings)}; ${s.named ?? `--database-schema ${s.schema}`}): the server creates it ` +
+        `on its first start with DATABASE_SCHEMA=${s.schema}, and enrollctl only by import --create FILE`,
     exit: "usage"
   })
 

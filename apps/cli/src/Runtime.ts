@@ -55,6 +55,18 @@ export const modeOf = (raw: Globals): Effect.Effect<Mode, CommandFailed> =>
         if (g.fromFlags.databaseSchema !== undefined) {
           return Effect.fail(usage(`--database-schema applies to PostgreSQL only (--database-url), not to remote mode (${origin(g, "baseUrl")})`))
         }
+        // Remote mode reads the data directory only to mint a token from the server's secret: with
+        // a token given it would be dropped, and the command would run with that token instead.
+        if (g.fromFlags.dataDir !== undefined && g.token !== undefined) {
+          const token = origin(g, "token")
+          const remedy = token.startsWith("-") ? `leave out --data-dir, or ${token} to mint one` : `leave out --data-dir, or unset ${token} to mint one`
+          return Effect.fail(
+            usage(
+              `--data-dir applies to SQLite (--store sqlite) and to remote mode's token, not to remote mode with a token given (${token}): ` +
+                `the data directory is read only to mint a token from the server's secret; ${remedy}`
+            )
+          )
+        }
         return Effect.succeed({ _tag: "Remote", baseUrl: source.baseUrl })
       }
       if (local) return Effect.map(localSettings(g, source), (settings) => ({ _tag: "Local", settings }))
@@ -111,7 +123,11 @@ const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSetting
       const url = g.databaseUrl
       if (url === undefined) return Effect.fail(usage(`${given(g, "store", store)} needs --database-url (or ENROLLCTL_DATABASE_URL)`))
       const schema = g.databaseSchema
-      return Effect.succeed({ store: { _tag: "postgres", url, ...(schema === undefined ? {} : { schema }) }, tenant, debug })
+      return Effect.succeed({
+        store: { _tag: "postgres", url, ...(schema === undefined ? {} : { schema, named: given(g, "databaseSchema", schema) }) },
+        tenant,
+        debug
+      })
     }
     case "memory":
       return Effect.succeed({ store: { _tag: "memory" }, tenant, debug })

@@ -47,7 +47,7 @@ const root = Command.make("enrollctl").pipe(
       Flag.optional
     ),
     dataDir: Flag.String("data-dir").pipe(
-      Flag.withDescription("The server's data directory: SQLite file and local secret (env ENROLLCTL_DATA_DIR; default ./data); not with --store memory or PostgreSQL"),
+      Flag.withDescription("The server's data directory: SQLite file and local secret (env ENROLLCTL_DATA_DIR; default ./data); not with --store memory or PostgreSQL, nor with a token (--token, ENROLLCTL_TOKEN) in remote mode"),
       Flag.optional
     ),
     store: Flag.Literals("store", stores).pipe(
@@ -766,10 +766,17 @@ const importCommand = Command.make("import", {
 }, (i) =>
   Effect.gen(function*() {
     const { raw, rt } = yield* prepared
+    // Import prints no answer: only what it imported (or why it stopped), on standard error, the
+    // same whatever -o says. As with export, -o json (the format of its lines, what a command line
+    // shared with export carries) leaves it as it is; ENROLLCTL_OUTPUT, a default for answers, is not read.
+    if (raw.select !== undefined) return yield* usage("--select does not apply to import: it prints no records, only what it imported, on standard error")
+    if (raw.output !== undefined && raw.output !== "json") {
+      return yield* usage(`-o ${raw.output} does not apply to import: it prints no answer to format, only what it imported, on standard error`)
+    }
     yield* rt.bulkImport(raw, i.file, { create: i.create })
   })).pipe(
     Command.withDescription(
-      "Import a whole tenant from JSON lines (users, groups, members, invitations, configurations, assignments): every line and reference checked first, then written; a failed write deletes what was written (remote mode cannot delete invitations: they stay)"
+      "Import a whole tenant from JSON lines (users, groups, members, invitations, configurations, assignments): every line and reference checked first, then written; a failed write deletes what was written (remote mode cannot delete invitations: they stay); no --select, no -o table or yaml"
     ),
     Command.withExamples([
       { command: "enrollctl --store sqlite --data-dir ./data import tenant.jsonl", description: "Into the local store" },
