@@ -51,7 +51,7 @@ import * as Encoding from "./Encoding.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Local from "./Local.ts"
 import * as Remote from "./Remote.ts"
-import { print, resolveMode } from "./Runtime.ts"
+import { modeOf, print, resolveMode } from "./Runtime.ts"
 import type { Globals } from "./Settings.ts"
 
 type Obj = Record<string, unknown>
@@ -902,16 +902,19 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
  * `enrollctl import [--create] FILE`. With `create` (local mode), a store that is
  * not there (a SQLite file, or a PostgreSQL schema's tables) is made, once every
  * line and reference has been checked; without it, a missing one is refused as
- * every local command refuses it.
+ * every local command refuses it. The mode and the flags are checked before the
+ * file is read: a usage error never waits for standard input to end (`import -`).
+ * Remote mode's token is minted once it is read (a minted one lasts 10 minutes).
  */
 export const importFile = (raw: Globals, file: string, options: { readonly create: boolean }) =>
   Effect.gen(function*() {
+    const chosen = yield* modeOf(raw)
+    if (chosen._tag === "Remote" && options.create) {
+      return yield* usage("import --create applies to local mode (--store sqlite or postgres): the server makes its own store")
+    }
     const text = yield* readAll(file)
     const mode = yield* resolveMode(raw)
-    if (mode._tag === "Remote") {
-      if (options.create) return yield* usage("import --create applies to local mode (--store sqlite or postgres): the server makes its own store")
-      return yield* importWith(yield* parseAll(text), remoteWriter(Remote.client(mode.settings)))
-    }
+    if (mode._tag === "Remote") return yield* importWith(yield* parseAll(text), remoteWriter(Remote.client(mode.settings)))
     const s = mode.settings.store
     const settings = options.create && s._tag !== "memory" ? { ...mode.settings, store: { ...s, create: true } } : mode.settings
     const records = yield* parseAll(text)

@@ -2,7 +2,8 @@
  * Printing answers: `json` (the Graph JSON; a list prints as an array),
  * `yaml`, or `table` (aligned columns chosen per entity type, targets written
  * for people: `group g1 (filter f1 include)`). `--select a,b` keeps those
- * properties, in that order, as the server's `$select` names them: `*` keeps
+ * properties, in that order, as the server's `$select` names them (the
+ * declared names `Select.check` answers for the names typed): `*` keeps
  * every property, and a derived type's property behind its cast
  * (`microsoft.graph.deviceEnrollmentLimitConfiguration/limit`) prints as the
  * property (`limit`), from entities of that type. Expanded navigation

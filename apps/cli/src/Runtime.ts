@@ -244,8 +244,9 @@ export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFail
     if (unsendable !== undefined) {
       return yield* usage(`--if-match: expected an ETag (W/"…") or *, which an HTTP header can carry; this one holds ${unsendable}`)
     }
-    const select = Output.parseSelect(g.select)
-    yield* Select.check(operation, select)
+    // The names as the server's $select reads them (`DisplayName` is `displayName`), so both modes
+    // print the same columns under the declared names.
+    const select = yield* Select.check(operation, Output.parseSelect(g.select))
     const answer = yield* Effect.gen(function*() {
       const backend = yield* Backend
       return yield* backend.run(operation)

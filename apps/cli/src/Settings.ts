@@ -94,6 +94,24 @@ const env = (name: string): string | undefined => {
  */
 export const isTenant = (tenant: string): boolean => Id.isId(tenant)
 
+/** The PostgreSQL schemas the server takes (`DATABASE_SCHEMA`), as messages describe them. */
+const schemaExpected = "a PostgreSQL schema name of 1 to 63 bytes, not information_schema or pg_… (reserved for PostgreSQL)"
+
+/**
+ * What keeps `schema` from being a schema the server takes as its `DATABASE_SCHEMA`, or
+ * undefined when nothing does: the server's rule (apps/server's `ServerConfig`, copied: it is
+ * exported by no package the CLI depends on): not empty (the server refuses an empty
+ * `DATABASE_SCHEMA`; the store would open in `public`), not `pg_…` (any case) or
+ * `information_schema` (PostgreSQL's own), and at most 63 bytes of UTF-8 (PostgreSQL cuts a
+ * longer name to 63, so two long names would share a schema).
+ */
+export const databaseSchemaProblem = (schema: string): string | undefined => {
+  if (schema === "") return "got an empty name"
+  if (/^pg_/i.test(schema) || schema.toLowerCase() === "information_schema") return `got ${JSON.stringify(schema)}`
+  const bytes = Buffer.byteLength(schema, "utf8")
+  return bytes > 63 ? `got a name of ${bytes} bytes (PostgreSQL would cut it to 63)` : undefined
+}
+
 /**
  * Whether a base URL is the service root the server names in its own links (`<origin>/beta`:
  * `@odata.nextLink`, `Location`), a trailing `/` allowed. Any other path reaches none of its routes:
@@ -209,6 +227,10 @@ export const withEnvironment = (g: Globals): Resolved | { readonly refused: stri
       refused: `${name("timeout")}: expected seconds to wait for a request, a number such as 30 or 2.5 ` +
         `(0: no limit; at most ${maxTimeoutSeconds}); got ${JSON.stringify(resolved.timeout)}`
     }
+  }
+  const schemaProblem = resolved.databaseSchema === undefined ? undefined : databaseSchemaProblem(resolved.databaseSchema)
+  if (schemaProblem !== undefined) {
+    return { refused: `${name("databaseSchema")}: expected ${schemaExpected}, as the server's DATABASE_SCHEMA; ${schemaProblem}` }
   }
   if (resolved.databaseUrl !== undefined && !isUrl(resolved.databaseUrl, ["postgres:", "postgresql:"])) {
     // Not echoed: it may hold a password.

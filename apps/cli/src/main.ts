@@ -59,7 +59,7 @@ const root = Command.make("enrollctl").pipe(
       Flag.optional
     ),
     databaseSchema: Flag.String("database-schema").pipe(
-      Flag.withDescription("Local mode on PostgreSQL: the schema that holds the store (env ENROLLCTL_DATABASE_SCHEMA; default public); made only by import --create"),
+      Flag.withDescription("Local mode on PostgreSQL: the schema that holds the store, as the server's DATABASE_SCHEMA (1 to 63 bytes, not pg_… or information_schema; env ENROLLCTL_DATABASE_SCHEMA; default public); made only by import --create"),
       Flag.optional
     ),
     tenant: Flag.String("tenant").pipe(
@@ -81,7 +81,7 @@ const root = Command.make("enrollctl").pipe(
     ),
     select: Flag.String("select").pipe(
       Flag.withDescription(
-        "Properties to print, comma-separated, as the server's $select takes them: id,target; * for all; microsoft.graph.<derived type>/<property>"
+        "Properties to print, comma-separated, as the server's $select takes them (in any case; printed as declared): id,target; * for all; microsoft.graph.<derived type>/<property>"
       ),
       Flag.optional
     ),
