@@ -28,7 +28,8 @@ import { type Globals, outputs, stores } from "./Settings.ts"
 type Rt = typeof import("./Runtime.ts")
 type Failed = import("./Failure.ts").CommandFailed
 
-const version = "0.1.0"
+/** The release (`--version`); a test keeps it equal to `package.json`'s. */
+const version = "0.1.1"
 const opt = Option.getOrUndefined
 
 // ---------------------------------------------------------------------------

@@ -3,11 +3,13 @@
  * under the running Node (24, type stripping), with its own environment.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { afterAll } from "vitest"
 
 export const shim = fileURLToPath(new URL("../bin/enrollctl.js", import.meta.url))
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
@@ -101,8 +103,45 @@ export const enrollctl = (
     child.stdin.end(options.input ?? "")
   })
 
-/** A fresh temporary directory. */
-export const tempDir = (prefix = "enrollctl-") => mkdtempSync(path.join(tmpdir(), prefix))
+/** The temporary directories a test file made: removed after its tests (a run left hundreds behind). */
+const made: Array<string> = []
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A fresh temporary directory, removed after the test file's tests. */
+export const tempDir = (prefix = "enrollctl-") => {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
+}
+
+/**
+ * A server of the test's own on a free port: `handle` answers (or does not), and every request is
+ * counted (`METHOD url`, and in `authorized` whether it carried an Authorization header); without
+ * `handle`, each is answered 200 with an empty list. Closed by `close`.
+ */
+export const stubServer = async (handle?: (req: IncomingMessage, res: ServerResponse) => void) => {
+  const requests: Array<string> = []
+  const authorized: Array<boolean> = []
+  const server: Server = createHttpServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`)
+    authorized.push(req.headers.authorization !== undefined)
+    if (handle !== undefined) handle(req, res)
+    else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ value: [] }))
+    req.resume()
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/beta`,
+    requests,
+    authorized,
+    close: () => {
+      server.closeAllConnections()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
 
 /**
  * A fresh data directory holding an empty SQLite store, made the documented

@@ -10,38 +10,16 @@ import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Credentials from "@enrollment/store-adapter/Credentials"
 import { writeFileSync } from "node:fs"
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { enrollctl, fileOf, jsonl, storeDir, tempDir, userLine } from "./cli.ts"
-
-/** A server of the test's own that answers every request with an empty list, and counts them. */
-const counting = async () => {
-  const requests: Array<string> = []
-  const server: Server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}${req.headers.authorization === undefined ? "" : " (with a token)"}`)
-    req.resume()
-    res.writeHead(200, { "content-type": "application/json" })
-    res.end(JSON.stringify({ value: [] }))
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/beta`,
-    requests,
-    close: () => {
-      server.closeAllConnections()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    }
-  }
-}
+import { enrollctl, fileOf, jsonl, storeDir, stubServer, tempDir, userLine } from "./cli.ts"
 
 describe("remote mode with a token given", () => {
   const applies = "error Usage: --data-dir applies to SQLite (--store sqlite) and to remote mode's token, not to remote mode with a token given"
   const why = "the data directory is read only to mint a token from the server's secret"
 
   it("refuses --data-dir, which it dropped, before anything is sent; ignores ENROLLCTL_DATA_DIR there", async () => {
-    const s = await counting()
+    const s = await stubServer()
     try {
       // A directory that is not there: the command ran all the same, with the token.
       const typo = `${tempDir("enrollctl-gaps-")}/typo`
@@ -70,7 +48,8 @@ describe("remote mode with a token given", () => {
       writeFileSync(`${secretDir}/auth-secret`, "s".repeat(48))
       const minted = await enrollctl(["--base-url", s.baseUrl, "--data-dir", secretDir, "-o", "json", "users", "list"])
       assert.strictEqual(minted.code, 0, minted.stderr)
-      assert.deepStrictEqual(s.requests, ["GET /beta/users (with a token)", "GET /beta/users (with a token)"])
+      assert.deepStrictEqual(s.requests, ["GET /beta/users", "GET /beta/users"])
+      assert.deepStrictEqual(s.authorized, [true, true], "each with the token given")
     } finally {
       await s.close()
     }
@@ -100,7 +79,7 @@ describe("import", () => {
     const exported = await enrollctl(["--store", "sqlite", "--data-dir", dir, "export"])
     assert.strictEqual(exported.stdout, "", "nothing was imported")
 
-    const s = await counting()
+    const s = await stubServer()
     try {
       const remote = await enrollctl(["--base-url", s.baseUrl, "--token", "abc", "--select", "id", "import", file()])
       assert.strictEqual(remote.code, 2, remote.stderr)

@@ -9,29 +9,8 @@
  * `node:http` server of the test's own that stalls, breaks or answers what the service never does.
  */
 import type { ChildProcess } from "node:child_process"
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, fileOf, groupLine, jsonl, startServer, storeDir, tempDir, userLine } from "./cli.ts"
-
-/** A server of the test's own: `handle` answers (or does not); every request is counted. */
-const serve = async (handle: (req: IncomingMessage, res: ServerResponse) => void) => {
-  const requests: Array<string> = []
-  const server: Server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`)
-    handle(req, res)
-    req.resume()
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/beta`,
-    requests,
-    close: () => {
-      server.closeAllConnections()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    }
-  }
-}
+import { enrollctl, fileOf, groupLine, jsonl, startServer, storeDir, stubServer, tempDir, userLine } from "./cli.ts"
 
 /** The CLI in remote mode at `baseUrl` (any token: these servers read none). */
 const at = (baseUrl: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
@@ -47,7 +26,7 @@ describe("a batch of reads (GET only), sent as a POST, is not said to have writt
   const writes = batchOf("GET", "DELETE")
 
   it("says nothing was written when it gets no answer in time; a batch holding a write still says it may have been", async () => {
-    const s = await serve(() => {})
+    const s = await stubServer(() => {})
     try {
       const r = await at(s.baseUrl, ["--timeout", "0.5", "batch", reads])
       assert.strictEqual(r.code, 1, r.stderr)
@@ -65,7 +44,7 @@ describe("a batch of reads (GET only), sent as a POST, is not said to have writt
   })
 
   it("says nothing was written when its connection breaks once sent", async () => {
-    const s = await serve((req) => req.on("end", () => req.socket.destroy()))
+    const s = await stubServer((req) => req.on("end", () => req.socket.destroy()))
     try {
       const r = await at(s.baseUrl, ["batch", reads])
       assert.strictEqual(r.code, 1, r.stderr)
@@ -80,7 +59,7 @@ describe("a batch of reads (GET only), sent as a POST, is not said to have writt
 
   it("retries its 503 as a read's, and leaves a batch holding a write to say it may have been written", async () => {
     let answered = 0
-    const s = await serve((req, res) => {
+    const s = await stubServer((req, res) => {
       req.on("end", () => {
         if (answered++ % 2 === 0) {
           res.writeHead(503, { "content-type": "application/json", "retry-after": "0" })
@@ -227,7 +206,7 @@ describe("settings and answers that misled", () => {
   })
 
   it("fails on a web page answering at the base URL, where it printed empty answers with exit 0 (an empty export)", async () => {
-    const s = await serve((_, res) => {
+    const s = await stubServer((_, res) => {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" })
       res.end("<html><body>Sign in</body></html>")
     })
@@ -250,7 +229,7 @@ describe("settings and answers that misled", () => {
       await s.close()
     }
     // JSON that is not a list: not read as an empty one.
-    const other = await serve((_, res) => {
+    const other = await stubServer((_, res) => {
       res.writeHead(200, { "content-type": "application/json" })
       res.end(JSON.stringify({ status: "ok" }))
     })

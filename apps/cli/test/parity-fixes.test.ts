@@ -9,11 +9,9 @@
  */
 import { type ChildProcess, spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Body } from "@enrollment/http-adapter"
-import { enrollctl, fileOf, shim, startServer, storeDir, tempDir } from "./cli.ts"
+import { enrollctl, fileOf, shim, startServer, storeDir, stubServer, tempDir } from "./cli.ts"
 
 /** The real server, and the CLI in each mode: remote against it, local on a SQLite store of its own. */
 const bothModes = () => {
@@ -39,26 +37,6 @@ const bothModes = () => {
       remote: (args: ReadonlyArray<string>, options: { readonly input?: string } = {}) => enrollctl([...globals(tenant).remote, ...args], options),
       local: (args: ReadonlyArray<string>, options: { readonly input?: string } = {}) => enrollctl([...globals(tenant).local, ...args], options)
     })
-  }
-}
-
-/** A server of the test's own that answers every request with an empty list, and counts them. */
-const counting = async () => {
-  const requests: Array<string> = []
-  const server: Server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`)
-    req.resume()
-    res.writeHead(200, { "content-type": "application/json" })
-    res.end(JSON.stringify({ value: [] }))
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/beta`,
-    requests,
-    close: () => {
-      server.closeAllConnections()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    }
   }
 }
 
@@ -124,7 +102,7 @@ describe("a file given to --body or batch is read as import reads one", () => {
     }
     assert.deepStrictEqual(answers.local, answers.remote)
 
-    const s = await counting()
+    const s = await stubServer()
     try {
       const start = "{\"requests\":[\n{\"id\":\"1\",\"method\":\"GET\",\"url\":\"/users/x"
       const batch = fileOf(Buffer.concat([Buffer.from(start), Buffer.from([0xe9]), Buffer.from("\"}]}")]), "batch.json")
@@ -224,7 +202,7 @@ describe("a flag that does not apply to the command or the mode is refused; its 
     const tokenVariable = await enrollctl(["--store", "memory", "-o", "json", "users", "list"], { env: { ENROLLCTL_TOKEN: "abc" } })
     assert.strictEqual(tokenVariable.code, 0, tokenVariable.stderr)
 
-    const s = await counting()
+    const s = await stubServer()
     try {
       const remote = await enrollctl(["--base-url", s.baseUrl, "--token", "t", "--database-schema", "s", "users", "list"])
       assert.strictEqual(remote.code, 2, remote.stderr)

@@ -8,36 +8,16 @@
  * its answers.
  */
 import type { ChildProcess } from "node:child_process"
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import { request } from "node:http"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, fileOf, jsonl, startServer, tempDir, userLine as user } from "./cli.ts"
-
-/** A server of the test's own: `handle` answers (or does not); every request is counted. */
-const serve = async (handle: (req: IncomingMessage, res: ServerResponse) => void) => {
-  const requests: Array<string> = []
-  const server: Server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`)
-    handle(req, res)
-    req.resume()
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/beta`,
-    requests,
-    close: () => {
-      server.closeAllConnections()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    }
-  }
-}
+import { enrollctl, fileOf, jsonl, startServer, stubServer, tempDir, userLine as user } from "./cli.ts"
 
 /** Accepts every request and never answers. */
-const silent = () => serve(() => {})
+const silent = () => stubServer(() => {})
 
 /** Answers every request's status and headers, and a first byte of its body, then stalls the rest. */
 const stalling = () =>
-  serve((_, res) => {
+  stubServer((_, res) => {
     res.writeHead(200, { "content-type": "application/json" })
     res.write("{")
   })
@@ -119,7 +99,7 @@ describe("a remote request that gets no answer in time", () => {
   })
 
   it("waits without a limit of its own with --timeout 0, for an answer that comes late", async () => {
-    const s = await serve((_, res) => {
+    const s = await stubServer((_, res) => {
       setTimeout(() => {
         res.writeHead(200, { "content-type": "application/json" })
         res.end(JSON.stringify({ value: [{ id: "u1" }] }))
@@ -147,7 +127,7 @@ describe("a remote request that gets no answer in time", () => {
     } finally {
       await s.close()
     }
-    const ok = await serve((_, res) => {
+    const ok = await stubServer((_, res) => {
       res.writeHead(200, { "content-type": "application/json" })
       res.end(JSON.stringify({ value: [] }))
     })
@@ -163,7 +143,7 @@ describe("a remote request that gets no answer in time", () => {
 
 describe("a remote request whose connection breaks after it was sent", () => {
   /** Reads each request whole, then closes its connection without a word. */
-  const breaking = () => serve((req) => req.on("end", () => req.socket.destroy()))
+  const breaking = () => stubServer((req) => req.on("end", () => req.socket.destroy()))
 
   it("says a write may have been written, as a timed-out write does, and does not send it again", async () => {
     const s = await breaking()
@@ -257,7 +237,7 @@ describe("a remote import whose create times out", () => {
     let creates = 0
     const target = new URL(baseUrl)
     const stored: Array<Promise<void>> = []
-    const s = await serve((req, res) => {
+    const s = await stubServer((req, res) => {
       const held = req.method === "POST" && req.url === "/beta/users" && ++creates === 3
       if (held && third === "hold") return
       if (req.method === "DELETE" && req.url === `/beta/users/${refuseDeleteOf}`) {
