@@ -47,11 +47,12 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type { LocalSettings } from "./Backend.ts"
 import * as Encoding from "./Encoding.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Local from "./Local.ts"
 import * as Remote from "./Remote.ts"
-import { modeOf, print, resolveMode } from "./Runtime.ts"
+import { checkSecret, modeOf, print, resolveMode } from "./Runtime.ts"
 import type { Globals } from "./Settings.ts"
 
 type Obj = Record<string, unknown>
@@ -903,8 +904,10 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
  * not there (a SQLite file, or a PostgreSQL schema's tables) is made, once every
  * line and reference has been checked; without it, a missing one is refused as
  * every local command refuses it. The mode and the flags are checked before the
- * file is read: a usage error never waits for standard input to end (`import -`).
- * Remote mode's token is minted once it is read (a minted one lasts 10 minutes).
+ * file is read: a usage error never waits for standard input to end (`import -`);
+ * so are a missing SQLite store and, without a token, remote mode's missing secret.
+ * Remote mode's token is minted once it is read (a minted one lasts 10 minutes); a
+ * PostgreSQL store is opened (a missing schema refused) once it is read.
  */
 export const importFile = (raw: Globals, file: string, options: { readonly create: boolean }) =>
   Effect.gen(function*() {
@@ -912,11 +915,17 @@ export const importFile = (raw: Globals, file: string, options: { readonly creat
     if (chosen._tag === "Remote" && options.create) {
       return yield* usage("import --create applies to local mode (--store sqlite or postgres): the server makes its own store")
     }
+    const withCreate = (settings: LocalSettings): LocalSettings => {
+      const s = settings.store
+      return options.create && s._tag !== "memory" ? { ...settings, store: { ...s, create: true } } : settings
+    }
+    // A missing SQLite store, or remote mode's missing secret, is refused before the input is read too.
+    if (chosen._tag === "Local") yield* Local.checkPresent(withCreate(chosen.settings))
+    else yield* checkSecret(raw)
     const text = yield* readAll(file)
     const mode = yield* resolveMode(raw)
     if (mode._tag === "Remote") return yield* importWith(yield* parseAll(text), remoteWriter(Remote.client(mode.settings)))
-    const s = mode.settings.store
-    const settings = options.create && s._tag !== "memory" ? { ...mode.settings, store: { ...s, create: true } } : mode.settings
+    const settings = withCreate(mode.settings)
     const records = yield* parseAll(text)
     // Nothing is made for a file that would be refused.
     if (yield* Local.isNew(settings)) yield* checkAll(records, nothing)

@@ -104,6 +104,14 @@ export const isNew = (settings: LocalSettings): Effect.Effect<boolean, CommandFa
 
 type SqliteSettings = Extract<LocalSettings["store"], { readonly _tag: "sqlite" }>
 
+/**
+ * Refuses a SQLite store that is not there (and is not to be made) as opening it would
+ * ({@link storeLayer}), without opening it: for `import`, before it reads its input. A
+ * PostgreSQL schema is found only by connecting, so it is left to the opening.
+ */
+export const checkPresent = (settings: LocalSettings): Effect.Effect<void, CommandFailed> =>
+  settings.store._tag === "sqlite" ? present(settings, settings.store) : Effect.void
+
 const cannotOpen = (settings: LocalSettings, reason: string, cause: unknown) =>
   new CommandFailed({ code: "ServiceUnavailable", detail: `cannot open the store (${describe(settings)}): ${reason}`, exit: "other", cause })
 

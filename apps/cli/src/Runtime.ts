@@ -168,6 +168,26 @@ export const mint = ({ dataDir, ...claims }: Claims & { readonly dataDir: string
     })
   })
 
+/** Remote mode without a token, and no secret to mint one from. */
+const noToken = (e: CommandFailed) =>
+  new CommandFailed({
+    code: e.code,
+    detail: `no token: pass --token (or ENROLLCTL_TOKEN), or --data-dir of a server with a local secret (${e.detail})`,
+    exit: "auth"
+  })
+
+/**
+ * Fails as {@link resolveMode} would when remote mode has no token and no secret to mint one
+ * from (the data directory's `auth-secret`), without minting: for a command that reads its input
+ * first and mints after, so a token minted for 10 minutes is not spent waiting for the input.
+ */
+export const checkSecret = (raw: Globals): Effect.Effect<void, CommandFailed> =>
+  Effect.gen(function*() {
+    const g = yield* settingsOf(raw)
+    if (g.token !== undefined) return
+    yield* readSecret(g.dataDir ?? defaultDataDir).pipe(Effect.mapError(noToken))
+  })
+
 /** The settings of the chosen mode, the remote token resolved (given, or minted from the local secret). */
 export const resolveMode = (raw: Globals): Effect.Effect<
   { readonly _tag: "Remote"; readonly settings: RemoteSettings } | { readonly _tag: "Local"; readonly settings: LocalSettings },
@@ -181,15 +201,7 @@ export const resolveMode = (raw: Globals): Effect.Effect<
       dataDir: g.dataDir ?? defaultDataDir,
       tenant: g.tenant ?? defaultTenant,
       expiresIn: "10m"
-    }).pipe(
-      Effect.mapError((e) =>
-        new CommandFailed({
-          code: e.code,
-          detail: `no token: pass --token (or ENROLLCTL_TOKEN), or --data-dir of a server with a local secret (${e.detail})`,
-          exit: "auth"
-        })
-      )
-    ))
+    }).pipe(Effect.mapError(noToken)))
     return { _tag: "Remote" as const, settings: { baseUrl: mode.baseUrl, token, timeout: timeoutOf(g), debug: g.debug } }
   })
 
@@ -232,6 +244,9 @@ export const print = (text: string) =>
 export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFailed>) =>
   Effect.gen(function*() {
     const g = yield* settingsOf(raw)
+    // The mode and its flags first: the plan reads `--body -` or `--body @file`, and a usage error
+    // must not wait for standard input to end (nor be hidden behind the body's own error).
+    yield* modeOf(raw)
     const operation = yield* plan
     // Both modes alike: remote mode would send `$top=0`, which the server refuses.
     if ("list" in operation && operation.list.top !== undefined && operation.list.top < 1) {

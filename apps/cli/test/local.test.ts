@@ -525,7 +525,8 @@ describe("import and export", () => {
     const other = tempDir()
     const file = path.join(other, "bad.jsonl")
     writeFileSync(file, JSON.stringify({ kind: "invitation", value: { "@odata.type": "#microsoft.graph.invitation", id: "i1", invitedUserEmailAddress: "a@b.c", inviteRedirectUrl: "https://x.y", invitedUserDisplayName: null, invitedUserType: "Guest", sendInvitationMessage: false, inviteRedeemUrl: "https://x.y/r", status: "PendingAcceptance" } }) + "\n")
-    const r = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", file])
+    // --create: without it, the missing store is refused before the file is read.
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", "--create", file])
     assert.strictEqual(r.code, 2)
     assert.include(r.stderr, "line 1: invitedUser: expected the guest user, or null when it was deleted")
   })
