@@ -103,6 +103,31 @@ export const enrollctl = (
     child.stdin.end(options.input ?? "")
   })
 
+/**
+ * Runs `enrollctl ...args` with a standard input that stays open after the first bytes of a JSON
+ * text (a producer that has not finished), the `ENROLLCTL_*` variables of the test's environment
+ * left out and `env` added: how it ended, or `undefined` when it was still running after `ms` (it is
+ * then killed). What a command must refuse before it reads its input ends at once.
+ */
+export const withOpenInput = (args: ReadonlyArray<string>, env: Record<string, string> = {}, ms = 8_000) =>
+  new Promise<{ code: number; stderr: string } | undefined>((resolve) => {
+    const clean: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) clean[k] = v
+    const child = spawn(process.execPath, [shim, ...args], { env: { ...clean, ...env }, stdio: ["pipe", "pipe", "pipe"] })
+    let stderr = ""
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
+    child.stdin.write('{"displayName":')
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      resolve(undefined)
+    }, ms)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      child.stdin.destroy()
+      resolve({ code: code ?? -1, stderr })
+    })
+  })
+
 /** The temporary directories a test file made: removed after its tests (a run left hundreds behind). */
 const made: Array<string> = []
 afterAll(() => {

@@ -9,12 +9,12 @@
  * a standard input left open.
  */
 import { PgClient } from "@effect/sql-pg"
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { rmSync } from "node:fs"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { enrollctl, groupLine, jsonl, shim, startServer, storeDir, tempDir } from "./cli.ts"
+import { enrollctl, groupLine, jsonl, startServer, storeDir, tempDir, withOpenInput } from "./cli.ts"
 
 const DM = ["device-management", "device-enrollment-configurations"]
 
@@ -157,29 +157,6 @@ describe("--database-schema, checked as the server checks DATABASE_SCHEMA", () =
 })
 
 describe("import - and a usage error", () => {
-  /**
-   * Runs `enrollctl ...args` with a standard input that stays open (a producer that has not
-   * finished), and answers how it ended, or `undefined` when it was still running after `ms`.
-   */
-  const withOpenInput = (args: ReadonlyArray<string>, env: Record<string, string> = {}, ms = 8_000) =>
-    new Promise<{ code: number; stderr: string } | undefined>((resolve) => {
-      const clean: Record<string, string> = {}
-      for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) clean[k] = v
-      const child = spawn(process.execPath, [shim, ...args], { env: { ...clean, ...env }, stdio: ["pipe", "pipe", "pipe"] })
-      let stderr = ""
-      child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
-      child.stdin.write('{"kind":"user"')
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL")
-        resolve(undefined)
-      }, ms)
-      child.on("close", (code) => {
-        clearTimeout(timer)
-        child.stdin.destroy()
-        resolve({ code: code ?? -1, stderr })
-      })
-    })
-
   it("refuses the mode and the flags before reading standard input, which it does not wait for", async () => {
     const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>, string]> = [
       [["--base-url", "http://127.0.0.1:1/beta", "--store", "memory", "import", "-"], {}, "error Usage: the flags name both a base URL (remote mode) and a store (local mode); choose one\n"],

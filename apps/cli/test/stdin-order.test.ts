@@ -6,33 +6,10 @@
  * secret. Each case runs the real CLI with a standard input left open (or a FIFO no one writes),
  * against a stub server that counts what it is sent.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, shim, stubServer, tempDir } from "./cli.ts"
-
-/**
- * Runs `enrollctl ...args` with a standard input that stays open (a producer that has not
- * finished), and answers how it ended, or `undefined` when it was still running after `ms`.
- */
-const withOpenInput = (args: ReadonlyArray<string>, ms = 8_000) =>
-  new Promise<{ code: number; stderr: string } | undefined>((resolve) => {
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) env[k] = v
-    const child: ChildProcess = spawn(process.execPath, [shim, ...args], { env, stdio: ["pipe", "pipe", "pipe"] })
-    let stderr = ""
-    child.stderr!.setEncoding("utf8").on("data", (d) => (stderr += d))
-    child.stdin!.write('{"displayName":')
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      resolve(undefined)
-    }, ms)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      child.stdin!.destroy()
-      resolve({ code: code ?? -1, stderr })
-    })
-  })
+import { enrollctl, stubServer, tempDir, withOpenInput } from "./cli.ts"
 
 describe("the mode and the flags, checked before the body or the import file is read", () => {
   let stub: Awaited<ReturnType<typeof stubServer>>
@@ -83,7 +60,7 @@ describe("the mode and the flags, checked before the body or the import file is 
   })
 
   it("still reads --body - to its end, and sends it, when the mode and the flags are right", async () => {
-    const waiting = await withOpenInput(["--base-url", stub.baseUrl, "--token", "t", "groups", "create", "--body", "-"], 1_500)
+    const waiting = await withOpenInput(["--base-url", stub.baseUrl, "--token", "t", "groups", "create", "--body", "-"], {}, 1_500)
     assert.isUndefined(waiting, "it waited for the rest of the body")
     const r = await enrollctl(["--base-url", stub.baseUrl, "--token", "t", "-o", "json", "groups", "create", "--body", "-"], {
       input: '{"displayName":"G"}'
