@@ -11,7 +11,9 @@
  * an operation failed: nothing runs on a path that succeeds.
  *
  * A failed sync of the WAL (the store's own `fdatasync`, not SQLite's) is said in the same terms by
- * {@link describeSync} (a {@link SyncFailure}), with what the store does from then on.
+ * {@link describeSync} (a {@link SyncFailure}), with what the store does from then on. A store whose
+ * files cannot be written is refused at open ({@link NotWritable}), and the path of its file leading
+ * elsewhere is said by {@link moved} (to `ready`) and {@link movedAtSync} (failing a sync; both since 0.4.0).
  *
  * @since 0.3.1
  */
@@ -179,4 +181,130 @@ export const describeSync = (error: unknown): unknown => {
   if (typeof code !== "string") return error
   const described = syncMeanings.get(code)
   return described === undefined ? error : new SyncFailure(described[0], code, described[1], error)
+}
+
+// ----- a store whose files cannot be written, or whose file moved ------------------
+
+/** Which of the store's files or directories {@link NotWritable} names. */
+export type Part = "file" | "directory" | "wal" | "shm"
+
+const partNames: Readonly<Record<Part, string>> = {
+  file: "the database file",
+  directory: "the database file's directory",
+  wal: "the database's WAL file",
+  shm: "the database's shared-memory file"
+}
+
+/** Why a file or directory cannot be written, and what to do, by Node's error code. */
+const notWritableMeanings: ReadonlyMap<string, readonly [string, string]> = new Map([
+  ["EROFS", ["it is on a read-only file system", "mount it read-write"]],
+  // An immutable file or directory refuses every writer, root included (`chattr +i`); an append-only
+  // one (`chattr +a`) refuses `O_RDWR`. A security module (SELinux, AppArmor) answers EPERM or EACCES.
+  ["EPERM", [
+    "it is immutable or append-only (chattr +i or +a; lsattr shows it), or a security policy forbids writing it",
+    "clear the attribute (chattr -i, chattr -a) or the policy"
+  ]],
+  ["EACCES", [
+    "this user may not write it (its mode, owner or ACL)",
+    "give the user the store runs as write access to it (chown, chmod)"
+  ]]
+])
+
+/**
+ * A store's file or directory that cannot be written, found as the store is opened (since 0.4.0):
+ * which one, its path, why and what to do, then the file system's error as Node says it, e.g.
+ * `the database file /data/enrollment.sqlite is not writable: it is on a read-only file system;
+ * mount it read-write. The store writes its database file and the -wal and -shm files beside it,
+ * which it makes in that directory; it was not opened (EROFS: read-only file system, open '…')`.
+ * Before, SQLite opened such a file read-only without a word, or failed with `unable to open
+ * database file` or `attempt to write a readonly database`, naming nothing.
+ */
+export class NotWritable extends Error {
+  override readonly name = "NotWritable"
+  readonly kind: Kind = "readOnly"
+  /** Which part of the store. */
+  readonly part: Part
+  /** Its path (absolute, symbolic links followed as SQLite follows them). */
+  readonly path: string
+  /** The file system's error code, as Node gave it (`EROFS`, `EPERM`, `EACCES`). */
+  readonly code: string
+  /** The file system's error, as it was (kept as {@link SyncFailure.error} is, not as `cause`). */
+  readonly error: unknown
+  constructor(part: Part, path: string, error: unknown) {
+    const code = String((error as { readonly code?: unknown } | null)?.code ?? "")
+    const message = (error as { readonly message?: unknown } | null)?.message
+    const [why, remedy] = notWritableMeanings.get(code) ?? [typeof message === "string" ? message : String(error), "make it writable"]
+    super(
+      `${partNames[part]} ${path} is not writable: ${why}; ${remedy}. The store writes its database file and the ` +
+        `-wal and -shm files beside it, which it makes in that directory; it was not opened (${typeof message === "string" ? message : code})`
+    )
+    this.part = part
+    this.path = path
+    this.code = code
+    this.error = error
+  }
+}
+
+/** A file's identity: the device and inode numbers `stat` answers. */
+export interface FileId {
+  readonly dev: bigint
+  readonly ino: bigint
+}
+
+/**
+ * Why the path of a store's database file no longer leads to the file the store has open (since
+ * 0.4.0): `now` is what a `stat` of the path answered (its identity, or its error). Writes go on to
+ * the file the store has open, and a restart opens whatever is at the path (an empty store where
+ * nothing is), so what is written meanwhile is lost, unless the file is put back.
+ */
+export const moved = (path: string, opened: FileId, now: FileId | NodeJS.ErrnoException): Error => {
+  const lost = "what the store writes is lost at the next start, which opens what is at the path (an empty store where nothing is)"
+  if (!("dev" in now)) {
+    return now.code === "ENOENT" || now.code === "ENOTDIR"
+      ? new Error(
+        `the database file ${path} is no longer there: it was renamed or deleted while the store had it open, and ${lost}; ` +
+          "rename it back (ready answers again once the path leads to it); a deleted file can be copied back only while the " +
+          "store runs, with no writes, from /proc/<pid>/fd/ (ls -l shows it as deleted), and the store then restarted"
+      )
+      : new Error(`the database file ${path} cannot be looked up, to tell it is still the file the store has open: ${now.message}`)
+  }
+  return new Error(
+    `the database file ${path} is another file than the one the store has open (device ${now.dev} inode ${now.ino}; ` +
+      `opened: device ${opened.dev} inode ${opened.ino}): it was replaced while the store had it open, and ${lost}; ` +
+      "put the file the store opened back at that path (ready answers again once the path leads to it)"
+  )
+}
+
+/**
+ * Why a sync of the WAL failed although `fdatasync` succeeded (since 0.4.0): the path of the store's
+ * database file no longer led to the file the store has open when the sync ended (`now` as
+ * {@link moved} takes it), so the sync's writes, which went to that file, were not acknowledged,
+ * and the store is failed as after any failed sync. {@link moved}'s words, but for what follows:
+ * the store does not recover when the file is put back (nor does `ready`), so the file is to be put
+ * back before the restart, e.g. `the database file /data/enrollment.sqlite is no longer there: it
+ * was renamed or deleted while the store had it open; the writes waiting for this sync of the WAL
+ * were not acknowledged, and the store fails them and every later operation (reads and ready
+ * included) until it is opened again (a restart). The restart opens what is at the path (an empty
+ * store where nothing is): rename the file back first; …`.
+ */
+export const movedAtSync = (path: string, opened: FileId, now: FileId | NodeJS.ErrnoException): Error => {
+  const refused = "the writes waiting for this sync of the WAL were not acknowledged, and the store fails them and every " +
+    "later operation (reads and ready included) until it is opened again (a restart)"
+  if (!("dev" in now)) {
+    return now.code === "ENOENT" || now.code === "ENOTDIR"
+      ? new Error(
+        `the database file ${path} is no longer there: it was renamed or deleted while the store had it open; ${refused}. ` +
+          "The restart opens what is at the path (an empty store where nothing is): rename the file back first; a deleted " +
+          "file can be copied back only while the store runs (it writes nothing now), from /proc/<pid>/fd/ (ls -l shows it " +
+          "as deleted), and the store then restarted"
+      )
+      : new Error(
+        `the database file ${path} cannot be looked up, to tell it is still the file the store has open: ${now.message}; ${refused}`
+      )
+  }
+  return new Error(
+    `the database file ${path} is another file than the one the store has open (device ${now.dev} inode ${now.ino}; ` +
+      `opened: device ${opened.dev} inode ${opened.ino}): it was replaced while the store had it open; ${refused}. ` +
+      "The restart opens the file at the path: put the file the store opened back there first"
+  )
 }

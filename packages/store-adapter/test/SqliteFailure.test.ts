@@ -171,3 +171,43 @@ describe("SqliteFailure.describeSync", () => {
     }
   })
 })
+
+describe("SqliteFailure.NotWritable", () => {
+  const openError = (code: string, text: string, path: string) =>
+    Object.assign(new Error(`${code}: ${text}, open '${path}'`), { code, syscall: "open", path })
+  const rule = "The store writes its database file and the -wal and -shm files beside it, which it makes in that directory; it was not opened"
+
+  it("names the part, its path, why (read-only file system, immutable, not allowed) and what to do, then Node's error", () => {
+    const cases: ReadonlyArray<readonly [SqliteFailure.Part, string, string, string, string]> = [
+      ["file", "/data/s.db", "EROFS", "read-only file system", "the database file /data/s.db is not writable: it is on a read-only file system; mount it read-write."],
+      ["directory", "/data", "EACCES", "permission denied", "the database file's directory /data is not writable: this user may not write it (its mode, owner or ACL); give the user the store runs as write access to it (chown, chmod)."],
+      ["wal", "/data/s.db-wal", "EPERM", "operation not permitted", "the database's WAL file /data/s.db-wal is not writable: it is immutable or append-only (chattr +i or +a; lsattr shows it), or a security policy forbids writing it; clear the attribute (chattr -i, chattr -a) or the policy."],
+      ["shm", "/data/s.db-shm", "ETXTBSY", "text file is busy", "the database's shared-memory file /data/s.db-shm is not writable: ETXTBSY: text file is busy, open '/data/s.db-shm'; make it writable."]
+    ]
+    for (const [part, path, code, text, said] of cases) {
+      const error = openError(code, text, path)
+      const e = new SqliteFailure.NotWritable(part, path, error)
+      assert.strictEqual(e.message, `${said} ${rule} (${code}: ${text}, open '${path}')`)
+      assert.deepStrictEqual([e.part, e.path, e.code, e.kind, e.error], [part, path, code, "readOnly", error])
+      assert.isUndefined(e.cause, "Node's error is kept out of the cause chain the logs print")
+    }
+  })
+})
+
+describe("SqliteFailure.moved", () => {
+  const opened = { dev: 2049n, ino: 131n }
+  const enoent = Object.assign(new Error("ENOENT: no such file or directory, stat '/data/s.db'"), { code: "ENOENT" })
+
+  it("says the file is no longer there, or is another file, what is lost, and how to put it back", () => {
+    const gone = SqliteFailure.moved("/data/s.db", opened, enoent).message
+    assert.match(gone, /^the database file \/data\/s\.db is no longer there: it was renamed or deleted while the store had it open, and what the store writes is lost at the next start/)
+    assert.include(gone, "rename it back (ready answers again once the path leads to it)")
+    const other = SqliteFailure.moved("/data/s.db", opened, { dev: 2049n, ino: 977n }).message
+    assert.match(other, /^the database file \/data\/s\.db is another file than the one the store has open \(device 2049 inode 977; opened: device 2049 inode 131\)/)
+    const denied = Object.assign(new Error("EACCES: permission denied, stat '/data/s.db'"), { code: "EACCES" })
+    assert.strictEqual(
+      SqliteFailure.moved("/data/s.db", opened, denied).message,
+      "the database file /data/s.db cannot be looked up, to tell it is still the file the store has open: EACCES: permission denied, stat '/data/s.db'"
+    )
+  })
+})

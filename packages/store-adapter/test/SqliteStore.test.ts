@@ -1215,7 +1215,7 @@ describe("SqliteStore", () => {
 
     it.effect("says the file is read-only, and stays ready (reads are served)", () =>
       Effect.gen(function*() {
-        // A file the process may read but not write is opened read-only by SQLite (see the README).
+        // A connection opened read-only by its caller (`open` refuses a file it cannot write, since 0.4.0; see the README).
         const filename = join(dir, "failing", "read-only", "store.db")
         const t = freshTenant()
         const writer = SqliteStore.open({ filename })
