@@ -37,6 +37,11 @@ export interface Query {
   readonly expand?: ReadonlyArray<string> | undefined
   /** A directory list's `$filter` (see {@link parseObjectFilter}); since 0.4.0. */
   readonly where?: ObjectFilter | undefined
+  /**
+   * True when `$select` named `*` (every structural property: `select` is then undefined, as
+   * without `$select`), which the answer's context says as `(*)`, as Graph writes it.
+   */
+  readonly selectAll?: boolean | undefined
 }
 
 export const emptyQuery: Query = { top: undefined, after: undefined, count: false, select: undefined, filter: undefined }
@@ -214,6 +219,7 @@ export const parseQuery = (
   let ref: string | undefined
   let expand: ReadonlyArray<string> | undefined
   let where: ObjectFilter | undefined
+  let selectAll = false
   const seen = new Set<string>()
   for (const [rawKey, value] of params) {
     const key = optionName(rawKey)
@@ -268,8 +274,9 @@ export const parseQuery = (
           if (!item.ok) return bad(item.message)
           names[i] = item.name
         }
-        // `*` is every structural property: the same as no `$select`.
-        select = names.includes("*") ? undefined : names
+        // `*` is every structural property: the same members as no `$select` (the context says `(*)`).
+        selectAll = names.includes("*")
+        select = selectAll ? undefined : names
         break
       }
       case "$filter": {
@@ -293,7 +300,12 @@ export const parseQuery = (
     }
   }
   const query: Query = { top, after, count, select, filter }
-  return { ok: true, query: ref === undefined && expand === undefined && where === undefined ? query : { ...query, ref, expand, where } }
+  return {
+    ok: true,
+    query: ref === undefined && expand === undefined && where === undefined && !selectAll
+      ? query
+      : { ...query, ref, expand, where, ...(selectAll ? { selectAll } : {}) }
+  }
 }
 
 /** `name` as `names` declares it: itself, or the one declared name equal to it without regard to case ({@link foldedName}). */
@@ -338,7 +350,7 @@ type Token =
   | { readonly t: ")"; readonly v: ")" }
   | { readonly t: ","; readonly v: "," }
 
-const unsupported = (expr: string) => bad(`unsupported $filter expression: '${expr.slice(0, 200)}'; supported: source eq '…', sourceId eq '…', target/groupId eq '…', isof(target,microsoft.graph.<targetType>) (the type quoted or not), joined with and / or and parentheses`)
+const unsupported = (expr: string) => bad(`unsupported $filter expression: '${expr.slice(0, 200)}'; supported: source eq|ne '…', sourceId eq|ne '…' or null, target/groupId eq|ne '…' or null, isof(target,microsoft.graph.<targetType>) (the type quoted or not), joined with and / or, negated with not, and parentheses`)
 
 /** The members of `source`'s enum type, as a filter compares them (case-sensitive, as OData's enum members are). */
 const sources: ReadonlyArray<string> = Assignment.AssignmentSource.literals
@@ -425,7 +437,12 @@ class NotAMember {
   }
 }
 
-/** Parses the supported `$filter` subset into the core's {@link AssignmentFilter}. */
+/**
+ * Parses the supported `$filter` subset into the core's {@link AssignmentFilter}: `eq` and `ne`
+ * (`not (… eq …)`) on `source`, `sourceId` and `target/groupId`, `isof(target, T)`, `and`, `or`,
+ * `not` and parentheses. Null is OData 4.01's: an ordinary value in `eq` and `ne`, and
+ * `target/groupId` is null wherever the target has no `groupId` (the core's rule).
+ */
 export const parseFilter = (text: string): { readonly ok: true; readonly filter: Filter } | { readonly ok: false; readonly problem: Problem.Problem } => {
   if (text.length > 2000) return unsupported(text) as any
   const tokens = tokenize(text)
@@ -453,9 +470,26 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
     return left
   }
   const parseAnd = (): Filter => {
-    let left = parsePrimary()
-    while (word("and")) left = { _tag: "And", left, right: parsePrimary() }
+    let left = parseUnary()
+    while (word("and")) left = { _tag: "And", left, right: parseUnary() }
     return left
+  }
+  // `not` binds tighter than `eq` (OData's precedence): its operand is a Boolean expression, a
+  // parenthesized one, `isof(…)` or another `not`; `not source eq 'direct'` would negate an enum.
+  const parseUnary = (): Filter => {
+    if (!word("not")) return parsePrimary()
+    const t = peek()
+    if (t === undefined || t.t !== "(" && !(t.t === "word" && (t.v === "not" || assignmentFilterName(t.v) === "isof"))) throw new Error("not")
+    if (++depth > 16) throw new Error("depth")
+    const operand = parseUnary()
+    depth--
+    return { _tag: "Not", operand }
+  }
+  /** `eq` or `ne` after a property: `ne` is `not (… eq …)`, null being an ordinary value for both (OData 4.01). */
+  const comparison = (): ((f: Filter) => Filter) => {
+    if (word("eq")) return (f) => f
+    if (word("ne")) return (f) => ({ _tag: "Not", operand: f })
+    throw new Error("op")
   }
   const literal = (): string | null => {
     const t = peek()
@@ -492,20 +526,20 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
         return { _tag: "TargetIsOf", type: name }
       }
       case "source": {
-        if (!word("eq")) throw new Error("op")
+        const op = comparison()
         const v = literal()
         if (v === null) throw new Error("null")
         // An enum's literal that is no member of it is a 400, as Graph answers it, not an empty list.
         if (!sources.includes(v)) throw new NotAMember(v)
-        return { _tag: "SourceEq", value: v }
+        return op({ _tag: "SourceEq", value: v })
       }
       case "sourceId": {
-        if (!word("eq")) throw new Error("op")
-        return { _tag: "SourceIdEq", value: literal() }
+        const op = comparison()
+        return op({ _tag: "SourceIdEq", value: literal() })
       }
       case "target/groupId": {
-        if (!word("eq")) throw new Error("op")
-        return { _tag: "TargetGroupIdEq", value: literal() }
+        const op = comparison()
+        return op({ _tag: "TargetGroupIdEq", value: literal() })
       }
       default:
         throw new Error("field")
@@ -526,6 +560,11 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
 /** A `$filter` over an object's own properties, as a predicate on the object as written. */
 export type ObjectFilter = (o: Readonly<Record<string, unknown>>) => boolean
 
+/** A directory `$filter`'s value on one object: true, false, or null (unknown), as OData's logic has it. */
+type Tri = (o: Readonly<Record<string, unknown>>) => boolean | null
+
+const isWord = (t: Token | undefined, w: string): boolean => t?.t === "word" && t.v.toLowerCase() === w
+
 /** The properties a directory list's `$filter` may name, and their types. */
 export type FilterableProps = Readonly<Record<string, "string" | "boolean">>
 
@@ -533,8 +572,18 @@ export type FilterableProps = Readonly<Record<string, "string" | "boolean">>
  * A directory list's `$filter` (users, groups, invitations), as Graph's directory
  * answers the common forms: `p eq v`, `p ne v`, `p in (v, …)`, `startswith(p,'x')`,
  * `not`, `and`, `or` and parentheses, over the listed properties; `v` a string, `true`,
- * `false` or `null`. Strings compare without regard to case, as the directory does
- * (`userPrincipalName eq 'ADA@contoso.com'` finds `ada@contoso.com`).
+ * `false` or `null`; a Boolean property alone (`accountEnabled`, `not accountEnabled`). Strings
+ * compare without regard to case, as the directory does (`userPrincipalName eq 'ADA@contoso.com'`
+ * finds `ada@contoso.com`).
+ *
+ * Null is OData 4.01's (URL Conventions 5.1.1): an absent property is null; `eq`, `ne` and `in`
+ * are ordinary comparisons in which null equals null and nothing else (`userType ne 'Guest'` and
+ * `not (userType eq 'Guest')` keep an object without a `userType`); a function or `not` over null
+ * is null (unknown: `startswith(mail,'a')` over no mail, `not accountEnabled` over no
+ * `accountEnabled`), `and` and `or` are three-valued, and an object is kept only where the whole
+ * expression is true. `not` binds tighter than `eq`, as OData's precedence has it:
+ * `not accountEnabled eq true` is `(not accountEnabled) eq true`, and `not` over a string
+ * property is a 400 (`not (userType eq 'Guest')` is the comparison negated).
  */
 export const parseObjectFilter = (
   text: string,
@@ -594,32 +643,88 @@ export const parseObjectFilter = (
     }
     throw new Refused(`expected a value for ${p}`)
   }
-  const parseOr = (): ObjectFilter => {
+  const parseOr = (): Tri => {
     let left = parseAnd()
     while (word("or")) {
       const a = left
       const b = parseAnd()
-      left = (o) => a(o) || b(o)
+      left = (o) => {
+        const x = a(o)
+        if (x === true) return true
+        const y = b(o)
+        return y === true ? true : x === false && y === false ? false : null
+      }
     }
     return left
   }
-  const parseAnd = (): ObjectFilter => {
+  const parseAnd = (): Tri => {
     let left = parseUnary()
     while (word("and")) {
       const a = left
       const b = parseUnary()
-      left = (o) => a(o) && b(o)
+      left = (o) => {
+        const x = a(o)
+        if (x === false) return false
+        const y = b(o)
+        return y === false ? false : x === true && y === true ? true : null
+      }
     }
     return left
   }
-  const parseUnary = (): ObjectFilter => {
-    if (word("not")) {
-      const inner = parseUnary()
-      return (o) => !inner(o)
+  const parseUnary = (): Tri => {
+    if (!word("not")) return parsePrimary()
+    if (++depth > 16) throw new Refused("not nests too deep")
+    const t = peek()
+    let inner: Tri
+    if (t?.t === "word" && t.v.toLowerCase() !== "not" && t.v.toLowerCase() !== "startswith") {
+      // `not p …`: OData's `not` binds tighter than `eq`, so it negates the property, which must be a Boolean.
+      const p = property()
+      if (props[p] !== "boolean") {
+        throw new Refused(`not applies to a Boolean and ${p} is a string; to negate a comparison, write not (${p} eq …)`)
+      }
+      const negated: Tri = (o) => {
+        const v = o[p] ?? null
+        return typeof v === "boolean" ? !v : null
+      }
+      inner = compared(p, negated) ?? negated
+    } else {
+      inner = negation(parseUnary())
     }
-    return parsePrimary()
+    depth--
+    return inner
   }
-  const parsePrimary = (): ObjectFilter => {
+  /** `not` over a three-valued operand: unknown stays unknown. */
+  const negation = (a: Tri): Tri => (o) => {
+    const x = a(o)
+    return x === null ? null : !x
+  }
+  /**
+   * `eq v`, `ne v` or `in (v, …)` after an operand whose value `of` reads (a property's, or a
+   * negated Boolean's), each true or false, null being a value like any other; undefined when no
+   * comparison follows.
+   */
+  const compared = (p: string, of: (o: Readonly<Record<string, unknown>>) => unknown): Tri | undefined => {
+    if (word("eq")) {
+      const v = literal(p)
+      return (o) => fold(of(o)) === v
+    }
+    if (word("ne")) {
+      const v = literal(p)
+      return (o) => fold(of(o)) !== v
+    }
+    if (word("in")) {
+      expect("(", "'(' after in")
+      const values = [literal(p)]
+      while (peek()?.t === ",") {
+        pos++
+        values.push(literal(p))
+      }
+      expect(")", "')'")
+      return (o) => values.includes(fold(of(o)) as string | boolean | null)
+    }
+    return undefined
+  }
+  const parsePrimary = (): Tri => {
     const t = peek()
     if (t === undefined) throw new Refused("the expression ends too soon")
     if (t.t === "(") {
@@ -638,33 +743,29 @@ export const parseObjectFilter = (
       expect(",", "','")
       const prefix = expect("string", "a quoted prefix").v.toLowerCase()
       expect(")", "')'")
-      return (o) => typeof o[p] === "string" && (o[p] as string).toLowerCase().startsWith(prefix)
+      // Over null (an absent property too) the function's value is null: unknown, not false.
+      return (o) => {
+        const v = o[p] ?? null
+        return v === null ? null : typeof v === "string" && v.toLowerCase().startsWith(prefix)
+      }
     }
     const p = property()
-    if (word("eq")) {
-      const v = literal(p)
-      return (o) => fold(o[p] ?? null) === v
-    }
-    if (word("ne")) {
-      const v = literal(p)
-      return (o) => fold(o[p] ?? null) !== v
-    }
-    if (word("in")) {
-      expect("(", "'(' after in")
-      const values = [literal(p)]
-      while (peek()?.t === ",") {
-        pos++
-        values.push(literal(p))
+    const c = compared(p, (o) => o[p] ?? null)
+    if (c !== undefined) return c
+    // A Boolean property alone is its value (null when absent); any other needs a comparison.
+    if (props[p] === "boolean" && (peek() === undefined || peek()!.t === ")" || isWord(peek(), "and") || isWord(peek(), "or"))) {
+      return (o) => {
+        const v = o[p] ?? null
+        return typeof v === "boolean" ? v : null
       }
-      expect(")", "')'")
-      return (o) => values.includes(fold(o[p] ?? null) as string | boolean | null)
     }
     throw new Refused(`expected eq, ne or in after ${p}`)
   }
   try {
     const f = parseOr()
     if (pos !== tokens.length) return refuse(`unexpected '${tokens.slice(pos).map((x) => x.v).join(" ").slice(0, 80)}'`) as any
-    return { ok: true, filter: f }
+    // Kept only where the expression is true: false and null (unknown) leave the object out.
+    return { ok: true, filter: (o) => f(o) === true }
   } catch (e) {
     if (e instanceof Refused) return refuse(e.why) as any
     throw e
@@ -679,14 +780,31 @@ export const context = (base: string, path: string): string => `${base}/$metadat
 const entitySuffix = "/$entity"
 
 /**
+ * The select list an answer's `@odata.context` carries (OData 4.01 Protocol 10.9–10.12), or
+ * undefined for none (no `$select` nor `$expand`: the context made once per path is written).
+ * `$select`'s names ({@link Query.select}), or `*` for `$select=*` (every structural property, as
+ * Graph writes it: `users(*)/$entity`), then each expanded navigation property suffixed with `()`,
+ * as OData 4.01 writes an expansion without options and Graph writes `$expand=assignments`:
+ * `deviceEnrollmentConfigurations(assignments())/$entity`. With only expansions listed, every
+ * structural property is implied (OData's rule), so `$expand` alone keeps the members unchanged.
+ */
+export const selectList = (query: Query): ReadonlyArray<string> | undefined => {
+  const { select, expand } = query
+  if (select === undefined && query.selectAll !== true && expand === undefined) return undefined
+  const names = select ?? (query.selectAll === true ? ["*"] : [])
+  return expand === undefined ? names : [...names, ...expand.map((e) => `${e}()`)]
+}
+
+/**
  * The context of an answer under `$select` (since 0.6.1): `path` (an answer's context after
  * `#`) with the select list where OData's context URL grammar puts it, after the entity set or
  * path and before `/$entity`, as Graph writes it: `users(displayName)/$entity`,
  * `users(displayName,mail)`, `deviceManagement/deviceEnrollmentConfigurations('c1')/assignments(source)`.
  * The names as {@link parseQuery} read them (declared names), each once, in the order selected; a
  * derived type's property behind its cast with the cast as a qualified name
- * (`microsoft.graph.<type>/<property>`, whichever `@odata.type` spelling was sent). Made per
- * request, and only for answers under `$select`: one without keeps the context made once per path.
+ * (`microsoft.graph.<type>/<property>`, whichever `@odata.type` spelling was sent); `*` and an
+ * expansion (`assignments()`) as {@link selectList} writes them. Made per request, and only for
+ * answers under `$select` or `$expand`: one without keeps the context made once per path.
  */
 export const selectedContext = (path: string, select: ReadonlyArray<string>): string => {
   const names: Array<string> = []

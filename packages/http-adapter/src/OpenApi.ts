@@ -54,8 +54,8 @@ const queryParams: Record<string, Json> = {
     name: "$filter",
     in: "query",
     schema: { type: "string" },
-    description: "source eq '…' (direct or policySets), sourceId eq '…', target/groupId eq '…', " +
-      "isof(target,microsoft.graph.X) (X quoted or not; graph.X too), and / or, parentheses"
+    description: "source eq|ne '…' (direct or policySets), sourceId eq|ne '…' or null, target/groupId eq|ne '…' or null " +
+      "(null where the target has no groupId), isof(target,microsoft.graph.X) (X quoted or not; graph.X too), and / or / not, parentheses"
   }
 }
 const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
@@ -94,7 +94,7 @@ const errorResponses = (route: Route): Json => {
  *
  * @since 0.6.1
  */
-export const version = "0.6.1"
+export const version = "0.7.0"
 
 /** The OpenAPI 3.1 document for the routes, and `POST /beta/$batch` with `batch` (since 0.4.0). */
 export const document = (routes: ReadonlyArray<Route>, options: { readonly batch?: boolean | undefined } = {}): Json => {

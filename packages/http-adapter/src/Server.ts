@@ -536,10 +536,11 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         case "Text":
           return answer({ status: 200, body: r.text, type: "text/plain; charset=utf-8", headers: undefined }, keep)
         case "Entity": {
-          // Under `$select` the context names the selected properties (made for the request);
-          // without, it is the one remembered for the path.
+          // Under `$select` or `$expand` the context names the selected and expanded properties
+          // (made for the request); without, it is the one remembered for the path.
           const select = ctx.query.select
-          const context = select === undefined ? contextOfAnswer(ctx.base, r.context) : OData.context(ctx.base, OData.selectedContext(r.context, select))
+          const list = OData.selectList(ctx.query)
+          const context = list === undefined ? contextOfAnswer(ctx.base, r.context) : OData.context(ctx.base, OData.selectedContext(r.context, list))
           const out = OData.entityJson(r.value, select, context, route.method === "GET")
           // `$expand`ed members after the entity's own (not part of its ETag).
           const json = r.expanded === undefined ? out.json : `${out.json.slice(0, -1)},${JSON.stringify(r.expanded).slice(1)}`
@@ -554,8 +555,9 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         }
         case "Collection": {
           const select = ctx.query.select
+          const list = OData.selectList(ctx.query)
           const out: Record<string, unknown> = {
-            "@odata.context": select === undefined ? contextOfAnswer(ctx.base, r.context) : OData.context(ctx.base, OData.selectedContext(r.context, select))
+            "@odata.context": list === undefined ? contextOfAnswer(ctx.base, r.context) : OData.context(ctx.base, OData.selectedContext(r.context, list))
           }
           if (r.count !== undefined) out["@odata.count"] = r.count
           const expanded = r.expanded

@@ -307,7 +307,7 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.deepStrictEqual(await ids("source eq 'direct' and target/groupId eq 'g9'"), [])
         const count = await s.request("GET", `${tenantA()}?$count=true&$filter=${encodeURIComponent("source eq 'policySets'")}`)
         assert.strictEqual(count.json["@odata.count"], 1)
-        for (const f of ["startswith(source,'d')", "source ne 'direct'", "id eq 'a1'", "source eq", "source eq 'direct' and", "(source eq 'direct'"]) {
+        for (const f of ["startswith(source,'d')", "source gt 'direct'", "id eq 'a1'", "source eq", "source eq 'direct' and", "(source eq 'direct'", "not source eq 'direct'", "not", "source ne null"]) {
           const r = await s.request("GET", `${tenantA()}?$filter=${encodeURIComponent(f)}`)
           assert.strictEqual(r.status, 400, f)
           assert.include(errorOf(r).message, "unsupported $filter expression")
@@ -338,6 +338,47 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
           assert.include(errorOf(r).message, "unsupported $filter expression")
         }
         await s.request("DELETE", `${tenantA()}/ex`)
+      })
+      it("reads null as OData 4.01 does in $filter: a target without groupId has a null one, ne and not keep it", async () => {
+        const c = "nullf"
+        const made = await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: c } })
+        assert.strictEqual(made.status, 201, made.text)
+        const bodies = [
+          { id: "g1", target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g1" } },
+          { id: "gx", target: { "@odata.type": `${G}exclusionGroupAssignmentTarget`, groupId: "g1" } },
+          { id: "gn", target: { "@odata.type": `${G}groupAssignmentTarget` } },
+          { id: "lu", target: { "@odata.type": `${G}allLicensedUsersAssignmentTarget` } },
+          { id: "ad", target: { "@odata.type": `${G}allDevicesAssignmentTarget` } },
+          { id: "no", target: null },
+          { id: "ps", target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "g2" }, source: "policySets", sourceId: "p1" }
+        ]
+        for (const body of bodies) assert.strictEqual((await s.request("POST", tenantA(c), { body })).status, 201, body.id)
+        const ids = async (f: string) => {
+          const r = await s.request("GET", `${tenantA(c)}?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(r.status, 200, `${f}: ${r.text}`)
+          const count = await s.request("GET", `${tenantA(c)}/$count?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(count.text, String(r.json.value.length), `${f}: /$count`)
+          return r.json.value.map((a: any) => a.id).sort()
+        }
+        const cases: ReadonlyArray<[string, ReadonlyArray<string>]> = [
+          // target/groupId is null through no target and a type that has no groupId, as OData reads the path.
+          ["target/groupId eq null", ["ad", "gn", "lu", "no"]],
+          ["target/groupId ne null", ["g1", "gx", "ps"]],
+          // null eq 'g1' is false, so not (…) and ne are true there: the targets without a groupId are kept.
+          ["not (target/groupId eq 'g1')", ["ad", "gn", "lu", "no", "ps"]],
+          ["target/groupId ne 'g1'", ["ad", "gn", "lu", "no", "ps"]],
+          ["not (target/groupId eq 'g1') and isof(target,graph.allLicensedUsersAssignmentTarget)", ["lu"]],
+          ["sourceId ne 'p1'", ["ad", "g1", "gn", "gx", "lu", "no"]],
+          ["not (sourceId eq null)", ["ps"]],
+          ["source ne 'direct'", ["ps"]],
+          // isof over no target is false, not unknown: not isof keeps the assignment without one.
+          ["not isof(target,microsoft.graph.groupAssignmentTarget)", ["ad", "lu", "no"]],
+          ["not not isof(target,graph.exclusionGroupAssignmentTarget)", ["gx"]],
+          ["not (target/groupId eq 'g1' or target/groupId eq 'g2') and not (target/groupId eq null)", []],
+          ["not (source eq 'direct' and target/groupId eq null)", ["g1", "gx", "ps"]]
+        ]
+        for (const [f, expected] of cases) assert.deepStrictEqual(await ids(f), expected, f)
+        assert.strictEqual((await s.request("DELETE", `${cfgs}/${c}`)).status, 204)
       })
       it("refuses a source that is not a member of its enum, naming the members", async () => {
         for (const f of ["source eq 'bogus'", "source eq 'Direct'", "source eq 'direct' or source eq 'String'"]) {

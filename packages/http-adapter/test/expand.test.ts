@@ -33,8 +33,12 @@ describe("$expand=assignments", () => {
     const plain = await s.request("GET", `${cfgs}/c1`)
     const r = await s.request("GET", `${cfgs}/c1?$expand=assignments`)
     assert.strictEqual(r.status, 200, r.text)
-    const { assignments, "assignments@odata.context": context, ...own } = r.json
-    assert.deepStrictEqual(own, plain.json, "the configuration as without $expand")
+    const { assignments, "assignments@odata.context": context, "@odata.context": own_context, ...own } = r.json
+    const { "@odata.context": plainContext, ...plainOwn } = plain.json
+    assert.deepStrictEqual(own, plainOwn, "the configuration as without $expand")
+    // The context lists the expansion, as Graph writes it and OData 4.01 has it (`()`: no nested options).
+    assert.strictEqual(plainContext, `${s.base}/$metadata#deviceManagement/deviceEnrollmentConfigurations/$entity`)
+    assert.strictEqual(own_context, `${s.base}/$metadata#deviceManagement/deviceEnrollmentConfigurations(assignments())/$entity`)
     assert.strictEqual(r.headers.get("etag"), plain.headers.get("etag"))
     assert.strictEqual(context, `${s.base}/$metadata#deviceManagement/deviceEnrollmentConfigurations('c1')/assignments`)
     const listed = await s.request("GET", `${cfgs}/c1/assignments`)
@@ -78,7 +82,7 @@ describe("$expand=assignments", () => {
     )
     const one = await s.request("GET", "invitations/i1/invitedUser/deviceEnrollmentConfigurations/c1?$expand=assignments&$select=priority")
     assert.strictEqual(one.status, 200, one.text)
-    assert.strictEqual(one.json["@odata.context"], `${s.base}/$metadata#invitations('i1')/invitedUser/deviceEnrollmentConfigurations(priority)/$entity`)
+    assert.strictEqual(one.json["@odata.context"], `${s.base}/$metadata#invitations('i1')/invitedUser/deviceEnrollmentConfigurations(priority,assignments())/$entity`)
     assert.deepStrictEqual([one.json.priority, one.json.assignments.length], [1, 2])
     const plain = await s.request("GET", `users/${guest}/deviceEnrollmentConfigurations/c1`)
     assert.strictEqual(plain.headers.get("etag"), (await s.request("GET", `${cfgs}/c1`)).headers.get("etag"))

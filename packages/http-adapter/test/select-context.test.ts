@@ -4,8 +4,10 @@
  * `$metadata#users(displayName)/$entity`, a list `$metadata#users(displayName,mail)`, a group's
  * members `$metadata#directoryObjects(id,displayName)`) and OData's context URL grammar has it (a
  * select list after the entity set or path, before `/$entity`). Before, the context was the one
- * without `$select`, which says every property is there. Without `$select` (or with `$select=*`)
- * the context is unchanged.
+ * without `$select`, which says every property is there. Without `$select` the context is
+ * unchanged; `$select=*` writes `(*)` (Graph's `$metadata#users(*)/$entity`), and `$expand` adds
+ * the expanded navigation property with empty parentheses, as OData 4.01 (Protocol 10.11, 10.12)
+ * and Graph write it: `$metadata#deviceManagement/deviceEnrollmentConfigurations(assignments())/$entity`.
  */
 import { MemoryStore } from "@enrollment/core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -44,10 +46,12 @@ describe("@odata.context names the properties $select chose", () => {
     // In the order sent, `id` too when sent; each name once, as declared (names are read in any case).
     assert.strictEqual(await contextOf("users?$select=mail,id,displayName"), "users(mail,id,displayName)")
     assert.strictEqual(await contextOf("users/u1?$select=DisplayName,MAIL,displayname"), "users(displayName,mail)/$entity")
-    // Without $select, or with `*` (every property): as before.
+    // Without $select: as before. With `*` (every structural property): `(*)`, as Graph writes it
+    // (`$metadata#users(*)/$entity`); `*` beside other names covers them.
     assert.strictEqual(await contextOf("users/u1"), "users/$entity")
-    assert.strictEqual(await contextOf("users?$select=*"), "users")
-    assert.strictEqual(await contextOf("users/u1?$select=displayName,*"), "users/$entity")
+    assert.strictEqual(await contextOf("users?$select=*"), "users(*)")
+    assert.strictEqual(await contextOf("users/u1?$select=*"), "users(*)/$entity")
+    assert.strictEqual(await contextOf("users/u1?$select=displayName,*"), "users(*)/$entity")
   })
 
   it("writes it on every path that takes $select: assignments, configurations, directory objects", async () => {
@@ -85,7 +89,7 @@ describe("@odata.context names the properties $select chose", () => {
     const whole = await s.request("GET", `${cfgs}/c1`)
     const one = await s.request("GET", `${cfgs}/c1?$select=displayName&$expand=assignments`)
     ok(one, 200)
-    assert.strictEqual(one.json["@odata.context"], `${s.base}/$metadata#${cfgs}(displayName)/$entity`)
+    assert.strictEqual(one.json["@odata.context"], `${s.base}/$metadata#${cfgs}(displayName,assignments())/$entity`)
     assert.strictEqual(one.json["assignments@odata.context"], `${s.base}/$metadata#${cfgs}('c1')/assignments`)
     assert.deepStrictEqual(Object.keys(one.json), ["@odata.context", "@odata.etag", "@odata.type", "id", "displayName", "assignments@odata.context", "assignments"])
     assert.strictEqual(one.headers.get("etag"), whole.headers.get("etag"))
@@ -104,6 +108,34 @@ describe("@odata.context names the properties $select chose", () => {
     ] as const) assert.strictEqual(await contextOf(path), context, path)
   })
 
+  it("writes * for $select=* and each expansion with (), as Graph and OData 4.01 write them", async () => {
+    const cases: ReadonlyArray<[string, string]> = [
+      [`${cfgs}/c1?$expand=assignments`, `${cfgs}(assignments())/$entity`],
+      [`${cfgs}?$expand=assignments`, `${cfgs}(assignments())`],
+      [`${cfgs}?$expand=*`, `${cfgs}(assignments())`],
+      [`${cfgs}/c1?$select=displayName&$expand=assignments`, `${cfgs}(displayName,assignments())/$entity`],
+      [`${cfgs}/c1?$expand=Assignments&$select=microsoft.graph.deviceEnrollmentLimitConfiguration/Limit`, `${cfgs}(microsoft.graph.deviceEnrollmentLimitConfiguration/limit,assignments())/$entity`],
+      [`${cfgs}/c1?$select=*&$expand=assignments`, `${cfgs}(*,assignments())/$entity`],
+      [`${cfgs}/c1?$select=*`, `${cfgs}(*)/$entity`],
+      [`${cfgs}?$select=displayName,*`, `${cfgs}(*)`],
+      ["users/u1/deviceEnrollmentConfigurations?$expand=assignments", "users('u1')/deviceEnrollmentConfigurations(assignments())"],
+      ["invitations/i1/invitedUser/deviceEnrollmentConfigurations/c1?$select=priority&$expand=assignments", "invitations('i1')/invitedUser/deviceEnrollmentConfigurations(priority,assignments())/$entity"],
+      [`${cfgs}/c1/assignments?$select=*`, "deviceManagement/deviceEnrollmentConfigurations('c1')/assignments(*)"],
+      ["groups/g1/members?$select=*", "directoryObjects(*)"],
+      ["invitations/i1?$select=*", "invitations(*)/$entity"]
+    ]
+    for (const [path, context] of cases) assert.strictEqual(await contextOf(path), context, path)
+    // The members are those without $select (or with $select alone): * and an expansion's () select nothing away.
+    const plain = await s.request("GET", `${cfgs}/c1`)
+    for (const q of ["$select=*", "$expand=assignments", "$select=*&$expand=assignments"]) {
+      const r = await s.request("GET", `${cfgs}/c1?${q}`)
+      const { "@odata.context": _a, "assignments@odata.context": _b, assignments: _c, ...own } = r.json
+      const { "@odata.context": _d, ...plainOwn } = plain.json
+      assert.deepStrictEqual(own, plainOwn, q)
+      assert.strictEqual(r.headers.get("etag"), plain.headers.get("etag"), q)
+    }
+  })
+
   it("writes it for a request of a $batch, and leaves a PATCH's answer (no $select there) as it was", async () => {
     const r = await s.request("POST", "$batch", {
       body: { requests: [{ id: "1", method: "GET", url: "/users/u1?$select=displayName" }, { id: "2", method: "GET", url: "/users?$select=mail" }] }
@@ -114,6 +146,21 @@ describe("@odata.context names the properties $select chose", () => {
     const patched = await s.request("PATCH", `${cfgs}/c1/assignments/a1`, { body: { sourceId: "x" } })
     ok(patched, 200)
     assert.strictEqual(patched.json["@odata.context"], `${s.base}/$metadata#${cfgs}('c1')/assignments/$entity`)
+  })
+
+  it("makes the select list from $select and $expand, none without either (unit)", () => {
+    const list = (q: string) => {
+      const r = OData.parseQuery(q, "entity", ["displayName", "id"], undefined, ["assignments"])
+      assert.isTrue(r.ok, q)
+      return r.ok ? OData.selectList(r.query) : "refused"
+    }
+    assert.isUndefined(list(""))
+    assert.deepStrictEqual(list("$select=displayName"), ["displayName"])
+    assert.deepStrictEqual(list("$select=*"), ["*"])
+    assert.deepStrictEqual(list("$select=id,*"), ["*"])
+    assert.deepStrictEqual(list("$expand=assignments"), ["assignments()"])
+    assert.deepStrictEqual(list("$select=*&$expand=*"), ["*", "assignments()"])
+    assert.strictEqual(OData.selectedContext("c/$entity", ["*", "assignments()"]), "c(*,assignments())/$entity")
   })
 
   it("puts the select list where OData's grammar does (unit)", () => {

@@ -6,8 +6,12 @@
  * each one goes through `bind`, which records it and returns its placeholder
  * (`?` for SQLite, `$n` for PostgreSQL).
  *
- * The filter language has no negation, so SQL's NULL (unknown) behaves as
- * false here exactly as a failed match does in `AssignmentFilter.matches`.
+ * Every condition is two-valued (true or false, never SQL's NULL), as every
+ * node of `AssignmentFilter` is in OData (null equals null and nothing else), so
+ * that `NOT` negates exactly as `AssignmentFilter.matches` does: a comparison with
+ * a nullable column is guarded with `IS NOT NULL` (`source` is `NOT NULL`), and `group_id` is null for an
+ * assignment without a target or with a target type that has no `groupId`
+ * (`columnsOf`), which is what `target/groupId` reads as null.
  *
  * @since 0.1.0
  */
@@ -27,25 +31,25 @@ export const groupTargetTypes: ReadonlyArray<AssignmentTarget.ConcreteTypeName> 
 )
 
 const typeIn = (types: ReadonlyArray<string>, bind: Bind): string =>
-  types.length === 0 ? "1 = 0" : `target_type IN (${types.map(bind).join(", ")})`
+  types.length === 0 ? "1 = 0" : `(target_type IS NOT NULL AND target_type IN (${types.map(bind).join(", ")}))`
 
-/** The condition that holds for exactly the assignments `AssignmentFilter.matches` accepts. */
+/** The condition that holds for exactly the assignments `AssignmentFilter.matches` accepts; never NULL. */
 export const toSql = (filter: AssignmentFilter.AssignmentFilter, bind: Bind): string => {
   switch (filter._tag) {
     case "SourceEq":
       return `source = ${bind(filter.value)}`
     case "SourceIdEq":
-      return filter.value === null ? "source_id IS NULL" : `source_id = ${bind(filter.value)}`
+      return filter.value === null ? "source_id IS NULL" : `(source_id IS NOT NULL AND source_id = ${bind(filter.value)})`
     case "TargetGroupIdEq":
-      // Only group targets have a group id column; a null one must still be a group target.
-      return filter.value === null
-        ? `(${typeIn(groupTargetTypes, bind)} AND group_id IS NULL)`
-        : `group_id = ${bind(filter.value)}`
+      // OData reads target/groupId as null through no target and a type without groupId: the column is null then.
+      return filter.value === null ? "group_id IS NULL" : `(group_id IS NOT NULL AND group_id = ${bind(filter.value)})`
     case "TargetIsOf":
       return typeIn(concreteDescendants(filter.type), bind)
     case "And":
       return `(${toSql(filter.left, bind)} AND ${toSql(filter.right, bind)})`
     case "Or":
       return `(${toSql(filter.left, bind)} OR ${toSql(filter.right, bind)})`
+    case "Not":
+      return `(NOT ${toSql(filter.operand, bind)})`
   }
 }

@@ -69,7 +69,8 @@ export const F = {
   groupId: (value: string | null): AssignmentFilter.AssignmentFilter => ({ _tag: "TargetGroupIdEq", value }),
   isOf: (type: AssignmentTarget.TypeName): AssignmentFilter.AssignmentFilter => ({ _tag: "TargetIsOf", type }),
   and: (left: Filter, right: Filter): Filter => ({ _tag: "And", left, right }),
-  or: (left: Filter, right: Filter): Filter => ({ _tag: "Or", left, right })
+  or: (left: Filter, right: Filter): Filter => ({ _tag: "Or", left, right }),
+  not: (operand: Filter): Filter => ({ _tag: "Not", operand })
 }
 
 const filters: ReadonlyArray<AssignmentFilter.AssignmentFilter> = [
@@ -89,7 +90,18 @@ const filters: ReadonlyArray<AssignmentFilter.AssignmentFilter> = [
   F.and(F.source("policySets"), F.sourceId("ps1")),
   F.or(F.groupId("g1"), F.isOf("allDevicesAssignmentTarget")),
   F.and(F.or(F.sourceId("ps1"), F.sourceId("ps2")), F.isOf("groupAssignmentTarget")),
-  F.or(F.and(F.source("direct"), F.groupId(null)), F.and(F.source("policySets"), F.groupId("g2")))
+  F.or(F.and(F.source("direct"), F.groupId(null)), F.and(F.source("policySets"), F.groupId("g2"))),
+  // Negation over every nullable column: SQL's NULL must never leak into NOT (since 0.4.0).
+  F.not(F.sourceId("ps1")),
+  F.not(F.sourceId(null)),
+  F.not(F.groupId("g1")),
+  F.not(F.groupId(null)),
+  F.not(F.isOf("groupAssignmentTarget")),
+  F.not(F.isOf("deviceAndAppManagementAssignmentTarget")),
+  F.not(F.not(F.groupId("g1"))),
+  F.and(F.not(F.source("direct")), F.not(F.groupId(null))),
+  F.or(F.not(F.sourceId("")), F.groupId("g2")),
+  F.not(F.and(F.isOf("groupAssignmentTarget"), F.not(F.groupId("g1"))))
 ]
 
 /** Registers the contract's cases against the store in the layer of `it`. */

@@ -11,6 +11,7 @@
  */
 import { Cause, Effect, Exit, Layer, Option, Result } from "effect"
 import * as Assignment from "../Assignment.ts"
+import type { AssignmentFilter } from "../AssignmentFilter.ts"
 import * as AssignmentTarget from "../AssignmentTarget.ts"
 import type { Configuration } from "../Configuration.ts"
 import * as ConfigurationModule from "../Configuration.ts"
@@ -366,6 +367,53 @@ export const cases: ReadonlyArray<Case> = [
         yield* checkEqual(yield* store.assignments.count(t, "c", { _tag: "SourceEq", value: "direct" }), 3, "count filtered")
         const paged = yield* store.assignments.list(t, "c", { limit: 1 }, { _tag: "TargetGroupIdEq", value: "g1" })
         yield* checkEqual([paged.items.map((a) => a.id), paged.next], [["a1"], "a1"], "filtered pages")
+      })
+    )
+  },
+  {
+    name: "filters with OData's null: a target without groupId has a null one, and not keeps what eq does not",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", assignment("g1", groupTarget("g1")))
+        yield* store.assignments.insert(t, "c", assignment("gx", groupTarget("g1", "exclusionGroupAssignmentTarget")))
+        yield* store.assignments.insert(t, "c", assignment("gn", AssignmentTarget.empty("groupAssignmentTarget")))
+        yield* store.assignments.insert(t, "c", assignment("lu", AssignmentTarget.empty("allLicensedUsersAssignmentTarget")))
+        yield* store.assignments.insert(t, "c", assignment("ad"))
+        yield* store.assignments.insert(t, "c", assignment("no", null))
+        yield* store.assignments.insert(t, "c", { ...assignment("ps", groupTarget("g2")), source: "policySets", sourceId: "p1" })
+        const ids = (f: AssignmentFilter) =>
+          Effect.map(store.assignments.list(t, "c", { limit: 100 }, f), (p) => p.items.map((a) => a.id))
+        const group = (value: string | null): AssignmentFilter => ({ _tag: "TargetGroupIdEq", value })
+        const not = (operand: AssignmentFilter): AssignmentFilter => ({ _tag: "Not", operand })
+        // OData reads target/groupId as null through a null target and a type that declares no groupId.
+        yield* checkEqual(yield* ids(group(null)), ["ad", "gn", "lu", "no"], "target/groupId eq null")
+        yield* checkEqual(yield* ids(not(group(null))), ["g1", "gx", "ps"], "not (target/groupId eq null)")
+        // null eq 'g1' is false, so its negation is true: the targets without a groupId are kept.
+        yield* checkEqual(yield* ids(not(group("g1"))), ["ad", "gn", "lu", "no", "ps"], "not (target/groupId eq 'g1')")
+        yield* checkEqual(yield* ids(not({ _tag: "SourceIdEq", value: "p1" })), ["ad", "g1", "gn", "gx", "lu", "no"], "not (sourceId eq 'p1') keeps null sourceIds")
+        yield* checkEqual(yield* ids(not({ _tag: "SourceIdEq", value: null })), ["ps"], "not (sourceId eq null)")
+        // isof over no target is false, never unknown: its negation keeps the assignment without one.
+        yield* checkEqual(
+          yield* ids(not({ _tag: "TargetIsOf", type: "groupAssignmentTarget" })),
+          ["ad", "lu", "no"],
+          "not isof(target, group)"
+        )
+        yield* checkEqual(
+          yield* ids(not({ _tag: "And", left: group("g1"), right: not({ _tag: "TargetIsOf", type: "exclusionGroupAssignmentTarget" }) })),
+          ["ad", "gn", "gx", "lu", "no", "ps"],
+          "nested not"
+        )
+        yield* checkEqual(yield* ids(not(not(group("g1")))), ["g1", "gx"], "not not")
+        yield* checkEqual(
+          yield* ids({ _tag: "Or", left: not({ _tag: "SourceEq", value: "direct" }), right: group(null) }),
+          ["ad", "gn", "lu", "no", "ps"],
+          "not within or"
+        )
+        yield* checkEqual(yield* store.assignments.count(t, "c", not(group("g1"))), 5, "count of not")
+        yield* checkEqual(yield* store.assignments.count(t, "c", group(null)), 4, "count of eq null")
+        const paged = yield* store.assignments.list(t, "c", { limit: 2 }, not(group("g1")))
+        yield* checkEqual([paged.items.map((a) => a.id), paged.next], [["ad", "gn"], "gn"], "pages of not")
       })
     )
   },
