@@ -42,7 +42,10 @@ export interface LocalSettings {
       readonly _tag: "postgres"
       readonly url: string
       readonly schema?: string | undefined
-      /** How the schema was named (`--database-schema S`, `ENROLLCTL_DATABASE_SCHEMA=S`), for messages; undefined: not named (`public`). */
+      /**
+       * How the schema was named (`--database-schema S`, `ENROLLCTL_DATABASE_SCHEMA=S`), for messages; with no `schema`
+       * (`public`), why, when a variable set empty says it; undefined: not named.
+       */
       readonly named?: string | undefined
       /** Make the schema's store when it holds none: only `import --create`; otherwise a schema without one is refused. */
       readonly create?: boolean | undefined

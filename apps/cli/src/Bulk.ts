@@ -905,9 +905,9 @@ const importWith = (records: Numbered, writer: Writer): Effect.Effect<void, Comm
  * line and reference has been checked; without it, a missing one is refused as
  * every local command refuses it. The mode and the flags are checked before the
  * file is read: a usage error never waits for standard input to end (`import -`);
- * so are a missing SQLite store and, without a token, remote mode's missing secret.
- * Remote mode's token is minted once it is read (a minted one lasts 10 minutes); a
- * PostgreSQL store is opened (a missing schema refused) once it is read.
+ * so are a missing store (a SQLite file, a PostgreSQL schema that holds none, or its
+ * database out of reach) and, without a token, remote mode's missing secret. Remote
+ * mode's token is minted once it is read (a minted one lasts 10 minutes).
  */
 export const importFile = (raw: Globals, file: string, options: { readonly create: boolean }) =>
   Effect.gen(function*() {
@@ -919,7 +919,8 @@ export const importFile = (raw: Globals, file: string, options: { readonly creat
       const s = settings.store
       return options.create && s._tag !== "memory" ? { ...settings, store: { ...s, create: true } } : settings
     }
-    // A missing SQLite store, or remote mode's missing secret, is refused before the input is read too.
+    // A missing store (a SQLite file, a PostgreSQL schema's), or remote mode's missing secret, is
+    // refused before the input is read too.
     if (chosen._tag === "Local") yield* Local.checkPresent(withCreate(chosen.settings))
     else yield* checkSecret(raw)
     const text = yield* readAll(file)

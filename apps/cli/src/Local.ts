@@ -72,14 +72,15 @@ type PostgresSettings = Extract<LocalSettings["store"], { readonly _tag: "postgr
  * A PostgreSQL schema that holds no store, refused as a missing SQLite file is: a
  * mistyped `--database-schema` must not make an empty schema and look like an empty tenant.
  * The message names the schema as it was given (`--database-schema S`,
- * `ENROLLCTL_DATABASE_SCHEMA=S`), or, when none was, says `public` is the default and
- * where a server started with a `DATABASE_SCHEMA` keeps its store.
+ * `ENROLLCTL_DATABASE_SCHEMA=S`), or, when none was, says `public` is the default (an empty
+ * `ENROLLCTL_DATABASE_SCHEMA` named as the reason) and where a server started with a
+ * `DATABASE_SCHEMA` keeps its store.
  */
 const noPostgresStore = (settings: LocalSettings, s: PostgresSettings) =>
   new CommandFailed({
     code: "StoreNotFound",
     detail: s.schema === undefined
-      ? `no store in schema 'public' (${describe(settings)}; the default schema: no --database-schema or ENROLLCTL_DATABASE_SCHEMA given): ` +
+      ? `no store in schema 'public' (${describe(settings)}; the default schema: ${s.named ?? "no --database-schema or ENROLLCTL_DATABASE_SCHEMA given"}): ` +
         `the server creates it on its first start without DATABASE_SCHEMA, and enrollctl only by import --create FILE; ` +
         `for a server started with DATABASE_SCHEMA=S, pass --database-schema S`
       : `no store in schema '${s.schema}' (${describe(settings)}; ${s.named ?? `--database-schema ${s.schema}`}): the server creates it ` +
@@ -105,12 +106,21 @@ export const isNew = (settings: LocalSettings): Effect.Effect<boolean, CommandFa
 type SqliteSettings = Extract<LocalSettings["store"], { readonly _tag: "sqlite" }>
 
 /**
- * Refuses a SQLite store that is not there (and is not to be made) as opening it would
- * ({@link storeLayer}), without opening it: for `import`, before it reads its input. A
- * PostgreSQL schema is found only by connecting, so it is left to the opening.
+ * Refuses a store that is not there (and is not to be made) as opening it would
+ * ({@link storeLayer}): for `import`, before it reads its input. A SQLite file is looked for
+ * without opening it; a PostgreSQL schema is found only by connecting, so the store is opened
+ * to see and closed again (as {@link isNew} does), and a database that cannot be reached is
+ * refused here too. A schema `import --create` is to make (no store in it yet) passes.
  */
-export const checkPresent = (settings: LocalSettings): Effect.Effect<void, CommandFailed> =>
-  settings.store._tag === "sqlite" ? present(settings, settings.store) : Effect.void
+export const checkPresent = (settings: LocalSettings): Effect.Effect<void, CommandFailed> => {
+  const s = settings.store
+  if (s._tag === "sqlite") return present(settings, s)
+  if (s._tag === "memory") return Effect.void
+  const probe = Effect.scoped(Layer.build(storeLayer({ ...settings, store: { ...s, create: false } })))
+  return s.create === true
+    ? probe.pipe(Effect.asVoid, Effect.catchIf((e) => e.code === "StoreNotFound", () => Effect.void))
+    : Effect.asVoid(probe)
+}
 
 const cannotOpen = (settings: LocalSettings, reason: string, cause: unknown) =>
   new CommandFailed({ code: "ServiceUnavailable", detail: `cannot open the store (${describe(settings)}): ${reason}`, exit: "other", cause })

@@ -8,6 +8,7 @@
  */
 import { Errors, Id, type Paths } from "@enrollment/core"
 import * as Effect from "effect/Effect"
+import type { CommandFailed } from "./Failure.ts"
 
 /** Which path family a configuration is reached through (SPEC 2). */
 export type Parent = Paths.Parent
@@ -57,6 +58,32 @@ export type Operation =
   | { readonly _tag: "invitations.get"; readonly id: string }
   | { readonly _tag: "invitations.create"; readonly body: unknown }
   | { readonly _tag: "invitations.invitedUser"; readonly invitationId: string }
+
+/**
+ * What a command plans to run: an operation whose body, if it sends one, is still to be read
+ * (`--body -` reads standard input, `--body @file` a file). Everything a command checks without the
+ * body (the mode and the flags, `--top`, `--if-match`, `--select`, the store, remote mode's secret)
+ * is checked before it is read: a mistake there never waits for a producer to finish.
+ */
+export type Planned =
+  | { readonly _tag: "Ready"; readonly operation: Operation }
+  | {
+    readonly _tag: "Unread"
+    /** The body: `--body` read and parsed, the expanded flags merged in (`Body.resolve`). */
+    readonly body: Effect.Effect<unknown, CommandFailed>
+    readonly operation: (body: unknown) => Operation
+  }
+
+/**
+ * The operation a plan runs, but for its body (left undefined): its route, its `--if-match` and
+ * its `--top`, which is what the checks made before the body is read look at.
+ */
+export const withoutBody = (planned: Planned): Operation =>
+  planned._tag === "Ready" ? planned.operation : planned.operation(undefined)
+
+/** The operation a plan runs, its body read. */
+export const operationOf = (planned: Planned): Effect.Effect<Operation, CommandFailed> =>
+  planned._tag === "Ready" ? Effect.succeed(planned.operation) : Effect.map(planned.body, planned.operation)
 
 /** The request body an operation sends (remote mode sends its JSON), or undefined when it sends none. */
 export const bodyOf = (op: Operation): unknown => ("body" in op ? op.body : undefined)

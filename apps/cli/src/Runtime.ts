@@ -11,12 +11,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Backend, type LocalSettings, type RemoteSettings } from "./Backend.ts"
 import { CommandFailed, usage } from "./Failure.ts"
-import type { Operation } from "./Operation.ts"
+import { type Operation, operationOf, type Planned, withoutBody } from "./Operation.ts"
 import * as Output from "./Output.ts"
 import * as Select from "./Select.ts"
 import {
   defaultDataDir,
   defaultTenant,
+  emptyVariable,
   given,
   type Globals,
   headerValueProblem,
@@ -123,8 +124,14 @@ const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSetting
       const url = g.databaseUrl
       if (url === undefined) return Effect.fail(usage(`${given(g, "store", store)} needs --database-url (or ENROLLCTL_DATABASE_URL)`))
       const schema = g.databaseSchema
+      const empty = emptyVariable(g, "databaseSchema")
+      const named = schema !== undefined
+        ? { schema, named: given(g, "databaseSchema", schema) }
+        : empty === undefined
+        ? {}
+        : { named: `${empty} is empty, which counts as unset, as the server's DATABASE_SCHEMA does` }
       return Effect.succeed({
-        store: { _tag: "postgres", url, ...(schema === undefined ? {} : { schema, named: given(g, "databaseSchema", schema) }) },
+        store: { _tag: "postgres", url, ...named },
         tenant,
         debug
       })
@@ -240,34 +247,46 @@ export const print = (text: string) =>
     process.stdout.write(text)
   })
 
-/** Runs an operation on the chosen backend and prints its answer. */
-export const execute = (raw: Globals, plan: Effect.Effect<Operation, CommandFailed>) =>
+/**
+ * Runs a planned operation on the chosen backend and prints its answer. What the command would
+ * refuse anyway is refused before its body is read (`--body -` waits for standard input to end, and
+ * a mistake must not wait for it, nor hide behind the body's own error): the mode and the flags,
+ * `--top`, `--if-match` and `--select`; then local mode opens its store (a missing one refused:
+ * no SQLite file, a PostgreSQL schema that holds no store), and remote mode checks it has a token,
+ * or the secret to mint one from (minted once the body is read: it lasts 10 minutes).
+ */
+export const execute = (raw: Globals, planned: Planned) =>
   Effect.gen(function*() {
     const g = yield* settingsOf(raw)
-    // The mode and its flags first: the plan reads `--body -` or `--body @file`, and a usage error
-    // must not wait for standard input to end (nor be hidden behind the body's own error).
-    yield* modeOf(raw)
-    const operation = yield* plan
+    const mode = yield* modeOf(raw)
+    const unread = withoutBody(planned)
     // Both modes alike: remote mode would send `$top=0`, which the server refuses.
-    if ("list" in operation && operation.list.top !== undefined && operation.list.top < 1) {
-      return yield* usage(`--top: expected a positive integer, got ${operation.list.top}`)
+    if ("list" in unread && unread.list.top !== undefined && unread.list.top < 1) {
+      return yield* usage(`--top: expected a positive integer, got ${unread.list.top}`)
     }
     // Both modes alike: remote mode cannot send an If-Match header that holds such a character
     // (fetch refuses it), so local mode, which could compare it, refuses it too.
-    const ifMatch = "ifMatch" in operation ? operation.ifMatch : undefined
+    const ifMatch = "ifMatch" in unread ? unread.ifMatch : undefined
     const unsendable = ifMatch === undefined ? undefined : headerValueProblem(ifMatch)
     if (unsendable !== undefined) {
       return yield* usage(`--if-match: expected an ETag (W/"…") or *, which an HTTP header can carry; this one holds ${unsendable}`)
     }
     // The names as the server's $select reads them (`DisplayName` is `displayName`), so both modes
-    // print the same columns under the declared names.
-    const select = yield* Select.check(operation, Output.parseSelect(g.select))
-    const answer = yield* Effect.gen(function*() {
-      const backend = yield* Backend
-      return yield* backend.run(operation)
-    }).pipe(Effect.provide(backendLayer(raw)))
+    // print the same columns under the declared names. The route alone decides: the body is not needed.
+    const select = yield* Select.check(unread, Output.parseSelect(g.select))
+    const run = (operation: Operation) =>
+      Effect.gen(function*() {
+        const backend = yield* Backend
+        return yield* backend.run(operation)
+      })
+    const onBackend = <A>(effect: Effect.Effect<A, CommandFailed, Backend>) => effect.pipe(Effect.provide(backendLayer(raw)))
+    const answer = mode._tag === "Local"
+      // The store opened first, and the body read with it open: a missing store never waits for the body.
+      ? yield* onBackend(Effect.flatMap(operationOf(planned), run))
+      // The token minted (for 10 minutes) once the body is read; the secret it needs is checked before.
+      : yield* checkSecret(raw).pipe(Effect.andThen(operationOf(planned)), Effect.flatMap((operation) => onBackend(run(operation))))
     const format = Output.formatOf(g.output, process.stdout.isTTY === true)
-    yield* print(Output.render(answer, { format, select, kind: Output.kindOfOperation(operation._tag) }))
+    yield* print(Output.render(answer, { format, select, kind: Output.kindOfOperation(unread._tag) }))
   })
 
 /** `enrollctl import [--create] FILE`. */

@@ -87,6 +87,15 @@ const env = (name: string): string | undefined => {
 }
 
 /**
+ * The variable of a global that is set to the empty string, where no flag gives the global:
+ * it counts as unset, and a message that names the default taken says why.
+ */
+export const emptyVariable = (g: Resolved, key: FromEither): string | undefined => {
+  const name = sources[key][1]
+  return g.fromFlags[key] === undefined && process.env[name] === "" ? name : undefined
+}
+
+/**
  * Whether a tenant id is one the server can serve: core's key rule (`Id`: 1 to 128 characters,
  * no `/`, no control characters). The server takes a token's `tid` by the same length and
  * control-character rule (http-adapter `Auth`, not exported); `/` is refused here as in every
@@ -100,10 +109,12 @@ const schemaExpected = "a PostgreSQL schema name of 1 to 63 bytes, not informati
 /**
  * What keeps `schema` from being a schema the server takes as its `DATABASE_SCHEMA`, or
  * undefined when nothing does: the server's rule (apps/server's `ServerConfig`, copied: it is
- * exported by no package the CLI depends on): not empty (the server refuses an empty
- * `DATABASE_SCHEMA`; the store would open in `public`), not `pg_…` (any case) or
- * `information_schema` (PostgreSQL's own), and at most 63 bytes of UTF-8 (PostgreSQL cuts a
- * longer name to 63, so two long names would share a schema).
+ * exported by no package the CLI depends on): not `pg_…` (any case) or `information_schema`
+ * (PostgreSQL's own), and at most 63 bytes of UTF-8 (PostgreSQL cuts a longer name to 63, so two
+ * long names would share a schema). And not empty: `--database-schema ''` names no schema (the
+ * store would open in `public`). An empty `ENROLLCTL_DATABASE_SCHEMA` never reaches this: it
+ * counts as unset, as the server reads an empty `DATABASE_SCHEMA` (`public`), so both find the
+ * same store from the same environment ({@link emptyVariable} names it in messages).
  */
 export const databaseSchemaProblem = (schema: string): string | undefined => {
   if (schema === "") return "got an empty name"

@@ -22,14 +22,14 @@ import * as Option from "effect/Option"
 import { Id } from "@enrollment/core"
 import { ExitCode, type ExitClass } from "./ExitCode.ts"
 import { usage } from "./Failure.ts"
-import type { Operation, Parent } from "./Operation.ts"
+import type { Operation, Parent, Planned } from "./Operation.ts"
 import { type Globals, outputs, stores } from "./Settings.ts"
 
 type Rt = typeof import("./Runtime.ts")
 type Failed = import("./Failure.ts").CommandFailed
 
 /** The release (`--version`); a test keeps it equal to `package.json`'s. */
-const version = "0.1.1"
+const version = "0.2.0"
 const opt = Option.getOrUndefined
 
 // ---------------------------------------------------------------------------
@@ -139,10 +139,21 @@ interface Doc {
   readonly examples: ReadonlyArray<{ readonly command: string; readonly description: string }>
 }
 
+/** What a command runs, from its flags: its operation, and the body it sends still to be read (`Planned`). */
 type Plan<F extends Command.Command.FlagConfig> = (
   input: Command.Command.Config.Infer<F>,
   rt: Rt
-) => Effect.Effect<Operation, Failed>
+) => Planned
+
+/** A plan with no body to read. */
+const ready = (operation: Operation): Planned => ({ _tag: "Ready", operation })
+
+/** A plan whose operation sends `body` (`--body` read, the flags merged in), read once everything else is checked. */
+const unread = (body: Effect.Effect<unknown, Failed>, operation: (body: unknown) => Operation): Planned => ({
+  _tag: "Unread",
+  body,
+  operation
+})
 
 /** A command that runs one operation. */
 const leaf = <const N extends string, const F extends Command.Command.FlagConfig>(
@@ -292,7 +303,7 @@ const assignments = (f: Family) => {
           { command: `${p} list${x} --device-enrollment-configuration-id C -o json --select id,target`, description: "Only ids and targets, as JSON" }
         ]
       }, (i) =>
-        Effect.succeed({
+        ready({
           _tag: "assignments.list",
           parent: f.parentOf(i),
           configurationId: i.cfgId,
@@ -306,7 +317,7 @@ const assignments = (f: Family) => {
           description: "Show assignment A"
         }]
       }, (i) =>
-        Effect.succeed({ _tag: "assignments.get", parent: f.parentOf(i), configurationId: i.cfgId, id: i.assignmentId })),
+        ready({ _tag: "assignments.get", parent: f.parentOf(i), configurationId: i.cfgId, id: i.assignmentId })),
       leaf("create", { ...f.parentFlags, cfgId, body: assignmentBody, ...assignmentFlags }, {
         description: "Create an assignment (POST): --body, or the target flags",
         examples: [
@@ -320,7 +331,7 @@ const assignments = (f: Family) => {
           }
         ]
       }, (i, rt) =>
-        Effect.map(assignmentBodyOf(rt, i), (b) => ({
+        unread(assignmentBodyOf(rt, i), (b) => ({
           _tag: "assignments.create",
           parent: f.parentOf(i),
           configurationId: i.cfgId,
@@ -339,7 +350,7 @@ const assignments = (f: Family) => {
           }
         ]
       }, (i, rt) =>
-        Effect.map(assignmentBodyOf(rt, i), (b) => ({
+        unread(assignmentBodyOf(rt, i), (b) => ({
           _tag: "assignments.patch",
           parent: f.parentOf(i),
           configurationId: i.cfgId,
@@ -354,7 +365,7 @@ const assignments = (f: Family) => {
           description: "Delete assignment A"
         }]
       }, (i) =>
-        Effect.succeed({
+        ready({
           _tag: "assignments.delete",
           parent: f.parentOf(i),
           configurationId: i.cfgId,
@@ -376,7 +387,7 @@ const userConfigurations = (f: Family) =>
           { command: `${f.path} list${f.parentExample} --expand assignments -o json`, description: "With every assignment of each configuration" }
         ]
       }, (i) =>
-        Effect.succeed({ _tag: "configurations.list", parent: f.parentOf(i), list: { top: opt(i.top) }, expand: opt(i.expand) })),
+        ready({ _tag: "configurations.list", parent: f.parentOf(i), list: { top: opt(i.top) }, expand: opt(i.expand) })),
       leaf("get", { ...f.parentFlags, cfgId, expand }, {
         description: "Get one configuration through the user: not found when it is not targeted to the user (as on the server)",
         examples: [
@@ -384,7 +395,7 @@ const userConfigurations = (f: Family) =>
           { command: `${f.path} get${f.parentExample} --device-enrollment-configuration-id C --expand assignments -o json`, description: "C with the assignments that target it" }
         ]
       }, (i) =>
-        Effect.succeed({ _tag: "configurations.get", parent: f.parentOf(i), id: i.cfgId, expand: opt(i.expand) })),
+        ready({ _tag: "configurations.get", parent: f.parentOf(i), id: i.cfgId, expand: opt(i.expand) })),
       assignments(f)
     ])
   )
@@ -414,14 +425,14 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         { command: `${C} list`, description: "Every configuration" },
         { command: `${C} list --expand assignments -o json`, description: "Every configuration with its assignments, in one request" }
       ]
-    }, (i) => Effect.succeed({ _tag: "configurations.list", parent: { _tag: "Tenant" }, list: { top: opt(i.top) }, expand: opt(i.expand) })),
+    }, (i) => ready({ _tag: "configurations.list", parent: { _tag: "Tenant" }, list: { top: opt(i.top) }, expand: opt(i.expand) })),
     leaf("get", { cfgId, expand }, {
       description: "Get one configuration; --expand assignments adds its assignments",
       examples: [
         { command: `${C} get --device-enrollment-configuration-id C -o yaml`, description: "Show C as YAML" },
         { command: `${C} get --device-enrollment-configuration-id C --expand assignments`, description: "C with its assignments (a table shows their targets)" }
       ]
-    }, (i) => Effect.succeed({ _tag: "configurations.get", parent: { _tag: "Tenant" }, id: i.cfgId, expand: opt(i.expand) })),
+    }, (i) => ready({ _tag: "configurations.get", parent: { _tag: "Tenant" }, id: i.cfgId, expand: opt(i.expand) })),
     leaf("create", {
       body,
       type: Flag.String("type").pipe(
@@ -436,12 +447,12 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         { command: `${C} create --body @configuration.json`, description: "From a file" }
       ]
     }, (i, rt) =>
-      Effect.map(rt.Body.resolve(opt(i.body), configurationFields(rt, i, opt(i.type))), (b) => ({ _tag: "configurations.create", body: b }))),
+      unread(rt.Body.resolve(opt(i.body), configurationFields(rt, i, opt(i.type))), (b) => ({ _tag: "configurations.create", body: b }))),
     leaf("patch", { cfgId, body, ifMatch, ...configurationFlags }, {
       description: "Update a configuration (PATCH)",
       examples: [{ command: `${C} patch --device-enrollment-configuration-id C --display-name "New name"`, description: "Rename C" }]
     }, (i, rt) =>
-      Effect.map(rt.Body.resolve(opt(i.body), configurationFields(rt, i)), (b) => ({
+      unread(rt.Body.resolve(opt(i.body), configurationFields(rt, i)), (b) => ({
         _tag: "configurations.patch",
         id: i.cfgId,
         body: b,
@@ -453,7 +464,7 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         { command: `${C} delete --device-enrollment-configuration-id C`, description: "Delete C" },
         { command: `${C} delete --device-enrollment-configuration-id C --if-match 'W/"…"'`, description: "Delete C only if it is still the version read (else exit 4)" }
       ]
-    }, (i) => Effect.succeed({ _tag: "configurations.delete", id: i.cfgId, ifMatch: opt(i.ifMatch) })),
+    }, (i) => ready({ _tag: "configurations.delete", id: i.cfgId, ifMatch: opt(i.ifMatch) })),
     leaf("assign", { cfgId, body: assignBody }, {
       description: "Replace every assignment of a configuration at once (the assign action); --body is required",
       examples: [
@@ -468,12 +479,12 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         }
       ]
     }, (i, rt) =>
-      Effect.map(rt.Body.required(opt(i.body), assignBodyText), (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b }))),
+      unread(rt.Body.required(opt(i.body), assignBodyText), (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b }))),
     leaf("set-priority", { cfgId, body, priority: configurationFlags.priority }, {
       description: "Set a configuration's priority (the setPriority action)",
       examples: [{ command: `${C} set-priority --device-enrollment-configuration-id C --priority 2`, description: "Give C priority 2" }]
     }, (i, rt) =>
-      Effect.map(rt.Body.resolve(opt(i.body), rt.Body.defined({ priority: opt(i.priority) })), (b) => ({
+      unread(rt.Body.resolve(opt(i.body), rt.Body.defined({ priority: opt(i.priority) })), (b) => ({
         _tag: "configurations.setPriority",
         id: i.cfgId,
         body: b
@@ -505,7 +516,7 @@ const groupId = id("group-id", "group")
 /** A member list of a group (direct or transitive), `--type` narrowing it to users or groups. */
 const memberList = (tag: "members.list" | "transitiveMembers.list", description: string, examples: Doc["examples"]) =>
   leaf("list", { groupId, top, type: memberType }, { description, examples }, (i) =>
-    Effect.succeed({ _tag: tag, groupId: i.groupId, list: { top: opt(i.top) }, type: opt(i.type) }))
+    ready({ _tag: tag, groupId: i.groupId, list: { top: opt(i.top) }, type: opt(i.type) }))
 
 /**
  * `member-of list` and `transitive-member-of list` under users and groups: the groups an
@@ -530,7 +541,7 @@ const memberOf = (kind: "user" | "group") => {
             command: `enrollctl ${noun} ${transitive ? "transitive-member-of" : "member-of"} list ${example}`,
             description: transitive ? "Every group whose group targets reach it" : "Its direct groups"
           }]
-        }, (i) => Effect.succeed({ _tag: "memberOf.list", member: { kind, id: idOf(i) }, transitive, list: { top: opt(i.top) } }))
+        }, (i) => ready({ _tag: "memberOf.list", member: { kind, id: idOf(i) }, transitive, list: { top: opt(i.top) } }))
       ])
     )
   )
@@ -545,20 +556,20 @@ const users = group("users", "Users, and the configurations and assignments that
         { command: "enrollctl users list --filter \"userType eq 'Guest' and accountEnabled eq true\"", description: "Enabled guests" },
         { command: "enrollctl users list --filter \"startswith(userPrincipalName,'ada')\"", description: "Users whose UPN starts with ada (any case)" }
       ]
-    }, (i) => Effect.succeed({ _tag: "users.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
+    }, (i) => ready({ _tag: "users.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
     leaf("get", { userId }, {
       description: "Get one user",
       examples: [{ command: "enrollctl users get --user-id u1", description: "Show user u1" }]
-    }, (i) => Effect.succeed({ _tag: "users.get", id: i.userId })),
+    }, (i) => ready({ _tag: "users.get", id: i.userId })),
     leaf("create", { body, ...userFlags }, {
       description: "Create a user",
       examples: [{ command: "enrollctl users create --display-name Ada --user-principal-name ada@contoso.com", description: "Create Ada" }]
-    }, (i, rt) => Effect.map(rt.Body.resolve(opt(i.body), userFields(rt, i)), (b) => ({ _tag: "users.create", body: b }))),
+    }, (i, rt) => unread(rt.Body.resolve(opt(i.body), userFields(rt, i)), (b) => ({ _tag: "users.create", body: b }))),
     leaf("patch", { userId, body, ifMatch, ...userFlags }, {
       description: "Update a user (PATCH)",
       examples: [{ command: "enrollctl users patch --user-id u1 --no-account-enabled", description: "Disable u1" }]
     }, (i, rt) =>
-      Effect.map(rt.Body.resolve(opt(i.body), userFields(rt, i)), (b) => ({
+      unread(rt.Body.resolve(opt(i.body), userFields(rt, i)), (b) => ({
         _tag: "users.patch",
         id: i.userId,
         body: b,
@@ -567,7 +578,7 @@ const users = group("users", "Users, and the configurations and assignments that
     leaf("delete", { userId, ifMatch }, {
       description: "Delete a user (and its memberships)",
       examples: [{ command: "enrollctl users delete --user-id u1", description: "Delete u1" }]
-    }, (i) => Effect.succeed({ _tag: "users.delete", id: i.userId, ifMatch: opt(i.ifMatch) })),
+    }, (i) => ready({ _tag: "users.delete", id: i.userId, ifMatch: opt(i.ifMatch) })),
     ...memberOf("user"),
     userConfigurations(userFamily)
   ])
@@ -582,11 +593,11 @@ const groups = group("groups", "Groups and their members").pipe(
         { command: "enrollctl groups list --filter \"displayName in ('Sales', 'Marketing')\"", description: "Two groups by name" },
         { command: "enrollctl groups list --filter \"securityEnabled eq true and not startswith(mailNickname,'test')\"", description: "Security groups but the test ones" }
       ]
-    }, (i) => Effect.succeed({ _tag: "groups.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
+    }, (i) => ready({ _tag: "groups.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
     leaf("get", { groupId }, {
       description: "Get one group",
       examples: [{ command: "enrollctl groups get --group-id g1", description: "Show group g1" }]
-    }, (i) => Effect.succeed({ _tag: "groups.get", id: i.groupId })),
+    }, (i) => ready({ _tag: "groups.get", id: i.groupId })),
     leaf("create", {
       body,
       displayName: str("display-name", "displayName"),
@@ -597,7 +608,7 @@ const groups = group("groups", "Groups and their members").pipe(
       description: "Create a group",
       examples: [{ command: "enrollctl groups create --display-name Sales --mail-nickname sales", description: "Create Sales" }]
     }, (i, rt) =>
-      Effect.map(
+      unread(
         rt.Body.resolve(
           opt(i.body),
           rt.Body.defined({
@@ -612,7 +623,7 @@ const groups = group("groups", "Groups and their members").pipe(
     leaf("delete", { groupId, ifMatch }, {
       description: "Delete a group (and its memberships)",
       examples: [{ command: "enrollctl groups delete --group-id g1", description: "Delete g1" }]
-    }, (i) => Effect.succeed({ _tag: "groups.delete", id: i.groupId, ifMatch: opt(i.ifMatch) })),
+    }, (i) => ready({ _tag: "groups.delete", id: i.groupId, ifMatch: opt(i.ifMatch) })),
     ...memberOf("group"),
     group("transitive-members", "A group's members, and the members of the groups in it (nested ones too)").pipe(
       Command.withSubcommands([
@@ -647,19 +658,19 @@ const groups = group("groups", "Groups and their members").pipe(
               const member = opt(i.directoryObjectId)
               // The member's URL as remote mode writes a key (`Remote.key`): an id `.` or `..` in the
               // parenthesis form, which the server's reference rule takes (a dot segment it refuses).
-              return Effect.flatMap(loadRemote, (Remote) =>
-                Effect.map(
+              return unread(
+                Effect.flatMap(loadRemote, (Remote) =>
                   rt.Body.resolve(
                     opt(i.body),
                     member === undefined ? {} : { "@odata.id": `https://graph.microsoft.com/beta/${Remote.key("directoryObjects", member)}` }
-                  ),
-                  (b) => ({ _tag: "members.add", groupId: i.groupId, body: b })
-                ))
+                  )),
+                (b) => ({ _tag: "members.add", groupId: i.groupId, body: b })
+              )
             }),
             leaf("delete", { groupId, directoryObjectId: id("directory-object-id", "member") }, {
               description: "Remove a member (DELETE …/members/{id}/$ref)",
               examples: [{ command: "enrollctl groups members ref delete --group-id g1 --directory-object-id u1", description: "Remove u1 from g1" }]
-            }, (i) => Effect.succeed({ _tag: "members.remove", groupId: i.groupId, memberId: i.directoryObjectId }))
+            }, (i) => ready({ _tag: "members.remove", groupId: i.groupId, memberId: i.directoryObjectId }))
           ])
         )
       ])
@@ -681,11 +692,11 @@ const invitations = group("invitations", "Invitations of guest users, and what r
         { command: "enrollctl invitations list", description: "Every invitation" },
         { command: "enrollctl invitations list --filter \"status eq 'PendingAcceptance'\"", description: "Invitations not redeemed yet" }
       ]
-    }, (i) => Effect.succeed({ _tag: "invitations.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
+    }, (i) => ready({ _tag: "invitations.list", list: { top: opt(i.top) }, filter: opt(i.filter) })),
     leaf("get", { invitationId }, {
       description: "Get one invitation",
       examples: [{ command: "enrollctl invitations get --invitation-id i1", description: "Show invitation i1" }]
-    }, (i) => Effect.succeed({ _tag: "invitations.get", id: i.invitationId })),
+    }, (i) => ready({ _tag: "invitations.get", id: i.invitationId })),
     leaf("create", {
       body,
       invitedUserEmailAddress: str("invited-user-email-address", "invitedUserEmailAddress (required)"),
@@ -699,7 +710,7 @@ const invitations = group("invitations", "Invitations of guest users, and what r
         description: "Invite Ada"
       }]
     }, (i, rt) =>
-      Effect.map(
+      unread(
         rt.Body.resolve(
           opt(i.body),
           rt.Body.defined({
@@ -716,7 +727,7 @@ const invitations = group("invitations", "Invitations of guest users, and what r
         leaf("get", { invitationId }, {
           description: "Get the invited user",
           examples: [{ command: "enrollctl invitations invited-user get --invitation-id i1", description: "Who i1 invited" }]
-        }, (i) => Effect.succeed({ _tag: "invitations.invitedUser", invitationId: i.invitationId })),
+        }, (i) => ready({ _tag: "invitations.invitedUser", invitationId: i.invitationId })),
         userConfigurations(invitationFamily)
       ])
     )

@@ -3,13 +3,21 @@
  * were checked: a usage error there (a base URL and a store both named, `--token` in local mode)
  * waited for standard input to end, and then the body's JSON error was printed instead of it.
  * `import` also read its input before finding a missing SQLite store, or remote mode's missing
- * secret. Each case runs the real CLI with a standard input left open (or a FIFO no one writes),
- * against a stub server that counts what it is sent.
+ * secret; then the ordinary commands read their body before finding a missing store (SQLite, or a
+ * PostgreSQL schema), remote mode's missing secret, a malformed `--if-match` or a `--select` the
+ * route refuses, and `import` before finding a PostgreSQL schema that holds no store. Each case
+ * runs the real CLI with a standard input left open (or a FIFO no one writes), against a stub
+ * server that counts what it is sent, a real SQLite store, or PostgreSQL (`DATABASE_URL`) in a
+ * schema, or a database, of its own.
  */
 import { execFileSync } from "node:child_process"
 import * as path from "node:path"
+import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, stubServer, tempDir, withOpenInput } from "./cli.ts"
+import * as Credentials from "@enrollment/store-adapter/Credentials"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { enrollctl, jsonl, storeDir, stubServer, tempDir, userLine, withOpenInput } from "./cli.ts"
 
 describe("the mode and the flags, checked before the body or the import file is read", () => {
   let stub: Awaited<ReturnType<typeof stubServer>>
@@ -59,6 +67,82 @@ describe("the mode and the flags, checked before the body or the import file is 
     assert.deepStrictEqual(stub.requests, [], "nothing was sent")
   })
 
+  it("refuses a missing SQLite store, and remote mode's missing secret, before reading --body - or --body @file", async () => {
+    const dir = tempDir("enrollctl-stdin-order-")
+    const fifo = path.join(dir, "body.json")
+    execFileSync("mkfifo", [fifo])
+    const typo = path.join(dir, "typo")
+    const stores: ReadonlyArray<ReadonlyArray<string>> = [
+      ["--store", "sqlite", "--data-dir", typo, "users", "create", "--body", "-"],
+      ["--store", "sqlite", "--data-dir", typo, "groups", "create", "--body", `@${fifo}`],
+      ["--data-dir", typo, "device-management", "device-enrollment-configurations", "assign", "--device-enrollment-configuration-id", "c1", "--body", "-"]
+    ]
+    for (const args of stores) {
+      const r = await withOpenInput(args, args[0] === "--data-dir" ? { ENROLLCTL_STORE: "sqlite" } : {})
+      assert.isDefined(r, `${args.join(" ")}: still reading its body`)
+      assert.strictEqual(r!.code, 2, r!.stderr)
+      assert.match(r!.stderr, /^error StoreNotFound: no store at .*typo\/enrollment\.sqlite \(--data-dir .*typo\): the server creates it/)
+    }
+    const secrets: ReadonlyArray<ReadonlyArray<string>> = [
+      ["--base-url", stub.baseUrl, "--data-dir", dir, "users", "patch", "--user-id", "u1", "--body", "-"],
+      ["--base-url", stub.baseUrl, "--data-dir", dir, "groups", "members", "ref", "create", "--group-id", "g1", "--body", `@${fifo}`]
+    ]
+    for (const args of secrets) {
+      const r = await withOpenInput(args)
+      assert.isDefined(r, `${args.join(" ")}: still reading its body`)
+      assert.strictEqual(r!.code, 5, r!.stderr)
+      assert.match(r!.stderr, /^error SecretUnavailable: no token: pass --token .*auth-secret: ENOENT\)\n$/)
+    }
+    assert.deepStrictEqual(stub.requests, [], "nothing was sent")
+  })
+
+  it("refuses a malformed --if-match, or a --select the route does not take, before reading the body", async () => {
+    const fifo = path.join(tempDir("enrollctl-stdin-order-"), "body.json")
+    execFileSync("mkfifo", [fifo])
+    const header = (where: string) =>
+      `error Usage: --if-match: expected an ETag (W/"…") or *, which an HTTP header can carry; this one holds ${where}\n`
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+      [["--store", "memory", "users", "patch", "--user-id", "u1", "--if-match", 'W/"a\nb"', "--body", "-"], header("a line break (U+000A) at index 4")],
+      [
+        ["--base-url", stub.baseUrl, "--token", "t", "device-management", "device-enrollment-configurations", "patch", "--device-enrollment-configuration-id", "c1", "--if-match", "W/\"\u00e9\u20ac\"", "--body", `@${fifo}`],
+        header("a character beyond U+00FF (U+20AC) at index 4")
+      ],
+      [
+        ["--base-url", stub.baseUrl, "--token", "t", "--select", "id,bogus", "groups", "create", "--body", "-"],
+        "error BadRequest: $select: 'bogus' is not a property of this resource\n"
+      ],
+      [
+        ["--store", "memory", "--select", "limit", "device-management", "device-enrollment-configurations", "assignments", "create", "--device-enrollment-configuration-id", "c1", "--body", `@${fifo}`],
+        "error BadRequest: $select: 'limit' is not a property of this resource\n"
+      ]
+    ]
+    for (const [args, stderr] of cases) {
+      const r = await withOpenInput(args)
+      assert.isDefined(r, `${args.join(" ")}: still reading its body`)
+      assert.deepStrictEqual(r, { code: 2, stderr }, args.join(" "))
+    }
+    assert.deepStrictEqual(stub.requests, [], "nothing was sent")
+  })
+
+  it("refuses import's database out of reach before reading the file, without its password", async () => {
+    const r = await withOpenInput(["--database-url", "postgres://operator:s3cret@127.0.0.1:1/none", "import", "-"])
+    assert.isDefined(r, "import waited for standard input before finding no database")
+    assert.strictEqual(r!.code, 1, r!.stderr)
+    assert.match(r!.stderr, /^error ServiceUnavailable: cannot open the store \(local postgres postgres:\/\/\*\*\*@127\.0\.0\.1:1\/none\): .*ECONNREFUSED/)
+    assert.notInclude(r!.stderr, "s3cret")
+  })
+
+  it("still reads --body - to its end in local mode, the store opened first, and writes it", async () => {
+    const dir = await storeDir()
+    const args = ["--store", "sqlite", "--data-dir", dir, "-o", "json", "users", "create", "--body", "-"]
+    const waiting = await withOpenInput(args, {}, 1_500)
+    assert.isUndefined(waiting, "it waited for the rest of the body")
+    const r = await enrollctl(args, { input: '{"id":"u1","displayName":"Ada","userPrincipalName":"ada@contoso.com"}' })
+    assert.strictEqual(r.code, 0, r.stderr)
+    const list = await enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", "--select", "id", "users", "list"])
+    assert.deepStrictEqual(list.json(), [{ id: "u1" }])
+  })
+
   it("still reads --body - to its end, and sends it, when the mode and the flags are right", async () => {
     const waiting = await withOpenInput(["--base-url", stub.baseUrl, "--token", "t", "groups", "create", "--body", "-"], {}, 1_500)
     assert.isUndefined(waiting, "it waited for the rest of the body")
@@ -67,5 +151,71 @@ describe("the mode and the flags, checked before the body or the import file is 
     })
     assert.strictEqual(r.code, 0, r.stderr)
     assert.deepStrictEqual(stub.requests, ["POST /beta/groups"])
+  })
+})
+
+const url = process.env.DATABASE_URL
+const enabled = url !== undefined && url !== ""
+
+describe.skipIf(!enabled)("a PostgreSQL schema without a store, found before the body or the import file is read", () => {
+  const suffix = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+  const schema = `cli_stdin_${suffix}`
+  const database = `enrollctl_stdin_${suffix}`
+  /** Runs SQL as the test's own client, on `on` (the test's database unless said). */
+  const direct = <A>(f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>, on: string = url!) =>
+    Effect.runPromise(
+      Effect.gen(function*() {
+        return yield* f(yield* PgClient.PgClient)
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(on), maxConnections: 1 })))
+    )
+  const fresh = () => {
+    const u = new URL(url!)
+    u.pathname = `/${database}`
+    return u.toString()
+  }
+  const schemaMade = async () =>
+    (await direct((sql) => sql.unsafe("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema]))).length > 0
+  const made = { database: false }
+
+  afterAll(async () => {
+    await direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
+    if (made.database) await direct((sql) => sql.unsafe(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).unprepared)
+  })
+
+  it("refuses import's and a command's schema without a store before reading; import --create reads, then makes it", async () => {
+    const notFound = `error StoreNotFound: no store in schema '${schema}' (local postgres ${Credentials.redactUrls(url!)} schema ${schema}; ` +
+      `--database-schema ${schema}): the server creates it on its first start with DATABASE_SCHEMA=${schema}, and enrollctl only by import --create FILE\n`
+    const at = ["--database-url", url!, "--database-schema", schema]
+    for (const args of [[...at, "import", "-"], [...at, "users", "create", "--body", "-"]]) {
+      const r = await withOpenInput(args)
+      assert.isDefined(r, `${args.slice(4).join(" ")}: still reading its input`)
+      assert.deepStrictEqual(r, { code: 2, stderr: notFound }, args.slice(4).join(" "))
+    }
+    // import --create waits for its input, and makes nothing before it has checked it.
+    const waiting = await withOpenInput([...at, "import", "--create", "-"], {}, 1_500)
+    assert.isUndefined(waiting, "import --create waited for its input")
+    assert.isFalse(await schemaMade(), "nothing was made before the input was read")
+    const create = await enrollctl([...at, "import", "--create", "-"], { input: jsonl([userLine("u1")]) })
+    assert.deepStrictEqual({ code: create.code, stderr: create.stderr }, { code: 0, stderr: "imported 1 user(s)\n" })
+    const list = await enrollctl([...at, "-o", "json", "--select", "id", "users", "list"])
+    assert.deepStrictEqual(list.json(), [{ id: "u1" }])
+  })
+
+  it("names an empty ENROLLCTL_DATABASE_SCHEMA, which counts as unset as the server's DATABASE_SCHEMA, when public holds no store", async () => {
+    // A database of its own: its public schema holds no store, whatever other tests put in DATABASE_URL's.
+    await direct((sql) => sql.unsafe(`CREATE DATABASE "${database}"`).unprepared)
+    made.database = true
+    const r = await withOpenInput(["--database-url", fresh(), "users", "create", "--body", "-"], { ENROLLCTL_DATABASE_SCHEMA: "" })
+    assert.isDefined(r, "still reading its body")
+    assert.deepStrictEqual(r, {
+      code: 2,
+      stderr: `error StoreNotFound: no store in schema 'public' (local postgres ${Credentials.redactUrls(fresh())}; the default schema: ` +
+        `ENROLLCTL_DATABASE_SCHEMA is empty, which counts as unset, as the server's DATABASE_SCHEMA does): the server creates it on its ` +
+        `first start without DATABASE_SCHEMA, and enrollctl only by import --create FILE; for a server started with DATABASE_SCHEMA=S, pass --database-schema S\n`
+    })
+    // The flag, given, wins over the empty variable, and is named.
+    const flag = await enrollctl(["--database-url", fresh(), "--database-schema", "public", "users", "list"], { env: { ENROLLCTL_DATABASE_SCHEMA: "" } })
+    assert.strictEqual(flag.code, 2, flag.stderr)
+    assert.include(flag.stderr, "; --database-schema public): the server creates it on its first start with DATABASE_SCHEMA=public,")
   })
 })
