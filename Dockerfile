@@ -1,6 +1,8 @@
 # The enrollment server: Graph (beta) face over SQLite (default) or PostgreSQL.
 # Build:  docker build -t enrollment-server .
-# Run:    docker run --name enrollment --stop-timeout 20 -p 8080:8080 -v enrollment-data:/data enrollment-server
+# Run:    docker run --name enrollment --init --stop-timeout 20 -p 8080:8080 -v enrollment-data:/data enrollment-server
+#         (--init: a docker stop in Node's first few tens of ms, before the server can handle it, is
+#         otherwise lost to PID 1; apps/server/README.md, "Configuration", on stopping)
 # Token:  docker exec enrollment node apps/cli/bin/enrollctl.js token --data-dir /data
 #         (the runtime stage has no pnpm; the CLI reads the zero-config secret in /data)
 # Metrics: off by default and not exposed. `-e METRICS_PORT=9464 -e METRICS_HOST=0.0.0.0
