@@ -42,7 +42,8 @@ export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> =>
         Effect.map((PostgresStore) =>
           PostgresStore.layer({
             url: Option.getOrThrow(config.databaseUrl),
-            schema: Option.getOrUndefined(config.databaseSchema)
+            schema: Option.getOrUndefined(config.databaseSchema),
+            maxConnections: config.databasePoolSize
           })
         )
       ))
@@ -147,8 +148,9 @@ const nodeCommand = (): string => {
 
 /**
  * Starts the server for a configuration; `say` receives start-up notes. A bad file
- * (`DATA_DIR` not a directory, an unusable TLS file) fails with {@link ConfigInvalid}
- * before the store opens.
+ * (`DATA_DIR` not a directory, an unusable TLS file) or TLS parameters of `DATABASE_URL`
+ * the PostgreSQL store cannot honour (`sslmode=prefer`, an unreadable `sslrootcert`) fail
+ * with {@link ConfigInvalid} before the store opens.
  */
 export const start = async (config: ServerConfig, say: ServerLog.Say = () => {}): Promise<App> => {
   const problems: Array<string> = []
@@ -170,6 +172,12 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
   const zeroConfig = Option.isNone(config.hs256Secret) && Option.isNone(config.jwksUrl)
   const readOnly = config.store !== "sqlite" && fs.existsSync(path.resolve(config.dataDir, Secret.fileName))
   const dataDir = config.store === "sqlite" || zeroConfig ? check(() => DataDir.prepare(config.dataDir, { readOnly })) : undefined
+  // DATABASE_URL's sslmode and sslrootcert (the file read), checked where the driver is loaded.
+  if (config.store === "postgres" && Option.isSome(config.databaseUrl)) {
+    const PostgresStore = await import("@enrollment/store-adapter/PostgresStore")
+    const tls = PostgresStore.PostgresTls.fromUrl(Redacted.value(config.databaseUrl.value))
+    if ("problem" in tls) problems.push(`DATABASE_URL: ${tls.problem}`)
+  }
   if (problems.length > 0) throw new ConfigInvalid(problems)
   const tlsWarning = tls === undefined ? undefined : TlsFiles.validityWarning(Option.getOrThrow(config.tlsCertFile), tls)
   if (tlsWarning !== undefined) say(tlsWarning, "warn")

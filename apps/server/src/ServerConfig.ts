@@ -27,6 +27,8 @@ export interface ServerConfig {
   readonly dataDir: string
   readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
   readonly databaseSchema: Option.Option<string>
+  /** The most connections the PostgreSQL store's pool opens at once. */
+  readonly databasePoolSize: number
   /** SQLite durability: FULL (default) survives power loss; NORMAL survives a killed process only. */
   readonly sqliteSynchronous: "FULL" | "NORMAL"
   /** Entries of the SQLite store's read cache; 0 turns it off. */
@@ -70,6 +72,12 @@ const wholeNumber = (name: string, fallback: number) =>
 const optionalWholeNumber = (name: string) =>
   Config.option(Config.schema(Schema.String.check(Schema.isPattern(/^[0-9]{1,15}$/)), name).pipe(Config.map(Number)))
 
+/**
+ * The largest `DATABASE_POOL_SIZE`: beyond it a value is taken for a typo. PostgreSQL's own
+ * `max_connections` (100 by default) is shared by every process, so a pool rarely needs more than tens.
+ */
+export const maxPoolSize = 1000
+
 const publicUrlExpected = "the server's public origin (scheme, host and optional port), e.g. https://graph.example.com"
 
 /** One setting: its variable, its config, and how to say what is expected. */
@@ -80,6 +88,7 @@ const settings = {
   dataDir: [Config.NonEmptyString("DATA_DIR").pipe(Config.withDefault("./data")), "DATA_DIR", "a directory path"],
   databaseUrl: [Config.option(Config.Redacted("DATABASE_URL")), "DATABASE_URL", "a postgres:// or postgresql:// URL"],
   databaseSchema: [Config.option(Config.NonEmptyString("DATABASE_SCHEMA")), "DATABASE_SCHEMA", "a PostgreSQL schema name"],
+  databasePoolSize: [wholeNumber("DATABASE_POOL_SIZE", 10), "DATABASE_POOL_SIZE", `a whole number of connections from 1 to ${maxPoolSize}`],
   sqliteSynchronous: [Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault("FULL" as const)), "SQLITE_SYNCHRONOUS", "FULL or NORMAL"],
   sqliteCacheEntries: [wholeNumber("SQLITE_CACHE_ENTRIES", 20_000), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
   responseCacheBytes: [wholeNumber("RESPONSE_CACHE_BYTES", 16_777_216), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
@@ -215,6 +224,9 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     const problem = databaseSchemaProblem(c.databaseSchema.value)
     if (problem !== undefined) problems.push(problem)
   }
+  if (c.store === "postgres" && c.databasePoolSize !== undefined && (c.databasePoolSize < 1 || c.databasePoolSize > maxPoolSize)) {
+    problems.push(`DATABASE_POOL_SIZE: expected ${settings.databasePoolSize[2]}, got ${c.databasePoolSize}`)
+  }
   if (c.hs256Secret !== undefined && Option.isSome(c.hs256Secret) && Redacted.value(c.hs256Secret.value).length < 32) {
     problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters")
   }
@@ -262,7 +274,7 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   }
   if (problems.length > 0) return yield* Effect.fail(new ConfigInvalid(problems))
   const unused = [
-    ...(c.store !== "postgres" ? ["DATABASE_URL", "DATABASE_SCHEMA"] : []),
+    ...(c.store !== "postgres" ? ["DATABASE_URL", "DATABASE_SCHEMA", "DATABASE_POOL_SIZE"] : []),
     ...(c.store !== "sqlite" ? ["SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES"] : []),
     // Answers are kept only over a store that can tell when a tenant's data changed.
     ...(c.store === "postgres" ? ["RESPONSE_CACHE_BYTES"] : [])

@@ -34,7 +34,8 @@
  * the driver prepares each once per connection; `targetingOf` is one
  * statement (the recursive groups and the assignments concerning them).
  * Reads of one key asked for in the same synchronous run share one query
- * (`resolveConfiguration` and the `get`s; see {@link sharedReads}).
+ * (`resolveConfiguration` and the `get`s; see {@link sharedReads}). TLS is the URL's
+ * `sslmode` and `sslrootcert`, read as libpq documents them ({@link PostgresTls}).
  *
  * @since 0.1.0
  */
@@ -57,6 +58,7 @@ import { Cause, Deferred, Effect, Exit, Layer, Option, Redacted, References, Res
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
+import * as PostgresTls from "./PostgresTls.ts"
 import { keyOf, sharedReads } from "./SharedReads.ts"
 import {
   assignmentColumns,
@@ -77,9 +79,18 @@ import {
   withSpans
 } from "./StoreSql.ts"
 
+export {
+  /** TLS to PostgreSQL from the URL's `sslmode` and `sslrootcert` (see the module). */
+  PostgresTls
+}
+
 /** How to reach the database. */
 export interface Options {
-  /** A `postgres://` URL; keep it `Redacted` when it carries a password. */
+  /**
+   * A `postgres://` URL; keep it `Redacted` when it carries a password. Its `sslmode` and
+   * `sslrootcert` are read as libpq documents them (see {@link PostgresTls}); values the store
+   * cannot honour fail the open with `StoreUnavailable`, whose cause is a `TlsSettingInvalid`.
+   */
   readonly url: Redacted.Redacted<string> | string
   /** The PostgreSQL schema to create (when missing) and use; `public` when not given. */
   readonly schema?: string | undefined
@@ -90,7 +101,11 @@ export interface Options {
    * mistyped schema name must not look like an empty tenant (since 0.2.8).
    */
   readonly create?: boolean | undefined
-  /** The pool's size (default 10). */
+  /**
+   * The pool's size: at most this many connections are open at once (opened as calls need
+   * them, closed after 60 s idle); a call finding all of them busy waits for one. A positive
+   * integer, default {@link defaultMaxConnections}.
+   */
   readonly maxConnections?: number | undefined
   /**
    * How long a store call waits for PostgreSQL before it fails with `StoreUnavailable`
@@ -112,6 +127,9 @@ export class StoreNotFound extends Schema.TaggedError<StoreNotFound>()("StoreNot
     return `schema '${this.schema}' holds no store`
   }
 }
+
+/** The default of `Options.maxConnections`. */
+export const defaultMaxConnections = 10
 
 /** The default of `Options.timeoutMillis`: 30 s, well inside a Graph client's 100 s. */
 export const defaultTimeoutMillis = 30_000
@@ -1041,7 +1059,11 @@ export const layerClient = (
   } = {}
 ): Layer.Layer<Store, Errors.StoreUnavailable | StoreNotFound, PgClient.PgClient> => Layer.effect(Store, make(options))
 
-/** The store on the database at `options.url`, with its own connection pool. */
+/**
+ * The store on the database at `options.url`, with its own pool of at most
+ * `options.maxConnections` connections, over TLS as the URL's `sslmode` and `sslrootcert`
+ * say (see {@link PostgresTls}).
+ */
 export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavailable | StoreNotFound> =>
   Layer.effect(
     Store,
@@ -1057,15 +1079,32 @@ export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavaila
             Effect.logWarning(`PostgreSQL: the pool did not close within ${Math.min(timeoutMillis, closeMillis)} ms; left to close in the background`)
           )
         ))
+      const url = Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url)
+      // The URL's sslmode and sslrootcert as libpq means them, given to the driver explicitly:
+      // its own reading of them verifies the certificate even with `require` (see PostgresTls).
+      const tls = PostgresTls.fromUrl(Redacted.value(url))
+      if ("problem" in tls) return yield* Effect.fail(unavailable(new PostgresTls.TlsSettingInvalid({ reason: tls.problem })))
+      const maxConnections = options.maxConnections ?? defaultMaxConnections
+      if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) {
+        return yield* Effect.die(new RangeError(`PostgresStore: maxConnections must be a positive integer, got ${maxConnections}`))
+      }
       const client = yield* PgClient.make({
-        url: Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url),
-        maxConnections: options.maxConnections ?? 10,
+        url,
+        ssl: tls.ssl,
+        maxConnections,
         applicationName: "@enrollment/store-adapter"
       }).pipe(Scope.provide(pool), Effect.mapError(unavailable))
       return yield* Effect.provideService(
         make({ schema: options.schema, timeoutMillis: options.timeoutMillis, create: options.create }),
         PgClient.PgClient,
         client
+      ).pipe(
+        // The first connection opens here: a certificate it rejected is said as such.
+        Effect.mapError((e) => {
+          if (e._tag !== "StoreUnavailable") return e
+          const explained = PostgresTls.explain(e.cause, tls.settings)
+          return explained === e.cause ? e : unavailable(explained)
+        })
       )
     })
   ).pipe(Layer.provide(Reactivity.layer))
