@@ -24,6 +24,7 @@ const allowed: Readonly<Record<string, { readonly count: number; readonly why: s
   "packages/http-adapter/src/Routes.ts": { count: 1, why: "`ready`, a module constant" },
   "packages/store-adapter/src/SqliteStore.ts": { count: 1, why: "`make`, once per store" },
   "packages/store-adapter/src/PostgresStore.ts": { count: 3, why: "the store's constructor, the migrations, the layer" },
+  "packages/store-adapter/src/SqliteBackup.ts": { count: 1, why: "`backup`'s scope, once per backup (an operator's command, never a request)" },
   "apps/server/src/ServerConfig.ts": { count: 1, why: "the configuration, read at start" }
 }
 

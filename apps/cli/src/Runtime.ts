@@ -300,3 +300,7 @@ export const batch = (raw: Globals, file: string) =>
 /** `enrollctl export`. */
 export const bulkExport = (raw: Globals) =>
   Effect.flatMap(Effect.promise(() => import("./Bulk.ts")), (Bulk) => Bulk.exportTenant(raw))
+
+/** `enrollctl backup [--force] FILE` (local mode on SQLite). */
+export const backup = (raw: Globals, file: string, options: { readonly force: boolean }) =>
+  Effect.flatMap(Effect.promise(() => import("./Backup.ts")), (Backup) => Backup.run(raw, file, options))

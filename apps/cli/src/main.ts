@@ -29,7 +29,7 @@ type Rt = typeof import("./Runtime.ts")
 type Failed = import("./Failure.ts").CommandFailed
 
 /** The release (`--version`); a test keeps it equal to `package.json`'s. */
-const version = "0.2.0"
+const version = "0.3.0"
 const opt = Option.getOrUndefined
 
 // ---------------------------------------------------------------------------
@@ -735,7 +735,7 @@ const invitations = group("invitations", "Invitations of guest users, and what r
 )
 
 // ---------------------------------------------------------------------------
-// token, import, export
+// token, import, export, backup
 
 const token = Command.make("token", {
   scopes: str("scopes", "Delegated permissions (scp), space-separated, each one the service knows (default: every one it knows)"),
@@ -835,6 +835,26 @@ const exportCommand = Command.make("export", {}, () =>
     ])
   )
 
+const backupCommand = Command.make("backup", {
+  force: Flag.Boolean("force").pipe(
+    Flag.withDescription("Replace FILE when it exists (by a rename, once the new copy is whole and checked; never the store's own file)"),
+    Flag.withDefault(false)
+  ),
+  file: Argument.String("file").pipe(Argument.withDescription("The backup's file (its directory must exist); refused when it exists, unless --force"))
+}, (i) =>
+  Effect.gen(function*() {
+    const { raw, rt } = yield* prepared
+    yield* rt.backup(raw, i.file, { force: i.force })
+  })).pipe(
+    Command.withDescription(
+      "Local mode on SQLite: copy the whole store (every tenant) while the server runs, with SQLite's online backup API (the WAL's commits included, the server's writers not blocked); the copy is checked (PRAGMA integrity_check, a schema this release reads), synced and renamed into place, or nothing is left. Prints one line (-o json: an object). PostgreSQL: use pg_dump"
+    ),
+    Command.withExamples([
+      { command: "enrollctl --store sqlite --data-dir ./data backup /backups/enrollment-$(date +%F).sqlite", description: "Back up the server's store" },
+      { command: "enrollctl --store sqlite --data-dir ./data backup --force /backups/latest.sqlite", description: "Replace the last backup" }
+    ])
+  )
+
 // ---------------------------------------------------------------------------
 
 const command = root.pipe(
@@ -846,7 +866,8 @@ const command = root.pipe(
     token,
     importCommand,
     exportCommand,
-    batchCommand
+    batchCommand,
+    backupCommand
   ])
 )
 

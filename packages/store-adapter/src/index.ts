@@ -19,3 +19,6 @@ export * as Credentials from "./Credentials.ts"
 
 /** Making a directory and its missing parents (without Node's recursive `mkdir`). */
 export * as Directories from "./Directories.ts"
+
+/** A consistent backup of a SQLite store while it is in use (SQLite's online backup API). */
+export * as SqliteBackup from "./SqliteBackup.ts"

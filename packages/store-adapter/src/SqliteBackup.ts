@@ -1,0 +1,333 @@
+/**
+ * A backup of a SQLite store while it is in use: a consistent copy of the whole file (every
+ * tenant), taken with SQLite's online backup API (`node:sqlite`'s `backup`) on a connection of its
+ * own, opened read-only. The copy is read through SQLite's pager, so it holds every transaction
+ * committed when it starts, the ones still in the WAL included (copying the file with `cp` while
+ * the server writes gives a torn copy: the WAL holds the recent commits). It reads as any reader
+ * does in WAL mode: the server's writers are never blocked, and go on committing meanwhile (the
+ * copy holds none of what they commit after it began).
+ *
+ * The copy is written to a temporary file next to its destination (`.NAME.<pid>-<random>.tmp`,
+ * mode 0600: it holds every tenant's data), checked (`PRAGMA integrity_check`, and a schema this
+ * release reads: a newer release's store is refused, as {@link SqliteStore.open} refuses it),
+ * synced to disk, and moved into place by a rename, its directory synced after it. Whatever fails,
+ * or interrupts it, the temporary file and its journal are removed: the destination is the whole
+ * checked copy, or it is as it was. An existing destination is replaced only with `force`; without
+ * it, the copy is linked into place (`link`, which refuses a path that is there), so a file made
+ * at the destination meanwhile is not replaced either.
+ *
+ * Restore: stop the server, put the backup in place of the store's file, remove the store's
+ * `-wal` and `-shm` files (they belong to the file replaced), and start it; or start the server
+ * with its data directory where the backup is (named as the store's file).
+ *
+ * @since 0.5.0
+ */
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync
+} from "node:fs"
+import { randomBytes } from "node:crypto"
+import { basename, dirname, join, resolve } from "node:path"
+import { backup as sqliteBackup, DatabaseSync } from "node:sqlite"
+import { Effect, Schema } from "effect"
+import { migrations } from "./SqliteStore.ts"
+import { newestUnknown } from "./StoreSql.ts"
+
+/** What to copy, and where. */
+export interface Options {
+  /** The store's database file (the server's `DATA_DIR/enrollment.sqlite`). It must exist: nothing is made. */
+  readonly from: string
+  /** The backup's path. Its directory must exist. */
+  readonly to: string
+  /** Replace `to` when it exists (default false: an existing `to` is refused, and nothing is written). */
+  readonly force?: boolean | undefined
+  /**
+   * How long the copy waits for a lock another connection holds, in milliseconds (default 5000):
+   * only another process's recovery of the WAL takes one a reader waits for.
+   */
+  readonly busyTimeout?: number | undefined
+  /**
+   * Pages copied per step of the backup API (default: every page in one step). Between steps the
+   * source is not locked, and a commit of another connection meanwhile restarts the copy from its
+   * first page: against a server that writes continuously, small steps may never finish. One step
+   * reads the whole file in one read transaction, which in WAL mode blocks no writer.
+   */
+  readonly pagesPerStep?: number | undefined
+}
+
+/** A backup made. */
+export interface Backup {
+  /** The backup's path, absolute. */
+  readonly file: string
+  /** Its size in bytes. */
+  readonly bytes: number
+  /** Its pages, and their size. */
+  readonly pages: number
+  readonly pageSize: number
+  /** The time it took, in milliseconds: the copy, its checks, its sync and its rename. */
+  readonly millis: number
+}
+
+/** Why a backup failed. */
+export const Reason = Schema.Literals([
+  /** The store's file is not there (or is not a file). */
+  "SourceMissing",
+  /** The destination exists, and `force` was not given; or it is a directory. */
+  "DestinationExists",
+  /** The destination is the store's own file (or its `-wal` or `-shm`). */
+  "DestinationIsSource",
+  /** The store could not be read, or the copy written (I/O, permissions, a full disk, not a database). */
+  "CopyFailed",
+  /** The copy fails SQLite's `PRAGMA integrity_check`: the store's file is damaged. */
+  "IntegrityFailed",
+  /** The copy holds no store: the file is a SQLite database, but not the service's. */
+  "NotAStore",
+  /** The store's schema is at a version this release does not know: a newer release wrote it. */
+  "ReleaseTooNew",
+  /** The copy was moved into place, but its directory could not be synced: the rename may not survive power loss. */
+  "DirectoryNotSynced"
+])
+export type Reason = typeof Reason.Type
+
+/** A backup that failed: nothing was left at the destination (except with `DirectoryNotSynced`, which says so). */
+export class BackupFailed extends Schema.TaggedError<BackupFailed>()("BackupFailed", {
+  reason: Reason,
+  detail: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/** Every page in one step of the backup API (it takes a positive 32-bit integer). */
+const allPages = 2 ** 31 - 1
+
+const errorText = (e: unknown): string => {
+  const m = typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
+  return m.replace(/\s+/g, " ").trim()
+}
+
+/** A failure of `reason` with `detail`, the error's own text after it. */
+const failed = (reason: Reason, detail: string) => (cause: unknown) =>
+  new BackupFailed({ reason, detail: `${detail}: ${errorText(cause)}`, cause })
+
+/** The real path of `p`, or `p` resolved when it is not there. */
+const realOrResolved = (p: string): string => {
+  try {
+    return realpathSync(p)
+  } catch {
+    return resolve(p)
+  }
+}
+
+/** Removes `p` when it is there; anything else that fails is left (the backup's own failure is what is said). */
+const removeQuietly = (p: string): void => {
+  try {
+    unlinkSync(p)
+  } catch {
+    // Not there, or not removable: nothing more to do.
+  }
+}
+
+/** `fsync` of a file or directory by path. */
+const syncPath = (p: string): void => {
+  const fd = openSync(p, constants.O_RDONLY)
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** What the checks read from the copy. */
+interface Checked {
+  readonly pages: number
+  readonly pageSize: number
+}
+
+/** Whether SQLite refused because the file is damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`). */
+const isCorrupt = (e: unknown): boolean => {
+  const code = (e as { readonly errcode?: unknown } | null)?.errcode
+  return typeof code === "number" && ((code & 0xff) === 11 || (code & 0xff) === 26)
+}
+
+/**
+ * What `PRAGMA integrity_check` says of the database (its first 10 problems; `["ok"]` for none). A
+ * page too damaged for the check to go on makes it throw (`database disk image is malformed`): that
+ * is its one problem.
+ */
+const integrityProblems = (db: DatabaseSync): ReadonlyArray<string> => {
+  try {
+    return db.prepare("PRAGMA integrity_check(10)").all().map((r) => String(Object.values(r)[0]))
+  } catch (e) {
+    if (isCorrupt(e)) return [errorText(e)]
+    throw e
+  }
+}
+
+/**
+ * Checks the copy at `file`: `PRAGMA integrity_check` (its first problems named), then a schema
+ * this release reads (as `SqliteStore.migrate` checks it). Closing the connection removes the
+ * `-wal` and `-shm` files opening it made.
+ */
+const check = (file: string, from: string): Checked => {
+  const db = new DatabaseSync(file)
+  try {
+    const problems = integrityProblems(db)
+    if (problems.length !== 1 || problems[0] !== "ok") {
+      throw new BackupFailed({
+        reason: "IntegrityFailed",
+        detail: `the copy of ${from} fails SQLite's integrity check, so the store's file is damaged (PRAGMA integrity_check: ${
+          problems.slice(0, 3).join("; ")
+        }${problems.length > 3 ? "; …" : ""})`
+      })
+    }
+    const table = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'").get()
+    if (table === undefined) {
+      throw new BackupFailed({
+        reason: "NotAStore",
+        detail: `${from} is a SQLite database, but holds no store of this service (no schema_migrations table)`
+      })
+    }
+    const done = db.prepare("SELECT version FROM schema_migrations").all().map((r) => Number(r.version))
+    const unknown = newestUnknown(done, migrations)
+    if (unknown !== undefined) {
+      throw new BackupFailed({
+        reason: "ReleaseTooNew",
+        detail: `the store's schema is at version ${unknown}, which this release does not know (it knows up to ${
+          Math.max(0, ...migrations.map((m) => m.version))
+        }): a newer release wrote it; back it up with that release or a later one`
+      })
+    }
+    const pages = Number((db.prepare("PRAGMA page_count").get() as { page_count: unknown }).page_count)
+    const pageSize = Number((db.prepare("PRAGMA page_size").get() as { page_size: unknown }).page_size)
+    return { pages, pageSize }
+  } finally {
+    db.close()
+  }
+}
+
+/**
+ * Copies the store at `from` to `to`, consistently, while the store is in use (see the module's
+ * documentation): the copy is checked and synced before it is moved into place, and on any
+ * failure (or interruption) nothing is left at `to` (an existing `to` replaced only with `force`,
+ * and only by the whole checked copy).
+ */
+export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Options) {
+  const started = performance.now()
+  const from = resolve(options.from)
+  const to = resolve(options.to)
+  const source = yield* Effect.try({
+    try: () => {
+      const real = realpathSync(from)
+      if (!statSync(real).isFile()) throw new Error("not a file")
+      return real
+    },
+    catch: failed("SourceMissing", `no store at ${from}`)
+  })
+  // The store's own files are never replaced, --force or not: the server keeps them open.
+  const target = realOrResolved(to)
+  if ([source, `${source}-wal`, `${source}-shm`, `${source}-journal`].includes(target)) {
+    return yield* new BackupFailed({ reason: "DestinationIsSource", detail: `${to} is the store's own file: back it up to another path` })
+  }
+  const there = existsSync(to)
+  if (there && statSync(to).isDirectory()) {
+    return yield* new BackupFailed({ reason: "DestinationExists", detail: `${to} is a directory: name the backup's file` })
+  }
+  if (there && options.force !== true) {
+    return yield* new BackupFailed({ reason: "DestinationExists", detail: `${to} already exists (nothing was written)` })
+  }
+  const directory = dirname(to)
+  const temporary = join(directory, `.${basename(to)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`)
+
+  return yield* Effect.scoped(Effect.gen(function*() {
+    // The temporary file, made by us alone (O_EXCL) and private to its user (0600), removed with
+    // its journal and WAL when the scope closes: once renamed it is not there any more, and once
+    // linked into place its second name goes.
+    yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => closeSync(openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)),
+        catch: failed("CopyFailed", `cannot write the backup in ${directory}`)
+      }),
+      () =>
+        Effect.sync(() => {
+          for (const suffix of ["", "-journal", "-wal", "-shm"]) removeQuietly(`${temporary}${suffix}`)
+        })
+    )
+    // The source, read-only: the copy never writes the store (not even a checkpoint when it closes).
+    const db = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => new DatabaseSync(source, { readOnly: true, timeout: Math.max(0, Math.floor(options.busyTimeout ?? 5000)) }),
+        catch: failed("CopyFailed", `cannot open ${from}`)
+      }),
+      (db) => Effect.sync(() => db.close())
+    )
+    // Uninterruptible: the copy runs on a thread of its own, which nothing can stop half way; an
+    // interruption waits for it, then removes the temporary file.
+    yield* Effect.uninterruptible(Effect.tryPromise({
+      try: () => sqliteBackup(db, temporary, { rate: Math.max(1, Math.min(allPages, Math.floor(options.pagesPerStep ?? allPages))) }),
+      catch: failed("CopyFailed", `cannot copy ${from} to ${temporary}`)
+    }))
+    const checked = yield* Effect.try({
+      try: () => check(temporary, from),
+      catch: (e) => e instanceof BackupFailed ? e : failed("CopyFailed", `cannot check the copy ${temporary}`)(e)
+    })
+    const bytes = yield* Effect.try({
+      try: () => {
+        const fd = openSync(temporary, constants.O_RDONLY)
+        try {
+          fsyncSync(fd)
+          return fstatSync(fd).size
+        } finally {
+          closeSync(fd)
+        }
+      },
+      catch: failed("CopyFailed", `cannot sync the copy ${temporary}`)
+    })
+    yield* Effect.try({
+      try: () => {
+        if (options.force === true) return renameSync(temporary, to)
+        try {
+          // link refuses a path that is there: a file made at `to` since the check is not replaced.
+          linkSync(temporary, to)
+          // Its temporary name goes before the directory is synced (and again when the scope closes).
+          return removeQuietly(temporary)
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code
+          if (code === "EEXIST") throw e
+          // A file system without hard links: the check above, and a rename.
+          if (existsSync(to)) throw Object.assign(new Error(`EEXIST: file already exists, ${to}`), { code: "EEXIST" })
+          renameSync(temporary, to)
+        }
+      },
+      catch: (e) =>
+        (e as NodeJS.ErrnoException).code === "EEXIST"
+          ? new BackupFailed({ reason: "DestinationExists", detail: `${to} already exists: it was made while the backup ran (nothing was written)` })
+          : failed("CopyFailed", `cannot move the copy ${temporary} to ${to}`)(e)
+    })
+    // A file system that cannot sync a directory (EINVAL) makes a rename durable by itself.
+    const unsynced = yield* Effect.sync(() => {
+      try {
+        syncPath(directory)
+        return undefined
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        return code === "EINVAL" || code === "ENOTSUP" || code === "EOPNOTSUPP" ? undefined : e
+      }
+    })
+    if (unsynced !== undefined) {
+      return yield* failed("DirectoryNotSynced", `the backup ${to} is complete and checked, but its directory ${directory} could not be synced`)(unsynced)
+    }
+    return { file: to, bytes, pages: checked.pages, pageSize: checked.pageSize, millis: performance.now() - started } satisfies Backup
+  }))
+})

@@ -1,0 +1,217 @@
+/**
+ * `SqliteBackup.backup` on real files: a copy holds every commit made before it began, those still
+ * in the WAL included, while a connection keeps writing; it is checked (integrity, a schema this
+ * release reads), private to its user, and placed whole or not at all: every refusal and failure
+ * leaves the destination's directory as it was, no temporary file in it.
+ */
+import { execFileSync } from "node:child_process"
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
+import * as SqliteBackup from "../src/SqliteBackup.ts"
+import * as SqliteStore from "../src/SqliteStore.ts"
+
+const dir = mkdtempSync(join(tmpdir(), "store-adapter-backup-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+let made = 0
+/** A fresh directory of the test's own. */
+const fresh = (name: string) => {
+  const d = join(dir, `${name}-${++made}`)
+  mkdirSync(d)
+  return d
+}
+
+/** A store in its own directory, open, with `users` rows u0…u(n-1) committed and left in the WAL (no checkpoint). */
+const openStore = (name: string, users: number) => {
+  const directory = fresh(name)
+  const filename = join(directory, "enrollment.sqlite")
+  const db = SqliteStore.open({ filename })
+  db.exec("PRAGMA wal_autocheckpoint = 0")
+  const insert = db.prepare("INSERT INTO users (tenant_id, id, version, data) VALUES ('t', ?, 1, ?)")
+  for (let i = 0; i < users; i++) insert.run(`u${i}`, JSON.stringify({ id: `u${i}`, displayName: "x".repeat(200) }))
+  return { directory, filename, db, insert }
+}
+
+/** The user ids of the store at `filename`, opened as the store opens it. */
+const userIds = (filename: string): ReadonlyArray<string> => {
+  const db = SqliteStore.open({ filename })
+  try {
+    return db.prepare("SELECT id FROM users ORDER BY id").all().map((r) => String(r.id))
+  } finally {
+    db.close()
+  }
+}
+
+/** The failure of a backup that should fail. */
+const failure = (options: SqliteBackup.Options) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(SqliteBackup.backup(options))
+    assert.isTrue(Exit.isFailure(exit), "the backup failed")
+    const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+    assert.isDefined(error)
+    return (error as unknown as { readonly error: SqliteBackup.BackupFailed }).error
+  })
+
+const sh = (command: string, ...args: ReadonlyArray<string>) => void execFileSync(command, args, { stdio: "pipe" })
+const unavailableBecause = (run: () => void): string | undefined => {
+  try {
+    run()
+    return undefined
+  } catch (e) {
+    return String((e as { readonly stderr?: unknown }).stderr ?? e).trim() || String(e)
+  }
+}
+const probe = fresh("probe")
+const noChattr = unavailableBecause(() => {
+  sh("chattr", "+i", probe)
+  sh("chattr", "-i", probe)
+})
+const noMount = unavailableBecause(() => {
+  sh("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe)
+  sh("umount", probe)
+})
+if (noChattr !== undefined) console.log(`SqliteBackup: chattr +i is not available here (${noChattr}); the unwritable-directory test is skipped`)
+if (noMount !== undefined) console.log(`SqliteBackup: a tmpfs cannot be mounted here (${noMount}); the full-disk test is skipped`)
+
+describe("SqliteBackup.backup", () => {
+  it.effect("copies every commit, those still in the WAL too, into a private file that opens as a store", () =>
+    Effect.gen(function*() {
+      const store = openStore("wal", 500)
+      assert.isAbove(statSync(`${store.filename}-wal`).size, 0, "the commits are in the WAL")
+      const to = join(fresh("out"), "backup.sqlite")
+      const made = yield* SqliteBackup.backup({ from: store.filename, to })
+      store.db.close()
+      assert.strictEqual(made.file, to)
+      assert.strictEqual(made.bytes, statSync(to).size)
+      assert.strictEqual(made.bytes, made.pages * made.pageSize)
+      assert.isAbove(made.millis, 0)
+      assert.strictEqual(statSync(to).mode & 0o777, 0o600)
+      assert.deepStrictEqual(readdirSync(join(to, "..")), ["backup.sqlite"], "no temporary file, journal or WAL left")
+      assert.strictEqual(userIds(to).length, 500)
+    }))
+
+  it.effect("does not stop a writer: commits go on during the copy, and the copy holds those made before it", () =>
+    Effect.gen(function*() {
+      const store = openStore("busy", 2000)
+      let written = 0
+      const timer = setInterval(() => {
+        for (let i = 0; i < 20; i++) store.insert.run(`w${written++}`, "{}")
+      }, 1)
+      const to = join(fresh("out"), "backup.sqlite")
+      const before = written
+      yield* SqliteBackup.backup({ from: store.filename, to }).pipe(Effect.ensuring(Effect.sync(() => clearInterval(timer))))
+      const ids = new Set(userIds(to))
+      store.db.close()
+      for (let i = 0; i < 2000; i++) assert.isTrue(ids.has(`u${i}`), `u${i}`)
+      for (let i = 0; i < before; i++) assert.isTrue(ids.has(`w${i}`), `w${i}`)
+    }))
+
+  it.effect("refuses an existing destination unless forced, and replaces it whole when forced", () =>
+    Effect.gen(function*() {
+      const store = openStore("force", 10)
+      const out = fresh("out")
+      const to = join(out, "backup.sqlite")
+      writeFileSync(to, "an older backup")
+      const e = yield* failure({ from: store.filename, to })
+      assert.strictEqual(e.reason, "DestinationExists")
+      assert.include(e.message, `${to} already exists`)
+      assert.strictEqual(readFileSync(to, "utf8"), "an older backup")
+      assert.deepStrictEqual(readdirSync(out), ["backup.sqlite"])
+      yield* SqliteBackup.backup({ from: store.filename, to, force: true })
+      store.db.close()
+      assert.strictEqual(userIds(to).length, 10)
+      assert.deepStrictEqual(readdirSync(out), ["backup.sqlite"])
+      const d = yield* failure({ from: store.filename, to: out, force: true })
+      assert.strictEqual(d.reason, "DestinationExists")
+      assert.include(d.message, "is a directory")
+    }))
+
+  it.effect("never writes over the store's own files, forced or not", () =>
+    Effect.gen(function*() {
+      const store = openStore("self", 3)
+      for (const to of [store.filename, `${store.filename}-wal`, join(store.directory, ".", "enrollment.sqlite")]) {
+        const e = yield* failure({ from: store.filename, to, force: true })
+        assert.strictEqual(e.reason, "DestinationIsSource", to)
+      }
+      store.db.close()
+      assert.strictEqual(userIds(store.filename).length, 3)
+    }))
+
+  it.effect("refuses a store that is not there, and makes nothing", () =>
+    Effect.gen(function*() {
+      const empty = fresh("missing")
+      const out = fresh("out")
+      const e = yield* failure({ from: join(empty, "enrollment.sqlite"), to: join(out, "b.sqlite") })
+      assert.strictEqual(e.reason, "SourceMissing")
+      assert.deepStrictEqual(readdirSync(empty), [])
+      assert.deepStrictEqual(readdirSync(out), [])
+    }))
+
+  it.effect("refuses a store a newer release wrote, a SQLite file that holds no store, and a damaged store, leaving nothing", () =>
+    Effect.gen(function*() {
+      const newer = openStore("newer", 1)
+      newer.db.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'now')")
+      const plain = join(fresh("plain"), "other.db")
+      const other = new DatabaseSync(plain)
+      other.exec("CREATE TABLE t (x)")
+      other.close()
+      // A store of many pages, closed (checkpointed), then a page in the middle overwritten.
+      const damaged = openStore("damaged", 3000)
+      damaged.db.close()
+      const size = statSync(damaged.filename).size
+      const fd = openSync(damaged.filename, "r+")
+      writeSync(fd, Buffer.alloc(4096, 0x5a), 0, 4096, Math.floor(size / 2 / 4096) * 4096)
+      closeSync(fd)
+      const cases: ReadonlyArray<readonly [string, SqliteBackup.Reason, string]> = [
+        [newer.filename, "ReleaseTooNew", "the store's schema is at version 999, which this release does not know"],
+        [plain, "NotAStore", "holds no store of this service"],
+        [damaged.filename, "IntegrityFailed", "fails SQLite's integrity check"]
+      ]
+      for (const [from, reason, says] of cases) {
+        const out = fresh("out")
+        const e = yield* failure({ from, to: join(out, "b.sqlite") })
+        assert.strictEqual(e.reason, reason, e.message)
+        assert.include(e.message, says)
+        assert.deepStrictEqual(readdirSync(out), [], `${reason}: nothing left`)
+      }
+      newer.db.close()
+    }))
+
+  it.effect("fails in a directory it cannot write, leaving nothing", () =>
+    Effect.gen(function*() {
+      const store = openStore("nodir", 5)
+      const missing = yield* failure({ from: store.filename, to: join(dir, "no-such-directory", "b.sqlite") })
+      assert.strictEqual(missing.reason, "CopyFailed")
+      assert.include(missing.message, "ENOENT")
+      if (noChattr === undefined) {
+        const out = fresh("immutable")
+        sh("chattr", "+i", out)
+        const e = yield* failure({ from: store.filename, to: join(out, "b.sqlite") }).pipe(
+          Effect.ensuring(Effect.sync(() => sh("chattr", "-i", out)))
+        )
+        assert.strictEqual(e.reason, "CopyFailed")
+        assert.include(e.message, `cannot write the backup in ${out}: EPERM`)
+        assert.deepStrictEqual(readdirSync(out), [])
+      }
+      store.db.close()
+    }))
+
+  it.effect.skipIf(noMount !== undefined)("fails on a full disk half way through the copy, leaving nothing", () =>
+    Effect.gen(function*() {
+      const store = openStore("full", 3000)
+      const out = fresh("tmpfs")
+      sh("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", out)
+      const e = yield* failure({ from: store.filename, to: join(out, "b.sqlite") }).pipe(
+        Effect.ensuring(Effect.sync(() => store.db.close()))
+      )
+      const left = readdirSync(out)
+      sh("umount", out)
+      assert.strictEqual(e.reason, "CopyFailed")
+      assert.match(e.message, /full|SQLITE_FULL|ENOSPC/i)
+      assert.deepStrictEqual(left, [])
+    }))
+})
