@@ -9,6 +9,9 @@ import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { PgClient } from "@effect/sql-pg"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { afterAll } from "vitest"
 
 export const shim = fileURLToPath(new URL("../bin/enrollctl.js", import.meta.url))
@@ -412,3 +415,32 @@ export const groupLine = (id: string) => ({
   kind: "group",
   value: { "@odata.type": "#microsoft.graph.group", id, displayName: id, description: null, mailNickname: null, securityEnabled: true }
 })
+
+/**
+ * A PostgreSQL schema and a database no other test uses (`cli_<tag>_…`, `enrollctl_<tag>_…`) on
+ * the server of `url`: `direct` runs SQL as the test's own client (on `url`'s database, or `on`),
+ * `fresh` is the URL of the scratch database (made by the test, which then sets `made.database`),
+ * and `drop` removes the schema and, when made, the database (for `afterAll`).
+ */
+export const pgScratch = (url: string, tag: string) => {
+  const suffix = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+  const schema = `cli_${tag}_${suffix}`
+  const database = `enrollctl_${tag}_${suffix}`
+  const direct = <A>(f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>, on: string = url) =>
+    Effect.runPromise(
+      Effect.gen(function*() {
+        return yield* f(yield* PgClient.PgClient)
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(on), maxConnections: 1 })))
+    )
+  const fresh = () => {
+    const u = new URL(url)
+    u.pathname = `/${database}`
+    return u.toString()
+  }
+  const made = { database: false }
+  const drop = async () => {
+    await direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
+    if (made.database) await direct((sql) => sql.unsafe(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).unprepared)
+  }
+  return { schema, database, direct, fresh, made, drop }
+}

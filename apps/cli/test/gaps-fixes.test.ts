@@ -6,13 +6,10 @@
  * is sent, on a real SQLite store, or on PostgreSQL (`DATABASE_URL`) in a schema, or a database,
  * of its own.
  */
-import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Credentials from "@enrollment/store-adapter/Credentials"
 import { writeFileSync } from "node:fs"
-import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
-import { enrollctl, fileOf, jsonl, storeDir, stubServer, tempDir, userLine } from "./cli.ts"
+import { enrollctl, fileOf, jsonl, storeDir, stubServer, tempDir, userLine, pgScratch } from "./cli.ts"
 
 describe("remote mode with a token given", () => {
   const applies = "error Usage: --data-dir applies to SQLite (--store sqlite) and to remote mode's token, not to remote mode with a token given"
@@ -107,27 +104,9 @@ const url = process.env.DATABASE_URL
 const enabled = url !== undefined && url !== ""
 
 describe.skipIf(!enabled)("a PostgreSQL store that is not there", () => {
-  const suffix = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-  const schema = `cli_gaps_${suffix}`
-  const database = `enrollctl_gaps_${suffix}`
-  /** Runs SQL as the test's own client, on `on` (the test's database unless said). */
-  const direct = <A>(f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>, on: string = url!) =>
-    Effect.runPromise(
-      Effect.gen(function*() {
-        return yield* f(yield* PgClient.PgClient)
-      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(on), maxConnections: 1 })))
-    )
-  const fresh = () => {
-    const u = new URL(url!)
-    u.pathname = `/${database}`
-    return u.toString()
-  }
-  const made = { database: false }
+  const { schema, database, direct, fresh, made, drop } = pgScratch(url!, "gaps")
 
-  afterAll(async () => {
-    await direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
-    if (made.database) await direct((sql) => sql.unsafe(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).unprepared)
-  })
+  afterAll(drop)
 
   it("names --database-schema, or its variable, as it was given, with the schema", async () => {
     const byFlag = await enrollctl(["--database-url", url!, "--database-schema", schema, "users", "list"])

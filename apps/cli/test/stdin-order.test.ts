@@ -12,12 +12,9 @@
  */
 import { execFileSync } from "node:child_process"
 import * as path from "node:path"
-import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Credentials from "@enrollment/store-adapter/Credentials"
-import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
-import { enrollctl, jsonl, storeDir, stubServer, tempDir, userLine, withOpenInput } from "./cli.ts"
+import { enrollctl, jsonl, storeDir, stubServer, tempDir, userLine, withOpenInput, pgScratch } from "./cli.ts"
 
 describe("the mode and the flags, checked before the body or the import file is read", () => {
   let stub: Awaited<ReturnType<typeof stubServer>>
@@ -158,29 +155,11 @@ const url = process.env.DATABASE_URL
 const enabled = url !== undefined && url !== ""
 
 describe.skipIf(!enabled)("a PostgreSQL schema without a store, found before the body or the import file is read", () => {
-  const suffix = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-  const schema = `cli_stdin_${suffix}`
-  const database = `enrollctl_stdin_${suffix}`
-  /** Runs SQL as the test's own client, on `on` (the test's database unless said). */
-  const direct = <A>(f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>, on: string = url!) =>
-    Effect.runPromise(
-      Effect.gen(function*() {
-        return yield* f(yield* PgClient.PgClient)
-      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(on), maxConnections: 1 })))
-    )
-  const fresh = () => {
-    const u = new URL(url!)
-    u.pathname = `/${database}`
-    return u.toString()
-  }
+  const { schema, database, direct, fresh, made, drop } = pgScratch(url!, "stdin")
   const schemaMade = async () =>
     (await direct((sql) => sql.unsafe("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema]))).length > 0
-  const made = { database: false }
 
-  afterAll(async () => {
-    await direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
-    if (made.database) await direct((sql) => sql.unsafe(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).unprepared)
-  })
+  afterAll(drop)
 
   it("refuses import's and a command's schema without a store before reading; import --create reads, then makes it", async () => {
     const notFound = `error StoreNotFound: no store in schema '${schema}' (local postgres ${Credentials.redactUrls(url!)} schema ${schema}; ` +

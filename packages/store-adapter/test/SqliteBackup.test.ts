@@ -4,7 +4,6 @@
  * release reads), private to its user, and placed whole or not at all: every refusal and failure
  * leaves the destination's directory as it was, no temporary file in it.
  */
-import { execFileSync } from "node:child_process"
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -13,6 +12,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import * as SqliteBackup from "../src/SqliteBackup.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
+import { sh, unavailableBecause } from "./fixtures/system.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "store-adapter-backup-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -56,15 +56,6 @@ const failure = (options: SqliteBackup.Options) =>
     return (error as unknown as { readonly error: SqliteBackup.BackupFailed }).error
   })
 
-const sh = (command: string, ...args: ReadonlyArray<string>) => void execFileSync(command, args, { stdio: "pipe" })
-const unavailableBecause = (run: () => void): string | undefined => {
-  try {
-    run()
-    return undefined
-  } catch (e) {
-    return String((e as { readonly stderr?: unknown }).stderr ?? e).trim() || String(e)
-  }
-}
 const probe = fresh("probe")
 const noChattr = unavailableBecause(() => {
   sh("chattr", "+i", probe)

@@ -17,21 +17,10 @@ import { Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import * as SqliteFailure from "../src/SqliteFailure.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import { configuration, freshTenant } from "./fixtures/entities.ts"
+import { sh, unavailableBecause } from "./fixtures/system.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "store-adapter-files-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-/** Why `run` cannot be used here (its error), or undefined when it can. */
-const unavailableBecause = (run: () => void): string | undefined => {
-  try {
-    run()
-    return undefined
-  } catch (e) {
-    return String((e as { readonly stderr?: unknown }).stderr ?? e).trim() || String(e)
-  }
-}
-
-const sh = (command: string, ...args: ReadonlyArray<string>) => void execFileSync(command, args, { stdio: "pipe" })
 
 const probe = join(dir, "probe")
 mkdirSync(probe)
