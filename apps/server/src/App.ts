@@ -10,12 +10,14 @@
  */
 import { Assignments, Configurations, DirectoryService, MemoryStore, Store } from "@enrollment/core"
 import { type Auth, Listen, Metrics, Routes, Server } from "@enrollment/http-adapter"
+import type { PostgresTls } from "@enrollment/store-adapter/PostgresStore"
 // Only the default store is loaded with the server; PostgreSQL (and its driver), the OTLP
 // exporter and the metrics endpoint (with prom-client) are imported when the configuration
 // names them, which keeps start-up short.
 import * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
 import { Context, Effect, Layer, ManagedRuntime, Option, Redacted, References } from "effect"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as path from "node:path"
 import type * as NodeTls from "node:tls"
 import { fileURLToPath } from "node:url"
@@ -65,6 +67,34 @@ export const authOptions = (config: ServerConfig): { readonly options: Auth.Auth
   const s = Secret.ensure(config.dataDir)
   return { options: { ...common, hs256Secret: s.secret }, secretFile: s.file, created: s.created }
 }
+
+/** The loopback addresses: 127.0.0.0/8 and ::1 (also as IPv4-mapped and unabbreviated IPv6). */
+const loopback = new net.BlockList()
+loopback.addSubnet("127.0.0.0", 8, "ipv4")
+loopback.addAddress("::1", "ipv6")
+
+/**
+ * `host` reaches this machine only: `localhost`, a loopback address, or a Unix socket (a path).
+ * Decided on the text, without a DNS lookup: another name of this machine counts as remote.
+ */
+export const isLocalHost = (host: string): boolean => {
+  const h = host.replace(/^\[(.*)\]$/, "$1")
+  if (h.startsWith("/") || /^localhost\.?$/i.test(h)) return true
+  const family = net.isIP(h)
+  return family !== 0 && loopback.check(h, family === 6 ? "ipv6" : "ipv4")
+}
+
+/**
+ * The start-up warning for a `DATABASE_URL` that reaches PostgreSQL on another machine without
+ * TLS (no `sslmode`, or `disable`): the connection, its password exchange included, crosses the
+ * network in plain text. Naming the host, never the URL; none for a loopback host or a socket.
+ */
+export const plainTextDatabaseWarning = (settings: PostgresTls.Settings): string | undefined =>
+  settings.mode !== "disable" || settings.socket || isLocalHost(settings.host)
+    ? undefined
+    : `DATABASE_URL connects to ${settings.host} without TLS (no sslmode, or sslmode=disable): the connection, ` +
+      "its password exchange included, goes over the network in plain text; add sslmode=verify-full with " +
+      "sslrootcert (the server's CA file, or system for a CA Node trusts)"
 
 /** In-flight requests get this long at a stop; then their connections are closed. */
 export const drainMillis = 10_000
@@ -149,8 +179,9 @@ const nodeCommand = (): string => {
 /**
  * Starts the server for a configuration; `say` receives start-up notes. A bad file
  * (`DATA_DIR` not a directory, an unusable TLS file) or TLS parameters of `DATABASE_URL`
- * the PostgreSQL store cannot honour (`sslmode=prefer`, an unreadable `sslrootcert`) fail
- * with {@link ConfigInvalid} before the store opens.
+ * the PostgreSQL store cannot honour (`sslmode=prefer`, an unreadable `sslrootcert`, an
+ * `sslkey` others can read) fail with {@link ConfigInvalid} before the store opens; a
+ * `DATABASE_URL` to another machine without TLS is warned of ({@link plainTextDatabaseWarning}).
  */
 export const start = async (config: ServerConfig, say: ServerLog.Say = () => {}): Promise<App> => {
   const problems: Array<string> = []
@@ -172,15 +203,19 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
   const zeroConfig = Option.isNone(config.hs256Secret) && Option.isNone(config.jwksUrl)
   const readOnly = config.store !== "sqlite" && fs.existsSync(path.resolve(config.dataDir, Secret.fileName))
   const dataDir = config.store === "sqlite" || zeroConfig ? check(() => DataDir.prepare(config.dataDir, { readOnly })) : undefined
-  // DATABASE_URL's sslmode and sslrootcert (the file read), checked where the driver is loaded.
+  // DATABASE_URL's TLS parameters (sslrootcert's, sslcert's and sslkey's files read), checked where the driver is loaded.
+  let databaseWarning: string | undefined
   if (config.store === "postgres" && Option.isSome(config.databaseUrl)) {
     const PostgresStore = await import("@enrollment/store-adapter/PostgresStore")
     const tls = PostgresStore.PostgresTls.fromUrl(Redacted.value(config.databaseUrl.value))
     if ("problem" in tls) problems.push(`DATABASE_URL: ${tls.problem}`)
+    else databaseWarning = plainTextDatabaseWarning(tls.settings)
   }
   if (problems.length > 0) throw new ConfigInvalid(problems)
   const tlsWarning = tls === undefined ? undefined : TlsFiles.validityWarning(Option.getOrThrow(config.tlsCertFile), tls)
   if (tlsWarning !== undefined) say(tlsWarning, "warn")
+  // Before the store opens: said even when the connection then fails.
+  if (databaseWarning !== undefined) say(databaseWarning, "warn")
   if (dataDir?.created) say(`created the data directory ${dataDir.path} (mode 0700)`)
   if (config.store === "sqlite" && dataDir !== undefined) DataDir.sqliteFile(dataDir.path)
   // Without an OTLP endpoint nobody reads spans: tracing is off when the services are

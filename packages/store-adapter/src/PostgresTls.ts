@@ -1,6 +1,7 @@
 /**
- * TLS to PostgreSQL as a connection URL's libpq parameters ask for it: `sslmode` and
- * `sslrootcert`, read here and handed to `@effect/sql-pg` as its explicit `ssl` option.
+ * TLS to PostgreSQL as a connection URL's libpq parameters ask for it: `sslmode`,
+ * `sslrootcert`, and a client certificate in `sslcert` and `sslkey` (with `sslpassword` for an
+ * encrypted key), read here and handed to `@effect/sql-pg` as its explicit `ssl` option.
  *
  * The driver (`@effect/sql-pg` 4, its own implementation of the protocol, not node-postgres)
  * reads `sslmode` itself, but not as libpq documents it: `require`, `verify-ca` and
@@ -19,12 +20,25 @@
  * `sslrootcert` is a PEM file (read once, at open) or `system`: Node's trusted CAs, also what
  * `verify-ca` and `verify-full` use without it (libpq would look for `~/.postgresql/root.crt`).
  * With `system`, as in libpq 16, the default mode is `verify-full` and a weaker one is refused.
- * Every other `ssl…` parameter (`sslcert`, `sslkey`, `sslcrl`, node-postgres's `ssl=true`, …)
- * and `requiressl` are refused rather than ignored. Over a Unix socket there is no TLS, as in libpq.
+ *
+ * `sslcert` and `sslkey` (both or neither; libpq's `~/.postgresql/postgresql.crt` is not looked
+ * for) are the client certificate (PEM, its chain after it) and its private key (PEM), read
+ * once at open and presented to a server that asks (`pg_hba.conf`'s `cert` method, or
+ * `clientcert=verify-ca|verify-full`). The key file is refused when group or others may access
+ * it, by libpq's rule: at most 0600 when the owner is not root, 0640 when it is root (a key that
+ * the operating system manages, read through a group); not checked on Windows, as in libpq. An
+ * encrypted key needs `sslpassword`: it is decrypted once, at open, and the driver is given the
+ * decrypted key, never the passphrase (libpq would ask on the terminal). A certificate and a key
+ * that do not go together are refused, as libpq does.
+ *
+ * Every other `ssl…` parameter (`sslcrl`, `sslcertmode`, node-postgres's `ssl=true`, …) and
+ * `requiressl` are refused rather than ignored. Over a Unix socket there is no TLS (and the files
+ * are not read), as in libpq.
  *
  * @since 0.5.0
  */
-import { Schema } from "effect"
+import { Redacted, Schema } from "effect"
+import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import type { ConnectionOptions } from "node:tls"
 
@@ -34,14 +48,34 @@ export const modes = ["disable", "require", "verify-ca", "verify-full"] as const
 /** One of {@link modes}. */
 export type Mode = typeof modes[number]
 
-/** What the URL asks for: the mode in effect and where the trusted CAs come from. */
+/** The client certificate the URL names: `sslcert`, `sslkey` and `sslpassword`. */
+export interface ClientCertificate {
+  /** `sslcert`: a PEM file, the certificate then any intermediate CAs. */
+  readonly certFile: string
+  /** `sslkey`: a PEM file, its private key. */
+  readonly keyFile: string
+  /** `sslpassword`: the key's passphrase, when the key is encrypted. */
+  readonly password: Redacted.Redacted<string> | undefined
+}
+
+/** What the URL asks for: the mode in effect, where the trusted CAs come from, the client certificate. */
 export interface Settings {
   readonly mode: Mode
   /** A PEM file, `system` (Node's trusted CAs), or undefined (none given). */
   readonly rootCert: string | undefined
+  /** `sslcert` and `sslkey` (and `sslpassword`), or undefined (none given). */
+  readonly clientCert: ClientCertificate | undefined
+  /**
+   * The host connected to, as the driver reads it: the last `host` parameter, else the URL's
+   * host name (decoded, without an IPv6 address's brackets), else `localhost`.
+   */
+  readonly host: string
   /** The URL names a Unix socket: no TLS whatever the mode (libpq's rule). */
   readonly socket: boolean
 }
+
+/** The parameters read here; each may be given once. */
+const parameters = new Set(["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"])
 
 /**
  * What the URL's TLS parameters say, or why they cannot be honoured: one sentence naming the
@@ -56,15 +90,33 @@ export const settingsOf = (url: string): { readonly settings: Settings } | { rea
   }
   const params = u.searchParams
   for (const name of new Set(params.keys())) {
-    if (name === "sslmode" || name === "sslrootcert") {
+    if (parameters.has(name)) {
       if (params.getAll(name).length > 1) return { problem: `${name} is given more than once` }
     } else if (name.startsWith("ssl") || name === "requiressl") {
-      return { problem: `${name.slice(0, 40)} is not supported (of the TLS parameters, only sslmode and sslrootcert are)` }
+      return {
+        problem: `${name.slice(0, 40)} is not supported (of the TLS parameters, only sslmode, sslrootcert, ` +
+          "sslcert, sslkey and sslpassword are)"
+      }
     }
   }
   const given = params.get("sslmode")
   const rootCert = params.get("sslrootcert") ?? undefined
   if (rootCert === "") return { problem: "sslrootcert is empty: give a PEM file, or system" }
+  const certFile = params.get("sslcert") ?? undefined
+  const keyFile = params.get("sslkey") ?? undefined
+  const password = params.get("sslpassword") ?? undefined
+  if (certFile === "") return { problem: "sslcert is empty: give the client certificate's PEM file" }
+  if (keyFile === "") return { problem: "sslkey is empty: give the client certificate's private key (a PEM file)" }
+  if (certFile !== undefined && keyFile === undefined) {
+    return { problem: "sslcert is given without sslkey: give both (the client certificate and its private key), or neither" }
+  }
+  if (keyFile !== undefined && certFile === undefined) {
+    return { problem: "sslkey is given without sslcert: give both (the client certificate and its private key), or neither" }
+  }
+  // The passphrase itself is never said, not even its length.
+  if (password !== undefined && keyFile === undefined) {
+    return { problem: "sslpassword is given without sslkey: it is the passphrase of the client certificate's key" }
+  }
   const supported = `one of ${modes.join(", ")}`
   if (given === "prefer" || given === "allow") {
     return {
@@ -88,10 +140,20 @@ export const settingsOf = (url: string): { readonly settings: Settings } | { rea
         "set sslmode=verify-full (or verify-ca) to check the server's certificate with it"
     }
   }
+  if (certFile !== undefined && (mode === null || mode === "disable")) {
+    return {
+      problem: `sslcert is given with ${mode === null ? "no sslmode" : "sslmode=disable"}: a client certificate ` +
+        "is presented over TLS only; set sslmode=verify-full (or verify-ca, or require)"
+    }
+  }
   // libpq: require with a root certificate verifies the chain, as verify-ca does.
   if (mode === "require" && rootCert !== undefined) mode = "verify-ca"
-  const host = params.get("host") ?? safeDecode(u.hostname)
-  return { settings: { mode: mode ?? "disable", rootCert, socket: host.startsWith("/") } }
+  // As the driver reads it: the last host parameter wins, and no host at all is localhost.
+  const host = params.getAll("host").at(-1) ?? (u.hostname === "" ? "localhost" : safeDecode(u.hostname).replace(/^\[(.*)\]$/, "$1"))
+  const clientCert = certFile === undefined || keyFile === undefined
+    ? undefined
+    : { certFile, keyFile, password: password === undefined ? undefined : Redacted.make(password) }
+  return { settings: { mode: mode ?? "disable", rootCert, clientCert, host, socket: host.startsWith("/") } }
 }
 
 const safeDecode = (text: string): string => {
@@ -102,12 +164,99 @@ const safeDecode = (text: string): string => {
   }
 }
 
-/** The driver's `ssl` option for `settings`, reading `sslrootcert`'s file; or why it cannot be read. */
+/**
+ * The key file's mode is too open for libpq, or undefined when it is not: group or others may
+ * access it, beyond read by the group when root owns it (fe-secure-openssl.c's rule). Not checked
+ * on Windows, as in libpq.
+ */
+export const keyModeProblem = (stat: { readonly uid: number; readonly mode: number }): string | undefined => {
+  if (process.platform === "win32") return undefined
+  const open = stat.uid === 0 ? stat.mode & 0o037 : stat.mode & 0o077
+  if (open === 0) return undefined
+  return `has group or world access (mode 0${(stat.mode & 0o777).toString(8).padStart(3, "0")}): it must be 0600 or less ` +
+    "if not owned by root, or 0640 or less if owned by root (libpq's rule); chmod 600 it"
+}
+
+/**
+ * The client certificate's files, read and checked as libpq does before it connects: the
+ * certificate a PEM one, the key a regular file not open to others ({@link keyModeProblem}), in
+ * PEM, decrypted with `sslpassword` when it is encrypted, and the certificate's. The key is
+ * returned decrypted (PKCS #8 PEM): the driver never holds the passphrase, nor decrypts per
+ * connection. A problem names the parameter and its file, never the passphrase.
+ */
+const readClientCertificate = (
+  client: ClientCertificate
+): { readonly cert: string; readonly key: string } | { readonly problem: string } => {
+  const { certFile, keyFile } = client
+  let cert: string
+  try {
+    cert = fs.readFileSync(certFile, "utf8")
+  } catch (e) {
+    return { problem: `sslcert ${certFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` }
+  }
+  let x509: crypto.X509Certificate
+  try {
+    if (!cert.includes("-----BEGIN CERTIFICATE-----")) throw new Error("no PEM certificate")
+    x509 = new crypto.X509Certificate(cert)
+  } catch {
+    return { problem: `sslcert ${certFile} holds no PEM certificate` }
+  }
+  let stat: fs.Stats
+  try {
+    stat = fs.statSync(keyFile)
+  } catch (e) {
+    return { problem: `sslkey ${keyFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` }
+  }
+  if (!stat.isFile()) return { problem: `sslkey ${keyFile} is not a regular file` }
+  const modeProblem = keyModeProblem(stat)
+  if (modeProblem !== undefined) return { problem: `sslkey ${keyFile} ${modeProblem}` }
+  let pem: string
+  try {
+    pem = fs.readFileSync(keyFile, "utf8")
+  } catch (e) {
+    return { problem: `sslkey ${keyFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` }
+  }
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) return { problem: `sslkey ${keyFile} holds no PEM private key` }
+  const encrypted = pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----") || /^Proc-Type: *4, *ENCRYPTED/m.test(pem)
+  if (encrypted && client.password === undefined) {
+    return { problem: `sslkey ${keyFile} is encrypted: give its passphrase in sslpassword` }
+  }
+  let key: crypto.KeyObject
+  try {
+    key = crypto.createPrivateKey({
+      key: pem,
+      format: "pem",
+      ...(encrypted && client.password !== undefined ? { passphrase: Redacted.value(client.password) } : {})
+    })
+  } catch (e) {
+    const code = (e as { readonly code?: unknown }).code
+    return {
+      problem: encrypted && code === "ERR_OSSL_BAD_DECRYPT"
+        ? `sslkey ${keyFile} cannot be decrypted with sslpassword (a wrong passphrase?)`
+        : `sslkey ${keyFile} holds no PEM private key that can be read${typeof code === "string" ? ` (${code})` : ""}`
+    }
+  }
+  if (!x509.checkPrivateKey(key)) {
+    return { problem: `sslcert ${certFile} does not go with sslkey ${keyFile}: the certificate is not the key's` }
+  }
+  return { cert, key: key.export({ type: "pkcs8", format: "pem" }) as string }
+}
+
+/**
+ * The driver's `ssl` option for `settings`, reading `sslrootcert`'s file and the client
+ * certificate's (`sslcert`, `sslkey`); or why they cannot be used.
+ */
 export const connectionOptions = (
   settings: Settings
 ): { readonly ssl: false | ConnectionOptions } | { readonly problem: string } => {
   if (settings.mode === "disable" || settings.socket) return { ssl: false }
-  if (settings.mode === "require") return { ssl: { rejectUnauthorized: false } }
+  let client: { readonly cert: string; readonly key: string } | undefined
+  if (settings.clientCert !== undefined) {
+    const read = readClientCertificate(settings.clientCert)
+    if ("problem" in read) return read
+    client = read
+  }
+  if (settings.mode === "require") return { ssl: { rejectUnauthorized: false, ...client } }
   let ca: string | undefined
   if (settings.rootCert !== undefined && settings.rootCert !== "system") {
     try {
@@ -125,7 +274,8 @@ export const connectionOptions = (
       rejectUnauthorized: true,
       ...(ca === undefined ? {} : { ca }),
       // verify-ca: the chain only; the host name is verify-full's (Node's check, on the URL's host).
-      ...(settings.mode === "verify-ca" ? { checkServerIdentity: () => undefined } : {})
+      ...(settings.mode === "verify-ca" ? { checkServerIdentity: () => undefined } : {}),
+      ...client
     }
   }
 }
@@ -156,6 +306,33 @@ const certificateProblem = (error: unknown): { readonly code: string; readonly m
   return undefined
 }
 
+/**
+ * The TLS alert the server sent about the client's certificate (none given, or one it does not
+ * trust: `ERR_SSL_TLSV1_ALERT_UNKNOWN_CA`, `…_BAD_CERTIFICATE`, `…_CERTIFICATE_REQUIRED`), or
+ * undefined. Checked before {@link certificateProblem}, whose codes these would match.
+ */
+const clientCertificateAlert = (error: unknown): { readonly code: string; readonly message: string } | undefined => {
+  let e = error as { readonly code?: unknown; readonly message?: unknown; readonly cause?: unknown; readonly reason?: unknown } | null | undefined
+  for (let depth = 0; depth < 16 && typeof e === "object" && e !== null; depth++) {
+    if (typeof e.code === "string" && /^ERR_SSL_.*ALERT_.*(CERTIFICATE|UNKNOWN_CA)/.test(e.code)) {
+      // OpenSSL's message is a line of internals; its reason is the alert (`tlsv1 alert unknown ca`).
+      return { code: e.code, message: typeof e.reason === "string" ? e.reason : String(e.message).trim() }
+    }
+    e = (e.cause ?? e.reason) as typeof e
+  }
+  return undefined
+}
+
+/** The server's refusal of a connection without a client certificate (`pg_hba.conf`'s `cert` or `clientcert=…`). */
+const clientCertificateRequired = (error: unknown): string | undefined => {
+  let e = error as { readonly message?: unknown; readonly cause?: unknown; readonly reason?: unknown } | null | undefined
+  for (let depth = 0; depth < 16 && typeof e === "object" && e !== null; depth++) {
+    if (typeof e.message === "string" && e.message.includes("requires a valid client certificate")) return e.message
+    e = (e.cause ?? e.reason) as typeof e
+  }
+  return undefined
+}
+
 /** The server answered the driver's TLS request with no (`@effect/sql-pg` says so in its message). */
 const refusedTls = (error: unknown): boolean => {
   let e = error as { readonly message?: unknown; readonly cause?: unknown; readonly reason?: unknown } | null | undefined
@@ -169,7 +346,9 @@ const refusedTls = (error: unknown): boolean => {
 /**
  * `error` (a connection's failure) said again as the certificate's rejection, when that is what
  * it was: `the server's certificate was rejected (sslmode=verify-full, sslrootcert /etc/ca.pem):
- * self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)`; `error` itself otherwise.
+ * self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)`, or the client's: `the server requires a
+ * client certificate …`, `the server rejected the client certificate (sslcert …): tlsv1 alert
+ * unknown ca …`; `error` itself otherwise.
  */
 export const explain = (error: unknown, settings: Settings): unknown => {
   if (settings.mode !== "disable" && refusedTls(error)) {
@@ -177,6 +356,20 @@ export const explain = (error: unknown, settings: Settings): unknown => {
       reason: `the server does not accept TLS (its ssl setting is off), and sslmode=${settings.mode} requires it: ` +
         "turn ssl on in the server, or use sslmode=disable where plain text is acceptable"
     })
+  }
+  const requirement = "give sslcert and sslkey, a certificate its ssl_ca_file trusts, for the user connecting"
+  const alert = clientCertificateAlert(error)
+  if (alert !== undefined) {
+    return new TlsNotEstablished({
+      reason: settings.clientCert === undefined
+        ? `the server requires a client certificate (${alert.message}, ${alert.code}): ${requirement}`
+        : `the server rejected the client certificate (sslcert ${settings.clientCert.certFile}): ${alert.message} ` +
+          `(${alert.code}); its ssl_ca_file must hold the CA that issued it`
+    })
+  }
+  const required = settings.clientCert === undefined ? clientCertificateRequired(error) : undefined
+  if (required !== undefined) {
+    return new TlsNotEstablished({ reason: `the server requires a client certificate (${required}): ${requirement}` })
   }
   const found = certificateProblem(error)
   if (found === undefined) return error
@@ -190,7 +383,8 @@ export const explain = (error: unknown, settings: Settings): unknown => {
 
 /**
  * The server's TLS was not what the URL's `sslmode` requires: it has none, or its certificate
- * did not pass `verify-ca` or `verify-full` (see {@link explain}).
+ * did not pass `verify-ca` or `verify-full`; or the server wanted a client certificate that was
+ * not given, or refused the one given (see {@link explain}).
  */
 export class TlsNotEstablished extends Schema.TaggedError<TlsNotEstablished>()("TlsNotEstablished", {
   reason: Schema.String
