@@ -1,20 +1,21 @@
 /**
  * The PostgreSQL store's settings as an operator gives them: `DATABASE_POOL_SIZE` validated and
- * reaching the store's pool (its connections counted under load), and `DATABASE_URL`'s
- * `sslmode` and `sslrootcert` checked at start (exit 2, naming the parameter, never the password).
+ * reaching the store's pool (its connections counted under load), `DATABASE_URL`'s
+ * `sslmode`, `sslrootcert`, `sslcert` and `sslkey` checked at start (exit 2, naming the
+ * parameter, never the password), and a warning when it reaches another machine in plain text.
  */
+import { PgClient } from "@effect/sql-pg"
 import { Token } from "@enrollment/http-adapter"
-import type * as PostgresStore from "@enrollment/store-adapter/PostgresStore"
-import { Deferred, Effect, Fiber, Redacted, type Scope } from "effect"
+import * as PostgresStore from "@enrollment/store-adapter/PostgresStore"
+import * as PgLock from "@enrollment/tools/PgLock"
+import { Effect, Redacted } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
-import { pathToFileURL } from "node:url"
 import { assert, describe, it } from "vitest"
 import { App, ServerConfig } from "../src/index.ts"
-import { runToExit, serverBin } from "./child.ts"
+import { closedPort, runToExit, serverBin } from "./child.ts"
 
 const load = (env: Record<string, string>) => Effect.runPromise(Effect.result(ServerConfig.load(env)))
 const problemsOf = async (env: Record<string, string>): Promise<ReadonlyArray<string>> => {
@@ -55,7 +56,12 @@ describe("DATABASE_URL's TLS parameters", () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "server-sslmode-"))
     const cases = [
       ["sslmode=prefer", "DATABASE_URL: sslmode=prefer is not supported (the driver falls back to plain text only after verifying the certificate): use require"],
-      ["sslmode=verify-full&sslrootcert=/nowhere/ca.pem", "DATABASE_URL: sslrootcert /nowhere/ca.pem cannot be read (ENOENT)"]
+      ["sslmode=verify-full&sslrootcert=/nowhere/ca.pem", "DATABASE_URL: sslrootcert /nowhere/ca.pem cannot be read (ENOENT)"],
+      ["sslmode=require&sslcert=/nowhere/client.crt", "DATABASE_URL: sslcert is given without sslkey: give both"],
+      [
+        "sslmode=require&sslcert=/nowhere/client.crt&sslkey=/nowhere/client.key&sslpassword=sekrit-phrase",
+        "DATABASE_URL: sslcert /nowhere/client.crt cannot be read (ENOENT)"
+      ]
     ] as const
     for (const [query, line] of cases) {
       const r = await runToExit(serverBin, {
@@ -72,18 +78,85 @@ describe("DATABASE_URL's TLS parameters", () => {
   }, 30_000)
 })
 
-type PgClient = Parameters<typeof PostgresStore.migrateWith>[0]
+describe("DATABASE_URL without TLS to another machine", () => {
+  const warningOf = (url: string) => {
+    const r = PostgresStore.PostgresTls.settingsOf(url)
+    if ("problem" in r) throw new Error(r.problem)
+    return App.plainTextDatabaseWarning(r.settings)
+  }
 
-/**
- * The driver the store uses (`@effect/sql-pg`, the store-adapter's dependency, not the
- * server's), for the test's own connections beside the server's.
- */
-const PgClient = async (): Promise<{
-  readonly make: (options: { readonly url: Redacted.Redacted; readonly maxConnections: number }) => Effect.Effect<PgClient, unknown, Scope.Scope | Reactivity.Reactivity>
-}> => {
-  const storeAdapter = createRequire(import.meta.resolve("@enrollment/store-adapter/PostgresStore"))
-  return (await import(pathToFileURL(storeAdapter.resolve("@effect/sql-pg")).href)).PgClient
-}
+  it("is warned of, naming the host and suggesting sslmode=verify-full with sslrootcert", () => {
+    for (const [url, host] of [
+      ["postgres://app:sekrit@db.example.com:5432/x", "db.example.com"],
+      ["postgres://app:sekrit@db.example.com/x?sslmode=disable", "db.example.com"],
+      ["postgres://app:sekrit@10.0.0.5/x", "10.0.0.5"],
+      ["postgres://app:sekrit@[fd00::5]:5432/x", "fd00::5"],
+      ["postgres://app:sekrit@localhost/x?host=db.internal", "db.internal"]
+    ] as const) {
+      const warning = warningOf(url)
+      assert.strictEqual(
+        warning,
+        `DATABASE_URL connects to ${host} without TLS (no sslmode, or sslmode=disable): the connection, its password ` +
+          "exchange included, goes over the network in plain text; add sslmode=verify-full with sslrootcert (the " +
+          "server's CA file, or system for a CA Node trusts)",
+        url
+      )
+      assert.notInclude(warning!, "sekrit")
+    }
+  })
+
+  it("is not warned of for a loopback host, a Unix socket, or with TLS", () => {
+    for (const url of [
+      "postgres://app:sekrit@127.0.0.1:5432/x",
+      "postgres://app:sekrit@127.0.0.53/x",
+      "postgres://app:sekrit@[::1]:5432/x",
+      "postgres://app:sekrit@localhost/x?sslmode=disable",
+      "postgres://app:sekrit@LOCALHOST/x",
+      "postgres:///x",
+      "postgres:///x?host=/var/run/postgresql",
+      "postgres://%2Fvar%2Frun%2Fpostgresql/x",
+      "postgres://app:sekrit@db.example.com/x?sslmode=require",
+      "postgres://app:sekrit@db.example.com/x?sslmode=verify-full"
+    ]) {
+      assert.isUndefined(warningOf(url), url)
+    }
+  })
+
+  /** `App.start` for `url`, its lines as `say` gets them; the start may fail (the database need not be there). */
+  const startLines = async (url: string) => {
+    const lines: Array<readonly [string, string]> = []
+    const config = await Effect.runPromise(ServerConfig.load({
+      PORT: "0",
+      STORE: "postgres",
+      DATABASE_URL: url,
+      AUTH_HS256_SECRET: "s".repeat(40),
+      LOG_LEVEL: "none"
+    }))
+    const started = await App.start(config, (line, level = "info") => lines.push([level, line])).then(
+      (app) => app.stop(),
+      (e: unknown) => e
+    )
+    return { lines, started }
+  }
+
+  it("is said once at start, as a warning, before the store opens (the database is not reached)", async () => {
+    // .invalid never resolves (RFC 6761): the store's open fails at once, after the warning.
+    const { lines, started } = await startLines("postgres://app:sekrit-pass@db.invalid:5432/x")
+    assert.instanceOf(started, Error)
+    assert.deepStrictEqual(lines, [["warn", warningOf("postgres://db.invalid/x")!]])
+    assert.match(lines[0]![1], /^DATABASE_URL connects to db\.invalid without TLS/)
+    assert.notInclude(JSON.stringify(lines), "sekrit")
+  }, 30_000)
+
+  it("is not said for a database on this machine", async () => {
+    const port = await closedPort()
+    for (const host of ["127.0.0.1", "localhost", "[::1]"]) {
+      const { lines, started } = await startLines(`postgres://app:sekrit-pass@${host}:${port}/x`)
+      assert.instanceOf(started, Error, host)
+      assert.deepStrictEqual(lines, [], host)
+    }
+  }, 30_000)
+})
 
 const url = process.env.DATABASE_URL
 describe.skipIf(url === undefined || url === "")("DATABASE_POOL_SIZE against PostgreSQL", () => {
@@ -99,26 +172,17 @@ describe.skipIf(url === undefined || url === "")("DATABASE_POOL_SIZE against Pos
       AUTH_HS256_SECRET: secret,
       LOG_LEVEL: "none"
     }))
-    const { make } = await PgClient()
     const app = await App.start(config)
     // The test's own connections: one holds the configurations table locked, so every request
     // takes a connection of the server's and waits in PostgreSQL; the other counts them.
     await Effect.runPromise(Effect.gen(function*() {
-      const sql = yield* make({ url: Redacted.make(url!), maxConnections: 2 })
+      const sql = yield* PgClient.make({ url: Redacted.make(url!), maxConnections: 2 })
       const count = sql.unsafe<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_stat_activity
          WHERE application_name = '@enrollment/store-adapter' AND wait_event_type = 'Lock' AND query LIKE $1`,
         [`%"${schema}"%`]
       )
-      // Counted outside the locking transaction: inside one, pg_stat_activity is a snapshot.
-      const locked = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      const holder = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
-        yield* sql.unsafe(`LOCK TABLE "${schema}".configurations IN ACCESS EXCLUSIVE MODE`)
-        yield* Deferred.succeed(locked, undefined)
-        yield* Deferred.await(release)
-      })))
-      yield* Deferred.await(locked)
+      const release = yield* PgLock.holdLocked(sql, `"${schema}".configurations`)
       const answers = Promise.all(Array.from({ length: 12 }, async (_, i) => {
         const token = await Token.mint({ secret, tenant: `tenant-${i}` })
         const r = await fetch(`${app.url}/beta/deviceManagement/deviceEnrollmentConfigurations/c`, {
@@ -126,16 +190,8 @@ describe.skipIf(url === undefined || url === "")("DATABASE_POOL_SIZE against Pos
         })
         return r.status
       }))
-      // Until the number of waiting connections has not grown for 300 ms (10 s at most).
-      let seen = -1
-      for (let stable = 0, i = 0; stable < 6 && i < 200; i++) {
-        const n = Number((yield* count)[0]!.n)
-        stable = n === seen && n > 0 ? stable + 1 : 0
-        seen = n
-        yield* Effect.sleep("50 millis")
-      }
-      yield* Deferred.succeed(release, undefined)
-      yield* Fiber.join(holder)
+      const seen = yield* PgLock.settled(Effect.map(count, ([r]) => Number(r!.n)), (n) => n)
+      yield* release
       assert.strictEqual(seen, 3, "connections of the server waiting for the lock")
       // The lock let go, every request is answered (404: no such configuration).
       assert.deepStrictEqual(yield* Effect.promise(() => answers), Array.from({ length: 12 }, () => 404))

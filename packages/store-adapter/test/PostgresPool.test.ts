@@ -1,7 +1,8 @@
 import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Store } from "@enrollment/core"
-import { Deferred, Effect, Exit, Fiber, Layer, Redacted } from "effect"
+import * as PgLock from "@enrollment/tools/PgLock"
+import { Effect, Exit, Fiber, Layer, Redacted } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import type { Row } from "../src/StoreSql.ts"
 
@@ -33,14 +34,7 @@ const connectionsUnderLoad = (schema: string, maxConnections: number | undefined
   Effect.gen(function*() {
     const store = yield* Store
     const sql = yield* PgClient.PgClient
-    const locked = yield* Deferred.make<void>()
-    const release = yield* Deferred.make<void>()
-    const holder = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
-      yield* sql.unsafe(`LOCK TABLE "${schema}".configurations IN ACCESS EXCLUSIVE MODE`)
-      yield* Deferred.succeed(locked, undefined)
-      yield* Deferred.await(release)
-    })))
-    yield* Deferred.await(locked)
+    const release = yield* PgLock.holdLocked(sql, `"${schema}".configurations`)
     const reads = yield* Effect.forkChild(
       Effect.all(Array.from({ length: calls }, (_, i) => store.configurations.get(`tenant-${i}`, "c")), { concurrency: "unbounded" })
     )
@@ -49,17 +43,11 @@ const connectionsUnderLoad = (schema: string, maxConnections: number | undefined
        FROM pg_stat_activity WHERE application_name = '@enrollment/store-adapter' AND query LIKE $1`,
       [`%"${schema}"%`]
     )
-    // Until the number of waiting connections has not grown for 300 ms (10 s at most).
-    let seen = { n: -1, waiting: -1 }
-    for (let stable = 0, i = 0; stable < 6 && i < 200; i++) {
-      const [r] = yield* count
-      const now = { n: Number(r!.n), waiting: Number(r!.waiting) }
-      stable = now.waiting === seen.waiting && now.waiting > 0 ? stable + 1 : 0
-      seen = now
-      yield* Effect.sleep("50 millis")
-    }
-    yield* Deferred.succeed(release, undefined)
-    yield* Fiber.join(holder)
+    const seen = yield* PgLock.settled(
+      Effect.map(count, ([r]) => ({ n: Number(r!.n), waiting: Number(r!.waiting) })),
+      (now) => now.waiting
+    )
+    yield* release
     const exit = yield* Effect.exit(Fiber.join(reads))
     assert.isTrue(Exit.isSuccess(exit), "a read failed once the lock was let go")
     return seen
