@@ -78,6 +78,9 @@ const optionalWholeNumber = (name: string) =>
  */
 export const maxPoolSize = 1000
 
+/** `DATABASE_POOL_SIZE` when unset, and with a store that has no pool (where it is not read at all). */
+const defaultPoolSize = 10
+
 const publicUrlExpected = "the server's public origin (scheme, host and optional port), e.g. https://graph.example.com"
 
 /** One setting: its variable, its config, and how to say what is expected. */
@@ -88,7 +91,7 @@ const settings = {
   dataDir: [Config.NonEmptyString("DATA_DIR").pipe(Config.withDefault("./data")), "DATA_DIR", "a directory path"],
   databaseUrl: [Config.option(Config.Redacted("DATABASE_URL")), "DATABASE_URL", "a postgres:// or postgresql:// URL"],
   databaseSchema: [Config.option(Config.NonEmptyString("DATABASE_SCHEMA")), "DATABASE_SCHEMA", "a PostgreSQL schema name"],
-  databasePoolSize: [wholeNumber("DATABASE_POOL_SIZE", 10), "DATABASE_POOL_SIZE", `a whole number of connections from 1 to ${maxPoolSize}`],
+  databasePoolSize: [wholeNumber("DATABASE_POOL_SIZE", defaultPoolSize), "DATABASE_POOL_SIZE", `a whole number of connections from 1 to ${maxPoolSize}`],
   sqliteSynchronous: [Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault("FULL" as const)), "SQLITE_SYNCHRONOUS", "FULL or NORMAL"],
   sqliteCacheEntries: [wholeNumber("SQLITE_CACHE_ENTRIES", 20_000), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
   responseCacheBytes: [wholeNumber("RESPONSE_CACHE_BYTES", 16_777_216), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
@@ -205,6 +208,12 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   const problems: Array<string> = []
   const given = (variable: string) => env[variable] !== undefined && env[variable] !== ""
   for (const [key, [config, variable, expected]] of Object.entries(settings)) {
+    // Only the PostgreSQL store has a pool: with another, the variable is not read (as DATABASE_SCHEMA
+    // is not checked), only named in the unused-settings warning. `settings` reads STORE before it.
+    if (key === "databasePoolSize" && out.store !== undefined && out.store !== "postgres") {
+      out[key] = defaultPoolSize
+      continue
+    }
     const r = yield* Effect.result(config as Config.Config<unknown>)
     const got = env[variable] === "" ? "an empty value" : secrets.has(variable) ? "a value" : echo(String(env[variable] ?? ""))
     if (r._tag === "Failure") problems.push(`${variable}: expected ${expected}, got ${got}`)

@@ -41,13 +41,24 @@ describe("DATABASE_POOL_SIZE", () => {
     }
   })
 
-  it("is named in the unused-settings warning with another store", async () => {
-    const r = await load({ STORE: "memory", DATABASE_POOL_SIZE: "0" })
-    assert.strictEqual(r._tag, "Success")
-    assert.strictEqual(
-      ServerConfig.unusedWarning((r as { success: ServerConfig.ServerConfig }).success),
-      "DATABASE_POOL_SIZE is set but not used with STORE=memory: the data is in memory (lost on exit)"
-    )
+  it("is not read with another store, whatever its value, only named in the unused-settings warning (as DATABASE_SCHEMA)", async () => {
+    for (const store of ["memory", "sqlite"] as const) {
+      for (const given of ["0", "abc", "5000", "1e3", "25"]) {
+        const r = await load({ STORE: store, DATA_DIR: "/srv/data", DATABASE_POOL_SIZE: given, DATABASE_SCHEMA: "pg_bad" })
+        assert.strictEqual(r._tag, "Success", `${store} ${given}`)
+        const config = (r as { success: ServerConfig.ServerConfig }).success
+        assert.strictEqual(config.databasePoolSize, 10)
+        assert.strictEqual(
+          ServerConfig.unusedWarning(config),
+          `DATABASE_SCHEMA, DATABASE_POOL_SIZE are set but not used with STORE=${store}: the data is ` +
+            (store === "memory" ? "in memory (lost on exit)" : `in ${path.resolve("/srv/data", "enrollment.sqlite")}`)
+        )
+      }
+      // Empty is unset, as for DATABASE_SCHEMA: neither refused nor named.
+      const r = await load({ STORE: store, DATABASE_POOL_SIZE: "" })
+      assert.strictEqual(r._tag, "Success", store)
+      assert.isUndefined(ServerConfig.unusedWarning((r as { success: ServerConfig.ServerConfig }).success))
+    }
   })
 })
 
@@ -58,6 +69,8 @@ describe("DATABASE_URL's TLS parameters", () => {
       ["sslmode=prefer", "DATABASE_URL: sslmode=prefer is not supported (the driver falls back to plain text only after verifying the certificate): use require"],
       ["sslmode=verify-full&sslrootcert=/nowhere/ca.pem", "DATABASE_URL: sslrootcert /nowhere/ca.pem cannot be read (ENOENT)"],
       ["sslmode=require&sslcert=/nowhere/client.crt", "DATABASE_URL: sslcert is given without sslkey: give both"],
+      ["sslmode=verify-ca", "DATABASE_URL: sslmode=verify-ca needs sslrootcert naming the server's CA file"],
+      ["SSLMODE=verify-full", "DATABASE_URL: SSLMODE is not read: parameter names are lower case (write sslmode)"],
       [
         "sslmode=require&sslcert=/nowhere/client.crt&sslkey=/nowhere/client.key&sslpassword=sekrit-phrase",
         "DATABASE_URL: sslcert /nowhere/client.crt cannot be read (ENOENT)"
@@ -115,6 +128,7 @@ describe("DATABASE_URL without TLS to another machine", () => {
       "postgres:///x",
       "postgres:///x?host=/var/run/postgresql",
       "postgres://%2Fvar%2Frun%2Fpostgresql/x",
+      "postgres://app:sekrit@db.example.com/x?host=",
       "postgres://app:sekrit@db.example.com/x?sslmode=require",
       "postgres://app:sekrit@db.example.com/x?sslmode=verify-full"
     ]) {

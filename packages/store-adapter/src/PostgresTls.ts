@@ -13,13 +13,21 @@
  * - `require`: TLS, the certificate not checked (encrypted, not authenticated); with
  *   `sslrootcert` it is `verify-ca`, as in libpq;
  * - `verify-ca`: TLS, the certificate's chain checked against `sslrootcert`, not its host name;
- * - `verify-full`: TLS, the chain and the host name checked;
+ *   refused without `sslrootcert` (against Node's public CAs, any certificate one of them issued,
+ *   for any name, would pass; libpq would fail without `~/.postgresql/root.crt`);
+ * - `verify-full`: TLS, the chain and the host name checked (against Node's trusted CAs without
+ *   `sslrootcert`: right for a server whose certificate a public CA issued, such as Azure Database
+ *   for PostgreSQL's);
  * - `prefer` and `allow` are refused: the driver can fall back to plain text only with the
  *   certificate verified, which is neither libpq's meaning nor what its user asked for.
  *
  * `sslrootcert` is a PEM file (read once, at open) or `system`: Node's trusted CAs, also what
- * `verify-ca` and `verify-full` use without it (libpq would look for `~/.postgresql/root.crt`).
- * With `system`, as in libpq 16, the default mode is `verify-full` and a weaker one is refused.
+ * `verify-full` uses without it (libpq would look for `~/.postgresql/root.crt`). With `system`, as
+ * in libpq 16, the default mode is `verify-full` and a weaker one is refused.
+ *
+ * The query is read as libpq reads it: split on `&` and each part on its first `=`, each side
+ * percent-decoded, a `+` kept as a plus (`sslpassword=ab+cd` is `ab+cd`, not `ab cd` as
+ * URLSearchParams would have it); a malformed `%` escape is refused, naming the parameter.
  *
  * `sslcert` and `sslkey` (both or neither; libpq's `~/.postgresql/postgresql.crt` is not looked
  * for) are the client certificate (PEM, its chain after it) and its private key (PEM), read
@@ -32,8 +40,9 @@
  * that do not go together are refused, as libpq does.
  *
  * Every other `ssl…` parameter (`sslcrl`, `sslcertmode`, node-postgres's `ssl=true`, …) and
- * `requiressl` are refused rather than ignored. Over a Unix socket there is no TLS (and the files
- * are not read), as in libpq.
+ * `requiressl` are refused rather than ignored, and so is a name in another case (`SSLMODE`,
+ * `sslMode`: the names are lower case, and the driver would ignore it). Over a Unix socket there
+ * is no TLS (and the files are not read), as in libpq.
  *
  * @since 0.5.0
  */
@@ -88,23 +97,28 @@ export const settingsOf = (url: string): { readonly settings: Settings } | { rea
   } catch {
     return { problem: "not a URL" }
   }
-  const params = u.searchParams
-  for (const name of new Set(params.keys())) {
+  const params = queryOf(u.search)
+  if ("problem" in params) return params
+  for (const [name, values] of params.query) {
     if (parameters.has(name)) {
-      if (params.getAll(name).length > 1) return { problem: `${name} is given more than once` }
-    } else if (name.startsWith("ssl") || name === "requiressl") {
+      if (values.length > 1) return { problem: `${name} is given more than once` }
+    } else if (parameters.has(name.toLowerCase())) {
+      // Names are case-sensitive (libpq's, the driver's): SSLMODE=verify-full would be ignored, and the connection plain text.
+      return { problem: `${name.slice(0, 40)} is not read: parameter names are lower case (write ${name.toLowerCase()})` }
+    } else if (name.toLowerCase().startsWith("ssl") || name.toLowerCase() === "requiressl") {
       return {
         problem: `${name.slice(0, 40)} is not supported (of the TLS parameters, only sslmode, sslrootcert, ` +
-          "sslcert, sslkey and sslpassword are)"
+          "sslcert, sslkey and sslpassword are, their names in lower case)"
       }
     }
   }
-  const given = params.get("sslmode")
-  const rootCert = params.get("sslrootcert") ?? undefined
+  const get = (name: string): string | undefined => params.query.get(name)?.[0]
+  const given = get("sslmode") ?? null
+  const rootCert = get("sslrootcert")
   if (rootCert === "") return { problem: "sslrootcert is empty: give a PEM file, or system" }
-  const certFile = params.get("sslcert") ?? undefined
-  const keyFile = params.get("sslkey") ?? undefined
-  const password = params.get("sslpassword") ?? undefined
+  const certFile = get("sslcert")
+  const keyFile = get("sslkey")
+  const password = get("sslpassword")
   if (certFile === "") return { problem: "sslcert is empty: give the client certificate's PEM file" }
   if (keyFile === "") return { problem: "sslkey is empty: give the client certificate's private key (a PEM file)" }
   if (certFile !== undefined && keyFile === undefined) {
@@ -134,6 +148,14 @@ export const settingsOf = (url: string): { readonly settings: Settings } | { rea
       return { problem: `sslmode=${mode} cannot be used with sslrootcert=system (as in libpq): use verify-full` }
     }
   }
+  if (mode === "verify-ca" && rootCert === undefined) {
+    // Node's CAs without the host name would take any public CA's certificate, for any name.
+    return {
+      problem: "sslmode=verify-ca needs sslrootcert naming the server's CA file (a PEM file): it checks the chain " +
+        "but not the host name, so against the public CAs any certificate they issued, for any name, would pass " +
+        "(libpq would fail without ~/.postgresql/root.crt); use verify-full for a server whose certificate a public CA issued"
+    }
+  }
   if (rootCert !== undefined && (mode === null || mode === "disable")) {
     return {
       problem: `sslrootcert is given with ${mode === null ? "no sslmode" : "sslmode=disable"}: ` +
@@ -148,12 +170,48 @@ export const settingsOf = (url: string): { readonly settings: Settings } | { rea
   }
   // libpq: require with a root certificate verifies the chain, as verify-ca does.
   if (mode === "require" && rootCert !== undefined) mode = "verify-ca"
-  // As the driver reads it: the last host parameter wins, and no host at all is localhost.
-  const host = params.getAll("host").at(-1) ?? (u.hostname === "" ? "localhost" : safeDecode(u.hostname).replace(/^\[(.*)\]$/, "$1"))
+  // As the driver reads it (URLSearchParams): the last host parameter wins, and no host at all,
+  // or an empty one (`?host=`), is localhost.
+  const hostParameter = u.searchParams.getAll("host").at(-1)
+  const host = hostParameter !== undefined
+    ? (hostParameter === "" ? "localhost" : hostParameter)
+    : (u.hostname === "" ? "localhost" : safeDecode(u.hostname).replace(/^\[(.*)\]$/, "$1"))
   const clientCert = certFile === undefined || keyFile === undefined
     ? undefined
     : { certFile, keyFile, password: password === undefined ? undefined : Redacted.make(password) }
   return { settings: { mode: mode ?? "disable", rootCert, clientCert, host, socket: host.startsWith("/") } }
+}
+
+/**
+ * The query's parameters as libpq reads them: split on `&` and each part on its first `=`, each
+ * side percent-decoded (`+` is a plus, not a space as URLSearchParams has it). A part that cannot be
+ * decoded is refused, naming its parameter, never its value (it may be `sslpassword`'s).
+ */
+const queryOf = (
+  search: string
+): { readonly query: ReadonlyMap<string, ReadonlyArray<string>> } | { readonly problem: string } => {
+  const query = new Map<string, Array<string>>()
+  for (const part of search.replace(/^\?/, "").split("&")) {
+    if (part === "") continue
+    const at = part.indexOf("=")
+    const rawName = at === -1 ? part : part.slice(0, at)
+    let name: string
+    let value: string
+    try {
+      name = decodeURIComponent(rawName)
+    } catch {
+      return { problem: `the parameter ${JSON.stringify(rawName.slice(0, 40))} cannot be decoded (a % not followed by two hex digits, or not UTF-8)` }
+    }
+    try {
+      value = at === -1 ? "" : decodeURIComponent(part.slice(at + 1))
+    } catch {
+      return { problem: `${name.slice(0, 40)}'s value cannot be decoded (a % not followed by two hex digits, or not UTF-8): write a % as %25` }
+    }
+    const values = query.get(name)
+    if (values === undefined) query.set(name, [value])
+    else values.push(value)
+  }
+  return { query }
 }
 
 const safeDecode = (text: string): string => {

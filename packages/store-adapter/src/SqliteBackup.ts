@@ -121,13 +121,28 @@ const errorText = (e: unknown): string => {
 const failed = (reason: Reason, detail: string) => (cause: unknown) =>
   new BackupFailed({ reason, detail: `${detail}: ${errorText(cause)}`, cause })
 
-/** The real path of `p`, or `p` resolved when it is not there. */
-const realOrResolved = (p: string): string => {
+/** The identity (device, inode) of what `p` leads to, or undefined where nothing is (or it cannot be looked up). */
+const identity = (p: string): string | undefined => {
   try {
-    return realpathSync(p)
+    const { dev, ino } = statSync(p, { bigint: true })
+    return `${dev}:${ino}`
   } catch {
-    return resolve(p)
+    return undefined
   }
+}
+
+/**
+ * Whether `to` is one of the store's own files (`source`, its real path, and its `-wal`, `-shm`,
+ * `-journal`), told by identity, not by path (since 0.5.0): a `to` that is there and the same file
+ * (device and inode; a hard link, a symbolic link, another mount of the directory), or a `to` in the
+ * same directory (by identity: through a bind mount or a symbolic link) with one of their names.
+ */
+const isStoreFile = (source: string, to: string): boolean => {
+  const names = [basename(source), `${basename(source)}-wal`, `${basename(source)}-shm`, `${basename(source)}-journal`]
+  const target = identity(to)
+  if (target !== undefined && names.some((name) => identity(join(dirname(source), name)) === target)) return true
+  const directory = identity(dirname(to))
+  return directory !== undefined && directory === identity(dirname(source)) && names.includes(basename(to))
 }
 
 /** Removes `p` when it is there; anything else that fails is left (the backup's own failure is what is said). */
@@ -236,8 +251,7 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
     catch: failed("SourceMissing", `no store at ${from}`)
   })
   // The store's own files are never replaced, --force or not: the server keeps them open.
-  const target = realOrResolved(to)
-  if ([source, `${source}-wal`, `${source}-shm`, `${source}-journal`].includes(target)) {
+  if (isStoreFile(source, to)) {
     return yield* new BackupFailed({ reason: "DestinationIsSource", detail: `${to} is the store's own file: back it up to another path` })
   }
   const there = existsSync(to)

@@ -266,7 +266,11 @@ export const moved = (path: string, opened: FileId, now: FileId | NodeJS.ErrnoEx
           "rename it back (ready answers again once the path leads to it); a deleted file can be copied back only while the " +
           "store runs, with no writes, from /proc/<pid>/fd/ (ls -l shows it as deleted), and the store then restarted"
       )
-      : new Error(`the database file ${path} cannot be looked up, to tell it is still the file the store has open: ${now.message}`)
+      : new Error(
+        `the database file ${path} cannot be looked up, to tell it is still the file the store has open: ${now.message}; ` +
+          "writes go on (their syncs are not failed for it), and ready answers again once the path can be looked up " +
+          "(give the store's user search access to its directories)"
+      )
   }
   return new Error(
     `the database file ${path} is another file than the one the store has open (device ${now.dev} inode ${now.ino}; ` +
@@ -285,7 +289,9 @@ export const moved = (path: string, opened: FileId, now: FileId | NodeJS.ErrnoEx
  * was renamed or deleted while the store had it open; the writes waiting for this sync of the WAL
  * were not acknowledged, and the store fails them and every later operation (reads and ready
  * included) until it is opened again (a restart). The restart opens what is at the path (an empty
- * store where nothing is): rename the file back first; …`.
+ * store where nothing is): rename the file back first; …`. The store calls it only for a path that
+ * leads nowhere (`ENOENT`, `ENOTDIR`) or to another file (since 0.5.0): any other error of the
+ * `stat` (`EACCES`) does not fail the sync, and {@link moved} says it to `ready`.
  */
 export const movedAtSync = (path: string, opened: FileId, now: FileId | NodeJS.ErrnoException): Error => {
   const refused = "the writes waiting for this sync of the WAL were not acknowledged, and the store fails them and every " +

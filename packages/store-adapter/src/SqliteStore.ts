@@ -306,8 +306,8 @@ const isNotWritable = (e: unknown): boolean => {
  * read-only without a word: the store started, `ready` said yes, and every write failed; the
  * other cases failed with `unable to open database file` or `attempt to write a readonly
  * database`, naming nothing. The file is opened `O_RDWR` and closed (what SQLite does), the
- * directory asked with `access(W_OK | X_OK)` (which answers EROFS and, for an immutable
- * directory, EPERM, to root too). Paths as SQLite uses them: symbolic links followed.
+ * directory asked with `access(W_OK | X_OK)` and the `-wal` and `-shm` with `access(W_OK)` (which
+ * answer EROFS and, for an immutable one, EPERM, to root too). Paths as SQLite uses them: symbolic links followed.
  * Anything but a regular file at the path is left to SQLite, which says why it cannot open it.
  */
 const checkWritable = (filename: string): void => {
@@ -318,9 +318,15 @@ const checkWritable = (filename: string): void => {
   } catch {
     return
   }
+  // The -wal and -shm only asked (`access`), never opened (since 0.5.0): closing any descriptor of a
+  // file drops every POSIX lock this process holds on it, and a store already open here holds
+  // SQLite's on the -shm, which tells another process closing the store it is not the last (without
+  // it and the database file's, that process deleted the live -wal and -shm). `access` answers
+  // EPERM for an immutable file, EROFS on a read-only mount (to root too), not for an append-only one.
   const tryWrite = (part: SqliteFailure.Part, path: string, missingOk: boolean) => {
     try {
-      closeSync(openSync(path, constants.O_RDWR | constants.O_NONBLOCK))
+      if (part === "file") closeSync(openSync(path, constants.O_RDWR | constants.O_NONBLOCK))
+      else accessSync(path, constants.W_OK)
     } catch (e) {
       if (missingOk && (e as NodeJS.ErrnoException).code === "ENOENT") return
       if (isNotWritable(e)) throw new SqliteFailure.NotWritable(part, path, e)
@@ -1386,12 +1392,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     // `walSync`), and from then on `ready` says that failure (`broken`), even once the file is back.
     ready: run(() => {
       if (corrupt !== undefined) throw corrupt
-      const gone = opened === undefined ? undefined : movedFrom(opened)
-      if (gone !== undefined) throw gone
+      // The stalled sync first (since 0.5.0): a `stat` on that disk may wait as long as the sync.
       const running = syncRunning()
       if (running > syncStallMillis) {
         throw new Error(`a sync of the WAL has not finished for ${(running / 1000).toFixed(1)} s (a stalled disk?): writes wait for it`)
       }
+      const gone = opened === undefined ? undefined : movedFrom(opened)
+      if (gone !== undefined) throw gone
       return ok(void ping.get())
     })
   }, options.traced ?? true))
@@ -1436,6 +1443,10 @@ const movedFrom = (opened: OpenedFile, say: typeof SqliteFailure.moved = SqliteF
   try {
     now = statSync(opened.path, { bigint: true })
   } catch (e) {
+    // A sync fails only on a path that leads nowhere (since 0.5.0): any other error (EACCES on a
+    // directory of the path, EIO) says nothing of the file, and the write was synced; `ready` says it.
+    const code = (e as NodeJS.ErrnoException).code
+    if (say === SqliteFailure.movedAtSync && code !== "ENOENT" && code !== "ENOTDIR") return undefined
     return say(opened.path, opened, e as NodeJS.ErrnoException)
   }
   return now.dev === opened.dev && now.ino === opened.ino ? undefined : say(opened.path, opened, now)

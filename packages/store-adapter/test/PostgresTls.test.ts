@@ -79,7 +79,17 @@ describe("PostgresTls", () => {
       ["sslmode=disable&sslcert=client.crt&sslkey=client.key", "sslcert is given with sslmode=disable"],
       ["sslmode=require&sslcert=a.crt&sslcert=b.crt&sslkey=client.key", "sslcert is given more than once"],
       ["sslmode=require&sslcert=/nowhere/client.crt&sslkey=/nowhere/client.key&sslpassword=secret", "sslcert /nowhere/client.crt cannot be read (ENOENT)"],
-      ["sslmode=require&sslcrl=crl.pem", "sslcrl is not supported (of the TLS parameters, only sslmode, sslrootcert, sslcert, sslkey and sslpassword are)"],
+      ["sslmode=require&sslcrl=crl.pem", "sslcrl is not supported (of the TLS parameters, only sslmode, sslrootcert, sslcert, sslkey and sslpassword are, their names in lower case)"],
+      ["sslmode=verify-ca", "sslmode=verify-ca needs sslrootcert naming the server's CA file (a PEM file): it checks the chain but not the host name"],
+      ["sslmode=verify-ca&sslrootcert=system", "sslmode=verify-ca cannot be used with sslrootcert=system"],
+      ["SSLMODE=verify-full", "SSLMODE is not read: parameter names are lower case (write sslmode)"],
+      ["sslMode=verify-full", "sslMode is not read: parameter names are lower case (write sslmode)"],
+      ["sslmode=verify-full&SslRootCert=ca.pem", "SslRootCert is not read: parameter names are lower case (write sslrootcert)"],
+      ["RequireSSL=1", "RequireSSL is not supported (of the TLS parameters"],
+      ["SSLcrl=crl.pem", "SSLcrl is not supported (of the TLS parameters"],
+      ["sslmode=require&sslcert=a.crt&sslkey=b.key&sslpassword=secret%zz", "sslpassword's value cannot be decoded (a % not followed by two hex digits, or not UTF-8)"],
+      ["sslmode=require&sslcert=a.crt&sslkey=b.key&sslpassword=secret%E0%A4", "sslpassword's value cannot be decoded"],
+      ["sslmode=require&ssl%zzmode=require", "the parameter \"ssl%zzmode\" cannot be decoded"],
       ["ssl=true", "ssl is not supported"],
       ["requiressl=1", "requiressl is not supported"],
       ["sslrootcert=ca.pem", "sslrootcert is given with no sslmode"],
@@ -94,6 +104,31 @@ describe("PostgresTls", () => {
     }
   })
 
+  it("reads a + in a parameter as a plus, as libpq does, and %2B as one too", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pg-tls-plus-"))
+    try {
+      const ca = path.join(dir, "ca+1.pem")
+      fs.writeFileSync(ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+      for (const given of [ca, ca.replace("+", "%2B")]) {
+        const r = PostgresTls.settingsOf(`${base}?sslmode=verify-full&sslrootcert=${given}`)
+        assert.deepStrictEqual("settings" in r ? r.settings.rootCert : r.problem, ca, given)
+        const ssl = sslOf(`${base}?sslmode=verify-full&sslrootcert=${given}`)
+        assert.isTrue(ssl !== false && typeof ssl.ca === "string", given)
+      }
+      for (const given of ["ab+cd", "ab%2Bcd"]) {
+        const r = PostgresTls.settingsOf(`${base}?sslmode=require&sslcert=a.crt&sslkey=b.key&sslpassword=${given}`)
+        if ("problem" in r) throw new Error(r.problem)
+        assert.strictEqual(Redacted.value(r.settings.clientCert!.password!), "ab+cd", given)
+      }
+      // Each part splits on its first =, and an encoded & or = stays in its value.
+      const r = PostgresTls.settingsOf(`${base}?sslmode=require&sslcert=a.crt&sslkey=b.key&sslpassword=a=b%26c%3D`)
+      if ("problem" in r) throw new Error(r.problem)
+      assert.strictEqual(Redacted.value(r.settings.clientCert!.password!), "a=b&c=")
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("reads the host connected to as the driver does, for a Unix socket too", () => {
     const hostOf = (url: string) => {
       const r = PostgresTls.settingsOf(url)
@@ -105,6 +140,9 @@ describe("PostgresTls", () => {
     assert.deepStrictEqual(hostOf("postgres:///x"), ["localhost", false])
     assert.deepStrictEqual(hostOf("postgres://%2Fvar%2Frun%2Fpostgresql/x"), ["/var/run/postgresql", true])
     assert.deepStrictEqual(hostOf(`${base}?host=a.example.com&host=/tmp`), ["/tmp", true])
+    // An empty host parameter is the driver's default, localhost.
+    assert.deepStrictEqual(hostOf(`${base}?host=`), ["localhost", false])
+    assert.deepStrictEqual(hostOf("postgres:///x?host="), ["localhost", false])
   })
 
   it("refuses a client key others can read, by libpq's rule (0600 when not root's, 0640 when root's)", () => {

@@ -65,8 +65,13 @@ const noMount = unavailableBecause(() => {
   sh("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe)
   sh("umount", probe)
 })
+const noBind = unavailableBecause(() => {
+  sh("mount", "--bind", probe, probe)
+  sh("umount", probe)
+})
 if (noChattr !== undefined) console.log(`SqliteBackup: chattr +i is not available here (${noChattr}); the unwritable-directory test is skipped`)
 if (noMount !== undefined) console.log(`SqliteBackup: a tmpfs cannot be mounted here (${noMount}); the full-disk test is skipped`)
+if (noBind !== undefined) console.log(`SqliteBackup: a bind mount is not permitted here (${noBind}); the bind-mounted-directory test is skipped`)
 
 describe("SqliteBackup.backup", () => {
   it.effect("copies every commit, those still in the WAL too, into a private file that opens as a store", () =>
@@ -131,6 +136,42 @@ describe("SqliteBackup.backup", () => {
       store.db.close()
       assert.strictEqual(userIds(store.filename).length, 3)
     }))
+
+  it.effect("knows the store's own files by identity: through a symbolic link to its directory, one not there yet too", () =>
+    Effect.gen(function*() {
+      // Before: compared by real path, a name not there yet was only resolved, not through the link.
+      const store = openStore("self-linked", 3)
+      const alias = join(fresh("alias"), "data")
+      sh("ln", "-s", store.directory, alias)
+      for (const name of ["enrollment.sqlite", "enrollment.sqlite-wal", "enrollment.sqlite-journal"]) {
+        const e = yield* failure({ from: store.filename, to: join(alias, name), force: true })
+        assert.strictEqual(e.reason, "DestinationIsSource", name)
+      }
+      assert.deepStrictEqual(readdirSync(store.directory).sort(), ["enrollment.sqlite", "enrollment.sqlite-shm", "enrollment.sqlite-wal"])
+      yield* SqliteBackup.backup({ from: store.filename, to: join(alias, "backup.sqlite") })
+      store.db.close()
+      assert.strictEqual(userIds(join(store.directory, "backup.sqlite")).length, 3, "another name there is backed up to")
+    }))
+
+  it.effect.skipIf(noBind !== undefined)("never writes over the store's own files through a bind mount of its directory, forced", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // Before: the real paths differed, and `--force` renamed the copy over the live store's file.
+      const store = openStore("self-bound", 3)
+      const alias = fresh("bound")
+      yield* Effect.acquireRelease(
+        Effect.sync(() => sh("mount", "--bind", store.directory, alias)),
+        () => Effect.sync(() => sh("umount", alias))
+      )
+      const inode = statSync(store.filename).ino
+      for (const name of ["enrollment.sqlite", "enrollment.sqlite-wal", "enrollment.sqlite-shm", "enrollment.sqlite-journal"]) {
+        const e = yield* failure({ from: store.filename, to: join(alias, name), force: true })
+        assert.strictEqual(e.reason, "DestinationIsSource", name)
+      }
+      assert.strictEqual(statSync(store.filename).ino, inode, "the store's file is the one it has open")
+      store.insert.run("after", "{}")
+      store.db.close()
+      assert.strictEqual(userIds(store.filename).length, 4)
+    })))
 
   it.effect("refuses a store that is not there, and makes nothing", () =>
     Effect.gen(function*() {

@@ -207,7 +207,9 @@ describe("SqliteFailure.moved", () => {
     const denied = Object.assign(new Error("EACCES: permission denied, stat '/data/s.db'"), { code: "EACCES" })
     assert.strictEqual(
       SqliteFailure.moved("/data/s.db", opened, denied).message,
-      "the database file /data/s.db cannot be looked up, to tell it is still the file the store has open: EACCES: permission denied, stat '/data/s.db'"
+      "the database file /data/s.db cannot be looked up, to tell it is still the file the store has open: EACCES: permission " +
+        "denied, stat '/data/s.db'; writes go on (their syncs are not failed for it), and ready answers again once the path " +
+        "can be looked up (give the store's user search access to its directories)"
     )
   })
 })

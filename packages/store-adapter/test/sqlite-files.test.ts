@@ -37,8 +37,10 @@ const noMount = unavailableBecause(() => {
     sh("umount", probe)
   }
 })
+const noNobody = unavailableBecause(() => sh("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", ""))
 if (noChattr !== undefined) console.log(`sqlite-files: chattr +i is not available here (${noChattr}); the immutable-file tests are skipped`)
 if (noMount !== undefined) console.log(`sqlite-files: a read-only bind mount is not permitted here (${noMount}); the read-only file system test is skipped`)
+if (noNobody !== undefined) console.log(`sqlite-files: cannot run node as nobody (${noNobody}); the unreadable-path test is skipped`)
 
 /** `path` immutable for the scope (`chattr +i`), its attribute cleared when the scope closes, a failed test's too. */
 const immutable = (path: string) =>
@@ -160,6 +162,37 @@ describe("a SQLite store whose files cannot be written is not opened", () => {
         }).pipe(Effect.provide(SqliteStore.layer({ filename })))
         assert.isTrue(Option.isSome(t), `the commit in the ${suffix} file was kept`)
       }
+    }))
+
+  it.effect("keeps the locks of a store open in this process: a second open checks its files without closing them", () =>
+    Effect.gen(function*() {
+      // Before: the check opened and closed the -shm (and -wal) with fs, which drops every lock this
+      // process held on it (POSIX locks are the process's, not the descriptor's): another process
+      // closing the store then took itself for the last one and deleted the live -wal and -shm.
+      const directory = join(dir, "second-open")
+      const filename = join(directory, "store.db")
+      const t = freshTenant()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* SqliteStore.make({ filename })
+        yield* store.configurations.insert(t, configuration("first"))
+        const second = SqliteStore.open({ filename })
+        const other = spawnSync(process.execPath, [
+          "-e",
+          `const { DatabaseSync } = require("node:sqlite")
+           const db = new DatabaseSync(${JSON.stringify(filename)})
+           db.prepare("SELECT count(*) FROM configurations").get()
+           db.close()`
+        ])
+        assert.strictEqual(other.status, 0, String(other.stderr))
+        assert.deepStrictEqual(readdirSync(directory).sort(), ["store.db", "store.db-shm", "store.db-wal"], "the live -wal and -shm are kept")
+        second.close()
+        yield* store.configurations.insert(t, configuration("second"))
+        yield* store.ready
+      }))
+      const kept = yield* Effect.gen(function*() {
+        return yield* (yield* Store).configurations.getMany(t, ["first", "second"])
+      }).pipe(Effect.provide(SqliteStore.layer({ filename })))
+      assert.deepStrictEqual(kept.map((c) => c.id).sort(), ["first", "second"], "both writes are durable")
     }))
 
   it.effect.skipIf(noMount !== undefined)("refuses a store on a read-only file system, the file there or not", () =>
@@ -377,6 +410,55 @@ describe("a SQLite store whose database file is moved while it is open", () => {
         assert.include(yield* notReady(store), "a deleted file can be copied back only while the store runs")
       }))
     }))
+
+  it.effect.skipIf(noNobody !== undefined)("syncs on while the path cannot be looked up (EACCES), and is not ready until it can", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // Before: the sync's `stat` failing EACCES counted as the file moved, and failed the store until
+      // a restart. Run as nobody (root looks up any path); the directory above the store's is nobody's.
+      const top = mkdtempSync(join(tmpdir(), "store-adapter-nobody-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(top, { recursive: true, force: true })))
+      execFileSync("chown", ["nobody", top])
+      const script = `
+        import { Effect } from "effect"
+        import { chmodSync } from "node:fs"
+        import * as SqliteStore from ${JSON.stringify(join(import.meta.dirname, "../src/SqliteStore.ts"))}
+        import { configuration } from ${JSON.stringify(join(import.meta.dirname, "fixtures/entities.ts"))}
+        const ready = (store) => Effect.match(store.ready, { onFailure: (e) => String(e.cause.message), onSuccess: () => "ready" })
+        const said = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+          const store = yield* SqliteStore.make({ filename: ${JSON.stringify(join(top, "data", "store.db"))} })
+          yield* store.configurations.insert("t", configuration("before"))
+          chmodSync(${JSON.stringify(top)}, 0)
+          const written = yield* Effect.match(store.configurations.insert("t", configuration("during")), { onFailure: (e) => String(e.cause.message), onSuccess: () => "written" })
+          const notReady = yield* ready(store)
+          chmodSync(${JSON.stringify(top)}, 0o700)
+          const readyAgain = yield* ready(store)
+          const kept = (yield* store.configurations.getMany("t", ["before", "during"])).map((c) => c.id).sort()
+          return { written, notReady, readyAgain, kept, stats: SqliteStore.stats(store) }
+        })))
+        console.log(JSON.stringify(said))`
+      const child = spawnSync("setpriv", [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        process.execPath,
+        "--input-type=module",
+        "-e",
+        script
+      ], { cwd: import.meta.dirname, encoding: "utf8" })
+      assert.strictEqual(child.status, 0, child.stderr)
+      const said = JSON.parse(child.stdout.trim().split("\n").at(-1)!)
+      const filename = join(top, "data", "store.db")
+      assert.strictEqual(said.written, "written", "the write was synced and acknowledged")
+      assert.strictEqual(
+        said.notReady,
+        `the database file ${filename} cannot be looked up, to tell it is still the file the store has open: EACCES: ` +
+          `permission denied, stat '${filename}'; writes go on (their syncs are not failed for it), and ready answers ` +
+          "again once the path can be looked up (give the store's user search access to its directories)"
+      )
+      assert.strictEqual(said.readyAgain, "ready")
+      assert.deepStrictEqual(said.kept, ["before", "during"])
+      assert.strictEqual(said.stats.failures, 0)
+    })))
 
   it.effect("keeps the path SQLite opened: a store through a symbolic link checks the file the link leads to", () =>
     Effect.gen(function*() {
