@@ -14,7 +14,9 @@
  * @since 0.3.0
  */
 import * as path from "node:path"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { SqliteBackup } from "@enrollment/store-adapter"
 import type { LocalSettings } from "./Backend.ts"
 import { CommandFailed, usage } from "./Failure.ts"
@@ -27,24 +29,33 @@ const stopSignals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
 type StopSignal = keyof typeof stopSignals
 
 /**
- * Succeeds with the first of SIGINT, SIGTERM or SIGHUP, trapped while it waits (not ending the
- * process half way); the listeners are removed once one came, or when the wait is interrupted.
+ * Traps SIGINT, SIGTERM and SIGHUP (not ending the process half way) until the scope closes, or
+ * until the first of them came; succeeds with a wait for that first signal. The listeners are
+ * installed before the work they guard starts (a signal sent as it starts, while the wait is not
+ * yet running, is kept for it rather than ending the process by the default action).
  */
-const firstSignal: Effect.Effect<StopSignal> = Effect.callback<StopSignal>((resume) => {
-  const listeners: Array<readonly [StopSignal, () => void]> = []
-  const remove = () => {
-    for (const [signal, listener] of listeners.splice(0)) process.off(signal, listener)
-  }
-  for (const signal of Object.keys(stopSignals) as Array<StopSignal>) {
-    const listener = () => {
-      remove()
-      resume(Effect.succeed(signal))
-    }
-    process.on(signal, listener)
-    listeners.push([signal, listener])
-  }
-  return Effect.sync(remove)
-})
+const trapSignals: Effect.Effect<Effect.Effect<StopSignal>, never, Scope.Scope> = Effect.map(
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const first = Deferred.makeUnsafe<StopSignal>()
+      const listeners: Array<readonly [StopSignal, () => void]> = []
+      const remove = () => {
+        for (const [signal, listener] of listeners.splice(0)) process.off(signal, listener)
+      }
+      for (const signal of Object.keys(stopSignals) as Array<StopSignal>) {
+        const listener = () => {
+          remove()
+          Deferred.doneUnsafe(first, Effect.succeed(signal))
+        }
+        process.on(signal, listener)
+        listeners.push([signal, listener])
+      }
+      return { first, remove }
+    }),
+    ({ remove }) => Effect.sync(remove)
+  ),
+  ({ first }) => Deferred.await(first)
+)
 
 /** A size for people: bytes, KiB, MiB or GiB. */
 export const sizeText = (bytes: number): string => {
@@ -125,13 +136,15 @@ export const run = (raw: Globals, file: string, options: { readonly force: boole
     yield* Local.checkPresent(settings)
     const { SqliteBackup } = yield* Effect.promise(() => import("@enrollment/store-adapter"))
     const to = path.resolve(file)
-    const outcome = yield* Effect.raceFirst(
-      SqliteBackup.backup({ from: store.filename, to, force: options.force }).pipe(
-        Effect.mapError((e) => failedBackup(e, file, options.force)),
-        Effect.map((made) => ({ _tag: "Made", made }) as const)
-      ),
-      Effect.map(firstSignal, (signal) => ({ _tag: "Signal", signal }) as const)
-    )
+    // The signals trapped before the backup starts, then raced with it.
+    const outcome = yield* Effect.scoped(Effect.flatMap(trapSignals, (firstSignal) =>
+      Effect.raceFirst(
+        SqliteBackup.backup({ from: store.filename, to, force: options.force }).pipe(
+          Effect.mapError((e) => failedBackup(e, file, options.force)),
+          Effect.map((made) => ({ _tag: "Made", made }) as const)
+        ),
+        Effect.map(firstSignal, (signal) => ({ _tag: "Signal", signal }) as const)
+      )))
     if (outcome._tag === "Signal") {
       // The backup was interrupted, its temporary file removed: end as the signal would have.
       process.stderr.write(`error Interrupted: the backup was stopped by ${outcome.signal}; nothing was written to ${file}\n`)

@@ -11,7 +11,7 @@
 import { readFile } from "node:fs/promises"
 import * as Effect from "effect/Effect"
 import * as Encoding from "./Encoding.ts"
-import { usage } from "./Failure.ts"
+import { type CommandFailed, usage } from "./Failure.ts"
 
 const readStdin = async (): Promise<Buffer> => {
   const chunks: Array<Buffer> = []
@@ -83,9 +83,11 @@ export const resolve = (raw: string | undefined, fields: Record<string, unknown>
  * body, or a usage error that says `what` to send.
  */
 export const required = (raw: string | undefined, what: string) =>
-  raw === undefined
-    ? Effect.fail(usage(`--body is required: ${what}`))
-    : Effect.flatMap(text(raw), (t) => parseJson("--body", t))
+  raw === undefined ? present(raw, what) : Effect.flatMap(text(raw), (t) => parseJson("--body", t))
+
+/** Refuses a missing required `--body` (the check {@link required} makes first), without reading one. */
+export const present = (raw: string | undefined, what: string): Effect.Effect<void, CommandFailed> =>
+  raw === undefined ? Effect.fail(usage(`--body is required: ${what}`)) : Effect.void
 
 /** The target types the `--target-type` flag takes, and the Graph types they name (`none`: no target). */
 export const targetTypes = {
@@ -142,14 +144,20 @@ const targetPropertyFlags = [
  * merged in, the flags winning ({@link resolve}). `--target-type none` with a target's
  * property (`--group-id`, …) is a usage error: the property would be dropped with the target.
  */
-export const assignment = (raw: string | undefined, f: AssignmentFlags) => {
+export const assignment = (raw: string | undefined, f: AssignmentFlags) =>
+  Effect.andThen(assignmentConflict(f), resolve(raw, assignmentFields(f)))
+
+/**
+ * Refuses `--target-type none` with a target's property (the check {@link assignment} makes
+ * first), without reading the body.
+ */
+export const assignmentConflict = (f: AssignmentFlags): Effect.Effect<void, CommandFailed> => {
   const given = f.targetType === "none" ? targetPropertyFlags.filter(([k]) => f[k] !== undefined).map(([, flag]) => flag) : []
-  if (given.length > 0) {
-    return Effect.fail(
+  return given.length > 0
+    ? Effect.fail(
       usage(`--target-type none removes the target, so ${given.join(", ")} would be dropped: give the target's type (e.g. --target-type group), or leave ${given.length === 1 ? "it" : "them"} out`)
     )
-  }
-  return resolve(raw, assignmentFields(f))
+    : Effect.void
 }
 
 /** Drops undefined entries (flags not given). */

@@ -72,6 +72,12 @@ export type Planned =
     /** The body: `--body` read and parsed, the expanded flags merged in (`Body.resolve`). */
     readonly body: Effect.Effect<unknown, CommandFailed>
     readonly operation: (body: unknown) => Operation
+    /**
+     * The checks of the body's flags that need no body (`--body` missing where it is required,
+     * `--target-type none` with `--group-id`): made with the other flag checks, before the store
+     * is opened or the secret checked, so that a usage mistake is named as one.
+     */
+    readonly check?: Effect.Effect<void, CommandFailed> | undefined
   }
 
 /**

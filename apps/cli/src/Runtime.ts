@@ -251,7 +251,7 @@ export const print = (text: string) =>
  * Runs a planned operation on the chosen backend and prints its answer. What the command would
  * refuse anyway is refused before its body is read (`--body -` waits for standard input to end, and
  * a mistake must not wait for it, nor hide behind the body's own error): the mode and the flags,
- * `--top`, `--if-match` and `--select`; then local mode opens its store (a missing one refused:
+ * `--top`, `--if-match`, `--select` and the body's flags that need no body (`Planned`'s `check`); then local mode opens its store (a missing one refused:
  * no SQLite file, a PostgreSQL schema that holds no store), and remote mode checks it has a token,
  * or the secret to mint one from (minted once the body is read: it lasts 10 minutes).
  */
@@ -274,6 +274,8 @@ export const execute = (raw: Globals, planned: Planned) =>
     // The names as the server's $select reads them (`DisplayName` is `displayName`), so both modes
     // print the same columns under the declared names. The route alone decides: the body is not needed.
     const select = yield* Select.check(unread, Output.parseSelect(g.select))
+    // The body's flags that need no body, checked before the store is opened or the secret checked.
+    if (planned._tag === "Unread" && planned.check !== undefined) yield* planned.check
     const run = (operation: Operation) =>
       Effect.gen(function*() {
         const backend = yield* Backend

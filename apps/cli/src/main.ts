@@ -148,11 +148,19 @@ type Plan<F extends Command.Command.FlagConfig> = (
 /** A plan with no body to read. */
 const ready = (operation: Operation): Planned => ({ _tag: "Ready", operation })
 
-/** A plan whose operation sends `body` (`--body` read, the flags merged in), read once everything else is checked. */
-const unread = (body: Effect.Effect<unknown, Failed>, operation: (body: unknown) => Operation): Planned => ({
+/**
+ * A plan whose operation sends `body` (`--body` read, the flags merged in), read once everything
+ * else is checked; `check`, the body's flags that need no body, is checked with the other flags.
+ */
+const unread = (
+  body: Effect.Effect<unknown, Failed>,
+  operation: (body: unknown) => Operation,
+  check?: Effect.Effect<void, Failed>
+): Planned => ({
   _tag: "Unread",
   body,
-  operation
+  operation,
+  check
 })
 
 /** A command that runs one operation. */
@@ -249,17 +257,23 @@ const assignmentFlags = {
   sourceId: str("source-id", "Policy set id when the source is policySets")
 }
 
-/** An assignment's body: `--body` with the target flags merged in (a usage error where they contradict each other). */
-const assignmentBodyOf = (rt: Rt, i: Record<string, any>) =>
-  rt.Body.assignment(opt(i.body), {
-    targetType: opt(i.targetType),
-    groupId: opt(i.groupId),
-    collectionId: opt(i.collectionId),
-    filterId: opt(i.filterId),
-    filterType: opt(i.filterType),
-    source: opt(i.source),
-    sourceId: opt(i.sourceId)
-  })
+/** The expanded assignment flags given. */
+const assignmentFlagsOf = (i: Record<string, any>): import("./Body.ts").AssignmentFlags => ({
+  targetType: opt(i.targetType),
+  groupId: opt(i.groupId),
+  collectionId: opt(i.collectionId),
+  filterId: opt(i.filterId),
+  filterType: opt(i.filterType),
+  source: opt(i.source),
+  sourceId: opt(i.sourceId)
+})
+
+/**
+ * An assignment's plan: `--body` with the target flags merged in, the flags' contradiction (a
+ * usage error) checked before the store is opened or the secret checked.
+ */
+const assignmentPlan = (rt: Rt, i: Record<string, any>, operation: (body: unknown) => Operation) =>
+  unread(rt.Body.assignment(opt(i.body), assignmentFlagsOf(i)), operation, rt.Body.assignmentConflict(assignmentFlagsOf(i)))
 
 // ---------------------------------------------------------------------------
 // Assignments, on the three path families
@@ -331,7 +345,7 @@ const assignments = (f: Family) => {
           }
         ]
       }, (i, rt) =>
-        unread(assignmentBodyOf(rt, i), (b) => ({
+        assignmentPlan(rt, i, (b) => ({
           _tag: "assignments.create",
           parent: f.parentOf(i),
           configurationId: i.cfgId,
@@ -350,7 +364,7 @@ const assignments = (f: Family) => {
           }
         ]
       }, (i, rt) =>
-        unread(assignmentBodyOf(rt, i), (b) => ({
+        assignmentPlan(rt, i, (b) => ({
           _tag: "assignments.patch",
           parent: f.parentOf(i),
           configurationId: i.cfgId,
@@ -479,7 +493,11 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         }
       ]
     }, (i, rt) =>
-      unread(rt.Body.required(opt(i.body), assignBodyText), (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b }))),
+      unread(
+        rt.Body.required(opt(i.body), assignBodyText),
+        (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b }),
+        rt.Body.present(opt(i.body), assignBodyText)
+      )),
     leaf("set-priority", { cfgId, body, priority: configurationFlags.priority }, {
       description: "Set a configuration's priority (the setPriority action)",
       examples: [{ command: `${C} set-priority --device-enrollment-configuration-id C --priority 2`, description: "Give C priority 2" }]

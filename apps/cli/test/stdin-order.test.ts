@@ -121,6 +121,40 @@ describe("the mode and the flags, checked before the body or the import file is 
     assert.deepStrictEqual(stub.requests, [], "nothing was sent")
   })
 
+  it("refuses a missing required --body, or --target-type none with a target's property, before opening the store or checking the secret", async () => {
+    // No store at `typo`, no secret in `dir`: the usage mistake is named, not the missing store or secret.
+    const dir = tempDir("enrollctl-stdin-order-")
+    const typo = path.join(dir, "typo")
+    const C = ["device-management", "device-enrollment-configurations"]
+    const required =
+      `error Usage: --body is required: the assign action replaces every assignment of the configuration with {"enrollmentConfigurationAssignments":[…]} (an empty array clears the set)\n`
+    const none = (flags: string) =>
+      `error Usage: --target-type none removes the target, so ${flags} would be dropped: give the target's type (e.g. --target-type group), or leave ${
+        flags.includes(",") ? "them" : "it"
+      } out\n`
+    const local = ["--store", "sqlite", "--data-dir", typo]
+    const remote = ["--base-url", stub.baseUrl, "--data-dir", dir]
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+      [[...local, ...C, "assign", "--device-enrollment-configuration-id", "c1"], required],
+      [[...remote, ...C, "assign", "--device-enrollment-configuration-id", "c1"], required],
+      [[...local, ...C, "assignments", "create", "--device-enrollment-configuration-id", "c1", "--target-type", "none", "--group-id", "g"], none("--group-id")],
+      [
+        [...remote, ...C, "assignments", "patch", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1", "--target-type", "none", "--group-id", "g", "--collection-id", "k", "--body", "-"],
+        none("--group-id, --collection-id")
+      ],
+      [
+        [...local, "users", "device-enrollment-configurations", "assignments", "create", "--user-id", "u1", "--device-enrollment-configuration-id", "c1", "--target-type", "none", "--collection-id", "k", "--body", "-"],
+        none("--collection-id")
+      ]
+    ]
+    for (const [args, stderr] of cases) {
+      const r = await withOpenInput(args)
+      assert.isDefined(r, `${args.join(" ")}: still reading its body`)
+      assert.deepStrictEqual(r, { code: 2, stderr }, args.join(" "))
+    }
+    assert.deepStrictEqual(stub.requests, [], "nothing was sent")
+  })
+
   it("refuses import's database out of reach before reading the file, without its password", async () => {
     const r = await withOpenInput(["--database-url", "postgres://operator:s3cret@127.0.0.1:1/none", "import", "-"])
     assert.isDefined(r, "import waited for standard input before finding no database")

@@ -416,10 +416,14 @@ const assignmentFilterNames: ReadonlyMap<string, string> = new Map(
   ["source", "sourceId", "target", "target/groupId"].map((n) => [n.toLowerCase(), n])
 )
 
-/** A `$filter` word as the parser reads it: a property's declared name when it names one in any case, else the word as written. */
+/**
+ * A `$filter` word as the parser reads it: `isof` in any case, a property's declared name when it
+ * names one in any case, else the word as written.
+ */
 const assignmentFilterName = (word: string): string => {
+  // A keyword, read without regard to case as the directory filter reads its own (`ISOF(…)`).
+  if (word.toLowerCase() === "isof") return "isof"
   switch (word) {
-    case "isof":
     case "source":
     case "sourceId":
     case "target":
@@ -440,7 +444,8 @@ class NotAMember {
 /**
  * Parses the supported `$filter` subset into the core's {@link AssignmentFilter}: `eq` and `ne`
  * (`not (… eq …)`) on `source`, `sourceId` and `target/groupId`, `isof(target, T)`, `and`, `or`,
- * `not` and parentheses. Null is OData 4.01's: an ordinary value in `eq` and `ne`, and
+ * `not` and parentheses, the keywords in any case (`NOT (…)`, as Graph's documentation writes it,
+ * and as the directory filter reads them). Null is OData 4.01's: an ordinary value in `eq` and `ne`, and
  * `target/groupId` is null wherever the target has no `groupId` (the core's rule).
  */
 export const parseFilter = (text: string): { readonly ok: true; readonly filter: Filter } | { readonly ok: false; readonly problem: Problem.Problem } => {
@@ -452,7 +457,8 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
   const peek = () => tokens[pos]
   const word = (w: string) => {
     const t = tokens[pos]
-    if (t !== undefined && t.t === "word" && t.v === w) {
+    // The keywords (`and`, `or`, `not`, `eq`, `ne`) in any case, as the directory filter reads them (`NOT (…)`).
+    if (t !== undefined && t.t === "word" && t.v.toLowerCase() === w) {
       pos++
       return true
     }
@@ -479,7 +485,7 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
   const parseUnary = (): Filter => {
     if (!word("not")) return parsePrimary()
     const t = peek()
-    if (t === undefined || t.t !== "(" && !(t.t === "word" && (t.v === "not" || assignmentFilterName(t.v) === "isof"))) throw new Error("not")
+    if (t === undefined || t.t !== "(" && !(t.t === "word" && (t.v.toLowerCase() === "not" || assignmentFilterName(t.v) === "isof"))) throw new Error("not")
     if (++depth > 16) throw new Error("depth")
     const operand = parseUnary()
     depth--

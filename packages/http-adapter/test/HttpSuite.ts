@@ -314,6 +314,28 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         }
         await s.request("DELETE", `${tenantA()}/ex`)
       })
+      it("reads the $filter keywords without regard to case, as the directory filter does", async () => {
+        await reset(groupTarget)
+        await s.request("POST", tenantA(), { body: { id: "ex", target: { "@odata.type": `${G}exclusionGroupAssignmentTarget`, groupId: "g9" }, source: "policySets", sourceId: "ps1" } })
+        const ids = async (f: string) => {
+          const r = await s.request("GET", `${tenantA()}?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(r.status, 200, `${f}: ${r.text}`)
+          return r.json.value.map((a: any) => a.id).sort()
+        }
+        // Graph's documentation writes `NOT(…)`.
+        assert.deepStrictEqual(await ids("NOT (source eq 'direct')"), ["ex"])
+        assert.deepStrictEqual(await ids("NOT(source EQ 'direct')"), ["ex"])
+        assert.deepStrictEqual(await ids("source EQ 'direct' AND target/groupId Eq 'g1'"), ["a1"])
+        assert.deepStrictEqual(await ids("source NE 'direct' Or target/groupId eq 'g1'"), ["a1", "ex"])
+        assert.deepStrictEqual(await ids("Not NOT ISOF(target,'microsoft.graph.exclusionGroupAssignmentTarget')"), ["ex"])
+        // The grammar is otherwise unchanged: `not` over an enum is still refused, in any case.
+        for (const f of ["NOT source eq 'direct'", "source EQ 'direct' AND"]) {
+          const r = await s.request("GET", `${tenantA()}?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(r.status, 400, f)
+          assert.include(errorOf(r).message, "unsupported $filter expression")
+        }
+        await s.request("DELETE", `${tenantA()}/ex`)
+      })
       it("takes isof's type as OData writes it: unquoted, quoted, and with the graph alias", async () => {
         await reset(groupTarget)
         const ex = await s.request("POST", tenantA(), { body: { id: "ex", target: { "@odata.type": `${G}exclusionGroupAssignmentTarget`, groupId: "g9" } } })
