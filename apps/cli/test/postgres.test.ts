@@ -6,11 +6,10 @@
 import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { directoryFixture, enrollctl, expandFixture, filterFixture, runAll } from "./cli.ts"
+import { directoryFixture, enrollctl, expandFixture, filterFixture, runAll, tempDir } from "./cli.ts"
 
 const url = process.env.DATABASE_URL
 const enabled = url !== undefined && url !== ""
@@ -36,7 +35,7 @@ const schemaExists = async (name: string) =>
 describe.skipIf(!enabled)("local mode on PostgreSQL", () => {
   // The store is made as an operator makes one: by import --create (an empty file here).
   beforeAll(async () => {
-    const empty = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "enrollctl-pg-")), "empty.jsonl")
+    const empty = path.join(tempDir("enrollctl-pg-"), "empty.jsonl")
     fs.writeFileSync(empty, "")
     const r = await pg("import", "--create", empty)
     assert.strictEqual(r.code, 0, r.stderr)
@@ -58,7 +57,7 @@ describe.skipIf(!enabled)("local mode on PostgreSQL", () => {
   })
 
   it("import --create makes the schema's store only for a file that passes its checks", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "enrollctl-pg-"))
+    const dir = tempDir("enrollctl-pg-")
     const bad = path.join(dir, "bad.jsonl")
     fs.writeFileSync(bad, `${JSON.stringify({ kind: "member", groupId: "nope", memberId: "u1" })}\n`)
     const refused = await enrollctl(["--database-url", url!, "--database-schema", others[2]!, "import", "--create", bad])

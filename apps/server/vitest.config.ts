@@ -1,0 +1,9 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Temporary files under one directory of the run's own, removed when it ends.
+    globalSetup: ["../../tools/src/TestTmpdir.ts"]
+  }
+})
