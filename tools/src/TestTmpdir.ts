@@ -6,13 +6,16 @@
  * included) leaves nothing in the machine's temporary directory. What cannot be removed (a mount
  * a test left, an immutable file) is named on standard error.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { chmodSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 export default function setup(): () => void {
   const before = process.env.TMPDIR
   const root = mkdtempSync(join(tmpdir(), "enrollment-tests-"))
+  // Searchable by other users, as /tmp is: tests run PostgreSQL's initdb as postgres and a store
+  // as nobody in directories of their own under it (each made 0700 by mkdtemp, opened by the test).
+  chmodSync(root, 0o755)
   process.env.TMPDIR = root
   return () => {
     if (before === undefined) delete process.env.TMPDIR
