@@ -16,6 +16,15 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Credentials from "@enrollment/store-adapter/Credentials"
 import { enrollctl, jsonl, storeDir, stubServer, tempDir, userLine, withOpenInput, pgScratch } from "./cli.ts"
 
+/** Each command of `cases` ends with its usage error (exit 2) while its body is still unread (standard input left open). */
+const refusedBeforeReading = async (cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]>) => {
+  for (const [args, stderr] of cases) {
+    const r = await withOpenInput(args)
+    assert.isDefined(r, `${args.join(" ")}: still reading its body`)
+    assert.deepStrictEqual(r, { code: 2, stderr }, args.join(" "))
+  }
+}
+
 describe("the mode and the flags, checked before the body or the import file is read", () => {
   let stub: Awaited<ReturnType<typeof stubServer>>
   beforeAll(async () => {
@@ -43,11 +52,7 @@ describe("the mode and the flags, checked before the body or the import file is 
         "error Usage: --data-dir applies to SQLite (--store sqlite) and to remote mode's token, not to --store memory\n"
       ]
     ]
-    for (const [args, stderr] of cases) {
-      const r = await withOpenInput(args)
-      assert.isDefined(r, `${args.join(" ")}: still reading its body`)
-      assert.deepStrictEqual(r, { code: 2, stderr }, args.join(" "))
-    }
+    await refusedBeforeReading(cases)
     assert.deepStrictEqual(stub.requests, [], "nothing was sent")
   })
 
@@ -113,11 +118,7 @@ describe("the mode and the flags, checked before the body or the import file is 
         "error BadRequest: $select: 'limit' is not a property of this resource\n"
       ]
     ]
-    for (const [args, stderr] of cases) {
-      const r = await withOpenInput(args)
-      assert.isDefined(r, `${args.join(" ")}: still reading its body`)
-      assert.deepStrictEqual(r, { code: 2, stderr }, args.join(" "))
-    }
+    await refusedBeforeReading(cases)
     assert.deepStrictEqual(stub.requests, [], "nothing was sent")
   })
 
@@ -147,11 +148,7 @@ describe("the mode and the flags, checked before the body or the import file is 
         none("--collection-id")
       ]
     ]
-    for (const [args, stderr] of cases) {
-      const r = await withOpenInput(args)
-      assert.isDefined(r, `${args.join(" ")}: still reading its body`)
-      assert.deepStrictEqual(r, { code: 2, stderr }, args.join(" "))
-    }
+    await refusedBeforeReading(cases)
     assert.deepStrictEqual(stub.requests, [], "nothing was sent")
   })
 
