@@ -25,8 +25,8 @@ import { print, modeOf, settingsOf } from "./Runtime.ts"
 import { given, type Globals, origin } from "./Settings.ts"
 
 /** The signals that stop a backup, with their numbers (a shell shows 128 + the number). */
-const stopSignals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
-type StopSignal = keyof typeof stopSignals
+export const stopSignals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
+export type StopSignal = keyof typeof stopSignals
 
 /**
  * Traps SIGINT, SIGTERM and SIGHUP (not ending the process half way) until the scope closes, or
@@ -34,7 +34,7 @@ type StopSignal = keyof typeof stopSignals
  * installed before the work they guard starts (a signal sent as it starts, while the wait is not
  * yet running, is kept for it rather than ending the process by the default action).
  */
-const trapSignals: Effect.Effect<Effect.Effect<StopSignal>, never, Scope.Scope> = Effect.map(
+export const trapSignals: Effect.Effect<Effect.Effect<StopSignal>, never, Scope.Scope> = Effect.map(
   Effect.acquireRelease(
     Effect.sync(() => {
       const first = Deferred.makeUnsafe<StopSignal>()

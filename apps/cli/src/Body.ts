@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { Errors, Json } from "@enrollment/core"
 import { readFile } from "node:fs/promises"
 import * as Effect from "effect/Effect"
 import * as Encoding from "./Encoding.ts"
@@ -51,12 +52,22 @@ export const text = (raw: string) =>
 /** The text of a FILE argument (`-`: standard input), read as import reads one, or a usage error naming it. */
 export const file = (name: string) => read(name, "")
 
-/** Parses JSON text, or a usage error naming the source. */
+/**
+ * Parses JSON text, or a usage error naming the source: for text that is not JSON, and (since
+ * 0.4.0) for a number a double cannot keep as written ({@link Json.inexactNumber}: `1e400`,
+ * `9007199254740993`), naming its path (`--body: limit: expected …, got 1e400`), which would
+ * reach the service as another number (or null) without a word.
+ */
 export const parseJson = (source: string, text: string) =>
   Effect.try({
     try: () => JSON.parse(text) as unknown,
     catch: (e) => usage(`${source}: invalid JSON: ${(e as Error).message}`)
-  })
+  }).pipe(Effect.flatMap((value) => {
+    const inexact = Json.inexactNumber(text)
+    return inexact === undefined
+      ? Effect.succeed(value)
+      : Effect.fail(usage(`${source}: ${Errors.invalid.value(inexact.path, inexact.expected, inexact.literal).message}`))
+  }))
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
 

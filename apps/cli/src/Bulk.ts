@@ -40,7 +40,7 @@
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
-import { Assignment, Configuration, Directory, DirectoryService, Id, Ids, Json, ODataType, Store, Validation } from "@enrollment/core"
+import { Assignment, Configuration, Directory, DirectoryService, Errors, Id, Ids, Json, ODataType, Store, Validation } from "@enrollment/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -188,6 +188,10 @@ export const parseLine = (line: number, text: string): Effect.Effect<Record_, Co
     }
     if (!Json.isObject(raw)) return yield* invalidLine(line, "expected a JSON object")
     if (Json.depth(raw) > Json.maxDepth) return yield* invalidLine(line, `nesting deeper than ${Json.maxDepth}`)
+    // A number JSON.parse did not keep as written (1e400 as null, 9007199254740993 as …992) is
+    // named, not imported as another (since 0.4.0).
+    const inexact = Json.inexactNumber(text)
+    if (inexact !== undefined) return yield* invalidLine(line, Errors.invalid.value(inexact.path, inexact.expected, inexact.literal).message)
     const value = withoutAnnotations(raw.value)
     const user = (u: unknown, where: string) =>
       Effect.gen(function*() {

@@ -28,12 +28,15 @@ export const FilterType = Schema.Literals(["none", "include", "exclude"])
 export type FilterType = typeof FilterType.Type
 
 /**
- * A string of at most {@link Json.maxStringLength} characters (SPEC 8), without the
- * character U+0000 (since 0.4.0), which no SQL text column takes: PostgreSQL refuses it,
- * and the store would answer a client's value with a 503.
+ * A string of at most {@link Json.maxStringLength} bytes of UTF-8, 4 KiB (SPEC 8; since 0.8.0,
+ * UTF-16 code units before), without the character U+0000 (since 0.4.0), which no SQL text
+ * column takes: PostgreSQL refuses it, and the store would answer a client's value with a 503.
+ * The same number as a `maxLength` stays, a bound no string within the bytes breaks: JSON
+ * Schema and generated strings take it, and a longer string is refused without counting.
  */
 export const BoundedString = Schema.String.check(
-  Schema.isMaxLength(Json.maxStringLength),
+  Schema.isMaxLength(Json.maxStringLength, { expected: Json.maxStringExpected }),
+  Schema.makeFilter(Json.isBoundedString, { expected: Json.maxStringExpected }),
   Schema.isPattern(/^[^\u0000]*$/u, { expected: "a string without the character U+0000" })
 )
 

@@ -149,9 +149,12 @@ const split = <T extends string>(
   return Result.succeed({ id, odataType, base, extra })
 }
 
-/** `extra` when its JSON text is within {@link Json.maxUntypedBytes}, else the 400 (since 0.4.0). */
+/**
+ * `extra` when its JSON text is within {@link Json.maxUntypedBytes} bytes of UTF-8, else the 400
+ * (since 0.4.0; counted in bytes since 0.8.0, before in UTF-16 code units).
+ */
 const boundedExtra = (extra: Record<string, Json.Json>): Result.Result<Record<string, Json.Json>, InvalidInput> =>
-  JSON.stringify(extra).length > Json.maxUntypedBytes
+  Json.utf8Length(JSON.stringify(extra), Json.maxUntypedBytes) > Json.maxUntypedBytes
     ? Result.fail(invalid.value("", `the derived type's own properties within ${Json.maxUntypedBytes} bytes of JSON together`, "more"))
     : Result.succeed(extra)
 

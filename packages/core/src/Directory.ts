@@ -253,7 +253,7 @@ const flat = <F extends Fields>(options: {
         const e = checkJson(value, key)
         if (e !== undefined) return Result.fail(e)
         if (writeOnly.has(key)) continue
-        untypedBytes += key.length + (JSON.stringify(value)?.length ?? 0)
+        untypedBytes += Json.utf8Length(key) + Json.utf8Length(JSON.stringify(value) ?? "")
         if (untypedBytes > Json.maxUntypedBytes) {
           return Result.fail(invalid.value(key, `Graph's other properties of a ${options.typeName} within ${Json.maxUntypedBytes} bytes of JSON together`, "more"))
         }
@@ -331,7 +331,7 @@ export const patchUser = (current: User, body: unknown): Result.Result<User, Inv
       if (Object.hasOwn(values, key) && Object.hasOwn(current, key)) {
         MergePatch.setOwn(next, key, mergeComplex((current as Record<string, unknown>)[key], values[key]))
       }
-      if (Object.hasOwn(next, key)) untypedBytes += key.length + (JSON.stringify(next[key])?.length ?? 0)
+      if (Object.hasOwn(next, key)) untypedBytes += Json.utf8Length(key) + Json.utf8Length(JSON.stringify(next[key]) ?? "")
     }
     // The user as it would be stored, not only the body, keeps the bound (PATCHes add up).
     if (untypedBytes > Json.maxUntypedBytes) {

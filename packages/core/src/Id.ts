@@ -1,5 +1,6 @@
 /**
- * Entity keys: 1 to 128 characters, no `/`, no control characters (SPEC 2).
+ * Entity keys: 1 to 128 characters, no `/`, no control characters (SPEC 2): C0
+ * (U+0000 to U+001F), DEL (U+007F) and, since 0.8.0, C1 (U+0080 to U+009F).
  *
  * @since 0.1.0
  */
@@ -8,11 +9,20 @@ import { Schema } from "effect"
 /** What a malformed key is told it should be. */
 const expected = "an id of 1 to 128 characters without '/' or control characters"
 
+/**
+ * What a key's characters must match: none is `/` or a control character (Unicode's Cc: C0,
+ * DEL and C1). Before 0.8.0 the C1 controls (U+0080 to U+009F, e.g. NEL, U+0085) were let
+ * through, though they are control characters as much as U+0001 is. The OpenAPI document's
+ * `Id` schema is made from it, so the `u` flag stays: Effect's JSON Schema leaves out a pattern
+ * without it. Since 0.8.0.
+ */
+export const pattern = /^[^/\u0000-\u001f\u007f-\u009f]+$/u
+
 /** A key of any entity. A value that is not a string at all is told the same as a malformed one. */
 export const Id = Schema.String.annotate({ message: `Expected ${expected}` }).check(
   Schema.isMinLength(1, { expected }),
   Schema.isMaxLength(128, { expected }),
-  Schema.isPattern(/^[^/\u0000-\u001f\u007f]+$/u, { expected })
+  Schema.isPattern(pattern, { expected })
 ).annotate({ identifier: "Id", description: "1 to 128 characters, no '/', no control characters" })
 export type Id = typeof Id.Type
 

@@ -1,7 +1,7 @@
 /**
  * JSON values, and the checks every untrusted document passes before the domain
- * looks at it: nesting depth, string length in typed properties, and keys that
- * must never reach an object's prototype (SPEC 8).
+ * looks at it: nesting depth, string length in typed properties, numbers a double
+ * cannot keep as written, and keys that must never reach an object's prototype (SPEC 8).
  *
  * @since 0.1.0
  */
@@ -19,8 +19,42 @@ export const Json: Schema.Codec<Json> = Schema.Json as any
 /** Deepest nesting accepted in a document (SPEC 8). */
 export const maxDepth = 64
 
-/** Longest string accepted in a typed property (SPEC 8), in UTF-16 code units. */
+/**
+ * Longest string accepted in a typed property (SPEC 8): 4 KiB, counted in bytes of UTF-8
+ * (since 0.8.0; UTF-16 code units before, which let 4096 `€` through as 12 288 bytes).
+ * As a count of UTF-16 code units (JSON Schema's `maxLength`, generated strings) it is a
+ * loose bound: no string of more code units has fewer bytes.
+ */
 export const maxStringLength = 4096
+
+/** What a typed string is expected to be, as messages say it (since 0.8.0). */
+export const maxStringExpected = `a string of at most ${maxStringLength} bytes of UTF-8 (4 KiB)`
+
+/**
+ * The bytes of UTF-8 that encode `s` (an unpaired surrogate counts as the 3 of U+FFFD,
+ * which an encoder writes for it), counting stopped once past `limit` (since 0.8.0).
+ */
+export const utf8Length = (s: string, limit: number = Infinity): number => {
+  let bytes = 0
+  for (let i = 0; i < s.length && bytes <= limit; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) bytes += 1
+    else if (c < 0x800) bytes += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4
+      i++
+    } else bytes += 3
+  }
+  return bytes
+}
+
+/**
+ * True for a string within {@link maxStringLength} bytes of UTF-8 (since 0.8.0). A code unit
+ * takes at most 3 bytes (a pair 4 for two), so a string of up to a third as many code units is
+ * within without counting: the strings a request carries are, and cost one comparison.
+ */
+export const isBoundedString = (s: string): boolean =>
+  s.length * 3 <= maxStringLength || (s.length <= maxStringLength && utf8Length(s, maxStringLength) <= maxStringLength)
 
 /**
  * Most bytes of JSON text the untyped members of one entity may take together (a
@@ -31,14 +65,14 @@ export const maxUntypedBytes = 65_536
 
 /**
  * Where an untyped value breaks the bounds of SPEC 8 as typed values keep them: the
- * path (under `path`) of a string longer than {@link maxStringLength} or of a nesting
+ * path (under `path`) of a string over {@link maxStringLength} bytes of UTF-8 or of a nesting
  * deeper than {@link maxDepth}, and what was expected there; undefined when within.
  */
 export const unbounded = (value: unknown, path: string): { readonly path: string; readonly expected: string } | undefined => {
   // A nesting too deep is told at the value itself (its path would be as deep).
   if (depth(value) > maxDepth) return { path, expected: `at most ${maxDepth} levels of nesting` }
   const walk = (v: unknown, at: string): { readonly path: string; readonly expected: string } | undefined => {
-    if (typeof v === "string") return v.length > maxStringLength ? { path: at, expected: `a string of at most ${maxStringLength} characters` } : undefined
+    if (typeof v === "string") return isBoundedString(v) ? undefined : { path: at, expected: maxStringExpected }
     if (typeof v !== "object" || v === null) return undefined
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
@@ -54,6 +88,102 @@ export const unbounded = (value: unknown, path: string): { readonly path: string
     return undefined
   }
   return walk(value, path)
+}
+
+/**
+ * A number of a JSON text that a double does not keep as written (since 0.8.0): where it is
+ * (a JSON path, `""` for the whole text), its literal (cut to 60 characters, as
+ * {@link show} cuts) and what was expected instead.
+ */
+export interface InexactNumber {
+  readonly path: string
+  readonly literal: string
+  readonly expected: string
+}
+
+/**
+ * Text that may hold a number a double does not keep: an integer part or a fraction of 16
+ * digits or more, or an exponent of 3 digits or more, after what a value follows (`:`, `,`,
+ * `[`, the start). Every such number is one of these (an integer of 15 digits is exact; to
+ * overflow or round to 0 with a shorter exponent takes over 200 digits), so a text with none
+ * is not looked at again; a match (a long id, or a string holding `:1e100`) only means "look closer".
+ */
+const suspectNumber = /(?:^|[:,[])\s*-?(?:\d{16}|\d+\.\d{16}|\d+(?:\.\d+)?[eE][+-]?\d{3})/
+
+const integerLiteral = /^-?\d+$/
+
+/** What a double fails to keep of `literal`, parsed as `value`, or undefined when it keeps it. */
+const inexact = (literal: string, value: number): string | undefined => {
+  if (!Number.isFinite(value)) return "a number within a double's range (at most 1.7976931348623157e308 in magnitude)"
+  if (value === 0) {
+    const e = literal.search(/[eE]/)
+    return /[1-9]/.test(e === -1 ? literal : literal.slice(0, e))
+      ? "a number a double can hold (0, or at least 5e-324 in magnitude)"
+      : undefined
+  }
+  // An integer is kept when its value is the double's, or when it is written as the double is
+  // written back (`18446744073709552000`, as JSON.stringify writes 2 ** 64): what was sent is
+  // what is returned, and what this service (or a JavaScript client) writes, it reads again.
+  return integerLiteral.test(literal) && BigInt(literal) !== BigInt(value) && String(value) !== literal
+    ? "an integer a double holds exactly (any up to 9007199254740991 in magnitude; a string keeps every digit)"
+    : undefined
+}
+
+/** Stands in the parsed value for the number found, for {@link inexactNumber} to find its path. */
+const marker: unknown = Object.freeze({})
+
+/**
+ * `JSON.parse` with a reviver that reads a primitive's source text (`context.source`: JSON.parse
+ * source text access, ES2025; in V8 since Node 21), which TypeScript's es2024 library does not type.
+ */
+const parseWithSource = JSON.parse as (
+  text: string,
+  reviver: (key: string, value: unknown, context?: { readonly source?: string }) => unknown
+) => unknown
+
+/**
+ * The first number of JSON `text` (text that parses, nested no deeper than a body may be) that a
+ * double does not keep as written, or undefined (since 0.8.0): one that overflows (`1e400`
+ * parses to Infinity, which JSON writes as null), a literal other than 0 that underflows to 0
+ * (`1e-400`), or an integer whose value is not the double's (`9007199254740993` parses to
+ * 9007199254740992); fractions and exponents that round as doubles do (`0.1`, `1.5e300`) are
+ * kept (RFC 7493, I-JSON). `JSON.parse` takes the others without a word, so the data a client
+ * sent would be lost (SPEC 1.4). Most texts cost one regular expression test; a text it
+ * matches is parsed again, a reviver reading each number's source text, and walked to the
+ * number's path.
+ */
+export const inexactNumber = (text: string): InexactNumber | undefined => {
+  if (!suspectNumber.test(text)) return undefined
+  let first: { readonly literal: string; readonly expected: string } | undefined
+  // The reviver runs in document order (a member's members before the next member).
+  const tree = parseWithSource(text, (_key, value, context) => {
+    if (first !== undefined || typeof value !== "number" || context?.source === undefined) return value
+    const expected = inexact(context.source, value)
+    if (expected === undefined) return value
+    first = { literal: context.source, expected }
+    return marker
+  })
+  if (first === undefined) return undefined
+  const literal = first.literal.length > 60 ? `${first.literal.slice(0, 57)}...` : first.literal
+  return { path: pathOf(tree, "") ?? "", literal, expected: first.expected }
+}
+
+/** The path (under `at`) of the {@link marker} in a parsed value. */
+const pathOf = (v: unknown, at: string): string | undefined => {
+  if (v === marker) return at
+  if (typeof v !== "object" || v === null) return undefined
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const r = pathOf(v[i], `${at}[${i}]`)
+      if (r !== undefined) return r
+    }
+    return undefined
+  }
+  for (const k of Object.keys(v)) {
+    const r = pathOf((v as Record<string, unknown>)[k], at === "" ? k : `${at}.${k}`)
+    if (r !== undefined) return r
+  }
+  return undefined
 }
 
 /** Keys that would reach an object's prototype if assigned naively. */

@@ -91,12 +91,21 @@ describe("a configuration's derived-type properties", () => {
     const e = Configuration.decodeCreate({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, notes: { text: long } })
     assert.isTrue(Result.isFailure(e))
     if (Result.isSuccess(e)) return
-    assert.include(e.failure.message, "notes.text: expected a string of at most 4096 characters")
+    assert.include(e.failure.message, "notes.text: expected a string of at most 4096 bytes of UTF-8 (4 KiB)")
     const chunk = Array.from({ length: 12 }, (_, i) => `${i}-${"y".repeat(4000)}`)
     const big = Configuration.decodeCreate({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, a: chunk, b: chunk })
     assert.isTrue(Result.isFailure(big) && big.failure.message.includes("within 65536 bytes of JSON together"))
     // Each PATCH within the bound, together past it.
     const first = ok(stored(), { a: chunk })
     assert.include(fails(first, { b: chunk }).message, "within 65536 bytes of JSON together")
+  })
+
+  it("count their 64 KiB in bytes of UTF-8, not in code units", () => {
+    // 12 strings of 1 300 "€" (3 bytes each, within 4 KiB apiece): about 47 KB of JSON but 15 600 code units.
+    const euros = Array.from({ length: 12 }, () => "€".repeat(1300))
+    const within = Configuration.decodeCreate({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, a: euros })
+    assert.isTrue(Result.isSuccess(within))
+    const over = Configuration.decodeCreate({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, a: euros, b: euros })
+    assert.isTrue(Result.isFailure(over) && over.failure.message.includes("within 65536 bytes of JSON together"))
   })
 })

@@ -128,12 +128,12 @@ export const repeatsAuthorization = (rawHeaders: ReadonlyArray<string> | undefin
 }
 
 /**
- * A tenant id the stores can key data by: 1 to 128 characters, no control characters (the
+ * A tenant id the stores can key data by: 1 to 128 characters, no control characters (C0, DEL and, since 0.8.0, C1, as ids; the
  * stores and the rate limiter join keys with U+0000), well-formed Unicode (a lone surrogate
  * would be stored as U+FFFD, and two such tenants as one). Entra ID's are GUIDs.
  */
 const isTenantId = (tid: unknown): tid is string =>
-  typeof tid === "string" && tid.length > 0 && tid.length <= 128 && !/[\u0000-\u001f\u007f]/.test(tid) && tid.isWellFormed()
+  typeof tid === "string" && tid.length > 0 && tid.length <= 128 && !/[\u0000-\u001f\u007f-\u009f]/.test(tid) && tid.isWellFormed()
 
 /**
  * Whether a verification failure is the key set's fetch failing (unreachable, too slow, not

@@ -186,7 +186,7 @@ export const plan = (value: unknown): { readonly ok: true; readonly steps: Reado
  */
 const targetOf = (raw: string): string | undefined => {
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) || raw.startsWith("//") || raw.includes("\\")) return undefined
-  if (/[\u0000-\u001f\u007f]/.test(raw)) return undefined
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(raw)) return undefined
   const url = raw.replaceAll(" ", "%20")
   const rel = url.startsWith("/") ? url.slice(1) : url
   const rest = /^beta(?=[/?]|$)/i.test(rel) ? rel.slice(4) : rel.length === 0 ? "" : `/${rel}`

@@ -2,11 +2,12 @@
  * Request bodies from untrusted clients (SPEC 8): a byte limit enforced while
  * reading (the rest is never buffered), strict UTF-8 (and no unpaired surrogate
  * written as a `\u` escape), a nesting-depth limit checked on the bytes before
- * `JSON.parse` runs, and JSON objects whose prototype-named keys stay ordinary
- * own properties.
+ * `JSON.parse` runs, JSON objects whose prototype-named keys stay ordinary
+ * own properties, and no number a double cannot keep as written (since 0.8.0).
  *
  * @since 0.1.0
  */
+import { Errors, Json } from "@enrollment/core"
 import type { IncomingMessage } from "node:http"
 import * as Problem from "./Problem.ts"
 
@@ -138,7 +139,11 @@ const surrogateEscape = /\\u[dD][89a-fA-F]/
  * than `depth` ({@link maxDepth} unless a caller adds the levels of its own
  * wrapper, as `$batch` does), malformed JSON, or a string holding an unpaired
  * surrogate (`"\ud800"`: no UTF-8 can encode it, so no store or header can
- * carry it; I-JSON, RFC 7493, forbids it) is a 400. `JSON.parse` defines every
+ * carry it; I-JSON, RFC 7493, forbids it) is a 400. So is a number a double
+ * cannot keep as written (since 0.8.0; {@link Json.inexactNumber}: `1e400`,
+ * `1e-400`, `9007199254740993`), which `JSON.parse` would turn into another
+ * without a word, naming its JSON path and literal (in a `$batch`, under
+ * `requests[i].body`: the batch is parsed once, whole). `JSON.parse` defines every
  * member, `__proto__` included, as an own data property, so no key reaches a
  * prototype here; the domain copies objects only with own-property writes.
  */
@@ -164,6 +169,11 @@ export const parse = (bytes: Uint8Array, depth: number = maxDepth): ParseResult 
   // Walked only when the text escapes a surrogate, which a body seldom does.
   if (text.includes("\\u") && surrogateEscape.test(text) && !wellFormed(value)) {
     return { ok: false, problem: Problem.badRequest("The request body is not valid Unicode: a \\u escape names an unpaired surrogate") }
+  }
+  // One regular expression test, unless the text holds a long number or a long exponent.
+  const inexact = Json.inexactNumber(text)
+  if (inexact !== undefined) {
+    return { ok: false, problem: Problem.badRequest(Errors.invalid.value(inexact.path, inexact.expected, inexact.literal).message) }
   }
   return { ok: true, value }
 }

@@ -195,11 +195,53 @@ const selectItem = (n: string, selectable: ReadonlyArray<string>, derived: Deriv
   return { ok: false, message: `$select: '${n.slice(0, 80)}' is not a property of this resource${hint}` }
 }
 
+/** One part of a query (a name or a value) percent-decoded as UTF-8, `+` a space; undefined when malformed. */
+const decodePart = (raw: string): string | undefined => {
+  const text = raw.includes("+") ? raw.replaceAll("+", " ") : raw
+  if (!text.includes("%")) return text
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A query string's options, split and decoded as `URLSearchParams` splits and decodes them,
+ * but strictly (SPEC 8, since 0.8.0): a `%` not followed by two hex digits, or escapes that do
+ * not spell UTF-8 (`%FF`, an overlong form, a surrogate), make the whole query a 400 naming the
+ * option, before any option is read. `URLSearchParams` keeps such a `%` as it is and reads such
+ * bytes as U+FFFD, so `$filter=sourceId eq '%FF'` matched a `sourceId` of `"\uFFFD"`.
+ * Read only for a query that has a `%` (without one there is nothing to decode wrongly): the
+ * others still go to `URLSearchParams`, so they pay nothing for it. The one place a query is
+ * decoded: a `$batch` request's URL and a `$ref`'s `@id` option come through here too.
+ */
+const strictOptions = (search: string): Array<readonly [string, string]> | QueryResult => {
+  const out: Array<readonly [string, string]> = []
+  // As `URLSearchParams` reads it: a leading `?` is not part of the first name, empty parts are none.
+  for (const part of (search.startsWith("?") ? search.slice(1) : search).split("&")) {
+    if (part === "") continue
+    const eq = part.indexOf("=")
+    const rawName = eq === -1 ? part : part.slice(0, eq)
+    const name = decodePart(rawName)
+    const value = decodePart(eq === -1 ? "" : part.slice(eq + 1))
+    if (name === undefined || value === undefined) {
+      // A name that cannot be decoded is named as it was sent.
+      return bad(`The query option '${(name ?? rawName).trim().slice(0, 40)}' is not validly percent-encoded: ` +
+        "each % must be followed by two hex digits, and the bytes they spell must be UTF-8")
+    }
+    out.push([name, value])
+  }
+  return out
+}
+
 /**
  * Parses the query string (without `?`) for a route of the given kind; `selectable` lists
  * the properties `$select` may name, and `derived` the derived types whose properties it may
  * name behind a cast, and `expandable` the navigation properties `$expand` may name (none:
- * `$expand` is refused). Option names are read as {@link optionName} reads them.
+ * `$expand` is refused). Option names are read as {@link optionName} reads them. A query whose
+ * percent-encoding is malformed or not UTF-8 is a 400 naming the option (since 0.8.0; see
+ * {@link strictOptions}).
  */
 export const parseQuery = (
   search: string,
@@ -210,7 +252,8 @@ export const parseQuery = (
   filterable?: FilterableProps
 ): QueryResult => {
   if (search === "") return { ok: true, query: emptyQuery }
-  const params = new URLSearchParams(search)
+  const params = search.includes("%") ? strictOptions(search) : new URLSearchParams(search)
+  if ("ok" in params) return params
   let top: number | undefined
   let after: string | undefined
   let count = false
@@ -434,6 +477,14 @@ const assignmentFilterName = (word: string): string => {
 }
 
 /** A `source` literal that is no member of its enum. */
+/** The longest assignment `$filter` read, in characters. */
+const maxFilterLength = 2000
+/** The deepest nesting of parentheses and `not` in an assignment `$filter`. */
+const maxFilterNesting = 16
+
+/** An assignment `$filter` nested deeper than {@link maxFilterNesting}. */
+class TooDeep {}
+
 class NotAMember {
   readonly value: string
   constructor(value: string) {
@@ -449,7 +500,8 @@ class NotAMember {
  * `target/groupId` is null wherever the target has no `groupId` (the core's rule).
  */
 export const parseFilter = (text: string): { readonly ok: true; readonly filter: Filter } | { readonly ok: false; readonly problem: Problem.Problem } => {
-  if (text.length > 2000) return unsupported(text) as any
+  // The bounds say themselves (since 0.8.0; before, "unsupported $filter expression", as if its form were wrong).
+  if (text.length > maxFilterLength) return bad(`$filter: the expression is longer than ${maxFilterLength} characters`) as any
   const tokens = tokenize(text)
   if (tokens === undefined || tokens.length === 0) return unsupported(text) as any
   let pos = 0
@@ -486,7 +538,7 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
     if (!word("not")) return parsePrimary()
     const t = peek()
     if (t === undefined || t.t !== "(" && !(t.t === "word" && (t.v.toLowerCase() === "not" || assignmentFilterName(t.v) === "isof"))) throw new Error("not")
-    if (++depth > 16) throw new Error("depth")
+    if (++depth > maxFilterNesting) throw new TooDeep()
     const operand = parseUnary()
     depth--
     return { _tag: "Not", operand }
@@ -509,7 +561,7 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
     const t = peek()
     if (t === undefined) throw new Error("syntax")
     if (t.t === "(") {
-      if (++depth > 16) throw new Error("depth")
+      if (++depth > maxFilterNesting) throw new TooDeep()
       pos++
       const inner = parseOr()
       expect(")")
@@ -556,6 +608,7 @@ export const parseFilter = (text: string): { readonly ok: true; readonly filter:
     if (pos !== tokens.length) return unsupported(text) as any
     return { ok: true, filter: f }
   } catch (e) {
+    if (e instanceof TooDeep) return bad(`$filter: parentheses and not nest deeper than ${maxFilterNesting} levels`) as any
     if (e instanceof NotAMember) {
       return bad(`$filter: '${e.value.slice(0, 80)}' is not a value of source (deviceAndAppManagementAssignmentSource); expected one of ${sources.map((v) => `'${v}'`).join(", ")}`) as any
     }

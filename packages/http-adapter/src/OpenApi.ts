@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { Id } from "@enrollment/core"
 import { Schema } from "effect"
 import * as Batch from "./Batch.ts"
 import * as Requests from "./Requests.ts"
@@ -94,7 +95,7 @@ const errorResponses = (route: Route): Json => {
  *
  * @since 0.6.1
  */
-export const version = "0.7.0"
+export const version = "0.8.0"
 
 /** The OpenAPI 3.1 document for the routes, and `POST /beta/$batch` with `batch` (since 0.4.0). */
 export const document = (routes: ReadonlyArray<Route>, options: { readonly batch?: boolean | undefined } = {}): Json => {
@@ -118,7 +119,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       name: m[1],
       in: "path",
       required: true,
-      schema: { type: "string", minLength: 1, maxLength: 128, pattern: "^[^/\\u0000-\\u001f\\u007f]+$" },
+      schema: { type: "string", minLength: 1, maxLength: 128, pattern: Id.pattern.source },
       description: "Key: 1 to 128 UTF-16 code units, no '/', no control characters; the OData form x('{key}') addresses the same entity"
     }))
     const success: Json = { description: r.response.status === 204 ? "No Content" : r.response.status === 201 ? "Created" : "OK" }
@@ -225,8 +226,10 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       title: "Enrollment configuration assignments (Microsoft Graph beta face)",
       version,
       description: "The Graph (beta) endpoints for device enrollment configurations, their assignments, and the directory objects they target. " +
-        "Lengths (ids: 1 to 128; typed strings: at most 4096) are counted in UTF-16 code units, as the server counts them; " +
-        "JSON Schema's minLength and maxLength count code points, so a string with characters beyond U+FFFF may pass them and still be refused."
+        "Ids are 1 to 128 UTF-16 code units long, as the server counts them; typed strings are at most 4096 bytes of UTF-8 (4 KiB). " +
+        "JSON Schema's minLength and maxLength count code points, so an id with characters beyond U+FFFF, or a typed string with characters " +
+        "beyond U+007F (maxLength 4096 is only the loose bound), may pass them and still be refused. " +
+        "A number a double cannot keep as written (1e400, 1e-400, an integer such as 9007199254740993) is refused, naming its path."
     },
     servers: [{ url: "/" }],
     paths,

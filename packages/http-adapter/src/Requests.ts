@@ -222,20 +222,21 @@ const cont = `%[89ABab]${hex}`
 const astralHead = `%(?:[Ff]0%[9ABab]${hex}|[Ff][1-3]${cont}|[Ff]4%8${hex})`
 /**
  * One UTF-16 code unit of a key, written percent-encoded: an ASCII character but `/` and the
- * controls; a 2- or 3-byte UTF-8 sequence (no overlong form, no surrogate); or half of a 4-byte
+ * controls; a 2- or 3-byte UTF-8 sequence (no overlong form, no surrogate, no C1 control: U+0080 to
+ * U+009F, `%C2%80` to `%C2%9F`, since 0.8.0); or half of a 4-byte
  * one, the two halves together (a character beyond U+FFFF is two code units, as the server
  * counts an id's length).
  */
 const escapedUnit = `%(?:2[0-9A-Ea-e]|[3-6]${hex}|7[0-9A-Ea-e])` +
-  `|%(?:[Cc][2-9A-Fa-f]|[Dd]${hex})${cont}` +
+  `|%(?:[Cc]2%[ABab]${hex}|(?:[Cc][3-9A-Fa-f]|[Dd]${hex})${cont})` +
   `|%(?:[Ee]0%[ABab]${hex}|[Ee][1-9A-Ca-c]${cont}|[Ee][Dd]%[89]${hex}|[Ee][EFef]${cont})${cont}` +
   `|${astralHead}(?=${cont}${cont})|(?<=${astralHead})${cont}${cont}`
 /**
- * A character of a key written as it is: not a control, a space, `%`, a delimiter of the URL
+ * A character of a key written as it is: not a control (C0, DEL or C1), a space, `%`, a delimiter of the URL
  * (`/`, `?`, `#`), `\` (a URL parser reads it as `/`), nor a character beyond U+FFFF (which is
  * written percent-encoded, so that its two code units are counted), `'` too in a quoted key.
  */
-const plain = (quoted: boolean) => `[^\\u0000-\\u0020\\u007F/\\\\?#%\\uD800-\\uDFFF\\u{10000}-\\u{10FFFF}${quoted ? "'" : ""}]`
+const plain = (quoted: boolean) => `[^\\u0000-\\u0020\\u007F-\\u009F/\\\\?#%\\uD800-\\uDFFF\\u{10000}-\\u{10FFFF}${quoted ? "'" : ""}]`
 
 /** A URL's authority: maybe user information, a host (a name or an IPv6 address), maybe a port. */
 const authority = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=:]*@)?(?:[A-Za-z0-9\\-._~]+|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]*)?"

@@ -20,7 +20,7 @@ import { Cause, Context, Effect, Exit, Option, References } from "effect"
 import * as Headers from "effect/http/Headers"
 import * as HttpTraceContext from "effect/http/HttpTraceContext"
 import { randomInt, randomUUID } from "node:crypto"
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http"
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from "node:http"
 import { type Answer, AnswerCache } from "./AnswerCache.ts"
 import * as Auth from "./Auth.ts"
 import * as Batch from "./Batch.ts"
@@ -133,9 +133,49 @@ const traceHeaders: ReadonlyArray<string> = [
   "x-b3-flags"
 ]
 
+/**
+ * Whether a `Prefer` header asks for `return=minimal` (RFC 7240; since 0.8.0): the first `return`
+ * preference decides (a preference given more than once counts by its first instance, 7240 section 2),
+ * its value may be a quoted string and may be followed by parameters after `;`, and names and values
+ * compare without case. Other preferences are ignored (SPEC 5). Before, any `return=minimal` among
+ * the preferences won, and a quoted one or one with a parameter did not count.
+ */
+/**
+ * What refuses a request's body from its headers, before a byte of it is read: nothing declared
+ * and nothing sent (400, a body is required), a type that is not JSON (415), or a content coding
+ * other than `identity` (`Content-Encoding: gzip`; since 0.8.0, before, the coded bytes were read as
+ * the JSON text, a 400): a 415, as RFC 9110 (15.5.16) asks of a coding the server does not take,
+ * which Kiota's `CompressionHandler` (its performance middleware) answers by sending the body again
+ * uncompressed.
+ */
+const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined => {
+  const contentType = firstHeader(headers["content-type"])
+  if (!Body.isJson(contentType)) {
+    // Nothing declared and nothing sent: a missing body, not a wrong type.
+    if (contentType === undefined && (headers["content-length"] === "0" || headers["content-length"] === undefined && headers["transfer-encoding"] === undefined)) {
+      return Problem.badRequest("A request body is required")
+    }
+    return Problem.unsupportedMediaType(contentType)
+  }
+  const encoding = headers["content-encoding"]
+  if (encoding !== undefined && !encoding.split(",").every((c) => c.trim().toLowerCase() === "identity")) return Problem.unsupportedEncoding(encoding)
+  return undefined
+}
+
+/** The paths outside the API's routes that answer GET and HEAD only (since 0.8.0: another method is a 405, not a 404). */
+const readOnlyPaths: ReadonlySet<string> = new Set(["/health", "/ready", "/docs", "/docs/"])
+
 const wantsMinimal = (prefer: string | undefined): boolean => {
   if (prefer === undefined) return false
-  for (const p of prefer.split(",")) if (p.trim().toLowerCase().replace(/\s+/g, "") === "return=minimal") return true
+  for (const p of prefer.split(",")) {
+    const semi = p.indexOf(";")
+    const preference = semi === -1 ? p : p.slice(0, semi)
+    const eq = preference.indexOf("=")
+    if ((eq === -1 ? preference : preference.slice(0, eq)).trim().toLowerCase() !== "return") continue
+    const value = eq === -1 ? "" : preference.slice(eq + 1).trim()
+    const unquoted = value.length >= 2 && value.startsWith("\"") && value.endsWith("\"") ? value.slice(1, -1) : value
+    return unquoted.toLowerCase() === "minimal"
+  }
   return false
 }
 
@@ -332,17 +372,23 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           })
           return
         }
-        if ((rawPath === "/docs" || rawPath === "/docs/") && method === "GET") {
+        if ((rawPath === "/docs" || rawPath === "/docs/") && (method === "GET" || method === "HEAD")) {
           routeName = "/docs"
           return send(200, docsHtml, "text/html; charset=utf-8", {
             "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
           })
         }
+        // A probe's or the docs' path with another method: 405, as on the API's paths (SPEC 6).
+        if (readOnlyPaths.has(rawPath)) {
+          routeName = rawPath === "/docs/" ? "/docs" : rawPath
+          return fail(Problem.methodNotAllowed(method, ["GET", "HEAD"]))
+        }
         return fail(Problem.notFound(`Resource not found for the segment '${rawPath.split("/")[1]?.slice(0, 100) ?? ""}'`))
       }
       const path = rawPath.slice(5) || "/"
-      if (path === "/openapi.json" && method === "GET") {
+      if (path === "/openapi.json") {
         routeName = "/beta/openapi.json"
+        if (method !== "GET" && method !== "HEAD") return fail(Problem.methodNotAllowed(method, ["GET", "HEAD"]))
         openApiText ??= JSON.stringify(OpenApi.document(allRoutes, { batch: true }))
         return send(200, openApiText, "application/json; charset=utf-8")
       }
@@ -397,14 +443,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived, route.expandable, route.filterable)
       if (!parsed.ok) return fail(parsed.problem)
       if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
-      const contentType = firstHeader(req.headers["content-type"])
-      if (!Body.isJson(contentType)) {
-        // Nothing declared and nothing sent: a missing body, not a wrong type.
-        if (contentType === undefined && (req.headers["content-length"] === "0" || req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined)) {
-          return fail(Problem.badRequest("A request body is required"))
-        }
-        return fail(Problem.unsupportedMediaType(contentType))
-      }
+      const refused = bodyRefusal(req.headers)
+      if (refused !== undefined) return fail(refused)
       const withBody = (r: Body.ReadResult, now: boolean) => {
         if (!r.ok) return fail(r.problem)
         const p = Body.parse(r.bytes)
@@ -613,13 +653,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       note({ tenant: a.principal.tenant })
       const wait = limiter.take(clientOf(a.principal.tenant, a.principal.subject))
       if (wait > 0) return fail(Problem.tooManyRequests(wait))
-      const contentType = firstHeader(req.headers["content-type"])
-      if (!Body.isJson(contentType)) {
-        if (contentType === undefined && (req.headers["content-length"] === "0" || req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined)) {
-          return fail(Problem.badRequest("A request body is required"))
-        }
-        return fail(Problem.unsupportedMediaType(contentType))
-      }
+      const refused = bodyRefusal(req.headers)
+      if (refused !== undefined) return fail(refused)
       const withBody = (r: Body.ReadResult) => {
         if (!r.ok) return fail(r.problem)
         const p = Body.parse(r.bytes, Batch.maxDepth)
@@ -723,23 +758,37 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
   }
 }
 
+/** What {@link onClientError} answers for each kind of refusal Node makes, with its status line's reason. */
+const clientProblem = (code: string | undefined): { readonly problem: Problem.Problem; readonly reason: string } => {
+  switch (code) {
+    case "HPE_HEADER_OVERFLOW":
+      return { problem: { status: 431, code: "RequestHeaderFieldsTooLarge", message: "The request headers are too large" }, reason: "Request Header Fields Too Large" }
+    // Node's `headersTimeout` (the head not complete in time) or `requestTimeout` (the whole request).
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return {
+        problem: { status: 408, code: "RequestTimeout", message: "The request was not received in time: send it again, whole" },
+        reason: "Request Timeout"
+      }
+    default:
+      return { problem: Problem.badRequest("The request is not valid HTTP"), reason: "Bad Request" }
+  }
+}
+
 /**
- * Answers requests Node refuses before the handler runs (malformed HTTP,
- * headers over the size limit) in the error shape rather than with an empty body.
+ * Answers requests Node refuses before the handler runs (malformed HTTP, headers over the
+ * size limit, a request not received within Node's timeouts: 408 since 0.8.0, before a 400)
+ * in the error shape rather than with an empty body.
  */
 export const onClientError = (error: NodeJS.ErrnoException, socket: import("node:stream").Duplex): void => {
   if (!socket.writable || (error.code === "ECONNRESET")) {
     socket.destroy()
     return
   }
-  const tooLarge = error.code === "HPE_HEADER_OVERFLOW"
-  const p: Problem.Problem = tooLarge
-    ? { status: 431, code: "RequestHeaderFieldsTooLarge", message: "The request headers are too large" }
-    : Problem.badRequest("The request is not valid HTTP")
+  const { problem: p, reason } = clientProblem(error.code)
   const requestId = randomUUID()
   const body = JSON.stringify(Problem.body(p, requestId, requestId, new Date().toISOString()))
   socket.end(
-    `HTTP/1.1 ${p.status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+    `HTTP/1.1 ${p.status} ${reason}\r\n` +
       `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `request-id: ${requestId}\r\nclient-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`
   )

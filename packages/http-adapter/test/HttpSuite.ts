@@ -114,6 +114,25 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual(r.headers.get("client-request-id"), r.headers.get("request-id"))
         assert.strictEqual((await s.request("GET", `${tenantA()}/a1`)).json.sourceId, "x")
       })
+      it("reads Prefer as RFC 7240 writes it: a quoted value, parameters, the first return preference deciding", async () => {
+        await reset(groupTarget)
+        const cases: ReadonlyArray<readonly [string, number]> = [
+          ['return="minimal"', 204],
+          ["return=minimal; foo=bar", 204],
+          ["respond-async, RETURN = Minimal", 204],
+          ["return=representation, return=minimal", 200],
+          ["return=minimal, return=representation", 204],
+          ["handling=strict", 200],
+          ['return="representation"', 200]
+        ]
+        let n = 0
+        for (const [prefer, status] of cases) {
+          const r = await patchSeed({ sourceId: `p${n++}` }, { prefer })
+          assert.strictEqual(r.status, status, prefer)
+          assert.strictEqual(r.headers.get("preference-applied"), status === 204 ? "return=minimal" : null, prefer)
+        }
+        assert.strictEqual((await s.request("GET", `${tenantA()}/a1`)).json.sourceId, `p${n - 1}`)
+      })
       it("honours If-Match: 412 on a stale tag, success on the current tag and on *", async () => {
         await reset(groupTarget)
         const cur = await s.request("GET", `${tenantA()}/a1`)
@@ -323,6 +342,19 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual(count.json["@odata.count"], 1)
         await refused(["startswith(source,'d')", "source gt 'direct'", "id eq 'a1'", "source eq", "source eq 'direct' and", "(source eq 'direct'", "not source eq 'direct'", "not", "source ne null"])
         await s.request("DELETE", `${tenantA()}/ex`)
+      })
+      it("says which bound a $filter passed: its length, or its nesting", async () => {
+        const says = async (f: string, message: string) => {
+          const r = await s.request("GET", `${tenantA()}?$filter=${encodeURIComponent(f)}`)
+          assert.strictEqual(r.status, 400, f.slice(0, 40))
+          assert.include(errorOf(r).message, message)
+        }
+        const nested = (n: number) => `${"(".repeat(n)}source eq 'direct'${")".repeat(n)}`
+        assert.deepStrictEqual(await filtered(nested(16)), await filtered("source eq 'direct'"))
+        await says(nested(17), "$filter: parentheses and not nest deeper than 16 levels")
+        await says(`${"not (".repeat(17)}source eq 'direct'${")".repeat(17)}`, "$filter: parentheses and not nest deeper than 16 levels")
+        const terms = Array.from({ length: 120 }, (_, i) => `sourceId eq 's${i}'`).join(" or ")
+        await says(terms, "$filter: the expression is longer than 2000 characters")
       })
       it("reads the $filter keywords without regard to case, as the directory filter does", async () => {
         await reset(groupTarget)
@@ -1086,6 +1118,19 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         for (const p of ["/health", "/ready", "/beta/openapi.json", "/docs"]) {
           const r = await s.request("GET", p, { token: null })
           assert.strictEqual(r.status, 200, p)
+          const head = await s.request("HEAD", p, { token: null })
+          assert.strictEqual(head.status, 200, `HEAD ${p}`)
+          assert.strictEqual(head.text, "", `HEAD ${p}`)
+        }
+      })
+      it("answers another method on the probes' and the description's paths with 405 and Allow, not 404", async () => {
+        for (const p of ["/health", "/ready", "/beta/openapi.json", "/docs", "/docs/"]) {
+          for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+            const r = await s.request(method, p, { token: null })
+            assert.strictEqual(r.status, 405, `${method} ${p}`)
+            assert.strictEqual(errorOf(r).code, "MethodNotAllowed", `${method} ${p}`)
+            assert.strictEqual(r.headers.get("allow"), "GET, HEAD", `${method} ${p}`)
+          }
         }
       })
     })

@@ -32,6 +32,7 @@ const accepted = [
   "users/it's",
   "users/a%20b",
   "users/%E2%82%AC%C3%A9",
+  "users/a%C2%A0b",
   "users/é€",
   "users/a:b(c)",
   `users/${emoji.repeat(64)}`,
@@ -63,6 +64,11 @@ const refused = [
   "users/a%00b",
   "users/a%7F",
   "users/a%1Fb",
+  "users/x%C2%85y",
+  "users/a%C2%80",
+  "users/a%c2%9f",
+  "users/a\u0085b",
+  "groups('a%C2%85')",
   "users/a\u0001b",
   "users/a\tb",
   "users/a b",
@@ -104,7 +110,7 @@ const generated = (seed: number, n: number): ReadonlyArray<string> => {
   const sets = ["users", "groups", "directoryObjects", "directoryObjects", "devices", "Users"]
   const keys = [
     "m", "x1", "é", "€", ".", "..", "%2e", "%2E", "'", "''", "(", ")", ":", "@", "~", "$", "=", "%20", "%41", "%27", "%C3%A9", "%e2%82%ac",
-    emoji, emoji, "%F0%9F", "%98%80", "%ED%A0%80", "%C0%80", "%2F", "%00", "%7F", "%", "😀", " ", "\t", "\\", "/", "?", "#", "\u0001"
+    emoji, emoji, "%F0%9F", "%98%80", "%ED%A0%80", "%C0%80", "%2F", "%00", "%7F", "%C2%85", "%C2%A0", "\u0085", "%", "😀", " ", "\t", "\\", "/", "?", "#", "\u0001"
   ]
   const ends = ["", "", "", "/", "?x=1", "#f", "?a b", " ", "/..", "//", "/."]
   return Array.from({ length: n }, () => {

@@ -1,0 +1,58 @@
+/**
+ * The `Id` rule's control characters (SPEC 2: no control characters): every one Unicode
+ * counts (Cc), the C1 range U+0080 to U+009F included, refused by the schema, by `isId`, by a
+ * create through the service, and by the JSON Schema pattern the OpenAPI document is made from;
+ * the characters either side of the ranges still taken.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Result, Schema } from "effect"
+import { Assignments, Configurations, Id, MemoryStore, Paths } from "../src/index.ts"
+
+const services = Layer.mergeAll(Assignments.layer, Configurations.layer).pipe(Layer.provideMerge(MemoryStore.layer))
+const T = "tenant-1"
+
+const codePoints = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String.fromCodePoint(from + i))
+/** Every control character (Unicode's Cc): C0, DEL and C1. */
+const controls = [...codePoints(0x00, 0x1f), "\u007f", ...codePoints(0x80, 0x9f)]
+
+describe("Id refuses every control character", () => {
+  it("refuses C0, DEL and C1 (U+0080 to U+009F, NEL U+0085 among them) anywhere in an id", () => {
+    for (const c of controls) {
+      const hex = c.codePointAt(0)!.toString(16)
+      for (const id of [`x${c}y`, c, `${c}y`, `x${c}`]) {
+        assert.isFalse(Id.isId(id), `U+${hex} in ${JSON.stringify(id)}`)
+        const decoded = Schema.decodeUnknownResult(Id.Id)(id)
+        assert.isTrue(Result.isFailure(decoded), `U+${hex}: decodes`)
+      }
+    }
+  })
+
+  it("still takes the characters either side of the ranges: space, '~', U+00A0, U+00FF, U+FFFD", () => {
+    for (const id of ["a b", "~", "x\u00a0y", "\u00ff", "\ufffd", "é", "\u{1f600}"]) assert.isTrue(Id.isId(id), JSON.stringify(id))
+  })
+
+  it("gives the JSON Schema (the OpenAPI document's Id) a pattern with the C1 range, read with the u flag", () => {
+    const doc = Schema.toJsonSchemaDocument(Id.Id)
+    const pattern = (doc.definitions["Id"] as { pattern?: string } | undefined)?.pattern
+    assert.isString(pattern)
+    const re = new RegExp(pattern!, "u")
+    for (const c of controls) assert.isFalse(re.test(`x${c}y`), `U+${c.codePointAt(0)!.toString(16)}`)
+    assert.isFalse(re.test("a/b"))
+    assert.isTrue(re.test("x\u00a0y"))
+  })
+
+  it.effect("refuses an assignment create whose id holds U+0085, and stores nothing", () =>
+    Effect.gen(function*() {
+      yield* (yield* Configurations).create(T, {
+        "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+        id: "c",
+        displayName: "c",
+        priority: 0,
+        limit: 3
+      })
+      const svc = yield* Assignments
+      const e = yield* Effect.flip(svc.create(T, Paths.tenant, "c", { id: "x\u0085y" }))
+      assert.strictEqual(e._tag, "InvalidInput")
+      assert.strictEqual(yield* svc.count(T, Paths.tenant, "c"), 0)
+    }).pipe(Effect.provide(services)))
+})
