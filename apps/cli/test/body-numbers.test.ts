@@ -5,26 +5,12 @@
  * reached the service as null). What export writes for any number, import reads again.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { enrollctl, fileOf, jsonl, storeDir, stubServer } from "./cli.ts"
+import { configurationRecord, enrollctl, fileOf, jsonl, storeDir, stubServer } from "./cli.ts"
 
 const DM = ["device-management", "device-enrollment-configurations"]
 const limit = "#microsoft.graph.deviceEnrollmentLimitConfiguration"
 
-const configuration = (id: string) => ({
-  kind: "configuration",
-  value: {
-    "@odata.type": limit,
-    id,
-    displayName: null,
-    description: null,
-    priority: 0,
-    roleScopeTagIds: [],
-    deviceEnrollmentConfigurationType: "limit",
-    createdDateTime: "2026-01-01T00:00:00.000Z",
-    lastModifiedDateTime: "2026-01-02T00:00:00.000Z",
-    version: 3
-  }
-})
+const configuration = (id: string) => configurationRecord({ id })
 
 describe("numbers a double does not keep as written", () => {
   let stub: Awaited<ReturnType<typeof stubServer>>

@@ -13,26 +13,9 @@ import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { retryAfterMs } from "../src/Remote.ts"
 import { defaultTenant } from "../src/Settings.ts"
-import { enrollctl, fileOf, groupLine as group, jsonl, shim, startServer, storeDir, tempDir, userLine as user } from "./cli.ts"
+import { configurationRecord as configuration, enrollctl, fileOf, groupLine as group, jsonl, shim, startServer, storeDir, tempDir, userLine as user } from "./cli.ts"
 
 const DM = ["device-management", "device-enrollment-configurations"]
-
-const configuration = (value: Record<string, unknown> = {}) => ({
-  kind: "configuration",
-  value: {
-    "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
-    id: "c1",
-    displayName: null,
-    description: null,
-    priority: 0,
-    roleScopeTagIds: [],
-    deviceEnrollmentConfigurationType: "limit",
-    createdDateTime: "2026-01-01T00:00:00.000Z",
-    lastModifiedDateTime: "2026-01-02T00:00:00.000Z",
-    version: 3,
-    ...value
-  }
-})
 
 // ---------------------------------------------------------------------------
 // Servers

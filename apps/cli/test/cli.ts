@@ -397,6 +397,24 @@ export const runAll = async (at: (...args: ReadonlyArray<string>) => Promise<Run
 /** Import lines: one JSON record a line. */
 export const jsonl = (records: ReadonlyArray<unknown>) => records.map((r) => `${JSON.stringify(r)}\n`).join("")
 
+/** An import record of a limit configuration as export writes one (id `c1`), `value`'s members over it. */
+export const configurationRecord = (value: Record<string, unknown> = {}) => ({
+  kind: "configuration",
+  value: {
+    "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+    id: "c1",
+    displayName: null,
+    description: null,
+    priority: 0,
+    roleScopeTagIds: [],
+    deviceEnrollmentConfigurationType: "limit",
+    createdDateTime: "2026-01-01T00:00:00.000Z",
+    lastModifiedDateTime: "2026-01-02T00:00:00.000Z",
+    version: 3,
+    ...value
+  }
+})
+
 /** A file of `content` in a fresh directory. */
 export const fileOf = (content: string | Uint8Array, name = "tenant.jsonl") => {
   const file = path.join(tempDir(), name)

@@ -68,26 +68,32 @@ export const maxUntypedBytes = 65_536
  * path (under `path`) of a string over {@link maxStringLength} bytes of UTF-8 or of a nesting
  * deeper than {@link maxDepth}, and what was expected there; undefined when within.
  */
-export const unbounded = (value: unknown, path: string): { readonly path: string; readonly expected: string } | undefined => {
+export const unbounded = (value: unknown, path: string): { readonly path: string; readonly expected: string } | undefined =>
   // A nesting too deep is told at the value itself (its path would be as deep).
-  if (depth(value) > maxDepth) return { path, expected: `at most ${maxDepth} levels of nesting` }
-  const walk = (v: unknown, at: string): { readonly path: string; readonly expected: string } | undefined => {
-    if (typeof v === "string") return isBoundedString(v) ? undefined : { path: at, expected: maxStringExpected }
-    if (typeof v !== "object" || v === null) return undefined
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const r = walk(v[i], `${at}[${i}]`)
-        if (r !== undefined) return r
-      }
-      return undefined
-    }
-    for (const k of Object.keys(v)) {
-      const r = walk((v as Record<string, unknown>)[k], `${at}.${k}`)
+  depth(value) > maxDepth
+    ? { path, expected: `at most ${maxDepth} levels of nesting` }
+    : firstAt(value, path, (v, at) => typeof v === "string" && !isBoundedString(v) ? { path: at, expected: maxStringExpected } : undefined)
+
+/**
+ * What `found` answers for the first value of `v` (itself, then its members and items in
+ * order, depth first) it answers anything for, given the value's path under `at` (`a.b[2]`;
+ * a member of the root `""` is its bare name).
+ */
+const firstAt = <R>(v: unknown, at: string, found: (v: unknown, at: string) => R | undefined): R | undefined => {
+  const here = found(v, at)
+  if (here !== undefined || typeof v !== "object" || v === null) return here
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const r = firstAt(v[i], `${at}[${i}]`, found)
       if (r !== undefined) return r
     }
     return undefined
   }
-  return walk(value, path)
+  for (const k of Object.keys(v)) {
+    const r = firstAt((v as Record<string, unknown>)[k], at === "" ? k : `${at}.${k}`, found)
+    if (r !== undefined) return r
+  }
+  return undefined
 }
 
 /**
@@ -165,25 +171,7 @@ export const inexactNumber = (text: string): InexactNumber | undefined => {
   })
   if (first === undefined) return undefined
   const literal = first.literal.length > 60 ? `${first.literal.slice(0, 57)}...` : first.literal
-  return { path: pathOf(tree, "") ?? "", literal, expected: first.expected }
-}
-
-/** The path (under `at`) of the {@link marker} in a parsed value. */
-const pathOf = (v: unknown, at: string): string | undefined => {
-  if (v === marker) return at
-  if (typeof v !== "object" || v === null) return undefined
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const r = pathOf(v[i], `${at}[${i}]`)
-      if (r !== undefined) return r
-    }
-    return undefined
-  }
-  for (const k of Object.keys(v)) {
-    const r = pathOf((v as Record<string, unknown>)[k], at === "" ? k : `${at}.${k}`)
-    if (r !== undefined) return r
-  }
-  return undefined
+  return { path: firstAt(tree, "", (v, at) => v === marker ? at : undefined) ?? "", literal, expected: first.expected }
 }
 
 /** Keys that would reach an object's prototype if assigned naively. */
