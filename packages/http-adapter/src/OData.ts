@@ -476,7 +476,6 @@ const assignmentFilterName = (word: string): string => {
   return assignmentFilterNames.get(word.toLowerCase()) ?? word
 }
 
-/** A `source` literal that is no member of its enum. */
 /** The longest assignment `$filter` read, in characters. */
 const maxFilterLength = 2000
 /** The deepest nesting of parentheses and `not` in an assignment `$filter`. */
@@ -485,6 +484,7 @@ const maxFilterNesting = 16
 /** An assignment `$filter` nested deeper than {@link maxFilterNesting}. */
 class TooDeep {}
 
+/** A `source` literal that is no member of its enum. */
 class NotAMember {
   readonly value: string
   constructor(value: string) {

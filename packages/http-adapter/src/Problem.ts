@@ -68,11 +68,15 @@ export const unsupportedMediaType = (given: string | undefined): Problem => ({
   code: "UnsupportedMediaType",
   message: `The request body must be JSON with Content-Type 'application/json'${given ? `, got '${given.slice(0, 100)}'` : ""}`
 })
-/** A body in a content coding the server does not take (since 0.8.0): 415, which tells a client to send it uncompressed. */
+/**
+ * A body in a content coding the server does not take (since 0.8.0): 415, which tells a client to
+ * send it uncompressed, with `Accept-Encoding: identity` saying what it takes (RFC 9110 15.5.16).
+ */
 export const unsupportedEncoding = (given: string): Problem => ({
   status: 415,
   code: "UnsupportedMediaType",
-  message: `The request body must be sent uncompressed: Content-Encoding '${given.slice(0, 100)}' is not supported (only identity)`
+  message: `The request body must be sent uncompressed: Content-Encoding '${given.slice(0, 100)}' is not supported (only identity)`,
+  headers: { "accept-encoding": "identity" }
 })
 export const tooManyRequests = (retryAfterSeconds: number): Problem => ({
   status: 429,

@@ -134,19 +134,12 @@ const traceHeaders: ReadonlyArray<string> = [
 ]
 
 /**
- * Whether a `Prefer` header asks for `return=minimal` (RFC 7240; since 0.8.0): the first `return`
- * preference decides (a preference given more than once counts by its first instance, 7240 section 2),
- * its value may be a quoted string and may be followed by parameters after `;`, and names and values
- * compare without case. Other preferences are ignored (SPEC 5). Before, any `return=minimal` among
- * the preferences won, and a quoted one or one with a parameter did not count.
- */
-/**
  * What refuses a request's body from its headers, before a byte of it is read: nothing declared
  * and nothing sent (400, a body is required), a type that is not JSON (415), or a content coding
  * other than `identity` (`Content-Encoding: gzip`; since 0.8.0, before, the coded bytes were read as
- * the JSON text, a 400): a 415, as RFC 9110 (15.5.16) asks of a coding the server does not take,
- * which Kiota's `CompressionHandler` (its performance middleware) answers by sending the body again
- * uncompressed.
+ * the JSON text, a 400): a 415 with `Accept-Encoding: identity`, as RFC 9110 (15.5.16) asks of a
+ * coding the server does not take, which Kiota's `CompressionHandler` (its performance middleware)
+ * answers by sending the body again uncompressed.
  */
 const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined => {
   const contentType = firstHeader(headers["content-type"])
@@ -158,13 +151,23 @@ const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined 
     return Problem.unsupportedMediaType(contentType)
   }
   const encoding = headers["content-encoding"]
-  if (encoding !== undefined && !encoding.split(",").every((c) => c.trim().toLowerCase() === "identity")) return Problem.unsupportedEncoding(encoding)
+  // Empty elements of the list are no coding (RFC 9110 5.6.1: a recipient ignores them).
+  if (encoding !== undefined && !encoding.split(",").every((c) => { const t = c.trim().toLowerCase(); return t === "" || t === "identity" })) {
+    return Problem.unsupportedEncoding(encoding)
+  }
   return undefined
 }
 
 /** The paths outside the API's routes that answer GET and HEAD only (since 0.8.0: another method is a 405, not a 404). */
 const readOnlyPaths: ReadonlySet<string> = new Set(["/health", "/ready", "/docs", "/docs/"])
 
+/**
+ * Whether a `Prefer` header asks for `return=minimal` (RFC 7240; since 0.8.0): the first `return`
+ * preference decides (a preference given more than once counts by its first instance, 7240 section 2),
+ * its value may be a quoted string and may be followed by parameters after `;`, and names and values
+ * compare without case. Other preferences are ignored (SPEC 5). Before, any `return=minimal` among
+ * the preferences won, and a quoted one or one with a parameter did not count.
+ */
 const wantsMinimal = (prefer: string | undefined): boolean => {
   if (prefer === undefined) return false
   for (const p of prefer.split(",")) {
