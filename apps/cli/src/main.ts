@@ -424,7 +424,8 @@ const configurationFlags = {
 }
 const configurationFields = (rt: Rt, i: Record<string, any>, type?: string) =>
   rt.Body.defined({
-    ...(type === undefined ? {} : { "@odata.type": `#microsoft.graph.${type}` }),
+    // The bare name, or either spelling `--body` takes (`#microsoft.graph.X`, `microsoft.graph.X`; since 0.4.0).
+    ...(type === undefined ? {} : { "@odata.type": `#microsoft.graph.${type.replace(/^#?microsoft\.graph\./, "")}` }),
     displayName: opt(i.displayName),
     description: opt(i.description),
     priority: opt(i.priority)
@@ -450,7 +451,7 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
     leaf("create", {
       body,
       type: Flag.String("type").pipe(
-        Flag.withDescription("Concrete type, e.g. deviceEnrollmentLimitConfiguration (builds @odata.type)"),
+        Flag.withDescription("Concrete type, e.g. deviceEnrollmentLimitConfiguration, or as @odata.type writes it (microsoft.graph.deviceEnrollmentLimitConfiguration, with or without #)"),
         Flag.optional
       ),
       ...configurationFlags

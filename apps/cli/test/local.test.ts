@@ -14,6 +14,17 @@ const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite"
 const DM = ["device-management", "device-enrollment-configurations"]
 const groupTarget = { "@odata.type": "#microsoft.graph.groupAssignmentTarget", groupId: "g1" }
 
+describe("create --type", () => {
+  it("takes the bare type name and both spellings of @odata.type", async () => {
+    const typeDir = await storeDir()
+    for (const [id, type] of [["t1", "deviceEnrollmentLimitConfiguration"], ["t2", "microsoft.graph.deviceEnrollmentLimitConfiguration"], ["t3", "#microsoft.graph.deviceEnrollmentLimitConfiguration"]]) {
+      const r = await enrollctl(["--store", "sqlite", "--data-dir", typeDir, "-o", "json", ...DM, "create", "--type", type!, "--body", JSON.stringify({ id })])
+      assert.strictEqual(r.code, 0, `${type}: ${r.stderr}`)
+      assert.strictEqual(r.json<{ "@odata.type": string }>()["@odata.type"], "#microsoft.graph.deviceEnrollmentLimitConfiguration", type)
+    }
+  })
+})
+
 describe("help, version, completions", () => {
   it("answers --help fast, with examples", async () => {
     await enrollctl(["--help"]) // warm the compile cache
