@@ -69,14 +69,14 @@ export const unsupportedMediaType = (given: string | undefined): Problem => ({
   message: `The request body must be JSON with Content-Type 'application/json'${given ? `, got '${given.slice(0, 100)}'` : ""}`
 })
 /**
- * A body in a content coding the server does not take (since 0.8.0): 415, which tells a client to
- * send it uncompressed, with `Accept-Encoding: identity` saying what it takes (RFC 9110 15.5.16).
+ * A body in a content coding the server does not take (since 0.8.0): 415, with `Accept-Encoding`
+ * saying what it takes (RFC 9110 15.5.16), which tells a client to send it in one of those, or plain.
  */
 export const unsupportedEncoding = (given: string): Problem => ({
   status: 415,
   code: "UnsupportedMediaType",
-  message: `The request body must be sent uncompressed: Content-Encoding '${given.slice(0, 100)}' is not supported (only identity)`,
-  headers: { "accept-encoding": "identity" }
+  message: `Content-Encoding '${given.slice(0, 100)}' is not supported: send the request body plain, or in one of gzip, deflate or br`,
+  headers: { "accept-encoding": "gzip, deflate, br" }
 })
 export const tooManyRequests = (retryAfterSeconds: number): Problem => ({
   status: 429,

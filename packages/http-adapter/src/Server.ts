@@ -136,10 +136,9 @@ const traceHeaders: ReadonlyArray<string> = [
 /**
  * What refuses a request's body from its headers, before a byte of it is read: nothing declared
  * and nothing sent (400, a body is required), a type that is not JSON (415), or a content coding
- * other than `identity` (`Content-Encoding: gzip`; since 0.8.0, before, the coded bytes were read as
- * the JSON text, a 400): a 415 with `Accept-Encoding: identity`, as RFC 9110 (15.5.16) asks of a
- * coding the server does not take, which Kiota's `CompressionHandler` (its performance middleware)
- * answers by sending the body again uncompressed.
+ * the server does not undo ({@link Body.codingOf}: a 415 with `Accept-Encoding`, as RFC 9110
+ * 15.5.16 asks; since 0.8.0). A body in gzip, deflate or br is decoded ({@link decoded}): Kiota's
+ * `CompressionHandler` (the Graph SDKs' performance middleware) sends gzip.
  */
 const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined => {
   const contentType = firstHeader(headers["content-type"])
@@ -150,12 +149,19 @@ const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined 
     }
     return Problem.unsupportedMediaType(contentType)
   }
-  const encoding = headers["content-encoding"]
-  // Empty elements of the list are no coding (RFC 9110 5.6.1: a recipient ignores them).
-  if (encoding !== undefined && !encoding.split(",").every((c) => { const t = c.trim().toLowerCase(); return t === "" || t === "identity" })) {
-    return Problem.unsupportedEncoding(encoding)
-  }
-  return undefined
+  const coding = Body.codingOf(headers["content-encoding"])
+  return typeof coding === "object" ? coding : undefined
+}
+
+/**
+ * A read body's bytes as the JSON text, its `Content-Encoding` undone (since 0.8.0; before, coded
+ * bytes were read as the text, a 400): the header was checked by {@link bodyRefusal}. A request
+ * without the header pays one property read.
+ */
+const decoded = (r: Body.ReadResult, headers: IncomingHttpHeaders, limit: number): Body.ReadResult => {
+  if (!r.ok || headers["content-encoding"] === undefined) return r
+  const coding = Body.codingOf(headers["content-encoding"])
+  return typeof coding === "string" ? Body.decode(r.bytes, coding, limit) : r
 }
 
 /** The paths outside the API's routes that answer GET and HEAD only (since 0.8.0: another method is a 405, not a 404). */
@@ -448,7 +454,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
       const refused = bodyRefusal(req.headers)
       if (refused !== undefined) return fail(refused)
-      const withBody = (r: Body.ReadResult, now: boolean) => {
+      const withBody = (read: Body.ReadResult, now: boolean) => {
+        const r = decoded(read, req.headers, bodyLimit)
         if (!r.ok) return fail(r.problem)
         const p = Body.parse(r.bytes)
         if (!p.ok) return fail(p.problem)
@@ -658,7 +665,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (wait > 0) return fail(Problem.tooManyRequests(wait))
       const refused = bodyRefusal(req.headers)
       if (refused !== undefined) return fail(refused)
-      const withBody = (r: Body.ReadResult) => {
+      const withBody = (read: Body.ReadResult) => {
+        const r = decoded(read, req.headers, bodyLimit)
         if (!r.ok) return fail(r.problem)
         const p = Body.parse(r.bytes, Batch.maxDepth)
         if (!p.ok) return fail(p.problem)

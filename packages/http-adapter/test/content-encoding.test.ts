@@ -1,15 +1,17 @@
 /**
- * A request body in a content coding (`Content-Encoding: gzip`) is a 415, as RFC 9110 (15.5.16)
- * asks of a coding the server does not take, and nothing is written; `identity` is no coding. The
- * client that sends such bodies, Kiota's `CompressionHandler` (the Graph SDKs' performance
- * middleware, from @microsoft/kiota-http-fetchlibrary as the beta SDK loads it), answers the 415 by
- * sending the body again uncompressed: its PATCH succeeds on the second request. Before, the coded
- * bytes were read as the JSON text, a 400, and that client failed.
+ * A request body in a content coding (RFC 9110 8.4): gzip (and its alias x-gzip), deflate (the
+ * zlib format) and br are decoded and read as the JSON text, on every route and `$batch`, within
+ * the body limit as decoded (a small body that expands past it is a 413); bytes that are not in the
+ * coding they claim are a 400; any other coding, or two stacked, a 415 with `Accept-Encoding` (RFC
+ * 9110 15.5.16); `identity` and a list's empty elements are no coding. The client that sends such
+ * bodies, Kiota's `CompressionHandler` (the Graph SDKs' performance middleware, from
+ * @microsoft/kiota-http-fetchlibrary as the beta SDK loads it), gzips a PATCH and is answered at
+ * once. Before 0.8.0, the coded bytes were read as the JSON text: a 400, and that client failed.
  */
 import { MemoryStore } from "@enrollment/core"
 import { createRequire } from "node:module"
 import * as fs from "node:fs"
-import { gzipSync } from "node:zlib"
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { errorOf, start, type TestServer } from "./support.ts"
 
@@ -17,7 +19,7 @@ interface FetchLibrary {
   readonly HttpClient: new(customFetch: undefined, ...middlewares: ReadonlyArray<unknown>) => {
     executeFetch(url: string, init: RequestInit, options?: Record<string, unknown>): Promise<Response>
   }
-  readonly MiddlewareFactory: { getPerformanceMiddlewares(): ReadonlyArray<unknown> }
+  readonly MiddlewareFactory: { getPerformanceMiddlewares(customFetch?: (url: string, init: RequestInit) => Promise<Response>): ReadonlyArray<unknown> }
 }
 
 /** The fetch library the beta SDK itself runs on (not one of this package's dependencies). */
@@ -27,6 +29,7 @@ const loadFetchLibrary = async (): Promise<FetchLibrary> => {
 }
 
 const seed = "deviceManagement/deviceEnrollmentConfigurations/c1/assignments/a1"
+const json = (value: unknown) => Buffer.from(JSON.stringify(value))
 
 describe("a request body in a content coding", () => {
   let s: TestServer
@@ -42,37 +45,76 @@ describe("a request body in a content coding", () => {
 
   const raw = (body: Uint8Array, headers: Record<string, string>, path = seed, method = "PATCH") =>
     s.request(method, path, { raw: body, headers: { "content-type": "application/json", ...headers } })
+  const stored = async () => (await s.request("GET", seed)).json.sourceId
 
-  it("is a 415 naming the coding, and nothing is written", async () => {
-    for (const coding of ["gzip", "br", "deflate", "gzip, identity", "x-unknown"]) {
-      const r = await raw(gzipSync(JSON.stringify({ sourceId: "coded" })), { "content-encoding": coding })
-      assert.strictEqual(r.status, 415, coding)
-      assert.strictEqual(errorOf(r).code, "UnsupportedMediaType")
-      assert.include(errorOf(r).message, `Content-Encoding '${coding}'`)
-      assert.strictEqual(r.headers.get("accept-encoding"), "identity", coding)
+  it("decodes gzip, x-gzip, deflate and br, any case, identity around them", async () => {
+    const cases: ReadonlyArray<readonly [string, (b: Buffer) => Buffer]> = [
+      ["gzip", gzipSync],
+      ["X-Gzip", gzipSync],
+      ["deflate", deflateSync],
+      ["br", brotliCompressSync],
+      ["identity, gzip", gzipSync]
+    ]
+    for (const [coding, encode] of cases) {
+      const r = await raw(encode(json({ sourceId: `coded ${coding}` })), { "content-encoding": coding })
+      assert.strictEqual(r.status, 200, `${coding}: ${r.text}`)
+      assert.strictEqual(r.json.sourceId, `coded ${coding}`)
+      assert.strictEqual(await stored(), `coded ${coding}`)
     }
-    assert.strictEqual((await s.request("GET", seed)).json.sourceId, "before")
   })
 
   it("takes identity, and a list's empty elements, as no coding", async () => {
     for (const coding of ["Identity", "", "identity,", " , identity"]) {
-      const r = await raw(new TextEncoder().encode(JSON.stringify({ sourceId: `plain${coding.length}` })), { "content-encoding": coding })
+      const r = await raw(json({ sourceId: `plain${coding.length}` }), { "content-encoding": coding })
       assert.strictEqual(r.status, 200, `'${coding}': ${r.text}`)
       assert.strictEqual(r.json.sourceId, `plain${coding.length}`)
     }
-    assert.strictEqual((await s.request("GET", seed)).json.sourceId, "plain11")
+    assert.strictEqual(await stored(), "plain11")
   })
 
-  it("is a 415 on $batch too", async () => {
+  it("refuses another coding, or two stacked, with 415 and Accept-Encoding, writing nothing", async () => {
+    for (const coding of ["compress", "zstd", "x-unknown", "gzip, br", "gzip, gzip"]) {
+      const r = await raw(gzipSync(json({ sourceId: "refused" })), { "content-encoding": coding })
+      assert.strictEqual(r.status, 415, coding)
+      assert.strictEqual(errorOf(r).code, "UnsupportedMediaType")
+      assert.include(errorOf(r).message, `Content-Encoding '${coding}' is not supported`)
+      assert.strictEqual(r.headers.get("accept-encoding"), "gzip, deflate, br", coding)
+    }
+    assert.strictEqual(await stored(), "plain11")
+  })
+
+  it("refuses bytes that are not in the coding they claim with 400, and a body that expands past the limit with 413", async () => {
+    const bad = await raw(json({ sourceId: "not gzip" }), { "content-encoding": "gzip" })
+    assert.strictEqual(bad.status, 400)
+    assert.include(errorOf(bad).message, "not valid gzip data")
+    // 2 MiB of spaces around the object: about 2 KiB coded, over the 1 MiB limit decoded.
+    const bomb = gzipSync(Buffer.from(`{"sourceId":"bomb"${" ".repeat(2 * 1024 * 1024)}}`))
+    assert.isBelow(bomb.length, 64 * 1024)
+    const big = await raw(bomb, { "content-encoding": "gzip" })
+    assert.strictEqual(big.status, 413)
+    assert.strictEqual(errorOf(big).code, "RequestEntityTooLarge")
+    assert.strictEqual(await stored(), "plain11")
+  })
+
+  it("decodes a $batch body, and refuses an unknown coding there", async () => {
     const body = { requests: [{ id: "1", method: "PATCH", url: `/${seed}`, headers: { "content-type": "application/json" }, body: { sourceId: "batched" } }] }
-    const r = await raw(gzipSync(JSON.stringify(body)), { "content-encoding": "gzip" }, "$batch", "POST")
-    assert.strictEqual(r.status, 415)
-    assert.strictEqual((await s.request("GET", seed)).json.sourceId, "plain11")
+    const refused = await raw(gzipSync(json(body)), { "content-encoding": "compress" }, "$batch", "POST")
+    assert.strictEqual(refused.status, 415)
+    const r = await raw(gzipSync(json(body)), { "content-encoding": "gzip" }, "$batch", "POST")
+    assert.strictEqual(r.status, 200, r.text)
+    assert.strictEqual(r.json.responses[0].status, 200)
+    assert.strictEqual(await stored(), "batched")
   })
 
-  it("Kiota's CompressionHandler sends the body again uncompressed after the 415, and its PATCH succeeds", async () => {
+  it("Kiota's CompressionHandler gzips a PATCH, and it is answered at once", async () => {
     const { HttpClient, MiddlewareFactory } = await loadFetchLibrary()
-    const client = new HttpClient(undefined, ...MiddlewareFactory.getPerformanceMiddlewares())
+    // The requests as the handler's chain hands them to fetch: what went on the wire.
+    const sent: Array<string | null> = []
+    const recording = (url: string, init: RequestInit) => {
+      sent.push(new Headers(init.headers).get("content-encoding"))
+      return fetch(url, init)
+    }
+    const client = new HttpClient(undefined, ...MiddlewareFactory.getPerformanceMiddlewares(recording))
     const before = s.logs.length
     const r = await client.executeFetch(`${s.base}/${seed}`, {
       method: "PATCH",
@@ -81,7 +123,8 @@ describe("a request body in a content coding", () => {
     }, {})
     assert.strictEqual(r.status, 200)
     assert.strictEqual(((await r.json()) as { sourceId: string }).sourceId, "through-kiota")
-    // The handler's two requests: the gzip one refused, the plain one taken.
-    assert.deepStrictEqual(s.logs.slice(before).map((l) => l.status), [415, 200])
+    // One request: the gzip one, decoded (before 0.8.0 a 400; with only a 415, two).
+    assert.deepStrictEqual(s.logs.slice(before).map((l) => l.status), [200])
+    assert.deepStrictEqual(sent, ["gzip"])
   })
 })
