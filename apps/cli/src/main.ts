@@ -503,11 +503,15 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
       description: "Set a configuration's priority (the setPriority action)",
       examples: [{ command: `${C} set-priority --device-enrollment-configuration-id C --priority 2`, description: "Give C priority 2" }]
     }, (i, rt) =>
-      unread(rt.Body.resolve(opt(i.body), rt.Body.defined({ priority: opt(i.priority) })), (b) => ({
-        _tag: "configurations.setPriority",
-        id: i.cfgId,
-        body: b
-      }))),
+      unread(
+        rt.Body.resolve(opt(i.body), rt.Body.defined({ priority: opt(i.priority) })),
+        (b) => ({ _tag: "configurations.setPriority", id: i.cfgId, body: b }),
+        // Neither: a usage error, as a missing required flag is (since 0.4.0; before, the server's
+        // or the store's 400 "priority: expected an Int32, got nothing").
+        opt(i.priority) === undefined && opt(i.body) === undefined
+          ? Effect.fail(usage("set-priority needs --priority N (or --body '{\"priority\":N}')"))
+          : Effect.void
+      )),
     assignments(tenantFamily)
   ])
 )

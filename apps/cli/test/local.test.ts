@@ -25,6 +25,20 @@ describe("create --type", () => {
   })
 })
 
+describe("set-priority", () => {
+  it("without --priority or --body is a usage error, and changes nothing", async () => {
+    const priorityDir = await storeDir()
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", priorityDir, "-o", "json", ...DM, ...args])
+    assert.strictEqual((await at("create", "--type", "deviceEnrollmentLimitConfiguration", "--priority", "3", "--body", '{"id":"p1"}')).code, 0)
+    const r = await at("set-priority", "--device-enrollment-configuration-id", "p1")
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.include(r.stderr, "error Usage: set-priority needs --priority N")
+    assert.strictEqual((await at("get", "--device-enrollment-configuration-id", "p1")).json<{ priority: number }>().priority, 3)
+    assert.strictEqual((await at("set-priority", "--device-enrollment-configuration-id", "p1", "--priority", "1")).code, 0)
+    assert.strictEqual((await at("get", "--device-enrollment-configuration-id", "p1")).json<{ priority: number }>().priority, 1)
+  })
+})
+
 describe("help, version, completions", () => {
   it("answers --help fast, with examples", async () => {
     await enrollctl(["--help"]) // warm the compile cache
