@@ -105,8 +105,12 @@ const decodeBatch = Validation.decoder(BatchRequest)
  */
 export const maxHeadBytes: number = maxHeaderSize
 
-/** Headers a batched request does not set for itself: the batch's own stand (its token, its host). */
-const ignoredHeaders = new Set(["authorization", "host", "content-length", "transfer-encoding", "connection", "expect"])
+/**
+ * A request's headers the batch does not pass on: its own transport's (the batch's token, host and
+ * framing stand), and `content-encoding` (since 0.8.0): a request's body is JSON inside the batch's
+ * own, decoded already were the batch coded, and would otherwise be read as coded bytes (a 400).
+ */
+const ignoredHeaders = new Set(["authorization", "host", "content-length", "transfer-encoding", "connection", "expect", "content-encoding"])
 
 /**
  * Checks a parsed batch body and makes its steps; a 400 for a malformed batch,

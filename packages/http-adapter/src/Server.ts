@@ -154,14 +154,28 @@ const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined 
 }
 
 /**
- * A read body's bytes as the JSON text, its `Content-Encoding` undone (since 0.8.0; before, coded
- * bytes were read as the text, a 400): the header was checked by {@link bodyRefusal}. A request
- * without the header pays one property read.
+ * Hands `next` a read body's bytes as the JSON text, its `Content-Encoding` undone (since 0.8.0;
+ * before, coded bytes were read as the text, a 400; the header was checked by {@link bodyRefusal}):
+ * at once (`now` true) when it is not coded, which costs a request without the header one property
+ * read; else once decoded off the event loop ({@link Body.decode}), with what `next` throws then
+ * handed to `defect`.
  */
-const decoded = (r: Body.ReadResult, headers: IncomingHttpHeaders, limit: number): Body.ReadResult => {
-  if (!r.ok || headers["content-encoding"] === undefined) return r
-  const coding = Body.codingOf(headers["content-encoding"])
-  return typeof coding === "string" ? Body.decode(r.bytes, coding, limit) : r
+const withDecoded = (
+  r: Body.ReadResult,
+  headers: IncomingHttpHeaders,
+  limit: number,
+  next: (r: Body.ReadResult, now: boolean) => void,
+  defect: (e: unknown) => void
+): void => {
+  const coding = r.ok && headers["content-encoding"] !== undefined ? Body.codingOf(headers["content-encoding"]) : undefined
+  if (typeof coding !== "string" || !r.ok) return next(r, true)
+  Body.decode(r.bytes, coding, limit).then((decoded) => {
+    try {
+      next(decoded, false)
+    } catch (e) {
+      defect(e)
+    }
+  }, defect)
 }
 
 /** The paths outside the API's routes that answer GET and HEAD only (since 0.8.0: another method is a 405, not a 404). */
@@ -454,8 +468,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
       const refused = bodyRefusal(req.headers)
       if (refused !== undefined) return fail(refused)
-      const withBody = (read: Body.ReadResult, now: boolean) => {
-        const r = decoded(read, req.headers, bodyLimit)
+      const withBody = (r: Body.ReadResult, now: boolean) => {
         if (!r.ok) return fail(r.problem)
         const p = Body.parse(r.bytes)
         if (!p.ok) return fail(p.problem)
@@ -466,19 +479,21 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       // The body is taken when the batch runs: by then the parser has usually read all of
       // it (it came with the headers), and it is taken synchronously; else it is read as it
       // comes and the request joins a later batch.
+      // A coded body is decoded off the event loop and its request joins a later batch too.
+      const faulted = (e: unknown) => fail(Problem.internal, e)
       enqueueStart(() => {
         try {
           const now = Body.readNow(req, bodyLimit)
-          if (now !== undefined) return withBody(now, true)
+          if (now !== undefined) return withDecoded(now, req.headers, bodyLimit, withBody, faulted)
           Body.read(req, bodyLimit).then((r) => {
             try {
-              withBody(r, false)
+              withDecoded(r, req.headers, bodyLimit, (d) => withBody(d, false), faulted)
             } catch (e) {
-              fail(Problem.internal, e)
+              faulted(e)
             }
-          }, (e) => fail(Problem.internal, e))
+          }, faulted)
         } catch (e) {
-          fail(Problem.internal, e)
+          faulted(e)
         }
       })
     }
@@ -665,8 +680,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (wait > 0) return fail(Problem.tooManyRequests(wait))
       const refused = bodyRefusal(req.headers)
       if (refused !== undefined) return fail(refused)
-      const withBody = (read: Body.ReadResult) => {
-        const r = decoded(read, req.headers, bodyLimit)
+      const withBody = (r: Body.ReadResult) => {
         if (!r.ok) return fail(r.problem)
         const p = Body.parse(r.bytes, Batch.maxDepth)
         if (!p.ok) return fail(p.problem)
@@ -694,9 +708,10 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           internal
         )
       }
+      const withRead = (r: Body.ReadResult) => withDecoded(r, req.headers, bodyLimit, guard(withBody), internal)
       const now = Body.readNow(req, bodyLimit)
-      if (now !== undefined) return withBody(now)
-      Body.read(req, bodyLimit).then(guard(withBody), internal)
+      if (now !== undefined) return withRead(now)
+      Body.read(req, bodyLimit).then(guard(withRead), internal)
     }
     // The batch's own Authorization headers: more than one is refused before any of its requests runs.
     const authed = Auth.repeatsAuthorization(req.rawHeaders) ? Auth.repeatedAuthorization : verifier.verify(authorization)
