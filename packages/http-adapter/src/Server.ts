@@ -157,15 +157,15 @@ const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined 
  * Hands `next` a read body's bytes as the JSON text, its `Content-Encoding` undone (since 0.8.0;
  * before, coded bytes were read as the text, a 400; the header was checked by {@link bodyRefusal}):
  * at once (`now` true) when it is not coded, which costs a request without the header one property
- * read; else once decoded off the event loop ({@link Body.decode}), with what `next` throws then
- * handed to `defect`.
+ * read; else once decoded off the event loop ({@link Body.decode}), what `next` throws then answered
+ * through `fail` as a fault (the request's own `fail`: nothing is made for a plain body).
  */
 const withDecoded = (
   r: Body.ReadResult,
   headers: IncomingHttpHeaders,
   limit: number,
   next: (r: Body.ReadResult, now: boolean) => void,
-  defect: (e: unknown) => void
+  fail: (p: Problem.Problem, cause?: unknown) => void
 ): void => {
   const coding = r.ok && headers["content-encoding"] !== undefined ? Body.codingOf(headers["content-encoding"]) : undefined
   if (typeof coding !== "string" || !r.ok) return next(r, true)
@@ -173,9 +173,9 @@ const withDecoded = (
     try {
       next(decoded, false)
     } catch (e) {
-      defect(e)
+      fail(Problem.internal, e)
     }
-  }, defect)
+  }, (e) => fail(Problem.internal, e))
 }
 
 /** The paths outside the API's routes that answer GET and HEAD only (since 0.8.0: another method is a 405, not a 404). */
@@ -480,20 +480,19 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       // it (it came with the headers), and it is taken synchronously; else it is read as it
       // comes and the request joins a later batch.
       // A coded body is decoded off the event loop and its request joins a later batch too.
-      const faulted = (e: unknown) => fail(Problem.internal, e)
       enqueueStart(() => {
         try {
           const now = Body.readNow(req, bodyLimit)
-          if (now !== undefined) return withDecoded(now, req.headers, bodyLimit, withBody, faulted)
+          if (now !== undefined) return withDecoded(now, req.headers, bodyLimit, withBody, fail)
           Body.read(req, bodyLimit).then((r) => {
             try {
-              withDecoded(r, req.headers, bodyLimit, (d) => withBody(d, false), faulted)
+              withDecoded(r, req.headers, bodyLimit, (d) => withBody(d, false), fail)
             } catch (e) {
-              faulted(e)
+              fail(Problem.internal, e)
             }
-          }, faulted)
+          }, (e) => fail(Problem.internal, e))
         } catch (e) {
-          faulted(e)
+          fail(Problem.internal, e)
         }
       })
     }
@@ -708,7 +707,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           internal
         )
       }
-      const withRead = (r: Body.ReadResult) => withDecoded(r, req.headers, bodyLimit, guard(withBody), internal)
+      const withRead = (r: Body.ReadResult) => withDecoded(r, req.headers, bodyLimit, guard(withBody), fail)
       const now = Body.readNow(req, bodyLimit)
       if (now !== undefined) return withRead(now)
       Body.read(req, bodyLimit).then(guard(withRead), internal)
