@@ -116,7 +116,8 @@ export interface InexactNumber {
  */
 const suspectNumber = /(?:^|[:,[])\s*-?(?:\d{16}|\d+\.\d{16}|\d+(?:\.\d+)?[eE][+-]?\d{3})/
 
-const integerLiteral = /^-?\d+$/
+/** An integer as JSON writes one, or with a fraction of zeros (`9007199254740993.0`): its integer part. */
+const integerLiteral = /^(-?\d+)(?:\.0+)?$/
 
 /** What a double fails to keep of `literal`, parsed as `value`, or undefined when it keeps it. */
 const inexact = (literal: string, value: number): string | undefined => {
@@ -130,7 +131,8 @@ const inexact = (literal: string, value: number): string | undefined => {
   // An integer is kept when its value is the double's, or when it is written as the double is
   // written back (`18446744073709552000`, as JSON.stringify writes 2 ** 64): what was sent is
   // what is returned, and what this service (or a JavaScript client) writes, it reads again.
-  return integerLiteral.test(literal) && BigInt(literal) !== BigInt(value) && String(value) !== literal
+  const integer = integerLiteral.exec(literal)
+  return integer !== null && BigInt(integer[1]!) !== BigInt(value) && String(value) !== literal
     ? "an integer a double holds exactly (any up to 9007199254740991 in magnitude; a string keeps every digit)"
     : undefined
 }
@@ -152,7 +154,7 @@ const parseWithSource = JSON.parse as (
  * double does not keep as written, or undefined (since 0.8.0): one that overflows (`1e400`
  * parses to Infinity, which JSON writes as null), a literal other than 0 that underflows to 0
  * (`1e-400`), or an integer whose value is not the double's (`9007199254740993` parses to
- * 9007199254740992); fractions and exponents that round as doubles do (`0.1`, `1.5e300`) are
+ * 9007199254740992; since 0.8.1 also one written with a fraction of zeros, `9007199254740993.0`); fractions and exponents that round as doubles do (`0.1`, `1.5e300`) are
  * kept (RFC 7493, I-JSON). `JSON.parse` takes the others without a word, so the data a client
  * sent would be lost (SPEC 1.4). Most texts cost one regular expression test; a text it
  * matches is parsed again, a reviver reading each number's source text, and walked to the

@@ -90,6 +90,8 @@ describe("numbers a double does not keep as written", () => {
       ['{"limit":-1E+400}', "limit", "-1E+400", "a number within a double's range"],
       ['{"nested":{"v":1e-400}}', "nested.v", "1e-400", "a number a double can hold (0, or at least 5e-324"],
       ['{"roleScopeTagIds":[1,2,9007199254740993]}', "roleScopeTagIds[2]", "9007199254740993", "an integer a double holds exactly"],
+      ['{"roleScopeTagIds":[9007199254740993.0]}', "roleScopeTagIds[0]", "9007199254740993.0", "an integer a double holds exactly"],
+      ['{"n":-12345678901234567890.000}', "n", "-12345678901234567890.000", "an integer a double holds exactly"],
       ['{"a":{"b":[{"c":123456789012345678901234567890}]}}', "a.b[0].c", "123456789012345678901234567890", "an integer a double holds exactly"],
       ['{"target":{"groupId":1e400},"x":1e-400}', "target.groupId", "1e400", "a number within"],
       ['{"__proto__":{"x":[0, \n 1e999]}}', "__proto__.x[1]", "1e999", "a number within"],
@@ -111,6 +113,7 @@ describe("numbers a double does not keep as written", () => {
       const text of [
         '{"a":0.1,"b":1.5e300,"c":1e20,"d":-0,"e":0e-999,"f":5e-324,"g":1.7976931348623157e308}',
         '{"a":9007199254740992,"b":-9007199254740991,"c":9007199254740994,"d":1000000000000000000000}',
+        '{"a":9007199254740992.0,"b":-9007199254740991.000,"c":12345678901234567.5,"d":1.0000000000000000}',
         // 2 ** 64 as JSON.stringify writes it: what is sent is what is returned.
         '{"a":18446744073709552000,"b":0.1000000000000000055511151231257827,"c":1.23456789012345678}',
         '{"id":"3fa85f64-5717-4562-b3fc-2c963f66afa6","s":"x:1e400 and 12345678901234567890"}'

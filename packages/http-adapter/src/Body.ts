@@ -102,7 +102,7 @@ export const acceptedCodings = "gzip, deflate, br"
 /**
  * The coding a `Content-Encoding` header names (since 0.8.0): undefined for none (no header,
  * `identity`, empty elements, which RFC 9110 5.6.1 has a recipient ignore), `gzip` (or its alias
- * `x-gzip`), `deflate` (the zlib format, as HTTP means it) or `br`; any other coding, or two applied
+ * `x-gzip`), `deflate` (the zlib format, as HTTP means it, or raw deflate data: {@link decode}) or `br`; any other coding, or two applied
  * one over the other, is a 415 naming the header.
  */
 export const codingOf = (header: string | undefined): Coding | undefined | Problem.Problem => {
@@ -131,6 +131,22 @@ const decoders: Readonly<Record<Coding, Decoder>> = {
 }
 
 /**
+ * True when `bytes` begin with a zlib header (RFC 1950 2.2): the deflate method (CM 8) with a
+ * window of at most 32 KiB, and the check bits that make the first two bytes a multiple of 31.
+ */
+const zlibHeader = (bytes: Buffer): boolean =>
+  bytes.length >= 2 && (bytes[0]! & 0x0f) === 8 && bytes[0]! >> 4 <= 7 && ((bytes[0]! << 8) | bytes[1]!) % 31 === 0
+
+/**
+ * The decoder of a body in `coding`. `deflate` is the zlib format as HTTP means it (RFC 9110
+ * 8.4.1.2), but some clients send the raw deflate data without its zlib wrapper (.NET's
+ * `DeflateStream`, PHP's `gzdeflate`, as browsers have long read it in answers): a body that does
+ * not begin with a zlib header is read as raw deflate (since 0.8.1; before, a 400).
+ */
+const decoderOf = (bytes: Buffer, coding: Coding): Decoder =>
+  coding === "deflate" && !zlibHeader(bytes) ? zlib.inflateRaw as unknown as Decoder : decoders[coding]
+
+/**
  * The body's bytes with its content coding undone (since 0.8.0; before, a coded body was read as
  * the JSON text and refused as not UTF-8). The limit holds for what it decodes to as for a plain
  * body (a small body that expands past it, a "zip bomb", is a 413 once the decoder has written
@@ -142,7 +158,7 @@ const decoders: Readonly<Record<Coding, Decoder>> = {
  */
 export const decode = (bytes: Buffer, coding: Coding, limit: number): Promise<ReadResult> =>
   new Promise((resolve) => {
-    decoders[coding](bytes, { maxOutputLength: limit, info: true }, (error, result) => {
+    decoderOf(bytes, coding)(bytes, { maxOutputLength: limit, info: true }, (error, result) => {
       if (error !== null) {
         return resolve((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE"
           ? { ok: false, problem: Problem.tooLarge(limit) }

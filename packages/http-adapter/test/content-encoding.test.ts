@@ -1,6 +1,6 @@
 /**
  * A request body in a content coding (RFC 9110 8.4): gzip (and its alias x-gzip), deflate (the
- * zlib format) and br are decoded and read as the JSON text, on every route and `$batch`, within
+ * zlib format, or raw deflate data as some clients send it) and br are decoded and read as the JSON text, on every route and `$batch`, within
  * the body limit as decoded (a small body that expands past it is a 413); bytes that are not in the
  * coding they claim are a 400; any other coding, or two stacked, a 415 with `Accept-Encoding` (RFC
  * 9110 15.5.16); `identity` and a list's empty elements are no coding. The client that sends such
@@ -11,7 +11,7 @@
 import { MemoryStore } from "@enrollment/core"
 import { createRequire } from "node:module"
 import * as fs from "node:fs"
-import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { errorOf, start, type TestServer } from "./support.ts"
 
@@ -52,6 +52,8 @@ describe("a request body in a content coding", () => {
       ["gzip", gzipSync],
       ["X-Gzip", gzipSync],
       ["deflate", deflateSync],
+      // Raw deflate data, with no zlib wrapper, as .NET's DeflateStream writes it (since 0.8.1).
+      ["Deflate", deflateRawSync],
       ["br", brotliCompressSync],
       ["identity, gzip", gzipSync]
     ]
@@ -87,9 +89,16 @@ describe("a request body in a content coding", () => {
     const bad = await raw(json({ sourceId: "not gzip" }), { "content-encoding": "gzip" })
     assert.strictEqual(bad.status, 400)
     assert.include(errorOf(bad).message, "not valid gzip data")
+    // Neither zlib data nor raw deflate data (JSON text read as raw deflate: an invalid block type).
+    const notDeflate = await raw(json({ sourceId: "not deflate" }), { "content-encoding": "deflate" })
+    assert.strictEqual(notDeflate.status, 400)
+    assert.include(errorOf(notDeflate).message, "not valid deflate data")
+    // A zlib header over data that is not deflate's: not read again as raw deflate.
+    const header = await raw(Buffer.concat([Buffer.from([0x78, 0x9c]), deflateRawSync(json({ sourceId: "wrapped" })).subarray(0, 4)]), { "content-encoding": "deflate" })
+    assert.strictEqual(header.status, 400)
     // Bytes after the end of the coded data: zlib's inflate and brotli would drop them unsaid.
     const junk = Buffer.from("JUNK")
-    for (const [coding, encode] of [["gzip", gzipSync], ["deflate", deflateSync], ["br", brotliCompressSync]] as const) {
+    for (const [coding, encode] of [["gzip", gzipSync], ["deflate", deflateSync], ["deflate", deflateRawSync], ["br", brotliCompressSync]] as const) {
       const r = await raw(Buffer.concat([encode(json({ sourceId: "trailing" })), junk]), { "content-encoding": coding })
       assert.strictEqual(r.status, 400, coding)
       assert.include(errorOf(r).message, `not valid ${coding} data`)
