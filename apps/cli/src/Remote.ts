@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import { Id } from "@enrollment/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -51,13 +52,14 @@ export interface Request {
 }
 
 /**
- * A key's path under its collection: `users/u1`, the id percent-encoded. An id `.` or `..` (a
- * valid key, SPEC 2) is written in the parenthesis form, `users('.')`, which addresses the same
- * entity: as a path segment of its own, every URL parser reads it as a dot segment and drops it
- * (`users/.` would ask for the list of users, `users/..` for the service root).
+ * A key's path under its collection: `users/u1`, the id percent-encoded (core's `Id.keyPath`). An
+ * id `.` or `..` (stored before core 0.8.1 refused them at create) is written in the parenthesis
+ * form, `users('.')`, which addresses the same entity: as a path segment of its own, every URL
+ * parser reads it as a dot segment and drops it (`users/.` would ask for the list of users,
+ * `users/..` for the service root). So is an id beginning with `$` (since 0.4.1): `users/$count`
+ * or `users/%24count` is the count of users.
  */
-export const key = (collection: string, id: string): string =>
-  id === "." || id === ".." ? `${collection}('${id}')` : `${collection}/${encodeURIComponent(id)}`
+export const key = (collection: string, id: string): string => `${collection}${Id.keyPath(id)}`
 
 const prefix = (parent: Parent): string => {
   switch (parent._tag) {

@@ -267,20 +267,32 @@ describe.skipIf(!remoteAvailable)("remote mode", () => {
     assert.strictEqual(r.json.inviteRedeemUrl, "http://localhost/redeem?invitation=ri1")
   })
 
-  it("reaches an entity whose id is '.' or '..' (a valid key), which a path segment of its own cannot name", async () => {
+  it("refuses to create an entity whose id is '.' or '..' (core 0.8.1), and reaches one whose id begins with '$'", async () => {
     const tenant = ["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", "t-dots", "-o", "json"]
     for (const id of [".", ".."]) {
+      // Before, it was created, and `users/..` (as any URL parser sends it: the service root) named something else.
       const made = await enrollctl([...tenant, "users", "create", "--display-name", `Dot ${id}`, "--body", JSON.stringify({ id })])
+      assert.strictEqual(made.code, 2, made.stderr)
+      assert.include(made.stderr, `id: expected an id of 1 to 128 characters without '/' or control characters, other than '.' and '..', got "${id}"`)
+      // An import's record is refused before anything is written, in either mode.
+      for (const mode of [["--base-url", baseUrl, "--data-dir", dataDir], ["--store", "sqlite", "--data-dir", await storeDir()]]) {
+        const imported = await enrollctl([...mode, "--tenant", "t-dots", "import", fileOf(jsonl([userLine("d1"), userLine(id)]))])
+        assert.strictEqual(imported.code, 2, imported.stderr)
+        assert.include(imported.stderr, "other than '.' and '..'")
+      }
+    }
+    assert.deepStrictEqual((await enrollctl([...tenant, "users", "list", "--select", "id"])).json(), [])
+    // `users/$count` (or `users/%24count`) is the count of users: such an id goes in the key form, users('%24count').
+    for (const id of ["$count", "$ref", "$x'y"]) {
+      const made = await enrollctl([...tenant, "users", "create", "--display-name", `Dollar ${id}`, "--body", JSON.stringify({ id })])
       assert.strictEqual(made.code, 0, made.stderr)
-      // Before, `users/.` was read as `users/` (the list) and `users/..` as the service root.
       const got = await enrollctl([...tenant, "users", "get", "--user-id", id])
       assert.strictEqual(got.code, 0, got.stderr)
-      assert.strictEqual(got.json().id, id)
-      assert.strictEqual(got.json().displayName, `Dot ${id}`)
+      assert.strictEqual(got.json().displayName, `Dollar ${id}`)
     }
-    assert.strictEqual((await enrollctl([...tenant, "users", "delete", "--user-id", ".."])).code, 0)
+    assert.strictEqual((await enrollctl([...tenant, "users", "delete", "--user-id", "$count"])).code, 0)
     const left = await enrollctl([...tenant, "users", "list", "--select", "id"])
-    assert.deepStrictEqual(left.json(), [{ id: "." }])
+    assert.deepStrictEqual(left.json().map((u: { id: string }) => u.id).sort(), ["$ref", "$x'y"])
   })
 
   it("checks --directory-object-id before sending anything, as local mode does", async () => {
@@ -311,18 +323,18 @@ describe.skipIf(!remoteAvailable)("remote mode", () => {
       { ref: "https://graph.microsoft.com/beta/users/u1%2Fx", exit: 2 }
     ]
     for (const [mode, at] of Object.entries(modes)) {
-      const made = await at("import", fileOf(jsonl([userLine("u1"), userLine("u2"), userLine("u3"), userLine("."), groupLine("g1"), groupLine("g2")])))
+      const made = await at("import", fileOf(jsonl([userLine("u1"), userLine("u2"), userLine("u3"), userLine("$d"), groupLine("g1"), groupLine("g2")])))
       assert.strictEqual(made.code, 0, `${mode}: ${made.stderr}`)
       for (const { exit, ref } of refs) {
         const r = await at("groups", "members", "ref", "create", "--group-id", "g1", "--body", JSON.stringify({ "@odata.id": ref }))
         assert.strictEqual(r.code, exit, `${mode}: ${ref}: ${r.stderr}`)
         if (exit === 2) assert.match(r.stderr, /^error BadRequest: @odata\.id: expected /, `${mode}: ${ref}`)
       }
-      // --directory-object-id . names the member in the key form, directoryObjects('.'), which the rule takes.
-      const dot = await at("groups", "members", "ref", "create", "--group-id", "g1", "--directory-object-id", ".")
-      assert.strictEqual(dot.code, 0, `${mode}: ${dot.stderr}`)
+      // --directory-object-id $d names the member in the key form, directoryObjects('%24d'), which the rule takes.
+      const dollar = await at("groups", "members", "ref", "create", "--group-id", "g1", "--directory-object-id", "$d")
+      assert.strictEqual(dollar.code, 0, `${mode}: ${dollar.stderr}`)
       const members = (await at("groups", "members", "list", "--group-id", "g1", "--select", "id")).json()
-      assert.deepStrictEqual(members.map((m: { id: string }) => m.id).sort(), [".", "g2", "u1", "u2"], mode)
+      assert.deepStrictEqual(members.map((m: { id: string }) => m.id).sort(), ["$d", "g2", "u1", "u2"], mode)
     }
   })
 

@@ -6,9 +6,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Result, Schema } from "effect"
-import { Assignments, Configurations, Id, MemoryStore, Paths } from "../src/index.ts"
+import { Assignments, Configurations, DirectoryService, Id, MemoryStore, Paths } from "../src/index.ts"
 
-const services = Layer.mergeAll(Assignments.layer, Configurations.layer).pipe(Layer.provideMerge(MemoryStore.layer))
+const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(Layer.provideMerge(MemoryStore.layer))
 const T = "tenant-1"
 
 const codePoints = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String.fromCodePoint(from + i))
@@ -54,5 +54,59 @@ describe("Id refuses every control character", () => {
       const e = yield* Effect.flip(svc.create(T, Paths.tenant, "c", { id: "x\u0085y" }))
       assert.strictEqual(e._tag, "InvalidInput")
       assert.strictEqual(yield* svc.count(T, Paths.tenant, "c"), 0)
+    }).pipe(Effect.provide(services)))
+})
+
+describe("NewId: the key a create takes (since 0.8.1)", () => {
+  it("refuses the dot segments '.' and '..', which a URL parser drops, and takes every other Id", () => {
+    const isNew = Schema.is(Id.NewId)
+    for (const id of [".", ".."]) {
+      assert.isTrue(Id.isId(id), `${id} stays an Id: a stored one is still addressed`)
+      assert.isTrue(Id.isDotSegment(id))
+      assert.isFalse(isNew(id), id)
+      assert.isFalse(new RegExp(Schema.toJsonSchemaDocument(Id.NewId).definitions["NewId"]!.pattern as string, "u").test(id), id)
+    }
+    for (const id of ["...", ".a", "a.", "a..b", "$count", "x\u00a0y", "\u{1f600}"]) {
+      assert.isTrue(isNew(id), JSON.stringify(id))
+      assert.isFalse(Id.isDotSegment(id), JSON.stringify(id))
+    }
+    for (const id of ["", "a/b", "x\u0085", "x".repeat(129)]) assert.isFalse(isNew(id), JSON.stringify(id))
+  })
+
+  it("writes a key's path in the parenthesis form where a segment would not name it", () => {
+    assert.strictEqual(Id.keyPath("a1"), "/a1")
+    assert.strictEqual(Id.keyPath("a b/é"), "/a%20b%2F%C3%A9")
+    assert.strictEqual(Id.keyPath("."), "('.')")
+    assert.strictEqual(Id.keyPath(".."), "('..')")
+    assert.strictEqual(Id.keyPath("$count"), "('%24count')")
+    assert.strictEqual(Id.keyPath("$it's"), "('%24it''s')")
+    assert.strictEqual(Id.keyPath("a$"), "/a%24")
+  })
+
+  it.effect("refuses '.' and '..' on every create of the services, and stores nothing", () =>
+    Effect.gen(function*() {
+      const configurations = yield* Configurations
+      const limit = (id?: string) => ({ "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", ...(id === undefined ? {} : { id }), limit: 3 })
+      yield* configurations.create(T, limit("c"))
+      const assignments = yield* Assignments
+      const directory = yield* DirectoryService
+      for (const id of [".", ".."]) {
+        const refusals = [
+          yield* Effect.flip(configurations.create(T, limit(id))),
+          yield* Effect.flip(assignments.create(T, Paths.tenant, "c", { id })),
+          yield* Effect.flip(configurations.assign(T, "c", { enrollmentConfigurationAssignments: [{ id }] })),
+          yield* Effect.flip(directory.createUser(T, { id })),
+          yield* Effect.flip(directory.createGroup(T, { id })),
+          yield* Effect.flip(directory.createInvitation(T, { id, invitedUserEmailAddress: "a@b.c", inviteRedirectUrl: "https://x" }, "https://r"))
+        ]
+        for (const e of refusals) {
+          assert.strictEqual(e._tag, "InvalidInput", id)
+          assert.include(e.message, "other than '.' and '..'", id)
+        }
+      }
+      assert.strictEqual(yield* assignments.count(T, Paths.tenant, "c"), 0)
+      // A user's PATCH names the stored key: the Id rule, not NewId (an id sent must equal the key).
+      const u = yield* directory.createUser(T, { id: "u1" })
+      assert.strictEqual(u.id, "u1")
     }).pipe(Effect.provide(services)))
 })

@@ -63,7 +63,7 @@ export const BatchRequest = Schema.Struct({
 /** One answer of a batch. */
 export const ResponseItem = Schema.Struct({
   id: Schema.String,
-  status: Schema.Number,
+  status: Schema.Int,
   headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
   body: Schema.optionalKey(Schema.Unknown)
 }).annotate({ identifier: "batchResponseItem" })

@@ -228,13 +228,24 @@ const surrogateEscape = /\\u[dD][89a-fA-F]/
  * member, `__proto__` included, as an own data property, so no key reaches a
  * prototype here; the domain copies objects only with own-property writes.
  */
+/**
+ * What a body that is not UTF-8 looks like when it is coded data (since 0.8.1): gzip's magic
+ * bytes (RFC 1952) begin a body sent without its `Content-Encoding`, or gzipped twice (Kiota's
+ * `CompressionHandler` gzips a body again when its retry handler resends it: the server undoes one
+ * coding and finds another).
+ */
+const codedHint = (bytes: Uint8Array): string =>
+  bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b
+    ? ": it is gzip data (sent without Content-Encoding: gzip, or gzipped twice)"
+    : ""
+
 export const parse = (bytes: Uint8Array, depth: number = maxDepth): ParseResult => {
   if (bytes.length === 0) return { ok: false, problem: Problem.badRequest("A request body is required") }
   let text: string
   try {
     text = utf8.decode(bytes)
   } catch {
-    return { ok: false, problem: Problem.badRequest("The request body is not valid UTF-8") }
+    return { ok: false, problem: Problem.badRequest(`The request body is not valid UTF-8${codedHint(bytes)}`) }
   }
   if (text.trim() === "") return { ok: false, problem: Problem.badRequest("A request body is required") }
   // Each level takes a byte, so a body of at most `depth` bytes cannot nest deeper.

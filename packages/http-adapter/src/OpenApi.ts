@@ -69,6 +69,16 @@ const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
   references: ["$top", "$skiptoken", "$count"]
 }
 
+/**
+ * Whether the route honours `If-Match`: an entity's PATCH and DELETE. A membership reference
+ * (`…/members/{id}/$ref`, `…/members/$ref?@id=`) has no ETag, and its DELETE reads no `If-Match`
+ * (since 0.8.1 the document no longer offers one there).
+ */
+const conditional = (route: Route): boolean => (route.method === "PATCH" || route.method === "DELETE") && !route.path.endsWith("/$ref")
+
+/** Whether the route answers one entity as JSON (with its `ETag`). */
+const answersEntity = (route: Route): boolean => route.response.schema !== undefined && route.response.collection !== true && route.response.text !== true
+
 const errorResponses = (route: Route): Json => {
   const out: Json = {}
   const add = (status: number, description: string) => {
@@ -78,7 +88,7 @@ const errorResponses = (route: Route): Json => {
   add(401, "InvalidAuthenticationToken")
   add(403, "Authorization_RequestDenied")
   add(404, "itemNotFound")
-  if (route.method === "PATCH" || route.method === "DELETE") add(412, "preconditionFailed")
+  if (conditional(route)) add(412, "preconditionFailed")
   if (route.method === "POST") add(409, "Conflict")
   if (route.request !== undefined) {
     add(413, "RequestEntityTooLarge")
@@ -123,6 +133,20 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       description: "Key: 1 to 128 UTF-16 code units, no '/', no control characters; the OData form x('{key}') addresses the same entity"
     }))
     const success: Json = { description: r.response.status === 204 ? "No Content" : r.response.status === 201 ? "Created" : "OK" }
+    // The headers a client reads back (since 0.8.1): the entity's ETag (for If-Match), a create's URL.
+    if (answersEntity(r)) {
+      success.headers = {
+        ETag: { description: "The entity's version, the @odata.etag of its body: send it in If-Match", schema: { type: "string" } },
+        ...(r.response.status === 201
+          ? { Location: { description: "The new entity's URL (an id beginning with $ in the key form, x('$id'))", schema: { type: "string" } } }
+          : {})
+      }
+    }
+    // Under $select an answer holds the selected properties only, with @odata.type and id (since 0.8.1 the document says so).
+    if (queryFor[r.query].includes("$select") && r.response.schema !== undefined) {
+      success.description += ". With $select, each entity holds only the selected properties (and @odata.type, id): " +
+        "the schema's required properties are those of an answer without $select"
+    }
     if (r.response.text) success.content = { "text/plain": { schema: { type: "integer" } } }
     else if (r.response.schema !== undefined) {
       const one = schemaRef(r.response.schema)
@@ -169,7 +193,8 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
               `and one entity's expansion carries <navigation>@odata.nextLink to the rest`
           }]
           : []),
-        ...(r.method === "DELETE" && r.path.endsWith("/$ref")
+        // `…/members/$ref?@id=…` names its member by the query; `…/members/{id}/$ref` by its path (since 0.8.1 not offered both).
+        ...(r.method === "DELETE" && r.path.endsWith("/members/$ref")
           ? [{
             name: "@id",
             in: "query",
@@ -178,14 +203,23 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
             description: "The member's URL, as in @odata.id (…/directoryObjects/{id}), by the same rule"
           }]
           : []),
-        ...(r.method === "PATCH" || r.method === "DELETE" ? [{ name: "If-Match", in: "header", schema: { type: "string" } }] : []),
+        ...(conditional(r) ? [{ name: "If-Match", in: "header", schema: { type: "string" } }] : []),
         ...(r.method === "PATCH" || r.method === "POST" ? [{ name: "Prefer", in: "header", schema: { type: "string", example: "return=minimal" } }] : [])
       ],
       responses: {
         [String(r.response.status)]: success,
         // SPEC 5: Prefer: return=minimal answers a write that would send its entity with 204.
         ...((r.method === "PATCH" || r.method === "POST") && r.response.status !== 204
-          ? { "204": { description: "No Content (with Prefer: return=minimal; Preference-Applied says so)" } }
+          ? {
+            "204": {
+              description: "No Content (with Prefer: return=minimal; Preference-Applied says so)",
+              headers: {
+                "Preference-Applied": { description: "return=minimal", schema: { type: "string" } },
+                ETag: { description: "The written entity's version", schema: { type: "string" } },
+                ...(r.response.status === 201 ? { Location: { description: "The new entity's URL", schema: { type: "string" } } } : {})
+              }
+            }
+          }
           : {}),
         ...errorResponses(r)
       }

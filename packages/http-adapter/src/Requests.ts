@@ -85,9 +85,10 @@ const TargetUpdate = Schema.Union([...targetInputs, TargetMerge]).annotate({
 })
 
 /** The assignment's declared properties, each optional, with `target` as `target` takes it. */
-const assignmentFields = (target: Schema.Top): Fields =>
+const assignmentFields = (target: Schema.Top, id: Schema.Top = Id.Id): Fields =>
   optional({
     ...Assignment.Assignment.fields,
+    id,
     "@odata.type": spellings([Assignment.typeName]),
     target: Schema.NullOr(target)
   })
@@ -96,7 +97,7 @@ const assignmentFields = (target: Schema.Top): Fields =>
  * An assignment create (SPEC 2): every property optional (`source` defaults to `direct`,
  * `target` to null, `id` to a new GUID), `target` a concrete type or null.
  */
-export const AssignmentCreate = closed(assignmentFields(TargetCreate)).annotate({
+export const AssignmentCreate = closed(assignmentFields(TargetCreate, Id.NewId)).annotate({
   identifier: `${Assignment.typeName}Create`,
   description: "Every property optional: source defaults to direct, target to null, id to a new GUID (409 when it exists)"
 })
@@ -122,13 +123,13 @@ export const AssignParameters = closed({
  * A configuration body's members besides `@odata.type`: the typed base properties, the
  * server's (ignored), no inline `assignments`, and the derived type's own, kept as JSON.
  */
-const configurationFields: Fields = {
-  ...optional({ id: Id.Id, ...Configuration.BaseFields }),
+const configurationFields = (id: Schema.Top): Fields => ({
+  ...optional({ id, ...Configuration.BaseFields }),
   ...Object.fromEntries(Configuration.serverManaged.map((k) => [k, Schema.optionalKey(ServerSet)])),
   assignments: Schema.optionalKey(
     Schema.Never.annotate({ description: "Not accepted inline: POST …/assignments, or the assign action" })
   )
-}
+})
 
 /** An open body: `fields`, then the derived type's own properties (any JSON), as SPEC 1.4 keeps them. */
 const open = (fields: Fields) => Schema.StructWithRest(Schema.Struct(fields), [Schema.Record(Schema.String, Json.Json)])
@@ -136,7 +137,7 @@ const open = (fields: Fields) => Schema.StructWithRest(Schema.Struct(fields), [S
 /** A configuration create: `@odata.type` names a concrete derived type; the rest is optional. */
 export const ConfigurationCreate = open({
   "@odata.type": spellings(Configuration.derivedTypeNames),
-  ...configurationFields
+  ...configurationFields(Id.NewId)
 }).annotate({
   identifier: `${Configuration.typeName}Create`,
   description: "@odata.type names a concrete derived type; priority defaults to 0, roleScopeTagIds to [], " +
@@ -146,7 +147,7 @@ export const ConfigurationCreate = open({
 /** A configuration PATCH: `@odata.type`, if sent, restates the stored type or names the abstract base. */
 export const ConfigurationUpdate = open({
   "@odata.type": Schema.optionalKey(spellings([Configuration.typeName, ...Configuration.derivedTypeNames])),
-  ...configurationFields
+  ...configurationFields(Id.Id)
 }).annotate({
   identifier: `${Configuration.typeName}Update`,
   description: "Absent properties are unchanged; @odata.type, if sent, is the stored type or the abstract base; " +
@@ -167,12 +168,14 @@ export const PriorityParameters = closed({ priority: Configuration.Int32 }).anno
 const directoryBody = (
   entity: Schema.Struct<any>,
   typeName: "user" | "group" | "invitation",
-  options: { readonly omit?: ReadonlyArray<string>; readonly required?: Fields } = {}
+  options: { readonly omit?: ReadonlyArray<string>; readonly required?: Fields; readonly create?: boolean } = {}
 ) => {
   const fields: Fields = {}
   for (const [k, s] of Object.entries(entity.fields as Fields)) {
     if (k !== "@odata.type" && !options.omit?.includes(k)) fields[k] = s
   }
+  // A create's key is not `.` or `..` (since 0.8.1).
+  if (options.create === true) fields.id = Id.NewId
   const serverSet = DirectoryProperties.serverManaged[typeName] as ReadonlyArray<string>
   const writeOnly = DirectoryProperties.writeOnly[typeName] as ReadonlyArray<string>
   return closed({
@@ -184,21 +187,27 @@ const directoryBody = (
   }, DirectoryAnnotation)
 }
 
-/** A user create or PATCH: nothing required (SPEC 1.5's properties default on create). */
+/** A user create: nothing required (SPEC 1.5's properties default). Since 0.8.1 (before, {@link UserWrite} described it). */
+export const UserCreate = directoryBody(Directory.User, "user", { create: true }).annotate({
+  identifier: "userCreate",
+  description: "Every property optional: userType defaults to Member and accountEnabled to true"
+})
+
+/** A user PATCH (and, before 0.8.1, a create): nothing required. */
 export const UserWrite = directoryBody(Directory.User, "user").annotate({
   identifier: "userWrite",
-  description: "Every property optional: a create defaults userType to Member and accountEnabled to true, " +
-    "a PATCH leaves absent properties unchanged (an id, if sent, must equal the key)"
+  description: "Every property optional: a PATCH leaves absent properties unchanged (an id, if sent, must equal the key)"
 })
 
 /** A group create. */
-export const GroupWrite = directoryBody(Directory.Group, "group").annotate({
+export const GroupWrite = directoryBody(Directory.Group, "group", { create: true }).annotate({
   identifier: "groupWrite",
   description: "Every property optional: securityEnabled defaults to true"
 })
 
 /** An invitation create: the address and the redirect URL are required; the server sets its status and redeem URL. */
 export const InvitationCreate = directoryBody(Directory.Invitation, "invitation", {
+  create: true,
   omit: ["invitedUserId", "inviteRedeemUrl", "status"],
   required: {
     invitedUserEmailAddress: Directory.Invitation.fields.invitedUserEmailAddress.check(
@@ -232,11 +241,19 @@ const escapedUnit = `%(?:2[0-9A-Ea-e]|[3-6]${hex}|7[0-9A-Ea-e])` +
   `|%(?:[Ee]0%[ABab]${hex}|[Ee][1-9A-Ca-c]${cont}|[Ee][Dd]%[89]${hex}|[Ee][EFef]${cont})${cont}` +
   `|${astralHead}(?=${cont}${cont})|(?<=${astralHead})${cont}${cont}`
 /**
+ * The characters beyond U+FFFF as a class's range, written as the characters themselves (since
+ * 0.8.1): JavaScript's `\\u{10000}` escape is read by ECMAScript's `u` mode only, and Python's `re`
+ * (and other JSON Schema validators) refused the whole pattern. A character is one code point to
+ * both; JSON carries it as a surrogate pair's escapes or as UTF-8.
+ */
+const astral = `${String.fromCodePoint(0x10000)}-${String.fromCodePoint(0x10ffff)}`
+
+/**
  * A character of a key written as it is: not a control (C0, DEL or C1), a space, `%`, a delimiter of the URL
  * (`/`, `?`, `#`), `\` (a URL parser reads it as `/`), nor a character beyond U+FFFF (which is
  * written percent-encoded, so that its two code units are counted), `'` too in a quoted key.
  */
-const plain = (quoted: boolean) => `[^\\u0000-\\u0020\\u007F-\\u009F/\\\\?#%\\uD800-\\uDFFF\\u{10000}-\\u{10FFFF}${quoted ? "'" : ""}]`
+const plain = (quoted: boolean) => `[^\\u0000-\\u0020\\u007F-\\u009F/\\\\?#%\\uD800-\\uDFFF${astral}${quoted ? "'" : ""}]`
 
 /** A URL's authority: maybe user information, a host (a name or an IPv6 address), maybe a port. */
 const authority = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=:]*@)?(?:[A-Za-z0-9\\-._~]+|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]*)?"

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Store } from "@enrollment/core"
+import { Id, Store } from "@enrollment/core"
 import { Cause, Context, Effect, Exit, Option, References } from "effect"
 import * as Headers from "effect/http/Headers"
 import * as HttpTraceContext from "effect/http/HttpTraceContext"
@@ -609,7 +609,8 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           // `$expand`ed members after the entity's own (not part of its ETag).
           const json = r.expanded === undefined ? out.json : `${out.json.slice(0, -1)},${JSON.stringify(r.expanded).slice(1)}`
           const headers: Record<string, string> = { etag: out.etag, "odata-version": "4.0" }
-          if (r.status === 201) headers.location = `${ctx.base}${ctx.path.replace(/\/$/, "")}/${encodeURIComponent(String(r.value.id))}`
+          // The new entity's URL: an id a path segment cannot name (`$count`) in the parenthesis form (since 0.8.1).
+          if (r.status === 201) headers.location = `${ctx.base}${ctx.path.replace(/\/$/, "")}${Id.keyPath(String(r.value.id))}`
           if (minimal) {
             headers["preference-applied"] = "return=minimal"
             head(204, headers)

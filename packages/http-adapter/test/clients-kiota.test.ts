@@ -7,6 +7,13 @@
  * `GraphBetaRequestAdapter` (its middleware, JSON and text serialisers) and the
  * SDK's own models. Only the fluent packages for deviceManagement, users and
  * groups are not installed; their metadata is restated here verbatim in shape.
+ * The invitation family is the exception: the installed invitations package
+ * (@microsoft/msgraph-beta-sdk-invitations) has no `byInvitationId` and no
+ * navigation from an invitation to its invited user's configurations (its
+ * `invitedUser` builder's template is `{+baseurl}/invitations/invitedUser`), so
+ * the builders for that family below are this test's, made from the seed's path
+ * template as the generator would write them: a real client reaches that family
+ * through a `RequestInformation` of its own (http-adapter README, "Clients").
  */
 import { MemoryStore } from "@enrollment/core"
 import {

@@ -89,6 +89,12 @@ describe("a request body in a content coding", () => {
     const bad = await raw(json({ sourceId: "not gzip" }), { "content-encoding": "gzip" })
     assert.strictEqual(bad.status, 400)
     assert.include(errorOf(bad).message, "not valid gzip data")
+    // Gzip data where JSON text was due: sent without its header, or gzipped twice (a retry through Kiota's CompressionHandler).
+    for (const [body, headers] of [[gzipSync(json({ sourceId: "bare" })), {}], [gzipSync(gzipSync(json({ sourceId: "twice" }))), { "content-encoding": "gzip" }]] as const) {
+      const r = await raw(body, headers)
+      assert.strictEqual(r.status, 400)
+      assert.strictEqual(errorOf(r).message, "The request body is not valid UTF-8: it is gzip data (sent without Content-Encoding: gzip, or gzipped twice)")
+    }
     // Neither zlib data nor raw deflate data (JSON text read as raw deflate: an invalid block type).
     const notDeflate = await raw(json({ sourceId: "not deflate" }), { "content-encoding": "deflate" })
     assert.strictEqual(notDeflate.status, 400)

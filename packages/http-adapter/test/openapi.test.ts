@@ -306,6 +306,35 @@ describe("API description of request bodies", () => {
     assert.deepStrictEqual(wrong, [])
   })
 
+  it("documents the headers a client reads back, and no parameter the server ignores (since 0.8.1)", async () => {
+    const coll = "/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments"
+    const create = doc.paths[coll].post
+    assert.deepStrictEqual(Object.keys(create.responses["201"].headers), ["ETag", "Location"])
+    assert.deepStrictEqual(Object.keys(create.responses["204"].headers), ["Preference-Applied", "ETag", "Location"])
+    assert.deepStrictEqual(Object.keys(doc.paths[`${coll}/{assignmentId}`].patch.responses["200"].headers), ["ETag"])
+    assert.deepStrictEqual(Object.keys(doc.paths[`${coll}/{assignmentId}`].patch.responses["204"].headers), ["Preference-Applied", "ETag"])
+    assert.notProperty(doc.paths[coll].get.responses["200"], "headers")
+    assert.include(doc.paths[`${coll}/{assignmentId}`].get.responses["200"].description, "With $select")
+    // What the server sends for them.
+    const cfg = await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", {
+      body: { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "hdr", limit: 1 }
+    })
+    assert.strictEqual(cfg.status, 201)
+    const made = await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations/hdr/assignments", { body: { id: "a" } })
+    assert.strictEqual(made.status, 201)
+    assert.strictEqual(made.headers.get("etag"), made.json["@odata.etag"])
+    assert.isTrue(made.headers.get("location")!.endsWith("/hdr/assignments/a"))
+    // A membership reference has no ETag: its DELETE offers no If-Match (nor a 412); `@id` only where the path names no member.
+    const keyed = doc.paths["/beta/groups/{groupId}/members/{memberId}/$ref"].delete
+    assert.deepStrictEqual(keyed.parameters.map((p: any) => p.name), ["groupId", "memberId"])
+    assert.notProperty(keyed.responses, "412")
+    const byQuery = doc.paths["/beta/groups/{groupId}/members/$ref"].delete
+    assert.deepStrictEqual(byQuery.parameters.map((p: any) => p.name), ["groupId", "@id"])
+    assert.notProperty(byQuery.responses, "412")
+    assert.property(doc.paths["/beta/groups/{groupId}"].delete.responses, "412")
+    assert.strictEqual(doc.components.schemas.batchResponseItem.properties.status.type, "integer")
+  })
+
   it("refuses to build a document where a request schema would take an answer's name", () => {
     const seedRoute = Routes.routes.find((r) => r.operationId === "updateAssignmentViaInvitation")!
     // The entity's own schema as a request body renders closed: it would replace the open answer.
@@ -335,6 +364,23 @@ describe("API description of request bodies", () => {
     assert.strictEqual(schemas.userWrite.properties.createdDateTime.readOnly, true)
     assert.strictEqual(schemas.userWrite.properties.passwordProfile.writeOnly, true)
     assert.deepStrictEqual(schemas.invitationCreate.required, ["invitedUserEmailAddress", "inviteRedirectUrl"])
+    // A create's id is not '.' or '..' (since 0.8.1: a URL parser drops such a segment); a PATCH's names the stored key.
+    const idPattern = (schema: any): RegExp => {
+      const id = schema.properties.id
+      const target = id.$ref === undefined ? id : schemas[id.$ref.split("/").pop()]
+      return new RegExp(target.pattern, "u")
+    }
+    for (const create of ["enrollmentConfigurationAssignmentCreate", "deviceEnrollmentConfigurationCreate", "userCreate", "groupWrite", "invitationCreate"]) {
+      const re = idPattern(schemas[create])
+      for (const id of [".", ".."]) assert.isFalse(re.test(id), `${create}: ${id}`)
+      for (const id of ["a", "...", ".a", "$count"]) assert.isTrue(re.test(id), `${create}: ${id}`)
+    }
+    assert.isTrue(idPattern(schemas.userWrite).test(".."))
+    // Every pattern avoids the escapes only ECMAScript's u mode reads (`\u{…}`, `\p{…}`): Python's re and
+    // other validators refused the reference's whole pattern before 0.8.1.
+    const patterns = [...JSON.stringify(doc).matchAll(/"pattern":("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!) as string)
+    assert.isAtLeast(patterns.length, 4)
+    for (const pattern of patterns) assert.notMatch(pattern, /\\[up]\{/, pattern.slice(0, 80))
     assert.notProperty(schemas.invitationCreate.properties, "status")
     // Lengths: the server counts UTF-16 code units, JSON Schema code points; the document says so.
     assert.include(doc.info.description, "UTF-16 code units")
