@@ -27,7 +27,9 @@ const usersFile = (n: number) => {
 
 /** The ids of the users a tenant holds in a SQLite store, read from the file itself. */
 const usersIn = (file: string, tenant: string): Set<string> => {
-  const db = new DatabaseSync(file, { readOnly: true })
+  // A busy timeout: the import writes the file meanwhile, and a read that finds it locked for a
+  // moment (a checkpoint, the WAL index being rebuilt) waits rather than failing the test.
+  const db = new DatabaseSync(file, { readOnly: true, timeout: 5_000 })
   try {
     return new Set(db.prepare("SELECT id FROM users WHERE tenant_id = ?").all(tenant).map((r) => String(r.id)))
   } finally {

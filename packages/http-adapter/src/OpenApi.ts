@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Id } from "@enrollment/core"
+import { Assignment, Id } from "@enrollment/core"
 import { Schema } from "effect"
 import * as Batch from "./Batch.ts"
 import * as Requests from "./Requests.ts"
@@ -123,6 +123,31 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
     }
     return toRef(doc.schema)
   }
+  /**
+   * An entity as an answer carries it (since 0.8.1): its schema, with the annotations every
+   * answer's entity has (`@odata.etag`, and `@odata.context` on one alone) and, where `$expand`
+   * takes `assignments`, the expanded list and its link to the rest.
+   */
+  const answered = (one: unknown, r: Route): unknown => {
+    // A reference (`…/$ref`) is `{"@odata.id": …}`, no entity.
+    if (r.path.endsWith("/$ref")) return one
+    const properties: Record<string, unknown> = {
+      "@odata.etag": { type: "string", description: "The entity's version, as its ETag header (If-Match takes it)" }
+    }
+    if (r.response.collection !== true) properties["@odata.context"] = { type: "string" }
+    if (r.expandable?.includes("assignments") === true) {
+      properties.assignments = {
+        type: "array",
+        items: schemaRef(Assignment.Assignment),
+        description: "With $expand=assignments only"
+      }
+      properties["assignments@odata.nextLink"] = {
+        type: "string",
+        description: `With $expand=assignments, where one answer's expansions pass ${expandBudget} entities: the rest of this entity's assignments`
+      }
+    }
+    return { allOf: [one, { type: "object", properties }] }
+  }
   const paths: Record<string, Json> = {}
   for (const r of routes) {
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
@@ -149,7 +174,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
     }
     if (r.response.text) success.content = { "text/plain": { schema: { type: "integer" } } }
     else if (r.response.schema !== undefined) {
-      const one = schemaRef(r.response.schema)
+      const one = answered(schemaRef(r.response.schema), r)
       success.content = {
         "application/json": {
           schema: r.response.collection

@@ -136,7 +136,7 @@ describe("a cast to a directory type this directory holds none of", () => {
         const list = doc.paths[`/beta${coll}/microsoft.graph.${type}`]?.get
         assert.ok(list, `${coll}/microsoft.graph.${type}`)
         assert.include(list.description, `/beta${coll}/graph.${type}`)
-        assert.strictEqual(list.responses["200"].content["application/json"].schema.properties.value.items.$ref, `#/components/schemas/${type}`)
+        assert.strictEqual(list.responses["200"].content["application/json"].schema.properties.value.items.allOf[0].$ref, `#/components/schemas/${type}`)
         assert.include(list.parameters.find((p: any) => p.name === "$filter").description, "displayName")
         assert.ok(doc.paths[`/beta${coll}/microsoft.graph.${type}/$count`]?.get, `${coll}/microsoft.graph.${type}/$count`)
         assert.notProperty(doc.paths, `/beta${coll}/graph.${type}`)

@@ -333,6 +333,14 @@ describe("API description of request bodies", () => {
     assert.notProperty(byQuery.responses, "412")
     assert.property(doc.paths["/beta/groups/{groupId}"].delete.responses, "412")
     assert.strictEqual(doc.components.schemas.batchResponseItem.properties.status.type, "integer")
+    // Where $expand takes assignments, the answer declares them (an entity's, and a list's items).
+    const cfgPath = "/beta/deviceManagement/deviceEnrollmentConfigurations"
+    const expanded = doc.paths[`${cfgPath}/{configurationId}`].get.responses["200"].content["application/json"].schema.allOf[1].properties
+    assert.strictEqual(expanded.assignments.items.$ref, "#/components/schemas/enrollmentConfigurationAssignment")
+    assert.property(expanded, "assignments@odata.nextLink")
+    const items = doc.paths[cfgPath].get.responses["200"].content["application/json"].schema.properties.value.items.allOf[1].properties
+    assert.deepStrictEqual(Object.keys(items), ["@odata.etag", "assignments", "assignments@odata.nextLink"])
+    assert.notProperty(doc.paths[`${coll}/{assignmentId}`].get.responses["200"].content["application/json"].schema.allOf[1].properties, "assignments")
   })
 
   it("refuses to build a document where a request schema would take an answer's name", () => {
@@ -345,7 +353,12 @@ describe("API description of request bodies", () => {
   it("describes writes apart from answers: the entity answered, the body taken", () => {
     const schemas = doc.components.schemas
     const body = (path: string, method: string) => doc.paths[`/beta${path}`][method].requestBody.content["application/json"].schema.$ref
-    const answer = (path: string, method: string, status: string) => doc.paths[`/beta${path}`][method].responses[status].content["application/json"].schema.$ref
+    // An answer's entity, under the annotations every answer adds (allOf, since 0.8.1).
+    const answer = (path: string, method: string, status: string) => {
+      const schema = doc.paths[`/beta${path}`][method].responses[status].content["application/json"].schema
+      assert.deepStrictEqual(Object.keys(schema.allOf[1].properties), ["@odata.etag", "@odata.context"])
+      return schema.allOf[0].$ref
+    }
     const one = "/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments/{assignmentId}"
     assert.strictEqual(body(one, "patch"), "#/components/schemas/enrollmentConfigurationAssignmentUpdate")
     assert.strictEqual(body(one.replace("/{assignmentId}", ""), "post"), "#/components/schemas/enrollmentConfigurationAssignmentCreate")

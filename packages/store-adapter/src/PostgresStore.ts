@@ -134,6 +134,18 @@ export const defaultMaxConnections = 10
 /** The default of `Options.timeoutMillis`: 30 s, well inside a Graph client's 100 s. */
 export const defaultTimeoutMillis = 30_000
 
+/**
+ * The session settings of the store's own connections (since 0.5.2), so that PostgreSQL itself
+ * ends what the client can no longer reach (its cancel lost on a connection gone silent): no
+ * statement runs longer than the store's deadline (`statement_timeout`, lock waits included), and
+ * a transaction left idle for twice as long is ended (`idle_in_transaction_session_timeout`), its
+ * locks released. A store over a `PgClient` from outside (`layerClient`) has the client's settings.
+ */
+export const sessionSettings = (timeoutMillis: number): Readonly<Record<string, string>> => ({
+  statement_timeout: String(timeoutMillis),
+  idle_in_transaction_session_timeout: String(2 * timeoutMillis)
+})
+
 /** The longest the layer's release waits for the pool to close its connections. */
 const closeMillis = 5_000
 
@@ -365,7 +377,8 @@ const applyAll = <A>(from: A, batch: ReadonlyArray<Waiting<A>>) => {
  */
 const rowWriter = <K, A>(
   access: RowAccess<K, A>,
-  transaction: <X, E>(self: Effect.Effect<X, E>) => Effect.Effect<X, E | SqlError>
+  transaction: <X, E>(self: Effect.Effect<X, E>) => Effect.Effect<X, E | SqlError>,
+  bounded: <X, E>(self: Effect.Effect<X, E>) => Effect.Effect<X, E | Errors.StoreUnavailable>
 ) => {
   /** The modifies waiting for the round in progress on a row, by row. */
   const queues = new Map<string, Array<Waiting<A>>>()
@@ -416,7 +429,10 @@ const rowWriter = <K, A>(
   /** Runs rounds on a row until no modify waits for it; from the second on, in a fiber of its own. */
   const drain = (id: string, key: K, queue: Array<Waiting<A>>, known: Stored<A> | undefined): Effect.Effect<void> => {
     const batch = queue.splice(0).filter((w) => !w.cancelled)
-    const settled = batch.length === 0 ? Effect.succeed({ stored: known, outcomes: [] }) : settle(key, batch, known)
+    // Bounded as its callers are (since 0.5.2): a round blocked past the deadline is interrupted, its
+    // statement cancelled, rather than left to commit once the block lifts, after its callers had
+    // their 503s and may have read the old value.
+    const settled = batch.length === 0 ? Effect.succeed({ stored: known, outcomes: [] }) : bounded(settle(key, batch, known))
     return Effect.flatMap(Effect.exit(settled), (exit) => {
       let after: Stored<A> | undefined
       if (Exit.isSuccess(exit)) {
@@ -468,8 +484,24 @@ export const make = (
     const schema = options.schema ?? "public"
     const s = quote(schema)
     const query = (text: string, params: ReadonlyArray<unknown> = []) => sql.unsafe<Row>(text, params)
+    const timeoutMillis = options.timeoutMillis ?? defaultTimeoutMillis
+    /**
+     * The work that runs on behalf of several callers (a shared read, a PATCH round), which no
+     * caller's deadline may interrupt, under a deadline of its own (since 0.5.2): interrupted
+     * there, the client cancels its statement (a `CancelRequest`), and closes a connection whose
+     * statement does not end within seconds of it, so the pool opens a fresh one. Before, such work
+     * ran on past its callers' 503s: a PATCH blocked by a lock committed once the lock lifted, and
+     * reads blocked on a lock, or on a connection gone silent, held their pool connections until
+     * every request of the process was a 503.
+     */
+    const bounded = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+      Effect.timeoutOrElse(Effect.interruptible(self), {
+        duration: timeoutMillis,
+        orElse: () => Effect.fail(unavailable(new Error(`the database did not answer within ${timeoutMillis} ms`)))
+      })
     // Reads in a transaction (of a caller sharing the pool's client) are never shared.
-    const shared = sharedReads(sql.transactionService)
+    const share = sharedReads(sql.transactionService)
+    const shared = <A, E>(key: string, read: Effect.Effect<A, E>) => share(key, bounded(read))
     /** Runs `self` in one transaction, again when the engine aborted it as a conflict. */
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) =>
       sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, times: 10, schedule: conflictBackoff }))
@@ -540,7 +572,7 @@ export const make = (
         read: (key, lock) => Effect.map(query(lock ? lockSql : readSql, key), toStored<A>),
         write: (key, from, _to, data, changes) =>
           Effect.map(query(writeSql, [...key, data, changes, from.version, from.data]), versionOf)
-      }, transaction)
+      }, transaction, bounded)
       return {
         insertRow,
         get: (tenant: string, id: string) =>
@@ -607,7 +639,7 @@ export const make = (
           query(aWriteSql, [...key, data, changes, ...assignmentColumns(to), from.version, from.data]),
           versionOf
         )
-    }, transaction)
+    }, transaction, bounded)
     const removeAssignmentsOf = (tenant: string, configurationId: string) =>
       query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2`, [tenant, configurationId])
     // A child is stored only under a parent that exists (the port's rule), even when another
@@ -995,7 +1027,7 @@ export const make = (
         ))
       },
       ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
-    }, traced), options.timeoutMillis ?? defaultTimeoutMillis))
+    }, traced), timeoutMillis))
   })
 
 /**
@@ -1014,6 +1046,9 @@ export const migrateWith = (
 ): Effect.Effect<ReadonlyArray<number>, SqlError | StoreNotFound | Errors.StoreUnavailable> => {
   const s = quote(schema)
   return sql.withTransaction(Effect.gen(function*() {
+    // No statement timeout for the migration (the store's connections have one, since 0.5.2): it
+    // may wait for another process's migration, and a backfill may take long on a large store.
+    yield* sql.unsafe("SET LOCAL statement_timeout = 0").unprepared
     yield* sql.unsafe("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey(schema)])
     if (options.create === false) {
       const store = yield* sql.unsafe(
@@ -1092,7 +1127,8 @@ export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavaila
         url,
         ssl: tls.ssl,
         maxConnections,
-        applicationName: "@enrollment/store-adapter"
+        applicationName: "@enrollment/store-adapter",
+        startupParameters: sessionSettings(options.timeoutMillis ?? defaultTimeoutMillis)
       }).pipe(Scope.provide(pool), Effect.mapError(unavailable))
       return yield* Effect.provideService(
         make({ schema: options.schema, timeoutMillis: options.timeoutMillis, create: options.create }),

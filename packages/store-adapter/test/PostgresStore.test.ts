@@ -129,6 +129,88 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     }
   }, 30_000)
 
+  /**
+   * Work run for several callers (a PATCH round, a shared read) is not interrupted by one caller's
+   * deadline; since 0.5.2 it has a deadline of its own, and the store's connections a
+   * `statement_timeout` of the same length. Here another session holds a lock past the deadline:
+   * the PATCH it blocks is a 503 and never lands once the lock lifts (before, it committed then),
+   * and reads it blocks give their connections back (before, they held the pool's two, and a read
+   * of an unlocked table was a 503 too), for the store's own pool and for one over a client from
+   * outside, which has only the first.
+   */
+  for (const kind of ["layer", "layerClient"] as const) {
+    it(`leaves nothing running past its deadline: no PATCH lands after its 503, no read keeps its connection (${kind})`, async () => {
+      const schema = freshSchema(`blocked_${kind}`)
+      const t = freshTenant()
+      await Effect.runPromise(Effect.gen(function*() {
+        const store = yield* Store
+        for (const id of ["c1", "c2", "c3"]) yield* store.configurations.insert(t, configuration(id))
+        yield* store.assignments.insert(t, "c1", assignment("a1"))
+        yield* store.users.insert(t, user("u1"))
+      }).pipe(Effect.provide(storeLayer(schema, 1))))
+      const layer = kind === "layer"
+        ? PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections: 2, timeoutMillis: 500 })
+        : PostgresStore.layerClient({ schema, timeoutMillis: 500 }).pipe(Layer.provide(client()))
+      /** Another session holds `lock` on `table` for `millis`, in a transaction. */
+      const holding = (table: string, lock: string, millis: number) =>
+        Effect.runFork(direct((sql) =>
+          sql.withTransaction(Effect.andThen(sql.unsafe(`LOCK TABLE "${schema}".${table} IN ${lock} MODE`).unprepared, Effect.sleep(millis)))
+        ))
+      const exit = await Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
+        const store = Context.get(yield* Layer.build(layer), Store)
+        const sourceId = (yield* store.assignments.get(t, "c1", "a1")).pipe(Option.map((a) => a.sourceId))
+        // A PATCH blocked by a lock that lifts after its deadline.
+        const patchLock = holding("assignments", "SHARE", 2_000)
+        yield* Effect.sleep(200)
+        const started = Date.now()
+        const failed = yield* Effect.flip(store.assignments.modify(t, "c1", "a1", (a) => Result.succeed({ ...a, sourceId: "ghost" })))
+        assert.strictEqual(failed._tag, "StoreUnavailable")
+        assert.isBelow(Date.now() - started, 1_500)
+        yield* Fiber.join(patchLock)
+        yield* Effect.sleep(300)
+        assert.deepStrictEqual((yield* store.assignments.get(t, "c1", "a1")).pipe(Option.map((a) => a.sourceId)), sourceId, "the PATCH landed after its 503")
+        // Reads blocked on a locked table, more of them than the pool has connections.
+        const readLock = holding("configurations", "ACCESS EXCLUSIVE", 4_000)
+        yield* Effect.sleep(200)
+        const blocked = yield* Effect.all(["c1", "c2", "c3"].map((id) => Effect.flip(store.configurations.get(t, id))), { concurrency: "unbounded" })
+        for (const e of blocked) assert.strictEqual(e._tag, "StoreUnavailable")
+        // Past their deadlines, with the lock still held: a read of another table has a connection.
+        yield* Effect.sleep(1_000)
+        const free = Date.now()
+        assert.isTrue(Option.isSome(yield* store.users.get(t, "u1")))
+        assert.isBelow(Date.now() - free, 400, "a read of an unlocked table waited for a connection")
+        yield* Fiber.join(readLock)
+        assert.isTrue(Option.isSome(yield* store.configurations.get(t, "c2")))
+      })))
+      assert.ok(Exit.isSuccess(exit), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")
+    }, 30_000)
+  }
+
+  it("sets the store's own connections' statement and idle-in-transaction timeouts from timeoutMillis, and none for a migration", async () => {
+    const schema = freshSchema("session_settings")
+    const layer = PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections: 1, timeoutMillis: 1_234 })
+    const settings = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      yield* Layer.build(layer)
+      return undefined
+    })).pipe(Effect.andThen(direct((sql) =>
+      sql.unsafe<Row>("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+    ))))
+    // The tests' own client has the server's defaults.
+    assert.strictEqual(String(settings[0]!.setting), "0")
+    assert.deepStrictEqual(PostgresStore.sessionSettings(1_234), { statement_timeout: "1234", idle_in_transaction_session_timeout: "2468" })
+    const seen = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const ctx = yield* Layer.build(PgClient.layer({ url: Redacted.make(url!), maxConnections: 1, startupParameters: PostgresStore.sessionSettings(1_234) }))
+      const sql = Context.get(ctx, PgClient.PgClient)
+      const outside = yield* sql.unsafe<Row>("SHOW statement_timeout")
+      const idle = yield* sql.unsafe<Row>("SHOW idle_in_transaction_session_timeout")
+      // A migration lifts it for its own transaction (SET LOCAL), and the session's comes back after.
+      yield* PostgresStore.migrateWith(sql, schema)
+      const after = yield* sql.unsafe<Row>("SHOW statement_timeout")
+      return [outside[0]!.statement_timeout, idle[0]!.idle_in_transaction_session_timeout, after[0]!.statement_timeout]
+    })))
+    assert.deepStrictEqual(seen.map(String), ["1234ms", "2468ms", "1234ms"])
+  }, 30_000)
+
   it("puts the calls of a store over a shared PgClient under layerClient's timeoutMillis", async () => {
     const hole = await faultProxy(url!)
     const schema = freshSchema("deadline_client")
