@@ -178,6 +178,16 @@ const withDecoded = (
   }, (e) => fail(Problem.internal, e))
 }
 
+/**
+ * Where a configuration's actions are served, for a 404 of one asked for on another path family
+ * (since 0.8.1): the Graph SDKs' builders offer `assign` and `setPriority` under a user's
+ * configurations too, where SPEC 2 serves them on the tenant's only.
+ */
+const actionHint = (segment: string, path: string): string =>
+  (segment === "assign" || segment === "setPriority") && path.includes("/deviceEnrollmentConfigurations/")
+    ? `: ${segment} is served on /deviceManagement/deviceEnrollmentConfigurations/{id}/${segment} only`
+    : ""
+
 /** The paths outside the API's routes that answer GET and HEAD only (since 0.8.0: another method is a 405, not a 404). */
 const readOnlyPaths: ReadonlySet<string> = new Set(["/health", "/ready", "/docs", "/docs/"])
 
@@ -428,7 +438,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       // HEAD is a GET whose answer's body Node leaves out (RFC 9110 9.3.2).
       const m = router.match(method === "HEAD" ? "GET" : method, path)
       if (m._tag === "BadPath") return fail(Problem.badRequest(m.message))
-      if (m._tag === "NotFound") return fail(Problem.notFound(`Resource not found for the segment '${m.segment.slice(0, 100)}'`))
+      if (m._tag === "NotFound") return fail(Problem.notFound(`Resource not found for the segment '${m.segment.slice(0, 100)}'${actionHint(m.segment, path)}`))
       if (m._tag === "MethodNotAllowed") return fail(Problem.methodNotAllowed(method, m.allow.includes("GET") ? [...m.allow, "HEAD"] : m.allow))
       const route = m.route
       matched = route
