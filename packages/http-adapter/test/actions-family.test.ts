@@ -39,6 +39,14 @@ describe("a configuration's action on another path family", () => {
     const c1 = (await s.request("GET", "deviceManagement/deviceEnrollmentConfigurations/c1?$expand=assignments")).json
     assert.strictEqual(c1.priority, 0)
     assert.strictEqual(c1.assignments.length, 1)
+    // The configuration's own writes there are 405s naming what the path serves (README, "Microsoft's Graph clients").
+    for (const method of ["PATCH", "DELETE"]) {
+      const r = await s.request(method, `users/${user}/deviceEnrollmentConfigurations/c1`, method === "PATCH" ? { body: { priority: 3 } } : {})
+      assert.strictEqual(r.status, 405, method)
+      assert.strictEqual(r.headers.get("allow"), "GET, HEAD", method)
+    }
+    const post = await s.request("POST", `users/${user}/deviceEnrollmentConfigurations`, { body: {} })
+    assert.strictEqual(post.status, 405)
     // Another unknown segment there says nothing more.
     const other = await s.request("POST", `users/${user}/deviceEnrollmentConfigurations/c1/other`, { body: {} })
     assert.strictEqual(errorOf(other).message, "Resource not found for the segment 'other'")
