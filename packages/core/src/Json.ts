@@ -132,7 +132,7 @@ const inexact = (literal: string, value: number): string | undefined => {
   // written back (`18446744073709552000`, as JSON.stringify writes 2 ** 64): what was sent is
   // what is returned, and what this service (or a JavaScript client) writes, it reads again.
   const integer = integerLiteral.exec(literal)
-  return integer !== null && BigInt(integer[1]!) !== BigInt(value) && String(value) !== literal
+  return integer !== null && BigInt(integer[1]!) !== BigInt(value) && String(value) !== integer[1]
     ? "an integer a double holds exactly (any up to 9007199254740991 in magnitude; a string keeps every digit)"
     : undefined
 }

@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Result, Schema } from "effect"
-import { Assignments, Configurations, DirectoryService, Id, MemoryStore, Paths } from "../src/index.ts"
+import { Assignments, Configurations, DirectoryService, Id, MemoryStore, Paths, Store } from "../src/index.ts"
 
 const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(Layer.provideMerge(MemoryStore.layer))
 const T = "tenant-1"
@@ -105,8 +105,12 @@ describe("NewId: the key a create takes (since 0.8.1)", () => {
         }
       }
       assert.strictEqual(yield* assignments.count(T, Paths.tenant, "c"), 0)
-      // A user's PATCH names the stored key: the Id rule, not NewId (an id sent must equal the key).
-      const u = yield* directory.createUser(T, { id: "u1" })
-      assert.strictEqual(u.id, "u1")
+      // A PATCH names the stored key: the Id rule, not NewId. A user stored as '..' before 0.8.1 is
+      // patched with its id in the body (which must equal the key).
+      const store = yield* Store
+      yield* store.users.insert(T, { ...(yield* directory.createUser(T, { id: "u1" })), id: ".." })
+      const patched = yield* directory.patchUser(T, "..", { id: "..", displayName: "kept" })
+      assert.strictEqual(patched.id, "..")
+      assert.strictEqual(patched.displayName, "kept")
     }).pipe(Effect.provide(services)))
 })

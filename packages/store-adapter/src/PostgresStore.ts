@@ -334,7 +334,17 @@ interface Waiting<A> {
   readonly change: Change<A, unknown>
   readonly done: Deferred.Deferred<Option.Option<A>, unknown>
   cancelled: boolean
+  /** When a round holding this modify must have ended (`performance.now()`; see {@link roundMillis}). */
+  readonly deadline: number
 }
+
+/**
+ * How long a round may take for a modify, from the moment it is asked for: the store's deadline
+ * less a margin (a tenth of it, at most 1 s), so that a round still running past it is interrupted,
+ * its statement cancelled, and its failure reaches the caller before the caller's own deadline
+ * answers it 503 without knowing (since 0.5.2).
+ */
+const roundMillis = (timeoutMillis: number): number => timeoutMillis - Math.min(1_000, timeoutMillis / 10)
 
 /** How one table's rows are read and compare-and-set, by key. */
 interface RowAccess<K, A> {
@@ -378,7 +388,8 @@ const applyAll = <A>(from: A, batch: ReadonlyArray<Waiting<A>>) => {
 const rowWriter = <K, A>(
   access: RowAccess<K, A>,
   transaction: <X, E>(self: Effect.Effect<X, E>) => Effect.Effect<X, E | SqlError>,
-  bounded: <X, E>(self: Effect.Effect<X, E>) => Effect.Effect<X, E | Errors.StoreUnavailable>
+  bounded: <X, E>(self: Effect.Effect<X, E>, millis: number) => Effect.Effect<X, E | Errors.StoreUnavailable>,
+  timeoutMillis: number
 ) => {
   /** The modifies waiting for the round in progress on a row, by row. */
   const queues = new Map<string, Array<Waiting<A>>>()
@@ -429,10 +440,15 @@ const rowWriter = <K, A>(
   /** Runs rounds on a row until no modify waits for it; from the second on, in a fiber of its own. */
   const drain = (id: string, key: K, queue: Array<Waiting<A>>, known: Stored<A> | undefined): Effect.Effect<void> => {
     const batch = queue.splice(0).filter((w) => !w.cancelled)
-    // Bounded as its callers are (since 0.5.2): a round blocked past the deadline is interrupted, its
-    // statement cancelled, rather than left to commit once the block lifts, after its callers had
-    // their 503s and may have read the old value.
-    const settled = batch.length === 0 ? Effect.succeed({ stored: known, outcomes: [] }) : bounded(settle(key, batch, known))
+    // Bounded by its modifies' deadlines (since 0.5.2): a round blocked past the first of them is
+    // interrupted, its statement cancelled, rather than left to commit once the block lifts, after its
+    // callers had their 503s and may have read the old value. A modify that queued behind a blocked
+    // round brings its own, earlier than a deadline counted from this round's start would be.
+    let first = Infinity
+    for (const w of batch) if (w.deadline < first) first = w.deadline
+    const settled = batch.length === 0
+      ? Effect.succeed({ stored: known, outcomes: [] })
+      : bounded(settle(key, batch, known), Math.max(0, first - performance.now()))
     return Effect.flatMap(Effect.exit(settled), (exit) => {
       let after: Stored<A> | undefined
       if (Exit.isSuccess(exit)) {
@@ -451,7 +467,7 @@ const rowWriter = <K, A>(
 
   return <E>(id: string, key: K, change: Change<A, E>): Effect.Effect<Option.Option<A>, E | SqlError> =>
     Effect.suspend(() => {
-      const w: Waiting<A> = { change, done: Deferred.makeUnsafe(), cancelled: false }
+      const w: Waiting<A> = { change, done: Deferred.makeUnsafe(), cancelled: false, deadline: performance.now() + roundMillis(timeoutMillis) }
       const outcome = Effect.onInterrupt(
         Deferred.await(w.done) as Effect.Effect<Option.Option<A>, E | SqlError>,
         () => Effect.sync(() => { w.cancelled = true })
@@ -494,13 +510,14 @@ export const make = (
      * reads blocked on a lock, or on a connection gone silent, held their pool connections until
      * every request of the process was a 503.
      */
-    const bounded = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E | Errors.StoreUnavailable> =>
+    const bounded = <A, E>(self: Effect.Effect<A, E>, millis: number = timeoutMillis): Effect.Effect<A, E | Errors.StoreUnavailable> =>
       Effect.timeoutOrElse(Effect.interruptible(self), {
-        duration: timeoutMillis,
+        duration: millis,
         orElse: () => Effect.fail(unavailable(new Error(`the database did not answer within ${timeoutMillis} ms`)))
       })
     // Reads in a transaction (of a caller sharing the pool's client) are never shared.
     const share = sharedReads(sql.transactionService)
+    // A shared read's callers all asked in the run that sent it: the store's deadline from its start is theirs.
     const shared = <A, E>(key: string, read: Effect.Effect<A, E>) => share(key, bounded(read))
     /** Runs `self` in one transaction, again when the engine aborted it as a conflict. */
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -572,7 +589,7 @@ export const make = (
         read: (key, lock) => Effect.map(query(lock ? lockSql : readSql, key), toStored<A>),
         write: (key, from, _to, data, changes) =>
           Effect.map(query(writeSql, [...key, data, changes, from.version, from.data]), versionOf)
-      }, transaction, bounded)
+      }, transaction, bounded, timeoutMillis)
       return {
         insertRow,
         get: (tenant: string, id: string) =>
@@ -639,7 +656,7 @@ export const make = (
           query(aWriteSql, [...key, data, changes, ...assignmentColumns(to), from.version, from.data]),
           versionOf
         )
-    }, transaction, bounded)
+    }, transaction, bounded, timeoutMillis)
     const removeAssignmentsOf = (tenant: string, configurationId: string) =>
       query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2`, [tenant, configurationId])
     // A child is stored only under a parent that exists (the port's rule), even when another

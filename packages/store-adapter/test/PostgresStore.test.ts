@@ -159,12 +159,15 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       const exit = await Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
         const store = Context.get(yield* Layer.build(layer), Store)
         const sourceId = (yield* store.assignments.get(t, "c1", "a1")).pipe(Option.map((a) => a.sourceId))
-        // A PATCH blocked by a lock that lifts after its deadline.
-        const patchLock = holding("assignments", "SHARE", 2_000)
+        // Two PATCHes of one row blocked by a lock that lifts after their deadlines: the second queues
+        // behind the first's round, and its own round must not outlive its deadline (a reviewer's case).
+        const patchLock = holding("assignments", "SHARE", 1_000)
         yield* Effect.sleep(200)
         const started = Date.now()
-        const failed = yield* Effect.flip(store.assignments.modify(t, "c1", "a1", (a) => Result.succeed({ ...a, sourceId: "ghost" })))
-        assert.strictEqual(failed._tag, "StoreUnavailable")
+        const ghost = (sourceId: string) => Effect.flip(store.assignments.modify(t, "c1", "a1", (a) => Result.succeed({ ...a, sourceId })))
+        const [first, second] = yield* Effect.all([ghost("ghost A"), Effect.andThen(Effect.sleep(50), ghost("ghost B"))], { concurrency: "unbounded" })
+        assert.strictEqual(first._tag, "StoreUnavailable")
+        assert.strictEqual(second._tag, "StoreUnavailable")
         assert.isBelow(Date.now() - started, 1_500)
         yield* Fiber.join(patchLock)
         yield* Effect.sleep(300)
@@ -186,29 +189,68 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     }, 30_000)
   }
 
-  it("sets the store's own connections' statement and idle-in-transaction timeouts from timeoutMillis, and none for a migration", async () => {
+  it("has PostgreSQL end a statement of the store's that the client can no longer cancel (statement_timeout on its sessions)", async () => {
+    const proxy = await faultProxy(url!)
+    const schema = freshSchema("session_timeout")
+    const t = freshTenant()
+    await Effect.runPromise(Effect.gen(function*() {
+      yield* (yield* Store).configurations.insert(t, configuration("c1"))
+    }).pipe(Effect.provide(storeLayer(schema, 1))))
+    /** The store's statements on this schema that PostgreSQL still runs, waiting for a lock. */
+    const waiting = () =>
+      Effect.runPromise(direct((sql) =>
+        sql.unsafe<Row>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '@enrollment/store-adapter' AND wait_event_type = 'Lock' AND query LIKE $1",
+          [`%"${schema}"%`]
+        )
+      )).then((rows) => Number(rows[0]!.n))
+    const lock = Effect.runFork(direct((sql) =>
+      sql.withTransaction(Effect.andThen(sql.unsafe(`LOCK TABLE "${schema}".configurations IN ACCESS EXCLUSIVE MODE`).unprepared, Effect.sleep(6_000)))
+    ))
+    const layer = PostgresStore.layer({ url: Redacted.make(proxy.url), schema, maxConnections: 1, timeoutMillis: 1_000 })
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const store = Context.get(await Effect.runPromise(Layer.buildWithScope(layer, scope)), Store)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const read = Effect.runPromise(Effect.flip(store.configurations.get(t, "c1")))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.strictEqual(await waiting(), 1, "the read waits for the lock in PostgreSQL")
+      // From now on nothing reaches PostgreSQL through the proxy: the client's CancelRequest is lost.
+      proxy.swallow()
+      assert.strictEqual((await read)._tag, "StoreUnavailable")
+      // Past the session's statement_timeout (1 s), the lock still held: PostgreSQL ended the statement.
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      assert.strictEqual(await waiting(), 0, "the store's statement still waits in PostgreSQL past its statement_timeout")
+    } finally {
+      proxy.close()
+      await Effect.runPromise(Effect.ignore(Effect.timeout(Scope.close(scope, Exit.void), "8 seconds")))
+      await Effect.runPromise(Effect.ignore(Fiber.join(lock)))
+    }
+  }, 30_000)
+
+  it("runs a migration without the statement timeout of the session it runs on, which comes back after", async () => {
     const schema = freshSchema("session_settings")
-    const layer = PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections: 1, timeoutMillis: 1_234 })
-    const settings = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      yield* Layer.build(layer)
-      return undefined
-    })).pipe(Effect.andThen(direct((sql) =>
-      sql.unsafe<Row>("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
-    ))))
-    // The tests' own client has the server's defaults.
-    assert.strictEqual(String(settings[0]!.setting), "0")
     assert.deepStrictEqual(PostgresStore.sessionSettings(1_234), { statement_timeout: "1234", idle_in_transaction_session_timeout: "2468" })
+    // Another process migrating the schema holds its advisory lock for 2.5 s, past the session's 1.234 s.
+    const other = Effect.runFork(direct((sql) =>
+      sql.withTransaction(Effect.andThen(sql.unsafe("SELECT pg_advisory_xact_lock($1::bigint)", [PostgresStore.lockKey(schema)]), Effect.sleep(2_500)))
+    ))
+    await new Promise((resolve) => setTimeout(resolve, 200))
     const seen = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const ctx = yield* Layer.build(PgClient.layer({ url: Redacted.make(url!), maxConnections: 1, startupParameters: PostgresStore.sessionSettings(1_234) }))
       const sql = Context.get(ctx, PgClient.PgClient)
-      const outside = yield* sql.unsafe<Row>("SHOW statement_timeout")
-      const idle = yield* sql.unsafe<Row>("SHOW idle_in_transaction_session_timeout")
-      // A migration lifts it for its own transaction (SET LOCAL), and the session's comes back after.
-      yield* PostgresStore.migrateWith(sql, schema)
+      const before = yield* sql.unsafe<Row>("SHOW statement_timeout")
+      const started = Date.now()
+      // It waits for the lock, as the store's start does, rather than being cancelled at 1.234 s.
+      const applied = yield* PostgresStore.migrateWith(sql, schema)
+      const waited = Date.now() - started
       const after = yield* sql.unsafe<Row>("SHOW statement_timeout")
-      return [outside[0]!.statement_timeout, idle[0]!.idle_in_transaction_session_timeout, after[0]!.statement_timeout]
+      return { before: String(before[0]!.statement_timeout), after: String(after[0]!.statement_timeout), applied, waited }
     })))
-    assert.deepStrictEqual(seen.map(String), ["1234ms", "2468ms", "1234ms"])
+    await Effect.runPromise(Effect.ignore(Fiber.join(other)))
+    assert.deepStrictEqual(seen.applied, PostgresStore.migrations.map((m) => m.version))
+    assert.isAtLeast(seen.waited, 1_500)
+    assert.deepStrictEqual([seen.before, seen.after], ["1234ms", "1234ms"])
   }, 30_000)
 
   it("puts the calls of a store over a shared PgClient under layerClient's timeoutMillis", async () => {
