@@ -41,6 +41,8 @@ export interface LocalSettings {
     | {
       readonly _tag: "postgres"
       readonly url: string
+      /** Where the URL came from (`--database-url`, `ENROLLCTL_DATABASE_URL`), for messages (since 0.4.1). */
+      readonly urlFrom?: string | undefined
       readonly schema?: string | undefined
       /**
        * How the schema was named (`--database-schema S`, `ENROLLCTL_DATABASE_SCHEMA=S`), for messages; with no `schema`

@@ -18,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Backend, type LocalSettings } from "./Backend.ts"
 import { classOfStatus, ofDomainTag } from "./ExitCode.ts"
-import { CommandFailed } from "./Failure.ts"
+import { CommandFailed, usage } from "./Failure.ts"
 import { type Answer, bodyOf, type ListOptions, memberIdOf, type MemberType, type Operation } from "./Operation.ts"
 import * as Query from "./Query.ts"
 
@@ -59,7 +59,17 @@ export const storeLayer = (settings: LocalSettings): Layer.Layer<Store, CommandF
       return opened(Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter")).pipe(
         Effect.map(({ PostgresStore }) =>
           PostgresStore.layer({ url: s.url, ...(s.schema ? { schema: s.schema } : {}), create: s.create === true }).pipe(
-            Layer.catchTag("StoreNotFound", () => Layer.unwrap(Effect.fail(noPostgresStore(settings, s))))
+            Layer.catchTag("StoreNotFound", () => Layer.unwrap(Effect.fail(noPostgresStore(settings, s)))),
+            // TLS parameters the store cannot honour are a bad value of the flag or variable, exit 2 as the
+            // server's exit 2 for its DATABASE_URL (since 0.4.1; before, exit 1, "cannot open the store").
+            Layer.catchCause((cause) => {
+              const error = Cause.squash(cause) as { readonly _tag?: unknown; readonly cause?: unknown }
+              return Layer.unwrap(Effect.failCause(
+                error?._tag === "StoreUnavailable" && isTlsSettingInvalid(error.cause)
+                  ? Cause.fail(usage(`${s.urlFrom ?? "--database-url"}: ${error.cause.reason}`))
+                  : cause
+              ))
+            })
           ) as Layer.Layer<Store, unknown>
         )
       )))
@@ -67,6 +77,11 @@ export const storeLayer = (settings: LocalSettings): Layer.Layer<Store, CommandF
 }
 
 type PostgresSettings = Extract<LocalSettings["store"], { readonly _tag: "postgres" }>
+
+/** The store's refusal of a URL's TLS parameters (store-adapter's `TlsSettingInvalid`), told by its tag. */
+const isTlsSettingInvalid = (cause: unknown): cause is { readonly reason: string } =>
+  typeof cause === "object" && cause !== null && (cause as { _tag?: unknown })._tag === "TlsSettingInvalid" &&
+  typeof (cause as { reason?: unknown }).reason === "string"
 
 /**
  * A PostgreSQL schema that holds no store, refused as a missing SQLite file is: a

@@ -131,7 +131,7 @@ const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSetting
         ? {}
         : { named: `${empty} is empty, which counts as unset, as the server's DATABASE_SCHEMA does` }
       return Effect.succeed({
-        store: { _tag: "postgres", url, ...named },
+        store: { _tag: "postgres", url, urlFrom: origin(g, "databaseUrl"), ...named },
         tenant,
         debug
       })

@@ -127,6 +127,26 @@ describe("local mode", () => {
     }
   })
 
+  it("refuses TLS parameters of a database URL the store cannot honour as a usage error naming where the URL came from (exit 2)", async () => {
+    // No connection is tried: the parameters are read before (127.0.0.1:9 has nothing listening).
+    const cases = [
+      ["sslmode=prefer", "sslmode=prefer is not supported"],
+      ["SSLMODE=require", "SSLMODE is not read: parameter names are lower case (write sslmode)"],
+      ["sslmode=verify-ca", "verify-ca"]
+    ] as const
+    for (const [query, message] of cases) {
+      const url = `postgres://postgres:s3cret@127.0.0.1:9/db?${query}`
+      const flag = await enrollctl(["--store", "postgres", "--database-url", url, "users", "list"])
+      assert.strictEqual(flag.code, 2, flag.stderr)
+      assert.match(flag.stderr, /^error Usage: --database-url: /)
+      assert.include(flag.stderr, message)
+      assert.notInclude(flag.stderr, "s3cret")
+      const variable = await enrollctl(["--store", "postgres", "users", "list"], { env: { ENROLLCTL_DATABASE_URL: url } })
+      assert.strictEqual(variable.code, 2, variable.stderr)
+      assert.match(variable.stderr, /^error Usage: ENROLLCTL_DATABASE_URL: /)
+    }
+  })
+
   it("refuses token flags the server would not honour: a lifetime of 0, scopes with roles, a permission it does not know", async () => {
     const secretDir = tempDir()
     writeFileSync(path.join(secretDir, "auth-secret"), "s".repeat(43))

@@ -229,11 +229,6 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
       if (problem !== undefined) problems.push(problem)
     }
   }
-  // It has a default (public), so set empty it is an error as `PORT=` is, not `public` unsaid (since 0.4.2):
-  // an operator who cleared it may mean another schema, and a store in `public` would answer for it.
-  if (c.store === "postgres" && env.DATABASE_SCHEMA === "") {
-    problems.push(`DATABASE_SCHEMA: expected ${settings.databaseSchema[2]}, got an empty value (unset it for the default, public)`)
-  }
   if (c.store === "postgres" && c.databaseSchema !== undefined && Option.isSome(c.databaseSchema)) {
     const problem = databaseSchemaProblem(c.databaseSchema.value)
     if (problem !== undefined) problems.push(problem)

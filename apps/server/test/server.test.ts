@@ -140,10 +140,8 @@ describe("configuration", () => {
       assert.match(problems[0]!, /^DATABASE_SCHEMA: expected a PostgreSQL schema name of at most 63 bytes/)
     }
     for (const schema of ["public", "tenant_a", "s".repeat(63), "pgx"]) assert.deepStrictEqual(await problemsOf({ ...postgres, DATABASE_SCHEMA: schema }), [])
-    // Set empty: refused as PORT= is (it has a default), not read as public (since 0.4.2).
-    assert.deepStrictEqual(await problemsOf({ ...postgres, DATABASE_SCHEMA: "" }), [
-      "DATABASE_SCHEMA: expected a PostgreSQL schema name, got an empty value (unset it for the default, public)"
-    ])
+    // Set empty it counts as unset (public), as enrollctl's ENROLLCTL_DATABASE_SCHEMA does (README, "Configuration").
+    assert.deepStrictEqual(await problemsOf({ ...postgres, DATABASE_SCHEMA: "" }), [])
   })
   it("takes PUBLIC_URL as an origin only: a path, query or fragment is refused, not dropped", async () => {
     for (const url of ["https://graph.example.com/prefix", "https://graph.example.com/beta/", "https://graph.example.com?x=1", "https://graph.example.com/#top", "https://graph.example.com//"]) {
