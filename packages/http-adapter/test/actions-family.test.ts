@@ -3,21 +3,14 @@
  * (SPEC 2); the Graph SDKs' builders offer them under a user's configurations too. Such a request is
  * a 404, as before, and since 0.8.1 its message says where the action is served.
  */
-import { MemoryStore } from "@enrollment/core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { errorOf, start, type TestServer } from "./support.ts"
+import { errorOf, startWithConfiguration, type TestServer } from "./support.ts"
 
 describe("a configuration's action on another path family", () => {
   let s: TestServer
   beforeAll(async () => {
-    s = await start({ store: MemoryStore.layer })
+    s = await startWithConfiguration({ target: { "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget" } })
     const ok = (r: { status: number; text: string }) => assert.strictEqual(r.status, 201, r.text)
-    ok(await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", {
-      body: { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "c1", limit: 1 }
-    }))
-    ok(await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", {
-      body: { target: { "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget" } }
-    }))
     ok(await s.request("POST", "invitations", { body: { id: "i1", invitedUserEmailAddress: "g@fabrikam.com", inviteRedirectUrl: "https://x" } }))
   })
   afterAll(() => s.close())

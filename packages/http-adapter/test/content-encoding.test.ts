@@ -8,12 +8,11 @@
  * @microsoft/kiota-http-fetchlibrary as the beta SDK loads it), gzips a PATCH and is answered at
  * once. Before 0.8.0, the coded bytes were read as the JSON text: a 400, and that client failed.
  */
-import { MemoryStore } from "@enrollment/core"
 import { createRequire } from "node:module"
 import * as fs from "node:fs"
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { errorOf, start, type TestServer } from "./support.ts"
+import { errorOf, startWithConfiguration, type TestServer } from "./support.ts"
 
 interface FetchLibrary {
   readonly HttpClient: new(customFetch: undefined, ...middlewares: ReadonlyArray<unknown>) => {
@@ -34,12 +33,7 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value))
 describe("a request body in a content coding", () => {
   let s: TestServer
   beforeAll(async () => {
-    s = await start({ store: MemoryStore.layer })
-    const ok = (r: { status: number; text: string }) => assert.strictEqual(r.status, 201, r.text)
-    ok(await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", {
-      body: { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "c1", limit: 1 }
-    }))
-    ok(await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", { body: { id: "a1", sourceId: "before" } }))
+    s = await startWithConfiguration({ id: "a1", sourceId: "before" })
   })
   afterAll(() => s.close())
 

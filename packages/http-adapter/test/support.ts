@@ -206,6 +206,21 @@ export const succeeds = async (s: TestServer, method: string, path: string, body
 }
 
 /** Asserts the SPEC 6 error shape and returns the error. */
+/**
+ * A server on the memory store holding the limit configuration `c1` and one assignment of it made
+ * from `assignment` (a create's body).
+ */
+export const startWithConfiguration = async (assignment: Record<string, unknown>): Promise<TestServer> => {
+  const s = await start({ store: MemoryStore.layer })
+  await succeeds(s, "POST", "deviceManagement/deviceEnrollmentConfigurations", {
+    "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+    id: "c1",
+    limit: 1
+  })
+  await succeeds(s, "POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", assignment)
+  return s
+}
+
 export const errorOf = (r: { json: any; headers: Headers }) => {
   const e = r.json?.error
   if (typeof e?.code !== "string" || typeof e?.message !== "string" || typeof e?.innerError?.["request-id"] !== "string" ||
