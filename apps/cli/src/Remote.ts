@@ -53,7 +53,7 @@ export interface Request {
 
 /**
  * A key's path under its collection: `users/u1`, the id percent-encoded (core's `Id.keyPath`). An
- * id `.` or `..` (stored before core 0.8.1 refused them at create) is written in the parenthesis
+ * id `.` or `..` (a valid key, SPEC 2) is written in the parenthesis
  * form, `users('.')`, which addresses the same entity: as a path segment of its own, every URL
  * parser reads it as a dot segment and drops it (`users/.` would ask for the list of users,
  * `users/..` for the service root). So is an id beginning with `$` (since 0.4.1): `users/$count`

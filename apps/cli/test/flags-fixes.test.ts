@@ -287,22 +287,24 @@ describe.skipIf(!remoteAvailable)("remote mode", () => {
     assert.strictEqual(r.json.inviteRedeemUrl, "http://localhost/redeem?invitation=ri1")
   })
 
-  it("refuses to create an entity whose id is '.' or '..' (core 0.8.1), and reaches one whose id begins with '$'", async () => {
+  it("reaches an entity whose id is '.' or '..' (a valid key), which a path segment of its own cannot name", async () => {
     const tenant = ["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", "t-dots", "-o", "json"]
     for (const id of [".", ".."]) {
-      // Before, it was created, and `users/..` (as any URL parser sends it: the service root) named something else.
       const made = await enrollctl([...tenant, "users", "create", "--display-name", `Dot ${id}`, "--body", JSON.stringify({ id })])
-      assert.strictEqual(made.code, 2, made.stderr)
-      assert.include(made.stderr, `id: expected an id of 1 to 128 characters without '/' or control characters, other than '.' and '..', got "${id}"`)
-      // An import's record is refused before anything is written, in either mode.
-      for (const mode of [["--base-url", baseUrl, "--data-dir", dataDir], ["--store", "sqlite", "--data-dir", await storeDir()]]) {
-        const imported = await enrollctl([...mode, "--tenant", "t-dots", "import", fileOf(jsonl([userLine("d1"), userLine(id)]))])
-        assert.strictEqual(imported.code, 2, imported.stderr)
-        assert.include(imported.stderr, "other than '.' and '..'")
-      }
+      assert.strictEqual(made.code, 0, made.stderr)
+      // Before, `users/.` was read as `users/` (the list) and `users/..` as the service root.
+      const got = await enrollctl([...tenant, "users", "get", "--user-id", id])
+      assert.strictEqual(got.code, 0, got.stderr)
+      assert.strictEqual(got.json().id, id)
+      assert.strictEqual(got.json().displayName, `Dot ${id}`)
     }
-    assert.deepStrictEqual((await enrollctl([...tenant, "users", "list", "--select", "id"])).json(), [])
-    // `users/$count` (or `users/%24count`) is the count of users: such an id goes in the key form, users('%24count').
+    assert.strictEqual((await enrollctl([...tenant, "users", "delete", "--user-id", ".."])).code, 0)
+    const left = await enrollctl([...tenant, "users", "list", "--select", "id"])
+    assert.deepStrictEqual(left.json(), [{ id: "." }])
+  })
+
+  it("reaches an entity whose id begins with '$' in the key form (CLI 0.4.1): users/%24count is the count", async () => {
+    const tenant = ["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", "t-dollars", "-o", "json"]
     for (const id of ["$count", "$ref", "$x'y"]) {
       const made = await enrollctl([...tenant, "users", "create", "--display-name", `Dollar ${id}`, "--body", JSON.stringify({ id })])
       assert.strictEqual(made.code, 0, made.stderr)

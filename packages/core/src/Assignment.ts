@@ -8,7 +8,7 @@
 import { Result, Schema } from "effect"
 import * as AssignmentTarget from "./AssignmentTarget.ts"
 import { type InvalidInput, invalid } from "./Errors.ts"
-import { Id, NewId } from "./Id.ts"
+import { Id } from "./Id.ts"
 import * as Json from "./Json.ts"
 import * as ODataType from "./ODataType.ts"
 import * as Validation from "./Validation.ts"
@@ -41,7 +41,7 @@ export interface AssignmentCreate {
 /** The properties the entity declares. */
 export const declared: ReadonlyArray<string> = ["id", "target", "source", "sourceId"]
 
-const decodeNewId = Validation.decoder(NewId)
+const decodeId = Validation.decoder(Id)
 const decodeSourceId = Validation.decoder(Schema.NullOr(AssignmentTarget.BoundedString))
 const decodeSource = Validation.decoder(AssignmentSource)
 const decodeWhole = Validation.decoder(Assignment)
@@ -127,13 +127,13 @@ const defaults: Members = { target: null, source: "direct", sourceId: null }
 
 /**
  * Decodes the body of a create (SPEC 2): `target` must name a concrete type or be
- * null, `source` defaults to `direct`, `id` is optional (a {@link NewId} since 0.8.1: not `.` or
- * `..`), unknown properties are refused and annotations ignored.
+ * null, `source` defaults to `direct`, `id` is optional, unknown properties are
+ * refused and annotations ignored.
  */
 export const decodeCreate = (body: unknown): Result.Result<AssignmentCreate, InvalidInput> => {
   let id: string | undefined
   const members = applyMembers(defaults, body, (value) => {
-    const r = decodeNewId(value, "id")
+    const r = decodeId(value, "id")
     if (Result.isFailure(r)) return r.failure
     id = r.success
     return undefined

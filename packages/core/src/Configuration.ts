@@ -10,7 +10,7 @@
 import { Result, Schema } from "effect"
 import { BoundedString } from "./AssignmentTarget.ts"
 import { type InvalidInput, invalid } from "./Errors.ts"
-import { Id, NewId } from "./Id.ts"
+import { Id } from "./Id.ts"
 import * as Json from "./Json.ts"
 import * as MergePatch from "./MergePatch.ts"
 import * as ODataType from "./ODataType.ts"
@@ -94,7 +94,6 @@ const baseDecoders = Object.fromEntries(baseNames.map((k) => [k, Validation.deco
   readonly [K in keyof typeof BaseFields]: (u: unknown, path: string) => Result.Result<any, InvalidInput>
 }
 const decodeId = Validation.decoder(Id)
-const decodeNewId = Validation.decoder(NewId)
 const nullable: ReadonlySet<string> = new Set(["displayName", "description"])
 
 /** The typed and untyped parts of a body, each property checked. */
@@ -111,8 +110,7 @@ interface Parts<T extends string> {
  */
 const split = <T extends string>(
   body: unknown,
-  typeOf: (value: unknown) => Result.Result<T, InvalidInput>,
-  idOf: (value: unknown, path: string) => Result.Result<string, InvalidInput> = decodeId
+  typeOf: (value: unknown) => Result.Result<T, InvalidInput>
 ): Result.Result<Parts<T>, InvalidInput> => {
   if (!Json.isObject(body)) return Result.fail(invalid.value("", "a JSON object", Json.show(body)))
   let id: string | undefined
@@ -126,7 +124,7 @@ const split = <T extends string>(
       if (Result.isFailure(r)) return Result.fail(r.failure)
       odataType = r.success
     } else if (key === "id") {
-      const r = idOf(value, "id")
+      const r = decodeId(value, "id")
       if (Result.isFailure(r)) return Result.fail(r.failure)
       id = r.success
     } else if (ODataType.isAnnotation(key) || serverManaged.includes(key)) {
@@ -188,12 +186,9 @@ const createType = (value: unknown): Result.Result<DerivedTypeName, InvalidInput
     : Result.fail(invalid.typeNotAccepted("@odata.type", showType(value), derivedTypeNames))
 }
 
-/**
- * Decodes a create: `@odata.type` must name a concrete derived type; server-managed properties are
- * ignored; an `id` is a {@link NewId} (since 0.8.1: not `.` or `..`).
- */
+/** Decodes a create: `@odata.type` must name a concrete derived type; server-managed properties are ignored. */
 export const decodeCreate = (body: unknown): Result.Result<ConfigurationCreate, InvalidInput> =>
-  Result.flatMap(split(body, createType, decodeNewId), (p) => {
+  Result.flatMap(split(body, createType), (p) => {
     if (p.odataType === undefined) {
       return Result.fail(invalid.typeNotAccepted("@odata.type", "nothing", derivedTypeNames))
     }

@@ -16,7 +16,7 @@ import { Result, Schema } from "effect"
 import { BoundedString } from "./AssignmentTarget.ts"
 import * as DirectoryProperties from "./DirectoryProperties.ts"
 import { type InvalidInput, invalid } from "./Errors.ts"
-import { Id, NewId } from "./Id.ts"
+import { Id } from "./Id.ts"
 import * as Json from "./Json.ts"
 import * as MergePatch from "./MergePatch.ts"
 import * as ODataType from "./ODataType.ts"
@@ -213,8 +213,6 @@ const flat = <F extends Fields>(options: {
     Object.entries(options.fields).map(([k, s]) => [k, Validation.decoder(s as any)])
   ) as Record<string, (u: unknown, p: string) => Result.Result<unknown, InvalidInput>>
   const decodeId = Validation.decoder(Id)
-  // A create's key (since 0.8.1): not `.` or `..`, which no URL can name.
-  const decodeNewId = Validation.decoder(NewId)
   const extra: ReadonlySet<string> = new Set(options.extra)
   const writeOnly: ReadonlySet<string> = new Set([...options.writeOnly, ...options.serverManaged])
   const navigation: ReadonlySet<string> = new Set(options.declared.navigation)
@@ -233,7 +231,7 @@ const flat = <F extends Fields>(options: {
           return Result.fail(invalid.typeNotAccepted("@odata.type", Json.show(value), [options.typeName]))
         }
       } else if (key === "id") {
-        const r = (mode === "create" ? decodeNewId : decodeId)(value, "id")
+        const r = decodeId(value, "id")
         if (Result.isFailure(r)) return Result.fail(r.failure)
         id = r.success
       } else if (key.endsWith("@odata.bind")) {

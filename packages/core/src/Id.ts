@@ -31,9 +31,10 @@ export const isId = Schema.is(Id)
 
 /**
  * True for `.` and `..`: dot segments, which every URL parser removes from a path before the
- * request is sent (RFC 3986 5.2.4; WHATWG URL, so `fetch`, curl and the Graph SDKs). A key-as-segment
- * URL of such an id names its parent: `DELETE …/configurations/c1/assignments/..` reaches the
- * server as `DELETE …/configurations/c1`, and deletes the configuration.
+ * request is sent (RFC 3986 5.2.4; WHATWG URL, so `fetch`, curl and the Graph SDKs). They are valid
+ * keys (SPEC 2), but a key-as-segment URL of such an id names its parent:
+ * `DELETE …/configurations/c1/assignments/..` reaches the server as `DELETE …/configurations/c1`.
+ * Only the parenthesis form names them ({@link keyPath}).
  *
  * @since 0.8.1
  */
@@ -42,7 +43,7 @@ export const isDotSegment = (id: string): boolean => id === "." || id === ".."
 /**
  * A key's path under its collection's URL (since 0.8.1): `/id` percent-encoded, or the OData
  * parenthesis form, `('id')` (a quote doubled), where a path segment of its own would not name it:
- * a dot segment ({@link isDotSegment}, stored before 0.8.1), or an id beginning with `$`, which a
+ * a dot segment ({@link isDotSegment}), or an id beginning with `$`, which a
  * server reads as OData's system segment (`$count`, `$ref`, `$value`) whether written `$` or `%24`.
  * Both forms address the same entity (SPEC 2).
  *
@@ -52,29 +53,6 @@ export const keyPath = (id: string): string =>
   isDotSegment(id) || id.startsWith("$")
     ? `('${encodeURIComponent(id.replaceAll("'", "''"))}')`
     : `/${encodeURIComponent(id)}`
-
-const newExpected = `${expected}, other than '.' and '..'`
-
-/**
- * What {@link NewId}'s characters must match: {@link pattern}, and not `.` or `..` (a lookahead, as
- * JSON Schema's ECMAScript patterns take it).
- *
- * @since 0.8.1
- */
-export const newPattern = /^(?!\.\.?$)[^/\u0000-\u001f\u007f-\u009f]+$/u
-
-/**
- * The key a create takes (since 0.8.1): an {@link Id} that is not a dot segment ({@link isDotSegment}),
- * so that its entity's URL names it and nothing else. SPEC 2's rule allows `.` and `..`; a client
- * that builds an entity's URL from its id (every SDK does) would then read, patch or delete the parent
- * instead. Keys stored before 0.8.1 stay {@link Id}s: a path reaches them in the parenthesis form
- * (`assignments('..')`), which no URL parser touches.
- */
-export const NewId = Schema.String.annotate({ message: `Expected ${newExpected}` }).check(
-  Schema.isMinLength(1, { expected: newExpected }),
-  Schema.isMaxLength(128, { expected: newExpected }),
-  Schema.isPattern(newPattern, { expected: newExpected })
-).annotate({ identifier: "NewId", description: "1 to 128 characters, no '/', no control characters, not '.' or '..'" })
 
 const hex = (n: number) => n.toString(16).padStart(2, "0")
 

@@ -85,10 +85,9 @@ const TargetUpdate = Schema.Union([...targetInputs, TargetMerge]).annotate({
 })
 
 /** The assignment's declared properties, each optional, with `target` as `target` takes it. */
-const assignmentFields = (target: Schema.Top, id: Schema.Top = Id.Id): Fields =>
+const assignmentFields = (target: Schema.Top): Fields =>
   optional({
     ...Assignment.Assignment.fields,
-    id,
     "@odata.type": spellings([Assignment.typeName]),
     target: Schema.NullOr(target)
   })
@@ -97,7 +96,7 @@ const assignmentFields = (target: Schema.Top, id: Schema.Top = Id.Id): Fields =>
  * An assignment create (SPEC 2): every property optional (`source` defaults to `direct`,
  * `target` to null, `id` to a new GUID), `target` a concrete type or null.
  */
-export const AssignmentCreate = closed(assignmentFields(TargetCreate, Id.NewId)).annotate({
+export const AssignmentCreate = closed(assignmentFields(TargetCreate)).annotate({
   identifier: `${Assignment.typeName}Create`,
   description: "Every property optional: source defaults to direct, target to null, id to a new GUID (409 when it exists)"
 })
@@ -123,13 +122,13 @@ export const AssignParameters = closed({
  * A configuration body's members besides `@odata.type`: the typed base properties, the
  * server's (ignored), no inline `assignments`, and the derived type's own, kept as JSON.
  */
-const configurationFields = (id: Schema.Top): Fields => ({
-  ...optional({ id, ...Configuration.BaseFields }),
+const configurationFields: Fields = {
+  ...optional({ id: Id.Id, ...Configuration.BaseFields }),
   ...Object.fromEntries(Configuration.serverManaged.map((k) => [k, Schema.optionalKey(ServerSet)])),
   assignments: Schema.optionalKey(
     Schema.Never.annotate({ description: "Not accepted inline: POST …/assignments, or the assign action" })
   )
-})
+}
 
 /** An open body: `fields`, then the derived type's own properties (any JSON), as SPEC 1.4 keeps them. */
 const open = (fields: Fields) => Schema.StructWithRest(Schema.Struct(fields), [Schema.Record(Schema.String, Json.Json)])
@@ -137,7 +136,7 @@ const open = (fields: Fields) => Schema.StructWithRest(Schema.Struct(fields), [S
 /** A configuration create: `@odata.type` names a concrete derived type; the rest is optional. */
 export const ConfigurationCreate = open({
   "@odata.type": spellings(Configuration.derivedTypeNames),
-  ...configurationFields(Id.NewId)
+  ...configurationFields
 }).annotate({
   identifier: `${Configuration.typeName}Create`,
   description: "@odata.type names a concrete derived type; priority defaults to 0, roleScopeTagIds to [], " +
@@ -147,7 +146,7 @@ export const ConfigurationCreate = open({
 /** A configuration PATCH: `@odata.type`, if sent, restates the stored type or names the abstract base. */
 export const ConfigurationUpdate = open({
   "@odata.type": Schema.optionalKey(spellings([Configuration.typeName, ...Configuration.derivedTypeNames])),
-  ...configurationFields(Id.Id)
+  ...configurationFields
 }).annotate({
   identifier: `${Configuration.typeName}Update`,
   description: "Absent properties are unchanged; @odata.type, if sent, is the stored type or the abstract base; " +
@@ -168,14 +167,12 @@ export const PriorityParameters = closed({ priority: Configuration.Int32 }).anno
 const directoryBody = (
   entity: Schema.Struct<any>,
   typeName: "user" | "group" | "invitation",
-  options: { readonly omit?: ReadonlyArray<string>; readonly required?: Fields; readonly create?: boolean } = {}
+  options: { readonly omit?: ReadonlyArray<string>; readonly required?: Fields } = {}
 ) => {
   const fields: Fields = {}
   for (const [k, s] of Object.entries(entity.fields as Fields)) {
     if (k !== "@odata.type" && !options.omit?.includes(k)) fields[k] = s
   }
-  // A create's key is not `.` or `..` (since 0.8.1).
-  if (options.create === true) fields.id = Id.NewId
   const serverSet = DirectoryProperties.serverManaged[typeName] as ReadonlyArray<string>
   const writeOnly = DirectoryProperties.writeOnly[typeName] as ReadonlyArray<string>
   return closed({
@@ -187,27 +184,21 @@ const directoryBody = (
   }, DirectoryAnnotation)
 }
 
-/** A user create: nothing required (SPEC 1.5's properties default). Since 0.8.1 (before, {@link UserWrite} described it). */
-export const UserCreate = directoryBody(Directory.User, "user", { create: true }).annotate({
-  identifier: "userCreate",
-  description: "Every property optional: userType defaults to Member and accountEnabled to true"
-})
-
-/** A user PATCH (and, before 0.8.1, a create): nothing required. */
+/** A user create or PATCH: nothing required (SPEC 1.5's properties default on create). */
 export const UserWrite = directoryBody(Directory.User, "user").annotate({
   identifier: "userWrite",
-  description: "Every property optional: a PATCH leaves absent properties unchanged (an id, if sent, must equal the key)"
+  description: "Every property optional: a create defaults userType to Member and accountEnabled to true, " +
+    "a PATCH leaves absent properties unchanged (an id, if sent, must equal the key)"
 })
 
 /** A group create. */
-export const GroupWrite = directoryBody(Directory.Group, "group", { create: true }).annotate({
+export const GroupWrite = directoryBody(Directory.Group, "group").annotate({
   identifier: "groupWrite",
   description: "Every property optional: securityEnabled defaults to true"
 })
 
 /** An invitation create: the address and the redirect URL are required; the server sets its status and redeem URL. */
 export const InvitationCreate = directoryBody(Directory.Invitation, "invitation", {
-  create: true,
   omit: ["invitedUserId", "inviteRedeemUrl", "status"],
   required: {
     invitedUserEmailAddress: Directory.Invitation.fields.invitedUserEmailAddress.check(

@@ -1388,7 +1388,7 @@ const directoryRoutes: ReadonlyArray<Route> = [
     path: "/invitations/{invitationId}/invitedUser",
     tag: "invitation"
   },
-  createRoute(users, "Create a user", Requests.UserCreate, (ctx) => directory((svc) => svc.createUser(ctx.tenant, ctx.body))),
+  createRoute(users, "Create a user", Requests.UserWrite, (ctx) => directory((svc) => svc.createUser(ctx.tenant, ctx.body))),
   ...listAndCount(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p))),
   getRoute(users, (ctx, id) => directory((svc) => svc.getUser(ctx.tenant, id))),
   patchRoute(users, Requests.UserWrite, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))),
