@@ -82,12 +82,19 @@ describe("keys a URL's path cannot carry as a segment (since 0.8.1)", () => {
       const limit = (id: string) => ({ "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id, limit: 3 })
       const assignments = yield* Assignments
       const directory = yield* DirectoryService
+      // Users and groups share one id space: the groups in a tenant of their own.
+      const T2 = "tenant-2"
       for (const id of [".", ".."]) {
         assert.strictEqual((yield* configurations.create(T, limit(id))).id, id)
         assert.strictEqual((yield* assignments.create(T, Paths.tenant, id, { id })).id, id)
         assert.strictEqual((yield* directory.createUser(T, { id })).id, id)
-        assert.strictEqual((yield* directory.createGroup(T, { id: `${id}g` })).id, `${id}g`)
+        assert.strictEqual((yield* directory.createGroup(T2, { id })).id, id)
+        const invitation = { id, invitedUserEmailAddress: "a@b.c", inviteRedirectUrl: "https://x" }
+        assert.strictEqual((yield* directory.createInvitation(T, invitation, "https://r")).id, id)
       }
+      // The assign action takes them too, replacing the set.
+      yield* configurations.assign(T, ".", { enrollmentConfigurationAssignments: [{ id: "." }, { id: ".." }] })
+      assert.strictEqual(yield* assignments.count(T, Paths.tenant, "."), 2)
       assert.strictEqual(yield* assignments.count(T, Paths.tenant, ".."), 1)
     }).pipe(Effect.provide(services)))
 })
