@@ -10,7 +10,7 @@
 import { Result, Schema } from "effect"
 import { BoundedString } from "./AssignmentTarget.ts"
 import { type InvalidInput, invalid } from "./Errors.ts"
-import { Id } from "./Id.ts"
+import { compare as compareIds, Id } from "./Id.ts"
 import * as Json from "./Json.ts"
 import * as MergePatch from "./MergePatch.ts"
 import * as ODataType from "./ODataType.ts"
@@ -281,6 +281,5 @@ export const patch = (current: Configuration, payload: unknown): Result.Result<C
   })
 }
 
-/** Orders configurations as Graph does for a user: lowest priority first, then id. */
-export const byPriority = (a: Configuration, b: Configuration): number =>
-  a.priority - b.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+/** Orders configurations as Graph does for a user: lowest priority first, then id (by code point since 0.9.0: `Id.compare`). */
+export const byPriority = (a: Configuration, b: Configuration): number => a.priority - b.priority || compareIds(a.id, b.id)

@@ -16,6 +16,7 @@ import {
   type StoreUnavailable
 } from "./Errors.ts"
 import * as ETag from "./ETag.ts"
+import * as Id from "./Id.ts"
 import * as Ids from "./Ids.ts"
 import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
@@ -53,7 +54,7 @@ const firstAfter = (ids: ReadonlyArray<string>, after: string): number => {
   let hi = ids.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (ids[mid]! > after) hi = mid
+    if (Id.compare(ids[mid]!, after) > 0) hi = mid
     else lo = mid + 1
   }
   return lo
@@ -255,7 +256,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
               frontier = transitive ? next : []
             }
           }
-          const ids = [...seen].sort()
+          const ids = [...seen].sort(Id.compare)
           return (page: PageRequest) => objectsPage(tenant, ids, asGroup, page) as Effect.Effect<Page<Directory.Group>, StoreUnavailable>
         }),
         transitiveMembers: fn("DirectoryService.transitiveMembers")(function*(tenant, groupId) {
@@ -275,7 +276,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
               after = p.next
             } while (after !== undefined)
           }
-          const ids = [...kinds.keys()].sort()
+          const ids = [...kinds.keys()].sort(Id.compare)
           return (page: PageRequest) => objectsPage(tenant, ids, (id) => kinds.get(id)!, page)
         }),
         createInvitation: fn("DirectoryService.createInvitation")(function*(tenant, body, redeemBase) {

@@ -54,6 +54,30 @@ export const keyPath = (id: string): string =>
     ? `('${encodeURIComponent(id.replaceAll("'", "''"))}')`
     : `/${encodeURIComponent(id)}`
 
+/**
+ * The order of keys everywhere (since 0.9.0): by Unicode code point, which is the order of their
+ * UTF-8 bytes, as the SQL stores sort them (SQLite's `BINARY`, PostgreSQL's `COLLATE "C"`).
+ * JavaScript's `<` and `sort()` compare UTF-16 code units instead, which put a character above
+ * U+FFFF (`😀`, written as two surrogates, U+D800 to U+DFFF) before one from U+E000 to U+FFFF
+ * (`ｆ`, U+FF46): the memory store listed and paged such ids in another order than the SQL stores.
+ * Negative, zero or positive, as `sort` takes it.
+ *
+ * @since 0.9.0
+ */
+export const compare = (a: string, b: string): number => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x === y) continue
+    // A surrogate begins a code point above U+FFFF: above every unit that is not one. Between two
+    // surrogates, or two units that are not, the units' order is the code points'.
+    const xs = x >= 0xd800 && x <= 0xdfff
+    return xs === (y >= 0xd800 && y <= 0xdfff) ? x - y : xs ? 1 : -1
+  }
+  return a.length - b.length
+}
+
 const hex = (n: number) => n.toString(16).padStart(2, "0")
 
 /**

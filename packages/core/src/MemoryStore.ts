@@ -11,6 +11,7 @@ import * as AssignmentTarget from "./AssignmentTarget.ts"
 import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
 import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent } from "./Errors.ts"
+import * as Id from "./Id.ts"
 import { type Change, type Check, type Page, type PageRequest, Store } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
 import type { Membership } from "./Targeting.ts"
@@ -29,7 +30,8 @@ class Table<A> {
   page(key: string, req: PageRequest, keep: (a: A) => boolean = () => true): Page<A> {
     const m = this.scope(key)
     if (m === undefined) return { items: [], next: undefined }
-    const ids = [...m.keys()].filter((id) => req.after === undefined || id > req.after).sort()
+    const after = req.after
+    const ids = [...m.keys()].filter((id) => after === undefined || Id.compare(id, after) > 0).sort(Id.compare)
     const items: Array<A> = []
     let last: string | undefined
     for (const id of ids) {
@@ -276,7 +278,7 @@ export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
             for (const g of groups.scope(tenant)?.keys() ?? []) if (members.scope(k(tenant, g))?.has(id)) out.push(g)
             return out
           }
-          return [...Targeting.transitiveGroups(userId, parents)].sort()
+          return [...Targeting.transitiveGroups(userId, parents)].sort(Id.compare)
         }),
         (gs) => Effect.map(concerning(tenant, gs, configurationId), (assignments) => ({ groups: gs, assignments }))
       ),

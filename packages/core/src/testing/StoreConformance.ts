@@ -268,6 +268,25 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "orders and pages ids by code point, the order of their UTF-8 bytes (Id.compare), whatever their characters",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        // UTF-16's order (JavaScript's `<`) puts U+1F600 before U+FF46; code points put it after.
+        const ordered = ["z", "\u03a9", "\uff46", "\u{1f600}"]
+        for (const id of ["\u{1f600}", "\uff46", "\u03a9", "z"]) yield* store.users.insert(t, user(id))
+        yield* checkEqual((yield* store.users.list(t, { limit: 10 })).items.map((u) => u.id), ordered, "users.list")
+        const paged: Array<string> = []
+        let after: string | undefined
+        do {
+          const page = yield* store.users.list(t, { after, limit: 1 })
+          paged.push(...page.items.map((u) => u.id))
+          after = page.next
+        } while (after !== undefined)
+        yield* checkEqual(paged, ordered, "users.list a page at a time, by each page's cursor")
+      })
+    )
+  },
+  {
     name: "modify applies a change atomically and returns the new value",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
