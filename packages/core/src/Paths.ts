@@ -84,7 +84,13 @@ const presentUser = (parent: UserParent, user: Option.Option<InvitedUser>): Effe
     )
   }
   if (!user.value.exists) {
-    return Effect.fail(new EntityNotFound({ entity: parent._tag === "Invitation" ? "invitedUser" : "user", id: user.value.userId }))
+    // An invitation's deleted guest is named by the segment, not by its id (since 0.9.0): these paths
+    // are read with the configurations' permissions, which do not read users (SPEC 7).
+    return Effect.fail(
+      parent._tag === "Invitation"
+        ? new EntityNotFound({ entity: "invitedUser of invitation", id: parent.invitationId })
+        : new EntityNotFound({ entity: "user", id: user.value.userId })
+    )
   }
   return Effect.succeed(user.value.userId)
 }

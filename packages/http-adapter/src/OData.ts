@@ -119,6 +119,17 @@ const bad = (message: string): QueryResult => ({ ok: false, problem: Problem.bad
 /** `$skiptoken` for a page that continues after `id`: base64url of the id. */
 export const skipToken = (id: string): string => Buffer.from(id, "utf8").toString("base64url")
 
+/**
+ * The longest `$skiptoken` this server makes, so the longest it reads (since 0.8.2; it read 400
+ * characters, and refused its own next link after an id of more than 300 bytes of UTF-8, such as 101
+ * `中`, SPEC 2 allowing 128): the base64url of the longest position a list holds, a user's
+ * configurations' `[priority, "id"]` ({@link skipToken} of its JSON) with an id of 128 UTF-16 units of
+ * at most 3 bytes each (a `"` or `\` is 2 bytes escaped; a character above U+FFFF, 4 bytes, is 2 units),
+ * the priority `-2147483648` and the JSON's 5 other characters.
+ */
+export const maxSkipTokenLength = Math.ceil(((128 * 3) + "-2147483648".length + 5) * 4 / 3)
+const skipTokenText = new RegExp(`^[A-Za-z0-9_-]{1,${maxSkipTokenLength}}$`)
+
 const propertyName = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
 /** Several declared names equal a query's name without regard to case (none do in this service's tables). */
@@ -172,7 +183,12 @@ type SelectItem = { readonly ok: true; readonly name: string } | { readonly ok: 
  * the property as its type declares it ({@link DerivedSelect.properties}; the cast as sent); else
  * the 400's message.
  */
-const selectItem = (n: string, selectable: ReadonlyArray<string>, derived: DerivedSelect | undefined): SelectItem => {
+const selectItem = (
+  n: string,
+  selectable: ReadonlyArray<string>,
+  derived: DerivedSelect | undefined,
+  expandable: ReadonlyArray<string> | undefined
+): SelectItem => {
   const slash = n.indexOf("/")
   if (derived !== undefined && slash !== -1) {
     const type = ODataType.parse(n.slice(0, slash))
@@ -189,10 +205,35 @@ const selectItem = (n: string, selectable: ReadonlyArray<string>, derived: Deriv
     if (resolved instanceof AmbiguousName) return { ok: false, message: `$select: ${ambiguous(n, resolved)}` }
     return { ok: true, name: resolved === undefined || resolved === prop ? n : `${n.slice(0, slash + 1)}${resolved}` }
   }
-  const hint = derived !== undefined && propertyName.test(n)
-    ? `; a derived type's property is selected behind its type, e.g. microsoft.graph.${derived.types[0]}/${n}`
-    : ""
-  return { ok: false, message: `$select: '${n.slice(0, 80)}' is not a property of this resource${hint}` }
+  return { ok: false, message: `$select: '${n.slice(0, 80)}' is not a property of this resource${selectHint(n, derived, expandable)}` }
+}
+
+/**
+ * What a 400 for a `$select` name that is no property adds (since 0.8.2; before, every name that
+ * could be one was told to try the first derived type's cast, which a navigation property or a typo
+ * behind it does not fail, but selects nothing): a navigation property is expanded; the name of a
+ * property derived types declare is selected behind them (the first two are named); else nothing.
+ * Without the derived types' declared properties, the cast form as a possibility.
+ */
+const selectHint = (n: string, derived: DerivedSelect | undefined, expandable: ReadonlyArray<string> | undefined): string => {
+  const navigation = expandable === undefined ? undefined : declared(n, expandable)
+  if (typeof navigation === "string") return `; '${navigation}' is a navigation property: expand it with $expand=${navigation}`
+  if (derived === undefined || !propertyName.test(n)) return ""
+  if (derived.properties === undefined) {
+    return `; a derived type's property is selected behind its type, e.g. microsoft.graph.${derived.types[0]}/${n}`
+  }
+  const types: Array<string> = []
+  let name = n
+  for (const t of derived.types) {
+    const d = declared(n, derived.properties[t] ?? [])
+    if (typeof d === "string") {
+      types.push(t)
+      name = d
+    }
+  }
+  if (types.length === 0) return ""
+  const shown = types.slice(0, 2).map((t) => `microsoft.graph.${t}/${name}`).join(" or ")
+  return `; it is a property of ${types.length === 1 ? "a derived type" : `${types.length} derived types`}: select it behind its type, as ${shown}${types.length > 2 ? " (…)" : ""}`
 }
 
 /** One part of a query (a name or a value) percent-decoded as UTF-8, `+` a space; undefined when malformed. */
@@ -288,7 +329,7 @@ export const parseQuery = (
         break
       }
       case "$skiptoken": {
-        const id = /^[A-Za-z0-9_-]{1,400}$/.test(value) ? Buffer.from(value, "base64url").toString("utf8") : ""
+        const id = skipTokenText.test(value) ? Buffer.from(value, "base64url").toString("utf8") : ""
         // No token this server makes holds a control character (ids cannot), and a store
         // must not be asked for one (PostgreSQL refuses U+0000 with an error, not a miss).
         if (id === "" || skipToken(id) !== value || /[\u0000-\u001f]/.test(id)) return bad("$skiptoken: the token is not valid")
@@ -313,7 +354,7 @@ export const parseQuery = (
             continue
           }
           if (folded !== undefined) return bad(`$select: ${ambiguous(n, folded)}`)
-          const item = selectItem(n, selectable, derived)
+          const item = selectItem(n, selectable, derived, expandable)
           if (!item.ok) return bad(item.message)
           names[i] = item.name
         }
@@ -876,8 +917,12 @@ export const selectedContext = (path: string, select: ReadonlyArray<string>): st
   return path.endsWith(entitySuffix) ? `${path.slice(0, -entitySuffix.length)}${list}${entitySuffix}` : `${path}${list}`
 }
 
-/** A key in parenthesis form: `('id')`, quotes doubled. */
-export const key = (id: string): string => `('${id.replaceAll("'", "''")}')`
+/**
+ * A key in parenthesis form for an `@odata.context`: `('id')`, quotes doubled and percent-encoded as
+ * in a resource path (since 0.8.2; before, written as it is, so a key with `#`, `%`, a space or any
+ * character outside ASCII made the context no URL: `…('c#?x y%é')/assignments`).
+ */
+export const key = (id: string): string => `('${encodeURIComponent(id.replaceAll("'", "''"))}')`
 
 /**
  * One entity as written: `@odata.context` (when given), `@odata.etag`, then the

@@ -843,7 +843,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
         // `all` is sorted by (priority, id): the page starts at the first configuration past the key.
         const start = after === undefined
           ? 0
-          : all.findIndex((c) => c.priority > after.priority || (c.priority === after.priority && c.id > after.id))
+          : all.findIndex((c) => c.priority > after.priority || (c.priority === after.priority && Id.compare(c.id, after.id) > 0))
         const rest = start === -1 ? [] : all.slice(start)
         const items = rest.slice(0, limit)
         const next = rest.length > limit ? priorityKey(items[items.length - 1]!) : undefined

@@ -102,12 +102,24 @@ describe("$select of a derived type's property behind its cast, in any case", ()
       [`${limitCast}/`, "does not name a property after its type cast"],
       ["microsoft.graph.DeviceEnrollmentLimitConfiguration/limit", "does not name a derived type of this resource"],
       ["microsoft.graph.user/Limit", "does not name a derived type of this resource"],
-      ["Limit", "a derived type's property is selected behind its type"]
+      // The hint names the types that declare it, as declared (since 0.8.2)
+      ["Limit", "it is a property of a derived type: select it behind its type, as microsoft.graph.deviceEnrollmentLimitConfiguration/limit"],
+      [
+        "platformType",
+        "it is a property of 2 derived types: select it behind its type, as microsoft.graph.deviceEnrollmentPlatformRestrictionConfiguration/platformType or microsoft.graph.deviceEnrollmentNotificationConfiguration/platformType"
+      ],
+      // A navigation property is expanded, not selected behind a cast that would select nothing
+      ["assignments", "'assignments' is a navigation property: expand it with $expand=assignments"],
+      ["Assignments", "'assignments' is a navigation property: expand it with $expand=assignments"]
     ] as const) {
       const r = await s.request("GET", `${cfgs}/c1?$select=${q}`)
       assert.strictEqual(r.status, 400, q)
       assert.include(errorOf(r).message, message, q)
     }
+    // A name no type declares gets no cast to try: behind one it would be taken and select nothing.
+    const typo = await s.request("GET", `${cfgs}/c1?$select=bogus`)
+    assert.strictEqual(typo.status, 400)
+    assert.strictEqual(errorOf(typo).message, "$select: 'bogus' is not a property of this resource")
     // Assignments have no derived types: a cast there is still a 400.
     assert.strictEqual((await s.request("GET", `${cfgs}/c1/assignments/a1?$select=${limitCast}/Limit`)).status, 400)
   })
