@@ -34,6 +34,9 @@ export const redeemBase = "http://localhost/redeem"
 /** The store layer the settings name. Store adapters are loaded only when used. */
 export const storeLayer = (settings: LocalSettings): Layer.Layer<Store, CommandFailed> => {
   const s = settings.store
+  // An older release's store is migrated as local mode opens it (its server's start would): what the
+  // upgrade did is said on standard error, once (store-adapter 0.6.0's notice).
+  const notice = (line: string, level: "info" | "warn") => void process.stderr.write(`${level === "warn" ? "warning: " : ""}${line}\n`)
   const secret = s._tag === "postgres" ? s.url : undefined
   const opened = (
     l: Layer.Layer<Store, unknown>,
@@ -51,14 +54,14 @@ export const storeLayer = (settings: LocalSettings): Layer.Layer<Store, CommandF
         Layer.unwrap(Effect.gen(function*() {
           yield* present(settings, s)
           const { SqliteStore } = yield* Effect.promise(() => import("@enrollment/store-adapter"))
-          return SqliteStore.layer({ filename: s.filename })
+          return SqliteStore.layer({ filename: s.filename, notice })
         })),
         (e) => sqliteReason(s.filename, e)
       )
     case "postgres":
       return opened(Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter")).pipe(
         Effect.map(({ PostgresStore }) =>
-          PostgresStore.layer({ url: s.url, ...(s.schema ? { schema: s.schema } : {}), create: s.create === true }).pipe(
+          PostgresStore.layer({ url: s.url, ...(s.schema ? { schema: s.schema } : {}), create: s.create === true, notice }).pipe(
             Layer.catchTag("StoreNotFound", () => Layer.unwrap(Effect.fail(noPostgresStore(settings, s)))),
             // TLS parameters the store cannot honour are a bad value of the flag or variable, exit 2 as the
             // server's exit 2 for its DATABASE_URL (since 0.4.1; before, exit 1, "cannot open the store").

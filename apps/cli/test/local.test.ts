@@ -621,6 +621,22 @@ describe("a store that cannot be opened says why", () => {
     }
   })
 
+  it("says on standard error what the upgrade of an older release's store did as local mode opened it, once", async () => {
+    const data = tempDir()
+    const { SqliteStore } = await import("@enrollment/store-adapter")
+    const { DatabaseSync } = await import("node:sqlite")
+    const db = new DatabaseSync(path.join(data, "enrollment.sqlite"))
+    SqliteStore.migrate(db, { through: 1 })
+    db.prepare("INSERT INTO memberships (tenant_id, group_id, member_id, member_kind) VALUES ('t', 'gone', 'u', 'user')").run()
+    db.close()
+    const first = await enrollctl(["--store", "sqlite", "--data-dir", data, "--tenant", "t", "users", "list", "--output", "json"])
+    assert.strictEqual(first.code, 0, first.stderr)
+    assert.strictEqual(first.stderr, "upgraded the store's schema from version 1 to 2 ('orphans removed'): removed 1 memberships in a group that was not there\n")
+    const again = await enrollctl(["--store", "sqlite", "--data-dir", data, "--tenant", "t", "users", "list", "--output", "json"])
+    assert.strictEqual(again.code, 0, again.stderr)
+    assert.strictEqual(again.stderr, "")
+  })
+
   it("says a SQLite file is not a database", async () => {
     const data = tempDir()
     writeFileSync(path.join(data, "enrollment.sqlite"), "not a database\n".repeat(100))

@@ -29,7 +29,9 @@ import type * as ServerLog from "./ServerLog.ts"
 import * as TlsFiles from "./TlsFiles.ts"
 
 /** The store layer the configuration names. */
-export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> => {
+export const storeLayer = (config: ServerConfig, say: ServerLog.Say = () => {}): Layer.Layer<Store, unknown> => {
+  // What an upgrade of the store did (the migrations' removals, ids both a user and a group), once, at the upgrade.
+  const notice = (line: string, level: "info" | "warn") => say(line, level)
   switch (config.store) {
     case "memory":
       return MemoryStore.layer
@@ -37,7 +39,8 @@ export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> =>
       return SqliteStore.layer({
         filename: path.resolve(config.dataDir, DataDir.sqliteFileName),
         synchronous: config.sqliteSynchronous,
-        cacheEntries: config.sqliteCacheEntries
+        cacheEntries: config.sqliteCacheEntries,
+        notice
       })
     case "postgres":
       return Layer.unwrap(Effect.promise(() => import("@enrollment/store-adapter/PostgresStore")).pipe(
@@ -45,7 +48,8 @@ export const storeLayer = (config: ServerConfig): Layer.Layer<Store, unknown> =>
           PostgresStore.layer({
             url: Option.getOrThrow(config.databaseUrl),
             schema: Option.getOrUndefined(config.databaseSchema),
-            maxConnections: config.databasePoolSize
+            maxConnections: config.databasePoolSize,
+            notice
           })
         )
       ))
@@ -217,7 +221,10 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
   // Before the store opens: said even when the connection then fails.
   if (databaseWarning !== undefined) say(databaseWarning, "warn")
   if (dataDir?.created) say(`created the data directory ${dataDir.path} (mode 0700)`)
-  if (config.store === "sqlite" && dataDir !== undefined) DataDir.sqliteFile(dataDir.path)
+  if (config.store === "sqlite" && dataDir !== undefined) {
+    const exposed = DataDir.exposure(DataDir.sqliteFile(dataDir.path))
+    if (exposed !== undefined) say(exposed, "warn")
+  }
   // Without an OTLP endpoint nobody reads spans: tracing is off when the services are
   // built, so their methods and the store's open no span at all on the hot path. With one, an
   // export that fails (the collector unreachable, or answering 500) is said once per outage, and
@@ -229,7 +236,7 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     ))
     : Layer.succeed(References.TracerEnabled, false)
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
-    Layer.provideMerge(storeLayer(config)),
+    Layer.provideMerge(storeLayer(config, say)),
     Layer.provideMerge(tracing)
   )
   const runtime = ManagedRuntime.make(services as Layer.Layer<Assignments | Configurations | DirectoryService | Store, unknown>)

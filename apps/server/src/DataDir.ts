@@ -88,3 +88,26 @@ export const sqliteFile = (dir: string): string => {
   }
   return file
 }
+
+/**
+ * A warning when the SQLite store's files can be read or written by other users than the server's
+ * (since server 0.4.3): the file holds every tenant's data. Stores made before store-adapter 0.2.9
+ * took the process's umask (usually 0644), and a file that is there keeps its mode (the operator
+ * chose it), so an upgrade left them readable by every user, unsaid. The database file and its
+ * `-wal` and `-shm` (SQLite gives them the database file's mode), those that are there; undefined
+ * when none is open to others.
+ */
+export const exposure = (file: string): string | undefined => {
+  const open: Array<string> = []
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      const mode = fs.statSync(f).mode & 0o777
+      if ((mode & 0o077) !== 0) open.push(`${f} (mode 0${mode.toString(8)})`)
+    } catch {
+      // not there (the -wal and -shm between runs), or unreadable: SQLite says why when it opens
+    }
+  }
+  return open.length === 0
+    ? undefined
+    : `the store's files can be read by other users than this server's: ${open.join(", ")}; they hold every tenant's data: chmod 600 them`
+}

@@ -26,7 +26,7 @@ const lines = (stderr: string) => stderr.trim().split("\n")
 describe("a start that fails", () => {
   it("says why the store is unavailable: a SQLite file that is not a database", async () => {
     const dataDir = tmp("corrupt")
-    fs.writeFileSync(path.join(dataDir, "enrollment.sqlite"), "this is not a database, and it is long enough for SQLite to read a header from it".repeat(4))
+    fs.writeFileSync(path.join(dataDir, "enrollment.sqlite"), "this is not a database, and it is long enough for SQLite to read a header from it".repeat(4), { mode: 0o600 })
     const r = await runToExit(serverBin, { PORT: "0", DATA_DIR: dataDir, LOG_FORMAT: "pretty", DATABASE_URL: "" })
     assert.strictEqual(r.code, 1, r.stderr)
     assert.deepStrictEqual(lines(r.stderr), ["cannot start: the store is unavailable: file is not a database"])
@@ -47,7 +47,7 @@ describe("a start that fails", () => {
 
   it("with LOG_FORMAT=json, says it as one JSON line", async () => {
     const dataDir = tmp("corrupt-json")
-    fs.writeFileSync(path.join(dataDir, "enrollment.sqlite"), "not a database ".repeat(20))
+    fs.writeFileSync(path.join(dataDir, "enrollment.sqlite"), "not a database ".repeat(20), { mode: 0o600 })
     const r = await runToExit(serverBin, { PORT: "0", DATA_DIR: dataDir, LOG_FORMAT: "json", DATABASE_URL: "" })
     assert.strictEqual(r.code, 1, r.stderr)
     const [line, ...rest] = lines(r.stderr).map((l) => JSON.parse(l))
@@ -228,6 +228,58 @@ describe("a start that works", () => {
     const again = await App.start(await config({ PORT: "0", DATA_DIR: dataDir, STORE: "memory", LOG_LEVEL: "none" }), (_, level) => quiet.push(level))
     await again.stop()
     assert.notInclude(quiet, "warn")
+  })
+
+  it("warns when the SQLite store's files can be read by other users (a store made before store-adapter 0.2.9), and not once they cannot", async () => {
+    const dataDir = tmp("store-mode")
+    const secret = { AUTH_HS256_SECRET: "s".repeat(40) }
+    const first = await App.start(await config({ PORT: "0", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none", ...secret }))
+    await first.stop()
+    const file = path.join(dataDir, "enrollment.sqlite")
+    assert.strictEqual(fs.statSync(file).mode & 0o777, 0o600, "a new store is private")
+    fs.chmodSync(file, 0o644)
+    const said: Array<[string, string | undefined]> = []
+    const app = await App.start(await config({ PORT: "0", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none", ...secret }), (line, level) => said.push([line, level]))
+    await app.stop()
+    assert.deepStrictEqual(said.filter(([, level]) => level === "warn"), [
+      [`the store's files can be read by other users than this server's: ${file} (mode 0644); they hold every tenant's data: chmod 600 them`, "warn"]
+    ])
+    fs.chmodSync(file, 0o600)
+    const quiet: Array<string | undefined> = []
+    const again = await App.start(await config({ PORT: "0", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none", ...secret }), (_, level) => quiet.push(level))
+    await again.stop()
+    assert.notInclude(quiet, "warn")
+  })
+
+  it("says what an upgrade of an older release's store did, once (store-adapter 0.6.0's notice)", async () => {
+    const dataDir = tmp("upgrade")
+    const file = path.join(dataDir, "enrollment.sqlite")
+    // A store as releases before store-adapter 0.3.1 left it: schema version 1, an orphan and an id both a user and a group.
+    const { SqliteStore } = await import("@enrollment/store-adapter")
+    const { DatabaseSync } = await import("node:sqlite")
+    const db = new DatabaseSync(file)
+    SqliteStore.migrate(db, { through: 1 })
+    const row = (table: string, id: string, data: object) =>
+      db.prepare(`INSERT INTO ${table} (tenant_id, id, version, data) VALUES ('t', ?, 1, ?)`).run(id, JSON.stringify({ id, ...data }))
+    row("users", "x", { "@odata.type": "#microsoft.graph.user" })
+    row("groups", "x", { "@odata.type": "#microsoft.graph.group" })
+    db.prepare("INSERT INTO memberships (tenant_id, group_id, member_id, member_kind) VALUES ('t', 'gone', 'x', 'user')").run()
+    db.close()
+    fs.chmodSync(file, 0o600)
+    const secret = { AUTH_HS256_SECRET: "s".repeat(40) }
+    const said: Array<[string, string | undefined]> = []
+    const app = await App.start(await config({ PORT: "0", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none", ...secret }), (line, level) => said.push([line, level]))
+    await app.stop()
+    const upgrade = said.filter(([line]) => line.startsWith("upgraded the store's schema") || line.includes("both a user and a group"))
+    const expected = [
+      ["upgraded the store's schema from version 1 to 2 ('orphans removed'): removed 1 memberships in a group that was not there", "info"],
+      ["1 id is both a user and a group, written before store-adapter 0.3.0 (users and groups share one id space since): 'x' in tenant 't'; ", "warn"]
+    ]
+    assert.deepStrictEqual(upgrade.map(([line, level], i) => [line.slice(0, expected[i]?.[0]?.length), level]), expected)
+    const quiet: Array<string> = []
+    const again = await App.start(await config({ PORT: "0", DATA_DIR: dataDir, STORE: "sqlite", LOG_LEVEL: "none", ...secret }), (line) => quiet.push(line))
+    await again.stop()
+    assert.isFalse(quiet.some((line) => line.startsWith("upgraded") || line.includes("both a user and a group")), quiet.join("\n"))
   })
 
   // Another user than the server's owns the directory: as root, the server runs as nobody (root

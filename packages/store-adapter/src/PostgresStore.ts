@@ -60,6 +60,7 @@ import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
 import * as PostgresTls from "./PostgresTls.ts"
 import { keyOf, sharedReads } from "./SharedReads.ts"
+import * as StoreSql from "./StoreSql.ts"
 import {
   assignmentColumns,
   deadline,
@@ -113,6 +114,12 @@ export interface Options {
    * `StoreSql.deadline`). A new connection has 5 s to open (the client's default).
    */
   readonly timeoutMillis?: number | undefined
+  /**
+   * Told what an upgrade of the store did as it opens (since 0.6.0): the versions, the rows the
+   * migrations removed, and a warning naming ids that are both a user and a group
+   * ({@link StoreSql.upgradeNotices}). Nothing for a store that is current or made new.
+   */
+  readonly notice?: StoreSql.Notice | undefined
 }
 
 /**
@@ -155,6 +162,8 @@ export interface Migration {
   readonly name: string
   /** Statements run in order; `$schema` stands for the quoted schema name. */
   readonly statements: ReadonlyArray<string>
+  /** What the rows each `DELETE` removes are, in the upgrade's notice (since 0.6.0; by statement, undefined for one that removes none). */
+  readonly removes?: ReadonlyArray<string | undefined>
 }
 
 const entityTable = (name: string) =>
@@ -210,6 +219,12 @@ export const migrations: ReadonlyArray<Migration> = [
     // as the statistics say; never a scan per row. See the package README, "Storage".
     version: 2,
     name: "orphans removed",
+    removes: [
+      "assignments of a configuration that was not there",
+      "memberships in a group that was not there",
+      "memberships of a user that was not there",
+      "memberships of a group that was not there"
+    ],
     statements: [
       // An assignment of a configuration that is not there.
       `DELETE FROM $schema.assignments AS a WHERE NOT EXISTS (
@@ -492,6 +507,7 @@ export const make = (
     readonly schema?: string | undefined
     readonly timeoutMillis?: number | undefined
     readonly create?: boolean | undefined
+    readonly notice?: StoreSql.Notice | undefined
   } = {}
 ): Effect.Effect<Store["Service"], Errors.StoreUnavailable | StoreNotFound, PgClient.PgClient> =>
   Effect.gen(function*() {
@@ -523,7 +539,7 @@ export const make = (
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) =>
       sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, times: 10, schedule: conflictBackoff }))
 
-    yield* orUnavailable(migrateWith(sql, schema, { create: options.create }))
+    yield* orUnavailable(migrateWith(sql, schema, { create: options.create, notice: options.notice }))
 
     // Users and groups share one id space (the port's rule): an insert of either must not take
     // an id the other kind has, even when two processes insert one id as a user and as a group
@@ -1059,9 +1075,18 @@ export const make = (
 export const migrateWith = (
   sql: PgClient.PgClient,
   schema: string,
-  options: { readonly create?: boolean | undefined; readonly through?: number | undefined } = {}
+  options: {
+    readonly create?: boolean | undefined
+    readonly through?: number | undefined
+    readonly notice?: StoreSql.Notice | undefined
+  } = {}
 ): Effect.Effect<ReadonlyArray<number>, SqlError | StoreNotFound | Errors.StoreUnavailable> => {
   const s = quote(schema)
+  // Said once the migrations' transaction has committed.
+  let upgrade: StoreSql.Upgrade | undefined
+  const said = Effect.sync(() => {
+    if (upgrade !== undefined) for (const [line, level] of StoreSql.upgradeNotices(upgrade)) options.notice?.(line, level)
+  })
   return sql.withTransaction(Effect.gen(function*() {
     // No statement timeout for the migration (the store's connections have one, since 0.5.2): it
     // may wait for another process's migration, and a backfill may take long on a large store.
@@ -1089,14 +1114,39 @@ export const migrateWith = (
     const unknown = newestUnknown(done, migrations)
     if (unknown !== undefined) return yield* Effect.fail(unavailable(new Error(tooNew(unknown, migrations))))
     const applied: Array<number> = []
+    const names: Array<string> = []
+    const removed: Array<readonly [string, number]> = []
     for (const m of migrations) {
       if (done.has(m.version) || m.version > (options.through ?? Infinity)) continue
-      for (const statement of m.statements) yield* sql.unsafe(statement.replaceAll("$schema", s)).unprepared
+      for (const [i, statement] of m.statements.entries()) {
+        const text = statement.replaceAll("$schema", s)
+        const what = m.removes?.[i]
+        if (what === undefined) {
+          yield* sql.unsafe(text).unprepared
+          continue
+        }
+        // A DELETE that counts what it removed.
+        const [row] = yield* sql.unsafe<Row>(`WITH removed AS (${text} RETURNING 1) SELECT count(*)::int AS n FROM removed`)
+        removed.push([what, Number(row?.n ?? 0)])
+      }
       yield* sql.unsafe(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name])
       applied.push(m.version)
+      names.push(m.name)
+    }
+    const from = done.size === 0 ? 0 : Math.max(...done)
+    if (options.notice !== undefined && from > 0 && applied.length > 0) {
+      // Once, at the upgrade: a join of the two tables on their keys (what 0.3.0 stopped writing).
+      const pairs = `FROM ${s}.users AS u JOIN ${s}.groups AS g ON g.tenant_id = u.tenant_id AND g.id = u.id`
+      const [counted] = yield* sql.unsafe<Row>(`SELECT count(*)::int AS n ${pairs}`)
+      const count = Number(counted?.n ?? 0)
+      const first = count === 0
+        ? []
+        : (yield* sql.unsafe<Row>(`SELECT u.tenant_id AS tenant, u.id AS id ${pairs} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`))
+          .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
+      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first } }
     }
     return applied
-  }))
+  })).pipe(Effect.tap(() => said))
 }
 
 /**
@@ -1148,7 +1198,7 @@ export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavaila
         startupParameters: sessionSettings(options.timeoutMillis ?? defaultTimeoutMillis)
       }).pipe(Scope.provide(pool), Effect.mapError(unavailable))
       return yield* Effect.provideService(
-        make({ schema: options.schema, timeoutMillis: options.timeoutMillis, create: options.create }),
+        make({ schema: options.schema, timeoutMillis: options.timeoutMillis, create: options.create, notice: options.notice }),
         PgClient.PgClient,
         client
       ).pipe(

@@ -74,6 +74,7 @@ import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
 import * as Directories from "./Directories.ts"
 import { type Key, ReadCache, Staged } from "./ReadCache.ts"
 import * as SqliteFailure from "./SqliteFailure.ts"
+import * as StoreSql from "./StoreSql.ts"
 import {
   assignmentColumns,
   entityMethods,
@@ -105,6 +106,12 @@ export interface Options {
   readonly busyTimeout?: number | undefined
   /** Entries of the read cache (default {@link defaultCacheEntries}); 0 turns it off. */
   readonly cacheEntries?: number | undefined
+  /**
+   * Told what an upgrade of the store did as it opens (since 0.6.0): the versions, the rows the
+   * migrations removed, and a warning naming ids that are both a user and a group
+   * ({@link StoreSql.upgradeNotices}). Nothing for a store that is current or made new.
+   */
+  readonly notice?: StoreSql.Notice | undefined
 }
 
 /** How long an operation waits for another connection's lock by default, in milliseconds. */
@@ -135,6 +142,8 @@ export interface Migration {
   readonly version: number
   readonly name: string
   readonly statements: ReadonlyArray<string>
+  /** What the rows each statement removes are, in the upgrade's notice (since 0.6.0; by statement, undefined for one that removes none). */
+  readonly removes?: ReadonlyArray<string | undefined>
 }
 
 const entityTable = (name: string) =>
@@ -192,6 +201,12 @@ export const migrations: ReadonlyArray<Migration> = [
     // against 2.9–3.7 s for a million assignments and a million memberships, 1 000 orphans in each).
     version: 2,
     name: "orphans removed",
+    removes: [
+      "assignments of a configuration that was not there",
+      "memberships in a group that was not there",
+      "memberships of a user that was not there",
+      "memberships of a group that was not there"
+    ],
     statements: [
       // An assignment of a configuration that is not there.
       `DELETE FROM assignments WHERE (tenant_id, configuration_id, id) IN (
@@ -242,8 +257,13 @@ const transact = <A, E>(db: DatabaseSync, f: () => Result.Result<A, E>): Result.
  * Throws, changing nothing, when the store records a version this release does not
  * know: a newer release migrated it (since 0.3.1).
  */
-export const migrate = (db: DatabaseSync, options: { readonly through?: number | undefined } = {}): ReadonlyArray<number> =>
-  Result.getOrThrow(transact(db, () => {
+export const migrate = (
+  db: DatabaseSync,
+  options: { readonly through?: number | undefined; readonly notice?: StoreSql.Notice | undefined } = {}
+): ReadonlyArray<number> => {
+  // Said once the migrations' transaction has committed.
+  let upgrade: StoreSql.Upgrade | undefined
+  const applied = Result.getOrThrow(transact(db, () => {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY,
       name TEXT NOT NULL,
@@ -258,14 +278,37 @@ export const migrate = (db: DatabaseSync, options: { readonly through?: number |
       "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
     )
     const applied: Array<number> = []
+    const names: Array<string> = []
+    const removed: Array<readonly [string, number]> = []
+    // Rows a statement removed: the connection's count of changed rows before and after it (DDL changes none).
+    const changes = db.prepare("SELECT total_changes() AS n")
+    const changed = () => Number(changes.get()!.n)
     for (const m of migrations) {
       if (done.has(m.version) || m.version > (options.through ?? Infinity)) continue
-      for (const s of m.statements) db.exec(s)
+      m.statements.forEach((statement, i) => {
+        const before = changed()
+        db.exec(statement)
+        const what = m.removes?.[i]
+        if (what !== undefined) removed.push([what, changed() - before])
+      })
       record.run(m.version, m.name)
       applied.push(m.version)
+      names.push(m.name)
+    }
+    const from = done.size === 0 ? 0 : Math.max(...done)
+    if (options.notice !== undefined && from > 0 && applied.length > 0) {
+      // Once, at the upgrade: a join of the two tables on their keys (what 0.3.0 stopped writing).
+      const pairs = "FROM users AS u JOIN groups AS g ON g.tenant_id = u.tenant_id AND g.id = u.id"
+      const count = Number(db.prepare(`SELECT count(*) AS n ${pairs}`).get()!.n)
+      const first = count === 0 ? [] : db.prepare(`SELECT u.tenant_id AS tenant, u.id AS id ${pairs} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`).all()
+        .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
+      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first } }
     }
     return Result.succeed(applied)
   }))
+  if (upgrade !== undefined) for (const [line, level] of StoreSql.upgradeNotices(upgrade)) options.notice?.(line, level)
+  return applied
+}
 
 /**
  * Makes a missing store private to its user: the directories it needs with mode 0700 and
@@ -370,7 +413,7 @@ export const open = (options: Options): DatabaseSync => {
     db.exec("PRAGMA foreign_keys = ON")
     // 16 MiB of page cache: the hot indexes of a million assignments fit; more only grows RSS.
     db.exec("PRAGMA cache_size = -16384")
-    migrate(db)
+    migrate(db, { notice: options.notice })
     return db
   } catch (e) {
     db.close()

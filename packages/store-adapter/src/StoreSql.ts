@@ -196,3 +196,51 @@ export const withSpans = <S extends object>(name: string, store: S, enabled: boo
   }
   return wrap(store, name) as S
 }
+
+/**
+ * What an upgrade of a store did, for its operator (since 0.6.0): the versions it went from and to,
+ * the rows its migrations removed (by what they were), and the ids that are both a user and a group
+ * (what releases before 0.3.0 could write: users and groups share one id space since, and nothing
+ * can decide which of the two is the right one).
+ */
+export interface Upgrade {
+  readonly from: number
+  readonly to: number
+  readonly migrations: ReadonlyArray<string>
+  readonly removed: ReadonlyArray<readonly [what: string, rows: number]>
+  /** How many ids are both a user and a group, and the first of them (at most {@link sharedIdsShown}). */
+  readonly shared: { readonly count: number; readonly first: ReadonlyArray<{ readonly tenant: string; readonly id: string }> }
+}
+
+/** A line for the store's operator, and how serious it is. */
+export type Notice = (line: string, level: "info" | "warn") => void
+
+/** The shared ids an upgrade's notice names; the rest are counted. */
+export const sharedIdsShown = 10
+
+/**
+ * The lines an upgrade is said in: one of what it did, and a warning naming the ids that are both a
+ * user and a group. A store made new (from version 0) says nothing: there was nothing to upgrade.
+ */
+export const upgradeNotices = (u: Upgrade): ReadonlyArray<readonly [line: string, level: "info" | "warn"]> => {
+  if (u.from === 0 || u.migrations.length === 0) return []
+  const removed = u.removed.filter(([, n]) => n > 0).map(([what, n]) => `${n} ${what}`)
+  const lines: Array<readonly [string, "info" | "warn"]> = [[
+    `upgraded the store's schema from version ${u.from} to ${u.to} (${u.migrations.map((m) => `'${m}'`).join(", ")}): ${
+      removed.length === 0 ? "no row removed" : `removed ${removed.join(", ")}`
+    }`,
+    "info"
+  ]]
+  if (u.shared.count > 0) {
+    const shown = u.shared.first.map((x) => `'${x.id}' in tenant '${x.tenant}'`).join(", ")
+    lines.push([
+      `${u.shared.count} ${u.shared.count === 1 ? "id is" : "ids are"} both a user and a group, written before store-adapter 0.3.0 ` +
+      `(users and groups share one id space since): ${shown}${u.shared.count > u.shared.first.length ? ", …" : ""}; ` +
+      "targeting follows members by id, so such a user is in the groups the group of its id is in, and the other way round; " +
+      "delete the one of each pair that should not be there (DELETE /beta/users/{id} or /beta/groups/{id}) " +
+      "and add its memberships again to the one that stays",
+      "warn"
+    ])
+  }
+  return lines
+}

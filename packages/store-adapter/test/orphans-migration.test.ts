@@ -181,6 +181,30 @@ const answersWithoutOrphans = (store: Store["Service"]) =>
     assert.deepStrictEqual(yield* store.invitations.invitedUserOf(A, "i-1"), Option.some({ userId: "u-deleted", exists: false }))
   })
 
+/** Ids that are both a user and a group, as a store written before 0.3.0 could hold them. */
+const shared: ReadonlyArray<Seed> = [
+  entity("users", A, user("x")),
+  entity("groups", A, group("x")),
+  entity("users", B, user("y")),
+  entity("groups", B, group("y"))
+]
+
+/** What the upgrade of the seeds (and `shared`) is said in to the operator (store-adapter 0.6.0). */
+const upgradeSaid: ReadonlyArray<readonly [string, "info" | "warn"]> = [
+  [
+    "upgraded the store's schema from version 1 to 2 ('orphans removed'): removed 3 assignments of a configuration that was not there, " +
+    "2 memberships in a group that was not there, 3 memberships of a user that was not there, 2 memberships of a group that was not there",
+    "info"
+  ],
+  [
+    "2 ids are both a user and a group, written before store-adapter 0.3.0 (users and groups share one id space since): " +
+    "'x' in tenant 'tenant-a', 'y' in tenant 'tenant-b'; targeting follows members by id, so such a user is in the groups the group " +
+    "of its id is in, and the other way round; delete the one of each pair that should not be there (DELETE /beta/users/{id} or " +
+    "/beta/groups/{id}) and add its memberships again to the one that stays",
+    "warn"
+  ]
+]
+
 // SQLite --------------------------------------------------------------------------------------
 
 const dir = mkdtempSync(join(tmpdir(), "store-adapter-orphans-"))
@@ -247,6 +271,23 @@ describe("SQLite: the orphans migration", () => {
         db.close()
       }
       assert.deepStrictEqual(sqliteSnapshot(filename), settled)
+    }))
+
+  it.effect("says what the upgrade removed and names the ids that are both a user and a group, once; nothing for a new store", () =>
+    Effect.gen(function*() {
+      const filename = sqliteAtPreviousVersion()
+      const db = new DatabaseSync(filename)
+      for (const s of shared) db.prepare(insertSql(s, () => "?")).run(...Object.values(s.row))
+      db.close()
+      const said: Array<readonly [string, string]> = []
+      const notice = (line: string, level: "info" | "warn") => void said.push([line, level])
+      const open = (f: string) => Effect.scoped(Effect.asVoid(Layer.build(SqliteStore.layer({ filename: f, notice }))))
+      yield* open(filename)
+      assert.deepStrictEqual(said, [...upgradeSaid])
+      yield* open(filename)
+      assert.strictEqual(said.length, upgradeSaid.length, "a current store says nothing")
+      yield* open(join(dir, `store-new-${files++}.db`))
+      assert.strictEqual(said.length, upgradeSaid.length, "a new store says nothing")
     }))
 
   it.effect("a store already open on the file (another process) stops answering the removed rows once the upgrade commits", () =>
@@ -384,6 +425,22 @@ describe.skipIf(url === undefined || url === "")("PostgreSQL: the orphans migrat
       })
       assert.deepStrictEqual(yield* direct((sql) => PostgresStore.migrateWith(sql, schema)), [])
       assert.deepStrictEqual(yield* postgresSnapshot(schema), settled)
+    }), { timeout: 30_000 })
+
+  it.effect("says what the upgrade removed and names the ids that are both a user and a group, once; nothing for a new store", () =>
+    Effect.gen(function*() {
+      const schema = yield* postgresAtPreviousVersion("said")
+      yield* direct((sql) => Effect.forEach(shared, (s) => sql.unsafe(insertSql(s, (i) => `$${i + 1}`, `"${schema}".`), Object.values(s.row))))
+      const said: Array<readonly [string, string]> = []
+      const notice = (line: string, level: "info" | "warn") => void said.push([line, level])
+      const open = (sc: string) =>
+        Effect.scoped(Effect.asVoid(Layer.build(PostgresStore.layer({ url: Redacted.make(url!), schema: sc, maxConnections: 2, notice }))))
+      yield* open(schema)
+      assert.deepStrictEqual(said, [...upgradeSaid])
+      yield* open(schema)
+      assert.strictEqual(said.length, upgradeSaid.length, "a current store says nothing")
+      yield* open(freshSchema("said_new"))
+      assert.strictEqual(said.length, upgradeSaid.length, "a new store says nothing")
     }), { timeout: 30_000 })
 
   it.effect("deletes by anti-joins on the parents' keys, never a scan per row (EXPLAIN)", () =>
