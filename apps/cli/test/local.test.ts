@@ -546,6 +546,17 @@ describe("import and export", () => {
     assert.isFalse(existsSync(path.join(other, "store.db")), "nothing is made for a refused file")
   })
 
+  it("refuses an import line whose id holds a lone surrogate, as the server does (core 0.9.0)", async () => {
+    const other = tempDir()
+    const file = path.join(other, "bad.jsonl")
+    // `\ud800` as JSON writes it: no UTF-8 holds it, and the store kept such a key as U+FFFD.
+    writeFileSync(file, '{"kind":"user","value":{"@odata.type":"#microsoft.graph.user","id":"a\\ud800","displayName":null,"userPrincipalName":null,"mail":null,"userType":"Member","accountEnabled":true}}\n')
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", other, "import", "--create", file])
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.include(r.stderr, "line 1: value.id")
+    assert.isFalse(existsSync(path.join(other, "enrollment.sqlite")), "nothing is made for a refused file")
+  })
+
   it("refuses an invitation line without invitedUser", async () => {
     const other = tempDir()
     const file = path.join(other, "bad.jsonl")
@@ -631,7 +642,7 @@ describe("a store that cannot be opened says why", () => {
     db.close()
     const first = await enrollctl(["--store", "sqlite", "--data-dir", data, "--tenant", "t", "users", "list", "--output", "json"])
     assert.strictEqual(first.code, 0, first.stderr)
-    assert.strictEqual(first.stderr, "upgraded the store's schema from version 1 to 2 ('orphans removed'): removed 1 memberships in a group that was not there\n")
+    assert.strictEqual(first.stderr, "upgraded the store's schema from version 1 to 2 ('orphans removed'): removed 1 membership in a group that was not there\n")
     const again = await enrollctl(["--store", "sqlite", "--data-dir", data, "--tenant", "t", "users", "list", "--output", "json"])
     assert.strictEqual(again.code, 0, again.stderr)
     assert.strictEqual(again.stderr, "")

@@ -90,24 +90,23 @@ export const sqliteFile = (dir: string): string => {
 }
 
 /**
- * A warning when the SQLite store's files can be read or written by other users than the server's
- * (since server 0.4.3): the file holds every tenant's data. Stores made before store-adapter 0.2.9
- * took the process's umask (usually 0644), and a file that is there keeps its mode (the operator
- * chose it), so an upgrade left them readable by every user, unsaid. The database file and its
- * `-wal` and `-shm` (SQLite gives them the database file's mode), those that are there; undefined
- * when none is open to others.
+ * A warning when users other than the server's owner and group can read or write the SQLite store's
+ * file (since server 0.4.3): it holds every tenant's data. Stores made before store-adapter 0.2.9 took
+ * the process's umask (usually 0644), and a file that is there keeps its mode (the operator chose it),
+ * so an upgrade left them readable by every user, unsaid. The database file only: SQLite gives its
+ * `-wal` and `-shm` its mode as it makes them (and a clean stop removes them). The group's bits are
+ * the operator's (a backup group reading a 0640 store); a file system without modes (vfat, CIFS)
+ * shows 0777 or 0755 and is warned of too, since there every user may read it. Undefined when no
+ * other user can. Through a symbolic link, the file it leads to.
  */
 export const exposure = (file: string): string | undefined => {
-  const open: Array<string> = []
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
-    try {
-      const mode = fs.statSync(f).mode & 0o777
-      if ((mode & 0o077) !== 0) open.push(`${f} (mode 0${mode.toString(8)})`)
-    } catch {
-      // not there (the -wal and -shm between runs), or unreadable: SQLite says why when it opens
-    }
+  let mode: number
+  try {
+    mode = fs.statSync(file).mode & 0o777
+  } catch {
+    return undefined // unreadable or gone: SQLite says why when it opens it
   }
-  return open.length === 0
-    ? undefined
-    : `the store's files can be read by other users than this server's: ${open.join(", ")}; they hold every tenant's data: chmod 600 them`
+  if ((mode & 0o007) === 0) return undefined
+  const can = [(mode & 0o004) !== 0 ? "read" : undefined, (mode & 0o002) !== 0 ? "write" : undefined].filter((x) => x !== undefined)
+  return `the store's file ${file} has mode 0${mode.toString(8)}: every user of this machine can ${can.length === 0 ? "reach" : can.join(" and ")} it, and it holds every tenant's data; chmod 600 it (or 640 for a group of your own)`
 }

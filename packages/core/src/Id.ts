@@ -22,7 +22,12 @@ export const pattern = /^[^/\u0000-\u001f\u007f-\u009f]+$/u
 export const Id = Schema.String.annotate({ message: `Expected ${expected}` }).check(
   Schema.isMinLength(1, { expected }),
   Schema.isMaxLength(128, { expected }),
-  Schema.isPattern(pattern, { expected })
+  Schema.isPattern(pattern, { expected }),
+  // Well-formed UTF-16 (since 0.9.0): a lone surrogate (`"\ud800"`, which JSON's `\u` escape can
+  // write) has no UTF-8, so a store keeps the key as U+FFFD while the entity's JSON keeps the
+  // surrogate, and two ids became one key. HTTP bodies refused them before; `enrollctl`'s local
+  // import and the library's callers did not.
+  Schema.makeFilter((s: string) => s.isWellFormed(), { expected })
 ).annotate({ identifier: "Id", description: "1 to 128 characters, no '/', no control characters" })
 export type Id = typeof Id.Type
 
@@ -49,10 +54,12 @@ export const isDotSegment = (id: string): boolean => id === "." || id === ".."
  *
  * @since 0.8.1
  */
-export const keyPath = (id: string): string =>
-  isDotSegment(id) || id.startsWith("$")
-    ? `('${encodeURIComponent(id.replaceAll("'", "''"))}')`
-    : `/${encodeURIComponent(id)}`
+export const keyPath = (id: string): string => {
+  // A lone surrogate (in an id stored before 0.9.0, which `Id` now refuses) as U+FFFD, as the SQL
+  // stores keep it: `encodeURIComponent` throws on one.
+  const key = id.toWellFormed()
+  return isDotSegment(key) || key.startsWith("$") ? `('${encodeURIComponent(key.replaceAll("'", "''"))}')` : `/${encodeURIComponent(key)}`
+}
 
 /**
  * The order of keys everywhere (since 0.9.0): by Unicode code point, which is the order of their

@@ -27,6 +27,14 @@ describe("Id refuses every control character", () => {
     }
   })
 
+  it("refuses a lone surrogate, which no UTF-8 holds (since 0.9.0), and takes a pair", () => {
+    for (const id of ["a\ud800", "\udc00", "a\udc00\ud800b", "\ud83d"]) {
+      assert.isFalse(Id.isId(id), JSON.stringify(id))
+      assert.isTrue(Result.isFailure(Schema.decodeUnknownResult(Id.Id)(id)), JSON.stringify(id))
+    }
+    assert.isTrue(Id.isId("\ud83d\ude00"))
+  })
+
   it("still takes the characters either side of the ranges: space, '~', U+00A0, U+00FF, U+FFFD", () => {
     for (const id of ["a b", "~", "x\u00a0y", "\u00ff", "\ufffd", "é", "\u{1f600}"]) assert.isTrue(Id.isId(id), JSON.stringify(id))
   })

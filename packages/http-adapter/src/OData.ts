@@ -120,7 +120,7 @@ const bad = (message: string): QueryResult => ({ ok: false, problem: Problem.bad
 export const skipToken = (id: string): string => Buffer.from(id, "utf8").toString("base64url")
 
 /**
- * The longest `$skiptoken` this server makes, so the longest it reads (since 0.8.2; it read 400
+ * The longest `$skiptoken` this server makes, so the longest it reads (since 0.9.0; it read 400
  * characters, and refused its own next link after an id of more than 300 bytes of UTF-8, such as 101
  * `中`, SPEC 2 allowing 128): the base64url of the longest position a list holds, a user's
  * configurations' `[priority, "id"]` ({@link skipToken} of its JSON) with an id of 128 UTF-16 units of
@@ -209,7 +209,7 @@ const selectItem = (
 }
 
 /**
- * What a 400 for a `$select` name that is no property adds (since 0.8.2; before, every name that
+ * What a 400 for a `$select` name that is no property adds (since 0.9.0; before, every name that
  * could be one was told to try the first derived type's cast, which a navigation property or a typo
  * behind it does not fail, but selects nothing): a navigation property is expanded; the name of a
  * property derived types declare is selected behind them (the first two are named); else nothing.
@@ -919,10 +919,12 @@ export const selectedContext = (path: string, select: ReadonlyArray<string>): st
 
 /**
  * A key in parenthesis form for an `@odata.context`: `('id')`, quotes doubled and percent-encoded as
- * in a resource path (since 0.8.2; before, written as it is, so a key with `#`, `%`, a space or any
- * character outside ASCII made the context no URL: `…('c#?x y%é')/assignments`).
+ * in a resource path (since 0.9.0; before, written as it is, so a key with `#`, `%`, a space or any
+ * character outside ASCII made the context no URL: `…('c#?x y%é')/assignments`). A lone surrogate,
+ * which a store written before core 0.9.0 may hold in an id, is written as U+FFFD (as the SQL stores
+ * keep it), not thrown on.
  */
-export const key = (id: string): string => `('${encodeURIComponent(id.replaceAll("'", "''"))}')`
+export const key = (id: string): string => `('${encodeURIComponent(id.toWellFormed().replaceAll("'", "''"))}')`
 
 /**
  * One entity as written: `@odata.context` (when given), `@odata.etag`, then the

@@ -734,7 +734,8 @@ const assignmentsExpansion = (setPath: (ctx: Ctx) => string): Expansion<Configur
     if (more) {
       // The rest, from the configuration's assignments under the path the request named.
       const at = ctx.path.replace(/\/$/, "")
-      const path = ctx.params.configurationId === undefined ? `${at}/${encodeURIComponent(c.id)}` : at
+      // A key in the form that names it (`Id.keyPath`: `('..')` for a dot segment, which `/..` would not).
+      const path = ctx.params.configurationId === undefined ? `${at}${Id.keyPath(c.id)}` : at
       members["assignments@odata.nextLink"] = `${ctx.base}${path}/assignments?$skiptoken=${OData.skipToken(String(items[items.length - 1]!.id))}`
     }
     members.assignments = items
@@ -1216,8 +1217,11 @@ const oncePerRequest = <R>(read: (ctx: Ctx) => Op<R>) => {
   }
 }
 
-/** The `@odata.id` of a directory object: the URL `POST …/members/$ref` takes (SPEC 2). */
-const referenceTo = (ctx: Ctx, id: string) => ({ "@odata.id": `${ctx.base}/directoryObjects/${encodeURIComponent(id)}` })
+/**
+ * The `@odata.id` of a directory object: the URL `POST …/members/$ref` takes (SPEC 2), its key in the
+ * form that names it (`Id.keyPath`, since 0.9.0: `directoryObjects/..` was the URL of no object).
+ */
+const referenceTo = (ctx: Ctx, id: string) => ({ "@odata.id": `${ctx.base}/directoryObjects${Id.keyPath(id)}` })
 
 const ReferenceRead = Schema.Struct({ "@odata.id": Schema.String }).annotate({
   identifier: "directoryObjectReference",

@@ -1,6 +1,6 @@
 /**
  * An `@odata.context` is a URL (OData 4.01 JSON Format 10): a key in it is percent-encoded as in a
- * resource path. Before http-adapter 0.8.2 a key was written as it is, so `c#?x y%é` made a context
+ * resource path. Before http-adapter 0.9.0 a key was written as it is, so `c#?x y%é` made a context
  * with a second `#`, a space and a lone `%`, which no URL parser reads as its path.
  */
 import { afterAll, assert, beforeAll, describe, it } from "vitest"

@@ -1,6 +1,6 @@
 /**
  * A next link's `$skiptoken` holds the last id of its page (SPEC 5), and ids may be 128 characters
- * of any script (SPEC 2). Before 0.8.2 the server read tokens of at most 400 characters, the base64url
+ * of any script (SPEC 2). Before 0.9.0 the server read tokens of at most 400 characters, the base64url
  * of 300 bytes, and answered its own next link after an id of 101 `中` with a 400: every later page
  * was out of reach.
  */

@@ -102,7 +102,7 @@ describe("$select of a derived type's property behind its cast, in any case", ()
       [`${limitCast}/`, "does not name a property after its type cast"],
       ["microsoft.graph.DeviceEnrollmentLimitConfiguration/limit", "does not name a derived type of this resource"],
       ["microsoft.graph.user/Limit", "does not name a derived type of this resource"],
-      // The hint names the types that declare it, as declared (since 0.8.2)
+      // The hint names the types that declare it, as declared (since 0.9.0)
       ["Limit", "it is a property of a derived type: select it behind its type, as microsoft.graph.deviceEnrollmentLimitConfiguration/limit"],
       [
         "platformType",

@@ -162,7 +162,7 @@ export interface Migration {
   readonly name: string
   /** Statements run in order; `$schema` stands for the quoted schema name. */
   readonly statements: ReadonlyArray<string>
-  /** What the rows each `DELETE` removes are, in the upgrade's notice (since 0.6.0; by statement, undefined for one that removes none). */
+  /** What a row each `DELETE` removes is (its kind first: `membership of …`), in the upgrade's notice (since 0.6.0; by statement, undefined for one that removes none). */
   readonly removes?: ReadonlyArray<string | undefined>
 }
 
@@ -220,10 +220,10 @@ export const migrations: ReadonlyArray<Migration> = [
     version: 2,
     name: "orphans removed",
     removes: [
-      "assignments of a configuration that was not there",
-      "memberships in a group that was not there",
-      "memberships of a user that was not there",
-      "memberships of a group that was not there"
+      "assignment of a configuration that was not there",
+      "membership in a group that was not there",
+      "membership of a user that was not there",
+      "membership of a group that was not there"
     ],
     statements: [
       // An assignment of a configuration that is not there.

@@ -142,7 +142,7 @@ export interface Migration {
   readonly version: number
   readonly name: string
   readonly statements: ReadonlyArray<string>
-  /** What the rows each statement removes are, in the upgrade's notice (since 0.6.0; by statement, undefined for one that removes none). */
+  /** What a row each statement removes is (its kind first: `membership of …`), in the upgrade's notice (since 0.6.0; by statement, undefined for one that removes none). */
   readonly removes?: ReadonlyArray<string | undefined>
 }
 
@@ -202,10 +202,10 @@ export const migrations: ReadonlyArray<Migration> = [
     version: 2,
     name: "orphans removed",
     removes: [
-      "assignments of a configuration that was not there",
-      "memberships in a group that was not there",
-      "memberships of a user that was not there",
-      "memberships of a group that was not there"
+      "assignment of a configuration that was not there",
+      "membership in a group that was not there",
+      "membership of a user that was not there",
+      "membership of a group that was not there"
     ],
     statements: [
       // An assignment of a configuration that is not there.

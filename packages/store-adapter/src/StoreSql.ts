@@ -215,6 +215,14 @@ export interface Upgrade {
 /** A line for the store's operator, and how serious it is. */
 export type Notice = (line: string, level: "info" | "warn") => void
 
+/**
+ * An id or tenant as a notice names it: JSON's string, so a quote or a comma in it cannot make the
+ * list read otherwise, with the characters that reorder a terminal's line (bidirectional controls)
+ * escaped too.
+ */
+const quoted = (s: string): string =>
+  JSON.stringify(s).replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 /** The shared ids an upgrade's notice names; the rest are counted. */
 export const sharedIdsShown = 10
 
@@ -224,7 +232,8 @@ export const sharedIdsShown = 10
  */
 export const upgradeNotices = (u: Upgrade): ReadonlyArray<readonly [line: string, level: "info" | "warn"]> => {
   if (u.from === 0 || u.migrations.length === 0) return []
-  const removed = u.removed.filter(([, n]) => n > 0).map(([what, n]) => `${n} ${what}`)
+  // "1 membership of …", "2 memberships of …": the label's first word is the row's kind.
+  const removed = u.removed.filter(([, n]) => n > 0).map(([what, n]) => `${n} ${n === 1 ? what : what.replace(/^(\w+)/, "$1s")}`)
   const lines: Array<readonly [string, "info" | "warn"]> = [[
     `upgraded the store's schema from version ${u.from} to ${u.to} (${u.migrations.map((m) => `'${m}'`).join(", ")}): ${
       removed.length === 0 ? "no row removed" : `removed ${removed.join(", ")}`
@@ -232,7 +241,7 @@ export const upgradeNotices = (u: Upgrade): ReadonlyArray<readonly [line: string
     "info"
   ]]
   if (u.shared.count > 0) {
-    const shown = u.shared.first.map((x) => `'${x.id}' in tenant '${x.tenant}'`).join(", ")
+    const shown = u.shared.first.map((x) => `${quoted(x.id)} in tenant ${quoted(x.tenant)}`).join(", ")
     lines.push([
       `${u.shared.count} ${u.shared.count === 1 ? "id is" : "ids are"} both a user and a group, written before store-adapter 0.3.0 ` +
       `(users and groups share one id space since): ${shown}${u.shared.count > u.shared.first.length ? ", …" : ""}; ` +

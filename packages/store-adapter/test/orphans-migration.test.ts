@@ -198,7 +198,7 @@ const upgradeSaid: ReadonlyArray<readonly [string, "info" | "warn"]> = [
   ],
   [
     "2 ids are both a user and a group, written before store-adapter 0.3.0 (users and groups share one id space since): " +
-    "'x' in tenant 'tenant-a', 'y' in tenant 'tenant-b'; targeting follows members by id, so such a user is in the groups the group " +
+    "\"x\" in tenant \"tenant-a\", \"y\" in tenant \"tenant-b\"; targeting follows members by id, so such a user is in the groups the group " +
     "of its id is in, and the other way round; delete the one of each pair that should not be there (DELETE /beta/users/{id} or " +
     "/beta/groups/{id}) and add its memberships again to the one that stays",
     "warn"
