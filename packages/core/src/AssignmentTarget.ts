@@ -37,7 +37,11 @@ export type FilterType = typeof FilterType.Type
 export const BoundedString = Schema.String.check(
   Schema.isMaxLength(Json.maxStringLength, { expected: Json.maxStringExpected }),
   Schema.makeFilter(Json.isBoundedString, { expected: Json.maxStringExpected }),
-  Schema.isPattern(/^[^\u0000]*$/u, { expected: "a string without the character U+0000" })
+  Schema.isPattern(/^[^\u0000]*$/u, { expected: "a string without the character U+0000" }),
+  // Well-formed UTF-16 (since 0.9.0), as `Id`: a lone surrogate has no UTF-8, so the SQL stores kept
+  // the columns a filter reads (`sourceId`, a target's `groupId`) as U+FFFD, and a filter answered
+  // otherwise on them than on the memory store. HTTP bodies refused it before; local import did not.
+  Schema.makeFilter((s: string) => s.isWellFormed(), { expected: "a string of well-formed Unicode (no lone surrogate)" })
 )
 
 /** Names of every type of the hierarchy, abstract base included. */

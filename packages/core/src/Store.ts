@@ -2,7 +2,12 @@
  * The store port: what the domain needs from persistence, whatever the engine.
  *
  * Every method takes the tenant first and sees only that tenant's objects.
- * Lists are keyset pages ordered by id. `modify` is an atomic read-modify-write:
+ * Lists are keyset pages ordered by id, by code point (`Id.compare`, the order of the ids'
+ * UTF-8 bytes: SQL's binary collations; since 0.9.0 the conformance suite checks it). Ids given to
+ * the port are keys as `Id` takes them: well-formed UTF-16 (since 0.9.0 `Id` refuses a lone
+ * surrogate, which no UTF-8 holds: a SQL store reads `"u\ud800"` as the row of `"u\ufffd"`). The
+ * HTTP adapter and `enrollctl` check every id they pass; a caller of the port or of the services
+ * with ids of its own checks them with `Id.isId`. `modify` is an atomic read-modify-write:
  * the store runs the pure `change` against the current value and writes its
  * result with no other write in between, so concurrent PATCHes serialise and
  * none is lost (SPEC 3.11). A `change` that returns the value it was given
@@ -61,7 +66,7 @@ export interface PageRequest {
   readonly limit: number
 }
 
-/** A page: its items in id order, and the id to continue after when there are more. */
+/** A page: its items in id order (`Id.compare`'s), and the id to continue after when there are more. */
 export interface Page<A> {
   readonly items: ReadonlyArray<A>
   readonly next: string | undefined

@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Result, Schema } from "effect"
-import { Assignments, Configurations, DirectoryService, Id, MemoryStore, Paths } from "../src/index.ts"
+import { Assignments, AssignmentTarget, Configurations, DirectoryService, Id, MemoryStore, Paths } from "../src/index.ts"
 
 const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(Layer.provideMerge(MemoryStore.layer))
 const T = "tenant-1"
@@ -33,6 +33,9 @@ describe("Id refuses every control character", () => {
       assert.isTrue(Result.isFailure(Schema.decodeUnknownResult(Id.Id)(id)), JSON.stringify(id))
     }
     assert.isTrue(Id.isId("\ud83d\ude00"))
+    // The strings a filter reads from a store's columns too (sourceId, a target's groupId)
+    for (const s of ["g\ud800", "\udfff"]) assert.isFalse(Schema.is(AssignmentTarget.BoundedString)(s), JSON.stringify(s))
+    assert.isTrue(Schema.is(AssignmentTarget.BoundedString)("g\ud83d\ude00"))
   })
 
   it("still takes the characters either side of the ranges: space, '~', U+00A0, U+00FF, U+FFFD", () => {

@@ -20,5 +20,14 @@ export * as Credentials from "./Credentials.ts"
 /** Making a directory and its missing parents (without Node's recursive `mkdir`). */
 export * as Directories from "./Directories.ts"
 
+/**
+ * What the SQL stores share, the upgrade's notices among it (`Notice`, `Upgrade`, `upgradeNotices`:
+ * the `notice` option's type and lines), and `deadline`. Exported since 0.6.0, as the README names it.
+ */
+export * as StoreSql from "./StoreSql.ts"
+
+/** What a SQLite store's failures say (`NotWritable`, which `SqliteStore.open` throws, and the sync's); exported since 0.6.0. */
+export * as SqliteFailure from "./SqliteFailure.ts"
+
 /** A consistent backup of a SQLite store while it is in use (SQLite's online backup API). */
 export * as SqliteBackup from "./SqliteBackup.ts"
