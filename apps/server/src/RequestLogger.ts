@@ -18,6 +18,20 @@ const rank = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const
  */
 const probes: ReadonlySet<string> = new Set(["/health", "/ready"])
 
+/**
+ * The tenant as the readable line writes it (since server 0.4.3): as it is when it is printable ASCII
+ * without a space or a quote (a GUID, as Entra's are), else as a JSON string with the characters
+ * that break or reorder a line escaped (U+2028, U+2029, bidirectional controls, C1). A token's `tid`
+ * is the signer's to choose (any with an HS256 secret): written raw, `x 404 … tenant=victim` forged
+ * the line's other fields.
+ */
+export const tenantText = (tenant: string | undefined): string =>
+  tenant === undefined
+    ? "-"
+    : /^[\x21\x23-\x7e]+$/.test(tenant)
+    ? tenant
+    : JSON.stringify(tenant).replace(/[\u0080-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 /** A request's log level: by its status, and a successful probe's is `debug`. */
 export const levelOfEntry = (entry: Pick<Server.RequestLog, "route" | "status">): keyof typeof rank =>
   entry.status < 400 && probes.has(entry.route) ? "debug" : levelOf(entry.status)
@@ -65,7 +79,7 @@ export const make = (options: {
     } else {
       // A matched route's name starts with its method (`GET /beta/users`): the method once, unless it differs (HEAD on a GET route).
       const what = entry.route.startsWith(`${entry.method} `) ? entry.route : `${entry.method} ${entry.route}`
-      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${what} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId} tenant=${entry.tenant ?? "-"} client=${entry.clientAddress ?? "-"}${
+      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${what} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId} tenant=${tenantText(entry.tenant)} client=${entry.clientAddress ?? "-"}${
         entry.forwardedFor !== undefined ? ` forwarded-for=${JSON.stringify(entry.forwardedFor)}` : ""
       }${entry.userAgent !== undefined ? ` user-agent=${JSON.stringify(entry.userAgent)}` : ""}${defect !== undefined ? `\n${defect}` : ""}`)
     }

@@ -315,6 +315,19 @@ describe("the request log", () => {
     assert.match(pretty[0]!, / client=10\.1\.2\.3 user-agent="a \\"quoted\\" agent"$/)
   })
 
+  it("in the pretty format, writes a tenant that could forge the line's fields as a JSON string, escaped (a token's tid is its signer's)", () => {
+    const entry = { method: "GET", route: "GET /beta/users", status: 200, durationMs: 1, requestId: "r", clientAddress: "127.0.0.1" }
+    const lines: Array<string> = []
+    const pretty = RequestLogger.make({ format: "pretty", level: "info", write: (l) => lines.push(l) })
+    const forged = "x 404 0.1ms request-id=0000 tenant=victim client=10.6.6.6 \u2028\u202eevil"
+    pretty({ ...entry, tenant: forged })
+    pretty({ ...entry, tenant: "0b3e1a52-5f0e-4c36-9a4b-000000000001" })
+    assert.strictEqual(lines.length, 2)
+    assert.match(lines[0]!, / request-id=r tenant="x 404 0\.1ms request-id=0000 tenant=victim client=10\.6\.6\.6 \\u2028\\u202eevil" client=127\.0\.0\.1$/)
+    assert.notMatch(lines[0]!, /[\u2028\u202e]/)
+    assert.match(lines[1]!, / tenant=0b3e1a52-5f0e-4c36-9a4b-000000000001 client=127\.0\.0\.1$/, "a GUID as it is")
+  })
+
   it("in the pretty format, names the method once (twice only when it differs from the route's)", () => {
     const line = (method: string, route: string, status: number) => {
       const lines: Array<string> = []

@@ -263,10 +263,14 @@ export class DirectoryService extends Context.Service<DirectoryService, {
           yield* getGroup(tenant, groupId)
           const kinds = new Map<string, Directory.MemberRef["kind"]>()
           const queue: Array<string> = [groupId]
+          let reads = 0
           while (queue.length > 0) {
             const group = queue.pop()!
             let after: string | undefined
             do {
+              // Every 16 reads, a turn of the event loop for the other requests (since 0.9.0): a
+              // synchronous store (SQLite) walked a large graph in one turn.
+              if (++reads % 16 === 0) yield* Effect.yieldNow
               const p = yield* store.groups.members(tenant, group, { after, limit: 1000 })
               for (const ref of p.items) {
                 if (ref.id === groupId || kinds.has(ref.id)) continue

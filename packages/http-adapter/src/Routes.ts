@@ -134,14 +134,20 @@ const collection = <A extends Record<string, unknown>>(
 })
 const noContent: Reply = { _tag: "NoContent" }
 
-/** Counts a whole entity set by paging through it (for `$count=true` on directory lists). */
-const countAll = Effect.fnUntraced(function*<A>(
+/**
+ * Counts a whole entity set by paging through it (for `$count=true` on directory lists). Between
+ * two pages it yields to the event loop (since 0.9.0): a synchronous store (SQLite) read the whole
+ * set in one turn, and the other requests waited for it (an audit: 375 ms for 100 000 users under a
+ * long `$filter`, 7.8 s for a `$batch` of twenty).
+ */
+export const countAll = Effect.fnUntraced(function*<A>(
   list: (page: { after?: string | undefined; limit: number }) => Effect.Effect<Page<A>, any, any>,
   keep?: (a: A) => boolean
 ) {
   let n = 0
   let after: string | undefined
   for (;;) {
+    if (after !== undefined) yield* Effect.yieldNow
     const p = yield* list({ after, limit: 1000 })
     if (keep === undefined) n += p.items.length
     else for (const a of p.items) if (keep(a)) n++
@@ -455,9 +461,10 @@ const filterScanLimit = 100_000
  * fewer only at the end of the list, or past {@link filterScanLimit} objects read (then, maybe
  * none, with a next link, as OData's server-driven paging allows). Its next link is after the
  * last object it holds, so the next page neither repeats nor skips one; a full page has none
- * when nothing more can be kept (the rest of the list read held none).
+ * when nothing more can be kept (the rest of the list read held none). Between two reads it yields
+ * to the event loop (since 0.9.0), as {@link countAll} does.
  */
-const keptPage = Effect.fnUntraced(function*<A extends { readonly id: string }, B extends A>(
+export const keptPage = Effect.fnUntraced(function*<A extends { readonly id: string }, B extends A>(
   list: (p: PageRequest) => Op<Page<A>>,
   keep: (a: A) => a is B,
   page: PageRequest
@@ -467,6 +474,7 @@ const keptPage = Effect.fnUntraced(function*<A extends { readonly id: string }, 
   let cursor = page.after
   let asked = 0
   for (;;) {
+    if (asked > 0) yield* Effect.yieldNow
     asked = Math.min(OData.maxPageSize, Math.max(2 * (page.limit - items.length), 2 * asked))
     const p = yield* list({ after: cursor, limit: asked })
     for (let i = 0; i < p.items.length; i++) {
