@@ -41,7 +41,13 @@ export type Change =
   | { readonly _tag: "Delete"; readonly key: Key }
   /** What decides targeting changed in the tenant (memberships, groups, assignment targets). */
   | { readonly _tag: "Touch"; readonly tenant: string }
-  /** A write whose effect on cached keys is not listed (bulk deletes): drop everything. */
+  /**
+   * A write of the tenant whose effect on its cached keys is not listed (a configuration's removal
+   * with its assignments, the `assign` action's replacement): drop the tenant's entries and move its
+   * targeting generation (since 0.6.0; before, a `Clear` of every tenant's).
+   */
+  | { readonly _tag: "ClearTenant"; readonly tenant: string }
+  /** A change whose effect on cached keys is not known (another connection's commit): drop everything. */
   | { readonly _tag: "Clear" }
 
 /** Values by tenant, space, group and id, in nested maps. */
@@ -101,6 +107,14 @@ class Nested<V> {
         }
       }
     }
+  }
+
+  /** Removes every entry of the tenant. */
+  dropTenant(tenant: string): void {
+    const spaces = this.root.get(tenant)
+    if (spaces === undefined) return
+    for (const groups of spaces.values()) for (const ids of groups.values()) this.count -= ids.size
+    this.root.delete(tenant)
   }
 
   clear(): void {
@@ -186,6 +200,9 @@ export class ReadCache {
         // Bounded too (one entry per tenant written to): past the bound, start over.
         if (!this.generations.has(change.tenant) && this.generations.size >= Math.max(this.capacity, 1024)) this.clear()
         return void this.generations.set(change.tenant, this.nextGeneration())
+      case "ClearTenant":
+        this.values.dropTenant(change.tenant)
+        return this.apply({ _tag: "Touch", tenant: change.tenant })
       case "Clear":
         return this.clear()
     }
@@ -211,10 +228,12 @@ export class Staged {
   private current: Array<Change> = []
   /** After a `Clear`, later writes of the batch read the database only. */
   private bypass = false
+  /** After a `ClearTenant`, later writes of the batch read that tenant from the database only. */
+  private bypassed: Set<string> | undefined
 
   /** Reads a key as the batch sees it: its own writes first, then the cache, then `load` (not cached). */
   read<A>(cache: ReadCache, tenant: string, space: string, group: string, id: string, load: () => A | undefined): A | undefined {
-    if (this.bypass) return load()
+    if (this.bypass || this.bypassed?.has(tenant) === true) return load()
     const mine = this.overlay.get(tenant, space, group, id)
     if (mine === Gone) return undefined
     if (mine !== undefined) return mine as A
@@ -232,7 +251,10 @@ export class Staged {
       this.done.push(c)
       if (c._tag === "Put") this.overlay.set(c.key.tenant, c.key.space, c.key.group, c.key.id, c.value)
       else if (c._tag === "Delete") this.overlay.set(c.key.tenant, c.key.space, c.key.group, c.key.id, Gone)
-      else if (c._tag === "Clear") {
+      else if (c._tag === "ClearTenant") {
+        ;(this.bypassed ??= new Set()).add(c.tenant)
+        this.overlay.dropTenant(c.tenant)
+      } else if (c._tag === "Clear") {
         this.bypass = true
         this.overlay.clear()
       }

@@ -1002,7 +1002,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     /** Inserting one changes targeting (groups, and configurations for the all-configurations query). */
     readonly insertTouches: boolean
     /** What removing one does: targeting changes (its memberships went), or rows of other tables went. */
-    readonly remove: "Touch" | "Clear" | "None"
+    readonly remove: "Touch" | "ClearTenant" | "None"
   }
 
   const entitySet = <A extends { readonly id: string }>(
@@ -1092,7 +1092,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           if (removed) {
             onRemove?.(tenant, id)
             staged.stage({ _tag: "Delete", key: keyOf(tenant, id) })
-            if (effects.remove !== "None") staged.stage(effects.remove === "Touch" ? { _tag: "Touch", tenant } : { _tag: "Clear" })
+            if (effects.remove !== "None") staged.stage({ _tag: effects.remove, tenant })
           }
           return ok(removed)
         })
@@ -1247,11 +1247,12 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
   )
   const ping = db.prepare("SELECT 1")
 
-  // A configuration's removal takes its assignments (Clear); a user's or group's takes memberships (Touch).
+  // A configuration's removal takes its assignments (the tenant's cache dropped: ClearTenant); a user's or
+  // group's takes memberships (Touch).
   const configurations = entitySet<Configuration.Configuration>(
     "configurations",
     "deviceEnrollmentConfiguration",
-    { insertTouches: true, remove: "Clear" },
+    { insertTouches: true, remove: "ClearTenant" },
     (tenant, id) => aRemoveAll.run(tenant, id)
   )
   const users = entitySet<Directory.User>(
@@ -1352,7 +1353,8 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
         write(tenant, (staged) => {
           if (!configurations.has(tenant, configurationId)) return Result.fail(configurationMissing(configurationId))
           aRemoveAll.run(tenant, configurationId)
-          staged.stage({ _tag: "Clear" })
+          // The tenant's cache, not every tenant's (since 0.6.0: one tenant's `assign` dropped them all).
+          staged.stage({ _tag: "ClearTenant", tenant })
           for (const a of lastById(values)) aInsertRow(staged, tenant, configurationId, a)
           return ok(undefined)
         }),

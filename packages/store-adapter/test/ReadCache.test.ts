@@ -1,6 +1,6 @@
 /**
  * The read cache against a model: a plain map of every value set and not deleted. Under
- * any sequence of sets, deletes and clears, the cache holds at most its bound, never
+ * any sequence of sets, deletes, clears and one tenant's clears, the cache holds at most its bound, never
  * answers a value the model does not hold for that key (an evicted key answers nothing),
  * and, with room for every key, answers exactly what the model holds.
  */
@@ -13,7 +13,8 @@ const Part = Schema.Literals(["a", "b"])
 const Op = Schema.Union([
   Schema.Struct({ op: Schema.Literal("set"), key: Schema.Tuple([Part, Part, Part, Part]), value: Schema.Int }),
   Schema.Struct({ op: Schema.Literal("delete"), key: Schema.Tuple([Part, Part, Part, Part]) }),
-  Schema.Struct({ op: Schema.Literal("clear") })
+  Schema.Struct({ op: Schema.Literal("clear") }),
+  Schema.Struct({ op: Schema.Literal("clearTenant"), tenant: Part })
 ])
 const Capacity = Schema.Literals([1, 3, 1000])
 /** Sequences long enough to fill a small cache several times over. */
@@ -33,6 +34,14 @@ describe("ReadCache", () => {
         const [tenant, space, group, id] = o.key
         cache.apply({ _tag: "Delete", key: { tenant, space, group, id } })
         model.delete(name(o.key))
+      } else if (o.op === "clearTenant") {
+        const generation = cache.generation(o.tenant)
+        const other = o.tenant === "a" ? "b" : "a"
+        const otherGeneration = cache.generation(other)
+        cache.apply({ _tag: "ClearTenant", tenant: o.tenant })
+        for (const [k, v] of model) if (v.key[0] === o.tenant) model.delete(k)
+        assert.notStrictEqual(cache.generation(o.tenant), generation, "the tenant's generation moves")
+        assert.strictEqual(cache.generation(other), otherGeneration, "another tenant's stays")
       } else {
         cache.clear()
         model.clear()

@@ -504,6 +504,29 @@ describe("SqliteStore", () => {
         assert.isUndefined(SqliteStore.fromDatabase(db, { cacheEntries: 0 }).stampOf, "without the cache it cannot see other connections cheaply")
       }))
 
+    it.effect("one tenant's assign and configuration removal drop that tenant's cache, and leave every other tenant's and its stamp", () =>
+      Effect.gen(function*() {
+        const db = SqliteStore.open({ filename: join(dir, "cache", "tenant-clear", "store.db") })
+        yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+        const store = SqliteStore.fromDatabase(db)
+        const [t1, t2] = [freshTenant(), freshTenant()]
+        for (const t of [t1, t2]) for (const id of ["c", "d"]) yield* store.configurations.insert(t, configuration(id))
+        for (const t of [t1, t2]) yield* store.configurations.get(t, "c")
+        yield* nextTurn
+        const [stamp1, stamp2] = [store.stampOf!(t1), store.stampOf!(t2)]
+        // Written behind the cache (this connection: no other connection's commit for the cache to see).
+        const behind = db.prepare("UPDATE configurations SET data = json_set(data, '$.displayName', 'behind the cache') WHERE tenant_id = ? AND id = 'c'")
+        for (const t of [t1, t2]) behind.run(t)
+        yield* store.assignments.replace(t1, "c", [assignment("a1")])
+        yield* store.configurations.remove(t1, "d")
+        yield* nextTurn
+        const name = (t: string) => Effect.map(store.configurations.get(t, "c"), (c) => Option.getOrThrow(c).displayName)
+        assert.strictEqual(yield* name(t1), "behind the cache", "the tenant's cache was dropped: read anew")
+        assert.strictEqual(yield* name(t2), "cfg c", "another tenant's is kept (before store-adapter 0.6.0 every tenant's went)")
+        assert.notStrictEqual(store.stampOf!(t1), stamp1)
+        assert.strictEqual(store.stampOf!(t2), stamp2, "another tenant's stamp stays: its kept answers stay valid")
+      }))
+
     it.effect("a cache of 0 entries is off, and the cache stays within its bound", () =>
       Effect.gen(function*() {
         const filename = join(dir, "cache", "bound", "store.db")
