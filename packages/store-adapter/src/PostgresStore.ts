@@ -499,6 +499,49 @@ const rowWriter = <K, A>(
 }
 
 /**
+ * The statements of a user's targeting over the schema `s` (quoted): the recursive `t(id)` of a
+ * member's groups (`groupsOf`), the assignments concerning them (`targetingRows`) and both in one
+ * statement (`targetingSql`). At module level and exported (since 0.6.0) so that a test reads their
+ * plans on a real server; `make` builds its statements from them.
+ */
+export const targetingStatements = (s: string) => {
+  const a = `${s}.assignments`
+  const m = `${s}.memberships`
+  // As in the memory store, only memberships in groups that exist are seen or removed through the member.
+  const groupExists = `EXISTS (SELECT 1 FROM ${s}.groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id)`
+  const allLicensed = "a.target_type = 'allLicensedUsersAssignmentTarget'"
+  // A user's groups, transitively: UNION (not UNION ALL) visits each group once, so
+  // membership cycles end; only memberships in groups that exist count (as in groupsOf).
+  // With them, in the same statement, the assignments concerning them: one row per group
+  // (no configuration_id) first, then one per assignment.
+  /** The recursive `t(id)`: the transitive groups of the members `member` names (`= $2`, `IN (…)`). */
+  const groupsOf = (member: string) =>
+    `t(id) AS (
+      SELECT m.group_id FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id ${member} AND ${groupExists}
+      UNION
+      SELECT m.group_id FROM t JOIN ${m} AS m ON m.tenant_id = $1 AND m.member_id = t.id WHERE ${groupExists}
+    )`
+  /**
+   * The rows `toTargetingInputs` reads, over `t`, for the assignments in `scope`. The groups as an
+   * array (`= ANY(ARRAY(…))`, since 0.6.0): with `IN (SELECT id FROM t)` beside the `OR`, no index
+   * served the condition, and PostgreSQL read every assignment of the tenant and tested each
+   * against the groups, hashed while it estimated them few, one by one past that: an audit's
+   * tenant of 1.1 million assignments took 338 ms for a user in 29 groups and more than 150 s for
+   * one in 2 000 (13 ms and 0.64 s now: a bitmap OR of the target-type and group indexes).
+   */
+  const targetingRows = (scope: string) =>
+    `SELECT * FROM (SELECT NULL::text COLLATE "C" AS configuration_id, id, NULL::text AS data FROM t ORDER BY id) AS g
+    UNION ALL
+    SELECT * FROM (
+      SELECT a.configuration_id, a.id, a.data FROM ${a} AS a
+      WHERE a.tenant_id = $1 AND (${allLicensed} OR a.group_id = ANY(ARRAY(SELECT id FROM t))) AND ${scope}
+      ORDER BY a.configuration_id, a.id
+    ) AS x`
+  const targetingSql = (scope: string) => `WITH RECURSIVE ${groupsOf("= $2")} ${targetingRows(scope)}`
+  return { groupExists, allLicensed, groupsOf, targetingRows, targetingSql }
+}
+
+/**
  * Makes the store over the `PgClient` in context, in `options.schema`, first
  * bringing the schema up to date.
  */
@@ -756,9 +799,7 @@ export const make = (
       if (filter !== undefined) where += ` AND ${AssignmentFilterSql.toSql(filter, bind)}`
       return { where, params, bind }
     }
-    // As in the memory store, only memberships in groups that exist are seen or removed through the member.
-    const groupExists = `EXISTS (SELECT 1 FROM ${s}.groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.group_id)`
-    const allLicensed = "a.target_type = 'allLicensedUsersAssignmentTarget'"
+    const { groupExists, allLicensed, groupsOf, targetingRows, targetingSql } = targetingStatements(s)
     const inSomeConfiguration = `EXISTS (SELECT 1 FROM ${s}.configurations c
       WHERE c.tenant_id = a.tenant_id AND c.id = a.configuration_id)`
     const concerningSql = (groups: string, scope: string) =>
@@ -775,27 +816,6 @@ export const make = (
           : query(concerningInSql, [tenant, [...groupIds], configurationId]),
         (rows) => rows.map(toAssignmentOf)
       )
-    // A user's groups, transitively: UNION (not UNION ALL) visits each group once, so
-    // membership cycles end; only memberships in groups that exist count (as in groupsOf).
-    // With them, in the same statement, the assignments concerning them: one row per group
-    // (no configuration_id) first, then one per assignment.
-    /** The recursive `t(id)`: the transitive groups of the members `member` names (`= $2`, `IN (…)`). */
-    const groupsOf = (member: string) =>
-      `t(id) AS (
-        SELECT m.group_id FROM ${m} AS m WHERE m.tenant_id = $1 AND m.member_id ${member} AND ${groupExists}
-        UNION
-        SELECT m.group_id FROM t JOIN ${m} AS m ON m.tenant_id = $1 AND m.member_id = t.id WHERE ${groupExists}
-      )`
-    /** The rows `toTargetingInputs` reads, over `t`, for the assignments in `scope`. */
-    const targetingRows = (scope: string) =>
-      `SELECT * FROM (SELECT NULL::text COLLATE "C" AS configuration_id, id, NULL::text AS data FROM t ORDER BY id) AS g
-      UNION ALL
-      SELECT * FROM (
-        SELECT a.configuration_id, a.id, a.data FROM ${a} AS a
-        WHERE a.tenant_id = $1 AND (${allLicensed} OR a.group_id IN (SELECT id FROM t)) AND ${scope}
-        ORDER BY a.configuration_id, a.id
-      ) AS x`
-    const targetingSql = (scope: string) => `WITH RECURSIVE ${groupsOf("= $2")} ${targetingRows(scope)}`
     // `groups.transitiveGroupsOf`: the same recursion for any member, the member itself left out
     // (a cycle of groups leads back to it).
     const transitiveGroupsSql = `WITH RECURSIVE ${groupsOf("= $2")} SELECT id FROM t WHERE id <> $2 ORDER BY id`
