@@ -740,8 +740,13 @@ export const make = (
     const conflicts = <A, E, R>(self: Effect.Effect<A, E, R>) =>
       Effect.retry(self, { while: isConflict, times: 10, schedule: conflictBackoff })
     const assignmentValues = "$1::text, $2::text, $3::text, 1, $4::text, $5::text, $6::text, $7::text, $8::text"
-    const insertAssignmentSql = `INSERT INTO ${a} (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
-      VALUES (${assignmentValues}) ON CONFLICT DO NOTHING RETURNING id`
+    // A replacement's set in one statement (since 0.6.0): the rows as one JSON array. Before,
+    // one INSERT a round trip under the configuration's row lock: 9 500 assignments (the 1 MiB body
+    // limit) took 1.4 s, and a PATCH of that configuration waited for them (an audit's figures).
+    const insertAssignmentsSql = `INSERT INTO ${a} (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
+      SELECT $1::text, $2::text, v.id, 1, v.source, v.source_id, v.target_type, v.group_id, v.data
+      FROM json_to_recordset($3::json) AS v(id text, source text, source_id text, target_type text, group_id text, data text)
+      ON CONFLICT DO NOTHING`
     const parentSql = `SELECT 1 FROM ${s}.configurations WHERE tenant_id = $1::text AND id = $2::text FOR KEY SHARE`
     const insertUnderParentSql = `WITH parent AS (${parentSql}), inserted AS (
         INSERT INTO ${a} (tenant_id, configuration_id, id, version, source, source_id, target_type, group_id, data)
@@ -751,9 +756,16 @@ export const make = (
       SELECT EXISTS (SELECT 1 FROM parent) AS parent, EXISTS (SELECT 1 FROM inserted) AS inserted`
     const assignmentParams = (tenant: string, configurationId: string, value: Assignment.Assignment) =>
       [tenant, configurationId, value.id, ...assignmentColumns(value), JSON.stringify(value)]
-    /** Inserts an assignment where its configuration is known to exist (locked by the caller's transaction). */
-    const insertAssignment = (tenant: string, configurationId: string, value: Assignment.Assignment) =>
-      query(insertAssignmentSql, assignmentParams(tenant, configurationId, value))
+    /** Inserts assignments (distinct ids) where their configuration is known to exist (locked by the caller's transaction). */
+    const insertAssignments = (tenant: string, configurationId: string, values: ReadonlyArray<Assignment.Assignment>) =>
+      query(insertAssignmentsSql, [
+        tenant,
+        configurationId,
+        JSON.stringify(values.map((v) => {
+          const [source, sourceId, targetType, groupId] = assignmentColumns(v)
+          return { id: v.id, source, source_id: sourceId, target_type: targetType, group_id: groupId, data: JSON.stringify(v) }
+        }))
+      ])
     const configurationMissing = (configurationId: string) =>
       new Errors.EntityNotFound({ entity: Configuration.typeName, id: configurationId })
     /** The port's `assignments.insert`: under its configuration's key-share lock, in one statement. */
@@ -910,7 +922,8 @@ export const make = (
     ) {
       if ((yield* query(replaceLockSql, [tenant, configurationId])).length === 0) return yield* configurationMissing(configurationId)
       yield* removeAssignmentsOf(tenant, configurationId)
-      for (const v of lastById(values)) yield* insertAssignment(tenant, configurationId, v)
+      const set = lastById(values)
+      if (set.length > 0) yield* insertAssignments(tenant, configurationId, set)
     })
     // In one transaction (the caller's): a refused user rolls the invitation back with it.
     const insertInvitation = Effect.fnUntraced(function*(tenant: string, invitation: Directory.Invitation, user: Directory.User | undefined) {

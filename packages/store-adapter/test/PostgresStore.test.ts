@@ -1,12 +1,12 @@
 import { PgClient } from "@effect/sql-pg"
 import * as PgFaultProxy from "@enrollment/tools/PgFaultProxy"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Errors, Store } from "@enrollment/core"
+import { type Assignment, Errors, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import type { Row } from "../src/StoreSql.ts"
-import { assignment, configuration, freshTenant, group, user } from "./fixtures/entities.ts"
+import { assignment, configuration, freshTenant, group, target, user } from "./fixtures/entities.ts"
 import { behaviour } from "./StoreBehaviour.ts"
 
 const url = process.env.DATABASE_URL
@@ -72,6 +72,37 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   }
 
   it.layer(storeLayer(freshSchema("behaviour")), { timeout: "30 seconds" })("port behaviour", (it) => behaviour(it))
+
+  it.effect("replaces a configuration's set of 9 500 assignments in one statement, every value and column as given, the last of an id kept", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = Context.get(yield* Layer.build(storeLayer(freshSchema("replace_bulk"), 2)), Store)
+      const t = freshTenant()
+      yield* store.configurations.insert(t, configuration("c"))
+      const kinds = [
+        () => target("groupAssignmentTarget", "g1"),
+        () => target("exclusionGroupAssignmentTarget", "g2"),
+        () => target("allLicensedUsersAssignmentTarget"),
+        () => null,
+        () => target("groupAssignmentTarget", null)
+      ]
+      const values = Array.from({ length: 9_500 }, (_, i) =>
+        assignment(`a${String(i).padStart(5, "0")}`, kinds[i % kinds.length]!(), { source: i % 2 === 0 ? "direct" : "policySets", sourceId: i % 3 === 0 ? null : `s'${i}` }))
+      // An id given twice: the last one stands, as `assign` takes it.
+      const again = assignment("a00000", target("groupAssignmentTarget", "g9"))
+      yield* store.assignments.replace(t, "c", [...values, again])
+      const stored: Array<Assignment.Assignment> = []
+      let after: string | undefined
+      do {
+        const page = yield* store.assignments.list(t, "c", { after, limit: 1000 })
+        stored.push(...page.items)
+        after = page.next
+      } while (after !== undefined)
+      assert.deepStrictEqual(stored, [again, ...values.slice(1)])
+      // The columns the filters and targeting read, as each value says.
+      assert.strictEqual(yield* store.assignments.count(t, "c", { _tag: "TargetGroupIdEq", value: "g1" }), 1_899, "a00000 given again with g9")
+      assert.strictEqual(yield* store.assignments.count(t, "c", { _tag: "SourceIdEq", value: null }), 3_167)
+      assert.strictEqual((yield* store.assignments.concerning(t, ["g2"], "c")).length, 1_900 + 1_900)
+    })), { timeout: 60_000 })
 
   it.effect("records its migrations once, even when several processes start at the same time", () =>
     Effect.gen(function*() {
