@@ -48,6 +48,9 @@ export type GroupsOf = (page: PageRequest) => Effect.Effect<Page<Directory.Group
  */
 export type MembersOf = (page: PageRequest) => Effect.Effect<Page<Member>, StoreUnavailable>
 
+/** Directory objects read at a time for a page of members or groups (see `readObjects`). */
+const objectReads = 16
+
 /** The index of the first of the sorted `ids` greater than `after` (`ids.length` when none is). */
 const firstAfter = (ids: ReadonlyArray<string>, after: string): number => {
   let lo = 0
@@ -142,6 +145,22 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new EntityNotFound({ entity, id }))
       const getUser = (tenant: string, id: string) => Effect.flatMap(store.users.get(tenant, id), found("user", id))
       const getGroup = (tenant: string, id: string) => Effect.flatMap(store.groups.get(tenant, id), found("group", id))
+      /**
+       * The objects `refs` name, each of its kind, those still there, in order. Read up to
+       * {@link objectReads} at a time (since 0.9.0): on a store whose every read is a round trip
+       * (PostgreSQL) one read after another cost a group of 20 000 members' `$count` 20 040 round
+       * trips in a row (2.7 s); a synchronous store (SQLite) answers each at once either way.
+       */
+      const readObjects = (tenant: string, refs: ReadonlyArray<Directory.MemberRef>) =>
+        Effect.map(
+          Effect.forEach(
+            refs,
+            (ref): Effect.Effect<Option.Option<Member>, StoreUnavailable> =>
+              ref.kind === "user" ? store.users.get(tenant, ref.id) : store.groups.get(tenant, ref.id),
+            { concurrency: objectReads }
+          ),
+          (found) => found.flatMap((o) => Option.isSome(o) ? [o.value] : [])
+        )
       /** A page of the objects `ids` (sorted) names, each of its kind, those still there, from `page.after` on. */
       const objectsPage = Effect.fnUntraced(function*(
         tenant: string,
@@ -151,10 +170,11 @@ export class DirectoryService extends Context.Service<DirectoryService, {
       ) {
         const items: Array<Member> = []
         let i = page.after === undefined ? 0 : firstAfter(ids, page.after)
-        for (; i < ids.length && items.length < page.limit; i++) {
-          const id = ids[i]!
-          const o: Option.Option<Member> = kindOf(id) === "user" ? yield* store.users.get(tenant, id) : yield* store.groups.get(tenant, id)
-          if (Option.isSome(o)) items.push(o.value)
+        // As many ids as the page still needs at a time: none is read that the page could not hold.
+        while (i < ids.length && items.length < page.limit) {
+          const next = ids.slice(i, i + page.limit - items.length)
+          items.push(...(yield* readObjects(tenant, next.map((id) => ({ kind: kindOf(id), id })))))
+          i += next.length
         }
         return { items, next: i < ids.length ? ids[i - 1] : undefined } as Page<Member>
       })
@@ -206,14 +226,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         members: fn("DirectoryService.members")(function*(tenant, groupId, page) {
           yield* getGroup(tenant, groupId)
           const refs = yield* store.groups.members(tenant, groupId, page)
-          const items: Array<Member> = []
-          for (const ref of refs.items) {
-            const o: Option.Option<Member> = ref.kind === "user"
-              ? yield* store.users.get(tenant, ref.id)
-              : yield* store.groups.get(tenant, ref.id)
-            if (Option.isSome(o)) items.push(o.value)
-          }
-          return { items, next: refs.next }
+          return { items: yield* readObjects(tenant, refs.items), next: refs.next }
         }),
         addMember: fn("DirectoryService.addMember")(function*(tenant, groupId, memberId) {
           yield* getGroup(tenant, groupId)
