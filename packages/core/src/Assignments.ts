@@ -8,13 +8,14 @@ import { Context, Effect, Layer, Option, Result } from "effect"
 import * as Assignment from "./Assignment.ts"
 import type { AssignmentFilter } from "./AssignmentFilter.ts"
 import * as AssignmentPatch from "./AssignmentPatch.ts"
+import * as Configuration from "./Configuration.ts"
 import { EntityAlreadyExists, EntityNotFound, type InvalidInput, PreconditionFailed, type StoreUnavailable } from "./Errors.ts"
 import * as ETag from "./ETag.ts"
 import * as Ids from "./Ids.ts"
 import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
 import * as Paths from "./Paths.ts"
-import { type Page, type PageRequest, Store } from "./Store.ts"
+import { type Check, type Page, type PageRequest, Store } from "./Store.ts"
 
 /** Options of a write: an `If-Match` precondition. */
 export interface WriteOptions {
@@ -67,6 +68,8 @@ export class Assignments extends Context.Service<Assignments, {
       const store = yield* Store
       const fn = yield* Traced.fn
       const notFound = (id: string) => new EntityNotFound({ entity: "enrollmentConfigurationAssignment", id })
+      const pathGone = (configurationId: string) => new EntityNotFound({ entity: Configuration.typeName, id: configurationId })
+      const ok = Result.succeed(undefined)
       const resolve = (tenant: string, parent: Paths.Parent, configurationId: string) =>
         Paths.resolveConfiguration(store, tenant, parent, configurationId)
 
@@ -106,11 +109,13 @@ export class Assignments extends Context.Service<Assignments, {
           )
         }),
         patch: fn("Assignments.patch")(function*(tenant, parent, configurationId, id, body, options) {
-          yield* resolve(tenant, parent, configurationId)
+          const onPath = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
           const check = precondition(id, options)
           const updated = yield* store.assignments.modify(tenant, configurationId, id, (
             current
-          ): Result.Result<Assignment.Assignment, InvalidInput | PreconditionFailed> => {
+          ): Result.Result<Assignment.Assignment, EntityNotFound | InvalidInput | PreconditionFailed> => {
+            // The path again, on the assignment as the write finds it (since 0.10.0): see `remove`.
+            if (!onPath(current)) return Result.fail(pathGone(configurationId))
             const failed = check(current)
             if (failed) return Result.fail(failed)
             return Result.map(AssignmentPatch.patch(current, body), (next) => Json.equals(next, current) ? current : next)
@@ -119,9 +124,15 @@ export class Assignments extends Context.Service<Assignments, {
           return updated.value
         }),
         remove: fn("Assignments.remove")(function*(tenant, parent, configurationId, id, options) {
-          yield* resolve(tenant, parent, configurationId)
+          const onPath = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
           // If-Match is checked inside the store's removal: no write can come between the two.
-          const check = ETag.precondition(options?.ifMatch, Assignment.typeName, id)
+          const ifMatch = ETag.precondition(options?.ifMatch, Assignment.typeName, id)
+          // Under a user's path, so is the path (since 0.10.0): the targeting decided again with the
+          // assignment as the removal finds it, so a tenant-path PATCH that moves its target away from
+          // the user at the same moment either comes first (and this is a 404) or after.
+          const check: Check<Assignment.Assignment, EntityNotFound | PreconditionFailed> | undefined = parent._tag === "Tenant"
+            ? ifMatch
+            : (current) => onPath(current) ? (ifMatch === undefined ? ok : ifMatch(current)) : Result.fail(pathGone(configurationId))
           if (!(yield* store.assignments.remove(tenant, configurationId, id, check))) return yield* notFound(id)
         })
       })

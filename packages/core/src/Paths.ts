@@ -144,6 +144,67 @@ export const resolveConfiguration: (
   return c.value
 })
 
+/**
+ * Whether a write through a path may go on, decided on the assignment as the write finds it
+ * stored (see {@link resolveWrite}): false when the path no longer resolves with it.
+ *
+ * @since 0.10.0
+ */
+export type WriteCheck = (current: Assignment) => boolean
+
+const anyAssignment: WriteCheck = () => true
+
+/**
+ * Resolves the path of a write to assignments of `configurationId` as
+ * {@link resolveConfiguration} does (the same failures), and answers a check to run
+ * inside the write, on the assignment it finds: under a user's or an invitation's
+ * path, the targeting decided again with that assignment as stored then and the rest
+ * as read here. A write through the tenant path at the same moment that moves the
+ * assignment's own target away from the user lands either before this write (which is
+ * then refused: the check sees it) or after it; the path is never judged on an
+ * assignment the write then overwrites. The tenant path's check passes everything.
+ *
+ * @since 0.10.0
+ */
+export const resolveWrite: (
+  store: Store["Service"],
+  tenantId: string,
+  parent: Parent,
+  configurationId: string
+) => Effect.Effect<WriteCheck, EntityNotFound | StoreUnavailable> = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  parent: Parent,
+  configurationId: string
+): Effect.fn.Return<WriteCheck, EntityNotFound | StoreUnavailable> {
+  if (parent._tag === "Tenant") {
+    yield* resolveConfiguration(store, tenantId, parent, configurationId)
+    return anyAssignment
+  }
+  let inputs: TargetingInputs
+  if (store.resolveConfiguration !== undefined) {
+    const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
+    yield* resolved(parent, configurationId, r)
+    inputs = r.targeting
+  } else {
+    const userId = yield* userOf(store, tenantId, parent)
+    if (Option.isNone(yield* store.configurations.get(tenantId, configurationId))) return yield* configurationNotFound(configurationId)
+    inputs = yield* store.targetingOf(tenantId, userId!, configurationId)
+    if (!targeted(inputs)) return yield* configurationNotFound(configurationId)
+  }
+  return stillTargeted(inputs)
+})
+
+/** The targeting of `inputs` (one configuration's) decided again with one assignment as a write finds it. */
+const stillTargeted = (inputs: TargetingInputs): WriteCheck => {
+  const groups = new Set(inputs.groups)
+  return (current) => {
+    const as: Array<Targeting.Targetable> = [current]
+    for (const r of inputs.assignments) if (r.assignment.id !== current.id) as.push(r.assignment)
+    return Targeting.isTargeted(as, groups)
+  }
+}
+
 const configurationNotFound = (configurationId: string) =>
   Effect.fail(new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId }))
 

@@ -12,6 +12,7 @@
 import { Cause, Effect, Exit, Layer, Option, Result } from "effect"
 import * as Assignment from "../Assignment.ts"
 import type { AssignmentFilter } from "../AssignmentFilter.ts"
+import { Assignments } from "../Assignments.ts"
 import * as AssignmentTarget from "../AssignmentTarget.ts"
 import type { Configuration } from "../Configuration.ts"
 import * as ConfigurationModule from "../Configuration.ts"
@@ -1223,6 +1224,69 @@ export const cases: ReadonlyArray<Case> = [
           }
         }
         yield* checkEqual([...outcomes].sort(), ["\"deviceEnrollmentConfiguration\"", "\"invitation\"", "\"invitedUser of invitation\"", "\"user\"", "found"], "outcomes reached")
+      })
+    )
+  },
+  {
+    // The services decide a user's path before a write and again inside it, on the assignment
+    // as the store's write finds it (core 0.10.0): a store must run `change` and `check` on the
+    // value current at the write, not on one it read earlier.
+    name: "a write through a user's path is refused when a write just before it moved the assignment's target away",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* nestedGroups(store, t)
+        const { invitation, user: guest } = invite("i1", "gu1", "guest@example.com")
+        yield* store.invitations.insert(t, invitation, guest)
+        yield* store.groups.addMember(t, "g1", { kind: "user", id: "gu1" })
+        yield* store.configurations.insert(t, configuration("c1"))
+        yield* store.groups.insert(t, group("g9"))
+        const reset = (target: AssignmentTarget.AssignmentTarget) =>
+          store.assignments.replace(t, "c1", [assignment("a1", target), assignment("a2", groupTarget("g9"))])
+        /** The tenant-path write that lands between the path's first check and the write. */
+        const between = (to: (a: Assignment.Assignment) => Assignment.Assignment) =>
+          Effect.asVoid(store.assignments.modify(t, "c1", "a1", (a) => Result.succeed(to(a))))
+        /** The services over this store, `first` written by another request just as the write begins. */
+        const racing = (first: Effect.Effect<void, unknown>): Layer.Layer<Assignments> =>
+          Assignments.layer.pipe(Layer.provide(Layer.succeed(Store, {
+            ...store,
+            assignments: {
+              ...store.assignments,
+              modify: (tt, c, id, change) => Effect.andThen(Effect.orDie(first), store.assignments.modify(tt, c, id, change)),
+              remove: (tt, c, id, check) => Effect.andThen(Effect.orDie(first), store.assignments.remove(tt, c, id, check))
+            }
+          })))
+        /** `use` of the services, over this store with `first` written just before the write. */
+        const withServices = <A, E>(first: Effect.Effect<void, unknown>, use: (s: Assignments["Service"]) => Effect.Effect<A, E>) =>
+          Effect.provide(Effect.flatMap(Assignments, use), racing(first))
+        const movedAway = between((a) => ({ ...a, target: groupTarget("g9") }))
+        const sourceOnly = between((a) => ({ ...a, sourceId: "tenant-path" }))
+        const parents: ReadonlyArray<Paths.Parent> = [Paths.user("u1"), Paths.invitation("i1")]
+        for (const parent of parents) {
+          const where = JSON.stringify(parent)
+          for (const [how, target] of [["included", groupTarget("g1")], ["included through a nested group", groupTarget("g2")]] as const) {
+            yield* reset(target)
+            yield* refuses(
+              `${where}: a PATCH (a1 ${how}) after a1 moved to g9`,
+              notFound("deviceEnrollmentConfiguration", "c1"),
+              withServices(movedAway, (s) => s.patch(t, parent, "c1", "a1", { source: "policySets" }))
+            )
+            const kept = Option.getOrNull(yield* store.assignments.get(t, "c1", "a1"))
+            yield* checkEqual([kept?.target, kept?.source], [groupTarget("g9"), "direct"], `${where}: the other write's a1, not patched`)
+            yield* reset(target)
+            yield* refuses(
+              `${where}: a DELETE (a1 ${how}) after a1 moved to g9`,
+              notFound("deviceEnrollmentConfiguration", "c1"),
+              withServices(movedAway, (s) => s.remove(t, parent, "c1", "a1"))
+            )
+            yield* check(Option.isSome(yield* store.assignments.get(t, "c1", "a1")), `${where}: a1 not removed`)
+          }
+          // A write between that keeps the user targeted: the write goes on, onto it.
+          yield* reset(groupTarget("g1"))
+          const patched = yield* withServices(sourceOnly, (s) => s.patch(t, parent, "c1", "a1", { source: "policySets" }))
+          yield* checkEqual([patched.source, patched.sourceId], ["policySets", "tenant-path"], `${where}: patched onto the other write`)
+          yield* withServices(sourceOnly, (s) => s.remove(t, parent, "c1", "a1"))
+          yield* check(Option.isNone(yield* store.assignments.get(t, "c1", "a1")), `${where}: removed after the other write`)
+        }
       })
     )
   },
