@@ -94,7 +94,7 @@ export class Assignments extends Context.Service<Assignments, {
           return a.value
         }),
         create: fn("Assignments.create")(function*(tenant, parent, configurationId, body) {
-          yield* resolve(tenant, parent, configurationId)
+          const path = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
           const input = yield* Result.match(Assignment.decodeCreate(body), {
             onFailure: Effect.fail,
             onSuccess: Effect.succeed
@@ -102,20 +102,22 @@ export class Assignments extends Context.Service<Assignments, {
           const id = input.id ?? (yield* Ids.guid)
           // The store refuses the insert when the configuration is gone by now (EntityNotFound of
           // the configuration, as `resolve` answers), in the insert's write: a removal of the
-          // configuration at the same moment cannot leave the assignment behind (see Store).
-          return yield* store.assignments.insert(tenant, configurationId, Assignment.make(id, input)).pipe(
+          // configuration at the same moment cannot leave the assignment behind (see Store). Under a
+          // user's path, also when the configuration no longer targets the user (since 0.10.0): an
+          // `assign` at the same moment comes wholly before the insert or after it.
+          return yield* store.assignments.insert(tenant, configurationId, Assignment.make(id, input), path.targeting).pipe(
             Effect.catchTag("EntityAlreadyExists", () =>
               Effect.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id })))
           )
         }),
         patch: fn("Assignments.patch")(function*(tenant, parent, configurationId, id, body, options) {
-          const onPath = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
+          const path = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
           const check = precondition(id, options)
           const updated = yield* store.assignments.modify(tenant, configurationId, id, (
             current
           ): Result.Result<Assignment.Assignment, EntityNotFound | InvalidInput | PreconditionFailed> => {
             // The path again, on the assignment as the write finds it (since 0.10.0): see `remove`.
-            if (!onPath(current)) return Result.fail(pathGone(configurationId))
+            if (!path.onAssignment(current)) return Result.fail(pathGone(configurationId))
             const failed = check(current)
             if (failed) return Result.fail(failed)
             return Result.map(AssignmentPatch.patch(current, body), (next) => Json.equals(next, current) ? current : next)
@@ -124,7 +126,7 @@ export class Assignments extends Context.Service<Assignments, {
           return updated.value
         }),
         remove: fn("Assignments.remove")(function*(tenant, parent, configurationId, id, options) {
-          const onPath = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
+          const path = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
           // If-Match is checked inside the store's removal: no write can come between the two.
           const ifMatch = ETag.precondition(options?.ifMatch, Assignment.typeName, id)
           // Under a user's path, so is the path (since 0.10.0): the targeting decided again with the
@@ -132,7 +134,7 @@ export class Assignments extends Context.Service<Assignments, {
           // the user at the same moment either comes first (and this is a 404) or after.
           const check: Check<Assignment.Assignment, EntityNotFound | PreconditionFailed> | undefined = parent._tag === "Tenant"
             ? ifMatch
-            : (current) => onPath(current) ? (ifMatch === undefined ? ok : ifMatch(current)) : Result.fail(pathGone(configurationId))
+            : (current) => path.onAssignment(current) ? (ifMatch === undefined ? ok : ifMatch(current)) : Result.fail(pathGone(configurationId))
           if (!(yield* store.assignments.remove(tenant, configurationId, id, check))) return yield* notFound(id)
         })
       })

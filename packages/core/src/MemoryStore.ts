@@ -12,7 +12,7 @@ import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
 import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent } from "./Errors.ts"
 import * as Id from "./Id.ts"
-import { type Change, type Check, type Page, type PageRequest, Store } from "./Store.ts"
+import { type Change, type Check, type Page, type PageRequest, Store, type TargetingInputs } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
 import type { Membership } from "./Targeting.ts"
 
@@ -135,23 +135,35 @@ export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
     for (const g of groups.scope(tenant)?.keys() ?? []) members.scope(k(tenant, g))?.delete(memberId)
   }
 
-  const concerning = (tenant: string, groupIds: ReadonlyArray<string>, configurationId?: string) =>
-    Effect.sync(() => {
-      const wanted = new Set(groupIds)
-      const out: Array<{ configurationId: string; assignment: Assignment }> = []
-      const cfgIds = configurationId === undefined ? [...(configurations.scope(tenant)?.keys() ?? [])] : [configurationId]
-      for (const c of cfgIds) {
-        for (const a of assignments.scope(k(tenant, c))?.values() ?? []) {
-          const t = a.target
-          if (t === null) continue
-          if (
-            AssignmentTarget.typeOf(t) === "allLicensedUsersAssignmentTarget" ||
-            (AssignmentTarget.isGroupTarget(t) && t.groupId !== null && wanted.has(t.groupId))
-          ) out.push({ configurationId: c, assignment: a })
-        }
+  const concerningNow = (tenant: string, groupIds: ReadonlyArray<string>, configurationId?: string) => {
+    const wanted = new Set(groupIds)
+    const out: Array<{ configurationId: string; assignment: Assignment }> = []
+    const cfgIds = configurationId === undefined ? [...(configurations.scope(tenant)?.keys() ?? [])] : [configurationId]
+    for (const c of cfgIds) {
+      for (const a of assignments.scope(k(tenant, c))?.values() ?? []) {
+        const t = a.target
+        if (t === null) continue
+        if (
+          AssignmentTarget.typeOf(t) === "allLicensedUsersAssignmentTarget" ||
+          (AssignmentTarget.isGroupTarget(t) && t.groupId !== null && wanted.has(t.groupId))
+        ) out.push({ configurationId: c, assignment: a })
       }
+    }
+    return out
+  }
+  const concerning = (tenant: string, groupIds: ReadonlyArray<string>, configurationId?: string) =>
+    Effect.sync(() => concerningNow(tenant, groupIds, configurationId))
+  /** `targetingOf` as it is now. */
+  const targetingNow = (tenant: string, userId: string, configurationId?: string): TargetingInputs => {
+    // only memberships in groups that exist count, as in groupsOf
+    const parents = (id: string) => {
+      const out: Array<string> = []
+      for (const g of groups.scope(tenant)?.keys() ?? []) if (members.scope(k(tenant, g))?.has(id)) out.push(g)
       return out
-    })
+    }
+    const gs = [...Targeting.transitiveGroups(userId, parents)].sort(Id.compare)
+    return { groups: gs, assignments: concerningNow(tenant, gs, configurationId) }
+  }
 
   const cfgSet = entitySet(configurations, "deviceEnrollmentConfiguration", (t, id) => assignments.dropScope(k(t, id)))
   const assignmentScope = (tenant: string, configurationId: string) => k(tenant, configurationId)
@@ -179,10 +191,14 @@ export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
           }
           return n
         }),
-      insert: (tenant, c, value) =>
+      insert: (tenant, c, value, targeting) =>
         Effect.suspend(() => {
-          // When it runs, not when it is made: the configuration may go in between.
-          const missing = configurationMissing(tenant, c)
+          // When it runs, not when it is made: the configuration may go in between, and so may the
+          // user's targeting (since 0.10.0).
+          const missing = configurationMissing(tenant, c) ??
+            (targeting === undefined || targeting.check(targetingNow(tenant, targeting.userId, c))
+              ? undefined
+              : new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: c }))
           if (missing !== undefined) return Effect.fail<EntityNotFound | EntityAlreadyExists>(missing)
           return entitySet(assignments, "enrollmentConfigurationAssignment").insert(assignmentScope(tenant, c), value)
         }),
@@ -269,19 +285,7 @@ export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
           return Effect.succeed(invitation)
         })
     },
-    targetingOf: (tenant, userId, configurationId) =>
-      Effect.flatMap(
-        Effect.sync(() => {
-          // only memberships in groups that exist count, as in groupsOf
-          const parents = (id: string) => {
-            const out: Array<string> = []
-            for (const g of groups.scope(tenant)?.keys() ?? []) if (members.scope(k(tenant, g))?.has(id)) out.push(g)
-            return out
-          }
-          return [...Targeting.transitiveGroups(userId, parents)].sort(Id.compare)
-        }),
-        (gs) => Effect.map(concerning(tenant, gs, configurationId), (assignments) => ({ groups: gs, assignments }))
-      ),
+    targetingOf: (tenant, userId, configurationId) => Effect.sync(() => targetingNow(tenant, userId, configurationId)),
     ready: Effect.void,
     stampOf: (tenant) => stamps.get(tenant) ?? 0
   })

@@ -10,7 +10,7 @@ import { Effect, Option } from "effect"
 import type { Assignment } from "./Assignment.ts"
 import type { Configuration } from "./Configuration.ts"
 import { EntityNotFound, type StoreUnavailable } from "./Errors.ts"
-import type { ConfigurationResolution, InvitedUser, Store, TargetingInputs } from "./Store.ts"
+import type { ConfigurationResolution, InvitedUser, Store, TargetingCheck, TargetingInputs } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
 
 /** Which family a configuration is reached through. */
@@ -145,24 +145,32 @@ export const resolveConfiguration: (
 })
 
 /**
- * Whether a write through a path may go on, decided on the assignment as the write finds it
- * stored (see {@link resolveWrite}): false when the path no longer resolves with it.
+ * A write's path, decided before the write, and what decides it again inside the write (see
+ * {@link resolveWrite}).
  *
  * @since 0.10.0
  */
-export type WriteCheck = (current: Assignment) => boolean
+export interface WritePath {
+  /**
+   * Whether a PATCH or a DELETE may go on, decided on the assignment as the write finds it
+   * stored: false when the path no longer resolves with it. The tenant path's passes all.
+   */
+  readonly onAssignment: (current: Assignment) => boolean
+  /** For an insert under a user's path: the targeting check the store runs in the insert's write. */
+  readonly targeting: TargetingCheck | undefined
+}
 
-const anyAssignment: WriteCheck = () => true
+const tenantWrite: WritePath = { onAssignment: () => true, targeting: undefined }
 
 /**
  * Resolves the path of a write to assignments of `configurationId` as
- * {@link resolveConfiguration} does (the same failures), and answers a check to run
- * inside the write, on the assignment it finds: under a user's or an invitation's
- * path, the targeting decided again with that assignment as stored then and the rest
- * as read here. A write through the tenant path at the same moment that moves the
- * assignment's own target away from the user lands either before this write (which is
- * then refused: the check sees it) or after it; the path is never judged on an
- * assignment the write then overwrites. The tenant path's check passes everything.
+ * {@link resolveConfiguration} does (the same failures), and answers what decides it again
+ * inside the write. Under a user's or an invitation's path: for a PATCH or a DELETE, the
+ * targeting with the assignment as the write finds it stored and the rest as read here; for an
+ * insert, the user's targeting as the store reads it in the insert's write. A write through the
+ * tenant path at the same moment that moves the assignment's target away from the user, or an
+ * `assign` that no longer targets the user, then lands either before the write (which is refused:
+ * the check sees it) or after it.
  *
  * @since 0.10.0
  */
@@ -171,39 +179,39 @@ export const resolveWrite: (
   tenantId: string,
   parent: Parent,
   configurationId: string
-) => Effect.Effect<WriteCheck, EntityNotFound | StoreUnavailable> = Effect.fnUntraced(function*(
+) => Effect.Effect<WritePath, EntityNotFound | StoreUnavailable> = Effect.fnUntraced(function*(
   store: StoreService,
   tenantId: string,
   parent: Parent,
   configurationId: string
-): Effect.fn.Return<WriteCheck, EntityNotFound | StoreUnavailable> {
+): Effect.fn.Return<WritePath, EntityNotFound | StoreUnavailable> {
   if (parent._tag === "Tenant") {
     yield* resolveConfiguration(store, tenantId, parent, configurationId)
-    return anyAssignment
+    return tenantWrite
   }
+  let userId: string
   let inputs: TargetingInputs
   if (store.resolveConfiguration !== undefined) {
     const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
     yield* resolved(parent, configurationId, r)
+    userId = Option.getOrThrow(r.user).userId
     inputs = r.targeting
   } else {
-    const userId = yield* userOf(store, tenantId, parent)
+    userId = (yield* userOf(store, tenantId, parent))!
     if (Option.isNone(yield* store.configurations.get(tenantId, configurationId))) return yield* configurationNotFound(configurationId)
-    inputs = yield* store.targetingOf(tenantId, userId!, configurationId)
+    inputs = yield* store.targetingOf(tenantId, userId, configurationId)
     if (!targeted(inputs)) return yield* configurationNotFound(configurationId)
   }
-  return stillTargeted(inputs)
-})
-
-/** The targeting of `inputs` (one configuration's) decided again with one assignment as a write finds it. */
-const stillTargeted = (inputs: TargetingInputs): WriteCheck => {
   const groups = new Set(inputs.groups)
-  return (current) => {
-    const as: Array<Targeting.Targetable> = [current]
-    for (const r of inputs.assignments) if (r.assignment.id !== current.id) as.push(r.assignment)
-    return Targeting.isTargeted(as, groups)
+  return {
+    onAssignment: (current) => {
+      const as: Array<Targeting.Targetable> = [current]
+      for (const r of inputs.assignments) if (r.assignment.id !== current.id) as.push(r.assignment)
+      return Targeting.isTargeted(as, groups)
+    },
+    targeting: { userId, check: targeted }
   }
-}
+})
 
 const configurationNotFound = (configurationId: string) =>
   Effect.fail(new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId }))

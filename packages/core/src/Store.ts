@@ -85,6 +85,22 @@ export type Change<A, E> = (current: A) => Result.Result<A, E>
  */
 export type Check<A, E> = (current: A) => Result.Result<void, E>
 
+/**
+ * A user's path, checked inside the insert of an assignment under it (`assignments.insert`,
+ * since 0.10.0): in the insert's own atomic write, after the configuration's existence, the
+ * store reads the user's targeting inputs in the configuration as `targetingOf(tenant, userId,
+ * configurationId)` answers them, seeing every write that comes before the insert (a
+ * replacement of the configuration's assignments included), and inserts only when `check`
+ * passes them; otherwise it refuses with `EntityNotFound` of the `deviceEnrollmentConfiguration`,
+ * as when the configuration is missing. A `check` that throws is a defect.
+ *
+ * @since 0.10.0
+ */
+export interface TargetingCheck {
+  readonly userId: string
+  readonly check: (inputs: TargetingInputs) => boolean
+}
+
 /** What the targeting of one user needs (see {@link Store} `targetingOf`). */
 export interface TargetingInputs {
   /** The groups the user is in, directly or through nested groups (each once; only groups that exist). */
@@ -170,12 +186,16 @@ export class Store extends Context.Service<Store, {
      * Inserts an assignment of the configuration: `EntityAlreadyExists` when the configuration
      * has one with its id, and (since 0.6.0) `EntityNotFound` of the
      * `deviceEnrollmentConfiguration` when the configuration does not exist, checked in the
-     * insert's atomic write (see {@link Store}).
+     * insert's atomic write (see {@link Store}). With `targeting` (since 0.10.0), also that
+     * `EntityNotFound` when the configuration no longer targets the user of a user's path: see
+     * {@link TargetingCheck}. A store written for 0.9 ignores the argument; the services then
+     * rely on the check they made before the insert.
      */
     readonly insert: (
       tenant: string,
       configurationId: string,
-      value: Assignment
+      value: Assignment,
+      targeting?: TargetingCheck
     ) => Fx<Assignment, EntityAlreadyExists | EntityNotFound>
     readonly modify: <E>(
       tenant: string,

@@ -52,7 +52,8 @@ import {
   type ConfigurationResolution,
   type Directory,
   type InvitedUser,
-  type PageRequest
+  type PageRequest,
+  type TargetingCheck
 } from "@enrollment/core"
 import { Cause, Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
@@ -779,6 +780,26 @@ export const make = (
             ? Effect.succeed(value)
             : Effect.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id }))
       )
+    /**
+     * The port's `assignments.insert` under a user's path (since 0.10.0): in one transaction, the
+     * configuration's row locked FOR KEY SHARE first, which waits for an `assign` of it (FOR
+     * UPDATE) to commit; then the user's targeting read by a later statement, whose snapshot sees
+     * that commit; then the insert. An `assign` that locks after this waits for its commit and
+     * removes the new row with the rest. Three round trips more than an insert without the check.
+     */
+    const insertChecked = Effect.fnUntraced(function*(
+      tenant: string,
+      configurationId: string,
+      value: Assignment.Assignment,
+      targeting: TargetingCheck
+    ) {
+      if ((yield* query(parentSql, [tenant, configurationId])).length === 0) return yield* Effect.fail(configurationMissing(configurationId))
+      const inputs = toTargetingInputs(yield* query(targetingInSql, [tenant, targeting.userId, configurationId]))
+      if (!targeting.check(inputs)) return yield* Effect.fail(configurationMissing(configurationId))
+      return yield* insertUnderParent(tenant, configurationId, value)
+    })
+    const insertTargeted = (tenant: string, configurationId: string, value: Assignment.Assignment, targeting: TargetingCheck) =>
+      transaction(insertChecked(tenant, configurationId, value, targeting))
     // A membership's insert locks its group's row and its member's (a user's or a group's) the same way.
     const addMemberSql = (memberTable: "users" | "groups") =>
       `WITH parent AS (
@@ -973,7 +994,12 @@ export const make = (
             (rows) => Number(rows[0]!.n)
           ))
         },
-        insert: (tenant, configurationId, value) => orUnavailable(insertUnderParent(tenant, configurationId, value)),
+        insert: (tenant, configurationId, value, targeting) =>
+          orUnavailable(
+            targeting === undefined
+              ? insertUnderParent(tenant, configurationId, value)
+              : insertTargeted(tenant, configurationId, value, targeting)
+          ),
         modify: (tenant, configurationId, id, change) =>
           orUnavailable(modifyAssignment(`${tenant}\u0000${configurationId}\u0000${id}`, [tenant, configurationId, id], change)),
         remove: <E = never>(tenant: string, configurationId: string, id: string, check?: Check<Assignment.Assignment, E>) => {

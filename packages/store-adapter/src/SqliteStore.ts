@@ -1302,11 +1302,19 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           const { params, where } = assignmentWhere(tenant, configurationId, undefined, filter)
           return ok(Number(rowsOf(`SELECT count(*) AS n FROM assignments WHERE ${where}`, params)[0]!.n))
         }),
-      insert: (tenant, configurationId, value) =>
+      insert: (tenant, configurationId, value, targeting) =>
         write(tenant, (staged): Result.Result<Assignment.Assignment, Errors.EntityAlreadyExists | Errors.EntityNotFound> => {
           // The parent is checked in the insert's write (the port's rule): a removal of the
-          // configuration is a write too, so it comes wholly before or after this one.
+          // configuration is a write too, so it comes wholly before or after this one. So is a user's
+          // targeting (since 0.10.0), read by the statements themselves, not the cache: a replacement
+          // queued in the same transaction before this insert is in the rows, not yet in the cache.
           if (!configurations.has(tenant, configurationId)) return Result.fail(configurationMissing(configurationId))
+          if (targeting !== undefined) {
+            const groups = tGroups.all({ tenant, member: targeting.userId }).map((r) => r.id as string)
+            if (!targeting.check({ groups, assignments: concerning(tenant, groups, configurationId) })) {
+              return Result.fail(configurationMissing(configurationId))
+            }
+          }
           return aInsertRow(staged, tenant, configurationId, value)
             ? ok(value)
             : Result.fail(new Errors.EntityAlreadyExists({ entity: Assignment.typeName, id: value.id }))

@@ -1,9 +1,9 @@
 import { PgClient } from "@effect/sql-pg"
 import * as PgFaultProxy from "@enrollment/tools/PgFaultProxy"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { type Assignment, Errors, Store } from "@enrollment/core"
+import { type Assignment, Errors, Store, Targeting, type TargetingInputs } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import type { Row } from "../src/StoreSql.ts"
 import { assignment, configuration, freshTenant, group, target, user } from "./fixtures/entities.ts"
@@ -72,6 +72,53 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   }
 
   it.layer(storeLayer(freshSchema("behaviour")), { timeout: "30 seconds" })("port behaviour", (it) => behaviour(it))
+
+  /**
+   * An insert under a user's path (core 0.10.0) reads the user's targeting after it has the
+   * configuration's key-share lock: an `assign` of the configuration in another process (its row
+   * FOR UPDATE, its assignments deleted) that is under way when the insert starts is seen by the
+   * check once it commits. Read before the lock, the targeting would still hold the deleted
+   * assignment, and the new one would be stored after the `assign`, beside its set.
+   */
+  it.live("refuses an insert under a user's path that waited for an assign which took the user's targeting away", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const schema = freshSchema("insert_targeted")
+      const store = Context.get(yield* Layer.build(storeLayer(schema, 2)), Store)
+      const t = freshTenant()
+      yield* store.configurations.insert(t, configuration("c"))
+      yield* store.users.insert(t, user("u"))
+      yield* store.groups.insert(t, group("g"))
+      yield* store.groups.addMember(t, "g", { kind: "user", id: "u" })
+      yield* store.assignments.insert(t, "c", assignment("a1", target("groupAssignmentTarget", "g")))
+      const targeting = {
+        userId: "u",
+        check: (inputs: TargetingInputs) => Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
+      }
+      // Another process's assign, as PostgresStore's replace runs it: the configuration FOR UPDATE, its
+      // assignments deleted, committed 600 ms later.
+      const locked = yield* Deferred.make<void>()
+      const assign = yield* Effect.forkChild(direct((sql) =>
+        sql.withTransaction(Effect.gen(function*() {
+          yield* sql.unsafe(`SELECT 1 FROM "${schema}".configurations WHERE tenant_id = $1 AND id = 'c' FOR UPDATE`, [t])
+          yield* sql.unsafe(`DELETE FROM "${schema}".assignments WHERE tenant_id = $1 AND configuration_id = 'c'`, [t])
+          yield* Deferred.succeed(locked, undefined)
+          yield* Effect.sleep(600)
+        }))
+      ))
+      yield* Deferred.await(locked)
+      const started = Date.now()
+      const refused = yield* Effect.flip(store.assignments.insert(t, "c", assignment("a2"), targeting))
+      const waited = Date.now() - started
+      yield* Fiber.join(assign)
+      assert.strictEqual(refused._tag, "EntityNotFound")
+      assert.strictEqual((refused as Errors.EntityNotFound).message, "deviceEnrollmentConfiguration 'c' not found")
+      assert.isAtLeast(waited, 400, "the insert waited for the assign's commit")
+      assert.deepStrictEqual((yield* store.assignments.list(t, "c", { limit: 10 })).items, [], "nothing stored after the assign")
+      // Once the user is targeted again, the same insert goes in.
+      yield* store.assignments.insert(t, "c", assignment("a1", target("groupAssignmentTarget", "g")))
+      yield* store.assignments.insert(t, "c", assignment("a2"), targeting)
+      assert.deepStrictEqual((yield* store.assignments.list(t, "c", { limit: 10 })).items.map((a) => a.id), ["a1", "a2"])
+    })), 30_000)
 
   it.effect("replaces a configuration's set of 9 500 assignments in one statement, every value and column as given, the last of an id kept", () =>
     Effect.scoped(Effect.gen(function*() {

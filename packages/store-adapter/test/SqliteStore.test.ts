@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { type Errors, MemoryStore, Store } from "@enrollment/core"
+import { type Errors, MemoryStore, Store, Targeting, type TargetingInputs } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Effect, Exit, Fiber, Layer, Option, Result, Scope } from "effect"
 import { ReadCache } from "../src/ReadCache.ts"
@@ -244,6 +244,30 @@ describe("SqliteStore", () => {
       )
       assert.strictEqual(yield* store.assignments.count(t, "c"), 3)
       assert.isFalse(db.isTransaction)
+    }))
+
+  it.effect("an insert under a user's path in one transaction with an assign before it sees the assign's set, not the cached targeting", () =>
+    Effect.gen(function*() {
+      const db = SqliteStore.open({ filename: join(dir, "targeted-insert", "store.db") })
+      yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+      const store = SqliteStore.fromDatabase(db)
+      const t = freshTenant()
+      yield* store.configurations.insert(t, configuration("c"))
+      yield* store.users.insert(t, user("u"))
+      yield* store.groups.insert(t, group("g"))
+      yield* store.groups.addMember(t, "g", { kind: "user", id: "u" })
+      yield* store.assignments.insert(t, "c", assignment("a1", target("groupAssignmentTarget", "g")))
+      const targeted = (inputs: TargetingInputs) => Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
+      // The cache holds the user's targeting through a1.
+      assert.isTrue(targeted(yield* store.targetingOf(t, "u", "c")))
+      // Queued in one turn, so committed in one transaction: the assign first, then the insert.
+      const [assigned, inserted] = yield* Effect.all([
+        Effect.exit(store.assignments.replace(t, "c", [assignment("a9", target("groupAssignmentTarget", "other"))])),
+        Effect.exit(store.assignments.insert(t, "c", assignment("a2"), { userId: "u", check: targeted }))
+      ], { concurrency: "unbounded" })
+      assert.isTrue(Exit.isSuccess(assigned))
+      assert.isTrue(Exit.isFailure(inserted), "the insert saw the assign's set")
+      assert.deepStrictEqual((yield* store.assignments.list(t, "c", { limit: 10 })).items.map((a) => a.id), ["a9"])
     }))
 
   it.effect("serialises concurrent modifies from many fibers: no update is lost", () =>

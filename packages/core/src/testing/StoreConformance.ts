@@ -1231,7 +1231,7 @@ export const cases: ReadonlyArray<Case> = [
     // The services decide a user's path before a write and again inside it, on the assignment
     // as the store's write finds it (core 0.10.0): a store must run `change` and `check` on the
     // value current at the write, not on one it read earlier.
-    name: "a write through a user's path is refused when a write just before it moved the assignment's target away",
+    name: "a write through a user's path is refused when a write just before it took the user's targeting away",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         yield* nestedGroups(store, t)
@@ -1251,6 +1251,7 @@ export const cases: ReadonlyArray<Case> = [
             ...store,
             assignments: {
               ...store.assignments,
+              insert: (tt, c, value, targeting) => Effect.andThen(Effect.orDie(first), store.assignments.insert(tt, c, value, targeting)),
               modify: (tt, c, id, change) => Effect.andThen(Effect.orDie(first), store.assignments.modify(tt, c, id, change)),
               remove: (tt, c, id, check) => Effect.andThen(Effect.orDie(first), store.assignments.remove(tt, c, id, check))
             }
@@ -1280,13 +1281,49 @@ export const cases: ReadonlyArray<Case> = [
             )
             yield* check(Option.isSome(yield* store.assignments.get(t, "c1", "a1")), `${where}: a1 not removed`)
           }
+          // A create, after an `assign` whose set no longer targets the user: refused, the set kept as assigned.
+          yield* reset(groupTarget("g1"))
+          const assigned = Effect.asVoid(store.assignments.replace(t, "c1", [assignment("a2", groupTarget("g9"))]))
+          yield* refuses(
+            `${where}: a POST after an assign that no longer targets the user`,
+            notFound("deviceEnrollmentConfiguration", "c1"),
+            withServices(assigned, (s) => s.create(t, parent, "c1", { id: "a3", target: groupTarget("g9") }))
+          )
+          yield* checkEqual(
+            (yield* store.assignments.list(t, "c1", { limit: 10 })).items.map((a) => a.id),
+            ["a2"],
+            `${where}: the assign's set alone`
+          )
           // A write between that keeps the user targeted: the write goes on, onto it.
           yield* reset(groupTarget("g1"))
           const patched = yield* withServices(sourceOnly, (s) => s.patch(t, parent, "c1", "a1", { source: "policySets" }))
           yield* checkEqual([patched.source, patched.sourceId], ["policySets", "tenant-path"], `${where}: patched onto the other write`)
           yield* withServices(sourceOnly, (s) => s.remove(t, parent, "c1", "a1"))
           yield* check(Option.isNone(yield* store.assignments.get(t, "c1", "a1")), `${where}: removed after the other write`)
+          yield* reset(groupTarget("g1"))
+          const keptTargeted = Effect.asVoid(store.assignments.replace(t, "c1", [assignment("a1", groupTarget("g2"))]))
+          yield* withServices(keptTargeted, (s) => s.create(t, parent, "c1", { id: "a3", target: groupTarget("g9") }))
+          yield* checkEqual(
+            (yield* store.assignments.list(t, "c1", { limit: 10 })).items.map((a) => a.id),
+            ["a1", "a3"],
+            `${where}: created after an assign that still targets the user`
+          )
         }
+        // The port's part: the check is given the user's targeting inputs as targetingOf reads them then.
+        yield* reset(groupTarget("g2"))
+        let given: TargetingInputs | undefined
+        yield* refuses(
+          "assignments.insert with a targeting check that refuses",
+          notFound("deviceEnrollmentConfiguration", "c1"),
+          store.assignments.insert(t, "c1", assignment("a4"), { userId: "u1", check: (inputs) => (given = inputs, false) })
+        )
+        yield* check(Option.isNone(yield* store.assignments.get(t, "c1", "a4")), "nothing inserted when the check refuses")
+        const expected = yield* store.targetingOf(t, "u1", "c1")
+        const sortedIds = (i: TargetingInputs | undefined) =>
+          i === undefined ? undefined : [[...i.groups].sort(), i.assignments.map((a) => `${a.configurationId}/${a.assignment.id}`).sort()]
+        yield* checkEqual(sortedIds(given), sortedIds(expected), "the check's inputs")
+        yield* store.assignments.insert(t, "c1", assignment("a4"), { userId: "u1", check: () => true })
+        yield* check(Option.isSome(yield* store.assignments.get(t, "c1", "a4")), "inserted when the check passes")
       })
     )
   },
