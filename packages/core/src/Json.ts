@@ -97,6 +97,22 @@ const firstAt = <R>(v: unknown, at: string, found: (v: unknown, at: string) => R
 }
 
 /**
+ * The JSON path of the first string of `value` (itself, then its members and items in order,
+ * depth first), or member name, that is not well-formed Unicode: an unpaired surrogate, which
+ * only JSON's `\u` escape can write and no UTF-8 can hold (since 0.10.0). A member name's path
+ * ends with that name, its surrogate written as U+FFFD. Undefined when every string is well-formed.
+ *
+ * @since 0.10.0
+ */
+export const unpairedSurrogateAt = (value: unknown): string | undefined =>
+  firstAt(value, "", (v, at) => {
+    if (typeof v === "string") return v.isWellFormed() ? undefined : at
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined
+    for (const k of Object.keys(v)) if (!k.isWellFormed()) return at === "" ? k.toWellFormed() : `${at}.${k.toWellFormed()}`
+    return undefined
+  })
+
+/**
  * A number of a JSON text that a double does not keep as written (since 0.8.0): where it is
  * (a JSON path, `""` for the whole text), its literal (cut to 60 characters, as
  * {@link show} cuts) and what was expected instead.

@@ -129,3 +129,12 @@ describe("numbers a double does not keep as written", () => {
     }
   })
 })
+
+describe("Json.unpairedSurrogateAt", () => {
+  it("names the first string or member name holding an unpaired surrogate, depth first, and nothing when all are well-formed", () => {
+    assert.strictEqual(Json.unpairedSurrogateAt({ a: "ok", b: ["😀", { c: "x\ud800" }], d: "\udc00" }), "b[1].c")
+    assert.strictEqual(Json.unpairedSurrogateAt({ t: { ["k\ud83d"]: 1 } }), "t.k\ufffd")
+    assert.strictEqual(Json.unpairedSurrogateAt("\ude00"), "")
+    assert.strictEqual(Json.unpairedSurrogateAt({ a: "\ud83d\ude00", b: [1, null, true], "é": "é" }), undefined)
+  })
+})

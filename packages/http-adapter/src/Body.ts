@@ -197,17 +197,8 @@ export const depthOf = (text: string, limit: number = maxDepth): number => {
 /** The outcome of parsing: a JSON value, or a 400. */
 export type ParseResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly problem: Problem.Problem }
 
-/** True when every string of a parsed JSON value, keys included, is well-formed Unicode. */
-const wellFormed = (value: unknown): boolean => {
-  if (typeof value === "string") return value.isWellFormed()
-  if (typeof value !== "object" || value === null) return true
-  if (Array.isArray(value)) {
-    for (const v of value) if (!wellFormed(v)) return false
-    return true
-  }
-  for (const k in value) if (!k.isWellFormed() || !wellFormed((value as Record<string, unknown>)[k])) return false
-  return true
-}
+/** What a string of a body must be: a JSON text's `\u` escape can write what no UTF-8 holds. */
+const unicodeExpected = "well-formed Unicode (the body is not valid Unicode)"
 
 /**
  * A `\u` escape of a surrogate (U+D800 to U+DFFF). Text decoded from valid UTF-8 holds no
@@ -258,9 +249,13 @@ export const parse = (bytes: Uint8Array, depth: number = maxDepth): ParseResult 
   } catch (e) {
     return { ok: false, problem: Problem.badRequest(`The request body is not valid JSON: ${(e as Error).message.slice(0, 200)}`) }
   }
-  // Walked only when the text escapes a surrogate, which a body seldom does.
-  if (text.includes("\\u") && surrogateEscape.test(text) && !wellFormed(value)) {
-    return { ok: false, problem: Problem.badRequest("The request body is not valid Unicode: a \\u escape names an unpaired surrogate") }
+  // Walked only when the text escapes a surrogate, which a body seldom does; named by its JSON path
+  // (since 0.10.0; SPEC 6: where the bad value is), as a number a double cannot keep is below.
+  if (text.includes("\\u") && surrogateEscape.test(text)) {
+    const at = Json.unpairedSurrogateAt(value)
+    if (at !== undefined) {
+      return { ok: false, problem: Problem.badRequest(Errors.invalid.value(at, unicodeExpected, "a \\u escape of an unpaired surrogate").message) }
+    }
   }
   // One regular expression test, unless the text holds a long number or a long exponent.
   const inexact = Json.inexactNumber(text)

@@ -23,13 +23,27 @@ const json = { "content-type": "application/json" }
 describe("security: Body.parse and unpaired surrogates", () => {
   const parse = (text: string) => Body.parse(Buffer.from(text, "utf8"))
 
-  it("refuses a string or key holding an unpaired surrogate escape", () => {
-    for (const text of ['{"id":"a\\ud800"}', '{"id":"\\udc00b"}', '{"x":["ok",{"y":"\\uDBFF"}]}', '{"k\\ud83d":1}', '"\\ud83d\\u0041"', '{"a":"\\ude00\\ud83d"}']) {
+  it("refuses a string or key holding an unpaired surrogate escape, naming its JSON path", () => {
+    for (
+      const [text, path] of [
+        ['{"id":"a\\ud800"}', "id"],
+        ['{"id":"\\udc00b"}', "id"],
+        ['{"x":["ok",{"y":"\\uDBFF"}]}', "x[1].y"],
+        ['{"k\\ud83d":1}', "k\ufffd"],
+        ['{"t":{"ok":1,"k\\ud83d":1}}', "t.k\ufffd"],
+        ['"\\ud83d\\u0041"', "body"],
+        ['{"a":"\\ude00\\ud83d"}', "a"]
+      ] as const
+    ) {
       const r = parse(text)
       assert.isFalse(r.ok, text)
       if (!r.ok) {
         assert.strictEqual(r.problem.status, 400)
-        assert.include(r.problem.message, "Unicode")
+        assert.strictEqual(
+          r.problem.message,
+          `${path}: expected well-formed Unicode (the body is not valid Unicode), got a \\u escape of an unpaired surrogate`,
+          text
+        )
       }
     }
   })
@@ -96,6 +110,7 @@ const overHttp = (name: string, store: () => Layer.Layer<Store>) =>
       })
       assert.strictEqual(r.status, 400, r.text)
       assert.include(errorOf(r).message, "Unicode")
+      assert.match(errorOf(r).message, /^requests\[1\]\.body\.id: /)
       assert.strictEqual((await s.request("GET", "users/$count")).text, "0")
       assert.strictEqual((await s.request("GET", "groups/$count")).text, "0")
       assert.deepStrictEqual(s.logs.filter((l) => l.status >= 500), [])
