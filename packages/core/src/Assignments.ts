@@ -107,7 +107,14 @@ export class Assignments extends Context.Service<Assignments, {
           // `assign` at the same moment comes wholly before the insert or after it.
           return yield* store.assignments.insert(tenant, configurationId, Assignment.make(id, input), path.targeting).pipe(
             Effect.catchTag("EntityAlreadyExists", () =>
-              Effect.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id })))
+              Effect.fail(new EntityAlreadyExists({ entity: "enrollmentConfigurationAssignment", id }))),
+            // Refused on a user's path: the path again, so that a user or an invitation removed at the
+            // same moment is named, as its 404 would have been had it come first (a user with no
+            // groups left is no longer targeted, but the configuration is not what went missing).
+            Effect.catchIf(
+              (e) => e._tag === "EntityNotFound" && path.targeting !== undefined,
+              (e) => Effect.andThen(Paths.userOf(store, tenant, parent), Effect.fail(e))
+            )
           )
         }),
         patch: fn("Assignments.patch")(function*(tenant, parent, configurationId, id, body, options) {

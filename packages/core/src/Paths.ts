@@ -193,25 +193,52 @@ export const resolveWrite: (
   let inputs: TargetingInputs
   if (store.resolveConfiguration !== undefined) {
     const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
-    yield* resolved(parent, configurationId, r)
-    userId = Option.getOrThrow(r.user).userId
+    userId = yield* presentUser(parent, r.user)
+    if (Option.isNone(r.configuration)) return yield* configurationNotFound(configurationId)
     inputs = r.targeting
   } else {
     userId = (yield* userOf(store, tenantId, parent))!
     if (Option.isNone(yield* store.configurations.get(tenantId, configurationId))) return yield* configurationNotFound(configurationId)
     inputs = yield* store.targetingOf(tenantId, userId, configurationId)
-    if (!targeted(inputs)) return yield* configurationNotFound(configurationId)
   }
+  // The decisions `resolveConfiguration` makes, in its order, with one set of the user's groups.
   const groups = new Set(inputs.groups)
+  if (!targetedWith(inputs, groups, undefined)) return yield* configurationNotFound(configurationId)
   return {
     onAssignment: (current) => {
-      const as: Array<Targeting.Targetable> = [current]
-      for (const r of inputs.assignments) if (r.assignment.id !== current.id) as.push(r.assignment)
-      return Targeting.isTargeted(as, groups)
+      // Decided again only when the assignment bears on the user otherwise than as it was read.
+      let read: Assignment | undefined
+      for (const r of inputs.assignments) {
+        if (r.assignment.id === current.id) {
+          read = r.assignment
+          break
+        }
+      }
+      if (read === current) return true
+      const now = Targeting.effect(current.target, groups)
+      if (now === (read === undefined ? "none" : Targeting.effect(read.target, groups))) return true
+      return targetedWith(inputs, groups, current)
     },
     targeting: { userId, check: targeted }
   }
 })
+
+/** Whether one configuration's targeting inputs target their user, with `current` in place of its stored version. */
+const targetedWith = (inputs: TargetingInputs, groups: ReadonlySet<string>, current: Assignment | undefined): boolean => {
+  let included = false
+  if (current !== undefined) {
+    const e = Targeting.effect(current.target, groups)
+    if (e === "exclude") return false
+    included = e === "include"
+  }
+  for (const r of inputs.assignments) {
+    if (current !== undefined && r.assignment.id === current.id) continue
+    const e = Targeting.effect(r.assignment.target, groups)
+    if (e === "exclude") return false
+    if (e === "include") included = true
+  }
+  return included
+}
 
 const configurationNotFound = (configurationId: string) =>
   Effect.fail(new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId }))

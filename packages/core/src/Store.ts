@@ -90,7 +90,9 @@ export type Check<A, E> = (current: A) => Result.Result<void, E>
  * since 0.10.0): in the insert's own atomic write, after the configuration's existence, the
  * store reads the user's targeting inputs in the configuration as `targetingOf(tenant, userId,
  * configurationId)` answers them, seeing every write that comes before the insert (a
- * replacement of the configuration's assignments included), and inserts only when `check`
+ * replacement of the configuration's assignments, and another insert with a `TargetingCheck`
+ * under the same configuration, each either wholly before the read or wholly after the insert's
+ * commit; a store that reads from a cache must read what its own transaction wrote), and inserts only when `check`
  * passes them; otherwise it refuses with `EntityNotFound` of the `deviceEnrollmentConfiguration`,
  * as when the configuration is missing. A `check` that throws is a defect.
  *
@@ -188,8 +190,8 @@ export class Store extends Context.Service<Store, {
      * `deviceEnrollmentConfiguration` when the configuration does not exist, checked in the
      * insert's atomic write (see {@link Store}). With `targeting` (since 0.10.0), also that
      * `EntityNotFound` when the configuration no longer targets the user of a user's path: see
-     * {@link TargetingCheck}. A store written for 0.9 ignores the argument; the services then
-     * rely on the check they made before the insert.
+     * {@link TargetingCheck}. A store written for 0.9 ignores the argument (and fails the 0.10
+     * conformance suite); the services then rely on the check they made before the insert.
      */
     readonly insert: (
       tenant: string,

@@ -120,6 +120,35 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       assert.deepStrictEqual((yield* store.assignments.list(t, "c", { limit: 10 })).items.map((a) => a.id), ["a1", "a2"])
     })), 30_000)
 
+  /**
+   * Two inserts under users' paths at once, each an exclusion of the other user's group: one after
+   * the other, the second is refused (its user is excluded by then). Each takes the configuration's
+   * row FOR NO KEY UPDATE before it reads the targeting, so the second reads after the first's
+   * commit; with FOR KEY SHARE both read first and both were stored (181 of 200 pairs).
+   */
+  it.live("lets one of two inserts under users' paths in, when each excludes the other's user", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = Context.get(yield* Layer.build(storeLayer(freshSchema("insert_exclusions"), 4)), Store)
+      const check = (inputs: TargetingInputs) => Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
+      let both = 0
+      for (let i = 0; i < 40; i++) {
+        const t = freshTenant()
+        for (const u of ["u1", "u2"]) yield* store.users.insert(t, user(u))
+        for (const g of ["g1", "g2"]) yield* store.groups.insert(t, group(g))
+        yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+        yield* store.groups.addMember(t, "g2", { kind: "user", id: "u2" })
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", assignment("a0", target("allLicensedUsersAssignmentTarget")))
+        const [first, second] = yield* Effect.all([
+          Effect.exit(store.assignments.insert(t, "c", assignment("a1", target("exclusionGroupAssignmentTarget", "g2")), { userId: "u1", check })),
+          Effect.exit(store.assignments.insert(t, "c", assignment("a2", target("exclusionGroupAssignmentTarget", "g1")), { userId: "u2", check }))
+        ], { concurrency: "unbounded" })
+        if (Exit.isSuccess(first) && Exit.isSuccess(second)) both++
+        assert.isTrue(Exit.isSuccess(first) || Exit.isSuccess(second), "one of the two goes in")
+      }
+      assert.strictEqual(both, 0, "pairs where both went in")
+    })), 60_000)
+
   it.effect("replaces a configuration's set of 9 500 assignments in one statement, every value and column as given, the last of an id kept", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = Context.get(yield* Layer.build(storeLayer(freshSchema("replace_bulk"), 2)), Store)

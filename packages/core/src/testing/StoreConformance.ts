@@ -1324,6 +1324,21 @@ export const cases: ReadonlyArray<Case> = [
         yield* checkEqual(sortedIds(given), sortedIds(expected), "the check's inputs")
         yield* store.assignments.insert(t, "c1", assignment("a4"), { userId: "u1", check: () => true })
         yield* check(Option.isSome(yield* store.assignments.get(t, "c1", "a4")), "inserted when the check passes")
+        // A create whose user goes just before it: refused naming what went missing, as if first.
+        yield* reset(groupTarget("g1"))
+        for (
+          const [parent, userId, missing] of [
+            [Paths.invitation("i1"), "gu1", notFound("invitedUser of invitation", "i1")],
+            [Paths.user("u1"), "u1", notFound("user", "u1")]
+          ] as const
+        ) {
+          yield* refuses(
+            `${JSON.stringify(parent)}: a POST after its user was removed`,
+            missing,
+            withServices(Effect.asVoid(store.users.remove(t, userId)), (s) => s.create(t, parent, "c1", { id: "a5", target: null }))
+          )
+        }
+        yield* check(Option.isNone(yield* store.assignments.get(t, "c1", "a5")), "nothing created for a removed user")
       })
     )
   },
