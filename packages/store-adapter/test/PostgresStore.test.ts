@@ -1,12 +1,13 @@
 import { PgClient } from "@effect/sql-pg"
 import * as PgFaultProxy from "@enrollment/tools/PgFaultProxy"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { type Assignment, Errors, Store, Targeting, type TargetingInputs } from "@enrollment/core"
+import { type Assignment, Errors, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import type { Row } from "../src/StoreSql.ts"
 import { assignment, configuration, freshTenant, group, target, user } from "./fixtures/entities.ts"
+import { targeted, userTargetedThroughGroup } from "./fixtures/targeting.ts"
 import { behaviour } from "./StoreBehaviour.ts"
 
 const url = process.env.DATABASE_URL
@@ -85,15 +86,8 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       const schema = freshSchema("insert_targeted")
       const store = Context.get(yield* Layer.build(storeLayer(schema, 2)), Store)
       const t = freshTenant()
-      yield* store.configurations.insert(t, configuration("c"))
-      yield* store.users.insert(t, user("u"))
-      yield* store.groups.insert(t, group("g"))
-      yield* store.groups.addMember(t, "g", { kind: "user", id: "u" })
-      yield* store.assignments.insert(t, "c", assignment("a1", target("groupAssignmentTarget", "g")))
-      const targeting = {
-        userId: "u",
-        check: (inputs: TargetingInputs) => Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
-      }
+      yield* userTargetedThroughGroup(store, t)
+      const targeting = { userId: "u", check: targeted }
       // Another process's assign, as PostgresStore's replace runs it: the configuration FOR UPDATE, its
       // assignments deleted, committed 600 ms later.
       const locked = yield* Deferred.make<void>()
@@ -129,7 +123,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   it.live("lets one of two inserts under users' paths in, when each excludes the other's user", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = Context.get(yield* Layer.build(storeLayer(freshSchema("insert_exclusions"), 4)), Store)
-      const check = (inputs: TargetingInputs) => Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
+      const check = targeted
       let both = 0
       for (let i = 0; i < 40; i++) {
         const t = freshTenant()

@@ -6,13 +6,14 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { type Errors, MemoryStore, Store, Targeting, type TargetingInputs } from "@enrollment/core"
+import { type Errors, MemoryStore, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Effect, Exit, Fiber, Layer, Option, Result, Scope } from "effect"
 import { ReadCache } from "../src/ReadCache.ts"
 import * as SqliteFailure from "../src/SqliteFailure.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import { assignment, configuration, freshTenant, group, invitation, target, user } from "./fixtures/entities.ts"
+import { targeted, userTargetedThroughGroup } from "./fixtures/targeting.ts"
 import { behaviour } from "./StoreBehaviour.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "store-adapter-sqlite-"))
@@ -252,12 +253,7 @@ describe("SqliteStore", () => {
       yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
       const store = SqliteStore.fromDatabase(db)
       const t = freshTenant()
-      yield* store.configurations.insert(t, configuration("c"))
-      yield* store.users.insert(t, user("u"))
-      yield* store.groups.insert(t, group("g"))
-      yield* store.groups.addMember(t, "g", { kind: "user", id: "u" })
-      yield* store.assignments.insert(t, "c", assignment("a1", target("groupAssignmentTarget", "g")))
-      const targeted = (inputs: TargetingInputs) => Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), new Set(inputs.groups))
+      yield* userTargetedThroughGroup(store, t)
       // The cache holds the user's targeting through a1.
       assert.isTrue(targeted(yield* store.targetingOf(t, "u", "c")))
       // Queued in one turn, so committed in one transaction: the assign first, then the insert.
