@@ -133,15 +133,39 @@ export const resolveConfiguration: (
   parent: Parent,
   configurationId: string
 ): Effect.fn.Return<Configuration, EntityNotFound | StoreUnavailable> {
-  if (parent._tag !== "Tenant" && store.resolveConfiguration !== undefined) {
-    return yield* resolved(parent, configurationId, yield* store.resolveConfiguration(tenantId, parent, configurationId))
+  if (parent._tag === "Tenant") {
+    const c = yield* store.configurations.get(tenantId, configurationId)
+    return Option.isNone(c) ? yield* configurationNotFound(configurationId) : c.value
   }
-  const userId = yield* userOf(store, tenantId, parent)
+  const path = yield* readUserPath(store, tenantId, parent, configurationId)
+  if (!targeted(path.inputs)) return yield* configurationNotFound(configurationId)
+  return path.configuration
+})
+
+/**
+ * What deciding a configuration under a user's path reads: the path's user, the configuration
+ * and the user's targeting inputs in it, from the store's one read when it offers one, else from
+ * separate reads; or the first segment that does not resolve before the targeting decides.
+ */
+const readUserPath = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  parent: UserParent,
+  configurationId: string
+): Effect.fn.Return<
+  { readonly userId: string; readonly configuration: Configuration; readonly inputs: TargetingInputs },
+  EntityNotFound | StoreUnavailable
+> {
+  if (store.resolveConfiguration !== undefined) {
+    const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
+    const userId = yield* presentUser(parent, r.user)
+    if (Option.isNone(r.configuration)) return yield* configurationNotFound(configurationId)
+    return { userId, configuration: r.configuration.value, inputs: r.targeting }
+  }
+  const userId = (yield* userOf(store, tenantId, parent))!
   const c = yield* store.configurations.get(tenantId, configurationId)
-  if (Option.isNone(c) || (userId !== undefined && !(yield* isTargeted(store, tenantId, userId, configurationId)))) {
-    return yield* configurationNotFound(configurationId)
-  }
-  return c.value
+  if (Option.isNone(c)) return yield* configurationNotFound(configurationId)
+  return { userId, configuration: c.value, inputs: yield* store.targetingOf(tenantId, userId, configurationId) }
 })
 
 /**
@@ -189,56 +213,23 @@ export const resolveWrite: (
     yield* resolveConfiguration(store, tenantId, parent, configurationId)
     return tenantWrite
   }
-  let userId: string
-  let inputs: TargetingInputs
-  if (store.resolveConfiguration !== undefined) {
-    const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
-    userId = yield* presentUser(parent, r.user)
-    if (Option.isNone(r.configuration)) return yield* configurationNotFound(configurationId)
-    inputs = r.targeting
-  } else {
-    userId = (yield* userOf(store, tenantId, parent))!
-    if (Option.isNone(yield* store.configurations.get(tenantId, configurationId))) return yield* configurationNotFound(configurationId)
-    inputs = yield* store.targetingOf(tenantId, userId, configurationId)
-  }
-  // The decisions `resolveConfiguration` makes, in its order, with one set of the user's groups.
+  const { inputs, userId } = yield* readUserPath(store, tenantId, parent, configurationId)
+  // The decision `resolveConfiguration` makes, with one set of the user's groups for both.
   const groups = new Set(inputs.groups)
-  if (!targetedWith(inputs, groups, undefined)) return yield* configurationNotFound(configurationId)
+  if (!Targeting.isTargeted(inputs.assignments.map((r) => r.assignment), groups)) return yield* configurationNotFound(configurationId)
   return {
     onAssignment: (current) => {
       // Decided again only when the assignment bears on the user otherwise than as it was read.
-      let read: Assignment | undefined
-      for (const r of inputs.assignments) {
-        if (r.assignment.id === current.id) {
-          read = r.assignment
-          break
-        }
-      }
+      const read = inputs.assignments.find((r) => r.assignment.id === current.id)?.assignment
       if (read === current) return true
-      const now = Targeting.effect(current.target, groups)
-      if (now === (read === undefined ? "none" : Targeting.effect(read.target, groups))) return true
-      return targetedWith(inputs, groups, current)
+      if (Targeting.effect(current.target, groups) === (read === undefined ? "none" : Targeting.effect(read.target, groups))) return true
+      const as: Array<Targeting.Targetable> = [current]
+      for (const r of inputs.assignments) if (r.assignment !== read) as.push(r.assignment)
+      return Targeting.isTargeted(as, groups)
     },
     targeting: { userId, check: targeted }
   }
 })
-
-/** Whether one configuration's targeting inputs target their user, with `current` in place of its stored version. */
-const targetedWith = (inputs: TargetingInputs, groups: ReadonlySet<string>, current: Assignment | undefined): boolean => {
-  let included = false
-  if (current !== undefined) {
-    const e = Targeting.effect(current.target, groups)
-    if (e === "exclude") return false
-    included = e === "include"
-  }
-  for (const r of inputs.assignments) {
-    if (current !== undefined && r.assignment.id === current.id) continue
-    const e = Targeting.effect(r.assignment.target, groups)
-    if (e === "exclude") return false
-    if (e === "include") included = true
-  }
-  return included
-}
 
 const configurationNotFound = (configurationId: string) =>
   Effect.fail(new EntityNotFound({ entity: "deviceEnrollmentConfiguration", id: configurationId }))
