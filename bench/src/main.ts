@@ -6,7 +6,7 @@
  *
  * Environment:
  * - `BENCH_ONLY`: comma list of sections (speed, startup, scale, postgres,
- *   profile, crash, races, hostile, soak, compare); default all.
+ *   profile, crash, races, hostile, soak, checkpoint, compare); default all.
  * - `BENCH_SECONDS`: seconds per load run (default 10).
  * - `BENCH_ROUNDS`: rounds of the alternating comparisons (speed, compare; default 7).
  * - `SCALE_ROUNDS`: rounds of the scale section's comparisons (default 15: its five
@@ -58,6 +58,7 @@ if (wants("crash")) await (await import("./Crash.ts")).bench({ kills: int("CRASH
 if (wants("races")) await (await import("./Races.ts")).bench({ databaseUrl })
 if (wants("hostile")) await (await import("./Hostile.ts")).bench({ requests: int("HOSTILE_REQUESTS", 10_000) })
 if (wants("soak")) await (await import("./Soak.ts")).run({ seconds: int("SOAK_SECONDS", 600) })
+if (wants("checkpoint")) await (await import("./Checkpoint.ts")).run({ seconds: 5, rounds: 2 })
 if (wants("compare")) await (await import("./Compare.ts")).run({ base: process.env.BENCH_BASE, rounds: int("BENCH_ROUNDS", 7) })
 
 const verdicts = finish(only.length === 0 ? "latest" : `latest-${only.join("-")}`)

@@ -287,7 +287,12 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     try {
       const MetricsEndpoint = await import("./MetricsEndpoint.ts")
       const store = Context.get(context, Store)
-      const sqlite = SqliteStore.stats(store) !== undefined ? () => SqliteStore.stats(store) : undefined
+      const sqlite = SqliteStore.stats(store) !== undefined
+        ? () => {
+          const syncs = SqliteStore.stats(store)
+          return syncs === undefined ? undefined : { ...syncs, ...SqliteStore.checkpointStats(store) }
+        }
+        : undefined
       const endpoint = MetricsEndpoint.make({ recorder: metrics, sqlite })
       releaseMetrics = endpoint.release
       metricsRunning = await Listen.listen(endpoint.listener, { port: config.metricsPort.value, host: config.metricsHost })

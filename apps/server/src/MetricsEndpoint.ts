@@ -7,7 +7,8 @@
  *
  * What it serves, read at scrape time: the HTTP adapter's request counts and
  * durations per route ({@link Metrics}, rendered here), the SQLite group
- * commit's syncs (`SqliteStore.stats`, through prom-client `collect` callbacks)
+ * commit's syncs and the checkpointer's checkpoints (`SqliteStore.stats` and
+ * `SqliteStore.checkpointStats`, through prom-client `collect` callbacks)
  * and prom-client's default process metrics (CPU, memory, heap, event-loop lag,
  * open file descriptors, garbage collection), all in a registry of its own.
  * Two of those run between scrapes (an event-loop delay monitor and a GC
@@ -20,6 +21,7 @@
  * @since 0.1.0
  */
 import type { Metrics } from "@enrollment/http-adapter"
+import type * as SqliteCheckpoint from "@enrollment/store-adapter/SqliteCheckpoint"
 import type * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
 import type * as http from "node:http"
 import perfHooks from "node:perf_hooks"
@@ -67,20 +69,27 @@ export const httpText = (recorder: Metrics.Recorder): string => {
   return `${lines.join("\n")}\n`
 }
 
-/** The SQLite group commit's counters, each read from `SqliteStore.stats` when scraped. */
-const sqliteCounters: ReadonlyArray<{ readonly name: string; readonly help: string; readonly read: (s: SqliteStore.SyncStats) => number }> = [
+/** What the SQLite counters are read from: the group commit's (`SqliteStore.stats`) and the checkpointer's (`SqliteStore.checkpointStats`, absent with none). */
+export type SqliteStats = SqliteStore.SyncStats & Partial<SqliteCheckpoint.CheckpointStats>
+
+/** The SQLite group commit's and checkpointer's counters, each read when scraped. */
+const sqliteCounters: ReadonlyArray<{ readonly name: string; readonly help: string; readonly read: (s: SqliteStats) => number }> = [
   { name: "enrollment_sqlite_syncs_total", help: "fdatasyncs of the SQLite WAL by the group commit (each makes a batch of writes durable), failed ones included.", read: (s) => s.syncs },
   { name: "enrollment_sqlite_synced_writes_total", help: "Writes acknowledged as durable by a successful WAL sync.", read: (s) => s.syncedWrites },
   { name: "enrollment_sqlite_sync_failures_total", help: "WAL syncs that failed (the store then refuses every operation until restarted).", read: (s) => s.failures },
-  { name: "enrollment_sqlite_sync_seconds_total", help: "Seconds spent in WAL syncs.", read: (s) => s.seconds }
+  { name: "enrollment_sqlite_sync_seconds_total", help: "Seconds spent in WAL syncs.", read: (s) => s.seconds },
+  { name: "enrollment_sqlite_checkpoints_total", help: "Checkpoints of the SQLite WAL run off the event loop by the checkpointer's worker.", read: (s) => s.checkpoints ?? 0 },
+  { name: "enrollment_sqlite_checkpoint_seconds_total", help: "Seconds the checkpointer's worker spent in checkpoints.", read: (s) => s.checkpointSeconds ?? 0 },
+  { name: "enrollment_sqlite_checkpoint_held_seconds_total", help: "Of those, seconds of the short checkpoints the writes waited for.", read: (s) => s.heldSeconds ?? 0 },
+  { name: "enrollment_sqlite_checkpoint_failures_total", help: "Checkpointer failures (the store's connection then checkpoints on the event loop again, as SQLite does by default).", read: (s) => s.checkpointFailures ?? 0 }
 ]
 
 /** What the endpoint reads when scraped. */
 export interface Sources {
   /** The HTTP adapter's counts (`Server.HandlerOptions.metrics`). */
   readonly recorder: Metrics.Recorder
-  /** The SQLite group commit's counters (`SqliteStore.stats` of the store); undefined over another store. */
-  readonly sqlite: (() => SqliteStore.SyncStats | undefined) | undefined
+  /** The SQLite group commit's and checkpointer's counters of the store; undefined over another store. */
+  readonly sqlite: (() => SqliteStats | undefined) | undefined
 }
 
 /** The `node:perf_hooks` functions prom-client's default metrics start their monitors with (its module object, as `require` gives it). */

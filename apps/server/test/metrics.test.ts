@@ -144,7 +144,9 @@ describe("the metrics endpoint", () => {
       assert.strictEqual((await call("POST", cfgs, { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "c1" })).status, 201)
       assert.strictEqual((await call("POST", `${cfgs}/c1/assignments`, { id: "a1", target: { "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget" } })).status, 201)
 
-      // A write moves the sync counters: one more write made durable, by one more sync at least.
+      // A write moves the sync counters: one more write made durable, by one more sync at least. It
+      // comes more than a second after the store opened: its COMMIT starts a checkpoint off the event loop.
+      await new Promise((resolve) => setTimeout(resolve, 1100))
       const before = samples(await scrape())
       assert.strictEqual((await call("PATCH", one, { source: "policySets", sourceId: "ps" })).status, 200)
       const after = samples(await scrape())
@@ -152,6 +154,16 @@ describe("the metrics endpoint", () => {
       assert.isAtLeast(after.get("enrollment_sqlite_syncs_total")! - before.get("enrollment_sqlite_syncs_total")!, 1)
       assert.isAbove(after.get("enrollment_sqlite_sync_seconds_total")!, 0)
       assert.strictEqual(after.get("enrollment_sqlite_sync_failures_total"), 0)
+      let checkpointed = after
+      for (let i = 0; i < 200 && checkpointed.get("enrollment_sqlite_checkpoints_total")! < 1; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        checkpointed = samples(await scrape())
+      }
+      assert.strictEqual(before.get("enrollment_sqlite_checkpoints_total"), 0)
+      assert.strictEqual(checkpointed.get("enrollment_sqlite_checkpoints_total"), 1)
+      assert.isAbove(checkpointed.get("enrollment_sqlite_checkpoint_seconds_total")!, 0)
+      assert.strictEqual(checkpointed.get("enrollment_sqlite_checkpoint_held_seconds_total"), 0, "nothing was written while it ran")
+      assert.strictEqual(checkpointed.get("enrollment_sqlite_checkpoint_failures_total"), 0)
 
       // A 400, a 404 of a route, a 401, and /metrics on the API's port: a 404 in Graph's error shape.
       assert.strictEqual((await call("PATCH", one, { source: "String" })).status, 400)
@@ -204,7 +216,16 @@ describe("the metrics endpoint", () => {
         assert.isAbove(got.get(name) ?? -1, name === "nodejs_eventloop_lag_seconds" ? -1 : 0, name)
       }
       assert.include(text, "# TYPE nodejs_gc_duration_seconds histogram")
-      for (const name of ["enrollment_sqlite_syncs_total", "enrollment_sqlite_synced_writes_total", "enrollment_sqlite_sync_failures_total", "enrollment_sqlite_sync_seconds_total"]) {
+      for (const name of [
+        "enrollment_sqlite_syncs_total",
+        "enrollment_sqlite_synced_writes_total",
+        "enrollment_sqlite_sync_failures_total",
+        "enrollment_sqlite_sync_seconds_total",
+        "enrollment_sqlite_checkpoints_total",
+        "enrollment_sqlite_checkpoint_seconds_total",
+        "enrollment_sqlite_checkpoint_held_seconds_total",
+        "enrollment_sqlite_checkpoint_failures_total"
+      ]) {
         assert.include(text, `# TYPE ${name} counter`)
       }
 

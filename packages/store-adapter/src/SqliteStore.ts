@@ -90,6 +90,7 @@ import {
   unavailable,
   withSpans
 } from "./StoreSql.ts"
+import * as SqliteCheckpoint from "./SqliteCheckpoint.ts"
 
 /** How to open the store. */
 export interface Options {
@@ -112,6 +113,13 @@ export interface Options {
    * ({@link StoreSql.upgradeNotices}). Nothing for a store that is current or made new.
    */
   readonly notice?: StoreSql.Notice | undefined
+  /**
+   * How often, at most, the WAL is checkpointed off the event loop while the store writes, in
+   * milliseconds (default {@link SqliteCheckpoint.defaultIntervalMillis}; since 0.8.0; see
+   * {@link SqliteCheckpoint}). 0 leaves SQLite's automatic checkpoint on the store's connection,
+   * on the event loop, as before 0.8.0. Not for `:memory:`, which has no WAL.
+   */
+  readonly checkpointMillis?: number | undefined
 }
 
 /** How long an operation waits for another connection's lock by default, in milliseconds. */
@@ -610,7 +618,8 @@ const groupCommit = (
   begun: () => void,
   sync: Sync | undefined,
   busyTimeout: number,
-  failure: Failed
+  failure: Failed,
+  checkpointer: SqliteCheckpoint.Checkpointer | undefined
 ) => {
   // Counted per sync, not per write (read through `stats`).
   const counted = { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 }
@@ -635,6 +644,8 @@ const groupCommit = (
   let syncing = false
   /** When the running sync began (`performance.now()`). */
   let syncBegan = 0
+  /** While the checkpointer's worker runs a checkpoint that was due before the next batch: no batch begins. */
+  let checkpointing = false
   let broken: unknown
   /** While the queue waits for another connection's write lock: the timer of its next try (see {@link waitForLock}). */
   let lockTimer: ReturnType<typeof setTimeout> | undefined
@@ -666,10 +677,15 @@ const groupCommit = (
    * or settles them at once when the transaction could not commit (undefined then).
    */
   const commitQueue = (): (() => void) | undefined => {
-    // Waiting for another connection's write lock: the queue's next try commits it.
-    if (lockTimer !== undefined) return undefined
+    // Waiting for another connection's write lock, or for a checkpoint: the queue's next try commits it.
+    if (lockTimer !== undefined || checkpointing) return undefined
     if (broken !== undefined) {
       for (const item of takeQueue()) settle(item, { thrown: broken })
+      return undefined
+    }
+    if (checkpointer?.due()) {
+      checkpointing = true
+      checkpointer.run(afterCheckpoint)
       return undefined
     }
     try {
@@ -725,6 +741,7 @@ const groupCommit = (
       for (const item of batch) settle(item, { thrown })
       return undefined
     }
+    checkpointer?.committed()
     // Later transactions build on this one, so the cache takes it now; its writers hear once it is durable.
     staged.commit(cache)
     committedWrites = 0
@@ -771,6 +788,16 @@ const groupCommit = (
       lockDelay = firstRetryMillis
     }
     for (const item of failed) settle(item, { thrown: busy })
+  }
+  /**
+   * The checkpoint that was due before the queue's batch has ended (see {@link SqliteCheckpoint}):
+   * the queue, grown meanwhile, is committed (and synced) now, whatever its size.
+   */
+  const afterCheckpoint = () => {
+    checkpointing = false
+    if (queue.length === 0) return
+    if (sync === undefined) commitQueue()?.()
+    else if (!syncing) startSync(sync)
   }
   /** The queue's next try at the write lock: it commits (and syncs) the whole queue, whatever its size. */
   const retryLock = () => {
@@ -908,6 +935,11 @@ export interface StoreOptions {
    * milliseconds (default {@link defaultBusyTimeout}; see {@link Options.busyTimeout}).
    */
   readonly busyTimeout?: number | undefined
+  /**
+   * Runs the WAL's checkpoints off the event loop, between batches of writes (since 0.8.0; see
+   * {@link SqliteCheckpoint}): {@link make} passes one it started on the file.
+   */
+  readonly checkpointer?: SqliteCheckpoint.Checkpointer | undefined
 }
 
 /**
@@ -977,7 +1009,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
   const { broken, syncRunning, stats: syncStats, write } = groupCommit(db, cache, () => {
     // The batch holds the write lock: nobody else can commit until it ends.
     if (cache.capacity > 0) look()
-  }, options.sync, busyTimeout, failed)
+  }, options.sync, busyTimeout, failed, options.checkpointer)
   /** A read: fails once a sync failed (what is on disk is then unknown); waits for another process's WAL recovery (see {@link runSync}). */
   const run = <A, E = never>(f: () => Result.Result<A, E>) =>
     runSync(() => {
@@ -1525,6 +1557,19 @@ const syncStatsOf = new WeakMap<Store["Service"], () => SyncStats>()
  */
 export const stats = (store: Store["Service"]): SyncStats | undefined => syncStatsOf.get(store)?.()
 
+/** The checkpointer's counters of each store {@link make} made with one. */
+const checkpointStatsOf = new WeakMap<Store["Service"], () => SqliteCheckpoint.CheckpointStats>()
+
+/**
+ * What the store's checkpoints off the event loop have done so far (a copy), for a store made by
+ * {@link make} or {@link layer} on a file; undefined for any other store (`:memory:`,
+ * `checkpointMillis: 0`, {@link fromDatabase}).
+ *
+ * @since 0.8.0
+ */
+export const checkpointStats = (store: Store["Service"]): SqliteCheckpoint.CheckpointStats | undefined =>
+  checkpointStatsOf.get(store)?.()
+
 /**
  * An error when the file open at `fd` has no name any more (its directory or the file was
  * removed under the running store): synced, it is still a file no restart will find. One
@@ -1634,7 +1679,23 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
     const sync = durable
       ? yield* Effect.acquireRelease(Effect.sync(() => walSync(db.location() ?? options.filename)), (s) => Effect.sync(s.close))
       : undefined
-    return fromDatabase(db, { traced, cacheEntries: options.cacheEntries, sync: sync?.sync, busyTimeout: options.busyTimeout })
+    // Released before the database: its connection closed first, the store's close is the file's
+    // last, which checkpoints the WAL into the file and removes it.
+    const checkpoints = options.filename === ":memory:" || options.checkpointMillis === 0
+      ? undefined
+      : yield* Effect.acquireRelease(
+        Effect.sync(() => SqliteCheckpoint.start(db, db.location() ?? options.filename, { intervalMillis: options.checkpointMillis })),
+        (c) => Effect.promise(c.close)
+      )
+    const store = fromDatabase(db, {
+      traced,
+      cacheEntries: options.cacheEntries,
+      sync: sync?.sync,
+      busyTimeout: options.busyTimeout,
+      checkpointer: checkpoints
+    })
+    if (checkpoints !== undefined) checkpointStatsOf.set(store, checkpoints.stats)
+    return store
   })
 
 /** The store on the SQLite file `options.filename`. */

@@ -29,5 +29,8 @@ export * as StoreSql from "./StoreSql.ts"
 /** What a SQLite store's failures say (`NotWritable`, which `SqliteStore.open` throws, and the sync's); exported since 0.6.0. */
 export * as SqliteFailure from "./SqliteFailure.ts"
 
+/** The WAL's checkpoints off the event loop, which `SqliteStore.make` runs (since 0.8.0). */
+export * as SqliteCheckpoint from "./SqliteCheckpoint.ts"
+
 /** A consistent backup of a SQLite store while it is in use (SQLite's online backup API). */
 export * as SqliteBackup from "./SqliteBackup.ts"

@@ -1,0 +1,243 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Store } from "@enrollment/core"
+import { Effect, Fiber, Option, Result } from "effect"
+import * as SqliteCheckpoint from "../src/SqliteCheckpoint.ts"
+import * as SqliteStore from "../src/SqliteStore.ts"
+import { assignment, configuration, freshTenant } from "./fixtures/entities.ts"
+
+const dir = mkdtempSync(join(tmpdir(), "store-adapter-checkpoint-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+let files = 0
+/** A new database file in WAL mode with one table, as the store's connection has it (synchronous=NORMAL). */
+const walDatabase = () => {
+  const filename = join(dir, `db-${++files}.db`)
+  const db = new DatabaseSync(filename)
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+  return { db, filename }
+}
+
+/** Commits 5 000 rows of 1 000 bytes in one transaction: about 1 250 pages of WAL, past SQLite's automatic checkpoint (1 000). */
+const largeCommit = (db: DatabaseSync) => {
+  const insert = db.prepare("INSERT INTO t (v) VALUES (?)")
+  db.exec("BEGIN")
+  for (let i = 0; i < 5000; i++) insert.run(String(i).padEnd(1000, "x"))
+  db.exec("COMMIT")
+}
+
+const autocheckpoint = (db: DatabaseSync) => Number(db.prepare("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint)
+
+describe("SqliteCheckpoint", () => {
+  it.live("without it, the COMMIT that passes 1 000 WAL pages checkpoints on the committing thread (the control)", () =>
+    Effect.sync(() => {
+      const { db, filename } = walDatabase()
+      try {
+        const before = statSync(filename).size
+        largeCommit(db)
+        // SQLite's automatic checkpoint ran inside the COMMIT: the rows are in the database file already.
+        assert.isAbove(statSync(filename).size, before + 4_000_000)
+      } finally {
+        db.close()
+      }
+    }))
+
+  it.live("leaves the database file as it was after that COMMIT, and copies the WAL into it from its worker when run", () =>
+    Effect.gen(function*() {
+      const { db, filename } = walDatabase()
+      const checkpointer = SqliteCheckpoint.start(db, filename)
+      try {
+        assert.strictEqual(autocheckpoint(db), 0)
+        const before = statSync(filename).size
+        largeCommit(db)
+        checkpointer.committed()
+        assert.strictEqual(statSync(filename).size, before, "no checkpoint inside the COMMIT")
+        yield* Effect.promise(() => new Promise<void>((resolve) => checkpointer.run(resolve)))
+        const stats = checkpointer.stats()
+        assert.strictEqual(stats.checkpoints, 1)
+        assert.isAbove(stats.checkpointedFrames, 1000)
+        assert.strictEqual(stats.checkpointFailures, 0)
+        assert.isAbove(statSync(filename).size, before + 4_000_000, "the worker's checkpoint copied the rows into the file")
+        assert.isTrue(checkpointer.active())
+        assert.strictEqual(Number(db.prepare("SELECT count(*) AS n FROM t").get()!.n), 5000)
+        // The whole WAL was copied: the next COMMIT starts it again from its beginning.
+        db.exec("INSERT INTO t (v) VALUES ('after')")
+        yield* Effect.promise(() => new Promise<void>((resolve) => checkpointer.run(resolve)))
+        assert.strictEqual(checkpointer.stats().checkpointedFrames - stats.checkpointedFrames, 1)
+      } finally {
+        yield* Effect.promise(checkpointer.close)
+        db.close()
+      }
+      // The worker's connection was closed first: the store's close was the file's last, and removed the WAL.
+      assert.isFalse(existsSync(`${filename}-wal`))
+    }))
+
+  it.live("starts one beside the writes once the COMMITs since the last wrote about 1 000 pages, or once intervalMillis passed, and holds the writes only for what it left", () =>
+    Effect.gen(function*() {
+      const { db, filename } = walDatabase()
+      let clock = 0
+      const checkpointer = SqliteCheckpoint.start(db, filename, { intervalMillis: 1000, now: () => clock })
+      const insert = db.prepare("INSERT INTO t (v) VALUES ('x')")
+      /** A COMMIT of one small row: one page of WAL. */
+      const commit = () => {
+        insert.run()
+        checkpointer.committed()
+      }
+      const checkpoints = () => checkpointer.stats().checkpoints
+      /** Waits until `n` checkpoints have ended (the worker answers in milliseconds). */
+      const ended = (n: number) =>
+        Effect.promise(async () => {
+          for (let i = 0; i < 2000 && checkpoints() < n; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+          assert.strictEqual(checkpoints(), n)
+        })
+      try {
+        // At first, 1 000 COMMITs (each writes at least a page), however soon.
+        for (let i = 0; i < SqliteCheckpoint.pagesPerCheckpoint - 1; i++) commit()
+        yield* Effect.sleep("50 millis")
+        assert.strictEqual(checkpoints(), 0, "none before")
+        commit()
+        yield* ended(1)
+        assert.isFalse(checkpointer.due(), "nothing was committed while it ran: the writes need not wait")
+        assert.strictEqual(checkpointer.stats().heldSeconds, 0)
+        // One COMMIT, then another once the interval has passed.
+        commit()
+        clock = 999
+        yield* Effect.sleep("50 millis")
+        assert.strictEqual(checkpoints(), 1)
+        clock = 1000
+        commit()
+        // A COMMIT while it runs (this turn: the worker cannot have answered): the next batch waits for a checkpoint of it.
+        commit()
+        yield* ended(2)
+        assert.isTrue(checkpointer.due())
+        yield* Effect.promise(() => new Promise<void>((resolve) => checkpointer.run(resolve)))
+        assert.strictEqual(checkpoints(), 3)
+        assert.isAbove(checkpointer.stats().heldSeconds, 0)
+        assert.isFalse(checkpointer.due())
+        // A COMMIT that wrote more than 1 000 pages: from then on, each COMMIT starts one.
+        clock = 3000
+        largeCommit(db)
+        checkpointer.committed()
+        yield* ended(4)
+        commit()
+        yield* ended(5)
+        assert.strictEqual(checkpointer.stats().checkpointFailures, 0)
+      } finally {
+        yield* Effect.promise(checkpointer.close)
+        db.close()
+      }
+    }))
+
+  it.live("gives the checkpoints back to the connection when its worker cannot open the file, and creates no file", () =>
+    Effect.gen(function*() {
+      const { db } = walDatabase()
+      const missing = join(dir, "not-there", "store.db")
+      const failures: Array<string> = []
+      const checkpointer = SqliteCheckpoint.start(db, missing, { intervalMillis: 0, onFailure: (m) => failures.push(m) })
+      try {
+        db.exec("INSERT INTO t (v) VALUES ('x')")
+        // intervalMillis 0: the COMMIT starts one beside the writes, which cannot open the file.
+        checkpointer.committed()
+        for (let i = 0; i < 2000 && checkpointer.active(); i++) yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+        assert.isFalse(checkpointer.active())
+        assert.strictEqual(checkpointer.stats().checkpointFailures, 1)
+        assert.strictEqual(checkpointer.stats().checkpoints, 0)
+        assert.strictEqual(failures.length, 1)
+        assert.match(failures[0]!, /unable to open/)
+        assert.strictEqual(autocheckpoint(db), 1000, "SQLite's automatic checkpoint is back")
+        assert.isFalse(existsSync(missing))
+        checkpointer.committed()
+        assert.isFalse(checkpointer.due(), "nothing is due once it fell back")
+      } finally {
+        yield* Effect.promise(checkpointer.close)
+        db.close()
+      }
+    }))
+
+  it.live("holds the batch that found a checkpoint due until it ends, and answers reads meanwhile", () =>
+    Effect.gen(function*() {
+      const db = SqliteStore.open({ filename: join(dir, "held", "store.db") })
+      yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+      let due = false
+      const runs: Array<() => void> = []
+      const checkpointer: SqliteCheckpoint.Checkpointer = {
+        committed: () => {},
+        due: () => due,
+        run: (done) => {
+          due = false
+          runs.push(done)
+        },
+        stats: () => ({ checkpoints: 0, checkpointedFrames: 0, checkpointSeconds: 0, heldSeconds: 0, checkpointFailures: 0 }),
+        active: () => true,
+        close: () => Promise.resolve()
+      }
+      const store = SqliteStore.fromDatabase(db, { checkpointer })
+      const t = freshTenant()
+      yield* store.configurations.insert(t, configuration("c"))
+      due = true
+      const first = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
+      for (let i = 0; i < 5; i++) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      assert.strictEqual(runs.length, 1, "the checkpoint runs before the batch")
+      const second = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a2")))
+      for (let i = 0; i < 10; i++) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      assert.isUndefined(first.pollUnsafe(), "the write waits for the checkpoint")
+      assert.isUndefined(second.pollUnsafe())
+      assert.strictEqual(Number(db.prepare("SELECT count(*) AS n FROM assignments WHERE tenant_id = ?").get(t)!.n), 0)
+      assert.isTrue(Option.isSome(yield* store.configurations.get(t, "c")), "a read is answered meanwhile")
+      runs[0]!()
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+      assert.strictEqual(yield* store.assignments.count(t, "c"), 2)
+      assert.strictEqual(runs.length, 1)
+    }))
+
+  it.live("is started by the store on a file: its writes are checkpointed off the event loop, and its close removes the WAL", () =>
+    Effect.gen(function*() {
+      const filename = join(dir, "store", "store.db")
+      const t = freshTenant()
+      yield* Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* Effect.forEach(Array.from({ length: 50 }, (_, i) => i), (i) => store.assignments.insert(t, "c", assignment(`a${i}`, null)), { concurrency: 50 })
+        // 50 writers for a second and a half: a checkpoint at least every 20 ms, each copying the whole
+        // WAL, so that the next COMMIT starts it again in place and it stays small.
+        const end = performance.now() + 1500
+        yield* Effect.forEach(Array.from({ length: 50 }, (_, i) => i), (i) =>
+          Effect.gen(function*() {
+            let n = 0
+            while (performance.now() < end) {
+              yield* store.assignments.modify(t, "c", `a${i}`, (a) => Result.succeed({ ...a, sourceId: String(++n) }))
+            }
+          }), { concurrency: "unbounded", discard: true })
+        const stats = SqliteStore.checkpointStats(store)!
+        assert.isAtLeast(stats.checkpoints, 10)
+        assert.isAbove(stats.checkpointedFrames, 0)
+        assert.strictEqual(stats.checkpointFailures, 0)
+        const wal = statSync(`${filename}-wal`).size
+        assert.isBelow(wal, 4_000_000, `the WAL is ${wal} bytes`)
+        // A copy: later checkpoints do not change what was read.
+        assert.notStrictEqual(SqliteStore.checkpointStats(store), stats)
+        assert.strictEqual(yield* store.assignments.count(t, "c"), 50)
+      }).pipe(Effect.provide(SqliteStore.layer({ filename, checkpointMillis: 10 })))
+      assert.isFalse(existsSync(`${filename}-wal`), "the store's close was the file's last connection")
+      // The store's connection has SQLite's automatic checkpoint off while it runs; another connection's default is SQLite's.
+      const db = new DatabaseSync(filename)
+      try {
+        assert.strictEqual(autocheckpoint(db), 1000)
+      } finally {
+        db.close()
+      }
+    }))
+
+  it.live("is not started with checkpointMillis 0, nor for a database in memory", () =>
+    Effect.gen(function*() {
+      for (const options of [{ filename: join(dir, "off", "store.db"), checkpointMillis: 0 }, { filename: ":memory:" }]) {
+        yield* Effect.gen(function*() {
+          assert.isUndefined(SqliteStore.checkpointStats(yield* Store))
+        }).pipe(Effect.provide(SqliteStore.layer(options)))
+      }
+    }))
+})
