@@ -3,7 +3,9 @@
  * write carrying a sequence number, while the server is killed with SIGKILL
  * at random moments. After each restart every write that was answered 200 is
  * there (the stored sequence is at least the last acknowledged one, and at
- * most the last sent), and on SQLite `PRAGMA integrity_check` is ok.
+ * most the last sent), and on SQLite `PRAGMA integrity_check` is ok. The SQLite
+ * server checkpoints its WAL every 2 ms while it writes (`SQLITE_CHECKPOINT_MS`, 1 000
+ * by default), so that kills land inside the checkpointer's work as well (store-adapter 0.8.0).
  *
  * @since 0.1.0
  */
@@ -41,6 +43,8 @@ export interface CrashOptions {
   readonly log?: (line: string) => void
   /** A seed for the kill moments (reproducible runs). */
   readonly seed?: number
+  /** The SQLite server's `SQLITE_CHECKPOINT_MS` (default 2: a checkpoint off the event loop at nearly every sync). */
+  readonly checkpointMs?: number
 }
 
 const seqOf = (sourceId: unknown, writer: number): number => {
@@ -62,7 +66,12 @@ export const crashLoop = async (options: CrashOptions): Promise<CrashResult> => 
   const log = options.log ?? (() => {})
   const random = prng(options.seed ?? Date.now())
   const schema = options.store === "postgres" ? await Pg.freshSchema(options.databaseUrl!, "bench_crash") : undefined
-  let server: Server = await startServer({ store: options.store, databaseUrl: options.databaseUrl, databaseSchema: schema?.name })
+  let server: Server = await startServer({
+    store: options.store,
+    databaseUrl: options.databaseUrl,
+    databaseSchema: schema?.name,
+    ...(options.store === "sqlite" ? { env: { SQLITE_CHECKPOINT_MS: String(options.checkpointMs ?? 2) } } : {})
+  })
   const seeded = await Api.seed(server.url, { assignments: writers })
   const acked = new Array<number>(writers).fill(-1)
   const sent = new Array<number>(writers).fill(-1)

@@ -40,6 +40,7 @@ export const storeLayer = (config: ServerConfig, say: ServerLog.Say = () => {}):
         filename: path.resolve(config.dataDir, DataDir.sqliteFileName),
         synchronous: config.sqliteSynchronous,
         cacheEntries: config.sqliteCacheEntries,
+        checkpointMillis: config.sqliteCheckpointMs,
         notice
       })
     case "postgres":

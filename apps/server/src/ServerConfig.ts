@@ -33,6 +33,8 @@ export interface ServerConfig {
   readonly sqliteSynchronous: "FULL" | "NORMAL"
   /** Entries of the SQLite store's read cache; 0 turns it off. */
   readonly sqliteCacheEntries: number
+  /** The longest a SQLite COMMIT waits for a checkpoint off the event loop to begin, in ms; 0: SQLite's own checkpoint on the event loop. */
+  readonly sqliteCheckpointMs: number
   /** Bytes of GET answers kept until their tenant's data changes; 0 keeps none. */
   readonly responseCacheBytes: number
   readonly hs256Secret: Option.Option<Redacted.Redacted<string>>
@@ -94,6 +96,7 @@ const settings = {
   databasePoolSize: [wholeNumber("DATABASE_POOL_SIZE", defaultPoolSize), "DATABASE_POOL_SIZE", `a whole number of connections from 1 to ${maxPoolSize}`],
   sqliteSynchronous: [Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault("FULL" as const)), "SQLITE_SYNCHRONOUS", "FULL or NORMAL"],
   sqliteCacheEntries: [wholeNumber("SQLITE_CACHE_ENTRIES", 20_000), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
+  sqliteCheckpointMs: [wholeNumber("SQLITE_CHECKPOINT_MS", 1000), "SQLITE_CHECKPOINT_MS", "a whole number of milliseconds (0: SQLite's own checkpoints, on the event loop)"],
   responseCacheBytes: [wholeNumber("RESPONSE_CACHE_BYTES", 16_777_216), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
   hs256Secret: [Config.option(Config.Redacted("AUTH_HS256_SECRET")), "AUTH_HS256_SECRET", "a secret of at least 32 characters"],
   // http:// too: a JWKS served inside a trusted network (a local identity provider, a test's key server).
@@ -284,7 +287,7 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   if (problems.length > 0) return yield* Effect.fail(new ConfigInvalid(problems))
   const unused = [
     ...(c.store !== "postgres" ? ["DATABASE_URL", "DATABASE_SCHEMA", "DATABASE_POOL_SIZE"] : []),
-    ...(c.store !== "sqlite" ? ["SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES"] : []),
+    ...(c.store !== "sqlite" ? ["SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES", "SQLITE_CHECKPOINT_MS"] : []),
     // Answers are kept only over a store that can tell when a tenant's data changed.
     ...(c.store === "postgres" ? ["RESPONSE_CACHE_BYTES"] : [])
   ].filter(given)

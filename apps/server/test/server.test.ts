@@ -26,12 +26,13 @@ describe("configuration", () => {
       AUTH_HS256_SECRET: "short",
       SQLITE_SYNCHRONOUS: "sometimes",
       SQLITE_CACHE_ENTRIES: "-5",
+      SQLITE_CHECKPOINT_MS: "soon",
       RESPONSE_CACHE_BYTES: "-1",
       V8_PARALLEL_SCAVENGE: "maybe"
     })
     assert.strictEqual(r._tag, "Failure")
     const problems = (r as any).failure.problems as Array<string>
-    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES", "RESPONSE_CACHE_BYTES", "V8_PARALLEL_SCAVENGE"]) {
+    for (const v of ["PORT", "STORE", "LOG_FORMAT", "RATE_LIMIT_BURST", "AUTH_HS256_SECRET", "SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES", "SQLITE_CHECKPOINT_MS", "RESPONSE_CACHE_BYTES", "V8_PARALLEL_SCAVENGE"]) {
       assert.ok(problems.some((p) => p.startsWith(`${v}:`)), `${v} in ${JSON.stringify(problems)}`)
     }
   })
@@ -40,8 +41,8 @@ describe("configuration", () => {
     assert.strictEqual(r._tag, "Success")
     const c = (r as any).success
     assert.deepStrictEqual(
-      [c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous, c.sqliteCacheEntries, c.responseCacheBytes, c.v8ParallelScavenge],
-      ["sqlite", "./data", "127.0.0.1", 8080, "FULL", 20_000, 16 * 1024 * 1024, "auto"]
+      [c.store, c.dataDir, c.host, c.port, c.sqliteSynchronous, c.sqliteCacheEntries, c.sqliteCheckpointMs, c.responseCacheBytes, c.v8ParallelScavenge],
+      ["sqlite", "./data", "127.0.0.1", 8080, "FULL", 20_000, 1000, 16 * 1024 * 1024, "auto"]
     )
   })
   it("needs DATABASE_URL for STORE=postgres", async () => {
@@ -175,8 +176,8 @@ describe("configuration", () => {
       `DATABASE_URL is set but not used with STORE=sqlite: the data is in ${path.resolve("/srv/data/enrollment.sqlite")}`
     )
     assert.strictEqual(
-      await warning({ STORE: "postgres", DATABASE_URL: "postgres://app:sekrit@db:5432/x", SQLITE_SYNCHRONOUS: "NORMAL", SQLITE_CACHE_ENTRIES: "5" }),
-      "SQLITE_SYNCHRONOUS, SQLITE_CACHE_ENTRIES are set but not used with STORE=postgres: the data is in PostgreSQL at db:5432/x, schema public"
+      await warning({ STORE: "postgres", DATABASE_URL: "postgres://app:sekrit@db:5432/x", SQLITE_SYNCHRONOUS: "NORMAL", SQLITE_CACHE_ENTRIES: "5", SQLITE_CHECKPOINT_MS: "0" }),
+      "SQLITE_SYNCHRONOUS, SQLITE_CACHE_ENTRIES, SQLITE_CHECKPOINT_MS are set but not used with STORE=postgres: the data is in PostgreSQL at db:5432/x, schema public"
     )
     assert.strictEqual(
       await warning({ STORE: "memory", DATABASE_SCHEMA: "s" }),
