@@ -3,36 +3,45 @@
  *
  * SQLite's automatic checkpoint runs inside the COMMIT that takes the WAL past 1 000 pages, on
  * the connection that committed: for the store, on the event loop, with every request waiting
- * while it copies the WAL's pages into the database file and syncs both files (two `fsync`s).
- * Under 50 writers in one process that was an event-loop stall of 14–19 ms every second or
- * so on the 2026-12-01 VM (`pnpm bench`, section `checkpoint`), and after a large write (a
- * configuration's removal with its assignments, an `assign` of a large set) 27–217 ms in an
- * audit of a store of a million assignments.
+ * while it copies the WAL's pages into the database file and syncs both files. After a large
+ * write (a configuration's removal with its assignments, an `assign` of a large set) that was
+ * 27–217 ms of one turn in an audit of a store of a million assignments.
  *
- * A checkpointer turns the store's connection's automatic checkpoint off
- * (`PRAGMA wal_autocheckpoint = 0`) and runs SQLite's own `PRAGMA wal_checkpoint(PASSIVE)` on
- * a connection of its own, in a worker thread. The store's group commit asks for one
- * ({@link Checkpointer.due}) before a batch once the COMMITs since the last have written about
- * 1 000 pages, SQLite's own threshold (1 000 COMMITs at first, each writing at least one page;
- * then as many as wrote 1 000 pages in the last checkpoint's WAL), or once `intervalMillis`
- * (default 1 000) passed with at least one; the batch, and the writes queued behind it, wait until the
- * checkpoint has ended, while the event loop serves reads and takes new requests. No write
- * runs meanwhile, so the checkpoint copies the whole WAL, and the next COMMIT starts the WAL
- * again from its beginning, in place. (A checkpoint beside running writes, as a timer would
- * start it, never catches up with them: the WAL is never started again and grows without end,
- * 240 MB in 6 s under 50 writers in a first version of this module, and each sync then extends
- * the file.) What is durable, and when a write is acknowledged, does not change: the checkpoint
- * is SQLite's, with its syncs, on another thread. The store's `data_version` does not move for a
- * checkpoint (it counts other connections' commits), so the read cache is kept.
+ * A checkpointer runs SQLite's own `PRAGMA wal_checkpoint(PASSIVE)` on a connection of its own,
+ * in a worker thread, in two steps:
+ * - **Beside the writes**: started by the COMMIT ({@link Checkpointer.committed}) once the
+ *   COMMITs since the last checkpoint have written about 1 000 pages, SQLite's own threshold (100
+ *   COMMITs the first time, then as many as wrote 1 000 pages in the last one's WAL), or once
+ *   `intervalMillis` (default 1 000) has passed since the last began. It copies what was committed
+ *   until it began, the long part (the database file's writes and sync), while the store writes on.
+ * - **With the writes held**: when COMMITs were made while it ran, the group commit holds its
+ *   next batch ({@link Checkpointer.due}, {@link Checkpointer.run}; the writes queue as behind a
+ *   sync, and the event loop serves reads and takes requests) until a second, short checkpoint has
+ *   copied them. Nothing is written meanwhile, so it copies the rest of the WAL, and the next
+ *   COMMIT starts the WAL again from its beginning, in place.
  *
- * The worker is started at the first checkpoint (a store that makes fewer than 1 000 COMMITs and
- * none a second after another, such as a short `enrollctl` command, never starts one) and opens
- * the file by its path with `mode=rw`, which never creates a file: a database moved or removed
- * under the store is not made again by the checkpointer. If it cannot open the file, or a
- * checkpoint fails, the store's connection gets SQLite's automatic checkpoints back (what it had
- * before 0.8.0), the worker is stopped, and {@link Checkpointer.stats} counts it. `close` stops
- * the worker and waits for its connection to close, so that the store's own close, the file's
- * last, checkpoints the WAL into the file and removes it, as before.
+ * Checkpoints only beside the writes, as a timer would start them, never catch up with a steady
+ * load: SQLite never starts the WAL again, and it grows without end (240 MB in 6 s under 50
+ * writers in a first version, each sync then extending the file, which cost 15–23 % of the write
+ * rate). Checkpoints only with the writes held made them wait for the long part too (the slowest
+ * write 131 ms against 33–50 ms on the event loop, BENCHMARKS.md "2026-12-01").
+ *
+ * What is durable, and when a write is acknowledged, does not change: the checkpoint is SQLite's,
+ * with its syncs, on another thread. The COMMIT that starts the WAL again still syncs the WAL's
+ * new header on the event loop (SQLite does at a restart), once a cycle instead of the
+ * checkpoint's copying and two syncs. The store's `data_version` does not move for a checkpoint
+ * (it counts other connections' commits), so the read cache is kept.
+ *
+ * The worker starts at the first checkpoint, and only then is the store's connection's automatic
+ * checkpoint turned off (`PRAGMA wal_autocheckpoint = 0`): a store that never starts one (a short
+ * `enrollctl` command) keeps SQLite's, so its writes beside a running server are checkpointed as
+ * before. A checkpointer counts only its own connection's COMMITs. The worker opens the file by
+ * its path with `mode=rw`, which never creates a file: a database moved or removed under the store
+ * is not made again. If the worker cannot be started, cannot open the file, or a checkpoint fails,
+ * the store's connection gets SQLite's automatic checkpoint back, the worker is stopped, and
+ * `onFailure` hears why ({@link Checkpointer.stats} counts it). `close` stops the worker and waits
+ * for its connection to close (24–30 ms once a worker ran), so that the store's own close, the
+ * file's last, checkpoints the WAL into the file and removes it, as before.
  *
  * @since 0.8.0
  */
@@ -75,6 +84,9 @@ export const defaultIntervalMillis = 1000
 
 /** WAL pages (frames) after which SQLite's automatic checkpoint runs, and after which the checkpointer's is due. */
 export const pagesPerCheckpoint = 1000
+
+/** COMMITs that start the first checkpoint: each writes at least one page; the first checkpoint then tells how many. */
+export const firstCheckpointCommits = 100
 
 /** SQLite's own automatic checkpoint threshold, in pages: what the store's connection gets back after a failure. */
 const sqliteAutocheckpointPages = 1000
@@ -141,10 +153,10 @@ export const start = (
   let commits = 0
   let last = now()
   /**
-   * The COMMITs that start a checkpoint: {@link pagesPerCheckpoint} at first (a COMMIT writes at
-   * least one page), then as many as wrote that many pages before the last one.
+   * The COMMITs that start a checkpoint: {@link firstCheckpointCommits} at first, then as many as
+   * wrote {@link pagesPerCheckpoint} pages before the last one.
    */
-  let threshold = pagesPerCheckpoint
+  let threshold = firstCheckpointCommits
   /** The COMMITs the running checkpoint beside the writes copies. */
   let copying = 0
   /** A checkpoint runs beside the writes. */
@@ -155,8 +167,6 @@ export const start = (
   let waiting: (() => void) | undefined
   let active = true
   let exited: Promise<void> = Promise.resolve()
-
-  db.exec("PRAGMA wal_autocheckpoint = 0")
 
   /** Ends the wait of the writes, if they wait. */
   const release = () => {
@@ -172,12 +182,19 @@ export const start = (
     rest = false
     if (!active) return release()
     active = false
-    if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${sqliteAutocheckpointPages}`)
+    try {
+      if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${sqliteAutocheckpointPages}`)
+    } catch {
+      // A connection that cannot take a pragma fails the store's next statement, which says why.
+    }
     const w = worker
     worker = undefined
     w?.postMessage("close")
-    options.onFailure?.(message)
-    release()
+    try {
+      options.onFailure?.(message)
+    } finally {
+      release()
+    }
   }
   const answered = (answer: Answer) => {
     if ("ready" in answer) return
@@ -194,8 +211,10 @@ export const start = (
     // What was committed while it ran, or what a reader kept it from, is copied with the writes held.
     rest = commits > 0 || answer.checkpointed < answer.log
   }
+  /** The worker, started at the first checkpoint; the store's connection checkpoints itself no more from then on. */
   const spawn = (): Worker => {
     const w = new Worker(workerSource, { eval: true, workerData: { url } })
+    db.exec("PRAGMA wal_autocheckpoint = 0")
     // The store's close stops it; nothing of it keeps a process alive but the writes waiting for it.
     w.unref()
     w.on("message", answered)
@@ -206,6 +225,20 @@ export const start = (
     })
     return w
   }
+  /**
+   * Asks the worker for a checkpoint, starting it first if need be: false when that threw (a process
+   * run with `--permission` without `--allow-worker`, no thread or memory left), after falling back.
+   */
+  const ask = (): boolean => {
+    try {
+      worker ??= spawn()
+      worker.postMessage("checkpoint")
+      return true
+    } catch (e) {
+      fallBack(e instanceof Error ? e.message : String(e))
+      return false
+    }
+  }
   return {
     committed: () => {
       commits++
@@ -214,9 +247,7 @@ export const start = (
       copying = commits
       commits = 0
       last = now()
-      beside = true
-      worker ??= spawn()
-      worker.postMessage("checkpoint")
+      beside = ask()
     },
     due: () => active && rest && !beside,
     run: (done) => {
@@ -224,10 +255,8 @@ export const start = (
       rest = false
       commits = 0
       waiting = done
-      worker ??= spawn()
-      // The writes wait for it: the process must not end meanwhile.
-      worker.ref()
-      worker.postMessage("checkpoint")
+      // The writes wait for it: the process must not end meanwhile (ask's failure releases them).
+      if (ask()) worker?.ref()
     },
     stats: () => ({ ...counted }),
     active: () => active,

@@ -110,14 +110,17 @@ export interface Options {
   /**
    * Told what an upgrade of the store did as it opens (since 0.6.0): the versions, the rows the
    * migrations removed, and a warning naming ids that are both a user and a group
-   * ({@link StoreSql.upgradeNotices}). Nothing for a store that is current or made new.
+   * ({@link StoreSql.upgradeNotices}). Nothing for a store that is current or made new. Since
+   * 0.8.0 also a warning when the checkpointer fails and the WAL's checkpoints go back to SQLite,
+   * on the event loop ({@link SqliteCheckpoint}).
    */
   readonly notice?: StoreSql.Notice | undefined
   /**
-   * How often, at most, the WAL is checkpointed off the event loop while the store writes, in
-   * milliseconds (default {@link SqliteCheckpoint.defaultIntervalMillis}; since 0.8.0; see
-   * {@link SqliteCheckpoint}). 0 leaves SQLite's automatic checkpoint on the store's connection,
-   * on the event loop, as before 0.8.0. Not for `:memory:`, which has no WAL.
+   * The WAL's checkpoints run off the event loop (since 0.8.0; see {@link SqliteCheckpoint}): the
+   * first COMMIT this many milliseconds after the last checkpoint began starts one, if the pages
+   * written since have not started one sooner (default {@link SqliteCheckpoint.defaultIntervalMillis}).
+   * 0 leaves SQLite's automatic checkpoint on the store's connection, on the event loop, as before
+   * 0.8.0. Not for `:memory:`, which has no WAL.
    */
   readonly checkpointMillis?: number | undefined
 }
@@ -646,6 +649,8 @@ const groupCommit = (
   let syncBegan = 0
   /** While the checkpointer's worker runs a checkpoint that was due before the next batch: no batch begins. */
   let checkpointing = false
+  /** When that checkpoint began (`performance.now()`). */
+  let checkpointBegan = 0
   let broken: unknown
   /** While the queue waits for another connection's write lock: the timer of its next try (see {@link waitForLock}). */
   let lockTimer: ReturnType<typeof setTimeout> | undefined
@@ -685,6 +690,7 @@ const groupCommit = (
     }
     if (checkpointer?.due()) {
       checkpointing = true
+      checkpointBegan = performance.now()
       checkpointer.run(afterCheckpoint)
       return undefined
     }
@@ -741,7 +747,12 @@ const groupCommit = (
       for (const item of batch) settle(item, { thrown })
       return undefined
     }
-    checkpointer?.committed()
+    // Told after the COMMIT, outside its try: whatever it did, the batch is committed and its writers hear.
+    try {
+      checkpointer?.committed()
+    } catch {
+      // A checkpointer that threw has given the checkpoints back to the connection (see SqliteCheckpoint).
+    }
     // Later transactions build on this one, so the cache takes it now; its writers hear once it is durable.
     staged.commit(cache)
     committedWrites = 0
@@ -877,7 +888,9 @@ const groupCommit = (
     })
   /** How long the running sync has taken so far, in milliseconds; 0 when none runs. */
   const syncRunning = (): number => (syncing ? performance.now() - syncBegan : 0)
-  return { write, broken: () => broken, syncRunning, stats: (): SyncStats => ({ ...counted }) }
+  /** How long the checkpoint the writes wait for has taken so far, in milliseconds; 0 when they wait for none. */
+  const checkpointHeld = (): number => (checkpointing ? performance.now() - checkpointBegan : 0)
+  return { write, broken: () => broken, syncRunning, checkpointHeld, stats: (): SyncStats => ({ ...counted }) }
 }
 
 /**
@@ -1006,7 +1019,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     }
     return unavailable(described)
   }
-  const { broken, syncRunning, stats: syncStats, write } = groupCommit(db, cache, () => {
+  const { broken, checkpointHeld, syncRunning, stats: syncStats, write } = groupCommit(db, cache, () => {
     // The batch holds the write lock: nobody else can commit until it ends.
     if (cache.capacity > 0) look()
   }, options.sync, busyTimeout, failed, options.checkpointer)
@@ -1479,7 +1492,8 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       return cache.stamp(tenant)
     },
     // Also not ready once a statement met a corrupt file (since 0.3.1; `SELECT 1` reads no page, so
-    // it would say yes), and while a sync of the WAL has run past its bound: every write waits for it.
+    // it would say yes), and while a sync of the WAL, or a checkpoint the writes wait for (since
+    // 0.8.0), has run past its bound: every write waits for it.
     // And not ready while the database file's path does not lead to the file the store has open (since
     // 0.4.0): one `stat` per `ready`, nothing per request. A sync that ends meanwhile fails (see
     // `walSync`), and from then on `ready` says that failure (`broken`), even once the file is back.
@@ -1489,6 +1503,11 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       const running = syncRunning()
       if (running > syncStallMillis) {
         throw new Error(`a sync of the WAL has not finished for ${(running / 1000).toFixed(1)} s (a stalled disk?): writes wait for it`)
+      }
+      // The same for the short checkpoint the writes wait for (since 0.8.0): its syncs are the disk's too.
+      const held = checkpointHeld()
+      if (held > syncStallMillis) {
+        throw new Error(`a checkpoint of the WAL has not finished for ${(held / 1000).toFixed(1)} s (a stalled disk?): writes wait for it`)
       }
       const gone = opened === undefined ? undefined : movedFrom(opened)
       if (gone !== undefined) throw gone
@@ -1684,7 +1703,13 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
     const checkpoints = options.filename === ":memory:" || options.checkpointMillis === 0
       ? undefined
       : yield* Effect.acquireRelease(
-        Effect.sync(() => SqliteCheckpoint.start(db, db.location() ?? options.filename, { intervalMillis: options.checkpointMillis })),
+        Effect.sync(() =>
+          SqliteCheckpoint.start(db, db.location() ?? options.filename, {
+            intervalMillis: options.checkpointMillis,
+            onFailure: (message) =>
+              options.notice?.(`the WAL's checkpoints are back on the event loop (SQLite's own): the checkpointer failed: ${message}`, "warn")
+          })
+        ),
         (c) => Effect.promise(c.close)
       )
     const store = fromDatabase(db, {
