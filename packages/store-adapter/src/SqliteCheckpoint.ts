@@ -214,7 +214,12 @@ export const start = (
   /** The worker, started at the first checkpoint; the store's connection checkpoints itself no more from then on. */
   const spawn = (): Worker => {
     const w = new Worker(workerSource, { eval: true, workerData: { url } })
-    db.exec("PRAGMA wal_autocheckpoint = 0")
+    try {
+      db.exec("PRAGMA wal_autocheckpoint = 0")
+    } catch (e) {
+      void w.terminate()
+      throw e
+    }
     // The store's close stops it; nothing of it keeps a process alive but the writes waiting for it.
     w.unref()
     w.on("message", answered)
