@@ -29,6 +29,27 @@ const largeCommit = (db: DatabaseSync) => {
   db.exec("COMMIT")
 }
 
+/**
+ * A checkpointer the test drives by hand: `makeDue()` makes the next batch find a checkpoint due,
+ * and `runs` holds each run's `done`, which the test calls when the checkpoint is to end.
+ */
+const handCheckpointer = () => {
+  let due = false
+  const runs: Array<() => void> = []
+  const checkpointer: SqliteCheckpoint.Checkpointer = {
+    committed: () => {},
+    due: () => due,
+    run: (done) => {
+      due = false
+      runs.push(done)
+    },
+    stats: () => ({ checkpoints: 0, checkpointedFrames: 0, checkpointSeconds: 0, heldSeconds: 0, checkpointFailures: 0 }),
+    active: () => true,
+    close: () => Promise.resolve()
+  }
+  return { checkpointer, runs, makeDue: () => void (due = true) }
+}
+
 const autocheckpoint = (db: DatabaseSync) => Number(db.prepare("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint)
 
 describe("SqliteCheckpoint", () => {
@@ -165,23 +186,11 @@ describe("SqliteCheckpoint", () => {
     Effect.gen(function*() {
       const db = SqliteStore.open({ filename: join(dir, "held", "store.db") })
       yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
-      let due = false
-      const runs: Array<() => void> = []
-      const checkpointer: SqliteCheckpoint.Checkpointer = {
-        committed: () => {},
-        due: () => due,
-        run: (done) => {
-          due = false
-          runs.push(done)
-        },
-        stats: () => ({ checkpoints: 0, checkpointedFrames: 0, checkpointSeconds: 0, heldSeconds: 0, checkpointFailures: 0 }),
-        active: () => true,
-        close: () => Promise.resolve()
-      }
+      const { checkpointer, runs, makeDue } = handCheckpointer()
       const store = SqliteStore.fromDatabase(db, { checkpointer })
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c"))
-      due = true
+      makeDue()
       const first = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
       for (let i = 0; i < 5; i++) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
       assert.strictEqual(runs.length, 1, "the checkpoint runs before the batch")
@@ -202,23 +211,11 @@ describe("SqliteCheckpoint", () => {
     Effect.gen(function*() {
       const db = SqliteStore.open({ filename: join(dir, "stalled", "store.db") })
       yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
-      let due = false
-      const runs: Array<() => void> = []
-      const checkpointer: SqliteCheckpoint.Checkpointer = {
-        committed: () => {},
-        due: () => due,
-        run: (done) => {
-          due = false
-          runs.push(done)
-        },
-        stats: () => ({ checkpoints: 0, checkpointedFrames: 0, checkpointSeconds: 0, heldSeconds: 0, checkpointFailures: 0 }),
-        active: () => true,
-        close: () => Promise.resolve()
-      }
+      const { checkpointer, runs, makeDue } = handCheckpointer()
       const store = SqliteStore.fromDatabase(db, { checkpointer, syncStallMillis: 50 })
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c"))
-      due = true
+      makeDue()
       const write = yield* Effect.forkChild(store.assignments.insert(t, "c", assignment("a1")))
       yield* Effect.sleep("100 millis")
       assert.strictEqual(runs.length, 1)
