@@ -1707,7 +1707,13 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
           SqliteCheckpoint.start(db, db.location() ?? options.filename, {
             intervalMillis: options.checkpointMillis,
             onFailure: (message) =>
-              options.notice?.(`the WAL's checkpoints are back on the event loop (SQLite's own): the checkpointer failed: ${message}`, "warn")
+              options.notice?.(`the WAL's checkpoints are back on the event loop (SQLite's own): the checkpointer failed: ${message}`, "warn"),
+            onSlowClose: (waited) =>
+              options.notice?.(
+                `the checkpointer's worker was still in a checkpoint ${waited} ms into the store's close (a stalled disk?): ` +
+                  "the store closed beside it, and its WAL is left for the next open, which recovers it",
+                "warn"
+              )
           })
         ),
         (c) => Effect.promise(c.close)

@@ -1,6 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Store } from "@enrollment/core"
@@ -51,6 +53,19 @@ const handCheckpointer = () => {
 }
 
 const autocheckpoint = (db: DatabaseSync) => Number(db.prepare("PRAGMA wal_autocheckpoint").get()!.wal_autocheckpoint)
+
+/** Waits until `checkpointer` has ended `n` checkpoints (the worker answers in milliseconds). */
+const ended = (checkpointer: SqliteCheckpoint.Checkpointer, n: number) =>
+  Effect.promise(async () => {
+    for (let i = 0; i < 2000 && checkpointer.stats().checkpoints < n; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    assert.strictEqual(checkpointer.stats().checkpoints, n)
+  })
+
+/** Runs the checkpoint the next batch would wait for, and waits for it. */
+const held = (checkpointer: SqliteCheckpoint.Checkpointer) => Effect.promise(() => new Promise<void>((resolve) => checkpointer.run(resolve)))
+
+/** The frames in a WAL of 4 096-byte pages: its 32-byte header, then each frame's 24-byte header and page. */
+const walFrames = (filename: string) => (statSync(`${filename}-wal`).size - 32) / (4096 + 24)
 
 describe("SqliteCheckpoint", () => {
   it.live("without it, the COMMIT that passes 1 000 WAL pages checkpoints on the committing thread (the control)", () =>
@@ -154,6 +169,118 @@ describe("SqliteCheckpoint", () => {
         yield* Effect.promise(checkpointer.close)
         db.close()
       }
+    }))
+
+  it.live("after a first checkpoint of 100 one-page COMMITs, starts the next at the 1 000th COMMIT since (1 000 pages), the clock standing still", () =>
+    Effect.gen(function*() {
+      const { db, filename } = walDatabase()
+      // An empty WAL: each COMMIT below writes one page (the table's leaf) until it splits.
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+      const checkpointer = SqliteCheckpoint.start(db, filename, { intervalMillis: 1000, now: () => 0 })
+      const insert = db.prepare("INSERT INTO t (v) VALUES ('x')")
+      const commit = () => {
+        insert.run()
+        checkpointer.committed()
+      }
+      try {
+        for (let i = 0; i < SqliteCheckpoint.firstCheckpointCommits; i++) commit()
+        yield* ended(checkpointer, 1)
+        assert.strictEqual(checkpointer.stats().checkpointedFrames, 100, "100 COMMITs, 100 pages")
+        for (let i = 0; i < SqliteCheckpoint.pagesPerCheckpoint - 1; i++) commit()
+        yield* Effect.sleep("100 millis")
+        assert.strictEqual(checkpointer.stats().checkpoints, 1, "999 pages since: none yet")
+        commit()
+        yield* ended(checkpointer, 2)
+        assert.isFalse(checkpointer.due())
+      } finally {
+        yield* Effect.promise(checkpointer.close)
+        db.close()
+      }
+    }))
+
+  it.live("counts each WAL frame it copied once: a held checkpoint adds what it copied, one behind a reader nothing the reader kept", () =>
+    Effect.gen(function*() {
+      const insertInto = (db: DatabaseSync, checkpointer: SqliteCheckpoint.Checkpointer) => {
+        const insert = db.prepare("INSERT INTO t (v) VALUES ('x')")
+        return () => {
+          insert.run()
+          checkpointer.committed()
+        }
+      }
+      {
+        const { db, filename } = walDatabase()
+        const checkpointer = SqliteCheckpoint.start(db, filename, { intervalMillis: 1000, now: () => 0 })
+        const commit = insertInto(db, checkpointer)
+        try {
+          // The 100th COMMIT starts one beside the writes; the 50 after it are made while it runs (this turn).
+          for (let i = 0; i < 150; i++) commit()
+          yield* ended(checkpointer, 1)
+          assert.isTrue(checkpointer.due())
+          yield* held(checkpointer)
+          assert.strictEqual(checkpointer.stats().checkpoints, 2)
+          assert.strictEqual(checkpointer.stats().checkpointedFrames, walFrames(filename), "every frame of the WAL, once")
+        } finally {
+          yield* Effect.promise(checkpointer.close)
+          db.close()
+        }
+      }
+      {
+        const { db, filename } = walDatabase()
+        let clock = 0
+        const checkpointer = SqliteCheckpoint.start(db, filename, { intervalMillis: 1000, now: () => clock })
+        const commit = insertInto(db, checkpointer)
+        const reader = new DatabaseSync(filename)
+        try {
+          for (let i = 0; i < 10; i++) commit()
+          // A read transaction from here on: no checkpoint copies a frame written after it began.
+          const kept = walFrames(filename)
+          reader.exec("BEGIN")
+          reader.prepare("SELECT count(*) AS n FROM t").get()
+          for (let round = 1; round <= 4; round++) {
+            clock += 1000
+            for (let i = 0; i < 10; i++) commit()
+            yield* ended(checkpointer, 2 * round - 1)
+            assert.isTrue(checkpointer.due(), "the reader kept frames back")
+            yield* held(checkpointer)
+          }
+          assert.strictEqual(checkpointer.stats().checkpoints, 8)
+          assert.strictEqual(checkpointer.stats().checkpointedFrames, kept, "8 checkpoints, each frame before the reader counted once")
+          reader.exec("COMMIT")
+          yield* held(checkpointer)
+          assert.strictEqual(checkpointer.stats().checkpointedFrames, walFrames(filename), "the reader gone, the rest once")
+        } finally {
+          reader.close()
+          yield* Effect.promise(checkpointer.close)
+          db.close()
+        }
+      }
+    }))
+
+  it.live("lets a process that never closes it end once its checkpoints are done (its worker keeps nothing alive)", () =>
+    Effect.sync(() => {
+      const script = join(dir, "never-closed.mjs")
+      writeFileSync(
+        script,
+        [
+          `import { DatabaseSync } from "node:sqlite"`,
+          `import * as SqliteCheckpoint from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, "../src/SqliteCheckpoint.ts")).href)}`,
+          `const filename = process.argv[2]`,
+          `const db = new DatabaseSync(filename)`,
+          `db.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (v)")`,
+          `const checkpointer = SqliteCheckpoint.start(db, filename, { intervalMillis: 0 })`,
+          `db.exec("INSERT INTO t VALUES (1)")`,
+          `checkpointer.committed()`,
+          `const wait = setInterval(() => {`,
+          `  if (checkpointer.stats().checkpoints === 0) return`,
+          `  clearInterval(wait)`,
+          `  console.log("checkpointed", checkpointer.stats().checkpointedFrames > 0)`,
+          `}, 5)`
+        ].join("\n")
+      )
+      const r = spawnSync(process.execPath, [script, join(dir, `never-closed-${++files}.db`)], { encoding: "utf8", timeout: 15_000 })
+      assert.strictEqual(r.stdout.trim(), "checkpointed true", r.stderr)
+      assert.isNull(r.signal, "ended by itself, not by the timeout")
+      assert.strictEqual(r.status, 0)
     }))
 
   it.live("gives the checkpoints back to the connection when its worker cannot open the file, and creates no file", () =>
