@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import type { Server } from "@enrollment/http-adapter"
+import { redactUrls } from "@enrollment/store-adapter/Credentials"
 
 const levelOf = (status: number) => (status >= 500 ? "error" : status >= 400 ? "warn" : "info")
 const rank = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const
@@ -44,6 +45,31 @@ export const levelOfEntry = (entry: Pick<Server.RequestLog, "route" | "status">)
 export const lowestStatus = (level: keyof typeof rank): number =>
   [0, 400, 500].find((status) => rank[levelOf(status)] >= rank[level]) ?? Number.POSITIVE_INFINITY
 
+/** `e`'s name and message (a non-error as text), with its `code` when it has one (PostgreSQL's SQLSTATE, Node's `ENOENT`). */
+const described = (e: unknown): string => {
+  const code = typeof e === "object" && e !== null && "code" in e && (typeof e.code === "string" || typeof e.code === "number") ? ` (${e.code})` : ""
+  return `${e instanceof Error ? `${e.name}: ${e.message}` : typeof e === "object" && e !== null ? JSON.stringify(e) ?? String(e) : String(e)}${code}`
+}
+
+/**
+ * A defect as the log writes it (since server 0.4.6): its name and message, then each of its causes
+ * on a line of its own (`caused by: …`, eight at most, with a `code` where one is given), then its
+ * stack, any connection URL's credentials hidden. Before, only the first line and the stack were
+ * written: a PostgreSQL error the store turned into a defect (a table dropped under the server, a
+ * permission taken away) read `SqlError: PgConnection: Query failed`, without PostgreSQL's message
+ * or SQLSTATE.
+ */
+export const defectText = (defect: unknown): string => {
+  if (!(defect instanceof Error)) return redactUrls(String(defect))
+  const lines = [described(defect)]
+  let e: unknown = defect.cause
+  for (let depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
+    lines.push(`caused by: ${described(e)}`)
+    e = typeof e === "object" && "cause" in e ? e.cause : undefined
+  }
+  return redactUrls(`${lines.join("\n")}\n${defect.stack?.split("\n").slice(1).join("\n") ?? ""}`)
+}
+
 /** A request-log sink writing to `write` (stdout by default). */
 export const make = (options: {
   readonly format: "pretty" | "json"
@@ -55,11 +81,7 @@ export const make = (options: {
   return (entry: Server.RequestLog): void => {
     const level = levelOfEntry(entry)
     if (rank[level] < min) return
-    const defect = entry.defect === undefined
-      ? undefined
-      : entry.defect instanceof Error
-      ? `${entry.defect.name}: ${entry.defect.message}\n${entry.defect.stack ?? ""}`
-      : String(entry.defect)
+    const defect = entry.defect === undefined ? undefined : defectText(entry.defect)
     if (options.format === "json") {
       write(JSON.stringify({
         time: new Date().toISOString(),

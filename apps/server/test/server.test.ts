@@ -11,6 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "vitest"
+import { SqlError, SqlSyntaxError } from "effect/sql/SqlError"
 import { App, RequestLogger, ServerConfig } from "../src/index.ts"
 import { startChild } from "./child.ts"
 
@@ -284,6 +285,23 @@ describe("the request log", () => {
         assert.strictEqual(lines.length === 1, status >= RequestLogger.lowestStatus(level), `${level} ${status}`)
       }
     }
+  })
+
+  it("logs a defect with each of its causes, PostgreSQL's message and SQLSTATE among them, and no URL's credentials", () => {
+    // As the PostgreSQL store's engine error reaches the log: the driver's error, in the reason, in the SqlError.
+    const engine = Object.assign(new Error(`relation "s1.assignments" does not exist`), { code: "42P01" })
+    const defect = new SqlError({ reason: new SqlSyntaxError({ cause: engine, message: "PgConnection: Query failed" }) })
+    const lines: Array<string> = []
+    const log = RequestLogger.make({ format: "json", level: "info", write: (l) => lines.push(l) })
+    log({ method: "GET", route: "GET /beta/users", status: 500, durationMs: 1, requestId: "r", tenant: "t", defect })
+    const logged: string = JSON.parse(lines[0]!).defect
+    assert.match(logged, /^effect\/sql\/SqlError: PgConnection: Query failed\ncaused by: effect\/sql\/SqlError\/SqlSyntaxError: PgConnection: Query failed\ncaused by: Error: relation "s1\.assignments" does not exist \(42P01\)\n {4}at /)
+    const connect = new Error("could not connect", { cause: new Error("connect to postgres://app:hunter22@db.example/enrollment failed") })
+    assert.strictEqual(
+      RequestLogger.defectText(connect).split("\n").slice(0, 2).join("\n"),
+      "Error: could not connect\ncaused by: Error: connect to postgres://***@db.example/enrollment failed"
+    )
+    assert.strictEqual(RequestLogger.defectText("the store did not answer"), "the store did not answer")
   })
 
   it("logs a successful /health or /ready probe at debug only, and a failing one at its failure's level", () => {

@@ -22,9 +22,10 @@
  * once more in a transaction that locks the row (`SELECT … FOR UPDATE`),
  * which nothing can overtake, so every modify ends after at most two rounds;
  * a round that finds the row gone answers none without running any change.
- * Transactions the engine aborts as a serialisation failure or deadlock
- * (possible under SERIALIZABLE, e.g. on CockroachDB) are retried with a
- * jittered backoff: the changes are pure, so running them again is safe.
+ * Transactions and one-statement writes the engine aborts as a serialisation
+ * failure or deadlock (possible under SERIALIZABLE, e.g. on CockroachDB) are
+ * retried with a jittered backoff until the call's deadline: the changes are
+ * pure, so running them again is safe.
  *
  * Primary keys include the tenant; every statement is scoped by `tenant_id`.
  * Ids are `COLLATE "C"`, so pages are in bytewise order, as in SQLite and (for
@@ -55,7 +56,7 @@ import {
   type PageRequest,
   type TargetingCheck
 } from "@enrollment/core"
-import { Cause, Deferred, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
@@ -105,8 +106,8 @@ export interface Options {
   readonly create?: boolean | undefined
   /**
    * The pool's size: at most this many connections are open at once (opened as calls need
-   * them, closed after 60 s idle); a call finding all of them busy waits for one. A positive
-   * integer, default {@link defaultMaxConnections}.
+   * them, closed after 60 s idle, replaced once {@link connectionTtlMillis} old); a call finding
+   * all of them busy waits for one. A positive integer, default {@link defaultMaxConnections}.
    */
   readonly maxConnections?: number | undefined
   /**
@@ -153,6 +154,24 @@ export const sessionSettings = (timeoutMillis: number): Readonly<Record<string, 
   statement_timeout: String(timeoutMillis),
   idle_in_transaction_session_timeout: String(2 * timeoutMillis)
 })
+
+/**
+ * How long a pooled connection lives (since 0.8.1): it is replaced once it is older, at its next
+ * use. Without it a connection in steady use was never replaced, so after a failover one that still
+ * led to the old primary (a read-only standby by then, or an address DNS no longer gives) kept
+ * failing every write on it; `ready` fails meanwhile (a load balancer takes the server out).
+ */
+export const connectionTtlMillis = 5 * 60_000
+
+/** `application_name` of a `postgres://` URL, when it sets one. */
+const urlApplicationName = (url: string): string | undefined => {
+  try {
+    const name = new URL(url).searchParams.get("application_name")
+    return name === null || name === "" ? undefined : name
+  } catch {
+    return undefined
+  }
+}
 
 /** The longest the layer's release waits for the pool to close its connections. */
 const closeMillis = 5_000
@@ -271,8 +290,12 @@ export const lockKey = (schema: string): string => fnv1a(`@enrollment/store-adap
 const directoryIdLockKey = (schema: string, tenant: string, id: string): string =>
   fnv1a(`@enrollment/store-adapter:${schema}:directoryObject\u0000${tenant}\u0000${id}`)
 
-/** Waits a little, growing and jittered, before running an aborted transaction again. */
-const conflictBackoff = Schedule.exponential("2 millis").pipe(Schedule.jittered)
+/**
+ * Waits a little, growing to 50 ms and jittered, before running an aborted transaction again: as
+ * often as the engine aborts it, until the call's deadline (since 0.8.1; before, ten times, which a
+ * busy `assign` under SERIALIZABLE used up in 2–3 s, answering 503 while the deadline had 27 s left).
+ */
+const conflictBackoff = Schedule.min([Schedule.exponential("2 millis"), Schedule.spaced("50 millis")]).pipe(Schedule.jittered)
 
 const isConflict = (e: unknown): boolean =>
   isSqlError(e) && (e.reason._tag === "SerializationError" || e.reason._tag === "DeadlockError")
@@ -581,7 +604,7 @@ export const make = (
     const shared = <A, E>(key: string, read: Effect.Effect<A, E>) => share(key, bounded(read))
     /** Runs `self` in one transaction, again when the engine aborted it as a conflict. */
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, times: 10, schedule: conflictBackoff }))
+      sql.withTransaction(self).pipe(Effect.retry({ while: isConflict, schedule: conflictBackoff }))
 
     yield* orUnavailable(migrateWith(sql, schema, { create: options.create, notice: options.notice }))
 
@@ -671,7 +694,8 @@ export const make = (
         insert: (tenant: string, value: A) => {
           const inserted = Effect.flatMap(insertRow(tenant, value), (refused) =>
             refused === undefined ? Effect.succeed(value) : Effect.fail(refused))
-          return orUnavailable(sharesIdsWith === undefined ? inserted : transaction(inserted))
+          // One statement, run again when the engine aborts it as a conflict (since 0.8.1), as a transaction is.
+          return orUnavailable(sharesIdsWith === undefined ? conflicts(inserted) : transaction(inserted))
         },
         modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
           orUnavailable(modify(`${tenant}\u0000${id}`, [tenant, id], change)),
@@ -687,7 +711,7 @@ export const make = (
           )
           const removeAll = onRemove === undefined ? remove : Effect.tap(remove, (removed) =>
             removed ? onRemove(tenant, id) : Effect.void)
-          if (check === undefined) return orUnavailable(onRemove === undefined ? remove : transaction(removeAll))
+          if (check === undefined) return orUnavailable(onRemove === undefined ? conflicts(remove) : transaction(removeAll))
           // With a check: the row is read locked (FOR UPDATE: a concurrent modify's compare-and-set
           // waits, then finds it gone), checked, and removed, in one transaction.
           return orUnavailable(transaction(Effect.flatMap(query(lockSql, [tenant, id]), (rows): Effect.Effect<boolean, E | SqlError> => {
@@ -702,6 +726,12 @@ export const make = (
 
     const a = `${s}.assignments`
     const m = `${s}.memberships`
+    // `ready` (since 0.8.1): the store's own table read, and a server that takes writes. Before, a
+    // `SELECT 1`, which answered for a schema dropped under the store (every call then a 500) and for
+    // a standby or a read-only session (every write a 503: a failover's old primary, or DNS still
+    // leading to it).
+    const readySql = `SELECT (SELECT max(version) FROM ${s}.schema_migrations) AS version, pg_is_in_recovery() AS standby,
+      current_setting('transaction_read_only') AS read_only`
     const aGetSql = `SELECT data FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
     const aReadSql = `SELECT data, version FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
     const aLockSql = `${aReadSql} FOR UPDATE`
@@ -739,7 +769,7 @@ export const make = (
     // failure), which is run again (`conflicts`), and then sees the other's outcome.
     /** Runs one statement again when the engine aborted it as a conflict (a statement is its own transaction). */
     const conflicts = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-      Effect.retry(self, { while: isConflict, times: 10, schedule: conflictBackoff })
+      Effect.retry(self, { while: isConflict, schedule: conflictBackoff })
     const assignmentValues = "$1::text, $2::text, $3::text, 1, $4::text, $5::text, $6::text, $7::text, $8::text"
     // A replacement's set in one statement (since 0.6.0): the rows as one JSON array. Before,
     // one INSERT a round trip under the configuration's row lock: 9 500 assignments (the 1 MiB body
@@ -1009,7 +1039,7 @@ export const make = (
           orUnavailable(modifyAssignment(`${tenant}\u0000${configurationId}\u0000${id}`, [tenant, configurationId, id], change)),
         remove: <E = never>(tenant: string, configurationId: string, id: string, check?: Check<Assignment.Assignment, E>) => {
           const remove = Effect.map(query(aRemoveSql, [tenant, configurationId, id]), (rows) => rows.length > 0)
-          if (check === undefined) return orUnavailable(remove)
+          if (check === undefined) return orUnavailable(conflicts(remove))
           // As the entity sets' remove with a check: read locked, checked and removed in one transaction.
           return orUnavailable(transaction(Effect.flatMap(query(aLockSql, [tenant, configurationId, id]), (rows): Effect.Effect<boolean, E | SqlError> => {
             const current = toStored<Assignment.Assignment>(rows)
@@ -1060,14 +1090,14 @@ export const make = (
                 : Effect.fail(new Errors.MemberAlreadyPresent({ groupId, memberId: member.id }))
           )),
         removeMember: (tenant, groupId, memberId) =>
-          orUnavailable(Effect.map(
+          orUnavailable(conflicts(Effect.map(
             query(`DELETE FROM ${m} WHERE tenant_id = $1 AND group_id = $2 AND member_id = $3 RETURNING member_id`, [
               tenant,
               groupId,
               memberId
             ]),
             (rows) => rows.length > 0
-          )),
+          ))),
         groupsOf: (tenant, memberIds) =>
           orUnavailable(Effect.map(
             query(
@@ -1123,7 +1153,14 @@ export const make = (
           read
         ))
       },
-      ready: orUnavailable(Effect.asVoid(query("SELECT 1")))
+      ready: orUnavailable(Effect.flatMap(query(readySql), (rows) =>
+        rows[0]?.standby === true || rows[0]?.read_only === "on"
+          ? Effect.fail(unavailable(new Error(
+            rows[0]?.standby === true
+              ? "PostgreSQL is a standby (in recovery), which takes no writes"
+              : "PostgreSQL's session is read-only (default_transaction_read_only is on), which takes no writes"
+          )))
+          : Effect.void))
     }, traced), timeoutMillis))
   })
 
@@ -1258,7 +1295,10 @@ export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavaila
         url,
         ssl: tls.ssl,
         maxConnections,
-        applicationName: "@enrollment/store-adapter",
+        connectionTTL: Duration.millis(connectionTtlMillis),
+        // The URL's own `application_name` when it has one (since 0.8.1: before, always this name,
+        // and an operator could not tell deployments' sessions apart in `pg_stat_activity`).
+        applicationName: urlApplicationName(Redacted.value(url)) ?? "@enrollment/store-adapter",
         startupParameters: sessionSettings(options.timeoutMillis ?? defaultTimeoutMillis)
       }).pipe(Scope.provide(pool), Effect.mapError(unavailable))
       return yield* Effect.provideService(

@@ -43,8 +43,9 @@
  * for its connection to close (24–30 ms once a worker ran), so that the store's own close, the
  * file's last, checkpoints the WAL into the file and removes it, as before. It waits
  * {@link closeWaitMillis} at most (since 0.8.1): past that, a checkpoint held up by a stalled disk
- * goes on beside the store's close (without keeping the process alive), and the WAL is left for
- * the next open to recover.
+ * goes on beside the store's close (without keeping the event loop alive; a process's exit still
+ * waits for its sync to return, which no thread can interrupt), and what it had not copied stays in
+ * the WAL for the next open to recover.
  *
  * Two processes writing one file at once (two servers, or a long import beside a server) each hold
  * only their own writes for the short checkpoint, so the WAL starts again less often: in a review's
@@ -201,7 +202,7 @@ export const start = (
     /**
      * How long `close` waits for the worker's connection to close (default {@link closeWaitMillis};
      * since 0.8.1). Past it, `close` resolves, the writes it held go on, the worker is let finish
-     * without keeping the process alive, and `onSlowClose` hears how long it waited.
+     * without keeping the event loop alive, and `onSlowClose` hears how long it waited.
      */
     readonly closeWaitMillis?: number | undefined
     readonly onSlowClose?: ((waitedMillis: number) => void) | undefined

@@ -1711,7 +1711,8 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
             onSlowClose: (waited) =>
               options.notice?.(
                 `the checkpointer's worker was still in a checkpoint ${waited} ms into the store's close (a stalled disk?): ` +
-                  "the store closed beside it, and its WAL is left for the next open, which recovers it",
+                  "the store closed beside it; what the checkpoint has not copied stays in the WAL, which the next open recovers " +
+                  "(the process may not end before the disk answers the checkpoint's sync)",
                 "warn"
               )
           })

@@ -827,4 +827,83 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       }).pipe(Effect.provide(serializable(1)))
       assert.strictEqual(final.sourceId, "40")
     }), { timeout: 60_000 })
+
+  it.live("runs again the one-statement writes SERIALIZABLE isolation aborts beside assign's transactions: inserts, removals, a member's removal", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("serializable_writes")
+      const serializable = PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
+        url: Redacted.make(url!),
+        maxConnections: 8,
+        startupParameters: { default_transaction_isolation: "serializable" }
+      })))
+      // Three rounds, each in a tenant of its own: a round of the code before 0.8.1 failed one run in two to four.
+      for (let round = 0; round < 3; round++) yield* Effect.gen(function*() {
+        const t = freshTenant()
+        const store = yield* Store
+        yield* store.configurations.insert(t, configuration("cfg"))
+        yield* store.groups.insert(t, group("g"))
+        const ids = Array.from({ length: 480 }, (_, i) => i)
+        yield* Effect.forEach(ids, (i) => store.assignments.insert(t, "cfg", assignment(`a${i}`)), { concurrency: 8, discard: true })
+        yield* Effect.forEach(ids, (i) => store.users.insert(t, user(`u${i}`)), { concurrency: 8, discard: true })
+        yield* Effect.forEach(ids, (i) => store.groups.addMember(t, "g", { kind: "user", id: `u${i}` }), { concurrency: 8, discard: true })
+        for (let k = 0; k < 8; k++) yield* store.configurations.insert(t, configuration(`r${k}`))
+        // Writes of one statement each and `assign` replacements (transactions), 32 at a time over
+        // 8 connections: their reads and writes overlap, and the engine aborts some (40001).
+        const failed = yield* Effect.forEach(ids, (i) => {
+          const write: Effect.Effect<unknown, unknown> = i % 4 === 0
+            ? store.configurations.insert(t, configuration(`c${i}`))
+            : i % 4 === 1
+            ? store.assignments.remove(t, "cfg", `a${i}`)
+            : i % 4 === 2
+            ? store.groups.removeMember(t, "g", `u${i}`)
+            : store.assignments.replace(t, `r${i % 8}`, [assignment(`x${i}`), assignment(`y${i}`)])
+          return Effect.map(Effect.exit(write), (exit) => Exit.isFailure(exit) ? [Cause.pretty(exit.cause)] : [])
+        }, { concurrency: 32 })
+        assert.deepStrictEqual(failed.flat(), [])
+        assert.strictEqual(yield* store.assignments.count(t, "cfg"), 360)
+      }).pipe(Effect.provide(serializable))
+    }), { timeout: 60_000 })
+
+  it.effect("makes ready fail over a read-only session and over a schema whose tables are gone, and answers it again once they are back", () => {
+    const schema = freshSchema("ready")
+    return Effect.gen(function*() {
+      const sql = yield* PgClient.PgClient
+      const store = yield* Store
+      yield* store.ready
+      // The pool's one session made read-only, as a failover's old primary (or a standby) answers.
+      yield* sql.unsafe("SET default_transaction_read_only = on").unprepared
+      const refused = yield* Effect.flip(store.ready)
+      assert.strictEqual(refused._tag, "StoreUnavailable")
+      assert.match(String((refused as Errors.StoreUnavailable).cause), /read-only \(default_transaction_read_only is on\), which takes no writes/)
+      yield* sql.unsafe("SET default_transaction_read_only = off").unprepared
+      yield* store.ready
+      // The store's table taken away under it: ready fails (a 503 at /ready) where SELECT 1 answered.
+      yield* direct((sql) => sql.unsafe(`ALTER TABLE "${schema}".schema_migrations RENAME TO gone`).unprepared)
+      assert.isTrue(Exit.isFailure(yield* Effect.exit(store.ready)))
+      yield* direct((sql) => sql.unsafe(`ALTER TABLE "${schema}".gone RENAME TO schema_migrations`).unprepared)
+      yield* store.ready
+    }).pipe(Effect.provide(PostgresStore.layerClient({ schema }).pipe(
+      Layer.provideMerge(PgClient.layer({ url: Redacted.make(url!), maxConnections: 1 }))
+    )))
+  })
+
+  it.effect("names its sessions as the URL's application_name says, else @enrollment/store-adapter", () =>
+    Effect.gen(function*() {
+      const named = `enrollment_test_${Math.random().toString(36).slice(2, 8)}`
+      const withName = new URL(url!)
+      withName.searchParams.set("application_name", named)
+      const sessions = (name: string) =>
+        Effect.map(
+          direct((sql) => sql.unsafe<Row>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [name])),
+          (rows) => Number(rows[0]!.n)
+        )
+      yield* Effect.gen(function*() {
+        yield* (yield* Store).ready
+        assert.strictEqual(yield* sessions(named), 1)
+      }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(withName.toString()), schema: freshSchema("named"), maxConnections: 1 })))
+      yield* Effect.gen(function*() {
+        yield* (yield* Store).ready
+        assert.isAtLeast(yield* sessions("@enrollment/store-adapter"), 1)
+      }).pipe(Effect.provide(storeLayer(freshSchema("unnamed"), 1)))
+    }))
 })
