@@ -119,7 +119,8 @@ export interface Options {
   /**
    * Told what an upgrade of the store did as it opens (since 0.6.0): the versions, the rows the
    * migrations removed, and a warning naming ids that are both a user and a group
-   * ({@link StoreSql.upgradeNotices}). Nothing for a store that is current or made new.
+   * ({@link StoreSql.upgradeNotices}). Nothing for a store that is current or made new. Since
+   * 0.8.1 also a warning when the start has waited {@link migrationWaitNoticeMillis} (a lock).
    */
   readonly notice?: StoreSql.Notice | undefined
 }
@@ -1188,7 +1189,7 @@ export const migrateWith = (
   const said = Effect.sync(() => {
     if (upgrade !== undefined) for (const [line, level] of StoreSql.upgradeNotices(upgrade)) options.notice?.(line, level)
   })
-  return sql.withTransaction(Effect.gen(function*() {
+  const migration = sql.withTransaction(Effect.gen(function*() {
     // No statement timeout for the migration (the store's connections have one, since 0.5.2): it
     // may wait for another process's migration, and a backfill may take long on a large store.
     yield* sql.unsafe("SET LOCAL statement_timeout = 0").unprepared
@@ -1248,7 +1249,26 @@ export const migrateWith = (
     }
     return applied
   })).pipe(Effect.tap(() => said))
+  // A migration that waits for a lock says so once it has waited a while (since 0.8.1): before, a
+  // start behind another process's migration, or behind an operator's lock on the store's tables,
+  // neither listened nor logged anything until the lock went, however long that took.
+  const waiting = Effect.sync(() => {
+    const timer = setTimeout(() => {
+      options.notice?.(
+        `the store in schema ${s} has not opened in ${migrationWaitNoticeMillis / 1000} s: its migration waits for a lock (another ` +
+          "process migrating it, or a session holding a lock on its tables: see pg_locks and pg_stat_activity) or upgrades a large " +
+          "store; the start goes on waiting",
+        "warn"
+      )
+    }, migrationWaitNoticeMillis)
+    timer.unref?.()
+    return timer
+  })
+  return Effect.acquireUseRelease(waiting, () => migration, (timer) => Effect.sync(() => clearTimeout(timer)))
 }
+
+/** How long a migration waits for a lock before the store's `notice` hears it (since 0.8.1). */
+export const migrationWaitNoticeMillis = 5_000
 
 /**
  * The store over a `PgClient` provided from outside (its pool shared with other users);

@@ -887,6 +887,37 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     )))
   })
 
+  it.live("says when its start has waited 5 s for a lock on the store's tables, and opens once the lock goes", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("locked_start")
+      yield* Effect.gen(function*() {
+        yield* (yield* Store).ready
+      }).pipe(Effect.provide(storeLayer(schema, 1)))
+      const locked = yield* Deferred.make<void>()
+      // An operator's session holding the store's migrations table for 6.5 s.
+      const holder = yield* Effect.forkChild(direct((sql) =>
+        sql.withTransaction(Effect.gen(function*() {
+          yield* sql.unsafe(`LOCK TABLE "${schema}".schema_migrations IN ACCESS EXCLUSIVE MODE`).unprepared
+          yield* Deferred.succeed(locked, undefined)
+          yield* Effect.sleep("6500 millis")
+        }))
+      ))
+      yield* Deferred.await(locked)
+      const notices: Array<readonly [string, string]> = []
+      const began = Date.now()
+      yield* Effect.gen(function*() {
+        const waited = Date.now() - began
+        assert.isAtLeast(waited, 6_000, "opened once the lock went")
+        yield* (yield* Store).ready
+      }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections: 1, notice: (line, level) => notices.push([line, level]) })))
+      yield* Fiber.join(holder)
+      assert.deepStrictEqual(notices, [[
+        `the store in schema "${schema}" has not opened in 5 s: its migration waits for a lock (another process migrating it, or a ` +
+          "session holding a lock on its tables: see pg_locks and pg_stat_activity) or upgrades a large store; the start goes on waiting",
+        "warn"
+      ]])
+    }), { timeout: 30_000 })
+
   it.effect("names its sessions as the URL's application_name says, else @enrollment/store-adapter", () =>
     Effect.gen(function*() {
       const named = `enrollment_test_${Math.random().toString(36).slice(2, 8)}`
