@@ -174,6 +174,40 @@ const urlApplicationName = (url: string): string | undefined => {
   }
 }
 
+/** Where a `postgres://` URL leads, as `host:port` (the socket directory for a local socket); undefined when it cannot be read. */
+const whereOf = (url: string): string | undefined => {
+  try {
+    const u = new URL(url)
+    const host = u.hostname !== "" ? u.hostname : u.searchParams.get("host") ?? ""
+    return host.startsWith("/") ? `the socket in ${host}` : `${host === "" ? "localhost" : host}:${u.port === "" ? "5432" : u.port}`
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The open's failure with where it went (since 0.8.1): a server that answered the start-up with
+ * something PostgreSQL does not send (an HTTP server's bytes read as a message's length: `Message
+ * length 1414811695 exceeds maxMessageSize`, or an odd answer to the TLS request) is said to be no
+ * PostgreSQL server, and a timeout, which names no address, is given the URL's `host:port`.
+ * Anything else (Node's `ECONNREFUSED 127.0.0.1:5432`, `ENOTFOUND db`, PostgreSQL's own errors) is
+ * as it was.
+ */
+const located = (error: unknown, url: string): unknown => {
+  const where = whereOf(url)
+  if (where === undefined || !(error instanceof Error)) return error
+  const messages: Array<string> = []
+  for (let e: unknown = error; e instanceof Error && messages.length < 4; e = e.cause) {
+    if (!messages.includes(e.message)) messages.push(e.message)
+  }
+  const text = messages.join(": ")
+  if (/exceeds maxMessageSize|in response to SSLRequest/.test(text)) {
+    return new Error(`${where} does not answer as a PostgreSQL server does (is that the database's host and port?): ${text}`, { cause: error })
+  }
+  if (/timed out|ETIMEDOUT/i.test(text) && !text.includes(where)) return new Error(`connecting to ${where}: ${text}`, { cause: error })
+  return error
+}
+
 /** The longest the layer's release waits for the pool to close its connections. */
 const closeMillis = 5_000
 
@@ -1326,10 +1360,11 @@ export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavaila
         PgClient.PgClient,
         client
       ).pipe(
-        // The first connection opens here: a certificate it rejected is said as such.
+        // The first connection opens here: a certificate it rejected is said as such, and a server
+        // that could not be reached or does not speak PostgreSQL is named.
         Effect.mapError((e) => {
           if (e._tag !== "StoreUnavailable") return e
-          const explained = PostgresTls.explain(e.cause, tls.settings)
+          const explained = located(PostgresTls.explain(e.cause, tls.settings), Redacted.value(url))
           return explained === e.cause ? e : unavailable(explained)
         })
       )

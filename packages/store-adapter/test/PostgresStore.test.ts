@@ -1,3 +1,5 @@
+import { createServer } from "node:http"
+import { createServer as createNetServer } from "node:net"
 import { PgClient } from "@effect/sql-pg"
 import * as PgFaultProxy from "@enrollment/tools/PgFaultProxy"
 import { afterAll, assert, describe, it } from "@effect/vitest"
@@ -917,6 +919,30 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
         "warn"
       ]])
     }), { timeout: 30_000 })
+
+  it("names where it went when the URL leads to a server that is not PostgreSQL, or to one that never answers", async () => {
+    const http = createServer((_, res) => res.end("not PostgreSQL"))
+    const silent = createNetServer(() => {})
+    await Promise.all([http, silent].map((server) => new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok))))
+    const opened = (server: { address: () => unknown }) => {
+      const port = (server.address() as { port: number }).port
+      const target = new URL(url!)
+      target.hostname = "127.0.0.1"
+      target.port = String(port)
+      return Effect.runPromise(Effect.flip(Effect.scoped(Layer.build(PostgresStore.layer({ url: Redacted.make(target.toString()), maxConnections: 1 }))))).then(
+        (e) => ({ port, message: String((e as Errors.StoreUnavailable).cause) })
+      )
+    }
+    try {
+      const notPostgres = await opened(http)
+      assert.match(notPostgres.message, new RegExp(`^Error: 127\\.0\\.0\\.1:${notPostgres.port} does not answer as a PostgreSQL server does \\(is that the database's host and port\\?\\): `))
+      const neverAnswers = await opened(silent)
+      assert.match(neverAnswers.message, new RegExp(`^Error: connecting to 127\\.0\\.0\\.1:${neverAnswers.port}: .*timed out`, "i"))
+    } finally {
+      http.close()
+      silent.close()
+    }
+  }, 30_000)
 
   it.effect("names its sessions as the URL's application_name says, else @enrollment/store-adapter", () =>
     Effect.gen(function*() {
