@@ -8,6 +8,7 @@
  */
 import type { Server } from "@enrollment/http-adapter"
 import { redactUrls } from "@enrollment/store-adapter/Credentials"
+import { inspect } from "node:util"
 
 const levelOf = (status: number) => (status >= 500 ? "error" : status >= 400 ? "warn" : "info")
 const rank = { debug: 0, info: 1, warn: 2, error: 3, none: 4 } as const
@@ -45,29 +46,58 @@ export const levelOfEntry = (entry: Pick<Server.RequestLog, "route" | "status">)
 export const lowestStatus = (level: keyof typeof rank): number =>
   [0, 400, 500].find((status) => rank[levelOf(status)] >= rank[level]) ?? Number.POSITIVE_INFINITY
 
-/** `e`'s name and message (a non-error as text), with its `code` when it has one (PostgreSQL's SQLSTATE, Node's `ENOENT`). */
+/** The longest line of a defect's text, and the most of it written: a cause can carry a whole body. */
+const lineChars = 2_000
+const defectChars = 16_000
+
+/** `password=…`, `password: …` and `pwd=…` values (a libpq key/value string, a driver's options) hidden. */
+const passwordValues = /\b(password|passwd|pwd)(\s*[=:]\s*)("?)[^\s"',;&]+/gi
+
+/** `text` at most `n` characters, said so when cut. */
+const cut = (text: string, n: number): string => (text.length <= n ? text : `${text.slice(0, n)}… (${text.length - n} more characters)`)
+
+/**
+ * `e`'s name and message (anything else as `util.inspect` shows it, which copes with cycles,
+ * BigInts and getters that throw), with its `code` when it has one (PostgreSQL's SQLSTATE, Node's
+ * `ENOENT`), on one line of at most 2 000 characters. Never throws.
+ */
 const described = (e: unknown): string => {
-  const code = typeof e === "object" && e !== null && "code" in e && (typeof e.code === "string" || typeof e.code === "number") ? ` (${e.code})` : ""
-  return `${e instanceof Error ? `${e.name}: ${e.message}` : typeof e === "object" && e !== null ? JSON.stringify(e) ?? String(e) : String(e)}${code}`
+  try {
+    const code = typeof e === "object" && e !== null && "code" in e && (typeof e.code === "string" || typeof e.code === "number") ? ` (${e.code})` : ""
+    const text = e instanceof Error ? `${e.name}: ${e.message}` : typeof e === "string" ? e : inspect(e, { depth: 2, breakLength: Infinity, maxStringLength: lineChars, maxArrayLength: 20 })
+    return cut(`${text}${code}`.replace(/\s*\n\s*/g, " "), lineChars)
+  } catch {
+    return Object.prototype.toString.call(e)
+  }
 }
 
 /**
  * A defect as the log writes it (since server 0.4.6): its name and message, then each of its causes
  * on a line of its own (`caused by: …`, eight at most, with a `code` where one is given), then its
- * stack, any connection URL's credentials hidden. Before, only the first line and the stack were
- * written: a PostgreSQL error the store turned into a defect (a table dropped under the server, a
- * permission taken away) read `SqlError: PgConnection: Query failed`, without PostgreSQL's message
- * or SQLSTATE.
+ * stack; 16 000 characters at most, any connection URL's credentials and any `password=` value
+ * hidden. Before, only the first line and the stack were written: a PostgreSQL error the store
+ * turned into a defect (a table dropped under the server, a permission taken away) read
+ * `SqlError: PgConnection: Query failed`, without PostgreSQL's message or SQLSTATE. Never throws.
  */
 export const defectText = (defect: unknown): string => {
-  if (!(defect instanceof Error)) return redactUrls(String(defect))
   const lines = [described(defect)]
-  let e: unknown = defect.cause
-  for (let depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
+  let e: unknown = defect
+  for (let depth = 0; depth < 8; depth++) {
+    try {
+      e = typeof e === "object" && e !== null && "cause" in e ? e.cause : undefined
+    } catch {
+      e = undefined
+    }
+    if (e === undefined || e === null) break
     lines.push(`caused by: ${described(e)}`)
-    e = typeof e === "object" && "cause" in e ? e.cause : undefined
   }
-  return redactUrls(`${lines.join("\n")}\n${defect.stack?.split("\n").slice(1).join("\n") ?? ""}`)
+  let stack = ""
+  try {
+    if (defect instanceof Error && typeof defect.stack === "string") stack = defect.stack.split("\n").filter((l) => /^\s+at /.test(l)).join("\n")
+  } catch {
+    // No stack, then.
+  }
+  return cut(redactUrls([...lines, ...(stack === "" ? [] : [stack])].join("\n")).replace(passwordValues, "$1$2$3***"), defectChars)
 }
 
 /** A request-log sink writing to `write` (stdout by default). */

@@ -304,6 +304,28 @@ describe("the request log", () => {
     assert.strictEqual(RequestLogger.defectText("the store did not answer"), "the store did not answer")
   })
 
+  it("logs a defect whose causes cannot be written as JSON (a cycle, a BigInt, a getter that throws), cuts a huge one, and hides a password given as a value", () => {
+    const cyclic: Record<string, unknown> = { kind: "cyclic" }
+    cyclic.self = cyclic
+    const throwing = Object.defineProperty({}, "cause", { get: () => { throw new Error("boom") }, enumerable: false })
+    const cases: ReadonlyArray<readonly [unknown, RegExp]> = [
+      [new Error("failed", { cause: cyclic }), /^Error: failed\ncaused by: <ref \*1> \{ kind: 'cyclic', self: \[Circular \*1\] \}\n/],
+      [new Error("failed", { cause: { n: 1n } }), /^Error: failed\ncaused by: \{ n: 1n \}\n/],
+      [new Error("failed", { cause: throwing }), /^Error: failed\ncaused by: \{\}\n/],
+      [new Error("failed", { cause: { body: "x".repeat(5_000_000) } }), /^Error: failed\ncaused by: \{ body: 'x{1900,2000}/],
+      [new Error("connect failed", { cause: new Error("host=db user=app password=hunter22 dbname=e") }), /caused by: Error: host=db user=app password=\*\*\* dbname=e/]
+    ]
+    for (const [defect, expected] of cases) {
+      const lines: Array<string> = []
+      RequestLogger.make({ format: "json", level: "info", write: (l) => lines.push(l) })({ method: "GET", route: "GET /beta/users", status: 500, durationMs: 1, requestId: "r", tenant: "t", defect })
+      assert.strictEqual(lines.length, 1)
+      const logged: string = JSON.parse(lines[0]!).defect
+      assert.match(logged, expected)
+      assert.isAtMost(logged.length, 16_100)
+      assert.notInclude(logged, "hunter22")
+    }
+  })
+
   it("logs a successful /health or /ready probe at debug only, and a failing one at its failure's level", () => {
     const logged = (level: "debug" | "info", route: string, status: number) => {
       const lines: Array<string> = []

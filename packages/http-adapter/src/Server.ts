@@ -311,6 +311,15 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     if (batch.push(start) === 1) setImmediate(runBatch)
   }
 
+  // A request-log or metrics sink that throws: said once (a process warning), then its failures are
+  // dropped; the answers go on.
+  let sinkWarned = false
+  const sinkFailed = (e: unknown) => {
+    if (sinkWarned) return
+    sinkWarned = true
+    process.emitWarning(`the request log or metrics sink threw; answers are written regardless: ${e instanceof Error ? e.message : String(e)}`, "RequestSinkWarning")
+  }
+
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const started = timed ? performance.now() : 0
     const requestId = nextRequestId()
@@ -335,20 +344,26 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       headers["request-id"] = requestId
       headers["client-request-id"] = clientRequestId
       res.writeHead(status, headers)
-      if (metrics !== undefined) metrics.record(matched, routeName, method, status, (performance.now() - started) / 1000)
-      if (log !== undefined && status >= logFrom) {
-        log({
-          method,
-          route: matched !== undefined ? `${matched.method} /beta${matched.path}` : routeName,
-          status,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
-          requestId,
-          tenant,
-          clientAddress,
-          forwardedFor: clipped(req.headers["x-forwarded-for"]),
-          userAgent: clipped(req.headers["user-agent"]),
-          ...(defect !== undefined ? { defect } : {})
-        })
+      // The answer is written whatever its counting or logging does (since 0.10.1: a sink that
+      // threw after the head was written left the body unsent and the connection cut).
+      try {
+        if (metrics !== undefined) metrics.record(matched, routeName, method, status, (performance.now() - started) / 1000)
+        if (log !== undefined && status >= logFrom) {
+          log({
+            method,
+            route: matched !== undefined ? `${matched.method} /beta${matched.path}` : routeName,
+            status,
+            durationMs: Math.round((performance.now() - started) * 100) / 100,
+            requestId,
+            tenant,
+            clientAddress,
+            forwardedFor: clipped(req.headers["x-forwarded-for"]),
+            userAgent: clipped(req.headers["user-agent"]),
+            ...(defect !== undefined ? { defect } : {})
+          })
+        }
+      } catch (e) {
+        sinkFailed(e)
       }
     }
     const send = (status: number, body: string, type: string, headers?: Readonly<Record<string, string>>) => {

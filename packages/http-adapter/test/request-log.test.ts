@@ -82,3 +82,34 @@ describe("the request log's caller", () => {
     assert.strictEqual(entry.clientAddress, "127.0.0.1", "the connection's address, read while it was there")
   })
 })
+
+describe("a request log or metrics sink that throws", () => {
+  it("leaves every answer whole, and is said once as a process warning", async () => {
+    const warnings: Array<string> = []
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
+    process.on("warning", onWarning)
+    const s = await start({
+      store: MemoryStore.layer,
+      log: () => {
+        throw new TypeError("Converting circular structure to JSON")
+      }
+    })
+    try {
+      for (let i = 0; i < 3; i++) {
+        const ok = await s.request("GET", "users")
+        assert.strictEqual(ok.status, 200)
+        assert.deepStrictEqual((ok.json as { value: unknown }).value, [])
+        const missing = await s.request("GET", "users/nobody")
+        assert.strictEqual(missing.status, 404)
+        assert.strictEqual((missing.json as { error: { code: string } }).error.code, "itemNotFound")
+      }
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.deepStrictEqual(warnings, [
+        "RequestSinkWarning: the request log or metrics sink threw; answers are written regardless: Converting circular structure to JSON"
+      ])
+    } finally {
+      process.off("warning", onWarning)
+      await s.close()
+    }
+  })
+})

@@ -73,6 +73,8 @@ export const start = async (options: {
   extra?: Layer.Layer<never>
   /** Where the handler counts its answers. */
   metrics?: Metrics.Recorder
+  /** The request log's sink (default: `logs`). */
+  log?: (entry: Server.RequestLog) => void
 } = {}): Promise<TestServer> => {
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(options.store ?? MemoryStore.layer)
@@ -87,7 +89,7 @@ export const start = async (options: {
     bodyLimit: options.bodyLimit,
     answerCacheBytes: options.answerCacheBytes,
     metrics: options.metrics,
-    log: (l) => logs.push(l)
+    log: options.log ?? ((l) => logs.push(l))
   })
   const running = await Listen.listen(handler, { port: 0, tls: options.tls })
   const tokens = new Map<string, string>()

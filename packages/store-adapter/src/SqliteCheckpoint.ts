@@ -64,7 +64,9 @@ export interface CheckpointStats {
   /** Checkpoints run off the event loop (each `PRAGMA wal_checkpoint(PASSIVE)` that ended). */
   readonly checkpoints: number
   /**
-   * WAL frames they copied into the database file (a page once for each COMMIT that changed it).
+   * WAL frames they copied into the database file (a page once for each COMMIT that changed it):
+   * by how much each advanced the WAL's copy (SQLite's figure, which also counts what another
+   * connection's checkpoint of the same WAL copied in between).
    * Before 0.8.1 each checkpoint added every frame of the WAL copied so far, its earlier
    * checkpoints' too: about twice the figure, and far more behind a reader that kept the WAL.
    */
