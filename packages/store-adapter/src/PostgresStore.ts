@@ -637,7 +637,6 @@ export const make = (
     const share = sharedReads(sql.transactionService)
     // A shared read's callers all asked in the run that sent it: the store's deadline from its start is theirs.
     const shared = <A, E>(key: string, read: Effect.Effect<A, E>) => share(key, bounded(read))
-    /** Runs `self` in one transaction, again when the engine aborted it as a conflict. */
     /**
      * Runs `self` again while the engine aborts it as a conflict, but inside a caller's own
      * transaction (`layerClient` over a client the caller runs transactions on): there the abort
@@ -651,6 +650,7 @@ export const make = (
           ? Effect.retry(self, { while: isConflict, schedule: conflictBackoff })
           : self
       )
+    /** Runs `self` in one transaction, again when the engine aborted it as a conflict (see `retriedAlone`). */
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>) => retriedAlone(sql.withTransaction(self))
 
     yield* orUnavailable(migrateWith(sql, schema, { create: options.create, notice: options.notice }))
