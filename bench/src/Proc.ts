@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -42,8 +42,22 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-/** A new temporary directory. */
-export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `enrollment-${prefix}-`))
+/**
+ * The temporary directories this process made, removed as it exits: the servers' data among them,
+ * a scale run's table of a million assignments (hundreds of MB) too. Before, every run left its
+ * directories in the system's temporary folder.
+ */
+const made = new Set<string>()
+process.once("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A new temporary directory, removed when this process exits. */
+export const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), `enrollment-${prefix}-`))
+  made.add(dir)
+  return dir
+}
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 

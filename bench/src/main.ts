@@ -32,6 +32,9 @@ if (canPin && process.env.BENCH_PINNED !== "1") {
   process.exit(r.status ?? 1)
 }
 
+// Stopped by a signal (Ctrl-C), the run exits through `exit`, which removes its temporary directories (Proc.tempDir).
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) process.once(signal, () => process.exit(code))
+
 const { finish, record } = await import("./Report.ts")
 const int = (name: string, fallback: number) => {
   const v = process.env[name]
