@@ -143,7 +143,9 @@ export const listen = (handler: http.RequestListener, options: ListenOptions): P
             // Every answer from now on closes its connection (hooked once, however often close is called).
             if (!closing) {
               closing = true
-              server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => res.setHeader("connection", "close"))
+              server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+                res.shouldKeepAlive = false
+              })
             }
             let sweep: ReturnType<typeof setInterval> | undefined
             const grace = setTimeout(() => {

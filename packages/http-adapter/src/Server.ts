@@ -381,11 +381,9 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         if (!res.writableEnded) res.destroy()
         return
       }
+      // A 413 is answered before the body is read: its connection then closes as lingeringClose says.
+      if (p.status === 413 && !batchSteps.has(req)) lingeringClose(req)
       send(p.status, JSON.stringify(Problem.body(p, requestId, clientRequestId, new Date().toISOString())), "application/json; charset=utf-8", p.headers)
-      if (p.status === 413) {
-        // Stop reading: the rest of the body is never buffered.
-        res.once("finish", () => req.socket.destroySoon?.() ?? req.socket.end())
-      }
     }
 
     try {
@@ -668,7 +666,24 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       }
     }
   }
-  return listener
+  const admit = (req: IncomingMessage, res: ServerResponse) => {
+    if (afterLast(req, res)) {
+      // Not processed, not answered: its body is dropped as it comes, and the connection closes
+      // after the answer that said it would.
+      req.resume()
+      return
+    }
+    listener(req, res)
+  }
+  return (req, res) => {
+    if (res.socket !== null) return admit(req, res)
+    // Pipelined behind a request whose answer is not written yet (Node gives the connection to an
+    // answer once those before it are written): processed once that answer is written, unless it
+    // closed the connection (since 0.10.2; before, at once: a request pipelined behind one whose
+    // answer would close the connection, a 413 or a client's `Connection: close`, was processed,
+    // and its answer never written). Answers are written in order either way.
+    res.once("socket", () => admit(req, res))
+  }
 
   /**
    * `POST /beta/$batch` (see {@link Batch}): the batch's own token, rate-limit token and
@@ -804,8 +819,92 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           return answer
         }
       }
+      batchSteps.add(inner)
       listener(inner as unknown as IncomingMessage, answer as unknown as ServerResponse)
     })
+  }
+}
+
+/**
+ * By connection, the request whose answer closes it (`Connection: close`: the client asked for
+ * it, the server is stopping, or a 413 answered before the body was read).
+ */
+const lastOnConnection = new WeakMap<object, IncomingMessage>()
+
+/** The requests of `$batch`es, which share their batch's connection and do not close it. */
+const batchSteps = new WeakSet<object>()
+
+/**
+ * Whether `req` came on its connection after a request whose answer closes the connection, and
+ * is to be neither processed nor answered, as RFC 9112 9.6 has a server that sends `close` do;
+ * marks `req` as that request when its own answer will close it. Before 0.10.2 a request
+ * pipelined after such a request was processed, but its answer was never written (Node closes
+ * the connection after the answer marked last): a write applied that the client saw go
+ * unanswered, as a request the server never read is (since 0.10.2).
+ */
+const afterLast = (req: IncomingMessage, res: ServerResponse): boolean => {
+  const last = lastOnConnection.get(req.socket)
+  if (last !== undefined) return last !== req
+  if (res.shouldKeepAlive === false && req.socket != null) lastOnConnection.set(req.socket, req)
+  return false
+}
+
+/**
+ * How long, at most, the server goes on reading (and dropping) the body of a request it answered
+ * 413 before closing the connection: see {@link lingeringClose}.
+ *
+ * @since 0.10.2
+ */
+export const lingerMillis = 2_000
+
+/**
+ * Makes the close that follows the answer to `req` (a 413, answered with `Connection: close`
+ * before its body was read) the staged close of RFC 9112 9.6: once the answer is written, the
+ * server's side of the connection is closed (its FIN follows the answer), and what the client
+ * still sends is read and dropped, never buffered, until the request's body ends, the client
+ * closes its side or {@link lingerMillis} pass; then the connection is closed. Node closes it
+ * whole as soon as the answer is written: the rest of the body then meets a closed socket, which
+ * the kernel answers with a reset, and a client still writing it (undici's fetch, curl) fails
+ * with EPIPE or ECONNRESET, often before it read the 413 (since 0.10.2). Node calls the socket's
+ * `destroySoon` to close a connection whose answer was its last: this request's socket gets its
+ * own.
+ */
+const lingeringClose = (req: IncomingMessage): void => {
+  const socket = req.socket
+  lastOnConnection.set(socket, req)
+  // An own property over the prototype's, for this socket; deleted when called.
+  socket.destroySoon = () => {
+    delete (socket as { destroySoon?: unknown }).destroySoon
+    let flushed = false
+    let drained = req.complete
+    const close = () => {
+      clearTimeout(bound)
+      socket.destroy()
+    }
+    const bound = setTimeout(close, lingerMillis)
+    bound.unref()
+    const closeIfDone = () => {
+      if (flushed && drained) close()
+    }
+    // The rest of the body, dropped as it comes: a reader's listeners go, and the stream flows.
+    req.removeAllListeners("data")
+    req.on("error", () => {}) // a client's reset now is the end of it, as `close` says
+    req.resume()
+    req.once("end", () => {
+      drained = true
+      closeIfDone()
+    })
+    socket.once("end", () => {
+      drained = true
+      closeIfDone()
+    })
+    // Closed when the answer and the FIN are written (`finish`), not before: that would drop them.
+    socket.once("finish", () => {
+      flushed = true
+      closeIfDone()
+    })
+    socket.once("close", () => clearTimeout(bound))
+    socket.end()
   }
 }
 
@@ -833,6 +932,19 @@ const clientProblem = (code: string | undefined): { readonly problem: Problem.Pr
 export const onClientError = (error: NodeJS.ErrnoException, socket: import("node:stream").Duplex): void => {
   if (!socket.writable || (error.code === "ECONNRESET")) {
     socket.destroy()
+    return
+  }
+  // Bytes after a request that asked to close the connection (`Connection: close`): RFC 9112 9.6
+  // has them ignored. The connection closes after that request's answer, which Node has marked last.
+  if (error.code === "HPE_CLOSED_CONNECTION") return
+  // An answer still being made or written on the connection to a request read whole before these
+  // bytes (one pipelined before them): this answer is written after it and those queued behind it,
+  // never in their midst (since 0.10.2; before, it was written at once, and a client read it as the
+  // answer to its earlier request). An error within the request being answered (its body's
+  // chunks, its time) is that request's answer, written at once, as before.
+  const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
+  if (inFlight != null && inFlight.req?.complete === true) {
+    inFlight.once("finish", () => onClientError(error, socket))
     return
   }
   const { problem: p, reason } = clientProblem(error.code)
