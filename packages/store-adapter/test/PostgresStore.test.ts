@@ -978,6 +978,44 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     }
   }, 30_000)
 
+  it.effect("holds its calls to the connections PostgreSQL admits (a role's CONNECTION LIMIT under the pool's size): every call waits for a connection in use, none fails", () =>
+    Effect.gen(function*() {
+      const role = `enrollment_limited_${Math.random().toString(36).slice(2, 8)}`
+      const schema = freshSchema("limited")
+      yield* direct((sql) =>
+        Effect.all([
+          sql.unsafe(`CREATE ROLE "${role}" LOGIN CONNECTION LIMIT 3`).unprepared,
+          sql.unsafe(`CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`).unprepared
+        ], { discard: true })
+      )
+      const asRole = new URL(url!)
+      asRole.username = role
+      asRole.password = ""
+      try {
+        const outcome = yield* Effect.gen(function*() {
+          const store = yield* Store
+          const t = freshTenant()
+          // Writes do not share their statements, as reads of one key do: each wants a connection.
+          // Three rounds, each of 60 at once: the pool of 10 tries to grow past 3 in each.
+          const failures: Array<string> = []
+          for (let round = 0; round < 3; round++) {
+            const exits = yield* Effect.all(
+              Array.from({ length: 60 }, (_, i) => Effect.exit(store.configurations.insert(t, configuration(`c${round}-${i}`)))),
+              { concurrency: "unbounded" }
+            )
+            for (const e of exits) if (Exit.isFailure(e)) failures.push(String(Cause.squash(e.cause)))
+          }
+          const stored = yield* store.configurations.list(t, { limit: 1000 })
+          return { failures, stored: stored.items.length }
+        }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(asRole.toString()), schema, maxConnections: 10 })))
+        assert.deepStrictEqual(outcome.failures.slice(0, 3), [], `${outcome.failures.length} of 180 failed`)
+        assert.strictEqual(outcome.stored, 180)
+      } finally {
+        yield* direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
+        yield* direct((sql) => sql.unsafe(`DROP ROLE IF EXISTS "${role}"`).unprepared)
+      }
+    }), 60_000)
+
   it.effect("names its sessions as the URL's application_name says, else @enrollment/store-adapter", () =>
     Effect.gen(function*() {
       const named = `enrollment_test_${Math.random().toString(36).slice(2, 8)}`
