@@ -26,9 +26,11 @@ export type ReadResult = { readonly ok: true; readonly bytes: Buffer } | { reado
 /**
  * Reads the body up to `limit` bytes. A declared `Content-Length` over the limit
  * is refused before a byte is read; a body that grows past it is refused as soon
- * as it does, and reading stops there.
+ * as it does, and reading stops there: `over` is called then, synchronously, as
+ * the chunk that passed the limit is parsed (before any request pipelined behind
+ * it; since 0.10.2).
  */
-export const read = (req: IncomingMessage, limit: number): Promise<ReadResult> => {
+export const read = (req: IncomingMessage, limit: number, over?: () => void): Promise<ReadResult> => {
   const refused = refuseDeclared(req, limit)
   if (refused !== undefined) {
     req.pause()
@@ -51,6 +53,7 @@ export const read = (req: IncomingMessage, limit: number): Promise<ReadResult> =
       if (size > limit) {
         req.pause()
         chunks.length = 0
+        over?.()
         finish({ ok: false, problem: Problem.tooLarge(limit) })
         return
       }
@@ -62,6 +65,12 @@ export const read = (req: IncomingMessage, limit: number): Promise<ReadResult> =
     req.on("end", onEnd)
     req.on("error", onError)
   })
+}
+
+/** Whether the request's `Content-Length` declares a body over `limit` (since 0.10.2). */
+export const declaredOver = (req: IncomingMessage, limit: number): boolean => {
+  const declared = req.headers["content-length"]
+  return declared !== undefined && Number(declared) > limit
 }
 
 /** A problem with the declared `Content-Length` (not a number, or over the limit), or `undefined`. */

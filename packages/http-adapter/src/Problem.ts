@@ -60,8 +60,7 @@ export const methodNotAllowed = (method: string, allow: ReadonlyArray<string>): 
 export const tooLarge = (limit: number): Problem => ({
   status: 413,
   code: "RequestEntityTooLarge",
-  message: `The request body exceeds the limit of ${limit} bytes`,
-  headers: { connection: "close" }
+  message: `The request body exceeds the limit of ${limit} bytes`
 })
 export const unsupportedMediaType = (given: string | undefined): Problem => ({
   status: 415,

@@ -381,8 +381,6 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         if (!res.writableEnded) res.destroy()
         return
       }
-      // A 413 is answered before the body is read: its connection then closes as lingeringClose says.
-      if (p.status === 413 && !batchSteps.has(req)) lingeringClose(req)
       send(p.status, JSON.stringify(Problem.body(p, requestId, clientRequestId, new Date().toISOString())), "application/json; charset=utf-8", p.headers)
     }
 
@@ -442,7 +440,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       if (path === "/$batch") {
         routeName = "POST /beta/$batch"
         if (method !== "POST") return fail(Problem.methodNotAllowed(method, ["POST"]))
-        return runBatchRequest(req, fail, send, requestId, clientRequestId, (n) => {
+        return runBatchRequest(req, res, fail, send, requestId, clientRequestId, (n) => {
           if (n.tenant !== undefined) tenant = n.tenant
           if (n.defect !== undefined) defect = n.defect
         })
@@ -507,7 +505,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
         try {
           const now = Body.readNow(req, bodyLimit)
           if (now !== undefined) return withDecoded(now, req.headers, bodyLimit, withBody, fail)
-          Body.read(req, bodyLimit).then((r) => {
+          Body.read(req, bodyLimit, () => unreadRest(req, res)).then((r) => {
             try {
               withDecoded(r, req.headers, bodyLimit, (d) => withBody(d, false), fail)
             } catch (e) {
@@ -666,23 +664,17 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       }
     }
   }
-  const admit = (req: IncomingMessage, res: ServerResponse) => {
+  return (req, res) => {
     if (afterLast(req, res)) {
       // Not processed, not answered: its body is dropped as it comes, and the connection closes
       // after the answer that said it would.
       req.resume()
       return
     }
+    // A body declared over the limit is not read: whatever the answer (a 413, or a 401 or 404
+    // found first), it is the connection's last.
+    if (Body.declaredOver(req, bodyLimit)) closesAfter(req, res)
     listener(req, res)
-  }
-  return (req, res) => {
-    if (res.socket !== null) return admit(req, res)
-    // Pipelined behind a request whose answer is not written yet (Node gives the connection to an
-    // answer once those before it are written): processed once that answer is written, unless it
-    // closed the connection (since 0.10.2; before, at once: a request pipelined behind one whose
-    // answer would close the connection, a 413 or a client's `Connection: close`, was processed,
-    // and its answer never written). Answers are written in order either way.
-    res.once("socket", () => admit(req, res))
   }
 
   /**
@@ -694,6 +686,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
    */
   function runBatchRequest(
     req: IncomingMessage,
+    res: ServerResponse,
     fail: (p: Problem.Problem, cause?: unknown) => void,
     send: (status: number, body: string, type: string) => void,
     requestId: string,
@@ -751,7 +744,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       const withRead = (r: Body.ReadResult) => withDecoded(r, req.headers, bodyLimit, guard(withBody), fail)
       const now = Body.readNow(req, bodyLimit)
       if (now !== undefined) return withRead(now)
-      Body.read(req, bodyLimit).then(guard(withRead), internal)
+      Body.read(req, bodyLimit, () => unreadRest(req, res)).then(guard(withRead), internal)
     }
     // The batch's own Authorization headers: more than one is refused before any of its requests runs.
     const authed = Auth.repeatsAuthorization(req.rawHeaders) ? Auth.repeatedAuthorization : verifier.verify(authorization)
@@ -819,7 +812,6 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
           return answer
         }
       }
-      batchSteps.add(inner)
       listener(inner as unknown as IncomingMessage, answer as unknown as ServerResponse)
     })
   }
@@ -827,12 +819,10 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
 
 /**
  * By connection, the request whose answer closes it (`Connection: close`: the client asked for
- * it, the server is stopping, or a 413 answered before the body was read).
+ * it, the server is stopping, or the request's body is not read whole: {@link closesAfter}).
+ * Each is marked as it is parsed, before Node parses the requests pipelined behind it.
  */
 const lastOnConnection = new WeakMap<object, IncomingMessage>()
-
-/** The requests of `$batch`es, which share their batch's connection and do not close it. */
-const batchSteps = new WeakSet<object>()
 
 /**
  * Whether `req` came on its connection after a request whose answer closes the connection, and
@@ -840,7 +830,8 @@ const batchSteps = new WeakSet<object>()
  * marks `req` as that request when its own answer will close it. Before 0.10.2 a request
  * pipelined after such a request was processed, but its answer was never written (Node closes
  * the connection after the answer marked last): a write applied that the client saw go
- * unanswered, as a request the server never read is (since 0.10.2).
+ * unanswered, as a request the server never read is (since 0.10.2). Requests pipelined behind
+ * others are otherwise processed at once, as before, and Node writes their answers in order.
  */
 const afterLast = (req: IncomingMessage, res: ServerResponse): boolean => {
   const last = lastOnConnection.get(req.socket)
@@ -850,16 +841,36 @@ const afterLast = (req: IncomingMessage, res: ServerResponse): boolean => {
 }
 
 /**
- * How long, at most, the server goes on reading (and dropping) the body of a request it answered
- * 413 before closing the connection: see {@link lingeringClose}.
+ * Makes the answer to `req`, whatever it is, the last on its connection, which then closes as
+ * {@link lingeringClose} says: for a request whose body the server will not read whole (declared
+ * over the limit, or grown past it). Called as the request is parsed, before any request
+ * pipelined behind it is: those are then neither processed nor answered ({@link afterLast}).
+ */
+const closesAfter = (req: IncomingMessage, res: ServerResponse): void => {
+  res.shouldKeepAlive = false
+  lingeringClose(req)
+}
+
+/**
+ * A body that grew past the limit as it was read: when the rest of it has not arrived, the
+ * connection closes after the 413 ({@link closesAfter}); when it has (the request is complete,
+ * its bytes in the request's buffer), the connection is in step and goes on, as after any answer.
+ */
+const unreadRest = (req: IncomingMessage, res: ServerResponse): void => {
+  if (!req.complete) closesAfter(req, res)
+}
+
+/**
+ * How long, at most, the server goes on reading (and dropping) the body of a request it does not
+ * read whole (a 413's) before closing the connection: see {@link lingeringClose}.
  *
  * @since 0.10.2
  */
 export const lingerMillis = 2_000
 
 /**
- * Makes the close that follows the answer to `req` (a 413, answered with `Connection: close`
- * before its body was read) the staged close of RFC 9112 9.6: once the answer is written, the
+ * Makes the close that follows the answer to `req` (a request whose body is not read whole: a
+ * 413, or an answer found before the body, the connection's last) the staged close of RFC 9112 9.6: once the answer is written, the
  * server's side of the connection is closed (its FIN follows the answer), and what the client
  * still sends is read and dropped, never buffered, until the request's body ends, the client
  * closes its side or {@link lingerMillis} pass; then the connection is closed. Node closes it
@@ -908,6 +919,9 @@ const lingeringClose = (req: IncomingMessage): void => {
   }
 }
 
+/** The connections whose refusal ({@link onClientError}) waits for an answer in progress. */
+const refusing = new WeakSet<object>()
+
 /** What {@link onClientError} answers for each kind of refusal Node makes, with its status line's reason. */
 const clientProblem = (code: string | undefined): { readonly problem: Problem.Problem; readonly reason: string } => {
   switch (code) {
@@ -944,7 +958,14 @@ export const onClientError = (error: NodeJS.ErrnoException, socket: import("node
   // chunks, its time) is that request's answer, written at once, as before.
   const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
   if (inFlight != null && inFlight.req?.complete === true) {
-    inFlight.once("finish", () => onClientError(error, socket))
+    // Once per connection: Node's failed parser reports the same error again for every chunk that
+    // follows (a review counted 1 545 listeners, holding 90 MB of chunks, for 1 500 chunks).
+    if (refusing.has(socket)) return
+    refusing.add(socket)
+    inFlight.once("finish", () => {
+      refusing.delete(socket)
+      onClientError(error, socket)
+    })
     return
   }
   const { problem: p, reason } = clientProblem(error.code)

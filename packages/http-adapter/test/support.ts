@@ -46,6 +46,8 @@ export const selfSigned = (): { readonly key: string; readonly cert: string } =>
 }
 
 export interface TestServer {
+  /** Node's server, listening. */
+  readonly server: import("node:http").Server
   readonly url: string
   readonly base: string
   readonly close: () => Promise<void>
@@ -66,8 +68,8 @@ export const start = async (options: {
   rateLimit?: { ratePerSecond: number; burst: number }
   bodyLimit?: number
   tls?: { cert: string; key: string }
-  /** How tokens are verified (default: HS256 with `secret`). */
-  auth?: Auth.AuthOptions
+  /** How tokens are verified (default: HS256 with `secret`), or the verifier itself. */
+  auth?: Auth.AuthOptions | Auth.Verifier
   answerCacheBytes?: number
   /** More of the context the handler runs with (e.g. a tracer). */
   extra?: Layer.Layer<never>
@@ -114,6 +116,7 @@ export const start = async (options: {
     return answer
   }
   return {
+    server: running.server,
     url: running.url,
     base: `${running.url}/beta`,
     close: async () => {

@@ -56,7 +56,7 @@ import {
   type PageRequest,
   type TargetingCheck
 } from "@enrollment/core"
-import { Cause, Context, Deferred, Duration, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope, Semaphore } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
@@ -333,12 +333,6 @@ const directoryIdLockKey = (schema: string, tenant: string, id: string): string 
 const conflictBackoff = Schedule.min([Schedule.exponential("2 millis"), Schedule.spaced("50 millis")]).pipe(Schedule.jittered)
 
 /**
- * How long the store holds its calls to the connections it had open, once PostgreSQL refused to
- * open one more, before it lets its pool grow again: see {@link connectionGate} (since 0.8.2).
- */
-export const regrowMillis = 30_000
-
-/**
  * Whether PostgreSQL refused to open a connection as one too many (SQLSTATE 53300: its
  * `max_connections`, or a role's or a database's `CONNECTION LIMIT`).
  */
@@ -349,43 +343,69 @@ const isTooManyConnections = (e: unknown): boolean => {
 }
 
 /**
- * Holds the store's calls on its pool (each statement, each transaction whole) to as many at
- * once as the pool may open connections (`size`), until PostgreSQL refuses to open one as one
- * too many ({@link isTooManyConnections}); from then, to as many as were running (the
- * connections the pool had open), and the refused call waits for one of them to be free instead
- * of failing. After {@link regrowMillis} the pool may grow again (a limit raised, other clients
- * gone), and a refusal then holds it again. A refusal while no other call is running has no
- * connection to wait for, and fails (a 503), as before. Since 0.8.2: before, every call whose
- * connection was refused failed, although the pool's open connections would serve it
- * milliseconds later (a review measured 21 % of requests answered 503 with the default pool of
- * 10 under a role's limit of 3; 12 of 180 writes at once failed in the test).
+ * A call on the pool (a statement, or a transaction whole) that tries again when PostgreSQL
+ * refuses the connection it opens as one too many ({@link isTooManyConnections}). While another
+ * of the store's calls is running on a connection the pool has open, the refused call waits for
+ * one of them to end, which leaves its connection free in the pool, and tries then: each end
+ * wakes one waiting call, in order, so the retries open no more connections than the calls that
+ * end have freed (and each tries again after 250 ms regardless, should another client have freed
+ * a slot meanwhile). With none running (another client holds the role's slots, or the pool's own
+ * connection replaced for its age is still closing), it tries again three times, 20 ms apart.
+ * Within `timeoutMillis` from the refusal; past it, or with nothing to wait for, it fails with
+ * the refusal, a 503, as before. Only the refused call waits: the others run as they would.
+ * Since 0.8.2: before, every call whose connection was refused failed, although the pool's open
+ * connections would serve it milliseconds later (a review measured 21 % of requests answered 503
+ * with the default pool of 10 under a role's limit of 3; the test, 12 of 180 writes at once).
+ * Two first cuts were reviewed and dropped: holding every call to the connections open at a
+ * refusal for 30 s (one refusal, another client's moment at the limit, held the store to one
+ * connection, every call queued behind its slowest), and retrying on a timer (the retries' own
+ * connection attempts count against the limit while PostgreSQL refuses them: one call in 180
+ * waited 30 s).
  */
-const connectionGate = (size: number) => {
-  const gate = Semaphore.makeUnsafe(size)
+/** How long a refused call waits, at most, for a running call to end before it tries again anyway. */
+const refusedPollMillis = 250
+
+const refusalRetrying = (timeoutMillis: number) => {
   let running = 0
-  let regrow: ReturnType<typeof setTimeout> | undefined
-  const holdTo = (permits: number) =>
-    Effect.suspend(() => {
-      clearTimeout(regrow)
-      regrow = setTimeout(() => {
-        regrow = undefined
-        Effect.runFork(Semaphore.resize(gate, size))
-      }, regrowMillis)
-      regrow.unref()
-      return Semaphore.resize(gate, permits)
-    })
+  // The refused calls waiting for a running call to end, first come first woken.
+  const waiting = new Set<() => void>()
   const counted = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     Effect.suspend(() => {
       running++
-      return Effect.ensuring(self, Effect.sync(() => running--))
+      return Effect.ensuring(
+        self,
+        Effect.sync(() => {
+          running--
+          for (const wake of waiting) {
+            waiting.delete(wake)
+            wake()
+            break
+          }
+        })
+      )
     })
-  const admitted = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.catchIf(
-      gate.withPermit(counted(self)),
-      (e) => isTooManyConnections(e) && running > 0,
-      () => Effect.andThen(Effect.suspend(() => holdTo(running)), Effect.suspend(() => admitted(self)))
-    )
-  return admitted
+  const oneEnds = Effect.callback<void>((resume) => {
+    const wake = () => resume(Effect.void)
+    waiting.add(wake)
+    return Effect.sync(() => waiting.delete(wake))
+  })
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.catchIf(counted(self), isTooManyConnections, (refused) => {
+      const until = Date.now() + timeoutMillis
+      const again = (alone: number): Effect.Effect<A, E, R> => {
+        const left = until - Date.now()
+        if (left <= 0 || (running === 0 && alone >= 3)) return Effect.fail(refused)
+        // At most `refusedPollMillis` either way: a slot another client held may be free by then.
+        const wait = running > 0
+          ? Effect.timeoutOrElse(oneEnds, { duration: Math.min(left, refusedPollMillis), orElse: () => Effect.void })
+          : Effect.sleep(Duration.millis(Math.min(left, 20)))
+        return Effect.andThen(
+          wait,
+          Effect.catchIf(counted(self), isTooManyConnections, () => again(running > 0 ? alone : alone + 1))
+        )
+      }
+      return again(0)
+    })
 }
 
 const isConflict = (e: unknown): boolean =>
@@ -519,7 +539,9 @@ const rowWriter = <K, A>(
   access: RowAccess<K, A>,
   transaction: <X, E>(self: Effect.Effect<X, E>) => Effect.Effect<X, E | SqlError>,
   bounded: <X, E>(self: Effect.Effect<X, E>, millis: number) => Effect.Effect<X, E | Errors.StoreUnavailable>,
-  timeoutMillis: number
+  timeoutMillis: number,
+  /** The caller's own transaction, when its context holds one (`layerClient` over a client it runs transactions on). */
+  callersTransaction: Context.Key<any, any>
 ) => {
   /** The modifies waiting for the round in progress on a row, by row. */
   const queues = new Map<string, Array<Waiting<A>>>()
@@ -595,8 +617,30 @@ const rowWriter = <K, A>(
     })
   }
 
-  return <E>(id: string, key: K, change: Change<A, E>): Effect.Effect<Option.Option<A>, E | SqlError> =>
+  /**
+   * A modify inside a caller's own transaction: a round of its own, in the caller's fiber, on the
+   * transaction's connection, never queued with other callers' modifies of the row (since 0.8.2).
+   * Before, it formed or joined the row's shared round: another request's modify that queued behind
+   * it ran on the caller's transaction (committed or rolled back with it, or failed once the
+   * transaction had ended, "Pinned connection was released"), and a second modify of the row in the
+   * transaction joined a round that waited on the transaction's own lock until the deadline.
+   */
+  const alone = <E>(key: K, change: Change<A, E>): Effect.Effect<Option.Option<A>, E | SqlError> =>
     Effect.suspend(() => {
+      const w: Waiting<A> = { change, done: Deferred.makeUnsafe(), cancelled: false, deadline: 0 }
+      return settle(key, [w], undefined).pipe(
+        Effect.catchIf((e): e is typeof moved => e === moved, () => Effect.die(new Error("PostgresStore: a row changed under its lock"))),
+        Effect.flatMap(({ outcomes }) => outcomes[0] as Exit.Exit<Option.Option<A>, E | SqlError>)
+      )
+    })
+
+  return <E>(id: string, key: K, change: Change<A, E>): Effect.Effect<Option.Option<A>, E | SqlError> =>
+    Effect.contextWith((context: Context.Context<never>) =>
+      Context.getOrUndefined(context, callersTransaction) === undefined ? queued(id, key, change) : alone(key, change)
+    )
+
+  function queued<E>(id: string, key: K, change: Change<A, E>): Effect.Effect<Option.Option<A>, E | SqlError> {
+    return Effect.suspend(() => {
       const w: Waiting<A> = { change, done: Deferred.makeUnsafe(), cancelled: false, deadline: performance.now() + roundMillis(timeoutMillis) }
       const outcome = Effect.onInterrupt(
         Deferred.await(w.done) as Effect.Effect<Option.Option<A>, E | SqlError>,
@@ -611,6 +655,7 @@ const rowWriter = <K, A>(
       queues.set(id, fresh)
       return Effect.andThen(Effect.uninterruptible(drain(id, key, fresh, undefined)), outcome)
     })
+  }
 }
 
 /**
@@ -673,15 +718,16 @@ export const make = (
     const traced = yield* References.TracerEnabled
     const schema = options.schema ?? "public"
     const s = quote(schema)
-    // Calls outside a transaction take a connection of the pool each, held to what PostgreSQL
-    // admits (`connectionGate`); a statement inside a transaction runs on the transaction's.
-    const admitted = connectionGate((sql.config as { readonly maxConnections?: number | undefined }).maxConnections ?? 10)
+    const timeoutMillis = options.timeoutMillis ?? defaultTimeoutMillis
+    // Calls outside a transaction take a connection of the pool each, and try again when
+    // PostgreSQL refuses one as one too many (`refusalRetrying`); a statement inside a transaction
+    // runs on the transaction's connection.
+    const retryingRefusal = refusalRetrying(timeoutMillis)
     const onPool = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.contextWith((context: Context.Context<never>) =>
-        Context.getOrUndefined(context, sql.transactionService) === undefined ? admitted(self) : self
+        Context.getOrUndefined(context, sql.transactionService) === undefined ? retryingRefusal(self) : self
       )
     const query = (text: string, params: ReadonlyArray<unknown> = []) => onPool(sql.unsafe<Row>(text, params))
-    const timeoutMillis = options.timeoutMillis ?? defaultTimeoutMillis
     /**
      * The work that runs on behalf of several callers (a shared read, a PATCH round), which no
      * caller's deadline may interrupt, under a deadline of its own (since 0.5.2): interrupted
@@ -782,7 +828,7 @@ export const make = (
         read: (key, lock) => Effect.map(query(lock ? lockSql : readSql, key), toStored<A>),
         write: (key, from, _to, data, changes) =>
           Effect.map(query(writeSql, [...key, data, changes, from.version, from.data]), versionOf)
-      }, transaction, bounded, timeoutMillis)
+      }, transaction, bounded, timeoutMillis, sql.transactionService)
       return {
         insertRow,
         get: (tenant: string, id: string) =>
@@ -858,7 +904,7 @@ export const make = (
           query(aWriteSql, [...key, data, changes, ...assignmentColumns(to), from.version, from.data]),
           versionOf
         )
-    }, transaction, bounded, timeoutMillis)
+    }, transaction, bounded, timeoutMillis, sql.transactionService)
     const removeAssignmentsOf = (tenant: string, configurationId: string) =>
       query(`DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2`, [tenant, configurationId])
     // A child is stored only under a parent that exists (the port's rule), even when another

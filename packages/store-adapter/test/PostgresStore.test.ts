@@ -895,6 +895,39 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     )))
   })
 
+  it.live("runs a modify inside the caller's own transaction on its own, never in a round with other callers' modifies of the row", () => {
+    const schema = freshSchema("tx_modify")
+    const t = freshTenant()
+    return Effect.gen(function*() {
+      const sql = yield* PgClient.PgClient
+      const store = yield* Store
+      yield* store.configurations.insert(t, configuration("r"))
+      const rename = (displayName: string) =>
+        store.configurations.modify(t, "r", (c) => Result.succeed({ ...c, displayName }))
+      const began = Date.now()
+      // The transaction holds the row's lock after its first modify; another caller's modify
+      // waits for it; the transaction's second modify must not join that caller's round (which
+      // waits on the transaction's lock until the deadline), nor may the other run on the
+      // transaction's connection.
+      const other = yield* sql.withTransaction(Effect.gen(function*() {
+        yield* rename("tx-1")
+        // Another request: a fiber of its own, outside the transaction (not forked from it, which
+        // would make it part of the transaction).
+        const other = yield* Effect.sync(() => Effect.runFork(Effect.exit(rename("other"))))
+        yield* Effect.sleep("100 millis")
+        yield* rename("tx-2")
+        return other
+      }))
+      const otherExit = yield* Fiber.join(other)
+      const took = Date.now() - began
+      assert.isTrue(Exit.isSuccess(otherExit), Exit.isFailure(otherExit) ? Cause.pretty(otherExit.cause) : "")
+      assert.isBelow(took, 2_000, `took ${took} ms`)
+      assert.strictEqual(Option.getOrThrow(yield* store.configurations.get(t, "r")).displayName, "other", "the other applied after the transaction")
+    }).pipe(Effect.provide(PostgresStore.layerClient({ schema, timeoutMillis: 3_000 }).pipe(
+      Layer.provideMerge(PgClient.layer({ url: Redacted.make(url!), maxConnections: 4 }))
+    )))
+  }, 20_000)
+
   it.effect("makes ready fail over a read-only session and over a schema whose tables are gone, and answers it again once they are back", () => {
     const schema = freshSchema("ready")
     return Effect.gen(function*() {
@@ -978,7 +1011,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
     }
   }, 30_000)
 
-  it.effect("holds its calls to the connections PostgreSQL admits (a role's CONNECTION LIMIT under the pool's size): every call waits for a connection in use, none fails", () =>
+  it.effect("past the connections PostgreSQL admits (a role's CONNECTION LIMIT under the pool's size), a refused call waits for one in use: none fails, none waits long", () =>
     Effect.gen(function*() {
       const role = `enrollment_limited_${Math.random().toString(36).slice(2, 8)}`
       const schema = freshSchema("limited")
@@ -998,18 +1031,27 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
           // Writes do not share their statements, as reads of one key do: each wants a connection.
           // Three rounds, each of 60 at once: the pool of 10 tries to grow past 3 in each.
           const failures: Array<string> = []
+          let slowest = 0
           for (let round = 0; round < 3; round++) {
             const exits = yield* Effect.all(
-              Array.from({ length: 60 }, (_, i) => Effect.exit(store.configurations.insert(t, configuration(`c${round}-${i}`)))),
+              Array.from({ length: 60 }, (_, i) =>
+                Effect.suspend(() => {
+                  const started = Date.now()
+                  return Effect.exit(store.configurations.insert(t, configuration(`c${round}-${i}`))).pipe(
+                    Effect.tap(() => Effect.sync(() => (slowest = Math.max(slowest, Date.now() - started))))
+                  )
+                })),
               { concurrency: "unbounded" }
             )
             for (const e of exits) if (Exit.isFailure(e)) failures.push(String(Cause.squash(e.cause)))
           }
           const stored = yield* store.configurations.list(t, { limit: 1000 })
-          return { failures, stored: stored.items.length }
+          return { failures, stored: stored.items.length, slowest }
         }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(asRole.toString()), schema, maxConnections: 10 })))
-        assert.deepStrictEqual(outcome.failures.slice(0, 3), [], `${outcome.failures.length} of 180 failed`)
+        assert.deepStrictEqual(outcome.failures.slice(0, 3), [], `${outcome.failures.length} of 180 failed: ${outcome.failures.slice(0, 3).join(" / ")}`)
         assert.strictEqual(outcome.stored, 180)
+        // A first cut's retries on a timer left one call in 180 refused until its 30 s deadline.
+        assert.isBelow(outcome.slowest, 10_000, `the slowest write took ${outcome.slowest} ms`)
       } finally {
         yield* direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
         yield* direct((sql) => sql.unsafe(`DROP ROLE IF EXISTS "${role}"`).unprepared)
