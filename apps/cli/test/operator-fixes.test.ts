@@ -28,13 +28,14 @@ describe("a batch of reads (GET only), sent as a POST, is not said to have writt
   it("says nothing was written when it gets no answer in time; a batch holding a write still says it may have been", async () => {
     const s = await stubServer(() => {})
     try {
-      const r = await at(s.baseUrl, ["--timeout", "0.5", "batch", reads])
+      // 2 s: long enough for the request to reach the server on a busy machine (0.5 s once was not).
+      const r = await at(s.baseUrl, ["--timeout", "2", "batch", reads])
       assert.strictEqual(r.code, 1, r.stderr)
       assert.strictEqual(
         r.stderr,
-        "error RequestTimedOut: POST /beta/$batch: no complete answer within 0.5 s (--timeout); the request was abandoned (a batch of reads: nothing was written)\n"
+        "error RequestTimedOut: POST /beta/$batch: no complete answer within 2 s (--timeout); the request was abandoned (a batch of reads: nothing was written)\n"
       )
-      const w = await at(s.baseUrl, ["--timeout", "0.5", "batch", writes])
+      const w = await at(s.baseUrl, ["--timeout", "2", "batch", writes])
       assert.strictEqual(w.code, 1, w.stderr)
       assert.include(w.stderr, `(a write that timed out is not retried: ${mayHaveBeenWritten})`)
       assert.deepStrictEqual(s.requests, ["POST /beta/$batch", "POST /beta/$batch"], "each sent once")

@@ -271,14 +271,16 @@ describe("a remote import whose create times out", () => {
     return (r.json() as Array<{ id: string }>).map((u) => u.id).sort()
   }
 
+  // 2 s: every other request of the import (through the proxy, to the real server) must be answered
+  // within it, on a machine busy with other tests too (0.5 s once timed out a GET there).
   const timedOutCreate = (base: string) =>
-    `error RequestTimedOut: line 3: POST ${new URL(base).pathname}/users: no complete answer within 0.5 s (--timeout); the request was abandoned ` +
+    `error RequestTimedOut: line 3: POST ${new URL(base).pathname}/users: no complete answer within 2 s (--timeout); the request was abandoned ` +
     "(a write that timed out is not retried: it may have been written; check before sending it again); "
 
   it("undoes that record too when the server stored it, and says it had landed", async () => {
     const p = await proxy("forward, hold the answer")
     try {
-      const r = await enrollctl(["--base-url", p.baseUrl, "--token", await tokenFor("t-timeout-landed"), "--timeout", "0.5", "import", fileOf(jsonl(["u1", "u2", "u3", "u4"].map(user)))])
+      const r = await enrollctl(["--base-url", p.baseUrl, "--token", await tokenFor("t-timeout-landed"), "--timeout", "2", "import", fileOf(jsonl(["u1", "u2", "u3", "u4"].map(user)))])
       assert.strictEqual(r.code, 1, r.stderr)
       assert.strictEqual(r.stderr, `${timedOutCreate(p.baseUrl)}nothing was imported; line 3's had landed, and was undone too\n`)
       assert.strictEqual(p.stored.length, 1, "the server had the 3rd create")
@@ -292,7 +294,7 @@ describe("a remote import whose create times out", () => {
   it("tries its undo when the server never had it, and says the server may still write it", async () => {
     const p = await proxy("hold")
     try {
-      const r = await enrollctl(["--base-url", p.baseUrl, "--token", await tokenFor("t-timeout-lost"), "--timeout", "0.5", "import", fileOf(jsonl(["u1", "u2", "u3", "u4"].map(user)))])
+      const r = await enrollctl(["--base-url", p.baseUrl, "--token", await tokenFor("t-timeout-lost"), "--timeout", "2", "import", fileOf(jsonl(["u1", "u2", "u3", "u4"].map(user)))])
       assert.strictEqual(r.code, 1, r.stderr)
       assert.strictEqual(
         r.stderr,
@@ -309,7 +311,7 @@ describe("a remote import whose create times out", () => {
   it("names that record as remaining, its write may have landed, when its undo fails", async () => {
     const p = await proxy("forward, hold the answer", "u3")
     try {
-      const r = await enrollctl(["--base-url", p.baseUrl, "--token", await tokenFor("t-timeout-stuck"), "--timeout", "0.5", "import", fileOf(jsonl(["u1", "u2", "u3", "u4"].map(user)))])
+      const r = await enrollctl(["--base-url", p.baseUrl, "--token", await tokenFor("t-timeout-stuck"), "--timeout", "2", "import", fileOf(jsonl(["u1", "u2", "u3", "u4"].map(user)))])
       assert.strictEqual(r.code, 1, r.stderr)
       assert.strictEqual(
         r.stderr,

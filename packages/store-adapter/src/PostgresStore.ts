@@ -347,62 +347,80 @@ const isTooManyConnections = (e: unknown): boolean => {
  * refuses the connection it opens as one too many ({@link isTooManyConnections}). While another
  * of the store's calls is running on a connection the pool has open, the refused call waits for
  * one of them to end, which leaves its connection free in the pool, and tries then: each end
- * wakes one waiting call, in order, so the retries open no more connections than the calls that
- * end have freed (and each tries again after 250 ms regardless, should another client have freed
- * a slot meanwhile). With none running (another client holds the role's slots, or the pool's own
- * connection replaced for its age is still closing), it tries again three times, 20 ms apart.
- * Within `timeoutMillis` from the refusal; past it, or with nothing to wait for, it fails with
- * the refusal, a 503, as before. Only the refused call waits: the others run as they would.
- * Since 0.8.2: before, every call whose connection was refused failed, although the pool's open
+ * (but a refusal's, which freed nothing) wakes one waiting call, in order, so the retries open no
+ * more connections than the calls that end have freed. It waits at most 250 ms for an end (a slot
+ * another client held may be free by then), and 20 ms when nothing runs (the pool's own
+ * connection replaced for its age may still be closing). Three tries that no end led to, or
+ * `timeoutMillis` from the refusal, and it fails with the refusal, a 503, as before: nothing the
+ * store does is freeing a connection (another client holds the role's slots, or the one call
+ * running waits on a lock). Only the refused call waits: the others run as they would. Since
+ * 0.8.2: before, every call whose connection was refused failed, although the pool's open
  * connections would serve it milliseconds later (a review measured 21 % of requests answered 503
  * with the default pool of 10 under a role's limit of 3; the test, 12 of 180 writes at once).
- * Two first cuts were reviewed and dropped: holding every call to the connections open at a
+ * Three first cuts were reviewed and dropped: holding every call to the connections open at a
  * refusal for 30 s (one refusal, another client's moment at the limit, held the store to one
- * connection, every call queued behind its slowest), and retrying on a timer (the retries' own
+ * connection, every call queued behind its slowest); retrying on a timer (the retries' own
  * connection attempts count against the limit while PostgreSQL refuses them: one call in 180
- * waited 30 s).
+ * waited 30 s); and waking on every end, refusals' too, and giving up only when nothing ran (refused
+ * calls woke each other, an attempt every 20 ms, and with another client holding the slots every
+ * call waited out its deadline, where before it failed at once).
  */
 /** How long a refused call waits, at most, for a running call to end before it tries again anyway. */
 const refusedPollMillis = 250
 
+/** Whether `exit` is a refusal of the call's connection as one too many. */
+const wasRefused = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && exit.cause.reasons.some((r) => Cause.isFailReason(r) && isTooManyConnections(r.error))
+
 const refusalRetrying = (timeoutMillis: number) => {
+  // The calls running, and the refused calls waiting for one of them to end, first come first woken.
   let running = 0
-  // The refused calls waiting for a running call to end, first come first woken.
   const waiting = new Set<() => void>()
   const counted = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     Effect.suspend(() => {
       running++
-      return Effect.ensuring(
-        self,
+      return Effect.onExit(self, (exit) =>
         Effect.sync(() => {
           running--
+          // Only an end that leaves a connection free in the pool wakes a waiting call: a refused
+          // attempt freed none (a review found refused calls waking each other, an attempt every 20 ms).
+          if (wasRefused(exit)) return
           for (const wake of waiting) {
             waiting.delete(wake)
             wake()
             break
           }
-        })
-      )
+        }))
     })
-  const oneEnds = Effect.callback<void>((resume) => {
-    const wake = () => resume(Effect.void)
-    waiting.add(wake)
-    return Effect.sync(() => waiting.delete(wake))
-  })
+  /** True when a running call ended, false when `millis` passed first. */
+  const oneEnds = (millis: number) =>
+    Effect.timeoutOrElse(
+      Effect.as(
+        Effect.callback<void>((resume) => {
+          const wake = () => resume(Effect.void)
+          waiting.add(wake)
+          return Effect.sync(() => waiting.delete(wake))
+        }),
+        true
+      ),
+      { duration: millis, orElse: () => Effect.succeed(false) }
+    )
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.catchIf(counted(self), isTooManyConnections, (refused) => {
       const until = Date.now() + timeoutMillis
-      const again = (alone: number): Effect.Effect<A, E, R> => {
+      // `idle`: the tries that no end of a running call led to. Past three, nothing the store does
+      // is freeing a connection (another client holds the slots, or the one call running waits on
+      // a lock): the call fails, as before, rather than waiting out its deadline.
+      const again = (idle: number): Effect.Effect<A, E, R> => {
         const left = until - Date.now()
-        if (left <= 0 || (running === 0 && alone >= 3)) return Effect.fail(refused)
-        // At most `refusedPollMillis` either way: a slot another client held may be free by then.
+        if (left <= 0 || idle >= 3) return Effect.fail(refused)
+        // A call running may end and free its connection: wait for that, at most
+        // `refusedPollMillis` (a slot another client held may be free by then); with none, 20 ms.
         const wait = running > 0
-          ? Effect.timeoutOrElse(oneEnds, { duration: Math.min(left, refusedPollMillis), orElse: () => Effect.void })
-          : Effect.sleep(Duration.millis(Math.min(left, 20)))
-        return Effect.andThen(
-          wait,
-          Effect.catchIf(counted(self), isTooManyConnections, () => again(running > 0 ? alone : alone + 1))
-        )
+          ? oneEnds(Math.min(left, refusedPollMillis))
+          : Effect.as(Effect.sleep(Duration.millis(Math.min(left, 20))), false)
+        return Effect.flatMap(wait, (woken) =>
+          Effect.catchIf(counted(self), isTooManyConnections, () => again(woken ? idle : idle + 1)))
       }
       return again(0)
     })
@@ -628,8 +646,17 @@ const rowWriter = <K, A>(
   const alone = <E>(key: K, change: Change<A, E>): Effect.Effect<Option.Option<A>, E | SqlError> =>
     Effect.suspend(() => {
       const w: Waiting<A> = { change, done: Deferred.makeUnsafe(), cancelled: false, deadline: 0 }
-      return settle(key, [w], undefined).pipe(
-        Effect.catchIf((e): e is typeof moved => e === moved, () => Effect.die(new Error("PostgresStore: a row changed under its lock"))),
+      // Moved (another session wrote the row since the read): once more under the row's lock. A
+      // conflict (SERIALIZABLE) is the caller's, whose transaction must run again: it goes to the
+      // caller as it is, not into a savepoint of a transaction already aborted, whose "current
+      // transaction is aborted" (25P02) would take its place (a review found that).
+      const lockedOnce = () =>
+        transaction(round(key, [w], undefined, true)).pipe(Effect.catchIf(
+          (e): e is typeof moved => e === moved,
+          () => Effect.die(new Error("PostgresStore: a row changed under its lock"))
+        ))
+      return round(key, [w], undefined, false).pipe(
+        Effect.catchIf((e): e is typeof moved => e === moved, lockedOnce),
         Effect.flatMap(({ outcomes }) => outcomes[0] as Exit.Exit<Option.Option<A>, E | SqlError>)
       )
     })

@@ -1,11 +1,12 @@
 import { createServer } from "node:http"
-import { createServer as createNetServer } from "node:net"
+import { connect as connectNet, createServer as createNetServer } from "node:net"
 import { PgClient } from "@effect/sql-pg"
 import * as PgFaultProxy from "@enrollment/tools/PgFaultProxy"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { type Assignment, Errors, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import type { Row } from "../src/StoreSql.ts"
 import { assignment, configuration, freshTenant, group, target, user } from "./fixtures/entities.ts"
@@ -890,6 +891,88 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       Layer.provideMerge(PgClient.layer({
         url: Redacted.make(url!),
         maxConnections: 2,
+        startupParameters: { default_transaction_isolation: "serializable" }
+      }))
+    )))
+  })
+
+  it.live("fails a call refused as one connection too many at once, as before, when another client holds the role's slots: no deadline waited out, no stream of attempts", () =>
+    Effect.gen(function*() {
+      const role = `enrollment_held_${Math.random().toString(36).slice(2, 8)}`
+      const schema = freshSchema("held")
+      yield* direct((sql) =>
+        Effect.all([
+          sql.unsafe(`CREATE ROLE "${role}" LOGIN CONNECTION LIMIT 5`).unprepared,
+          sql.unsafe(`CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`).unprepared
+        ], { discard: true })
+      )
+      // The store reaches PostgreSQL through a proxy that counts its connection attempts.
+      let attempts = 0
+      const target = new URL(url!)
+      const proxy = createNetServer((client) => {
+        attempts++
+        const upstream = connectNet(Number(target.port || 5432), target.hostname)
+        client.pipe(upstream).pipe(client)
+        for (const s of [client, upstream]) s.on("error", () => client.destroy())
+        client.on("close", () => upstream.destroy())
+        upstream.on("close", () => client.destroy())
+      })
+      yield* Effect.promise(() => new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r())))
+      const viaProxy = new URL(url!)
+      viaProxy.username = role
+      viaProxy.password = ""
+      viaProxy.hostname = "127.0.0.1"
+      viaProxy.port = String((proxy.address() as { port: number }).port)
+      const asRole = new URL(url!)
+      asRole.username = role
+      asRole.password = ""
+      try {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const store = Context.get(yield* Layer.build(PostgresStore.layer({ url: Redacted.make(viaProxy.toString()), schema, maxConnections: 10 })), Store)
+          const t = freshTenant()
+          yield* store.configurations.insert(t, configuration("c"))
+          // The store's sessions end, and another client of the role takes its one slot.
+          yield* direct((sql) => sql.unsafe(`ALTER ROLE "${role}" CONNECTION LIMIT 1`).unprepared)
+          yield* direct((sql) => sql.unsafe("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [role]))
+          const other = yield* PgClient.make({ url: Redacted.make(asRole.toString()), maxConnections: 1 })
+          yield* other.unsafe("SELECT 1")
+          const before = attempts
+          const started = Date.now()
+          const exits = yield* Effect.all(Array.from({ length: 10 }, () => Effect.exit(store.configurations.list(t, { limit: 5 }))), { concurrency: "unbounded" })
+          const took = Date.now() - started
+          assert.deepStrictEqual(exits.map((e) => Exit.isFailure(e) ? String(Cause.squash(e.cause)).split(":")[0] : "ok"), Array(10).fill("StoreUnavailable"))
+          // Three tries no end led to, 20 ms apart when nothing runs, 250 ms at most when something does.
+          assert.isBelow(took, 3_000, `the calls failed after ${took} ms, their deadline being 30 s`)
+          assert.isAtMost(attempts - before, 10 * 5, `${attempts - before} connection attempts for 10 calls`)
+        }).pipe(Effect.provide(Reactivity.layer)))
+      } finally {
+        proxy.close()
+        yield* direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
+        yield* direct((sql) => sql.unsafe("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [role]))
+        yield* direct((sql) => sql.unsafe(`DROP ROLE IF EXISTS "${role}"`).unprepared)
+      }
+    }), 60_000)
+
+  it.live("lets a conflict of a modify inside the caller's own transaction reach the caller as itself under SERIALIZABLE (40001, not 25P02)", () => {
+    const schema = freshSchema("tx_modify_conflict")
+    const t = freshTenant()
+    return Effect.gen(function*() {
+      const sql = yield* PgClient.PgClient
+      const store = yield* Store
+      yield* store.configurations.insert(t, configuration("r"))
+      const rename = (displayName: string) => store.configurations.modify(t, "r", (c) => Result.succeed({ ...c, displayName }))
+      const exit = yield* Effect.exit(sql.withTransaction(Effect.gen(function*() {
+        yield* sql.unsafe(`SELECT count(*) FROM "${schema}".configurations WHERE tenant_id = $1`, [t])
+        // Another request, outside the transaction, writes the row and commits.
+        yield* Effect.promise(() => Effect.runPromise(rename("other")))
+        return yield* rename("tx")
+      })))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(Cause.pretty((exit as Exit.Failure<unknown, unknown>).cause), "could not serialize access")
+    }).pipe(Effect.provide(PostgresStore.layerClient({ schema, timeoutMillis: 5_000 }).pipe(
+      Layer.provideMerge(PgClient.layer({
+        url: Redacted.make(url!),
+        maxConnections: 4,
         startupParameters: { default_transaction_isolation: "serializable" }
       }))
     )))
