@@ -283,17 +283,21 @@ describe("requests pipelined on a connection as the server stops", () => {
   })
 })
 
+/** A verifier that answers tokens written `slow.<token>` after `millis`, as `<token>`; others at once. */
+const slowVerifier = (millis: number): Auth.Verifier => {
+  const real = Auth.make({ hs256Secret: secret })
+  return {
+    verify: (a) =>
+      a?.startsWith("Bearer slow.")
+        ? new Promise((r) => setTimeout(() => r(real.verify(`Bearer ${a.slice("Bearer slow.".length)}`) as Auth.AuthResult), millis))
+        : real.verify(a)
+  }
+}
+
 describe("requests pipelined behind a slow one", () => {
   it("are read no further than Node's backpressure on the answers waiting allows (memory stays bounded)", async () => {
-    // Tokens starting `slow.` are verified after 2 s: the first request's answer waits that long.
-    const real = Auth.make({ hs256Secret: secret })
-    const verifier: Auth.Verifier = {
-      verify: (a) =>
-        a?.startsWith("Bearer slow.")
-          ? new Promise((r) => setTimeout(() => r(real.verify(`Bearer ${a.slice("Bearer slow.".length)}`) as Auth.AuthResult), 2_000))
-          : real.verify(a)
-    }
-    const s = await start({ store: MemoryStore.layer, auth: verifier, rateLimit: { ratePerSecond: 1e9, burst: 1e9 } })
+    // The first request's answer waits 2 s.
+    const s = await start({ store: MemoryStore.layer, auth: slowVerifier(2_000), rateLimit: { ratePerSecond: 1e9, burst: 1e9 } })
     try {
       const port = Number(new URL(s.url).port)
       const token = await s.token()
@@ -320,14 +324,7 @@ describe("requests pipelined behind a slow one", () => {
   }, 20_000)
 
   it("that are not HTTP wait for the answer in progress once, however many chunks follow", async () => {
-    const real = Auth.make({ hs256Secret: secret })
-    const verifier: Auth.Verifier = {
-      verify: (a) =>
-        a?.startsWith("Bearer slow.")
-          ? new Promise((r) => setTimeout(() => r(real.verify(`Bearer ${a.slice("Bearer slow.".length)}`) as Auth.AuthResult), 1_000))
-          : real.verify(a)
-    }
-    const s = await start({ store: MemoryStore.layer, auth: verifier })
+    const s = await start({ store: MemoryStore.layer, auth: slowVerifier(1_000) })
     try {
       const port = Number(new URL(s.url).port)
       const token = await s.token()

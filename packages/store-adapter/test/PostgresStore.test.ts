@@ -67,6 +67,37 @@ afterAll(async () => {
   ))
 })
 
+/**
+ * Runs `body` with a role of its own whose `CONNECTION LIMIT` is `limit`, owning a fresh schema, and
+ * the URL that logs in as it; the role's sessions end and the role and schema are dropped after.
+ */
+const withLimitedRole = <A>(
+  label: string,
+  limit: number,
+  body: (r: { readonly role: string; readonly schema: string; readonly asRole: URL }) => Effect.Effect<A, unknown>
+): Effect.Effect<A, unknown> => {
+  const role = `enrollment_${label}_${Math.random().toString(36).slice(2, 8)}`
+  const schema = freshSchema(label)
+  const asRole = new URL(url!)
+  asRole.username = role
+  asRole.password = ""
+  return direct((sql) =>
+    Effect.all([
+      sql.unsafe(`CREATE ROLE "${role}" LOGIN CONNECTION LIMIT ${limit}`).unprepared,
+      sql.unsafe(`CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`).unprepared
+    ], { discard: true })
+  ).pipe(
+    Effect.andThen(body({ role, schema, asRole })),
+    Effect.ensuring(Effect.ignore(direct((sql) =>
+      Effect.all([
+        sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared,
+        sql.unsafe("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [role]),
+        sql.unsafe(`DROP ROLE IF EXISTS "${role}"`).unprepared
+      ], { discard: true })
+    )))
+  )
+}
+
 const storeLayer = (schema: string, maxConnections = 4) =>
   PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections })
 
@@ -897,61 +928,43 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   })
 
   it.live("fails a call refused as one connection too many at once, as before, when another client holds the role's slots: no deadline waited out, no stream of attempts", () =>
-    Effect.gen(function*() {
-      const role = `enrollment_held_${Math.random().toString(36).slice(2, 8)}`
-      const schema = freshSchema("held")
-      yield* direct((sql) =>
-        Effect.all([
-          sql.unsafe(`CREATE ROLE "${role}" LOGIN CONNECTION LIMIT 5`).unprepared,
-          sql.unsafe(`CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`).unprepared
-        ], { discard: true })
-      )
-      // The store reaches PostgreSQL through a proxy that counts its connection attempts.
-      let attempts = 0
-      const target = new URL(url!)
-      const proxy = createNetServer((client) => {
-        attempts++
-        const upstream = connectNet(Number(target.port || 5432), target.hostname)
-        client.pipe(upstream).pipe(client)
-        for (const s of [client, upstream]) s.on("error", () => client.destroy())
-        client.on("close", () => upstream.destroy())
-        upstream.on("close", () => client.destroy())
-      })
-      yield* Effect.promise(() => new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r())))
-      const viaProxy = new URL(url!)
-      viaProxy.username = role
-      viaProxy.password = ""
-      viaProxy.hostname = "127.0.0.1"
-      viaProxy.port = String((proxy.address() as { port: number }).port)
-      const asRole = new URL(url!)
-      asRole.username = role
-      asRole.password = ""
-      try {
-        yield* Effect.scoped(Effect.gen(function*() {
-          const store = Context.get(yield* Layer.build(PostgresStore.layer({ url: Redacted.make(viaProxy.toString()), schema, maxConnections: 10 })), Store)
-          const t = freshTenant()
-          yield* store.configurations.insert(t, configuration("c"))
-          // The store's sessions end, and another client of the role takes its one slot.
-          yield* direct((sql) => sql.unsafe(`ALTER ROLE "${role}" CONNECTION LIMIT 1`).unprepared)
-          yield* direct((sql) => sql.unsafe("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [role]))
-          const other = yield* PgClient.make({ url: Redacted.make(asRole.toString()), maxConnections: 1 })
-          yield* other.unsafe("SELECT 1")
-          const before = attempts
-          const started = Date.now()
-          const exits = yield* Effect.all(Array.from({ length: 10 }, () => Effect.exit(store.configurations.list(t, { limit: 5 }))), { concurrency: "unbounded" })
-          const took = Date.now() - started
-          assert.deepStrictEqual(exits.map((e) => Exit.isFailure(e) ? String(Cause.squash(e.cause)).split(":")[0] : "ok"), Array(10).fill("StoreUnavailable"))
-          // Three tries no end led to, 20 ms apart when nothing runs, 250 ms at most when something does.
-          assert.isBelow(took, 3_000, `the calls failed after ${took} ms, their deadline being 30 s`)
-          assert.isAtMost(attempts - before, 10 * 5, `${attempts - before} connection attempts for 10 calls`)
-        }).pipe(Effect.provide(Reactivity.layer)))
-      } finally {
-        proxy.close()
-        yield* direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
+    withLimitedRole("held", 5, ({ asRole, role, schema }) =>
+      Effect.gen(function*() {
+        // The store reaches PostgreSQL through a proxy that counts its connection attempts.
+        let attempts = 0
+        const target = new URL(url!)
+        const proxy = createNetServer((client) => {
+          attempts++
+          const upstream = connectNet(Number(target.port || 5432), target.hostname)
+          client.pipe(upstream).pipe(client)
+          for (const s of [client, upstream]) s.on("error", () => client.destroy())
+          client.on("close", () => upstream.destroy())
+          upstream.on("close", () => client.destroy())
+        })
+        yield* Effect.acquireRelease(
+          Effect.promise(() => new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()))),
+          () => Effect.sync(() => proxy.close())
+        )
+        const viaProxy = new URL(asRole)
+        viaProxy.hostname = "127.0.0.1"
+        viaProxy.port = String((proxy.address() as { port: number }).port)
+        const store = Context.get(yield* Layer.build(PostgresStore.layer({ url: Redacted.make(viaProxy.toString()), schema, maxConnections: 10 })), Store)
+        const t = freshTenant()
+        yield* store.configurations.insert(t, configuration("c"))
+        // The store's sessions end, and another client of the role takes its one slot.
+        yield* direct((sql) => sql.unsafe(`ALTER ROLE "${role}" CONNECTION LIMIT 1`).unprepared)
         yield* direct((sql) => sql.unsafe("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [role]))
-        yield* direct((sql) => sql.unsafe(`DROP ROLE IF EXISTS "${role}"`).unprepared)
-      }
-    }), 60_000)
+        const other = yield* PgClient.make({ url: Redacted.make(asRole.toString()), maxConnections: 1 })
+        yield* other.unsafe("SELECT 1")
+        const before = attempts
+        const started = Date.now()
+        const exits = yield* Effect.all(Array.from({ length: 10 }, () => Effect.exit(store.configurations.list(t, { limit: 5 }))), { concurrency: "unbounded" })
+        const took = Date.now() - started
+        assert.deepStrictEqual(exits.map((e) => Exit.isFailure(e) ? String(Cause.squash(e.cause)).split(":")[0] : "ok"), Array(10).fill("StoreUnavailable"))
+        // Three tries no end led to, 20 ms apart when nothing runs, 250 ms at most when something does.
+        assert.isBelow(took, 3_000, `the calls failed after ${took} ms, their deadline being 30 s`)
+        assert.isAtMost(attempts - before, 10 * 5, `${attempts - before} connection attempts for 10 calls`)
+      }).pipe(Effect.scoped, Effect.provide(Reactivity.layer))), 60_000)
 
   it.live("lets a conflict of a modify inside the caller's own transaction reach the caller as itself under SERIALIZABLE (40001, not 25P02)", () => {
     const schema = freshSchema("tx_modify_conflict")
@@ -1095,51 +1108,33 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   }, 30_000)
 
   it.effect("past the connections PostgreSQL admits (a role's CONNECTION LIMIT under the pool's size), a refused call waits for one in use: none fails, none waits long", () =>
-    Effect.gen(function*() {
-      const role = `enrollment_limited_${Math.random().toString(36).slice(2, 8)}`
-      const schema = freshSchema("limited")
-      yield* direct((sql) =>
-        Effect.all([
-          sql.unsafe(`CREATE ROLE "${role}" LOGIN CONNECTION LIMIT 3`).unprepared,
-          sql.unsafe(`CREATE SCHEMA "${schema}" AUTHORIZATION "${role}"`).unprepared
-        ], { discard: true })
-      )
-      const asRole = new URL(url!)
-      asRole.username = role
-      asRole.password = ""
-      try {
-        const outcome = yield* Effect.gen(function*() {
-          const store = yield* Store
-          const t = freshTenant()
-          // Writes do not share their statements, as reads of one key do: each wants a connection.
-          // Three rounds, each of 60 at once: the pool of 10 tries to grow past 3 in each.
-          const failures: Array<string> = []
-          let slowest = 0
-          for (let round = 0; round < 3; round++) {
-            const exits = yield* Effect.all(
-              Array.from({ length: 60 }, (_, i) =>
-                Effect.suspend(() => {
-                  const started = Date.now()
-                  return Effect.exit(store.configurations.insert(t, configuration(`c${round}-${i}`))).pipe(
-                    Effect.tap(() => Effect.sync(() => (slowest = Math.max(slowest, Date.now() - started))))
-                  )
-                })),
-              { concurrency: "unbounded" }
-            )
-            for (const e of exits) if (Exit.isFailure(e)) failures.push(String(Cause.squash(e.cause)))
-          }
-          const stored = yield* store.configurations.list(t, { limit: 1000 })
-          return { failures, stored: stored.items.length, slowest }
-        }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(asRole.toString()), schema, maxConnections: 10 })))
-        assert.deepStrictEqual(outcome.failures.slice(0, 3), [], `${outcome.failures.length} of 180 failed: ${outcome.failures.slice(0, 3).join(" / ")}`)
-        assert.strictEqual(outcome.stored, 180)
+    withLimitedRole("limited", 3, ({ asRole, schema }) =>
+      Effect.gen(function*() {
+        const store = yield* Store
+        const t = freshTenant()
+        // Writes do not share their statements, as reads of one key do: each wants a connection.
+        // Three rounds, each of 60 at once: the pool of 10 tries to grow past 3 in each.
+        const failures: Array<string> = []
+        let slowest = 0
+        for (let round = 0; round < 3; round++) {
+          const exits = yield* Effect.all(
+            Array.from({ length: 60 }, (_, i) =>
+              Effect.suspend(() => {
+                const started = Date.now()
+                return Effect.exit(store.configurations.insert(t, configuration(`c${round}-${i}`))).pipe(
+                  Effect.tap(() => Effect.sync(() => (slowest = Math.max(slowest, Date.now() - started))))
+                )
+              })),
+            { concurrency: "unbounded" }
+          )
+          for (const e of exits) if (Exit.isFailure(e)) failures.push(String(Cause.squash(e.cause)))
+        }
+        const stored = (yield* store.configurations.list(t, { limit: 1000 })).items.length
+        assert.deepStrictEqual(failures.slice(0, 3), [], `${failures.length} of 180 failed: ${failures.slice(0, 3).join(" / ")}`)
+        assert.strictEqual(stored, 180)
         // A first cut's retries on a timer left one call in 180 refused until its 30 s deadline.
-        assert.isBelow(outcome.slowest, 10_000, `the slowest write took ${outcome.slowest} ms`)
-      } finally {
-        yield* direct((sql) => sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared)
-        yield* direct((sql) => sql.unsafe(`DROP ROLE IF EXISTS "${role}"`).unprepared)
-      }
-    }), 60_000)
+        assert.isBelow(slowest, 10_000, `the slowest write took ${slowest} ms`)
+      }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(asRole.toString()), schema, maxConnections: 10 })))), 60_000)
 
   it.effect("names its sessions as the URL's application_name says, else @enrollment/store-adapter", () =>
     Effect.gen(function*() {
