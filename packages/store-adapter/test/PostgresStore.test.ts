@@ -98,6 +98,19 @@ const withLimitedRole = <A>(
   )
 }
 
+/**
+ * The store over a client whose every transaction is SERIALIZABLE (as on CockroachDB), both in the
+ * context: a test runs its own transactions on the client, with the store's calls inside them.
+ */
+const serializableWithClient = (schema: string, timeoutMillis: number, maxConnections: number) =>
+  PostgresStore.layerClient({ schema, timeoutMillis }).pipe(
+    Layer.provideMerge(PgClient.layer({
+      url: Redacted.make(url!),
+      maxConnections,
+      startupParameters: { default_transaction_isolation: "serializable" }
+    }))
+  )
+
 const storeLayer = (schema: string, maxConnections = 4) =>
   PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections })
 
@@ -918,13 +931,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       assert.isTrue(Exit.isFailure(exit))
       assert.include(Cause.pretty((exit as Exit.Failure<unknown, unknown>).cause), "could not serialize access")
       assert.isBelow(took, 2_000, `answered after ${took} ms`)
-    }).pipe(Effect.provide(PostgresStore.layerClient({ schema, timeoutMillis: 10_000 }).pipe(
-      Layer.provideMerge(PgClient.layer({
-        url: Redacted.make(url!),
-        maxConnections: 2,
-        startupParameters: { default_transaction_isolation: "serializable" }
-      }))
-    )))
+    }).pipe(Effect.provide(serializableWithClient(schema, 10_000, 2)))
   })
 
   it.live("fails a call refused as one connection too many at once, as before, when another client holds the role's slots: no deadline waited out, no stream of attempts", () =>
@@ -982,13 +989,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       })))
       assert.isTrue(Exit.isFailure(exit))
       assert.include(Cause.pretty((exit as Exit.Failure<unknown, unknown>).cause), "could not serialize access")
-    }).pipe(Effect.provide(PostgresStore.layerClient({ schema, timeoutMillis: 5_000 }).pipe(
-      Layer.provideMerge(PgClient.layer({
-        url: Redacted.make(url!),
-        maxConnections: 4,
-        startupParameters: { default_transaction_isolation: "serializable" }
-      }))
-    )))
+    }).pipe(Effect.provide(serializableWithClient(schema, 5_000, 4)))
   })
 
   it.live("runs a modify inside the caller's own transaction on its own, never in a round with other callers' modifies of the row", () => {
