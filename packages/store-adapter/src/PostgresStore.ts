@@ -595,10 +595,16 @@ const rowWriter = <K, A>(
    * (another process wrote it), one round under the row lock, which nothing
    * can overtake.
    */
-  const settle = (key: K, batch: ReadonlyArray<Waiting<A>>, known: Stored<A> | undefined) =>
+  const settle = (
+    key: K,
+    batch: ReadonlyArray<Waiting<A>>,
+    known: Stored<A> | undefined,
+    // What runs the locked round: `moved` always; a conflict too, but inside a caller's transaction.
+    lockedAfter: (e: unknown) => boolean = (e) => e === moved || isConflict(e)
+  ) =>
     round(key, batch, known, false).pipe(
       Effect.catchIf(
-        (e) => e === moved || isConflict(e),
+        lockedAfter,
         () =>
           transaction(round(key, batch, undefined, true)).pipe(Effect.catchIf(
             (e): e is typeof moved => e === moved,
@@ -650,15 +656,10 @@ const rowWriter = <K, A>(
       // conflict (SERIALIZABLE) is the caller's, whose transaction must run again: it goes to the
       // caller as it is, not into a savepoint of a transaction already aborted, whose "current
       // transaction is aborted" (25P02) would take its place (a review found that).
-      const lockedOnce = () =>
-        transaction(round(key, [w], undefined, true)).pipe(Effect.catchIf(
-          (e): e is typeof moved => e === moved,
-          () => Effect.die(new Error("PostgresStore: a row changed under its lock"))
-        ))
-      return round(key, [w], undefined, false).pipe(
-        Effect.catchIf((e): e is typeof moved => e === moved, lockedOnce),
+      // `moved` is caught inside `settle` (its locked round runs for it), so it never leaves.
+      return settle(key, [w], undefined, (e) => e === moved).pipe(
         Effect.flatMap(({ outcomes }) => outcomes[0] as Exit.Exit<Option.Option<A>, E | SqlError>)
-      )
+      ) as Effect.Effect<Option.Option<A>, E | SqlError>
     })
 
   return <E>(id: string, key: K, change: Change<A, E>): Effect.Effect<Option.Option<A>, E | SqlError> =>
