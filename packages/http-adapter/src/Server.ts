@@ -20,12 +20,13 @@ import { Cause, Context, Effect, Exit, Option, References } from "effect"
 import * as Headers from "effect/http/Headers"
 import * as HttpTraceContext from "effect/http/HttpTraceContext"
 import { randomInt, randomUUID } from "node:crypto"
-import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from "node:http"
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http"
 import { type Answer, AnswerCache } from "./AnswerCache.ts"
 import * as Auth from "./Auth.ts"
 import * as Batch from "./Batch.ts"
 import * as Body from "./Body.ts"
 import * as Docs from "./Docs.ts"
+import type * as Listen from "./Listen.ts"
 import type * as Metrics from "./Metrics.ts"
 import * as OData from "./OData.ts"
 import * as OpenApi from "./OpenApi.ts"
@@ -265,8 +266,12 @@ const unavailableCause = (cause: Cause.Cause<unknown>): string => {
   return Problem.causeChain(failure !== undefined ? failure.error : Cause.squash(cause))
 }
 
-/** Makes the request listener. */
-export const makeHandler = (options: HandlerOptions): RequestListener => {
+/**
+ * Makes the request listener. Its `continues` says whether a request sent with
+ * `Expect: 100-continue` is to get `100 Continue` ({@link Listen.Listener}): not when its body is
+ * declared over the limit (since 0.10.3).
+ */
+export const makeHandler = (options: HandlerOptions): Listen.Listener => {
   const verifier: Auth.Verifier = "verify" in options.auth ? options.auth : Auth.make(options.auth)
   const limiter = RateLimit.make(options.rateLimit ?? RateLimit.defaults)
   const nextRequestId = requestIds()
@@ -664,7 +669,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
       }
     }
   }
-  return (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (afterLast(req, res)) {
       // Not processed, not answered: its body is dropped as it comes, and the connection closes
       // after the answer that said it would.
@@ -676,6 +681,7 @@ export const makeHandler = (options: HandlerOptions): RequestListener => {
     if (Body.declaredOver(req, bodyLimit)) closesAfter(req, res)
     listener(req, res)
   }
+  return Object.assign(handler, { continues: (req: IncomingMessage) => !Body.declaredOver(req, bodyLimit) })
 
   /**
    * `POST /beta/$batch` (see {@link Batch}): the batch's own token, rate-limit token and

@@ -139,6 +139,37 @@ describe.each([
     assert.strictEqual(after.status, 404, "the request pipelined behind the body was not processed")
   })
 
+  it("declared over the limit with Expect: 100-continue: the 413 comes without a 100 Continue, and the client need send no body", async () => {
+    const r = await exchange(connect, head(`Content-Length: ${64 * limit}\r\nExpect: 100-continue\r\n`), Buffer.alloc(0), [])
+    assert.strictEqual(r.error, undefined)
+    assert.notMatch(r.written, /^HTTP\/1\.1 100 /, "no 100 Continue: the body would be dropped")
+    tooLarge(answerIn(r.written))
+  })
+
+  it("within the limit with Expect: 100-continue: 100 Continue first, then the body is read and answered", async () => {
+    const body = JSON.stringify({ "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: `continued-${scheme}` })
+    const socket = connect()
+    let written = ""
+    const continued = new Promise<void>((resolve) =>
+      socket.on("data", (d: Buffer) => {
+        written += d.toString()
+        if (written.startsWith("HTTP/1.1 100 Continue\r\n\r\n")) resolve()
+      })
+    )
+    const closed = new Promise((r) => socket.on("close", r))
+    socket.on("end", () => socket.end())
+    socket.write(
+      `POST /beta/deviceManagement/deviceEnrollmentConfigurations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`
+    )
+    await continued
+    socket.write(body)
+    await closed
+    const final = answerIn(written.slice("HTTP/1.1 100 Continue\r\n\r\n".length))
+    assert.strictEqual(final?.status, 201, written)
+    assert.strictEqual(final!.json.id, `continued-${scheme}`)
+  })
+
   it(`is read for at most ${Server.lingerMillis} ms: a client that never stops sending is then closed`, async () => {
     const r = await exchange(connect, head(`Content-Length: ${1024 * 1024 * 1024}\r\n`), Buffer.alloc(1024, 0x20), pieces(1000, 4096), 10)
     tooLarge(answerIn(r.written))
