@@ -143,7 +143,11 @@ const split = <T extends string>(
       // The bounds of typed values (SPEC 8) hold inside the derived type's own properties too (since 0.4.0).
       const out = Json.unbounded(value, key)
       if (out !== undefined) return Result.fail(invalid.value(out.path, out.expected, out.expected.startsWith("at most") ? "deeper" : "longer"))
-      MergePatch.setOwn(extra, key, value as Json.Json)
+      // Validated as a JSON value (SPEC 1.4; since 0.10.1, before which `NaN`, a function or a `Date`
+      // was kept, and a BigInt threw), and kept as a copy: the caller's object, changed after the
+      // call, must not change what is stored.
+      if (!Json.isJsonValue(value)) return Result.fail(invalid.value(key, "a JSON value", Json.show(value)))
+      MergePatch.setOwn(extra, key, Json.copy(value))
     }
   }
   return Result.succeed({ id, odataType, base, extra })

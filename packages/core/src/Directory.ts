@@ -161,31 +161,12 @@ const hintOf = (property: string): string => {
   return hint === undefined ? "" : `; ${hint}`
 }
 
-/** True for a plain JSON value: null, a boolean, a finite number, a string, an array or a plain object of them. */
-const isJson = (value: unknown): boolean => {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true
-    case "number":
-      return Number.isFinite(value)
-    case "object": {
-      if (value === null) return true
-      if (Array.isArray(value)) return value.every(isJson)
-      const proto = Object.getPrototypeOf(value)
-      return (proto === Object.prototype || proto === null) && Object.values(value).every(isJson)
-    }
-    default:
-      return false
-  }
-}
-
 /** An untyped property's value, checked as a JSON value within the nesting limit (SPEC 8). */
 const checkJson = (value: unknown, path: string): InvalidInput | undefined => {
   // The bounds of typed values (SPEC 8) hold inside untyped ones too (since 0.4.0).
   const out = Json.unbounded(value, path)
   if (out !== undefined) return invalid.value(out.path, out.expected, out.expected.startsWith("at most") ? "deeper" : "longer")
-  return isJson(value) ? undefined : invalid.value(path, "a JSON value", Json.show(value))
+  return Json.isJsonValue(value) ? undefined : invalid.value(path, "a JSON value", Json.show(value))
 }
 
 /**
@@ -253,11 +234,13 @@ const flat = <F extends Fields>(options: {
         const e = checkJson(value, key)
         if (e !== undefined) return Result.fail(e)
         if (writeOnly.has(key)) continue
-        untypedBytes += Json.utf8Length(key) + Json.utf8Length(JSON.stringify(value) ?? "")
+        const text = JSON.stringify(value)
+        untypedBytes += Json.utf8Length(key) + Json.utf8Length(text)
         if (untypedBytes > Json.maxUntypedBytes) {
           return Result.fail(invalid.value(key, `Graph's other properties of a ${options.typeName} within ${Json.maxUntypedBytes} bytes of JSON together`, "more"))
         }
-        MergePatch.setOwn(values, key, value)
+        // A copy: the caller's object, changed after the call, must not change what is stored (since 0.10.1).
+        MergePatch.setOwn(values, key, typeof value === "object" && value !== null ? JSON.parse(text) : value)
       } else if (navigation.has(key)) {
         return Result.fail(invalid.value(
           key,

@@ -44,9 +44,26 @@ const text = (s: string): void => {
   h1 = a
 }
 
+/**
+ * True for a string a number's text is: `#` and what `String(n)` writes for some number (`#5`,
+ * `#-1.5`, `#1e+21`, `#NaN`). Before 0.10.1 such a string was hashed as the number is, so
+ * `{"a": 5}` and `{"a": "#5"}` had one ETag; it now carries a mark of its own, and every other
+ * value keeps the ETag it had (the pinned values hold). The first two characters decide for all
+ * but such strings: every `@odata.type` begins `#m`.
+ */
+const isNumberText = (s: string): boolean => {
+  if (s.length < 2 || s.charCodeAt(0) !== 0x23) return false
+  const c = s.charCodeAt(1)
+  if (!((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x49 || c === 0x4e)) return false
+  const rest = s.slice(1)
+  return String(Number(rest)) === rest
+}
+
 const value = (v: unknown): void => {
   switch (typeof v) {
     case "string":
+      // A mark no other value writes (`s`) before a string that is a number's text (see {@link isNumberText}).
+      if (isNumberText(v)) char(0x73)
       return text(v)
     case "number":
       return text(`#${v}`)

@@ -216,17 +216,61 @@ export const depth = (value: unknown, limit: number = maxDepth): number => {
   return walk(value, 0)
 }
 
-/** A short, safe rendering of a value for an error message. */
+/**
+ * A short, safe rendering of a value for an error message. It never throws (since 0.10.1): a value
+ * nested deeper than {@link maxDepth} is shown as its outermost brackets (`[…]`, `{…}`; before, about
+ * 5 000 levels overflowed the stack in `JSON.stringify`, and a decoder that named such a value threw
+ * a `RangeError` instead of returning its failure), one that has no JSON text (a BigInt, a cycle) by
+ * its kind.
+ */
 export const show = (value: unknown): string => {
   if (value === undefined) return "nothing"
+  if (typeof value === "object" && value !== null && depth(value) > maxDepth) {
+    return Array.isArray(value) ? "[…] (nested too deep to show)" : "{…} (nested too deep to show)"
+  }
   let text: string
   try {
     text = JSON.stringify(value) ?? String(value)
   } catch {
-    text = String(value)
+    text = typeof value === "object" && value !== null ? (Array.isArray(value) ? "an array" : "an object") : typeof value
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
+
+/**
+ * True for a plain JSON value: null, a boolean, a finite number, a string, an array or a plain
+ * object of them (no `undefined`, function, BigInt, `NaN`, `Date`, `Map` or class instance). Check
+ * the nesting first ({@link unbounded}): the walk recurses per level.
+ *
+ * @since 0.10.1
+ */
+export const isJsonValue = (value: unknown): value is Json => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true
+    case "number":
+      return Number.isFinite(value)
+    case "object": {
+      if (value === null) return true
+      if (Array.isArray(value)) return value.every(isJsonValue)
+      const proto = Object.getPrototypeOf(value)
+      return (proto === Object.prototype || proto === null) && Object.values(value).every(isJsonValue)
+    }
+    default:
+      return false
+  }
+}
+
+/**
+ * A copy of a JSON value that shares nothing with it (a scalar is its own copy): what an entity
+ * keeps of a caller's untyped value, so that the caller changing its object afterwards changes
+ * nothing stored (since 0.10.1).
+ *
+ * @since 0.10.1
+ */
+export const copy = <A extends Json>(value: A): A =>
+  typeof value === "object" && value !== null ? JSON.parse(JSON.stringify(value)) as A : value
 
 /** Deep equality of two JSON values (object key order does not matter). */
 export const equals = (a: unknown, b: unknown): boolean => {

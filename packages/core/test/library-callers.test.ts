@@ -1,0 +1,145 @@
+/**
+ * What a team calling the core as a library meets that the HTTP face had kept from it (a review of
+ * core 0.10.0 as a published package, 2026-12-01): values no JSON text can hold, members no type
+ * declares, nestings deep enough to overflow a recursion, objects the caller changes after a call,
+ * and two values with one ETag. Each case failed before core 0.10.1.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Result } from "effect"
+import {
+  Assignment,
+  AssignmentPatch,
+  Configuration,
+  Configurations,
+  Directory,
+  DirectoryService,
+  ETag,
+  Json,
+  MemoryStore
+} from "../src/index.ts"
+
+const G = "#microsoft.graph."
+const T = "t1"
+const limitBody = (limit: unknown) => ({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "c1", limit })
+const message = (r: Result.Result<unknown, { readonly message: string }>): string =>
+  Result.isFailure(r) ? r.failure.message : `accepted: ${Json.show(r.success)}`
+
+/** An array nested `levels` deep, as `JSON.parse` makes one without complaint. */
+const nested = (levels: number): unknown => {
+  let v: unknown = 1
+  for (let i = 0; i < levels; i++) v = [v]
+  return v
+}
+
+const stored = (): Assignment.Assignment =>
+  Result.getOrThrow(Assignment.validate({
+    "@odata.type": `${G}enrollmentConfigurationAssignment`,
+    id: "a1",
+    target: { "@odata.type": `${G}groupAssignmentTarget`, deviceAndAppManagementAssignmentFilterId: null, deviceAndAppManagementAssignmentFilterType: "none", groupId: "g1" },
+    source: "direct",
+    sourceId: null
+  }))
+
+describe("a configuration's derived-type properties are JSON values (SPEC 1.4)", () => {
+  for (
+    const [name, value] of [
+      ["NaN", NaN],
+      ["Infinity", Infinity],
+      ["undefined", undefined],
+      ["a Date", new Date(0)],
+      ["a function", () => 1],
+      ["a Map", new Map()],
+      ["a BigInt", 10n],
+      ["a BigInt inside an object", { n: 10n }]
+    ] as const
+  ) {
+    it(`refuses ${name} with InvalidInput, on create and on PATCH, never a throw`, () => {
+      assert.match(message(Configuration.decodeCreate(limitBody(value))), /^limit: expected a JSON value, got /)
+      const current = Configuration.make("c1", Result.getOrThrow(Configuration.decodeCreate(limitBody(5))), "2026-01-01T00:00:00.000Z")
+      assert.match(message(Configuration.patch(current, { limit: value })), /^limit: expected a JSON value, got /)
+    })
+  }
+
+  it.effect("a create through the service fails with InvalidInput for a BigInt, not a defect", () =>
+    Effect.gen(function*() {
+      const svc = yield* Configurations
+      const e = yield* Effect.flip(svc.create(T, limitBody(10n)))
+      assert.strictEqual(e._tag, "InvalidInput")
+    }).pipe(Effect.provide(Configurations.layer.pipe(Layer.provideMerge(MemoryStore.layer)))))
+})
+
+describe("Assignment.validate refuses a member no type declares (SPEC 3 rule 3), whatever else the value is", () => {
+  it("accepts the stored assignment as it is", () => {
+    assert.isTrue(Result.isSuccess(Assignment.validate(stored())))
+  })
+
+  it("refuses a member of the assignment", () => {
+    assert.strictEqual(message(Assignment.validate({ ...stored(), extra: 1 })), "extra: 'extra' is not a property of this type")
+  })
+
+  it("refuses a member another target type declares", () => {
+    const a = stored()
+    assert.strictEqual(
+      message(Assignment.validate({ ...a, target: { ...a.target, collectionId: "c1" } })),
+      "target.collectionId: 'collectionId' is not a property of this type"
+    )
+  })
+
+  it("tells a group target's bad groupId by the group target's rule, not the first type's", () => {
+    const a = stored()
+    assert.strictEqual(message(Assignment.validate({ ...a, target: { ...a.target, groupId: 42 } })), "target.groupId: expected a string or null, got 42")
+  })
+})
+
+describe("a value nested past any bound is a failure to return, never a thrown RangeError", () => {
+  const deep = nested(20_000)
+  it("Json.show names it without walking it", () => {
+    assert.strictEqual(Json.show(deep), "[…] (nested too deep to show)")
+    assert.strictEqual(Json.show({ a: deep }), "{…} (nested too deep to show)")
+  })
+
+  it("the decoders and the PATCH rules return their failure", () => {
+    assert.match(message(AssignmentPatch.patch(stored(), { sourceId: deep })), /^sourceId: /)
+    assert.match(message(Assignment.decodeCreate({ source: deep })), /^source: /)
+    assert.match(message(Configuration.decodeCreate({ "@odata.type": deep })), /^@odata\.type: /)
+    assert.match(message(Directory.decodeUserCreate({ displayName: deep })), /^displayName: /)
+  })
+})
+
+describe("what is stored does not change when the caller changes its own object afterwards", () => {
+  it.effect("a configuration's derived-type property, on the memory store", () =>
+    Effect.gen(function*() {
+      const svc = yield* Configurations
+      const body = { ...limitBody(5), settings: { level: 1 } }
+      const created = yield* svc.create(T, body)
+      body.settings.level = 999
+      const got = yield* svc.get(T, "c1")
+      assert.deepStrictEqual((got as any).settings, { level: 1 })
+      assert.strictEqual(ETag.of(got), ETag.of(created))
+    }).pipe(Effect.provide(Configurations.layer.pipe(Layer.provideMerge(MemoryStore.layer)))))
+
+  it.effect("a user's Graph property, on the memory store", () =>
+    Effect.gen(function*() {
+      const dir = yield* DirectoryService
+      const body = { id: "u1", displayName: "U", onPremisesExtensionAttributes: { extensionAttribute1: "a" } }
+      yield* dir.createUser(T, body)
+      body.onPremisesExtensionAttributes.extensionAttribute1 = "changed"
+      const got = yield* dir.getUser(T, "u1")
+      assert.deepStrictEqual((got as any).onPremisesExtensionAttributes, { extensionAttribute1: "a" })
+    }).pipe(Effect.provide(DirectoryService.layer.pipe(Layer.provideMerge(MemoryStore.layer)))))
+})
+
+describe("ETag: a number and a string that writes it differ", () => {
+  it("gives {a: 5} and {a: '#5'} different tags, and the same for items and other number texts", () => {
+    assert.notStrictEqual(ETag.of({ a: 5 }), ETag.of({ a: "#5" }))
+    assert.notStrictEqual(ETag.of([1]), ETag.of(["#1"]))
+    assert.notStrictEqual(ETag.of({ a: -1.5 }), ETag.of({ a: "#-1.5" }))
+    assert.notStrictEqual(ETag.of({ a: 1e21 }), ETag.of({ a: "#1e+21" }))
+  })
+
+  it("keeps every other value's tag: a number, and a string that is not a number's text (as 0.10.0 gave them)", () => {
+    assert.strictEqual(ETag.of({ a: 5 }), `W/"u5t4z51l646bx"`)
+    assert.strictEqual(ETag.of({ a: "#05" }), `W/"3ganm01l5on38"`)
+    assert.strictEqual(ETag.of({ a: "#microsoft.graph.user" }), `W/"1twgwtymd5rh"`)
+  })
+})
