@@ -85,10 +85,11 @@ export const answersHalfClosed = <S extends http.Server>(server: S): S => {
 export const listen = (handler: Listener, options: ListenOptions): Promise<Running> =>
   new Promise((resolve, reject) => {
     // `httpAllowHalfOpen`, and over TLS the socket's own `allowHalfOpen`, set once its handshake is
-    // done (below): see {@link answersHalfClosed}.
+    // done (below): see {@link answersHalfClosed}. `requireHostHeader: false`: the handler answers an
+    // HTTP/1.1 request without `Host` itself, in the Graph error shape (since 0.10.3).
     const server: http.Server = options.tls !== undefined
-      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000 }, handler) as unknown as http.Server
-      : http.createServer({ keepAliveTimeout: 65_000 }, handler)
+      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, keepAliveTimeout: 65_000, requireHostHeader: false }, handler) as unknown as http.Server
+      : http.createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, handler)
     answersHalfClosed(server)
     // `Expect: 100-continue`: Node answers `100 Continue` itself unless the server listens for
     // `checkContinue`, which it then emits instead of `request`. The handler is asked first (a body

@@ -390,6 +390,12 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     }
 
     try {
+      // HTTP/1.1 requires a Host header (RFC 9112 3.2): its absence is a 400 in the Graph error shape
+      // (since 0.10.3; `Listen` turns Node's own check off, whose 400 had no body and closed the
+      // connection, and a request pipelined behind it was processed and never answered).
+      if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+        return fail(Problem.badRequest("The request has no Host header, which HTTP/1.1 requires"))
+      }
       const url = req.url ?? "/"
       const q = url.indexOf("?")
       const rawPath = q === -1 ? url : url.slice(0, q)

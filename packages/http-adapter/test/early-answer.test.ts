@@ -277,6 +277,19 @@ describe("a request pipelined after one whose answer closes the connection", () 
     assert.match(written.slice(written.lastIndexOf("HTTP/1.1 400")), /"code":"BadRequest"/)
   })
 
+  it("after an HTTP/1.1 request without Host is processed and answered: that one gets a 400 in the Graph shape, the connection kept", async () => {
+    const last = JSON.stringify({ displayName: "after a Host-less request" })
+    const written = await exchangeAll(
+      `GET /beta/users HTTP/1.1\r\nAuthorization: Bearer ${token}\r\n\r\n` +
+        patch(`Connection: close\r\nContent-Length: ${last.length}\r\n`, last)
+    )
+    assert.deepStrictEqual(statuses(written), [400, 200], written)
+    const first = written.slice(0, written.indexOf("HTTP/1.1 200"))
+    assert.match(first, /"code":"BadRequest","message":"The request has no Host header, which HTTP\/1\.1 requires"/)
+    assert.notMatch(first, /\r\nConnection: close/i)
+    assert.strictEqual(await displayName(), "after a Host-less request")
+  })
+
   it("is processed and answered after a request answered with the connection kept", async () => {
     const last = JSON.stringify({ displayName: "second, last" })
     const written = await exchangeAll(renames("first") + patch(`Connection: close\r\nContent-Length: ${last.length}\r\n`, last))
