@@ -178,10 +178,18 @@ const ownColumns = (rows: ReadonlyArray<Row>, hint: string | undefined, expanded
   return keys.map((k) => col(k.toUpperCase(), k))
 }
 
+/**
+ * The characters a table shows as a space: what a terminal acts on rather than shows (the C0 and
+ * C1 controls, DEL, U+2028 and U+2029; U+009B starts a command as ESC [ does) and the bidirectional
+ * controls, which reorder the rest of the line.
+ */
+const unshown = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
 const cellText = (v: unknown): string => {
   if (v === null || v === undefined) return "-"
-  if (typeof v === "string") return v.replace(/[\u0000-\u001f\u007f]/g, " ")
-  if (typeof v === "object") return JSON.stringify(v)
+  if (typeof v === "string") return v.replace(unshown, " ")
+  // JSON escapes the C0 controls, not the rest.
+  if (typeof v === "object") return JSON.stringify(v).replace(unshown, " ")
   return String(v)
 }
 
