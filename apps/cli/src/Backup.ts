@@ -22,7 +22,7 @@ import type { LocalSettings } from "./Backend.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Output from "./Output.ts"
 import { print, modeOf, settingsOf } from "./Runtime.ts"
-import { given, type Globals, origin } from "./Settings.ts"
+import { given, type Globals, origin, secretFile } from "./Settings.ts"
 
 /** The signals that stop a backup, with their numbers (a shell shows 128 + the number). */
 export const stopSignals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
@@ -104,6 +104,12 @@ const sqliteStore = (raw: Globals): Effect.Effect<{ readonly settings: LocalSett
     return { settings: mode.settings, store: s }
   })
 
+/**
+ * The data directory's files besides the store's own (which the backup refuses by itself), never a
+ * backup's FILE, `--force` or not: the server's signing secret.
+ */
+const dataDirFiles = (store: string) => [{ file: path.join(path.dirname(store), secretFile), what: "the server's signing secret" }]
+
 /** `SqliteBackup.BackupFailed` as the CLI prints it: what to do about it, and that FILE is as it was. */
 const failedBackup = (e: SqliteBackup.BackupFailed, file: string, force: boolean): CommandFailed => {
   const untouched = `nothing was written to ${file}`
@@ -139,7 +145,7 @@ export const run = (raw: Globals, file: string, options: { readonly force: boole
     // The signals trapped before the backup starts, then raced with it.
     const outcome = yield* Effect.scoped(Effect.flatMap(trapSignals, (firstSignal) =>
       Effect.raceFirst(
-        SqliteBackup.backup({ from: store.filename, to, force: options.force }).pipe(
+        SqliteBackup.backup({ from: store.filename, to, force: options.force, keep: dataDirFiles(store.filename) }).pipe(
           Effect.mapError((e) => failedBackup(e, file, options.force)),
           Effect.map((made) => ({ _tag: "Made", made }) as const)
         ),

@@ -6,12 +6,12 @@
  * cannot be written fails with nothing left in it.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
-import { enrollctl, serverMain, shim, startServer, tempDir } from "./cli.ts"
+import { enrollctl, serverMain, shim, startServer, storeDir, tempDir } from "./cli.ts"
 
 const available = existsSync(serverMain)
 if (!available) console.log(`SKIPPED backup tests: ${serverMain} does not exist yet`)
@@ -198,6 +198,30 @@ describe.skipIf(!available)("backup of the SQLite store the server writes", () =
     assert.strictEqual(r.stdout, "")
     assert.match(r.stderr, new RegExp(`^error BackupFailed: cannot write the backup in ${dir}: EACCES: permission denied, .*; nothing was written to ${file}\\n$`))
     assert.deepStrictEqual(readdirSync(dir), ["keep"])
+  })
+})
+
+describe("backup's FILE", () => {
+  it("is never the data directory's signing secret, --force or not (exit 2), which is left as it was", async () => {
+    // Before: `backup --force DIR/auth-secret` replaced the server's secret by the store's file, exit 0.
+    const dir = await storeDir()
+    const secret = path.join(dir, "auth-secret")
+    writeFileSync(secret, `${"k".repeat(64)}\n`, { mode: 0o600 })
+    const other = tempDir("enrollctl-backup-secret-link-")
+    symlinkSync(dir, path.join(other, "data"))
+    for (const [file, force] of [[secret, ["--force"]], [secret, []], [path.join(other, "data", "auth-secret"), ["--force"]]] as const) {
+      const r = await enrollctl(["--store", "sqlite", "--data-dir", dir, "backup", ...force, file])
+      assert.strictEqual(r.code, 2, r.stderr)
+      assert.strictEqual(r.stdout, "")
+      assert.strictEqual(
+        r.stderr,
+        file === secret
+          ? `error Usage: ${file} is the server's signing secret: back it up to another path\n`
+          : `error Usage: ${file} is the server's signing secret (${secret}): back it up to another path\n`
+      )
+    }
+    assert.strictEqual(readFileSync(secret, "utf8"), `${"k".repeat(64)}\n`)
+    assert.deepStrictEqual(readdirSync(dir).filter((f) => f.endsWith(".tmp")), [])
   })
 })
 

@@ -51,6 +51,12 @@ export interface Options {
   /** Replace `to` when it exists (default false: an existing `to` is refused, and nothing is written). */
   readonly force?: boolean | undefined
   /**
+   * Other files a backup never replaces, `force` or not, told as the store's own files are (by
+   * identity, and by name in the same directory), each with what it is for the refusal to say: the
+   * other files of the store's directory, such as the server's signing secret (since 0.8.3).
+   */
+  readonly keep?: ReadonlyArray<{ readonly file: string; readonly what: string }> | undefined
+  /**
    * How long the copy waits for a lock another connection holds, in milliseconds (default 5000):
    * only another process's recovery of the WAL takes one a reader waits for.
    */
@@ -83,7 +89,7 @@ export const Reason = Schema.Literals([
   "SourceMissing",
   /** The destination exists, and `force` was not given; or it is a directory. */
   "DestinationExists",
-  /** The destination is the store's own file (or its `-wal` or `-shm`). */
+  /** The destination is the store's own file (or its `-wal` or `-shm`), or one of the files `keep` names. */
   "DestinationIsSource",
   /** The store could not be read, or the copy written (I/O, permissions, a full disk, not a database). */
   "CopyFailed",
@@ -132,18 +138,22 @@ const identity = (p: string): string | undefined => {
 }
 
 /**
- * Whether `to` is one of the store's own files (`source`, its real path, and its `-wal`, `-shm`,
- * `-journal`), told by identity, not by path (since 0.5.0): a `to` that is there and the same file
- * (device and inode; a hard link, a symbolic link, another mount of the directory), or a `to` in the
- * same directory (by identity: through a bind mount or a symbolic link) with one of their names.
+ * The one of `files` that `to` is, told by identity, not by path (since 0.5.0): a `to` that is
+ * there and the same file (device and inode; a hard link, a symbolic link, another mount of the
+ * directory), or a `to` in the same directory (by identity: through a bind mount or a symbolic
+ * link) with the same name.
  */
-const isStoreFile = (source: string, to: string): boolean => {
-  const names = [basename(source), `${basename(source)}-wal`, `${basename(source)}-shm`, `${basename(source)}-journal`]
+const oneOf = (files: ReadonlyArray<string>, to: string): string | undefined => {
   const target = identity(to)
-  if (target !== undefined && names.some((name) => identity(join(dirname(source), name)) === target)) return true
   const directory = identity(dirname(to))
-  return directory !== undefined && directory === identity(dirname(source)) && names.includes(basename(to))
+  return files.find((file) =>
+    (target !== undefined && identity(file) === target) ||
+    (directory !== undefined && directory === identity(dirname(file)) && basename(file) === basename(to))
+  )
 }
+
+/** The store's own files: `source` (its real path) and its `-wal`, `-shm` and `-journal`. */
+const storeFiles = (source: string): ReadonlyArray<string> => ["", "-wal", "-shm", "-journal"].map((suffix) => `${source}${suffix}`)
 
 /** Removes `p` when it is there; anything else that fails is left (the backup's own failure is what is said). */
 const removeQuietly = (p: string): void => {
@@ -251,8 +261,13 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
     catch: failed("SourceMissing", `no store at ${from}`)
   })
   // The store's own files are never replaced, --force or not: the server keeps them open.
-  if (isStoreFile(source, to)) {
+  if (oneOf(storeFiles(source), to) !== undefined) {
     return yield* new BackupFailed({ reason: "DestinationIsSource", detail: `${to} is the store's own file: back it up to another path` })
+  }
+  const kept = options.keep?.find((k) => oneOf([resolve(k.file)], to) !== undefined)
+  if (kept !== undefined) {
+    const named = resolve(kept.file) === to ? kept.what : `${kept.what} (${resolve(kept.file)})`
+    return yield* new BackupFailed({ reason: "DestinationIsSource", detail: `${to} is ${named}: back it up to another path` })
   }
   const there = existsSync(to)
   if (there && statSync(to).isDirectory()) {

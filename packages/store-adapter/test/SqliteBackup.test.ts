@@ -153,6 +153,34 @@ describe("SqliteBackup.backup", () => {
       assert.strictEqual(userIds(join(store.directory, "backup.sqlite")).length, 3, "another name there is backed up to")
     }))
 
+  it.effect("never writes over a file keep names, forced or not, by its path, a link to it or its name beside it", () =>
+    Effect.gen(function*() {
+      // Before: only the store's own files were refused; a backup replaced the server's signing secret.
+      const store = openStore("kept", 3)
+      const secret = join(store.directory, "auth-secret")
+      writeFileSync(secret, "k".repeat(64), { mode: 0o600 })
+      const keep = [{ file: secret, what: "the server's signing secret" }]
+      const linked = join(fresh("kept-link"), "secret")
+      sh("ln", secret, linked)
+      const alias = join(fresh("kept-alias"), "data")
+      sh("ln", "-s", store.directory, alias)
+      for (const to of [secret, linked, join(alias, "auth-secret")]) {
+        const e = yield* failure({ from: store.filename, to, force: true, keep })
+        assert.strictEqual(e.reason, "DestinationIsSource", to)
+        assert.strictEqual(
+          e.message,
+          to === secret ? `${to} is the server's signing secret: back it up to another path` : `${to} is the server's signing secret (${secret}): back it up to another path`
+        )
+      }
+      assert.strictEqual(readFileSync(secret, "utf8"), "k".repeat(64))
+      // Not there yet: its name in the store's directory is refused all the same.
+      const gone = join(store.directory, "other-secret")
+      const e = yield* failure({ from: store.filename, to: join(alias, "other-secret"), keep: [{ file: gone, what: "a kept file" }] })
+      assert.strictEqual(e.reason, "DestinationIsSource")
+      assert.deepStrictEqual(readdirSync(store.directory).sort(), ["auth-secret", "enrollment.sqlite", "enrollment.sqlite-shm", "enrollment.sqlite-wal"])
+      store.db.close()
+    }))
+
   it.effect.skipIf(noBind !== undefined)("never writes over the store's own files through a bind mount of its directory, forced", () =>
     Effect.scoped(Effect.gen(function*() {
       // Before: the real paths differed, and `--force` renamed the copy over the live store's file.
