@@ -226,6 +226,37 @@ describe("backup's FILE", () => {
 })
 
 describe("backup stopped by a signal", () => {
+  it("ends with exit 0 when the signal comes once FILE is in place, as its answer is printed", async () => {
+    // Before: the trap was gone once the backup returned, and a signal during the shutdown ended
+    // the process by its default action (exit 143 for SIGTERM), though FILE was in place.
+    const data = await storeDir()
+    const out = tempDir("enrollctl-backup-late-signal-")
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) env[k] = v
+    const runs = 12
+    for (let i = 0; i < runs; i++) {
+      const signal = (["SIGTERM", "SIGINT", "SIGHUP"] as const)[i % 3]!
+      const file = path.join(out, `b${i}.sqlite`)
+      const child = spawn(process.execPath, [shim, "--store", "sqlite", "--data-dir", data, "-o", "table", "backup", file], { env, stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      let sent = false
+      child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
+      child.stdout.setEncoding("utf8").on("data", (d) => {
+        stdout += d
+        // Sent as soon as the answer (printed once FILE is in place) arrives.
+        if (!sent && stdout.includes("backed up")) sent = child.kill(signal)
+      })
+      const [code, by] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])))
+      assert.isTrue(sent, `run ${i}: no answer: ${stderr}`)
+      assert.deepStrictEqual([code, by], [0, null], `run ${i} (${signal}): ${stderr}`)
+      assert.strictEqual(stderr, "")
+      assert.match(stdout, new RegExp(`^backed up .* to ${file}: `))
+      assert.isTrue(existsSync(file))
+    }
+    assert.strictEqual(readdirSync(out).length, runs, "no temporary file left")
+  }, 60_000)
+
   it("removes its temporary file, says nothing was written, and ends by the signal", async () => {
     // A store large enough for the copy to take a while (about 120 MiB).
     const data = tempDir("enrollctl-backup-big-")

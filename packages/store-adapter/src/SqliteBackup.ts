@@ -11,7 +11,7 @@
  * mode 0600: it holds every tenant's data), checked (`PRAGMA integrity_check`, and a schema this
  * release reads: a newer release's store is refused, as {@link SqliteStore.open} refuses it),
  * synced to disk, and moved into place by a rename, its directory synced after it. Whatever fails,
- * or interrupts it, the temporary file and its journal are removed: the destination is the whole
+ * or interrupts it (or aborts it, before the move), the temporary file and its journal are removed: the destination is the whole
  * checked copy, or it is as it was. An existing destination is replaced only with `force`; without
  * it, the copy is linked into place (`link`, which refuses a path that is there), so a file made
  * at the destination meanwhile is not replaced either.
@@ -57,6 +57,14 @@ export interface Options {
    */
   readonly keep?: ReadonlyArray<{ readonly file: string; readonly what: string }> | undefined
   /**
+   * Stops the backup when aborted before its copy is moved into place: it fails with `Aborted`,
+   * and nothing is left at `to`. It is looked at between the backup's steps (a step of the backup
+   * API runs to its end), the last time in the same turn as the move into place: an abort after
+   * that changes nothing, and the backup succeeds (since 0.8.3). An interruption of the effect, by
+   * contrast, ends it as interrupted whenever it comes, the copy in place or not.
+   */
+  readonly signal?: AbortSignal | undefined
+  /**
    * How long the copy waits for a lock another connection holds, in milliseconds (default 5000):
    * only another process's recovery of the WAL takes one a reader waits for.
    */
@@ -100,7 +108,9 @@ export const Reason = Schema.Literals([
   /** The store's schema is at a version this release does not know: a newer release wrote it. */
   "ReleaseTooNew",
   /** The copy was moved into place, but its directory could not be synced: the rename may not survive power loss. */
-  "DirectoryNotSynced"
+  "DirectoryNotSynced",
+  /** `signal` was aborted before the copy was moved into place (since 0.8.3). */
+  "Aborted"
 ])
 export type Reason = typeof Reason.Type
 
@@ -278,6 +288,10 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
   }
   const directory = dirname(to)
   const temporary = join(directory, `.${basename(to)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`)
+  const aborted = () => new BackupFailed({ reason: "Aborted", detail: `the backup of ${from} was stopped before it was complete (nothing was written)` })
+  /** Fails with `Aborted` once `signal` is aborted. */
+  const notAborted = Effect.suspend(() => options.signal?.aborted === true ? Effect.fail(aborted()) : Effect.void)
+  yield* notAborted
 
   return yield* Effect.scoped(Effect.gen(function*() {
     // The temporary file, made by us alone (O_EXCL) and private to its user (0600), removed with
@@ -307,10 +321,12 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
       try: () => sqliteBackup(db, temporary, { rate: Math.max(1, Math.min(allPages, Math.floor(options.pagesPerStep ?? allPages))) }),
       catch: failed("CopyFailed", `cannot copy ${from} to ${temporary}`)
     }))
+    yield* notAborted
     const checked = yield* Effect.try({
       try: () => check(temporary, from),
       catch: (e) => e instanceof BackupFailed ? e : failed("CopyFailed", `cannot check the copy ${temporary}`)(e)
     })
+    yield* notAborted
     const bytes = yield* Effect.try({
       try: () => {
         const fd = openSync(temporary, constants.O_RDONLY)
@@ -323,8 +339,10 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
       },
       catch: failed("CopyFailed", `cannot sync the copy ${temporary}`)
     })
+    // Looked at in the same turn as the move: an abort is before it, or changes nothing.
     yield* Effect.try({
       try: () => {
+        if (options.signal?.aborted === true) throw aborted()
         if (options.force === true) return renameSync(temporary, to)
         try {
           // link refuses a path that is there: a file made at `to` since the check is not replaced.
@@ -340,7 +358,9 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
         }
       },
       catch: (e) =>
-        (e as NodeJS.ErrnoException).code === "EEXIST"
+        e instanceof BackupFailed
+          ? e
+          : (e as NodeJS.ErrnoException).code === "EEXIST"
           ? new BackupFailed({ reason: "DestinationExists", detail: `${to} already exists: it was made while the backup ran (nothing was written)` })
           : failed("CopyFailed", `cannot move the copy ${temporary} to ${to}`)(e)
     })

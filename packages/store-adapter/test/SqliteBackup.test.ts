@@ -201,6 +201,30 @@ describe("SqliteBackup.backup", () => {
       assert.strictEqual(userIds(store.filename).length, 4)
     })))
 
+  it.effect("stops when its signal is aborted before the copy is in place, leaving nothing; an abort after the move changes nothing", () =>
+    Effect.gen(function*() {
+      // Before: there was no signal; a caller that interrupted the backup could not tell whether
+      // it had been stopped before the copy was in place or after.
+      const store = openStore("aborted", 3)
+      const out = fresh("aborted-out")
+      const to = join(out, "b.sqlite")
+      const e = yield* failure({ from: store.filename, to, signal: AbortSignal.abort() })
+      assert.strictEqual(e.reason, "Aborted")
+      assert.strictEqual(e.message, `the backup of ${store.filename} was stopped before it was complete (nothing was written)`)
+      assert.deepStrictEqual(readdirSync(out), [])
+      // Aborted as the copy is moved into place, in the moment after: the backup is complete.
+      for (const force of [false, true]) {
+        const name = `late-${force}.sqlite`
+        const late = { get aborted() { return readdirSync(out).includes(name) } } as AbortSignal
+        const made = yield* SqliteBackup.backup({ from: store.filename, to: join(out, name), force, signal: late })
+        assert.strictEqual(made.file, join(out, name))
+        assert.isTrue(late.aborted)
+      }
+      assert.deepStrictEqual(readdirSync(out).sort(), ["late-false.sqlite", "late-true.sqlite"])
+      store.db.close()
+      assert.strictEqual(userIds(join(out, "late-true.sqlite")).length, 3)
+    }))
+
   it.effect("refuses a store that is not there, and makes nothing", () =>
     Effect.gen(function*() {
       const empty = fresh("missing")
