@@ -23,6 +23,7 @@
  * @since 0.5.0
  */
 import {
+  accessSync,
   closeSync,
   constants,
   existsSync,
@@ -37,6 +38,7 @@ import {
 } from "node:fs"
 import { randomBytes } from "node:crypto"
 import { basename, dirname, join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 import { backup as sqliteBackup, DatabaseSync } from "node:sqlite"
 import { Effect, Schema } from "effect"
 import { migrations } from "./SqliteStore.ts"
@@ -123,6 +125,11 @@ export class BackupFailed extends Schema.TaggedError<BackupFailed>()("BackupFail
   override get message(): string {
     return this.detail
   }
+
+  /** The same failure with `hint` after its detail. */
+  withHint(hint: string): BackupFailed {
+    return hint === "" ? this : new BackupFailed({ reason: this.reason, detail: `${this.detail}${hint}`, cause: this.cause })
+  }
 }
 
 /** Every page in one step of the backup API (it takes a positive 32-bit integer). */
@@ -164,6 +171,60 @@ const oneOf = (files: ReadonlyArray<string>, to: string): string | undefined => 
 
 /** The store's own files: `source` (its real path) and its `-wal`, `-shm` and `-journal`. */
 const storeFiles = (source: string): ReadonlyArray<string> => ["", "-wal", "-shm", "-journal"].map((suffix) => `${source}${suffix}`)
+
+/** The size of `p`, 0 where nothing is (or it cannot be looked up). */
+const sizeOf = (p: string): number => {
+  try {
+    return statSync(p).size
+  } catch {
+    return 0
+  }
+}
+
+/** Why this process cannot write the directory `dir` (`EROFS`, `EACCES`, …), or undefined when it can. */
+const unwritable = (dir: string): string | undefined => {
+  try {
+    accessSync(dir, constants.W_OK)
+    return undefined
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? "unknown"
+  }
+}
+
+/**
+ * How the copy opens the store (since 0.8.3). SQLite reads a store in WAL mode through its `-shm`
+ * file, which it makes beside the store when it is not there (a cleanly stopped store has none):
+ * where the directory cannot be written, the open fails (`unable to open database file`). On a
+ * read-only file system (`EROFS`), when no `-wal` holds commits, the store is opened immutable
+ * (SQLite's `immutable=1`: no locks, no `-shm`), which is safe there: no process can write the
+ * file, so no writer runs, and the file alone is the whole store. Anywhere else the store is opened
+ * as it always was, since a writer may run (a directory this user cannot write, another can).
+ */
+const openSource = (source: string, busyTimeout: number): DatabaseSync => {
+  const options = { readOnly: true, timeout: busyTimeout }
+  if (unwritable(dirname(source)) !== "EROFS" || sizeOf(`${source}-wal`) > 0) return new DatabaseSync(source, options)
+  const url = pathToFileURL(source)
+  url.searchParams.set("immutable", "1")
+  return new DatabaseSync(url, options)
+}
+
+/**
+ * What to add to a failure to open or copy the store, when its directory is why: one on a read-only
+ * file system whose `-wal` holds commits (which SQLite cannot read there without a `-shm`), one this
+ * user cannot write (SQLite makes the `-shm` there); empty otherwise.
+ */
+const directoryHint = (source: string): string => {
+  const dir = dirname(source)
+  const why = existsSync(`${source}-shm`) ? undefined : unwritable(dir)
+  if (why === "EROFS") {
+    return ` (the store's directory ${dir} is on a read-only file system, and its ${basename(source)}-wal holds commits not yet in the file, ` +
+      `which SQLite cannot read there: the server did not stop cleanly; mount it read-write, and open the store once or back it up then)`
+  }
+  if (why === "EACCES" || why === "EPERM") {
+    return ` (SQLite makes the store's ${basename(source)}-shm in ${dir} to read it, and this user cannot write there: back it up as a user who can, the server's)`
+  }
+  return ""
+}
 
 /** Removes `p` when it is there; anything else that fails is left (the backup's own failure is what is said). */
 const removeQuietly = (p: string): void => {
@@ -310,8 +371,8 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
     // The source, read-only: the copy never writes the store (not even a checkpoint when it closes).
     const db = yield* Effect.acquireRelease(
       Effect.try({
-        try: () => new DatabaseSync(source, { readOnly: true, timeout: Math.max(0, Math.floor(options.busyTimeout ?? 5000)) }),
-        catch: failed("CopyFailed", `cannot open ${from}`)
+        try: () => openSource(source, Math.max(0, Math.floor(options.busyTimeout ?? 5000))),
+        catch: (e) => failed("CopyFailed", `cannot open ${from}`)(e).withHint(directoryHint(source))
       }),
       (db) => Effect.sync(() => db.close())
     )
@@ -319,7 +380,7 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
     // interruption waits for it, then removes the temporary file.
     yield* Effect.uninterruptible(Effect.tryPromise({
       try: () => sqliteBackup(db, temporary, { rate: Math.max(1, Math.min(allPages, Math.floor(options.pagesPerStep ?? allPages))) }),
-      catch: failed("CopyFailed", `cannot copy ${from} to ${temporary}`)
+      catch: (e) => failed("CopyFailed", `cannot copy ${from} to ${temporary}`)(e).withHint(directoryHint(source))
     }))
     yield* notAborted
     const checked = yield* Effect.try({

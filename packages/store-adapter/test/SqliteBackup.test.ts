@@ -69,6 +69,29 @@ const noBind = unavailableBecause(() => {
   sh("mount", "--bind", probe, probe)
   sh("umount", probe)
 })
+const noReadOnlyMount = unavailableBecause(() => {
+  sh("mount", "--bind", probe, probe)
+  try {
+    sh("mount", "-o", "remount,bind,ro", probe)
+  } finally {
+    sh("umount", probe)
+  }
+})
+if (noReadOnlyMount !== undefined) console.log(`SqliteBackup: a read-only bind mount is not permitted here (${noReadOnlyMount}); the read-only file system tests are skipped`)
+/** `path` (a directory) mounted read-only over itself for the scope, as sqlite-files.test.ts does. */
+const readOnlyMount = (path: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      sh("mount", "--bind", path, path)
+      try {
+        sh("mount", "-o", "remount,bind,ro", path)
+      } catch (e) {
+        sh("umount", path)
+        throw e
+      }
+    }),
+    () => Effect.sync(() => sh("umount", path))
+  )
 if (noChattr !== undefined) console.log(`SqliteBackup: chattr +i is not available here (${noChattr}); the unwritable-directory test is skipped`)
 if (noMount !== undefined) console.log(`SqliteBackup: a tmpfs cannot be mounted here (${noMount}); the full-disk test is skipped`)
 if (noBind !== undefined) console.log(`SqliteBackup: a bind mount is not permitted here (${noBind}); the bind-mounted-directory test is skipped`)
@@ -224,6 +247,40 @@ describe("SqliteBackup.backup", () => {
       store.db.close()
       assert.strictEqual(userIds(join(out, "late-true.sqlite")).length, 3)
     }))
+
+  it.effect.skipIf(noReadOnlyMount !== undefined)("backs up a cleanly stopped store on a read-only file system", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // Before: `cannot copy …: unable to open database file`: SQLite could not make the -shm there.
+      const store = openStore("read-only", 3)
+      store.db.close()
+      assert.deepStrictEqual(readdirSync(store.directory), ["enrollment.sqlite"], "a clean stop leaves the file alone")
+      const out = fresh("read-only-out")
+      yield* readOnlyMount(store.directory)
+      const made = yield* SqliteBackup.backup({ from: store.filename, to: join(out, "b.sqlite") })
+      assert.strictEqual(made.file, join(out, "b.sqlite"))
+      assert.deepStrictEqual(readdirSync(store.directory), ["enrollment.sqlite"])
+      assert.deepStrictEqual(userIds(made.file), ["u0", "u1", "u2"])
+    })))
+
+  it.effect.skipIf(noReadOnlyMount !== undefined)("on a read-only file system, says why a store whose -wal holds commits cannot be read", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // The file and its -wal as a writer killed after a commit leaves them, without the -shm.
+      const store = openStore("read-only-wal", 3)
+      const directory = fresh("read-only-wal-copy")
+      const filename = join(directory, "enrollment.sqlite")
+      for (const suffix of ["", "-wal"]) writeFileSync(`${filename}${suffix}`, readFileSync(`${store.filename}${suffix}`))
+      store.db.close()
+      const out = fresh("read-only-wal-out")
+      yield* readOnlyMount(directory)
+      const e = yield* failure({ from: filename, to: join(out, "b.sqlite") })
+      assert.strictEqual(e.reason, "CopyFailed")
+      assert.include(
+        e.message,
+        `(the store's directory ${directory} is on a read-only file system, and its enrollment.sqlite-wal holds commits not yet in the file, ` +
+          `which SQLite cannot read there: the server did not stop cleanly; mount it read-write, and open the store once or back it up then)`
+      )
+      assert.deepStrictEqual(readdirSync(out), [])
+    })))
 
   it.effect("refuses a store that is not there, and makes nothing", () =>
     Effect.gen(function*() {
