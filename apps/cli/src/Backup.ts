@@ -16,13 +16,14 @@
 import * as path from "node:path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import type { SqliteBackup } from "@enrollment/store-adapter"
 import type { LocalSettings } from "./Backend.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Output from "./Output.ts"
 import { print, modeOf, settingsOf } from "./Runtime.ts"
-import { given, type Globals, origin } from "./Settings.ts"
+import { given, type Globals, origin, secretFile } from "./Settings.ts"
 
 /** The signals that stop a backup, with their numbers (a shell shows 128 + the number). */
 export const stopSignals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
@@ -56,6 +57,29 @@ export const trapSignals: Effect.Effect<Effect.Effect<StopSignal>, never, Scope.
   ),
   ({ first }) => Deferred.await(first)
 )
+
+/** What a stop signal does once the backup is in place: nothing (the process ends by itself, exit 0). */
+const ignore = () => {}
+
+/** Ends the process at once, with the code it is ending with (see {@link ignoreSignals}). */
+const exitAtOnce = (code: number) => process.exit(code)
+
+/**
+ * Ignores SIGINT, SIGTERM and SIGHUP from now until the process ends (since 0.4.3): once FILE is
+ * in place the backup is done, and a signal during what is left (printing the answer, the runtime's
+ * shutdown) must not end the process with 128 + its number, which says the backup failed. Installed
+ * before the trap's scope closes, so that no signal finds the default action between the two. The
+ * process then ends by `process.exit` from its `exit` event: Node's own end of a process that runs
+ * out of work closes its signal listeners, and with them restores the default action, before the
+ * process is over (a signal in that moment ended it with 128 + its number); `process.exit` does not.
+ * The event comes once nothing is left to do, standard output's writes included.
+ */
+export const ignoreSignals: Effect.Effect<void> = Effect.sync(() => {
+  for (const signal of Object.keys(stopSignals) as Array<StopSignal>) {
+    if (!process.listeners(signal).includes(ignore)) process.on(signal, ignore)
+  }
+  if (!process.listeners("exit").includes(exitAtOnce)) process.once("exit", exitAtOnce)
+})
 
 /** A size for people: bytes, KiB, MiB or GiB. */
 export const sizeText = (bytes: number): string => {
@@ -104,6 +128,12 @@ const sqliteStore = (raw: Globals): Effect.Effect<{ readonly settings: LocalSett
     return { settings: mode.settings, store: s }
   })
 
+/**
+ * The data directory's files besides the store's own (which the backup refuses by itself), never a
+ * backup's FILE, `--force` or not: the server's signing secret.
+ */
+const dataDirFiles = (store: string) => [{ file: path.join(path.dirname(store), secretFile), what: "the server's signing secret" }]
+
 /** `SqliteBackup.BackupFailed` as the CLI prints it: what to do about it, and that FILE is as it was. */
 const failedBackup = (e: SqliteBackup.BackupFailed, file: string, force: boolean): CommandFailed => {
   const untouched = `nothing was written to ${file}`
@@ -125,8 +155,9 @@ const failedBackup = (e: SqliteBackup.BackupFailed, file: string, force: boolean
 
 /**
  * `enrollctl backup [--force] FILE`. The store must be there (refused as every local command
- * refuses a missing one, `StoreNotFound`); SIGINT, SIGTERM or SIGHUP stop the backup, remove its
- * temporary file, and end the process by that signal.
+ * refuses a missing one, `StoreNotFound`); SIGINT, SIGTERM or SIGHUP before FILE is in place stop
+ * the backup, remove its temporary file, and end the process by that signal; once FILE is in
+ * place, the backup is done, and ends with exit 0 whatever signal comes (since 0.4.3).
  */
 export const run = (raw: Globals, file: string, options: { readonly force: boolean }) =>
   Effect.gen(function*() {
@@ -136,15 +167,27 @@ export const run = (raw: Globals, file: string, options: { readonly force: boole
     yield* Local.checkPresent(settings)
     const { SqliteBackup } = yield* Effect.promise(() => import("@enrollment/store-adapter"))
     const to = path.resolve(file)
-    // The signals trapped before the backup starts, then raced with it.
-    const outcome = yield* Effect.scoped(Effect.flatMap(trapSignals, (firstSignal) =>
-      Effect.raceFirst(
-        SqliteBackup.backup({ from: store.filename, to, force: options.force }).pipe(
-          Effect.mapError((e) => failedBackup(e, file, options.force)),
-          Effect.map((made) => ({ _tag: "Made", made }) as const)
-        ),
-        Effect.map(firstSignal, (signal) => ({ _tag: "Signal", signal }) as const)
-      )))
+    // The signals trapped before the backup starts. The first aborts it: it stops at its next step
+    // before FILE is in place (its temporary file removed), and changes nothing after; once it is
+    // in place, signals are ignored until the process ends.
+    const outcome = yield* Effect.scoped(Effect.gen(function*() {
+      const firstSignal = yield* trapSignals
+      const stop = new AbortController()
+      let stoppedBy: StopSignal | undefined
+      yield* Effect.forkScoped(Effect.map(firstSignal, (signal) => {
+        stoppedBy = signal
+        stop.abort()
+      }))
+      const made = yield* Effect.result(
+        SqliteBackup.backup({ from: store.filename, to, force: options.force, keep: dataDirFiles(store.filename), signal: stop.signal })
+      )
+      if (Result.isSuccess(made)) {
+        yield* ignoreSignals
+        return { _tag: "Made", made: made.success } as const
+      }
+      if (made.failure.reason === "Aborted" && stoppedBy !== undefined) return { _tag: "Signal", signal: stoppedBy } as const
+      return yield* failedBackup(made.failure, file, options.force)
+    }))
     if (outcome._tag === "Signal") {
       // The backup was interrupted, its temporary file removed: end as the signal would have.
       process.stderr.write(`error Interrupted: the backup was stopped by ${outcome.signal}; nothing was written to ${file}\n`)

@@ -126,6 +126,7 @@ const decodeUser = Validation.decoder(Directory.User)
 const decodeGroup = Validation.decoder(Directory.Group)
 const decodeInvitation = Validation.decoder(Directory.Invitation)
 const decodeConfiguration = Validation.decoder(Configuration.Configuration)
+const decodeAssignment = Validation.decoder(Assignment.Assignment)
 const decodeId = Validation.decoder(Id.Id)
 
 /** Whether the calendar has the date and the clock the time (`Date.parse` rolls 2026-02-30 over to March). */
@@ -237,8 +238,10 @@ export const parseLine = (line: number, text: string): Effect.Effect<Record_, Co
       }
       case "assignment": {
         const configurationId = yield* check(line, decodeId(raw.configurationId, "configurationId"))
-        yield* check(line, Assignment.decodeCreate(value))
-        const v = yield* check(line, Assignment.validate(value))
+        // Not an object: said of `value` as the other kinds say it (the create's decoder names the request's body).
+        if (!Json.isObject(value)) yield* check(line, decodeAssignment(value, "value"))
+        yield* check(line, Assignment.decodeCreate(value), "value.")
+        const v = yield* check(line, Assignment.validate(value), "value.")
         return { kind: "assignment", configurationId, value: v }
       }
       default:

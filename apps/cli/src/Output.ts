@@ -178,10 +178,18 @@ const ownColumns = (rows: ReadonlyArray<Row>, hint: string | undefined, expanded
   return keys.map((k) => col(k.toUpperCase(), k))
 }
 
+/**
+ * The characters a table shows as a space: what a terminal acts on rather than shows (the C0 and
+ * C1 controls, DEL, U+2028 and U+2029; U+009B starts a command as ESC [ does) and the bidirectional
+ * controls, which reorder the rest of the line.
+ */
+const unshown = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
 const cellText = (v: unknown): string => {
   if (v === null || v === undefined) return "-"
-  if (typeof v === "string") return v.replace(/[\u0000-\u001f\u007f]/g, " ")
-  if (typeof v === "object") return JSON.stringify(v)
+  if (typeof v === "string") return v.replace(unshown, " ")
+  // JSON escapes the C0 controls, not the rest.
+  if (typeof v === "object") return JSON.stringify(v).replace(unshown, " ")
   return String(v)
 }
 
@@ -205,11 +213,26 @@ const plain = /^[A-Za-z0-9_][A-Za-z0-9_ ./+=-]*$/
 const reserved =
   /^(?:true|false|null|yes|no|on|off|y|n|[\d_]+(?:\.[\d_.]*)?(?:e[-+]?\d+)?|0x[\da-f_]+|0o[0-7_]+|0b[01_]+|\d{4}-\d\d?-\d\d?(?:[t ].*)?)$/i
 
+/**
+ * The characters JSON leaves as they are that a YAML double-quoted scalar must not hold as they are:
+ * DEL and the C1 controls (YAML's non-printable characters, which a reader refuses), NEL (U+0085),
+ * U+2028 and U+2029 (YAML 1.1's line breaks: a 1.1 reader folds them into a space), the byte order
+ * mark (U+FEFF) and the noncharacters U+FFFE and U+FFFF.
+ */
+const yamlUnsafe = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g
+
+/** YAML's own escapes for its line breaks; the rest as `\uXXXX`, which YAML 1.1 and 1.2 read alike. */
+const yamlEscapes: Record<string, string> = { "\u0085": "\\N", "\u2028": "\\L", "\u2029": "\\P" }
+
+/** A string as a YAML double-quoted scalar: JSON's string (whose escapes YAML reads), with {@link yamlUnsafe} escaped too. */
+const yamlQuoted = (s: string): string =>
+  JSON.stringify(s).replace(yamlUnsafe, (c) => yamlEscapes[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 const yamlScalar = (v: unknown): string => {
   if (v === null || v === undefined) return "null"
   if (typeof v === "number" || typeof v === "boolean") return String(v)
   const s = String(v)
-  return plain.test(s) && !s.endsWith(" ") && !reserved.test(s) ? s : JSON.stringify(s)
+  return plain.test(s) && !s.endsWith(" ") && !reserved.test(s) ? s : yamlQuoted(s)
 }
 
 /** A JSON value as YAML (block style; strings quoted whenever a plain scalar could be misread). */

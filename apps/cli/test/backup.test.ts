@@ -6,12 +6,12 @@
  * cannot be written fails with nothing left in it.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as SqliteStore from "@enrollment/store-adapter/SqliteStore"
-import { enrollctl, serverMain, shim, startServer, tempDir } from "./cli.ts"
+import { enrollctl, serverMain, shim, startServer, storeDir, tempDir } from "./cli.ts"
 
 const available = existsSync(serverMain)
 if (!available) console.log(`SKIPPED backup tests: ${serverMain} does not exist yet`)
@@ -201,7 +201,62 @@ describe.skipIf(!available)("backup of the SQLite store the server writes", () =
   })
 })
 
+describe("backup's FILE", () => {
+  it("is never the data directory's signing secret, --force or not (exit 2), which is left as it was", async () => {
+    // Before: `backup --force DIR/auth-secret` replaced the server's secret by the store's file, exit 0.
+    const dir = await storeDir()
+    const secret = path.join(dir, "auth-secret")
+    writeFileSync(secret, `${"k".repeat(64)}\n`, { mode: 0o600 })
+    const other = tempDir("enrollctl-backup-secret-link-")
+    symlinkSync(dir, path.join(other, "data"))
+    for (const [file, force] of [[secret, ["--force"]], [secret, []], [path.join(other, "data", "auth-secret"), ["--force"]]] as const) {
+      const r = await enrollctl(["--store", "sqlite", "--data-dir", dir, "backup", ...force, file])
+      assert.strictEqual(r.code, 2, r.stderr)
+      assert.strictEqual(r.stdout, "")
+      assert.strictEqual(
+        r.stderr,
+        file === secret
+          ? `error Usage: ${file} is the server's signing secret: back it up to another path\n`
+          : `error Usage: ${file} is the server's signing secret (${secret}): back it up to another path\n`
+      )
+    }
+    assert.strictEqual(readFileSync(secret, "utf8"), `${"k".repeat(64)}\n`)
+    assert.deepStrictEqual(readdirSync(dir).filter((f) => f.endsWith(".tmp")), [])
+  })
+})
+
 describe("backup stopped by a signal", () => {
+  it("ends with exit 0 when the signal comes once FILE is in place, as its answer is printed", async () => {
+    // Before: the trap was gone once the backup returned, and a signal during the shutdown ended
+    // the process by its default action (exit 143 for SIGTERM), though FILE was in place.
+    const data = await storeDir()
+    const out = tempDir("enrollctl-backup-late-signal-")
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ENROLLCTL_")) env[k] = v
+    const runs = 12
+    for (let i = 0; i < runs; i++) {
+      const signal = (["SIGTERM", "SIGINT", "SIGHUP"] as const)[i % 3]!
+      const file = path.join(out, `b${i}.sqlite`)
+      const child = spawn(process.execPath, [shim, "--store", "sqlite", "--data-dir", data, "-o", "table", "backup", file], { env, stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      let sent = false
+      child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d))
+      child.stdout.setEncoding("utf8").on("data", (d) => {
+        stdout += d
+        // Sent as soon as the answer (printed once FILE is in place) arrives.
+        if (!sent && stdout.includes("backed up")) sent = child.kill(signal)
+      })
+      const [code, by] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])))
+      assert.isTrue(sent, `run ${i}: no answer: ${stderr}`)
+      assert.deepStrictEqual([code, by], [0, null], `run ${i} (${signal}): ${stderr}`)
+      assert.strictEqual(stderr, "")
+      assert.match(stdout, new RegExp(`^backed up .* to ${file}: `))
+      assert.isTrue(existsSync(file))
+    }
+    assert.strictEqual(readdirSync(out).length, runs, "no temporary file left")
+  }, 60_000)
+
   it("removes its temporary file, says nothing was written, and ends by the signal", async () => {
     // A store large enough for the copy to take a while (about 120 MiB).
     const data = tempDir("enrollctl-backup-big-")

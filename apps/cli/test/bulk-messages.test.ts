@@ -246,6 +246,28 @@ describe("import's checks fail as the README says", () => {
     assert.strictEqual(held.stderr, "error Conflict: line 2: user 'mm1' already exists\n")
     assert.deepStrictEqual(ids(await at("users", "list", "--select", "id")), ["mm1"])
   })
+
+  it("names an assignment's property under value., as every other kind's, in both modes", async () => {
+    // Before: `line 1: source: expected a value, got nothing`, and `value.body: …` for a value that is no object.
+    const dir = await storeDir()
+    const assignment = (value: unknown) => ({ kind: "assignment", configurationId: "c", ...(value === undefined ? {} : { value }) })
+    const cases: ReadonlyArray<readonly [unknown, string]> = [
+      [{ "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment", id: "a1", target: null }, "value.source: expected a value, got nothing"],
+      [{ id: "a1", source: "nope", target: { "@odata.type": "#microsoft.graph.allDevicesAssignmentTarget" } }, "value.source: expected one of 'direct', 'policySets', got \"nope\""],
+      [{ id: "a1", bogus: 1, target: { "@odata.type": "#microsoft.graph.allDevicesAssignmentTarget" } }, "value.bogus: 'bogus' is not a property of enrollmentConfigurationAssignment"],
+      [5, "value: expected enrollmentConfigurationAssignment, got 5"],
+      [undefined, "value: expected enrollmentConfigurationAssignment, got nothing"]
+    ]
+    for (const [value, says] of cases) {
+      const file = fileOf(jsonl([assignment(value)]))
+      const local = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", file])
+      assert.strictEqual(local.code, 2, local.stderr)
+      assert.strictEqual(local.stderr, `error BadRequest: line 1: ${says}\n`)
+      const remote = await enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "import", file])
+      assert.strictEqual(remote.code, 2, remote.stderr)
+      assert.strictEqual(remote.stderr, local.stderr)
+    }
+  })
 })
 
 describe("an import file in UTF-16", () => {

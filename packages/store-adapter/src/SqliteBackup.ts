@@ -11,7 +11,7 @@
  * mode 0600: it holds every tenant's data), checked (`PRAGMA integrity_check`, and a schema this
  * release reads: a newer release's store is refused, as {@link SqliteStore.open} refuses it),
  * synced to disk, and moved into place by a rename, its directory synced after it. Whatever fails,
- * or interrupts it, the temporary file and its journal are removed: the destination is the whole
+ * or interrupts it (or aborts it, before the move), the temporary file and its journal are removed: the destination is the whole
  * checked copy, or it is as it was. An existing destination is replaced only with `force`; without
  * it, the copy is linked into place (`link`, which refuses a path that is there), so a file made
  * at the destination meanwhile is not replaced either.
@@ -23,6 +23,7 @@
  * @since 0.5.0
  */
 import {
+  accessSync,
   closeSync,
   constants,
   existsSync,
@@ -37,6 +38,7 @@ import {
 } from "node:fs"
 import { randomBytes } from "node:crypto"
 import { basename, dirname, join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 import { backup as sqliteBackup, DatabaseSync } from "node:sqlite"
 import { Effect, Schema } from "effect"
 import { migrations } from "./SqliteStore.ts"
@@ -50,6 +52,20 @@ export interface Options {
   readonly to: string
   /** Replace `to` when it exists (default false: an existing `to` is refused, and nothing is written). */
   readonly force?: boolean | undefined
+  /**
+   * Other files a backup never replaces, `force` or not, told as the store's own files are (by
+   * identity, and by name in the same directory), each with what it is for the refusal to say: the
+   * other files of the store's directory, such as the server's signing secret (since 0.8.3).
+   */
+  readonly keep?: ReadonlyArray<{ readonly file: string; readonly what: string }> | undefined
+  /**
+   * Stops the backup when aborted before its copy is moved into place: it fails with `Aborted`,
+   * and nothing is left at `to`. It is looked at between the backup's steps (a step of the backup
+   * API runs to its end), the last time in the same turn as the move into place: an abort after
+   * that changes nothing, and the backup succeeds (since 0.8.3). An interruption of the effect, by
+   * contrast, ends it as interrupted whenever it comes, the copy in place or not.
+   */
+  readonly signal?: AbortSignal | undefined
   /**
    * How long the copy waits for a lock another connection holds, in milliseconds (default 5000):
    * only another process's recovery of the WAL takes one a reader waits for.
@@ -83,7 +99,7 @@ export const Reason = Schema.Literals([
   "SourceMissing",
   /** The destination exists, and `force` was not given; or it is a directory. */
   "DestinationExists",
-  /** The destination is the store's own file (or its `-wal` or `-shm`). */
+  /** The destination is the store's own file (or its `-wal` or `-shm`), or one of the files `keep` names. */
   "DestinationIsSource",
   /** The store could not be read, or the copy written (I/O, permissions, a full disk, not a database). */
   "CopyFailed",
@@ -94,7 +110,9 @@ export const Reason = Schema.Literals([
   /** The store's schema is at a version this release does not know: a newer release wrote it. */
   "ReleaseTooNew",
   /** The copy was moved into place, but its directory could not be synced: the rename may not survive power loss. */
-  "DirectoryNotSynced"
+  "DirectoryNotSynced",
+  /** `signal` was aborted before the copy was moved into place (since 0.8.3). */
+  "Aborted"
 ])
 export type Reason = typeof Reason.Type
 
@@ -106,6 +124,11 @@ export class BackupFailed extends Schema.TaggedError<BackupFailed>()("BackupFail
 }) {
   override get message(): string {
     return this.detail
+  }
+
+  /** The same failure with `hint` after its detail. */
+  withHint(hint: string): BackupFailed {
+    return hint === "" ? this : new BackupFailed({ reason: this.reason, detail: `${this.detail}${hint}`, cause: this.cause })
   }
 }
 
@@ -132,17 +155,75 @@ const identity = (p: string): string | undefined => {
 }
 
 /**
- * Whether `to` is one of the store's own files (`source`, its real path, and its `-wal`, `-shm`,
- * `-journal`), told by identity, not by path (since 0.5.0): a `to` that is there and the same file
- * (device and inode; a hard link, a symbolic link, another mount of the directory), or a `to` in the
- * same directory (by identity: through a bind mount or a symbolic link) with one of their names.
+ * The one of `files` that `to` is, told by identity, not by path (since 0.5.0): a `to` that is
+ * there and the same file (device and inode; a hard link, a symbolic link, another mount of the
+ * directory), or a `to` in the same directory (by identity: through a bind mount or a symbolic
+ * link) with the same name.
  */
-const isStoreFile = (source: string, to: string): boolean => {
-  const names = [basename(source), `${basename(source)}-wal`, `${basename(source)}-shm`, `${basename(source)}-journal`]
+const oneOf = (files: ReadonlyArray<string>, to: string): string | undefined => {
   const target = identity(to)
-  if (target !== undefined && names.some((name) => identity(join(dirname(source), name)) === target)) return true
   const directory = identity(dirname(to))
-  return directory !== undefined && directory === identity(dirname(source)) && names.includes(basename(to))
+  return files.find((file) =>
+    (target !== undefined && identity(file) === target) ||
+    (directory !== undefined && directory === identity(dirname(file)) && basename(file) === basename(to))
+  )
+}
+
+/** The store's own files: `source` (its real path) and its `-wal`, `-shm` and `-journal`. */
+const storeFiles = (source: string): ReadonlyArray<string> => ["", "-wal", "-shm", "-journal"].map((suffix) => `${source}${suffix}`)
+
+/** The size of `p`, 0 where nothing is (or it cannot be looked up). */
+const sizeOf = (p: string): number => {
+  try {
+    return statSync(p).size
+  } catch {
+    return 0
+  }
+}
+
+/** Why this process cannot write the directory `dir` (`EROFS`, `EACCES`, …), or undefined when it can. */
+const unwritable = (dir: string): string | undefined => {
+  try {
+    accessSync(dir, constants.W_OK)
+    return undefined
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? "unknown"
+  }
+}
+
+/**
+ * How the copy opens the store (since 0.8.3). SQLite reads a store in WAL mode through its `-shm`
+ * file, which it makes beside the store when it is not there (a cleanly stopped store has none):
+ * where the directory cannot be written, the open fails (`unable to open database file`). On a
+ * read-only file system (`EROFS`), when no `-wal` holds commits, the store is opened immutable
+ * (SQLite's `immutable=1`: no locks, no `-shm`), which is safe there: no process can write the
+ * file, so no writer runs, and the file alone is the whole store. Anywhere else the store is opened
+ * as it always was, since a writer may run (a directory this user cannot write, another can).
+ */
+const openSource = (source: string, busyTimeout: number): DatabaseSync => {
+  const options = { readOnly: true, timeout: busyTimeout }
+  if (unwritable(dirname(source)) !== "EROFS" || sizeOf(`${source}-wal`) > 0) return new DatabaseSync(source, options)
+  const url = pathToFileURL(source)
+  url.searchParams.set("immutable", "1")
+  return new DatabaseSync(url, options)
+}
+
+/**
+ * What to add to a failure to open or copy the store, when its directory is why: one on a read-only
+ * file system whose `-wal` holds commits (which SQLite cannot read there without a `-shm`), one this
+ * user cannot write (SQLite makes the `-shm` there); empty otherwise.
+ */
+const directoryHint = (source: string): string => {
+  const dir = dirname(source)
+  const why = existsSync(`${source}-shm`) ? undefined : unwritable(dir)
+  if (why === "EROFS") {
+    return ` (the store's directory ${dir} is on a read-only file system, and its ${basename(source)}-wal holds commits not yet in the file, ` +
+      `which SQLite cannot read there: the server did not stop cleanly; mount it read-write, and open the store once or back it up then)`
+  }
+  if (why === "EACCES" || why === "EPERM") {
+    return ` (SQLite makes the store's ${basename(source)}-shm in ${dir} to read it, and this user cannot write there: back it up as a user who can, the server's)`
+  }
+  return ""
 }
 
 /** Removes `p` when it is there; anything else that fails is left (the backup's own failure is what is said). */
@@ -251,8 +332,13 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
     catch: failed("SourceMissing", `no store at ${from}`)
   })
   // The store's own files are never replaced, --force or not: the server keeps them open.
-  if (isStoreFile(source, to)) {
+  if (oneOf(storeFiles(source), to) !== undefined) {
     return yield* new BackupFailed({ reason: "DestinationIsSource", detail: `${to} is the store's own file: back it up to another path` })
+  }
+  const kept = options.keep?.find((k) => oneOf([resolve(k.file)], to) !== undefined)
+  if (kept !== undefined) {
+    const named = resolve(kept.file) === to ? kept.what : `${kept.what} (${resolve(kept.file)})`
+    return yield* new BackupFailed({ reason: "DestinationIsSource", detail: `${to} is ${named}: back it up to another path` })
   }
   const there = existsSync(to)
   if (there && statSync(to).isDirectory()) {
@@ -263,6 +349,10 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
   }
   const directory = dirname(to)
   const temporary = join(directory, `.${basename(to)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`)
+  const aborted = () => new BackupFailed({ reason: "Aborted", detail: `the backup of ${from} was stopped before it was complete (nothing was written)` })
+  /** Fails with `Aborted` once `signal` is aborted. */
+  const notAborted = Effect.suspend(() => options.signal?.aborted === true ? Effect.fail(aborted()) : Effect.void)
+  yield* notAborted
 
   return yield* Effect.scoped(Effect.gen(function*() {
     // The temporary file, made by us alone (O_EXCL) and private to its user (0600), removed with
@@ -281,8 +371,8 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
     // The source, read-only: the copy never writes the store (not even a checkpoint when it closes).
     const db = yield* Effect.acquireRelease(
       Effect.try({
-        try: () => new DatabaseSync(source, { readOnly: true, timeout: Math.max(0, Math.floor(options.busyTimeout ?? 5000)) }),
-        catch: failed("CopyFailed", `cannot open ${from}`)
+        try: () => openSource(source, Math.max(0, Math.floor(options.busyTimeout ?? 5000))),
+        catch: (e) => failed("CopyFailed", `cannot open ${from}`)(e).withHint(directoryHint(source))
       }),
       (db) => Effect.sync(() => db.close())
     )
@@ -290,12 +380,14 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
     // interruption waits for it, then removes the temporary file.
     yield* Effect.uninterruptible(Effect.tryPromise({
       try: () => sqliteBackup(db, temporary, { rate: Math.max(1, Math.min(allPages, Math.floor(options.pagesPerStep ?? allPages))) }),
-      catch: failed("CopyFailed", `cannot copy ${from} to ${temporary}`)
+      catch: (e) => failed("CopyFailed", `cannot copy ${from} to ${temporary}`)(e).withHint(directoryHint(source))
     }))
+    yield* notAborted
     const checked = yield* Effect.try({
       try: () => check(temporary, from),
       catch: (e) => e instanceof BackupFailed ? e : failed("CopyFailed", `cannot check the copy ${temporary}`)(e)
     })
+    yield* notAborted
     const bytes = yield* Effect.try({
       try: () => {
         const fd = openSync(temporary, constants.O_RDONLY)
@@ -308,8 +400,10 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
       },
       catch: failed("CopyFailed", `cannot sync the copy ${temporary}`)
     })
+    // Looked at in the same turn as the move: an abort is before it, or changes nothing.
     yield* Effect.try({
       try: () => {
+        if (options.signal?.aborted === true) throw aborted()
         if (options.force === true) return renameSync(temporary, to)
         try {
           // link refuses a path that is there: a file made at `to` since the check is not replaced.
@@ -325,7 +419,9 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
         }
       },
       catch: (e) =>
-        (e as NodeJS.ErrnoException).code === "EEXIST"
+        e instanceof BackupFailed
+          ? e
+          : (e as NodeJS.ErrnoException).code === "EEXIST"
           ? new BackupFailed({ reason: "DestinationExists", detail: `${to} already exists: it was made while the backup ran (nothing was written)` })
           : failed("CopyFailed", `cannot move the copy ${temporary} to ${to}`)(e)
     })

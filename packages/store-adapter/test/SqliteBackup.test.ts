@@ -69,6 +69,29 @@ const noBind = unavailableBecause(() => {
   sh("mount", "--bind", probe, probe)
   sh("umount", probe)
 })
+const noReadOnlyMount = unavailableBecause(() => {
+  sh("mount", "--bind", probe, probe)
+  try {
+    sh("mount", "-o", "remount,bind,ro", probe)
+  } finally {
+    sh("umount", probe)
+  }
+})
+if (noReadOnlyMount !== undefined) console.log(`SqliteBackup: a read-only bind mount is not permitted here (${noReadOnlyMount}); the read-only file system tests are skipped`)
+/** `path` (a directory) mounted read-only over itself for the scope, as sqlite-files.test.ts does. */
+const readOnlyMount = (path: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      sh("mount", "--bind", path, path)
+      try {
+        sh("mount", "-o", "remount,bind,ro", path)
+      } catch (e) {
+        sh("umount", path)
+        throw e
+      }
+    }),
+    () => Effect.sync(() => sh("umount", path))
+  )
 if (noChattr !== undefined) console.log(`SqliteBackup: chattr +i is not available here (${noChattr}); the unwritable-directory test is skipped`)
 if (noMount !== undefined) console.log(`SqliteBackup: a tmpfs cannot be mounted here (${noMount}); the full-disk test is skipped`)
 if (noBind !== undefined) console.log(`SqliteBackup: a bind mount is not permitted here (${noBind}); the bind-mounted-directory test is skipped`)
@@ -153,6 +176,34 @@ describe("SqliteBackup.backup", () => {
       assert.strictEqual(userIds(join(store.directory, "backup.sqlite")).length, 3, "another name there is backed up to")
     }))
 
+  it.effect("never writes over a file keep names, forced or not, by its path, a link to it or its name beside it", () =>
+    Effect.gen(function*() {
+      // Before: only the store's own files were refused; a backup replaced the server's signing secret.
+      const store = openStore("kept", 3)
+      const secret = join(store.directory, "auth-secret")
+      writeFileSync(secret, "k".repeat(64), { mode: 0o600 })
+      const keep = [{ file: secret, what: "the server's signing secret" }]
+      const linked = join(fresh("kept-link"), "secret")
+      sh("ln", secret, linked)
+      const alias = join(fresh("kept-alias"), "data")
+      sh("ln", "-s", store.directory, alias)
+      for (const to of [secret, linked, join(alias, "auth-secret")]) {
+        const e = yield* failure({ from: store.filename, to, force: true, keep })
+        assert.strictEqual(e.reason, "DestinationIsSource", to)
+        assert.strictEqual(
+          e.message,
+          to === secret ? `${to} is the server's signing secret: back it up to another path` : `${to} is the server's signing secret (${secret}): back it up to another path`
+        )
+      }
+      assert.strictEqual(readFileSync(secret, "utf8"), "k".repeat(64))
+      // Not there yet: its name in the store's directory is refused all the same.
+      const gone = join(store.directory, "other-secret")
+      const e = yield* failure({ from: store.filename, to: join(alias, "other-secret"), keep: [{ file: gone, what: "a kept file" }] })
+      assert.strictEqual(e.reason, "DestinationIsSource")
+      assert.deepStrictEqual(readdirSync(store.directory).sort(), ["auth-secret", "enrollment.sqlite", "enrollment.sqlite-shm", "enrollment.sqlite-wal"])
+      store.db.close()
+    }))
+
   it.effect.skipIf(noBind !== undefined)("never writes over the store's own files through a bind mount of its directory, forced", () =>
     Effect.scoped(Effect.gen(function*() {
       // Before: the real paths differed, and `--force` renamed the copy over the live store's file.
@@ -171,6 +222,64 @@ describe("SqliteBackup.backup", () => {
       store.insert.run("after", "{}")
       store.db.close()
       assert.strictEqual(userIds(store.filename).length, 4)
+    })))
+
+  it.effect("stops when its signal is aborted before the copy is in place, leaving nothing; an abort after the move changes nothing", () =>
+    Effect.gen(function*() {
+      // Before: there was no signal; a caller that interrupted the backup could not tell whether
+      // it had been stopped before the copy was in place or after.
+      const store = openStore("aborted", 3)
+      const out = fresh("aborted-out")
+      const to = join(out, "b.sqlite")
+      const e = yield* failure({ from: store.filename, to, signal: AbortSignal.abort() })
+      assert.strictEqual(e.reason, "Aborted")
+      assert.strictEqual(e.message, `the backup of ${store.filename} was stopped before it was complete (nothing was written)`)
+      assert.deepStrictEqual(readdirSync(out), [])
+      // Aborted as the copy is moved into place, in the moment after: the backup is complete.
+      for (const force of [false, true]) {
+        const name = `late-${force}.sqlite`
+        const late = { get aborted() { return readdirSync(out).includes(name) } } as AbortSignal
+        const made = yield* SqliteBackup.backup({ from: store.filename, to: join(out, name), force, signal: late })
+        assert.strictEqual(made.file, join(out, name))
+        assert.isTrue(late.aborted)
+      }
+      assert.deepStrictEqual(readdirSync(out).sort(), ["late-false.sqlite", "late-true.sqlite"])
+      store.db.close()
+      assert.strictEqual(userIds(join(out, "late-true.sqlite")).length, 3)
+    }))
+
+  it.effect.skipIf(noReadOnlyMount !== undefined)("backs up a cleanly stopped store on a read-only file system", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // Before: `cannot copy …: unable to open database file`: SQLite could not make the -shm there.
+      const store = openStore("read-only", 3)
+      store.db.close()
+      assert.deepStrictEqual(readdirSync(store.directory), ["enrollment.sqlite"], "a clean stop leaves the file alone")
+      const out = fresh("read-only-out")
+      yield* readOnlyMount(store.directory)
+      const made = yield* SqliteBackup.backup({ from: store.filename, to: join(out, "b.sqlite") })
+      assert.strictEqual(made.file, join(out, "b.sqlite"))
+      assert.deepStrictEqual(readdirSync(store.directory), ["enrollment.sqlite"])
+      assert.deepStrictEqual(userIds(made.file), ["u0", "u1", "u2"])
+    })))
+
+  it.effect.skipIf(noReadOnlyMount !== undefined)("on a read-only file system, says why a store whose -wal holds commits cannot be read", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // The file and its -wal as a writer killed after a commit leaves them, without the -shm.
+      const store = openStore("read-only-wal", 3)
+      const directory = fresh("read-only-wal-copy")
+      const filename = join(directory, "enrollment.sqlite")
+      for (const suffix of ["", "-wal"]) writeFileSync(`${filename}${suffix}`, readFileSync(`${store.filename}${suffix}`))
+      store.db.close()
+      const out = fresh("read-only-wal-out")
+      yield* readOnlyMount(directory)
+      const e = yield* failure({ from: filename, to: join(out, "b.sqlite") })
+      assert.strictEqual(e.reason, "CopyFailed")
+      assert.include(
+        e.message,
+        `(the store's directory ${directory} is on a read-only file system, and its enrollment.sqlite-wal holds commits not yet in the file, ` +
+          `which SQLite cannot read there: the server did not stop cleanly; mount it read-write, and open the store once or back it up then)`
+      )
+      assert.deepStrictEqual(readdirSync(out), [])
     })))
 
   it.effect("refuses a store that is not there, and makes nothing", () =>
