@@ -12,7 +12,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import * as SqliteBackup from "../src/SqliteBackup.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
-import { sh, unavailableBecause } from "./fixtures/system.ts"
+import { noReadOnlyMountOf, readOnlyMount, sh, unavailableBecause } from "./fixtures/system.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "store-adapter-backup-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -69,29 +69,8 @@ const noBind = unavailableBecause(() => {
   sh("mount", "--bind", probe, probe)
   sh("umount", probe)
 })
-const noReadOnlyMount = unavailableBecause(() => {
-  sh("mount", "--bind", probe, probe)
-  try {
-    sh("mount", "-o", "remount,bind,ro", probe)
-  } finally {
-    sh("umount", probe)
-  }
-})
+const noReadOnlyMount = noReadOnlyMountOf(probe)
 if (noReadOnlyMount !== undefined) console.log(`SqliteBackup: a read-only bind mount is not permitted here (${noReadOnlyMount}); the read-only file system tests are skipped`)
-/** `path` (a directory) mounted read-only over itself for the scope, as sqlite-files.test.ts does. */
-const readOnlyMount = (path: string) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      sh("mount", "--bind", path, path)
-      try {
-        sh("mount", "-o", "remount,bind,ro", path)
-      } catch (e) {
-        sh("umount", path)
-        throw e
-      }
-    }),
-    () => Effect.sync(() => sh("umount", path))
-  )
 if (noChattr !== undefined) console.log(`SqliteBackup: chattr +i is not available here (${noChattr}); the unwritable-directory test is skipped`)
 if (noMount !== undefined) console.log(`SqliteBackup: a tmpfs cannot be mounted here (${noMount}); the full-disk test is skipped`)
 if (noBind !== undefined) console.log(`SqliteBackup: a bind mount is not permitted here (${noBind}); the bind-mounted-directory test is skipped`)

@@ -17,7 +17,7 @@ import { Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
 import * as SqliteFailure from "../src/SqliteFailure.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import { configuration, freshTenant } from "./fixtures/entities.ts"
-import { sh, unavailableBecause } from "./fixtures/system.ts"
+import { noReadOnlyMountOf, readOnlyMount, sh, unavailableBecause } from "./fixtures/system.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "store-adapter-files-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -29,14 +29,7 @@ const noChattr = unavailableBecause(() => {
   sh("chattr", "+i", join(probe, "file"))
   sh("chattr", "-i", join(probe, "file"))
 })
-const noMount = unavailableBecause(() => {
-  sh("mount", "--bind", probe, probe)
-  try {
-    sh("mount", "-o", "remount,bind,ro", probe)
-  } finally {
-    sh("umount", probe)
-  }
-})
+const noMount = noReadOnlyMountOf(probe)
 const noNobody = unavailableBecause(() => sh("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", ""))
 if (noChattr !== undefined) console.log(`sqlite-files: chattr +i is not available here (${noChattr}); the immutable-file tests are skipped`)
 if (noMount !== undefined) console.log(`sqlite-files: a read-only bind mount is not permitted here (${noMount}); the read-only file system test is skipped`)
@@ -46,20 +39,6 @@ if (noNobody !== undefined) console.log(`sqlite-files: cannot run node as nobody
 const immutable = (path: string) =>
   Effect.acquireRelease(Effect.sync(() => sh("chattr", "+i", path)), () => Effect.sync(() => sh("chattr", "-i", path)))
 
-/** `path` (a directory) mounted read-only over itself for the scope. */
-const readOnlyMount = (path: string) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      sh("mount", "--bind", path, path)
-      try {
-        sh("mount", "-o", "remount,bind,ro", path)
-      } catch (e) {
-        sh("umount", path)
-        throw e
-      }
-    }),
-    () => Effect.sync(() => sh("umount", path))
-  )
 
 /** A store made and closed in `name`'s own directory: the file alone, as a clean stop leaves it. */
 const closedStore = (name: string) => {
