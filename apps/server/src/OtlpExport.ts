@@ -37,6 +37,25 @@ export interface Options {
  */
 export const flushMillis = 750
 
+/**
+ * How long one export waits for the collector's answer (OTLP's own default,
+ * `OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s; since server 0.4.8). Effect's exporter gives its client none:
+ * a collector that took the connection and never answered (a load balancer with no backend) held
+ * each export, and its batch, until the transport's own 300 s, and a new export started every
+ * 1 000 spans meanwhile: a review saw the server's memory grow by 90 MB every 5 s under load, 142
+ * sockets open to the collector, and no line said why.
+ */
+export const exportTimeoutMillis = 10_000
+
+/**
+ * Exports of one signal waiting for the collector at once, at most (since server 0.4.8). One more
+ * fails at once, as a transport error (retried by Effect's exporter, then the signal's outage is
+ * said and its exporter rests 60 s): a collector that keeps exports waiting costs at most this many
+ * batches of memory per signal, whatever the request rate. A collector that answers takes each in
+ * milliseconds, one or two at a time.
+ */
+export const maxExportsInFlight = 4
+
 /** The signals, each with its path below the endpoint and what an outage loses of it. */
 const signals = {
   traces: { path: "/v1/traces", lost: "spans" },
@@ -89,14 +108,40 @@ export const watch = (url: string, lost: string, say: ServerLog.Say) => {
 }
 
 /**
+ * `client` with each export bounded: an answer within {@link exportTimeoutMillis}, and at most
+ * {@link maxExportsInFlight} exports waiting at once. Either bound is a transport error, whose cause
+ * says which (the outage's warning names it).
+ */
+export const bounded = (client: HttpClient.HttpClient): HttpClient.HttpClient => {
+  let waiting = 0
+  const refused = (request: HttpClientRequest.HttpClientRequest, why: string) =>
+    Effect.fail(new HttpClientError.HttpClientError({ reason: new HttpClientError.TransportError({ request, cause: new Error(why) }) }))
+  return HttpClient.transform(client, (response, request) =>
+    Effect.suspend(() => {
+      if (waiting >= maxExportsInFlight) return refused(request, `${maxExportsInFlight} exports were still waiting for the collector's answer`)
+      waiting++
+      return response.pipe(
+        Effect.timeoutOrElse({
+          duration: exportTimeoutMillis,
+          orElse: () => refused(request, `the collector did not answer within ${exportTimeoutMillis / 1000} s`)
+        }),
+        Effect.ensuring(Effect.sync(() => {
+          waiting--
+        }))
+      )
+    }))
+}
+
+/**
  * `make` (a signal's exporter) run so that what its export loop does is seen: its client's
  * answers (a 2xx is an export that succeeded) and its logs at every level, to a logger of its own
- * (a log with a failure in it is an export given up on), not to the process's loggers.
+ * (a log with a failure in it is an export given up on), not to the process's loggers. Its client
+ * is {@link bounded}.
  */
 const watched = <A, E, R>(make: Effect.Effect<A, E, R>, w: ReturnType<typeof watch>): Effect.Effect<A, E, R | HttpClient.HttpClient> =>
   make.pipe(
     Effect.updateService(HttpClient.HttpClient, (client) =>
-      HttpClient.tap(client, (response) =>
+      HttpClient.tap(bounded(client), (response) =>
         Effect.sync(() => {
           if (response.status >= 200 && response.status < 300) w.succeeded()
         })

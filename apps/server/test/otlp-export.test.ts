@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Token } from "@enrollment/http-adapter"
-import { type Context, Effect, Exit, Layer, Scope } from "effect"
+import { type Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -150,6 +150,56 @@ describe("OtlpExport", () => {
       assert.include(about("/v1/traces", "warn")[1], "(the collector answered HTTP 503)")
       c.status = 200
       yield* close
+    }).pipe(Effect.scoped), 30_000)
+})
+
+describe("OtlpExport against a collector that takes the connection and never answers", () => {
+  it.effect(`gives each export up after ${OtlpExport.exportTimeoutMillis / 1000} s, keeps at most ${OtlpExport.maxExportsInFlight} waiting, and says so once`, () =>
+    Effect.gen(function*() {
+      // The requests the collector holds, by path: open (neither answered nor closed) now, and the most at once.
+      const open = new Map<string, number>()
+      const most = new Map<string, number>()
+      const server = yield* Effect.acquireRelease(
+        Effect.promise(() =>
+          new Promise<http.Server>((resolve) => {
+            const s = http.createServer((req, res) => {
+              const at = req.url ?? ""
+              open.set(at, (open.get(at) ?? 0) + 1)
+              most.set(at, Math.max(most.get(at) ?? 0, open.get(at)!))
+              res.on("close", () => open.set(at, open.get(at)! - 1))
+              req.resume()
+            })
+            s.listen(0, "127.0.0.1", () => resolve(s))
+          })
+        ),
+        (s) => Effect.promise(() => new Promise<void>((r) => {
+          s.closeAllConnections()
+          s.close(() => r())
+        }))
+      )
+      const port = (server.address() as net.AddressInfo).port
+      const { lines, say, about } = recorder()
+      const { context, close } = yield* exporter(port, say)
+      // Ten batches of spans at once (an export starts every 1 000): far more than may wait.
+      const burst = Effect.forEach(Array.from({ length: 10_000 }, (_, i) => i), (i) => span(context, `s${i}`), { discard: true })
+      yield* burst
+      yield* run(60, { until: () => about("/v1/traces", "warn").length > 0 })
+      const warned = about("/v1/traces", "warn")
+      assert.lengthOf(warned, 1, JSON.stringify(lines))
+      assert.match(warned[0]!, /exports were still waiting for the collector's answer|the collector did not answer within 10 s/)
+      assert.isAtMost(most.get("/v1/traces") ?? 0, OtlpExport.maxExportsInFlight, "never more exports waiting than the bound")
+      // Each export waits its 10 s and is tried again 3 times (a timeout is transient to Effect's
+      // exporter), then given up on, its request closed: within a minute none waits.
+      yield* run(60, { until: () => open.get("/v1/traces") === 0 })
+      assert.strictEqual(open.get("/v1/traces"), 0, "no export left waiting")
+      assert.isAtMost(most.get("/v1/traces") ?? 0, OtlpExport.maxExportsInFlight, "never more exports waiting than the bound")
+      yield* burst
+      yield* run(30)
+      assert.lengthOf(about("/v1/traces", "warn"), 1, "one warning per outage")
+      // The stop's last exports wait for the collector too, bounded on the test clock: it runs meanwhile.
+      const closing = yield* Effect.forkChild(close)
+      yield* run(5)
+      yield* Fiber.join(closing)
     }).pipe(Effect.scoped), 30_000)
 })
 
