@@ -739,6 +739,13 @@ export const make = (
     readonly timeoutMillis?: number | undefined
     readonly create?: boolean | undefined
     readonly notice?: StoreSql.Notice | undefined
+    /**
+     * A client of its own for `ready` (since 0.8.3; {@link layer} makes one of one connection): its
+     * check then waits for no connection of the pool, whose every connection may be held by calls
+     * waiting on locks while the database answers. Refused as one connection too many (53300), the
+     * check runs on the pool as it does without one.
+     */
+    readonly readyClient?: PgClient.PgClient | undefined
   } = {}
 ): Effect.Effect<Store["Service"], Errors.StoreUnavailable | StoreNotFound, PgClient.PgClient> =>
   Effect.gen(function*() {
@@ -918,6 +925,10 @@ export const make = (
     // so one setting tells both; `current_setting` is also CockroachDB's and YugabyteDB's.
     const readySql = `SELECT (SELECT max(version) FROM ${s}.schema_migrations) AS version,
       current_setting('transaction_read_only') AS read_only`
+    const readyClient = options.readyClient
+    const readyRows = readyClient === undefined
+      ? query(readySql)
+      : Effect.catch(readyClient.unsafe<Row>(readySql), (e) => isTooManyConnections(e) ? query(readySql) : Effect.fail(e))
     const aGetSql = `SELECT data FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
     const aReadSql = `SELECT data, version FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND id = $3`
     const aLockSql = `${aReadSql} FOR UPDATE`
@@ -1338,7 +1349,7 @@ export const make = (
           read
         ))
       },
-      ready: orUnavailable(Effect.flatMap(query(readySql), (rows) =>
+      ready: orUnavailable(Effect.flatMap(readyRows, (rows) =>
         rows[0]?.read_only === "on"
           ? Effect.fail(unavailable(new Error(
             "PostgreSQL's session is read-only (a standby, or default_transaction_read_only on), which takes no writes"
@@ -1500,18 +1511,24 @@ export const layer = (options: Options): Layer.Layer<Store, Errors.StoreUnavaila
       if (!Number.isSafeInteger(maxConnections) || maxConnections < 1) {
         return yield* Effect.die(new RangeError(`PostgresStore: maxConnections must be a positive integer, got ${maxConnections}`))
       }
-      const client = yield* PgClient.make({
-        url,
-        ssl: tls.ssl,
-        maxConnections,
-        connectionTTL: Duration.millis(connectionTtlMillis),
-        // The URL's own `application_name` when it has one (since 0.8.1: before, always this name,
-        // and an operator could not tell deployments' sessions apart in `pg_stat_activity`).
-        applicationName: urlApplicationName(Redacted.value(url)) ?? "@enrollment/store-adapter",
-        startupParameters: sessionSettings(options.timeoutMillis ?? defaultTimeoutMillis)
-      }).pipe(Scope.provide(pool), Effect.mapError(unavailable))
+      const clientOf = (connections: number, applicationName: string) =>
+        PgClient.make({
+          url,
+          ssl: tls.ssl,
+          maxConnections: connections,
+          connectionTTL: Duration.millis(connectionTtlMillis),
+          applicationName,
+          startupParameters: sessionSettings(options.timeoutMillis ?? defaultTimeoutMillis)
+        }).pipe(Scope.provide(pool), Effect.mapError(unavailable))
+      // The URL's own `application_name` when it has one (since 0.8.1: before, always this name,
+      // and an operator could not tell deployments' sessions apart in `pg_stat_activity`).
+      const name = urlApplicationName(Redacted.value(url)) ?? "@enrollment/store-adapter"
+      const client = yield* clientOf(maxConnections, name)
+      // `ready`'s own connection (since 0.8.3), opened at its first check (a pool opens none before it is
+      // asked), named so in `pg_stat_activity`: see `make`'s `readyClient`.
+      const readyClient = yield* clientOf(1, `${name.slice(0, 55)} (ready)`)
       return yield* Effect.provideService(
-        make({ schema: options.schema, timeoutMillis: options.timeoutMillis, create: options.create, notice: options.notice }),
+        make({ schema: options.schema, timeoutMillis: options.timeoutMillis, create: options.create, notice: options.notice, readyClient }),
         PgClient.PgClient,
         client
       ).pipe(

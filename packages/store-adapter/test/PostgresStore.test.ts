@@ -1137,6 +1137,40 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
         assert.isBelow(slowest, 10_000, `the slowest write took ${slowest} ms`)
       }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(asRole.toString()), schema, maxConnections: 10 })))), 60_000)
 
+  it.live("answers ready at once while every connection of its pool waits on a lock: ready has a connection of its own", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("ready_own")
+      yield* Effect.gen(function*() {
+        const store = yield* Store
+        const t = freshTenant()
+        yield* store.ready
+        // Another session holds the users table until told: every read of a user waits on it.
+        const release = yield* Deferred.make<void>()
+        const locked = yield* Deferred.make<void>()
+        const holder = yield* Effect.forkChild(direct((sql) =>
+          sql.withTransaction(Effect.gen(function*() {
+            yield* sql.unsafe(`LOCK TABLE "${schema}".users IN ACCESS EXCLUSIVE MODE`)
+            yield* Deferred.succeed(locked, undefined)
+            yield* Deferred.await(release)
+          }))
+        ))
+        yield* Deferred.await(locked)
+        // Both of the pool's connections taken by reads that wait (one at a time: no shared read).
+        const waiting = yield* Effect.forkChild(store.users.get(t, "u1"))
+        yield* Effect.sleep("100 millis")
+        const waiting2 = yield* Effect.forkChild(store.users.get(t, "u2"))
+        yield* Effect.sleep("200 millis")
+        const started = Date.now()
+        yield* store.ready
+        const took = Date.now() - started
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+        yield* Fiber.join(waiting)
+        yield* Fiber.join(waiting2)
+        assert.isBelow(took, 1_000, "ready did not wait for the pool")
+      }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections: 2, timeoutMillis: 5_000 })))
+    }), 30_000)
+
   it.effect("names its sessions as the URL's application_name says, else @enrollment/store-adapter", () =>
     Effect.gen(function*() {
       const named = `enrollment_test_${Math.random().toString(36).slice(2, 8)}`
@@ -1149,16 +1183,23 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
         )
       yield* Effect.gen(function*() {
         yield* (yield* Store).ready
+        // The pool's one session (the migration's) and ready's own.
         assert.strictEqual(yield* sessions(named), 1)
+        assert.strictEqual(yield* sessions(`${named} (ready)`), 1)
       }).pipe(Effect.provide(PostgresStore.layer({ url: Redacted.make(withName.toString()), schema: freshSchema("named"), maxConnections: 1 })))
       const unnamed = freshSchema("unnamed")
       yield* Effect.gen(function*() {
-        yield* (yield* Store).ready
-        // This store's one session, by the last statement it ran (ready's, naming its schema).
-        const rows = yield* direct((sql) =>
-          sql.unsafe<Row>("SELECT application_name FROM pg_stat_activity WHERE query LIKE $1", [`%"${unnamed}".schema_migrations%`])
-        )
-        assert.deepStrictEqual(rows.map((r) => r.application_name), ["@enrollment/store-adapter"])
+        const store = yield* Store
+        yield* store.users.get(freshTenant(), "u1")
+        yield* store.ready
+        // This store's sessions, by the last statement each ran (a read of its users, and ready's).
+        const named = (like: string) =>
+          Effect.map(
+            direct((sql) => sql.unsafe<Row>("SELECT application_name FROM pg_stat_activity WHERE query LIKE $1", [like])),
+            (rows) => rows.map((r) => r.application_name)
+          )
+        assert.deepStrictEqual(yield* named(`%"${unnamed}".users%`), ["@enrollment/store-adapter"])
+        assert.deepStrictEqual(yield* named(`%"${unnamed}".schema_migrations%`), ["@enrollment/store-adapter (ready)"])
       }).pipe(Effect.provide(storeLayer(unnamed, 1)))
     }))
 })
