@@ -125,6 +125,24 @@ const settings = {
 const secrets: ReadonlySet<string> = new Set(["DATABASE_URL", "AUTH_HS256_SECRET"])
 
 /**
+ * Text settings used as written, where a space or line break at either end would be kept: a
+ * directory named " ", a path beside the mounted volume, an audience no token names. A value with
+ * leading or trailing whitespace is refused, as `PORT` and `HOST` refuse ` 80` (since 0.4.8).
+ * `DATABASE_SCHEMA` only with `STORE=postgres`, the only store that reads it.
+ */
+const verbatim: ReadonlySet<string> = new Set([
+  "HOST",
+  "DATA_DIR",
+  "DATABASE_SCHEMA",
+  "AUTH_ISSUER",
+  "AUTH_AUDIENCE",
+  "PUBLIC_URL",
+  "TLS_CERT_FILE",
+  "TLS_KEY_FILE",
+  "METRICS_HOST"
+])
+
+/**
  * A value as a message echoes it: quoted, its first 80 characters, and without what looks like
  * a URL's credentials (`user:token@` at the start or after `//`, up to its last `@`: a password
  * may hold one, and URL parsers split at the last), since a collector or key-set
@@ -215,6 +233,11 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     // is not checked), only named in the unused-settings warning. `settings` reads STORE before it.
     if (key === "databasePoolSize" && out.store !== undefined && out.store !== "postgres") {
       out[key] = defaultPoolSize
+      continue
+    }
+    const value = env[variable]
+    if (verbatim.has(variable) && value !== undefined && value !== value.trim() && (key !== "databaseSchema" || out.store === "postgres")) {
+      problems.push(`${variable}: expected ${expected}, got ${echo(value)}, which has leading or trailing whitespace`)
       continue
     }
     const r = yield* Effect.result(config as Config.Config<unknown>)

@@ -73,6 +73,34 @@ describe("configuration", () => {
     assert.strictEqual(r._tag, "Success")
     assert.deepStrictEqual((r as any).success.unused, [])
   })
+  it("refuses a text setting with leading or trailing whitespace, naming it, as PORT refuses ' 80' (it would be kept: a directory named ' ', an audience no token names)", async () => {
+    const cases = {
+      DATA_DIR: ["/srv/data ", " "],
+      AUTH_ISSUER: [" https://issuer.example.com"],
+      AUTH_AUDIENCE: ["api://x ", "api://x\n"],
+      PUBLIC_URL: ["https://graph.example.com "],
+      TLS_CERT_FILE: ["\tcert.pem"],
+      TLS_KEY_FILE: ["key.pem "],
+      HOST: [" 127.0.0.1"],
+      METRICS_HOST: ["127.0.0.1 "]
+    }
+    for (const [variable, values] of Object.entries(cases)) {
+      for (const value of values) {
+        const problems = await problemsOf({ [variable]: value })
+        assert.strictEqual(problems.length, 1, `${variable}=${JSON.stringify(value)}: ${problems}`)
+        assert.match(problems[0]!, new RegExp(`^${variable}: expected `))
+        assert.isTrue(problems[0]!.endsWith(`, got ${JSON.stringify(value)}, which has leading or trailing whitespace`), problems[0])
+      }
+    }
+    // Both TLS files, each with its own line.
+    assert.deepStrictEqual((await problemsOf({ TLS_CERT_FILE: "cert.pem ", TLS_KEY_FILE: "key.pem " })).map((p) => p.split(":")[0]), ["TLS_CERT_FILE", "TLS_KEY_FILE"])
+    // DATABASE_SCHEMA only where it is read.
+    assert.match((await problemsOf({ STORE: "postgres", DATABASE_URL: "postgres://db/x", DATABASE_SCHEMA: "tenant_a " }))[0]!, /^DATABASE_SCHEMA: .*leading or trailing whitespace$/)
+    assert.deepStrictEqual(await problemsOf({ STORE: "sqlite", DATABASE_SCHEMA: "tenant_a " }), [])
+    // Inner spaces are a value's own.
+    const r = await load({ DATA_DIR: "/srv/my data", AUTH_AUDIENCE: "api://x" })
+    assert.deepStrictEqual([(r as any).success.dataDir, (r as any).success.audience._tag], ["/srv/my data", "Some"])
+  })
   it("with STORE=postgres, refuses a DATABASE_URL that is not a postgres:// or postgresql:// URL, without echoing it", async () => {
     for (const url of ["notaurl", "mysql://app:sekrit@db/x", "http://app:sekrit@db/x"]) {
       const problems = await problemsOf({ STORE: "postgres", DATABASE_URL: url })
