@@ -262,8 +262,14 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   if (c.store === "postgres" && c.databasePoolSize !== undefined && (c.databasePoolSize < 1 || c.databasePoolSize > maxPoolSize)) {
     problems.push(`DATABASE_POOL_SIZE: expected ${settings.databasePoolSize[2]}, got ${c.databasePoolSize}`)
   }
-  if (c.hs256Secret !== undefined && Option.isSome(c.hs256Secret) && Redacted.value(c.hs256Secret.value).length < 32) {
-    problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters")
+  if (c.hs256Secret !== undefined && Option.isSome(c.hs256Secret)) {
+    // Whitespace is refused, not trimmed: the value is the key, and `enrollctl token` signs with the
+    // variable as written (the zero-config file is another matter: a line break ends a file).
+    const secret = Redacted.value(c.hs256Secret.value)
+    if (secret.trim() === "") problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters, got whitespace only")
+    else if (secret !== secret.trim()) {
+      problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters, got one with leading or trailing whitespace (a line break from $(cat file), say): remove it")
+    } else if (secret.length < 32) problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters")
   }
   if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && !/^https?:$/.test(c.jwksUrl.value.protocol)) {
     problems.push(`AUTH_JWKS_URL: expected ${settings.jwksUrl[2]}, got a URL with the scheme ${c.jwksUrl.value.protocol}`)

@@ -101,6 +101,22 @@ describe("configuration", () => {
     const r = await load({ DATA_DIR: "/srv/my data", AUTH_AUDIENCE: "api://x" })
     assert.deepStrictEqual([(r as any).success.dataDir, (r as any).success.audience._tag], ["/srv/my data", "Some"])
   })
+  it("refuses an AUTH_HS256_SECRET of whitespace only, or with whitespace around it, without echoing it", async () => {
+    const key = "k".repeat(40)
+    for (const [secret, said] of [
+      [" ".repeat(32), "got whitespace only"],
+      ["\t\n".repeat(20), "got whitespace only"],
+      [`${key}\n`, "got one with leading or trailing whitespace"],
+      [` ${key}`, "got one with leading or trailing whitespace"]
+    ] as const) {
+      const problems = await problemsOf({ AUTH_HS256_SECRET: secret })
+      assert.strictEqual(problems.length, 1, JSON.stringify(secret))
+      assert.match(problems[0]!, new RegExp(`^AUTH_HS256_SECRET: expected a secret of at least 32 characters, ${said}`))
+      assert.notInclude(problems[0], "kkkk")
+    }
+    // Inner spaces are the secret's own.
+    assert.deepStrictEqual(await problemsOf({ AUTH_HS256_SECRET: `${key} ${key}` }), [])
+  })
   it("with STORE=postgres, refuses a DATABASE_URL that is not a postgres:// or postgresql:// URL, without echoing it", async () => {
     for (const url of ["notaurl", "mysql://app:sekrit@db/x", "http://app:sekrit@db/x"]) {
       const problems = await problemsOf({ STORE: "postgres", DATABASE_URL: url })
