@@ -297,6 +297,9 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   } else if (c.otlpEndpoint !== undefined && Option.isSome(c.otlpEndpoint) && (c.otlpEndpoint.value.username !== "" || c.otlpEndpoint.value.password !== "")) {
     // The exporter's HTTP client (fetch) refuses such a URL: every export would fail, unseen.
     problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a user name or password cannot be used (the exporter's HTTP client refuses credentials in a URL, so no trace would be sent)")
+  } else if (c.otlpEndpoint !== undefined && Option.isSome(c.otlpEndpoint) && /[?#]/.test(c.otlpEndpoint.value.href)) {
+    // `/otlp?x=1` would be sent `/otlp?x=1/v1/traces`. Not echoed: a query may carry a token.
+    problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a query or fragment cannot be used (it is a base URL: the signal paths /v1/traces, /v1/metrics and /v1/logs are appended to it)")
   }
   if (c.metricsHost !== undefined && !isHost(c.metricsHost)) {
     problems.push(`METRICS_HOST: expected ${settings.metricsHost[2]}, got ${echo(c.metricsHost)}`)

@@ -164,6 +164,15 @@ describe("configuration", () => {
     ])
   })
 
+  it("refuses an OTEL_EXPORTER_OTLP_ENDPOINT with a query or fragment, to which the signal paths could not be appended, without echoing it", async () => {
+    for (const url of ["https://otlp.example.com/otlp?api_key=s3cr3t", "https://otlp.example.com/otlp?", "http://127.0.0.1:4318/#s3cr3t", "http://127.0.0.1:4318#"]) {
+      assert.deepStrictEqual(await problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: url }), [
+        "OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a query or fragment cannot be used (it is a base URL: the signal paths /v1/traces, /v1/metrics and /v1/logs are appended to it)"
+      ], url)
+    }
+    for (const url of ["http://127.0.0.1:4318", "https://otlp.example.com/otlp/"]) assert.deepStrictEqual(await problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: url }), [], url)
+  })
+
   it("warns when AUTH_HS256_SECRET and AUTH_JWKS_URL are both set: tokens signed with either are accepted", async () => {
     const jwks = { AUTH_JWKS_URL: "https://login.example.com/keys", AUTH_AUDIENCE: "api://x" }
     const both = await load({ ...jwks, AUTH_HS256_SECRET: "k".repeat(40) })
