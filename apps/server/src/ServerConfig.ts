@@ -160,7 +160,10 @@ export class ConfigInvalid extends Error {
   }
 }
 
-/** What is wrong with `DATABASE_URL` for the PostgreSQL store, if anything; never its password. */
+/**
+ * What is wrong with `DATABASE_URL` for the PostgreSQL store, if anything; never its password: not
+ * a postgres:// URL, or a malformed `%` escape in its host, user name, password or database name.
+ */
 export const databaseUrlProblem = (url: string): string | undefined => {
   let u: URL
   try {
@@ -168,7 +171,17 @@ export const databaseUrlProblem = (url: string): string | undefined => {
   } catch {
     return `DATABASE_URL: expected ${settings.databaseUrl[2]}, got a value that is not a URL`
   }
-  if (u.protocol === "postgres:" || u.protocol === "postgresql:") return undefined
+  if (u.protocol === "postgres:" || u.protocol === "postgresql:") {
+    // The driver decodes them, and would stop the start as a store that is unavailable (exit 1).
+    for (const [part, text] of [["host", u.hostname], ["user name", u.username], ["password", u.password], ["database name", u.pathname]] as const) {
+      try {
+        decodeURIComponent(text)
+      } catch {
+        return `DATABASE_URL: the ${part} has a malformed percent-encoding (a % not followed by two hex digits of UTF-8; write a % itself as %25)`
+      }
+    }
+    return undefined
+  }
   const scheme = /^[a-z][a-z0-9+.-]{0,19}:$/i.test(u.protocol) ? `a URL with the scheme ${u.protocol}` : "another kind of URL"
   return `DATABASE_URL: expected ${settings.databaseUrl[2]}, got ${scheme}`
 }
