@@ -125,6 +125,24 @@ const settings = {
 const secrets: ReadonlySet<string> = new Set(["DATABASE_URL", "AUTH_HS256_SECRET"])
 
 /**
+ * Text settings used as written, where a space or line break at either end would be kept: a
+ * directory named " ", a path beside the mounted volume, an audience no token names. A value with
+ * leading or trailing whitespace is refused, as `PORT` and `HOST` refuse ` 80` (since 0.4.8).
+ * `DATABASE_SCHEMA` only with `STORE=postgres`, the only store that reads it.
+ */
+const verbatim: ReadonlySet<string> = new Set([
+  "HOST",
+  "DATA_DIR",
+  "DATABASE_SCHEMA",
+  "AUTH_ISSUER",
+  "AUTH_AUDIENCE",
+  "PUBLIC_URL",
+  "TLS_CERT_FILE",
+  "TLS_KEY_FILE",
+  "METRICS_HOST"
+])
+
+/**
  * A value as a message echoes it: quoted, its first 80 characters, and without what looks like
  * a URL's credentials (`user:token@` at the start or after `//`, up to its last `@`: a password
  * may hold one, and URL parsers split at the last), since a collector or key-set
@@ -142,7 +160,10 @@ export class ConfigInvalid extends Error {
   }
 }
 
-/** What is wrong with `DATABASE_URL` for the PostgreSQL store, if anything; never its password. */
+/**
+ * What is wrong with `DATABASE_URL` for the PostgreSQL store, if anything; never its password: not
+ * a postgres:// URL, or a malformed `%` escape in its host, user name, password or database name.
+ */
 export const databaseUrlProblem = (url: string): string | undefined => {
   let u: URL
   try {
@@ -150,7 +171,17 @@ export const databaseUrlProblem = (url: string): string | undefined => {
   } catch {
     return `DATABASE_URL: expected ${settings.databaseUrl[2]}, got a value that is not a URL`
   }
-  if (u.protocol === "postgres:" || u.protocol === "postgresql:") return undefined
+  if (u.protocol === "postgres:" || u.protocol === "postgresql:") {
+    // The driver decodes them, and would stop the start as a store that is unavailable (exit 1).
+    for (const [part, text] of [["host", u.hostname], ["user name", u.username], ["password", u.password], ["database name", u.pathname]] as const) {
+      try {
+        decodeURIComponent(text)
+      } catch {
+        return `DATABASE_URL: the ${part} has a malformed percent-encoding (a % not followed by two hex digits of UTF-8; write a % itself as %25)`
+      }
+    }
+    return undefined
+  }
   const scheme = /^[a-z][a-z0-9+.-]{0,19}:$/i.test(u.protocol) ? `a URL with the scheme ${u.protocol}` : "another kind of URL"
   return `DATABASE_URL: expected ${settings.databaseUrl[2]}, got ${scheme}`
 }
@@ -217,6 +248,11 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
       out[key] = defaultPoolSize
       continue
     }
+    const value = env[variable]
+    if (verbatim.has(variable) && value !== undefined && value !== value.trim() && (key !== "databaseSchema" || out.store === "postgres")) {
+      problems.push(`${variable}: expected ${expected}, got ${echo(value)}, which has leading or trailing whitespace`)
+      continue
+    }
     const r = yield* Effect.result(config as Config.Config<unknown>)
     const got = env[variable] === "" ? "an empty value" : secrets.has(variable) ? "a value" : echo(String(env[variable] ?? ""))
     if (r._tag === "Failure") problems.push(`${variable}: expected ${expected}, got ${got}`)
@@ -239,8 +275,14 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   if (c.store === "postgres" && c.databasePoolSize !== undefined && (c.databasePoolSize < 1 || c.databasePoolSize > maxPoolSize)) {
     problems.push(`DATABASE_POOL_SIZE: expected ${settings.databasePoolSize[2]}, got ${c.databasePoolSize}`)
   }
-  if (c.hs256Secret !== undefined && Option.isSome(c.hs256Secret) && Redacted.value(c.hs256Secret.value).length < 32) {
-    problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters")
+  if (c.hs256Secret !== undefined && Option.isSome(c.hs256Secret)) {
+    // Whitespace is refused, not trimmed: the value is the key, and `enrollctl token` signs with the
+    // variable as written (the zero-config file is another matter: a line break ends a file).
+    const secret = Redacted.value(c.hs256Secret.value)
+    if (secret.trim() === "") problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters, got whitespace only")
+    else if (secret !== secret.trim()) {
+      problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters, got one with leading or trailing whitespace (a line break from $(cat file), say): remove it")
+    } else if (secret.length < 32) problems.push("AUTH_HS256_SECRET: expected a secret of at least 32 characters")
   }
   if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && !/^https?:$/.test(c.jwksUrl.value.protocol)) {
     problems.push(`AUTH_JWKS_URL: expected ${settings.jwksUrl[2]}, got a URL with the scheme ${c.jwksUrl.value.protocol}`)
@@ -268,6 +310,9 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   } else if (c.otlpEndpoint !== undefined && Option.isSome(c.otlpEndpoint) && (c.otlpEndpoint.value.username !== "" || c.otlpEndpoint.value.password !== "")) {
     // The exporter's HTTP client (fetch) refuses such a URL: every export would fail, unseen.
     problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a user name or password cannot be used (the exporter's HTTP client refuses credentials in a URL, so no trace would be sent)")
+  } else if (c.otlpEndpoint !== undefined && Option.isSome(c.otlpEndpoint) && /[?#]/.test(c.otlpEndpoint.value.href)) {
+    // `/otlp?x=1` would be sent `/otlp?x=1/v1/traces`. Not echoed: a query may carry a token.
+    problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a query or fragment cannot be used (it is a base URL: the signal paths /v1/traces, /v1/metrics and /v1/logs are appended to it)")
   }
   if (c.metricsHost !== undefined && !isHost(c.metricsHost)) {
     problems.push(`METRICS_HOST: expected ${settings.metricsHost[2]}, got ${echo(c.metricsHost)}`)

@@ -73,6 +73,50 @@ describe("configuration", () => {
     assert.strictEqual(r._tag, "Success")
     assert.deepStrictEqual((r as any).success.unused, [])
   })
+  it("refuses a text setting with leading or trailing whitespace, naming it, as PORT refuses ' 80' (it would be kept: a directory named ' ', an audience no token names)", async () => {
+    const cases = {
+      DATA_DIR: ["/srv/data ", " "],
+      AUTH_ISSUER: [" https://issuer.example.com"],
+      AUTH_AUDIENCE: ["api://x ", "api://x\n"],
+      PUBLIC_URL: ["https://graph.example.com "],
+      TLS_CERT_FILE: ["\tcert.pem"],
+      TLS_KEY_FILE: ["key.pem "],
+      HOST: [" 127.0.0.1"],
+      METRICS_HOST: ["127.0.0.1 "]
+    }
+    for (const [variable, values] of Object.entries(cases)) {
+      for (const value of values) {
+        const problems = await problemsOf({ [variable]: value })
+        assert.strictEqual(problems.length, 1, `${variable}=${JSON.stringify(value)}: ${problems}`)
+        assert.match(problems[0]!, new RegExp(`^${variable}: expected `))
+        assert.isTrue(problems[0]!.endsWith(`, got ${JSON.stringify(value)}, which has leading or trailing whitespace`), problems[0])
+      }
+    }
+    // Both TLS files, each with its own line.
+    assert.deepStrictEqual((await problemsOf({ TLS_CERT_FILE: "cert.pem ", TLS_KEY_FILE: "key.pem " })).map((p) => p.split(":")[0]), ["TLS_CERT_FILE", "TLS_KEY_FILE"])
+    // DATABASE_SCHEMA only where it is read.
+    assert.match((await problemsOf({ STORE: "postgres", DATABASE_URL: "postgres://db/x", DATABASE_SCHEMA: "tenant_a " }))[0]!, /^DATABASE_SCHEMA: .*leading or trailing whitespace$/)
+    assert.deepStrictEqual(await problemsOf({ STORE: "sqlite", DATABASE_SCHEMA: "tenant_a " }), [])
+    // Inner spaces are a value's own.
+    const r = await load({ DATA_DIR: "/srv/my data", AUTH_AUDIENCE: "api://x" })
+    assert.deepStrictEqual([(r as any).success.dataDir, (r as any).success.audience._tag], ["/srv/my data", "Some"])
+  })
+  it("refuses an AUTH_HS256_SECRET of whitespace only, or with whitespace around it, without echoing it", async () => {
+    const key = "k".repeat(40)
+    for (const [secret, said] of [
+      [" ".repeat(32), "got whitespace only"],
+      ["\t\n".repeat(20), "got whitespace only"],
+      [`${key}\n`, "got one with leading or trailing whitespace"],
+      [` ${key}`, "got one with leading or trailing whitespace"]
+    ] as const) {
+      const problems = await problemsOf({ AUTH_HS256_SECRET: secret })
+      assert.strictEqual(problems.length, 1, JSON.stringify(secret))
+      assert.match(problems[0]!, new RegExp(`^AUTH_HS256_SECRET: expected a secret of at least 32 characters, ${said}`))
+      assert.notInclude(problems[0], "kkkk")
+    }
+    // Inner spaces are the secret's own.
+    assert.deepStrictEqual(await problemsOf({ AUTH_HS256_SECRET: `${key} ${key}` }), [])
+  })
   it("with STORE=postgres, refuses a DATABASE_URL that is not a postgres:// or postgresql:// URL, without echoing it", async () => {
     for (const url of ["notaurl", "mysql://app:sekrit@db/x", "http://app:sekrit@db/x"]) {
       const problems = await problemsOf({ STORE: "postgres", DATABASE_URL: url })
@@ -82,6 +126,23 @@ describe("configuration", () => {
       assert.notInclude(problems[0], "notaurl")
     }
     for (const url of ["postgres://app:sekrit@db/x", "postgresql://db:6543/x"]) assert.deepStrictEqual(await problemsOf({ STORE: "postgres", DATABASE_URL: url }), [])
+  })
+  it("with STORE=postgres, refuses a DATABASE_URL with a malformed % escape the driver could not decode, naming the part, never the password", async () => {
+    for (const [url, part] of [
+      ["postgres://postgres:s3cr%ZZetpw@127.0.0.1:5432/test", "password"],
+      ["postgres://postgres:s3cr%etpw@127.0.0.1:5432/test", "password"],
+      ["postgres://postgres:s3cr%FFetpw@127.0.0.1:5432/test", "password"],
+      ["postgres://app%Z:s3cretpw@db/test", "user name"],
+      ["postgresql://app:s3cretpw@db/te%Zst", "database name"]
+    ] as const) {
+      const problems = await problemsOf({ STORE: "postgres", DATABASE_URL: url })
+      assert.strictEqual(problems.length, 1, url)
+      assert.match(problems[0]!, new RegExp(`^DATABASE_URL: the ${part} has a malformed percent-encoding`), url)
+      assert.notInclude(problems[0], "s3cr", url)
+    }
+    assert.deepStrictEqual(await problemsOf({ STORE: "postgres", DATABASE_URL: "postgres://app%40corp:s3cr%25et%2Fpw@db/test" }), [])
+    // Not read with another store: named in the unused-settings warning only, as before.
+    assert.deepStrictEqual(await problemsOf({ STORE: "sqlite", DATABASE_URL: "postgres://postgres:s3cr%ZZetpw@127.0.0.1:5432/test" }), [])
   })
   it("never echoes what looks like a URL's credentials in a bad value (a collector's or key set's token)", async () => {
     const cases = {
@@ -118,6 +179,15 @@ describe("configuration", () => {
     assert.deepStrictEqual(problems, [
       "OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a user name or password cannot be used (the exporter's HTTP client refuses credentials in a URL, so no trace would be sent)"
     ])
+  })
+
+  it("refuses an OTEL_EXPORTER_OTLP_ENDPOINT with a query or fragment, to which the signal paths could not be appended, without echoing it", async () => {
+    for (const url of ["https://otlp.example.com/otlp?api_key=s3cr3t", "https://otlp.example.com/otlp?", "http://127.0.0.1:4318/#s3cr3t", "http://127.0.0.1:4318#"]) {
+      assert.deepStrictEqual(await problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: url }), [
+        "OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a query or fragment cannot be used (it is a base URL: the signal paths /v1/traces, /v1/metrics and /v1/logs are appended to it)"
+      ], url)
+    }
+    for (const url of ["http://127.0.0.1:4318", "https://otlp.example.com/otlp/"]) assert.deepStrictEqual(await problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: url }), [], url)
   })
 
   it("warns when AUTH_HS256_SECRET and AUTH_JWKS_URL are both set: tokens signed with either are accepted", async () => {

@@ -80,6 +80,14 @@ describe("a start that fails", () => {
       assert.notInclude(r.stderr, "notaurl")
     }
   })
+
+  it("a STORE=postgres DATABASE_URL with a malformed % escape in its password is a bad setting (exit 2), not an unavailable store", async () => {
+    const url = `postgres://postgres:s3cr%ZZetpw@127.0.0.1:${await closedPort()}/test`
+    const r = await runToExit(serverBin, { PORT: "0", STORE: "postgres", DATABASE_URL: url, DATA_DIR: tmp("pg-escape"), LOG_FORMAT: "pretty" })
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.include(r.stderr, "DATABASE_URL: the password has a malformed percent-encoding")
+    assert.notInclude(r.stderr, "s3cr")
+  })
 })
 
 describe("the reason given", () => {
