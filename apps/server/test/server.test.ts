@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
+import { PassThrough } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "vitest"
 import { SqlError, SqlSyntaxError } from "effect/sql/SqlError"
@@ -355,6 +356,31 @@ describe("the request log", () => {
         assert.strictEqual(lines.length === 1, status >= RequestLogger.lowestStatus(level), `${level} ${status}`)
       }
     }
+  })
+
+  it("keeps at most its bound of lines waiting for a reader that stops reading, says once that it drops the rest, and counts them when the reader is back", async () => {
+    // A pipe whose reader stalls: nothing is read until `resume`.
+    const out = new PassThrough({ highWaterMark: 1024 })
+    out.pause()
+    const said: Array<string> = []
+    const write = RequestLogger.boundedWriter(out, (line, level) => said.push(`${level} ${line}`), 10_000)
+    const line = "x".repeat(99)
+    for (let i = 0; i < 1_000; i++) write(line)
+    assert.isAtMost(out.writableLength, 10_000 + 100, "no more than the bound and one line waits")
+    assert.deepStrictEqual(said, [
+      "warn request log: standard output's reader is not keeping up (over 10000 bytes waiting): request lines are dropped until it does"
+    ])
+    // The reader catches up: the next line is written, and the drops are counted once.
+    let read = 0
+    out.on("data", (chunk: Buffer) => (read += chunk.length))
+    out.resume()
+    await new Promise((r) => setImmediate(r))
+    write("after")
+    await new Promise((r) => setImmediate(r))
+    assert.strictEqual(said.length, 2)
+    assert.match(said[1]!, /^warn request log: standard output's reader keeps up again; (\d+) request lines were dropped$/)
+    const dropped = Number(/(\d+) request lines/.exec(said[1]!)![1])
+    assert.strictEqual(read, (1_000 - dropped) * 100 + "after\n".length, "every line not dropped was written whole")
   })
 
   it("logs a defect with each of its causes, PostgreSQL's message and SQLSTATE among them, and no URL's credentials", () => {
