@@ -624,17 +624,17 @@ export const secretSourceOf = (g: Resolved): SecretSource => {
 
 /**
  * Mints an HS256 token with the secret `source` names (the http-adapter's own minting). A secret
- * from `AUTH_HS256_SECRET` shorter than the server takes (`Auth.minSecretBytes`) is refused, naming
- * the variable; the file is read as the server writes it.
+ * from `AUTH_HS256_SECRET` that the server refuses at start (the http-adapter's
+ * `Secret.textProblem`: shorter than 32 bytes, whitespace only or around it) is refused, naming the
+ * variable; the file is read as the server reads it.
  */
 export const mint = (source: SecretSource, claims: Claims): Effect.Effect<string, CommandFailed> => {
   if (source._tag === "DataDir") return mintFromDataDir({ dataDir: source.dataDir, ...claims })
   return Effect.gen(function*() {
-    const { Auth, Token } = yield* Effect.promise(() => import("@enrollment/http-adapter"))
-    const bytes = new TextEncoder().encode(source.secret).byteLength
-    if (bytes < Auth.minSecretBytes) {
-      return yield* usage(`${secretVariable}: expected a secret of at least ${Auth.minSecretBytes} bytes, as the server requires; this one has ${bytes}`)
-    }
+    const { Secret, Token } = yield* Effect.promise(() => import("@enrollment/http-adapter"))
+    // The server's own check of the variable: a secret it would refuse at start is not minted with.
+    const problem = Secret.textProblem(source.secret)
+    if (problem !== undefined) return yield* usage(`${secretVariable}: ${problem}`)
     return yield* Effect.tryPromise({
       try: () => Token.mint({ secret: source.secret, ...claims }),
       catch: (e) => usage(`cannot mint a token: ${(e as Error).message}`)

@@ -5,7 +5,6 @@
  *
  * @since 0.1.0
  */
-import { readFile } from "node:fs/promises"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -141,17 +140,28 @@ const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSetting
   }
 }
 
-/** Reads the server's HS256 secret from its data directory. */
+/**
+ * Reads the server's HS256 secret from its data directory, as the server reads it (the
+ * http-adapter's `Secret.readFile`, since 0.4.4): a file that holds no plausible secret (a SQLite
+ * database, a file over 4 KiB, bytes that are not text, fewer than 32 bytes) is refused, naming it
+ * and why, not minted with.
+ */
 export const readSecret = (dataDir: string) =>
-  Effect.tryPromise({
-    try: () => readFile(path.join(dataDir, secretFile), "utf8"),
-    catch: (e) =>
-      new CommandFailed({
-        code: "SecretUnavailable",
-        detail: `cannot read the server's secret ${path.join(dataDir, secretFile)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        exit: "auth"
-      })
-  }).pipe(Effect.map((s) => s.trim()))
+  Effect.gen(function*() {
+    const { Secret } = yield* Effect.promise(() => import("@enrollment/http-adapter"))
+    const file = path.join(dataDir, secretFile)
+    return yield* Effect.try({
+      try: () => Secret.readFile(file),
+      catch: (e) => {
+        const code = (e as NodeJS.ErrnoException).code
+        return new CommandFailed({
+          code: "SecretUnavailable",
+          detail: code !== undefined ? `cannot read the server's secret ${file}: ${code}` : (e as Error).message,
+          exit: "auth"
+        })
+      }
+    })
+  })
 
 /** What a minted token says (the http-adapter's `Token.mint` options, without the secret). */
 export interface Claims {

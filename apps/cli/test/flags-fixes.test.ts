@@ -174,6 +174,39 @@ describe("local mode", () => {
     assert.strictEqual(claims.exp - claims.iat, 1)
   })
 
+  it("mints only with a secret the server would take (CLI 0.4.4): not from a data directory's file that holds none, nor from a padded AUTH_HS256_SECRET", async () => {
+    // The SQLite store where the secret should be (a backup restored over it, say): the server refuses to start on it.
+    const sqliteDir = tempDir()
+    writeFileSync(path.join(sqliteDir, "auth-secret"), Buffer.concat([Buffer.from("SQLite format 3\0", "latin1"), Buffer.alloc(4080)]))
+    const binaryDir = tempDir()
+    writeFileSync(path.join(binaryDir, "auth-secret"), Buffer.from([0xff, 0xfe, ...Buffer.from("s".repeat(40))]))
+    const shortDir = tempDir()
+    writeFileSync(path.join(shortDir, "auth-secret"), "s".repeat(31) + "\n")
+    const mint = (d: string) => enrollctl(["token", "--data-dir", d])
+    const [sqlite, binary, short] = await Promise.all([mint(sqliteDir), mint(binaryDir), mint(shortDir)])
+    for (const r of [sqlite, binary, short]) {
+      assert.strictEqual(r.code, 5, r.stderr)
+      assert.strictEqual(r.stdout, "")
+    }
+    assert.include(sqlite.stderr, `${path.join(sqliteDir, "auth-secret")} holds no signing secret: it is a SQLite database; put the secret back`)
+    assert.include(binary.stderr, `${path.join(binaryDir, "auth-secret")} holds no signing secret: it is not text (its bytes are not UTF-8)`)
+    assert.include(short.stderr, `${path.join(shortDir, "auth-secret")}: the secret is shorter than 32 bytes`)
+    // The variable as the server reads it: whitespace is refused, not trimmed, and never echoed.
+    const key = "k".repeat(40)
+    for (const [secret, said] of [[`${key}\n`, "got one with leading or trailing whitespace"], [" ".repeat(40), "got whitespace only"]] as const) {
+      const r = await enrollctl(["token"], { env: { AUTH_HS256_SECRET: secret } })
+      assert.strictEqual(r.code, 2, r.stderr)
+      assert.strictEqual(r.stdout, "")
+      assert.include(r.stderr, `error Usage: AUTH_HS256_SECRET: expected a secret of at least 32 bytes, ${said}`)
+      assert.notInclude(r.stderr, "kkkk")
+    }
+    // A file's line break ends the file, and is no part of the secret, as the server reads it.
+    const lineDir = tempDir()
+    writeFileSync(path.join(lineDir, "auth-secret"), `${key}\n`)
+    const ok = await enrollctl(["token", "--data-dir", lineDir])
+    assert.strictEqual(ok.code, 0, ok.stderr)
+  })
+
   it("refuses --select and -o table|yaml with export, which writes JSON lines whatever they say", async () => {
     const runs = await Promise.all([
       enrollctl(["--store", "sqlite", "--data-dir", dir, "--select", "id", "export"]),
@@ -380,7 +413,7 @@ describe.skipIf(!remoteAvailable)("remote mode", () => {
     // A secret shorter than the server takes is refused, naming the variable.
     const short = await enrollctl(["token"], { env: { AUTH_HS256_SECRET: "short" } })
     assert.strictEqual(short.code, 2)
-    assert.strictEqual(short.stderr, "error Usage: AUTH_HS256_SECRET: expected a secret of at least 32 bytes, as the server requires; this one has 5\n")
+    assert.strictEqual(short.stderr, "error Usage: AUTH_HS256_SECRET: expected a secret of at least 32 bytes (RFC 7518 3.2); this one has 5\n")
     // --data-dir (the flag) wins over the variable: its file's secret, which this server does not take (401, exit 5).
     const flag = await enrollctl(["--base-url", secretUrl, "--data-dir", dataDir, "users", "list"], { env: { AUTH_HS256_SECRET: secret } })
     assert.strictEqual(flag.code, 5, flag.stderr)

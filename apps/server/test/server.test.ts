@@ -112,7 +112,7 @@ describe("configuration", () => {
     ] as const) {
       const problems = await problemsOf({ AUTH_HS256_SECRET: secret })
       assert.strictEqual(problems.length, 1, JSON.stringify(secret))
-      assert.match(problems[0]!, new RegExp(`^AUTH_HS256_SECRET: expected a secret of at least 32 characters, ${said}`))
+      assert.match(problems[0]!, new RegExp(`^AUTH_HS256_SECRET: expected a secret of at least 32 bytes, ${said}`))
       assert.notInclude(problems[0], "kkkk")
     }
     // Inner spaces are the secret's own.
