@@ -1556,7 +1556,19 @@ export const migrateWith = (
         ? []
         : (yield* sql.unsafe<Row>(`SELECT u.tenant_id AS tenant, u.id AS id ${pairs} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`))
           .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
-      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first } }
+      // At the upgrade that made principal names unique: the names more than one user holds (through the new index).
+      let sharedNames: StoreSql.Upgrade["sharedNames"]
+      if (applied.includes(3)) {
+        const held = StoreSql.sharedNamesSql(`${s}.users`)
+        const [n] = yield* sql.unsafe<Row>(`SELECT count(*)::int AS n FROM (${held}) AS x`)
+        const total = Number(n?.n ?? 0)
+        sharedNames = {
+          count: total,
+          first: total === 0 ? [] : (yield* sql.unsafe<Row>(`${held} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`))
+            .map((r) => ({ tenant: String(r.tenant), name: String(r.name) }))
+        }
+      }
+      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first }, sharedNames }
     }
     return applied
   })).pipe(Effect.ensuring(Effect.sync(() => clearTimeout(timer))), Effect.tap(() => said))

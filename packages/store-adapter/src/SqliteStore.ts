@@ -346,7 +346,18 @@ export const migrate = (
       const count = Number(db.prepare(`SELECT count(*) AS n ${pairs}`).get()!.n)
       const first = count === 0 ? [] : db.prepare(`SELECT u.tenant_id AS tenant, u.id AS id ${pairs} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`).all()
         .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
-      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first } }
+      // At the upgrade that made principal names unique: the names more than one user holds (through the new index).
+      let sharedNames: StoreSql.Upgrade["sharedNames"]
+      if (applied.includes(3)) {
+        const held = StoreSql.sharedNamesSql("users")
+        const total = Number(db.prepare(`SELECT count(*) AS n FROM (${held})`).get()!.n)
+        sharedNames = {
+          count: total,
+          first: total === 0 ? [] : db.prepare(`${held} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`).all()
+            .map((r) => ({ tenant: String(r.tenant), name: String(r.name) }))
+        }
+      }
+      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first }, sharedNames }
     }
     return Result.succeed(applied)
   }))
