@@ -557,26 +557,24 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
           return Effect.gen(function*() {
             const v = r.value
             const { "@odata.type": _, ...body } = invitationCreateBody(v)
-            // A user of the tenant that holds the name the guest would take, other than a guest this
-            // import made: the server would link the invitation to it (core 0.11.0), not make the
-            // file's guest, so the line is refused before anything is sent, as local import refuses it.
-            if (r.invitedUser !== null) {
-              const name = Directory.guestUserPrincipalName(v.invitedUserEmailAddress)
-              const found = yield* api.request({
-                method: "GET",
-                path: "users",
-                query: { $filter: `userPrincipalName eq '${name.replaceAll("'", "''")}'`, $select: "id" }
-              }, cut)
-              const made = new Set(invitedUsers.values())
-              const holder = ((found.body as { readonly value?: ReadonlyArray<Obj> } | undefined)?.value ?? [])
-                .map((u) => String(u.id)).find((id) => !made.has(id))
-              if (holder !== undefined) {
-                return yield* new CommandFailed({
-                  code: "Request_BadRequest",
-                  detail: "Another object with the same value for property userPrincipalName already exists.",
-                  exit: "usage"
-                })
-              }
+            // The users that hold the name the guest would take (core 0.11.0: the server links the
+            // invitation to such a user rather than make a guest). One that this import did not make
+            // refuses a line with a guest before anything is sent, as local import refuses it: the
+            // file's guest, which its memberships name, could not be made.
+            const name = Directory.guestUserPrincipalName(v.invitedUserEmailAddress)
+            const found = yield* api.request({
+              method: "GET",
+              path: "users",
+              query: { $filter: `userPrincipalName eq '${name.replaceAll("'", "''")}'`, $select: "id" }
+            }, cut)
+            const holders = ((found.body as { readonly value?: ReadonlyArray<Obj> } | undefined)?.value ?? []).map((u) => String(u.id))
+            const madeHere = new Set(invitedUsers.values())
+            if (r.invitedUser !== null && holders.some((id) => !madeHere.has(id))) {
+              return yield* new CommandFailed({
+                code: "Request_BadRequest",
+                detail: "Another object with the same value for property userPrincipalName already exists.",
+                exit: "usage"
+              })
             }
             yield* api.request({ method: "POST", path: "invitations", body }, cut)
             invited.set(v.id, `${noDelete}; its guest user, not read, remains too`)
@@ -586,6 +584,9 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
             invited.set(v.id, noDelete)
             const guestStays = () => Effect.sync(() => invited.set(v.id, `${noDelete}; its guest user '${newId}' remains too`))
             if (r.invitedUser === null) {
+              // The create linked a user that was there before it (another line's guest, say): not the
+              // create's to delete. The invitation stays linked to it (Graph makes no invitation without a user).
+              if (holders.length > 0) return () => Effect.void
               // Its guest user was deleted: delete the one the create made (Graph has no DELETE for invitations).
               // Let finish, not cut: a guest left would not be known.
               yield* del(Remote.key("users", newId)).pipe(Effect.tapError(guestStays))

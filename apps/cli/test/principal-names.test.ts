@@ -3,7 +3,9 @@
  * mode (the real server): two users of one name in one file refuse the second line before anything
  * is written (exit 2); a name a user of the tenant holds refuses its line when written, the lines
  * before it undone (exit 2, as the server's 400 is); so does an invitation whose guest's name such
- * a user holds; and a file exported from a tenant where two invitations link one guest imports.
+ * a user holds; a file exported from a tenant where two invitations link one guest imports; and
+ * an invitation whose guest was deleted, imported after another of its address, leaves that
+ * invitation's guest alone (remote mode: the server links it, and it is not deleted).
  */
 import type { ChildProcess } from "node:child_process"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -106,6 +108,17 @@ for (const [mode, make] of modes) {
       assert.deepStrictEqual(users.map((u) => u.mail), ["guest@example.com"])
       const guests = await Promise.all(["i1", "i2"].map(async (i) => (await at("invitations", "invited-user", "get", "--invitation-id", i)).json().id))
       assert.deepStrictEqual(guests, [users[0]!.id, users[0]!.id])
+    })
+
+    it("keeps the guest of an earlier line when an invitation of its address whose guest was deleted follows", async () => {
+      const at = await make(`t-upn-dangling-${mode}`)
+      const { invitedUser: _, ...dangling } = invitationLine("i1", "same@example.com", "gone")
+      const r = await at("import", fileOf(jsonl([invitationLine("i2", "same@example.com", "g2"), { ...dangling, invitedUser: null }])))
+      assert.strictEqual(r.code, 0, r.stderr)
+      const guest = await at("invitations", "invited-user", "get", "--invitation-id", "i2")
+      assert.strictEqual(guest.code, 0, guest.stderr)
+      assert.strictEqual(guest.json().mail, "same@example.com")
+      assert.deepStrictEqual(ids(await at("users", "list", "--select", "id")), [guest.json().id])
     })
   })
 }

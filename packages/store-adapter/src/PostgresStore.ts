@@ -1174,6 +1174,8 @@ export const make = (
       "deviceEnrollmentConfiguration",
       removeAssignmentsOf
     )
+    // Users' get, list and remove; their insert and modify, which keep `upn_key`, are `insertUser` and
+    // `modifyUser` below (the set's own would write a user without its key).
     const users = entitySet<Directory.User>("users", "user", removeMemberEverywhere, "groups")
     const groups = entitySet<Directory.Group>("groups", "group", (tenant, id) =>
       Effect.andThen(

@@ -1130,8 +1130,10 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       return row === undefined ? undefined : parse<A>(row.data)
     }
     const lookup = (tenant: string, id: string) => cached(tenant, table, "", id, () => load(tenant, id))
-    /** Inserts inside a write: undefined, or the refusal when the id is taken (by this set, or the one it shares ids with). */
-    /** `Refused` is `EntityAlreadyExists`, and for users also `UserPrincipalNameTaken`. */
+    /**
+     * Inserts inside a write: undefined, or the refusal when the id is taken (by this set, or the one
+     * it shares ids with), or for users the name (`Refused` then includes `UserPrincipalNameTaken`).
+     */
     const insertRow = (staged: Staged, tenant: string, value: A): Refused | undefined =>
       insertRefused(staged, tenant, value) as Refused | undefined
     const insertRefused = (
