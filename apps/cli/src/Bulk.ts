@@ -267,6 +267,26 @@ const checkAll = (records: ReadonlyArray<{ readonly line: number; readonly recor
     const configurations = new Set<string>()
     const conflict = (line: number, what: string, id: string) =>
       new CommandFailed({ code: "Conflict", detail: `line ${line}: ${what} '${id}' already exists`, exit: "conflict" })
+    // A user principal name is unique in a tenant (core 0.11.0): the users' and the guests' names
+    // in the file, by key, with the line and user that holds each. An invitation whose guest is the
+    // guest of an earlier invitation (an export writes a guest once per invitation that links it)
+    // holds nothing more: the store links the second invitation to it.
+    const names = new Map<string, { readonly line: number; readonly id: string }>()
+    const guests = new Set<string>()
+    const claimName = (line: number, u: Directory.User) => {
+      const key = Directory.userPrincipalNameKey(u.userPrincipalName)
+      if (key === undefined) return Effect.void
+      const before = names.get(key)
+      if (before !== undefined) {
+        return Effect.fail(invalidLine(
+          line,
+          `userPrincipalName '${u.userPrincipalName}' of user '${u.id}' is also user '${before.id}''s on line ${before.line} ` +
+            "(a user principal name is unique in a tenant, compared without regard to case)"
+        ))
+      }
+      names.set(key, { line, id: u.id })
+      return Effect.void
+    }
     const claim = (line: number, key: string, what: string, id: string) => {
       const before = seen.get(key)
       if (before !== undefined) return Effect.fail(invalidLine(line, `${what} '${id}' is also on line ${before}`))
@@ -279,7 +299,10 @@ const checkAll = (records: ReadonlyArray<{ readonly line: number; readonly recor
         case "group":
         case "configuration": {
           yield* claim(line, `${r.kind === "configuration" ? "c" : "d"}:${r.value.id}`, r.kind, r.value.id)
-          if (r.kind === "user") users.add(r.value.id)
+          if (r.kind === "user") {
+            users.add(r.value.id)
+            yield* claimName(line, r.value)
+          }
           if (r.kind === "group") groups.add(r.value.id)
           if (r.kind === "configuration") configurations.add(r.value.id)
           if (r.kind !== "configuration" && (yield* existing.has(r.kind === "user" ? "group" : "user", r.value.id))) {
@@ -290,8 +313,10 @@ const checkAll = (records: ReadonlyArray<{ readonly line: number; readonly recor
         }
         case "invitation": {
           yield* claim(line, `i:${r.value.id}`, "invitation", r.value.id)
-          if (r.invitedUser !== null) {
+          if (r.invitedUser !== null && !guests.has(r.invitedUser.id)) {
             yield* claim(line, `d:${r.invitedUser.id}`, "user", r.invitedUser.id)
+            yield* claimName(line, r.invitedUser)
+            guests.add(r.invitedUser.id)
             users.add(r.invitedUser.id)
           }
           if (yield* existing.has("invitation", r.value.id)) return yield* conflict(line, "invitation", r.value.id)
@@ -430,11 +455,22 @@ const localWriter = (store: Store["Service"], tenant: string): Writer => {
           case "invitation": {
             const v = r.value
             const removeInvitation = Effect.asVoid(store.invitations.remove(tenant, v.id))
-            if (r.invitedUser !== null) {
-              return Effect.as(
-                store.invitations.insert(tenant, v, r.invitedUser),
-                Effect.asVoid(Effect.andThen(removeInvitation, store.users.remove(tenant, r.invitedUser.id)))
-              )
+            const guest = r.invitedUser
+            if (guest !== null) {
+              return Effect.gen(function*() {
+                const stored = yield* store.invitations.insert(tenant, v, guest)
+                // Linked to a user of the tenant that holds the guest's name (core 0.11.0) rather
+                // than to the guest of the file (or of an earlier invitation of it): the file's
+                // guest cannot be made, so the line is refused as a user of that name would be.
+                if (stored.invitedUserId !== guest.id) {
+                  yield* removeInvitation
+                  return yield* new Errors.UserPrincipalNameTaken({
+                    userPrincipalName: guest.userPrincipalName ?? "",
+                    heldBy: stored.invitedUserId
+                  })
+                }
+                return Effect.asVoid(Effect.andThen(removeInvitation, store.users.remove(tenant, guest.id)))
+              })
             }
             // Its guest user was deleted: the invitation alone, as it was exported.
             return Effect.as(store.invitations.insert(tenant, v), removeInvitation)
@@ -521,6 +557,25 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
           return Effect.gen(function*() {
             const v = r.value
             const { "@odata.type": _, ...body } = invitationCreateBody(v)
+            // The users that hold the name the guest would take (core 0.11.0: the server links the
+            // invitation to such a user rather than make a guest). One that this import did not make
+            // refuses a line with a guest before anything is sent, as local import refuses it: the
+            // file's guest, which its memberships name, could not be made.
+            const name = Directory.guestUserPrincipalName(v.invitedUserEmailAddress)
+            const found = yield* api.request({
+              method: "GET",
+              path: "users",
+              query: { $filter: `userPrincipalName eq '${name.replaceAll("'", "''")}'`, $select: "id" }
+            }, cut)
+            const holders = ((found.body as { readonly value?: ReadonlyArray<Obj> } | undefined)?.value ?? []).map((u) => String(u.id))
+            const madeHere = new Set(invitedUsers.values())
+            if (r.invitedUser !== null && holders.some((id) => !madeHere.has(id))) {
+              return yield* new CommandFailed({
+                code: "Request_BadRequest",
+                detail: "Another object with the same value for property userPrincipalName already exists.",
+                exit: "usage"
+              })
+            }
             yield* api.request({ method: "POST", path: "invitations", body }, cut)
             invited.set(v.id, `${noDelete}; its guest user, not read, remains too`)
             const user = yield* api.request({ method: "GET", path: `${Remote.key("invitations", v.id)}/invitedUser` }, cut)
@@ -529,12 +584,20 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
             invited.set(v.id, noDelete)
             const guestStays = () => Effect.sync(() => invited.set(v.id, `${noDelete}; its guest user '${newId}' remains too`))
             if (r.invitedUser === null) {
+              // The create linked a user that was there before it (another line's guest, say): not the
+              // create's to delete. The invitation stays linked to it (Graph makes no invitation without a user).
+              if (holders.length > 0) return () => Effect.void
               // Its guest user was deleted: delete the one the create made (Graph has no DELETE for invitations).
               // Let finish, not cut: a guest left would not be known.
               yield* del(Remote.key("users", newId)).pipe(Effect.tapError(guestStays))
               return () => Effect.void
             }
+            // The guest of an earlier invitation of the file (an export writes it once per invitation
+            // that links it): the server linked this invitation to it (core 0.11.0), and the earlier
+            // invitation's undo deletes it.
+            const linked = invitedUsers.get(r.invitedUser.id) === newId
             invitedUsers.set(r.invitedUser.id, newId)
+            if (linked) return () => Effect.void
             // The guest as exported: what was changed on it after the invitation (Graph's other
             // properties included) is set on the new one; its id is the server's.
             const changed = Object.entries(r.invitedUser).filter(([k, x]) => k !== "id" && k !== "@odata.type" && !Json.equals(made[k], x))

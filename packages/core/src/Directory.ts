@@ -383,7 +383,7 @@ export const invite = (
     "@odata.type": "#microsoft.graph.user",
     id: ids.user,
     displayName: input.invitedUserDisplayName,
-    userPrincipalName: `${input.invitedUserEmailAddress.replace("@", "_")}#EXT#`,
+    userPrincipalName: guestUserPrincipalName(input.invitedUserEmailAddress),
     mail: input.invitedUserEmailAddress,
     userType: input.invitedUserType,
     accountEnabled: true
@@ -402,6 +402,24 @@ export const invite = (
   }, input, extraProperties.invitation)
   return { invitation, user }
 }
+
+/**
+ * The key two users' `userPrincipalName`s are compared by (a tenant holds each key at most
+ * once, since 0.11.0): the name with the ASCII letters `A`–`Z` as `a`–`z`, everything else
+ * as it is; none for a null name, which never collides. Entra ID compares principal names
+ * without regard to case and takes only ASCII in them, so on every name Graph accepts this is
+ * Graph's comparison; a name with other letters (this service does not refuse them) compares
+ * them exactly (`É` and `é` differ). Chosen over full Unicode case folding because the SQL
+ * stores compute the same key in SQL (SQLite's `lower`, PostgreSQL's `lower(… COLLATE "C")`
+ * fold ASCII only), so an upgrade fills the key of stored users without running JavaScript.
+ *
+ * @since 0.11.0
+ */
+export const userPrincipalNameKey = (userPrincipalName: string | null): string | undefined =>
+  userPrincipalName === null ? undefined : userPrincipalName.replace(/[A-Z]+/g, (s) => s.toLowerCase())
+
+/** The principal name an invitation's guest takes for `email` (Entra's guest form: `x_example.com#EXT#`). */
+export const guestUserPrincipalName = (email: string): string => `${email.replace("@", "_")}#EXT#`
 
 /** An invitation as Graph writes it: without the internal link to its user. */
 export const invitationView = ({ invitedUserId: _, ...rest }: Invitation) => rest

@@ -13,7 +13,8 @@ import {
   type InvalidInput,
   type MemberAlreadyPresent,
   PreconditionFailed,
-  type StoreUnavailable
+  type StoreUnavailable,
+  type UserPrincipalNameTaken
 } from "./Errors.ts"
 import * as ETag from "./ETag.ts"
 import * as Id from "./Id.ts"
@@ -70,8 +71,12 @@ export class DirectoryService extends Context.Service<DirectoryService, {
    * targeting name a member by its id alone): an id a group has is taken for a user, and
    * the other way round (`EntityAlreadyExists` of a `directoryObject`, since 0.5.0; decided
    * by the store in the insert's write since 0.6.0, so concurrent creates cannot both pass).
+   * A `userPrincipalName` another user of the tenant holds (without regard to case) is
+   * {@link UserPrincipalNameTaken}, decided in the insert's write (since 0.11.0); so is a
+   * `patchUser` that gives the user such a name (one that keeps the user's own name, or changes
+   * only its case, never is).
    */
-  readonly createUser: (tenant: string, body: unknown) => Fx<Directory.User, InvalidInput | EntityAlreadyExists>
+  readonly createUser: (tenant: string, body: unknown) => Fx<Directory.User, InvalidInput | EntityAlreadyExists | UserPrincipalNameTaken>
   readonly getUser: (tenant: string, id: string) => Fx<Directory.User>
   readonly listUsers: (tenant: string, page: PageRequest) => Fx<Page<Directory.User>>
   readonly patchUser: (
@@ -79,7 +84,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
     id: string,
     body: unknown,
     options?: { readonly ifMatch?: string | undefined }
-  ) => Fx<Directory.User, InvalidInput | PreconditionFailed>
+  ) => Fx<Directory.User, InvalidInput | PreconditionFailed | UserPrincipalNameTaken>
   /**
    * Removes the user and its memberships. With `ifMatch` (since 0.6.0), only when its ETag
    * matches (else {@link PreconditionFailed}, nothing removed), decided in the store's removal.
@@ -126,6 +131,13 @@ export class DirectoryService extends Context.Service<DirectoryService, {
    * @since 0.5.0
    */
   readonly transitiveMembers: (tenant: string, groupId: string) => Fx<MembersOf>
+  /**
+   * Creates the invitation and its guest user; when a user of the tenant already holds the
+   * principal name the guest would take (`Directory.guestUserPrincipalName` of the address:
+   * the guest of an earlier invitation of the address, or any user given that name), the
+   * invitation links that user instead and no user is made (since 0.11.0, decided by the
+   * store in the insert's write: see `Store`). The answer's `invitedUserId` is the linked user's.
+   */
   readonly createInvitation: (
     tenant: string,
     body: unknown,

@@ -132,6 +132,28 @@ export class MemberAlreadyPresent extends Schema.TaggedError<MemberAlreadyPresen
   }
 }
 
+/**
+ * A user's `userPrincipalName` that another user of the tenant holds, compared without regard
+ * to case ({@link Directory.userPrincipalNameKey}). Graph answers it with a 400 whose message
+ * is this one and whose details name `userPrincipalName` (`ObjectConflict`).
+ *
+ * @since 0.11.0
+ */
+export class UserPrincipalNameTaken extends Schema.TaggedError<UserPrincipalNameTaken>()("UserPrincipalNameTaken", {
+  /** The principal name as the refused write gave it. */
+  userPrincipalName: Schema.String,
+  /** The user that holds it. */
+  heldBy: Schema.String
+}) {
+  /** The property the conflict is on, as Graph's error details name it. */
+  get property(): "userPrincipalName" {
+    return "userPrincipalName"
+  }
+  override get message(): string {
+    return "Another object with the same value for property userPrincipalName already exists."
+  }
+}
+
 /** The store cannot be reached or failed; the operation did not happen. */
 export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
   cause: Schema.Defect()

@@ -10,7 +10,8 @@ import * as AssignmentFilter from "./AssignmentFilter.ts"
 import * as AssignmentTarget from "./AssignmentTarget.ts"
 import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
-import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent } from "./Errors.ts"
+import { userPrincipalNameKey } from "./Directory.ts"
+import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, UserPrincipalNameTaken } from "./Errors.ts"
 import * as Id from "./Id.ts"
 import { type Change, type Check, type Page, type PageRequest, Store, type TargetingInputs } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
@@ -131,6 +132,33 @@ export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
       })
   })
 
+  /**
+   * The users of each principal-name key, by tenant (since 0.11.0): the index the uniqueness
+   * of `userPrincipalName` is decided by (see {@link Store}), kept with every user write.
+   */
+  const byPrincipalName = new Map<string, Map<string, Set<string>>>()
+  const indexUser = (tenant: string, u: User, add: boolean) => {
+    const key = userPrincipalNameKey(u.userPrincipalName)
+    if (key === undefined) return
+    let keys = byPrincipalName.get(tenant)
+    if (keys === undefined) byPrincipalName.set(tenant, keys = new Map())
+    let ids = keys.get(key)
+    if (ids === undefined) keys.set(key, ids = new Set())
+    if (add) ids.add(u.id)
+    else {
+      ids.delete(u.id)
+      if (ids.size === 0) keys.delete(key)
+    }
+  }
+  /** A user other than `except` whose principal name has `u`'s key: its id, or undefined (also for a null name). */
+  const principalNameHolder = (tenant: string, u: User, except?: string): string | undefined => {
+    const key = userPrincipalNameKey(u.userPrincipalName)
+    if (key === undefined) return undefined
+    for (const id of byPrincipalName.get(tenant)?.get(key) ?? []) if (id !== except) return id
+    return undefined
+  }
+  const taken = (u: User, heldBy: string) => new UserPrincipalNameTaken({ userPrincipalName: u.userPrincipalName ?? "", heldBy })
+
   const removeMemberEverywhere = (tenant: string, memberId: string) => {
     for (const g of groups.scope(tenant)?.keys() ?? []) members.scope(k(tenant, g))?.delete(memberId)
   }
@@ -226,7 +254,47 @@ export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
         }),
       concerning
     },
-    users: entitySet(users, "user", removeMemberEverywhere, groups),
+    users: (() => {
+      const set = entitySet(users, "user", (t, id) => {
+        removeMemberEverywhere(t, id)
+      }, groups)
+      return {
+        ...set,
+        insert: (tenant: string, value: User) =>
+          Effect.suspend((): Effect.Effect<User, EntityAlreadyExists | UserPrincipalNameTaken> => {
+            if (users.scope(tenant)?.has(value.id) || groups.scope(tenant)?.has(value.id)) return set.insert(tenant, value)
+            const holder = principalNameHolder(tenant, value)
+            if (holder !== undefined) return Effect.fail(taken(value, holder))
+            return Effect.map(set.insert(tenant, value), (inserted) => {
+              indexUser(tenant, inserted, true)
+              return inserted
+            })
+          }),
+        modify: <E>(tenant: string, id: string, change: Change<User, E>) =>
+          set.modify<E | UserPrincipalNameTaken>(tenant, id, (current) => {
+            const r = change(current)
+            if (Result.isFailure(r) || r.success === current) return r
+            const next = r.success
+            const key = userPrincipalNameKey(next.userPrincipalName)
+            if (key !== undefined && key !== userPrincipalNameKey(current.userPrincipalName)) {
+              const holder = principalNameHolder(tenant, next, id)
+              if (holder !== undefined) return Result.fail(taken(next, holder))
+            }
+            // Synchronous with the write that follows (the set's modify writes what this returns).
+            indexUser(tenant, current, false)
+            indexUser(tenant, next, true)
+            return r
+          }),
+        remove: <E = never>(tenant: string, id: string, check?: Check<User, E>) =>
+          Effect.suspend(() => {
+            const current = users.scope(tenant)?.get(id)
+            return Effect.map(set.remove<E>(tenant, id, check), (removed) => {
+              if (removed && current !== undefined) indexUser(tenant, current, false)
+              return removed
+            })
+          })
+      }
+    })(),
     groups: {
       ...entitySet(groups, "group", (t, id) => {
         members.dropScope(k(t, id))
@@ -276,11 +344,22 @@ export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
           const inv = invitations.scope(tenant, true)!
           const us = users.scope(tenant, true)!
           if (inv.has(invitation.id)) return Effect.fail(new EntityAlreadyExists({ entity: "invitation", id: invitation.id }))
+          // The guest's principal name held already: the invitation links the holder (see Store).
+          const holder = user === undefined ? undefined : principalNameHolder(tenant, user)
+          if (holder !== undefined) {
+            const linked: Invitation = { ...invitation, invitedUserId: holder }
+            inv.set(linked.id, linked)
+            bump(tenant)
+            return Effect.succeed(linked)
+          }
           const taken = user === undefined ? undefined : takenBy(groups, tenant, user.id)
           if (taken !== undefined) return Effect.fail(taken)
           if (user !== undefined && us.has(user.id)) return Effect.fail(new EntityAlreadyExists({ entity: "user", id: user.id }))
           inv.set(invitation.id, invitation)
-          if (user !== undefined) us.set(user.id, user)
+          if (user !== undefined) {
+            us.set(user.id, user)
+            indexUser(tenant, user, true)
+          }
           bump(tenant)
           return Effect.succeed(invitation)
         })

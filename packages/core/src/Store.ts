@@ -46,6 +46,20 @@
  * `MemberAlreadyPresent` of the group and the member. The conformance suite checks the
  * name and the id of every refusal it provokes (since 0.6.0).
  *
+ * A user's `userPrincipalName` is unique in its tenant, compared by
+ * `Directory.userPrincipalNameKey` (without regard to ASCII case; a null name never collides)
+ * (since 0.11.0): `users.insert` of a user whose name another user of the tenant holds, and a
+ * `users.modify` whose change gives a user such a name, are refused with
+ * `UserPrincipalNameTaken` (naming the holder) and write nothing; a change that keeps the
+ * user's own key (the same name, or its case changed) is never refused, so users stored with
+ * one name before 0.11.0 can still be modified as long as the change leaves the name alone.
+ * `invitations.insert` with a guest `user` whose name a user of the tenant holds does not
+ * insert that user: it stores the invitation linked to the holder (`invitedUserId` set to the
+ * holder's id), leaving the holder as it was, and answers the invitation as stored. The store
+ * decides all of it in the write's atomic step, by an index on the key (never a scan of the
+ * tenant's users), so of concurrent writes of one name exactly one user is made, even from two
+ * processes.
+ *
  * The conformance suite in `@enrollment/core/testing` states this contract as
  * tests; every adapter runs it.
  *
@@ -56,7 +70,7 @@ import type { Assignment } from "./Assignment.ts"
 import type { AssignmentFilter } from "./AssignmentFilter.ts"
 import type { Configuration } from "./Configuration.ts"
 import type { Group, Invitation, MemberRef, User } from "./Directory.ts"
-import type { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, StoreUnavailable } from "./Errors.ts"
+import type { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, StoreUnavailable, UserPrincipalNameTaken } from "./Errors.ts"
 import type { UserParent } from "./Paths.ts"
 import type { Membership } from "./Targeting.ts"
 
@@ -233,8 +247,17 @@ export class Store extends Context.Service<Store, {
    * Users; removing one removes its memberships (in the removal's atomic write). `insert` refuses an id the user has
    * with `EntityAlreadyExists` of a `user`, and an id a group has with one of a
    * `directoryObject` (since 0.6.0), deciding both in the insert's atomic write.
+   *
+   * Since 0.11.0 (a change of the port's types: a caller that matches the errors exhaustively
+   * meets one more), `insert` also refuses, and `modify` fails instead of writing, with
+   * {@link UserPrincipalNameTaken} when the user would take a `userPrincipalName` another user
+   * of the tenant holds (see {@link Store}); a `modify` that keeps the user's key is never
+   * refused. A store written for 0.10 never refuses (and fails the 0.11 conformance suite).
    */
-  readonly users: EntitySet<User>
+  readonly users: Omit<EntitySet<User>, "insert" | "modify"> & {
+    readonly insert: (tenant: string, value: User) => Fx<User, EntityAlreadyExists | UserPrincipalNameTaken>
+    readonly modify: <E>(tenant: string, id: string, change: Change<User, E>) => Fx<Option.Option<User>, E | UserPrincipalNameTaken>
+  }
   /**
    * Groups and their direct members; removing a group removes its memberships both ways
    * (in the removal's atomic write).
@@ -277,7 +300,14 @@ export class Store extends Context.Service<Store, {
      * group has the user's id: users and groups share one id space, as in `users.insert`.
      * A refusal writes neither the invitation nor the user.
      *
-     * @since 0.1.0 (`user` optional since 0.4.0; the group check since 0.6.0)
+     * When a user of the tenant holds the `userPrincipalName` of `user` (compared by
+     * `Directory.userPrincipalNameKey`), the store links the invitation to that user instead
+     * (since 0.11.0): `user` is not written, the holder is left as it is, the invitation is
+     * stored with `invitedUserId` the holder's id, and the answer is the invitation as stored
+     * (callers must use it, not the one they gave). Decided in the insert's atomic write, so
+     * concurrent invitations of one address make one user.
+     *
+     * @since 0.1.0 (`user` optional since 0.4.0; the group check since 0.6.0; the link since 0.11.0)
      */
     readonly insert: (tenant: string, invitation: Invitation, user?: User) => Fx<Invitation, EntityAlreadyExists>
     /** The invitation's invited user in one read: none when the invitation does not exist. */

@@ -28,6 +28,14 @@ const errorSchema = {
       properties: {
         code: { type: "string" },
         message: { type: "string" },
+        details: {
+          type: "array",
+          items: {
+            type: "object",
+            required: ["code", "message", "target"],
+            properties: { code: { type: "string" }, message: { type: "string" }, target: { type: "string" } }
+          }
+        },
         innerError: {
           type: "object",
           properties: {

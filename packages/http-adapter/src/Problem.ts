@@ -6,12 +6,26 @@
  * @since 0.1.0
  */
 
-/** A failure ready to be written: status, Graph error code, message and extra headers. */
+/**
+ * One item of an error's `details`, as Graph writes them (`{"code":"ObjectConflict","message":…,
+ * "target":"userPrincipalName"}`): a more precise code, and the property it is about.
+ *
+ * @since 0.11.0
+ */
+export interface ProblemDetail {
+  readonly code: string
+  readonly message: string
+  readonly target: string
+}
+
+/** A failure ready to be written: status, Graph error code, message, extra headers, and `details` where Graph gives them. */
 export interface Problem {
   readonly status: number
   readonly code: string
   readonly message: string
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Written as the error's `details` when present (since 0.11.0; only a principal name's conflict has them). */
+  readonly details?: ReadonlyArray<ProblemDetail> | undefined
 }
 
 /** Seconds a client should wait after a 503 before trying again. */
@@ -28,6 +42,8 @@ export const domainTable: Readonly<Record<string, { readonly status: number; rea
   EntityAlreadyExists: { status: 409, code: "Conflict" },
   PreconditionFailed: { status: 412, code: "preconditionFailed" },
   MemberAlreadyPresent: { status: 400, code: "BadRequest" },
+  // Graph's own code for a directory object's conflict (a 400, not a 409), with details (see `fromDomain`).
+  UserPrincipalNameTaken: { status: 400, code: "Request_BadRequest" },
   StoreUnavailable: { status: 503, code: "ServiceUnavailable", headers: { "retry-after": String(storeRetryAfterSeconds) } }
 }
 
@@ -38,7 +54,10 @@ export const fromDomain = (error: unknown): Problem | undefined => {
   if (typeof tag !== "string" || !Object.hasOwn(domainTable, tag)) return undefined
   const entry = domainTable[tag]!
   const message = tag === "StoreUnavailable" ? "The service is temporarily unavailable; try again later." : String((error as Error).message)
-  return { status: entry.status, code: entry.code, message, headers: entry.headers }
+  // A conflict on a property: Graph's `ObjectConflict` detail naming it (since 0.11.0).
+  const property = tag === "UserPrincipalNameTaken" ? String((error as { readonly property?: unknown }).property) : undefined
+  const details = property === undefined ? undefined : [{ code: "ObjectConflict", message, target: property }]
+  return { status: entry.status, code: entry.code, message, headers: entry.headers, details }
 }
 
 /** Protocol problems: raised by the HTTP face itself. */
@@ -132,6 +151,7 @@ export const body = (p: Problem, requestId: string, clientRequestId: string, dat
   error: {
     code: p.code,
     message: p.message,
+    ...(p.details === undefined ? {} : { details: p.details }),
     innerError: { date, "request-id": requestId, "client-request-id": clientRequestId }
   }
 })

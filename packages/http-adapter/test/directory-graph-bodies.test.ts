@@ -140,7 +140,7 @@ for (const [storeName, layer] of stores) {
     })
 
     it("selects Graph's other properties with $select, but never the password or a navigation property", async () => {
-      await s.request("POST", "users", { body: { id: "sel", ...createUserSample, mailNickname: "Sel" } })
+      await s.request("POST", "users", { body: { id: "sel", ...createUserSample, userPrincipalName: "Sel@contoso.com", mailNickname: "Sel" } })
       const one = await s.request("GET", "users/sel?$select=mailNickname,displayName")
       assert.strictEqual(one.status, 200, one.text)
       assert.deepStrictEqual([one.json.mailNickname, one.json.displayName, one.json.accountEnabled], ["Sel", createUserSample.displayName, undefined])
@@ -177,7 +177,7 @@ for (const [storeName, layer] of stores) {
     })
 
     it("PATCH /users/{id} merges Graph's other properties; a password change alone changes nothing stored", async () => {
-      await s.request("POST", "users", { body: { id: "u3", ...createUserSample, mailNickname: "u3", department: "Sales" } })
+      await s.request("POST", "users", { body: { id: "u3", ...createUserSample, userPrincipalName: "u3@contoso.com", mailNickname: "u3", department: "Sales" } })
       const patched = await s.request("PATCH", "users/u3", {
         body: { jobTitle: "Lead", department: null, passwordProfile: { password: "n3w-Secret!" } }
       })

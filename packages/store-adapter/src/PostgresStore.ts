@@ -51,7 +51,7 @@ import {
   type Check,
   Configuration,
   type ConfigurationResolution,
-  type Directory,
+  Directory,
   type InvitedUser,
   type PageRequest,
   type TargetingCheck
@@ -299,6 +299,21 @@ export const migrations: ReadonlyArray<Migration> = [
         SELECT 1 FROM $schema.groups AS g WHERE g.tenant_id = m.tenant_id AND g.id = m.member_id
       )`
     ]
+  },
+  {
+    // A user's principal name is unique in its tenant (core 0.11.0): each user's key
+    // (`Directory.userPrincipalNameKey`: the name with ASCII letters lowered, which is what `lower`
+    // does under the "C" collation; null for none) in a column of its own, filled for the users
+    // already stored, and an index the writes look the key up by, under an advisory lock on the
+    // key (see `make`). Not a UNIQUE index: a store written before may hold two users of one name,
+    // and must still open; the writes keep any new pair out (see the package README, "Storage").
+    version: 3,
+    name: "user principal name keys",
+    statements: [
+      `ALTER TABLE $schema.users ADD COLUMN upn_key text COLLATE "C"`,
+      `UPDATE $schema.users SET upn_key = lower((data::json ->> 'userPrincipalName') COLLATE "C")`,
+      "CREATE INDEX users_by_upn_key ON $schema.users (tenant_id, upn_key)"
+    ]
   }
 ]
 
@@ -324,6 +339,14 @@ export const lockKey = (schema: string): string => fnv1a(`@enrollment/store-adap
  */
 const directoryIdLockKey = (schema: string, tenant: string, id: string): string =>
   fnv1a(`@enrollment/store-adapter:${schema}:directoryObject\u0000${tenant}\u0000${id}`)
+
+/**
+ * The advisory lock key of a user principal name's key in a tenant (core 0.11.0): every write
+ * that may give a user the name (a user's insert or modify, an invitation's guest) takes it
+ * before it looks the name up, so two of them serialise (see `make`).
+ */
+const principalNameLockKey = (schema: string, tenant: string, key: string): string =>
+  fnv1a(`@enrollment/store-adapter:${schema}:userPrincipalName\u0000${tenant}\u0000${key}`)
 
 /**
  * Waits a little, growing to 50 ms and jittered, before running an aborted transaction again: as
@@ -1151,6 +1174,8 @@ export const make = (
       "deviceEnrollmentConfiguration",
       removeAssignmentsOf
     )
+    // Users' get, list and remove; their insert and modify, which keep `upn_key`, are `insertUser` and
+    // `modifyUser` below (the set's own would write a user without its key).
     const users = entitySet<Directory.User>("users", "user", removeMemberEverywhere, "groups")
     const groups = entitySet<Directory.Group>("groups", "group", (tenant, id) =>
       Effect.andThen(
@@ -1178,11 +1203,99 @@ export const make = (
       if (set.length > 0) yield* insertAssignments(tenant, configurationId, set)
     })
     // In one transaction (the caller's): a refused user rolls the invitation back with it.
+    // A user's principal name is unique in its tenant (core 0.11.0). Under READ COMMITTED a look-up
+    // and then a write is not enough (neither of two transactions sees the other's uncommitted
+    // row), and a UNIQUE index cannot be had (a store written before may hold duplicates, and must
+    // open). So every write that may give a user a name first takes a transaction-level advisory
+    // lock on (tenant, the name's key) (`principalNameLockKey`), and only then looks the key up
+    // through `users_by_upn_key`, in a statement whose snapshot is taken after the lock was
+    // granted: a transaction that held the lock had committed before it let go, so the look-up
+    // sees its row. A user's insert takes its id's lock first (see `entitySet`), then the name's;
+    // an invitation's insert the same two in the same order; a modify locks the user's row, then
+    // the new name's: never the other way round, so these writes cannot deadlock each other.
+    // Under SERIALIZABLE (CockroachDB) the engine aborts one of two racing writes as a write
+    // skew, and `transaction` runs it again.
+    const u = `${s}.users`
+    const lockPrincipalName = (tenant: string, key: string) =>
+      query("SELECT pg_advisory_xact_lock($1::bigint)", [principalNameLockKey(schema, tenant, key)])
+    const holderSql = `SELECT id FROM ${u} WHERE tenant_id = $1 AND upn_key = $2 AND id <> $3 LIMIT 1`
+    const holderOf = (tenant: string, key: string, except: string) =>
+      Effect.map(query(holderSql, [tenant, key, except]), (rows) => rows.length === 0 ? undefined : String(rows[0]!.id))
+    const principalNameTaken = (user: Directory.User, heldBy: string) =>
+      new Errors.UserPrincipalNameTaken({ userPrincipalName: user.userPrincipalName ?? "", heldBy })
+    const insertUserSql = `WITH other AS (
+        SELECT 1 FROM ${s}.groups WHERE tenant_id = $1::text AND id = $2::text
+      ), mine AS (
+        SELECT 1 FROM ${u} WHERE tenant_id = $1::text AND id = $2::text
+      ), holder AS (
+        SELECT id FROM ${u} WHERE tenant_id = $1::text AND upn_key = $4::text AND id <> $2::text LIMIT 1
+      ), inserted AS (
+        INSERT INTO ${u} (tenant_id, id, version, data, upn_key) SELECT $1::text, $2::text, 1, $3::text, $4::text
+        WHERE NOT EXISTS (SELECT 1 FROM other) AND NOT EXISTS (SELECT 1 FROM mine) AND NOT EXISTS (SELECT 1 FROM holder)
+        ON CONFLICT DO NOTHING RETURNING id
+      )
+      SELECT EXISTS (SELECT 1 FROM other) AS other, (SELECT id FROM holder) AS holder, EXISTS (SELECT 1 FROM inserted) AS inserted`
+    /**
+     * Inserts a user unless its id is taken (by a user, or a group: a `directoryObject`) or its
+     * name is held: undefined, or the refusal. In a transaction: the locks are held to its end.
+     */
+    const insertUser = (
+      tenant: string,
+      value: Directory.User
+    ): Effect.Effect<Errors.EntityAlreadyExists | Errors.UserPrincipalNameTaken | undefined, SqlError> =>
+      Effect.gen(function*() {
+        const key = Directory.userPrincipalNameKey(value.userPrincipalName)
+        yield* query("SELECT pg_advisory_xact_lock($1::bigint)", [directoryIdLockKey(schema, tenant, value.id)])
+        if (key !== undefined) yield* lockPrincipalName(tenant, key)
+        const row = (yield* query(insertUserSql, [tenant, value.id, JSON.stringify(value), key ?? null]))[0]!
+        if (row.other === true) return new Errors.EntityAlreadyExists({ entity: "directoryObject", id: value.id })
+        if (row.inserted === true) return undefined
+        // The id first: a taken id is refused as such, whatever the name.
+        if (row.holder === null || row.holder === undefined) return new Errors.EntityAlreadyExists({ entity: "user", id: value.id })
+        return principalNameTaken(value, String(row.holder))
+      })
+    const userLockSql = `SELECT data, version FROM ${u} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`
+    const userUpdateSql = `UPDATE ${u} SET data = $3, version = version + 1, upn_key = $4 WHERE tenant_id = $1 AND id = $2`
+    /**
+     * A user's modify, in one transaction: the row locked, the change applied, the new name (a key
+     * other than the user's own) looked up under its lock, and the row written. Not the shared
+     * compare-and-set rounds of the other entities (`rowWriter`): a round writes the last of many
+     * changes at once, and a refusal of one of them for its name would have to be undone alone.
+     */
+    const modifyUser = <E>(tenant: string, id: string, change: Change<Directory.User, E>) =>
+      transaction(Effect.gen(function*() {
+        const current = toStored<Directory.User>(yield* query(userLockSql, [tenant, id]))
+        if (current === undefined) return Option.none<Directory.User>()
+        const r = change(current.value)
+        if (Result.isFailure(r)) return yield* Effect.fail(r.failure)
+        if (r.success === current.value) return Option.some(current.value)
+        const key = Directory.userPrincipalNameKey(r.success.userPrincipalName)
+        if (key !== undefined && key !== Directory.userPrincipalNameKey(current.value.userPrincipalName)) {
+          yield* lockPrincipalName(tenant, key)
+          const holder = yield* holderOf(tenant, key, id)
+          if (holder !== undefined) return yield* Effect.fail(principalNameTaken(r.success, holder))
+        }
+        yield* query(userUpdateSql, [tenant, id, JSON.stringify(r.success), key ?? null])
+        return Option.some(r.success)
+      }))
+
     const insertInvitation = Effect.fnUntraced(function*(tenant: string, invitation: Directory.Invitation, user: Directory.User | undefined) {
-      const refused = (yield* invitations.insertRow(tenant, invitation)) ??
-        (user === undefined ? undefined : yield* users.insertRow(tenant, user))
+      const key = user === undefined ? undefined : Directory.userPrincipalNameKey(user.userPrincipalName)
+      let holder: string | undefined
+      if (user !== undefined && key !== undefined) {
+        // The guest's locks in the order a user's insert takes them (its id's, then its name's).
+        yield* query("SELECT pg_advisory_xact_lock($1::bigint)", [directoryIdLockKey(schema, tenant, user.id)])
+        yield* lockPrincipalName(tenant, key)
+        holder = yield* holderOf(tenant, key, "")
+      }
+      // The guest's name held already: the invitation links the holder, and no user is written (see the port).
+      const stored = holder === undefined ? invitation : { ...invitation, invitedUserId: holder }
+      const refused = (yield* invitations.insertRow(tenant, stored)) ??
+        (user === undefined || holder !== undefined ? undefined : yield* insertUser(tenant, user))
+      // The name was free a statement ago, under its lock: it cannot be held now.
+      if (refused instanceof Errors.UserPrincipalNameTaken) return yield* Effect.die(new Error("PostgresStore: a guest's principal name was taken under its lock"))
       if (refused !== undefined) return yield* refused
-      return invitation
+      return stored
     })
 
     return Store.of(withDeadline(withSpans("PostgresStore", {
@@ -1248,7 +1361,11 @@ export const make = (
         concerning: (tenant, groupIds, configurationId) => orUnavailable(concerning(tenant, groupIds, configurationId))
       },
       users: {
-        ...entityMethods(users)
+        ...entityMethods(users),
+        insert: (tenant, value) =>
+          orUnavailable(transaction(Effect.flatMap(insertUser(tenant, value), (refused) =>
+            refused === undefined ? Effect.succeed(value) : Effect.fail(refused)))),
+        modify: (tenant, id, change) => orUnavailable(modifyUser(tenant, id, change))
       },
       groups: {
         ...(({ modify: _, ...rest }) => rest)(entityMethods(groups)),
@@ -1441,7 +1558,19 @@ export const migrateWith = (
         ? []
         : (yield* sql.unsafe<Row>(`SELECT u.tenant_id AS tenant, u.id AS id ${pairs} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`))
           .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
-      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first } }
+      // At the upgrade that made principal names unique: the names more than one user holds (through the new index).
+      let sharedNames: StoreSql.Upgrade["sharedNames"]
+      if (applied.includes(3)) {
+        const held = StoreSql.sharedNamesSql(`${s}.users`)
+        const [n] = yield* sql.unsafe<Row>(`SELECT count(*)::int AS n FROM (${held}) AS x`)
+        const total = Number(n?.n ?? 0)
+        sharedNames = {
+          count: total,
+          first: total === 0 ? [] : (yield* sql.unsafe<Row>(`${held} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`))
+            .map((r) => ({ tenant: String(r.tenant), name: String(r.name) }))
+        }
+      }
+      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first }, sharedNames }
     }
     return applied
   })).pipe(Effect.ensuring(Effect.sync(() => clearTimeout(timer))), Effect.tap(() => said))

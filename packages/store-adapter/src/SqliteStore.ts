@@ -64,7 +64,7 @@ import {
   type Change,
   type Check,
   Configuration,
-  type Directory,
+  Directory,
   type InvitedUser,
   type PageRequest,
   type TargetingInputs
@@ -261,6 +261,21 @@ export const migrations: ReadonlyArray<Migration> = [
            AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.tenant_id = m.tenant_id AND g.id = m.member_id)
       )`
     ]
+  },
+  {
+    // A user's principal name is unique in its tenant (core 0.11.0): each
+    // user's key (`Directory.userPrincipalNameKey`: the name with ASCII letters lowered, which is
+    // what SQLite's built-in `lower` does; null for none) in a column of its own, filled for the
+    // users already stored, and an index on it that the writes look the key up by. Not a UNIQUE
+    // index: a store written before may hold two users of one name, and must still open; the
+    // writes keep any new pair out (see the package README, "Storage").
+    version: 3,
+    name: "user principal name keys",
+    statements: [
+      "ALTER TABLE users ADD COLUMN upn_key TEXT",
+      "UPDATE users SET upn_key = lower(json_extract(data, '$.userPrincipalName'))",
+      "CREATE INDEX users_by_upn_key ON users (tenant_id, upn_key)"
+    ]
   }
 ]
 
@@ -331,7 +346,18 @@ export const migrate = (
       const count = Number(db.prepare(`SELECT count(*) AS n ${pairs}`).get()!.n)
       const first = count === 0 ? [] : db.prepare(`SELECT u.tenant_id AS tenant, u.id AS id ${pairs} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`).all()
         .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
-      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first } }
+      // At the upgrade that made principal names unique: the names more than one user holds (through the new index).
+      let sharedNames: StoreSql.Upgrade["sharedNames"]
+      if (applied.includes(3)) {
+        const held = StoreSql.sharedNamesSql("users")
+        const total = Number(db.prepare(`SELECT count(*) AS n FROM (${held})`).get()!.n)
+        sharedNames = {
+          count: total,
+          first: total === 0 ? [] : db.prepare(`${held} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`).all()
+            .map((r) => ({ tenant: String(r.tenant), name: String(r.name) }))
+        }
+      }
+      upgrade = { from, to: applied[applied.length - 1]!, migrations: names, removed, shared: { count, first }, sharedNames }
     }
     return Result.succeed(applied)
   }))
@@ -1050,7 +1076,21 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     readonly remove: "Touch" | "ClearTenant" | "None"
   }
 
-  const entitySet = <A extends { readonly id: string }>(
+  // User principal names (migration 3): the holder of a key, read through `users_by_upn_key`
+  // inside a write (the batch holds the file's write lock and sees its earlier writes).
+  // The statements that name migration 3's column and index are prepared at their first use (here
+  // and in the users' set), so a connection opened on a file of an earlier schema serves every
+  // other call as before (a test stands for an earlier release's process that way).
+  const upnHolderSql = "SELECT id FROM users INDEXED BY users_by_upn_key WHERE tenant_id = ? AND upn_key = ? AND id <> ? LIMIT 1"
+  /** A user other than `except` whose principal name has `key`: its id, or undefined. */
+  const principalNameHolder = (tenant: string, key: string, except: string): string | undefined => {
+    const row = prepared(upnHolderSql).get(tenant, key, except)
+    return row === undefined ? undefined : String(row.id)
+  }
+  const principalNameTaken = (user: Directory.User, heldBy: string) =>
+    new Errors.UserPrincipalNameTaken({ userPrincipalName: user.userPrincipalName ?? "", heldBy })
+
+  const entitySet = <A extends { readonly id: string }, Refused = Errors.EntityAlreadyExists>(
     table: "configurations" | "users" | "groups" | "invitations",
     entity: string,
     effects: Effects,
@@ -1066,10 +1106,22 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     const otherHas = sharesIdsWith === undefined ? undefined : db.prepare(`SELECT 1 FROM ${sharesIdsWith} WHERE tenant_id = ? AND id = ?`)
     const first = db.prepare(`SELECT id, data FROM ${table} WHERE tenant_id = ? ORDER BY id LIMIT ?`)
     const after = db.prepare(`SELECT id, data FROM ${table} WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`)
-    const insert = db.prepare(
-      `INSERT INTO ${table} (tenant_id, id, version, data) VALUES (?, ?, 1, ?) ON CONFLICT DO NOTHING`
-    )
-    const update = db.prepare(`UPDATE ${table} SET data = ?, version = version + 1 WHERE tenant_id = ? AND id = ?`)
+    // Users carry their principal name's key in a column of its own (migration 3): written with
+    // every insert and update, looked up by `users_by_upn_key` (see `principalNameHolder`).
+    const keyed = table === "users"
+    const insertSql = keyed
+      ? `INSERT INTO users (tenant_id, id, version, data, upn_key) VALUES (?, ?, 1, ?, ?) ON CONFLICT DO NOTHING`
+      : `INSERT INTO ${table} (tenant_id, id, version, data) VALUES (?, ?, 1, ?) ON CONFLICT DO NOTHING`
+    const updateSql = keyed
+      ? "UPDATE users SET data = ?, version = version + 1, upn_key = ? WHERE tenant_id = ? AND id = ?"
+      : `UPDATE ${table} SET data = ?, version = version + 1 WHERE tenant_id = ? AND id = ?`
+    // Users' at first use (see `principalNameHolder`); the other sets' at once, as before.
+    const insertNow = keyed ? undefined : db.prepare(insertSql)
+    const updateNow = keyed ? undefined : db.prepare(updateSql)
+    const insert = { run: (...values: Array<SQLInputValue>) => (insertNow ?? prepared(insertSql)).run(...values) }
+    const update = { run: (...values: Array<SQLInputValue>) => (updateNow ?? prepared(updateSql)).run(...values) }
+    const keyOfUser = (value: A): string | null =>
+      Directory.userPrincipalNameKey((value as unknown as Directory.User).userPrincipalName) ?? null
     const remove = db.prepare(`DELETE FROM ${table} WHERE tenant_id = ? AND id = ?`)
     // An entity set's values are the space named after its table, with no groups.
     const keyOf = (tenant: string, id: string): Key => ({ tenant, space: table, group: "", id })
@@ -1078,12 +1130,33 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       return row === undefined ? undefined : parse<A>(row.data)
     }
     const lookup = (tenant: string, id: string) => cached(tenant, table, "", id, () => load(tenant, id))
-    /** Inserts inside a write: undefined, or the refusal when the id is taken (by this set, or the one it shares ids with). */
-    const insertRow = (staged: Staged, tenant: string, value: A): Errors.EntityAlreadyExists | undefined => {
+    /**
+     * Inserts inside a write: undefined, or the refusal when the id is taken (by this set, or the one
+     * it shares ids with), or for users the name (`Refused` then includes `UserPrincipalNameTaken`).
+     */
+    const insertRow = (staged: Staged, tenant: string, value: A): Refused | undefined =>
+      insertRefused(staged, tenant, value) as Refused | undefined
+    const insertRefused = (
+      staged: Staged,
+      tenant: string,
+      value: A
+    ): Errors.EntityAlreadyExists | Errors.UserPrincipalNameTaken | undefined => {
       if (otherHas?.get(tenant, value.id) !== undefined) {
         return new Errors.EntityAlreadyExists({ entity: "directoryObject", id: value.id })
       }
-      if (insert.run(tenant, value.id, JSON.stringify(value)).changes === 0) {
+      let inserted: boolean
+      if (keyed) {
+        // The id first (a taken id is refused as such, whatever its name), then the name, read
+        // under the batch's write lock as the other checks here are.
+        if (exists.get(tenant, value.id) !== undefined) return new Errors.EntityAlreadyExists({ entity, id: value.id })
+        const key = keyOfUser(value)
+        const holder = key === null ? undefined : principalNameHolder(tenant, key, value.id)
+        if (holder !== undefined) return principalNameTaken(value as unknown as Directory.User, holder)
+        inserted = insert.run(tenant, value.id, JSON.stringify(value), key).changes > 0
+      } else {
+        inserted = insert.run(tenant, value.id, JSON.stringify(value)).changes > 0
+      }
+      if (!inserted) {
         return new Errors.EntityAlreadyExists({ entity, id: value.id })
       }
       staged.stage({ _tag: "Put", key: keyOf(tenant, value.id), value })
@@ -1112,12 +1185,26 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           return refused === undefined ? ok(value) : Result.fail(refused)
         }),
       modify: <E>(tenant: string, id: string, change: Change<A, E>) =>
-        write(tenant, (staged): Result.Result<Option.Option<A>, E> => {
+        write(tenant, (staged): Result.Result<Option.Option<A>, E | Exclude<Refused, Errors.EntityAlreadyExists>> => {
           const current = staged.read(cache, tenant, table, "", id, () => load(tenant, id))
           if (current === undefined) return ok(Option.none())
           const r = applyChange(change, current)
           if (Result.isFailure(r)) return Result.fail(r.failure)
           if (r.success !== current) {
+            if (keyed) {
+              // A user that takes another key: refused when another user holds it (a key kept,
+              // even one a user stored before the rule shares, is never refused).
+              const key = keyOfUser(r.success)
+              if (key !== null && key !== keyOfUser(current)) {
+                const holder = principalNameHolder(tenant, key, id)
+                if (holder !== undefined) {
+                  return Result.fail(principalNameTaken(r.success as unknown as Directory.User, holder) as Exclude<Refused, Errors.EntityAlreadyExists>)
+                }
+              }
+              staged.stage({ _tag: "Put", key: keyOf(tenant, id), value: r.success })
+              update.run(JSON.stringify(r.success), key, tenant, id)
+              return ok(Option.some(r.success))
+            }
             staged.stage({ _tag: "Put", key: keyOf(tenant, id), value: r.success })
             update.run(JSON.stringify(r.success), tenant, id)
           }
@@ -1300,7 +1387,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     { insertTouches: true, remove: "ClearTenant" },
     (tenant, id) => aRemoveAll.run(tenant, id)
   )
-  const users = entitySet<Directory.User>(
+  const users = entitySet<Directory.User, Errors.EntityAlreadyExists | Errors.UserPrincipalNameTaken>(
     "users",
     "user",
     { insertTouches: false, remove: "Touch" },
@@ -1459,11 +1546,18 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       remove: invitations.remove,
       invitedUserOf: (tenant, invitationId) => run(() => ok(invitedUserOf(tenant, invitationId))),
       insert: (tenant, invitation, user) =>
-        write(tenant, (staged) => {
+        write(tenant, (staged): Result.Result<Directory.Invitation, Errors.EntityAlreadyExists> => {
+          // The guest's principal name held already (core 0.11.0): the invitation links the holder,
+          // and no user is written (see the port). Read under the batch's write lock.
+          const key = user === undefined ? null : Directory.userPrincipalNameKey(user.userPrincipalName) ?? null
+          const holder = key === null ? undefined : principalNameHolder(tenant, key, "")
+          const stored = holder === undefined ? invitation : { ...invitation, invitedUserId: holder }
           // In the write's savepoint: a refused user rolls the invitation back with it.
-          const refused = invitations.insertRow(staged, tenant, invitation) ??
-            (user === undefined ? undefined : users.insertRow(staged, tenant, user))
-          return refused === undefined ? ok(invitation) : Result.fail(refused)
+          const refused = invitations.insertRow(staged, tenant, stored) ??
+            (user === undefined || holder !== undefined ? undefined : users.insertRow(staged, tenant, user))
+          // The user's name was free a statement ago, under the same lock: it cannot be taken now.
+          if (refused instanceof Errors.UserPrincipalNameTaken) throw new Error("SqliteStore: a guest's principal name was taken under the write lock")
+          return refused === undefined ? ok(stored) : Result.fail(refused)
         })
     },
     targetingOf: (tenant, userId, configurationId) => run(() => ok(targetingOf(tenant, userId, configurationId))),

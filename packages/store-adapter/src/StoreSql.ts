@@ -210,7 +210,17 @@ export interface Upgrade {
   readonly removed: ReadonlyArray<readonly [what: string, rows: number]>
   /** How many ids are both a user and a group, and the first of them (at most {@link sharedIdsShown}). */
   readonly shared: { readonly count: number; readonly first: ReadonlyArray<{ readonly tenant: string; readonly id: string }> }
+  /**
+   * At the upgrade that made principal names unique (schema version 3, core 0.11.0): how many names
+   * (keys, by tenant) more than one user holds, and the first of them (at most {@link sharedIdsShown}).
+   */
+  readonly sharedNames?: { readonly count: number; readonly first: ReadonlyArray<{ readonly tenant: string; readonly name: string }> } | undefined
 }
+
+/** The SQL (both engines') of the principal names more than one user of a tenant holds, `users` the table's name. */
+export const sharedNamesSql = (users: string) =>
+  `SELECT tenant_id AS tenant, upn_key AS name FROM ${users} WHERE upn_key IS NOT NULL
+   GROUP BY tenant_id, upn_key HAVING count(*) > 1`
 
 /** A line for the store's operator, and how serious it is. */
 export type Notice = (line: string, level: "info" | "warn") => void
@@ -248,6 +258,18 @@ export const upgradeNotices = (u: Upgrade): ReadonlyArray<readonly [line: string
       "targeting follows members by id, so such a user is in the groups the group of its id is in, and the other way round; " +
       "delete the one of each pair that should not be there (DELETE /beta/users/{id} or /beta/groups/{id}) " +
       "and add its memberships again to the one that stays",
+      "warn"
+    ])
+  }
+  const names = u.sharedNames
+  if (names !== undefined && names.count > 0) {
+    const shown = names.first.map((x) => `${quoted(x.name)} in tenant ${quoted(x.tenant)}`).join(", ")
+    lines.push([
+      `${names.count} user principal ${names.count === 1 ? "name is" : "names are"} each held by more than one user, written before ` +
+      `core 0.11.0 (a name is unique in its tenant since, without regard to case): ${shown}${names.count > names.first.length ? ", …" : ""}; ` +
+      "those users are served as before, and a write that would give another user one of these names is refused; " +
+      "rename or delete all but one of each (PATCH or DELETE /beta/users/{id}; " +
+      "GET /beta/users?$filter=userPrincipalName eq '<name>' lists them)",
       "warn"
     ])
   }

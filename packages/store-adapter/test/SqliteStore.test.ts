@@ -224,13 +224,15 @@ describe("SqliteStore", () => {
       const store = SqliteStore.fromDatabase(db)
       const t = freshTenant()
       yield* store.configurations.insert(t, configuration("c"))
-      const { invitation: taken, user: existing } = invitation("i1", "u1")
+      // Another address's guest under u1's id (u1's own address would link u1: core 0.11.0).
+      const { invitation: taken, user: guest } = invitation("i1", "u1", "someone-else@guest.example")
+      const existing = invitation("i0", "u1").user
       yield* store.users.insert(t, existing)
       const exits = yield* Effect.all([
         Effect.exit(store.assignments.insert(t, "c", assignment("a1"))),
         Effect.exit(store.assignments.insert(t, "c", assignment("a2"))),
         // refused after its first statement ran (the invitation's row; its user exists): the savepoint undoes it
-        Effect.exit(store.invitations.insert(t, taken, existing)),
+        Effect.exit(store.invitations.insert(t, taken, guest)),
         Effect.exit(store.configurations.modify(t, "c", () => {
           throw new Error("bug in change")
         })),

@@ -18,7 +18,7 @@ import type { Configuration } from "../Configuration.ts"
 import * as ConfigurationModule from "../Configuration.ts"
 import * as Directory from "../Directory.ts"
 import * as DirectoryService from "../DirectoryService.ts"
-import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, PreconditionFailed } from "../Errors.ts"
+import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, PreconditionFailed, UserPrincipalNameTaken } from "../Errors.ts"
 import * as ETag from "../ETag.ts"
 import * as Ids from "../Ids.ts"
 import * as Paths from "../Paths.ts"
@@ -121,15 +121,35 @@ export const failure = <A, E, R>(op: string, expected: string, self: Effect.Effe
     onSuccess: (a) => Effect.die(new Error(`expected ${op} to fail with ${expected}, it succeeded with ${show(a)}`))
   })
 
-/** A refusal of the port: of an entity (not found, already there, its check refused) or of a member already in a group. */
-export type Refusal = EntityAlreadyExists | EntityNotFound | PreconditionFailed | MemberAlreadyPresent
+/**
+ * A refusal of the port: of an entity (not found, already there, its check refused), of a member
+ * already in a group, or (since 0.11.0) of a user principal name another user holds.
+ */
+export type Refusal = EntityAlreadyExists | EntityNotFound | PreconditionFailed | MemberAlreadyPresent | UserPrincipalNameTaken
 
-const refusalTags: ReadonlySet<unknown> = new Set(["EntityAlreadyExists", "EntityNotFound", "PreconditionFailed", "MemberAlreadyPresent"])
+const refusalTags: ReadonlySet<unknown> = new Set([
+  "EntityAlreadyExists",
+  "EntityNotFound",
+  "PreconditionFailed",
+  "MemberAlreadyPresent",
+  "UserPrincipalNameTaken"
+])
 
 /** What a failure names: a refusal's tag with its entity and id (a member's group and member), else the failure as {@link show} has it. */
 const named = (e: unknown): string => {
   if (typeof e !== "object" || e === null || !refusalTags.has((e as { readonly _tag?: unknown })._tag)) return show(e)
-  const r = e as { readonly _tag: string; readonly entity?: unknown; readonly id?: unknown; readonly groupId?: unknown; readonly memberId?: unknown }
+  const r = e as {
+    readonly _tag: string
+    readonly entity?: unknown
+    readonly id?: unknown
+    readonly groupId?: unknown
+    readonly memberId?: unknown
+    readonly userPrincipalName?: unknown
+    readonly heldBy?: unknown
+  }
+  if (r._tag === "UserPrincipalNameTaken") {
+    return `UserPrincipalNameTaken of '${String(r.userPrincipalName)}' held by user '${String(r.heldBy)}'`
+  }
   return r._tag === "MemberAlreadyPresent"
     ? `MemberAlreadyPresent of '${String(r.memberId)}' in group '${String(r.groupId)}'`
     : `${r._tag} of ${String(r.entity)} '${String(r.id)}'`
@@ -155,6 +175,13 @@ const outcome = (exit: Exit.Exit<unknown, unknown>): string =>
 const notFound = (entity: string, id: string) => new EntityNotFound({ entity, id })
 const alreadyExists = (entity: string, id: string) => new EntityAlreadyExists({ entity, id })
 const preconditionFailed = (entity: string, id: string) => new PreconditionFailed({ entity, id })
+const upnTaken = (userPrincipalName: string, heldBy: string) => new UserPrincipalNameTaken({ userPrincipalName, heldBy })
+
+/** A user `id` with the principal name `upn` (null: none). */
+const userNamed = (id: string, upn: string | null): Directory.User => ({ ...user(id), userPrincipalName: upn })
+
+/** The users of the tenant (up to 1 000), in id order. */
+const allUsers = (store: Store["Service"], t: string) => Effect.map(store.users.list(t, { limit: 1000 }), (p) => p.items)
 
 /** The `If-Match` check of `value`'s ETag as it was, as the services make it. */
 const ifMatch = (entity: string, value: { readonly id: string }) => ETag.precondition(ETag.of(value), entity, value.id)!
@@ -1339,6 +1366,134 @@ export const cases: ReadonlyArray<Case> = [
           )
         }
         yield* check(Option.isNone(yield* store.assignments.get(t, "c1", "a5")), "nothing created for a removed user")
+      })
+    )
+  },
+  {
+    name: "refuses a user whose userPrincipalName another user of the tenant holds, in any case, and writes nothing",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.users.insert(t, userNamed("u1", "Alice@Contoso.com"))
+        for (const [id, upn] of [["u2", "Alice@Contoso.com"], ["u3", "alice@contoso.COM"], ["u4", "ALICE@CONTOSO.COM"]] as const) {
+          yield* refuses(`users.insert of ${id} named ${upn}`, upnTaken(upn, "u1"), store.users.insert(t, userNamed(id, upn)))
+          yield* check(Option.isNone(yield* store.users.get(t, id)), `${id} was not written`)
+        }
+        // null names never collide, nor do names that differ beyond ASCII case
+        yield* store.users.insert(t, userNamed("n1", null))
+        yield* store.users.insert(t, userNamed("n2", null))
+        yield* store.users.insert(t, userNamed("e1", "\u00c9mile@contoso.com"))
+        yield* store.users.insert(t, userNamed("e2", "\u00e9mile@contoso.com"))
+        // the refused id is free for another name
+        yield* store.users.insert(t, userNamed("u2", "bob@contoso.com"))
+        // the name is the tenant's: another tenant may hold it too
+        const other = yield* tenantId
+        yield* store.users.insert(other, userNamed("u1", "alice@contoso.com"))
+        // and it is free again once its holder is removed
+        yield* check(yield* store.users.remove(t, "u1"), "u1 removed")
+        yield* store.users.insert(t, userNamed("u5", "alice@CONTOSO.com"))
+        yield* checkEqual(
+          (yield* allUsers(store, t)).map((u) => [u.id, u.userPrincipalName]),
+          [["e1", "\u00c9mile@contoso.com"], ["e2", "\u00e9mile@contoso.com"], ["n1", null], ["n2", null], ["u2", "bob@contoso.com"], ["u5", "alice@CONTOSO.com"]],
+          "the users"
+        )
+      })
+    )
+  },
+  {
+    name: "refuses a modify that gives a user another's userPrincipalName, and lets a user keep or recase its own",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.users.insert(t, userNamed("u1", "alice@contoso.com"))
+        yield* store.users.insert(t, userNamed("u2", "bob@contoso.com"))
+        yield* refuses(
+          "users.modify of u2 to u1's name",
+          upnTaken("Alice@contoso.com", "u1"),
+          store.users.modify(t, "u2", (u) => Result.succeed({ ...u, userPrincipalName: "Alice@contoso.com" }))
+        )
+        yield* checkEqual(Option.map(yield* store.users.get(t, "u2"), (u) => u.userPrincipalName), Option.some("bob@contoso.com"), "u2 unchanged")
+        // its own name, another property changed, or the case of its own name changed: no conflict
+        yield* store.users.modify(t, "u1", (u) => Result.succeed({ ...u, displayName: "Alice" }))
+        yield* store.users.modify(t, "u1", (u) => Result.succeed({ ...u, userPrincipalName: "ALICE@contoso.com" }))
+        yield* checkEqual(Option.map(yield* store.users.get(t, "u1"), (u) => u.userPrincipalName), Option.some("ALICE@contoso.com"), "u1 recased")
+        // a name let go is free: u1 renamed, u2 takes u1's old name; null never collides
+        yield* store.users.modify(t, "u1", (u) => Result.succeed({ ...u, userPrincipalName: "carol@contoso.com" }))
+        yield* store.users.modify(t, "u2", (u) => Result.succeed({ ...u, userPrincipalName: "alice@contoso.com" }))
+        yield* store.users.modify(t, "u1", (u) => Result.succeed({ ...u, userPrincipalName: null }))
+        yield* store.users.modify(t, "u2", (u) => Result.succeed({ ...u, userPrincipalName: null }))
+        yield* store.users.insert(t, userNamed("u3", "carol@contoso.com"))
+        yield* checkEqual(
+          (yield* allUsers(store, t)).map((u) => [u.id, u.userPrincipalName]),
+          [["u1", null], ["u2", null], ["u3", "carol@contoso.com"]],
+          "the users"
+        )
+      })
+    )
+  },
+  {
+    name: "links an invitation whose guest's userPrincipalName a user holds to that user, and makes no second user",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const first = invite("i1", "gu1", "Ada@Example.com", "Ada")
+        yield* checkEqual(yield* store.invitations.insert(t, first.invitation, first.user), first.invitation, "the first invitation")
+        yield* store.users.modify(t, "gu1", (u) => Result.succeed({ ...u, displayName: "Ada Lovelace" }))
+        const guest = Option.getOrNull(yield* store.users.get(t, "gu1"))
+        // the same address again, in another case: the guest of the first is linked, unchanged
+        const second = invite("i2", "gu2", "ada@example.COM", "Someone else")
+        const stored = yield* store.invitations.insert(t, second.invitation, second.user)
+        const linked = { ...second.invitation, invitedUserId: "gu1" }
+        yield* checkEqual(stored, linked, "the answer links the existing guest")
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.get(t, "i2")), linked, "the stored invitation links it")
+        yield* checkEqual(Option.getOrNull(yield* store.invitations.invitedUserOf(t, "i2")), { userId: "gu1", exists: true }, "invitedUserOf")
+        yield* check(Option.isNone(yield* store.users.get(t, "gu2")), "no second guest")
+        yield* checkEqual(Option.getOrNull(yield* store.users.get(t, "gu1")), guest, "the guest as it was")
+        // a member given the guest form's name by a create is linked as well
+        const memberName = Directory.guestUserPrincipalName("grace@example.com")
+        yield* store.users.insert(t, userNamed("m1", memberName))
+        const third = invite("i3", "gu3", "grace@example.com")
+        yield* checkEqual((yield* store.invitations.insert(t, third.invitation, third.user)).invitedUserId, "m1", "the member linked")
+        yield* check(Option.isNone(yield* store.users.get(t, "gu3")), "no guest for the member's address")
+        // an invitation id taken is still refused first, linking nothing
+        const again = invite("i1", "gu4", "ada@example.com")
+        yield* refuses("invitations.insert of a taken id", alreadyExists("invitation", "i1"), store.invitations.insert(t, again.invitation, again.user))
+        yield* checkEqual((yield* allUsers(store, t)).map((u) => u.id), ["gu1", "m1"], "the users")
+      })
+    )
+  },
+  {
+    name: "makes exactly one user of concurrent creates and invitations of one userPrincipalName",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        // All started together: a store that batches writes (SQLite's group commit) gets them in one batch.
+        const ids = Array.from({ length: 30 }, (_, i) => `same${i}`)
+        const inserts = yield* Effect.forEach(
+          ids,
+          (id, i) => Effect.exit(store.users.insert(t, userNamed(id, i % 2 === 0 ? "dup@contoso.com" : "DUP@contoso.com"))),
+          { concurrency: "unbounded" }
+        )
+        yield* checkEqual(inserts.filter(Exit.isSuccess).length, 1, "one insert succeeded")
+        const winner = ids[inserts.findIndex(Exit.isSuccess)]!
+        for (const [i, e] of inserts.entries()) {
+          if (Exit.isSuccess(e)) continue
+          yield* checkEqual(outcome(e), named(upnTaken(i % 2 === 0 ? "dup@contoso.com" : "DUP@contoso.com", winner)), `${ids[i]} refused`)
+        }
+        // concurrent renames of users to one name: one wins
+        yield* Effect.forEach(ids.slice(0, 10), (id) => store.users.insert(t, userNamed(`r-${id}`, `${id}@contoso.com`)))
+        const renames = yield* Effect.forEach(
+          ids.slice(0, 10),
+          (id) => Effect.exit(store.users.modify(t, `r-${id}`, (u) => Result.succeed({ ...u, userPrincipalName: "renamed@contoso.com" }))),
+          { concurrency: "unbounded" }
+        )
+        yield* checkEqual(renames.filter(Exit.isSuccess).length, 1, "one rename succeeded")
+        // concurrent invitations of one address: one guest, every invitation linked to it
+        const invites = ids.map((id) => invite(`i-${id}`, `g-${id}`, "guest@example.com"))
+        const stored = yield* Effect.forEach(invites, (i) => store.invitations.insert(t, i.invitation, i.user), { concurrency: "unbounded" })
+        const guests = new Set(stored.map((i) => i.invitedUserId))
+        yield* checkEqual(guests.size, 1, "every invitation links one guest")
+        const users = yield* allUsers(store, t)
+        yield* checkEqual(users.filter((u) => u.userPrincipalName?.toLowerCase() === "dup@contoso.com").length, 1, "one user named dup")
+        yield* checkEqual(users.filter((u) => u.userPrincipalName === "renamed@contoso.com").length, 1, "one user renamed")
+        yield* checkEqual(users.filter((u) => u.mail === "guest@example.com").map((u) => u.id), [...guests], "one guest")
+        yield* checkEqual((yield* store.invitations.list(t, { limit: 100 })).items.length, ids.length, "every invitation stored")
       })
     )
   },

@@ -1,0 +1,153 @@
+/**
+ * A user principal name is unique in its tenant, and an invitation of an address already invited
+ * reuses its guest (core 0.11.0), over real HTTP on every store (PostgreSQL when DATABASE_URL is
+ * set): the 400 in Graph's shape (`Request_BadRequest`, its message, an `ObjectConflict` detail on
+ * `userPrincipalName`) for a POST or a PATCH that takes another user's name in any case, nothing
+ * written; an invitation of the address linked to the guest made before; and 50 concurrent creates
+ * (and invitations) of one name against two servers on one store leave exactly one user.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { MemoryStore, type Store } from "@enrollment/core"
+import { PostgresStore, SqliteStore } from "@enrollment/store-adapter"
+import { Effect, Layer, Redacted } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { errorOf, start, type TestServer } from "./support.ts"
+
+const message = "Another object with the same value for property userPrincipalName already exists."
+const url = process.env.DATABASE_URL
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "http-upn-"))
+const schema = `http_upn_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`
+
+/** Each store, and how to make a second server's store over the same data (another connection or pool). */
+const stores: ReadonlyArray<readonly [name: string, make: () => Layer.Layer<Store>, shared: boolean]> = [
+  ["memory", () => MemoryStore.layer, false],
+  ["SQLite", () => SqliteStore.layer({ filename: path.join(dir, "upn.sqlite") }) as Layer.Layer<Store>, true],
+  ...(url === undefined || url === ""
+    ? []
+    : [["PostgreSQL", () => PostgresStore.layer({ url, schema, maxConnections: 8 }) as Layer.Layer<Store>, true] as const])
+]
+
+afterAll(async () => {
+  fs.rmSync(dir, { recursive: true, force: true })
+  if (url === undefined || url === "") return
+  await Effect.runPromise(
+    Effect.gen(function*() {
+      const sql = yield* PgClient.PgClient
+      yield* sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).unprepared
+    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })))
+  )
+})
+
+/** The answer is the principal name's conflict, exactly as Graph writes it. */
+const isConflict = (r: { status: number; text: string; json: any; headers: Headers }, what: string) => {
+  assert.strictEqual(r.status, 400, `${what}: ${r.text}`)
+  const e = errorOf(r)
+  assert.strictEqual(e.code, "Request_BadRequest", what)
+  assert.strictEqual(e.message, message, what)
+  assert.deepStrictEqual(r.json.error.details, [{ code: "ObjectConflict", message, target: "userPrincipalName" }], what)
+}
+
+for (const [name, make, shared] of stores) {
+  describe(`user principal names on ${name}`, () => {
+    let s: TestServer
+    let t = 0
+    /** A tenant of the test's own. */
+    const tenant = () => `tenant-upn-${name}-${t++}-${Math.random().toString(36).slice(2, 7)}`
+    beforeAll(async () => {
+      s = await start({ store: make() })
+    })
+    afterAll(() => s.close())
+
+    it("refuses a second user of one userPrincipalName in any case with Graph's 400 and writes nothing", async () => {
+      const tn = tenant()
+      const first = await s.request("POST", "users", { tenant: tn, body: { id: "u1", displayName: "Ada", userPrincipalName: "Ada@Contoso.com" } })
+      assert.strictEqual(first.status, 201, first.text)
+      isConflict(
+        await s.request("POST", "users", { tenant: tn, body: { id: "u2", displayName: "Other", userPrincipalName: "ada@CONTOSO.com" } }),
+        "a second user"
+      )
+      assert.strictEqual((await s.request("GET", "users/u2", { tenant: tn })).status, 404)
+      // users without a name never collide; another tenant may hold the name
+      for (const id of ["n1", "n2"]) assert.strictEqual((await s.request("POST", "users", { tenant: tn, body: { id } })).status, 201)
+      assert.strictEqual((await s.request("POST", "users", { tenant: tenant(), body: { userPrincipalName: "ada@contoso.com" } })).status, 201)
+      const listed = await s.request("GET", "users?$filter=userPrincipalName eq 'ada@contoso.com'", { tenant: tn })
+      assert.deepStrictEqual(listed.json.value.map((u: any) => u.id), ["u1"], listed.text)
+    })
+
+    it("refuses a PATCH that takes another user's userPrincipalName, and takes one that keeps or recases its own", async () => {
+      const tn = tenant()
+      for (const [id, upn] of [["u1", "ada@contoso.com"], ["u2", "grace@contoso.com"]]) {
+        assert.strictEqual((await s.request("POST", "users", { tenant: tn, body: { id, userPrincipalName: upn } })).status, 201)
+      }
+      isConflict(await s.request("PATCH", "users/u2", { tenant: tn, body: { userPrincipalName: "ADA@contoso.com", displayName: "G" } }), "a rename")
+      const kept = await s.request("GET", "users/u2", { tenant: tn })
+      assert.strictEqual(kept.json.userPrincipalName, "grace@contoso.com")
+      assert.strictEqual(kept.json.displayName, null, "nothing of the refused PATCH written")
+      const own = await s.request("PATCH", "users/u2", { tenant: tn, body: { userPrincipalName: "Grace@Contoso.com", displayName: "Grace" } })
+      assert.strictEqual(own.status, 200, own.text)
+      assert.strictEqual(own.json.userPrincipalName, "Grace@Contoso.com")
+      assert.strictEqual((await s.request("PATCH", "users/u1", { tenant: tn, body: { displayName: "Ada" } })).status, 200)
+    })
+
+    it("links a second invitation of an address to the guest of the first, and makes no second user", async () => {
+      const tn = tenant()
+      const invite = (id: string, email: string, displayName?: string) =>
+        s.request("POST", "invitations", {
+          tenant: tn,
+          body: { id, invitedUserEmailAddress: email, inviteRedirectUrl: "https://example.com", invitedUserDisplayName: displayName }
+        })
+      const first = await invite("i1", "guest@example.com", "Guest")
+      assert.strictEqual(first.status, 201, first.text)
+      const guest = (await s.request("GET", "invitations/i1/invitedUser", { tenant: tn })).json
+      const second = await invite("i2", "GUEST@example.com", "Someone else")
+      assert.strictEqual(second.status, 201, second.text)
+      assert.strictEqual(second.json.id, "i2")
+      assert.strictEqual(second.json.invitedUserEmailAddress, "GUEST@example.com")
+      const linked = await s.request("GET", "invitations/i2/invitedUser", { tenant: tn })
+      assert.deepStrictEqual(linked.json, { ...guest, "@odata.context": linked.json["@odata.context"] }, "the first guest, unchanged")
+      // a member created with the guest form of an address is linked too
+      assert.strictEqual(
+        (await s.request("POST", "users", { tenant: tn, body: { id: "m1", userPrincipalName: "member_example.com#EXT#", userType: "Member" } })).status,
+        201
+      )
+      assert.strictEqual((await invite("i3", "member@example.com")).status, 201)
+      assert.strictEqual((await s.request("GET", "invitations/i3/invitedUser", { tenant: tn })).json.id, "m1")
+      const users = (await s.request("GET", "users", { tenant: tn })).json.value.map((u: any) => u.id).sort()
+      assert.deepStrictEqual(users, [guest.id, "m1"].sort())
+    })
+
+    it("leaves exactly one user of 50 concurrent creates and 50 concurrent invitations of one name, across two servers", async () => {
+      const tn = tenant()
+      // Two servers over the same data where the store can be opened twice (another connection, another pool).
+      const other = shared ? await start({ store: make() }) : s
+      try {
+        const servers = [s, other]
+        const creates = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+          servers[i % 2]!.request("POST", "users", { tenant: tn, body: { userPrincipalName: i % 3 === 0 ? "RACE@contoso.com" : "race@contoso.com" } })
+        ))
+        assert.strictEqual(creates.filter((r) => r.status === 201).length, 1, creates.map((r) => r.status).join(","))
+        for (const r of creates) if (r.status !== 201) isConflict(r, "a refused create")
+        const invites = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+          servers[i % 2]!.request("POST", "invitations", {
+            tenant: tn,
+            body: { invitedUserEmailAddress: "racer@example.com", inviteRedirectUrl: "https://example.com" }
+          })
+        ))
+        assert.deepStrictEqual([...new Set(invites.map((r) => r.status))], [201], invites.find((r) => r.status !== 201)?.text)
+        const users = (await s.request("GET", "users?$top=999", { tenant: tn })).json.value
+        assert.strictEqual(users.filter((u: any) => u.userPrincipalName.toLowerCase() === "race@contoso.com").length, 1)
+        const guests = users.filter((u: any) => u.mail === "racer@example.com")
+        assert.strictEqual(guests.length, 1, JSON.stringify(users))
+        const invited = new Set(await Promise.all(invites.map(async (r) =>
+          (await s.request("GET", `invitations/${r.json.id}/invitedUser`, { tenant: tn })).json.id
+        )))
+        assert.deepStrictEqual([...invited], [guests[0].id], "every invitation names the one guest")
+      } finally {
+        if (other !== s) await other.close()
+      }
+    }, 60_000)
+  })
+}
