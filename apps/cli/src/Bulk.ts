@@ -571,7 +571,7 @@ const remoteWriter = (api: ReturnType<typeof Remote.client>): Writer => {
             const madeHere = new Set(invitedUsers.values())
             if (r.invitedUser !== null && holders.some((id) => !madeHere.has(id))) {
               return yield* new CommandFailed({
-                code: "Request_BadRequest",
+                code: "BadRequest",
                 detail: "Another object with the same value for property userPrincipalName already exists.",
                 exit: "usage"
               })

@@ -30,10 +30,9 @@ export const ofDomainTag = (tag: string): { readonly code: string; readonly exit
   switch (tag) {
     case "InvalidInput":
     case "MemberAlreadyPresent":
-      return { code: "BadRequest", exit: "usage" }
     // A user principal name another user holds: the server's 400 and code (core 0.11.0), in both modes.
     case "UserPrincipalNameTaken":
-      return { code: "Request_BadRequest", exit: "usage" }
+      return { code: "BadRequest", exit: "usage" }
     case "EntityNotFound":
       return { code: "itemNotFound", exit: "notFound" }
     case "EntityAlreadyExists":

@@ -42,8 +42,9 @@ export const domainTable: Readonly<Record<string, { readonly status: number; rea
   EntityAlreadyExists: { status: 409, code: "Conflict" },
   PreconditionFailed: { status: 412, code: "preconditionFailed" },
   MemberAlreadyPresent: { status: 400, code: "BadRequest" },
-  // Graph's own code for a directory object's conflict (a 400, not a 409), with details (see `fromDomain`).
-  UserPrincipalNameTaken: { status: 400, code: "Request_BadRequest" },
+  // A 400, as Graph answers it (not a 409: the id is free), with SPEC 6's code for every 400 and
+  // Graph's `ObjectConflict` detail naming the property (see `fromDomain`).
+  UserPrincipalNameTaken: { status: 400, code: "BadRequest" },
   StoreUnavailable: { status: 503, code: "ServiceUnavailable", headers: { "retry-after": String(storeRetryAfterSeconds) } }
 }
 

@@ -1,7 +1,7 @@
 /**
  * A user principal name is unique in its tenant, and an invitation of an address already invited
  * reuses its guest (core 0.11.0), over real HTTP on every store (PostgreSQL when DATABASE_URL is
- * set): the 400 in Graph's shape (`Request_BadRequest`, its message, an `ObjectConflict` detail on
+ * set): the 400 in Graph's shape (`BadRequest`, its message, an `ObjectConflict` detail on
  * `userPrincipalName`) for a POST or a PATCH that takes another user's name in any case, nothing
  * written; an invitation of the address linked to the guest made before; and 50 concurrent creates
  * (and invitations) of one name against two servers on one store leave exactly one user.
@@ -45,7 +45,7 @@ afterAll(async () => {
 const isConflict = (r: { status: number; text: string; json: any; headers: Headers }, what: string) => {
   assert.strictEqual(r.status, 400, `${what}: ${r.text}`)
   const e = errorOf(r)
-  assert.strictEqual(e.code, "Request_BadRequest", what)
+  assert.strictEqual(e.code, "BadRequest", what)
   assert.strictEqual(e.message, message, what)
   assert.deepStrictEqual(r.json.error.details, [{ code: "ObjectConflict", message, target: "userPrincipalName" }], what)
 }
