@@ -15,7 +15,7 @@ import * as Ids from "./Ids.ts"
 import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
 import * as Paths from "./Paths.ts"
-import { type Check, type Page, type PageRequest, Store } from "./Store.ts"
+import { type Check, inSnapshot, type Page, type PageRequest, Store } from "./Store.ts"
 
 /** Options of a write: an `If-Match` precondition. */
 export interface WriteOptions {
@@ -80,13 +80,20 @@ export class Assignments extends Context.Service<Assignments, {
           : undefined
 
       return Assignments.of({
+        // The path and the list in one snapshot (since 0.11.0; see Store `snapshot`): an `assign` or a
+        // DELETE of the configuration landing between the two reads cannot make the answer list a set
+        // the path was not decided on (a 200 where the path's 404 was due).
         list: fn("Assignments.list")(function*(tenant, parent, configurationId, page, filter) {
-          yield* resolve(tenant, parent, configurationId)
-          return yield* store.assignments.list(tenant, configurationId, page, filter)
+          return yield* inSnapshot(
+            store,
+            Effect.andThen(resolve(tenant, parent, configurationId), store.assignments.list(tenant, configurationId, page, filter))
+          )
         }),
         count: fn("Assignments.count")(function*(tenant, parent, configurationId, filter) {
-          yield* resolve(tenant, parent, configurationId)
-          return yield* store.assignments.count(tenant, configurationId, filter)
+          return yield* inSnapshot(
+            store,
+            Effect.andThen(resolve(tenant, parent, configurationId), store.assignments.count(tenant, configurationId, filter))
+          )
         }),
         get: fn("Assignments.get")(function*(tenant, parent, configurationId, id) {
           const a = yield* Paths.resolveAssignment(store, tenant, parent, configurationId, id)

@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Layer, Option, Result } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Result } from "effect"
 import * as Assignment from "../Assignment.ts"
 import type { AssignmentFilter } from "../AssignmentFilter.ts"
 import { Assignments } from "../Assignments.ts"
@@ -1339,6 +1339,117 @@ export const cases: ReadonlyArray<Case> = [
           )
         }
         yield* check(Option.isNone(yield* store.assignments.get(t, "c1", "a5")), "nothing created for a removed user")
+      })
+    )
+  },
+  {
+    name: "snapshot, where offered, answers what its effect answers, passes its failure on as it is, and nests",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const snapshot = store.snapshot
+        if (snapshot === undefined) return
+        yield* store.configurations.insert(t, configuration("c1"))
+        const ids = yield* snapshot(Effect.map(store.configurations.list(t, { limit: 10 }), (p) => p.items.map((c) => c.id)))
+        yield* checkEqual(ids, ["c1"], "the snapshot's list")
+        const refused = yield* Effect.flip(snapshot(Effect.fail("refused" as const)))
+        yield* checkEqual(refused, "refused", "the effect's failure")
+        const nested = yield* snapshot(snapshot(Effect.all([store.configurations.get(t, "c1"), store.assignments.count(t, "c1")])))
+        yield* check(Option.isSome(nested[0]) && nested[1] === 0, "a snapshot inside a snapshot reads")
+        // Writes go on once the snapshots ended.
+        yield* store.configurations.insert(t, configuration("c2"))
+        yield* checkEqual((yield* store.configurations.list(t, { limit: 10 })).items.map((c) => c.id), ["c1", "c2"], "a write after the snapshots")
+      })
+    )
+  },
+  {
+    name: "snapshot, where offered: a write from elsewhere during it is seen by none of its reads, and by reads after it",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const snapshot = store.snapshot
+        if (snapshot === undefined) return
+        yield* store.configurations.insert(t, configuration("c1"))
+        yield* store.assignments.replace(t, "c1", [assignment("a1")])
+        const ids = (p: { readonly items: ReadonlyArray<{ readonly id: string }> }) => p.items.map((a) => a.id)
+        let elsewhere: Fiber.Fiber<void, unknown> | undefined
+        const seen = yield* snapshot(Effect.gen(function*() {
+          const before = ids(yield* store.assignments.list(t, "c1", { limit: 10 }))
+          // Another request's write, outside the snapshot (a fiber of its own, none of the snapshot's
+          // context): on PostgreSQL it commits meanwhile; the memory store and SQLite hold it until the end.
+          elsewhere = Effect.runFork(Effect.andThen(
+            store.assignments.replace(t, "c1", [assignment("a2"), assignment("a3")]),
+            store.configurations.remove(t, "c1")
+          ).pipe(Effect.asVoid))
+          yield* Effect.sleep(Duration.millis(300))
+          const after = ids(yield* store.assignments.list(t, "c1", { limit: 10 }))
+          const count = yield* store.assignments.count(t, "c1")
+          const config = yield* store.configurations.get(t, "c1")
+          return { before, after, count, config: Option.isSome(config) }
+        }))
+        yield* checkEqual(seen, { before: ["a1"], after: ["a1"], count: 1, config: true }, "the snapshot's reads")
+        yield* Fiber.join(elsewhere!)
+        yield* check(Option.isNone(yield* store.configurations.get(t, "c1")), "the write is seen after the snapshot")
+      })
+    )
+  },
+  {
+    name: "the services list and count under a path in one snapshot, where the store offers one: an assign or a removal between the path's read and the list's is not seen",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        if (store.snapshot === undefined) return
+        yield* store.users.insert(t, user("u1"))
+        yield* store.groups.insert(t, group("g1"))
+        yield* store.groups.insert(t, group("g9"))
+        yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+        yield* store.configurations.insert(t, configuration("c1"))
+        yield* store.configurations.insert(t, configuration("c2"))
+        /** The write another request makes just after the path's read (armed once). */
+        let armed: Effect.Effect<unknown, unknown> | undefined
+        const fire = Effect.suspend(() => {
+          const w = armed
+          armed = undefined
+          if (w === undefined) return Effect.void
+          // Outside the snapshot (a fiber of its own, none of its context), as another request's.
+          const fiber = Effect.runFork(w)
+          written.push(fiber)
+          return Effect.sleep(Duration.millis(300))
+        })
+        const written: Array<Fiber.Fiber<unknown, unknown>> = []
+        const after = <A, E>(read: Effect.Effect<A, E>) => Effect.tap(read, () => fire)
+        const hooked: Store["Service"] = {
+          ...store,
+          configurations: { ...store.configurations, get: (tt, id) => after(store.configurations.get(tt, id)) },
+          targetingOf: (tt, u, c) => after(store.targetingOf(tt, u, c)),
+          resolveConfiguration: store.resolveConfiguration === undefined
+            ? undefined
+            : (tt, parent, c, a) => after(store.resolveConfiguration!(tt, parent, c, a))
+        }
+        const services = Assignments.layer.pipe(Layer.provide(Layer.succeed(Store, hooked)))
+        const use = <A, E>(f: (s: Assignments["Service"]) => Effect.Effect<A, E>) => Effect.provide(Effect.flatMap(Assignments, f), services)
+        const settle = Effect.gen(function*() {
+          for (const f of written.splice(0)) yield* Fiber.join(f)
+        })
+        const parents: ReadonlyArray<Paths.Parent> = [Paths.user("u1")]
+        for (const parent of parents) {
+          // The set reaches u1 through g1; the assign that lands between the reads reaches only g9.
+          yield* store.assignments.replace(t, "c1", [assignment("a1", groupTarget("g1"))])
+          armed = store.assignments.replace(t, "c1", [assignment("a2", groupTarget("g9"))])
+          const listed = yield* use((s) => s.list(t, parent, "c1", { limit: 10 }))
+          yield* settle
+          yield* checkEqual(listed.items.map((a) => a.id), ["a1"], "a user's path lists the set its path was decided on")
+          yield* refuses("the list after the assign", notFound("deviceEnrollmentConfiguration", "c1"), use((s) => s.list(t, parent, "c1", { limit: 10 })))
+          yield* store.assignments.replace(t, "c1", [assignment("a1", groupTarget("g1"))])
+          armed = store.assignments.replace(t, "c1", [assignment("a2", groupTarget("g9"))])
+          const counted = yield* use((s) => s.count(t, parent, "c1"))
+          yield* settle
+          yield* checkEqual(counted, 1, "a user's path counts the set its path was decided on")
+        }
+        // The tenant's path, racing the configuration's removal.
+        yield* store.assignments.replace(t, "c2", [assignment("b1"), assignment("b2")])
+        armed = store.configurations.remove(t, "c2")
+        const listed = yield* use((s) => s.list(t, Paths.tenant, "c2", { limit: 10 }))
+        yield* settle
+        yield* checkEqual(listed.items.map((a) => a.id), ["b1", "b2"], "the tenant's path lists the configuration it found")
+        yield* refuses("the list after the removal", notFound("deviceEnrollmentConfiguration", "c2"), use((s) => s.list(t, Paths.tenant, "c2", { limit: 10 })))
       })
     )
   },
