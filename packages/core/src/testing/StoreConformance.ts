@@ -1392,7 +1392,7 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
-    name: "the services list and count under a path in one snapshot, where the store offers one: an assign or a removal between the path's read and the list's is not seen",
+    name: "the services list and count under a user's path in one snapshot, where the store offers one, and under the tenant's list before the path: an assign or a removal between the reads is not half seen",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         if (store.snapshot === undefined) return
@@ -1402,22 +1402,28 @@ export const cases: ReadonlyArray<Case> = [
         yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
         yield* store.configurations.insert(t, configuration("c1"))
         yield* store.configurations.insert(t, configuration("c2"))
-        /** The write another request makes just after the path's read (armed once). */
+        /** The write another request makes just after a read (armed once, after reads of `at` only). */
         let armed: Effect.Effect<unknown, unknown> | undefined
-        const fire = Effect.suspend(() => {
+        let at: "path" | "list" = "path"
+        const fire = (read: "path" | "list") => Effect.suspend(() => {
           const w = armed
+          if (w === undefined || read !== at) return Effect.void
           armed = undefined
-          if (w === undefined) return Effect.void
           // Outside the snapshot (a fiber of its own, none of its context), as another request's.
           const fiber = Effect.runFork(w)
           written.push(fiber)
           return Effect.sleep(Duration.millis(300))
         })
         const written: Array<Fiber.Fiber<unknown, unknown>> = []
-        const after = <A, E>(read: Effect.Effect<A, E>) => Effect.tap(read, () => fire)
+        const after = <A, E>(read: Effect.Effect<A, E>, what: "path" | "list" = "path") => Effect.tap(read, () => fire(what))
         const hooked: Store["Service"] = {
           ...store,
           configurations: { ...store.configurations, get: (tt, id) => after(store.configurations.get(tt, id)) },
+          assignments: {
+            ...store.assignments,
+            list: (tt, c, p, f) => after(store.assignments.list(tt, c, p, f), "list"),
+            count: (tt, c, f) => after(store.assignments.count(tt, c, f), "list")
+          },
           targetingOf: (tt, u, c) => after(store.targetingOf(tt, u, c)),
           resolveConfiguration: store.resolveConfiguration === undefined
             ? undefined
@@ -1443,13 +1449,24 @@ export const cases: ReadonlyArray<Case> = [
           yield* settle
           yield* checkEqual(counted, 1, "a user's path counts the set its path was decided on")
         }
-        // The tenant's path, racing the configuration's removal.
-        yield* store.assignments.replace(t, "c2", [assignment("b1"), assignment("b2")])
-        armed = store.configurations.remove(t, "c2")
-        const listed = yield* use((s) => s.list(t, Paths.tenant, "c2", { limit: 10 }))
-        yield* settle
-        yield* checkEqual(listed.items.map((a) => a.id), ["b1", "b2"], "the tenant's path lists the configuration it found")
-        yield* refuses("the list after the removal", notFound("deviceEnrollmentConfiguration", "c2"), use((s) => s.list(t, Paths.tenant, "c2", { limit: 10 })))
+        // The tenant's path, racing the configuration's removal, landing after either read: the answer
+        // is the configuration's set or its 404, never an empty list of a configuration that had items.
+        for (const read of ["path", "list"] as const) {
+          if (Option.isNone(yield* store.configurations.get(t, "c2"))) yield* store.configurations.insert(t, configuration("c2"))
+          yield* store.assignments.replace(t, "c2", [assignment("b1"), assignment("b2")])
+          at = read
+          armed = store.configurations.remove(t, "c2")
+          const listed = yield* Effect.result(use((s) => s.list(t, Paths.tenant, "c2", { limit: 10 })))
+          const counted = yield* Effect.result(use((s) => s.count(t, Paths.tenant, "c2")))
+          yield* settle
+          const outcome = Result.isSuccess(listed) ? listed.success.items.map((a) => a.id) : listed.failure._tag
+          yield* check(
+            JSON.stringify(outcome) === JSON.stringify(["b1", "b2"]) || outcome === "EntityNotFound",
+            `the tenant's path (the removal after the ${read}'s read) lists the set or answers 404: got ${JSON.stringify(outcome)}`
+          )
+          yield* check(Result.isFailure(counted), "the count after the removal is a 404")
+          yield* refuses("the list after the removal", notFound("deviceEnrollmentConfiguration", "c2"), use((s) => s.list(t, Paths.tenant, "c2", { limit: 10 })))
+        }
       })
     )
   },
