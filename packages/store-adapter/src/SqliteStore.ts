@@ -1041,7 +1041,8 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
   /**
    * The port's `snapshot` (since 0.9.0): a read transaction (`BEGIN` and a first read) on the
    * store's connection, held until the last snapshot open on it ends; snapshots open at once share
-   * it. In WAL mode it blocks no other connection's writes; this store's own writes (the group
+   * it (one begun while another is open reads the other's moment, which may be before another
+   * connection's latest commit). In WAL mode it blocks no other connection's writes; this store's own writes (the group
    * commit's batches) wait for its end as for another connection's write lock. The read cache is
    * made current as the snapshot is taken and stays so: `data_version` does not move inside a read
    * transaction, and nothing of this connection commits in it.
@@ -1067,7 +1068,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       () => effect,
       () =>
         Effect.sync(() => {
-          if (--snapshots === 0 && db.isOpen && db.isTransaction) db.exec("COMMIT")
+          if (--snapshots > 0 || !db.isOpen || !db.isTransaction) return
+          try {
+            db.exec("COMMIT")
+          } catch {
+            // A read transaction has nothing to keep: ended either way, so the writes can begin.
+            if (db.isOpen && db.isTransaction) db.exec("ROLLBACK")
+          }
         })
     )
   /** A read: fails once a sync failed (what is on disk is then unknown); waits for another process's WAL recovery (see {@link runSync}). */
