@@ -40,7 +40,7 @@
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
-import { Assignment, Configuration, Directory, DirectoryService, Errors, Id, Ids, Json, ODataType, Store, Validation } from "@enrollment/core"
+import { Assignment, Configuration, Directory, DirectoryService, Errors, Id, Ids, inSnapshot, Json, ODataType, Store, Validation } from "@enrollment/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -1031,9 +1031,14 @@ const pages = <A, E>(page: (req: { after?: string | undefined; limit: number }) 
  * `GET /groups/{id}/members` answers with: a membership whose member is gone (left by a
  * delete that raced an add) is not written, as remote export does not write it, and the
  * file imports again.
+ *
+ * Every read is of one snapshot of the store (core 0.11.0's `Store.snapshot`): on
+ * SQLite one read transaction held over the whole export, on PostgreSQL one `REPEATABLE READ
+ * READ ONLY` transaction. A server writing the tenant meanwhile writes on, and the file holds
+ * the tenant as it was at one moment: its import into an empty store succeeds.
  */
 const exportLocal = (store: Store["Service"], directory: DirectoryService["Service"], t: string) =>
-  Effect.gen(function*() {
+  inSnapshot(store, Effect.gen(function*() {
     const invitations = yield* pages((p) => store.invitations.list(t, p))
     const invited = new Set(invitations.map((i) => i.invitedUserId))
     for (const u of yield* pages((p) => store.users.list(t, p))) if (!invited.has(u.id)) yield* print(line({ kind: "user", value: u }))
@@ -1055,7 +1060,7 @@ const exportLocal = (store: Store["Service"], directory: DirectoryService["Servi
         yield* print(line({ kind: "assignment", configurationId: c.id, value: a }))
       }
     }
-  }).pipe(Effect.mapError(Local.fromDomain))
+  })).pipe(Effect.mapError(Local.fromDomain))
 
 const exportRemote = (api: ReturnType<typeof Remote.client>) =>
   Effect.gen(function*() {

@@ -15,7 +15,7 @@ import * as Ids from "./Ids.ts"
 import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
 import * as Paths from "./Paths.ts"
-import { type Check, type Page, type PageRequest, Store } from "./Store.ts"
+import { type Check, inSnapshot, type Page, type PageRequest, Store } from "./Store.ts"
 
 /** Options of a write: an `If-Match` precondition. */
 export interface WriteOptions {
@@ -80,13 +80,24 @@ export class Assignments extends Context.Service<Assignments, {
           : undefined
 
       return Assignments.of({
+        // Under a user's path, the path and the list in one snapshot (since 0.11.0; see Store
+        // `snapshot`): an `assign` landing between the two reads cannot make the answer list a set the
+        // path was not decided on (a 200 where the path's 404 was due). Under the tenant's path the list
+        // is read first and the configuration after (since 0.11.0): a removal between the two is a 404,
+        // and an answer of items had them as the configuration's set when they were read (no child
+        // outlives its parent), so each answer is the store's state at one moment with no snapshot (a
+        // transaction would cost PostgreSQL two round trips a list).
         list: fn("Assignments.list")(function*(tenant, parent, configurationId, page, filter) {
-          yield* resolve(tenant, parent, configurationId)
-          return yield* store.assignments.list(tenant, configurationId, page, filter)
+          const read = store.assignments.list(tenant, configurationId, page, filter)
+          return yield* parent._tag === "Tenant"
+            ? Effect.tap(read, () => resolve(tenant, parent, configurationId))
+            : inSnapshot(store, Effect.andThen(resolve(tenant, parent, configurationId), read))
         }),
         count: fn("Assignments.count")(function*(tenant, parent, configurationId, filter) {
-          yield* resolve(tenant, parent, configurationId)
-          return yield* store.assignments.count(tenant, configurationId, filter)
+          const read = store.assignments.count(tenant, configurationId, filter)
+          return yield* parent._tag === "Tenant"
+            ? Effect.tap(read, () => resolve(tenant, parent, configurationId))
+            : inSnapshot(store, Effect.andThen(resolve(tenant, parent, configurationId), read))
         }),
         get: fn("Assignments.get")(function*(tenant, parent, configurationId, id) {
           const a = yield* Paths.resolveAssignment(store, tenant, parent, configurationId, id)

@@ -22,7 +22,7 @@ import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
 import * as ODataType from "./ODataType.ts"
 import * as Paths from "./Paths.ts"
-import { type Page, type PageRequest, Store } from "./Store.ts"
+import { inSnapshot, type Page, type PageRequest, Store } from "./Store.ts"
 import * as Validation from "./Validation.ts"
 
 type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
@@ -158,12 +158,18 @@ export class Configurations extends Context.Service<Configurations, {
           const priority = yield* fromResult(decodePriority(body.priority, "priority"))
           yield* modify(tenant, id, (c) => Result.succeed<C>(c.priority === priority ? c : { ...c, priority }))
         }),
+        // The user, its targeting and the configurations in one snapshot (since 0.11.0).
         forUser: fn("Configurations.forUser")(function*(tenant, parent) {
-          const userId = yield* Paths.userOf(store, tenant, parent)
-          if (userId === undefined) return (yield* store.configurations.list(tenant, { limit: 1_000_000 })).items
-          const ids = yield* Paths.targetedConfigurationIds(store, tenant, userId)
-          const cs = yield* store.configurations.getMany(tenant, ids)
-          return [...cs].sort(Configuration.byPriority)
+          return yield* inSnapshot(
+            store,
+            Effect.gen(function*() {
+              const userId = yield* Paths.userOf(store, tenant, parent)
+              if (userId === undefined) return (yield* store.configurations.list(tenant, { limit: 1_000_000 })).items
+              const ids = yield* Paths.targetedConfigurationIds(store, tenant, userId)
+              const cs = yield* store.configurations.getMany(tenant, ids)
+              return [...cs].sort(Configuration.byPriority)
+            })
+          )
         })
       })
     })

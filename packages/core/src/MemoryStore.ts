@@ -2,9 +2,13 @@
  * The store port in memory: for tests and quick runs. JavaScript runs one
  * callback at a time, so every method here is atomic by construction.
  *
+ * A snapshot (`snapshot`, since 0.11.0) holds the store's writes: while one is open, every
+ * write waits for the last open snapshot to end, so the snapshot's reads see one state however
+ * long it runs. A write inside a snapshot, which would wait for itself, is a defect.
+ *
  * @since 0.1.0
  */
-import { Effect, Layer, Option, Result } from "effect"
+import { Context, Deferred, Effect, Layer, Option, Result } from "effect"
 import type { Assignment } from "./Assignment.ts"
 import * as AssignmentFilter from "./AssignmentFilter.ts"
 import * as AssignmentTarget from "./AssignmentTarget.ts"
@@ -48,8 +52,54 @@ class Table<A> {
 
 const k = (...parts: ReadonlyArray<string>) => parts.join("\u0000")
 
-/** Makes a fresh, empty in-memory store (`stampOf` included; not `transitiveGroupsOf` nor `resolveConfiguration`). */
-export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
+/** Whether the running fiber is inside one of the store's snapshots (where a write is a defect). */
+const InSnapshot = Context.Reference<boolean>("@enrollment/core/MemoryStore/InSnapshot", { defaultValue: () => false })
+
+/** The write methods of the port, by set: each waits for the open snapshots to end. */
+const writes: Record<string, ReadonlyArray<string>> = {
+  configurations: ["insert", "modify", "remove"],
+  assignments: ["insert", "modify", "remove", "replace"],
+  users: ["insert", "modify", "remove"],
+  groups: ["insert", "remove", "addMember", "removeMember"],
+  invitations: ["insert", "remove"]
+}
+
+/**
+ * `store` with snapshots (see the module): its writes wait while one is open. The check that none
+ * is open and the write run in one step, so no snapshot begins between them.
+ */
+const withSnapshots = (store: Store["Service"]): Store["Service"] => {
+  let open = 0
+  let ended = Deferred.makeUnsafe<void>()
+  const gated = <Args extends Array<unknown>>(write: (...args: Args) => Effect.Effect<unknown, unknown>) => {
+    const run = (...args: Args): Effect.Effect<unknown, unknown> =>
+      Effect.flatMap(InSnapshot, (inside) =>
+        inside
+          ? Effect.die(new Error("MemoryStore: a write inside a snapshot (the port's snapshot only reads)"))
+          : Effect.suspend(() => open === 0 ? write(...args) : Effect.andThen(Deferred.await(ended), run(...args))))
+    return run
+  }
+  const sets = Object.fromEntries(Object.entries(writes).map(([set, methods]) => {
+    const members = (store as unknown as Record<string, Record<string, (...args: Array<unknown>) => Effect.Effect<unknown, unknown>>>)[set]!
+    return [set, { ...members, ...Object.fromEntries(methods.map((m) => [m, gated(members[m]!)])) }]
+  }))
+  const snapshot = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.flatMap(InSnapshot, (inside) =>
+      inside ? effect : Effect.acquireUseRelease(
+        Effect.sync(() => {
+          if (open++ === 0) ended = Deferred.makeUnsafe<void>()
+        }),
+        () => Effect.provideService(effect, InSnapshot, true),
+        () =>
+          Effect.sync(() => {
+            if (--open === 0) Deferred.doneUnsafe(ended, Effect.void)
+          })
+      ))
+  return { ...store, ...sets, snapshot } as Store["Service"]
+}
+
+/** Makes a fresh, empty in-memory store (`stampOf` and `snapshot` included; not `transitiveGroupsOf` nor `resolveConfiguration`). */
+export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() => {
   const configurations = new Table<Configuration>()
   const assignments = new Table<Assignment>()
   const users = new Table<User>()
@@ -368,7 +418,7 @@ export const make: Effect.Effect<Store["Service"]> = Effect.sync(() => {
     ready: Effect.void,
     stampOf: (tenant) => stamps.get(tenant) ?? 0
   })
-})
+}), withSnapshots)
 
 /** A layer with a fresh, empty in-memory store. */
 export const layer: Layer.Layer<Store> = Layer.effect(Store, make)

@@ -335,6 +335,25 @@ export class Store extends Context.Service<Store, {
   readonly resolveConfiguration?:
     | ((tenant: string, parent: UserParent, configurationId: string, assignmentId?: string) => Fx<ConfigurationResolution>)
     | undefined
+  /**
+   * Optional: runs `effect` so that every read of this store it makes (in its own fiber and in
+   * fibers it forks) sees one snapshot of the store: the committed state of one moment, with no
+   * write of this process or of another in between (since 0.11.0). Reads that decide a path and
+   * the reads that answer under it (a user's path and its assignment list) then agree, and an
+   * export of a tenant is self-consistent. `effect` only reads: a write of the store inside it is
+   * refused with `StoreUnavailable` or waits for the snapshot's end, as the store documents (never
+   * run one there). A snapshot inside a snapshot is the outer one. What `effect` answers or fails
+   * with is passed on unchanged; the store adds `StoreUnavailable` when it cannot take or hold the
+   * snapshot. Writes of this process wait for the end of a snapshot, or another's snapshot, on a
+   * store that serialises them so (memory, SQLite): keep snapshots short where writes run.
+   *
+   * Absent when the store cannot offer one: callers then read as they did before 0.11.0, each
+   * read seeing the store as it is then ({@link inSnapshot} does this choice). The conformance
+   * suite checks that a write landing between two reads of a snapshot is seen by neither.
+   *
+   * @since 0.11.0
+   */
+  readonly snapshot?: (<A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreUnavailable, R>) | undefined
   /** Succeeds when the store can serve requests. */
   readonly ready: Fx<void>
   /**
@@ -349,3 +368,14 @@ export class Store extends Context.Service<Store, {
    */
   readonly stampOf?: ((tenant: string) => number) | undefined
 }>()("@enrollment/core/Store") {}
+
+/**
+ * Runs `effect` in one snapshot of `store` when the store offers one ({@link Store}
+ * `snapshot`), and as it is otherwise: what a reader of several related values calls.
+ *
+ * @since 0.11.0
+ */
+export const inSnapshot = <A, E, R>(
+  store: Store["Service"],
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | StoreUnavailable, R> => store.snapshot === undefined ? effect : store.snapshot(effect)

@@ -20,6 +20,7 @@ import {
   Json,
   type Page,
   type PageRequest,
+  inSnapshot,
   Paths,
   Store
 } from "@enrollment/core"
@@ -566,7 +567,7 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
   filterable: s.filterable,
   request: undefined,
   response: { status: 200, schema: s.schema, collection: true },
-  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+  handler: expandedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
     const where = ctx.query.where
     const p = where === undefined
       ? yield* list(ctx, page(ctx))
@@ -575,7 +576,7 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
     const expanded = yield* expansionsOf(s.expand, ctx, p.items)
     const shown = expandedPage(p, expanded, (a) => (a as { readonly id: string }).id)
     return collection({ items: shown.items.map((a) => viewOf(s, a)), next: shown.next }, s.context, count, expanded)
-  })
+  }))
 })
 
 /**
@@ -633,12 +634,12 @@ const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Rou
   expandable: s.expand?.names,
   request: undefined,
   response: { status: 200, schema: s.schema },
-  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+  handler: expandedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
     yield* ids(ctx, s.param)
     const a = yield* get(ctx, ctx.params[s.param]!)
     const expanded = yield* expansionsOf(s.expand, ctx, [a])
     return entity(200, viewOf(s, a), `${s.context}/$entity`, expanded?.[0])
-  })
+  }))
 })
 
 /** The create (POST) of an entity of the set; `request` is what its body may hold (`Requests`). */
@@ -712,6 +713,17 @@ const commandRoute = <A>(
  */
 const deleteRoute = <A>(s: EntitySet<A>, summary: string, remove: (ctx: Ctx, id: string) => Op<void>): Route =>
   commandRoute(s, { method: "DELETE", suffix: "", operationId: `delete${s.noun}`, summary, request: undefined }, remove)
+
+/**
+ * A read's handler that, with `$expand`, reads in one snapshot of the store (since 0.11.0; see the
+ * core's `Store.snapshot`): the entities and the related entities expanded under them (a
+ * configuration and its assignments, and under a user's path the targeting that chose them) are
+ * of one moment, so an `assign` or a DELETE landing between their reads is in all of them or in
+ * none. Without `$expand` the handler reads as it did (a list through the services is one
+ * snapshot already).
+ */
+const expandedInSnapshot = <A>(handler: (ctx: Ctx) => Op<A>) => (ctx: Ctx): Op<A> =>
+  ctx.query.expand === undefined ? handler(ctx) : Effect.flatMap(Store, (store) => inSnapshot(store, handler(ctx)))
 
 /**
  * A configuration's `assignments`, for `$expand=assignments` (Intune's scripts list
@@ -845,7 +857,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
       expandable: expansion.names,
       request: undefined,
       response: { status: 200, schema: Configuration.Configuration, collection: true },
-      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+      handler: expandedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
         const all = yield* targeted(ctx)
         const after = yield* afterPriorityKey(ctx.query.after)
         const limit = ctx.query.top ?? OData.defaultPageSize
@@ -859,7 +871,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
         const expanded = yield* expansionsOf(expansion, ctx, items)
         const shown = expandedPage({ items, next }, expanded, priorityKey)
         return collection(shown, setPath(ctx), ctx.query.count ? all.length : undefined, expanded)
-      })
+      }))
     },
     {
       method: "GET",
@@ -874,7 +886,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
       expandable: expansion.names,
       request: undefined,
       response: { status: 200, schema: Configuration.Configuration },
-      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+      handler: expandedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
         yield* ids(ctx, "configurationId")
         const id = ctx.params.configurationId!
         // Answered as on the configuration's assignments path: not targeted is not found.
@@ -882,7 +894,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
         if (c === undefined) return yield* new Errors.EntityNotFound({ entity: "deviceEnrollmentConfiguration", id })
         const expanded = yield* expansionsOf(expansion, ctx, [c])
         return entity(200, c, `${setPath(ctx)}/$entity`, expanded?.[0])
-      })
+      }))
     },
     countRoute({
       path,

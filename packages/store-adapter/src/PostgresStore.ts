@@ -58,6 +58,7 @@ import {
 } from "@enrollment/core"
 import { Cause, Context, Deferred, Duration, Effect, Exit, Layer, Option, Redacted, References, Result, Schedule, Schema, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
+import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as AssignmentFilterSql from "./AssignmentFilterSql.ts"
 import * as PostgresTls from "./PostgresTls.ts"
@@ -1298,7 +1299,28 @@ export const make = (
       return stored
     })
 
+    /**
+     * The port's `snapshot` (since 0.9.0): `effect` in one `REPEATABLE READ READ ONLY` transaction
+     * on one connection of the pool (`BEGIN` and `COMMIT`, two round trips more), whose every
+     * statement reads the snapshot its first one took. Inside a transaction already (a snapshot's,
+     * or a caller's sharing the client) it runs in that one. A write inside it is refused by the
+     * engine (`StoreUnavailable`). The connection's `idle_in_transaction_session_timeout` (twice
+     * the store's deadline) ends a snapshot whose caller does not read for that long.
+     */
+    const snapshot = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StoreUnavailable, R> =>
+      Effect.contextWith((context: Context.Context<never>): Effect.Effect<A, E | Errors.StoreUnavailable, R> =>
+        Context.getOrUndefined(context, sql.transactionService) !== undefined
+          ? effect
+          // The engine's errors (BEGIN's, COMMIT's) as the store's; `effect`'s own failures as they are.
+          // The BEGIN is this transaction's alone: inside, a transaction of another client (another
+          // store's, in the caller's fiber) begins as its client does.
+          : orUnavailable(onPool(sql.withTransaction(Effect.provideService(effect, SqlClient.BeginTransaction, undefined)))).pipe(
+            Effect.provideService(SqlClient.BeginTransaction, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+          ) as Effect.Effect<A, E | Errors.StoreUnavailable, R>
+      )
+
     return Store.of(withDeadline(withSpans("PostgresStore", {
+      snapshot,
       configurations: {
         ...entityMethods(configurations),
         getMany: (tenant, ids) =>

@@ -648,7 +648,9 @@ const groupCommit = (
   sync: Sync | undefined,
   busyTimeout: number,
   failure: Failed,
-  checkpointer: SqliteCheckpoint.Checkpointer | undefined
+  checkpointer: SqliteCheckpoint.Checkpointer | undefined,
+  /** True while a snapshot of the store holds the connection's read transaction: no batch begins. */
+  held: () => boolean = () => false
 ) => {
   // Counted per sync, not per write (read through `stats`).
   const counted = { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 }
@@ -712,6 +714,12 @@ const groupCommit = (
     if (lockTimer !== undefined || checkpointing) return undefined
     if (broken !== undefined) {
       for (const item of takeQueue()) settle(item, { thrown: broken })
+      return undefined
+    }
+    // A snapshot holds the connection's read transaction (see `snapshot`): the queue waits for its
+    // end as for another connection's write lock, from a timer, up to `busyTimeout`.
+    if (held()) {
+      waitForLock(snapshotHeld)
       return undefined
     }
     if (checkpointer?.due()) {
@@ -919,6 +927,9 @@ const groupCommit = (
   return { write, broken: () => broken, syncRunning, checkpointHeld, stats: (): SyncStats => ({ ...counted }) }
 }
 
+/** Why a write waited out `busyTimeout` behind a snapshot of the store in its own process. */
+const snapshotHeld = new Error("the store's writes waited for a snapshot (an export) read in this process")
+
 /**
  * The queued writes that start the next sync at once: a share of the writes in
  * flight when the last sync ended (at least one). 0.6 leaves the other writers' work
@@ -1045,10 +1056,53 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     }
     return unavailable(described)
   }
+  /** The snapshots open on the connection (see `snapshot`): while any is, its read transaction is open. */
+  let snapshots = 0
   const { broken, checkpointHeld, syncRunning, stats: syncStats, write } = groupCommit(db, cache, () => {
     // The batch holds the write lock: nobody else can commit until it ends.
     if (cache.capacity > 0) look()
-  }, options.sync, busyTimeout, failed, options.checkpointer)
+  }, options.sync, busyTimeout, failed, options.checkpointer, () => snapshots > 0)
+  // A read of a table, which takes the read transaction's snapshot (a `BEGIN` alone takes none).
+  const pin = db.prepare("SELECT count(*) FROM schema_migrations")
+  /**
+   * The port's `snapshot` (since 0.9.0): a read transaction (`BEGIN` and a first read) on the
+   * store's connection, held until the last snapshot open on it ends; snapshots open at once share
+   * it (one begun while another is open reads the other's moment, which may be before another
+   * connection's latest commit). In WAL mode it blocks no other connection's writes; this store's own writes (the group
+   * commit's batches) wait for its end as for another connection's write lock. The read cache is
+   * made current as the snapshot is taken and stays so: `data_version` does not move inside a read
+   * transaction, and nothing of this connection commits in it.
+   */
+  const snapshot = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StoreUnavailable, R> =>
+    Effect.acquireUseRelease(
+      runSync(() => {
+        const b = broken()
+        if (b !== undefined) throw b
+        if (snapshots === 0) {
+          db.exec("BEGIN")
+          try {
+            pin.get()
+            if (cache.capacity > 0) look()
+          } catch (thrown) {
+            if (db.isTransaction) db.exec("ROLLBACK")
+            throw thrown
+          }
+        }
+        snapshots++
+        return ok(undefined)
+      }, busyTimeout, failed),
+      () => effect,
+      () =>
+        Effect.sync(() => {
+          if (--snapshots > 0 || !db.isOpen || !db.isTransaction) return
+          try {
+            db.exec("COMMIT")
+          } catch {
+            // A read transaction has nothing to keep: ended either way, so the writes can begin.
+            if (db.isOpen && db.isTransaction) db.exec("ROLLBACK")
+          }
+        })
+    )
   /** A read: fails once a sync failed (what is on disk is then unknown); waits for another process's WAL recovery (see {@link runSync}). */
   const run = <A, E = never>(f: () => Result.Result<A, E>) =>
     runSync(() => {
@@ -1575,6 +1629,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           assignment: assignmentId === undefined ? undefined : optionOf(aLookup(tenant, configurationId, assignmentId))
         })
       }),
+    snapshot,
     // Current with other processes through the same look as the cache; none without the cache.
     stampOf: cache.capacity === 0 ? undefined : (tenant: string) => {
       if (broken() !== undefined) return Number.NaN

@@ -156,7 +156,10 @@ export const deadline = <A, E>(self: Effect.Effect<A, E>, millis: number): Effec
     })
   )
 
-/** The store with every method's effect under a {@link deadline} of `millis` (`stampOf`, synchronous, as it is). */
+/**
+ * The store with every method's effect under a {@link deadline} of `millis` (`stampOf`, synchronous,
+ * as it is, and `snapshot`, whose reads each have their own).
+ */
 export const withDeadline = <S extends object>(store: S, millis: number): S => {
   const wrap = (value: unknown): unknown => {
     if (Effect.isEffect(value)) return deadline(value as Effect.Effect<unknown, unknown>, millis)
@@ -165,7 +168,8 @@ export const withDeadline = <S extends object>(store: S, millis: number): S => {
       return (...args: Array<unknown>) => deadline(method(...args), millis)
     }
     if (typeof value === "object" && value !== null) {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "stampOf" ? v : wrap(v)]))
+      // `snapshot` runs its caller's reads, each under its own deadline: a long export is no one call.
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "stampOf" || k === "snapshot" ? v : wrap(v)]))
     }
     return value
   }

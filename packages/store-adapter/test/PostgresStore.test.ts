@@ -122,6 +122,38 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   it.layer(storeLayer(freshSchema("behaviour")), { timeout: "30 seconds" })("port behaviour", (it) => behaviour(it))
 
   /**
+   * The port's snapshot (core 0.11.0) is one REPEATABLE READ READ ONLY transaction: another
+   * process's `assign` and DELETE commit while it is open (it blocks no writer), and none of its
+   * reads sees them; the reads after it do. A write inside it is refused, not made.
+   */
+  it.live("reads one snapshot in snapshot while another process's writes commit beside it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const schema = freshSchema("snapshot")
+      const store = Context.get(yield* Layer.build(storeLayer(schema, 2)), Store)
+      const other = Context.get(yield* Layer.build(storeLayer(schema, 2)), Store)
+      const t = freshTenant()
+      yield* store.configurations.insert(t, configuration("c"))
+      yield* store.assignments.replace(t, "c", [assignment("a1")])
+      assert.isDefined(store.snapshot, "PostgresStore offers snapshot")
+      const ids = Effect.map(store.assignments.list(t, "c", { limit: 10 }), (p) => p.items.map((a) => a.id))
+      const seen = yield* store.snapshot!(Effect.gen(function*() {
+        const before = yield* ids
+        // Committed meanwhile, by another pool (another process's): not waited for by the snapshot.
+        yield* other.assignments.replace(t, "c", [assignment("a2")])
+        const between = yield* ids
+        yield* other.configurations.remove(t, "c")
+        const after = yield* ids
+        const config = Option.isSome(yield* store.configurations.get(t, "c"))
+        const count = yield* store.assignments.count(t, "c")
+        const refused = yield* Effect.flip(store.users.insert(t, user("u")))
+        return { before, between, after, config, count, refused: refused._tag }
+      }))
+      assert.deepStrictEqual(seen, { before: ["a1"], between: ["a1"], after: ["a1"], config: true, count: 1, refused: "StoreUnavailable" })
+      assert.isTrue(Option.isNone(yield* store.configurations.get(t, "c")), "the removal is seen after the snapshot")
+      assert.isTrue(Option.isNone(yield* store.users.get(t, "u")), "the write inside the snapshot made nothing")
+    })), 30_000)
+
+  /**
    * An insert under a user's path (core 0.10.0) reads the user's targeting after it has the
    * configuration's key-share lock: an `assign` of the configuration in another process (its row
    * FOR UPDATE, its assignments deleted) that is under way when the insert starts is seen by the

@@ -379,6 +379,48 @@ describe("SqliteStore", () => {
         assert.strictEqual(Option.getOrThrow(yield* b.assignments.get(t, "c", "x")).sourceId, "from b + a")
       }))
 
+    /**
+     * The port's snapshot (core 0.11.0): a read transaction held across turns of the event loop.
+     * Another connection's writes commit meanwhile (WAL: a reader blocks no writer) and are seen by
+     * none of its reads, cached or not; its own store's writes wait for its end; and after it the
+     * cache takes the other connection's commits.
+     */
+    it.live("reads one snapshot in snapshot, across turns, while another connection commits and its own writes wait", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const [a, b] = yield* twoStores("snapshot")
+        const t = freshTenant()
+        yield* a.configurations.insert(t, configuration("c"))
+        yield* a.assignments.replace(t, "c", [assignment("a1")])
+        assert.isDefined(a.snapshot, "SqliteStore offers snapshot")
+        const ids = Effect.map(a.assignments.list(t, "c", { limit: 10 }), (p) => p.items.map((x) => x.id))
+        let own: Fiber.Fiber<unknown, unknown> | undefined
+        const seen = yield* a.snapshot!(Effect.gen(function*() {
+          const before = yield* ids
+          const cached = Option.isSome(yield* a.configurations.get(t, "c"))
+          yield* b.assignments.replace(t, "c", [assignment("a2")])
+          yield* b.configurations.modify(t, "c", (c) => Result.succeed({ ...c, priority: 7 }))
+          yield* Effect.sleep(20)
+          // Its own store's write, from another fiber (another request): waits for the snapshot's end.
+          own = Effect.runFork(a.users.insert(t, user("u")))
+          yield* Effect.sleep(50)
+          const ownLanded = own.pollUnsafe() !== undefined
+          return {
+            before,
+            cached,
+            after: yield* ids,
+            priority: Option.getOrThrow(yield* a.configurations.get(t, "c")).priority,
+            count: yield* a.assignments.count(t, "c"),
+            ownLanded
+          }
+        }))
+        assert.deepStrictEqual(seen, { before: ["a1"], cached: true, after: ["a1"], priority: configuration("c").priority, count: 1, ownLanded: false })
+        yield* Fiber.join(own!)
+        yield* Effect.sleep(5)
+        assert.deepStrictEqual(yield* ids, ["a2"], "the other connection's commit, after the snapshot")
+        assert.strictEqual(Option.getOrThrow(yield* a.configurations.get(t, "c")).priority, 7, "and the cache took it")
+        assert.isTrue(Option.isSome(yield* b.users.get(t, "u")), "its own write landed after the snapshot")
+      })))
+
     it.effect("refuses a child whose parent another connection removed, though this one read the parent before", () =>
       Effect.gen(function*() {
         const [a, b] = yield* twoStores("parents")

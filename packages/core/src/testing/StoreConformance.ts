@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Layer, Option, Result } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Result } from "effect"
 import * as Assignment from "../Assignment.ts"
 import type { AssignmentFilter } from "../AssignmentFilter.ts"
 import { Assignments } from "../Assignments.ts"
@@ -1494,6 +1494,134 @@ export const cases: ReadonlyArray<Case> = [
         yield* checkEqual(users.filter((u) => u.userPrincipalName === "renamed@contoso.com").length, 1, "one user renamed")
         yield* checkEqual(users.filter((u) => u.mail === "guest@example.com").map((u) => u.id), [...guests], "one guest")
         yield* checkEqual((yield* store.invitations.list(t, { limit: 100 })).items.length, ids.length, "every invitation stored")
+      })
+    )
+  },
+  {
+    name: "snapshot, where offered, answers what its effect answers, passes its failure on as it is, and nests",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const snapshot = store.snapshot
+        if (snapshot === undefined) return
+        yield* store.configurations.insert(t, configuration("c1"))
+        const ids = yield* snapshot(Effect.map(store.configurations.list(t, { limit: 10 }), (p) => p.items.map((c) => c.id)))
+        yield* checkEqual(ids, ["c1"], "the snapshot's list")
+        const refused = yield* Effect.flip(snapshot(Effect.fail("refused" as const)))
+        yield* checkEqual(refused, "refused", "the effect's failure")
+        const nested = yield* snapshot(snapshot(Effect.all([store.configurations.get(t, "c1"), store.assignments.count(t, "c1")])))
+        yield* check(Option.isSome(nested[0]) && nested[1] === 0, "a snapshot inside a snapshot reads")
+        // Writes go on once the snapshots ended.
+        yield* store.configurations.insert(t, configuration("c2"))
+        yield* checkEqual((yield* store.configurations.list(t, { limit: 10 })).items.map((c) => c.id), ["c1", "c2"], "a write after the snapshots")
+      })
+    )
+  },
+  {
+    name: "snapshot, where offered: a write from elsewhere during it is seen by none of its reads, and by reads after it",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const snapshot = store.snapshot
+        if (snapshot === undefined) return
+        yield* store.configurations.insert(t, configuration("c1"))
+        yield* store.assignments.replace(t, "c1", [assignment("a1")])
+        const ids = (p: { readonly items: ReadonlyArray<{ readonly id: string }> }) => p.items.map((a) => a.id)
+        let elsewhere: Fiber.Fiber<void, unknown> | undefined
+        const seen = yield* snapshot(Effect.gen(function*() {
+          const before = ids(yield* store.assignments.list(t, "c1", { limit: 10 }))
+          // Another request's write, outside the snapshot (a fiber of its own, none of the snapshot's
+          // context): on PostgreSQL it commits meanwhile; the memory store and SQLite hold it until the end.
+          elsewhere = Effect.runFork(Effect.andThen(
+            store.assignments.replace(t, "c1", [assignment("a2"), assignment("a3")]),
+            store.configurations.remove(t, "c1")
+          ).pipe(Effect.asVoid))
+          yield* Effect.sleep(Duration.millis(300))
+          const after = ids(yield* store.assignments.list(t, "c1", { limit: 10 }))
+          const count = yield* store.assignments.count(t, "c1")
+          const config = yield* store.configurations.get(t, "c1")
+          return { before, after, count, config: Option.isSome(config) }
+        }))
+        yield* checkEqual(seen, { before: ["a1"], after: ["a1"], count: 1, config: true }, "the snapshot's reads")
+        yield* Fiber.join(elsewhere!)
+        yield* check(Option.isNone(yield* store.configurations.get(t, "c1")), "the write is seen after the snapshot")
+      })
+    )
+  },
+  {
+    name: "the services list and count under a user's path in one snapshot, where the store offers one, and under the tenant's list before the path: an assign or a removal between the reads is not half seen",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        if (store.snapshot === undefined) return
+        yield* store.users.insert(t, user("u1"))
+        yield* store.groups.insert(t, group("g1"))
+        yield* store.groups.insert(t, group("g9"))
+        yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+        yield* store.configurations.insert(t, configuration("c1"))
+        yield* store.configurations.insert(t, configuration("c2"))
+        /** The write another request makes just after a read (armed once, after reads of `at` only). */
+        let armed: Effect.Effect<unknown, unknown> | undefined
+        let at: "path" | "list" = "path"
+        const fire = (read: "path" | "list") => Effect.suspend(() => {
+          const w = armed
+          if (w === undefined || read !== at) return Effect.void
+          armed = undefined
+          // Outside the snapshot (a fiber of its own, none of its context), as another request's.
+          const fiber = Effect.runFork(w)
+          written.push(fiber)
+          return Effect.sleep(Duration.millis(300))
+        })
+        const written: Array<Fiber.Fiber<unknown, unknown>> = []
+        const after = <A, E>(read: Effect.Effect<A, E>, what: "path" | "list" = "path") => Effect.tap(read, () => fire(what))
+        const hooked: Store["Service"] = {
+          ...store,
+          configurations: { ...store.configurations, get: (tt, id) => after(store.configurations.get(tt, id)) },
+          assignments: {
+            ...store.assignments,
+            list: (tt, c, p, f) => after(store.assignments.list(tt, c, p, f), "list"),
+            count: (tt, c, f) => after(store.assignments.count(tt, c, f), "list")
+          },
+          targetingOf: (tt, u, c) => after(store.targetingOf(tt, u, c)),
+          resolveConfiguration: store.resolveConfiguration === undefined
+            ? undefined
+            : (tt, parent, c, a) => after(store.resolveConfiguration!(tt, parent, c, a))
+        }
+        const services = Assignments.layer.pipe(Layer.provide(Layer.succeed(Store, hooked)))
+        const use = <A, E>(f: (s: Assignments["Service"]) => Effect.Effect<A, E>) => Effect.provide(Effect.flatMap(Assignments, f), services)
+        const settle = Effect.gen(function*() {
+          for (const f of written.splice(0)) yield* Fiber.join(f)
+        })
+        const parents: ReadonlyArray<Paths.Parent> = [Paths.user("u1")]
+        for (const parent of parents) {
+          // The set reaches u1 through g1; the assign that lands between the reads reaches only g9.
+          yield* store.assignments.replace(t, "c1", [assignment("a1", groupTarget("g1"))])
+          armed = store.assignments.replace(t, "c1", [assignment("a2", groupTarget("g9"))])
+          const listed = yield* use((s) => s.list(t, parent, "c1", { limit: 10 }))
+          yield* settle
+          yield* checkEqual(listed.items.map((a) => a.id), ["a1"], "a user's path lists the set its path was decided on")
+          yield* refuses("the list after the assign", notFound("deviceEnrollmentConfiguration", "c1"), use((s) => s.list(t, parent, "c1", { limit: 10 })))
+          yield* store.assignments.replace(t, "c1", [assignment("a1", groupTarget("g1"))])
+          armed = store.assignments.replace(t, "c1", [assignment("a2", groupTarget("g9"))])
+          const counted = yield* use((s) => s.count(t, parent, "c1"))
+          yield* settle
+          yield* checkEqual(counted, 1, "a user's path counts the set its path was decided on")
+        }
+        // The tenant's path, racing the configuration's removal, landing after either read: the answer
+        // is the configuration's set or its 404, never an empty list of a configuration that had items.
+        for (const read of ["path", "list"] as const) {
+          if (Option.isNone(yield* store.configurations.get(t, "c2"))) yield* store.configurations.insert(t, configuration("c2"))
+          yield* store.assignments.replace(t, "c2", [assignment("b1"), assignment("b2")])
+          at = read
+          armed = store.configurations.remove(t, "c2")
+          const listed = yield* Effect.result(use((s) => s.list(t, Paths.tenant, "c2", { limit: 10 })))
+          const counted = yield* Effect.result(use((s) => s.count(t, Paths.tenant, "c2")))
+          yield* settle
+          const outcome = Result.isSuccess(listed) ? listed.success.items.map((a) => a.id) : listed.failure._tag
+          yield* check(
+            JSON.stringify(outcome) === JSON.stringify(["b1", "b2"]) || outcome === "EntityNotFound",
+            `the tenant's path (the removal after the ${read}'s read) lists the set or answers 404: got ${JSON.stringify(outcome)}`
+          )
+          yield* check(Result.isFailure(counted), "the count after the removal is a 404")
+          yield* refuses("the list after the removal", notFound("deviceEnrollmentConfiguration", "c2"), use((s) => s.list(t, Paths.tenant, "c2", { limit: 10 })))
+        }
       })
     )
   },

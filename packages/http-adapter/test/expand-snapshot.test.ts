@@ -1,0 +1,76 @@
+/**
+ * `$expand=assignments` reads in one snapshot of the store (since 0.11.0): an `assign` (or a
+ * DELETE) landing between the read of the configurations and the read of their assignments is
+ * in neither, on the tenant's path and on a user's. A store hook lands the write there, as
+ * another request would: the memory store holds it while a snapshot is open.
+ */
+import { Assignment, AssignmentTarget, MemoryStore, Store } from "@enrollment/core"
+import { Effect, Layer } from "effect"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { start, succeeds, type TestServer } from "./support.ts"
+
+const G = "#microsoft.graph."
+const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
+const limit = { "@odata.type": `${G}deviceEnrollmentLimitConfiguration` }
+const groupTarget = (groupId: string) => ({ "@odata.type": `${G}groupAssignmentTarget`, groupId })
+
+describe("$expand=assignments in one snapshot", () => {
+  let s: TestServer
+  /** The write another request makes just after the configurations' read (armed once). */
+  let armed: ((store: Store["Service"]) => Effect.Effect<unknown, unknown>) | undefined
+  const landed: Array<Promise<unknown>> = []
+  const store = Layer.effect(
+    Store,
+    Effect.map(MemoryStore.make, (store): Store["Service"] => {
+      const fire = Effect.suspend(() => {
+        const w = armed
+        armed = undefined
+        if (w === undefined) return Effect.void
+        // Outside the request's fiber and its snapshot, as another request's write.
+        landed.push(Effect.runPromise(w(store)))
+        return Effect.sleep(100)
+      })
+      return {
+        ...store,
+        configurations: {
+          ...store.configurations,
+          list: (t, p) => Effect.tap(store.configurations.list(t, p), () => fire),
+          getMany: (t, ids) => Effect.tap(store.configurations.getMany(t, ids), () => fire)
+        }
+      }
+    })
+  )
+  beforeAll(async () => {
+    s = await start({ store })
+    const ok = (method: string, path: string, body: unknown) => succeeds(s, method, path, body)
+    await ok("POST", "users", { id: "u1", displayName: "U", userPrincipalName: "u1@example.com", accountEnabled: true })
+    await ok("POST", "groups", { id: "g1", displayName: "G1", mailNickname: "g1", securityEnabled: true })
+    await ok("POST", "groups", { id: "g9", displayName: "G9", mailNickname: "g9", securityEnabled: true })
+    await ok("POST", "groups/g1/members/$ref", { "@odata.id": "https://graph.microsoft.com/beta/directoryObjects/u1" })
+    await ok("POST", cfgs, { ...limit, id: "c1", displayName: "One", priority: 1 })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  /** An `assign` of c1 whose set reaches only `group`'s members, as the store's replace makes it. */
+  const assign = (ids: ReadonlyArray<string>, group: string) => (store: Store["Service"]) =>
+    store.assignments.replace(
+      "tenant-a",
+      "c1",
+      ids.map((id) => Assignment.make(id, { target: { ...AssignmentTarget.empty("groupAssignmentTarget"), groupId: group } as AssignmentTarget.AssignmentTarget, source: "direct", sourceId: null }))
+    )
+
+  it("lists a user's configurations with the assignments their targeting was decided on", async () => {
+    for (const path of ["users/u1/deviceEnrollmentConfigurations?$expand=assignments", `${cfgs}?$expand=assignments`]) {
+      await succeeds(s, "POST", `${cfgs}/c1/assign`, { enrollmentConfigurationAssignments: [{ id: "a1", target: groupTarget("g1") }] })
+      armed = assign(["a2"], "g9")
+      const r = await s.request("GET", path)
+      await Promise.all(landed.splice(0))
+      assert.strictEqual(r.status, 200, r.text)
+      assert.deepStrictEqual(r.json.value.map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), [["c1", ["a1"]]], path)
+      const after = await s.request("GET", path)
+      assert.deepStrictEqual(after.json.value.map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), path.startsWith("users") ? [] : [["c1", ["a2"]]], `${path} after the assign`)
+    }
+  })
+})
