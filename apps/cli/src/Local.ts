@@ -448,7 +448,12 @@ export const make = (settings: LocalSettings) =>
         case "invitations.get":
           return Effect.map(directory.getInvitation(t, op.id), (i) => entity(invitation(i)))
         case "invitations.create":
-          return Effect.map(directory.createInvitation(t, op.body, redeemBase), (i) => entity(invitation(i)))
+          // As the server answers it: the invited user named after the invitation's own properties,
+          // outside its ETag (the guest made, or the one an earlier invitation of the address made).
+          return Effect.map(directory.createInvitation(t, op.body, redeemBase), (i): Answer => ({
+            _tag: "Entity",
+            value: { ...withETag(invitation(i)), invitedUser: { id: i.invitedUserId } }
+          }))
         case "invitations.invitedUser":
           return Effect.map(directory.invitedUser(t, op.invitationId), entity)
       }

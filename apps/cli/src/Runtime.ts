@@ -142,7 +142,7 @@ const localSettings = (g: Resolved, source: Globals): Effect.Effect<LocalSetting
 
 /**
  * Reads the server's HS256 secret from its data directory, as the server reads it (the
- * http-adapter's `Secret.readFile`, since 0.4.4): a file that holds no plausible secret (a SQLite
+ * http-adapter's `Secret.readFile`, since 0.5.0): a file that holds no plausible secret (a SQLite
  * database, a file over 4 KiB, bytes that are not text, fewer than 32 bytes) is refused, naming it
  * and why, not minted with.
  */

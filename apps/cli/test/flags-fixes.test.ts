@@ -174,7 +174,7 @@ describe("local mode", () => {
     assert.strictEqual(claims.exp - claims.iat, 1)
   })
 
-  it("mints only with a secret the server would take (CLI 0.4.4): not from a data directory's file that holds none, nor from a padded AUTH_HS256_SECRET", async () => {
+  it("mints only with a secret the server would take (CLI 0.5.0): not from a data directory's file that holds none, nor from a padded AUTH_HS256_SECRET", async () => {
     // The SQLite store where the secret should be (a backup restored over it, say): the server refuses to start on it.
     const sqliteDir = tempDir()
     writeFileSync(path.join(sqliteDir, "auth-secret"), Buffer.concat([Buffer.from("SQLite format 3\0", "latin1"), Buffer.alloc(4080)]))

@@ -15,12 +15,12 @@ import * as path from "node:path"
 /** The file name of the secret inside the data directory. */
 export const fileName = "auth-secret"
 
-/** The largest secret file read (since 0.4.8; the http-adapter's `Secret.maxFileBytes` since 0.4.9). */
+/** The largest secret file read (since 0.4.8; the http-adapter's `Secret.maxFileBytes` since 0.5.0). */
 export const maxFileBytes = HttpSecret.maxFileBytes
 
 /**
  * The secret `file` holds, or an Error naming the file when it holds none: the http-adapter's
- * `Secret.readFile` (since 0.4.9), which `enrollctl` reads the same file with.
+ * `Secret.readFile` (since 0.5.0), which `enrollctl` reads the same file with.
  */
 const read = HttpSecret.readFile
 

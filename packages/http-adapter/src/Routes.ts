@@ -234,7 +234,19 @@ const filterableOf = (props: ReadonlyArray<string>, booleans: ReadonlyArray<stri
   Object.fromEntries(props.map((p) => [p, booleans.includes(p) ? "boolean" : "string"]))
 
 const AnyObject = Schema.Record(Schema.String, Schema.Unknown).annotate({ description: "a JSON object" })
-const InvitationView = Directory.Invitation.mapFields(({ invitedUserId: _, ...rest }) => rest).annotate({ identifier: "invitation" })
+/**
+ * An invitation as answered: without the store's link to its user; the answer of its create names
+ * that user as Graph's does (`invitedUser: {id}`, since 0.11.0), outside the ETag, which is the
+ * invitation's as a GET reads it.
+ */
+const InvitationView = Directory.Invitation.mapFields(({ invitedUserId: _, ...rest }) => ({
+  ...rest,
+  invitedUser: Schema.optionalKey(
+    Schema.Struct({ id: Schema.String }).annotate({
+      description: "The user the invitation invites: in the answer of the create only (a GET reads it at …/invitedUser)"
+    })
+  )
+})).annotate({ identifier: "invitation" })
 
 /** A family of assignment paths: its prefix template, how it names its parent, and its context prefix. */
 interface Family {
@@ -642,8 +654,18 @@ const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Rou
   }))
 })
 
-/** The create (POST) of an entity of the set; `request` is what its body may hold (`Requests`). */
-const createRoute = <A>(s: EntitySet<A>, summary: string, request: Schema.Top, create: (ctx: Ctx) => Op<A>): Route => ({
+/**
+ * The POST of a new entity of the set; `request` is what its body may hold (`Requests`), and
+ * `links` what the answer carries after the entity's own properties, outside its ETag (an
+ * invitation's `invitedUser`).
+ */
+const createRoute = <A>(
+  s: EntitySet<A>,
+  summary: string,
+  request: Schema.Top,
+  create: (ctx: Ctx) => Op<A>,
+  links?: (a: A) => Record<string, unknown>
+): Route => ({
   method: "POST",
   path: s.path,
   operationId: `create${s.noun}`,
@@ -654,7 +676,7 @@ const createRoute = <A>(s: EntitySet<A>, summary: string, request: Schema.Top, c
   selectable: [],
   request,
   response: { status: 201, schema: s.schema },
-  handler: (ctx) => Effect.map(create(ctx), (a) => entity(201, viewOf(s, a), `${s.context}/$entity`))
+  handler: (ctx) => Effect.map(create(ctx), (a) => entity(201, viewOf(s, a), `${s.context}/$entity`, links?.(a)))
 })
 
 /** The PATCH of one entity of the set; `request` is what its body may hold (`Requests`). */
@@ -1400,7 +1422,10 @@ const directoryRoutes: ReadonlyArray<Route> = [
     invitations,
     "Invite a guest: creates the invitation and its guest user",
     Requests.InvitationCreate,
-    (ctx) => directory((svc) => svc.createInvitation(ctx.tenant, ctx.body, `${ctx.base.replace(/\/beta$/, "")}/redeem`))
+    (ctx) => directory((svc) => svc.createInvitation(ctx.tenant, ctx.body, `${ctx.base.replace(/\/beta$/, "")}/redeem`)),
+    // Graph's answer names the invited user: the guest made, or the one an earlier invitation of the
+    // address made, which this one links (core 0.11.0).
+    (i) => ({ invitedUser: { id: i.invitedUserId } })
   ),
   ...listAndCount(invitations, (ctx, p) => directory((svc) => svc.listInvitations(ctx.tenant, p))),
   getRoute(invitations, (ctx, id) => directory((svc) => svc.getInvitation(ctx.tenant, id))),

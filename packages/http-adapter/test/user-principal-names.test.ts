@@ -108,6 +108,13 @@ for (const [name, make, shared] of stores) {
       assert.strictEqual(second.json.invitedUserEmailAddress, "GUEST@example.com")
       const linked = await s.request("GET", "invitations/i2/invitedUser", { tenant: tn })
       assert.deepStrictEqual(linked.json, { ...guest, "@odata.context": linked.json["@odata.context"] }, "the first guest, unchanged")
+      // Each create's answer names its invited user, as Graph's does: the guest made, then the one linked.
+      assert.deepStrictEqual([first.json.invitedUser, second.json.invitedUser], [{ id: guest.id }, { id: guest.id }])
+      // outside the ETag: the create's is the one a GET of the invitation answers, which has no invitedUser
+      const read = await s.request("GET", "invitations/i2", { tenant: tn })
+      assert.strictEqual(read.headers.get("etag"), second.headers.get("etag"))
+      assert.strictEqual(read.json["@odata.etag"], second.json["@odata.etag"])
+      assert.notProperty(read.json, "invitedUser")
       // a member created with the guest form of an address is linked too
       assert.strictEqual(
         (await s.request("POST", "users", { tenant: tn, body: { id: "m1", userPrincipalName: "member_example.com#EXT#", userType: "Member" } })).status,
