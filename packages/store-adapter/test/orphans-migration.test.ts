@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { PgClient } from "@effect/sql-pg"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Directory, Store } from "@enrollment/core"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import { assignmentColumns, type Row } from "../src/StoreSql.ts"
+import { pgSchemas } from "./fixtures/pgSchemas.ts"
 import { assignment, configuration, group, invitation, target, user } from "./fixtures/entities.ts"
 
 /** The migration under test, and the version a store had before it. */
@@ -363,27 +363,7 @@ describe("SQLite: the orphans migration", () => {
 
 // PostgreSQL ----------------------------------------------------------------------------------
 
-const url = process.env.DATABASE_URL
-const run = `orphans_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-const schemas: Array<string> = []
-const freshSchema = (label: string) => {
-  const s = `${run}_${label}`
-  schemas.push(s)
-  return s
-}
-
-/** Runs SQL as the tests' own client (not through the store). */
-const direct = <A, E>(f: (sql: PgClient.PgClient) => Effect.Effect<A, E>): Effect.Effect<A, unknown> =>
-  Effect.gen(function*() {
-    return yield* f(yield* PgClient.PgClient)
-  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url!), maxConnections: 1 })))
-
-afterAll(async () => {
-  if (url === undefined || url === "" || schemas.length === 0) return
-  await Effect.runPromise(direct((sql) =>
-    Effect.forEach(schemas, (s) => sql.unsafe(`DROP SCHEMA IF EXISTS "${s}" CASCADE`).unprepared, { discard: true })
-  ))
-})
+const { direct, freshSchema, url } = pgSchemas("orphans_test")
 
 /** A schema as 0.3.0 left it, holding the seeds. */
 const postgresAtPreviousVersion = (label: string) =>
