@@ -5,17 +5,15 @@
  * (a parent's removal racing a child's insert left such rows before 0.3.0) in two tenants, next to
  * rows that must stay, and then opens it with the current code.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Directory, Store } from "@enrollment/core"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import { assignmentColumns, type Row } from "../src/StoreSql.ts"
 import { pgSchemas } from "./fixtures/pgSchemas.ts"
+import { sqliteFiles } from "./fixtures/sqliteFiles.ts"
 import { assignment, configuration, group, invitation, target, user } from "./fixtures/entities.ts"
 
 /** The migration under test, and the version a store had before it. */
@@ -220,23 +218,14 @@ const upgradeSaid: ReadonlyArray<readonly [string, "info" | "warn"]> = [
 
 // SQLite --------------------------------------------------------------------------------------
 
-const dir = mkdtempSync(join(tmpdir(), "store-adapter-orphans-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-let files = 0
+const { fresh, made } = sqliteFiles("store-adapter-orphans-")
 
 /** A store file as 0.3.0 left it, holding the seeds; closed. */
-const sqliteAtPreviousVersion = (): string => {
-  const filename = join(dir, `store-${files++}.db`)
-  const db = new DatabaseSync(filename)
-  try {
-    db.exec("PRAGMA journal_mode = WAL")
+const sqliteAtPreviousVersion = (): string =>
+  made((db) => {
     assert.deepStrictEqual(SqliteStore.migrate(db, { through: before }), [before])
     for (const s of seeds) db.prepare(insertSql(s, () => "?")).run(...Object.values(s.row))
-  } finally {
-    db.close()
-  }
-  return filename
-}
+  })
 
 const sqliteSnapshot = (filename: string): Snapshot => {
   const db = new DatabaseSync(filename, { readOnly: true })
@@ -299,7 +288,7 @@ describe("SQLite: the orphans migration", () => {
       assert.deepStrictEqual(said, [...upgradeSaid])
       yield* open(filename)
       assert.strictEqual(said.length, upgradeSaid.length, "a current store says nothing")
-      yield* open(join(dir, `store-new-${files++}.db`))
+      yield* open(fresh("store-new"))
       assert.strictEqual(said.length, upgradeSaid.length, "a new store says nothing")
     }))
 

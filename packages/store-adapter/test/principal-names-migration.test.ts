@@ -6,17 +6,15 @@
  * it with the current code: the store upgrades in place, keeps every user, serves the two, lets the
  * two be modified as long as the change leaves their name alone, and refuses a third.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { afterAll, assert, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Directory, Store } from "@enrollment/core"
 import { Context, Effect, Layer, Option, Redacted, Result } from "effect"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import * as SqliteStore from "../src/SqliteStore.ts"
 import type { Row } from "../src/StoreSql.ts"
 import { pgSchemas } from "./fixtures/pgSchemas.ts"
+import { sqliteFiles } from "./fixtures/sqliteFiles.ts"
 import { invitation, user } from "./fixtures/entities.ts"
 
 /** The migration under test, and the version a store had before it. */
@@ -78,25 +76,16 @@ const behavesAfterUpgrade = (store: Store["Service"]) =>
 
 // SQLite --------------------------------------------------------------------------------------
 
-const dir = mkdtempSync(join(tmpdir(), "store-adapter-upn-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-let files = 0
+const { made } = sqliteFiles("store-adapter-upn-")
 
 /** A store file as the release before left it, holding the seeded users; closed. */
-const sqliteAtPreviousVersion = (): string => {
-  const filename = join(dir, `store-${files++}.db`)
-  const db = new DatabaseSync(filename)
-  try {
-    db.exec("PRAGMA journal_mode = WAL")
+const sqliteAtPreviousVersion = (): string =>
+  made((db) => {
     assert.deepStrictEqual(SqliteStore.migrate(db, { through: before }), [1, before])
     for (const [tenant, u] of seeded) {
       db.prepare("INSERT INTO users (tenant_id, id, version, data) VALUES (?, ?, 1, ?)").run(tenant, u.id, JSON.stringify(u))
     }
-  } finally {
-    db.close()
-  }
-  return filename
-}
+  })
 
 const sqliteKeys = (filename: string) => {
   const db = new DatabaseSync(filename, { readOnly: true })
