@@ -75,6 +75,15 @@ export class Configurations extends Context.Service<Configurations, {
         return r.value
       })
 
+      /** What `forUser` reads, in one snapshot where the store offers one (since 0.11.0). */
+      const forUserReads = Effect.fnUntraced(function*(tenant: string, parent: Paths.Parent) {
+        const userId = yield* Paths.userOf(store, tenant, parent)
+        if (userId === undefined) return (yield* store.configurations.list(tenant, { limit: 1_000_000 })).items
+        const ids = yield* Paths.targetedConfigurationIds(store, tenant, userId)
+        const cs = yield* store.configurations.getMany(tenant, ids)
+        return [...cs].sort(Configuration.byPriority)
+      })
+
       return Configurations.of({
         list: fn("Configurations.list")(function*(tenant, page) {
           return yield* store.configurations.list(tenant, page)
@@ -158,18 +167,8 @@ export class Configurations extends Context.Service<Configurations, {
           const priority = yield* fromResult(decodePriority(body.priority, "priority"))
           yield* modify(tenant, id, (c) => Result.succeed<C>(c.priority === priority ? c : { ...c, priority }))
         }),
-        // The user, its targeting and the configurations in one snapshot (since 0.11.0).
         forUser: fn("Configurations.forUser")(function*(tenant, parent) {
-          return yield* inSnapshot(
-            store,
-            Effect.gen(function*() {
-              const userId = yield* Paths.userOf(store, tenant, parent)
-              if (userId === undefined) return (yield* store.configurations.list(tenant, { limit: 1_000_000 })).items
-              const ids = yield* Paths.targetedConfigurationIds(store, tenant, userId)
-              const cs = yield* store.configurations.getMany(tenant, ids)
-              return [...cs].sort(Configuration.byPriority)
-            })
-          )
+          return yield* inSnapshot(store, forUserReads(tenant, parent))
         })
       })
     })

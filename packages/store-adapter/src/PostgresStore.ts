@@ -1240,11 +1240,11 @@ export const make = (
      * Inserts a user unless its id is taken (by a user, or a group: a `directoryObject`) or its
      * name is held: undefined, or the refusal. In a transaction: the locks are held to its end.
      */
-    const insertUser = (
+    const insertUser: (
       tenant: string,
       value: Directory.User
-    ): Effect.Effect<Errors.EntityAlreadyExists | Errors.UserPrincipalNameTaken | undefined, SqlError> =>
-      Effect.gen(function*() {
+    ) => Effect.Effect<Errors.EntityAlreadyExists | Errors.UserPrincipalNameTaken | undefined, SqlError> = Effect.fnUntraced(
+      function*(tenant: string, value: Directory.User) {
         const key = Directory.userPrincipalNameKey(value.userPrincipalName)
         yield* query("SELECT pg_advisory_xact_lock($1::bigint)", [directoryIdLockKey(schema, tenant, value.id)])
         if (key !== undefined) yield* lockPrincipalName(tenant, key)
@@ -1254,7 +1254,8 @@ export const make = (
         // The id first: a taken id is refused as such, whatever the name.
         if (row.holder === null || row.holder === undefined) return new Errors.EntityAlreadyExists({ entity: "user", id: value.id })
         return principalNameTaken(value, String(row.holder))
-      })
+      }
+    )
     const userLockSql = `SELECT data, version FROM ${u} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`
     const userUpdateSql = `UPDATE ${u} SET data = $3, version = version + 1, upn_key = $4 WHERE tenant_id = $1 AND id = $2`
     /**
@@ -1263,8 +1264,7 @@ export const make = (
      * compare-and-set rounds of the other entities (`rowWriter`): a round writes the last of many
      * changes at once, and a refusal of one of them for its name would have to be undone alone.
      */
-    const modifyUser = <E>(tenant: string, id: string, change: Change<Directory.User, E>) =>
-      transaction(Effect.gen(function*() {
+    const modifyUserUnlocked = Effect.fnUntraced(function*<E>(tenant: string, id: string, change: Change<Directory.User, E>) {
         const current = toStored<Directory.User>(yield* query(userLockSql, [tenant, id]))
         if (current === undefined) return Option.none<Directory.User>()
         const r = change(current.value)
@@ -1278,7 +1278,9 @@ export const make = (
         }
         yield* query(userUpdateSql, [tenant, id, JSON.stringify(r.success), key ?? null])
         return Option.some(r.success)
-      }))
+      })
+    const modifyUser = <E>(tenant: string, id: string, change: Change<Directory.User, E>) =>
+      transaction(modifyUserUnlocked(tenant, id, change))
 
     const insertInvitation = Effect.fnUntraced(function*(tenant: string, invitation: Directory.Invitation, user: Directory.User | undefined) {
       const key = user === undefined ? undefined : Directory.userPrincipalNameKey(user.userPrincipalName)
