@@ -323,7 +323,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       selectable: assignmentProps,
       request: undefined,
       response: { status: 200, schema: Assignment.Assignment, collection: true },
-      handler: Effect.fnUntraced(function*(ctx: Ctx) {
+      handler: relatedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
         yield* check(ctx)
         const svc = yield* Assignments
         const p = yield* svc.list(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, page(ctx), ctx.query.filter)
@@ -331,7 +331,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
           ? yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.query.filter)
           : undefined
         return collection(p, ctxOf(ctx), count)
-      })
+      }))
     },
     {
       method: "GET",
@@ -579,7 +579,7 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
   filterable: s.filterable,
   request: undefined,
   response: { status: 200, schema: s.schema, collection: true },
-  handler: expandedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
+  handler: relatedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
     const where = ctx.query.where
     const p = where === undefined
       ? yield* list(ctx, page(ctx))
@@ -646,7 +646,7 @@ const getRoute = <A>(s: EntitySet<A>, get: (ctx: Ctx, id: string) => Op<A>): Rou
   expandable: s.expand?.names,
   request: undefined,
   response: { status: 200, schema: s.schema },
-  handler: expandedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
+  handler: relatedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
     yield* ids(ctx, s.param)
     const a = yield* get(ctx, ctx.params[s.param]!)
     const expanded = yield* expansionsOf(s.expand, ctx, [a])
@@ -737,15 +737,17 @@ const deleteRoute = <A>(s: EntitySet<A>, summary: string, remove: (ctx: Ctx, id:
   commandRoute(s, { method: "DELETE", suffix: "", operationId: `delete${s.noun}`, summary, request: undefined }, remove)
 
 /**
- * A read's handler that, with `$expand`, reads in one snapshot of the store (since 0.11.0; see the
- * core's `Store.snapshot`): the entities and the related entities expanded under them (a
- * configuration and its assignments, and under a user's path the targeting that chose them) are
- * of one moment, so an `assign` or a DELETE landing between their reads is in all of them or in
- * none. Without `$expand` the handler reads as it did (a list through the services is one
- * snapshot already).
+ * A read's handler that, with `$expand` or `$count=true`, reads in one snapshot of the store (since
+ * 0.11.0 for `$expand`, 0.12.0 for `$count=true`; see the core's `Store.snapshot`): the entities and
+ * the related entities expanded under them (a configuration and its assignments, and under a user's
+ * path the targeting that chose them) are of one moment, so an `assign` or a DELETE landing between
+ * their reads is in all of them or in none; and `@odata.count` counts the set the page was read
+ * from (before 0.12.0 a write between the page's read and the count's could make the count
+ * disagree with a whole first page). Without either the handler reads as it did (a list through
+ * the services is one snapshot already), at no cost.
  */
-const expandedInSnapshot = <A>(handler: (ctx: Ctx) => Op<A>) => (ctx: Ctx): Op<A> =>
-  ctx.query.expand === undefined ? handler(ctx) : Effect.flatMap(Store, (store) => inSnapshot(store, handler(ctx)))
+const relatedInSnapshot = <A>(handler: (ctx: Ctx) => Op<A>) => (ctx: Ctx): Op<A> =>
+  ctx.query.expand === undefined && !ctx.query.count ? handler(ctx) : Effect.flatMap(Store, (store) => inSnapshot(store, handler(ctx)))
 
 /**
  * A configuration's `assignments`, for `$expand=assignments` (Intune's scripts list
@@ -879,7 +881,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
       expandable: expansion.names,
       request: undefined,
       response: { status: 200, schema: Configuration.Configuration, collection: true },
-      handler: expandedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
+      handler: relatedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
         const all = yield* targeted(ctx)
         const after = yield* afterPriorityKey(ctx.query.after)
         const limit = ctx.query.top ?? OData.defaultPageSize
@@ -908,7 +910,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
       expandable: expansion.names,
       request: undefined,
       response: { status: 200, schema: Configuration.Configuration },
-      handler: expandedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
+      handler: relatedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
         yield* ids(ctx, "configurationId")
         const id = ctx.params.configurationId!
         // Answered as on the configuration's assignments path: not targeted is not found.

@@ -1,11 +1,13 @@
 /**
  * `$expand=assignments` reads in one snapshot of the store (since 0.11.0): an `assign` (or a
  * DELETE) landing between the read of the configurations and the read of their assignments is
- * in neither, on the tenant's path and on a user's. A store hook lands the write there, as
+ * in neither, on the tenant's path and on a user's. So does a list with `$count=true` (since
+ * 0.12.0): a write landing between the page's read and the count's is in neither, and
+ * `@odata.count` counts the set the page came from. A store hook lands the write there, as
  * another request would: the memory store holds it while a snapshot is open.
  */
-import { Assignment, AssignmentTarget, MemoryStore, Store } from "@enrollment/core"
-import { Effect, Layer } from "effect"
+import { Assignment, AssignmentTarget, Directory, MemoryStore, Store } from "@enrollment/core"
+import { Effect, Layer, Result } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { start, succeeds, type TestServer } from "./support.ts"
 
@@ -14,7 +16,7 @@ const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
 const limit = { "@odata.type": `${G}deviceEnrollmentLimitConfiguration` }
 const groupTarget = (groupId: string) => ({ "@odata.type": `${G}groupAssignmentTarget`, groupId })
 
-describe("$expand=assignments in one snapshot", () => {
+describe("$expand=assignments and $count=true in one snapshot", () => {
   let s: TestServer
   /** The write another request makes just after the configurations' read (armed once). */
   let armed: ((store: Store["Service"]) => Effect.Effect<unknown, unknown>) | undefined
@@ -36,7 +38,9 @@ describe("$expand=assignments in one snapshot", () => {
           ...store.configurations,
           list: (t, p) => Effect.tap(store.configurations.list(t, p), () => fire),
           getMany: (t, ids) => Effect.tap(store.configurations.getMany(t, ids), () => fire)
-        }
+        },
+        assignments: { ...store.assignments, list: (t, c, p, f) => Effect.tap(store.assignments.list(t, c, p, f), () => fire) },
+        users: { ...store.users, list: (t, p) => Effect.tap(store.users.list(t, p), () => fire) }
       }
     })
   )
@@ -72,5 +76,33 @@ describe("$expand=assignments in one snapshot", () => {
       const after = await s.request("GET", path)
       assert.deepStrictEqual(after.json.value.map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), path.startsWith("users") ? [] : [["c1", ["a2"]]], `${path} after the assign`)
     }
+  })
+
+  it("counts the assignments the page was read from ($count=true)", async () => {
+    await succeeds(s, "POST", `${cfgs}/c1/assign`, { enrollmentConfigurationAssignments: [{ id: "a1", target: groupTarget("g1") }] })
+    for (const path of [`${cfgs}/c1/assignments?$count=true`, "users/u1/deviceEnrollmentConfigurations/c1/assignments?$count=true"]) {
+      armed = assign(["a1", "a2", "a3"], "g1")
+      const r = await s.request("GET", path)
+      await Promise.all(landed.splice(0))
+      assert.strictEqual(r.status, 200, r.text)
+      assert.deepStrictEqual([r.json.value.map((a: any) => a.id), r.json["@odata.count"]], [["a1"], 1], path)
+      const after = await s.request("GET", path)
+      assert.deepStrictEqual([after.json.value.map((a: any) => a.id), after.json["@odata.count"]], [["a1", "a2", "a3"], 3], `${path} after the assign`)
+      await succeeds(s, "POST", `${cfgs}/c1/assign`, { enrollmentConfigurationAssignments: [{ id: "a1", target: groupTarget("g1") }] })
+    }
+  })
+
+  it("counts the users the page was read from ($count=true on a directory list)", async () => {
+    const before = await s.request("GET", "users?$count=true")
+    const n = before.json["@odata.count"]
+    assert.strictEqual(n, before.json.value.length)
+    armed = (store) => store.users.insert("tenant-a", Directory.makeUser("u-late", Result.getOrThrow(Directory.decodeUserCreate({ displayName: "Late" }))))
+    // Three spellings of one list: a GET's answer is kept while the store's data is unchanged.
+    const r = await s.request("GET", "users?$count=true&$top=50")
+    await Promise.all(landed.splice(0))
+    assert.strictEqual(r.status, 200, r.text)
+    assert.deepStrictEqual([r.json.value.length, r.json["@odata.count"]], [n, n])
+    const after = await s.request("GET", "users?$count=true&$top=60")
+    assert.deepStrictEqual([after.json.value.length, after.json["@odata.count"]], [n + 1, n + 1])
   })
 })
