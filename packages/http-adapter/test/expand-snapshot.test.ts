@@ -1,12 +1,13 @@
 /**
  * `$expand=assignments` reads in one snapshot of the store (since 0.11.0): an `assign` (or a
  * DELETE) landing between the read of the configurations and the read of their assignments is
- * in neither, on the tenant's path and on a user's. So does a list with `$count=true` (since
- * 0.12.0): a write landing between the page's read and the count's is in neither, and
- * `@odata.count` counts the set the page came from. A store hook lands the write there, as
+ * in neither, on the tenant's path and on a user's. So does the list of a configuration's
+ * assignments, or of the tenant's configurations, with `$count=true` (since 0.11.1): a write
+ * landing between the page's read and the count's is in neither, and `@odata.count` counts the
+ * set the page came from. A store hook lands the write there, as
  * another request would: the memory store holds it while a snapshot is open.
  */
-import { Assignment, AssignmentTarget, Directory, MemoryStore, Store } from "@enrollment/core"
+import { Assignment, AssignmentTarget, Configuration, MemoryStore, Store } from "@enrollment/core"
 import { Effect, Layer, Result } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { start, succeeds, type TestServer } from "./support.ts"
@@ -39,8 +40,7 @@ describe("$expand=assignments and $count=true in one snapshot", () => {
           list: (t, p) => Effect.tap(store.configurations.list(t, p), () => fire),
           getMany: (t, ids) => Effect.tap(store.configurations.getMany(t, ids), () => fire)
         },
-        assignments: { ...store.assignments, list: (t, c, p, f) => Effect.tap(store.assignments.list(t, c, p, f), () => fire) },
-        users: { ...store.users, list: (t, p) => Effect.tap(store.users.list(t, p), () => fire) }
+        assignments: { ...store.assignments, list: (t, c, p, f) => Effect.tap(store.assignments.list(t, c, p, f), () => fire) }
       }
     })
   )
@@ -92,17 +92,22 @@ describe("$expand=assignments and $count=true in one snapshot", () => {
     }
   })
 
-  it("counts the users the page was read from ($count=true on a directory list)", async () => {
-    const before = await s.request("GET", "users?$count=true")
+  it("counts the configurations the page was read from ($count=true on the tenant's list)", async () => {
+    const before = await s.request("GET", `${cfgs}?$count=true`)
     const n = before.json["@odata.count"]
     assert.strictEqual(n, before.json.value.length)
-    armed = (store) => store.users.insert("tenant-a", Directory.makeUser("u-late", Result.getOrThrow(Directory.decodeUserCreate({ displayName: "Late" }))))
-    // Three spellings of one list: a GET's answer is kept while the store's data is unchanged.
-    const r = await s.request("GET", "users?$count=true&$top=50")
+    armed = (store) =>
+      store.configurations.insert(
+        "tenant-a",
+        Configuration.make("c-late", Result.getOrThrow(Configuration.decodeCreate({ ...limit, displayName: "Late", priority: 9 })), new Date().toISOString())
+      )
+    // Other spellings of one list: a GET's answer is kept while the store's data is unchanged.
+    const r = await s.request("GET", `${cfgs}?$count=true&$top=50`)
     await Promise.all(landed.splice(0))
     assert.strictEqual(r.status, 200, r.text)
     assert.deepStrictEqual([r.json.value.length, r.json["@odata.count"]], [n, n])
-    const after = await s.request("GET", "users?$count=true&$top=60")
+    const after = await s.request("GET", `${cfgs}?$count=true&$top=60`)
     assert.deepStrictEqual([after.json.value.length, after.json["@odata.count"]], [n + 1, n + 1])
+    await succeeds(s, "DELETE", `${cfgs}/c-late`, undefined)
   })
 })
