@@ -22,7 +22,7 @@ import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
 import * as ODataType from "./ODataType.ts"
 import * as Paths from "./Paths.ts"
-import { inSnapshot, type Page, type PageRequest, Store } from "./Store.ts"
+import { countOf, inSnapshot, type Page, type PageRequest, Store } from "./Store.ts"
 import * as Validation from "./Validation.ts"
 
 type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
@@ -36,6 +36,13 @@ const decodePriority = Validation.decoder(Configuration.Int32)
 /** The configurations service. */
 export class Configurations extends Context.Service<Configurations, {
   readonly list: (tenant: string, page: PageRequest) => Fx<Page<C>>
+  /**
+   * How many configurations the tenant holds: the store's `count` in one read where it offers
+   * one, else the list paged through (`countOf`).
+   *
+   * @since 0.12.0
+   */
+  readonly count: (tenant: string) => Fx<number>
   readonly get: (tenant: string, id: string) => Fx<C>
   readonly create: (tenant: string, body: unknown) => Fx<C, InvalidInput | EntityAlreadyExists>
   readonly patch: (
@@ -87,6 +94,9 @@ export class Configurations extends Context.Service<Configurations, {
       return Configurations.of({
         list: fn("Configurations.list")(function*(tenant, page) {
           return yield* store.configurations.list(tenant, page)
+        }),
+        count: fn("Configurations.count")(function*(tenant) {
+          return yield* countOf(store.configurations, tenant)
         }),
         get: fn("Configurations.get")(function*(tenant, id) {
           const c = yield* store.configurations.get(tenant, id)

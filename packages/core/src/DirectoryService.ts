@@ -21,7 +21,7 @@ import * as Id from "./Id.ts"
 import * as Ids from "./Ids.ts"
 import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
-import { type Page, type PageRequest, Store } from "./Store.ts"
+import { countOf, countPages, type Page, type PageRequest, Store } from "./Store.ts"
 
 type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
 
@@ -79,6 +79,21 @@ export class DirectoryService extends Context.Service<DirectoryService, {
   readonly createUser: (tenant: string, body: unknown) => Fx<Directory.User, InvalidInput | EntityAlreadyExists | UserPrincipalNameTaken>
   readonly getUser: (tenant: string, id: string) => Fx<Directory.User>
   readonly listUsers: (tenant: string, page: PageRequest) => Fx<Page<Directory.User>>
+  /**
+   * How many users the tenant holds: the store's `count` in one read where it offers one, else
+   * the list paged through (`countOf`). So `countGroups`, `countInvitations`, and `countMembers`
+   * of a group's direct members (the store's `groups.memberCount`; {@link EntityNotFound} when
+   * the group does not exist).
+   *
+   * @since 0.12.0
+   */
+  readonly countUsers: (tenant: string) => Fx<number>
+  /** @since 0.12.0 */
+  readonly countGroups: (tenant: string) => Fx<number>
+  /** @since 0.12.0 */
+  readonly countInvitations: (tenant: string) => Fx<number>
+  /** @since 0.12.0 */
+  readonly countMembers: (tenant: string, groupId: string) => Fx<number>
   readonly patchUser: (
     tenant: string,
     id: string,
@@ -206,6 +221,22 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         }),
         listUsers: fn("DirectoryService.listUsers")(function*(tenant, page) {
           return yield* store.users.list(tenant, page)
+        }),
+        countUsers: fn("DirectoryService.countUsers")(function*(tenant) {
+          return yield* countOf(store.users, tenant)
+        }),
+        countGroups: fn("DirectoryService.countGroups")(function*(tenant) {
+          return yield* countOf(store.groups, tenant)
+        }),
+        countInvitations: fn("DirectoryService.countInvitations")(function*(tenant) {
+          return yield* countOf(store.invitations, tenant)
+        }),
+        countMembers: fn("DirectoryService.countMembers")(function*(tenant, groupId) {
+          yield* getGroup(tenant, groupId)
+          const { memberCount, members } = store.groups
+          return yield* (memberCount !== undefined
+            ? memberCount(tenant, groupId)
+            : countPages((page) => members(tenant, groupId, page)))
         }),
         patchUser: fn("DirectoryService.patchUser")(function*(tenant, id, body, options) {
           const r = yield* store.users.modify(tenant, id, (u): Result.Result<Directory.User, InvalidInput | PreconditionFailed> => {

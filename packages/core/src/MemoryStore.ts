@@ -98,7 +98,7 @@ const withSnapshots = (store: Store["Service"]): Store["Service"] => {
   return { ...store, ...sets, snapshot } as Store["Service"]
 }
 
-/** Makes a fresh, empty in-memory store (`stampOf` and `snapshot` included; not `transitiveGroupsOf` nor `resolveConfiguration`). */
+/** Makes a fresh, empty in-memory store (`stampOf`, `snapshot` and the counts included; not `transitiveGroupsOf` nor `resolveConfiguration`). */
 export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() => {
   const configurations = new Table<Configuration>()
   const assignments = new Table<Assignment>()
@@ -145,6 +145,7 @@ export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() =
   ) => ({
     get: (tenant: string, id: string) => Effect.sync(() => Option.fromNullishOr(table.scope(tenant)?.get(id))),
     list: (tenant: string, page: PageRequest) => Effect.sync(() => table.page(tenant, page)),
+    count: (tenant: string) => Effect.sync(() => table.scope(tenant)?.size ?? 0),
     insert: (tenant: string, value: A) =>
       Effect.suspend(() => {
         const taken = takenBy(sharesIdsWith, tenant, value.id)
@@ -351,6 +352,7 @@ export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() =
         removeMemberEverywhere(t, id)
       }, users),
       members: (tenant, g, page) => Effect.sync(() => members.page(k(tenant, g), page)),
+      memberCount: (tenant, g) => Effect.sync(() => members.scope(k(tenant, g))?.size ?? 0),
       addMember: (tenant, g, member) =>
         Effect.suspend((): Effect.Effect<void, EntityNotFound | MemberAlreadyPresent> => {
           if (!groups.scope(tenant)?.has(g)) return Effect.fail(new EntityNotFound({ entity: "group", id: g }))

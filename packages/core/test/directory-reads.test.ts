@@ -79,3 +79,58 @@ describe("reading the objects of members and memberships", () => {
       assert.strictEqual(seen.most, 16)
     }))
 })
+
+describe("the directory's counts (since 0.12.0)", () => {
+  /** The services over the memory store, with or without its counts, counting the store's list and count calls. */
+  const services = (counts: boolean) =>
+    Effect.gen(function*() {
+      const inner = yield* MemoryStore.make
+      const seen = { lists: 0, counts: 0 }
+      const listed = <A>(read: Effect.Effect<A, any>) => Effect.andThen(Effect.sync(() => seen.lists++), read)
+      const count = <A>(read: Effect.Effect<A, any>) => Effect.andThen(Effect.sync(() => seen.counts++), read)
+      const store: Store["Service"] = {
+        ...inner,
+        users: { ...inner.users, list: (tn, p) => listed(inner.users.list(tn, p)), count: counts ? (tn) => count(inner.users.count!(tn)) : undefined },
+        groups: {
+          ...inner.groups,
+          list: (tn, p) => listed(inner.groups.list(tn, p)),
+          count: counts ? (tn) => count(inner.groups.count!(tn)) : undefined,
+          members: (tn, g, p) => listed(inner.groups.members(tn, g, p)),
+          memberCount: counts ? (tn, g) => count(inner.groups.memberCount!(tn, g)) : undefined
+        }
+      }
+      const directory = yield* Effect.provide(Effect.service(DirectoryService), DirectoryService.layer.pipe(Layer.provide(Layer.succeed(Store, store))))
+      yield* directory.createGroup(t, { id: "g" })
+      for (let i = 0; i < 2_500; i++) {
+        const id = `u${String(i).padStart(4, "0")}`
+        yield* directory.createUser(t, { id })
+        if (i % 2 === 0) yield* directory.addMember(t, "g", id)
+      }
+      seen.lists = 0
+      return { directory, seen }
+    })
+
+  it.effect("reads the store's count in one call where it offers one", () =>
+    Effect.gen(function*() {
+      const { directory, seen } = yield* services(true)
+      assert.deepStrictEqual(
+        [yield* directory.countUsers(t), yield* directory.countGroups(t), yield* directory.countMembers(t, "g")],
+        [2_500, 1, 1_250]
+      )
+      assert.deepStrictEqual(seen, { lists: 0, counts: 3 })
+    }))
+
+  it.effect("pages through the list, a thousand at a time, where the store offers no count", () =>
+    Effect.gen(function*() {
+      const { directory, seen } = yield* services(false)
+      assert.deepStrictEqual([yield* directory.countUsers(t), yield* directory.countMembers(t, "g")], [2_500, 1_250])
+      assert.deepStrictEqual(seen, { lists: 3 + 2, counts: 0 })
+    }))
+
+  it.effect("fails the count of a group that does not exist with EntityNotFound, as its list does", () =>
+    Effect.gen(function*() {
+      const { directory } = yield* services(true)
+      const e = yield* Effect.flip(directory.countMembers(t, "nope"))
+      assert.deepStrictEqual([e._tag, (e as { entity?: string }).entity], ["EntityNotFound", "group"])
+    }))
+})

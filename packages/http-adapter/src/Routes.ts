@@ -11,6 +11,7 @@ import {
   Assignments,
   Configuration,
   Configurations,
+  countPages,
   Directory,
   DirectoryService,
   Errors,
@@ -136,26 +137,13 @@ const collection = <A extends Record<string, unknown>>(
 const noContent: Reply = { _tag: "NoContent" }
 
 /**
- * Counts a whole entity set by paging through it (for `$count=true` on directory lists). Between
- * two pages it yields to the event loop (since 0.9.0): a synchronous store (SQLite) read the whole
- * set in one turn, and the other requests waited for it (an audit: 375 ms for 100 000 users under a
- * long `$filter`, 7.8 s for a `$batch` of twenty).
+ * Counts a whole list by paging through it, yielding to the event loop between two pages (since
+ * 0.9.0: a synchronous store read the whole set in one turn, and the other requests waited for it;
+ * an audit: 375 ms for 100 000 users under a long `$filter`, 7.8 s for a `$batch` of twenty). What a
+ * filtered list's count reads, and a list whose store offers no count of its own. The core's
+ * `countPages` since 0.12.0, which this was first.
  */
-export const countAll = Effect.fnUntraced(function*<A>(
-  list: (page: { after?: string | undefined; limit: number }) => Effect.Effect<Page<A>, any, any>,
-  keep?: (a: A) => boolean
-) {
-  let n = 0
-  let after: string | undefined
-  for (;;) {
-    if (after !== undefined) yield* Effect.yieldNow
-    const p = yield* list({ after, limit: 1000 })
-    if (keep === undefined) n += p.items.length
-    else for (const a of p.items) if (keep(a)) n++
-    if (p.next === undefined) return n
-    after = p.next
-  }
-})
+export const countAll = countPages
 
 const assignmentProps = ["id", "target", "source", "sourceId"]
 const configurationProps = [
@@ -331,7 +319,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
           ? yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.query.filter)
           : undefined
         return collection(p, ctxOf(ctx), count)
-      }), true)
+      }), always)
     },
     {
       method: "GET",
@@ -460,12 +448,30 @@ interface EntitySet<A> {
   readonly expand?: Expansion<A> | undefined
   /** The properties its list's `$filter` may name; none: the list takes no `$filter`. */
   readonly filterable?: OData.FilterableProps | undefined
-  /**
-   * Whether its list with `$count=true` reads the page and the count in one snapshot of the
-   * store (see {@link relatedInSnapshot}): for a set whose count is cheap to read whole.
-   */
-  readonly countsInSnapshot?: boolean | undefined
 }
+
+/**
+ * The whole count of a list, read at once (the services' counts: the store's `COUNT(*)` where it
+ * offers one), which `$count` and `$count=true` read when the request has no `$filter`.
+ */
+type WholeCount = (ctx: Ctx) => Op<number>
+
+/**
+ * What `$count` of `list` reads for `ctx`: `whole` when given and the request has no `$filter`,
+ * else the list paged through, counting what the filter keeps ({@link countAll}).
+ */
+const countOfList = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Page<A>>, whole: WholeCount | undefined) =>
+(ctx: Ctx): Op<number> => {
+  const where = ctx.query.where
+  if (where === undefined) return whole !== undefined ? whole(ctx) : countAll((pg) => list(ctx, pg))
+  return countAll((pg) => list(ctx, pg), (a) => where(viewOf(s, a)))
+}
+
+/**
+ * Whether a list with `$count=true` reads its page and its count in one snapshot of the store
+ * (see {@link relatedInSnapshot}): when its count is read whole, at once (`whole`, no `$filter`).
+ */
+const countsWhole = (whole: WholeCount | undefined) => (ctx: Ctx) => whole !== undefined && ctx.query.where === undefined
 
 /** How many objects one filtered or cast page reads at most before it answers what it kept (with a next link). */
 const filterScanLimit = 100_000
@@ -570,7 +576,7 @@ type Op<A> = Effect.Effect<A, unknown, Services>
 const keyPath = <A>(s: EntitySet<A>) => `${s.path}/{${s.param}}`
 const viewOf = <A>(s: EntitySet<A>, a: A) => (s.view ? s.view(a) : a as Record<string, unknown>)
 
-const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Page<A>>): Route => ({
+const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Page<A>>, whole?: WholeCount): Route => ({
   method: "GET",
   path: s.path,
   operationId: `list${s.plural}`,
@@ -589,11 +595,11 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
     const p = where === undefined
       ? yield* list(ctx, page(ctx))
       : yield* keptPage((pg) => list(ctx, pg) as Op<Page<A & { readonly id: string }>>, (a): a is A & { readonly id: string } => where(viewOf(s, a)), page(ctx))
-    const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg), where === undefined ? undefined : (a) => where(viewOf(s, a))) : undefined
+    const count = ctx.query.count ? yield* countOfList(s, list, whole)(ctx) : undefined
     const expanded = yield* expansionsOf(s.expand, ctx, p.items)
     const shown = expandedPage(p, expanded, (a) => (a as { readonly id: string }).id)
     return collection({ items: shown.items.map((a) => viewOf(s, a)), next: shown.next }, s.context, count, expanded)
-  }), s.countsInSnapshot === true)
+  }), countsWhole(whole))
 })
 
 /**
@@ -626,15 +632,15 @@ const countRoute = (
   handler: (ctx) => Effect.map(count(ctx), (n): Reply => ({ _tag: "Text", text: String(n) }))
 })
 
-/** The list of an entity set and its `/$count`, from one page reader. */
-const listAndCount = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Page<A>>): ReadonlyArray<Route> => [
-  listRoute(s, list),
+/**
+ * The list of an entity set and its `/$count`, from one page reader, and the set's whole count
+ * where it can be read at once (`whole`, since 0.12.0).
+ */
+const listAndCount = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Page<A>>, whole?: WholeCount): ReadonlyArray<Route> => [
+  listRoute(s, list, whole),
   countRoute(
     { path: s.path, operationId: `count${s.plural}`, summary: `Count ${s.many}`, tag: s.tag, permission: s.read, filterable: s.filterable },
-    (ctx) => {
-      const where = ctx.query.where
-      return countAll((pg) => list(ctx, pg), where === undefined ? undefined : (a) => where(viewOf(s, a)))
-    }
+    countOfList(s, list, whole)
   )
 ]
 
@@ -746,20 +752,23 @@ const deleteRoute = <A>(s: EntitySet<A>, summary: string, remove: (ctx: Ctx, id:
  * in one snapshot of the store: the entities and the related entities expanded under them (a
  * configuration and its assignments, and under a user's path the targeting that chose them) are
  * of one moment, so an `assign` or a DELETE landing between their reads is in all of them or in
- * none. With `countToo` (since 0.11.1), so does `$count=true`: `@odata.count` counts the set the
- * page was read from (before, a write between the page's read and the count's could make the
- * count disagree with a whole first page). That is for the lists whose count reads a bounded
- * set: a configuration's assignments and the tenant's configurations. The directory's lists
- * (users, groups, invitations, members) count by paging through the whole list; a snapshot
- * would hold this process's writes for all of it on SQLite (about 0.4 s at 100 000 users), and
- * Graph's own directory counts are eventual (`ConsistencyLevel: eventual`), so they are read as
- * before. Without either the handler reads as it did (a list through the services is one
- * snapshot already), at no cost.
+ * none. Where `countToo` says so for the request (since 0.11.1), so does `$count=true`:
+ * `@odata.count` counts the set the page was read from (before, a write between the page's read
+ * and the count's could make the count disagree with a whole first page). That is for the lists
+ * whose count is one read: a configuration's assignments (always), and since 0.12.0 the tenant's
+ * configurations, users, groups, invitations and a group's members without `$filter` (the store's
+ * `COUNT(*)`). A filtered directory list counts by paging through the whole list; a snapshot would
+ * hold this process's writes for all of it on SQLite (about 0.4 s at 100 000 users), and Graph's
+ * own directory counts are eventual (`ConsistencyLevel: eventual`), so it is read as before.
+ * Without either the handler reads as it did (a list through the services is one snapshot
+ * already), at no cost.
  */
-const relatedInSnapshot = <A>(handler: (ctx: Ctx) => Op<A>, countToo = false) => (ctx: Ctx): Op<A> =>
-  ctx.query.expand === undefined && !(countToo && ctx.query.count)
+const relatedInSnapshot = <A>(handler: (ctx: Ctx) => Op<A>, countToo: (ctx: Ctx) => boolean = never) => (ctx: Ctx): Op<A> =>
+  ctx.query.expand === undefined && !(ctx.query.count && countToo(ctx))
     ? handler(ctx)
     : Effect.flatMap(Store, (store) => inSnapshot(store, handler(ctx)))
+const never = () => false
+const always = () => true
 
 /**
  * A configuration's `assignments`, for `$expand=assignments` (Intune's scripts list
@@ -813,12 +822,15 @@ const configurations: EntitySet<Configuration.Configuration> = {
   derived: configurationCasts,
   read: Permissions.readConfiguration,
   write: Permissions.writeConfiguration,
-  expand: assignmentsExpansion(() => cfgCtx),
-  countsInSnapshot: true
+  expand: assignmentsExpansion(() => cfgCtx)
 }
 
 const configurationRoutes: ReadonlyArray<Route> = [
-  ...listAndCount(configurations, (ctx, p) => Effect.flatMap(Configurations, (svc) => svc.list(ctx.tenant, p))),
+  ...listAndCount(
+    configurations,
+    (ctx, p) => Effect.flatMap(Configurations, (svc) => svc.list(ctx.tenant, p)),
+    (ctx) => Effect.flatMap(Configurations, (svc) => svc.count(ctx.tenant))
+  ),
   getRoute(configurations, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.get(ctx.tenant, id))),
   createRoute(
     configurations,
@@ -1293,7 +1305,8 @@ const ReferenceRead = Schema.Struct({ "@odata.id": Schema.String }).annotate({
  */
 const referencesRoute = (
   options: { readonly path: string; readonly operationId: string; readonly summary: string },
-  list: (ctx: Ctx, p: PageRequest) => Op<Page<{ readonly id: string }>>
+  list: (ctx: Ctx, p: PageRequest) => Op<Page<{ readonly id: string }>>,
+  whole?: WholeCount
 ): Route => ({
   method: "GET",
   path: options.path,
@@ -1305,9 +1318,9 @@ const referencesRoute = (
   selectable: [],
   request: undefined,
   response: { status: 200, schema: ReferenceRead, collection: true },
-  handler: Effect.fnUntraced(function*(ctx: Ctx) {
+  handler: relatedInSnapshot(Effect.fnUntraced(function*(ctx: Ctx) {
     const p = yield* list(ctx, page(ctx))
-    const count = ctx.query.count ? yield* countAll((pg) => list(ctx, pg)) : undefined
+    const count = ctx.query.count ? yield* (whole !== undefined ? whole(ctx) : countAll((pg) => list(ctx, pg))) : undefined
     const reply: Reply = {
       _tag: "Collection",
       items: p.items.map((m) => referenceTo(ctx, m.id)),
@@ -1317,7 +1330,7 @@ const referencesRoute = (
       references: true
     }
     return reply
-  })
+  }), countsWhole(whole))
 })
 
 /**
@@ -1331,6 +1344,8 @@ const referencesRoute = (
 const membersRoutes = (() => {
   const list = (ctx: Ctx, p: PageRequest): Op<Page<Directory.User | Directory.Group>> =>
     Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))
+  const whole = (ctx: Ctx): Op<number> =>
+    Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.countMembers(ctx.tenant, ctx.params.groupId!)))
   const usersIn = (ctx: Ctx, p: PageRequest) => keptPage((q) => list(ctx, q), isUser, p)
   const groupsIn = (ctx: Ctx, p: PageRequest) => keptPage((q) => list(ctx, q), isGroup, p)
   const of = members as EntitySet<unknown>
@@ -1343,7 +1358,7 @@ const membersRoutes = (() => {
       summary: `List ${many} as references (@odata.id of each)`
     }, read)
   return [
-    ...listAndCount(members, list),
+    ...listAndCount(members, list, whole),
     ...castAliases(listAndCount(castOf<Directory.User>(of, "user", "the users among the direct members of a group"), usersIn)),
     ...castAliases(listAndCount(castOf<Directory.Group>(of, "group", "the groups among the direct members of a group"), groupsIn)),
     ...membersNotHeld.flatMap((type) => castToNoneOf(of, type, where, groupOf)),
@@ -1351,7 +1366,7 @@ const membersRoutes = (() => {
       path: "/groups/{groupId}/members/$ref",
       operationId: "listGroupMemberReferences",
       summary: "List the direct members of a group as references (@odata.id of each)"
-    }, list),
+    }, list, whole),
     ...castAliases([
       references("user", `the users ${where}`, usersIn),
       references("group", `the groups ${where}`, groupsIn),
@@ -1442,7 +1457,11 @@ const directoryRoutes: ReadonlyArray<Route> = [
     // address made, which this one links (core 0.11.0).
     (i) => ({ invitedUser: { id: i.invitedUserId } })
   ),
-  ...listAndCount(invitations, (ctx, p) => directory((svc) => svc.listInvitations(ctx.tenant, p))),
+  ...listAndCount(
+    invitations,
+    (ctx, p) => directory((svc) => svc.listInvitations(ctx.tenant, p)),
+    (ctx) => directory((svc) => svc.countInvitations(ctx.tenant))
+  ),
   getRoute(invitations, (ctx, id) => directory((svc) => svc.getInvitation(ctx.tenant, id))),
   {
     ...getRoute(
@@ -1453,12 +1472,12 @@ const directoryRoutes: ReadonlyArray<Route> = [
     tag: "invitation"
   },
   createRoute(users, "Create a user", Requests.UserWrite, (ctx) => directory((svc) => svc.createUser(ctx.tenant, ctx.body))),
-  ...listAndCount(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p))),
+  ...listAndCount(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p)), (ctx) => directory((svc) => svc.countUsers(ctx.tenant))),
   getRoute(users, (ctx, id) => directory((svc) => svc.getUser(ctx.tenant, id))),
   patchRoute(users, Requests.UserWrite, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))),
   deleteRoute(users, "Delete a user", (ctx, id) => directory((svc) => svc.removeUser(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
   createRoute(groups, "Create a group", Requests.GroupWrite, (ctx) => directory((svc) => svc.createGroup(ctx.tenant, ctx.body))),
-  ...listAndCount(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p))),
+  ...listAndCount(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p)), (ctx) => directory((svc) => svc.countGroups(ctx.tenant))),
   getRoute(groups, (ctx, id) => directory((svc) => svc.getGroup(ctx.tenant, id))),
   deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
   ...membersRoutes,

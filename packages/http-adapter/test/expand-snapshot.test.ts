@@ -10,7 +10,7 @@
 import { Assignment, AssignmentTarget, Configuration, MemoryStore, Store } from "@enrollment/core"
 import { Effect, Layer, Result } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { start, succeeds, type TestServer } from "./support.ts"
+import { interleavedWrite, start, succeeds, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -19,20 +19,12 @@ const groupTarget = (groupId: string) => ({ "@odata.type": `${G}groupAssignmentT
 
 describe("$expand=assignments and $count=true in one snapshot", () => {
   let s: TestServer
-  /** The write another request makes just after the configurations' read (armed once). */
-  let armed: ((store: Store["Service"]) => Effect.Effect<unknown, unknown>) | undefined
-  const landed: Array<Promise<unknown>> = []
+  /** The write another request makes just after the configurations' read. */
+  const write = interleavedWrite()
   const store = Layer.effect(
     Store,
     Effect.map(MemoryStore.make, (store): Store["Service"] => {
-      const fire = Effect.suspend(() => {
-        const w = armed
-        armed = undefined
-        if (w === undefined) return Effect.void
-        // Outside the request's fiber and its snapshot, as another request's write.
-        landed.push(Effect.runPromise(w(store)))
-        return Effect.sleep(100)
-      })
+      const fire = write.fire(store)
       return {
         ...store,
         configurations: {
@@ -68,9 +60,9 @@ describe("$expand=assignments and $count=true in one snapshot", () => {
   it("lists a user's configurations with the assignments their targeting was decided on", async () => {
     for (const path of ["users/u1/deviceEnrollmentConfigurations?$expand=assignments", `${cfgs}?$expand=assignments`]) {
       await succeeds(s, "POST", `${cfgs}/c1/assign`, { enrollmentConfigurationAssignments: [{ id: "a1", target: groupTarget("g1") }] })
-      armed = assign(["a2"], "g9")
+      write.arm(assign(["a2"], "g9"))
       const r = await s.request("GET", path)
-      await Promise.all(landed.splice(0))
+      await write.settle()
       assert.strictEqual(r.status, 200, r.text)
       assert.deepStrictEqual(r.json.value.map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), [["c1", ["a1"]]], path)
       const after = await s.request("GET", path)
@@ -81,9 +73,9 @@ describe("$expand=assignments and $count=true in one snapshot", () => {
   it("counts the assignments the page was read from ($count=true)", async () => {
     await succeeds(s, "POST", `${cfgs}/c1/assign`, { enrollmentConfigurationAssignments: [{ id: "a1", target: groupTarget("g1") }] })
     for (const path of [`${cfgs}/c1/assignments?$count=true`, "users/u1/deviceEnrollmentConfigurations/c1/assignments?$count=true"]) {
-      armed = assign(["a1", "a2", "a3"], "g1")
+      write.arm(assign(["a1", "a2", "a3"], "g1"))
       const r = await s.request("GET", path)
-      await Promise.all(landed.splice(0))
+      await write.settle()
       assert.strictEqual(r.status, 200, r.text)
       assert.deepStrictEqual([r.json.value.map((a: any) => a.id), r.json["@odata.count"]], [["a1"], 1], path)
       const after = await s.request("GET", path)
@@ -96,14 +88,14 @@ describe("$expand=assignments and $count=true in one snapshot", () => {
     const before = await s.request("GET", `${cfgs}?$count=true`)
     const n = before.json["@odata.count"]
     assert.strictEqual(n, before.json.value.length)
-    armed = (store) =>
+    write.arm((store) =>
       store.configurations.insert(
         "tenant-a",
         Configuration.make("c-late", Result.getOrThrow(Configuration.decodeCreate({ ...limit, displayName: "Late", priority: 9 })), new Date().toISOString())
-      )
+      ))
     // Other spellings of one list: a GET's answer is kept while the store's data is unchanged.
     const r = await s.request("GET", `${cfgs}?$count=true&$top=50`)
-    await Promise.all(landed.splice(0))
+    await write.settle()
     assert.strictEqual(r.status, 200, r.text)
     assert.deepStrictEqual([r.json.value.length, r.json["@odata.count"]], [n, n])
     const after = await s.request("GET", `${cfgs}?$count=true&$top=60`)

@@ -4,7 +4,7 @@
  */
 import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
 import { Client as GraphClient } from "@microsoft/microsoft-graph-client"
-import { Context, Layer, ManagedRuntime, References, Tracer } from "effect"
+import { Context, Effect, Layer, ManagedRuntime, References, Tracer } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -31,6 +31,33 @@ export const recordingTracer = () => {
   })
   const layer = (enabled = true) => Layer.mergeAll(Layer.succeed(Tracer.Tracer, tracer), Layer.succeed(References.TracerEnabled, enabled))
   return { spans, layer }
+}
+
+/**
+ * A write another request makes in the middle of a request's reads: `arm` it, and a store hook
+ * runs `fire` where it is to land (after a list's read, say). Armed once, it runs outside the
+ * request's fiber and its snapshot, as another request's write would, and the read goes on after
+ * 100 ms, time for it to land unless a snapshot holds it. `armed` says whether it has not fired
+ * yet; `settle` waits for the writes that fired.
+ */
+export const interleavedWrite = () => {
+  let next: ((store: Store["Service"]) => Effect.Effect<unknown, unknown>) | undefined
+  const landed: Array<Promise<unknown>> = []
+  return {
+    arm: (write: (store: Store["Service"]) => Effect.Effect<unknown, unknown>) => {
+      next = write
+    },
+    armed: () => next !== undefined,
+    fire: (store: Store["Service"]) =>
+      Effect.suspend(() => {
+        const w = next
+        next = undefined
+        if (w === undefined) return Effect.void
+        landed.push(Effect.runPromise(w(store)))
+        return Effect.sleep(100)
+      }),
+    settle: () => Promise.all(landed.splice(0))
+  }
 }
 
 /** A self-signed certificate for localhost and 127.0.0.1 (the Graph JavaScript client sends tokens only over https). */

@@ -906,6 +906,9 @@ export const make = (
               ),
             (rows) => toPage(rows, page, (r) => parse<A>(r.data), (r) => r.id as string)
           )),
+        // The tenant's rows counted over the primary key's index, never reading their data (since 0.10.0).
+        count: (tenant: string) =>
+          orUnavailable(Effect.map(query(`SELECT count(*)::int AS n FROM ${t} WHERE tenant_id = $1`, [tenant]), (rows) => Number(rows[0]!.n))),
         insert: (tenant: string, value: A) => {
           const inserted = Effect.flatMap(insertRow(tenant, value), (refused) =>
             refused === undefined ? Effect.succeed(value) : Effect.fail(refused))
@@ -1414,6 +1417,11 @@ export const make = (
                 (r) => r.member_id as string
               )
           )),
+        memberCount: (tenant, groupId) =>
+          orUnavailable(Effect.map(
+            query(`SELECT count(*)::int AS n FROM ${m} WHERE tenant_id = $1 AND group_id = $2`, [tenant, groupId]),
+            (rows) => Number(rows[0]!.n)
+          )),
         addMember: (tenant, groupId, member) =>
           orUnavailable(Effect.flatMap(
             conflicts(query(member.kind === "user" ? addUserSql : addGroupSql, [tenant, groupId, member.id, member.kind])),
@@ -1451,6 +1459,7 @@ export const make = (
       invitations: {
         get: invitations.get,
         list: invitations.list,
+        count: invitations.count,
         remove: invitations.remove,
         invitedUserOf: (tenant, invitationId) =>
           orUnavailable(Effect.map(query(invitedUserSql, [tenant, invitationId]), (rows) =>

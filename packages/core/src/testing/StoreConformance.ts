@@ -22,7 +22,7 @@ import { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, Precondition
 import * as ETag from "../ETag.ts"
 import * as Ids from "../Ids.ts"
 import * as Paths from "../Paths.ts"
-import { Store, type TargetingInputs } from "../Store.ts"
+import { countPages, type Page, type PageRequest, Store, type TargetingInputs } from "../Store.ts"
 
 /** One conformance case. */
 export interface Case {
@@ -1624,6 +1624,74 @@ export const cases: ReadonlyArray<Case> = [
         }
       })
     )
+  },
+  {
+    name: "counts a tenant's sets and a group's members as paging through them does, where it offers counts (since 0.12.0)",
+    run: Effect.gen(function*() {
+      const store = yield* Store
+      const t = yield* tenantId
+      const other = yield* tenantId
+      /** What the store counts and what paging through the list reads, each equal to `expected`. */
+      const agree = Effect.fnUntraced(function*(
+        what: string,
+        count: Effect.Effect<number, unknown> | undefined,
+        list: (page: PageRequest) => Effect.Effect<Page<unknown>, unknown>,
+        expected: number
+      ) {
+        yield* checkEqual(yield* countPages(list), expected, `${what}, paged through`)
+        if (count !== undefined) yield* checkEqual(yield* count, expected, `${what}, the store's count`)
+      })
+      const counts = Effect.fnUntraced(function*(
+        tenant: string,
+        expected: {
+          readonly configurations: number
+          readonly users: number
+          readonly groups: number
+          readonly invitations: number
+          readonly members: Readonly<Record<string, number>>
+        },
+        when: string
+      ) {
+        const { configurations, users, groups, invitations } = store
+        yield* agree(`configurations ${when}`, configurations.count?.(tenant), (p) => configurations.list(tenant, p), expected.configurations)
+        yield* agree(`users ${when}`, users.count?.(tenant), (p) => users.list(tenant, p), expected.users)
+        yield* agree(`groups ${when}`, groups.count?.(tenant), (p) => groups.list(tenant, p), expected.groups)
+        yield* agree(`invitations ${when}`, invitations.count?.(tenant), (p) => invitations.list(tenant, p), expected.invitations)
+        for (const [g, n] of Object.entries(expected.members)) {
+          yield* agree(`the members of ${g} ${when}`, groups.memberCount?.(tenant, g), (p) => groups.members(tenant, g, p), n)
+        }
+      })
+      const none = { configurations: 0, users: 0, groups: 0, invitations: 0, members: { g1: 0 } }
+      yield* counts(t, none, "in a new tenant")
+      for (const id of ["c1", "c2", "c3"]) yield* store.configurations.insert(t, configuration(id))
+      for (const id of ["u1", "u2", "u3", "u4"]) yield* store.users.insert(t, user(id))
+      for (const id of ["g1", "g2", "g3"]) yield* store.groups.insert(t, group(id))
+      for (const [i, guest] of [["i1", "guest1"], ["i2", "guest2"]] as const) {
+        const made = invite(i, guest, `${guest}@example.com`)
+        yield* store.invitations.insert(t, made.invitation, made.user)
+      }
+      yield* store.groups.addMember(t, "g1", { kind: "user", id: "u1" })
+      yield* store.groups.addMember(t, "g1", { kind: "user", id: "u2" })
+      yield* store.groups.addMember(t, "g1", { kind: "group", id: "g2" })
+      yield* store.groups.addMember(t, "g2", { kind: "user", id: "u1" })
+      yield* store.groups.addMember(t, "g2", { kind: "user", id: "guest1" })
+      // The other tenant's objects, some of the same ids, never count in this one's.
+      yield* store.configurations.insert(other, configuration("c1"))
+      yield* store.users.insert(other, user("u1"))
+      yield* store.groups.insert(other, group("g1"))
+      yield* store.groups.addMember(other, "g1", { kind: "user", id: "u1" })
+      const filled = { configurations: 3, users: 6, groups: 3, invitations: 2, members: { g1: 3, g2: 2, g3: 0, missing: 0 } }
+      yield* counts(t, filled, "after the inserts")
+      yield* counts(other, { configurations: 1, users: 1, groups: 1, invitations: 0, members: { g1: 1, g2: 0 } }, "in the other tenant")
+      // A removal takes its memberships with it, both ways, and the counts with them.
+      yield* store.users.remove(t, "u1")
+      yield* store.groups.remove(t, "g2")
+      yield* store.configurations.remove(t, "c2")
+      yield* store.invitations.remove(t, "i1")
+      yield* store.groups.removeMember(t, "g1", "u2")
+      yield* counts(t, { configurations: 2, users: 5, groups: 2, invitations: 1, members: { g1: 0, g2: 0, g3: 0 } }, "after the removals")
+      yield* counts(other, { configurations: 1, users: 1, groups: 1, invitations: 0, members: { g1: 1 } }, "in the other tenant, after this one's removals")
+    })
   },
   {
     name: "is ready when it can serve",
