@@ -1,5 +1,26 @@
 import { assert, describe, it } from "@effect/vitest"
-import { MergePatch } from "../src/index.ts"
+import { Schema } from "effect"
+import { Json, MergePatch } from "../src/index.ts"
+
+/** RFC 7396's pseudo-code, written as it reads (recursive): what `apply` must answer. */
+const reference = (target: any, patch: any): any => {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch
+  const out: Record<string, any> = {}
+  if (target !== null && typeof target === "object" && !Array.isArray(target)) {
+    for (const key of Object.keys(target)) MergePatch.setOwn(out, key, target[key])
+  }
+  for (const key of Object.keys(patch)) {
+    if (patch[key] === null) delete out[key]
+    else MergePatch.setOwn(out, key, reference(Object.hasOwn(out, key) ? out[key] : undefined, patch[key]))
+  }
+  return out
+}
+
+/** Objects of a few keys, each there or not, nested a few levels: a patch and a target often share members, and often not. */
+const Leaf = Schema.Union([Schema.Null, Schema.Boolean, Schema.Finite, Schema.Literals(["x", "y"]), Schema.Array(Schema.Literals([1, 2]))])
+const objectOf = <S extends Schema.Top>(member: S) =>
+  Schema.Struct({ a: Schema.optionalKey(member), b: Schema.optionalKey(member), c: Schema.optionalKey(member) })
+const Doc = Schema.Union([Leaf, objectOf(Schema.Union([Leaf, objectOf(Schema.Union([Leaf, objectOf(Leaf)]))]))])
 
 // RFC 7396, Appendix A: every example, verbatim.
 const examples: ReadonlyArray<[original: any, patch: any, result: any]> = [
@@ -32,5 +53,27 @@ describe("RFC 7396 JSON Merge Patch", () => {
     assert.strictEqual(Object.getPrototypeOf(out), Object.prototype)
     assert.isTrue(Object.hasOwn(out, "__proto__"))
     assert.strictEqual(({} as any).polluted, undefined)
+  })
+
+  it.prop("answers what the RFC's pseudo-code answers, and mutates neither argument", [Doc, Doc, Json.Json], ([target, patch, other]) => {
+    for (const [t, p] of [[target, patch], [other, patch], [target, other]] as const) {
+      const before = JSON.stringify([t, p])
+      assert.deepStrictEqual(MergePatch.apply(t as Json.Json, p as Json.Json), reference(t, p))
+      assert.strictEqual(JSON.stringify([t, p]), before)
+    }
+  }, { arbitrary: { runs: 300 } })
+
+  it("merges a patch nested deeper than the call stack (since 0.12.0; the recursive form threw RangeError)", () => {
+    const depth = 200_000
+    let patch: any = { leaf: 1 }
+    let target: any = { leaf: 0, kept: true }
+    for (let i = 0; i < depth; i++) {
+      patch = { n: patch }
+      target = { n: target }
+    }
+    assert.throws(() => reference(target, patch), RangeError)
+    let out: any = MergePatch.apply(target, patch)
+    for (let i = 0; i < depth; i++) out = out.n
+    assert.deepStrictEqual(out, { leaf: 1, kept: true })
   })
 })
