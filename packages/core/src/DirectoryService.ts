@@ -82,8 +82,8 @@ export class DirectoryService extends Context.Service<DirectoryService, {
   /**
    * How many users the tenant holds: the store's `count` in one read where it offers one, else
    * the list paged through (`countOf`). So `countGroups`, `countInvitations`, and `countMembers`
-   * of a group's direct members (the store's `groups.memberCount`; {@link EntityNotFound} when
-   * the group does not exist).
+   * of a group's direct members, of `kind` only when given (the store's `groups.memberCount`;
+   * {@link EntityNotFound} when the group does not exist).
    *
    * @since 0.12.0
    */
@@ -93,7 +93,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
   /** @since 0.12.0 */
   readonly countInvitations: (tenant: string) => Fx<number>
   /** @since 0.12.0 */
-  readonly countMembers: (tenant: string, groupId: string) => Fx<number>
+  readonly countMembers: (tenant: string, groupId: string, kind?: Directory.MemberRef["kind"]) => Fx<number>
   readonly patchUser: (
     tenant: string,
     id: string,
@@ -231,12 +231,12 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         countInvitations: fn("DirectoryService.countInvitations")(function*(tenant) {
           return yield* countOf(store.invitations, tenant)
         }),
-        countMembers: fn("DirectoryService.countMembers")(function*(tenant, groupId) {
+        countMembers: fn("DirectoryService.countMembers")(function*(tenant, groupId, kind) {
           yield* getGroup(tenant, groupId)
           const { memberCount, members } = store.groups
           return yield* (memberCount !== undefined
-            ? memberCount(tenant, groupId)
-            : countPages((page) => members(tenant, groupId, page)))
+            ? memberCount(tenant, groupId, kind)
+            : countPages((page) => members(tenant, groupId, page), kind === undefined ? undefined : (m) => m.kind === kind))
         }),
         patchUser: fn("DirectoryService.patchUser")(function*(tenant, id, body, options) {
           const r = yield* store.users.modify(tenant, id, (u): Result.Result<Directory.User, InvalidInput | PreconditionFailed> => {

@@ -352,7 +352,14 @@ export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() =
         removeMemberEverywhere(t, id)
       }, users),
       members: (tenant, g, page) => Effect.sync(() => members.page(k(tenant, g), page)),
-      memberCount: (tenant, g) => Effect.sync(() => members.scope(k(tenant, g))?.size ?? 0),
+      memberCount: (tenant, g, kind) =>
+        Effect.sync(() => {
+          const m = members.scope(k(tenant, g))
+          if (m === undefined || kind === undefined) return m?.size ?? 0
+          let n = 0
+          for (const ref of m.values()) if (ref.kind === kind) n++
+          return n
+        }),
       addMember: (tenant, g, member) =>
         Effect.suspend((): Effect.Effect<void, EntityNotFound | MemberAlreadyPresent> => {
           if (!groups.scope(tenant)?.has(g)) return Effect.fail(new EntityNotFound({ entity: "group", id: g }))

@@ -309,12 +309,12 @@ export class Store extends Context.Service<Store, {
   readonly groups: Omit<EntitySet<Group>, "modify"> & {
     readonly members: (tenant: string, groupId: string, page: PageRequest) => Fx<Page<MemberRef>>
     /**
-     * Optional: how many direct members the group has, in one read (0 when it does not exist):
-     * what paging through `members` counts (see `EntitySet.count`).
+     * Optional: how many direct members the group has (of `kind` only, when given), in one read
+     * (0 when it does not exist): what paging through `members` counts (see `EntitySet.count`).
      *
      * @since 0.12.0
      */
-    readonly memberCount?: ((tenant: string, groupId: string) => Fx<number>) | undefined
+    readonly memberCount?: ((tenant: string, groupId: string, kind?: MemberRef["kind"]) => Fx<number>) | undefined
     /**
      * Adds `member` to the group: `MemberAlreadyPresent` when it is in it, and (since 0.6.0)
      * `EntityNotFound` of the `group` when the group does not exist, or of a `directoryObject`

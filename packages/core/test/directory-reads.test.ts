@@ -96,7 +96,7 @@ describe("the directory's counts (since 0.12.0)", () => {
           list: (tn, p) => listed(inner.groups.list(tn, p)),
           count: counts ? (tn) => count(inner.groups.count!(tn)) : undefined,
           members: (tn, g, p) => listed(inner.groups.members(tn, g, p)),
-          memberCount: counts ? (tn, g) => count(inner.groups.memberCount!(tn, g)) : undefined
+          memberCount: counts ? (tn, g, kind) => count(inner.groups.memberCount!(tn, g, kind)) : undefined
         }
       }
       const directory = yield* Effect.provide(Effect.service(DirectoryService), DirectoryService.layer.pipe(Layer.provide(Layer.succeed(Store, store))))
@@ -117,14 +117,16 @@ describe("the directory's counts (since 0.12.0)", () => {
         [yield* directory.countUsers(t), yield* directory.countGroups(t), yield* directory.countMembers(t, "g")],
         [2_500, 1, 1_250]
       )
-      assert.deepStrictEqual(seen, { lists: 0, counts: 3 })
+      assert.deepStrictEqual([yield* directory.countMembers(t, "g", "user"), yield* directory.countMembers(t, "g", "group")], [1_250, 0])
+      assert.deepStrictEqual(seen, { lists: 0, counts: 5 })
     }))
 
   it.effect("pages through the list, a thousand at a time, where the store offers no count", () =>
     Effect.gen(function*() {
       const { directory, seen } = yield* services(false)
       assert.deepStrictEqual([yield* directory.countUsers(t), yield* directory.countMembers(t, "g")], [2_500, 1_250])
-      assert.deepStrictEqual(seen, { lists: 3 + 2, counts: 0 })
+      assert.deepStrictEqual([yield* directory.countMembers(t, "g", "user"), yield* directory.countMembers(t, "g", "group")], [1_250, 0])
+      assert.deepStrictEqual(seen, { lists: 3 + 2 + 2 + 2, counts: 0 })
     }))
 
   it.effect("fails the count of a group that does not exist with EntityNotFound, as its list does", () =>

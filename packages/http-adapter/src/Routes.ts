@@ -1344,23 +1344,30 @@ const referencesRoute = (
 const membersRoutes = (() => {
   const list = (ctx: Ctx, p: PageRequest): Op<Page<Directory.User | Directory.Group>> =>
     Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.members(ctx.tenant, ctx.params.groupId!, p)))
-  const whole = (ctx: Ctx): Op<number> =>
-    Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.countMembers(ctx.tenant, ctx.params.groupId!)))
+  /** The count of the group's direct members (of `kind` only, for a cast), in one read of the store where it offers one. */
+  const wholeOf = (kind?: Directory.MemberRef["kind"]) => (ctx: Ctx): Op<number> =>
+    Effect.flatMap(ids(ctx, "groupId"), () => directory((svc) => svc.countMembers(ctx.tenant, ctx.params.groupId!, kind)))
+  const whole = wholeOf()
   const usersIn = (ctx: Ctx, p: PageRequest) => keptPage((q) => list(ctx, q), isUser, p)
   const groupsIn = (ctx: Ctx, p: PageRequest) => keptPage((q) => list(ctx, q), isGroup, p)
   const of = members as EntitySet<unknown>
   const where = "among the direct members of a group"
   /** The references of a cast's members: `many` says which, for the summary. */
-  const references = (cast: string, many: string, read: (ctx: Ctx, p: PageRequest) => Op<Page<{ readonly id: string }>>) =>
+  const references = (
+    cast: string,
+    many: string,
+    read: (ctx: Ctx, p: PageRequest) => Op<Page<{ readonly id: string }>>,
+    count?: WholeCount
+  ) =>
     referencesRoute({
       path: `/groups/{groupId}/members/microsoft.graph.${cast}/$ref`,
       operationId: `listGroupMemberReferencesAs${cap(cast)}`,
       summary: `List ${many} as references (@odata.id of each)`
-    }, read)
+    }, read, count)
   return [
     ...listAndCount(members, list, whole),
-    ...castAliases(listAndCount(castOf<Directory.User>(of, "user", "the users among the direct members of a group"), usersIn)),
-    ...castAliases(listAndCount(castOf<Directory.Group>(of, "group", "the groups among the direct members of a group"), groupsIn)),
+    ...castAliases(listAndCount(castOf<Directory.User>(of, "user", "the users among the direct members of a group"), usersIn, wholeOf("user"))),
+    ...castAliases(listAndCount(castOf<Directory.Group>(of, "group", "the groups among the direct members of a group"), groupsIn, wholeOf("group"))),
     ...membersNotHeld.flatMap((type) => castToNoneOf(of, type, where, groupOf)),
     referencesRoute({
       path: "/groups/{groupId}/members/$ref",
@@ -1368,8 +1375,8 @@ const membersRoutes = (() => {
       summary: "List the direct members of a group as references (@odata.id of each)"
     }, list, whole),
     ...castAliases([
-      references("user", `the users ${where}`, usersIn),
-      references("group", `the groups ${where}`, groupsIn),
+      references("user", `the users ${where}`, usersIn, wholeOf("user")),
+      references("group", `the groups ${where}`, groupsIn, wholeOf("group")),
       ...membersNotHeld.map((type) =>
         references(type, `the ${typesNotHeld[type].set} ${where} (none: this directory holds users and groups only)`, (ctx) =>
           Effect.as(groupOf(ctx), nothing))

@@ -52,7 +52,7 @@ const observed = (counts: boolean) =>
         groups: {
           ...groups,
           members: (t, g, p) => Effect.tap(seen("groups.members", store.groups.members(t, g, p)), () => fire),
-          memberCount: counts ? (t, g) => seen("groups.memberCount", store.groups.memberCount!(t, g)) : undefined
+          memberCount: counts ? (t, g, kind) => seen("groups.memberCount", store.groups.memberCount!(t, g, kind)) : undefined
         }
       }
     })
@@ -80,7 +80,9 @@ const counted = [
   { path: "invitations", n: 2, set: "invitations", count: "invitations.count" },
   { path: cfgs, n: 1, set: "configurations", count: "configurations.count" },
   { path: "groups/g1/members", n: 3, set: "groups.members", count: "groups.memberCount" },
-  { path: "groups/g2/members", n: 0, set: "groups.members", count: "groups.memberCount" }
+  { path: "groups/g2/members", n: 0, set: "groups.members", count: "groups.memberCount" },
+  { path: "groups/g1/members/microsoft.graph.user", n: 2, set: "groups.members", count: "groups.memberCount" },
+  { path: "groups/g1/members/graph.group", n: 1, set: "groups.members", count: "groups.memberCount" }
 ] as const
 
 describe("the directory's counts", () => {
@@ -116,9 +118,11 @@ describe("the directory's counts", () => {
       assert.strictEqual(listed.r.json.value.length, Math.min(1, c.n), `${c.path}?$count=true: the page`)
       assert.strictEqual(listed.calls.get(c.count), 1, `${c.path}?$count=true reads the store's count`)
     }
-    const refs = await during(() => s.request("GET", "groups/g1/members/$ref?$count=true"))
-    assert.strictEqual(refs.r.json["@odata.count"], 3, "the members' references")
-    assert.strictEqual(refs.calls.get("groups.memberCount"), 1, "the references' count is the store's")
+    for (const [path, n] of [["groups/g1/members/$ref", 3], ["groups/g1/members/microsoft.graph.user/$ref", 2]] as const) {
+      const refs = await during(() => s.request("GET", `${path}?$count=true`))
+      assert.strictEqual(refs.r.json["@odata.count"], n, path)
+      assert.strictEqual(refs.calls.get("groups.memberCount"), 1, `${path}: the references' count is the store's`)
+    }
   })
 
   it("answers a store without counts the same, by paging through the list", async () => {
@@ -139,6 +143,9 @@ describe("the directory's counts", () => {
     assert.strictEqual(one.calls.get("users.count") ?? 0, 0, "a filtered count does not read the whole count")
     const listed = await s.request("GET", `users?$count=true&$filter=${f}`)
     assert.deepStrictEqual([listed.json.value.map((u: any) => u.id), listed.json["@odata.count"]], [["u3"], 1])
+    const cast = await during(() => s.request("GET", `groups/g1/members/microsoft.graph.user/$count?$filter=${encodeURIComponent("id eq 'u2'")}`))
+    assert.strictEqual(cast.r.text, "1")
+    assert.strictEqual(cast.calls.get("groups.memberCount") ?? 0, 0, "a filtered cast's count does not read the kind's whole count")
   })
 
   it("reads $count=true's page and count in one snapshot: a write landing between them is in neither", async () => {
@@ -149,7 +156,8 @@ describe("the directory's counts", () => {
       },
       { path: "groups", late: (store) => store.groups.insert(tenant, Directory.makeGroup("g-late", { displayName: "Late", description: null, mailNickname: "late", securityEnabled: true })) },
       { path: "invitations", late: (store) => store.invitations.remove(tenant, (Effect.runSync(store.invitations.list(tenant, { limit: 1 })) as any).items[0].id) },
-      { path: "groups/g1/members", late: (store) => store.groups.addMember(tenant, "g1", { kind: "user", id: "u3" }) }
+      { path: "groups/g1/members", late: (store) => store.groups.addMember(tenant, "g1", { kind: "user", id: "u3" }) },
+      { path: "groups/g1/members/microsoft.graph.user", late: (store) => store.groups.removeMember(tenant, "g1", "u3") }
     ]
     let top = 50
     for (const w of writes) {

@@ -1417,9 +1417,11 @@ export const make = (
                 (r) => r.member_id as string
               )
           )),
-        memberCount: (tenant, groupId) =>
+        memberCount: (tenant, groupId, kind) =>
           orUnavailable(Effect.map(
-            query(`SELECT count(*)::int AS n FROM ${m} WHERE tenant_id = $1 AND group_id = $2`, [tenant, groupId]),
+            kind === undefined
+              ? query(`SELECT count(*)::int AS n FROM ${m} WHERE tenant_id = $1 AND group_id = $2`, [tenant, groupId])
+              : query(`SELECT count(*)::int AS n FROM ${m} WHERE tenant_id = $1 AND group_id = $2 AND member_kind = $3`, [tenant, groupId, kind]),
             (rows) => Number(rows[0]!.n)
           )),
         addMember: (tenant, groupId, member) =>

@@ -192,8 +192,12 @@ export const transitiveGroupsSql = `WITH RECURSIVE g(id) AS (
 export const countSql = (table: "configurations" | "users" | "groups" | "invitations") =>
   `SELECT count(*) AS n FROM ${table} WHERE tenant_id = ?`
 
-/** A group's direct members counted (the port's `groups.memberCount`, since 0.10.0): a search of the primary key. */
+/**
+ * A group's direct members counted (the port's `groups.memberCount`, since 0.10.0), and those of
+ * one kind (`user` or `group`): a search of the primary key, the group's rows only.
+ */
 export const memberCountSql = "SELECT count(*) AS n FROM memberships WHERE tenant_id = ? AND group_id = ?"
+export const memberOfKindCountSql = `${memberCountSql} AND member_kind = ?`
 
 /** The schema, as ordered migrations. Ids compare with BINARY collation: bytewise, like JavaScript's `<` on ASCII. */
 export const migrations: ReadonlyArray<Migration> = [
@@ -1426,6 +1430,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
      ORDER BY member_id LIMIT ?`
   )
   const mCount = db.prepare(memberCountSql)
+  const mOfKindCount = db.prepare(memberOfKindCountSql)
   const mAdd = db.prepare(
     "INSERT INTO memberships (tenant_id, group_id, member_id, member_kind) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
   )
@@ -1580,7 +1585,8 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
             : mAfter.all(tenant, groupId, page.after, fetchLimit(page))
           return ok(toPage(rows, page, toMemberRef, (r) => r.member_id as string))
         }),
-      memberCount: (tenant, groupId) => run(() => ok(Number(mCount.get(tenant, groupId)!.n))),
+      memberCount: (tenant, groupId, kind) =>
+        run(() => ok(Number((kind === undefined ? mCount.get(tenant, groupId) : mOfKindCount.get(tenant, groupId, kind))!.n))),
       addMember: (tenant, groupId, member) =>
         write(tenant, (staged): Result.Result<void, Errors.MemberAlreadyPresent | Errors.EntityNotFound> => {
           // The group and the member are checked in the membership's write (the port's rule).

@@ -43,6 +43,7 @@ describe("SQLite's plan of the counts (the port's count and groups.memberCount)"
         assert.match(plan[0]!, new RegExp(`^SEARCH ${table} USING COVERING INDEX \\S+ \\(tenant_id=\\?\\)$`), plan.join("\n"))
       }
       assert.deepStrictEqual(planOf(SqliteStore.memberCountSql, "t", "g"), ["SEARCH memberships USING PRIMARY KEY (tenant_id=? AND group_id=?)"])
+      assert.deepStrictEqual(planOf(SqliteStore.memberOfKindCountSql, "t", "g", "user"), ["SEARCH memberships USING PRIMARY KEY (tenant_id=? AND group_id=?)"])
     } finally {
       db.close()
     }

@@ -1649,6 +1649,8 @@ export const cases: ReadonlyArray<Case> = [
           readonly groups: number
           readonly invitations: number
           readonly members: Readonly<Record<string, number>>
+          /** A group's direct users and direct groups. */
+          readonly kinds?: Readonly<Record<string, readonly [users: number, groups: number]>>
         },
         when: string
       ) {
@@ -1659,6 +1661,12 @@ export const cases: ReadonlyArray<Case> = [
         yield* agree(`invitations ${when}`, invitations.count?.(tenant), (p) => invitations.list(tenant, p), expected.invitations)
         for (const [g, n] of Object.entries(expected.members)) {
           yield* agree(`the members of ${g} ${when}`, groups.memberCount?.(tenant, g), (p) => groups.members(tenant, g, p), n)
+        }
+        for (const [g, [users, groupsIn]] of Object.entries(expected.kinds ?? {})) {
+          for (const [kind, n] of [["user", users], ["group", groupsIn]] as const) {
+            const ofKind = (p: PageRequest) => Effect.map(groups.members(tenant, g, p), (page) => ({ ...page, items: page.items.filter((m) => m.kind === kind) }))
+            yield* agree(`the ${kind} members of ${g} ${when}`, groups.memberCount?.(tenant, g, kind), ofKind, n)
+          }
         }
       })
       const none = { configurations: 0, users: 0, groups: 0, invitations: 0, members: { g1: 0 } }
@@ -1680,16 +1688,23 @@ export const cases: ReadonlyArray<Case> = [
       yield* store.users.insert(other, user("u1"))
       yield* store.groups.insert(other, group("g1"))
       yield* store.groups.addMember(other, "g1", { kind: "user", id: "u1" })
-      const filled = { configurations: 3, users: 6, groups: 3, invitations: 2, members: { g1: 3, g2: 2, g3: 0, missing: 0 } }
+      const filled = {
+        configurations: 3,
+        users: 6,
+        groups: 3,
+        invitations: 2,
+        members: { g1: 3, g2: 2, g3: 0, missing: 0 },
+        kinds: { g1: [2, 1], g2: [2, 0], g3: [0, 0], missing: [0, 0] }
+      } as const
       yield* counts(t, filled, "after the inserts")
-      yield* counts(other, { configurations: 1, users: 1, groups: 1, invitations: 0, members: { g1: 1, g2: 0 } }, "in the other tenant")
+      yield* counts(other, { configurations: 1, users: 1, groups: 1, invitations: 0, members: { g1: 1, g2: 0 }, kinds: { g1: [1, 0] } }, "in the other tenant")
       // A removal takes its memberships with it, both ways, and the counts with them.
       yield* store.users.remove(t, "u1")
       yield* store.groups.remove(t, "g2")
       yield* store.configurations.remove(t, "c2")
       yield* store.invitations.remove(t, "i1")
       yield* store.groups.removeMember(t, "g1", "u2")
-      yield* counts(t, { configurations: 2, users: 5, groups: 2, invitations: 1, members: { g1: 0, g2: 0, g3: 0 } }, "after the removals")
+      yield* counts(t, { configurations: 2, users: 5, groups: 2, invitations: 1, members: { g1: 0, g2: 0, g3: 0 }, kinds: { g1: [0, 0] } }, "after the removals")
       yield* counts(other, { configurations: 1, users: 1, groups: 1, invitations: 0, members: { g1: 1 } }, "in the other tenant, after this one's removals")
     })
   },
