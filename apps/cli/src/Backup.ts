@@ -22,7 +22,7 @@ import type { SqliteBackup } from "@enrollment/store-adapter"
 import type { LocalSettings } from "./Backend.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Output from "./Output.ts"
-import { print, modeOf, settingsOf } from "./Runtime.ts"
+import { markDone, modeOf, print, settingsOf } from "./Runtime.ts"
 import { given, type Globals, origin, secretFile } from "./Settings.ts"
 
 /** The signals that stop a backup, with their numbers (a shell shows 128 + the number). */
@@ -200,6 +200,7 @@ export const run = (raw: Globals, file: string, options: { readonly force: boole
     const seconds = Math.round(made.millis) / 1000
     const format = Output.formatOf(g.output, process.stdout.isTTY === true)
     const value = { file: made.file, from, bytes: made.bytes, pages: made.pages, pageSize: made.pageSize, seconds }
+    yield* markDone(`the backup ${made.file} was made, checked and synced`)
     yield* print(
       format === "json"
         ? `${JSON.stringify(value, null, 2)}\n`

@@ -23,7 +23,7 @@ import { classOfStatus } from "./ExitCode.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Output from "./Output.ts"
 import * as Remote from "./Remote.ts"
-import { print, resolveMode, settingsOf } from "./Runtime.ts"
+import { markDone, print, resolveMode, settingsOf } from "./Runtime.ts"
 import type { Globals } from "./Settings.ts"
 
 type Row = Record<string, unknown>
@@ -92,6 +92,7 @@ export const send = (raw: Globals, file: string) =>
       return yield* new CommandFailed({ code: "InvalidResponse", detail: "the $batch answer holds no responses array", exit: "other" })
     }
     const format = Output.formatOf(g.output, process.stdout.isTTY === true)
+    if (writes(body)) yield* markDone("the batch was run: do not send it again for its answer")
     yield* print(
       format === "table"
         ? Output.table(responses.map((r) => ({ id: r.id, status: r.status, result: resultText(r) })))

@@ -56,7 +56,8 @@ export const file = (name: string) => read(name, "")
  * Parses JSON text, or a usage error naming the source: for text that is not JSON, and (since
  * 0.4.0) for a number a double cannot keep as written ({@link Json.inexactNumber}: `1e400`,
  * `9007199254740993`), naming its path (`--body: limit: expected …, got 1e400`), which would
- * reach the service as another number (or null) without a word.
+ * reach the service as another number (or null) without a word; and (since 0.5.1) for a member
+ * given twice in one object ({@link Json.duplicateMember}), as the server refuses one.
  */
 export const parseJson = (source: string, text: string) =>
   Effect.try({
@@ -64,9 +65,10 @@ export const parseJson = (source: string, text: string) =>
     catch: (e) => usage(`${source}: invalid JSON: ${(e as Error).message}`)
   }).pipe(Effect.flatMap((value) => {
     const inexact = Json.inexactNumber(text)
-    return inexact === undefined
-      ? Effect.succeed(value)
-      : Effect.fail(usage(`${source}: ${Errors.invalid.value(inexact.path, inexact.expected, inexact.literal).message}`))
+    if (inexact !== undefined) return Effect.fail(usage(`${source}: ${Errors.invalid.value(inexact.path, inexact.expected, inexact.literal).message}`))
+    // A member given twice (since 0.5.1): the server refuses it, and JSON.parse would keep the last without a word.
+    const repeated = Json.duplicateMember(text, value)
+    return repeated === undefined ? Effect.succeed(value) : Effect.fail(usage(`${source}: ${repeated.message}`))
   }))
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)

@@ -193,6 +193,9 @@ export const parseLine = (line: number, text: string): Effect.Effect<Record_, Co
     // named, not imported as another (since 0.4.0).
     const inexact = Json.inexactNumber(text)
     if (inexact !== undefined) return yield* invalidLine(line, Errors.invalid.value(inexact.path, inexact.expected, inexact.literal).message)
+    // A member given twice in one object (since 0.5.1), as the server refuses it.
+    const repeated = Json.duplicateMember(text, raw)
+    if (repeated !== undefined) return yield* invalidLine(line, repeated.message)
     const value = withoutAnnotations(raw.value)
     const user = (u: unknown, where: string) =>
       Effect.gen(function*() {

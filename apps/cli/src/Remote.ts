@@ -296,10 +296,13 @@ export const client = (settings: RemoteSettings) => {
       Effect.flatMap(once(method, url, body, extra, writes), (res) => {
         if (res.status < 400) return res.notJson === true ? Effect.fail(notTheService(method, url, res, writes)) : Effect.succeed(res)
         // Not retried, a 503 is a write's (a read's is retried): it may have been written.
-        if (!retried(method, res.status, writes)) return Effect.fail(res.status === 503 ? maybeWritten(failureOf(res)) : failureOf(res))
+        if (!retried(method, res.status, writes)) {
+          const failure = failureOfAnswer(method, url, res)
+          return Effect.fail(res.status === 503 ? maybeWritten(failure) : failure)
+        }
         const waitMs = retryAfterMs(res.headers.get("retry-after"), retries)
         if (retries >= retry.retries || waitedMs + waitMs > retry.budgetMs) {
-          return Effect.fail(gaveUp(failureOf(res), retries, waitedMs, waitMs))
+          return Effect.fail(gaveUp(failureOfAnswer(method, url, res), retries, waitedMs, waitMs))
         }
         debug(`(${res.status}: retry ${retries + 1} of at most ${retry.retries} in ${waitMs / 1000} s)`)
         return Effect.andThen(Effect.raceFirst(Effect.sleep(waitMs), cut), Effect.suspend(() => attempt(retries + 1, waitedMs + waitMs)))
@@ -503,17 +506,38 @@ const gaveUp = (e: CommandFailed, retries: number, waitedMs: number, askedMs: nu
  * reading as an empty list or an empty tenant. A write's may have been written.
  */
 const notTheService = (method: string, url: string, res: Response, writes: boolean): CommandFailed => {
+  const e = invalidAnswer(method, url, res, "not JSON")
+  return writes ? maybeWritten(e, "a write answered so is not retried") : wroteNothing(method, e)
+}
+
+/**
+ * An answer that is not the service's: what came (status, content type, its first characters), on
+ * one line, and the question to ask. `InvalidResponse`, exit 1, whatever the status.
+ */
+const invalidAnswer = (method: string, url: string, res: Response, what: string): CommandFailed => {
   const type = res.headers.get("content-type")?.split(";")[0]?.trim() || "no content type"
-  const text = String(res.body).replace(/\s+/g, " ").trim()
-  const e = new CommandFailed({
+  const text = (typeof res.body === "string" ? res.body : res.body === undefined ? "" : JSON.stringify(res.body)).replace(/\s+/g, " ").trim()
+  return new CommandFailed({
     code: "InvalidResponse",
-    detail: `${method} ${new URL(url).pathname} answered ${res.status} with ${type}, not JSON: is the base URL the service's root? ` +
-      `(the answer begins ${JSON.stringify(text.slice(0, 60))})`,
+    detail: `${method} ${new URL(url).pathname} answered ${res.status} with ${type}, ${what}: is the base URL the service's root? ` +
+      (text === "" ? "(the answer is empty)" : `(the answer begins ${JSON.stringify(text.slice(0, 60))})`),
     exit: "other",
     status: res.status
   })
-  return writes ? maybeWritten(e, "a write answered so is not retried") : wroteNothing(method, e)
 }
+
+/** Whether a failed answer's body is a Graph error (`{"error":{"code":"…",…}}`), as every one of the service's is. */
+const isGraphError = (body: unknown): boolean =>
+  typeof (body as { error?: { code?: unknown } } | undefined)?.error?.code === "string"
+
+/**
+ * The failure of an answer of 400 or more to `method` `url` (since 0.5.1): its Graph error, or, when
+ * it has none (a web server's HTML 404, a proxy's 502 page), `InvalidResponse` (exit 1) saying what
+ * came on one line. Before, such a page was printed whole as the error's message and exited by its
+ * status: an HTML 404 from the wrong base URL read as "not found" (exit 3).
+ */
+const failureOfAnswer = (method: string, url: string, res: Response): CommandFailed =>
+  isGraphError(res.body) ? failureOf(res) : invalidAnswer(method, url, res, "not a Graph error")
 
 /**
  * One page of a list as the service writes it, `{"value":[…],"@odata.nextLink"?}`, or an

@@ -244,10 +244,26 @@ export const backendLayer = (raw: Globals): Layer.Layer<Backend, CommandFailed> 
  */
 const onStdoutError = (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(0)
-  process.stderr.write(`error OutputFailed: cannot write the output: ${e.message}\n`)
+  process.stderr.write(`error OutputFailed: cannot write the output: ${e.message}${done === undefined ? "" : ` (${done})`}\n`)
   if (process.argv.includes("--debug")) process.stderr.write(`${e.stack ?? String(e)}\n`)
   process.exit(1)
 }
+
+/**
+ * What the command had done when its answer is printed, if it changed anything (since 0.5.1): an
+ * `OutputFailed` then says so, so that the command is not run again for the answer it could not
+ * print (a create made twice, a backup refused as existing). Set by {@link markDone}.
+ */
+let done: string | undefined
+
+/** Says that the command's change is made, before its answer is printed (see {@link done}). */
+export const markDone = (what: string) =>
+  Effect.sync(() => {
+    done = what
+  })
+
+/** Whether an operation changes anything: every one but the reads (`….list`, `….get`, `invitations.invitedUser`). */
+const changes = (tag: string): boolean => !/\.(list|get|invitedUser)$/.test(tag)
 
 /** Prints text to standard output. */
 export const print = (text: string) =>
@@ -298,6 +314,7 @@ export const execute = (raw: Globals, planned: Planned) =>
       // The token minted (for 10 minutes) once the body is read; the secret it needs is checked before.
       : yield* checkSecret(raw).pipe(Effect.andThen(operationOf(planned)), Effect.flatMap((operation) => onBackend(run(operation))))
     const format = Output.formatOf(g.output, process.stdout.isTTY === true)
+    if (changes(unread._tag)) yield* markDone("the change was made: do not run the command again for its answer")
     yield* print(Output.render(answer, { format, select, kind: Output.kindOfOperation(unread._tag) }))
   })
 

@@ -20,6 +20,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Id } from "@enrollment/core"
+import { booleanFlag, normalize } from "./Argv.ts"
 import { ExitCode, type ExitClass } from "./ExitCode.ts"
 import { usage } from "./Failure.ts"
 import type { Operation, Parent, Planned } from "./Operation.ts"
@@ -29,7 +30,7 @@ type Rt = typeof import("./Runtime.ts")
 type Failed = import("./Failure.ts").CommandFailed
 
 /** The release (`--version`); a test keeps it equal to `package.json`'s. */
-const version = "0.5.0"
+const version = "0.5.1"
 const opt = Option.getOrUndefined
 
 // ---------------------------------------------------------------------------
@@ -86,7 +87,7 @@ const root = Command.make("enrollctl").pipe(
       ),
       Flag.optional
     ),
-    debug: Flag.Boolean("debug").pipe(
+    debug: booleanFlag("debug").pipe(
       Flag.withDescription("Print the HTTP exchange (token redacted) and error details to stderr"),
       Flag.withDefault(false)
     )
@@ -524,7 +525,7 @@ const userFlags = {
   userPrincipalName: str("user-principal-name", "userPrincipalName"),
   mail: str("mail", "mail"),
   userType: Flag.Literals("user-type", ["Member", "Guest"]).pipe(Flag.withDescription("userType"), Flag.optional),
-  accountEnabled: Flag.Boolean("account-enabled").pipe(Flag.withDescription("accountEnabled (--no-account-enabled: false)"), Flag.optional)
+  accountEnabled: booleanFlag("account-enabled").pipe(Flag.withDescription("accountEnabled (--no-account-enabled: false)"), Flag.optional)
 }
 const userFields = (rt: Rt, i: Record<string, any>) =>
   rt.Body.defined({
@@ -626,7 +627,7 @@ const groups = group("groups", "Groups and their members").pipe(
       displayName: str("display-name", "displayName"),
       description: str("description", "description"),
       mailNickname: str("mail-nickname", "mailNickname"),
-      securityEnabled: Flag.Boolean("security-enabled").pipe(Flag.withDescription("securityEnabled"), Flag.optional)
+      securityEnabled: booleanFlag("security-enabled").pipe(Flag.withDescription("securityEnabled"), Flag.optional)
     }, {
       description: "Create a group",
       examples: [{ command: "enrollctl groups create --display-name Sales --mail-nickname sales", description: "Create Sales" }]
@@ -725,7 +726,7 @@ const invitations = group("invitations", "Invitations of guest users, and what r
       invitedUserEmailAddress: str("invited-user-email-address", "invitedUserEmailAddress (required)"),
       inviteRedirectUrl: str("invite-redirect-url", "inviteRedirectUrl (required)"),
       invitedUserDisplayName: str("invited-user-display-name", "invitedUserDisplayName"),
-      sendInvitationMessage: Flag.Boolean("send-invitation-message").pipe(Flag.withDescription("sendInvitationMessage"), Flag.optional)
+      sendInvitationMessage: booleanFlag("send-invitation-message").pipe(Flag.withDescription("sendInvitationMessage"), Flag.optional)
     }, {
       description: "Invite a guest (creates the invitation and its guest user)",
       examples: [{
@@ -791,7 +792,7 @@ const token = Command.make("token", {
   )
 
 const importCommand = Command.make("import", {
-  create: Flag.Boolean("create").pipe(
+  create: booleanFlag("create").pipe(
     Flag.withDescription(
       "Local mode: make the store (SQLite: DIR/enrollment.sqlite, and DIR; PostgreSQL: the schema and its tables) when it is missing, once the file has been checked; without it a missing store is refused"
     ),
@@ -859,7 +860,7 @@ const exportCommand = Command.make("export", {}, () =>
   )
 
 const backupCommand = Command.make("backup", {
-  force: Flag.Boolean("force").pipe(
+  force: booleanFlag("force").pipe(
     Flag.withDescription("Replace FILE when it exists (by a rename, once the new copy is whole and checked; never the store's own file)"),
     Flag.withDefault(false)
   ),
@@ -950,6 +951,7 @@ const report = (cause: Cause.Cause<unknown>): number => {
   return ExitCode.other
 }
 
-const program = command.pipe(Command.run({ version }), Effect.provide(Layer.merge(NodeServices.layer, presenter)))
+// A flag's value that begins with `-` is joined to its flag first (see `Argv`).
+const program = Command.runWith(command, { version })(normalize(process.argv.slice(2))).pipe(Effect.provide(Layer.merge(NodeServices.layer, presenter)))
 const exit = await Effect.runPromiseExit(program)
 process.exitCode = Exit.isSuccess(exit) ? 0 : report(exit.cause)

@@ -65,4 +65,26 @@ describe("numbers a double does not keep as written", () => {
     const got = await enrollctl(["--store", "sqlite", "--data-dir", other, "-o", "json", ...DM, "get", "--device-enrollment-configuration-id", "k1"])
     assert.deepInclude(got.json<Record<string, unknown>>(), { big: 2 ** 64, huge: 1.5e300, f: 0.1 })
   })
+
+  // The server refuses a member given twice (http-adapter 0.12.1); so does the CLI, before sending or writing.
+  it("refuses a member given twice in one object in --body, a batch FILE and an import line, naming the path, and sends or writes nothing (since 0.5.1)", async () => {
+    const twice = "given more than once in one object; OData does not allow duplicate property names"
+    const before = stub.requests.length
+    const remote = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", stub.baseUrl, "--token", "t", ...DM, ...args])
+    const inline = await remote("assignments", "patch", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1", "--body", '{"source":"direct","source":"policySets"}')
+    assert.strictEqual(inline.code, 2, inline.stderr)
+    assert.strictEqual(inline.stderr, `error Usage: --body: source: ${twice}\n`)
+    const batch = fileOf(`{"requests":[{"id":"1","method":"PATCH","url":"/deviceManagement/deviceEnrollmentConfigurations/c1","body":{"target":{"groupId":"a","groupId":"b"}}}]}`, "batch.json")
+    const batched = await enrollctl(["--base-url", stub.baseUrl, "--token", "t", "batch", batch])
+    assert.strictEqual(batched.code, 2, batched.stderr)
+    assert.include(batched.stderr, `${batch}: requests[0].body.target.groupId: ${twice}`)
+    assert.strictEqual(stub.requests.length, before, "nothing sent")
+    const dir = await storeDir()
+    const lines = `${jsonl([configuration("k1")])}${JSON.stringify(configuration("k2")).replace('"version":3', '"version":3,"version":4')}\n`
+    const r = await enrollctl(["--store", "sqlite", "--data-dir", dir, "import", fileOf(lines)])
+    assert.strictEqual(r.code, 2, r.stderr)
+    assert.include(r.stderr, `line 2: value.version: ${twice}`)
+    const listed = await enrollctl(["--store", "sqlite", "--data-dir", dir, "-o", "json", ...DM, "list"])
+    assert.deepStrictEqual(listed.json(), [], "nothing written")
+  })
 })

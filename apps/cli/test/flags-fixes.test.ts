@@ -127,6 +127,24 @@ describe("local mode", () => {
     }
   })
 
+  // A review following the READMEs (2026-12-02): a backup made whose answer could not be printed
+  // said only "cannot write the output", exit 1, and its rerun was refused: the file was there.
+  it.skipIf(!existsSync("/dev/full"))("says a change or a backup was made when only its answer could not be printed (since 0.5.1)", async () => {
+    const made = await toFullDisk(["--store", "sqlite", "--data-dir", dir, "users", "create", "--display-name", "Made once"])
+    assert.strictEqual(made.code, 1)
+    assert.strictEqual(
+      made.stderr,
+      "error OutputFailed: cannot write the output: ENOSPC: no space left on device, write (the change was made: do not run the command again for its answer)\n"
+    )
+    const listed = await local("users", "list", "--filter", "displayName eq 'Made once'")
+    assert.strictEqual(listed.json<Array<unknown>>().length, 1, "the user was made")
+    const file = path.join(tempDir(), "backup.sqlite")
+    const backup = await toFullDisk(["--store", "sqlite", "--data-dir", dir, "backup", file])
+    assert.strictEqual(backup.code, 1)
+    assert.strictEqual(backup.stderr, `error OutputFailed: cannot write the output: ENOSPC: no space left on device, write (the backup ${file} was made, checked and synced)\n`)
+    assert.isTrue(existsSync(file))
+  })
+
   it("refuses TLS parameters of a database URL the store cannot honour as a usage error naming where the URL came from (exit 2)", async () => {
     // No connection is tried: the parameters are read before (127.0.0.1:9 has nothing listening).
     const cases = [
@@ -144,6 +162,20 @@ describe("local mode", () => {
       const variable = await enrollctl(["--store", "postgres", "users", "list"], { env: { ENROLLCTL_DATABASE_URL: url } })
       assert.strictEqual(variable.code, 2, variable.stderr)
       assert.match(variable.stderr, /^error Usage: ENROLLCTL_DATABASE_URL: /)
+    }
+    // A malformed % escape in its user name, password or database name, as the server refuses it in
+    // DATABASE_URL (since 0.5.1; before, exit 1, "cannot open the store": a review following the READMEs).
+    for (const [url, part] of [
+      ["postgres://us%ZZer:s3cret@127.0.0.1:9/db", "user name"],
+      ["postgres://postgres:s3%G1cret@127.0.0.1:9/db", "password"],
+      ["postgres://postgres:s3cret@127.0.0.1:9/d%ZZb", "database name"]
+    ] as const) {
+      const r = await enrollctl(["--store", "postgres", "--database-url", url, "users", "list"])
+      assert.strictEqual(r.code, 2, r.stderr)
+      assert.strictEqual(
+        r.stderr,
+        `error Usage: --database-url: the ${part} has a malformed percent-encoding (a % not followed by two hex digits of UTF-8; write a % itself as %25)\n`
+      )
     }
   })
 

@@ -245,4 +245,43 @@ describe("settings and answers that misled", () => {
       await other.close()
     }
   })
+
+  // A review following the READMEs (2026-12-02): a web server's HTML 404 was printed whole as the
+  // error and exited 3, "not found", as if the service had said the entity was not there.
+  it("fails on an error page that is not a Graph error, on one line, exit 1, whatever its status (since 0.5.1)", async () => {
+    const s = await stubServer((req, res) => {
+      const status = req.method === "POST" ? 501 : 404
+      res.writeHead(status, { "content-type": "text/html" })
+      res.end(`<!DOCTYPE HTML>\n<html lang="en">\n  <head><title>Error ${status}</title></head>\n</html>\n`)
+    })
+    try {
+      const get = await at(s.baseUrl, ["-o", "json", "users", "get", "--user-id", "u1"])
+      assert.strictEqual(get.code, 1, get.stderr)
+      assert.strictEqual(
+        get.stderr,
+        "error InvalidResponse: GET /beta/users/u1 answered 404 with text/html, not a Graph error: is the base URL the service's root? " +
+          "(the answer begins \"<!DOCTYPE HTML> <html lang=\\\"en\\\"> <head><title>Error 404</tit\")\n"
+      )
+      const create = await at(s.baseUrl, ["users", "create", "--display-name", "x"])
+      assert.strictEqual(create.code, 1, create.stderr)
+      assert.match(create.stderr, /^error InvalidResponse: POST \/beta\/users answered 501 with text\/html, not a Graph error: .*\n$/)
+      const exported = await at(s.baseUrl, ["export"])
+      assert.strictEqual(exported.code, 1, exported.stderr)
+      assert.strictEqual(exported.stdout, "")
+    } finally {
+      await s.close()
+    }
+    // The service's own errors are as before: a Graph 404 is "not found", exit 3.
+    const graph = await stubServer((_, res) => {
+      res.writeHead(404, { "content-type": "application/json" })
+      res.end(JSON.stringify({ error: { code: "itemNotFound", message: "user 'u1' not found" } }))
+    })
+    try {
+      const get = await at(graph.baseUrl, ["-o", "json", "users", "get", "--user-id", "u1"])
+      assert.strictEqual(get.code, 3, get.stderr)
+      assert.strictEqual(get.stderr, "error itemNotFound: user 'u1' not found\n")
+    } finally {
+      await graph.close()
+    }
+  })
 })

@@ -270,6 +270,7 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     bodyLimit: config.bodyLimitBytes,
     answerCacheBytes: config.responseCacheBytes,
     publicUrl: Option.getOrUndefined(config.publicUrl),
+    cors: Option.isSome(config.corsAllowedOrigins) ? { allowedOrigins: config.corsAllowedOrigins.value } : undefined,
     log: RequestLogger.make({ format: config.logFormat, level: config.logLevel, say }),
     logFrom: RequestLogger.lowestStatus(config.logLevel),
     metrics

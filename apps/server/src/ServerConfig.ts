@@ -11,7 +11,8 @@
  * @since 0.1.0
  */
 import { Config, ConfigProvider, Effect, Option, Redacted, Schema } from "effect"
-import { Body, Secret as HttpSecret } from "@enrollment/http-adapter"
+import { Body, Cors, Secret as HttpSecret } from "@enrollment/http-adapter"
+import * as PostgresTls from "@enrollment/store-adapter/PostgresTls"
 import * as net from "node:net"
 import * as path from "node:path"
 import * as V8Tuning from "./V8Tuning.ts"
@@ -57,6 +58,11 @@ export interface ServerConfig {
   readonly metricsPort: Option.Option<number>
   /** Where the metrics listener listens (an address or host name, default `127.0.0.1`). */
   readonly metricsHost: string
+  /**
+   * The origins whose browser pages may call the API (`CORS_ALLOWED_ORIGINS`: `*`, or origins
+   * separated by commas); none: no CORS (since 0.6.1).
+   */
+  readonly corsAllowedOrigins: Option.Option<ReadonlyArray<string> | "*">
   /** Variables that are set but have no effect with this store (see {@link unusedWarning}). */
   readonly unused: ReadonlyArray<string>
   /** `METRICS_HOST` is set without `METRICS_PORT`: no metrics listener (see {@link metricsHostWarning}). */
@@ -85,6 +91,44 @@ const defaultPoolSize = 10
 
 const publicUrlExpected = "the server's public origin (scheme, host and optional port), e.g. https://graph.example.com"
 
+const corsExpected = "* (any origin) or origins separated by commas, each as a browser sends it (e.g. https://app.example.com,http://localhost:3000)"
+
+/**
+ * `CORS_ALLOWED_ORIGINS` read: `*`, or a list of origins as browsers send them (compared as sent:
+ * a trailing slash, a path or upper case would never match, so each is refused with what is wrong).
+ */
+export const corsOrigins = (value: string): { readonly origins: ReadonlyArray<string> | "*" } | { readonly problem: string } => {
+  if (value.trim() === "*") return { origins: "*" }
+  const origins = value.split(",").map((o) => o.trim())
+  for (const origin of origins) {
+    const problem = origin === "" ? "an empty item (two commas, or one at an end)" : Cors.originProblem(origin)
+    if (problem !== undefined) return { problem: `CORS_ALLOWED_ORIGINS: ${echo(origin)}: ${problem}` }
+  }
+  return { origins }
+}
+
+/** The defaults of the settings one store reads and another does not (see {@link unusedWith}). */
+const defaults = {
+  databasePoolSize: defaultPoolSize,
+  sqliteSynchronous: "FULL" as const,
+  sqliteCacheEntries: 20_000,
+  sqliteCheckpointMs: 1000,
+  responseCacheBytes: 16_777_216
+}
+
+/**
+ * The variables `store` does not read. Such a variable is not read at all (a bad value does not stop
+ * the start, since 0.6.1: before, `SQLITE_SYNCHRONOUS=bogus` stopped a server on PostgreSQL while
+ * `DATABASE_POOL_SIZE=abc` did not stop one on SQLite); it is only named in the unused-settings
+ * warning, with the store used and where its data goes.
+ */
+const unusedWith = (store: ServerConfig["store"]): ReadonlyArray<string> => [
+  ...(store !== "postgres" ? ["DATABASE_URL", "DATABASE_SCHEMA", "DATABASE_POOL_SIZE"] : []),
+  ...(store !== "sqlite" ? ["SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES", "SQLITE_CHECKPOINT_MS"] : []),
+  // Answers are kept only over a store that can tell when a tenant's data changed.
+  ...(store === "postgres" ? ["RESPONSE_CACHE_BYTES"] : [])
+]
+
 /** One setting: its variable, its config, and how to say what is expected. */
 const settings = {
   port: [wholeNumber("PORT", 8080), "PORT", "a port number from 0 to 65535 (0: any free port)"],
@@ -94,10 +138,18 @@ const settings = {
   databaseUrl: [Config.option(Config.Redacted("DATABASE_URL")), "DATABASE_URL", "a postgres:// or postgresql:// URL"],
   databaseSchema: [Config.option(Config.NonEmptyString("DATABASE_SCHEMA")), "DATABASE_SCHEMA", "a PostgreSQL schema name"],
   databasePoolSize: [wholeNumber("DATABASE_POOL_SIZE", defaultPoolSize), "DATABASE_POOL_SIZE", `a whole number of connections from 1 to ${maxPoolSize}`],
-  sqliteSynchronous: [Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault("FULL" as const)), "SQLITE_SYNCHRONOUS", "FULL or NORMAL"],
-  sqliteCacheEntries: [wholeNumber("SQLITE_CACHE_ENTRIES", 20_000), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
-  sqliteCheckpointMs: [wholeNumber("SQLITE_CHECKPOINT_MS", 1000), "SQLITE_CHECKPOINT_MS", "a whole number of milliseconds (0: SQLite's own checkpoints, on the event loop)"],
-  responseCacheBytes: [wholeNumber("RESPONSE_CACHE_BYTES", 16_777_216), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
+  sqliteSynchronous: [
+    Config.Literals(["FULL", "NORMAL"], "SQLITE_SYNCHRONOUS").pipe(Config.withDefault(defaults.sqliteSynchronous)),
+    "SQLITE_SYNCHRONOUS",
+    "FULL or NORMAL"
+  ],
+  sqliteCacheEntries: [wholeNumber("SQLITE_CACHE_ENTRIES", defaults.sqliteCacheEntries), "SQLITE_CACHE_ENTRIES", "a whole number of entries (0 turns the cache off)"],
+  sqliteCheckpointMs: [
+    wholeNumber("SQLITE_CHECKPOINT_MS", defaults.sqliteCheckpointMs),
+    "SQLITE_CHECKPOINT_MS",
+    "a whole number of milliseconds (0: SQLite's own checkpoints, on the event loop)"
+  ],
+  responseCacheBytes: [wholeNumber("RESPONSE_CACHE_BYTES", defaults.responseCacheBytes), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
   hs256Secret: [Config.option(Config.Redacted("AUTH_HS256_SECRET")), "AUTH_HS256_SECRET", "a secret of at least 32 characters"],
   // http:// too: a JWKS served inside a trusted network (a local identity provider, a test's key server).
   jwksUrl: [Config.option(Config.URL("AUTH_JWKS_URL")), "AUTH_JWKS_URL", "an http:// or https:// URL of a JWKS"],
@@ -118,6 +170,7 @@ const settings = {
     "one of auto, on, off"
   ],
   metricsPort: [optionalWholeNumber("METRICS_PORT"), "METRICS_PORT", "a port number from 0 to 65535 (0: any free port) for the metrics listener"],
+  corsAllowedOrigins: [Config.option(Config.NonEmptyString("CORS_ALLOWED_ORIGINS")), "CORS_ALLOWED_ORIGINS", corsExpected],
   metricsHost: [Config.NonEmptyString("METRICS_HOST").pipe(Config.withDefault("127.0.0.1")), "METRICS_HOST", "an IP address or host name (no scheme, port or brackets)"]
 } as const
 
@@ -173,14 +226,8 @@ export const databaseUrlProblem = (url: string): string | undefined => {
   }
   if (u.protocol === "postgres:" || u.protocol === "postgresql:") {
     // The driver decodes them, and would stop the start as a store that is unavailable (exit 1).
-    for (const [part, text] of [["host", u.hostname], ["user name", u.username], ["password", u.password], ["database name", u.pathname]] as const) {
-      try {
-        decodeURIComponent(text)
-      } catch {
-        return `DATABASE_URL: the ${part} has a malformed percent-encoding (a % not followed by two hex digits of UTF-8; write a % itself as %25)`
-      }
-    }
-    return undefined
+    const percent = PostgresTls.percentProblem(u)
+    return percent === undefined ? undefined : `DATABASE_URL: ${percent}`
   }
   const scheme = /^[a-z][a-z0-9+.-]{0,19}:$/i.test(u.protocol) ? `a URL with the scheme ${u.protocol}` : "another kind of URL"
   return `DATABASE_URL: expected ${settings.databaseUrl[2]}, got ${scheme}`
@@ -242,10 +289,9 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   const problems: Array<string> = []
   const given = (variable: string) => env[variable] !== undefined && env[variable] !== ""
   for (const [key, [config, variable, expected]] of Object.entries(settings)) {
-    // Only the PostgreSQL store has a pool: with another, the variable is not read (as DATABASE_SCHEMA
-    // is not checked), only named in the unused-settings warning. `settings` reads STORE before it.
-    if (key === "databasePoolSize" && out.store !== undefined && out.store !== "postgres") {
-      out[key] = defaultPoolSize
+    // A setting the store does not read is not read (`unusedWith`); `settings` reads STORE first.
+    if (key in defaults && out.store !== undefined && unusedWith(out.store as ServerConfig["store"]).includes(variable)) {
+      out[key] = defaults[key as keyof typeof defaults]
       continue
     }
     const value = env[variable]
@@ -324,18 +370,21 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     if ("problem" in o) problems.push(o.problem)
     else publicUrl = Option.some(o.origin)
   }
+  // Read as text, then as origins.
+  const corsText = c.corsAllowedOrigins as unknown as Option.Option<string> | undefined
+  let cors: Option.Option<ReadonlyArray<string> | "*"> = Option.none()
+  if (corsText !== undefined && Option.isSome(corsText)) {
+    const o = corsOrigins(corsText.value)
+    if ("problem" in o) problems.push(o.problem)
+    else cors = Option.some(o.origins)
+  }
   if (c.tlsCertFile !== undefined && c.tlsKeyFile !== undefined && Option.isSome(c.tlsCertFile) !== Option.isSome(c.tlsKeyFile)) {
     problems.push("TLS_CERT_FILE / TLS_KEY_FILE: set both or neither")
   }
   if (problems.length > 0) return yield* Effect.fail(new ConfigInvalid(problems))
-  const unused = [
-    ...(c.store !== "postgres" ? ["DATABASE_URL", "DATABASE_SCHEMA", "DATABASE_POOL_SIZE"] : []),
-    ...(c.store !== "sqlite" ? ["SQLITE_SYNCHRONOUS", "SQLITE_CACHE_ENTRIES", "SQLITE_CHECKPOINT_MS"] : []),
-    // Answers are kept only over a store that can tell when a tenant's data changed.
-    ...(c.store === "postgres" ? ["RESPONSE_CACHE_BYTES"] : [])
-  ].filter(given)
+  const unused = unusedWith(c.store).filter(given)
   const metricsHostUnused = given("METRICS_HOST") && Option.isNone(c.metricsPort)
-  return { ...c, publicUrl, unused, metricsHostUnused }
+  return { ...c, publicUrl, corsAllowedOrigins: cors, unused, metricsHostUnused }
 })
 
 /** Where the store keeps the data, for a person: the SQLite file, PostgreSQL's host and database, or memory. */

@@ -1,7 +1,24 @@
 /** Test support: the server as a child process (what `pnpm start` runs), started and stopped. */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import * as fs from "node:fs"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { afterAll } from "vitest"
+
+/** A test file's temporary directories: each call makes one, and all are removed when the file's tests end. */
+export const tempDirs = (prefix: string): () => string => {
+  const dirs: Array<string> = []
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
+  })
+  return () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+    dirs.push(d)
+    return d
+  }
+}
 
 /** What `pnpm start` runs. */
 export const serverBin = fileURLToPath(new URL("../bin/server.js", import.meta.url))

@@ -5,23 +5,14 @@
  */
 import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterAll, assert, describe, it } from "vitest"
-import { closedPort, runToExit, serverBin, startChild } from "./child.ts"
+import { assert, describe, it } from "vitest"
+import { closedPort, runToExit, serverBin, startChild, tempDirs } from "./child.ts"
 
 const healthBin = fileURLToPath(new URL("../bin/health.js", import.meta.url))
 const secret = "x".repeat(32)
-const dirs: Array<string> = []
-const tmp = () => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "health-"))
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
-})
+const tmp = tempDirs("health-")
 
 /** The health check's exit code and output, with the server's own environment. */
 const check = (env: Record<string, string>) => runToExit(healthBin, { HOST: "", TLS_CERT_FILE: "", ...env }, 10_000)

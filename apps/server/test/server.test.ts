@@ -4,7 +4,7 @@
  * child process that exits 0 on SIGTERM.
  */
 import { Token } from "@enrollment/http-adapter"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
@@ -228,6 +228,26 @@ describe("configuration", () => {
       assert.strictEqual((r as any).success.publicUrl.value, origin)
     }
   })
+  it("reads CORS_ALLOWED_ORIGINS as * or origins as browsers send them, refusing one that would never match, naming it (since 0.6.1)", async () => {
+    assert.isTrue(Option.isNone((await load({}) as any).success.corsAllowedOrigins), "off unless set")
+    assert.isTrue(Option.isNone((await load({ CORS_ALLOWED_ORIGINS: "" }) as any).success.corsAllowedOrigins), "empty: unset")
+    assert.strictEqual((await load({ CORS_ALLOWED_ORIGINS: "*" }) as any).success.corsAllowedOrigins.value, "*")
+    assert.deepStrictEqual(
+      (await load({ CORS_ALLOWED_ORIGINS: "https://app.example.com, http://localhost:3000" }) as any).success.corsAllowedOrigins.value,
+      ["https://app.example.com", "http://localhost:3000"]
+    )
+    for (const [value, shown] of [
+      ["https://app.example.com/", "\"https://app.example.com/\""],
+      ["https://App.example.com", "\"https://App.example.com\""],
+      ["app.example.com", "\"app.example.com\""],
+      ["https://a.example,,https://b.example", "\"\""],
+      ["https://a.example,*", "\"*\""]
+    ] as const) {
+      const problems = await problemsOf({ CORS_ALLOWED_ORIGINS: value })
+      assert.strictEqual(problems.length, 1, value)
+      assert.isTrue(problems[0]!.startsWith(`CORS_ALLOWED_ORIGINS: ${shown}: `), problems[0])
+    }
+  })
   it("says AUTH_JWKS_URL takes an http:// or https:// URL, as both are accepted", async () => {
     for (const url of ["ftp://keys.example.com/jwks", "not a url"]) {
       assert.match((await problemsOf({ AUTH_JWKS_URL: url }))[0]!, /^AUTH_JWKS_URL: expected an http:\/\/ or https:\/\/ URL of a JWKS, got /)
@@ -255,6 +275,19 @@ describe("configuration", () => {
       await warning({ STORE: "memory", DATABASE_SCHEMA: "s" }),
       "DATABASE_SCHEMA is set but not used with STORE=memory: the data is in memory (lost on exit)"
     )
+    // Not read at all, so a bad value does not stop the start either, whichever store (since 0.6.1;
+    // before, SQLITE_SYNCHRONOUS=bogus stopped a server on memory, DATABASE_POOL_SIZE=abc did not stop one on SQLite).
+    for (const [env, named] of [
+      [{ STORE: "memory", SQLITE_SYNCHRONOUS: "bogus", SQLITE_CACHE_ENTRIES: "abc", SQLITE_CHECKPOINT_MS: "x" }, "SQLITE_SYNCHRONOUS, SQLITE_CACHE_ENTRIES, SQLITE_CHECKPOINT_MS"],
+      [{ STORE: "postgres", DATABASE_URL: "postgres://db/x", RESPONSE_CACHE_BYTES: "abc" }, "RESPONSE_CACHE_BYTES"],
+      [{ STORE: "sqlite", DATABASE_POOL_SIZE: "abc" }, "DATABASE_POOL_SIZE"]
+    ] as const) {
+      assert.deepStrictEqual(await problemsOf(env), [], JSON.stringify(env))
+      assert.match(await warning(env) ?? "", new RegExp(`^${named} (is|are) set but not used with STORE=${env.STORE}`))
+    }
+    // Where the store reads it, a bad value is refused as ever.
+    assert.match((await problemsOf({ STORE: "sqlite", SQLITE_SYNCHRONOUS: "bogus" }))[0]!, /^SQLITE_SYNCHRONOUS: expected FULL or NORMAL/)
+    assert.match((await problemsOf({ STORE: "memory", RESPONSE_CACHE_BYTES: "abc" }))[0]!, /^RESPONSE_CACHE_BYTES: expected a whole number/)
     // DATA_DIR also holds the zero-config secret, so it is used whatever the store.
     assert.strictEqual(await warning({ STORE: "memory", DATA_DIR: "/srv/data" }), undefined)
     assert.strictEqual(await warning({}), undefined)

@@ -8,20 +8,11 @@
 import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, assert, describe, it } from "vitest"
-import { serverBin, startChild } from "./child.ts"
+import { assert, describe, it } from "vitest"
+import { serverBin, startChild, tempDirs } from "./child.ts"
 
-const dirs: Array<string> = []
-const tmp = () => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "stop-tls-"))
-  dirs.push(d)
-  return d
-}
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
-})
+const tmp = tempDirs("stop-tls-")
 
 /** The start of a TLS record carrying a ClientHello, cut short: the server waits for the rest. */
 const partialClientHello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])

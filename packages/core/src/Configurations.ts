@@ -60,7 +60,10 @@ export class Configurations extends Context.Service<Configurations, {
   readonly assign: (tenant: string, id: string, body: unknown) => Fx<void, InvalidInput>
   /** The `setPriority` action: `{"priority": n}`. */
   readonly setPriority: (tenant: string, id: string, body: unknown) => Fx<void, InvalidInput>
-  /** The configurations targeted to a user, lowest priority first. */
+  /**
+   * The configurations targeted to a user, lowest priority first. Under the tenant's path
+   * (`Paths.tenant`, no user), every configuration of the tenant, in the same order (since 0.12.1).
+   */
   readonly forUser: (tenant: string, parent: Paths.Parent) => Fx<ReadonlyArray<C>>
 }>()("@enrollment/core/Configurations") {
   /** The service over the {@link Store} in context. */
@@ -85,7 +88,18 @@ export class Configurations extends Context.Service<Configurations, {
       /** What `forUser` reads, in one snapshot where the store offers one (since 0.11.0). */
       const forUserReads = Effect.fnUntraced(function*(tenant: string, parent: Paths.Parent) {
         const userId = yield* Paths.userOf(store, tenant, parent)
-        if (userId === undefined) return (yield* store.configurations.list(tenant, { limit: 1_000_000 })).items
+        if (userId === undefined) {
+          // No user (the tenant's path): every configuration of the tenant, paged through to its
+          // end and in the same order (since 0.12.1; before, in id order and at most 1 000 000).
+          const all: Array<C> = []
+          let after: string | undefined
+          do {
+            const page = yield* store.configurations.list(tenant, { after, limit: 1000 })
+            all.push(...page.items)
+            after = page.next
+          } while (after !== undefined)
+          return all.sort(Configuration.byPriority)
+        }
         const ids = yield* Paths.targetedConfigurationIds(store, tenant, userId)
         const cs = yield* store.configurations.getMany(tenant, ids)
         return [...cs].sort(Configuration.byPriority)

@@ -165,6 +165,105 @@ const parseWithSource = JSON.parse as (
   reviver: (key: string, value: unknown, context?: { readonly source?: string }) => unknown
 ) => unknown
 
+/** A member given twice in one object of a JSON text: its name, the JSON path of the second, and what to tell the sender. */
+export interface DuplicateMember {
+  readonly key: string
+  readonly path: string
+  /** `target.groupId: given more than once in one object; OData does not allow duplicate property names`. */
+  readonly message: string
+}
+
+const repeated = (key: string, path: string): DuplicateMember => ({
+  key,
+  path,
+  message: `${path}: given more than once in one object; OData does not allow duplicate property names`
+})
+
+/**
+ * The first member of JSON `text` given again in the same object, or undefined (since 0.12.1):
+ * `value` is what `JSON.parse(text)` made of it, which keeps the last of the two without a word,
+ * so a client's body read by anything that keeps the first (a proxy, an audit log) would say
+ * another thing than the one the service applied. OData refuses such a body ("duplicate property
+ * names are not allowed"), and so does Graph, with a 400. Most texts cost a count of `:`s and of
+ * the value's members (a text with no more `:`s than members holds no repeat: each member takes one,
+ * and a string may hold more); a text with more is scanned for the repeat.
+ *
+ * @since 0.12.1
+ */
+export const duplicateMember = (text: string, value: unknown): DuplicateMember | undefined => {
+  let colons = 0
+  for (let i = text.indexOf(":"); i !== -1; i = text.indexOf(":", i + 1)) colons++
+  if (colons === 0 || colons <= membersOf(value)) return undefined
+  return firstRepeat(text)
+}
+
+/** How many members the objects of a parsed JSON value have, all told. */
+const membersOf = (value: unknown): number => {
+  let n = 0
+  const stack: Array<unknown> = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v !== "object" || v === null) continue
+    if (Array.isArray(v)) {
+      for (const item of v) if (typeof item === "object" && item !== null) stack.push(item)
+    } else {
+      for (const key in v) {
+        n++
+        const member = (v as Record<string, unknown>)[key]
+        if (typeof member === "object" && member !== null) stack.push(member)
+      }
+    }
+  }
+  return n
+}
+
+/** The first repeated member of JSON text that parses: a scan of its tokens, keeping each open object's names. */
+const firstRepeat = (text: string): DuplicateMember | undefined => {
+  type Frame = { readonly names: Set<string> | undefined; readonly path: string; index: number; key: string | undefined }
+  const frames: Array<Frame> = []
+  // Whether the next string of the innermost object is a member's name.
+  let nameNext = false
+  const pathIn = (frame: Frame | undefined): string =>
+    frame === undefined
+      ? ""
+      : frame.names === undefined
+      ? `${frame.path}[${frame.index}]`
+      : frame.path === "" ? frame.key! : `${frame.path}.${frame.key!}`
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 34 /* " */) {
+      const start = i
+      let escaped = false
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) {
+        if (text.charCodeAt(i) === 92 /* \ */) {
+          escaped = true
+          i++
+        }
+      }
+      if (!nameNext) continue
+      const token = text.slice(start, i + 1)
+      const key = escaped ? JSON.parse(token) as string : token.slice(1, -1)
+      const frame = frames[frames.length - 1]!
+      frame.key = key
+      if (frame.names!.has(key)) return repeated(key, pathIn(frame))
+      frame.names!.add(key)
+      nameNext = false
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      const path = pathIn(frames[frames.length - 1])
+      frames.push({ names: c === 123 ? new Set() : undefined, path, index: 0, key: undefined })
+      nameNext = c === 123
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      frames.pop()
+      nameNext = false
+    } else if (c === 44 /* , */) {
+      const frame = frames[frames.length - 1]!
+      if (frame.names === undefined) frame.index++
+      else nameNext = true
+    }
+  }
+  return undefined
+}
+
 /**
  * The first number of JSON `text` (text that parses, nested no deeper than a body may be) that a
  * double does not keep as written, or undefined (since 0.8.0): one that overflows (`1e400`
@@ -196,9 +295,18 @@ export const inexactNumber = (text: string): InexactNumber | undefined => {
 export const isPrototypeKey = (key: string): boolean =>
   key === "__proto__" || key === "constructor" || key === "prototype"
 
-/** True for a plain JSON object (not null, not an array). */
-export const isObject = (value: unknown): value is { readonly [key: string]: unknown } =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
+/**
+ * True for a plain JSON object: not null, not an array, and made by an object literal,
+ * `JSON.parse` or `Object.create(null)` (its prototype `Object.prototype` or null). Since 0.12.1
+ * a `Map`, `Set`, `Date` or other class instance a library caller passes is not one (before, it
+ * was read as the object of its own enumerable properties, mostly `{}`, and a body of it was taken
+ * as an empty patch or an entity of defaults).
+ */
+export const isObject = (value: unknown): value is { readonly [key: string]: unknown } => {
+  if (typeof value !== "object" || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
 
 /** The depth of a JSON value: a scalar is 0, `{}` or `[]` is 1. Stops counting past `limit`. */
 export const depth = (value: unknown, limit: number = maxDepth): number => {
@@ -225,16 +333,34 @@ export const depth = (value: unknown, limit: number = maxDepth): number => {
  */
 export const show = (value: unknown): string => {
   if (value === undefined) return "nothing"
-  if (typeof value === "object" && value !== null && depth(value) > maxDepth) {
-    return Array.isArray(value) ? "[…] (nested too deep to show)" : "{…} (nested too deep to show)"
-  }
+  // Numbers JSON has no text for, said as JavaScript does (since 0.12.1; before, `null`).
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value)
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && !isObject(value)) return kindOf(value)
   let text: string
   try {
+    if (typeof value === "object" && value !== null && depth(value) > maxDepth) {
+      return Array.isArray(value) ? "[…] (nested too deep to show)" : "{…} (nested too deep to show)"
+    }
     text = JSON.stringify(value) ?? String(value)
   } catch {
+    // A cycle, a BigInt, or a getter that throws (since 0.12.1 caught here too: `depth` reads members).
     text = typeof value === "object" && value !== null ? (Array.isArray(value) ? "an array" : "an object") : typeof value
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
+}
+
+/** An object that is not plain JSON, by its kind: "a Map", "a Date", "an object of class Body". */
+const kindOf = (value: object): string => {
+  let name: unknown
+  try {
+    name = (value as { readonly constructor?: { readonly name?: unknown } }).constructor?.name
+  } catch {
+    name = undefined
+  }
+  if (typeof name !== "string" || name === "") return "an object that is not plain JSON"
+  return name === "Map" || name === "Set" || name === "Date" || name === "RegExp" || name === "Promise"
+    ? `a ${name}`
+    : `an object of class ${name.length > 40 ? `${name.slice(0, 37)}...` : name}`
 }
 
 /**

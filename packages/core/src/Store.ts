@@ -74,7 +74,13 @@ import type { EntityAlreadyExists, EntityNotFound, MemberAlreadyPresent, StoreUn
 import type { UserParent } from "./Paths.ts"
 import type { Membership } from "./Targeting.ts"
 
-/** A page request: items with id greater than `after`, at most `limit` of them. */
+/**
+ * A page request: items with id greater than `after`, at most `limit` of them. `limit` is a whole
+ * number, at least 1: the HTTP face bounds `$top` to 1–999 before a request reaches a store, and
+ * the stores' answer to any other (0, negative, fractional) is not part of the contract (the
+ * memory and SQL stores read a negative one as "all", a fractional one rounded down, and 0 as an
+ * empty last page).
+ */
 export interface PageRequest {
   readonly after?: string | undefined
   readonly limit: number

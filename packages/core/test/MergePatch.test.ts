@@ -76,4 +76,17 @@ describe("RFC 7396 JSON Merge Patch", () => {
     for (let i = 0; i < depth; i++) out = out.n
     assert.deepStrictEqual(out, { leaf: 1, kept: true })
   })
+
+  it("refuses a patch that holds itself with a TypeError, and merges an object shared by two members at each (since 0.12.1)", () => {
+    const cyclic: any = { a: { b: { keep: 1 } } }
+    cyclic.a.b.loop = cyclic.a
+    assert.throws(() => MergePatch.apply({ a: { x: 1 } }, cyclic), TypeError, /holds itself \(a cycle at the member "loop"\)/)
+    const self: any = {}
+    self.me = self
+    assert.throws(() => MergePatch.apply(null, self), TypeError, /"me"/)
+    // No cycle: one object under two keys, and under a sibling's member too.
+    const shared = { v: 1, gone: null }
+    const out = MergePatch.apply({ a: { gone: 0, w: 2 }, b: {} }, { a: shared, b: shared, c: { d: shared } } as any)
+    assert.deepStrictEqual(out, { a: { w: 2, v: 1 }, b: { v: 1 }, c: { d: { v: 1 } } })
+  })
 })

@@ -90,7 +90,20 @@ describe("the services over the memory store", () => {
       assert.deepStrictEqual(forUser.map((c) => c.id), ["everyone", "c"], "lowest priority first")
       const forGuest = yield* cfgs.forUser(T, Paths.invitation("i"))
       assert.deepStrictEqual(forGuest.map((c) => c.id), ["everyone", "c"])
-      assert.strictEqual((yield* cfgs.forUser(T, Paths.tenant)).length, 3)
+      // The tenant's path: every configuration, lowest priority first too (since 0.12.1).
+      assert.deepStrictEqual((yield* cfgs.forUser(T, Paths.tenant)).map((c) => c.id), ["untargeted", "everyone", "c"])
+    }).pipe(Effect.provide(services)))
+
+  it.effect("lists every configuration under the tenant's path, past the store's pages, by priority then id (since 0.12.1)", () =>
+    Effect.gen(function*() {
+      const cfgs = yield* Configurations
+      // 1 003 configurations: more than one page of the store's; priorities that reverse the ids' order.
+      for (let i = 0; i < 1003; i++) yield* cfgs.create(T, limitCfg(`c${String(i).padStart(4, "0")}`, 2000 - i - (i % 2)))
+      const all = (yield* cfgs.forUser(T, Paths.tenant)).map((c) => `${c.priority}:${c.id}`)
+      assert.strictEqual(all.length, 1003)
+      // Priorities come in pairs (i and i + 1 for odd i), which their ids order.
+      assert.deepStrictEqual(all.slice(0, 4), ["998:c1001", "998:c1002", "1000:c0999", "1000:c1000"])
+      assert.deepStrictEqual(all.slice(-3), ["1998:c0001", "1998:c0002", "2000:c0000"])
     }).pipe(Effect.provide(services)))
 
   it.effect("creates with a server id or the client's, and refuses a taken id", () =>

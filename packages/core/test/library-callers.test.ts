@@ -143,3 +143,55 @@ describe("ETag: a number and a string that writes it differ", () => {
     assert.strictEqual(ETag.of({ a: "#microsoft.graph.user" }), `W/"1twgwtymd5rh"`)
   })
 })
+
+/** Objects a TypeScript caller can pass as `unknown` bodies that no JSON text makes (a review of core 0.12.0, 2026-12-02). */
+describe("an object that is not plain JSON is no JSON object (since 0.12.1)", () => {
+  const notPlain: ReadonlyArray<readonly [string, unknown]> = [
+    ["a Map", new Map([["source", "policySets"]])],
+    ["a Set", new Set(["direct"])],
+    ["a Date", new Date(0)],
+    ["an object of class Body", new (class Body { source = "policySets" })()]
+  ]
+
+  it("Json.isObject is true for literals, JSON.parse's objects and Object.create(null), false for the others", () => {
+    assert.isTrue(Json.isObject({ a: 1 }))
+    assert.isTrue(Json.isObject(JSON.parse("{\"a\":1}")))
+    assert.isTrue(Json.isObject(Object.create(null)))
+    for (const [kind, value] of notPlain) assert.isFalse(Json.isObject(value), kind)
+  })
+
+  it("a PATCH body or its target of one is refused, naming its kind, and the stored assignment is kept", () => {
+    for (const [kind, value] of notPlain) {
+      const whole = AssignmentPatch.patch(stored(), value)
+      assert.match(message(whole), /body: expected a JSON object/, kind)
+      assert.include(message(whole), kind)
+      assert.isTrue(Result.isFailure(AssignmentPatch.patch(stored(), { target: value })), `target: ${kind}`)
+      assert.isTrue(Result.isFailure(Assignment.decodeCreate(value)), `create: ${kind}`)
+    }
+    // A plain object without a prototype is a JSON object.
+    const bare = Object.assign(Object.create(null), { source: "policySets" })
+    assert.strictEqual(Result.getOrThrow(AssignmentPatch.patch(stored(), bare)).source, "policySets")
+  })
+
+  it.effect("a user or a group made of one through the service is InvalidInput, and nothing is stored", () =>
+    Effect.gen(function*() {
+      const svc = yield* DirectoryService
+      for (const [kind, value] of notPlain) {
+        assert.strictEqual((yield* Effect.flip(svc.createUser(T, value)))._tag, "InvalidInput", kind)
+        assert.strictEqual((yield* Effect.flip(svc.createGroup(T, value)))._tag, "InvalidInput", kind)
+      }
+      assert.strictEqual(yield* svc.countUsers(T), 0)
+      assert.strictEqual(yield* svc.countGroups(T), 0)
+    }).pipe(Effect.provide(DirectoryService.layer.pipe(Layer.provideMerge(MemoryStore.layer)))))
+
+  it("Json.show names numbers JSON has no text for and objects by their kind, and never throws on a getter that does", () => {
+    assert.strictEqual(Json.show(Number.NaN), "NaN")
+    assert.strictEqual(Json.show(-Infinity), "-Infinity")
+    assert.strictEqual(Json.show(new Map()), "a Map")
+    assert.strictEqual(Json.show(new Date(0)), "a Date")
+    assert.strictEqual(Json.show(new (class Body {})()), "an object of class Body")
+    const hostile = { get boom(): never { throw new Error("no") } }
+    assert.strictEqual(Json.show(hostile), "an object")
+    assert.strictEqual(Json.show([hostile]), "an array")
+  })
+})

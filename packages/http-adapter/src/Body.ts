@@ -224,7 +224,9 @@ const surrogateEscape = /\\u[dD][89a-fA-F]/
  * cannot keep as written (since 0.8.0; {@link Json.inexactNumber}: `1e400`,
  * `1e-400`, `9007199254740993`), which `JSON.parse` would turn into another
  * without a word, naming its JSON path and literal (in a `$batch`, under
- * `requests[i].body`: the batch is parsed once, whole). `JSON.parse` defines every
+ * `requests[i].body`: the batch is parsed once, whole), and a member given twice in one object
+ * (since 0.12.1; {@link Json.duplicateMember}, named by its path: OData and Graph refuse it, and
+ * `JSON.parse` would keep the second without a word). `JSON.parse` defines every
  * member, `__proto__` included, as an own data property, so no key reaches a
  * prototype here; the domain copies objects only with own-property writes.
  */
@@ -271,6 +273,10 @@ export const parse = (bytes: Uint8Array, depth: number = maxDepth): ParseResult 
   if (inexact !== undefined) {
     return { ok: false, problem: Problem.badRequest(Errors.invalid.value(inexact.path, inexact.expected, inexact.literal).message) }
   }
+  // A member given twice in one object (since 0.12.1), which `JSON.parse` would take the last of:
+  // a count of `:`s and of members, unless the text's strings hold `:`s too.
+  const repeated = Json.duplicateMember(text, value)
+  if (repeated !== undefined) return { ok: false, problem: Problem.badRequest(repeated.message) }
   return { ok: true, value }
 }
 

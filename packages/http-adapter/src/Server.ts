@@ -25,6 +25,7 @@ import { type Answer, AnswerCache } from "./AnswerCache.ts"
 import * as Auth from "./Auth.ts"
 import * as Batch from "./Batch.ts"
 import * as Body from "./Body.ts"
+import * as Cors from "./Cors.ts"
 import * as Docs from "./Docs.ts"
 import type * as Listen from "./Listen.ts"
 import type * as Metrics from "./Metrics.ts"
@@ -91,6 +92,11 @@ export interface HandlerOptions {
    * requests are counted as themselves, besides the batch.
    */
   readonly metrics?: Metrics.Recorder | undefined
+  /**
+   * The origins whose browser pages may call the API (see {@link Cors}; since 0.12.1). Without it
+   * (the default) no answer carries a CORS header and a preflight is the 405 of any `OPTIONS`.
+   */
+  readonly cors?: Cors.CorsOptions | undefined
 }
 
 /** SPEC 5: what Graph answers, without the parameters no client reads (every byte is written per answer). */
@@ -288,6 +294,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
   // server span named by its route, continuing the caller's trace (`traceparent`, or B3).
   const traced = Context.get(context, References.TracerEnabled)
   const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
+  const cors = options.cors !== undefined ? Cors.make(options.cors) : undefined
   let openApiText: string | undefined
   // Per-request strings a client sends the same way every time, made once for the last one seen:
   // the base URL (from the Host header), the rate limiter's client key, a kept answer's scope,
@@ -339,6 +346,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     let matched: Route | undefined
     let tenant: string | undefined
     let defect: unknown
+    // The page's origin when this server lets it read the answer (only with CORS configured).
+    const allowOrigin = cors !== undefined ? cors.allowOrigin(firstHeader(req.headers.origin)) : undefined
 
     /**
      * Writes the status and headers, with the request ids every answer carries, in one call
@@ -348,6 +357,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     const head = (status: number, headers: Record<string, string | number>) => {
       headers["request-id"] = requestId
       headers["client-request-id"] = clientRequestId
+      // A preflight's 204 carries its own (see below).
+      if (allowOrigin !== undefined && headers["access-control-allow-origin"] === undefined) Object.assign(headers, cors!.answerHeaders(allowOrigin))
       res.writeHead(status, headers)
       // The answer is written whatever its counting or logging does (since 0.10.1: a sink that
       // threw after the head was written left the body unsent and the connection cut).
@@ -395,6 +406,13 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       // connection, and a request pipelined behind it was processed and never answered).
       if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
         return fail(Problem.badRequest("The request has no Host header, which HTTP/1.1 requires"))
+      }
+      // A browser's preflight from an allowed origin, on any path: before routing, the token and
+      // the rate limit (a browser sends no credentials with one; since 0.12.1).
+      if (allowOrigin !== undefined && method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
+        routeName = "OPTIONS (CORS preflight)"
+        head(204, { ...cors!.preflightHeaders(allowOrigin, firstHeader(req.headers["access-control-request-headers"])) })
+        return res.end()
       }
       const url = req.url ?? "/"
       const q = url.indexOf("?")

@@ -104,6 +104,8 @@ export const start = async (options: {
   metrics?: Metrics.Recorder
   /** The request log's sink (default: `logs`). */
   log?: (entry: Server.RequestLog) => void
+  /** The origins whose pages may call the API (default: none, no CORS). */
+  cors?: Server.HandlerOptions["cors"]
 } = {}): Promise<TestServer> => {
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(options.store ?? MemoryStore.layer)
@@ -118,6 +120,7 @@ export const start = async (options: {
     bodyLimit: options.bodyLimit,
     answerCacheBytes: options.answerCacheBytes,
     metrics: options.metrics,
+    cors: options.cors,
     log: options.log ?? ((l) => logs.push(l))
   })
   const running = await Listen.listen(handler, { port: 0, tls: options.tls })

@@ -83,6 +83,23 @@ export interface Settings {
   readonly socket: boolean
 }
 
+/**
+ * A malformed `%` escape in the URL's host, user name, password or database name (a `%` not
+ * followed by two hex digits of UTF-8), which the driver would fail on as it connects, or undefined
+ * (since 0.11.0, shared by the server's `DATABASE_URL` check and `enrollctl`'s `--database-url`:
+ * a bad setting, never an unavailable store). Names the part, never its text.
+ */
+export const percentProblem = (u: URL): string | undefined => {
+  for (const [part, text] of [["host", u.hostname], ["user name", u.username], ["password", u.password], ["database name", u.pathname]] as const) {
+    try {
+      decodeURIComponent(text)
+    } catch {
+      return `the ${part} has a malformed percent-encoding (a % not followed by two hex digits of UTF-8; write a % itself as %25)`
+    }
+  }
+  return undefined
+}
+
 /** The parameters read here; each may be given once. */
 const parameters = new Set(["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"])
 
@@ -97,6 +114,8 @@ export const settingsOf = (url: string): { readonly settings: Settings } | { rea
   } catch {
     return { problem: "not a URL" }
   }
+  const percent = percentProblem(u)
+  if (percent !== undefined) return { problem: percent }
   const params = queryOf(u.search)
   if ("problem" in params) return params
   for (const [name, values] of params.query) {

@@ -39,13 +39,16 @@ const seeded: ReadonlyArray<readonly [tenant: string, value: Directory.User]> = 
 const expectedKeys = seeded.map(([tenant, u]) => [tenant, u.id, Directory.userPrincipalNameKey(u.userPrincipalName) ?? null])
 
 /** What the upgrade says: what it did, and the one name two users hold (as its key). */
-const upgradeSaid = [
-  "upgraded the store's schema from version 2 to 3 ('user principal name keys'): no row removed",
+const upgradeSaidBy = (to: string) => [
+  `upgraded the store's schema from version 2 to ${to}: no row removed`,
   "1 user principal name is each held by more than one user, written before core 0.11.0 (a name is unique in its tenant " +
   "since, without regard to case): \"ada@contoso.com\" in tenant \"tenant-upn\"; those users are served as before, and a " +
   "write that would give another user one of these names is refused; rename or delete all but one of each (PATCH or " +
   "DELETE /beta/users/{id}; GET /beta/users?$filter=userPrincipalName eq '<name>' lists them)"
 ]
+/** SQLite's schema has a fourth migration (the set counts, store-adapter 0.11.0), which the upgrade applies too. */
+const upgradeSaidPostgres = upgradeSaidBy("3 ('user principal name keys')")
+const upgradeSaidSqlite = upgradeSaidBy("4 ('user principal name keys', 'set counts')")
 
 /** What the upgraded store must do with the users it was given. */
 const behavesAfterUpgrade = (store: Store["Service"]) =>
@@ -107,7 +110,7 @@ describe("SQLite: the user principal name keys migration", () => {
         Layer.build(SqliteStore.layer({ filename, notice: (line) => void said.push(line) })),
         (c) => Context.get(c, Store)
       )
-      assert.deepStrictEqual(said, [...upgradeSaid])
+      assert.deepStrictEqual(said, [...upgradeSaidSqlite])
       assert.deepStrictEqual(sortRows(sqliteKeys(filename)), sortRows(expectedKeys))
       yield* behavesAfterUpgrade(store)
     }).pipe(Effect.scoped))
@@ -154,7 +157,7 @@ describe.skipIf(url === undefined || url === "")("PostgreSQL: the user principal
         Layer.build(PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections: 4, notice: (line) => void said.push(line) })),
         (c) => Context.get(c, Store)
       )
-      assert.deepStrictEqual(said, [...upgradeSaid])
+      assert.deepStrictEqual(said, [...upgradeSaidPostgres])
       const keys = yield* direct((sql) => sql.unsafe<Row>(`SELECT tenant_id, id, upn_key FROM "${schema}".users`))
       assert.deepStrictEqual(sortRows(keys.map((r) => [r.tenant_id, r.id, r.upn_key])), sortRows(expectedKeys))
       yield* behavesAfterUpgrade(store)

@@ -1706,6 +1706,25 @@ export const cases: ReadonlyArray<Case> = [
       yield* store.groups.removeMember(t, "g1", "u2")
       yield* counts(t, { configurations: 2, users: 5, groups: 2, invitations: 1, members: { g1: 0, g2: 0, g3: 0 }, kinds: { g1: [0, 0] } }, "after the removals")
       yield* counts(other, { configurations: 1, users: 1, groups: 1, invitations: 0, members: { g1: 1 } }, "in the other tenant, after this one's removals")
+      // What is refused or linked adds nothing (since 0.12.1): an id taken, a member added twice, an
+      // invitation of a guest's address (it links the guest); a group made again starts with none.
+      yield* Effect.flip(store.users.insert(t, user("u3")))
+      yield* Effect.flip(store.groups.insert(t, group("g1")))
+      yield* store.groups.addMember(t, "g1", { kind: "user", id: "u3" })
+      yield* Effect.result(store.groups.addMember(t, "g1", { kind: "user", id: "u3" }))
+      const again = invite("i3", "guest3", "guest2@example.com")
+      yield* store.invitations.insert(t, again.invitation, again.user)
+      yield* store.groups.insert(t, group("g2"))
+      yield* counts(t, {
+        configurations: 2,
+        users: 5,
+        groups: 3,
+        invitations: 2,
+        members: { g1: 1, g2: 0 },
+        kinds: { g1: [1, 0], g2: [0, 0] }
+      }, "after refused and linking writes")
+      yield* store.groups.addMember(t, "g2", { kind: "group", id: "g1" })
+      yield* counts(t, { configurations: 2, users: 5, groups: 3, invitations: 2, members: { g1: 1, g2: 1 }, kinds: { g2: [0, 1] } }, "after a member of the group made again")
     })
   },
   {
