@@ -16,6 +16,7 @@ describe("a flag's value that begins with '-'", () => {
       const made = await local("users", "create", "--display-name", name)
       assert.strictEqual(made.code, 0, `${name}: ${made.stderr}`)
       assert.strictEqual(made.json<{ displayName: string }>().displayName, name)
+      assert.strictEqual(made.stderr, "", `${name}: nothing but the user is printed`)
     }
     const listed = await local("users", "list", "--select", "displayName")
     assert.sameMembers(listed.json<Array<{ displayName: string }>>().map((u) => u.displayName), ["-hello", "-v", "-h", "-x", "-1"])

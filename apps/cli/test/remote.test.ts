@@ -81,6 +81,8 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     assert.include(patch.stderr, "< 200")
     assert.match(patch.stderr, /authorization: Bearer \[redacted\]/i)
     assert.notMatch(patch.stderr, /Bearer ey/)
+    // Nor the token anywhere else, with another scheme's case or none: no JWT's three parts.
+    assert.notMatch(patch.stderr, /[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}/)
 
     // Excluded now: the configuration no longer reaches the guest, so the path does not resolve.
     const gone = await remote("invitations", "invited-user", "device-enrollment-configurations", "assignments", "get", "--invitation-id", "i1", "--device-enrollment-configuration-id", "c1", "--enrollment-configuration-assignment-id", "a1")

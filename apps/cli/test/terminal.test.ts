@@ -1,9 +1,11 @@
 /**
  * One terminal session under tmux, as an operator sees it: the default output
- * on a terminal is an aligned table, and import draws a progress bar.
+ * on a terminal is an aligned table, and import draws a progress bar, which
+ * moves while it imports (every frame the pane received is read, not only the
+ * last screen).
  */
 import { execFileSync, spawnSync } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { enrollctl, shim, storeDir, tempDir } from "./cli.ts"
@@ -37,7 +39,10 @@ describe.skipIf(!hasTmux)("in a terminal", () => {
     await enrollctl([...store, ...DM, "assignments", "create", "--device-enrollment-configuration-id", "c1", "--target-type", "all-devices", "--body", '{"id":"a2-long-id"}'])
     const file = path.join(source, "tenant.jsonl")
     const lines = (await enrollctl([...store, "export"])).stdout
-    const users = Array.from({ length: 200 }, (_, i) =>
+    // 1000 users: the bar is redrawn at most every 50 ms (Bulk.ts `progress`), and their writes take
+    // several times that even on a fast machine (about 1.5 s here), so frames between the first and
+    // the last are certain.
+    const users = Array.from({ length: 1000 }, (_, i) =>
       JSON.stringify({ kind: "user", value: { "@odata.type": "#microsoft.graph.user", id: `u${i}`, displayName: `User ${i}`, userPrincipalName: null, mail: null, userType: "Member", accountEnabled: true } }))
     writeFileSync(file, `${lines}${users.join("\n")}\n`)
     const target = tempDir()
@@ -56,9 +61,29 @@ describe.skipIf(!hasTmux)("in a terminal", () => {
     assert.strictEqual(rows[header + 1]!.indexOf("group"), col)
     assert.strictEqual(rows[header + 2]!.indexOf("all devices"), col)
 
+    // Everything the pane receives from here on, as written (each frame of the bar is a `\r` redraw
+    // that the screen keeps only the last of).
+    const raw = path.join(tempDir(), "pane.out")
+    writeFileSync(raw, "")
+    tmux("pipe-pane", "-t", session, `cat >> '${raw}'`)
     tmux("send-keys", "-t", session, `clear; ${cli} --store sqlite --data-dir '${target}' import --create '${file}'; echo IMPORT-$((1+1))-DONE`, "Enter")
     const screen = await screenUntil("IMPORT-2-DONE")
-    assert.match(screen, /importing \[#{30}\] 203\/203/, screen)
-    assert.include(screen, "imported 200 user(s), 1 configuration(s), 2 assignment(s)")
+    assert.match(screen, /importing \[#{30}\] 1003\/1003/, screen)
+    assert.include(screen, "imported 1000 user(s), 1 configuration(s), 2 assignment(s)")
+
+    const until = Date.now() + 5_000
+    while (!readFileSync(raw, "utf8").includes("IMPORT-2-DONE") && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+    tmux("pipe-pane", "-t", session)
+    const output = readFileSync(raw, "utf8")
+    const frames = [...output.matchAll(/importing \[([#-]{30})\] (\d+)\/1003/g)].map((m) => ({ bar: m[1]!, done: Number(m[2]) }))
+    const shown = frames.map((f) => f.done)
+    assert.strictEqual(shown[0], 0, `the bar is drawn at the start: ${shown.join(" ")}`)
+    assert.strictEqual(shown.at(-1), 1003, `and at the end: ${shown.join(" ")}`)
+    // Drawn while it imports, too: frames between the first and the last, in order, each bar
+    // filled in proportion.
+    const between = shown.filter((n) => n > 0 && n < 1003)
+    assert.isAtLeast(between.length, 1, `no frame between 0/1003 and 1003/1003 in ${JSON.stringify(output.slice(-2_000))}`)
+    for (let i = 1; i < shown.length; i++) assert.isAtLeast(shown[i]!, shown[i - 1]!, shown.join(" "))
+    for (const f of frames) assert.strictEqual(f.bar, "#".repeat(Math.round((f.done / 1003) * 30)).padEnd(30, "-"), `${f.done}/1003`)
   })
 })

@@ -28,6 +28,21 @@ const at = (baseUrl: string, args: ReadonlyArray<string>, env: Record<string, st
 
 const usersPath = (baseUrl: string) => `${new URL(baseUrl).pathname}/users`
 
+/**
+ * The environment of a CLI whose long waits end early: every timer of `fromMs` or more that the
+ * process sets (`setTimeout`, as Remote.ts's timeout is set) fires after 200 ms instead. A test
+ * can so tell "no limit" from a long one (the default 100 s, the largest 2147483 s) in well under
+ * a second, through the real CLI; only the delays are changed, everything else runs as it does.
+ */
+const hurried = (fromMs: number): Record<string, string> => {
+  const preload = "const later = globalThis.setTimeout;" +
+    "globalThis.setTimeout = function (f, ms, ...args) {" +
+    `  return later.call(this, f, typeof ms === "number" && ms >= ${fromMs} ? 200 : ms, ...args)` +
+    "};"
+  const importIt = `--import=data:text/javascript;base64,${Buffer.from(preload).toString("base64")}`
+  return { NODE_OPTIONS: [process.env.NODE_OPTIONS, importIt].filter((o) => o !== undefined && o !== "").join(" ") }
+}
+
 describe("a remote request that gets no answer in time", () => {
   it("fails in about the timeout, naming the method, the path and the seconds, exit 1 as a connection failure", async () => {
     const s = await silent()
@@ -109,9 +124,18 @@ describe("a remote request that gets no answer in time", () => {
       const late = await at(s.baseUrl, ["--timeout", "1", "-o", "json", "users", "list"])
       assert.strictEqual(late.code, 1, late.stderr)
       assert.include(late.stderr, "no complete answer within 1 s (--timeout)")
-      const none = await at(s.baseUrl, ["--timeout", "0", "-o", "json", "users", "list"])
+      // Every timer of 1.5 s or more hurried to 0.2 s: a limit the late answer could meet no longer
+      // can. Shown first on the default (100 s), which then gives up before the answer comes.
+      const hurry = hurried(1_500)
+      const byDefault = await at(s.baseUrl, ["-o", "json", "users", "list"], hurry)
+      assert.strictEqual(byDefault.code, 1, byDefault.stderr)
+      assert.include(byDefault.stderr, "no complete answer within 100 s (the default;")
+      // With --timeout 0, no limit: not the default's, nor any other (a limit under 1.5 s fails
+      // without hurrying, as --timeout 1 did, and one of 1.5 s or more fails hurried).
+      const none = await at(s.baseUrl, ["--timeout", "0", "-o", "json", "users", "list"], hurry)
       assert.strictEqual(none.code, 0, none.stderr)
       assert.deepStrictEqual(none.json(), [{ id: "u1" }])
+      assert.isAtLeast(none.ms, 1_500, "it waited for the answer")
     } finally {
       await s.close()
     }

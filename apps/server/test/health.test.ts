@@ -5,6 +5,8 @@
  */
 import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "vitest"
@@ -85,6 +87,33 @@ describe("the image's health check", () => {
     } finally {
       await all.stop()
       all.child.kill("SIGKILL")
+    }
+  })
+
+  it("is unhealthy when /health answers anything but 200, or nothing within 2 s, and says which", async () => {
+    // A stand-in for a server in trouble, on a real port: a 503, and an answer that never comes.
+    let status = 503
+    const stub = http.createServer((req, res) => {
+      if (status === 0) return // no answer
+      res.writeHead(req.url === "/health" ? status : 404).end()
+    })
+    await new Promise<void>((resolve) => stub.listen(0, "127.0.0.1", resolve))
+    const port = String((stub.address() as AddressInfo).port)
+    try {
+      const unavailable = await check({ PORT: port })
+      assert.strictEqual(unavailable.code, 1)
+      assert.strictEqual(unavailable.stderr, `health: http://127.0.0.1:${port}/health: answered 503\n`)
+      status = 200
+      assert.strictEqual((await check({ PORT: port })).code, 0, "the same stand-in, healthy")
+      status = 0
+      const started = performance.now()
+      const silent = await check({ PORT: port })
+      assert.strictEqual(silent.code, 1)
+      assert.strictEqual(silent.stderr, `health: http://127.0.0.1:${port}/health: no answer within 2 s\n`)
+      assert.isAtLeast(performance.now() - started, 1_900)
+    } finally {
+      stub.closeAllConnections()
+      await new Promise((resolve) => stub.close(resolve))
     }
   })
 })

@@ -297,15 +297,20 @@ export const isPrototypeKey = (key: string): boolean =>
 
 /**
  * True for a plain JSON object: not null, not an array, and made by an object literal,
- * `JSON.parse` or `Object.create(null)` (its prototype `Object.prototype` or null). Since 0.12.1
- * a `Map`, `Set`, `Date` or other class instance a library caller passes is not one (before, it
- * was read as the object of its own enumerable properties, mostly `{}`, and a body of it was taken
- * as an empty patch or an entity of defaults).
+ * `JSON.parse` or `Object.create(null)` in any realm (its prototype null or the root of its
+ * prototype chain, a realm's `Object.prototype`). Since 0.12.1 a `Map`, `Set`, `Date` or other
+ * class instance a library caller passes is not one (before, it was read as the object of its own
+ * enumerable properties, mostly `{}`, and a body of it was taken as an empty patch or an entity of
+ * defaults). Since 0.12.2 an object of another realm (`node:vm`, an iframe, a test runner's
+ * sandbox) is one again, as it was before 0.12.1: 0.12.1 compared the prototype with this realm's
+ * `Object.prototype` alone, and refused such a body (`MergePatch.apply` then took it whole).
  */
 export const isObject = (value: unknown): value is { readonly [key: string]: unknown } => {
   if (typeof value !== "object" || value === null) return false
   const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
+  // This realm's literals first (one comparison); then another realm's (its `Object.prototype` is
+  // the one prototype whose own prototype is null; an array's or a class's has one above it).
+  return proto === Object.prototype || proto === null || Object.getPrototypeOf(proto) === null
 }
 
 /** The depth of a JSON value: a scalar is 0, `{}` or `[]` is 1. Stops counting past `limit`. */
@@ -332,6 +337,15 @@ export const depth = (value: unknown, limit: number = maxDepth): number => {
  * its kind.
  */
 export const show = (value: unknown): string => {
+  try {
+    return shown(value)
+  } catch {
+    // A revoked proxy, or a proxy whose traps throw, throws even on `Array.isArray` (since 0.12.2).
+    return "a value that cannot be shown"
+  }
+}
+
+const shown = (value: unknown): string => {
   if (value === undefined) return "nothing"
   // Numbers JSON has no text for, said as JavaScript does (since 0.12.1; before, `null`).
   if (typeof value === "number" && !Number.isFinite(value)) return String(value)

@@ -69,12 +69,25 @@ export const fromIssue = (issue: SchemaIssue.Issue, input: unknown, path: string
   const actual = at(input, segments)
   if (first.message === "Expected no excess property") {
     const key = String(segments[segments.length - 1])
-    return invalid.unknown(where, key, "this type")
+    // The type is named by its schema's identifier (since 0.12.2; before, "this type").
+    return invalid.unknown(where, key, unexpectedKeyType(issue) ?? "this type")
   }
   if (first.message === "Missing key") return invalid.required(where, "a value")
   const expected = readable(lowerFirst(first.message.replace(/^Expected /, "")))
   if (actual === null) return invalid.nullNotAllowed(where, expected)
   return invalid.value(where, expected, Json.show(actual))
+}
+
+/** The identifier of the type an issue's first unexpected key was found in, if its schema names one. */
+const unexpectedKeyType = (issue: SchemaIssue.Issue): string | undefined => {
+  const node = issue as { readonly _tag: string; readonly ast?: SchemaAST.AST; readonly issue?: SchemaIssue.Issue; readonly issues?: ReadonlyArray<SchemaIssue.Issue> }
+  if (node._tag === "UnexpectedKey") return node.ast === undefined ? undefined : SchemaAST.resolveIdentifier(node.ast)
+  if (node.issue !== undefined) return unexpectedKeyType(node.issue)
+  for (const i of node.issues ?? []) {
+    const found = unexpectedKeyType(i)
+    if (found !== undefined) return found
+  }
+  return undefined
 }
 
 const parseOptions = { onExcessProperty: "error", errors: "first" } as const

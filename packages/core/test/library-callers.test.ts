@@ -6,6 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Result } from "effect"
+import * as vm from "node:vm"
 import {
   Assignment,
   AssignmentPatch,
@@ -15,7 +16,8 @@ import {
   DirectoryService,
   ETag,
   Json,
-  MemoryStore
+  MemoryStore,
+  MergePatch
 } from "../src/index.ts"
 
 const G = "#microsoft.graph."
@@ -73,16 +75,15 @@ describe("Assignment.validate refuses a member no type declares (SPEC 3 rule 3),
     assert.isTrue(Result.isSuccess(Assignment.validate(stored())))
   })
 
-  it("refuses a member of the assignment", () => {
-    assert.strictEqual(message(Assignment.validate({ ...stored(), extra: 1 })), "extra: 'extra' is not a property of this type")
+  it("refuses a member of the assignment, naming the type (since 0.12.2; before, \"this type\")", () => {
+    assert.strictEqual(message(Assignment.validate({ ...stored(), extra: 1 })), "extra: 'extra' is not a property of enrollmentConfigurationAssignment")
   })
 
-  it("refuses a member another target type declares", () => {
+  it("refuses a member another target type declares, naming the target's type as the PATCH rules do", () => {
     const a = stored()
-    assert.strictEqual(
-      message(Assignment.validate({ ...a, target: { ...a.target, collectionId: "c1" } })),
-      "target.collectionId: 'collectionId' is not a property of this type"
-    )
+    const expected = "target.collectionId: 'collectionId' is not a property of groupAssignmentTarget"
+    assert.strictEqual(message(Assignment.validate({ ...a, target: { ...a.target, collectionId: "c1" } })), expected)
+    assert.strictEqual(message(AssignmentPatch.patch(a, { target: { ...a.target, collectionId: "c1" } })), expected)
   })
 
   it("tells a group target's bad groupId by the group target's rule, not the first type's", () => {
@@ -193,5 +194,29 @@ describe("an object that is not plain JSON is no JSON object (since 0.12.1)", ()
     const hostile = { get boom(): never { throw new Error("no") } }
     assert.strictEqual(Json.show(hostile), "an object")
     assert.strictEqual(Json.show([hostile]), "an array")
+    // A revoked proxy throws on `Array.isArray` itself; a proxy whose traps throw on every read.
+    const revocable = Proxy.revocable({}, {})
+    revocable.revoke()
+    assert.strictEqual(Json.show(revocable.proxy), "a value that cannot be shown")
+    const trap = () => {
+      throw new Error("trap")
+    }
+    assert.strictEqual(Json.show(new Proxy({}, { getPrototypeOf: trap, ownKeys: trap, get: trap })), "a value that cannot be shown")
+  })
+
+  it("objects of another realm (node:vm, an iframe, a test runner's sandbox) are JSON objects, and a merge patch of one keeps RFC 7396", () => {
+    const parsed = vm.runInNewContext(`JSON.parse('{"source":"policySets"}')`)
+    const literal = vm.runInNewContext(`({ a: null, b: 2 })`)
+    assert.isTrue(Json.isObject(parsed))
+    assert.isTrue(Json.isObject(literal))
+    assert.isTrue(Json.isObject(vm.runInNewContext(`Object.create(null)`)))
+    // Another realm's arrays, Maps and class instances are no more JSON objects than this realm's.
+    for (const kind of ["[1]", "new Map()", "new Date(0)", "new (class Body {})()"]) {
+      assert.isFalse(Json.isObject(vm.runInNewContext(kind)), kind)
+    }
+    assert.strictEqual(Json.show(parsed), "{\"source\":\"policySets\"}")
+    assert.strictEqual(Result.getOrThrow(AssignmentPatch.patch(stored(), parsed)).source, "policySets")
+    // null removes a member and the rest merges (RFC 7396), as for this realm's objects.
+    assert.deepStrictEqual(MergePatch.apply({ a: 1, c: 3 }, literal), { c: 3, b: 2 })
   })
 })

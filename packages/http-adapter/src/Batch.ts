@@ -145,7 +145,7 @@ export const plan = (value: unknown): { readonly ok: true; readonly steps: Reado
     if (!methods.includes(method)) return bad(`${at}.method: expected one of ${methods.map((m) => `'${m}'`).join(", ")}; got '${item.method.slice(0, 20)}'`)
     const target = targetOf(item.url)
     if (target === undefined) return bad(`${at}.url: expected a URL relative to the version root, as /users/{id}; got '${item.url.slice(0, 200)}'`)
-    if (/^\/beta\/\$batch(?:[/?]|$)/i.test(target)) return bad(`${at}.url: a batch cannot hold a batch`)
+    if (/^\/beta\/(?:\$|%24)batch(?:[/?]|$)/i.test(target)) return bad(`${at}.url: a batch cannot hold a batch`)
     const headers: Record<string, string> = {}
     let headBytes = Buffer.byteLength(`${method} ${target} HTTP/1.1\r\n`)
     for (const [k, v] of Object.entries(item.headers ?? {})) {
@@ -186,14 +186,19 @@ export const plan = (value: unknown): { readonly ok: true; readonly steps: Reado
 /**
  * `/beta/…` for a URL relative to the version root (`/users/x`, `users/x`, `/beta/users/x`); undefined
  * for an absolute one or one holding a control character. A space is taken as `%20`: Graph's own batch
- * samples write `$filter=city eq null` unencoded in `url`.
+ * samples write `$filter=city eq null` unencoded in `url`. A fragment (`#…`) is no part of a request's
+ * target (RFC 3986: a client never sends one) and is dropped (since 0.12.2; before, it was read as
+ * part of the last segment or query value). The version segment is `beta` as written, as a request
+ * sent alone has it (since 0.12.2; before, `/BETA/users/x` was read as `/beta/users/x` in a batch and
+ * was a 404 alone).
  */
 const targetOf = (raw: string): string | undefined => {
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(raw) || raw.startsWith("//") || raw.includes("\\")) return undefined
   if (/[\u0000-\u001f\u007f-\u009f]/.test(raw)) return undefined
-  const url = raw.replaceAll(" ", "%20")
+  const hash = raw.indexOf("#")
+  const url = (hash === -1 ? raw : raw.slice(0, hash)).replaceAll(" ", "%20")
   const rel = url.startsWith("/") ? url.slice(1) : url
-  const rest = /^beta(?=[/?]|$)/i.test(rel) ? rel.slice(4) : rel.length === 0 ? "" : `/${rel}`
+  const rest = /^beta(?=[/?]|$)/.test(rel) ? rel.slice(4) : rel.length === 0 ? "" : `/${rel}`
   return `/beta${rest.startsWith("?") ? `/${rest}` : rest}`
 }
 

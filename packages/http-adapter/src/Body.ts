@@ -252,7 +252,15 @@ export const parse = (bytes: Uint8Array, depth: number = maxDepth): ParseResult 
   if (text.trim() === "") return { ok: false, problem: Problem.badRequest("A request body is required") }
   // Each level takes a byte, so a body of at most `depth` bytes cannot nest deeper.
   if (bytes.length > depth && depthOf(text, depth) > depth) {
-    return { ok: false, problem: Problem.badRequest(`The JSON body is nested deeper than ${depth} levels`) }
+    // A batch's own limit is its requests' bodies' under its three levels: said as theirs (since 0.12.2).
+    return {
+      ok: false,
+      problem: Problem.badRequest(
+        depth === maxDepth
+          ? `The JSON body is nested deeper than ${depth} levels`
+          : `The JSON body is nested deeper than ${depth} levels (a batched request's body may nest ${maxDepth} levels, as sent alone, under the batch's ${depth - maxDepth})`
+      )
+    }
   }
   let value: unknown
   try {

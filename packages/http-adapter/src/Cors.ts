@@ -75,6 +75,14 @@ export interface Cors {
   readonly answerHeaders: (allowOrigin: string) => Readonly<Record<string, string>>
   /** The headers of the 204 that answers an allowed preflight, asked to allow `requestHeaders`. */
   readonly preflightHeaders: (allowOrigin: string, requestHeaders: string | undefined) => Readonly<Record<string, string>>
+  /**
+   * The `Vary` of an answer that names no origin, or undefined (since 0.12.2): with listed origins an
+   * answer depends on the `Origin` header whether or not it names one, so every answer says so (the
+   * Fetch standard's rule): else a shared cache could keep an answer made for a request without
+   * `Origin`, or another origin's, and give it to an allowed origin's page, which the browser then
+   * refuses to let it read. With `"*"` no answer depends on it.
+   */
+  readonly otherVary: string | undefined
 }
 
 /** The CORS answers of `options`. Throws on an origin a browser never sends (see {@link originProblem}). */
@@ -100,6 +108,7 @@ export const make = (options: CorsOptions): Cors => {
         : allowedHeaders,
       "access-control-max-age": maxAge,
       vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
-    })
+    }),
+    otherVary: any ? undefined : "Origin"
   }
 }

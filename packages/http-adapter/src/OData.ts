@@ -337,8 +337,10 @@ export const parseQuery = (
         break
       }
       case "$count": {
-        if (value !== "true" && value !== "false") return bad(`$count: expected true or false, got '${value.slice(0, 40)}'`)
-        count = value === "true"
+        // OData's literals `true` and `false` in any case (its ABNF's strings are; since 0.12.2, `TRUE`).
+        const v = value === "true" || value === "false" ? value : value.toLowerCase()
+        if (v !== "true" && v !== "false") return bad(`$count: expected true or false, got '${value.slice(0, 40)}'`)
+        count = v === "true"
         break
       }
       case "$select": {

@@ -128,6 +128,15 @@ const clipped = (v: string | Array<string> | undefined): string | undefined => {
 /** A `client-request-id` the answer echoes: at most 200 printable ASCII characters (else the answer's own id is echoed). */
 const validClientRequestId = (v: string): boolean => v.length <= 200 && /^[\x20-\x7e]+$/.test(v)
 
+/**
+ * The batch's path under `/beta`, as the router reads the others': with a trailing slash, and with
+ * its `$` percent-encoded (since 0.12.2; before, both were a 404).
+ */
+const batchPaths: ReadonlySet<string> = new Set(["/$batch", "/$batch/", "/%24batch", "/%24batch/"])
+
+/** The mark of a batch's own request (the listener's `req` made by `dispatch`). */
+const batched: unique symbol = Symbol("batched request")
+
 /** The headers a trace context travels in (W3C, compact and multi-header B3): a batch hands them to its requests. */
 const traceHeaders: ReadonlyArray<string> = [
   "traceparent",
@@ -347,7 +356,9 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     let tenant: string | undefined
     let defect: unknown
     // The page's origin when this server lets it read the answer (only with CORS configured).
-    const allowOrigin = cors !== undefined ? cors.allowOrigin(firstHeader(req.headers.origin)) : undefined
+    // A batch's own requests carry none: CORS is the batch's answer's, as Graph's batch answers have none.
+    const corsHere = cors !== undefined && !Object.hasOwn(req, batched) ? cors : undefined
+    const allowOrigin = corsHere !== undefined ? corsHere.allowOrigin(firstHeader(req.headers.origin)) : undefined
 
     /**
      * Writes the status and headers, with the request ids every answer carries, in one call
@@ -358,7 +369,11 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       headers["request-id"] = requestId
       headers["client-request-id"] = clientRequestId
       // A preflight's 204 carries its own (see below).
-      if (allowOrigin !== undefined && headers["access-control-allow-origin"] === undefined) Object.assign(headers, cors!.answerHeaders(allowOrigin))
+      if (corsHere !== undefined) {
+        if (allowOrigin !== undefined) {
+          if (headers["access-control-allow-origin"] === undefined) Object.assign(headers, corsHere.answerHeaders(allowOrigin))
+        } else if (corsHere.otherVary !== undefined) headers.vary = corsHere.otherVary
+      }
       res.writeHead(status, headers)
       // The answer is written whatever its counting or logging does (since 0.10.1: a sink that
       // threw after the head was written left the body unsent and the connection cut).
@@ -411,7 +426,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       // the rate limit (a browser sends no credentials with one; since 0.12.1).
       if (allowOrigin !== undefined && method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined) {
         routeName = "OPTIONS (CORS preflight)"
-        head(204, { ...cors!.preflightHeaders(allowOrigin, firstHeader(req.headers["access-control-request-headers"])) })
+        head(204, { ...corsHere!.preflightHeaders(allowOrigin, firstHeader(req.headers["access-control-request-headers"])) })
         return res.end()
       }
       const url = req.url ?? "/"
@@ -466,7 +481,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
         return send(200, openApiText, "application/json; charset=utf-8")
       }
 
-      if (path === "/$batch") {
+      if (batchPaths.has(path)) {
         routeName = "POST /beta/$batch"
         if (method !== "POST") return fail(Problem.methodNotAllowed(method, ["POST"]))
         return runBatchRequest(req, res, fail, send, requestId, clientRequestId, (n) => {
@@ -800,6 +815,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       if (step.body !== undefined) headers["content-length"] = String(step.body.length)
       let body = step.body ?? null
       const inner = {
+        [batched]: true,
         method: step.method,
         url: step.target,
         headers,

@@ -126,7 +126,7 @@ describe("POST /beta/$batch", () => {
       { id: "deeper", method: "PATCH", url: "/users/nobody-deep", body: nest(65) }
     ])
     assert.strictEqual(deeper.status, 400)
-    assert.include(deeper.json.error.message, `nested deeper than ${Batch.maxDepth} levels`)
+    assert.include(deeper.json.error.message, `nested deeper than ${Batch.maxDepth} levels (a batched request's body may nest 64 levels, as sent alone, under the batch's 3)`)
     assert.strictEqual((await s.request("PATCH", "users/nobody-deep", { body: nest(65) })).status, 400, "the same body sent alone")
     assert.strictEqual((await s.request("GET", "users/never-deep")).status, 404, "nothing of the batch ran")
     const alone = await batch([{ id: "w", method: "POST", url: "/users", body: { id: "never-deep" } }])

@@ -108,19 +108,32 @@ describe("CORS for listed origins", () => {
     }
     assert.include(Cors.exposedHeaders.split(", "), "ETag")
     assert.isNotNull(patched.headers.get("etag"))
+    // A batch's own answers carry none (the batch's answer does), whether or not a request names an origin.
+    const inner = await s.request("POST", "$batch", {
+      body: { requests: [{ id: "1", method: "GET", url: `/${seedPath}` }, { id: "2", method: "GET", url: `/${seedPath}`, headers: { origin: app } }] },
+      headers: { origin: app }
+    })
+    for (const r of inner.json.responses) {
+      assert.strictEqual(r.status, 200)
+      assert.deepStrictEqual(Object.keys(r.headers).filter((k) => /^(access-control-|vary$)/i.test(k)), [], r.id)
+    }
   })
 
-  it("answers another origin, and a request without Origin, as without CORS: no header, and its preflight is a 405", async () => {
+  it("answers another origin, and a request without Origin, with no CORS header but Vary: Origin, and its preflight is a 405", async () => {
     const p = await preflight(s, "https://evil.example.com", "authorization")
     assert.strictEqual(p.status, 405)
     // An origin differs from a listed one by scheme, port or case: another origin.
     for (const origin of ["http://app.example.com", "https://app.example.com:8443", "https://APP.example.com", "null"]) {
       const r = await s.request("GET", seedPath, { headers: { origin } })
       assert.strictEqual(r.status, 200)
-      assert.deepStrictEqual(corsHeaders(r.headers), [], origin)
+      assert.deepStrictEqual(corsHeaders(r.headers), ["vary"], origin)
+      assert.strictEqual(r.headers.get("vary"), "Origin", origin)
     }
+    // The answer depends on Origin whether or not one was sent (a shared cache must not give an
+    // answer without the allow header to an allowed origin's page): every answer says so.
     const plain = await s.request("GET", seedPath)
-    assert.deepStrictEqual([...corsHeaders(p.headers), ...corsHeaders(plain.headers)], [])
+    assert.deepStrictEqual([...corsHeaders(p.headers), ...corsHeaders(plain.headers)], ["vary", "vary"])
+    assert.deepStrictEqual([p.headers.get("vary"), plain.headers.get("vary")], ["Origin", "Origin"])
     // An OPTIONS that is no preflight (no Access-Control-Request-Method) is the 405 it was.
     const options = await s.request("OPTIONS", seedPath, { headers: { origin: app } })
     assert.strictEqual(options.status, 405)

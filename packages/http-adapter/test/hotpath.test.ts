@@ -107,6 +107,12 @@ describe("Router: resolved paths", () => {
     const again = found(r.match("GET", "/things/first"))
     assert.deepStrictEqual(again.params, first.params)
     assert.strictEqual(again.route, first.route)
+    // Resolved again, not remembered: the memo is bounded (a remembered path answers its very match).
+    assert.notStrictEqual(again, first, "the path was still remembered after 5000 others")
+    assert.strictEqual(found(r.match("GET", "/things/t4999")), found(r.match("GET", "/things/t4999")), "a recent path is remembered")
+    const recent = found(r.match("GET", "/things/t4998"))
+    found(r.match("GET", "/things/other"))
+    assert.strictEqual(found(r.match("GET", "/things/t4998")), recent, "a recent path, not the last, is remembered")
   })
 
   it("reaches a route by each of its aliases, with the same parameters, an id the alias spells still an id", () => {

@@ -118,6 +118,17 @@ describe("property names in query options, in any case", () => {
     assert.include(errorOf(unknown).message, "'Surname' is not a property that can be filtered on")
   })
 
+  it("reads $count's true and false in any case, as OData's literals are (`$count=TRUE`)", async () => {
+    for (const [value, counted] of [["TRUE", true], ["True", true], ["FALSE", false], ["true", true]] as const) {
+      const r = await s.request("GET", `users?$count=${value}`)
+      assert.strictEqual(r.status, 200, r.text)
+      assert.strictEqual(r.json["@odata.count"], counted ? 2 : undefined, value)
+    }
+    const bad = await s.request("GET", "users?$count=yes")
+    assert.strictEqual(bad.status, 400)
+    assert.include(errorOf(bad).message, "$count: expected true or false, got 'yes'")
+  })
+
   it("serves the Graph JavaScript client's select, expand and filter written in another case", async () => {
     const user = await client.api("/users/u1").select(["DisplayName", "Mail"]).get()
     assert.deepStrictEqual(own(user), ["id", "displayName", "mail"])

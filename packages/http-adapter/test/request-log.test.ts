@@ -6,6 +6,7 @@
 import { MemoryStore } from "@enrollment/core"
 import * as net from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { Metrics } from "../src/index.ts"
 import { start, type TestServer } from "./support.ts"
 
 describe("the request log's caller", () => {
@@ -84,16 +85,18 @@ describe("the request log's caller", () => {
 })
 
 describe("a request log or metrics sink that throws", () => {
-  it("leaves every answer whole, and is said once as a process warning", async () => {
+  const throwing = () => {
+    throw new TypeError("Converting circular structure to JSON")
+  }
+  const sinks = {
+    "the request log": { log: throwing },
+    "the metrics recorder": { metrics: { ...Metrics.make([]), record: throwing } }
+  } as const
+  it.each(Object.keys(sinks) as Array<keyof typeof sinks>)("leaves every answer whole, and is said once as a process warning: %s", async (sink) => {
     const warnings: Array<string> = []
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
     process.on("warning", onWarning)
-    const s = await start({
-      store: MemoryStore.layer,
-      log: () => {
-        throw new TypeError("Converting circular structure to JSON")
-      }
-    })
+    const s = await start({ store: MemoryStore.layer, ...sinks[sink] })
     try {
       for (let i = 0; i < 3; i++) {
         const ok = await s.request("GET", "users")

@@ -108,6 +108,50 @@ describe("$batch: what Graph's documentation sends", () => {
     const fits = await batch([{ id: "ok", method: "GET", url: `/users?$select=${Array.from({ length: 1000 }, () => "id").join(",")}` }])
     assert.strictEqual(byId(fits.json).ok.status, 200)
   })
+
+  it("reads a request's url as the same request sent alone: `beta` as written, and a fragment dropped", async () => {
+    // `/BETA/…` is no version root alone (a 404), and is none in a batch either.
+    const upper = await s.request("GET", "/BETA/users/u1")
+    assert.strictEqual(upper.status, 404, upper.text)
+    const r = await batch([
+      { id: "upper", method: "GET", url: "/BETA/users/u1" },
+      { id: "lower", method: "GET", url: "/beta/users/u1" },
+      // A fragment is no part of a request's target (RFC 3986): `u1#x` is the user u1.
+      { id: "fragment", method: "GET", url: "/users/u1#x" },
+      { id: "queryFragment", method: "GET", url: "/users?$top=1#x" },
+      { id: "encoded", method: "GET", url: "/users/u1%23x" }
+    ])
+    assert.strictEqual(r.status, 200, r.text)
+    const a = byId(r.json)
+    assert.strictEqual(a.upper.status, 404, JSON.stringify(a.upper.body))
+    assert.deepStrictEqual(a.upper.body.error.message, upper.json.error.message)
+    assert.strictEqual(a.lower.status, 200)
+    assert.strictEqual(a.fragment.status, 200, JSON.stringify(a.fragment.body))
+    assert.strictEqual(a.fragment.body.id, "u1")
+    assert.strictEqual(a.queryFragment.status, 200, JSON.stringify(a.queryFragment.body))
+    assert.strictEqual(a.queryFragment.body.value.length, 1)
+    // An encoded `#` is part of the id, as alone.
+    assert.strictEqual(a.encoded.status, 404)
+    assert.include(a.encoded.body.error.message, "u1#x")
+    // A fragment does not hide a batch in a batch.
+    const nested = await batch([{ id: "n", method: "POST", url: "/$batch#x", body: { requests: [] } }])
+    assert.strictEqual(nested.status, 400)
+    assert.include(nested.json.error.message, "a batch cannot hold a batch")
+  })
+
+  it("serves the batch at its path with a trailing slash and with its `$` percent-encoded, as the other paths are read", async () => {
+    const body = { requests: [{ id: "1", method: "GET", url: "/users/u1" }] }
+    for (const path of ["/beta/$batch/", "/beta/%24batch", "/beta/%24batch/"]) {
+      const r = await s.request("POST", path, { body })
+      assert.strictEqual(r.status, 200, `${path}: ${r.text}`)
+      assert.strictEqual(byId(r.json)["1"].body.id, "u1", path)
+    }
+    const nested = await batch([{ id: "n", method: "POST", url: "/%24batch", body }])
+    assert.strictEqual(nested.status, 400)
+    assert.include(nested.json.error.message, "a batch cannot hold a batch")
+    // `$batch` keeps its case, as `$count` and `$ref` do.
+    assert.strictEqual((await s.request("POST", "/beta/$BATCH", { body })).status, 404)
+  })
 })
 
 describe("$batch: the caller's trace", () => {

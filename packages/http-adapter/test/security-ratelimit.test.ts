@@ -35,6 +35,29 @@ describe("security: rate limiter", () => {
     assert.isAbove(limiter.take("y", now), 0)
   })
 
+  it("forgets the fullest buckets first: idle full ones go, and a partly spent one keeps its level", () => {
+    const limiter = RateLimit.make({ ratePerSecond: 1, burst: 4, maxClients: 10 })
+    // Four clients that took a token at 0 and idled: full again at 1 s.
+    for (let i = 0; i < 4; i++) limiter.take(`idle${i}`, 0)
+    const now = 1_000
+    // Two throttled clients, then four that spent half their bucket, made after the idle ones.
+    for (const k of ["x", "y"]) for (let i = 0; i < 4; i++) assert.strictEqual(limiter.take(k, now), 0)
+    for (let p = 0; p < 4; p++) for (let i = 0; i < 2; i++) assert.strictEqual(limiter.take(`p${p}`, now), 0)
+    assert.strictEqual(limiter.clients(), 10)
+    // Four newcomers: each needs room, and the room is an idle full bucket's, never a spent one's.
+    for (let i = 0; i < 4; i++) {
+      assert.strictEqual(limiter.take(`new${i}`, now), 0)
+      assert.strictEqual(limiter.clients(), 10)
+    }
+    for (let p = 0; p < 4; p++) {
+      assert.strictEqual(limiter.take(`p${p}`, now), 0, `p${p}: its second-to-last token`)
+      assert.strictEqual(limiter.take(`p${p}`, now), 0, `p${p}: its last token`)
+      assert.isAbove(limiter.take(`p${p}`, now), 0, `p${p} was forgotten and got a fresh bucket`)
+    }
+    assert.isAbove(limiter.take("x", now), 0)
+    assert.isAbove(limiter.take("y", now), 0)
+  })
+
   it("gives each subject of each tenant its own bucket over HTTP", async () => {
     const s = await start({ store: MemoryStore.layer, rateLimit: { ratePerSecond: 1, burst: 2 } })
     try {

@@ -101,4 +101,47 @@ describe("sharedReads", () => {
       if (JSON.stringify(a) !== JSON.stringify(b)) assert.notStrictEqual(keyOf(...a), keyOf(...b))
     }
   )
+
+  /**
+   * The lists nearest `parts`: a part split in two at each place (keeping or dropping the character
+   * there, as a separator would be), two neighbours joined (with nothing or a character between),
+   * an empty part added.
+   */
+  const nearMisses = (parts: ReadonlyArray<string>): ReadonlyArray<ReadonlyArray<string>> => {
+    const out: Array<ReadonlyArray<string>> = [[...parts, ""], ["", ...parts]]
+    const at = (i: number, ...replacement: ReadonlyArray<string>) => out.push([...parts.slice(0, i), ...replacement, ...parts.slice(i + 1)])
+    parts.forEach((p, i) => {
+      for (let k = 0; k <= p.length; k++) {
+        at(i, p.slice(0, k), p.slice(k))
+        if (k < p.length) at(i, p.slice(0, k), p.slice(k + 1))
+      }
+      if (i + 1 < parts.length) {
+        for (const between of ["", "|", ":", "0", "1"]) out.push([...parts.slice(0, i), p + between + parts[i + 1], ...parts.slice(i + 2)])
+      }
+    })
+    return out
+  }
+
+  it.prop(
+    "a list and the lists nearest it (a part split, two joined, an empty part more) never make the same key",
+    // Parts of the characters a separator or a length prefix would be made of.
+    [Schema.Array(Schema.String.pipe(Schema.annotate({ arbitrary: { override: () => (fc: any) => fc.stringMatching(/^[|:01a]{0,4}$/) } })))],
+    ([parts]) => {
+      for (const other of nearMisses(parts)) {
+        if (JSON.stringify(other) !== JSON.stringify(parts)) assert.notStrictEqual(keyOf(...other), keyOf(...parts), JSON.stringify([parts, other]))
+      }
+    }
+  )
+
+  it("keeps apart the lists a separator or plain concatenation would join", () => {
+    const pairs: ReadonlyArray<readonly [ReadonlyArray<string>, ReadonlyArray<string>]> = [
+      [["a|b"], ["a", "b"]],
+      [["ab"], ["a", "b"]],
+      [["1:a"], ["", "a"]],
+      [[], [""]],
+      [["a:"], ["a", ""]],
+      [["2:ab"], ["ab", ""]]
+    ]
+    for (const [a, b] of pairs) assert.notStrictEqual(keyOf(...a), keyOf(...b), JSON.stringify([a, b]))
+  })
 })

@@ -325,11 +325,14 @@ describe("SqliteBackup.backup", () => {
       const store = openStore("full", 3000)
       const out = fresh("tmpfs")
       sh("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", out)
-      const e = yield* failure({ from: store.filename, to: join(out, "b.sqlite") }).pipe(
-        Effect.ensuring(Effect.sync(() => store.db.close()))
+      // Unmounted whatever happens (a timeout on a loaded host left it mounted under /tmp).
+      const [e, left] = yield* failure({ from: store.filename, to: join(out, "b.sqlite") }).pipe(
+        Effect.map((e) => [e, readdirSync(out)] as const),
+        Effect.ensuring(Effect.sync(() => {
+          store.db.close()
+          sh("umount", out)
+        }))
       )
-      const left = readdirSync(out)
-      sh("umount", out)
       assert.strictEqual(e.reason, "CopyFailed")
       assert.match(e.message, /full|SQLITE_FULL|ENOSPC/i)
       assert.deepStrictEqual(left, [])
