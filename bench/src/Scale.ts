@@ -38,7 +38,7 @@ const workloads = (p: Awaited<ReturnType<typeof prepare>>, rows: number) => {
     patchTenant: load("PATCH tenant path", 50, { method: "PATCH", path: tenantOne, headers, body: patchBody }),
     getTenant: load("GET tenant path", 50, { method: "GET", path: tenantOne, headers }),
     listFirst: load("list first page", 10, { method: "GET", path: listPath, headers }),
-    listEnd: load("list $skiptoken at end", 10, { method: "GET", path: `${listPath}?$skiptoken=${OData.skipToken(Bulk.bulkId(rows - 101))}`, headers })
+    listEnd: load("list $skiptoken at end", 10, { method: "GET", path: `${listPath}?$skiptoken=${OData.skipToken(Bulk.bulkId(rows - 101), OData.listOf("{configurationId}/assignments"))}`, headers })
   }
 }
 

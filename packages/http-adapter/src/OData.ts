@@ -116,8 +116,35 @@ export type QueryResult = { readonly ok: true; readonly query: Query } | { reado
 
 const bad = (message: string): QueryResult => ({ ok: false, problem: Problem.badRequest(message) })
 
-/** `$skiptoken` for a page that continues after `id`: base64url of the id. */
-export const skipToken = (id: string): string => Buffer.from(id, "utf8").toString("base64url")
+/**
+ * The list a `$skiptoken` belongs to, from the path pattern of the route that answers the list
+ * (since 0.13.0): the pattern's literal segments after its last parameter (`assignments` under every
+ * path family; `deviceManagement/deviceEnrollmentConfigurations`, and `deviceEnrollmentConfigurations`
+ * under a user, whose positions are `[priority, "id"]`), as 8 hexadecimal digits (FNV-1a). A token
+ * holds it, so another list's token is refused (a 400) rather than read as a position in this one.
+ */
+export const listOf = (pattern: string): string => {
+  const known = lists.get(pattern)
+  if (known !== undefined) return known
+  const segments = pattern.split("/").filter((s) => s !== "")
+  let last = -1
+  for (let i = 0; i < segments.length; i++) if (segments[i]!.startsWith("{")) last = i
+  const name = segments.slice(last + 1).join("/")
+  let h = 0x811c9dc5
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193)
+  const list = (h >>> 0).toString(16).padStart(listLength, "0")
+  lists.set(pattern, list)
+  return list
+}
+const lists = new Map<string, string>()
+const listLength = 8
+
+/**
+ * `$skiptoken` for a page of the list `list` ({@link listOf}) that continues after the position
+ * `key` (an id, or a user's configurations' `[priority, "id"]`): base64url of the two. Before 0.13.0
+ * it held the key alone, and was read as a position by any list.
+ */
+export const skipToken = (key: string, list: string): string => Buffer.from(list + key, "utf8").toString("base64url")
 
 /**
  * The longest `$skiptoken` this server makes, so the longest it reads (since 0.9.0; it read 400
@@ -125,9 +152,9 @@ export const skipToken = (id: string): string => Buffer.from(id, "utf8").toStrin
  * `中`, SPEC 2 allowing 128): the base64url of the longest position a list holds, a user's
  * configurations' `[priority, "id"]` ({@link skipToken} of its JSON) with an id of 128 UTF-16 units of
  * at most 3 bytes each (a `"` or `\` is 2 bytes escaped; a character above U+FFFF, 4 bytes, is 2 units),
- * the priority `-2147483648` and the JSON's 5 other characters.
+ * the priority `-2147483648` and the JSON's 5 other characters, after the list's 8 characters.
  */
-export const maxSkipTokenLength = Math.ceil(((128 * 3) + "-2147483648".length + 5) * 4 / 3)
+export const maxSkipTokenLength = Math.ceil((listLength + (128 * 3) + "-2147483648".length + 5) * 4 / 3)
 const skipTokenText = new RegExp(`^[A-Za-z0-9_-]{1,${maxSkipTokenLength}}$`)
 
 const propertyName = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
@@ -282,7 +309,9 @@ const strictOptions = (search: string): Array<readonly [string, string]> | Query
  * name behind a cast, and `expandable` the navigation properties `$expand` may name (none:
  * `$expand` is refused). Option names are read as {@link optionName} reads them. A query whose
  * percent-encoding is malformed or not UTF-8 is a 400 naming the option (since 0.8.0; see
- * {@link strictOptions}).
+ * {@link strictOptions}). With `route` (the path pattern of the route, since 0.13.0), a
+ * `$skiptoken` made for another list ({@link listOf}) is a 400; without, any of this server's
+ * tokens is read.
  */
 export const parseQuery = (
   search: string,
@@ -290,7 +319,8 @@ export const parseQuery = (
   selectable: ReadonlyArray<string>,
   derived?: DerivedSelect,
   expandable?: ReadonlyArray<string>,
-  filterable?: FilterableProps
+  filterable?: FilterableProps,
+  route?: string
 ): QueryResult => {
   if (search === "") return { ok: true, query: emptyQuery }
   const params = search.includes("%") ? strictOptions(search) : new URLSearchParams(search)
@@ -329,10 +359,16 @@ export const parseQuery = (
         break
       }
       case "$skiptoken": {
-        const id = skipTokenText.test(value) ? Buffer.from(value, "base64url").toString("utf8") : ""
+        const text = skipTokenText.test(value) ? Buffer.from(value, "base64url").toString("utf8") : ""
+        const id = text.slice(listLength)
         // No token this server makes holds a control character (ids cannot), and a store
         // must not be asked for one (PostgreSQL refuses U+0000 with an error, not a miss).
-        if (id === "" || skipToken(id) !== value || /[\u0000-\u001f]/.test(id)) return bad("$skiptoken: the token is not valid")
+        if (id === "" || Buffer.from(text, "utf8").toString("base64url") !== value || /[\u0000-\u001f]/.test(id)) {
+          return bad("$skiptoken: the token is not valid")
+        }
+        if (route !== undefined && text.slice(0, listLength) !== listOf(route)) {
+          return bad("$skiptoken: expected a token from this list's @odata.nextLink, got another list's token")
+        }
         after = id
         break
       }

@@ -776,6 +776,9 @@ const always = () => true
  * order, with the collection's `@odata.context` as Graph writes it (under `setPath`, the
  * path of the configurations' collection the request named).
  */
+/** The list of a configuration's assignments, under any path family ({@link OData.listOf}). */
+const assignmentsList = OData.listOf("{configurationId}/assignments")
+
 const assignmentsExpansion = (setPath: (ctx: Ctx) => string): Expansion<Configuration.Configuration> => ({
   names: ["assignments"],
   load: Effect.fnUntraced(function*(ctx: Ctx, c: Configuration.Configuration) {
@@ -801,7 +804,7 @@ const assignmentsExpansion = (setPath: (ctx: Ctx) => string): Expansion<Configur
       const at = ctx.path.replace(/\/$/, "")
       // A key in the form that names it (`Id.keyPath`: `('..')` for a dot segment, which `/..` would not).
       const path = ctx.params.configurationId === undefined ? `${at}${Id.keyPath(c.id)}` : at
-      members["assignments@odata.nextLink"] = `${ctx.base}${path}/assignments?$skiptoken=${OData.skipToken(String(items[items.length - 1]!.id))}`
+      members["assignments@odata.nextLink"] = `${ctx.base}${path}/assignments?$skiptoken=${OData.skipToken(String(items[items.length - 1]!.id), assignmentsList)}`
     }
     members.assignments = items
     return { members, size: items.length }

@@ -528,7 +528,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       if (!Permissions.allows(principal.permissions, route.permission)) {
         return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs one of ${route.permission.anyOf.join(", ")}`))
       }
-      const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived, route.expandable, route.filterable)
+      const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived, route.expandable, route.filterable, route.path)
       if (!parsed.ok) return fail(parsed.problem)
       if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
       const refused = bodyRefusal(req.headers)
@@ -700,7 +700,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
             const params = new URLSearchParams(search)
             // The token came under any spelling of its name (`skiptoken`, `$SkipToken`): one is kept.
             for (const k of [...params.keys()]) if (OData.optionName(k) === "$skiptoken") params.delete(k)
-            params.set("$skiptoken", OData.skipToken(r.next))
+            params.set("$skiptoken", OData.skipToken(r.next, OData.listOf(route.path)))
             out["@odata.nextLink"] = `${ctx.base}${ctx.path}?${params.toString().replaceAll("%24", "$")}`
           }
           return answer({ status: 200, body: JSON.stringify(out), type: JSON_TYPE, headers: { "odata-version": "4.0" } }, keep)

@@ -310,6 +310,52 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         const bad = await s.request("GET", `${tenantA("paging")}?$skiptoken=%%%`)
         assert.strictEqual(bad.status, 400)
       })
+      it("refuses another list's $skiptoken on every list, and reads a list's own under any path family", async () => {
+        // Two of everything, so that each list's first page of one has a next link.
+        for (const id of ["tk1", "tk2"]) {
+          await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id } })
+          await s.request("POST", "users", { body: { id: `tku${id}` } })
+          await s.request("POST", "groups", { body: { id: `tkg${id}` } })
+          await s.request("POST", "groups/tkgtk1/members/$ref", { body: { "@odata.id": `users/tku${id}` } })
+          await s.request("POST", tenantA(id), { body: { target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "tkgtk1" } } })
+          await s.request("POST", tenantA("tk1"), { body: { id: `tka${id}`, target: { "@odata.type": `${G}groupAssignmentTarget`, groupId: "tkgtk1" } } })
+        }
+        const tokenOf = async (url: string) => {
+          const r = await s.request("GET", url)
+          assert.strictEqual(r.status, 200, r.text)
+          const next = r.json["@odata.nextLink"]
+          assert.isString(next, url)
+          return new URL(next).searchParams.get("$skiptoken")!
+        }
+        const lists = {
+          configurations: `${cfgs}?$top=1`,
+          assignments: `${tenantA("tk1")}?$top=1`,
+          users: "users?$top=1",
+          groups: "groups?$top=1",
+          members: "groups/tkgtk1/members?$top=1",
+          targeted: "users/tkutk1/deviceEnrollmentConfigurations?$top=1"
+        }
+        const tokens = Object.fromEntries(await Promise.all(Object.entries(lists).map(async ([k, url]) => [k, await tokenOf(url)])))
+        for (const [list, url] of Object.entries(lists)) {
+          for (const [from, token] of Object.entries(tokens)) {
+            const r = await s.request("GET", `${url}&$skiptoken=${token}`)
+            if (from === list) assert.strictEqual(r.status, 200, `${list}'s own token: ${r.text}`)
+            else {
+              assert.strictEqual(r.status, 400, `${from}'s token on ${list}: ${r.text}`)
+              assert.strictEqual(errorOf(r).message, "$skiptoken: expected a token from this list's @odata.nextLink, got another list's token")
+            }
+          }
+        }
+        // A configuration's assignments are one list under every path family: the tenant path's
+        // token continues it under a user's path (the configuration targets the user's group).
+        const viaUser = await s.request("GET", `users/tkutk1/deviceEnrollmentConfigurations/tk1/assignments?$top=1&$skiptoken=${tokens.assignments}`)
+        assert.strictEqual(viaUser.status, 200, viaUser.text)
+        const viaTenant = await s.request("GET", `${tenantA("tk1")}?$top=1&$skiptoken=${tokens.assignments}`)
+        const first = await s.request("GET", `${tenantA("tk1")}?$top=1`)
+        assert.strictEqual(viaUser.json.value.length, 1)
+        assert.deepStrictEqual(viaUser.json.value.map((a: any) => a.id), viaTenant.json.value.map((a: any) => a.id))
+        assert.notDeepEqual(viaUser.json.value.map((a: any) => a.id), first.json.value.map((a: any) => a.id))
+      })
       it("counts with $count=true and at …/assignments/$count as text/plain", async () => {
         const list = await s.request("GET", `${tenantA("paging")}?$count=true&$top=1`)
         assert.strictEqual(list.json["@odata.count"], 7)

@@ -10,7 +10,7 @@ import { MemoryStore } from "@enrollment/core"
 import * as Models from "@microsoft/msgraph-beta-sdk/models/index.js"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { calls, isEntity, type Serialize } from "./SdkModels.ts"
-import { Routes } from "../src/index.ts"
+import { OData, Routes } from "../src/index.ts"
 import { errorOf, start, type TestServer } from "./support.ts"
 
 /** The casts Graph offers beyond users and groups, where each is offered, and the entity set each is written under. */
@@ -85,7 +85,7 @@ describe("a cast to a directory type this directory holds none of", () => {
     // A malformed id is a 400, as on every path.
     ok(await get("groups/a%01b/members/microsoft.graph.device"), 400)
     // The type's own properties: $select and $filter of a device, not of a group.
-    for (const q of ["$select=displayName,deviceId,isCompliant,extensionAttributes", "$select=*", "$filter=operatingSystem eq 'Windows' and isCompliant eq true", "$filter=startswith(displayName,'x')", "$top=999&$skiptoken=eA"]) {
+    for (const q of ["$select=displayName,deviceId,isCompliant,extensionAttributes", "$select=*", "$filter=operatingSystem eq 'Windows' and isCompliant eq true", "$filter=startswith(displayName,'x')", `$top=999&$skiptoken=${OData.skipToken("x", OData.listOf("/groups/{groupId}/members/microsoft.graph.device"))}`]) {
       ok(await get(`groups/g/members/microsoft.graph.device?${q}`), 200, q)
     }
     ok(await get("users/u/memberOf/microsoft.graph.directoryRole?$select=roleTemplateId&$filter=displayName eq 'Global Administrator'"), 200)

@@ -24,10 +24,31 @@ import * as Ids from "../Ids.ts"
 import * as Paths from "../Paths.ts"
 import { countPages, type Page, type PageRequest, Store, type TargetingInputs } from "../Store.ts"
 
-/** One conformance case. */
+/**
+ * What a case answers when the store does not offer the optional method it is about: the suite
+ * then marks the case skipped (with vitest's `skip`), saying which method, rather than passing it.
+ *
+ * @since 0.12.3
+ */
+export class NotOffered {
+  readonly _tag = "NotOffered"
+  readonly method: string
+  constructor(method: string) {
+    this.method = method
+  }
+  /** What a runner shows beside the skipped case. */
+  get note(): string {
+    return `the store does not offer ${this.method}`
+  }
+}
+
+/** The answer of a case about an optional method the store does not offer. */
+const notOffered = (method: string): NotOffered => new NotOffered(method)
+
+/** One conformance case: it passes, fails, or (since 0.12.3) answers {@link NotOffered}. */
 export interface Case {
   readonly name: string
-  readonly run: Effect.Effect<void, unknown, Store>
+  readonly run: Effect.Effect<void | NotOffered, unknown, Store>
 }
 
 /** Fails the case with `message` unless `condition` holds. */
@@ -89,11 +110,11 @@ export const invite = (invitationId: string, userId: string, email: string, disp
 export const group = (id: string): Directory.Group =>
   Directory.makeGroup(id, { displayName: id, description: null, mailNickname: id, securityEnabled: true })
 
-const withTenant = (f: (store: Store["Service"], tenant: string) => Effect.Effect<void, unknown>) =>
+const withTenant = (f: (store: Store["Service"], tenant: string) => Effect.Effect<void | NotOffered, unknown>) =>
   Effect.gen(function*() {
     const store = yield* Store
     const tenant = yield* tenantId
-    yield* f(store, tenant)
+    return yield* f(store, tenant)
   })
 
 /** A value as a case's message shows it: an error as its tag and message, anything else as JSON (cut at 200 characters). */
@@ -910,7 +931,7 @@ export const cases: ReadonlyArray<Case> = [
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         const transitiveGroupsOf = store.groups.transitiveGroupsOf
-        if (transitiveGroupsOf === undefined) return
+        if (transitiveGroupsOf === undefined) return notOffered("groups.transitiveGroupsOf")
         for (const id of ["u1", "u2"]) yield* store.users.insert(t, user(id))
         for (const id of ["g1", "g2", "g3", "g4", "g5", "g6", "g7", "gx"]) yield* store.groups.insert(t, group(id))
         const add = (groupId: string, kind: "user" | "group", id: string) => store.groups.addMember(t, groupId, { kind, id })
@@ -1095,7 +1116,7 @@ export const cases: ReadonlyArray<Case> = [
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         const stampOf = store.stampOf
-        if (stampOf === undefined) return
+        if (stampOf === undefined) return notOffered("stampOf")
         const other = yield* tenantId
         const seen = new Set<number>([stampOf(t)])
         let last = stampOf(t)
@@ -1160,7 +1181,7 @@ export const cases: ReadonlyArray<Case> = [
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         const resolve = store.resolveConfiguration
-        if (resolve === undefined) return
+        if (resolve === undefined) return notOffered("resolveConfiguration")
         yield* store.configurations.insert(t, configuration("c1"))
         yield* store.configurations.insert(t, configuration("c2"))
         for (const id of ["u1", "u2"]) yield* store.users.insert(t, user(id))
@@ -1502,7 +1523,7 @@ export const cases: ReadonlyArray<Case> = [
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         const snapshot = store.snapshot
-        if (snapshot === undefined) return
+        if (snapshot === undefined) return notOffered("snapshot")
         yield* store.configurations.insert(t, configuration("c1"))
         const ids = yield* snapshot(Effect.map(store.configurations.list(t, { limit: 10 }), (p) => p.items.map((c) => c.id)))
         yield* checkEqual(ids, ["c1"], "the snapshot's list")
@@ -1521,7 +1542,7 @@ export const cases: ReadonlyArray<Case> = [
     run: withTenant((store, t) =>
       Effect.gen(function*() {
         const snapshot = store.snapshot
-        if (snapshot === undefined) return
+        if (snapshot === undefined) return notOffered("snapshot")
         yield* store.configurations.insert(t, configuration("c1"))
         yield* store.assignments.replace(t, "c1", [assignment("a1")])
         const ids = (p: { readonly items: ReadonlyArray<{ readonly id: string }> }) => p.items.map((a) => a.id)
@@ -1550,7 +1571,7 @@ export const cases: ReadonlyArray<Case> = [
     name: "the services list and count under a user's path in one snapshot, where the store offers one, and under the tenant's list before the path: an assign or a removal between the reads is not half seen",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
-        if (store.snapshot === undefined) return
+        if (store.snapshot === undefined) return notOffered("snapshot")
         yield* store.users.insert(t, user("u1"))
         yield* store.groups.insert(t, group("g1"))
         yield* store.groups.insert(t, group("g9"))
@@ -1733,10 +1754,19 @@ export const cases: ReadonlyArray<Case> = [
   }
 ]
 
+/**
+ * What a runner passes a test's body: vitest's test context. Its `skip(note)` marks a case about
+ * a method the store does not offer as skipped; a runner that passes nothing (or no `skip`) has
+ * such a case pass, as before 0.12.3.
+ */
+export interface RunnerContext {
+  readonly skip?: (note?: string) => void
+}
+
 /** The test functions {@link suite} needs: those of vitest or @effect/vitest. */
 export interface Runner {
   readonly describe: (name: string, body: () => void) => void
-  readonly it: (name: string, body: () => Promise<void>, timeout?: number) => void
+  readonly it: (name: string, body: (context?: RunnerContext) => Promise<void>, timeout?: number) => void
 }
 
 /**
@@ -1748,12 +1778,15 @@ export interface Runner {
 export const suite = <E>(name: string, layer: Layer.Layer<Store, E>, runner: Runner): void => {
   runner.describe(name, () => {
     for (const c of cases) {
-      runner.it(c.name, () => Effect.runPromise(run(c, layer)), 30_000)
+      runner.it(c.name, (context) =>
+        Effect.runPromise(run(c, layer)).then((answer) => {
+          if (answer instanceof NotOffered) context?.skip?.(answer.note)
+        }), 30_000)
     }
   })
 }
 
 /** Runs one case on `layer`; a failure (not a check's: those are defects) becomes a defect whose message names it. */
-const run = <E>(c: Case, layer: Layer.Layer<Store, E>): Effect.Effect<void> =>
+const run = <E>(c: Case, layer: Layer.Layer<Store, E>): Effect.Effect<void | NotOffered> =>
   Effect.catch(Effect.provide(c.run, layer), (e: unknown) =>
     Effect.die(new Error(`a store call the case expected to succeed (or the layer) failed with ${show(e)}`, { cause: e })))
