@@ -330,6 +330,9 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   }
   if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && !/^https?:$/.test(c.jwksUrl.value.protocol)) {
     problems.push(`AUTH_JWKS_URL: expected ${settings.jwksUrl[2]}, got a URL with the scheme ${c.jwksUrl.value.protocol}`)
+  } else if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && (c.jwksUrl.value.username !== "" || c.jwksUrl.value.password !== "")) {
+    // fetch refuses such a URL: the server would start, and answer every token 503. Not echoed.
+    problems.push("AUTH_JWKS_URL: a URL with a user name or password cannot be used (the key set's HTTP client, fetch, refuses credentials in a URL, so no token could be verified)")
   }
   if (c.jwksUrl !== undefined && Option.isSome(c.jwksUrl) && c.audience !== undefined && Option.isNone(c.audience)) {
     // The key set (Entra ID's) signs tokens issued to every other application too.

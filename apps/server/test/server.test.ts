@@ -256,6 +256,14 @@ describe("configuration", () => {
       assert.deepStrictEqual(await problemsOf({ AUTH_JWKS_URL: url, AUTH_AUDIENCE: "api://enrollment" }), [])
     }
   })
+  it("refuses an AUTH_JWKS_URL with a user name or password (fetch would refuse every fetch), not echoing it", async () => {
+    for (const url of ["https://app:s3cr3t@login.example.com/keys", "https://app@login.example.com/keys", "https://:s3cr3t@login.example.com/keys"]) {
+      const problems = await problemsOf({ AUTH_JWKS_URL: url, AUTH_AUDIENCE: "api://enrollment" })
+      assert.deepStrictEqual(problems, [
+        "AUTH_JWKS_URL: a URL with a user name or password cannot be used (the key set's HTTP client, fetch, refuses credentials in a URL, so no token could be verified)"
+      ], url)
+    }
+  })
   it("needs AUTH_AUDIENCE with AUTH_JWKS_URL: the key set signs other applications' tokens too", async () => {
     const problems = await problemsOf({ AUTH_JWKS_URL: "https://login.microsoftonline.com/t/discovery/v2.0/keys" })
     assert.deepStrictEqual(problems.map((p) => p.split(":")[0]), ["AUTH_AUDIENCE"])

@@ -1,6 +1,7 @@
 /**
  * Bearer JWT verification (SPEC 7): HS256 against a shared secret, or RS256 /
- * ES256 against a JWKS (cached by jose, refreshed on an unknown `kid`);
+ * ES256 against a JWKS (held by a {@link KeySet}: refreshed on an unknown `kid` at most once a
+ * cooldown, kept while the provider fails, since 0.13.0);
  * `iss` / `aud` checked when configured, and an audience required with a JWKS
  * (an identity provider's keys sign tokens for every application it serves);
  * unsigned tokens refused. A delegated token's permissions are its `scp`, an
@@ -11,6 +12,7 @@
  * @since 0.1.0
  */
 import * as jose from "jose"
+import * as KeySet from "./KeySet.ts"
 import * as Problem from "./Problem.ts"
 
 /**
@@ -20,6 +22,12 @@ import * as Problem from "./Problem.ts"
 export interface AuthOptions {
   readonly hs256Secret?: string | Uint8Array | undefined
   readonly jwksUrl?: string | undefined
+  /**
+   * The `iss` a token must name. With `{tenantid}` in it (since 0.13.0), the token's `tid` is put
+   * there before the comparison: Microsoft Entra ID's multi-tenant issuer,
+   * `https://login.microsoftonline.com/{tenantid}/v2.0`, so that a token names its own tenant's
+   * issuer (a token of one tenant that claims another's `tid` is refused).
+   */
   readonly issuer?: string | undefined
   /**
    * The `aud` a token must name (one member of an array suffices). Required with `jwksUrl`:
@@ -33,10 +41,16 @@ export interface AuthOptions {
   readonly clockToleranceSeconds?: number | undefined
   /**
    * After a JWKS fetch, how long a token naming an unknown `kid` is refused
-   * without fetching again, in seconds (default 30, jose's): bounds the fetches
-   * forged kids can cause; a rotated key is picked up once it has passed.
+   * without fetching again, in seconds (default 30): bounds the fetches
+   * forged kids can cause; a rotated key is picked up once it has passed. A failed
+   * fetch is tried again after 1 s, doubling up to this (since 0.13.0; see `KeySet`).
    */
   readonly jwksCooldownSeconds?: number | undefined
+  /**
+   * How old the JWKS's keys may grow before they are fetched again, in the background, in
+   * seconds (default 600); a failed fetch keeps them (since 0.13.0).
+   */
+  readonly jwksMaxAgeSeconds?: number | undefined
 }
 
 /** Who is calling: tenant, subject and granted permissions. */
@@ -141,7 +155,7 @@ const isTenantId = (tid: unknown): tid is string =>
  * client its token is bad.
  */
 const keySetUnavailable = (e: unknown): boolean =>
-  e instanceof jose.errors.JWKSTimeout || e instanceof jose.errors.JWKSInvalid ||
+  e instanceof KeySet.KeySetUnavailable || e instanceof jose.errors.JWKSTimeout || e instanceof jose.errors.JWKSInvalid ||
   !(e instanceof jose.errors.JOSEError) || e.code === "ERR_JOSE_GENERIC"
 
 const principalOf = (payload: jose.JWTPayload): AuthResult => {
@@ -171,6 +185,12 @@ const principalOf = (payload: jose.JWTPayload): AuthResult => {
   }
 }
 
+/** Where an issuer template takes a token's tenant (since 0.13.0): Entra ID's own placeholder. */
+export const tenantSlot = "{tenantid}"
+
+/** The issuer `issuer` names for `tenant`: the template with the tenant in its slot, or itself. */
+export const issuerOf = (issuer: string, tenant: string): string => issuer.replaceAll(tenantSlot, tenant)
+
 /** The fewest bytes an HS256 secret may have: the size of SHA-256's output (RFC 7518 3.2); since 0.6.0. */
 export const minSecretBytes = 32
 
@@ -192,11 +212,15 @@ export const make = (options: AuthOptions): Verifier => {
     throw new Error(`an HS256 secret needs at least ${minSecretBytes} bytes (RFC 7518 3.2); this one has ${secret.byteLength}`)
   }
   const jwks = options.jwksUrl !== undefined
-    ? jose.createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: (options.jwksCooldownSeconds ?? 30) * 1000 })
+    ? KeySet.make({
+      url: new URL(options.jwksUrl),
+      cooldownMs: (options.jwksCooldownSeconds ?? 30) * 1000,
+      maxAgeMs: (options.jwksMaxAgeSeconds ?? 600) * 1000
+    })
     : undefined
   const tolerance = options.clockToleranceSeconds ?? 30
   const verifyOptions = {
-    ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+    ...(options.issuer !== undefined && !options.issuer.includes(tenantSlot) ? { issuer: options.issuer } : {}),
     ...(options.audience !== undefined ? { audience: options.audience } : {}),
     clockTolerance: tolerance,
     // SPEC 7: `exp` is verified, so a token must carry one (Entra ID tokens always do);
@@ -230,6 +254,30 @@ export const make = (options: AuthOptions): Verifier => {
     return fail("The bearer token has expired")
   }
 
+  const keyOptions = { ...verifyOptions, algorithms: ["RS256", "ES256"] }
+  /**
+   * The payload of `token` verified with the key set's key. A token with no `kid` that several
+   * keys of its type could have signed (a set of two RSA keys) is tried with each, as jose's
+   * `JWKSMultipleMatchingKeys` asks (since 0.13.0; before, it was refused as badly signed).
+   */
+  const withKeySet = async (token: string, keys: KeySet.KeySet): Promise<jose.JWTPayload> => {
+    try {
+      return (await jose.jwtVerify(token, keys.getKey, keyOptions)).payload
+    } catch (e) {
+      if (!(e instanceof jose.errors.JWKSMultipleMatchingKeys)) throw e
+      let last: unknown = e
+      for await (const key of e) {
+        try {
+          return (await jose.jwtVerify(token, key, keyOptions)).payload
+        } catch (inner) {
+          if (!(inner instanceof jose.errors.JWSSignatureVerificationFailed)) throw inner
+          last = inner
+        }
+      }
+      throw last
+    }
+  }
+
   const slow = async (token: string): Promise<AuthResult> => {
     let alg: string | undefined
     try {
@@ -242,12 +290,18 @@ export const make = (options: AuthOptions): Verifier => {
       if (alg === "HS256" && secret !== undefined) {
         payload = (await jose.jwtVerify(token, secret, { ...verifyOptions, algorithms: ["HS256"] })).payload
       } else if ((alg === "RS256" || alg === "ES256") && jwks !== undefined) {
-        payload = (await jose.jwtVerify(token, jwks, { ...verifyOptions, algorithms: ["RS256", "ES256"] })).payload
+        payload = await withKeySet(token, jwks)
       } else {
         return fail(`The token's signing algorithm ${JSON.stringify(alg)?.slice(0, 40) ?? "(none)"} is not accepted`)
       }
       const r = principalOf(payload)
-      if (r.ok) remember(token, r.principal)
+      if (!r.ok) return r
+      if (options.issuer !== undefined && options.issuer.includes(tenantSlot)) {
+        // The tenant's own issuer: its `tid` in the template (jose's words for a mismatch).
+        if (payload.iss === undefined) return fail('The bearer token was refused: missing required "iss" claim')
+        if (payload.iss !== issuerOf(options.issuer, r.principal.tenant)) return fail('The bearer token was refused: unexpected "iss" claim value')
+      }
+      remember(token, r.principal)
       return r
     } catch (e) {
       if (e instanceof jose.errors.JWTExpired) return fail("The bearer token has expired")

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as jose from "jose"
+import { issuerOf } from "./Auth.ts"
 import * as Permissions from "./Permissions.ts"
 
 /** What a minted token says. */
@@ -18,6 +19,7 @@ export interface MintOptions {
   readonly subject?: string | undefined
   /** Lifetime: seconds, or a jose time span such as "1h" (default "1h"). */
   readonly expiresIn?: number | string | undefined
+  /** The `iss`; a `{tenantid}` in it (an issuer template, since 0.13.0) is the token's tenant. */
   readonly issuer?: string | undefined
   readonly audience?: string | undefined
 }
@@ -35,7 +37,7 @@ export const mint = async (options: MintOptions): Promise<string> => {
     .setSubject(options.subject ?? "local-operator")
   const exp = options.expiresIn ?? "1h"
   jwt = jwt.setExpirationTime(typeof exp === "number" ? Math.floor(Date.now() / 1000) + exp : exp)
-  if (options.issuer !== undefined) jwt = jwt.setIssuer(options.issuer)
+  if (options.issuer !== undefined) jwt = jwt.setIssuer(issuerOf(options.issuer, options.tenant))
   if (options.audience !== undefined) jwt = jwt.setAudience(options.audience)
   return jwt.sign(secret)
 }

@@ -99,11 +99,41 @@ describe("security: authentication", () => {
   })
 })
 
+describe("security: an issuer template (Entra ID's multi-tenant issuer)", () => {
+  const template = "https://login.microsoftonline.com/{tenantid}/v2.0"
+  let s: TestServer
+  beforeAll(async () => {
+    s = await start({ store: MemoryStore.layer, auth: { hs256Secret: secret, issuer: template } })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it("takes a token whose iss is its own tenant's, and refuses another tenant's issuer or none", async () => {
+    const own = await Token.mint({ secret, tenant: "tenant-a", issuer: template })
+    assert.strictEqual(JSON.parse(Buffer.from(own.split(".")[1]!, "base64url").toString()).iss, "https://login.microsoftonline.com/tenant-a/v2.0")
+    assert.strictEqual((await s.request("GET", "users", { token: own })).status, 200)
+    for (const [iss, says] of [
+      ["https://login.microsoftonline.com/tenant-b/v2.0", 'unexpected "iss" claim value'],
+      [template, 'unexpected "iss" claim value'],
+      [undefined, 'missing required "iss" claim']
+    ] as const) {
+      const claims = { tid: "tenant-a", scp: "User.Read.All", exp: nowSeconds() + 600, ...(iss === undefined ? {} : { iss }) }
+      const r = await s.request("GET", "users", { token: signed({ alg: "HS256", typ: "JWT" }, JSON.stringify(claims)) })
+      assert.strictEqual(r.status, 401, `${iss}: ${r.text}`)
+      assert.strictEqual(errorOf(r).message, `The bearer token was refused: ${says}`)
+    }
+  })
+})
+
 describe("security: verifier configuration", () => {
   it("refuses a JWKS without an audience: its keys sign tokens issued to other applications too", () => {
     assert.throws(() => Auth.make({ jwksUrl: "https://login.example.test/keys" }), /audience/)
     assert.throws(() => Auth.make({ jwksUrl: "https://login.example.test/keys", audience: "" }), /audience/)
     assert.throws(() => Auth.make({ jwksUrl: "https://login.example.test/keys", hs256Secret: secret, issuer: "https://login.example.test/" }), /audience/)
+    // A URL a fetch cannot send: refused at once, not a 503 at every token.
+    assert.throws(() => Auth.make({ jwksUrl: "https://app:s3cr3t@login.example.test/keys", audience: "api://e" }), /user name or password/)
+    assert.throws(() => Auth.make({ jwksUrl: "ftp://login.example.test/keys", audience: "api://e" }), /http:\/\/ or https:\/\//)
     // With one it starts (nothing is fetched before the first token), and a secret alone needs none.
     Auth.make({ jwksUrl: "https://login.example.test/keys", audience: "api://enrollment" })
     Auth.make({ hs256Secret: secret })
