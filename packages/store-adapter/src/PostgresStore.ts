@@ -231,6 +231,16 @@ const entityTable = (name: string) =>
     PRIMARY KEY (tenant_id, id)
   )`
 
+/**
+ * The SQL of a principal name's key (`Directory.userPrincipalNameKey`) from a user's `data` text:
+ * `lower` under the "C" collation lowers ASCII letters only. Each `\u0000` escape of the text is
+ * read as `\u0020` first: PostgreSQL's `json` cannot unescape U+0000 into `text` and fails the whole
+ * statement wherever in the row it is (a user whose `employeeId` holds one could not be written, or
+ * upgraded); after an escaped backslash the six characters stay a valid escape too. A principal
+ * name holds no control character, so its key is the same.
+ */
+const principalNameKeyOf = (data: string) => `lower((replace(${data}, '\\u0000', '\\u0020')::json ->> 'userPrincipalName') COLLATE "C")`
+
 /** The schema, as ordered migrations. JSON is kept as `text`: `jsonb` would reorder keys. */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -312,8 +322,30 @@ export const migrations: ReadonlyArray<Migration> = [
     name: "user principal name keys",
     statements: [
       `ALTER TABLE $schema.users ADD COLUMN upn_key text COLLATE "C"`,
-      `UPDATE $schema.users SET upn_key = lower((data::json ->> 'userPrincipalName') COLLATE "C")`,
+      `UPDATE $schema.users SET upn_key = ${principalNameKeyOf("data")}`,
       "CREATE INDEX users_by_upn_key ON $schema.users (tenant_id, upn_key)"
+    ]
+  },
+  {
+    // Each user's principal name key kept by the store itself (store-adapter 0.11.1): a trigger
+    // before each insert and each change of `data` sets `upn_key` to the key of the name the row
+    // holds, whoever wrote it. A process of a release before 0.11.0 writes users without the key,
+    // and one still serving after another process upgraded the store (a rolling upgrade's window)
+    // wrote users whose names no later write saw, so a user of the same name was then accepted
+    // (found in review). The keys such a process wrote are filled here, and the upgrade warns of
+    // the names more than one user holds, as version 3's did.
+    version: 4,
+    name: "user principal name keys kept by the store",
+    statements: [
+      `CREATE FUNCTION $schema.users_upn_key() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        NEW.upn_key := ${principalNameKeyOf("NEW.data")};
+        RETURN NEW;
+      END
+      $body$`,
+      `CREATE TRIGGER users_upn_key BEFORE INSERT OR UPDATE OF data ON $schema.users
+        FOR EACH ROW EXECUTE FUNCTION $schema.users_upn_key()`,
+      `UPDATE $schema.users SET upn_key = ${principalNameKeyOf("data")} WHERE upn_key IS DISTINCT FROM ${principalNameKeyOf("data")}`
     ]
   }
 ]
@@ -1595,7 +1627,7 @@ export const migrateWith = (
           .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
       // At the upgrade that made principal names unique: the names more than one user holds (through the new index).
       let sharedNames: StoreSql.Upgrade["sharedNames"]
-      if (applied.includes(3)) {
+      if (applied.includes(3) || applied.includes(4)) {
         const held = StoreSql.sharedNamesSql(`${s}.users`)
         const [n] = yield* sql.unsafe<Row>(`SELECT count(*)::int AS n FROM (${held}) AS x`)
         const total = Number(n?.n ?? 0)

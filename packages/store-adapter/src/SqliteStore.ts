@@ -199,6 +199,28 @@ const entityTables: ReadonlyArray<EntityTable> = ["configurations", "users", "gr
 export const countSql = (table: EntityTable) =>
   `SELECT coalesce((SELECT n FROM set_counts WHERE tenant_id = ? AND set_name = '${table}'), 0) AS n`
 
+/** The SQL of a principal name's key (`Directory.userPrincipalNameKey`) from a user's `data` column: `lower` lowers ASCII letters only. */
+const principalNameKeyOf = (data: string) => `lower(json_extract(${data}, '$.userPrincipalName'))`
+
+/**
+ * What keeps each user's principal name key whoever writes the row (schema version 5): after an
+ * insert, and after an update of `data`, a row whose `upn_key` is not its name's key gets it. This
+ * release's writes set the key themselves, so for them the trigger's condition is false and it
+ * writes nothing; the update it makes changes `upn_key` alone, so it fires no trigger of its own.
+ */
+const principalNameKeyTriggers: ReadonlyArray<string> = [
+  `CREATE TRIGGER users_upn_key_in AFTER INSERT ON users
+    WHEN NEW.upn_key IS NOT ${principalNameKeyOf("NEW.data")}
+  BEGIN
+    UPDATE users SET upn_key = ${principalNameKeyOf("NEW.data")} WHERE tenant_id = NEW.tenant_id AND id = NEW.id;
+  END`,
+  `CREATE TRIGGER users_upn_key_up AFTER UPDATE OF data ON users
+    WHEN NEW.upn_key IS NOT ${principalNameKeyOf("NEW.data")}
+  BEGIN
+    UPDATE users SET upn_key = ${principalNameKeyOf("NEW.data")} WHERE tenant_id = NEW.tenant_id AND id = NEW.id;
+  END`
+]
+
 /**
  * What keeps a table's counts (schema version 4): a trigger after each row inserted (an insert
  * that `ON CONFLICT DO NOTHING` skips is no row inserted, and fires nothing) and one after each
@@ -365,6 +387,21 @@ export const migrations: ReadonlyArray<Migration> = [
       ) WITHOUT ROWID`,
       ...memberCountTriggers
     ]
+  },
+  {
+    // Each user's principal name key kept by the store itself (store-adapter 0.11.1): triggers
+    // after an insert and after a change of `data` set `upn_key` to the key of the name the row
+    // holds, whoever wrote it. A process of a release before 0.11.0 (schema 2) writes users
+    // without the key, and one that keeps serving after another process upgraded the store (the
+    // window of a rolling upgrade) wrote users whose names no later write saw: a user of the same
+    // name was then accepted (found in review). The keys such a process wrote are filled here,
+    // and the upgrade warns of the names more than one user holds, as version 3's did.
+    version: 5,
+    name: "user principal name keys kept by the store",
+    statements: [
+      ...principalNameKeyTriggers,
+      `UPDATE users SET upn_key = ${principalNameKeyOf("users.data")} WHERE upn_key IS NOT ${principalNameKeyOf("users.data")}`
+    ]
   }
 ]
 
@@ -435,9 +472,10 @@ export const migrate = (
       const count = Number(db.prepare(`SELECT count(*) AS n ${pairs}`).get()!.n)
       const first = count === 0 ? [] : db.prepare(`SELECT u.tenant_id AS tenant, u.id AS id ${pairs} ORDER BY 1, 2 LIMIT ${StoreSql.sharedIdsShown}`).all()
         .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
-      // At the upgrade that made principal names unique: the names more than one user holds (through the new index).
+      // At the upgrades that made principal names unique (3) and filled the keys an earlier release's
+      // process left out (5): the names more than one user holds (through the index).
       let sharedNames: StoreSql.Upgrade["sharedNames"]
-      if (applied.includes(3)) {
+      if (applied.includes(3) || applied.includes(5)) {
         const held = StoreSql.sharedNamesSql("users")
         const total = Number(db.prepare(`SELECT count(*) AS n FROM (${held})`).get()!.n)
         sharedNames = {

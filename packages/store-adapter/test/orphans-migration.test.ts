@@ -138,9 +138,13 @@ const withPrincipalNameKeys = (snapshot: Snapshot): Snapshot => ({
     upn_key: Directory.userPrincipalNameKey(JSON.parse(String(r.data)).userPrincipalName) ?? null
   }))
 })
-/** The migrations an upgrade from before this one records: SQLite's schema has a fourth (store-adapter 0.11.0). */
-const recordedAfterPostgres = [[1, "initial"], [version, "orphans removed"], [3, "user principal name keys"]]
-const recordedAfterSqlite = [...recordedAfterPostgres, [4, "set counts"]]
+/**
+ * The migrations an upgrade from before this one records: SQLite's schema has the set counts
+ * (store-adapter 0.11.0) before the keys kept by the store (0.12.0).
+ */
+const kept = "user principal name keys kept by the store"
+const recordedAfterPostgres = [[1, "initial"], [version, "orphans removed"], [3, "user principal name keys"], [4, kept]]
+const recordedAfterSqlite = [[1, "initial"], [version, "orphans removed"], [3, "user principal name keys"], [4, "set counts"], [5, kept]]
 const insertSql = (s: Seed, placeholder: (i: number) => string, schema = "") => {
   const columns = Object.keys(s.row)
   return `INSERT INTO ${schema}${s.table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => placeholder(i)).join(", ")})`
@@ -216,8 +220,8 @@ const upgradeSaidBy = (to: string): ReadonlyArray<readonly [string, "info" | "wa
     "warn"
   ]
 ]
-const upgradeSaidPostgres = upgradeSaidBy("3 ('orphans removed', 'user principal name keys')")
-const upgradeSaidSqlite = upgradeSaidBy("4 ('orphans removed', 'user principal name keys', 'set counts')")
+const upgradeSaidPostgres = upgradeSaidBy(`4 ('orphans removed', 'user principal name keys', '${kept}')`)
+const upgradeSaidSqlite = upgradeSaidBy(`5 ('orphans removed', 'user principal name keys', 'set counts', '${kept}')`)
 
 // SQLite --------------------------------------------------------------------------------------
 

@@ -46,9 +46,12 @@ const upgradeSaidBy = (to: string) => [
   "write that would give another user one of these names is refused; rename or delete all but one of each (PATCH or " +
   "DELETE /beta/users/{id}; GET /beta/users?$filter=userPrincipalName eq '<name>' lists them)"
 ]
-/** SQLite's schema has a fourth migration (the set counts, store-adapter 0.11.0), which the upgrade applies too. */
-const upgradeSaidPostgres = upgradeSaidBy("3 ('user principal name keys')")
-const upgradeSaidSqlite = upgradeSaidBy("4 ('user principal name keys', 'set counts')")
+/**
+ * The upgrade applies the later migrations too: the keys kept by the store (store-adapter 0.11.1;
+ * SQLite's version 5, PostgreSQL's 4), and on SQLite the set counts (0.11.0) before them.
+ */
+const upgradeSaidPostgres = upgradeSaidBy("4 ('user principal name keys', 'user principal name keys kept by the store')")
+const upgradeSaidSqlite = upgradeSaidBy("5 ('user principal name keys', 'set counts', 'user principal name keys kept by the store')")
 
 /** What the upgraded store must do with the users it was given. */
 const behavesAfterUpgrade = (store: Store["Service"]) =>

@@ -58,7 +58,7 @@ describe("SQLite: the set counts migration", () => {
         Layer.build(SqliteStore.layer({ filename, notice: (line) => void said.push(line) })),
         (c) => Context.get(c, Store)
       )
-      assert.deepStrictEqual(said, ["upgraded the store's schema from version 3 to 4 ('set counts'): no row removed"])
+      assert.deepStrictEqual(said, ["upgraded the store's schema from version 3 to 5 ('set counts', 'user principal name keys kept by the store'): no row removed"])
       assert.strictEqual(yield* store.users.count!(T), 1500)
       assert.strictEqual(yield* store.groups.count!(T), 2)
       assert.strictEqual(yield* store.configurations.count!(T), 1)
