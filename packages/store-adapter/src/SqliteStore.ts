@@ -199,6 +199,9 @@ const entityTables: ReadonlyArray<EntityTable> = ["configurations", "users", "gr
 export const countSql = (table: EntityTable) =>
   `SELECT coalesce((SELECT n FROM set_counts WHERE tenant_id = ? AND set_name = '${table}'), 0) AS n`
 
+/** What the WAL file is cut back to when it restarts after a checkpoint (`journal_size_limit`), in bytes: 64 MiB. */
+export const walSizeLimit = 64 * 1024 * 1024
+
 /** The SQL of a principal name's key (`Directory.userPrincipalNameKey`) from a user's `data` column: `lower` lowers ASCII letters only. */
 const principalNameKeyOf = (data: string) => `lower(json_extract(${data}, '$.userPrincipalName'))`
 
@@ -595,6 +598,10 @@ export const open = (options: Options): DatabaseSync => {
     db.exec("PRAGMA foreign_keys = ON")
     // 16 MiB of page cache: the hot indexes of a million assignments fit; more only grows RSS.
     db.exec("PRAGMA cache_size = -16384")
+    // The WAL file cut back to 64 MiB when it restarts after a checkpoint (since 0.12.0, found in
+    // review): a large transaction (an upgrade rewriting a million users, an import) grew it to its
+    // size, and SQLite kept that size on disk until the last connection closed.
+    db.exec(`PRAGMA journal_size_limit = ${walSizeLimit}`)
     migrate(db, { notice: options.notice })
     // The statement journals of the writes in memory (since 0.11.0): a write that fires a trigger
     // (the counts of schema version 4) opens one, which SQLite otherwise keeps in a temporary file,
