@@ -98,6 +98,45 @@ const hooks = perfHooks as {
   PerformanceObserver: typeof perfHooks.PerformanceObserver
 }
 
+/** What prom-client reads of an event-loop delay histogram at a scrape, before it resets it. */
+type DelayReading = Pick<perfHooks.ELDHistogram, "min" | "max" | "mean" | "stddev"> & { readonly percentiles: Map<number, number> }
+
+/**
+ * `h` as prom-client's event-loop lag metrics read it, without their values from an empty window
+ * (since server 0.6.4, found in review): prom-client reads the histogram at each scrape and resets
+ * it, so a scrape within the sampling interval of the one before (a HEAD then a GET, or two
+ * Prometheus servers) read a histogram of no samples: a minimum of 9 223 372 036.85 s, a maximum
+ * of 0, a mean and deviation of NaN. A window with no sample reads as the last window that had
+ * one, and its reset is skipped, so it goes on collecting.
+ */
+const steadyDelays = (h: perfHooks.ELDHistogram): perfHooks.ELDHistogram => {
+  let last: DelayReading | undefined
+  const reading = (): DelayReading | undefined => h.count > 0 ? h : last
+  return new Proxy(h, {
+    get(target, key) {
+      switch (key) {
+        case "min":
+        case "max":
+        case "mean":
+        case "stddev":
+          return reading()?.[key] ?? 0
+        case "percentile":
+          return (p: number) => h.count > 0 ? h.percentile(p) : last?.percentiles.get(p) ?? 0
+        case "reset":
+          return () => {
+            if (h.count === 0) return
+            last = { min: h.min, max: h.max, mean: h.mean, stddev: h.stddev, percentiles: new Map([50, 90, 99].map((p) => [p, h.percentile(p)])) }
+            h.reset()
+          }
+        default: {
+          const v = Reflect.get(target, key, target)
+          return typeof v === "function" ? v.bind(target) : v
+        }
+      }
+    }
+  })
+}
+
 /**
  * prom-client's default metrics, registered in `registry`, and the function that stops what
  * they leave running: `collectDefaultMetrics` enables an event-loop delay histogram
@@ -115,7 +154,7 @@ const defaultMetrics = (registry: Registry): (() => void) => {
   hooks.monitorEventLoopDelay = (options) => {
     const h = monitorEventLoopDelay(options)
     histograms.push(h)
-    return h
+    return steadyDelays(h)
   }
   hooks.PerformanceObserver = class extends PerformanceObserver {
     constructor(callback: perfHooks.PerformanceObserverCallback) {

@@ -159,6 +159,7 @@ export const make = (options: {
         status: entry.status,
         durationMs: entry.durationMs,
         requestId: entry.requestId,
+        ...(entry.clientRequestId !== undefined ? { clientRequestId: entry.clientRequestId } : {}),
         tenant: entry.tenant ?? null,
         client: entry.clientAddress ?? null,
         ...(entry.forwardedFor !== undefined ? { forwardedFor: entry.forwardedFor } : {}),
@@ -168,7 +169,9 @@ export const make = (options: {
     } else {
       // A matched route's name starts with its method (`GET /beta/users`): the method once, unless it differs (HEAD on a GET route).
       const what = entry.route.startsWith(`${entry.method} `) ? entry.route : `${entry.method} ${entry.route}`
-      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${what} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId} tenant=${tenantText(entry.tenant)} client=${entry.clientAddress ?? "-"}${
+      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${what} ${entry.status} ${entry.durationMs}ms request-id=${entry.requestId}${
+        entry.clientRequestId !== undefined ? ` client-request-id=${JSON.stringify(entry.clientRequestId)}` : ""
+      } tenant=${tenantText(entry.tenant)} client=${entry.clientAddress ?? "-"}${
         entry.forwardedFor !== undefined ? ` forwarded-for=${JSON.stringify(entry.forwardedFor)}` : ""
       }${entry.userAgent !== undefined ? ` user-agent=${JSON.stringify(entry.userAgent)}` : ""}${defect !== undefined ? `\n${defect}` : ""}`)
     }

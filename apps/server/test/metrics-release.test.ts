@@ -121,6 +121,32 @@ describe("the metrics endpoint's monitors", () => {
     }
   }, 30_000)
 
+  it("reads the event loop's delays of the last window with samples on a scrape right after another (no empty window's values)", async () => {
+    const app = await App.start(await config({ PORT: "0", METRICS_PORT: "0", STORE: "memory", DATA_DIR: tmp(), LOG_LEVEL: "none" }))
+    try {
+      const lag = async () => {
+        const text = await (await fetch(app.metricsUrl!)).text()
+        const value = (name: string) => {
+          const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(text)
+          assert.ok(m !== null, name)
+          return Number(m[1])
+        }
+        return { min: value("min"), max: value("max"), mean: value("mean"), stddev: value("stddev"), p99: value("p99") }
+      }
+      // A window with samples (the monitor samples every 10 ms), then scrapes with none between them.
+      await new Promise((r) => setTimeout(r, 200))
+      const first = await lag()
+      for (let i = 0; i < 5; i++) {
+        const next = await lag()
+        for (const [k, v] of Object.entries(next)) assert.isTrue(Number.isFinite(v) && v >= 0 && v < 60, `${k} ${v} on scrape ${i + 2}`)
+        assert.isAtMost(next.min, next.max)
+      }
+      assert.isAtMost(first.min, first.max)
+    } finally {
+      await app.stop()
+    }
+  })
+
   it("stops them when the metrics listener cannot start", async () => {
     const watched = watchPerfHooks()
     const taken = net.createServer()

@@ -491,6 +491,12 @@ describe("the request log", () => {
     const pretty: Array<string> = []
     RequestLogger.make({ format: "pretty", level: "info", write: (l) => pretty.push(l) })({ ...entry, userAgent: "a \"quoted\" agent" })
     assert.match(pretty[0]!, / client=10\.1\.2\.3 user-agent="a \\"quoted\\" agent"$/)
+    // The client's own id for the request, when it sent one: in both formats.
+    json({ ...entry, clientRequestId: "ticket 4711" })
+    assert.strictEqual(JSON.parse(lines[2]!).clientRequestId, "ticket 4711")
+    assert.isFalse("clientRequestId" in bare)
+    RequestLogger.make({ format: "pretty", level: "info", write: (l) => pretty.push(l) })({ ...entry, clientRequestId: "ticket 4711" })
+    assert.match(pretty[1]!, / request-id=r client-request-id="ticket 4711" tenant=/)
   })
 
   it("in the pretty format, writes a tenant that could forge the line's fields as a JSON string, escaped (a token's tid is its signer's)", () => {

@@ -189,7 +189,9 @@ const principalOf = (payload: jose.JWTPayload): AuthResult => {
 export const tenantSlot = "{tenantid}"
 
 /** The issuer `issuer` names for `tenant`: the template with the tenant in its slot, or itself. */
-export const issuerOf = (issuer: string, tenant: string): string => issuer.replaceAll(tenantSlot, tenant)
+export const issuerOf = (issuer: string, tenant: string): string =>
+  // A function, so that a `$` in the tenant (`$&`, `$$`) is the tenant's, never a replacement pattern.
+  issuer.replaceAll(tenantSlot, () => tenant)
 
 /** The fewest bytes an HS256 secret may have: the size of SHA-256's output (RFC 7518 3.2); since 0.6.0. */
 export const minSecretBytes = 32

@@ -110,7 +110,9 @@ export const make = (options: KeySetOptions): KeySet => {
       }
     }
     try {
-      return JSON.parse(Buffer.concat(chunks).toString("utf8"))
+      // A byte-order mark before the JSON is dropped, as `fetch`'s `json()` drops it (jose read it so).
+      const text = Buffer.concat(chunks).toString("utf8")
+      return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
     } catch {
       throw new Error(`the JWKS at ${where} answered something that is not JSON`)
     }

@@ -141,10 +141,17 @@ const listLength = 8
 
 /**
  * `$skiptoken` for a page of the list `list` ({@link listOf}) that continues after the position
- * `key` (an id, or a user's configurations' `[priority, "id"]`): base64url of the two. Before 0.13.0
- * it held the key alone, and was read as a position by any list.
+ * `key` (an id, or a user's configurations' `[priority, "id"]`): base64url of a mark, the list and
+ * the key. Before 0.13.0 it held the key alone, and was read as a position by any list.
  */
-export const skipToken = (key: string, list: string): string => Buffer.from(list + key, "utf8").toString("base64url")
+export const skipToken = (key: string, list: string): string => Buffer.from(tokenMark + list + key, "utf8").toString("base64url")
+
+/**
+ * What a token's text begins with (since 0.13.0): U+0001, a control character, which a release
+ * before 0.13.0 refuses in a token (a 400), so that a server of an earlier release beside this one
+ * (a rolling upgrade) refuses this one's next links rather than read them as a position.
+ */
+const tokenMark = "\u0001"
 
 /**
  * The longest `$skiptoken` this server makes, so the longest it reads (since 0.9.0; it read 400
@@ -152,9 +159,9 @@ export const skipToken = (key: string, list: string): string => Buffer.from(list
  * `中`, SPEC 2 allowing 128): the base64url of the longest position a list holds, a user's
  * configurations' `[priority, "id"]` ({@link skipToken} of its JSON) with an id of 128 UTF-16 units of
  * at most 3 bytes each (a `"` or `\` is 2 bytes escaped; a character above U+FFFF, 4 bytes, is 2 units),
- * the priority `-2147483648` and the JSON's 5 other characters, after the list's 8 characters.
+ * the priority `-2147483648` and the JSON's 5 other characters, after the mark and the list's 8 characters.
  */
-export const maxSkipTokenLength = Math.ceil((listLength + (128 * 3) + "-2147483648".length + 5) * 4 / 3)
+export const maxSkipTokenLength = Math.ceil((1 + listLength + (128 * 3) + "-2147483648".length + 5) * 4 / 3)
 const skipTokenText = new RegExp(`^[A-Za-z0-9_-]{1,${maxSkipTokenLength}}$`)
 
 const propertyName = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
@@ -360,13 +367,16 @@ export const parseQuery = (
       }
       case "$skiptoken": {
         const text = skipTokenText.test(value) ? Buffer.from(value, "base64url").toString("utf8") : ""
-        const id = text.slice(listLength)
-        // No token this server makes holds a control character (ids cannot), and a store
-        // must not be asked for one (PostgreSQL refuses U+0000 with an error, not a miss).
-        if (id === "" || Buffer.from(text, "utf8").toString("base64url") !== value || /[\u0000-\u001f]/.test(id)) {
+        const id = text.slice(1 + listLength)
+        // No token this server makes holds a control character past its mark (ids cannot), and a
+        // store must not be asked for one (PostgreSQL refuses U+0000 with an error, not a miss).
+        if (
+          id === "" || !text.startsWith(tokenMark) || Buffer.from(text, "utf8").toString("base64url") !== value ||
+          /[\u0000-\u001f]/.test(id)
+        ) {
           return bad("$skiptoken: the token is not valid")
         }
-        if (route !== undefined && text.slice(0, listLength) !== listOf(route)) {
+        if (route !== undefined && text.slice(1, 1 + listLength) !== listOf(route)) {
           return bad("$skiptoken: expected a token from this list's @odata.nextLink, got another list's token")
         }
         after = id

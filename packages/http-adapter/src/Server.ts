@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { Id, Store } from "@enrollment/core"
-import { Cause, Context, Effect, Exit, Option, References } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Option, References, type Tracer } from "effect"
 import * as Headers from "effect/http/Headers"
 import * as HttpTraceContext from "effect/http/HttpTraceContext"
 import { randomInt, randomUUID } from "node:crypto"
@@ -28,7 +28,7 @@ import * as Body from "./Body.ts"
 import * as Cors from "./Cors.ts"
 import * as Docs from "./Docs.ts"
 import type * as Listen from "./Listen.ts"
-import type * as Metrics from "./Metrics.ts"
+import * as Metrics from "./Metrics.ts"
 import * as OData from "./OData.ts"
 import * as OpenApi from "./OpenApi.ts"
 import * as Permissions from "./Permissions.ts"
@@ -45,6 +45,11 @@ export interface RequestLog {
   /** From the request's arrival to its answer being written. */
   readonly durationMs: number
   readonly requestId: string
+  /**
+   * The request's `client-request-id`, when it sent a valid one (printable ASCII, at most 200
+   * characters): the id a client quotes (since 0.13.0).
+   */
+  readonly clientRequestId?: string | undefined
   readonly tenant: string | undefined
   /** The address the connection came from: the client's, or a proxy's in front of the server (since 0.6.1). */
   readonly clientAddress?: string | undefined
@@ -302,6 +307,9 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
   // Read once: with tracing on (an OTLP exporter configured), each request's work runs in a
   // server span named by its route, continuing the caller's trace (`traceparent`, or B3).
   const traced = Context.get(context, References.TracerEnabled)
+  const clock = Context.get(context, Clock.Clock)
+  const timingEnabled = Context.get(context, References.TracerTimingEnabled)
+  const makeSpan = Effect.runSyncWith(context)
   const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
   const cors = options.cors !== undefined ? Cors.make(options.cors) : undefined
   let openApiText: string | undefined
@@ -355,6 +363,9 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     let matched: Route | undefined
     let tenant: string | undefined
     let defect: unknown
+    // With tracing on, the request's server span from its route's start until its answer's head
+    // is written (see `serverSpan`); ended there with the answer's status.
+    let span: Tracer.Span | undefined
     // The page's origin when this server lets it read the answer (only with CORS configured).
     // A batch's own requests carry none: CORS is the batch's answer's, as Graph's batch answers have none.
     const corsHere = cors !== undefined && !Object.hasOwn(req, batched) ? cors : undefined
@@ -378,6 +389,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       // The answer is written whatever its counting or logging does (since 0.10.1: a sink that
       // threw after the head was written left the body unsent and the connection cut).
       try {
+        if (span !== undefined) endSpan(span, status)
         if (metrics !== undefined) metrics.record(matched, routeName, method, status, (performance.now() - started) / 1000)
         if (log !== undefined && status >= logFrom) {
           log({
@@ -386,6 +398,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
             status,
             durationMs: Math.round((performance.now() - started) * 100) / 100,
             requestId,
+            ...(clientRequestId !== requestId ? { clientRequestId } : {}),
             tenant,
             clientAddress,
             forwardedFor: clipped(req.headers["x-forwarded-for"]),
@@ -588,6 +601,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
 
     function start(route: Route, ctx: Ctx, search: string) {
       try {
+        if (traced) span = serverSpan(route, ctx)
         // A GET's answer depends only on the tenant's data and the request (its target, which
         // holds the path and query, the tenant and the base URL): it is served again while the
         // tenant's stamp has not moved.
@@ -597,13 +611,16 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           const scope = scopeOf(ctx.tenant, ctx.base)
           const stamp = stampOf!(ctx.tenant)
           const hit = answers.get(key, stamp, scope)
-          if (hit !== undefined) return send(hit.status, hit.body, hit.type, hit.headers)
+          if (hit !== undefined) {
+            span?.attribute("enrollment.answer.kept", true)
+            return send(hit.status, hit.body, hit.type, hit.headers)
+          }
           // Kept only when made in this synchronous run, at the stamp read above.
           keep = (a) => {
             if (stampOf!(ctx.tenant) === stamp) answers.set(key, stamp, a, scope)
           }
         }
-        const fiber = run(traced ? serverSpan(route, ctx) : route.handler(ctx))
+        const fiber = run(span !== undefined ? Effect.withParentSpan(route.handler(ctx), span) : route.handler(ctx))
         const exit = fiber.pollUnsafe()
         if (exit !== undefined) reply(route, ctx, exit, search, keep)
         else {
@@ -620,12 +637,19 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       }
     }
 
-    /** The route's work in a server span: the caller's trace continued, the route's template as its name. */
-    function serverSpan(route: Route, ctx: Ctx) {
+    /**
+     * The request's server span: the caller's trace continued, the request's method and the
+     * route's template as its name. It is the parent of the route's work, and it lasts until the
+     * answer's head is written (`endSpan`), so it covers the answer's making too and carries its
+     * status: an answer kept from an earlier request has one as well (since 0.13.0; before, the
+     * span wrapped the route's work alone and ended with its outcome, so a domain refusal, a 404,
+     * was an error and a 500 made after the work, in writing the answer, was not).
+     */
+    function serverSpan(route: Route, ctx: Ctx): Tracer.Span {
       // Node's header names are lower case already; a repeated traceparent (Node joins them) is
       // not a valid one, and the request starts a trace of its own.
       const parent = HttpTraceContext.fromHeaders(Headers.fromRecordUnsafe(req.headers as Record<string, string>))
-      return Effect.withSpan(route.handler(ctx), `${route.method} /beta${route.path}`, {
+      return makeSpan(Effect.makeSpan(`${method} /beta${route.path}`, {
         kind: "server",
         attributes: {
           "http.request.method": method,
@@ -634,9 +658,22 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           "request.id": requestId,
           "enrollment.tenant": ctx.tenant
         },
-        captureStackTrace: false,
         ...(Option.isSome(parent) ? { parent: parent.value } : {})
-      })
+      }))
+    }
+
+    /**
+     * Ends the server span with the answer's status: `http.response.status_code`, and an error
+     * only for a 5xx (OpenTelemetry's HTTP conventions: a server's 4xx is the client's, its span
+     * not an error), with the defect the log names as its cause.
+     */
+    function endSpan(ended: Tracer.Span, status: number) {
+      span = undefined
+      ended.attribute("http.response.status_code", status)
+      ended.end(
+        timingEnabled ? clock.currentTimeNanosUnsafe() : 0n,
+        status >= 500 ? Exit.die(defect ?? new Error(`answered ${status}`)) : Exit.void
+      )
     }
 
     function answer(a: Answer, keep: ((a: Answer) => void) | undefined) {
@@ -770,6 +807,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           const id = nextRequestId()
           const named = step.headers["client-request-id"]
           const clientId = named !== undefined && validClientRequestId(named) ? named : id
+          unrun(step, id, clientId, a.principal.tenant, req)
           return {
             status: 424,
             headers: { "content-type": "application/json; charset=utf-8", "request-id": id, "client-request-id": clientId },
@@ -795,6 +833,38 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     const authed = Auth.repeatsAuthorization(req.rawHeaders) ? Auth.repeatedAuthorization : verifier.verify(authorization)
     if (authed instanceof Promise) authed.then(guard(withAuth), internal)
     else withAuth(authed)
+  }
+
+  /**
+   * Counts and logs a batch's request that was not run (a 424: a request it depends on failed),
+   * as the listener counts and logs every answer it writes, under the route the request names
+   * (since 0.13.0; before, a client quoting such an answer's request-id found it in no log).
+   */
+  function unrun(step: Batch.Step, requestId: string, clientRequestId: string, tenant: string, outer: IncomingMessage) {
+    if (metrics === undefined && (log === undefined || 424 < logFrom)) return
+    try {
+      const q = step.target.indexOf("?")
+      const path = (q === -1 ? step.target : step.target.slice(0, q)).slice("/beta".length) || "/"
+      const m = router.match(step.method === "HEAD" ? "GET" : step.method, path)
+      const route = m._tag === "Found" ? m.route : undefined
+      metrics?.record(route, Metrics.unmatched, step.method, 424, 0)
+      if (log !== undefined && 424 >= logFrom) {
+        log({
+          method: step.method,
+          route: route !== undefined ? `${route.method} /beta${route.path}` : Metrics.unmatched,
+          status: 424,
+          durationMs: 0,
+          requestId,
+          ...(clientRequestId !== requestId ? { clientRequestId } : {}),
+          tenant,
+          clientAddress: outer.socket.remoteAddress,
+          forwardedFor: clipped(step.headers["x-forwarded-for"]),
+          userAgent: clipped(step.headers["user-agent"])
+        })
+      }
+    } catch (e) {
+      sinkFailed(e)
+    }
   }
 
   /** One request of a batch through `listener`: a request whose body has arrived, an answer that is collected. */

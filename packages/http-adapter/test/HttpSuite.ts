@@ -336,6 +336,9 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
           targeted: "users/tkutk1/deviceEnrollmentConfigurations?$top=1"
         }
         const tokens = Object.fromEntries(await Promise.all(Object.entries(lists).map(async ([k, url]) => [k, await tokenOf(url)])))
+        // A server of a release before 0.13.0 refuses a token whose text holds a control character:
+        // this release's begin with one, so such a server beside this one refuses them (a 400).
+        for (const token of Object.values(tokens)) assert.match(Buffer.from(String(token), "base64url").toString("utf8"), /^\u0001[0-9a-f]{8}./)
         for (const [list, url] of Object.entries(lists)) {
           for (const [from, token] of Object.entries(tokens)) {
             const r = await s.request("GET", `${url}&$skiptoken=${token}`)

@@ -104,6 +104,39 @@ describe("POST /beta/$batch", () => {
     assert.strictEqual(a.named.body.error.innerError["client-request-id"], "mine-1")
   })
 
+  it("logs and counts a 424 as an answer of its own: its request-id, its route, its tenant", async () => {
+    const metrics = Root.Metrics.make(Root.Routes.routes)
+    const m = await start({ store: MemoryStore.layer, metrics })
+    try {
+      const r = await m.request("POST", "$batch", {
+        tenant: "tenant-424",
+        body: {
+          requests: [
+            { id: "bad", method: "DELETE", url: "/groups/missing-424" },
+            { id: "next", method: "GET", url: "/users?$top=1", headers: { "user-agent": "step-agent" }, dependsOn: ["bad"] },
+            { id: "last", method: "PATCH", url: `/${cfgs}/c1/assignments/a1`, body: {}, headers: JSON_HEADERS, dependsOn: ["next"] }
+          ]
+        }
+      })
+      const a = byId(r.json)
+      assert.deepStrictEqual([a.bad.status, a.next.status, a.last.status], [404, 424, 424])
+      for (const [step, route] of [["next", "GET /beta/users"], ["last", `PATCH /beta/${cfgs}/{configurationId}/assignments/{assignmentId}`]] as const) {
+        const id = a[step].headers["request-id"]
+        const line = m.logs.find((l) => l.requestId === id)
+        assert.ok(line !== undefined, `${step}'s request-id ${id} in the log`)
+        assert.deepInclude(line, { status: 424, route, tenant: "tenant-424" })
+        if (step === "next") assert.strictEqual(line.userAgent, "step-agent")
+      }
+      const counted = metrics.series().filter((x) => x.statuses.some((st) => st.status === 424))
+      assert.deepStrictEqual(
+        counted.map((x) => [x.method, x.route, x.statuses.find((st) => st.status === 424)!.count]).sort(),
+        [["GET", "/beta/users", 1], ["PATCH", `/beta/${cfgs}/{configurationId}/assignments/{assignmentId}`, 1]]
+      )
+    } finally {
+      await m.close()
+    }
+  })
+
   it("takes a request's body as deep as it could be sent alone (64 levels under the batch's three), and refuses a deeper one whole", async () => {
     const nest = (levels: number): unknown => {
       let v: unknown = 1

@@ -170,6 +170,22 @@ describe("a JWKS that cannot be read at the first token", () => {
   })
 })
 
+describe("a JWKS with a byte-order mark", () => {
+  it("is read as the JSON after it, as fetch's json() reads it", async () => {
+    const jwks = await jwksEndpoint()
+    const rsa = await signer("RS256", "rsa-1")
+    jwks.state.body = `\ufeff${JSON.stringify({ keys: [rsa.jwk] })}`
+    const s = await start({ auth: { jwksUrl: jwks.url, audience } })
+    try {
+      const r = await s.request("GET", "/beta/users", { token: await sign(rsa) })
+      assert.strictEqual(r.status, 200, r.text)
+    } finally {
+      await s.close()
+      await jwks.close()
+    }
+  })
+})
+
 describe("a token without kid", () => {
   it("is verified with each key of its type the JWKS holds, and refused when none signed it", async () => {
     const jwks = await jwksEndpoint()

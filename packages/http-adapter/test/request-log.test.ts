@@ -28,6 +28,15 @@ describe("the request log's caller", () => {
     assert.strictEqual(entry.forwardedFor, "203.0.113.7, 10.0.0.2")
   })
 
+  it("names the client-request-id a client sent (the id it quotes), and none for a client that sent none or an invalid one", async () => {
+    await s.request("GET", "users", { headers: { "client-request-id": "ticket-4711" } })
+    assert.strictEqual(last().clientRequestId, "ticket-4711")
+    await s.request("GET", "users")
+    assert.isFalse("clientRequestId" in last())
+    await s.request("GET", "users", { headers: { "client-request-id": "x".repeat(201) } })
+    assert.isFalse("clientRequestId" in last(), "over 200 characters: not taken, the answer echoes the request-id")
+  })
+
   it("leaves out what was not sent, bounds what was, and names the caller of a refused request too", async () => {
     const r = await s.request("GET", "users", { token: null, headers: { "user-agent": "u".repeat(500) } })
     assert.strictEqual(r.status, 401)

@@ -124,6 +124,14 @@ describe("security: an issuer template (Entra ID's multi-tenant issuer)", () => 
       assert.strictEqual(errorOf(r).message, `The bearer token was refused: ${says}`)
     }
   })
+
+  it("puts a tenant with $ in the template as it is (no replacement pattern)", async () => {
+    const token = (tid: string, iss: string) =>
+      signed({ alg: "HS256", typ: "JWT" }, JSON.stringify({ tid, iss, scp: "User.Read.All", exp: nowSeconds() + 600 }))
+    assert.strictEqual(Auth.issuerOf(template, "a$&b$$c$'d"), "https://login.microsoftonline.com/a$&b$$c$'d/v2.0")
+    assert.strictEqual((await s.request("GET", "users", { token: token("x$$", "https://login.microsoftonline.com/x$$/v2.0") })).status, 200)
+    assert.strictEqual((await s.request("GET", "users", { token: token("x$$", "https://login.microsoftonline.com/x$/v2.0") })).status, 401)
+  })
 })
 
 describe("security: verifier configuration", () => {

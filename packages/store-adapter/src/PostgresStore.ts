@@ -233,13 +233,17 @@ const entityTable = (name: string) =>
 
 /**
  * The SQL of a principal name's key (`Directory.userPrincipalNameKey`) from a user's `data` text:
- * `lower` under the "C" collation lowers ASCII letters only. Each `\u0000` escape of the text is
- * read as `\u0020` first: PostgreSQL's `json` cannot unescape U+0000 into `text` and fails the whole
- * statement wherever in the row it is (a user whose `employeeId` holds one could not be written, or
- * upgraded); after an escaped backslash the six characters stay a valid escape too. A principal
- * name holds no control character, so its key is the same.
+ * `lower` under the "C" collation lowers ASCII letters only. PostgreSQL's `json` cannot unescape
+ * U+0000 into `text`, and fails the whole statement wherever in the row one is (a user whose
+ * `employeeId` holds one could not be written, or upgraded): each escaped backslash (`\\`) is
+ * written `\u005c` first (the same character), so that every backslash left begins an escape of its
+ * own, and then each `\u0000` is read as `\u0020`. A name that holds the text `\u0000` (an escaped
+ * backslash, then `u0000`) keeps it. A principal name holds no control character, so its key is the
+ * core's. Every name is qualified with `pg_catalog`, so no schema on the search path can stand in.
  */
-const principalNameKeyOf = (data: string) => `lower((replace(${data}, '\\u0000', '\\u0020')::json ->> 'userPrincipalName') COLLATE "C")`
+const principalNameKeyOf = (data: string) =>
+  `pg_catalog.lower((pg_catalog.replace(pg_catalog.replace(${data}, '\\\\', '\\u005c'), '\\u0000', '\\u0020')::pg_catalog.json ` +
+  `OPERATOR(pg_catalog.->>) 'userPrincipalName') COLLATE pg_catalog."C")`
 
 /** The schema, as ordered migrations. JSON is kept as `text`: `jsonb` would reorder keys. */
 export const migrations: ReadonlyArray<Migration> = [
@@ -1601,7 +1605,7 @@ export const migrateWith = (
     for (const m of migrations) {
       if (done.has(m.version) || m.version > (options.through ?? Infinity)) continue
       for (const [i, statement] of m.statements.entries()) {
-        const text = statement.replaceAll("$schema", s)
+        const text = statement.replaceAll("$schema", () => s)
         const what = m.removes?.[i]
         if (what === undefined) {
           yield* sql.unsafe(text).unprepared

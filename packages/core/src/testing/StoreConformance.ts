@@ -28,7 +28,7 @@ import { countPages, type Page, type PageRequest, Store, type TargetingInputs } 
  * What a case answers when the store does not offer the optional method it is about: the suite
  * then marks the case skipped (with vitest's `skip`), saying which method, rather than passing it.
  *
- * @since 0.12.3
+ * @since 0.13.0
  */
 export class NotOffered {
   readonly _tag = "NotOffered"
@@ -45,7 +45,7 @@ export class NotOffered {
 /** The answer of a case about an optional method the store does not offer. */
 const notOffered = (method: string): NotOffered => new NotOffered(method)
 
-/** One conformance case: it passes, fails, or (since 0.12.3) answers {@link NotOffered}. */
+/** One conformance case: it passes, fails, or (since 0.13.0) answers {@link NotOffered}. */
 export interface Case {
   readonly name: string
   readonly run: Effect.Effect<void | NotOffered, unknown, Store>
@@ -1757,7 +1757,7 @@ export const cases: ReadonlyArray<Case> = [
 /**
  * What a runner passes a test's body: vitest's test context. Its `skip(note)` marks a case about
  * a method the store does not offer as skipped; a runner that passes nothing (or no `skip`) has
- * such a case pass, as before 0.12.3.
+ * such a case pass, as before 0.13.0.
  */
 export interface RunnerContext {
   readonly skip?: (note?: string) => void
@@ -1778,7 +1778,9 @@ export interface Runner {
 export const suite = <E>(name: string, layer: Layer.Layer<Store, E>, runner: Runner): void => {
   runner.describe(name, () => {
     for (const c of cases) {
-      runner.it(c.name, (context) =>
+      // The context as a rest parameter, so the body declares none (its `length` is 0): Mocha and
+      // Jest take a body that declares one for a callback-style test, and wait for a `done` call.
+      runner.it(c.name, (...[context]: [context?: RunnerContext]) =>
         Effect.runPromise(run(c, layer)).then((answer) => {
           if (answer instanceof NotOffered) context?.skip?.(answer.note)
         }), 30_000)
