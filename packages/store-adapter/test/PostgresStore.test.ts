@@ -63,7 +63,7 @@ const direct = <A>(f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>): Ef
 afterAll(async () => {
   if (url === undefined || url === "" || schemas.length === 0) return
   await Effect.runPromise(direct((sql) =>
-    Effect.forEach(schemas, (s) => sql.unsafe(`DROP SCHEMA IF EXISTS "${s}" CASCADE`).unprepared, { discard: true })
+    Effect.forEach(schemas, (s) => sql.unsafe(`DROP SCHEMA IF EXISTS "${s.replaceAll("\"", "\"\"")}" CASCADE`).unprepared, { discard: true })
   ))
 })
 
@@ -569,6 +569,15 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       yield* open(undefined)
       yield* open(false)
     }), { timeout: 30_000 })
+
+  it.effect("migrates and serves a schema whose name holds $&, a capital, a quote and a space (no replacement pattern in its statements)", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema(`Odd $& "q" $$x`)
+      const store = yield* Effect.map(Layer.build(storeLayer(schema, 1)), (c) => Context.get(c, Store))
+      yield* store.users.insert("t", { ...user("u1"), userPrincipalName: "Ada@Contoso.com" })
+      const again = yield* Effect.flip(store.users.insert("t", { ...user("u2"), userPrincipalName: "ada@contoso.com" }))
+      assert.strictEqual(again._tag, "UserPrincipalNameTaken")
+    }).pipe(Effect.scoped), { timeout: 30_000 })
 
   it.effect("refuses a store a newer release migrated (a version it does not know), and changes nothing", () =>
     Effect.gen(function*() {
