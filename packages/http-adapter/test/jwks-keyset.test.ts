@@ -8,6 +8,7 @@ import * as jose from "jose"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import type { Auth } from "../src/index.ts"
 import { errorOf, start, type TestServer } from "./support.ts"
 
 const audience = "api://enrollment-tests"
@@ -57,6 +58,26 @@ const jwksEndpoint = async () => {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * A JWKS endpoint that `serve` sets up, a server verifying against it (with `auth`'s other
+ * options), `test` run on the two, and both closed.
+ */
+const withJwks = async (
+  serve: (state: Awaited<ReturnType<typeof jwksEndpoint>>["state"]) => void,
+  auth: Partial<Auth.AuthOptions>,
+  test: (s: TestServer, state: Awaited<ReturnType<typeof jwksEndpoint>>["state"]) => Promise<void>
+) => {
+  const jwks = await jwksEndpoint()
+  serve(jwks.state)
+  const s = await start({ auth: { jwksUrl: jwks.url, audience, ...auth } })
+  try {
+    await test(s, jwks.state)
+  } finally {
+    await s.close()
+    await jwks.close()
+  }
+}
 
 describe("a JWKS that fails after it served", () => {
   let s: TestServer
@@ -130,69 +151,56 @@ describe("a JWKS that fails after it served", () => {
 
 describe("a JWKS that cannot be read at the first token", () => {
   it("answers 503 without a fetch per request, and verifies once it serves", async () => {
-    const jwks = await jwksEndpoint()
     const rsa = await signer("RS256", "rsa-1")
-    jwks.state.keys = [rsa.jwk]
-    jwks.state.status = 503
-    const s = await start({ auth: { jwksUrl: jwks.url, audience, jwksCooldownSeconds: 30 } })
-    try {
+    await withJwks((state) => {
+      state.keys = [rsa.jwk]
+      state.status = 503
+    }, { jwksCooldownSeconds: 30 }, async (s, state) => {
       for (let i = 0; i < 20; i++) {
         const r = await s.request("GET", "/beta/users", { token: await sign(rsa) })
         assert.strictEqual(r.status, 503, r.text)
         assert.strictEqual(errorOf(r).code, "ServiceUnavailable")
       }
-      assert.strictEqual(jwks.state.hits, 1, "one fetch; the others wait out its backoff of 1 s")
-      jwks.state.status = 200
+      assert.strictEqual(state.hits, 1, "one fetch; the others wait out its backoff of 1 s")
+      state.status = 200
       await sleep(1100)
       const r = await s.request("GET", "/beta/users", { token: await sign(rsa) })
       assert.strictEqual(r.status, 200, r.text)
-      assert.strictEqual(jwks.state.hits, 2)
-    } finally {
-      await s.close()
-      await jwks.close()
-    }
+      assert.strictEqual(state.hits, 2)
+    })
   })
 
   it("refuses an answer over 1 MiB as no key set (a 503 saying so)", async () => {
-    const jwks = await jwksEndpoint()
     const rsa = await signer("RS256", "rsa-1")
-    jwks.state.body = JSON.stringify({ keys: [rsa.jwk], padding: "x".repeat(1024 * 1024) })
-    const s = await start({ auth: { jwksUrl: jwks.url, audience } })
-    try {
+    await withJwks((state) => {
+      state.body = JSON.stringify({ keys: [rsa.jwk], padding: "x".repeat(1024 * 1024) })
+    }, {}, async (s) => {
       const r = await s.request("GET", "/beta/users", { token: await sign(rsa) })
       assert.strictEqual(r.status, 503, r.text)
       const logged = s.logs.find((l) => l.status === 503)
       assert.match(String(logged?.defect), /the JWKS at http:\/\/127\.0\.0\.1:\d+\/keys (declares \d+ bytes|sent more than the \d+ bytes)/)
-    } finally {
-      await s.close()
-      await jwks.close()
-    }
+    })
   })
 })
 
 describe("a JWKS with a byte-order mark", () => {
   it("is read as the JSON after it, as fetch's json() reads it", async () => {
-    const jwks = await jwksEndpoint()
     const rsa = await signer("RS256", "rsa-1")
-    jwks.state.body = `\ufeff${JSON.stringify({ keys: [rsa.jwk] })}`
-    const s = await start({ auth: { jwksUrl: jwks.url, audience } })
-    try {
+    await withJwks((state) => {
+      state.body = `\ufeff${JSON.stringify({ keys: [rsa.jwk] })}`
+    }, {}, async (s) => {
       const r = await s.request("GET", "/beta/users", { token: await sign(rsa) })
       assert.strictEqual(r.status, 200, r.text)
-    } finally {
-      await s.close()
-      await jwks.close()
-    }
+    })
   })
 })
 
 describe("a token without kid", () => {
   it("is verified with each key of its type the JWKS holds, and refused when none signed it", async () => {
-    const jwks = await jwksEndpoint()
     const [a, b, ec, rogue] = await Promise.all([signer("RS256", "a"), signer("RS256", "b"), signer("ES256", "e"), signer("RS256", "r")])
-    jwks.state.keys = [a.jwk, b.jwk, ec.jwk]
-    const s = await start({ auth: { jwksUrl: jwks.url, audience } })
-    try {
+    await withJwks((state) => {
+      state.keys = [a.jwk, b.jwk, ec.jwk]
+    }, {}, async (s, state) => {
       for (const key of [a, b]) {
         const r = await s.request("GET", "/beta/users", { token: await sign(key, "RS256", null) })
         assert.strictEqual(r.status, 200, `${key.kid}: ${r.text}`)
@@ -201,10 +209,7 @@ describe("a token without kid", () => {
       const forged = await s.request("GET", "/beta/users", { token: await sign(rogue, "RS256", null) })
       assert.strictEqual(forged.status, 401, forged.text)
       assert.strictEqual(errorOf(forged).message, "The bearer token signature is invalid")
-      assert.strictEqual(jwks.state.hits, 1)
-    } finally {
-      await s.close()
-      await jwks.close()
-    }
+      assert.strictEqual(state.hits, 1)
+    })
   })
 })
