@@ -264,6 +264,17 @@ export const make = (options: AuthOptions): Verifier => {
    */
   const withKeySet = async (token: string, keys: KeySet.KeySet): Promise<jose.JWTPayload> => {
     try {
+      return await withKeysHeld(token, keys)
+    } catch (e) {
+      // A token without `kid` that no key held verifies may be signed by a key added to the set
+      // since: the set is fetched again if the cooldown allows (as an unknown `kid` fetches it).
+      if (!(e instanceof jose.errors.JWSSignatureVerificationFailed) || jose.decodeProtectedHeader(token).kid !== undefined) throw e
+      if (!(await keys.refresh())) throw e
+      return await withKeysHeld(token, keys)
+    }
+  }
+  const withKeysHeld = async (token: string, keys: KeySet.KeySet): Promise<jose.JWTPayload> => {
+    try {
       return (await jose.jwtVerify(token, keys.getKey, keyOptions)).payload
     } catch (e) {
       if (!(e instanceof jose.errors.JWKSMultipleMatchingKeys)) throw e

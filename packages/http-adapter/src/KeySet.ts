@@ -4,7 +4,8 @@
  *
  * - **One fetch at a time**, shared by every request waiting for it.
  * - **A token naming an unknown `kid`** fetches again at most once a cooldown (default 30 s), as
- *   before: a key rotated in is picked up, forged kids cause no more fetches.
+ *   before: a key rotated in is picked up, forged kids cause no more fetches. So does a token
+ *   without `kid` that no key held verifies (`refresh`), which jose never fetched for.
  * - **A failed fetch** (unreachable, too slow, not 200, not a JWKS, over 1 MiB) is tried again
  *   only after a backoff, 1 s doubling up to the cooldown: meanwhile a token that needs the key
  *   set is a 503 with no fetch. jose retried on every such request, so callers with any token
@@ -48,6 +49,13 @@ export interface KeySet {
   readonly getKey: jose.JWTVerifyGetKey
   /** Fetches started so far. */
   readonly fetches: () => number
+  /**
+   * Fetches the set again if the cooldown (or a failure's backoff) allows, or waits for the fetch
+   * under way: true when keys were fetched since the call began. For a token without `kid` that
+   * none of the keys held verified: a key added to the set since is found the way an unknown `kid`
+   * finds it (since 0.13.0).
+   */
+  readonly refresh: () => Promise<boolean>
 }
 
 /** `url` as messages name it: no user information, no query, no fragment. */
@@ -169,5 +177,12 @@ export const make = (options: KeySetOptions): KeySet => {
     }
   }
 
-  return { getKey, fetches: () => started }
+  const refreshed = async (): Promise<boolean> => {
+    if (inflight === undefined && !mayFetch()) return false
+    const before = fetchedAt
+    await refresh()
+    return fetchedAt !== before
+  }
+
+  return { getKey, fetches: () => started, refresh: refreshed }
 }

@@ -212,4 +212,26 @@ describe("a token without kid", () => {
       assert.strictEqual(state.hits, 1)
     })
   })
+
+  it("finds a key added to the set since its last fetch, once the cooldown allows a fetch, and forged ones fetch no more", async () => {
+    const [a, b, rogue] = await Promise.all([signer("RS256", "a"), signer("RS256", "b"), signer("RS256", "r")])
+    await withJwks((state) => {
+      state.keys = [a.jwk]
+    }, { jwksCooldownSeconds: 0.5 }, async (s, state) => {
+      const get = async (key: Signer) => (await s.request("GET", "/beta/users", { token: await sign(key, "RS256", null) })).status
+      assert.strictEqual(await get(a), 200)
+      state.keys = [a.jwk, b.jwk]
+      // Within the cooldown: the set held is all there is.
+      assert.strictEqual(await get(b), 401)
+      assert.strictEqual(state.hits, 1)
+      await sleep(600)
+      assert.strictEqual(await get(b), 200)
+      assert.strictEqual(state.hits, 2)
+      // Tokens no key signed: at most one fetch a cooldown, however many come.
+      const began = Date.now()
+      for (let i = 0; i < 20; i++) assert.strictEqual(await get(rogue), 401)
+      const cooldowns = Math.ceil((Date.now() - began) / 500)
+      assert.isAtMost(state.hits - 2, cooldowns, `${state.hits - 2} fetches in ${cooldowns} cooldowns for 20 tokens`)
+    })
+  })
 })
