@@ -7,15 +7,59 @@
  * their layer is built, and take their methods from {@link fn}: named spans
  * when tracing is on, plain `Effect.fnUntraced` when it is off.
  *
+ * A call that ends in a refusal of the caller's request (a typed failure: not found, invalid
+ * input, a precondition, a conflict) ends its span as an outcome, not an error, with the
+ * refusal's tag as `enrollment.refusal` (since 0.13.0): it is the client's, as a 4xx is in
+ * OpenTelemetry's HTTP conventions, and a trace whose spans were errors for every 404 was shown
+ * as failed by trace viewers. A store that is unavailable, a defect and an interruption are
+ * errors, as before.
+ *
  * @since 0.1.0
  */
-import { Effect, References } from "effect"
+import { Cause, Clock, Effect, Exit, References } from "effect"
 
 /** `Effect.fn(name)` or `Effect.fnUntraced`, by whether tracing is on. */
 export type Fn = (name: string) => typeof Effect.fnUntraced
 
+/** A typed failure that is the caller's: any but a store that is unavailable (a server fault, a 503). */
+const refusalOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
+  if (Exit.isSuccess(exit)) return undefined
+  const failure = exit.cause.reasons.find(Cause.isFailReason)
+  if (failure === undefined || exit.cause.reasons.some((r) => !Cause.isFailReason(r))) return undefined
+  const tag = (failure.error as { readonly _tag?: unknown } | null)?._tag
+  return typeof tag === "string" && tag !== "StoreUnavailable" ? tag : undefined
+}
+
+/** `effect` in a span named `name`, ended with its exit, or as an outcome for a refusal. */
+const spanned = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.makeSpan(name), (span) =>
+    effect.pipe(
+      Effect.withParentSpan(span),
+      Effect.onExit((exit) =>
+        Effect.flatMap(Clock.currentTimeNanos, (now) =>
+          Effect.sync(() => {
+            const refusal = refusalOf(exit)
+            if (refusal !== undefined) span.attribute("enrollment.refusal", refusal)
+            span.end(now, refusal !== undefined ? Exit.void : exit)
+          })
+        )
+      )
+    ))
+
+/** `Effect.fnUntraced(body, …)` whose calls each run in a span named `name` (see the module). */
+const named = (name: string): typeof Effect.fnUntraced =>
+  ((body: never, ...pipeables: Array<never>) => {
+    const untraced = (Effect.fnUntraced as (...a: Array<unknown>) => (...args: Array<unknown>) => Effect.Effect<unknown, unknown, unknown>)(
+      body,
+      ...pipeables
+    )
+    return function(this: unknown, ...args: Array<unknown>) {
+      return spanned(name, untraced.apply(this, args))
+    }
+  }) as unknown as typeof Effect.fnUntraced
+
 /** The method maker for the current tracing setting, read once when a layer is built. */
 export const fn: Effect.Effect<Fn> = Effect.map(
   References.TracerEnabled,
-  (enabled): Fn => enabled ? (name) => Effect.fn(name) as unknown as typeof Effect.fnUntraced : () => Effect.fnUntraced
+  (enabled): Fn => enabled ? named : () => Effect.fnUntraced
 )

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, References, Tracer } from "effect"
-import { Assignments, Configurations, MemoryStore, Paths, Store } from "../src/index.ts"
+import { Effect, Exit, Layer, References, Tracer } from "effect"
+import { Assignments, Configurations, Errors, MemoryStore, Paths, Store, Traced } from "../src/index.ts"
 
 /**
  * Runs a configuration create and an assignment list, and returns the span names a
@@ -55,5 +55,50 @@ describe("service tracing", () => {
       const { frames, spans } = yield* observe(false)
       assert.deepStrictEqual(spans, [])
       assert.deepStrictEqual(frames, [undefined])
+    }))
+})
+
+describe("a traced method's span", () => {
+  /** Runs `method` made by `Traced.fn` with tracing on; answers its span. */
+  const spanOf = (body: () => Effect.Effect<unknown, unknown>) =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.Span> = []
+      const tracer = Tracer.make({
+        span(options) {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* Effect.gen(function*() {
+        const fn = yield* Traced.fn
+        const method = fn("Service.method")(function*() {
+          return yield* body()
+        })
+        yield* Effect.exit(method())
+      }).pipe(Effect.withTracer(tracer), Effect.provideService(References.TracerEnabled, true))
+      assert.deepStrictEqual(spans.map((x) => x.name), ["Service.method"])
+      const span = spans[0]!
+      assert.strictEqual(span.status._tag, "Ended")
+      return { span, exit: span.status._tag === "Ended" ? span.status.exit : Exit.void }
+    })
+
+  it.effect("ends a refusal of the caller's request as an outcome, naming it; a store unavailable, a defect and an interruption as errors", () =>
+    Effect.gen(function*() {
+      const refused = yield* spanOf(() => Effect.fail(new Errors.EntityNotFound({ entity: "user", id: "u" })))
+      assert.isTrue(Exit.isSuccess(refused.exit))
+      assert.strictEqual(refused.span.attributes.get("enrollment.refusal"), "EntityNotFound")
+      const invalid = yield* spanOf(() => Effect.fail(new Errors.PreconditionFailed({ entity: "user", id: "u" })))
+      assert.isTrue(Exit.isSuccess(invalid.exit))
+      assert.strictEqual(invalid.span.attributes.get("enrollment.refusal"), "PreconditionFailed")
+      const unavailable = yield* spanOf(() => Effect.fail(new Errors.StoreUnavailable({ cause: "down" })))
+      assert.isTrue(Exit.isFailure(unavailable.exit))
+      assert.isFalse(unavailable.span.attributes.has("enrollment.refusal"))
+      const defect = yield* spanOf(() => Effect.die(new Error("bug")))
+      assert.isTrue(Exit.isFailure(defect.exit))
+      const interrupted = yield* spanOf(() => Effect.interrupt)
+      assert.isTrue(Exit.isFailure(interrupted.exit))
+      const ok = yield* spanOf(() => Effect.succeed(1))
+      assert.isTrue(Exit.isSuccess(ok.exit))
     }))
 })

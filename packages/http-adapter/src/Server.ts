@@ -310,6 +310,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
   const clock = Context.get(context, Clock.Clock)
   const timingEnabled = Context.get(context, References.TracerTimingEnabled)
   const makeSpan = Effect.runSyncWith(context)
+  const readyUntraced = Effect.withTracerEnabled(ready, false)
   const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
   const cors = options.cors !== undefined ? Cors.make(options.cors) : undefined
   let openApiText: string | undefined
@@ -456,7 +457,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           routeName = "/ready"
           // Answered within the bound whatever the store does: a check still waiting then is
           // interrupted and not waited for (a store that stopped answering may not stop).
-          const fiber = run(ready)
+          // Untraced: a probe every few seconds would make a trace of its own each time.
+          const fiber = run(readyUntraced)
           let late = false
           const timer = setTimeout(() => {
             late = true
@@ -847,11 +849,13 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       const path = (q === -1 ? step.target : step.target.slice(0, q)).slice("/beta".length) || "/"
       const m = router.match(step.method === "HEAD" ? "GET" : step.method, path)
       const route = m._tag === "Found" ? m.route : undefined
-      metrics?.record(route, Metrics.unmatched, step.method, 424, 0)
+      // The one answer of the table's fixed ones a batch's request can name, as the listener names it.
+      const name = route === undefined && path === "/openapi.json" ? "/beta/openapi.json" : Metrics.unmatched
+      metrics?.record(route, name, step.method, 424, 0)
       if (log !== undefined && 424 >= logFrom) {
         log({
           method: step.method,
-          route: route !== undefined ? `${route.method} /beta${route.path}` : Metrics.unmatched,
+          route: route !== undefined ? `${route.method} /beta${route.path}` : name,
           status: 424,
           durationMs: 0,
           requestId,

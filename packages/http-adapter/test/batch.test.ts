@@ -114,13 +114,14 @@ describe("POST /beta/$batch", () => {
           requests: [
             { id: "bad", method: "DELETE", url: "/groups/missing-424" },
             { id: "next", method: "GET", url: "/users?$top=1", headers: { "user-agent": "step-agent" }, dependsOn: ["bad"] },
-            { id: "last", method: "PATCH", url: `/${cfgs}/c1/assignments/a1`, body: {}, headers: JSON_HEADERS, dependsOn: ["next"] }
+            { id: "last", method: "PATCH", url: `/${cfgs}/c1/assignments/a1`, body: {}, headers: JSON_HEADERS, dependsOn: ["next"] },
+            { id: "doc", method: "GET", url: "/openapi.json", dependsOn: ["bad"] }
           ]
         }
       })
       const a = byId(r.json)
-      assert.deepStrictEqual([a.bad.status, a.next.status, a.last.status], [404, 424, 424])
-      for (const [step, route] of [["next", "GET /beta/users"], ["last", `PATCH /beta/${cfgs}/{configurationId}/assignments/{assignmentId}`]] as const) {
+      assert.deepStrictEqual([a.bad.status, a.next.status, a.last.status, a.doc.status], [404, 424, 424, 424])
+      for (const [step, route] of [["next", "GET /beta/users"], ["last", `PATCH /beta/${cfgs}/{configurationId}/assignments/{assignmentId}`], ["doc", "/beta/openapi.json"]] as const) {
         const id = a[step].headers["request-id"]
         const line = m.logs.find((l) => l.requestId === id)
         assert.ok(line !== undefined, `${step}'s request-id ${id} in the log`)
@@ -130,7 +131,7 @@ describe("POST /beta/$batch", () => {
       const counted = metrics.series().filter((x) => x.statuses.some((st) => st.status === 424))
       assert.deepStrictEqual(
         counted.map((x) => [x.method, x.route, x.statuses.find((st) => st.status === 424)!.count]).sort(),
-        [["GET", "/beta/users", 1], ["PATCH", `/beta/${cfgs}/{configurationId}/assignments/{assignmentId}`, 1]]
+        [["GET", "/beta/openapi.json", 1], ["GET", "/beta/users", 1], ["PATCH", `/beta/${cfgs}/{configurationId}/assignments/{assignmentId}`, 1]]
       )
     } finally {
       await m.close()

@@ -49,11 +49,15 @@ describe("request spans", () => {
 })
 
 describe("a request span's end", () => {
-  /** The memory store, whose user `broken` holds a value no JSON text can hold: its answer cannot be written. */
+  /**
+   * The memory store, whose user `broken` holds a value no JSON text can hold (its answer cannot be
+   * written), and whose readiness check is traced, as the SQL stores' are.
+   */
   const broken = Layer.effect(
     Store,
     Effect.map(MemoryStore.make, (s) => ({
       ...s,
+      ready: Effect.withSpan(s.ready, "Store.ready"),
       users: {
         ...s.users,
         get: (t: string, id: string) => id === "broken" ? Effect.succeed(Option.some({ id, size: 1n } as never)) : s.users.get(t, id)
@@ -82,6 +86,11 @@ describe("a request span's end", () => {
     assert.ok(notFound !== undefined)
     assert.strictEqual(notFound.attributes.get("http.response.status_code"), 404)
     assert.isTrue(Exit.isSuccess(ended(notFound)), "a 404 is the client's: not an error")
+    // Nor is any span under it: the service call that found nothing says so as an outcome.
+    const under = recorded.filter((x) => x.traceId === notFound.traceId && x !== notFound)
+    assert.isAbove(under.length, 0)
+    for (const x of under) assert.isTrue(Exit.isSuccess(ended(x)), `${x.name} is no error`)
+    assert.include(under.map((x) => x.attributes.get("enrollment.refusal")), "EntityNotFound")
 
     const invalid = await s.request("POST", "users", { body: { accountEnabled: "yes" } })
     assert.strictEqual(invalid.status, 400)
@@ -95,6 +104,13 @@ describe("a request span's end", () => {
     const exit = ended(internal)
     assert.isTrue(Exit.isFailure(exit), "a 500 is an error")
     assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "BigInt")
+  })
+
+  it("makes no trace of a readiness probe (one every few seconds would be a trace each)", async () => {
+    recorded.length = 0
+    const r = await s.request("GET", "/ready")
+    assert.strictEqual(r.status, 200, r.text)
+    assert.deepStrictEqual(recorded.map((x) => x.name), [])
   })
 
   it("makes a span for an answer kept from an earlier request, saying so", async () => {
