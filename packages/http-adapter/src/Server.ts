@@ -849,8 +849,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       const path = (q === -1 ? step.target : step.target.slice(0, q)).slice("/beta".length) || "/"
       const m = router.match(step.method === "HEAD" ? "GET" : step.method, path)
       const route = m._tag === "Found" ? m.route : undefined
-      // The one answer of the table's fixed ones a batch's request can name, as the listener names it.
-      const name = route === undefined && path === "/openapi.json" ? "/beta/openapi.json" : Metrics.unmatched
+      // Outside the route table, the name the listener gives a fixed answer (`/beta/openapi.json`).
+      const name = route === undefined ? Metrics.fixedRoutes.find((f) => f.name === `/beta${path}`)?.name ?? Metrics.unmatched : Metrics.unmatched
       metrics?.record(route, name, step.method, 424, 0)
       if (log !== undefined && 424 >= logFrom) {
         log({
