@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Assignments, Configurations, DirectoryService, MemoryStore, Store } from "@enrollment/core"
-import { type Auth, Listen, Metrics, Routes, Server } from "@enrollment/http-adapter"
+import { type Auth, Listen, Metrics, Routes, Sampler, Server } from "@enrollment/http-adapter"
 import type { PostgresTls } from "@enrollment/store-adapter/PostgresStore"
 // Only the default store is loaded with the server; PostgreSQL (and its driver), the OTLP
 // exporter and the metrics endpoint (with prom-client) are imported when the configuration
@@ -135,6 +135,14 @@ export interface App {
   readonly stop: () => Promise<void>
 }
 
+/**
+ * Whether the server makes spans at all: with an OTLP endpoint, unless its sampler records none
+ * (`always_off`: then no span is made, in a request or out of one, and the exporter sends Effect's
+ * metrics and logs alone).
+ */
+export const tracesRecorded = (config: ServerConfig): boolean =>
+  Option.isSome(config.otlpEndpoint) && !Sampler.recordsNone(config.tracesSampler)
+
 /** `p` as a word of a shell command: quoted when it holds anything a shell would read. */
 const shellWord = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replaceAll("'", "'\\''")}'`)
 
@@ -234,7 +242,7 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
   const tracing = Option.isSome(otlp)
     ? Layer.unwrap(Effect.promise(() => import("./OtlpExport.ts")).pipe(
       Effect.map((OtlpExport) => OtlpExport.layer({ endpoint: otlp.value, say }))
-    ))
+    )).pipe(Layer.merge(tracesRecorded(config) ? Layer.empty : Layer.succeed(References.TracerEnabled, false)))
     : Layer.succeed(References.TracerEnabled, false)
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(storeLayer(config, say)),
@@ -273,7 +281,8 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     cors: Option.isSome(config.corsAllowedOrigins) ? { allowedOrigins: config.corsAllowedOrigins.value } : undefined,
     log: RequestLogger.make({ format: config.logFormat, level: config.logLevel, say }),
     logFrom: RequestLogger.lowestStatus(config.logLevel),
-    metrics
+    metrics,
+    sampler: config.tracesSampler
   })
   let running: Listen.Running
   try {

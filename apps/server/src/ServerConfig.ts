@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { Config, ConfigProvider, Effect, Option, Redacted, Schema } from "effect"
-import { Body, Cors, Secret as HttpSecret } from "@enrollment/http-adapter"
+import { Body, Cors, Sampler, Secret as HttpSecret } from "@enrollment/http-adapter"
 import * as PostgresTls from "@enrollment/store-adapter/PostgresTls"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -45,6 +45,13 @@ export interface ServerConfig {
   readonly logLevel: "debug" | "info" | "warn" | "error" | "none"
   readonly logFormat: "pretty" | "json"
   readonly otlpEndpoint: Option.Option<URL>
+  /**
+   * Which requests' traces are recorded (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`;
+   * OpenTelemetry's names, default `parentbased_always_on`; since 0.7.0).
+   */
+  readonly tracesSampler: Sampler.Sampler
+  /** The warnings of the sampler's settings: an argument its sampler does not read, a sampler without an exporter. */
+  readonly tracesSamplerWarnings: ReadonlyArray<string>
   readonly rateLimitPerSecond: number
   readonly rateLimitBurst: number
   readonly bodyLimitBytes: number
@@ -306,7 +313,7 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     else if (env[variable] === "" && !Option.isOption(r.success)) problems.push(`${variable}: expected ${expected}, got an empty value (unset it for the default)`)
     else out[key] = r.success
   }
-  const c = out as unknown as Omit<ServerConfig, "unused" | "metricsHostUnused">
+  const c = out as unknown as Omit<ServerConfig, "unused" | "metricsHostUnused" | "tracesSampler" | "tracesSamplerWarnings">
   if (c.store === "postgres" && c.databaseUrl !== undefined) {
     if (Option.isNone(c.databaseUrl)) problems.push("DATABASE_URL: required when STORE=postgres")
     else {
@@ -361,6 +368,9 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
     // `/otlp?x=1` would be sent `/otlp?x=1/v1/traces`. Not echoed: a query may carry a token.
     problems.push("OTEL_EXPORTER_OTLP_ENDPOINT: a URL with a query or fragment cannot be used (it is a base URL: the signal paths /v1/traces, /v1/metrics and /v1/logs are appended to it)")
   }
+  // Read beside Config: OpenTelemetry's two variables are one setting.
+  const sampling = Sampler.parse(env.OTEL_TRACES_SAMPLER, env.OTEL_TRACES_SAMPLER_ARG)
+  if (sampling._tag === "Problem") problems.push(sampling.problem)
   if (c.metricsHost !== undefined && !isHost(c.metricsHost)) {
     problems.push(`METRICS_HOST: expected ${settings.metricsHost[2]}, got ${echo(c.metricsHost)}`)
   }
@@ -384,10 +394,16 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   if (c.tlsCertFile !== undefined && c.tlsKeyFile !== undefined && Option.isSome(c.tlsCertFile) !== Option.isSome(c.tlsKeyFile)) {
     problems.push("TLS_CERT_FILE / TLS_KEY_FILE: set both or neither")
   }
-  if (problems.length > 0) return yield* Effect.fail(new ConfigInvalid(problems))
+  if (problems.length > 0 || sampling._tag === "Problem") return yield* Effect.fail(new ConfigInvalid(problems))
   const unused = unusedWith(c.store).filter(given)
   const metricsHostUnused = given("METRICS_HOST") && Option.isNone(c.metricsPort)
-  return { ...c, publicUrl, corsAllowedOrigins: cors, unused, metricsHostUnused }
+  const tracesSamplerWarnings = [
+    ...(sampling.warning !== undefined ? [sampling.warning] : []),
+    ...(Option.isNone(c.otlpEndpoint) && (given("OTEL_TRACES_SAMPLER") || given("OTEL_TRACES_SAMPLER_ARG"))
+      ? ["OTEL_TRACES_SAMPLER is set but OTEL_EXPORTER_OTLP_ENDPOINT is not: tracing is off, and no trace is recorded"]
+      : [])
+  ]
+  return { ...c, publicUrl, corsAllowedOrigins: cors, unused, metricsHostUnused, tracesSampler: sampling.sampler, tracesSamplerWarnings }
 })
 
 /** Where the store keeps the data, for a person: the SQLite file, PostgreSQL's host and database, or memory. */

@@ -110,7 +110,7 @@ const config = await Effect.runPromise(Effect.result(load())).then((r) => {
 })
 say = ServerLog.make(config.logFormat)
 
-for (const warning of [unusedWarning(config), metricsHostWarning(config), authWarning(config)]) {
+for (const warning of [unusedWarning(config), metricsHostWarning(config), authWarning(config), ...config.tracesSamplerWarnings]) {
   if (warning !== undefined) say(warning, "warn")
 }
 

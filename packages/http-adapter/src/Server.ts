@@ -35,6 +35,7 @@ import * as Permissions from "./Permissions.ts"
 import * as Problem from "./Problem.ts"
 import * as RateLimit from "./RateLimit.ts"
 import * as Router from "./Router.ts"
+import * as Sampler from "./Sampler.ts"
 import { type Ctx, type Reply, type Route, routes as allRoutes, ready, type Services } from "./Routes.ts"
 
 /** One line of the request log. Never holds the token. */
@@ -102,6 +103,12 @@ export interface HandlerOptions {
    * (the default) no answer carries a CORS header and a preflight is the 405 of any `OPTIONS`.
    */
   readonly cors?: Cors.CorsOptions | undefined
+  /**
+   * With tracing on, which requests' traces are recorded (see {@link Sampler}; since 0.14.0).
+   * Default {@link Sampler.parentBasedAlwaysOn}: as the caller decided for a request that continues
+   * a trace, every other one. A request that is not sampled builds no span.
+   */
+  readonly sampler?: Sampler.Sampler | undefined
 }
 
 /** SPEC 5: what Graph answers, without the parameters no client reads (every byte is written per answer). */
@@ -310,6 +317,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
   const clock = Context.get(context, Clock.Clock)
   const timingEnabled = Context.get(context, References.TracerTimingEnabled)
   const makeSpan = Effect.runSyncWith(context)
+  const sampler = options.sampler ?? Sampler.parentBasedAlwaysOn
   const readyUntraced = Effect.withTracerEnabled(ready, false)
   const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
   const cors = options.cors !== undefined ? Cors.make(options.cors) : undefined
@@ -603,7 +611,16 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
 
     function start(route: Route, ctx: Ctx, search: string) {
       try {
-        if (traced) span = serverSpan(route, ctx)
+        // With tracing on, a request its sampler leaves out runs with the tracer off: no span at
+        // all. Node's header names are lower case already; a repeated traceparent (Node joins
+        // them) is not a valid one, and the request starts a trace of its own.
+        let unsampled = false
+        if (traced) {
+          const parent = HttpTraceContext.fromHeaders(Headers.fromRecordUnsafe(req.headers as Record<string, string>))
+          const caller = Option.isSome(parent) ? parent.value : undefined
+          if (Sampler.sampled(sampler, caller)) span = serverSpan(route, ctx, caller)
+          else unsampled = true
+        }
         // A GET's answer depends only on the tenant's data and the request (its target, which
         // holds the path and query, the tenant and the base URL): it is served again while the
         // tenant's stamp has not moved.
@@ -622,7 +639,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
             if (stampOf!(ctx.tenant) === stamp) answers.set(key, stamp, a, scope)
           }
         }
-        const fiber = run(span !== undefined ? Effect.withParentSpan(route.handler(ctx), span) : route.handler(ctx))
+        const work = route.handler(ctx)
+        const fiber = run(span !== undefined ? Effect.withParentSpan(work, span) : unsampled ? Effect.withTracerEnabled(work, false) : work)
         const exit = fiber.pollUnsafe()
         if (exit !== undefined) reply(route, ctx, exit, search, keep)
         else {
@@ -647,10 +665,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
      * span wrapped the route's work alone and ended with its outcome, so a domain refusal, a 404,
      * was an error and a 500 made after the work, in writing the answer, was not).
      */
-    function serverSpan(route: Route, ctx: Ctx): Tracer.Span {
-      // Node's header names are lower case already; a repeated traceparent (Node joins them) is
-      // not a valid one, and the request starts a trace of its own.
-      const parent = HttpTraceContext.fromHeaders(Headers.fromRecordUnsafe(req.headers as Record<string, string>))
+    function serverSpan(route: Route, ctx: Ctx, parent: Tracer.ExternalSpan | undefined): Tracer.Span {
       return makeSpan(Effect.makeSpan(`${method} /beta${route.path}`, {
         kind: "server",
         attributes: {
@@ -660,7 +675,10 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           "request.id": requestId,
           "enrollment.tenant": ctx.tenant
         },
-        ...(Option.isSome(parent) ? { parent: parent.value } : {})
+        // Sampled, whatever the caller's flag: the sampler has decided (`always_on` records a trace
+        // whose caller did not).
+        sampled: true,
+        ...(parent !== undefined ? { parent } : {})
       }))
     }
 

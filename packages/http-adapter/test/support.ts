@@ -106,6 +106,8 @@ export const start = async (options: {
   log?: (entry: Server.RequestLog) => void
   /** The origins whose pages may call the API (default: none, no CORS). */
   cors?: Server.HandlerOptions["cors"]
+  /** Which requests' traces are recorded, with tracing on (default: the handler's). */
+  sampler?: Server.HandlerOptions["sampler"]
 } = {}): Promise<TestServer> => {
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(options.store ?? MemoryStore.layer)
@@ -121,6 +123,7 @@ export const start = async (options: {
     answerCacheBytes: options.answerCacheBytes,
     metrics: options.metrics,
     cors: options.cors,
+    sampler: options.sampler,
     log: options.log ?? ((l) => logs.push(l))
   })
   const running = await Listen.listen(handler, { port: 0, tls: options.tls })
