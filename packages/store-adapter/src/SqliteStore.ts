@@ -52,7 +52,7 @@
  *
  * @since 0.1.0
  */
-import { accessSync, closeSync, constants, existsSync, fdatasync, fstatSync, openSync, realpathSync, statSync } from "node:fs"
+import { accessSync, closeSync, constants, existsSync, fdatasync, fstatSync, openSync, readSync, realpathSync, statSync, writeSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import {
@@ -789,7 +789,9 @@ const groupCommit = (
   failure: Failed,
   checkpointer: SqliteCheckpoint.Checkpointer | undefined,
   /** True while a snapshot of the store holds the connection's read transaction: no batch begins. */
-  held: () => boolean = () => false
+  held: () => boolean = () => false,
+  /** After each COMMIT: an error when the WAL is damaged (see {@link StoreOptions.walCheck}). */
+  walCheck: (() => unknown) | undefined = undefined
 ) => {
   // Counted per sync, not per write (read through `stats`).
   const counted = { syncs: 0, syncedWrites: 0, failures: 0, seconds: 0 }
@@ -920,11 +922,18 @@ const groupCommit = (
       for (const item of batch) settle(item, { thrown })
       return undefined
     }
+    // A WAL cut short or written over under the store (see `walSync`): the batch's writers are
+    // refused, and the checkpointer never hears of the COMMIT, whose frames lie past a hole of zeros
+    // it would copy into the file.
+    const damage = walCheck?.()
+    if (damage !== undefined) broken ??= damage
     // Told after the COMMIT, outside its try: whatever it did, the batch is committed and its writers hear.
-    try {
-      checkpointer?.committed()
-    } catch {
-      // A checkpointer that threw has given the checkpoints back to the connection (see SqliteCheckpoint).
+    else {
+      try {
+        checkpointer?.committed()
+      } catch {
+        // A checkpointer that threw has given the checkpoints back to the connection (see SqliteCheckpoint).
+      }
     }
     // Later transactions build on this one, so the cache takes it now; its writers hear once it is durable.
     staged.commit(cache)
@@ -1129,6 +1138,12 @@ export interface StoreOptions {
    * {@link SqliteCheckpoint}): {@link make} passes one it started on the file.
    */
   readonly checkpointer?: SqliteCheckpoint.Checkpointer | undefined
+  /**
+   * Run after each batch's COMMIT, before the checkpointer hears of it: an error when the WAL is
+   * found damaged (since 0.13.0; {@link make} passes {@link walSync}'s `check`). The batch's writes
+   * are then refused, and so is every later operation, as after a failed sync.
+   */
+  readonly walCheck?: (() => unknown) | undefined
 }
 
 /**
@@ -1200,7 +1215,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
   const { broken, checkpointHeld, syncRunning, stats: syncStats, write } = groupCommit(db, cache, () => {
     // The batch holds the write lock: nobody else can commit until it ends.
     if (cache.capacity > 0) look()
-  }, options.sync, busyTimeout, failed, options.checkpointer, () => snapshots > 0)
+  }, options.sync, busyTimeout, failed, options.checkpointer, () => snapshots > 0, options.walCheck)
   // A read of a table, which takes the read transaction's snapshot (a `BEGIN` alone takes none).
   const pin = db.prepare("SELECT count(*) FROM schema_migrations")
   /**
@@ -1901,6 +1916,93 @@ const unlinked = (fd: number, path: string): Error | undefined => {
   }
 }
 
+/** The magic numbers a WAL's header begins with (big-endian; the last bit names the checksums' byte order). */
+const walMagic: ReadonlySet<number> = new Set([0x377f0682, 0x377f0683])
+
+/**
+ * An error when the WAL open at `fd` no longer begins with a WAL's header (since 0.13.0): it was
+ * cut short or written over under the running store (`truncate -s 0 …-wal`, `> …-wal`, an editor).
+ * SQLite writes its next frames where it left off, past a hole of zeros where the frames it
+ * indexes were, and a checkpoint (the checkpointer's, or the one SQLite's close makes) would copy
+ * those zeros into the database file: a file that reads "malformed" after the restart, every
+ * write acknowledged meanwhile. A WAL of no bytes is no damage (a `TRUNCATE` checkpoint of another
+ * connection leaves one; its next writer begins with a header): read right after a COMMIT of this
+ * connection, the WAL holds that COMMIT's frames and, unless cut, its header. One read of 4 bytes
+ * per batch.
+ */
+const overwritten = (fd: number, path: string): Error | undefined => {
+  const head = Buffer.alloc(4)
+  let read: number
+  try {
+    read = readSync(fd, head, 0, 4, 0)
+  } catch (error) {
+    return error as Error
+  }
+  if (read === 0 || (read === 4 && walMagic.has(head.readUInt32BE(0)))) return undefined
+  return new WalDamaged(path)
+}
+
+/**
+ * A WAL cut short or written over under the running store (see {@link walSync}): the store refuses
+ * every later operation, and the WAL is set aside: its index in the shared-memory file is
+ * invalidated, so that the next connection to read it (the checkpointer's, the store's own close)
+ * rebuilds it from the WAL file, finds no header there, and reads the database file as of its last
+ * checkpoint. Nothing of the WAL is copied into the file.
+ *
+ * @since 0.13.0
+ */
+export class WalDamaged extends Error {
+  readonly path: string
+  constructor(path: string) {
+    super(
+      `${path} was cut short or written over while the store had it open (it no longer begins with a WAL's header): ` +
+        "the writes since the last checkpoint are lost. The store refuses every operation and has set the WAL aside (it is not " +
+        "checkpointed into the database file, which would copy the damage into it); restart the server: the database file " +
+        "opens as of its last checkpoint"
+    )
+    this.path = path
+  }
+}
+
+/**
+ * An error when the shared-memory file open at `fd` has no name any more (since 0.13.0): it was
+ * deleted under the running store. Another process that opens the database then (`enrollctl`'s local
+ * mode, a second server, `sqlite3`) makes a new one, and the two no longer see each other's writes
+ * or locks: a review saw every write the CLI acknowledged lost. The store refuses its writes from
+ * the next sync on, and `ready` says why.
+ */
+const shmRemoved = (fd: number, path: string): Error | undefined => {
+  try {
+    return fstatSync(fd).nlink === 0
+      ? new Error(
+        `${path} was removed while the store had it open: another process that opens the database now does not see this one's ` +
+          "writes, nor this one its: stop every process that has the database open, then start them again"
+      )
+      : undefined
+  } catch (error) {
+    return error as Error
+  }
+}
+
+/**
+ * Sets a damaged WAL aside (see {@link WalDamaged}): both copies of the WAL-index header, the
+ * shared-memory file's first 96 bytes, are written over with zeros. SQLite reads such an index as
+ * one to rebuild, and its next reader rebuilds it from the WAL file, where it finds no header: the
+ * WAL reads as empty, and its frames are never checkpointed. Best effort: a file that cannot be
+ * written leaves the store refusing every operation, as it does anyway.
+ */
+const setAside = (shm: string): void => {
+  let fd: number | undefined
+  try {
+    fd = openSync(shm, "r+")
+    writeSync(fd, Buffer.alloc(96), 0, 96, 0)
+  } catch {
+    // Nothing more to do: the store is broken.
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
 /**
  * fsync of the database's WAL file on the libuv thread pool. The file is
  * opened at the first sync (it exists once a transaction has committed) and
@@ -1939,35 +2041,73 @@ const unlinked = (fd: number, path: string): Error | undefined => {
  * checkpoints the WAL into it and removes the WAL. One that moved SQLite does not checkpoint
  * at close: that sync fails.
  */
-export const walSync = (filename: string): { readonly sync: Sync; readonly close: () => void } => {
+export const walSync = (filename: string): {
+  readonly sync: Sync
+  readonly close: () => void
+  /**
+   * Run right after a COMMIT (see {@link StoreOptions.walCheck}): a {@link WalDamaged} when the WAL
+   * no longer begins with its header, whose index is then invalidated (since 0.13.0).
+   */
+  readonly check: () => WalDamaged | Error | undefined
+} => {
   const database = resolve(filename)
   const wal = `${database}-wal`
+  const shm = `${database}-shm`
   /** The database file at its path now: the file SQLite opened, when made by {@link make}. */
   const opened = fileAt(database)
   let fd: number | undefined
+  /** The shared-memory file, opened with the WAL (none where SQLite keeps it in memory, `locking_mode=EXCLUSIVE`). */
+  let shmFd: number | undefined
   /** Syncs begun and not ended, and whether `close` was called: the descriptor is closed once none runs. */
   let running = 0
   let closed = false
   const closeFile = () => {
     if (fd !== undefined) closeSync(fd)
+    if (shmFd !== undefined) closeSync(shmFd)
     fd = undefined
+    shmFd = undefined
+  }
+  /** Opens the WAL (it exists once a transaction has committed) and the shared-memory file, once. */
+  const openFiles = (): number => {
+    if (fd === undefined) {
+      fd = openSync(wal, "r")
+      shmFd = existsSync(shm) ? openSync(shm, "r") : undefined
+    }
+    return fd
   }
   return {
+    check: () => {
+      if (closed) return undefined
+      let walFd: number
+      try {
+        walFd = openFiles()
+      } catch (error) {
+        return error as Error
+      }
+      const damage = overwritten(walFd, wal)
+      if (damage instanceof WalDamaged) setAside(shm)
+      return damage
+    },
     sync: (done) => {
       if (closed) return done(new Error("the store is closed"))
+      let synced: number
       try {
-        fd ??= openSync(wal, "r")
+        synced = openFiles()
       } catch (error) {
         return done(error)
       }
       running++
-      const synced = fd
+      const shared = shmFd
       fdatasync(synced, (error) => {
         // After `close`, SQLite's own close may have checkpointed the WAL into the database file
         // and removed it (the last connection does): no link then is no loss while the path
         // leads to the database file (SQLite checkpoints only a database that has not moved).
         const failed = error ??
-          (closed ? movedFrom(opened, SqliteFailure.movedAtSync) : unlinked(synced, wal) ?? movedFrom(opened, SqliteFailure.movedAtSync))
+          (closed
+            ? movedFrom(opened, SqliteFailure.movedAtSync)
+            : unlinked(synced, wal) ??
+              (shared === undefined ? undefined : shmRemoved(shared, shm)) ??
+              movedFrom(opened, SqliteFailure.movedAtSync))
         if (--running === 0 && closed) closeFile()
         done(failed)
       })
@@ -2022,6 +2162,7 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
       traced,
       cacheEntries: options.cacheEntries,
       sync: sync?.sync,
+      walCheck: sync?.check,
       busyTimeout: options.busyTimeout,
       checkpointer: checkpoints
     })
