@@ -33,6 +33,13 @@ const isObject = (v: unknown): v is Row => typeof v === "object" && v !== null &
 const errorOf = (body: unknown): { readonly code?: unknown; readonly message?: unknown } | undefined =>
   isObject(body) && isObject(body.error) ? body.error : undefined
 
+/** Whether a response's `Content-Type` is JSON (none: taken as JSON, as a batch's JSON bodies are). */
+const isJson = (headers: unknown): boolean => {
+  if (!isObject(headers)) return true
+  const type = Object.entries(headers).find(([k]) => k.toLowerCase() === "content-type")?.[1]
+  return typeof type !== "string" || /^application\/(?:[\w.+-]+\+)?json\b/i.test(type.trim())
+}
+
 /** A response's result in one line: its error, its entity, its item count, its text, or `-`. */
 export const resultText = (response: Row): string => {
   const body = response.body
@@ -44,7 +51,9 @@ export const resultText = (response: Row): string => {
     return body.id === undefined ? type : `${type} ${String(body.id)}`
   }
   if (body === undefined || body === null || body === "") return "-"
-  return typeof body === "string" ? body : JSON.stringify(body)
+  // A body that is not JSON (a `$count`) comes as the base64 of its bytes, as Graph sends it.
+  if (typeof body === "string") return isJson(response.headers) ? body : Buffer.from(body, "base64").toString("utf8")
+  return JSON.stringify(body)
 }
 
 /** The failure of a batch one of whose requests failed: the first real failure (424s follow one). */

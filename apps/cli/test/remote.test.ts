@@ -390,6 +390,18 @@ describe.skipIf(!available)("remote mode against the real server", () => {
       assert.strictEqual((await cli("users", "get", "--user-id", "bu1")).code, 0)
     })
 
+    it("shows a body that is not JSON (a $count, sent as base64 as Graph sends it) as its text", async () => {
+      const batch = { requests: [{ id: "n", method: "GET", url: "/users/$count" }] }
+      const run = await enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "table", "batch", "-"], { input: JSON.stringify(batch) })
+      assert.strictEqual(run.code, 0, run.stderr)
+      const [, row] = run.stdout.split("\n").map((l) => l.split(/\s{2,}/))
+      assert.strictEqual(row![1], "200")
+      assert.match(row![2]!, /^\d+$/, "the count, not its base64")
+      const json = await enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", "batch", "-"], { input: JSON.stringify(batch) })
+      const body = (JSON.parse(json.stdout) as Array<{ body: string }>)[0]?.body ?? JSON.parse(json.stdout).responses?.[0]?.body
+      assert.strictEqual(Buffer.from(String(body), "base64").toString("utf8"), row![2], "-o json shows the batch's answer as sent")
+    })
+
     it("refuses a malformed batch with the server's 400 (exit 2), running none of it, and a file that is not JSON", async () => {
       const file = write("batch-bad.json", {
         requests: [

@@ -265,7 +265,12 @@ const canonical: Readonly<Record<string, string>> = {
 const headerName = (name: string): string =>
   canonical[name] ?? name.split("-").map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join("-")
 
-/** A written answer as a batch item: headers by Graph's names, a JSON body as JSON, other text as text. */
+/**
+ * A written answer as a batch item: headers by Graph's names, a JSON body as JSON, any other body
+ * (a `$count`'s `text/plain`) as the base64 of its bytes, as Graph writes it (since 0.14.0; before,
+ * as text, which Microsoft's Kiota batch client decoded as base64 into other bytes, and which code
+ * written for Graph, decoding base64, misread). A request's non-JSON body is base64 too (`Batch.steps`).
+ */
 const item = (id: string, w: Written): Answered => {
   const headers: Record<string, string> = {}
   let json = false
@@ -276,5 +281,5 @@ const item = (id: string, w: Written): Answered => {
     headers[headerName(name)] = String(v)
   }
   if (w.text === "") return { id, status: w.status, headers }
-  return { id, status: w.status, headers, body: json ? JSON.parse(w.text) : w.text }
+  return { id, status: w.status, headers, body: json ? JSON.parse(w.text) : Buffer.from(w.text, "utf8").toString("base64") }
 }

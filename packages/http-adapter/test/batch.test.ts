@@ -5,7 +5,11 @@
  * Microsoft's Graph JavaScript client's `BatchRequestContent` as the client.
  */
 import { MemoryStore } from "@enrollment/core"
+import { HttpMethod, RequestInformation } from "@microsoft/kiota-abstractions"
 import { BatchRequestContent, BatchResponseContent, Client } from "@microsoft/microsoft-graph-client"
+import { GraphBetaRequestAdapter } from "@microsoft/msgraph-beta-sdk"
+import { createODataErrorFromDiscriminatorValue } from "@microsoft/msgraph-beta-sdk/models/oDataErrors/index.js"
+import * as Kiota from "@microsoft/msgraph-sdk-core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as Batch from "../src/Batch.ts"
 import * as Root from "../src/index.ts"
@@ -56,7 +60,8 @@ describe("POST /beta/$batch", () => {
     assert.match(a.seed.headers["request-id"], /^[0-9a-f-]{36}$/)
     assert.notProperty(a.seed.headers, "Content-Length")
     assert.deepStrictEqual([a.seed.body.source, a.seed.body.sourceId, a.seed.body.target["@odata.type"]], ["policySets", "p1", `${G}allLicensedUsersAssignmentTarget`])
-    assert.strictEqual(a.count.body, "1")
+    // Not JSON: the base64 of its bytes, as Graph writes such a body.
+    assert.strictEqual(a.count.body, Buffer.from("1").toString("base64"))
     assert.match(a.count.headers["Content-Type"], /^text\/plain/)
     // The same answer as the request sent alone, and what the batch wrote is there.
     const alone = await s.request("GET", `${cfgs}/b1/assignments/ba?$select=source,sourceId`)
@@ -311,6 +316,39 @@ describe("the Graph JavaScript client's BatchRequestContent (3.0.7)", () => {
     const missing: Response = answer.getResponseById("missing")
     assert.strictEqual(missing.status, 404)
     assert.strictEqual(((await missing.json()) as any).error.code, "itemNotFound")
+  })
+})
+
+describe("Kiota's BatchRequestBuilder (msgraph-sdk-core)", () => {
+  let s: TestServer
+  beforeAll(async () => {
+    s = await start({ store: MemoryStore.layer })
+    await s.request("POST", cfgs, { body: { ...limit, id: "c1" } })
+    for (const id of ["a1", "a2", "a3"]) {
+      await s.request("POST", `${cfgs}/c1/assignments`, { body: { id, target: { "@odata.type": `${G}allDevicesAssignmentTarget` } } })
+    }
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it("reads a $count's answer, which is not JSON, as the bytes of its text: sent as base64, as Graph sends it", async () => {
+    const token = await s.token()
+    const adapter = new GraphBetaRequestAdapter({
+      authenticateRequest: async (request) => {
+        request.headers.tryAdd("Authorization", `Bearer ${token}`)
+      }
+    })
+    adapter.baseUrl = `${s.url}/beta`
+    const count = new RequestInformation(HttpMethod.GET, `{+baseurl}/${cfgs}/c1/assignments/$count`)
+    count.pathParameters.baseurl = adapter.baseUrl
+    count.headers.tryAdd("Accept", "text/plain;q=0.9")
+    const content = new Kiota.BatchRequestContent(adapter, { XXX: createODataErrorFromDiscriminatorValue })
+    content.addBatchRequest(count, "n")
+    const answer = await new Kiota.BatchRequestBuilder(adapter, { XXX: createODataErrorFromDiscriminatorValue }).postBatchResponseContentAsync(content)
+    const n = answer?.getResponseById("n")
+    assert.strictEqual(n?.status, 200)
+    assert.strictEqual(new TextDecoder().decode(n!.body!), "3", "the count, not the bytes of its text read as base64")
   })
 })
 
