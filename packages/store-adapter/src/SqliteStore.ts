@@ -1910,7 +1910,13 @@ export const checkpointStats = (store: Store["Service"]): SqliteCheckpoint.Check
  */
 const unlinked = (fd: number, path: string): Error | undefined => {
   try {
-    return fstatSync(fd).nlink === 0 ? new Error(`${path} was removed while the store had it open: what is written to it is lost`) : undefined
+    return fstatSync(fd).nlink === 0
+      ? new Error(
+        `${path} was removed while the store had it open: what is written to it is lost unless the store closes cleanly. ` +
+          "Stop the server with SIGTERM, not SIGKILL (its close copies the WAL into the database file, when that file is " +
+          "still there), then start it again"
+      )
+      : undefined
   } catch (error) {
     return error as Error
   }

@@ -1094,6 +1094,30 @@ describe("SqliteStore", () => {
         assert.deepInclude(SqliteStore.stats(store), { syncedWrites: 1, failures: 1 })
       }))
 
+    it.live("fails a write whose WAL alone was removed, saying to stop cleanly: the store's close keeps every acknowledged write", () =>
+      Effect.gen(function*() {
+        const filename = join(dir, "sync", "wal-removed", "store.db")
+        const t = freshTenant()
+        const scope = yield* Scope.make()
+        const store = yield* SqliteStore.make({ filename, checkpointMillis: 0 }).pipe(Scope.provide(scope))
+        // A first write makes the WAL, which is then removed; the next write's sync finds it so.
+        for (const id of ["c0", "c1", "c2"]) yield* store.configurations.insert(t, configuration(id))
+        rmSync(`${filename}-wal`)
+        const lost = yield* Effect.flip(store.configurations.insert(t, configuration("c3")))
+        assert.strictEqual(lost._tag, "StoreUnavailable")
+        assert.include(String((lost.cause as Error).message), "-wal was removed while the store had it open")
+        assert.include(String((lost.cause as Error).message), "Stop the server with SIGTERM, not SIGKILL")
+        // As the message says: the close copies the WAL, still open, into the file.
+        yield* Scope.close(scope, Exit.void)
+        const db = new DatabaseSync(filename)
+        try {
+          const ids = db.prepare("SELECT id FROM configurations WHERE tenant_id = ? ORDER BY id").all(t).map((r) => r.id)
+          assert.deepStrictEqual(ids.slice(0, 3), ["c0", "c1", "c2"], "every acknowledged write kept")
+        } finally {
+          db.close()
+        }
+      }))
+
     it.effect("a store opened through a symbolic link syncs the WAL SQLite writes, where the link leads", () =>
       Effect.gen(function*() {
         // The file moved to another disk, a link left in its place: SQLite follows the link and
