@@ -340,52 +340,45 @@ describe("SqliteStore", () => {
       }
     }), { timeout: 60_000 })
 
-  it.effect("refuses every write once its WAL is cut short under it, and leaves the file sound: the damage is not checkpointed into it", () =>
+  /**
+   * A second process's store damaged in `mode` (see the worker) after 100 writes, then written 100
+   * times more: what it printed after the damage, none of it acknowledged, the first naming
+   * `named`; then `check` with the file, opened again after that store's close, and found sound.
+   */
+  const damaged = (mode: "damage-wal" | "remove-shm", named: string, check: (db: DatabaseSync, t: string) => void) =>
     Effect.gen(function*() {
-      // `truncate -s 0 store.db-wal` under a running server (a review's repro): SQLite wrote on past a
-      // hole of zeros, each write acknowledged, and its close checkpointed the zeros into the file,
-      // which read "malformed" at the restart.
-      const filename = join(dir, "wal-damage", "store.db")
+      const filename = join(dir, mode, "store.db")
       const t = freshTenant()
       yield* seedCounter(filename, t)
-      const run = yield* Effect.promise(() => runWorker(["damage-wal", filename, t]))
+      const run = yield* Effect.promise(() => runWorker([mode, filename, t]))
       assert.strictEqual(run.code, 0)
       const after = run.lines.slice(run.lines.indexOf("damaged") + 1)
       assert.lengthOf(run.lines.filter((l) => l.startsWith("insert ")), 100, "every write before the damage acknowledged")
       assert.deepStrictEqual(after.filter((l) => l.startsWith("insert ")), [], "no write acknowledged after it")
       assert.lengthOf(after, 100)
-      assert.include(after[0], "-wal was cut short or written over while the store had it open")
+      assert.include(after[0], named)
       const db = new DatabaseSync(filename)
       try {
         assert.deepStrictEqual(db.prepare("PRAGMA integrity_check").all().map((r) => r.integrity_check), ["ok"])
+        check(db, t)
       } finally {
         db.close()
       }
-    }), { timeout: 60_000 })
+    })
 
-  it.effect("refuses every write once its shared-memory file is removed under it, saying why", () =>
-    Effect.gen(function*() {
-      // Another process opening the file then makes a new one, and neither sees the other's writes.
-      const filename = join(dir, "shm-removed", "store.db")
-      const t = freshTenant()
-      yield* seedCounter(filename, t)
-      const run = yield* Effect.promise(() => runWorker(["remove-shm", filename, t]))
-      assert.strictEqual(run.code, 0)
-      const after = run.lines.slice(run.lines.indexOf("damaged") + 1)
-      assert.deepStrictEqual(after.filter((l) => l.startsWith("insert ")), [], "no write acknowledged after it")
-      assert.lengthOf(after, 100)
-      assert.include(after[0], "-shm was removed while the store had it open")
-      // Closed as usual: the file holds every write acknowledged.
-      const db = new DatabaseSync(filename)
-      try {
-        assert.deepStrictEqual(db.prepare("PRAGMA integrity_check").all().map((r) => r.integrity_check), ["ok"])
-        const stored = new Set(db.prepare("SELECT id FROM assignments WHERE tenant_id = ? AND id LIKE 'w%'").all(t).map((r) => r.id as string))
-        for (let i = 1; i <= 100; i++) assert.isTrue(stored.has(`w${i}`), `w${i}, acknowledged, is stored`)
-        // The write whose sync found the file gone was committed, and refused (as a failed sync's are: they may be stored).
-        assert.isAtMost(stored.size, 101)
-      } finally {
-        db.close()
-      }
+  // `truncate -s 0 store.db-wal` under a running server (a review's repro): SQLite wrote on past a
+  // hole of zeros, each write acknowledged, and its close checkpointed the zeros into the file,
+  // which read "malformed" at the restart.
+  it.effect("refuses every write once its WAL is cut short under it, and leaves the file sound: the damage is not checkpointed into it", () =>
+    damaged("damage-wal", "-wal was cut short or written over while the store had it open", () => {}), { timeout: 60_000 })
+
+  // Another process opening the file then makes a new one, and neither sees the other's writes.
+  it.effect("refuses every write once its shared-memory file is removed under it, saying why, and its close keeps what it acknowledged", () =>
+    damaged("remove-shm", "-shm was removed while the store had it open", (db, t) => {
+      const stored = new Set(db.prepare("SELECT id FROM assignments WHERE tenant_id = ? AND id LIKE 'w%'").all(t).map((r) => r.id as string))
+      for (let i = 1; i <= 100; i++) assert.isTrue(stored.has(`w${i}`), `w${i}, acknowledged, is stored`)
+      // The write whose sync found the file gone was committed, and refused (as a failed sync's are: they may be stored).
+      assert.isAtMost(stored.size, 101)
     }), { timeout: 60_000 })
 
   describe("read cache", () => {
