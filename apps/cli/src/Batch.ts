@@ -40,6 +40,21 @@ const isJson = (headers: unknown): boolean => {
   return typeof type !== "string" || /^application\/(?:[\w.+-]+\+)?json\b/i.test(type.trim())
 }
 
+/**
+ * The text a batch's non-JSON body holds: the base64 of its bytes (Graph's form, and the server's
+ * since http-adapter 0.14.0), decoded when it is base64 and decodes to printable UTF-8; else the
+ * body as it came (a server of an earlier release sent the text itself: `202`, `7`).
+ */
+const fromBase64 = (body: string): string => {
+  if (body.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(body)) return body
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(body, "base64"))
+    return /[\u0000-\u0008\u000b-\u001f\u007f]/.test(text) ? body : text
+  } catch {
+    return body
+  }
+}
+
 /** A response's result in one line: its error, its entity, its item count, its text, or `-`. */
 export const resultText = (response: Row): string => {
   const body = response.body
@@ -52,7 +67,7 @@ export const resultText = (response: Row): string => {
   }
   if (body === undefined || body === null || body === "") return "-"
   // A body that is not JSON (a `$count`) comes as the base64 of its bytes, as Graph sends it.
-  if (typeof body === "string") return isJson(response.headers) ? body : Buffer.from(body, "base64").toString("utf8")
+  if (typeof body === "string") return isJson(response.headers) ? body : fromBase64(body)
   return JSON.stringify(body)
 }
 

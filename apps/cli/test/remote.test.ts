@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process"
 import { existsSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Batch from "../src/Batch.ts"
 import {
   assignWithoutBody,
   directoryFixture,
@@ -400,6 +401,14 @@ describe.skipIf(!available)("remote mode against the real server", () => {
       const json = await enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", "batch", "-"], { input: JSON.stringify(batch) })
       const body = (JSON.parse(json.stdout) as Array<{ body: string }>)[0]?.body ?? JSON.parse(json.stdout).responses?.[0]?.body
       assert.strictEqual(Buffer.from(String(body), "base64").toString("utf8"), row![2], "-o json shows the batch's answer as sent")
+    })
+
+    it("shows a server of an earlier release's text body (not base64) as it came", () => {
+      const text = { "Content-Type": "text/plain; charset=utf-8" }
+      // Before http-adapter 0.14.0 a batch's $count was its text: "202" and "7" are no base64, "1234" decodes to bytes that are not UTF-8.
+      for (const count of ["202", "7", "1234", "0"]) assert.strictEqual(Batch.resultText({ id: "n", status: 200, headers: text, body: count }), count)
+      assert.strictEqual(Batch.resultText({ id: "n", status: 200, headers: text, body: Buffer.from("1234").toString("base64") }), "1234")
+      assert.strictEqual(Batch.resultText({ id: "n", status: 200, headers: { "content-type": "application/json" }, body: "MjAy" }), "MjAy", "a JSON string is shown as it is")
     })
 
     it("refuses a malformed batch with the server's 400 (exit 2), running none of it, and a file that is not JSON", async () => {

@@ -400,7 +400,7 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   const tracesSamplerWarnings = [
     ...(sampling.warning !== undefined ? [sampling.warning] : []),
     ...(Option.isNone(c.otlpEndpoint) && (given("OTEL_TRACES_SAMPLER") || given("OTEL_TRACES_SAMPLER_ARG"))
-      ? ["OTEL_TRACES_SAMPLER is set but OTEL_EXPORTER_OTLP_ENDPOINT is not: tracing is off, and no trace is recorded"]
+      ? [`${["OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"].filter(given).join(" and ")} ${given("OTEL_TRACES_SAMPLER") && given("OTEL_TRACES_SAMPLER_ARG") ? "are" : "is"} set but OTEL_EXPORTER_OTLP_ENDPOINT is not: tracing is off, and no trace is recorded`]
       : [])
   ]
   return { ...c, publicUrl, corsAllowedOrigins: cors, unused, metricsHostUnused, tracesSampler: sampling.sampler, tracesSamplerWarnings }

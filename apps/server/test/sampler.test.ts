@@ -57,7 +57,12 @@ describe("the sampler's settings", () => {
     assert.match(unread.tracesSamplerWarnings[0]!, /OTEL_TRACES_SAMPLER_ARG is set but not read by the sampler parentbased_always_on/)
     const alone = await configOf({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" })
     assert.deepStrictEqual(alone.tracesSamplerWarnings, [
-      "OTEL_TRACES_SAMPLER is set but OTEL_EXPORTER_OTLP_ENDPOINT is not: tracing is off, and no trace is recorded"
+      "OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG are set but OTEL_EXPORTER_OTLP_ENDPOINT is not: tracing is off, and no trace is recorded"
+    ])
+    // Each named as it is set (a review found the argument alone named as the sampler).
+    assert.deepStrictEqual((await configOf({ OTEL_TRACES_SAMPLER_ARG: "0.1" })).tracesSamplerWarnings, [
+      "OTEL_TRACES_SAMPLER_ARG is set but not read by the sampler parentbased_always_on (only traceidratio and parentbased_traceidratio take a ratio)",
+      "OTEL_TRACES_SAMPLER_ARG is set but OTEL_EXPORTER_OTLP_ENDPOINT is not: tracing is off, and no trace is recorded"
     ])
     assert.deepStrictEqual((await configOf({})).tracesSamplerWarnings, [])
   })

@@ -1975,7 +1975,7 @@ export class WalDamaged extends Error {
  * deleted under the running store. Another process that opens the database then (`enrollctl`'s local
  * mode, a second server, `sqlite3`) makes a new one, and the two no longer see each other's writes
  * or locks: a review saw every write the CLI acknowledged lost. The store refuses its writes from
- * the next sync on, and `ready` says why.
+ * the next COMMIT on, and `ready` says why.
  */
 const shmRemoved = (fd: number, path: string): Error | undefined => {
   try {
@@ -2051,8 +2051,10 @@ export const walSync = (filename: string): {
   readonly sync: Sync
   readonly close: () => void
   /**
-   * Run right after a COMMIT (see {@link StoreOptions.walCheck}): a {@link WalDamaged} when the WAL
-   * no longer begins with its header, whose index is then invalidated (since 0.13.0).
+   * Run right after a COMMIT (see {@link StoreOptions.walCheck}), durable or not: a
+   * {@link WalDamaged} when the WAL no longer begins with its header, whose index is then
+   * invalidated, or an error when the shared-memory file was removed (since 0.13.0). One `pread`
+   * and one `fstat` a batch.
    */
   readonly check: () => WalDamaged | Error | undefined
 } => {
@@ -2092,7 +2094,7 @@ export const walSync = (filename: string): {
       }
       const damage = overwritten(walFd, wal)
       if (damage instanceof WalDamaged) setAside(shm)
-      return damage
+      return damage ?? (shmFd === undefined ? undefined : shmRemoved(shmFd, shm))
     },
     sync: (done) => {
       if (closed) return done(new Error("the store is closed"))
@@ -2103,7 +2105,6 @@ export const walSync = (filename: string): {
         return done(error)
       }
       running++
-      const shared = shmFd
       fdatasync(synced, (error) => {
         // After `close`, SQLite's own close may have checkpointed the WAL into the database file
         // and removed it (the last connection does): no link then is no loss while the path
@@ -2111,9 +2112,7 @@ export const walSync = (filename: string): {
         const failed = error ??
           (closed
             ? movedFrom(opened, SqliteFailure.movedAtSync)
-            : unlinked(synced, wal) ??
-              (shared === undefined ? undefined : shmRemoved(shared, shm)) ??
-              movedFrom(opened, SqliteFailure.movedAtSync))
+            : unlinked(synced, wal) ?? movedFrom(opened, SqliteFailure.movedAtSync))
         if (--running === 0 && closed) closeFile()
         done(failed)
       })
@@ -2139,10 +2138,13 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
       Effect.try({ try: () => open(durable ? { ...options, synchronous: "NORMAL" } : options), catch: unavailable }),
       (db) => Effect.sync(() => db.close())
     )
-    // The WAL SQLite writes is next to the file it opened: through a symbolic link, where the link leads.
-    const sync = durable
-      ? yield* Effect.acquireRelease(Effect.sync(() => walSync(db.location() ?? options.filename)), (s) => Effect.sync(s.close))
-      : undefined
+    // The WAL SQLite writes is next to the file it opened: through a symbolic link, where the link
+    // leads. Its checks after each COMMIT (a WAL cut short, a `-shm` removed) run whatever the
+    // durability (since 0.13.0); its sync only for durable writes.
+    const files = options.filename === ":memory:"
+      ? undefined
+      : yield* Effect.acquireRelease(Effect.sync(() => walSync(db.location() ?? options.filename)), (s) => Effect.sync(s.close))
+    const sync = durable ? files : undefined
     // Released before the database: its connection closed first, the store's close is the file's
     // last, which checkpoints the WAL into the file and removes it.
     const checkpoints = options.filename === ":memory:" || options.checkpointMillis === 0
@@ -2168,7 +2170,7 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
       traced,
       cacheEntries: options.cacheEntries,
       sync: sync?.sync,
-      walCheck: sync?.check,
+      walCheck: files?.check,
       busyTimeout: options.busyTimeout,
       checkpointer: checkpoints
     })

@@ -345,7 +345,11 @@ describe("SqliteStore", () => {
    * times more: what it printed after the damage, none of it acknowledged, the first naming
    * `named`; then `check` with the file, opened again after that store's close, and found sound.
    */
-  const damaged = (mode: "damage-wal" | "remove-shm", named: string, check: (db: DatabaseSync, t: string) => void) =>
+  const damaged = (
+    mode: "damage-wal" | "remove-shm" | "damage-wal-normal" | "remove-shm-normal",
+    named: string,
+    check: (db: DatabaseSync, t: string) => void
+  ) =>
     Effect.gen(function*() {
       const filename = join(dir, mode, "store.db")
       const t = freshTenant()
@@ -371,6 +375,14 @@ describe("SqliteStore", () => {
   // which read "malformed" at the restart.
   it.effect("refuses every write once its WAL is cut short under it, and leaves the file sound: the damage is not checkpointed into it", () =>
     damaged("damage-wal", "-wal was cut short or written over while the store had it open", () => {}), { timeout: 60_000 })
+
+  // The same without syncs of the WAL (`SQLITE_SYNCHRONOUS=NORMAL`): the check follows the COMMIT,
+  // not the sync (before, a review's server on NORMAL left a malformed file).
+  it.effect("refuses every write once its WAL is cut short under a store that does not sync, and leaves the file sound", () =>
+    damaged("damage-wal-normal", "-wal was cut short or written over while the store had it open", () => {}), { timeout: 60_000 })
+
+  it.effect("refuses every write once its shared-memory file is removed under a store that does not sync", () =>
+    damaged("remove-shm-normal", "-shm was removed while the store had it open", () => {}), { timeout: 60_000 })
 
   // Another process opening the file then makes a new one, and neither sees the other's writes.
   it.effect("refuses every write once its shared-memory file is removed under it, saying why, and its close keeps what it acknowledged", () =>
