@@ -45,6 +45,29 @@ describe("a start that fails", () => {
     assert.deepStrictEqual(lines(r.stderr), [`cannot start: the store is unavailable: connect ECONNREFUSED 127.0.0.1:${port}`])
   })
 
+  it("names where it went when DATABASE_URL leads to a server that is not PostgreSQL (a review found the address dropped)", async () => {
+    const { createServer } = await import("node:http")
+    const http = createServer((_, res) => res.end("not PostgreSQL"))
+    await new Promise<void>((ok) => http.listen(0, "127.0.0.1", ok))
+    const port = (http.address() as { port: number }).port
+    try {
+      const r = await runToExit(serverBin, {
+        PORT: "0",
+        STORE: "postgres",
+        DATABASE_URL: `postgres://app:sekrit-pass@127.0.0.1:${port}/db`,
+        AUTH_HS256_SECRET: "x".repeat(32),
+        LOG_FORMAT: "pretty"
+      })
+      assert.strictEqual(r.code, 1, r.stderr)
+      const [line, ...rest] = lines(r.stderr)
+      assert.deepStrictEqual(rest, [])
+      assert.match(line!, new RegExp(`^cannot start: the store is unavailable: 127\\.0\\.0\\.1:${port} does not answer as a PostgreSQL server does \\(is that the database's host and port\\?\\): `))
+      assert.notInclude(line!, "sekrit-pass")
+    } finally {
+      http.close()
+    }
+  })
+
   it("with LOG_FORMAT=json, says it as one JSON line", async () => {
     const dataDir = tmp("corrupt-json")
     fs.writeFileSync(path.join(dataDir, "enrollment.sqlite"), "not a database ".repeat(20), { mode: 0o600 })

@@ -135,13 +135,17 @@ const messageOf = (e: unknown): string => {
  */
 export const causeChain = (error: unknown): string => {
   const top = messageOf(error)
-  let inner: string | undefined
+  const below: Array<string> = []
   let e: unknown = error
   for (let depth = 0; depth < 8 && typeof e === "object" && e !== null && "cause" in e && e.cause !== undefined; depth++) {
     e = e.cause
     const m = messageOf(e)
-    if (m !== "") inner = m
+    if (m !== "") below.push(m)
   }
+  // The innermost cause's message, or a cause's above it that says where it happened and ends with
+  // it (`connecting to db:5432: Connection timed out`; since 0.14.0: before, a timeout named no address).
+  const innermost = below.at(-1)
+  const inner = innermost === undefined ? undefined : below.find((m) => m.endsWith(innermost))
   const line = inner === undefined || inner === top || top.endsWith(inner) ? top : top === "" ? inner : `${top}: ${inner}`
   // A URL's credentials hidden as the server's and the CLI's reasons hide them (`Credentials.redactUrls`).
   return line.replace(/\s*\n\s*/g, " ").replace(/\/\/[^\s@/]*@/g, "//***@").replace(/([?&]password=)[^&\s]*/gi, "$1***")
