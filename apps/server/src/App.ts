@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url"
 import * as DataDir from "./DataDir.ts"
 import * as RequestLogger from "./RequestLogger.ts"
 import * as Secret from "./Secret.ts"
-import { ConfigInvalid, type ServerConfig } from "./ServerConfig.ts"
+import { ConfigInvalid, requestDeadline, type ServerConfig } from "./ServerConfig.ts"
 import type * as ServerLog from "./ServerLog.ts"
 import * as TlsFiles from "./TlsFiles.ts"
 
@@ -282,7 +282,8 @@ export const start = async (config: ServerConfig, say: ServerLog.Say = () => {})
     log: RequestLogger.make({ format: config.logFormat, level: config.logLevel, say }),
     logFrom: RequestLogger.lowestStatus(config.logLevel),
     metrics,
-    sampler: config.tracesSampler
+    sampler: config.tracesSampler,
+    requestDeadlineMillis: requestDeadline(config)
   })
   let running: Listen.Running
   try {

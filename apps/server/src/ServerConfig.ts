@@ -38,6 +38,11 @@ export interface ServerConfig {
   readonly sqliteCheckpointMs: number
   /** Bytes of GET answers kept until their tenant's data changes; 0 keeps none. */
   readonly responseCacheBytes: number
+  /**
+   * The longest a request may take before it is answered 503, in ms; 0: none. Unset: 60 000 on
+   * PostgreSQL (whose deadline is each call's), none on SQLite and memory (since 0.7.0).
+   */
+  readonly requestDeadlineMs: Option.Option<number>
   readonly hs256Secret: Option.Option<Redacted.Redacted<string>>
   readonly jwksUrl: Option.Option<URL>
   readonly issuer: Option.Option<string>
@@ -157,6 +162,7 @@ const settings = {
     "a whole number of milliseconds (0: SQLite's own checkpoints, on the event loop)"
   ],
   responseCacheBytes: [wholeNumber("RESPONSE_CACHE_BYTES", defaults.responseCacheBytes), "RESPONSE_CACHE_BYTES", "a whole number of bytes (0 keeps no answers)"],
+  requestDeadlineMs: [optionalWholeNumber("REQUEST_DEADLINE_MS"), "REQUEST_DEADLINE_MS", "a whole number of milliseconds (0: no deadline)"],
   hs256Secret: [Config.option(Config.Redacted("AUTH_HS256_SECRET")), "AUTH_HS256_SECRET", "a secret of at least 32 characters"],
   // http:// too: a JWKS served inside a trusted network (a local identity provider, a test's key server).
   jwksUrl: [Config.option(Config.URL("AUTH_JWKS_URL")), "AUTH_JWKS_URL", "an http:// or https:// URL of a JWKS"],
@@ -374,6 +380,10 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   if (c.metricsHost !== undefined && !isHost(c.metricsHost)) {
     problems.push(`METRICS_HOST: expected ${settings.metricsHost[2]}, got ${echo(c.metricsHost)}`)
   }
+  // Node's timers hold at most 2^31 - 1 ms (24.8 days): a longer one fires at once.
+  if (c.requestDeadlineMs !== undefined && Option.isSome(c.requestDeadlineMs) && c.requestDeadlineMs.value > 2_147_483_647) {
+    problems.push(`REQUEST_DEADLINE_MS: expected ${settings.requestDeadlineMs[2]} up to 2147483647 (24.8 days), got ${c.requestDeadlineMs.value}`)
+  }
   for (const [k, v] of [["RATE_LIMIT_PER_SECOND", c.rateLimitPerSecond], ["RATE_LIMIT_BURST", c.rateLimitBurst], ["BODY_LIMIT_BYTES", c.bodyLimitBytes]] as const) {
     if (v !== undefined && v <= 0) problems.push(`${k}: expected a positive integer, got ${v}`)
   }
@@ -405,6 +415,13 @@ const read = Effect.fnUntraced(function*(env: Readonly<Record<string, string | u
   ]
   return { ...c, publicUrl, corsAllowedOrigins: cors, unused, metricsHostUnused, tracesSampler: sampling.sampler, tracesSamplerWarnings }
 })
+
+/** A request's deadline when `REQUEST_DEADLINE_MS` is unset on PostgreSQL: two calls' 30 s deadlines, inside a Graph client's 100 s. */
+export const defaultPostgresRequestDeadlineMs = 60_000
+
+/** The request deadline in effect, in ms (0: none): `REQUEST_DEADLINE_MS`, or the store's default. */
+export const requestDeadline = (config: ServerConfig): number =>
+  Option.getOrElse(config.requestDeadlineMs, () => (config.store === "postgres" ? defaultPostgresRequestDeadlineMs : 0))
 
 /** Where the store keeps the data, for a person: the SQLite file, PostgreSQL's host and database, or memory. */
 export const dataLocation = (config: ServerConfig): string => {

@@ -173,20 +173,25 @@ describe("DATABASE_URL without TLS to another machine", () => {
 })
 
 const url = process.env.DATABASE_URL
+const secret = "s".repeat(40)
+/** A server on PostgreSQL in a schema of its own (named from `prefix`), with `env` beside. */
+const serverOnPostgres = async (prefix: string, env: Record<string, string>) => {
+  const schema = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+  const config = await Effect.runPromise(ServerConfig.load({
+    PORT: "0",
+    STORE: "postgres",
+    DATABASE_URL: url!,
+    DATABASE_SCHEMA: schema,
+    AUTH_HS256_SECRET: secret,
+    LOG_LEVEL: "none",
+    ...env
+  }))
+  return { schema, app: await App.start(config) }
+}
+
 describe.skipIf(url === undefined || url === "")("DATABASE_POOL_SIZE against PostgreSQL", () => {
   it("is the most connections the server opens, however many requests wait", async () => {
-    const schema = `server_pool_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-    const secret = "s".repeat(40)
-    const config = await Effect.runPromise(ServerConfig.load({
-      PORT: "0",
-      STORE: "postgres",
-      DATABASE_URL: url!,
-      DATABASE_SCHEMA: schema,
-      DATABASE_POOL_SIZE: "3",
-      AUTH_HS256_SECRET: secret,
-      LOG_LEVEL: "none"
-    }))
-    const app = await App.start(config)
+    const { app, schema } = await serverOnPostgres("server_pool", { DATABASE_POOL_SIZE: "3" })
     // The test's own connections: one holds the configurations table locked, so every request
     // takes a connection of the server's and waits in PostgreSQL; the other counts them.
     await Effect.runPromise(Effect.gen(function*() {
@@ -209,6 +214,58 @@ describe.skipIf(url === undefined || url === "")("DATABASE_POOL_SIZE against Pos
       assert.strictEqual(seen, 3, "connections of the server waiting for the lock")
       // The lock let go, every request is answered (404: no such configuration).
       assert.deepStrictEqual(yield* Effect.promise(() => answers), Array.from({ length: 12 }, () => 404))
+      yield* sql.unsafe(`DROP SCHEMA "${schema}" CASCADE`)
+    }).pipe(Effect.scoped, Effect.provide(Reactivity.layer), Effect.ensuring(Effect.promise(() => app.stop()))))
+  }, 30_000)
+})
+
+describe("REQUEST_DEADLINE_MS", () => {
+  const config = async (env: Record<string, string>) => {
+    const r = await load(env)
+    assert.strictEqual(r._tag, "Success", JSON.stringify(r))
+    return r._tag === "Success" ? r.success : (undefined as never)
+  }
+  it("is 60 s on PostgreSQL by default, none on SQLite and memory, and takes a whole number of ms (0: none)", async () => {
+    assert.strictEqual(ServerConfig.requestDeadline(await config(postgres)), ServerConfig.defaultPostgresRequestDeadlineMs)
+    assert.strictEqual(ServerConfig.defaultPostgresRequestDeadlineMs, 60_000)
+    assert.strictEqual(ServerConfig.requestDeadline(await config({ STORE: "sqlite" })), 0)
+    assert.strictEqual(ServerConfig.requestDeadline(await config({ STORE: "memory" })), 0)
+    assert.strictEqual(ServerConfig.requestDeadline(await config({ ...postgres, REQUEST_DEADLINE_MS: "0" })), 0)
+    assert.strictEqual(ServerConfig.requestDeadline(await config({ STORE: "sqlite", REQUEST_DEADLINE_MS: "45000" })), 45_000)
+  })
+
+  it("refuses what is not a whole number of ms, and a deadline past what Node's timers hold", async () => {
+    for (const bad of ["1e3", "-1", "30s", " 100"]) {
+      assert.deepStrictEqual(await problemsOf({ ...postgres, REQUEST_DEADLINE_MS: bad }), [
+        `REQUEST_DEADLINE_MS: expected a whole number of milliseconds (0: no deadline), got ${JSON.stringify(bad)}`
+      ])
+    }
+    assert.deepStrictEqual(await problemsOf({ ...postgres, REQUEST_DEADLINE_MS: "2147483648" }), [
+      "REQUEST_DEADLINE_MS: expected a whole number of milliseconds (0: no deadline) up to 2147483647 (24.8 days), got 2147483648"
+    ])
+  })
+})
+
+describe.skipIf(url === undefined || url === "")("REQUEST_DEADLINE_MS against PostgreSQL", () => {
+  it("answers a request still waiting for a lock at its deadline 503, long before the store's own 30 s", async () => {
+    // A fault-injection review: behind a busy pool of one, a request of two calls waited 51.5 s.
+    const { app, schema } = await serverOnPostgres("server_deadline", { DATABASE_POOL_SIZE: "1", REQUEST_DEADLINE_MS: "1500" })
+    await Effect.runPromise(Effect.gen(function*() {
+      const sql = yield* PgClient.make({ url: Redacted.make(url!), maxConnections: 1 })
+      const release = yield* PgLock.holdLocked(sql, `"${schema}".configurations`)
+      const token = yield* Effect.promise(() => Token.mint({ secret, tenant: "t1" }))
+      const began = Date.now()
+      const r = yield* Effect.promise(() =>
+        fetch(`${app.url}/beta/deviceManagement/deviceEnrollmentConfigurations/c`, { headers: { authorization: `Bearer ${token}` } })
+      )
+      const took = Date.now() - began
+      const body = (yield* Effect.promise(() => r.json())) as { error: { code: string } }
+      yield* release
+      assert.strictEqual(r.status, 503)
+      assert.strictEqual(r.headers.get("retry-after"), "5")
+      assert.strictEqual(body.error.code, "ServiceUnavailable")
+      assert.isAtLeast(took, 1_400)
+      assert.isBelow(took, 10_000, "the request's deadline, not the call's 30 s")
       yield* sql.unsafe(`DROP SCHEMA "${schema}" CASCADE`)
     }).pipe(Effect.scoped, Effect.provide(Reactivity.layer), Effect.ensuring(Effect.promise(() => app.stop()))))
   }, 30_000)

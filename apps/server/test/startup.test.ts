@@ -23,6 +23,16 @@ const config = async (env: Record<string, string>) => Effect.runPromise(ServerCo
 /** Lines written to stderr, none of them a stack trace's. */
 const lines = (stderr: string) => stderr.trim().split("\n")
 
+/** The server started on PostgreSQL at `127.0.0.1:port`, with a password in its URL, run until it exits. */
+const startOnPostgresAt = (port: number) =>
+  runToExit(serverBin, {
+    PORT: "0",
+    STORE: "postgres",
+    DATABASE_URL: `postgres://app:sekrit-pass@127.0.0.1:${port}/db`,
+    AUTH_HS256_SECRET: "x".repeat(32),
+    LOG_FORMAT: "pretty"
+  })
+
 describe("a start that fails", () => {
   it("says why the store is unavailable: a SQLite file that is not a database", async () => {
     const dataDir = tmp("corrupt")
@@ -34,13 +44,7 @@ describe("a start that fails", () => {
 
   it("says why PostgreSQL cannot be reached, without the password", async () => {
     const port = await closedPort()
-    const r = await runToExit(serverBin, {
-      PORT: "0",
-      STORE: "postgres",
-      DATABASE_URL: `postgres://app:sekrit-pass@127.0.0.1:${port}/db`,
-      AUTH_HS256_SECRET: "x".repeat(32),
-      LOG_FORMAT: "pretty"
-    })
+    const r = await startOnPostgresAt(port)
     assert.strictEqual(r.code, 1, r.stderr)
     assert.deepStrictEqual(lines(r.stderr), [`cannot start: the store is unavailable: connect ECONNREFUSED 127.0.0.1:${port}`])
   })
@@ -51,13 +55,7 @@ describe("a start that fails", () => {
     await new Promise<void>((ok) => http.listen(0, "127.0.0.1", ok))
     const port = (http.address() as { port: number }).port
     try {
-      const r = await runToExit(serverBin, {
-        PORT: "0",
-        STORE: "postgres",
-        DATABASE_URL: `postgres://app:sekrit-pass@127.0.0.1:${port}/db`,
-        AUTH_HS256_SECRET: "x".repeat(32),
-        LOG_FORMAT: "pretty"
-      })
+      const r = await startOnPostgresAt(port)
       assert.strictEqual(r.code, 1, r.stderr)
       const [line, ...rest] = lines(r.stderr)
       assert.deepStrictEqual(rest, [])

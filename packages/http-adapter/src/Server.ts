@@ -109,6 +109,15 @@ export interface HandlerOptions {
    * a trace, every other one. A request that is not sampled builds no span.
    */
   readonly sampler?: Sampler.Sampler | undefined
+  /**
+   * The longest a request's route may take, in milliseconds (since 0.14.0; default: none). A
+   * route still running then is answered 503 `ServiceUnavailable` with `Retry-After` at once, its
+   * work interrupted in the background and not waited for (a call stuck on a dead connection may
+   * hang in its cleanup), its outcome unknown to the caller as a store's deadline's is. It bounds
+   * the request where a store's deadline bounds each of its calls. Only a route that does not
+   * finish in its first synchronous run is timed: one timer per such request.
+   */
+  readonly requestDeadlineMillis?: number | undefined
 }
 
 /** SPEC 5: what Graph answers, without the parameters no client reads (every byte is written per answer). */
@@ -318,6 +327,10 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
   const timingEnabled = Context.get(context, References.TracerTimingEnabled)
   const makeSpan = Effect.runSyncWith(context)
   const sampler = options.sampler ?? Sampler.parentBasedAlwaysOn
+  // Node's timers hold at most 2^31 - 1 ms: a longer deadline is none (it would fire at once).
+  const requestDeadline = options.requestDeadlineMillis !== undefined && options.requestDeadlineMillis > 0 && options.requestDeadlineMillis <= 2_147_483_647
+    ? options.requestDeadlineMillis
+    : undefined
   const readyUntraced = Effect.withTracerEnabled(ready, false)
   const answers = stampOf !== undefined && options.answerCacheBytes !== 0 ? new AnswerCache(options.answerCacheBytes) : undefined
   const cors = options.cors !== undefined ? Cors.make(options.cors) : undefined
@@ -644,7 +657,21 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
         const exit = fiber.pollUnsafe()
         if (exit !== undefined) reply(route, ctx, exit, search, keep)
         else {
+          // Past the request's deadline: answered now, the work interrupted and not waited for.
+          let timedOut = false
+          const timer = requestDeadline === undefined ? undefined : setTimeout(() => {
+            timedOut = true
+            fail(
+              Problem.unavailable("The service is temporarily unavailable; try again later."),
+              new Error(`the request did not finish within its deadline of ${requestDeadline} ms: its work was interrupted, its outcome is unknown`)
+            )
+            fiber.interruptUnsafe()
+          }, requestDeadline)
+          // A process stopping does not wait for it.
+          timer?.unref()
           fiber.addObserver((e) => {
+            if (timer !== undefined) clearTimeout(timer)
+            if (timedOut) return
             try {
               reply(route, ctx, e, search)
             } catch (err) {

@@ -108,6 +108,8 @@ export const start = async (options: {
   cors?: Server.HandlerOptions["cors"]
   /** Which requests' traces are recorded, with tracing on (default: the handler's). */
   sampler?: Server.HandlerOptions["sampler"]
+  /** The longest a request's route may take (default: none). */
+  requestDeadlineMillis?: number
 } = {}): Promise<TestServer> => {
   const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
     Layer.provideMerge(options.store ?? MemoryStore.layer)
@@ -124,6 +126,7 @@ export const start = async (options: {
     metrics: options.metrics,
     cors: options.cors,
     sampler: options.sampler,
+    requestDeadlineMillis: options.requestDeadlineMillis,
     log: options.log ?? ((l) => logs.push(l))
   })
   const running = await Listen.listen(handler, { port: 0, tls: options.tls })
