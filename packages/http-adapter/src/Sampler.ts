@@ -9,7 +9,10 @@
  *
  * @since 0.14.0
  */
-import type { Tracer } from "effect"
+import { Option, type Tracer } from "effect"
+import * as Headers from "effect/http/Headers"
+import * as HttpTraceContext from "effect/http/HttpTraceContext"
+import type { IncomingHttpHeaders } from "node:http"
 
 /**
  * A sampler: the share of traces recorded, and whether a caller's decision (the sampled flag of
@@ -136,9 +139,50 @@ const threshold = (ratio: number): bigint => {
  *
  * @since 0.14.0
  */
-export const sampled = (sampler: Sampler, parent: Tracer.ExternalSpan | undefined): boolean => {
-  if (parent !== undefined) return sampler.parentBased ? parent.sampled : byTraceId(parent.traceId, sampler.ratio)
+export const sampled = (sampler: Sampler, parent: Tracer.ExternalSpan | undefined, decided = true): boolean => {
+  if (parent !== undefined) return sampler.parentBased && decided ? parent.sampled : byTraceId(parent.traceId, sampler.ratio)
   return sampler.ratio >= 1 || (sampler.ratio > 0 && Math.random() < sampler.ratio)
+}
+
+/**
+ * The caller's span a request continues, from its headers (W3C `traceparent`, then B3's `b3`, then
+ * `x-b3-*`), and whether the caller decided its sampling (since 0.14.0):
+ * - A `traceparent` of a version after `00` is read as W3C Trace Context says a receiver reads one:
+ *   its first 55 characters as version `00`, when the rest is `-…` (before, it was refused, and the
+ *   request started a trace of its own). Version `ff` is invalid; a version `00` header must be 55
+ *   characters exactly.
+ * - B3 without a sampling state (`b3: {trace}-{span}`, or `x-b3-*` without `x-b3-sampled` and
+ *   `x-b3-flags`) defers the decision to the receiver (B3's rule): `decided` is false, and
+ *   {@link sampled} decides by the trace's id, as for a trace that is not parent-based (Effect's
+ *   reading takes it as sampled).
+ *
+ * @since 0.14.0
+ */
+export const callerOf = (headers: IncomingHttpHeaders): { readonly span: Tracer.ExternalSpan; readonly decided: boolean } | undefined => {
+  const record = headers as Record<string, string>
+  const traceparent = headers.traceparent
+  const read = typeof traceparent === "string" && laterVersion.test(traceparent)
+    ? { ...record, traceparent: `00${traceparent.slice(2, 55)}` }
+    : record
+  const span = HttpTraceContext.fromHeaders(Headers.fromRecordUnsafe(read))
+  if (Option.isNone(span)) return undefined
+  return { span: span.value, decided: Option.isSome(HttpTraceContext.w3c(Headers.fromRecordUnsafe(read))) || b3Decided(headers) }
+}
+
+/** A `traceparent` of a later version than `00` (not `ff`) that a receiver reads as `00`: 55 characters, then nothing or `-…`. */
+const laterVersion = /^(?!00|ff)[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(?:-.*)?$/
+
+/** Whether the B3 headers Effect reads carry a sampling state (the `b3` header's third field; `x-b3-sampled` or `x-b3-flags`). */
+const b3Decided = (headers: IncomingHttpHeaders): boolean => {
+  const single = headers.b3
+  if (typeof single === "string") {
+    const parts = single.split("-")
+    // The header Effect reads when it holds both ids; otherwise the multi-header form is read.
+    if (parts.length >= 2 && /^(?:[0-9a-f]{16}|[0-9a-f]{32})$/.test(parts[0]!) && /^[0-9a-f]{16}$/.test(parts[1]!)) {
+      return parts.length > 2 && parts[2] !== ""
+    }
+  }
+  return headers["x-b3-sampled"] !== undefined || headers["x-b3-flags"] !== undefined
 }
 
 /**

@@ -17,8 +17,6 @@
  */
 import { Id, Store } from "@enrollment/core"
 import { Cause, Clock, Context, Effect, Exit, Option, References, type Tracer } from "effect"
-import * as Headers from "effect/http/Headers"
-import * as HttpTraceContext from "effect/http/HttpTraceContext"
 import { randomInt, randomUUID } from "node:crypto"
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http"
 import { type Answer, AnswerCache } from "./AnswerCache.ts"
@@ -629,9 +627,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
         // them) is not a valid one, and the request starts a trace of its own.
         let unsampled = false
         if (traced) {
-          const parent = HttpTraceContext.fromHeaders(Headers.fromRecordUnsafe(req.headers as Record<string, string>))
-          const caller = Option.isSome(parent) ? parent.value : undefined
-          if (Sampler.sampled(sampler, caller)) span = serverSpan(route, ctx, caller)
+          const caller = Sampler.callerOf(req.headers)
+          if (Sampler.sampled(sampler, caller?.span, caller?.decided)) span = serverSpan(route, ctx, caller?.span)
           else unsampled = true
         }
         // A GET's answer depends only on the tenant's data and the request (its target, which

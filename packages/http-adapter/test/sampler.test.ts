@@ -111,6 +111,42 @@ describe("Sampler.sampled", () => {
   })
 })
 
+describe("Sampler.callerOf", () => {
+  const id = "4bf92f3577b34da6a3ce929d0e0e4736"
+  const span = "00f067aa0ba902b7"
+  it("reads a traceparent of a later version as version 00, as W3C Trace Context says a receiver does", () => {
+    for (const header of [`01-${id}-${span}-01`, `cc-${id}-${span}-01-what-comes-next`]) {
+      const c = Sampler.callerOf({ traceparent: header })
+      assert.strictEqual(c?.span.traceId, id, header)
+      assert.strictEqual(c?.span.spanId, span)
+      assert.isTrue(c?.span.sampled)
+      assert.isTrue(c?.decided)
+    }
+    assert.isUndefined(Sampler.callerOf({ traceparent: `ff-${id}-${span}-01` }), "version ff is invalid")
+    assert.isUndefined(Sampler.callerOf({ traceparent: `01-${id}-${span}-01x` }), "not a field after the flags")
+    assert.isFalse(Sampler.callerOf({ traceparent: `00-${id}-${span}-00` })?.span.sampled)
+  })
+
+  it("says a B3 caller without a sampling state left the decision to the receiver", () => {
+    assert.isFalse(Sampler.callerOf({ b3: `${id}-${span}` })?.decided)
+    assert.isTrue(Sampler.callerOf({ b3: `${id}-${span}-1` })?.decided)
+    assert.isTrue(Sampler.callerOf({ b3: `${id}-${span}-0` })?.decided)
+    assert.isFalse(Sampler.callerOf({ "x-b3-traceid": id, "x-b3-spanid": span })?.decided)
+    const refused = Sampler.callerOf({ "x-b3-traceid": id, "x-b3-spanid": span, "x-b3-sampled": "0" })
+    assert.isTrue(refused?.decided)
+    assert.isFalse(refused?.span.sampled)
+    assert.isTrue(Sampler.callerOf({ "x-b3-traceid": id, "x-b3-spanid": span, "x-b3-flags": "1" })?.decided)
+    assert.isUndefined(Sampler.callerOf({}))
+  })
+
+  it("decides a deferred caller's trace by its id, parent-based or not", () => {
+    const deferred = Sampler.callerOf({ b3: `${id}-${span}` })!
+    assert.isFalse(Sampler.sampled({ parentBased: true, ratio: 0 }, deferred.span, deferred.decided), "parentbased_always_off")
+    assert.isTrue(Sampler.sampled({ parentBased: true, ratio: 1 }, deferred.span, deferred.decided), "parentbased_always_on")
+    assert.strictEqual(Sampler.sampled({ parentBased: true, ratio: 0.5 }, deferred.span, deferred.decided), Sampler.byTraceId(id, 0.5))
+  })
+})
+
 describe("a request's spans under a sampler", () => {
   const { spans: recorded, layer } = recordingTracer()
   const servers: Record<string, TestServer> = {}
@@ -167,6 +203,22 @@ describe("a request's spans under a sampler", () => {
       assert.strictEqual(s.traceId, traceId)
       assert.isTrue(s.sampled, s.name)
     }
+  })
+
+  it("continues a traceparent of a later version, and leaves out a B3 caller that deferred under parentbased_always_off", async () => {
+    recorded.length = 0
+    const traceId = "8bf92f3577b34da6a3ce929d0e0e4736"
+    const later = await servers.default!.request("GET", `${list}?$top=7`, { headers: { traceparent: `01-${traceId}-00f067aa0ba902b7-01-extra` } })
+    const spans = spansOf(later.headers.get("request-id"))
+    assert.isAbove(spans.length, 1)
+    for (const s of spans) assert.strictEqual(s.traceId, traceId)
+
+    recorded.length = 0
+    const deferred = await servers.parentbasedOff!.request("GET", `${list}?$top=8`, { headers: { b3: `${traceId}-00f067aa0ba902b7` } })
+    assert.strictEqual(deferred.status, 200)
+    assert.deepStrictEqual(recorded.map((s) => s.name), [], "the receiver's decision: its root sampler, off")
+    const decided = await servers.parentbasedOff!.request("GET", `${list}?$top=9`, { headers: { b3: `${traceId}-00f067aa0ba902b7-1` } })
+    assert.isAbove(spansOf(decided.headers.get("request-id")).length, 1, "the caller's decision: sampled")
   })
 
   it("decides a continued trace by its id with traceidratio, whatever the caller's flag", async () => {
