@@ -54,7 +54,7 @@ export const fromDomain = (error: unknown): Problem | undefined => {
   const tag = (error as { _tag?: unknown })._tag
   if (typeof tag !== "string" || !Object.hasOwn(domainTable, tag)) return undefined
   const entry = domainTable[tag]!
-  const message = tag === "StoreUnavailable" ? "The service is temporarily unavailable; try again later." : String((error as Error).message)
+  const message = tag === "StoreUnavailable" ? unavailableMessage : String((error as Error).message)
   // A conflict on a property: Graph's `ObjectConflict` detail naming it (since 0.11.0).
   const property = tag === "UserPrincipalNameTaken" ? String((error as { readonly property?: unknown }).property) : undefined
   const details = property === undefined ? undefined : [{ code: "ObjectConflict", message, target: property }]
@@ -103,6 +103,8 @@ export const tooManyRequests = (retryAfterSeconds: number): Problem => ({
   message: "Too many requests; slow down and retry after the time given in Retry-After",
   headers: { "retry-after": String(retryAfterSeconds) }
 })
+/** What a 503 says to the client: never why (the log says that). */
+export const unavailableMessage = "The service is temporarily unavailable; try again later."
 export const internal: Problem = {
   status: 500,
   code: "InternalServerError",

@@ -164,9 +164,12 @@ export const callerOf = (headers: IncomingHttpHeaders): { readonly span: Tracer.
   const read = typeof traceparent === "string" && laterVersion.test(traceparent)
     ? { ...record, traceparent: `00${traceparent.slice(2, 55)}` }
     : record
-  const span = HttpTraceContext.fromHeaders(Headers.fromRecordUnsafe(read))
-  if (Option.isNone(span)) return undefined
-  return { span: span.value, decided: Option.isSome(HttpTraceContext.w3c(Headers.fromRecordUnsafe(read))) || b3Decided(headers) }
+  // Effect's `fromHeaders` order, each header form read once.
+  const h = Headers.fromRecordUnsafe(read)
+  const w3c = HttpTraceContext.w3c(h)
+  if (Option.isSome(w3c)) return { span: w3c.value, decided: true }
+  const b3 = Option.orElse(HttpTraceContext.b3(h), () => HttpTraceContext.xb3(h))
+  return Option.isNone(b3) ? undefined : { span: b3.value, decided: b3Decided(headers) }
 }
 
 /** A `traceparent` of a later version than `00` (not `ff`) that a receiver reads as `00`: 55 characters, then nothing or `-…`. */

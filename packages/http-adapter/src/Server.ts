@@ -659,7 +659,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           const timer = requestDeadline === undefined ? undefined : setTimeout(() => {
             timedOut = true
             fail(
-              Problem.unavailable("The service is temporarily unavailable; try again later."),
+              Problem.unavailable(Problem.unavailableMessage),
               new Error(`the request did not finish within its deadline of ${requestDeadline} ms: its work was interrupted, its outcome is unknown`)
             )
             fiber.interruptUnsafe()
