@@ -17,10 +17,11 @@ import * as Json from "./Json.ts"
 import * as Paths from "./Paths.ts"
 import { type Check, inSnapshot, type Page, type PageRequest, Store } from "./Store.ts"
 
-/** Options of a write: an `If-Match` precondition. */
-export interface WriteOptions {
-  readonly ifMatch?: string | undefined
-}
+/**
+ * Options of a write: its preconditions, `If-Match` and (since 0.14.0) `If-None-Match`
+ * ({@link ETag.Conditions}), decided on the entity as the write finds it.
+ */
+export interface WriteOptions extends ETag.Conditions {}
 
 type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
 
@@ -73,11 +74,6 @@ export class Assignments extends Context.Service<Assignments, {
       const resolve = (tenant: string, parent: Paths.Parent, configurationId: string) =>
         Paths.resolveConfiguration(store, tenant, parent, configurationId)
 
-      const precondition = (id: string, options: WriteOptions | undefined) =>
-      (current: Assignment.Assignment): PreconditionFailed | undefined =>
-        options?.ifMatch !== undefined && !ETag.matches(options.ifMatch, ETag.of(current))
-          ? new PreconditionFailed({ entity: "enrollmentConfigurationAssignment", id })
-          : undefined
 
       return Assignments.of({
         // Under a user's path, the path and the list in one snapshot (since 0.11.0; see Store
@@ -130,13 +126,12 @@ export class Assignments extends Context.Service<Assignments, {
         }),
         patch: fn("Assignments.patch")(function*(tenant, parent, configurationId, id, body, options) {
           const path = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
-          const check = precondition(id, options)
           const updated = yield* store.assignments.modify(tenant, configurationId, id, (
             current
           ): Result.Result<Assignment.Assignment, EntityNotFound | InvalidInput | PreconditionFailed> => {
             // The path again, on the assignment as the write finds it (since 0.10.0): see `remove`.
             if (!path.onAssignment(current)) return Result.fail(pathGone(configurationId))
-            const failed = check(current)
+            const failed = ETag.refusal(options, Assignment.typeName, id, () => ETag.of(current))
             if (failed) return Result.fail(failed)
             return Result.map(AssignmentPatch.patch(current, body), (next) => Json.equals(next, current) ? current : next)
           })
@@ -145,8 +140,8 @@ export class Assignments extends Context.Service<Assignments, {
         }),
         remove: fn("Assignments.remove")(function*(tenant, parent, configurationId, id, options) {
           const path = yield* Paths.resolveWrite(store, tenant, parent, configurationId)
-          // If-Match is checked inside the store's removal: no write can come between the two.
-          const ifMatch = ETag.precondition(options?.ifMatch, Assignment.typeName, id)
+          // The preconditions are checked inside the store's removal: no write can come between the two.
+          const ifMatch = ETag.precondition(options, Assignment.typeName, id)
           // Under a user's path, so is the path (since 0.10.0): the targeting decided again with the
           // assignment as the removal finds it, so a tenant-path PATCH that moves its target away from
           // the user at the same moment either comes first (and this is a 404) or after.

@@ -49,13 +49,14 @@ export class Configurations extends Context.Service<Configurations, {
     tenant: string,
     id: string,
     body: unknown,
-    options?: { readonly ifMatch?: string | undefined }
+    options?: ETag.Conditions
   ) => Fx<C, InvalidInput | PreconditionFailed>
   /**
    * Removes the configuration and its assignments. With `ifMatch` (since 0.6.0), only when its
-   * ETag matches (else {@link PreconditionFailed}, nothing removed), decided in the store's removal.
+   * ETag matches, with `ifNoneMatch` (since 0.14.0) only when it is not excluded (else
+   * {@link PreconditionFailed}, nothing removed), decided in the store's removal.
    */
-  readonly remove: (tenant: string, id: string, options?: { readonly ifMatch?: string | undefined }) => Fx<void, PreconditionFailed>
+  readonly remove: (tenant: string, id: string, options?: ETag.Conditions) => Fx<void, PreconditionFailed>
   /** The `assign` action: `{"enrollmentConfigurationAssignments":[…]}` replaces the whole set atomically. */
   readonly assign: (tenant: string, id: string, body: unknown) => Fx<void, InvalidInput>
   /** The `setPriority` action: `{"priority": n}`. */
@@ -128,14 +129,12 @@ export class Configurations extends Context.Service<Configurations, {
         }),
         patch: fn("Configurations.patch")(function*(tenant, id, body, options) {
           return yield* modify(tenant, id, (c): Result.Result<C, InvalidInput | PreconditionFailed> => {
-            if (options?.ifMatch !== undefined && !ETag.matches(options.ifMatch, ETag.of(c))) {
-              return Result.fail(new PreconditionFailed({ entity: "deviceEnrollmentConfiguration", id }))
-            }
-            return Configuration.patch(c, body)
+            const failed = ETag.refusal(options, Configuration.typeName, id, () => ETag.of(c))
+            return failed !== undefined ? Result.fail(failed) : Configuration.patch(c, body)
           })
         }),
         remove: fn("Configurations.remove")(function*(tenant, id, options) {
-          const check = ETag.precondition(options?.ifMatch, Configuration.typeName, id)
+          const check = ETag.precondition(options, Configuration.typeName, id)
           if (!(yield* store.configurations.remove(tenant, id, check))) return yield* notFound(id)
         }),
         assign: fn("Configurations.assign")(function*(tenant, id, body) {

@@ -98,18 +98,19 @@ export class DirectoryService extends Context.Service<DirectoryService, {
     tenant: string,
     id: string,
     body: unknown,
-    options?: { readonly ifMatch?: string | undefined }
+    options?: ETag.Conditions
   ) => Fx<Directory.User, InvalidInput | PreconditionFailed | UserPrincipalNameTaken>
   /**
    * Removes the user and its memberships. With `ifMatch` (since 0.6.0), only when its ETag
-   * matches (else {@link PreconditionFailed}, nothing removed), decided in the store's removal.
+   * matches, with `ifNoneMatch` (since 0.14.0) only when it is not excluded (else
+   * {@link PreconditionFailed}, nothing removed), decided in the store's removal.
    */
-  readonly removeUser: (tenant: string, id: string, options?: { readonly ifMatch?: string | undefined }) => Fx<void, PreconditionFailed>
+  readonly removeUser: (tenant: string, id: string, options?: ETag.Conditions) => Fx<void, PreconditionFailed>
   readonly createGroup: (tenant: string, body: unknown) => Fx<Directory.Group, InvalidInput | EntityAlreadyExists>
   readonly getGroup: (tenant: string, id: string) => Fx<Directory.Group>
   readonly listGroups: (tenant: string, page: PageRequest) => Fx<Page<Directory.Group>>
-  /** As `removeUser`, for a group and its memberships both ways (`ifMatch` since 0.6.0). */
-  readonly removeGroup: (tenant: string, id: string, options?: { readonly ifMatch?: string | undefined }) => Fx<void, PreconditionFailed>
+  /** As `removeUser`, for a group and its memberships both ways (`ifMatch` since 0.6.0, `ifNoneMatch` since 0.14.0). */
+  readonly removeGroup: (tenant: string, id: string, options?: ETag.Conditions) => Fx<void, PreconditionFailed>
   readonly members: (tenant: string, groupId: string, page: PageRequest) => Fx<Page<Member>>
   /**
    * Fails with {@link InvalidInput} for the group itself (since 0.3.0), as Graph refuses it.
@@ -240,15 +241,14 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         }),
         patchUser: fn("DirectoryService.patchUser")(function*(tenant, id, body, options) {
           const r = yield* store.users.modify(tenant, id, (u): Result.Result<Directory.User, InvalidInput | PreconditionFailed> => {
-            if (options?.ifMatch !== undefined && !ETag.matches(options.ifMatch, ETag.of(u))) {
-              return Result.fail(new PreconditionFailed({ entity: "user", id }))
-            }
+            const failed = ETag.refusal(options, "user", id, () => ETag.of(u))
+            if (failed !== undefined) return Result.fail(failed)
             return Result.map(Directory.patchUser(u, body), (n) => Json.equals(n, u) ? u : n)
           })
           return yield* found<Directory.User>("user", id)(r)
         }),
         removeUser: fn("DirectoryService.removeUser")(function*(tenant, id, options) {
-          const check = ETag.precondition(options?.ifMatch, "user", id)
+          const check = ETag.precondition(options, "user", id)
           if (!(yield* store.users.remove(tenant, id, check))) return yield* new EntityNotFound({ entity: "user", id })
         }),
         createGroup: fn("DirectoryService.createGroup")(function*(tenant, body) {
@@ -263,7 +263,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
           return yield* store.groups.list(tenant, page)
         }),
         removeGroup: fn("DirectoryService.removeGroup")(function*(tenant, id, options) {
-          const check = ETag.precondition(options?.ifMatch, "group", id)
+          const check = ETag.precondition(options, "group", id)
           if (!(yield* store.groups.remove(tenant, id, check))) return yield* new EntityNotFound({ entity: "group", id })
         }),
         members: fn("DirectoryService.members")(function*(tenant, groupId, page) {

@@ -140,18 +140,69 @@ export const matches = (ifMatch: string, etag: string): boolean => {
 }
 
 /**
- * The check of an `If-Match` header on the stored value of `entity` `id`: none without a
- * header; otherwise it refuses with {@link PreconditionFailed} unless the value's ETag
- * {@link matches}. Given to a store's `remove` (a `Store` `Check`), it is decided inside the
- * removal's own write.
+ * True when an `If-None-Match` header value admits the entity with tag `etag` (RFC 9110
+ * §13.1.2): `*` admits no existing entity; otherwise none of the listed tags may match (weak
+ * comparison, as {@link matches}).
+ *
+ * @since 0.14.0
+ */
+export const noneMatch = (ifNoneMatch: string, etag: string): boolean => !matches(ifNoneMatch, etag)
+
+/**
+ * A request's preconditions on the entity it changes (RFC 9110 §13.1): `If-Match` and
+ * `If-None-Match` as sent. An absent header is no condition.
+ *
+ * @since 0.14.0
+ */
+export interface Conditions {
+  readonly ifMatch?: string | undefined
+  readonly ifNoneMatch?: string | undefined
+}
+
+/**
+ * The header whose condition the entity with tag `etag` fails, `undefined` when it meets every
+ * condition: `If-Match` must {@link matches match}, `If-None-Match` must {@link noneMatch admit}
+ * it. `If-Match` is evaluated first (RFC 9110 §13.2.2).
+ *
+ * @since 0.14.0
+ */
+export const failed = (conditions: Conditions, etag: string): "If-Match" | "If-None-Match" | undefined =>
+  conditions.ifMatch !== undefined && !matches(conditions.ifMatch, etag)
+    ? "If-Match"
+    : conditions.ifNoneMatch !== undefined && !noneMatch(conditions.ifNoneMatch, etag)
+    ? "If-None-Match"
+    : undefined
+
+/**
+ * The refusal of a write to entity `id` (of type `entity`) whose stored value's tag is `etag`,
+ * `undefined` when the value meets `conditions` (see {@link failed}).
+ *
+ * @since 0.14.0
+ */
+export const refusal = (conditions: Conditions | undefined, entity: string, id: string, etag: () => string): PreconditionFailed | undefined => {
+  if (conditions === undefined || (conditions.ifMatch === undefined && conditions.ifNoneMatch === undefined)) return undefined
+  const header = failed(conditions, etag())
+  return header === undefined ? undefined : new PreconditionFailed(header === "If-Match" ? { entity, id } : { entity, id, header })
+}
+
+/**
+ * The check of a request's preconditions on the stored value of `entity` `id`: none without a
+ * condition; otherwise it refuses with {@link PreconditionFailed} unless the value's ETag meets
+ * them (see {@link failed}). Given to a store's `remove` (a `Store` `Check`), it is decided inside
+ * the removal's own write. A string is an `If-Match` alone (as before 0.14.0, which added
+ * {@link Conditions} and `If-None-Match`).
  *
  * @since 0.6.0
  */
 export const precondition = (
-  ifMatch: string | undefined,
+  conditions: string | Conditions | undefined,
   entity: string,
   id: string
-): ((current: unknown) => Result.Result<void, PreconditionFailed>) | undefined =>
-  ifMatch === undefined
-    ? undefined
-    : (current) => matches(ifMatch, of(current)) ? Result.void : Result.fail(new PreconditionFailed({ entity, id }))
+): ((current: unknown) => Result.Result<void, PreconditionFailed>) | undefined => {
+  const c: Conditions | undefined = typeof conditions === "string" ? { ifMatch: conditions } : conditions
+  if (c === undefined || (c.ifMatch === undefined && c.ifNoneMatch === undefined)) return undefined
+  return (current) => {
+    const refused = refusal(c, entity, id, () => of(current))
+    return refused === undefined ? Result.void : Result.fail(refused)
+  }
+}

@@ -112,13 +112,20 @@ export class EntityAlreadyExists extends Schema.TaggedError<EntityAlreadyExists>
   }
 }
 
-/** An `If-Match` precondition that the stored entity does not meet. */
+/**
+ * A precondition that the stored entity does not meet: an `If-Match` (the entity has changed
+ * since) or, since 0.14.0, an `If-None-Match` (`header`; the entity exists, or its ETag is one the
+ * header lists). Without `header`, an `If-Match`.
+ */
 export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>()("PreconditionFailed", {
   entity: Schema.String,
-  id: Schema.String
+  id: Schema.String,
+  header: Schema.optionalKey(Schema.Literals(["If-Match", "If-None-Match"]))
 }) {
   override get message(): string {
-    return `the ${this.entity} '${this.id}' has changed since the ETag given in If-Match`
+    return this.header === "If-None-Match"
+      ? `the ${this.entity} '${this.id}' exists with an ETag that If-None-Match excludes`
+      : `the ${this.entity} '${this.id}' has changed since the ETag given in If-Match`
   }
 }
 

@@ -81,6 +81,29 @@ describe("ETag", () => {
     assert.isFalse(ETag.matches(`W/"nope"`, tag))
   })
 
+  it("decides If-None-Match and both headers together, If-Match first (RFC 9110 13.2.2)", () => {
+    const tag = ETag.of({ a: 1 })
+    assert.isFalse(ETag.noneMatch("*", tag), "* excludes any existing entity")
+    assert.isFalse(ETag.noneMatch(`W/"nope", ${tag.replace(/^W\//, "")}`, tag), "a list naming it, strong or weak")
+    assert.isTrue(ETag.noneMatch(`W/"nope"`, tag))
+    assert.strictEqual(ETag.failed({}, tag), undefined)
+    assert.strictEqual(ETag.failed({ ifMatch: tag, ifNoneMatch: `W/"nope"` }, tag), undefined)
+    assert.strictEqual(ETag.failed({ ifMatch: `W/"nope"`, ifNoneMatch: tag }, tag), "If-Match")
+    assert.strictEqual(ETag.failed({ ifMatch: tag, ifNoneMatch: "*" }, tag), "If-None-Match")
+    const refused = ETag.precondition({ ifNoneMatch: "*" }, "user", "u1")!({ a: 1 })
+    assert.isTrue(Result.isFailure(refused))
+    if (Result.isFailure(refused)) {
+      assert.strictEqual(refused.failure.header, "If-None-Match")
+      assert.include(refused.failure.message, "If-None-Match")
+    }
+    // A string is an If-Match alone, as before 0.14.0; no condition is no check.
+    const stale = ETag.precondition(`W/"nope"`, "user", "u1")!({ a: 1 })
+    assert.isTrue(Result.isFailure(stale) && stale.failure.header === undefined && stale.failure.message.includes("If-Match"))
+    assert.isTrue(Result.isSuccess(ETag.precondition(tag, "user", "u1")!({ a: 1 })))
+    assert.strictEqual(ETag.precondition({}, "user", "u1"), undefined)
+    assert.strictEqual(ETag.precondition(undefined, "user", "u1"), undefined)
+  })
+
   it("gives the same values as every earlier version (clients keep ETags across an upgrade)", () => {
     // {"@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment", "id": "bench-0", "target":
     // {"@odata.type": "#microsoft.graph.groupAssignmentTarget", the filter id null, the filter type "none",

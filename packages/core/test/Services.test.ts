@@ -144,6 +144,26 @@ describe("the services over the memory store", () => {
       assert.strictEqual((yield* Effect.flip(svc.remove(T, Paths.tenant, "c", "zz", { ifMatch: "*" })))._tag, "EntityNotFound")
     }).pipe(Effect.provide(services)))
 
+  it.effect("applies If-None-Match: * or the current ETag refuses a PATCH and a DELETE, and nothing changes", () =>
+    Effect.gen(function*() {
+      yield* world
+      const svc = yield* Assignments
+      const before = yield* svc.get(T, Paths.tenant, "c", "a1")
+      const tag = ETag.of(before)
+      for (const ifNoneMatch of ["*", tag]) {
+        const patch = yield* Effect.flip(svc.patch(T, Paths.tenant, "c", "a1", { sourceId: "inm" }, { ifNoneMatch }))
+        assert.strictEqual(patch._tag, "PreconditionFailed")
+        assert.strictEqual(patch._tag === "PreconditionFailed" ? patch.header : undefined, "If-None-Match")
+        const del = yield* Effect.flip(svc.remove(T, Paths.tenant, "c", "a1", { ifNoneMatch }))
+        assert.strictEqual(del._tag, "PreconditionFailed")
+        assert.deepStrictEqual(yield* svc.get(T, Paths.tenant, "c", "a1"), before)
+      }
+      const after = yield* svc.patch(T, Paths.tenant, "c", "a1", { sourceId: "inm" }, { ifNoneMatch: `W/"other"` })
+      assert.strictEqual(after.sourceId, "inm")
+      yield* svc.remove(T, Paths.tenant, "c", "a1", { ifNoneMatch: tag })
+      assert.strictEqual((yield* Effect.flip(svc.get(T, Paths.tenant, "c", "a1")))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+
   it.effect("serialises concurrent PATCHes: each If-Match race has one winner", () =>
     Effect.gen(function*() {
       yield* world

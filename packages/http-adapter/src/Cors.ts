@@ -37,7 +37,7 @@ export const allowedMethods = "GET, HEAD, POST, PATCH, DELETE"
 
 /** The request headers the API reads, allowed when a preflight's list is not a list of header names. */
 export const allowedHeaders =
-  "Authorization, Content-Type, Content-Encoding, If-Match, Prefer, ConsistencyLevel, client-request-id, OData-Version, OData-MaxVersion, traceparent, tracestate"
+  "Authorization, Content-Type, Content-Encoding, If-Match, If-None-Match, Prefer, ConsistencyLevel, client-request-id, OData-Version, OData-MaxVersion, traceparent, tracestate"
 
 /** The answer headers a page may read besides the ones every browser lets it (`Content-Type`, …). */
 export const exposedHeaders =

@@ -77,15 +77,18 @@ const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
   references: ["$top", "$skiptoken", "$count"]
 }
 
-/**
- * Whether the route honours `If-Match`: an entity's PATCH and DELETE. A membership reference
- * (`…/members/{id}/$ref`, `…/members/$ref?@id=`) has no ETag, and its DELETE reads no `If-Match`
- * (since 0.8.1 the document no longer offers one there).
- */
-const conditional = (route: Route): boolean => (route.method === "PATCH" || route.method === "DELETE") && !route.path.endsWith("/$ref")
-
 /** Whether the route answers one entity as JSON (with its `ETag`). */
 const answersEntity = (route: Route): boolean => route.response.schema !== undefined && route.response.collection !== true && route.response.text !== true
+
+/**
+ * Whether the route honours `If-Match` and `If-None-Match`: an entity's PATCH and DELETE, and
+ * since 0.15.0 an entity's GET (a 304 for an `If-None-Match` that names its ETag). A membership
+ * reference (`…/members/{id}/$ref`, `…/members/$ref?@id=`) has no ETag, and its DELETE reads neither
+ * (since 0.8.1 the document no longer offers one there).
+ */
+const conditional = (route: Route): boolean =>
+  ((route.method === "PATCH" || route.method === "DELETE") && !route.path.endsWith("/$ref")) ||
+  (route.method === "GET" && answersEntity(route))
 
 const errorResponses = (route: Route): Json => {
   const out: Json = {}
@@ -113,7 +116,7 @@ const errorResponses = (route: Route): Json => {
  *
  * @since 0.6.1
  */
-export const version = "0.14.0"
+export const version = "0.15.0"
 
 /** The OpenAPI 3.1 document for the routes, and `POST /beta/$batch` with `batch` (since 0.4.0). */
 export const document = (routes: ReadonlyArray<Route>, options: { readonly batch?: boolean | undefined } = {}): Json => {
@@ -236,7 +239,19 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
             description: "The member's URL, as in @odata.id (…/directoryObjects/{id}), by the same rule"
           }]
           : []),
-        ...(conditional(r) ? [{ name: "If-Match", in: "header", schema: { type: "string" } }] : []),
+        ...(conditional(r)
+          ? [
+            { name: "If-Match", in: "header", schema: { type: "string" }, description: "Only if the entity's ETag is one of these (weak comparison), or * for any: else 412" },
+            {
+              name: "If-None-Match",
+              in: "header",
+              schema: { type: "string" },
+              description: r.method === "GET"
+                ? "Unless the entity's ETag is one of these, or * for any: else 304 with the ETag and no body"
+                : "Unless the entity's ETag is one of these, or * for any existing entity: else 412"
+            }
+          ]
+          : []),
         ...(r.method === "PATCH" || r.method === "POST" ? [{ name: "Prefer", in: "header", schema: { type: "string", example: "return=minimal" } }] : [])
       ],
       responses: {
@@ -251,6 +266,14 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
                 ETag: { description: "The written entity's version", schema: { type: "string" } },
                 ...(r.response.status === 201 ? { Location: { description: "The new entity's URL", schema: { type: "string" } } } : {})
               }
+            }
+          }
+          : {}),
+        ...(r.method === "GET" && conditional(r)
+          ? {
+            "304": {
+              description: "Not Modified: If-None-Match names the entity's ETag (or is *); no body",
+              headers: { ETag: { description: "The entity's version", schema: { type: "string" } } }
             }
           }
           : {}),

@@ -71,6 +71,8 @@ export const unauthorized = (message: string): Problem => ({
 })
 export const forbidden = (message: string): Problem => ({ status: 403, code: "Authorization_RequestDenied", message })
 export const notFound = (message: string): Problem => ({ status: 404, code: "itemNotFound", message })
+/** A precondition the request's target does not meet, found outside the domain (since 0.15.0: an entity GET's `If-Match`). */
+export const preconditionFailed = (message: string): Problem => ({ status: 412, code: "preconditionFailed", message })
 export const methodNotAllowed = (method: string, allow: ReadonlyArray<string>): Problem => ({
   status: 405,
   code: "MethodNotAllowed",

@@ -15,6 +15,7 @@ import {
   Directory,
   DirectoryService,
   Errors,
+  ETag,
   type GroupsOf,
   type MembersOf,
   Id,
@@ -44,7 +45,12 @@ export interface Ctx {
   /** The request path under `/beta`, as received. */
   readonly path: string
   readonly ifMatch: string | undefined
+  /** The request's `If-None-Match` (since 0.15.0; optional for a context made before it). */
+  readonly ifNoneMatch?: string | undefined
 }
+
+/** The request's preconditions on the entity it writes (`If-Match`, `If-None-Match`). */
+const conditions = (ctx: Ctx): ETag.Conditions => ({ ifMatch: ctx.ifMatch, ifNoneMatch: ctx.ifNoneMatch })
 
 /** What a handler answers. */
 export type Reply =
@@ -392,7 +398,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
           ctx.params.configurationId!,
           ctx.params.assignmentId!,
           ctx.body,
-          { ifMatch: ctx.ifMatch }
+          conditions(ctx)
         )
         return entity(200, a, entityCtxOf(ctx))
       })
@@ -410,9 +416,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
       response: { status: 204 },
       handler: Effect.fnUntraced(function*(ctx: Ctx) {
         yield* checkOne(ctx)
-        yield* (yield* Assignments).remove(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!, {
-          ifMatch: ctx.ifMatch
-        })
+        yield* (yield* Assignments).remove(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.params.assignmentId!, conditions(ctx))
         return noContent
       })
     }
@@ -741,8 +745,9 @@ const commandRoute = <A>(
 
 /**
  * The DELETE of one entity. Every entity answers with an ETag, so `remove` is given the
- * request's `If-Match` (`ctx.ifMatch`) and the store decides it in the removal's write
- * (SPEC 3.10's forms: `*`, weak tags, lists): 412 when it does not match (since 0.6.0).
+ * request's `If-Match` and `If-None-Match` (`conditions`) and the store decides them in the
+ * removal's write (SPEC 3.10's forms: `*`, weak tags, lists): 412 when one fails (If-Match since
+ * 0.6.0, If-None-Match since 0.15.0).
  */
 const deleteRoute = <A>(s: EntitySet<A>, summary: string, remove: (ctx: Ctx, id: string) => Op<void>): Route =>
   commandRoute(s, { method: "DELETE", suffix: "", operationId: `delete${s.noun}`, summary, request: undefined }, remove)
@@ -844,12 +849,12 @@ const configurationRoutes: ReadonlyArray<Route> = [
   patchRoute(
     configurations,
     Requests.ConfigurationUpdate,
-    (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.patch(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))
+    (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.patch(ctx.tenant, id, ctx.body, conditions(ctx)))
   ),
   deleteRoute(
     configurations,
     "Delete a device enrollment configuration and its assignments",
-    (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.remove(ctx.tenant, id, { ifMatch: ctx.ifMatch }))
+    (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.remove(ctx.tenant, id, conditions(ctx)))
   ),
   commandRoute(configurations, {
     method: "POST",
@@ -1484,12 +1489,12 @@ const directoryRoutes: ReadonlyArray<Route> = [
   createRoute(users, "Create a user", Requests.UserWrite, (ctx) => directory((svc) => svc.createUser(ctx.tenant, ctx.body))),
   ...listAndCount(users, (ctx, p) => directory((svc) => svc.listUsers(ctx.tenant, p)), (ctx) => directory((svc) => svc.countUsers(ctx.tenant))),
   getRoute(users, (ctx, id) => directory((svc) => svc.getUser(ctx.tenant, id))),
-  patchRoute(users, Requests.UserWrite, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, { ifMatch: ctx.ifMatch }))),
-  deleteRoute(users, "Delete a user", (ctx, id) => directory((svc) => svc.removeUser(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
+  patchRoute(users, Requests.UserWrite, (ctx, id) => directory((svc) => svc.patchUser(ctx.tenant, id, ctx.body, conditions(ctx)))),
+  deleteRoute(users, "Delete a user", (ctx, id) => directory((svc) => svc.removeUser(ctx.tenant, id, conditions(ctx)))),
   createRoute(groups, "Create a group", Requests.GroupWrite, (ctx) => directory((svc) => svc.createGroup(ctx.tenant, ctx.body))),
   ...listAndCount(groups, (ctx, p) => directory((svc) => svc.listGroups(ctx.tenant, p)), (ctx) => directory((svc) => svc.countGroups(ctx.tenant))),
   getRoute(groups, (ctx, id) => directory((svc) => svc.getGroup(ctx.tenant, id))),
-  deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id, { ifMatch: ctx.ifMatch }))),
+  deleteRoute(groups, "Delete a group", (ctx, id) => directory((svc) => svc.removeGroup(ctx.tenant, id, conditions(ctx)))),
   ...membersRoutes,
   ...memberOfRoutes(users as EntitySet<unknown>, "user"),
   ...memberOfRoutes(groups as EntitySet<unknown>, "group"),

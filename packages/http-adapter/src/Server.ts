@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Id, Store } from "@enrollment/core"
+import { ETag, Id, Store } from "@enrollment/core"
 import { Cause, Clock, Context, Effect, Exit, Option, References, type Tracer } from "effect"
 import { randomInt, randomUUID } from "node:crypto"
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http"
@@ -608,7 +608,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
         query,
         base: baseUrl(),
         path,
-        ifMatch: firstHeader(req.headers["if-match"])
+        ifMatch: firstHeader(req.headers["if-match"]),
+        ifNoneMatch: firstHeader(req.headers["if-none-match"])
       }
     }
 
@@ -642,6 +643,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           const hit = answers.get(key, stamp, scope)
           if (hit !== undefined) {
             span?.attribute("enrollment.answer.kept", true)
+            if (answeredConditionally(hit)) return
             return send(hit.status, hit.body, hit.type, hit.headers)
           }
           // Kept only when made in this synchronous run, at the stamp read above.
@@ -722,7 +724,30 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
 
     function answer(a: Answer, keep: ((a: Answer) => void) | undefined) {
       keep?.(a)
-      send(a.status, a.body, a.type, a.headers)
+      if (!answeredConditionally(a)) send(a.status, a.body, a.type, a.headers)
+    }
+
+    /**
+     * An entity's GET (or HEAD) answer under the request's preconditions (since 0.15.0; RFC 9110
+     * §13.2.2, `If-Match` first): an `If-Match` its ETag fails is a 412, an `If-None-Match` that
+     * excludes it (`*`, or a list naming its tag) a 304 with its ETag and no body. True when it
+     * answered so. A list, an answer kept from an earlier request included, has no ETag and is
+     * answered whatever the headers say; so is a write, whose store decides them (`conditions`).
+     */
+    function answeredConditionally(a: Answer): boolean {
+      const etag = a.headers?.etag
+      if (etag === undefined || a.status !== 200 || (method !== "GET" && method !== "HEAD")) return false
+      const ifMatch = firstHeader(req.headers["if-match"])
+      const ifNoneMatch = firstHeader(req.headers["if-none-match"])
+      if (ifMatch === undefined && ifNoneMatch === undefined) return false
+      const failed = ETag.failed({ ifMatch, ifNoneMatch }, etag)
+      if (failed === undefined) return false
+      if (failed === "If-Match") fail(Problem.preconditionFailed("The entity has changed since the ETag given in If-Match"))
+      else {
+        head(304, { etag })
+        res.end()
+      }
+      return true
     }
 
     function reply(route: Route, ctx: Ctx, exit: Exit.Exit<Reply, unknown>, search: string, keep?: (a: Answer) => void) {

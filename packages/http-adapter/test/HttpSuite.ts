@@ -1123,6 +1123,60 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         }
         assert.deepStrictEqual(both, [], "never both")
       })
+      // RFC 9110 13.1.2 (since http-adapter 0.15.0, core 0.14.0): a write with If-None-Match that
+      // names the stored entity's ETag, or `*` (it exists), is refused and changes nothing; a GET
+      // answers 304 with the ETag and no body.
+      const patches: Readonly<Record<string, unknown>> = {
+        "an assignment": { sourceId: "inm" },
+        "a configuration": { displayName: "inm" },
+        "a user": { displayName: "inm" }
+      }
+      for (const k of kinds) {
+        it(`honours If-None-Match on ${k.name}: 304 on a GET, 412 on a write, nothing changed`, async () => {
+          await k.make()
+          const before = await s.request("GET", k.path)
+          assert.strictEqual(before.status, 200, before.text)
+          const etag = before.headers.get("etag")!
+          for (const inm of [etag, "*", `W/"other", ${etag.replace(/^W\//, "")}`]) {
+            // Twice: the second GET may be served from the answers the server keeps.
+            for (const method of ["GET", "GET", "HEAD"]) {
+              const r = await s.request(method, k.path, { headers: { "if-none-match": inm } })
+              assert.strictEqual(r.status, 304, `${method} If-None-Match: ${inm}: ${r.text}`)
+              assert.strictEqual(r.text, "", "no body")
+              assert.strictEqual(r.headers.get("etag"), etag)
+            }
+          }
+          const other = await s.request("GET", k.path, { headers: { "if-none-match": 'W/"other"' } })
+          assert.strictEqual(other.status, 200, "a list without its tag")
+          assert.strictEqual(other.text, before.text)
+          // If-Match on a GET: a stale tag is a 412, the current one answers.
+          const staleGet = await s.request("GET", k.path, { headers: { "if-match": 'W/"stale"' } })
+          assert.strictEqual(staleGet.status, 412, staleGet.text)
+          assert.strictEqual(errorOf(staleGet).code, "preconditionFailed")
+          assert.strictEqual((await s.request("GET", k.path, { headers: { "if-match": etag } })).status, 200)
+          const body = patches[k.name]
+          if (body !== undefined) {
+            for (const headers of [{ "if-none-match": "*" }, { "if-none-match": etag }, { "if-match": etag, "if-none-match": etag }]) {
+              const refused = await s.request("PATCH", k.path, { body, headers })
+              assert.strictEqual(refused.status, 412, `PATCH ${JSON.stringify(headers)}: ${refused.text}`)
+              assert.strictEqual(errorOf(refused).code, "preconditionFailed")
+              assert.include(errorOf(refused).message, "If-None-Match")
+              const after = await s.request("GET", k.path)
+              assert.strictEqual(after.headers.get("etag"), etag, "nothing changed")
+            }
+            const ok = await s.request("PATCH", k.path, { body, headers: { "if-none-match": 'W/"other"' } })
+            assert.strictEqual(ok.status, 200, ok.text)
+            assert.notStrictEqual(ok.headers.get("etag"), etag)
+          }
+          for (const inm of ["*", (await s.request("GET", k.path)).headers.get("etag")!]) {
+            const refused = await s.request("DELETE", k.path, { headers: { "if-none-match": inm } })
+            assert.strictEqual(refused.status, 412, `DELETE If-None-Match: ${inm}: ${refused.text}`)
+            assert.strictEqual((await s.request("GET", k.path)).status, 200, "not removed")
+          }
+          assert.strictEqual((await s.request("DELETE", k.path, { headers: { "if-none-match": 'W/"other"' } })).status, 204)
+          assert.strictEqual((await s.request("GET", k.path, { headers: { "if-none-match": "*" } })).status, 404, "gone: a 404, not a 304")
+        })
+      }
       it("a user's and a group's memberships go with them", async () => {
         const memberOf = await s.request("GET", "groups/im-users/members")
         assert.deepStrictEqual(memberOf.json.value.map((m: { id: string }) => m.id), [], "the removed user is no member")

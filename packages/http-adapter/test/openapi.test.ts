@@ -332,6 +332,17 @@ describe("API description of request bodies", () => {
     assert.deepStrictEqual(byQuery.parameters.map((p: any) => p.name), ["groupId", "@id"])
     assert.notProperty(byQuery.responses, "412")
     assert.property(doc.paths["/beta/groups/{groupId}"].delete.responses, "412")
+    // If-None-Match (since 0.15.0): an entity's writes and GET read it, a GET answering 304; a list has no ETag to compare.
+    const headerNames = (o: any) => o.parameters.filter((p: any) => p.in === "header").map((p: any) => p.name)
+    const seedPath = doc.paths["/beta/invitations/{invitationId}/invitedUser/deviceEnrollmentConfigurations/{configurationId}/assignments/{assignmentId}"]
+    assert.includeMembers(headerNames(seedPath.get), ["If-Match", "If-None-Match"])
+    assert.property(seedPath.get.responses, "304")
+    assert.property(seedPath.get.responses, "412")
+    assert.includeMembers(headerNames(seedPath.patch), ["If-Match", "If-None-Match"])
+    assert.notProperty(seedPath.patch.responses, "304")
+    const list = doc.paths["/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments"].get
+    assert.notInclude(headerNames(list), "If-None-Match")
+    assert.notProperty(list.responses, "304")
     assert.strictEqual(doc.components.schemas.batchResponseItem.properties.status.type, "integer")
     // Where $expand takes assignments, the answer declares them (an entity's, and a list's items).
     const cfgPath = "/beta/deviceManagement/deviceEnrollmentConfigurations"
