@@ -7,7 +7,11 @@
  * unsigned tokens refused. A delegated token's permissions are its `scp`, an
  * application token's its `roles`. Verified tokens are cached until they
  * expire (bounded, oldest first out, keyed by the token string), so the hot
- * path does not verify a signature per request.
+ * path does not verify a signature per request. A token verified with the JWKS is
+ * verified again once the key set has been fetched anew (since 0.15.0): a key removed
+ * from the set stops admitting the cached tokens it signed at the next fetch (at most
+ * `jwksMaxAgeSeconds` after the removal, which a cached token's request now starts too),
+ * not when they expire.
  *
  * @since 0.1.0
  */
@@ -75,6 +79,8 @@ export type AuthResult =
 interface Verified {
   readonly principal: Principal
   readonly result: AuthResult
+  /** The key set's generation it was verified against; undefined for an HS256 token. */
+  readonly keys: number | undefined
 }
 
 /** A verifier: synchronous on a cache hit, a promise otherwise. */
@@ -238,21 +244,34 @@ export const make = (options: AuthOptions): Verifier => {
   let lastToken = ""
   let last: Verified | undefined
 
-  const remember = (token: string, principal: Principal) => {
+  const remember = (token: string, principal: Principal, keys: number | undefined) => {
     if (cache.size >= capacity) {
       const oldest = cache.keys().next().value
       if (oldest !== undefined) cache.delete(oldest)
     }
-    cache.set(token, { principal, result: { ok: true, principal } })
+    cache.set(token, { principal, result: { ok: true, principal }, keys })
   }
-  /** A cached token's answer now: its verdict, or expired (and forgotten). */
-  const current = (token: string, v: Verified): AuthResult => {
-    const now = Date.now()
-    const p = v.principal
-    if (now < p.expiresAt + tolerance * 1000 && now + tolerance * 1000 >= p.notBefore) return v.result
+  const forget = (token: string) => {
     cache.delete(token)
     lastHeader = last = undefined
     lastToken = ""
+  }
+  /**
+   * A cached token's answer now: its verdict, or expired (and forgotten), or, verified against a
+   * key set fetched anew since (a key may have left it), verified again.
+   */
+  const current = (token: string, v: Verified): AuthResult | Promise<AuthResult> => {
+    const now = Date.now()
+    const p = v.principal
+    if (v.keys !== undefined) {
+      jwks!.keepFresh(now)
+      if (v.keys !== jwks!.generation()) {
+        forget(token)
+        return slow(token)
+      }
+    }
+    if (now < p.expiresAt + tolerance * 1000 && now + tolerance * 1000 >= p.notBefore) return v.result
+    forget(token)
     return fail("The bearer token has expired")
   }
 
@@ -300,9 +319,13 @@ export const make = (options: AuthOptions): Verifier => {
     }
     try {
       let payload: jose.JWTPayload
+      // The key set's generation before the keys are looked up: a fetch that ends meanwhile has the
+      // token verified again at its next use, never a token of a removed key kept as verified.
+      let keys: number | undefined
       if (alg === "HS256" && secret !== undefined) {
         payload = (await jose.jwtVerify(token, secret, { ...verifyOptions, algorithms: ["HS256"] })).payload
       } else if ((alg === "RS256" || alg === "ES256") && jwks !== undefined) {
+        keys = jwks.generation()
         payload = await withKeySet(token, jwks)
       } else {
         return fail(`The token's signing algorithm ${JSON.stringify(alg)?.slice(0, 40) ?? "(none)"} is not accepted`)
@@ -314,7 +337,7 @@ export const make = (options: AuthOptions): Verifier => {
         if (payload.iss === undefined) return fail('The bearer token was refused: missing required "iss" claim')
         if (payload.iss !== issuerOf(options.issuer, r.principal.tenant)) return fail('The bearer token was refused: unexpected "iss" claim value')
       }
-      remember(token, r.principal)
+      remember(token, r.principal, keys)
       return r
     } catch (e) {
       if (e instanceof jose.errors.JWTExpired) return fail("The bearer token has expired")

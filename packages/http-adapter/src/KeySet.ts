@@ -13,7 +13,10 @@
  * - **Known keys are kept while the provider fails.** They are fetched again in the background
  *   once 10 minutes old, the requests meanwhile verified with the keys held; a failed refresh
  *   keeps them. jose dropped them 10 minutes after its last success, so an outage of seconds then
- *   made every new token a 503. A key removed from the set goes at the next successful fetch.
+ *   made every new token a 503. A key removed from the set goes at the next successful fetch, and
+ *   so do the tokens a verifier cached as verified with it (since 0.15.0: each successful fetch is
+ *   a new {@link KeySet.generation}, and a token cached under an older one is verified again;
+ *   `keepFresh` lets a verifier that serves cached tokens alone start the background fetch).
  *
  * The URL is named in messages without its user information and query (which may carry a
  * secret), and a URL with a user name or password is refused when the key set is made (`fetch`
@@ -56,6 +59,18 @@ export interface KeySet {
    * finds it (since 0.13.0).
    */
   readonly refresh: () => Promise<boolean>
+  /**
+   * How many fetches have succeeded (since 0.15.0): what a token verified now was verified
+   * against. A verifier that caches tokens verifies one again once this has moved, so that a key
+   * removed from the set stops verifying the tokens it signed.
+   */
+  readonly generation: () => number
+  /**
+   * Starts a background fetch when the keys held are older than `maxAgeMs` (and no fetch or
+   * backoff is under way), as a lookup does (since 0.15.0): for a verifier whose requests are all
+   * answered from its cache and never look a key up. `now` is `Date.now()`.
+   */
+  readonly keepFresh: (now: number) => void
 }
 
 /** `url` as messages name it: no user information, no query, no fragment. */
@@ -88,6 +103,7 @@ export const make = (options: KeySetOptions): KeySet => {
   let failure: unknown
   let inflight: Promise<void> | undefined
   let started = 0
+  let succeeded = 0
 
   /** Whether another fetch may start now: a cooldown after a success, a backoff after failures. */
   const mayFetch = () => {
@@ -132,6 +148,7 @@ export const make = (options: KeySetOptions): KeySet => {
       const set = await download()
       // jose checks the set's shape (`{"keys": [...]}`), throwing JWKSInvalid.
       local = jose.createLocalJWKSet(set as jose.JSONWebKeySet)
+      succeeded++
       fetchedAt = Date.now()
       failures = 0
       failure = undefined
@@ -152,16 +169,20 @@ export const make = (options: KeySetOptions): KeySet => {
 
   const unavailable = () => new KeySetUnavailable(`the JWKS at ${where} could not be fetched`, { cause: failure })
 
+  /**
+   * Old keys: fetched again in the background (once an age, or after a failure's backoff); the
+   * request that noticed uses the keys held.
+   */
+  const keepFresh = (now: number) => {
+    if (local !== undefined && now - fetchedAt >= maxAge && inflight === undefined && (failures === 0 || mayFetch())) void refresh()
+  }
+
   const getKey: jose.JWTVerifyGetKey = async (header, token) => {
     if (local === undefined) {
       if (inflight === undefined && !mayFetch()) throw unavailable()
       await refresh()
       if (local === undefined) throw unavailable()
-    } else if (Date.now() - fetchedAt >= maxAge && inflight === undefined && (failures === 0 || mayFetch())) {
-      // Old keys: fetched again in the background (once an age, or after a failure's backoff);
-      // this request uses the keys held.
-      void refresh()
-    }
+    } else keepFresh(Date.now())
     try {
       return await local(header, token)
     } catch (e) {
@@ -184,5 +205,5 @@ export const make = (options: KeySetOptions): KeySet => {
     return fetchedAt !== before
   }
 
-  return { getKey, fetches: () => started, refresh: refreshed }
+  return { getKey, fetches: () => started, refresh: refreshed, generation: () => succeeded, keepFresh }
 }

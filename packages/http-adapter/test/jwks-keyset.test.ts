@@ -235,3 +235,45 @@ describe("a token without kid", () => {
     })
   })
 })
+
+describe("tokens cached as verified when their key leaves the JWKS (since 0.15.0)", () => {
+  let s: TestServer
+  let jwks: Awaited<ReturnType<typeof jwksEndpoint>>
+  let kept: Signer
+  let removed: Signer
+  const get = (token: string) => s.request("GET", "/beta/users", { token })
+
+  beforeAll(async () => {
+    ;[kept, removed] = await Promise.all([signer("RS256", "kept"), signer("ES256", "removed")])
+    jwks = await jwksEndpoint()
+    jwks.state.keys = [kept.jwk, removed.jwk]
+    s = await start({ auth: { jwksUrl: jwks.url, audience, jwksCooldownSeconds: 30, jwksMaxAgeSeconds: 0.3 } })
+  })
+  afterAll(async () => {
+    await s?.close()
+    await jwks?.close()
+  })
+
+  it("refuses a cached token of a removed key once the set is fetched again, by its own requests alone; a kept key's cached token still passes", async () => {
+    const gone = await sign(removed, "ES256")
+    const still = await sign(kept)
+    for (let i = 0; i < 3; i++) {
+      assert.strictEqual((await get(gone)).status, 200)
+      assert.strictEqual((await get(still)).status, 200)
+    }
+    assert.strictEqual(jwks.state.hits, 1, "verified once, then served from the cache")
+    jwks.state.keys = [kept.jwk]
+    await sleep(400)
+    // Older than their age: the cached token's own request starts the background fetch (no
+    // lookup of a key happens for a cached token), and the next request finds the new set.
+    assert.strictEqual((await get(gone)).status, 200, "the request that noticed the age is served with what was verified")
+    for (let i = 0; i < 50 && jwks.state.hits < 2; i++) await sleep(20)
+    assert.strictEqual(jwks.state.hits, 2, "one background fetch")
+    const refused = await get(gone)
+    assert.strictEqual(refused.status, 401, refused.text)
+    assert.strictEqual(errorOf(refused).code, "InvalidAuthenticationToken")
+    assert.strictEqual((await get(gone)).status, 401, "and stays refused")
+    for (let i = 0; i < 3; i++) assert.strictEqual((await get(still)).status, 200, "the kept key's token, verified again once")
+    assert.strictEqual(jwks.state.hits, 2)
+  })
+})
