@@ -369,7 +369,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     process.emitWarning(`the request log or metrics sink threw; answers are written regardless: ${e instanceof Error ? e.message : String(e)}`, "RequestSinkWarning")
   }
 
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
+  /** `refused`: a request pipelined past {@link maxWaitingOnConnection}, answered 503 unprocessed. */
+  const listener = (req: IncomingMessage, res: ServerResponse, refused?: boolean) => {
     const started = timed ? performance.now() : 0
     const requestId = nextRequestId()
     const clientHeader = firstHeader(req.headers["client-request-id"])
@@ -406,6 +407,9 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
         } else if (corsHere.otherVary !== undefined) headers.vary = corsHere.otherVary
       }
       res.writeHead(status, headers)
+      // Answered: the next request pipelined on the connection may run (a batch's own requests
+      // share its connection and hold no turn of it).
+      if (!Object.hasOwn(req, batched)) nextInTurn(req)
       // The answer is written whatever its counting or logging does (since 0.10.1: a sink that
       // threw after the head was written left the body unsent and the connection cut).
       try {
@@ -449,6 +453,15 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     }
 
     try {
+      if (refused === true) {
+        return fail({
+          status: 503,
+          code: "ServiceUnavailable",
+          message: `Too many requests are pipelined on this connection: at most ${maxWaitingOnConnection} wait for the one in progress. ` +
+            "This one was not processed; send it again once the answers before it have come",
+          headers: { "retry-after": "1" }
+        })
+      }
       // HTTP/1.1 requires a Host header (RFC 9112 3.2): its absence is a 400 in the Graph error shape
       // (since 0.10.3; `Listen` turns Node's own check off, whose 400 had no body and closed the
       // connection, and a request pipelined behind it was processed and never answered).
@@ -824,7 +837,10 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     // A body declared over the limit is not read: whatever the answer (a 413, or a 401 or 404
     // found first), it is the connection's last.
     if (Body.declaredOver(req, bodyLimit)) closesAfter(req, res)
-    listener(req, res)
+    // One request of a connection at a time, in the order sent (see `inTurn`).
+    const now = inTurn(req, () => listener(req, res))
+    if (now === "now") listener(req, res)
+    else if (now === "refused") listener(req, res, true)
   }
   return Object.assign(handler, { continues: (req: IncomingMessage) => !Body.declaredOver(req, bodyLimit) })
 
@@ -1002,6 +1018,56 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       listener(inner as unknown as IncomingMessage, answer as unknown as ServerResponse)
     })
   }
+}
+
+/** The most requests that may wait for their turn on one connection (see {@link inTurn}). */
+export const maxWaitingOnConnection = 32
+
+const turn: unique symbol = Symbol("the request whose turn it is on the connection")
+const waiting: unique symbol = Symbol("the requests waiting for their turn on the connection")
+/** A connection's turns: the request running (absent when none), and those waiting, in the order sent. */
+interface Turns {
+  [turn]?: object | undefined
+  [waiting]?: Array<{ readonly req: object; readonly start: () => void }> | undefined
+}
+
+/**
+ * Whether `req` may run now (`"now"`): no earlier request of its connection is unanswered, and it
+ * holds the connection's turn until its answer's head is written ({@link nextInTurn}). Else it
+ * waits (`"later"`: `start` runs when its turn comes), or, with {@link maxWaitingOnConnection}
+ * waiting already, is refused unprocessed (`"refused"`: a 503 sent after the answers before it).
+ * Since 0.15.0: Node parses the requests a client pipelines and hands them over at once, and a
+ * request whose body was still arriving, or was decoded off the event loop, ran after one sent
+ * behind it: two PATCHes of one entity were stored in the opposite order to their answers, a GET
+ * read the state from before the PATCH ahead of it (RFC 9112 9.3.2: only safe requests may run in
+ * parallel; here none do). A client that does not pipeline (most, and every load run here) takes
+ * and gives back the turn on each request and never waits. The bound keeps a client from parking
+ * requests without end: an answer written makes Node's backpressure stop reading the connection
+ * once the answers queued pass its high-water mark, a request waiting does not.
+ */
+const inTurn = (req: IncomingMessage, start: () => void): "now" | "later" | "refused" => {
+  const turns = req.socket as Turns | null
+  if (turns == null) return "now"
+  if (turns[turn] === undefined) {
+    turns[turn] = req
+    return "now"
+  }
+  const queue = turns[waiting] ??= []
+  if (queue.length >= maxWaitingOnConnection) return "refused"
+  queue.push({ req, start })
+  return "later"
+}
+
+/**
+ * `req`'s answer is written: when it held its connection's turn, the next request waiting takes
+ * it and runs, in a later turn of the event loop.
+ */
+const nextInTurn = (req: IncomingMessage): void => {
+  const turns = req.socket as Turns | null
+  if (turns == null || turns[turn] !== req) return
+  const next = turns[waiting]?.shift()
+  turns[turn] = next?.req
+  if (next !== undefined) setImmediate(next.start)
 }
 
 /**
