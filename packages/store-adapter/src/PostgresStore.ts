@@ -1274,7 +1274,8 @@ export const make = (
         WHERE NOT EXISTS (SELECT 1 FROM other) AND NOT EXISTS (SELECT 1 FROM mine) AND NOT EXISTS (SELECT 1 FROM holder)
         ON CONFLICT DO NOTHING RETURNING id
       )
-      SELECT EXISTS (SELECT 1 FROM other) AS other, (SELECT id FROM holder) AS holder, EXISTS (SELECT 1 FROM inserted) AS inserted`
+      SELECT EXISTS (SELECT 1 FROM other) AS other, EXISTS (SELECT 1 FROM mine) AS mine, (SELECT id FROM holder) AS holder,
+        EXISTS (SELECT 1 FROM inserted) AS inserted`
     /**
      * Inserts a user unless its id is taken (by a user, or a group: a `directoryObject`) or its
      * name is held: undefined, or the refusal. In a transaction: the locks are held to its end.
@@ -1290,8 +1291,12 @@ export const make = (
         const row = (yield* query(insertUserSql, [tenant, value.id, JSON.stringify(value), key ?? null]))[0]!
         if (row.other === true) return new Errors.EntityAlreadyExists({ entity: "directoryObject", id: value.id })
         if (row.inserted === true) return undefined
-        // The id first: a taken id is refused as such, whatever the name.
-        if (row.holder === null || row.holder === undefined) return new Errors.EntityAlreadyExists({ entity: "user", id: value.id })
+        // The id first: a taken id is refused as such, whatever the name (since 0.13.1; before, an id
+        // taken together with a name another user holds was refused for the name, a 400 where the
+        // other stores answer the id's 409).
+        if (row.mine === true || row.holder === null || row.holder === undefined) {
+          return new Errors.EntityAlreadyExists({ entity: "user", id: value.id })
+        }
         return principalNameTaken(value, String(row.holder))
       }
     )

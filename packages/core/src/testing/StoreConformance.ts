@@ -1421,6 +1421,19 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "refuses a user whose id is taken for its id, whatever its userPrincipalName (one another user holds included)",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        yield* store.users.insert(t, userNamed("u1", "alice@contoso.com"))
+        yield* store.users.insert(t, userNamed("u2", "bob@contoso.com"))
+        for (const upn of ["bob@contoso.com", "BOB@contoso.com", "alice@contoso.com", "carol@contoso.com"]) {
+          yield* refuses(`users.insert of u1 named ${upn}`, new EntityAlreadyExists({ entity: "user", id: "u1" }), store.users.insert(t, userNamed("u1", upn)))
+        }
+        yield* checkEqual((yield* allUsers(store, t)).map((u) => [u.id, u.userPrincipalName]), [["u1", "alice@contoso.com"], ["u2", "bob@contoso.com"]], "the users")
+      })
+    )
+  },
+  {
     name: "refuses a modify that gives a user another's userPrincipalName, and lets a user keep or recase its own",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
