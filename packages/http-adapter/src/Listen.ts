@@ -14,7 +14,7 @@
 import * as http from "node:http"
 import * as https from "node:https"
 import type * as net from "node:net"
-import { onClientError } from "./Server.ts"
+import { onClientError, onConnect } from "./Server.ts"
 
 /**
  * A request listener that may say, of a request sent with `Expect: 100-continue`, whether it wants
@@ -145,6 +145,11 @@ export const listen = (handler: Listener, options: ListenOptions): Promise<Runni
       for (const raw of handshaking.values()) raw.destroy()
     }
     server.on("clientError", onClientError)
+    // A CONNECT is answered 405 in the error shape (Node destroys the socket without a byte when
+    // nothing listens), and a request with another expectation than `100-continue` goes to the
+    // handler, which answers its 417 in the error shape (Node writes an empty one otherwise).
+    server.on("connect", onConnect)
+    server.on("checkExpectation", (req: http.IncomingMessage, res: http.ServerResponse) => server.emit("request", req, res))
     server.once("error", reject)
     server.listen(options.port, options.host ?? "127.0.0.1", () => {
       server.off("error", reject)

@@ -121,7 +121,37 @@ export interface HandlerOptions {
 /** SPEC 5: what Graph answers, without the parameters no client reads (every byte is written per answer). */
 const JSON_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
 const router = Router.make(allRoutes)
-const hostPattern = /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/
+/**
+ * A valid `Host` (RFC 9112 3.2; RFC 3986 3.2.2): an IP literal, or a registered name of unreserved
+ * characters, sub-delimiters and percent-escapes (not empty: RFC 9110 4.2.1), and an optional port.
+ * Since 0.15.0 a request with another value is a 400, as RFC 9112 3.2 has it; before, the base URL
+ * of its answer's links fell back to `localhost`, and so did a valid name with `_` (a Docker
+ * Compose service's) or another sub-delimiter.
+ */
+const hostPattern = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::\d{0,5})?$/
+
+/** True when `rawHeaders` hold more than one `Host` line (Node keeps the first in `headers`). */
+const repeatsHost = (rawHeaders: ReadonlyArray<string> | undefined): boolean => {
+  if (rawHeaders === undefined) return false
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!
+    if (name.length === 4 && (name.charCodeAt(0) | 0x20) === 0x68 && name.toLowerCase() === "host" && ++n > 1) return true
+  }
+  return false
+}
+
+/**
+ * A request target in the absolute form (`http://host/beta/…`, RFC 9112 3.2.2), which a server
+ * must accept: its path (with its query) and its authority, which takes the place of `Host`.
+ * Undefined for any other form.
+ */
+const absoluteForm = (target: string): { readonly path: string; readonly authority: string } | undefined => {
+  const m = /^https?:\/\/([^/?#]*)([^#]*)/i.exec(target)
+  if (m === null) return undefined
+  const rest = m[2]!
+  return { authority: m[1]!, path: rest.startsWith("/") ? rest : `/${rest}` }
+}
 
 const firstHeader = (v: string | Array<string> | undefined): string | undefined => (Array.isArray(v) ? v[0] : v)
 
@@ -176,6 +206,16 @@ const traceHeaders: ReadonlyArray<string> = [
  * `CompressionHandler` (the Graph SDKs' performance middleware) sends gzip.
  */
 const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined => {
+  // A transfer coding besides chunked (`gzip, chunked`): RFC 9112 6.1's 501 (since 0.15.0; before,
+  // the body was read as not coded, where a proxy that decodes it passes other bytes on).
+  const transfer = headers["transfer-encoding"]
+  if (transfer !== undefined && transfer.trim().toLowerCase() !== "chunked") {
+    return {
+      status: 501,
+      code: "NotImplemented",
+      message: `Transfer-Encoding '${transfer.slice(0, 100)}' is not supported: send the body chunked, or with Content-Length (a compressed body: Content-Encoding)`
+    }
+  }
   const contentType = firstHeader(headers["content-type"])
   if (!Body.isJson(contentType)) {
     // Nothing declared and nothing sent: a missing body, not a wrong type.
@@ -337,6 +377,16 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
   // the base URL (from the Host header), the rate limiter's client key, a kept answer's scope,
   // an answer's `@odata.context` (its path part is made once per path, see `Routes`).
   const publicBase = options.publicUrl !== undefined ? `${options.publicUrl}/beta` : undefined
+  // The last Host seen, and whether it is one: a client sends the same one every time.
+  let lastHost = ""
+  let lastHostValid = false
+  const validHost = (host: string): boolean => {
+    if (host !== lastHost) {
+      lastHost = host
+      lastHostValid = hostPattern.test(host)
+    }
+    return lastHostValid
+  }
   const baseFor = rememberLast((host: string | undefined, scheme: string) =>
     `${scheme}://${host !== undefined && hostPattern.test(host) ? host : "localhost"}/beta`
   )
@@ -464,9 +514,36 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       }
       // HTTP/1.1 requires a Host header (RFC 9112 3.2): its absence is a 400 in the Graph error shape
       // (since 0.10.3; `Listen` turns Node's own check off, whose 400 had no body and closed the
-      // connection, and a request pipelined behind it was processed and never answered).
-      if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
-        return fail(Problem.badRequest("The request has no Host header, which HTTP/1.1 requires"))
+      // connection, and a request pipelined behind it was processed and never answered). So are
+      // two Host lines and a value that is not a host (since 0.15.0; before, the first was used,
+      // and an invalid one made the answer's links name `localhost`). A batch's own requests carry
+      // the batch's, checked with it.
+      const host = req.headers.host
+      if (host === undefined) {
+        if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+          return fail(Problem.badRequest("The request has no Host header, which HTTP/1.1 requires"))
+        }
+      } else if (!Object.hasOwn(req, batched) && (!validHost(host) || repeatsHost(req.rawHeaders))) {
+        return fail(Problem.badRequest("The request's Host header must be one host (a name or an IP literal, and an optional port) on one line"))
+      }
+      // The absolute form (`GET http://host/beta/… HTTP/1.1`, RFC 9112 3.2.2; since 0.15.0, before a
+      // 404): served as its path, its authority taking the place of Host.
+      if (req.url !== undefined && req.url.charCodeAt(0) !== 0x2f) {
+        const absolute = absoluteForm(req.url)
+        if (absolute !== undefined) {
+          if (!validHost(absolute.authority)) return fail(Problem.badRequest("The request target's authority is not a host (a name or an IP literal, and an optional port)"))
+          req.url = absolute.path
+          req.headers.host = absolute.authority
+        }
+      }
+      // An expectation other than `100-continue` (`Listen` hands such requests over): RFC 9110 10.1.1's 417.
+      const expect = req.headers.expect
+      if (expect !== undefined && expect.trim().toLowerCase() !== "100-continue") {
+        return fail({
+          status: 417,
+          code: "ExpectationFailed",
+          message: `The expectation '${expect.slice(0, 100)}' cannot be met: this server meets only Expect: 100-continue`
+        })
       }
       // A browser's preflight from an allowed origin, on any path: before routing, the token and
       // the rate limit (a browser sends no credentials with one; since 0.12.1).
@@ -794,7 +871,9 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           const json = r.expanded === undefined ? out.json : `${out.json.slice(0, -1)},${JSON.stringify(r.expanded).slice(1)}`
           const headers: Record<string, string> = { etag: out.etag, "odata-version": "4.0" }
           // The new entity's URL: an id a path segment cannot name (`$count`) in the parenthesis form (since 0.8.1).
-          if (r.status === 201) headers.location = `${ctx.base}${ctx.path.replace(/\/$/, "")}${Id.keyPath(String(r.value.id))}`
+          // Under the route's declared segments (since 0.15.0; before, the path as sent, in its case),
+          // each key in its slash form (or the parenthesis form `Id.keyPath` takes for `$…` and dot ids).
+          if (r.status === 201) headers.location = `${ctx.base}${declaredPath(route.path, ctx.params)}${Id.keyPath(String(r.value.id))}`
           if (minimal) {
             headers["preference-applied"] = "return=minimal"
             head(204, headers)
@@ -1191,6 +1270,35 @@ const clientProblem = (code: string | undefined): { readonly problem: Problem.Pr
   }
 }
 
+/** A route's path with its parameters filled in, each in its key form (`Id.keyPath`). */
+const declaredPath = (template: string, params: Readonly<Record<string, string>>): string =>
+  template.replace(/\/\{(\w+)\}/g, (_, name: string) => Id.keyPath(params[name] ?? ""))
+
+/** Writes `p` straight on `socket` and closes it: an answer to a request the handler never sees. */
+const answerRaw = (socket: import("node:stream").Duplex, p: Problem.Problem, reason: string): void => {
+  const requestId = randomUUID()
+  const body = JSON.stringify(Problem.body(p, requestId, requestId, new Date().toISOString()))
+  let extra = ""
+  for (const [k, v] of Object.entries(p.headers ?? {})) extra += `${k}: ${v}\r\n`
+  socket.end(
+    `HTTP/1.1 ${p.status} ${reason}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}` +
+      `request-id: ${requestId}\r\nclient-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`
+  )
+}
+
+/**
+ * Answers a `CONNECT` (Node hands it to the server's `connect` listener, and destroys the socket
+ * without a byte when there is none): 405 with `Allow`, in the error shape (since 0.15.0).
+ */
+export const onConnect = (_req: IncomingMessage, socket: import("node:stream").Duplex): void => {
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  answerRaw(socket, Problem.methodNotAllowed("CONNECT", Cors.allowedMethods.split(", ")), "Method Not Allowed")
+}
+
 /**
  * Answers requests Node refuses before the handler runs (malformed HTTP, headers over the
  * size limit, a request not received within Node's timeouts: 408 since 0.8.0, before a 400)
@@ -1222,11 +1330,5 @@ export const onClientError = (error: NodeJS.ErrnoException, socket: import("node
     return
   }
   const { problem: p, reason } = clientProblem(error.code)
-  const requestId = randomUUID()
-  const body = JSON.stringify(Problem.body(p, requestId, requestId, new Date().toISOString()))
-  socket.end(
-    `HTTP/1.1 ${p.status} ${reason}\r\n` +
-      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `request-id: ${requestId}\r\nclient-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`
-  )
+  answerRaw(socket, p, reason)
 }
