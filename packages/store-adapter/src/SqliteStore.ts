@@ -602,7 +602,20 @@ export const open = (options: Options): DatabaseSync => {
     // review): a large transaction (an upgrade rewriting a million users, an import) grew it to its
     // size, and SQLite kept that size on disk until the last connection closed.
     db.exec(`PRAGMA journal_size_limit = ${walSizeLimit}`)
-    migrate(db, { notice: options.notice })
+    try {
+      migrate(db, { notice: options.notice })
+    } catch (e) {
+      // Said in an operator's terms (since 0.13.1, found in review: a second server started beside one
+      // upgrading a file of 3 million users said only "database is locked"). Ends with SQLite's own
+      // words, which `Problem.causeChain` keeps this cause for.
+      if (!isBusy(e)) throw e
+      throw new Error(
+        `the store's schema could not be checked or brought up to date: another connection held the file's write lock ` +
+          `for ${busyTimeout} ms (busyTimeout), as a process upgrading a large store does for minutes; start again once it ` +
+          `is done: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e }
+      )
+    }
     // The statement journals of the writes in memory (since 0.11.0): a write that fires a trigger
     // (the counts of schema version 4) opens one, which SQLite otherwise keeps in a temporary file,
     // 6–15 µs an insert of a user here, where in memory it is 1–2 µs. Set after the migrations, whose

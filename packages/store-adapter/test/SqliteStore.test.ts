@@ -1326,6 +1326,28 @@ describe("SqliteStore", () => {
       return String((e.cause as Error).message)
     }
 
+    it("says why an open found the file's write lock held past busyTimeout (another process upgrading it), in SQLite's words too", () => {
+      const filename = join(dir, "failing", "upgrading", "store.db")
+      mkdirSync(join(dir, "failing", "upgrading"), { recursive: true })
+      // Another process in a long write, as a server upgrading a large store is: the file not yet migrated.
+      const other = new DatabaseSync(filename)
+      try {
+        other.exec("PRAGMA journal_mode = WAL")
+        other.exec("BEGIN IMMEDIATE")
+        const began = performance.now()
+        assert.throws(
+          () => SqliteStore.open({ filename, busyTimeout: 200 }),
+          /another connection held the file's write lock for 200 ms \(busyTimeout\), as a process upgrading a large store does.*: database is locked$/
+        )
+        assert.isAtLeast(performance.now() - began, 150, "it waited busyTimeout first")
+        other.exec("ROLLBACK")
+        // Once the lock is let go, the open migrates it as any.
+        SqliteStore.open({ filename, busyTimeout: 200 }).close()
+      } finally {
+        other.close()
+      }
+    })
+
     it.effect("is not ready once a statement met a corrupt file, naming it, and serves what it can still read", () =>
       Effect.gen(function*() {
         // A store as the server has it, closed, and then a page of it overwritten (a bad disk, a
