@@ -130,15 +130,27 @@ const router = Router.make(allRoutes)
  */
 const hostPattern = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::\d{0,5})?$/
 
-/** True when `rawHeaders` hold more than one `Host` line (Node keeps the first in `headers`). */
-const repeatsHost = (rawHeaders: ReadonlyArray<string> | undefined): boolean => {
-  if (rawHeaders === undefined) return false
-  let n = 0
+/** {@link repeatedSingletons}' bits. */
+const HOST_REPEATED = 1
+const CONTENT_TYPE_REPEATED = 2
+
+/**
+ * Which of `Host` and `Content-Type` `rawHeaders` hold more than one line of (Node keeps the
+ * first in `headers`): {@link HOST_REPEATED}, {@link CONTENT_TYPE_REPEATED}. Each has one value
+ * (RFC 9110 5.3), and a proxy that reads the other line than this server reads another request:
+ * either is refused, as two `Authorization` headers are (since 0.15.0). One pass.
+ */
+const repeatedSingletons = (rawHeaders: ReadonlyArray<string> | undefined): number => {
+  if (rawHeaders === undefined) return 0
+  let hosts = 0
+  let types = 0
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!
-    if (name.length === 4 && (name.charCodeAt(0) | 0x20) === 0x68 && name.toLowerCase() === "host" && ++n > 1) return true
+    if (name.length === 4) {
+      if ((name.charCodeAt(0) | 0x20) === 0x68 && name.toLowerCase() === "host") hosts++
+    } else if (name.length === 12 && (name.charCodeAt(0) | 0x20) === 0x63 && name.toLowerCase() === "content-type") types++
   }
-  return false
+  return (hosts > 1 ? HOST_REPEATED : 0) | (types > 1 ? CONTENT_TYPE_REPEATED : 0)
 }
 
 /**
@@ -205,7 +217,8 @@ const traceHeaders: ReadonlyArray<string> = [
  * 15.5.16 asks; since 0.8.0). A body in gzip, deflate or br is decoded ({@link decoded}): Kiota's
  * `CompressionHandler` (the Graph SDKs' performance middleware) sends gzip.
  */
-const bodyRefusal = (headers: IncomingHttpHeaders): Problem.Problem | undefined => {
+const bodyRefusal = (headers: IncomingHttpHeaders, repeated: number): Problem.Problem | undefined => {
+  if ((repeated & CONTENT_TYPE_REPEATED) !== 0) return Problem.badRequest("The request has more than one Content-Type header")
   // A transfer coding besides chunked (`gzip, chunked`): RFC 9112 6.1's 501 (since 0.15.0; before,
   // the body was read as not coded, where a proxy that decodes it passes other bytes on).
   const transfer = headers["transfer-encoding"]
@@ -434,6 +447,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     let matched: Route | undefined
     let tenant: string | undefined
     let defect: unknown
+    // Which singleton headers the request repeats (`repeatedSingletons`), read once at its start.
+    let repeated = 0
     // With tracing on, the request's server span from its route's start until its answer's head
     // is written (see `serverSpan`); ended there with the answer's status.
     let span: Tracer.Span | undefined
@@ -518,12 +533,13 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       // two Host lines and a value that is not a host (since 0.15.0; before, the first was used,
       // and an invalid one made the answer's links name `localhost`). A batch's own requests carry
       // the batch's, checked with it.
+      repeated = Object.hasOwn(req, batched) ? 0 : repeatedSingletons(req.rawHeaders)
       const host = req.headers.host
       if (host === undefined) {
         if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
           return fail(Problem.badRequest("The request has no Host header, which HTTP/1.1 requires"))
         }
-      } else if (!Object.hasOwn(req, batched) && (!validHost(host) || repeatsHost(req.rawHeaders))) {
+      } else if ((repeated & HOST_REPEATED) !== 0 || (!Object.hasOwn(req, batched) && !validHost(host))) {
         return fail(Problem.badRequest("The request's Host header must be one host (a name or an IP literal, and an optional port) on one line"))
       }
       // The absolute form (`GET http://host/beta/… HTTP/1.1`, RFC 9112 3.2.2; since 0.15.0, before a
@@ -655,7 +671,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived, route.expandable, route.filterable, route.path)
       if (!parsed.ok) return fail(parsed.problem)
       if (route.request === undefined) return runRoute(route, params, principal.tenant, undefined, parsed.query, path, search)
-      const refused = bodyRefusal(req.headers)
+      const refused = bodyRefusal(req.headers, repeated)
       if (refused !== undefined) return fail(refused)
       const withBody = (r: Body.ReadResult, now: boolean) => {
         if (!r.ok) return fail(r.problem)
@@ -957,7 +973,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       note({ tenant: a.principal.tenant })
       const wait = limiter.take(clientOf(a.principal.tenant, a.principal.subject))
       if (wait > 0) return fail(Problem.tooManyRequests(wait))
-      const refused = bodyRefusal(req.headers)
+      const refused = bodyRefusal(req.headers, repeatedSingletons(req.rawHeaders))
       if (refused !== undefined) return fail(refused)
       const withBody = (r: Body.ReadResult) => {
         if (!r.ok) return fail(r.problem)

@@ -2,8 +2,8 @@
  * What RFC 9112 has a server do with a request's line and framing, written on raw sockets (since
  * 0.15.0; each found in a review): two Host lines or an invalid Host are a 400; a target in the
  * absolute form is served, its authority in Host's place; an expectation other than 100-continue is
- * a 417, a CONNECT a 405, and a transfer coding besides chunked a 501, each in the Graph error
- * shape; a create's Location names the route's declared segments.
+ * a 417, a CONNECT a 405, a transfer coding besides chunked a 501, and two Content-Type lines a 400,
+ * each in the Graph error shape; a create's Location names the route's declared segments.
  */
 import * as net from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -124,6 +124,22 @@ describe("the request line and framing (RFC 9112)", () => {
         `Transfer-Encoding: Chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`
     )
     assert.strictEqual(chunked.status, 200, chunked.head)
+  })
+
+  it("refuses a body sent with two Content-Type lines (the same one twice included) with a 400, and stores nothing", async () => {
+    const body = `{"displayName":"two-types"}`
+    for (const types of ["application/json", "text/plain"]) {
+      for (const [first, second] of [["application/json", types], [types, "application/json"]]) {
+        const r = await send(
+          port,
+          `PATCH ${cfgs}/c1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${auth}\r\nContent-Type: ${first}\r\n` +
+            `content-type: ${second}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+        )
+        assert.strictEqual(r.status, 400, `${first} then ${second}: ${r.head}`)
+        assert.include(errorOf(r).message, "Content-Type")
+      }
+    }
+    assert.notStrictEqual((await s.request("GET", "deviceManagement/deviceEnrollmentConfigurations/c1")).json.displayName, "two-types")
   })
 
   it("names the declared segments in a create's Location, whatever case and key form the request used", async () => {
