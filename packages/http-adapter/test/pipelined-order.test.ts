@@ -10,7 +10,7 @@ import * as net from "node:net"
 import { gzipSync } from "node:zlib"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { Auth, Server } from "../src/index.ts"
-import { secret, start, type TestServer } from "./support.ts"
+import { secret, start, startWithConfiguration, type TestServer } from "./support.ts"
 
 const cfgs = "/beta/deviceManagement/deviceEnrollmentConfigurations"
 const path = `${cfgs}/c1/assignments/a1`
@@ -70,13 +70,9 @@ describe("requests pipelined on one connection", () => {
   const stored = async () => (await s.request("GET", path.slice("/beta/".length))).json.sourceId
 
   beforeAll(async () => {
-    s = await start()
+    s = await startWithConfiguration({ id: "a1" })
     port = Number(new URL(s.url).port)
     auth = await s.token()
-    assert.strictEqual((await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", {
-      body: { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "c1", limit: 1 }
-    })).status, 201)
-    assert.strictEqual((await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", { body: { id: "a1" } })).status, 201)
   })
   afterAll(async () => {
     await s?.close()

@@ -7,7 +7,7 @@
  */
 import * as net from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { start, type TestServer } from "./support.ts"
+import { startWithConfiguration, type TestServer } from "./support.ts"
 
 const cfgs = "/beta/deviceManagement/deviceEnrollmentConfigurations"
 
@@ -57,12 +57,9 @@ describe("the request line and framing (RFC 9112)", () => {
   const get = (target: string, headers: string) => `GET ${target} HTTP/1.1\r\n${headers}Authorization: Bearer ${auth}\r\n\r\n`
 
   beforeAll(async () => {
-    s = await start()
+    s = await startWithConfiguration()
     port = Number(new URL(s.url).port)
     auth = await s.token()
-    assert.strictEqual((await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", {
-      body: { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "c1", limit: 1 }
-    })).status, 201)
   })
   afterAll(async () => {
     await s?.close()

@@ -246,21 +246,22 @@ export const succeeds = async (s: TestServer, method: string, path: string, body
   return r
 }
 
-/** Asserts the SPEC 6 error shape and returns the error. */
 /**
- * A server on the memory store holding the limit configuration `c1` and one assignment of it made
- * from `assignment` (a create's body).
+ * A server on the memory store holding the limit configuration `c1` and, given `assignment` (a
+ * create's body), one assignment of it.
  */
-export const startWithConfiguration = async (assignment: Record<string, unknown>): Promise<TestServer> => {
+export const startWithConfiguration = async (assignment?: Record<string, unknown>): Promise<TestServer> => {
   const s = await start({ store: MemoryStore.layer })
   await succeeds(s, "POST", "deviceManagement/deviceEnrollmentConfigurations", {
     "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
     id: "c1",
     limit: 1
   })
-  await succeeds(s, "POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", assignment)
+  if (assignment !== undefined) await succeeds(s, "POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", assignment)
   return s
 }
+
+/** Asserts the SPEC 6 error shape and returns the error. */
 
 export const errorOf = (r: { json: any; headers: Headers }) => {
   const e = r.json?.error
