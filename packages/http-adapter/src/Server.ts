@@ -122,13 +122,15 @@ export interface HandlerOptions {
 const JSON_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
 const router = Router.make(allRoutes)
 /**
- * A valid `Host` (RFC 9112 3.2; RFC 3986 3.2.2): an IP literal, or a registered name of unreserved
+ * A valid `Host` (RFC 9112 3.2; RFC 3986 3.2.2): an IP literal (an IPv6 address with a zone, RFC
+ * 6874, or an IPvFuture included), or a registered name of unreserved
  * characters, sub-delimiters and percent-escapes (not empty: RFC 9110 4.2.1), and an optional port.
  * Since 0.15.0 a request with another value is a 400, as RFC 9112 3.2 has it; before, the base URL
  * of its answer's links fell back to `localhost`, and so did a valid name with `_` (a Docker
  * Compose service's) or another sub-delimiter.
  */
-const hostPattern = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::\d{0,5})?$/
+const hostPattern =
+  /^(?:\[(?:[0-9A-Fa-f:.]+(?:%25(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2})+)?|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::\d{0,5})?$/
 
 /** {@link repeatedSingletons}' bits. */
 const HOST_REPEATED = 1

@@ -76,7 +76,7 @@ describe("the request line and framing (RFC 9112)", () => {
   })
 
   it("takes a Host with the characters RFC 3986 allows (a Compose service's _) and names it in the links", async () => {
-    for (const host of ["enrollment_api:8080", "[::1]:9", "xn--bcher-kva.example", "a.b~c"]) {
+    for (const host of ["enrollment_api:8080", "[::1]:9", "[fe80::1%25eth0]:80", "[v1.x:y]", "xn--bcher-kva.example", "a.b~c", "Example.COM."]) {
       const r = await send(port, get(`${cfgs}/c1`, `Host: ${host}\r\n`))
       assert.strictEqual(r.status, 200, `${host}: ${r.head}`)
       assert.isTrue(JSON.parse(r.body)["@odata.context"].startsWith(`http://${host}/beta/$metadata#`), r.body)
