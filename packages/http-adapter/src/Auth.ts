@@ -325,8 +325,10 @@ export const make = (options: AuthOptions): Verifier => {
       if (alg === "HS256" && secret !== undefined) {
         payload = (await jose.jwtVerify(token, secret, { ...verifyOptions, algorithms: ["HS256"] })).payload
       } else if ((alg === "RS256" || alg === "ES256") && jwks !== undefined) {
-        keys = jwks.generation()
+        const before = jwks.generation()
         payload = await withKeySet(token, jwks)
+        // With no set held before, the keys were those of the fetch this token waited for.
+        keys = before === 0 ? jwks.generation() : before
       } else {
         return fail(`The token's signing algorithm ${JSON.stringify(alg)?.slice(0, 40) ?? "(none)"} is not accepted`)
       }

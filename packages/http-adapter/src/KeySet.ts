@@ -60,9 +60,10 @@ export interface KeySet {
    */
   readonly refresh: () => Promise<boolean>
   /**
-   * How many fetches have succeeded (since 0.15.0): what a token verified now was verified
-   * against. A verifier that caches tokens verifies one again once this has moved, so that a key
-   * removed from the set stops verifying the tokens it signed.
+   * How many fetches have found a key set other than the one held (since 0.15.0): what a token
+   * verified now was verified against. A verifier that caches tokens verifies one again once this
+   * has moved, so that a key removed from the set stops verifying the tokens it signed; a fetch that
+   * finds the same set leaves it.
    */
   readonly generation: () => number
   /**
@@ -104,6 +105,8 @@ export const make = (options: KeySetOptions): KeySet => {
   let inflight: Promise<void> | undefined
   let started = 0
   let succeeded = 0
+  // The set held, as text: a fetch that finds it unchanged keeps the generation.
+  let heldText = ""
 
   /** Whether another fetch may start now: a cooldown after a success, a backoff after failures. */
   const mayFetch = () => {
@@ -147,8 +150,15 @@ export const make = (options: KeySetOptions): KeySet => {
     try {
       const set = await download()
       // jose checks the set's shape (`{"keys": [...]}`), throwing JWKSInvalid.
-      local = jose.createLocalJWKSet(set as jose.JSONWebKeySet)
-      succeeded++
+      const made = jose.createLocalJWKSet(set as jose.JSONWebKeySet)
+      // The same keys as before: no new generation, so the tokens kept as verified need no second
+      // check (a fetch for an unknown `kid`, or the periodic one, usually finds the set unchanged).
+      const text = JSON.stringify(set)
+      if (text !== heldText || succeeded === 0) {
+        local = made
+        heldText = text
+        succeeded++
+      }
       fetchedAt = Date.now()
       failures = 0
       failure = undefined

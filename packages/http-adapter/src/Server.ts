@@ -123,14 +123,15 @@ const JSON_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
 const router = Router.make(allRoutes)
 /**
  * A valid `Host` (RFC 9112 3.2; RFC 3986 3.2.2): an IP literal (an IPv6 address with a zone, RFC
- * 6874, or an IPvFuture included), or a registered name of unreserved
+ * 6874's `%25eth0` or the raw `%eth0` Node's own client sends, or an IPvFuture, included), or a
+ * registered name of unreserved
  * characters, sub-delimiters and percent-escapes (not empty: RFC 9110 4.2.1), and an optional port.
  * Since 0.15.0 a request with another value is a 400, as RFC 9112 3.2 has it; before, the base URL
  * of its answer's links fell back to `localhost`, and so did a valid name with `_` (a Docker
  * Compose service's) or another sub-delimiter.
  */
 const hostPattern =
-  /^(?:\[(?:[0-9A-Fa-f:.]+(?:%25(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2})+)?|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::\d{0,5})?$/
+  /^(?:\[(?:[0-9A-Fa-f:.]+(?:%(?:25)?(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2})+)?|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::\d{0,5})?$/
 
 /** {@link repeatedSingletons}' bits. */
 const HOST_REPEATED = 1
@@ -219,18 +220,19 @@ const traceHeaders: ReadonlyArray<string> = [
  * 15.5.16 asks; since 0.8.0). A body in gzip, deflate or br is decoded ({@link decoded}): Kiota's
  * `CompressionHandler` (the Graph SDKs' performance middleware) sends gzip.
  */
+/**
+ * A transfer coding besides chunked (`gzip, chunked`): RFC 9112 6.1's 501, on any request (since
+ * 0.15.0; before, the body was read as not coded, where a proxy that decodes it passes other bytes on).
+ */
+const transferRefusal = (transfer: string | undefined): Problem.Problem | undefined =>
+  transfer === undefined || transfer.trim().toLowerCase() === "chunked" ? undefined : {
+    status: 501,
+    code: "NotImplemented",
+    message: `Transfer-Encoding '${transfer.slice(0, 100)}' is not supported: send the body chunked, or with Content-Length (a compressed body: Content-Encoding)`
+  }
+
 const bodyRefusal = (headers: IncomingHttpHeaders, repeated: number): Problem.Problem | undefined => {
   if ((repeated & CONTENT_TYPE_REPEATED) !== 0) return Problem.badRequest("The request has more than one Content-Type header")
-  // A transfer coding besides chunked (`gzip, chunked`): RFC 9112 6.1's 501 (since 0.15.0; before,
-  // the body was read as not coded, where a proxy that decodes it passes other bytes on).
-  const transfer = headers["transfer-encoding"]
-  if (transfer !== undefined && transfer.trim().toLowerCase() !== "chunked") {
-    return {
-      status: 501,
-      code: "NotImplemented",
-      message: `Transfer-Encoding '${transfer.slice(0, 100)}' is not supported: send the body chunked, or with Content-Length (a compressed body: Content-Encoding)`
-    }
-  }
   const contentType = firstHeader(headers["content-type"])
   if (!Body.isJson(contentType)) {
     // Nothing declared and nothing sent: a missing body, not a wrong type.
@@ -554,6 +556,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           req.headers.host = absolute.authority
         }
       }
+      const transfer = transferRefusal(req.headers["transfer-encoding"])
+      if (transfer !== undefined) return fail(transfer)
       // An expectation other than `100-continue` (`Listen` hands such requests over): RFC 9110 10.1.1's 417.
       const expect = req.headers.expect
       if (expect !== undefined && expect.trim().toLowerCase() !== "100-continue") {
@@ -751,7 +755,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           const hit = answers.get(key, stamp, scope)
           if (hit !== undefined) {
             span?.attribute("enrollment.answer.kept", true)
-            if (answeredConditionally(hit)) return
+            if (ctx.query.expand === undefined && answeredConditionally(hit)) return
             return send(hit.status, hit.body, hit.type, hit.headers)
           }
           // Kept only when made in this synchronous run, at the stamp read above.
@@ -830,9 +834,10 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       )
     }
 
-    function answer(a: Answer, keep: ((a: Answer) => void) | undefined) {
+    /** `conditional`: the answer's ETag stands for all of it (an entity without `$expand`), so the request's preconditions apply. */
+    function answer(a: Answer, keep: ((a: Answer) => void) | undefined, conditional = false) {
       keep?.(a)
-      if (!answeredConditionally(a)) send(a.status, a.body, a.type, a.headers)
+      if (!conditional || !answeredConditionally(a)) send(a.status, a.body, a.type, a.headers)
     }
 
     /**
@@ -840,7 +845,9 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
      * §13.2.2, `If-Match` first): an `If-Match` its ETag fails is a 412, an `If-None-Match` that
      * excludes it (`*`, or a list naming its tag) a 304 with its ETag and no body. True when it
      * answered so. A list, an answer kept from an earlier request included, has no ETag and is
-     * answered whatever the headers say; so is a write, whose store decides them (`conditions`).
+     * answered whatever the headers say; so is a write, whose store decides them (`conditions`),
+     * and an entity with `$expand`, whose ETag is the entity's alone (its expanded members may have
+     * changed under an unchanged one: a review had a 304 hide a new assignment).
      */
     function answeredConditionally(a: Answer): boolean {
       const etag = a.headers?.etag
@@ -897,7 +904,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
             head(204, headers)
             return res.end()
           }
-          return answer({ status: r.status, body: json, type: JSON_TYPE, headers }, keep)
+          return answer({ status: r.status, body: json, type: JSON_TYPE, headers }, keep, r.expanded === undefined)
         }
         case "Collection": {
           const select = ctx.query.select
@@ -937,7 +944,11 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     // One request of a connection at a time, in the order sent (see `inTurn`).
     const now = inTurn(req, () => listener(req, res))
     if (now === "now") listener(req, res)
-    else if (now === "refused") listener(req, res, true)
+    else if (now === "refused") {
+      // Its answer is the connection's last: what comes after it is neither processed nor answered.
+      closesAfter(req, res)
+      listener(req, res, true)
+    }
   }
   return Object.assign(handler, { continues: (req: IncomingMessage) => !Body.declaredOver(req, bodyLimit) })
 
@@ -1120,51 +1131,81 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
 /** The most requests that may wait for their turn on one connection (see {@link inTurn}). */
 export const maxWaitingOnConnection = 32
 
-const turn: unique symbol = Symbol("the request whose turn it is on the connection")
+const running: unique symbol = Symbol("the connection's requests started and not yet answered")
+const unsafeRunning: unique symbol = Symbol("one of the connection's requests running is not safe")
 const waiting: unique symbol = Symbol("the requests waiting for their turn on the connection")
-/** A connection's turns: the request running (absent when none), and those waiting, in the order sent. */
+/** On a request: it counts among its connection's `running` until its answer's head is written. */
+const started: unique symbol = Symbol("the request runs in its connection's turns")
+/** A connection's turns. */
 interface Turns {
-  [turn]?: object | undefined
-  [waiting]?: Array<{ readonly req: object; readonly start: () => void }> | undefined
+  [running]?: number | undefined
+  [unsafeRunning]?: boolean | undefined
+  [waiting]?: Array<{ readonly req: IncomingMessage; readonly safe: boolean; readonly start: () => void }> | undefined
+}
+type Turned = IncomingMessage & { [started]?: boolean }
+
+/** GET and HEAD (RFC 9110 9.2.1): what may run beside each other on a connection. */
+const isSafe = (method: string | undefined): boolean => method === "GET" || method === "HEAD"
+
+/** Whether a request of safety `safe` may start now on `turns`, none waiting before it. */
+const mayStart = (turns: Turns, safe: boolean): boolean => {
+  const n = turns[running]
+  return n === undefined || n === 0 || (safe && turns[unsafeRunning] !== true)
+}
+
+const begin = (turns: Turns, req: Turned, safe: boolean): void => {
+  turns[running] = (turns[running] ?? 0) + 1
+  if (!safe) turns[unsafeRunning] = true
+  req[started] = true
 }
 
 /**
- * Whether `req` may run now (`"now"`): no earlier request of its connection is unanswered, and it
- * holds the connection's turn until its answer's head is written ({@link nextInTurn}). Else it
- * waits (`"later"`: `start` runs when its turn comes), or, with {@link maxWaitingOnConnection}
- * waiting already, is refused unprocessed (`"refused"`: a 503 sent after the answers before it).
- * Since 0.15.0: Node parses the requests a client pipelines and hands them over at once, and a
- * request whose body was still arriving, or was decoded off the event loop, ran after one sent
- * behind it: two PATCHes of one entity were stored in the opposite order to their answers, a GET
- * read the state from before the PATCH ahead of it (RFC 9112 9.3.2: only safe requests may run in
- * parallel; here none do). A client that does not pipeline (most, and every load run here) takes
- * and gives back the turn on each request and never waits. The bound keeps a client from parking
- * requests without end: an answer written makes Node's backpressure stop reading the connection
- * once the answers queued pass its high-water mark, a request waiting does not.
+ * Whether `req` may run now (`"now"`): what runs on its connection is safe as it is (a GET or
+ * HEAD beside GETs and HEADs), or nothing runs; it runs until its answer's head is written
+ * ({@link nextInTurn}). Else it waits (`"later"`: `start` runs when its turn comes), or, with
+ * {@link maxWaitingOnConnection} waiting already, is refused unprocessed (`"refused"`: a 503 sent
+ * after the answers before it, which closes the connection, so nothing sent after it runs before it
+ * is sent again). Since 0.15.0: Node parses the requests a client pipelines and hands them over at
+ * once, and a request whose body was still arriving, or was decoded off the event loop, ran after
+ * one sent behind it: two PATCHes of one entity were stored in the opposite order to their answers,
+ * a GET read the state from before the PATCH ahead of it. RFC 9112 9.3.2 lets a server run pipelined
+ * requests in parallel only when they are all safe: so do these turns. A client that does not
+ * pipeline (most, and every load run here) starts each request at once. The bound keeps a client
+ * from parking requests without end: an answer written makes Node's backpressure stop reading the
+ * connection once the answers queued pass its high-water mark, a request waiting does not.
  */
 const inTurn = (req: IncomingMessage, start: () => void): "now" | "later" | "refused" => {
   const turns = req.socket as Turns | null
   if (turns == null) return "now"
-  if (turns[turn] === undefined) {
-    turns[turn] = req
+  const safe = isSafe(req.method)
+  const queue = turns[waiting]
+  if ((queue === undefined || queue.length === 0) && mayStart(turns, safe)) {
+    begin(turns, req, safe)
     return "now"
   }
-  const queue = turns[waiting] ??= []
-  if (queue.length >= maxWaitingOnConnection) return "refused"
-  queue.push({ req, start })
+  if (queue !== undefined && queue.length >= maxWaitingOnConnection) return "refused"
+  ;(turns[waiting] ??= []).push({ req, safe, start })
   return "later"
 }
 
 /**
- * `req`'s answer is written: when it held its connection's turn, the next request waiting takes
- * it and runs, in a later turn of the event loop.
+ * `req`'s answer is written: when it ran in its connection's turns, the requests waiting that may
+ * run now start, in order, in a later turn of the event loop.
  */
-const nextInTurn = (req: IncomingMessage): void => {
+const nextInTurn = (req: Turned): void => {
+  if (req[started] !== true) return
+  req[started] = false
   const turns = req.socket as Turns | null
-  if (turns == null || turns[turn] !== req) return
-  const next = turns[waiting]?.shift()
-  turns[turn] = next?.req
-  if (next !== undefined) setImmediate(next.start)
+  if (turns == null) return
+  const n = (turns[running] ?? 1) - 1
+  turns[running] = n
+  if (n === 0) turns[unsafeRunning] = false
+  const queue = turns[waiting]
+  while (queue !== undefined && queue.length > 0 && mayStart(turns, queue[0]!.safe)) {
+    const next = queue.shift()!
+    begin(turns, next.req, next.safe)
+    setImmediate(next.start)
+  }
 }
 
 /**
@@ -1309,9 +1350,17 @@ const answerRaw = (socket: import("node:stream").Duplex, p: Problem.Problem, rea
  * Answers a `CONNECT` (Node hands it to the server's `connect` listener, and destroys the socket
  * without a byte when there is none): 405 with `Allow`, in the error shape (since 0.15.0).
  */
-export const onConnect = (_req: IncomingMessage, socket: import("node:stream").Duplex): void => {
+export const onConnect = (req: IncomingMessage, socket: import("node:stream").Duplex): void => {
   if (!socket.writable) {
     socket.destroy()
+    return
+  }
+  // Pipelined behind requests still being answered: after their answers, as `onClientError` does
+  // (found in review: written at once, the 405 was read as the answer to the PATCH before it, which
+  // had been applied, and that PATCH's own answer was never written).
+  const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
+  if (inFlight != null) {
+    inFlight.once("finish", () => onConnect(req, socket))
     return
   }
   answerRaw(socket, Problem.methodNotAllowed("CONNECT", Cors.allowedMethods.split(", ")), "Method Not Allowed")

@@ -9,6 +9,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import type { Auth } from "../src/index.ts"
+import * as KeySet from "../src/KeySet.ts"
 import { errorOf, start, type TestServer } from "./support.ts"
 
 const audience = "api://enrollment-tests"
@@ -275,5 +276,30 @@ describe("tokens cached as verified when their key leaves the JWKS (since 0.15.0
     assert.strictEqual((await get(gone)).status, 401, "and stays refused")
     for (let i = 0; i < 3; i++) assert.strictEqual((await get(still)).status, 200, "the kept key's token, verified again once")
     assert.strictEqual(jwks.state.hits, 2)
+  })
+})
+
+describe("KeySet.generation (since 0.15.0)", () => {
+  it("moves when a fetch finds another set, not when it finds the same one", async () => {
+    const [a, b] = await Promise.all([signer("RS256", "a"), signer("RS256", "b")])
+    const jwks = await jwksEndpoint()
+    try {
+      jwks.state.keys = [a.jwk]
+      const keys = KeySet.make({ url: new URL(jwks.url), cooldownMs: 0 })
+      assert.strictEqual(keys.generation(), 0, "nothing fetched yet")
+      await keys.getKey({ alg: "RS256", kid: "a" }, { payload: "", signature: "" } as never)
+      assert.strictEqual(keys.generation(), 1)
+      assert.isTrue(await keys.refresh())
+      assert.strictEqual(keys.generation(), 1, "the same set again")
+      jwks.state.keys = [a.jwk, b.jwk]
+      assert.isTrue(await keys.refresh())
+      assert.strictEqual(keys.generation(), 2, "a key added")
+      jwks.state.keys = [b.jwk]
+      assert.isTrue(await keys.refresh())
+      assert.strictEqual(keys.generation(), 3, "a key removed")
+      assert.strictEqual(jwks.state.hits, 4)
+    } finally {
+      await jwks.close()
+    }
   })
 })

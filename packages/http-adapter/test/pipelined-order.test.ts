@@ -17,8 +17,16 @@ const path = `${cfgs}/c1/assignments/a1`
 
 type Part = string | Buffer | { readonly delayMs: number }
 
-/** Writes `parts` on one connection (a delay between some), and reads until `answers` answers have come. */
-const pipelined = (port: number, parts: ReadonlyArray<Part>, answers: number): Promise<ReadonlyArray<{ status: number; body: string }>> =>
+/**
+ * Writes `parts` on one connection (a delay between some), and reads until `answers` answers have
+ * come, or with `untilClose`, until the server closes the connection (the answers it wrote).
+ */
+const pipelined = (
+  port: number,
+  parts: ReadonlyArray<Part>,
+  answers: number,
+  untilClose = false
+): Promise<ReadonlyArray<{ status: number; body: string }>> =>
   new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1")
     let text = ""
@@ -26,15 +34,15 @@ const pipelined = (port: number, parts: ReadonlyArray<Part>, answers: number): P
       socket.destroy()
       reject(new Error(`fewer than ${answers} answers within 5 s: ${text}`))
     }, 5_000)
-    const parsed = () => {
+    const parsed = (all = false) => {
       const out: Array<{ status: number; body: string }> = []
       let rest = text
       while (out.length < answers) {
         const end = rest.indexOf("\r\n\r\n")
-        if (end === -1) return undefined
+        if (end === -1) return all ? out : undefined
         const head = rest.slice(0, end)
         const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? "0")
-        if (rest.length < end + 4 + length) return undefined
+        if (rest.length < end + 4 + length) return all ? out : undefined
         out.push({ status: Number(head.slice(9, 12)), body: rest.slice(end + 4, end + 4 + length) })
         rest = rest.slice(end + 4 + length)
       }
@@ -43,7 +51,7 @@ const pipelined = (port: number, parts: ReadonlyArray<Part>, answers: number): P
     socket.setEncoding("latin1")
     socket.on("data", (d: string) => {
       text += d
-      const out = parsed()
+      const out = untilClose ? undefined : parsed()
       if (out !== undefined) {
         clearTimeout(timer)
         socket.destroy()
@@ -51,6 +59,11 @@ const pipelined = (port: number, parts: ReadonlyArray<Part>, answers: number): P
       }
     })
     socket.on("error", reject)
+    socket.on("close", () => {
+      if (!untilClose) return
+      clearTimeout(timer)
+      resolve(parsed(true)!)
+    })
     socket.on("connect", async () => {
       for (const p of parts) {
         if (typeof p === "object" && !Buffer.isBuffer(p)) await new Promise((r) => setTimeout(r, p.delayMs))
@@ -130,10 +143,10 @@ describe("requests pipelined on one connection", () => {
     for (const [p, g] of all) assert.deepStrictEqual([p!.status, g!.status], [200, 200])
   })
 
-  it(`refuses a request pipelined past ${Server.maxWaitingOnConnection} waiting with a 503, unprocessed, after the answers before it`, async () => {
-    // The first request's token is verified after 300 ms: the ones behind it wait.
+  /** A server whose tokens written `slow.<token>` are verified after 300 ms: the requests behind such a one wait. */
+  const slowServer = () => {
     const real = Auth.make({ hs256Secret: secret })
-    const slow = await start({
+    return start({
       auth: {
         verify: (a) =>
           a?.startsWith("Bearer slow.")
@@ -141,15 +154,48 @@ describe("requests pipelined on one connection", () => {
             : real.verify(a)
       }
     })
+  }
+
+  it(`refuses a request pipelined past ${Server.maxWaitingOnConnection} waiting with a 503, unprocessed, after the answers before it, and closes the connection`, async () => {
+    const slow = await slowServer()
     try {
       const token = await slow.token()
       const at = Number(new URL(slow.url).port)
-      const first = `GET /beta/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer slow.${token}\r\n\r\n`
+      // A write first: nothing runs beside it, the health checks behind it wait.
+      const created = `{"id":"w"}`
+      const first = `POST /beta/groups HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer slow.${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${created.length}\r\n\r\n{"id":"w"}`
       const behind = Server.maxWaitingOnConnection + 5
-      const answers = await pipelined(at, [first + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n".repeat(behind)], behind + 1)
+      const answers = await pipelined(at, [first + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n".repeat(behind)], behind + 1, true)
       const statuses = answers.map((a) => a.status)
-      assert.deepStrictEqual(statuses, [200, ...Array(Server.maxWaitingOnConnection).fill(200), ...Array(5).fill(503)])
+      // The 33rd waiting is refused, and the 4 after it are neither processed nor answered.
+      assert.deepStrictEqual(statuses, [201, ...Array(Server.maxWaitingOnConnection).fill(200), 503])
       assert.include(JSON.parse(answers.at(-1)!.body).error.message, "pipelined")
+      assert.strictEqual(slow.logs.filter((l) => l.status === 200).length, Server.maxWaitingOnConnection)
+    } finally {
+      await slow.close()
+    }
+  })
+
+  it("runs pipelined GETs beside each other (RFC 9112 9.3.2), and a write only once those before it are answered", async () => {
+    const slow = await slowServer()
+    try {
+      const token = await slow.token()
+      const at = Number(new URL(slow.url).port)
+      const slowGet = `GET /beta/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer slow.${token}\r\n\r\n`
+      const health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+      const body = `{"id":"g1"}`
+      const post = `POST /beta/groups HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${body.length}\r\n\r\n${body}`
+      const answers = await pipelined(at, [slowGet + health + post + health], 4)
+      // Node writes the answers in order; the log says in which order they were made.
+      assert.deepStrictEqual(answers.map((a) => a.status), [200, 200, 201, 200])
+      const order = slow.logs.map((l) => String(l.route ?? l.method))
+      const healthFirst = order.findIndex((r) => r.includes("/health"))
+      const usersAt = order.findIndex((r) => r.includes("/beta/users"))
+      const groupsAt = order.findIndex((r) => r.includes("/beta/groups"))
+      assert.isBelow(healthFirst, usersAt, `the health check behind the slow GET ran beside it: ${order.join(" | ")}`)
+      assert.isAbove(groupsAt, usersAt, `the POST waited for the GET before it: ${order.join(" | ")}`)
     } finally {
       await slow.close()
     }

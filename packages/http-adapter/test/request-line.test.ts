@@ -76,7 +76,7 @@ describe("the request line and framing (RFC 9112)", () => {
   })
 
   it("takes a Host with the characters RFC 3986 allows (a Compose service's _) and names it in the links", async () => {
-    for (const host of ["enrollment_api:8080", "[::1]:9", "[fe80::1%25eth0]:80", "[v1.x:y]", "xn--bcher-kva.example", "a.b~c", "Example.COM."]) {
+    for (const host of ["enrollment_api:8080", "[::1]:9", "[fe80::1%25eth0]:80", "[fe80::1%eth0]:80", "[v1.x:y]", "xn--bcher-kva.example", "a.b~c", "Example.COM."]) {
       const r = await send(port, get(`${cfgs}/c1`, `Host: ${host}\r\n`))
       assert.strictEqual(r.status, 200, `${host}: ${r.head}`)
       assert.isTrue(JSON.parse(r.body)["@odata.context"].startsWith(`http://${host}/beta/$metadata#`), r.body)
@@ -103,6 +103,16 @@ describe("the request line and framing (RFC 9112)", () => {
     assert.strictEqual(errorOf(connect).code, "MethodNotAllowed")
     assert.match(connect.head, /\r\nallow: GET, HEAD, POST, PATCH, DELETE\r\n/i)
     assert.isTrue(connect.closed)
+    // Pipelined behind a write still being answered: after its answer, never in its place.
+    const body = `{"displayName":"before-connect"}`
+    const both = await send(
+      port,
+      `PATCH ${cfgs}/c1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${auth}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${body.length}\r\n\r\n${body}CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n`
+    )
+    assert.strictEqual(both.status, 200, both.head)
+    assert.match(both.body, /HTTP\/1\.1 405 Method Not Allowed\r\n/, "the 405 after the PATCH's answer")
+    assert.strictEqual((await s.request("GET", "deviceManagement/deviceEnrollmentConfigurations/c1")).json.displayName, "before-connect")
   })
 
   it("refuses a transfer coding besides chunked with a 501, and stores nothing", async () => {
@@ -121,6 +131,15 @@ describe("the request line and framing (RFC 9112)", () => {
         `Transfer-Encoding: Chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`
     )
     assert.strictEqual(chunked.status, 200, chunked.head)
+    // A request whose route reads no body is refused too, and does nothing.
+    assert.strictEqual((await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", { body: { id: "te-del" } })).status, 201)
+    const del = await send(
+      port,
+      `DELETE ${cfgs}/c1/assignments/te-del HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${auth}\r\n` +
+        `Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`
+    )
+    assert.strictEqual(del.status, 501, del.head)
+    assert.strictEqual((await s.request("GET", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments/te-del")).status, 200, "not removed")
   })
 
   it("refuses a body sent with two Content-Type lines (the same one twice included) with a 400, and stores nothing", async () => {
