@@ -131,7 +131,7 @@ export class Assignments extends Context.Service<Assignments, {
           ): Result.Result<Assignment.Assignment, EntityNotFound | InvalidInput | PreconditionFailed> => {
             // The path again, on the assignment as the write finds it (since 0.10.0): see `remove`.
             if (!path.onAssignment(current)) return Result.fail(pathGone(configurationId))
-            const failed = ETag.refusal(options, Assignment.typeName, id, () => ETag.of(current))
+            const failed = ETag.conditional(options) ? ETag.refusal(options, Assignment.typeName, id, ETag.of(current)) : undefined
             if (failed) return Result.fail(failed)
             return Result.map(AssignmentPatch.patch(current, body), (next) => Json.equals(next, current) ? current : next)
           })

@@ -129,7 +129,7 @@ export class Configurations extends Context.Service<Configurations, {
         }),
         patch: fn("Configurations.patch")(function*(tenant, id, body, options) {
           return yield* modify(tenant, id, (c): Result.Result<C, InvalidInput | PreconditionFailed> => {
-            const failed = ETag.refusal(options, Configuration.typeName, id, () => ETag.of(c))
+            const failed = ETag.conditional(options) ? ETag.refusal(options, Configuration.typeName, id, ETag.of(c)) : undefined
             return failed !== undefined ? Result.fail(failed) : Configuration.patch(c, body)
           })
         }),

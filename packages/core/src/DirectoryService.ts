@@ -241,7 +241,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
         }),
         patchUser: fn("DirectoryService.patchUser")(function*(tenant, id, body, options) {
           const r = yield* store.users.modify(tenant, id, (u): Result.Result<Directory.User, InvalidInput | PreconditionFailed> => {
-            const failed = ETag.refusal(options, "user", id, () => ETag.of(u))
+            const failed = ETag.conditional(options) ? ETag.refusal(options, "user", id, ETag.of(u)) : undefined
             if (failed !== undefined) return Result.fail(failed)
             return Result.map(Directory.patchUser(u, body), (n) => Json.equals(n, u) ? u : n)
           })

@@ -174,14 +174,22 @@ export const failed = (conditions: Conditions, etag: string): "If-Match" | "If-N
     : undefined
 
 /**
+ * True when `conditions` holds a condition (an `If-Match` or an `If-None-Match`): only then need a
+ * write compute the stored value's ETag for {@link refusal}.
+ *
+ * @since 0.14.0
+ */
+export const conditional = (conditions: Conditions | undefined): conditions is Conditions =>
+  conditions !== undefined && (conditions.ifMatch !== undefined || conditions.ifNoneMatch !== undefined)
+
+/**
  * The refusal of a write to entity `id` (of type `entity`) whose stored value's tag is `etag`,
  * `undefined` when the value meets `conditions` (see {@link failed}).
  *
  * @since 0.14.0
  */
-export const refusal = (conditions: Conditions | undefined, entity: string, id: string, etag: () => string): PreconditionFailed | undefined => {
-  if (conditions === undefined || (conditions.ifMatch === undefined && conditions.ifNoneMatch === undefined)) return undefined
-  const header = failed(conditions, etag())
+export const refusal = (conditions: Conditions, entity: string, id: string, etag: string): PreconditionFailed | undefined => {
+  const header = failed(conditions, etag)
   return header === undefined ? undefined : new PreconditionFailed(header === "If-Match" ? { entity, id } : { entity, id, header })
 }
 
@@ -200,9 +208,9 @@ export const precondition = (
   id: string
 ): ((current: unknown) => Result.Result<void, PreconditionFailed>) | undefined => {
   const c: Conditions | undefined = typeof conditions === "string" ? { ifMatch: conditions } : conditions
-  if (c === undefined || (c.ifMatch === undefined && c.ifNoneMatch === undefined)) return undefined
+  if (!conditional(c)) return undefined
   return (current) => {
-    const refused = refusal(c, entity, id, () => of(current))
+    const refused = refusal(c, entity, id, of(current))
     return refused === undefined ? Result.void : Result.fail(refused)
   }
 }

@@ -1134,15 +1134,20 @@ export const maxWaitingOnConnection = 32
 const running: unique symbol = Symbol("the connection's requests started and not yet answered")
 const unsafeRunning: unique symbol = Symbol("one of the connection's requests running is not safe")
 const waiting: unique symbol = Symbol("the requests waiting for their turn on the connection")
-/** On a request: it counts among its connection's `running` until its answer's head is written. */
-const started: unique symbol = Symbol("the request runs in its connection's turns")
+/**
+ * On a request refused a turn (past {@link maxWaitingOnConnection}): it does not count among its
+ * connection's `running`. Every other request through the handler does, until its answer's head is
+ * written (marking the rare refusal, not every request: a property added to each request would
+ * give Node's own code two shapes of it).
+ */
+const refusedTurn: unique symbol = Symbol("the request was refused a turn on its connection")
 /** A connection's turns. */
 interface Turns {
   [running]?: number | undefined
   [unsafeRunning]?: boolean | undefined
-  [waiting]?: Array<{ readonly req: IncomingMessage; readonly safe: boolean; readonly start: () => void }> | undefined
+  [waiting]?: Array<{ readonly safe: boolean; readonly start: () => void }> | undefined
 }
-type Turned = IncomingMessage & { [started]?: boolean }
+type Turned = IncomingMessage & { [refusedTurn]?: boolean }
 
 /** GET and HEAD (RFC 9110 9.2.1): what may run beside each other on a connection. */
 const isSafe = (method: string | undefined): boolean => method === "GET" || method === "HEAD"
@@ -1153,10 +1158,9 @@ const mayStart = (turns: Turns, safe: boolean): boolean => {
   return n === undefined || n === 0 || (safe && turns[unsafeRunning] !== true)
 }
 
-const begin = (turns: Turns, req: Turned, safe: boolean): void => {
+const begin = (turns: Turns, safe: boolean): void => {
   turns[running] = (turns[running] ?? 0) + 1
   if (!safe) turns[unsafeRunning] = true
-  req[started] = true
 }
 
 /**
@@ -1174,17 +1178,20 @@ const begin = (turns: Turns, req: Turned, safe: boolean): void => {
  * from parking requests without end: an answer written makes Node's backpressure stop reading the
  * connection once the answers queued pass its high-water mark, a request waiting does not.
  */
-const inTurn = (req: IncomingMessage, start: () => void): "now" | "later" | "refused" => {
+const inTurn = (req: Turned, start: () => void): "now" | "later" | "refused" => {
   const turns = req.socket as Turns | null
   if (turns == null) return "now"
   const safe = isSafe(req.method)
   const queue = turns[waiting]
   if ((queue === undefined || queue.length === 0) && mayStart(turns, safe)) {
-    begin(turns, req, safe)
+    begin(turns, safe)
     return "now"
   }
-  if (queue !== undefined && queue.length >= maxWaitingOnConnection) return "refused"
-  ;(turns[waiting] ??= []).push({ req, safe, start })
+  if (queue !== undefined && queue.length >= maxWaitingOnConnection) {
+    req[refusedTurn] = true
+    return "refused"
+  }
+  ;(turns[waiting] ??= []).push({ safe, start })
   return "later"
 }
 
@@ -1193,17 +1200,15 @@ const inTurn = (req: IncomingMessage, start: () => void): "now" | "later" | "ref
  * run now start, in order, in a later turn of the event loop.
  */
 const nextInTurn = (req: Turned): void => {
-  if (req[started] !== true) return
-  req[started] = false
   const turns = req.socket as Turns | null
-  if (turns == null) return
+  if (turns == null || req[refusedTurn] === true) return
   const n = (turns[running] ?? 1) - 1
   turns[running] = n
   if (n === 0) turns[unsafeRunning] = false
   const queue = turns[waiting]
   while (queue !== undefined && queue.length > 0 && mayStart(turns, queue[0]!.safe)) {
     const next = queue.shift()!
-    begin(turns, next.req, next.safe)
+    begin(turns, next.safe)
     setImmediate(next.start)
   }
 }
