@@ -18,7 +18,7 @@ type Filter = AssignmentFilter.AssignmentFilter
  * `references` a collection of entity references (`…/members/$ref`), paged and
  * counted but with no properties to select or filter (since 0.6.0).
  */
-export type QueryKind = "none" | "entity" | "collection" | "assignments" | "count" | "directory" | "references"
+export type QueryKind = "none" | "entity" | "collection" | "filteredCollection" | "assignments" | "count" | "directory" | "references"
 
 /** Parsed system query options. */
 export interface Query {
@@ -54,6 +54,8 @@ const allowed: Record<QueryKind, ReadonlySet<string>> = {
   none: new Set(),
   entity: new Set(["$select", "$expand"]),
   collection: new Set(["$top", "$skiptoken", "$count", "$select", "$expand"]),
+  // A collection whose objects a `$filter` over their properties selects (configurations, since 0.15.0).
+  filteredCollection: new Set(["$top", "$skiptoken", "$count", "$select", "$expand", "$filter"]),
   assignments: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"]),
   count: new Set(["$filter"]),
   directory: new Set(["$top", "$skiptoken", "$count", "$select", "$filter"]),

@@ -74,6 +74,7 @@ const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
   assignments: ["$top", "$skiptoken", "$count", "$select", "$filter"],
   count: ["$filter"],
   directory: ["$top", "$skiptoken", "$count", "$select", "$filter"],
+  filteredCollection: ["$top", "$skiptoken", "$count", "$select", "$filter"],
   references: ["$top", "$skiptoken", "$count"]
 }
 

@@ -587,7 +587,7 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
   summary: `List ${s.many}`,
   tag: s.tag,
   permission: s.read,
-  query: s.filterable !== undefined ? "directory" : "collection",
+  query: s.filterable === undefined ? "collection" : s.expand !== undefined ? "filteredCollection" : "directory",
   selectable: s.props,
   derived: s.derived,
   expandable: s.expand?.names,
@@ -830,7 +830,9 @@ const configurations: EntitySet<Configuration.Configuration> = {
   derived: configurationCasts,
   read: Permissions.readConfiguration,
   write: Permissions.writeConfiguration,
-  expand: assignmentsExpansion(() => cfgCtx)
+  expand: assignmentsExpansion(() => cfgCtx),
+  // `$filter` on the list and its count (since 0.15.0): the string properties every configuration has.
+  filterable: filterableOf(["id", "displayName", "description", "deviceEnrollmentConfigurationType"], [])
 }
 
 const configurationRoutes: ReadonlyArray<Route> = [

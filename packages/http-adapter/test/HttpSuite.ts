@@ -512,6 +512,38 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual(list.status, 200)
         assert.strictEqual(list.json["@odata.count"], list.json.value.length)
       })
+      it("filters the list and its count with $filter over id, displayName, description and the configuration type (since 0.15.0)", async () => {
+        const made = [
+          { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "flt-l1", displayName: "FLT limit one", description: "north" },
+          { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "flt-l2", displayName: "flt limit two" },
+          { "@odata.type": `${G}windows10EnrollmentCompletionPageConfiguration`, id: "flt-e1", displayName: "FLT esp", description: "north" }
+        ]
+        for (const body of made) assert.strictEqual((await s.request("POST", cfgs, { body })).status, 201)
+        await s.request("POST", `${cfgs}/flt-l2/assignments`, { body: { id: "flt-a" } })
+        const ids = async (filter: string, more = "") => {
+          const r = await s.request("GET", `${cfgs}?$filter=${encodeURIComponent(`startswith(displayName,'flt') and (${filter})`)}${more}`)
+          assert.strictEqual(r.status, 200, `${filter}: ${r.text}`)
+          return r
+        }
+        const idsOf = (r: { json: any }) => r.json.value.map((c: { id: string }) => c.id)
+        assert.deepStrictEqual(idsOf(await ids("deviceEnrollmentConfigurationType eq 'limit'")), ["flt-l1", "flt-l2"])
+        assert.deepStrictEqual(idsOf(await ids("description eq 'NORTH'")), ["flt-e1", "flt-l1"], "strings without regard to case")
+        assert.deepStrictEqual(idsOf(await ids("description eq null")), ["flt-l2"])
+        assert.deepStrictEqual(idsOf(await ids("id in ('flt-e1', 'flt-l2')")), ["flt-e1", "flt-l2"])
+        // With $count, $top (a next link that keeps the filter) and $expand together.
+        const first = await ids("deviceEnrollmentConfigurationType ne 'windows10EnrollmentCompletionPageConfiguration'", "&$count=true&$top=1&$expand=assignments")
+        assert.strictEqual(first.json["@odata.count"], 2)
+        assert.deepStrictEqual(idsOf(first), ["flt-l1"])
+        const next = await s.request("GET", first.json["@odata.nextLink"].slice(s.base.length + 1))
+        assert.deepStrictEqual(idsOf(next), ["flt-l2"])
+        assert.deepStrictEqual(next.json.value[0].assignments.map((a: { id: string }) => a.id), ["flt-a"])
+        const count = await s.request("GET", `${cfgs}/$count?$filter=${encodeURIComponent("startswith(displayName,'FLT') and deviceEnrollmentConfigurationType eq 'limit'")}`)
+        assert.strictEqual(count.text, "2")
+        // What it cannot filter on is a 400 naming what it can.
+        const refused = await s.request("GET", `${cfgs}?$filter=${encodeURIComponent("priority eq 1")}`)
+        assert.strictEqual(refused.status, 400)
+        assert.include(errorOf(refused).message, "deviceEnrollmentConfigurationType")
+      })
       it("replaces every assignment with the assign action", async () => {
         await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "assignme" } })
         await s.request("POST", tenantA("assignme"), { body: { id: "old" } })
