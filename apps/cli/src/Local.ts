@@ -319,12 +319,12 @@ const all = <A, E>(
  * Reads every page (or `top` kept items) of a directory list as written (`view`),
  * keeping what `keep` (a `--filter`) keeps, as the server's filtered pages do.
  */
-const kept = <A, E>(
+const kept = <A, E, B extends Record<string, any> = Record<string, any>>(
   options: ListOptions,
   page: (req: { after?: string | undefined; limit: number }) => Effect.Effect<{ items: ReadonlyArray<A>; next: string | undefined }, E>,
-  view: (a: A) => Record<string, any>,
+  view: (a: A) => B,
   keep: OData.ObjectFilter | undefined
-) => {
+): Effect.Effect<ReadonlyArray<B>, E> => {
   if (keep === undefined) return Effect.map(all(options, page), (items) => items.map(view))
   const filtered = (req: { after?: string | undefined; limit: number }) =>
     Effect.map(page({ after: req.after, limit: 999 }), (p) => ({ items: p.items.map(view).filter(keep), next: p.next }))
@@ -380,9 +380,10 @@ export const make = (settings: LocalSettings) =>
         case "configurations.list":
           return Effect.gen(function*() {
             const names = yield* parseExpand(op, op.expand)
+            const keep = yield* parseObjectFilter(op, op.filter)
             const { parent, list: options } = op
             const cs = parent._tag === "Tenant"
-              ? yield* all(options, (p) => configurations.list(t, p))
+              ? yield* kept(options, (p) => configurations.list(t, p), (c) => c, keep)
               : (yield* configurations.forUser(t, parent)).slice(0, options.top)
             return { _tag: "List", items: yield* expand(cs, names), ...expanded(names) } satisfies Answer
           })

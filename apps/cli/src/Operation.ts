@@ -28,7 +28,14 @@ export type Operation =
   | { readonly _tag: "assignments.create"; readonly parent: Parent; readonly configurationId: string; readonly body: unknown }
   | { readonly _tag: "assignments.patch"; readonly parent: Parent; readonly configurationId: string; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
   | { readonly _tag: "assignments.delete"; readonly parent: Parent; readonly configurationId: string; readonly id: string; readonly ifMatch?: string | undefined }
-  | { readonly _tag: "configurations.list"; readonly parent: Parent; readonly list: ListOptions; readonly expand?: string | undefined }
+  | {
+    readonly _tag: "configurations.list"
+    readonly parent: Parent
+    readonly list: ListOptions
+    readonly expand?: string | undefined
+    /** The tenant's list only (since 0.6.0): the server's `$filter` on it. */
+    readonly filter?: string | undefined
+  }
   | { readonly _tag: "configurations.get"; readonly parent: Parent; readonly id: string; readonly expand?: string | undefined }
   | { readonly _tag: "configurations.create"; readonly body: unknown }
   | { readonly _tag: "configurations.patch"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }

@@ -95,7 +95,7 @@ export const requestOf = (op: Operation): Request => {
       return {
         method: "GET",
         path: `${prefix(op.parent)}/deviceEnrollmentConfigurations`,
-        query: { ...topQuery(op.list.top), ...option("$expand", op.expand) }
+        query: { ...topQuery(op.list.top), ...option("$expand", op.expand), ...option("$filter", op.filter) }
       }
     case "configurations.get":
       return { method: "GET", path: `${prefix(op.parent)}/${key("deviceEnrollmentConfigurations", op.id)}`, query: option("$expand", op.expand) }

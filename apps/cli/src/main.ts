@@ -30,7 +30,7 @@ type Rt = typeof import("./Runtime.ts")
 type Failed = import("./Failure.ts").CommandFailed
 
 /** The release (`--version`); a test keeps it equal to `package.json`'s. */
-const version = "0.5.4"
+const version = "0.6.0"
 const opt = Option.getOrUndefined
 
 // ---------------------------------------------------------------------------
@@ -435,13 +435,15 @@ const configurationFields = (rt: Rt, i: Record<string, any>, type?: string) =>
 const C = "enrollctl device-management device-enrollment-configurations"
 const configurations = group("device-enrollment-configurations", "Device enrollment configurations and their assignments").pipe(
   Command.withSubcommands([
-    leaf("list", { top, expand }, {
-      description: "List the tenant's configurations; --expand assignments adds each one's assignments",
+    leaf("list", { top, expand, filter: directoryFilter("id, displayName, description, deviceEnrollmentConfigurationType") }, {
+      description: "List the tenant's configurations; --expand assignments adds each one's assignments, --filter keeps those the server's $filter keeps",
       examples: [
         { command: `${C} list`, description: "Every configuration" },
-        { command: `${C} list --expand assignments -o json`, description: "Every configuration with its assignments, in one request" }
+        { command: `${C} list --expand assignments -o json`, description: "Every configuration with its assignments, in one request" },
+        { command: `${C} list --filter "deviceEnrollmentConfigurationType eq 'limit'"`, description: "The device limit configurations" }
       ]
-    }, (i) => ready({ _tag: "configurations.list", parent: { _tag: "Tenant" }, list: { top: opt(i.top) }, expand: opt(i.expand) })),
+    }, (i) =>
+      ready({ _tag: "configurations.list", parent: { _tag: "Tenant" }, list: { top: opt(i.top) }, expand: opt(i.expand), filter: opt(i.filter) })),
     leaf("get", { cfgId, expand }, {
       description: "Get one configuration; --expand assignments adds its assignments",
       examples: [

@@ -379,6 +379,13 @@ export const expandFixture = (() => {
     notTargeted: ["users", "device-enrollment-configurations", "get", "--user-id", "du1", "--device-enrollment-configuration-id", "xc2"],
     /** xc1's assignments as its assignments list prints them. */
     assignmentsOfXc1: [...DM, "assignments", "list", "--device-enrollment-configuration-id", "xc1"],
+    /** The tenant's list under `--filter` (since cli 0.6.0), with what it keeps of xc1 and xc2. */
+    filtered: [
+      { filter: "id eq 'XC2' or deviceEnrollmentConfigurationType eq 'windows10EnrollmentCompletionPageConfiguration'", ids: ["xc2"] },
+      { filter: "deviceEnrollmentConfigurationType eq 'limit' and displayName eq null", ids: ["xc1", "xc2"] },
+      { filter: "startswith(id,'xc') and not (id eq 'xc1')", ids: ["xc2"] }
+    ],
+    filterRefused: { filter: "priority eq '1'", says: "'priority' is not a property that can be filtered on" },
     refused: [
       { expand: "assignments($select=id)", says: "$expand: options inside an expansion ('assignments($select=id)') are not supported; expand 'assignments' whole" },
       { expand: "target", says: "$expand: 'target' is not a navigation property of this resource; expected 'assignments' or *" }

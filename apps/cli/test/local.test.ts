@@ -404,6 +404,17 @@ describe("--expand assignments in local mode (the server's $expand on configurat
     assert.notProperty(plain.json(), "assignments")
   })
 
+  it("keeps the configurations --filter keeps (the server's $filter), with --expand beside it, and refuses what it cannot filter on", async () => {
+    for (const { filter, ids } of expandFixture.filtered) {
+      const r = await at(...DM, "list", "--filter", filter, "--expand", "assignments", "--select", "id")
+      assert.strictEqual(r.code, 0, `${filter}: ${r.stderr}`)
+      assert.deepStrictEqual(r.json().map((c: any) => c.id), ids, filter)
+    }
+    const refused = await at(...DM, "list", "--filter", expandFixture.filterRefused.filter)
+    assert.strictEqual(refused.code, 2, refused.stderr)
+    assert.include(refused.stderr, expandFixture.filterRefused.says)
+  })
+
   it("expands every configuration of a list, those without assignments too, and keeps them under --select", async () => {
     const r = await at(...expandFixture.list, "--select", "id,priority")
     assert.strictEqual(r.code, 0, r.stderr)

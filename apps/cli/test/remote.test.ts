@@ -285,6 +285,21 @@ describe.skipIf(!available)("remote mode against the real server", () => {
       assert.deepStrictEqual(list.json().map((c: any) => [c.id, c.assignments.map((a: any) => a.id)]), [["xc1", ["xa1", "xa2"]], ["xc2", []]])
     })
 
+    it("filters the tenant's configurations with --filter as local mode does", async () => {
+      for (const { filter, ids } of expandFixture.filtered) {
+        const command = ["device-management", "device-enrollment-configurations", "list", "--filter", filter, "--select", "id"]
+        const [r, l] = await Promise.all([at(...command), local(...command)])
+        assert.strictEqual(r.code, 0, `${filter}: ${r.stderr}`)
+        assert.deepStrictEqual(r.json().map((c: any) => c.id), ids, filter)
+        assert.strictEqual(l.stdout, r.stdout, filter)
+      }
+      const refused = ["device-management", "device-enrollment-configurations", "list", "--filter", expandFixture.filterRefused.filter]
+      const [r, l] = await Promise.all([at(...refused), local(...refused)])
+      assert.strictEqual(r.code, 2, r.stderr)
+      assert.include(r.stderr, expandFixture.filterRefused.says)
+      assert.strictEqual(l.stderr, r.stderr)
+    })
+
     it("answers a configuration that does not reach the user as the server does, in both modes", async () => {
       const server = await serverError(tenant, "users/du1/deviceEnrollmentConfigurations/xc2", 404)
       assert.strictEqual(server.code, "itemNotFound")
