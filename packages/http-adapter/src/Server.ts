@@ -136,24 +136,29 @@ const hostPattern =
 /** {@link repeatedSingletons}' bits. */
 const HOST_REPEATED = 1
 const CONTENT_TYPE_REPEATED = 2
+const AUTHORIZATION_REPEATED = 4
 
 /**
- * Which of `Host` and `Content-Type` `rawHeaders` hold more than one line of (Node keeps the
- * first in `headers`): {@link HOST_REPEATED}, {@link CONTENT_TYPE_REPEATED}. Each has one value
- * (RFC 9110 5.3), and a proxy that reads the other line than this server reads another request:
- * either is refused, as two `Authorization` headers are (since 0.15.0). One pass.
+ * Which of `Host`, `Content-Type` and `Authorization` `rawHeaders` hold more than one line of
+ * (Node keeps the first in `headers`): {@link HOST_REPEATED}, {@link CONTENT_TYPE_REPEATED},
+ * {@link AUTHORIZATION_REPEATED}. Each has one value (RFC 9110 5.3), and a proxy that reads the
+ * other line than this server reads another request: each is refused (`Host` and `Content-Type`
+ * since 0.15.0; `Authorization` as `Auth.repeatsAuthorization` says, in the same pass). One pass.
  */
 const repeatedSingletons = (rawHeaders: ReadonlyArray<string> | undefined): number => {
   if (rawHeaders === undefined) return 0
   let hosts = 0
   let types = 0
+  let authorizations = 0
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!
     if (name.length === 4) {
       if ((name.charCodeAt(0) | 0x20) === 0x68 && name.toLowerCase() === "host") hosts++
-    } else if (name.length === 12 && (name.charCodeAt(0) | 0x20) === 0x63 && name.toLowerCase() === "content-type") types++
+    } else if (name.length === 12) {
+      if ((name.charCodeAt(0) | 0x20) === 0x63 && name.toLowerCase() === "content-type") types++
+    } else if (name.length === 13 && (name.charCodeAt(0) | 0x20) === 0x61 && name.toLowerCase() === "authorization") authorizations++
   }
-  return (hosts > 1 ? HOST_REPEATED : 0) | (types > 1 ? CONTENT_TYPE_REPEATED : 0)
+  return (hosts > 1 ? HOST_REPEATED : 0) | (types > 1 ? CONTENT_TYPE_REPEATED : 0) | (authorizations > 1 ? AUTHORIZATION_REPEATED : 0)
 }
 
 /**
@@ -645,7 +650,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       matched = route
 
       // Two Authorization headers are refused, never read as the first (Node's `headers` keeps only it).
-      const authed = Auth.repeatsAuthorization(req.rawHeaders) ? Auth.repeatedAuthorization : verifier.verify(firstHeader(req.headers.authorization))
+      const authed = (repeated & AUTHORIZATION_REPEATED) !== 0 ? Auth.repeatedAuthorization : verifier.verify(firstHeader(req.headers.authorization))
       if (authed instanceof Promise) {
         // What a callback throws fails this request, never the process (no unhandled rejection).
         authed.then((a) => {
@@ -969,6 +974,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     note: (n: { readonly tenant?: string; readonly defect?: unknown }) => void
   ) {
     const authorization = firstHeader(req.headers.authorization)
+    const repeated = repeatedSingletons(req.rawHeaders)
     const internal = (defect: unknown) => fail(Problem.internal, defect)
     /** `f` for a promise's callback: what it throws fails the batch, never the process. */
     const guard = <A>(f: (a: A) => void) => (a: A) => {
@@ -986,7 +992,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       note({ tenant: a.principal.tenant })
       const wait = limiter.take(clientOf(a.principal.tenant, a.principal.subject))
       if (wait > 0) return fail(Problem.tooManyRequests(wait))
-      const refused = bodyRefusal(req.headers, repeatedSingletons(req.rawHeaders))
+      const refused = bodyRefusal(req.headers, repeated)
       if (refused !== undefined) return fail(refused)
       const withBody = (r: Body.ReadResult) => {
         if (!r.ok) return fail(r.problem)
@@ -1023,7 +1029,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       Body.read(req, bodyLimit, () => unreadRest(req, res)).then(guard(withRead), internal)
     }
     // The batch's own Authorization headers: more than one is refused before any of its requests runs.
-    const authed = Auth.repeatsAuthorization(req.rawHeaders) ? Auth.repeatedAuthorization : verifier.verify(authorization)
+    const authed = (repeated & AUTHORIZATION_REPEATED) !== 0 ? Auth.repeatedAuthorization : verifier.verify(authorization)
     if (authed instanceof Promise) authed.then(guard(withAuth), internal)
     else withAuth(authed)
   }

@@ -12,8 +12,8 @@ import { MemoryStore } from "@enrollment/core"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { Auth, Server } from "../src/index.ts"
-import { secret, selfSigned, start, type TestServer } from "./support.ts"
+import { Server } from "../src/index.ts"
+import { selfSigned, slowVerifier, start, type TestServer } from "./support.ts"
 
 const limit = 16 * 1024
 
@@ -326,17 +326,6 @@ describe("requests pipelined on a connection as the server stops", () => {
     assert.deepStrictEqual(s.logs.filter((l) => l.method === "PATCH").map((l) => l.status), [200], "the second was not processed")
   })
 })
-
-/** A verifier that answers tokens written `slow.<token>` after `millis`, as `<token>`; others at once. */
-const slowVerifier = (millis: number): Auth.Verifier => {
-  const real = Auth.make({ hs256Secret: secret })
-  return {
-    verify: (a) =>
-      a?.startsWith("Bearer slow.")
-        ? new Promise((r) => setTimeout(() => r(real.verify(`Bearer ${a.slice("Bearer slow.".length)}`) as Auth.AuthResult), millis))
-        : real.verify(a)
-  }
-}
 
 describe("requests pipelined behind a slow one", () => {
   it("are read no further than Node's backpressure on the answers waiting allows (memory stays bounded)", async () => {

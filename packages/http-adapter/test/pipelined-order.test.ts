@@ -9,8 +9,8 @@
 import * as net from "node:net"
 import { gzipSync } from "node:zlib"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { Auth, Server } from "../src/index.ts"
-import { secret, start, startWithConfiguration, type TestServer } from "./support.ts"
+import { Server } from "../src/index.ts"
+import { slowVerifier, start, startWithConfiguration, type TestServer } from "./support.ts"
 
 const cfgs = "/beta/deviceManagement/deviceEnrollmentConfigurations"
 const path = `${cfgs}/c1/assignments/a1`
@@ -144,17 +144,7 @@ describe("requests pipelined on one connection", () => {
   })
 
   /** A server whose tokens written `slow.<token>` are verified after 300 ms: the requests behind such a one wait. */
-  const slowServer = () => {
-    const real = Auth.make({ hs256Secret: secret })
-    return start({
-      auth: {
-        verify: (a) =>
-          a?.startsWith("Bearer slow.")
-            ? new Promise((r) => setTimeout(() => r(real.verify(`Bearer ${a.slice("Bearer slow.".length)}`) as Auth.AuthResult), 300))
-            : real.verify(a)
-      }
-    })
-  }
+  const slowServer = () => start({ auth: slowVerifier(300) })
 
   it(`refuses a request pipelined past ${Server.maxWaitingOnConnection} waiting with a 503, unprocessed, after the answers before it, and closes the connection`, async () => {
     const slow = await slowServer()

@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type Auth, Client, Listen, type Metrics, Server, Token } from "../src/index.ts"
+import { Auth, Client, Listen, type Metrics, Server, Token } from "../src/index.ts"
 import { servedBodies } from "./RequestBodies.ts"
 
 export const secret = "test-secret-of-at-least-32-bytes-long!!"
@@ -271,4 +271,18 @@ export const errorOf = (r: { json: any; headers: Headers }) => {
   }
   if (r.headers.get("request-id") !== e.innerError["request-id"]) throw new Error("request-id header and body differ")
   return e as { code: string; message: string }
+}
+
+/**
+ * A verifier that answers tokens written `slow.<token>` after `millis`, as `<token>`; others at
+ * once: the requests pipelined behind such a one wait for it.
+ */
+export const slowVerifier = (millis: number): Auth.Verifier => {
+  const real = Auth.make({ hs256Secret: secret })
+  return {
+    verify: (a) =>
+      a?.startsWith("Bearer slow.")
+        ? new Promise((r) => setTimeout(() => r(real.verify(`Bearer ${a.slice("Bearer slow.".length)}`) as Auth.AuthResult), millis))
+        : real.verify(a)
+  }
 }
