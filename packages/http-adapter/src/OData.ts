@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Assignment, AssignmentFilter, AssignmentTarget, ETag, ODataType } from "@enrollment/core"
+import { Assignment, AssignmentFilter, AssignmentTarget, ETag, MergePatch, ODataType } from "@enrollment/core"
 import * as Problem from "./Problem.ts"
 
 type Filter = AssignmentFilter.AssignmentFilter
@@ -987,18 +987,18 @@ export const entity = (value: Record<string, unknown>, select: ReadonlyArray<str
   out["@odata.etag"] = ETag.of(value)
   if (select === undefined) {
     if (value["@odata.type"] !== undefined) out["@odata.type"] = value["@odata.type"]
-    for (const k of Object.keys(value)) Object.defineProperty(out, k, { value: value[k], enumerable: true, writable: true, configurable: true })
+    for (const k of Object.keys(value)) MergePatch.setOwn(out, k, value[k])
   } else {
     out["@odata.type"] = value["@odata.type"]
     out.id = value.id
     for (const k of select) {
       const slash = k.indexOf("/")
       if (slash === -1) {
-        if (Object.hasOwn(value, k)) out[k] = value[k]
+        if (Object.hasOwn(value, k)) MergePatch.setOwn(out, k, value[k])
       } else {
         // A derived type's property behind its cast: only from entities of that type.
         const prop = k.slice(slash + 1)
-        if (ODataType.parse(value["@odata.type"]) === ODataType.parse(k.slice(0, slash)) && Object.hasOwn(value, prop)) out[prop] = value[prop]
+        if (ODataType.parse(value["@odata.type"]) === ODataType.parse(k.slice(0, slash)) && Object.hasOwn(value, prop)) MergePatch.setOwn(out, prop, value[prop])
       }
     }
   }

@@ -230,14 +230,14 @@ const filterableOf = (props: ReadonlyArray<string>, booleans: ReadonlyArray<stri
 const AnyObject = Schema.Record(Schema.String, Schema.Unknown).annotate({ description: "a JSON object" })
 /**
  * An invitation as answered: without the store's link to its user; the answer of its create names
- * that user as Graph's does (`invitedUser: {id}`, since 0.11.0), outside the ETag, which is the
+ * that user as Graph's does (`invitedUser: {@odata.type, id}`; since 0.11.0, its type since 0.16.0), outside the ETag, which is the
  * invitation's as a GET reads it.
  */
 const InvitationView = Directory.Invitation.mapFields(({ invitedUserId: _, ...rest }) => ({
   ...rest,
   invitedUser: Schema.optionalKey(
-    Schema.Struct({ id: Schema.String }).annotate({
-      description: "The user the invitation invites: in the answer of the create only (a GET reads it at …/invitedUser)"
+    Schema.Struct({ "@odata.type": Schema.Literal("#microsoft.graph.user"), id: Schema.String }).annotate({
+      description: "The user the invitation invites, by its type and id: in the answer of the create only (a GET reads it at …/invitedUser)"
     })
   )
 })).annotate({ identifier: "invitation" })
@@ -1471,8 +1471,9 @@ const directoryRoutes: ReadonlyArray<Route> = [
     Requests.InvitationCreate,
     (ctx) => directory((svc) => svc.createInvitation(ctx.tenant, ctx.body, `${ctx.base.replace(/\/beta$/, "")}/redeem`)),
     // Graph's answer names the invited user: the guest made, or the one an earlier invitation of the
-    // address made, which this one links (core 0.11.0).
-    (i) => ({ invitedUser: { id: i.invitedUserId } })
+    // address made, which this one links (core 0.11.0). An entity, so with its `@odata.type` (SPEC
+    // 1.3; since http-adapter 0.16.0, before which only its id).
+    (i) => ({ invitedUser: { "@odata.type": "#microsoft.graph.user", id: i.invitedUserId } })
   ),
   ...listAndCount(
     invitations,

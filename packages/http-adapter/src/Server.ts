@@ -45,8 +45,9 @@ export interface RequestLog {
   readonly durationMs: number
   readonly requestId: string
   /**
-   * The request's `client-request-id`, when it sent a valid one (printable ASCII, at most 200
-   * characters): the id a client quotes (since 0.13.0).
+   * The request's `client-request-id`, when the answer echoes it: the id a client quotes (since
+   * 0.13.0), cut at 200 characters as the other headers here are (since 0.16.0; before, only one of
+   * at most 200 was echoed and logged), a tab written `\x09`.
    */
   readonly clientRequestId?: string | undefined
   readonly tenant: string | undefined
@@ -194,8 +195,18 @@ const clipped = (v: string | Array<string> | undefined): string | undefined => {
   return cut === text ? shown : `${shown}…`
 }
 
-/** A `client-request-id` the answer echoes: at most 200 printable ASCII characters (else the answer's own id is echoed). */
-const validClientRequestId = (v: string): boolean => v.length <= 200 && /^[\x20-\x7e]+$/.test(v)
+/**
+ * The `client-request-id` an answer echoes (SPEC 5): the client's as sent when it is ASCII text
+ * (printable characters, spaces and tabs), however long Node's parser let it be (the head's 16 KiB;
+ * a batch's request's headers are bounded as one sent alone). Since 0.16.0; before, at most 200
+ * characters and no tab, any other value replaced by the answer's request-id. A value with bytes
+ * beyond ASCII is not echoed (the request-id stands in): Node reads each such byte as one character
+ * and writes an answer's head in its body's encoding, so `é` sent as one byte comes back as two and a
+ * client would not find its id. None sent, or empty: the request-id.
+ */
+const echoedClientRequestId = (sent: string | undefined, requestId: string): string =>
+  sent !== undefined && asciiText.test(sent) ? sent : requestId
+const asciiText = /^[\t\x20-\x7e]+$/
 
 /**
  * The batch's path under `/beta`, as the router reads the others': with a trailing slash, and with
@@ -445,8 +456,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
   const listener = (req: IncomingMessage, res: ServerResponse, refused?: boolean) => {
     const started = timed ? performance.now() : 0
     const requestId = nextRequestId()
-    const clientHeader = firstHeader(req.headers["client-request-id"])
-    const clientRequestId = clientHeader !== undefined && validClientRequestId(clientHeader) ? clientHeader : requestId
+    const clientRequestId = echoedClientRequestId(firstHeader(req.headers["client-request-id"]), requestId)
     const method = req.method ?? "GET"
     // Read at the start, only where requests are logged: once the client has gone (a reset before
     // the answer) the socket no longer knows it. Node asks the kernel once per connection and keeps it.
@@ -496,7 +506,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
             status,
             durationMs: Math.round((performance.now() - started) * 100) / 100,
             requestId,
-            ...(clientRequestId !== requestId ? { clientRequestId } : {}),
+            ...(clientRequestId !== requestId ? { clientRequestId: clipped(clientRequestId) } : {}),
             tenant,
             clientAddress,
             forwardedFor: clipped(req.headers["x-forwarded-for"]),
@@ -1001,11 +1011,10 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
         const planned = Batch.plan(p.value)
         if (!planned.ok) return fail(planned.problem)
         // An answer of its own, with ids of its own, as each request sent alone gets (the
-        // request's `client-request-id` when it names a valid one).
+        // request's `client-request-id` when it names one).
         const failedDependency = (step: Batch.Step, dependency: string): Batch.Written => {
           const id = nextRequestId()
-          const named = step.headers["client-request-id"]
-          const clientId = named !== undefined && validClientRequestId(named) ? named : id
+          const clientId = echoedClientRequestId(step.headers["client-request-id"], id)
           unrun(step, id, clientId, a.principal.tenant, req)
           return {
             status: 424,
@@ -1056,7 +1065,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           status: 424,
           durationMs: 0,
           requestId,
-          ...(clientRequestId !== requestId ? { clientRequestId } : {}),
+          ...(clientRequestId !== requestId ? { clientRequestId: clipped(clientRequestId) } : {}),
           tenant,
           clientAddress: outer.socket.remoteAddress,
           forwardedFor: clipped(step.headers["x-forwarded-for"]),

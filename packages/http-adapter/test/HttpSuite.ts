@@ -1284,6 +1284,21 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual(errorOf(b).code, "itemNotFound")
         assert.strictEqual(a.headers.get("content-type"), "application/json; odata.metadata=minimal; charset=utf-8")
       })
+      it("echoes a client-request-id of ASCII text as sent, however long, in the header and an error's innerError", async () => {
+        for (const sent of ["x".repeat(1000), "ticket 1\tz", "a, b"]) {
+          const r = await s.request("GET", `${tenantA()}/missing`, { headers: { "client-request-id": sent } })
+          assert.strictEqual(r.status, 404)
+          assert.strictEqual(r.headers.get("client-request-id"), sent)
+          assert.strictEqual(r.json.error.innerError["client-request-id"], sent)
+        }
+        // Bytes beyond ASCII would not come back as sent (Node writes the head in the body's encoding):
+        // the request-id stands in, as for none or an empty one.
+        for (const sent of ["ticket é", ""]) {
+          const r = await s.request("GET", `${tenantA()}/missing`, { headers: { "client-request-id": sent } })
+          assert.strictEqual(r.headers.get("client-request-id"), r.headers.get("request-id"), JSON.stringify(sent))
+          assert.strictEqual(r.json.error.innerError["client-request-id"], r.headers.get("request-id"))
+        }
+      })
       it("logs one line per request with the route template and tenant, never the token", async () => {
         await s.request("GET", `${tenantA()}/a1`)
         const last = s.logs[s.logs.length - 1]!

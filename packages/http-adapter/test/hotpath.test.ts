@@ -206,6 +206,15 @@ describe("OData.entityJson: the written text", () => {
     assert.deepStrictEqual(OData.entityJson(typeFirst, undefined, ctx, false), expected(typeFirst))
     assert.deepStrictEqual(JSON.parse(OData.entityJson(typeFirst, undefined, ctx, false).json).__proto__, { x: 1 })
   })
+
+  it("keeps a __proto__ member as data under $select too, plain or behind its type's cast", () => {
+    const value = JSON.parse('{"@odata.type":"#microsoft.graph.deviceEnrollmentLimitConfiguration","id":"c1","__proto__":{"x":1},"limit":2}')
+    for (const name of ["__proto__", "microsoft.graph.deviceEnrollmentLimitConfiguration/__proto__"]) {
+      const out = OData.entity(value, [name])
+      assert.strictEqual(Object.getPrototypeOf(out), Object.prototype)
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(out)), JSON.parse(`{"@odata.etag":${JSON.stringify(ETag.of(value))},"@odata.type":"#microsoft.graph.deviceEnrollmentLimitConfiguration","id":"c1","__proto__":{"x":1}}`))
+    }
+  })
 })
 
 describe("an answer's @odata.context: made once per path, right for every path", () => {

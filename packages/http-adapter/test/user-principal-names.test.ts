@@ -109,7 +109,7 @@ for (const [name, make, shared] of stores) {
       const linked = await s.request("GET", "invitations/i2/invitedUser", { tenant: tn })
       assert.deepStrictEqual(linked.json, { ...guest, "@odata.context": linked.json["@odata.context"] }, "the first guest, unchanged")
       // Each create's answer names its invited user, as Graph's does: the guest made, then the one linked.
-      assert.deepStrictEqual([first.json.invitedUser, second.json.invitedUser], [{ id: guest.id }, { id: guest.id }])
+      assert.deepStrictEqual([first.json.invitedUser, second.json.invitedUser], [{ "@odata.type": "#microsoft.graph.user", id: guest.id }, { "@odata.type": "#microsoft.graph.user", id: guest.id }])
       // outside the ETag: the create's is the one a GET of the invitation answers, which has no invitedUser
       const read = await s.request("GET", "invitations/i2", { tenant: tn })
       assert.strictEqual(read.headers.get("etag"), second.headers.get("etag"))
