@@ -5,7 +5,7 @@ import * as PgFaultProxy from "@enrollment/tools/PgFaultProxy"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { type Assignment, Errors, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
-import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Scope } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Schedule, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import * as PostgresStore from "../src/PostgresStore.ts"
 import type { Row } from "../src/StoreSql.ts"
@@ -191,6 +191,53 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       yield* store.assignments.insert(t, "c", assignment("a1", target("groupAssignmentTarget", "g")))
       yield* store.assignments.insert(t, "c", assignment("a2"), targeting)
       assert.deepStrictEqual((yield* store.assignments.list(t, "c", { limit: 10 })).items.map((a) => a.id), ["a1", "a2"])
+    })), 30_000)
+
+  /**
+   * An `assign` whose set keeps an assignment updates its row in place (since 0.14.0). It deleted
+   * every row and inserted the set again: a DELETE (or a PATCH's locked round) of the kept id that
+   * waited for the row's lock then found the row it waited for deleted, READ COMMITTED's re-check
+   * not seeing the new row of the same key, and answered "not found" for an assignment there before
+   * and after (a review: up to a third of DELETEs racing `assign` from another process).
+   */
+  it.live("lets a DELETE of an assignment that waited behind an assign keeping it find it, not a 404", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const schema = freshSchema("assign_keeps")
+      const store = Context.get(yield* Layer.build(storeLayer(schema, 4)), Store)
+      const t = freshTenant()
+      yield* store.configurations.insert(t, configuration("c"))
+      yield* store.assignments.replace(t, "c", [assignment("a1", null, { sourceId: "0" }), assignment("a2")])
+      // Another process's PATCH of a1 holds its row (FOR UPDATE, a locked round), until released.
+      const held = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* Effect.forkChild(direct((sql) =>
+        sql.withTransaction(Effect.gen(function*() {
+          yield* sql.unsafe(`SELECT 1 FROM "${schema}".assignments WHERE tenant_id = $1 AND configuration_id = 'c' AND id = 'a1' FOR UPDATE`, [t])
+          yield* Deferred.succeed(held, undefined)
+          yield* Deferred.await(release)
+        }))
+      ))
+      yield* Deferred.await(held)
+      const waiting = (n: number) =>
+        direct((sql) =>
+          sql.unsafe<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 in query) > 0",
+            [schema]
+          )
+        ).pipe(
+          Effect.flatMap((rows) => rows[0]!.n >= n ? Effect.void : Effect.fail("not yet")),
+          Effect.retry({ schedule: Schedule.spaced(10), times: 500 })
+        )
+      // The assign waits for a1's row first, the DELETE behind it.
+      const assign = yield* Effect.forkChild(store.assignments.replace(t, "c", [assignment("a1", null, { sourceId: "assigned" }), assignment("a3")]))
+      yield* waiting(1)
+      const remove = yield* Effect.forkChild(store.assignments.remove(t, "c", "a1"))
+      yield* waiting(2)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      yield* Fiber.join(assign)
+      assert.isTrue(yield* Fiber.join(remove), "a1 was there to remove: the assign kept it")
+      assert.deepStrictEqual((yield* store.assignments.list(t, "c", { limit: 10 })).items.map((a) => a.id), ["a3"])
     })), 30_000)
 
   /**
