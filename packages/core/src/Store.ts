@@ -151,7 +151,13 @@ export interface ConfigurationResolution {
   readonly user: Option.Option<InvitedUser>
   /** The configuration, none when it does not exist. */
   readonly configuration: Option.Option<Configuration>
-  /** `targetingOf(tenant, user, configurationId)`, read in the same snapshot. */
+  /**
+   * `targetingOf(tenant, user, configurationId)`, read in the same snapshot, where the path's user
+   * exists and the configuration does. Where either is missing the path does not resolve whatever
+   * the targeting, and a store may answer no groups and no assignments without reading them (the
+   * SQLite store does since store-adapter 0.14.0: a user in many groups asked for under ids that
+   * name nothing cost it memory and time for nothing).
+   */
   readonly targeting: TargetingInputs
   /**
    * When `resolveConfiguration` was asked for an assignment: what

@@ -91,7 +91,10 @@ describe("numbers a double does not keep as written", () => {
       ['{"a":{"b":[{"c":123456789012345678901234567890}]}}', "a.b[0].c", "123456789012345678901234567890", "an integer a double holds exactly"],
       ['{"target":{"groupId":1e400},"x":1e-400}', "target.groupId", "1e400", "a number within"],
       ['{"__proto__":{"x":[0, \n 1e999]}}', "__proto__.x[1]", "1e999", "a number within"],
-      ["1e400", "", "1e400", "a number within"]
+      ["1e400", "", "1e400", "a number within"],
+      // Strings are skipped whole, escaped quotes and all; a name's escapes are read as JSON reads them.
+      [String.raw`{"s":"\":1e400, [2","k\"\u0041":[0,{"x":1e400}]}`, 'k"A[1].x', "1e400", "a number within"],
+      ['[[1,2],[3,[4,1e-400]]]', "[1][1][1]", "1e-400", "a number a double can hold"]
     ]
     for (const [text, path, literal, expected] of cases) {
       const found = Json.inexactNumber(text)

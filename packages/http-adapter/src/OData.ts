@@ -410,7 +410,9 @@ export const parseQuery = (
         }
         // `*` is every structural property: the same members as no `$select` (the context says `(*)`).
         selectAll = names.includes("*")
-        select = selectAll ? undefined : names
+        // Each name once (since 0.16.0): every entity of the answer is projected by the list, and a
+        // review's `$select=id,id,…` (5 000 names, 15 KB) made a page cost ten times its work.
+        select = selectAll ? undefined : [...new Set(names)]
         break
       }
       case "$filter": {

@@ -1027,8 +1027,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
             ))
           }
         }
-        Batch.run(planned.steps, (step) => dispatch(req, authorization, step), failedDependency).then(
-          guard((responses) => send(200, JSON.stringify({ responses }), "application/json; charset=utf-8")),
+        Batch.runText(planned.steps, (step) => dispatch(req, authorization, step), failedDependency).then(
+          guard((text) => send(200, text, "application/json; charset=utf-8")),
           internal
         )
       }

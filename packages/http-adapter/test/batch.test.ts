@@ -359,3 +359,42 @@ describe("the Batch module", () => {
     assert.strictEqual(Root.Batch.maxHeadBytes, Batch.maxHeadBytes)
   })
 })
+
+describe("Batch.run and Batch.runText", () => {
+  const step = (id: string, dependsOn: ReadonlyArray<string> = []): Batch.Step =>
+    ({ id, method: "GET", target: `/beta/users/${id}`, headers: {}, body: undefined, dependsOn })
+  const steps = [step("1"), step("2"), step("3", ["1"]), step("4")]
+  const answered = (id: string): Batch.Written => ({
+    status: 200,
+    headers: { "content-type": "application/json; charset=utf-8", "request-id": `r${id}` },
+    text: `{"id":"${id}","\\u00e9":[1.50,{"k":null}]}`
+  })
+  const failedDependency = (): Batch.Written => ({ status: 424, headers: {}, text: "" })
+
+  it("dispatches each step in an iteration of the event loop of its own, so other connections are served between them", async () => {
+    // An iteration counter: one setImmediate a turn, as long as the batch runs.
+    let turn = 0
+    let running = true
+    const count = () => {
+      turn++
+      if (running) setImmediate(count)
+    }
+    setImmediate(count)
+    const seen: Array<number> = []
+    await Batch.run(steps, async (s) => {
+      seen.push(turn)
+      return answered(s.id)
+    }, failedDependency)
+    running = false
+    assert.lengthOf(seen, 4)
+    assert.deepStrictEqual(new Set(seen).size, 4, `the turns the steps ran in: ${seen.join(", ")}`)
+  })
+
+  it("writes the answer's text with each JSON body as its step wrote it, the same JSON as run's answers", async () => {
+    const dispatch = async (s: Batch.Step) => (s.id === "2" ? { status: 204, headers: { "request-id": "r2" }, text: "" } : answered(s.id))
+    const text = await Batch.runText(steps, dispatch, failedDependency)
+    const items = await Batch.run(steps, dispatch, failedDependency)
+    assert.deepStrictEqual(JSON.parse(text), { responses: items })
+    assert.include(text, `"body":{"id":"1","\\u00e9":[1.50,{"k":null}]}`, "the body's own text, not parsed and written again")
+  })
+})

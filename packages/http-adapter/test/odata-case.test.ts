@@ -147,6 +147,14 @@ describe("property names in query options, in any case", () => {
   })
 })
 
+describe("OData.parseQuery, $select's names", () => {
+  it("keeps each name once, however often and however spelled it was sent, in the order first selected", () => {
+    const selectable = ["id", "displayName", "mail"]
+    const r = OData.parseQuery(`$select=${["mail", "id", "DisplayName", "mail", "displayname", ...Array(500).fill("id")].join(",")}`, "collection", selectable)
+    assert.deepStrictEqual(r.ok && r.query.select, ["mail", "id", "displayName"])
+  })
+})
+
 describe("OData.parseQuery, names that differ only in case", () => {
   it("takes a name as declared first, and refuses one that folds to several declared names", () => {
     const selectable = ["id", "displayName", "DisplayName"]
