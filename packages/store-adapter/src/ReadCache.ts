@@ -24,6 +24,27 @@
  */
 
 /**
+ * The longest stored text (in UTF-16 code units, as JavaScript counts a string) of a value the
+ * cache keeps (since 0.14.0): a value read or written from a longer one ({@link noteText}) is read
+ * from the file each time instead. Before, the bound was the number of entries alone, and a review's
+ * 20 000 users of 60 KB each held 3.2 GB of memory; now the stored text the entries stand for is
+ * at most `capacity` × 4 KiB (80 MiB at the default 20 000), about two to three times that in memory.
+ * Assignments (about 200 characters), users and groups, and typical configurations are far under it.
+ */
+export const largeText = 4096
+
+/** Values whose stored text is over {@link largeText}: the cache does not keep them. */
+const large = new WeakSet<object>()
+
+/**
+ * Notes the length of `value`'s stored text (the text read or written for it): a value over
+ * {@link largeText} is never kept. Called by whatever reads or writes stored text.
+ */
+export const noteText = (text: string, value: unknown): void => {
+  if (text.length > largeText && typeof value === "object" && value !== null) large.add(value)
+}
+
+/**
  * Where a value is kept: its tenant; its space (a table, or a kind of derived
  * answer); a group within the space (an assignment's configuration, or "" where
  * there is none); and its id. Four separate strings, so no two keys collide.
@@ -151,6 +172,8 @@ export class ReadCache {
 
   set(tenant: string, space: string, group: string, id: string, value: unknown): void {
     if (this.capacity === 0) return
+    // Not kept, and what was kept under the key is no longer the value (a write that made it large).
+    if (typeof value === "object" && value !== null && large.has(value)) return void this.values.delete(tenant, space, group, id)
     if (this.values.set(tenant, space, group, id, value) && this.values.size > this.capacity) this.values.evictOne()
   }
 

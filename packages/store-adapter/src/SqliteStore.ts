@@ -82,6 +82,7 @@ import {
   lastById,
   newestUnknown,
   parse,
+  rowText,
   toAssignmentOf,
   toMemberRef,
   toMembership,
@@ -1387,9 +1388,9 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
         const key = keyOfUser(value)
         const holder = key === null ? undefined : principalNameHolder(tenant, key, value.id)
         if (holder !== undefined) return principalNameTaken(value as unknown as Directory.User, holder)
-        inserted = insert.run(tenant, value.id, JSON.stringify(value), key).changes > 0
+        inserted = insert.run(tenant, value.id, rowText(value), key).changes > 0
       } else {
-        inserted = insert.run(tenant, value.id, JSON.stringify(value)).changes > 0
+        inserted = insert.run(tenant, value.id, rowText(value)).changes > 0
       }
       if (!inserted) {
         return new Errors.EntityAlreadyExists({ entity, id: value.id })
@@ -1438,11 +1439,11 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
                 }
               }
               staged.stage({ _tag: "Put", key: keyOf(tenant, id), value: r.success })
-              update.run(JSON.stringify(r.success), key, tenant, id)
+              update.run(rowText(r.success), key, tenant, id)
               return ok(Option.some(r.success))
             }
             staged.stage({ _tag: "Put", key: keyOf(tenant, id), value: r.success })
-            update.run(JSON.stringify(r.success), tenant, id)
+            update.run(rowText(r.success), tenant, id)
           }
           return ok(Option.some(r.success))
         }, true),
@@ -1575,7 +1576,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
   const configurationMissing = (configurationId: string) =>
     new Errors.EntityNotFound({ entity: Configuration.typeName, id: configurationId })
   const aInsertRow = (staged: Staged, tenant: string, configurationId: string, a: Assignment.Assignment): boolean => {
-    if (aInsert.run(tenant, configurationId, a.id, ...assignmentColumns(a), JSON.stringify(a)).changes === 0) return false
+    if (aInsert.run(tenant, configurationId, a.id, ...assignmentColumns(a), rowText(a)).changes === 0) return false
     staged.stage({ _tag: "Put", key: aKey(tenant, configurationId, a.id), value: a })
     staged.stage({ _tag: "Touch", tenant })
     return true
@@ -1716,7 +1717,7 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           if (next !== current) {
             const [source, sourceId, targetType, groupId] = assignmentColumns(next)
             const before = assignmentColumns(current)
-            const data = JSON.stringify(next)
+            const data = rowText(next)
             // Staged first: the statement is this work's last act (it runs without a savepoint).
             staged.stage({ _tag: "Put", key: aKey(tenant, configurationId, id), value: next })
             if (before[2] === targetType && before[3] === groupId) {

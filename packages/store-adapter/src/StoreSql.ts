@@ -20,6 +20,7 @@ import {
   type Targeting
 } from "@enrollment/core"
 import { Effect } from "effect"
+import { noteText } from "./ReadCache.ts"
 
 /** A row as the drivers return it. */
 export type Row = Record<string, unknown>
@@ -86,8 +87,19 @@ export const tooNew = (version: number, known: ReadonlyArray<{ readonly version:
     Math.max(0, ...known.map((m) => m.version))
   }): a newer release wrote it; run that release or a later one (nothing was changed)`
 
-/** Reads stored JSON text back into the value it was written from. */
-export const parse = <A>(text: unknown): A => JSON.parse(text as string) as A
+/** Reads stored JSON text back into the value it was written from (its length noted: {@link ReadCache.noteText}). */
+export const parse = <A>(text: unknown): A => {
+  const value = JSON.parse(text as string)
+  noteText(text as string, value)
+  return value as A
+}
+
+/** A value's stored JSON text (its length noted: {@link ReadCache.noteText}). */
+export const rowText = (value: unknown): string => {
+  const text = JSON.stringify(value)
+  noteText(text, value)
+  return text
+}
 
 /** A `(configuration_id, data)` row of an assignment. */
 export const toAssignmentOf = (r: Row): AssignmentOf => ({

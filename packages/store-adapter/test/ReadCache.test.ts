@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { ReadCache } from "../src/ReadCache.ts"
+import { largeText, noteText, ReadCache } from "../src/ReadCache.ts"
 
 // Two names per level, so that sequences revisit keys and keys share levels.
 const Part = Schema.Literals(["a", "b"])
@@ -56,5 +56,28 @@ describe("ReadCache", () => {
       if (o.op === "delete") assert.isUndefined(cache.get(...o.key))
       if (o.op === "set") assert.strictEqual(cache.get(...o.key), o.value, "the newest entry stays")
     }
+  })
+})
+
+describe("ReadCache, values of long stored text", () => {
+  it("keeps no value whose stored text is over largeText, and drops what it kept under that key", () => {
+    const cache = new ReadCache(10)
+    const small = { id: "u", aboutMe: "x" }
+    noteText(JSON.stringify(small), small)
+    cache.set("t", "users", "", "u", small)
+    assert.strictEqual(cache.get("t", "users", "", "u"), small)
+    // A write that made the user's text long: the old value must not be answered any more.
+    const grown = { id: "u", aboutMe: "x".repeat(largeText) }
+    noteText(JSON.stringify(grown), grown)
+    cache.set("t", "users", "", "u", grown)
+    assert.isUndefined(cache.get("t", "users", "", "u"))
+    assert.strictEqual(cache.size, 0)
+    // At the bound exactly, kept.
+    const edge = { a: "y".repeat(largeText - 8) }
+    const text = JSON.stringify(edge)
+    assert.strictEqual(text.length, largeText)
+    noteText(text, edge)
+    cache.set("t", "users", "", "e", edge)
+    assert.strictEqual(cache.get("t", "users", "", "e"), edge)
   })
 })

@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { type Errors, MemoryStore, Store } from "@enrollment/core"
+import { type Directory, type Errors, MemoryStore, Store } from "@enrollment/core"
 import { StoreConformance } from "@enrollment/core/testing"
 import { Cause, Effect, Exit, Fiber, Layer, Option, Result, Scope } from "effect"
 import { ReadCache } from "../src/ReadCache.ts"
@@ -534,6 +534,28 @@ describe("SqliteStore", () => {
         // A list of 1 500 groups a request (about 75 KB) would be over 200 MiB for the 3 000 requests.
         assert.isBelow(grown, 60, `the heap grew ${grown.toFixed(1)} MiB`)
       }).pipe(Effect.provide(SqliteStore.layer({ filename: join(dir, `groups-${Date.now()}.db`) }))), 60_000)
+
+    /**
+     * A review filled the cache with 20 000 users of 60 KB each: 3.2 GB of memory, the cache's bound
+     * being its number of entries. A value whose stored text is over `largeText` is read from the
+     * file each time instead, and a write that makes a kept value long drops it.
+     */
+    it.effect("keeps no value of long stored text: each read of it is the file's, and a write that makes one long is read back", () =>
+      Effect.gen(function*() {
+        const store = yield* Store
+        const t = freshTenant()
+        yield* store.users.insert(t, user("small"))
+        yield* store.users.insert(t, { ...user("big"), aboutMe: "x".repeat(60_000) } as Directory.User)
+        const get = (id: string) => Effect.map(store.users.get(t, id), Option.getOrThrow)
+        assert.strictEqual(yield* get("small"), yield* get("small"), "kept: the same value")
+        const [one, two] = [yield* get("big"), yield* get("big")]
+        assert.notStrictEqual(one, two, "not kept: read each time")
+        assert.deepStrictEqual(one, two)
+        // Kept while small, then made long by a write: the write's value, not the kept one.
+        yield* store.users.modify(t, "small", (u) => Result.succeed({ ...u, aboutMe: "y".repeat(5_000) } as Directory.User))
+        assert.strictEqual((yield* get("small") as { aboutMe?: string }).aboutMe, "y".repeat(5_000))
+        assert.notStrictEqual(yield* get("small"), yield* get("small"))
+      }).pipe(Effect.provide(SqliteStore.layer({ filename: join(dir, `large-${Date.now()}.db`) }))))
 
     it.effect("refuses a child whose parent another connection removed, though this one read the parent before", () =>
       Effect.gen(function*() {

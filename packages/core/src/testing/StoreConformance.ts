@@ -1231,7 +1231,9 @@ export const cases: ReadonlyArray<Case> = [
               : Option.some({ userId: parent.userId, exists: Option.isSome(yield* store.users.get(t, parent.userId)) })
             yield* checkEqual(r.user, user, `${where}: the user`)
             yield* checkEqual(r.configuration, yield* store.configurations.get(t, configurationId), `${where}: the configuration`)
-            if (Option.isSome(user)) {
+            // Where the path resolves to a user and a configuration (elsewhere a store may leave the
+            // targeting unread: the path is a 404 whatever it holds; core 0.14.1).
+            if (Option.isSome(user) && user.value.exists && Option.isSome(r.configuration)) {
               yield* checkEqual(
                 sorted(r.targeting),
                 sorted(yield* store.targetingOf(t, user.value.userId, configurationId)),
