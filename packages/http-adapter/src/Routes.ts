@@ -72,6 +72,11 @@ export type Reply =
     readonly expanded?: ReadonlyArray<Readonly<Record<string, unknown>>> | undefined
     /** The items are entity references (`{"@odata.id": …}`), written as they are; since 0.6.0. */
     readonly references?: boolean | undefined
+    /**
+     * Where the list continues after an item (its `next`): with it, the page may end early, after
+     * the item whose text reaches {@link OData.pageTextBudget} (since 0.16.0).
+     */
+    readonly keyOf?: ((item: Record<string, unknown>) => string) | undefined
   }
   | { readonly _tag: "NoContent" }
   | { readonly _tag: "Text"; readonly text: string }
@@ -130,16 +135,19 @@ const entity = (status: 200 | 201, value: Record<string, unknown>, context: stri
 const collection = <A extends Record<string, unknown>>(
   p: Page<A>,
   context: string,
-  count?: number,
-  expanded?: ReadonlyArray<Record<string, unknown>>
+  count: number | undefined,
+  expanded: ReadonlyArray<Record<string, unknown>> | undefined,
+  keyOf: (item: A) => string
 ): Reply => ({
   _tag: "Collection",
   items: p.items,
   next: p.next,
   count,
   context,
+  keyOf: keyOf as (item: Record<string, unknown>) => string,
   ...(expanded === undefined ? {} : { expanded })
 })
+const idOf = (item: Record<string, unknown>): string => String(item.id)
 const noContent: Reply = { _tag: "NoContent" }
 
 /**
@@ -324,7 +332,7 @@ const assignmentRoutes = (f: Family): ReadonlyArray<Route> => {
         const count = ctx.query.count
           ? yield* svc.count(ctx.tenant, f.parent(ctx), ctx.params.configurationId!, ctx.query.filter)
           : undefined
-        return collection(p, ctxOf(ctx), count)
+        return collection(p, ctxOf(ctx), count, undefined, idOf)
       }), always)
     },
     {
@@ -602,7 +610,7 @@ const listRoute = <A>(s: EntitySet<A>, list: (ctx: Ctx, p: PageRequest) => Op<Pa
     const count = ctx.query.count ? yield* countOfList(s, list, whole)(ctx) : undefined
     const expanded = yield* expansionsOf(s.expand, ctx, p.items)
     const shown = expandedPage(p, expanded, (a) => (a as { readonly id: string }).id)
-    return collection({ items: shown.items.map((a) => viewOf(s, a)), next: shown.next }, s.context, count, expanded)
+    return collection({ items: shown.items.map((a) => viewOf(s, a)), next: shown.next }, s.context, count, expanded, idOf)
   }), countsWhole(whole))
 })
 
@@ -929,7 +937,7 @@ const forUserRoutes = (f: Family): ReadonlyArray<Route> => {
         const next = rest.length > limit ? priorityKey(items[items.length - 1]!) : undefined
         const expanded = yield* expansionsOf(expansion, ctx, items)
         const shown = expandedPage({ items, next }, expanded, priorityKey)
-        return collection(shown, setPath(ctx), ctx.query.count ? all.length : undefined, expanded)
+        return collection(shown, setPath(ctx), ctx.query.count ? all.length : undefined, expanded, priorityKey)
       }))
     },
     {

@@ -929,19 +929,34 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           }
           if (r.count !== undefined) out["@odata.count"] = r.count
           const expanded = r.expanded
-          // Entity references (`…/$ref`) are written as they are: no ETag, no type, nothing to select.
-          out.value = r.references === true ? r.items : r.items.map((i, k) => {
-            const e = OData.entity(i, select)
-            return expanded === undefined ? e : Object.assign(e, expanded[k])
-          })
-          if (r.next !== undefined) {
+          // Each item's text once, in order; the page ends after the item whose text reaches the
+          // budget, where the list says how it continues (`keyOf`).
+          const texts: Array<string> = []
+          let chars = 0
+          let next = r.next
+          for (let k = 0; k < r.items.length; k++) {
+            const i = r.items[k]!
+            // Entity references (`…/$ref`) are written as they are: no ETag, no type, nothing to select.
+            const e = r.references === true ? i : OData.entity(i, select)
+            const text = JSON.stringify(expanded === undefined ? e : Object.assign(e, expanded[k]))
+            texts.push(text)
+            chars += text.length
+            if (chars >= OData.pageTextBudget && k < r.items.length - 1 && r.keyOf !== undefined) {
+              next = r.keyOf(i)
+              break
+            }
+          }
+          let tail = ""
+          if (next !== undefined) {
             const params = new URLSearchParams(search)
             // The token came under any spelling of its name (`skiptoken`, `$SkipToken`): one is kept.
             for (const k of [...params.keys()]) if (OData.optionName(k) === "$skiptoken") params.delete(k)
-            params.set("$skiptoken", OData.skipToken(r.next, OData.listOf(route.path)))
-            out["@odata.nextLink"] = `${ctx.base}${ctx.path}?${params.toString().replaceAll("%24", "$")}`
+            params.set("$skiptoken", OData.skipToken(next, OData.listOf(route.path)))
+            tail = `,"@odata.nextLink":${JSON.stringify(`${ctx.base}${ctx.path}?${params.toString().replaceAll("%24", "$")}`)}`
           }
-          return answer({ status: 200, body: JSON.stringify(out), type: JSON_TYPE, headers: { "odata-version": "4.0" } }, keep)
+          const head = JSON.stringify(out)
+          const body = `${head.slice(0, -1)},"value":[${texts.join(",")}]${tail}}`
+          return answer({ status: 200, body, type: JSON_TYPE, headers: { "odata-version": "4.0" } }, keep)
         }
       }
     }
