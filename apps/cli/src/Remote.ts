@@ -316,6 +316,29 @@ export const client = (settings: RemoteSettings) => {
     return url.toString()
   }
 
+  /**
+   * A next link to follow (since 0.6.1): only one on the service's own origin, where the token is
+   * meant to go. A link elsewhere (a proxy's rewrite, a service that is not ours) is an
+   * `InvalidResponse` (exit 1) and is not requested: before, the token was sent wherever it led.
+   */
+  const followed = (next: string): Effect.Effect<string, CommandFailed> => {
+    let origin: string | undefined
+    try {
+      origin = new URL(next).origin
+    } catch {
+      origin = undefined
+    }
+    return origin === new URL(base).origin
+      ? Effect.succeed(next)
+      : Effect.fail(
+        new CommandFailed({
+          code: "InvalidResponse",
+          detail: `a next link leads away from ${new URL(base).origin} (${next.slice(0, 200)}): not followed, so that the token goes nowhere else`,
+          exit: "other"
+        })
+      )
+  }
+
   /** Sends one request; the raw response. A wait for a retry ends when `cut` fails (see `send`). */
   const request = <E = never>(req: Request, cut?: Effect.Effect<never, E>) =>
     send(req.method, urlOf(req), req.body, req.headers, cut, req.writes ?? isWrite(req.method))
@@ -335,7 +358,7 @@ export const client = (settings: RemoteSettings) => {
         const items = Array.isArray(value[name]) ? [...(value[name] as Array<unknown>)] : []
         let next = value[link]
         while (typeof next === "string") {
-          const page = yield* pageOf(yield* send("GET", next, undefined, undefined), next)
+          const page = yield* pageOf(yield* send("GET", yield* followed(next), undefined, undefined), next)
           items.push(...page.value)
           next = page.next
         }
@@ -359,7 +382,7 @@ export const client = (settings: RemoteSettings) => {
           items.push(...page.value)
           const next = page.next
           if (items.length >= top || next === undefined) break
-          page = yield* pageOf(yield* send("GET", next, undefined, undefined), next)
+          page = yield* pageOf(yield* send("GET", yield* followed(next), undefined, undefined), next)
         }
         const kept = yield* Effect.forEach(items.slice(0, top), whole)
         return withExpanded<Answer>({ _tag: "List", items: kept.map(strip) }, kept)

@@ -99,6 +99,40 @@ describe("remote requests retry 429 and 503 as Retry-After says", () => {
     }
   })
 
+  it("follows a next link only on the service's origin: one that leads elsewhere is refused, and the token is not sent there", async () => {
+    // Another origin, which records the Authorization it is sent.
+    const seen: Array<string | undefined> = []
+    const elsewhere = createHttpServer((req, res) => {
+      seen.push(req.headers.authorization)
+      req.resume()
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end('{"value":[]}')
+    })
+    await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve))
+    const away = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/beta/users?$skiptoken=x`
+    const service = createHttpServer((req, res) => {
+      req.resume()
+      res.writeHead(200, { "content-type": "application/json" })
+      const own = `http://127.0.0.1:${(service.address() as AddressInfo).port}/beta/users?$skiptoken=2`
+      res.end(JSON.stringify(
+        req.url!.includes("skiptoken=2")
+          ? { value: [{ id: "u2" }], "@odata.nextLink": away }
+          : { value: [{ id: "u1" }], "@odata.nextLink": own }
+      ))
+    })
+    await new Promise<void>((resolve) => service.listen(0, "127.0.0.1", resolve))
+    try {
+      const baseUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}/beta`
+      const r = await enrollctl(["--base-url", baseUrl, "--token", "secret-token", "users", "list"])
+      assert.strictEqual(r.code, 1, r.stderr)
+      assert.include(r.stderr, `error InvalidResponse: a next link leads away from http://127.0.0.1:${(service.address() as AddressInfo).port}`)
+      assert.deepStrictEqual(seen, [], "nothing was sent to the other origin")
+    } finally {
+      await new Promise<void>((resolve) => elsewhere.close(() => resolve()))
+      await new Promise<void>((resolve) => service.close(() => resolve()))
+    }
+  })
+
   it("retries a read's 503, not a write's (it may have landed), and says so", async () => {
     const s = await stub(503, { "retry-after": "0" })
     try {

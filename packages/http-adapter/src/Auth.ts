@@ -173,8 +173,12 @@ const principalOf = (payload: jose.JWTPayload): AuthResult => {
   // user consented to it. Its `roles` are then the user's own app roles, not permissions
   // granted to the application, and granting them too would let any application the user
   // signs in to exceed its consent. `roles` are the permissions of an application token.
-  if (typeof payload.scp === "string") {
-    for (const s of payload.scp.split(" ")) if (s !== "") permissions.add(s)
+  // Any `scp` makes a token delegated (since 0.16.0): Entra writes it as one space-separated string,
+  // other identity providers (Okta) as an array of scopes, whose strings are taken; a token whose
+  // `scp` is neither grants nothing. Before, a `scp` that was not a string let `roles` grant.
+  if (payload.scp !== undefined) {
+    const scopes = typeof payload.scp === "string" ? payload.scp.split(" ") : Array.isArray(payload.scp) ? payload.scp : []
+    for (const s of scopes) if (typeof s === "string" && s !== "") permissions.add(s)
   } else if (Array.isArray(payload.roles)) {
     for (const r of payload.roles) if (typeof r === "string") permissions.add(r)
   }

@@ -11,6 +11,7 @@
 import { Assignment, Id } from "@enrollment/core"
 import { Schema } from "effect"
 import * as Batch from "./Batch.ts"
+import * as Permissions from "./Permissions.ts"
 import * as Requests from "./Requests.ts"
 import { expandBudget, type Route } from "./Routes.ts"
 
@@ -207,7 +208,9 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
       operationId: r.operationId,
       summary: r.summary,
       tags: [r.tag],
-      description: `Permissions (any one): ${r.permission.anyOf.join(", ")}` +
+      description: (r.permission.and === undefined
+        ? `Permissions (any one): ${r.permission.anyOf.join(", ")}`
+        : `Permissions: ${Permissions.needs(r.permission)}`) +
         (r.aliases === undefined ? "" : `. Also served at ${r.aliases.map((a) => `/beta${a}`).join(", ")}`),
       security: [{ bearer: [] }],
       parameters: [

@@ -1092,6 +1092,8 @@ const filterableOfEach = (...each: ReadonlyArray<OData.FilterableProps | undefin
 
 const members: EntitySet<Directory.User | Directory.Group> = {
   ...groups,
+  // Users' data as well as the group's (since 0.16.0; see `Permissions.readMembers`).
+  read: Permissions.readMembers,
   view: undefined,
   expand: undefined,
   // Users' and groups' (since 0.6.1; before, none: the uncast members took no `$filter`).
@@ -1424,6 +1426,8 @@ const memberOfRoutes = (of: EntitySet<unknown>, kind: "user" | "group"): Readonl
     const segment = transitive ? "transitiveMemberOf" : "memberOf"
     const set: EntitySet<Directory.Group> = {
       ...groups,
+      // A user's memberships tell of the user too (since 0.16.0; see `Permissions.readMembers`).
+      read: kind === "user" ? Permissions.readMembers : groups.read,
       path: `${of.path}/{${of.param}}/${segment}`,
       tag: of.tag,
       noun: `${of.noun}${transitive ? "TransitiveMemberOf" : "MemberOf"}`,

@@ -687,7 +687,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
       const wait = limiter.take(clientOf(principal.tenant, principal.subject))
       if (wait > 0) return fail(Problem.tooManyRequests(wait))
       if (!Permissions.allows(principal.permissions, route.permission)) {
-        return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs one of ${route.permission.anyOf.join(", ")}`))
+        return fail(Problem.forbidden(`Insufficient privileges to complete the operation: it needs ${Permissions.needs(route.permission)}`))
       }
       const parsed = OData.parseQuery(search, route.query, route.selectable, route.derived, route.expandable, route.filterable, route.path)
       if (!parsed.ok) return fail(parsed.problem)

@@ -660,9 +660,12 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual((await s.request("GET", "users/mo-a/memberOf")).status, 404)
         assert.strictEqual((await s.request("GET", "groups/mo-u/transitiveMemberOf")).status, 404)
         assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { tenant: "tenant-b" })).status, 404)
-        // Groups are answered: a permission that reads users alone is not enough.
+        // Groups of a user are answered: a permission that reads users alone is not enough, nor one that
+        // reads groups alone (the answer tells of the user; since 0.16.0).
         assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { scopes: ["User.Read.All"] })).status, 403)
-        assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { scopes: ["Group.Read.All"] })).status, 200)
+        assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { scopes: ["Group.Read.All"] })).status, 403)
+        assert.strictEqual((await s.request("GET", "users/mo-u/memberOf", { scopes: ["Group.Read.All", "User.Read.All"] })).status, 200)
+        assert.strictEqual((await s.request("GET", "groups/mo-a/memberOf", { scopes: ["Group.Read.All"] })).status, 200)
         assert.strictEqual((await s.request("POST", "users/mo-u/memberOf", { body: {} })).status, 405)
         // From the group's side: every member through nested groups, users and groups, the group itself left out.
         const down = await s.request("GET", "groups/mo-c/transitiveMembers?$count=true")
@@ -784,7 +787,8 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
           const denied = await get("groups/castg/members/microsoft.graph.user", { scopes: ["User.Read.All"] })
           assert.strictEqual(denied.status, 403)
           assert.strictEqual(errorOf(denied).code, "Authorization_RequestDenied")
-          ok(await get("groups/castg/members/microsoft.graph.user", { scopes: ["GroupMember.Read.All", "Group.Read.All"] }), 200)
+          ok(await get("groups/castg/members/microsoft.graph.user", { scopes: ["GroupMember.Read.All", "Group.Read.All"] }), 403)
+          ok(await get("groups/castg/members/microsoft.graph.user", { scopes: ["GroupMember.Read.All", "Group.Read.All", "User.Read.All"] }), 200)
           assert.strictEqual((await s.request("POST", "groups/castg/members/microsoft.graph.user", { ...T, body: {} })).status, 405)
         })
 

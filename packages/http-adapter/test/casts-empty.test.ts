@@ -76,12 +76,16 @@ describe("a cast to a directory type this directory holds none of", () => {
       assert.deepStrictEqual([errorOf(r).code, errorOf(r).message], [errorOf(t).code, errorOf(t).message], cast)
     }
     ok(await get("groups/g/members/microsoft.graph.device", { tenant: "tenant-b" }), 404, "another tenant's group")
-    // The permission of the cast to users: one that reads groups.
-    const denied = await get("groups/g/members/microsoft.graph.device", { scopes: ["User.Read.All"] })
-    ok(denied, 403)
-    assert.strictEqual(errorOf(denied).code, "Authorization_RequestDenied")
-    ok(await get("users/u/memberOf/microsoft.graph.directoryRole/$count", { scopes: ["User.Read.All"] }), 403)
-    ok(await get("groups/g/members/microsoft.graph.device", { scopes: ["GroupMember.Read.All", "Group.Read.All"] }), 200)
+    // The permission of the cast to users: one that reads groups and one that reads users (a group's
+    // members and a user's memberships tell of users; since 0.16.0).
+    for (const scopes of [["User.Read.All"], ["Group.Read.All"]]) {
+      const denied = await get("groups/g/members/microsoft.graph.device", { scopes })
+      ok(denied, 403)
+      assert.strictEqual(errorOf(denied).code, "Authorization_RequestDenied")
+      ok(await get("users/u/memberOf/microsoft.graph.directoryRole/$count", { scopes }), 403)
+    }
+    ok(await get("groups/g/members/microsoft.graph.device", { scopes: ["GroupMember.Read.All", "Group.Read.All", "User.Read.All"] }), 200)
+    ok(await get("groups/g/members/microsoft.graph.device", { scopes: ["Directory.Read.All"] }), 200)
     // A malformed id is a 400, as on every path.
     ok(await get("groups/a%01b/members/microsoft.graph.device"), 400)
     // The type's own properties: $select and $filter of a device, not of a group.

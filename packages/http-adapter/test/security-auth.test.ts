@@ -42,6 +42,19 @@ describe("security: authentication", () => {
     assert.strictEqual((await s.request("POST", "users", { token: app, body: { displayName: "from an application" } })).status, 201)
   })
 
+  it("takes any scp as delegated: an array's scopes (Okta's form), and nothing from roles beside one of another kind", async () => {
+    const claims = (scp: string) =>
+      `{"tid":"tenant-a","sub":"s","exp":${nowSeconds() + 600},"scp":${scp},"roles":["User.ReadWrite.All","Directory.ReadWrite.All"]}`
+    const token = (scp: string) => signed({ alg: "HS256", typ: "JWT" }, claims(scp))
+    // An array of scopes is the delegated token's consent, read as Entra's string is.
+    assert.strictEqual((await s.request("GET", "users", { token: token('["User.Read.All"]') })).status, 200)
+    for (const scp of ['["User.Read.All"]', '"User.Read.All"', "{}", "42", "null", "[42]"]) {
+      const w = await s.request("POST", "users", { token: token(scp), body: { displayName: "from a delegated token" } })
+      assert.strictEqual(w.status, 403, `scp ${scp}: ${w.text}`)
+    }
+    assert.strictEqual((await s.request("GET", "users", { token: token("null") })).status, 403, "a null scp grants nothing")
+  })
+
   it("refuses a token whose tid is not a tenant id, and takes a plain one", async () => {
     const claims = (tid: string) => `{"tid":${tid},"scp":"User.Read.All","sub":"t","exp":${nowSeconds() + 600}}`
     for (const [tid, why] of [

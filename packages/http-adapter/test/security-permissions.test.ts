@@ -70,7 +70,44 @@ describe("security: permissions", () => {
           assert.strictEqual(errorOf(r).code, "Authorization_RequestDenied")
         }
       }
-      assert.strictEqual((await s.request("GET", "groups/g1/members", { scopes: ["Group.Read.All"] })).status, 200)
+      assert.strictEqual((await s.request("GET", "groups/g1/members", { scopes: ["Group.Read.All", "User.Read.All"] })).status, 200)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it("needs a user read besides a group read for a group's members and a user's memberships: Group.Read.All alone reads no user", async () => {
+    const s = await start({ store: MemoryStore.layer })
+    try {
+      assert.strictEqual((await s.request("POST", "groups", { body: { id: "g", displayName: "g" } })).status, 201)
+      assert.strictEqual((await s.request("POST", "users", { body: { id: "alice", userPrincipalName: "alice@example.com", jobTitle: "CFO" } })).status, 201)
+      assert.strictEqual((await s.request("POST", "groups/g/members/$ref", { body: { "@odata.id": "users/alice" } })).status, 204)
+      // A security review read profiles, found users by principal name and told which ids exist, with Group.Read.All.
+      const paths = [
+        "groups/g/members?$select=id,userPrincipalName,jobTitle",
+        "groups/g/members/microsoft.graph.user",
+        "groups/g/transitiveMembers/microsoft.graph.user/$count?$filter=userPrincipalName eq 'alice@example.com'",
+        "groups/g/transitiveMembers",
+        "users/alice/memberOf",
+        "users/nobody/memberOf",
+        "users/alice/transitiveMemberOf/microsoft.graph.group"
+      ]
+      for (const p of paths) {
+        for (const scopes of [["Group.Read.All"], ["Group.ReadWrite.All"], ["User.Read.All"]]) {
+          const r = await s.request("GET", p, { scopes })
+          assert.strictEqual(r.status, 403, `${p} with ${scopes[0]}: ${r.text}`)
+          assert.include(errorOf(r).message, "and one of User.Read.All", p)
+        }
+        for (const scopes of [["Group.Read.All", "User.Read.All"], ["Directory.Read.All"]]) {
+          const r = await s.request("GET", p, { scopes })
+          assert.strictEqual(r.status, p.startsWith("users/nobody") ? 404 : 200, `${p} with ${scopes.join(" ")}: ${r.text}`)
+        }
+      }
+      // What tells of groups alone still needs a group read alone: a group's own memberships, its
+      // members' ids ($ref).
+      for (const p of ["groups/g/memberOf", "groups/g/members/$ref"]) {
+        assert.strictEqual((await s.request("GET", p, { scopes: ["Group.Read.All"] })).status, 200, p)
+      }
     } finally {
       await s.close()
     }
