@@ -21,7 +21,7 @@ import * as Id from "./Id.ts"
 import * as Ids from "./Ids.ts"
 import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
-import { countOf, countPages, type Page, type PageRequest, Store } from "./Store.ts"
+import { countOf, countPages, type Page, type PageRequest, Store, yieldBetweenReads } from "./Store.ts"
 
 type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
 
@@ -326,7 +326,7 @@ export class DirectoryService extends Context.Service<DirectoryService, {
             do {
               // Every 16 reads, a turn of the event loop for the other requests (since 0.9.0): a
               // synchronous store (SQLite) walked a large graph in one turn.
-              if (++reads % 16 === 0) yield* Effect.yieldNow
+              if (++reads % 16 === 0) yield* yieldBetweenReads
               const p = yield* store.groups.members(tenant, group, { after, limit: 1000 })
               for (const ref of p.items) {
                 if (ref.id === groupId || kinds.has(ref.id)) continue

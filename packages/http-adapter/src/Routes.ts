@@ -24,7 +24,8 @@ import {
   type PageRequest,
   inSnapshot,
   Paths,
-  Store
+  Store,
+  yieldBetweenReads
 } from "@enrollment/core"
 import { Effect, Schema } from "effect"
 import * as OData from "./OData.ts"
@@ -510,7 +511,7 @@ export const keptPage = Effect.fnUntraced(function*<A extends { readonly id: str
   let cursor = page.after
   let asked = 0
   for (;;) {
-    if (asked > 0) yield* Effect.yieldNow
+    if (asked > 0) yield* yieldBetweenReads
     asked = Math.min(OData.maxPageSize, Math.max(2 * (page.limit - items.length), 2 * asked))
     const p = yield* list({ after: cursor, limit: asked })
     for (let i = 0; i < p.items.length; i++) {

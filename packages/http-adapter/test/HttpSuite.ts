@@ -1288,16 +1288,16 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual(errorOf(b).code, "itemNotFound")
         assert.strictEqual(a.headers.get("content-type"), "application/json; odata.metadata=minimal; charset=utf-8")
       })
-      it("echoes a client-request-id of ASCII text as sent, however long, in the header and an error's innerError", async () => {
-        for (const sent of ["x".repeat(1000), "ticket 1\tz", "a, b"]) {
+      it("echoes a client-request-id of ASCII text up to 1 024 characters as sent, in the header and an error's innerError", async () => {
+        for (const sent of ["x".repeat(1024), "ticket 1\tz", "a, b"]) {
           const r = await s.request("GET", `${tenantA()}/missing`, { headers: { "client-request-id": sent } })
           assert.strictEqual(r.status, 404)
           assert.strictEqual(r.headers.get("client-request-id"), sent)
           assert.strictEqual(r.json.error.innerError["client-request-id"], sent)
         }
-        // Bytes beyond ASCII would not come back as sent (Node writes the head in the body's encoding):
-        // the request-id stands in, as for none or an empty one.
-        for (const sent of ["ticket é", ""]) {
+        // Bytes beyond ASCII would not come back as sent (Node writes the head in the body's encoding),
+        // and a longer one would make a head a proxy refuses: the request-id stands in, as for none.
+        for (const sent of ["ticket é", "", "y".repeat(1025)]) {
           const r = await s.request("GET", `${tenantA()}/missing`, { headers: { "client-request-id": sent } })
           assert.strictEqual(r.headers.get("client-request-id"), r.headers.get("request-id"), JSON.stringify(sent))
           assert.strictEqual(r.json.error.innerError["client-request-id"], r.headers.get("request-id"))

@@ -25,23 +25,28 @@
 
 /**
  * The longest stored text (in UTF-16 code units, as JavaScript counts a string) of a value the
- * cache keeps (since 0.14.0): a value read or written from a longer one ({@link noteText}) is read
- * from the file each time instead. Before, the bound was the number of entries alone, and a review's
- * 20 000 users of 60 KB each held 3.2 GB of memory; now the stored text the entries stand for is
- * at most `capacity` × 4 KiB (80 MiB at the default 20 000), about two to three times that in memory.
- * Assignments (about 200 characters), users and groups, and typical configurations are far under it.
+ * cache keeps among its entries (since 0.14.0). A value read or written from a longer one
+ * ({@link noteText}) is kept apart, weighed by its text: the large entries hold at most
+ * {@link largeCharsPerEntry} characters for each entry of the cache's capacity (20 MiB of text at the
+ * default 20 000), the one kept longest dropped first, and a value of over an eighth of that is not
+ * kept at all. Before, the bound was the number of entries alone, and a review's 20 000 users of
+ * 60 KB each held 3.2 GB of memory. Assignments (about 200 characters), users, groups and typical
+ * configurations are far under 4 KiB.
  */
 export const largeText = 4096
 
-/** Values whose stored text is over {@link largeText}: the cache does not keep them. */
-const large = new WeakSet<object>()
+/** The large entries' share of text, in characters, for each entry of the cache's capacity. */
+export const largeCharsPerEntry = 1024
+
+/** The length of the stored text of each value over {@link largeText}. */
+const sizes = new WeakMap<object, number>()
 
 /**
  * Notes the length of `value`'s stored text (the text read or written for it): a value over
- * {@link largeText} is never kept. Called by whatever reads or writes stored text.
+ * {@link largeText} is weighed by it. Called by whatever reads or writes stored text.
  */
 export const noteText = (text: string, value: unknown): void => {
-  if (text.length > largeText && typeof value === "object" && value !== null) large.add(value)
+  if (text.length > largeText && typeof value === "object" && value !== null) sizes.set(value, text.length)
 }
 
 /**
@@ -144,10 +149,16 @@ class Nested<V> {
   }
 }
 
+/** A key as one text, for the large entries (a tenant id holds no U+0000; nor do the other parts). */
+const keyText = (tenant: string, space: string, group: string, id: string): string => `${tenant}\u0000${space}\u0000${group}\u0000${id}`
+
 /** A bounded map of committed values, with per-tenant targeting generations and data stamps. */
 export class ReadCache {
   readonly capacity: number
   private readonly values = new Nested<unknown>()
+  /** The values over {@link largeText}, by key text, in the order kept (see there). */
+  private readonly large = new Map<string, { readonly value: unknown; readonly chars: number }>()
+  private largeChars = 0
   private readonly generations = new Map<string, number>()
   private readonly stamps = new Map<string, number>()
   private epoch = 0
@@ -158,7 +169,12 @@ export class ReadCache {
 
   /** Entries held. */
   get size(): number {
-    return this.values.size
+    return this.values.size + this.large.size
+  }
+
+  /** The characters of stored text the large entries may hold (see {@link largeText}). */
+  get largeBudget(): number {
+    return this.capacity * largeCharsPerEntry
   }
 
   /** Tenants with a targeting generation of their own. */
@@ -167,14 +183,44 @@ export class ReadCache {
   }
 
   get(tenant: string, space: string, group: string, id: string): unknown {
-    return this.values.get(tenant, space, group, id)
+    const v = this.values.get(tenant, space, group, id)
+    return v !== undefined || this.large.size === 0 ? v : this.large.get(keyText(tenant, space, group, id))?.value
   }
 
   set(tenant: string, space: string, group: string, id: string, value: unknown): void {
     if (this.capacity === 0) return
-    // Not kept, and what was kept under the key is no longer the value (a write that made it large).
-    if (typeof value === "object" && value !== null && large.has(value)) return void this.values.delete(tenant, space, group, id)
-    if (this.values.set(tenant, space, group, id, value) && this.values.size > this.capacity) this.values.evictOne()
+    const chars = typeof value === "object" && value !== null ? sizes.get(value) : undefined
+    if (chars === undefined) {
+      // What was kept under the key apart is no longer the value (a write that made it small).
+      if (this.large.size > 0) this.dropLarge(keyText(tenant, space, group, id))
+      if (this.values.set(tenant, space, group, id, value) && this.values.size > this.capacity) this.values.evictOne()
+      return
+    }
+    // A large value: kept apart, weighed by its text (see `largeText`).
+    const key = keyText(tenant, space, group, id)
+    this.values.delete(tenant, space, group, id)
+    this.dropLarge(key)
+    const budget = this.largeBudget
+    if (chars > budget / 8) return
+    this.large.set(key, { value, chars })
+    this.largeChars += chars
+    for (const [oldest, kept] of this.large) {
+      if (this.largeChars <= budget) break
+      this.large.delete(oldest)
+      this.largeChars -= kept.chars
+    }
+  }
+
+  private dropLarge(key: string): void {
+    const kept = this.large.get(key)
+    if (kept === undefined) return
+    this.large.delete(key)
+    this.largeChars -= kept.chars
+  }
+
+  private dropLargeOf(tenant: string): void {
+    const prefix = `${tenant}\u0000`
+    for (const key of this.large.keys()) if (key.startsWith(prefix)) this.dropLarge(key)
   }
 
   /**
@@ -203,6 +249,8 @@ export class ReadCache {
 
   clear(): void {
     this.values.clear()
+    this.large.clear()
+    this.largeChars = 0
     this.generations.clear()
     this.stamps.clear()
     // Past every generation handed out, so no stamp taken before the clear matches again.
@@ -217,6 +265,7 @@ export class ReadCache {
       }
       case "Delete": {
         const k = change.key
+        if (this.large.size > 0) this.dropLarge(keyText(k.tenant, k.space, k.group, k.id))
         return void this.values.delete(k.tenant, k.space, k.group, k.id)
       }
       case "Touch":
@@ -225,6 +274,7 @@ export class ReadCache {
         return void this.generations.set(change.tenant, this.nextGeneration())
       case "ClearTenant":
         this.values.dropTenant(change.tenant)
+        if (this.large.size > 0) this.dropLargeOf(change.tenant)
         return this.apply({ _tag: "Touch", tenant: change.tenant })
       case "Clear":
         return this.clear()

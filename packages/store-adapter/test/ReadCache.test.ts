@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import { largeText, noteText, ReadCache } from "../src/ReadCache.ts"
+import { largeCharsPerEntry, largeText, noteText, ReadCache } from "../src/ReadCache.ts"
 
 // Two names per level, so that sequences revisit keys and keys share levels.
 const Part = Schema.Literals(["a", "b"])
@@ -60,24 +60,43 @@ describe("ReadCache", () => {
 })
 
 describe("ReadCache, values of long stored text", () => {
-  it("keeps no value whose stored text is over largeText, and drops what it kept under that key", () => {
-    const cache = new ReadCache(10)
-    const small = { id: "u", aboutMe: "x" }
-    noteText(JSON.stringify(small), small)
+  const noted = <A extends object>(value: A): A => {
+    noteText(JSON.stringify(value), value)
+    return value
+  }
+  const user = (id: string, chars: number) => noted({ id, aboutMe: "x".repeat(chars) })
+
+  it("keeps values over largeText apart, weighed by their text, the oldest dropped past its budget", () => {
+    const cache = new ReadCache(100)
+    assert.strictEqual(cache.largeBudget, 100 * largeCharsPerEntry)
+    const small = noted({ id: "u", aboutMe: "x" })
     cache.set("t", "users", "", "u", small)
     assert.strictEqual(cache.get("t", "users", "", "u"), small)
-    // A write that made the user's text long: the old value must not be answered any more.
-    const grown = { id: "u", aboutMe: "x".repeat(largeText) }
-    noteText(JSON.stringify(grown), grown)
+    // A write that made the value large: the large one answered, the small one gone.
+    const grown = user("u", largeText)
     cache.set("t", "users", "", "u", grown)
-    assert.isUndefined(cache.get("t", "users", "", "u"))
+    assert.strictEqual(cache.get("t", "users", "", "u"), grown)
+    assert.strictEqual(cache.size, 1)
+    // And small again.
+    const shrunk = noted({ id: "u" })
+    cache.set("t", "users", "", "u", shrunk)
+    assert.strictEqual(cache.get("t", "users", "", "u"), shrunk)
+    assert.strictEqual(cache.size, 1)
+    // Past the budget, the one kept longest goes first: 30 of 5 000 characters in a budget of 102 400.
+    const many = Array.from({ length: 30 }, (_, i) => user(`m${i}`, 5_000))
+    many.forEach((m, i) => cache.set("t", "users", "", `m${i}`, m))
+    const kept = many.filter((m, i) => cache.get("t", "users", "", `m${i}`) === m).length
+    assert.isAtMost(kept * 5_000, cache.largeBudget)
+    assert.isAtLeast(kept, 18)
+    assert.isUndefined(cache.get("t", "users", "", "m0"), "the oldest dropped")
+    assert.strictEqual(cache.get("t", "users", "", "m29"), many[29])
+    // Over an eighth of the budget: not kept, and nothing older answered under its key.
+    cache.set("t", "users", "", "m29", user("m29", cache.largeBudget / 8 + 1))
+    assert.isUndefined(cache.get("t", "users", "", "m29"))
+    // A tenant's removal and a key's deletion reach the large entries too.
+    cache.apply({ _tag: "Delete", key: { tenant: "t", space: "users", group: "", id: "m28" } })
+    assert.isUndefined(cache.get("t", "users", "", "m28"))
+    cache.apply({ _tag: "ClearTenant", tenant: "t" })
     assert.strictEqual(cache.size, 0)
-    // At the bound exactly, kept.
-    const edge = { a: "y".repeat(largeText - 8) }
-    const text = JSON.stringify(edge)
-    assert.strictEqual(text.length, largeText)
-    noteText(text, edge)
-    cache.set("t", "users", "", "e", edge)
-    assert.strictEqual(cache.get("t", "users", "", "e"), edge)
   })
 })
