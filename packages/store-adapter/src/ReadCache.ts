@@ -27,7 +27,7 @@
  * The longest stored text (in UTF-16 code units, as JavaScript counts a string) of a value the
  * cache keeps among its entries (since 0.14.0). A value read or written from a longer one
  * ({@link noteText}) is kept apart, weighed by its text: the large entries hold at most
- * {@link largeCharsPerEntry} characters for each entry of the cache's capacity (20 MiB of text at the
+ * {@link largeCharsPerEntry} characters for each entry of the cache's capacity (about 20 million characters at the
  * default 20 000), the one kept longest dropped first, and a value of over an eighth of that is not
  * kept at all. Before, the bound was the number of entries alone, and a review's 20 000 users of
  * 60 KB each held 3.2 GB of memory. Assignments (about 200 characters), users, groups and typical
