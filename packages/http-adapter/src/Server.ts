@@ -199,10 +199,10 @@ const clipped = (v: string | Array<string> | undefined): string | undefined => {
  * The `client-request-id` an answer echoes (SPEC 5): the client's as sent when it is ASCII text
  * (printable characters, spaces and tabs) of at most 1 024 characters. Since 0.16.0; before, at
  * most 200 characters and no tab, any other value replaced by the answer's request-id. Longer ones
- * are not echoed: an answer's head of 16 KiB would be a proxy's 502 (nginx buffers 4–8 KiB). A value with bytes
- * beyond ASCII is not echoed (the request-id stands in): Node reads each such byte as one character
- * and writes an answer's head in its body's encoding, so `é` sent as one byte comes back as two and a
- * client would not find its id. None sent, or empty: the request-id.
+ * are not echoed: an answer's head of 16 KiB would be a proxy's 502 (nginx buffers 4–8 KiB). A
+ * value with bytes beyond ASCII is not echoed (the request-id stands in): Node reads each such byte
+ * as one character and writes an answer's head in its body's encoding, so `é` sent as one byte
+ * comes back as two and a client would not find its id. None sent, or empty: the request-id.
  */
 const echoedClientRequestId = (sent: string | undefined, requestId: string): string =>
   sent !== undefined && sent.length <= maxClientRequestId && asciiText.test(sent) ? sent : requestId

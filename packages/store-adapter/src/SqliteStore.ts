@@ -1241,13 +1241,15 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
    * made current as the snapshot is taken and stays so: `data_version` does not move inside a read
    * transaction, and nothing of this connection commits in it.
    *
-   * The snapshot runs without yielding to other fibers (`PreventSchedulerYield`, since 0.14.0): its
-   * read transaction is the connection's, which every read of the process shares, so while it is
-   * open every other request of the process read that moment and this process's writes waited.
-   * Before, Effect's scheduler yielded every 2 048 operations, and a long read in one (a list of
-   * configurations with `$expand`) spanned turns of the event loop: a review saw reads answered
-   * with data seconds and 1 760 acknowledged writes of another process old, and overlapping
-   * snapshots hold the connection's transaction open until this process's writes failed with 503.
+   * The snapshot runs without yielding to other fibers (`PreventSchedulerYield`, since 0.14.0), and
+   * the reads that yield between their pages on purpose do not inside it (core's
+   * `yieldBetweenReads`): its read transaction is the connection's, which every read of the process
+   * shares, and while one stayed open across turns of the event loop every other request of the
+   * process read its moment and this process's writes waited. Before, Effect's scheduler yielded
+   * every 2 048 operations, and a long read in one (a list of configurations with `$expand`) spanned
+   * turns: a review saw reads answered with data seconds and 1 760 acknowledged writes of another
+   * process old, and overlapping snapshots held the transaction open until this process's writes
+   * failed with 503.
    * An `effect` that waits for something asynchronous (a timer, I/O) still spans turns, with the same
    * consequences while it waits: keep a snapshot's work to the store's reads.
    */
