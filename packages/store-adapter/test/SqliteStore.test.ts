@@ -403,6 +403,20 @@ describe("SqliteStore", () => {
         return dbs.map((db) => SqliteStore.fromDatabase(db)) as [Store["Service"], Store["Service"]]
       })
 
+    /**
+     * {@link twoStores} with a tenant holding configuration `c` with assignment `a1`, and `ids`: the
+     * ids of `c`'s assignments as the first store reads them.
+     */
+    const twoStoresWithA1 = (name: string) =>
+      Effect.gen(function*() {
+        const [a, b] = yield* twoStores(name)
+        const t = freshTenant()
+        yield* a.configurations.insert(t, configuration("c"))
+        yield* a.assignments.replace(t, "c", [assignment("a1")])
+        const ids = Effect.map(a.assignments.list(t, "c", { limit: 10 }), (p) => p.items.map((x) => x.id))
+        return { a, b, t, ids }
+      })
+
     it.effect("sees what another connection committed, for values and for targeting", () =>
       Effect.gen(function*() {
         const [a, b] = yield* twoStores("other")
@@ -440,12 +454,8 @@ describe("SqliteStore", () => {
      */
     it.live("reads one snapshot in snapshot, across turns, while another connection commits and its own writes wait", () =>
       Effect.scoped(Effect.gen(function*() {
-        const [a, b] = yield* twoStores("snapshot")
-        const t = freshTenant()
-        yield* a.configurations.insert(t, configuration("c"))
-        yield* a.assignments.replace(t, "c", [assignment("a1")])
+        const { a, b, t, ids } = yield* twoStoresWithA1("snapshot")
         assert.isDefined(a.snapshot, "SqliteStore offers snapshot")
-        const ids = Effect.map(a.assignments.list(t, "c", { limit: 10 }), (p) => p.items.map((x) => x.id))
         let own: Fiber.Fiber<unknown, unknown> | undefined
         const seen = yield* a.snapshot!(Effect.gen(function*() {
           const before = yield* ids
@@ -482,11 +492,7 @@ describe("SqliteStore", () => {
      */
     it.live("runs a snapshot's reads without yielding to other fibers: a read beside a long one sees another connection's latest commit", () =>
       Effect.scoped(Effect.gen(function*() {
-        const [a, b] = yield* twoStores("unyielding")
-        const t = freshTenant()
-        yield* a.configurations.insert(t, configuration("c"))
-        yield* a.assignments.replace(t, "c", [assignment("a1")])
-        const ids = Effect.map(a.assignments.list(t, "c", { limit: 10 }), (p) => p.items.map((x) => x.id))
+        const { a, b, t, ids } = yield* twoStoresWithA1("unyielding")
         const steps = 200_000
         let done = false
         let spun = 0
@@ -512,13 +518,9 @@ describe("SqliteStore", () => {
      */
     it.live("counts a long list page by page inside a snapshot without waiting a turn: a read beside it sees another connection's latest commit", () =>
       Effect.scoped(Effect.gen(function*() {
-        const [a, b] = yield* twoStores("count-in-snapshot")
-        const t = freshTenant()
+        const { a, b, t, ids } = yield* twoStoresWithA1("count-in-snapshot")
         yield* a.configurations.insert(t, configuration("many"))
         yield* a.assignments.replace(t, "many", Array.from({ length: 20_000 }, (_, i) => assignment(`a${i}`)))
-        yield* a.configurations.insert(t, configuration("c"))
-        yield* a.assignments.replace(t, "c", [assignment("a1")])
-        const ids = Effect.map(a.assignments.list(t, "c", { limit: 10 }), (p) => p.items.map((x) => x.id))
         const counted = yield* Effect.forkChild(a.snapshot!(countPages((page) => a.assignments.list(t, "many", page))))
         yield* Effect.yieldNow
         yield* b.assignments.replace(t, "c", [assignment("a2")])
