@@ -287,3 +287,14 @@ export const patch = (current: Configuration, payload: unknown): Result.Result<C
 
 /** Orders configurations as Graph does for a user: lowest priority first, then id (by code point since 0.9.0: `Id.compare`). */
 export const byPriority = (a: Configuration, b: Configuration): number => a.priority - b.priority || compareIds(a.id, b.id)
+
+/**
+ * The most assignments one `assign` action may carry (since 0.15.0). Graph names no bound; this
+ * one keeps an action's work within what a request may take: a review sent 349 000 (`{}` each,
+ * within the 1 MiB body limit), which held SQLite's event loop for 24 s and ran PostgreSQL's write
+ * to its 30 s deadline, holding the configuration's lock all along. A larger set is built with
+ * `POST …/assignments`, one at a time, which takes no bound.
+ *
+ * @since 0.15.0
+ */
+export const maxAssignItems = 1_000

@@ -158,6 +158,14 @@ export class Configurations extends Context.Service<Configurations, {
           if (!Array.isArray(list)) {
             return yield* invalid.value("enrollmentConfigurationAssignments", "an array", Json.show(list))
           }
+          // Checked before any item is read: the action's work and its lock stay bounded.
+          if (list.length > Configuration.maxAssignItems) {
+            return yield* invalid.value(
+              "enrollmentConfigurationAssignments",
+              `at most ${Configuration.maxAssignItems} assignments (POST …/assignments adds more, one at a time)`,
+              `${list.length}`
+            )
+          }
           const values: Array<Assignment.Assignment> = []
           const seen = new Set<string>()
           for (let i = 0; i < list.length; i++) {

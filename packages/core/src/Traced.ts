@@ -30,6 +30,16 @@ const refusalOf = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
   return typeof tag === "string" && tag !== "StoreUnavailable" ? tag : undefined
 }
 
+/**
+ * How a call interrupted before it ended (a deadline's 503, a readiness check past its bound) ends
+ * its span: an error naming the interruption (since 0.15.0). An exit that is an interruption alone
+ * would end it with no status (OpenTelemetry's "unset"), and a trace would show the calls a deadline
+ * cut short as if they had succeeded under a failed request.
+ */
+const interruptedExit: Exit.Exit<never, Error> = Exit.die(new Error("interrupted before it ended (a deadline, or the request abandoned)"))
+
+const interruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean => Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+
 /** `effect` in a span named `name`, ended with its exit, or as an outcome for a refusal. */
 const spanned = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(Effect.makeSpan(name), (span) =>
@@ -40,7 +50,11 @@ const spanned = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>): Effect.
           Effect.sync(() => {
             const refusal = refusalOf(exit)
             if (refusal !== undefined) span.attribute("enrollment.refusal", refusal)
-            span.end(now, refusal !== undefined ? Exit.void : exit)
+            if (refusal !== undefined) return span.end(now, Exit.void)
+            if (!interruptedOnly(exit)) return span.end(now, exit)
+            // Told as Effect's OTLP exporter tells an interruption, besides the error.
+            span.attribute("effect.fiber.interrupted", true)
+            span.end(now, interruptedExit)
           })
         )
       )

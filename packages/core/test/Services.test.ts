@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { Assignments, Configurations, DirectoryService, ETag, MemoryStore, type PageRequest, Paths, Store } from "../src/index.ts"
+import { Assignments, Configuration, Configurations, DirectoryService, ETag, MemoryStore, type PageRequest, Paths, Store } from "../src/index.ts"
 import type { StoreUnavailable } from "../src/Errors.ts"
 
 const services = Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(
@@ -252,6 +252,25 @@ describe("configurations", () => {
       yield* cfgs.assign(T, "c", { enrollmentConfigurationAssignments: [{ id: "n1" }, { id: "n2", source: "policySets" }] })
       assert.deepStrictEqual((yield* svc.list(T, Paths.tenant, "c", { limit: 10 })).items.map((a) => a.id), ["n1", "n2"])
       assert.strictEqual((yield* Effect.flip(cfgs.assign(T, "nope", { enrollmentConfigurationAssignments: [] })))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("assign takes at most Configuration.maxAssignItems assignments, refusing more before it reads any (since 0.15.0)", () =>
+    Effect.gen(function*() {
+      yield* world
+      const cfgs = yield* Configurations
+      const svc = yield* Assignments
+      const items = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `m${i}` }))
+      yield* cfgs.assign(T, "c", { enrollmentConfigurationAssignments: items(Configuration.maxAssignItems) })
+      assert.strictEqual((yield* svc.list(T, Paths.tenant, "c", { limit: 2_000 })).items.length, Configuration.maxAssignItems)
+      // One more, the last of them malformed: the bound is what is said, and nothing changes.
+      const over = [...items(Configuration.maxAssignItems), { id: 1 }]
+      const refused = yield* Effect.flip(cfgs.assign(T, "c", { enrollmentConfigurationAssignments: over }))
+      assert.strictEqual(refused._tag, "InvalidInput")
+      assert.strictEqual(
+        refused.message,
+        `enrollmentConfigurationAssignments: expected at most ${Configuration.maxAssignItems} assignments (POST …/assignments adds more, one at a time), got ${Configuration.maxAssignItems + 1}`
+      )
+      assert.strictEqual((yield* svc.list(T, Paths.tenant, "c", { limit: 2_000 })).items.length, Configuration.maxAssignItems)
     }).pipe(Effect.provide(services)))
 })
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, References, Tracer } from "effect"
+import { Cause, Effect, Exit, Layer, References, Tracer } from "effect"
 import { Assignments, Configurations, Errors, MemoryStore, Paths, Store, Traced } from "../src/index.ts"
 
 /**
@@ -96,8 +96,12 @@ describe("a traced method's span", () => {
       assert.isFalse(unavailable.span.attributes.has("enrollment.refusal"))
       const defect = yield* spanOf(() => Effect.die(new Error("bug")))
       assert.isTrue(Exit.isFailure(defect.exit))
+      // An interruption alone would be OpenTelemetry's "unset" status (Effect's exporter maps it so):
+      // the span ends as an error instead, and still says it was interrupted (since 0.15.0).
       const interrupted = yield* spanOf(() => Effect.interrupt)
       assert.isTrue(Exit.isFailure(interrupted.exit))
+      assert.isFalse(Exit.isFailure(interrupted.exit) && Cause.hasInterruptsOnly(interrupted.exit.cause))
+      assert.strictEqual(interrupted.span.attributes.get("effect.fiber.interrupted"), true)
       const ok = yield* spanOf(() => Effect.succeed(1))
       assert.isTrue(Exit.isSuccess(ok.exit))
     }))

@@ -14,7 +14,7 @@
 import * as http from "node:http"
 import * as https from "node:https"
 import type * as net from "node:net"
-import { onClientError, onConnect } from "./Server.ts"
+import { onClientError, onConnect, type RawAnswer } from "./Server.ts"
 
 /**
  * A request listener that may say, of a request sent with `Expect: 100-continue`, whether it wants
@@ -22,7 +22,11 @@ import { onClientError, onConnect } from "./Server.ts"
  * answer, so it need not send a body that would be dropped (RFC 9110 10.1.1). Without `continues`,
  * or when it says `true`, the `100 Continue` goes first, as Node's own default does.
  */
-export type Listener = http.RequestListener & { readonly continues?: (req: http.IncomingMessage) => boolean }
+export type Listener = http.RequestListener & {
+  readonly continues?: (req: http.IncomingMessage) => boolean
+  /** Writes, counts and logs the answers to requests Node refuses before the listener runs (since 0.17.0). */
+  readonly refuse?: RawAnswer
+}
 
 /** Where and how to listen. */
 export interface ListenOptions {
@@ -144,11 +148,11 @@ export const listen = (handler: Listener, options: ListenOptions): Promise<Runni
       for (const socket of connections) if (socket.bytesRead === 0) socket.destroy()
       for (const raw of handshaking.values()) raw.destroy()
     }
-    server.on("clientError", onClientError)
+    server.on("clientError", (error: NodeJS.ErrnoException, socket: import("node:stream").Duplex) => onClientError(error, socket, handler.refuse))
     // A CONNECT is answered 405 in the error shape (Node destroys the socket without a byte when
     // nothing listens), and a request with another expectation than `100-continue` goes to the
     // handler, which answers its 417 in the error shape (Node writes an empty one otherwise).
-    server.on("connect", onConnect)
+    server.on("connect", (req: http.IncomingMessage, socket: import("node:stream").Duplex) => onConnect(req, socket, handler.refuse))
     server.on("checkExpectation", (req: http.IncomingMessage, res: http.ServerResponse) => server.emit("request", req, res))
     server.once("error", reject)
     server.listen(options.port, options.host ?? "127.0.0.1", () => {

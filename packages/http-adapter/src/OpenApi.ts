@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Assignment, Id } from "@enrollment/core"
+import { Assignment, Id, Json as JsonBounds } from "@enrollment/core"
 import { Schema } from "effect"
 import * as Batch from "./Batch.ts"
 import * as Permissions from "./Permissions.ts"
@@ -58,7 +58,7 @@ const queryParams: Record<string, Json> = {
     name: "$select",
     in: "query",
     schema: { type: "string" },
-    description: "Comma-separated properties, or *; a configuration's derived-type property behind its cast (microsoft.graph.deviceEnrollmentLimitConfiguration/limit)"
+    description: "Comma-separated properties, or *"
   },
   $filter: {
     name: "$filter",
@@ -92,17 +92,36 @@ const conditional = (route: Route): boolean =>
   ((route.method === "PATCH" || route.method === "DELETE") && !route.path.endsWith("/$ref")) ||
   (route.method === "GET" && answersEntity(route))
 
+/** The headers an error answer carries besides the body, by status (since 0.17.0 the document names them). */
+const errorHeaders: Record<number, Json> = {
+  401: { "WWW-Authenticate": { description: "Bearer realm=\"…\" (RFC 6750), with error=\"invalid_token\" when a token was sent", schema: { type: "string" } } },
+  429: { "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer" } } },
+  503: { "Retry-After": { description: "Seconds to wait before retrying, where the server can tell (the store busy or unreachable, a deadline)", schema: { type: "integer" } } }
+}
+
+/** One error answer: the Graph error body, and the headers {@link errorHeaders} names for its status. */
+const errorResponse = (status: number, description: string): Json => ({
+  description,
+  ...(errorHeaders[status] === undefined ? {} : { headers: errorHeaders[status] }),
+  content: { "application/json": { schema: { $ref: "#/components/schemas/error" } } }
+})
+
+/** What the If- headers' descriptions add where `$expand` is offered: an expanded answer holds other entities than the one the ETag versions. */
+const ignoredWithExpand = (route: Route): string =>
+  route.method === "GET" && route.expandable !== undefined && route.expandable.length > 0 ? "; not read with $expand" : ""
+
 const errorResponses = (route: Route): Json => {
   const out: Json = {}
   const add = (status: number, description: string) => {
-    out[String(status)] = { description, content: { "application/json": { schema: { $ref: "#/components/schemas/error" } } } }
+    out[String(status)] = errorResponse(status, description)
   }
   add(400, "BadRequest")
   add(401, "InvalidAuthenticationToken")
   add(403, "Authorization_RequestDenied")
   add(404, "itemNotFound")
   if (conditional(route)) add(412, "preconditionFailed")
-  if (route.method === "POST") add(409, "Conflict")
+  // A create whose id is taken (since 0.17.0 only creates: a member reference that exists is a 400, as Graph answers it).
+  if (route.method === "POST" && route.response.status === 201) add(409, "Conflict")
   if (route.request !== undefined) {
     add(413, "RequestEntityTooLarge")
     add(415, "UnsupportedMediaType")
@@ -118,7 +137,7 @@ const errorResponses = (route: Route): Json => {
  *
  * @since 0.6.1
  */
-export const version = "0.16.0"
+export const version = "0.17.0"
 
 /** The OpenAPI 3.1 document for the routes, and `POST /beta/$batch` with `batch` (since 0.4.0). */
 export const document = (routes: ReadonlyArray<Route>, options: { readonly batch?: boolean | undefined } = {}): Json => {
@@ -221,6 +240,12 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
               ...queryParams.$filter,
               description: `p eq v, p ne v, p in (v, …), startswith(p,'text'), not, and, or, parentheses (strings without regard to case), over ${Object.keys(r.filterable).join(", ")}`
             }
+            : q === "$select" && r.derived !== undefined
+            ? {
+              ...queryParams.$select,
+              description: `${queryParams.$select!.description}; a configuration's derived-type property behind its cast ` +
+                "(microsoft.graph.deviceEnrollmentLimitConfiguration/limit)"
+            }
             : queryParams[q]
         ),
         ...(r.expandable !== undefined && r.expandable.length > 0
@@ -245,14 +270,19 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
           : []),
         ...(conditional(r)
           ? [
-            { name: "If-Match", in: "header", schema: { type: "string" }, description: "Only if the entity's ETag is one of these (weak comparison), or * for any: else 412" },
+            {
+              name: "If-Match",
+              in: "header",
+              schema: { type: "string" },
+              description: "Only if the entity's ETag is one of these (weak comparison), or * for any: else 412" + ignoredWithExpand(r)
+            },
             {
               name: "If-None-Match",
               in: "header",
               schema: { type: "string" },
-              description: r.method === "GET"
+              description: (r.method === "GET"
                 ? "Unless the entity's ETag is one of these, or * for any: else 304 with the ETag and no body"
-                : "Unless the entity's ETag is one of these, or * for any existing entity: else 412"
+                : "Unless the entity's ETag is one of these, or * for any existing entity: else 412") + ignoredWithExpand(r)
             }
           ]
           : []),
@@ -292,7 +322,6 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
     paths[p][r.method.toLowerCase()] = op
   }
   if (options.batch === true) {
-    const error = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/error" } } } })
     paths["/beta/$batch"] = {
       post: {
         operationId: "batch",
@@ -305,11 +334,13 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
         requestBody: { required: true, content: { "application/json": { schema: schemaRef(Batch.BatchRequest, true) } } },
         responses: {
           "200": { description: "OK: one answer per request", content: { "application/json": { schema: schemaRef(Batch.BatchResponse) } } },
-          "400": error("BadRequest"),
-          "401": error("InvalidAuthenticationToken"),
-          "413": error("RequestEntityTooLarge"),
-          "415": error("UnsupportedMediaType"),
-          "429": error("TooManyRequests")
+          "400": errorResponse(400, "BadRequest"),
+          "401": errorResponse(401, "InvalidAuthenticationToken"),
+          "413": errorResponse(413, "RequestEntityTooLarge"),
+          "415": errorResponse(415, "UnsupportedMediaType"),
+          "429": errorResponse(429, "TooManyRequests"),
+          // Before its steps run: the keys that verify the token cannot be fetched, the store is closing.
+          "503": errorResponse(503, "ServiceUnavailable")
         }
       }
     }
@@ -323,7 +354,11 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
         "Ids are 1 to 128 UTF-16 code units long, as the server counts them; typed strings are at most 4096 bytes of UTF-8 (4 KiB). " +
         "JSON Schema's minLength and maxLength count code points, so an id with characters beyond U+FFFF, or a typed string with characters " +
         "beyond U+007F (maxLength 4096 is only the loose bound), may pass them and still be refused. " +
-        "A number a double cannot keep as written (1e400, 1e-400, an integer such as 9007199254740993) is refused, naming its path."
+        "A number a double cannot keep as written (1e400, 1e-400, an integer such as 9007199254740993) is refused, naming its path. " +
+        "The members a schema leaves open (a configuration's derived-type properties, a directory object's other Graph properties) " +
+        `hold JSON with the same bounds: strings of at most 4096 bytes, at most ${JsonBounds.maxDepth} levels of nesting, and at most ` +
+        `${JsonBounds.maxUntypedBytes} bytes of JSON text together; past them, a 400 naming the path. ` +
+        "Every answer carries request-id, and client-request-id as the request sent it (ASCII text of at most 1024 characters)."
     },
     servers: [{ url: "/" }],
     paths,

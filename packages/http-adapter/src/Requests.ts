@@ -110,10 +110,11 @@ export const AssignmentUpdate = closed(assignmentFields(TargetUpdate)).annotate(
 
 /** The `assign` action's parameters: the whole new set, each item as a create takes it (ids optional). */
 export const AssignParameters = closed({
-  enrollmentConfigurationAssignments: Schema.Array(AssignmentCreate)
+  enrollmentConfigurationAssignments: Schema.Array(AssignmentCreate).check(Schema.isMaxLength(Configuration.maxAssignItems))
 }).annotate({
   identifier: "assignParameters",
-  description: "Replaces every assignment of the configuration; an empty array removes them all"
+  description: "Replaces every assignment of the configuration; an empty array removes them all; an id given twice is a 400; " +
+    `at most ${Configuration.maxAssignItems} assignments (POST …/assignments adds more, one at a time)`
 })
 
 // ----- configurations ------------------------------------------------------------

@@ -41,13 +41,17 @@ export interface RequestLog {
   readonly method: string
   readonly route: string
   readonly status: number
-  /** From the request's arrival to its answer being written. */
+  /**
+   * From the request's arrival to its answer's head being written; for a request pipelined behind
+   * others on its connection, its wait for their answers included (since 0.17.0).
+   */
   readonly durationMs: number
   readonly requestId: string
   /**
-   * The request's `client-request-id`, when the answer echoes it: the id a client quotes (since
-   * 0.13.0), cut at 200 characters as the other headers here are (since 0.16.0; before, only one of
-   * at most 200 was echoed and logged), a tab written `\x09`.
+   * The request's `client-request-id`, when it sent one: the id a client quotes (since 0.13.0),
+   * cut at 200 characters as the other headers here are (since 0.16.0; before, only one of at most
+   * 200 was echoed and logged), a tab written `\x09`. Since 0.17.0 also one the answer does not
+   * echo (longer than 1 024 characters, or beyond ASCII: `caf\xe9`).
    */
   readonly clientRequestId?: string | undefined
   readonly tenant: string | undefined
@@ -55,8 +59,9 @@ export interface RequestLog {
   readonly clientAddress?: string | undefined
   /**
    * `X-Forwarded-For` as sent, when sent (at most 200 characters, any character but printable
-   * ASCII written `\xNN`): who a proxy says the client was, for tracing a request back; nothing is
-   * decided by it (since 0.6.1).
+   * ASCII written `\xNN`, past U+00FF `\uNNNN`): who a proxy says the client was, for tracing a
+   * request back; nothing is decided by it (since 0.6.1). A batch's requests carry the batch's (and
+   * its `User-Agent`), whatever their own JSON headers say (since 0.17.0).
    */
   readonly forwardedFor?: string | undefined
   /** `User-Agent` as sent, when sent (at most 200 characters, any character but printable ASCII written `\xNN`; since 0.6.1). */
@@ -187,12 +192,31 @@ const unprintables = /[^\x20-\x7e]/g
  * terminal's CSI, and `JSON.stringify` leaves them as they are. Only a value that has one pays for
  * more than the test.
  */
+/**
+ * A UTF-16 unit outside printable ASCII as the log writes it: `\xNN` up to U+00FF, `\uNNNN` past it
+ * (since 0.17.0; before, `\x2028` for U+2028, which reads as U+0020 followed by `28`).
+ */
+const escapedUnit = (c: string): string => {
+  const code = c.charCodeAt(0)
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
+}
+
 const clipped = (v: string | Array<string> | undefined): string | undefined => {
   const text = firstHeader(v)
   if (text === undefined) return undefined
   const cut = text.length <= 200 ? text : text.slice(0, 200)
-  const shown = unprintable.test(cut) ? cut.replace(unprintables, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`) : cut
+  const shown = unprintable.test(cut) ? cut.replace(unprintables, escapedUnit) : cut
   return cut === text ? shown : `${shown}…`
+}
+
+/**
+ * The `client-request-id` as the log keeps it: whenever the request sent one, echoed or not
+ * (since 0.17.0; before, one too long or beyond ASCII was left out of the log too), cut at 200
+ * characters and escaped as the other headers are.
+ */
+const loggedClientRequestId = (sent: string | Array<string> | undefined): { readonly clientRequestId?: string } => {
+  const id = clipped(sent)
+  return id === undefined || id === "" ? {} : { clientRequestId: id }
 }
 
 /**
@@ -454,9 +478,14 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     process.emitWarning(`the request log or metrics sink threw; answers are written regardless: ${e instanceof Error ? e.message : String(e)}`, "RequestSinkWarning")
   }
 
-  /** `refused`: a request pipelined past {@link maxWaitingOnConnection}, answered 503 unprocessed. */
-  const listener = (req: IncomingMessage, res: ServerResponse, refused?: boolean) => {
-    const started = timed ? performance.now() : 0
+  /**
+   * `refused`: a request pipelined past {@link maxWaitingOnConnection}, answered 503 unprocessed.
+   * `arrived`: when the request came (`performance.now()`), for one that waited for its turn on
+   * its connection (a pipelined one): its duration counts the wait (since 0.17.0; before, it
+   * started with its turn, and a request queued behind slow ones looked fast in the log).
+   */
+  const listener = (req: IncomingMessage, res: ServerResponse, refused?: boolean, arrived?: number) => {
+    const started = timed ? arrived ?? performance.now() : 0
     const requestId = nextRequestId()
     const clientRequestId = echoedClientRequestId(firstHeader(req.headers["client-request-id"]), requestId)
     const method = req.method ?? "GET"
@@ -508,7 +537,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
             status,
             durationMs: Math.round((performance.now() - started) * 100) / 100,
             requestId,
-            ...(clientRequestId !== requestId ? { clientRequestId: clipped(clientRequestId) } : {}),
+            ...loggedClientRequestId(req.headers["client-request-id"]),
             tenant,
             clientAddress,
             forwardedFor: clipped(req.headers["x-forwarded-for"]),
@@ -974,15 +1003,43 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
     // found first), it is the connection's last.
     if (Body.declaredOver(req, bodyLimit)) closesAfter(req, res)
     // One request of a connection at a time, in the order sent (see `inTurn`).
-    const now = inTurn(req, () => listener(req, res))
-    if (now === "now") listener(req, res)
+    const arrived = timed ? performance.now() : 0
+    const now = inTurn(req, () => listener(req, res, false, arrived))
+    if (now === "now") listener(req, res, false, arrived)
     else if (now === "refused") {
       // Its answer is the connection's last: what comes after it is neither processed nor answered.
       closesAfter(req, res)
-      listener(req, res, true)
+      listener(req, res, true, arrived)
     }
   }
-  return Object.assign(handler, { continues: (req: IncomingMessage) => !Body.declaredOver(req, bodyLimit) })
+  /**
+   * An answer to a request Node refused before the handler saw it (`onClientError`,
+   * `onConnect`): written with a request-id of this handler's sequence, counted under `unmatched`
+   * and logged, as every other answer is (since 0.17.0; before, such answers were neither, and
+   * their request-ids were random, found in no log).
+   */
+  const refuse: RawAnswer = (socket, p, reason, method) => {
+    const requestId = nextRequestId()
+    answerRaw(socket, p, reason, requestId)
+    try {
+      const label = method ?? Metrics.otherMethod
+      if (metrics !== undefined) metrics.record(undefined, Metrics.unmatched, label, p.status, 0)
+      if (log !== undefined && p.status >= logFrom) {
+        log({
+          method: label,
+          route: Metrics.unmatched,
+          status: p.status,
+          durationMs: 0,
+          requestId,
+          tenant: undefined,
+          clientAddress: (socket as { remoteAddress?: string }).remoteAddress
+        })
+      }
+    } catch (e) {
+      sinkFailed(e)
+    }
+  }
+  return Object.assign(handler, { continues: (req: IncomingMessage) => !Body.declaredOver(req, bodyLimit), refuse })
 
   /**
    * `POST /beta/$batch` (see {@link Batch}): the batch's own token, rate-limit token and
@@ -1032,7 +1089,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
         const failedDependency = (step: Batch.Step, dependency: string): Batch.Written => {
           const id = nextRequestId()
           const clientId = echoedClientRequestId(step.headers["client-request-id"], id)
-          unrun(step, id, clientId, a.principal.tenant, req)
+          unrun(step, id, a.principal.tenant, req)
           return {
             status: 424,
             headers: { "content-type": "application/json; charset=utf-8", "request-id": id, "client-request-id": clientId },
@@ -1065,7 +1122,7 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
    * as the listener counts and logs every answer it writes, under the route the request names
    * (since 0.13.0; before, a client quoting such an answer's request-id found it in no log).
    */
-  function unrun(step: Batch.Step, requestId: string, clientRequestId: string, tenant: string, outer: IncomingMessage) {
+  function unrun(step: Batch.Step, requestId: string, tenant: string, outer: IncomingMessage) {
     if (metrics === undefined && (log === undefined || 424 < logFrom)) return
     try {
       const q = step.target.indexOf("?")
@@ -1082,11 +1139,11 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           status: 424,
           durationMs: 0,
           requestId,
-          ...(clientRequestId !== requestId ? { clientRequestId: clipped(clientRequestId) } : {}),
+          ...loggedClientRequestId(step.headers["client-request-id"]),
           tenant,
           clientAddress: outer.socket.remoteAddress,
-          forwardedFor: clipped(step.headers["x-forwarded-for"]),
-          userAgent: clipped(step.headers["user-agent"])
+          forwardedFor: clipped(outer.headers["x-forwarded-for"]),
+          userAgent: clipped(outer.headers["user-agent"])
         })
       }
     } catch (e) {
@@ -1107,6 +1164,14 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
         }
       }
       if (authorization !== undefined) headers.authorization = authorization
+      // Who sent it, as the log tells (since 0.17.0): the batch's sender, as its proxy and client
+      // said, never what the batch's JSON says (a client could pin its requests on any address).
+      delete headers["x-forwarded-for"]
+      delete headers["user-agent"]
+      for (const h of ["x-forwarded-for", "user-agent"] as const) {
+        const v = outer.headers[h]
+        if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(", ") : v
+      }
       const host = firstHeader(outer.headers.host)
       if (host !== undefined) headers.host = host
       if (step.body !== undefined) headers["content-length"] = String(step.body.length)
@@ -1370,9 +1435,15 @@ const clientProblem = (code: string | undefined): { readonly problem: Problem.Pr
 const declaredPath = (template: string, params: Readonly<Record<string, string>>): string =>
   template.replace(/\/\{(\w+)\}/g, (_, name: string) => Id.keyPath(params[name] ?? ""))
 
+/**
+ * Writes an answer straight on a connection and closes it: one to a request the handler never
+ * sees, `method` its method where Node read one (a `CONNECT`). `Listen` passes the handler's
+ * (`makeHandler`'s `refuse`), which also counts and logs it.
+ */
+export type RawAnswer = (socket: import("node:stream").Duplex, p: Problem.Problem, reason: string, method?: string) => void
+
 /** Writes `p` straight on `socket` and closes it: an answer to a request the handler never sees. */
-const answerRaw = (socket: import("node:stream").Duplex, p: Problem.Problem, reason: string): void => {
-  const requestId = randomUUID()
+const answerRaw = (socket: import("node:stream").Duplex, p: Problem.Problem, reason: string, requestId: string = randomUUID()): void => {
   const body = JSON.stringify(Problem.body(p, requestId, requestId, new Date().toISOString()))
   let extra = ""
   for (const [k, v] of Object.entries(p.headers ?? {})) extra += `${k}: ${v}\r\n`
@@ -1387,7 +1458,7 @@ const answerRaw = (socket: import("node:stream").Duplex, p: Problem.Problem, rea
  * Answers a `CONNECT` (Node hands it to the server's `connect` listener, and destroys the socket
  * without a byte when there is none): 405 with `Allow`, in the error shape (since 0.15.0).
  */
-export const onConnect = (req: IncomingMessage, socket: import("node:stream").Duplex): void => {
+export const onConnect = (req: IncomingMessage, socket: import("node:stream").Duplex, answer: RawAnswer = answerRaw): void => {
   if (!socket.writable) {
     socket.destroy()
     return
@@ -1397,10 +1468,10 @@ export const onConnect = (req: IncomingMessage, socket: import("node:stream").Du
   // had been applied, and that PATCH's own answer was never written).
   const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage
   if (inFlight != null) {
-    inFlight.once("finish", () => onConnect(req, socket))
+    inFlight.once("finish", () => onConnect(req, socket, answer))
     return
   }
-  answerRaw(socket, Problem.methodNotAllowed("CONNECT", Cors.allowedMethods.split(", ")), "Method Not Allowed")
+  answer(socket, Problem.methodNotAllowed("CONNECT", Cors.allowedMethods.split(", ")), "Method Not Allowed", "CONNECT")
 }
 
 /**
@@ -1408,7 +1479,7 @@ export const onConnect = (req: IncomingMessage, socket: import("node:stream").Du
  * size limit, a request not received within Node's timeouts: 408 since 0.8.0, before a 400)
  * in the error shape rather than with an empty body.
  */
-export const onClientError = (error: NodeJS.ErrnoException, socket: import("node:stream").Duplex): void => {
+export const onClientError = (error: NodeJS.ErrnoException, socket: import("node:stream").Duplex, answer: RawAnswer = answerRaw): void => {
   if (!socket.writable || (error.code === "ECONNRESET")) {
     socket.destroy()
     return
@@ -1429,10 +1500,10 @@ export const onClientError = (error: NodeJS.ErrnoException, socket: import("node
     refusing.add(socket)
     inFlight.once("finish", () => {
       refusing.delete(socket)
-      onClientError(error, socket)
+      onClientError(error, socket, answer)
     })
     return
   }
   const { problem: p, reason } = clientProblem(error.code)
-  answerRaw(socket, p, reason)
+  answer(socket, p, reason)
 }

@@ -115,6 +115,7 @@ describe("POST /beta/$batch", () => {
     try {
       const r = await m.request("POST", "$batch", {
         tenant: "tenant-424",
+        headers: { "user-agent": "batch-agent" },
         body: {
           requests: [
             { id: "bad", method: "DELETE", url: "/groups/missing-424" },
@@ -131,7 +132,8 @@ describe("POST /beta/$batch", () => {
         const line = m.logs.find((l) => l.requestId === id)
         assert.ok(line !== undefined, `${step}'s request-id ${id} in the log`)
         assert.deepInclude(line, { status: 424, route, tenant: "tenant-424" })
-        if (step === "next") assert.strictEqual(line.userAgent, "step-agent")
+        // Who sent it is the batch's sender, whatever the step's JSON says (since 0.17.0).
+        if (step === "next") assert.strictEqual(line.userAgent, "batch-agent")
       }
       const counted = metrics.series().filter((x) => x.statuses.some((st) => st.status === 424))
       assert.deepStrictEqual(
@@ -265,7 +267,7 @@ describe("POST /beta/$batch", () => {
     const doc = await s.request("GET", "openapi.json", { token: null })
     const op = doc.json.paths["/beta/$batch"].post
     assert.strictEqual(op.operationId, "batch")
-    assert.deepStrictEqual(Object.keys(op.responses).sort(), ["200", "400", "401", "413", "415", "429"])
+    assert.deepStrictEqual(Object.keys(op.responses).sort(), ["200", "400", "401", "413", "415", "429", "503"])
     assert.strictEqual(doc.json.components.schemas.batchRequestItem.type, "object")
     assert.include(op.description, `at most ${Batch.maxRequests} requests`)
   })

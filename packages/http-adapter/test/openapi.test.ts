@@ -354,6 +354,53 @@ describe("API description of request bodies", () => {
     assert.notProperty(doc.paths[`${coll}/{assignmentId}`].get.responses["200"].content["application/json"].schema.allOf[1].properties, "assignments")
   })
 
+  it("declares what the server answers besides success: error headers, the statuses each operation can give, what a header or option does where (since 0.17.0)", async () => {
+    const cfgs = "/beta/deviceManagement/deviceEnrollmentConfigurations"
+    const assignment = doc.paths[`${cfgs}/{configurationId}/assignments/{assignmentId}`]
+    // A 401 carries WWW-Authenticate, as the server sends it; 429 and 503 Retry-After.
+    const denied = await s.request("GET", `deviceManagement/deviceEnrollmentConfigurations`, { token: null })
+    assert.strictEqual(denied.status, 401)
+    assert.match(denied.headers.get("www-authenticate")!, /^Bearer /)
+    for (const op of [assignment.patch, doc.paths["/beta/$batch"].post]) {
+      assert.property(op.responses["401"].headers, "WWW-Authenticate")
+      assert.property(op.responses["429"].headers, "Retry-After")
+      assert.property(op.responses["503"].headers, "Retry-After")
+      assert.notProperty(op.responses["400"], "headers")
+    }
+    // 409 only where a create's id can be taken: a member reference that exists is a 400, assign replaces.
+    assert.property(doc.paths[`${cfgs}/{configurationId}/assignments`].post.responses, "409")
+    for (const p of ["/beta/groups/{groupId}/members/$ref", `${cfgs}/{configurationId}/assign`, `${cfgs}/{configurationId}/setPriority`]) {
+      assert.notProperty(doc.paths[p].post.responses, "409", p)
+    }
+    // $select names a derived type's property behind a cast only on configurations.
+    const selectOf = (op: any) => op.parameters.find((p: any) => p.name === "$select").description as string
+    assert.include(selectOf(doc.paths[`${cfgs}/{configurationId}`].get), "microsoft.graph.deviceEnrollmentLimitConfiguration/limit")
+    for (const op of [doc.paths["/beta/users"].get, assignment.get]) assert.notInclude(selectOf(op), "microsoft.graph")
+    // With $expand the answer holds other entities than its ETag versions: the If- headers say they are not read then.
+    const ifMatchOf = (op: any) => op.parameters.find((p: any) => p.name === "If-Match").description as string
+    assert.include(ifMatchOf(doc.paths[`${cfgs}/{configurationId}`].get), "not read with $expand")
+    assert.notInclude(ifMatchOf(doc.paths[`${cfgs}/{configurationId}`].patch), "$expand")
+    assert.notInclude(ifMatchOf(assignment.get), "$expand")
+    const stale = await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations", {
+      body: { "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "exp", limit: 1 }
+    })
+    assert.strictEqual(stale.status, 201)
+    const expandedGet = await s.request("GET", "deviceManagement/deviceEnrollmentConfigurations/exp?$expand=assignments", { headers: { "if-match": `W/"other"` } })
+    assert.strictEqual(expandedGet.status, 200)
+    const plainGet = await s.request("GET", "deviceManagement/deviceEnrollmentConfigurations/exp", { headers: { "if-match": `W/"other"` } })
+    assert.strictEqual(plainGet.status, 412)
+    // assign's bound (since 0.17.0): declared, and answered 400 in the error shape past it.
+    assert.strictEqual(doc.components.schemas.assignParameters.properties.enrollmentConfigurationAssignments.maxItems, 1000)
+    const over = await s.request("POST", "deviceManagement/deviceEnrollmentConfigurations/exp/assign", {
+      body: { enrollmentConfigurationAssignments: Array.from({ length: 1001 }, () => ({})) }
+    })
+    assert.strictEqual(over.status, 400)
+    assert.include(over.json.error.message, "at most 1000 assignments")
+    // The bounds of the members a schema leaves open, which JSON Schema's {} cannot carry.
+    assert.include(doc.info.description, "65536 bytes of JSON text together")
+    assert.include(doc.info.description, "64 levels of nesting")
+  })
+
   it("refuses to build a document where a request schema would take an answer's name", () => {
     const seedRoute = Routes.routes.find((r) => r.operationId === "updateAssignmentViaInvitation")!
     // The entity's own schema as a request body renders closed: it would replace the open answer.

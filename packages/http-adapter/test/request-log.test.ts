@@ -3,7 +3,8 @@
  * proxy in front say (`User-Agent`, `X-Forwarded-For`), as sent and bounded, so that an
  * operator behind a proxy can trace a request back to its caller.
  */
-import { MemoryStore } from "@enrollment/core"
+import { MemoryStore, Store } from "@enrollment/core"
+import { Effect, Layer } from "effect"
 import * as net from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { Metrics } from "../src/index.ts"
@@ -124,5 +125,122 @@ describe("a request log or metrics sink that throws", () => {
       process.off("warning", onWarning)
       await s.close()
     }
+  })
+})
+
+/** Writes `bytes` on a new connection to `s` and answers what came back until the server closed it. */
+const exchange = (s: TestServer, bytes: string | Buffer, endAfterWrite = true): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect(Number(new URL(s.url).port), "127.0.0.1", () => endAfterWrite ? socket.end(bytes) : socket.write(bytes))
+    let text = ""
+    socket.setEncoding("latin1")
+    socket.on("data", (d: string) => text += d)
+    socket.on("error", reject)
+    socket.on("close", () => resolve(text))
+  })
+
+describe("the request log and the metrics, for every answer (since 0.17.0)", () => {
+  let s: TestServer
+  const metrics = Metrics.make([])
+  beforeAll(async () => {
+    // One user whose read takes 300 ms: a request pipelined behind it waits that long for its turn.
+    const slowStore = Layer.effect(
+      Store,
+      Effect.map(MemoryStore.make, (store) =>
+        Store.of({
+          ...store,
+          users: {
+            ...store.users,
+            get: (t, id) => id === "slow" ? Effect.delay(store.users.get(t, id), "300 millis") : store.users.get(t, id)
+          }
+        }))
+    )
+    s = await start({ store: slowStore, metrics })
+  })
+  afterAll(() => s.close())
+  const unmatchedCount = (method: string, status: number) =>
+    metrics.series().find((x) => x.route === Metrics.unmatched && x.method === method)?.statuses.find((x) => x.status === status)?.count ?? 0
+
+  it("logs and counts what Node refuses before the listener (malformed HTTP, a CONNECT), with a request-id of the server's sequence", async () => {
+    const sequence = (await s.request("GET", "users")).headers.get("request-id")!
+    const before = s.logs.length
+    const malformed = await exchange(s, "GET /beta/users HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n")
+    assert.match(malformed, /^HTTP\/1\.1 400 /)
+    const malformedId = /request-id: ([0-9a-f-]+)\r\n/.exec(malformed)![1]!
+    const connect = await exchange(s, "CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n", false)
+    assert.match(connect, /^HTTP\/1\.1 405 /)
+    const connectId = /request-id: ([0-9a-f-]+)\r\n/.exec(connect)![1]!
+    const entries = s.logs.slice(before)
+    assert.deepStrictEqual(entries.map((e) => [e.method, e.route, e.status, e.requestId]), [
+      [Metrics.otherMethod, Metrics.unmatched, 400, malformedId],
+      ["CONNECT", Metrics.unmatched, 405, connectId]
+    ])
+    assert.strictEqual(entries[0]!.clientAddress, "127.0.0.1")
+    // The id a client quotes from the body is the one logged, and of the sequence a log sorts by.
+    assert.include(malformed, `"request-id":"${malformedId}"`)
+    for (const id of [malformedId, connectId]) assert.strictEqual(id.slice(0, 24), sequence.slice(0, 24))
+    assert.strictEqual(unmatchedCount(Metrics.otherMethod, 400), 1)
+    assert.strictEqual(unmatchedCount(Metrics.otherMethod, 405), 1, "CONNECT is no method label of its own")
+  })
+
+  it("times a pipelined request from its arrival, its wait for the answers before it included", async () => {
+    const token = await s.token({ scopes: ["User.ReadWrite.All"] })
+    assert.strictEqual((await s.request("POST", "users", { body: { id: "slow", displayName: "S", userPrincipalName: "slow@x" }, scopes: ["User.ReadWrite.All"] })).status, 201)
+    const before = s.logs.length
+    const request = (method: string, path: string, close = false) =>
+      `${method} /beta/${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n${close ? "Connection: close\r\n" : ""}\r\n`
+    // A write waits for the read before it on its connection (reads alone would run side by side).
+    const answers = await exchange(s, request("GET", "users/slow") + request("DELETE", "users/nobody", true), false)
+    assert.match(answers, /^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 404 /)
+    // Logged as each answer's head is written: the second's line may come first.
+    const slow = s.logs.slice(before).find((e) => e.route === "GET /beta/users/{userId}")
+    const queued = s.logs.slice(before).find((e) => e.route === "DELETE /beta/users/{userId}")
+    assert.isAtLeast(slow!.durationMs, 280)
+    assert.isAtLeast(queued!.durationMs, 250, "its wait behind the slow one counts")
+  })
+
+  it("logs the client-request-id a client sent even where the answer does not echo it (too long, beyond ASCII)", async () => {
+    const long = await s.request("GET", "users", { headers: { "client-request-id": "y".repeat(1500) } })
+    assert.strictEqual(long.headers.get("client-request-id"), long.headers.get("request-id"), "not echoed")
+    assert.strictEqual(s.logs[s.logs.length - 1]!.clientRequestId, `${"y".repeat(200)}…`)
+    const token = await s.token()
+    const before = s.logs.length
+    await exchange(s, Buffer.concat([
+      Buffer.from(`GET /beta/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\nclient-request-id: caf`),
+      Buffer.from([0xe9]),
+      Buffer.from("\u2028\r\n\r\n", "utf8")
+    ]))
+    assert.strictEqual(s.logs[before]!.clientRequestId, "caf\\xe9\\xe2\\x80\\xa8", "each byte beyond ASCII escaped, as Node reads it")
+  })
+
+  it("gives a batch's requests the batch's User-Agent and X-Forwarded-For in the log, never what the batch's JSON says", async () => {
+    const before = s.logs.length
+    const r = await s.request("POST", "$batch", {
+      headers: { "user-agent": "real-agent/1.0", "x-forwarded-for": "203.0.113.9" },
+      body: {
+        requests: [
+          { id: "1", method: "GET", url: "/users/nobody", headers: { "x-forwarded-for": "6.6.6.6", "user-agent": "evil-agent" } },
+          { id: "2", method: "GET", url: "/users", dependsOn: ["1"], headers: { "x-forwarded-for": "6.6.6.6", "user-agent": "evil-agent" } },
+          { id: "3", method: "GET", url: "/users" }
+        ]
+      }
+    })
+    assert.strictEqual(r.status, 200)
+    const entries = s.logs.slice(before)
+    assert.deepStrictEqual(entries.map((e) => e.status).sort(), [200, 200, 404, 424])
+    for (const e of entries) {
+      assert.strictEqual(e.userAgent, "real-agent/1.0", `${e.route} ${e.status}`)
+      assert.strictEqual(e.forwardedFor, "203.0.113.9", `${e.route} ${e.status}`)
+    }
+  })
+
+  it("writes a character past U+00FF (a batch's JSON can hold one) as \\uNNNN, not as an \\x escape that reads as two characters", async () => {
+    const before = s.logs.length
+    const r = await s.request("POST", "$batch", {
+      body: { requests: [{ id: "1", method: "GET", url: "/users", headers: { "client-request-id": "a\u2028b\u00e9" } }] }
+    })
+    assert.strictEqual(r.status, 200)
+    const step = s.logs.slice(before).find((e) => e.route === "GET /beta/users")!
+    assert.strictEqual(step.clientRequestId, "a\\u2028b\\xe9")
   })
 })

@@ -1158,6 +1158,12 @@ export interface StoreOptions {
    * are then refused, and so is every later operation, as after a failed sync.
    */
   readonly walCheck?: (() => unknown) | undefined
+  /**
+   * Run by `ready`: an error when a file the store works through is gone (since 0.15.0; {@link make}
+   * passes {@link walSync}'s `shared`, the shared-memory file removed), said before the next COMMIT
+   * refuses the writes (an idle store's `ready` said yes until then).
+   */
+  readonly readyCheck?: (() => Error | undefined) | undefined
 }
 
 /**
@@ -1877,6 +1883,8 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       }
       const gone = opened === undefined ? undefined : movedFrom(opened)
       if (gone !== undefined) throw gone
+      const shared = options.readyCheck?.()
+      if (shared !== undefined) throw shared
       return ok(void ping.get())
     })
   }, options.traced ?? true))
@@ -2109,6 +2117,11 @@ export const walSync = (filename: string): {
    * and one `fstat` a batch.
    */
   readonly check: () => WalDamaged | Error | undefined
+  /**
+   * Run by `ready` (see {@link StoreOptions.readyCheck}): an error when the shared-memory file was
+   * removed (since 0.15.0), without waiting for a COMMIT to find it. One `fstat`.
+   */
+  readonly shared: () => Error | undefined
 } => {
   const database = resolve(filename)
   const wal = `${database}-wal`
@@ -2127,12 +2140,14 @@ export const walSync = (filename: string): {
     fd = undefined
     shmFd = undefined
   }
+  /** Opens the shared-memory file, once, where it is there (SQLite makes it with the first read). */
+  const openShm = (): void => {
+    if (shmFd === undefined && !closed && existsSync(shm)) shmFd = openSync(shm, "r")
+  }
   /** Opens the WAL (it exists once a transaction has committed) and the shared-memory file, once. */
   const openFiles = (): number => {
-    if (fd === undefined) {
-      fd = openSync(wal, "r")
-      shmFd = existsSync(shm) ? openSync(shm, "r") : undefined
-    }
+    if (fd === undefined) fd = openSync(wal, "r")
+    openShm()
     return fd
   }
   return {
@@ -2147,6 +2162,14 @@ export const walSync = (filename: string): {
       const damage = overwritten(walFd, wal)
       if (damage instanceof WalDamaged) setAside(shm)
       return damage ?? (shmFd === undefined ? undefined : shmRemoved(shmFd, shm))
+    },
+    shared: () => {
+      try {
+        openShm()
+      } catch (error) {
+        return error as Error
+      }
+      return shmFd === undefined ? undefined : shmRemoved(shmFd, shm)
     },
     sync: (done) => {
       if (closed) return done(new Error("the store is closed"))
@@ -2223,6 +2246,7 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
       cacheEntries: options.cacheEntries,
       sync: sync?.sync,
       walCheck: files?.check,
+      readyCheck: files?.shared,
       busyTimeout: options.busyTimeout,
       checkpointer: checkpoints
     })

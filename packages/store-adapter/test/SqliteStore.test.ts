@@ -1490,6 +1490,30 @@ describe("SqliteStore", () => {
         assert.strictEqual(causeOf(yield* Effect.flip(store.ready)), corrupt, "and ready stays no: the file is still corrupt")
       }))
 
+    // A review's repro: `rm store.db-shm` under an idle server left `/ready` 200 until a write came.
+    it.effect("is not ready once its shared-memory file is removed, before any write finds it, naming it (since 0.15.0)", () =>
+      Effect.gen(function*() {
+        const filename = join(dir, "failing", "shm-removed", "store.db")
+        const store = yield* SqliteStore.make({ filename })
+        yield* store.ready
+        const t = freshTenant()
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.ready
+        rmSync(`${filename}-shm`)
+        assert.match(causeOf(yield* Effect.flip(store.ready)), /-shm was removed while the store had it open/)
+        assert.match(causeOf(yield* Effect.flip(store.configurations.insert(t, configuration("d")))), /-shm was removed/, "and the write that follows is refused")
+      }))
+
+    it.effect("is not ready once its shared-memory file is removed, though it never wrote since it opened", () =>
+      Effect.gen(function*() {
+        const filename = join(dir, "failing", "shm-removed-idle", "store.db")
+        yield* Effect.scoped(Effect.asVoid(SqliteStore.make({ filename })))
+        const store = yield* SqliteStore.make({ filename })
+        yield* store.ready
+        rmSync(`${filename}-shm`)
+        assert.match(causeOf(yield* Effect.flip(store.ready)), /-shm was removed while the store had it open/)
+      }))
+
     it.effect("says the disk is full, and stays ready: a write succeeds again once there is room", () =>
       Effect.gen(function*() {
         // `max_page_count` makes SQLite answer SQLITE_FULL as a full disk does (a 3 MiB tmpfs gave the same error).
