@@ -1505,5 +1505,9 @@ export const onClientError = (error: NodeJS.ErrnoException, socket: import("node
     return
   }
   const { problem: p, reason } = clientProblem(error.code)
-  answer(socket, p, reason)
+  // An error within the request being answered (its body's chunks, its time) is that request's
+  // answer: the listener counts and logs the request as its own, so this one is only written (the
+  // diff's review: counted and logged by both, it was two answers in the log for one request).
+  if (inFlight != null) answerRaw(socket, p, reason)
+  else answer(socket, p, reason)
 }

@@ -7,7 +7,7 @@
  */
 import { MemoryStore } from "@enrollment/core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
-import { start, succeeds, type TestServer } from "./support.ts"
+import { heldMemoryStore, start, succeeds, type TestServer } from "./support.ts"
 
 const G = "#microsoft.graph."
 const cfgs = "deviceManagement/deviceEnrollmentConfigurations"
@@ -16,16 +16,18 @@ const overBudget = 10_001
 
 describe("links to entities whose id is a dot segment", () => {
   let s: TestServer
+  const store = heldMemoryStore()
   /** The path a client requests for a link the server wrote, parsed as `fetch` parses it. */
   const followed = (link: string) => {
     const url = new URL(link)
     return `${url.pathname.slice(new URL(s.base).pathname.length + 1)}${url.search}`
   }
   beforeAll(async () => {
-    s = await start({ store: MemoryStore.layer })
+    s = await start({ store: store.layer })
     await succeeds(s, "POST", cfgs, { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "..", limit: 1 })
     const all = Array.from({ length: overBudget }, (_, i) => ({ id: `a${String(i).padStart(6, "0")}`, target: { "@odata.type": `${G}allLicensedUsersAssignmentTarget` } }))
-    await succeeds(s, "POST", `${cfgs}('..')/assign`, { enrollmentConfigurationAssignments: all })
+    // More than one `assign` takes (core's Configuration.maxAssignItems): set in the store.
+    await store.replace("tenant-a", "..", all)
     await succeeds(s, "POST", "users", { id: ".." })
     for (const id of ["g1", "g2"]) await succeeds(s, "POST", "groups", { id })
     await succeeds(s, "POST", "groups/g1/members/$ref", { "@odata.id": `${s.base}/users('..')` })

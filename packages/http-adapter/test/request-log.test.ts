@@ -183,6 +183,20 @@ describe("the request log and the metrics, for every answer (since 0.17.0)", () 
     assert.strictEqual(unmatchedCount(Metrics.otherMethod, 405), 1, "CONNECT is no method label of its own")
   })
 
+  it("logs and counts once a request whose body Node finds malformed while the listener has it (the listener's own answer)", async () => {
+    const token = await s.token()
+    const before = s.logs.length
+    const all400 = () => metrics.series().reduce((n, x) => n + (x.statuses.find((st) => st.status === 400)?.count ?? 0), 0)
+    const counted = all400()
+    const answer = await exchange(s, `POST /beta/deviceManagement/deviceEnrollmentConfigurations HTTP/1.1\r\nHost: x\r\n` +
+      `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\nZZZ\r\n\r\n`)
+    assert.match(answer, /^HTTP\/1\.1 400 /)
+    await new Promise((r) => setTimeout(r, 50))
+    assert.lengthOf(s.logs.slice(before), 1, JSON.stringify(s.logs.slice(before)))
+    assert.strictEqual(s.logs[before]!.route, "POST /beta/deviceManagement/deviceEnrollmentConfigurations")
+    assert.strictEqual(all400(), counted + 1)
+  })
+
   it("times a pipelined request from its arrival, its wait for the answers before it included", async () => {
     const token = await s.token({ scopes: ["User.ReadWrite.All"] })
     assert.strictEqual((await s.request("POST", "users", { body: { id: "slow", displayName: "S", userPrincipalName: "slow@x" }, scopes: ["User.ReadWrite.All"] })).status, 201)

@@ -2,9 +2,9 @@
  * Test support: an in-process server on an ephemeral port over a fresh store,
  * with an HS256 secret, and a small fetch wrapper that mints tokens.
  */
-import { Assignments, Configurations, DirectoryService, MemoryStore, type Store } from "@enrollment/core"
+import { Assignment, Assignments, Configurations, DirectoryService, MemoryStore, Store as StoreTag, type Store } from "@enrollment/core"
 import { Client as GraphClient } from "@microsoft/microsoft-graph-client"
-import { Context, Effect, Layer, ManagedRuntime, References, Tracer } from "effect"
+import { Context, Effect, Layer, ManagedRuntime, References, Result, Tracer } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -244,6 +244,27 @@ export const succeeds = async (s: TestServer, method: string, path: string, body
   const r = await s.request(method, path, { body })
   if (![200, 201, 204].includes(r.status)) throw new Error(`${method} ${path}: ${r.status} ${r.text}`)
   return r
+}
+
+/**
+ * A memory store whose instance the test holds, to build what no request may (since core 0.15.0,
+ * a set larger than one `assign` takes: `Configuration.maxAssignItems`): `layer` for `start`, and
+ * `replace`, which sets a configuration's assignments from create bodies straight in the store.
+ */
+export const heldMemoryStore = () => {
+  let held: Store["Service"] | undefined
+  return {
+    layer: Layer.effect(StoreTag, Effect.tap(MemoryStore.make, (store) => Effect.sync(() => held = store))),
+    replace: (tenant: string, configurationId: string, bodies: ReadonlyArray<unknown>): Promise<void> =>
+      Effect.runPromise(held!.assignments.replace(
+        tenant,
+        configurationId,
+        bodies.map((body) => {
+          const create = Result.getOrThrow(Assignment.decodeCreate(body))
+          return Assignment.make(create.id!, create)
+        })
+      ))
+  }
 }
 
 /**

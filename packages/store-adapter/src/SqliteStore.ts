@@ -2129,7 +2129,7 @@ export const walSync = (filename: string): {
   /** The database file at its path now: the file SQLite opened, when made by {@link make}. */
   const opened = fileAt(database)
   let fd: number | undefined
-  /** The shared-memory file, opened with the WAL (none where SQLite keeps it in memory, `locking_mode=EXCLUSIVE`). */
+  /** The shared-memory file, opened as this is made (none where SQLite keeps it in memory, `locking_mode=EXCLUSIVE`). */
   let shmFd: number | undefined
   /** Syncs begun and not ended, and whether `close` was called: the descriptor is closed once none runs. */
   let running = 0
@@ -2140,15 +2140,20 @@ export const walSync = (filename: string): {
     fd = undefined
     shmFd = undefined
   }
-  /** Opens the shared-memory file, once, where it is there (SQLite makes it with the first read). */
-  const openShm = (): void => {
-    if (shmFd === undefined && !closed && existsSync(shm)) shmFd = openSync(shm, "r")
-  }
-  /** Opens the WAL (it exists once a transaction has committed) and the shared-memory file, once. */
+  /** Opens the WAL (it exists once a transaction has committed), once. */
   const openFiles = (): number => {
     if (fd === undefined) fd = openSync(wal, "r")
-    openShm()
     return fd
+  }
+  // The shared-memory file is opened now, once (since 0.15.0): the one SQLite made as the store
+  // opened. Opened when first checked, a `-shm` removed before that was not seen, and once another
+  // process had made a new one, this store took that for its own (a review: `/ready` said 200, and
+  // a write the CLI had acknowledged was lost). None there (SQLite keeps it in memory with
+  // `locking_mode=EXCLUSIVE`), or none that can be opened: not checked.
+  try {
+    if (existsSync(shm)) shmFd = openSync(shm, "r")
+  } catch {
+    shmFd = undefined
   }
   return {
     check: () => {
@@ -2163,14 +2168,7 @@ export const walSync = (filename: string): {
       if (damage instanceof WalDamaged) setAside(shm)
       return damage ?? (shmFd === undefined ? undefined : shmRemoved(shmFd, shm))
     },
-    shared: () => {
-      try {
-        openShm()
-      } catch (error) {
-        return error as Error
-      }
-      return shmFd === undefined ? undefined : shmRemoved(shmFd, shm)
-    },
+    shared: () => closed || shmFd === undefined ? undefined : shmRemoved(shmFd, shm),
     sync: (done) => {
       if (closed) return done(new Error("the store is closed"))
       let synced: number
@@ -2209,16 +2207,25 @@ export const make = (options: Options): Effect.Effect<Store["Service"], Errors.S
     const durable = options.synchronous !== "NORMAL" && options.filename !== ":memory:"
     // Durable writes: the COMMIT writes the WAL without waiting for the disk (synchronous=NORMAL),
     // and the group commit fsyncs the WAL off the event loop before it acknowledges.
+    // The WAL's and the shared-memory file's descriptors (`files`, below) are closed after the
+    // connection (since 0.15.0): closing a descriptor of a file drops every POSIX lock the process
+    // holds on it, and before, the `-shm`'s went while SQLite's connection still held its locks there.
+    let opened: ReturnType<typeof walSync> | undefined
     const db = yield* Effect.acquireRelease(
       Effect.try({ try: () => open(durable ? { ...options, synchronous: "NORMAL" } : options), catch: unavailable }),
-      (db) => Effect.sync(() => db.close())
+      (db) =>
+        Effect.sync(() => {
+          try {
+            db.close()
+          } finally {
+            opened?.close()
+          }
+        })
     )
     // The WAL SQLite writes is next to the file it opened: through a symbolic link, where the link
     // leads. Its checks after each COMMIT (a WAL cut short, a `-shm` removed) run whatever the
     // durability (since 0.13.0); its sync only for durable writes.
-    const files = options.filename === ":memory:"
-      ? undefined
-      : yield* Effect.acquireRelease(Effect.sync(() => walSync(db.location() ?? options.filename)), (s) => Effect.sync(s.close))
+    const files = options.filename === ":memory:" ? undefined : opened = walSync(db.location() ?? options.filename)
     const sync = durable ? files : undefined
     // Released before the database: its connection closed first, the store's close is the file's
     // last, which checkpoints the WAL into the file and removes it.

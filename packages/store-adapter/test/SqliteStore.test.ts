@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from "node:child_process"
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs"
 import { pbkdf2 } from "node:crypto"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -1504,13 +1504,16 @@ describe("SqliteStore", () => {
         assert.match(causeOf(yield* Effect.flip(store.configurations.insert(t, configuration("d")))), /-shm was removed/, "and the write that follows is refused")
       }))
 
-    it.effect("is not ready once its shared-memory file is removed, though it never wrote since it opened", () =>
+    // The diff's review: removed before the store's first check, and another process's read then
+    // made a new `-shm`, which the store took for its own (`/ready` 200; a write of the CLI's lost).
+    it.effect("is not ready once its shared-memory file is removed before anything checked it, though another process made a new one", () =>
       Effect.gen(function*() {
         const filename = join(dir, "failing", "shm-removed-idle", "store.db")
         yield* Effect.scoped(Effect.asVoid(SqliteStore.make({ filename })))
         const store = yield* SqliteStore.make({ filename })
-        yield* store.ready
         rmSync(`${filename}-shm`)
+        execFileSync("python3", ["-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM schema_migrations').fetchall()", filename])
+        assert.isTrue(existsSync(`${filename}-shm`), "the other process made a new one")
         assert.match(causeOf(yield* Effect.flip(store.ready)), /-shm was removed while the store had it open/)
       }))
 
