@@ -21,11 +21,29 @@ export class Backend extends Context.Service<Backend, {
 /** The remote mode's settings. */
 export interface RemoteSettings {
   readonly baseUrl: string
+  /** The token of the first request. */
   readonly token: string
+  /**
+   * How to mint another token, when enrollctl minted `token` itself (it holds the server's
+   * secret): the client mints a fresh one `marginMs` before the one it sends expires, so a run
+   * that outlives a token (a long import, its undo) goes on. Undefined for a token the operator
+   * gave (`--token`, `ENROLLCTL_TOKEN`): it is sent as it is, until it expires.
+   */
+  readonly renew?: { readonly mint: Effect.Effect<string, CommandFailed>; readonly marginMs: number } | undefined
   /** How long one attempt of a request may take, headers and body (`--timeout`, `ENROLLCTL_TIMEOUT`). */
   readonly timeout: Timeout
   readonly debug: boolean
 }
+
+/**
+ * The tokens enrollctl mints for remote mode from the server's secret (since 0.6.2): how long
+ * each lasts (10 minutes), and how long before it expires the next is minted (60 s). A
+ * reference, so that a test can shorten both rather than wait 10 minutes.
+ */
+export const MintedTokens = Context.Reference<{ readonly lifetimeSeconds: number; readonly renewBeforeMs: number }>(
+  "@enrollment/cli/Backend/MintedTokens",
+  { defaultValue: () => ({ lifetimeSeconds: 600, renewBeforeMs: 60_000 }) }
+)
 
 /** The local mode's settings. */
 export interface LocalSettings {

@@ -139,9 +139,9 @@ const failedBackup = (e: SqliteBackup.BackupFailed, file: string, force: boolean
   const untouched = `nothing was written to ${file}`
   switch (e.reason) {
     case "DestinationExists":
-      return e.detail.includes("is a directory")
-        ? usage(e.detail)
-        : new CommandFailed({ code: "DestinationExists", detail: force ? e.detail : `${e.detail}; pass --force to replace it`, exit: "conflict" })
+      return new CommandFailed({ code: "DestinationExists", detail: force ? e.detail : `${e.detail}; pass --force to replace it`, exit: "conflict" })
+    case "DestinationNotAFile":
+      return usage(e.detail)
     case "DestinationIsSource":
       return usage(e.detail)
     case "SourceMissing":

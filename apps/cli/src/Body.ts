@@ -9,12 +9,23 @@
  * @since 0.1.0
  */
 import { Errors, Json } from "@enrollment/core"
+import { fstatSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import * as Effect from "effect/Effect"
 import * as Encoding from "./Encoding.ts"
 import { type CommandFailed, usage } from "./Failure.ts"
 
-const readStdin = async (): Promise<Buffer> => {
+/**
+ * Standard input, read to its end; a standard input that cannot be read (a directory,
+ * `< /tmp`; a closed descriptor) throws the system's error (EISDIR, EBADF). Node's stream of it
+ * ends at once there, as an empty input would (since 0.6.2: before, `import - < /tmp` imported
+ * nothing, exit 0, and `--body - < /tmp` read as JSON that ends too soon), so its descriptor is
+ * looked at first.
+ */
+export const readStdin = async (): Promise<Buffer> => {
+  if (fstatSync(0).isDirectory()) {
+    throw Object.assign(new Error("EISDIR: illegal operation on a directory, read"), { code: "EISDIR" })
+  }
   const chunks: Array<Buffer> = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)

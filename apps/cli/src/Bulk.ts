@@ -48,6 +48,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { LocalSettings } from "./Backend.ts"
+import { readStdin } from "./Body.ts"
 import * as Encoding from "./Encoding.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import * as Local from "./Local.ts"
@@ -370,11 +371,9 @@ const readAll = (file: string) =>
   Effect.tryPromise({
     try: async () => {
       if (file !== "-") return readFile(file)
-      const chunks: Array<Buffer> = []
-      for await (const c of process.stdin) chunks.push(c as Buffer)
-      return Buffer.concat(chunks)
+      return readStdin()
     },
-    catch: (e) => usage(`cannot read ${file}: ${(e as Error).message}`)
+    catch: (e) => usage(`cannot read ${file === "-" ? "standard input" : file}: ${(e as Error).message}`)
   }).pipe(Effect.flatMap((bytes) => decodeText(bytes, file)))
 
 /**
@@ -1067,19 +1066,14 @@ const exportLocal = (store: Store["Service"], directory: DirectoryService["Servi
 
 const exportRemote = (api: ReturnType<typeof Remote.client>) =>
   Effect.gen(function*() {
+    // Every page, its next links followed as every list's are (only on the service's origin, none
+    // twice); a page that is none (a web page at the base URL) fails: never an empty tenant.
     const listAll = (path: string) =>
       Effect.gen(function*() {
-        const out: Array<Obj> = []
-        let url = path
-        let res = yield* api.request({ method: "GET", path, query: { $top: "999" } })
-        for (;;) {
-          // A page that is none (a web page at the base URL) fails: never an empty tenant.
-          const page = yield* Remote.pageOf(res, new URL(url, `${api.base}/`).href)
-          out.push(...page.value.map(clean))
-          if (page.next === undefined) return out
-          url = page.next
-          res = yield* api.request({ method: "GET", path: page.next })
-        }
+        const query = { $top: "999" }
+        const res = yield* api.request({ method: "GET", path, query })
+        const items = yield* api.pages(res, `${api.base}/${path}?${new URLSearchParams(query)}`)
+        return items.map(clean)
       })
     const clean = (v: Obj): Obj => Object.fromEntries(Object.entries(v).filter(([k]) => k === "@odata.type" || !k.startsWith("@odata.")))
     const invitations = yield* listAll("invitations")

@@ -14,11 +14,11 @@
  *
  * @since 0.1.0
  */
-import { Id } from "@enrollment/core"
+import { Id, MergePatch } from "@enrollment/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { Backend, type RemoteSettings } from "./Backend.ts"
+import { Backend, MintedTokens, type RemoteSettings } from "./Backend.ts"
 import { classOfStatus } from "./ExitCode.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import type { Answer, MemberType, Operation, Parent } from "./Operation.ts"
@@ -177,7 +177,8 @@ const nextLinkSuffix = "@odata.nextLink"
  */
 const strip = (value: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) if (!k.endsWith(contextSuffix)) out[k] = v
+  // An own property, set so: a property named `__proto__` is kept, as local mode keeps it.
+  for (const [k, v] of Object.entries(value)) if (!k.endsWith(contextSuffix)) MergePatch.setOwn(out, k, v)
   return out
 }
 
@@ -218,6 +219,7 @@ export const client = (settings: RemoteSettings) => {
   }
 
   const { timeout } = settings
+  const tokens = renewing(settings)
   const limit = timeout.ms === undefined
     ? `no timeout of enrollctl's own: ${timeout.from} is 0`
     : `timeout ${timeout.seconds} s: ${timeout.from === "the default" ? "the default" : timeout.from}`
@@ -230,11 +232,11 @@ export const client = (settings: RemoteSettings) => {
     const expired = new AbortController()
     // Whether fetch was called: a failure before (the headers refused) sent nothing.
     let called = false
-    return Effect.tryPromise({
+    return Effect.flatMap(tokens.current, (token) => Effect.tryPromise({
       try: async (signal): Promise<Response> => {
         const timer = timeout.ms === undefined ? undefined : setTimeout(() => expired.abort(), timeout.ms)
         try {
-          const headers = new Headers({ Accept: "application/json", Authorization: `Bearer ${settings.token}`, ...extra })
+          const headers = new Headers({ Accept: "application/json", Authorization: `Bearer ${token}`, ...extra })
           const text = body === undefined ? undefined : JSON.stringify(body)
           if (text !== undefined) headers.set("Content-Type", "application/json")
           debug(`> ${method} ${url} (${limit})\n${redactHeaders(headers)}${text === undefined ? "" : `\n\n${text}`}\n`)
@@ -275,7 +277,7 @@ export const client = (settings: RemoteSettings) => {
         if (!called || neverSent(cause)) return e
         return writes ? maybeWritten(e, "a write whose connection broke once sent is not retried") : wroteNothing(method, e)
       }
-    })
+    }))
   }
 
   /**
@@ -311,33 +313,64 @@ export const client = (settings: RemoteSettings) => {
   }
 
   const urlOf = (req: Request) => {
-    const url = new URL(/^https?:\/\//.test(req.path) ? req.path : `${base}/${req.path}`)
+    // Under the base URL always: a next link is requested by `nextPage` alone, which checks it.
+    const url = new URL(`${base}/${req.path}`)
     for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, v)
     return url.toString()
   }
 
   /**
-   * A next link to follow (since 0.6.1): only one on the service's own origin, where the token is
-   * meant to go. A link elsewhere (a proxy's rewrite, a service that is not ours) is an
-   * `InvalidResponse` (exit 1) and is not requested: before, the token was sent wherever it led.
+   * The page a next link leads to: the one piece of code that follows `@odata.nextLink`, for
+   * every list the CLI reads (a command's, an expansion's, export's). Only a link on the service's
+   * own origin is followed, where the token is meant to go (since 0.6.1 for a command's lists;
+   * export's too since 0.6.2): a link elsewhere (a proxy's rewrite, a service that is not ours)
+   * is an `InvalidResponse` (exit 1) and is not requested. So is a link `seen` already holds
+   * (one list's links, the first page's URL among them): a server that leads back to a page
+   * already read would be followed forever (since 0.6.2). The link is added to `seen`.
    */
-  const followed = (next: string): Effect.Effect<string, CommandFailed> => {
-    let origin: string | undefined
-    try {
-      origin = new URL(next).origin
-    } catch {
-      origin = undefined
-    }
-    return origin === new URL(base).origin
-      ? Effect.succeed(next)
-      : Effect.fail(
-        new CommandFailed({
+  const nextPage = (next: string, seen: Set<string>) =>
+    Effect.gen(function*() {
+      let origin: string | undefined
+      try {
+        origin = new URL(next).origin
+      } catch {
+        origin = undefined
+      }
+      const own = new URL(base).origin
+      if (origin !== own) {
+        return yield* new CommandFailed({
           code: "InvalidResponse",
-          detail: `a next link leads away from ${new URL(base).origin} (${next.slice(0, 200)}): not followed, so that the token goes nowhere else`,
+          detail: `a next link leads away from ${own} (${next.slice(0, 200)}): not followed, so that the token goes nowhere else`,
           exit: "other"
         })
-      )
-  }
+      }
+      const url = new URL(next).href
+      if (seen.has(url)) {
+        return yield* new CommandFailed({
+          code: "InvalidResponse",
+          detail: `a next link leads back to a page already read (${next.slice(0, 200)}): not followed, so that the list ends`,
+          exit: "other"
+        })
+      }
+      seen.add(url)
+      return yield* pageOf(yield* send("GET", url, undefined, undefined), url)
+    })
+
+  /**
+   * Every item of the list whose first page answered `first` to `url`, its next links followed
+   * ({@link nextPage}) until there is none, or until `enough` items are read.
+   */
+  const pages = (first: Response, url: string, enough: number = Infinity) =>
+    Effect.gen(function*() {
+      const items: Array<Record<string, unknown>> = []
+      const seen = new Set([new URL(url).href])
+      let page = yield* pageOf(first, url)
+      for (;;) {
+        items.push(...page.value)
+        if (items.length >= enough || page.next === undefined) return items
+        page = yield* nextPage(page.next, seen)
+      }
+    })
 
   /** Sends one request; the raw response. A wait for a retry ends when `cut` fails (see `send`). */
   const request = <E = never>(req: Request, cut?: Effect.Effect<never, E>) =>
@@ -357,15 +390,16 @@ export const client = (settings: RemoteSettings) => {
         const name = link.slice(0, -nextLinkSuffix.length)
         const items = Array.isArray(value[name]) ? [...(value[name] as Array<unknown>)] : []
         let next = value[link]
+        const seen = new Set<string>()
         while (typeof next === "string") {
-          const page = yield* pageOf(yield* send("GET", yield* followed(next), undefined, undefined), next)
+          const page = yield* nextPage(next, seen)
           items.push(...page.value)
           next = page.next
         }
         rest[name] = items
       }
       const out: Record<string, unknown> = {}
-      for (const [k, v] of Object.entries(value)) if (!links.includes(k)) out[k] = Object.hasOwn(rest, k) ? rest[k] : v
+      for (const [k, v] of Object.entries(value)) if (!links.includes(k)) MergePatch.setOwn(out, k, Object.hasOwn(rest, k) ? rest[k] : v)
       return out
     })
   }
@@ -376,25 +410,22 @@ export const client = (settings: RemoteSettings) => {
       const res = yield* request(req)
       if (op._tag.endsWith(".list")) {
         const top = (op as { list?: { top?: number } }).list?.top ?? Infinity
-        const items: Array<Record<string, unknown>> = []
-        let page = yield* pageOf(res, urlOf(req))
-        for (;;) {
-          items.push(...page.value)
-          const next = page.next
-          if (items.length >= top || next === undefined) break
-          page = yield* pageOf(yield* send("GET", yield* followed(next), undefined, undefined), next)
-        }
+        const items = yield* pages(res, urlOf(req), top)
         const kept = yield* Effect.forEach(items.slice(0, top), whole)
         return withExpanded<Answer>({ _tag: "List", items: kept.map(strip) }, kept)
       }
-      if (res.status === 204 || res.body === undefined || typeof res.body !== "object" || res.body === null) {
-        return { _tag: "None" } as Answer
+      const entity = res.status !== 204 && typeof res.body === "object" && res.body !== null && !Array.isArray(res.body)
+      // A read asks for an entity: an answer without one (empty, 204, `null`, an array) is not the
+      // service's, and is not printed as nothing, exit 0 (since 0.6.2).
+      if (!entity && req.method === "GET") {
+        return yield* invalidAnswer(req.method, urlOf(req), res, res.status === 204 ? "no content" : "not an entity")
       }
+      if (!entity) return { _tag: "None" } as Answer
       const value = yield* whole(res.body as Record<string, unknown>)
       return withExpanded<Answer>({ _tag: "Entity", value: strip(value) }, [value])
     })
 
-  return { base, request, run }
+  return { base, request, run, pages }
 }
 
 /**
@@ -422,12 +453,18 @@ export const retry: {
 export const retried = (method: string, status: number, writes: boolean = isWrite(method)): boolean =>
   status === 429 || (status === 503 && !writes)
 
-/** The wait a `Retry-After` header asks for, in ms; without a readable one, the backoff of retry `n` (0-based). */
+/**
+ * The wait a `Retry-After` header asks for, in ms: a whole number of seconds (`120`), or an
+ * HTTP date in the future (`Wed, 21 Oct 2026 07:28:00 GMT`). Anything else (`-5`, `1.5`, a date
+ * past, a word) is not read: the backoff of retry `n` (0-based), so a malformed header never
+ * makes a retry at once (since 0.6.2; before, `-5` and `1.5` read as past dates, no wait).
+ */
 export const retryAfterMs = (header: string | null, n: number, now: number = Date.now()): number => {
   const text = header?.trim() ?? ""
   if (/^\d+$/.test(text)) return Number(text) * 1000
-  const date = Date.parse(text)
-  if (text !== "" && !Number.isNaN(date)) return Math.max(0, date - now)
+  // A date names its day or month in letters: `1.5` or `-5`, which Date.parse reads as dates, do not.
+  const date = /[a-z]/i.test(text) ? Date.parse(text) : Number.NaN
+  if (!Number.isNaN(date) && date > now) return date - now
   return retry.firstBackoffMs * 2 ** n
 }
 
@@ -582,6 +619,20 @@ export const pageOf = (
       })
     )
   }
+  // Every item an object (an entity): `[1, null, "x"]` is not a list of the service's (since 0.6.2).
+  const notEntity = body.value.findIndex((v) => typeof v !== "object" || v === null || Array.isArray(v))
+  if (notEntity !== -1) {
+    return Effect.fail(
+      new CommandFailed({
+        code: "InvalidResponse",
+        detail: `GET ${new URL(url).pathname} answered ${res.status} with a list whose item ${notEntity} is ${
+          JSON.stringify(body.value[notEntity]) ?? "undefined"
+        }, not an entity: is the base URL the service's root?`,
+        exit: "other",
+        status: res.status
+      })
+    )
+  }
   const next = body["@odata.nextLink"]
   return Effect.succeed({ value: body.value as ReadonlyArray<Record<string, unknown>>, next: typeof next === "string" ? next : undefined })
 }
@@ -598,6 +649,32 @@ export const failureOf = (res: Response): CommandFailed => {
   return new CommandFailed({ code, detail, exit: classOfStatus(res.status), status: res.status })
 }
 
+/**
+ * The token of a client's requests: `settings.token`, and, where enrollctl minted it
+ * (`settings.renew`), a fresh one minted once it is within `renew.marginMs` of its expiry (its
+ * `exp` claim), so that a run longer than a token's life (an import, its undo) goes on.
+ */
+const renewing = (settings: RemoteSettings) => {
+  let token = settings.token
+  let expiresAt = expiryOf(token)
+  const current: Effect.Effect<string, CommandFailed> = Effect.suspend(() => {
+    const renew = settings.renew
+    if (renew === undefined || expiresAt === undefined || Date.now() < expiresAt - renew.marginMs) return Effect.succeed(token)
+    return Effect.map(renew.mint, (fresh) => {
+      token = fresh
+      expiresAt = expiryOf(fresh)
+      return fresh
+    })
+  })
+  return { current }
+}
+
+/** When a JWT expires (its `exp` claim), in ms since the epoch; undefined when it says none. */
+const expiryOf = (token: string): number | undefined => {
+  const payload = payloadOf(token)
+  return typeof payload === "object" && typeof payload.exp === "number" ? payload.exp * 1000 : undefined
+}
+
 /** The remote backend. */
 export const layer = (settings: RemoteSettings) =>
   Layer.succeed(Backend, Backend.of({ describe: `remote ${settings.baseUrl}`, run: client(settings).run }))
@@ -611,21 +688,26 @@ export const layer = (settings: RemoteSettings) =>
  * of three base64url segments, a JSON object.
  */
 export const claimedTenant = (token: string): { readonly tid: string } | { readonly unreadable: string } => {
+  const payload = payloadOf(token)
+  if (typeof payload === "string") return { unreadable: payload }
+  const tid = payload.tid
+  if (typeof tid !== "string" || tid === "") return { unreadable: "it has no tid claim" }
+  return { tid }
+}
+
+/** A JWT's payload, read without verifying the token, or why it cannot be read. */
+const payloadOf = (token: string): Record<string, unknown> | string => {
   const parts = token.split(".")
-  if (parts.length !== 3) {
-    return { unreadable: parts.length === 5 ? "it is encrypted (a JWE)" : "it is not a JWT (header.payload.signature)" }
-  }
+  if (parts.length !== 3) return parts.length === 5 ? "it is encrypted (a JWE)" : "it is not a JWT (header.payload.signature)"
   let payload: unknown
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(parts[1]!)) throw new Error("not base64url")
     payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(parts[1]!, "base64url")))
   } catch {
-    return { unreadable: "its payload is not base64url-encoded JSON" }
+    return "its payload is not base64url-encoded JSON"
   }
-  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return { unreadable: "its payload is not a JSON object" }
-  const tid = (payload as Record<string, unknown>).tid
-  if (typeof tid !== "string" || tid === "") return { unreadable: "it has no tid claim" }
-  return { tid }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return "its payload is not a JSON object"
+  return payload as Record<string, unknown>
 }
 
 /**
@@ -716,7 +798,8 @@ export const settle = (raw: Globals): Effect.Effect<Globals, CommandFailed> =>
     }
     const source = secretSourceOf(g)
     if (source._tag === "DataDir") return raw
-    return { ...raw, token: yield* mint(source, { tenant: g.tenant ?? defaultTenant, expiresIn: "10m" }) }
+    const { lifetimeSeconds } = yield* MintedTokens
+    return { ...raw, token: yield* mint(source, { tenant: g.tenant ?? defaultTenant, expiresIn: lifetimeSeconds }), minted: true }
   })
 
 /** What `enrollctl token` is asked for, as its flags give it. */
@@ -748,7 +831,25 @@ const notReadByToken: ReadonlyArray<readonly [keyof Globals, string]> = [
 const listed = (flags: ReadonlyArray<string>): string =>
   flags.length === 1 ? flags[0]! : `${flags.slice(0, -1).join(", ")} and ${flags.at(-1)}`
 
-const spans = /^(\d+)\s*(?:s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i
+const spans = /^(\d+)\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i
+
+/** The seconds of each unit a span names, as jose (which mints) counts them: a year is 365.25 days. */
+const unitSeconds = (unit: string): number => {
+  const u = unit.toLowerCase()
+  if (u.startsWith("s")) return 1
+  if (u.startsWith("m")) return 60
+  if (u.startsWith("h")) return 3600
+  if (u.startsWith("d")) return 86_400
+  if (u.startsWith("w")) return 604_800
+  return 31_557_600
+}
+
+/**
+ * The longest lifetime `enrollctl token` mints (since 0.6.2): one year (`1y`, 365.25 days,
+ * 31557600 s). A token is a bearer's key to the tenant until it expires: a longer one (`100y`, a
+ * mistyped `9999999999`) is a key that is never taken back.
+ */
+export const maxLifetimeSeconds = 31_557_600
 
 /**
  * `enrollctl token`: mints with the server's secret ({@link secretSourceOf}) and prints the token
@@ -774,8 +875,12 @@ export const token = (raw: Globals, options: TokenOptions) =>
     const seconds = /^\d+$/.test(options.expiresIn)
     const span = seconds ? null : spans.exec(options.expiresIn)
     const amount = seconds ? Number(options.expiresIn) : span === null ? undefined : Number(span[1])
-    if (amount === undefined || amount < 1) {
-      return yield* usage(`--expires-in: expected a positive lifetime, seconds or a span like 30m, 1h, 7d; got '${options.expiresIn}'`)
+    const lifetime = amount === undefined ? undefined : seconds ? amount : amount * unitSeconds(span![2]!)
+    if (amount === undefined || amount < 1 || lifetime! > maxLifetimeSeconds) {
+      return yield* usage(
+        `--expires-in: expected a positive lifetime of at most 1 year (1y, ${maxLifetimeSeconds} seconds), seconds or a span like 30m, 1h, 7d; ` +
+          `got '${options.expiresIn}'`
+      )
     }
     if (options.scopes !== undefined && options.roles !== undefined) {
       return yield* usage(
@@ -784,6 +889,12 @@ export const token = (raw: Globals, options: TokenOptions) =>
     }
     const scopes = words(options.scopes)
     const roles = words(options.roles)
+    // An empty list mints a token that grants nothing: every request it makes is refused (403).
+    for (const [flag, names] of [["--scopes", scopes], ["--roles", roles]] as const) {
+      if (names !== undefined && names.length === 0) {
+        return yield* usage(`${flag}: expected one or more of the service's permissions, space- or comma-separated; got none (a token that grants nothing)`)
+      }
+    }
     const { Permissions } = yield* Effect.promise(() => import("@enrollment/http-adapter"))
     for (const [flag, names] of [["--scopes", scopes], ["--roles", roles]] as const) {
       const unknown = (names ?? []).filter((n) => !Permissions.all.includes(n))

@@ -8,7 +8,7 @@
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Backend, type LocalSettings, type RemoteSettings } from "./Backend.ts"
+import { Backend, type LocalSettings, MintedTokens, type RemoteSettings } from "./Backend.ts"
 import { CommandFailed, usage } from "./Failure.ts"
 import { type Operation, operationOf, type Planned, withoutBody } from "./Operation.ts"
 import * as Output from "./Output.ts"
@@ -214,12 +214,17 @@ export const resolveMode = (raw: Globals): Effect.Effect<
     const mode = yield* modeOf(raw)
     if (mode._tag === "Local") return mode
     const g = yield* settingsOf(raw)
-    const token = g.token ?? (yield* mint({
-      dataDir: g.dataDir ?? defaultDataDir,
-      tenant: g.tenant ?? defaultTenant,
-      expiresIn: "10m"
-    }).pipe(Effect.mapError(noToken)))
-    return { _tag: "Remote" as const, settings: { baseUrl: mode.baseUrl, token, timeout: timeoutOf(g), debug: g.debug } }
+    const settings = { baseUrl: mode.baseUrl, timeout: timeoutOf(g), debug: g.debug }
+    const { lifetimeSeconds, renewBeforeMs } = yield* MintedTokens
+    const claims = { tenant: g.tenant ?? defaultTenant, expiresIn: lifetimeSeconds }
+    // A token given by the operator is sent as it is; one enrollctl minted, it mints again before
+    // it expires (with the secret it was minted with), so that a long run does not outlive it.
+    if (g.token !== undefined && raw.minted !== true) return { _tag: "Remote" as const, settings: { ...settings, token: g.token } }
+    const again = g.token !== undefined
+      ? Effect.flatMap(Effect.promise(() => import("./Remote.ts")), (Remote) => Remote.mint(Remote.secretSourceOf(g), claims))
+      : mint({ dataDir: g.dataDir ?? defaultDataDir, ...claims }).pipe(Effect.mapError(noToken))
+    const token = g.token ?? (yield* again)
+    return { _tag: "Remote" as const, settings: { ...settings, token, renew: { mint: again, marginMs: renewBeforeMs } } }
   })
 
 /** The backend the settings choose. */

@@ -50,6 +50,12 @@ export interface Globals {
   readonly timeout?: string | undefined
   readonly select?: string | undefined
   readonly debug: boolean
+  /**
+   * Not a flag: whether `token` was minted by enrollctl (`Remote.settle`, from
+   * `AUTH_HS256_SECRET`) rather than given, so that remote mode mints the next one before it
+   * expires (`RemoteSettings.renew`).
+   */
+  readonly minted?: boolean | undefined
 }
 
 /** The globals a variable can give, with the flag and the variable that give each. */
@@ -129,6 +135,24 @@ export const databaseSchemaProblem = (schema: string): string | undefined => {
  * the server would answer a missing segment (404), which reads as a missing entity.
  */
 const isServiceRoot = (url: string): boolean => /\/beta\/*$/.test(new URL(url).pathname)
+
+/**
+ * What keeps an http(s) URL from being a base URL, as the end of a message (`, without …`), or
+ * undefined when nothing does: a path that is not the service root ({@link isServiceRoot}); a
+ * user or password (sent to no one: the token is the credential, and messages would show it);
+ * a query or a fragment (`?x=1`, `#top`: the CLI writes each request's path and query after the
+ * base URL, so they would end up inside the request's query or be dropped) (since 0.6.2).
+ */
+const serviceRootProblem = (text: string): string | undefined => {
+  const url = new URL(text)
+  if (url.username !== "" || url.password !== "") return ", without a user or password (the token is the credential)"
+  // The text, not `search`: a bare `?` or `#` leaves `search` and `hash` empty.
+  if (/[?#]/.test(text)) return ", without a query or fragment (? or #)"
+  return isServiceRoot(text) ? undefined : ""
+}
+
+/** A URL as messages show it: the password in it, if any, replaced by `[redacted]`. */
+export const redactUrl = (text: string): string => text.replace(/^([^:/?#]+:\/\/[^/?#@:]*:)[^/?#]*@/, "$1[redacted]@")
 
 /**
  * The seconds a timeout names: a number, decimals allowed (`30`, `2.5`, `.5`), from 0 (no limit
@@ -220,12 +244,16 @@ export const withEnvironment = (g: Globals): Resolved | { readonly refused: stri
   if (!oneOf(outputs, output)) return { refused: `${name("output")}: expected ${listed(outputs)}, got '${output}'` }
   if (resolved.baseUrl !== undefined && !isUrl(resolved.baseUrl, ["http:", "https:"])) {
     return {
-      refused: `${name("baseUrl")}: expected the Graph API's http(s) URL, e.g. http://127.0.0.1:8080/beta; got '${resolved.baseUrl}'`
+      refused: `${name("baseUrl")}: expected the Graph API's http(s) URL, e.g. http://127.0.0.1:8080/beta; got '${redactUrl(resolved.baseUrl)}'`
     }
   }
-  if (resolved.baseUrl !== undefined && !isServiceRoot(resolved.baseUrl)) {
+  // An empty variable counts as unset; an empty flag is a mistake (sent, it would be `Bearer `).
+  if (g.token === "") return { refused: "--token: expected a bearer token (a JWT: header.payload.signature), got an empty one" }
+  const baseUrlProblem = resolved.baseUrl === undefined ? undefined : serviceRootProblem(resolved.baseUrl)
+  if (baseUrlProblem !== undefined) {
     return {
-      refused: `${name("baseUrl")}: expected the service root, ending in /beta (e.g. http://127.0.0.1:8080/beta); got '${resolved.baseUrl}'`
+      refused: `${name("baseUrl")}: expected the service root, ending in /beta (e.g. http://127.0.0.1:8080/beta)${baseUrlProblem}; ` +
+        `got '${redactUrl(resolved.baseUrl!)}'`
     }
   }
   if (resolved.tenant !== undefined && !isTenant(resolved.tenant)) {

@@ -30,7 +30,7 @@ type Rt = typeof import("./Runtime.ts")
 type Failed = import("./Failure.ts").CommandFailed
 
 /** The release (`--version`); a test keeps it equal to `package.json`'s. */
-const version = "0.6.1"
+const version = "0.6.2"
 const opt = Option.getOrUndefined
 
 // ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ describe("a flag's value that begins with '-'", () => {
     const r = await enrollctl(["token", "--expires-in", "-1h", "--data-dir", await storeDir()])
     assert.strictEqual(r.code, 2, r.stderr)
     assert.strictEqual(r.stdout, "")
-    assert.strictEqual(r.stderr, "error Usage: --expires-in: expected a positive lifetime, seconds or a span like 30m, 1h, 7d; got '-1h'\n")
+    assert.strictEqual(r.stderr, "error Usage: --expires-in: expected a positive lifetime of at most 1 year (1y, 31557600 seconds), seconds or a span like 30m, 1h, 7d; got '-1h'\n")
   })
 
   it("leaves flags that take no value, '-' (standard input), a word of '--', the = form and what follows -- as they are", () => {

@@ -212,7 +212,8 @@ describe("remote requests retry 429 and 503 as Retry-After says", () => {
     const now = Date.parse("2026-01-01T00:00:00Z")
     assert.strictEqual(retryAfterMs("7", 0, now), 7_000)
     assert.strictEqual(retryAfterMs("Thu, 01 Jan 2026 00:00:03 GMT", 0, now), 3_000)
-    assert.strictEqual(retryAfterMs("Wed, 31 Dec 2025 23:59:00 GMT", 0, now), 0)
+    // A date past is no wait the server asks for (since 0.6.2): the backoff, as for `-5` or `1.5`.
+    assert.strictEqual(retryAfterMs("Wed, 31 Dec 2025 23:59:00 GMT", 0, now), 1_000)
     assert.deepStrictEqual([0, 1, 2].map((n) => retryAfterMs(null, n, now)), [1_000, 2_000, 4_000])
     assert.strictEqual(retryAfterMs("soon", 1, now), 2_000)
   })

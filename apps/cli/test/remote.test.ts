@@ -322,12 +322,30 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     it("follows an expansion the server cut short to its end, as local mode prints it whole", async () => {
       // The server expands at most 10 000 assignments per answer (the http-adapter's
       // expandBudget), then writes assignments@odata.nextLink: the CLI follows it.
-      const many = path.join(dataDir, "many-assignments.json")
-      writeFileSync(many, JSON.stringify({ enrollmentConfigurationAssignments: Array.from({ length: 10_001 }, () => ({ target: null })) }))
-      await runAll(at, [
-        ["device-management", "device-enrollment-configurations", "create", "--type", "deviceEnrollmentLimitConfiguration", "--body", '{"id":"xbig"}'],
-        ["device-management", "device-enrollment-configurations", "assign", "--device-enrollment-configuration-id", "xbig", "--body", `@${many}`]
-      ])
+      // More than one `assign` takes (core's Configuration.maxAssignItems): imported, on the server's
+      // own store in local mode, which writes them one at a time.
+      const many = path.join(dataDir, "many-assignments.jsonl")
+      writeFileSync(many, [
+        // Whole records, as `export` writes them.
+        {
+          kind: "configuration",
+          value: {
+            "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id: "xbig", displayName: null, description: null, priority: 0,
+            roleScopeTagIds: [], deviceEnrollmentConfigurationType: "limit", createdDateTime: "2026-12-03T00:00:00.000Z",
+            lastModifiedDateTime: "2026-12-03T00:00:00.000Z", version: 1
+          }
+        },
+        ...Array.from({ length: 10_001 }, (_, i) => ({
+          kind: "assignment",
+          configurationId: "xbig",
+          value: {
+            "@odata.type": "#microsoft.graph.enrollmentConfigurationAssignment", id: `a${String(i).padStart(5, "0")}`, target: null,
+            source: "direct", sourceId: null
+          }
+        }))
+      ].map((r) => JSON.stringify(r)).join("\n") + "\n")
+      const imported = await local("import", many)
+      assert.strictEqual(imported.code, 0, imported.stderr)
       const token = (await enrollctl(["token", "--data-dir", dataDir, "--tenant", tenant])).stdout.trim()
       const raw = await (await fetch(`${baseUrl}/deviceManagement/deviceEnrollmentConfigurations/xbig?$expand=assignments`, { headers: { Authorization: `Bearer ${token}` } })).json() as Record<string, any>
       // What is tested needs the server's cut (in the http-adapter's unreleased changes); said when it is not there.

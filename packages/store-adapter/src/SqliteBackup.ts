@@ -14,7 +14,9 @@
  * or interrupts it (or aborts it, before the move), the temporary file and its journal are removed: the destination is the whole
  * checked copy, or it is as it was. An existing destination is replaced only with `force`; without
  * it, the copy is linked into place (`link`, which refuses a path that is there), so a file made
- * at the destination meanwhile is not replaced either.
+ * at the destination meanwhile is not replaced either. A destination that is there and is not a
+ * regular file (a directory, a symbolic link, a FIFO, a device) is never replaced, `force` or
+ * not: the rename would put a file in place of a device node, or of a link the operator meant.
  *
  * Restore: stop the server, put the backup in place of the store's file, remove the store's
  * `-wal` and `-shm` files (they belong to the file replaced), and start it; or start the server
@@ -30,9 +32,11 @@ import {
   fstatSync,
   fsyncSync,
   linkSync,
+  lstatSync,
   openSync,
   realpathSync,
   renameSync,
+  type Stats,
   statSync,
   unlinkSync
 } from "node:fs"
@@ -97,8 +101,14 @@ export interface Backup {
 export const Reason = Schema.Literals([
   /** The store's file is not there (or is not a file). */
   "SourceMissing",
-  /** The destination exists, and `force` was not given; or it is a directory. */
+  /** The destination exists, and `force` was not given. */
   "DestinationExists",
+  /**
+   * The destination exists and is not a regular file: a directory, a symbolic link (dangling or
+   * not), a FIFO, a socket, a device. It is never replaced, `force` or not (since 0.15.0; a
+   * directory was refused as `DestinationExists` before, and `force` replaced the others).
+   */
+  "DestinationNotAFile",
   /** The destination is the store's own file (or its `-wal` or `-shm`), or one of the files `keep` names. */
   "DestinationIsSource",
   /** The store could not be read, or the copy written (I/O, permissions, a full disk, not a database). */
@@ -143,6 +153,22 @@ const errorText = (e: unknown): string => {
 /** A failure of `reason` with `detail`, the error's own text after it. */
 const failed = (reason: Reason, detail: string) => (cause: unknown) =>
   new BackupFailed({ reason, detail: `${detail}: ${errorText(cause)}`, cause })
+
+/** What a file that is not a regular one is, as messages name it. */
+const kindOf = (s: Stats): string =>
+  s.isDirectory()
+    ? "a directory"
+    : s.isSymbolicLink()
+    ? "a symbolic link"
+    : s.isFIFO()
+    ? "a FIFO (named pipe)"
+    : s.isSocket()
+    ? "a socket"
+    : s.isCharacterDevice()
+    ? "a character device"
+    : s.isBlockDevice()
+    ? "a block device"
+    : "something other than a file"
 
 /** The identity (device, inode) of what `p` leads to, or undefined where nothing is (or it cannot be looked up). */
 const identity = (p: string): string | undefined => {
@@ -340,9 +366,19 @@ export const backup = Effect.fn("SqliteBackup.backup")(function*(options: Option
     const named = resolve(kept.file) === to ? kept.what : `${kept.what} (${resolve(kept.file)})`
     return yield* new BackupFailed({ reason: "DestinationIsSource", detail: `${to} is ${named}: back it up to another path` })
   }
-  const there = existsSync(to)
-  if (there && statSync(to).isDirectory()) {
-    return yield* new BackupFailed({ reason: "DestinationExists", detail: `${to} is a directory: name the backup's file` })
+  // lstat, not stat: a symbolic link is looked at itself, a dangling one too (which `existsSync`
+  // reads as nothing there), and is not followed to what it names.
+  const found = yield* Effect.try({
+    try: () => lstatSync(to, { throwIfNoEntry: false }),
+    catch: failed("CopyFailed", `cannot look at ${to}`)
+  })
+  const there = found !== undefined
+  const kind = found === undefined || found.isFile() ? undefined : kindOf(found)
+  if (kind !== undefined) {
+    return yield* new BackupFailed({
+      reason: "DestinationNotAFile",
+      detail: `${to} is ${kind}, not a regular file: name the backup's file (nothing was written)`
+    })
   }
   if (there && options.force !== true) {
     return yield* new BackupFailed({ reason: "DestinationExists", detail: `${to} already exists (nothing was written)` })

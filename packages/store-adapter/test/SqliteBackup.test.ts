@@ -4,7 +4,21 @@
  * release reads), private to its user, and placed whole or not at all: every refusal and failure
  * leaves the destination's directory as it was, no temporary file in it.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -124,8 +138,38 @@ describe("SqliteBackup.backup", () => {
       assert.strictEqual(userIds(to).length, 10)
       assert.deepStrictEqual(readdirSync(out), ["backup.sqlite"])
       const d = yield* failure({ from: store.filename, to: out, force: true })
-      assert.strictEqual(d.reason, "DestinationExists")
+      assert.strictEqual(d.reason, "DestinationNotAFile")
       assert.include(d.message, "is a directory")
+    }))
+
+  it.effect("never replaces what is not a regular file, forced or not: a FIFO, a symbolic link, a dangling one, each left as it was", () =>
+    Effect.gen(function*() {
+      // Before: only a directory was refused; --force renamed the copy over a FIFO or a link (and a
+      // device node), and a dangling link was refused as made "while the backup ran".
+      const store = openStore("not-a-file", 3)
+      const out = fresh("not-a-file-out")
+      const fifo = join(out, "fifo")
+      sh("mkfifo", fifo)
+      const target = join(out, "target.sqlite")
+      writeFileSync(target, "the link's target")
+      const link = join(out, "link")
+      symlinkSync(target, link)
+      const dangling = join(out, "dangling")
+      symlinkSync(join(out, "nothing-here"), dangling)
+      const cases = [[fifo, "a FIFO (named pipe)"], [link, "a symbolic link"], [dangling, "a symbolic link"]] as const
+      for (const [to, kind] of cases) {
+        for (const force of [false, true]) {
+          const e = yield* failure({ from: store.filename, to, force })
+          assert.strictEqual(e.reason, "DestinationNotAFile", `${to} force ${force}`)
+          assert.strictEqual(e.message, `${to} is ${kind}, not a regular file: name the backup's file (nothing was written)`)
+        }
+      }
+      assert.isTrue(lstatSync(fifo).isFIFO())
+      assert.strictEqual(readlinkSync(link), target)
+      assert.strictEqual(readFileSync(target, "utf8"), "the link's target")
+      assert.strictEqual(readlinkSync(dangling), join(out, "nothing-here"))
+      assert.deepStrictEqual(readdirSync(out).sort(), ["dangling", "fifo", "link", "target.sqlite"])
+      store.db.close()
     }))
 
   it.effect("never writes over the store's own files, forced or not", () =>
