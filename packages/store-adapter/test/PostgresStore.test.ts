@@ -111,6 +111,14 @@ const serializableWithClient = (schema: string, timeoutMillis: number, maxConnec
     }))
   )
 
+/** The store over its own pool whose every transaction is SERIALIZABLE (as on CockroachDB). */
+const serializableStore = (schema: string, maxConnections: number) =>
+  PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
+    url: Redacted.make(url!),
+    maxConnections,
+    startupParameters: { default_transaction_isolation: "serializable" }
+  })))
+
 const storeLayer = (schema: string, maxConnections = 4) =>
   PostgresStore.layer({ url: Redacted.make(url!), schema, maxConnections })
 
@@ -934,12 +942,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
       const schema = freshSchema("serializable")
       const t = freshTenant()
       // As on CockroachDB, where every transaction is SERIALIZABLE: concurrent writers of a row abort (40001).
-      const serializable = (maxConnections: number) =>
-        PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
-          url: Redacted.make(url!),
-          maxConnections,
-          startupParameters: { default_transaction_isolation: "serializable" }
-        })))
+      const serializable = (maxConnections: number) => serializableStore(schema, maxConnections)
       yield* Effect.gen(function*() {
         const store = yield* Store
         yield* store.configurations.insert(t, configuration("cfg"))
@@ -966,11 +969,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   it.live("runs again the one-statement writes SERIALIZABLE isolation aborts beside assign's transactions: inserts, removals, a member's removal", () =>
     Effect.gen(function*() {
       const schema = freshSchema("serializable_writes")
-      const serializable = PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
-        url: Redacted.make(url!),
-        maxConnections: 8,
-        startupParameters: { default_transaction_isolation: "serializable" }
-      })))
+      const serializable = serializableStore(schema, 8)
       // Three rounds, each in a tenant of its own: one round of the code before 0.8.1 failed in one run of two to four.
       for (let round = 0; round < 3; round++) yield* Effect.gen(function*() {
         const t = freshTenant()
@@ -1004,11 +1003,7 @@ describe.skipIf(url === undefined || url === "")("PostgresStore", () => {
   it.live("runs again the reads SERIALIZABLE isolation aborts beside writes: lists and counts never fail (since 0.15.0)", () =>
     Effect.gen(function*() {
       const schema = freshSchema("serializable_reads")
-      const serializable = PostgresStore.layerClient({ schema }).pipe(Layer.provide(PgClient.layer({
-        url: Redacted.make(url!),
-        maxConnections: 8,
-        startupParameters: { default_transaction_isolation: "serializable" }
-      })))
+      const serializable = serializableStore(schema, 8)
       // Three rounds, each in a tenant of its own: one round of the code before 0.15.0 failed in about one run of two.
       for (let round = 0; round < 3; round++) yield* Effect.gen(function*() {
         const t = freshTenant()
