@@ -384,6 +384,22 @@ describe("a SQLite store whose database file is moved while it is open", () => {
         rmSync(filename)
         assert.include(yield* notReady(store), `the database file ${filename} is no longer there`)
         renameSync(`${filename}.old`, filename)
+        // The file is back, but the other store's close removed the `-shm` at the path, this store's
+        // (the last connection to a database removes its `-wal` and `-shm`): since 0.15.0 `ready` says
+        // so, where before it said yes, and a process that opened the file next would not have seen
+        // this store's writes.
+        assert.include(yield* notReady(store), "-shm was removed while the store had it open")
+      }))
+    }))
+
+  it.effect("is ready again once its file is back at its path, and not once it is deleted", () =>
+    Effect.gen(function*() {
+      const filename = join(dir, "renamed-back", "store.db")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const store = yield* SqliteStore.make({ filename })
+        renameSync(filename, `${filename}.old`)
+        assert.include(yield* notReady(store), `the database file ${filename} is no longer there`)
+        renameSync(`${filename}.old`, filename)
         yield* store.ready
         rmSync(filename)
         assert.include(yield* notReady(store), "a deleted file can be copied back only while the store runs")
