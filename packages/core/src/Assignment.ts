@@ -20,7 +20,11 @@ export const typeName = "enrollmentConfigurationAssignment"
 export const AssignmentSource = Schema.Literals(["direct", "policySets"])
 export type AssignmentSource = typeof AssignmentSource.Type
 
-/** An assignment as stored and as returned. */
+/**
+ * An assignment as stored and as returned. Decoded with Effect's default options it drops a
+ * property it does not declare; decode a client's body with `{ onExcessProperty: "error" }` or
+ * `Validation.decoder` to refuse one as SPEC 3 does (the services do).
+ */
 export const Assignment = Schema.Struct({
   "@odata.type": AssignmentTarget.ODataTypeOf(typeName),
   id: Id,

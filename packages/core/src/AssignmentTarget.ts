@@ -199,7 +199,14 @@ export const ConfigurationManagerCollectionAssignmentTarget = Schema.Struct({
 }).annotate({ identifier: "configurationManagerCollectionAssignmentTarget" })
 export type ConfigurationManagerCollectionAssignmentTarget = typeof ConfigurationManagerCollectionAssignmentTarget.Type
 
-/** Any concrete target; `@odata.type` picks the member. */
+/**
+ * Any concrete target; `@odata.type` picks the member.
+ *
+ * Like every struct here, the schemas are open as Effect's are: decoded with the default options,
+ * a property a type does not declare is dropped, not refused. SPEC 3 refuses one (a 400), and so
+ * do the services, `merge` and `Validation.decoder`; a caller decoding a client's body itself
+ * passes `{ onExcessProperty: "error" }` (README, "Decode a target").
+ */
 export const AssignmentTarget = Schema.Union([
   AllDevicesAssignmentTarget,
   AllLicensedUsersAssignmentTarget,

@@ -15,7 +15,7 @@ const PRIME = 0x01000193
  * Two 32-bit FNV-1a lanes over a structural walk of the value, with no
  * intermediate string: per character `c`, `h1 = (h1 ^ c) * P` and
  * `h2 = ((h2 ^ c) * P) ^ (h1 >>> 15)` (32-bit). A string is hashed as `"`, its
- * characters, its length (low 16 bits), `"`. The lanes live in locals while a
+ * characters, its length, `"`. The lanes live in locals while a
  * string is hashed: the digest is a per-write cost, and property writes per
  * character made it several times slower. The values it gives are pinned by a test
  * (clients keep ETags across a server upgrade).
@@ -36,7 +36,10 @@ const text = (s: string): void => {
     a = Math.imul(a ^ c, PRIME)
     b = Math.imul(b ^ c, PRIME) ^ (a >>> 15)
   }
-  const n = s.length & 0xffff
+  // The whole length (since 0.16.0): up to 0.15.0 its low 16 bits, which a string of 65 536
+  // units or more shares with a shorter one, so a string could end where another went on. A
+  // length above 0xffff is a value no character has; every shorter string hashes as before.
+  const n = s.length
   a = Math.imul(a ^ n, PRIME)
   b = Math.imul(b ^ n, PRIME) ^ (a >>> 15)
   a = Math.imul(a ^ 0x22, PRIME)

@@ -5,7 +5,7 @@
  * `node_modules`.
  */
 import { execFileSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -14,10 +14,17 @@ import { afterAll, assert, describe, it } from "vitest"
 
 const pkgDir = fileURLToPath(new URL("..", import.meta.url))
 const work = mkdtempSync(path.join(tmpdir(), "core-pack-"))
-afterAll(() => rmSync(work, { recursive: true, force: true }))
+// A module a former build left in dist/ (one since removed or renamed from src/).
+const stale = path.join(pkgDir, "dist", "RemovedModule.js")
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true })
+  rmSync(stale, { force: true })
+})
 
 describe("the packed package", () => {
   it("ships built JavaScript and declarations, no tests, effect as a peer, and runs from node_modules", () => {
+    mkdirSync(path.dirname(stale), { recursive: true })
+    writeFileSync(stale, "export const removed = 1\n")
     execFileSync("pnpm", ["pack", "--pack-destination", work], { cwd: pkgDir, stdio: "pipe" })
     const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"))!
     const app = path.join(work, "app")
@@ -28,6 +35,7 @@ describe("the packed package", () => {
     assert.include(files, "package/dist/index.js")
     assert.include(files, "package/dist/index.d.ts")
     assert.include(files, "package/dist/testing/index.js")
+    assert.notInclude(files, "package/dist/RemovedModule.js", "the build starts from an empty dist/")
     assert.deepStrictEqual(files.filter((f) => /\/(test|bench)\/|\.turbo|tsconfig|vitest/.test(f)), [])
 
     const manifest = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8"))

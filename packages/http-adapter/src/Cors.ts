@@ -41,7 +41,7 @@ export const allowedHeaders =
 
 /** The answer headers a page may read besides the ones every browser lets it (`Content-Type`, …). */
 export const exposedHeaders =
-  "ETag, Location, OData-Version, Preference-Applied, Retry-After, WWW-Authenticate, request-id, client-request-id"
+  "ETag, Location, OData-EntityId, OData-Version, Preference-Applied, Retry-After, WWW-Authenticate, request-id, client-request-id"
 
 /** An origin as a browser serializes it: scheme, host and a port other than the scheme's own, lower case, no path. */
 const originPattern = /^https?:\/\/(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/

@@ -245,6 +245,12 @@ const selectItem = (
     }
     const prop = n.slice(slash + 1)
     if (!propertyName.test(prop)) return { ok: false, message: `$select: '${n.slice(0, 80)}' does not name a property after its type cast` }
+    // A navigation property behind a cast is one still (since 0.18.0; before, selected as if a
+    // property the type did not declare): expanded, not selected, as without the cast.
+    const navigation = expandable === undefined ? undefined : declared(prop, expandable)
+    if (typeof navigation === "string") {
+      return { ok: false, message: `$select: '${n.slice(0, 80)}' is not a property of this resource; '${navigation}' is a navigation property: expand it with $expand=${navigation}` }
+    }
     const props = derived.properties?.[type]
     const resolved = props === undefined ? undefined : declared(prop, props)
     if (resolved instanceof AmbiguousName) return { ok: false, message: `$select: ${ambiguous(n, resolved)}` }
@@ -726,8 +732,30 @@ type Tri = (o: Readonly<Record<string, unknown>>) => boolean | null
 
 const isWord = (t: Token | undefined, w: string): boolean => t?.t === "word" && t.v.toLowerCase() === w
 
-/** The properties a directory list's `$filter` may name, and their types. */
-export type FilterableProps = Readonly<Record<string, "string" | "boolean">>
+/**
+ * The properties a list's `$filter` may name, and their types: a string, a Boolean, or (since
+ * 0.18.0) an enum, by its type's name and members (`deviceEnrollmentConfigurationType`).
+ */
+export type FilterableProps = Readonly<Record<string, FilterableKind>>
+
+/**
+ * What a `$filter` property is. An enum's literal must be one of its members, written as the
+ * member is (OData's enum members are case-sensitive): another is a 400 naming them, as Graph
+ * answers it, never an empty list or a match by case.
+ *
+ * @since 0.18.0
+ */
+export type FilterableKind = "string" | "boolean" | FilterableEnum
+
+/** An enum property of a `$filter`: its type's name (for messages) and its members. */
+export interface FilterableEnum {
+  readonly enum: string
+  readonly members: ReadonlyArray<string>
+}
+
+/** The kind's name in a message: `a string`, `a Boolean`, `an enum (name)`. */
+const kindName = (kind: FilterableKind | undefined): string =>
+  kind === "boolean" ? "a Boolean" : kind === "string" || kind === undefined ? "a string" : `an enum (${kind.enum})`
 
 /**
  * A directory list's `$filter` (users, groups, invitations), as Graph's directory
@@ -735,7 +763,8 @@ export type FilterableProps = Readonly<Record<string, "string" | "boolean">>
  * `not`, `and`, `or` and parentheses, over the listed properties; `v` a string, `true`,
  * `false` or `null`; a Boolean property alone (`accountEnabled`, `not accountEnabled`). Strings
  * compare without regard to case, as the directory does (`userPrincipalName eq 'ADA@contoso.com'`
- * finds `ada@contoso.com`).
+ * finds `ada@contoso.com`); an enum's value (since 0.18.0) is one of its members as written, and
+ * `startswith` does not take one.
  *
  * Null is OData 4.01's (URL Conventions 5.1.1): an absent property is null; `eq`, `ne` and `in`
  * are ordinary comparisons in which null equals null and nothing else (`userType ne 'Guest'` and
@@ -788,18 +817,26 @@ export const parseObjectFilter = (
     if (folded !== undefined) throw new Refused(ambiguous(t.v, folded))
     throw new Refused(`'${t.v.slice(0, 80)}' is not a property that can be filtered on`)
   }
-  const fold = (v: unknown) => (typeof v === "string" ? v.toLowerCase() : v)
+  // A string property's value without regard to case; an enum's and a Boolean's as they are.
+  const folding = (p: string) => (v: unknown) => (props[p] === "string" && typeof v === "string" ? v.toLowerCase() : v)
   const literal = (p: string): string | boolean | null => {
     const t = peek()
+    const kind = props[p]
     if (t?.t === "string") {
       pos++
-      if (props[p] !== "string") throw new Refused(`${p} is ${props[p]}: compare it with true or false`)
-      return t.v.toLowerCase()
+      if (kind === "boolean") throw new Refused(`${p} is boolean: compare it with true or false`)
+      if (kind === "string") return t.v.toLowerCase()
+      if (kind !== undefined && !kind.members.includes(t.v)) {
+        throw new Refused(
+          `'${t.v.slice(0, 80)}' is not a value of ${p} (${kind.enum}); expected one of ${kind.members.map((m) => `'${m}'`).join(", ")}`
+        )
+      }
+      return t.v
     }
     if (t?.t === "word" && ["true", "false", "null"].includes(t.v)) {
       pos++
       if (t.v === "null") return null
-      if (props[p] !== "boolean") throw new Refused(`${p} is a string: compare it with a quoted value`)
+      if (kind !== "boolean") throw new Refused(`${p} is ${kindName(kind)}: compare it with a quoted value`)
       return t.v === "true"
     }
     throw new Refused(`expected a value for ${p}`)
@@ -865,6 +902,7 @@ export const parseObjectFilter = (
    * comparison follows.
    */
   const compared = (p: string, of: (o: Readonly<Record<string, unknown>>) => unknown): Tri | undefined => {
+    const fold = folding(p)
     if (word("eq")) {
       const v = literal(p)
       return (o) => fold(of(o)) === v
@@ -900,7 +938,7 @@ export const parseObjectFilter = (
       pos++
       expect("(", "'('")
       const p = property()
-      if (props[p] !== "string") throw new Refused(`startswith takes a string property; ${p} is ${props[p]}`)
+      if (props[p] !== "string") throw new Refused(`startswith takes a string property; ${p} is ${kindName(props[p])}`)
       expect(",", "','")
       const prefix = expect("string", "a quoted prefix").v.toLowerCase()
       expect(")", "')'")

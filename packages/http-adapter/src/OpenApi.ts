@@ -12,6 +12,7 @@ import { Assignment, Id, Json as JsonBounds } from "@enrollment/core"
 import { Schema } from "effect"
 import * as Batch from "./Batch.ts"
 import * as Permissions from "./Permissions.ts"
+import type * as OData from "./OData.ts"
 import * as Requests from "./Requests.ts"
 import { expandBudget, type Route } from "./Routes.ts"
 
@@ -68,6 +69,12 @@ const queryParams: Record<string, Json> = {
       "(null where the target has no groupId), isof(target,microsoft.graph.X) (X quoted or not; graph.X too), and / or / not, parentheses"
   }
 }
+/** The enum properties of a `$filter`, as its description says them: `; p is one of 'a', 'b' (as written)`. */
+const enumsOf = (props: OData.FilterableProps): string =>
+  Object.entries(props).map(([p, kind]) =>
+    typeof kind !== "string" ? `; ${p} is one of ${kind.members.map((m) => `'${m}'`).join(", ")} (as written)` : ""
+  ).join("")
+
 const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
   none: [],
   entity: ["$select"],
@@ -238,7 +245,8 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
           q === "$filter" && r.filterable !== undefined
             ? {
               ...queryParams.$filter,
-              description: `p eq v, p ne v, p in (v, …), startswith(p,'text'), not, and, or, parentheses (strings without regard to case), over ${Object.keys(r.filterable).join(", ")}`
+              description: `p eq v, p ne v, p in (v, …), startswith(p,'text'), not, and, or, parentheses (strings without regard to case), over ${Object.keys(r.filterable).join(", ")}` +
+                enumsOf(r.filterable)
             }
             : q === "$select" && r.derived !== undefined
             ? {
@@ -298,7 +306,12 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
               headers: {
                 "Preference-Applied": { description: "return=minimal", schema: { type: "string" } },
                 ETag: { description: "The written entity's version", schema: { type: "string" } },
-                ...(r.response.status === 201 ? { Location: { description: "The new entity's URL", schema: { type: "string" } } } : {})
+                ...(r.response.status === 201
+                  ? {
+                    Location: { description: "The new entity's URL", schema: { type: "string" } },
+                    "OData-EntityId": { description: "The new entity's id, its URL (OData 4.01 Protocol 8.3.4)", schema: { type: "string" } }
+                  }
+                  : {})
               }
             }
           }

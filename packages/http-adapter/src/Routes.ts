@@ -840,8 +840,15 @@ const configurations: EntitySet<Configuration.Configuration> = {
   read: Permissions.readConfiguration,
   write: Permissions.writeConfiguration,
   expand: assignmentsExpansion(() => cfgCtx),
-  // `$filter` on the list and its count (since 0.15.0): the string properties every configuration has.
-  filterable: filterableOf(["id", "displayName", "description", "deviceEnrollmentConfigurationType"], [])
+  // `$filter` on the list and its count (since 0.15.0): the string properties every configuration has,
+  // and its type, an enum (since 0.18.0: a value no member of it is a 400, and members match as written).
+  filterable: {
+    ...filterableOf(["id", "displayName", "description"], []),
+    deviceEnrollmentConfigurationType: {
+      enum: "deviceEnrollmentConfigurationType",
+      members: Configuration.ConfigurationType.literals
+    }
+  }
 }
 
 const configurationRoutes: ReadonlyArray<Route> = [
@@ -1081,10 +1088,12 @@ const directory = <A>(f: (svc: DirectoryService["Service"]) => Op<A>): Op<A> => 
  * when building if two types give one property different kinds (none here).
  */
 const filterableOfEach = (...each: ReadonlyArray<OData.FilterableProps | undefined>): OData.FilterableProps => {
-  const out: Record<string, "string" | "boolean"> = {}
+  const out: Record<string, OData.FilterableKind> = {}
   for (const props of each) {
     for (const [p, kind] of Object.entries(props ?? {})) {
-      if (out[p] !== undefined && out[p] !== kind) throw new Error(`$filter: '${p}' is ${out[p]} on one type and ${kind} on another`)
+      if (out[p] !== undefined && out[p] !== kind) {
+        throw new Error(`$filter: '${p}' is ${JSON.stringify(out[p])} on one type and ${JSON.stringify(kind)} on another`)
+      }
       out[p] = kind
     }
   }

@@ -947,6 +947,8 @@ export const makeHandler = (options: HandlerOptions): Listen.Listener => {
           if (r.status === 201) headers.location = `${ctx.base}${declaredPath(route.path, ctx.params)}${Id.keyPath(String(r.value.id))}`
           if (minimal) {
             headers["preference-applied"] = "return=minimal"
+            // A create answered without its entity names it (OData 4.01 Protocol 8.3.4; since 0.18.0).
+            if (headers.location !== undefined) headers["odata-entityid"] = headers.location
             head(204, headers)
             return res.end()
           }

@@ -280,6 +280,9 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.strictEqual(minimal.status, 204)
         assert.ok(minimal.headers.get("location"))
         assert.strictEqual(minimal.headers.get("preference-applied"), "return=minimal")
+        // The entity the 204 does not carry is named by its id (OData 4.01 Protocol 8.3.4; since 0.18.0).
+        assert.strictEqual(minimal.headers.get("odata-entityid"), minimal.headers.get("location"))
+        assert.strictEqual(r.headers.get("odata-entityid"), null, "a 201 carries the entity")
         assert.strictEqual((await s.request("DELETE", `${tenantA()}/${r.json.id}`)).status, 204)
         assert.strictEqual((await s.request("DELETE", `${tenantA()}/${r.json.id}`)).status, 404)
       })
@@ -539,6 +542,23 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
         assert.deepStrictEqual(next.json.value[0].assignments.map((a: { id: string }) => a.id), ["flt-a"])
         const count = await s.request("GET", `${cfgs}/$count?$filter=${encodeURIComponent("startswith(displayName,'FLT') and deviceEnrollmentConfigurationType eq 'limit'")}`)
         assert.strictEqual(count.text, "2")
+        // The type is an enum (since 0.18.0): a value no member of it is a 400 naming the members, not
+        // an empty list, and a member matches only as written (OData's members are case-sensitive).
+        for (const [filter, why] of [
+          ["deviceEnrollmentConfigurationType eq 'nope'", "'nope' is not a value of deviceEnrollmentConfigurationType"],
+          ["deviceEnrollmentConfigurationType eq 'LIMIT'", "'LIMIT' is not a value of deviceEnrollmentConfigurationType"],
+          ["deviceEnrollmentConfigurationType in ('limit', 'Limit')", "'Limit' is not a value"],
+          ["startswith(deviceEnrollmentConfigurationType,'lim')", "startswith takes a string property; deviceEnrollmentConfigurationType is an enum"]
+        ] as const) {
+          const r = await s.request("GET", `${cfgs}?$filter=${encodeURIComponent(filter)}`)
+          assert.strictEqual(r.status, 400, `${filter}: ${r.text}`)
+          assert.strictEqual(errorOf(r).code, "BadRequest")
+          assert.include(errorOf(r).message, why, filter)
+        }
+        const members = await s.request("GET", `${cfgs}/$count?$filter=${encodeURIComponent("deviceEnrollmentConfigurationType eq 'limt'")}`)
+        assert.strictEqual(members.status, 400, "the count too")
+        assert.include(errorOf(members).message, "expected one of 'unknown', 'limit', 'platformRestrictions'")
+        assert.deepStrictEqual(idsOf(await ids("deviceEnrollmentConfigurationType in ('limit', 'singlePlatformRestriction')")), ["flt-l1", "flt-l2"])
         // What it cannot filter on is a 400 naming what it can.
         const refused = await s.request("GET", `${cfgs}?$filter=${encodeURIComponent("priority eq 1")}`)
         assert.strictEqual(refused.status, 400)

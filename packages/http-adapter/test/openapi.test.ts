@@ -310,7 +310,7 @@ describe("API description of request bodies", () => {
     const coll = "/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments"
     const create = doc.paths[coll].post
     assert.deepStrictEqual(Object.keys(create.responses["201"].headers), ["ETag", "Location"])
-    assert.deepStrictEqual(Object.keys(create.responses["204"].headers), ["Preference-Applied", "ETag", "Location"])
+    assert.deepStrictEqual(Object.keys(create.responses["204"].headers), ["Preference-Applied", "ETag", "Location", "OData-EntityId"])
     assert.deepStrictEqual(Object.keys(doc.paths[`${coll}/{assignmentId}`].patch.responses["200"].headers), ["ETag"])
     assert.deepStrictEqual(Object.keys(doc.paths[`${coll}/{assignmentId}`].patch.responses["204"].headers), ["Preference-Applied", "ETag"])
     assert.notProperty(doc.paths[coll].get.responses["200"], "headers")

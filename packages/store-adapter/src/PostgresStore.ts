@@ -351,6 +351,28 @@ export const migrations: ReadonlyArray<Migration> = [
         FOR EACH ROW EXECUTE FUNCTION $schema.users_upn_key()`,
       `UPDATE $schema.users SET upn_key = ${principalNameKeyOf("data")} WHERE upn_key IS DISTINCT FROM ${principalNameKeyOf("data")}`
     ]
+  },
+  {
+    // The key's SQL as it is since store-adapter 0.13.0 (an escaped backslash kept, every name in
+    // `pg_catalog`), in the trigger of a store version 4 made before (store-adapter 0.16.0). That
+    // change was made by editing version 4 in place, so a store an earlier release had brought to
+    // version 4 kept the earlier function: its keys read a name holding the text `\u0000` as one
+    // holding `\u0020`, and the writes, which look a name up by the key as it is now, let a second
+    // user of such a name in and refused a name no user held (an upgrade review). The function is
+    // replaced and every key that differs from its name's is set again; the upgrade then warns of
+    // the names more than one user holds. A released migration is never edited again: its SQL is
+    // pinned by a test (`test/migrations-pinned.test.ts`).
+    version: 5,
+    name: "user principal name keys as the core makes them",
+    statements: [
+      `CREATE OR REPLACE FUNCTION $schema.users_upn_key() RETURNS trigger LANGUAGE plpgsql AS $body$
+      BEGIN
+        NEW.upn_key := ${principalNameKeyOf("NEW.data")};
+        RETURN NEW;
+      END
+      $body$`,
+      `UPDATE $schema.users SET upn_key = ${principalNameKeyOf("data")} WHERE upn_key IS DISTINCT FROM ${principalNameKeyOf("data")}`
+    ]
   }
 ]
 
@@ -1662,7 +1684,7 @@ export const migrateWith = (
           .map((r) => ({ tenant: String(r.tenant), id: String(r.id) }))
       // At the upgrade that made principal names unique: the names more than one user holds (through the new index).
       let sharedNames: StoreSql.Upgrade["sharedNames"]
-      if (applied.includes(3) || applied.includes(4)) {
+      if (applied.includes(3) || applied.includes(4) || applied.includes(5)) {
         const held = StoreSql.sharedNamesSql(`${s}.users`)
         const [n] = yield* sql.unsafe<Row>(`SELECT count(*)::int AS n FROM (${held}) AS x`)
         const total = Number(n?.n ?? 0)

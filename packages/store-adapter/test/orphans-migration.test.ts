@@ -143,7 +143,8 @@ const withPrincipalNameKeys = (snapshot: Snapshot): Snapshot => ({
  * (store-adapter 0.11.0) before the keys kept by the store (0.12.0).
  */
 const kept = "user principal name keys kept by the store"
-const recordedAfterPostgres = [[1, "initial"], [version, "orphans removed"], [3, "user principal name keys"], [4, kept]]
+const trigger = "user principal name keys as the core makes them"
+const recordedAfterPostgres = [[1, "initial"], [version, "orphans removed"], [3, "user principal name keys"], [4, kept], [5, trigger]]
 const recordedAfterSqlite = [[1, "initial"], [version, "orphans removed"], [3, "user principal name keys"], [4, "set counts"], [5, kept]]
 const insertSql = (s: Seed, placeholder: (i: number) => string, schema = "") => {
   const columns = Object.keys(s.row)
@@ -220,7 +221,7 @@ const upgradeSaidBy = (to: string): ReadonlyArray<readonly [string, "info" | "wa
     "warn"
   ]
 ]
-const upgradeSaidPostgres = upgradeSaidBy(`4 ('orphans removed', 'user principal name keys', '${kept}')`)
+const upgradeSaidPostgres = upgradeSaidBy(`5 ('orphans removed', 'user principal name keys', '${kept}', '${trigger}')`)
 const upgradeSaidSqlite = upgradeSaidBy(`5 ('orphans removed', 'user principal name keys', 'set counts', '${kept}')`)
 
 // SQLite --------------------------------------------------------------------------------------

@@ -173,10 +173,46 @@ describe.skipIf(url === undefined || url === "")("PostgreSQL: principal name key
       const said: Array<string> = []
       const store = yield* Effect.map(Layer.build(pgLayer(schema, (line) => void said.push(line))), (c) => Context.get(c, Store))
       assert.deepStrictEqual(said, [
-        "upgraded the store's schema from version 3 to 4 ('user principal name keys kept by the store'): no row removed",
+        "upgraded the store's schema from version 3 to 5 ('user principal name keys kept by the store', 'user principal name keys as the " +
+          "core makes them'): no row removed",
         warned
       ])
       assert.deepStrictEqual(yield* pgKeys(schema), { "by-new": "ada@contoso.com", "by-old": "ada@contoso.com" })
       yield* refusesAda(store, "third", ["by-new", "by-old"])
+    }).pipe(Effect.scoped), { timeout: 30_000 })
+  it.effect("replaces the key's trigger a release before 0.13.0 made at version 4, and sets again the keys it made (version 5)", () =>
+    Effect.gen(function*() {
+      const schema = freshSchema("trigger")
+      yield* direct((sql) =>
+        Effect.gen(function*() {
+          assert.deepStrictEqual(yield* PostgresStore.migrateWith(sql, schema, { through: 4 }), [1, 2, 3, 4])
+          // Version 4's function as store-adapter 0.12.0 released it (server 0.6.4): a `\u0000` in
+          // the row's text read as `\u0020`, an escaped backslash's included.
+          yield* sql.unsafe(`CREATE OR REPLACE FUNCTION "${schema}".users_upn_key() RETURNS trigger LANGUAGE plpgsql AS $body$
+            BEGIN
+              NEW.upn_key := lower((replace(NEW.data, '\\u0000', '\\u0020')::json ->> 'userPrincipalName') COLLATE "C");
+              RETURN NEW;
+            END
+            $body$`)
+        })
+      )
+      yield* pgOld(schema, oldInsert, [T, "esc-1", JSON.stringify(named("esc-1", "Eve\\u0000@contoso.com"))])
+      yield* pgOld(schema, oldInsert, [T, "by-old", JSON.stringify(named("by-old", "Ada@Contoso.com"))])
+      assert.deepStrictEqual(yield* pgKeys(schema), { "by-old": "ada@contoso.com", "esc-1": "eve\\u0020@contoso.com" }, "the earlier key")
+      const said: Array<string> = []
+      const store = yield* Effect.map(Layer.build(pgLayer(schema, (line) => void said.push(line))), (c) => Context.get(c, Store))
+      assert.deepStrictEqual(said, [
+        "upgraded the store's schema from version 4 to 5 ('user principal name keys as the core makes them'): no row removed"
+      ])
+      assert.deepStrictEqual(yield* pgKeys(schema), { "by-old": "ada@contoso.com", "esc-1": "eve\\u0000@contoso.com" })
+      // The name in another case is taken, and the other name is not (before, the reverse).
+      const again = yield* Effect.flip(store.users.insert(T, named("esc-2", "eve\\u0000@CONTOSO.com")))
+      assert.deepInclude(again, { _tag: "UserPrincipalNameTaken", heldBy: "esc-1" })
+      yield* store.users.insert(T, named("esc-3", "eve\\u0020@contoso.com"))
+      // The trigger is the one version 4 makes now: a row another process writes gets the core's key.
+      yield* pgOld(schema, oldInsert, [T, "esc-4", JSON.stringify(named("esc-4", "Zed\\u0000@contoso.com"))])
+      const keys = yield* pgKeys(schema)
+      assert.deepStrictEqual([keys["esc-3"], keys["esc-4"]], ["eve\\u0020@contoso.com", "zed\\u0000@contoso.com"])
+      yield* refusesAda(store, "third", ["by-old"])
     }).pipe(Effect.scoped), { timeout: 30_000 })
 })

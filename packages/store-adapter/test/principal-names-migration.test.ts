@@ -50,7 +50,9 @@ const upgradeSaidBy = (to: string) => [
  * The upgrade applies the later migrations too: the keys kept by the store (store-adapter 0.11.1;
  * SQLite's version 5, PostgreSQL's 4), and on SQLite the set counts (0.11.0) before them.
  */
-const upgradeSaidPostgres = upgradeSaidBy("4 ('user principal name keys', 'user principal name keys kept by the store')")
+const upgradeSaidPostgres = upgradeSaidBy(
+  "5 ('user principal name keys', 'user principal name keys kept by the store', 'user principal name keys as the core makes them')"
+)
 const upgradeSaidSqlite = upgradeSaidBy("5 ('user principal name keys', 'set counts', 'user principal name keys kept by the store')")
 
 /** What the upgraded store must do with the users it was given. */
