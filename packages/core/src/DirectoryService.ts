@@ -21,6 +21,7 @@ import * as Id from "./Id.ts"
 import * as Ids from "./Ids.ts"
 import * as Traced from "./Traced.ts"
 import * as Json from "./Json.ts"
+import { principalNameHolder } from "./Paths.ts"
 import { countOf, countPages, type Page, type PageRequest, Store, yieldBetweenReads } from "./Store.ts"
 
 type Fx<A, E = never> = Effect.Effect<A, E | EntityNotFound | StoreUnavailable>
@@ -77,6 +78,13 @@ export class DirectoryService extends Context.Service<DirectoryService, {
    * only its case, never is).
    */
   readonly createUser: (tenant: string, body: unknown) => Fx<Directory.User, InvalidInput | EntityAlreadyExists | UserPrincipalNameTaken>
+  /**
+   * The user `id` names. As Graph's `/users/{id | userPrincipalName}`, an `id` that names no user
+   * but may be a principal name (`Paths.mayBePrincipalName`: it holds an `@`, or `#EXT#`) names the
+   * user who holds that name, in any case (since 0.16.0); so do `patchUser`, `removeUser` and
+   * `memberOf` of a user. {@link EntityNotFound} names `id` as given. An id that names a user reads
+   * as before.
+   */
   readonly getUser: (tenant: string, id: string) => Fx<Directory.User>
   readonly listUsers: (tenant: string, page: PageRequest) => Fx<Page<Directory.User>>
   /**
@@ -171,7 +179,17 @@ export class DirectoryService extends Context.Service<DirectoryService, {
       const fn = yield* Traced.fn
       const found = <A>(entity: string, id: string) => (o: Option.Option<A>) =>
         Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new EntityNotFound({ entity, id }))
-      const getUser = (tenant: string, id: string) => Effect.flatMap(store.users.get(tenant, id), found("user", id))
+      /**
+       * `op` on the user `key` names: by id, and where that finds none (`none`), again on the id of
+       * the user who holds `key` as a principal name, if one does (since 0.16.0; `Paths.principalNameHolder`).
+       */
+      const byKey = <A, E>(tenant: string, key: string, op: (id: string) => Effect.Effect<A, E>, none: (a: A) => boolean) =>
+        Effect.flatMap(op(key), (a) =>
+          none(a)
+            ? Effect.flatMap(principalNameHolder(store, tenant, key), (holder) => Option.isNone(holder) ? Effect.succeed(a) : op(holder.value))
+            : Effect.succeed(a))
+      const getUser = (tenant: string, key: string) =>
+        Effect.flatMap(byKey(tenant, key, (id) => store.users.get(tenant, id), Option.isNone), found<Directory.User>("user", key))
       const getGroup = (tenant: string, id: string) => Effect.flatMap(store.groups.get(tenant, id), found("group", id))
       /**
        * The objects `refs` name, each of its kind, those still there, in order. Read up to
@@ -240,16 +258,19 @@ export class DirectoryService extends Context.Service<DirectoryService, {
             : countPages((page) => members(tenant, groupId, page), kind === undefined ? undefined : (m) => m.kind === kind))
         }),
         patchUser: fn("DirectoryService.patchUser")(function*(tenant, id, body, options) {
-          const r = yield* store.users.modify(tenant, id, (u): Result.Result<Directory.User, InvalidInput | PreconditionFailed> => {
+          const change = (u: Directory.User): Result.Result<Directory.User, InvalidInput | PreconditionFailed> => {
             const failed = ETag.conditional(options) ? ETag.refusal(options, "user", id, ETag.of(u)) : undefined
             if (failed !== undefined) return Result.fail(failed)
             return Result.map(Directory.patchUser(u, body), (n) => Json.equals(n, u) ? u : n)
-          })
+          }
+          const r = yield* byKey(tenant, id, (userId) => store.users.modify(tenant, userId, change), Option.isNone)
           return yield* found<Directory.User>("user", id)(r)
         }),
         removeUser: fn("DirectoryService.removeUser")(function*(tenant, id, options) {
           const check = ETag.precondition(options, "user", id)
-          if (!(yield* store.users.remove(tenant, id, check))) return yield* new EntityNotFound({ entity: "user", id })
+          if (!(yield* byKey(tenant, id, (userId) => store.users.remove(tenant, userId, check), (removed) => !removed))) {
+            return yield* new EntityNotFound({ entity: "user", id })
+          }
         }),
         createGroup: fn("DirectoryService.createGroup")(function*(tenant, body) {
           const input = yield* fromResult(Directory.decodeGroupCreate(body))
@@ -293,18 +314,19 @@ export class DirectoryService extends Context.Service<DirectoryService, {
           }
         }),
         memberOf: fn("DirectoryService.memberOf")(function*(tenant, member, transitive) {
-          yield* (member.kind === "user" ? getUser(tenant, member.id) : getGroup(tenant, member.id))
+          // A user by its principal name too (since 0.16.0): the memberships are the found user's.
+          const { id } = yield* (member.kind === "user" ? getUser(tenant, member.id) : getGroup(tenant, member.id))
           const seen = new Set<string>()
           const transitiveGroupsOf = store.groups.transitiveGroupsOf
           if (transitive && transitiveGroupsOf !== undefined) {
             // One read where the store offers it (PostgreSQL: one round trip instead of one per level).
-            for (const g of yield* transitiveGroupsOf(tenant, member.id)) seen.add(g)
+            for (const g of yield* transitiveGroupsOf(tenant, id)) seen.add(g)
           } else {
-            let frontier: ReadonlyArray<string> = [member.id]
+            let frontier: ReadonlyArray<string> = [id]
             while (frontier.length > 0) {
               const next: Array<string> = []
               for (const m of yield* store.groups.groupsOf(tenant, frontier)) {
-                if (m.groupId !== member.id && !seen.has(m.groupId)) {
+                if (m.groupId !== id && !seen.has(m.groupId)) {
                   seen.add(m.groupId)
                   next.push(m.groupId)
                 }

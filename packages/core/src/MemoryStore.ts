@@ -98,7 +98,7 @@ const withSnapshots = (store: Store["Service"]): Store["Service"] => {
   return { ...store, ...sets, snapshot } as Store["Service"]
 }
 
-/** Makes a fresh, empty in-memory store (`stampOf`, `snapshot` and the counts included; not `transitiveGroupsOf` nor `resolveConfiguration`). */
+/** Makes a fresh, empty in-memory store (`stampOf`, `snapshot`, the counts and `users.idByPrincipalName` included; not `transitiveGroupsOf` nor `resolveConfiguration`). */
 export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() => {
   const configurations = new Table<Configuration>()
   const assignments = new Table<Assignment>()
@@ -343,6 +343,15 @@ export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() =
               if (removed && current !== undefined) indexUser(tenant, current, false)
               return removed
             })
+          }),
+        // Through the uniqueness's own index (since 0.16.0): the least id of the key's users.
+        idByPrincipalName: (tenant: string, userPrincipalName: string) =>
+          Effect.sync(() => {
+            let least: string | undefined
+            for (const id of byPrincipalName.get(tenant)?.get(userPrincipalNameKey(userPrincipalName)!) ?? []) {
+              if (least === undefined || Id.compare(id, least) < 0) least = id
+            }
+            return Option.fromNullishOr(least)
           })
       }
     })(),

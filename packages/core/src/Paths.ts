@@ -9,8 +9,9 @@
 import { Effect, Option } from "effect"
 import type { Assignment } from "./Assignment.ts"
 import type { Configuration } from "./Configuration.ts"
+import { userPrincipalNameKey } from "./Directory.ts"
 import { EntityNotFound, type StoreUnavailable } from "./Errors.ts"
-import type { ConfigurationResolution, InvitedUser, Store, TargetingCheck, TargetingInputs } from "./Store.ts"
+import { type ConfigurationResolution, type InvitedUser, type Store, type TargetingCheck, type TargetingInputs, yieldBetweenReads } from "./Store.ts"
 import * as Targeting from "./Targeting.ts"
 
 /** Which family a configuration is reached through. */
@@ -21,7 +22,7 @@ export type Parent =
 
 /** `/deviceManagement/…` */
 export const tenant: Parent = { _tag: "Tenant" }
-/** `/users/{userId}/…` */
+/** `/users/{userId}/…`: the user's id, or (since 0.16.0) its principal name, see {@link mayBePrincipalName} */
 export const user = (userId: string): Parent => ({ _tag: "User", userId })
 /** `/invitations/{invitationId}/invitedUser/…` */
 export const invitation = (invitationId: string): Parent => ({ _tag: "Invitation", invitationId })
@@ -74,7 +75,54 @@ export const targetedConfigurationIds: (
 /** The parents that name a user: a user's path or an invitation's. */
 export type UserParent = Exclude<Parent, { readonly _tag: "Tenant" }>
 
-/** The user `parent` names, from what was read of it, or the first segment that does not resolve. */
+/**
+ * Whether a user's key in a path may be a `userPrincipalName`, as Graph addresses a user
+ * (`/users/{id | userPrincipalName}`): one holding an `@` (Entra's `alias@domain`, its guests'
+ * `ada_contoso.com#EXT#@contoso.onmicrosoft.com` included) or `#EXT#` in any case (the guest form
+ * this service's invitations give, `ada_contoso.com#EXT#`, has no domain). Only a key that names
+ * no user by id is read again as a name ({@link principalNameHolder}): an id is that user whatever
+ * it holds, and an id that names nothing (a deleted user's) costs no second read.
+ *
+ * @since 0.16.0
+ */
+export const mayBePrincipalName = (key: string): boolean => key.includes("@") || /#EXT#/i.test(key)
+
+/**
+ * The id of the user whose `userPrincipalName` is `key`, compared as the store keeps names unique
+ * (`Directory.userPrincipalNameKey`: ASCII letters in any case, as Graph matches them), when `key`
+ * {@link mayBePrincipalName}; none when it may not or no user of the tenant holds it. The store's
+ * `users.idByPrincipalName` where it offers one (one read through the key's index), else the
+ * tenant's users paged through, a thousand at a time.
+ *
+ * @since 0.16.0
+ */
+export const principalNameHolder: (
+  store: Store["Service"],
+  tenantId: string,
+  key: string
+) => Effect.Effect<Option.Option<string>, StoreUnavailable> = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  key: string
+): Effect.fn.Return<Option.Option<string>, StoreUnavailable> {
+  if (!mayBePrincipalName(key)) return Option.none()
+  if (store.users.idByPrincipalName !== undefined) return yield* store.users.idByPrincipalName(tenantId, key)
+  const wanted = userPrincipalNameKey(key)
+  let after: string | undefined
+  for (;;) {
+    if (after !== undefined) yield* yieldBetweenReads
+    const page = yield* store.users.list(tenantId, { after, limit: 1000 })
+    const holder = page.items.find((u) => u.userPrincipalName !== null && userPrincipalNameKey(u.userPrincipalName) === wanted)
+    if (holder !== undefined) return Option.some(holder.id)
+    if (page.next === undefined) return Option.none()
+    after = page.next
+  }
+})
+
+/**
+ * The user `parent` names, from what was read of it, or the first segment that does not resolve: a
+ * user's path names its key as the request gave it (an id, or a principal name that names no user).
+ */
 const presentUser = (parent: UserParent, user: Option.Option<InvitedUser>): Effect.Effect<string, EntityNotFound> => {
   if (Option.isNone(user)) {
     return Effect.fail(
@@ -89,13 +137,16 @@ const presentUser = (parent: UserParent, user: Option.Option<InvitedUser>): Effe
     return Effect.fail(
       parent._tag === "Invitation"
         ? new EntityNotFound({ entity: "invitedUser of invitation", id: parent.invitationId })
-        : new EntityNotFound({ entity: "user", id: user.value.userId })
+        : new EntityNotFound({ entity: "user", id: parent.userId })
     )
   }
   return Effect.succeed(user.value.userId)
 }
 
-/** The user a parent names (none for the tenant family), or the first missing segment. */
+/**
+ * The user a parent names (none for the tenant family), or the first missing segment. A user's key
+ * that names no user by id is read as a principal name (since 0.16.0, {@link principalNameHolder}).
+ */
 export const userOf: (
   store: Store["Service"],
   tenantId: string,
@@ -108,8 +159,11 @@ export const userOf: (
   switch (parent._tag) {
     case "Tenant":
       return undefined
-    case "User":
-      return yield* presentUser(parent, Option.some({ userId: parent.userId, exists: Option.isSome(yield* store.users.get(tenantId, parent.userId)) }))
+    case "User": {
+      if (Option.isSome(yield* store.users.get(tenantId, parent.userId))) return parent.userId
+      const holder = yield* principalNameHolder(store, tenantId, parent.userId)
+      return yield* presentUser(parent, Option.some({ userId: Option.getOrElse(holder, () => parent.userId), exists: Option.isSome(holder) }))
+    }
     case "Invitation":
       return yield* presentUser(parent, yield* store.invitations.invitedUserOf(tenantId, parent.invitationId))
   }
@@ -157,7 +211,7 @@ const readUserPath = Effect.fnUntraced(function*(
   EntityNotFound | StoreUnavailable
 > {
   if (store.resolveConfiguration !== undefined) {
-    const r = yield* store.resolveConfiguration(tenantId, parent, configurationId)
+    const r = yield* resolveOnce(store, tenantId, parent, configurationId)
     const userId = yield* presentUser(parent, r.user)
     if (Option.isNone(r.configuration)) return yield* configurationNotFound(configurationId)
     return { userId, configuration: r.configuration.value, inputs: r.targeting }
@@ -166,6 +220,24 @@ const readUserPath = Effect.fnUntraced(function*(
   const c = yield* store.configurations.get(tenantId, configurationId)
   if (Option.isNone(c)) return yield* configurationNotFound(configurationId)
   return { userId, configuration: c.value, inputs: yield* store.targetingOf(tenantId, userId, configurationId) }
+})
+
+/**
+ * The store's one read of a user's path (`resolveConfiguration`, which the caller checked it
+ * offers); where a user's key names no user by id but a user holds it as a principal name, that
+ * read again with the holder's id (since 0.16.0): a path by id reads as before.
+ */
+const resolveOnce = Effect.fnUntraced(function*(
+  store: StoreService,
+  tenantId: string,
+  parent: UserParent,
+  configurationId: string,
+  assignmentId?: string
+): Effect.fn.Return<ConfigurationResolution, StoreUnavailable> {
+  const r = yield* store.resolveConfiguration!(tenantId, parent, configurationId, assignmentId)
+  if (parent._tag !== "User" || Option.isNone(r.user) || r.user.value.exists) return r
+  const holder = yield* principalNameHolder(store, tenantId, parent.userId)
+  return Option.isNone(holder) ? r : yield* store.resolveConfiguration!(tenantId, { _tag: "User", userId: holder.value }, configurationId, assignmentId)
 })
 
 /**
@@ -267,7 +339,7 @@ export const resolveAssignment: (
   assignmentId: string
 ): Effect.fn.Return<Option.Option<Assignment>, EntityNotFound | StoreUnavailable> {
   if (parent._tag !== "Tenant" && store.resolveConfiguration !== undefined) {
-    const r = yield* store.resolveConfiguration(tenantId, parent, configurationId, assignmentId)
+    const r = yield* resolveOnce(store, tenantId, parent, configurationId, assignmentId)
     yield* resolved(parent, configurationId, r)
     if (r.assignment !== undefined) return r.assignment
   } else {

@@ -325,6 +325,18 @@ export class Store extends Context.Service<Store, {
   readonly users: Omit<EntitySet<User>, "insert" | "modify"> & {
     readonly insert: (tenant: string, value: User) => Fx<User, EntityAlreadyExists | UserPrincipalNameTaken>
     readonly modify: <E>(tenant: string, id: string, change: Change<User, E>) => Fx<Option.Option<User>, E | UserPrincipalNameTaken>
+    /**
+     * Optional: the id of the tenant's user whose `userPrincipalName` has the key of
+     * `userPrincipalName` (`Directory.userPrincipalNameKey`: ASCII letters in any case), in one read
+     * through the index the uniqueness is decided by (never a scan of the tenant's users); none when
+     * no user holds it. Where a store from before 0.11.0 holds one key twice, the least of the ids
+     * (`Id.compare`). What a user's key in a path that names no user by id is read by, as Graph
+     * addresses a user by id or by principal name (`Paths.principalNameHolder`); callers without it
+     * page through `list` for it (the conformance suite checks the two agree).
+     *
+     * @since 0.16.0
+     */
+    readonly idByPrincipalName?: ((tenant: string, userPrincipalName: string) => Fx<Option.Option<string>>) | undefined
   }
   /**
    * Groups and their direct members; removing a group removes its memberships both ways

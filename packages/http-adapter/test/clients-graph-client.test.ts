@@ -114,6 +114,20 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
     await client.api("/groups/g3").delete()
   })
 
+  it("addresses a user by its userPrincipalName in any case, as scripts do (`/users/ada@contoso.com`), a guest's #EXT# percent-encoded", async () => {
+    await client.api("/users").post({ id: "ada", displayName: "Ada", userPrincipalName: "Ada@Contoso.com" })
+    assert.strictEqual((await client.api("/users/ada@contoso.com").get()).id, "ada")
+    assert.strictEqual((await client.api("/users/ADA@CONTOSO.COM").patch({ displayName: "Ada L" })).displayName, "Ada L")
+    const guest = `/users/${encodeURIComponent("guest_example.com#EXT#")}`
+    assert.strictEqual((await client.api(guest).select("id").get()).id, guestId)
+    assert.deepStrictEqual((await client.api(`${guest}/memberOf`).get()).value.map((g: any) => g.id), ["g1"])
+    const missing = await graphError(client.api("/users/Nobody@contoso.com").get())
+    assert.strictEqual(missing.statusCode, 404)
+    assert.include(missing.message, "user 'Nobody@contoso.com' not found")
+    await client.api("/users/Ada@contoso.com").delete()
+    assert.strictEqual((await graphError(client.api("/users/ada").get())).statusCode, 404)
+  })
+
   it("casts a group's mixed members to users or groups and lists them as references, paging with the PageIterator", async () => {
     // gc holds x0, x2, x4 (users) and x1, x3, x5 (groups), ids interleaved.
     await client.api("/groups").post({ id: "gc", displayName: "Cast" })
@@ -186,10 +200,18 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
   })
 
   describe("assignments", () => {
-    for (const [family, p] of [["tenant", `${cfgs}/c1/assignments`], ["user", () => `/users/${guestId}/deviceEnrollmentConfigurations/c1/assignments`], ["invitation", inv()]] as const) {
+    for (
+      const [family, p] of [
+        ["tenant", `${cfgs}/c1/assignments`],
+        ["user", () => `/users/${guestId}/deviceEnrollmentConfigurations/c1/assignments`],
+        // The guest by its principal name (core 0.16.0), `#` percent-encoded as a URL needs it.
+        ["user by principal name", () => `/users/${encodeURIComponent("Guest_example.com#EXT#")}/deviceEnrollmentConfigurations/c1/assignments`],
+        ["invitation", inv()]
+      ] as const
+    ) {
       it(`creates, lists, gets, patches and deletes on the ${family} path`, async () => {
         const coll = typeof p === "string" ? p : p()
-        const id = `a-${family}`
+        const id = `a-${family.replaceAll(" ", "-")}`
         const raw = await client.api(coll).responseType(ResponseType.RAW).post({ id, target: { "@odata.type": "microsoft.graph.groupAssignmentTarget", groupId: "g1" } })
         assert.strictEqual(raw.status, 201)
         assert.strictEqual(raw.headers.get("location"), `https://localhost:${port}/beta${coll}/${id}`)

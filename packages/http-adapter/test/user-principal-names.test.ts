@@ -126,6 +126,68 @@ for (const [name, make, shared] of stores) {
       assert.deepStrictEqual(users, [guest.id, "m1"].sort())
     })
 
+    it("addresses a user by its userPrincipalName in any case (core 0.16.0): the user's routes, its memberOf and the user path family", async () => {
+      const tn = tenant()
+      const ok = async (method: string, p: string, body?: unknown, status = 200) => {
+        const r = await s.request(method, p, { tenant: tn, body })
+        assert.strictEqual(r.status, status, `${method} ${p}: ${r.text}`)
+        return r
+      }
+      await ok("POST", "users", { id: "ada", displayName: "Ada", userPrincipalName: "Ada@Contoso.com" }, 201)
+      await ok("POST", "groups", { id: "g" }, 201)
+      await ok("POST", "groups/g/members/$ref", { "@odata.id": `${s.base}/directoryObjects/ada` }, 204)
+      await ok("POST", "deviceManagement/deviceEnrollmentConfigurations", {
+        "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration",
+        id: "c1",
+        limit: 1
+      }, 201)
+      await ok("POST", "deviceManagement/deviceEnrollmentConfigurations/c1/assignments", {
+        id: "a1",
+        target: { "@odata.type": "#microsoft.graph.groupAssignmentTarget", groupId: "g" }
+      }, 201)
+      // The key as a client sends it: `@` as it is, or percent-encoded; any case.
+      for (const key of ["ada@contoso.com", "ADA%40CONTOSO.COM", "Ada@Contoso.com"]) {
+        const got = await ok("GET", `users/${key}`)
+        assert.strictEqual(got.json.id, "ada", key)
+        assert.strictEqual(got.json["@odata.context"], `${s.base}/$metadata#users/$entity`)
+      }
+      assert.strictEqual((await ok("PATCH", "users/ada@CONTOSO.com", { displayName: "Ada Lovelace" })).json.displayName, "Ada Lovelace")
+      assert.deepStrictEqual((await ok("GET", "users/ada@contoso.com/memberOf")).json.value.map((g: any) => g.id), ["g"])
+      assert.deepStrictEqual((await ok("GET", "users/ada@contoso.com/transitiveMemberOf")).json.value.map((g: any) => g.id), ["g"])
+      // The user path family; its @odata.context keeps the key the request gave, as Graph's does.
+      const cfgs = await ok("GET", "users/ada@contoso.com/deviceEnrollmentConfigurations")
+      assert.deepStrictEqual(cfgs.json.value.map((c: any) => c.id), ["c1"])
+      assert.strictEqual(cfgs.json["@odata.context"], `${s.base}/$metadata#users('ada%40contoso.com')/deviceEnrollmentConfigurations`)
+      const path = "users/ada@contoso.com/deviceEnrollmentConfigurations/c1/assignments"
+      assert.deepStrictEqual((await ok("GET", path)).json.value.map((a: any) => a.id), ["a1"])
+      const one = await ok("GET", `${path}/a1`)
+      assert.strictEqual(one.json["@odata.context"], `${s.base}/$metadata#users('ada%40contoso.com')/deviceEnrollmentConfigurations('c1')/assignments/$entity`)
+      const patched = await ok("PATCH", `${path}/a1`, { source: "policySets", sourceId: "ps1" })
+      assert.deepStrictEqual([patched.json.source, patched.json.sourceId], ["policySets", "ps1"])
+      const created = await ok("POST", path, { id: "a2", target: null }, 201)
+      // So does a create's Location: the key as given, percent-encoded as every key in a link is.
+      assert.strictEqual(created.headers.get("location"), `${s.base}/users/ada%40contoso.com/deviceEnrollmentConfigurations/c1/assignments/a2`)
+      const paged = await ok("GET", `${path}?$top=1`)
+      assert.strictEqual(new URL(paged.json["@odata.nextLink"]).pathname, "/beta/users/ada@contoso.com/deviceEnrollmentConfigurations/c1/assignments")
+      await ok("DELETE", `${path}/a2`, undefined, 204)
+      assert.strictEqual((await ok("GET", "users/ada@contoso.com/memberOf/$count")).text, "1")
+      assert.deepStrictEqual((await ok("GET", "users/ada@contoso.com/memberOf/microsoft.graph.group")).json.value.map((g: any) => g.id), ["g"])
+      // Guests: Entra's form (its domain after `#EXT#`), and the form this service's invitations give; `#` percent-encoded.
+      await ok("POST", "users", { id: "grace", userPrincipalName: "grace_fabrikam.com#EXT#@contoso.onmicrosoft.com", userType: "Guest" }, 201)
+      assert.strictEqual((await ok("GET", "users/grace_fabrikam.com%23EXT%23@contoso.onmicrosoft.com")).json.id, "grace")
+      const invited = await ok("POST", "invitations", { invitedUserEmailAddress: "hedy@example.com", inviteRedirectUrl: "https://example.com" }, 201)
+      assert.strictEqual((await ok("GET", "users/hedy_example.com%23EXT%23")).json.id, invited.json.invitedUser.id)
+      // A name no user holds: 404 naming the key as given.
+      for (const p of ["users/Nobody@contoso.com", "users/Nobody@contoso.com/memberOf", "users/Nobody@contoso.com/deviceEnrollmentConfigurations/c1/assignments/a1"]) {
+        const missing = await s.request("GET", p, { tenant: tn })
+        assert.strictEqual(missing.status, 404, `${p}: ${missing.text}`)
+        assert.deepStrictEqual([errorOf(missing).code, errorOf(missing).message], ["itemNotFound", "user 'Nobody@contoso.com' not found"], p)
+      }
+      assert.strictEqual((await s.request("GET", "users/ada@contoso.com", { tenant: tenant() })).status, 404, "another tenant's")
+      await ok("DELETE", "users/ADA@contoso.com", undefined, 204)
+      assert.strictEqual((await s.request("GET", "users/ada", { tenant: tn })).status, 404)
+    })
+
     it("leaves exactly one user of 50 concurrent creates and 50 concurrent invitations of one name, across two servers", async () => {
       const tn = tenant()
       // Two servers over the same data where the store can be opened twice (another connection, another pool).

@@ -1307,6 +1307,9 @@ export const make = (
     const lockPrincipalName = (tenant: string, key: string) =>
       query("SELECT pg_advisory_xact_lock($1::bigint)", [principalNameLockKey(schema, tenant, key)])
     const holderSql = `SELECT id FROM ${u} WHERE tenant_id = $1 AND upn_key = $2 AND id <> $3 LIMIT 1`
+    // A user's key in a path read as a principal name (core 0.16.0, `users.idByPrincipalName`):
+    // through `users_by_upn_key`, the least id of the key's rows.
+    const idByPrincipalNameSql = `SELECT id FROM ${u} WHERE tenant_id = $1 AND upn_key = $2 ORDER BY id LIMIT 1`
     const holderOf = (tenant: string, key: string, except: string) =>
       Effect.map(query(holderSql, [tenant, key, except]), (rows) => rows.length === 0 ? undefined : String(rows[0]!.id))
     const principalNameTaken = (user: Directory.User, heldBy: string) =>
@@ -1481,7 +1484,15 @@ export const make = (
         insert: (tenant, value) =>
           orUnavailable(transaction(Effect.flatMap(insertUser(tenant, value), (refused) =>
             refused === undefined ? Effect.succeed(value) : Effect.fail(refused)))),
-        modify: (tenant, id, change) => orUnavailable(modifyUser(tenant, id, change))
+        modify: (tenant, id, change) => orUnavailable(modifyUser(tenant, id, change)),
+        idByPrincipalName: (tenant, userPrincipalName) => {
+          const key = Directory.userPrincipalNameKey(userPrincipalName)!
+          return orUnavailable(shared(
+            keyOf("user by principal name", tenant, key),
+            Effect.map(query(idByPrincipalNameSql, [tenant, key]), (rows) =>
+              rows.length === 0 ? Option.none<string>() : Option.some(String(rows[0]!.id)))
+          ))
+        }
       },
       groups: {
         ...(({ modify: _, ...rest }) => rest)(entityMethods(groups)),

@@ -191,6 +191,15 @@ export type EntityTable = "configurations" | "users" | "groups" | "invitations"
 const entityTables: ReadonlyArray<EntityTable> = ["configurations", "users", "groups", "invitations"]
 
 /**
+ * The id of the user whose principal name has a key (tenant, key): the port's
+ * `users.idByPrincipalName` (since 0.16.0; core 0.16.0 reads a user's key in a path that names no user
+ * by id as a principal name). One search of `users_by_upn_key`, and the least id (`min`, bytewise as
+ * `Id.compare`) where a store from before schema version 3 holds the key twice, with no sort; null
+ * when no user holds it.
+ */
+export const idByPrincipalNameSql = "SELECT min(id) AS id FROM users INDEXED BY users_by_upn_key WHERE tenant_id = ? AND upn_key = ?"
+
+/**
  * A tenant's rows of an entity table counted (the port's `count`, since 0.10.0): since 0.11.0 one
  * row of `set_counts` read by its primary key, whatever the count (schema version 4: triggers keep
  * it in the writes' own transactions); 0 for a tenant that never had a row. Before, a
@@ -1765,7 +1774,13 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
       concerning: (tenant, groupIds, configurationId) => run(() => ok(concerning(tenant, groupIds, configurationId)))
     },
     users: {
-      ...entityMethods(users)
+      ...entityMethods(users),
+      // Read from the file, not the cache, which keeps users by id alone: one indexed read.
+      idByPrincipalName: (tenant, userPrincipalName) =>
+        run(() => {
+          const row = prepared(idByPrincipalNameSql).get(tenant, Directory.userPrincipalNameKey(userPrincipalName)!)
+          return ok(row === undefined || row.id === null ? Option.none<string>() : Option.some(String(row.id)))
+        })
     },
     groups: {
       ...(({ modify: _, ...rest }) => rest)(entityMethods(groups)),

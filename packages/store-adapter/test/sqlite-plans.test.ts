@@ -53,3 +53,15 @@ describe("SQLite's plan of the counts (the port's count and groups.memberCount)"
     }
   })
 })
+
+describe("SQLite's plan of a user found by principal name (users.idByPrincipalName)", () => {
+  it("searches the principal names' index by (tenant, key): no scan, no sort", () => {
+    const db = SqliteStore.open({ filename: join(dir, "principal-names.db") })
+    try {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${SqliteStore.idByPrincipalNameSql}`).all("t", "ada@contoso.com").map((r) => String(r.detail))
+      assert.deepStrictEqual(plan, ["SEARCH users USING INDEX users_by_upn_key (tenant_id=? AND upn_key=?)"])
+    } finally {
+      db.close()
+    }
+  })
+})

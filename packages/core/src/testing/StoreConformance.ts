@@ -1496,6 +1496,64 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "users.idByPrincipalName, where offered, finds a user by its principal name in any case, as paging through list does, and a user's path resolves by it",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const idByPrincipalName = store.users.idByPrincipalName
+        if (idByPrincipalName === undefined) return notOffered("users.idByPrincipalName")
+        const guestName = "grace_fabrikam.com#EXT#@contoso.onmicrosoft.com"
+        yield* store.users.insert(t, userNamed("u1", "Ada@Contoso.com"))
+        yield* store.users.insert(t, userNamed("u2", guestName))
+        yield* store.users.insert(t, userNamed("u3", null))
+        yield* store.users.insert(t, userNamed("u4", "Élodie@contoso.com"))
+        const i1 = invite("i1", "gu1", "Hedy@Example.com")
+        yield* store.invitations.insert(t, i1.invitation, i1.user)
+        // another tenant's user of a name asked for here must not show
+        const other = yield* tenantId
+        yield* store.users.insert(other, userNamed("theirs", "bob@contoso.com"))
+        // the same answers from the store's read and from the users paged through
+        const paged: Store["Service"] = { ...store, users: { ...store.users, idByPrincipalName: undefined } }
+        const finds = Effect.fnUntraced(function*(name: string, expected: string | null, what: string) {
+          yield* checkEqual(Option.getOrNull(yield* idByPrincipalName(t, name)), expected, `${what}: idByPrincipalName('${name}')`)
+          yield* checkEqual(Option.getOrNull(yield* Paths.principalNameHolder(paged, t, name)), expected, `${what}: paged through`)
+        })
+        yield* finds("Ada@Contoso.com", "u1", "the name as stored")
+        yield* finds("ada@contoso.com", "u1", "in lower case")
+        yield* finds("ADA@CONTOSO.COM", "u1", "in upper case")
+        yield* finds("GRACE_fabrikam.com#ext#@Contoso.onmicrosoft.com", "u2", "a guest's name")
+        yield* finds(Directory.guestUserPrincipalName("hedy@example.com"), "gu1", "an invitation's guest")
+        yield* finds("Élodie@CONTOSO.com", "u4", "a name with a non-ASCII letter, its ASCII letters in another case")
+        yield* finds("élodie@contoso.com", null, "a non-ASCII letter in another case (compared exactly)")
+        yield* finds("bob@contoso.com", null, "another tenant's user")
+        yield* finds("nobody@contoso.com", null, "a name nobody holds")
+        // a renamed user is found by its new name only, a removed one by none
+        yield* store.users.modify(t, "u1", (u) => Result.succeed({ ...u, userPrincipalName: "Ada.Lovelace@contoso.com" }))
+        yield* finds("ada@contoso.com", null, "the name a user left")
+        yield* finds("ada.lovelace@CONTOSO.com", "u1", "the user's new name")
+        yield* store.users.remove(t, "u2")
+        yield* finds(guestName, null, "a removed user's name")
+        // a user's path by the principal name: the store's one read where offered, or the separate reads
+        yield* store.configurations.insert(t, configuration("c1"))
+        yield* store.assignments.insert(t, "c1", assignment("a1", AssignmentTarget.empty("allLicensedUsersAssignmentTarget")))
+        const separate: Store["Service"] = { ...store, resolveConfiguration: undefined }
+        for (const [how, s] of [["the store's reads", store], ["separate reads", separate]] as const) {
+          const byName = Paths.user("ADA.LOVELACE@contoso.com")
+          yield* checkEqual(yield* Paths.userOf(s, t, byName), "u1", `${how}: the user of a path by name`)
+          yield* checkEqual((yield* Paths.resolveConfiguration(s, t, byName, "c1")).id, "c1", `${how}: the configuration under it`)
+          yield* checkEqual(
+            Option.getOrNull(yield* Paths.resolveAssignment(s, t, byName, "c1", "a1")),
+            assignment("a1", AssignmentTarget.empty("allLicensedUsersAssignmentTarget")),
+            `${how}: an assignment under it`
+          )
+          yield* refuses("Paths.resolveConfiguration of a name nobody holds", notFound("user", "Nobody@contoso.com"),
+            Paths.resolveConfiguration(s, t, Paths.user("Nobody@contoso.com"), "c1"))
+          yield* refuses("Paths.resolveAssignment of another tenant's user's name", notFound("user", "bob@contoso.com"),
+            Paths.resolveAssignment(s, t, Paths.user("bob@contoso.com"), "c1", "a1"))
+        }
+      })
+    )
+  },
+  {
     name: "makes exactly one user of concurrent creates and invitations of one userPrincipalName",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
