@@ -1,7 +1,9 @@
 /**
  * The configuration use cases (tenant family): list, get, create, PATCH, delete
  * (with its assignments), the `assign` action (replaces every assignment at once)
- * and `setPriority`, and the configurations targeted to a user.
+ * and `setPriority`, and the configurations targeted to a user. Every write takes the
+ * request's preconditions on the configuration (`If-Match`, `If-None-Match`; the actions'
+ * since 0.16.0), decided in the store's write.
  *
  * @since 0.1.0
  */
@@ -57,10 +59,24 @@ export class Configurations extends Context.Service<Configurations, {
    * {@link PreconditionFailed}, nothing removed), decided in the store's removal.
    */
   readonly remove: (tenant: string, id: string, options?: ETag.Conditions) => Fx<void, PreconditionFailed>
-  /** The `assign` action: `{"enrollmentConfigurationAssignments":[…]}` replaces the whole set atomically. */
-  readonly assign: (tenant: string, id: string, body: unknown) => Fx<void, InvalidInput>
-  /** The `setPriority` action: `{"priority": n}`. */
-  readonly setPriority: (tenant: string, id: string, body: unknown) => Fx<void, InvalidInput>
+  /**
+   * The `assign` action: `{"enrollmentConfigurationAssignments":[…]}` replaces the whole set
+   * atomically. With `options` (since 0.16.0), only when the configuration's ETag meets them, as
+   * `remove`'s (else {@link PreconditionFailed}, no assignment changed), decided in the store's
+   * replacement: the action is bound to the configuration, so its `If-Match` is the
+   * configuration's (OData 4.01 Part 1 §8.2.4), and the set it replaces is not in that ETag.
+   */
+  readonly assign: (tenant: string, id: string, body: unknown, options?: ETag.Conditions) => Fx<void, InvalidInput | PreconditionFailed>
+  /**
+   * The `setPriority` action: `{"priority": n}`. With `options` (since 0.16.0), only when the
+   * configuration's ETag meets them, as `patch`'s (else {@link PreconditionFailed}, nothing changed).
+   */
+  readonly setPriority: (
+    tenant: string,
+    id: string,
+    body: unknown,
+    options?: ETag.Conditions
+  ) => Fx<void, InvalidInput | PreconditionFailed>
   /**
    * The configurations targeted to a user, lowest priority first. Under the tenant's path
    * (`Paths.tenant`, no user), every configuration of the tenant, in the same order (since 0.12.1).
@@ -78,6 +94,14 @@ export class Configurations extends Context.Service<Configurations, {
       /** Stamps a changed configuration: version + 1 and a new modification time. */
       const stamp = (current: C, next: C, now: string): C =>
         Json.equals(next, current) ? current : { ...next, version: current.version + 1, lastModifiedDateTime: now }
+
+      /**
+       * The refusal of a change to configuration `c` under the request's preconditions, undefined
+       * when it meets them (or there are none): what `patch` and `setPriority` run in the store's
+       * `modify`, on the value stored at the write.
+       */
+      const refusal = (c: C, options: ETag.Conditions | undefined): PreconditionFailed | undefined =>
+        ETag.conditional(options) ? ETag.refusal(options, Configuration.typeName, c.id, ETag.of(c)) : undefined
 
       const modify = Effect.fnUntraced(function*<E>(tenant: string, id: string, f: (c: C) => Result.Result<C, E>) {
         const now = yield* Ids.now
@@ -129,7 +153,7 @@ export class Configurations extends Context.Service<Configurations, {
         }),
         patch: fn("Configurations.patch")(function*(tenant, id, body, options) {
           return yield* modify(tenant, id, (c): Result.Result<C, InvalidInput | PreconditionFailed> => {
-            const failed = ETag.conditional(options) ? ETag.refusal(options, Configuration.typeName, id, ETag.of(c)) : undefined
+            const failed = refusal(c, options)
             return failed !== undefined ? Result.fail(failed) : Configuration.patch(c, body)
           })
         }),
@@ -137,7 +161,7 @@ export class Configurations extends Context.Service<Configurations, {
           const check = ETag.precondition(options, Configuration.typeName, id)
           if (!(yield* store.configurations.remove(tenant, id, check))) return yield* notFound(id)
         }),
-        assign: fn("Configurations.assign")(function*(tenant, id, body) {
+        assign: fn("Configurations.assign")(function*(tenant, id, body, options) {
           const c = yield* store.configurations.get(tenant, id)
           if (Option.isNone(c)) return yield* notFound(id)
           if (!Json.isObject(body)) return yield* invalid.value("", "a JSON object", Json.show(body))
@@ -186,9 +210,11 @@ export class Configurations extends Context.Service<Configurations, {
           }
           // Refused by the store (EntityNotFound, as above) when the configuration is gone by now,
           // in the replacement's write: a removal at the same moment leaves no assignment behind.
-          yield* store.assignments.replace(tenant, id, values)
+          // So are the preconditions (since 0.16.0), on the configuration as that write sees it: a
+          // change of it since the ETag was read refuses the replacement, however late it came.
+          yield* store.assignments.replace(tenant, id, values, ETag.precondition(options, Configuration.typeName, id))
         }),
-        setPriority: fn("Configurations.setPriority")(function*(tenant, id, body) {
+        setPriority: fn("Configurations.setPriority")(function*(tenant, id, body, options) {
           if (!Json.isObject(body)) return yield* invalid.value("", "a JSON object", Json.show(body))
           for (const key of Object.keys(body)) {
             if (key !== "priority" && !ODataType.isAnnotation(key)) return yield* invalid.unknown(key, key, "setPriority parameters")
@@ -196,7 +222,10 @@ export class Configurations extends Context.Service<Configurations, {
           if (body.priority === undefined) return yield* invalid.required("priority", "an Int32")
           if (body.priority === null) return yield* invalid.nullNotAllowed("priority", "an Int32")
           const priority = yield* fromResult(decodePriority(body.priority, "priority"))
-          yield* modify(tenant, id, (c) => Result.succeed<C>(c.priority === priority ? c : { ...c, priority }))
+          yield* modify(tenant, id, (c): Result.Result<C, PreconditionFailed> => {
+            const failed = refusal(c, options)
+            return failed !== undefined ? Result.fail(failed) : Result.succeed(c.priority === priority ? c : { ...c, priority })
+          })
         }),
         forUser: fn("Configurations.forUser")(function*(tenant, parent) {
           return yield* inSnapshot(store, forUserReads(tenant, parent))

@@ -123,7 +123,7 @@ export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() =
   const takenBy = (other: Table<unknown> | undefined, tenant: string, id: string): EntityAlreadyExists | undefined =>
     other?.scope(tenant)?.has(id) ? new EntityAlreadyExists({ entity: "directoryObject", id }) : undefined
 
-  /** A removal's check of the value `m` holds at `id`: its refusal, or undefined (also when there is none). */
+  /** A removal's (or a replacement's, of its configuration) check of the value `m` holds at `id`: its refusal, or undefined (also when there is none). */
   const checked = <A, E>(m: Map<string, A> | undefined, id: string, check: Check<A, E> | undefined) => {
     if (check === undefined) return undefined
     const current = m?.get(id)
@@ -291,10 +291,13 @@ export const make: Effect.Effect<Store["Service"]> = Effect.map(Effect.sync(() =
           if (removed) bump(tenant)
           return Effect.succeed(removed)
         }),
-      replace: (tenant, c, values) =>
-        Effect.suspend(() => {
+      replace: <E = never>(tenant: string, c: string, values: ReadonlyArray<Assignment>, check?: Check<Configuration, E>) =>
+        Effect.suspend((): Effect.Effect<void, EntityNotFound | E> => {
           const missing = configurationMissing(tenant, c)
           if (missing !== undefined) return Effect.fail(missing)
+          // The configuration's check (since 0.16.0), in the same step as the replacement.
+          const refused = checked(configurations.scope(tenant), c, check)
+          if (refused !== undefined) return Effect.fail(refused.failure)
           bump(tenant)
           const m = new Map<string, Assignment>()
           for (const v of values) m.set(v.id, v)

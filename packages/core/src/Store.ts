@@ -34,7 +34,9 @@
  *
  * Every `remove` takes an optional {@link Check} of the stored value (an `If-Match`),
  * run inside the removal's own write: a refusal removes nothing, and no write of the
- * entity can come between the check and the removal (since 0.6.0).
+ * entity can come between the check and the removal (since 0.6.0). So does
+ * `assignments.replace`, of the configuration (since 0.16.0: the `assign` action's
+ * `If-Match`): a refusal replaces nothing.
  *
  * A refusal names what it refuses with the names the services answer (the HTTP face
  * writes them in its error messages): `EntityAlreadyExists` of a
@@ -99,7 +101,8 @@ export type Change<A, E> = (current: A) => Result.Result<A, E>
  * A pure condition on a stored value that a `remove` checks inside its own write (an
  * `If-Match`): a success lets the removal go on, a failure refuses it (the removal fails
  * with it and removes nothing). Not run when there is nothing to remove. A check that
- * throws is a defect, as a `change` that throws is.
+ * throws is a defect, as a `change` that throws is. Since 0.16.0 `assignments.replace` takes
+ * one too, of the configuration whose assignments it replaces.
  *
  * @since 0.6.0
  */
@@ -298,8 +301,19 @@ export class Store extends Context.Service<Store, {
      * Replaces every assignment of a configuration at once (the `assign` action). Refused
      * with `EntityNotFound` of the `deviceEnrollmentConfiguration` when the configuration does
      * not exist (since 0.6.0), checked in the replacement's atomic write, as `insert` does.
+     * With `check` (since 0.16.0), only when the stored configuration passes it (the action's
+     * `If-Match`, of the configuration's ETag), decided in the same write, after the
+     * configuration's existence (a missing one is `EntityNotFound`, and `check` is not run): a
+     * refusal fails the replacement with it and leaves every assignment as it was, and no write
+     * of the configuration can come between the check and the replacement. A store written for
+     * 0.15 ignores the argument (and fails the 0.16 conformance suite).
      */
-    readonly replace: (tenant: string, configurationId: string, values: ReadonlyArray<Assignment>) => Fx<void, EntityNotFound>
+    readonly replace: <E = never>(
+      tenant: string,
+      configurationId: string,
+      values: ReadonlyArray<Assignment>,
+      check?: Check<Configuration, E>
+    ) => Fx<void, EntityNotFound | E>
     /**
      * The assignments that can bear on the targeting of a user in `groupIds`:
      * those targeting all licensed users, and the group and exclusion-group

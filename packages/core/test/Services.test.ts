@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, Result } from "effect"
 import { Assignments, Configuration, Configurations, DirectoryService, ETag, MemoryStore, type PageRequest, Paths, Store } from "../src/index.ts"
 import type { StoreUnavailable } from "../src/Errors.ts"
 
@@ -511,4 +511,95 @@ describe("If-Match on removals", () => {
       assert.strictEqual((yield* Effect.flip(dir.removeGroup(T, "outer", { ifMatch: "*" })))._tag, "EntityNotFound")
       assert.strictEqual((yield* Effect.flip(cfgs.remove(T, "c", { ifMatch: stale })))._tag, "EntityNotFound")
     }).pipe(Effect.provide(services)))
+})
+
+describe("If-Match and If-None-Match on the configuration's actions (since 0.16.0)", () => {
+  /** The ids of configuration c's assignments. */
+  const assigned = Effect.flatMap(Assignments, (svc) => Effect.map(svc.list(T, Paths.tenant, "c", { limit: 10 }), (p) => p.items.map((a) => a.id)))
+  const replacing = { enrollmentConfigurationAssignments: [{ id: "n1" }] }
+
+  it.effect("assign replaces only when the configuration's ETag meets If-Match and If-None-Match, else refuses and keeps every assignment", () =>
+    Effect.gen(function*() {
+      yield* world
+      const cfgs = yield* Configurations
+      const c0 = yield* cfgs.get(T, "c")
+      yield* cfgs.patch(T, "c", { displayName: "changed" })
+      const tag = ETag.of(yield* cfgs.get(T, "c"))
+      // The ETag from before a change, a stale one, a list without the current one.
+      for (const ifMatch of [ETag.of(c0), 'W/"stale"', `W/"other", "another"`]) {
+        const refused = yield* Effect.flip(cfgs.assign(T, "c", replacing, { ifMatch }))
+        assert.deepStrictEqual([refused._tag, refused.message], ["PreconditionFailed", "the deviceEnrollmentConfiguration 'c' has changed since the ETag given in If-Match"], ifMatch)
+        assert.deepStrictEqual(yield* assigned, ["a1"], `nothing replaced: ${ifMatch}`)
+      }
+      for (const conditions of [{ ifNoneMatch: "*" }, { ifNoneMatch: tag }, { ifMatch: tag, ifNoneMatch: tag }]) {
+        const refused = yield* Effect.flip(cfgs.assign(T, "c", replacing, conditions))
+        assert.strictEqual(refused._tag, "PreconditionFailed")
+        assert.strictEqual(refused._tag === "PreconditionFailed" ? refused.header : undefined, "If-None-Match")
+        assert.deepStrictEqual(yield* assigned, ["a1"], `nothing replaced: ${JSON.stringify(conditions)}`)
+      }
+      // The current tag (weak or strong, alone or in a list), *, or an If-None-Match of another tag: replaced.
+      yield* cfgs.assign(T, "c", { enrollmentConfigurationAssignments: [{ id: "m1" }] }, { ifMatch: `W/"stale", ${tag.replace(/^W\//, "")}` })
+      assert.deepStrictEqual(yield* assigned, ["m1"])
+      // The assignments are not in the configuration's ETag: the same tag still matches.
+      assert.strictEqual(ETag.of(yield* cfgs.get(T, "c")), tag)
+      yield* cfgs.assign(T, "c", { enrollmentConfigurationAssignments: [{ id: "m2" }] }, { ifMatch: tag })
+      assert.deepStrictEqual(yield* assigned, ["m2"])
+      yield* cfgs.assign(T, "c", { enrollmentConfigurationAssignments: [{ id: "m3" }] }, { ifMatch: "*", ifNoneMatch: `W/"other"` })
+      assert.deepStrictEqual(yield* assigned, ["m3"])
+      // A missing configuration is 404 whatever the conditions say.
+      assert.strictEqual((yield* Effect.flip(cfgs.assign(T, "nope", replacing, { ifMatch: "*" })))._tag, "EntityNotFound")
+      assert.strictEqual((yield* Effect.flip(cfgs.assign(T, "nope", replacing, { ifNoneMatch: "*" })))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("setPriority changes the priority only when the configuration's ETag meets If-Match and If-None-Match", () =>
+    Effect.gen(function*() {
+      yield* world
+      const cfgs = yield* Configurations
+      const c0 = yield* cfgs.get(T, "c")
+      const tag = ETag.of(c0)
+      for (const conditions of [{ ifMatch: 'W/"stale"' }, { ifNoneMatch: "*" }, { ifNoneMatch: tag }]) {
+        const refused = yield* Effect.flip(cfgs.setPriority(T, "c", { priority: 9 }, conditions))
+        assert.strictEqual(refused._tag, "PreconditionFailed", JSON.stringify(conditions))
+        assert.deepStrictEqual(yield* cfgs.get(T, "c"), c0, `nothing changed: ${JSON.stringify(conditions)}`)
+      }
+      yield* cfgs.setPriority(T, "c", { priority: 9 }, { ifMatch: tag })
+      const c1 = yield* cfgs.get(T, "c")
+      assert.strictEqual(c1.priority, 9)
+      assert.notStrictEqual(ETag.of(c1), tag, "a new ETag")
+      // The tag from before the change is stale now.
+      const stale = yield* Effect.flip(cfgs.setPriority(T, "c", { priority: 1 }, { ifMatch: tag }))
+      assert.deepStrictEqual([stale._tag, stale.message], ["PreconditionFailed", "the deviceEnrollmentConfiguration 'c' has changed since the ETag given in If-Match"])
+      assert.strictEqual((yield* cfgs.get(T, "c")).priority, 9)
+      yield* cfgs.setPriority(T, "c", { priority: 1 }, { ifMatch: "*", ifNoneMatch: tag })
+      assert.strictEqual((yield* cfgs.get(T, "c")).priority, 1)
+      assert.strictEqual((yield* Effect.flip(cfgs.setPriority(T, "nope", { priority: 1 }, { ifMatch: "*" })))._tag, "EntityNotFound")
+    }).pipe(Effect.provide(services)))
+
+  it.effect("assign's If-Match is decided in the store's replacement: a change of the configuration after the service read it refuses it", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      // Another writer changes the configuration between the service's read and its write.
+      const racing: Store["Service"] = {
+        ...store,
+        assignments: {
+          ...store.assignments,
+          replace: (tenant, c, values, check) =>
+            Effect.andThen(
+              store.configurations.modify(tenant, c, (cfg) => Result.succeed({ ...cfg, version: cfg.version + 1 })),
+              store.assignments.replace(tenant, c, values, check)
+            )
+        }
+      }
+      yield* Effect.gen(function*() {
+        yield* world
+        const cfgs = yield* Configurations
+        const before = yield* cfgs.get(T, "c")
+        const refused = yield* Effect.flip(cfgs.assign(T, "c", replacing, { ifMatch: ETag.of(before) }))
+        assert.strictEqual(refused._tag, "PreconditionFailed")
+        assert.deepStrictEqual(yield* assigned, ["a1"], "nothing replaced")
+        assert.strictEqual((yield* cfgs.get(T, "c")).version, before.version + 1, "the other writer's change is stored")
+      }).pipe(Effect.provide(
+        Layer.mergeAll(Assignments.layer, Configurations.layer, DirectoryService.layer).pipe(Layer.provideMerge(Layer.succeed(Store, racing)))
+      ))
+    }))
 })

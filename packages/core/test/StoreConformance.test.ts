@@ -102,6 +102,16 @@ describe("StoreConformance's messages", () => {
     )
   })
 
+  it("a store whose replacement ignores its configuration's check (a store written for 0.15) fails the case, naming the call", async () => {
+    const name = "replace with a check replaces only when the configuration passes it, on the value stored at the replacement (since 0.16.0)"
+    const ignoresChecks = patched((s) => ({ ...s, assignments: { ...s.assignments, replace: (t, c, values) => s.assignments.replace(t, c, values) } }))
+    assert.strictEqual(
+      await runCase(name, ignoresChecks),
+      "expected assignments.replace with a stale check to fail with PreconditionFailed of deviceEnrollmentConfiguration 'c', it succeeded with undefined"
+    )
+    assert.strictEqual(await runCase(name, MemoryStore.layer), "passed")
+  })
+
   it("a store call that fails where the case expected a success fails the case naming the failure", async () => {
     const down = patched((s) => ({
       ...s,

@@ -90,12 +90,14 @@ const queryFor: Record<Route["query"], ReadonlyArray<string>> = {
 const answersEntity = (route: Route): boolean => route.response.schema !== undefined && route.response.collection !== true && route.response.text !== true
 
 /**
- * Whether the route honours `If-Match` and `If-None-Match`: an entity's PATCH and DELETE, and
- * since 0.15.0 an entity's GET (a 304 for an `If-None-Match` that names its ETag). A membership
- * reference (`…/members/{id}/$ref`, `…/members/$ref?@id=`) has no ETag, and its DELETE reads neither
- * (since 0.8.1 the document no longer offers one there).
+ * Whether the route honours `If-Match` and `If-None-Match`: an entity's PATCH and DELETE, since
+ * 0.15.0 an entity's GET (a 304 for an `If-None-Match` that names its ETag), and since 0.18.0 the
+ * actions bound to an entity that say so (`Route.conditional`: a configuration's `assign` and
+ * `setPriority`). A membership reference (`…/members/{id}/$ref`, `…/members/$ref?@id=`) has no
+ * ETag, and its DELETE reads neither (since 0.8.1 the document no longer offers one there).
  */
 const conditional = (route: Route): boolean =>
+  route.conditional === true ||
   ((route.method === "PATCH" || route.method === "DELETE") && !route.path.endsWith("/$ref")) ||
   (route.method === "GET" && answersEntity(route))
 
@@ -112,6 +114,10 @@ const errorResponse = (status: number, description: string): Json => ({
   ...(errorHeaders[status] === undefined ? {} : { headers: errorHeaders[status] }),
   content: { "application/json": { schema: { $ref: "#/components/schemas/error" } } }
 })
+
+/** What the If- headers' descriptions add on an action (`Route.conditional`): whose ETag they are read against. */
+const boundEntity = (route: Route): string =>
+  route.conditional === true ? "; the ETag of the entity the action is bound to" : ""
 
 /** What the If- headers' descriptions add where `$expand` is offered: an expanded answer holds other entities than the one the ETag versions. */
 const ignoredWithExpand = (route: Route): string =>
@@ -282,7 +288,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
               name: "If-Match",
               in: "header",
               schema: { type: "string" },
-              description: "Only if the entity's ETag is one of these (weak comparison), or * for any: else 412" + ignoredWithExpand(r)
+              description: "Only if the entity's ETag is one of these (weak comparison), or * for any: else 412" + boundEntity(r) + ignoredWithExpand(r)
             },
             {
               name: "If-None-Match",
@@ -290,7 +296,7 @@ export const document = (routes: ReadonlyArray<Route>, options: { readonly batch
               schema: { type: "string" },
               description: (r.method === "GET"
                 ? "Unless the entity's ETag is one of these, or * for any: else 304 with the ETag and no body"
-                : "Unless the entity's ETag is one of these, or * for any existing entity: else 412") + ignoredWithExpand(r)
+                : "Unless the entity's ETag is one of these, or * for any existing entity: else 412") + boundEntity(r) + ignoredWithExpand(r)
             }
           ]
           : []),

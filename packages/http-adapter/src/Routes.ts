@@ -112,6 +112,13 @@ export interface Route {
   /** Success status and response schema for the description. */
   readonly response: { readonly status: number; readonly schema?: Schema.Top | undefined; readonly collection?: boolean; readonly text?: boolean }
   /**
+   * Whether the route reads the request's `If-Match` and `If-None-Match` although its method does
+   * not say so (an entity's PATCH, DELETE and GET do): an action bound to an entity, which checks
+   * them against that entity's ETag (`assign` and `setPriority`, since 0.18.0). The description
+   * offers the headers and the 412 where it is set.
+   */
+  readonly conditional?: boolean | undefined
+  /**
    * The route's work. Written `Effect.fnUntraced(function*(ctx) { … })`, made once with the
    * route table: an `Effect.gen` inside an arrow would make a generator function per request,
    * which cost the server about a tenth of its PATCH and GET rate (BENCHMARKS.md).
@@ -732,6 +739,8 @@ const commandRoute = <A>(
     readonly request: Schema.Top | undefined
     readonly permission?: Permissions.PermissionSet
     readonly params?: ReadonlyArray<string>
+    /** An action that checks the request's preconditions on the entity (see {@link Route} `conditional`). */
+    readonly conditional?: boolean
   },
   run: (ctx: Ctx, id: string) => Op<void>
 ): Route => ({
@@ -745,6 +754,7 @@ const commandRoute = <A>(
   selectable: [],
   request: options.request,
   response: { status: 204 },
+  ...(options.conditional === true ? { conditional: true } : {}),
   handler: Effect.fnUntraced(function*(ctx: Ctx) {
     yield* ids(ctx, s.param, ...(options.params ?? []))
     yield* run(ctx, ctx.params[s.param]!)
@@ -874,20 +884,25 @@ const configurationRoutes: ReadonlyArray<Route> = [
     "Delete a device enrollment configuration and its assignments",
     (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.remove(ctx.tenant, id, conditions(ctx)))
   ),
+  // The actions are bound to the configuration: its ETag answers their If-Match and If-None-Match
+  // (since 0.18.0; OData 4.01 Part 1 §8.2.4), decided in the store's write as a PATCH's and a
+  // DELETE's are. Before, both were ignored: a stale tag's `assign` replaced every assignment.
   commandRoute(configurations, {
     method: "POST",
     suffix: "/assign",
     operationId: "assignConfiguration",
     summary: "Replace every assignment of a configuration at once",
-    request: Requests.AssignParameters
-  }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.assign(ctx.tenant, id, ctx.body))),
+    request: Requests.AssignParameters,
+    conditional: true
+  }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.assign(ctx.tenant, id, ctx.body, conditions(ctx)))),
   commandRoute(configurations, {
     method: "POST",
     suffix: "/setPriority",
     operationId: "setConfigurationPriority",
     summary: "Set the priority of a configuration",
-    request: Requests.PriorityParameters
-  }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.setPriority(ctx.tenant, id, ctx.body)))
+    request: Requests.PriorityParameters,
+    conditional: true
+  }, (ctx, id) => Effect.flatMap(Configurations, (svc) => svc.setPriority(ctx.tenant, id, ctx.body, conditions(ctx))))
 ]
 
 /**

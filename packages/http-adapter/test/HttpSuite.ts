@@ -1248,6 +1248,77 @@ export const httpSuite = (name: string, store: () => Layer.Layer<Store>) =>
       })
     })
 
+    describe("If-Match and If-None-Match on a configuration's actions (OData 4.01 Part 1 §8.2.4: decided in the store's write)", () => {
+      // Each action, a body that changes what it writes, and what it writes as the test reads it back.
+      const actions: ReadonlyArray<{
+        readonly name: "assign" | "setPriority"
+        readonly body: (n: number) => unknown
+        readonly written: (id: string) => Promise<unknown>
+      }> = [
+        {
+          name: "assign",
+          body: (n) => ({ enrollmentConfigurationAssignments: [{ id: `ac-n${n}`, target: null }] }),
+          written: async (id) => (await s.request("GET", `${cfgs}/${id}/assignments`)).json.value.map((a: { id: string }) => a.id)
+        },
+        {
+          name: "setPriority",
+          body: (n) => ({ priority: 100 + n }),
+          written: async (id) => (await s.request("GET", `${cfgs}/${id}`)).json.priority
+        }
+      ]
+      for (const a of actions) {
+        it(`refuses ${a.name} with a stale or excluded ETag of the configuration (412, nothing changed), and takes a current one or *`, async () => {
+          const id = `ac-${a.name}`
+          const path = `${cfgs}/${id}/${a.name}`
+          assert.strictEqual((await s.request("POST", cfgs, { body: { "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id, priority: 3 } })).status, 201)
+          assert.strictEqual((await s.request("POST", `${cfgs}/${id}/assignments`, { body: { id: "ac-kept", target: null } })).status, 201)
+          const before = (await s.request("GET", `${cfgs}/${id}`)).headers.get("etag")!
+          assert.strictEqual((await s.request("PATCH", `${cfgs}/${id}`, { body: { displayName: "changed" } })).status, 200)
+          const current = (await s.request("GET", `${cfgs}/${id}`)).headers.get("etag")!
+          assert.notStrictEqual(current, before)
+          const unchanged = { etag: current, written: await a.written(id) }
+          const kept = async (why: string) => {
+            assert.strictEqual((await s.request("GET", `${cfgs}/${id}`)).headers.get("etag"), unchanged.etag, `the configuration unchanged: ${why}`)
+            assert.deepStrictEqual(await a.written(id), unchanged.written, `nothing written: ${why}`)
+          }
+          let n = 0
+          for (const ifMatch of [before, 'W/"stale"', `W/"other", "another"`]) {
+            const r = await s.request("POST", path, { body: a.body(n++), headers: { "if-match": ifMatch, "client-request-id": "mine" } })
+            assert.strictEqual(r.status, 412, `If-Match: ${ifMatch}: ${r.text}`)
+            const e = errorOf(r)
+            assert.strictEqual(e.code, "preconditionFailed")
+            assert.strictEqual(e.message, `the deviceEnrollmentConfiguration '${id}' has changed since the ETag given in If-Match`)
+            assert.strictEqual(r.json.error.innerError["client-request-id"], "mine")
+            await kept(`If-Match: ${ifMatch}`)
+          }
+          for (const headers of [{ "if-none-match": "*" }, { "if-none-match": current }, { "if-match": current, "if-none-match": current }]) {
+            const r = await s.request("POST", path, { body: a.body(n++), headers })
+            assert.strictEqual(r.status, 412, `${JSON.stringify(headers)}: ${r.text}`)
+            assert.strictEqual(errorOf(r).code, "preconditionFailed")
+            assert.include(errorOf(r).message, "If-None-Match")
+            await kept(JSON.stringify(headers))
+          }
+          // The current tag, written strong and in a list (weak comparison): done.
+          const ok = await s.request("POST", path, { body: a.body(n), headers: { "if-match": `W/"stale", ${current.replace(/^W\//, "")}` } })
+          assert.strictEqual(ok.status, 204, ok.text)
+          assert.deepStrictEqual(await a.written(id), a.name === "assign" ? [`ac-n${n}`] : 100 + n)
+          const after = (await s.request("GET", `${cfgs}/${id}`)).headers.get("etag")!
+          // setPriority changes the configuration (a new ETag); assign changes its assignments, which its ETag does not cover.
+          if (a.name === "assign") assert.strictEqual(after, current)
+          else assert.notStrictEqual(after, current)
+          n++
+          assert.strictEqual((await s.request("POST", path, { body: a.body(n), headers: { "if-match": "*", "if-none-match": 'W/"other"' } })).status, 204)
+          assert.deepStrictEqual(await a.written(id), a.name === "assign" ? [`ac-n${n}`] : 100 + n)
+          n++
+          assert.strictEqual((await s.request("POST", path, { body: a.body(n) })).status, 204, "no condition: done as before")
+          // A missing configuration is 404 whatever If-Match says.
+          const missing = await s.request("POST", `${cfgs}/ac-nope/${a.name}`, { body: a.body(n), headers: { "if-match": "*" } })
+          assert.strictEqual(missing.status, 404, missing.text)
+          assert.strictEqual(errorOf(missing).code, "itemNotFound")
+        })
+      }
+    })
+
     describe("authentication and permissions", () => {
       it("answers 401 with WWW-Authenticate for missing, malformed, badly signed, expired, unsigned and tenantless tokens", async () => {
         const jose = await import("jose")

@@ -199,6 +199,27 @@ describe("@microsoft/microsoft-graph-client 3.0.7 api() chain", () => {
     assert.strictEqual(await client.api(`/invitations/i1/invitedUser/deviceEnrollmentConfigurations/$count`).get(), "1")
   })
 
+  it("honours If-Match on the assign and setPriority actions, surfacing 412 as a GraphError and changing nothing", async () => {
+    const c = await client.api(cfgs).post({ "@odata.type": `${G}deviceEnrollmentLimitConfiguration`, id: "ca", priority: 4 })
+    await client.api(`${cfgs}/ca/assign`).post({ enrollmentConfigurationAssignments: [{ id: "ca-kept" }] })
+    await client.api(`${cfgs}/ca`).patch({ displayName: "changed" })
+    const assigned = async () => (await client.api(`${cfgs}/ca/assignments`).get()).value.map((a: any) => a.id)
+    for (const stale of [c["@odata.etag"], `W/"stale"`]) {
+      const assign = await graphError(client.api(`${cfgs}/ca/assign`).header("If-Match", stale).post({ enrollmentConfigurationAssignments: [] }))
+      assert.deepStrictEqual([assign.statusCode, assign.code], [412, "preconditionFailed"])
+      const priority = await graphError(client.api(`${cfgs}/ca/setPriority`).header("If-Match", stale).post({ priority: 9 }))
+      assert.deepStrictEqual([priority.statusCode, priority.code], [412, "preconditionFailed"])
+    }
+    assert.deepStrictEqual(await assigned(), ["ca-kept"], "a stale tag's assign removed nothing")
+    const current = await client.api(`${cfgs}/ca`).get()
+    assert.strictEqual(current.priority, 4)
+    await client.api(`${cfgs}/ca/assign`).header("If-Match", current["@odata.etag"]).post({ enrollmentConfigurationAssignments: [{ id: "ca-new" }] })
+    assert.deepStrictEqual(await assigned(), ["ca-new"])
+    await client.api(`${cfgs}/ca/setPriority`).header("If-Match", current["@odata.etag"]).post({ priority: 9 })
+    assert.strictEqual((await client.api(`${cfgs}/ca`).get()).priority, 9)
+    await client.api(`${cfgs}/ca`).delete()
+  })
+
   describe("assignments", () => {
     for (
       const [family, p] of [

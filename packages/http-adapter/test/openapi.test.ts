@@ -42,6 +42,18 @@ describe("API description", () => {
     assert.ok(seed.responses["200"].content["application/json"].schema)
     assert.ok(seed.responses["412"])
     assert.ok(seed.responses["204"], "Prefer: return=minimal answers 204")
+    // The actions bound to a configuration read If-Match and If-None-Match against its ETag (since 0.18.0).
+    const headersOf = (op: any) => op.parameters.filter((p: any) => p.in === "header").map((p: any) => p.name)
+    for (const action of ["assign", "setPriority"]) {
+      const op = doc.paths[`/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/${action}`].post
+      assert.includeMembers(headersOf(op), ["If-Match", "If-None-Match"], action)
+      assert.include(op.parameters.find((p: any) => p.name === "If-Match").description, "the entity the action is bound to", action)
+      assert.ok(op.responses["412"], `${action}: 412`)
+      assert.ok(op.responses["204"], `${action}: 204`)
+    }
+    const createCfg = doc.paths["/beta/deviceManagement/deviceEnrollmentConfigurations"].post
+    assert.notInclude(headersOf(createCfg), "If-Match", "a create has no entity to match")
+    assert.notOk(createCfg.responses["412"])
     const create = doc.paths["/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments"].post
     assert.ok(create.responses["201"] && create.responses["204"])
     const count = doc.paths["/beta/deviceManagement/deviceEnrollmentConfigurations/{configurationId}/assignments/$count"].get

@@ -1277,14 +1277,26 @@ export const make = (
     // and the waiting statement reads its new version. A kept row whose value is unchanged is not
     // written at all: its version, and so a PATCH's compare-and-set on it, stays as it was.
     const replaceLockSql = `SELECT 1 FROM ${s}.configurations WHERE tenant_id = $1::text AND id = $2::text FOR UPDATE`
+    // With a check (since 0.16.0: the action's If-Match), the same lock reads the configuration, and
+    // the check runs on it before anything is written: as a checked removal's, no write of the
+    // configuration can come between the two (a PATCH's compare-and-set waits for the lock).
+    const replaceCheckedLockSql = `SELECT data, version FROM ${s}.configurations WHERE tenant_id = $1::text AND id = $2::text FOR UPDATE`
     // The kept ids alone (since 0.15.0; before, the whole rows' JSON, sent a second time for the upsert).
     const removeOthersSql = `DELETE FROM ${a} WHERE tenant_id = $1 AND configuration_id = $2 AND NOT (id = ANY($3::text[]))`
-    const replaceAssignments = Effect.fnUntraced(function*(
+    const replaceAssignments = Effect.fnUntraced(function*<E>(
       tenant: string,
       configurationId: string,
-      values: ReadonlyArray<Assignment.Assignment>
+      values: ReadonlyArray<Assignment.Assignment>,
+      check: Check<Configuration.Configuration, E> | undefined
     ) {
-      if ((yield* query(replaceLockSql, [tenant, configurationId])).length === 0) return yield* configurationMissing(configurationId)
+      if (check === undefined) {
+        if ((yield* query(replaceLockSql, [tenant, configurationId])).length === 0) return yield* configurationMissing(configurationId)
+      } else {
+        const current = toStored<Configuration.Configuration>(yield* query(replaceCheckedLockSql, [tenant, configurationId]))
+        if (current === undefined) return yield* configurationMissing(configurationId)
+        const passed = check(current.value)
+        if (Result.isFailure(passed)) return yield* Effect.fail(passed.failure)
+      }
       const set = lastById(values)
       if (set.length === 0) return yield* removeAssignmentsOf(tenant, configurationId)
       yield* query(removeOthersSql, [tenant, configurationId, set.map((v) => v.id)])
@@ -1476,7 +1488,12 @@ export const make = (
             return Result.isFailure(passed) ? Effect.fail(passed.failure) : remove
           })))
         },
-        replace: (tenant, configurationId, values) => orUnavailable(transaction(replaceAssignments(tenant, configurationId, values))),
+        replace: <E = never>(
+          tenant: string,
+          configurationId: string,
+          values: ReadonlyArray<Assignment.Assignment>,
+          check?: Check<Configuration.Configuration, E>
+        ) => orUnavailable(transaction(replaceAssignments(tenant, configurationId, values, check))),
         concerning: (tenant, groupIds, configurationId) => orUnavailable(concerning(tenant, groupIds, configurationId))
       },
       users: {

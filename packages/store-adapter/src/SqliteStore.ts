@@ -1424,6 +1424,11 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
        * child's insert), where the batch holds the file's write lock and sees its earlier writes.
        */
       has: (tenant: string, id: string): boolean => exists.get(tenant, id) !== undefined,
+      /**
+       * The entity as a write sees it (an earlier write of its batch included), under the batch's
+       * write lock: what a replacement's check of its configuration reads (since 0.16.0).
+       */
+      current: (staged: Staged, tenant: string, id: string): A | undefined => staged.read(cache, tenant, table, "", id, () => load(tenant, id)),
       get: (tenant: string, id: string) => run(() => ok(optionOf(lookup(tenant, id)))),
       list: (tenant: string, page: PageRequest) =>
         run(() => {
@@ -1762,9 +1767,23 @@ export const fromDatabase = (db: DatabaseSync, options: StoreOptions = {}): Stor
           }
           return ok(removed)
         }),
-      replace: (tenant, configurationId, values) =>
-        write(tenant, (staged) => {
-          if (!configurations.has(tenant, configurationId)) return Result.fail(configurationMissing(configurationId))
+      replace: <E = never>(
+        tenant: string,
+        configurationId: string,
+        values: ReadonlyArray<Assignment.Assignment>,
+        check?: Check<Configuration.Configuration, E>
+      ) =>
+        write(tenant, (staged): Result.Result<void, Errors.EntityNotFound | E> => {
+          if (check === undefined) {
+            if (!configurations.has(tenant, configurationId)) return Result.fail(configurationMissing(configurationId))
+          } else {
+            // The configuration's check (since 0.16.0), as a checked removal's: on the value this
+            // write sees, under the write lock, so nothing can come between it and the replacement.
+            const current = configurations.current(staged, tenant, configurationId)
+            if (current === undefined) return Result.fail(configurationMissing(configurationId))
+            const passed = applyChange(check, current)
+            if (Result.isFailure(passed)) return Result.fail(passed.failure)
+          }
           aRemoveAll.run(tenant, configurationId)
           // The tenant's cache, not every tenant's (since 0.6.0: one tenant's `assign` dropped them all).
           staged.stage({ _tag: "ClearTenant", tenant })

@@ -789,6 +789,66 @@ export const cases: ReadonlyArray<Case> = [
     )
   },
   {
+    name: "replace with a check replaces only when the configuration passes it, on the value stored at the replacement (since 0.16.0)",
+    run: withTenant((store, t) =>
+      Effect.gen(function*() {
+        const entity = "deviceEnrollmentConfiguration"
+        yield* store.configurations.insert(t, configuration("c"))
+        yield* store.assignments.insert(t, "c", assignment("a"))
+        const assigned = Effect.map(store.assignments.list(t, "c", { limit: 10 }), (p) => p.items.map((a) => a.id))
+        // Read, then changed by another writer, then replaced with the check of what was read (the
+        // `assign` action's If-Match with the ETag of the configuration read): refused, nothing written.
+        const c0 = Option.getOrThrow(yield* store.configurations.get(t, "c"))
+        yield* store.configurations.modify(t, "c", (c) => Result.succeed({ ...c, priority: 7 }))
+        yield* refuses(
+          "assignments.replace with a stale check",
+          preconditionFailed(entity, "c"),
+          store.assignments.replace(t, "c", [assignment("n1"), assignment("n2")], ifMatch(entity, c0))
+        )
+        yield* checkEqual(yield* assigned, ["a"], "assignments kept")
+        yield* refuses(
+          "assignments.replace of none with a stale check",
+          preconditionFailed(entity, "c"),
+          store.assignments.replace(t, "c", [], ifMatch(entity, c0))
+        )
+        yield* checkEqual(yield* assigned, ["a"], "assignments kept by a refused emptying")
+
+        // The check's own refusal is the replacement's failure.
+        const refusal = yield* failure(
+          "assignments.replace with a refusing check",
+          "the check's refusal",
+          store.assignments.replace(t, "c", [assignment("n1")], () => Result.fail("refused" as const))
+        )
+        yield* checkEqual(refusal, "refused", "the check's refusal")
+        yield* checkEqual(yield* assigned, ["a"], "assignments kept after a refusing check")
+
+        // A check that throws is a defect, and replaces nothing.
+        const thrown = yield* Effect.exit(store.assignments.replace(t, "c", [assignment("n1")], () => {
+          throw new Error("a bug")
+        }))
+        yield* check(Exit.isFailure(thrown) && Cause.hasDies(thrown.cause), `a throwing check dies, got ${String(thrown)}`)
+        yield* checkEqual(yield* assigned, ["a"], "assignments kept after a throwing check")
+
+        // A missing configuration is refused as without a check, and the check is not run.
+        let ran = false
+        const never = () => {
+          ran = true
+          return Result.fail("ran" as const)
+        }
+        yield* refuses("assignments.replace under a missing configuration with a check", notFound(entity, "nope"), store.assignments.replace(t, "nope", [assignment("x")], never))
+        yield* check(!ran, "no check ran")
+
+        // The check of the configuration as it is lets the replacement go, and leaves the configuration as it was.
+        const c1 = Option.getOrThrow(yield* store.configurations.get(t, "c"))
+        yield* store.assignments.replace(t, "c", [assignment("n1"), assignment("n2")], ifMatch(entity, c1))
+        yield* checkEqual(yield* assigned, ["n1", "n2"], "replaced")
+        yield* checkEqual(Option.getOrNull(yield* store.configurations.get(t, "c")), c1, "the configuration unchanged")
+        yield* store.assignments.replace(t, "c", [], ifMatch(entity, c1))
+        yield* checkEqual(yield* assigned, [], "emptied")
+      })
+    )
+  },
+  {
     name: "a conditional removal and a change of one entity started together serialise: the check sees the change or the change finds nothing",
     run: withTenant((store, t) =>
       Effect.gen(function*() {
