@@ -406,9 +406,9 @@ export const make = (settings: LocalSettings) =>
         case "configurations.delete":
           return Effect.as(configurations.remove(t, op.id, { ifMatch: op.ifMatch }), none)
         case "configurations.assign":
-          return Effect.as(configurations.assign(t, op.id, op.body), none)
+          return Effect.as(configurations.assign(t, op.id, op.body, { ifMatch: op.ifMatch }), none)
         case "configurations.setPriority":
-          return Effect.as(configurations.setPriority(t, op.id, op.body), none)
+          return Effect.as(configurations.setPriority(t, op.id, op.body, { ifMatch: op.ifMatch }), none)
         case "users.list":
           return Effect.flatMap(parseObjectFilter(op, op.filter), (keep) =>
             Effect.map(kept(op.list, (p) => directory.listUsers(t, p), (u) => u, keep), list))

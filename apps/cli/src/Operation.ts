@@ -40,8 +40,8 @@ export type Operation =
   | { readonly _tag: "configurations.create"; readonly body: unknown }
   | { readonly _tag: "configurations.patch"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
   | { readonly _tag: "configurations.delete"; readonly id: string; readonly ifMatch?: string | undefined }
-  | { readonly _tag: "configurations.assign"; readonly id: string; readonly body: unknown }
-  | { readonly _tag: "configurations.setPriority"; readonly id: string; readonly body: unknown }
+  | { readonly _tag: "configurations.assign"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
+  | { readonly _tag: "configurations.setPriority"; readonly id: string; readonly body: unknown; readonly ifMatch?: string | undefined }
   | { readonly _tag: "users.list"; readonly list: ListOptions; readonly filter?: string | undefined }
   | { readonly _tag: "users.get"; readonly id: string }
   | { readonly _tag: "users.create"; readonly body: unknown }

@@ -111,9 +111,14 @@ export const requestOf = (op: Operation): Request => {
     case "configurations.delete":
       return { method: "DELETE", path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}`, headers: ifMatch(op.ifMatch) }
     case "configurations.assign":
-      return { method: "POST", path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}/assign`, body: op.body }
+      return { method: "POST", path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}/assign`, body: op.body, headers: ifMatch(op.ifMatch) }
     case "configurations.setPriority":
-      return { method: "POST", path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}/setPriority`, body: op.body }
+      return {
+        method: "POST",
+        path: `deviceManagement/${key("deviceEnrollmentConfigurations", op.id)}/setPriority`,
+        body: op.body,
+        headers: ifMatch(op.ifMatch)
+      }
     case "users.list":
       return { method: "GET", path: "users", query: { ...topQuery(op.list.top), ...option("$filter", op.filter) } }
     case "users.get":

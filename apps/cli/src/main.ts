@@ -30,7 +30,7 @@ type Rt = typeof import("./Runtime.ts")
 type Failed = import("./Failure.ts").CommandFailed
 
 /** The release (`--version`); a test keeps it equal to `package.json`'s. */
-const version = "0.6.2"
+const version = "0.6.3"
 const opt = Option.getOrUndefined
 
 // ---------------------------------------------------------------------------
@@ -483,7 +483,7 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         { command: `${C} delete --device-enrollment-configuration-id C --if-match 'W/"…"'`, description: "Delete C only if it is still the version read (else exit 4)" }
       ]
     }, (i) => ready({ _tag: "configurations.delete", id: i.cfgId, ifMatch: opt(i.ifMatch) })),
-    leaf("assign", { cfgId, body: assignBody }, {
+    leaf("assign", { cfgId, body: assignBody, ifMatch }, {
       description: "Replace every assignment of a configuration at once (the assign action); --body is required",
       examples: [
         {
@@ -494,21 +494,25 @@ const configurations = group("device-enrollment-configurations", "Device enrollm
         {
           command: `${C} assign --device-enrollment-configuration-id C --body '{"enrollmentConfigurationAssignments":[]}'`,
           description: "Remove every assignment of C"
+        },
+        {
+          command: `${C} assign --device-enrollment-configuration-id C --body @assignments.json --if-match 'W/"…"'`,
+          description: "Replace them only if C is still the version read (its ETag; else exit 4)"
         }
       ]
     }, (i, rt) =>
       unread(
         rt.Body.required(opt(i.body), assignBodyText),
-        (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b }),
+        (b) => ({ _tag: "configurations.assign", id: i.cfgId, body: b, ifMatch: opt(i.ifMatch) }),
         rt.Body.present(opt(i.body), assignBodyText)
       )),
-    leaf("set-priority", { cfgId, body, priority: configurationFlags.priority }, {
+    leaf("set-priority", { cfgId, body, priority: configurationFlags.priority, ifMatch }, {
       description: "Set a configuration's priority (the setPriority action)",
       examples: [{ command: `${C} set-priority --device-enrollment-configuration-id C --priority 2`, description: "Give C priority 2" }]
     }, (i, rt) =>
       unread(
         rt.Body.resolve(opt(i.body), rt.Body.defined({ priority: opt(i.priority) })),
-        (b) => ({ _tag: "configurations.setPriority", id: i.cfgId, body: b }),
+        (b) => ({ _tag: "configurations.setPriority", id: i.cfgId, body: b, ifMatch: opt(i.ifMatch) }),
         // Neither: a usage error, as a missing required flag is (since 0.4.0; before, the server's
         // or the store's 400 "priority: expected an Int32, got nothing").
         opt(i.priority) === undefined && opt(i.body) === undefined

@@ -266,6 +266,41 @@ describe.skipIf(!available)("remote mode against the real server", () => {
     })
   })
 
+  describe("--if-match on a configuration's actions, assign and set-priority (since 0.6.3)", () => {
+    const tenant = "tenant-action-if-match"
+    const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+    const local = (...args: ReadonlyArray<string>) => enrollctl(["--store", "sqlite", "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])
+
+    it("refuses a stale --if-match with exit 4 and changes nothing, and acts with the configuration's ETag, in both modes", async () => {
+      for (const [mode, run] of [["remote", at], ["local", local]] as const) {
+        const id = `act-${mode}`
+        const made = await run(...DM, "create", "--body", JSON.stringify({ "@odata.type": "#microsoft.graph.deviceEnrollmentLimitConfiguration", id, priority: 1 }))
+        assert.strictEqual(made.code, 0, `${mode}: ${made.stderr}`)
+        const etag = made.json()["@odata.etag"] as string
+        const cfg = ["--device-enrollment-configuration-id", id]
+        const one = JSON.stringify({ enrollmentConfigurationAssignments: [{ id: "kept" }] })
+        assert.strictEqual((await run(...DM, "assign", ...cfg, "--body", one)).code, 0, mode)
+        const listed = async () => (await run(...DM, "assignments", "list", ...cfg)).json().map((a: { id: string }) => a.id)
+        for (const action of [
+          ["assign", "--body", JSON.stringify({ enrollmentConfigurationAssignments: [] })],
+          ["set-priority", "--priority", "7"]
+        ]) {
+          const stale = await run(...DM, ...action, ...cfg, "--if-match", 'W/"stale"')
+          assert.strictEqual(stale.code, 4, `${mode} ${action[0]}: ${stale.stderr}`)
+          assert.include(stale.stderr, "error preconditionFailed:")
+        }
+        assert.deepStrictEqual(await listed(), ["kept"], `${mode}: the stale assign removed nothing`)
+        assert.strictEqual((await run(...DM, "get", ...cfg)).json().priority, 1, `${mode}: the stale set-priority set nothing`)
+        const assigned = await run(...DM, "assign", ...cfg, "--body", JSON.stringify({ enrollmentConfigurationAssignments: [] }), "--if-match", etag)
+        assert.strictEqual(assigned.code, 0, `${mode}: ${assigned.stderr}`)
+        assert.deepStrictEqual(await listed(), [], mode)
+        const prioritized = await run(...DM, "set-priority", ...cfg, "--priority", "7", "--if-match", etag)
+        assert.strictEqual(prioritized.code, 0, `${mode}: ${prioritized.stderr}`)
+        assert.strictEqual((await run(...DM, "get", ...cfg)).json().priority, 7, mode)
+      }
+    })
+  })
+
   describe("--expand assignments on configurations", () => {
     const tenant = "tenant-expand"
     const at = (...args: ReadonlyArray<string>) => enrollctl(["--base-url", baseUrl, "--data-dir", dataDir, "--tenant", tenant, "-o", "json", ...args])

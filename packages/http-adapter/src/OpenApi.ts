@@ -150,7 +150,7 @@ const errorResponses = (route: Route): Json => {
  *
  * @since 0.6.1
  */
-export const version = "0.17.0"
+export const version = "0.18.0"
 
 /** The OpenAPI 3.1 document for the routes, and `POST /beta/$batch` with `batch` (since 0.4.0). */
 export const document = (routes: ReadonlyArray<Route>, options: { readonly batch?: boolean | undefined } = {}): Json => {
